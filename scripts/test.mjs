@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the tap suite and ends with the plain summary line CI reads: "N passed, N failed".
+// tap's own summary counts files; we count every assertion line so the number means something.
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+
+const args = process.argv.slice(2)
+const child = spawn(process.execPath, [
+  new URL('../node_modules/.bin/tap', import.meta.url).pathname,
+  '--reporter=tap', ...(args.length ? args : ['test/']),
+], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env })
+
+let passed = 0, failed = 0, skipped = 0
+const rl = createInterface({ input: child.stdout })
+rl.on('line', (line) => {
+  process.stdout.write(line + '\n')
+  const m = /^\s*(ok|not ok) \d+ /.exec(line)
+  if (!m) return
+  // Subtest summary lines end with "# time=..." — count only leaf assertions.
+  if (/# time=[\d.]+m?s\s*$/.test(line) && !/# (SKIP|TODO)/.test(line)) return
+  if (/# SKIP/.test(line)) { skipped++; return }
+  if (m[1] === 'ok') passed++; else failed++
+})
+child.on('close', (code) => {
+  rl.close()
+  setImmediate(() => {
+    if (code !== 0 && failed === 0) failed = 1
+    console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`)
+    process.exit(code ?? 1)
+  })
+})

@@ -1,24 +1,847 @@
-// PLACEHOLDER owned by the lead: the plan interpreter. This stub only exists so the ABI layer
-// can be built and tested before the evaluator lands. Contract (do not change signatures):
-//   planInit(plan)            called once from the start function with the parsed plan JSON
-//                             (null when the module carries no plan)
-//   entrypointsValue()        object: entrypoint name -> numeric id
-//   builtinsValue()           object: host builtin name -> numeric id (ids used with opa_builtinN)
-//   evalEntrypoint(ep, data, input)  the entrypoint's value, or null when undefined
-import { Value, ObjV, mkInt, mkStr, newObject } from '../value'
+// The plan interpreter. The planner (src/compiler/planner) has resolved names, ordered
+// expressions and decided which variables are bound where, so evaluation is a walk over
+// flat instruction lists. Backtracking comes only from SCAN (iteration); the rest of a body
+// after a scan is run once per element through an explicit continuation object (AS has no
+// closures), which is also how `with` scopes and rule heads receive each solution.
+//
+// Contract with the ABI layer (do not change signatures):
+//   planInit(plan), entrypointsValue(), builtinsValue(), evalEntrypoint(ep, data, input)
+import {
+  Value, BoolV, ArrV, ObjV, SetV, StrV,
+  T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
+  mkInt, mkStr, newArray, newObject, newSet, equals, isInteger, numToI64,
+} from '../value'
+import { abortWith, callHost } from '../abi-host'
+import { nativeBuiltinId, callNative } from '../builtins/index'
+import { setStrictBuiltinErrors } from '../builtins/errors'
 
-let eps: ObjV = newObject()
-let bis: ObjV = newObject()
+// ---- opcodes (keep in sync with src/compiler/planner/ir.ts) ----
+const ASSIGN: i32 = 0
+const EQ: i32 = 1
+const DOT: i32 = 2
+const SCAN: i32 = 3
+const INPUT: i32 = 4
+const DATA: i32 = 5
+const CALLRULE: i32 = 6
+const CALLFN: i32 = 7
+const CALLB: i32 = 8
+const NOTFALSE: i32 = 10
+const NOT: i32 = 11
+const MAKEARR: i32 = 12
+const MAKESET: i32 = 13
+const MAKEOBJ: i32 = 14
+const COMPR: i32 = 15
+const WITH: i32 = 16
+const ISARR: i32 = 17
+const ISOBJ: i32 = 18
+const DOC: i32 = 20
+
+const K_COMPLETE: i32 = 0
+const K_SET: i32 = 1
+const K_OBJECT: i32 = 2
+const K_FUNCTION: i32 = 3
+
+const W_INPUT: i32 = 0
+const W_DATA: i32 = 1
+const W_FUNC: i32 = 2
+const W_BUILTIN: i32 = 3
+
+// ---- decoded plan ----
+
+class WithSpec {
+  kind: i32 = 0
+  target: i32 = 0
+  value: i32 = 0 // operand (INPUT/DATA) or replacement payload
+  replKind: i32 = -1 // FUNC/BUILTIN: 0 func, 1 builtin, 2 value operand
+}
+
+class Instr {
+  op: i32 = 0
+  a: i32 = 0
+  b: i32 = 0
+  c: i32 = 0
+  d: i32 = 0
+  list1: Array<i32> = new Array<i32>()
+  list2: Array<i32> = new Array<i32>()
+  block: Array<Instr> = new Array<Instr>()
+  withs: Array<WithSpec> = new Array<WithSpec>()
+}
+
+class Rule {
+  body: Array<Instr> = new Array<Instr>()
+  key: Array<i32> = new Array<i32>()
+  value: i32 = -1
+  multi: bool = false
+  els: Rule | null = null
+  loc: string = ''
+}
+
+class Func {
+  name: string = ''
+  kind: i32 = 0
+  nargs: i32 = 0
+  nlocals: i32 = 0
+  rules: Array<Rule> = new Array<Rule>()
+  def: i32 = 0
+  path: Array<Value> = new Array<Value>()
+}
+
+class Node {
+  path: Array<Value> = new Array<Value>()
+  childKeys: Array<Value> = new Array<Value>()
+  childIds: Array<i32> = new Array<i32>()
+  func: i32 = -1
+}
+
+let consts: Array<Value> = new Array<Value>()
+let funcs: Array<Func> = new Array<Func>()
+let nodes: Array<Node> = new Array<Node>()
+let epFuncs: Array<i32> = new Array<i32>()
+let epValue: ObjV = newObject()
+let builtinsMap: ObjV = newObject()
+let bIsHost: Array<bool> = new Array<bool>()
+let bNative: Array<i32> = new Array<i32>()
+let constPaths: Map<i32, Array<Value>> = new Map<i32, Array<Value>>()
+
+function field (o: Value, name: string): Value {
+  if (o.kind != T_OBJECT) abortWith('bouncer plan: expected object for ' + name)
+  const v = changetype<ObjV>(o).getStr(name)
+  if (v === null) { abortWith('bouncer plan: missing field ' + name); return o }
+  return v
+}
+function arr (v: Value): Array<Value> {
+  if (v.kind != T_ARRAY) abortWith('bouncer plan: expected array')
+  return changetype<ArrV>(v).items
+}
+function int (v: Value): i32 { return <i32>numToI64(v) }
+function str (v: Value): string {
+  if (v.kind != T_STRING) abortWith('bouncer plan: expected string')
+  return changetype<StrV>(v).s
+}
+function ints (v: Value): Array<i32> {
+  const items = arr(v)
+  const out = new Array<i32>(items.length)
+  for (let i = 0; i < items.length; i++) out[i] = int(items[i])
+  return out
+}
+
+function decodeBlock (v: Value): Array<Instr> {
+  const items = arr(v)
+  const out = new Array<Instr>(items.length)
+  for (let i = 0; i < items.length; i++) out[i] = decodeInstr(arr(items[i]))
+  return out
+}
+
+function decodeInstr (x: Array<Value>): Instr {
+  const ins = new Instr()
+  const op = int(x[0])
+  ins.op = op
+  switch (op) {
+    case ASSIGN: case EQ: case INPUT: case DATA: case CALLRULE: case NOTFALSE: case ISARR: case ISOBJ: case DOC:
+    case DOT: case SCAN:
+      if (x.length > 1) ins.a = int(x[1])
+      if (x.length > 2) ins.b = int(x[2])
+      if (x.length > 3) ins.c = int(x[3])
+      break
+    case CALLFN: case CALLB:
+      ins.a = int(x[1]); ins.b = int(x[2]); ins.list1 = ints(x[3])
+      break
+    case NOT:
+      ins.block = decodeBlock(x[1])
+      break
+    case MAKEARR: case MAKESET:
+      ins.a = int(x[1]); ins.list1 = ints(x[2])
+      break
+    case MAKEOBJ:
+      ins.a = int(x[1]); ins.list1 = ints(x[2]); ins.list2 = ints(x[3])
+      break
+    case COMPR:
+      ins.a = int(x[1]); ins.b = int(x[2]); ins.block = decodeBlock(x[3]); ins.c = int(x[4]); ins.d = int(x[5])
+      break
+    case WITH: {
+      const ws = arr(x[1])
+      for (let i = 0; i < ws.length; i++) {
+        const w = arr(ws[i])
+        const spec = new WithSpec()
+        spec.kind = int(w[0])
+        spec.target = int(w[1])
+        if (spec.kind == W_FUNC || spec.kind == W_BUILTIN) {
+          const r = arr(w[2])
+          spec.replKind = int(r[0])
+          spec.value = int(r[1])
+        } else {
+          spec.value = int(w[2])
+        }
+        ins.withs.push(spec)
+      }
+      ins.block = decodeBlock(x[2])
+      break
+    }
+    default:
+      abortWith('bouncer plan: unknown opcode ' + op.toString())
+  }
+  return ins
+}
+
+function decodeRule (v: Value): Rule {
+  const r = new Rule()
+  r.body = decodeBlock(field(v, 'body'))
+  r.key = ints(field(v, 'key'))
+  r.value = int(field(v, 'value'))
+  r.multi = changetype<BoolV>(field(v, 'multi')).b
+  const e = field(v, 'else')
+  if (e.kind == T_OBJECT) r.els = decodeRule(e)
+  r.loc = str(field(v, 'loc'))
+  return r
+}
 
 export function planInit (plan: Value | null): void {
-  eps = newObject()
-  bis = newObject()
-  eps.set(mkStr('stub/echo'), mkInt(0))
+  consts = new Array<Value>()
+  funcs = new Array<Func>()
+  nodes = new Array<Node>()
+  epFuncs = new Array<i32>()
+  epValue = newObject()
+  builtinsMap = newObject()
+  if (plan === null) return
+  setStrictBuiltinErrors(changetype<BoolV>(field(plan, 'strict')).b)
+  consts = arr(field(plan, 'consts'))
+  const fs = arr(field(plan, 'funcs'))
+  for (let i = 0; i < fs.length; i++) {
+    const fv = fs[i]
+    const f = new Func()
+    f.name = str(field(fv, 'name'))
+    f.kind = int(field(fv, 'kind'))
+    f.nargs = int(field(fv, 'nargs'))
+    f.nlocals = int(field(fv, 'nlocals'))
+    const rs = arr(field(fv, 'rules'))
+    for (let j = 0; j < rs.length; j++) f.rules.push(decodeRule(rs[j]))
+    f.def = int(field(fv, 'default'))
+    funcs.push(f)
+  }
+  const ns = arr(field(plan, 'nodes'))
+  for (let i = 0; i < ns.length; i++) {
+    const nv = ns[i]
+    const n = new Node()
+    n.path = arr(field(nv, 'path'))
+    const ch = changetype<ObjV>(field(nv, 'children'))
+    for (let j = 0; j < ch.keys.length; j++) {
+      n.childKeys.push(ch.keys[j])
+      n.childIds.push(int(ch.vals[j]))
+    }
+    n.func = int(field(nv, 'func'))
+    if (n.func >= 0) funcs[n.func].path = n.path
+    nodes.push(n)
+  }
+  const eps = arr(field(plan, 'entrypoints'))
+  for (let i = 0; i < eps.length; i++) {
+    const e = arr(eps[i])
+    epValue.set(e[0], mkInt(i))
+    epFuncs.push(int(e[1]))
+  }
+  const bs = arr(field(plan, 'builtins'))
+  const host = ints(field(plan, 'host'))
+  bIsHost = new Array<bool>(bs.length)
+  bNative = new Array<i32>(bs.length)
+  for (let i = 0; i < host.length; i++) {
+    bIsHost[host[i]] = true
+    builtinsMap.set(bs[host[i]], mkInt(host[i]))
+  }
+  for (let i = 0; i < bs.length; i++) {
+    if (bIsHost[i]) { bNative[i] = -1; continue }
+    const id = nativeBuiltinId(str(bs[i]))
+    if (id < 0) abortWith('rego_type_error: builtin ' + str(bs[i]) + ' is not implemented by this runtime')
+    bNative[i] = id
+  }
 }
 
-export function entrypointsValue (): Value { return eps }
-export function builtinsValue (): Value { return bis }
+export function entrypointsValue (): Value { return epValue }
+export function builtinsValue (): Value { return builtinsMap }
+
+// ---- evaluation state ----
+
+class DataOverride {
+  constructor (public path: Array<Value>, public value: Value) {}
+}
+
+class Repl {
+  kind: i32 = 0 // 0 func, 1 builtin, 2 value
+  id: i32 = 0
+  value: Value | null = null
+}
+
+class State {
+  input: Value | null = null
+  dataOv: Array<DataOverride> = new Array<DataOverride>()
+  funcOv: Array<Repl | null> = new Array<Repl | null>()
+  builtinOv: Array<Repl | null> = new Array<Repl | null>()
+  hasFuncOv: bool = false
+  hasBuiltinOv: bool = false
+  memo: Array<Value | null> = new Array<Value | null>()
+  memoDone: Array<bool> = new Array<bool>()
+  computing: Array<bool> = new Array<bool>()
+}
+
+let st: State = new State()
+let gData: Value = newObject()
+
+function freshMemo (s: State): void {
+  const n = funcs.length
+  s.memo = new Array<Value | null>(n)
+  s.memoDone = new Array<bool>(n)
+}
 
 export function evalEntrypoint (ep: i32, data: Value, input: Value | null): Value | null {
-  return input
+  if (ep < 0 || ep >= epFuncs.length) {
+    abortWith('invalid entrypoint id ' + ep.toString())
+    return null
+  }
+  const s = new State()
+  s.input = input
+  s.funcOv = new Array<Repl | null>(funcs.length)
+  s.builtinOv = new Array<Repl | null>(bIsHost.length)
+  freshMemo(s)
+  st = s
+  gData = data
+  return evalRule(epFuncs[ep])
 }
+
+// ---- continuations ----
+
+abstract class Cont {
+  abstract run (): bool
+}
+
+class StopCont extends Cont {
+  found: bool = false
+  run (): bool { this.found = true; return true }
+}
+
+class SeqCont extends Cont {
+  constructor (public instrs: Array<Instr>, public i: i32, public frame: StaticArray<Value | null>, public next: Cont) { super() }
+  run (): bool { return execBlock(this.instrs, this.i, this.frame, this.next) }
+}
+
+class ComprCont extends Cont {
+  arr: ArrV = newArray()
+  set: SetV = newSet()
+  obj: ObjV = newObject()
+  constructor (public kind: i32, public key: i32, public val: i32, public frame: StaticArray<Value | null>) { super() }
+  run (): bool {
+    const v = get(this.frame, this.val)
+    if (this.kind == 0) this.arr.items.push(v)
+    else if (this.kind == 1) this.set.add(v)
+    else {
+      const k = get(this.frame, this.key)
+      const prev = this.obj.get(k)
+      if (prev !== null && !equals(prev, v)) abortWith('eval_conflict_error: object keys must be unique')
+      this.obj.set(k, v)
+    }
+    return false
+  }
+}
+
+class ValueCont extends Cont {
+  found: bool = false
+  value: Value | null = null
+  constructor (public op: i32, public frame: StaticArray<Value | null>, public isFunc: bool) { super() }
+  run (): bool {
+    const v = get(this.frame, this.op)
+    const prev = this.value
+    if (prev !== null) {
+      if (!equals(prev, v)) {
+        if (this.isFunc) abortWith('eval_conflict_error: functions must not produce multiple outputs for same inputs')
+        else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
+      }
+      return false
+    }
+    this.found = true
+    this.value = v
+    return false
+  }
+}
+
+class SetRuleCont extends Cont {
+  constructor (public set: SetV, public op: i32, public frame: StaticArray<Value | null>) { super() }
+  run (): bool { this.set.add(get(this.frame, this.op)); return false }
+}
+
+class ObjRuleCont extends Cont {
+  constructor (public obj: ObjV, public rule: Rule, public frame: StaticArray<Value | null>) { super() }
+  run (): bool {
+    const keys = this.rule.key
+    let cur = this.obj
+    const n = keys.length
+    for (let j = 0; j < n - 1; j++) {
+      const k = get(this.frame, keys[j])
+      const child = cur.get(k)
+      if (child === null) {
+        const o = newObject()
+        cur.set(k, o)
+        cur = o
+      } else if (child.kind == T_OBJECT) {
+        cur = changetype<ObjV>(child)
+      } else {
+        abortWith('eval_conflict_error: object keys must be unique')
+      }
+    }
+    const last = get(this.frame, keys[n - 1])
+    const v = get(this.frame, this.rule.value)
+    const prev = cur.get(last)
+    if (this.rule.multi) {
+      if (prev === null) {
+        const s = newSet()
+        s.add(v)
+        cur.set(last, s)
+      } else if (prev.kind == T_SET) {
+        changetype<SetV>(prev).add(v)
+      } else {
+        abortWith('eval_conflict_error: object keys must be unique')
+      }
+    } else {
+      if (prev !== null && !equals(prev, v)) abortWith('eval_conflict_error: object keys must be unique')
+      cur.set(last, v)
+    }
+    return false
+  }
+}
+
+class WithExitCont extends Cont {
+  constructor (public outer: State, public instrs: Array<Instr>, public i: i32, public frame: StaticArray<Value | null>, public next: Cont) { super() }
+  run (): bool {
+    const inner = st
+    st = this.outer
+    const r = execBlock(this.instrs, this.i, this.frame, this.next)
+    st = inner
+    return r
+  }
+}
+
+// ---- helpers ----
+
+// @ts-ignore: decorator
+@inline function get (frame: StaticArray<Value | null>, op: i32): Value {
+  if (op >= 0) return changetype<Value>(unchecked(frame[op]))
+  return unchecked(consts[-1 - op])
+}
+
+function index (coll: Value, key: Value): Value | null {
+  switch (coll.kind) {
+    case T_OBJECT: return changetype<ObjV>(coll).get(key)
+    case T_ARRAY: {
+      if (key.kind != T_NUMBER || !isInteger(key)) return null
+      const i = numToI64(key)
+      const items = changetype<ArrV>(coll).items
+      if (i < 0 || i >= <i64>items.length) return null
+      return items[<i32>i]
+    }
+    case T_SET: return changetype<SetV>(coll).has(key) ? key : null
+  }
+  return null
+}
+
+function walk (v: Value | null, path: Array<Value>, from: i32): Value | null {
+  let cur = v
+  for (let i = from; i < path.length; i++) {
+    if (cur === null) return null
+    cur = index(cur, path[i])
+  }
+  return cur
+}
+
+function constPath (op: i32): Array<Value> {
+  if (constPaths.has(op)) return constPaths.get(op)
+  const p = arr(unchecked(consts[-1 - op]))
+  constPaths.set(op, p)
+  return p
+}
+
+/** `value` with `v` placed at `path` (copies along the path; never mutates shared values). */
+function upsert (value: Value | null, path: Array<Value>, from: i32, v: Value): Value {
+  if (from >= path.length) return v
+  const obj = newObject()
+  if (value !== null && value.kind == T_OBJECT) {
+    const src = changetype<ObjV>(value)
+    for (let i = 0; i < src.keys.length; i++) { obj.keys.push(src.keys[i]); obj.vals.push(src.vals[i]) }
+  }
+  const k = path[from]
+  obj.set(k, upsert(obj.get(k), path, from + 1, v))
+  return obj
+}
+
+/** 0: unrelated, 1: override path is a prefix of (or equal to) path, 2: path is a strict prefix */
+function relation (ov: Array<Value>, path: Array<Value>): i32 {
+  const n = min(ov.length, path.length)
+  for (let i = 0; i < n; i++) if (!equals(ov[i], path[i])) return 0
+  return ov.length <= path.length ? 1 : 2
+}
+
+/** Apply data overrides to a document found at `path` (base or virtual). */
+function applyDataOverrides (path: Array<Value>, v: Value | null): Value | null {
+  const ovs = st.dataOv
+  let cur = v
+  for (let i = 0; i < ovs.length; i++) {
+    const o = ovs[i]
+    const rel = relation(o.path, path)
+    if (rel == 1) cur = walk(o.value, path, o.path.length)
+    else if (rel == 2) cur = upsert(cur, o.path, path.length, o.value)
+  }
+  return cur
+}
+
+function overriddenAt (path: Array<Value>): bool {
+  const ovs = st.dataOv
+  for (let i = 0; i < ovs.length; i++) if (relation(ovs[i].path, path) == 1) return true
+  return false
+}
+
+function dataLookup (path: Array<Value>): Value | null {
+  const v = walk(gData, path, 0)
+  if (st.dataOv.length == 0) return v
+  return applyDataOverrides(path, v)
+}
+
+// ---- rules and functions ----
+
+function evalRule (f: i32): Value | null {
+  const s = st
+  if (unchecked(s.memoDone[f])) return unchecked(s.memo[f])
+  const fn = funcs[f]
+  let v: Value | null
+  if (s.dataOv.length > 0 && overriddenAt(fn.path)) {
+    v = applyDataOverrides(fn.path, null)
+  } else {
+    v = computeFunc(fn, null)
+    if (s.dataOv.length > 0) v = applyDataOverrides(fn.path, v)
+  }
+  s.memoDone[f] = true
+  s.memo[f] = v
+  return v
+}
+
+function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
+  const frame = new StaticArray<Value | null>(fn.nlocals)
+  if (args !== null) for (let i = 0; i < args.length; i++) frame[i] = args[i]
+  const rules = fn.rules
+  switch (fn.kind) {
+    case K_SET: {
+      const set = newSet()
+      for (let i = 0; i < rules.length; i++) {
+        const r = rules[i]
+        execBlock(r.body, 0, frame, new SetRuleCont(set, r.key[0], frame))
+      }
+      return set
+    }
+    case K_OBJECT: {
+      const obj = newObject()
+      for (let i = 0; i < rules.length; i++) {
+        const r = rules[i]
+        execBlock(r.body, 0, frame, new ObjRuleCont(obj, r, frame))
+      }
+      return obj
+    }
+  }
+  let result: Value | null = null
+  const isFunc = fn.kind == K_FUNCTION
+  for (let i = 0; i < rules.length; i++) {
+    const v = evalChain(rules[i], frame, isFunc)
+    if (v !== null) {
+      if (result !== null && !equals(result, v)) {
+        if (isFunc) abortWith('eval_conflict_error: functions must not produce multiple outputs for same inputs')
+        else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
+      }
+      result = v
+    }
+  }
+  if (result === null && fn.def != 0) result = get(frame, fn.def)
+  return result
+}
+
+function evalChain (r: Rule, frame: StaticArray<Value | null>, isFunc: bool): Value | null {
+  let cur: Rule | null = r
+  while (cur !== null) {
+    const k = new ValueCont(cur.value, frame, isFunc)
+    execBlock(cur.body, 0, frame, k)
+    if (k.found) return k.value
+    cur = cur.els
+  }
+  return null
+}
+
+function callFunc (f: i32, args: Array<Value>): Value | null {
+  const s = st
+  if (s.hasFuncOv) {
+    const r = s.funcOv[f]
+    if (r !== null) return callRepl(r, args)
+  }
+  return computeFunc(funcs[f], args)
+}
+
+function callRepl (r: Repl, args: Array<Value>): Value | null {
+  if (r.kind == 0) return computeFunc(funcs[r.id], args)
+  if (r.kind == 1) return callBuiltinDirect(r.id, args)
+  return r.value
+}
+
+function callBuiltin (b: i32, args: Array<Value>): Value | null {
+  const s = st
+  if (s.hasBuiltinOv) {
+    const r = s.builtinOv[b]
+    if (r !== null) return callRepl(r, args)
+  }
+  return callBuiltinDirect(b, args)
+}
+
+function callBuiltinDirect (b: i32, args: Array<Value>): Value | null {
+  if (unchecked(bIsHost[b])) return callHost(b, args)
+  return callNative(unchecked(bNative[b]), args)
+}
+
+function materialize (nodeId: i32): Value {
+  const n = nodes[nodeId]
+  const s = st
+  if (s.dataOv.length > 0 && overriddenAt(n.path)) {
+    const v = applyDataOverrides(n.path, null)
+    return v === null ? newObject() : v
+  }
+  const obj = newObject()
+  const base = walk(gData, n.path, 0)
+  if (base !== null && base.kind == T_OBJECT) {
+    const b = changetype<ObjV>(base)
+    for (let i = 0; i < b.keys.length; i++) { obj.keys.push(b.keys[i]); obj.vals.push(b.vals[i]) }
+  }
+  if (n.func >= 0) {
+    const gv = evalRule(n.func)
+    if (gv !== null && gv.kind == T_OBJECT) {
+      const g = changetype<ObjV>(gv)
+      for (let i = 0; i < g.keys.length; i++) obj.set(g.keys[i], g.vals[i])
+    }
+  }
+  for (let i = 0; i < n.childIds.length; i++) {
+    const c = nodes[n.childIds[i]]
+    let cv: Value | null = null
+    if (c.func >= 0 && c.childIds.length == 0) cv = evalRule(c.func)
+    else if (c.func >= 0 || hasRulesBelow(c)) cv = materialize(n.childIds[i])
+    else continue
+    if (cv !== null) obj.set(n.childKeys[i], cv)
+  }
+  if (s.dataOv.length > 0) {
+    const v = applyDataOverrides(n.path, obj)
+    return v === null ? newObject() : v
+  }
+  return obj
+}
+
+function hasRulesBelow (n: Node): bool {
+  for (let i = 0; i < n.childIds.length; i++) {
+    const c = nodes[n.childIds[i]]
+    if (c.func >= 0 || hasRulesBelow(c)) return true
+  }
+  return false
+}
+
+// ---- blocks ----
+
+function argsOf (frame: StaticArray<Value | null>, ops: Array<i32>): Array<Value> {
+  const out = new Array<Value>(ops.length)
+  for (let i = 0; i < ops.length; i++) unchecked(out[i] = get(frame, unchecked(ops[i])))
+  return out
+}
+
+function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value | null>, k: Cont): bool {
+  const n = instrs.length
+  for (let i = start; i < n; i++) {
+    const ins = unchecked(instrs[i])
+    switch (ins.op) {
+      case ASSIGN:
+        frame[ins.a] = get(frame, ins.b)
+        break
+      case EQ:
+        if (!equals(get(frame, ins.a), get(frame, ins.b))) return false
+        break
+      case DOT: {
+        const v = index(get(frame, ins.b), get(frame, ins.c))
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case SCAN:
+        return scan(ins, instrs, i, frame, k)
+      case INPUT: {
+        const v = st.input
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case DATA: {
+        const v = dataLookup(constPath(ins.b))
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case CALLRULE: {
+        const v = evalRule(ins.b)
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case CALLFN: {
+        const v = callFunc(ins.b, argsOf(frame, ins.list1))
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case CALLB: {
+        const v = callBuiltin(ins.b, argsOf(frame, ins.list1))
+        if (v === null) return false
+        frame[ins.a] = v
+        break
+      }
+      case NOTFALSE: {
+        const v = get(frame, ins.a)
+        if (v.kind == T_BOOL && !changetype<BoolV>(v).b) return false
+        break
+      }
+      case NOT: {
+        const stop = new StopCont()
+        execBlock(ins.block, 0, frame, stop)
+        if (stop.found) return false
+        break
+      }
+      case MAKEARR: {
+        frame[ins.a] = new ArrV(argsOf(frame, ins.list1))
+        break
+      }
+      case MAKESET: {
+        const s = newSet()
+        const ops = ins.list1
+        for (let j = 0; j < ops.length; j++) s.add(get(frame, ops[j]))
+        frame[ins.a] = s
+        break
+      }
+      case MAKEOBJ: {
+        const o = newObject()
+        const ks = ins.list1
+        const vs = ins.list2
+        for (let j = 0; j < ks.length; j++) {
+          const key = get(frame, ks[j])
+          const val = get(frame, vs[j])
+          const prev = o.get(key)
+          if (prev !== null && !equals(prev, val)) abortWith('eval_conflict_error: object keys must be unique')
+          o.set(key, val)
+        }
+        frame[ins.a] = o
+        break
+      }
+      case COMPR: {
+        const c = new ComprCont(ins.a, ins.c, ins.d, frame)
+        execBlock(ins.block, 0, frame, c)
+        frame[ins.b] = ins.a == 0 ? c.arr : ins.a == 1 ? changetype<Value>(c.set) : changetype<Value>(c.obj)
+        break
+      }
+      case WITH:
+        return execWith(ins, instrs, i, frame, k)
+      case ISARR: {
+        const v = get(frame, ins.a)
+        if (v.kind != T_ARRAY || changetype<ArrV>(v).items.length != ins.b) return false
+        break
+      }
+      case ISOBJ: {
+        const v = get(frame, ins.a)
+        if (v.kind != T_OBJECT || changetype<ObjV>(v).keys.length != ins.b) return false
+        break
+      }
+      case DOC:
+        frame[ins.a] = materialize(ins.b)
+        break
+      default:
+        abortWith('bouncer: bad opcode ' + ins.op.toString())
+    }
+  }
+  return k.run()
+}
+
+function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Value | null>, k: Cont): bool {
+  const coll = get(frame, ins.a)
+  const kd = ins.b
+  const vd = ins.c
+  const next = i + 1
+  switch (coll.kind) {
+    case T_ARRAY: {
+      const items = changetype<ArrV>(coll).items
+      for (let j = 0; j < items.length; j++) {
+        if (kd >= 0) frame[kd] = mkInt(j)
+        if (vd >= 0) frame[vd] = unchecked(items[j])
+        if (execBlock(instrs, next, frame, k)) return true
+      }
+      return false
+    }
+    case T_OBJECT: {
+      const o = changetype<ObjV>(coll)
+      for (let j = 0; j < o.keys.length; j++) {
+        if (kd >= 0) frame[kd] = unchecked(o.keys[j])
+        if (vd >= 0) frame[vd] = unchecked(o.vals[j])
+        if (execBlock(instrs, next, frame, k)) return true
+      }
+      return false
+    }
+    case T_SET: {
+      const items = changetype<SetV>(coll).items
+      for (let j = 0; j < items.length; j++) {
+        const v = unchecked(items[j])
+        if (kd >= 0) frame[kd] = v
+        if (vd >= 0) frame[vd] = v
+        if (execBlock(instrs, next, frame, k)) return true
+      }
+      return false
+    }
+  }
+  return false
+}
+
+function execWith (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Value | null>, k: Cont): bool {
+  const outer = st
+  const s = new State()
+  s.input = outer.input
+  s.dataOv = outer.dataOv
+  s.funcOv = outer.funcOv
+  s.builtinOv = outer.builtinOv
+  s.hasFuncOv = outer.hasFuncOv
+  s.hasBuiltinOv = outer.hasBuiltinOv
+  let copiedData = false
+  let copiedFunc = false
+  let copiedBuiltin = false
+  const ws = ins.withs
+  for (let j = 0; j < ws.length; j++) {
+    const w = ws[j]
+    if (w.kind == W_INPUT) {
+      const path = constPath(w.target)
+      const v = get(frame, w.value)
+      s.input = path.length == 0 ? v : upsert(s.input, path, 0, v)
+    } else if (w.kind == W_DATA) {
+      if (!copiedData) { s.dataOv = s.dataOv.slice(0); copiedData = true }
+      s.dataOv.push(new DataOverride(constPath(w.target), get(frame, w.value)))
+    } else {
+      const r = new Repl()
+      r.kind = w.replKind
+      if (w.replKind == 2) r.value = get(frame, w.value)
+      else r.id = w.value
+      if (w.kind == W_FUNC) {
+        if (!copiedFunc) { s.funcOv = s.funcOv.slice(0); copiedFunc = true }
+        s.funcOv[w.target] = r
+        s.hasFuncOv = true
+      } else {
+        if (!copiedBuiltin) { s.builtinOv = s.builtinOv.slice(0); copiedBuiltin = true }
+        s.builtinOv[w.target] = r
+        s.hasBuiltinOv = true
+      }
+    }
+  }
+  freshMemo(s)
+  st = s
+  const r = execBlock(ins.block, 0, frame, new WithExitCont(outer, instrs, i + 1, frame, k))
+  st = outer
+  return r
+}
+
+// keep `mkStr` referenced for debugging helpers
+export function __evalDebugName (f: i32): Value { return mkStr(funcs[f].name) }

@@ -1,0 +1,360 @@
+{{/*
+Helpers for the Bouncer chart. Templates stick to a small set of functions (see
+test/deploy/fixtures/gotemplate.ts, which renders them in tests without a helm binary).
+*/}}
+
+{{- define "bouncer.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bouncer.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "bouncer.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bouncer.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bouncer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "bouncer.labels" -}}
+helm.sh/chart: {{ include "bouncer.chart" . }}
+{{ include "bouncer.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the pods carrying the sidecar: the example Deployment's or the existing workload's. */}}
+{{- define "bouncer.podSelector" -}}
+{{- if .Values.workload.enabled }}
+{{- include "bouncer.selectorLabels" . }}
+{{- else }}
+{{- if not .Values.workload.existingSelector }}
+{{- fail "workload.existingSelector is required when workload.enabled is false (labels of the existing workload's pods)" }}
+{{- end }}
+{{- toYaml .Values.workload.existingSelector }}
+{{- end }}
+{{- end }}
+
+{{- define "bouncer.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "bouncer.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "bouncer.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "bouncer.redisHost" -}}
+{{- printf "%s-redis" (include "bouncer.fullname" .) }}
+{{- end }}
+
+{{- define "bouncer.policyConfigMap" -}}
+{{- default (printf "%s-policy" (include "bouncer.fullname" .)) .Values.policy.existingConfigMap }}
+{{- end }}
+
+{{/*
+The bouncer's config file: .Values.config merged with what the chart wires in. The
+wired values win, except upstream.url, which a user may set explicitly.
+*/}}
+{{- define "bouncer.config" -}}
+{{- $v := .Values }}
+{{- $c := deepCopy (default (dict) $v.config) }}
+{{- $server := default (dict) $c.server }}
+{{- if and (hasKey $server "port") (ne (int $server.port) (int $v.bouncer.ports.proxy)) }}
+{{- fail "set the proxy port with bouncer.ports.proxy, not config.server.port" }}
+{{- end }}
+{{- $admin := default (dict) $c.admin }}
+{{- if and (hasKey $admin "port") (ne (int $admin.port) (int $v.bouncer.ports.admin)) }}
+{{- fail "set the admin port with bouncer.ports.admin, not config.admin.port" }}
+{{- end }}
+{{- $w := dict "server" (dict "port" (int $v.bouncer.ports.proxy)) "admin" (dict "port" (int $v.bouncer.ports.admin) "enabled" true) }}
+{{- $upstream := default (dict) $c.upstream }}
+{{- if not $upstream.url }}
+{{- $_ := set $w "upstream" (dict "url" (printf "http://127.0.0.1:%d" (int $v.app.port))) }}
+{{- end }}
+{{- if or $v.policy.rego $v.policy.existingConfigMap }}
+{{- $_ := set $w "policy" (dict "path" "/etc/bouncer/policy") }}
+{{- end }}
+{{- $secrets := "/etc/bouncer/secrets" }}
+{{- if $v.controlPlane.url }}
+{{- $tls := dict }}
+{{- if $v.controlPlane.tls.caSecret }}
+{{- $tls = dict "ca_file" (printf "%s/control-plane-ca/%s" $secrets $v.controlPlane.tls.caKey) }}
+{{- end }}
+{{- if $v.controlPlane.bundles.enabled }}
+{{- $b := dict "service_url" $v.controlPlane.url "resource" $v.controlPlane.bundles.resource "tls" (deepCopy $tls) }}
+{{- if $v.controlPlane.credentials.existingSecret }}
+{{- $_ := set $b "bearer_token_file" (printf "%s/control-plane/%s" $secrets $v.controlPlane.credentials.tokenKey) }}
+{{- end }}
+{{- $_ := set $w "bundles" $b }}
+{{- end }}
+{{- if $v.controlPlane.decisionLogs.enabled }}
+{{- $d := dict "enabled" true "service_url" $v.controlPlane.url "tls" (deepCopy $tls) }}
+{{- if $v.controlPlane.credentials.existingSecret }}
+{{- $_ := set $d "bearer_token_file" (printf "%s/control-plane/%s" $secrets $v.controlPlane.credentials.tokenKey) }}
+{{- end }}
+{{- $_ := set $w "decision_logs" $d }}
+{{- end }}
+{{- end }}
+{{- if $v.bundleSigning.keys }}
+{{- $keys := dict }}
+{{- range $id, $k := $v.bundleSigning.keys }}
+{{- $_ := set $keys $id (dict "algorithm" $k.algorithm "key_file" (printf "%s/signing-%s/%s" $secrets $id $k.secretKey)) }}
+{{- end }}
+{{- $signing := dict "keys" $keys }}
+{{- if $v.bundleSigning.scope }}
+{{- $_ := set $signing "scope" $v.bundleSigning.scope }}
+{{- end }}
+{{- $_ := set $w "bundles" (mustMergeOverwrite (default (dict) $w.bundles) (dict "signing" $signing)) }}
+{{- end }}
+{{- if $v.masking.hashKey.existingSecret }}
+{{- $_ := set $w "masking" (dict "hash_key_file" (printf "%s/masking/%s" $secrets $v.masking.hashKey.key)) }}
+{{- end }}
+{{- if eq $v.redis.mode "internal" }}
+{{- $r := dict "enabled" true }}
+{{- if $v.redis.internal.tls.existingSecret }}
+{{- $_ := set $r "url" (printf "rediss://%s:%d" (include "bouncer.redisHost" .) (int $v.redis.internal.port)) }}
+{{- $_ := set $r "tls" (dict "ca_file" (printf "%s/redis-ca/ca.crt" $secrets)) }}
+{{- else }}
+{{- if and (default false $c.production) (not (default false $c.allow_insecure)) }}
+{{- fail "the in-chart Redis is plaintext without redis.internal.tls.existingSecret, which config.production refuses; set the TLS secret or config.allow_insecure=true" }}
+{{- end }}
+{{- $_ := set $r "url" (printf "redis://%s:%d" (include "bouncer.redisHost" .) (int $v.redis.internal.port)) }}
+{{- end }}
+{{- if $v.redis.internal.password.existingSecret }}
+{{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.internal.password.key) }}
+{{- end }}
+{{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
+{{- else if eq $v.redis.mode "external" }}
+{{- $r := dict "enabled" true "url" (required "redis.external.url is required when redis.mode is external" $v.redis.external.url) }}
+{{- $tls := dict }}
+{{- if $v.redis.external.tls.caSecret }}
+{{- $_ := set $tls "ca_file" (printf "%s/redis-ca/%s" $secrets $v.redis.external.tls.caKey) }}
+{{- end }}
+{{- if $v.redis.external.tls.servername }}
+{{- $_ := set $tls "servername" $v.redis.external.tls.servername }}
+{{- end }}
+{{- if $tls }}
+{{- $_ := set $r "tls" $tls }}
+{{- end }}
+{{- if $v.redis.external.password.existingSecret }}
+{{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.external.password.key) }}
+{{- end }}
+{{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
+{{- end }}
+{{- toYaml (mustMergeOverwrite $c $w) }}
+{{- end }}
+
+{{/* Volumes the sidecar needs, as a YAML list. */}}
+{{- define "bouncer.volumes" -}}
+{{- $v := .Values -}}
+- name: bouncer-config
+  configMap:
+    name: {{ include "bouncer.fullname" . }}-config
+- name: bouncer-data
+  {{- toYaml $v.bouncer.dataVolume | nindent 2 }}
+- name: bouncer-tmp
+  {{- toYaml $v.bouncer.tmpVolume | nindent 2 }}
+{{- if or $v.policy.rego $v.policy.existingConfigMap }}
+- name: bouncer-policy
+  configMap:
+    name: {{ include "bouncer.policyConfigMap" . }}
+{{- end }}
+{{- if and $v.controlPlane.url $v.controlPlane.credentials.existingSecret }}
+- name: bouncer-control-plane
+  secret:
+    secretName: {{ $v.controlPlane.credentials.existingSecret }}
+    items:
+      - key: {{ $v.controlPlane.credentials.tokenKey }}
+        path: {{ $v.controlPlane.credentials.tokenKey }}
+{{- end }}
+{{- if and $v.controlPlane.url $v.controlPlane.tls.caSecret }}
+- name: bouncer-control-plane-ca
+  secret:
+    secretName: {{ $v.controlPlane.tls.caSecret }}
+    items:
+      - key: {{ $v.controlPlane.tls.caKey }}
+        path: {{ $v.controlPlane.tls.caKey }}
+{{- end }}
+{{- range $id, $k := $v.bundleSigning.keys }}
+- name: bouncer-signing-{{ $id }}
+  secret:
+    secretName: {{ required (printf "bundleSigning.keys.%s.existingSecret is required" $id) $k.existingSecret }}
+    items:
+      - key: {{ $k.secretKey }}
+        path: {{ $k.secretKey }}
+{{- end }}
+{{- if $v.masking.hashKey.existingSecret }}
+- name: bouncer-masking
+  secret:
+    secretName: {{ $v.masking.hashKey.existingSecret }}
+    items:
+      - key: {{ $v.masking.hashKey.key }}
+        path: {{ $v.masking.hashKey.key }}
+{{- end }}
+{{- if eq $v.redis.mode "internal" }}
+{{- if $v.redis.internal.password.existingSecret }}
+- name: bouncer-redis
+  secret:
+    secretName: {{ $v.redis.internal.password.existingSecret }}
+    items:
+      - key: {{ $v.redis.internal.password.key }}
+        path: {{ $v.redis.internal.password.key }}
+{{- end }}
+{{- if $v.redis.internal.tls.existingSecret }}
+- name: bouncer-redis-ca
+  secret:
+    secretName: {{ $v.redis.internal.tls.existingSecret }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- else if eq $v.redis.mode "external" }}
+{{- if $v.redis.external.password.existingSecret }}
+- name: bouncer-redis
+  secret:
+    secretName: {{ $v.redis.external.password.existingSecret }}
+    items:
+      - key: {{ $v.redis.external.password.key }}
+        path: {{ $v.redis.external.password.key }}
+{{- end }}
+{{- if $v.redis.external.tls.caSecret }}
+- name: bouncer-redis-ca
+  secret:
+    secretName: {{ $v.redis.external.tls.caSecret }}
+    items:
+      - key: {{ $v.redis.external.tls.caKey }}
+        path: {{ $v.redis.external.tls.caKey }}
+{{- end }}
+{{- end }}
+{{- range $v.bouncer.extraSecretMounts }}
+- name: bouncer-extra-{{ .name }}
+  secret:
+    secretName: {{ .secretName }}
+{{- end }}
+{{- end }}
+
+{{/* The sidecar container, as one YAML list item. */}}
+{{- define "bouncer.container" -}}
+{{- $v := .Values -}}
+- name: bouncer
+  image: {{ include "bouncer.image" . | quote }}
+  imagePullPolicy: {{ $v.image.pullPolicy }}
+  args:
+    - run
+    - --config
+    - /etc/bouncer/config.yaml
+    {{- range $v.bouncer.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+  ports:
+    - name: proxy
+      containerPort: {{ $v.bouncer.ports.proxy }}
+      protocol: TCP
+    - name: admin
+      containerPort: {{ $v.bouncer.ports.admin }}
+      protocol: TCP
+  env:
+    - name: NODE_ENV
+      value: production
+    {{- with $v.bouncer.env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml $v.bouncer.probes.startup | nindent 4 }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml $v.bouncer.probes.liveness | nindent 4 }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: admin
+    {{- toYaml $v.bouncer.probes.readiness | nindent 4 }}
+  {{- if $v.bouncer.preStopSleepSeconds }}
+  lifecycle:
+    preStop:
+      exec:
+        command: ["sleep", {{ $v.bouncer.preStopSleepSeconds | toString | quote }}]
+  {{- end }}
+  resources:
+    {{- toYaml $v.bouncer.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $v.bouncer.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: bouncer-config
+      mountPath: /etc/bouncer/config.yaml
+      subPath: config.yaml
+      readOnly: true
+    - name: bouncer-data
+      mountPath: /var/lib/bouncer
+    - name: bouncer-tmp
+      mountPath: /tmp
+    {{- if or $v.policy.rego $v.policy.existingConfigMap }}
+    - name: bouncer-policy
+      mountPath: /etc/bouncer/policy
+      readOnly: true
+    {{- end }}
+    {{- if and $v.controlPlane.url $v.controlPlane.credentials.existingSecret }}
+    - name: bouncer-control-plane
+      mountPath: /etc/bouncer/secrets/control-plane
+      readOnly: true
+    {{- end }}
+    {{- if and $v.controlPlane.url $v.controlPlane.tls.caSecret }}
+    - name: bouncer-control-plane-ca
+      mountPath: /etc/bouncer/secrets/control-plane-ca
+      readOnly: true
+    {{- end }}
+    {{- range $id, $k := $v.bundleSigning.keys }}
+    - name: bouncer-signing-{{ $id }}
+      mountPath: /etc/bouncer/secrets/signing-{{ $id }}
+      readOnly: true
+    {{- end }}
+    {{- if $v.masking.hashKey.existingSecret }}
+    - name: bouncer-masking
+      mountPath: /etc/bouncer/secrets/masking
+      readOnly: true
+    {{- end }}
+    {{- if or (and (eq $v.redis.mode "internal") $v.redis.internal.password.existingSecret) (and (eq $v.redis.mode "external") $v.redis.external.password.existingSecret) }}
+    - name: bouncer-redis
+      mountPath: /etc/bouncer/secrets/redis
+      readOnly: true
+    {{- end }}
+    {{- if or (and (eq $v.redis.mode "internal") $v.redis.internal.tls.existingSecret) (and (eq $v.redis.mode "external") $v.redis.external.tls.caSecret) }}
+    - name: bouncer-redis-ca
+      mountPath: /etc/bouncer/secrets/redis-ca
+      readOnly: true
+    {{- end }}
+    {{- range $v.bouncer.extraSecretMounts }}
+    - name: bouncer-extra-{{ .name }}
+      mountPath: /etc/bouncer/secrets/{{ .name }}
+      readOnly: true
+    {{- end }}
+    {{- with $v.bouncer.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}

@@ -1,0 +1,201 @@
+// Decision cache keys.
+//
+// key = SHA-256( [format, bundle revision, entrypoint, key spec] ‖ selection )
+//
+// `selection` is the canonical JSON of exactly the input values the policy can read. Two
+// requests share a key only if the policy could not tell them apart — the property whose
+// absence caused Oathkeeper's CVE-2021-32701 (a cached verdict reused for a request that
+// needed a different check).
+//
+// Where the paths come from (see resolveKeySpec):
+//  - Bundles built by our compiler record, per entrypoint, the `input` paths it can read
+//    (dynamic refs such as input.x[y] widen to input.x; `with input as` and passing `input`
+//    to a function widen to the whole input, reported as null). This is exact.
+//  - Bundles from `opa build` carry no such record. The operator may configure a list of
+//    paths; otherwise the whole input is used minus "ignore paths" (per-request noise such
+//    as the request id). Trade-off: the whole input is always safe but hits only when every
+//    header, the query and the body match; a configured list hits far more often but is a
+//    promise the operator makes about the policy — if the policy reads a field that is not
+//    listed, two requests differing only in that field share a decision. Ignore paths carry
+//    the same promise for the fields they drop.
+//
+// Keys are computed on every request, so compileDecisionKey() does all parsing once and
+// returns a closure; decisionCacheKey() is the one-shot form with a one-entry memo.
+import { hash } from 'node:crypto'
+import { BouncerError } from '../errors.js'
+import { buildIgnoreTree, canonicalJson } from './canonical-json.js'
+
+/** A path into the policy input, e.g. ['attributes', 'request', 'http', 'method']. */
+export type InputPath = readonly (string | number)[]
+
+export interface DecisionKeySpec {
+  /** Bundle revision: a new revision changes every key, so stale decisions are never served. */
+  revision: string
+  /** Entrypoint queried, e.g. 'bouncer/authz/decision'. */
+  entrypoint: string
+  /** Paths the policy can read. null/undefined = the whole input. */
+  inputPaths?: readonly InputPath[] | null
+  /** Only with the whole input: fields dropped before hashing (request id, ...). */
+  ignorePaths?: readonly InputPath[]
+}
+
+export interface DecisionKeyRequest extends DecisionKeySpec {
+  input: unknown
+}
+
+export type DecisionKeyFn = (input: unknown) => string
+
+/**
+ * Per-request noise in the Envoy-style input: the request id differs on every request and no
+ * sane policy decides on it. The peer address (attributes.source.address) is NOT here even
+ * though its port changes per connection: policies do match on client IPs, and the cache must
+ * not guess — operators who know their policy can add it.
+ */
+export const DEFAULT_IGNORE_PATHS: readonly InputPath[] = Object.freeze([
+  Object.freeze(['attributes', 'request', 'http', 'id']),
+])
+
+// Bump when the serialisation changes, so a shared Redis never mixes two formats.
+const KEY_FORMAT = 'bouncer.decision-key.v1'
+
+/**
+ * Picks the key spec for an active policy: paths recorded by the compiler when the bundle has
+ * them (null there means "the policy can read everything"), else the configured list, else
+ * the whole input minus ignore paths.
+ */
+export function resolveKeySpec (
+  policy: { revision: string; entrypoint: string; compiledInputPaths?: readonly InputPath[] | null },
+  configured: { inputPaths?: readonly InputPath[] | null; ignorePaths?: readonly InputPath[] } = {},
+): DecisionKeySpec {
+  const inputPaths = policy.compiledInputPaths !== undefined ? policy.compiledInputPaths : (configured.inputPaths ?? null)
+  return {
+    revision: policy.revision,
+    entrypoint: policy.entrypoint,
+    inputPaths,
+    ignorePaths: configured.ignorePaths ?? DEFAULT_IGNORE_PATHS,
+  }
+}
+
+export function compileDecisionKey (spec: DecisionKeySpec): DecisionKeyFn {
+  if (typeof spec.revision !== 'string') throw optionsError('revision must be a string')
+  if (typeof spec.entrypoint !== 'string' || spec.entrypoint === '') throw optionsError('entrypoint must be a non-empty string')
+  const paths = spec.inputPaths == null ? null : normalizePaths(spec.inputPaths, 'inputPaths')
+  // An empty path selects the whole input: same meaning as null, so the same key.
+  const whole = paths === null || paths.some(p => p.length === 0)
+  const ignore = whole ? normalizePaths(spec.ignorePaths ?? [], 'ignorePaths') : []
+  if (ignore.some(p => p.length === 0)) throw optionsError('ignorePaths must not contain an empty path (that would ignore the whole input)')
+
+  // Everything that changes how a selection is built goes into the hashed prefix: two pods
+  // sharing Redis with different path configs must not share keys.
+  const prefix = JSON.stringify([KEY_FORMAT, spec.revision, spec.entrypoint, whole ? null : paths, ignore])
+
+  if (whole) {
+    const tree = buildIgnoreTree(ignore)
+    return (input) => digest(prefix, canonicalJson(input, tree) ?? '')
+  }
+  const selected = paths as string[][]
+  return (input) => {
+    let sel = '['
+    for (let i = 0; i < selected.length; i++) {
+      if (i > 0) sel += ','
+      sel += selectPath(input, selected[i])
+    }
+    return digest(prefix, sel + ']')
+  }
+}
+
+let memoSpec: DecisionKeySpec | undefined
+let memoFn: DecisionKeyFn | undefined
+
+/**
+ * One-shot form. Remembers the last compiled spec (compared by value for revision/entrypoint
+ * and by identity for the path arrays), so a caller passing the same spec objects each
+ * request pays the compile cost once.
+ */
+export function decisionCacheKey (req: DecisionKeyRequest): string {
+  const m = memoSpec
+  if (m === undefined || memoFn === undefined || m.revision !== req.revision || m.entrypoint !== req.entrypoint ||
+      m.inputPaths !== req.inputPaths || m.ignorePaths !== req.ignorePaths) {
+    memoFn = compileDecisionKey(req)
+    memoSpec = { revision: req.revision, entrypoint: req.entrypoint, inputPaths: req.inputPaths, ignorePaths: req.ignorePaths }
+  }
+  return memoFn(req.input)
+}
+
+function digest (prefix: string, selection: string): string {
+  // The prefix is a complete JSON array, so where it ends is unambiguous: no (prefix,
+  // selection) pair can be re-cut into another.
+  return hash('sha256', prefix + selection, 'base64url')
+}
+
+// Encodes one path's value: `[]` when absent, `[value]` when present — so an absent field
+// and a field present with value null (`[null]`) never share a key.
+function selectPath (input: unknown, path: readonly string[]): string {
+  let cur: unknown = input
+  let inArray = false
+  for (let i = 0; i < path.length; i++) {
+    cur = jsonView(cur, i === 0 ? '' : path[i - 1])
+    if (cur === null || typeof cur !== 'object') return '[]'
+    const seg = path[i]
+    if (Array.isArray(cur)) {
+      const idx = arrayIndex(seg)
+      if (idx < 0 || idx >= cur.length) return '[]'
+      cur = cur[idx]
+      inArray = true
+    } else {
+      if (!Object.prototype.hasOwnProperty.call(cur, seg)) return '[]'
+      cur = (cur as Record<string, unknown>)[seg]
+      inArray = false
+    }
+  }
+  const s = canonicalJson(cur, undefined)
+  // JSON.stringify turns a missing array element into null but drops a missing property.
+  if (s === undefined) return inArray ? '[null]' : '[]'
+  return '[' + s + ']'
+}
+
+// What JSON.stringify (and therefore the policy) would see at this node.
+function jsonView (v: unknown, key: string): unknown {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    return (v as { toJSON: (k: string) => unknown }).toJSON(key)
+  }
+  return v
+}
+
+function arrayIndex (seg: string): number {
+  // Canonical non-negative integers only: Rego's input.a["01"] on an array is undefined.
+  if (seg === '0') return 0
+  if (!/^[1-9][0-9]{0,9}$/.test(seg)) return -1
+  return Number(seg)
+}
+
+/**
+ * Validates and canonicalises a path list: segments as strings (input.a[1] and input.a["1"]
+ * select the same thing once JSON has spoken), duplicates removed, paths under another listed
+ * path dropped (the shorter one already covers them), then sorted.
+ */
+function normalizePaths (paths: readonly InputPath[], what: string): string[][] {
+  if (!Array.isArray(paths)) throw optionsError(`${what} must be an array of paths`)
+  const out: string[][] = []
+  for (const p of paths) {
+    if (!Array.isArray(p)) throw optionsError(`${what} must contain arrays of path segments, got ${JSON.stringify(p)}`)
+    const segs: string[] = []
+    for (const s of p) {
+      if (typeof s === 'string') segs.push(s)
+      else if (typeof s === 'number' && Number.isInteger(s) && s >= 0) segs.push(String(s))
+      else throw optionsError(`${what} has an invalid segment ${JSON.stringify(s)} (strings or non-negative integers)`)
+    }
+    out.push(segs)
+  }
+  const byKey = new Map(out.map(p => [JSON.stringify(p), p]))
+  const uniq = [...byKey.values()]
+  const kept = uniq.filter(p => !uniq.some(q => q.length < p.length && q.every((s, i) => s === p[i])))
+  return kept.sort((a, b) => {
+    const x = JSON.stringify(a); const y = JSON.stringify(b)
+    return x < y ? -1 : x > y ? 1 : 0
+  })
+}
+
+function optionsError (msg: string): BouncerError {
+  return new BouncerError('BOUNCER_ERR_CACHE_OPTIONS', [msg])
+}

@@ -1,0 +1,160 @@
+// The compiler's public surface: Rego sources -> policy.wasm (+ bundle).
+// Stages (each named and timed so `bouncer build --timings` can show where time goes):
+//   parse -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
+import { readFile, readdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+import YAML from 'yaml'
+import type { Module } from './ast/index.js'
+import { CompileError, Diagnostics, type Diagnostic } from './diagnostics.js'
+import { parseModule, parseQuery } from './parser/index.js'
+import { planPolicy, type PlanOutput } from './planner/index.js'
+import { serializePlan } from './planner/serialize.js'
+import { linkPolicy } from './wasm/link.js'
+
+export { CompileError, formatDiagnostic } from './diagnostics.js'
+export type { Diagnostic } from './diagnostics.js'
+
+export interface SourceFile { file: string; source: string }
+
+export interface CompileOptions {
+  modules: SourceFile[]
+  entrypoints: string[]
+  /** an ad-hoc query compiled as the extra entrypoint `$query` (used by eval/test/conformance) */
+  query?: string
+  strictBuiltinErrors?: boolean
+}
+
+export interface CompiledPolicy {
+  wasm: Uint8Array
+  entrypoints: string[]
+  /** builtin names the module calls through the host (opa_builtinN) */
+  hostBuiltins: string[]
+  /** per entrypoint: input paths the policy can read (null = the whole input) */
+  inputPaths: Record<string, string[][] | null>
+  /** per entrypoint: every builtin reachable from it */
+  builtinsUsed: Record<string, string[]>
+  /** variables bound by the query, in result-row order */
+  queryVars: string[]
+  timings: Record<string, number>
+}
+
+function timed<T> (timings: Record<string, number>, name: string, fn: () => T): T {
+  const t0 = performance.now()
+  try { return fn() } finally { timings[name] = (timings[name] ?? 0) + performance.now() - t0 }
+}
+
+export function parseSources (modules: SourceFile[]): { modules: Module[]; diagnostics: Diagnostic[] } {
+  const out: Module[] = []
+  const diagnostics: Diagnostic[] = []
+  for (const m of modules) {
+    const r = parseModule(m.source, m.file)
+    diagnostics.push(...r.diagnostics)
+    if (r.module !== null) out.push(r.module)
+  }
+  return { modules: out, diagnostics }
+}
+
+/** Compiles Rego modules to a Wasm module. Throws CompileError with every diagnostic found. */
+export function compileModules (opts: CompileOptions): CompiledPolicy {
+  const timings: Record<string, number> = {}
+  const parsed = timed(timings, 'parse', () => parseSources(opts.modules))
+  const diags = new Diagnostics()
+  diags.list.push(...parsed.diagnostics)
+  let query: { body: import('./ast/index.js').Body } | undefined
+  if (opts.query !== undefined) {
+    const q = parseQuery(opts.query, '<query>')
+    diags.list.push(...q.diagnostics)
+    if (q.body !== null) query = { body: q.body }
+  }
+  if (diags.hasErrors) throw new CompileError(diags.list)
+  const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
+    modules: parsed.modules,
+    entrypoints: opts.entrypoints,
+    query,
+    strict: opts.strictBuiltinErrors,
+  }, diags))
+  if (diags.hasErrors) throw new CompileError(diags.list)
+  const json = timed(timings, 'serialize', () => serializePlan(planned.plan))
+  const wasm = timed(timings, 'link', () => linkPolicy(json))
+  return {
+    wasm,
+    entrypoints: planned.plan.entrypoints.map(([n]) => n),
+    hostBuiltins: planned.plan.host.map(i => planned.plan.builtins[i]),
+    inputPaths: planned.inputPaths,
+    builtinsUsed: planned.builtinsUsed,
+    queryVars: planned.queryVars,
+    timings,
+  }
+}
+
+// ---- files and directories ----
+
+export interface LoadedSources { modules: SourceFile[]; data: Record<string, unknown> }
+
+/** Reads .rego files and data.json/data.yaml from files or directories (data placed by directory). */
+export async function loadSources (paths: string[]): Promise<LoadedSources> {
+  const modules: SourceFile[] = []
+  const data: Record<string, unknown> = {}
+  const visit = async (p: string, root: string): Promise<void> => {
+    const s = await stat(p)
+    if (s.isDirectory()) {
+      const entries = (await readdir(p)).sort()
+      for (const e of entries) {
+        if (e.startsWith('.') || e === 'node_modules') continue
+        await visit(path.join(p, e), root)
+      }
+      return
+    }
+    const base = path.basename(p)
+    if (p.endsWith('.rego')) {
+      modules.push({ file: p, source: await readFile(p, 'utf8') })
+    } else if (base === 'data.json' || base === 'data.yaml' || base === 'data.yml') {
+      const text = await readFile(p, 'utf8')
+      let value: unknown
+      try {
+        value = base === 'data.json' ? JSON.parse(text) : YAML.parse(text)
+      } catch (e) {
+        throw new CompileError([{ code: 'rego_parse_error', message: `invalid data file: ${(e as Error).message}`, loc: { file: p, line: 1, col: 1 } }])
+      }
+      const rel = path.relative(root, path.dirname(p))
+      const keys = rel === '' ? [] : rel.split(path.sep)
+      mergeAt(data, keys, value, p)
+    }
+  }
+  for (const p of paths) {
+    const s = await stat(p)
+    await visit(p, s.isDirectory() ? p : path.dirname(p))
+  }
+  return { modules, data }
+}
+
+function mergeAt (target: Record<string, unknown>, keys: string[], value: unknown, file: string): void {
+  let cur = target
+  for (const k of keys) {
+    const next = cur[k]
+    if (next === undefined) cur[k] = {}
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      throw new CompileError([{ code: 'rego_compile_error', message: `data at ${keys.join('.')} conflicts`, loc: { file, line: 1, col: 1 } }])
+    }
+    cur = cur[k] as Record<string, unknown>
+  }
+  if (keys.length === 0 && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new CompileError([{ code: 'rego_compile_error', message: 'root data file must hold an object', loc: { file, line: 1, col: 1 } }])
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    deepMerge(cur, value as Record<string, unknown>)
+  } else {
+    throw new CompileError([{ code: 'rego_compile_error', message: 'data file must hold an object', loc: { file, line: 1, col: 1 } }])
+  }
+}
+
+function deepMerge (a: Record<string, unknown>, b: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(b)) {
+    const cur = a[k]
+    if (typeof cur === 'object' && cur !== null && !Array.isArray(cur) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+    } else {
+      a[k] = v
+    }
+  }
+}

@@ -1,0 +1,242 @@
+// Rego v1 lexer: turns source text into tokens. Whitespace and `#` comments are dropped, but
+// every token records whether whitespace (`wsBefore`) or a newline (`nlBefore`) preceded it,
+// because Rego's grammar is newline-sensitive (newlines separate body expressions) and
+// ref/call continuations (`a[0]`, `f(x)`) must follow their head without whitespace.
+// Lexical errors are reported as diagnostics (never thrown); the offending text is skipped.
+import type { Diagnostic } from '../diagnostics.js'
+
+export type TokenKind =
+  | 'ident' // identifiers and keywords (see KEYWORDS)
+  | 'number' // text holds the raw literal (no sign)
+  | 'string' // "..." or `...`; value holds the decoded string
+  | 'op' // punctuation and operators; text holds the operator
+  | 'eof'
+
+export interface Token {
+  kind: TokenKind
+  /** source text of the token (for strings: including quotes) */
+  text: string
+  /** decoded value of a string literal */
+  value?: string
+  /** true for raw (backtick) strings */
+  raw?: boolean
+  line: number
+  col: number
+  offset: number
+  /** offset just past the token */
+  end: number
+  /** whitespace or a comment separates this token from the previous one */
+  wsBefore: boolean
+  /** a newline separates this token from the previous one */
+  nlBefore: boolean
+}
+
+/** Rego v1 keywords: never valid as variable or rule names. */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  'if', 'contains', 'in', 'every', 'some', 'not', 'with', 'as', 'default', 'else',
+  'package', 'import', 'true', 'false', 'null',
+])
+
+// Longest first so that `:=` wins over `:` and `==` over `=`.
+const OPERATORS = [
+  ':=', '==', '!=', '<=', '>=',
+  '<', '>', '=', '+', '-', '*', '/', '%', '&', '|',
+  '(', ')', '[', ']', '{', '}', ',', ';', ':', '.',
+]
+
+function isIdentStart (c: string): boolean {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_'
+}
+function isIdentPart (c: string): boolean {
+  return isIdentStart(c) || isDigit(c)
+}
+function isDigit (c: string): boolean {
+  return c >= '0' && c <= '9'
+}
+function isHex (c: string): boolean {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+export interface LexResult { tokens: Token[]; diagnostics: Diagnostic[] }
+
+export function lex (source: string, file: string): LexResult {
+  const tokens: Token[] = []
+  const diagnostics: Diagnostic[] = []
+  let i = 0
+  let line = 1
+  let lineStart = 0
+  let ws = false
+  let nl = false
+  const n = source.length
+
+  const error = (message: string, l: number, c: number): void => {
+    diagnostics.push({ code: 'rego_parse_error', message, loc: { file, line: l, col: c } })
+  }
+
+  const push = (kind: TokenKind, start: number, sLine: number, sCol: number, extra?: Partial<Token>): void => {
+    tokens.push({
+      kind,
+      text: source.slice(start, i),
+      line: sLine,
+      col: sCol,
+      offset: start,
+      end: i,
+      wsBefore: ws,
+      nlBefore: nl,
+      ...extra,
+    })
+    ws = false
+    nl = false
+  }
+
+  while (i < n) {
+    const c = source[i]
+    // whitespace
+    if (c === '\n') {
+      i++; line++; lineStart = i; ws = true; nl = true; continue
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\ufeff') {
+      i++; ws = true; continue
+    }
+    if (c === '#') {
+      while (i < n && source[i] !== '\n') i++
+      ws = true
+      continue
+    }
+    const start = i
+    const sLine = line
+    const sCol = i - lineStart + 1
+
+    if (isIdentStart(c)) {
+      while (i < n && isIdentPart(source[i])) i++
+      push('ident', start, sLine, sCol)
+      continue
+    }
+
+    if (isDigit(c)) {
+      while (i < n && isDigit(source[i])) i++
+      if (source[i] === '.' && isDigit(source[i + 1] ?? '')) {
+        i++
+        while (i < n && isDigit(source[i])) i++
+      }
+      if (source[i] === 'e' || source[i] === 'E') {
+        let j = i + 1
+        if (source[j] === '+' || source[j] === '-') j++
+        if (isDigit(source[j] ?? '')) {
+          i = j
+          while (i < n && isDigit(source[i])) i++
+        }
+      }
+      if (i < n && isIdentStart(source[i])) {
+        // e.g. `1abc` / `1e` — consume the rest so we report once
+        while (i < n && isIdentPart(source[i])) i++
+        error(`invalid number: ${source.slice(start, i)}`, sLine, sCol)
+        ws = false; nl = false
+        continue
+      }
+      push('number', start, sLine, sCol)
+      continue
+    }
+
+    if (c === '"') {
+      i++
+      let value = ''
+      let ok = true
+      let terminated = false
+      while (i < n) {
+        const d = source[i]
+        if (d === '"') { i++; terminated = true; break }
+        if (d === '\n') break
+        if (d === '\\') {
+          const e = source[i + 1]
+          switch (e) {
+            case '"': value += '"'; i += 2; continue
+            case '\\': value += '\\'; i += 2; continue
+            case '/': value += '/'; i += 2; continue
+            case 'b': value += '\b'; i += 2; continue
+            case 'f': value += '\f'; i += 2; continue
+            case 'n': value += '\n'; i += 2; continue
+            case 'r': value += '\r'; i += 2; continue
+            case 't': value += '\t'; i += 2; continue
+            case 'u': {
+              const hex = source.slice(i + 2, i + 6)
+              if (hex.length === 4 && [...hex].every(isHex)) {
+                // UTF-16 code units: a surrogate pair written as two \u escapes
+                // concatenates into the right code point.
+                value += String.fromCharCode(parseInt(hex, 16))
+                i += 6
+                continue
+              }
+              error('invalid string: bad \\u escape', line, i - lineStart + 1)
+              ok = false
+              i += 2
+              continue
+            }
+            default:
+              if (e === undefined || e === '\n') { i++; continue }
+              error(`invalid string: unknown escape sequence \\${e}`, line, i - lineStart + 1)
+              ok = false
+              i += 2
+              continue
+          }
+        }
+        if (d < ' ' && d !== '\t') {
+          error('invalid string: control character in string literal', line, i - lineStart + 1)
+          ok = false
+        }
+        value += d
+        i++
+      }
+      if (!terminated) {
+        error('non-terminated string', sLine, sCol)
+        ok = false
+      }
+      if (ok) push('string', start, sLine, sCol, { value })
+      else {
+        // keep a token so the parser does not cascade errors; the diagnostic is already out
+        push('string', start, sLine, sCol, { value })
+      }
+      continue
+    }
+
+    if (c === '`') {
+      i++
+      let terminated = false
+      while (i < n) {
+        if (source[i] === '`') { terminated = true; break }
+        if (source[i] === '\n') { line++; lineStart = i + 1 }
+        i++
+      }
+      const value = source.slice(start + 1, i)
+      if (terminated) i++
+      else error('non-terminated raw string', sLine, sCol)
+      push('string', start, sLine, sCol, { value, raw: true })
+      continue
+    }
+
+    const op = OPERATORS.find(o => source.startsWith(o, i))
+    if (op !== undefined) {
+      i += op.length
+      push('op', start, sLine, sCol)
+      continue
+    }
+
+    const cp = source.codePointAt(i) ?? 0
+    const ch = String.fromCodePoint(cp)
+    error(`illegal token: ${JSON.stringify(ch)}`, sLine, sCol)
+    i += ch.length
+    ws = true
+  }
+
+  tokens.push({
+    kind: 'eof',
+    text: '',
+    line,
+    col: i - lineStart + 1,
+    offset: i,
+    end: i,
+    wsBefore: ws,
+    nlBefore: nl,
+  })
+  return { tokens, diagnostics }
+}

@@ -1,0 +1,905 @@
+// Rego v1 recursive-descent parser: tokens (../lexer) → AST (../ast).
+//
+// Grammar notes (following OPA 1.x behaviour):
+// - Operator precedence, lowest first: `=`/`:=` (expression level only), `in`, relational
+//   (== != < <= > >=), `|`, `&`, `+ -`, `* / %`, unary minus, postfix (refs, calls). All
+//   binary operators are left-associative and become calls with OPA's builtin names.
+// - `k, v in xs` (internal.member_3) is only recognised at expression-statement level, inside
+//   parentheses and after `some`; in array items / call arguments / object entries a comma
+//   always separates elements.
+// - Ref and call continuations (`.x`, `[t]`, `(args)`) must follow the previous token without
+//   whitespace, so `[1] [2]` on separate lines never glues into a ref.
+// - Inside a body (rule body, comprehension body, `every` body, query) a newline separates
+//   expressions; inside ( ) [ ] { } of a term newlines are insignificant. A binary operator at
+//   the end of a line continues the expression onto the next one. A binary operator at the
+//   start of a line also continues it (it cannot start an expression), except `-`, which there
+//   starts a new expression (unary minus).
+// - Errors are collected as `rego_parse_error` diagnostics, never thrown to the caller.
+//   Recovery: inside a rule body / query at the next expression (newline or `;`), otherwise at
+//   the next rule (a line starting at column 1 with an identifier).
+import type { Body, Expr, Import, Loc, Module, Rule, Term, With } from '../ast/index.js'
+import type { Diagnostic } from '../diagnostics.js'
+import { KEYWORDS, lex, type Token } from '../lexer/index.js'
+
+export interface ParseModuleResult { module: Module | null; diagnostics: Diagnostic[] }
+export interface ParseQueryResult { body: Body | null; diagnostics: Diagnostic[] }
+export interface ParseTermResult { term: Term | null; diagnostics: Diagnostic[] }
+
+type VarTerm = Extract<Term, { type: 'var' }>
+
+const RELATION_OPS: Record<string, string> = {
+  '==': 'equal', '!=': 'neq', '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte',
+}
+const ARITH_OPS: Record<string, string> = { '+': 'plus', '-': 'minus' }
+const FACTOR_OPS: Record<string, string> = { '*': 'mul', '/': 'div', '%': 'rem' }
+
+const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+class ParseError extends Error {
+  constructor (readonly diagnostic: Diagnostic) {
+    super(diagnostic.message)
+  }
+}
+
+interface Ctx {
+  /** newlines separate expressions here (a body), rather than being insignificant (a term) */
+  nl: boolean
+  /** `|` ends the current term (comprehension head) instead of being set union */
+  noOr: boolean
+}
+
+interface SavePoint { pos: number; diags: number; ctx: number }
+
+type BodyEnd = '}' | ']' | 'eof'
+
+class Parser {
+  private pos = 0
+  private readonly ctx: Ctx[] = [{ nl: true, noOr: false }]
+
+  constructor (
+    private readonly toks: Token[],
+    private readonly file: string,
+    readonly diags: Diagnostic[],
+  ) {}
+
+  // ---------------------------------------------------------------- token helpers
+
+  get tok (): Token { return this.toks[this.pos] }
+  peek (k = 1): Token { return this.toks[Math.min(this.pos + k, this.toks.length - 1)] }
+  advance (): Token {
+    const t = this.toks[this.pos]
+    if (this.pos < this.toks.length - 1) this.pos++
+    return t
+  }
+
+  isOp (text: string, t: Token = this.tok): boolean { return t.kind === 'op' && t.text === text }
+  isKw (word: string, t: Token = this.tok): boolean { return t.kind === 'ident' && t.text === word }
+  atEof (): boolean { return this.tok.kind === 'eof' }
+
+  loc (t: Token): Loc { return { file: this.file, line: t.line, col: t.col } }
+
+  describe (t: Token): string {
+    switch (t.kind) {
+      case 'eof': return 'end of file'
+      case 'op': return `${t.text} token`
+      case 'number': return `number ${t.text}`
+      case 'string': return 'string token'
+      case 'ident': return KEYWORDS.has(t.text) ? `${t.text} keyword` : `identifier ${t.text}`
+    }
+  }
+
+  fail (message: string, t: Token = this.tok): never {
+    throw new ParseError({ code: 'rego_parse_error', message, loc: this.loc(t) })
+  }
+
+  unexpected (expected?: string, t: Token = this.tok): never {
+    this.fail(`unexpected ${this.describe(t)}${expected !== undefined ? `: expected ${expected}` : ''}`, t)
+  }
+
+  expectOp (text: string, expected: string = text): Token {
+    if (!this.isOp(text)) this.unexpected(expected)
+    return this.advance()
+  }
+
+  report (e: unknown): void {
+    if (e instanceof ParseError) this.diags.push(e.diagnostic)
+    else throw e
+  }
+
+  save (): SavePoint { return { pos: this.pos, diags: this.diags.length, ctx: this.ctx.length } }
+  restore (s: SavePoint): void {
+    this.pos = s.pos
+    this.diags.length = s.diags
+    this.ctx.length = s.ctx
+  }
+
+  get top (): Ctx { return this.ctx[this.ctx.length - 1] }
+
+  withCtx<T> (c: Ctx, f: () => T): T {
+    this.ctx.push(c)
+    const n = this.ctx.length
+    const r = f()
+    this.ctx.length = n - 1
+    return r
+  }
+
+  /** Can `t` continue the current expression as a binary operator? */
+  continues (t: Token): boolean {
+    if (t.kind !== 'op') return false
+    if (t.text === '-' && t.nlBefore && this.top.nl) return false
+    return true
+  }
+
+  // ---------------------------------------------------------------- module
+
+  parseModule (): Module | null {
+    let pkg: Module['package'] | null = null
+    const imports: Import[] = []
+    const rules: Rule[] = []
+
+    if (this.isKw('package')) {
+      try {
+        pkg = this.parsePackage()
+        this.endOfStatement()
+      } catch (e) {
+        this.report(e)
+        this.skipToNextRule(0)
+      }
+    } else {
+      this.diags.push({
+        code: 'rego_parse_error',
+        message: this.atEof() ? 'empty module' : `unexpected ${this.describe(this.tok)}: expected package`,
+        loc: this.loc(this.tok),
+      })
+    }
+
+    let sawRule = false
+    while (!this.atEof()) {
+      const s = this.save()
+      try {
+        if (this.isKw('import')) {
+          const t = this.tok
+          const imp = this.parseImport()
+          if (sawRule) {
+            this.diags.push({ code: 'rego_parse_error', message: 'imports must appear before rules', loc: this.loc(t) })
+          }
+          imports.push(imp)
+        } else if (this.isKw('package')) {
+          this.fail('unexpected package keyword: only one package declaration is allowed')
+        } else {
+          sawRule = true
+          rules.push(this.parseRule())
+        }
+        this.endOfStatement()
+      } catch (e) {
+        this.report(e)
+        this.ctx.length = s.ctx
+        this.skipToNextRule(s.pos)
+      }
+    }
+
+    if (this.diags.length > 0 || pkg === null) return null
+    return { file: this.file, package: pkg, imports, rules }
+  }
+
+  /** After a package/import/rule the next token must start a new line. */
+  endOfStatement (): void {
+    if (!this.atEof() && !this.tok.nlBefore) this.unexpected('end of line')
+  }
+
+  /** Skips to the next line that starts (column 1) with a rule name, `default` or `import`,
+   *  past the token at index `start`. */
+  skipToNextRule (start: number): void {
+    while (!this.atEof()) {
+      const t = this.tok
+      if (this.pos > start && t.nlBefore && t.col === 1 && t.kind === 'ident' &&
+          (!KEYWORDS.has(t.text) || t.text === 'default' || t.text === 'import' || t.text === 'package')) {
+        return
+      }
+      this.advance()
+    }
+  }
+
+  parsePackage (): Module['package'] {
+    const kw = this.advance()
+    const ref = this.parsePathRef('package path')
+    const path: Term[] = ref.path.slice()
+    path.unshift({ type: 'string', value: (ref.head as VarTerm).name, loc: ref.head.loc })
+    return { path, loc: this.loc(kw) }
+  }
+
+  parseImport (): Import {
+    const kw = this.advance()
+    const path = this.parsePathRef('import path')
+    let alias: string | undefined
+    if (this.isKw('as')) {
+      this.advance()
+      const t = this.tok
+      if (t.kind !== 'ident' || KEYWORDS.has(t.text)) this.unexpected('import alias (a variable name)')
+      alias = this.advance().text
+    }
+    return { path, alias, loc: this.loc(kw) }
+  }
+
+  /** `a.b["c"]` — identifiers and string brackets only (package and import paths). */
+  parsePathRef (what: string): Extract<Term, { type: 'ref' }> {
+    const h = this.tok
+    if (h.kind !== 'ident' || KEYWORDS.has(h.text)) this.unexpected(what)
+    this.advance()
+    const head: Term = { type: 'var', name: h.text, loc: this.loc(h) }
+    const path: Term[] = []
+    for (;;) {
+      const t = this.tok
+      if (this.isOp('.') && !t.wsBefore) {
+        this.advance()
+        const n = this.tok
+        if (n.kind !== 'ident' || n.wsBefore) this.unexpected(`identifier after . in ${what}`)
+        this.advance()
+        path.push({ type: 'string', value: n.text, loc: this.loc(n) })
+      } else if (this.isOp('[') && !t.wsBefore) {
+        this.advance()
+        const s = this.tok
+        if (s.kind !== 'string') this.unexpected(`string in ${what}`)
+        this.advance()
+        path.push({ type: 'string', value: s.value ?? '', loc: this.loc(s) })
+        this.expectOp(']')
+      } else break
+    }
+    return { type: 'ref', head, path, loc: head.loc }
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  parseRule (): Rule {
+    const first = this.tok
+    let isDefault = false
+    if (this.isKw('default')) {
+      isDefault = true
+      this.advance()
+    }
+    const nameTok = this.tok
+    if (nameTok.kind !== 'ident') this.unexpected(isDefault ? 'rule name' : 'rule')
+    if (KEYWORDS.has(nameTok.text)) this.unexpected(isDefault ? 'rule name' : 'rule')
+    this.advance()
+    const ref: Term[] = [{ type: 'var', name: nameTok.text, loc: this.loc(nameTok) }]
+    for (;;) {
+      const t = this.tok
+      if (this.isOp('.') && !t.wsBefore) {
+        this.advance()
+        const n = this.tok
+        if (n.kind !== 'ident' || n.wsBefore) this.unexpected('identifier after .')
+        this.advance()
+        ref.push({ type: 'string', value: n.text, loc: this.loc(n) })
+      } else if (this.isOp('[') && !t.wsBefore) {
+        this.advance()
+        ref.push(this.withCtx({ nl: false, noOr: false }, () => {
+          const k = this.parseIn(true)
+          this.expectOp(']', ']')
+          return k
+        }))
+      } else break
+    }
+
+    const rule: Rule = { loc: this.loc(first), default: isDefault, ref, assign: false, body: [] }
+
+    if (this.isOp('(') && !this.tok.wsBefore) {
+      rule.args = this.parseArgs()
+    }
+
+    if (this.isKw('contains')) {
+      const c = this.advance()
+      if (isDefault) this.fail('default rules cannot use contains', c)
+      if (rule.args !== undefined) this.fail('functions cannot use contains', c)
+      rule.key = this.parseIn(false)
+    } else if (this.isOp(':=') || this.isOp('=')) {
+      rule.assign = this.advance().text === ':='
+      rule.value = this.parseIn(false)
+    }
+
+    if (isDefault) {
+      if (rule.value === undefined) this.fail(`default rule ${this.refText(ref)} must have a value (:= or =)`, nameTok)
+      if (this.isKw('if') || this.isOp('{')) this.fail('default rules must not have a body')
+      if (ref.slice(1).some(t => t.type !== 'string')) {
+        this.fail(`default rule ${this.refText(ref)} must not have variables in its reference`, nameTok)
+      }
+      return rule
+    }
+
+    const body = this.parseRuleBody()
+    if (body !== null) rule.body = body
+    else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
+      this.fail(`rule ${this.refText(ref)} must have a value, a contains term or an if body`, nameTok)
+    }
+
+    let cur: Rule = rule
+    while (this.isKw('else')) {
+      const e = this.advance()
+      if (rule.key !== undefined) this.fail('else keyword cannot be used on multi-value rules', e)
+      const alt: Rule = { loc: this.loc(e), default: false, ref: rule.ref, assign: false, body: [] }
+      if (rule.args !== undefined) alt.args = rule.args
+      if (this.isOp(':=') || this.isOp('=')) {
+        alt.assign = this.advance().text === ':='
+        alt.value = this.parseIn(false)
+      }
+      const b = this.parseRuleBody()
+      if (b !== null) alt.body = b
+      cur.else = alt
+      cur = alt
+    }
+    return rule
+  }
+
+  refText (ref: Term[]): string {
+    let s = ref[0].type === 'var' ? ref[0].name : '?'
+    for (const t of ref.slice(1)) {
+      if (t.type === 'string' && IDENT_RE.test(t.value)) s += '.' + t.value
+      else if (t.type === 'string') s += `[${JSON.stringify(t.value)}]`
+      else if (t.type === 'var') s += `[${t.name}]`
+      else s += '[...]'
+    }
+    return s
+  }
+
+  /** `if { ... }` / `if expr` / nothing (null). A bare `{` is a v0 body: an error in v1. */
+  parseRuleBody (): Body | null {
+    if (this.isKw('if')) {
+      this.advance()
+      if (this.isOp('{')) {
+        // `if { ... }` is a block body, except that a single expression may itself start
+        // with an object/set (comprehension): `f(x) := y if {k: v | ...}[x]`. Try the block
+        // first; if it does not parse, try one expression; if neither does, re-parse the
+        // block with error recovery so its diagnostics are the ones reported.
+        if (this.isOp('}', this.peek())) this.fail('found empty body')
+        const s = this.save()
+        try {
+          const open = this.advance()
+          const body = this.parseBody('}', false, open)
+          this.expectOp('}')
+          this.checkRuleEnd()
+          return body
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e
+          this.restore(s)
+        }
+        try {
+          const lit = this.withCtx({ nl: true, noOr: false }, () => this.parseLiteral())
+          this.checkRuleEnd()
+          return [lit]
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e
+          this.restore(s)
+        }
+        const open = this.advance()
+        const body = this.parseBody('}', true, open)
+        this.expectOp('}')
+        return body
+      }
+      return this.withCtx({ nl: true, noOr: false }, () => [this.parseLiteral()])
+    }
+    if (this.isOp('{')) this.fail('`if` keyword is required before rule body')
+    return null
+  }
+
+  /** A rule (or else branch) ends at end of line / file or continues with `else`. */
+  checkRuleEnd (): void {
+    if (this.isKw('else')) return
+    this.endOfStatement()
+  }
+
+  parseArgs (): Term[] {
+    this.advance() // (
+    return this.withCtx({ nl: false, noOr: false }, () => {
+      const args: Term[] = []
+      while (!this.isOp(')')) {
+        args.push(this.parseIn(false))
+        if (this.isOp(',')) this.advance()
+        else if (!this.isOp(')')) this.unexpected(', or )')
+      }
+      this.advance()
+      return args
+    })
+  }
+
+  // ---------------------------------------------------------------- bodies
+
+  atBodyEnd (end: BodyEnd): boolean {
+    return end === 'eof' ? this.atEof() : this.isOp(end)
+  }
+
+  /**
+   * A query: literals separated by `;` or newlines, up to (not including) `end`.
+   * With `recover`, an erroneous literal is reported and parsing resumes at the next one.
+   */
+  parseBody (end: BodyEnd, recover: boolean, open?: Token): Body {
+    return this.withCtx({ nl: true, noOr: false }, () => {
+      const body: Body = []
+      if (this.atBodyEnd(end)) {
+        this.fail(end === 'eof' ? 'empty query' : 'found empty body', open ?? this.tok)
+      }
+      while (!this.atBodyEnd(end)) {
+        if (!recover) {
+          body.push(this.parseLiteral())
+          if (this.separator(end)) break
+          continue
+        }
+        const s = this.save()
+        try {
+          body.push(this.parseLiteral())
+          if (this.separator(end)) break
+        } catch (e) {
+          this.report(e)
+          this.ctx.length = s.ctx
+          this.skipToNextLiteral(end, s.pos)
+        }
+      }
+      return body
+    })
+  }
+
+  /** Consumes the separator after a literal; true when the body ends here. */
+  separator (end: BodyEnd): boolean {
+    if (this.isOp(';')) {
+      this.advance()
+      return this.atBodyEnd(end)
+    }
+    if (this.atBodyEnd(end)) return true
+    if (this.tok.nlBefore) return false
+    if (this.atEof()) this.unexpected(end === 'eof' ? undefined : end)
+    this.unexpected(`newline or ;${end === 'eof' ? '' : ` or ${end}`}`)
+  }
+
+  skipToNextLiteral (end: BodyEnd, start: number): void {
+    let depth = 0
+    let moved = this.pos > start
+    while (!this.atEof()) {
+      const t = this.tok
+      if (depth === 0) {
+        if (this.atBodyEnd(end)) return
+        if (this.isOp(';')) { this.advance(); return }
+        if (moved && t.nlBefore) return
+      }
+      if (t.kind === 'op') {
+        if (t.text === '(' || t.text === '[' || t.text === '{') depth++
+        else if (t.text === ')' || t.text === ']' || t.text === '}') {
+          if (depth === 0) {
+            // a closer that belongs to an enclosing construct: leave it there
+            if (end !== 'eof') return
+          } else depth--
+        }
+      }
+      this.advance()
+      moved = true
+    }
+  }
+
+  parseLiteral (): Expr {
+    const first = this.tok
+    let expr: Expr
+    if (this.isKw('some')) expr = this.parseSome()
+    else if (this.isKw('every')) expr = this.parseEvery()
+    else if (this.isKw('not')) {
+      this.advance()
+      if (this.isKw('not') || this.isKw('some') || this.isKw('every')) this.unexpected('expression after not')
+      expr = this.parseExpr(first)
+      expr.negated = true
+    } else expr = this.parseExpr(first)
+
+    while (this.isKw('with')) {
+      const w = this.advance()
+      const target = this.parsePostfix(this.parsePrimary())
+      if (target.type !== 'ref' && target.type !== 'var') {
+        this.fail('with target must be a reference or a function name', w)
+      }
+      if (!this.isKw('as')) this.unexpected('as')
+      this.advance()
+      const value = this.parseIn(false)
+      expr.with.push({ target, value, loc: this.loc(w) } satisfies With)
+    }
+    return expr
+  }
+
+  parseExpr (first: Token): Expr {
+    const left = this.parseIn(true)
+    const loc = this.loc(first)
+    if (this.isOp(':=') || this.isOp('=')) {
+      const op = this.advance().text
+      const right = this.parseIn(true)
+      return {
+        loc,
+        negated: false,
+        with: [],
+        kind: op === ':=' ? { type: 'assign', left, right } : { type: 'unify', left, right },
+      }
+    }
+    return { loc, negated: false, with: [], kind: { type: 'term', term: left } }
+  }
+
+  parseSome (): Expr {
+    const kw = this.advance()
+    const loc = this.loc(kw)
+    const s = this.save()
+    let t: Term | null = null
+    try {
+      t = this.parseIn(true)
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e
+    }
+    if (t !== null && t.type === 'call' && t.name === 'internal.member_2') {
+      return { loc, negated: false, with: [], kind: { type: 'somein', value: t.args[0], collection: t.args[1] } }
+    }
+    if (t !== null && t.type === 'call' && t.name === 'internal.member_3') {
+      return {
+        loc,
+        negated: false,
+        with: [],
+        kind: { type: 'somein', key: t.args[0], value: t.args[1], collection: t.args[2] },
+      }
+    }
+    this.restore(s)
+    const vars: VarTerm[] = []
+    for (;;) {
+      const v = this.tok
+      if (v.kind !== 'ident' || KEYWORDS.has(v.text)) this.unexpected('variable name after some')
+      this.advance()
+      vars.push({ type: 'var', name: v.text, loc: this.loc(v) })
+      if (!this.isOp(',')) break
+      this.advance()
+    }
+    return { loc, negated: false, with: [], kind: { type: 'some', vars } }
+  }
+
+  parseEvery (): Expr {
+    const kw = this.advance()
+    const first = this.parsePostfix(this.parsePrimary())
+    let key: Term | undefined
+    let value = first
+    if (this.isOp(',')) {
+      this.advance()
+      key = first
+      value = this.parsePostfix(this.parsePrimary())
+    }
+    if (!this.isKw('in')) this.unexpected('in')
+    this.advance()
+    const collection = this.parseRelation()
+    if (!this.isOp('{')) this.unexpected('{')
+    const open = this.advance()
+    const body = this.parseBody('}', false, open)
+    this.expectOp('}')
+    const kind: Expr['kind'] = key === undefined
+      ? { type: 'every', value, collection, body }
+      : { type: 'every', key, value, collection, body }
+    return { loc: this.loc(kw), negated: false, with: [], kind }
+  }
+
+  // ---------------------------------------------------------------- terms / operators
+
+  call (name: string, args: Term[], loc: Loc): Term {
+    return { type: 'call', name, args, loc }
+  }
+
+  /** `a in b`, and with keyVal also `k, v in b`. */
+  parseIn (keyVal: boolean): Term {
+    let lhs = this.parseRelation()
+    if (keyVal && this.isOp(',')) {
+      const s = this.save()
+      let ok = false
+      try {
+        this.advance()
+        const mhs = this.parseRelation()
+        if (this.isKw('in')) {
+          this.advance()
+          const rhs = this.parseRelation()
+          lhs = this.call('internal.member_3', [lhs, mhs, rhs], lhs.loc)
+          ok = true
+        }
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e
+      }
+      if (!ok) this.restore(s)
+    }
+    while (this.isKw('in')) {
+      this.advance()
+      const rhs = this.parseRelation()
+      lhs = this.call('internal.member_2', [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseRelation (): Term {
+    let lhs = this.parseOr()
+    while (this.continues(this.tok) && RELATION_OPS[this.tok.text] !== undefined) {
+      const op = RELATION_OPS[this.advance().text]
+      const rhs = this.parseOr()
+      lhs = this.call(op, [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseOr (): Term {
+    let lhs = this.parseAnd()
+    while (this.isOp('|') && !this.top.noOr) {
+      this.advance()
+      const rhs = this.parseAnd()
+      lhs = this.call('or', [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseAnd (): Term {
+    let lhs = this.parseArith()
+    while (this.isOp('&')) {
+      this.advance()
+      const rhs = this.parseArith()
+      lhs = this.call('and', [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseArith (): Term {
+    let lhs = this.parseFactor()
+    while (this.continues(this.tok) && ARITH_OPS[this.tok.text] !== undefined) {
+      const op = ARITH_OPS[this.advance().text]
+      const rhs = this.parseFactor()
+      lhs = this.call(op, [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseFactor (): Term {
+    let lhs = this.parseUnary()
+    while (this.tok.kind === 'op' && FACTOR_OPS[this.tok.text] !== undefined) {
+      const op = FACTOR_OPS[this.advance().text]
+      const rhs = this.parseUnary()
+      lhs = this.call(op, [lhs, rhs], lhs.loc)
+    }
+    return lhs
+  }
+
+  parseUnary (): Term {
+    if (this.isOp('-')) {
+      const minus = this.advance()
+      const n = this.tok
+      if (n.kind === 'number' && !n.wsBefore) {
+        this.advance()
+        return { type: 'number', raw: '-' + n.text, loc: this.loc(minus) }
+      }
+      const operand = this.parseUnary()
+      const loc = this.loc(minus)
+      return this.call('minus', [{ type: 'number', raw: '0', loc }, operand], loc)
+    }
+    return this.parsePostfix(this.parsePrimary())
+  }
+
+  parsePrimary (): Term {
+    const t = this.tok
+    const loc = this.loc(t)
+    switch (t.kind) {
+      case 'number':
+        this.advance()
+        return { type: 'number', raw: t.text, loc }
+      case 'string':
+        this.advance()
+        return { type: 'string', value: t.value ?? '', loc }
+      case 'ident': {
+        if (t.text === 'null') { this.advance(); return { type: 'null', loc } }
+        if (t.text === 'true') { this.advance(); return { type: 'boolean', value: true, loc } }
+        if (t.text === 'false') { this.advance(); return { type: 'boolean', value: false, loc } }
+        this.advance()
+        if (KEYWORDS.has(t.text)) {
+          // `contains` is a keyword in rule heads but also a builtin: `contains(s, "x")`
+          if (t.text === 'contains' && this.isOp('(') && !this.tok.wsBefore) {
+            return { type: 'var', name: t.text, loc }
+          }
+          this.unexpected('term', t)
+        }
+        if (t.text === 'set' && this.isOp('(') && !this.tok.wsBefore && this.isOp(')', this.peek())) {
+          this.advance(); this.advance()
+          return { type: 'set', items: [], loc }
+        }
+        return { type: 'var', name: t.text, loc }
+      }
+      case 'op':
+        if (t.text === '[') return this.parseArray()
+        if (t.text === '{') return this.parseBrace()
+        if (t.text === '(') {
+          this.advance()
+          return this.withCtx({ nl: false, noOr: false }, () => {
+            const inner = this.parseIn(true)
+            this.expectOp(')')
+            return inner
+          })
+        }
+        return this.unexpected('term')
+      case 'eof':
+        return this.unexpected('term')
+    }
+  }
+
+  /** `.name`, `[t]` and `(args)` directly after a term. */
+  parsePostfix (term: Term): Term {
+    let t = term
+    for (;;) {
+      const tok = this.tok
+      if (tok.wsBefore || tok.kind !== 'op') return t
+      if (tok.text === '.') {
+        this.advance()
+        const n = this.tok
+        if (n.kind !== 'ident' || n.wsBefore) this.unexpected('identifier after .')
+        this.advance()
+        t = this.extendRef(t, { type: 'string', value: n.text, loc: this.loc(n) })
+      } else if (tok.text === '[') {
+        this.advance()
+        const idx = this.withCtx({ nl: false, noOr: false }, () => {
+          const k = this.parseIn(false)
+          this.expectOp(']')
+          return k
+        })
+        t = this.extendRef(t, idx)
+      } else if (tok.text === '(') {
+        const name = this.callName(t)
+        if (name === null) this.fail('invalid function name: calls need a name like f or a.b.f', tok)
+        const args = this.parseArgs()
+        t = { type: 'call', name, args, loc: t.loc }
+      } else return t
+    }
+  }
+
+  extendRef (t: Term, seg: Term): Term {
+    if (t.type === 'ref') return { type: 'ref', head: t.head, path: [...t.path, seg], loc: t.loc }
+    return { type: 'ref', head: t, path: [seg], loc: t.loc }
+  }
+
+  callName (t: Term): string | null {
+    if (t.type === 'var') return t.name === '_' ? null : t.name
+    if (t.type === 'ref' && t.head.type === 'var') {
+      const parts = [t.head.name]
+      for (const p of t.path) {
+        if (p.type !== 'string' || !IDENT_RE.test(p.value)) return null
+        parts.push(p.value)
+      }
+      return parts.join('.')
+    }
+    return null
+  }
+
+  parseArray (): Term {
+    const open = this.advance()
+    const loc = this.loc(open)
+    return this.withCtx({ nl: false, noOr: false }, () => {
+      if (this.isOp(']')) {
+        this.advance()
+        return { type: 'array', items: [], loc }
+      }
+      this.top.noOr = true
+      const head = this.parseIn(false)
+      this.top.noOr = false
+      if (this.isOp('|')) {
+        this.advance()
+        const body = this.parseBody(']', false, this.tok)
+        this.expectOp(']')
+        return { type: 'arraycompr', term: head, body, loc }
+      }
+      const items = [head]
+      this.listTail(items, ']')
+      return { type: 'array', items, loc }
+    })
+  }
+
+  /** Remaining `, item` elements of an array or set, through the closing token. */
+  listTail (items: Term[], close: string): void {
+    for (;;) {
+      if (this.isOp(close)) { this.advance(); return }
+      if (!this.isOp(',')) this.unexpected(`, or ${close}`)
+      this.advance()
+      if (this.isOp(close)) { this.advance(); return }
+      items.push(this.parseIn(false))
+    }
+  }
+
+  parseBrace (): Term {
+    const open = this.advance()
+    const loc = this.loc(open)
+    return this.withCtx({ nl: false, noOr: false }, () => {
+      if (this.isOp('}')) {
+        this.advance()
+        return { type: 'object', entries: [], loc }
+      }
+      this.top.noOr = true
+      const first = this.parseIn(false)
+      if (this.isOp(':')) {
+        this.advance()
+        const value = this.parseIn(false)
+        this.top.noOr = false
+        if (this.isOp('|')) {
+          this.advance()
+          const body = this.parseBody('}', false, this.tok)
+          this.expectOp('}')
+          return { type: 'objectcompr', key: first, value, body, loc }
+        }
+        const entries: Array<[Term, Term]> = [[first, value]]
+        for (;;) {
+          if (this.isOp('}')) { this.advance(); break }
+          if (!this.isOp(',')) this.unexpected(', or }')
+          this.advance()
+          if (this.isOp('}')) { this.advance(); break }
+          const k = this.parseIn(false)
+          this.expectOp(':')
+          entries.push([k, this.parseIn(false)])
+        }
+        return { type: 'object', entries, loc }
+      }
+      this.top.noOr = false
+      if (this.isOp('|')) {
+        this.advance()
+        const body = this.parseBody('}', false, this.tok)
+        this.expectOp('}')
+        return { type: 'setcompr', term: first, body, loc }
+      }
+      const items = [first]
+      this.listTail(items, '}')
+      return { type: 'set', items, loc }
+    })
+  }
+
+  parseStandaloneTerm (): Term {
+    return this.withCtx({ nl: false, noOr: false }, () => {
+      const t = this.parseIn(true)
+      if (!this.atEof()) this.unexpected('end of term')
+      return t
+    })
+  }
+}
+
+// ------------------------------------------------------------------ public API
+
+export function parseModule (source: string, file: string): ParseModuleResult {
+  const lexed = lex(source, file)
+  const p = new Parser(lexed.tokens, file, [])
+  let module: Module | null = null
+  try {
+    module = p.parseModule()
+  } catch (e) {
+    // parse errors are always caught inside; anything else is a parser bug
+    p.diags.push({
+      code: 'rego_parse_error',
+      message: `internal parser error: ${e instanceof Error ? e.message : String(e)}`,
+      loc: { file, line: 1, col: 1 },
+    })
+  }
+  const diagnostics = mergeDiagnostics(lexed.diagnostics, p.diags)
+  return { module: diagnostics.length > 0 ? null : module, diagnostics }
+}
+
+export function parseQuery (source: string, file = 'query'): ParseQueryResult {
+  const lexed = lex(source, file)
+  const p = new Parser(lexed.tokens, file, [])
+  let body: Body | null = null
+  try {
+    body = p.parseBody('eof', true)
+  } catch (e) {
+    p.report(e)
+  }
+  const diagnostics = mergeDiagnostics(lexed.diagnostics, p.diags)
+  return { body: diagnostics.length > 0 ? null : body, diagnostics }
+}
+
+export function parseTerm (source: string, file = 'term'): ParseTermResult {
+  const lexed = lex(source, file)
+  const p = new Parser(lexed.tokens, file, [])
+  let term: Term | null = null
+  try {
+    term = p.parseStandaloneTerm()
+  } catch (e) {
+    p.report(e)
+  }
+  const diagnostics = mergeDiagnostics(lexed.diagnostics, p.diags)
+  return { term: diagnostics.length > 0 ? null : term, diagnostics }
+}
+
+/** Lexer and parser diagnostics in source order; a parse error at the exact place of a lexer
+ *  error is a consequence of it and dropped. */
+function mergeDiagnostics (lexDiags: Diagnostic[], parseDiags: Diagnostic[]): Diagnostic[] {
+  const at = new Set(lexDiags.map(d => `${d.loc.line}:${d.loc.col}`))
+  const all = [...lexDiags, ...parseDiags.filter(d => !at.has(`${d.loc.line}:${d.loc.col}`))]
+  return all.sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col)
+}

@@ -1,0 +1,1175 @@
+// Planner: resolved, safety-ordered Rego -> the flat IR in ./ir.ts.
+// One plan function per rule group (tree node), one per entrypoint that names a package,
+// and one for an ad-hoc query. Names are resolved here (locals, imports, package rules,
+// input/data, builtins); expressions are reordered so every variable is bound before it is
+// read; unification is compiled into assignments, comparisons and scans.
+import type { Body, Expr, Loc, Module, Term } from '../ast/index.js'
+import { builtinInfo, RELATIONS } from '../builtins.js'
+import type { Diagnostics } from '../diagnostics.js'
+import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
+import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
+import { analyseBody, withOuterNames } from './safety.js'
+
+/** A number constant kept as its source text (big integers, exact decimals). */
+export class RawNumber { constructor (readonly raw: string) {} }
+
+export interface PlanInput {
+  modules: Module[]
+  entrypoints: string[]
+  query?: { body: Body; pkg?: string[] }
+  strict?: boolean
+}
+
+export interface PlanOutput {
+  plan: Plan
+  /** per entrypoint: input paths read (null = whole input) */
+  inputPaths: Record<string, string[][] | null>
+  /** per entrypoint: builtin names reachable */
+  builtinsUsed: Record<string, string[]>
+  queryVars: string[]
+}
+
+type Resolved =
+  | { kind: 'local'; slot: number }
+  | { kind: 'input'; path: Term[] }
+  | { kind: 'data'; path: Term[] }
+
+class Scope {
+  readonly vars = new Map<string, number>()
+  readonly assigned = new Set<string>()
+  constructor (readonly parent: Scope | null) {}
+  lookup (name: string): number | undefined {
+    for (let s: Scope | null = this; s !== null; s = s.parent) {
+      const v = s.vars.get(name)
+      if (v !== undefined) return v
+    }
+    return undefined
+  }
+}
+
+/** per plan function: slot allocation */
+class Frame {
+  nlocals = 0
+  alloc (): number { return this.nlocals++ }
+}
+
+const WILDCARD_PREFIX = '$_'
+
+interface InputUse { paths: string[][]; whole: boolean }
+
+export function planPolicy (input: PlanInput, diags: Diagnostics): PlanOutput {
+  const p = new Planner(input, diags)
+  return p.run()
+}
+
+class Planner {
+  readonly consts: unknown[] = []
+  readonly constIndex = new Map<string, number>()
+  readonly funcs: PlanFunc[] = []
+  readonly nodes: PlanNode[] = []
+  readonly builtins: string[] = []
+  readonly builtinIndex = new Map<string, number>()
+  readonly host: number[] = []
+  readonly root: TreeNode
+  readonly ctxs: ModuleCtx[]
+  readonly ruleNames = new Map<string, Set<string>>()
+  /** call graph: func -> funcs it calls */
+  readonly calls: Array<Set<number>> = []
+  readonly funcInput: InputUse[] = []
+  readonly funcBuiltins: Array<Set<string>> = []
+  readonly funcNodes: TreeNode[] = []
+  queryVars: string[] = []
+
+  constructor (readonly input: PlanInput, readonly diags: Diagnostics) {
+    const { root, ctxs } = buildTree(input.modules, diags)
+    this.root = root
+    this.ctxs = ctxs
+    this.const(null) // index 0 is reserved so a default of 0 can mean "none"
+  }
+
+  run (): PlanOutput {
+    this.assignIds(this.root)
+    const groups: TreeNode[] = []
+    const collect = (n: TreeNode): void => {
+      if (n.hasRules) groups.push(n)
+      for (const c of n.children.values()) collect(c)
+    }
+    collect(this.root)
+    for (const n of groups) {
+      n.func = this.newFunc(n)
+    }
+    for (const n of groups) this.planGroup(n)
+    const entrypoints: Array<[string, number]> = []
+    for (const ep of this.input.entrypoints) {
+      const path = ep.split('/').filter(s => s.length > 0)
+      const node = findNode(this.root, path)
+      if (node === undefined || !node.subtreeHasRules()) {
+        this.diags.add('rego_compile_error', `entrypoint ${ep} does not name a rule or package`, { file: '<entrypoint>', line: 1, col: 1 })
+        continue
+      }
+      if (node.isFunction) {
+        this.diags.add('rego_compile_error', `entrypoint ${ep} names a function`, { file: '<entrypoint>', line: 1, col: 1 })
+        continue
+      }
+      if (node.func >= 0 && node.children.size === 0) {
+        entrypoints.push([ep, node.func])
+      } else {
+        entrypoints.push([ep, this.docFunc(node, ep)])
+      }
+    }
+    if (this.input.query !== undefined) {
+      entrypoints.push(['$query', this.planQuery(this.input.query.body, this.input.query.pkg ?? [])])
+    }
+    this.checkRecursion()
+    const inputPaths: Record<string, string[][] | null> = {}
+    const builtinsUsed: Record<string, string[]> = {}
+    for (const [name, f] of entrypoints) {
+      const reach = this.reachable(f)
+      let whole = false
+      const paths: string[][] = []
+      const bis = new Set<string>()
+      for (const g of reach) {
+        const u = this.funcInput[g]
+        if (u.whole) whole = true
+        paths.push(...u.paths)
+        for (const b of this.funcBuiltins[g]) bis.add(b)
+      }
+      inputPaths[name] = whole ? null : dedupePaths(paths)
+      builtinsUsed[name] = [...bis].sort()
+    }
+    const plan: Plan = {
+      version: 1,
+      strict: this.input.strict === true,
+      consts: this.consts,
+      funcs: this.funcs,
+      nodes: this.nodes,
+      entrypoints,
+      builtins: this.builtins,
+      host: this.host,
+    }
+    return { plan, inputPaths, builtinsUsed, queryVars: this.queryVars }
+  }
+
+  // ---- constants, ids ----
+
+  const (v: unknown): number {
+    const key = constKey(v)
+    let i = this.constIndex.get(key)
+    if (i === undefined) {
+      i = this.consts.length
+      this.consts.push(v)
+      this.constIndex.set(key, i)
+    }
+    return -1 - i
+  }
+
+  builtin (name: string): number {
+    let i = this.builtinIndex.get(name)
+    if (i === undefined) {
+      i = this.builtins.length
+      this.builtins.push(name)
+      this.builtinIndex.set(name, i)
+      if (builtinInfo(name)?.impl === 'host') this.host.push(i)
+    }
+    return i
+  }
+
+  assignIds (n: TreeNode): void {
+    n.id = this.nodes.length
+    const pn: PlanNode = { path: n.path, children: {}, func: -1 }
+    this.nodes.push(pn)
+    for (const [k, c] of n.children) {
+      this.assignIds(c)
+      pn.children[k] = c.id
+    }
+  }
+
+  newFunc (n: TreeNode | null, name?: string): number {
+    const id = this.funcs.length
+    this.funcs.push({ name: name ?? 'data.' + (n?.path.join('.') ?? ''), kind: FuncKind.COMPLETE, nargs: 0, nlocals: 0, rules: [], default: 0 })
+    this.calls.push(new Set())
+    this.funcInput.push({ paths: [], whole: false })
+    this.funcBuiltins.push(new Set())
+    if (n !== null) {
+      this.funcNodes[id] = n
+      if (!n.isFunction) this.nodes[n.id].func = id
+    }
+    return id
+  }
+
+  /** A function whose value is the merged document of a tree node (package entrypoints). */
+  docFunc (node: TreeNode, name: string): number {
+    const f = this.newFunc(null, name)
+    const fn = this.funcs[f]
+    fn.nlocals = 1
+    fn.rules.push({ body: [[Op.DOC, 0, node.id]], key: [], value: 0, multi: false, else: null, loc: name })
+    this.noteDoc(f, node)
+    return f
+  }
+
+  noteDoc (f: number, node: TreeNode): void {
+    const visit = (n: TreeNode): void => {
+      if (n.func >= 0 && !n.isFunction) this.calls[f].add(n.func)
+      for (const c of n.children.values()) visit(c)
+    }
+    visit(node)
+  }
+
+  ruleNamesOf (pkg: string[]): Set<string> {
+    const key = pkg.join('\u0000')
+    let s = this.ruleNames.get(key)
+    if (s === undefined) {
+      s = packageRuleNames(this.root, pkg)
+      this.ruleNames.set(key, s)
+    }
+    return s
+  }
+
+  // ---- rule groups ----
+
+  planGroup (n: TreeNode): void {
+    const f = n.func
+    const fn = this.funcs[f]
+    const all = [...n.rules, ...n.defaults]
+    const first = all[0]
+    const loc = first.rule.loc
+    if (n.isFunction) {
+      fn.kind = FuncKind.FUNCTION
+      const arities = new Set(all.map(r => r.rule.args?.length ?? -1))
+      if (arities.size > 1 || arities.has(-1)) {
+        this.diags.add('rego_type_error', `conflicting rules data.${n.path.join('.')} found (functions must have the same arity)`, loc)
+        return
+      }
+      fn.nargs = first.rule.args?.length ?? 0
+    } else if (n.rules.some(r => r.keyPath.length > 0)) {
+      if (n.rules.some(r => r.keyPath.length === 0) || n.defaults.length > 0) {
+        this.diags.add('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, loc)
+        return
+      }
+      fn.kind = FuncKind.OBJECT
+    } else if (n.rules.some(r => r.rule.key !== undefined && r.rule.value === undefined)) {
+      if (n.rules.some(r => r.rule.key === undefined) || n.defaults.length > 0) {
+        this.diags.add('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, loc)
+        return
+      }
+      fn.kind = FuncKind.SET
+    } else {
+      fn.kind = FuncKind.COMPLETE
+    }
+    if (n.defaults.length > 1) {
+      this.diags.add('rego_type_error', `multiple default rules data.${n.path.join('.')} found`, n.defaults[1].rule.loc)
+    }
+    const frame = new Frame()
+    for (let i = 0; i < fn.nargs; i++) frame.alloc()
+    for (const entry of n.rules) {
+      const pr = this.planRule(f, entry, frame, fn.kind, entry.rule)
+      if (pr !== null) fn.rules.push(pr)
+    }
+    if (n.defaults.length > 0) {
+      const d = n.defaults[0].rule
+      const v = d.value ?? { type: 'boolean', value: true, loc: d.loc } as Term
+      const c = this.groundConst(v)
+      if (c === undefined) this.diags.add('rego_type_error', 'default rule value must be a constant', v.loc)
+      else fn.default = c
+    }
+    fn.nlocals = frame.nlocals
+  }
+
+  /** Constant operand for a ground scalar/array/object term (no sets, no refs), else undefined. */
+  groundConst (t: Term): number | undefined {
+    const v = groundValue(t)
+    return v === undefined ? undefined : this.const(v)
+  }
+
+  planRule (f: number, entry: RuleEntry, frame: Frame, kind: number, rule: import('../ast/index.js').Rule): PlanRule | null {
+    const scope = new Scope(null)
+    const low = new Lowerer(this, f, entry.ctx, frame)
+    const bound = new Set<number>()
+    const pre: Expr[] = []
+    // function arguments: plain vars bind directly to the argument slots, patterns are unified
+    const args = entry.rule.args ?? []
+    args.forEach((a, i) => {
+      if (a.type === 'var' && !a.name.startsWith('_') && a.name !== '_' && !scope.vars.has(a.name)) {
+        scope.vars.set(a.name, i)
+        bound.add(i)
+      } else {
+        const tmpName = `$arg${i}`
+        scope.vars.set(tmpName, i)
+        bound.add(i)
+        pre.push({ loc: a.loc, negated: false, with: [], kind: { type: 'unify', left: { type: 'var', name: tmpName, loc: a.loc }, right: a } })
+      }
+    })
+    const headTerms: Term[] = []
+    if (kind === FuncKind.OBJECT) headTerms.push(...entry.keyPath)
+    if (rule.key !== undefined) headTerms.push(rule.key)
+    if (rule.value !== undefined) headTerms.push(rule.value)
+    const body = low.planBody([...pre, ...rule.body], scope, bound, headTerms)
+    if (body === null) return null
+    // head terms are evaluated after the body, with its bindings
+    low.scope = scope
+    low.bound = low.lastBound
+    const key: number[] = []
+    let value = -1
+    if (kind === FuncKind.OBJECT) {
+      for (const k of entry.keyPath) key.push(low.evalTerm(k))
+      if (rule.key !== undefined) {
+        if (rule.value !== undefined) {
+          this.diags.add('rego_parse_error', 'a rule cannot have both contains and a value', rule.loc)
+        }
+        value = low.evalTerm(rule.key)
+      } else {
+        value = rule.value === undefined ? this.const(true) : low.evalTerm(rule.value)
+      }
+    } else if (kind === FuncKind.SET) {
+      key.push(low.evalTerm(rule.key as Term))
+    } else {
+      value = rule.value === undefined ? this.const(true) : low.evalTerm(rule.value)
+    }
+    const pr: PlanRule = {
+      body: low.instrs,
+      key,
+      value,
+      multi: kind === FuncKind.OBJECT && rule.key !== undefined,
+      else: null,
+      loc: `${rule.loc.file}:${rule.loc.line}`,
+    }
+    if (rule.else !== undefined) {
+      if (kind !== FuncKind.COMPLETE && kind !== FuncKind.FUNCTION) {
+        this.diags.add('rego_type_error', 'else keyword cannot be used on multi-value rules', rule.else.loc)
+      } else {
+        const elseRule = { ...rule.else, args: entry.rule.args }
+        pr.else = this.planRule(f, { ...entry, rule: elseRule }, frame, kind, elseRule)
+      }
+    }
+    return pr
+  }
+
+  planQuery (body: Body, pkg: string[]): number {
+    const f = this.newFunc(null, '$query')
+    const fn = this.funcs[f]
+    const frame = new Frame()
+    const ctx: ModuleCtx = { module: { file: '<query>', package: { path: [], loc: { file: '<query>', line: 1, col: 1 } }, imports: [], rules: [] }, pkg, imports: new Map() }
+    const low = new Lowerer(this, f, ctx, frame)
+    const outer = low.instrs
+    low.instrs = []
+    const scope = new Scope(null)
+    const ok = low.planBody(body, scope, new Set(), [])
+    if (ok === null) return f
+    const names = [...scope.vars.keys()].filter(n => !n.startsWith('$')).sort()
+    this.queryVars = names
+    const row = frame.alloc()
+    low.instrs.push([Op.MAKEOBJ, row, names.map(n => this.const(n)), names.map(n => scope.vars.get(n) as number)])
+    const block = low.instrs
+    low.instrs = outer
+    const dst = frame.alloc()
+    low.instrs.push([Op.COMPR, 0, dst, block, -1, row])
+    fn.rules.push({ body: low.instrs, key: [], value: dst, multi: false, else: null, loc: '<query>' })
+    fn.nlocals = frame.nlocals
+    return f
+  }
+
+  // ---- whole-plan checks ----
+
+  reachable (f: number): Set<number> {
+    const seen = new Set<number>()
+    const stack = [f]
+    while (stack.length > 0) {
+      const g = stack.pop() as number
+      if (seen.has(g)) continue
+      seen.add(g)
+      for (const h of this.calls[g]) stack.push(h)
+    }
+    return seen
+  }
+
+  checkRecursion (): void {
+    const state = new Array<number>(this.funcs.length).fill(0)
+    const stack: number[] = []
+    const visit = (f: number): boolean => {
+      if (state[f] === 2) return false
+      if (state[f] === 1) {
+        const cycle = stack.slice(stack.indexOf(f)).concat(f).map(g => this.funcs[g].name)
+        const node = this.funcNodes[f]
+        const loc = node?.rules[0]?.rule.loc ?? { file: '<policy>', line: 1, col: 1 }
+        this.diags.add('rego_recursion_error', `rule ${this.funcs[f].name} is recursive: ${cycle.join(' -> ')}`, loc)
+        return true
+      }
+      state[f] = 1
+      stack.push(f)
+      for (const g of this.calls[f]) if (visit(g)) return true
+      stack.pop()
+      state[f] = 2
+      return false
+    }
+    for (let f = 0; f < this.funcs.length; f++) if (visit(f)) return
+  }
+}
+
+function dedupePaths (paths: string[][]): string[][] {
+  const sorted = [...paths].sort((a, b) => a.length - b.length)
+  const out: string[][] = []
+  for (const p of sorted) {
+    if (out.some(q => q.length <= p.length && q.every((k, i) => p[i] === k))) continue
+    out.push(p)
+  }
+  return out.sort((a, b) => a.join('\u0000') < b.join('\u0000') ? -1 : 1)
+}
+
+function constKey (v: unknown): string {
+  if (v instanceof RawNumber) return 'n:' + v.raw
+  return 'j:' + JSON.stringify(v, (_k, x) => x instanceof RawNumber ? { $raw: x.raw } : x)
+}
+
+export function numberValue (raw: string): number | RawNumber {
+  const n = Number(raw)
+  if (/^-?\d+$/.test(raw) && !Number.isSafeInteger(n)) return new RawNumber(raw)
+  return n
+}
+
+/** JSON value of a ground term made of scalars, arrays and objects with string keys. */
+export function groundValue (t: Term): unknown {
+  switch (t.type) {
+    case 'null': return null
+    case 'boolean': return t.value
+    case 'number': return numberValue(t.raw)
+    case 'string': return t.value
+    case 'array': {
+      const out: unknown[] = []
+      for (const i of t.items) {
+        const v = groundValue(i)
+        if (v === undefined) return undefined
+        out.push(v)
+      }
+      return out
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of t.entries) {
+        if (k.type !== 'string') return undefined
+        const vv = groundValue(v)
+        if (vv === undefined) return undefined
+        out[k.value] = vv
+      }
+      return out
+    }
+    default: return undefined
+  }
+}
+
+function containsUnbound (t: Term, isUnbound: (name: string) => boolean): boolean {
+  switch (t.type) {
+    case 'var': return isUnbound(t.name)
+    case 'array': return t.items.some(i => containsUnbound(i, isUnbound))
+    case 'object': return t.entries.some(([, v]) => containsUnbound(v, isUnbound))
+    default: return false
+  }
+}
+
+/** Lowers bodies of one plan function into instructions. */
+class Lowerer {
+  instrs: Instr[] = []
+  scope: Scope = new Scope(null)
+  bound = new Set<number>()
+  lastBound = new Set<number>()
+  wildcard = 0
+
+  constructor (readonly p: Planner, readonly f: number, readonly ctx: ModuleCtx, readonly frame: Frame) {}
+
+  get diags (): Diagnostics { return this.p.diags }
+
+  tmp (): number { return this.frame.alloc() }
+
+  emit (i: Instr): void { this.instrs.push(i) }
+
+  // ---- name resolution ----
+
+  resolveName (name: string): Resolved | null {
+    const slot = this.scope.lookup(name)
+    if (slot !== undefined) return { kind: 'local', slot }
+    const imp = this.ctx.imports.get(name)
+    if (imp !== undefined) return imp.root === 'input' ? { kind: 'input', path: imp.path } : { kind: 'data', path: imp.path }
+    if (name === 'input') return { kind: 'input', path: [] }
+    if (name === 'data') return { kind: 'data', path: [] }
+    if (this.p.ruleNamesOf(this.ctx.pkg).has(name)) {
+      const loc = { file: '', line: 0, col: 0 }
+      return { kind: 'data', path: [...this.ctx.pkg, name].map(s => ({ type: 'string', value: s, loc }) as Term) }
+    }
+    return null
+  }
+
+  // ---- bodies ----
+
+  /** Plans a body into this.instrs. Returns null on unsafe/errors (diagnostics recorded). */
+  planBody (body: Body, scope: Scope, bound: Set<number>, headTerms: Term[]): Instr[] | null {
+    const savedScope = this.scope
+    const savedBound = this.bound
+    this.scope = scope
+    this.bound = bound
+    try {
+      const exprs = body.map(e => this.renameWildcards(e))
+      this.declare(exprs, headTerms)
+      const order = withOuterNames(n => this.scope.lookup(n) !== undefined, () => analyseBody(exprs, {
+        isBound: (name) => {
+          const s = this.scope.lookup(name)
+          return s === undefined ? !this.isLocalCandidate(name) : this.bound.has(s)
+        },
+        isLocal: (name) => this.scope.lookup(name) !== undefined,
+      }))
+      if (order.unsafe.length > 0) {
+        for (const u of order.unsafe) this.diags.add('rego_unsafe_var_error', `var ${u.name} is unsafe`, u.loc)
+        return null
+      }
+      for (const e of order.exprs) this.lowerExpr(e)
+      this.lastBound = this.bound
+      return this.instrs
+    } finally {
+      this.scope = savedScope
+      this.bound = savedBound
+    }
+  }
+
+  isLocalCandidate (name: string): boolean {
+    return this.resolveName(name) === null
+  }
+
+  renameWildcards (e: Expr): Expr {
+    const rn = (t: Term): Term => renameTerm(t, () => `${WILDCARD_PREFIX}${this.wildcard++}`)
+    return mapExprTerms(e, rn)
+  }
+
+  /** Declares every variable that appears directly in this body (not in nested bodies). */
+  declare (exprs: Expr[], headTerms: Term[]): void {
+    const declareName = (name: string, explicit: boolean): void => {
+      if (this.scope.vars.has(name)) return
+      if (!explicit && this.resolveName(name) !== null) return
+      this.scope.vars.set(name, this.frame.alloc())
+    }
+    for (const e of exprs) {
+      const k = e.kind
+      if (k.type === 'some') for (const v of k.vars) declareName(v.name, true)
+      if (k.type === 'somein') {
+        for (const t of [k.key, k.value]) if (t !== undefined) forEachVar(t, v => declareName(v, true), false)
+      }
+      if (k.type === 'assign') {
+        forEachVar(k.left, v => {
+          if (this.scope.assigned.has(v) || (this.scope.vars.has(v) && !v.startsWith('$'))) {
+            if (this.scope.vars.has(v) && this.scope.assigned.has(v)) {
+              this.diags.add('rego_compile_error', `var ${v} assigned above`, e.loc)
+            }
+          }
+          this.scope.assigned.add(v)
+          declareName(v, true)
+        }, false)
+      }
+    }
+    for (const e of exprs) {
+      forEachExprVar(e, (name) => declareName(name, false))
+    }
+    for (const t of headTerms) forEachVar(t, (name) => declareName(name, false), true)
+  }
+
+  lowerExpr (e: Expr): void {
+    if (e.with.length > 0) {
+      const overrides: Array<Array<number | number[]>> = []
+      for (const w of e.with) {
+        const o = this.withOverride(w.target, w.value)
+        if (o !== null) overrides.push(o)
+      }
+      const outer = this.instrs
+      this.instrs = []
+      this.lowerExpr({ ...e, with: [] })
+      const block = this.instrs
+      this.instrs = outer
+      this.emit([Op.WITH, overrides, block])
+      return
+    }
+    if (e.negated) {
+      const outer = this.instrs
+      const savedBound = new Set(this.bound)
+      this.instrs = []
+      this.lowerExpr({ ...e, negated: false })
+      const block = this.instrs
+      this.instrs = outer
+      this.bound = savedBound
+      this.emit([Op.NOT, block])
+      return
+    }
+    const k = e.kind
+    switch (k.type) {
+      case 'some': return
+      case 'term': {
+        const t = k.term
+        if (t.type === 'call' && t.name === 'equal' && t.args.length === 2) {
+          const a = this.evalTerm(t.args[0])
+          const b = this.evalTerm(t.args[1])
+          this.emit([Op.EQ, a, b])
+          return
+        }
+        if (t.type === 'call') {
+          const r = this.lowerCall(t, true)
+          if (r !== null) this.emit([Op.NOTFALSE, r])
+          return
+        }
+        const v = this.evalTerm(t)
+        this.emit([Op.NOTFALSE, v])
+        return
+      }
+      case 'unify': this.unify(k.left, k.right); return
+      case 'assign': {
+        if (!isPattern(k.left)) {
+          this.diags.add('rego_compile_error', 'cannot assign to ' + k.left.type, e.loc)
+          return
+        }
+        this.unify(k.left, k.right)
+        return
+      }
+      case 'somein': {
+        const coll = this.evalTerm(k.collection)
+        const kv = k.key === undefined ? -1 : this.targetSlot(k.key)
+        const vv = this.targetSlot(k.value)
+        this.emit([Op.SCAN, coll, kv, vv])
+        if (k.key !== undefined) this.afterTarget(k.key, kv)
+        this.afterTarget(k.value, vv)
+        return
+      }
+      case 'every': {
+        const coll = this.evalTerm(k.collection)
+        const outer = this.instrs
+        const savedScope = this.scope
+        const savedBound = new Set(this.bound)
+        const scope = new Scope(this.scope)
+        this.scope = scope
+        const kslot = k.key === undefined ? -1 : this.frame.alloc()
+        const vslot = this.frame.alloc()
+        this.instrs = []
+        this.emit([Op.SCAN, coll, kslot, vslot])
+        this.bound.add(vslot)
+        if (kslot >= 0) this.bound.add(kslot)
+        const pre: Expr[] = []
+        const bindPattern = (t: Term, slot: number): void => {
+          if (t.type === 'var') {
+            if (t.name === '_') return
+            scope.vars.set(t.name, slot)
+          } else {
+            const n = `$every${slot}`
+            scope.vars.set(n, slot)
+            pre.push({ loc: t.loc, negated: false, with: [], kind: { type: 'unify', left: { type: 'var', name: n, loc: t.loc }, right: t } })
+          }
+        }
+        if (k.key !== undefined) bindPattern(k.key, kslot)
+        bindPattern(k.value, vslot)
+        const scanBlock = this.instrs
+        this.instrs = []
+        const inner = this.planBody([...pre, ...k.body], new Scope(scope), new Set(this.bound), [])
+        const bodyBlock = inner ?? []
+        this.instrs = scanBlock
+        this.emit([Op.NOT, bodyBlock])
+        const notBlock = this.instrs
+        this.instrs = outer
+        this.scope = savedScope
+        this.bound = savedBound
+        this.emit([Op.NOT, notBlock])
+      }
+    }
+  }
+
+  /** slot to scan into for a `some` target: the var's own slot when it is an unbound var */
+  targetSlot (t: Term): number {
+    if (t.type === 'var') {
+      const s = this.scope.lookup(t.name)
+      if (s !== undefined && !this.bound.has(s)) { this.bound.add(s); return s }
+    }
+    return this.tmp()
+  }
+
+  afterTarget (t: Term, slot: number): void {
+    if (t.type === 'var' && this.scope.lookup(t.name) === slot) return
+    this.match(t, slot)
+  }
+
+  withOverride (target: Term, value: Term): Array<number | number[]> | null {
+    // target: input..., data..., or a function/builtin name
+    let name: string | null = null
+    let path: Term[] = []
+    if (target.type === 'var') name = target.name
+    else if (target.type === 'ref' && target.head.type === 'var') { name = target.head.name; path = target.path }
+    if (name === null) {
+      this.diags.add('rego_type_error', 'with keyword target must be a reference', target.loc)
+      return null
+    }
+    const strPath = path.every(t => t.type === 'string') ? path.map(t => (t as { value: string }).value) : null
+    if (strPath === null) {
+      this.diags.add('rego_type_error', 'with keyword target must be a static reference', target.loc)
+      return null
+    }
+    const dotted = [name, ...strPath].join('.')
+    const markWhole = (): void => { this.p.funcInput[this.f].whole = true }
+    if (name === 'input') {
+      markWhole()
+      return [WithKind.INPUT, this.p.const(strPath), this.evalTerm(value)]
+    }
+    // user function?
+    let dataPath: string[] | null = null
+    if (name === 'data') dataPath = strPath
+    else {
+      const r = this.resolveName(name)
+      if (r?.kind === 'data' && r.path.every(t => t.type === 'string')) dataPath = [...r.path.map(t => (t as { value: string }).value), ...strPath]
+      if (r?.kind === 'input') {
+        markWhole()
+        const ip = r.path.every(t => t.type === 'string') ? r.path.map(t => (t as { value: string }).value) : []
+        return [WithKind.INPUT, this.p.const([...ip, ...strPath]), this.evalTerm(value)]
+      }
+    }
+    if (dataPath !== null) {
+      const node = findNode(this.p.root, dataPath)
+      if (node !== undefined && node.isFunction) {
+        return [WithKind.FUNC, node.func, this.replacement(value)]
+      }
+      this.p.funcInput[this.f].whole = true
+      return [WithKind.DATA, this.p.const(dataPath), this.evalTerm(value)]
+    }
+    if (builtinInfo(dotted) !== undefined) {
+      const b = this.p.builtin(dotted)
+      this.p.funcBuiltins[this.f].add(dotted)
+      return [WithKind.BUILTIN, b, this.replacement(value)]
+    }
+    this.diags.add('rego_type_error', `with keyword target ${dotted} must reference input, data or a function`, target.loc)
+    return null
+  }
+
+  /** replacement for a function/builtin mock: another function, a builtin, or a value */
+  replacement (value: Term): number[] {
+    let name: string | null = null
+    if (value.type === 'var') name = value.name
+    else if (value.type === 'ref' && value.head.type === 'var' && value.path.every(t => t.type === 'string')) {
+      name = [value.head.name, ...value.path.map(t => (t as { value: string }).value)].join('.')
+    }
+    if (name !== null) {
+      const fnode = this.functionNode(name)
+      if (fnode !== null) {
+        this.p.calls[this.f].add(fnode.func)
+        return [0, fnode.func]
+      }
+      if (this.scope.lookup(name) === undefined && builtinInfo(name) !== undefined) {
+        this.p.funcBuiltins[this.f].add(name)
+        return [1, this.p.builtin(name)]
+      }
+    }
+    return [2, this.evalTerm(value)]
+  }
+
+  /** Tree node of a user function named as written in the source, or null. */
+  functionNode (name: string): TreeNode | null {
+    const parts = name.split('.')
+    let path: string[] | null = null
+    if (parts[0] === 'data') path = parts.slice(1)
+    else if (this.scope.lookup(parts[0]) === undefined) {
+      const imp = this.ctx.imports.get(parts[0])
+      if (imp !== undefined && imp.root === 'data' && imp.path.every(t => t.type === 'string')) {
+        path = [...imp.path.map(t => (t as { value: string }).value), ...parts.slice(1)]
+      } else if (this.p.ruleNamesOf(this.ctx.pkg).has(parts[0])) {
+        path = [...this.ctx.pkg, ...parts]
+      }
+    }
+    if (path === null) return null
+    const node = findNode(this.p.root, path)
+    return node !== undefined && node.isFunction ? node : null
+  }
+
+  // ---- unification ----
+
+  isUnboundName = (name: string): boolean => {
+    const s = this.scope.lookup(name)
+    return s !== undefined && !this.bound.has(s)
+  }
+
+  unify (l: Term, r: Term): void {
+    if (l.type === 'array' && r.type === 'array' && l.items.length === r.items.length &&
+      (containsUnbound(l, this.isUnboundName) || containsUnbound(r, this.isUnboundName))) {
+      // element-wise, evaluating the side that can be evaluated first for each pair
+      const pending = l.items.map((x, i) => [x, r.items[i]] as [Term, Term])
+      let progress = true
+      while (pending.length > 0 && progress) {
+        progress = false
+        for (let i = 0; i < pending.length; i++) {
+          const [a, b] = pending[i]
+          if (!containsUnbound(a, this.isUnboundName) || !containsUnbound(b, this.isUnboundName)) {
+            pending.splice(i, 1)
+            this.unify(a, b)
+            progress = true
+            break
+          }
+        }
+      }
+      for (const [a] of pending) this.diags.add('rego_unsafe_var_error', 'var in ' + a.type + ' is unsafe', a.loc)
+      return
+    }
+    if (l.type === 'object' && r.type === 'object' &&
+      (containsUnbound(l, this.isUnboundName) || containsUnbound(r, this.isUnboundName))) {
+      if (l.entries.length !== r.entries.length) { this.emit([Op.EQ, this.p.const(0), this.p.const(1)]); return }
+      const rv = new Map<string, Term>()
+      for (const [k, v] of r.entries) rv.set(JSON.stringify(groundValue(k) ?? null), v)
+      for (const [k, v] of l.entries) {
+        const other = rv.get(JSON.stringify(groundValue(k) ?? null))
+        if (other === undefined) { this.emit([Op.EQ, this.p.const(0), this.p.const(1)]); return }
+        this.unify(v, other)
+      }
+      return
+    }
+    const lUnbound = containsUnbound(l, this.isUnboundName)
+    const rUnbound = containsUnbound(r, this.isUnboundName)
+    if (lUnbound && !rUnbound) {
+      const v = this.evalTerm(r)
+      this.match(l, v)
+    } else if (rUnbound && !lUnbound) {
+      const v = this.evalTerm(l)
+      this.match(r, v)
+    } else if (!lUnbound && !rUnbound) {
+      // both evaluable; a side whose refs still bind variables is evaluated first
+      const a = this.evalTerm(l)
+      if (isPattern(r)) this.match(r, a)
+      else this.emit([Op.EQ, a, this.evalTerm(r)])
+    } else {
+      this.diags.add('rego_unsafe_var_error', 'unification of two unbound patterns is not supported', l.loc)
+    }
+  }
+
+  /** Match a pattern term against the value in operand `v`, binding unbound vars. */
+  match (t: Term, v: number): void {
+    switch (t.type) {
+      case 'var': {
+        const s = this.scope.lookup(t.name)
+        if (s !== undefined) {
+          if (this.bound.has(s)) this.emit([Op.EQ, s, v])
+          else { this.emit([Op.ASSIGN, s, v]); this.bound.add(s) }
+          return
+        }
+        this.emit([Op.EQ, this.evalTerm(t), v])
+        return
+      }
+      case 'array':
+        if (containsUnbound(t, this.isUnboundName)) {
+          this.emit([Op.ISARR, v, t.items.length])
+          t.items.forEach((item, i) => {
+            const tmp = this.tmp()
+            this.emit([Op.DOT, tmp, v, this.p.const(i)])
+            this.match(item, tmp)
+          })
+          return
+        }
+        break
+      case 'object':
+        if (containsUnbound(t, this.isUnboundName)) {
+          this.emit([Op.ISOBJ, v, t.entries.length])
+          for (const [k, val] of t.entries) {
+            const kv = this.evalTerm(k)
+            const tmp = this.tmp()
+            this.emit([Op.DOT, tmp, v, kv])
+            this.match(val, tmp)
+          }
+          return
+        }
+        break
+    }
+    this.emit([Op.EQ, this.evalTerm(t), v])
+  }
+
+  // ---- terms ----
+
+  evalTerm (t: Term): number {
+    switch (t.type) {
+      case 'null': return this.p.const(null)
+      case 'boolean': return this.p.const(t.value)
+      case 'number': return this.p.const(numberValue(t.raw))
+      case 'string': return this.p.const(t.value)
+      case 'var': {
+        const r = this.resolveName(t.name)
+        if (r === null) {
+          this.diags.add('rego_unsafe_var_error', `var ${t.name} is unsafe`, t.loc)
+          return this.p.const(null)
+        }
+        if (r.kind === 'local') {
+          if (!this.bound.has(r.slot)) {
+            this.diags.add('rego_unsafe_var_error', `var ${displayName(t.name)} is unsafe`, t.loc)
+          }
+          return r.slot
+        }
+        return this.lowerRootRef(r, [], t.loc)
+      }
+      case 'ref': return this.lowerRef(t)
+      case 'array': {
+        const g = groundValue(t)
+        if (g !== undefined) return this.p.const(g)
+        const ops = t.items.map(i => this.evalTerm(i))
+        const d = this.tmp()
+        this.emit([Op.MAKEARR, d, ops])
+        return d
+      }
+      case 'set': {
+        const ops = t.items.map(i => this.evalTerm(i))
+        const d = this.tmp()
+        this.emit([Op.MAKESET, d, ops])
+        return d
+      }
+      case 'object': {
+        const g = groundValue(t)
+        if (g !== undefined) return this.p.const(g)
+        const ks = t.entries.map(([k]) => this.evalTerm(k))
+        const vs = t.entries.map(([, v]) => this.evalTerm(v))
+        const d = this.tmp()
+        this.emit([Op.MAKEOBJ, d, ks, vs])
+        return d
+      }
+      case 'arraycompr':
+      case 'setcompr':
+      case 'objectcompr': return this.lowerCompr(t)
+      case 'call': {
+        const r = this.lowerCall(t, false)
+        return r ?? this.p.const(null)
+      }
+    }
+  }
+
+  lowerCompr (t: Extract<Term, { type: 'arraycompr' | 'setcompr' | 'objectcompr' }>): number {
+    const outer = this.instrs
+    this.instrs = []
+    const scope = new Scope(this.scope)
+    const head: Term[] = t.type === 'objectcompr' ? [t.key, t.value] : [t.term]
+    const savedBound = this.bound
+    const ok = this.planBody(t.body, scope, new Set(this.bound), head)
+    let key = -1
+    let val = -1
+    if (ok !== null) {
+      const savedScope = this.scope
+      this.scope = scope
+      this.bound = this.lastBound
+      if (t.type === 'objectcompr') { key = this.evalTerm(t.key); val = this.evalTerm(t.value) } else val = this.evalTerm(t.term)
+      this.scope = savedScope
+    }
+    this.bound = savedBound
+    const block = this.instrs
+    this.instrs = outer
+    const d = this.tmp()
+    this.emit([Op.COMPR, t.type === 'arraycompr' ? 0 : t.type === 'setcompr' ? 1 : 2, d, block, key, val])
+    return d
+  }
+
+  lowerRef (t: Extract<Term, { type: 'ref' }>): number {
+    const head = t.head
+    if (head.type === 'var') {
+      const r = this.resolveName(head.name)
+      if (r === null) {
+        this.diags.add('rego_unsafe_var_error', `var ${head.name} is unsafe`, head.loc)
+        return this.p.const(null)
+      }
+      if (r.kind === 'local') {
+        if (!this.bound.has(r.slot)) this.diags.add('rego_unsafe_var_error', `var ${displayName(head.name)} is unsafe`, head.loc)
+        return this.applyPath(r.slot, t.path)
+      }
+      return this.lowerRootRef(r, t.path, t.loc)
+    }
+    return this.applyPath(this.evalTerm(head), t.path)
+  }
+
+  lowerRootRef (r: Exclude<Resolved, { kind: 'local' }>, rest: Term[], loc: Loc): number {
+    const path = [...r.path, ...rest]
+    if (r.kind === 'input') {
+      this.noteInput(path)
+      const d = this.tmp()
+      this.emit([Op.INPUT, d])
+      return this.applyPath(d, path)
+    }
+    return this.lowerDataRef(path, loc)
+  }
+
+  noteInput (path: Term[]): void {
+    const u = this.p.funcInput[this.f]
+    const keys: string[] = []
+    for (const t of path) {
+      if (t.type === 'string') keys.push(t.value)
+      else if (t.type === 'number' && /^\d+$/.test(t.raw)) keys.push(t.raw)
+      else break
+    }
+    if (keys.length === 0) u.whole = true
+    else u.paths.push(keys)
+  }
+
+  lowerDataRef (path: Term[], loc: Loc): number {
+    let node = this.p.root
+    let i = 0
+    while (i < path.length) {
+      const t = path[i]
+      if (t.type !== 'string') break
+      const child = node.children.get(t.value)
+      if (child === undefined) break
+      node = child
+      i++
+      if (node.hasRules) {
+        if (node.isFunction) {
+          this.diags.add('rego_type_error', `function data.${node.path.join('.')} used as a value`, loc)
+          return this.p.const(null)
+        }
+        this.p.calls[this.f].add(node.func)
+        const d = this.tmp()
+        if (node.children.size === 0) this.emit([Op.CALLRULE, d, node.func])
+        else {
+          this.p.noteDoc(this.f, node)
+          this.emit([Op.DOC, d, node.id])
+        }
+        return this.applyPath(d, path.slice(i))
+      }
+    }
+    if (!node.subtreeHasRules() || (i < path.length && path[i].type === 'string')) {
+      // pure base data from here on: fold the following static keys into one lookup
+      const keys: string[] = [...node.path]
+      while (i < path.length && path[i].type === 'string') {
+        keys.push((path[i] as { value: string }).value)
+        i++
+      }
+      const d = this.tmp()
+      this.emit([Op.DATA, d, this.p.const(keys)])
+      return this.applyPath(d, path.slice(i))
+    }
+    this.p.noteDoc(this.f, node)
+    const d = this.tmp()
+    this.emit([Op.DOC, d, node.id])
+    return this.applyPath(d, path.slice(i))
+  }
+
+  applyPath (base: number, path: Term[]): number {
+    let cur = base
+    for (const key of path) {
+      if (key.type === 'var') {
+        const s = this.scope.lookup(key.name)
+        if (s !== undefined && !this.bound.has(s)) {
+          const d = this.tmp()
+          this.emit([Op.SCAN, cur, s, d])
+          this.bound.add(s)
+          cur = d
+          continue
+        }
+      }
+      if ((key.type === 'array' || key.type === 'object') && containsUnbound(key, this.isUnboundName)) {
+        const k = this.tmp()
+        const d = this.tmp()
+        this.emit([Op.SCAN, cur, k, d])
+        this.match(key, k)
+        cur = d
+        continue
+      }
+      const k = this.evalTerm(key)
+      const d = this.tmp()
+      this.emit([Op.DOT, d, cur, k])
+      cur = d
+    }
+    return cur
+  }
+
+  /** Lowers a call; returns the result operand (null when the call had an output argument). */
+  lowerCall (t: Extract<Term, { type: 'call' }>, statement: boolean): number | null {
+    const fnode = this.functionNode(t.name)
+    if (fnode !== null) {
+      const fn = this.p.funcs[fnode.func]
+      const arity = fnode.rules[0]?.rule.args?.length ?? fnode.defaults[0]?.rule.args?.length ?? 0
+      const args = t.args
+      let out: Term | undefined
+      if (args.length === arity + 1) out = args[arity]
+      else if (args.length !== arity) {
+        this.diags.add('rego_type_error', `${fn.name.replace(/^data\./, 'data.')}: arity mismatch: ${args.length} arguments given, function has arity ${arity}`, t.loc)
+        return null
+      }
+      const ops = args.slice(0, arity).map(a => this.evalTerm(a))
+      this.p.calls[this.f].add(fnode.func)
+      const d = this.tmp()
+      this.emit([Op.CALLFN, d, fnode.func, ops])
+      if (out !== undefined) { this.match(out, d); return null }
+      return d
+    }
+    const info = builtinInfo(t.name)
+    if (info === undefined) {
+      // a rule (not a function) called like one, or an unknown function
+      this.diags.add('rego_type_error', `undefined function ${t.name}`, t.loc)
+      return null
+    }
+    let out: Term | undefined
+    if (t.args.length === info.arity + 1 && !RELATIONS.has(t.name)) out = t.args[info.arity]
+    else if (t.args.length !== info.arity) {
+      const which = t.args.length > info.arity ? 'too many arguments' : 'too few arguments'
+      this.diags.add('rego_type_error', `${t.name}: ${which}`, t.loc)
+      return null
+    }
+    const ops = t.args.slice(0, info.arity).map(a => this.evalTerm(a))
+    const b = this.p.builtin(t.name)
+    this.p.funcBuiltins[this.f].add(t.name)
+    const d = this.tmp()
+    this.emit([Op.CALLB, d, b, ops])
+    if (out !== undefined) { this.match(out, d); return null }
+    void statement
+    return d
+  }
+}
+
+function displayName (n: string): string { return n.startsWith(WILDCARD_PREFIX) ? '_' : n }
+
+function isPattern (t: Term): boolean {
+  if (t.type === 'var') return true
+  if (t.type === 'array') return t.items.every(i => isPattern(i) || groundValue(i) !== undefined)
+  if (t.type === 'object') return t.entries.every(([, v]) => isPattern(v) || groundValue(v) !== undefined)
+  return false
+}
+
+// ---- term walking helpers ----
+
+export function renameTerm (t: Term, fresh: () => string): Term {
+  const r = (x: Term): Term => renameTerm(x, fresh)
+  switch (t.type) {
+    case 'var': return t.name === '_' ? { ...t, name: fresh() } : t
+    case 'ref': return { ...t, head: r(t.head), path: t.path.map(r) }
+    case 'array': return { ...t, items: t.items.map(r) }
+    case 'set': return { ...t, items: t.items.map(r) }
+    case 'object': return { ...t, entries: t.entries.map(([k, v]) => [r(k), r(v)] as [Term, Term]) }
+    case 'call': return { ...t, args: t.args.map(r) }
+    // nested bodies are renamed when they are planned
+    default: return t
+  }
+}
+
+export function mapExprTerms (e: Expr, f: (t: Term) => Term): Expr {
+  const k = e.kind
+  let kind: Expr['kind']
+  switch (k.type) {
+    case 'term': kind = { type: 'term', term: f(k.term) }; break
+    case 'unify': kind = { type: 'unify', left: f(k.left), right: f(k.right) }; break
+    case 'assign': kind = { type: 'assign', left: f(k.left), right: f(k.right) }; break
+    case 'some': kind = k; break
+    case 'somein': kind = { type: 'somein', key: k.key === undefined ? undefined : f(k.key), value: f(k.value), collection: f(k.collection) }; break
+    case 'every': kind = { ...k, collection: f(k.collection) }; break
+  }
+  return { ...e, kind, with: e.with.map(w => ({ ...w, value: f(w.value) })) }
+}
+
+/** Visits vars of a term; nested comprehension bodies only when `deep`. */
+export function forEachVar (t: Term, cb: (name: string) => void, deep: boolean): void {
+  const v = (x: Term): void => forEachVar(x, cb, deep)
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'ref': v(t.head); t.path.forEach(v); return
+    case 'array': case 'set': t.items.forEach(v); return
+    case 'object': t.entries.forEach(([a, b]) => { v(a); v(b) }); return
+    case 'call': t.args.forEach(v); return
+    case 'arraycompr': case 'setcompr': if (deep) v(t.term); return
+    case 'objectcompr': if (deep) { v(t.key); v(t.value) } return
+  }
+}
+
+function forEachExprVar (e: Expr, cb: (name: string) => void): void {
+  const k = e.kind
+  switch (k.type) {
+    case 'term': forEachVar(k.term, cb, false); break
+    case 'unify': case 'assign': forEachVar(k.left, cb, false); forEachVar(k.right, cb, false); break
+    case 'somein': forEachVar(k.collection, cb, false); break
+    case 'every': forEachVar(k.collection, cb, false); break
+    case 'some': break
+  }
+  for (const w of e.with) forEachVar(w.value, cb, false)
+}

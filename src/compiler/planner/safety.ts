@@ -1,0 +1,219 @@
+// Safety and reordering: OPA evaluates a body's expressions in an order where every variable
+// is bound before it is read. We pick, repeatedly, the first expression (in source order)
+// that can run with the variables bound so far; when none can, the remaining variables are
+// unsafe (rego_unsafe_var_error).
+import type { Expr, Loc, Term } from '../ast/index.js'
+
+export interface VarResolver { isLocalName: (name: string) => boolean }
+
+export interface SafetyEnv {
+  /** initially bound (or not a local at all) */
+  isBound: (name: string) => boolean
+  /** name is a local variable of this or an enclosing scope */
+  isLocal: (name: string) => boolean
+}
+
+export interface SafetyResult { exprs: Expr[]; unsafe: Array<{ name: string; loc: Loc }> }
+
+export function analyseBody (exprs: Expr[], env: SafetyEnv): SafetyResult {
+  const bound = new Set<string>()
+  const isBound = (n: string): boolean => bound.has(n) || env.isBound(n)
+  const remaining = [...exprs]
+  const out: Expr[] = []
+  while (remaining.length > 0) {
+    const idx = remaining.findIndex(e => ready(e, isBound, env))
+    if (idx < 0) {
+      const unsafe: Array<{ name: string; loc: Loc }> = []
+      const seen = new Set<string>()
+      for (const e of remaining) {
+        for (const v of exprInputs(e)) {
+          if (!isBound(v.name) && !seen.has(v.name)) {
+            seen.add(v.name)
+            unsafe.push({ name: v.name.startsWith('$_') ? '_' : v.name, loc: v.loc })
+          }
+        }
+      }
+      if (unsafe.length === 0) unsafe.push({ name: '?', loc: remaining[0].loc })
+      return { exprs: out.concat(remaining), unsafe }
+    }
+    const e = remaining.splice(idx, 1)[0]
+    out.push(e)
+    if (!e.negated) for (const v of exprVars(e)) bound.add(v)
+  }
+  return { exprs: out, unsafe: [] }
+}
+
+type IsBound = (n: string) => boolean
+
+function ready (e: Expr, isBound: IsBound, env: SafetyEnv): boolean {
+  for (const w of e.with) if (!evaluable(w.value, isBound)) return false
+  const k = e.kind
+  if (e.negated) {
+    // every local var of a negated expression must already be bound, except wildcards
+    // and variables that occur nowhere else (those are local to the negation)
+    return allVars(e).every(v => isBound(v) || v.startsWith('$_') || !env.isLocal(v)) && readyPositive(k, isBound)
+  }
+  return readyPositive(k, isBound)
+}
+
+function readyPositive (k: Expr['kind'], isBound: IsBound): boolean {
+  switch (k.type) {
+    case 'some': return true
+    case 'term': return evaluable(k.term, isBound)
+    case 'unify': case 'assign': return unifiable(k.left, k.right, isBound)
+    case 'somein': return evaluable(k.collection, isBound)
+    case 'every': return evaluable(k.collection, isBound)
+  }
+}
+
+function unifiable (l: Term, r: Term, isBound: IsBound): boolean {
+  if (l.type === 'array' && r.type === 'array' && l.items.length === r.items.length) {
+    return l.items.every((x, i) => unifiable(x, r.items[i], isBound))
+  }
+  if (l.type === 'object' && r.type === 'object' && l.entries.length === r.entries.length) {
+    return r.entries.every(([, v], i) => unifiable(l.entries[i][1], v, isBound))
+  }
+  return (evaluable(l, isBound) && receivable(r, isBound)) || (evaluable(r, isBound) && receivable(l, isBound))
+}
+
+/** A term is receivable when it can be matched against a value: vars, scalars, patterns. */
+function receivable (t: Term, isBound: IsBound): boolean {
+  switch (t.type) {
+    case 'var': return true
+    case 'array': return t.items.every(i => receivable(i, isBound))
+    case 'object': return t.entries.every(([k, v]) => evaluable(k, isBound) && receivable(v, isBound))
+    default: return evaluable(t, isBound)
+  }
+}
+
+/** A term is evaluable when all variables in input positions are bound (ref keys may scan). */
+function evaluable (t: Term, isBound: IsBound): boolean {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string': return true
+    case 'var': return isBound(t.name)
+    case 'ref': {
+      if (t.head.type === 'var') { if (!isBound(t.head.name)) return false } else if (!evaluable(t.head, isBound)) return false
+      return t.path.every(k => k.type === 'var' || ((k.type === 'array' || k.type === 'object') && receivable(k, isBound)) || evaluable(k, isBound))
+    }
+    case 'array': case 'set': return t.items.every(i => evaluable(i, isBound))
+    case 'object': return t.entries.every(([k, v]) => evaluable(k, isBound) && evaluable(v, isBound))
+    case 'call': return t.args.every(a => evaluable(a, isBound)) || callWithOutput(t, isBound)
+    case 'arraycompr': case 'setcompr': case 'objectcompr':
+      return comprFree(t).every(isBound)
+  }
+}
+
+/** `f(x, out)` where only the last argument is unbound: the output form. */
+function callWithOutput (t: Extract<Term, { type: 'call' }>, isBound: IsBound): boolean {
+  if (t.args.length < 2) return false
+  const last = t.args[t.args.length - 1]
+  return t.args.slice(0, -1).every(a => evaluable(a, isBound)) && receivable(last, isBound)
+}
+
+/** Outer variables a comprehension reads: bound names only matter; locals inside are free. */
+function comprFree (t: Term): string[] {
+  // Conservative: vars in the comprehension that are bound outside must be bound first;
+  // we can't tell inner locals from outer ones here, so only outer-declared names count.
+  const out: string[] = []
+  const visitTerm = (x: Term): void => {
+    switch (x.type) {
+      case 'var': out.push(x.name); return
+      case 'ref': visitTerm(x.head); x.path.forEach(visitTerm); return
+      case 'array': case 'set': x.items.forEach(visitTerm); return
+      case 'object': x.entries.forEach(([a, b]) => { visitTerm(a); visitTerm(b) }); return
+      case 'call': x.args.forEach(visitTerm); return
+      case 'arraycompr': case 'setcompr': visitTerm(x.term); x.body.forEach(visitExpr); return
+      case 'objectcompr': visitTerm(x.key); visitTerm(x.value); x.body.forEach(visitExpr)
+    }
+  }
+  const visitExpr = (e: Expr): void => {
+    for (const v of allVars(e)) out.push(v)
+  }
+  visitTerm(t)
+  return outerFilter(out)
+}
+
+// Comprehension free-variable filtering needs the scope; the planner passes it through
+// this hook before analysing a body (set per call, single-threaded).
+let outerNames: ((n: string) => boolean) | null = null
+export function withOuterNames<T> (pred: (n: string) => boolean, fn: () => T): T {
+  const saved = outerNames
+  outerNames = pred
+  try { return fn() } finally { outerNames = saved }
+}
+function outerFilter (names: string[]): string[] {
+  const p = outerNames
+  return p === null ? [] : names.filter(p)
+}
+
+function termVars (t: Term, out: string[], deep: boolean): void {
+  switch (t.type) {
+    case 'var': out.push(t.name); return
+    case 'ref': termVars(t.head, out, deep); t.path.forEach(x => termVars(x, out, deep)); return
+    case 'array': case 'set': t.items.forEach(x => termVars(x, out, deep)); return
+    case 'object': t.entries.forEach(([a, b]) => { termVars(a, out, deep); termVars(b, out, deep) }); return
+    case 'call': t.args.forEach(x => termVars(x, out, deep)); return
+    case 'arraycompr': case 'setcompr':
+      if (deep) { termVars(t.term, out, deep); t.body.forEach(e => out.push(...allVars(e))) }
+      return
+    case 'objectcompr':
+      if (deep) { termVars(t.key, out, deep); termVars(t.value, out, deep); t.body.forEach(e => out.push(...allVars(e))) }
+  }
+}
+
+/** Variables bound once the expression has succeeded. */
+function exprVars (e: Expr): string[] {
+  const out: string[] = []
+  const k = e.kind
+  switch (k.type) {
+    case 'term': termVars(k.term, out, false); break
+    case 'unify': case 'assign': termVars(k.left, out, false); termVars(k.right, out, false); break
+    case 'somein':
+      if (k.key !== undefined) termVars(k.key, out, false)
+      termVars(k.value, out, false); termVars(k.collection, out, false); break
+    case 'every': termVars(k.collection, out, false); break
+    case 'some': break
+  }
+  return out
+}
+
+function allVars (e: Expr): string[] {
+  const out: string[] = []
+  const k = e.kind
+  switch (k.type) {
+    case 'term': termVars(k.term, out, true); break
+    case 'unify': case 'assign': termVars(k.left, out, true); termVars(k.right, out, true); break
+    case 'somein':
+      if (k.key !== undefined) termVars(k.key, out, true)
+      termVars(k.value, out, true); termVars(k.collection, out, true); break
+    case 'every':
+      termVars(k.collection, out, true)
+      k.body.forEach(b => out.push(...allVars(b)))
+      break
+    case 'some': break
+  }
+  for (const w of e.with) termVars(w.value, out, true)
+  return out
+}
+
+function exprInputs (e: Expr): Array<{ name: string; loc: Loc }> {
+  const out: Array<{ name: string; loc: Loc }> = []
+  const visit = (t: Term): void => {
+    switch (t.type) {
+      case 'var': out.push({ name: t.name, loc: t.loc }); return
+      case 'ref': visit(t.head); t.path.forEach(visit); return
+      case 'array': case 'set': t.items.forEach(visit); return
+      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
+      case 'call': t.args.forEach(visit)
+    }
+  }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': visit(k.term); break
+    case 'unify': case 'assign': visit(k.left); visit(k.right); break
+    case 'somein': visit(k.collection); break
+    case 'every': visit(k.collection); break
+    case 'some': break
+  }
+  return out
+}

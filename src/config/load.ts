@@ -1,0 +1,238 @@
+// Config loading: file (YAML/JSON) ← env BOUNCER_* ← CLI flags, then one validation pass
+// (schema + cross-field + production rules) that reports every bad field at once, with
+// where its value came from. The result is deeply frozen.
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { BouncerError } from '../errors.js'
+import { configSchema, type BouncerConfig } from './schema.js'
+import { coerce, leaves, schemaAt } from './leaves.js'
+
+export class ConfigError extends BouncerError {
+  readonly problems: readonly string[]
+  constructor (problems: string[]) {
+    super('BOUNCER_ERR_CONFIG_INVALID', [problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`])
+    this.problems = problems
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false, allowUnionTypes: true })
+const validateSchema = ajv.compile(configSchema)
+
+/** Where each setting came from, for messages: dotted path → "env BOUNCER_X" / "flag --port" / "file x.yaml". */
+export type Sources = Map<string, string>
+
+export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly DeepPartial<U>[] : T extends object ? { -readonly [K in keyof T]?: DeepPartial<T[K]> } : T
+
+export interface LoadConfigOptions {
+  /** config file (YAML or JSON); falls back to env BOUNCER_CONFIG, then none */
+  file?: string
+  /** environment (default: none — pass process.env explicitly) */
+  env?: Readonly<Record<string, string | undefined>>
+  /** values from CLI flags: dotted path → text (coerced by the schema) or value */
+  flags?: ReadonlyArray<readonly [dotted: string, value: unknown, flag: string]>
+}
+
+function setPath (target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]
+    const next = node[k]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[k] = {}
+    node = node[k] as Record<string, unknown>
+  }
+  node[path[path.length - 1]] = value
+}
+
+function recordSources (value: unknown, prefix: string[], source: string, sources: Sources): void {
+  if (prefix.length) sources.set(prefix.join('.'), source)
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) recordSources(v, [...prefix, k], source, sources)
+  }
+}
+
+export function readConfigFile (file: string): Record<string, unknown> {
+  let text: string
+  try { text = readFileSync(file, 'utf8') } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, (e as Error).message], { cause: e })
+  }
+  let doc: unknown
+  try { doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text) } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, (e as Error).message.split('\n')[0]], { cause: e })
+  }
+  if (doc === null || doc === undefined) return {}
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, 'the top level must be a mapping'])
+  }
+  return doc as Record<string, unknown>
+}
+
+/** file ← env ← flags, then validate. Throws ConfigError listing every problem. */
+export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
+  const env = opts.env ?? {}
+  const sources: Sources = new Map()
+  const problems: string[] = []
+  const file = opts.file ?? env.BOUNCER_CONFIG
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {}
+  if (file) recordSources(raw, [], `file ${file}`, sources)
+
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith('BOUNCER_') || name === 'BOUNCER_CONFIG' || text === undefined) continue
+    const leaf = leaves.byEnv.get(name)
+    if (!leaf) { problems.push(`${name}: unknown setting (environment variable)`); continue }
+    setPath(raw, leaf.path, coerce(leaf.schema, text))
+    sources.set(leaf.dotted, `env ${name}`)
+  }
+  for (const [dotted, value, flag] of opts.flags ?? []) {
+    const path = dotted.split('.')
+    const schema = schemaAt(path)
+    if (!schema) { problems.push(`${flag}: unknown setting ${dotted}`); continue }
+    setPath(raw, path, typeof value === 'string' ? coerce(schema, value) : value)
+    recordSources(value, path, `flag ${flag}`, sources)
+  }
+  return resolveConfig(raw, sources, problems)
+}
+
+/** Validate an in-memory config (tests, buildApp callers): defaults applied, result frozen. */
+export function createConfig (input: DeepPartial<BouncerConfig> | Record<string, unknown> = {}): BouncerConfig {
+  return resolveConfig(input as Record<string, unknown>)
+}
+
+export function resolveConfig (input: Record<string, unknown>, sources: Sources = new Map(), earlier: string[] = []): BouncerConfig {
+  const data = structuredClone(input) as Record<string, unknown>
+  const problems = [...earlier]
+  if (!validateSchema(data)) {
+    for (const err of validateSchema.errors ?? []) problems.push(describe(err, data, sources))
+  } else {
+    problems.push(...crossFieldProblems(data as unknown as BouncerConfig, sources))
+  }
+  if (problems.length) throw new ConfigError([...new Set(problems)])
+  return deepFreeze(data) as unknown as BouncerConfig
+}
+
+function at (dotted: string, sources: Sources): string {
+  // The most specific recorded source for this path or a parent.
+  let p = dotted
+  while (p) {
+    const s = sources.get(p)
+    if (s) return `${dotted} (${s})`
+    const i = p.lastIndexOf('.')
+    p = i < 0 ? '' : p.slice(0, i)
+  }
+  return dotted || '(root)'
+}
+
+function show (v: unknown): string {
+  const s = JSON.stringify(v)
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s
+}
+
+function valueAt (data: unknown, pointer: string): unknown {
+  let node = data
+  for (const k of pointer.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return undefined
+    node = (node as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')]
+  }
+  return node
+}
+
+function levenshtein (a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]; d[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return d[b.length]
+}
+
+function describe (err: ErrorObject, data: unknown, sources: Sources): string {
+  const dotted = err.instancePath.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~')).join('.')
+  const value = valueAt(data, err.instancePath)
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const extra = String(err.params.additionalProperty)
+      const full = dotted ? `${dotted}.${extra}` : extra
+      const node = schemaAt(dotted ? dotted.split('.') : [])
+      const known = Object.keys((node as { properties?: object } | undefined)?.properties ?? {})
+      const best = known.map((k) => [k, levenshtein(k, extra)] as const).sort((a, b) => a[1] - b[1])[0]
+      const hint = best && best[1] <= 3 ? ` (did you mean "${best[0]}"?)` : ''
+      return `${at(full, sources)}: unknown setting${hint}`
+    }
+    case 'required': {
+      const full = dotted ? `${dotted}.${String(err.params.missingProperty)}` : String(err.params.missingProperty)
+      return `${at(full, sources)}: is required`
+    }
+    case 'enum':
+      return `${at(dotted, sources)}: must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${show(value)}`
+    case 'type':
+      return `${at(dotted, sources)}: must be ${String(err.params.type).replace(',', ' or ')}, got ${show(value)}`
+    case 'pattern':
+      return `${at(dotted, sources)}: ${show(value)} does not match ${String(err.params.pattern)}`
+    default:
+      return `${at(dotted, sources)}: ${err.message ?? 'is invalid'}${value !== undefined && typeof value !== 'object' ? `, got ${show(value)}` : ''}`
+  }
+}
+
+function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
+  const p: string[] = []
+  const where = (d: string) => at(d, sources)
+  if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.server.port && c.admin.host === c.server.host) {
+    p.push(`${where('admin.port')}: must differ from server.port (${c.server.port})`)
+  }
+  if (c.policy.max_memory_pages < c.policy.initial_memory_pages) {
+    p.push(`${where('policy.max_memory_pages')}: must be >= policy.initial_memory_pages (${c.policy.initial_memory_pages})`)
+  }
+  const jwt = c.auth.jwt
+  if (jwt.enabled && !jwt.jwks_url && jwt.keys.length === 0) {
+    p.push(`${where('auth.jwt')}: enabled but neither jwks_url nor keys is set`)
+  }
+  jwt.keys.forEach((k, i) => {
+    const material = (['pem', 'pem_file', 'jwk', 'secret', 'secret_file'] as const).filter((f) => k[f] !== undefined)
+    if (material.length !== 1) p.push(`${where(`auth.jwt.keys.${i}`)}: needs exactly one of pem, pem_file, jwk, secret, secret_file (has ${material.length})`)
+    const hmac = k.alg.startsWith('HS')
+    if (hmac && material.some((m) => m === 'pem' || m === 'pem_file')) p.push(`${where(`auth.jwt.keys.${i}`)}: ${k.alg} needs secret or secret_file`)
+    if (!hmac && material.some((m) => m === 'secret' || m === 'secret_file')) p.push(`${where(`auth.jwt.keys.${i}`)}: ${k.alg} needs a public key (pem, pem_file or jwk)`)
+  })
+  if (jwt.algorithms?.some((a) => a.toLowerCase() === 'none')) p.push(`${where('auth.jwt.algorithms')}: "none" is never accepted`)
+  const redis = c.cache.redis
+  if (c.cache.enabled && redis.enabled && !redis.url && !(redis.sentinel.name && redis.sentinel.sentinels.length) && !redis.cluster.nodes.length) {
+    p.push(`${where('cache.redis')}: enabled but none of url, sentinel (name + sentinels) or cluster.nodes is set`)
+  }
+  const dl = c.decision_logs
+  if (dl.enabled && dl.sinks.includes('control_plane') && !dl.service_url) p.push(`${where('decision_logs.service_url')}: is required by the control_plane sink`)
+  if (dl.enabled && dl.sinks.includes('file') && !dl.file_path) p.push(`${where('decision_logs.file_path')}: is required by the file sink`)
+  if (dl.min_delay_seconds > dl.max_delay_seconds) p.push(`${where('decision_logs.min_delay_seconds')}: must be <= max_delay_seconds`)
+  const poll = c.bundles.polling
+  if (poll.min_delay_seconds > poll.max_delay_seconds) p.push(`${where('bundles.polling.min_delay_seconds')}: must be <= max_delay_seconds`)
+  if (c.masking.hash_key && c.masking.hash_key_file) p.push(`${where('masking.hash_key')}: set hash_key or hash_key_file, not both`)
+
+  if (c.production && !c.allow_insecure) {
+    const insecure = 'is refused in production mode (set allow_insecure to override)'
+    if (c.cache.enabled && redis.enabled && redis.url?.startsWith('redis://') && !redis.tls.enabled) {
+      p.push(`${where('cache.redis.url')}: plaintext redis:// ${insecure}; use rediss://`)
+    }
+    if (dl.enabled && dl.service_url?.startsWith('http://')) p.push(`${where('decision_logs.service_url')}: plaintext http:// ${insecure}`)
+    if (c.bundles.service_url?.startsWith('http://')) p.push(`${where('bundles.service_url')}: plaintext http:// ${insecure}`)
+    if (c.bundles.service_url && Object.keys(c.bundles.signing.keys).length === 0) {
+      p.push(`${where('bundles.signing.keys')}: unsigned bundles are refused in production mode; configure signing keys (or allow_insecure)`)
+    }
+    if (jwt.enabled && jwt.jwks_url?.startsWith('http://')) p.push(`${where('auth.jwt.jwks_url')}: plaintext http:// ${insecure}`)
+    if (redis.tls.reject_unauthorized === false || c.bundles.tls.reject_unauthorized === false ||
+        dl.tls.reject_unauthorized === false || jwt.jwks_tls.reject_unauthorized === false || c.upstream.tls.reject_unauthorized === false) {
+      p.push(`${where('production')}: tls.reject_unauthorized=false ${insecure}`)
+    }
+  }
+  return p
+}
+
+function deepFreeze<T> (v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v)
+    for (const child of Object.values(v)) deepFreeze(child)
+  }
+  return v
+}

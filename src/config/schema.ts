@@ -1,0 +1,334 @@
+// The one configuration schema (JSON Schema draft-07, validated with ajv).
+// Every setting lives here with its default and a description; the Helm chart reuses the
+// exported schema (values.schema.json), env-var names are derived from it (see env.ts).
+// Units are in key names (*_seconds, *_bytes). Each component reads only its own section.
+
+const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', description, ...extra }) as const
+const bool = (description: string, dflt: boolean) => ({ type: 'boolean', default: dflt, description }) as const
+const int = (description: string, dflt: number | undefined, minimum: number, maximum?: number) => ({
+  type: 'integer', description, minimum, ...(maximum !== undefined ? { maximum } : {}), ...(dflt !== undefined ? { default: dflt } : {}),
+}) as const
+const seconds = (description: string, dflt: number | undefined, minimum = 0) => ({
+  type: 'number', description, minimum, ...(dflt !== undefined ? { default: dflt } : {}),
+}) as const
+const port = (description: string, dflt: number) => int(description, dflt, 0, 65535)
+const section = (description: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  type: 'object', description, additionalProperties: false, default: {}, properties, ...extra,
+}) as const
+const strList = (description: string, dflt?: string[]) => ({
+  type: 'array', description, items: { type: 'string' }, ...(dflt ? { default: dflt } : {}),
+}) as const
+const httpStatus = (description: string, dflt: number) => int(description, dflt, 400, 599)
+
+const tlsOptions = section('TLS client options', {
+  enabled: bool('use TLS even when the URL scheme does not say so', false),
+  ca_file: str('PEM file with CA certificates to trust'),
+  cert_file: str('PEM client certificate (mTLS)'),
+  key_file: str('PEM client key (mTLS)'),
+  servername: str('SNI server name override'),
+  reject_unauthorized: bool('verify the server certificate', true),
+})
+
+const maskRule = {
+  type: 'object',
+  required: ['path', 'action'],
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', description: 'JSON Pointer with * wildcards' },
+    action: { type: 'string', enum: ['redact', 'remove', 'null', 'hash', 'last4'] },
+    replacement: { type: 'string' },
+  },
+} as const
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://bouncer.dev/schemas/config.json',
+  title: 'Bouncer configuration',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    production: bool('production mode: refuse plaintext redis:// and http:// control-plane URLs and unsigned bundles unless allow_insecure is set', false),
+    allow_insecure: bool('allow plaintext connections and unsigned bundles in production mode', false),
+
+    server: section('the proxy listener', {
+      host: str('address to listen on', { default: '0.0.0.0' }),
+      port: port('proxy port', 8080),
+      max_header_bytes: int('largest request head (request line + headers) accepted; larger gets 431', 16384, 1024, 1048576),
+      max_body_bytes: int('largest request body forwarded; larger gets 413', 10485760, 0),
+      headers_timeout_seconds: seconds('time allowed to receive the request head', 30, 1),
+      request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit)', 300),
+      keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
+      shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
+      trust_forwarded_headers: bool('append to client-supplied X-Forwarded-For/-Proto/-Host instead of replacing them (only behind a trusted proxy)', false),
+    }),
+
+    admin: section('the admin listener (/healthz, /readyz, /metrics)', {
+      enabled: bool('serve the admin endpoints', true),
+      host: str('address to listen on', { default: '0.0.0.0' }),
+      port: port('admin port', 9090),
+      default_metrics: bool('also export process/runtime metrics', true),
+    }),
+
+    upstream: section('the protected service', {
+      url: str('base URL of the upstream, e.g. http://127.0.0.1:3000 (path prefix allowed)', { pattern: '^https?://' }),
+      connect_timeout_seconds: seconds('TCP/TLS connect timeout', 5, 0.001),
+      timeout_seconds: seconds('time to wait for the upstream response head; exceeded → 504', 30, 0.001),
+      body_timeout_seconds: seconds('idle time allowed between upstream body chunks (0 = none)', 300),
+      connections: int('maximum connections to the upstream', 256, 1),
+      keep_alive_timeout_seconds: seconds('idle keep-alive timeout for upstream connections', 4, 0.001),
+      preserve_host: bool('forward the client Host header (false: use the upstream host)', true),
+      tls: tlsOptions,
+    }),
+
+    path: section('request-target normalisation (see README)', {
+      encoded_slash: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%2F in the path: reject, or keep encoded' },
+      encoded_backslash: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%5C in the path: reject, or keep encoded' },
+      double_encoding: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%25 followed by two hex digits: reject, or keep encoded' },
+      semicolons: { type: 'string', enum: ['keep', 'reject'], default: 'keep', description: 'raw ";" (path parameters) in the path' },
+      merge_slashes: bool('merge runs of "/" into one', true),
+      reject_status: httpStatus('status for a rejected request target', 400),
+    }),
+
+    policy: section('the policy and how decisions are enforced', {
+      path: str('a directory of Rego, a .rego file, or an OPA bundle .tar.gz'),
+      entrypoint: str('the entrypoint that returns the decision', { default: 'bouncer/decision', pattern: '^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$' }),
+      error_status: { type: 'integer', enum: [403, 500], default: 403, description: 'status when evaluation fails or the decision is invalid' },
+      not_ready_status: httpStatus('status while no policy is active', 503),
+      eval_timeout_seconds: seconds('an evaluation slower than this is discarded and denied (fail closed)', 1, 0.0001),
+      initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
+      max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
+      parsed_body: section('expose JSON request bodies as input.parsed_body', {
+        enabled: bool('parse JSON bodies for the policy', false),
+        max_bytes: int('largest body parsed', 65536, 0),
+        over_limit: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'a JSON body over max_bytes: 413, or forward without parsed_body' },
+        invalid_json: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'an unparseable JSON body: 400, or evaluate without parsed_body' },
+      }),
+    }),
+
+    auth: section('authentication of callers', {
+      jwt: section('bearer JWT verification; verified claims become input.identity', {
+        enabled: bool('verify bearer tokens', false),
+        header: str('header carrying the token', { default: 'authorization' }),
+        scheme: str('scheme prefix expected in the header ("" = raw token)', { default: 'Bearer' }),
+        jwks_url: str('JWKS endpoint', { pattern: '^https?://' }),
+        jwks_cache_seconds: seconds('how long a fetched JWKS is used before refetching', 300, 1),
+        jwks_cooldown_seconds: seconds('minimum time between refetches triggered by an unknown kid', 10),
+        jwks_timeout_seconds: seconds('JWKS fetch timeout', 5, 0.001),
+        jwks_tls: tlsOptions,
+        keys: {
+          type: 'array',
+          description: 'static verification keys',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['alg'],
+            properties: {
+              kid: { type: 'string' },
+              alg: { type: 'string', enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] },
+              pem: { type: 'string', description: 'SPKI PEM public key' },
+              pem_file: { type: 'string' },
+              jwk: { type: 'object' },
+              secret: { type: 'string', description: 'HMAC secret (prefer secret_file)' },
+              secret_file: { type: 'string' },
+            },
+          },
+        },
+        issuer: { type: ['string', 'array'], items: { type: 'string' }, description: 'accepted issuer(s)' },
+        audience: { type: ['string', 'array'], items: { type: 'string' }, description: 'accepted audience(s)' },
+        algorithms: strList('accepted algorithms (default: those of the configured keys / JWKS, never "none")'),
+        clock_tolerance_seconds: seconds('clock skew allowed for exp/nbf', 30),
+        token_cache_entries: int('verified tokens remembered until they expire (0 = off)', 10000, 0),
+      }),
+    }),
+
+    logging: section('process logs (pino JSON)', {
+      level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      redact: strList('extra pino redaction paths', []),
+    }),
+
+    cache: section('decision cache (in-process LRU in front of Redis)', {
+      enabled: bool('use the decision cache', false),
+      l1: section('in-process LRU', {
+        enabled: bool('use the in-process tier', true),
+        max_entries: int('maximum entries', 10000, 1),
+        max_bytes: int('maximum total size', 67108864, 1024),
+      }),
+      redis: section('shared Redis tier', {
+        enabled: bool('use Redis', false),
+        url: str('redis:// or rediss:// URL (single node)', { pattern: '^rediss?://' }),
+        password_file: str('file holding the Redis password'),
+        key_prefix: str('prefix for every key', { default: 'bouncer:decision:' }),
+        tls: tlsOptions,
+        sentinel: section('Redis Sentinel', {
+          name: str('master group name'),
+          sentinels: { type: 'array', items: { type: 'string', pattern: '^[^:]+:[0-9]+$' }, default: [], description: 'host:port list' },
+          password_file: str('file holding the Sentinel password'),
+        }),
+        cluster: section('Redis Cluster', {
+          nodes: { type: 'array', items: { type: 'string', pattern: '^[^:]+:[0-9]+$' }, default: [], description: 'host:port seed nodes' },
+        }),
+        connect_timeout_seconds: seconds('connect timeout', 1, 0.001),
+        command_timeout_seconds: seconds('per-command timeout; a slower lookup is a miss', 0.025, 0.001),
+        breaker_failures: int('consecutive failures that open the circuit breaker', 5, 1),
+        breaker_reset_seconds: seconds('how long the breaker stays open before probing', 5, 0.001),
+      }),
+      ttl: section('default time-to-live when the decision has no cache_ttl', {
+        allow_seconds: seconds('allows', 60),
+        deny_seconds: seconds('denials', 10),
+      }),
+      ignore_paths: strList('input paths (JSON Pointers) left out of the key for bundles without recorded input paths', ['/attributes/request/http/id']),
+      input_paths: strList('input paths (JSON Pointers) the key is built from for bundles without recorded input paths (default: whole input)'),
+    }),
+
+    masking: section('response masking', {
+      max_body_bytes: int('largest upstream body that can be masked; larger is refused (fail_status)', 10485760, 0),
+      hash_key: str('HMAC key for the hash action (prefer hash_key_file)'),
+      hash_key_file: str('file holding the HMAC key'),
+      fail_status: httpStatus('status when a response cannot be masked', 502),
+    }),
+
+    decision_logs: section('decision logs', {
+      enabled: bool('record decision log events', false),
+      service_url: str('control plane base URL (events are POSTed to <service_url>/logs)', { pattern: '^https?://' }),
+      bearer_token_file: str('file holding a bearer token for the control plane'),
+      tls: tlsOptions,
+      spool_dir: str('directory of the on-disk spool', { default: '/var/lib/bouncer/spool' }),
+      max_bytes: int('spool size limit', 268435456, 1024),
+      overflow: { type: 'string', enum: ['drop_oldest', 'backpressure'], default: 'drop_oldest', description: 'what happens when the spool is full' },
+      upload_size_limit_bytes: int('largest gzip\'d batch uploaded', 32768, 1024),
+      min_delay_seconds: seconds('minimum delay between uploads', 1),
+      max_delay_seconds: seconds('maximum delay (backoff cap)', 120),
+      fsync: { type: 'string', enum: ['always', 'interval', 'never'], default: 'interval', description: 'when spool appends are fsync\'d' },
+      fsync_interval_seconds: seconds('fsync period when fsync is "interval"', 1),
+      sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
+      file_path: str('target of the file sink'),
+      mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
+      mask_entrypoint: str('policy entrypoint returning extra mask rules (like system.log.mask)'),
+      erase_headers: strList('request headers erased from logged input', ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']),
+      labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
+    }),
+
+    bundles: section('policy bundles from a bundle server', {
+      service_url: str('bundle service base URL', { pattern: '^https?://' }),
+      resource: str('bundle resource path under the service', { default: 'bundles/bundle.tar.gz' }),
+      bearer_token_file: str('file holding a bearer token'),
+      tls: tlsOptions,
+      polling: section('polling', {
+        min_delay_seconds: seconds('minimum delay between polls', 60, 0.001),
+        max_delay_seconds: seconds('maximum delay between polls', 120, 0.001),
+        long_polling_timeout_seconds: seconds('long polling timeout (0 = off)', 0),
+      }),
+      signing: section('signature verification', {
+        keys: {
+          type: 'object',
+          default: {},
+          description: 'key id → verification key',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['algorithm'],
+            properties: {
+              algorithm: { type: 'string', enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512'] },
+              key: { type: 'string', description: 'PEM public key or HMAC secret' },
+              key_file: { type: 'string' },
+            },
+          },
+        },
+        scope: str('required scope claim'),
+        exclude_files: strList('files excluded from verification', []),
+      }),
+      persist_dir: str('where the last good bundle is kept', { default: '/var/lib/bouncer/bundles' }),
+      max_bundle_bytes: int('largest bundle download / total uncompressed size', 536870912, 1024),
+      max_file_bytes: int('largest file inside a bundle', 268435456, 1024),
+    }),
+  },
+} as const
+
+export type TlsOptions = {
+  enabled: boolean; ca_file?: string; cert_file?: string; key_file?: string; servername?: string; reject_unauthorized: boolean
+}
+export type MaskRuleConfig = { path: string; action: 'redact' | 'remove' | 'null' | 'hash' | 'last4'; replacement?: string }
+export type JwtKeyConfig = {
+  kid?: string; alg: string; pem?: string; pem_file?: string; jwk?: Record<string, unknown>; secret?: string; secret_file?: string
+}
+
+/** The validated, defaulted, frozen configuration. Mirrors configSchema (a test keeps them in sync). */
+export interface BouncerConfig {
+  readonly production: boolean
+  readonly allow_insecure: boolean
+  readonly server: {
+    readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number
+    readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number
+    readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
+    readonly trust_forwarded_headers: boolean
+  }
+  readonly admin: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly default_metrics: boolean }
+  readonly upstream: {
+    readonly url?: string; readonly connect_timeout_seconds: number; readonly timeout_seconds: number
+    readonly body_timeout_seconds: number; readonly connections: number; readonly keep_alive_timeout_seconds: number
+    readonly preserve_host: boolean; readonly tls: Readonly<TlsOptions>
+  }
+  readonly path: {
+    readonly encoded_slash: 'reject' | 'keep'; readonly encoded_backslash: 'reject' | 'keep'
+    readonly double_encoding: 'reject' | 'keep'; readonly semicolons: 'keep' | 'reject'
+    readonly merge_slashes: boolean; readonly reject_status: number
+  }
+  readonly policy: {
+    readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
+    readonly eval_timeout_seconds: number; readonly initial_memory_pages: number; readonly max_memory_pages: number
+    readonly parsed_body: {
+      readonly enabled: boolean; readonly max_bytes: number
+      readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'
+    }
+  }
+  readonly auth: {
+    readonly jwt: {
+      readonly enabled: boolean; readonly header: string; readonly scheme: string; readonly jwks_url?: string
+      readonly jwks_cache_seconds: number; readonly jwks_cooldown_seconds: number; readonly jwks_timeout_seconds: number
+      readonly jwks_tls: Readonly<TlsOptions>
+      readonly keys: readonly Readonly<JwtKeyConfig>[]
+      readonly issuer?: string | readonly string[]; readonly audience?: string | readonly string[]
+      readonly algorithms?: readonly string[]; readonly clock_tolerance_seconds: number
+      readonly token_cache_entries: number
+    }
+  }
+  readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly redact: readonly string[] }
+  readonly cache: {
+    readonly enabled: boolean
+    readonly l1: { readonly enabled: boolean; readonly max_entries: number; readonly max_bytes: number }
+    readonly redis: {
+      readonly enabled: boolean; readonly url?: string; readonly password_file?: string; readonly key_prefix: string
+      readonly tls: Readonly<TlsOptions>
+      readonly sentinel: { readonly name?: string; readonly sentinels: readonly string[]; readonly password_file?: string }
+      readonly cluster: { readonly nodes: readonly string[] }
+      readonly connect_timeout_seconds: number; readonly command_timeout_seconds: number
+      readonly breaker_failures: number; readonly breaker_reset_seconds: number
+    }
+    readonly ttl: { readonly allow_seconds: number; readonly deny_seconds: number }
+    readonly ignore_paths: readonly string[]
+    readonly input_paths?: readonly string[]
+  }
+  readonly masking: {
+    readonly max_body_bytes: number; readonly hash_key?: string; readonly hash_key_file?: string; readonly fail_status: number
+  }
+  readonly decision_logs: {
+    readonly enabled: boolean; readonly service_url?: string; readonly bearer_token_file?: string; readonly tls: Readonly<TlsOptions>
+    readonly spool_dir: string; readonly max_bytes: number; readonly overflow: 'drop_oldest' | 'backpressure'
+    readonly upload_size_limit_bytes: number; readonly min_delay_seconds: number; readonly max_delay_seconds: number
+    readonly fsync: 'always' | 'interval' | 'never'; readonly fsync_interval_seconds: number
+    readonly sinks: readonly ('control_plane' | 'console' | 'file')[]; readonly file_path?: string
+    readonly mask_rules: readonly Readonly<MaskRuleConfig>[]; readonly mask_entrypoint?: string
+    readonly erase_headers: readonly string[]
+    readonly labels: Readonly<Record<string, string>>
+  }
+  readonly bundles: {
+    readonly service_url?: string; readonly resource: string; readonly bearer_token_file?: string; readonly tls: Readonly<TlsOptions>
+    readonly polling: { readonly min_delay_seconds: number; readonly max_delay_seconds: number; readonly long_polling_timeout_seconds: number }
+    readonly signing: {
+      readonly keys: Readonly<Record<string, Readonly<{ algorithm: string; key?: string; key_file?: string }>>>
+      readonly scope?: string; readonly exclude_files: readonly string[]
+    }
+    readonly persist_dir: string; readonly max_bundle_bytes: number; readonly max_file_bytes: number
+  }
+}

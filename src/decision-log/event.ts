@@ -1,0 +1,245 @@
+// Decision events in OPA's decision-log format, and the step that builds one from what the
+// proxy knows about a decision. Field names follow OPA's EventV1 (labels, decision_id,
+// trace_id, span_id, bundles, path, input, result, erased, masked, error, requested_by,
+// timestamp, metrics). Everything sensitive is removed here, before the event is serialised,
+// so nothing unmasked ever reaches the spool, a sink or the control plane.
+
+import { randomUUID } from 'node:crypto'
+import { nowNs, rfc3339Nano } from './timestamp.js'
+
+/** What the proxy passes to DecisionLogger.record() for each decision. */
+export interface DecisionEventInput {
+  /** Unique id of this decision; a random UUID when absent. */
+  readonly decision_id?: string
+  /** Entrypoint queried, OPA style without "data.": e.g. "envoy/authz/allow". */
+  readonly path: string
+  /** The policy input exactly as evaluated. Never mutated: erasure and masking copy. */
+  readonly input: unknown
+  /** What the policy returned (boolean or decision object). */
+  readonly result?: unknown
+  /** Bundles the policy came from: { name: { revision } }. */
+  readonly bundles?: Readonly<Record<string, { readonly revision: string }>>
+  /** Client address, "ip:port". */
+  readonly requested_by?: string
+  /** When the decision was made, ns since the epoch; the logger's clock when absent. */
+  readonly timestamp_ns?: bigint
+  /** Policy evaluation time in ns (→ metrics.timer_rego_query_eval_ns); omit on cache hits. */
+  readonly eval_ns?: number
+  /** Request handling time up to the decision in ns (→ metrics.timer_server_handler_ns). */
+  readonly total_ns?: number
+  /** More numeric metrics, OPA naming (counter_*, timer_*_ns). */
+  readonly metrics?: Readonly<Record<string, number>>
+  /** W3C traceparent; taken from input.attributes.request.http.headers when absent. */
+  readonly traceparent?: string
+  /** Evaluation error, for error-denies. */
+  readonly error?: { readonly code: string; readonly message: string }
+}
+
+/** An event as stored and shipped, before the chain fields are added. */
+export interface DecisionEvent {
+  labels: Record<string, string>
+  decision_id: string
+  trace_id?: string
+  span_id?: string
+  bundles?: Record<string, { revision: string }>
+  path: string
+  input?: unknown
+  result?: unknown
+  error?: { code: string; message: string }
+  /** JSON pointers (into the event) of fields removed before storage. */
+  erased?: string[]
+  /** JSON pointers (into the event) of fields whose values were replaced before storage. */
+  masked?: string[]
+  requested_by?: string
+  timestamp: string
+  metrics?: Record<string, number>
+}
+
+/** Chain fields every stored event carries (see chain.ts). */
+export interface ChainFields { seq: number; prev_hash: string; hash: string }
+
+/** A declared drop: events from_seq..to_seq left the spool without being delivered. */
+export interface DropDeclaration {
+  reason: DropReason
+  from_seq: number
+  to_seq: number
+  count: number
+  /** prev_hash of event from_seq, so the gap's start is tied to the chain. */
+  from_prev_hash: string
+  /** hash of event to_seq, so the event after the gap can still be linked. */
+  to_hash: string
+}
+
+/** A chain record that declares a drop. Consumers of decision events should skip records that
+ * carry `drop`; they exist so a verifier can tell a declared gap from a silent one. */
+export interface DropMarker { labels: Record<string, string>; decision_id: string; timestamp: string; drop: DropDeclaration }
+
+export type DropReason = 'spool_full' | 'rejected_too_large'
+
+/**
+ * Optional masking step, e.g. mask rules or a mask policy (OPA's system.log.mask). Receives the
+ * event after the built-in header erasure; must not modify its argument in place; returns the
+ * event to store plus the JSON pointers it erased / masked (merged into the event's lists).
+ */
+export type EventMasker = (event: DecisionEvent) => { event: DecisionEvent; erased: readonly string[]; masked: readonly string[] }
+
+/** Adapter for document maskers shaped like applyMask(doc) → { value, masked }, whose rule
+ * paths address the whole event ("/input/…", "/result/…"). */
+export function maskerFromDocumentMask (apply: (doc: DecisionEvent) => { value: unknown; masked: readonly string[] }): EventMasker {
+  return (event) => {
+    const r = apply(event)
+    return { event: r.value as DecisionEvent, erased: [], masked: r.masked }
+  }
+}
+
+export interface TraceContext { trace_id: string; span_id: string }
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/
+
+/** Parse a W3C traceparent header. span_id is the caller's span (the parent of this hop). */
+export function parseTraceparent (header: string | undefined): TraceContext | undefined {
+  if (header === undefined || header.length < 55 || header.length > 512) return undefined
+  const m = TRACEPARENT.exec(header.trim())
+  if (m === null) return undefined
+  const [, version, traceId, spanId, , rest] = m
+  // Version ff is forbidden; version 00 has exactly four fields; all-zero ids are invalid.
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined
+  if (/^0+$/.test(traceId!) || /^0+$/.test(spanId!)) return undefined
+  return { trace_id: traceId!, span_id: spanId! }
+}
+
+export interface EventBuilderOptions {
+  labels: Readonly<Record<string, string>>
+  eraseHeaders: readonly string[]
+  mask?: EventMasker
+}
+
+export interface BuiltEvent { event: DecisionEvent; maskError?: Error }
+
+// Header maps that may hold credentials: the request headers in the policy input (Envoy
+// ext_authz shape), and the headers a decision adds upstream or to the response.
+const HEADER_MAPS: ReadonlyArray<readonly string[]> = [
+  ['input', 'attributes', 'request', 'http', 'headers'],
+  ['result', 'headers'],
+  ['result', 'response_headers'],
+]
+
+/** Compile labels and the erasure list once; the returned function runs per decision. */
+export function compileEventBuilder (opts: EventBuilderOptions): (input: DecisionEventInput) => BuiltEvent {
+  const labels = Object.freeze({ ...opts.labels })
+  const erase = new Set(opts.eraseHeaders.map((h) => h.toLowerCase()))
+  const mask = opts.mask
+
+  return function build (d: DecisionEventInput): BuiltEvent {
+    const event: DecisionEvent = {
+      labels: { ...labels },
+      decision_id: d.decision_id ?? randomUUID(),
+      path: d.path,
+      timestamp: rfc3339Nano(d.timestamp_ns ?? nowNs()),
+    }
+    const tc = parseTraceparent(d.traceparent ?? headerOf(d.input, 'traceparent'))
+    if (tc !== undefined) { event.trace_id = tc.trace_id; event.span_id = tc.span_id }
+    if (d.bundles !== undefined) {
+      const b: Record<string, { revision: string }> = {}
+      for (const name of Object.keys(d.bundles)) b[name] = { revision: String(d.bundles[name]!.revision) }
+      event.bundles = b
+    }
+    if (d.input !== undefined) event.input = d.input
+    if (d.result !== undefined) event.result = d.result
+    if (d.error !== undefined) event.error = { code: d.error.code, message: d.error.message }
+    if (d.requested_by !== undefined) event.requested_by = d.requested_by
+    const metrics = buildMetrics(d)
+    if (metrics !== undefined) event.metrics = metrics
+
+    const erased: string[] = []
+    if (erase.size > 0) {
+      for (const path of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, path, erase, erased)
+    }
+
+    let out = event
+    let masked: readonly string[] = []
+    let maskError: Error | undefined
+    if (mask !== undefined) {
+      try {
+        const r = mask(event)
+        out = r.event
+        for (const p of r.erased) erased.push(p)
+        masked = r.masked
+      } catch (e) {
+        // Fail closed: without a working mask we cannot know what is safe to keep, so the
+        // decision is still logged but without its input and result.
+        maskError = e instanceof Error ? e : new Error(String(e))
+        out = { ...event }
+        delete out.input
+        delete out.result
+        erased.push('/input', '/result')
+      }
+    }
+    if (erased.length > 0) out.erased = erased
+    if (masked.length > 0) out.masked = [...masked]
+    return maskError === undefined ? { event: out } : { event: out, maskError }
+  }
+}
+
+function buildMetrics (d: DecisionEventInput): Record<string, number> | undefined {
+  let m: Record<string, number> | undefined
+  if (d.metrics !== undefined) {
+    for (const k of Object.keys(d.metrics)) {
+      const v = d.metrics[k]
+      if (typeof v === 'number' && Number.isFinite(v)) (m ??= {})[k] = v
+    }
+  }
+  if (d.eval_ns !== undefined && Number.isFinite(d.eval_ns)) (m ??= {}).timer_rego_query_eval_ns = Math.round(d.eval_ns)
+  if (d.total_ns !== undefined && Number.isFinite(d.total_ns)) (m ??= {}).timer_server_handler_ns = Math.round(d.total_ns)
+  return m
+}
+
+function headerOf (input: unknown, name: string): string | undefined {
+  const h = walk(input, HEADER_MAPS[0]!.slice(1))
+  if (h === null || typeof h !== 'object') return undefined
+  const v = (h as Record<string, unknown>)[name]
+  if (typeof v === 'string') return v
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0]
+  return undefined
+}
+
+function walk (v: unknown, path: readonly string[]): unknown {
+  let cur = v
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined
+    cur = (cur as Record<string, unknown>)[k]
+  }
+  return cur
+}
+
+/**
+ * Remove the listed headers from the map at `path`, copying every object on the way down so the
+ * caller's input is left as it was. Appends a JSON pointer per removed header to `erased`.
+ */
+function eraseHeadersAt (root: Record<string, unknown>, path: readonly string[], names: ReadonlySet<string>, erased: string[]): void {
+  const headers = walk(root, path)
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return
+  let hit: string[] | undefined
+  for (const k of Object.keys(headers)) {
+    if (names.has(k) || names.has(k.toLowerCase())) (hit ??= []).push(k)
+  }
+  if (hit === undefined) return
+  // Copy-on-write along the path (root is our own event object, so it is modified directly).
+  let parent = root
+  for (let i = 0; i < path.length - 1; i++) {
+    const copy = { ...(parent[path[i]!] as Record<string, unknown>) }
+    parent[path[i]!] = copy
+    parent = copy
+  }
+  const last = path[path.length - 1]!
+  const copy = { ...(parent[last] as Record<string, unknown>) }
+  for (const k of hit) {
+    delete copy[k]
+    erased.push('/' + [...path, k].map(escapePointer).join('/'))
+  }
+  parent[last] = copy
+}
+
+function escapePointer (s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1')
+}

@@ -1,0 +1,123 @@
+// Reading an upstream body for masking: capped on the wire and, separately, after decoding.
+// Decoding streams through node:zlib and stops as soon as the decoded cap is passed, so a small
+// compressed "bomb" never inflates into memory beyond the cap.
+import { Readable, type Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import zlib from 'node:zlib'
+import { MaskFailClosedError } from './errors.js'
+
+export interface BodyLimits {
+  maxWireBytes: number
+  maxBodyBytes: number
+  failStatus: number
+}
+
+export type BodySource = AsyncIterable<Uint8Array> | Readable
+
+export type ContentCoding = 'gzip' | 'br' | 'deflate'
+export const MAX_CODINGS = 2
+
+/**
+ * Parses content-encoding into the codings to undo, outermost first (the reverse of the header
+ * order). Returns a reason string for anything we cannot decode — the caller fails closed.
+ */
+export function parseContentEncoding (header: string | string[] | undefined): ContentCoding[] | string {
+  if (header === undefined) return []
+  const parts = (Array.isArray(header) ? header.join(',') : header).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'identity')
+  const out: ContentCoding[] = []
+  for (const p of parts) {
+    if (p === 'gzip' || p === 'x-gzip') out.push('gzip')
+    else if (p === 'br') out.push('br')
+    else if (p === 'deflate') out.push('deflate')
+    else return `unsupported coding ${JSON.stringify(p.slice(0, 32))}`
+  }
+  if (out.length > MAX_CODINGS) return `${out.length} stacked codings; at most ${MAX_CODINGS} are accepted`
+  return out.reverse()
+}
+
+/** Reads and decodes the body, enforcing both caps. Always consumes or destroys `source`. */
+export async function readBody (source: BodySource, codings: readonly ContentCoding[], limits: BodyLimits): Promise<Buffer> {
+  const tooLarge = (limit: number, where: string): MaskFailClosedError =>
+    new MaskFailClosedError('BOUNCER_ERR_MASK_TOO_LARGE', [limit, where], limits.failStatus)
+
+  let wire = 0
+  async function * countWire (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of src) {
+      wire += chunk.length
+      if (wire > limits.maxWireBytes) throw tooLarge(limits.maxWireBytes, 'on the wire')
+      yield chunk
+    }
+  }
+
+  const chunks: Buffer[] = []
+  let size = 0
+  async function collect (src: AsyncIterable<Uint8Array>): Promise<void> {
+    for await (const chunk of src) {
+      size += chunk.length
+      // Throwing here makes pipeline destroy the decoders: decompression stops at the cap.
+      if (size > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, codings.length > 0 ? 'after decompression' : 'on the wire')
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
+    }
+  }
+
+  const decoders = codings.map(decoderFor)
+  try {
+    // pipeline's typings cannot express a variable number of stages.
+    await (pipeline as (...s: unknown[]) => Promise<void>)(source, countWire, ...decoders, collect)
+  } catch (e) {
+    destroySource(source)
+    if (e instanceof MaskFailClosedError) throw e
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new MaskFailClosedError('BOUNCER_ERR_MASK_ENCODING', [`${codings.join(', ')}: ${code}`], limits.failStatus, { cause: e })
+    }
+    throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+}
+
+// Flush on every chunk is not needed; default chunk size (16 KiB) keeps each step small.
+function decoderFor (c: ContentCoding): Transform | ((src: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array>) {
+  if (c === 'gzip') return zlib.createGunzip()
+  if (c === 'br') return zlib.createBrotliDecompress()
+  return inflateAuto
+}
+
+/**
+ * HTTP "deflate" means zlib-wrapped deflate (RFC 9110), but some servers send raw deflate.
+ * Look at the first two bytes (a zlib header is CMF/FLG with CM=8 and a check multiple of 31)
+ * and pick the matching inflater, as browsers and undici's fetch do.
+ */
+async function * inflateAuto (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = src[Symbol.asyncIterator]()
+  const head: Uint8Array[] = []
+  let headLen = 0
+  while (headLen < 2) {
+    const r = await it.next()
+    if (r.done) break
+    head.push(r.value)
+    headLen += r.value.length
+  }
+  const first = Buffer.concat(head)
+  const zlibWrapped = first.length >= 2 && (first[0]! & 0x0f) === 8 && ((first[0]! << 8) | first[1]!) % 31 === 0
+  const inflater = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw()
+  async function * rest (): AsyncGenerator<Uint8Array> {
+    if (first.length > 0) yield first
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+  }
+  // The inner pipeline feeds the inflater (and destroys it on a source error); we pull its
+  // output, so zlib only works as fast as the caller consumes — the cap stays effective.
+  const feeding = pipeline(Readable.from(rest(), { objectMode: false }), inflater)
+  feeding.catch(() => {}) // surfaced through the inflater's iterator below
+  try {
+    for await (const chunk of inflater) yield chunk as Uint8Array
+    await feeding
+  } finally {
+    inflater.destroy()
+  }
+}
+
+function destroySource (source: BodySource): void {
+  const s = source as { destroy?: () => void }
+  if (typeof s.destroy === 'function') s.destroy()
+}

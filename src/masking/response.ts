@@ -1,0 +1,139 @@
+// Masking an upstream HTTP response. Every path out of here is either a fully masked body or a
+// MaskFailClosedError: the unmasked body is never returned once a rule applies.
+//
+// Streaming is the caller's business: with `mask.empty` the proxy should stream the upstream
+// response as is and not call this at all (it buffers).
+import { applyMask } from './apply.js'
+import { MaskFailClosedError } from './errors.js'
+import { parseStrictJson } from './json.js'
+import { parseContentEncoding, readBody, type BodySource } from './body.js'
+import type { CompiledMask } from './rules.js'
+
+export interface MaskResponseOptions {
+  /** HMAC key for `hash` rules (at least 16 bytes). */
+  hashKey?: Uint8Array
+  /** Largest decoded (decompressed) body that will be masked. Default 8 MiB. */
+  maxBodyBytes?: number
+  /** Largest body accepted on the wire, before decoding. Default: maxBodyBytes. */
+  maxWireBytes?: number
+  /** Deepest nesting of objects/arrays accepted. Default 128. */
+  maxDepth?: number
+  /** Status of the fail-closed error. Default 502. */
+  failStatus?: number
+  /** Request method: HEAD responses have no body to mask. */
+  method?: string
+}
+
+export interface UpstreamResponse {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: BodySource
+}
+
+export interface MaskedResponse {
+  statusCode: number
+  headers: Record<string, string | string[]>
+  body: Buffer
+  /** Concrete pointers rewritten / removed (see applyMask). */
+  masked: string[]
+  erased: string[]
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+export const DEFAULT_MAX_DEPTH = 128
+
+/**
+ * Headers that describe the upstream bytes, which we no longer send: the encoding is undone,
+ * the length changes, and validators/digests of the original representation would be false
+ * (a cache could otherwise revalidate the unmasked body's ETag against the masked one).
+ * transfer-encoding goes because the result has a content-length.
+ */
+const DROPPED_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'etag', 'content-md5', 'digest', 'content-digest', 'repr-digest'])
+
+export async function maskUpstreamResponse (res: UpstreamResponse, mask: CompiledMask, opts: MaskResponseOptions = {}): Promise<MaskedResponse> {
+  const failStatus = opts.failStatus ?? 502
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const maxWireBytes = opts.maxWireBytes ?? maxBodyBytes
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
+  const fail = (code: ConstructorParameters<typeof MaskFailClosedError>[0], ...args: unknown[]): never => {
+    destroy(res.body)
+    throw new MaskFailClosedError(code, args, failStatus)
+  }
+
+  const headers: Record<string, string | string[]> = {}
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (v !== undefined && !DROPPED_HEADERS.has(k.toLowerCase())) headers[k] = v
+  }
+
+  // No rules: nothing to hide; hand the bytes back untouched (still bounded, since we buffer).
+  if (mask.empty) {
+    const passthrough: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) passthrough[k] = v
+    const body = await readBody(res.body, [], { maxWireBytes, maxBodyBytes: maxWireBytes, failStatus })
+    return { statusCode: res.statusCode, headers: passthrough, body, masked: [], erased: [] }
+  }
+
+  // Responses that cannot carry a body: nothing can leak; drop the length of the original.
+  if (opts.method?.toUpperCase() === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || (res.statusCode >= 100 && res.statusCode < 200)) {
+    destroy(res.body)
+    return { statusCode: res.statusCode, headers, body: Buffer.alloc(0), masked: [], erased: [] }
+  }
+
+  const ct = res.headers['content-type']
+  if (ct === undefined || Array.isArray(ct)) return fail('BOUNCER_ERR_MASK_NOT_JSON', ct === undefined ? 'no content-type' : 'several content-type headers')
+  const media = jsonMediaType(ct)
+  if (media !== null) return fail('BOUNCER_ERR_MASK_NOT_JSON', media)
+
+  const codings = parseContentEncoding(res.headers['content-encoding'])
+  if (typeof codings === 'string') return fail('BOUNCER_ERR_MASK_ENCODING', codings)
+
+  // Refuse early on a declared length over the cap, before reading anything.
+  const cl = res.headers['content-length']
+  if (typeof cl === 'string' && /^\d+$/.test(cl.trim()) && Number(cl) > maxWireBytes) return fail('BOUNCER_ERR_MASK_TOO_LARGE', maxWireBytes, `content-length ${cl.trim()}`)
+
+  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus })
+
+  let body: Buffer
+  let masked: string[] = []
+  let erased: string[] = []
+  if (raw.length === 0) {
+    body = raw // an empty body holds nothing to mask (and is not JSON to parse)
+  } else {
+    const parsed = parseStrictJson(raw, maxDepth)
+    if (!parsed.ok) return fail('BOUNCER_ERR_MASK_BODY_INVALID', parsed.reason)
+    // The parsed document is ours alone: mask in place, no copies.
+    const r = applyMask(parsed.value, mask, { hashKey: opts.hashKey, inPlace: true })
+    masked = r.masked
+    erased = r.erased
+    body = Buffer.from(JSON.stringify(r.value), 'utf8')
+  }
+  headers['content-length'] = String(body.length)
+  return { statusCode: res.statusCode, headers, body, masked, erased }
+}
+
+/**
+ * Null when the content-type is JSON we can decode (application/json or any "+json" subtype,
+ * UTF-8 or no charset), else a short description of why not. "text/json" and friends are not
+ * JSON here: unknown types fail closed rather than pass unmasked.
+ */
+export function jsonMediaType (contentType: string): string | null {
+  const [type, ...params] = contentType.split(';')
+  const mt = type!.trim().toLowerCase()
+  const slash = mt.indexOf('/')
+  const subtype = slash > 0 ? mt.slice(slash + 1) : ''
+  if (mt !== 'application/json' && !(subtype.endsWith('+json') && subtype.length > 5)) {
+    return `content-type ${JSON.stringify(mt.slice(0, 64))}`
+  }
+  for (const p of params) {
+    const eq = p.indexOf('=')
+    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'charset') continue
+    const cs = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase()
+    if (cs !== 'utf-8' && cs !== 'utf8') return `charset ${JSON.stringify(cs.slice(0, 32))} (only UTF-8 is decoded)`
+  }
+  return null
+}
+
+function destroy (body: BodySource): void {
+  const s = body as { destroy?: () => void }
+  if (typeof s.destroy === 'function') s.destroy()
+}

@@ -1,0 +1,71 @@
+// Every Prometheus metric of the process is named here, in one place, with its labels.
+// Each app instance gets its own Registry (tests build several apps in one process);
+// components receive the `Metrics` object and never create metrics themselves.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+// Policy evaluation is microseconds; upstream calls are milliseconds to seconds.
+const EVAL_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25]
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+export interface MetricsOptions {
+  /** also export process/runtime metrics (prom-client defaults) */
+  defaultMetrics?: boolean
+}
+
+export function createMetrics (opts: MetricsOptions = {}) {
+  const registry = new Registry()
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'bouncer_' })
+  const r = [registry]
+  const metrics = {
+    registry,
+
+    // --- requests and decisions (proxy) ---
+    /** every request answered, by outcome: allow | deny | policy_error | unavailable | rejected | upstream_error */
+    requests: new Counter({ name: 'bouncer_requests_total', help: 'Requests handled, by decision outcome and response status', labelNames: ['decision', 'status'] as const, registers: r }),
+    requestDuration: new Histogram({ name: 'bouncer_request_duration_seconds', help: 'Time from request start to response head sent', labelNames: ['decision'] as const, buckets: HTTP_BUCKETS, registers: r }),
+    inflight: new Gauge({ name: 'bouncer_inflight_requests', help: 'Requests being processed', registers: r }),
+    evalDuration: new Histogram({ name: 'bouncer_policy_eval_duration_seconds', help: 'Policy evaluation latency (cache misses only)', buckets: EVAL_BUCKETS, registers: r }),
+    policyErrors: new Counter({ name: 'bouncer_policy_errors_total', help: 'Evaluations that failed or returned an invalid decision', labelNames: ['reason'] as const, registers: r }),
+    failClosed: new Counter({ name: 'bouncer_fail_closed_total', help: 'Requests denied because something failed (fail closed), by reason', labelNames: ['reason'] as const, registers: r }),
+    rejected: new Counter({ name: 'bouncer_rejected_requests_total', help: 'Requests rejected before evaluation (bad target, body limits, ...)', labelNames: ['reason'] as const, registers: r }),
+    upstreamDuration: new Histogram({ name: 'bouncer_upstream_duration_seconds', help: 'Time until the upstream response head', labelNames: ['outcome'] as const, buckets: HTTP_BUCKETS, registers: r }),
+    upstreamErrors: new Counter({ name: 'bouncer_upstream_errors_total', help: 'Upstream failures, by kind (timeout, connect, reset, ...)', labelNames: ['reason'] as const, registers: r }),
+    websocketUpgrades: new Counter({ name: 'bouncer_websocket_upgrades_total', help: 'Upgrade requests, by outcome', labelNames: ['outcome'] as const, registers: r }),
+    websocketOpen: new Gauge({ name: 'bouncer_websocket_connections', help: 'Tunnelled upgrade connections currently open', registers: r }),
+    authResults: new Counter({ name: 'bouncer_auth_results_total', help: 'Bearer token verification results', labelNames: ['result'] as const, registers: r }),
+    jwksRefreshes: new Counter({ name: 'bouncer_auth_jwks_refreshes_total', help: 'JWKS fetches, by outcome', labelNames: ['outcome'] as const, registers: r }),
+
+    // --- active policy ---
+    policyInfo: new Gauge({ name: 'bouncer_policy_info', help: 'The active policy (value 1), labelled with its revision and entrypoint', labelNames: ['revision', 'entrypoint', 'source'] as const, registers: r }),
+    policyActivations: new Counter({ name: 'bouncer_policy_activations_total', help: 'Policy activations', registers: r }),
+    policyActivatedAt: new Gauge({ name: 'bouncer_policy_activated_timestamp_seconds', help: 'When the active policy was activated (unix seconds)', registers: r }),
+    policyMemoryBytes: new Gauge({ name: 'bouncer_policy_memory_bytes', help: 'Wasm memory of the active policy instance', registers: r }),
+
+    // --- bundles (src/policy/bundle) ---
+    bundleRevision: new Gauge({ name: 'bouncer_bundle_revision_info', help: 'Active bundle revision (value 1)', labelNames: ['name', 'revision'] as const, registers: r }),
+    bundleLastSuccess: new Gauge({ name: 'bouncer_bundle_last_success_timestamp_seconds', help: 'Last successful bundle download/activation (unix seconds)', labelNames: ['name'] as const, registers: r }),
+    bundleFailures: new Counter({ name: 'bouncer_bundle_failures_total', help: 'Bundle download/verify/activate failures, by reason', labelNames: ['name', 'reason'] as const, registers: r }),
+    bundleDownloads: new Counter({ name: 'bouncer_bundle_downloads_total', help: 'Bundle downloads, by HTTP outcome (200, 304, error)', labelNames: ['name', 'outcome'] as const, registers: r }),
+
+    // --- decision cache (src/cache) ---
+    cacheRequests: new Counter({ name: 'bouncer_decision_cache_requests_total', help: 'Decision cache lookups, by tier and result (hit|miss)', labelNames: ['tier', 'result'] as const, registers: r }),
+    cacheErrors: new Counter({ name: 'bouncer_decision_cache_errors_total', help: 'Decision cache errors, by tier and reason (timeout, error)', labelNames: ['tier', 'reason'] as const, registers: r }),
+    cacheBreakerState: new Gauge({ name: 'bouncer_decision_cache_breaker_state', help: 'Redis circuit breaker: 0 closed, 1 half-open, 2 open', registers: r }),
+    cacheEntries: new Gauge({ name: 'bouncer_decision_cache_entries', help: 'Entries in the in-process tier', registers: r }),
+    cacheBytes: new Gauge({ name: 'bouncer_decision_cache_bytes', help: 'Bytes in the in-process tier', registers: r }),
+
+    // --- masking (src/masking) ---
+    maskedResponses: new Counter({ name: 'bouncer_masked_responses_total', help: 'Responses passed through masking, by outcome (masked|failed)', labelNames: ['outcome'] as const, registers: r }),
+    maskDuration: new Histogram({ name: 'bouncer_mask_duration_seconds', help: 'Time to buffer, decode and mask a response', buckets: HTTP_BUCKETS, registers: r }),
+
+    // --- decision logs (src/decision-log) ---
+    decisionLogEvents: new Counter({ name: 'bouncer_decision_log_events_total', help: 'Decision log events, by outcome (recorded|uploaded|dropped)', labelNames: ['outcome'] as const, registers: r }),
+    decisionLogDropped: new Counter({ name: 'bouncer_decision_log_dropped_total', help: 'Decision log events dropped, by reason', labelNames: ['reason'] as const, registers: r }),
+    decisionLogSpoolBytes: new Gauge({ name: 'bouncer_decision_log_spool_bytes', help: 'Bytes in the on-disk spool', registers: r }),
+    decisionLogBufferEvents: new Gauge({ name: 'bouncer_decision_log_buffer_events', help: 'Events waiting to be uploaded', registers: r }),
+    decisionLogUploads: new Counter({ name: 'bouncer_decision_log_uploads_total', help: 'Upload attempts, by outcome (ok|error|too_large)', labelNames: ['outcome'] as const, registers: r }),
+  }
+  return metrics
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,128 @@
+// Policy evaluation with @open-policy-agent/opa-wasm. One instance per loaded policy, created
+// once at load (never per request); the SDK resets the Wasm heap before each evaluation so
+// memory does not grow across calls. Node runs one evaluation at a time on the event loop,
+// so a single instance is enough.
+import { loadPolicy } from '@open-policy-agent/opa-wasm'
+import { BouncerError } from '../../errors.js'
+import { hostBuiltins, missingBuiltins, NONDETERMINISTIC_BUILTINS, type HostBuiltin } from '../builtins/index.js'
+
+export interface WasmPolicyOptions {
+  /** Host builtins (default: the registry in src/policy/builtins). */
+  builtins?: Record<string, HostBuiltin>
+  /** Initial / maximum Wasm memory in 64 KiB pages. */
+  initialMemoryPages?: number
+  maxMemoryPages?: number
+}
+
+/** Evaluates one entrypoint: the entrypoint's value, or undefined when it is undefined. */
+export type Evaluator = (input: unknown) => unknown
+
+export interface WasmPolicy {
+  /** Entrypoint names the module exports. */
+  readonly entrypoints: readonly string[]
+  /** Builtins the module imports from the host. */
+  readonly builtins: readonly string[]
+  /** True when the module imports a builtin whose result is not a function of its arguments. */
+  readonly nondeterministic: boolean
+  /** Resolves an entrypoint once; the returned function is the per-request call. */
+  evaluator (entrypoint: string): Evaluator
+  /** Current size of the instance's linear memory. */
+  memoryBytes (): number
+}
+
+type Exports = {
+  builtins: () => number
+  opa_json_dump: (addr: number) => number
+}
+
+function readCString (mem: WebAssembly.Memory, addr: number): string {
+  const bytes = new Uint8Array(mem.buffer)
+  let end = addr
+  while (end < bytes.length && bytes[end] !== 0) end++
+  return Buffer.from(bytes.buffer, addr, end - addr).toString('utf8')
+}
+
+function errorText (e: unknown): string {
+  if (e instanceof Error) return e.message
+  if (typeof e === 'string') return e
+  if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message)
+  return String(e)
+}
+
+export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts: WasmPolicyOptions = {}): Promise<WasmPolicy> {
+  const registry = opts.builtins ?? hostBuiltins
+  let initial = opts.initialMemoryPages ?? 16
+  let maximum = opts.maxMemoryPages ?? 4096
+  let memory!: WebAssembly.Memory
+  let loaded!: Awaited<ReturnType<typeof loadPolicy>>
+  let module: WebAssembly.Module
+  try {
+    module = await WebAssembly.compile(wasm)
+  } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`not a valid Wasm module: ${errorText(e)}`], { cause: e })
+  }
+  // The module declares its own memory limits; the imported memory must fit them. V8 names
+  // the mismatch in the LinkError, so adjust once to the module's declaration.
+  for (let attempt = 0; ; attempt++) {
+    memory = new WebAssembly.Memory({ initial, maximum })
+    try {
+      loaded = await loadPolicy(module, memory, registry as Record<string, (...a: unknown[]) => unknown>)
+      break
+    } catch (e) {
+      const msg = errorText(e)
+      const small = /smaller than the declared initial of (\d+)/.exec(msg)
+      const large = /larger maximum size (\d+) than the module's declared maximum (\d+)/.exec(msg)
+      if (attempt < 2 && e instanceof WebAssembly.LinkError && (small || large)) {
+        if (small) initial = Math.max(initial, Number(small[1]))
+        if (large) maximum = Number(large[2])
+        if (initial > maximum) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`module needs ${initial} memory pages; the limit is ${maximum}`])
+        continue
+      }
+      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [msg], { cause: e })
+    }
+  }
+  // The SDK keeps the module's builtins() map private; read it the same way it does
+  // (dump the value to JSON). This allocates above the heap base, which setData resets.
+  let required: string[]
+  try {
+    const exp = (loaded.wasmInstance as WebAssembly.Instance).exports as unknown as Exports
+    const map = JSON.parse(readCString(loaded.mem, exp.opa_json_dump(exp.builtins()))) as Record<string, number>
+    required = Object.keys(map).sort()
+  } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`cannot read the module's builtins: ${errorText(e)}`], { cause: e })
+  }
+  const missing = missingBuiltins(required, registry)
+  if (missing.length) throw new BouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', [missing.join(', ')])
+  try {
+    loaded.setData(data as object ?? {})
+  } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`cannot load data: ${errorText(e)}`], { cause: e })
+  }
+  const eps = loaded.entrypoints as Record<string, number>
+  const entrypoints = Object.keys(eps).sort()
+
+  return Object.freeze({
+    entrypoints,
+    builtins: required,
+    nondeterministic: required.some((b) => NONDETERMINISTIC_BUILTINS.has(b)),
+    memoryBytes: () => memory.buffer.byteLength,
+    evaluator (entrypoint: string): Evaluator {
+      if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {
+        throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
+      }
+      const id = eps[entrypoint]
+      return (input: unknown): unknown => {
+        let rs: unknown
+        try {
+          rs = loaded.evaluate(input, id)
+        } catch (e) {
+          throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [errorText(e)], { cause: e })
+        }
+        if (!Array.isArray(rs) || rs.length === 0) return undefined
+        if (rs.length > 1) throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [`entrypoint ${entrypoint} produced ${rs.length} results`])
+        const first = rs[0] as { result?: unknown } | null
+        return first && typeof first === 'object' ? first.result : undefined
+      }
+    },
+  })
+}

@@ -1,0 +1,204 @@
+// Request-target normalisation: one canonical path, decided before the policy sees it and
+// forwarded upstream byte for byte. Rules (README "Path normalisation"):
+//   - origin-form "/p?q" and absolute-form "http://host/p?q" (reduced to its path; the
+//     authority becomes the host) are accepted; "*", authority-form and fragments are not.
+//   - "%XX" must be two hex digits; escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are
+//     decoded, every other escape is kept with upper-case hex.
+//   - rejected (always): encoded or raw control characters and NUL, raw non-ASCII bytes,
+//     raw "\", escape sequences that are not valid UTF-8 (overlong forms, surrogates, stray
+//     continuation bytes), malformed "%".
+//   - rejected by default (configurable to keep encoded): %2F, %5C, double encoding (%25XX).
+//   - raw characters outside RFC 3986 pchar ("<>[]^`{|}" and '"') are percent-encoded.
+//   - dot-segments removed (RFC 3986 §5.2.4, "/.." clamps at the root), "//" merged.
+// The query is validated (well-formed escapes, valid UTF-8, no control bytes) and forwarded
+// verbatim; its parsed form is what the policy sees.
+
+export interface PathRules {
+  readonly encoded_slash: 'reject' | 'keep'
+  readonly encoded_backslash: 'reject' | 'keep'
+  readonly double_encoding: 'reject' | 'keep'
+  readonly semicolons: 'keep' | 'reject'
+  readonly merge_slashes: boolean
+}
+
+export type Target =
+  | { readonly ok: true; readonly path: string; readonly query: string; readonly authority: string | undefined }
+  | { readonly ok: false; readonly reason: string }
+
+const HEX = '0123456789ABCDEF'
+function hexVal (c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 65 && c <= 70) return c - 55
+  if (c >= 97 && c <= 102) return c - 87
+  return -1
+}
+// unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~"
+const UNRESERVED = new Uint8Array(128)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1
+// raw characters kept as they are in a path: unreserved, sub-delims, ":", "@", "/"
+const PATH_RAW = new Uint8Array(128)
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/") PATH_RAW[c.charCodeAt(0)] = 1
+
+const FAST_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/
+const FAST_DOTS = /\/\.\.?(?:\/|$)/
+const FAST_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*$/
+const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
+const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/
+
+const fail = (reason: string): Target => ({ ok: false, reason })
+
+export type TargetNormalizer = (rawTarget: string) => Target
+
+/** Compiles the rules once; the returned function is the per-request step. */
+export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
+  const keepSlash = rules.encoded_slash === 'keep'
+  const keepBackslash = rules.encoded_backslash === 'keep'
+  const keepDouble = rules.double_encoding === 'keep'
+  const rejectSemicolon = rules.semicolons === 'reject'
+  const merge = rules.merge_slashes
+
+  function normalizePath (raw: string): string | { reason: string } {
+    if (raw === '') return '/'
+    if (FAST_PATH.test(raw) && !FAST_DOTS.test(raw) && !(merge && raw.includes('//')) && !(rejectSemicolon && raw.includes(';'))) {
+      return raw
+    }
+    let out = ''
+    const n = raw.length
+    for (let i = 0; i < n; i++) {
+      const c = raw.charCodeAt(i)
+      if (c === 37 /* % */) {
+        const h = i + 2 < n ? hexVal(raw.charCodeAt(i + 1)) : -1
+        const l = h >= 0 ? hexVal(raw.charCodeAt(i + 2)) : -1
+        if (l < 0) return { reason: 'malformed percent-encoding' }
+        const b = h * 16 + l
+        i += 2
+        if (b < 0x80) {
+          if (UNRESERVED[b]) { out += String.fromCharCode(b); continue }
+          if (b < 0x20 || b === 0x7f) return { reason: 'encoded control character' }
+          if (b === 0x2f) { if (!keepSlash) return { reason: 'encoded slash (%2F)' }; out += '%2F'; continue }
+          if (b === 0x5c) { if (!keepBackslash) return { reason: 'encoded backslash (%5C)' }; out += '%5C'; continue }
+          if (b === 0x25 && i + 2 < n && hexVal(raw.charCodeAt(i + 1)) >= 0 && hexVal(raw.charCodeAt(i + 2)) >= 0) {
+            if (!keepDouble) return { reason: 'double percent-encoding' }
+          }
+          out += '%' + HEX[b >> 4] + HEX[b & 15]
+          continue
+        }
+        // A UTF-8 sequence spelled as escapes: validate it whole (RFC 3629 table).
+        let len: number, lo = 0x80, hi = 0xbf
+        if (b >= 0xc2 && b <= 0xdf) len = 2
+        else if (b >= 0xe0 && b <= 0xef) { len = 3; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f }
+        else if (b >= 0xf0 && b <= 0xf4) { len = 4; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f }
+        else return { reason: 'invalid UTF-8 in percent-encoding' }
+        let seq = '%' + HEX[b >> 4] + HEX[b & 15]
+        for (let k = 1; k < len; k++) {
+          if (raw.charCodeAt(i + 1) !== 37) return { reason: 'invalid UTF-8 in percent-encoding' }
+          const h2 = hexVal(raw.charCodeAt(i + 2))
+          const l2 = h2 >= 0 ? hexVal(raw.charCodeAt(i + 3)) : -1
+          if (l2 < 0) return { reason: 'malformed percent-encoding' }
+          const cb = h2 * 16 + l2
+          if (cb < lo || cb > hi) return { reason: 'invalid UTF-8 in percent-encoding' }
+          lo = 0x80; hi = 0xbf
+          seq += '%' + HEX[cb >> 4] + HEX[cb & 15]
+          i += 3
+        }
+        out += seq
+        continue
+      }
+      if (c < 0x80 && PATH_RAW[c]) {
+        if (c === 59 /* ; */ && rejectSemicolon) return { reason: 'path parameter (";")' }
+        out += raw[i]
+        continue
+      }
+      if (c === 92) return { reason: 'backslash in path' }
+      if (c <= 0x20 || c === 0x7f) return { reason: 'control character in path' }
+      if (c >= 0x80) return { reason: 'raw non-ASCII byte in path' }
+      // remaining printable ASCII outside pchar: " < > [ ] ^ ` { | }  (# and ? never get here)
+      out += '%' + HEX[c >> 4] + HEX[c & 15]
+    }
+    return removeDotSegments(out, merge)
+  }
+
+  return function normalizeTarget (rawTarget: string): Target {
+    let rest = rawTarget
+    let authority: string | undefined
+    if (rest.charCodeAt(0) !== 47 /* / */) {
+      const m = ABSOLUTE.exec(rest)
+      if (!m) return fail(rest === '*' ? 'asterisk-form request target' : 'unsupported request-target form')
+      const scheme = m[1].toLowerCase()
+      if (scheme !== 'http' && scheme !== 'https') return fail('unsupported scheme in absolute-form target')
+      if (!AUTHORITY.test(m[2])) return fail('invalid authority in absolute-form target')
+      authority = m[2].toLowerCase()
+      rest = rest.slice(m[0].length)
+      if (rest !== '' && rest[0] !== '/' && rest[0] !== '?') return fail('invalid absolute-form target')
+    }
+    if (rest.includes('#')) return fail('fragment in request target')
+    const q = rest.indexOf('?')
+    const rawPath = q < 0 ? rest : rest.slice(0, q)
+    const query = q < 0 ? '' : rest.slice(q + 1)
+    const path = normalizePath(rawPath)
+    if (typeof path !== 'string') return fail(path.reason)
+    if (query !== '' && !FAST_QUERY.test(query)) {
+      const bad = checkQuery(query)
+      if (bad) return fail(bad)
+    }
+    return { ok: true, path: path === '' ? '/' : path, query, authority }
+  }
+}
+
+function removeDotSegments (path: string, merge: boolean): string {
+  const segs = path.split('/')
+  const n = segs.length
+  const stack: string[] = []
+  for (let i = 1; i < n; i++) {
+    const s = segs[i]
+    const last = i === n - 1
+    if (s === '' && merge && !last) continue
+    if (s === '.') { if (last) stack.push(''); continue }
+    if (s === '..') { stack.pop(); if (last) stack.push(''); continue }
+    stack.push(s)
+  }
+  return '/' + stack.join('/')
+}
+
+function checkQuery (query: string): string | undefined {
+  for (let i = 0; i < query.length; i++) {
+    const c = query.charCodeAt(i)
+    if (c === 37) {
+      if (hexVal(query.charCodeAt(i + 1)) < 0 || hexVal(query.charCodeAt(i + 2)) < 0) return 'malformed percent-encoding in query'
+      i += 2
+      continue
+    }
+    if (c <= 0x20 || c === 0x7f) return 'control character in query'
+    if (c >= 0x80) return 'raw non-ASCII byte in query'
+  }
+  try { decodeURIComponent(query) } catch { return 'invalid UTF-8 in query' }
+  return undefined
+}
+
+/** parsed_path as opa-envoy-plugin builds it: the decoded segments after the leading "/". */
+export function parsePath (path: string): string[] {
+  const segs = path.slice(1).split('/')
+  if (!path.includes('%')) return segs
+  for (let i = 0; i < segs.length; i++) if (segs[i].includes('%')) segs[i] = decodeURIComponent(segs[i])
+  return segs
+}
+
+/** parsed_query: key → list of values, "+" as space (form encoding), like Go's url.ParseQuery. */
+export function parseQuery (query: string): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.create(null)
+  if (query === '') return out
+  for (const part of query.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const k = decodeForm(eq < 0 ? part : part.slice(0, eq))
+    const v = eq < 0 ? '' : decodeForm(part.slice(eq + 1))
+    const list = out[k]
+    if (list) list.push(v); else out[k] = [v]
+  }
+  return out
+}
+
+function decodeForm (s: string): string {
+  if (s.includes('+')) s = s.replace(/\+/g, ' ')
+  return s.includes('%') ? decodeURIComponent(s) : s
+}

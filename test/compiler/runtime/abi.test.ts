@@ -1,0 +1,247 @@
+import t from 'tap'
+import { loadPolicy } from '@open-policy-agent/opa-wasm'
+import { ensureRuntime, loadPlan, Raw, echoPlan } from './helpers.js'
+import { linkPolicy, linkPlanInto } from '../../../src/compiler/wasm/link.js'
+import { readRuntimeWasm } from '../../../src/compiler/wasm/runtime-files.js'
+import { isBouncerError } from '../../../src/errors.js'
+
+ensureRuntime()
+
+const enc = (s: string): ArrayBuffer => {
+  const b = new TextEncoder().encode(s)
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+}
+
+t.test('loadPolicy accepts the linked module (ABI 1.2, stub entrypoint)', async (t) => {
+  const p = await loadPlan()
+  t.equal(p.minorVersion, 2)
+  t.same(p.entrypoints, { 'stub/echo': 0, 'stub/host': 1 })
+})
+
+t.test('echo round-trips inputs of every JSON type (fast path)', async (t) => {
+  const p = await loadPlan()
+  const inputs: unknown[] = [
+    { a: 1, b: 'two', c: [true, false, null], d: { e: { f: [] } }, g: {} },
+    [1, -1, 0, 1.5, -0.25, 1e-7, 1e21, 123456789, -9007199254740991, 3.141592653589793],
+    'plain', 'üñíçødé and emoji 😀 and CJK 漢字', 'esc "quotes" \\ / \b\f\n\r\t \u0001 \u001f \u007f',
+    '\u2028\u2029', 42, 0.1, -17, true,
+    { 'key with spaces': 1, '': 2, 'ключ': 3, '😀': 4 },
+    Array.from({ length: 300 }, (_, i) => ({ i, s: String(i).repeat(i % 7) })),
+  ]
+  for (const input of inputs) {
+    t.same(p.evaluate(input), [{ result: input }], JSON.stringify(input).slice(0, 60))
+  }
+  // Falsy inputs are dropped by the SDK unless passed as JSON text.
+  for (const text of ['false', '0', '""', 'null', '[]', '{}']) {
+    t.same(p.evaluate(enc(text)), [{ result: JSON.parse(text) }], text)
+  }
+  t.same(p.evaluate(undefined), [], 'no input: echo is undefined')
+  // Deep nesting within the bound.
+  let deep: unknown = 'x'
+  for (let i = 0; i < 200; i++) deep = i % 2 ? [deep] : { k: deep }
+  t.same(p.evaluate(deep), [{ result: deep }], 'deeply nested')
+})
+
+t.test('exact number and string text through opa_eval', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const evalText = (input: string, format = 0): string => {
+    const [addr, len] = raw.write(input)
+    const heap = raw.ex.opa_heap_ptr_get()
+    return raw.cstr(raw.ex.opa_eval(0, 0, p.dataAddr, addr, len, heap, format))
+  }
+  t.equal(evalText('123456789012345678901234567890'), '[{"result":123456789012345678901234567890}]', 'big int kept exactly')
+  t.equal(evalText('-9223372036854775808'), '[{"result":-9223372036854775808}]', 'i64 min')
+  t.equal(evalText('9223372036854775807'), '[{"result":9223372036854775807}]', 'i64 max')
+  t.equal(evalText('9223372036854775808'), '[{"result":9223372036854775808}]', 'i64 max + 1 (raw)')
+  t.equal(evalText('1.0'), '[{"result":1}]', 'integral float written as integer')
+  t.equal(evalText('1e2'), '[{"result":100}]')
+  t.equal(evalText('0.30000000000000004'), '[{"result":0.30000000000000004}]')
+  t.equal(evalText('"\\ud83d\\ude00 \\u00e9 \\/"'), '[{"result":"😀 é /"}]', 'escapes and surrogate pairs decoded')
+  t.equal(evalText('"\\ud800x"'), '[{"result":"\uFFFDx"}]', 'lone surrogate becomes U+FFFD')
+  t.equal(evalText('"a\\u0000b"'), '[{"result":"a\\u0000b"}]', 'NUL stays escaped')
+  t.equal(evalText('{"b":1,"a":2,"b":3}'), '[{"result":{"a":2,"b":3}}]', 'duplicate keys: last wins; keys sorted')
+  t.equal(evalText(' [ 1 , 2 ] '), '[{"result":[1,2]}]', 'whitespace')
+  // Doubles survive a text round trip.
+  for (let i = 0; i < 2000; i++) {
+    const f = (Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 40 - 20)
+    const out = JSON.parse(evalText(JSON.stringify(f)))[0].result
+    if (out !== f) { t.fail(`double ${f} came back as ${out}`); break }
+  }
+})
+
+t.test('opa_json_parse rejects invalid JSON', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  for (const bad of ['', ' ', '{', '[1,]', '{"a":}', '{"a" 1}', '01', '1.', '.5', '+1', '1e', 'tru', 'nul', '"abc', '"\\x"',
+    '"\\u12"', '"tab\there"', '{1:2}', '[1] x', 'set()', '{1,2}', 'NaN', 'Infinity']) {
+    t.equal(raw.jsonParse(bad), 0, JSON.stringify(bad))
+  }
+  // invalid UTF-8
+  const addr: number = raw.ex.opa_malloc(4)
+  new Uint8Array(raw.mem.buffer).set([0x22, 0xff, 0x22], addr)
+  t.equal(raw.ex.opa_json_parse(addr, 3), 0, 'invalid UTF-8')
+  t.equal(raw.jsonParse('['.repeat(5000) + ']'.repeat(5000)), 0, 'nesting deeper than the bound')
+  t.not(raw.jsonParse('['.repeat(500) + ']'.repeat(500)), 0, 'nesting within the bound')
+})
+
+t.test('setData works and data survives evaluations', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  p.setData({ users: { alice: ['admin'] }, n: 1 })
+  t.same(p.evaluate({ x: 1 }), [{ result: { x: 1 } }])
+  t.same(JSON.parse(raw.jsonDump(p.dataAddr)), { users: { alice: ['admin'] }, n: 1 })
+  for (let i = 0; i < 50; i++) p.evaluate({ big: 'y'.repeat(1000) })
+  t.same(JSON.parse(raw.jsonDump(p.dataAddr)), { users: { alice: ['admin'] }, n: 1 }, 'not overwritten by evaluations')
+  p.setData({ other: true })
+  t.same(JSON.parse(raw.jsonDump(p.dataAddr)), { other: true })
+  t.same(p.evaluate([1]), [{ result: [1] }])
+})
+
+t.test('memory does not grow over 10,000 evaluations', async (t) => {
+  const p = await loadPlan()
+  const input = { method: 'GET', path: '/api/v1/items', headers: { authorization: 'Bearer abc', 'x-id': '123' }, list: Array.from({ length: 50 }, (_, i) => i) }
+  p.evaluate(input)
+  const before = p.mem.buffer.byteLength
+  const raw = new Raw(p)
+  for (let i = 0; i < 10000; i++) p.evaluate(input)
+  t.equal(p.mem.buffer.byteLength, before)
+  t.equal(raw.ex.opa_heap_ptr_get() <= p.dataHeapPtr + JSON.stringify(input).length + 65536, true, 'heap pointer stays near the data')
+})
+
+t.test('big inputs grow memory and still round-trip', async (t) => {
+  const p = await loadPlan()
+  const input = { items: Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b'] })) }
+  t.same(p.evaluate(input), [{ result: input }])
+  t.ok(p.mem.buffer.byteLength > 5 * 65536)
+})
+
+t.test('ctx path (ABI < 1.2 calls) works', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const ex = raw.ex
+  const run = (input: unknown): unknown => {
+    ex.opa_heap_ptr_set(p.dataHeapPtr)
+    const inputAddr = raw.jsonParse(JSON.stringify(input))
+    const ctx = ex.opa_eval_ctx_new()
+    ex.opa_eval_ctx_set_input(ctx, inputAddr)
+    ex.opa_eval_ctx_set_data(ctx, p.dataAddr)
+    ex.opa_eval_ctx_set_entrypoint(ctx, 0)
+    t.equal(ex.eval(ctx), 0)
+    return JSON.parse(raw.jsonDump(ex.opa_eval_ctx_get_result(ctx)))
+  }
+  t.same(run({ a: [1, 'b'] }), [{ result: { a: [1, 'b'] } }])
+  t.same(run(false), [{ result: false }])
+  // no input set: undefined
+  ex.opa_heap_ptr_set(p.dataHeapPtr)
+  const ctx = ex.opa_eval_ctx_new()
+  ex.eval(ctx)
+  t.same(JSON.parse(raw.jsonDump(ex.opa_eval_ctx_get_result(ctx))), [])
+  // heap is reused
+  const h0 = ex.opa_heap_ptr_get()
+  for (let i = 0; i < 1000; i++) run({ i })
+  ex.opa_heap_ptr_set(p.dataHeapPtr)
+  t.ok(ex.opa_heap_ptr_get() <= h0)
+})
+
+t.test('opa_eval with format 1 writes Rego value text', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const [addr, len] = raw.write('{"a":[1,2]}')
+  const out = raw.cstr(raw.ex.opa_eval(0, 0, p.dataAddr, addr, len, raw.ex.opa_heap_ptr_get(), 1))
+  t.equal(out, '[{"result":{"a":[1,2]}}]')
+})
+
+t.test('opa_value_parse / opa_value_dump handle sets', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const cases: Array<[string, string, string]> = [
+    // input, value dump, json dump
+    ['{1, 2, 3}', '{1,2,3}', '[1,2,3]'],
+    ['{3,1,2,1}', '{1,2,3}', '[1,2,3]'],
+    ['set()', 'set()', '[]'],
+    ['{}', '{}', '{}'],
+    ['{"b", "a"}', '{"a","b"}', '["a","b"]'],
+    ['{[1], {"x": set()}}', '{[1],{"x":set()}}', '[[1],{"x":[]}]'],
+    ['{1: "one", [2]: "two", "s": {true}}', '{1:"one","s":{true},[2]:"two"}', '{"1":"one","s":[true],"[2]":"two"}'],
+    ['{{1,2}: 0}', '{{1,2}:0}', '{"[1,2]":0}'],
+    ['[null, true, 1.5, "x"]', '[null,true,1.5,"x"]', '[null,true,1.5,"x"]'],
+  ]
+  for (const [input, vdump, jdump] of cases) {
+    const v = raw.valueParse(input)
+    t.not(v, 0, `parses ${input}`)
+    t.equal(raw.valueDump(v), vdump, `value dump of ${input}`)
+    t.equal(raw.jsonDump(v), jdump, `json dump of ${input}`)
+  }
+  t.equal(raw.valueParse('{1, 2'), 0)
+  t.equal(raw.valueParse('{1: 2, 3}'), 0)
+  t.equal(raw.valueParse('{1, 2: 3}'), 0)
+  t.equal(raw.valueParse('se()'), 0)
+})
+
+t.test('opa_value_add_path / opa_value_remove_path', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const ex = raw.ex
+  const base = raw.jsonParse('{"a":{"b":123}}')
+  t.equal(ex.opa_value_add_path(base, raw.jsonParse('["a","x","y"]'), raw.jsonParse('{"foo":"bar"}')), 0)
+  t.same(JSON.parse(raw.jsonDump(base)), { a: { b: 123, x: { y: { foo: 'bar' } } } })
+  t.equal(ex.opa_value_add_path(base, raw.jsonParse('["a","b"]'), raw.jsonParse('[1]')), 0, 'replace')
+  t.same(JSON.parse(raw.jsonDump(base)), { a: { b: [1], x: { y: { foo: 'bar' } } } })
+  t.equal(ex.opa_value_add_path(base, raw.jsonParse('["a","b","c"]'), raw.jsonParse('1')), 3, 'through a non-object: invalid path')
+  t.same(JSON.parse(raw.jsonDump(base)), { a: { b: [1], x: { y: { foo: 'bar' } } } }, 'unchanged after the error')
+  t.equal(ex.opa_value_add_path(base, raw.jsonParse('"a"'), raw.jsonParse('1')), 2, 'path must be an array')
+  t.equal(ex.opa_value_add_path(raw.jsonParse('[1]'), raw.jsonParse('["a"]'), raw.jsonParse('1')), 2, 'base must be an object')
+  t.equal(ex.opa_value_add_path(base, raw.jsonParse('[]'), raw.jsonParse('1')), 3, 'empty path')
+  t.equal(ex.opa_value_remove_path(base, raw.jsonParse('["a","x","y"]')), 0)
+  t.same(JSON.parse(raw.jsonDump(base)), { a: { b: [1], x: {} } })
+  t.equal(ex.opa_value_remove_path(base, raw.jsonParse('["nope","deeper"]')), 0, 'absent path is fine')
+  t.equal(ex.opa_value_remove_path(base, raw.jsonParse('["a","b","c"]')), 3, 'through a non-object')
+  t.equal(ex.opa_value_remove_path(base, raw.jsonParse('["a"]')), 0)
+  t.same(JSON.parse(raw.jsonDump(base)), {})
+  // Through the SDK-managed data document:
+  const data = p.dataAddr
+  t.equal(ex.opa_value_add_path(data, raw.jsonParse('["k"]'), raw.jsonParse('"v"')), 0)
+  t.same(JSON.parse(raw.jsonDump(data)), { k: 'v' })
+})
+
+t.test('host builtins are reachable and the plan is parsed at start', async (t) => {
+  ensureRuntime()
+  await t.rejects(loadPolicy(linkPolicy('{"not json')), /embedded plan is not valid JSON/)
+  const p = await loadPlan(echoPlan(100000), { 'custom.fn': (x: unknown) => ({ got: x }) })
+  const raw = new Raw(p)
+  t.ok(raw.ex.opa_heap_ptr_get() > 100000, 'heap starts after the embedded plan')
+  t.same(p.evaluate({ ok: 1 }), [{ result: { ok: 1 } }])
+  t.same(p.evaluate({ ok: 1 }, 'stub/host'), [{ result: { got: { ok: 1 } } }], 'host builtin called through opa_builtin1')
+  const q = await loadPlan(echoPlan(), { 'custom.fn': () => undefined })
+  t.same(q.evaluate([1], 'stub/host'), [], 'undefined from the host is undefined')
+  t.same(q.evaluate([1], 'stub/echo'), [{ result: [1] }])
+})
+
+t.test('linker: layout, data count and size limit', async (t) => {
+  ensureRuntime()
+  const rt = readRuntimeWasm()
+  const m1 = linkPlanInto(rt, echoPlan())
+  t.ok(WebAssembly.validate(m1), 'valid module')
+  const mod = new WebAssembly.Module(m1)
+  const imports = WebAssembly.Module.imports(mod)
+  t.ok(imports.some((i) => i.module === 'env' && i.name === 'memory' && i.kind === 'memory'))
+  for (const i of imports) t.ok(i.module === 'env' && /^(memory|opa_abort|opa_println|opa_builtin[0-4])$/.test(i.name), `import ${i.name}`)
+  const names = WebAssembly.Module.exports(mod).map((e) => e.name)
+  for (const n of ['opa_wasm_abi_version', 'opa_wasm_abi_minor_version', 'memory', 'builtins', 'entrypoints', 'opa_malloc', 'opa_free',
+    'opa_heap_ptr_get', 'opa_heap_ptr_set', 'opa_json_parse', 'opa_value_parse', 'opa_json_dump', 'opa_value_dump',
+    'opa_eval_ctx_new', 'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint', 'opa_eval_ctx_get_result',
+    'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free']) {
+    t.ok(names.includes(n), `exports ${n}`)
+  }
+  t.ok(WebAssembly.validate(linkPlanInto(rt, '')), 'empty plan')
+  // ~250 KiB plan fits in the SDK's 5 pages; 400 KiB does not.
+  const ok = echoPlan(250 * 1024)
+  const p = await loadPolicy(linkPlanInto(rt, ok))
+  t.same(p.evaluate(1), [{ result: 1 }])
+  const tooBig = echoPlan(400 * 1024)
+  t.throws(() => linkPlanInto(rt, tooBig), (err: unknown) => isBouncerError(err, 'BOUNCER_ERR_COMPILER_PLAN_TOO_LARGE'))
+  const big = linkPlanInto(rt, tooBig, { maxPages: 10 })
+  const p2 = await loadPolicy(big, { initial: 10 })
+  t.same(p2.evaluate('z'), [{ result: 'z' }], 'with a bigger memory it loads')
+})

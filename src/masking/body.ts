@@ -117,7 +117,15 @@ async function * inflateAuto (src: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
   }
 }
 
-function destroySource (source: BodySource): void {
-  const s = source as { destroy?: () => void }
-  if (typeof s.destroy === 'function') s.destroy()
+/**
+ * Stops the upstream body without reading the rest. A listener first: undici's body emits an
+ * "aborted" error when destroyed early, which would otherwise be an uncaught exception.
+ */
+export function destroySource (source: BodySource): void {
+  const s = source as { destroy?: () => void; on?: (ev: string, fn: () => void) => void }
+  if (typeof s.destroy !== 'function') return
+  s.on?.('error', noop)
+  s.destroy()
 }
+
+function noop (): void {}

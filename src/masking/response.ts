@@ -6,7 +6,7 @@
 import { applyMask } from './apply.js'
 import { MaskFailClosedError } from './errors.js'
 import { parseStrictJson } from './json.js'
-import { parseContentEncoding, readBody, type BodySource } from './body.js'
+import { destroySource, parseContentEncoding, readBody, type BodySource } from './body.js'
 import type { CompiledMask } from './rules.js'
 
 export interface MaskResponseOptions {
@@ -56,7 +56,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   const maxWireBytes = opts.maxWireBytes ?? maxBodyBytes
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
   const fail = (code: ConstructorParameters<typeof MaskFailClosedError>[0], ...args: unknown[]): never => {
-    destroy(res.body)
+    destroySource(res.body)
     throw new MaskFailClosedError(code, args, failStatus)
   }
 
@@ -68,14 +68,19 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   // No rules: nothing to hide; hand the bytes back untouched (still bounded, since we buffer).
   if (mask.empty) {
     const passthrough: Record<string, string | string[]> = {}
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) passthrough[k] = v
+    for (const [k, v] of Object.entries(res.headers)) {
+      const lk = k.toLowerCase()
+      if (v !== undefined && lk !== 'content-length' && lk !== 'transfer-encoding') passthrough[k] = v
+    }
     const body = await readBody(res.body, [], { maxWireBytes, maxBodyBytes: maxWireBytes, failStatus })
+    // Now a complete buffer: framed by content-length, not by the upstream's transfer-encoding.
+    passthrough['content-length'] = String(body.length)
     return { statusCode: res.statusCode, headers: passthrough, body, masked: [], erased: [] }
   }
 
   // Responses that cannot carry a body: nothing can leak; drop the length of the original.
   if (opts.method?.toUpperCase() === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || (res.statusCode >= 100 && res.statusCode < 200)) {
-    destroy(res.body)
+    destroySource(res.body)
     return { statusCode: res.statusCode, headers, body: Buffer.alloc(0), masked: [], erased: [] }
   }
 
@@ -133,7 +138,3 @@ export function jsonMediaType (contentType: string): string | null {
   return null
 }
 
-function destroy (body: BodySource): void {
-  const s = body as { destroy?: () => void }
-  if (typeof s.destroy === 'function') s.destroy()
-}

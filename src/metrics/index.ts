@@ -47,9 +47,12 @@ export function createMetrics (opts: MetricsOptions = {}) {
     bundleFailures: new Counter({ name: 'bouncer_bundle_failures_total', help: 'Bundle download/verify/activate failures, by reason', labelNames: ['name', 'reason'] as const, registers: r }),
     bundleDownloads: new Counter({ name: 'bouncer_bundle_downloads_total', help: 'Bundle downloads, by HTTP outcome (200, 304, error)', labelNames: ['name', 'outcome'] as const, registers: r }),
 
-    // --- decision cache (src/cache) ---
-    cacheRequests: new Counter({ name: 'bouncer_decision_cache_requests_total', help: 'Decision cache lookups, by tier and result (hit|miss)', labelNames: ['tier', 'result'] as const, registers: r }),
-    cacheErrors: new Counter({ name: 'bouncer_decision_cache_errors_total', help: 'Decision cache errors, by tier and reason (timeout, error)', labelNames: ['tier', 'reason'] as const, registers: r }),
+    // --- decision cache (src/cache; shapes match CacheMetrics in src/cache/metrics.ts) ---
+    cacheHits: new Counter({ name: 'bouncer_decision_cache_hits_total', help: 'Decision cache hits, by tier (memory|redis)', labelNames: ['tier'] as const, registers: r }),
+    cacheMisses: new Counter({ name: 'bouncer_decision_cache_misses_total', help: 'Decision cache misses, by tier (memory|redis)', labelNames: ['tier'] as const, registers: r }),
+    cacheRedisErrors: new Counter({ name: 'bouncer_decision_cache_redis_errors_total', help: 'Redis errors, by operation (get|set|probe)', labelNames: ['op'] as const, registers: r }),
+    cacheRedisTimeouts: new Counter({ name: 'bouncer_decision_cache_redis_timeouts_total', help: 'Redis calls abandoned after the command timeout, by operation', labelNames: ['op'] as const, registers: r }),
+    cacheRedisSkipped: new Counter({ name: 'bouncer_decision_cache_redis_skipped_total', help: 'Redis calls skipped because the circuit breaker was open', registers: r }),
     cacheBreakerState: new Gauge({ name: 'bouncer_decision_cache_breaker_state', help: 'Redis circuit breaker: 0 closed, 1 half-open, 2 open', registers: r }),
     cacheEntries: new Gauge({ name: 'bouncer_decision_cache_entries', help: 'Entries in the in-process tier', registers: r }),
     cacheBytes: new Gauge({ name: 'bouncer_decision_cache_bytes', help: 'Bytes in the in-process tier', registers: r }),

@@ -1,6 +1,6 @@
 // maskUpstreamResponse against a real upstream: a node:http server on 127.0.0.1 and undici
 // requests to it, the undici response fed to the masking function as the proxy will.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
 import { createHmac } from 'node:crypto'
@@ -41,9 +41,11 @@ let n = 0
 /** Registers a fixed response and returns its path. */
 function serve (status: number, headers: Record<string, string | string[]>, body: Buffer | string, opts: { chunk?: number } = {}): string {
   const path = `/r${n++}`
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body)
+  // Declare the length like most upstreams do, unless the case is about chunked framing.
+  if (!opts.chunk && !('transfer-encoding' in headers) && status !== 204 && status !== 304) headers = { ...headers, 'content-length': String(buf.length) }
   routes.set(path, (_req, res) => {
     res.writeHead(status, headers)
-    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body)
     if (!opts.chunk) { res.end(buf); return }
     // Several writes: the client sees the body as many chunks.
     for (let i = 0; i < buf.length; i += opts.chunk) res.write(buf.subarray(i, i + opts.chunk))
@@ -57,7 +59,7 @@ async function fetchMasked (path: string, rules: MaskRule[] | [], opts: MaskResp
   return maskUpstreamResponse(res, compileMaskRules(rules), { hashKey, method, ...opts })
 }
 
-async function failsClosed (t: Tap.Test, p: Promise<unknown>, code: string, message: RegExp, status = 502): Promise<MaskFailClosedError | undefined> {
+async function failsClosed (t: Test, p: Promise<unknown>, code: string, message: RegExp, status = 502): Promise<MaskFailClosedError | undefined> {
   try {
     await p
     t.fail('expected a fail-closed error, got a response')
@@ -110,7 +112,7 @@ const upstreamHeaders = {
   'set-cookie': ['a=1', 'b=2'],
 }
 
-function checkMasked (t: Tap.Test, r: MaskedResponse, status = 200): void {
+function checkMasked (t: Test, r: MaskedResponse, status = 200): void {
   t.equal(r.statusCode, status)
   t.strictSame(JSON.parse(r.body.toString('utf8')), expected)
   t.equal(r.headers['content-length'], String(r.body.length), 'content-length matches the masked body')

@@ -1,0 +1,159 @@
+// Runs OPA's language test cases (YAML, read in place) through our compiler and opa-wasm.
+// Each case: compile modules + query, load with the SDK (host builtins registered), set data,
+// evaluate, compare with want_result / want_error(_code). Cases the runner cannot express
+// are "unsupported"; cases listed in test/conformance-disputed.json are "disputed". Neither
+// ever counts as passed.
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import YAML from 'yaml'
+import { CompileError, compileModules } from '../index.js'
+import { loadCompiledPolicy } from '../load.js'
+
+export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
+
+export interface CaseResult { category: string; note: string; file: string; outcome: Outcome; detail?: string }
+
+export interface Counts { cases: number; passed: number; failed: number; unsupported: number; disputed: number }
+
+export interface RunReport { total: Counts; categories: Record<string, Counts>; results: CaseResult[] }
+
+export interface RunOptions { dir: string; filter?: string; disputed?: Record<string, string>; onResult?: (r: CaseResult) => void }
+
+interface TestCase {
+  note: string
+  query?: string
+  modules?: string[]
+  data?: unknown
+  input?: unknown
+  input_term?: string
+  want_result?: Array<Record<string, unknown>>
+  want_error_code?: string
+  want_error?: string
+  sort_bindings?: boolean
+  strict_error?: boolean
+}
+
+export async function listCaseFiles (dir: string): Promise<Array<{ category: string; file: string }>> {
+  const entries = (await readdir(dir)).sort()
+  const out: Array<{ category: string; file: string }> = []
+  for (const e of entries) {
+    const p = path.join(dir, e)
+    const s = await stat(p)
+    if (s.isDirectory()) {
+      for (const f of (await readdir(p)).sort()) {
+        if (f.endsWith('.yaml') || f.endsWith('.yml')) out.push({ category: e, file: path.join(p, f) })
+      }
+    } else if (e.endsWith('.yaml') || e.endsWith('.yml')) {
+      out.push({ category: e.replace(/\.ya?ml$/, ''), file: p })
+    }
+  }
+  return out
+}
+
+const empty = (): Counts => ({ cases: 0, passed: 0, failed: 0, unsupported: 0, disputed: 0 })
+
+export async function runConformance (opts: RunOptions): Promise<RunReport> {
+  const files = await listCaseFiles(opts.dir)
+  const report: RunReport = { total: empty(), categories: {}, results: [] }
+  for (const { category, file } of files) {
+    let doc: { cases?: TestCase[] }
+    try {
+      doc = YAML.parse(await readFile(file, 'utf8'), { intAsBigInt: false }) as { cases?: TestCase[] }
+    } catch (e) {
+      record(report, { category, note: path.basename(file), file, outcome: 'unsupported', detail: 'unreadable YAML: ' + (e as Error).message }, opts)
+      continue
+    }
+    for (const tc of doc?.cases ?? []) {
+      if (opts.filter !== undefined && !tc.note.includes(opts.filter) && !file.includes(opts.filter)) continue
+      if (opts.disputed?.[tc.note] !== undefined) {
+        record(report, { category, note: tc.note, file, outcome: 'disputed', detail: opts.disputed[tc.note] }, opts)
+        continue
+      }
+      const r = await runCase(tc)
+      record(report, { category, note: tc.note, file, ...r }, opts)
+    }
+  }
+  return report
+}
+
+function record (report: RunReport, r: CaseResult, opts: RunOptions): void {
+  report.results.push(r)
+  const c = report.categories[r.category] ?? (report.categories[r.category] = empty())
+  for (const x of [c, report.total]) { x.cases++; x[r.outcome]++ }
+  opts.onResult?.(r)
+}
+
+export async function runCase (tc: TestCase): Promise<{ outcome: Outcome; detail?: string }> {
+  if (tc.query === undefined) return { outcome: 'unsupported', detail: 'no query' }
+  let input: unknown
+  if (tc.input_term !== undefined) {
+    try { input = JSON.parse(tc.input_term) } catch { return { outcome: 'unsupported', detail: 'input_term is not JSON' } }
+  } else input = tc.input
+  const wantError = tc.want_error_code !== undefined || tc.want_error !== undefined
+  let rows: unknown
+  try {
+    const compiled = compileModules({
+      modules: (tc.modules ?? []).map((source, i) => ({ file: `module${i}.rego`, source })),
+      entrypoints: [],
+      query: tc.query,
+      strictBuiltinErrors: tc.strict_error === true,
+    })
+    const policy = await loadCompiledPolicy(compiled)
+    policy.setData(tc.data ?? {})
+    const rs = policy.evaluate(input, '$query') as Array<{ result: unknown }>
+    rows = rs.length === 0 ? [] : rs[0].result
+  } catch (e) {
+    const msg = e instanceof CompileError ? e.diagnostics.map(d => `${d.code}: ${d.message}`).join('; ') : errorText(e)
+    if (!wantError) return { outcome: 'failed', detail: 'error: ' + msg }
+    return matchError(tc, msg)
+  }
+  if (wantError) return { outcome: 'failed', detail: `expected error ${tc.want_error_code ?? ''} ${tc.want_error ?? ''}, got ${JSON.stringify(rows)}` }
+  const want = tc.want_result ?? []
+  return compareRows(want, rows as unknown[], tc.sort_bindings === true)
+}
+
+function errorText (e: unknown): string {
+  if (e instanceof Error) return e.message
+  if (typeof e === 'object' && e !== null && 'message' in e) return String((e as { message: unknown }).message)
+  return String(e)
+}
+
+function matchError (tc: TestCase, msg: string): { outcome: Outcome; detail?: string } {
+  if (tc.want_error_code !== undefined && !msg.includes(tc.want_error_code)) {
+    return { outcome: 'failed', detail: `want error code ${tc.want_error_code}, got: ${msg}` }
+  }
+  if (tc.want_error !== undefined && !msg.includes(tc.want_error)) {
+    // messages differ in wording between engines; the code is the contract, text is advisory
+    if (tc.want_error_code === undefined) return { outcome: 'failed', detail: `want error "${tc.want_error}", got: ${msg}` }
+  }
+  return { outcome: 'passed' }
+}
+
+/** Canonical form for comparison: numbers by value, object keys sorted. */
+function canon (v: unknown, sortArrays: boolean): unknown {
+  if (Array.isArray(v)) {
+    const items = v.map(x => canon(x, sortArrays))
+    if (sortArrays) items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+    return items
+  }
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k], sortArrays)
+    return out
+  }
+  if (typeof v === 'bigint') return Number(v)
+  return v
+}
+
+function compareRows (want: unknown[], got: unknown[], sortBindings: boolean): { outcome: Outcome; detail?: string } {
+  const norm = (rows: unknown[], deep: boolean): string[] => {
+    const out = rows.map(r => JSON.stringify(canon(r, deep)))
+    if (sortBindings || deep) out.sort()
+    return out
+  }
+  const a = norm(want, false)
+  const b = norm(got, false)
+  if (JSON.stringify(a) === JSON.stringify(b)) return { outcome: 'passed' }
+  if (sortBindings && JSON.stringify(norm(want, true)) === JSON.stringify(norm(got, true))) return { outcome: 'passed' }
+  return { outcome: 'failed', detail: `want ${a.join(',')} got ${b.join(',')}`.slice(0, 600) }
+}

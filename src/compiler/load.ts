@@ -1,0 +1,33 @@
+// Loads a module produced by our compiler (or any OPA Wasm module) with opa-wasm, registering
+// the host builtins, and refusing a module that needs a builtin the host cannot provide:
+// that must fail at load, never evaluate to undefined later.
+import opa from '@open-policy-agent/opa-wasm'
+import { bouncerError } from '../errors.js'
+import { hostBuiltins, SDK_BUILTINS } from '../policy/builtins/index.js'
+
+export type LoadedPolicy = Awaited<ReturnType<typeof opa.loadPolicy>>
+
+interface PolicyInternals {
+  wasmInstance: WebAssembly.Instance
+  mem: WebAssembly.Memory
+}
+
+/** Names in the module's builtins() map (the builtins it imports through opa_builtinN). */
+export function requiredBuiltins (policy: LoadedPolicy): string[] {
+  const { wasmInstance, mem } = policy as unknown as PolicyInternals
+  const ex = wasmInstance.exports as Record<string, (...a: number[]) => number>
+  const addr = ex.opa_json_dump(ex.builtins())
+  const bytes = new Uint8Array(mem.buffer)
+  let end = addr
+  while (bytes[end] !== 0) end++
+  const map = JSON.parse(new TextDecoder().decode(bytes.subarray(addr, end))) as Record<string, number>
+  return Object.keys(map)
+}
+
+export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array): Promise<LoadedPolicy> {
+  const wasm = compiled instanceof Uint8Array ? compiled : compiled.wasm
+  const policy = await opa.loadPolicy(wasm, undefined, hostBuiltins)
+  const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
+  if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
+  return policy
+}

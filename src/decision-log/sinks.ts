@@ -1,0 +1,144 @@
+// Where delivered events go. A sink receives consecutive sealed lines (oldest first) and says
+// how many of them, from the front, it has durably taken. The uploader removes exactly those
+// from the spool.
+//
+//   service  gzip'd JSON array POSTed to <url><resource> (OPA's decision log service API)
+//   console  one JSON line per event on stdout
+//   file     one JSON line per event appended to a file (an export `verify-log` can check)
+
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { promisify } from 'node:util'
+import { gzip as gzipCb } from 'node:zlib'
+import { Agent, request } from 'undici'
+import { loadTls, type FsyncPolicy, type ServiceConfig } from './config.js'
+
+const gzip = promisify(gzipCb)
+
+export type SendResult =
+  | { readonly ok: true; readonly sent: number }
+  /** The receiver refused the batch as too large (HTTP 413): send fewer lines. */
+  | { readonly ok: false; readonly tooLarge: true; readonly status?: number; readonly error: string }
+  /** Anything else: keep the lines and retry later. */
+  | { readonly ok: false; readonly tooLarge?: false; readonly status?: number; readonly error: string }
+
+export interface Sink {
+  readonly kind: string
+  /** Preferred uncompressed bytes per batch. */
+  batchBytes (): number
+  send (lines: readonly string[], signal: AbortSignal): Promise<SendResult>
+  close (): Promise<void>
+}
+
+export interface ServiceSinkOptions {
+  readonly service: ServiceConfig
+  readonly uploadSizeLimitBytes: number
+  readonly userAgent: string
+}
+
+export class ServiceSink implements Sink {
+  readonly kind = 'service'
+  private readonly url: string
+  private readonly limit: number
+  private readonly headers: Record<string, string>
+  private readonly agent: Agent
+  // Compressed/uncompressed size of recent batches. Starts pessimistic (JSON events usually
+  // compress 5-10x) and learns, so a batch is normally gzip'd once.
+  private ratio = 0.3
+
+  constructor (opts: ServiceSinkOptions) {
+    const s = opts.service
+    this.url = s.url.replace(/\/+$/, '') + s.resource
+    this.limit = opts.uploadSizeLimitBytes
+    this.headers = {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      'user-agent': opts.userAgent,
+    }
+    if (s.token !== undefined) this.headers.authorization = `Bearer ${s.token}`
+    const tls = loadTls(s.tls)
+    this.agent = new Agent({
+      headersTimeout: s.request_timeout_ms,
+      bodyTimeout: s.request_timeout_ms,
+      connectTimeout: Math.min(s.request_timeout_ms, 10_000),
+      ...(tls !== undefined ? { connect: tls } : {}),
+    })
+  }
+
+  batchBytes (): number {
+    return Math.max(1024, Math.floor((this.limit / Math.max(this.ratio, 0.02)) * 0.9))
+  }
+
+  async send (lines: readonly string[], signal: AbortSignal): Promise<SendResult> {
+    // Take the longest prefix whose gzip'd array fits upload_size_limit_bytes. A single event
+    // that does not fit alone is sent anyway: only the receiver can refuse it (413), and then
+    // it is dropped and declared rather than dropped here unseen.
+    let n = lines.length
+    let body: Buffer
+    for (;;) {
+      const json = '[' + (n === lines.length ? lines : lines.slice(0, n)).join(',') + ']'
+      body = await gzip(json)
+      const raw = Buffer.byteLength(json)
+      this.ratio = this.ratio * 0.5 + (body.length / raw) * 0.5
+      if (body.length <= this.limit || n === 1) break
+      n = Math.max(1, Math.min(n - 1, Math.floor(n * (this.limit / body.length) * 0.9)))
+    }
+    try {
+      const res = await request(this.url, {
+        method: 'POST',
+        headers: this.headers,
+        body,
+        dispatcher: this.agent,
+        signal,
+      })
+      await res.body.dump()
+      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, sent: n }
+      const error = `control plane answered HTTP ${res.statusCode}`
+      if (res.statusCode === 413) return { ok: false, tooLarge: true, status: 413, error }
+      return { ok: false, status: res.statusCode, error }
+    } catch (e) {
+      return { ok: false, error: `upload failed: ${(e as Error).message}` }
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.agent.close().catch(() => {})
+  }
+}
+
+export class ConsoleSink implements Sink {
+  readonly kind = 'console'
+  constructor (private readonly out: NodeJS.WritableStream = process.stdout) {}
+  batchBytes (): number { return 256 * 1024 }
+  async send (lines: readonly string[]): Promise<SendResult> {
+    const text = lines.join('\n') + '\n'
+    return await new Promise((resolve) => {
+      this.out.write(text, (e) => resolve(e == null ? { ok: true, sent: lines.length } : { ok: false, error: e.message }))
+    })
+  }
+  async close (): Promise<void> {}
+}
+
+export class FileSink implements Sink {
+  readonly kind = 'file'
+  constructor (private readonly path: string, private readonly fsync: FsyncPolicy) {}
+  batchBytes (): number { return 1024 * 1024 }
+  async send (lines: readonly string[]): Promise<SendResult> {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true })
+      const fd = openSync(this.path, 'a', 0o600)
+      try {
+        const buf = Buffer.from(lines.join('\n') + '\n')
+        let off = 0
+        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+        // The spool forgets these lines once we return, so the export must be at least as
+        // durable as the spool was.
+        if (this.fsync !== 'never') fsyncSync(fd)
+      } finally { closeSync(fd) }
+      return { ok: true, sent: lines.length }
+    } catch (e) {
+      return { ok: false, error: `cannot append to ${this.path}: ${(e as Error).message}` }
+    }
+  }
+  async close (): Promise<void> {}
+}

@@ -1,0 +1,167 @@
+// The background delivery loop: spool → sink, oldest first, one batch in flight.
+//
+//   - waits upload_interval_ms after the first undelivered event so events travel in batches;
+//     while a backlog remains, batches go back to back;
+//   - a 2xx acknowledges exactly the lines the sink took; only then are they removed;
+//   - 413: the batch is halved and retried at once; later batches stay below the refused
+//     size. A single event refused as too large is handed to onRejected (dropped and declared);
+//   - anything else: retry the same lines after exponential backoff with jitter:
+//       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
+//     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
+//     control plane together do not return in lockstep);
+//   - stop(deadline) sends what it can without the batching wait, aborts the request in flight
+//     at the deadline, and leaves the rest in the spool.
+
+import type { Sink, SendResult } from './sinks.js'
+import type { Spool, SpoolItem } from './spool.js'
+
+export interface UploaderOptions {
+  readonly intervalMs: number
+  readonly minDelayMs: number
+  readonly maxDelayMs: number
+}
+
+export interface UploaderHooks {
+  delivered (n: number): void
+  failed (result: Extract<SendResult, { ok: false }>, failures: number): void
+  /** A lone event the receiver will never take (413). The hook must ack it and declare it. */
+  rejected (item: SpoolItem): void
+}
+
+export class Uploader {
+  private readonly spool: Spool
+  private readonly sink: Sink
+  private readonly opts: UploaderOptions
+  private readonly hooks: UploaderHooks
+  private running: Promise<void> | null = null
+  private stopped = false
+  private draining = false
+  private abort = new AbortController()
+  private wakeSleep: (() => void) | null = null
+  private sleepWakeable = false
+  private failures = 0
+  // 413 handling: cap on lines per batch, and the smallest line count refused so far.
+  private maxLines = Infinity
+  private refusedAt = Infinity
+  private successesSinceRefusal = 0
+
+  constructor (spool: Spool, sink: Sink, opts: UploaderOptions, hooks: UploaderHooks) {
+    this.spool = spool
+    this.sink = sink
+    this.opts = opts
+    this.hooks = hooks
+  }
+
+  get consecutiveFailures (): number { return this.failures }
+
+  start (): void {
+    if (this.running !== null) return
+    this.running = this.loop()
+  }
+
+  /** New events are in the spool. */
+  notify (): void {
+    if (this.sleepWakeable) this.wakeSleep?.()
+  }
+
+  /** Deliver what can be delivered within deadlineMs, then stop. */
+  async stop (deadlineMs: number): Promise<void> {
+    if (this.running === null) return
+    this.draining = true
+    const timer = setTimeout(() => {
+      this.stopped = true
+      this.abort.abort(new Error('decision log stop deadline reached'))
+      this.wakeSleep?.()
+    }, Math.max(0, deadlineMs))
+    this.wakeSleep?.() // skip a batching wait or a backoff in progress
+    try { await this.running } finally { clearTimeout(timer) }
+    this.running = null
+  }
+
+  private async loop (): Promise<void> {
+    while (!this.stopped) {
+      if (this.spool.pendingEvents === 0) {
+        if (this.draining) return
+        await this.sleep(Infinity, true)
+        continue
+      }
+      if (!this.draining && this.opts.intervalMs > 0 && this.failures === 0) {
+        // Batching window; stays open for new events (notify does not cut it short).
+        await this.sleep(this.opts.intervalMs, false)
+        if (this.stopped) return
+      }
+      await this.drainBacklog()
+    }
+  }
+
+  /** Send batches back to back until the spool is empty, a send fails, or we are stopped. */
+  private async drainBacklog (): Promise<void> {
+    while (!this.stopped && this.spool.pendingEvents > 0) {
+      let items: SpoolItem[]
+      try {
+        items = await this.spool.read(this.sink.batchBytes(), this.maxLines)
+      } catch (e) {
+        await this.failed({ ok: false, error: (e as Error).message })
+        return
+      }
+      if (items.length === 0) return // nothing readable yet
+      const res = await this.sink.send(items.map((i) => i.line), this.abort.signal)
+      if (this.stopped && !res.ok) return
+      if (res.ok) {
+        const last = items[res.sent - 1]!
+        this.spool.ack(last.seq, last.hash, last.end)
+        this.failures = 0
+        this.hooks.delivered(res.sent)
+        this.growAfterSuccess()
+        continue
+      }
+      if (res.tooLarge === true) {
+        if (items.length > 1) {
+          this.refusedAt = Math.min(this.refusedAt, items.length)
+          this.maxLines = Math.max(1, Math.ceil(items.length / 2))
+          this.successesSinceRefusal = 0
+          continue // retry at once with half
+        }
+        this.hooks.rejected(items[0]!)
+        continue
+      }
+      await this.failed(res)
+      return
+    }
+  }
+
+  private growAfterSuccess (): void {
+    if (this.maxLines === Infinity) return
+    // Grow back towards what was refused, but stay below it; after many good batches probe
+    // again (the receiver's limit may have been raised).
+    if (++this.successesSinceRefusal >= 64) { this.refusedAt = Infinity; this.successesSinceRefusal = 0 }
+    const next = this.maxLines * 2
+    this.maxLines = next >= this.refusedAt ? Math.max(1, this.refusedAt - 1) : next
+    if (this.refusedAt === Infinity && this.maxLines > 1e6) this.maxLines = Infinity
+  }
+
+  private async failed (res: Extract<SendResult, { ok: false }>): Promise<void> {
+    this.failures++
+    this.hooks.failed(res, this.failures)
+    const base = Math.min(this.opts.maxDelayMs, this.opts.minDelayMs * 2 ** Math.min(this.failures - 1, 30))
+    const delay = base / 2 + Math.random() * (base / 2)
+    // While draining for shutdown keep retrying quickly: the deadline bounds the effort.
+    await this.sleep(this.draining ? Math.min(delay, 100) : delay, false)
+  }
+
+  private async sleep (ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopped) return
+    await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        this.wakeSleep = null
+        this.sleepWakeable = false
+        resolve()
+      }
+      this.wakeSleep = done
+      this.sleepWakeable = wakeable
+      if (ms !== Infinity) { timer = setTimeout(done, ms); timer.unref() }
+    })
+  }
+}

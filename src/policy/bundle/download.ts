@@ -1,0 +1,209 @@
+// Bundle service client (OPA's bundle service API): GET <service>/<resource> with
+// If-None-Match/ETag, 304 Not Modified, long polling (`Prefer: wait=N`, honoured when the
+// server answers with the bundle content type), bearer token, mTLS, a cap on the response
+// size and a deadline per request. The polling loop lives here too: jittered delay between
+// min and max, immediate re-request after a long poll, exponential backoff after failures.
+import { Agent, request, type Dispatcher } from 'undici'
+import { BundleError, describeError } from './bundle-error.js'
+
+export const LONG_POLL_CONTENT_TYPE = 'application/vnd.openpolicyagent.bundles'
+
+export interface TlsClientOptions {
+  /** PEM CA bundle trusted for the service (replaces the system roots). */
+  ca?: string | Buffer
+  /** PEM client certificate and key for mTLS. */
+  cert?: string | Buffer
+  key?: string | Buffer
+  passphrase?: string
+  servername?: string
+  /** Never false in production; exposed for tests against self-signed servers. */
+  rejectUnauthorized?: boolean
+}
+
+export interface ServiceClientOptions {
+  /** Service base URL, e.g. `https://cp.example.com/v1`. */
+  url: string
+  bearerToken?: string
+  tls?: TlsClientOptions
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>
+}
+
+export interface DownloaderOptions {
+  service: ServiceClientOptions
+  /** Path under the service URL, e.g. `bundles/authz.tar.gz`. */
+  resource: string
+  requestTimeoutSeconds: number
+  /** When set, requests carry `Prefer: wait=<this>` and the deadline is extended by it. */
+  longPollingTimeoutSeconds?: number
+  /** Largest compressed body accepted. */
+  maxResponseBytes: number
+}
+
+export type DownloadResult =
+  | { kind: 'not-modified'; longPoll: boolean; etag: string }
+  | { kind: 'bundle'; bytes: Buffer; etag: string; longPoll: boolean }
+
+/** Joins a service URL and a resource with exactly one slash. */
+export function joinUrl (base: string, path: string): string {
+  return base.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '')
+}
+
+/** An undici dispatcher carrying the service's TLS client options (one per service). */
+export function createServiceDispatcher (tls?: TlsClientOptions): Dispatcher {
+  return new Agent({
+    connect: tls === undefined ? {} : { ...tls },
+    keepAliveTimeout: 30_000
+  })
+}
+
+/** Authorization and static headers for every request to the service. */
+export function serviceHeaders (s: ServiceClientOptions): Record<string, string> {
+  const h: Record<string, string> = { ...(s.headers ?? {}) }
+  if (s.bearerToken !== undefined && s.bearerToken !== '') h.authorization = `Bearer ${s.bearerToken}`
+  return h
+}
+
+/** Downloads error carry the HTTP status for the status API's `http_code`. */
+export class DownloadError extends BundleError {
+  readonly httpCode: number | undefined
+  constructor (url: string, reason: string, httpCode?: number, options?: { cause?: unknown }) {
+    super('BOUNCER_ERR_BUNDLE_DOWNLOAD', url, reason, options)
+    this.httpCode = httpCode
+  }
+}
+
+export class BundleDownloader {
+  readonly url: string
+  #etag = ''
+  readonly #opts: DownloaderOptions
+  readonly #dispatcher: Dispatcher
+  readonly #ownsDispatcher: boolean
+
+  constructor (opts: DownloaderOptions, dispatcher?: Dispatcher) {
+    this.#opts = opts
+    this.url = joinUrl(opts.service.url, opts.resource)
+    this.#dispatcher = dispatcher ?? createServiceDispatcher(opts.service.tls)
+    this.#ownsDispatcher = dispatcher === undefined
+  }
+
+  get etag (): string { return this.#etag }
+
+  /** Forget the ETag so the next request downloads the bundle in full (after a rejected bundle). */
+  clearETag (): void { this.#etag = '' }
+
+  /** Remember the ETag of a bundle that was accepted. */
+  setETag (etag: string): void { this.#etag = etag }
+
+  /**
+   * One request. Resolves with the bundle bytes or "not modified"; throws DownloadError for
+   * transport failures, timeouts, non-200/304 statuses and oversized bodies.
+   */
+  async fetchOnce (signal?: AbortSignal): Promise<DownloadResult> {
+    const o = this.#opts
+    const headers: Record<string, string> = { ...serviceHeaders(o.service), accept: `application/gzip, ${LONG_POLL_CONTENT_TYPE}` }
+    if (this.#etag !== '') headers['if-none-match'] = this.#etag
+    let deadlineMs = o.requestTimeoutSeconds * 1000
+    if (o.longPollingTimeoutSeconds !== undefined) {
+      headers.prefer = `wait=${o.longPollingTimeoutSeconds}`
+      // The server may hold the request for the whole wait; our deadline must outlast it.
+      deadlineMs += o.longPollingTimeoutSeconds * 1000
+    }
+    const timeout = AbortSignal.timeout(deadlineMs)
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(this.url, {
+        method: 'GET',
+        headers,
+        dispatcher: this.#dispatcher,
+        signal: combined,
+        headersTimeout: deadlineMs,
+        bodyTimeout: deadlineMs
+      })
+    } catch (e) {
+      throw this.#transportError(e, timeout, deadlineMs)
+    }
+
+    const ctype = String(res.headers['content-type'] ?? '')
+    const longPoll = o.longPollingTimeoutSeconds !== undefined && ctype.toLowerCase().startsWith(LONG_POLL_CONTENT_TYPE)
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : ''
+
+    if (res.statusCode === 304) {
+      await res.body.dump().catch(() => {})
+      return { kind: 'not-modified', longPoll, etag: this.#etag }
+    }
+    if (res.statusCode !== 200) {
+      const snippet = await readSnippet(res.body)
+      throw new DownloadError(this.url, `server answered HTTP ${res.statusCode}${snippet === '' ? '' : `: ${snippet}`}`, res.statusCode)
+    }
+    const declared = Number(res.headers['content-length'])
+    if (Number.isFinite(declared) && declared > o.maxResponseBytes) {
+      res.body.destroy()
+      throw new DownloadError(this.url, `response of ${declared} bytes exceeds max_compressed_bytes (${o.maxResponseBytes})`, 200)
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length
+        if (size > o.maxResponseBytes) {
+          res.body.destroy()
+          throw new DownloadError(this.url, `response exceeds max_compressed_bytes (${o.maxResponseBytes})`, 200)
+        }
+        chunks.push(chunk)
+      }
+    } catch (e) {
+      if (e instanceof DownloadError) throw e
+      throw this.#transportError(e, timeout, deadlineMs)
+    }
+    return { kind: 'bundle', bytes: Buffer.concat(chunks, size), etag, longPoll }
+  }
+
+  #transportError (e: unknown, timeout: AbortSignal, deadlineMs: number): DownloadError {
+    if (timeout.aborted) return new DownloadError(this.url, `no complete response within ${deadlineMs} ms`, undefined, { cause: e })
+    const code = (e as { code?: unknown } | null)?.code
+    const detail = describeError(e) + (typeof code === 'string' && !describeError(e).includes(code) ? ` (${code})` : '')
+    return new DownloadError(this.url, `request failed: ${detail}`, undefined, { cause: e })
+  }
+
+  async close (): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => {})
+  }
+}
+
+async function readSnippet (body: Dispatcher.ResponseData['body']): Promise<string> {
+  try {
+    let out = ''
+    for await (const c of body as AsyncIterable<Buffer>) {
+      out += c.toString('utf8')
+      if (out.length >= 200) { body.destroy(); break }
+    }
+    return out.slice(0, 200).replace(/\s+/g, ' ').trim()
+  } catch {
+    return ''
+  }
+}
+
+export interface PollingOptions {
+  minDelaySeconds: number
+  maxDelaySeconds: number
+  /** Cap for the exponential backoff after failures. */
+  maxBackoffSeconds: number
+}
+
+/** Jittered delay in [min, max] seconds → ms. Jitter spreads a fleet's requests apart. */
+export function pollDelayMs (p: PollingOptions, random: () => number = Math.random): number {
+  return Math.round((p.minDelaySeconds + (p.maxDelaySeconds - p.minDelaySeconds) * random()) * 1000)
+}
+
+/**
+ * Delay after the `retry`-th consecutive failure (retry ≥ 1): min delay doubled per failure,
+ * capped, with ±20% jitter so instances that failed together do not retry together.
+ */
+export function backoffDelayMs (p: PollingOptions, retry: number, random: () => number = Math.random): number {
+  const base = Math.max(p.minDelaySeconds, 0.05) * Math.pow(2, Math.min(retry - 1, 30))
+  const capped = Math.min(base, p.maxBackoffSeconds)
+  return Math.round(capped * (0.8 + 0.4 * random()) * 1000)
+}

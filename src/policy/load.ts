@@ -1,0 +1,137 @@
+// Turning a policy source into an ActivePolicy ready for PolicyHolder.activate:
+//   - a directory of Rego or a .rego file: compiled at start with the project's compiler;
+//   - an OPA bundle .tar.gz (ours or `opa build -t wasm`): read with src/policy/bundle,
+//     its Wasm loaded as is, or its Rego compiled when it carries no Wasm.
+// The Wasm instance is created here, once; requests only call `evaluate`.
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { BouncerError } from '../errors.js'
+import type { BundleLimits, LoadedBundle, VerificationConfig } from './bundle/index.js'
+import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
+import type { ActivePolicy, InputPaths } from './holder.js'
+
+export type LoadedPolicy = Omit<ActivePolicy, 'activatedAt'>
+
+export interface LoadPolicyOptions extends WasmPolicyOptions {
+  /** Bundle name for decision logs (OPA's `bundles.<name>`). Default: "bouncer". */
+  bundleName?: string
+  /** Limits for reading bundle archives. */
+  limits?: BundleLimits
+  /** Signature verification for bundle archives (required when the bundle is signed). */
+  verification?: VerificationConfig
+}
+
+/** Where the compiler records, per entrypoint, the input paths it reads (manifest metadata). */
+export const INPUT_PATHS_METADATA_KEY = 'bouncer_input_paths'
+
+function contentRevision (wasm: Uint8Array, data: unknown): string {
+  return 'sha256:' + createHash('sha256').update(wasm).update(JSON.stringify(data ?? {})).digest('hex').slice(0, 16)
+}
+
+function readInputPaths (metadata: Record<string, unknown> | undefined, entrypoint: string): InputPaths {
+  const rec = metadata?.[INPUT_PATHS_METADATA_KEY]
+  if (!rec || typeof rec !== 'object' || !Object.prototype.hasOwnProperty.call(rec, entrypoint)) return undefined
+  const v = (rec as Record<string, unknown>)[entrypoint]
+  if (v === null) return null
+  if (Array.isArray(v) && v.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) return v as string[][]
+  return undefined
+}
+
+async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta: {
+  revision: string; source: string; inputPaths: InputPaths; bundleName: string
+}, opts: LoadPolicyOptions): Promise<LoadedPolicy> {
+  const policy = await loadWasmPolicy(wasm, data, opts)
+  const evaluate = policy.evaluator(entrypoint)
+  return Object.freeze({
+    revision: meta.revision,
+    source: meta.source,
+    entrypoint,
+    evaluate,
+    wasm: policy,
+    inputPaths: meta.inputPaths,
+    cacheable: !policy.nondeterministic,
+    bundles: Object.freeze({ [meta.bundleName]: Object.freeze({ revision: meta.revision }) }),
+  })
+}
+
+type Compiler = typeof import('../compiler/index.js')
+
+async function compiler (): Promise<Compiler> {
+  return await import('../compiler/index.js')
+}
+
+/** Compiles Rego sources (with data) for one entrypoint and loads the result. */
+export async function loadPolicyFromRego (modules: { file: string; source: string }[], data: Record<string, unknown>, entrypoint: string,
+  meta: { source: string; revision?: string }, opts: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
+  const c = await compiler()
+  let compiled
+  try {
+    compiled = c.compileModules({ modules, entrypoints: [entrypoint] })
+  } catch (e) {
+    if (e instanceof c.CompileError) {
+      const lines = e.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
+      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${meta.source}: compilation failed:\n${lines.join('\n')}`], { cause: e })
+    }
+    throw e
+  }
+  const inputPaths = compiled.inputPaths[entrypoint]
+  return await finish(compiled.wasm, data, entrypoint, {
+    revision: meta.revision || contentRevision(compiled.wasm, data),
+    source: meta.source,
+    inputPaths: inputPaths === undefined ? undefined : inputPaths,
+    bundleName: opts.bundleName ?? 'bouncer',
+  }, opts)
+}
+
+/** Loads a bundle already read (and verified) by src/policy/bundle. */
+export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: string, opts: LoadPolicyOptions & { source?: string } = {}): Promise<LoadedPolicy> {
+  const source = opts.source ?? 'bundle'
+  if (bundle.wasm) {
+    const declared = bundle.manifest.wasm?.map((w) => w.entrypoint) ?? []
+    if (declared.length && !declared.includes(entrypoint)) {
+      throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, declared.join(', ')])
+    }
+    return await finish(bundle.wasm, bundle.data, entrypoint, {
+      revision: bundle.manifest.revision || contentRevision(bundle.wasm, bundle.data),
+      source,
+      inputPaths: readInputPaths(bundle.manifest.metadata, entrypoint),
+      bundleName: opts.bundleName ?? 'bouncer',
+    }, opts)
+  }
+  if (bundle.rego.length === 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${source}: bundle has neither policy.wasm nor .rego files`])
+  return await loadPolicyFromRego(bundle.rego.map((r) => ({ file: r.path, source: r.source })), bundle.data, entrypoint,
+    { source, revision: bundle.manifest.revision }, opts)
+}
+
+/** A directory of Rego, a .rego file, or a bundle archive (.tar.gz / .tgz). */
+export async function loadPolicyFromPath (p: string, entrypoint: string, opts: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
+  let st
+  try { st = await stat(p) } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`], { cause: e })
+  }
+  if (st.isDirectory() || p.endsWith('.rego')) {
+    const c = await compiler()
+    let sources
+    try { sources = await c.loadSources([p]) } catch (e) {
+      if (e instanceof c.CompileError) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${e.diagnostics.map((d) => c.formatDiagnostic(d)).join('\n')}`], { cause: e })
+      throw e
+    }
+    if (sources.modules.length === 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: no .rego files found`])
+    // Tests (*_test.rego) are not part of the enforced policy.
+    const modules = sources.modules.filter((m) => !m.file.endsWith('_test.rego'))
+    return await loadPolicyFromRego(modules, sources.data, entrypoint, { source: path.resolve(p) }, opts)
+  }
+  if (/\.(tar\.gz|tgz)$/.test(p)) {
+    const { readBundle } = await import('./bundle/index.js')
+    const bytes = await readFile(p)
+    let bundle: LoadedBundle
+    try {
+      bundle = await readBundle(bytes, opts.limits, { label: p, verification: opts.verification })
+    } catch (e) {
+      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${(e as Error).message}`], { cause: e })
+    }
+    return await loadPolicyFromBundle(bundle, entrypoint, { ...opts, source: path.resolve(p) })
+  }
+  throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: expected a directory, a .rego file or a bundle .tar.gz`])
+}

@@ -1,0 +1,74 @@
+// The policy input, in the shape of OPA's Envoy ext_authz input (DESIGN.md), so policies
+// written for opa-envoy-plugin work unchanged where they use these fields.
+import { parsePath, parseQuery } from './target.js'
+
+export interface RequestFacts {
+  readonly id: string
+  readonly method: string
+  /** canonical path (see target.ts), without the query */
+  readonly path: string
+  /** raw query without "?" ("" when none), forwarded verbatim */
+  readonly query: string
+  readonly host: string
+  readonly scheme: string
+  readonly protocol: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly sourceAddress: string
+  readonly destinationAddress: string
+}
+
+export interface InputExtras {
+  /** JSON body, when parsed_body is on and the body qualified */
+  readonly parsedBody?: unknown
+  /** verified token claims */
+  readonly identity?: Readonly<Record<string, unknown>>
+  /** why there is no identity when authentication is configured (missing, expired, ...) */
+  readonly identityError?: string
+}
+
+export interface PolicyInput {
+  attributes: {
+    request: { http: {
+      id: string; method: string; path: string; host: string; scheme: string; protocol: string
+      headers: Readonly<Record<string, string>>
+    } }
+    source: { address: string }
+    destination: { address: string }
+  }
+  parsed_path: string[]
+  parsed_query: Record<string, string[]>
+  parsed_body?: unknown
+  identity?: Readonly<Record<string, unknown>>
+  identity_error?: string
+}
+
+export function buildInput (f: RequestFacts, extras: InputExtras = {}): PolicyInput {
+  const input: PolicyInput = {
+    attributes: {
+      request: { http: {
+        id: f.id,
+        method: f.method,
+        path: f.query === '' ? f.path : `${f.path}?${f.query}`,
+        host: f.host,
+        scheme: f.scheme,
+        protocol: f.protocol,
+        headers: f.headers,
+      } },
+      source: { address: f.sourceAddress },
+      destination: { address: f.destinationAddress },
+    },
+    parsed_path: parsePath(f.path),
+    parsed_query: parseQuery(f.query),
+  }
+  if (extras.parsedBody !== undefined) input.parsed_body = extras.parsedBody
+  if (extras.identity !== undefined) input.identity = extras.identity
+  if (extras.identityError !== undefined) input.identity_error = extras.identityError
+  return input
+}
+
+/** "ip:port", with IPv6 addresses bracketed. */
+export function formatAddress (ip: string | undefined, port: number | undefined): string {
+  if (!ip) return ''
+  const host = ip.includes(':') ? `[${ip}]` : ip
+  return port === undefined ? host : `${host}:${port}`
+}

@@ -90,23 +90,27 @@ export class Uploader {
         await this.sleep(this.opts.intervalMs, false)
         if (this.stopped) return
       }
-      await this.drainBacklog()
+      if (await this.drainBacklog() === 'unreadable') {
+        // Pending events that cannot be read (e.g. corrupt lines): do not spin on them.
+        if (this.draining) return
+        await this.sleep(Math.max(this.opts.intervalMs, 1000), true)
+      }
     }
   }
 
   /** Send batches back to back until the spool is empty, a send fails, or we are stopped. */
-  private async drainBacklog (): Promise<void> {
+  private async drainBacklog (): Promise<'done' | 'unreadable'> {
     while (!this.stopped && this.spool.pendingEvents > 0) {
       let items: SpoolItem[]
       try {
         items = await this.spool.read(this.sink.batchBytes(), this.maxLines)
       } catch (e) {
         await this.failed({ ok: false, error: (e as Error).message })
-        return
+        return 'done'
       }
-      if (items.length === 0) return // nothing readable yet
+      if (items.length === 0) return 'unreadable'
       const res = await this.sink.send(items.map((i) => i.line), this.abort.signal)
-      if (this.stopped && !res.ok) return
+      if (this.stopped && !res.ok) return 'done'
       if (res.ok) {
         const last = items[res.sent - 1]!
         this.spool.ack(last.seq, last.hash, last.end)
@@ -126,8 +130,9 @@ export class Uploader {
         continue
       }
       await this.failed(res)
-      return
+      return 'done'
     }
+    return 'done'
   }
 
   private growAfterSuccess (): void {

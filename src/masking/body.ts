@@ -1,7 +1,7 @@
 // Reading an upstream body for masking: capped on the wire and, separately, after decoding.
 // Decoding streams through node:zlib and stops as soon as the decoded cap is passed, so a small
 // compressed "bomb" never inflates into memory beyond the cap.
-import { Readable, type Transform } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import { MaskFailClosedError } from './errors.js'
@@ -60,60 +60,79 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
     }
   }
 
-  const decoders = codings.map(decoderFor)
+  const decoders = codings.map(decodeStage)
   try {
     // pipeline's typings cannot express a variable number of stages.
     await (pipeline as (...s: unknown[]) => Promise<void>)(source, countWire, ...decoders, collect)
   } catch (e) {
     destroySource(source)
     if (e instanceof MaskFailClosedError) throw e
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new MaskFailClosedError('BOUNCER_ERR_MASK_ENCODING', [`${codings.join(', ')}: ${code}`], limits.failStatus, { cause: e })
+    if (e instanceof DecodeError) {
+      throw new MaskFailClosedError('BOUNCER_ERR_MASK_ENCODING', [`${e.coding}: ${e.detail}`], limits.failStatus, { cause: e.cause })
     }
     throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
 
-// Flush on every chunk is not needed; default chunk size (16 KiB) keeps each step small.
-function decoderFor (c: ContentCoding): Transform | ((src: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array>) {
-  if (c === 'gzip') return zlib.createGunzip()
-  if (c === 'br') return zlib.createBrotliDecompress()
-  return inflateAuto
+/** The decoder itself failed (corrupt or truncated data), as opposed to the upstream read. */
+class DecodeError extends Error {
+  constructor (readonly coding: ContentCoding, readonly detail: string, cause: unknown) {
+    super(`${coding}: ${detail}`, { cause })
+  }
 }
 
 /**
- * HTTP "deflate" means zlib-wrapped deflate (RFC 9110), but some servers send raw deflate.
- * Look at the first two bytes (a zlib header is CMF/FLG with CM=8 and a check multiple of 31)
- * and pick the matching inflater, as browsers and undici's fetch do.
+ * One decoding stage. It waits for the first bytes before creating the decoder: an empty body
+ * stays empty (zlib calls zero bytes a truncated stream), and for "deflate" the first two bytes
+ * tell the two variants apart — RFC 9110 means zlib-wrapped, but some servers send raw deflate
+ * (a zlib header has CM=8 and CMF/FLG a multiple of 31), which browsers and undici's fetch
+ * accept too.
  */
-async function * inflateAuto (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const it = src[Symbol.asyncIterator]()
-  const head: Uint8Array[] = []
-  let headLen = 0
-  while (headLen < 2) {
-    const r = await it.next()
-    if (r.done) break
-    head.push(r.value)
-    headLen += r.value.length
-  }
-  const first = Buffer.concat(head)
-  const zlibWrapped = first.length >= 2 && (first[0]! & 0x0f) === 8 && ((first[0]! << 8) | first[1]!) % 31 === 0
-  const inflater = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw()
-  async function * rest (): AsyncGenerator<Uint8Array> {
-    if (first.length > 0) yield first
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
-  }
-  // The inner pipeline feeds the inflater (and destroys it on a source error); we pull its
-  // output, so zlib only works as fast as the caller consumes — the cap stays effective.
-  const feeding = pipeline(Readable.from(rest(), { objectMode: false }), inflater)
-  feeding.catch(() => {}) // surfaced through the inflater's iterator below
-  try {
-    for await (const chunk of inflater) yield chunk as Uint8Array
-    await feeding
-  } finally {
-    inflater.destroy()
+function decodeStage (coding: ContentCoding) {
+  return async function * decode (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const it = src[Symbol.asyncIterator]()
+    const head: Uint8Array[] = []
+    let headLen = 0
+    while (headLen < 2) {
+      const r = await it.next()
+      if (r.done) break
+      head.push(r.value)
+      headLen += r.value.length
+    }
+    if (headLen === 0) return
+    const first = Buffer.concat(head)
+    const decoder = coding === 'gzip'
+      ? zlib.createGunzip()
+      : coding === 'br'
+        ? zlib.createBrotliDecompress()
+        : first.length >= 2 && (first[0]! & 0x0f) === 8 && ((first[0]! << 8) | first[1]!) % 31 === 0
+          ? zlib.createInflate()
+          : zlib.createInflateRaw()
+    let sourceFailed = false
+    async function * rest (): AsyncGenerator<Uint8Array> {
+      yield first
+      try {
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+      } catch (e) {
+        sourceFailed = true // the upstream read (or an earlier cap) failed, not the decoder
+        throw e
+      }
+    }
+    // The inner pipeline feeds the decoder (and destroys it on a source error); we pull its
+    // output, so zlib only inflates as fast as the caller consumes — the cap stays effective.
+    const feeding = pipeline(Readable.from(rest()), decoder)
+    feeding.catch(noop) // surfaces through the decoder's iterator below
+    try {
+      for await (const chunk of decoder) yield chunk as Uint8Array
+      await feeding
+    } catch (e) {
+      if (sourceFailed) throw e
+      const code = (e as { code?: unknown }).code
+      throw new DecodeError(coding, typeof code === 'string' ? code : 'corrupt data', e)
+    } finally {
+      decoder.destroy()
+    }
   }
 }
 

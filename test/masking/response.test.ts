@@ -271,6 +271,16 @@ t.test('an upstream that dies mid-body fails closed', async (t) => {
     setTimeout(() => res.destroy(), 20)
   })
   await failsClosed(t, fetchMasked(path, rules), 'BOUNCER_ERR_MASK_BODY_READ', /could not be read/)
+
+  // Mid-way through a compressed body: the read failed, not the decoder.
+  const gzPath = `/dies${n++}`
+  const gz = zlib.gzipSync(Buffer.from(JSON.stringify({ ssn: SECRET_SSN, pad: Array.from({ length: 20000 }, (_, i) => i) })))
+  routes.set(gzPath, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(gz.length) })
+    res.write(gz.subarray(0, gz.length >> 1))
+    setTimeout(() => res.destroy(), 20)
+  })
+  await failsClosed(t, fetchMasked(gzPath, rules), 'BOUNCER_ERR_MASK_BODY_READ', /could not be read/)
 })
 
 t.test('responses without a body: HEAD, 204, 304, empty 200', async (t) => {
@@ -287,6 +297,9 @@ t.test('responses without a body: HEAD, 204, 304, empty 200', async (t) => {
   const empty = await fetchMasked(serve(200, { 'content-type': 'application/json' }, ''), rules)
   t.equal(empty.body.length, 0)
   t.equal(empty.headers['content-length'], '0')
+  const emptyGz = await fetchMasked(serve(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, ''), rules)
+  t.equal(emptyGz.body.length, 0, 'an empty body labelled gzip is still empty, not a decode error')
+  t.notOk('content-encoding' in emptyGz.headers)
 })
 
 t.test('hash rules without a usable key refuse the response', async (t) => {

@@ -36,10 +36,16 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The example workload's pods (the component label keeps them apart from the in-chart Redis). */}}
+{{- define "bouncer.workloadSelectorLabels" -}}
+{{ include "bouncer.selectorLabels" . }}
+app.kubernetes.io/component: workload
+{{- end }}
+
 {{/* Labels that select the pods carrying the sidecar: the example Deployment's or the existing workload's. */}}
 {{- define "bouncer.podSelector" -}}
 {{- if .Values.workload.enabled }}
-{{- include "bouncer.selectorLabels" . }}
+{{- include "bouncer.workloadSelectorLabels" . }}
 {{- else }}
 {{- if not .Values.workload.existingSelector }}
 {{- fail "workload.existingSelector is required when workload.enabled is false (labels of the existing workload's pods)" }}

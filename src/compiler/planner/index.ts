@@ -186,7 +186,7 @@ class Planner {
 
   newFunc (n: TreeNode | null, name?: string): number {
     const id = this.funcs.length
-    this.funcs.push({ name: name ?? 'data.' + (n?.path.join('.') ?? ''), kind: FuncKind.COMPLETE, nargs: 0, nlocals: 0, rules: [], default: 0 })
+    this.funcs.push({ name: name ?? 'data.' + (n?.path.join('.') ?? ''), kind: FuncKind.COMPLETE, nargs: 0, nlocals: 0, rules: [], default: 0, defaultRule: null })
     this.calls.push(new Set())
     this.funcInput.push({ paths: [], whole: false })
     this.funcBuiltins.push(new Set())
@@ -269,8 +269,12 @@ class Planner {
       const d = n.defaults[0].rule
       const v = d.value ?? { type: 'boolean', value: true, loc: d.loc } as Term
       const c = this.groundConst(v)
-      if (c === undefined) this.diags.add('rego_type_error', 'default rule value must be a constant', v.loc)
-      else fn.default = c
+      if (c !== undefined) fn.default = c
+      else {
+        // e.g. `default p := [x | ...]`: planned as a body-less rule evaluated when nothing else is defined
+        const synthetic = { ...d, default: false, body: [], else: undefined, value: v }
+        fn.defaultRule = this.planRule(f, { ...n.defaults[0], rule: synthetic }, frame, fn.kind === FuncKind.FUNCTION ? FuncKind.FUNCTION : FuncKind.COMPLETE, synthetic)
+      }
     }
     fn.nlocals = frame.nlocals
   }
@@ -490,7 +494,8 @@ class Lowerer {
     if (imp !== undefined) return imp.root === 'input' ? { kind: 'input', path: imp.path } : { kind: 'data', path: imp.path }
     if (name === 'input') return { kind: 'input', path: [] }
     if (name === 'data') return { kind: 'data', path: [] }
-    if (this.p.ruleNamesOf(this.ctx.pkg).has(name)) {
+    // a query has no package: bare names there are always variables
+    if (this.ctx.pkg.length > 0 && this.p.ruleNamesOf(this.ctx.pkg).has(name)) {
       const loc = { file: '', line: 0, col: 0 }
       return { kind: 'data', path: [...this.ctx.pkg, name].map(s => ({ type: 'string', value: s, loc }) as Term) }
     }
@@ -508,12 +513,21 @@ class Lowerer {
     try {
       const exprs = body.map(e => this.renameWildcards(e))
       this.declare(exprs, headTerms)
-      const order = withOuterNames(n => this.scope.lookup(n) !== undefined, () => analyseBody(exprs, {
+      const capturable = (n: string): boolean => {
+        const slot = this.scope.lookup(n)
+        if (slot === undefined) return false
+        for (let s: Scope | null = this.scope; s !== null; s = s.parent) {
+          if (s.vars.has(n)) return !(s.assigned.has(n) && !this.bound.has(slot) && s === this.scope)
+        }
+        return true
+      }
+      const order = withOuterNames(capturable, () => analyseBody(exprs, {
         isBound: (name) => {
           const s = this.scope.lookup(name)
           return s === undefined ? !this.isLocalCandidate(name) : this.bound.has(s)
         },
         isLocal: (name) => this.scope.lookup(name) !== undefined,
+        isCallable: (t) => this.isCallableTerm(t),
       }))
       if (order.unsafe.length > 0) {
         for (const u of order.unsafe) this.diags.add('rego_unsafe_var_error', `var ${u.name} is unsafe`, u.loc)
@@ -528,8 +542,33 @@ class Lowerer {
     }
   }
 
+  /** dotted name of a var or static ref term, else null */
+  dottedName (t: Term): string | null {
+    if (t.type === 'var') return t.name
+    if (t.type === 'ref' && t.head.type === 'var' && t.path.every(x => x.type === 'string')) {
+      return [t.head.name, ...t.path.map(x => (x as { value: string }).value)].join('.')
+    }
+    return null
+  }
+
+  isCallableTerm (t: Term): boolean {
+    const name = this.dottedName(t)
+    if (name === null) return false
+    const head = name.split('.')[0]
+    if (this.scope.lookup(head) !== undefined) return false
+    return this.functionNode(name) !== null || (builtinInfo(name) !== undefined && this.resolveName(head) === null)
+  }
+
   isLocalCandidate (name: string): boolean {
     return this.resolveName(name) === null
+  }
+
+  /** name is declared with := in an enclosing scope (lexically scoped from that point on) */
+  assignedOuter (name: string): boolean {
+    for (let s = this.scope.parent; s !== null; s = s.parent) {
+      if (s.vars.has(name)) return s.assigned.has(name)
+    }
+    return false
   }
 
   renameWildcards (e: Expr): Expr {
@@ -541,7 +580,9 @@ class Lowerer {
   declare (exprs: Expr[], headTerms: Term[]): void {
     const declareName = (name: string, explicit: boolean): void => {
       if (this.scope.vars.has(name)) return
-      if (!explicit && this.resolveName(name) !== null) return
+      const outerSlot = this.scope.parent?.lookup(name)
+      const lexicallyLater = outerSlot !== undefined && !this.bound.has(outerSlot) && this.assignedOuter(name)
+      if (!explicit && !lexicallyLater && this.resolveName(name) !== null) return
       this.scope.vars.set(name, this.frame.alloc())
     }
     for (const e of exprs) {
@@ -563,7 +604,7 @@ class Lowerer {
       }
     }
     for (const e of exprs) {
-      forEachExprVar(e, (name) => declareName(name, false))
+      forEachExprVar(e, (name) => declareName(name, false), (t) => this.isCallableTerm(t))
     }
     for (const t of headTerms) forEachVar(t, (name) => declareName(name, false), true)
   }
@@ -1162,7 +1203,7 @@ export function forEachVar (t: Term, cb: (name: string) => void, deep: boolean):
   }
 }
 
-function forEachExprVar (e: Expr, cb: (name: string) => void): void {
+function forEachExprVar (e: Expr, cb: (name: string) => void, skipWith: (t: Term) => boolean): void {
   const k = e.kind
   switch (k.type) {
     case 'term': forEachVar(k.term, cb, false); break
@@ -1171,5 +1212,5 @@ function forEachExprVar (e: Expr, cb: (name: string) => void): void {
     case 'every': forEachVar(k.collection, cb, false); break
     case 'some': break
   }
-  for (const w of e.with) forEachVar(w.value, cb, false)
+  for (const w of e.with) if (!skipWith(w.value)) forEachVar(w.value, cb, false)
 }

@@ -69,6 +69,8 @@ export interface PlanFunc {
   rules: PlanRule[]
   /** constant operand of the default value, or 0 (no default) — 0 is never a const */
   default: number
+  /** default value that is not a constant (e.g. a comprehension), evaluated like a rule */
+  defaultRule: PlanRule | null
 }
 
 export interface PlanNode {

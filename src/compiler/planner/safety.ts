@@ -11,6 +11,8 @@ export interface SafetyEnv {
   isBound: (name: string) => boolean
   /** name is a local variable of this or an enclosing scope */
   isLocal: (name: string) => boolean
+  /** the term names a function or builtin (a `with` replacement, not a value) */
+  isCallable: (t: Term) => boolean
 }
 
 export interface SafetyResult { exprs: Expr[]; unsafe: Array<{ name: string; loc: Loc }> }
@@ -46,7 +48,7 @@ export function analyseBody (exprs: Expr[], env: SafetyEnv): SafetyResult {
 type IsBound = (n: string) => boolean
 
 function ready (e: Expr, isBound: IsBound, env: SafetyEnv): boolean {
-  for (const w of e.with) if (!evaluable(w.value, isBound)) return false
+  for (const w of e.with) if (!env.isCallable(w.value) && !evaluable(w.value, isBound)) return false
   const k = e.kind
   if (e.negated) {
     // every local var of a negated expression must already be bound, except wildcards

@@ -1,18 +1,18 @@
 // Streaming gunzip + untar with limits. Nothing is buffered beyond the limits: a file's
-// declared size is checked from its tar header before its bytes are read, every byte
-// read is counted against the per-file and total budgets, and the decompressed stream
-// itself is capped so a bomb made of tar padding or zero blocks stops too.
+// declared size is checked from its tar header before its bytes are read, the compressed
+// input is counted, and the decompressed stream is capped as a second line of defence.
+// Reading stops at the tar end-of-archive marker, so trailing zeros are never inflated.
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
-import * as tarStream from 'tar-stream'
 import { BundleError, describeError } from './bundle-error.js'
 import { normalizeEntryPath } from './paths.js'
+import { readTar, TarFormatError } from './tar.js'
 import { resolveLimits, type BundleLimits } from './types.js'
 
 export type BundleSource = Uint8Array | AsyncIterable<Uint8Array> | Readable
 
 /** Tar framing per entry: a 512-byte header, padding, and room for a pax/long-name header. */
-const FRAMING_PER_ENTRY = 3 * 512
+const FRAMING_PER_ENTRY = 4 * 512
 
 /**
  * Reads a gzip'd tar into path → bytes (paths without a leading slash). Directories are
@@ -24,118 +24,88 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
   const decompressedCap = lim.maxTotalBytes + (lim.maxEntries + 2) * FRAMING_PER_ENTRY
 
   let compressed = 0
-  const input = source instanceof Uint8Array ? Readable.from([source]) : Readable.from(source)
-  const gunzip = createGunzip()
   let gzipError: Error | undefined
   let limitError: BundleError | undefined
+  const input = source instanceof Uint8Array ? Readable.from([source]) : source instanceof Readable ? source : Readable.from(source)
+  const gunzip = createGunzip()
   gunzip.on('error', (e) => { gzipError ??= e })
   input.on('error', (e) => { gunzip.destroy(e) })
   input.on('data', (c: Uint8Array) => {
     compressed += c.length
-    if (compressed > lim.maxCompressedBytes) {
-      limitError ??= new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label,
-        `compressed size exceeds max_compressed_bytes (${lim.maxCompressedBytes})`)
+    if (compressed > lim.maxCompressedBytes && limitError === undefined) {
+      limitError = new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label, `compressed size exceeds max_compressed_bytes (${lim.maxCompressedBytes})`)
       input.destroy()
       gunzip.destroy(limitError)
     }
   })
-  input.on('end', () => {
-    // A zero-byte body gunzips to nothing without an error in Node; it is never a bundle.
-    if (compressed === 0) gzipError ??= new Error('empty input')
-  })
   input.pipe(gunzip)
 
-  const extract = tarStream.extract()
-  // Feeds decompressed bytes into the tar parser with backpressure, counting them.
-  const feed = (async () => {
-    let decompressed = 0
-    try {
-      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-        decompressed += chunk.length
-        if (decompressed > decompressedCap) {
-          limitError ??= new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label,
-            `decompressed size exceeds max_total_bytes (${lim.maxTotalBytes}) plus tar framing`)
-          throw limitError
-        }
-        if (!extract.write(chunk)) await drained(extract)
-        if (extract.destroyed) return
+  async function * counted (): AsyncGenerator<Buffer> {
+    let n = 0
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      n += chunk.length
+      if (n > decompressedCap) {
+        limitError ??= new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label, `decompressed size exceeds max_total_bytes (${lim.maxTotalBytes}) plus tar framing`)
+        throw limitError
       }
-      if (gzipError !== undefined) throw gzipError
-      extract.end(() => {})
-    } catch (e) {
-      extract.destroy(e as Error)
+      yield chunk
     }
-  })()
+    // A zero-byte body gunzips to nothing without an error in Node; it is never a bundle.
+    if (compressed === 0) throw (gzipError ??= new Error('empty input'))
+  }
 
   const files = new Map<string, Buffer>()
   let entries = 0
   let total = 0
   try {
-    for await (const entry of extract) {
+    for await (const entry of readTar(counted())) {
       const h = entry.header
       entries++
       if (entries > lim.maxEntries) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label, `more than max_entries (${lim.maxEntries}) tar entries`)
       }
-      const type = h.type ?? 'file'
-      if (type === 'directory') {
+      if (h.type === 'directory') {
         normalizeEntryPath(h.name)
-        entry.resume()
+        if (h.size > lim.maxFileBytes) throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', JSON.stringify(h.name), `directory entry declares ${h.size} bytes`)
         continue
       }
-      if (type !== 'file' && type !== 'contiguous-file') {
-        const target = h.linkname != null && h.linkname !== '' ? ` -> ${h.linkname}` : ''
-        throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `${type}${target}; only regular files and directories are allowed`)
+      if (h.type !== 'file' && h.type !== 'contiguous-file') {
+        const target = h.linkname !== '' ? ` -> ${h.linkname}` : ''
+        throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `${h.type}${target}; only regular files and directories are allowed`)
       }
       const path = normalizeEntryPath(h.name)
       if (files.has(path)) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_DUPLICATE_ENTRY', path, 'a bundle path must be unique (a signature could cover one copy while the other is loaded)')
       }
-      const declared = h.size ?? 0
-      if (declared > lim.maxFileBytes) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `declared size ${declared} exceeds max_file_bytes (${lim.maxFileBytes})`)
+      if (h.size > lim.maxFileBytes) {
+        throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `declared size ${h.size} exceeds max_file_bytes (${lim.maxFileBytes})`)
       }
-      if (total + declared > lim.maxTotalBytes) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `bundle total would exceed max_total_bytes (${lim.maxTotalBytes})`)
+      if (total + h.size > lim.maxTotalBytes) {
+        throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `the files together would exceed max_total_bytes (${lim.maxTotalBytes})`)
       }
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of entry as AsyncIterable<Buffer>) {
-        size += chunk.length
-        // The header is authoritative for tar, but count anyway: cheap, and independent of the parser.
-        if (size > lim.maxFileBytes) throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `exceeds max_file_bytes (${lim.maxFileBytes})`)
-        chunks.push(chunk)
-      }
-      total += size
-      files.set(path, Buffer.concat(chunks, size))
+      const body = await entry.read()
+      total += body.length
+      files.set(path, body)
     }
-    await feed
-    if (limitError !== undefined) throw limitError
     if (gzipError !== undefined) throw gzipError
   } catch (e) {
-    extract.destroy()
     gunzip.destroy()
     input.destroy()
-    await feed.catch(() => {})
     if (e instanceof BundleError) throw e
     if (limitError !== undefined) throw limitError
     if (gzipError !== undefined) {
       throw new BundleError('BOUNCER_ERR_BUNDLE_GZIP', label, describeError(gzipError), { cause: gzipError })
     }
+    if (e instanceof TarFormatError) throw new BundleError('BOUNCER_ERR_BUNDLE_TAR', label, e.message, { cause: e })
     throw new BundleError('BOUNCER_ERR_BUNDLE_TAR', label, describeError(e), { cause: e })
   }
+  // Stop inflating whatever follows the end-of-archive marker.
+  gunzip.destroy()
+  input.destroy()
+  if (files.size === 0) {
+    // An empty archive would replace every policy with nothing; it is always a mistake
+    // (an empty 200 from a proxy, a truncated upload), so it is refused, not activated.
+    throw new BundleError('BOUNCER_ERR_BUNDLE_TAR', label, 'the archive contains no files')
+  }
   return files
-}
-
-/** Resolves when a streamx writable drains or is torn down (so a destroyed parser cannot hang us). */
-function drained (w: tarStream.Extract): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done)
-      w.off('close', done)
-      resolve()
-    }
-    w.on('drain', done)
-    w.on('close', done)
-  })
 }

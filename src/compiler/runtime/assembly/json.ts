@@ -13,6 +13,7 @@ import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
   mkNull, mkBool, mkInt, mkFloat, mkBigInt, objectFromPairs, setFromItems, newSet,
 } from "./value";
+import { decimalToF64 } from "./decimal";
 
 const MAX_DEPTH: i32 = 1000;
 
@@ -175,16 +176,17 @@ function parseNumber (): Value {
   let c = peek();
   if (!isDigit(c)) return fail();
   let mant: u64 = 0;
-  let digits = 0; // significant digits accumulated into mant
-  let dropped = 0; // integer digits that did not fit (scale)
-  let overflow = false;
+  let digits = 0; // significant digits accumulated into mant (at most 19)
+  let dropped = 0; // integer digits beyond those (they scale the value)
+  let sticky = false; // a dropped digit was non-zero
+  let long = false; // the integer part did not fit in mant
   if (c == 0x30) {
     pos++;
   } else {
     while (pos < end) {
       c = <i32>load<u8>(pos);
       if (!isDigit(c)) break;
-      if (digits < 19) { mant = mant * 10 + <u64>(c - 0x30); digits++; } else { overflow = true; dropped++; }
+      if (digits < 19) { mant = mant * 10 + <u64>(c - 0x30); digits++; } else { long = true; dropped++; if (c != 0x30) sticky = true; }
       pos++;
     }
   }
@@ -202,7 +204,7 @@ function parseNumber (): Value {
         mant = mant * 10 + <u64>(c - 0x30);
         fracDigits++;
       } else if (c != 0x30) {
-        overflow = true;
+        sticky = true;
       }
       pos++;
     }
@@ -227,22 +229,38 @@ function parseNumber (): Value {
     if (eneg) exp = -exp;
   }
   if (!isFloat) {
-    if (!overflow) {
+    if (!long) {
       if (!neg && mant <= <u64>i64.MAX_VALUE) return mkInt(<i64>mant);
       if (neg && mant <= <u64>i64.MAX_VALUE + 1) return mkInt(<i64>(0 - mant));
     }
-    let text = String.UTF8.decodeUnsafe(start, pos - start, false);
-    return mkBigInt(text, parseFloat(text));
+    let approx = decimalToF64(mant, dropped, sticky);
+    return mkBigInt(String.UTF8.decodeUnsafe(start, pos - start, false), neg ? -approx : approx);
   }
-  // Exact fast path (Clinger): mantissa fits 53 bits and power of ten is exact.
   let e10 = exp + dropped - fracDigits;
-  if (!overflow && mant <= (<u64>1 << 53) && e10 >= -22 && e10 <= 22) {
-    let f = <f64>mant;
+  let f: f64;
+  if (!sticky && mant <= (<u64>1 << 53) && e10 >= -22 && e10 <= 22) {
+    // Exact (Clinger's fast path): both factors are exact doubles.
+    f = <f64>mant;
     f = e10 >= 0 ? f * unchecked(POW10[e10]) : f / unchecked(POW10[-e10]);
-    return mkFloat(neg ? -f : f);
+  } else {
+    f = decimalToF64(mant, e10, sticky);
   }
-  let text = String.UTF8.decodeUnsafe(start, pos - start, false);
-  return mkFloat(parseFloat(text));
+  return mkFloat(neg ? -f : f);
+}
+
+/** Parses a whole string as a JSON number; null when it is not exactly one. */
+export function parseNumberString (s: string): Value | null {
+  let buf = String.UTF8.encode(s, false);
+  let savedPos = pos, savedEnd = end, savedFailed = failed;
+  pos = changetype<usize>(buf); end = pos + <usize>buf.byteLength; failed = false;
+  let c = peek();
+  let v: Value | null = null;
+  if (c == 0x2D || isDigit(c)) {
+    let r = parseNumber();
+    if (!failed && pos == end) v = r;
+  }
+  pos = savedPos; end = savedEnd; failed = savedFailed;
+  return v;
 }
 
 function parseString (): Value {

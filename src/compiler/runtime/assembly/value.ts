@@ -10,6 +10,8 @@
 // too large for i64 keep their text in `raw` (isInt false, f the f64 approximation).
 // Numeric comparison ignores representation: 1 == 1.0.
 
+import { parseNumberString } from "./json";
+
 export const T_NULL: i32 = 0;
 export const T_BOOL: i32 = 1;
 export const T_NUMBER: i32 = 2;
@@ -174,7 +176,7 @@ export function mkBigInt (raw: string, approx: f64): Value {
 
 /** Parses a JSON number literal; null when `s` is not one. */
 export function mkNum (s: string): Value | null {
-  return parseNumberText(s);
+  return parseNumberString(s);
 }
 
 export function mkStr (s: string): Value { return new StrV(s); }
@@ -399,58 +401,6 @@ export function numToI64 (v: Value): i64 {
   }
   i64Ok = false;
   return 0;
-}
-
-/** Parses a JSON number literal into a value; null on syntax error. */
-export function parseNumberText (s: string): Value | null {
-  let n = s.length;
-  if (n == 0) return null;
-  let i = 0;
-  let neg = false;
-  if (s.charCodeAt(0) == 45) { neg = true; i = 1; if (n == 1) return null; }
-  let c = s.charCodeAt(i);
-  if (c < 48 || c > 57) return null;
-  let intStart = i;
-  if (c == 48) i++;
-  else while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-  let intEnd = i;
-  let isFloat = false;
-  if (i < n && s.charCodeAt(i) == 46) {
-    isFloat = true; i++;
-    let d = i;
-    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    if (i == d) return null;
-  }
-  if (i < n && (s.charCodeAt(i) == 101 || s.charCodeAt(i) == 69)) {
-    isFloat = true; i++;
-    if (i < n && (s.charCodeAt(i) == 43 || s.charCodeAt(i) == 45)) i++;
-    let d = i;
-    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    if (i == d) return null;
-  }
-  if (i != n) return null;
-  if (!isFloat) {
-    let digits = intEnd - intStart;
-    if (digits <= 18) {
-      let v: i64 = 0;
-      for (let k = intStart; k < intEnd; k++) v = v * 10 + <i64>(s.charCodeAt(k) - 48);
-      return mkInt(neg ? -v : v);
-    }
-    // 19+ digits: accumulate in u64 with overflow detection.
-    let v: u64 = 0;
-    let ok = true;
-    for (let k = intStart; k < intEnd; k++) {
-      let d = <u64>(s.charCodeAt(k) - 48);
-      if (v > (0xFFFFFFFFFFFFFFFF - d) / 10) { ok = false; break; }
-      v = v * 10 + d;
-    }
-    if (ok) {
-      if (!neg && v <= <u64>i64.MAX_VALUE) return mkInt(<i64>v);
-      if (neg && v <= <u64>i64.MAX_VALUE + 1) return mkInt(<i64>(0 - v));
-    }
-    return mkBigInt(s, parseFloat(s));
-  }
-  return mkFloat(parseFloat(s));
 }
 
 // ---------------------------------------------------------------------------

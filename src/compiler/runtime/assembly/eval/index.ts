@@ -83,6 +83,7 @@ class Func {
   nlocals: i32 = 0
   rules: Array<Rule> = new Array<Rule>()
   def: i32 = 0
+  defRule: Rule | null = null
   path: Array<Value> = new Array<Value>()
 }
 
@@ -216,6 +217,8 @@ export function planInit (plan: Value | null): void {
     const rs = arr(field(fv, 'rules'))
     for (let j = 0; j < rs.length; j++) f.rules.push(decodeRule(rs[j]))
     f.def = int(field(fv, 'default'))
+    const dr = field(fv, 'defaultRule')
+    if (dr.kind == T_OBJECT) f.defRule = decodeRule(dr)
     funcs.push(f)
   }
   const ns = arr(field(plan, 'nodes'))
@@ -553,6 +556,10 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
     }
   }
   if (result === null && fn.def != 0) result = get(frame, fn.def)
+  if (result === null) {
+    const dr = fn.defRule
+    if (dr !== null) result = evalChain(dr, frame, isFunc)
+  }
   return result
 }
 
@@ -571,7 +578,22 @@ function callFunc (f: i32, args: Array<Value>): Value | null {
   const s = st
   if (s.hasFuncOv) {
     const r = s.funcOv[f]
-    if (r !== null) return callRepl(r, args)
+    if (r !== null) {
+      // inside the replacement, the mocked function means the original again
+      const inner = new State()
+      inner.input = s.input
+      inner.dataOv = s.dataOv
+      inner.funcOv = s.funcOv.slice(0)
+      inner.funcOv[f] = null
+      inner.hasFuncOv = true
+      inner.builtinOv = s.builtinOv
+      inner.hasBuiltinOv = s.hasBuiltinOv
+      freshMemo(inner)
+      st = inner
+      const v = callRepl(r, args)
+      st = s
+      return v
+    }
   }
   return computeFunc(funcs[f], args)
 }

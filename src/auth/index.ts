@@ -1,0 +1,199 @@
+// Bearer JWT authentication with jose. Verified claims become input.identity; a missing or
+// invalid token leaves identity absent and sets input.identity_error to a short code the
+// policy can read (missing, malformed_header, malformed_token, expired, not_yet_valid,
+// invalid_signature, invalid_claims, unknown_key, algorithm_not_allowed, jwks_unavailable).
+// Tokens are never logged. Verified tokens are remembered until they expire, so the
+// per-request cost of a repeated token is one map lookup.
+import { readFileSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import { Agent } from 'undici'
+import { LRUCache } from 'lru-cache'
+import {
+  decodeProtectedHeader, errors as joseErrors, importJWK, importSPKI, jwtVerify,
+  type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type CryptoKey,
+} from 'jose'
+import { BouncerError } from '../errors.js'
+import type { BouncerConfig } from '../config/index.js'
+import type { StatusReport } from '../health/index.js'
+import { RemoteJwks } from './jwks.js'
+
+export interface AuthResult {
+  readonly identity?: Readonly<Record<string, unknown>>
+  readonly error?: string
+}
+
+export interface Authenticator {
+  authenticate (headers: IncomingHttpHeaders): AuthResult | Promise<AuthResult>
+  status (): StatusReport
+  close (): Promise<void>
+}
+
+export interface AuthDeps {
+  onResult?: (result: string) => void
+  onJwksFetch?: (outcome: 'ok' | 'error', error?: Error) => void
+}
+
+type JwtConfig = BouncerConfig['auth']['jwt']
+type Key = CryptoKey | Uint8Array
+
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+
+function errorCode (e: unknown): string {
+  if (e instanceof joseErrors.JWTExpired) return 'expired'
+  if (e instanceof joseErrors.JWTClaimValidationFailed) return e.claim === 'nbf' ? 'not_yet_valid' : 'invalid_claims'
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return 'invalid_signature'
+  if (e instanceof joseErrors.JWKSNoMatchingKey) return 'unknown_key'
+  if (e instanceof joseErrors.JWKSMultipleMatchingKeys) return 'unknown_key'
+  if (e instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
+  if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid) return 'malformed_token'
+  if (e instanceof BouncerError && e.code === 'BOUNCER_ERR_AUTH_JWKS_FETCH') return 'jwks_unavailable'
+  if (e instanceof joseErrors.JOSENotSupported) return 'algorithm_not_allowed'
+  return 'invalid_token'
+}
+
+function readSecretFile (file: string, what: string): string {
+  try { return readFileSync(file, 'utf8').trim() } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_AUTH_CONFIG', [`cannot read ${what} ${file}: ${(e as Error).message}`], { cause: e })
+  }
+}
+
+async function importStaticKeys (cfg: JwtConfig): Promise<{ kid?: string; alg: string; key: Key }[]> {
+  const out: { kid?: string; alg: string; key: Key }[] = []
+  for (const [i, k] of cfg.keys.entries()) {
+    try {
+      let key: Key
+      if (k.secret !== undefined || k.secret_file !== undefined) {
+        const secret = k.secret ?? readSecretFile(k.secret_file!, 'secret_file')
+        if (Buffer.byteLength(secret) < 32) throw new Error(`HMAC secret for ${k.alg} must be at least 32 bytes`)
+        key = new TextEncoder().encode(secret)
+      } else if (k.jwk !== undefined) {
+        key = await importJWK(k.jwk as JWK, k.alg) as CryptoKey
+      } else {
+        key = await importSPKI(k.pem ?? readSecretFile(k.pem_file!, 'pem_file'), k.alg)
+      }
+      out.push({ kid: k.kid, alg: k.alg, key })
+    } catch (e) {
+      if (e instanceof BouncerError) throw e
+      throw new BouncerError('BOUNCER_ERR_AUTH_CONFIG', [`auth.jwt.keys.${i}: ${(e as Error).message}`], { cause: e })
+    }
+  }
+  return out
+}
+
+function tlsDispatcher (tls: JwtConfig['jwks_tls'], timeoutMs: number): Agent | undefined {
+  if (!tls.ca_file && !tls.cert_file && tls.reject_unauthorized && !tls.servername) return undefined
+  return new Agent({
+    connect: {
+      timeout: timeoutMs,
+      ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
+      cert: tls.cert_file ? readFileSync(tls.cert_file) : undefined,
+      key: tls.key_file ? readFileSync(tls.key_file) : undefined,
+      servername: tls.servername,
+      rejectUnauthorized: tls.reject_unauthorized,
+    },
+  })
+}
+
+/** Returns undefined when authentication is off. Reads key files now (start-up), never per request. */
+export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}): Promise<Authenticator | undefined> {
+  if (!cfg.enabled) return undefined
+  const staticKeys = await importStaticKeys(cfg)
+  const dispatcher = cfg.jwks_url ? tlsDispatcher(cfg.jwks_tls, cfg.jwks_timeout_seconds * 1000) : undefined
+  const jwks = cfg.jwks_url
+    ? new RemoteJwks({
+      url: cfg.jwks_url,
+      maxAgeMs: cfg.jwks_cache_seconds * 1000,
+      cooldownMs: cfg.jwks_cooldown_seconds * 1000,
+      timeoutMs: cfg.jwks_timeout_seconds * 1000,
+      dispatcher,
+      onFetch: deps.onJwksFetch,
+    })
+    : undefined
+  // Warm the JWKS in the background; failures are reported through status().
+  jwks?.refresh().catch(() => {})
+
+  const algorithms = cfg.algorithms?.length
+    ? [...cfg.algorithms]
+    : [...new Set([...staticKeys.map((k) => k.alg), ...(jwks ? ASYMMETRIC : [])])]
+  const verifyOptions: JWTVerifyOptions = {
+    algorithms,
+    clockTolerance: cfg.clock_tolerance_seconds,
+    ...(cfg.issuer !== undefined ? { issuer: typeof cfg.issuer === 'string' ? cfg.issuer : [...cfg.issuer] } : {}),
+    ...(cfg.audience !== undefined ? { audience: typeof cfg.audience === 'string' ? cfg.audience : [...cfg.audience] } : {}),
+  }
+  const headerName = cfg.header.toLowerCase()
+  const scheme = cfg.scheme
+  const prefix = scheme ? scheme.toLowerCase() + ' ' : ''
+  const cache = cfg.token_cache_entries > 0
+    ? new LRUCache<string, { identity: Readonly<Record<string, unknown>>; expMs: number }>({ max: cfg.token_cache_entries })
+    : undefined
+  const toleranceMs = cfg.clock_tolerance_seconds * 1000
+  let lastOk = 0
+
+  function staticResolver (header: { kid?: string; alg?: string }): Key {
+    const candidates = staticKeys.filter((k) => k.alg === header.alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid))
+    const exact = header.kid === undefined ? candidates : candidates.filter((k) => k.kid === header.kid)
+    const pick = exact.length ? exact : candidates
+    if (pick.length !== 1) throw new joseErrors.JWKSNoMatchingKey()
+    return pick[0].key
+  }
+
+  async function verify (token: string): Promise<JWTPayload> {
+    const header = decodeProtectedHeader(token)
+    if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || k.kid === header.kid)))) {
+      try {
+        return (await jwtVerify(token, staticResolver(header) as Parameters<typeof jwtVerify>[1], verifyOptions)).payload
+      } catch (e) {
+        if (!jwks || !(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
+      }
+    }
+    if (!jwks) throw new joseErrors.JWKSNoMatchingKey()
+    try {
+      return (await jwtVerify(token, await jwks.resolver() as JWTVerifyGetKey, verifyOptions)).payload
+    } catch (e) {
+      if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
+      if (!(await jwks.refreshForUnknownKey())) throw e
+      return (await jwtVerify(token, await jwks.resolver() as JWTVerifyGetKey, verifyOptions)).payload
+    }
+  }
+
+  const fail = (error: string): AuthResult => { deps.onResult?.(error); return { error } }
+
+  function authenticate (headers: IncomingHttpHeaders): AuthResult | Promise<AuthResult> {
+    const raw = headers[headerName]
+    if (raw === undefined || raw === '') return fail('missing')
+    const value = Array.isArray(raw) ? raw[0] : raw
+    let token: string
+    if (prefix) {
+      if (value.length <= prefix.length || value.slice(0, prefix.length).toLowerCase() !== prefix) return fail('malformed_header')
+      token = value.slice(prefix.length).trim()
+    } else token = value.trim()
+    if (token === '' || token.length > 16384) return fail('malformed_header')
+    const hit = cache?.get(token)
+    if (hit) {
+      if (hit.expMs + toleranceMs > Date.now()) { deps.onResult?.('verified'); return { identity: hit.identity } }
+      cache!.delete(token)
+    }
+    return verify(token).then((payload) => {
+      const identity = Object.freeze({ ...payload })
+      // Remember until exp; tokens without exp are re-verified at most a minute later.
+      const expMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000
+      cache?.set(token, { identity, expMs })
+      lastOk = Date.now()
+      deps.onResult?.('verified')
+      return { identity }
+    }, (e: unknown) => fail(errorCode(e)))
+  }
+
+  return {
+    authenticate,
+    status (): StatusReport {
+      if (!jwks) return { status: 'OK', static_keys: staticKeys.length }
+      const err = jwks.lastError
+      if (err && jwks.fetchedAt === 0) return { status: 'WARN', message: err.message }
+      if (err) return { status: 'WARN', message: `using a JWKS fetched at ${new Date(jwks.fetchedAt).toISOString()}: ${err.message}` }
+      return { status: 'OK', jwks_fetched_at: jwks.fetchedAt ? new Date(jwks.fetchedAt).toISOString() : null, last_verified_at: lastOk ? new Date(lastOk).toISOString() : null }
+    },
+    async close (): Promise<void> { await dispatcher?.close() },
+  }
+}

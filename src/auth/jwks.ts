@@ -1,0 +1,93 @@
+// A JWKS fetched with undici and kept in memory. Refreshed when older than `maxAgeMs`
+// (the stale set keeps serving while a refresh runs) and on demand when a token names an
+// unknown `kid`, at most once per `cooldownMs` so unknown kids cannot hammer the issuer.
+import { Agent, request } from 'undici'
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import { BouncerError } from '../errors.js'
+
+export interface JwksOptions {
+  url: string
+  maxAgeMs: number
+  cooldownMs: number
+  timeoutMs: number
+  dispatcher?: Agent
+  maxBytes?: number
+  onFetch?: (outcome: 'ok' | 'error', error?: Error) => void
+}
+
+export class RemoteJwks {
+  readonly #opts: JwksOptions
+  #resolver: JWTVerifyGetKey | undefined
+  #fetchedAt = 0
+  #attemptAt = -Infinity
+  #inflight: Promise<void> | undefined
+  #lastError: Error | undefined
+
+  constructor (opts: JwksOptions) {
+    this.#opts = opts
+  }
+
+  get lastError (): Error | undefined { return this.#lastError }
+  get fetchedAt (): number { return this.#fetchedAt }
+
+  /** Fetch now (deduplicated). Rejects with BOUNCER_ERR_AUTH_JWKS_FETCH. */
+  refresh (): Promise<void> {
+    this.#inflight ??= this.#fetch().finally(() => { this.#inflight = undefined })
+    return this.#inflight
+  }
+
+  async #fetch (): Promise<void> {
+    this.#attemptAt = Date.now()
+    const { url, timeoutMs, dispatcher } = this.#opts
+    const max = this.#opts.maxBytes ?? 1024 * 1024
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/json, application/jwk-set+json' },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(dispatcher ? { dispatcher } : {}),
+      })
+      if (res.statusCode !== 200) {
+        await res.body.dump()
+        throw new Error(`HTTP ${res.statusCode}`)
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length
+        if (size > max) { res.body.destroy(); throw new Error(`response larger than ${max} bytes`) }
+        chunks.push(chunk as Buffer)
+      }
+      const jwks = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet
+      if (!jwks || !Array.isArray(jwks.keys)) throw new Error('not a JWK set (no "keys" array)')
+      this.#resolver = createLocalJWKSet(jwks)
+      this.#fetchedAt = Date.now()
+      this.#lastError = undefined
+      this.#opts.onFetch?.('ok')
+    } catch (e) {
+      const err = new BouncerError('BOUNCER_ERR_AUTH_JWKS_FETCH', [url, (e as Error).message], { cause: e })
+      this.#lastError = err
+      this.#opts.onFetch?.('error', err)
+      throw err
+    }
+  }
+
+  /** The key resolver, fetching first if there is none yet and refreshing in the background when stale. */
+  async resolver (): Promise<JWTVerifyGetKey> {
+    if (!this.#resolver) await this.refresh()
+    else if (Date.now() - this.#fetchedAt > this.#opts.maxAgeMs) this.refresh().catch(() => { /* keep the stale set; reported via status */ })
+    return this.#resolver!
+  }
+
+  /** For an unknown kid: refetch unless one was attempted within the cooldown. Returns whether it refetched. */
+  async refreshForUnknownKey (): Promise<boolean> {
+    if (Date.now() - this.#attemptAt < this.#opts.cooldownMs) {
+      if (this.#inflight) { await this.#inflight.catch(() => {}); return true }
+      return false
+    }
+    await this.refresh()
+    return true
+  }
+}

@@ -1,0 +1,368 @@
+// DecisionLogger: validate config → construct → start → record()* → stop(deadline).
+//
+// record() runs on the request path. It builds the event (erasure, masking), seals it into the
+// hash chain and appends the line to the spool — synchronously by default (spool.write_mode
+// "sync": once record() returns the event survives a crash of the process), or queued for one
+// write per event-loop turn ("batched"). Delivery happens in the background (uploader.ts).
+// When the spool is full, overflow decides: drop_oldest deletes the oldest segment and chains a
+// drop marker declaring exactly which seqs were lost; backpressure makes record() return
+// 'backpressure' and the proxy answers 503. Every loss is counted in status() and metrics.
+
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { BouncerError } from '../errors.js'
+import { type ChainHead, GENESIS, sealEvent, type SealedEntry } from './chain.js'
+import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type SinkType } from './config.js'
+import {
+  compileEventBuilder, type BuiltEvent, type DecisionEventInput, type DropDeclaration, type DropMarker,
+  type DropReason, type EventMasker,
+} from './event.js'
+import { ConsoleSink, FileSink, ServiceSink, type Sink } from './sinks.js'
+import { Spool, type DroppedRange } from './spool.js'
+import { nowNs, rfc3339Nano } from './timestamp.js'
+import { Uploader } from './uploader.js'
+
+/** Counters the metrics module implements (prom-client). Gauges (spool bytes, pending events)
+ * are read from status() at scrape time. All methods optional. */
+export interface DecisionLogMetrics {
+  recorded?(): void
+  delivered?(n: number): void
+  dropped?(reason: LossReason, n: number): void
+  backpressure?(): void
+  uploadFailed?(status: number | undefined): void
+  maskError?(): void
+}
+
+/** pino-compatible subset. */
+export interface DecisionLogLog {
+  warn (obj: Record<string, unknown>, msg: string): void
+  error (obj: Record<string, unknown>, msg: string): void
+  info? (obj: Record<string, unknown>, msg: string): void
+}
+
+export interface DecisionLoggerDeps {
+  mask?: EventMasker
+  metrics?: DecisionLogMetrics
+  log?: DecisionLogLog
+  /** Console sink output (default process.stdout). */
+  stdout?: NodeJS.WritableStream
+  /** Replace the configured sink (custom sinks, tests). */
+  sink?: Sink
+}
+
+/** Why events were lost. spool_full and rejected_too_large are declared in the chain by a drop
+ * marker; write_error (disk failure) and unserializable events never got a seq. */
+export type LossReason = DropReason | 'write_error' | 'unserializable'
+
+export type DecisionLogState = 'NOT_READY' | 'OK' | 'WARN' | 'ERROR'
+
+export interface DecisionLogStatus {
+  state: DecisionLogState
+  sink: string
+  overflow: DecisionLogConfig['overflow']
+  /** Decision events accepted into the chain by this process. */
+  recorded: number
+  /** Chain records (events and drop markers) acknowledged by the sink, this process. */
+  delivered: number
+  /** Events lost, all reasons, this process. */
+  dropped: number
+  dropped_by_reason: Record<LossReason, number>
+  /** record() calls answered 'backpressure'. */
+  backpressure_rejections: number
+  mask_errors: number
+  /** Chain records not yet delivered (spool plus in-memory queue). */
+  pending_events: number
+  spool_bytes: number
+  spool_max_bytes: number
+  spool_segments: number
+  head: ChainHead
+  acked_seq: number
+  consecutive_failures: number
+  last_error?: string
+  last_error_at?: string
+  last_success_at?: string
+  /** Bytes of torn lines cut off when the spool was opened. */
+  recovered_bytes: number
+  corrupt_lines: number
+}
+
+export interface StopResult { delivered: number; pending: number }
+
+export const BOUNCER_VERSION: string = (() => {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version ?? '0.0.0')
+  } catch { return '0.0.0' }
+})()
+
+// Room kept free for a drop marker when making space (markers are ~600 bytes).
+const MARKER_RESERVE = 2048
+
+interface Queued { buf: Buffer; entry: SealedEntry; isEvent: boolean }
+
+export class DecisionLogger {
+  readonly config: DecisionLogConfig
+  private readonly deps: DecisionLoggerDeps
+  private readonly labels: Readonly<Record<string, string>>
+  private readonly build: (d: DecisionEventInput) => BuiltEvent
+  private readonly spool: Spool
+  private readonly maxBytes: number
+  private readonly batched: boolean
+  private sink: Sink | null = null
+  private uploader: Uploader | null = null
+  private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  private head: ChainHead = GENESIS
+  private queue: Queued[] = []
+  private queueBytes = 0
+  private flushScheduled = false
+  private readonly c = {
+    recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0,
+    dropped: { spool_full: 0, rejected_too_large: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
+  }
+
+  private lastError: string | undefined
+  private lastErrorAt: string | undefined
+  private lastSuccessAt: string | undefined
+
+  constructor (config: DecisionLogConfigInput | DecisionLogConfig, deps: DecisionLoggerDeps = {}) {
+    this.config = resolveDecisionLogConfig(config)
+    this.deps = deps
+    const cfg = this.config
+    this.labels = Object.freeze({ id: randomUUID(), version: BOUNCER_VERSION, ...cfg.labels })
+    this.build = compileEventBuilder({ labels: this.labels, eraseHeaders: cfg.erase_headers, mask: deps.mask })
+    this.spool = new Spool(cfg.spool, { warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg) })
+    this.maxBytes = cfg.spool.max_bytes
+    this.batched = cfg.spool.write_mode === 'batched'
+  }
+
+  /** Open (and recover) the spool and start delivering what it holds. */
+  async start (): Promise<void> {
+    if (this.phase !== 'new') return
+    this.spool.open()
+    if (this.spool.recoveredBytes > 0) {
+      this.deps.log?.warn({ bytes: this.spool.recoveredBytes }, 'decision log spool had a torn tail; it was cut off')
+    }
+    this.head = this.spool.head
+    this.sink = this.deps.sink ?? this.makeSink()
+    this.uploader = new Uploader(this.spool, this.sink, {
+      intervalMs: this.config.upload_interval_ms,
+      minDelayMs: this.config.retry.min_delay_ms,
+      maxDelayMs: this.config.retry.max_delay_ms,
+    }, {
+      delivered: (n) => {
+        this.c.delivered += n
+        this.lastSuccessAt = new Date().toISOString()
+        this.deps.metrics?.delivered?.(n)
+      },
+      failed: (res, failures) => {
+        this.lastError = res.error
+        this.lastErrorAt = new Date().toISOString()
+        this.deps.metrics?.uploadFailed?.(res.status)
+        // Once per outage, then every 100th attempt: the status and metrics carry the rest.
+        if (failures === 1 || failures % 100 === 0) this.deps.log?.warn({ error: res.error, status: res.status, failures }, 'decision log delivery failed; events stay in the spool')
+      },
+      rejected: (item) => {
+        this.spool.ack(item.seq, item.hash, item.end)
+        this.lose('rejected_too_large', 1)
+        this.deps.log?.error({ seq: item.seq, bytes: item.line.length }, 'control plane refused a single decision event as too large; dropped and declared')
+        this.appendMarker({ reason: 'rejected_too_large', from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
+      },
+    })
+    this.phase = 'running'
+    this.uploader.start()
+  }
+
+  /**
+   * Log one decision. Returns 'backpressure' when the event could not be stored and the
+   * overflow policy is backpressure (the proxy should answer 503), or after stop().
+   */
+  record (d: DecisionEventInput): void | 'backpressure' {
+    if (this.phase !== 'running' && this.phase !== 'stopping') {
+      if (this.phase === 'new') throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED')
+      return this.refuse()
+    }
+    let built: BuiltEvent
+    let entry: SealedEntry
+    try {
+      built = this.build(d)
+      entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
+    } catch (e) {
+      this.lose('unserializable', 1)
+      this.deps.log?.error({ error: (e as Error).message, path: d.path }, 'decision event cannot be serialised; not logged')
+      return this.config.overflow === 'backpressure' ? this.refuse() : undefined
+    }
+    if (built.maskError !== undefined) {
+      this.c.maskErrors++
+      this.deps.metrics?.maskError?.()
+      this.deps.log?.error({ error: built.maskError.message }, 'decision log masking failed; input and result erased from the event')
+    }
+    let buf = Buffer.from(entry.line + '\n')
+    if (this.spool.bytes + this.queueBytes + buf.length > this.maxBytes) {
+      if (this.config.overflow === 'backpressure') return this.refuse()
+      if (this.makeRoom(buf.length)) {
+        // A drop marker took the next seq: seal again after it.
+        entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
+        buf = Buffer.from(entry.line + '\n')
+      }
+    }
+    if (!this.write(buf, entry, true)) {
+      return this.config.overflow === 'backpressure' ? this.refuse() : undefined
+    }
+    this.c.recorded++
+    this.deps.metrics?.recorded?.()
+    return undefined
+  }
+
+  /** Write queued lines now (batched mode; a no-op in sync mode). */
+  flush (): void {
+    this.flushScheduled = false
+    if (this.queue.length === 0) return
+    const q = this.queue
+    this.queue = []
+    this.queueBytes = 0
+    const first = q[0]!.entry
+    const last = q[q.length - 1]!.entry
+    try {
+      this.spool.append(q.length === 1 ? q[0]!.buf : Buffer.concat(q.map((x) => x.buf)), first, last)
+    } catch (e) {
+      // Those seqs never reached the disk: continue the chain from what did.
+      this.head = this.spool.head
+      const events = q.filter((x) => x.isEvent).length
+      this.c.recorded -= events
+      this.lose('write_error', events)
+      this.deps.log?.error({ error: (e as Error).message, events }, 'cannot write decision log spool; events lost')
+      return
+    }
+    this.uploader?.notify()
+  }
+
+  /** Flush and deliver what can be delivered within deadlineMs; the rest stays spooled. */
+  async stop (deadlineMs = 5000): Promise<StopResult> {
+    if (this.phase !== 'running') return { delivered: 0, pending: this.spool.pendingEvents }
+    this.phase = 'stopping'
+    const before = this.c.delivered
+    this.flush()
+    this.spool.sync()
+    await this.uploader!.stop(deadlineMs)
+    await this.sink!.close()
+    // No await from here on: records that arrived while draining are written before the spool
+    // closes, and any later record() is refused.
+    this.flush()
+    this.spool.close()
+    this.phase = 'stopped'
+    return { delivered: this.c.delivered - before, pending: this.spool.pendingEvents }
+  }
+
+  status (): DecisionLogStatus {
+    const dropped = Object.values(this.c.dropped).reduce((a, b) => a + b, 0)
+    const failures = this.uploader?.consecutiveFailures ?? 0
+    const fill = (this.spool.bytes + this.queueBytes) / this.maxBytes
+    let state: DecisionLogState = 'OK'
+    if (this.phase !== 'running') state = 'NOT_READY'
+    else if ((this.config.overflow === 'backpressure' && fill >= 0.95) || failures >= 10) state = 'ERROR'
+    else if (failures > 0 || fill >= 0.8) state = 'WARN'
+    const s: DecisionLogStatus = {
+      state,
+      sink: this.sink?.kind ?? this.config.sink,
+      overflow: this.config.overflow,
+      recorded: this.c.recorded,
+      delivered: this.c.delivered,
+      dropped,
+      dropped_by_reason: { ...this.c.dropped },
+      backpressure_rejections: this.c.backpressure,
+      mask_errors: this.c.maskErrors,
+      pending_events: this.spool.pendingEvents + this.queue.length,
+      spool_bytes: this.spool.bytes + this.queueBytes,
+      spool_max_bytes: this.maxBytes,
+      spool_segments: this.spool.segmentCount,
+      head: this.head,
+      acked_seq: this.spool.acked.seq,
+      consecutive_failures: failures,
+      recovered_bytes: this.spool.recoveredBytes,
+      corrupt_lines: this.spool.corruptLines,
+    }
+    if (this.lastError !== undefined) { s.last_error = this.lastError; s.last_error_at = this.lastErrorAt }
+    if (this.lastSuccessAt !== undefined) s.last_success_at = this.lastSuccessAt
+    return s
+  }
+
+  // --- internals ---
+
+  private makeSink (): Sink {
+    const cfg = this.config
+    switch (cfg.sink as SinkType) {
+      case 'console': return new ConsoleSink(this.deps.stdout)
+      case 'file': return new FileSink(cfg.file!.path, cfg.spool.fsync)
+      case 'service': return new ServiceSink({
+        service: cfg.service!,
+        uploadSizeLimitBytes: cfg.upload_size_limit_bytes,
+        userAgent: `bouncer/${BOUNCER_VERSION}`,
+      })
+    }
+  }
+
+  /** Append one sealed line (sync) or queue it (batched). False if it could not be written. */
+  private write (buf: Buffer, entry: SealedEntry, isEvent: boolean): boolean {
+    if (this.batched) {
+      this.queue.push({ buf, entry, isEvent })
+      this.queueBytes += buf.length
+      this.head = { seq: entry.seq, hash: entry.hash }
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => this.flush())
+      }
+      return true
+    }
+    try {
+      this.spool.append(buf, entry, { seq: entry.seq, hash: entry.hash })
+    } catch (e) {
+      if (isEvent) this.lose('write_error', 1)
+      this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
+      return false
+    }
+    this.head = { seq: entry.seq, hash: entry.hash }
+    this.uploader?.notify()
+    return true
+  }
+
+  /** drop_oldest: delete old segments until `need` more bytes fit, and declare what was lost.
+   * Returns true if a drop marker was chained. */
+  private makeRoom (need: number): boolean {
+    let range: DroppedRange | null = null
+    while (this.spool.bytes + this.queueBytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
+      const r = this.spool.dropOldest()
+      if (r === null) continue
+      // Segments hold consecutive seqs, so successive drops extend one range.
+      range = range === null ? { ...r } : { ...range, toSeq: r.toSeq, toHash: r.toHash, count: range.count + r.count }
+    }
+    if (range === null) return false
+    this.lose('spool_full', range.count)
+    this.deps.log?.warn({ from_seq: range.fromSeq, to_seq: range.toSeq, count: range.count }, 'decision log spool full; oldest undelivered events dropped')
+    return this.appendMarker({
+      reason: 'spool_full', from_seq: range.fromSeq, to_seq: range.toSeq, count: range.count,
+      from_prev_hash: range.fromPrevHash, to_hash: range.toHash,
+    })
+  }
+
+  private appendMarker (drop: DropDeclaration): boolean {
+    const marker: DropMarker = {
+      labels: { ...this.labels },
+      decision_id: randomUUID(),
+      timestamp: rfc3339Nano(nowNs()),
+      drop,
+    }
+    const entry = sealEvent(marker as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
+    return this.write(Buffer.from(entry.line + '\n'), entry, false)
+  }
+
+  private lose (reason: LossReason, n: number): void {
+    if (n <= 0) return
+    this.c.dropped[reason] += n
+    this.deps.metrics?.dropped?.(reason, n)
+  }
+
+  private refuse (): 'backpressure' {
+    this.c.backpressure++
+    this.deps.metrics?.backpressure?.()
+    return 'backpressure'
+  }
+}

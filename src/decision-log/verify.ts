@@ -1,0 +1,257 @@
+// verifyLog: check a stored chain and name its first break.
+//
+// Accepts
+//   - a spool directory (seg-*.jsonl segments + state.json), checked against its acknowledged
+//     point so a segment deleted by hand shows up as a gap;
+//   - an export file: JSON lines of events (the file sink, or a control plane writing what it
+//     received), lines that are JSON arrays of events (one upload batch per line), or one JSON
+//     array; any of them gzip'd;
+//   - a directory of such files, read in name order.
+//
+// Each record's hash is recomputed over its canonical form (chain.ts), so exports may have been
+// re-serialised. Breaks, first one wins:
+//   edit       content does not match the record's own hash
+//   link       prev_hash is not the hash of the record before (a record was altered and
+//              re-hashed, or one was inserted)
+//   gap        seqs are missing and no drop marker declares them (removal)
+//   reorder    seqs go backwards, or missing seqs appear later
+//   duplicate  the same record twice
+//   restart    the chain starts again at seq 1 (spool state lost)
+//   malformed  not JSON, or chain fields missing
+// A gap is fine when drop markers in the input declare every missing seq, and the markers'
+// boundary hashes match the records on both sides.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { computeHash, GENESIS_HASH } from './chain.js'
+import type { DropDeclaration } from './event.js'
+import { SEGMENT_RE, STATE_FILE } from './spool.js'
+
+export type BreakReason = 'edit' | 'link' | 'gap' | 'reorder' | 'duplicate' | 'restart' | 'malformed'
+
+export interface ChainBreak {
+  /** seq of the record where the chain breaks (null when the record has no readable seq). */
+  seq: number | null
+  reason: BreakReason
+  message: string
+  file: string
+  /** 1-based line in the (decompressed) file. */
+  line: number
+}
+
+export interface VerifyResult {
+  ok: boolean
+  kind: 'spool' | 'export'
+  files: string[]
+  /** Chain records checked (decision events + drop markers), up to the break if any. */
+  records: number
+  decisions: number
+  markers: number
+  first_seq: number | null
+  last_seq: number | null
+  last_hash: string | null
+  /** Gaps that drop markers declare. */
+  declared_drops: DropDeclaration[]
+  /** Spool only: acknowledged point from state.json, and records still to be delivered. */
+  acked_seq?: number
+  undelivered?: number
+  /** Spool only: the last segment ends in an incomplete line (a crash mid-write; cut off at
+   * the next start). Not a break. */
+  torn_tail?: boolean
+  break?: ChainBreak
+}
+
+interface Rec { obj: Record<string, unknown>; file: string; line: number }
+
+class Malformed extends Error {
+  constructor (readonly file: string, readonly line: number, msg: string) { super(msg) }
+}
+
+export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
+  const st = statSync(pathOrDir)
+  let files: string[]
+  let kind: 'spool' | 'export' = 'export'
+  let anchor: { seq: number; hash: string } | null = null
+  if (st.isDirectory()) {
+    const names = readdirSync(pathOrDir).sort()
+    const segments = names.filter((n) => SEGMENT_RE.test(n))
+    if (segments.length > 0 || names.includes(STATE_FILE)) {
+      kind = 'spool'
+      files = segments.map((n) => join(pathOrDir, n))
+      if (names.includes(STATE_FILE)) {
+        const s = JSON.parse(readFileSync(join(pathOrDir, STATE_FILE), 'utf8')) as { acked_seq: number; acked_hash: string }
+        anchor = { seq: s.acked_seq, hash: s.acked_hash }
+      }
+    } else {
+      files = names.filter((n) => /\.(jsonl|ndjson|json|log)(\.gz)?$|\.gz$/.test(n)).map((n) => join(pathOrDir, n))
+        .filter((f) => statSync(f).isFile())
+    }
+  } else files = [pathOrDir]
+
+  const result: VerifyResult = {
+    ok: true, kind, files, records: 0, decisions: 0, markers: 0,
+    first_seq: null, last_seq: null, last_hash: null, declared_drops: [],
+  }
+  if (anchor !== null) result.acked_seq = anchor.seq
+
+  const recs: Rec[] = []
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const torn = readRecords(files[i]!, recs, kind === 'spool' && i === files.length - 1)
+      if (torn) result.torn_tail = true
+    }
+  } catch (e) {
+    if (!(e instanceof Malformed)) throw e
+    // Check what precedes the unreadable line first: an earlier break is the first break.
+    const early = check(recs, anchor, result)
+    if (early !== undefined) return fail(result, early)
+    return fail(result, { seq: null, reason: 'malformed', message: e.message, file: e.file, line: e.line })
+  }
+  const brk = check(recs, anchor, result)
+  if (brk !== undefined) return fail(result, brk)
+  if (kind === 'spool' && anchor !== null) {
+    result.undelivered = recs.filter((r) => (r.obj.seq as number) > anchor!.seq).length
+  }
+  return result
+}
+
+function fail (result: VerifyResult, brk: ChainBreak): VerifyResult {
+  result.ok = false
+  result.break = brk
+  return result
+}
+
+/** Append the records of one file. Returns true if the file ends in a torn line that is
+ * tolerated (allowTorn). Throws Malformed on unreadable content. */
+function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
+  let buf = readFileSync(file)
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf)
+  const text = buf.toString('utf8')
+  const name = basename(file)
+  // One JSON array for the whole file (an upload body saved as is).
+  if (/^\s*\[/.test(text)) {
+    try {
+      const arr = JSON.parse(text) as unknown
+      if (Array.isArray(arr)) {
+        for (const ev of arr) pushRecord(ev, file, 1, out)
+        return false
+      }
+    } catch { /* not a single array: one array or event per line */ }
+  }
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    if (line === '') continue
+    let v: unknown
+    try { v = JSON.parse(line) } catch {
+      if (allowTorn && i === lines.length - 1) return true // no newline after it: torn write
+      throw new Malformed(file, i + 1, `${name}:${i + 1}: not valid JSON`)
+    }
+    if (Array.isArray(v)) for (const ev of v) pushRecord(ev, file, i + 1, out)
+    else pushRecord(v, file, i + 1, out)
+  }
+  return false
+}
+
+function pushRecord (v: unknown, file: string, line: number, out: Rec[]): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new Malformed(file, line, `${basename(file)}:${line}: a chain record must be a JSON object`)
+  }
+  out.push({ obj: v as Record<string, unknown>, file, line })
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+function check (recs: Rec[], anchor: { seq: number; hash: string } | null, result: VerifyResult): ChainBreak | undefined {
+  // Pass 1: what exists anywhere in the input — seqs (to tell reordering from removal) and
+  // drop declarations (markers come after the gap they declare).
+  const seqs: number[] = []
+  const declared: DropDeclaration[] = []
+  for (const r of recs) {
+    if (typeof r.obj.seq === 'number') seqs.push(r.obj.seq)
+    const d = r.obj.drop as DropDeclaration | undefined
+    if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) declared.push(d)
+  }
+  seqs.sort((a, b) => a - b)
+
+  let prev: { seq: number; hash: string } | null = null
+  for (const r of recs) {
+    const o = r.obj
+    const at = (reason: BreakReason, message: string, seq: number | null = o.seq as number): ChainBreak =>
+      ({ seq, reason, message: `${basename(r.file)}:${r.line}: ${message}`, file: r.file, line: r.line })
+    const seq = o.seq
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash) ||
+        typeof o.prev_hash !== 'string' || !HEX64.test(o.prev_hash)) {
+      return at('malformed', 'record lacks a valid seq / prev_hash / hash', typeof seq === 'number' ? seq : null)
+    }
+    let computed: string
+    try { computed = computeHash(o) } catch (e) { return at('malformed', `cannot canonicalise: ${(e as Error).message}`) }
+    if (computed !== o.hash) return at('edit', `seq ${seq}: content does not match its hash (the record was edited)`)
+
+    if (prev === null && anchor !== null) {
+      // Spool: the acknowledged point anchors the first records.
+      if (seq <= anchor.seq) {
+        if (seq === anchor.seq && o.hash !== anchor.hash) return at('link', `seq ${seq}: hash differs from the acknowledged hash in state.json`)
+      } else prev = anchor
+    }
+    if (prev === null) {
+      if (seq === 1 && o.prev_hash !== GENESIS_HASH) return at('link', 'seq 1: prev_hash is not the genesis hash')
+    } else if (seq === prev.seq + 1) {
+      if (o.prev_hash !== prev.hash) return at('link', `seq ${seq}: prev_hash is not the hash of seq ${prev.seq} (a record was altered and re-hashed, or inserted)`)
+    } else if (seq <= prev.seq) {
+      if (seq === prev.seq && o.hash === prev.hash) return at('duplicate', `seq ${seq} appears twice`)
+      if (seq === 1 && o.prev_hash === GENESIS_HASH) return at('restart', `chain restarts at seq 1 after seq ${prev.seq} (spool state lost?)`)
+      return at('reorder', `seq ${seq} comes after seq ${prev.seq}`)
+    } else {
+      const from = prev.seq + 1
+      const to = seq - 1
+      if (anyIn(seqs, from, to)) return at('reorder', `seq ${seq} follows seq ${prev.seq}, but seq ${from}..${to} appear later`)
+      const brk = checkDeclaredGap(from, to, prev.hash, o.prev_hash as string, declared)
+      if (brk !== null) return at(brk.reason, brk.message)
+      result.declared_drops.push(...declared.filter((d) => d.to_seq >= from && d.from_seq <= to))
+    }
+
+    if (result.first_seq === null) result.first_seq = seq
+    result.last_seq = seq
+    result.last_hash = o.hash as string
+    result.records++
+    if (o.drop !== undefined) result.markers++
+    else result.decisions++
+    prev = { seq, hash: o.hash as string }
+  }
+  return undefined
+}
+
+function checkDeclaredGap (from: number, to: number, hashBefore: string, prevHashAfter: string, declared: DropDeclaration[]): { reason: BreakReason; message: string } | null {
+  const covering = declared.filter((d) => d.to_seq >= from && d.from_seq <= to).sort((a, b) => a.from_seq - b.from_seq)
+  let next = from
+  for (const d of covering) {
+    if (d.from_seq > next) break
+    next = Math.max(next, d.to_seq + 1)
+  }
+  if (next <= to) {
+    return { reason: 'gap', message: `seq ${next}..${to} are missing and no drop marker declares them (removed)` }
+  }
+  // The declarations must join the chain on both sides of the gap.
+  const start = covering.find((d) => d.from_seq === from)
+  if (start !== undefined && start.from_prev_hash !== hashBefore) {
+    return { reason: 'link', message: `drop marker for seq ${from}..${start.to_seq} does not continue from seq ${from - 1}` }
+  }
+  const end = covering.find((d) => d.to_seq === to)
+  if (end !== undefined && end.to_hash !== prevHashAfter) {
+    return { reason: 'link', message: `seq ${to + 1}: prev_hash does not match the dropped seq ${to} the marker declares` }
+  }
+  return null
+}
+
+function anyIn (sorted: number[], lo: number, hi: number): boolean {
+  let a = 0
+  let b = sorted.length
+  while (a < b) {
+    const m = (a + b) >> 1
+    if (sorted[m]! < lo) a = m + 1
+    else b = m
+  }
+  return a < sorted.length && sorted[a]! <= hi
+}

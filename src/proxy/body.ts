@@ -1,0 +1,71 @@
+// Request bodies: size limits while streaming, and reading a bounded prefix for parsed_body
+// without losing the rest (the stream stays paused and is replayed after the prefix).
+import type { IncomingMessage } from 'node:http'
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { BouncerError } from '../errors.js'
+
+/** A pass-through that fails with BOUNCER_ERR_PROXY_BODY_TOO_LARGE past `limit` bytes. */
+export class BodyLimit extends Transform {
+  #seen = 0
+  readonly #limit: number
+  constructor (limit: number) {
+    super()
+    this.#limit = limit
+  }
+
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#limit) cb(new BouncerError('BOUNCER_ERR_PROXY_BODY_TOO_LARGE', [this.#limit]))
+    else cb(null, chunk)
+  }
+}
+
+export type Prefix =
+  | { readonly complete: true; readonly body: Buffer }
+  | { readonly complete: false; readonly chunks: Buffer[]; readonly size: number }
+
+/**
+ * Reads the body if it fits in `limit` bytes. Otherwise stops at the first chunk past the
+ * limit, leaves the request paused, and returns what was read (see replay()).
+ */
+export function readPrefix (req: IncomingMessage, limit: number): Promise<Prefix> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const cleanup = () => {
+      req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted)
+    }
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size > limit) {
+        req.pause()
+        cleanup()
+        resolve({ complete: false, chunks, size })
+      }
+    }
+    const onEnd = () => { cleanup(); resolve({ complete: true, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }) }
+    const onError = (e: Error) => { cleanup(); reject(e) }
+    const onAborted = () => { cleanup(); reject(new Error('client aborted the request')) }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('aborted', onAborted)
+  })
+}
+
+/** The full body again: the chunks already read, then the rest of the (paused) request. */
+export function replay (chunks: Buffer[], req: IncomingMessage): Readable {
+  const out = new PassThrough()
+  for (const c of chunks) out.write(c)
+  req.on('error', (e) => out.destroy(e))
+  req.pipe(out)
+  req.resume()
+  return out
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+
+export function isJsonContentType (ct: string | undefined): boolean {
+  return ct !== undefined && JSON_TYPE.test(ct)
+}

@@ -1,0 +1,168 @@
+// The decision step shared by HTTP requests and upgrades: active policy → decision cache →
+// evaluation → decision contract → mask rules → decision log. Every failure on the way
+// fails closed, is logged and counted; the caller only enforces the verdict.
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { BouncerError } from '../errors.js'
+import type { Metrics } from '../metrics/index.js'
+import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
+import { parseDecision, type Decision } from './decision.js'
+import type { PolicyInput } from './input.js'
+import type { DecisionCache, DecisionEventInput, DecisionLogger, Masker } from './seams.js'
+
+export type FailReason = 'no_policy' | 'eval_error' | 'eval_timeout' | 'invalid_decision' | 'invalid_mask' | 'mask_unavailable' | 'log_backpressure'
+
+export type Verdict =
+  | { readonly kind: 'allow'; readonly decision: Decision; readonly mask: unknown }
+  | { readonly kind: 'deny'; readonly decision: Decision }
+  | { readonly kind: 'fail'; readonly status: number; readonly reason: FailReason }
+
+export interface DecideResult {
+  readonly verdict: Verdict
+  readonly cached: boolean
+  readonly evalNs: number | undefined
+  /** the decision's reason, or the failure's message (for logs only) */
+  readonly reason: string | undefined
+  readonly revision: string | undefined
+}
+
+export interface DecideContext {
+  readonly id: string
+  readonly requestedBy: string
+  /** process.hrtime.bigint() when the request arrived */
+  readonly startNs: bigint
+}
+
+export interface EngineDeps {
+  readonly config: BouncerConfig
+  readonly holder: PolicyHolder
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly cache?: DecisionCache
+  /** Cache key function for a policy (memoised by the caller); undefined = do not cache. */
+  readonly cacheKey?: (policy: ActivePolicy) => ((input: unknown) => string) | undefined
+  readonly ttlFor?: (result: unknown, policy: ActivePolicy) => number
+  readonly decisionLog?: DecisionLogger
+  readonly masker?: Masker
+}
+
+export type Decide = (input: PolicyInput, ctx: DecideContext) => Promise<DecideResult>
+
+export function createEngine (deps: EngineDeps): Decide {
+  const { config, holder, metrics, log, cache, decisionLog, masker } = deps
+  const errorStatus = config.policy.error_status
+  const notReadyStatus = config.policy.not_ready_status
+  const timeoutNs = BigInt(Math.round(config.policy.eval_timeout_seconds * 1e9))
+  const entrypoint = config.policy.entrypoint
+  const failClosed = metrics.failClosed
+  const policyErrors = metrics.policyErrors
+  const evalHist = metrics.evalDuration
+
+  function record (ctx: DecideContext, input: PolicyInput, policy: ActivePolicy | null, result: unknown, evalNs: number | undefined,
+    error?: { code: string; message: string }): boolean {
+    if (!decisionLog) return true
+    const event: DecisionEventInput = {
+      decision_id: ctx.id,
+      path: policy?.entrypoint ?? entrypoint,
+      input,
+      ...(result !== undefined ? { result } : {}),
+      ...(policy ? { bundles: policy.bundles } : {}),
+      requested_by: ctx.requestedBy,
+      ...(evalNs !== undefined ? { eval_ns: evalNs } : {}),
+      total_ns: Number(process.hrtime.bigint() - ctx.startNs),
+      ...(error ? { error } : {}),
+    }
+    try {
+      return decisionLog.record(event) !== 'backpressure'
+    } catch (e) {
+      // The logger must not throw; if it does, the event is lost: count it, keep serving.
+      metrics.decisionLogDropped.inc({ reason: 'record_error' })
+      log.error({ err: e, decision_id: ctx.id }, 'decision log record failed')
+      return true
+    }
+  }
+
+  function fail (ctx: DecideContext, input: PolicyInput, policy: ActivePolicy | null, reason: FailReason, status: number,
+    message: string, result: unknown, evalNs: number | undefined, cached: boolean): DecideResult {
+    failClosed.inc({ reason })
+    if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.inc({ reason })
+    log.warn({ id: ctx.id, reason, error: message, revision: policy?.revision }, 'fail closed')
+    if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code: reason, message })
+    return { verdict: { kind: 'fail', status, reason }, cached, evalNs, reason: message, revision: policy?.revision }
+  }
+
+  return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
+    const policy = holder.current
+    if (policy === null) return fail(ctx, input, null, 'no_policy', notReadyStatus, 'no policy is active', undefined, undefined, false)
+
+    let key: string | undefined
+    let result: unknown
+    let cached = false
+    const keyFn = cache && deps.cacheKey ? deps.cacheKey(policy) : undefined
+    if (keyFn) {
+      try {
+        key = keyFn(input)
+        const hit = await cache!.get(key)
+        if (hit !== undefined) { result = hit; cached = true }
+      } catch (e) {
+        key = undefined
+        log.warn({ id: ctx.id, err: e }, 'decision cache key/lookup failed; evaluating')
+      }
+      // The cache lookup yielded: a newer policy may have been activated meanwhile. The key
+      // includes the revision, so a hit is still the old policy's answer — that is the
+      // request's policy (in-flight requests finish on the policy they started with).
+    }
+
+    let evalNs: number | undefined
+    if (!cached) {
+      const t0 = process.hrtime.bigint()
+      try {
+        result = policy.evaluate(input)
+      } catch (e) {
+        const ns = Number(process.hrtime.bigint() - t0)
+        evalHist.observe(ns / 1e9)
+        return fail(ctx, input, policy, 'eval_error', errorStatus, (e as Error).message, undefined, ns, false)
+      }
+      const dt = process.hrtime.bigint() - t0
+      evalNs = Number(dt)
+      evalHist.observe(evalNs / 1e9)
+      if (dt > timeoutNs) {
+        return fail(ctx, input, policy, 'eval_timeout', errorStatus, `evaluation took ${(evalNs / 1e6).toFixed(1)} ms`, result, evalNs, false)
+      }
+    }
+
+    let decision: Decision
+    try {
+      decision = parseDecision(result)
+    } catch (e) {
+      return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
+    }
+    if (!cached && key !== undefined) {
+      const ttl = deps.ttlFor ? deps.ttlFor(result, policy) : (decision.cacheTtl ?? 0)
+      if (ttl > 0) {
+        try { void Promise.resolve(cache!.set(key, result, ttl)).catch(() => {}) } catch { /* cache trouble never fails a request */ }
+      }
+    }
+
+    let mask: unknown
+    if (decision.allow && decision.mask) {
+      if (!masker) return fail(ctx, input, policy, 'mask_unavailable', 502, 'decision requires masking but no masker is configured', result, evalNs, cached)
+      try {
+        mask = masker.compile(decision.mask)
+      } catch (e) {
+        return fail(ctx, input, policy, 'invalid_mask', errorStatus, (e as Error).message, result, evalNs, cached)
+      }
+    }
+
+    if (!record(ctx, input, policy, result, evalNs)) {
+      return fail(ctx, input, policy, 'log_backpressure', 503, 'decision log is full', result, evalNs, cached)
+    }
+    return {
+      verdict: decision.allow ? { kind: 'allow', decision, mask } : { kind: 'deny', decision },
+      cached,
+      evalNs,
+      reason: decision.reason,
+      revision: policy.revision,
+    }
+  }
+}

@@ -3,7 +3,7 @@
 //   lockfile  package-lock.json exists, is v2+, and matches package.json's dependency ranges
 //   audit     `npm audit --omit=dev --audit-level=high`; an unreachable audit endpoint is
 //             reported as "audit unavailable" and does not fail the gate (unless
-//             --require-audit / BOUNCER_REQUIRE_AUDIT=1, for release pipelines)
+//             --require-audit / SECURITY_GATE_REQUIRE_AUDIT=1, for release pipelines)
 //   secrets   files that would be committed (`git ls-files --cached --others
 //             --exclude-standard`) scanned for private keys and well-known token formats
 //   licenses  licenses of production dependencies listed; a disallowed or unknown license fails
@@ -307,7 +307,7 @@ async function main (argv) {
   }
   const root = resolve(process.cwd())
   const { ok, results } = await runGate(root, {
-    requireAudit: flags.has('--require-audit') || process.env.BOUNCER_REQUIRE_AUDIT === '1',
+    requireAudit: flags.has('--require-audit') || process.env.SECURITY_GATE_REQUIRE_AUDIT === '1',
     skipAudit: flags.has('--skip-audit'),
   })
   if (flags.has('--json')) {

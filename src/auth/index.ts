@@ -24,6 +24,8 @@ export interface AuthResult {
 
 export interface Authenticator {
   authenticate (headers: IncomingHttpHeaders): AuthResult | Promise<AuthResult>
+  /** Fetch remote keys now, in the background (app start); failures show in status(). */
+  warm? (): void
   status (): StatusReport
   close (): Promise<void>
 }
@@ -109,8 +111,6 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       onFetch: deps.onJwksFetch,
     })
     : undefined
-  // Warm the JWKS in the background; failures are reported through status().
-  jwks?.refresh().catch(() => {})
 
   const algorithms = cfg.algorithms?.length
     ? [...cfg.algorithms]
@@ -187,6 +187,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
 
   return {
     authenticate,
+    warm () { jwks?.refresh().catch(() => {}) },
     status (): StatusReport {
       if (!jwks) return { status: 'OK', static_keys: staticKeys.length }
       const err = jwks.lastError

@@ -1,34 +1,86 @@
-// The decision-log slice of the configuration: types, defaults, validation.
-// Keys are snake_case with units in their names, matching the YAML file; the config loader
-// hands this slice over as parsed and resolveDecisionLogConfig() fills in defaults and freezes.
+// The decision-log slice of the configuration.
+//
+// DecisionLogConfigInput is the `decision_logs` section of the central schema
+// (src/config/schema.ts) as the config loader produces it, so the proxy passes
+// `config.decision_logs` through unchanged, plus a few optional keys the central schema does
+// not have yet (marked "extra"). resolveDecisionLogConfig() checks it once, fills defaults,
+// converts units for internal use and freezes; each component then reads only its part.
 
 import { readFileSync } from 'node:fs'
 import { BouncerError } from '../errors.js'
 
-export type SinkType = 'service' | 'console' | 'file'
+export type SinkName = 'control_plane' | 'console' | 'file'
 export type FsyncPolicy = 'always' | 'interval' | 'never'
 export type OverflowPolicy = 'drop_oldest' | 'backpressure'
-/** sync: record() writes its line to the spool file before returning (survives a process
- * crash as soon as record() returns). batched: record() queues the line and one write per
- * event-loop turn appends everything queued (cheaper per event; a crash loses that turn). */
+/** sync: record() writes its line to the spool before returning (the event survives a crash of
+ * the process once record() returns). batched: record() queues the line and one write per
+ * event-loop turn appends all queued lines (cheaper per event; a crash loses that turn). */
 export type WriteMode = 'sync' | 'batched'
 
-export interface TlsConfig {
-  readonly ca?: string // PEM
-  readonly cert?: string
-  readonly key?: string
-  readonly ca_file?: string // or paths, read once at construction
+export interface DecisionLogTlsInput {
+  readonly enabled?: boolean
+  readonly ca_file?: string
   readonly cert_file?: string
   readonly key_file?: string
-  readonly reject_unauthorized: boolean
   readonly servername?: string
+  readonly reject_unauthorized?: boolean
+  /** extra: PEM text instead of files */
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
 }
 
+export interface DecisionLogConfigInput {
+  readonly enabled?: boolean
+  /** Control plane base URL; events are POSTed to <service_url><resource>. */
+  readonly service_url?: string
+  readonly bearer_token_file?: string
+  readonly tls?: DecisionLogTlsInput
+  readonly spool_dir: string
+  /** Spool size limit. */
+  readonly max_bytes?: number
+  readonly overflow?: OverflowPolicy
+  /** Largest gzip'd upload body. */
+  readonly upload_size_limit_bytes?: number
+  /** Batching window: how long the first undelivered event waits for company; also the first
+   * retry delay. */
+  readonly min_delay_seconds?: number
+  /** Cap of the retry backoff. */
+  readonly max_delay_seconds?: number
+  readonly fsync?: FsyncPolicy
+  readonly fsync_interval_seconds?: number
+  readonly sinks?: readonly SinkName[]
+  readonly file_path?: string
+  /** Header names erased from the logged input (and from headers in the decision). */
+  readonly erase_headers?: readonly string[]
+  readonly labels?: Readonly<Record<string, string>>
+  /** Handled by whoever builds the EventMasker (see event.ts); ignored here. */
+  readonly mask_rules?: readonly unknown[]
+  readonly mask_entrypoint?: string
+  /** extra: bearer token given directly (bearer_token_file is preferred). */
+  readonly bearer_token?: string
+  /** extra: path under service_url (default "/logs", as OPA). */
+  readonly resource?: string
+  /** extra: size at which a spool segment is closed and a new one started. */
+  readonly segment_max_bytes?: number
+  /** extra: see WriteMode (default sync). */
+  readonly write_mode?: WriteMode
+  /** extra: timeout of one upload request. */
+  readonly request_timeout_seconds?: number
+}
+
+/** Process-wide settings the decision log also obeys (top level of the config). */
+export interface DecisionLogGlobals {
+  readonly production?: boolean
+  readonly allow_insecure?: boolean
+}
+
+export interface TlsConnectOptions { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string }
+
 export interface ServiceConfig {
-  readonly url: string // base URL of the control plane; events go to url + resource
-  readonly resource: string
-  readonly token?: string // bearer token
-  readonly tls?: TlsConfig
+  readonly url: string // service_url + resource
+  readonly token?: string
+  readonly tls?: TlsConnectOptions
   readonly request_timeout_ms: number
 }
 
@@ -41,144 +93,125 @@ export interface SpoolConfig {
   readonly write_mode: WriteMode
 }
 
+/** Resolved and frozen. */
 export interface DecisionLogConfig {
-  readonly sink: SinkType
+  readonly sinks: readonly SinkName[]
   readonly service?: ServiceConfig
-  readonly file?: { readonly path: string }
-  /** Extra labels; `id` (instance id) and `version` are filled in when absent. */
+  readonly file_path?: string
   readonly labels: Readonly<Record<string, string>>
   readonly spool: SpoolConfig
   readonly overflow: OverflowPolicy
   readonly upload_size_limit_bytes: number
   readonly upload_interval_ms: number
-  readonly retry: { readonly min_delay_ms: number; readonly max_delay_ms: number }
-  /** Header names erased from the logged input (and from decision headers in the result). */
+  readonly retry_min_delay_ms: number
+  readonly retry_max_delay_ms: number
   readonly erase_headers: readonly string[]
-  readonly production: boolean
-  readonly allow_insecure: boolean
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends readonly unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
-export type DecisionLogConfigInput = DeepPartial<DecisionLogConfig> & { spool: DeepPartial<SpoolConfig> & { dir: string } }
-
-export const DEFAULT_ERASE_HEADERS = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
+export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
 
 // OPA's own bounds for upload_size_limit_bytes: one minimal event plus an empty gzip stream,
 // and 4 GiB.
 const MIN_UPLOAD_BYTES = 90
 const MAX_UPLOAD_BYTES = 4 * 1024 ** 3
 
-export function resolveDecisionLogConfig (raw: unknown): DecisionLogConfig {
+export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: DecisionLogGlobals = {}): DecisionLogConfig {
   const errors: string[] = []
-  const o = obj(raw, 'decision_logs', errors)
-  const sink = oneOf(o.sink, 'sink', ['service', 'console', 'file'] as const, 'service', errors)
-  const production = bool(o.production, 'production', false, errors)
-  const allowInsecure = bool(o.allow_insecure, 'allow_insecure', false, errors)
+  const o = (raw ?? {}) as DecisionLogConfigInput & Record<string, unknown>
+  const production = globals.production === true
+  const allowInsecure = globals.allow_insecure === true
+
+  const sinks = o.sinks ?? ['control_plane']
+  if (!Array.isArray(sinks) || sinks.length === 0 || !sinks.every((s) => s === 'control_plane' || s === 'console' || s === 'file') ||
+      new Set(sinks).size !== sinks.length) {
+    errors.push('sinks: must be a non-empty list of distinct control_plane, console, file')
+  }
 
   let service: ServiceConfig | undefined
-  if (o.service !== undefined || sink === 'service') {
-    const s = obj(o.service, 'service', errors)
-    const url = str(s.url, 'service.url', undefined, errors)
-    if (url !== undefined) {
-      try { validateServiceUrl(url, { production, allowInsecure }) } catch (e) {
-        errors.push(`service.url: ${(e as Error).message}`)
+  if (sinks.includes('control_plane')) {
+    const resource = o.resource ?? '/logs'
+    if (typeof resource !== 'string' || !resource.startsWith('/')) errors.push('resource: must start with "/"')
+    if (o.service_url === undefined || o.service_url === '') errors.push('service_url: is required by the control_plane sink')
+    else {
+      try { validateServiceUrl(o.service_url, { production, allowInsecure }) } catch (e) { errors.push(`service_url: ${(e as Error).message}`) }
+    }
+    let token = o.bearer_token
+    if (token === undefined && o.bearer_token_file !== undefined) {
+      try { token = readFileSync(o.bearer_token_file, 'utf8').trim() } catch (e) {
+        errors.push(`bearer_token_file: cannot read ${o.bearer_token_file}: ${(e as Error).message}`)
       }
     }
-    const resource = str(s.resource, 'service.resource', '/logs', errors) ?? '/logs'
-    if (!resource.startsWith('/')) errors.push('service.resource: must start with "/"')
-    let tls: TlsConfig | undefined
-    if (s.tls !== undefined) {
-      const t = obj(s.tls, 'service.tls', errors)
-      tls = {
-        ca: optStr(t.ca, 'service.tls.ca', errors),
-        cert: optStr(t.cert, 'service.tls.cert', errors),
-        key: optStr(t.key, 'service.tls.key', errors),
-        ca_file: optStr(t.ca_file, 'service.tls.ca_file', errors),
-        cert_file: optStr(t.cert_file, 'service.tls.cert_file', errors),
-        key_file: optStr(t.key_file, 'service.tls.key_file', errors),
-        reject_unauthorized: bool(t.reject_unauthorized, 'service.tls.reject_unauthorized', true, errors),
-        servername: optStr(t.servername, 'service.tls.servername', errors),
-      }
-      if (production && !tls.reject_unauthorized && !allowInsecure) {
-        errors.push('service.tls.reject_unauthorized: false is refused in production unless allow_insecure')
-      }
+    let tls: TlsConnectOptions | undefined
+    try { tls = loadTls(o.tls) } catch (e) { errors.push((e as Error).message) }
+    if (tls !== undefined && !tls.rejectUnauthorized && production && !allowInsecure) {
+      errors.push('tls.reject_unauthorized: false is refused in production mode unless allow_insecure')
     }
     service = {
-      url: url ?? '',
-      resource,
-      token: optStr(s.token, 'service.token', errors),
+      url: (o.service_url ?? '').replace(/\/+$/, '') + resource,
+      token,
       tls,
-      request_timeout_ms: int(s.request_timeout_ms, 'service.request_timeout_ms', 10_000, 1, 600_000, errors),
+      request_timeout_ms: Math.round(seconds(o.request_timeout_seconds, 'request_timeout_seconds', 10, 0.001, errors) * 1000),
     }
   }
-
-  let file: { path: string } | undefined
-  if (o.file !== undefined || sink === 'file') {
-    const f = obj(o.file, 'file', errors)
-    file = { path: str(f.path, 'file.path', undefined, errors) ?? '' }
-  }
+  if (sinks.includes('file') && (o.file_path === undefined || o.file_path === '')) errors.push('file_path: is required by the file sink')
 
   const labels: Record<string, string> = {}
-  if (o.labels !== undefined) {
-    const l = obj(o.labels, 'labels', errors)
-    for (const [k, v] of Object.entries(l)) {
-      if (typeof v === 'string') labels[k] = v
-      else errors.push(`labels.${k}: must be a string`)
-    }
+  for (const [k, v] of Object.entries(o.labels ?? {})) {
+    if (typeof v === 'string') labels[k] = v
+    else errors.push(`labels.${k}: must be a string`)
   }
 
-  const sp = obj(o.spool, 'spool', errors)
-  const maxBytes = int(sp.max_bytes, 'spool.max_bytes', 64 * 1024 ** 2, 64 * 1024, Number.MAX_SAFE_INTEGER, errors)
-  // Several segments must fit in the spool so that drop_oldest can free space a segment at a
-  // time without touching the one being written.
-  const segDefault = Math.max(16 * 1024, Math.min(4 * 1024 ** 2, Math.floor(maxBytes / 8)))
-  const segMax = int(sp.segment_max_bytes, 'spool.segment_max_bytes', segDefault, 4096, Number.MAX_SAFE_INTEGER, errors)
-  if (segMax * 4 > maxBytes) errors.push(`spool.segment_max_bytes: must be at most a quarter of spool.max_bytes (${Math.floor(maxBytes / 4)})`)
+  if (typeof o.spool_dir !== 'string' || o.spool_dir === '') errors.push('spool_dir: is required')
+  const maxBytes = int(o.max_bytes, 'max_bytes', 256 * 1024 ** 2, 16 * 1024, Number.MAX_SAFE_INTEGER, errors)
+  // Several segments must fit so that drop_oldest frees space a segment at a time without
+  // touching the one being written.
+  const segDefault = Math.max(4096, Math.min(4 * 1024 ** 2, Math.floor(maxBytes / 8)))
+  const segMax = int(o.segment_max_bytes, 'segment_max_bytes', segDefault, 4096, Number.MAX_SAFE_INTEGER, errors)
+  if (segMax * 4 > maxBytes) errors.push(`segment_max_bytes: must be at most a quarter of max_bytes (${Math.floor(maxBytes / 4)})`)
   const spool: SpoolConfig = {
-    dir: str(sp.dir, 'spool.dir', undefined, errors) ?? '',
+    dir: o.spool_dir,
     max_bytes: maxBytes,
     segment_max_bytes: segMax,
-    fsync: oneOf(sp.fsync, 'spool.fsync', ['always', 'interval', 'never'] as const, 'interval', errors),
-    fsync_interval_ms: int(sp.fsync_interval_ms, 'spool.fsync_interval_ms', 1000, 1, 3_600_000, errors),
-    write_mode: oneOf(sp.write_mode, 'spool.write_mode', ['sync', 'batched'] as const, 'sync', errors),
+    fsync: oneOf(o.fsync, 'fsync', ['always', 'interval', 'never'] as const, 'interval', errors),
+    fsync_interval_ms: Math.round(seconds(o.fsync_interval_seconds, 'fsync_interval_seconds', 1, 0.001, errors) * 1000),
+    write_mode: oneOf(o.write_mode, 'write_mode', ['sync', 'batched'] as const, 'sync', errors),
   }
 
-  const r = obj(o.retry, 'retry', errors)
-  const retry = {
-    min_delay_ms: int(r.min_delay_ms, 'retry.min_delay_ms', 100, 1, 3_600_000, errors),
-    max_delay_ms: int(r.max_delay_ms, 'retry.max_delay_ms', 30_000, 1, 3_600_000, errors),
-  }
-  if (retry.max_delay_ms < retry.min_delay_ms) errors.push('retry.max_delay_ms: must be >= retry.min_delay_ms')
+  const minDelay = seconds(o.min_delay_seconds, 'min_delay_seconds', 1, 0, errors)
+  const maxDelay = seconds(o.max_delay_seconds, 'max_delay_seconds', 120, 0.001, errors)
+  if (maxDelay < minDelay) errors.push('max_delay_seconds: must be >= min_delay_seconds')
 
-  let eraseHeaders: string[] = [...DEFAULT_ERASE_HEADERS]
+  let eraseHeaders = DEFAULT_ERASE_HEADERS
   if (o.erase_headers !== undefined) {
     if (!Array.isArray(o.erase_headers) || !o.erase_headers.every((h) => typeof h === 'string')) {
       errors.push('erase_headers: must be a list of header names')
     } else eraseHeaders = o.erase_headers.map((h: string) => h.toLowerCase())
   }
 
-  const cfg: DecisionLogConfig = {
-    sink,
+  const overflow = oneOf(o.overflow, 'overflow', ['drop_oldest', 'backpressure'] as const, 'drop_oldest', errors)
+  const uploadLimit = int(o.upload_size_limit_bytes, 'upload_size_limit_bytes', 32768, MIN_UPLOAD_BYTES, MAX_UPLOAD_BYTES, errors)
+
+  if (errors.length > 0) throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [errors.join('; ')])
+  return deepFreeze({
+    sinks: [...sinks],
     service,
-    file,
+    file_path: o.file_path,
     labels,
     spool,
-    overflow: oneOf(o.overflow, 'overflow', ['drop_oldest', 'backpressure'] as const, 'drop_oldest', errors),
-    upload_size_limit_bytes: int(o.upload_size_limit_bytes, 'upload_size_limit_bytes', 32768, MIN_UPLOAD_BYTES, MAX_UPLOAD_BYTES, errors),
-    upload_interval_ms: int(o.upload_interval_ms, 'upload_interval_ms', 1000, 0, 3_600_000, errors),
-    retry,
-    erase_headers: eraseHeaders,
-    production,
-    allow_insecure: allowInsecure,
-  }
-  if (errors.length > 0) throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [errors.join('; ')])
-  return deepFreeze(cfg)
+    overflow,
+    upload_size_limit_bytes: uploadLimit,
+    upload_interval_ms: Math.round(minDelay * 1000),
+    // The first retry waits about the batching window (at least 10 ms), doubling up to the cap.
+    retry_min_delay_ms: Math.max(10, Math.round(minDelay * 1000)),
+    retry_max_delay_ms: Math.max(10, Math.round(maxDelay * 1000)),
+    erase_headers: [...eraseHeaders],
+  })
 }
 
 /**
  * Check a control-plane URL. Plaintext http:// is refused in production mode unless
- * allowInsecure; credentials in the URL are always refused (use the bearer token option, so
- * the secret never ends up in logs that print the URL).
+ * allowInsecure; credentials in the URL are always refused (the token option keeps the secret
+ * out of anything that prints the URL).
  */
 export function validateServiceUrl (url: string, opts: { production: boolean; allowInsecure?: boolean }): URL {
   let u: URL
@@ -189,7 +222,7 @@ export function validateServiceUrl (url: string, opts: { production: boolean; al
     throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [`service URL ${url} must be http(s)`])
   }
   if (u.username !== '' || u.password !== '') {
-    throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', ['service URL must not carry credentials; use service.token'])
+    throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', ['service URL must not carry credentials; use a bearer token'])
   }
   if (u.protocol === 'http:' && opts.production && opts.allowInsecure !== true) {
     throw new BouncerError('BOUNCER_ERR_DECISION_LOG_INSECURE_URL', [url])
@@ -197,58 +230,42 @@ export function validateServiceUrl (url: string, opts: { production: boolean; al
   return u
 }
 
-/** PEM material for undici's connect options, reading *_file paths once. */
-export function loadTls (tls: TlsConfig | undefined): { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string } | undefined {
+/** undici connect options from the TLS section, reading files once. */
+function loadTls (tls: DecisionLogTlsInput | undefined): TlsConnectOptions | undefined {
   if (tls === undefined) return undefined
   const read = (pem: string | undefined, file: string | undefined, what: string): string | undefined => {
     if (pem !== undefined) return pem
     if (file === undefined) return undefined
     try { return readFileSync(file, 'utf8') } catch (e) {
-      throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [`cannot read service.tls.${what}_file ${file}: ${(e as Error).message}`], { cause: e })
+      throw new Error(`tls.${what}_file: cannot read ${file}: ${(e as Error).message}`)
     }
   }
-  return {
-    ca: read(tls.ca, tls.ca_file, 'ca'),
-    cert: read(tls.cert, tls.cert_file, 'cert'),
-    key: read(tls.key, tls.key_file, 'key'),
-    rejectUnauthorized: tls.reject_unauthorized,
-    servername: tls.servername,
-  }
+  const out: TlsConnectOptions = { rejectUnauthorized: tls.reject_unauthorized !== false }
+  const ca = read(tls.ca, tls.ca_file, 'ca')
+  const cert = read(tls.cert, tls.cert_file, 'cert')
+  const key = read(tls.key, tls.key_file, 'key')
+  if (ca !== undefined) out.ca = ca
+  if (cert !== undefined) out.cert = cert
+  if (key !== undefined) out.key = key
+  if (tls.servername !== undefined) out.servername = tls.servername
+  return out
 }
 
 // --- small validators: each records a message naming the field and returns a usable value ---
-
-function obj (v: unknown, field: string, errors: string[]): Record<string, any> {
-  if (v === undefined || v === null) return {}
-  if (typeof v !== 'object' || Array.isArray(v)) { errors.push(`${field}: must be an object`); return {} }
-  return v as Record<string, any>
-}
-
-function str (v: unknown, field: string, dflt: string | undefined, errors: string[]): string | undefined {
-  if (v === undefined) {
-    if (dflt === undefined) errors.push(`${field}: is required`)
-    return dflt
-  }
-  if (typeof v !== 'string' || v === '') { errors.push(`${field}: must be a non-empty string`); return dflt }
-  return v
-}
-
-function optStr (v: unknown, field: string, errors: string[]): string | undefined {
-  if (v === undefined) return undefined
-  if (typeof v !== 'string') { errors.push(`${field}: must be a string`); return undefined }
-  return v
-}
-
-function bool (v: unknown, field: string, dflt: boolean, errors: string[]): boolean {
-  if (v === undefined) return dflt
-  if (typeof v !== 'boolean') { errors.push(`${field}: must be true or false`); return dflt }
-  return v
-}
 
 function int (v: unknown, field: string, dflt: number, min: number, max: number, errors: string[]): number {
   if (v === undefined) return dflt
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     errors.push(`${field}: must be an integer in [${min}, ${max}]`)
+    return dflt
+  }
+  return v
+}
+
+function seconds (v: unknown, field: string, dflt: number, min: number, errors: string[]): number {
+  if (v === undefined) return dflt
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    errors.push(`${field}: must be a number of seconds >= ${min}`)
     return dflt
   }
   return v

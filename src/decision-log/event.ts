@@ -83,12 +83,13 @@ export type DropReason = 'spool_full' | 'rejected_too_large'
  */
 export type EventMasker = (event: DecisionEvent) => { event: DecisionEvent; erased: readonly string[]; masked: readonly string[] }
 
-/** Adapter for document maskers shaped like applyMask(doc) → { value, masked }, whose rule
- * paths address the whole event ("/input/…", "/result/…"). */
-export function maskerFromDocumentMask (apply: (doc: DecisionEvent) => { value: unknown; masked: readonly string[] }): EventMasker {
+/** Adapter for document maskers shaped like src/masking's applyMask(doc, mask, opts) →
+ * { value, masked, erased }, with rule paths addressing the whole event ("/input/…",
+ * "/result/…"): maskerFromDocumentMask((e) => applyMask(e, compiled, { hashKey })). */
+export function maskerFromDocumentMask (apply: (doc: DecisionEvent) => { value: unknown; masked: readonly string[]; erased?: readonly string[] }): EventMasker {
   return (event) => {
     const r = apply(event)
-    return { event: r.value as DecisionEvent, erased: [], masked: r.masked }
+    return { event: r.value as DecisionEvent, erased: r.erased ?? [], masked: r.masked }
   }
 }
 

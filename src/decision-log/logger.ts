@@ -12,12 +12,12 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { BouncerError } from '../errors.js'
 import { type ChainHead, GENESIS, sealEvent, type SealedEntry } from './chain.js'
-import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type SinkType } from './config.js'
+import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type DecisionLogGlobals } from './config.js'
 import {
   compileEventBuilder, type BuiltEvent, type DecisionEventInput, type DropDeclaration, type DropMarker,
   type DropReason, type EventMasker,
 } from './event.js'
-import { ConsoleSink, FileSink, ServiceSink, type Sink } from './sinks.js'
+import { ConsoleSink, FanoutSink, FileSink, ServiceSink, type Sink } from './sinks.js'
 import { Spool, type DroppedRange } from './spool.js'
 import { nowNs, rfc3339Nano } from './timestamp.js'
 import { Uploader } from './uploader.js'
@@ -40,13 +40,13 @@ export interface DecisionLogLog {
   info? (obj: Record<string, unknown>, msg: string): void
 }
 
-export interface DecisionLoggerDeps {
+export interface DecisionLoggerOptions extends DecisionLogGlobals {
   mask?: EventMasker
   metrics?: DecisionLogMetrics
   log?: DecisionLogLog
   /** Console sink output (default process.stdout). */
   stdout?: NodeJS.WritableStream
-  /** Replace the configured sink (custom sinks, tests). */
+  /** Replace the configured sinks (custom sinks, tests). */
   sink?: Sink
 }
 
@@ -101,7 +101,7 @@ interface Queued { buf: Buffer; entry: SealedEntry; isEvent: boolean }
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
-  private readonly deps: DecisionLoggerDeps
+  private readonly deps: DecisionLoggerOptions
   private readonly labels: Readonly<Record<string, string>>
   private readonly build: (d: DecisionEventInput) => BuiltEvent
   private readonly spool: Spool
@@ -123,8 +123,8 @@ export class DecisionLogger {
   private lastErrorAt: string | undefined
   private lastSuccessAt: string | undefined
 
-  constructor (config: DecisionLogConfigInput | DecisionLogConfig, deps: DecisionLoggerDeps = {}) {
-    this.config = resolveDecisionLogConfig(config)
+  constructor (config: DecisionLogConfigInput, deps: DecisionLoggerOptions = {}) {
+    this.config = resolveDecisionLogConfig(config, deps)
     this.deps = deps
     const cfg = this.config
     this.labels = Object.freeze({ id: randomUUID(), version: BOUNCER_VERSION, ...cfg.labels })
@@ -145,8 +145,8 @@ export class DecisionLogger {
     this.sink = this.deps.sink ?? this.makeSink()
     this.uploader = new Uploader(this.spool, this.sink, {
       intervalMs: this.config.upload_interval_ms,
-      minDelayMs: this.config.retry.min_delay_ms,
-      maxDelayMs: this.config.retry.max_delay_ms,
+      minDelayMs: this.config.retry_min_delay_ms,
+      maxDelayMs: this.config.retry_max_delay_ms,
     }, {
       delivered: (n) => {
         this.c.delivered += n
@@ -262,7 +262,7 @@ export class DecisionLogger {
     else if (failures > 0 || fill >= 0.8) state = 'WARN'
     const s: DecisionLogStatus = {
       state,
-      sink: this.sink?.kind ?? this.config.sink,
+      sink: this.sink?.kind ?? this.config.sinks.join('+'),
       overflow: this.config.overflow,
       recorded: this.c.recorded,
       delivered: this.c.delivered,
@@ -289,15 +289,18 @@ export class DecisionLogger {
 
   private makeSink (): Sink {
     const cfg = this.config
-    switch (cfg.sink as SinkType) {
-      case 'console': return new ConsoleSink(this.deps.stdout)
-      case 'file': return new FileSink(cfg.file!.path, cfg.spool.fsync)
-      case 'service': return new ServiceSink({
-        service: cfg.service!,
-        uploadSizeLimitBytes: cfg.upload_size_limit_bytes,
-        userAgent: `bouncer/${BOUNCER_VERSION}`,
-      })
-    }
+    const sinks = cfg.sinks.map((name): Sink => {
+      switch (name) {
+        case 'console': return new ConsoleSink(this.deps.stdout)
+        case 'file': return new FileSink(cfg.file_path!, cfg.spool.fsync)
+        case 'control_plane': return new ServiceSink({
+          service: cfg.service!,
+          uploadSizeLimitBytes: cfg.upload_size_limit_bytes,
+          userAgent: `bouncer/${BOUNCER_VERSION}`,
+        })
+      }
+    })
+    return sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks)
   }
 
   /** Append one sealed line (sync) or queue it (batched). False if it could not be written. */
@@ -332,7 +335,8 @@ export class DecisionLogger {
       const r = this.spool.dropOldest()
       if (r === null) continue
       // Segments hold consecutive seqs, so successive drops extend one range.
-      range = range === null ? { ...r } : { ...range, toSeq: r.toSeq, toHash: r.toHash, count: range.count + r.count }
+      const before: DroppedRange | null = range
+      range = before === null ? { ...r } : { ...before, toSeq: r.toSeq, toHash: r.toHash, count: before.count + r.count }
     }
     if (range === null) return false
     this.lose('spool_full', range.count)

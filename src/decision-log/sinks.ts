@@ -11,7 +11,8 @@ import { dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { gzip as gzipCb } from 'node:zlib'
 import { Agent, request } from 'undici'
-import { loadTls, type FsyncPolicy, type ServiceConfig } from './config.js'
+import { parseChainPrefix } from './chain.js'
+import type { FsyncPolicy, ServiceConfig } from './config.js'
 
 const gzip = promisify(gzipCb)
 
@@ -37,7 +38,7 @@ export interface ServiceSinkOptions {
 }
 
 export class ServiceSink implements Sink {
-  readonly kind = 'service'
+  readonly kind = 'control_plane'
   private readonly url: string
   private readonly limit: number
   private readonly headers: Record<string, string>
@@ -48,7 +49,7 @@ export class ServiceSink implements Sink {
 
   constructor (opts: ServiceSinkOptions) {
     const s = opts.service
-    this.url = s.url.replace(/\/+$/, '') + s.resource
+    this.url = s.url
     this.limit = opts.uploadSizeLimitBytes
     this.headers = {
       'content-type': 'application/json',
@@ -56,12 +57,11 @@ export class ServiceSink implements Sink {
       'user-agent': opts.userAgent,
     }
     if (s.token !== undefined) this.headers.authorization = `Bearer ${s.token}`
-    const tls = loadTls(s.tls)
     this.agent = new Agent({
       headersTimeout: s.request_timeout_ms,
       bodyTimeout: s.request_timeout_ms,
       connectTimeout: Math.min(s.request_timeout_ms, 10_000),
-      ...(tls !== undefined ? { connect: tls } : {}),
+      ...(s.tls !== undefined ? { connect: s.tls } : {}),
     })
   }
 
@@ -141,4 +141,47 @@ export class FileSink implements Sink {
     }
   }
   async close (): Promise<void> {}
+}
+
+/**
+ * Several sinks for one spool. A line leaves the spool once every sink has taken it. Each sink
+ * remembers the last seq it took, so when one sink fails and the batch is retried the others
+ * are not sent the same lines again (after a restart that memory is gone: at-least-once).
+ */
+export class FanoutSink implements Sink {
+  readonly kind: string
+  private readonly sinks: readonly Sink[]
+  private readonly taken: number[]
+
+  constructor (sinks: readonly Sink[]) {
+    this.sinks = sinks
+    this.kind = sinks.map((s) => s.kind).join('+')
+    this.taken = sinks.map(() => 0)
+  }
+
+  batchBytes (): number { return Math.min(...this.sinks.map((s) => s.batchBytes())) }
+
+  async send (lines: readonly string[], signal: AbortSignal): Promise<SendResult> {
+    const seqs = lines.map((l) => parseChainPrefix(l)?.seq ?? 0)
+    let all = lines.length
+    let failure: Extract<SendResult, { ok: false }> | undefined
+    for (let i = 0; i < this.sinks.length; i++) {
+      let start = 0
+      while (start < lines.length && seqs[start]! <= this.taken[i]!) start++
+      if (start < lines.length) {
+        const r = await this.sinks[i]!.send(start === 0 ? lines : lines.slice(start), signal)
+        if (r.ok) this.taken[i] = seqs[start + r.sent - 1]!
+        else if (failure === undefined || r.tooLarge === true) failure = r
+      }
+      let n = 0
+      while (n < lines.length && seqs[n]! <= this.taken[i]!) n++
+      all = Math.min(all, n)
+    }
+    if (all > 0) return { ok: true, sent: all }
+    return failure ?? { ok: false, error: 'no sink took the batch' }
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.close()))
+  }
 }

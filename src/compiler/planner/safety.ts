@@ -107,7 +107,7 @@ function evaluable (t: Term, isBound: IsBound): boolean {
 
 /** `f(x, out)` where only the last argument is unbound: the output form. */
 function callWithOutput (t: Extract<Term, { type: 'call' }>, isBound: IsBound): boolean {
-  if (t.args.length < 2) return false
+  if (t.args.length < 1) return false
   const last = t.args[t.args.length - 1]
   return t.args.slice(0, -1).every(a => evaluable(a, isBound)) && receivable(last, isBound)
 }

@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url'
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
 import { linkPolicy } from '../../../src/compiler/wasm/link.js'
 import { clearRuntimeCache } from '../../../src/compiler/wasm/runtime-files.js'
+import { parseModule } from '../../../src/compiler/parser/index.js'
+import { planPolicy } from '../../../src/compiler/planner/index.js'
+import { serializePlan } from '../../../src/compiler/planner/serialize.js'
+import { Diagnostics } from '../../../src/compiler/diagnostics.js'
 
 let built = false
 
@@ -18,26 +22,23 @@ export function ensureRuntime (): void {
 }
 
 /**
- * A hand-written plan (format: src/compiler/planner/ir.ts) with entrypoints
- * `stub/echo` (= input) and `stub/host` (= custom.fn(input), a host builtin).
- * Extra fields are ignored by the interpreter; `padding` makes big plans.
+ * Plan JSON for a tiny policy compiled with the project's planner:
+ *   stub/echo = input; stub/host = crypto.sha256(input) (a host builtin);
+ *   stub/pad = a string constant of `padding` bytes (to make big plans).
  */
 export function echoPlan (padding = 0): string {
-  const rule = (body: unknown[], value: number) => ({ body, key: [], value, multi: false, else: null, loc: 'test:1' })
-  return JSON.stringify({
-    version: 1,
-    strict: false,
-    consts: [],
-    funcs: [
-      { name: 'echo', kind: 0, nargs: 0, nlocals: 1, rules: [rule([[4, 0]], 0)], default: 0 },
-      { name: 'host', kind: 0, nargs: 0, nlocals: 2, rules: [rule([[4, 0], [8, 1, 0, [0]]], 1)], default: 0 },
-    ],
-    nodes: [],
-    entrypoints: [['stub/echo', 0], ['stub/host', 1]],
-    builtins: ['custom.fn'],
-    host: [0],
-    ...(padding > 0 ? { padding: 'x'.repeat(padding) } : {}),
-  })
+  const source = [
+    'package stub',
+    'echo := input',
+    'host := crypto.sha256(input)',
+    `pad := ${JSON.stringify('x'.repeat(padding))}`,
+  ].join('\n')
+  const parsed = parseModule(source, 'stub.rego')
+  if (parsed.module === null) throw new Error('stub policy does not parse')
+  const diags = new Diagnostics()
+  const out = planPolicy({ modules: [parsed.module], entrypoints: ['stub/echo', 'stub/host', 'stub/pad'] }, diags)
+  if (diags.hasErrors) throw new Error('stub policy does not plan: ' + JSON.stringify(diags.list))
+  return serializePlan(out.plan)
 }
 
 export async function loadPlan (plan = echoPlan(), builtins: Record<string, (...args: any[]) => unknown> = {}): Promise<LoadedPolicy> {

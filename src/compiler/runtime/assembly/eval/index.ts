@@ -644,7 +644,13 @@ function materialize (nodeId: i32): Value {
     if (c.func >= 0 && c.childIds.length == 0) cv = evalRule(c.func)
     else if (c.func >= 0 || hasRulesBelow(c)) cv = materialize(n.childIds[i])
     else continue
-    if (cv !== null) obj.set(n.childKeys[i], cv)
+    if (cv !== null) {
+      const key = n.childKeys[i]
+      const prev = obj.get(key)
+      // a key produced both by a ref-head rule above and by a rule below is a conflict
+      if (prev !== null && n.func >= 0 && !equals(prev, cv)) abortWith('eval_conflict_error: object keys must be unique')
+      obj.set(key, cv)
+    }
   }
   if (s.dataOv.length > 0) {
     const v = applyDataOverrides(n.path, obj)

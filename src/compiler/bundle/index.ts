@@ -1,0 +1,63 @@
+// Rego sources on disk -> an OPA bundle (.tar.gz) with policy.wasm, data.json, the sources
+// and a manifest whose metadata records what the cache needs: per entrypoint, the input
+// paths the policy can read and whether it calls non-deterministic builtins.
+import path from 'node:path'
+import { writeBundle } from '../../policy/bundle/index.js'
+import type { BundleManifest } from '../../policy/bundle/types.js'
+import type { SignOptions } from '../../policy/bundle/signatures.js'
+import { builtinInfo } from '../builtins.js'
+import { compileModules, loadSources, type CompiledPolicy } from '../index.js'
+
+export interface CompileBundleOptions {
+  paths: string[]
+  entrypoints: string[]
+  revision?: string
+  sign?: SignOptions
+}
+
+export interface CompiledBundle extends CompiledPolicy {
+  data: Record<string, unknown>
+  manifest: BundleManifest
+  tarGz: Buffer
+}
+
+export const BOUNCER_METADATA_KEY = 'bouncer'
+
+export interface BouncerBundleMetadata {
+  compiler: string
+  entrypoints: Record<string, { input_paths: string[][] | null; nondeterministic: boolean; builtins: string[] }>
+}
+
+export async function compileBundle (opts: CompileBundleOptions): Promise<CompiledBundle> {
+  const { modules, data } = await loadSources(opts.paths)
+  const compiled = compileModules({ modules, entrypoints: opts.entrypoints })
+  const meta: BouncerBundleMetadata = { compiler: 'bouncer', entrypoints: {} }
+  for (const ep of compiled.entrypoints) {
+    const bis = compiled.builtinsUsed[ep] ?? []
+    meta.entrypoints[ep] = {
+      input_paths: compiled.inputPaths[ep] ?? null,
+      nondeterministic: bis.some(b => builtinInfo(b)?.nondeterministic === true),
+      builtins: bis,
+    }
+  }
+  const manifest: BundleManifest = {
+    revision: opts.revision ?? '',
+    roots: [''],
+    wasm: compiled.entrypoints.map(entrypoint => ({ entrypoint, module: '/policy.wasm' })),
+    metadata: { [BOUNCER_METADATA_KEY]: meta },
+  }
+  const common = commonDir(modules.map(m => m.file))
+  const rego = modules.map(m => ({ path: path.relative(common, m.file).split(path.sep).join('/'), source: m.source }))
+  const tarGz = await writeBundle({ manifest, wasm: compiled.wasm, data, rego }, opts.sign)
+  return { ...compiled, data, manifest, tarGz }
+}
+
+function commonDir (files: string[]): string {
+  if (files.length === 0) return '.'
+  let dir = path.dirname(path.resolve(files[0]))
+  for (const f of files) {
+    const abs = path.resolve(f)
+    while (!abs.startsWith(dir + path.sep) && dir !== path.dirname(dir)) dir = path.dirname(dir)
+  }
+  return dir
+}

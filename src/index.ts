@@ -1,0 +1,321 @@
+// buildApp(config, deps): assembles the bouncer from a validated config. No side effects:
+// nothing listens, no file is read except configured key material, no signal handlers.
+// app.start() loads the configured policy and listens; app.close() shuts down gracefully.
+// The CLI (`bouncer run`) and the tests both go through here.
+import { readFileSync } from 'node:fs'
+import { createServer, METHODS, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { pino, type Logger, type DestinationStream } from 'pino'
+import type { BouncerConfig } from './config/index.js'
+import { ConfigError } from './config/index.js'
+import { createMetrics, type Metrics } from './metrics/index.js'
+import { Health } from './health/index.js'
+import { createAdminServer } from './health/admin.js'
+import { PolicyHolder, type ActivePolicy } from './policy/holder.js'
+import { loadPolicyFromPath, type LoadPolicyOptions } from './policy/load.js'
+import type { HostBuiltin } from './policy/builtins/index.js'
+import { createAuthenticator, type Authenticator } from './auth/index.js'
+import { compileTargetNormalizer, type Target } from './proxy/target.js'
+import { createForwarder } from './proxy/forward.js'
+import { createEngine } from './proxy/engine.js'
+import { createRequestHandler, kTarget, type WithTarget } from './proxy/handler.js'
+import { createUpgradeHandler } from './proxy/upgrade.js'
+import type { DecisionCache, DecisionLogger, Masker } from './proxy/seams.js'
+import { compileDecisionKey, resolveKeySpec, type InputPath } from './cache/key.js'
+import { ttlFor } from './cache/ttl.js'
+import { compileMaskRules, maskUpstreamResponse, type CompiledMask } from './masking/index.js'
+import { BouncerError } from './errors.js'
+
+export type { BouncerConfig } from './config/index.js'
+export { createConfig, loadConfig, configSchema } from './config/index.js'
+export type { DecisionCache, DecisionLogger, Masker } from './proxy/seams.js'
+export type { ActivePolicy } from './policy/holder.js'
+
+export interface AppDeps {
+  /** pino logger (default: JSON to stdout at config.logging.level, secrets redacted) */
+  logger?: Logger
+  /** where the default logger writes (tests) */
+  logDestination?: DestinationStream
+  /** decision cache (src/cache); omitted = no caching */
+  cache?: DecisionCache
+  /** decision logger (src/decision-log); omitted = no decision logs */
+  decisionLog?: DecisionLogger
+  /** response masker; omitted = src/masking with config.masking; null = none (masked decisions fail closed) */
+  masker?: Masker | null
+  /** authenticator; omitted = from config.auth */
+  authenticator?: Authenticator
+  /** host builtins for policies (default: src/policy/builtins) */
+  builtins?: Record<string, HostBuiltin>
+  holder?: PolicyHolder
+}
+
+export interface ListenAddresses {
+  proxy: AddressInfo
+  admin?: AddressInfo
+}
+
+export interface BouncerApp {
+  readonly config: BouncerConfig
+  readonly fastify: FastifyInstance
+  readonly server: Server
+  readonly adminServer: Server | undefined
+  readonly holder: PolicyHolder
+  readonly metrics: Metrics
+  readonly health: Health
+  readonly log: Logger
+  /** Options to use when loading policies for this app (memory, builtins). */
+  readonly policyOptions: LoadPolicyOptions
+  /** Loads config.policy.path (if set) and activates it. */
+  loadPolicy (): Promise<ActivePolicy | null>
+  /** Loads the policy (if configured), starts components, listens on both ports. */
+  start (): Promise<ListenAddresses>
+  /** Graceful, bounded: stop accepting, finish in-flight requests, close the rest at the deadline. */
+  close (deadlineMs?: number): Promise<void>
+  /** Runs on close, before components are stopped (bundle pollers, ...). */
+  onClose (fn: (deadlineMs: number) => Promise<void> | void): void
+}
+
+/** JSON logs; credentials never leave the process. */
+export function createLogger (level: BouncerConfig['logging']['level'], extraRedact: readonly string[] = [], destination?: DestinationStream): Logger {
+  const sensitive = ['authorization', 'cookie', '"set-cookie"', '"proxy-authorization"']
+  const paths = [
+    ...sensitive.flatMap((h) => [`req.headers.${h}`, `res.headers.${h}`, `headers.${h}`, `*.headers.${h}`, `input.attributes.request.http.headers.${h}`]),
+    ...extraRedact,
+  ]
+  return pino({
+    level,
+    base: { service: 'bouncer' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  }, destination ?? pino.destination({ sync: false }))
+}
+
+const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+
+function readSecret (value: string | undefined, file: string | undefined): Buffer | undefined {
+  if (value !== undefined) return Buffer.from(value)
+  if (file === undefined) return undefined
+  try { return Buffer.from(readFileSync(file, 'utf8').trim()) } catch (e) {
+    throw new ConfigError([`masking.hash_key_file: cannot read ${file}: ${(e as Error).message}`])
+  }
+}
+
+function defaultMasker (cfg: BouncerConfig['masking']): Masker<CompiledMask> {
+  const hashKey = readSecret(cfg.hash_key, cfg.hash_key_file)
+  return {
+    compile (rules) {
+      const compiled = compileMaskRules(rules)
+      if (compiled.usesHash && !hashKey) throw new Error('mask rules use "hash" but masking.hash_key is not configured')
+      return compiled
+    },
+    async apply (res, compiled, ctx) {
+      return await maskUpstreamResponse(res, compiled, { hashKey, maxBodyBytes: cfg.max_body_bytes, failStatus: cfg.fail_status, method: ctx.method })
+    },
+  }
+}
+
+export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Promise<BouncerApp> {
+  if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
+  const log = deps.logger ?? createLogger(config.logging.level, config.logging.redact, deps.logDestination)
+  const metrics = createMetrics({ defaultMetrics: config.admin.default_metrics })
+  const health = new Health()
+  const holder = deps.holder ?? new PolicyHolder()
+  const masker = deps.masker === null ? undefined : (deps.masker ?? defaultMasker(config.masking))
+  const auth = deps.authenticator ?? await createAuthenticator(config.auth.jwt, {
+    onResult: (r) => metrics.authResults.inc({ result: r }),
+    onJwksFetch: (outcome, err) => {
+      metrics.jwksRefreshes.inc({ outcome })
+      if (err) log.warn({ err: err.message }, 'JWKS fetch failed')
+    },
+  })
+  const policyOptions: LoadPolicyOptions = {
+    initialMemoryPages: config.policy.initial_memory_pages,
+    maxMemoryPages: config.policy.max_memory_pages,
+    ...(deps.builtins ? { builtins: deps.builtins } : {}),
+  }
+
+  // --- policy status: readiness, metrics, logs ---
+  health.register('policy', () => {
+    const p = holder.current
+    return p ? { status: 'OK', revision: p.revision, source: p.source, activated_at: new Date(p.activatedAt).toISOString() } : { status: 'NOT_READY', message: 'no policy is active' }
+  }, { critical: true })
+  holder.onActivate((next, prev) => {
+    if (prev) metrics.policyInfo.remove({ revision: prev.revision, entrypoint: prev.entrypoint, source: prev.source })
+    metrics.policyInfo.set({ revision: next.revision, entrypoint: next.entrypoint, source: next.source }, 1)
+    metrics.policyActivations.inc()
+    metrics.policyActivatedAt.set(next.activatedAt / 1000)
+    metrics.policyMemoryBytes.set(next.wasm.memoryBytes())
+    log.info({ revision: next.revision, previous: prev?.revision, source: next.source, entrypoint: next.entrypoint }, 'policy activated')
+  })
+  if (auth) health.register('auth', () => auth.status(), { critical: false })
+  if (deps.cache?.status) health.register('cache', () => deps.cache!.status!(), { critical: false })
+  if (deps.decisionLog?.status) health.register('decision_logs', () => deps.decisionLog!.status!(), { critical: false })
+
+  // --- decision cache seam: key per active policy, compiled once per activation ---
+  const keyFns = new WeakMap<ActivePolicy, ((input: unknown) => string) | undefined>()
+  const configuredPaths = {
+    inputPaths: config.cache.input_paths ? config.cache.input_paths.map(pointerToPath) : null,
+    ignorePaths: config.cache.ignore_paths.map(pointerToPath),
+  }
+  const cacheKey = (p: ActivePolicy) => {
+    if (keyFns.has(p)) return keyFns.get(p)
+    let fn: ((input: unknown) => string) | undefined
+    try {
+      fn = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configuredPaths))
+    } catch (e) {
+      log.error({ err: e, revision: p.revision }, 'cannot derive decision cache keys for this policy; caching disabled for it')
+    }
+    keyFns.set(p, fn)
+    return fn
+  }
+  const ttlDefaults = { allowSeconds: config.cache.ttl.allow_seconds, denySeconds: config.cache.ttl.deny_seconds }
+
+  const decide = createEngine({
+    config, holder, metrics, log, masker,
+    cache: deps.cache,
+    cacheKey,
+    ttlFor: (result, p) => ttlFor(result, ttlDefaults, { nondeterministic: !p.cacheable }),
+    decisionLog: deps.decisionLog,
+  })
+  const forwarder = createForwarder(config.upstream)
+  const normalize = compileTargetNormalizer(config.path)
+  const handle = createRequestHandler({ config, metrics, log, decide, forwarder, auth, masker })
+  const tunnels = new Set<Duplex>()
+  const upgrade = createUpgradeHandler({ config, metrics, log, decide, normalize, auth, tunnels })
+
+  const s = config.server
+  const requestTimeout = s.request_timeout_seconds * 1000
+  const headersTimeout = requestTimeout > 0 ? Math.min(s.headers_timeout_seconds * 1000, requestTimeout) : s.headers_timeout_seconds * 1000
+  let server!: Server
+  const fastify = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+    serverFactory: (handler) => {
+      server = createServer({
+        maxHeaderSize: s.max_header_bytes,
+        requestTimeout,
+        headersTimeout,
+        keepAliveTimeout: s.keep_alive_timeout_seconds * 1000,
+        requireHostHeader: true,
+        insecureHTTPParser: false,
+        noDelay: true,
+      }, handler)
+      server.on('upgrade', upgrade)
+      return server
+    },
+    // Routing sees one fixed URL; the real target is normalised once, here, and kept on the
+    // request for the handler (the router never decodes anything).
+    rewriteUrl: (req: IncomingMessage) => {
+      (req as WithTarget)[kTarget] = normalize(req.url ?? '')
+      return '/'
+    },
+    clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      metrics.rejected.inc({ reason: status === 431 ? 'header_overflow' : status === 408 ? 'request_timeout' : 'malformed' })
+      log.info({ code: err.code, status }, 'malformed request rejected')
+      const body = `{"error":"${status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request'}"}`
+      if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+        socket.write(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
+      }
+      socket.destroy()
+    },
+  })
+  fastify.removeAllContentTypeParsers()
+  // Bodies are never parsed by Fastify: the handler streams them (or reads them for parsed_body).
+  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null))
+  for (const m of METHODS) {
+    if (m === 'CONNECT' || ['GET', 'HEAD', 'TRACE', 'DELETE', 'OPTIONS', 'PATCH', 'PUT', 'POST', 'QUERY'].includes(m)) continue
+    fastify.addHttpMethod(m, { hasBody: true })
+  }
+  fastify.route({
+    method: METHODS.filter((m) => m !== 'CONNECT'),
+    url: '/',
+    handler (request, reply) {
+      reply.hijack()
+      handle(request.raw as WithTarget, reply.raw)
+    },
+  })
+
+  const adminServer = config.admin.enabled ? createAdminServer({ health, metrics }) : undefined
+  const closeHooks: ((deadlineMs: number) => Promise<void> | void)[] = []
+  let closing: Promise<void> | undefined
+
+  const app: BouncerApp = {
+    config, fastify, get server () { return server }, adminServer, holder, metrics, health, log, policyOptions,
+
+    async loadPolicy () {
+      if (!config.policy.path) return null
+      const loaded = await loadPolicyFromPath(config.policy.path, config.policy.entrypoint, policyOptions)
+      holder.activate(loaded)
+      return holder.current
+    },
+
+    async start () {
+      if (config.policy.path && !holder.current) await app.loadPolicy()
+      await deps.decisionLog?.start?.()
+      auth?.warm?.()
+      await fastify.listen({ host: s.host, port: s.port })
+      const proxy = server.address() as AddressInfo
+      let admin: AddressInfo | undefined
+      if (adminServer) {
+        await new Promise<void>((resolve, reject) => {
+          adminServer.once('error', (e) => reject(new BouncerError('BOUNCER_ERR_PROXY_LISTEN', [`${config.admin.host}:${config.admin.port}`, e.message], { cause: e })))
+          adminServer.listen(config.admin.port, config.admin.host, () => resolve())
+        })
+        admin = adminServer.address() as AddressInfo
+      }
+      log.info({ proxy: `${proxy.address}:${proxy.port}`, admin: admin ? `${admin.address}:${admin.port}` : undefined, upstream: config.upstream.url }, 'listening')
+      return { proxy, admin }
+    },
+
+    close (deadlineMs = s.shutdown_timeout_seconds * 1000) {
+      closing ??= (async () => {
+        const t0 = Date.now()
+        const left = () => Math.max(0, deadlineMs - (Date.now() - t0))
+        health.markShuttingDown()
+        log.info({ deadline_ms: deadlineMs, inflight: await metrics.inflight.get().then((g) => g.values[0]?.value ?? 0) }, 'shutting down')
+        // Connections that finish their request become idle: close them as they do.
+        const sweep = setInterval(() => server?.closeIdleConnections(), 50)
+        const force = setTimeout(() => {
+          log.warn('shutdown deadline reached; closing remaining connections')
+          server?.closeAllConnections()
+          for (const t of tunnels) t.destroy()
+        }, deadlineMs)
+        sweep.unref(); force.unref()
+        for (const hook of closeHooks) {
+          try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
+        }
+        try {
+          if (server?.listening) await fastify.close()
+          else await fastify.close().catch(() => {})
+        } finally {
+          clearInterval(sweep)
+          clearTimeout(force)
+        }
+        for (const t of tunnels) t.destroy()
+        await forwarder.close().catch(() => {})
+        await auth?.close().catch(() => {})
+        try { await deps.decisionLog?.stop?.(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
+        try { await deps.cache?.close?.() } catch (e) { log.error({ err: e }, 'cache close failed') }
+        if (adminServer?.listening) {
+          adminServer.closeAllConnections()
+          await new Promise<void>((resolve) => adminServer.close(() => resolve()))
+        }
+        log.info({ ms: Date.now() - t0 }, 'stopped')
+        await new Promise<void>((resolve) => log.flush(() => resolve()))
+      })()
+      return closing
+    },
+
+    onClose (fn) { closeHooks.push(fn) },
+  }
+  return app
+}
+
+export type { Target }

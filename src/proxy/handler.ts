@@ -1,0 +1,254 @@
+// The per-request path for ordinary HTTP requests (upgrades: upgrade.ts). Everything that
+// can be prepared is prepared in createRequestHandler (rules, limits, label sets); the
+// returned function does only per-request work.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pipeline, type Readable, type Writable } from 'node:stream'
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { parseStrictJson } from '../masking/json.js'
+import type { Metrics } from '../metrics/index.js'
+import type { Authenticator } from '../auth/index.js'
+import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
+import type { Decide } from './engine.js'
+import { classifyUpstreamError, type Forwarder } from './forward.js'
+import { downstreamResponseHeaders, policyHeaders, upstreamRequestHeaders, type OutgoingHeaders } from './headers.js'
+import { buildInput, formatAddress, type PolicyInput } from './input.js'
+import { denialReply, errorReply, sendReply } from './respond.js'
+import type { Masker } from './seams.js'
+import type { Target } from './target.js'
+
+/** Where rewriteUrl leaves the normalised target on the IncomingMessage. */
+export const kTarget = Symbol('bouncer.target')
+export type WithTarget = IncomingMessage & { [kTarget]?: Target }
+
+export type Outcome = 'allow' | 'deny' | 'policy_error' | 'unavailable' | 'rejected' | 'upstream_error' | 'mask_failed' | 'client_aborted'
+
+export interface HandlerDeps {
+  readonly config: BouncerConfig
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly decide: Decide
+  readonly forwarder: Forwarder
+  readonly auth?: Authenticator
+  readonly masker?: Masker
+}
+
+export function peerIp (req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? ''
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+}
+
+/** Shared by HTTP and upgrade: the facts about the request and the input built from them. */
+export async function prepareInput (req: IncomingMessage, target: Target & { ok: true }, id: string, auth: Authenticator | undefined,
+  parsedBody: unknown): Promise<PolicyInput> {
+  const headers = policyHeaders(req.headers)
+  let identity: Readonly<Record<string, unknown>> | undefined
+  let identityError: string | undefined
+  if (auth) {
+    const r = await auth.authenticate(req.headers)
+    identity = r.identity
+    identityError = r.error
+  }
+  const sock = req.socket
+  return buildInput({
+    id,
+    method: req.method ?? 'GET',
+    path: target.path,
+    query: target.query,
+    host: target.authority ?? req.headers.host ?? '',
+    scheme: 'http',
+    protocol: `HTTP/${req.httpVersion}`,
+    headers,
+    sourceAddress: formatAddress(peerIp(req), sock.remotePort),
+    destinationAddress: formatAddress(sock.localAddress?.startsWith('::ffff:') ? sock.localAddress.slice(7) : sock.localAddress, sock.localPort),
+  }, { parsedBody, identity, identityError })
+}
+
+export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res: ServerResponse) => void {
+  const { config, metrics, log, decide, forwarder, auth, masker } = deps
+  const maxBody = config.server.max_body_bytes
+  const pb = config.policy.parsed_body
+  const rejectStatus = config.path.reject_status
+  const headerOpts = { trustForwarded: config.server.trust_forwarded_headers, preserveHost: config.upstream.preserve_host }
+  const requests = metrics.requests
+  const duration = metrics.requestDuration
+  const upstreamHist = metrics.upstreamDuration
+
+  return function handle (req: WithTarget, res: ServerResponse): void {
+    const startNs = process.hrtime.bigint()
+    const id = randomUUID()
+    let outcome: Outcome = 'client_aborted'
+    let reason: string | undefined
+    let cached = false
+    let upstreamMs: number | undefined
+    let headSentNs: bigint | undefined
+    const target = req[kTarget] ?? { ok: false, reason: 'missing target' } as Target
+    metrics.inflight.inc()
+    res.once('close', () => {
+      metrics.inflight.dec()
+      const status = res.headersSent ? res.statusCode : 0
+      const endNs = process.hrtime.bigint()
+      requests.inc({ decision: outcome, status: String(status) })
+      duration.observe({ decision: outcome }, Number((headSentNs ?? endNs) - startNs) / 1e9)
+      log.info({
+        id, method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, cached,
+        ms: Number(endNs - startNs) / 1e6, upstream_ms: upstreamMs, complete: res.writableFinished,
+      }, 'request')
+    })
+    const te = req.headers['transfer-encoding']
+    const clHeader = req.headers['content-length']
+    const contentLength = clHeader === undefined ? undefined : Number(clHeader)
+    const hasBody = te !== undefined || (contentLength !== undefined && contentLength > 0)
+
+    const reject = (status: number, why: string, counter: string) => {
+      outcome = 'rejected'
+      reason = why
+      metrics.rejected.inc({ reason: counter })
+      // The body (if any) was not read: close the connection rather than drain it.
+      sendReply(res, errorReply(status, id), hasBody)
+    }
+
+    if (!target.ok) return reject(rejectStatus, target.reason, 'bad_target')
+    if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large')
+
+    run().catch((e: unknown) => {
+      outcome = 'upstream_error'
+      reason = (e as Error).message
+      log.error({ id, err: e }, 'unexpected error on the request path')
+      sendReply(res, errorReply(500, id), true)
+    })
+
+    async function run (): Promise<void> {
+      // 1. parsed_body: JSON only, bounded; the bytes read are forwarded unchanged.
+      let parsedBody: unknown
+      let body: Readable | Buffer | null = null
+      if (hasBody && pb.enabled && isJsonContentType(req.headers['content-type'])) {
+        if (contentLength !== undefined && contentLength > pb.max_bytes && pb.over_limit === 'reject') {
+          return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large')
+        }
+        if (contentLength === undefined || contentLength <= pb.max_bytes) {
+          let prefix
+          try { prefix = await readPrefix(req, pb.max_bytes) } catch { outcome = 'client_aborted'; res.destroy(); return }
+          if (prefix.complete) {
+            body = prefix.body
+            const parsed = parseStrictJson(prefix.body, 128)
+            if (parsed.ok) parsedBody = parsed.value
+            else if (pb.invalid_json === 'reject') { outcome = 'rejected'; reason = parsed.reason; metrics.rejected.inc({ reason: 'invalid_json' }); return sendReply(res, errorReply(400, id)) }
+          } else {
+            if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large') }
+            body = replay(prefix.chunks, req)
+            if (te !== undefined) body = body.pipe(new BodyLimit(maxBody))
+          }
+        }
+      }
+      if (body === null && hasBody) {
+        if (te !== undefined) {
+          const limit = new BodyLimit(maxBody)
+          pipeline(req, limit, () => {})
+          body = limit
+        } else {
+          body = req
+        }
+      }
+
+      // 2. decide
+      if (res.destroyed) return
+      const input = await prepareInput(req, target as Target & { ok: true }, id, auth, parsedBody)
+      const r = await decide(input, { id, requestedBy: input.attributes.source.address, startNs })
+      cached = r.cached
+      reason = r.reason
+      const v = r.verdict
+      if (v.kind === 'fail') {
+        outcome = v.reason === 'no_policy' || v.reason === 'log_backpressure' ? 'unavailable' : v.reason === 'mask_unavailable' ? 'mask_failed' : 'policy_error'
+        return sendReply(res, errorReply(v.status, id), hasBody && body !== null && !Buffer.isBuffer(body))
+      }
+      if (v.kind === 'deny') {
+        outcome = 'deny'
+        return sendReply(res, denialReply(v.decision, id), hasBody && body !== null && !Buffer.isBuffer(body))
+      }
+
+      // 3. forward
+      outcome = 'allow'
+      const d = v.decision
+      const headers: OutgoingHeaders = upstreamRequestHeaders(req.headers, {
+        peerIp: peerIp(req), scheme: 'http', host: target.authority ?? req.headers.host,
+      }, headerOpts)
+      delete headers.expect // answered by Node (100-continue); undici does not take it
+      for (const h of d.removeHeaders) delete headers[h]
+      for (const [n, val] of d.headers) headers[n] = val
+      if (Buffer.isBuffer(body)) {
+        headers['content-length'] = String(body.length)
+        delete headers['transfer-encoding']
+      }
+      const ac = new AbortController()
+      res.once('close', () => { if (!res.writableFinished) ac.abort() })
+      const upstreamReq = {
+        method: req.method ?? 'GET',
+        path: target.query === '' ? target.path : `${target.path}?${target.query}`,
+        headers,
+        body,
+        signal: ac.signal,
+      }
+      const t0 = process.hrtime.bigint()
+      const responseHeaders = d.responseHeaders
+      try {
+        if (v.mask !== undefined) {
+          const up = await forwarder.request(upstreamReq)
+          upstreamMs = Number(process.hrtime.bigint() - t0) / 1e6
+          upstreamHist.observe({ outcome: 'ok' }, upstreamMs / 1000)
+          const tm = process.hrtime.bigint()
+          let masked
+          try {
+            masked = await masker!.apply(up, v.mask, { method: upstreamReq.method })
+          } catch (e) {
+            up.body.destroy()
+            outcome = 'mask_failed'
+            reason = (e as Error).message
+            metrics.maskedResponses.inc({ outcome: 'failed' })
+            metrics.failClosed.inc({ reason: 'mask_failed' })
+            log.warn({ id, error: reason }, 'fail closed: response could not be masked')
+            const status = typeof (e as { statusCode?: unknown }).statusCode === 'number' ? (e as { statusCode: number }).statusCode : config.masking.fail_status
+            return sendReply(res, errorReply(status, id))
+          }
+          metrics.maskedResponses.inc({ outcome: 'masked' })
+          metrics.maskDuration.observe(Number(process.hrtime.bigint() - tm) / 1e9)
+          const out = downstreamResponseHeaders(masked.headers)
+          for (const [n, val] of responseHeaders) out[n] = val
+          out['content-length'] = String(masked.body.length)
+          if (res.destroyed) return
+          headSentNs = process.hrtime.bigint()
+          res.writeHead(masked.statusCode, out)
+          res.end(masked.body)
+          return
+        }
+        await forwarder.stream(upstreamReq, (head): Writable => {
+          upstreamMs = Number(process.hrtime.bigint() - t0) / 1e6
+          upstreamHist.observe({ outcome: 'ok' }, upstreamMs / 1000)
+          const out = downstreamResponseHeaders(head.headers)
+          for (const [n, val] of responseHeaders) out[n] = val
+          headSentNs = process.hrtime.bigint()
+          res.writeHead(head.statusCode, out)
+          return res
+        })
+      } catch (e) {
+        if (ac.signal.aborted && !res.headersSent) { outcome = 'client_aborted'; return }
+        const { kind, status } = classifyUpstreamError(e)
+        if (kind === 'body_too_large') {
+          outcome = 'rejected'
+          reason = `request body exceeds ${maxBody} bytes`
+          metrics.rejected.inc({ reason: 'body_too_large' })
+          return sendReply(res, errorReply(413, id), true)
+        }
+        if (upstreamMs === undefined) upstreamHist.observe({ outcome: kind }, Number(process.hrtime.bigint() - t0) / 1e9)
+        metrics.upstreamErrors.inc({ reason: kind })
+        outcome = 'upstream_error'
+        reason = `upstream ${kind}: ${(e as Error).message}`
+        log.warn({ id, kind, err: (e as Error).message, sent: res.headersSent }, 'upstream failure')
+        // Once the head is out, the only honest signal left is to cut the connection.
+        if (res.headersSent) res.destroy()
+        else sendReply(res, errorReply(status, id), true)
+      }
+    }
+  }
+}

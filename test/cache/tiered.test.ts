@@ -1,0 +1,341 @@
+// TieredDecisionCache against a real redis-server started by the test.
+import t, { type Test } from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { Counter, Gauge, Registry } from 'prom-client'
+import {
+  TieredDecisionCache, compileDecisionKey, CACHE_METRIC_LABELS, type CacheOptions, type CacheMetrics,
+} from '../../src/cache/index.js'
+import { freePort, redisServerMissing, startRedis, type RedisProcess } from './fixtures/redis-server.js'
+
+const missing = redisServerMissing()
+if (missing !== undefined) {
+  t.skip(`Redis integration tests: ${missing}`)
+} else {
+  await main()
+}
+
+async function main (): Promise<void> {
+  const COMMAND_TIMEOUT_MS = 50
+  // Allowance for timer and event-loop jitter on a loaded CI machine on top of the timeout.
+  const SLACK_MS = 100
+
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const url = `redis://127.0.0.1:${redis.port}`
+
+  // A plain client to look behind the cache's back (TTLs, raw values, tampering).
+  const raw = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
+  raw.on('error', () => {})
+  await raw.connect()
+  t.teardown(() => { raw.disconnect() })
+
+  const logs: Array<{ level: string; msg: string }> = []
+  const log = {
+    warn: (_o: object, msg: string) => { logs.push({ level: 'warn', msg }) },
+    info: (_o: object, msg: string) => { logs.push({ level: 'info', msg }) },
+  }
+
+  function options (over: Partial<CacheOptions> = {}, redisOver: Record<string, unknown> = {}): CacheOptions {
+    return {
+      memory: { maxEntries: 1000, maxBytes: 1 << 20 },
+      redis: {
+        url,
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+        maxReconnectDelayMs: 100,
+        breaker: { failureThreshold: 3, openMs: 100, maxOpenMs: 400 },
+        ...redisOver,
+      },
+      ttl: { allowSeconds: 60, denySeconds: 10 },
+      ...over,
+    }
+  }
+
+  // Caches are closed when the subtest that opened them ends.
+  async function open (tt: Test, over: Partial<CacheOptions> = {}, redisOver: Record<string, unknown> = {}, metrics?: CacheMetrics): Promise<TieredDecisionCache> {
+    const c = new TieredDecisionCache(options(over, redisOver), { log, ...(metrics !== undefined ? { metrics } : {}) })
+    tt.teardown(() => c.close())
+    if (over.redis !== false && !await c.whenRedisReady(5000)) throw new Error('Redis not in use after 5 s')
+    return c
+  }
+
+  // A set is fire-and-forget, so a second cache sees it a moment later.
+  async function eventually (c: TieredDecisionCache, key: string, ms = 1000) {
+    const end = Date.now() + ms
+    for (;;) {
+      const v = await c.getRemote(key)
+      if (v !== undefined || Date.now() > end) return v
+      await sleep(5)
+    }
+  }
+
+  let n = 0
+  const freshKey = (): string => compileDecisionKey({ revision: `rev-${++n}`, entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
+
+  t.test('miss, then memory hit; another pod gets a Redis hit, then a memory hit', async t => {
+    const podA = await open(t)
+    const podB = await open(t)
+    const key = freshKey()
+    t.equal(await podA.get(key), undefined, 'cold miss')
+    const decision = { allow: true, headers: { 'x-user': 'alice' } }
+    podA.set(key, decision, 60)
+    decision.headers['x-user'] = 'mallory' // the cache keeps its own copy
+
+    const local = await podA.get(key)
+    t.equal(local?.tier, 'memory')
+    t.same(local?.decision, { allow: true, headers: { 'x-user': 'alice' } })
+
+    const remote = await eventually(podB, key)
+    t.equal(remote?.tier, 'redis')
+    t.same(remote?.decision, { allow: true, headers: { 'x-user': 'alice' } })
+    t.equal((await podB.get(key))?.tier, 'memory', 'a Redis hit fills the memory tier')
+
+    // Shared between requests, so frozen: a handler that mutates it fails loudly instead of
+    // corrupting every later hit.
+    t.throws(() => { (local?.decision as { allow: boolean }).allow = false })
+    t.throws(() => { (remote?.decision as { headers: Record<string, string> }).headers['x-user'] = 'x' })
+  })
+
+  t.test('TTL: entries expire in both tiers; a Redis hit only lives as long as it has left', async t => {
+    const podA = await open(t)
+    const podB = await open(t)
+    const key = freshKey()
+    podA.set(key, { allow: false }, 0.4)
+    const pttl = await raw.pttl('bouncer:dc:' + key).then(async v => v > 0 ? v : (await sleep(20), raw.pttl('bouncer:dc:' + key)))
+    t.ok(pttl > 0 && pttl <= 400, `Redis TTL set (${pttl} ms)`)
+
+    await sleep(200)
+    t.equal((await podB.get(key))?.tier, 'redis', 'still valid in Redis')
+    await sleep(260)
+    // 460 ms after the set: had podB used the full 400 ms from its own read, this would hit.
+    t.equal(podB.getMemory(key), undefined, 'the memory copy expired with the Redis entry')
+    t.equal(await podA.get(key), undefined, 'expired in the writer\'s memory tier')
+    t.equal(await podA.getRemote(key), undefined, 'expired in Redis')
+
+    const k2 = freshKey()
+    podA.set(k2, { allow: true }, 0)
+    podA.set(k2, { allow: true }, -5)
+    podA.set(k2, { allow: true }, Number.NaN)
+    await sleep(30)
+    t.equal(await podA.get(k2), undefined, 'ttl <= 0 is never stored')
+    t.equal(await raw.exists('bouncer:dc:' + k2), 0)
+  })
+
+  t.test('the key drives the cache: revision, read and unread fields', async t => {
+    const cache = await open(t)
+    const spec = { entrypoint: 'authz/decision', inputPaths: [['attributes', 'request', 'http', 'method'], ['identity', 'sub']] }
+    const r1 = compileDecisionKey({ revision: 'bundle-1', ...spec })
+    const r2 = compileDecisionKey({ revision: 'bundle-2', ...spec })
+    const input = (method: string, sub: string, id: string) => ({ attributes: { request: { http: { method, id } } }, identity: { sub } })
+
+    cache.set(r1(input('GET', 'alice', 'a')), { allow: true }, 60)
+    t.equal((await cache.get(r1(input('GET', 'alice', 'b'))))?.tier, 'memory', 'differs only in an unread field: shared')
+    t.equal(await cache.get(r1(input('GET', 'bob', 'a'))), undefined, 'differs in a read field: not shared')
+    t.equal(await cache.get(r1(input('DELETE', 'alice', 'a'))), undefined, 'differs in a read field: not shared')
+    t.equal(await cache.get(r2(input('GET', 'alice', 'a'))), undefined, 'a new bundle revision invalidates')
+    await sleep(30)
+    t.equal(await cache.getRemote(r2(input('GET', 'alice', 'a'))), undefined, 'also in Redis')
+  })
+
+  t.test('memory tier is bounded by entries and by bytes', async t => {
+    const byCount = await open(t, { memory: { maxEntries: 3, maxBytes: 1 << 20 }, redis: false })
+    const keys = [freshKey(), freshKey(), freshKey(), freshKey()]
+    for (const k of keys) byCount.set(k, { allow: true }, 60)
+    t.equal(byCount.status().memory.entries, 3)
+    t.equal(byCount.getMemory(keys[0]), undefined, 'least recently used went first')
+    t.ok(byCount.getMemory(keys[3]))
+
+    const budget = 8 * 1024
+    const byBytes = await open(t, { memory: { maxEntries: 1000, maxBytes: budget }, redis: false })
+    const big = { allow: false, body: 'x'.repeat(1500) }
+    for (let i = 0; i < 20; i++) byBytes.set(freshKey(), big, 60)
+    const s = byBytes.status().memory
+    t.ok(s.bytes <= budget, `${s.bytes} <= ${budget}`)
+    t.ok(s.entries > 0 && s.entries < 20, `byte budget limits entries (${s.entries})`)
+    const huge = freshKey()
+    byBytes.set(huge, { allow: false, body: 'x'.repeat(budget) }, 60)
+    t.equal(byBytes.getMemory(huge), undefined, 'an entry over the whole budget is not kept')
+  })
+
+  t.test('either tier can be off', async t => {
+    const memOnly = await open(t, { redis: false })
+    const k = freshKey()
+    memOnly.set(k, true, 60)
+    t.equal((await memOnly.get(k))?.tier, 'memory')
+    t.same(memOnly.status(), { redis: 'disabled', breaker: 'disabled', memory: { enabled: true, entries: 1, bytes: memOnly.status().memory.bytes } })
+
+    const redisOnly = await open(t, { memory: false })
+    const k2 = freshKey()
+    redisOnly.set(k2, true, 60)
+    t.equal((await eventually(redisOnly, k2))?.tier, 'redis')
+    t.equal((await redisOnly.get(k2))?.tier, 'redis', 'nothing kept in process')
+    t.equal(redisOnly.status().memory.enabled, false)
+
+    const none = await open(t, { memory: false, redis: false })
+    none.set(k, true, 60)
+    t.equal(await none.get(k), undefined)
+  })
+
+  t.test('integrity key: forged, moved or extended values are misses', async t => {
+    const integrityKey = 'a-shared-secret-of-32-bytes-long'
+    const errors = new Counter({ name: 'e_integrity', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [] })
+    const podA = await open(t, {}, { integrityKey })
+    const podB = await open(t, { memory: false }, { integrityKey }, { redisErrors: errors })
+    const kDeny = freshKey()
+    const kOther = freshKey()
+    podA.set(kDeny, { allow: false }, 60)
+    t.same((await eventually(podB, kDeny))?.decision, { allow: false }, 'genuine value accepted')
+
+    const stored = await raw.get('bouncer:dc:' + kDeny) as string
+    // Flip the decision but keep the MAC.
+    await raw.set('bouncer:dc:' + kDeny, stored.replace('"allow":false', '"allow":true'), 'PX', 60_000)
+    t.equal(await podB.get(kDeny), undefined, 'edited decision rejected')
+    // Copy a genuine value to another key.
+    await raw.set('bouncer:dc:' + kOther, stored, 'PX', 60_000)
+    t.equal(await podB.get(kOther), undefined, 'value moved to another key rejected')
+    // Extend its life.
+    const [fmt, , mac, ...rest] = stored.split('|')
+    await raw.set('bouncer:dc:' + kDeny, [fmt, String(Date.now() + 3_600_000), mac, ...rest].join('|'), 'PX', 60_000)
+    t.equal(await podB.get(kDeny), undefined, 'extended expiry rejected')
+    // Junk.
+    await raw.set('bouncer:dc:' + kDeny, 'not a cache value', 'PX', 60_000)
+    t.equal(await podB.get(kDeny), undefined, 'garbage rejected')
+    t.equal((await errors.get()).values.find(v => v.labels.op === 'get')?.value, 4, 'each rejection counted')
+    t.throws(() => new TieredDecisionCache(options({}, { integrityKey: 'short' })), { code: 'BOUNCER_ERR_CACHE_OPTIONS' })
+  })
+
+  t.test('metrics via prom-client objects and status()', async t => {
+    const registry = new Registry()
+    const metrics = {
+      hits: new Counter({ name: 'cache_hits', help: 'h', labelNames: CACHE_METRIC_LABELS.hits, registers: [registry] }),
+      misses: new Counter({ name: 'cache_misses', help: 'h', labelNames: CACHE_METRIC_LABELS.misses, registers: [registry] }),
+      redisErrors: new Counter({ name: 'cache_redis_errors', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [registry] }),
+      redisTimeouts: new Counter({ name: 'cache_redis_timeouts', help: 'h', labelNames: CACHE_METRIC_LABELS.redisTimeouts, registers: [registry] }),
+      redisSkipped: new Counter({ name: 'cache_redis_skipped', help: 'h', registers: [registry] }),
+      breakerState: new Gauge({ name: 'cache_breaker_state', help: 'h', registers: [registry] }),
+    } satisfies CacheMetrics
+    const podA = await open(t, {}, {}, metrics)
+    const podB = await open(t, {}, {}, metrics)
+    const k = freshKey()
+    await podA.get(k) // memory miss + redis miss
+    podA.set(k, true, 60)
+    await podA.get(k) // memory hit
+    await eventually(podB, k) // redis hit (getRemote: no memory lookup)
+    const text = await registry.metrics()
+    t.match(text, /cache_hits\{tier="memory"\} 1/)
+    t.match(text, /cache_hits\{tier="redis"\} 1/)
+    t.match(text, /cache_misses\{tier="memory"\} 1/)
+    t.match(text, /cache_misses\{tier="redis"\} 1/)
+    t.match(text, /cache_breaker_state 0/)
+    t.same(podA.status(), { redis: 'ok', breaker: 'closed', memory: podA.status().memory })
+  })
+
+  t.test('a hung Redis (SIGSTOP): every call still returns within the timeout; the breaker opens and recovers', async t => {
+    const cache = await open(t, { memory: false })
+    const k = freshKey()
+    cache.set(k, true, 60)
+    t.ok(await eventually(cache, k))
+    redis.pause()
+    try {
+      const started = Date.now()
+      const durations = await Promise.all(Array.from({ length: 20 }, async () => {
+        const t0 = performance.now()
+        const v = await cache.get(k)
+        return { ms: performance.now() - t0, v }
+      }))
+      const worst = Math.max(...durations.map(d => d.ms))
+      t.ok(worst <= COMMAND_TIMEOUT_MS + SLACK_MS, `slowest get ${worst.toFixed(1)} ms (timeout ${COMMAND_TIMEOUT_MS})`)
+      t.ok(durations.every(d => d.v === undefined), 'timeouts are misses')
+      t.ok(Date.now() - started < 1000)
+      t.not(cache.status().breaker, 'closed', 'breaker left closed')
+      t.equal(cache.status().redis, 'degraded')
+      // While open, lookups do not even try: they return at once.
+      const t0 = performance.now()
+      await cache.get(k)
+      t.ok(performance.now() - t0 < 10, 'skipped while open')
+    } finally {
+      redis.resume()
+    }
+    t.ok(await cache.whenRedisReady(5000), 'probe closes the breaker after SIGCONT')
+    t.same((await cache.get(k))?.decision, true)
+  })
+
+  t.test('redis-server killed during a burst of 200 gets/sets, then restarted on the same port', async t => {
+    const errors = new Counter({ name: 'e_burst', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [] })
+    const state = new Gauge({ name: 'g_burst', help: 'h', registers: [] })
+    const cache = await open(t, { memory: { maxEntries: 10, maxBytes: 1 << 20 } }, {}, { redisErrors: errors, breakerState: state })
+    const rejections: unknown[] = []
+    const onUnhandled = (e: unknown): void => { rejections.push(e) }
+    process.on('unhandledRejection', onUnhandled)
+    t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+
+    // Each "request": lookup, and on a miss remember the decision — what the proxy does.
+    // 200 of them in waves of 10, 5 ms apart; the server dies after the 5th wave.
+    const results: Array<Promise<{ ms: number; threw: boolean }>> = []
+    let killed: Promise<void> | undefined
+    for (let wave = 0; wave < 20; wave++) {
+      for (let i = 0; i < 10; i++) {
+        const key = freshKey()
+        results.push((async () => {
+          const t0 = performance.now()
+          try {
+            const hit = await cache.get(key)
+            if (hit === undefined) cache.set(key, { allow: true }, 60)
+            return { ms: performance.now() - t0, threw: false }
+          } catch {
+            return { ms: performance.now() - t0, threw: true }
+          }
+        })())
+      }
+      if (wave === 4) killed = redis.kill()
+      await sleep(5)
+    }
+    const done = await Promise.all(results)
+    await killed
+    t.equal(done.length, 200)
+    t.equal(done.filter(r => r.threw).length, 0, 'zero thrown errors')
+    const worst = Math.max(...done.map(r => r.ms))
+    t.ok(worst <= COMMAND_TIMEOUT_MS + SLACK_MS, `slowest request ${worst.toFixed(1)} ms`)
+    await sleep(20)
+    t.same(rejections, [], 'no unhandled rejections from fire-and-forget writes')
+    t.not(cache.status().breaker, 'closed', 'breaker opened')
+    t.equal(cache.status().redis, 'degraded')
+    t.ok((await state.get()).values[0].value >= 1, 'breaker gauge shows it')
+    t.ok(logs.some(l => l.level === 'warn' && /unavailable/.test(l.msg)), 'logged once as a warning')
+
+    // Still answering from memory while Redis is gone.
+    const k = freshKey()
+    cache.set(k, { allow: true }, 60)
+    t.equal((await cache.get(k))?.tier, 'memory')
+
+    await redis.restart()
+    t.ok(await cache.whenRedisReady(5000), 'breaker closes once the server is back')
+    t.same(cache.status(), { redis: 'ok', breaker: 'closed', memory: cache.status().memory })
+    // And Redis is really used again: a write lands and another pod reads it from Redis.
+    const other = await open(t, { memory: false })
+    const k2 = freshKey()
+    cache.set(k2, { allow: false }, 60)
+    t.same((await eventually(other, k2))?.decision, { allow: false })
+    t.equal(await raw.exists('bouncer:dc:' + k2), 1)
+  })
+
+  t.test('starting while Redis is down: misses at once, Redis used once it appears', async t => {
+    const port = await freePort()
+    const cache = new TieredDecisionCache(options({}, { url: `redis://127.0.0.1:${port}` }), { log })
+    t.teardown(() => cache.close())
+    const t0 = performance.now()
+    t.equal(await cache.get(freshKey()), undefined)
+    t.ok(performance.now() - t0 < 10, 'no waiting for a connection')
+    t.equal(cache.status().redis, 'degraded')
+    const late = await startRedis({ port })
+    t.teardown(() => late.stop())
+    t.ok(await cache.whenRedisReady(5000))
+    t.equal(cache.status().redis, 'ok')
+  })
+
+  t.test('bad options fail at construction', async t => {
+    t.throws(() => new TieredDecisionCache({ ttl: { allowSeconds: -1, denySeconds: 0 } }), { code: 'BOUNCER_ERR_CACHE_OPTIONS' })
+    t.throws(() => new TieredDecisionCache({ ttl: { allowSeconds: 1, denySeconds: 1 }, memory: { maxEntries: 0, maxBytes: 1 } }), { code: 'BOUNCER_ERR_CACHE_OPTIONS' })
+    t.throws(() => new TieredDecisionCache({ ttl: { allowSeconds: 1, denySeconds: 1 }, redis: { url: 'redis://h', production: true } }), { code: 'BOUNCER_ERR_CACHE_REDIS_INSECURE' })
+  })
+}

@@ -3,7 +3,7 @@
 // app.start() loads the configured policy and listens; app.close() shuts down gracefully.
 // The CLI (`bouncer run`) and the tests both go through here.
 import { readFileSync } from 'node:fs'
-import { createServer, METHODS, type IncomingMessage, type Server } from 'node:http'
+import { createServer, METHODS, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -58,7 +58,7 @@ export interface ListenAddresses {
 
 export interface BouncerApp {
   readonly config: BouncerConfig
-  readonly fastify: FastifyInstance
+  readonly fastify: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>
   readonly server: Server
   readonly adminServer: Server | undefined
   readonly holder: PolicyHolder

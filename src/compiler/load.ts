@@ -29,5 +29,16 @@ export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8
   const policy = await opa.loadPolicy(wasm, undefined, hostBuiltins)
   const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
   if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
+  // The SDK throws opa_abort messages as bare strings; callers deserve Error objects.
+  const evaluate = policy.evaluate.bind(policy)
+  policy.evaluate = (input: unknown, entrypoint?: string | number) => {
+    try { return evaluate(input, entrypoint) } catch (e) { throw toError(e) }
+  }
   return policy
+}
+
+export function toError (e: unknown): Error {
+  if (e instanceof Error) return e
+  if (typeof e === 'object' && e !== null && 'message' in e) return new Error(String((e as { message: unknown }).message))
+  return new Error(String(e))
 }

@@ -330,7 +330,7 @@ export class DecisionLogger {
   /** drop_oldest: delete old segments until `need` more bytes fit, and declare what was lost.
    * Returns true if a drop marker was chained. */
   private makeRoom (need: number): boolean {
-    let range: DroppedRange | null = null
+    let range = null as DroppedRange | null
     while (this.spool.bytes + this.queueBytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
       const r = this.spool.dropOldest()
       if (r === null) continue

@@ -83,7 +83,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     let cached = false
     let upstreamMs: number | undefined
     let headSentNs: bigint | undefined
-    const target = req[kTarget] ?? { ok: false, reason: 'missing target' } as Target
+    const target: Target = req[kTarget] ?? { ok: false, reason: 'missing target' }
     metrics.inflight.inc()
     res.once('close', () => {
       metrics.inflight.dec()
@@ -110,6 +110,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     }
 
     if (!target.ok) return reject(rejectStatus, target.reason, 'bad_target')
+    const t = target
     if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large')
 
     run().catch((e: unknown) => {
@@ -154,7 +155,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
 
       // 2. decide
       if (res.destroyed) return
-      const input = await prepareInput(req, target as Target & { ok: true }, id, auth, parsedBody)
+      const input = await prepareInput(req, t, id, auth, parsedBody)
       const r = await decide(input, { id, requestedBy: input.attributes.source.address, startNs })
       cached = r.cached
       reason = r.reason
@@ -172,7 +173,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       outcome = 'allow'
       const d = v.decision
       const headers: OutgoingHeaders = upstreamRequestHeaders(req.headers, {
-        peerIp: peerIp(req), scheme: 'http', host: target.authority ?? req.headers.host,
+        peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host,
       }, headerOpts)
       delete headers.expect // answered by Node (100-continue); undici does not take it
       for (const h of d.removeHeaders) delete headers[h]
@@ -185,7 +186,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       res.once('close', () => { if (!res.writableFinished) ac.abort() })
       const upstreamReq = {
         method: req.method ?? 'GET',
-        path: target.query === '' ? target.path : `${target.path}?${target.query}`,
+        path: t.query === '' ? t.path : `${t.path}?${t.query}`,
         headers,
         body,
         signal: ac.signal,

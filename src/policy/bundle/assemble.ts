@@ -159,9 +159,11 @@ export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
   const rego: RegoFile[] = []
   const wasmModules: WasmModuleFile[] = []
 
-  // Sorted so that data merging and error messages do not depend on archive order.
+  // Sorted so that data merging and error messages do not depend on archive order;
+  // shallower files first, so a conflict names the deeper (more specific) data file.
   const paths = [...files.keys()].sort()
-  for (const path of paths) {
+  const byDepth = [...paths].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1))
+  for (const path of byDepth) {
     const bytes = files.get(path)!
     const base = baseName(path)
     if (DATA_FILES.has(base)) {

@@ -65,7 +65,7 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
         throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', label, `more than max_entries (${lim.maxEntries}) tar entries`)
       }
       if (h.type === 'directory') {
-        normalizeEntryPath(h.name)
+        normalizeEntryPath(h.name, { allowRoot: true })
         if (h.size > lim.maxFileBytes) throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', JSON.stringify(h.name), `directory entry declares ${h.size} bytes`)
         continue
       }
@@ -73,7 +73,7 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
         const target = h.linkname !== '' ? ` -> ${h.linkname}` : ''
         throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `${h.type}${target}; only regular files and directories are allowed`)
       }
-      const path = normalizeEntryPath(h.name)
+      const path = normalizeEntryPath(h.name, { allowRoot: true })
       if (files.has(path)) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_DUPLICATE_ENTRY', path, 'a bundle path must be unique (a signature could cover one copy while the other is loaded)')
       }

@@ -10,7 +10,7 @@ import { BundleError } from './bundle-error.js'
  * The reader never writes entries to disk by name, but a persisted or re-served bundle
  * might meet a tool that does, so refusing them here is cheaper than trusting later code.
  */
-export function normalizeEntryPath (name: string): string {
+export function normalizeEntryPath (name: string, opts: { allowRoot?: boolean } = {}): string {
   const raw = name
   if (raw.includes('\0')) throw unsafe(raw, 'contains a NUL byte')
   if (raw.includes('\\')) throw unsafe(raw, 'contains a backslash')
@@ -20,7 +20,11 @@ export function normalizeEntryPath (name: string): string {
   else if (p.startsWith('/')) p = p.slice(1)
   if (p.startsWith('/')) throw unsafe(raw, 'is an absolute path')
   if (p.endsWith('/')) p = p.slice(0, -1)
-  if (p === '') throw unsafe(raw, 'is empty')
+  if (p === '' || p === '.') {
+    // GNU tar archives start with a "./" directory entry: the bundle root itself.
+    if (opts.allowRoot === true) return ''
+    throw unsafe(raw, 'is empty')
+  }
   const segs = p.split('/')
   for (const s of segs) {
     if (s === '..') throw unsafe(raw, 'escapes the bundle root with ".."')

@@ -53,20 +53,18 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   const registry = opts.builtins ?? hostBuiltins
   let initial = opts.initialMemoryPages ?? 16
   let maximum = opts.maxMemoryPages ?? 4096
-  let memory!: WebAssembly.Memory
   let loaded!: Awaited<ReturnType<typeof loadPolicy>>
   let module: WebAssembly.Module
   try {
-    module = await WebAssembly.compile(wasm)
+    module = await WebAssembly.compile(wasm as unknown as BufferSource)
   } catch (e) {
     throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`not a valid Wasm module: ${errorText(e)}`], { cause: e })
   }
   // The module declares its own memory limits; the imported memory must fit them. V8 names
   // the mismatch in the LinkError, so adjust once to the module's declaration.
   for (let attempt = 0; ; attempt++) {
-    memory = new WebAssembly.Memory({ initial, maximum })
     try {
-      loaded = await loadPolicy(module, memory, registry as Record<string, (...a: unknown[]) => unknown>)
+      loaded = await loadPolicy(module, { initial, maximum }, registry as Record<string, (...a: unknown[]) => unknown>)
       break
     } catch (e) {
       const msg = errorText(e)
@@ -105,7 +103,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     entrypoints,
     builtins: required,
     nondeterministic: required.some((b) => NONDETERMINISTIC_BUILTINS.has(b)),
-    memoryBytes: () => memory.buffer.byteLength,
+    memoryBytes: () => loaded.mem.buffer.byteLength,
     evaluator (entrypoint: string): Evaluator {
       if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {
         throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])

@@ -115,7 +115,7 @@ t.test('corrupt gzip is rejected', async (t) => {
   await rejects(t, flipped, 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /./)
   await rejects(t, Buffer.from('<html>502 Bad Gateway</html>'), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /incorrect header check/)
   await rejects(t, good.subarray(0, good.length - 12), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /unexpected end of file/)
-  await rejects(t, Buffer.alloc(0), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /empty input/)
+  await rejects(t, Buffer.alloc(0), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /unexpected end of file|empty input/)
 })
 
 t.test('truncated tar (valid gzip around a cut archive) is rejected', async (t) => {

@@ -1,0 +1,101 @@
+// End-to-end compiler tests: Rego source -> our Wasm -> opa-wasm's loadPolicy -> results.
+import t from 'tap'
+import { CompileError, compileModules } from '../../src/compiler/index.js'
+import { loadCompiledPolicy } from '../../src/compiler/load.js'
+
+async function evalRego (source: string, entrypoint: string, input?: unknown, data: unknown = {}): Promise<unknown> {
+  const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
+  const p = await loadCompiledPolicy(c)
+  p.setData(data)
+  const rs = p.evaluate(input, entrypoint) as Array<{ result: unknown }>
+  return rs.length === 0 ? undefined : rs[0].result
+}
+
+t.test('complete, default, else, partial set and object rules', async t => {
+  const src = `package a
+default allow := false
+allow if input.user == "alice"
+level := "admin" if input.role == "root" else := "user" if input.role == "dev" else := "guest"
+roles contains r if { some r in input.roles; not r == "x" }
+byname[k] := v if { some k, v in input.m }
+deep.x[y] := 1 if { some y in ["p", "q"] }
+`
+  t.equal(await evalRego(src, 'a/allow', { user: 'alice' }), true)
+  t.equal(await evalRego(src, 'a/allow', { user: 'bob' }), false)
+  t.equal(await evalRego(src, 'a/level', { role: 'root' }), 'admin')
+  t.equal(await evalRego(src, 'a/level', { role: 'dev' }), 'user')
+  t.equal(await evalRego(src, 'a/level', {}), 'guest')
+  t.same(await evalRego(src, 'a/roles', { roles: ['b', 'x', 'a', 'b'] }), ['a', 'b'])
+  t.same(await evalRego(src, 'a/byname', { m: { k: 1, j: [2] } }), { j: [2], k: 1 })
+  t.same(await evalRego(src, 'a', { user: 'alice', m: {} }), {
+    allow: true, level: 'guest', roles: [], byname: {}, deep: { x: { p: 1, q: 1 } },
+  })
+})
+
+t.test('functions, comprehensions, every, with', async t => {
+  const src = `package f
+double(x) := y if y := x * 2
+pairs := [[k, v] | some k, v in input.m]
+allpos if every v in input.xs { v > 0 }
+mocked := r if r := data.f.allpos with input.xs as [1, 2]
+out := double(21)
+`
+  t.same(await evalRego(src, 'f/pairs', { m: { a: 1, b: 2 } }), [['a', 1], ['b', 2]])
+  t.equal(await evalRego(src, 'f/allpos', { xs: [1, 2, 3] }), true)
+  t.equal(await evalRego(src, 'f/allpos', { xs: [1, -2] }), undefined)
+  t.equal(await evalRego(src, 'f/mocked', { xs: [-1] }), true)
+  t.equal(await evalRego(src, 'f/out'), 42)
+})
+
+t.test('conflicts are evaluation errors', async t => {
+  const src = `package c
+p := x if { some x in input.xs }
+`
+  await t.rejects(evalRego(src, 'c/p', { xs: [1, 2] }), /eval_conflict_error/)
+  t.equal(await evalRego(src, 'c/p', { xs: [1, 1] }), 1)
+})
+
+t.test('compile errors carry file:line:col and codes', async t => {
+  const bad = `package b
+p if { x := 1; x := 2 }
+q if { y > 1 }
+r := nosuch(1)
+`
+  try {
+    compileModules({ modules: [{ file: 'bad.rego', source: bad }], entrypoints: ['b/p'] })
+    t.fail('expected CompileError')
+  } catch (e) {
+    t.ok(e instanceof CompileError)
+    const ds = (e as CompileError).diagnostics
+    t.ok(ds.some(d => d.code === 'rego_unsafe_var_error' && d.message.includes('y') && d.loc.file === 'bad.rego' && d.loc.line === 3), 'unsafe var y on line 3')
+    t.ok(ds.some(d => d.code === 'rego_type_error' && d.message.includes('nosuch')), 'unknown function')
+    t.ok(ds.some(d => d.code === 'rego_compile_error' && d.message.includes('assigned above')), 'reassignment')
+  }
+  t.throws(() => compileModules({ modules: [{ file: 'r.rego', source: 'package r\np if q\nq if p\n' }], entrypoints: ['r/p'] }), /rego_recursion_error/)
+})
+
+t.test('memory does not grow across evaluations', async t => {
+  const src = `package m
+allow if { some r in input.roles; r == "admin" }
+names := {n | some n in input.roles}
+`
+  const c = compileModules({ modules: [{ file: 'm.rego', source: src }], entrypoints: ['m/allow', 'm/names'] })
+  const p = await loadCompiledPolicy(c)
+  p.setData({})
+  const input = { roles: ['a', 'b', 'admin', 'c'] }
+  for (let i = 0; i < 200; i++) p.evaluate(input, 'm/names')
+  const before = (p as unknown as { mem: WebAssembly.Memory }).mem.buffer.byteLength
+  for (let i = 0; i < 5000; i++) p.evaluate(input, i % 2 === 0 ? 'm/allow' : 'm/names')
+  const after = (p as unknown as { mem: WebAssembly.Memory }).mem.buffer.byteLength
+  t.equal(after, before, `memory stayed at ${before} bytes`)
+})
+
+t.test('input paths recorded for the cache key', async t => {
+  const c = compileModules({
+    modules: [{ file: 'i.rego', source: 'package i\na if input.user.name == "x"\nb if input.headers[input.k]\nc if f(input)\nf(x) := true if x.z\n' }],
+    entrypoints: ['i/a', 'i/b', 'i/c'],
+  })
+  t.same(c.inputPaths['i/a'], [['user', 'name']])
+  t.same(c.inputPaths['i/b'], [['headers'], ['k']])
+  t.equal(c.inputPaths['i/c'], null, 'input passed to a function widens to the whole input')
+})

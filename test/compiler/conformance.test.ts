@@ -1,0 +1,29 @@
+// Keeps a floor under OPA-conformance: a regression below the checked-in number fails CI.
+// The corpus lives outside the repo (../shared/opa-conformance); without it the test skips.
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { runConformance } from '../../src/compiler/conformance/runner.js'
+import { DEFAULT_CORPUS, loadDisputed } from '../../src/cli/conformance.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const floor = JSON.parse(readFileSync(path.join(here, '../conformance-floor.json'), 'utf8')) as { total_passed: number; categories: Record<string, number> }
+
+if (!existsSync(DEFAULT_CORPUS)) {
+  t.skip(`conformance corpus not found at ${DEFAULT_CORPUS}`)
+} else {
+  t.test('conformance floor', async t => {
+    const report = await runConformance({ dir: DEFAULT_CORPUS, disputed: await loadDisputed() })
+    t.ok(report.total.cases > 900, `corpus has ${report.total.cases} cases`)
+    t.ok(report.total.passed >= floor.total_passed, `passed ${report.total.passed} >= floor ${floor.total_passed}`)
+    for (const [cat, min] of Object.entries(floor.categories)) {
+      const got = report.categories[cat]?.passed ?? 0
+      t.ok(got >= min, `${cat}: passed ${got} >= floor ${min}`)
+    }
+    // disputed and unsupported cases never count as passed
+    for (const r of report.results) {
+      if (r.outcome === 'disputed' || r.outcome === 'unsupported') t.not(r.outcome, 'passed')
+    }
+  })
+}

@@ -61,7 +61,7 @@ export const BUILTINS: Record<string, BuiltinInfo> = {
   // misc
   'uuid.rfc4122': H(1, { nondeterministic: true }), 'rand.intn': H(2, { nondeterministic: true }),
   'semver.compare': H(2), 'semver.is_valid': H(1), 'units.parse': H(1), 'units.parse_bytes': H(1),
-  'http.send': H(1, { nondeterministic: true }), opa_runtime: H(0, { nondeterministic: true }),
+  'http.send': H(1, { nondeterministic: true }), 'opa.runtime': H(0, { nondeterministic: true }),
   'internal.print': H(1), trace: H(1),
   cast_array: N(1), cast_set: H(1), cast_string: H(1), cast_boolean: H(1), cast_null: H(1), cast_object: H(1),
   'graph.reachable': H(2), walk: H(1),

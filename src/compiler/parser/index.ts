@@ -323,6 +323,7 @@ class Parser {
       }
       const b = this.parseRuleBody()
       if (b !== null) alt.body = b
+      else if (alt.value === undefined) this.fail('else keyword must be followed by a value or an if body', e)
       cur.else = alt
       cur = alt
     }
@@ -416,7 +417,7 @@ class Parser {
       if (this.atBodyEnd(end)) {
         this.fail(end === 'eof' ? 'empty query' : 'found empty body', open ?? this.tok)
       }
-      while (!this.atBodyEnd(end)) {
+      while (!this.atBodyEnd(end) && !this.atEof()) {
         if (!recover) {
           body.push(this.parseLiteral())
           if (this.separator(end)) break
@@ -430,6 +431,8 @@ class Parser {
           this.report(e)
           this.ctx.length = s.ctx
           this.skipToNextLiteral(end, s.pos)
+          // always make progress
+          if (this.pos === s.pos && !this.atBodyEnd(end) && !this.atEof()) this.advance()
         }
       }
       return body

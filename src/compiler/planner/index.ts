@@ -192,7 +192,7 @@ class Planner {
     this.funcBuiltins.push(new Set())
     if (n !== null) {
       this.funcNodes[id] = n
-      if (!n.isFunction) this.nodes[n.id].func = id
+      this.nodes[n.id].func = n.isFunction ? -2 : id
     }
     return id
   }
@@ -675,6 +675,8 @@ class Lowerer {
       }
       case 'every': {
         const coll = this.evalTerm(k.collection)
+        // `every` over something that is not a collection is undefined, not vacuously true
+        this.emit([Op.ISCOLL, coll])
         const outer = this.instrs
         const savedScope = this.scope
         const savedBound = new Set(this.bound)

@@ -27,7 +27,7 @@ export const Op = {
   ISARR: 17, // [17, a, len]
   ISOBJ: 18, // [18, a, nkeys]
   DOC: 20, // [20, dst, node]                merged base + virtual document of a tree node
-  NOTUNDEF: 21, // [21, a]                   no-op marker (kept for readability of dumps)
+  ISCOLL: 22, // [22, a]                     fail unless a is an array, object or set
 } as const
 
 /** WITH target kinds */
@@ -77,7 +77,7 @@ export interface PlanNode {
   /** keys below data */
   path: string[]
   children: Record<string, number>
-  /** rule group at this node (not functions), -1 if none */
+  /** rule group at this node; -1 if none, -2 when the node is a function (not a value) */
   func: number
 }
 

@@ -44,12 +44,12 @@ export interface LinkOptions {
 const parsedCache = new WeakMap<Uint8Array, ParsedRuntime>()
 
 /** Returns a policy module: the runtime with `planJson` embedded. */
-export function linkPolicy (planJson: string, options: LinkOptions = {}): Uint8Array {
+export function linkPolicy (planJson: string, options: LinkOptions = {}): Uint8Array<ArrayBuffer> {
   return linkPlanInto(readRuntimeWasm(), planJson, options)
 }
 
 /** Same as linkPolicy with explicit runtime bytes. */
-export function linkPlanInto (runtime: Uint8Array, planJson: string, options: LinkOptions = {}): Uint8Array {
+export function linkPlanInto (runtime: Uint8Array, planJson: string, options: LinkOptions = {}): Uint8Array<ArrayBuffer> {
   let rt = parsedCache.get(runtime)
   if (rt === undefined) {
     rt = parseRuntime(runtime)
@@ -157,7 +157,7 @@ function parseRuntime (bytes: Uint8Array): ParsedRuntime {
 
   let staticEnd = 0
   let dataCount = 0
-  let dataBody = new Uint8Array(0)
+  let dataBody: Uint8Array = new Uint8Array(0)
   const ds = get(SEC_DATA)
   if (ds) {
     const r = new Reader(bytes, ds.start)
@@ -270,7 +270,7 @@ function section (id: number, body: Uint8Array): Uint8Array {
   return concat([Uint8Array.of(id), uleb(body.length), body])
 }
 
-function concat (parts: Uint8Array[]): Uint8Array {
+function concat (parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let n = 0
   for (const p of parts) n += p.length
   const out = new Uint8Array(n)

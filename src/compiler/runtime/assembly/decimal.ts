@@ -57,6 +57,18 @@ class Big {
     this.n = n;
   }
 
+  /** Divides in place by m; returns the remainder. */
+  divSmall (m: u32): u32 {
+    let rem: u64 = 0;
+    for (let i = this.n - 1; i >= 0; i--) {
+      let cur = (rem << 32) | <u64>unchecked(this.d[i]);
+      unchecked(this.d[i] = <u32>(cur / <u64>m));
+      rem = cur % <u64>m;
+    }
+    while (this.n > 0 && unchecked(this.d[this.n - 1]) == 0) this.n--;
+    return <u32>rem;
+  }
+
   cmp (o: Big): i32 {
     if (this.n != o.n) return this.n < o.n ? -1 : 1;
     for (let i = this.n - 1; i >= 0; i--) {
@@ -120,4 +132,22 @@ export function decimalToF64 (mant: u64, e10: i32, sticky: bool): f64 {
     break;
   }
   return x;
+}
+
+/** Exact decimal digits of an integral, finite, non-negative double. */
+export function integralDigits (f: f64): string {
+  if (f < 18446744073709551616.0) return (<u64>f).toString();
+  let bits = reinterpret<u64>(f);
+  let be = <i32>((bits >> 52) & 0x7FF);
+  let m = (bits & 0xFFFFFFFFFFFFF) | (<u64>1 << 52);
+  let b = new Big().setU64(m);
+  b.shl(be - 1075);
+  let parts = new Array<string>();
+  while (b.n > 0) {
+    let r = b.divSmall(1000000000);
+    let chunk = r.toString();
+    if (b.n > 0) while (chunk.length < 9) chunk = "0" + chunk;
+    parts.unshift(chunk);
+  }
+  return parts.join("");
 }

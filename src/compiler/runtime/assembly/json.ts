@@ -13,7 +13,7 @@ import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
   mkNull, mkBool, mkInt, mkFloat, mkBigInt, objectFromPairs, setFromItems, newSet,
 } from "./value";
-import { decimalToF64 } from "./decimal";
+import { decimalToF64, integralDigits } from "./decimal";
 
 const MAX_DEPTH: i32 = 1000;
 
@@ -554,8 +554,17 @@ export function writeNumber (w: ByteWriter, n: NumV): void {
   if (raw !== null) { w.ascii(raw); return; }
   let f = n.f;
   if (!isFinite(f)) { w.ascii("null"); return; }
-  if (Math.floor(f) == f && f > -9223372036854775808.0 && f < 9223372036854775808.0) {
-    writeI64(w, <i64>f);
+  if (Math.floor(f) == f) {
+    if (f > -9223372036854775808.0 && f < 9223372036854775808.0) { writeI64(w, <i64>f); return; }
+    let a = Math.abs(f);
+    if (a < 1e21) {
+      if (f < 0) w.byte(0x2D);
+      w.ascii(integralDigits(a));
+      return;
+    }
+    let t = f.toString();
+    if (t.endsWith(".0")) t = t.substring(0, t.length - 2);
+    w.ascii(t);
     return;
   }
   w.ascii(f.toString());

@@ -35,6 +35,7 @@ const WITH: i32 = 16
 const ISARR: i32 = 17
 const ISOBJ: i32 = 18
 const DOC: i32 = 20
+const ISCOLL: i32 = 22
 
 const K_COMPLETE: i32 = 0
 const K_SET: i32 = 1
@@ -92,6 +93,7 @@ class Node {
   childKeys: Array<Value> = new Array<Value>()
   childIds: Array<i32> = new Array<i32>()
   func: i32 = -1
+  isFunction: bool = false
 }
 
 let consts: Array<Value> = new Array<Value>()
@@ -138,7 +140,7 @@ function decodeInstr (x: Array<Value>): Instr {
   const op = int(x[0])
   ins.op = op
   switch (op) {
-    case ASSIGN: case EQ: case INPUT: case DATA: case CALLRULE: case NOTFALSE: case ISARR: case ISOBJ: case DOC:
+    case ASSIGN: case EQ: case INPUT: case DATA: case CALLRULE: case NOTFALSE: case ISARR: case ISOBJ: case DOC: case ISCOLL:
     case DOT: case SCAN:
       if (x.length > 1) ins.a = int(x[1])
       if (x.length > 2) ins.b = int(x[2])
@@ -233,6 +235,7 @@ export function planInit (plan: Value | null): void {
     }
     n.func = int(field(nv, 'func'))
     if (n.func >= 0) funcs[n.func].path = n.path
+    else if (n.func == -2) n.isFunction = true
     nodes.push(n)
   }
   const eps = arr(field(plan, 'entrypoints'))
@@ -608,7 +611,22 @@ function callBuiltin (b: i32, args: Array<Value>): Value | null {
   const s = st
   if (s.hasBuiltinOv) {
     const r = s.builtinOv[b]
-    if (r !== null) return callRepl(r, args)
+    if (r !== null) {
+      // inside the replacement, the mocked builtin means the original again
+      const inner = new State()
+      inner.input = s.input
+      inner.dataOv = s.dataOv
+      inner.funcOv = s.funcOv
+      inner.hasFuncOv = s.hasFuncOv
+      inner.builtinOv = s.builtinOv.slice(0)
+      inner.builtinOv[b] = null
+      inner.hasBuiltinOv = true
+      freshMemo(inner)
+      st = inner
+      const v = callRepl(r, args)
+      st = s
+      return v
+    }
   }
   return callBuiltinDirect(b, args)
 }
@@ -640,6 +658,7 @@ function materialize (nodeId: i32): Value {
   }
   for (let i = 0; i < n.childIds.length; i++) {
     const c = nodes[n.childIds[i]]
+    if (c.isFunction) continue
     let cv: Value | null = null
     if (c.func >= 0 && c.childIds.length == 0) cv = evalRule(c.func)
     else if (c.func >= 0 || hasRulesBelow(c)) cv = materialize(n.childIds[i])
@@ -647,9 +666,12 @@ function materialize (nodeId: i32): Value {
     if (cv !== null) {
       const key = n.childKeys[i]
       const prev = obj.get(key)
-      // a key produced both by a ref-head rule above and by a rule below is a conflict
-      if (prev !== null && n.func >= 0 && !equals(prev, cv)) abortWith('eval_conflict_error: object keys must be unique')
-      obj.set(key, cv)
+      if (prev !== null && n.func >= 0) {
+        // a key produced both by a ref-head rule above and by rules below: merge or conflict
+        const merged = mergeDocs(prev, cv)
+        if (merged === null) abortWith('eval_conflict_error: object keys must be unique')
+        else obj.set(key, merged)
+      } else obj.set(key, cv)
     }
   }
   if (s.dataOv.length > 0) {
@@ -659,12 +681,43 @@ function materialize (nodeId: i32): Value {
   return obj
 }
 
+/** Packages holding any rule (functions included) exist as objects, even when empty. */
 function hasRulesBelow (n: Node): bool {
   for (let i = 0; i < n.childIds.length; i++) {
     const c = nodes[n.childIds[i]]
-    if (c.func >= 0 || hasRulesBelow(c)) return true
+    if (c.func >= 0 || c.isFunction || hasRulesBelow(c)) return true
   }
   return false
+}
+
+/** Merge two virtual documents for the same key: objects deeply, sets by union; else equal or conflict (null). */
+function mergeDocs (a: Value, b: Value): Value | null {
+  if (equals(a, b)) return a
+  if (a.kind == T_OBJECT && b.kind == T_OBJECT) {
+    const out = newObject()
+    const ao = changetype<ObjV>(a)
+    const bo = changetype<ObjV>(b)
+    for (let i = 0; i < ao.keys.length; i++) { out.keys.push(ao.keys[i]); out.vals.push(ao.vals[i]) }
+    for (let i = 0; i < bo.keys.length; i++) {
+      const prev = out.get(bo.keys[i])
+      if (prev === null) out.set(bo.keys[i], bo.vals[i])
+      else {
+        const m = mergeDocs(prev, bo.vals[i])
+        if (m === null) return null
+        out.set(bo.keys[i], m)
+      }
+    }
+    return out
+  }
+  if (a.kind == T_SET && b.kind == T_SET) {
+    const out = newSet()
+    const ai = changetype<SetV>(a).items
+    const bi = changetype<SetV>(b).items
+    for (let i = 0; i < ai.length; i++) out.add(ai[i])
+    for (let i = 0; i < bi.length; i++) out.add(bi[i])
+    return out
+  }
+  return null
 }
 
 // ---- blocks ----
@@ -781,6 +834,11 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
       case DOC:
         frame[ins.a] = materialize(ins.b)
         break
+      case ISCOLL: {
+        const kd = get(frame, ins.a).kind
+        if (kd != T_ARRAY && kd != T_OBJECT && kd != T_SET) return false
+        break
+      }
       default:
         abortWith('bouncer: bad opcode ' + ins.op.toString())
     }

@@ -1,0 +1,265 @@
+// Set, array and object builtins, membership and casts.
+
+import {
+  Value, ArrV, ObjV, SetV, T_ARRAY, T_OBJECT, T_SET, T_NUMBER,
+  mkBool, newArrayCap, newSet, compare, equals, numToI64, i64Ok,
+} from "../value";
+import { typeError, elementError } from "./errors";
+import { intArg, intOk } from "./numbers";
+
+// ---- sets -------------------------------------------------------------------------
+
+/** a - b for sets (both sorted: a linear merge). */
+export function setMinus (a: Value, b: Value): Value {
+  let x = changetype<SetV>(a).items, y = changetype<SetV>(b).items;
+  let out = new Array<Value>(x.length); out.length = 0;
+  let i = 0, j = 0, n = x.length, m = y.length;
+  while (i < n) {
+    if (j >= m) { out.push(unchecked(x[i++])); continue; }
+    let c = compare(unchecked(x[i]), unchecked(y[j]));
+    if (c < 0) out.push(unchecked(x[i++]));
+    else if (c > 0) j++;
+    else { i++; j++; }
+  }
+  return new SetV(out);
+}
+
+export function setUnion (a: Value, b: Value): Value {
+  let x = changetype<SetV>(a).items, y = changetype<SetV>(b).items;
+  if (y.length == 0) return a;
+  if (x.length == 0) return b;
+  let out = new Array<Value>(x.length + y.length); out.length = 0;
+  let i = 0, j = 0, n = x.length, m = y.length;
+  while (i < n || j < m) {
+    if (i >= n) { out.push(unchecked(y[j++])); continue; }
+    if (j >= m) { out.push(unchecked(x[i++])); continue; }
+    let c = compare(unchecked(x[i]), unchecked(y[j]));
+    if (c < 0) out.push(unchecked(x[i++]));
+    else if (c > 0) out.push(unchecked(y[j++]));
+    else { out.push(unchecked(x[i++])); j++; }
+  }
+  return new SetV(out);
+}
+
+export function setIntersect (a: Value, b: Value): Value {
+  let x = changetype<SetV>(a).items, y = changetype<SetV>(b).items;
+  let out = new Array<Value>();
+  let i = 0, j = 0, n = x.length, m = y.length;
+  while (i < n && j < m) {
+    let c = compare(unchecked(x[i]), unchecked(y[j]));
+    if (c < 0) i++;
+    else if (c > 0) j++;
+    else { out.push(unchecked(x[i++])); j++; }
+  }
+  return new SetV(out);
+}
+
+export function union (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_SET) return typeError("union", 1, "set", a);
+  let items = changetype<SetV>(a).items;
+  let acc: Value = newSet();
+  for (let i = 0, n = items.length; i < n; i++) {
+    let s = unchecked(items[i]);
+    if (s.kind != T_SET) return elementError("union", 1, a, "set", s);
+    acc = setUnion(acc, s);
+  }
+  return acc;
+}
+
+export function intersection (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_SET) return typeError("intersection", 1, "set", a);
+  let items = changetype<SetV>(a).items;
+  if (items.length == 0) return newSet();
+  for (let i = 0, n = items.length; i < n; i++) {
+    let s = unchecked(items[i]);
+    if (s.kind != T_SET) return elementError("intersection", 1, a, "set", s);
+  }
+  let acc: Value = unchecked(items[0]);
+  for (let i = 1, n = items.length; i < n; i++) acc = setIntersect(acc, unchecked(items[i]));
+  return acc;
+}
+
+// ---- arrays -----------------------------------------------------------------------
+
+export function arrayConcat (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (a.kind != T_ARRAY) return typeError("array.concat", 1, "array", a);
+  if (b.kind != T_ARRAY) return typeError("array.concat", 2, "array", b);
+  let x = changetype<ArrV>(a).items, y = changetype<ArrV>(b).items;
+  if (y.length == 0) return a;
+  if (x.length == 0) return b;
+  return new ArrV(x.concat(y));
+}
+
+export function arraySlice (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_ARRAY) return typeError("array.slice", 1, "array", a);
+  let start = intArg("array.slice", args[1], 2);
+  if (!intOk) return null;
+  let stop = intArg("array.slice", args[2], 3);
+  if (!intOk) return null;
+  let items = changetype<ArrV>(a).items;
+  let n = <i64>items.length;
+  if (start < 0) start = 0;
+  if (stop > n) stop = n;
+  if (start >= stop) return newArrayCap(0);
+  return new ArrV(items.slice(<i32>start, <i32>stop));
+}
+
+export function arrayReverse (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_ARRAY) return typeError("array.reverse", 1, "array", a);
+  let items = changetype<ArrV>(a).items;
+  let n = items.length;
+  let out = new Array<Value>(n);
+  for (let i = 0; i < n; i++) unchecked(out[i] = items[n - 1 - i]);
+  return new ArrV(out);
+}
+
+// ---- objects ----------------------------------------------------------------------
+
+export function objectGet (args: Array<Value>): Value | null {
+  let o = args[0], key = args[1], dflt = args[2];
+  if (o.kind != T_OBJECT) return typeError("object.get", 1, "object", o);
+  if (key.kind != T_ARRAY) {
+    let v = changetype<ObjV>(o).get(key);
+    return v !== null ? v : dflt;
+  }
+  let path = changetype<ArrV>(key).items;
+  let cur: Value = o;
+  for (let i = 0, n = path.length; i < n; i++) {
+    let k = unchecked(path[i]);
+    let next: Value | null = null;
+    if (cur.kind == T_OBJECT) next = changetype<ObjV>(cur).get(k);
+    else if (cur.kind == T_ARRAY && k.kind == T_NUMBER) {
+      let idx = numToI64(k);
+      let items = changetype<ArrV>(cur).items;
+      if (i64Ok && idx >= 0 && idx < <i64>items.length) next = unchecked(items[<i32>idx]);
+    } else if (cur.kind == T_SET) {
+      if (changetype<SetV>(cur).has(k)) next = k;
+    }
+    if (next === null) return dflt;
+    cur = next;
+  }
+  return cur;
+}
+
+export function objectKeys (args: Array<Value>): Value | null {
+  let o = args[0];
+  if (o.kind != T_OBJECT) return typeError("object.keys", 1, "object", o);
+  return new SetV(changetype<ObjV>(o).keys.slice(0));
+}
+
+/** Keys given as an array, set or object (its keys), as a sorted set; null on type error. */
+function keySet (name: string, v: Value, operand: i32): SetV | null {
+  switch (v.kind) {
+    case T_SET: return changetype<SetV>(v);
+    case T_OBJECT: return new SetV(changetype<ObjV>(v).keys);
+    case T_ARRAY: {
+      let s = newSet();
+      let items = changetype<ArrV>(v).items;
+      for (let i = 0, n = items.length; i < n; i++) s.add(unchecked(items[i]));
+      return s;
+    }
+  }
+  typeError(name, operand, "one of {object, set, array}", v);
+  return null;
+}
+
+export function objectRemove (args: Array<Value>): Value | null {
+  let o = args[0];
+  if (o.kind != T_OBJECT) return typeError("object.remove", 1, "object", o);
+  let ks = keySet("object.remove", args[1], 2);
+  if (ks === null) return null;
+  let obj = changetype<ObjV>(o);
+  let keys = new Array<Value>(), vals = new Array<Value>();
+  for (let i = 0, n = obj.keys.length; i < n; i++) {
+    let k = unchecked(obj.keys[i]);
+    if (!ks.has(k)) { keys.push(k); vals.push(unchecked(obj.vals[i])); }
+  }
+  return new ObjV(keys, vals);
+}
+
+export function objectFilter (args: Array<Value>): Value | null {
+  let o = args[0];
+  if (o.kind != T_OBJECT) return typeError("object.filter", 1, "object", o);
+  let ks = keySet("object.filter", args[1], 2);
+  if (ks === null) return null;
+  let obj = changetype<ObjV>(o);
+  let keys = new Array<Value>(), vals = new Array<Value>();
+  for (let i = 0, n = obj.keys.length; i < n; i++) {
+    let k = unchecked(obj.keys[i]);
+    if (ks.has(k)) { keys.push(k); vals.push(unchecked(obj.vals[i])); }
+  }
+  return new ObjV(keys, vals);
+}
+
+/** Recursive merge: b's values win; objects on both sides merge. */
+export function mergeObjects (a: ObjV, b: ObjV): ObjV {
+  let out = new ObjV(a.keys.slice(0), a.vals.slice(0));
+  for (let i = 0, n = b.keys.length; i < n; i++) {
+    let k = unchecked(b.keys[i]);
+    let bv = unchecked(b.vals[i]);
+    let av = a.get(k);
+    if (av !== null && av.kind == T_OBJECT && bv.kind == T_OBJECT) out.set(k, mergeObjects(changetype<ObjV>(av), changetype<ObjV>(bv)));
+    else out.set(k, bv);
+  }
+  return out;
+}
+
+export function objectUnion (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (a.kind != T_OBJECT) return typeError("object.union", 1, "object", a);
+  if (b.kind != T_OBJECT) return typeError("object.union", 2, "object", b);
+  return mergeObjects(changetype<ObjV>(a), changetype<ObjV>(b));
+}
+
+// ---- membership and casts ---------------------------------------------------------
+
+/** `x in coll` */
+export function member2 (args: Array<Value>): Value | null {
+  let x = args[0], c = args[1];
+  switch (c.kind) {
+    case T_SET: return mkBool(changetype<SetV>(c).has(x));
+    case T_ARRAY: {
+      let items = changetype<ArrV>(c).items;
+      for (let i = 0, n = items.length; i < n; i++) if (equals(unchecked(items[i]), x)) return mkBool(true);
+      return mkBool(false);
+    }
+    case T_OBJECT: {
+      let vals = changetype<ObjV>(c).vals;
+      for (let i = 0, n = vals.length; i < n; i++) if (equals(unchecked(vals[i]), x)) return mkBool(true);
+      return mkBool(false);
+    }
+  }
+  return mkBool(false);
+}
+
+/** `k, v in coll` */
+export function member3 (args: Array<Value>): Value | null {
+  let k = args[0], v = args[1], c = args[2];
+  switch (c.kind) {
+    case T_OBJECT: {
+      let got = changetype<ObjV>(c).get(k);
+      return mkBool(got !== null && equals(got, v));
+    }
+    case T_ARRAY: {
+      if (k.kind != T_NUMBER) return mkBool(false);
+      let i = numToI64(k);
+      let items = changetype<ArrV>(c).items;
+      if (!i64Ok || i < 0 || i >= <i64>items.length) return mkBool(false);
+      return mkBool(equals(unchecked(items[<i32>i]), v));
+    }
+    case T_SET: return mkBool(equals(k, v) && changetype<SetV>(c).has(k));
+  }
+  return mkBool(false);
+}
+
+export function castArray (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind == T_ARRAY) return a;
+  if (a.kind == T_SET) return new ArrV(changetype<SetV>(a).items.slice(0));
+  return typeError("cast_array", 1, "one of {array, set}", a);
+}

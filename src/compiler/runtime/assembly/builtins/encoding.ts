@@ -1,0 +1,262 @@
+// JSON, base64 and hex builtins. Encoders work on the UTF-8 bytes of a string; decoded
+// bytes become a string with every invalid UTF-8 byte replaced by U+FFFD (as Go does when
+// it ranges over such a string).
+
+import { Value, StrV, T_STRING, mkStr, mkBool } from "../value";
+import { parseJSONString, dumpJSON } from "../json";
+import { typeError, builtinError } from "./errors";
+
+// @ts-ignore: decorator
+@inline function S (v: Value): string { return changetype<StrV>(v).s; }
+
+/** UTF-8 bytes of `s` (address and length via the returned buffer). */
+function utf8 (s: string): ArrayBuffer { return String.UTF8.encode(s, false); }
+
+/** Decodes UTF-8 leniently: each byte of an invalid sequence becomes U+FFFD. */
+export function decodeUtf8Lenient (p: usize, n: usize): string {
+  let out = __new(n << 1, idof<String>()); // never more UTF-16 units than bytes
+  let o: usize = 0;
+  let i: usize = 0;
+  while (i < n) {
+    let c = <u32>load<u8>(p + i);
+    if (c < 0x80) { store<u16>(out + (o << 1), <u16>c); o++; i++; continue; }
+    let need: usize = 0;
+    let cp: u32 = 0;
+    let minCp: u32 = 0;
+    if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; minCp = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; minCp = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; minCp = 0x10000; }
+    let ok = need > 0;
+    if (ok) {
+      for (let k: usize = 1; k <= need; k++) {
+        if (i + k >= n) { ok = false; break; }
+        let cc = <u32>load<u8>(p + i + k);
+        if ((cc & 0xC0) != 0x80) { ok = false; break; }
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+    }
+    if (ok && (cp < minCp || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))) ok = false;
+    if (!ok) { store<u16>(out + (o << 1), 0xFFFD); o++; i++; continue; }
+    if (cp >= 0x10000) {
+      let v = cp - 0x10000;
+      store<u16>(out + (o << 1), <u16>(0xD800 | (v >> 10))); o++;
+      store<u16>(out + (o << 1), <u16>(0xDC00 | (v & 0x3FF))); o++;
+    } else {
+      store<u16>(out + (o << 1), <u16>cp); o++;
+    }
+    i += need + 1;
+  }
+  if (o < n) out = __renew(out, o << 1);
+  return changetype<string>(out);
+}
+
+// ---- json ---------------------------------------------------------------------------
+
+export function jsonMarshal (args: Array<Value>): Value | null {
+  return mkStr(dumpJSON(args[0]));
+}
+
+export function jsonUnmarshal (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("json.unmarshal", 1, "string", a);
+  let v = parseJSONString(S(a));
+  if (v === null) return builtinError("json.unmarshal", "invalid JSON");
+  return v;
+}
+
+export function jsonIsValid (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return mkBool(false);
+  return mkBool(parseJSONString(S(a)) !== null);
+}
+
+// ---- base64 -------------------------------------------------------------------------
+
+const STD: string = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL: string = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+function b64encode (s: string, alphabet: string, pad: bool): string {
+  let buf = utf8(s);
+  let p = changetype<usize>(buf);
+  let n = <usize>buf.byteLength;
+  let outLen = pad ? ((n + 2) / 3) * 4 : (n * 4 + 2) / 3;
+  let out = __new(outLen << 1, idof<String>());
+  let o: usize = 0;
+  let i: usize = 0;
+  let a = changetype<usize>(alphabet);
+  while (i + 3 <= n) {
+    let v = (<u32>load<u8>(p + i) << 16) | (<u32>load<u8>(p + i + 1) << 8) | <u32>load<u8>(p + i + 2);
+    store<u16>(out + (o << 1), load<u16>(a + ((v >> 18) << 1))); o++;
+    store<u16>(out + (o << 1), load<u16>(a + (((v >> 12) & 63) << 1))); o++;
+    store<u16>(out + (o << 1), load<u16>(a + (((v >> 6) & 63) << 1))); o++;
+    store<u16>(out + (o << 1), load<u16>(a + ((v & 63) << 1))); o++;
+    i += 3;
+  }
+  let rest = n - i;
+  if (rest > 0) {
+    let v = <u32>load<u8>(p + i) << 16;
+    if (rest == 2) v |= <u32>load<u8>(p + i + 1) << 8;
+    store<u16>(out + (o << 1), load<u16>(a + ((v >> 18) << 1))); o++;
+    store<u16>(out + (o << 1), load<u16>(a + (((v >> 12) & 63) << 1))); o++;
+    if (rest == 2) { store<u16>(out + (o << 1), load<u16>(a + (((v >> 6) & 63) << 1))); o++; }
+    else if (pad) { store<u16>(out + (o << 1), 0x3D); o++; }
+    if (pad) { store<u16>(out + (o << 1), 0x3D); o++; }
+  }
+  return changetype<string>(out);
+}
+
+function b64val (c: i32, url: bool): i32 {
+  if (c >= 65 && c <= 90) return c - 65;
+  if (c >= 97 && c <= 122) return c - 71;
+  if (c >= 48 && c <= 57) return c + 4;
+  if (url) { if (c == 45) return 62; if (c == 95) return 63; }
+  else { if (c == 43) return 62; if (c == 47) return 63; }
+  return -1;
+}
+
+// Decoder result: the decoded string, or an error position (-1 when ok).
+let b64ErrorAt: i32 = -1;
+
+/**
+ * Go's base64 decoding: with `padded`, input must be a multiple of 4 with '=' padding;
+ * without, no '=' may appear. CR and LF are ignored.
+ */
+function b64decode (s: string, url: bool, padded: bool): string {
+  b64ErrorAt = -1;
+  let n = s.length;
+  let bytes = new Array<u8>();
+  let quad = 0;
+  let acc: u32 = 0;
+  let i = 0;
+  let seenPad = false;
+  while (i < n) {
+    let c = s.charCodeAt(i);
+    if (c == 13 || c == 10) { i++; continue; }
+    if (c == 61) { // '='
+      if (!padded || quad < 2) { b64ErrorAt = i; return ""; }
+      // expect exactly the right number of '=' and then the end
+      let needPads = 4 - quad;
+      let j = i;
+      let got = 0;
+      while (j < n && got < needPads) {
+        let d = s.charCodeAt(j);
+        if (d == 13 || d == 10) { j++; continue; }
+        if (d != 61) { b64ErrorAt = j; return ""; }
+        got++; j++;
+      }
+      if (got < needPads) { b64ErrorAt = n; return ""; }
+      while (j < n && (s.charCodeAt(j) == 13 || s.charCodeAt(j) == 10)) j++;
+      if (j < n) { b64ErrorAt = j; return ""; }
+      seenPad = true;
+      break;
+    }
+    let v = b64val(c, url);
+    if (v < 0) { b64ErrorAt = i; return ""; }
+    acc = (acc << 6) | <u32>v;
+    quad++;
+    if (quad == 4) {
+      bytes.push(<u8>(acc >> 16)); bytes.push(<u8>(acc >> 8)); bytes.push(<u8>acc);
+      quad = 0; acc = 0;
+    }
+    i++;
+  }
+  if (quad == 1) { b64ErrorAt = n - 1; return ""; }
+  if (quad > 1 && padded && !seenPad) { b64ErrorAt = n; return ""; }
+  if (quad == 2) {
+    bytes.push(<u8>(acc >> 4));
+  } else if (quad == 3) {
+    bytes.push(<u8>(acc >> 10)); bytes.push(<u8>(acc >> 2));
+  }
+  return decodeUtf8Lenient(bytes.dataStart, <usize>bytes.length);
+}
+
+export function base64Encode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("base64.encode", 1, "string", a);
+  return mkStr(b64encode(S(a), STD, true));
+}
+
+export function base64Decode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("base64.decode", 1, "string", a);
+  let r = b64decode(S(a), false, true);
+  if (b64ErrorAt >= 0) return builtinError("base64.decode", "illegal base64 data at input byte " + b64ErrorAt.toString());
+  return mkStr(r);
+}
+
+export function base64UrlEncode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("base64url.encode", 1, "string", a);
+  return mkStr(b64encode(S(a), URL, true));
+}
+
+export function base64UrlEncodeNoPad (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("base64url.encode_no_pad", 1, "string", a);
+  return mkStr(b64encode(S(a), URL, false));
+}
+
+export function base64UrlDecode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("base64url.decode", 1, "string", a);
+  let s = S(a);
+  // OPA: padded decoding when the length is a multiple of 4, raw decoding otherwise.
+  let r = b64decode(s, true, s.length % 4 == 0);
+  if (b64ErrorAt >= 0) return builtinError("base64url.decode", "illegal base64 data at input byte " + b64ErrorAt.toString());
+  return mkStr(r);
+}
+
+// ---- hex ----------------------------------------------------------------------------
+
+const HEXDIGITS: string = "0123456789abcdef";
+
+export function hexEncode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("hex.encode", 1, "string", a);
+  let buf = utf8(S(a));
+  let p = changetype<usize>(buf);
+  let n = <usize>buf.byteLength;
+  let out = __new(n << 2, idof<String>());
+  let h = changetype<usize>(HEXDIGITS);
+  for (let i: usize = 0; i < n; i++) {
+    let b = <usize>load<u8>(p + i);
+    store<u16>(out + (i << 2), load<u16>(h + ((b >> 4) << 1)));
+    store<u16>(out + (i << 2) + 2, load<u16>(h + ((b & 15) << 1)));
+  }
+  return mkStr(changetype<string>(out));
+}
+
+function hexVal (c: i32): i32 {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+export function hexDecode (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("hex.decode", 1, "string", a);
+  let s = S(a);
+  let n = s.length;
+  let bytes = new Array<u8>();
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    let hi = hexVal(s.charCodeAt(i)), lo = hexVal(s.charCodeAt(i + 1));
+    if (hi < 0) return builtinError("hex.decode", "encoding/hex: invalid byte: " + describeRune(s, i));
+    if (lo < 0) return builtinError("hex.decode", "encoding/hex: invalid byte: " + describeRune(s, i + 1));
+    bytes.push(<u8>((hi << 4) | lo));
+  }
+  if (i < n) {
+    if (hexVal(s.charCodeAt(i)) < 0) return builtinError("hex.decode", "encoding/hex: invalid byte: " + describeRune(s, i));
+    return builtinError("hex.decode", "encoding/hex: odd length hex string");
+  }
+  return mkStr(decodeUtf8Lenient(bytes.dataStart, <usize>bytes.length));
+}
+
+/** Go's %#U of the character at i: U+0067 'g' */
+function describeRune (s: string, i: i32): string {
+  let c = s.codePointAt(i);
+  let hex = (<u32>c).toString(16).toUpperCase();
+  while (hex.length < 4) hex = "0" + hex;
+  return "U+" + hex + " '" + String.fromCodePoint(c) + "'";
+}

@@ -1,0 +1,284 @@
+// Arithmetic, rounding, comparison and number conversion builtins.
+// Integers that fit i64 stay exact; overflow falls back to f64 (OPA uses arbitrary
+// precision; results beyond i64 are approximate here).
+
+import {
+  Value, NumV, StrV, BoolV, T_NUMBER, T_STRING, T_SET, T_NULL, T_BOOL,
+  mkInt, mkFloat, mkBool, mkStr, newArrayCap, compare, equals, numToF64, numToI64, i64Ok, isInteger,
+  mkNum,
+} from "../value";
+import { builtinError, typeError, typeErrorMsg } from "./errors";
+import { setMinus, setUnion, setIntersect } from "./collections";
+
+// ---- arguments ------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function isNum (v: Value): bool { return v.kind == T_NUMBER; }
+
+/** An exact integer operand (OPA's IntOperand); sets `intOk`. */
+// @ts-ignore: decorator
+@lazy export let intOk: bool = false;
+export function intArg (name: string, v: Value, operand: i32): i64 {
+  intOk = false;
+  if (v.kind != T_NUMBER) { typeError(name, operand, "number", v); return 0; }
+  let i = numToI64(v);
+  if (!i64Ok) { typeErrorMsg(name, "operand " + operand.toString() + " must be integer number but got floating-point number"); return 0; }
+  intOk = true;
+  return i;
+}
+
+// ---- arithmetic -----------------------------------------------------------------
+
+export function addNum (a: NumV, b: NumV): Value {
+  if (a.isInt && b.isInt) {
+    let x = a.i, y = b.i, r = x + y;
+    if (((x ^ r) & (y ^ r)) >= 0) return mkInt(r);
+  }
+  return mkFloat(numToF64(a) + numToF64(b));
+}
+
+export function subNum (a: NumV, b: NumV): Value {
+  if (a.isInt && b.isInt) {
+    let x = a.i, y = b.i, r = x - y;
+    if (((x ^ y) & (x ^ r)) >= 0) return mkInt(r);
+  }
+  return mkFloat(numToF64(a) - numToF64(b));
+}
+
+export function mulNum (a: NumV, b: NumV): Value {
+  if (a.isInt && b.isInt) {
+    let x = a.i, y = b.i;
+    if (x == 0 || y == 0) return mkInt(0);
+    let r = x * y;
+    if (!((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE)) && r / y == x) return mkInt(r);
+  }
+  return mkFloat(numToF64(a) * numToF64(b));
+}
+
+export function plus (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (!isNum(a)) return typeError("plus", 1, "number", a);
+  if (!isNum(b)) return typeError("plus", 2, "number", b);
+  return addNum(changetype<NumV>(a), changetype<NumV>(b));
+}
+
+export function minus (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (isNum(a) && isNum(b)) return subNum(changetype<NumV>(a), changetype<NumV>(b));
+  if (a.kind == T_SET && b.kind == T_SET) return setMinus(a, b);
+  if (!isNum(a) && a.kind != T_SET) return typeError("minus", 1, "one of {number, set}", a);
+  if (isNum(b)) return typeError("minus", 2, "set", b);
+  return typeError("minus", 2, a.kind == T_SET ? "set" : "number", b);
+}
+
+export function mul (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (!isNum(a)) return typeError("mul", 1, "number", a);
+  if (!isNum(b)) return typeError("mul", 2, "number", b);
+  return mulNum(changetype<NumV>(a), changetype<NumV>(b));
+}
+
+export function div (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (!isNum(a)) return typeError("div", 1, "number", a);
+  if (!isNum(b)) return typeError("div", 2, "number", b);
+  let x = changetype<NumV>(a), y = changetype<NumV>(b);
+  if (numToF64(y) == 0) return builtinError("div", "divide by zero");
+  if (x.isInt && y.isInt) {
+    let p = x.i, q = y.i;
+    if (!(p == i64.MIN_VALUE && q == -1) && p % q == 0) return mkInt(p / q);
+  }
+  return mkFloat(numToF64(x) / numToF64(y));
+}
+
+export function rem (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (!isNum(a)) return typeError("rem", 1, "number", a);
+  if (!isNum(b)) return typeError("rem", 2, "number", b);
+  if (!isInteger(a) || !isInteger(b)) return builtinError("rem", "modulo on floating-point number");
+  let x = numToI64(a);
+  let okx = i64Ok;
+  let y = numToI64(b);
+  let oky = i64Ok;
+  if (okx && oky) {
+    if (y == 0) return builtinError("rem", "modulo by zero");
+    if (y == -1) return mkInt(0);
+    return mkInt(x % y);
+  }
+  let fy = numToF64(b);
+  if (fy == 0) return builtinError("rem", "modulo by zero");
+  return mkFloat(numToF64(a) % fy);
+}
+
+export function andOp (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (a.kind != T_SET) return typeError("and", 1, "set", a);
+  if (b.kind != T_SET) return typeError("and", 2, "set", b);
+  return setIntersect(a, b);
+}
+
+export function orOp (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (a.kind != T_SET) return typeError("or", 1, "set", a);
+  if (b.kind != T_SET) return typeError("or", 2, "set", b);
+  return setUnion(a, b);
+}
+
+// ---- rounding ---------------------------------------------------------------------
+
+function intResult (f: f64): Value {
+  if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) return mkInt(<i64>f);
+  return mkFloat(f);
+}
+
+export function abs (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (!isNum(a)) return typeError("abs", 1, "number", a);
+  let n = changetype<NumV>(a);
+  if (n.isInt) {
+    if (n.i >= 0) return a;
+    if (n.i != i64.MIN_VALUE) return mkInt(-n.i);
+    return mkFloat(9223372036854775808.0);
+  }
+  let raw = n.raw;
+  if (raw !== null) return raw.charCodeAt(0) == 45 ? mkNum(raw.substring(1))! : a;
+  return mkFloat(Math.abs(n.f));
+}
+
+export function round (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (!isNum(a)) return typeError("round", 1, "number", a);
+  let n = changetype<NumV>(a);
+  if (n.isInt || n.raw !== null) return a;
+  let f = n.f;
+  // half away from zero (Go's math.Round)
+  let t = Math.trunc(f);
+  if (Math.abs(f - t) >= 0.5) t += f < 0 ? -1 : 1;
+  return intResult(t);
+}
+
+export function ceil (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (!isNum(a)) return typeError("ceil", 1, "number", a);
+  let n = changetype<NumV>(a);
+  if (n.isInt || n.raw !== null) return a;
+  return intResult(Math.ceil(n.f));
+}
+
+export function floor (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (!isNum(a)) return typeError("floor", 1, "number", a);
+  let n = changetype<NumV>(a);
+  if (n.isInt || n.raw !== null) return a;
+  return intResult(Math.floor(n.f));
+}
+
+// ---- ranges -----------------------------------------------------------------------
+
+const MAX_RANGE: i64 = 100000000;
+
+export function range (args: Array<Value>): Value | null {
+  let a = intArg("numbers.range", args[0], 1);
+  if (!intOk) return null;
+  let b = intArg("numbers.range", args[1], 2);
+  if (!intOk) return null;
+  return buildRange("numbers.range", a, b, 1);
+}
+
+export function rangeStep (args: Array<Value>): Value | null {
+  let a = intArg("numbers.range_step", args[0], 1);
+  if (!intOk) return null;
+  let b = intArg("numbers.range_step", args[1], 2);
+  if (!intOk) return null;
+  let s = intArg("numbers.range_step", args[2], 3);
+  if (!intOk) return null;
+  if (s <= 0) return builtinError("numbers.range_step", "step must be a positive number above zero");
+  return buildRange("numbers.range_step", a, b, s);
+}
+
+function buildRange (name: string, a: i64, b: i64, step: i64): Value | null {
+  let span = a <= b ? b - a : a - b;
+  if (span < 0 || span / step >= MAX_RANGE) return builtinError(name, "range too large");
+  let n = <i32>(span / step) + 1;
+  let out = newArrayCap(n);
+  if (a <= b) { for (let x = a; x <= b; x += step) { out.push(mkInt(x)); if (b - x < step) break; } }
+  else { for (let x = a; x >= b; x -= step) { out.push(mkInt(x)); if (x - b < step) break; } }
+  return out;
+}
+
+// ---- conversions ------------------------------------------------------------------
+
+export function toNumber (args: Array<Value>): Value | null {
+  let a = args[0];
+  switch (a.kind) {
+    case T_NULL: return mkInt(0);
+    case T_BOOL: return mkInt(changetype<BoolV>(a).b ? 1 : 0);
+    case T_NUMBER: return a;
+    case T_STRING: {
+      let s = changetype<StrV>(a).s;
+      let v = parseLooseNumber(s);
+      if (v === null) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": invalid syntax");
+      return v;
+    }
+  }
+  return typeError("to_number", 1, "one of {boolean, null, number, string}", a);
+}
+
+/** JSON number syntax, also accepting a leading '+', ".5" and "5." (as Go's ParseFloat). */
+function parseLooseNumber (s: string): Value | null {
+  let n = s.length;
+  if (n == 0) return null;
+  let t = s;
+  let neg = false;
+  let c0 = t.charCodeAt(0);
+  if (c0 == 43 || c0 == 45) { neg = c0 == 45; t = t.substring(1); }
+  if (t.length == 0) return null;
+  // strip leading zeros of the integer part (JSON forbids them; ParseFloat allows them)
+  let i = 0;
+  while (i + 1 < t.length && t.charCodeAt(i) == 48 && t.charCodeAt(i + 1) >= 48 && t.charCodeAt(i + 1) <= 57) i++;
+  if (i > 0) t = t.substring(i);
+  if (t.charCodeAt(0) == 46) t = "0" + t;
+  let dot = t.indexOf(".");
+  if (dot >= 0 && (dot + 1 == t.length || !isDigitCode(t.charCodeAt(dot + 1)))) {
+    t = t.substring(0, dot + 1) + "0" + t.substring(dot + 1);
+  }
+  let v = mkNum(neg ? "-" + t : t);
+  return v;
+}
+
+function isDigitCode (c: i32): bool { return c >= 48 && c <= 57; }
+
+function quoteGo (s: string): string {
+  return "\"" + s.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"") + "\"";
+}
+
+export function formatInt (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (!isNum(a)) return typeError("format_int", 1, "number", a);
+  if (!isNum(b)) return typeError("format_int", 2, "number", b);
+  let base = numToI64(b);
+  if (!i64Ok || (base != 2 && base != 8 && base != 10 && base != 16)) {
+    return typeErrorMsg("format_int", "operand 2 must be one of {2, 8, 10, 16}");
+  }
+  let n = changetype<NumV>(a);
+  let i: i64;
+  if (n.isInt) i = n.i;
+  else {
+    let f = Math.trunc(numToF64(a));
+    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) return builtinError("format_int", "number too large");
+    i = <i64>f;
+  }
+  let neg = i < 0;
+  let u: u64 = neg ? <u64>(0 - i) : <u64>i;
+  let s = u.toString(<i32>base);
+  return mkStr(neg ? "-" + s : s);
+}
+
+// ---- comparison -------------------------------------------------------------------
+
+export function eq (args: Array<Value>): Value | null { return mkBool(equals(args[0], args[1])); }
+export function neq (args: Array<Value>): Value | null { return mkBool(!equals(args[0], args[1])); }
+export function lt (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) < 0); }
+export function lte (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) <= 0); }
+export function gt (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) > 0); }
+export function gte (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) >= 0); }

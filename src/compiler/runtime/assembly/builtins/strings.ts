@@ -1,0 +1,373 @@
+// String builtins. Strings are UTF-16 inside the runtime; every index or length that OPA
+// defines in runes (code points) is computed in code points here.
+
+import {
+  Value, StrV, ArrV, SetV, ObjV, T_STRING, T_ARRAY, T_SET, T_OBJECT,
+  mkStr, mkBool, mkInt, newArrayCap,
+} from "../value";
+import { typeError, elementError, typeErrorMsg, builtinError } from "./errors";
+import { intArg, intOk } from "./numbers";
+
+// ---- code point helpers -------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function isHigh (c: i32): bool { return c >= 0xD800 && c < 0xDC00; }
+// @ts-ignore: decorator
+@inline function isLow (c: i32): bool { return c >= 0xDC00 && c < 0xE000; }
+
+export function codePointCount (s: string): i32 {
+  let n = s.length;
+  let count = n;
+  for (let i = 0; i + 1 < n; i++) {
+    if (isHigh(s.charCodeAt(i)) && isLow(s.charCodeAt(i + 1))) { count--; i++; }
+  }
+  return count;
+}
+
+/** Code point at unit index i (a surrogate pair counts as one); its width in units via cpWidth. */
+function cpAt (s: string, i: i32): i32 {
+  let c = s.charCodeAt(i);
+  if (isHigh(c) && i + 1 < s.length) {
+    let d = s.charCodeAt(i + 1);
+    if (isLow(d)) return 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+  }
+  return c;
+}
+
+// @ts-ignore: decorator
+@inline function cpWidth (cp: i32): i32 { return cp >= 0x10000 ? 2 : 1; }
+
+/** Unit index of the code point with index `cp` (clamped to the string length). */
+function unitIndex (s: string, cp: i32): i32 {
+  let i = 0, n = s.length;
+  while (cp > 0 && i < n) { i += cpWidth(cpAt(s, i)); cp--; }
+  return i;
+}
+
+/** Code point index of unit index `u`. */
+function cpIndex (s: string, u: i32): i32 {
+  let i = 0, k = 0;
+  while (i < u) { i += cpWidth(cpAt(s, i)); k++; }
+  return k;
+}
+
+function hasCodePoint (set: string, cp: i32): bool {
+  for (let i = 0, n = set.length; i < n;) {
+    let c = cpAt(set, i);
+    if (c == cp) return true;
+    i += cpWidth(c);
+  }
+  return false;
+}
+
+// ---- argument helpers ---------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function S (v: Value): string { return changetype<StrV>(v).s; }
+
+/** Checks that args[0..n) are strings; reports the first that is not. */
+function strings (name: string, args: Array<Value>, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    let a = unchecked(args[i]);
+    if (a.kind != T_STRING) { typeError(name, i + 1, "string", a); return false; }
+  }
+  return true;
+}
+
+// ---- builtins -------------------------------------------------------------------------
+
+export function concat (args: Array<Value>): Value | null {
+  let d = args[0], c = args[1];
+  if (d.kind != T_STRING) return typeError("concat", 1, "string", d);
+  let xs: Array<Value>;
+  if (c.kind == T_ARRAY) xs = changetype<ArrV>(c).items;
+  else if (c.kind == T_SET) xs = changetype<SetV>(c).items;
+  else return typeError("concat", 2, "one of {array, set}", c);
+  let parts = new Array<string>(xs.length);
+  for (let i = 0, n = xs.length; i < n; i++) {
+    let x = unchecked(xs[i]);
+    if (x.kind != T_STRING) return elementError("concat", 2, c, "string", x);
+    unchecked(parts[i] = S(x));
+  }
+  return mkStr(parts.join(S(d)));
+}
+
+export function contains (args: Array<Value>): Value | null {
+  if (!strings("contains", args, 2)) return null;
+  return mkBool(S(args[0]).includes(S(args[1])));
+}
+
+export function startswith (args: Array<Value>): Value | null {
+  if (!strings("startswith", args, 2)) return null;
+  return mkBool(S(args[0]).startsWith(S(args[1])));
+}
+
+export function endswith (args: Array<Value>): Value | null {
+  if (!strings("endswith", args, 2)) return null;
+  return mkBool(S(args[0]).endsWith(S(args[1])));
+}
+
+export function lower (args: Array<Value>): Value | null {
+  if (!strings("lower", args, 1)) return null;
+  return mkStr(S(args[0]).toLowerCase());
+}
+
+export function upper (args: Array<Value>): Value | null {
+  if (!strings("upper", args, 1)) return null;
+  return mkStr(S(args[0]).toUpperCase());
+}
+
+export function split (args: Array<Value>): Value | null {
+  if (!strings("split", args, 2)) return null;
+  let s = S(args[0]), d = S(args[1]);
+  if (d.length == 0) {
+    let out = newArrayCap(s.length);
+    for (let i = 0, n = s.length; i < n;) {
+      let w = cpWidth(cpAt(s, i));
+      out.push(mkStr(s.substring(i, i + w)));
+      i += w;
+    }
+    return out;
+  }
+  let parts = s.split(d);
+  let out = newArrayCap(parts.length);
+  for (let i = 0, n = parts.length; i < n; i++) out.push(mkStr(unchecked(parts[i])));
+  return out;
+}
+
+export function replace (args: Array<Value>): Value | null {
+  if (!strings("replace", args, 3)) return null;
+  let s = S(args[0]), old = S(args[1]), nw = S(args[2]);
+  if (old.length == 0) {
+    // Go: the replacement goes before every code point and at the end.
+    let parts = new Array<string>();
+    parts.push(nw);
+    for (let i = 0, n = s.length; i < n;) {
+      let w = cpWidth(cpAt(s, i));
+      parts.push(s.substring(i, i + w));
+      parts.push(nw);
+      i += w;
+    }
+    return mkStr(parts.join(""));
+  }
+  return mkStr(s.replaceAll(old, nw));
+}
+
+export function replaceN (args: Array<Value>): Value | null {
+  let p = args[0], sv = args[1];
+  if (p.kind != T_OBJECT) return typeError("strings.replace_n", 1, "object", p);
+  if (sv.kind != T_STRING) return typeError("strings.replace_n", 2, "string", sv);
+  let o = changetype<ObjV>(p);
+  let n = o.keys.length;
+  let olds = new Array<string>(n), news = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    let k = unchecked(o.keys[i]), v = unchecked(o.vals[i]);
+    if (k.kind != T_STRING) return typeErrorMsg("strings.replace_n", "operand 1 non-string key found in pattern object");
+    if (v.kind != T_STRING) return typeErrorMsg("strings.replace_n", "operand 1 non-string value found in pattern object");
+    unchecked(olds[i] = S(k));
+    unchecked(news[i] = S(v));
+  }
+  // Like Go's strings.Replacer: scan left to right; at each position the first pattern
+  // (in key order) that matches wins; matches do not overlap.
+  let s = S(sv);
+  let out = new Array<string>();
+  let i = 0, last = 0, len = s.length;
+  while (i <= len) {
+    let matched = -1;
+    for (let j = 0; j < n; j++) {
+      let old = unchecked(olds[j]);
+      if (old.length == 0) continue;
+      if (i + old.length <= len && s.substr(i, old.length) == old) { matched = j; break; }
+    }
+    if (matched >= 0) {
+      out.push(s.substring(last, i));
+      out.push(unchecked(news[matched]));
+      i += unchecked(olds[matched]).length;
+      last = i;
+    } else {
+      i++;
+    }
+  }
+  if (last < len) out.push(s.substring(last));
+  return mkStr(out.join(""));
+}
+
+function trimLeftSet (s: string, cut: string): string {
+  let i = 0, n = s.length;
+  while (i < n) {
+    let c = cpAt(s, i);
+    if (!hasCodePoint(cut, c)) break;
+    i += cpWidth(c);
+  }
+  return s.substring(i);
+}
+
+function trimRightSet (s: string, cut: string): string {
+  let e = s.length;
+  while (e > 0) {
+    let c = s.charCodeAt(e - 1);
+    let w = 1;
+    if (isLow(c) && e >= 2 && isHigh(s.charCodeAt(e - 2))) { c = cpAt(s, e - 2); w = 2; }
+    if (!hasCodePoint(cut, c)) break;
+    e -= w;
+  }
+  return s.substring(0, e);
+}
+
+export function trim (args: Array<Value>): Value | null {
+  if (!strings("trim", args, 2)) return null;
+  return mkStr(trimRightSet(trimLeftSet(S(args[0]), S(args[1])), S(args[1])));
+}
+
+export function trimLeft (args: Array<Value>): Value | null {
+  if (!strings("trim_left", args, 2)) return null;
+  return mkStr(trimLeftSet(S(args[0]), S(args[1])));
+}
+
+export function trimRight (args: Array<Value>): Value | null {
+  if (!strings("trim_right", args, 2)) return null;
+  return mkStr(trimRightSet(S(args[0]), S(args[1])));
+}
+
+export function trimPrefix (args: Array<Value>): Value | null {
+  if (!strings("trim_prefix", args, 2)) return null;
+  let s = S(args[0]), p = S(args[1]);
+  return s.startsWith(p) ? mkStr(s.substring(p.length)) : args[0];
+}
+
+export function trimSuffix (args: Array<Value>): Value | null {
+  if (!strings("trim_suffix", args, 2)) return null;
+  let s = S(args[0]), p = S(args[1]);
+  return s.endsWith(p) ? mkStr(s.substring(0, s.length - p.length)) : args[0];
+}
+
+/** Go's unicode.IsSpace. */
+function isSpace (c: i32): bool {
+  if (c <= 0xFF) return c == 0x20 || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0;
+  return c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+export function trimSpace (args: Array<Value>): Value | null {
+  if (!strings("trim_space", args, 1)) return null;
+  let s = S(args[0]);
+  let i = 0, e = s.length;
+  while (i < e && isSpace(s.charCodeAt(i))) i++;
+  while (e > i && isSpace(s.charCodeAt(e - 1))) e--;
+  return mkStr(s.substring(i, e));
+}
+
+export function indexof (args: Array<Value>): Value | null {
+  if (!strings("indexof", args, 2)) return null;
+  let s = S(args[0]), sub = S(args[1]);
+  let u = s.indexOf(sub);
+  if (u < 0) return mkInt(-1);
+  return mkInt(cpIndex(s, u));
+}
+
+export function substring (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_STRING) return typeError("substring", 1, "string", a);
+  let start = intArg("substring", args[1], 2);
+  if (!intOk) return null;
+  let length = intArg("substring", args[2], 3);
+  if (!intOk) return null;
+  if (start < 0) return builtinError("substring", "negative offset");
+  let s = S(a);
+  let n = <i64>codePointCount(s);
+  if (start >= n) return mkStr("");
+  let from = unitIndex(s, <i32>start);
+  if (length < 0 || start + length >= n) return mkStr(s.substring(from));
+  let to = unitIndex(s, <i32>(start + length));
+  return mkStr(s.substring(from, to));
+}
+
+/** A string, or array/set of strings, as a list; null after reporting a type error. */
+function stringList (name: string, v: Value, operand: i32): Array<string> | null {
+  if (v.kind == T_STRING) { let out = new Array<string>(1); unchecked(out[0] = S(v)); return out; }
+  let xs: Array<Value>;
+  if (v.kind == T_ARRAY) xs = changetype<ArrV>(v).items;
+  else if (v.kind == T_SET) xs = changetype<SetV>(v).items;
+  else { typeError(name, operand, "one of {string, set, array}", v); return null; }
+  let out = new Array<string>(xs.length);
+  for (let i = 0, n = xs.length; i < n; i++) {
+    let x = unchecked(xs[i]);
+    if (x.kind != T_STRING) { elementError(name, operand, v, "string", x); return null; }
+    unchecked(out[i] = S(x));
+  }
+  return out;
+}
+
+export function anyPrefixMatch (args: Array<Value>): Value | null {
+  let search = stringList("strings.any_prefix_match", args[0], 1);
+  if (search === null) return null;
+  let base = stringList("strings.any_prefix_match", args[1], 2);
+  if (base === null) return null;
+  for (let i = 0; i < search.length; i++) {
+    for (let j = 0; j < base.length; j++) {
+      if (unchecked(search[i]).startsWith(unchecked(base[j]))) return mkBool(true);
+    }
+  }
+  return mkBool(false);
+}
+
+export function anySuffixMatch (args: Array<Value>): Value | null {
+  let search = stringList("strings.any_suffix_match", args[0], 1);
+  if (search === null) return null;
+  let base = stringList("strings.any_suffix_match", args[1], 2);
+  if (base === null) return null;
+  for (let i = 0; i < search.length; i++) {
+    for (let j = 0; j < base.length; j++) {
+      if (unchecked(search[i]).endsWith(unchecked(base[j]))) return mkBool(true);
+    }
+  }
+  return mkBool(false);
+}
+
+export function reverse (args: Array<Value>): Value | null {
+  if (!strings("strings.reverse", args, 1)) return null;
+  let s = S(args[0]);
+  let n = s.length;
+  let out = __new(<usize>n << 1, idof<String>());
+  let o = n;
+  for (let i = 0; i < n;) {
+    let cp = cpAt(s, i);
+    let w = cpWidth(cp);
+    o -= w;
+    for (let k = 0; k < w; k++) store<u16>(out + (<usize>(o + k) << 1), <u16>s.charCodeAt(i + k));
+    i += w;
+  }
+  return mkStr(changetype<string>(out));
+}
+
+/** All code point indices where `sub` starts (overlapping matches included). */
+export function indexofN (args: Array<Value>): Value | null {
+  if (!strings("indexof_n", args, 2)) return null;
+  let s = S(args[0]), sub = S(args[1]);
+  let out = newArrayCap(0);
+  let u = 0, cpAtU = 0, scanned = 0;
+  while (true) {
+    let f = s.indexOf(sub, u);
+    if (f < 0) break;
+    // advance the code point counter from `scanned` to `f`
+    while (scanned < f) { scanned += cpWidth(cpAt(s, scanned)); cpAtU++; }
+    out.push(mkInt(cpAtU));
+    if (f >= s.length) break;
+    u = f + cpWidth(cpAt(s, f));
+  }
+  return out;
+}
+
+/** Non-overlapping occurrences of `sub` (Go's strings.Count: runes + 1 when sub is ""). */
+export function count (args: Array<Value>): Value | null {
+  if (!strings("strings.count", args, 2)) return null;
+  let s = S(args[0]), sub = S(args[1]);
+  if (sub.length == 0) return mkInt(codePointCount(s) + 1);
+  let c = 0, u = 0;
+  while (true) {
+    let f = s.indexOf(sub, u);
+    if (f < 0) break;
+    c++;
+    u = f + sub.length;
+  }
+  return mkInt(c);
+}

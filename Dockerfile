@@ -49,7 +49,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 COPY --from=build /src/tsconfig.json ./tsconfig.json
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/src ./src
-COPY --from=build /src/build/runtime.wasm ./build/runtime.wasm
+COPY --from=build /src/build/runtime.wasm /src/build/runtime.json ./build/
 COPY --from=build /src/docker/entrypoint.sh ./docker/entrypoint.sh
 
 # Numeric, so Kubernetes can verify runAsNonRoot without looking the name up.

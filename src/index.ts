@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, METHODS, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { pino, type Logger, type DestinationStream } from 'pino'
 import type { BouncerConfig } from './config/index.js'
 import { ConfigError } from './config/index.js'
@@ -192,7 +192,8 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
   let server!: Server
   const fastify = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    // One log line per request is written by the handler, not by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     exposeHeadRoutes: false,
     serverFactory: (handler) => {

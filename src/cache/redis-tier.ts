@@ -148,9 +148,11 @@ export class RedisTier {
     try {
       // QUIT lets in-flight SETs finish; bounded so shutdown never hangs on a dead server.
       await this.#bounded(this.client.quit(), 500)
-    } catch {
-      this.client.disconnect()
-    }
+    } catch {}
+    // Also after a successful QUIT: QUIT closes the data connection only, while disconnect()
+    // also stops Sentinel's failover subscribers and any pending reconnect timers — without it
+    // those keep the process alive and reconnecting after close().
+    this.client.disconnect()
   }
 
   #bounded<T> (p: Promise<T>, ms = this.#timeoutMs): Promise<T> {

@@ -1,11 +1,11 @@
 // Loads a module produced by our compiler (or any OPA Wasm module) with opa-wasm, registering
 // the host builtins, and refusing a module that needs a builtin the host cannot provide:
 // that must fail at load, never evaluate to undefined later.
-import opa from '@open-policy-agent/opa-wasm'
+import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { bouncerError } from '../errors.js'
 import { hostBuiltins, SDK_BUILTINS } from '../policy/builtins/index.js'
 
-export type LoadedPolicy = Awaited<ReturnType<typeof opa.loadPolicy>>
+export type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>
 
 interface PolicyInternals {
   wasmInstance: WebAssembly.Instance
@@ -26,7 +26,7 @@ export function requiredBuiltins (policy: LoadedPolicy): string[] {
 
 export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array): Promise<LoadedPolicy> {
   const wasm = compiled instanceof Uint8Array ? compiled : compiled.wasm
-  const policy = await opa.loadPolicy(wasm, undefined, hostBuiltins)
+  const policy = await loadPolicy(wasm, undefined, hostBuiltins)
   const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
   if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
   // The SDK throws opa_abort messages as bare strings; callers deserve Error objects.

@@ -5,7 +5,7 @@
 // so nothing unmasked ever reaches the spool, a sink or the control plane.
 
 import { randomUUID } from 'node:crypto'
-import { nowNs, rfc3339Nano } from './timestamp.js'
+import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
 export interface DecisionEventInput {
@@ -37,7 +37,7 @@ export interface DecisionEventInput {
 
 /** An event as stored and shipped, before the chain fields are added. */
 export interface DecisionEvent {
-  labels: Record<string, string>
+  labels: Readonly<Record<string, string>>
   decision_id: string
   trace_id?: string
   span_id?: string
@@ -133,10 +133,10 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
 
   return function build (d: DecisionEventInput): BuiltEvent {
     const event: DecisionEvent = {
-      labels: { ...labels },
+      labels, // shared and frozen: serialised, never modified
       decision_id: d.decision_id ?? randomUUID(),
       path: d.path,
-      timestamp: rfc3339Nano(d.timestamp_ns ?? nowNs()),
+      timestamp: d.timestamp_ns !== undefined ? rfc3339Nano(d.timestamp_ns) : nowRfc3339Nano(),
     }
     const tc = parseTraceparent(d.traceparent ?? headerOf(d.input, 'traceparent'))
     if (tc !== undefined) { event.trace_id = tc.trace_id; event.span_id = tc.span_id }

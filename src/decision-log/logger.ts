@@ -19,7 +19,7 @@ import {
 } from './event.js'
 import { ConsoleSink, FanoutSink, FileSink, ServiceSink, type Sink } from './sinks.js'
 import { Spool, type DroppedRange } from './spool.js'
-import { nowNs, rfc3339Nano } from './timestamp.js'
+import { nowRfc3339Nano } from './timestamp.js'
 import { Uploader } from './uploader.js'
 
 /** Counters the metrics module implements (prom-client). Gauges (spool bytes, pending events)
@@ -97,7 +97,7 @@ export const BOUNCER_VERSION: string = (() => {
 // Room kept free for a drop marker when making space (markers are ~600 bytes).
 const MARKER_RESERVE = 2048
 
-interface Queued { buf: Buffer; entry: SealedEntry; isEvent: boolean }
+interface Queued { data: string; bytes: number; entry: SealedEntry; isEvent: boolean }
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
@@ -195,16 +195,18 @@ export class DecisionLogger {
       this.deps.metrics?.maskError?.()
       this.deps.log?.error({ error: built.maskError.message }, 'decision log masking failed; input and result erased from the event')
     }
-    let buf = Buffer.from(entry.line + '\n')
-    if (this.spool.bytes + this.queueBytes + buf.length > this.maxBytes) {
+    let data = entry.line + '\n'
+    let bytes = Buffer.byteLength(data)
+    if (this.spool.bytes + this.queueBytes + bytes > this.maxBytes) {
       if (this.config.overflow === 'backpressure') return this.refuse()
-      if (this.makeRoom(buf.length)) {
+      if (this.makeRoom(bytes)) {
         // A drop marker took the next seq: seal again after it.
         entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
-        buf = Buffer.from(entry.line + '\n')
+        data = entry.line + '\n'
+        bytes = Buffer.byteLength(data)
       }
     }
-    if (!this.write(buf, entry, true)) {
+    if (!this.write(data, bytes, entry, true)) {
       return this.config.overflow === 'backpressure' ? this.refuse() : undefined
     }
     this.c.recorded++
@@ -221,8 +223,10 @@ export class DecisionLogger {
     this.queueBytes = 0
     const first = q[0]!.entry
     const last = q[q.length - 1]!.entry
+    let bytes = 0
+    for (const x of q) bytes += x.bytes
     try {
-      this.spool.append(q.length === 1 ? q[0]!.buf : Buffer.concat(q.map((x) => x.buf)), first, last)
+      this.spool.append(q.length === 1 ? q[0]!.data : q.map((x) => x.data).join(''), bytes, first, last)
     } catch (e) {
       // Those seqs never reached the disk: continue the chain from what did.
       this.head = this.spool.head
@@ -304,10 +308,10 @@ export class DecisionLogger {
   }
 
   /** Append one sealed line (sync) or queue it (batched). False if it could not be written. */
-  private write (buf: Buffer, entry: SealedEntry, isEvent: boolean): boolean {
+  private write (data: string, bytes: number, entry: SealedEntry, isEvent: boolean): boolean {
     if (this.batched) {
-      this.queue.push({ buf, entry, isEvent })
-      this.queueBytes += buf.length
+      this.queue.push({ data, bytes, entry, isEvent })
+      this.queueBytes += bytes
       this.head = { seq: entry.seq, hash: entry.hash }
       if (!this.flushScheduled) {
         this.flushScheduled = true
@@ -316,7 +320,7 @@ export class DecisionLogger {
       return true
     }
     try {
-      this.spool.append(buf, entry, { seq: entry.seq, hash: entry.hash })
+      this.spool.append(data, bytes, entry, { seq: entry.seq, hash: entry.hash })
     } catch (e) {
       if (isEvent) this.lose('write_error', 1)
       this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
@@ -351,11 +355,12 @@ export class DecisionLogger {
     const marker: DropMarker = {
       labels: { ...this.labels },
       decision_id: randomUUID(),
-      timestamp: rfc3339Nano(nowNs()),
+      timestamp: nowRfc3339Nano(),
       drop,
     }
     const entry = sealEvent(marker as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
-    return this.write(Buffer.from(entry.line + '\n'), entry, false)
+    const data = entry.line + '\n'
+    return this.write(data, Buffer.byteLength(data), entry, false)
   }
 
   private lose (reason: LossReason, n: number): void {

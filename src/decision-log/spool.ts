@@ -142,26 +142,30 @@ export class Spool {
   }
 
   /**
-   * Append whole lines (each ending in "\n") for consecutive entries. Synchronous: when it
+   * Append whole lines (each ending in "\n", `bytes` long in UTF-8) for consecutive entries.
+   * Synchronous: when it
    * returns, the bytes are in the OS page cache and survive a process crash; with fsync
    * "always" they are also on stable storage. Throws on I/O errors, leaving the file as it was.
    */
-  append (buf: Buffer, first: { seq: number; prevHash: string }, last: ChainHead): void {
+  append (data: string, bytes: number, first: { seq: number; prevHash: string }, last: ChainHead): void {
     if (this.active === null || this.active.bytes >= this.opts.segment_max_bytes) this.rotate(first.seq, first.prevHash)
     const seg = this.active!
     const fd = this.fd!
-    let off = 0
+    let written = 0
     try {
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+      // One write(2) of the whole string (Node encodes it straight into the syscall buffer).
+      // Regular files take it whole; a short count means the disk is full or failing.
+      written = writeSync(fd, data)
+      if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
     } catch (e) {
       // Do not leave half a line behind: the next append would glue onto it.
-      if (off > 0) { try { ftruncateSync(fd, seg.bytes) } catch { /* reported below */ } }
+      if (written > 0) { try { ftruncateSync(fd, seg.bytes) } catch { /* reported below */ } }
       throw this.err('write failed', e)
     }
-    seg.bytes += buf.length
+    seg.bytes += bytes
     seg.lastSeq = last.seq
     seg.lastHash = last.hash
-    this.totalBytes += buf.length
+    this.totalBytes += bytes
     this.writtenHead = last
     if (this.opts.fsync === 'always') fsyncSync(fd)
     else this.dirty = true

@@ -110,8 +110,10 @@ export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
   }
   const brk = check(recs, anchor, result)
   if (brk !== undefined) return fail(result, brk)
-  if (kind === 'spool' && anchor !== null) {
-    result.undelivered = recs.filter((r) => (r.obj.seq as number) > anchor!.seq).length
+  if (kind === 'spool') {
+    const acked = anchor?.seq ?? 0
+    result.acked_seq = acked
+    result.undelivered = recs.filter((r) => (r.obj.seq as number) > acked).length
   }
   return result
 }

@@ -79,7 +79,8 @@ export function applyMask (doc: unknown, mask: CompiledMask, opts: ApplyMaskOpti
   return { value, masked: [...ctx.masked], erased: [...ctx.erased] }
 }
 
-function checkHashKey (key: Uint8Array | undefined): void {
+/** Throws BOUNCER_ERR_MASK_HASH_KEY unless `key` is usable for `hash` rules. */
+export function checkHashKey (key: Uint8Array | undefined): void {
   if (!(key instanceof Uint8Array)) throw new BouncerError('BOUNCER_ERR_MASK_HASH_KEY', ['a hash rule is present but no hash key is configured'])
   if (key.length < MIN_HASH_KEY_BYTES) throw new BouncerError('BOUNCER_ERR_MASK_HASH_KEY', [`key has ${key.length} bytes; at least ${MIN_HASH_KEY_BYTES} are required`])
 }
@@ -95,41 +96,44 @@ function visit (node: unknown, depth: number, ctx: Ctx): unknown {
   if (node === null || typeof node !== 'object') return node
   const tok = ctx.tokens[depth]!
   let target = node as Container
-  if (Array.isArray(target)) {
-    const arr = target
-    const visitIndex = (i: number): void => {
-      const child = (target as unknown[])[i]
-      if (child === REMOVED) return // already removed by an earlier rule
-      ctx.path.push(String(i))
-      const out = visit(child, depth + 1, ctx)
-      ctx.path.pop()
-      if (out === child) return
-      target = own(target, ctx)
-      ;(target as unknown[])[i] = out
-      if (out === REMOVED) ctx.compact.add(target as unknown[])
-    }
-    if (tok.wildcard) for (let i = 0; i < arr.length; i++) visitIndex(i)
-    else if (tok.index >= 0 && tok.index < arr.length) visitIndex(tok.index)
+  if (Array.isArray(node)) {
+    if (tok.wildcard) for (let i = 0; i < node.length; i++) target = visitIndex(target as unknown[], i, depth, ctx)
+    else if (tok.index >= 0 && tok.index < node.length) target = visitIndex(target as unknown[], tok.index, depth, ctx)
   } else {
-    const obj = target as Record<string, unknown>
-    const visitKey = (k: string): void => {
-      const child = obj[k]
-      ctx.path.push(escapeToken(k))
-      const out = visit(child, depth + 1, ctx)
-      ctx.path.pop()
-      if (out === child) return
-      const t = own(target, ctx) as Record<string, unknown>
-      target = t
-      if (out === REMOVED) delete t[k]
-      // defineProperty: a JSON key "__proto__" is an own data property; `t[k] = out` would
-      // change the object's prototype instead of the value.
-      else if (k === '__proto__') Object.defineProperty(t, k, { value: out, writable: true, enumerable: true, configurable: true })
-      else t[k] = out
-    }
-    if (tok.wildcard) for (const k of Object.keys(obj)) visitKey(k)
-    else if (Object.prototype.hasOwnProperty.call(obj, tok.key)) visitKey(tok.key)
+    const obj = node as Record<string, unknown>
+    if (tok.wildcard) for (const k of Object.keys(obj)) target = visitKey(target as Record<string, unknown>, k, depth, ctx)
+    else if (Object.prototype.hasOwnProperty.call(obj, tok.key)) target = visitKey(target as Record<string, unknown>, tok.key, depth, ctx)
   }
   return target
+}
+
+// Both helpers return the container to use from now on: the same one, or our copy of it.
+function visitIndex (arr: unknown[], i: number, depth: number, ctx: Ctx): unknown[] {
+  const child = arr[i]
+  if (child === REMOVED) return arr // already removed by an earlier rule
+  ctx.path.push(String(i))
+  const out = visit(child, depth + 1, ctx)
+  ctx.path.pop()
+  if (out === child) return arr
+  const t = own(arr, ctx) as unknown[]
+  t[i] = out
+  if (out === REMOVED) ctx.compact.add(t)
+  return t
+}
+
+function visitKey (obj: Record<string, unknown>, k: string, depth: number, ctx: Ctx): Record<string, unknown> {
+  const child = obj[k]
+  ctx.path.push(escapeToken(k))
+  const out = visit(child, depth + 1, ctx)
+  ctx.path.pop()
+  if (out === child) return obj
+  const t = own(obj, ctx) as Record<string, unknown>
+  if (out === REMOVED) delete t[k]
+  // defineProperty: a JSON key "__proto__" is an own data property; `t[k] = out` would
+  // change the object's prototype instead of the value.
+  else if (k === '__proto__') Object.defineProperty(t, k, { value: out, writable: true, enumerable: true, configurable: true })
+  else t[k] = out
+  return t
 }
 
 /** The container itself when we may modify it, else a shallow copy we own from now on. */

@@ -3,7 +3,7 @@
 //
 // Streaming is the caller's business: with `mask.empty` the proxy should stream the upstream
 // response as is and not call this at all (it buffers).
-import { applyMask } from './apply.js'
+import { applyMask, checkHashKey } from './apply.js'
 import { MaskFailClosedError } from './errors.js'
 import { parseStrictJson } from './json.js'
 import { destroySource, parseContentEncoding, readBody, type BodySource } from './body.js'
@@ -58,6 +58,11 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   const fail = (code: ConstructorParameters<typeof MaskFailClosedError>[0], ...args: unknown[]): never => {
     destroySource(res.body)
     throw new MaskFailClosedError(code, args, failStatus)
+  }
+
+  // A configuration problem, not the response's: refuse before reading anything.
+  if (mask.usesHash) {
+    try { checkHashKey(opts.hashKey) } catch (e) { destroySource(res.body); throw e }
   }
 
   const headers: Record<string, string | string[]> = {}

@@ -3,11 +3,11 @@ import t from 'tap'
 import { CompileError, compileModules } from '../../src/compiler/index.js'
 import { loadCompiledPolicy } from '../../src/compiler/load.js'
 
-async function evalRego (source: string, entrypoint: string, input?: unknown, data: unknown = {}): Promise<unknown> {
+async function evalRego (source: string, entrypoint: string, input?: unknown, data: object = {}): Promise<unknown> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
   const p = await loadCompiledPolicy(c)
   p.setData(data)
-  const rs = p.evaluate(input, entrypoint) as Array<{ result: unknown }>
+  const rs = p.evaluate(input as object, entrypoint) as Array<{ result: unknown }>
   return rs.length === 0 ? undefined : rs[0].result
 }
 

@@ -75,16 +75,20 @@ function term (src: string): string {
   if (r.term === null) throw new Error('parse failed: ' + r.diagnostics.map(d => d.message).join('; '))
   return pt(r.term)
 }
+// Diagnostics as `line:col message`; a non-null result or a wrong code shows up in the list.
 function errs (src: string): string[] {
   const r = parseModule(src, 'e.rego')
-  t.equal(r.module, null, 'module is null when there are diagnostics')
-  for (const d of r.diagnostics) t.equal(d.code, 'rego_parse_error')
-  return r.diagnostics.map(d => `${d.loc.line}:${d.loc.col} ${d.message}`)
+  return [
+    ...(r.module !== null ? ['module is not null'] : []),
+    ...r.diagnostics.map(d => `${d.code === 'rego_parse_error' ? '' : d.code + ' '}${d.loc.line}:${d.loc.col} ${d.message}`),
+  ]
 }
 function qerrs (src: string): string[] {
   const r = parseQuery(src, 'q')
-  t.equal(r.body, null)
-  return r.diagnostics.map(d => `${d.loc.line}:${d.loc.col} ${d.message}`)
+  return [
+    ...(r.body !== null ? ['body is not null'] : []),
+    ...r.diagnostics.map(d => `${d.loc.line}:${d.loc.col} ${d.message}`),
+  ]
 }
 
 // ---------------------------------------------------------------- package / imports
@@ -409,11 +413,12 @@ t.test('several errors in one file, with recovery', async t => {
   ].join('\n')
   t.same(errs(src), [
     '2:3 `if` keyword is required before rule body',
-    '3:8 unexpected end of file: expected term'.replace('3:8 unexpected end of file', '5:1 unexpected identifier r'),
+    // `q := 1 +` continues onto the next line: `q := 1 + r`, then `:=` is unexpected
+    '5:3 unexpected := token: expected end of line',
     '9:5 unexpected identifier z: expected newline or ; or }',
-    '10:11 unexpected number 2: expected newline or ; or }',
+    '10:10 unexpected number 2: expected newline or ; or }',
     '13:6 non-terminated string',
-  ].filter(Boolean).map(s => s.replace('5:1 unexpected identifier r: expected term', '5:3 unexpected := token: expected end of line')))
+  ])
 })
 
 t.test('error messages', async t => {
@@ -430,7 +435,7 @@ t.test('error messages', async t => {
   t.same(errs('package t\npackage u'), ['2:1 unexpected package keyword: only one package declaration is allowed'])
   t.same(errs('package t\nif := 1'), ['2:1 unexpected if keyword: expected rule'])
   t.same(errs('package t\np := [1, 2'), ['2:11 unexpected end of file: expected , or ]'])
-  t.same(errs('package t\np := x if { x := not }'), ['2:19 unexpected not keyword: expected term'])
+  t.same(errs('package t\np := x if { x := not }'), ['2:18 unexpected not keyword: expected term'])
   t.same(errs('package t\np := _(1)'), ['2:7 invalid function name: calls need a name like f or a.b.f'])
   t.same(errs('package t\np if { x with 1 as 2 }'), ['2:10 with target must be a reference or a function name'])
   t.same(errs('package t\np if { some 1 }'), ['2:13 unexpected number 1: expected variable name after some'])
@@ -438,12 +443,14 @@ t.test('error messages', async t => {
   t.same(errs('package t\nimport data.x as if'), ['2:18 unexpected if keyword: expected import alias (a variable name)'])
   t.same(errs('package a.\np := 1'), ['2:1 unexpected identifier p: expected identifier after . in package path'])
   t.same(errs('package t\np := {1: }'), ['2:10 unexpected } token: expected term'])
-  t.same(errs('package t\np := [x | ]'), ['2:10 found empty body'])
+  t.same(errs('package t\np := [x | ]'), ['2:11 found empty body'])
+  t.same(errs('package t\np := 1 if { false } else'), ['2:21 else keyword must be followed by a value or an if body'])
+  t.same(errs('package t\np if {'), ['2:7 unexpected end of file: expected }'])
 })
 
 t.test('query errors', async t => {
   t.same(qerrs(''), ['1:1 empty query'])
-  t.same(qerrs('x = 1 2'), ['1:7 unexpected number 2: expected newline or ; or'.replace(' or', '')])
+  t.same(qerrs('x = 1 2'), ['1:7 unexpected number 2: expected newline or ;'])
   t.same(qerrs('x = 1 2\ny z\nw := 1'), ['1:7 unexpected number 2: expected newline or ;', '2:3 unexpected identifier z: expected newline or ;'])
   t.same(qerrs('x = }'), ['1:5 unexpected } token: expected term'])
   t.same(qerrs('x := "\\x"'), ['1:7 invalid string: unknown escape sequence \\x'], 'parse errors at a lexer error are not repeated')
@@ -453,7 +460,7 @@ t.test('query errors', async t => {
 t.test('never throws on garbage', async t => {
   const inputs = ['package', 'package t\n{', 'package t\np if {', 'package t\np := [[[[', 'package t\n}}}}', 'package t\np if { [x | }',
     'package t\np if { every }', 'package t\np := 1 else', 'package t\nf(', 'package t\np.', 'package t\np[', '@@@', '\u0000', 'package t\np := `',
-    'package t\np := {"a": 1 | x}', 'package t\nelse := 1', 'package t\np if { some x in }', 'package t\np if { not }', 'package t\np if { x with y }']
+    'package t\nelse := 1', 'package t\np if { some x in }', 'package t\np if { not }', 'package t\np if { x with y }']
   for (const src of inputs) {
     const r = parseModule(src, 'g.rego')
     t.equal(r.module, null, JSON.stringify(src))

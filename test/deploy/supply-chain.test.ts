@@ -86,7 +86,7 @@ t.test('audit outcome classification', async (t) => {
 
 t.test('security-gate script, audit endpoint unreachable: passes and says "audit unavailable"', async (t) => {
   const port = await closedPort()
-  const env = { npm_config_registry: `http://127.0.0.1:${port}/`, SECURITY_GATE_REQUIRE_AUDIT: '' }
+  const env = { npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_fetch_retries: '0', SECURITY_GATE_REQUIRE_AUDIT: '' }
   const res = await run(process.execPath, ['scripts/security-gate.mjs'], { env })
   t.match(res.stdout, /WARN audit +audit unavailable: .*ECONNREFUSED/)
   const json = await run(process.execPath, ['scripts/security-gate.mjs', '--json'], { env })

@@ -98,7 +98,7 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if not $upstream.url }}
 {{- $_ := set $w "upstream" (dict "url" (printf "http://127.0.0.1:%d" (int $v.app.port))) }}
 {{- end }}
-{{- if or $v.policy.rego $v.policy.existingConfigMap }}
+{{- if or $v.policy.files $v.policy.existingConfigMap }}
 {{- $_ := set $w "policy" (dict "path" "/etc/bouncer/policy") }}
 {{- end }}
 {{- $secrets := "/etc/bouncer/secrets" }}
@@ -181,7 +181,7 @@ wired values win, except upstream.url, which a user may set explicitly.
   {{- toYaml $v.bouncer.dataVolume | nindent 2 }}
 - name: bouncer-tmp
   {{- toYaml $v.bouncer.tmpVolume | nindent 2 }}
-{{- if or $v.policy.rego $v.policy.existingConfigMap }}
+{{- if or $v.policy.files $v.policy.existingConfigMap }}
 - name: bouncer-policy
   configMap:
     name: {{ include "bouncer.policyConfigMap" . }}
@@ -320,7 +320,7 @@ wired values win, except upstream.url, which a user may set explicitly.
       mountPath: /var/lib/bouncer
     - name: bouncer-tmp
       mountPath: /tmp
-    {{- if or $v.policy.rego $v.policy.existingConfigMap }}
+    {{- if or $v.policy.files $v.policy.existingConfigMap }}
     - name: bouncer-policy
       mountPath: /etc/bouncer/policy
       readOnly: true

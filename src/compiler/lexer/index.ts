@@ -141,7 +141,6 @@ export function lex (source: string, file: string): LexResult {
     if (c === '"') {
       i++
       let value = ''
-      let ok = true
       let terminated = false
       while (i < n) {
         const d = source[i]
@@ -168,34 +167,28 @@ export function lex (source: string, file: string): LexResult {
                 continue
               }
               error('invalid string: bad \\u escape', line, i - lineStart + 1)
-              ok = false
               i += 2
               continue
             }
             default:
               if (e === undefined || e === '\n') { i++; continue }
               error(`invalid string: unknown escape sequence \\${e}`, line, i - lineStart + 1)
-              ok = false
               i += 2
               continue
           }
         }
         if (d < ' ' && d !== '\t') {
           error('invalid string: control character in string literal', line, i - lineStart + 1)
-          ok = false
         }
         value += d
         i++
       }
       if (!terminated) {
         error('non-terminated string', sLine, sCol)
-        ok = false
       }
-      if (ok) push('string', start, sLine, sCol, { value })
-      else {
-        // keep a token so the parser does not cascade errors; the diagnostic is already out
-        push('string', start, sLine, sCol, { value })
-      }
+      // A bad string still yields a token so the parser does not cascade errors; the
+      // diagnostic is already out (and parse errors at its position are dropped).
+      push('string', start, sLine, sCol, { value })
       continue
     }
 

@@ -140,7 +140,7 @@ export class BundleDownloader {
     }
     const declared = Number(res.headers['content-length'])
     if (Number.isFinite(declared) && declared > o.maxResponseBytes) {
-      res.body.destroy()
+      discard(res.body)
       throw new DownloadError(this.url, `response of ${declared} bytes exceeds max_compressed_bytes (${o.maxResponseBytes})`, 200)
     }
     const chunks: Buffer[] = []
@@ -149,7 +149,7 @@ export class BundleDownloader {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         size += chunk.length
         if (size > o.maxResponseBytes) {
-          res.body.destroy()
+          discard(res.body)
           throw new DownloadError(this.url, `response exceeds max_compressed_bytes (${o.maxResponseBytes})`, 200)
         }
         chunks.push(chunk)
@@ -173,12 +173,18 @@ export class BundleDownloader {
   }
 }
 
+/** Abandons a response body; undici reports the abort as an error nobody needs to see. */
+function discard (body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {})
+  body.destroy()
+}
+
 async function readSnippet (body: Dispatcher.ResponseData['body']): Promise<string> {
   try {
     let out = ''
     for await (const c of body as AsyncIterable<Buffer>) {
       out += c.toString('utf8')
-      if (out.length >= 200) { body.destroy(); break }
+      if (out.length >= 200) { discard(body); break }
     }
     return out.slice(0, 200).replace(/\s+/g, ' ').trim()
   } catch {

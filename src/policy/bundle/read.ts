@@ -27,7 +27,7 @@ export async function readBundle (bytes: Uint8Array, limits?: BundleLimits, opti
 
 /** readBundle over a stream (an HTTP body, a file stream) without buffering it first. */
 export async function readBundleStream (source: BundleSource, limits?: BundleLimits, options: ReadBundleOptions = {}): Promise<LoadedBundle> {
-  const label = options.label ?? 'bundle'
+  const label = options.label ?? 'archive'
   const files = await extractFiles(source, limits, label)
   let signature
   if (options.verification !== undefined) {

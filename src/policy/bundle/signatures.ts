@@ -162,7 +162,7 @@ interface FileEntry { name: string; hash: string; algorithm: string }
  * Throws BOUNCER_ERR_BUNDLE_SIGNATURE naming the offending file, or
  * BOUNCER_ERR_BUNDLE_UNSIGNED when there is no `.signatures.json`.
  */
-export async function verifyBundleSignature (files: ReadonlyMap<string, Uint8Array>, cfg: VerificationConfig | PreparedVerification, label = 'bundle'): Promise<VerifiedSignature> {
+export async function verifyBundleSignature (files: ReadonlyMap<string, Uint8Array>, cfg: VerificationConfig | PreparedVerification, label = 'archive'): Promise<VerifiedSignature> {
   const pv = 'exclude' in cfg && cfg.keys instanceof Map ? cfg as PreparedVerification : prepareVerification(cfg as VerificationConfig)
   const sigBytes = files.get(SIGNATURES_FILE)
   if (sigBytes === undefined) throw new BundleError('BOUNCER_ERR_BUNDLE_UNSIGNED', label, `it has no ${SIGNATURES_FILE} and verification keys are configured`)

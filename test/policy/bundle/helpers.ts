@@ -9,7 +9,7 @@ import * as tarStream from 'tar-stream'
 export interface RawEntry {
   name: string
   body?: string | Buffer
-  type?: tarStream.Headers['type']
+  type?: tarStream.Header['type']
   linkname?: string
   /** Declared size when it must differ from the body (only for hand-built headers). */
   size?: number
@@ -23,7 +23,7 @@ export async function rawTar (entries: RawEntry[]): Promise<Buffer> {
   for (const e of entries) {
     const body = e.body === undefined ? Buffer.alloc(0) : Buffer.from(e.body)
     await new Promise<void>((resolve, reject) => {
-      const header: tarStream.Headers = { name: e.name, type: e.type ?? 'file', mode: 0o644, mtime: new Date(0) }
+      const header: Partial<tarStream.Header> & { name: string } = { name: e.name, type: e.type ?? 'file', mode: 0o644, mtime: new Date(0) }
       if (e.linkname !== undefined) header.linkname = e.linkname
       if (e.type === 'character-device' || e.type === 'block-device') { header.devmajor = 1; header.devminor = 3 }
       if ((e.type ?? 'file') === 'file') header.size = body.length
@@ -145,5 +145,92 @@ export async function waitFor (cond: () => boolean, ms = 5000, what = 'condition
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+export type ServeMode =
+  | { kind: 'bundle'; bytes: Buffer; etag: string }
+  | { kind: 'status'; code: number }
+  | { kind: 'hang' }
+  | { kind: 'hang-body'; bytes: Buffer }
+
+/**
+ * A bundle service: serves the current mode at any GET path, honours If-None-Match with
+ * 304, and (when `longPoll`) holds a request whose ETag is current until the bundle
+ * changes or `Prefer: wait=N` expires, answering with OPA's long-poll content type.
+ */
+export class BundleServer {
+  mode: ServeMode = { kind: 'status', code: 404 }
+  longPoll = false
+  /** Answer long-poll-capable responses with this content type (OPA's when true). */
+  waiters: ServerResponse[] = []
+  switchedAt = 0
+  readonly ts: TestServer
+  readonly hung: ServerResponse[] = []
+
+  private constructor (ts: TestServer) { this.ts = ts }
+
+  static async start (): Promise<BundleServer> {
+    let self: BundleServer | undefined
+    const ts = await startServer((req, res) => self!.onRequest(req, res))
+    self = new BundleServer(ts)
+    return self
+  }
+
+  get url (): string { return this.ts.url }
+
+  /** Switches what is served and releases held long polls with it. */
+  serve (mode: ServeMode): void {
+    this.mode = mode
+    this.switchedAt = performance.now()
+    const waiting = this.waiters.splice(0)
+    for (const res of waiting) this.respond(res)
+  }
+
+  private ctype (): string {
+    return this.longPoll ? 'application/vnd.openpolicyagent.bundles' : 'application/gzip'
+  }
+
+  private respond (res: ServerResponse): void {
+    const m = this.mode
+    if (m.kind === 'bundle') {
+      res.writeHead(200, { 'content-type': this.ctype(), etag: m.etag, 'content-length': m.bytes.length }).end(m.bytes)
+    } else if (m.kind === 'status') {
+      res.writeHead(m.code, { 'content-type': 'text/plain' }).end(`status ${m.code} from test server`)
+    } else if (m.kind === 'hang') {
+      this.hung.push(res)
+    } else {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': m.bytes.length })
+      res.write(m.bytes.subarray(0, Math.floor(m.bytes.length / 2)))
+      this.hung.push(res)
+    }
+  }
+
+  private onRequest (req: IncomingMessage, res: ServerResponse): void {
+    const m = this.mode
+    const inm = req.headers['if-none-match']
+    if (m.kind === 'bundle' && inm === m.etag) {
+      const wait = /^wait=(\d+)$/.exec(String(req.headers.prefer ?? ''))
+      if (this.longPoll && wait !== null) {
+        this.waiters.push(res)
+        const timer = setTimeout(() => {
+          const i = this.waiters.indexOf(res)
+          if (i >= 0) {
+            this.waiters.splice(i, 1)
+            res.writeHead(304, { 'content-type': this.ctype(), etag: m.etag }).end()
+          }
+        }, Number(wait[1]) * 1000)
+        res.on('close', () => clearTimeout(timer))
+        return
+      }
+      res.writeHead(304, { 'content-type': this.ctype(), etag: m.etag }).end()
+      return
+    }
+    this.respond(res)
+  }
+
+  async close (): Promise<void> {
+    for (const r of this.hung) r.destroy()
+    await this.ts.close()
   }
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import * as tar from 'tar'
 import { BundleError, readBundle, regoPackagePath, writeBundle, type BundleErrorCode, type BundleLimits } from '../../../src/policy/bundle/index.js'
 import { gzipZeros, rawTarGz, ustarHeader } from './helpers.js'
@@ -30,7 +30,7 @@ async function rejects (t: Tap, bytes: Buffer, code: BundleErrorCode, file: stri
   t.ok(be.message.includes(be.file) && be.message.includes(be.reason), 'message carries file and reason')
   return be
 }
-type Tap = typeof t
+type Tap = Test
 
 t.test('writeBundle → readBundle round trip keeps manifest, wasm, data and rego', async (t) => {
   const bytes = await writeBundle({
@@ -112,10 +112,10 @@ t.test('corrupt gzip is rejected', async (t) => {
   const flipped = Buffer.from(good)
   flipped[20] = flipped[20]! ^ 0xff
   flipped[30] = flipped[30]! ^ 0xff
-  await rejects(t, flipped, 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /./)
-  await rejects(t, Buffer.from('<html>502 Bad Gateway</html>'), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /incorrect header check/)
-  await rejects(t, good.subarray(0, good.length - 12), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /unexpected end of file/)
-  await rejects(t, Buffer.alloc(0), 'BOUNCER_ERR_BUNDLE_GZIP', 'bundle', /unexpected end of file|empty input/)
+  await rejects(t, flipped, 'BOUNCER_ERR_BUNDLE_GZIP', 'archive', /./)
+  await rejects(t, Buffer.from('<html>502 Bad Gateway</html>'), 'BOUNCER_ERR_BUNDLE_GZIP', 'archive', /incorrect header check/)
+  await rejects(t, good.subarray(0, good.length - 12), 'BOUNCER_ERR_BUNDLE_GZIP', 'archive', /unexpected end of file/)
+  await rejects(t, Buffer.alloc(0), 'BOUNCER_ERR_BUNDLE_GZIP', 'archive', /unexpected end of file|empty input/)
 })
 
 t.test('truncated tar (valid gzip around a cut archive) is rejected', async (t) => {
@@ -123,11 +123,11 @@ t.test('truncated tar (valid gzip around a cut archive) is rejected', async (t) 
   const { gunzipSync } = await import('node:zlib')
   const tarBytes = gunzipSync(full)
   // Cut in the middle of data.json's body.
-  await rejects(t, gzipSync(tarBytes.subarray(0, 1024 + 512 + 1000)), 'BOUNCER_ERR_BUNDLE_TAR', 'bundle', /truncated inside "\/data.json"/)
+  await rejects(t, gzipSync(tarBytes.subarray(0, 1024 + 512 + 1000)), 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /truncated inside "\/data.json"/)
   // Cut inside a header.
-  await rejects(t, gzipSync(tarBytes.subarray(0, 1024 + 100)), 'BOUNCER_ERR_BUNDLE_TAR', 'bundle', /truncated inside an entry header/)
+  await rejects(t, gzipSync(tarBytes.subarray(0, 1024 + 100)), 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /truncated inside an entry header/)
   // Garbage where a header should be.
-  await rejects(t, gzipSync(Buffer.concat([Buffer.from('x'.repeat(512))])), 'BOUNCER_ERR_BUNDLE_TAR', 'bundle', /checksum/)
+  await rejects(t, gzipSync(Buffer.concat([Buffer.from('x'.repeat(512))])), 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /checksum/)
 })
 
 t.test('../, absolute and other unsafe paths are rejected', async (t) => {
@@ -199,7 +199,7 @@ t.test('a 1 GiB decompression bomb is rejected quickly without being inflated', 
   //     is inflated, and an archive with no files is refused.
   const zeros = await gzipZeros(Buffer.alloc(0), GiB)
   start = performance.now()
-  await rejects(t, zeros, 'BOUNCER_ERR_BUNDLE_TAR', 'bundle', /no files/)
+  await rejects(t, zeros, 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /no files/)
   const ms3 = performance.now() - start
   t.ok(ms3 < 500, `zero bomb rejected in ${ms3.toFixed(1)} ms`)
   t.comment(`1 GiB bombs rejected in ${ms1.toFixed(1)} / ${ms2.toFixed(1)} / ${ms3.toFixed(1)} ms`)
@@ -211,8 +211,8 @@ t.test('per-file, total, entry-count and compressed-size limits', async (t) => {
   const two = await rawTarGz([{ name: '/a/data.json', body: 'x'.repeat(3000) }, { name: '/b/data.json', body: 'y'.repeat(3000) }])
   await rejects(t, two, 'BOUNCER_ERR_BUNDLE_TOO_LARGE', 'b/data.json', /max_total_bytes \(5000\)/, { maxTotalBytes: 5000 })
   const many = await rawTarGz(Array.from({ length: 5 }, (_, i) => ({ name: `/d${i}/data.json`, body: '1' })))
-  await rejects(t, many, 'BOUNCER_ERR_BUNDLE_TOO_LARGE', 'bundle', /max_entries \(3\)/, { maxEntries: 3 })
-  await rejects(t, big, 'BOUNCER_ERR_BUNDLE_TOO_LARGE', 'bundle', /max_compressed_bytes \(50\)/, { maxCompressedBytes: 50 })
+  await rejects(t, many, 'BOUNCER_ERR_BUNDLE_TOO_LARGE', 'archive', /max_entries \(3\)/, { maxEntries: 3 })
+  await rejects(t, big, 'BOUNCER_ERR_BUNDLE_TOO_LARGE', 'archive', /max_compressed_bytes \(50\)/, { maxCompressedBytes: 50 })
 })
 
 t.test('manifest roots that overlap are rejected', async (t) => {

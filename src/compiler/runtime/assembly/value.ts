@@ -189,10 +189,37 @@ export function newArrayCap (cap: i32): ArrV {
 export function newObject (): ObjV { return new ObjV(new Array<Value>(), new Array<Value>()); }
 export function newSet (): SetV { return new SetV(new Array<Value>()); }
 
-/** Builds an object from unsorted pairs; on duplicate keys the last one wins. */
+/** Builds an object from unsorted pairs (takes ownership of both arrays); on duplicate keys the last one wins. */
 export function objectFromPairs (keys: Array<Value>, vals: Array<Value>): ObjV {
   let n = keys.length;
   if (n <= 1 || isStrictlySorted(keys)) return new ObjV(keys, vals);
+  if (n <= 32) {
+    // Small objects: stable insertion sort in place, then keep the last of equal keys.
+    for (let i = 1; i < n; i++) {
+      let k = unchecked(keys[i]), v = unchecked(vals[i]);
+      let j = i - 1;
+      while (j >= 0 && compare(unchecked(keys[j]), k) > 0) {
+        unchecked(keys[j + 1] = keys[j]);
+        unchecked(vals[j + 1] = vals[j]);
+        j--;
+      }
+      unchecked(keys[j + 1] = k);
+      unchecked(vals[j + 1] = v);
+    }
+    let w = 1;
+    for (let i = 1; i < n; i++) {
+      if (compare(unchecked(keys[w - 1]), unchecked(keys[i])) == 0) {
+        unchecked(vals[w - 1] = vals[i]);
+      } else {
+        unchecked(keys[w] = keys[i]);
+        unchecked(vals[w] = vals[i]);
+        w++;
+      }
+    }
+    keys.length = w;
+    vals.length = w;
+    return new ObjV(keys, vals);
+  }
   let idx = sortedIndex(keys);
   let ok = new Array<Value>(n); ok.length = 0;
   let ov = new Array<Value>(n); ov.length = 0;

@@ -2,7 +2,7 @@
 
 import {
   Value, ArrV, ObjV, SetV, T_ARRAY, T_OBJECT, T_SET, T_NUMBER,
-  mkBool, newArrayCap, newSet, compare, equals, numToI64, i64Ok,
+  mkBool, newArrayCap, newSet, setFromItems, compare, equals, numToI64, i64Ok,
 } from "../value";
 import { typeError, elementError } from "./errors";
 import { intArg, intOk } from "./numbers";
@@ -255,6 +255,26 @@ export function member3 (args: Array<Value>): Value | null {
     case T_SET: return mkBool(equals(k, v) && changetype<SetV>(c).has(k));
   }
   return mkBool(false);
+}
+
+export function objectUnionN (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_ARRAY) return typeError("object.union_n", 1, "array", a);
+  let xs = changetype<ArrV>(a).items;
+  let acc = new ObjV(new Array<Value>(), new Array<Value>());
+  for (let i = 0, n = xs.length; i < n; i++) {
+    let x = unchecked(xs[i]);
+    if (x.kind != T_OBJECT) return elementError("object.union_n", 1, a, "object", x);
+    acc = mergeObjects(acc, changetype<ObjV>(x));
+  }
+  return acc;
+}
+
+export function castSet (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind == T_SET) return a;
+  if (a.kind == T_ARRAY) return setFromItems(changetype<ArrV>(a).items);
+  return typeError("cast_set", 1, "one of {array, set}", a);
 }
 
 export function castArray (args: Array<Value>): Value | null {

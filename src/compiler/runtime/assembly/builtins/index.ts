@@ -97,6 +97,11 @@ const NAMES: StaticArray<string> = [
   "hex.encode",
   "hex.decode",
   "cast_array",
+  "strings.reverse",
+  "indexof_n",
+  "strings.count",
+  "object.union_n",
+  "cast_set",
 ];
 
 export function nativeBuiltinCount (): i32 { return NAMES.length; }
@@ -188,6 +193,11 @@ export function callNative (id: i32, args: Array<Value>): Value | null {
     case 76: return E.hexEncode(args); // hex.encode
     case 77: return E.hexDecode(args); // hex.decode
     case 78: return C.castArray(args); // cast_array
+    case 79: return S.reverse(args); // strings.reverse
+    case 80: return S.indexofN(args); // indexof_n
+    case 81: return S.count(args); // strings.count
+    case 82: return C.objectUnionN(args); // object.union_n
+    case 83: return C.castSet(args); // cast_set
   }
   return null;
 }

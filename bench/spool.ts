@@ -1,0 +1,173 @@
+// Micro-benchmark: what DecisionLogger.record() adds to a request, in µs per event.
+//   npx tsx bench/spool.ts [--events 20000] [--runs 5]
+// Each contender runs in a fresh process (so one contender's JIT state or page cache does not
+// help the next), records `events` realistic decisions (~1 KB input: Envoy-shaped request with
+// 14 headers, path, query, decision object) `runs` times, and reports the median over runs of
+// the mean µs per record() and the p99 of single calls. Uploads are held off (long batching
+// window) so only the request-path cost is measured. Records come 64 per event-loop turn, as
+// they would from concurrent requests; the mean includes deferred writes (batched mode) and the
+// turns themselves. Table rows are relative to the slowest.
+//
+// Contenders:
+//   build+seal only       event building, erasure and hashing, no I/O (the floor)
+//   sync, fsync never     + one write() per event into the page cache
+//   sync, fsync interval  default: as above, fsync once a second in the background
+//   batched, interval     lines queued, one write() per event-loop turn (mean includes flush)
+//   sync, fsync always    + fsync() per event (audit-paranoid; shows what durability costs)
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { DecisionLogger, type DecisionEventInput } from '../src/decision-log/index.js'
+import { compileEventBuilder } from '../src/decision-log/event.js'
+import { sealEvent, GENESIS } from '../src/decision-log/chain.js'
+import type { Sink } from '../src/decision-log/sinks.js'
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '20000' },
+    runs: { type: 'string', default: '5' },
+    contender: { type: 'string' },
+  },
+})
+const EVENTS = Number(values.events)
+const RUNS = Number(values.runs)
+
+interface Contender { name: string; events?: number; setup: (dir: string) => Promise<{ record: (d: DecisionEventInput) => void; finish: () => Promise<void> }> }
+
+// Holds everything: the benchmark measures the request path, not delivery.
+const idleSink: Sink = { kind: 'idle', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'idle' }), close: async () => {} }
+
+function logger (dir: string, extra: Record<string, unknown>): DecisionLogger {
+  return new DecisionLogger({
+    spool_dir: dir, sinks: ['console'], max_bytes: 2 * 1024 ** 3, min_delay_seconds: 3600, max_delay_seconds: 3600, ...extra,
+  }, { sink: idleSink })
+}
+
+const contenders: Contender[] = [
+  {
+    name: 'build+seal only',
+    setup: async () => {
+      const build = compileEventBuilder({ labels: { id: 'bench', version: '0' }, eraseHeaders: ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] })
+      let head = GENESIS
+      return {
+        record: (d) => { const e = sealEvent(build(d).event as never, head.seq + 1, head.hash); head = { seq: e.seq, hash: e.hash } },
+        finish: async () => {},
+      }
+    },
+  },
+  ...([['sync, fsync never', 'sync', 'never'], ['sync, fsync interval', 'sync', 'interval'], ['batched, interval', 'batched', 'interval']] as const)
+    .map(([name, mode, fsync]): Contender => ({
+      name,
+      setup: async (dir) => {
+        const lg = logger(dir, { write_mode: mode, fsync })
+        await lg.start()
+        return {
+          record: (d) => { lg.record(d) },
+          // batched: the deferred write is part of the cost, so the run ends after it.
+          finish: async () => { lg.flush(); await lg.stop(0) },
+        }
+      },
+    })),
+  {
+    name: 'sync, fsync always',
+    events: 2000,
+    setup: async (dir) => {
+      const lg = logger(dir, { write_mode: 'sync', fsync: 'always' })
+      await lg.start()
+      return { record: (d) => { lg.record(d) }, finish: async () => { await lg.stop(0) } }
+    },
+  },
+]
+
+function decision (i: number): DecisionEventInput {
+  return {
+    path: 'envoy/authz/allow',
+    requested_by: `10.0.0.${i % 250}:${40000 + (i % 20000)}`,
+    eval_ns: 41000 + (i % 997),
+    total_ns: 88000 + (i % 991),
+    bundles: { authz: { revision: 'rev-2024-05-01T12:00:00Z' } },
+    input: {
+      attributes: {
+        request: {
+          http: {
+            id: `req-${i}`, method: 'GET', path: `/v1/accounts/${i}/transactions?limit=50&cursor=abc${i}`,
+            host: 'api.internal', scheme: 'http', protocol: 'HTTP/1.1',
+            headers: {
+              authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl', cookie: 'session=abc; theme=dark',
+              accept: 'application/json', 'accept-encoding': 'gzip, br', 'user-agent': 'svc-client/3.2.1',
+              'x-request-id': `req-${i}`, 'x-tenant': 'acme', 'x-forwarded-for': '203.0.113.9',
+              traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', host: 'api.internal',
+              'content-type': 'application/json', 'cache-control': 'no-cache', 'x-client-version': '3.2.1', via: '1.1 lb',
+            },
+          },
+        },
+        source: { address: '10.0.0.7:51234' },
+        destination: { address: '127.0.0.1:8080' },
+      },
+      parsed_path: ['v1', 'accounts', String(i), 'transactions'],
+      parsed_query: { limit: ['50'], cursor: [`abc${i}`] },
+      identity: { sub: 'alice', roles: ['reader', 'billing'], tenant: 'acme' },
+    },
+    result: { allow: true, headers: { 'x-authz': 'ok' }, cache_ttl: 30, reason: 'reader may list transactions' },
+  }
+}
+
+async function runContender (c: Contender): Promise<{ meanUs: number; p99Us: number }> {
+  const n = c.events ?? EVENTS
+  const inputs = Array.from({ length: n }, (_, i) => decision(i))
+  const means: number[] = []
+  const p99s: number[] = []
+  for (let run = 0; run < RUNS + 1; run++) { // run 0 warms up
+    const dir = mkdtempSync(join(os.tmpdir(), 'bouncer-bench-spool-'))
+    try {
+      const { record, finish } = await c.setup(dir)
+      const single = new Float64Array(n)
+      const t0 = performance.now()
+      for (let i = 0; i < n; i++) {
+        // 64 requests per event-loop turn, as under load: batched mode writes between turns.
+        if (i % 64 === 0 && i > 0) await new Promise(setImmediate)
+        const s = performance.now()
+        record(inputs[i]!)
+        single[i] = performance.now() - s
+      }
+      await finish()
+      const total = performance.now() - t0
+      if (run === 0) continue
+      means.push((total / n) * 1000)
+      single.sort()
+      p99s.push(single[Math.floor(n * 0.99)]! * 1000)
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  }
+  return { meanUs: median(means), p99Us: median(p99s) }
+}
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]!
+}
+
+if (values.contender !== undefined) {
+  const c = contenders.find((x) => x.name === values.contender)!
+  process.stdout.write(JSON.stringify(await runContender(c)) + '\n')
+} else {
+  const self = fileURLToPath(import.meta.url)
+  const rows: Array<{ name: string; meanUs: number; p99Us: number; events: number }> = []
+  for (const c of contenders) {
+    const r = spawnSync(process.execPath, [...process.execArgv, self, '--contender', c.name, '--events', String(EVENTS), '--runs', String(RUNS)], { encoding: 'utf8' })
+    if (r.status !== 0) { process.stderr.write(r.stderr); process.exit(1) }
+    rows.push({ name: c.name, events: c.events ?? EVENTS, ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { meanUs: number; p99Us: number }) })
+  }
+  const slowest = Math.max(...rows.map((r) => r.meanUs))
+  const pad = (s: string, n: number): string => s.padEnd(n)
+  console.log(`decision log record(): ${RUNS} runs (median), ~1 KB decision, events per run as shown\n`)
+  console.log(`${pad('contender', 24)}${pad('events', 9)}${pad('mean µs/op', 13)}${pad('p99 µs', 10)}vs slowest`)
+  for (const r of rows) {
+    console.log(`${pad(r.name, 24)}${pad(String(r.events), 9)}${pad(r.meanUs.toFixed(2), 13)}${pad(r.p99Us.toFixed(2), 10)}${(slowest / r.meanUs).toFixed(1)}x`)
+  }
+  const cpu = os.cpus()[0]
+  console.log(`\n${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length}x ${cpu?.model ?? '?'}, node ${process.version}, tmpdir ${os.tmpdir()}`)
+}

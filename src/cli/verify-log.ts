@@ -1,0 +1,68 @@
+// bouncer verify-log <file|dir> [--json]
+// Checks a decision-log hash chain (a spool directory, an export file, or a directory of
+// exports) and names the first break. Exit status: 0 intact, 1 broken, 2 usage or I/O error.
+
+import { verifyLog, type VerifyResult } from '../decision-log/index.js'
+
+export const USAGE = `usage: bouncer verify-log <file|dir> [--json]
+
+Verifies a decision-log hash chain: a spool directory (seg-*.jsonl + state.json),
+an export (JSON lines, JSON arrays, optionally gzip'd), or a directory of exports.
+Reports the first break (edit, link, gap, reorder, duplicate, restart, malformed)
+with its sequence number. Gaps declared by drop markers are listed, not errors.
+
+exit status: 0 chain intact, 1 chain broken, 2 usage or read error`
+
+export interface CliIo { stdout: (s: string) => void; stderr: (s: string) => void }
+
+const processIo: CliIo = {
+  stdout: (s) => { process.stdout.write(s) },
+  stderr: (s) => { process.stderr.write(s) },
+}
+
+export async function main (argv: string[], io: CliIo = processIo): Promise<number> {
+  let json = false
+  const paths: string[] = []
+  for (const a of argv) {
+    if (a === '--json') json = true
+    else if (a === '-h' || a === '--help') { io.stdout(USAGE + '\n'); return 0 } else if (a.startsWith('-')) {
+      io.stderr(`verify-log: unknown option ${a}\n${USAGE}\n`)
+      return 2
+    } else paths.push(a)
+  }
+  if (paths.length !== 1) {
+    io.stderr(`verify-log: expected one file or directory\n${USAGE}\n`)
+    return 2
+  }
+  let r: VerifyResult
+  try {
+    r = await verifyLog(paths[0]!)
+  } catch (e) {
+    io.stderr(`verify-log: cannot read ${paths[0]}: ${(e as Error).message}\n`)
+    return 2
+  }
+  if (json) io.stdout(JSON.stringify(r, null, 2) + '\n')
+  else io.stdout(describe(r))
+  return r.ok ? 0 : 1
+}
+
+export function describe (r: VerifyResult): string {
+  const lines: string[] = []
+  const what = r.kind === 'spool' ? 'spool' : `${r.files.length} file(s)`
+  const range = r.first_seq === null ? 'no records' : `seq ${r.first_seq}..${r.last_seq}`
+  if (r.ok) {
+    lines.push(`OK: ${what}, ${r.records} record(s) (${r.decisions} decision(s), ${r.markers} drop marker(s)), ${range}`)
+    if (r.last_hash !== null) lines.push(`head hash: ${r.last_hash}`)
+  } else {
+    const b = r.break!
+    lines.push(`BROKEN at seq ${b.seq ?? '?'}: ${b.reason}`)
+    lines.push(`  ${b.message}`)
+    lines.push(`  checked before the break: ${r.records} record(s), ${range}`)
+  }
+  if (r.acked_seq !== undefined) lines.push(`acknowledged up to seq ${r.acked_seq}${r.undelivered !== undefined ? `, ${r.undelivered} undelivered` : ''}`)
+  for (const d of r.declared_drops) {
+    lines.push(`declared drop: seq ${d.from_seq}..${d.to_seq} (${d.count} event(s), ${d.reason})`)
+  }
+  if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
+  return lines.join('\n') + '\n'
+}

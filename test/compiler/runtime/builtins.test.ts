@@ -1,0 +1,270 @@
+// Native builtins, called directly through the runtime's __test_builtin hook.
+// Each case: [name, args as Rego value text, expected result text | undefined (undefined)].
+import t, { type Test } from 'tap'
+import { loadPlan, Raw } from './helpers.js'
+
+type Case = [string, string, string | undefined]
+
+const call = (raw: Raw, name: string, args: string): string | undefined => {
+  const out = raw.builtin(name, args)
+  if (out === '{}') return undefined
+  const m = /^\{"result":(.*)\}$/s.exec(out)
+  if (m === null) throw new Error(`unexpected hook output ${out}`)
+  return m[1]
+}
+
+async function setup (strict = false): Promise<Raw> {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  raw.ex.__test_set_strict(strict ? 1 : 0)
+  return raw
+}
+
+function run (t: Test, raw: Raw, cases: Case[]): void {
+  for (const [name, args, want] of cases) {
+    t.equal(call(raw, name, args), want, `${name}${args}`)
+  }
+}
+
+t.test('arithmetic', async (t) => {
+  const raw = await setup()
+  run(t, raw, [
+    ['plus', '[1, 2]', '3'],
+    ['plus', '[1.5, 2]', '3.5'],
+    ['plus', '[9223372036854775807, 1]', '9223372036854775808'],
+    ['plus', '["a", 1]', undefined],
+    ['minus', '[1, 3]', '-2'],
+    ['minus', '[{1, 2, 3}, {2}]', '{1,3}'],
+    ['minus', '[{1}, 1]', undefined],
+    ['mul', '[6, 7]', '42'],
+    ['mul', '[0.5, 3]', '1.5'],
+    ['mul', '[4611686018427387904, 4]', '18446744073709551616'],
+    ['div', '[6, 3]', '2'],
+    ['div', '[1, 4]', '0.25'],
+    ['div', '[1, 0]', undefined],
+    ['rem', '[7, 4]', '3'],
+    ['rem', '[-7, 4]', '-3'],
+    ['rem', '[7, 0]', undefined],
+    ['rem', '[1.1, 1]', undefined],
+    ['rem', '[4.0, 3]', '1'],
+    ['and', '[{1, 2, 3}, {2, 3, 4}]', '{2,3}'],
+    ['or', '[{1, 3}, {2}]', '{1,2,3}'],
+    ['abs', '[-10]', '10'],
+    ['abs', '[-1.5]', '1.5'],
+    ['round', '[1.5]', '2'],
+    ['round', '[-1.5]', '-2'],
+    ['round', '[2.4999]', '2'],
+    ['ceil', '[1.1]', '2'],
+    ['floor', '[-1.1]', '-2'],
+    ['floor', '[3]', '3'],
+    ['numbers.range', '[1, 4]', '[1,2,3,4]'],
+    ['numbers.range', '[2, -1]', '[2,1,0,-1]'],
+    ['numbers.range', '[1.5, 2]', undefined],
+    ['numbers.range_step', '[0, 10, 3]', '[0,3,6,9]'],
+    ['numbers.range_step', '[10, 0, 5]', '[10,5,0]'],
+    ['numbers.range_step', '[0, 10, 0]', undefined],
+    ['to_number', '["10"]', '10'],
+    ['to_number', '["-1.5e2"]', '-150'],
+    ['to_number', '[".5"]', '0.5'],
+    ['to_number', '["+3"]', '3'],
+    ['to_number', '[true]', '1'],
+    ['to_number', '[null]', '0'],
+    ['to_number', '["abc"]', undefined],
+    ['to_number', '[[1]]', undefined],
+    ['format_int', '[255, 16]', '"ff"'],
+    ['format_int', '[-5.9, 2]', '"-101"'],
+    ['format_int', '[8, 8]', '"10"'],
+    ['format_int', '[8, 7]', undefined],
+    ['equal', '[1, 1.0]', 'true'],
+    ['neq', '[1, "1"]', 'true'],
+    ['lt', '[null, false]', 'true'],
+    ['lt', '[[1, 2], [1, 3]]', 'true'],
+    ['gt', '[{"a": 1}, {"a": 0}]', 'true'],
+    ['lte', '["a", "a"]', 'true'],
+    ['gte', '[{1}, [1]]', 'true'],
+    ['equal', '[28857836529306024611913, 28857836529306024611912]', 'false'],
+  ])
+})
+
+t.test('aggregates', async (t) => {
+  const raw = await setup()
+  run(t, raw, [
+    ['count', '[[1, 2, 3]]', '3'],
+    ['count', '[{"a": 1}]', '1'],
+    ['count', '[{1, 2}]', '2'],
+    ['count', '["héllo😀"]', '6'],
+    ['count', '[1]', undefined],
+    ['sum', '[[1, 2, 3.5]]', '6.5'],
+    ['sum', '[{1, 2}]', '3'],
+    ['sum', '[[]]', '0'],
+    ['sum', '[["a"]]', undefined],
+    ['product', '[[2, 3, 4]]', '24'],
+    ['product', '[[]]', '1'],
+    ['max', '[[1, 5, 3]]', '5'],
+    ['max', '[[]]', undefined],
+    ['max', '[{"a", "b"}]', '"b"'],
+    ['min', '[[3, "a", null]]', 'null'],
+    ['sort', '[[3, 1, 2]]', '[1,2,3]'],
+    ['sort', '[{3, 1}]', '[1,3]'],
+    ['sort', '[["b", 1, null, [1]]]', '[null,1,"b",[1]]'],
+    ['any', '[[false, true]]', 'true'],
+    ['any', '[[]]', 'false'],
+    ['all', '[[true, true]]', 'true'],
+    ['all', '[[true, 1]]', 'false'],
+    ['all', '[set()]', 'true'],
+  ])
+})
+
+t.test('strings', async (t) => {
+  const raw = await setup()
+  run(t, raw, [
+    ['concat', '[",", ["a", "b", "c"]]', '"a,b,c"'],
+    ['concat', '["-", {"b", "a"}]', '"a-b"'],
+    ['concat', '[",", [1]]', undefined],
+    ['contains', '["abc", "bc"]', 'true'],
+    ['contains', '["abc", ""]', 'true'],
+    ['startswith', '["abc", "ab"]', 'true'],
+    ['endswith', '["abc", "ab"]', 'false'],
+    ['lower', '["ÀBC"]', '"àbc"'],
+    ['upper', '["straße"]', '"STRASSE"'],
+    ['split', '["a,b,,c", ","]', '["a","b","","c"]'],
+    ['split', '["a😀b", ""]', '["a","😀","b"]'],
+    ['split', '["", ","]', '[""]'],
+    ['replace', '["aaa", "a", "b"]', '"bbb"'],
+    ['replace', '["ab", "", "-"]', '"-a-b-"'],
+    ['strings.replace_n', '[{"a": "1", "ab": "2"}, "abab"]', '"1b1b"'],
+    ['strings.replace_n', '[{"cat": "dog", "dog": "cat"}, "cat and dog"]', '"dog and cat"'],
+    ['trim', '["xxhixx", "x"]', '"hi"'],
+    ['trim', '["  hi  ", " "]', '"hi"'],
+    ['trim_left', '["aabca", "a"]', '"bca"'],
+    ['trim_right', '["aabca", "a"]', '"aabc"'],
+    ['trim_prefix', '["foobar", "foo"]', '"bar"'],
+    ['trim_prefix', '["foobar", "bar"]', '"foobar"'],
+    ['trim_suffix', '["foobar", "bar"]', '"foo"'],
+    ['trim_space', '["\\t hi \\n\\u00a0"]', '"hi"'],
+    ['indexof', '["héllo", "l"]', '2'],
+    ['indexof', '["😀ab", "b"]', '2'],
+    ['indexof', '["abc", "z"]', '-1'],
+    ['substring', '["abcdef", 1, 3]', '"bcd"'],
+    ['substring', '["abcdef", 2, -1]', '"cdef"'],
+    ['substring', '["abc", 5, 1]', '""'],
+    ['substring', '["😀bc", 1, 1]', '"b"'],
+    ['substring', '["abc", -1, 1]', undefined],
+    ['substring', '["abc", 1.5, 1]', undefined],
+    ['strings.any_prefix_match', '["foo/bar", "foo"]', 'true'],
+    ['strings.any_prefix_match', '[["a", "foo"], {"fo"}]', 'true'],
+    ['strings.any_prefix_match', '["x", ["y"]]', 'false'],
+    ['strings.any_prefix_match', '[1, "a"]', undefined],
+    ['strings.any_suffix_match', '["foo.txt", [".txt", ".md"]]', 'true'],
+    ['strings.reverse', '["ab😀c"]', '"c😀ba"'],
+    ['strings.reverse', '[""]', '""'],
+    ['indexof_n', '["a😀aXaa", "a"]', '[0,2,4,5]'],
+    ['indexof_n', '["aaa", "aa"]', '[0,1]'],
+    ['indexof_n', '["abc", "z"]', '[]'],
+    ['strings.count', '["cheese", "e"]', '3'],
+    ['strings.count', '["five", ""]', '5'],
+    ['strings.count', '["aaaa", "aa"]', '2'],
+  ])
+})
+
+t.test('arrays, sets, objects, types', async (t) => {
+  const raw = await setup()
+  run(t, raw, [
+    ['array.concat', '[[1], [2, 3]]', '[1,2,3]'],
+    ['array.concat', '[{"a": 1}, [1]]', undefined],
+    ['array.slice', '[[1, 2, 3, 4], 1, 3]', '[2,3]'],
+    ['array.slice', '[[1, 2, 3], -1, 10]', '[1,2,3]'],
+    ['array.slice', '[[1, 2, 3], 2, 1]', '[]'],
+    ['array.reverse', '[[1, 2, 3]]', '[3,2,1]'],
+    ['union', '[{{1}, {2, 3}}]', '{1,2,3}'],
+    ['union', '[set()]', 'set()'],
+    ['intersection', '[{{1, 2}, {2, 3}}]', '{2}'],
+    ['intersection', '[set()]', 'set()'],
+    ['object.get', '[{"a": 1}, "a", 0]', '1'],
+    ['object.get', '[{"a": 1}, "b", 0]', '0'],
+    ['object.get', '[{"a": {"b": [10, 20]}}, ["a", "b", 1], 0]', '20'],
+    ['object.get', '[{"a": {"b": 1}}, ["a", "x"], "d"]', '"d"'],
+    ['object.get', '[{"a": 1}, [], 0]', '{"a":1}'],
+    ['object.keys', '[{"b": 1, "a": 2}]', '{"a","b"}'],
+    ['object.remove', '[{"a": 1, "b": 2, "c": 3}, ["a", "c"]]', '{"b":2}'],
+    ['object.remove', '[{"a": 1, "b": 2}, {"a": 0}]', '{"b":2}'],
+    ['object.filter', '[{"a": 1, "b": 2, "c": 3}, {"a", "c"}]', '{"a":1,"c":3}'],
+    ['object.union', '[{"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}, "c": 2}]', '{"a":{"x":1,"y":3},"b":1,"c":2}'],
+    ['object.union', '[{"a": 1}, {"a": {"b": 2}}]', '{"a":{"b":2}}'],
+    ['internal.member_2', '[2, [1, 2]]', 'true'],
+    ['internal.member_2', '[2, {"a": 2}]', 'true'],
+    ['internal.member_2', '[3, {1, 2}]', 'false'],
+    ['internal.member_3', '[1, "b", ["a", "b"]]', 'true'],
+    ['internal.member_3', '["k", 1, {"k": 1}]', 'true'],
+    ['internal.member_3', '["k", 2, {"k": 1}]', 'false'],
+    ['cast_array', '[{2, 1}]', '[1,2]'],
+    ['cast_set', '[[2, 1, 2]]', '{1,2}'],
+    ['object.union_n', '[[{"a": 1}, {"b": 2}, {"a": {"c": 3}}]]', '{"a":{"c":3},"b":2}'],
+    ['object.union_n', '[[]]', '{}'],
+    ['type_name', '[{1}]', '"set"'],
+    ['type_name', '[null]', '"null"'],
+    ['is_number', '[1.5]', 'true'],
+    ['is_number', '["1"]', 'false'],
+    ['is_string', '["1"]', 'true'],
+    ['is_boolean', '[false]', 'true'],
+    ['is_array', '[[]]', 'true'],
+    ['is_set', '[set()]', 'true'],
+    ['is_object', '[{}]', 'true'],
+    ['is_null', '[null]', 'true'],
+  ])
+})
+
+t.test('encoding', async (t) => {
+  const raw = await setup()
+  run(t, raw, [
+    ['json.marshal', '[{"b": [1, {2}], "a": "x"}]', '"{\\"a\\":\\"x\\",\\"b\\":[1,[2]]}"'],
+    ['json.marshal', '[{1: 2}]', '"{\\"1\\":2}"'],
+    ['json.unmarshal', '["{\\"a\\": [1, 2.5]}"]', '{"a":[1,2.5]}'],
+    ['json.unmarshal', '["{"]', undefined],
+    ['json.is_valid', '["[1]"]', 'true'],
+    ['json.is_valid', '["[1"]', 'false'],
+    ['json.is_valid', '[1]', 'false'],
+    ['base64.encode', '["hello"]', '"aGVsbG8="'],
+    ['base64.encode', '["é"]', '"w6k="'],
+    ['base64.decode', '["aGVsbG8="]', '"hello"'],
+    ['base64.decode', '["aGVsbG8"]', undefined],
+    ['base64.decode', '["a$=="]', undefined],
+    ['base64url.encode', '["\\u00ff\\u00fe?"]', '"w7_Dvj8="'],
+    ['base64url.encode_no_pad', '["\\u00ff\\u00fe?"]', '"w7_Dvj8"'],
+    ['base64url.decode', '["w7_Dvj8"]', '"ÿþ?"'],
+    ['base64url.decode', '["w7_Dvj8="]', '"ÿþ?"'],
+    ['hex.encode', '["hi!"]', '"686921"'],
+    ['hex.decode', '["686921"]', '"hi!"'],
+    ['hex.decode', '["6g"]', undefined],
+    ['hex.decode', '["686"]', undefined],
+    ['hex.decode', '["ff41"]', '"\uFFFDA"'],
+  ])
+  // OPA conformance: count of a base64-decoded string with invalid UTF-8 counts runes
+  t.equal(call(raw, 'count', `[${call(raw, 'base64.decode', '["2E84ZuPUd7zfvCZSNEchVpDEIj6PL7JfLpIqyxVG16k="]')}]`), '30')
+})
+
+t.test('strict builtin errors abort with OPA messages', async (t) => {
+  const raw = await setup(true)
+  const err = (name: string, args: string): string => {
+    try { raw.builtin(name, args) } catch (e) { return String(e) }
+    return 'no error'
+  }
+  t.equal(err('div', '[1, 0]'), 'eval_builtin_error: div: divide by zero')
+  t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
+  t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  t.equal(err('plus', '["a", 1]'), 'eval_type_error: plus: operand 1 must be number but got string')
+  t.equal(err('minus', '[{1}, 1]'), 'eval_type_error: minus: operand 2 must be set but got number')
+  t.equal(err('minus', '[1, {1}]'), 'eval_type_error: minus: operand 2 must be number but got set')
+  t.equal(err('count', '[1]'), 'eval_type_error: count: operand 1 must be one of {array, object, set, string} but got number')
+  t.equal(err('count', '[null]'), 'eval_type_error: count: operand 1 must be one of {array, object, set, string} but got null')
+  t.equal(err('array.concat', '[{"a": 1}, []]'), 'eval_type_error: array.concat: operand 1 must be array but got object')
+  t.equal(err('array.reverse', '[{}]'), 'eval_type_error: array.reverse: operand 1 must be array but got object')
+  t.equal(err('substring', '["abc", -1, 1]'), 'eval_builtin_error: substring: negative offset')
+  t.equal(err('format_int', '[1, 3]'), 'eval_type_error: format_int: operand 2 must be one of {2, 8, 10, 16}')
+  t.equal(err('strings.any_prefix_match', '[1, "a"]'), 'eval_type_error: strings.any_prefix_match: operand 1 must be one of {string, set, array} but got number')
+  t.equal(err('strings.any_suffix_match', '[["a", 1], "a"]'), 'eval_type_error: strings.any_suffix_match: operand 1 must be array of strings but got array containing number')
+  t.equal(err('strings.any_suffix_match', '["a", [1]]'), 'eval_type_error: strings.any_suffix_match: operand 2 must be array of strings but got array containing number')
+  t.equal(err('base64.decode', '["aGVsbG8"]'), 'eval_builtin_error: base64.decode: illegal base64 data at input byte 7')
+  t.equal(err('hex.decode', '["6g"]'), "eval_builtin_error: hex.decode: encoding/hex: invalid byte: U+0067 'g'")
+  t.equal(err('plus', '[1, 2]'), 'no error')
+})

@@ -1,0 +1,137 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Ajv } from 'ajv'
+import { ConfigError, configLeaves, configSchema, createConfig, loadConfig, parseConfigFlags } from '../../src/config/index.js'
+import { isBouncerError } from '../../src/errors.js'
+
+const problemsOf = (fn: () => unknown): string[] => {
+  try { fn() } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems]
+    throw e
+  }
+  return []
+}
+
+t.test('defaults are applied and the result is frozen', async (t) => {
+  const c = createConfig({ upstream: { url: 'http://127.0.0.1:3000' } })
+  t.equal(c.server.port, 8080)
+  t.equal(c.admin.port, 9090)
+  t.equal(c.policy.entrypoint, 'bouncer/decision')
+  t.equal(c.path.encoded_slash, 'reject')
+  t.equal(c.cache.l1.max_entries, 10000)
+  t.equal(c.decision_logs.overflow, 'drop_oldest')
+  t.equal(c.bundles.polling.min_delay_seconds, 60)
+  t.equal(c.masking.fail_status, 502)
+  t.ok(Object.isFrozen(c) && Object.isFrozen(c.cache.redis.tls) && Object.isFrozen(c.decision_logs.sinks))
+  t.throws(() => { (c.server as { port: number }).port = 1 })
+})
+
+t.test('file ← env ← flags, with the source in every message', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-config-'))
+  const file = path.join(dir, 'bouncer.yaml')
+  writeFileSync(file, 'upstream:\n  url: http://from-file:1\nserver:\n  port: 1111\n  host: 127.0.0.1\ncache:\n  enabled: true\n')
+  const c = loadConfig({ file, env: { BOUNCER_SERVER_PORT: '2222', BOUNCER_CACHE_TTL_ALLOW_SECONDS: '5', BOUNCER_PATH_MERGE_SLASHES: 'false', BOUNCER_DECISION_LOGS_SINKS: 'console,file', PATH: '/bin' }, flags: [['server.port', '3333', '--port']] })
+  t.equal(c.upstream.url, 'http://from-file:1')
+  t.equal(c.server.port, 3333, 'flag wins')
+  t.equal(c.server.host, '127.0.0.1', 'file value kept')
+  t.equal(c.cache.ttl.allow_seconds, 5, 'env coerced to number')
+  t.equal(c.path.merge_slashes, false, 'env coerced to boolean')
+  t.same(c.decision_logs.sinks, ['console', 'file'], 'comma list')
+  const c2 = loadConfig({ env: { BOUNCER_CONFIG: file } })
+  t.equal(c2.server.port, 1111, 'BOUNCER_CONFIG names the file')
+
+  const problems = problemsOf(() => loadConfig({
+    file,
+    env: { BOUNCER_SERVER_PORT: 'eighty', BOUNCER_NOPE: '1', BOUNCER_POLICY_ERROR_STATUS: '418' },
+    flags: [['admin.port', '70000', '--admin-port'], ['cache.l1.max_entry', '1', '--set cache.l1.max_entry']],
+  }))
+  t.match(problems.join('\n'), /server\.port \(env BOUNCER_SERVER_PORT\): must be integer, got "eighty"/)
+  t.match(problems.join('\n'), /BOUNCER_NOPE: unknown setting/)
+  t.match(problems.join('\n'), /policy\.error_status \(env BOUNCER_POLICY_ERROR_STATUS\): must be one of 403, 500, got 418/)
+  t.match(problems.join('\n'), /admin\.port \(flag --admin-port\): must be <= 65535, got 70000/)
+  t.match(problems.join('\n'), /--set cache\.l1\.max_entry: unknown setting/)
+  t.equal(problems.length, 5, 'every problem reported at once')
+})
+
+t.test('file errors', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-config-'))
+  const bad = path.join(dir, 'bad.yaml')
+  writeFileSync(bad, 'server: [\n')
+  t.ok(isBouncerError((() => { try { loadConfig({ file: bad }) } catch (e) { return e } })(), 'BOUNCER_ERR_CONFIG_FILE'))
+  t.ok(isBouncerError((() => { try { loadConfig({ file: path.join(dir, 'missing.yaml') }) } catch (e) { return e } })(), 'BOUNCER_ERR_CONFIG_FILE'))
+  const typo = path.join(dir, 'typo.yaml')
+  writeFileSync(typo, 'upstream:\n  url: http://x\nsevrer:\n  port: 1\nupstream_url: x\n')
+  const p = problemsOf(() => loadConfig({ file: typo }))
+  t.match(p[0], new RegExp(`sevrer \\(file ${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): unknown setting \\(did you mean "server"\\?\\)`))
+})
+
+t.test('cross-field rules', async (t) => {
+  const p = problemsOf(() => createConfig({
+    upstream: { url: 'http://x' },
+    server: { port: 9000, host: '0.0.0.0' },
+    admin: { port: 9000 },
+    policy: { initial_memory_pages: 100, max_memory_pages: 10 },
+    auth: { jwt: { enabled: true, keys: [{ alg: 'RS256', secret: 'x' }, { alg: 'HS256', pem: 'x' }, { alg: 'ES256' }], algorithms: ['none'] } },
+    cache: { enabled: true, redis: { enabled: true } },
+    decision_logs: { enabled: true, sinks: ['control_plane', 'file'] },
+    bundles: { polling: { min_delay_seconds: 10, max_delay_seconds: 5 } },
+  }))
+  const text = p.join('\n')
+  for (const re of [/admin\.port: must differ/, /max_memory_pages: must be >=/, /keys\.0: RS256 needs a public key/, /keys\.1: HS256 needs secret/,
+    /keys\.2: needs exactly one of/, /"none" is never accepted/, /cache\.redis: enabled but none of/, /service_url: is required by the control_plane sink/,
+    /file_path: is required by the file sink/, /min_delay_seconds: must be <= max_delay_seconds/]) t.match(text, re)
+  t.match(problemsOf(() => createConfig({ upstream: { url: 'ftp://x' } })).join(), /upstream\.url: "ftp:\/\/x" does not match/)
+})
+
+t.test('production mode refuses plaintext and unsigned', async (t) => {
+  const insecure = {
+    production: true,
+    upstream: { url: 'http://127.0.0.1:3000' },
+    cache: { enabled: true, redis: { enabled: true, url: 'redis://cache:6379' } },
+    decision_logs: { enabled: true, service_url: 'http://cp' },
+    bundles: { service_url: 'http://cp' },
+    auth: { jwt: { enabled: true, jwks_url: 'http://idp/jwks' } },
+  }
+  const text = problemsOf(() => createConfig(insecure)).join('\n')
+  t.match(text, /cache\.redis\.url: plaintext redis:\/\/ is refused in production mode/)
+  t.match(text, /decision_logs\.service_url: plaintext http:\/\//)
+  t.match(text, /bundles\.service_url: plaintext http:\/\//)
+  t.match(text, /bundles\.signing\.keys: unsigned bundles are refused/)
+  t.match(text, /auth\.jwt\.jwks_url: plaintext http:\/\//)
+  t.ok(createConfig({ ...insecure, allow_insecure: true }), 'allow_insecure overrides')
+  t.ok(createConfig({
+    production: true,
+    upstream: { url: 'http://127.0.0.1:3000' },
+    cache: { enabled: true, redis: { enabled: true, url: 'rediss://cache:6379' } },
+    bundles: { service_url: 'https://cp', signing: { keys: { k: { algorithm: 'RS256', key: 'PEM' } } } },
+  }), 'TLS and signing keys pass')
+})
+
+t.test('env names are derived from the schema and unique', async (t) => {
+  t.equal(configLeaves.byEnv.get('BOUNCER_UPSTREAM_URL')?.dotted, 'upstream.url')
+  t.equal(configLeaves.byEnv.get('BOUNCER_CACHE_REDIS_SENTINEL_SENTINELS')?.dotted, 'cache.redis.sentinel.sentinels')
+  t.equal(configLeaves.byEnv.get('BOUNCER_POLICY_PARSED_BODY_MAX_BYTES')?.dotted, 'policy.parsed_body.max_bytes')
+  t.equal(new Set(configLeaves.all.map((l) => l.env)).size, configLeaves.all.length)
+})
+
+t.test('the exported schema is standalone JSON Schema (for the Helm chart)', async (t) => {
+  const json = JSON.parse(JSON.stringify(configSchema))
+  const ajv = new Ajv({ strict: false })
+  const validate = ajv.compile(json)
+  t.ok(validate({ upstream: { url: 'http://x' }, server: { port: 1 } }))
+  t.notOk(validate({ server: { port: 'x' } }))
+})
+
+t.test('CLI flags', async (t) => {
+  const f = parseConfigFlags(['--config', 'a.yaml', '--upstream=http://u', '--port', '1', '--production', '--set', 'cache.enabled=true', '--log-level', 'debug'])
+  t.equal(f.file, 'a.yaml')
+  t.same(f.flags.map(([d, v]) => [d, v]), [['upstream.url', 'http://u'], ['server.port', '1'], ['production', true], ['cache.enabled', 'true'], ['logging.level', 'debug']])
+  t.throws(() => parseConfigFlags(['--bogus']), /unknown flag/)
+  t.throws(() => parseConfigFlags(['--port']), /needs a value/)
+  t.throws(() => parseConfigFlags(['--set', 'novalue']), /KEY=VALUE/)
+  const c = loadConfig({ flags: f.flags.filter(([d]) => d !== 'production') })
+  t.equal(c.cache.enabled, true)
+  t.equal(c.server.port, 1)
+})

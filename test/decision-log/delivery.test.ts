@@ -1,0 +1,329 @@
+// Delivery to a real control plane (node:http on 127.0.0.1): format on the wire, outages,
+// retries, 413 splitting, size limits, shutdown and restart, and what never leaves the
+// process unmasked.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import t, { type Test } from 'tap'
+import { DecisionLogger, verifyLog, type DecisionLogConfigInput, type DecisionLoggerOptions } from '../../src/decision-log/index.js'
+import { sampleInput, startControlPlane, tempDir as tmp, waitFor, type ControlPlane } from './fixtures/control-plane.js'
+
+async function logger (t: Test, cp: ControlPlane, cfg: Partial<DecisionLogConfigInput> = {}, opts: DecisionLoggerOptions = {}): Promise<DecisionLogger> {
+  const lg = new DecisionLogger({
+    spool_dir: join(tmp(t), 'spool'),
+    service_url: cp.url,
+    min_delay_seconds: 0.02,
+    max_delay_seconds: 0.2,
+    ...cfg,
+  }, opts)
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  return lg
+}
+
+function record (lg: DecisionLogger, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const r = lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: { allow: i % 3 !== 0 }, requested_by: '10.0.0.7:51234' })
+    if (r !== undefined) throw new Error(`record ${i} answered ${r}`)
+  }
+}
+
+/** Check the received stream as verify-log would, from an export file. */
+async function verifyReceived (t: Test, cp: ControlPlane): Promise<Awaited<ReturnType<typeof verifyLog>>> {
+  const file = join(tmp(t), 'received.jsonl')
+  writeFileSync(file, cp.exportJsonl())
+  return await verifyLog(file)
+}
+
+t.test('events arrive as gzip\'d OPA-format arrays at <service>/logs, in order, with the bearer token', async (t) => {
+  const cp = await startControlPlane({ token: 's3cret' })
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { bearer_token: 's3cret', labels: { app: 'shop' } })
+  record(lg, 0, 25)
+  await cp.waitForEvents(25)
+
+  t.ok(cp.batches.length >= 1)
+  for (const b of cp.batches) {
+    t.equal(b.path, '/logs')
+    t.equal(b.headers['content-encoding'], 'gzip')
+    t.equal(b.headers['content-type'], 'application/json')
+    t.equal(b.headers.authorization, 'Bearer s3cret')
+  }
+  const ev = cp.events()
+  t.same(ev.map((e) => e.seq), Array.from({ length: 25 }, (_, i) => i + 1), 'seq 1..25 in order, no duplicates')
+  t.same(ev.map((e) => e.input.attributes.request.http.id), Array.from({ length: 25 }, (_, i) => `req-${i}`))
+  const e = ev[0]!
+  t.match(e, {
+    labels: { app: 'shop', id: String, version: String },
+    decision_id: String,
+    path: 'envoy/authz/allow',
+    result: { allow: false },
+    requested_by: '10.0.0.7:51234',
+    erased: ['/input/attributes/request/http/headers/authorization', '/input/attributes/request/http/headers/cookie'],
+  })
+  t.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/)
+  t.equal(new Set(ev.map((x) => x.decision_id)).size, 25, 'decision ids are unique')
+  t.same(e.input.attributes.request.http.headers, { 'x-tenant': 'acme' }, 'credentials erased before leaving')
+  const v = await verifyReceived(t, cp)
+  t.ok(v.ok, 'the received chain verifies')
+  t.equal(v.records, 25)
+
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'acknowledged')
+  const st = lg.status()
+  t.equal(st.delivered, 25)
+  t.equal(st.acked_seq, 25)
+  t.equal(st.state, 'OK')
+})
+
+t.test('control plane down for a burst of N: all N stay spooled, then arrive exactly once, in order', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  const lg = await logger(t, cp)
+  const N = 300
+  record(lg, 0, N)
+  await waitFor(() => lg.status().consecutive_failures >= 3, 10000, 'failed attempts')
+  const during = lg.status()
+  t.equal(cp.events().length, 0, 'nothing delivered while down')
+  t.equal(during.pending_events, N, 'all N pending')
+  t.equal(during.state, 'WARN')
+  t.match(during.last_error, /upload failed/)
+
+  await cp.up()
+  await cp.waitForEvents(N)
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'acknowledged')
+  await new Promise((resolve) => setTimeout(resolve, 100)) // room for any stray duplicate
+  const ev = cp.decisions()
+  t.equal(ev.length, N, 'exactly N delivered')
+  t.same(ev.map((e) => e.seq), Array.from({ length: N }, (_, i) => i + 1), 'in order')
+  const v = await verifyReceived(t, cp)
+  t.ok(v.ok, 'chain verifies')
+  t.equal(lg.status().consecutive_failures, 0)
+})
+
+t.test('non-2xx answers are retried with backoff until accepted', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.failWith = 503
+  const failures: Array<number | undefined> = []
+  const lg = await logger(t, cp, {}, { metrics: { uploadFailed: (s) => failures.push(s) } })
+  record(lg, 0, 10)
+  await waitFor(() => failures.length >= 4, 10000, 'retries')
+  t.equal(cp.events().length, 0)
+  t.match(lg.status().last_error, /HTTP 503/)
+  t.ok(failures.length >= 4 && failures.every((s) => s === 503), 'each failure reported to metrics with its status')
+  cp.failWith = null
+  await cp.waitForEvents(10)
+  t.same(cp.events().map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+})
+
+t.test('backoff grows exponentially between failed attempts', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.failWith = 500
+  const times: number[] = []
+  const lg = await logger(t, cp, { min_delay_seconds: 0.02, max_delay_seconds: 0.32 }, { metrics: { uploadFailed: () => times.push(Date.now()) } })
+  record(lg, 0, 1)
+  await waitFor(() => times.length >= 6, 10000, 'six failures')
+  const gaps = times.slice(1).map((x, i) => x - times[i]!)
+  // Delays are base/2 + random(base/2) with base 20, 40, 80, 160, 320 ms: each gap is at least
+  // half its base, and the later ones clearly exceed the first.
+  t.ok(gaps[3]! >= 80 && gaps[4]! >= 160, `gaps grow: ${gaps.join(', ')} ms`)
+  t.ok(gaps[4]! <= 320 + 150, `capped near max_delay_seconds: ${gaps[4]} ms`)
+  await lg.stop(0)
+})
+
+t.test('413 from the control plane: batches are split until they fit, nothing lost or reordered', async (t) => {
+  const cp = await startControlPlane({ maxBodyBytes: 1500 })
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { min_delay_seconds: 0.2 })
+  const N = 120
+  record(lg, 0, N) // all pending before the first upload: the first batch is far over 1500 bytes
+  await cp.waitForEvents(N)
+  t.ok(cp.statuses.includes(413), 'the server refused some batches')
+  t.ok(cp.batches.every((b) => b.gzBytes <= 1500), 'every accepted batch fits the server limit')
+  t.ok(cp.batches.some((b) => b.events.length > 1), 'batches were split, not sent one by one')
+  t.same(cp.events().map((e) => e.seq), Array.from({ length: N }, (_, i) => i + 1))
+  t.ok((await verifyReceived(t, cp)).ok)
+  t.equal(lg.status().dropped, 0)
+})
+
+t.test('a single event the control plane refuses as too large is dropped, counted and declared', async (t) => {
+  const cp = await startControlPlane({ maxBodyBytes: 4000 })
+  t.teardown(() => cp.close())
+  const dropped: string[] = []
+  const lg = await logger(t, cp, {}, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
+  record(lg, 0, 3)
+  // Random hex does not compress: this event's gzip'd body is far over 4000 bytes.
+  const huge = Array.from({ length: 2000 }, () => Math.random().toString(16).slice(2)).join('')
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(3, { parsed_body: { blob: huge } }), result: true })
+  record(lg, 4, 6)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'all resolved')
+  const ev = cp.events()
+  t.same(ev.filter((e) => e.drop === undefined).map((e) => e.seq), [1, 2, 3, 5, 6], 'seq 4 never arrived')
+  const marker = ev.find((e) => e.drop !== undefined)
+  t.match(marker?.drop, { reason: 'rejected_too_large', from_seq: 4, to_seq: 4, count: 1 })
+  t.same(dropped, ['rejected_too_large:1'])
+  t.equal(lg.status().dropped_by_reason.rejected_too_large, 1)
+  const v = await verifyReceived(t, cp)
+  t.ok(v.ok, 'the gap is declared, so the received chain verifies')
+  t.match(v.declared_drops, [{ from_seq: 4, to_seq: 4 }])
+})
+
+t.test('batches respect upload_size_limit_bytes (gzip\'d size)', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { upload_size_limit_bytes: 2000, min_delay_seconds: 0.2 })
+  const N = 200
+  record(lg, 0, N)
+  await cp.waitForEvents(N)
+  t.ok(cp.batches.every((b) => b.gzBytes <= 2000), `largest batch ${Math.max(...cp.batches.map((b) => b.gzBytes))} bytes`)
+  t.ok(N / cp.batches.length > 2, `several events per batch (${(N / cp.batches.length).toFixed(1)})`)
+  t.notOk(cp.statuses.includes(413))
+})
+
+t.test('stop(deadline) flushes what it can; the rest stays spooled and the chain continues after restart', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  const dir = join(tmp(t), 'spool')
+  const cfg = { spool_dir: dir, service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.2 }
+  const a = new DecisionLogger(cfg)
+  await a.start()
+  record(a, 0, 50)
+  const t0 = Date.now()
+  const res = await a.stop(300)
+  const took = Date.now() - t0
+  t.ok(took < 1500, `stop returned within its deadline (${took} ms)`)
+  t.same(res, { delivered: 0, pending: 50 })
+  t.equal(a.record({ path: 'x', input: {} }), 'backpressure', 'record() after stop is refused')
+  t.ok(readdirSync(dir).some((n) => n.startsWith('seg-')), 'segments kept on disk')
+
+  await cp.up()
+  const b = new DecisionLogger(cfg)
+  await b.start()
+  t.teardown(() => b.stop(0))
+  t.equal(b.status().head.seq, 50, 'chain head recovered from the spool')
+  record(b, 50, 60)
+  await cp.waitForEvents(60)
+  t.same(cp.events().map((e) => e.seq), Array.from({ length: 60 }, (_, i) => i + 1))
+  t.equal(cp.events()[50]!.prev_hash, cp.events()[49]!.hash, 'seq 51 links to seq 50 across the restart')
+  t.ok((await verifyReceived(t, cp)).ok)
+})
+
+t.test('stop(deadline) with the control plane up delivers everything without waiting for the batching window', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const lg = new DecisionLogger({ spool_dir: join(tmp(t), 'spool'), service_url: cp.url, min_delay_seconds: 30, max_delay_seconds: 60 })
+  await lg.start()
+  record(lg, 0, 40)
+  const res = await lg.stop(5000)
+  t.same(res, { delivered: 40, pending: 0 })
+  t.equal(cp.events().length, 40)
+})
+
+t.test('after everything is delivered a restart continues the chain from state.json', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const dir = join(tmp(t), 'spool')
+  const cfg = { spool_dir: dir, service_url: cp.url, min_delay_seconds: 0.01, segment_max_bytes: 4096, max_bytes: 65536 }
+  const a = new DecisionLogger(cfg)
+  await a.start()
+  record(a, 0, 30) // several segments, all delivered and deleted
+  await a.stop(5000)
+  t.same(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).acked_seq, 30)
+  const b = new DecisionLogger(cfg)
+  await b.start()
+  record(b, 30, 31)
+  await b.stop(5000)
+  t.equal(cp.events().length, 31)
+  t.equal(cp.events()[30]!.seq, 31)
+  t.ok((await verifyReceived(t, cp)).ok, 'one chain across both runs')
+})
+
+t.test('masked and erased fields never reach the control plane or the disk', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  const dir = join(tmp(t), 'spool')
+  // A masker like the mask-rules engine: rewrites /input/parsed_body/ssn, removes .../card.
+  const lg = new DecisionLogger({ spool_dir: dir, service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.1 }, {
+    mask: (event) => {
+      const input = event.input as { parsed_body: Record<string, unknown> }
+      const body: Record<string, unknown> = { ...input.parsed_body, ssn: '[REDACTED]' }
+      delete body.card
+      return {
+        event: { ...event, input: { ...input, parsed_body: body } },
+        masked: ['/input/parsed_body/ssn'],
+        erased: ['/input/parsed_body/card'],
+      }
+    },
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  for (let i = 0; i < 20; i++) {
+    lg.record({
+      path: 'envoy/authz/allow',
+      input: sampleInput(i, { parsed_body: { name: 'Ann', ssn: `078-05-${1000 + i}`, card: `4111-1111-1111-${1000 + i}` } }),
+      result: { allow: true, headers: { authorization: 'Bearer SECRET-UPSTREAM' }, response_headers: { 'set-cookie': 'sid=SECRET-SET-COOKIE' } },
+    })
+  }
+  const secrets = /SECRET|078-05-|4111-1111/
+  let onDisk = ''
+  for (const n of readdirSync(dir)) onDisk += readFileSync(join(dir, n), 'utf8')
+  t.ok(onDisk.length > 1000, 'events are on disk')
+  t.notMatch(onDisk, secrets, 'nothing sensitive in the spool')
+
+  await cp.up()
+  await cp.waitForEvents(20)
+  const raw = cp.batches.map((b) => b.raw).join('')
+  t.notMatch(raw, secrets, 'nothing sensitive on the wire')
+  const e = cp.events()[0]!
+  t.same(e.input.parsed_body, { name: 'Ann', ssn: '[REDACTED]' })
+  t.same(e.masked, ['/input/parsed_body/ssn'])
+  t.same(e.erased, [
+    '/input/attributes/request/http/headers/authorization',
+    '/input/attributes/request/http/headers/cookie',
+    '/result/headers/authorization',
+    '/result/response_headers/set-cookie',
+    '/input/parsed_body/card',
+  ])
+  t.ok((await verifyReceived(t, cp)).ok)
+})
+
+t.test('a failing masker fails closed: input and result are erased, the decision is still logged', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  let maskErrors = 0
+  const lg = await logger(t, cp, {}, {
+    mask: () => { throw new Error('mask policy exploded') },
+    metrics: { maskError: () => { maskErrors++ } },
+  })
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(1, { parsed_body: { ssn: '078-05-1120' } }), result: { allow: true } })
+  await cp.waitForEvents(1)
+  const e = cp.events()[0]!
+  t.equal(e.input, undefined)
+  t.equal(e.result, undefined)
+  t.same(e.erased, ['/input/attributes/request/http/headers/authorization', '/input/attributes/request/http/headers/cookie', '/input', '/result'])
+  t.notMatch(cp.batches[0]!.raw, /078-05/)
+  t.equal(lg.status().mask_errors, 1)
+  t.equal(maskErrors, 1)
+})
+
+t.test('console and control plane together: a control-plane outage does not repeat console lines', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.failWith = 500
+  const out = new PassThrough()
+  let printed = ''
+  out.on('data', (c: Buffer) => { printed += c.toString() })
+  const lg = await logger(t, cp, { sinks: ['console', 'control_plane'] }, { stdout: out })
+  record(lg, 0, 15)
+  await waitFor(() => cp.statuses.length >= 3, 10000, 'failed uploads')
+  cp.failWith = null
+  await cp.waitForEvents(15)
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'acknowledged')
+  const lines = printed.trim().split('\n').map((l) => JSON.parse(l) as { seq: number })
+  t.same(lines.map((l) => l.seq), Array.from({ length: 15 }, (_, i) => i + 1), 'each event printed once')
+  t.equal(lg.status().sink, 'console+control_plane')
+})

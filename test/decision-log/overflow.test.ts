@@ -1,0 +1,98 @@
+// A full spool, with each overflow policy, while the control plane is down.
+//   drop_oldest: old events go, every loss is counted and declared in the chain, and what
+//                arrives afterwards still verifies;
+//   backpressure: record() refuses ('backpressure' → the proxy answers 503), nothing is lost.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { DecisionLogger, verifyLog, type LossReason } from '../../src/decision-log/index.js'
+import { sampleInput, startControlPlane, tempDir, waitFor } from './fixtures/control-plane.js'
+
+const LIMITS = { max_bytes: 32768, segment_max_bytes: 4096 }
+
+t.test('drop_oldest: oldest events dropped a segment at a time, counted, declared; the rest delivered', async (t) => {
+  const dir = tempDir(t)
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  const metricDrops: Array<[LossReason, number]> = []
+  const lg = new DecisionLogger({
+    spool_dir: join(dir, 'spool'), service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.1,
+    overflow: 'drop_oldest', ...LIMITS,
+  }, { metrics: { dropped: (reason, n) => metricDrops.push([reason, n]) } })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+
+  const N = 200 // ~150 KB of events into a 32 KB spool
+  for (let i = 0; i < N; i++) {
+    t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true }), undefined, `record ${i} accepted`, { silent: true } as never)
+  }
+  const st = lg.status()
+  t.ok(st.dropped > 0, `${st.dropped} events dropped`)
+  t.equal(st.dropped_by_reason.spool_full, st.dropped)
+  t.equal(metricDrops.reduce((n, [, k]) => n + k, 0), st.dropped, 'metrics saw every drop')
+  t.ok(metricDrops.every(([r]) => r === 'spool_full'))
+  t.ok(st.spool_bytes <= LIMITS.max_bytes, `spool stays under its limit (${st.spool_bytes} bytes)`)
+  t.equal(st.backpressure_rejections, 0)
+  const spoolCheck = await verifyLog(join(dir, 'spool'))
+  t.ok(spoolCheck.ok, 'the spool itself verifies')
+
+  await cp.up()
+  await waitFor(() => lg.status().pending_events === 0, 15000, 'drained')
+  const decisions = cp.decisions()
+  const markers = cp.events().filter((e) => e.drop !== undefined)
+  t.equal(decisions.length + st.dropped, N, 'delivered + dropped = recorded')
+  t.ok(markers.length > 0, 'drops were declared')
+  t.equal(markers.reduce((n, m) => n + (m.drop.count as number), 0), st.dropped, 'markers declare exactly the dropped count')
+  const ids = decisions.map((e) => Number(String(e.input.attributes.request.http.id).slice(4)))
+  t.equal(ids[ids.length - 1], N - 1, 'the newest events survived')
+  t.same(ids, [...ids].sort((a, b) => a - b), 'in order')
+
+  const file = join(dir, 'received.jsonl')
+  writeFileSync(file, cp.exportJsonl())
+  const v = await verifyLog(file)
+  t.ok(v.ok, 'received chain verifies: every gap is declared')
+  t.equal(v.declared_drops.reduce((n, d) => n + d.count, 0), st.dropped)
+
+  // Without the markers the same stream is a silent gap, and verify-log says so.
+  writeFileSync(file, cp.events().filter((e) => e.drop === undefined).map((e) => JSON.stringify(e)).join('\n'))
+  const silent = await verifyLog(file)
+  t.equal(silent.ok, false)
+  t.equal(silent.break?.reason, 'gap')
+})
+
+t.test('backpressure: record() refuses once full, nothing is dropped, and accepts again after delivery', async (t) => {
+  const dir = tempDir(t)
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  let bp = 0
+  const lg = new DecisionLogger({
+    spool_dir: join(dir, 'spool'), service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.1,
+    overflow: 'backpressure', ...LIMITS,
+  }, { metrics: { backpressure: () => { bp++ } } })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+
+  let accepted = 0
+  let refused = 0
+  for (let i = 0; i < 200; i++) {
+    const r = lg.record({ path: 'envoy/authz/allow', input: sampleInput(accepted), result: true })
+    if (r === 'backpressure') refused++
+    else accepted++
+  }
+  const st = lg.status()
+  t.ok(accepted > 10 && refused > 0, `${accepted} accepted, ${refused} refused`)
+  t.equal(st.backpressure_rejections, refused)
+  t.equal(bp, refused, 'metrics saw every refusal')
+  t.equal(st.dropped, 0, 'nothing dropped')
+  t.ok(st.spool_bytes <= LIMITS.max_bytes)
+  t.equal(st.state, 'ERROR', 'status shows requests are being refused')
+
+  await cp.up()
+  await waitFor(() => lg.status().pending_events === 0, 15000, 'drained')
+  const ids = cp.decisions().map((e) => e.input.attributes.request.http.id)
+  t.same(ids, Array.from({ length: accepted }, (_, i) => `req-${i}`), 'exactly the accepted events, in order')
+  t.equal(cp.events().length, accepted, 'no markers: nothing was lost')
+  t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(accepted), result: true }), undefined, 'accepting again')
+})

@@ -1,0 +1,210 @@
+// Bundle signatures: OPA's canonical digests, signing with every algorithm family, and
+// each way a signature must fail (bad signature, wrong scope, unknown kid, extra unsigned
+// file, missing file, changed content, weak hash, no signature at all).
+import { createHash, createHmac } from 'node:crypto'
+import t, { type Test } from 'tap'
+import {
+  BundleError, canonicalJsonText, canonicalValue, fileDigest, readBundle, writeBundle,
+  type SigningAlgorithm, type VerificationConfig
+} from '../../../src/policy/bundle/index.js'
+import { gunzipSync } from 'node:zlib'
+import { pemKeys, rawTarGz, type RawEntry } from './helpers.js'
+
+const rsa = pemKeys('rsa')
+const ec256 = pemKeys('ec', { namedCurve: 'P-256' })
+const ec384 = pemKeys('ec', { namedCurve: 'P-384' })
+const ec521 = pemKeys('ec', { namedCurve: 'P-521' })
+const SECRET = 'an HMAC secret that is long enough for HS512 use in tests'
+const CONTENTS = {
+  manifest: { revision: 'signed-1', roots: ['authz'] },
+  data: { authz: { admins: ['alice'], limit: 1.5 } },
+  wasm: Buffer.from('not really wasm'),
+  rego: [{ path: 'authz/p.rego', source: 'package authz\nallow := true\n' }]
+}
+
+/** Unpacks a bundle into [name, body] pairs (names as stored, with OPA's leading slash). */
+async function entries (bundle: Buffer): Promise<RawEntry[]> {
+  const tar = gunzipSync(bundle)
+  const out: RawEntry[] = []
+  for (let off = 0; off + 512 <= tar.length;) {
+    const h = tar.subarray(off, off + 512)
+    if (h.every(b => b === 0)) break
+    const name = h.toString('utf8', 0, 100).replace(/\0.*$/s, '')
+    const size = parseInt(h.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8)
+    out.push({ name, body: Buffer.from(tar.subarray(off + 512, off + 512 + size)) })
+    off += 512 + Math.ceil(size / 512) * 512
+  }
+  return out
+}
+
+async function rejectsSig (t: Tap, bytes: Buffer, cfg: VerificationConfig | undefined, code: string, file: string, reason: RegExp): Promise<void> {
+  const err = await readBundle(bytes, undefined, cfg === undefined ? {} : { verification: cfg }).then(() => null, (e: unknown) => e)
+  t.ok(err instanceof BundleError, `rejected (${String(err)})`)
+  t.equal((err as BundleError).code, code)
+  t.equal((err as BundleError).file, file)
+  t.match((err as BundleError).reason, reason)
+}
+type Tap = Test
+
+t.test('canonical form matches OPA: sorted keys (UTF-8 order), literal numbers, Go escaping', async (t) => {
+  t.equal(canonicalJsonText('{ "b": [1.0, "x", 1e3, -0], "a": {"d": null, "c": true} }'), '{"a":{"c":true,"d":null},"b":[1.0,"x",1e3,-0]}')
+  // Go sorts by bytes: U+FF61 (EF BD A1) sorts before U+1F600 (F0 9F 98 80), unlike UTF-16 order.
+  t.equal(canonicalJsonText('{"😀": 1, "｡": 2}'), '{"｡":2,"😀":1}')
+  // No HTML escaping; \b and \f short forms; other controls as \u00xx; U+2028 escaped.
+  t.equal(canonicalJsonText('"<a&b>\\u0008\\u000c\\u0001\\u2028\\/é"'), '"<a&b>\\b\\f\\u0001\\u2028/é"')
+  t.equal(canonicalJsonText('{"a": 1, "a": 2}'), '{"a":2}', 'later duplicate wins, as in a Go map')
+  t.equal(canonicalValue({ b: [1, 'x'], a: { z: 1.5 } }), '{"a":{"z":1.5},"b":[1,"x"]}')
+  t.throws(() => canonicalJsonText('{"a": }'), SyntaxError)
+  t.throws(() => canonicalJsonText('[' .repeat(5000)), /nested too deeply/)
+  // Digest of a structured file is over the canonical text; of other files over the raw bytes.
+  const doc = Buffer.from('{ "b": 2,\n  "a": 1 }')
+  t.equal(fileDigest('x/data.json', doc, 'sha256'), createHash('sha256').update('{"a":1,"b":2}').digest('hex'))
+  t.equal(fileDigest('x/other.json', doc, 'sha256'), createHash('sha256').update(doc).digest('hex'))
+  t.equal(fileDigest('data.yaml', Buffer.from('b: 2\na: [x, 1]\n'), 'sha256'), createHash('sha256').update('{"a":["x",1],"b":2}').digest('hex'))
+})
+
+const FAMILIES: [SigningAlgorithm, string, string][] = [
+  ['RS256', rsa.privateKey, rsa.publicKey], ['RS512', rsa.privateKey, rsa.publicKey],
+  ['PS256', rsa.privateKey, rsa.publicKey], ['PS384', rsa.privateKey, rsa.publicKey],
+  ['ES256', ec256.privateKey, ec256.publicKey], ['ES384', ec384.privateKey, ec384.publicKey], ['ES512', ec521.privateKey, ec521.publicKey],
+  ['HS256', SECRET, SECRET], ['HS384', SECRET, SECRET], ['HS512', SECRET, SECRET]
+]
+
+t.test('sign with writeBundle, verify with readBundle, for RS/PS/ES/HS', async (t) => {
+  for (const [alg, priv, pub] of FAMILIES) {
+    const bytes = await writeBundle(CONTENTS, { key: priv, alg, keyId: 'k1', scope: 'write' })
+    const b = await readBundle(bytes, undefined, { verification: { keys: { k1: { key: pub, algorithm: alg, scope: 'write' } } } })
+    t.same(b.signature, { keyId: 'k1', algorithm: alg, scope: 'write', files: ['.manifest', 'authz/p.rego', 'data.json', 'policy.wasm'] }, `${alg} verifies every file`)
+    t.equal(b.manifest.revision, 'signed-1')
+  }
+})
+
+t.test('the signature payload follows OPA: files without leading slash, SHA-256, keyid claim, kid header', async (t) => {
+  const bytes = await writeBundle(CONTENTS, { key: SECRET, alg: 'HS256', keyId: 'k1', scope: 'write' })
+  const sig = (await entries(bytes)).find(e => e.name === '/.signatures.json')!
+  const token = (JSON.parse(String(sig.body)) as { signatures: string[] }).signatures[0]!
+  const [h, p] = token.split('.').slice(0, 2).map(s => JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>)
+  t.same(h, { alg: 'HS256', kid: 'k1' })
+  t.equal(p!.keyid, 'k1')
+  t.equal(p!.scope, 'write')
+  const files = p!.files as { name: string; hash: string; algorithm: string }[]
+  t.same(files.map(f => f.name), ['.manifest', 'authz/p.rego', 'data.json', 'policy.wasm'])
+  t.ok(files.every(f => f.algorithm === 'SHA-256'))
+  t.equal(files.find(f => f.name === 'data.json')!.hash, createHash('sha256').update('{"authz":{"admins":["alice"],"limit":1.5}}').digest('hex'))
+})
+
+t.test('a signature made by hand the way OPA does (payload keyid only, no kid header) verifies', async (t) => {
+  // OPA <0.x signers put the key id only in the deprecated "keyid" claim.
+  const files: RawEntry[] = [{ name: '/.manifest', body: '{"revision":"h","roots":[""]}' }, { name: '/data.json', body: '{ "x" : [1.0] }' }]
+  const digest = (name: string, canon: string): { name: string; hash: string; algorithm: string } => ({ name, hash: createHash('sha256').update(canon).digest('hex'), algorithm: 'SHA-256' })
+  const payload = { files: [digest('.manifest', '{"revision":"h","roots":[""]}'), digest('data.json', '{"x":[1.0]}')], keyid: 'legacy' }
+  const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const signingInput = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(payload)}`
+  const token = `${signingInput}.${createHmac('sha256', SECRET).update(signingInput).digest('base64url')}`
+  const bytes = await rawTarGz([...files, { name: '/.signatures.json', body: JSON.stringify({ signatures: [token] }) }])
+  const b = await readBundle(bytes, undefined, { verification: { keys: { legacy: { key: SECRET, algorithm: 'HS256' } } } })
+  t.equal(b.signature?.keyId, 'legacy')
+  t.same(b.data, { x: [1] })
+})
+
+t.test('rejections', async (t) => {
+  const good = await writeBundle(CONTENTS, { key: ec256.privateKey, alg: 'ES256', keyId: 'k1', scope: 'write' })
+  const cfg: VerificationConfig = { keys: { k1: { key: ec256.publicKey, algorithm: 'ES256', scope: 'write' } } }
+  const parts = await entries(good)
+  const sigEntry = parts.find(e => e.name === '/.signatures.json')!
+  const token = (JSON.parse(String(sigEntry.body)) as { signatures: string[] }).signatures[0]!
+  const withSig = async (tok: string | string[], rest = parts.filter(e => e !== sigEntry)): Promise<Buffer> =>
+    await rawTarGz([...rest, { name: '/.signatures.json', body: JSON.stringify({ signatures: Array.isArray(tok) ? tok : [tok] }) }])
+
+  await t.test('bad signature', async (t) => {
+    const [h, p, s] = token.split('.')
+    const sigBytes = Buffer.from(s!, 'base64url')
+    sigBytes[5] = sigBytes[5]! ^ 1
+    await rejectsSig(t, await withSig(`${h}.${p}.${sigBytes.toString('base64url')}`), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /JWT signature is not valid for key "k1"/)
+    // Signed by a different key of the right type.
+    const other = await writeBundle(CONTENTS, { key: pemKeys('ec').privateKey, alg: 'ES256', keyId: 'k1', scope: 'write' })
+    await rejectsSig(t, other, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /not valid/)
+    // Payload swapped under the original signature (e.g. to add a file).
+    const forged = Buffer.from(JSON.stringify({ files: [], scope: 'write', keyid: 'k1' })).toString('base64url')
+    await rejectsSig(t, await withSig(`${h}.${forged}.${s}`), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /not valid/)
+    // alg confusion: an HS256 token "signed" with the public key text is refused for an ES256 key.
+    const hsBundle = await writeBundle(CONTENTS, { key: ec256.publicKey, alg: 'HS256', keyId: 'k1', scope: 'write' })
+    await rejectsSig(t, hsBundle, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /not valid/)
+  })
+
+  await t.test('wrong scope', async (t) => {
+    const read = await writeBundle(CONTENTS, { key: ec256.privateKey, alg: 'ES256', keyId: 'k1', scope: 'read' })
+    await rejectsSig(t, read, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /scope mismatch: the JWT has "read", expected "write"/)
+    const none = await writeBundle(CONTENTS, { key: ec256.privateKey, alg: 'ES256', keyId: 'k1' })
+    await rejectsSig(t, none, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /the JWT has "", expected "write"/)
+    // The bundle-level scope overrides the key's.
+    await rejectsSig(t, good, { ...cfg, scope: 'admin' }, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /expected "admin"/)
+  })
+
+  await t.test('unknown kid', async (t) => {
+    const k9 = await writeBundle(CONTENTS, { key: ec256.privateKey, alg: 'ES256', keyId: 'k9', scope: 'write' })
+    await rejectsSig(t, k9, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /unknown key id "k9"/)
+    const noKid = await writeBundle(CONTENTS, { key: ec256.privateKey, alg: 'ES256', scope: 'write' })
+    await rejectsSig(t, noKid, cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /no key id/)
+    // A configured key id takes precedence over the token's kid (OPA's rule), so k9's token verifies with k1 pinned.
+    const b = await readBundle(noKid, undefined, { verification: { ...cfg, keyId: 'k1' } })
+    t.equal(b.signature?.keyId, 'k1')
+  })
+
+  await t.test('extra unsigned file', async (t) => {
+    await rejectsSig(t, await withSig(token, [...parts.filter(e => e !== sigEntry), { name: '/authz/extra.rego', body: 'package authz\nallow := true\n' }]),
+      cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', 'authz/extra.rego', /not covered by the bundle signature/)
+    // Even a file OPA would ignore (README) must be signed: "nothing extra".
+    await rejectsSig(t, await withSig(token, [...parts.filter(e => e !== sigEntry), { name: '/README', body: 'hi' }]),
+      cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', 'README', /not covered/)
+    // Unless explicitly excluded.
+    const b = await readBundle(await withSig(token, [...parts.filter(e => e !== sigEntry), { name: '/README', body: 'hi' }]), undefined, { verification: { ...cfg, excludeFiles: ['READ*'] } })
+    t.ok(b.files.includes('README'))
+  })
+
+  await t.test('file listed but missing', async (t) => {
+    await rejectsSig(t, await withSig(token, parts.filter(e => e !== sigEntry && e.name !== '/policy.wasm')),
+      cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', 'policy.wasm', /listed in the bundle signature but missing/)
+  })
+
+  await t.test('content changed after signing', async (t) => {
+    const tampered = parts.filter(e => e !== sigEntry).map(e => e.name === '/data.json' ? { ...e, body: '{"authz":{"admins":["mallory"],"limit":1.5}}' } : e)
+    await rejectsSig(t, await withSig(token, tampered), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', 'data.json', /digest mismatch/)
+    // Reformatting a JSON file does not break its signature (canonical digest).
+    const reformatted = parts.filter(e => e !== sigEntry).map(e => e.name === '/data.json' ? { ...e, body: '{\n  "authz": { "limit": 1.5, "admins": [ "alice" ] }\n}\n' } : e)
+    t.ok((await readBundle(await withSig(token, reformatted), undefined, { verification: cfg })).signature)
+    // But the number literal is part of the digest: 1.50 is not 1.5.
+    const renumbered = parts.filter(e => e !== sigEntry).map(e => e.name === '/data.json' ? { ...e, body: '{"authz":{"admins":["alice"],"limit":1.50}}' } : e)
+    await rejectsSig(t, await withSig(token, renumbered), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', 'data.json', /digest mismatch/)
+  })
+
+  await t.test('malformed .signatures.json', async (t) => {
+    await rejectsSig(t, await withSig([token, token]), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /expected exactly one/)
+    await rejectsSig(t, await withSig([]), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /missing JWT/)
+    await rejectsSig(t, await withSig('a.b'), cfg, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /compact form/)
+  })
+
+  await t.test('weak hash algorithms are refused', async (t) => {
+    const payload = { files: parts.filter(e => e !== sigEntry).map(e => ({ name: e.name.slice(1), hash: createHash('md5').update(e.body as Buffer).digest('hex'), algorithm: 'MD5' })), keyid: 'h' }
+    const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const input = `${enc({ alg: 'HS256' })}.${enc(payload)}`
+    const tok = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+    await rejectsSig(t, await withSig(tok), { keys: { h: { key: SECRET, algorithm: 'HS256' } } }, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.manifest', /"MD5" is not accepted/)
+  })
+
+  await t.test('unsigned bundle when keys are configured; signed bundle when none are', async (t) => {
+    const unsigned = await writeBundle(CONTENTS)
+    await rejectsSig(t, unsigned, cfg, 'BOUNCER_ERR_BUNDLE_UNSIGNED', 'archive', /no \.signatures\.json/)
+    await rejectsSig(t, good, undefined, 'BOUNCER_ERR_BUNDLE_SIGNATURE', '.signatures.json', /no verification keys are configured/)
+    t.ok(await readBundle(good, undefined, { skipVerification: true }), 'loads when verification is explicitly skipped')
+  })
+})
+
+t.test('bad verification config is refused up front', async (t) => {
+  const b = await writeBundle(CONTENTS, { key: SECRET, alg: 'HS256', keyId: 'k' })
+  await t.rejects(readBundle(b, undefined, { verification: { keys: { k: { key: 'not a pem', algorithm: 'RS256' } } } }), { code: 'BOUNCER_ERR_BUNDLE_CONFIG', file: 'keys.k.key' })
+  await t.rejects(readBundle(b, undefined, { verification: { keys: { k: { key: rsa.publicKey, algorithm: 'ES256' } } } }), { code: 'BOUNCER_ERR_BUNDLE_CONFIG', reason: /rsa key cannot verify ES256/ })
+  await t.rejects(readBundle(b, undefined, { verification: { keys: { k: { key: SECRET, algorithm: 'none' as SigningAlgorithm } } } }), { code: 'BOUNCER_ERR_BUNDLE_CONFIG', file: 'keys.k.algorithm' })
+  await t.rejects(readBundle(b, undefined, { verification: { keys: {}, keyId: 'k' } }), { code: 'BOUNCER_ERR_BUNDLE_CONFIG', file: 'signing.keyid' })
+  await t.rejects(writeBundle(CONTENTS, { key: 'not a pem', alg: 'RS256' }), { code: 'BOUNCER_ERR_BUNDLE_SIGN' })
+})

@@ -1,0 +1,149 @@
+// Policy loading and evaluation with real modules compiled by the project's compiler.
+import t from 'tap'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { compileModules } from '../../../src/compiler/index.js'
+import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
+import { hostBuiltins, missingBuiltins } from '../../../src/policy/builtins/index.js'
+import { PolicyHolder } from '../../../src/policy/holder.js'
+import { loadPolicyFromPath, loadPolicyFromRego, INPUT_PATHS_METADATA_KEY } from '../../../src/policy/load.js'
+import { writeBundle } from '../../../src/policy/bundle/index.js'
+import { isBouncerError } from '../../../src/errors.js'
+
+const compile = (source: string, entrypoints: string[]) => compileModules({ modules: [{ file: 'p.rego', source }], entrypoints })
+
+t.test('evaluates entrypoints with data; undefined is undefined', async (t) => {
+  const c = compile(`package app
+
+allow if input.user == data.admins[_]
+
+role := r if { some r in data.roles; r == input.role }
+`, ['app/allow', 'app/role'])
+  const p = await loadWasmPolicy(c.wasm, { admins: ['alice'], roles: ['reader'] })
+  t.same(p.entrypoints, ['app/allow', 'app/role'])
+  const allow = p.evaluator('app/allow')
+  t.equal(allow({ user: 'alice' }), true)
+  t.equal(allow({ user: 'bob' }), undefined)
+  t.equal(p.evaluator('app/role')({ role: 'reader' }), 'reader')
+  t.throws(() => p.evaluator('app/nope'), /entrypoint app\/nope not found/)
+})
+
+t.test('missing host builtins fail at load, not at evaluation', async (t) => {
+  const c = compile('package x\n\nallow if semver.compare(input.v, "1.0.0") == 0\n', ['x/allow'])
+  t.same(missingBuiltins(['sprintf', 'semver.compare', 'glob.match']), ['semver.compare'])
+  try {
+    await loadWasmPolicy(c.wasm, {})
+    t.fail('loaded')
+  } catch (e) {
+    t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_MISSING_BUILTIN'))
+    t.match((e as Error).message, /semver\.compare/)
+  }
+  const p = await loadWasmPolicy(c.wasm, {}, { builtins: { ...hostBuiltins, 'semver.compare': (a: string, b: string) => (a === b ? 0 : a < b ? -1 : 1) } })
+  t.same(p.builtins, ['semver.compare'])
+  t.equal(p.evaluator('x/allow')({ v: '1.0.0' }), true)
+})
+
+t.test('host builtins are called; a throwing builtin is an evaluation error', async (t) => {
+  const c = compile(`package x
+
+ts := time.parse_rfc3339_ns(input.t)
+
+g if glob.match("*.example.com", [], input.host)
+`, ['x/ts', 'x/g'])
+  const p = await loadWasmPolicy(c.wasm, {})
+  t.equal(p.evaluator('x/ts')({ t: '1970-01-01T00:00:01Z' }), 1e9)
+  t.equal(p.evaluator('x/g')({ host: 'api.example.com' }), true)
+  t.equal(p.evaluator('x/g')({ host: 'a.b.example.com' }), undefined)
+  t.notOk(p.nondeterministic)
+  try {
+    p.evaluator('x/ts')({ t: 'garbage' })
+    t.fail('evaluated')
+  } catch (e) {
+    t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL'))
+  }
+  t.equal(p.evaluator('x/ts')({ t: '1970-01-01T00:00:02Z' }), 2e9, 'the instance keeps working after an error')
+  const now = await loadWasmPolicy(compile('package x\n\nn := time.now_ns()\n', ['x/n']).wasm, {})
+  t.ok(now.nondeterministic, 'time.now_ns makes decisions uncacheable by default')
+})
+
+t.test('memory does not grow across evaluations', async (t) => {
+  const c = compile(`package x
+
+decision := {"allow": count(input.items) > 2, "names": [n | some it in input.items; n := it.name]}
+`, ['x/decision'])
+  const p = await loadWasmPolicy(c.wasm, {}, { initialMemoryPages: 4, maxMemoryPages: 64 })
+  const ev = p.evaluator('x/decision')
+  const input = { items: Array.from({ length: 50 }, (_, i) => ({ name: `item-${i}`, pad: 'x'.repeat(100) })) }
+  ev(input)
+  const after1 = p.memoryBytes()
+  for (let i = 0; i < 5000; i++) ev(input)
+  t.equal(p.memoryBytes(), after1, `memory stays at ${after1} bytes`)
+  t.equal((ev(input) as { names: string[] }).names.length, 50)
+})
+
+t.test('garbage is a load error', async (t) => {
+  for (const bytes of [new Uint8Array([1, 2, 3]), new Uint8Array(0)]) {
+    try { await loadWasmPolicy(bytes); t.fail('loaded') } catch (e) { t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_LOAD')) }
+  }
+})
+
+t.test('holder swaps atomically and notifies', async (t) => {
+  const holder = new PolicyHolder()
+  t.equal(holder.current, null)
+  const a = await loadPolicyFromRego([{ file: 'a.rego', source: 'package bouncer\n\ndecision := true\n' }], {}, 'bouncer/decision', { source: 'a' })
+  const b = await loadPolicyFromRego([{ file: 'b.rego', source: 'package bouncer\n\ndecision := false\n' }], {}, 'bouncer/decision', { source: 'b' })
+  t.not(a.revision, b.revision, 'content revisions differ')
+  const seen: string[] = []
+  holder.onActivate((next, prev) => seen.push(`${prev?.source ?? '-'}→${next.source}`))
+  holder.activate(a)
+  const inFlight = holder.current!
+  holder.activate(b)
+  t.equal(inFlight.evaluate({}), true, 'a request holding the old policy finishes on it')
+  t.equal(holder.current!.evaluate({}), false)
+  t.same(seen, ['-→a', 'a→b'])
+  t.ok(Object.isFrozen(holder.current))
+  t.ok(holder.current!.activatedAt > 0)
+})
+
+t.test('load from a directory, a file, and a bundle archive', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-policy-'))
+  mkdirSync(path.join(dir, 'bouncer'))
+  const source = 'package bouncer\n\ndecision := {"allow": input.user in data.bouncer.users}\n'
+  writeFileSync(path.join(dir, 'bouncer', 'policy.rego'), source)
+  writeFileSync(path.join(dir, 'bouncer', 'policy_test.rego'), 'package bouncer\n\ntest_x if true\n')
+  writeFileSync(path.join(dir, 'bouncer', 'data.json'), '{"users": ["alice"]}')
+  const fromDir = await loadPolicyFromPath(dir, 'bouncer/decision')
+  t.same(fromDir.evaluate({ user: 'alice' }), { allow: true })
+  t.same(fromDir.evaluate({ user: 'bob' }), { allow: false })
+  t.same(fromDir.inputPaths, [['user']], 'input paths recorded by the compiler')
+  t.ok(fromDir.cacheable)
+
+  const fromFile = await loadPolicyFromPath(path.join(dir, 'bouncer', 'policy.rego'), 'bouncer/decision')
+  t.ok(fromFile.revision.startsWith('sha256:'))
+
+  const c = compileModules({ modules: [{ file: 'bouncer/policy.rego', source }], entrypoints: ['bouncer/decision'] })
+  const tgz = await writeBundle({
+    manifest: { revision: 'rev-7', roots: ['bouncer'], wasm: [{ entrypoint: 'bouncer/decision', module: '/policy.wasm' }], metadata: { [INPUT_PATHS_METADATA_KEY]: c.inputPaths } },
+    wasm: c.wasm,
+    data: { bouncer: { users: ['carol'] } },
+  })
+  const file = path.join(dir, 'bundle.tar.gz')
+  writeFileSync(file, tgz)
+  const fromBundle = await loadPolicyFromPath(file, 'bouncer/decision', { bundleName: 'main' })
+  t.equal(fromBundle.revision, 'rev-7')
+  t.same(fromBundle.bundles, { main: { revision: 'rev-7' } })
+  t.same(fromBundle.evaluate({ user: 'carol' }), { allow: true })
+  t.same(fromBundle.inputPaths, [['user']])
+  await t.rejects(loadPolicyFromPath(file, 'bouncer/other'), /entrypoint bouncer\/other not found/)
+
+  const regoOnly = await writeBundle({ manifest: { revision: 'r', roots: ['bouncer'] }, rego: [{ path: 'bouncer/policy.rego', source }], data: { bouncer: { users: ['dave'] } } })
+  writeFileSync(path.join(dir, 'rego.tgz'), regoOnly)
+  t.same((await loadPolicyFromPath(path.join(dir, 'rego.tgz'), 'bouncer/decision')).evaluate({ user: 'dave' }), { allow: true }, 'Rego-only bundles are compiled')
+
+  await t.rejects(loadPolicyFromPath(path.join(dir, 'nope'), 'bouncer/decision'), /no such file/)
+  writeFileSync(path.join(dir, 'x.txt'), 'x')
+  await t.rejects(loadPolicyFromPath(path.join(dir, 'x.txt'), 'bouncer/decision'), /expected a directory/)
+  writeFileSync(path.join(dir, 'broken.rego'), 'package bouncer\n\ndecision := {\n')
+  await t.rejects(loadPolicyFromPath(path.join(dir, 'broken.rego'), 'bouncer/decision'), /compilation failed/)
+})

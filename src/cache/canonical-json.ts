@@ -36,6 +36,14 @@ export function buildIgnoreTree (paths: readonly (readonly (string | number)[])[
   return root
 }
 
+// Strings with nothing to escape (the vast majority: methods, paths, tenant ids) skip the
+// JSON.stringify call. Anything JSON.stringify would escape — quote, backslash, control
+// characters, lone surrogates — takes the slow path, so the output is identical.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+function quote (s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"'
+}
+
 /**
  * Serialises `value` canonically. Returns undefined where JSON.stringify would produce
  * nothing (undefined, functions, symbols), so callers can treat that as "absent".
@@ -47,7 +55,7 @@ export function canonicalJson (value: unknown, ignore?: IgnoreTree): string | un
 
 function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: string): string | undefined {
   switch (typeof v) {
-    case 'string': return JSON.stringify(v)
+    case 'string': return quote(v)
     // String(n) and JSON.stringify(n) agree for every finite number (including -0 → "0").
     case 'number': return Number.isFinite(v) ? String(v) : 'null'
     case 'boolean': return v ? 'true' : 'false'
@@ -88,7 +96,7 @@ function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: 
     const s = write(obj[k], sub, depth + 1, k)
     if (s === undefined) continue
     if (first) first = false; else out += ','
-    out += JSON.stringify(k) + ':' + s
+    out += quote(k) + ':' + s
   }
   return out + '}'
 }

@@ -21,13 +21,13 @@ export const BUILTINS: Record<string, BuiltinInfo> = {
   // strings
   concat: N(2), contains: N(2), startswith: N(2), endswith: N(2), lower: N(1), upper: N(1),
   split: N(2), replace: N(3), 'strings.replace_n': N(2), trim: N(2), trim_left: N(2), trim_right: N(2),
-  trim_prefix: N(2), trim_suffix: N(2), trim_space: N(1), indexof: N(2), indexof_n: H(2), substring: N(3),
-  'strings.any_prefix_match': N(2), 'strings.any_suffix_match': N(2), 'strings.reverse': H(1),
-  'strings.count': H(2), sprintf: H(2), 'strings.render_template': H(2),
+  trim_prefix: N(2), trim_suffix: N(2), trim_space: N(1), indexof: N(2), indexof_n: N(2), substring: N(3),
+  'strings.any_prefix_match': N(2), 'strings.any_suffix_match': N(2), 'strings.reverse': N(1),
+  'strings.count': N(2), sprintf: H(2), 'strings.render_template': H(2),
   // arrays / sets / objects
   'array.concat': N(2), 'array.slice': N(3), 'array.reverse': N(1), union: N(1), intersection: N(1),
   'object.get': N(3), 'object.keys': N(1), 'object.remove': N(2), 'object.union': N(2),
-  'object.union_n': H(1), 'object.filter': N(2), 'object.subset': H(2),
+  'object.union_n': N(1), 'object.filter': N(2), 'object.subset': H(2),
   'json.filter': H(2), 'json.remove': H(2), 'json.patch': H(2),
   // types
   type_name: N(1), is_number: N(1), is_string: N(1), is_boolean: N(1), is_array: N(1), is_set: N(1),
@@ -63,7 +63,7 @@ export const BUILTINS: Record<string, BuiltinInfo> = {
   'semver.compare': H(2), 'semver.is_valid': H(1), 'units.parse': H(1), 'units.parse_bytes': H(1),
   'http.send': H(1, { nondeterministic: true }), 'opa.runtime': H(0, { nondeterministic: true }),
   'internal.print': H(1), trace: H(1),
-  cast_array: N(1), cast_set: H(1), cast_string: H(1), cast_boolean: H(1), cast_null: H(1), cast_object: H(1),
+  cast_array: N(1), cast_set: N(1), cast_string: H(1), cast_boolean: H(1), cast_null: H(1), cast_object: H(1),
   'graph.reachable': H(2), walk: H(1),
 }
 

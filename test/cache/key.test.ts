@@ -40,6 +40,12 @@ t.test('canonical JSON sorts keys and matches JSON.stringify value semantics', a
   const odd = { u: undefined, f: () => 1, arr: [undefined, NaN, Infinity, -0], d: new Date(0), s: 'é"\n' }
   t.same(JSON.parse(canonicalJson(odd) as string), JSON.parse(JSON.stringify(odd)))
   t.equal(canonicalJson(undefined), undefined)
+  // Strings are printed byte-for-byte as JSON.stringify prints them, escapes included (the
+  // unescaped fast path must not change a single one).
+  for (const s of ['plain', 'quote"', 'back\\slash', 'tab\t', '\u0000\u001f', '\u2028\u2029', 'lone \ud800', 'pair \ud83d\ude00', 'é€', '']) {
+    t.equal(canonicalJson(s), JSON.stringify(s), JSON.stringify(s))
+    t.equal(canonicalJson({ [s]: 1 }), JSON.stringify({ [s]: 1 }), 'as a key')
+  }
   // UTF-16 code unit order (RFC 8785), not locale order.
   t.equal(canonicalJson({ b: 1, B: 2, é: 3, a: 4 }), '{"B":2,"a":4,"b":1,"é":3}')
 })

@@ -176,6 +176,7 @@ export class BundleManager {
       result = await this.#downloader.fetchOnce(signal)
     } catch (e) {
       if (signal.aborted) return { ok: false }
+      this.#metrics.incDownload?.(this.config.name, 'error')
       this.#downloader.clearETag()
       await this.#fail(e instanceof BundleError ? e : new DownloadError(this.url, describeError(e)), 'download')
       return { ok: false }
@@ -184,6 +185,7 @@ export class BundleManager {
       this.#attempted = true
     }
     this.#times.lastSuccessfulRequest = now()
+    this.#metrics.incDownload?.(this.config.name, result.kind === 'not-modified' ? '304' : '200')
     if (result.kind === 'not-modified') {
       this.#succeeded()
       return { ok: true, longPoll: result.longPoll }

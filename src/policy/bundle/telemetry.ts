@@ -14,6 +14,8 @@ export interface BundleMetrics {
   setLastSuccess: (bundle: string, unixSeconds: number) => void
   /** A download, verification or activation failed; `reason` is a short stable label. */
   incFailure: (bundle: string, reason: string) => void
+  /** Every request's outcome: `200` (a bundle came), `304` (unchanged), `error`. Optional. */
+  incDownload?: (bundle: string, outcome: '200' | '304' | 'error') => void
 }
 
 export const noopMetrics: BundleMetrics = {

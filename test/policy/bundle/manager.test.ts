@@ -42,6 +42,8 @@ class Recorder implements BundleMetrics, Logger {
   setRevision = (_b: string, r: string): void => { this.revisions.push(r) }
   setLastSuccess = (_b: string, s: number): void => { this.lastSuccess = s }
   incFailure = (_b: string, reason: string): void => { this.failures.push(reason) }
+  downloads: string[] = []
+  incDownload = (_b: string, outcome: string): void => { this.downloads.push(outcome) }
   debug = (obj: object, msg?: string): void => { this.logs.push({ level: 'debug', obj, msg }) }
   info = (obj: object, msg?: string): void => { this.logs.push({ level: 'info', obj, msg }) }
   warn = (obj: object, msg?: string): void => { this.logs.push({ level: 'warn', obj, msg }) }
@@ -180,6 +182,8 @@ t.test('ETag / If-None-Match / 304: an unchanged bundle is neither re-downloaded
   t.ok(h.server.ts.requests.every(r => r.headers.authorization === 'Bearer secret-token'), 'bearer token on every request')
   t.ok(h.server.ts.requests.every(r => r.headers.prefer === undefined), 'no Prefer header without long polling')
   t.same(h.activated.map(a => a.revision), ['A'], 'activated once')
+  t.equal(h.rec.downloads[0], '200')
+  t.ok(h.rec.downloads.slice(1).every(o => o === '304') && h.rec.downloads.length >= 5, 'later requests counted as 304')
   t.equal(h.manager.status().state, 'OK')
   // Polls are spaced by the jittered delay (20–50 ms), not hammered.
   const gaps = later.slice(1).map((r, i) => r.at - later[i]!.at)

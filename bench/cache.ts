@@ -100,7 +100,7 @@ async function main (): Promise<void> {
   // 64 distinct hot keys (distinct tenants/users), all cached.
   const hot = Array.from({ length: 64 }, (_, j) => compileDecisionKey({ ...spec, inputPaths: [['u']] })({ u: j }))
   for (const k of hot) cache.set(k, { allow: true, headers: { 'x-user': 'alice' }, cache_ttl: 60 }, 60)
-  const lru = new LRUCache<string, unknown>({ max: 10_000 })
+  const lru = new LRUCache<string, object>({ max: 10_000 })
   for (const k of hot) lru.set(k, { allow: true })
   bench('memory-tier hit', 'getMemory() (sync)', i => cache.getMemory(hot[i & 63]), N * 5)
   await benchAsync('memory-tier hit', 'await get()', i => cache.get(hot[i & 63]), N)

@@ -58,15 +58,21 @@ export interface DecisionEvent {
 /** Chain fields every stored event carries (see chain.ts). */
 export interface ChainFields { seq: number; prev_hash: string; hash: string }
 
-/** A declared drop: events from_seq..to_seq left the spool without being delivered. */
+/**
+ * A declared drop: chain records from_seq..to_seq may be missing from what was delivered. The
+ * range starts right after the last delivered record, so it can overlap earlier declarations
+ * (and records that an upload in flight did deliver); `count` is the number of decision events
+ * this declaration adds to the losses (including those of any earlier marker that was itself
+ * dropped before delivery), so the counts of the markers that arrive add up to all losses.
+ */
 export interface DropDeclaration {
   reason: DropReason
   from_seq: number
   to_seq: number
   count: number
-  /** prev_hash of event from_seq, so the gap's start is tied to the chain. */
+  /** hash of record from_seq - 1 (the last delivered), tying the gap's start to the chain. */
   from_prev_hash: string
-  /** hash of event to_seq, so the event after the gap can still be linked. */
+  /** hash of record to_seq, so the record after the gap can still be linked. */
   to_hash: string
 }
 

@@ -18,7 +18,7 @@ import {
   type DropReason, type EventMasker,
 } from './event.js'
 import { ConsoleSink, FanoutSink, FileSink, ServiceSink, type Sink } from './sinks.js'
-import { Spool, type DroppedRange } from './spool.js'
+import { Spool } from './spool.js'
 import { nowRfc3339Nano } from './timestamp.js'
 import { Uploader } from './uploader.js'
 
@@ -161,7 +161,7 @@ export class DecisionLogger {
         if (failures === 1 || failures % 100 === 0) this.deps.log?.warn({ error: res.error, status: res.status, failures }, 'decision log delivery failed; events stay in the spool')
       },
       rejected: (item) => {
-        this.spool.ack(item.seq, item.hash, item.end)
+        this.spool.resolve(item.seq, item.hash, item.end)
         this.lose('rejected_too_large', 1)
         this.deps.log?.error({ seq: item.seq, bytes: item.line.length }, 'control plane refused a single decision event as too large; dropped and declared')
         this.appendMarker({ reason: 'rejected_too_large', from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
@@ -331,23 +331,30 @@ export class DecisionLogger {
     return true
   }
 
-  /** drop_oldest: delete old segments until `need` more bytes fit, and declare what was lost.
-   * Returns true if a drop marker was chained. */
+  /**
+   * drop_oldest: delete old segments until `need` more bytes fit, and chain a drop marker.
+   * The marker declares everything after the last delivered event up to the last one deleted:
+   * that covers earlier drops too, so a declaration lost with a deleted marker is not lost from
+   * the chain (its count is carried into the new one). Returns true if a marker was chained.
+   */
   private makeRoom (need: number): boolean {
-    let range = null as DroppedRange | null
+    let last: { toSeq: number; toHash: string } | null = null
+    let decisions = 0
+    let carried = 0
     while (this.spool.bytes + this.queueBytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
       const r = this.spool.dropOldest()
       if (r === null) continue
-      // Segments hold consecutive seqs, so successive drops extend one range.
-      const before: DroppedRange | null = range
-      range = before === null ? { ...r } : { ...before, toSeq: r.toSeq, toHash: r.toHash, count: before.count + r.count }
+      last = r
+      decisions += r.decisions
+      carried += r.carried
     }
-    if (range === null) return false
-    this.lose('spool_full', range.count)
-    this.deps.log?.warn({ from_seq: range.fromSeq, to_seq: range.toSeq, count: range.count }, 'decision log spool full; oldest undelivered events dropped')
+    if (last === null) return false
+    const delivered = this.spool.delivered
+    this.lose('spool_full', decisions)
+    this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     return this.appendMarker({
-      reason: 'spool_full', from_seq: range.fromSeq, to_seq: range.toSeq, count: range.count,
-      from_prev_hash: range.fromPrevHash, to_hash: range.toHash,
+      reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
+      from_prev_hash: delivered.hash, to_hash: last.toHash,
     })
   }
 

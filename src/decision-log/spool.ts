@@ -4,9 +4,11 @@
 // Layout of the spool directory:
 //   seg-<first seq, 20 digits>.jsonl   segments; one sealed event per line ("\n"-terminated);
 //                                      the newest one is appended to, older ones are read-only
-//   state.json                         {"version":1,"acked_seq":N,"acked_hash":"…"}: the last
-//                                      event that needs no further delivery (delivered, or
-//                                      declared dropped); written with tmp+rename
+//   state.json                         {"version":1,"acked_seq":N,"acked_hash":"…",
+//                                       "delivered_seq":M,"delivered_hash":"…"}: acked is the
+//                                      last event needing no further delivery (delivered, or
+//                                      dropped and declared); delivered is the last one a sink
+//                                      took. Written with tmp+rename.
 //   LOCK                               pid of the process using the spool
 //
 // Invariants: segments hold consecutive seqs; everything with seq <= acked_seq may be deleted;
@@ -55,8 +57,21 @@ export interface SpoolItem {
   readonly end: Position
 }
 
-/** Unacknowledged events removed by dropOldest(). */
-export interface DroppedRange { fromSeq: number; toSeq: number; count: number; fromPrevHash: string; toHash: string }
+/** What dropOldest() removed that had not been delivered. */
+export interface DroppedSegment {
+  /** Last seq and hash in the deleted segment. */
+  toSeq: number
+  toHash: string
+  /** Undelivered decision events deleted. */
+  decisions: number
+  /** Sum of `count` of undelivered drop markers deleted with it: losses they declared that
+   * must now be declared again by the next marker. */
+  carried: number
+}
+
+// A drop marker line (chain.ts layout; a marker's members after the chain fields are
+// decision_id, drop, …, while a decision event's decision_id is followed by erased/error/input/labels).
+const MARKER_LINE = /^\{"seq":\d+,"prev_hash":"[0-9a-f]{64}","hash":"[0-9a-f]{64}","decision_id":"[^"\\]*","drop":\{/
 
 export const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/
 export const STATE_FILE = 'state.json'
@@ -79,6 +94,7 @@ export class Spool {
   private fd: number | null = null
   private totalBytes = 0
   private ackedHead: ChainHead = GENESIS
+  private deliveredHead: ChainHead = GENESIS
   private writtenHead: ChainHead = GENESIS
   private cursor: Position | null = null // null: start of the first segment
   private dirty = false
@@ -99,8 +115,10 @@ export class Spool {
   get segmentCount (): number { return this.segments.length }
   /** Last event written to disk. */
   get head (): ChainHead { return this.writtenHead }
-  /** Last event that needs no further delivery. */
+  /** Last event that needs no further delivery (delivered, or dropped and declared). */
   get acked (): ChainHead { return this.ackedHead }
+  /** Last event a sink took. Everything after it is undelivered (dropped or still here). */
+  get delivered (): ChainHead { return this.deliveredHead }
   /** Events on disk still to be delivered (segments hold consecutive seqs above acked). */
   get pendingEvents (): number { return Math.max(0, this.writtenHead.seq - this.ackedHead.seq) }
 
@@ -110,7 +128,9 @@ export class Spool {
     try { mkdirSync(this.dir, { recursive: true, mode: 0o700 }) } catch (e) { throw this.err('cannot create directory', e) }
     this.lock()
     try {
-      this.ackedHead = this.readState() ?? GENESIS
+      const state = this.readState()
+      this.ackedHead = state?.acked ?? GENESIS
+      this.deliveredHead = state?.delivered ?? this.ackedHead
       const names = readdirSync(this.dir).filter((n) => SEGMENT_RE.test(n)).sort()
       for (const name of names) {
         const seg = this.recoverSegment(name)
@@ -229,9 +249,16 @@ export class Spool {
     return items
   }
 
-  /** Everything up to and including seq needs no further delivery. Idempotent and monotonic. */
+  /** A sink took everything up to and including seq. Idempotent and monotonic. */
   ack (seq: number, hash: string, end?: Position): void {
-    if (seq <= this.ackedHead.seq) return
+    if (seq > this.deliveredHead.seq) this.deliveredHead = { seq, hash }
+    this.resolve(seq, hash, end)
+  }
+
+  /** Everything up to and including seq needs no further delivery (delivered, or given up
+   * and declared). Idempotent and monotonic. */
+  resolve (seq: number, hash: string, end?: Position): void {
+    if (seq <= this.ackedHead.seq) { this.writeState(); return }
     this.ackedHead = { seq, hash }
     if (end !== undefined) this.cursor = end
     this.writeState()
@@ -239,29 +266,35 @@ export class Spool {
   }
 
   /**
-   * Delete the oldest segment to make room. Returns the undelivered events it held (null if
-   * everything in it was already delivered, or there was nothing to delete). Those events count
-   * as acknowledged afterwards: they are gone, and the caller declares them in the chain.
+   * Delete the oldest segment to make room. Returns what it held that had not been delivered
+   * (null if everything in it was, or there was nothing to delete). Afterwards those events
+   * count as resolved: they are gone, and the caller declares them in the chain.
    */
-  dropOldest (): DroppedRange | null {
-    const victim = this.segments.shift()
+  dropOldest (): DroppedSegment | null {
+    const victim = this.segments[0]
     if (victim === undefined) return null
+    // Count what is lost, and pick up the counts of drop markers lost with it. Only on
+    // overflow, so reading the segment here is acceptable.
+    let decisions = 0
+    let carried = 0
+    let text: string
+    try { text = readFileSync(victim.path, 'utf8').slice(0, victim.bytes) } catch (e) { throw this.err('cannot read segment', e) }
+    for (const line of text.split('\n')) {
+      const prefix = parseChainPrefix(line)
+      if (prefix === null || prefix.seq <= this.ackedHead.seq) continue
+      if (MARKER_LINE.test(line)) {
+        try { carried += Number((JSON.parse(line) as { drop: { count: number } }).drop.count) || 0 } catch { /* unreadable marker */ }
+      } else decisions++
+    }
     if (victim === this.active) this.closeActive()
-    try { unlinkSync(victim.path) } catch (e) { this.segments.unshift(victim); throw this.err('cannot delete segment', e) }
+    try { unlinkSync(victim.path) } catch (e) { throw this.err('cannot delete segment', e) }
+    this.segments.shift()
     this.totalBytes -= victim.bytes
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
-    const fromSeq = Math.max(victim.firstSeq, this.ackedHead.seq + 1)
-    if (fromSeq > victim.lastSeq) return null
-    const dropped: DroppedRange = {
-      fromSeq,
-      toSeq: victim.lastSeq,
-      count: victim.lastSeq - fromSeq + 1,
-      fromPrevHash: fromSeq === victim.firstSeq ? victim.firstPrevHash : this.ackedHead.hash,
-      toHash: victim.lastHash,
-    }
+    if (victim.lastSeq <= this.ackedHead.seq) return null
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
     this.writeState()
-    return dropped
+    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried }
   }
 
   /** Flush written data to stable storage now (unless the policy is "never"). */
@@ -370,14 +403,15 @@ export class Spool {
     }
   }
 
-  private readState (): ChainHead | null {
+  private readState (): { acked: ChainHead; delivered: ChainHead } | null {
     const path = join(this.dir, STATE_FILE)
     if (!existsSync(path)) return null
     try {
-      const s = JSON.parse(readFileSync(path, 'utf8')) as { acked_seq?: unknown; acked_hash?: unknown }
-      if (typeof s.acked_seq === 'number' && Number.isInteger(s.acked_seq) && s.acked_seq >= 0 && typeof s.acked_hash === 'string') {
-        return { seq: s.acked_seq, hash: s.acked_hash }
-      }
+      const s = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>
+      const head = (seq: unknown, hash: unknown): ChainHead | null =>
+        typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 && typeof hash === 'string' ? { seq, hash } : null
+      const acked = head(s.acked_seq, s.acked_hash)
+      if (acked !== null) return { acked, delivered: head(s.delivered_seq, s.delivered_hash) ?? acked }
     } catch { /* fall through */ }
     this.hooks.warn?.('decision log spool state.json is unreadable; treating nothing as delivered', { path })
     return null
@@ -386,7 +420,11 @@ export class Spool {
   private writeState (): void {
     const path = join(this.dir, STATE_FILE)
     const tmp = path + '.tmp'
-    const body = JSON.stringify({ version: 1, acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash }) + '\n'
+    const body = JSON.stringify({
+      version: 1,
+      acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash,
+      delivered_seq: this.deliveredHead.seq, delivered_hash: this.deliveredHead.hash,
+    }) + '\n'
     try {
       if (this.opts.fsync === 'never') writeFileSync(tmp, body, { mode: 0o600 })
       else {

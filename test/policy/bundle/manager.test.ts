@@ -11,7 +11,7 @@ import {
   BundleManager, packFiles, signBundleFiles, writeBundle, type BundleManagerConfig, type BundleMetrics,
   type LoadedBundle, type Logger, type SignOptions
 } from '../../../src/policy/bundle/index.js'
-import { BundleServer, gzipZeros, pemKeys, rawTarGz, ustarHeader, waitFor, type RawEntry } from './helpers.js'
+import { BundleServer, gzipZeros, pemKeys, rawTarGz, ustarHeader, waitFor } from './helpers.js'
 
 const keys = pemKeys('ec')
 const SIGN: SignOptions = { key: keys.privateKey, alg: 'ES256', keyId: 'cp-1', scope: 'authz' }
@@ -357,6 +357,3 @@ t.test('an unsigned-bundle setup (signing not configured) still refuses signed b
   await waitFor(() => h.manager.status().lastError !== null, 3000, 'rejection')
   t.match(h.manager.status().lastError, { code: 'BOUNCER_ERR_BUNDLE_SIGNATURE', reason: /no verification keys/ })
 })
-
-// Unused-import guard for RawEntry (kept exported for other suites).
-void (null as unknown as RawEntry)

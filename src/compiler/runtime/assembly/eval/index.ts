@@ -665,6 +665,9 @@ function materialize (nodeId: i32): Value {
     else continue
     if (cv !== null) {
       const key = n.childKeys[i]
+      // base documents take precedence over virtual ones at the same path (OPA's behaviour)
+      // (packages below merge with the base document themselves)
+      if (c.childIds.length == 0 && base !== null && base.kind == T_OBJECT && changetype<ObjV>(base).has(key)) continue
       const prev = obj.get(key)
       if (prev !== null && n.func >= 0) {
         // a key produced both by a ref-head rule above and by rules below: merge or conflict

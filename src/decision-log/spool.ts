@@ -71,6 +71,7 @@ export interface DroppedSegment {
 
 // A drop marker line (chain.ts layout; a marker's members after the chain fields are
 // decision_id, drop, …, while a decision event's decision_id is followed by erased/error/input/labels).
+export function isMarkerLine (line: string): boolean { return MARKER_LINE.test(line) }
 const MARKER_LINE = /^\{"seq":\d+,"prev_hash":"[0-9a-f]{64}","hash":"[0-9a-f]{64}","decision_id":"[^"\\]*","drop":\{/
 
 export const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/

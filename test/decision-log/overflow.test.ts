@@ -14,7 +14,6 @@ t.test('drop_oldest: oldest events dropped a segment at a time, counted, declare
   const dir = tempDir(t)
   const cp = await startControlPlane()
   t.teardown(() => cp.close())
-  await cp.down()
   const metricDrops: Array<[LossReason, number]> = []
   const lg = new DecisionLogger({
     spool_dir: join(dir, 'spool'), service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.1,
@@ -22,9 +21,16 @@ t.test('drop_oldest: oldest events dropped a segment at a time, counted, declare
   }, { metrics: { dropped: (reason, n) => metricDrops.push([reason, n]) } })
   await lg.start()
   t.teardown(() => lg.stop(0))
+  // Some events get through first, so the received stream starts at seq 1 and a silent gap
+  // would show.
+  const FIRST = 5
+  for (let i = 0; i < FIRST; i++) lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true })
+  await cp.waitForEvents(FIRST)
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'first events acknowledged')
+  await cp.down()
 
   const N = 200 // ~150 KB of events into a 32 KB spool
-  for (let i = 0; i < N; i++) {
+  for (let i = FIRST; i < N; i++) {
     t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true }), undefined, `record ${i} accepted`, { silent: true } as never)
   }
   const st = lg.status()
@@ -43,6 +49,7 @@ t.test('drop_oldest: oldest events dropped a segment at a time, counted, declare
   const markers = cp.events().filter((e) => e.drop !== undefined)
   t.equal(decisions.length + st.dropped, N, 'delivered + dropped = recorded')
   t.ok(markers.length > 0, 'drops were declared')
+  t.equal(markers[0]!.drop.from_seq, FIRST + 1, 'declared from right after the last delivered event')
   t.equal(markers.reduce((n, m) => n + (m.drop.count as number), 0), st.dropped, 'markers declare exactly the dropped count')
   const ids = decisions.map((e) => Number(String(e.input.attributes.request.http.id).slice(4)))
   t.equal(ids[ids.length - 1], N - 1, 'the newest events survived')

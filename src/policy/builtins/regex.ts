@@ -1,0 +1,193 @@
+// Regex builtins with Go RE2 syntax (translated to JS by re2.ts). regex.split is the SDK's
+// own (JS syntax; capture groups end up in its output, unlike Go) — see SDK_BUILTINS.
+import { builtinError, type HostBuiltin } from './context.js'
+import { int, str } from './args.js'
+import { compileGoRegex, findAll, replaceAll, RegexSyntaxError } from './re2.js'
+
+function compile (name: string, pattern: string): RegExp {
+  try {
+    return compileGoRegex(pattern)
+  } catch (e) {
+    if (e instanceof RegexSyntaxError) throw builtinError(name, e.message)
+    throw e
+  }
+}
+
+function match (name: string) {
+  return (pattern: unknown, value: unknown): boolean => {
+    const re = compile(name, str(name, 1, pattern))
+    const s = str(name, 2, value)
+    re.lastIndex = 0
+    return re.test(s)
+  }
+}
+
+function isValid (pattern: unknown): boolean {
+  if (typeof pattern !== 'string') return false
+  try {
+    compileGoRegex(pattern)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function findN (pattern: unknown, value: unknown, n: unknown): string[] {
+  const name = 'regex.find_n'
+  const re = compile(name, str(name, 1, pattern))
+  return findAll(re, str(name, 2, value), int(name, 3, n)).map(m => m[0])
+}
+
+function findAllSubmatch (pattern: unknown, value: unknown, n: unknown): string[][] {
+  const name = 'regex.find_all_string_submatch_n'
+  const re = compile(name, str(name, 1, pattern))
+  return findAll(re, str(name, 2, value), int(name, 3, n)).map(m => Array.from(m, g => g ?? ''))
+}
+
+function replace (s: unknown, pattern: unknown, value: unknown): string {
+  const name = 'regex.replace'
+  const src = str(name, 1, s)
+  const re = compile(name, str(name, 2, pattern))
+  return replaceAll(re, src, str(name, 3, value))
+}
+
+// regex.template_match(template, value, start, end): the parts of template between the
+// delimiters are regexes, the rest is literal; the whole value must match.
+function templateMatch (template: unknown, value: unknown, start: unknown, end: unknown): boolean {
+  const name = 'regex.template_match'
+  const t = str(name, 1, template)
+  const v = str(name, 2, value)
+  const ds = str(name, 3, start)
+  const de = str(name, 4, end)
+  if (Array.from(ds).length !== 1 || Array.from(de).length !== 1) throw builtinError(name, 'delimiters must be single characters')
+  let pattern = '^'
+  let level = 0
+  let idx = 0
+  let literalStart = 0
+  const quote = (s: string): string => s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')
+  const chars = Array.from(t)
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]
+    if (c === ds) {
+      if (level === 0) { pattern += quote(chars.slice(literalStart, i).join('')); idx = i + 1 }
+      level++
+    } else if (c === de) {
+      level--
+      if (level === 0) {
+        pattern += '(' + chars.slice(idx, i).join('') + ')'
+        literalStart = i + 1
+      } else if (level < 0) {
+        throw builtinError(name, `unbalanced braces in ${JSON.stringify(t)}`)
+      }
+    }
+  }
+  if (level !== 0) throw builtinError(name, `unbalanced braces in ${JSON.stringify(t)}`)
+  pattern += quote(chars.slice(literalStart).join('')) + '$'
+  const re = compile(name, pattern)
+  re.lastIndex = 0
+  return re.test(v)
+}
+
+// ---- regex.globs_match: do two glob-style regexes (only . * + [ - ] \ are special) share a
+// non-empty string? Product of the two automata, searched breadth-first.
+
+interface CharSet { neg: boolean; ranges: Array<[number, number]> }
+interface Tok { set: CharSet; star: boolean }
+
+function parseGlobRegex (name: string, s: string): Tok[] {
+  const cps = Array.from(s)
+  const toks: Tok[] = []
+  let i = 0
+  while (i < cps.length) {
+    const c = cps[i]
+    let set: CharSet
+    if (c === '.') { set = { neg: true, ranges: [] }; i++ } else if (c === '[') {
+      const ranges: Array<[number, number]> = []
+      i++
+      let closed = false
+      while (i < cps.length) {
+        if (cps[i] === ']') { closed = true; i++; break }
+        let lo = cps[i]
+        if (lo === '\\') { i++; lo = cps[i] ?? '\\' }
+        i++
+        if (cps[i] === '-' && cps[i + 1] !== undefined && cps[i + 1] !== ']') {
+          let hi = cps[i + 1]
+          i += 2
+          if (hi === '\\') { hi = cps[i] ?? '\\'; i++ }
+          if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw builtinError(name, `invalid character range ${lo}-${hi}`)
+          ranges.push([lo.codePointAt(0)!, hi.codePointAt(0)!])
+        } else {
+          ranges.push([lo.codePointAt(0)!, lo.codePointAt(0)!])
+        }
+      }
+      if (!closed) throw builtinError(name, `unterminated character class in ${JSON.stringify(s)}`)
+      set = { neg: false, ranges }
+    } else if (c === '*' || c === '+') {
+      throw builtinError(name, `quantifier ${c} without a preceding character in ${JSON.stringify(s)}`)
+    } else {
+      let ch = c
+      if (c === '\\') { i++; ch = cps[i] ?? '\\' }
+      i++
+      set = { neg: false, ranges: [[ch.codePointAt(0)!, ch.codePointAt(0)!]] }
+    }
+    if (cps[i] === '*') { toks.push({ set, star: true }); i++ } else if (cps[i] === '+') { toks.push({ set, star: false }, { set, star: true }); i++ } else toks.push({ set, star: false })
+    if (cps[i] === '*' || cps[i] === '+') throw builtinError(name, `repeated quantifier in ${JSON.stringify(s)}`)
+  }
+  return toks
+}
+
+function minus (a: Array<[number, number]>, b: Array<[number, number]>): boolean {
+  // is there a code point in ranges a that is in none of ranges b?
+  for (const [lo, hi] of a) {
+    let cur = lo
+    const cover = b.filter(([x, y]) => y >= lo && x <= hi).sort((p, q) => p[0] - q[0])
+    for (const [x, y] of cover) {
+      if (x > cur) return true
+      cur = Math.max(cur, y + 1)
+      if (cur > hi) break
+    }
+    if (cur <= hi) return true
+  }
+  return false
+}
+
+function intersects (a: CharSet, b: CharSet): boolean {
+  if (!a.neg && !b.neg) return a.ranges.some(([x, y]) => b.ranges.some(([p, q]) => x <= q && p <= y))
+  if (a.neg && b.neg) return minus([[0, 0x10ffff]], [...a.ranges, ...b.ranges])
+  const pos = a.neg ? b : a
+  const neg = a.neg ? a : b
+  return minus(pos.ranges, neg.ranges)
+}
+
+function globsMatch (g1: unknown, g2: unknown): boolean {
+  const name = 'regex.globs_match'
+  const a = parseGlobRegex(name, str(name, 1, g1))
+  const b = parseGlobRegex(name, str(name, 2, g2))
+  // state (i, j, consumed): before token i of a and token j of b; epsilon moves skip starred tokens
+  const seen = new Set<string>()
+  const queue: Array<[number, number, number]> = [[0, 0, 0]]
+  while (queue.length) {
+    const [i, j, k] = queue.shift()!
+    const key = `${i},${j},${k}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (i === a.length && j === b.length && k === 1) return true
+    if (i < a.length && a[i].star) queue.push([i + 1, j, k])
+    if (j < b.length && b[j].star) queue.push([i, j + 1, k])
+    if (i < a.length && j < b.length && intersects(a[i].set, b[j].set)) {
+      queue.push([a[i].star ? i : i + 1, b[j].star ? j : j + 1, 1])
+    }
+  }
+  return false
+}
+
+export const regexBuiltins: Record<string, HostBuiltin> = {
+  'regex.match': match('regex.match'),
+  re_match: match('re_match'),
+  'regex.is_valid': isValid,
+  'regex.find_n': findN,
+  'regex.find_all_string_submatch_n': findAllSubmatch,
+  'regex.replace': replace,
+  'regex.template_match': templateMatch,
+  'regex.globs_match': globsMatch,
+}

@@ -3,11 +3,24 @@
 // tap's own summary counts files; we count every assertion line so the number means something.
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { readdirSync } from 'node:fs'
+import path from 'node:path'
+
+// Every *.test.ts under test/ (tap does not expand a bare directory argument).
+function findTests (dir) {
+  const out = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...findTests(p))
+    else if (/\.test\.ts$/.test(e.name)) out.push(p)
+  }
+  return out.sort()
+}
 
 const args = process.argv.slice(2)
 const child = spawn(process.execPath, [
   new URL('../node_modules/.bin/tap', import.meta.url).pathname,
-  '--reporter=tap', ...(args.length ? args : ['test/']),
+  '--reporter=tap', ...(args.length ? args : findTests('test')),
 ], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env })
 
 let passed = 0, failed = 0, skipped = 0

@@ -30,7 +30,7 @@ import { BouncerError } from './errors.js'
 
 export type { BouncerConfig } from './config/index.js'
 export { createConfig, loadConfig, configSchema } from './config/index.js'
-export type { DecisionCache, DecisionLogger, Masker } from './proxy/seams.js'
+export type { DecisionCache, DecisionLogger, DecisionEventInput, Masker } from './proxy/seams.js'
 export type { ActivePolicy } from './policy/holder.js'
 
 export interface AppDeps {
@@ -134,6 +134,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
   const policyOptions: LoadPolicyOptions = {
     initialMemoryPages: config.policy.initial_memory_pages,
     maxMemoryPages: config.policy.max_memory_pages,
+    strictBuiltinErrors: config.policy.strict_builtin_errors,
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
 
@@ -227,13 +228,10 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
       socket.destroy()
     },
   })
-  fastify.removeAllContentTypeParsers()
-  // Bodies are never parsed by Fastify: the handler streams them (or reads them for parsed_body).
-  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null))
-  for (const m of METHODS) {
-    if (m === 'CONNECT' || ['GET', 'HEAD', 'TRACE', 'DELETE', 'OPTIONS', 'PATCH', 'PUT', 'POST', 'QUERY'].includes(m)) continue
-    fastify.addHttpMethod(m, { hasBody: true })
-  }
+  // Bodies are never parsed (or content types validated) by Fastify: every method is
+  // registered as body-less so the handler gets the untouched stream and streams it (or
+  // reads it itself for parsed_body).
+  for (const m of METHODS) if (m !== 'CONNECT') fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
   fastify.route({
     method: METHODS.filter((m) => m !== 'CONNECT'),
     url: '/',

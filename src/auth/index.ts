@@ -139,7 +139,8 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   }
 
   async function verify (token: string): Promise<JWTPayload> {
-    const header = decodeProtectedHeader(token)
+    let header: ReturnType<typeof decodeProtectedHeader>
+    try { header = decodeProtectedHeader(token) } catch (e) { throw new joseErrors.JWTInvalid((e as Error).message) }
     if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || k.kid === header.kid)))) {
       try {
         return (await jwtVerify(token, staticResolver(header) as Parameters<typeof jwtVerify>[1], verifyOptions)).payload

@@ -23,7 +23,7 @@ export function buildIgnoreTree (paths: readonly (readonly (string | number)[])[
   if (paths.length === 0) return undefined
   const root: IgnoreTree = new Map()
   for (const path of paths) {
-    if (path.length === 0) continue // rejected earlier by validateKeyPaths; never drop the whole input
+    if (path.length === 0) continue // compileDecisionKey refuses empty ignore paths; never drop the whole input
     let node = root
     for (let i = 0; i < path.length; i++) {
       const seg = String(path[i])

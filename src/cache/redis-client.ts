@@ -190,6 +190,9 @@ export function createRedisClient (opts: RedisConnectionOptions & RedisSecurityO
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectionName: 'bouncer-decision-cache',
+    // GET/SET/PING replies are the same in RESP2 and RESP3; RESP2 skips the HELLO negotiation
+    // that older servers and Redis-protocol proxies reject.
+    protocol: 2,
     ...(tls !== undefined ? { tls } : {}),
   } satisfies RedisOptions
 

@@ -55,7 +55,7 @@ export class RedisTier {
   readonly #metrics: CacheMetrics
   readonly #log: CacheLogger | undefined
   readonly #target: string
-  #waiters: Array<() => void> = []
+  #waiters: Array<(usable: boolean) => void> = []
   #closed = false
 
   constructor (opts: RedisTierOptions, deps: RedisTierDeps = {}) {
@@ -89,9 +89,11 @@ export class RedisTier {
     this.client.on('ready', () => this.breaker.probeSoon())
   }
 
-  get state (): BreakerState { return this.breaker.state }
+  /** The breaker's state; 'open' once closed (Redis is no longer used). */
+  get state (): BreakerState { return this.#closed ? 'open' : this.breaker.state }
 
   async get (key: string): Promise<RedisLookup> {
+    if (this.#closed) return SKIPPED
     if (!this.breaker.allow()) { this.#metrics.redisSkipped?.inc(); return SKIPPED }
     const rkey = this.keyPrefix + key
     let raw: string | null
@@ -110,12 +112,13 @@ export class RedisTier {
 
   /** Fire-and-forget; never throws, never waits. */
   set (key: string, json: string, expiresAt: number): void {
+    if (this.#closed) return
     if (!this.breaker.allow()) { this.#metrics.redisSkipped?.inc(); return }
     const ttlMs = Math.floor(expiresAt - Date.now())
     if (ttlMs < 1) return
     const rkey = this.keyPrefix + key
     const value = this.#encode(rkey, json, expiresAt)
-    if (value.length > this.#maxValueBytes) return
+    if (Buffer.byteLength(value) > this.#maxValueBytes) return
     let p: Promise<unknown>
     try {
       p = this.#bounded(this.client.set(rkey, value, 'PX', ttlMs))
@@ -126,11 +129,12 @@ export class RedisTier {
     p.then(() => this.breaker.success(), (err: unknown) => this.#failed('set', err))
   }
 
-  /** Resolves true once Redis is in use (breaker closed), false after timeoutMs. */
+  /** Resolves true once Redis is in use (breaker closed), false after timeoutMs or on close(). */
   whenUsable (timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false)
     if (this.breaker.state === 'closed') return Promise.resolve(true)
     return new Promise(resolve => {
-      const done = (): void => { clearTimeout(t); resolve(true) }
+      const done = (usable: boolean): void => { clearTimeout(t); resolve(usable) }
       const t = setTimeout(() => {
         this.#waiters = this.#waiters.filter(w => w !== done)
         resolve(false)
@@ -144,7 +148,7 @@ export class RedisTier {
     if (this.#closed) return
     this.#closed = true
     this.breaker.dispose()
-    for (const w of this.#waiters.splice(0)) w()
+    for (const w of this.#waiters.splice(0)) w(false)
     try {
       // QUIT lets in-flight SETs finish; bounded so shutdown never hangs on a dead server.
       await this.#bounded(this.client.quit(), 500)
@@ -189,7 +193,7 @@ export class RedisTier {
     this.#metrics.breakerState?.set(BREAKER_STATE_VALUE[state])
     if (state === 'closed') {
       this.#log?.info({ redis: this.#target, from: prev }, 'decision cache: Redis in use')
-      for (const w of this.#waiters.splice(0)) w()
+      for (const w of this.#waiters.splice(0)) w(true)
     } else if (state === 'open' && prev === 'closed') {
       this.#log?.warn({ redis: this.#target }, 'decision cache: Redis unavailable, using the in-process cache only')
     }
@@ -206,6 +210,7 @@ export class RedisTier {
 
   // undefined = unusable value (counted as an error); null = well-formed but expired.
   #decode (rkey: string, raw: string): RedisLookup | null | undefined {
+    // Characters never outnumber UTF-8 bytes, so this never rejects a value set() accepted.
     if (raw.length > this.#maxValueBytes) return undefined
     const a = raw.indexOf('|')
     const b = raw.indexOf('|', a + 1)

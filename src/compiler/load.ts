@@ -1,9 +1,14 @@
 // Loads a module produced by our compiler (or any OPA Wasm module) with opa-wasm, registering
 // the host builtins, and refusing a module that needs a builtin the host cannot provide:
 // that must fail at load, never evaluate to undefined later.
+//
+// Every evaluate() runs inside runEvaluation(): host builtins then see this policy's strict
+// builtin error setting, one time.now_ns value for the whole evaluation, and per-evaluation
+// memos (uuid.rfc4122). Any other loader of policy modules must do the same (see
+// src/policy/builtins/index.ts).
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { bouncerError } from '../errors.js'
-import { hostBuiltins, SDK_BUILTINS } from '../policy/builtins/index.js'
+import { hostBuiltins, runEvaluation, SDK_BUILTINS } from '../policy/builtins/index.js'
 
 export type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>
 
@@ -24,15 +29,29 @@ export function requiredBuiltins (policy: LoadedPolicy): string[] {
   return Object.keys(map)
 }
 
-export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array): Promise<LoadedPolicy> {
+export interface LoadOptions {
+  /**
+   * Strict builtin errors for host builtins (OPA's --strict-builtin-errors): a failing host
+   * builtin aborts the evaluation instead of being undefined. Pass the same value the module
+   * was compiled with (compileModules' strictBuiltinErrors), which governs native builtins.
+   */
+  strict?: boolean
+}
+
+export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const wasm = compiled instanceof Uint8Array ? compiled : compiled.wasm
   const policy = await loadPolicy(wasm, undefined, hostBuiltins)
   const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
   if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
+  const strict = opts.strict === true
   // The SDK throws opa_abort messages as bare strings; callers deserve Error objects.
   const evaluate = policy.evaluate.bind(policy)
   policy.evaluate = (input: unknown, entrypoint?: string | number) => {
-    try { return evaluate(input, entrypoint) } catch (e) { throw toError(e) }
+    try {
+      return runEvaluation(() => evaluate(input, entrypoint), { strict })
+    } catch (e) {
+      throw toError(e)
+    }
   }
   return policy
 }

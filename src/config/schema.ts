@@ -95,6 +95,7 @@ export const configSchema = {
       error_status: { type: 'integer', enum: [403, 500], default: 403, description: 'status when evaluation fails or the decision is invalid' },
       not_ready_status: httpStatus('status while no policy is active', 503),
       eval_timeout_seconds: seconds('an evaluation slower than this is discarded and denied (fail closed)', 1, 0.0001),
+      strict_builtin_errors: bool('a failing builtin aborts the evaluation (deny) instead of being undefined (OPA: --strict-builtin-errors)', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
       max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
       parsed_body: section('expose JSON request bodies as input.parsed_body', {
@@ -276,7 +277,7 @@ export interface BouncerConfig {
   }
   readonly policy: {
     readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
-    readonly eval_timeout_seconds: number; readonly initial_memory_pages: number; readonly max_memory_pages: number
+    readonly eval_timeout_seconds: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
       readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'

@@ -10,8 +10,8 @@
 // of the line is the canonical members in order, so each member is serialised exactly once for
 // both the line and the hash body.
 
-import { createHash } from 'node:crypto'
-import { canonicalJson, canonicalMembers } from './canonical.js'
+import { hash as oneShotHash } from 'node:crypto'
+import { canonicalJson, canonicalMembers, quote } from './canonical.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
@@ -29,7 +29,7 @@ export interface SealedEntry {
 const RESERVED = new Set(['seq', 'prev_hash', 'hash'])
 
 export function sha256Hex (s: string): string {
-  return createHash('sha256').update(s).digest('hex')
+  return oneShotHash('sha256', s, 'hex') // one-shot: no Hash object per event
 }
 
 /** Seal `event` (which must not contain seq/prev_hash/hash) as entry `seq` after `prevHash`. */
@@ -47,7 +47,7 @@ export function sealEvent (event: Record<string, unknown>, seq: number, prevHash
     // Keys are sorted, so the chain members slot in before the first key that sorts after them.
     if (needPrev && k > 'prev_hash') { body += (body.length > 1 ? ',' : '') + prevMember; needPrev = false }
     if (needSeq && k > 'seq') { body += (body.length > 1 ? ',' : '') + seqMember; needSeq = false }
-    const m = JSON.stringify(k) + ':' + v
+    const m = quote(k) + ':' + v
     body += (body.length > 1 ? ',' : '') + m
     rest += ',' + m
   }

@@ -102,8 +102,8 @@ interface Queued { data: string; bytes: number; entry: SealedEntry; isEvent: boo
 export class DecisionLogger {
   readonly config: DecisionLogConfig
   private readonly deps: DecisionLoggerOptions
-  private readonly labels: Readonly<Record<string, string>>
-  private readonly build: (d: DecisionEventInput) => BuiltEvent
+  private labels: Readonly<Record<string, string>> = {}
+  private build: (d: DecisionEventInput) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
   private readonly spool: Spool
   private readonly maxBytes: number
   private readonly batched: boolean
@@ -127,8 +127,6 @@ export class DecisionLogger {
     this.config = resolveDecisionLogConfig(config, deps)
     this.deps = deps
     const cfg = this.config
-    this.labels = Object.freeze({ id: randomUUID(), version: BOUNCER_VERSION, ...cfg.labels })
-    this.build = compileEventBuilder({ labels: this.labels, eraseHeaders: cfg.erase_headers, mask: deps.mask })
     this.spool = new Spool(cfg.spool, { warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg) })
     this.maxBytes = cfg.spool.max_bytes
     this.batched = cfg.spool.write_mode === 'batched'
@@ -138,6 +136,10 @@ export class DecisionLogger {
   async start (): Promise<void> {
     if (this.phase !== 'new') return
     this.spool.open()
+    // labels.id defaults to the spool's instance id: it stays the same across restarts that
+    // continue the same chain, so a control plane can keep one chain per labels.id.
+    this.labels = Object.freeze({ id: this.spool.instanceId, version: BOUNCER_VERSION, ...this.config.labels })
+    this.build = compileEventBuilder({ labels: this.labels, eraseHeaders: this.config.erase_headers, mask: this.deps.mask })
     if (this.spool.recoveredBytes > 0) {
       this.deps.log?.warn({ bytes: this.spool.recoveredBytes }, 'decision log spool had a torn tail; it was cut off')
     }

@@ -4,11 +4,12 @@
 // Layout of the spool directory:
 //   seg-<first seq, 20 digits>.jsonl   segments; one sealed event per line ("\n"-terminated);
 //                                      the newest one is appended to, older ones are read-only
-//   state.json                         {"version":1,"acked_seq":N,"acked_hash":"…",
+//   state.json                         {"version":1,"instance_id":"…","acked_seq":N,"acked_hash":"…",
 //                                       "delivered_seq":M,"delivered_hash":"…"}: acked is the
 //                                      last event needing no further delivery (delivered, or
 //                                      dropped and declared); delivered is the last one a sink
-//                                      took. Written with tmp+rename.
+//                                      took. instance_id names the chain (labels.id by default).
+//                                      Written with tmp+rename.
 //   LOCK                               pid of the process using the spool
 //
 // Invariants: segments hold consecutive seqs; everything with seq <= acked_seq may be deleted;
@@ -21,6 +22,7 @@ import {
   readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { open as openAsync } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { BouncerError } from '../errors.js'
 import { GENESIS, type ChainHead, parseChainPrefix } from './chain.js'
@@ -101,6 +103,8 @@ export class Spool {
   private dirty = false
   private fsyncTimer: NodeJS.Timeout | null = null
   private opened = false
+  /** Identifies this spool, and so its chain, across restarts (labels.id by default). */
+  instanceId = ''
   /** Bytes cut off torn or unreadable lines at open(). */
   recoveredBytes = 0
   /** Lines skipped by read() because they do not start with a chain prefix (tampering/corruption). */
@@ -132,6 +136,8 @@ export class Spool {
       const state = this.readState()
       this.ackedHead = state?.acked ?? GENESIS
       this.deliveredHead = state?.delivered ?? this.ackedHead
+      if (state?.instanceId !== undefined) this.instanceId = state.instanceId
+      else { this.instanceId = randomUUID(); this.writeState() }
       const names = readdirSync(this.dir).filter((n) => SEGMENT_RE.test(n)).sort()
       for (const name of names) {
         const seg = this.recoverSegment(name)
@@ -404,7 +410,7 @@ export class Spool {
     }
   }
 
-  private readState (): { acked: ChainHead; delivered: ChainHead } | null {
+  private readState (): { acked: ChainHead; delivered: ChainHead; instanceId?: string } | null {
     const path = join(this.dir, STATE_FILE)
     if (!existsSync(path)) return null
     try {
@@ -412,7 +418,10 @@ export class Spool {
       const head = (seq: unknown, hash: unknown): ChainHead | null =>
         typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 && typeof hash === 'string' ? { seq, hash } : null
       const acked = head(s.acked_seq, s.acked_hash)
-      if (acked !== null) return { acked, delivered: head(s.delivered_seq, s.delivered_hash) ?? acked }
+      if (acked !== null) {
+        const delivered = head(s.delivered_seq, s.delivered_hash) ?? acked
+        return typeof s.instance_id === 'string' && s.instance_id !== '' ? { acked, delivered, instanceId: s.instance_id } : { acked, delivered }
+      }
     } catch { /* fall through */ }
     this.hooks.warn?.('decision log spool state.json is unreadable; treating nothing as delivered', { path })
     return null
@@ -423,6 +432,7 @@ export class Spool {
     const tmp = path + '.tmp'
     const body = JSON.stringify({
       version: 1,
+      instance_id: this.instanceId,
       acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash,
       delivered_seq: this.deliveredHead.seq, delivered_hash: this.deliveredHead.hash,
     }) + '\n'

@@ -109,7 +109,12 @@ export class Uploader {
         return 'done'
       }
       if (items.length === 0) return 'unreadable'
-      const res = await this.sink.send(items.map((i) => i.line), this.abort.signal)
+      let res: SendResult
+      try {
+        res = await this.sink.send(items.map((i) => i.line), this.abort.signal)
+      } catch (e) { // a sink that throws is treated like one that failed
+        res = { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
+      }
       if (this.stopped && !res.ok) return 'done'
       if (res.ok) {
         const last = items[res.sent - 1]!

@@ -208,7 +208,8 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     } else {
       const from = prev.seq + 1
       const to = seq - 1
-      if (anyIn(seqs, from, to)) return at('reorder', `seq ${seq} follows seq ${prev.seq}, but seq ${from}..${to} appear later`)
+      const later = firstIn(seqs, from, to)
+      if (later !== undefined) return at('reorder', `seq ${seq} follows seq ${prev.seq}, but seq ${later} appears later`)
       const brk = checkDeclaredGap(from, to, prev.hash, o.prev_hash as string, declared)
       if (brk !== null) return at(brk.reason, brk.message)
       result.declared_drops.push(...declared.filter((d) => d.to_seq >= from && d.from_seq <= to))
@@ -247,7 +248,8 @@ function checkDeclaredGap (from: number, to: number, hashBefore: string, prevHas
   return null
 }
 
-function anyIn (sorted: number[], lo: number, hi: number): boolean {
+/** The smallest value of sorted within [lo, hi], if any. */
+function firstIn (sorted: number[], lo: number, hi: number): number | undefined {
   let a = 0
   let b = sorted.length
   while (a < b) {
@@ -255,5 +257,5 @@ function anyIn (sorted: number[], lo: number, hi: number): boolean {
     if (sorted[m]! < lo) a = m + 1
     else b = m
   }
-  return a < sorted.length && sorted[a]! <= hi
+  return a < sorted.length && sorted[a]! <= hi ? sorted[a] : undefined
 }

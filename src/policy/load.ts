@@ -9,6 +9,7 @@ import path from 'node:path'
 import { BouncerError } from '../errors.js'
 import type { BundleLimits, LoadedBundle, VerificationConfig } from './bundle/index.js'
 import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
+import { NONDETERMINISTIC_BUILTINS } from './builtins/index.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
 
 export type LoadedPolicy = Omit<ActivePolicy, 'activatedAt'>
@@ -22,24 +23,31 @@ export interface LoadPolicyOptions extends WasmPolicyOptions {
   verification?: VerificationConfig
 }
 
-/** Where the compiler records, per entrypoint, the input paths it reads (manifest metadata). */
-export const INPUT_PATHS_METADATA_KEY = 'bouncer_input_paths'
+/**
+ * Where the project's compiler records facts per entrypoint (src/compiler/bundle):
+ * manifest.metadata.bouncer.entrypoints[<entrypoint>] = { input_paths, nondeterministic, builtins }.
+ */
+export const BUNDLE_METADATA_KEY = 'bouncer'
 
 function contentRevision (wasm: Uint8Array, data: unknown): string {
   return 'sha256:' + createHash('sha256').update(wasm).update(JSON.stringify(data ?? {})).digest('hex').slice(0, 16)
 }
 
-function readInputPaths (metadata: Record<string, unknown> | undefined, entrypoint: string): InputPaths {
-  const rec = metadata?.[INPUT_PATHS_METADATA_KEY]
-  if (!rec || typeof rec !== 'object' || !Object.prototype.hasOwnProperty.call(rec, entrypoint)) return undefined
-  const v = (rec as Record<string, unknown>)[entrypoint]
-  if (v === null) return null
-  if (Array.isArray(v) && v.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) return v as string[][]
-  return undefined
+interface EntrypointFacts { inputPaths: InputPaths; nondeterministic: boolean | undefined }
+
+function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypoint: string): EntrypointFacts {
+  const meta = metadata?.[BUNDLE_METADATA_KEY] as { entrypoints?: Record<string, unknown> } | undefined
+  const ep = meta?.entrypoints && typeof meta.entrypoints === 'object' ? meta.entrypoints[entrypoint] as Record<string, unknown> | undefined : undefined
+  if (!ep || typeof ep !== 'object') return { inputPaths: undefined, nondeterministic: undefined }
+  const v = ep.input_paths
+  let inputPaths: InputPaths
+  if (v === null) inputPaths = null
+  else if (Array.isArray(v) && v.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) inputPaths = v as string[][]
+  return { inputPaths, nondeterministic: typeof ep.nondeterministic === 'boolean' ? ep.nondeterministic : undefined }
 }
 
 async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta: {
-  revision: string; source: string; inputPaths: InputPaths; bundleName: string
+  revision: string; source: string; inputPaths: InputPaths; nondeterministic?: boolean; bundleName: string
 }, opts: LoadPolicyOptions): Promise<LoadedPolicy> {
   const policy = await loadWasmPolicy(wasm, data, opts)
   const evaluate = policy.evaluator(entrypoint)
@@ -50,7 +58,7 @@ async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta
     evaluate,
     wasm: policy,
     inputPaths: meta.inputPaths,
-    cacheable: !policy.nondeterministic,
+    cacheable: !(meta.nondeterministic ?? policy.nondeterministic),
     bundles: Object.freeze({ [meta.bundleName]: Object.freeze({ revision: meta.revision }) }),
   })
 }
@@ -80,6 +88,7 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
     revision: meta.revision || contentRevision(compiled.wasm, data),
     source: meta.source,
     inputPaths: inputPaths === undefined ? undefined : inputPaths,
+    nondeterministic: (compiled.builtinsUsed[entrypoint] ?? []).some((b) => NONDETERMINISTIC_BUILTINS.has(b)),
     bundleName: opts.bundleName ?? 'bouncer',
   }, opts)
 }
@@ -92,10 +101,12 @@ export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: st
     if (declared.length && !declared.includes(entrypoint)) {
       throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, declared.join(', ')])
     }
+    const facts = entrypointFacts(bundle.manifest.metadata, entrypoint)
     return await finish(bundle.wasm, bundle.data, entrypoint, {
       revision: bundle.manifest.revision || contentRevision(bundle.wasm, bundle.data),
       source,
-      inputPaths: readInputPaths(bundle.manifest.metadata, entrypoint),
+      inputPaths: facts.inputPaths,
+      nondeterministic: facts.nondeterministic,
       bundleName: opts.bundleName ?? 'bouncer',
     }, opts)
   }

@@ -109,6 +109,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       sendReply(res, errorReply(status, id), hasBody)
     }
 
+    if (req.httpVersionMajor !== 1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed')
     if (!target.ok) return reject(rejectStatus, target.reason, 'bad_target')
     const t = target
     if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large')

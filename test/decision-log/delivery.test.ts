@@ -238,6 +238,7 @@ t.test('after everything is delivered a restart continues the chain from state.j
   await b.stop(5000)
   t.equal(cp.events().length, 31)
   t.equal(cp.events()[30]!.seq, 31)
+  t.equal(cp.events()[30]!.labels.id, cp.events()[0]!.labels.id, 'labels.id names the chain: same spool, same id after a restart')
   t.ok((await verifyReceived(t, cp)).ok, 'one chain across both runs')
 })
 
@@ -326,4 +327,52 @@ t.test('console and control plane together: a control-plane outage does not repe
   const lines = printed.trim().split('\n').map((l) => JSON.parse(l) as { seq: number })
   t.same(lines.map((l) => l.seq), Array.from({ length: 15 }, (_, i) => i + 1), 'each event printed once')
   t.equal(lg.status().sink, 'console+control_plane')
+})
+
+t.test('stop(deadline) aborts an upload the control plane never answers; the events stay spooled', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.hang = true
+  const dir = join(tmp(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, service_url: cp.url, min_delay_seconds: 0.01, request_timeout_seconds: 60 })
+  await lg.start()
+  record(lg, 0, 5)
+  await waitFor(() => cp.requests === 1, 5000, 'an upload in flight')
+  const t0 = Date.now()
+  const res = await lg.stop(300)
+  t.ok(Date.now() - t0 < 1500, `stop honoured its deadline (${Date.now() - t0} ms)`)
+  t.same(res, { delivered: 0, pending: 5 })
+  const v = await verifyLog(dir)
+  t.match(v, { ok: true, undelivered: 5 })
+})
+
+t.test('https control plane: the configured CA is trusted, client certificates are sent (mTLS)', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const dir = tmp(t)
+  const ssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }) }
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test-ca')
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+  for (const who of ['server', 'client']) {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`)
+    ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '1', '-extfile', 'san.ext')
+  }
+  const read = (f: string): string => readFileSync(join(dir, f), 'utf8')
+  const cp = await startControlPlane({ tls: { key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem') } })
+  t.teardown(() => cp.close())
+
+  const good = await logger(t, cp, { tls: { ca_file: join(dir, 'ca.pem'), cert_file: join(dir, 'client.pem'), key_file: join(dir, 'client.key') } }, { production: true })
+  record(good, 0, 3)
+  await cp.waitForEvents(3)
+  t.equal(cp.events().length, 3, 'delivered over TLS with a client certificate')
+  await good.stop(1000)
+
+  const untrusted = await logger(t, cp, { tls: { cert_file: join(dir, 'client.pem'), key_file: join(dir, 'client.key') } })
+  record(untrusted, 0, 1)
+  await waitFor(() => untrusted.status().consecutive_failures > 0, 10000, 'a TLS failure')
+  t.match(untrusted.status().last_error, /certificate/i, 'the server certificate is not trusted without the CA')
+
+  const anonymous = await logger(t, cp, { tls: { ca_file: join(dir, 'ca.pem') } })
+  record(anonymous, 0, 1)
+  await waitFor(() => anonymous.status().consecutive_failures > 0, 10000, 'a TLS failure')
+  t.equal(cp.events().length, 3, 'a client without a certificate delivers nothing')
 })

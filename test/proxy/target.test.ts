@@ -63,6 +63,8 @@ t.test('rejected by default', async (t) => {
     ['/a%zz', /malformed/],
     ['/a%252e%252e/', /double/],
     ['/a%252F', /double/],
+    ['/a%25%32%65', /double/],
+    ['/a%25%32e', /double/],
     ['/%C0%AF', /UTF-8/], // overlong "/"
     ['/%C0%AE%C0%AE/', /UTF-8/], // overlong ".."
     ['/%E0%80%AF', /UTF-8/], // overlong 3-byte

@@ -98,7 +98,7 @@ export async function runCase (tc: TestCase): Promise<{ outcome: Outcome; detail
       query: tc.query,
       strictBuiltinErrors: tc.strict_error === true,
     })
-    const policy = await loadCompiledPolicy(compiled)
+    const policy = await loadCompiledPolicy(compiled, { strict: tc.strict_error === true })
     policy.setData(tc.data ?? {})
     const rs = policy.evaluate(input, '$query') as Array<{ result: unknown }>
     rows = rs.length === 0 ? [] : rs[0].result

@@ -321,7 +321,7 @@ export function translateGoRegex (pattern: string): Translated {
         pos++
         continue
       case '*': case '+': case '?': case '{': {
-        let q = c
+        let q: string = c
         let qEnd = pos + 1
         if (c === '{') {
           const m = /^\{(\d+)(,(\d*))?\}/.exec(cps.slice(pos, pos + 30).join(''))

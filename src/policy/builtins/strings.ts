@@ -1,34 +1,7 @@
-// String builtins that run on the host. Indexes count code points (Go runes), as in OPA.
+// String builtins that run on the host (the others are native in the Wasm runtime).
 // sprintf is the SDK's (sprintf-js): see SDK_BUILTINS in index.ts for its limits.
 import { builtinError, type HostBuiltin } from './context.js'
 import { isObject, obj, str, type JsonObject } from './args.js'
-
-/** indexof_n(haystack, needle): every code-point index where needle starts (overlapping, as OPA). */
-function indexOfN (haystack: unknown, needle: unknown): number[] {
-  const h = Array.from(str('indexof_n', 1, haystack))
-  const n = Array.from(str('indexof_n', 2, needle))
-  const out: number[] = []
-  if (n.length === 0) throw builtinError('indexof_n', 'empty search character')
-  outer: for (let i = 0; i + n.length <= h.length; i++) {
-    for (let j = 0; j < n.length; j++) if (h[i + j] !== n[j]) continue outer
-    out.push(i)
-  }
-  return out
-}
-
-function reverse (s: unknown): string {
-  return Array.from(str('strings.reverse', 1, s)).reverse().join('')
-}
-
-/** strings.count(search, substring): non-overlapping occurrences (Go strings.Count). */
-function count (search: unknown, sub: unknown): number {
-  const s = str('strings.count', 1, search)
-  const t = str('strings.count', 2, sub)
-  if (t === '') return Array.from(s).length + 1
-  let n = 0
-  for (let i = s.indexOf(t); i >= 0; i = s.indexOf(t, i + t.length)) n++
-  return n
-}
 
 // strings.render_template(template, vars): Go text/template, the subset policies use:
 // {{.field}}, {{.a.b}}, {{ . }}, whitespace trimming markers {{- -}}, and comments {{/* */}}.
@@ -78,8 +51,6 @@ function renderTemplate (template: unknown, vars: unknown): string {
 }
 
 export const stringBuiltins: Record<string, HostBuiltin> = {
-  indexof_n: indexOfN,
-  'strings.reverse': reverse,
-  'strings.count': count,
   'strings.render_template': renderTemplate,
 }
+

@@ -4,7 +4,7 @@
 // so a single instance is enough.
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { BouncerError } from '../../errors.js'
-import { hostBuiltins, missingBuiltins, NONDETERMINISTIC_BUILTINS, type HostBuiltin } from '../builtins/index.js'
+import { hostBuiltins, missingBuiltins, runEvaluation, NONDETERMINISTIC_BUILTINS, type HostBuiltin } from '../builtins/index.js'
 
 export interface WasmPolicyOptions {
   /** Host builtins (default: the registry in src/policy/builtins). */
@@ -12,6 +12,8 @@ export interface WasmPolicyOptions {
   /** Initial / maximum Wasm memory in 64 KiB pages. */
   initialMemoryPages?: number
   maxMemoryPages?: number
+  /** OPA's strict builtin errors: a failing builtin aborts the evaluation instead of being undefined. */
+  strictBuiltinErrors?: boolean
 }
 
 /** Evaluates one entrypoint: the entrypoint's value, or undefined when it is undefined. */
@@ -109,10 +111,15 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
         throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
       }
       const id = eps[entrypoint]
-      return (input: unknown): unknown => {
+      const evalOpts = { strict: opts.strictBuiltinErrors ?? false }
+      const run = () => loaded.evaluate(input, id)
+      let input: unknown
+      return (value: unknown): unknown => {
         let rs: unknown
+        input = value
         try {
-          rs = loaded.evaluate(input, id)
+          // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
+          rs = runEvaluation(run, evalOpts)
         } catch (e) {
           throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [errorText(e)], { cause: e })
         }

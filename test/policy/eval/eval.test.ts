@@ -7,7 +7,7 @@ import { compileModules } from '../../../src/compiler/index.js'
 import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
 import { hostBuiltins, missingBuiltins } from '../../../src/policy/builtins/index.js'
 import { PolicyHolder } from '../../../src/policy/holder.js'
-import { loadPolicyFromPath, loadPolicyFromRego, INPUT_PATHS_METADATA_KEY } from '../../../src/policy/load.js'
+import { loadPolicyFromPath, loadPolicyFromRego, BUNDLE_METADATA_KEY } from '../../../src/policy/load.js'
 import { writeBundle } from '../../../src/policy/bundle/index.js'
 import { isBouncerError } from '../../../src/errors.js'
 
@@ -31,38 +31,43 @@ role := r if { some r in data.roles; r == input.role }
 
 t.test('missing host builtins fail at load, not at evaluation', async (t) => {
   const c = compile('package x\n\nallow if semver.compare(input.v, "1.0.0") == 0\n', ['x/allow'])
-  t.same(missingBuiltins(['sprintf', 'semver.compare', 'glob.match']), ['semver.compare'])
+  t.same(missingBuiltins(['sprintf', 'no.such.builtin', 'glob.match']), ['no.such.builtin'])
   try {
-    await loadWasmPolicy(c.wasm, {})
+    await loadWasmPolicy(c.wasm, {}, { builtins: { 'glob.match': hostBuiltins['glob.match'] } })
     t.fail('loaded')
   } catch (e) {
     t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_MISSING_BUILTIN'))
     t.match((e as Error).message, /semver\.compare/)
   }
-  const p = await loadWasmPolicy(c.wasm, {}, { builtins: { ...hostBuiltins, 'semver.compare': (a: string, b: string) => (a === b ? 0 : a < b ? -1 : 1) } })
+  const p = await loadWasmPolicy(c.wasm, {}, { builtins: { 'semver.compare': (a: string, b: string) => (a === b ? 0 : a < b ? -1 : 1) } })
   t.same(p.builtins, ['semver.compare'])
   t.equal(p.evaluator('x/allow')({ v: '1.0.0' }), true)
 })
 
-t.test('host builtins are called; a throwing builtin is an evaluation error', async (t) => {
-  const c = compile(`package x
+t.test('host builtins are called; failures follow OPA (undefined, or an error when strict)', async (t) => {
+  const src = `package x
 
 ts := time.parse_rfc3339_ns(input.t)
 
 g if glob.match("*.example.com", [], input.host)
-`, ['x/ts', 'x/g'])
+`
+  const c = compile(src, ['x/ts', 'x/g'])
   const p = await loadWasmPolicy(c.wasm, {})
   t.equal(p.evaluator('x/ts')({ t: '1970-01-01T00:00:01Z' }), 1e9)
   t.equal(p.evaluator('x/g')({ host: 'api.example.com' }), true)
   t.equal(p.evaluator('x/g')({ host: 'a.b.example.com' }), undefined)
   t.notOk(p.nondeterministic)
+  t.equal(p.evaluator('x/ts')({ t: 'garbage' }), undefined, 'non-strict: a failing builtin is undefined')
+  const strict = await loadWasmPolicy(c.wasm, {}, { strictBuiltinErrors: true })
+  t.throws(() => strict.evaluator('x/ts')({ t: 'garbage' }), /policy evaluation failed/, 'strict: the evaluation fails')
+  const throwing = await loadWasmPolicy(c.wasm, {}, { builtins: { ...hostBuiltins, 'time.parse_rfc3339_ns': () => { throw new Error('boom') } } })
   try {
-    p.evaluator('x/ts')({ t: 'garbage' })
+    throwing.evaluator('x/ts')({ t: 'x' })
     t.fail('evaluated')
   } catch (e) {
-    t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL'))
+    t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL'), 'a throwing host function is an evaluation error')
   }
-  t.equal(p.evaluator('x/ts')({ t: '1970-01-01T00:00:02Z' }), 2e9, 'the instance keeps working after an error')
+  t.equal(throwing.evaluator('x/g')({ host: 'api.example.com' }), true, 'the instance keeps working after an error')
   const now = await loadWasmPolicy(compile('package x\n\nn := time.now_ns()\n', ['x/n']).wasm, {})
   t.ok(now.nondeterministic, 'time.now_ns makes decisions uncacheable by default')
 })
@@ -124,7 +129,7 @@ t.test('load from a directory, a file, and a bundle archive', async (t) => {
 
   const c = compileModules({ modules: [{ file: 'bouncer/policy.rego', source }], entrypoints: ['bouncer/decision'] })
   const tgz = await writeBundle({
-    manifest: { revision: 'rev-7', roots: ['bouncer'], wasm: [{ entrypoint: 'bouncer/decision', module: '/policy.wasm' }], metadata: { [INPUT_PATHS_METADATA_KEY]: c.inputPaths } },
+    manifest: { revision: 'rev-7', roots: ['bouncer'], wasm: [{ entrypoint: 'bouncer/decision', module: '/policy.wasm' }], metadata: { [BUNDLE_METADATA_KEY]: { entrypoints: { 'bouncer/decision': { input_paths: c.inputPaths['bouncer/decision'], nondeterministic: false, builtins: [] } } } } },
     wasm: c.wasm,
     data: { bouncer: { users: ['carol'] } },
   })
@@ -146,4 +151,18 @@ t.test('load from a directory, a file, and a bundle archive', async (t) => {
   await t.rejects(loadPolicyFromPath(path.join(dir, 'x.txt'), 'bouncer/decision'), /expected a directory/)
   writeFileSync(path.join(dir, 'broken.rego'), 'package bouncer\n\ndecision := {\n')
   await t.rejects(loadPolicyFromPath(path.join(dir, 'broken.rego'), 'bouncer/decision'), /compilation failed/)
+})
+
+t.test('bundles built by `bouncer build` (compileBundle) load with their recorded facts', async (t) => {
+  const { compileBundle } = await import('../../../src/compiler/bundle/index.js')
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-build-'))
+  writeFileSync(path.join(dir, 'p.rego'), 'package bouncer\n\ndecision := {"allow": input.attributes.request.http.method == "GET"}\n\nclock := time.now_ns()\n')
+  const b = await compileBundle({ paths: [dir], entrypoints: ['bouncer/decision', 'bouncer/clock'], revision: 'r1' })
+  writeFileSync(path.join(dir, 'b.tar.gz'), b.tarGz)
+  const p = await loadPolicyFromPath(path.join(dir, 'b.tar.gz'), 'bouncer/decision')
+  t.equal(p.revision, 'r1')
+  t.same(p.inputPaths, [['attributes', 'request', 'http', 'method']])
+  t.ok(p.cacheable, 'this entrypoint is deterministic even though the module imports time.now_ns for another one')
+  const clock = await loadPolicyFromPath(path.join(dir, 'b.tar.gz'), 'bouncer/clock')
+  t.notOk(clock.cacheable)
 })

@@ -1,0 +1,162 @@
+// The results document (what --json writes) and its renderings: the console table and the
+// Markdown of bench/RESULTS.md. Ratios are against the bare proxy, measured in the same run.
+import type { MachineInfo } from './machine.js'
+import type { MicroResults } from './micro.js'
+import { BASELINE } from './scenarios.js'
+
+export interface ScenarioResult {
+  rps: number | null
+  p50_ms: number | null
+  p99_ms: number | null
+  rss_mb: number | null
+  /** why the scenario did not run (feature not landed, tool missing) */
+  skipped?: string
+  /** why it ran but produced no trustworthy numbers (bad answers, crash) */
+  failed?: string
+  non2xx?: number
+  errors?: number
+  rounds?: number
+  description?: string
+}
+
+export interface HalfRate {
+  rate_rps: number
+  scenarios: Record<string, { rps: number | null; p50_ms: number | null; p99_ms: number | null; skipped?: string; failed?: string }>
+  added_p99_ms: Record<string, number>
+}
+
+export interface SoakResult {
+  scenario: string
+  seconds: number
+  samples: Array<{ t_s: number; rss_mb: number }>
+  slope_mb_per_min: number | null
+  rps: number | null
+  p99_ms: number | null
+}
+
+export interface ProfileSummary {
+  scenario: string
+  total_ms: number
+  top: Array<{ fn: string; where: string; self_pct: number }>
+  by_area: Array<{ area: string; self_pct: number }>
+}
+
+export interface Target { name: string; goal: string; value: string; met: boolean | null }
+
+export interface BenchResults {
+  scenarios: Record<string, ScenarioResult>
+  micro: MicroResults
+  ratios: Record<string, number>
+  latency_at_half_rate: HalfRate | null
+  soak: SoakResult | null
+  profile: ProfileSummary | null
+  targets: Target[]
+  settings: { connections: number; duration_s: number; warmup_s: number; rounds: number; quick: boolean }
+  machine: MachineInfo
+}
+
+export function computeRatios (scenarios: Record<string, ScenarioResult>): Record<string, number> {
+  const out: Record<string, number> = {}
+  const base = scenarios[BASELINE]?.rps
+  if (!base) return out
+  for (const [name, s] of Object.entries(scenarios)) {
+    if (s.rps !== null && s.rps !== undefined && !s.skipped && !s.failed) out[`${name}/${BASELINE}`] = Math.round((s.rps / base) * 1000) / 1000
+  }
+  return out
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`
+
+export function computeTargets (r: Omit<BenchResults, 'targets'>): Target[] {
+  const t: Target[] = []
+  const ratio = (n: string) => r.ratios[`${n}/${BASELINE}`]
+  const e = ratio('bouncer-eval')
+  t.push({ name: 'bouncer-eval RPS', goal: '≥ 85% of bare-proxy', value: e === undefined ? 'not measured' : pct(e), met: e === undefined ? null : e >= 0.85 })
+  const l = ratio('bouncer-l1')
+  t.push({ name: 'bouncer-l1 RPS', goal: '≥ 95% of bare-proxy', value: l === undefined ? 'not measured' : pct(l), met: l === undefined ? null : l >= 0.95 })
+  const h = r.latency_at_half_rate
+  for (const n of ['bouncer-eval', 'bouncer-l1']) {
+    const a = h?.added_p99_ms[n]
+    t.push({ name: `${n} p99 added at ½ bare max RPS`, goal: '≤ 0.5 ms', value: a === undefined ? 'not measured' : `${a >= 0 ? '+' : ''}${a.toFixed(2)} ms at ${h!.rate_rps} req/s`, met: a === undefined ? null : a <= 0.5 })
+  }
+  const m = r.micro
+  t.push({ name: 'eval vs hand-written JS', goal: '≤ 3×', value: m.eval_ratio === null ? 'not measured' : `${m.eval_ratio.toFixed(1)}× (${fmtNs(m.eval_ns)} vs ${fmtNs(m.eval_js_ns)})`, met: m.eval_ratio === null ? null : m.eval_ratio <= 3 })
+  const s = r.soak
+  t.push({ name: 'RSS slope under steady load', goal: '~0 (≤ 0.5 MB/min)', value: s?.slope_mb_per_min == null ? 'not measured (run --soak 300)' : `${s.slope_mb_per_min.toFixed(2)} MB/min over ${s.seconds} s`, met: s?.slope_mb_per_min == null ? null : s.slope_mb_per_min <= 0.5 })
+  return t
+}
+
+export function fmtNs (ns: number | null): string {
+  if (ns === null) return '—'
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`
+  return `${ns.toFixed(0)} ns`
+}
+
+const f = (x: number | null | undefined, d: number) => (x === null || x === undefined ? '—' : x.toFixed(d))
+const fi = (x: number | null | undefined) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en-US'))
+
+interface Cell { text: string; right: boolean }
+
+function grid (head: string[], rows: Cell[][], md: boolean): string {
+  if (md) {
+    const align = rows[0]?.map((c) => (c.right ? '---:' : '---')) ?? head.map(() => '---')
+    return [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows.map((r) => `| ${r.map((c) => c.text.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n')
+  }
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.text.length)))
+  const line = (cells: Cell[]) => cells.map((c, i) => (c.right ? c.text.padStart(w[i]!) : c.text.padEnd(w[i]!))).join('  ').trimEnd()
+  return [line(head.map((h, i) => ({ text: h, right: rows[0]?.[i]?.right ?? false }))), w.map((x) => '─'.repeat(x)).join('  '), ...rows.map(line)].join('\n')
+}
+
+const L = (text: string): Cell => ({ text, right: false })
+const R = (text: string): Cell => ({ text, right: true })
+
+export function scenarioTable (r: BenchResults, md: boolean): string {
+  const base = r.scenarios[BASELINE]
+  const rows: Cell[][] = []
+  for (const [name, s] of Object.entries(r.scenarios)) {
+    const ratio = r.ratios[`${name}/${BASELINE}`]
+    const dp99 = s.p99_ms !== null && base?.p99_ms != null && !s.skipped && !s.failed ? s.p99_ms - base.p99_ms : null
+    const note = s.skipped ? `skipped: ${s.skipped}` : s.failed ? `FAILED: ${s.failed}` : (s.description ?? '')
+    const bad = s.skipped || s.failed
+    rows.push([
+      L(md ? `\`${name}\`` : name),
+      R(bad ? '—' : fi(s.rps)),
+      R(ratio === undefined ? '—' : `${ratio.toFixed(2)}×`),
+      R(bad ? '—' : f(s.p50_ms, 2)),
+      R(bad ? '—' : f(s.p99_ms, 2)),
+      R(dp99 === null || name === BASELINE ? '—' : `${dp99 >= 0 ? '+' : ''}${dp99.toFixed(2)}`),
+      R(bad ? '—' : f(s.rss_mb, 0)),
+      L(note),
+    ])
+  }
+  return grid(['scenario', 'req/s', `vs ${BASELINE}`, 'p50 ms', 'p99 ms', 'Δp99 ms', 'RSS MB', 'what'], rows, md)
+}
+
+export function halfRateTable (h: HalfRate, md: boolean): string {
+  const rows: Cell[][] = Object.entries(h.scenarios).map(([name, s]) => [
+    L(md ? `\`${name}\`` : name),
+    R(s.skipped || s.failed ? '—' : fi(s.rps)),
+    R(f(s.p50_ms, 2)),
+    R(f(s.p99_ms, 2)),
+    R(h.added_p99_ms[name] === undefined || name === BASELINE ? '—' : `${h.added_p99_ms[name]! >= 0 ? '+' : ''}${h.added_p99_ms[name]!.toFixed(2)}`),
+    L(s.skipped ? `skipped: ${s.skipped}` : s.failed ? `FAILED: ${s.failed}` : ''),
+  ])
+  return grid(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', ''], rows, md)
+}
+
+export function microTable (m: MicroResults, md: boolean): string {
+  const rows: Cell[][] = [
+    [L('policy eval, opa-wasm (default policy, typical request)'), R(fmtNs(m.eval_ns)), L(m.skipped.eval ? `not measured: ${m.skipped.eval}` : `${m.eval_cases_agreeing ?? 0} inputs agree with the JS version`)],
+    [L('policy eval, hand-written JS (same decision)'), R(fmtNs(m.eval_js_ns)), L(m.eval_ratio === null ? '' : `wasm / js = ${m.eval_ratio.toFixed(1)}×`)],
+    [L('compile policies/ (Rego → Wasm)'), R(m.compile_ms === null ? '—' : `${m.compile_ms.toFixed(1)} ms`), L(m.skipped.compile ? `not measured: ${m.skipped.compile}` : m.compile_cold_ms === null ? '' : `first compile in a fresh process ${m.compile_cold_ms.toFixed(1)} ms`)],
+    [L('mask a 100 KB JSON response'), R(m.mask_100kb_ms === null ? '—' : `${m.mask_100kb_ms.toFixed(2)} ms`), L(m.skipped.mask ? `not measured: ${m.skipped.mask}` : 'bench/mask.ts, maskUpstreamResponse identity (CPU)')],
+    [L('cache-key derivation'), R(fmtNs(m.cache_key_ns)), L(m.skipped.cache_key ? `not measured: ${m.skipped.cache_key}` : 'bench/cache.ts, compiled, 6 read paths')],
+    [L('decision-log spool append'), R(fmtNs(m.spool_append_ns)), L(m.skipped.spool_append ? `not measured: ${m.skipped.spool_append}` : 'bench/spool.ts, record() sync, fsync interval')],
+  ]
+  return grid(['micro-benchmark', 'per op', 'note'], rows, md)
+}
+
+export function targetTable (t: Target[], md: boolean): string {
+  return grid(['target', 'goal', 'now', ''], t.map((x) => [L(x.name), L(x.goal), L(x.value), L(x.met === null ? '?' : x.met ? 'met' : 'MISSED')]), md)
+}

@@ -1,0 +1,41 @@
+// The protocol every benchmark child speaks: one `BENCH {json}` line per message on stdout,
+// and the child ends itself when the harness goes away (stdin closes) or asks (SIGTERM).
+// A graceful end matters for `node --cpu-prof`, which writes the profile at exit.
+
+export function send (type: string, data: Record<string, unknown> = {}): void {
+  process.stdout.write(`BENCH ${JSON.stringify({ type, ...data })}\n`)
+}
+
+/** Registers the shutdown path: `close` runs once (bounded by deadlineMs), then the process exits. */
+export function onShutdown (close: () => Promise<void> | void, deadlineMs = 2000): void {
+  let done = false
+  const stop = (code: number) => {
+    if (done) return
+    done = true
+    const t = setTimeout(() => process.exit(code), deadlineMs)
+    t.unref()
+    Promise.resolve().then(close).catch(() => {}).finally(() => process.exit(code))
+  }
+  process.stdin.on('end', () => stop(0))
+  process.stdin.on('close', () => stop(0))
+  process.stdin.on('error', () => stop(0))
+  process.stdin.resume()
+  process.on('SIGTERM', () => stop(0))
+  process.on('SIGINT', () => stop(0))
+}
+
+/** `--key value` pairs of the child's argv. */
+export function childArgs (): Record<string, string> {
+  const out: Record<string, string> = {}
+  const a = process.argv.slice(2)
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.startsWith('--')) out[a[i]!.slice(2)] = a[i + 1] !== undefined && !a[i + 1]!.startsWith('--') ? a[++i]! : 'true'
+  }
+  return out
+}
+
+/** Fails the child with a message the harness reports. */
+export function fatal (e: unknown): never {
+  send('error', { message: e instanceof Error ? e.message : String(e) })
+  process.exit(1)
+}

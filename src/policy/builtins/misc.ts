@@ -1,0 +1,202 @@
+// uuid, rand, semver, units, opa.runtime, http.send, print/trace, casts, graph.reachable, walk.
+import { randomInt, randomUUID } from 'node:crypto'
+import { BuiltinHalt, builtinError, evaluationMemo, type HostBuiltin } from './context.js'
+import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
+
+// ---- semver (OPA's semver package: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no "v") ----
+
+interface SemVer { nums: bigint[]; pre: string }
+const IDENT = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
+
+export function parseSemVer (s: string): SemVer | null {
+  let v = s
+  const plus = v.indexOf('+')
+  const meta = plus >= 0 ? v.slice(plus + 1) : ''
+  if (plus >= 0) v = v.slice(0, plus)
+  const dash = v.indexOf('-')
+  const pre = dash >= 0 ? v.slice(dash + 1) : ''
+  if (dash >= 0) v = v.slice(0, dash)
+  const parts = v.split('.')
+  if (parts.length !== 3) return null
+  if ((pre !== '' && !IDENT.test(pre)) || (meta !== '' && !IDENT.test(meta))) return null
+  const nums: bigint[] = []
+  for (const p of parts) {
+    if (!/^[+-]?\d+$/.test(p)) return null
+    const n = BigInt(p)
+    if (n > 2n ** 63n - 1n || n < -(2n ** 63n)) return null
+    nums.push(n)
+  }
+  return { nums, pre }
+}
+
+const toInt = (s: string): number | null => /^[+-]?\d+$/.test(s) && Math.abs(Number(s)) <= Number.MAX_SAFE_INTEGER ? Number(s) : null
+
+export function compareSemVer (a: SemVer, b: SemVer): number {
+  for (let i = 0; i < 3; i++) if (a.nums[i] !== b.nums[i]) return a.nums[i] < b.nums[i] ? -1 : 1
+  if (a.pre === '' && b.pre !== '') return 1
+  if (b.pre === '' && a.pre !== '') return -1
+  const x = a.pre.split('.')
+  const y = b.pre.split('.')
+  for (let i = 0; ; i++) {
+    if (i >= x.length) return i >= y.length ? 0 : -1
+    if (i >= y.length) return 1
+    const ai = toInt(x[i])
+    const bi = toInt(y[i])
+    if (ai !== null && bi === null) return -1
+    if (ai === null && bi !== null) return 1
+    if (ai !== null && bi !== null && ai !== bi) return ai < bi ? -1 : 1
+    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1
+  }
+}
+
+function semverCompare (a: unknown, b: unknown): number {
+  const name = 'semver.compare'
+  const x = str(name, 1, a)
+  const y = str(name, 2, b)
+  const va = parseSemVer(x)
+  if (va === null) throw builtinError(name, `operand 1: string ${x} is not a valid SemVer`)
+  const vb = parseSemVer(y)
+  if (vb === null) throw builtinError(name, `operand 2: string ${y} is not a valid SemVer`)
+  return compareSemVer(va, vb)
+}
+
+// ---- units (exact decimal arithmetic, as OPA's big.Float results print) ----
+
+/** "12.5" × mul / div, exactly; returns the decimal string. */
+function scaleDecimal (num: string, mul: bigint, divPow10: number): string {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(num)
+  if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw new Error('parse')
+  const frac = m[2] ?? ''
+  const digits = BigInt((m[1] || '0') + frac) * mul
+  const scale = frac.length + divPow10
+  let s = digits.toString()
+  if (scale === 0) return s
+  s = s.padStart(scale + 1, '0')
+  const int = s.slice(0, s.length - scale)
+  const fr = s.slice(s.length - scale).replace(/0+$/, '')
+  return fr ? `${int}.${fr}` : int
+}
+
+function numAndUnit (s: string): [string, string] {
+  const i = s.search(/[^\d.]/)
+  if (i < 0) return [s, '']
+  return [s.slice(0, i), s.slice(i)]
+}
+
+const K = 1000n
+const Ki = 1024n
+const DEC: Record<string, [bigint, number]> = {
+  '': [1n, 0], m: [1n, 3], k: [K, 0], K: [K, 0], M: [K ** 2n, 0], g: [K ** 3n, 0], G: [K ** 3n, 0], t: [K ** 4n, 0], T: [K ** 4n, 0],
+  p: [K ** 5n, 0], P: [K ** 5n, 0], e: [K ** 6n, 0], E: [K ** 6n, 0],
+  ki: [Ki, 0], Ki: [Ki, 0], mi: [Ki ** 2n, 0], Mi: [Ki ** 2n, 0], gi: [Ki ** 3n, 0], Gi: [Ki ** 3n, 0], ti: [Ki ** 4n, 0], Ti: [Ki ** 4n, 0],
+  pi: [Ki ** 5n, 0], Pi: [Ki ** 5n, 0], ei: [Ki ** 6n, 0], Ei: [Ki ** 6n, 0],
+}
+const BYTES: Record<string, bigint> = {
+  '': 1n, b: 1n, kb: K, k: K, kib: Ki, ki: Ki, mb: K ** 2n, m: K ** 2n, mib: Ki ** 2n, mi: Ki ** 2n, gb: K ** 3n, g: K ** 3n, gib: Ki ** 3n, gi: Ki ** 3n,
+  tb: K ** 4n, t: K ** 4n, tib: Ki ** 4n, ti: Ki ** 4n, pb: K ** 5n, p: K ** 5n, pib: Ki ** 5n, pi: Ki ** 5n, eb: K ** 6n, e: K ** 6n, eib: Ki ** 6n, ei: Ki ** 6n,
+}
+
+function unitsParse (x: unknown): number {
+  const name = 'units.parse'
+  const s = str(name, 1, x).replace(/"/g, '')
+  if (s.includes(' ')) throw builtinError(name, 'spaces not allowed in resource strings')
+  const [num, rawUnit] = numAndUnit(s)
+  if (num === '') throw builtinError(name, 'no amount provided')
+  const unit = rawUnit.length > 1 ? rawUnit[0] + rawUnit.slice(1).toLowerCase() : rawUnit
+  const u = DEC[unit]
+  if (u === undefined) throw builtinError(name, `unit ${unit} not recognized`)
+  let out: string
+  try { out = scaleDecimal(num, u[0], u[1]) } catch { throw builtinError(name, 'could not parse amount to a number') }
+  return Number(out)
+}
+
+function unitsParseBytes (x: unknown): number {
+  const name = 'units.parse_bytes'
+  const s = str(name, 1, x).replace(/"/g, '').toLowerCase()
+  if (s.includes(' ')) throw builtinError(name, 'spaces not allowed in resource strings')
+  const [num, unit] = numAndUnit(s)
+  if (num === '') throw builtinError(name, 'no byte amount provided')
+  const u = BYTES[unit]
+  if (u === undefined) throw builtinError(name, `byte unit ${unit} not recognized`)
+  let out: string
+  try { out = scaleDecimal(num, u, 0) } catch { throw builtinError(name, 'could not parse byte amount to a number') }
+  return Number(out.split('.')[0])
+}
+
+// ---- print / trace ----
+
+let printHook: (line: string) => void = (line) => process.stderr.write(line + '\n')
+
+/** Where internal.print / trace lines go (default: stderr). */
+export function setPrintHook (hook: (line: string) => void): void { printHook = hook }
+
+function printValue (v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v)
+}
+
+function internalPrint (args: unknown): boolean {
+  // OPA passes one array of sets (one per print operand); an empty set is an undefined operand
+  const ops = Array.isArray(args) ? args : [args]
+  printHook(ops.map(op => {
+    if (!Array.isArray(op)) return printValue(op)
+    return op.length === 0 ? '<undefined>' : op.map(printValue).join(', ')
+  }).join(' '))
+  return true
+}
+
+// ---- casts, graph ----
+
+function castTo (name: string, check: (v: unknown) => boolean, type: string) {
+  return (v: unknown): unknown => {
+    if (!check(v)) throw operandTypeError(name, 1, v, type)
+    return v
+  }
+}
+
+function graphReachable (graph: unknown, initial: unknown): Json[] {
+  const name = 'graph.reachable'
+  const g = obj(name, 1, graph)
+  const start = arr(name, 2, initial, 'array', 'set')
+  const reached = new Map<string, Json>()
+  const queue: Json[] = [...start]
+  while (queue.length) {
+    const node = queue.shift()!
+    const key = typeof node === 'string' ? node : JSON.stringify(node)
+    if (reached.has(key)) continue
+    const edges = g[key]
+    if (edges === undefined) continue
+    reached.set(key, node)
+    if (Array.isArray(edges)) queue.push(...edges)
+    else if (isObject(edges)) queue.push(...Object.values(edges))
+  }
+  return setOf([...reached.values()])
+}
+
+export const miscBuiltins: Record<string, HostBuiltin> = {
+  'uuid.rfc4122': (seed: unknown) => {
+    const s = str('uuid.rfc4122', 1, seed)
+    return evaluationMemo(`uuid.rfc4122\u0000${s}`, () => randomUUID())
+  },
+  'rand.intn': (seed: unknown, n: unknown) => {
+    const s = str('rand.intn', 1, seed)
+    const max = Math.abs(int('rand.intn', 2, n))
+    return evaluationMemo(`rand.intn\u0000${s}\u0000${max}`, () => (max === 0 ? 0 : randomInt(0, Math.min(max, 2 ** 48 - 1))))
+  },
+  'semver.is_valid': (v: unknown) => typeof v === 'string' && parseSemVer(v) !== null,
+  'semver.compare': semverCompare,
+  'units.parse': unitsParse,
+  'units.parse_bytes': unitsParseBytes,
+  // env-free: no environment, version or config is exposed to policies
+  'opa.runtime': () => ({}),
+  'http.send': () => { throw new BuiltinHalt('eval_builtin_error: http.send: not available in the sidecar') },
+  'internal.print': internalPrint,
+  trace: (note: unknown) => { printHook(`Note ${JSON.stringify(str('trace', 1, note))}`); return true },
+  cast_string: castTo('cast_string', v => typeof v === 'string', 'string'),
+  cast_boolean: castTo('cast_boolean', v => typeof v === 'boolean', 'boolean'),
+  cast_null: castTo('cast_null', v => v === null, 'null'),
+  cast_object: castTo('cast_object', isObject, 'object'),
+  'graph.reachable': graphReachable,
+  // walk is a relation (one result per node); this runtime calls host builtins as functions,
+  // so returning every [path, value] pair would be unified as one value — refuse instead.
+  walk: () => { throw new BuiltinHalt('eval_builtin_error: walk: not supported by this runtime (relation builtin)') },
+}

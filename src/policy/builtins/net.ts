@@ -1,0 +1,241 @@
+// net.cidr_* builtins with Go's net.ParseIP / net.ParseCIDR rules (no leading zeros in IPv4
+// octets, no zones, IPv4-mapped IPv6 addresses behave as IPv4). Addresses are BigInts.
+import { builtinError, type HostBuiltin } from './context.js'
+import { isObject, operandTypeError, setOf, str, strings } from './args.js'
+
+interface IP { v4: boolean; bits: bigint }
+interface Net { v4: boolean; base: bigint; prefix: number }
+
+const width = (v4: boolean): number => v4 ? 32 : 128
+
+function parseIPv4 (s: string): bigint | null {
+  const parts = s.split('.')
+  if (parts.length !== 4) return null
+  let v = 0n
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return null
+    const n = Number(p)
+    if (n > 255) return null
+    v = (v << 8n) | BigInt(n)
+  }
+  return v
+}
+
+function parseIPv6 (s: string): bigint | null {
+  if (s.includes('%')) return null
+  const lastColon = s.lastIndexOf(':')
+  if (lastColon < 0) return null
+  let head = s
+  let tail: bigint | null = null
+  if (s.slice(lastColon + 1).includes('.')) {
+    tail = parseIPv4(s.slice(lastColon + 1))
+    if (tail === null) return null
+    head = s.slice(0, lastColon + 1)
+    if (!head.endsWith('::')) head = head.slice(0, -1)
+  }
+  const want = tail === null ? 8 : 6
+  const parseGroups = (t: string): number[] | null => {
+    if (t === '') return []
+    const out: number[] = []
+    for (const g of t.split(':')) {
+      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return null
+      out.push(parseInt(g, 16))
+    }
+    return out
+  }
+  let groups: number[]
+  const dbl = head.indexOf('::')
+  if (dbl >= 0) {
+    if (head.indexOf('::', dbl + 1) >= 0) return null
+    const left = parseGroups(head.slice(0, dbl))
+    const right = parseGroups(head.slice(dbl + 2))
+    if (left === null || right === null || left.length + right.length > want - 1) return null
+    groups = [...left, ...new Array<number>(want - left.length - right.length).fill(0), ...right]
+  } else {
+    const g = parseGroups(head)
+    if (g === null || g.length !== want) return null
+    groups = g
+  }
+  let v = 0n
+  for (const g of groups) v = (v << 16n) | BigInt(g)
+  if (tail !== null) v = (v << 32n) | tail
+  return v
+}
+
+/** Go's net.ParseIP (IPv4-mapped IPv6 normalised to IPv4). */
+export function parseIP (s: string): IP | null {
+  if (s.includes('.') && !s.includes(':')) {
+    const v = parseIPv4(s)
+    return v === null ? null : { v4: true, bits: v }
+  }
+  if (!s.includes(':')) return null
+  const v = parseIPv6(s)
+  if (v === null) return null
+  if (v >> 32n === 0xffffn) return { v4: true, bits: v & 0xffffffffn }
+  return { v4: false, bits: v }
+}
+
+const mask = (v4: boolean, prefix: number): bigint => {
+  const w = BigInt(width(v4))
+  return ((1n << w) - 1n) ^ ((1n << (w - BigInt(prefix))) - 1n)
+}
+
+/** Go's net.ParseCIDR (network address masked). */
+export function parseCIDR (s: string): Net | null {
+  const slash = s.indexOf('/')
+  if (slash < 0) return null
+  const addr = s.slice(0, slash)
+  const p = s.slice(slash + 1)
+  if (!/^\d+$/.test(p) || p.length > 4) return null
+  let prefix = Number(p)
+  let ip: IP | null
+  if (addr.includes(':')) {
+    const v = parseIPv6(addr)
+    if (v === null) return null
+    if (prefix > 128) return null
+    if (v >> 32n === 0xffffn && prefix >= 96) {
+      ip = { v4: true, bits: v & 0xffffffffn }
+      prefix -= 96
+    } else {
+      ip = { v4: false, bits: v }
+    }
+  } else {
+    const v = parseIPv4(addr)
+    if (v === null || prefix > 32) return null
+    ip = { v4: true, bits: v }
+  }
+  return { v4: ip.v4, base: ip.bits & mask(ip.v4, prefix), prefix }
+}
+
+const contains = (n: Net, ip: IP): boolean => n.v4 === ip.v4 && (ip.bits & mask(n.v4, n.prefix)) === n.base
+const lastIP = (n: Net): bigint => n.base | ((1n << BigInt(width(n.v4) - n.prefix)) - 1n)
+
+export function formatIP (ip: IP): string {
+  if (ip.v4) return [24n, 16n, 8n, 0n].map(s => String((ip.bits >> s) & 0xffn)).join('.')
+  if (ip.bits >> 32n === 0xffffn) return formatIP({ v4: true, bits: ip.bits & 0xffffffffn })
+  const groups: number[] = []
+  for (let i = 7; i >= 0; i--) groups.push(Number((ip.bits >> BigInt(i * 16)) & 0xffffn))
+  // longest run of zero groups (length >= 2), first on ties
+  let best = -1; let bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) { i++; continue }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i }
+    i = j
+  }
+  const hex = groups.map(g => g.toString(16))
+  if (best < 0) return hex.join(':')
+  return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':')
+}
+
+const formatNet = (n: Net): string => `${formatIP({ v4: n.v4, bits: n.base })}/${n.prefix}`
+
+function cidrOperand (name: string, pos: number, v: unknown): Net {
+  const s = str(name, pos, v)
+  const n = parseCIDR(s)
+  if (n === null) throw builtinError(name, `invalid CIDR address: ${s}`)
+  return n
+}
+
+function cidrContains (name: string, network: Net, x: string): boolean {
+  const ip = parseIP(x)
+  if (ip !== null) return contains(network, ip)
+  const other = parseCIDR(x)
+  if (other === null) throw builtinError(name, `not a valid textual representation of an IP address or CIDR: ${x}`)
+  const first = { v4: other.v4, bits: other.base }
+  return contains(network, first) && contains(network, { v4: other.v4, bits: lastIP(other) })
+}
+
+const EXPAND_LIMIT = 1 << 20
+
+function cidrExpand (cidr: unknown): string[] {
+  const name = 'net.cidr_expand'
+  const n = cidrOperand(name, 1, cidr)
+  const size = 1n << BigInt(width(n.v4) - n.prefix)
+  if (size > BigInt(EXPAND_LIMIT)) throw builtinError(name, `${formatNet(n)} has more than ${EXPAND_LIMIT} addresses`)
+  const out: string[] = []
+  for (let i = 0n; i < size; i++) out.push(formatIP({ v4: n.v4, bits: n.base + i }))
+  return setOf(out)
+}
+
+function cidrMerge (addrs: unknown): string[] {
+  const name = 'net.cidr_merge'
+  const items = strings(name, 1, addrs)
+  const nets: Net[] = []
+  for (const s of items) {
+    let n: Net | null
+    if (s.includes('/')) {
+      n = parseCIDR(s)
+      if (n === null) throw builtinError(name, `invalid CIDR address: ${s}`)
+    } else {
+      const ip = parseIP(s)
+      if (ip === null) throw builtinError(name, `IP address must be a valid IP address or CIDR: ${s}`)
+      n = { v4: ip.v4, base: ip.bits, prefix: width(ip.v4) }
+    }
+    nets.push(n)
+  }
+  const out: string[] = []
+  for (const v4 of [true, false]) {
+    const iv = nets.filter(n => n.v4 === v4).map(n => [n.base, lastIP(n)] as [bigint, bigint]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    const merged: Array<[bigint, bigint]> = []
+    for (const [a, b] of iv) {
+      const last = merged[merged.length - 1]
+      if (last && a <= last[1] + 1n) { if (b > last[1]) last[1] = b } else merged.push([a, b])
+    }
+    const w = width(v4)
+    for (let [a, b] of merged) {
+      // decompose [a, b] into aligned blocks
+      while (a <= b) {
+        let size = 0
+        while (size < w && (a & ((1n << BigInt(size + 1)) - 1n)) === 0n && a + (1n << BigInt(size + 1)) - 1n <= b) size++
+        out.push(formatNet({ v4, base: a, prefix: w - size }))
+        a += 1n << BigInt(size)
+      }
+    }
+  }
+  return setOf(out)
+}
+
+/** Entries of a cidr_contains_matches operand: [key, cidr-or-ip string]. */
+function matchEntries (name: string, pos: number, v: unknown): Array<[unknown, string]> {
+  const elem = (x: unknown): string => {
+    if (typeof x === 'string') return x
+    if (Array.isArray(x) && typeof x[0] === 'string') return x[0]
+    throw builtinError(name, `operand ${pos}: element must be string or non-empty array`)
+  }
+  if (typeof v === 'string') return [[v, v]]
+  if (Array.isArray(v)) return v.map((x, i) => [i, elem(x)])
+  if (isObject(v)) return Object.keys(v).map(k => [k, elem(v[k])])
+  throw operandTypeError(name, pos, v, 'string', 'array', 'object', 'set')
+}
+
+function cidrContainsMatches (cidrs: unknown, targets: unknown): unknown[][] {
+  const name = 'net.cidr_contains_matches'
+  const as = matchEntries(name, 1, cidrs)
+  const bs = matchEntries(name, 2, targets)
+  const out: unknown[][] = []
+  for (const [ka, ca] of as) {
+    const n = parseCIDR(ca)
+    if (n === null) throw builtinError(name, `invalid CIDR address: ${ca}`)
+    for (const [kb, cb] of bs) if (cidrContains(name, n, cb)) out.push([ka, kb])
+  }
+  return setOf(out)
+}
+
+export const netBuiltins: Record<string, HostBuiltin> = {
+  'net.cidr_contains': (cidr: unknown, x: unknown) => {
+    const n = cidrOperand('net.cidr_contains', 1, cidr)
+    return cidrContains('net.cidr_contains', n, str('net.cidr_contains', 2, x))
+  },
+  'net.cidr_intersects': (a: unknown, b: unknown) => {
+    const x = cidrOperand('net.cidr_intersects', 1, a)
+    const y = cidrOperand('net.cidr_intersects', 2, b)
+    return contains(x, { v4: y.v4, bits: y.base }) || contains(y, { v4: x.v4, bits: x.base })
+  },
+  'net.cidr_is_valid': (cidr: unknown) => typeof cidr === 'string' && parseCIDR(cidr) !== null,
+  'net.cidr_expand': cidrExpand,
+  'net.cidr_merge': cidrMerge,
+  'net.cidr_contains_matches': cidrContainsMatches,
+}
+

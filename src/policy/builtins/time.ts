@@ -1,0 +1,167 @@
+// time.* builtins on exact nanoseconds (BigInt) with Go's semantics: layouts, durations,
+// IANA zones via Intl, int64 range checks ("time outside of valid range").
+//
+// Precision note: the SDK passes arguments as float64, so an argument beyond 2^53 ns (any
+// current timestamp) arrives rounded to a multiple of 256 ns; results are exact (exactInt).
+import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
+import { exactInt, int, num, operandTypeError, str } from './args.js'
+import { NAMED_LAYOUTS, TimeParseError, WEEKDAYS, formatCivil, parseLayout } from './golayout.js'
+import { MAX_NS, MIN_NS, NS_PER_SECOND, UnknownZoneError, daysIn, fromCivil, loadZone, toCivil, utcZone, type Civil, type Zone } from './tz.js'
+
+const TWO63 = 2 ** 63
+
+/** An integral float64 as exact int64 ns ("timestamp too big" otherwise, as OPA). */
+function nsOf (name: string, x: number): bigint {
+  if (!Number.isInteger(x) || x < -TWO63 || x > TWO63) throw builtinError(name, 'timestamp too big')
+  // 2^63 is how float64 carries int64's maximum (2^63 - 1) through the SDK
+  return x === TWO63 ? MAX_NS : BigInt(x)
+}
+
+function inRange (name: string, ns: bigint): bigint {
+  if (ns < MIN_NS || ns > MAX_NS) throw builtinError(name, 'time outside of valid range')
+  return ns
+}
+
+function zone (name: string, tz: string): Zone {
+  try {
+    return loadZone(tz)
+  } catch (e) {
+    if (e instanceof UnknownZoneError) throw builtinError(name, e.message)
+    throw e
+  }
+}
+
+/** OPA's tzTime: number (ns) | [ns] | [ns, tz] | [ns, tz, layout]. */
+function tzTime (name: string, v: unknown): { ns: bigint; zone: Zone; layout: string } {
+  const want = 'either number (ns) or [number (ns), string (tz)]'
+  let nsVal: unknown
+  let z = utcZone
+  let layout = NAMED_LAYOUTS.RFC3339Nano
+  if (Array.isArray(v)) {
+    if (v.length === 0) throw operandTypeError(name, 1, v, want)
+    nsVal = v[0]
+    if (v.length > 1) z = zone(name, str(name, 1, v[1]))
+    if (v.length > 2) {
+      const l = str(name, 1, v[2])
+      layout = NAMED_LAYOUTS[l] ?? l
+    }
+  } else if (typeof v === 'number') {
+    nsVal = v
+  } else {
+    throw operandTypeError(name, 1, v, want)
+  }
+  return { ns: nsOf(name, num(name, 1, nsVal)), zone: z, layout }
+}
+
+function civil (name: string, v: unknown): Civil {
+  const t = tzTime(name, v)
+  return toCivil(t.ns, t.zone)
+}
+
+function parse (name: string, layout: string, value: string): number | ArrayBuffer {
+  let ns: bigint
+  try {
+    ns = parseLayout(layout, value)
+  } catch (e) {
+    if (e instanceof TimeParseError) throw builtinError(name, e.message)
+    throw e
+  }
+  return exactInt(inRange(name, ns))
+}
+
+// Go's time.ParseDuration
+const UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: NS_PER_SECOND, m: 60n * NS_PER_SECOND, h: 3600n * NS_PER_SECOND }
+
+export function parseDuration (s: string): bigint {
+  const orig = s
+  const bad = (): Error => new Error(`time: invalid duration ${JSON.stringify(orig)}`)
+  let neg = false
+  if (s !== '' && (s[0] === '-' || s[0] === '+')) { neg = s[0] === '-'; s = s.slice(1) }
+  if (s === '0') return 0n
+  if (s === '') throw bad()
+  let total = 0n
+  while (s !== '') {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s)!
+    if (m[0] === '' || m[0] === '.' || (m[1] === '' && (m[2] ?? '') === '')) throw bad()
+    s = s.slice(m[0].length)
+    const u = /^[^\d.]+/.exec(s)
+    if (!u) throw new Error(`time: missing unit in duration ${JSON.stringify(orig)}`)
+    const unit = UNITS[u[0]]
+    if (unit === undefined) throw new Error(`time: unknown unit ${JSON.stringify(u[0])} in duration ${JSON.stringify(orig)}`)
+    s = s.slice(u[0].length)
+    let v = BigInt(m[1] || '0') * unit
+    const frac = m[2] ?? ''
+    if (frac !== '') {
+      // Go truncates the fractional part's contribution toward zero
+      v += (BigInt(frac) * unit) / 10n ** BigInt(frac.length)
+    }
+    total += v
+    if (total > 2n ** 63n) throw bad()
+  }
+  if (!neg && total > MAX_NS) throw bad()
+  return neg ? -total : total
+}
+
+function diff (a: unknown, b: unknown): number[] {
+  const name = 'time.diff'
+  const t1 = tzTime(name, a)
+  const t2 = tzTime(name, b)
+  // both in the first argument's zone, earlier first
+  let x = t1.ns
+  let y = t2.ns
+  if (x > y) [x, y] = [y, x]
+  const c1 = toCivil(x, t1.zone)
+  const c2 = toCivil(y, t1.zone)
+  let year = c2.year - c1.year
+  let month = c2.month - c1.month
+  let day = c2.day - c1.day
+  let hour = c2.hour - c1.hour
+  let min = c2.minute - c1.minute
+  let sec = c2.second - c1.second
+  if (sec < 0) { sec += 60; min-- }
+  if (min < 0) { min += 60; hour-- }
+  if (hour < 0) { hour += 24; day-- }
+  if (day < 0) {
+    // days in c1's month, as Go's time.Date(y1, M1, 32).Day() trick gives
+    day += daysIn(c1.month, c1.year)
+    month--
+  }
+  if (month < 0) { month += 12; year-- }
+  return [year, month, day, hour, min, sec]
+}
+
+function addDate (ns: unknown, years: unknown, months: unknown, days: unknown): number | ArrayBuffer {
+  const name = 'time.add_date'
+  const t = nsOf(name, num(name, 1, ns))
+  const y = int(name, 2, years)
+  const m = int(name, 3, months)
+  const d = int(name, 4, days)
+  const c = toCivil(t, utcZone)
+  return exactInt(inRange(name, fromCivil(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, c.nanos, utcZone)))
+}
+
+export const timeBuiltins: Record<string, HostBuiltin> = {
+  'time.now_ns': () => exactInt(evaluationNowNs()),
+  'time.parse_rfc3339_ns': (v: unknown) => parse('time.parse_rfc3339_ns', NAMED_LAYOUTS.RFC3339, str('time.parse_rfc3339_ns', 1, v)),
+  'time.parse_ns': (layout: unknown, value: unknown) => {
+    const l = str('time.parse_ns', 1, layout)
+    return parse('time.parse_ns', NAMED_LAYOUTS[l] ?? l, str('time.parse_ns', 2, value))
+  },
+  'time.parse_duration_ns': (v: unknown) => {
+    const s = str('time.parse_duration_ns', 1, v)
+    try {
+      return exactInt(parseDuration(s))
+    } catch (e) {
+      throw builtinError('time.parse_duration_ns', (e as Error).message)
+    }
+  },
+  'time.date': (v: unknown) => { const c = civil('time.date', v); return [c.year, c.month, c.day] },
+  'time.clock': (v: unknown) => { const c = civil('time.clock', v); return [c.hour, c.minute, c.second] },
+  'time.weekday': (v: unknown) => WEEKDAYS[civil('time.weekday', v).weekday],
+  'time.add_date': addDate,
+  'time.diff': diff,
+  'time.format': (v: unknown) => {
+    const t = tzTime('time.format', v)
+    return formatCivil(toCivil(t.ns, t.zone), t.layout)
+  },
+}

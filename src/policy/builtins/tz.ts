@@ -1,0 +1,148 @@
+// Time zones through Intl (IANA names, as Go's time.LoadLocation), and civil-date arithmetic
+// on exact integers (BigInt nanoseconds, day numbers) so no Date range or precision limits apply.
+
+export const NS_PER_SECOND = 1_000_000_000n
+export const MIN_NS = -(2n ** 63n)
+export const MAX_NS = 2n ** 63n - 1n
+
+export class UnknownZoneError extends Error {
+  constructor (zone: string) { super(`unknown time zone ${zone}`) }
+}
+
+export interface Zone {
+  name: string
+  /** offset east of UTC in seconds at the given instant (seconds since the epoch) */
+  offset (sec: number): number
+  /** abbreviation at the instant, Go style ("EST", "+0530", "UTC") */
+  abbreviation (sec: number): string
+}
+
+const UTC: Zone = { name: 'UTC', offset: () => 0, abbreviation: () => 'UTC' }
+
+function intlZone (name: string): Zone {
+  let parts: Intl.DateTimeFormat
+  let short: Intl.DateTimeFormat
+  try {
+    parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: name, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    })
+    short = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'short' })
+  } catch {
+    throw new UnknownZoneError(name)
+  }
+  const offset = (sec: number): number => {
+    const ms = sec * 1000
+    const f: Record<string, string> = {}
+    for (const p of parts.formatToParts(ms)) f[p.type] = p.value
+    let year = Number(f.year)
+    if (f.era === 'BC' || f.era === 'B') year = 1 - year
+    const local = daysFromCivil(year, Number(f.month), Number(f.day)) * 86400 + Number(f.hour) * 3600 + Number(f.minute) * 60 + Number(f.second)
+    return local - sec
+  }
+  const abbreviation = (sec: number): string => {
+    const tzn = short.formatToParts(sec * 1000).find(p => p.type === 'timeZoneName')?.value ?? ''
+    const m = /^(?:GMT|UTC)([+-])(\d{1,2})(?::(\d{2}))?$/.exec(tzn)
+    if (m) return m[1] + m[2].padStart(2, '0') + (m[3] ?? '')
+    if (tzn === 'GMT' && name !== 'UTC' && offset(sec) !== 0) return ''
+    return tzn
+  }
+  return { name, offset, abbreviation }
+}
+
+const zones = new Map<string, Zone>()
+
+/** Go's LoadLocation: "" and "UTC" are UTC, "Local" is the process zone, else an IANA name. */
+export function loadZone (name: string): Zone {
+  if (name === '' || name === 'UTC') return UTC
+  let z = zones.get(name)
+  if (z === undefined) {
+    const iana = name === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : name
+    if (name !== 'Local' && !/^[A-Za-z0-9_+\-/]+$/.test(name)) throw new UnknownZoneError(name)
+    z = iana === 'UTC' ? UTC : intlZone(iana)
+    zones.set(name, z)
+  }
+  return z
+}
+
+export const utcZone = UTC
+
+/** A fixed-offset zone (as Go fabricates when parsing an offset). */
+export function fixedZone (offsetSec: number, abbr = ''): Zone {
+  return { name: abbr, offset: () => offsetSec, abbreviation: () => abbr }
+}
+
+// ---- civil calendar (proleptic Gregorian), after H. Hinnant's algorithms ----
+
+export function daysFromCivil (y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+export function civilFromDays (z: number): [number, number, number] {
+  z += 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const y = yoe + era * 400
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const m = mp + (mp < 10 ? 3 : -9)
+  return [y + (m <= 2 ? 1 : 0), m, d]
+}
+
+export const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+export const daysIn = (m: number, y: number): number => m === 2 ? (isLeap(y) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+
+const floorDiv = (a: bigint, b: bigint): bigint => { const q = a / b; return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q }
+
+/** An instant (exact ns) viewed in a zone. */
+export interface Civil {
+  year: number; month: number; day: number; hour: number; minute: number; second: number; nanos: number
+  weekday: number // 0 = Sunday
+  yday: number // 1-based
+  offset: number // seconds east of UTC
+  zone: Zone
+  unix: number // seconds since the epoch (UTC)
+}
+
+export function toCivil (ns: bigint, zone: Zone): Civil {
+  const sec = floorDiv(ns, NS_PER_SECOND)
+  const nanos = Number(ns - sec * NS_PER_SECOND)
+  const offset = zone.offset(Number(sec))
+  const local = Number(sec) + offset
+  const days = Math.floor(local / 86400)
+  const sod = local - days * 86400
+  const [year, month, day] = civilFromDays(days)
+  return {
+    year, month, day,
+    hour: Math.floor(sod / 3600), minute: Math.floor(sod / 60) % 60, second: sod % 60, nanos,
+    weekday: (((days + 4) % 7) + 7) % 7,
+    yday: days - daysFromCivil(year, 1, 1) + 1,
+    offset, zone, unix: Number(sec),
+  }
+}
+
+/** Go's time.Date normalisation: any field may overflow; local wall time resolved in zone. */
+export function fromCivil (year: number, month: number, day: number, hour: number, minute: number, second: number, nanos: number, zone: Zone): bigint {
+  // normalise month into the year
+  const m0 = month - 1
+  year += Math.floor(m0 / 12)
+  month = (((m0 % 12) + 12) % 12) + 1
+  const days = daysFromCivil(year, month, 1) + day - 1
+  const local = BigInt(days) * 86400n + BigInt(hour) * 3600n + BigInt(minute) * 60n + BigInt(second)
+  // Resolve the zone offset like Go: offset at (local - offset guess), re-checked once.
+  const guess = Number(local)
+  let off = zone.offset(guess)
+  const off2 = zone.offset(guess - off)
+  if (off2 !== off) {
+    // in a transition: Go uses the offset in effect just before it
+    const alt = zone.offset(guess - off2)
+    off = alt === off2 ? off2 : off
+  }
+  return (local - BigInt(off)) * NS_PER_SECOND + BigInt(nanos)
+}

@@ -1,0 +1,125 @@
+// `bouncer run` as a real process (bin/bouncer.js): config errors, the shipped policy,
+// a bundle archive, env overrides, SIGTERM with a request in flight → exit 0.
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { request } from 'undici'
+import { freePort, startUpstream } from '../helpers/index.js'
+
+const root = path.resolve(import.meta.dirname, '../..')
+const bin = path.join(root, 'bin/bouncer.js')
+
+interface Proc { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }
+
+function run (args: string[], env: Record<string, string> = {}): Proc {
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')))
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, out: () => out, err: () => err, exited }
+}
+
+async function waitReady (adminPort: number, proc: Proc, ms = 30000): Promise<void> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    try {
+      const r = await request(`http://127.0.0.1:${adminPort}/readyz`)
+      await r.body.dump()
+      if (r.statusCode === 200) return
+    } catch { /* not listening yet */ }
+    if (proc.child.exitCode !== null) throw new Error(`exited early: ${proc.err()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`not ready in time; stdout: ${proc.out().slice(-2000)} stderr: ${proc.err()}`)
+}
+
+t.test('dispatcher', async (t) => {
+  const none = run([])
+  t.equal(await none.exited, 2)
+  t.match(none.out(), /usage: bouncer <command>/)
+  const unknown = run(['frobnicate'])
+  t.equal(await unknown.exited, 2)
+  t.match(unknown.err(), /unknown command "frobnicate"/)
+})
+
+t.test('invalid configuration: one line per bad field, exit 2', async (t) => {
+  const p = run(['run', '--port', 'http', '--upstream', 'ftp://x', '--set', 'cache.l1.max_entriez=1'], { BOUNCER_POLICY_ERROR_STATUS: '418' })
+  t.equal(await p.exited, 2)
+  const err = p.err()
+  t.match(err, /server\.port \(flag --port\): must be integer, got "http"/)
+  t.match(err, /upstream\.url \(flag --upstream\): "ftp:\/\/x" does not match/)
+  t.match(err, /policy\.error_status \(env BOUNCER_POLICY_ERROR_STATUS\): must be one of 403, 500/)
+  t.match(err, /--set cache\.l1\.max_entriez: unknown setting/)
+  const missing = run(['run', '--upstream', 'http://127.0.0.1:1'])
+  t.equal(await missing.exited, 2)
+  t.match(missing.err(), /policy\.path: is required/)
+  const badPolicy = run(['run', '--upstream', 'http://127.0.0.1:1', '--policy', '/nonexistent', '--port', String(await freePort()), '--admin-port', String(await freePort())])
+  t.equal(await badPolicy.exited, 1)
+  t.match(badPolicy.err(), /no such file or directory/)
+})
+
+t.test('serves the shipped policy; SIGTERM finishes in-flight requests and exits 0', async (t) => {
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const port = await freePort()
+  const adminPort = await freePort()
+  const p = run(['run', '--upstream', up.url, '--policy', 'policies', '--port', String(port), '--host', '127.0.0.1'],
+    { BOUNCER_ADMIN_PORT: String(adminPort), BOUNCER_ADMIN_HOST: '127.0.0.1', BOUNCER_SERVER_SHUTDOWN_TIMEOUT_SECONDS: '10' })
+  t.teardown(() => { if (p.child.exitCode === null) p.child.kill('SIGKILL') })
+  await waitReady(adminPort, p)
+  const pub = await request(`http://127.0.0.1:${port}/v1/products`)
+  t.equal(pub.statusCode, 200, 'public route allowed')
+  await pub.body.dump()
+  const anon = await request(`http://127.0.0.1:${port}/v1/customers`)
+  t.equal(anon.statusCode, 401, 'protected route needs a token')
+  t.equal(anon.headers['www-authenticate'], 'Bearer')
+  await anon.body.dump()
+
+  let release!: () => void
+  up.raw = (req, res) => { req.resume(); release = () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('done') } }
+  const inflight = request(`http://127.0.0.1:${port}/v1/products/slow`)
+  await new Promise((r) => setTimeout(r, 200))
+  p.child.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 200))
+  release()
+  const r = await inflight
+  t.equal(r.statusCode, 200)
+  t.equal(await r.body.text(), 'done', 'in-flight request completed after SIGTERM')
+  t.equal(await p.exited, 0, 'exit 0')
+  const lines = p.out().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+  t.ok(lines.some((l) => l.msg === 'signal received' && l.signal === 'SIGTERM'))
+  t.ok(lines.some((l) => l.msg === 'stopped'))
+  t.equal(lines.filter((l) => l.msg === 'request').length, 3, 'one log line per request')
+})
+
+t.test('loads a bundle archive built by the project', async (t) => {
+  const { compileBundle } = await import('../../src/compiler/bundle/index.js')
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-cli-'))
+  writeFileSync(path.join(dir, 'p.rego'), 'package bouncer\n\ndecision := {"allow": input.attributes.request.http.method == "GET", "response_headers": {"x-rev": "bundle"}}\n')
+  const b = await compileBundle({ paths: [dir], entrypoints: ['bouncer/decision'], revision: 'cli-1' })
+  const file = path.join(dir, 'bundle.tar.gz')
+  writeFileSync(file, b.tarGz)
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const port = await freePort()
+  const adminPort = await freePort()
+  const p = run(['run', '--upstream', up.url, '--policy', file, '--port', String(port), '--admin-port', String(adminPort), '--host', '127.0.0.1', '--admin-host', '127.0.0.1'])
+  t.teardown(() => { if (p.child.exitCode === null) p.child.kill('SIGKILL') })
+  await waitReady(adminPort, p)
+  const ok = await request(`http://127.0.0.1:${port}/x`)
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.headers['x-rev'], 'bundle')
+  await ok.body.dump()
+  const no = await request(`http://127.0.0.1:${port}/x`, { method: 'DELETE' })
+  t.equal(no.statusCode, 403)
+  await no.body.dump()
+  const metrics = await (await request(`http://127.0.0.1:${adminPort}/metrics`)).body.text()
+  t.match(metrics, /bouncer_policy_info\{revision="cli-1"/)
+  p.child.kill('SIGINT')
+  t.equal(await p.exited, 0)
+})

@@ -1,0 +1,145 @@
+// The spool on its own terms: recovery from a torn write, the directory lock, the batched write
+// mode, fsync "always", and segment housekeeping.
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { isBouncerError } from '../../src/errors.js'
+import { DecisionLogger, verifyLog, type DecisionLogConfigInput, type Sink } from '../../src/decision-log/index.js'
+import { sampleInput, tempDir, waitFor } from './fixtures/control-plane.js'
+
+/** A sink that holds everything back until opened, then takes what it is sent. */
+function gateSink (): Sink & { open: boolean; got: string[] } {
+  const s = {
+    kind: 'gate', open: false, got: [] as string[],
+    batchBytes: () => 1 << 20,
+    send: async (lines: readonly string[]) => {
+      if (!s.open) return { ok: false as const, error: 'closed' }
+      s.got.push(...lines)
+      return { ok: true as const, sent: lines.length }
+    },
+    close: async () => {},
+  }
+  return s
+}
+
+async function start (t: Test, dir: string, sink: Sink, cfg: Partial<DecisionLogConfigInput> = {}): Promise<DecisionLogger> {
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], min_delay_seconds: 0.01, max_delay_seconds: 0.05, ...cfg }, { sink })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  return lg
+}
+
+const rec = (lg: DecisionLogger, from: number, to: number): void => {
+  for (let i = from; i < to; i++) lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true })
+}
+
+t.test('a torn last line (crash mid-write) is cut off at start and the chain continues', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const a = await start(t, dir, gateSink())
+  rec(a, 0, 5)
+  await a.stop(0)
+  const seg = join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().pop()!)
+  const size = statSync(seg).size
+  const torn = '{"seq":6,"prev_hash":"0123' // what a power cut mid-write leaves
+  appendFileSync(seg, torn)
+
+  const sink = gateSink()
+  const b = await start(t, dir, sink)
+  t.equal(b.status().recovered_bytes, torn.length, 'the torn bytes were cut')
+  t.equal(statSync(seg).size, size)
+  t.equal(b.status().head.seq, 5)
+  rec(b, 5, 7)
+  sink.open = true
+  await waitFor(() => b.status().pending_events === 0, 5000, 'delivered')
+  t.same(sink.got.map((l) => JSON.parse(l).seq), [1, 2, 3, 4, 5, 6, 7])
+  const f = join(tempDir(t), 'got.jsonl')
+  writeFileSync(f, sink.got.join('\n'))
+  t.ok((await verifyLog(f)).ok)
+})
+
+t.test('one spool, one process: a second logger on the same directory is refused; a stale LOCK is taken over', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  await start(t, dir, gateSink())
+  const second = new DecisionLogger({ spool_dir: dir, sinks: ['console'] }, { sink: gateSink() })
+  try {
+    await second.start()
+    t.fail('second logger started')
+  } catch (e) { t.ok(isBouncerError(e, 'BOUNCER_ERR_DECISION_LOG_SPOOL_LOCKED'), (e as Error).message) }
+
+  const other = join(tempDir(t), 'spool2')
+  const live = new DecisionLogger({ spool_dir: other, sinks: ['console'] }, { sink: gateSink() })
+  await live.start()
+  await live.stop(0)
+  // A LOCK left by a process that no longer exists (as after SIGKILL).
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout
+  writeFileSync(join(other, 'LOCK'), dead)
+  const again = await start(t, other, gateSink())
+  t.equal(readFileSync(join(other, 'LOCK'), 'utf8'), String(process.pid), 'stale lock taken over')
+  t.equal(again.status().state, 'OK')
+})
+
+t.test('batched write mode: lines reach the disk on the next turn, in one write, and deliver the same', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const sink = gateSink()
+  const lg = await start(t, dir, sink, { write_mode: 'batched' })
+  rec(lg, 0, 50)
+  const segBytes = (): number => readdirSync(dir).filter((n) => n.startsWith('seg-')).reduce((n, f) => n + statSync(join(dir, f)).size, 0)
+  t.equal(segBytes(), 0, 'nothing written yet: the request path only queued')
+  t.equal(lg.status().pending_events, 50, 'queued events count as pending')
+  await new Promise(setImmediate)
+  t.ok(segBytes() > 50 * 300, 'written after one turn')
+  sink.open = true
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  t.same(sink.got.map((l) => JSON.parse(l).seq), Array.from({ length: 50 }, (_, i) => i + 1))
+})
+
+t.test('fsync "always" works end to end', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const sink = gateSink()
+  sink.open = true
+  const lg = await start(t, dir, sink, { fsync: 'always' })
+  rec(lg, 0, 10)
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  t.equal(sink.got.length, 10)
+})
+
+t.test('delivered segments are deleted; undelivered ones stay', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const sink = gateSink()
+  const lg = await start(t, dir, sink, { segment_max_bytes: 4096, max_bytes: 1 << 20 })
+  rec(lg, 0, 40)
+  const segs = (): string[] => readdirSync(dir).filter((n) => n.startsWith('seg-'))
+  t.ok(segs().length >= 5, `${segs().length} segments while undelivered`)
+  t.equal(segs()[0], 'seg-00000000000000000001.jsonl', 'segments are named by their first seq')
+  sink.open = true
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  t.ok(segs().length <= 1, 'only the segment being written may remain')
+  t.match(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')), { version: 1, instance_id: String, acked_seq: 40, acked_hash: lg.status().head.hash, delivered_seq: 40, delivered_hash: lg.status().head.hash })
+})
+
+t.test('a line that is not a sealed event is skipped and counted, not sent', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const a = await start(t, dir, gateSink())
+  rec(a, 0, 3)
+  await a.stop(0)
+  const seg = join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()[0]!)
+  const lines = readFileSync(seg, 'utf8').split('\n')
+  lines[1] = '{"junk":true}'
+  writeFileSync(seg, lines.join('\n'))
+  const sink = gateSink()
+  sink.open = true
+  const b = await start(t, dir, sink)
+  await waitFor(() => sink.got.length === 2, 5000, 'the readable lines')
+  t.same(sink.got.map((l) => JSON.parse(l).seq), [1, 3])
+  t.equal(b.status().corrupt_lines, 1)
+  const v = await verifyLog(dir)
+  t.equal(v.break?.reason, 'malformed', 'verify-log still shows the tampered line')
+  t.match(v.break?.message, /:2: record lacks a valid seq/)
+})
+
+t.test('record() before start() is a programming error', async (t) => {
+  const lg = new DecisionLogger({ spool_dir: join(tempDir(t), 'spool'), sinks: ['console'] })
+  t.throws(() => lg.record({ path: 'p', input: {} }), { code: 'BOUNCER_ERR_DECISION_LOG_NOT_STARTED' })
+  t.equal(lg.status().state, 'NOT_READY')
+})

@@ -1,0 +1,181 @@
+// verify-log against tampered exports and spools: each kind of tampering is named, with the
+// seq where the chain breaks; declared drops are accepted; re-serialised exports still verify.
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import t, { type Test } from 'tap'
+import { main as verifyLogCli } from '../../src/cli/verify-log.js'
+import { computeHash, DecisionLogger, GENESIS_HASH, sealEvent, verifyLog } from '../../src/decision-log/index.js'
+import { sampleInput, tempDir } from './fixtures/control-plane.js'
+
+/** n sealed lines, seq 1..n, as the file sink or a control plane would export them. */
+function chain (n: number, start = { seq: 0, hash: GENESIS_HASH }): string[] {
+  const lines: string[] = []
+  let head = start
+  for (let i = 0; i < n; i++) {
+    const s = sealEvent({ decision_id: `d${head.seq + 1}`, path: 'envoy/authz/allow', input: { i: head.seq + 1 }, result: { allow: true }, labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z' }, head.seq + 1, head.hash)
+    lines.push(s.line)
+    head = { seq: s.seq, hash: s.hash }
+  }
+  return lines
+}
+
+function file (t: Test, lines: string[], name = 'export.jsonl'): string {
+  const f = join(tempDir(t), name)
+  writeFileSync(f, lines.join('\n') + '\n')
+  return f
+}
+
+const edit = (line: string, f: (e: Record<string, any>) => void, rehash = false): string => {
+  const e = JSON.parse(line) as Record<string, any>
+  f(e)
+  if (rehash) e.hash = computeHash(e)
+  return JSON.stringify(e)
+}
+
+t.test('an intact export verifies', async (t) => {
+  const r = await verifyLog(file(t, chain(10)))
+  t.ok(r.ok)
+  t.match(r, { kind: 'export', records: 10, decisions: 10, markers: 0, first_seq: 1, last_seq: 10 })
+})
+
+t.test('tampering is named with the seq of the first break', async (t) => {
+  const cases: Array<[string, (l: string[]) => string[], number, string, RegExp]> = [
+    ['edited field', (l) => { l[4] = edit(l[4]!, (e) => { e.result.allow = false }); return l }, 5, 'edit', /content does not match its hash/],
+    ['edited and re-hashed', (l) => { l[4] = edit(l[4]!, (e) => { e.result.allow = false }, true); return l }, 6, 'link', /prev_hash is not the hash of seq 5/],
+    ['removed', (l) => { l.splice(4, 1); return l }, 6, 'gap', /seq 5\.\.5 are missing/],
+    ['removed several', (l) => { l.splice(3, 3); return l }, 7, 'gap', /seq 4\.\.6 are missing/],
+    ['swapped', (l) => { [l[4], l[5]] = [l[5]!, l[4]!]; return l }, 6, 'reorder', /seq 6 follows seq 4, but seq 5 appears later/],
+    ['moved back', (l) => { const [x] = l.splice(2, 1); l.push(x!); return l }, 4, 'reorder', /seq 4 follows seq 2, but seq 3 appears later/],
+    ['duplicated', (l) => { l.splice(5, 0, l[4]!); return l }, 5, 'duplicate', /appears twice/],
+    ['chain restarted', (l) => [...l, ...chain(2)], 1, 'restart', /restarts at seq 1/],
+    ['seq renumbered', (l) => { l[4] = edit(l[4]!, (e) => { e.seq = 50 }, true); return l }, 50, 'reorder', /seq 50 follows seq 4, but seq 6 appears later/],
+    ['last removed, seq renumbered', (l) => { l[8] = edit(l[8]!, (e) => { e.seq = 50 }, true); l.pop(); return l }, 50, 'gap', /seq 9\.\.49 are missing/],
+    ['not JSON', (l) => { l[6] = l[6]!.slice(0, 40); return l }, 0, 'malformed', /export\.jsonl:7: not valid JSON/],
+    ['chain fields stripped', (l) => { l[2] = edit(l[2]!, (e) => { delete e.prev_hash }); return l }, 3, 'malformed', /valid seq \/ prev_hash \/ hash/],
+    ['bad genesis', (l) => { l[0] = edit(l[0]!, (e) => { e.prev_hash = '1'.repeat(64) }, true); return l }, 1, 'link', /genesis/],
+  ]
+  for (const [name, tamper, seq, reason, message] of cases) {
+    const r = await verifyLog(file(t, tamper(chain(10))))
+    t.equal(r.ok, false, `${name}: detected`)
+    t.equal(r.break?.reason, reason, `${name}: reason ${reason}`)
+    if (seq > 0) t.equal(r.break?.seq, seq, `${name}: at seq ${seq}`)
+    t.match(r.break?.message, message, `${name}: message`)
+  }
+})
+
+t.test('re-serialised exports verify: batches per line, one array, gzip, a directory of batch files', async (t) => {
+  const lines = chain(9)
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  const pretty = events.map((e) => Object.fromEntries(Object.entries(e).reverse()))
+  const dir = tempDir(t)
+  const batches = join(dir, 'batches.jsonl')
+  writeFileSync(batches, [pretty.slice(0, 4), pretty.slice(4)].map((b) => JSON.stringify(b)).join('\n'))
+  t.ok((await verifyLog(batches)).ok, 'one JSON array per line, keys reordered')
+  const arr = join(dir, 'all.json.gz')
+  writeFileSync(arr, gzipSync(JSON.stringify(pretty, null, 2)))
+  t.ok((await verifyLog(arr)).ok, 'one gzip\'d pretty-printed array')
+  const exports = join(dir, 'exports')
+  mkdirSync(exports)
+  writeFileSync(join(exports, '001.json'), JSON.stringify(events.slice(0, 3)))
+  writeFileSync(join(exports, '002.json'), JSON.stringify(events.slice(3, 6)))
+  writeFileSync(join(exports, '003.json.gz'), gzipSync(JSON.stringify(events.slice(6))))
+  writeFileSync(join(exports, 'README.txt'), 'not an export')
+  const r = await verifyLog(exports)
+  t.ok(r.ok)
+  t.equal(r.records, 9)
+  t.equal(r.files.length, 3, 'other files ignored')
+})
+
+t.test('declared drops are accepted when the marker joins the chain on both sides', async (t) => {
+  const lines = chain(10)
+  const ev = lines.map((l) => JSON.parse(l) as Record<string, any>)
+  // Drop 4..6 and chain a marker after 10, as the logger does.
+  const marker = sealEvent({ decision_id: 'm', labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z', drop: { reason: 'spool_full', from_seq: 4, to_seq: 6, count: 3, from_prev_hash: ev[2].hash, to_hash: ev[5].hash } }, 11, ev[9].hash)
+  const kept = [...lines.slice(0, 3), ...lines.slice(6), marker.line]
+  const r = await verifyLog(file(t, kept))
+  t.ok(r.ok, 'declared gap is fine')
+  t.match(r, { records: 8, decisions: 7, markers: 1 })
+  t.match(r.declared_drops, [{ from_seq: 4, to_seq: 6, count: 3, reason: 'spool_full' }])
+
+  const lying = sealEvent({ decision_id: 'm', labels: {}, timestamp: 'x', drop: { reason: 'spool_full', from_seq: 4, to_seq: 6, count: 3, from_prev_hash: ev[2].hash, to_hash: 'f'.repeat(64) } }, 11, ev[9].hash)
+  const r2 = await verifyLog(file(t, [...lines.slice(0, 3), ...lines.slice(6), lying.line]))
+  t.equal(r2.break?.reason, 'link', 'a marker that does not match the dropped range is caught')
+  t.equal(r2.break?.seq, 7)
+
+  const partial = sealEvent({ decision_id: 'm', labels: {}, timestamp: 'x', drop: { reason: 'spool_full', from_seq: 4, to_seq: 5, count: 2, from_prev_hash: ev[2].hash, to_hash: ev[4].hash } }, 11, ev[9].hash)
+  const r3 = await verifyLog(file(t, [...lines.slice(0, 3), ...lines.slice(6), partial.line]))
+  t.equal(r3.break?.reason, 'gap', 'an undeclared part of a gap is still a gap')
+  t.match(r3.break?.message, /seq 6\.\.6 are missing/)
+})
+
+async function spoolWithEvents (t: Test, n: number): Promise<string> {
+  const dir = join(tempDir(t), 'spool')
+  // A sink that never takes anything: events stay in the spool.
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], segment_max_bytes: 4096, max_bytes: 1 << 20, min_delay_seconds: 3600, max_delay_seconds: 3600 },
+    { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'down' }), close: async () => {} } })
+  await lg.start()
+  for (let i = 0; i < n; i++) lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true })
+  await lg.stop(0)
+  return dir
+}
+
+t.test('a spool verifies, and tampering with it is named', async (t) => {
+  const dir = await spoolWithEvents(t, 30)
+  const segs = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()
+  t.ok(segs.length >= 3, `${segs.length} segments`)
+  const ok = await verifyLog(dir)
+  t.match(ok, { ok: true, kind: 'spool', records: 30, acked_seq: 0, undelivered: 30 })
+
+  // Flip one character of an event in the middle of the second segment.
+  const seg = join(dir, segs[1]!)
+  const original = readFileSync(seg, 'utf8')
+  const lines = original.split('\n')
+  const victim = JSON.parse(lines[1]!) as { seq: number }
+  writeFileSync(seg, original.replace(lines[1]!, lines[1]!.replace('"allow"', '"alloW"').replace('req-', 'REQ-')))
+  const edited = await verifyLog(dir)
+  t.equal(edited.break?.reason, 'edit')
+  t.equal(edited.break?.seq, victim.seq)
+  t.match(edited.break?.message, new RegExp(`^${segs[1]}:2: `), 'names the segment file and line')
+  writeFileSync(seg, original)
+
+  // Delete a whole segment.
+  unlinkSync(seg)
+  const removed = await verifyLog(dir)
+  t.equal(removed.break?.reason, 'gap')
+  t.equal(removed.break?.seq, victim.seq + lines.filter(Boolean).length - 1, 'the first seq after the missing segment')
+})
+
+t.test('a torn last line in a spool is reported but is not a break', async (t) => {
+  const dir = await spoolWithEvents(t, 5)
+  const seg = join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().pop()!)
+  appendFileSync(seg, '{"seq":6,"prev_hash":"00')
+  const r = await verifyLog(dir)
+  t.ok(r.ok)
+  t.equal(r.torn_tail, true)
+  t.equal(r.records, 5)
+})
+
+t.test('verify-log CLI: exit status and report', async (t) => {
+  const out: string[] = []
+  const err: string[] = []
+  const io = { stdout: (s: string) => { out.push(s) }, stderr: (s: string) => { err.push(s) } }
+  const good = file(t, chain(4))
+  t.equal(await verifyLogCli([good], io), 0)
+  t.match(out.join(''), /^OK: 1 file\(s\), 4 record\(s\) \(4 decision\(s\), 0 drop marker\(s\)\), seq 1\.\.4\nhead hash: [0-9a-f]{64}\n$/)
+
+  out.length = 0
+  const lines = chain(6)
+  lines[2] = edit(lines[2]!, (e) => { e.input.i = 999 })
+  t.equal(await verifyLogCli([file(t, lines)], io), 1)
+  t.match(out.join(''), /^BROKEN at seq 3: edit\n {2}export\.jsonl:3: seq 3: content does not match its hash/)
+
+  out.length = 0
+  t.equal(await verifyLogCli([good, '--json'], io), 0)
+  t.match(JSON.parse(out.join('')), { ok: true, records: 4 })
+
+  t.equal(await verifyLogCli([], io), 2)
+  t.equal(await verifyLogCli(['--frobnicate', good], io), 2)
+  t.equal(await verifyLogCli([join(tempDir(t), 'missing.jsonl')], io), 2)
+  t.match(err.join(''), /cannot read .*missing\.jsonl/)
+})

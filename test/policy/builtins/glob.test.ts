@@ -1,0 +1,58 @@
+// glob.match / glob.quote_meta: gobwas/glob semantics (OPA docs and gobwas README examples).
+import t from 'tap'
+import { E, table, V } from './helpers.js'
+
+const m = (pattern: string, delims: string, s: string): string => `glob.match(${JSON.stringify(pattern)}, ${delims}, ${JSON.stringify(s)})`
+
+t.test('glob.match', async t => {
+  await table(t, [
+    [m('*.github.com', '[]', 'api.github.com'), V(true)],
+    [m('*.github.com', '[]', 'api.cdn.github.com'), V(false)],
+    [m('*hub.com', 'null', 'api.cdn.github.com'), V(true)],
+    [m('*:github:com', '[":"]', 'api:github:com'), V(true)],
+    [m('api.*.com', '["."]', 'api.github.com'), V(true)],
+    [m('api.*.com', '["."]', 'api.gi.hub.com'), V(false)],
+    [m('api.**.com', '[]', 'api.github.com'), V(true)],
+    [m('api.**.com', '[]', 'api.cdn.github.com'), V(true)],
+    [m('?at', '[]', 'cat'), V(true)],
+    [m('?at', '[]', 'at'), V(false)],
+    [m('?at', '["f"]', 'cat'), V(true)],
+    [m('?at', '["f"]', 'fat'), V(false)],
+    [m('[abc]at', '[]', 'bat'), V(true)],
+    [m('[abc]at', '[]', 'fat'), V(false)],
+    [m('[!abc]at', '[]', 'fat'), V(true)],
+    [m('[!abc]at', '[]', 'cat'), V(false)],
+    [m('[a-c]at', '[]', 'cat'), V(true)],
+    [m('[!a-c]at', '[]', 'cat'), V(false)],
+    [m('[!a-c]at', '[]', 'fat'), V(true)],
+    [m('{cat,bat,[fr]at}', '[]', 'rat'), V(true)],
+    [m('{cat,bat,[fr]at}', '[]', 'zat'), V(false)],
+    [m('{api,cdn}.*.{com,org}', '[]', 'cdn.x.org'), V(true)],
+    [m('{a,}b', '[]', 'b'), V(true)],
+    [m('a,b}', '[]', 'a,b}'), V(true)],
+    [m('\\*.com', '[]', '*.com'), V(true)],
+    [m('\\*.com', '[]', 'x.com'), V(false)],
+    [m('[.]', '[]', '.'), V(true)],
+    [m('?', '[]', '😀'), V(true)],
+    [m('*', '[]', ''), V(true)],
+    [m('**', '[]', 'a.b.c'), V(true)],
+    [m('a.b', '[]', 'aXb'), V(false)],
+    [m('a/*/c', '["/"]', 'a/b/c'), V(true)],
+    [m('a/*/c', '["/"]', 'a/b/x/c'), V(false)],
+    [m('[a-cx]at', '[]', 'cat'), E(/^eval_builtin_error: glob\.match: expected close range character$/)],
+    [m('[abc', '[]', 'a'), E(/^eval_builtin_error: glob\.match: unexpected end of input$/)],
+    [m('{a,b', '[]', 'a'), E(/^eval_builtin_error: glob\.match: unexpected end of input$/)],
+    [m('a', '"x"', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be one of \{array, null\} but got string$/)],
+    [m('a', '[1]', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be array of strings but got array containing number$/)],
+    [m('a', '["ab"]', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be array of runes but got array containing string$/)],
+  ])
+})
+
+t.test('glob.quote_meta', async t => {
+  await table(t, [
+    ['glob.quote_meta("*.github.com")', V('\\*.github.com')],
+    ['glob.quote_meta("[a]{b}?\\\\")', V('\\[a\\]\\{b\\}\\?\\\\')],
+    ['glob.quote_meta("a,b!c-d")', V('a,b!c-d')],
+    ['glob.match(glob.quote_meta("*.{a,b}"), [], "*.{a,b}")', V(true)],
+  ])
+})

@@ -1,0 +1,111 @@
+// io.jwt.*: signing and verification round trips across algorithms and key formats, tokens
+// from an independent implementation (jose), decode_verify's constraints, RFC 7515 vectors.
+import t from 'tap'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { SignJWT, exportJWK } from 'jose'
+import { E, table, V, evalOne } from './helpers.js'
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const rsa2 = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+const ec521 = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+const ed = generateKeyPairSync('ed25519')
+const pem = (k: KeyObject): string => k.export({ type: 'spki', format: 'pem' }) as string
+const jwk = (k: KeyObject): object => k.export({ format: 'jwk' })
+
+// RFC 7515 appendix A.1 (HS256) — the exact JWS from the RFC
+const A1_KEY = { kty: 'oct', k: 'AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow' }
+const A1_JWS = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
+
+t.test('RFC 7515 A.1 and compact encode_sign', async t => {
+  await table(t, [
+    ['io.jwt.encode_sign_raw(input.h, input.p, input.k)', V(A1_JWS)],
+    ['io.jwt.verify_hs256(input.jws, input.secret)', V(true)],
+    ['io.jwt.decode(input.jws)[1]', V({ iss: 'joe', exp: 1300819380, 'http://example.com/is_root': true })],
+    ['io.jwt.encode_sign({"alg": "HS256", "typ": "JWT"}, {}, input.kobj)', V('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.6cvao8lnOu6FAdK68jQFcDMXOmaWNwWiYhCgijd-AD8')],
+    ['io.jwt.encode_sign({"alg": "HS256"}, {"a": "<&>"}, input.kobj)', V('eyJhbGciOiJIUzI1NiJ9.eyJhIjoiXHUwMDNjXHUwMDI2XHUwMDNlIn0.g69ET1NrqO2LKbDljPGMm86nbvKItYs2t6P-6zSBekk')],
+    ['io.jwt.encode_sign({"alg": "none"}, {}, input.kobj)', E(/^eval_builtin_error: io\.jwt\.encode_sign: unknown signature algorithm$/)],
+    ['io.jwt.encode_sign_raw("{\\"alg\\": \\"HS256\\"}", "not json", input.k)', E(/type is JWT but payload is not JSON/)],
+  ], {
+    h: '{"typ":"JWT",\r\n "alg":"HS256"}',
+    p: '{"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true}',
+    k: JSON.stringify(A1_KEY),
+    kobj: A1_KEY,
+    jws: A1_JWS,
+    secret: Buffer.from(A1_KEY.k, 'base64url').toString('latin1'),
+  })
+})
+
+t.test('sign with encode_sign, verify with verify_* (PEM public key and JWK)', async t => {
+  const cases: Array<[string, string, KeyObject, KeyObject]> = [
+    ['RS256', 'rs256', rsa.privateKey, rsa.publicKey], ['RS384', 'rs384', rsa.privateKey, rsa.publicKey], ['RS512', 'rs512', rsa.privateKey, rsa.publicKey],
+    ['PS256', 'ps256', rsa.privateKey, rsa.publicKey], ['PS384', 'ps384', rsa.privateKey, rsa.publicKey], ['PS512', 'ps512', rsa.privateKey, rsa.publicKey],
+    ['ES256', 'es256', ec256.privateKey, ec256.publicKey], ['ES384', 'es384', ec384.privateKey, ec384.publicKey], ['ES512', 'es512', ec521.privateKey, ec521.publicKey],
+  ]
+  for (const [alg, fn, priv, pub] of cases) {
+    const input = { jwk: jwk(priv), pem: pem(pub), pubjwk: JSON.stringify(jwk(pub)), other: pem(alg.startsWith('E') ? (alg === 'ES256' ? ec384.publicKey : ec256.publicKey) : rsa2.publicKey) }
+    const token = `io.jwt.encode_sign({"alg": "${alg}"}, {"sub": "x"}, input.jwk)`
+    await table(t, [
+      [`io.jwt.verify_${fn}(${token}, input.pem)`, V(true)],
+      [`io.jwt.verify_${fn}(${token}, input.pubjwk)`, V(true)],
+      [`io.jwt.verify_${fn}(${token}, input.other)`, V(false)],
+      [`io.jwt.decode_verify(${token}, {"cert": input.pem, "alg": "${alg}"})`, V([true, { alg }, { sub: 'x' }])],
+    ], input)
+  }
+  // a key of the wrong type is a failed verification, not an error
+  await table(t, [['io.jwt.verify_rs256(io.jwt.encode_sign({"alg": "ES256"}, {}, input.jwk), input.pem)', V(false)]], { jwk: jwk(ec256.privateKey), pem: pem(rsa.publicKey) })
+})
+
+t.test('tokens from jose verify; tampering does not', async t => {
+  const rsToken = await new SignJWT({ sub: 'alice', aud: ['api', 'web'] }).setProtectedHeader({ alg: 'RS256', kid: 'k2' }).setIssuer('https://issuer').setExpirationTime(2_000_000_000).sign(rsa.privateKey)
+  const esToken = await new SignJWT({ n: 1.5 }).setProtectedHeader({ alg: 'ES256' }).sign(ec256.privateKey)
+  const edToken = await new SignJWT({ a: 1 }).setProtectedHeader({ alg: 'EdDSA' }).sign(ed.privateKey)
+  const [h, p, s] = rsToken.split('.')
+  const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'mallory' })).toString('base64url')}.${s}`
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(rsa2.publicKey)), kid: 'k1', alg: 'RS256' }, { ...(await exportJWK(rsa.publicKey)), kid: 'k2', alg: 'RS256' }] })
+  const jwksWrongAlg = JSON.stringify({ keys: [{ ...(await exportJWK(rsa.publicKey)), alg: 'PS256' }] })
+  const input = { rsToken, esToken, edToken, tampered, pem: pem(rsa.publicKey), ecpem: pem(ec256.publicKey), edpem: pem(ed.publicKey), jwks, jwksWrongAlg, p }
+  await table(t, [
+    ['io.jwt.verify_rs256(input.rsToken, input.pem)', V(true)],
+    ['io.jwt.verify_rs256(input.tampered, input.pem)', V(false)],
+    ['io.jwt.verify_rs256(input.rsToken, input.jwks)', V(true)],
+    ['io.jwt.verify_rs256(input.rsToken, input.jwksWrongAlg)', V(false)],
+    ['io.jwt.verify_es256(input.esToken, input.ecpem)', V(true)],
+    ['io.jwt.decode_verify(input.edToken, {"cert": input.edpem})', V([true, { alg: 'EdDSA' }, { a: 1 }])],
+    ['io.jwt.decode(input.rsToken)[0]', V({ alg: 'RS256', kid: 'k2' })],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.jwks, "iss": "https://issuer", "aud": "web", "time": 1999999999000000000})[0]', V(true)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.jwks, "iss": "https://issuer", "aud": "web", "time": 2000000000000000000})[0]', V(false)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.jwks, "iss": "other", "aud": "web"})', V([false, {}, {}])],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.jwks, "aud": "nope"})[0]', V(false)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.jwks})[0]', V(false)],
+    ['io.jwt.decode_verify(input.esToken, {"cert": input.ecpem, "aud": "x"})[0]', V(false)],
+    ['io.jwt.decode_verify(input.esToken, {"cert": input.ecpem})', V([true, { alg: 'ES256' }, { n: 1.5 }])],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.pem, "alg": "PS256", "aud": "web"})[0]', V(false)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.pem, "secret": "x"})', E(/^eval_builtin_error: io\.jwt\.decode_verify: duplicate key constraints$/)],
+    ['io.jwt.decode_verify(input.rsToken, {"aud": "web"})', E(/^eval_builtin_error: io\.jwt\.decode_verify: no key constraint$/)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.pem, "foo": 1})', E(/unknown token validation constraint: foo/)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": input.pem, "time": -1})', E(/token time constraint: must not be negative/)],
+    ['io.jwt.decode_verify(input.rsToken, {"secret": "s"})', E(/incorrect public key type/)],
+    ['io.jwt.decode_verify(input.rsToken, {"cert": "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n"})', E(/failed to parse a PEM public key/)],
+  ], input)
+})
+
+t.test('exp and nbf against the evaluation clock', async t => {
+  const key = { kty: 'oct', k: Buffer.from('secret').toString('base64url') }
+  const now = Math.floor(Date.now() / 1000)
+  const sign = (claims: object): string => `io.jwt.encode_sign({"alg": "HS256"}, ${JSON.stringify(claims)}, input.k)`
+  await table(t, [
+    [`io.jwt.decode_verify(${sign({ exp: now + 600 })}, {"secret": "secret"})[0]`, V(true)],
+    [`io.jwt.decode_verify(${sign({ exp: now - 600 })}, {"secret": "secret"})[0]`, V(false)],
+    [`io.jwt.decode_verify(${sign({ nbf: now + 600 })}, {"secret": "secret"})[0]`, V(false)],
+    [`io.jwt.decode_verify(${sign({ nbf: now - 600 })}, {"secret": "secret"})[0]`, V(true)],
+    [`io.jwt.decode_verify(${sign({ nbf: 100 })}, {"secret": "secret", "time": 100000000000})[0]`, V(true)],
+    [`io.jwt.decode_verify(${sign({ exp: 100 })}, {"secret": "secret", "time": 100000000000})[0]`, V(false)],
+    [`io.jwt.decode_verify(${sign({ exp: 100.5 })}, {"secret": "secret", "time": 100000000000})[0]`, V(true)],
+    [`io.jwt.decode_verify(${sign({})}, {"secret": "wrong"})`, V([false, {}, {}])],
+    [`io.jwt.decode_verify(${sign({ exp: 'soon' })}, {"secret": "secret"})`, E(/exp value must be a number/)],
+  ], { k: key })
+  const e = await evalOne('io.jwt.decode(input.t)', { input: { t: 'a.b' }, strict: true })
+  t.equal(e.error, 'eval_builtin_error: io.jwt.decode: encoded JWT must have 3 sections, found 2')
+})

@@ -1,0 +1,68 @@
+// net.cidr_* builtins (OPA docs examples; Go net.ParseIP / ParseCIDR rules).
+import t from 'tap'
+import { E, table, V } from './helpers.js'
+import { formatIP, parseIP } from '../../../src/policy/builtins/net.js'
+
+t.test('cidr_contains / cidr_intersects / cidr_is_valid', async t => {
+  await table(t, [
+    ['net.cidr_contains("127.0.0.0/8", "127.0.0.1")', V(true)],
+    ['net.cidr_contains("127.0.0.0/8", "127.0.0.0/24")', V(true)],
+    ['net.cidr_contains("127.0.0.0/24", "127.0.0.0/8")', V(false)],
+    ['net.cidr_contains("127.0.0.0/8", "128.0.0.1")', V(false)],
+    ['net.cidr_contains("2001:4860:4860::8888/32", "2001:4860:4860:1234::8888")', V(true)],
+    ['net.cidr_contains("2001:4860::/32", "2001:4860:4860::/48")', V(true)],
+    ['net.cidr_contains("10.0.0.0/8", "::ffff:10.1.2.3")', V(true)],
+    ['net.cidr_contains("::/0", "10.0.0.1")', V(false)],
+    ['net.cidr_contains("10.0.0.0/8", "010.0.0.1")', E(/^eval_builtin_error: net\.cidr_contains: not a valid textual representation of an IP address or CIDR: 010\.0\.0\.1$/)],
+    ['net.cidr_contains("not-a-cidr", "1.1.1.1")', E(/^eval_builtin_error: net\.cidr_contains: invalid CIDR address: not-a-cidr$/)],
+    ['net.cidr_contains("10.0.0.0/33", "10.0.0.1")', E(/invalid CIDR address: 10\.0\.0\.0\/33/)],
+    ['net.cidr_contains(1, "10.0.0.1")', E(/^eval_type_error: net\.cidr_contains: operand 1 must be string but got number$/)],
+    ['net.cidr_intersects("192.168.0.0/16", "192.168.1.0/24")', V(true)],
+    ['net.cidr_intersects("192.168.0.0/24", "192.168.1.0/24")', V(false)],
+    ['net.cidr_intersects("fd1e:5bfe:8af3:9ddc::/64", "fd1e:5bfe:8af3:9ddc:1111::/72")', V(true)],
+    ['net.cidr_intersects("10.0.0.0/8", "::/0")', V(false)],
+    ['net.cidr_intersects("10.0.0.0/8", "x")', E(/invalid CIDR address: x/)],
+    ['net.cidr_is_valid("192.168.1.0/24")', V(true)],
+    ['net.cidr_is_valid("::/0")', V(true)],
+    ['net.cidr_is_valid("192.168.1.0")', V(false)],
+    ['net.cidr_is_valid("256.1.1.1/8")', V(false)],
+    ['net.cidr_is_valid("1.2.3.4/024")', V(true)],
+    ['net.cidr_is_valid("fe80::1%eth0/64")', V(false)],
+    ['net.cidr_is_valid(1)', V(false)],
+  ])
+})
+
+t.test('cidr_merge / cidr_expand / cidr_contains_matches (set results come back sorted)', async t => {
+  await table(t, [
+    ['net.cidr_merge(["192.0.128.0/24", "192.0.129.0/24"])', V(['192.0.128.0/23'])],
+    ['net.cidr_merge(["10.0.0.1", "10.0.0.0"])', V(['10.0.0.0/31'])],
+    ['net.cidr_merge(["10.0.0.0/8", "10.1.0.0/16", "10.0.0.1/24"])', V(['10.0.0.0/8'])],
+    ['net.cidr_merge(["192.0.128.0/24", "192.0.130.0/24"])', V(['192.0.128.0/24', '192.0.130.0/24'])],
+    ['net.cidr_merge(["2001:db8::/33", "2001:db8:8000::/33", "1.1.1.1"])', V(['1.1.1.1/32', '2001:db8::/32'])],
+    ['net.cidr_merge([])', V([])],
+    ['net.cidr_merge(["bad"])', E(/^eval_builtin_error: net\.cidr_merge: /)],
+    ['net.cidr_merge([1])', E(/^eval_type_error: net\.cidr_merge: operand 1 must be array of strings but got array containing number$/)],
+    ['net.cidr_expand("192.168.0.0/30")', V(['192.168.0.0', '192.168.0.1', '192.168.0.2', '192.168.0.3'])],
+    ['net.cidr_expand("10.0.0.7/32")', V(['10.0.0.7'])],
+    ['net.cidr_expand("::1/127")', V(['::', '::1'])],
+    ['net.cidr_expand("10.0.0.0/8")', E(/more than 1048576 addresses/)],
+    ['net.cidr_contains_matches("1.1.1.0/24", "1.1.1.128")', V([['1.1.1.0/24', '1.1.1.128']])],
+    ['net.cidr_contains_matches(["1.1.1.0/24", "1.1.2.0/24"], "1.1.1.128")', V([[0, '1.1.1.128']])],
+    ['net.cidr_contains_matches([["1.1.0.0/16", "foo"], "1.1.2.0/24"], ["1.1.1.128", ["1.1.254.254", "bar"]])', V([[0, 0], [0, 1]])],
+    ['net.cidr_contains_matches({"x": "1.1.0.0/16", "y": "1.1.2.0/24"}, {"a": "1.1.1.128", "b": "1.1.2.3"})', V([['x', 'a'], ['x', 'b'], ['y', 'b']])],
+  ])
+})
+
+t.test('address formatting as Go', async t => {
+  const f = (s: string): string => formatIP(parseIP(s)!)
+  t.equal(f('2001:0db8:0000:0000:0000:0000:0000:0001'), '2001:db8::1')
+  t.equal(f('2001:db8:0:1:0:0:0:1'), '2001:db8:0:1::1', 'the longest zero run is compressed')
+  t.equal(f('2001:0:0:1:0:0:0:1'), '2001:0:0:1::1')
+  t.equal(f('1:0:0:1:0:0:1:1'), '1::1:0:0:1:1', 'first run on ties')
+  t.equal(f('1:2:3:4:5:6:7:0'), '1:2:3:4:5:6:7:0', 'a single zero group is not compressed')
+  t.equal(f('::ffff:1.2.3.4'), '1.2.3.4')
+  t.equal(f('::1.2.3.4'), '::102:304')
+  t.equal(parseIP('1.2.3'), null)
+  t.equal(parseIP('1:2:3:4:5:6:7:8:9'), null)
+  t.equal(parseIP('1::2::3'), null)
+})

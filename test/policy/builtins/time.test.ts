@@ -1,0 +1,95 @@
+// time.* builtins: Go layouts and durations, IANA zones, int64 range checks.
+import t from 'tap'
+import { E, table, V } from './helpers.js'
+import { parseDuration } from '../../../src/policy/builtins/time.js'
+import { parseLayout, formatCivil } from '../../../src/policy/builtins/golayout.js'
+import { loadZone, toCivil } from '../../../src/policy/builtins/tz.js'
+
+t.test('parsing', async t => {
+  await table(t, [
+    ['time.parse_rfc3339_ns("1970-01-01T00:00:00Z")', V(0)],
+    ['time.parse_rfc3339_ns("2017-06-02T19:00:00-07:00")', V(1496455200000000000)],
+    ['time.parse_rfc3339_ns("1970-01-01T00:00:01.5Z")', V(1500000000)],
+    ['time.parse_rfc3339_ns("1969-12-31T23:59:59.999999999Z")', V(-1)],
+    ['time.parse_rfc3339_ns("2017-06-02 19:00:00Z")', E(/^eval_builtin_error: time\.parse_rfc3339_ns: parsing time "2017-06-02 19:00:00Z" as "2006-01-02T15:04:05Z07:00": cannot parse " 19:00:00Z" as "T"$/)],
+    ['time.parse_rfc3339_ns("2017-02-30T00:00:00Z")', E(/day out of range/)],
+    ['time.parse_rfc3339_ns("2262-04-11T23:47:16.854775808Z")', E(/^eval_builtin_error: time\.parse_rfc3339_ns: time outside of valid range$/)],
+    ['time.parse_ns("2006-01-02", "2020-02-29")', V(1582934400000000000)],
+    ['time.parse_ns("RFC1123", "Mon, 02 Jan 2006 15:04:05 UTC")', V(1136214245000000000)],
+    ['time.parse_ns("RFC822Z", "02 Jan 06 15:04 -0700")', V(1136239440000000000)],
+    ['time.parse_ns("2006-01-02 15:04:05.000", "2020-01-01 00:00:00.123")', V(1577836800123000000)],
+    ['time.parse_ns("Jan _2 2006", "Feb  3 2020")', V(1580688000000000000)],
+    ['time.parse_ns("3:04PM 2006-01-02", "1:30PM 2020-01-01")', V(1577885400000000000)],
+    ['time.parse_ns("January 2, 2006", "march 4, 2021")', V(1614816000000000000)],
+    ['time.parse_ns("2006-01-02", "2020-13-01")', E(/month out of range/)],
+    ['time.parse_ns("2006-01-02", "2020-01-01x")', E(/extra text: "x"/)],
+    ['time.parse_ns("Kitchen", "3:04PM")', E(/time outside of valid range/)],
+    ['time.parse_duration_ns("1h30m")', V(5400000000000)],
+    ['time.parse_duration_ns("1.5s")', V(1500000000)],
+    ['time.parse_duration_ns("-2m")', V(-120000000000)],
+    ['time.parse_duration_ns("300ms")', V(300000000)],
+    ['time.parse_duration_ns("1µs")', V(1000)],
+    ['time.parse_duration_ns("0")', V(0)],
+    ['time.parse_duration_ns("1d")', E(/^eval_builtin_error: time\.parse_duration_ns: time: unknown unit "d" in duration "1d"$/)],
+    ['time.parse_duration_ns("5")', E(/time: missing unit in duration "5"/)],
+    ['time.parse_duration_ns("")', E(/time: invalid duration ""/)],
+  ])
+})
+
+t.test('date, clock, weekday, add_date, diff', async t => {
+  await table(t, [
+    ['time.date(0)', V([1970, 1, 1])],
+    ['time.date(-1)', V([1969, 12, 31])],
+    ['time.date([0, "Asia/Tokyo"])', V([1970, 1, 1])],
+    ['time.date([0, "America/Los_Angeles"])', V([1969, 12, 31])],
+    ['time.clock([0, "America/New_York"])', V([19, 0, 0])],
+    ['time.clock([1582977600000000000, "Asia/Kolkata"])', V([17, 30, 0])],
+    ['time.weekday(0)', V('Thursday')],
+    ['time.weekday([0, "Asia/Tokyo"])', V('Thursday')],
+    ['time.weekday([0, "America/New_York"])', V('Wednesday')],
+    ['time.date([0, "Mars/Olympus"])', E(/^eval_builtin_error: time\.date: unknown time zone Mars\/Olympus$/)],
+    ['time.date(1.5)', E(/^eval_builtin_error: time\.date: timestamp too big$/)],
+    ['time.date("x")', E(/^eval_type_error: time\.date: operand 1 must be either number \(ns\) or \[number \(ns\), string \(tz\)\] but got string$/)],
+    ['time.add_date(0, 1, 1, 1)', V(34300800000000000)],
+    // Go normalises: Jan 31 + 1 month = Mar 2 (2020 is a leap year)
+    ['time.add_date(1580428800000000000, 0, 1, 0)', V(1583107200000000000)],
+    ['time.add_date(0, 0, 0, -1)', V(-86400000000000)],
+    ['time.add_date(0, 1.5, 0, 0)', E(/operand 2 must be integer number but got floating-point number/)],
+    ['time.diff(0, 86400000000000)', V([0, 0, 1, 0, 0, 0])],
+    ['time.diff(time.parse_rfc3339_ns("2021-01-31T00:00:00Z"), time.parse_rfc3339_ns("2021-03-01T00:00:00Z"))', V([0, 1, 1, 0, 0, 0])],
+    ['time.diff(time.parse_rfc3339_ns("2000-01-01T00:00:00Z"), time.parse_rfc3339_ns("1999-12-31T23:59:59Z"))', V([0, 0, 0, 0, 0, 1])],
+    ['time.diff([0, "UTC"], [0, "Asia/Tokyo"])', V([0, 0, 0, 0, 0, 0])],
+  ])
+})
+
+t.test('time.format', async t => {
+  await table(t, [
+    ['time.format(0)', V('1970-01-01T00:00:00Z')],
+    ['time.format(1500000000)', V('1970-01-01T00:00:01.5Z')],
+    ['time.format([0, "Asia/Kolkata"])', V('1970-01-01T05:30:00+05:30')],
+    ['time.format([0, "UTC", "Mon Jan _2 15:04:05 2006"])', V('Thu Jan  1 00:00:00 1970')],
+    ['time.format([0, "UTC", "RFC822"])', V('01 Jan 70 00:00 UTC')],
+    ['time.format([0, "UTC", "RFC1123Z"])', V('Thu, 01 Jan 1970 00:00:00 +0000')],
+    ['time.format([0, "UTC", "Kitchen"])', V('12:00AM')],
+    ['time.format([1500000000, "UTC", "2006-01-02T15:04:05.000Z07:00"])', V('1970-01-01T00:00:01.500Z')],
+    ['time.format([0, "America/New_York", "Monday, 02-Jan-06 15:04:05 MST"])', V('Wednesday, 31-Dec-69 19:00:00 EST')],
+    ['time.format([0, "Asia/Kolkata", "2006-01-02 15:04:05 -07:00:00 Z07 __2 002 pm"])', V('1970-01-01 05:30:00 +05:30:00 +05   1 001 am')],
+    ['time.format(1582977600 * 10e12)', E(/^eval_builtin_error: time\.format: timestamp too big$/)],
+  ])
+})
+
+t.test('layout engine: round trips and details', async t => {
+  const ns = 1670006453141828752n
+  const layouts = ['2006-01-02T15:04:05.999999999Z07:00', 'Mon, 02 Jan 2006 15:04:05.000000000 -0700', 'Jan _2 2006 03:04:05.000000000PM Z0700']
+  for (const l of layouts) {
+    for (const zone of ['UTC', 'Asia/Kolkata', 'America/New_York']) {
+      const s = formatCivil(toCivil(ns, loadZone(zone)), l)
+      t.equal(parseLayout(l, s), ns, `${l} in ${zone}: ${s}`)
+    }
+  }
+  t.equal(formatCivil(toCivil(ns, loadZone('UTC')), '2006-01-02T15:04:05.999999999Z07:00'), '2022-12-02T18:40:53.141828752Z', 'exact nanoseconds when the value is exact')
+  t.equal(parseDuration('1h1m1s1ms1us1ns'), 3661001001001n)
+  t.equal(parseDuration('2562047h47m16.854775807s'), 2n ** 63n - 1n)
+  t.throws(() => parseDuration('2562048h'), /invalid duration/)
+  t.equal(parseLayout('2006-01-02T15:04:05Z07:00', '1677-09-21T00:12:43.145224192-00:00'), -(2n ** 63n), 'beyond float64 precision, exact')
+})

@@ -1,0 +1,95 @@
+// Path normalisation end to end: raw request targets (no client-side normalisation) against a
+// recording upstream. The policy allows only /public/**; every traversal spelling must either
+// be rejected or arrive at the upstream as the canonical path the policy judged.
+import t from 'tap'
+import { startBouncer, startUpstream, rawRequest } from '../helpers/index.js'
+
+const POLICY = `package bouncer
+
+default decision := {"allow": false}
+
+decision := {"allow": true, "response_headers": {"x-policy-path": input.attributes.request.http.path}} if {
+  input.parsed_path[0] == "public"
+}
+`
+
+t.test('normalisation', async (t) => {
+  const up = await startUpstream()
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  const bk = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { path: { encoded_slash: 'keep', reject_status: 404, merge_slashes: false } } })
+  t.teardown(async () => { await b.close(); await bk.close(); await up.close() })
+  const get = (port: number, target: string, host = 'api.local') => rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
+
+  t.test('canonical paths are what the policy sees and what the upstream receives', async (t) => {
+    const cases: [string, string][] = [
+      ['/public/a', '/public/a'],
+      ['/public/./a', '/public/a'],
+      ['/public//a///b', '/public/a/b'],
+      ['/x/../public/a', '/public/a'],
+      ['/x/%2e%2e/public/a', '/public/a'],
+      ['/x/%2E%2E/public/a', '/public/a'],
+      ['/x/.%2e/public/a', '/public/a'],
+      ['/%70ublic/%61', '/public/a'],
+      ['/public/caf%c3%a9', '/public/caf%C3%A9'],
+      ['/public/a%3bb', '/public/a%3Bb'],
+      ['/public/a"b', '/public/a%22b'],
+      ['/public/a?q=%2F..%2F&x', '/public/a?q=%2F..%2F&x'],
+      ['http://other.example/public/abs?x=1', '/public/abs?x=1'],
+      ['/../../public/a', '/public/a'],
+    ]
+    for (const [target, canonical] of cases) {
+      up.requests.length = 0
+      const r = await get(b.port, target)
+      t.equal(r.status, 200, `${target} allowed`)
+      t.match(r.text, new RegExp(`x-policy-path: ${canonical.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\r\n`, 'i'), `policy saw ${canonical}`)
+      t.equal(up.requests[0]?.url, canonical, `${target} → upstream got ${canonical}`)
+    }
+  })
+
+  t.test('absolute-form: the authority becomes the host', async (t) => {
+    up.requests.length = 0
+    await get(b.port, 'http://Other.Example:81/public/h')
+    t.equal(up.requests[0].headers.host, 'other.example:81')
+  })
+
+  t.test('traversal that ends outside /public is denied, never forwarded', async (t) => {
+    up.requests.length = 0
+    for (const target of ['/public/../private', '/public/%2e%2e/private', '/public/%2E./private', '/public/.%2E/private', '/public/./../private',
+      '/public/a/../../private', '/public//../private', 'http://x/public/../private']) {
+      const r = await get(b.port, target)
+      t.equal(r.status, 403, `${target} denied`)
+    }
+    t.equal(up.requests.length, 0)
+  })
+
+  t.test('ambiguous encodings are rejected with 400 before the policy runs', async (t) => {
+    up.requests.length = 0
+    for (const target of [
+      '/public/..%2Fprivate', '/public/..%2fprivate', '/public%2F..%2Fprivate', '/public/..%5Cprivate', '/public/..%5cprivate',
+      '/public/..\\private', '/public/%252e%252e/private', '/public/%25%32%65', '/public/%00', '/public/a%0d%0ab', '/public/%c0%ae%c0%ae/private',
+      '/public/%c0%af', '/public/%e0%80%ae', '/public/%ed%a0%80', '/public/%ff', '/public/%', '/public/%g0', '/public/a?x=%zz', '/public/a#frag',
+      '*', 'ftp://x/public/a',
+    ]) {
+      const r = await get(b.port, target)
+      t.equal(r.status, 400, `${JSON.stringify(target)} → 400`)
+    }
+    // raw bytes ≥ 0x80 in the target
+    const r = await rawRequest(b.port, Buffer.concat([Buffer.from('GET /public/caf'), Buffer.from([0xc3, 0xa9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]))
+    t.equal(r.status, 400, 'raw UTF-8 bytes in the target → 400')
+    t.equal(up.requests.length, 0, 'nothing reached the upstream')
+  })
+
+  t.test('configurable: keep encoded slashes, no slash merging, custom status', async (t) => {
+    up.requests.length = 0
+    const r = await get(bk.port, '/public/a%2fb')
+    t.equal(r.status, 200)
+    t.equal(up.requests[0].url, '/public/a%2Fb', 'kept encoded (upper-case), one segment')
+    const r2 = await get(bk.port, '/public//a')
+    t.equal(r2.status, 200)
+    t.equal(up.requests[1].url, '/public//a')
+    t.equal((await get(bk.port, '/public/%5c')).status, 404, 'reject_status applies')
+    const r3 = await get(bk.port, '/public/..%2F..%2Fsecret')
+    t.equal(r3.status, 200, 'an encoded slash is data in a segment: no traversal')
+    t.equal(up.requests[2].url, '/public/..%2F..%2Fsecret')
+  })
+})

@@ -1,0 +1,148 @@
+// The seams to components written elsewhere: decision cache, decision logger, masker.
+import t from 'tap'
+import { request } from 'undici'
+import { gzipSync } from 'node:zlib'
+import { startBouncer, startUpstream } from '../helpers/index.js'
+import type { DecisionCache, DecisionLogger, DecisionEventInput } from '../../src/index.js'
+import { loadPolicyFromRego } from '../../src/policy/load.js'
+
+class MapCache implements DecisionCache {
+  store = new Map<string, { result: unknown; ttl: number }>()
+  gets = 0
+  async get (key: string) { this.gets++; return this.store.get(key)?.result }
+  set (key: string, result: unknown, ttl: number) { this.store.set(key, { result, ttl }) }
+}
+
+const CACHE_POLICY = `package bouncer
+
+decision := {"allow": true, "reason": "cached"} if input.parsed_path[0] == "a"
+decision := {"allow": true, "cache_ttl": 0} if input.parsed_path[0] == "never"
+decision := {"allow": false, "cache_ttl": 30} if input.parsed_path[0] == "deny30"
+decision := {"allow": input.attributes.request.http.headers["x-user"] == "alice"} if input.parsed_path[0] == "user"
+`
+
+t.test('decision cache: lookup before evaluation, store after, keyed by what the policy reads', async (t) => {
+  const up = await startUpstream()
+  const cache = new MapCache()
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': CACHE_POLICY }, deps: { cache }, config: { cache: { ttl: { allow_seconds: 60, deny_seconds: 10 } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const evals = async () => Number(/bouncer_policy_eval_duration_seconds_count (\d+)/.exec(await (await request(`${b.adminUrl}/metrics`)).body.text())![1])
+  const get = async (path: string, headers: Record<string, string> = {}) => { const r = await request(`${b.url}${path}`, { headers }); await r.body.dump(); return r.statusCode }
+
+  t.equal(await get('/a'), 200)
+  t.equal(cache.store.size, 1)
+  t.equal([...cache.store.values()][0].ttl, 60, 'default allow TTL')
+  const e1 = await evals()
+  t.equal(await get('/a', { 'x-noise': String(Math.random()) }), 200)
+  t.equal(await evals(), e1, 'hit: no evaluation (a header the policy never reads does not change the key)')
+
+  t.equal(await get('/never'), 200)
+  t.equal(cache.store.size, 1, 'cache_ttl 0 is never stored')
+  t.equal(await get('/deny30'), 403)
+  t.equal([...cache.store.values()].at(-1)!.ttl, 30, "the decision's cache_ttl wins")
+
+  t.equal(await get('/user', { 'x-user': 'alice' }), 200)
+  t.equal(await get('/user', { 'x-user': 'mallory' }), 403, 'a field the policy reads changes the key')
+
+  const before = cache.store.size
+  b.app.holder.activate(await loadPolicyFromRego([{ file: 'p.rego', source: CACHE_POLICY + '\n# v2\n' }], {}, 'bouncer/decision', { source: 'v2', revision: 'v2' }))
+  t.equal(await get('/a'), 200)
+  t.equal(cache.store.size, before + 1, 'a new revision never reuses old keys')
+})
+
+t.test('a cache that fails never fails a request', async (t) => {
+  const up = await startUpstream()
+  const broken: DecisionCache = { get: async () => { throw new Error('redis down') }, set: () => { throw new Error('redis down') } }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': CACHE_POLICY }, deps: { cache: broken } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const r = await request(`${b.url}/a`)
+  t.equal(r.statusCode, 200)
+  await r.body.dump()
+})
+
+t.test('decision log: one event per decision, errors included, backpressure refuses', async (t) => {
+  const up = await startUpstream()
+  const events: DecisionEventInput[] = []
+  let full = false
+  const logger: DecisionLogger = { record (e) { if (full) return 'backpressure'; events.push(e) } }
+  const policy = `package bouncer
+
+decision := {"allow": true, "reason": "ok"} if input.parsed_path[0] == "ok"
+decision := {"allow": false} if input.parsed_path[0] == "no"
+decision := "garbage" if input.parsed_path[0] == "bad"
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, deps: { decisionLog: logger } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  for (const p of ['/ok?x=1', '/no', '/bad']) await (await request(`${b.url}${p}`, { headers: { authorization: 'Bearer t' } })).body.dump()
+  t.equal(events.length, 3)
+  const [ok, no, bad] = events
+  t.match(ok, { path: 'bouncer/decision', result: { allow: true, reason: 'ok' }, bundles: { bouncer: { revision: String } } })
+  t.type(ok.decision_id, 'string')
+  t.type(ok.eval_ns, 'number')
+  t.type(ok.total_ns, 'number')
+  t.match(ok.requested_by, /^127\.0\.0\.1:\d+$/)
+  t.match(ok.input, { attributes: { request: { http: { path: '/ok?x=1', headers: { authorization: 'Bearer t' } } } }, parsed_query: { x: ['1'] } })
+  t.match(no, { result: { allow: false } })
+  t.match(bad, { result: 'garbage', error: { code: 'invalid_decision' } })
+
+  full = true
+  up.requests.length = 0
+  const r = await request(`${b.url}/ok`)
+  t.equal(r.statusCode, 503, 'backpressure → 503')
+  await r.body.dump()
+  t.equal(up.requests.length, 0, 'not forwarded')
+})
+
+t.test('masking: decisions with mask rules go through src/masking', async (t) => {
+  const up = await startUpstream()
+  const policy = `package bouncer
+
+decision := {"allow": true, "mask": [{"path": "/customers/*/ssn", "action": "redact"}, {"path": "/customers/*/card", "action": "last4"}]} if input.parsed_path[0] == "masked"
+decision := {"allow": true, "mask": [{"path": "/x", "action": "hash"}]} if input.parsed_path[0] == "hashed"
+decision := {"allow": true} if input.parsed_path[0] == "plain"
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy } })
+  const noMasker = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, deps: { masker: null } })
+  t.teardown(async () => { await b.close(); await noMasker.close(); await up.close() })
+  const doc = { customers: [{ name: 'Ann', ssn: '123-45-6789', card: '4111111111111111' }, { name: 'Bo', ssn: '987-65-4321', card: '5500000000000004' }] }
+  up.handle = (req, res) => {
+    if (req.url?.endsWith('gz')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', etag: '"abc"' })
+      res.end(gzipSync(JSON.stringify(doc)))
+    } else if (req.url?.endsWith('text')) {
+      res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ssn 123-45-6789')
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-up': '1' }); res.end(JSON.stringify(doc))
+    }
+  }
+  const r = await request(`${b.url}/masked/list`)
+  t.equal(r.statusCode, 200)
+  t.equal(r.headers['x-up'], '1')
+  const body = await r.body.json() as typeof doc
+  t.not(body.customers[0].ssn, '123-45-6789')
+  t.match(body.customers[1].card, /0004$/)
+  t.not(body.customers[1].card, '5500000000000004')
+  t.equal(body.customers[0].name, 'Ann')
+
+  const gz = await request(`${b.url}/masked/gz`)
+  t.equal(gz.statusCode, 200)
+  t.notOk(gz.headers['content-encoding'], 'decoded before masking')
+  t.notOk(gz.headers.etag, 'validators of the unmasked body are dropped')
+  t.notMatch(await gz.body.text(), /123-45-6789/)
+
+  const text = await request(`${b.url}/masked/text`)
+  t.equal(text.statusCode, 502, 'non-JSON with mask rules → fail closed')
+  t.notMatch(await text.body.text(), /123-45-6789/)
+
+  const hashed = await request(`${b.url}/hashed`)
+  t.equal(hashed.statusCode, 403, 'hash rules without a configured key → policy error, not forwarded unmasked')
+  await hashed.body.dump()
+
+  const plain = await request(`${b.url}/plain`)
+  t.match(await plain.body.text(), /123-45-6789/, 'no mask rules → streamed untouched')
+
+  const none = await request(`${noMasker.url}/masked/list`)
+  t.equal(none.statusCode, 502, 'no masker → masked decisions fail closed')
+  t.notMatch(await none.body.text(), /123-45-6789/)
+  t.match(await (await request(`${b.adminUrl}/metrics`)).body.text(), /bouncer_masked_responses_total\{outcome="masked"\} 2/)
+})

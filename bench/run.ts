@@ -21,7 +21,7 @@ import type { LoadResult, LoadSpec } from './loadgen.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { emptyMicro, runMicro } from './lib/micro.js'
 import { findNginx, startNginx } from './lib/nginx.js'
-import { BENCH_DIR, freePort, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
+import { BENCH_DIR, freePort, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
 import { findProfile, profileText, summariseProfile } from './lib/profile.js'
 import {
   computeRatios, computeTargets, halfRateTable, microTable, scenarioTable, targetTable,
@@ -202,7 +202,7 @@ function requestHeaders (s: Scenario, env: Env): Record<string, string> {
   return { authorization: `Bearer ${env.tokens[s.caller]}`, 'x-tenant': TENANT, accept: 'application/json' }
 }
 
-interface LoadOutcome { result?: LoadResult; rssPeak: number | null; rssSamples: number[]; error?: string }
+interface LoadOutcome { result?: LoadResult; rssPeak: number | null; rssSamples: number[]; error?: string; window?: [number, number] }
 
 async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spec: Partial<LoadSpec>, onTick?: () => void): Promise<LoadOutcome> {
   const full: LoadSpec = {
@@ -220,11 +220,12 @@ async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spe
   let tick: NodeJS.Timeout | undefined
   try {
     await lg.message(['measure'], (full.warmup + 30) * 1000)
+    const from = Number(process.hrtime.bigint() / 1000n)
     sampler = sampleRss(rssGroup, 250)
     if (onTick) tick = setInterval(onTick, 1000)
     const m = await lg.message<{ type: string; result?: LoadResult; message?: string }>(['result', 'error'], limit)
     if (m.type === 'error') return { rssPeak: sampler.stop(), rssSamples: sampler.samples, error: m.message }
-    return { result: m.result, rssPeak: sampler.stop(), rssSamples: sampler.samples }
+    return { result: m.result, rssPeak: sampler.stop(), rssSamples: sampler.samples, window: [from, Number(process.hrtime.bigint() / 1000n)] }
   } catch (e) {
     return { rssPeak: sampler?.stop() ?? null, rssSamples: sampler?.samples ?? [], error: (e as Error).message.split('\n')[0] }
   } finally {
@@ -348,20 +349,20 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
     if (bad) throw new Error(`soak: ${s.name}: ${bad}`)
     log(`soak: ${s.name}, ${settings.connections} connections for ${seconds} s after ${Math.max(settings.warmup_s, 10)} s warm-up; RSS every 10 s`)
     const samples: SoakResult['samples'] = []
-    const t0 = Date.now()
     let ticks = 0
     const o = await drive(st.port, s, env, st.rssGroup, { duration: seconds, warmup: Math.max(settings.warmup_s, 10) }, () => {
-      if (++ticks % 10 !== 0) return
-      const { stop } = sampleRss(st.rssGroup, 1000)
-      const v = stop()
-      if (v !== null) {
-        samples.push({ t_s: Math.round((Date.now() - t0) / 1000), rss_mb: Math.round(v * 10) / 10 })
-        log(`  t=${String(samples[samples.length - 1]!.t_s).padStart(5)} s  RSS ${v.toFixed(1)} MB`)
-      }
+      if (++ticks !== 1 && ticks % 10 !== 0) return
+      const v = groupRssMb(st.rssGroup)
+      if (v === null) return
+      samples.push({ t_s: ticks === 1 ? 0 : ticks, rss_mb: Math.round(v * 10) / 10 })
+      log(`  t=${String(samples[samples.length - 1]!.t_s).padStart(5)} s  RSS ${v.toFixed(1)} MB`)
     })
     if (!o.result) throw new Error(`soak: load failed: ${o.error}`)
-    const k = slope(samples.map((x) => x.t_s / 60), samples.map((x) => x.rss_mb))
-    return { scenario: s.name, seconds, samples, slope_mb_per_min: k === null ? null : Math.round(k * 1000) / 1000, rps: o.result.rps, p99_ms: o.result.p99_ms }
+    const fit = (xs: typeof samples) => { const k = slope(xs.map((x) => x.t_s / 60), xs.map((x) => x.rss_mb)); return k === null ? null : Math.round(k * 1000) / 1000 }
+    return {
+      scenario: s.name, seconds, samples, slope_mb_per_min: fit(samples), slope_second_half_mb_per_min: fit(samples.filter((x) => x.t_s >= seconds / 2)),
+      rps: o.result.rps, p99_ms: o.result.p99_ms,
+    }
   } finally {
     await stopServer(st, env)
   }
@@ -383,7 +384,7 @@ async function profile (env: Env, name: string): Promise<ProfileSummary> {
   copyFileSync(file, keep)
   log(`profile kept at ${keep} (open in Chrome DevTools → Performance)`)
   if (o.result) log(`  under profiling: ${Math.round(o.result.rps)} req/s, p99 ${o.result.p99_ms?.toFixed(2)} ms`)
-  return summariseProfile(file, name)
+  return summariseProfile(file, name, o.window)
 }
 
 // --- main ----------------------------------------------------------------------------------
@@ -421,7 +422,8 @@ async function main (): Promise<void> {
   if (soakResult) {
     out.push('', `soak ${soakResult.scenario}: ${soakResult.seconds} s, ${Math.round(soakResult.rps ?? 0)} req/s, p99 ${soakResult.p99_ms?.toFixed(2)} ms`)
     out.push(`  RSS MB: ${soakResult.samples.map((x) => x.rss_mb.toFixed(1)).join(' ')}`)
-    out.push(`  slope: ${soakResult.slope_mb_per_min === null ? 'n/a (fewer than 2 samples)' : `${soakResult.slope_mb_per_min.toFixed(3)} MB/min`}`)
+    out.push(`  slope: ${soakResult.slope_mb_per_min === null ? 'n/a (fewer than 2 samples)' : `${soakResult.slope_mb_per_min.toFixed(3)} MB/min`}` +
+      (soakResult.slope_second_half_mb_per_min == null ? '' : `; second half ${soakResult.slope_second_half_mb_per_min.toFixed(3)} MB/min`))
   }
   if (prof) out.push('', profileText(prof))
   if (!prof) out.push('', targetTable(results.targets, false))

@@ -11,7 +11,7 @@ import { pino, type Logger, type DestinationStream } from 'pino'
 import type { BouncerConfig } from './config/index.js'
 import { ConfigError } from './config/index.js'
 import { createMetrics, type Metrics } from './metrics/index.js'
-import { Health } from './health/index.js'
+import { Health, normalizeStatus } from './health/index.js'
 import { createAdminServer } from './health/admin.js'
 import { PolicyHolder, type ActivePolicy } from './policy/holder.js'
 import { loadPolicyFromPath, type LoadPolicyOptions } from './policy/load.js'
@@ -152,8 +152,8 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     log.info({ revision: next.revision, previous: prev?.revision, source: next.source, entrypoint: next.entrypoint }, 'policy activated')
   })
   if (auth) health.register('auth', () => auth.status(), { critical: false })
-  if (deps.cache?.status) health.register('cache', () => deps.cache!.status!(), { critical: false })
-  if (deps.decisionLog?.status) health.register('decision_logs', () => deps.decisionLog!.status!(), { critical: false })
+  if (deps.cache?.status) health.register('cache', () => normalizeStatus(deps.cache!.status!()), { critical: false })
+  if (deps.decisionLog?.status) health.register('decision_logs', () => normalizeStatus(deps.decisionLog!.status!()), { critical: false })
 
   // --- decision cache seam: key per active policy, compiled once per activation ---
   const keyFns = new WeakMap<ActivePolicy, ((input: unknown) => string) | undefined>()

@@ -6,7 +6,7 @@ import type { ProfileSummary } from './report.js'
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number }
 
 function area (cf: CallFrame): string {
   const u = cf.url
@@ -41,13 +41,22 @@ function where (cf: CallFrame): string {
   return `${short}:${cf.lineNumber + 1}`
 }
 
-export function summariseProfile (file: string, scenario: string, topN = 15): ProfileSummary {
+/**
+ * `window`: [from, to] in µs of the monotonic clock (process.hrtime of any process on the same
+ * machine: V8 stamps profiles with it), to keep only the samples taken under measured load —
+ * start-up (module loading, policy compilation) and warm-up are left out.
+ */
+export function summariseProfile (file: string, scenario: string, window?: [number, number], topN = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const selfUs = new Map<number, number>()
+  let ts = p.startTime
   for (let i = 0; i < p.samples.length; i++) {
+    const d = p.timeDeltas[i] ?? 0
+    ts += d
+    if (window && (ts < window[0] || ts > window[1])) continue
     const id = p.samples[i]!
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0))
+    selfUs.set(id, (selfUs.get(id) ?? 0) + d)
   }
   const fns = new Map<string, { fn: string; where: string; us: number }>()
   const areas = new Map<string, number>()
@@ -72,9 +81,13 @@ export function summariseProfile (file: string, scenario: string, topN = 15): Pr
   }
 }
 
+/** The main thread's profile (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, thread 0);
+ * tsx's module-loader worker thread writes one too. */
 export function findProfile (dir: string): string | undefined {
   const f = readdirSync(dir).filter((x) => x.endsWith('.cpuprofile')).sort()
-  return f.length ? join(dir, f[f.length - 1]!) : undefined
+  const main = f.filter((x) => /\.\d+\.0\.\d+\.cpuprofile$/.test(x))
+  const pick = main.length ? main : f
+  return pick.length ? join(dir, pick[pick.length - 1]!) : undefined
 }
 
 export function profileText (p: ProfileSummary): string {

@@ -29,7 +29,7 @@ try {
 
 const deps: import('../../src/index.js').AppDeps = {}
 
-// --- decision cache (src/cache) behind the proxy's DecisionCache seam ---
+// --- decision cache (src/cache), built from config.cache as `bouncer run` would ---
 if (config.cache.enabled) {
   let cacheMod: typeof import('../../src/cache/index.js')
   try { cacheMod = await import('../../src/cache/index.js') } catch (e) { skip(`decision cache unavailable: ${firstLine(e)}`) }
@@ -48,20 +48,8 @@ if (config.cache.enabled) {
     ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds },
   })
   if (c.redis.enabled && !await cache.whenRedisReady(5000)) fatal(new Error(`Redis at ${c.redis.url} not usable within 5 s`))
-  deps.cache = {
-    // The memory tier answers synchronously; the seam wants the raw decision.
-    get: (key) => {
-      const hit = cache.getMemory(key)
-      if (hit !== undefined) return Promise.resolve(hit.decision)
-      return cache.getRemote(key).then((r) => r?.decision)
-    },
-    set: (key, result, ttl) => cache.set(key, result, ttl),
-    status: () => {
-      const s = cache.status()
-      return { status: s.redis === 'degraded' ? 'WARN' : 'OK', ...s }
-    },
-    close: () => cache.close(),
-  }
+  // TieredDecisionCache is the proxy's DecisionCache (src/proxy/seams.ts) as it is.
+  deps.cache = cache
 }
 
 // --- decision logs (src/decision-log) ---
@@ -69,13 +57,7 @@ if (config.decision_logs.enabled) {
   let dl: typeof import('../../src/decision-log/index.js')
   try { dl = await import('../../src/decision-log/index.js') } catch (e) { skip(`decision logs unavailable: ${firstLine(e)}`) }
   try {
-    const logger = new dl.DecisionLogger(config.decision_logs, { production: config.production, allow_insecure: config.allow_insecure })
-    deps.decisionLog = {
-      record: (event) => logger.record(event),
-      start: () => logger.start(),
-      stop: async (deadlineMs) => { await logger.stop(deadlineMs) },
-      status: () => logger.status() as unknown as import('../../src/health/index.js').StatusReport,
-    }
+    deps.decisionLog = new dl.DecisionLogger(config.decision_logs, { production: config.production, allow_insecure: config.allow_insecure })
   } catch (e) { skip(`decision log config not accepted: ${firstLine(e)}`) }
 }
 

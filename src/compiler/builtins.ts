@@ -57,7 +57,7 @@ export const BUILTINS: Record<string, BuiltinInfo> = {
   'io.jwt.verify_rs256': H(2), 'io.jwt.verify_rs384': H(2), 'io.jwt.verify_rs512': H(2),
   'io.jwt.verify_ps256': H(2), 'io.jwt.verify_ps384': H(2), 'io.jwt.verify_ps512': H(2),
   'io.jwt.verify_es256': H(2), 'io.jwt.verify_es384': H(2), 'io.jwt.verify_es512': H(2),
-  'io.jwt.verify_hs256': H(2), 'io.jwt.verify_hs384': H(2), 'io.jwt.verify_hs512': H(2),
+  'io.jwt.verify_hs256': H(2), 'io.jwt.verify_hs384': H(2), 'io.jwt.verify_hs512': H(2), 'io.jwt.verify_eddsa': H(2),
   // misc
   'uuid.rfc4122': H(1, { nondeterministic: true }), 'rand.intn': H(2, { nondeterministic: true }),
   'semver.compare': H(2), 'semver.is_valid': H(1), 'units.parse': H(1), 'units.parse_bytes': H(1),

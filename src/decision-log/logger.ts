@@ -207,7 +207,14 @@ export class DecisionLogger {
     let bytes = Buffer.byteLength(data)
     if (this.spool.bytes + this.queueBytes + bytes > this.maxBytes) {
       if (this.config.overflow === 'backpressure') return this.refuse()
-      if (this.makeRoom(bytes)) {
+      let marked: boolean
+      try { marked = this.makeRoom(bytes) } catch (e) {
+        // The spool could not delete a segment: nothing sensible to do but lose this event.
+        this.lose('write_error', 1)
+        this.deps.log?.error({ error: (e as Error).message }, 'cannot make room in the decision log spool; event lost')
+        return undefined
+      }
+      if (marked) {
         // A drop marker took the next seq: seal again after it.
         entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
         data = entry.line + '\n'

@@ -48,3 +48,19 @@ export class Health {
     return { ready, degraded, components }
   }
 }
+
+const STATUSES: ReadonlySet<string> = new Set(['NOT_READY', 'OK', 'WARN', 'ERROR'])
+
+/**
+ * Components report status in their own shape; readiness needs a StatusReport. Accepted:
+ * `{status: <ComponentStatus>}`, `{state: <ComponentStatus>}` (decision logs), and the cache's
+ * `{redis: 'ok' | 'degraded' | 'disabled'}` (degraded → WARN). Anything else counts as OK.
+ */
+export function normalizeStatus (report: unknown): StatusReport {
+  if (!report || typeof report !== 'object') return { status: 'OK' }
+  const r = report as Record<string, unknown>
+  if (typeof r.status === 'string' && STATUSES.has(r.status)) return r as StatusReport
+  if (typeof r.state === 'string' && STATUSES.has(r.state)) return { ...r, status: r.state as ComponentStatus }
+  if (r.redis === 'degraded') return { ...r, status: 'WARN', message: 'redis tier skipped (down or not connected)' }
+  return { ...r, status: 'OK' }
+}

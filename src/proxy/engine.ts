@@ -103,7 +103,7 @@ export function createEngine (deps: EngineDeps): Decide {
       try {
         key = keyFn(input)
         const hit = await cache!.get(key)
-        if (hit !== undefined) { result = hit; cached = true }
+        if (hit !== undefined) { result = hit.decision; cached = true }
       } catch (e) {
         key = undefined
         log.warn({ id: ctx.id, err: e }, 'decision cache key/lookup failed; evaluating')

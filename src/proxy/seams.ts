@@ -2,18 +2,21 @@
 // path. buildApp() accepts instances of these; each is optional.
 import type { Readable } from 'node:stream'
 import type { DecisionEventInput } from '../decision-log/event.js'
-import type { StatusReport } from '../health/index.js'
 
 export type { DecisionEventInput }
 
-/** Decision cache (src/cache TieredDecisionCache). Stores the raw policy result. */
+/**
+ * Decision cache (src/cache TieredDecisionCache satisfies this). Stores the raw policy result
+ * (boolean or decision object) — it is re-validated on every hit.
+ */
 export interface DecisionCache {
   /** Never throws, bounded time; undefined = miss. */
-  get (key: string): Promise<unknown | undefined>
+  get (key: string): Promise<{ readonly decision: unknown } | undefined>
   /** Fire and forget; errors are the cache's business. */
-  set (key: string, result: unknown, ttlSeconds: number): void | Promise<void>
-  status? (): StatusReport
-  close? (): Promise<void> | void
+  set (key: string, decision: unknown, ttlSeconds: number): void | Promise<void>
+  /** Any status object; see normalizeStatus in src/health. */
+  status? (): unknown
+  close? (): Promise<unknown> | void
 }
 
 /** Decision logger (src/decision-log DecisionLogger). record() is synchronous and cheap. */
@@ -21,8 +24,9 @@ export interface DecisionLogger {
   /** 'backpressure' = the spool is full and the overflow policy is backpressure: refuse the request. */
   record (event: DecisionEventInput): void | 'backpressure'
   start? (): void | Promise<void>
-  stop? (deadlineMs: number): Promise<void>
-  status? (): StatusReport
+  stop? (deadlineMs: number): Promise<unknown>
+  /** Any status object; see normalizeStatus in src/health. */
+  status? (): unknown
 }
 
 /** The upstream response handed to the masker. */

@@ -2,15 +2,18 @@
 // erasure (without touching the caller's input), masking; and the configuration slice.
 import t from 'tap'
 import type { BouncerConfig } from '../../src/config/index.js'
+import type { DecisionLogger as ProxyDecisionLogSeam } from '../../src/proxy/seams.js'
 import { isBouncerError } from '../../src/errors.js'
 import {
-  compileEventBuilder, DEFAULT_ERASE_HEADERS, maskerFromDocumentMask, parseTraceparent, resolveDecisionLogConfig, rfc3339Nano,
+  compileEventBuilder, DecisionLogger, DEFAULT_ERASE_HEADERS, maskerFromDocumentMask, parseTraceparent, resolveDecisionLogConfig, rfc3339Nano,
   validateServiceUrl, type DecisionLogConfigInput,
 } from '../../src/decision-log/index.js'
 
-// Compile-time check: the central config's decision_logs section is what the logger takes, so
-// the proxy can pass config.decision_logs through unchanged.
+// Compile-time checks: the central config's decision_logs section is what the logger takes
+// (the proxy passes config.decision_logs through unchanged), and the logger fits the proxy's
+// decisionLog seam.
 export const sliceFits = (c: BouncerConfig): DecisionLogConfigInput => c.decision_logs
+export const seamFits = (l: DecisionLogger): ProxyDecisionLogSeam => l
 
 const build = compileEventBuilder({ labels: { id: 'inst-1', version: '9.9.9', env: 'prod' }, eraseHeaders: DEFAULT_ERASE_HEADERS })
 

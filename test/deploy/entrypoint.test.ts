@@ -269,8 +269,9 @@ t.test('the real bouncer through the entrypoint, from the image layout', {
     return (await fetch(`${admin}${path}`)).text()
   }
   await t.test('evidence: curl -s http://127.0.0.1:9090/readyz', async (t) => {
-    const body = await curl('/readyz')
-    t.match(body, /policy/i, `readiness names the policy component: ${body.slice(0, 300)}`)
+    const body = JSON.parse(await curl('/readyz')) as { components?: Record<string, { status: string; revision?: string }> }
+    t.equal(body.components?.policy?.status, 'OK', 'the policy component is OK')
+    t.match(body.components?.policy?.revision, /\S/, 'and names the active revision')
   })
   await t.test('evidence: curl -s http://127.0.0.1:9090/metrics', async (t) => {
     const body = await curl('/metrics')

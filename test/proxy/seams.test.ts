@@ -9,7 +9,7 @@ import { loadPolicyFromRego } from '../../src/policy/load.js'
 class MapCache implements DecisionCache {
   store = new Map<string, { result: unknown; ttl: number }>()
   gets = 0
-  async get (key: string) { this.gets++; return this.store.get(key)?.result }
+  async get (key: string) { this.gets++; const e = this.store.get(key); return e ? { decision: e.result } : undefined }
   set (key: string, result: unknown, ttl: number) { this.store.set(key, { result, ttl }) }
 }
 

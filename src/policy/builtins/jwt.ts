@@ -249,7 +249,8 @@ const asymmetric = (type: 'rsa' | 'ec' | 'ed', hashAlg: string | null, opts: (ke
       const der = Buffer.concat([Buffer.from([0x30]), derLen(body.length), body])
       try { return cryptoVerify(hashAlg, data, { key, dsaEncoding: 'der' }, der) } catch { return false }
     }
-    try { return cryptoVerify(hashAlg, data, { key, ...opts(key) }, sig) } catch { return false }
+    const o = opts(key)
+    try { return cryptoVerify(hashAlg, data, Object.keys(o).length ? { key, ...o } : key, sig) } catch { return false }
   }
 
 const hmacVerify = (hashAlg: string): Verify => (key, data, sig) => {
@@ -259,7 +260,7 @@ const hmacVerify = (hashAlg: string): Verify => (key, data, sig) => {
   return mac.length === sig.length && timingSafeEqual(mac, sig)
 }
 
-const pkcs1 = (): object => ({ padding: constants.RSA_PKCS1_PADDING })
+const pkcs1 = (): object => ({}) // PKCS #1 v1.5 is node's default for RSA keys
 const pss = (): object => ({ padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO })
 
 const ALGORITHMS: Record<string, { hash: string | null; verify: Verify }> = {
@@ -505,6 +506,7 @@ export const jwtBuiltins: Record<string, HostBuiltin> = {
   'io.jwt.verify_es256': verifyAsymmetric('ES256'),
   'io.jwt.verify_es384': verifyAsymmetric('ES384'),
   'io.jwt.verify_es512': verifyAsymmetric('ES512'),
+  'io.jwt.verify_eddsa': verifyAsymmetric('EdDSA'),
   'io.jwt.verify_hs256': verifyHMAC('HS256'),
   'io.jwt.verify_hs384': verifyHMAC('HS384'),
   'io.jwt.verify_hs512': verifyHMAC('HS512'),

@@ -1,5 +1,6 @@
 // Evaluates Rego expressions through real compiled policies (compileModules + loadCompiledPolicy),
 // so host builtins are exercised across the SDK's JSON ABI exactly as in production.
+import type { Test } from 'tap'
 import { compileModules } from '../../../src/compiler/index.js'
 import { loadCompiledPolicy } from '../../../src/compiler/load.js'
 
@@ -33,11 +34,7 @@ export const lit = (v: unknown): string => JSON.stringify(v)
 
 export type Want = { value: unknown } | { undefined: true } | { error: RegExp }
 
-interface Asserts {
-  same: (found: unknown, wanted: unknown, msg?: string) => unknown
-  match: (found: unknown, wanted: RegExp, msg?: string) => unknown
-  equal: (found: unknown, wanted: unknown, msg?: string) => unknown
-}
+type Asserts = Pick<Test, 'same' | 'match'>
 
 export const V = (value: unknown): Want => ({ value })
 export const U: Want = { undefined: true }

@@ -1,0 +1,132 @@
+// object.subset, json.filter / json.remove / json.patch (RFC 6902 examples), semver, units,
+// graph.reachable, casts, strings.render_template, opa.runtime, print/trace.
+import t from 'tap'
+import { E, table, U, V } from './helpers.js'
+import { hostBuiltins, setPrintHook } from '../../../src/policy/builtins/index.js'
+
+t.test('object.subset', async t => {
+  await table(t, [
+    ['object.subset({"a": "b", "c": {"x": [10, 15, 20, 25], "y": "z"}}, {"c": {"x": [10, 15, 20, 25]}})', V(true)],
+    ['object.subset({"a": {"b": 1, "c": 2}}, {"a": {"b": 1}})', V(true)],
+    ['object.subset({"a": 1}, {"a": 2})', V(false)],
+    ['object.subset({"a": 1}, {"b": 1})', V(false)],
+    ['object.subset({"a": 1}, {})', V(true)],
+    ['object.subset([1, 2, 3, 4], [2, 3])', V(true)],
+    ['object.subset([1, 2, 3, 4], [1, 3])', V(false)],
+    ['object.subset(1, {})', E(/^eval_type_error: object\.subset: operand 1 must be one of \{object, set, array\} but got number$/)],
+  ])
+})
+
+t.test('json.filter / json.remove', async t => {
+  await table(t, [
+    ['json.filter({"a": {"x": 100, "y": 200}, "b": {"x": 300}}, ["a/x", "b"])', V({ a: { x: 100 }, b: { x: 300 } })],
+    ['json.filter({"a": {"b": 1, "c": 2}}, [["a", "b"]])', V({ a: { b: 1 } })],
+    ['json.filter({"a/b": 1, "c": 2}, ["a~1b"])', V({ 'a/b': 1 })],
+    ['json.filter({"a": [{"x": 1, "y": 2}, {"x": 3}]}, ["a/0/x"])', V({ a: [{ x: 1 }] })],
+    ['json.filter({"a": 1}, {"a", "a/b"})', V({ a: 1 })],
+    ['json.filter({"a": 1}, ["z"])', V({})],
+    ['json.remove({"a": {"x": 1, "y": 2}, "b": 3}, ["a/x", "b"])', V({ a: { y: 2 } })],
+    ['json.remove({"a": [1, 2, 3]}, ["a/1"])', V({ a: [1, 3] })],
+    ['json.remove({"a": 1}, [["a"]])', V({})],
+    ['json.remove({"a": 1}, ["z/y"])', V({ a: 1 })],
+    ['json.filter({"a": 1}, [1])', E(/^eval_type_error: json\.filter: operand 2 must be one of \{set, array\} containing string paths or array of path segments/)],
+    ['json.remove([], ["a"])', E(/^eval_type_error: json\.remove: operand 1 must be object but got array$/)],
+  ])
+})
+
+t.test('json.patch (RFC 6902; a failing patch is undefined)', async t => {
+  await table(t, [
+    ['json.patch({"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux"}])', V({ baz: 'qux', foo: 'bar' })],
+    ['json.patch({"foo": ["bar", "baz"]}, [{"op": "add", "path": "/foo/1", "value": "qux"}])', V({ foo: ['bar', 'qux', 'baz'] })],
+    ['json.patch({"foo": [1]}, [{"op": "add", "path": "/foo/-", "value": 2}])', V({ foo: [1, 2] })],
+    ['json.patch({"baz": "qux", "foo": "bar"}, [{"op": "remove", "path": "/baz"}])', V({ foo: 'bar' })],
+    ['json.patch({"foo": ["bar", "qux", "baz"]}, [{"op": "remove", "path": "/foo/1"}])', V({ foo: ['bar', 'baz'] })],
+    ['json.patch({"baz": "qux", "foo": "bar"}, [{"op": "replace", "path": "/baz", "value": "boo"}])', V({ baz: 'boo', foo: 'bar' })],
+    ['json.patch({"foo": {"bar": "baz", "waldo": "fred"}, "qux": {"corge": "grault"}}, [{"op": "move", "from": "/foo/waldo", "path": "/qux/thud"}])', V({ foo: { bar: 'baz' }, qux: { corge: 'grault', thud: 'fred' } })],
+    ['json.patch({"foo": ["all", "grass", "cows", "eat"]}, [{"op": "move", "from": "/foo/1", "path": "/foo/3"}])', V({ foo: ['all', 'cows', 'eat', 'grass'] })],
+    ['json.patch({"a": {"b": 1}}, [{"op": "copy", "from": "/a", "path": "/c"}])', V({ a: { b: 1 }, c: { b: 1 } })],
+    ['json.patch({"baz": "qux", "foo": ["a", 2, "c"]}, [{"op": "test", "path": "/baz", "value": "qux"}, {"op": "test", "path": "/foo/1", "value": 2}])', V({ baz: 'qux', foo: ['a', 2, 'c'] })],
+    ['json.patch({"baz": "qux"}, [{"op": "test", "path": "/baz", "value": "bar"}])', U],
+    ['json.patch({"foo": "bar"}, [{"op": "add", "path": "/baz/bat", "value": "qux"}])', U],
+    ['json.patch({"foo": "bar"}, [{"op": "remove", "path": "/nope"}])', U],
+    ['json.patch({"a": 1}, [{"op": "add", "path": "", "value": [1]}])', V([1])],
+    ['json.patch({"a": 1}, [{"op": "add", "path": ["b"], "value": 2}])', V({ a: 1, b: 2 })],
+    ['json.patch({"a": 1}, [{"op": "frobnicate", "path": "/a"}])', U],
+  ])
+})
+
+t.test('semver (OPA: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no leading v)', async t => {
+  await table(t, [
+    ['semver.is_valid("1.0.0")', V(true)],
+    ['semver.is_valid("1.1.12-rc1+foo")', V(true)],
+    ['semver.is_valid("v1.1.12-rc1+foo")', V(false)],
+    ['semver.is_valid("1.0")', V(false)],
+    ['semver.is_valid("1.0.0-")', V(true)],
+    ['semver.is_valid("1.0.0-a..b")', V(false)],
+    ['semver.is_valid(100)', V(false)],
+    ['semver.compare("1.0.0", "2.0.0")', V(-1)],
+    ['semver.compare("2.1.0", "2.0.9")', V(1)],
+    ['semver.compare("1.0.0-alpha", "1.0.0-alpha.1")', V(-1)],
+    ['semver.compare("1.0.0-alpha.1", "1.0.0-alpha.beta")', V(-1)],
+    ['semver.compare("1.0.0-beta.2", "1.0.0-beta.11")', V(-1)],
+    ['semver.compare("1.0.0-beta.11", "1.0.0-rc.1")', V(-1)],
+    ['semver.compare("1.0.0-rc.1", "1.0.0")', V(-1)],
+    ['semver.compare("1.0.0+a", "1.0.0+b")', V(0)],
+    ['semver.compare("x", "1.0.0")', E(/^eval_builtin_error: semver\.compare: operand 1: string x is not a valid SemVer$/)],
+    ['semver.compare("1.0.0", "1")', E(/operand 2: string 1 is not a valid SemVer/)],
+  ])
+})
+
+t.test('units', async t => {
+  await table(t, [
+    ['units.parse("10K")', V(10000)],
+    ['units.parse("10k")', V(10000)],
+    ['units.parse("1.5Gi")', V(1610612736)],
+    ['units.parse("1.5gi")', V(1610612736)],
+    ['units.parse("100m")', V(0.1)],
+    ['units.parse("5M")', V(5000000)],
+    ['units.parse("1.1K")', V(1100)],
+    ['units.parse("10")', V(10)],
+    ['units.parse("\\"10K\\"")', V(10000)],
+    ['units.parse("K")', E(/^eval_builtin_error: units\.parse: no amount provided$/)],
+    ['units.parse("1 K")', E(/spaces not allowed in resource strings/)],
+    ['units.parse("1X")', E(/unit X not recognized/)],
+    ['units.parse("1.2.3")', E(/could not parse amount to a number/)],
+    ['units.parse_bytes("10GB")', V(10000000000)],
+    ['units.parse_bytes("5K")', V(5000)],
+    ['units.parse_bytes("4mb")', V(4000000)],
+    ['units.parse_bytes("1.5KiB")', V(1536)],
+    ['units.parse_bytes("1KB")', V(1000)],
+    ['units.parse_bytes("1Ki")', V(1024)],
+    ['units.parse_bytes("100")', V(100)],
+    ['units.parse_bytes("GB")', E(/no byte amount provided/)],
+    ['units.parse_bytes("1XB")', E(/byte unit xb not recognized/)],
+  ])
+})
+
+t.test('graph.reachable, casts, render_template, opa.runtime', async t => {
+  await table(t, [
+    ['graph.reachable({"a": ["b"], "b": ["c"], "c": [], "d": ["a"]}, ["a"])', V(['a', 'b', 'c'])],
+    ['graph.reachable({"a": {"b"}, "b": {"c"}, "c": set()}, {"a"})', V(['a', 'b', 'c'])],
+    ['graph.reachable({"a": ["b"]}, ["z"])', V([])],
+    ['graph.reachable([], ["a"])', E(/^eval_type_error: graph\.reachable: operand 1 must be object but got array$/)],
+    ['cast_string("x")', V('x')],
+    ['cast_boolean(true)', V(true)],
+    ['cast_null(null)', V(null)],
+    ['cast_object({"a": 1})', V({ a: 1 })],
+    ['cast_string(1)', E(/^eval_type_error: cast_string: operand 1 must be string but got number$/)],
+    ['strings.render_template("Hello {{.name}}!", {"name": "world"})', V('Hello world!')],
+    ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', V('x-5-<no value>')],
+    ['strings.render_template("{{range .x}}{{.}}{{end}}", {"x": [1]})', E(/unsupported action/)],
+    ['opa.runtime()', V({})],
+  ])
+})
+
+t.test('print and trace go to the print hook', async t => {
+  const lines: string[] = []
+  setPrintHook(l => lines.push(l))
+  t.teardown(() => setPrintHook(l => process.stderr.write(l + '\n')))
+  hostBuiltins['internal.print']([['a'], [], [1, 2]])
+  hostBuiltins.trace('hi')
+  t.same(lines, ['a <undefined> 1, 2', 'Note "hi"'])
+})

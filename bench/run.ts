@@ -4,7 +4,7 @@
 //   npm run bench -- --quick               shorter runs, same contenders (~3 min)
 //   npm run bench -- --json FILE           also write the results document
 //   npm run bench -- --soak SECONDS        steady load on one bouncer, RSS every 10 s, slope
-//   npm run bench -- --profile NAME        CPU profile of a bouncer scenario under load
+//   npm run bench -- --profile A,B         CPU profiles at one fixed rate: where the time goes
 //   npm run bench -- --results             write bench/results.json, bench/chart.svg, bench/RESULTS.md
 //
 // Every server runs in its own process (its own process group), the load generator
@@ -21,7 +21,7 @@ import type { LoadResult, LoadSpec } from './loadgen.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { emptyMicro, runMicro } from './lib/micro.js'
 import { findNginx, startNginx } from './lib/nginx.js'
-import { BENCH_DIR, freePort, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
+import { BENCH_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
 import { findProfile, profileText, summariseProfile } from './lib/profile.js'
 import {
   computeRatios, computeTargets, halfRateTable, microTable, scenarioTable, targetTable,
@@ -43,7 +43,9 @@ const USAGE = `usage: npm run bench -- [options]
   --no-half-rate          skip the fixed-rate latency runs (½ of bare-proxy max RPS)
   --soak SECONDS          soak mode: steady load on --soak-scenario, RSS sampled every 10 s
   --soak-scenario NAME    default bouncer-logs (bouncer-eval when logs are unavailable)
-  --profile NAME          CPU-profile a bouncer scenario under load and print the top frames`
+  --profile A,B,...       CPU-profile these scenarios (bare-proxy / bouncer-*) at one fixed rate and
+                          print where the time goes, in µs per request, side by side
+  --rate R                request rate for --profile (default 500 req/s)`
 
 const { values: opt } = parseArgs({
   options: {
@@ -60,6 +62,7 @@ const { values: opt } = parseArgs({
     soak: { type: 'string' },
     'soak-scenario': { type: 'string' },
     profile: { type: 'string' },
+    rate: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -202,7 +205,7 @@ function requestHeaders (s: Scenario, env: Env): Record<string, string> {
   return { authorization: `Bearer ${env.tokens[s.caller]}`, 'x-tenant': TENANT, accept: 'application/json' }
 }
 
-interface LoadOutcome { result?: LoadResult; rssPeak: number | null; rssSamples: number[]; error?: string; window?: [number, number] }
+interface LoadOutcome { result?: LoadResult; rssPeak: number | null; rssSamples: number[]; error?: string; window?: [number, number]; cpuSeconds?: number | null }
 
 async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spec: Partial<LoadSpec>, onTick?: () => void): Promise<LoadOutcome> {
   const full: LoadSpec = {
@@ -221,11 +224,16 @@ async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spe
   try {
     await lg.message(['measure'], (full.warmup + 30) * 1000)
     const from = Number(process.hrtime.bigint() / 1000n)
+    const cpu0 = groupCpuSeconds(rssGroup)
     sampler = sampleRss(rssGroup, 250)
     if (onTick) tick = setInterval(onTick, 1000)
     const m = await lg.message<{ type: string; result?: LoadResult; message?: string }>(['result', 'error'], limit)
     if (m.type === 'error') return { rssPeak: sampler.stop(), rssSamples: sampler.samples, error: m.message }
-    return { result: m.result, rssPeak: sampler.stop(), rssSamples: sampler.samples, window: [from, Number(process.hrtime.bigint() / 1000n)] }
+    const cpu1 = groupCpuSeconds(rssGroup)
+    return {
+      result: m.result, rssPeak: sampler.stop(), rssSamples: sampler.samples, window: [from, Number(process.hrtime.bigint() / 1000n)],
+      cpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+    }
   } catch (e) {
     return { rssPeak: sampler?.stop() ?? null, rssSamples: sampler?.samples ?? [], error: (e as Error).message.split('\n')[0] }
   } finally {
@@ -250,6 +258,7 @@ async function runOnce (s: Scenario, env: Env, spec: Partial<LoadSpec> = {}): Pr
     r.non2xx = Math.max(r.non2xx, Object.entries(r.statuses ?? {}).reduce((a, [code, n]) => a + (code.startsWith('2') ? 0 : n), 0))
     const out: ScenarioResult = {
       rps: r.rps, p50_ms: r.p50_ms, p99_ms: r.p99_ms, rss_mb: o.rssPeak, non2xx: r.non2xx, errors: r.errors + r.timeouts, description: s.description,
+      cpu_us_per_req: o.cpuSeconds != null && r.requests > 0 ? (o.cpuSeconds * 1e6) / r.requests : null,
     }
     if (r.requests === 0) out.failed = 'no responses'
     else if ((r.non2xx + r.errors + r.timeouts) / (r.requests + r.errors + r.timeouts) > 0.01) {
@@ -266,8 +275,10 @@ function combine (runs: ScenarioResult[]): ScenarioResult {
   if (ok.length === 0) return runs[0]!
   const med = (k: 'rps' | 'p50_ms' | 'p99_ms') => median(ok.map((r) => r[k]!).filter((x) => x !== null))
   const rss = ok.map((r) => r.rss_mb).filter((x): x is number => x !== null)
+  const cpu = ok.map((r) => r.cpu_us_per_req).filter((x): x is number => x != null)
   const res: ScenarioResult = {
     rps: med('rps'), p50_ms: med('p50_ms'), p99_ms: med('p99_ms'), rss_mb: rss.length ? Math.max(...rss) : null,
+    cpu_us_per_req: cpu.length ? median(cpu) : null,
     non2xx: ok.reduce((a, r) => a + (r.non2xx ?? 0), 0), errors: ok.reduce((a, r) => a + (r.errors ?? 0), 0), rounds: ok.length, description: ok[0]!.description,
   }
   const failedRounds = runs.filter((r) => r.failed)
@@ -298,7 +309,7 @@ async function suite (env: Env): Promise<Pick<BenchResults, 'scenarios' | 'laten
       const r = await runOnce(s, env)
       perRound.get(s.name)!.push(r)
       if (r.skipped) skipped.set(s.name, r.skipped)
-      log(`  ${s.name.padEnd(18)} ${r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps!)} req/s  p50 ${r.p50_ms?.toFixed(2)} ms  p99 ${r.p99_ms?.toFixed(2)} ms  RSS ${r.rss_mb?.toFixed(0)} MB`}`)
+      log(`  ${s.name.padEnd(18)} ${r.skipped ? `skipped: ${r.skipped}` : r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps!)} req/s  p50 ${r.p50_ms?.toFixed(2)} ms  p99 ${r.p99_ms?.toFixed(2)} ms  RSS ${r.rss_mb?.toFixed(0)} MB  CPU ${r.cpu_us_per_req?.toFixed(0) ?? '?'} µs/req`}`)
     }
   }
   const scenarios: Record<string, ScenarioResult> = {}
@@ -315,8 +326,8 @@ async function suite (env: Env): Promise<Pick<BenchResults, 'scenarios' | 'laten
       if (!s) continue
       if (scenarios[name]?.skipped) { half.scenarios[name] = { rps: null, p50_ms: null, p99_ms: null, skipped: scenarios[name]!.skipped }; continue }
       const r = await runOnce(s, env, { rate })
-      half.scenarios[name] = { rps: r.rps, p50_ms: r.p50_ms, p99_ms: r.p99_ms, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.failed ? { failed: r.failed } : {}) }
-      log(`  ${name.padEnd(18)} ${r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps ?? 0)} req/s  p50 ${r.p50_ms?.toFixed(2)} ms  p99 ${r.p99_ms?.toFixed(2)} ms`}`)
+      half.scenarios[name] = { rps: r.rps, p50_ms: r.p50_ms, p99_ms: r.p99_ms, cpu_us_per_req: r.cpu_us_per_req ?? null, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.failed ? { failed: r.failed } : {}) }
+      log(`  ${name.padEnd(18)} ${r.failed ? `FAILED: ${r.failed}` : `${Math.round(r.rps ?? 0)} req/s  p50 ${r.p50_ms?.toFixed(2)} ms  p99 ${r.p99_ms?.toFixed(2)} ms  CPU ${r.cpu_us_per_req?.toFixed(0) ?? '?'} µs/req`}`)
     }
     const b = half.scenarios[BASELINE]?.p99_ms
     if (b != null) {
@@ -368,23 +379,30 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
   }
 }
 
-async function profile (env: Env, name: string): Promise<ProfileSummary> {
-  const s = SCENARIOS.find((x) => x.name === name)
-  if (!s || (s.kind !== 'bouncer' && s.kind !== 'bare-proxy')) { console.error(`--profile needs a bouncer or bare-proxy scenario, not ${name}`); process.exit(2) }
-  const dir = mkdtempSync(join(work, 'prof-'))
-  const st = await startServer(s, env, ['--cpu-prof', '--cpu-prof-dir', dir])
-  if ('skip' in st) throw new Error(`${name} skipped: ${st.skip}`)
-  if ('failed' in st) throw new Error(`${name} failed: ${st.failed}`)
-  log(`profiling ${name}: ${settings.connections} connections, ${settings.duration_s} s`)
-  const o = await drive(st.port, s, env, st.rssGroup, {})
-  await st.child.stop(15_000) // graceful: the profile is written at exit
-  const file = findProfile(dir)
-  if (!file) throw new Error(`no .cpuprofile written by ${name}`)
-  const keep = resolve(work, '..', `bouncer-bench-${name}.cpuprofile`)
-  copyFileSync(file, keep)
-  log(`profile kept at ${keep} (open in Chrome DevTools → Performance)`)
-  if (o.result) log(`  under profiling: ${Math.round(o.result.rps)} req/s, p99 ${o.result.p99_ms?.toFixed(2)} ms`)
-  return summariseProfile(file, name, o.window)
+/** CPU profiles of one or more scenarios at the same fixed rate (per-request CPU depends on
+ * the load: at equal rates the numbers compare). */
+async function profile (env: Env, names: string[], rate: number): Promise<ProfileSummary[]> {
+  const out: ProfileSummary[] = []
+  for (const name of names) {
+    const s = SCENARIOS.find((x) => x.name === name)
+    if (!s || (s.kind !== 'bouncer' && s.kind !== 'bare-proxy')) { console.error(`--profile takes bouncer or bare-proxy scenarios, not ${name}`); process.exit(2) }
+    const dir = mkdtempSync(join(work, 'prof-'))
+    const st = await startServer(s, env, ['--cpu-prof', '--cpu-prof-dir', dir])
+    if ('skip' in st) throw new Error(`${name} skipped: ${st.skip}`)
+    if ('failed' in st) throw new Error(`${name} failed: ${st.failed}`)
+    const bad = await check(s, st.port, env)
+    if (bad) { await st.child.stop(); throw new Error(`${name}: ${bad}`) }
+    log(`profiling ${name}: ${rate} req/s for ${settings.duration_s} s after ${settings.warmup_s} s warm-up`)
+    const o = await drive(st.port, s, env, st.rssGroup, { rate })
+    await st.child.stop(15_000) // graceful: the profile is written at exit
+    const file = findProfile(dir)
+    if (!file) throw new Error(`no .cpuprofile written by ${name}`)
+    const keep = resolve(work, '..', `bouncer-bench-${name}.cpuprofile`)
+    copyFileSync(file, keep)
+    log(`  ${o.result ? `${Math.round(o.result.rps)} req/s, p99 ${o.result.p99_ms?.toFixed(2)} ms; ` : ''}profile kept at ${keep} (Chrome DevTools → Performance)`)
+    out.push(summariseProfile(file, name, o.result?.requests ?? 0, rate, o.window))
+  }
+  return out
 }
 
 // --- main ----------------------------------------------------------------------------------
@@ -395,12 +413,12 @@ async function main (): Promise<void> {
   const env = await startEnv()
   let partial: Pick<BenchResults, 'scenarios' | 'latency_at_half_rate' | 'micro'> = { scenarios: {}, latency_at_half_rate: null, micro: emptyMicro() }
   let soakResult: SoakResult | null = null
-  let prof: ProfileSummary | null = null
+  let prof: ProfileSummary[] | null = null
   if (opt.soak !== undefined) {
     soakResult = await soak(env, num(opt.soak, 300, 'soak'))
     partial.micro.skipped.all = 'not run (soak mode)'
   } else if (opt.profile !== undefined) {
-    prof = await profile(env, opt.profile)
+    prof = await profile(env, opt.profile.split(',').map((x) => x.trim()).filter(Boolean), Math.round(num(opt.rate, 500, 'rate')))
     partial.micro.skipped.all = 'not run (profile mode)'
   } else {
     partial = await suite(env)

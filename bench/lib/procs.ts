@@ -161,11 +161,10 @@ export async function waitForPort (port: number, timeoutMs: number): Promise<voi
   }
 }
 
-/** Resident set size of a process group (all its members), MB; null where /proc is missing. */
-export function groupRssMb (pgid: number): number | null {
+/** Calls fn(pid, statFields) for every process of the group (fields after "(comm)"). */
+function forGroup (pgid: number, fn: (pid: string, rest: string[]) => void): boolean {
   let entries: string[]
-  try { entries = readdirSync('/proc') } catch { return null }
-  let kb = 0
+  try { entries = readdirSync('/proc') } catch { return false }
   let found = false
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue
@@ -174,11 +173,31 @@ export function groupRssMb (pgid: number): number | null {
       // pid (comm) state ppid pgrp ... — comm may contain spaces: split after the last ')'
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       if (Number(rest[2]) !== pgid) continue
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${e}/status`, 'utf8'))
-      if (m) { kb += Number(m[1]); found = true }
+      fn(e, rest)
+      found = true
     } catch { /* exited meanwhile */ }
   }
+  return found
+}
+
+/** Resident set size of a process group (all its members), MB; null where /proc is missing. */
+export function groupRssMb (pgid: number): number | null {
+  let kb = 0
+  const found = forGroup(pgid, (pid) => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    if (m) kb += Number(m[1])
+  })
   return found ? kb / 1024 : null
+}
+
+const CLOCK_TICKS = 100 // USER_HZ: 100 on every mainstream Linux
+
+/** CPU time (user + system) used so far by a process group's members, seconds; null without /proc. */
+export function groupCpuSeconds (pgid: number): number | null {
+  let ticks = 0
+  // utime and stime are fields 14 and 15 of /proc/pid/stat: 11 and 12 after "(comm)"
+  const found = forGroup(pgid, (_pid, rest) => { ticks += Number(rest[11]) + Number(rest[12]) })
+  return found ? ticks / CLOCK_TICKS : null
 }
 
 /** Samples the group's RSS every intervalMs; stop() returns the peak (MB). */

@@ -46,7 +46,7 @@ function where (cf: CallFrame): string {
  * machine: V8 stamps profiles with it), to keep only the samples taken under measured load —
  * start-up (module loading, policy compilation) and warm-up are left out.
  */
-export function summariseProfile (file: string, scenario: string, window?: [number, number], topN = 15): ProfileSummary {
+export function summariseProfile (file: string, scenario: string, requests: number, rate: number | null, window?: [number, number], topN = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const selfUs = new Map<number, number>()
@@ -73,11 +73,15 @@ export function summariseProfile (file: string, scenario: string, window?: [numb
     areas.set(a, (areas.get(a) ?? 0) + us)
   }
   const pctOf = (us: number) => Math.round((us / total) * 1000) / 10
+  const perReq = (us: number) => Math.round((us / Math.max(1, requests)) * 10) / 10
   return {
     scenario,
+    rate_rps: rate,
+    requests,
     total_ms: Math.round(total / 1000),
-    top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ fn: e.fn, where: e.where, self_pct: pctOf(e.us) })),
-    by_area: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, topN).map(([a, us]) => ({ area: a, self_pct: pctOf(us) })),
+    us_per_req: perReq(total),
+    top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ fn: e.fn, where: e.where, self_pct: pctOf(e.us), us_per_req: perReq(e.us) })),
+    by_area: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([a, us]) => ({ area: a, self_pct: pctOf(us), us_per_req: perReq(us) })),
   }
 }
 
@@ -90,10 +94,28 @@ export function findProfile (dir: string): string | undefined {
   return pick.length ? join(dir, pick[pick.length - 1]!) : undefined
 }
 
-export function profileText (p: ProfileSummary): string {
-  const lines = [`CPU profile of ${p.scenario} under load (${p.total_ms} ms of CPU, idle excluded), self time:`, '', '  by area:']
-  for (const a of p.by_area) lines.push(`    ${a.self_pct.toFixed(1).padStart(5)}%  ${a.area}`)
-  lines.push('', '  top functions:')
-  for (const t of p.top) lines.push(`    ${t.self_pct.toFixed(1).padStart(5)}%  ${t.fn}  ${t.where}`)
+/** One profile: areas and top functions. Several: areas side by side in µs per request, with
+ * the difference to the first (the baseline) — where the extra time goes. */
+export function profileText (ps: ProfileSummary[]): string {
+  const lines: string[] = []
+  const head = ps.map((p) => `${p.scenario}: ${p.requests} requests${p.rate_rps ? ` at ${p.rate_rps} req/s` : ''}, ${p.us_per_req.toFixed(0)} µs CPU per request`)
+  lines.push('CPU profiles under load (self time, idle excluded, µs per request):', ...head.map((h) => `  ${h}`), '')
+  const base = ps[0]!
+  const areas = [...new Set(ps.flatMap((p) => p.by_area.map((a) => a.area)))]
+  const val = (p: ProfileSummary, a: string) => p.by_area.find((x) => x.area === a)?.us_per_req ?? 0
+  const last = ps[ps.length - 1]!
+  areas.sort((a, b) => (val(last, b) - val(base, b)) - (val(last, a) - val(base, a)) || val(last, b) - val(last, a))
+  const w = Math.max(4, ...areas.map((a) => a.length))
+  const cols = ps.map((p) => Math.max(p.scenario.length, 8))
+  lines.push(`  ${'area'.padEnd(w)}  ${ps.map((p, i) => p.scenario.padStart(cols[i]!)).join('  ')}${ps.length > 1 ? `  ${`Δ ${last.scenario}`.padStart(12)}` : ''}`)
+  for (const a of areas.slice(0, 22)) {
+    const d = val(last, a) - val(base, a)
+    lines.push(`  ${a.padEnd(w)}  ${ps.map((p, i) => val(p, a).toFixed(1).padStart(cols[i]!)).join('  ')}${ps.length > 1 ? `  ${`${d >= 0 ? '+' : ''}${d.toFixed(1)}`.padStart(12)}` : ''}`)
+  }
+  lines.push(`  ${'total'.padEnd(w)}  ${ps.map((p, i) => p.us_per_req.toFixed(1).padStart(cols[i]!)).join('  ')}${ps.length > 1 ? `  ${`${last.us_per_req - base.us_per_req >= 0 ? '+' : ''}${(last.us_per_req - base.us_per_req).toFixed(1)}`.padStart(12)}` : ''}`)
+  for (const p of ps) {
+    lines.push('', `  top functions, ${p.scenario}:`)
+    for (const t of p.top) lines.push(`    ${t.us_per_req.toFixed(1).padStart(6)} µs  ${t.self_pct.toFixed(1).padStart(5)}%  ${t.fn}  ${t.where}`)
+  }
   return lines.join('\n')
 }

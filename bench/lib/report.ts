@@ -9,6 +9,9 @@ export interface ScenarioResult {
   p50_ms: number | null
   p99_ms: number | null
   rss_mb: number | null
+  /** CPU time (user + system) the server's processes spent per request under load, µs: unlike
+   * req/s, barely moved by other work on the machine */
+  cpu_us_per_req?: number | null
   /** why the scenario did not run (feature not landed, tool missing) */
   skipped?: string
   /** why it ran but produced no trustworthy numbers (bad answers, crash) */
@@ -21,7 +24,7 @@ export interface ScenarioResult {
 
 export interface HalfRate {
   rate_rps: number
-  scenarios: Record<string, { rps: number | null; p50_ms: number | null; p99_ms: number | null; skipped?: string; failed?: string }>
+  scenarios: Record<string, { rps: number | null; p50_ms: number | null; p99_ms: number | null; cpu_us_per_req?: number | null; skipped?: string; failed?: string }>
   added_p99_ms: Record<string, number>
 }
 
@@ -38,9 +41,15 @@ export interface SoakResult {
 
 export interface ProfileSummary {
   scenario: string
+  /** fixed request rate the profile was taken at */
+  rate_rps: number | null
+  /** requests answered while sampling */
+  requests: number
   total_ms: number
-  top: Array<{ fn: string; where: string; self_pct: number }>
-  by_area: Array<{ area: string; self_pct: number }>
+  /** CPU (self time of every sampled frame, idle excluded) per request */
+  us_per_req: number
+  top: Array<{ fn: string; where: string; self_pct: number; us_per_req: number }>
+  by_area: Array<{ area: string; self_pct: number; us_per_req: number }>
 }
 
 export interface Target { name: string; goal: string; value: string; met: boolean | null }
@@ -51,7 +60,7 @@ export interface BenchResults {
   ratios: Record<string, number>
   latency_at_half_rate: HalfRate | null
   soak: SoakResult | null
-  profile: ProfileSummary | null
+  profile: ProfileSummary[] | null
   targets: Target[]
   settings: { connections: number; duration_s: number; warmup_s: number; rounds: number; quick: boolean }
   machine: MachineInfo
@@ -135,10 +144,12 @@ export function scenarioTable (r: BenchResults, md: boolean): string {
       R(bad ? '—' : f(s.p99_ms, 2)),
       R(dp99 === null || name === BASELINE ? '—' : `${dp99 >= 0 ? '+' : ''}${dp99.toFixed(2)}`),
       R(bad ? '—' : f(s.rss_mb, 0)),
+      R(bad ? '—' : f(s.cpu_us_per_req, 0)),
+      R(bad || !s.cpu_us_per_req || !base?.cpu_us_per_req ? '—' : `${(s.cpu_us_per_req / base.cpu_us_per_req).toFixed(2)}×`),
       L(note),
     ])
   }
-  return grid(['scenario', 'req/s', `vs ${BASELINE}`, 'p50 ms', 'p99 ms', 'Δp99 ms', 'RSS MB', 'what'], rows, md)
+  return grid(['scenario', 'req/s', `vs ${BASELINE}`, 'p50 ms', 'p99 ms', 'Δp99 ms', 'RSS MB', 'CPU µs/req', 'CPU vs bare', 'what'], rows, md)
 }
 
 export function halfRateTable (h: HalfRate, md: boolean): string {
@@ -148,9 +159,10 @@ export function halfRateTable (h: HalfRate, md: boolean): string {
     R(f(s.p50_ms, 2)),
     R(f(s.p99_ms, 2)),
     R(h.added_p99_ms[name] === undefined || name === BASELINE ? '—' : `${h.added_p99_ms[name]! >= 0 ? '+' : ''}${h.added_p99_ms[name]!.toFixed(2)}`),
+    R(f(s.cpu_us_per_req, 0)),
     L(s.skipped ? `skipped: ${s.skipped}` : s.failed ? `FAILED: ${s.failed}` : ''),
   ])
-  return grid(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', ''], rows, md)
+  return grid(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', 'CPU µs/req', ''], rows, md)
 }
 
 export function microTable (m: MicroResults, md: boolean): string {

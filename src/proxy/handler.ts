@@ -71,8 +71,21 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
   const pb = config.policy.parsed_body
   const rejectStatus = config.path.reject_status
   const headerOpts = { trustForwarded: config.server.trust_forwarded_headers, preserveHost: config.upstream.preserve_host }
-  const requests = metrics.requests
-  const duration = metrics.requestDuration
+  // Labelled children resolved once per label set (prom-client hashes label objects otherwise).
+  const requestCounters = new Map<string, { inc: () => void }>()
+  const countRequest = (decision: Outcome, status: number) => {
+    const k = `${decision}|${status}`
+    let c = requestCounters.get(k)
+    if (!c) { c = metrics.requests.labels(decision, String(status)); requestCounters.set(k, c) }
+    c.inc()
+  }
+  const durationByOutcome = new Map<Outcome, { observe: (v: number) => void }>()
+  const observeDuration = (decision: Outcome, seconds: number) => {
+    let h = durationByOutcome.get(decision)
+    if (!h) { h = metrics.requestDuration.labels(decision); durationByOutcome.set(decision, h) }
+    h.observe(seconds)
+  }
+  const upstreamOk = metrics.upstreamDuration.labels('ok')
   const upstreamHist = metrics.upstreamDuration
 
   return function handle (req: WithTarget, res: ServerResponse): void {
@@ -89,8 +102,8 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       metrics.inflight.dec()
       const status = res.headersSent ? res.statusCode : 0
       const endNs = process.hrtime.bigint()
-      requests.inc({ decision: outcome, status: String(status) })
-      duration.observe({ decision: outcome }, Number((headSentNs ?? endNs) - startNs) / 1e9)
+      countRequest(outcome, status)
+      observeDuration(outcome, Number((headSentNs ?? endNs) - startNs) / 1e9)
       log.info({
         id, method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, cached,
         ms: Number(endNs - startNs) / 1e6, upstream_ms: upstreamMs, complete: res.writableFinished,
@@ -198,7 +211,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
         if (v.mask !== undefined) {
           const up = await forwarder.request(upstreamReq)
           upstreamMs = Number(process.hrtime.bigint() - t0) / 1e6
-          upstreamHist.observe({ outcome: 'ok' }, upstreamMs / 1000)
+          upstreamOk.observe(upstreamMs / 1000)
           const tm = process.hrtime.bigint()
           let masked
           try {
@@ -226,7 +239,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
         }
         await forwarder.stream(upstreamReq, (head): Writable => {
           upstreamMs = Number(process.hrtime.bigint() - t0) / 1e6
-          upstreamHist.observe({ outcome: 'ok' }, upstreamMs / 1000)
+          upstreamOk.observe(upstreamMs / 1000)
           const out = downstreamResponseHeaders(head.headers)
           for (const [n, val] of responseHeaders) out[n] = val
           headSentNs = process.hrtime.bigint()

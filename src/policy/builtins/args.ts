@@ -85,11 +85,6 @@ export function exactInt (n: bigint): number | ArrayBuffer {
   return new TextEncoder().encode(n.toString()).buffer as ArrayBuffer
 }
 
-/** Exact integer value of an integral float64 (throws on non-integers). */
-export function toBigInt (n: number): bigint {
-  return BigInt(n)
-}
-
 /** Compares strings by code point (= Go's byte-wise UTF-8 order, = OPA's string order). */
 export function compareStrings (a: string, b: string): number {
   if (a === b) return 0

@@ -1,7 +1,7 @@
 // object.subset, json.filter, json.remove, json.patch.
 // Sets arrive as arrays over the SDK's JSON ABI, so set arguments get array semantics here.
 import { BuiltinError, type HostBuiltin } from './context.js'
-import { arr, deepEqual, isObject, obj, operandElementError, operandTypeError, type Json, type JsonObject } from './args.js'
+import { arr, deepEqual, isObject, obj, operandTypeError, type Json, type JsonObject } from './args.js'
 
 function objectSubset (sup: JsonObject, sub: JsonObject): boolean {
   for (const k of Object.keys(sub)) {

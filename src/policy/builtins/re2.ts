@@ -7,8 +7,8 @@
 //     flag; elsewhere `i` is emulated by case-expanding literals and ASCII class ranges, and
 //     m / s / U are applied while translating (anchors, dot, greediness)
 //   .        → [^\n]  (Go excludes only \n; JS also excludes \r, U+2028, U+2029); [\s\S] with s
-//   ^ $      → text start/end, or line start/end (around \n only) with m
-//   \A \z    → text start / end
+//   ^ $ \A \z → text start / end (JS never gets its m flag); with (?m), ^ and $ become
+//     lookarounds on \n only; assertions under a repetition (Go allows ^*) are grouped
 //   \s \S    → Go's ASCII whitespace [\t\n\f\r ] (JS also has \v and Unicode spaces)
 //   \pN \p{Greek} \PL \p{^L} → \p{N} \p{Script=Greek} \P{L} \P{L}
 //   \Q...\E, \a, octal \123, \x{10FFFF}, escaped punctuation, [[:alpha:]] / [[:^alpha:]]
@@ -112,12 +112,12 @@ export function translateGoRegex (pattern: string): Translated {
   const err = (code: string, expr: string): never => { throw new RegexSyntaxError(code, expr) }
 
   // Each frame: flags in effect, whether JS-level `i` covers it, the output so far.
-  interface Frame { flags: Flags; start: number; out: string; atomStart: number; lastQuant: boolean; canRepeat: boolean }
+  interface Frame { flags: Flags; out: string; atomStart: number; lastQuant: boolean; canRepeat: boolean; assertion: boolean }
   const stack: Frame[] = []
-  let f: Frame = { flags: { ...global }, start: 0, out: '', atomStart: -1, lastQuant: false, canRepeat: false }
+  let f: Frame = { flags: { ...global }, out: '', atomStart: -1, lastQuant: false, canRepeat: false, assertion: false }
   const fold = (): boolean => f.flags.i && !jsI
 
-  const emitAtom = (s: string): void => { f.atomStart = f.out.length; f.out += s; f.lastQuant = false; f.canRepeat = true }
+  const emitAtom = (s: string): void => { f.atomStart = f.out.length; f.out += s; f.lastQuant = false; f.canRepeat = true; f.assertion = false }
 
   const parseEscapeCodePoint = (): number | null => {
     // at cps[pos] === '\\'; returns a code point for single-character escapes, else null (pos unchanged)
@@ -256,10 +256,13 @@ export function translateGoRegex (pattern: string): Translated {
     return `[${negate ? '^' : ''}${body}]`
   }
 
+  // JS never gets the m flag, so its ^ and $ are text start / end, as Go's without (?m);
+  // Go's (?m) line anchors only know \n (JS's would also break lines at \r, U+2028, U+2029)
   const anchor = (kind: 'begin' | 'end'): string => {
-    if (f.flags.m) return kind === 'begin' ? '(?:(?<![^\\n]))' : '(?:(?![^\\n]))'
-    return kind === 'begin' ? '(?:(?<![\\s\\S]))' : '(?:(?![\\s\\S]))'
+    if (f.flags.m) return kind === 'begin' ? '(?<![^\\n])' : '(?![^\\n])'
+    return kind === 'begin' ? '^' : '$'
   }
+  const emitAssertion = (s: string): void => { emitAtom(s); f.assertion = true }
 
   while (pos < cps.length) {
     const c = cps[pos]
@@ -302,7 +305,7 @@ export function translateGoRegex (pattern: string): Translated {
         }
         if (capture) groupNames.push(name)
         stack.push(f)
-        f = { flags: newFlags ?? { ...f.flags }, start: pos, out: open, atomStart: -1, lastQuant: false, canRepeat: false }
+        f = { flags: newFlags ?? { ...f.flags }, out: open, atomStart: -1, lastQuant: false, canRepeat: false, assertion: false }
         continue
       }
       case ')': {
@@ -337,22 +340,24 @@ export function translateGoRegex (pattern: string): Translated {
         if (f.lastQuant) err('invalid nested repetition operator', cps.slice(f.atomStart >= 0 ? pos - 1 : pos, qEnd + (lazy ? 1 : 0)).join(''))
         if (!f.canRepeat) err('missing argument to repetition operator', opText)
         if (f.flags.U) lazy = !lazy
+        // JS cannot repeat an assertion directly (Go can): group it first
+        if (f.assertion) { f.out = f.out.slice(0, f.atomStart) + '(?:' + f.out.slice(f.atomStart) + ')'; f.assertion = false }
         f.out += q + (lazy ? '?' : '')
         f.lastQuant = true
         pos = qEnd + (cps[qEnd] === '?' ? 1 : 0)
         continue
       }
-      case '^': emitAtom(anchor('begin')); pos++; continue
-      case '$': emitAtom(anchor('end')); pos++; continue
+      case '^': emitAssertion(anchor('begin')); pos++; continue
+      case '$': emitAssertion(anchor('end')); pos++; continue
       case '.': emitAtom(f.flags.s ? '[\\s\\S]' : '[^\\n]'); pos++; continue
       case '[': emitAtom(parseClass()); continue
       case '\\': {
         const d = cps[pos + 1]
         if (d === undefined) err('trailing backslash at end of expression', '')
         switch (d) {
-          case 'A': emitAtom('(?:(?<![\\s\\S]))'); pos += 2; continue
-          case 'z': emitAtom('(?:(?![\\s\\S]))'); pos += 2; continue
-          case 'b': case 'B': emitAtom(`(?:\\${d})`); pos += 2; continue
+          case 'A': emitAssertion('^'); pos += 2; continue
+          case 'z': emitAssertion('$'); pos += 2; continue
+          case 'b': case 'B': emitAssertion('\\' + d); pos += 2; continue
           case 'd': case 'D': case 'w': case 'W': emitAtom('\\' + d); pos += 2; continue
           case 's': emitAtom(`[${GO_SPACE}]`); pos += 2; continue
           case 'S': emitAtom(`[^${GO_SPACE}]`); pos += 2; continue

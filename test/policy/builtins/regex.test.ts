@@ -1,7 +1,7 @@
 // Regex builtins: Go RE2 syntax and semantics (expected values from the OPA builtin docs and
 // Go's regexp documentation), through compiled policies.
 import t from 'tap'
-import { E, table, U, V } from './helpers.js'
+import { E, table, V } from './helpers.js'
 import { translateGoRegex } from '../../../src/policy/builtins/re2.js'
 
 t.test('regex.match / re_match', async t => {
@@ -24,6 +24,9 @@ t.test('regex.match / re_match', async t => {
     ['regex.match(`(?m)^b$`, "a\\nb\\nc")', V(true)],
     ['regex.match(`^b$`, "a\\nb\\nc")', V(false)],
     ['regex.match(`(?U)^a+`, "aaa")', V(true)],
+    ['regex.find_n(`(?U)a+`, "aaa", -1)', V(['a', 'a', 'a'])],
+    ['regex.find_n(`(?m)^\\w`, "ab\\ncd\\ref", -1)', V(['a', 'c'])],
+    ['regex.match(`^*a`, "a")', V(true)],
     // where JS and Go differ
     ['regex.match(`^a.b$`, "a\\rb")', V(true)],
     ['regex.match(`^\\s$`, "\\u00a0")', V(false)],
@@ -121,5 +124,6 @@ t.test('regex.template_match and regex.globs_match', async t => {
 t.test('translation details', async t => {
   t.equal(translateGoRegex('(?i)abc').flags, 'ui', 'a leading (?i) becomes the JS flag')
   t.equal(translateGoRegex('a.b').source, 'a[^\\n]b')
+  t.equal(translateGoRegex('^a$').source, '^a$', 'text anchors stay native (V8 optimises anchored patterns)')
   t.same(translateGoRegex('(a)(?P<n>b)(?:c)').groupNames, [null, 'n'])
 })

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { machineFooter } from './lib/machine.js'
+import { profileText } from './lib/profile.js'
 import { halfRateTable, microTable, scenarioTable, targetTable, type BenchResults } from './lib/report.js'
 import { BASELINE } from './lib/scenarios.js'
 
@@ -113,6 +114,7 @@ export function renderMarkdown (r: BenchResults, chartFile = 'chart.svg'): strin
   if (r.micro.eval_unstable.length) parts.push('Evaluation failures when one instance answers the same input repeatedly:', '', ...r.micro.eval_unstable.map((x) => `- ${x}`), '')
   if (r.soak) parts.push(`Soak (${r.soak.scenario}, ${r.soak.seconds} s): RSS ${r.soak.samples.map((x) => x.rss_mb.toFixed(0)).join(' → ')} MB, slope ${r.soak.slope_mb_per_min?.toFixed(3) ?? 'n/a'} MB/min.`, '')
   parts.push(targetTable(r.targets, true), '')
+  if (r.profile?.length) parts.push(`CPU profiles at one fixed rate (\`npm run bench -- --profile ${r.profile.map((p) => p.scenario).join(',')} --rate ${r.profile[0]!.rate_rps ?? '?'}\`):`, '', '```text', profileText(r.profile), '```', '')
   parts.push(`Machine: ${machineFooter(m)}.`, '', END)
   return parts.join('\n')
 }

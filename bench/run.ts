@@ -12,7 +12,7 @@
 // Ratios are taken against the bare proxy of the same run: on a shared machine absolute
 // numbers are noise, ratios measured together are not. Only loopback addresses are used,
 // every load is bounded in time, and every child is killed on exit, error or signal.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -222,7 +222,8 @@ async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spe
   let sampler: ReturnType<typeof sampleRss> | undefined
   let tick: NodeJS.Timeout | undefined
   try {
-    await lg.message(['measure'], (full.warmup + 30) * 1000)
+    const first = await lg.message<{ type: string; message?: string }>(['measure', 'error'], (full.warmup + 30) * 1000)
+    if (first.type === 'error') return { rssPeak: null, rssSamples: [], error: first.message }
     const from = Number(process.hrtime.bigint() / 1000n)
     const cpu0 = groupCpuSeconds(rssGroup)
     sampler = sampleRss(rssGroup, 250)
@@ -415,7 +416,9 @@ async function main (): Promise<void> {
   let soakResult: SoakResult | null = null
   let prof: ProfileSummary[] | null = null
   if (opt.soak !== undefined) {
-    soakResult = await soak(env, num(opt.soak, 300, 'soak'))
+    settings.duration_s = num(opt.soak, 300, 'soak')
+    settings.warmup_s = Math.max(settings.warmup_s, 10)
+    soakResult = await soak(env, settings.duration_s)
     partial.micro.skipped.all = 'not run (soak mode)'
   } else if (opt.profile !== undefined) {
     prof = await profile(env, opt.profile.split(',').map((x) => x.trim()).filter(Boolean), Math.round(num(opt.rate, 500, 'rate')))
@@ -445,7 +448,11 @@ async function main (): Promise<void> {
   }
   if (prof) out.push('', profileText(prof))
   if (!prof) out.push('', targetTable(results.targets, false))
-  out.push('', `${settings.connections} connections, ${settings.warmup_s} s warm-up, ${settings.duration_s} s measured, ${settings.rounds} round(s) (medians); RSS = peak of the server's process group`)
+  out.push('', soakResult
+    ? `${settings.connections} connections, steady load; RSS = the server's process group`
+    : prof
+      ? `${settings.connections} connections, fixed rate, ${settings.warmup_s} s warm-up, ${settings.duration_s} s profiled`
+      : `${settings.connections} connections, ${settings.warmup_s} s warm-up, ${settings.duration_s} s measured, ${settings.rounds} round(s) (medians); RSS = peak of the server's process group; CPU = user+system of the server's processes per request`)
   out.push(machineFooter(machine))
   console.log(out.join('\n'))
 
@@ -455,9 +462,19 @@ async function main (): Promise<void> {
     log(`results written to ${jsonFile}`)
   }
   if (opt.results) {
+    // A soak or profile run adds its section to the last full run's results instead of
+    // replacing them.
+    let report = results
+    const file = join(BENCH_DIR, 'results.json')
+    if ((soakResult || prof) && existsSync(file)) {
+      const last = JSON.parse(readFileSync(file, 'utf8')) as BenchResults
+      const merged: Omit<BenchResults, 'targets'> = { ...last, soak: soakResult ?? last.soak, profile: prof ?? last.profile }
+      report = { ...merged, targets: computeTargets(merged) }
+    }
+    writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
     const { writeReport } = await import('./chart.js')
-    writeReport(results, { svg: join(BENCH_DIR, 'chart.svg'), markdown: join(BENCH_DIR, 'RESULTS.md') })
-    log('bench/chart.svg and bench/RESULTS.md updated')
+    writeReport(report, { svg: join(BENCH_DIR, 'chart.svg'), markdown: join(BENCH_DIR, 'RESULTS.md') })
+    log('bench/results.json, bench/chart.svg and bench/RESULTS.md updated')
   }
 }
 

@@ -24,6 +24,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_POLICY_ENTRYPOINT: { message: 'entrypoint %s not found in policy (have: %s)', status: 500 },
   BOUNCER_ERR_POLICY_EVAL: { message: 'policy evaluation failed: %s', status: 500 },
   BOUNCER_ERR_POLICY_DECISION: { message: 'policy returned an invalid decision: %s', status: 500 },
+  BOUNCER_ERR_POLICY_EVAL_TIMEOUT: { message: 'policy evaluation took %s ms; the limit is %s ms', status: 500 },
 
   // --- bundle ---
   BOUNCER_ERR_BUNDLE_INVALID: { message: 'invalid bundle: %s', status: 500 },
@@ -49,6 +50,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_BUNDLE_CONFIG: { message: 'bundle configuration %s is invalid: %s', status: 500 },
 
   // --- proxy ---
+  BOUNCER_ERR_PROXY_BAD_REQUEST: { message: 'malformed request: %s', status: 400 },
   BOUNCER_ERR_PROXY_BAD_PATH: { message: 'rejected request target: %s', status: 400 },
   BOUNCER_ERR_PROXY_BAD_QUERY: { message: 'rejected query string: %s', status: 400 },
   BOUNCER_ERR_PROXY_BAD_BODY: { message: 'rejected request body: %s', status: 400 },

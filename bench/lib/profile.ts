@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { ProfileSummary } from './report.js'
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame }
+interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number }
 
 function area (cf: CallFrame): string {
@@ -13,9 +13,10 @@ function area (cf: CallFrame): string {
   if (!u) {
     if (cf.functionName === '(garbage collector)') return 'GC'
     if (cf.functionName === '(program)') return 'V8/native (program)'
+    if (cf.functionName.startsWith('RegExp:')) return 'native RegExp'
     return `native ${cf.functionName || '(anonymous)'}`
   }
-  if (u.startsWith('wasm://')) return 'Wasm (policy evaluation)'
+  if (u.startsWith('wasm://')) return 'Wasm'
   const nm = u.lastIndexOf('/node_modules/')
   if (nm >= 0) {
     const rest = u.slice(nm + 14).split('/')
@@ -58,6 +59,21 @@ export function summariseProfile (file: string, scenario: string, requests: numb
     const id = p.samples[i]!
     selfUs.set(id, (selfUs.get(id) ?? 0) + d)
   }
+  // Wasm frames are named after the JS that called them: the policy (opa-wasm) or the HTTP
+  // parser (undici's llhttp); the module URLs are only hashes.
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const wasmArea = (id: number): string => {
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) {
+      const cf = byId.get(cur)!.callFrame
+      if (cf.url.startsWith('wasm://') || !cf.url) continue
+      const a = area(cf)
+      if (a.includes('opa-wasm') || a.startsWith('src/policy')) return 'Wasm: policy evaluation'
+      if (a.includes('undici')) return 'Wasm: llhttp (undici HTTP parser)'
+      return `Wasm called from ${a}`
+    }
+    return 'Wasm'
+  }
   const fns = new Map<string, { fn: string; where: string; us: number }>()
   const areas = new Map<string, number>()
   let total = 0
@@ -69,7 +85,7 @@ export function summariseProfile (file: string, scenario: string, requests: numb
     const e = fns.get(key) ?? { fn: cf.functionName || '(anonymous)', where: where(cf), us: 0 }
     e.us += us
     fns.set(key, e)
-    const a = area(cf)
+    const a = cf.url.startsWith('wasm://') ? wasmArea(id) : area(cf)
     areas.set(a, (areas.get(a) ?? 0) + us)
   }
   const pctOf = (us: number) => Math.round((us / total) * 1000) / 10

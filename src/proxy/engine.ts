@@ -3,7 +3,7 @@
 // fails closed, is logged and counted; the caller only enforces the verdict.
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
-import { BouncerError } from '../errors.js'
+import type { BouncerError, ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import { parseDecision, type Decision } from './decision.js'
@@ -11,6 +11,17 @@ import type { PolicyInput } from './input.js'
 import type { DecisionCache, DecisionEventInput, DecisionLogger, Masker } from './seams.js'
 
 export type FailReason = 'no_policy' | 'eval_error' | 'eval_timeout' | 'invalid_decision' | 'invalid_mask' | 'mask_unavailable' | 'log_backpressure'
+
+/** The stable error code logged (and put in decision-log events) for each failure. */
+export const FAIL_CODES: Readonly<Record<FailReason, ErrorCode>> = Object.freeze({
+  no_policy: 'BOUNCER_ERR_PROXY_NO_POLICY',
+  eval_error: 'BOUNCER_ERR_POLICY_EVAL',
+  eval_timeout: 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT',
+  invalid_decision: 'BOUNCER_ERR_POLICY_DECISION',
+  invalid_mask: 'BOUNCER_ERR_POLICY_DECISION',
+  mask_unavailable: 'BOUNCER_ERR_PROXY_MASK_UNAVAILABLE',
+  log_backpressure: 'BOUNCER_ERR_PROXY_LOG_BACKPRESSURE',
+})
 
 export type Verdict =
   | { readonly kind: 'allow'; readonly decision: Decision; readonly mask: unknown }
@@ -86,8 +97,9 @@ export function createEngine (deps: EngineDeps): Decide {
     message: string, result: unknown, evalNs: number | undefined, cached: boolean): DecideResult {
     failClosed.inc({ reason })
     if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.inc({ reason })
-    log.warn({ id: ctx.id, reason, error: message, revision: policy?.revision }, 'fail closed')
-    if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code: reason, message })
+    const code = FAIL_CODES[reason]
+    log.warn({ id: ctx.id, reason, code, error: message, revision: policy?.revision }, 'fail closed')
+    if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code, message })
     return { verdict: { kind: 'fail', status, reason }, cached, evalNs, reason: message, revision: policy?.revision }
   }
 
@@ -127,7 +139,7 @@ export function createEngine (deps: EngineDeps): Decide {
       evalNs = Number(dt)
       evalHist.observe(evalNs / 1e9)
       if (dt > timeoutNs) {
-        return fail(ctx, input, policy, 'eval_timeout', errorStatus, `evaluation took ${(evalNs / 1e6).toFixed(1)} ms`, result, evalNs, false)
+        return fail(ctx, input, policy, 'eval_timeout', errorStatus, `evaluation took ${(evalNs / 1e6).toFixed(2)} ms; the limit is ${config.policy.eval_timeout_seconds * 1000} ms`, result, evalNs, false)
       }
     }
 

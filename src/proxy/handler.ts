@@ -10,7 +10,8 @@ import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import type { Authenticator } from '../auth/index.js'
 import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
-import type { Decide } from './engine.js'
+import { FAIL_CODES, type Decide } from './engine.js'
+import type { ErrorCode } from '../errors.js'
 import { classifyUpstreamError, type Forwarder } from './forward.js'
 import { downstreamResponseHeaders, policyHeaders, upstreamRequestHeaders, type OutgoingHeaders } from './headers.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
@@ -69,6 +70,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
   const { config, metrics, log, decide, forwarder, auth, masker } = deps
   const maxBody = config.server.max_body_bytes
   const pb = config.policy.parsed_body
+  const parseLimit = Math.min(pb.max_bytes, maxBody)
   const rejectStatus = config.path.reject_status
   const headerOpts = { trustForwarded: config.server.trust_forwarded_headers, preserveHost: config.upstream.preserve_host }
   // Labelled children resolved once per label set (prom-client hashes label objects otherwise).
@@ -93,6 +95,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     const id = randomUUID()
     let outcome: Outcome = 'client_aborted'
     let reason: string | undefined
+    let code: ErrorCode | undefined
     let cached = false
     let upstreamMs: number | undefined
     let headSentNs: bigint | undefined
@@ -105,7 +108,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       countRequest(outcome, status)
       observeDuration(outcome, Number((headSentNs ?? endNs) - startNs) / 1e9)
       log.info({
-        id, method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, cached,
+        id, method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, code, cached,
         ms: Number(endNs - startNs) / 1e6, upstream_ms: upstreamMs, complete: res.writableFinished,
       }, 'request')
     })
@@ -114,18 +117,19 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     const contentLength = clHeader === undefined ? undefined : Number(clHeader)
     const hasBody = te !== undefined || (contentLength !== undefined && contentLength > 0)
 
-    const reject = (status: number, why: string, counter: string) => {
+    const reject = (status: number, why: string, counter: string, errorCode: ErrorCode) => {
       outcome = 'rejected'
       reason = why
+      code = errorCode
       metrics.rejected.inc({ reason: counter })
       // The body (if any) was not read: close the connection rather than drain it.
       sendReply(res, errorReply(status, id), hasBody)
     }
 
-    if (req.httpVersionMajor !== 1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed')
-    if (!target.ok) return reject(rejectStatus, target.reason, 'bad_target')
+    if (req.httpVersionMajor !== 1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    if (!target.ok) return reject(rejectStatus, target.reason, 'bad_target', target.reason.includes('query') ? 'BOUNCER_ERR_PROXY_BAD_QUERY' : 'BOUNCER_ERR_PROXY_BAD_PATH')
     const t = target
-    if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large')
+    if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
 
     run().catch((e: unknown) => {
       outcome = 'upstream_error'
@@ -139,19 +143,19 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       let parsedBody: unknown
       let body: Readable | Buffer | null = null
       if (hasBody && pb.enabled && isJsonContentType(req.headers['content-type'])) {
-        if (contentLength !== undefined && contentLength > pb.max_bytes && pb.over_limit === 'reject') {
-          return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large')
+        if (contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
+          return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
         }
-        if (contentLength === undefined || contentLength <= pb.max_bytes) {
+        if (contentLength === undefined || contentLength <= parseLimit) {
           let prefix
-          try { prefix = await readPrefix(req, pb.max_bytes) } catch { outcome = 'client_aborted'; res.destroy(); return }
+          try { prefix = await readPrefix(req, parseLimit) } catch { outcome = 'client_aborted'; res.destroy(); return }
           if (prefix.complete) {
             body = prefix.body
             const parsed = parseStrictJson(prefix.body, 128)
             if (parsed.ok) parsedBody = parsed.value
-            else if (pb.invalid_json === 'reject') { outcome = 'rejected'; reason = parsed.reason; metrics.rejected.inc({ reason: 'invalid_json' }); return sendReply(res, errorReply(400, id)) }
+            else if (pb.invalid_json === 'reject') { outcome = 'rejected'; reason = parsed.reason; code = 'BOUNCER_ERR_PROXY_BAD_BODY'; metrics.rejected.inc({ reason: 'invalid_json' }); return sendReply(res, errorReply(400, id)) }
           } else {
-            if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large') }
+            if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
             body = replay(prefix.chunks, req)
             if (te !== undefined) body = body.pipe(new BodyLimit(maxBody))
           }
@@ -175,6 +179,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       reason = r.reason
       const v = r.verdict
       if (v.kind === 'fail') {
+        code = FAIL_CODES[v.reason]
         outcome = v.reason === 'no_policy' || v.reason === 'log_backpressure' ? 'unavailable' : v.reason === 'mask_unavailable' ? 'mask_failed' : 'policy_error'
         return sendReply(res, errorReply(v.status, id), hasBody && body !== null && !Buffer.isBuffer(body))
       }
@@ -220,6 +225,9 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
             up.body.destroy()
             outcome = 'mask_failed'
             reason = (e as Error).message
+            code = typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('BOUNCER_ERR_')
+              ? (e as { code: ErrorCode }).code
+              : 'BOUNCER_ERR_PROXY_MASK_FAILED'
             metrics.maskedResponses.inc({ outcome: 'failed' })
             metrics.failClosed.inc({ reason: 'mask_failed' })
             log.warn({ id, error: reason }, 'fail closed: response could not be masked')
@@ -252,6 +260,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
         if (kind === 'body_too_large') {
           outcome = 'rejected'
           reason = `request body exceeds ${maxBody} bytes`
+          code = 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE'
           metrics.rejected.inc({ reason: 'body_too_large' })
           return sendReply(res, errorReply(413, id), true)
         }
@@ -259,6 +268,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
         metrics.upstreamErrors.inc({ reason: kind })
         outcome = 'upstream_error'
         reason = `upstream ${kind}: ${(e as Error).message}`
+        code = status === 504 ? 'BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT' : 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED'
         log.warn({ id, kind, err: (e as Error).message, sent: res.headersSent }, 'upstream failure')
         // Once the head is out, the only honest signal left is to cut the connection.
         if (res.headersSent) res.destroy()

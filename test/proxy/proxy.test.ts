@@ -200,6 +200,10 @@ t.test('proxy', async (t) => {
     t.type(lines[0].id, 'string')
     t.notMatch(mem.text(), /SECRET-TOKEN|SECRET-COOKIE/, 'no credentials in logs')
     t.notMatch(JSON.stringify(lines[0]), /token=abc/, 'the query is not logged')
+    await (await request(`${b.url}/a%2Fb`)).body.dump()
+    await new Promise((r) => setTimeout(r, 50))
+    const rejected = mem.lines().filter((l) => l.msg === 'request').at(-1)
+    t.match(rejected, { status: 400, decision: 'rejected', code: 'BOUNCER_ERR_PROXY_BAD_PATH', reason: 'encoded slash (%2F)' }, 'rejections carry a stable code')
   })
 
   t.test('admin endpoints', async (t) => {

@@ -83,7 +83,7 @@ decision := "garbage" if input.parsed_path[0] == "bad"
   t.match(ok.requested_by, /^127\.0\.0\.1:\d+$/)
   t.match(ok.input, { attributes: { request: { http: { path: '/ok?x=1', headers: { authorization: 'Bearer t' } } } }, parsed_query: { x: ['1'] } })
   t.match(no, { result: { allow: false } })
-  t.match(bad, { result: 'garbage', error: { code: 'invalid_decision' } })
+  t.match(bad, { result: 'garbage', error: { code: 'BOUNCER_ERR_POLICY_DECISION' } })
 
   full = true
   up.requests.length = 0

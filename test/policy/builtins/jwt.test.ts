@@ -16,7 +16,7 @@ const jwk = (k: KeyObject): object => k.export({ format: 'jwk' })
 
 // RFC 7515 appendix A.1 (HS256) — the exact JWS from the RFC
 const A1_KEY = { kty: 'oct', k: 'AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow' }
-const A1_JWS = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
+const A1_JWS = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' // security-gate: allow-secret (RFC 7515 A.1 example)
 
 t.test('RFC 7515 A.1 and compact encode_sign', async t => {
   await table(t, [
@@ -26,7 +26,7 @@ t.test('RFC 7515 A.1 and compact encode_sign', async t => {
     ['io.jwt.decode_verify(input.jws, {"cert": input.k, "time": 1300819380000000000})[0]', V(false)],
     ['io.jwt.decode(input.jws)[1]', V({ iss: 'joe', exp: 1300819380, 'http://example.com/is_root': true })],
     ['io.jwt.encode_sign({"alg": "HS256", "typ": "JWT"}, {}, input.kobj)', V('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.6cvao8lnOu6FAdK68jQFcDMXOmaWNwWiYhCgijd-AD8')],
-    ['io.jwt.encode_sign({"alg": "HS256"}, {"a": "<&>"}, input.kobj)', V('eyJhbGciOiJIUzI1NiJ9.eyJhIjoiXHUwMDNjXHUwMDI2XHUwMDNlIn0.g69ET1NrqO2LKbDljPGMm86nbvKItYs2t6P-6zSBekk')],
+    ['io.jwt.encode_sign({"alg": "HS256"}, {"a": "<&>"}, input.kobj)', V('eyJhbGciOiJIUzI1NiJ9.eyJhIjoiXHUwMDNjXHUwMDI2XHUwMDNlIn0.g69ET1NrqO2LKbDljPGMm86nbvKItYs2t6P-6zSBekk')], // security-gate: allow-secret (test token)
     ['io.jwt.encode_sign({"alg": "none"}, {}, input.kobj)', E(/^eval_builtin_error: io\.jwt\.encode_sign: unknown signature algorithm$/)],
     ['io.jwt.encode_sign_raw("{\\"alg\\": \\"HS256\\"}", "not json", input.k)', E(/type is JWT but payload is not JSON/)],
   ], {

@@ -112,9 +112,13 @@ export function renderMarkdown (r: BenchResults, chartFile = 'chart.svg'): strin
   if (r.latency_at_half_rate) parts.push(`Fixed rate ${r.latency_at_half_rate.rate_rps} req/s (half of the bare proxy's maximum):`, '', halfRateTable(r.latency_at_half_rate, true), '')
   if (!r.micro.skipped.all) parts.push(microTable(r.micro, true), '')
   if (r.micro.eval_unstable.length) parts.push('Evaluation failures when one instance answers the same input repeatedly:', '', ...r.micro.eval_unstable.map((x) => `- ${x}`), '')
-  if (r.soak) parts.push(`Soak (${r.soak.scenario}, ${r.soak.seconds} s): RSS ${r.soak.samples.map((x) => x.rss_mb.toFixed(0)).join(' → ')} MB, slope ${r.soak.slope_mb_per_min?.toFixed(3) ?? 'n/a'} MB/min.`, '')
+  if (r.soak) {
+    const k = r.soak
+    parts.push(`Soak (\`${k.command ?? `npm run bench -- --soak ${k.seconds}`}\`): ${k.scenario} under steady load for ${k.seconds} s, ${Math.round(k.rps ?? 0).toLocaleString('en-US')} req/s, p99 ${k.p99_ms?.toFixed(2) ?? '—'} ms. ` +
+      `RSS every 10 s (MB): ${k.samples.map((x) => x.rss_mb.toFixed(0)).join(' ')}. Slope ${k.slope_mb_per_min?.toFixed(2) ?? 'n/a'} MB/min overall, ${k.slope_second_half_mb_per_min?.toFixed(2) ?? 'n/a'} MB/min over the second half.`, '')
+  }
   parts.push(targetTable(r.targets, true), '')
-  if (r.profile?.length) parts.push(`CPU profiles at one fixed rate (\`npm run bench -- --profile ${r.profile.map((p) => p.scenario).join(',')} --rate ${r.profile[0]!.rate_rps ?? '?'}\`):`, '', '```text', profileText(r.profile), '```', '')
+  if (r.profile?.length) parts.push(`CPU profiles at one fixed rate (\`${r.profile[0]!.command ?? `npm run bench -- --profile ${r.profile.map((p) => p.scenario).join(',')} --rate ${r.profile[0]!.rate_rps ?? '?'}`}\`):`, '', '```text', profileText(r.profile), '```', '')
   parts.push(`Machine: ${machineFooter(m)}.`, '', END)
   return parts.join('\n')
 }

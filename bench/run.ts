@@ -372,7 +372,7 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
     if (!o.result) throw new Error(`soak: load failed: ${o.error}`)
     const fit = (xs: typeof samples) => { const k = slope(xs.map((x) => x.t_s / 60), xs.map((x) => x.rss_mb)); return k === null ? null : Math.round(k * 1000) / 1000 }
     return {
-      scenario: s.name, seconds, samples, slope_mb_per_min: fit(samples), slope_second_half_mb_per_min: fit(samples.filter((x) => x.t_s >= seconds / 2)),
+      command, scenario: s.name, seconds, samples, slope_mb_per_min: fit(samples), slope_second_half_mb_per_min: fit(samples.filter((x) => x.t_s >= seconds / 2)),
       rps: o.result.rps, p99_ms: o.result.p99_ms,
     }
   } finally {
@@ -401,7 +401,7 @@ async function profile (env: Env, names: string[], rate: number): Promise<Profil
     const keep = resolve(work, '..', `bouncer-bench-${name}.cpuprofile`)
     copyFileSync(file, keep)
     log(`  ${o.result ? `${Math.round(o.result.rps)} req/s, p99 ${o.result.p99_ms?.toFixed(2)} ms; ` : ''}profile kept at ${keep} (Chrome DevTools → Performance)`)
-    out.push(summariseProfile(file, name, o.result?.requests ?? 0, rate, o.window))
+    out.push({ command, ...summariseProfile(file, name, o.result?.requests ?? 0, rate, o.window) })
   }
   return out
 }
@@ -456,7 +456,7 @@ async function main (): Promise<void> {
   out.push(machineFooter(machine))
   console.log(out.join('\n'))
 
-  const jsonFile = opt.json ?? (opt.results ? join(BENCH_DIR, 'results.json') : undefined)
+  const jsonFile = opt.json
   if (jsonFile) {
     writeFileSync(jsonFile, JSON.stringify(results, null, 2) + '\n')
     log(`results written to ${jsonFile}`)

@@ -14,7 +14,8 @@ import { createMetrics, type Metrics } from './metrics/index.js'
 import { Health, normalizeStatus } from './health/index.js'
 import { createAdminServer } from './health/admin.js'
 import { PolicyHolder, type ActivePolicy } from './policy/holder.js'
-import { loadPolicyFromPath, type LoadPolicyOptions } from './policy/load.js'
+import { loadPolicyFromBundle, loadPolicyFromPath, type LoadPolicyOptions } from './policy/load.js'
+import { BundleManager } from './policy/bundle/index.js'
 import type { HostBuiltin } from './policy/builtins/index.js'
 import { createAuthenticator, type Authenticator } from './auth/index.js'
 import { compileTargetNormalizer, type Target } from './proxy/target.js'
@@ -25,7 +26,9 @@ import { createUpgradeHandler } from './proxy/upgrade.js'
 import type { DecisionCache, DecisionLogger, Masker } from './proxy/seams.js'
 import { compileDecisionKey, resolveKeySpec, type InputPath } from './cache/key.js'
 import { ttlFor } from './cache/ttl.js'
-import { compileMaskRules, maskUpstreamResponse, type CompiledMask } from './masking/index.js'
+import { compileMaskRules, maskUpstreamResponse, applyMask, type CompiledMask } from './masking/index.js'
+import { TieredDecisionCache, BREAKER_STATE_VALUE } from './cache/index.js'
+import { DecisionLogger as FileDecisionLogger, type EventMasker } from './decision-log/index.js'
 import { BouncerError } from './errors.js'
 
 export type { BouncerConfig } from './config/index.js'
@@ -38,10 +41,10 @@ export interface AppDeps {
   logger?: Logger
   /** where the default logger writes (tests) */
   logDestination?: DestinationStream
-  /** decision cache (src/cache); omitted = no caching */
-  cache?: DecisionCache
-  /** decision logger (src/decision-log); omitted = no decision logs */
-  decisionLog?: DecisionLogger
+  /** decision cache; omitted = src/cache built from config.cache when enabled; null = none */
+  cache?: DecisionCache | null
+  /** decision logger; omitted = src/decision-log built from config.decision_logs when enabled; null = none */
+  decisionLog?: DecisionLogger | null
   /** response masker; omitted = src/masking with config.masking; null = none (masked decisions fail closed) */
   masker?: Masker | null
   /** authenticator; omitted = from config.auth */
@@ -117,6 +120,159 @@ function defaultMasker (cfg: BouncerConfig['masking']): Masker<CompiledMask> {
   }
 }
 
+function readFileOpt (file: string | undefined, what: string): string | undefined {
+  if (file === undefined) return undefined
+  try { return readFileSync(file, 'utf8') } catch (e) {
+    throw new ConfigError([`${what}: cannot read ${file}: ${(e as Error).message}`])
+  }
+}
+
+/** The decision cache described by config.cache (src/cache), or undefined when disabled. */
+export function createDecisionCache (config: BouncerConfig, metrics: Metrics, log: Logger): DecisionCache | undefined {
+  const c = config.cache
+  if (!c.enabled || (!c.l1.enabled && !c.redis.enabled)) return undefined
+  const r = c.redis
+  let redis: ConstructorParameters<typeof TieredDecisionCache>[0]['redis'] = false
+  if (r.enabled) {
+    const scheme = (r.url?.startsWith('rediss://') || r.tls.enabled) ? 'rediss' : 'redis'
+    const mode = r.cluster.nodes.length ? 'cluster' : r.sentinel.name ? 'sentinel' : 'single'
+    const tls = r.tls
+    redis = {
+      mode,
+      url: r.url,
+      nodes: mode === 'cluster' ? r.cluster.nodes.map((n) => `${scheme}://${n}`) : mode === 'sentinel' ? r.sentinel.sentinels.map((n) => `${scheme}://${n}`) : undefined,
+      sentinelName: r.sentinel.name,
+      password: readFileOpt(r.password_file, 'cache.redis.password_file')?.trim(),
+      tls: {
+        ca: readFileOpt(tls.ca_file, 'cache.redis.tls.ca_file'),
+        cert: readFileOpt(tls.cert_file, 'cache.redis.tls.cert_file'),
+        key: readFileOpt(tls.key_file, 'cache.redis.tls.key_file'),
+        servername: tls.servername,
+        rejectUnauthorized: tls.reject_unauthorized,
+      },
+      commandTimeoutMs: r.command_timeout_seconds * 1000,
+      connectTimeoutMs: r.connect_timeout_seconds * 1000,
+      keyPrefix: r.key_prefix,
+      breaker: { failureThreshold: r.breaker_failures, openMs: r.breaker_reset_seconds * 1000 },
+      production: config.production,
+      allowInsecure: config.allow_insecure,
+    }
+  }
+  const cache = new TieredDecisionCache({
+    memory: c.l1.enabled ? { maxEntries: c.l1.max_entries, maxBytes: c.l1.max_bytes } : false,
+    redis,
+    ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds },
+    key: { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) },
+  }, {
+    metrics: {
+      hits: metrics.cacheHits, misses: metrics.cacheMisses, redisErrors: metrics.cacheRedisErrors,
+      redisTimeouts: metrics.cacheRedisTimeouts, redisSkipped: metrics.cacheRedisSkipped, breakerState: metrics.cacheBreakerState,
+    },
+    log,
+  })
+  metrics.collectors.push(() => {
+    const s = cache.status()
+    metrics.cacheEntries.set(s.memory.entries)
+    metrics.cacheBytes.set(s.memory.bytes)
+    if (s.breaker !== 'disabled') metrics.cacheBreakerState.set(BREAKER_STATE_VALUE[s.breaker])
+  })
+  return cache
+}
+
+/** The decision logger described by config.decision_logs (src/decision-log), or undefined when disabled. */
+export function createDecisionLogger (config: BouncerConfig, metrics: Metrics, log: Logger): DecisionLogger | undefined {
+  const dl = config.decision_logs
+  if (!dl.enabled) return undefined
+  let mask: EventMasker | undefined
+  if (dl.mask_rules.length) {
+    const compiled = compileMaskRules(dl.mask_rules)
+    const hashKey = readSecret(config.masking.hash_key, config.masking.hash_key_file)
+    if (compiled.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
+    mask = (event) => {
+      const r = applyMask(event, compiled, { hashKey })
+      return { event: r.value as typeof event, erased: r.erased, masked: r.masked }
+    }
+  }
+  const logger = new FileDecisionLogger(dl, {
+    production: config.production,
+    allow_insecure: config.allow_insecure,
+    mask,
+    log,
+    metrics: {
+      recorded: () => metrics.decisionLogEvents.inc({ outcome: 'recorded' }),
+      delivered: (n) => metrics.decisionLogEvents.inc({ outcome: 'uploaded' }, n),
+      dropped: (reason, n) => { metrics.decisionLogEvents.inc({ outcome: 'dropped' }, n); metrics.decisionLogDropped.inc({ reason }, n) },
+      backpressure: () => metrics.decisionLogDropped.inc({ reason: 'backpressure' }),
+      uploadFailed: (status) => metrics.decisionLogUploads.inc({ outcome: status === 413 ? 'too_large' : 'error' }),
+      maskError: () => metrics.decisionLogDropped.inc({ reason: 'mask_error' }),
+    },
+  })
+  metrics.collectors.push(() => {
+    const s = logger.status()
+    metrics.decisionLogSpoolBytes.set(s.spool_bytes)
+    metrics.decisionLogBufferEvents.set(s.pending_events)
+  })
+  return logger
+}
+
+/** The bundle poller described by config.bundles (src/policy/bundle), or undefined without a service_url. */
+export function createBundleManager (config: BouncerConfig, holder: PolicyHolder, policyOptions: LoadPolicyOptions, metrics: Metrics, log: Logger): BundleManager | undefined {
+  const b = config.bundles
+  if (!b.service_url) return undefined
+  const keys = Object.entries(b.signing.keys)
+  const tls = b.tls
+  const name = 'bouncer'
+  const manager = new BundleManager({
+    name,
+    service: {
+      url: b.service_url,
+      bearerToken: readFileOpt(b.bearer_token_file, 'bundles.bearer_token_file')?.trim(),
+      tls: {
+        ca: readFileOpt(tls.ca_file, 'bundles.tls.ca_file'),
+        cert: readFileOpt(tls.cert_file, 'bundles.tls.cert_file'),
+        key: readFileOpt(tls.key_file, 'bundles.tls.key_file'),
+        servername: tls.servername,
+        rejectUnauthorized: tls.reject_unauthorized,
+      },
+    },
+    resource: b.resource,
+    polling: {
+      minDelaySeconds: b.polling.min_delay_seconds,
+      maxDelaySeconds: b.polling.max_delay_seconds,
+      ...(b.polling.long_polling_timeout_seconds > 0 ? { longPollingTimeoutSeconds: b.polling.long_polling_timeout_seconds } : {}),
+    },
+    limits: { maxCompressedBytes: b.max_bundle_bytes, maxTotalBytes: b.max_bundle_bytes, maxFileBytes: b.max_file_bytes },
+    ...(keys.length
+      ? {
+          signing: {
+            keys: Object.fromEntries(keys.map(([id, k]) => [id, {
+              key: k.key ?? readFileOpt(k.key_file, `bundles.signing.keys.${id}.key_file`) ?? '',
+              algorithm: k.algorithm as 'RS256',
+            }])),
+            ...(b.signing.scope ? { scope: b.signing.scope } : {}),
+            excludeFiles: [...b.signing.exclude_files],
+          },
+        }
+      : {}),
+    persistDir: b.persist_dir,
+    production: config.production,
+    allowInsecureHttp: config.allow_insecure,
+    allowUnsigned: config.allow_insecure || !config.production,
+  }, {
+    activate: async (bundle) => {
+      holder.activate(await loadPolicyFromBundle(bundle, config.policy.entrypoint, { ...policyOptions, bundleName: name, source: `${b.service_url}/${b.resource}` }))
+    },
+    metrics: {
+      setRevision: (bundle, revision) => { metrics.bundleRevision.reset(); metrics.bundleRevision.set({ name: bundle, revision }, 1) },
+      setLastSuccess: (bundle, seconds) => metrics.bundleLastSuccess.set({ name: bundle }, seconds),
+      incFailure: (bundle, reason) => metrics.bundleFailures.inc({ name: bundle, reason }),
+      incDownload: (bundle, outcome) => metrics.bundleDownloads.inc({ name: bundle, outcome }),
+    },
+    logger: log,
+  })
+  return manager
+}
+
 export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Promise<BouncerApp> {
   if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
   const log = deps.logger ?? createLogger(config.logging.level, config.logging.redact, deps.logDestination)
@@ -124,6 +280,8 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
   const health = new Health()
   const holder = deps.holder ?? new PolicyHolder()
   const masker = deps.masker === null ? undefined : (deps.masker ?? defaultMasker(config.masking))
+  const cache = deps.cache === null ? undefined : (deps.cache ?? createDecisionCache(config, metrics, log))
+  const decisionLog = deps.decisionLog === null ? undefined : (deps.decisionLog ?? createDecisionLogger(config, metrics, log))
   const auth = deps.authenticator ?? await createAuthenticator(config.auth.jwt, {
     onResult: (r) => metrics.authResults.inc({ result: r }),
     onJwksFetch: (outcome, err) => {
@@ -137,6 +295,9 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     strictBuiltinErrors: config.policy.strict_builtin_errors,
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
+
+  const bundles = createBundleManager(config, holder, policyOptions, metrics, log)
+  if (bundles) health.register('bundles', () => normalizeStatus(bundles.status()), { critical: false })
 
   // --- policy status: readiness, metrics, logs ---
   health.register('policy', () => {
@@ -152,8 +313,8 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     log.info({ revision: next.revision, previous: prev?.revision, source: next.source, entrypoint: next.entrypoint }, 'policy activated')
   })
   if (auth) health.register('auth', () => auth.status(), { critical: false })
-  if (deps.cache?.status) health.register('cache', () => normalizeStatus(deps.cache!.status!()), { critical: false })
-  if (deps.decisionLog?.status) health.register('decision_logs', () => normalizeStatus(deps.decisionLog!.status!()), { critical: false })
+  if (cache?.status) health.register('cache', () => normalizeStatus(cache.status!()), { critical: false })
+  if (decisionLog?.status) health.register('decision_logs', () => normalizeStatus(decisionLog.status!()), { critical: false })
 
   // --- decision cache seam: key per active policy, compiled once per activation ---
   const keyFns = new WeakMap<ActivePolicy, ((input: unknown) => string) | undefined>()
@@ -176,10 +337,10 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
 
   const decide = createEngine({
     config, holder, metrics, log, masker,
-    cache: deps.cache,
+    cache,
     cacheKey,
     ttlFor: (result, p) => ttlFor(result, ttlDefaults, { nondeterministic: !p.cacheable }),
-    decisionLog: deps.decisionLog,
+    decisionLog,
   })
   const forwarder = createForwarder(config.upstream)
   const normalize = compileTargetNormalizer(config.path)
@@ -257,7 +418,9 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
 
     async start () {
       if (config.policy.path && !holder.current) await app.loadPolicy()
-      await deps.decisionLog?.start?.()
+      // One attempt against the bundle service (or the persisted last good bundle), then background polling.
+      await bundles?.start()
+      await decisionLog?.start?.()
       auth?.warm?.()
       await fastify.listen({ host: s.host, port: s.port })
       const proxy = server.address() as AddressInfo
@@ -290,6 +453,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
         for (const hook of closeHooks) {
           try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
         }
+        try { await bundles?.stop() } catch (e) { log.error({ err: e }, 'bundle manager stop failed') }
         try {
           if (server?.listening) await fastify.close()
           else await fastify.close().catch(() => {})
@@ -300,8 +464,8 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
         for (const t of tunnels) t.destroy()
         await forwarder.close().catch(() => {})
         await auth?.close().catch(() => {})
-        try { await deps.decisionLog?.stop?.(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
-        try { await deps.cache?.close?.() } catch (e) { log.error({ err: e }, 'cache close failed') }
+        try { await decisionLog?.stop?.(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
+        try { await cache?.close?.() } catch (e) { log.error({ err: e }, 'cache close failed') }
         if (adminServer?.listening) {
           adminServer.closeAllConnections()
           await new Promise<void>((resolve) => adminServer.close(() => resolve()))

@@ -29,6 +29,7 @@ export interface HalfRate {
 }
 
 export interface SoakResult {
+  command?: string
   scenario: string
   seconds: number
   samples: Array<{ t_s: number; rss_mb: number }>
@@ -40,6 +41,7 @@ export interface SoakResult {
 }
 
 export interface ProfileSummary {
+  command?: string
   scenario: string
   /** fixed request rate the profile was taken at */
   rate_rps: number | null

@@ -31,7 +31,7 @@ export function createAdminServer ({ health, metrics }: AdminServerOptions): Ser
         return send(res, r.ready ? 200 : 503, 'application/json', JSON.stringify({ status: r.ready ? (r.degraded ? 'degraded' : 'ok') : 'not_ready', components: r.components }) + '\n')
       }
       case '/metrics':
-        metrics.registry.metrics().then(
+        metrics.render().then(
           (text) => send(res, 200, metrics.registry.contentType, text),
           (e: Error) => send(res, 500, 'text/plain; charset=utf-8', `metrics collection failed: ${e.message}\n`),
         )

@@ -16,8 +16,18 @@ export function createMetrics (opts: MetricsOptions = {}) {
   const registry = new Registry()
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'bouncer_' })
   const r = [registry]
+  const collectors: Array<() => void> = []
   const metrics = {
     registry,
+    /** Callbacks run right before each scrape (gauges that mirror a component's status). */
+    collectors,
+    /** Runs the collectors, then renders the registry. */
+    async render (): Promise<string> {
+      for (const c of collectors) {
+        try { c() } catch { /* a failing collector must not break the scrape */ }
+      }
+      return await registry.metrics()
+    },
 
     // --- requests and decisions (proxy) ---
     /** every request answered, by outcome: allow | deny | policy_error | unavailable | rejected | upstream_error */

@@ -146,3 +146,38 @@ decision := {"allow": true} if input.parsed_path[0] == "plain"
   t.notMatch(await none.body.text(), /123-45-6789/)
   t.match(await (await request(`${b.adminUrl}/metrics`)).body.text(), /bouncer_masked_responses_total\{outcome="masked"\} 2/)
 })
+
+t.test('components built from config: decision cache (L1) and decision logs (file sink)', async (t) => {
+  const { mkdtempSync, readFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const path = await import('node:path')
+  const { verifyLog } = await import('../../src/decision-log/index.js')
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-components-'))
+  const up = await startUpstream()
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': CACHE_POLICY },
+    config: {
+      cache: { enabled: true },
+      decision_logs: {
+        enabled: true, sinks: ['file'], file_path: path.join(dir, 'export.jsonl'), spool_dir: path.join(dir, 'spool'), fsync: 'never',
+        mask_rules: [{ path: '/input/attributes/request/http/headers/x-user', action: 'redact' }],
+      },
+    },
+  })
+  t.teardown(() => up.close())
+  for (const h of ['alice', 'alice', 'bob']) await (await request(`${b.url}/user`, { headers: { 'x-user': h, authorization: 'Bearer secret-token' } })).body.dump()
+  const metrics = await (await request(`${b.adminUrl}/metrics`)).body.text()
+  t.match(metrics, /bouncer_decision_cache_hits_total\{tier="memory"\} 1/, 'the repeated request was a memory hit')
+  t.match(metrics, /bouncer_decision_cache_entries 2/)
+  t.match(metrics, /bouncer_decision_log_events_total\{outcome="recorded"\} 3/)
+  const ready = await (await request(`${b.adminUrl}/readyz`)).body.json() as { components: Record<string, { status: string }> }
+  t.ok(ready.components.cache && ready.components.decision_logs, 'components report to /readyz')
+  await b.close()
+  const v = await verifyLog(path.join(dir, 'spool'))
+  t.ok(v.ok, 'the spooled chain verifies')
+  t.equal(v.decisions, 3)
+  const exported = readFileSync(path.join(dir, 'export.jsonl'), 'utf8')
+  t.notMatch(exported, /secret-token/, 'authorization erased before storage')
+  t.notMatch(exported, /"x-user":"alice"/, 'configured mask rules applied')
+})

@@ -45,6 +45,7 @@ export function createUpgradeHandler (deps: UpgradeDeps): (req: IncomingMessage,
   // Relaying a non-101 answer over a connection we then close: framing headers go.
   const dropOnResponse = new Set([...HOP_BY_HOP, 'content-length'])
   const dropOn101 = new Set(['keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer'])
+  const requestLog = log.child({}, { redact: { paths: [] } }) // only fields we set: no redaction pass
 
   return function handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startNs = process.hrtime.bigint()
@@ -57,7 +58,7 @@ export function createUpgradeHandler (deps: UpgradeDeps): (req: IncomingMessage,
       logged = true
       metrics.websocketUpgrades.inc({ outcome })
       metrics.requests.inc({ decision: outcome === 'tunnelled' ? 'allow' : outcome, status: String(status) })
-      log.info({ id, method: req.method, path: target.ok ? target.path : undefined, upgrade: req.headers.upgrade, status, decision: outcome, reason, ms: Number(process.hrtime.bigint() - startNs) / 1e6 }, 'request')
+      requestLog.info({ id, method: req.method, path: target.ok ? target.path : undefined, upgrade: req.headers.upgrade, status, decision: outcome, reason, ms: Number(process.hrtime.bigint() - startNs) / 1e6 }, 'request')
     }
     socket.on('error', () => socket.destroy())
     const target = normalize(req.url ?? '')

@@ -99,3 +99,25 @@ t.test('input paths recorded for the cache key', async t => {
   t.same(c.inputPaths['i/b'], [['headers'], ['k']])
   t.equal(c.inputPaths['i/c'], null, 'input passed to a function widens to the whole input')
 })
+
+t.test('results stay identical across thousands of evaluations (no state leaks across heap resets)', async t => {
+  // Regression: a lazily filled global cache in the interpreter lived in the per-evaluation
+  // heap and was overwritten after the SDK reset the heap, corrupting later results.
+  const src = `package s
+users := data.users
+hdr[k] := v if { some k, v in data.headers[input.who] }
+out := {"who": input.who, "hdr": hdr, "n": count(users), "path": [p | some p in input.path]}
+`
+  const c = compileModules({ modules: [{ file: 's.rego', source: src }], entrypoints: ['s/out'] })
+  const p = await loadCompiledPolicy(c)
+  p.setData({ users: ['a', 'b'], headers: { alice: { 'x-a': '1' }, bob: { 'x-b': '2' } } })
+  const inputs = [{ who: 'alice', path: ['v1', 'x'] }, { who: 'bob', path: ['v2'] }]
+  const first = inputs.map(i => JSON.stringify(p.evaluate(i, 's/out')))
+  let mismatches = 0
+  for (let n = 0; n < 3000; n++) {
+    const i = n % 2
+    if (JSON.stringify(p.evaluate(inputs[i], 's/out')) !== first[i]) mismatches++
+  }
+  t.equal(mismatches, 0)
+  t.same(JSON.parse(first[0])[0].result, { who: 'alice', hdr: { 'x-a': '1' }, n: 2, path: ['v1', 'x'] })
+})

@@ -104,7 +104,6 @@ let epValue: ObjV = newObject()
 let builtinsMap: ObjV = newObject()
 let bIsHost: Array<bool> = new Array<bool>()
 let bNative: Array<i32> = new Array<i32>()
-let constPaths: Map<i32, Array<Value>> = new Map<i32, Array<Value>>()
 
 function field (o: Value, name: string): Value {
   if (o.kind != T_OBJECT) abortWith('bouncer plan: expected object for ' + name)
@@ -454,11 +453,10 @@ function walk (v: Value | null, path: Array<Value>, from: i32): Value | null {
   return cur
 }
 
+// No lazily-filled caches here: anything allocated during an evaluation is reclaimed by
+// the next heap reset, so a global pointing at it would dangle.
 function constPath (op: i32): Array<Value> {
-  if (constPaths.has(op)) return constPaths.get(op)
-  const p = arr(unchecked(consts[-1 - op]))
-  constPaths.set(op, p)
-  return p
+  return arr(unchecked(consts[-1 - op]))
 }
 
 /** `value` with `v` placed at `path` (copies along the path; never mutates shared values). */

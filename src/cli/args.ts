@@ -28,3 +28,15 @@ export function flag (p: ParsedArgs, ...names: string[]): string | undefined {
 export function flags (p: ParsedArgs, ...names: string[]): string[] {
   return names.flatMap(n => p.flags.get(n) ?? [])
 }
+
+/** Prints a command's failure (every diagnostic for compile errors) and returns exit code 1. */
+export function reportFailure (e: unknown, formatDiagnostic: (d: import('../compiler/diagnostics.js').Diagnostic) => string): number {
+  const diagnostics = (e as { diagnostics?: Array<import('../compiler/diagnostics.js').Diagnostic> }).diagnostics
+  if (e instanceof Error && e.name === 'CompileError' && diagnostics !== undefined) {
+    for (const d of diagnostics) console.error(formatDiagnostic(d))
+    console.error(`${diagnostics.length} error(s)`)
+    return 1
+  }
+  console.error(`error: ${(e as Error).message}`)
+  return 1
+}

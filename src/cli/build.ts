@@ -2,9 +2,9 @@
 //   [--signing-key FILE --signing-alg RS256 [--signing-key-id ID] [--scope S]] [--timings]
 import { readFile, writeFile } from 'node:fs/promises'
 import { compileBundle } from '../compiler/bundle/index.js'
-import { CompileError, formatDiagnostic } from '../compiler/diagnostics.js'
+import { formatDiagnostic } from '../compiler/diagnostics.js'
 import type { SignOptions } from '../policy/bundle/signatures.js'
-import { flag, flags, parseArgs } from './args.js'
+import { flag, flags, parseArgs, reportFailure } from './args.js'
 
 export async function main (argv: string[]): Promise<number> {
   const a = parseArgs(argv, new Set(['timings']))
@@ -29,12 +29,6 @@ export async function main (argv: string[]): Promise<number> {
     if (a.flags.has('timings')) for (const [k, v] of Object.entries(b.timings)) console.log(`  ${k}: ${v.toFixed(1)} ms`)
     return 0
   } catch (e) {
-    if (e instanceof CompileError) {
-      for (const d of e.diagnostics) console.error(formatDiagnostic(d))
-      console.error(`${e.diagnostics.length} error(s)`)
-      return 1
-    }
-    console.error(`error: ${(e as Error).message}`)
-    return 1
+    return reportFailure(e, formatDiagnostic)
   }
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { CompileError, compileModules, formatDiagnostic, loadSources } from '../compiler/index.js'
 import { loadCompiledPolicy } from '../compiler/load.js'
 import { parseQuery } from '../compiler/parser/index.js'
-import { flag, flags, parseArgs } from './args.js'
+import { flag, flags, parseArgs, reportFailure } from './args.js'
 
 const EXPR_VAR = '__bouncer_expr__'
 
@@ -52,11 +52,6 @@ export async function main (argv: string[]): Promise<number> {
     console.log(JSON.stringify(out, null, 2))
     return 0
   } catch (e) {
-    if (e instanceof CompileError) {
-      for (const d of e.diagnostics) console.error(formatDiagnostic(d))
-      return 1
-    }
-    console.error(`error: ${(e as Error).message}`)
-    return 1
+    return reportFailure(e, formatDiagnostic)
   }
 }

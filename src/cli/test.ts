@@ -3,7 +3,7 @@
 // is false or undefined, ERROR when evaluation fails. Exits non-zero unless all pass.
 import { CompileError, compileModules, formatDiagnostic, loadSources, parseSources } from '../compiler/index.js'
 import { loadCompiledPolicy } from '../compiler/load.js'
-import { flag, parseArgs } from './args.js'
+import { flag, parseArgs, reportFailure } from './args.js'
 
 export interface TestResult { name: string; outcome: 'PASS' | 'FAIL' | 'ERROR'; durationUs: number; error?: string }
 
@@ -52,12 +52,7 @@ export async function main (argv: string[]): Promise<number> {
   try {
     results = await runTests(a.positional, run === undefined ? undefined : new RegExp(run))
   } catch (e) {
-    if (e instanceof CompileError) {
-      for (const d of e.diagnostics) console.error(formatDiagnostic(d))
-      return 1
-    }
-    console.error(`error: ${(e as Error).message}`)
-    return 1
+    return reportFailure(e, formatDiagnostic)
   }
   for (const r of results) {
     console.log(`${r.name}: ${r.outcome} (${r.durationUs.toFixed(0)}µs)${r.error !== undefined ? ' ' + r.error : ''}`)

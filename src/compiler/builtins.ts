@@ -23,7 +23,7 @@ export const BUILTINS: Record<string, BuiltinInfo> = {
   split: N(2), replace: N(3), 'strings.replace_n': N(2), trim: N(2), trim_left: N(2), trim_right: N(2),
   trim_prefix: N(2), trim_suffix: N(2), trim_space: N(1), indexof: N(2), indexof_n: N(2), substring: N(3),
   'strings.any_prefix_match': N(2), 'strings.any_suffix_match': N(2), 'strings.reverse': N(1),
-  'strings.count': N(2), sprintf: H(2), 'strings.render_template': H(2),
+  'strings.count': N(2), sprintf: N(2), 'strings.render_template': H(2),
   // arrays / sets / objects
   'array.concat': N(2), 'array.slice': N(3), 'array.reverse': N(1), union: N(1), intersection: N(1),
   'object.get': N(3), 'object.keys': N(1), 'object.remove': N(2), 'object.union': N(2),

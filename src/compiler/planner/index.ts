@@ -426,7 +426,8 @@ function constKey (v: unknown): string {
 
 export function numberValue (raw: string): number | RawNumber {
   const n = Number(raw)
-  if (/^-?\d+$/.test(raw) && !Number.isSafeInteger(n)) return new RawNumber(raw)
+  // big integers and numbers beyond float64 keep their source text (JSON would turn them into null)
+  if ((/^-?\d+$/.test(raw) && !Number.isSafeInteger(n)) || !Number.isFinite(n)) return new RawNumber(raw)
   return n
 }
 

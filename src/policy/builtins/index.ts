@@ -9,7 +9,8 @@
 // Loaders wrap every evaluate() in runEvaluation(fn, { strict }) so that strictness, the
 // evaluation clock (time.now_ns) and per-evaluation memos (uuid.rfc4122) are scoped to it.
 //
-// The SDK (1.10) implements, and takes precedence for: sprintf (sprintf-js: no Go verbs like
+// The SDK (1.10) implements, and takes precedence for: sprintf (Bouncer-compiled policies run
+// sprintf natively in the Wasm runtime with Go semantics; this applies to OPA-built Wasm only: sprintf-js, no Go verbs like
 // %v of composites in Go syntax, big integers arrive rounded), regex.split (JS regex syntax),
 // json.is_valid, yaml.is_valid, yaml.marshal, yaml.unmarshal. Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).

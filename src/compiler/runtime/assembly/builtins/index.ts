@@ -16,6 +16,7 @@ import * as S from "./strings";
 import * as C from "./collections";
 import * as T from "./types";
 import * as E from "./encoding";
+import * as P from "./sprintf";
 
 const NAMES: StaticArray<string> = [
   "equal",
@@ -102,6 +103,7 @@ const NAMES: StaticArray<string> = [
   "strings.count",
   "object.union_n",
   "cast_set",
+  "sprintf",
 ];
 
 export function nativeBuiltinCount (): i32 { return NAMES.length; }
@@ -198,6 +200,7 @@ export function callNative (id: i32, args: Array<Value>): Value | null {
     case 81: return S.count(args); // strings.count
     case 82: return C.objectUnionN(args); // object.union_n
     case 83: return C.castSet(args); // cast_set
+    case 84: return P.sprintf(args); // sprintf
   }
   return null;
 }

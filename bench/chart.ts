@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { machineFooter } from './lib/machine.js'
 import { profileText } from './lib/profile.js'
-import { halfRateTable, microTable, scenarioTable, targetTable, type BenchResults } from './lib/report.js'
+import { computeTargets, halfRateTable, microTable, scenarioTable, targetTable, type BenchResults } from './lib/report.js'
 import { BASELINE } from './lib/scenarios.js'
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -20,12 +20,13 @@ function color (name: string): string {
   return COLORS.other
 }
 
-/** "Nice" axis maximum: 1, 2 or 5 times a power of ten at or above v. */
-function niceMax (v: number): number {
-  if (v <= 0) return 1
+/** "Nice" axis: a maximum of 1, 2, 2.5 or 5 times a power of ten at or above v, and a tick
+ * count that makes every step a round number. */
+function niceAxis (v: number): { max: number; ticks: number } {
+  if (v <= 0) return { max: 1, ticks: 4 }
   const p = 10 ** Math.floor(Math.log10(v))
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p
-  return 10 * p
+  for (const [m, ticks] of [[1, 5], [2, 4], [2.5, 5], [5, 5], [10, 5]] as const) if (m * p >= v) return { max: m * p, ticks }
+  return { max: 10 * p, ticks: 5 }
 }
 
 interface Bar { name: string; value: number | null; label: string; note?: string }
@@ -34,14 +35,14 @@ function panel (title: string, bars: Bar[], x0: number, y0: number, width: numbe
   const rowH = 24
   const labelW = 130
   const plotW = width - labelW - 90
-  const max = niceMax(Math.max(0, ...bars.map((b) => b.value ?? 0)))
+  const { max, ticks } = niceAxis(Math.max(0, ...bars.map((b) => b.value ?? 0)))
   const parts: string[] = []
   parts.push(`<text x="${x0}" y="${y0 + 14}" font-size="14" font-weight="600" fill="${COLORS.text}">${esc(title)}</text>`)
   const top = y0 + 28
   const plotH = bars.length * rowH
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4
-    const x = x0 + labelW + (plotW * i) / 4
+  for (let i = 0; i <= ticks; i++) {
+    const v = (max * i) / ticks
+    const x = x0 + labelW + (plotW * i) / ticks
     parts.push(`<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${top + plotH}" stroke="${COLORS.grid}"/>`)
     parts.push(`<text x="${x.toFixed(1)}" y="${top + plotH + 14}" font-size="10" text-anchor="middle" fill="#6b7280">${esc(fmtTick(v))}</text>`)
   }
@@ -80,7 +81,7 @@ export function renderChart (r: BenchResults): string {
     return { name: n, value: ok ? s.p99_ms : null, label: ok ? `${s.p99_ms!.toFixed(2)} ms` : '', note: shorten(note(n)) }
   })
   const a = panel('Requests per second (higher is better; ratio to bare-proxy)', rpsBars, 16, 40, width - 32, (v) => (v >= 1000 ? `${(v / 1000).toFixed(v % 1000 ? 1 : 0)}k` : String(Math.round(v))))
-  const b = panel('p99 latency, ms (lower is better)', p99Bars, 16, 40 + a.height + 16, width - 32, (v) => (v < 10 ? v.toFixed(1) : String(Math.round(v))))
+  const b = panel('p99 latency, ms (lower is better)', p99Bars, 16, 40 + a.height + 16, width - 32, (v) => (v === 0 ? '0' : v < 10 ? v.toFixed(1) : String(Math.round(v))))
   const footY = 40 + a.height + 16 + b.height + 8
   const m = r.machine
   const foot = `${m.cpu} × ${m.cores} · node ${m.node} · load avg ${m.load_average_start.map((x) => x.toFixed(1)).join(' ')} · ${r.settings.connections} connections, ${r.settings.duration_s} s × ${r.settings.rounds} · ${m.date.slice(0, 10)}`
@@ -123,7 +124,8 @@ export function renderMarkdown (r: BenchResults, chartFile = 'chart.svg'): strin
   return parts.join('\n')
 }
 
-export function writeReport (r: BenchResults, files: { svg: string; markdown: string }): void {
+export function writeReport (results: BenchResults, files: { svg: string; markdown: string }): void {
+  const r = { ...results, targets: computeTargets(results) } // always with the current target logic
   writeFileSync(files.svg, renderChart(r))
   const block = renderMarkdown(r)
   let md = existsSync(files.markdown) ? readFileSync(files.markdown, 'utf8') : '# Benchmark results\n\n'

@@ -33,7 +33,8 @@ import { median, slope } from './lib/timing.js'
 const USAGE = `usage: npm run bench -- [options]
   --quick                 short runs (3 s measured, 1 s warm-up), micro-benchmarks trimmed
   --json FILE             write the results document (JSON) to FILE
-  --results               write bench/results.json, bench/chart.svg and bench/RESULTS.md
+  --results               update bench/results.json (the part this run measured: suite, soak or
+                          profiles), bench/chart.svg and bench/RESULTS.md
   --scenarios a,b,...     only these scenarios (bare-proxy is always added: ratios need it)
   --duration S            measured seconds per scenario (default 10, quick 3)
   --warmup S              warm-up seconds per scenario (default 3, quick 1)
@@ -462,13 +463,16 @@ async function main (): Promise<void> {
     log(`results written to ${jsonFile}`)
   }
   if (opt.results) {
-    // A soak or profile run adds its section to the last full run's results instead of
-    // replacing them.
+    // bench/results.json holds three independently measured parts: the suite (scenarios,
+    // fixed-rate latency, micro-benchmarks), the soak, and the profiles. A run replaces the part
+    // it measured and keeps the others.
     let report = results
     const file = join(BENCH_DIR, 'results.json')
-    if ((soakResult || prof) && existsSync(file)) {
+    if (existsSync(file)) {
       const last = JSON.parse(readFileSync(file, 'utf8')) as BenchResults
-      const merged: Omit<BenchResults, 'targets'> = { ...last, soak: soakResult ?? last.soak, profile: prof ?? last.profile }
+      const merged: Omit<BenchResults, 'targets'> = soakResult || prof
+        ? { ...last, soak: soakResult ?? last.soak ?? null, profile: prof ?? last.profile ?? null }
+        : { ...results, soak: last.soak ?? null, profile: last.profile ?? null }
       report = { ...merged, targets: computeTargets(merged) }
     }
     writeFileSync(file, JSON.stringify(report, null, 2) + '\n')

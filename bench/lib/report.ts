@@ -83,14 +83,31 @@ const pct = (x: number) => `${Math.round(x * 100)}%`
 export function computeTargets (r: Omit<BenchResults, 'targets'>): Target[] {
   const t: Target[] = []
   const ratio = (n: string) => r.ratios[`${n}/${BASELINE}`]
+  // The CPU ratio (bare CPU per request / bouncer CPU per request) is what the RPS ratio would
+  // be with the server alone on a core; shown alongside, since RPS on a shared machine is noisy.
+  const cpuRatio = (n: string) => {
+    const b = r.scenarios[BASELINE]?.cpu_us_per_req
+    const x = r.scenarios[n]?.cpu_us_per_req
+    return b && x ? ` (by CPU per request ${pct(b / x)})` : ''
+  }
   const e = ratio('bouncer-eval')
-  t.push({ name: 'bouncer-eval RPS', goal: '≥ 85% of bare-proxy', value: e === undefined ? 'not measured' : pct(e), met: e === undefined ? null : e >= 0.85 })
+  t.push({ name: 'bouncer-eval RPS', goal: '≥ 85% of bare-proxy', value: e === undefined ? 'not measured' : pct(e) + cpuRatio('bouncer-eval'), met: e === undefined ? null : e >= 0.85 })
   const l = ratio('bouncer-l1')
-  t.push({ name: 'bouncer-l1 RPS', goal: '≥ 95% of bare-proxy', value: l === undefined ? 'not measured' : pct(l), met: l === undefined ? null : l >= 0.95 })
+  t.push({ name: 'bouncer-l1 RPS', goal: '≥ 95% of bare-proxy', value: l === undefined ? 'not measured' : pct(l) + cpuRatio('bouncer-l1'), met: l === undefined ? null : l >= 0.95 })
   const h = r.latency_at_half_rate
+  // At half its maximum a proxy on loopback answers in well under 5 ms at p99; when the bare
+  // proxy's own p99 is above that, stalls of the machine dominate and a difference of p99s
+  // says nothing about the bouncer.
+  const bareP99 = h?.scenarios[BASELINE]?.p99_ms
+  const noisy = bareP99 != null && bareP99 > 5
   for (const n of ['bouncer-eval', 'bouncer-l1']) {
     const a = h?.added_p99_ms[n]
-    t.push({ name: `${n} p99 added at ½ bare max RPS`, goal: '≤ 0.5 ms', value: a === undefined ? 'not measured' : `${a >= 0 ? '+' : ''}${a.toFixed(2)} ms at ${h!.rate_rps} req/s`, met: a === undefined ? null : a <= 0.5 })
+    t.push({
+      name: `${n} p99 added at ½ bare max RPS`,
+      goal: '≤ 0.5 ms',
+      value: a === undefined ? 'not measured' : `${a >= 0 ? '+' : ''}${a.toFixed(2)} ms at ${h!.rate_rps} req/s${noisy ? ` (not conclusive: bare-proxy's own p99 was ${bareP99!.toFixed(1)} ms)` : ''}`,
+      met: a === undefined || noisy ? null : a <= 0.5,
+    })
   }
   const m = r.micro
   t.push({ name: 'eval vs hand-written JS', goal: '≤ 3×', value: m.eval_ratio === null ? 'not measured' : `${m.eval_ratio.toFixed(1)}× (${fmtNs(m.eval_ns)} vs ${fmtNs(m.eval_js_ns)})`, met: m.eval_ratio === null ? null : m.eval_ratio <= 3 })

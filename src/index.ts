@@ -26,7 +26,7 @@ import { createUpgradeHandler } from './proxy/upgrade.js'
 import type { DecisionCache, DecisionLogger, Masker } from './proxy/seams.js'
 import { compileDecisionKey, resolveKeySpec, type InputPath } from './cache/key.js'
 import { ttlFor } from './cache/ttl.js'
-import { compileMaskRules, maskUpstreamResponse, applyMask, type CompiledMask } from './masking/index.js'
+import { compileMaskRules, maskUpstreamResponse, applyMask, MIN_HASH_KEY_BYTES, type CompiledMask } from './masking/index.js'
 import { TieredDecisionCache, BREAKER_STATE_VALUE } from './cache/index.js'
 import { DecisionLogger as FileDecisionLogger, type EventMasker } from './decision-log/index.js'
 import { BouncerError } from './errors.js'
@@ -98,16 +98,23 @@ export function createLogger (level: BouncerConfig['logging']['level'], extraRed
 
 const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
 
-function readSecret (value: string | undefined, file: string | undefined): Buffer | undefined {
+/** The masking HMAC key (masking.hash_key or the trimmed content of masking.hash_key_file). */
+function readHashKey (value: string | undefined, file: string | undefined): Buffer | undefined {
+  // hash_key itself was length-checked with the rest of the config; the file is read here.
   if (value !== undefined) return Buffer.from(value)
   if (file === undefined) return undefined
-  try { return Buffer.from(readFileSync(file, 'utf8').trim()) } catch (e) {
+  let key: Buffer
+  try { key = Buffer.from(readFileSync(file, 'utf8').trim()) } catch (e) {
     throw new ConfigError([`masking.hash_key_file: cannot read ${file}: ${(e as Error).message}`])
   }
+  if (key.length < MIN_HASH_KEY_BYTES) {
+    throw new ConfigError([`masking.hash_key_file: ${file} holds a ${key.length}-byte key (after trimming whitespace); it must be at least ${MIN_HASH_KEY_BYTES} bytes (e.g. \`openssl rand -base64 32\`)`])
+  }
+  return key
 }
 
 function defaultMasker (cfg: BouncerConfig['masking']): Masker<CompiledMask> {
-  const hashKey = readSecret(cfg.hash_key, cfg.hash_key_file)
+  const hashKey = readHashKey(cfg.hash_key, cfg.hash_key_file)
   return {
     compile (rules) {
       const compiled = compileMaskRules(rules)
@@ -186,7 +193,7 @@ export function createDecisionLogger (config: BouncerConfig, metrics: Metrics, l
   let mask: EventMasker | undefined
   if (dl.mask_rules.length) {
     const compiled = compileMaskRules(dl.mask_rules)
-    const hashKey = readSecret(config.masking.hash_key, config.masking.hash_key_file)
+    const hashKey = readHashKey(config.masking.hash_key, config.masking.hash_key_file)
     if (compiled.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
     mask = (event) => {
       const r = applyMask(event, compiled, { hashKey })
@@ -322,8 +329,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     inputPaths: config.cache.input_paths ? config.cache.input_paths.map(pointerToPath) : null,
     ignorePaths: config.cache.ignore_paths.map(pointerToPath),
   }
-  const cacheKey = (p: ActivePolicy) => {
-    if (keyFns.has(p)) return keyFns.get(p)
+  const compileKey = (p: ActivePolicy) => {
     let fn: ((input: unknown) => string) | undefined
     try {
       fn = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configuredPaths))
@@ -332,6 +338,23 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     }
     keyFns.set(p, fn)
     return fn
+  }
+  // The policy most requests use (the active one) is compared by identity, the WeakMap serves
+  // requests still finishing on an older policy.
+  let keyPolicy: ActivePolicy | undefined
+  let keyFn: ((input: unknown) => string) | undefined
+  const cacheKey = (p: ActivePolicy) => {
+    if (p === keyPolicy) return keyFn
+    return keyFns.has(p) ? keyFns.get(p) : compileKey(p)
+  }
+  if (cache) {
+    holder.onActivate((next) => {
+      keyPolicy = next
+      keyFn = compileKey(next)
+      // Keys carry the revision: the old policy's L1 entries are dead weight from now on.
+      // (Requests still finishing on it may add a few back; LRU and TTL take care of those.)
+      cache.clearMemory?.()
+    })
   }
   const ttlDefaults = { allowSeconds: config.cache.ttl.allow_seconds, denySeconds: config.cache.ttl.deny_seconds }
 

@@ -55,6 +55,8 @@ export interface CacheStatus {
 export class TieredDecisionCache {
   readonly ttlDefaults: Readonly<TtlDefaults>
   readonly keyOptions: Readonly<NonNullable<CacheOptions['key']>>
+  /** Which tiers are on (the proxy skips the remote lookup when Redis is off). */
+  readonly tiers: Readonly<{ memory: boolean; redis: boolean }>
   readonly #memory: MemoryTier | undefined
   readonly #redis: RedisTier | undefined
   readonly #metrics: CacheMetrics
@@ -72,6 +74,7 @@ export class TieredDecisionCache {
     this.#log = deps.log
     this.#memory = options.memory !== undefined && options.memory !== false ? new MemoryTier(options.memory) : undefined
     this.#redis = options.redis !== undefined && options.redis !== false ? new RedisTier(options.redis, deps) : undefined
+    this.tiers = Object.freeze({ memory: this.#memory !== undefined, redis: this.#redis !== undefined })
   }
 
   /** Memory tier only, synchronous: lets the proxy skip a promise on the hottest path. */

@@ -65,8 +65,10 @@ export async function main (argv: string[]): Promise<number> {
     logging: { level: 'info' },
   })
   const app = await buildApp(config)
-  await app.start()
-  const base = `http://127.0.0.1:${port}`
+  // The ports actually bound (--port 0 / --admin-port 0 pick free ones; tests use that).
+  const { proxy, admin } = await app.start()
+  const base = `http://127.0.0.1:${proxy.port}`
+  const adminBase = `http://127.0.0.1:${admin?.port ?? adminPort}`
   const token = (sub: string, tenant: string, roles: string[]) => new SignJWT({ tenant, roles })
     .setProtectedHeader({ alg: 'ES256', kid: 'demo' }).setSubject(sub).setIssuer('https://idp.demo').setAudience('bouncer-demo')
     .setIssuedAt().setExpirationTime('12h').sign(privateKey)
@@ -75,7 +77,7 @@ export async function main (argv: string[]): Promise<number> {
   const vera = await token('vera', 'acme', ['viewer'])
 
   process.stdout.write(`
-Bouncer demo — upstream http://127.0.0.1:${up.port}, bouncer ${base}, admin http://127.0.0.1:${adminPort}
+Bouncer demo — upstream http://127.0.0.1:${up.port}, bouncer ${base}, admin ${adminBase}
 Policy: ${policies} (RBAC + tenant isolation + PII masking). Tokens are valid for 12 hours.
 
   ALICE=${alice}
@@ -88,8 +90,9 @@ curl -s ${base}/v1/products
 # allowed: alice is an admin of tenant acme and sees everything
 curl -s -H "authorization: Bearer $ALICE" -H "x-tenant: acme" ${base}/v1/customers
 
-# masked: bob (support) may read customers, but ssn/email are redacted, card keeps its last 4 digits
-curl -s -H "authorization: Bearer $BOB" -H "x-tenant: acme" ${base}/v1/customers
+# masked: bob (support) may read customers, but ssn/email are redacted, card keeps its last 4
+# digits, birth_date is removed; cache-control: private keeps shared caches from reusing his view
+curl -si -H "authorization: Bearer $BOB" -H "x-tenant: acme" ${base}/v1/customers
 
 # denied (401): no token
 curl -si ${base}/v1/customers
@@ -104,8 +107,8 @@ curl -si -H "authorization: Bearer $ALICE" -H "x-tenant: globex" ${base}/v1/cust
 curl -si --path-as-is "${base}/v1/customers/..%2f..%2fadmin"
 
 # readiness and metrics
-curl -s http://127.0.0.1:${adminPort}/readyz
-curl -s http://127.0.0.1:${adminPort}/metrics | grep bouncer_requests_total
+curl -s ${adminBase}/readyz
+curl -s ${adminBase}/metrics | grep bouncer_requests_total
 
 Ctrl-C to stop.
 `)

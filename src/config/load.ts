@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml'
 import { BouncerError } from '../errors.js'
 import { configSchema, type BouncerConfig } from './schema.js'
 import { coerce, leaves, schemaAt } from './leaves.js'
+// The masking engine refuses shorter keys when a hash rule runs; config refuses them at startup.
+import { MIN_HASH_KEY_BYTES } from '../masking/actions.js'
 
 export class ConfigError extends BouncerError {
   readonly problems: readonly string[]
@@ -209,6 +211,11 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   const poll = c.bundles.polling
   if (poll.min_delay_seconds > poll.max_delay_seconds) p.push(`${where('bundles.polling.min_delay_seconds')}: must be <= max_delay_seconds`)
   if (c.masking.hash_key && c.masking.hash_key_file) p.push(`${where('masking.hash_key')}: set hash_key or hash_key_file, not both`)
+  // A short HMAC key makes `hash` output guessable by brute force over the key space. The
+  // value is never echoed (it is a secret); hash_key_file is checked when it is read (buildApp).
+  if (c.masking.hash_key !== undefined && Buffer.byteLength(c.masking.hash_key) < MIN_HASH_KEY_BYTES) {
+    p.push(`${where('masking.hash_key')}: must be at least ${MIN_HASH_KEY_BYTES} bytes, got ${Buffer.byteLength(c.masking.hash_key)} (e.g. \`openssl rand -base64 32\`)`)
+  }
 
   if (c.production && !c.allow_insecure) {
     const insecure = 'is refused in production mode (set allow_insecure to override)'

@@ -59,8 +59,33 @@ export interface EngineDeps {
 
 export type Decide = (input: PolicyInput, ctx: DecideContext) => Promise<DecideResult>
 
+type CacheHit = { readonly decision: unknown } | undefined
+
+/**
+ * The cache lookup, chosen once: an in-process hit is answered synchronously (no promise, no
+ * timer); only a memory miss with a remote tier configured pays for an async lookup.
+ */
+function cacheLookup (cache: DecisionCache): { sync?: (key: string) => CacheHit; remote?: (key: string) => Promise<CacheHit> } {
+  if (typeof cache.getMemory !== 'function') return { remote: (key) => cache.get(key) }
+  const sync = (key: string) => cache.getMemory!(key)
+  if (cache.tiers?.redis === false) return { sync }
+  return { sync, remote: typeof cache.getRemote === 'function' ? (key) => cache.getRemote!(key) : (key) => cache.get(key) }
+}
+
+/** What the engine derives from a cached (deep-frozen, shared) decision, computed on its first hit. */
+interface Derived {
+  readonly decision: Decision
+  /** compiled mask rules, once compiled */
+  mask?: unknown
+}
+
 export function createEngine (deps: EngineDeps): Decide {
   const { config, holder, metrics, log, cache, decisionLog, masker } = deps
+  const lookup = cache ? cacheLookup(cache) : undefined
+  // Cached decisions are deep-frozen objects shared by every hit, so validating them (and
+  // compiling their mask rules) once per object is enough; the WeakMap lets the entry go
+  // when the cache evicts the object.
+  const derived = new WeakMap<object, Derived>()
   const errorStatus = config.policy.error_status
   const notReadyStatus = config.policy.not_ready_status
   const timeoutNs = BigInt(Math.round(config.policy.eval_timeout_seconds * 1e9))
@@ -110,19 +135,20 @@ export function createEngine (deps: EngineDeps): Decide {
     let key: string | undefined
     let result: unknown
     let cached = false
-    const keyFn = cache && deps.cacheKey ? deps.cacheKey(policy) : undefined
+    const keyFn = lookup && deps.cacheKey ? deps.cacheKey(policy) : undefined
     if (keyFn) {
       try {
         key = keyFn(input)
-        const hit = await cache!.get(key)
+        let hit = lookup!.sync?.(key)
+        // Only a memory miss with a remote tier yields. A newer policy may be activated
+        // meanwhile; the key includes the revision, so a hit is still the old policy's answer —
+        // the request's policy (in-flight requests finish on the policy they started with).
+        if (hit === undefined && lookup!.remote) hit = await lookup!.remote(key)
         if (hit !== undefined) { result = hit.decision; cached = true }
       } catch (e) {
         key = undefined
         log.warn({ id: ctx.id, err: e }, 'decision cache key/lookup failed; evaluating')
       }
-      // The cache lookup yielded: a newer policy may have been activated meanwhile. The key
-      // includes the revision, so a hit is still the old policy's answer — that is the
-      // request's policy (in-flight requests finish on the policy they started with).
     }
 
     let evalNs: number | undefined
@@ -143,11 +169,27 @@ export function createEngine (deps: EngineDeps): Decide {
       }
     }
 
+    // A cached value went through JSON (and may come from another pod): it is validated like a
+    // fresh result, but a frozen one only on its first hit.
+    let memo: Derived | undefined
     let decision: Decision
-    try {
-      decision = parseDecision(result)
-    } catch (e) {
-      return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
+    if (cached && result !== null && typeof result === 'object' && Object.isFrozen(result)) {
+      memo = derived.get(result)
+      if (memo === undefined) {
+        try {
+          memo = { decision: Object.freeze(parseDecision(result)) }
+        } catch (e) {
+          return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
+        }
+        derived.set(result, memo)
+      }
+      decision = memo.decision
+    } else {
+      try {
+        decision = parseDecision(result)
+      } catch (e) {
+        return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
+      }
     }
     if (!cached && key !== undefined) {
       const ttl = deps.ttlFor ? deps.ttlFor(result, policy) : (decision.cacheTtl ?? 0)
@@ -159,10 +201,14 @@ export function createEngine (deps: EngineDeps): Decide {
     let mask: unknown
     if (decision.allow && decision.mask) {
       if (!masker) return fail(ctx, input, policy, 'mask_unavailable', 502, 'decision requires masking but no masker is configured', result, evalNs, cached)
-      try {
-        mask = masker.compile(decision.mask)
-      } catch (e) {
-        return fail(ctx, input, policy, 'invalid_mask', errorStatus, (e as Error).message, result, evalNs, cached)
+      mask = memo?.mask
+      if (mask === undefined) {
+        try {
+          mask = masker.compile(decision.mask)
+        } catch (e) {
+          return fail(ctx, input, policy, 'invalid_mask', errorStatus, (e as Error).message, result, evalNs, cached)
+        }
+        if (memo) memo.mask = mask
       }
     }
 

@@ -13,7 +13,7 @@ import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
 import { FAIL_CODES, type Decide } from './engine.js'
 import type { ErrorCode } from '../errors.js'
 import { classifyUpstreamError, type Forwarder } from './forward.js'
-import { downstreamResponseHeaders, policyHeaders, upstreamRequestHeaders, type OutgoingHeaders } from './headers.js'
+import { downstreamResponseHeaders, policyHeaders, privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders } from './headers.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, errorReply, sendReply } from './respond.js'
 import type { Masker } from './seams.js'
@@ -241,6 +241,9 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
           metrics.maskDuration.observe(Number(process.hrtime.bigint() - tm) / 1e9)
           const out = downstreamResponseHeaders(masked.headers)
           for (const [n, val] of responseHeaders) out[n] = val
+          // Applied last, over the upstream's and the policy's own headers: a masked view is
+          // per caller and must not be served to anyone else by a shared cache.
+          out['cache-control'] = privateCacheControl(out['cache-control'])
           out['content-length'] = String(masked.body.length)
           if (res.destroyed) return
           headSentNs = process.hrtime.bigint()

@@ -108,3 +108,29 @@ export function policyHeaders (incoming: IncomingHttpHeaders): Record<string, st
   }
   return out
 }
+
+// Cache-Control directives that let a shared cache store (or serve) a response.
+const SHARED_ONLY = new Set(['public', 's-maxage', 'proxy-revalidate'])
+
+/**
+ * Cache-Control for a masked response. What a caller may see was decided for that caller (its
+ * token, roles, tenant), so a shared HTTP cache between us and the client must never store the
+ * masked view and hand it to someone else: `private` is always there, and the directives that
+ * address shared caches (`public`, `s-maxage`, `proxy-revalidate`) are dropped. `no-store`,
+ * `max-age` and the rest are kept — a private cache may still reuse the caller's own view.
+ * A field-scoped `private="..."` (RFC 9111 §5.2.2.7) only covers the named fields, so it
+ * becomes the unqualified form.
+ */
+export function privateCacheControl (value: string | string[] | undefined): string {
+  const raw = value === undefined ? '' : Array.isArray(value) ? value.join(',') : value
+  const kept: string[] = []
+  // Split on commas outside quoted strings (no-cache="a, b" is one directive).
+  for (const d of raw.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+    const directive = d.trim()
+    if (directive === '') continue
+    const name = directive.split('=', 1)[0].trim().toLowerCase()
+    if (SHARED_ONLY.has(name) || name === 'private') continue
+    kept.push(directive)
+  }
+  return ['private', ...kept].join(', ')
+}

@@ -12,6 +12,20 @@ export type { DecisionEventInput }
 export interface DecisionCache {
   /** Never throws, bounded time; undefined = miss. */
   get (key: string): Promise<{ readonly decision: unknown } | undefined>
+  /**
+   * Optional fast path: the in-process tier alone, synchronously. When present the engine
+   * calls it first, so an L1 hit costs no promise and no timer; on a miss it calls
+   * `getRemote` (or `get` when there is no `getRemote`), unless `tiers.redis` is false.
+   * A frozen decision returned here must be deeply frozen: the engine then treats it as
+   * immutable and reuses what it derived from it (the validated decision, compiled masks).
+   */
+  getMemory? (key: string): { readonly decision: unknown } | undefined
+  /** The shared tier alone (used after a getMemory miss). Never throws, bounded time. */
+  getRemote? (key: string): Promise<{ readonly decision: unknown } | undefined>
+  /** Which tiers are on; `redis: false` lets the engine skip the remote lookup entirely. */
+  readonly tiers?: { readonly memory: boolean; readonly redis: boolean }
+  /** Drops the in-process tier (called on every policy activation: old-revision keys are never hit again). */
+  clearMemory? (): void
   /** Fire and forget; errors are the cache's business. */
   set (key: string, decision: unknown, ttlSeconds: number): void | Promise<void>
   /** Any status object; see normalizeStatus in src/health. */

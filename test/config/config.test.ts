@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Ajv } from 'ajv'
 import { ConfigError, configLeaves, configSchema, createConfig, loadConfig, parseConfigFlags } from '../../src/config/index.js'
 import { isBouncerError } from '../../src/errors.js'
+import { buildApp } from '../../src/index.js'
 
 const problemsOf = (fn: () => unknown): string[] => {
   try { fn() } catch (e) {
@@ -134,4 +135,31 @@ t.test('CLI flags', async (t) => {
   const c = loadConfig({ flags: f.flags.filter(([d]) => d !== 'production') })
   t.equal(c.cache.enabled, true)
   t.equal(c.server.port, 1)
+})
+
+// A short HMAC key makes the masking `hash` action brute-forceable; it is refused at startup
+// with the setting, where it came from and the length — never the key itself.
+t.test('masking hash key: at least 16 bytes, inline or from a file', async (t) => {
+  const short = problemsOf(() => loadConfig({ env: { BOUNCER_UPSTREAM_URL: 'http://u', BOUNCER_MASKING_HASH_KEY: 'tooshort' } }))
+  t.same(short, ['masking.hash_key (env BOUNCER_MASKING_HASH_KEY): must be at least 16 bytes, got 8 (e.g. `openssl rand -base64 32`)'])
+  t.notMatch(short.join('\n'), /tooshort/, 'the key is not echoed')
+  t.same(problemsOf(() => createConfig({ upstream: { url: 'http://u' }, masking: { hash_key: '0123456789abcdef' } })), [], '16 bytes pass')
+  t.same(problemsOf(() => createConfig({ upstream: { url: 'http://u' }, masking: { hash_key: 'ééééééé' } })), [
+    'masking.hash_key: must be at least 16 bytes, got 14 (e.g. `openssl rand -base64 32`)',
+  ], 'bytes are counted, not characters (7 × 2-byte é)')
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-hashkey-'))
+  const shortFile = path.join(dir, 'short.key')
+  writeFileSync(shortFile, '  abc123  \n')
+  const config = createConfig({ upstream: { url: 'http://127.0.0.1:1' }, logging: { level: 'silent' }, masking: { hash_key_file: shortFile } })
+  const err = await buildApp(config).then(() => undefined, (e: unknown) => e)
+  t.ok(err instanceof ConfigError, 'buildApp (startup) refuses it')
+  t.same((err as ConfigError).problems, [
+    `masking.hash_key_file: ${shortFile} holds a 6-byte key (after trimming whitespace); it must be at least 16 bytes (e.g. \`openssl rand -base64 32\`)`,
+  ])
+  const goodFile = path.join(dir, 'good.key')
+  writeFileSync(goodFile, 'c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ==\n')
+  const app = await buildApp(createConfig({ upstream: { url: 'http://127.0.0.1:1' }, logging: { level: 'silent' }, admin: { enabled: false }, masking: { hash_key_file: goodFile } }))
+  await app.close(0)
+  t.pass('a long enough key file is accepted')
 })

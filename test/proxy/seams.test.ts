@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 import type { DecisionCache, DecisionLogger, DecisionEventInput } from '../../src/index.js'
 import { loadPolicyFromRego } from '../../src/policy/load.js'
+import { compileMaskRules, maskUpstreamResponse } from '../../src/masking/index.js'
 
 class MapCache implements DecisionCache {
   store = new Map<string, { result: unknown; ttl: number }>()
@@ -48,6 +49,65 @@ t.test('decision cache: lookup before evaluation, store after, keyed by what the
   b.app.holder.activate(await loadPolicyFromRego([{ file: 'p.rego', source: CACHE_POLICY + '\n# v2\n' }], {}, 'bouncer/decision', { source: 'v2', revision: 'v2' }))
   t.equal(await get('/a'), 200)
   t.equal(cache.store.size, before + 1, 'a new revision never reuses old keys')
+})
+
+// A two-tier cache that counts which lookups the engine makes. Entries are deep-frozen like
+// src/cache's, so the engine may reuse what it derived from them.
+class TwoTierCache implements DecisionCache {
+  memory = new Map<string, { decision: unknown }>()
+  calls = { getMemory: 0, getRemote: 0, get: 0, clearMemory: 0 }
+  constructor (readonly tiers: { memory: boolean; redis: boolean }) {}
+  getMemory (key: string) { this.calls.getMemory++; return this.memory.get(key) }
+  async getRemote (_key: string) { this.calls.getRemote++; return undefined }
+  async get (key: string) { this.calls.get++; return this.memory.get(key) }
+  set (key: string, decision: unknown) { this.memory.set(key, { decision: deepFreeze(structuredClone(decision)) }) }
+  clearMemory () { this.calls.clearMemory++; this.memory.clear() }
+}
+function deepFreeze<T> (v: T): T {
+  if (v !== null && typeof v === 'object') { Object.freeze(v); for (const x of Object.values(v)) deepFreeze(x) }
+  return v
+}
+
+t.test('decision cache fast path: a memory hit is synchronous; a cached decision is validated and its masks compiled once', async (t) => {
+  const up = await startUpstream()
+  up.handle = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ssn":"123-45-6789","name":"Ann"}') }
+  const policy = CACHE_POLICY + `decision := {"allow": true, "mask": [{"path": "/ssn", "action": "redact"}]} if input.parsed_path[0] == "masked"
+`
+  const memoryOnly = new TwoTierCache({ memory: true, redis: false })
+  const twoTier = new TwoTierCache({ memory: true, redis: true })
+  let compiles = 0
+  const masker = {
+    compile: (rules: readonly unknown[]) => { compiles++; return compileMaskRules(rules) },
+    apply: (res: Parameters<typeof maskUpstreamResponse>[0], m: ReturnType<typeof compileMaskRules>, ctx: { method: string }) => maskUpstreamResponse(res, m, { method: ctx.method }),
+  }
+  const a = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, deps: { cache: memoryOnly, masker } })
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, deps: { cache: twoTier } })
+  t.teardown(async () => { await a.close(); await b.close(); await up.close() })
+  const get = async (url: string) => { const r = await request(url); return { status: r.statusCode, body: await r.body.text() } }
+
+  // startBouncer activated the policy after buildApp: that activation already cleared L1 once.
+  t.equal((await get(`${a.url}/a`)).status, 200)
+  t.same(memoryOnly.calls, { getMemory: 1, getRemote: 0, get: 0, clearMemory: 1 }, 'Redis off: a memory miss goes straight to evaluation')
+  t.equal((await get(`${a.url}/a`)).status, 200)
+  t.same(memoryOnly.calls, { getMemory: 2, getRemote: 0, get: 0, clearMemory: 1 }, 'a memory hit needs nothing else')
+
+  t.equal((await get(`${b.url}/a`)).status, 200)
+  t.same(twoTier.calls, { getMemory: 1, getRemote: 1, get: 0, clearMemory: 1 }, 'two tiers: a memory miss asks the remote tier only')
+  t.equal((await get(`${b.url}/a`)).status, 200)
+  t.same(twoTier.calls, { getMemory: 2, getRemote: 1, get: 0, clearMemory: 1 }, 'a memory hit does not ask the remote tier')
+
+  for (let i = 0; i < 3; i++) {
+    const r = await get(`${a.url}/masked`)
+    t.equal(r.status, 200)
+    t.notMatch(r.body, /123-45-6789/, `response ${i} is masked`)
+  }
+  t.equal(compiles, 2, 'mask rules compiled for the evaluated decision and once for the cached copy, not per hit')
+
+  a.app.holder.activate(await loadPolicyFromRego([{ file: 'p.rego', source: policy + '\n# v2\n' }], {}, 'bouncer/decision', { source: 'v2', revision: 'v2' }))
+  t.equal(memoryOnly.calls.clearMemory, 2, 'an activation drops the memory tier')
+  t.equal(memoryOnly.memory.size, 0)
+  const r = await get(`${a.url}/masked`)
+  t.notMatch(r.body, /123-45-6789/, 'the new revision evaluates and masks')
 })
 
 t.test('a cache that fails never fails a request', async (t) => {

@@ -594,10 +594,8 @@ class Lowerer {
       }
       if (k.type === 'assign') {
         forEachVar(k.left, v => {
-          if (this.scope.assigned.has(v) || (this.scope.vars.has(v) && !v.startsWith('$'))) {
-            if (this.scope.vars.has(v) && this.scope.assigned.has(v)) {
-              this.diags.add('rego_compile_error', `var ${v} assigned above`, e.loc)
-            }
+          if (this.scope.vars.has(v) && this.scope.assigned.has(v)) {
+            this.diags.add('rego_compile_error', `var ${v} assigned above`, e.loc)
           }
           this.scope.assigned.add(v)
           declareName(v, true)
@@ -648,7 +646,7 @@ class Lowerer {
           return
         }
         if (t.type === 'call') {
-          const r = this.lowerCall(t, true)
+          const r = this.lowerCall(t)
           if (r !== null) this.emit([Op.NOTFALSE, r])
           return
         }
@@ -968,7 +966,7 @@ class Lowerer {
       case 'setcompr':
       case 'objectcompr': return this.lowerCompr(t)
       case 'call': {
-        const r = this.lowerCall(t, false)
+        const r = this.lowerCall(t)
         return r ?? this.p.const(null)
       }
     }
@@ -1110,7 +1108,7 @@ class Lowerer {
   }
 
   /** Lowers a call; returns the result operand (null when the call had an output argument). */
-  lowerCall (t: Extract<Term, { type: 'call' }>, statement: boolean): number | null {
+  lowerCall (t: Extract<Term, { type: 'call' }>): number | null {
     const fnode = this.functionNode(t.name)
     if (fnode !== null) {
       const fn = this.p.funcs[fnode.func]
@@ -1148,7 +1146,6 @@ class Lowerer {
     const d = this.tmp()
     this.emit([Op.CALLB, d, b, ops])
     if (out !== undefined) { this.match(out, d); return null }
-    void statement
     return d
   }
 }

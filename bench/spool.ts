@@ -68,7 +68,7 @@ const contenders: Contender[] = [
         return {
           record: (d) => { lg.record(d) },
           // batched: the deferred write is part of the cost, so the run ends after it.
-          finish: async () => { lg.flush(); await lg.stop(0) },
+          finish: async () => { await lg.written(); await lg.stop(0) },
         }
       },
     })),

@@ -202,6 +202,10 @@ export const configSchema = {
       max_delay_seconds: seconds('maximum delay (backoff cap)', 120),
       fsync: { type: 'string', enum: ['always', 'interval', 'never'], default: 'interval', description: 'when spool appends are fsync\'d' },
       fsync_interval_seconds: seconds('fsync period when fsync is "interval"', 1),
+      write_mode: {
+        type: 'string', enum: ['group', 'sync', 'batched'], default: 'group',
+        description: 'group: one spool write per event-loop turn off the event loop, each request held until its event is written; sync: write on the event loop before forwarding; batched: as group without holding requests (a crash loses the last turn)',
+      },
       sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
@@ -318,6 +322,7 @@ export interface BouncerConfig {
     readonly spool_dir: string; readonly max_bytes: number; readonly overflow: 'drop_oldest' | 'backpressure'
     readonly upload_size_limit_bytes: number; readonly min_delay_seconds: number; readonly max_delay_seconds: number
     readonly fsync: 'always' | 'interval' | 'never'; readonly fsync_interval_seconds: number
+    readonly write_mode: 'group' | 'sync' | 'batched'
     readonly sinks: readonly ('control_plane' | 'console' | 'file')[]; readonly file_path?: string
     readonly mask_rules: readonly Readonly<MaskRuleConfig>[]; readonly mask_entrypoint?: string
     readonly erase_headers: readonly string[]

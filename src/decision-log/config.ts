@@ -12,10 +12,12 @@ import { BouncerError } from '../errors.js'
 export type SinkName = 'control_plane' | 'console' | 'file'
 export type FsyncPolicy = 'always' | 'interval' | 'never'
 export type OverflowPolicy = 'drop_oldest' | 'backpressure'
-/** sync: record() writes its line to the spool before returning (the event survives a crash of
- * the process once record() returns). batched: record() queues the line and one write per
- * event-loop turn appends all queued lines (cheaper per event; a crash loses that turn). */
-export type WriteMode = 'sync' | 'batched'
+/** group (default): record() queues the line; one write per event-loop turn, on the thread pool,
+ * puts every line of the turn on disk, and the proxy holds each request until its line is there
+ * (a process crash loses no event of a request that went on). sync: record() writes the line
+ * itself before returning (a syscall on the event loop per event). batched: as group, but
+ * requests are not held (a crash loses the events of the last turn). */
+export type WriteMode = 'group' | 'sync' | 'batched'
 
 export interface DecisionLogTlsInput {
   readonly enabled?: boolean
@@ -63,7 +65,7 @@ export interface DecisionLogConfigInput {
   readonly resource?: string
   /** extra: size at which a spool segment is closed and a new one started. */
   readonly segment_max_bytes?: number
-  /** extra: see WriteMode (default sync). */
+  /** See WriteMode (default group). */
   readonly write_mode?: WriteMode
   /** extra: timeout of one upload request. */
   readonly request_timeout_seconds?: number
@@ -174,7 +176,7 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
     segment_max_bytes: segMax,
     fsync: oneOf(o.fsync, 'fsync', ['always', 'interval', 'never'] as const, 'interval', errors),
     fsync_interval_ms: Math.round(seconds(o.fsync_interval_seconds, 'fsync_interval_seconds', 1, 0.001, errors) * 1000),
-    write_mode: oneOf(o.write_mode, 'write_mode', ['sync', 'batched'] as const, 'sync', errors),
+    write_mode: oneOf(o.write_mode, 'write_mode', ['group', 'sync', 'batched'] as const, 'group', errors),
   }
 
   const minDelay = seconds(o.min_delay_seconds, 'min_delay_seconds', 1, 0, errors)

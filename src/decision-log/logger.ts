@@ -1,9 +1,15 @@
 // DecisionLogger: validate config → construct → start → record()* → stop(deadline).
 //
 // record() runs on the request path. It builds the event (erasure, masking), seals it into the
-// hash chain and appends the line to the spool — synchronously by default (spool.write_mode
-// "sync": once record() returns the event survives a crash of the process), or queued for one
-// write per event-loop turn ("batched"). Delivery happens in the background (uploader.ts).
+// hash chain and hands the line to the spool. write_mode decides who waits for the disk:
+//   group (default)  the line is queued; one write per event-loop turn on the thread pool puts
+//                    every line of the turn on disk. written() resolves when that write is done,
+//                    and the proxy holds the request until then: no request reaches the upstream
+//                    before its event would survive a crash of the process, yet the event loop
+//                    never blocks on the disk.
+//   sync             record() writes the line itself (one write(2) on the event loop).
+//   batched          as group, but nobody waits: a crash loses the events of the last turn.
+// Delivery happens in the background (uploader.ts).
 // When the spool is full, overflow decides: drop_oldest deletes the oldest segment and chains a
 // drop marker declaring exactly which seqs were lost; backpressure makes record() return
 // 'backpressure' and the proxy answers 503. Every loss is counted in status() and metrics.
@@ -97,8 +103,6 @@ export const BOUNCER_VERSION: string = (() => {
 // Room kept free for a drop marker when making space (markers are ~600 bytes).
 const MARKER_RESERVE = 2048
 
-interface Queued { data: string; bytes: number; entry: SealedEntry; isEvent: boolean }
-
 export class DecisionLogger {
   readonly config: DecisionLogConfig
   private readonly deps: DecisionLoggerOptions
@@ -106,14 +110,13 @@ export class DecisionLogger {
   private build: (d: DecisionEventInput) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
   private readonly spool: Spool
   private readonly maxBytes: number
-  private readonly batched: boolean
+  private readonly queued: boolean
+  /** The proxy should hold each request until written() resolves (write_mode "group"). */
+  readonly holdRequests: boolean
   private sink: Sink | null = null
   private uploader: Uploader | null = null
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   private head: ChainHead = GENESIS
-  private queue: Queued[] = []
-  private queueBytes = 0
-  private flushScheduled = false
   private readonly c = {
     recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0,
     dropped: { spool_full: 0, rejected_too_large: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
@@ -127,9 +130,20 @@ export class DecisionLogger {
     this.config = resolveDecisionLogConfig(config, deps)
     this.deps = deps
     const cfg = this.config
-    this.spool = new Spool(cfg.spool, { warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg) })
+    this.spool = new Spool(cfg.spool, {
+      warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg),
+      written: () => this.uploader?.notify(),
+      lost: (head, events, error) => {
+        // Those seqs never reached the disk: the chain continues from what did.
+        this.head = head
+        this.c.recorded -= events
+        this.lose('write_error', events)
+        this.deps.log?.error({ error: error.message, events }, 'cannot write decision log spool; events lost')
+      },
+    })
     this.maxBytes = cfg.spool.max_bytes
-    this.batched = cfg.spool.write_mode === 'batched'
+    this.queued = cfg.spool.write_mode !== 'sync'
+    this.holdRequests = cfg.spool.write_mode === 'group'
   }
 
   /** Open (and recover) the spool and start delivering what it holds. */
@@ -205,7 +219,7 @@ export class DecisionLogger {
     }
     let data = entry.line + '\n'
     let bytes = Buffer.byteLength(data)
-    if (this.spool.bytes + this.queueBytes + bytes > this.maxBytes) {
+    if (this.spool.bytes + bytes > this.maxBytes) {
       if (this.config.overflow === 'backpressure') return this.refuse()
       let marked: boolean
       try { marked = this.makeRoom(bytes) } catch (e) {
@@ -229,29 +243,17 @@ export class DecisionLogger {
     return undefined
   }
 
-  /** Write queued lines now (batched mode; a no-op in sync mode). */
-  flush (): void {
-    this.flushScheduled = false
-    if (this.queue.length === 0) return
-    const q = this.queue
-    this.queue = []
-    this.queueBytes = 0
-    const first = q[0]!.entry
-    const last = q[q.length - 1]!.entry
-    let bytes = 0
-    for (const x of q) bytes += x.bytes
-    try {
-      this.spool.append(q.length === 1 ? q[0]!.data : q.map((x) => x.data).join(''), bytes, first, last)
-    } catch (e) {
-      // Those seqs never reached the disk: continue the chain from what did.
-      this.head = this.spool.head
-      const events = q.filter((x) => x.isEvent).length
-      this.c.recorded -= events
-      this.lose('write_error', events)
-      this.deps.log?.error({ error: (e as Error).message, events }, 'cannot write decision log spool; events lost')
-      return
-    }
-    this.uploader?.notify()
+  /**
+   * Resolves once every event recorded so far is on disk (in sync mode, at once): true, or
+   * false if a write failed and they were lost (counted as write_error).
+   */
+  written (): Promise<boolean> {
+    return this.spool.whenWritten()
+  }
+
+  /** Resolves when the spool has no write, fsync or state update in progress. */
+  async settled (): Promise<void> {
+    await this.spool.settled()
   }
 
   /** Flush and deliver what can be delivered within deadlineMs; the rest stays spooled. */
@@ -259,22 +261,20 @@ export class DecisionLogger {
     if (this.phase !== 'running') return { delivered: 0, pending: this.spool.pendingEvents }
     this.phase = 'stopping'
     const before = this.c.delivered
-    this.flush()
-    this.spool.sync()
+    await this.spool.settled()
     await this.uploader!.stop(deadlineMs)
     await this.sink!.close()
-    // No await from here on: records that arrived while draining are written before the spool
-    // closes, and any later record() is refused.
-    this.flush()
-    this.spool.close()
+    // Records that arrived while draining are written before the spool closes; any later
+    // record() is refused.
     this.phase = 'stopped'
+    await this.spool.close()
     return { delivered: this.c.delivered - before, pending: this.spool.pendingEvents }
   }
 
   status (): DecisionLogStatus {
     const dropped = Object.values(this.c.dropped).reduce((a, b) => a + b, 0)
     const failures = this.uploader?.consecutiveFailures ?? 0
-    const fill = (this.spool.bytes + this.queueBytes) / this.maxBytes
+    const fill = this.spool.bytes / this.maxBytes
     let state: DecisionLogState = 'OK'
     if (this.phase !== 'running') state = 'NOT_READY'
     else if ((this.config.overflow === 'backpressure' && fill >= 0.95) || failures >= 10) state = 'ERROR'
@@ -289,8 +289,8 @@ export class DecisionLogger {
       dropped_by_reason: { ...this.c.dropped },
       backpressure_rejections: this.c.backpressure,
       mask_errors: this.c.maskErrors,
-      pending_events: this.spool.pendingEvents + this.queue.length,
-      spool_bytes: this.spool.bytes + this.queueBytes,
+      pending_events: this.spool.pendingEvents,
+      spool_bytes: this.spool.bytes,
       spool_max_bytes: this.maxBytes,
       spool_segments: this.spool.segmentCount,
       head: this.head,
@@ -322,16 +322,17 @@ export class DecisionLogger {
     return sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks)
   }
 
-  /** Append one sealed line (sync) or queue it (batched). False if it could not be written. */
+  /** Append one sealed line (sync) or queue it. False if it could not be written. */
   private write (data: string, bytes: number, entry: SealedEntry, isEvent: boolean): boolean {
-    if (this.batched) {
-      this.queue.push({ data, bytes, entry, isEvent })
-      this.queueBytes += bytes
-      this.head = { seq: entry.seq, hash: entry.hash }
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.flush())
+    if (this.queued) {
+      try {
+        void this.spool.enqueue(data, bytes, isEvent ? 1 : 0, entry, { seq: entry.seq, hash: entry.hash })
+      } catch (e) { // a new segment could not be created
+        if (isEvent) this.lose('write_error', 1)
+        this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
+        return false
       }
+      this.head = { seq: entry.seq, hash: entry.hash }
       return true
     }
     try {
@@ -356,7 +357,7 @@ export class DecisionLogger {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
-    while (this.spool.bytes + this.queueBytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
+    while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
       const r = this.spool.dropOldest()
       if (r === null) continue
       last = r

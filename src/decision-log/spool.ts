@@ -14,14 +14,24 @@
 //
 // Invariants: segments hold consecutive seqs; everything with seq <= acked_seq may be deleted;
 // the chain head after a restart is the last line on disk, or acked when no segment is left.
-// Appends are synchronous writes of whole lines, so a process crash (SIGKILL) leaves complete
-// lines only; a torn line (power loss, full disk) is cut off at the next open.
+// Lines are written whole (one write(2) per append, or per event-loop turn for queued lines), so
+// a process crash (SIGKILL) leaves complete lines only; a torn line (power loss, full disk) is
+// cut off at the next open.
+//
+// Who waits for the disk: append() writes synchronously on the caller's thread. enqueue()
+// accepts lines at once and the writer puts everything accepted in one turn into one write on
+// libuv's thread pool (group commit: with fsync "always", one fdatasync per group); callers that
+// must not proceed before their line is on disk await the returned promise. fsync "interval",
+// file closes and state.json (tmp + fsync + rename) also run on the thread pool, so the event
+// loop never blocks on the disk. Only the writer closes segment fds, after the writes queued for
+// them: an fd closed under an in-flight write could be reused by another file.
 
 import {
-  closeSync, existsSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync,
-  readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
+  close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
+  readFileSync, readdirSync, renameSync, unlinkSync, write as writeCb, writeFileSync, writeSync,
 } from 'node:fs'
-import { open as openAsync } from 'node:fs/promises'
+import { open as openAsync, rename as renameAsync } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { BouncerError } from '../errors.js'
@@ -35,16 +45,48 @@ export interface SpoolOptions {
   readonly fsync_interval_ms: number
 }
 
-export interface SpoolHooks { warn?: (msg: string, detail?: Record<string, unknown>) => void }
+export interface SpoolHooks {
+  warn?: (msg: string, detail?: Record<string, unknown>) => void
+  /** Queued lines reached the disk (read() can return them). */
+  written?: () => void
+  /** A queued write failed: `events` decision events were lost and the chain continues from
+   * `head`, the last line on disk. */
+  lost?: (head: ChainHead, events: number, error: Error) => void
+}
 
 interface Segment {
   readonly name: string
   readonly path: string
   readonly firstSeq: number
   readonly firstPrevHash: string
+  /** Last line accepted (on disk or queued). */
   lastSeq: number
   lastHash: string
+  /** Bytes accepted (on disk or queued). */
   bytes: number
+  /** Bytes on disk: readers never go past this. */
+  written: number
+  writtenSeq: number
+  writtenHash: string
+  /** Open for appending; closed only by the writer. */
+  fd: number | null
+  /** Written since the last fsync. */
+  dirty: boolean
+  /** Deleted (delivered or dropped): lines still queued for it are not written. */
+  gone: boolean
+}
+
+/** Lines queued for one segment. */
+interface Chunk { seg: Segment; data: string; bytes: number; events: number; lastSeq: number; lastHash: string }
+
+/** Everything accepted in one turn: on disk together, settled together. */
+interface Group { promise: Promise<boolean>; settle: (ok: boolean) => void; done: boolean }
+
+const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true)
+const fdatasyncAsync = promisify(fdatasyncCb)
+const closeAsync = promisify(closeCb)
+function writeAsync (fd: number, data: string): Promise<number> {
+  return new Promise((resolve, reject) => { writeCb(fd, data, null, 'utf8', (e, n) => { if (e !== null) reject(e); else resolve(n) }) })
 }
 
 /** Where the next unread line starts. */
@@ -94,15 +136,29 @@ export class Spool {
   private readonly hooks: SpoolHooks
   private segments: Segment[] = []
   private active: Segment | null = null
-  private fd: number | null = null
   private totalBytes = 0
   private ackedHead: ChainHead = GENESIS
   private deliveredHead: ChainHead = GENESIS
+  /** Last line accepted (written or queued). */
+  private acceptedHead: ChainHead = GENESIS
+  /** Last line on disk. */
   private writtenHead: ChainHead = GENESIS
   private cursor: Position | null = null // null: start of the first segment
-  private dirty = false
   private fsyncTimer: NodeJS.Timeout | null = null
   private opened = false
+  // The writer (queued mode and every fd close): one drain loop at a time.
+  private pending: Chunk[] = []
+  private pendingGroup: Group | null = null
+  private lastGroup: Group | null = null
+  private inflight: Chunk[] = []
+  private toClose: Segment[] = []
+  private fsyncDue = false
+  private writing = false
+  private kickScheduled = false
+  private idleWaiters: Array<() => void> = []
+  // state.json writer: coalesced, one write in flight.
+  private stateDirty = false
+  private stateWriting: Promise<void> | null = null
   /** Identifies this spool, and so its chain, across restarts (labels.id by default). */
   instanceId = ''
   /** Bytes cut off torn or unreadable lines at open(). */
@@ -116,16 +172,21 @@ export class Spool {
     this.dir = resolve(opts.dir)
   }
 
+  /** Bytes accepted (on disk or queued). */
   get bytes (): number { return this.totalBytes }
   get segmentCount (): number { return this.segments.length }
-  /** Last event written to disk. */
-  get head (): ChainHead { return this.writtenHead }
+  /** Last line accepted: the chain continues from here. */
+  get head (): ChainHead { return this.acceptedHead }
+  /** Last line on disk. */
+  get written (): ChainHead { return this.writtenHead }
   /** Last event that needs no further delivery (delivered, or dropped and declared). */
   get acked (): ChainHead { return this.ackedHead }
   /** Last event a sink took. Everything after it is undelivered (dropped or still here). */
   get delivered (): ChainHead { return this.deliveredHead }
-  /** Events on disk still to be delivered (segments hold consecutive seqs above acked). */
-  get pendingEvents (): number { return Math.max(0, this.writtenHead.seq - this.ackedHead.seq) }
+  /** Records accepted and still to be delivered (segments hold consecutive seqs above acked). */
+  get pendingEvents (): number { return Math.max(0, this.acceptedHead.seq - this.ackedHead.seq) }
+  /** Records on disk and still to be delivered: what read() can return. */
+  get readableEvents (): number { return Math.max(0, this.writtenHead.seq - this.ackedHead.seq) }
 
   /** Lock the directory, cut torn tails, and find the chain head and the acknowledged point. */
   open (): void {
@@ -137,7 +198,7 @@ export class Spool {
       this.ackedHead = state?.acked ?? GENESIS
       this.deliveredHead = state?.delivered ?? this.ackedHead
       if (state?.instanceId !== undefined) this.instanceId = state.instanceId
-      else { this.instanceId = randomUUID(); this.writeState() }
+      else { this.instanceId = randomUUID(); this.writeStateSync() }
       const names = readdirSync(this.dir).filter((n) => SEGMENT_RE.test(n)).sort()
       for (const name of names) {
         const seg = this.recoverSegment(name)
@@ -146,38 +207,40 @@ export class Spool {
       const last = this.segments[this.segments.length - 1]
       this.writtenHead = last !== undefined ? { seq: last.lastSeq, hash: last.lastHash } : this.ackedHead
       if (this.ackedHead.seq > this.writtenHead.seq) this.writtenHead = this.ackedHead
+      this.acceptedHead = this.writtenHead
       const first = this.segments[0]
       if (first !== undefined && first.firstSeq > this.ackedHead.seq + 1) {
         this.hooks.warn?.('decision log spool starts after the acknowledged point; events are missing from disk',
           { acked_seq: this.ackedHead.seq, first_seq: first.firstSeq })
       }
-      this.deleteAcked()
+      this.deleteAcked(this.ackedHead)
       if (last !== undefined && this.segments.includes(last) && last.bytes < this.opts.segment_max_bytes) {
+        last.fd = openSync(last.path, 'a', 0o600)
         this.active = last
-        this.fd = openSync(last.path, 'a', 0o600)
       }
       this.totalBytes = this.segments.reduce((n, s) => n + s.bytes, 0)
     } catch (e) {
+      for (const s of this.segments) if (s.fd !== null) { try { closeSync(s.fd) } catch { /* ignore */ } }
       this.unlock()
       throw e instanceof BouncerError ? e : this.err('cannot open', e)
     }
     if (this.opts.fsync === 'interval') {
-      this.fsyncTimer = setInterval(() => this.fsyncAsync(), this.opts.fsync_interval_ms)
+      this.fsyncTimer = setInterval(() => { this.fsyncDue = true; this.kick() }, this.opts.fsync_interval_ms)
       this.fsyncTimer.unref()
     }
     this.opened = true
   }
 
   /**
-   * Append whole lines (each ending in "\n", `bytes` long in UTF-8) for consecutive entries.
-   * Synchronous: when it
-   * returns, the bytes are in the OS page cache and survive a process crash; with fsync
-   * "always" they are also on stable storage. Throws on I/O errors, leaving the file as it was.
+   * Append whole lines (each ending in "\n", `bytes` long in UTF-8) for consecutive entries,
+   * synchronously: when it returns, the bytes are in the OS page cache and survive a process
+   * crash; with fsync "always" they are also on stable storage. Throws on I/O errors, leaving
+   * the file as it was. Not to be mixed with enqueue() while queued lines are unwritten.
    */
   append (data: string, bytes: number, first: { seq: number; prevHash: string }, last: ChainHead): void {
-    if (this.active === null || this.active.bytes >= this.opts.segment_max_bytes) this.rotate(first.seq, first.prevHash)
-    const seg = this.active!
-    const fd = this.fd!
+    if (this.pending.length > 0 || this.inflight.length > 0) throw this.err('write failed', new Error('synchronous append while queued lines are unwritten'))
+    const seg = this.segmentFor(first)
+    const fd = seg.fd!
     let written = 0
     try {
       // One write(2) of the whole string (Node encodes it straight into the syscall buffer).
@@ -186,21 +249,68 @@ export class Spool {
       if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
     } catch (e) {
       // Do not leave half a line behind: the next append would glue onto it.
-      if (written > 0) { try { ftruncateSync(fd, seg.bytes) } catch { /* reported below */ } }
+      if (written > 0) { try { ftruncateSync(fd, seg.written) } catch { /* reported below */ } }
       throw this.err('write failed', e)
     }
-    seg.bytes += bytes
-    seg.lastSeq = last.seq
-    seg.lastHash = last.hash
-    this.totalBytes += bytes
+    this.accept(seg, bytes, last)
+    seg.written = seg.bytes
+    seg.writtenSeq = last.seq
+    seg.writtenHash = last.hash
     this.writtenHead = last
     if (this.opts.fsync === 'always') fsyncSync(fd)
-    else this.dirty = true
+    else seg.dirty = true
+  }
+
+  /**
+   * Accept lines (as append()) to be written by the writer: all lines queued in one event-loop
+   * turn go to disk in one write(2) on libuv's thread pool (with fsync "always", followed by one
+   * fdatasync), so the caller's thread never waits on the disk. `events` is how many of the
+   * lines are decision events (for loss accounting). Returns a promise that resolves true once
+   * the lines are on disk, or false if the write failed and they were lost (hooks.lost has then
+   * been told, and head() is back at the last line on disk).
+   */
+  enqueue (data: string, bytes: number, events: number, first: { seq: number; prevHash: string }, last: ChainHead): Promise<boolean> {
+    const seg = this.segmentFor(first)
+    this.accept(seg, bytes, last)
+    let group = this.pendingGroup
+    if (group === null) {
+      let settle!: (ok: boolean) => void
+      const promise = new Promise<boolean>((resolve) => { settle = resolve })
+      group = this.pendingGroup = this.lastGroup = { promise, settle, done: false }
+    }
+    const tail = this.pending[this.pending.length - 1]
+    if (tail !== undefined && tail.seg === seg) {
+      tail.data += data
+      tail.bytes += bytes
+      tail.events += events
+      tail.lastSeq = last.seq
+      tail.lastHash = last.hash
+    } else {
+      this.pending.push({ seg, data, bytes, events, lastSeq: last.seq, lastHash: last.hash })
+    }
+    this.kick()
+    return group.promise
+  }
+
+  /** Resolves once everything accepted so far is on disk (false if some of it was lost). */
+  whenWritten (): Promise<boolean> {
+    const g = this.lastGroup
+    return g === null || g.done ? RESOLVED_TRUE : g.promise
+  }
+
+  /** Resolves when the writers have nothing left to do (queued lines, fd closes, fsyncs,
+   * state.json and the deletions it allows). */
+  async settled (): Promise<void> {
+    for (;;) {
+      if (!this.isIdle()) await new Promise<void>((resolve) => { this.idleWaiters.push(resolve) })
+      else if (this.stateWriting !== null) await this.stateWriting
+      else return
+    }
   }
 
   /**
    * Read undelivered lines from the cursor on, up to about maxBytes (at least one line) and at
-   * most maxLines. Only bytes already written are read, so appends may continue meanwhile.
+   * most maxLines. Only bytes already on disk are read, so appends may continue meanwhile.
    */
   async read (maxBytes: number, maxLines = Infinity): Promise<SpoolItem[]> {
     const items: SpoolItem[] = []
@@ -211,7 +321,7 @@ export class Spool {
     for (; i < this.segments.length && total < maxBytes && items.length < maxLines; i++) {
       const seg = this.segments[i]!
       let offset = start !== null && start.segment === seg.name ? start.offset : 0
-      const limit = seg.bytes // snapshot: never read past what was written when we looked
+      const limit = seg.written // snapshot: never read past what was on disk when we looked
       if (offset >= limit) continue
       let fh
       try { fh = await openAsync(seg.path, 'r') } catch (e) {
@@ -263,13 +373,14 @@ export class Spool {
   }
 
   /** Everything up to and including seq needs no further delivery (delivered, or given up
-   * and declared). Idempotent and monotonic. */
+   * and declared). Idempotent and monotonic. Persisted in the background; delivered segments
+   * are deleted once state.json says so. */
   resolve (seq: number, hash: string, end?: Position): void {
-    if (seq <= this.ackedHead.seq) { this.writeState(); return }
-    this.ackedHead = { seq, hash }
-    if (end !== undefined) this.cursor = end
-    this.writeState()
-    this.deleteAcked()
+    if (seq > this.ackedHead.seq) {
+      this.ackedHead = { seq, hash }
+      if (end !== undefined) this.cursor = end
+    }
+    this.markState()
   }
 
   /**
@@ -280,94 +391,266 @@ export class Spool {
   dropOldest (): DroppedSegment | null {
     const victim = this.segments[0]
     if (victim === undefined) return null
-    // Count what is lost, and pick up the counts of drop markers lost with it. Only on
-    // overflow, so reading the segment here is acceptable.
+    // Count what is lost, and pick up the counts of drop markers lost with it: lines on disk,
+    // lines being written, lines still queued. Only on overflow, so reading here is acceptable.
     let decisions = 0
     let carried = 0
-    let text: string
-    try { text = readFileSync(victim.path, 'utf8').slice(0, victim.bytes) } catch (e) { throw this.err('cannot read segment', e) }
-    for (const line of text.split('\n')) {
-      const prefix = parseChainPrefix(line)
-      if (prefix === null || prefix.seq <= this.ackedHead.seq) continue
-      if (MARKER_LINE.test(line)) {
-        try { carried += Number((JSON.parse(line) as { drop: { count: number } }).drop.count) || 0 } catch { /* unreadable marker */ }
-      } else decisions++
+    const count = (text: string): void => {
+      for (const line of text.split('\n')) {
+        const prefix = parseChainPrefix(line)
+        if (prefix === null || prefix.seq <= this.ackedHead.seq) continue
+        if (MARKER_LINE.test(line)) {
+          try { carried += Number((JSON.parse(line) as { drop: { count: number } }).drop.count) || 0 } catch { /* unreadable marker */ }
+        } else decisions++
+      }
     }
-    if (victim === this.active) this.closeActive()
-    try { unlinkSync(victim.path) } catch (e) { throw this.err('cannot delete segment', e) }
-    this.segments.shift()
-    this.totalBytes -= victim.bytes
+    try { count(readFileSync(victim.path, 'utf8').slice(0, victim.written)) } catch (e) { throw this.err('cannot read segment', e) }
+    for (const c of this.inflight) if (c.seg === victim) count(c.data)
+    this.pending = this.pending.filter((c) => { if (c.seg !== victim) return true; count(c.data); return false })
+    this.remove(victim)
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
     if (victim.lastSeq <= this.ackedHead.seq) return null
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
-    this.writeState()
+    if (this.writtenHead.seq < victim.lastSeq) this.writtenHead = this.ackedHead
+    this.markState()
     return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried }
   }
 
-  /** Flush written data to stable storage now (unless the policy is "never"). */
-  sync (): void {
-    if (this.fd !== null && this.opts.fsync !== 'never' && this.dirty) {
-      try { fsyncSync(this.fd) } catch (e) { this.hooks.warn?.('decision log spool fsync failed', { error: (e as Error).message }) }
-      this.dirty = false
-    }
-  }
-
-  close (): void {
+  /** Write what is queued, fsync (unless the policy is "never"), close the files and save the
+   * state. Everything accepted before the call is on disk when it resolves. */
+  async close (): Promise<void> {
     if (!this.opened) return
     if (this.fsyncTimer !== null) clearInterval(this.fsyncTimer)
     this.fsyncTimer = null
-    this.sync()
-    this.closeActive()
-    this.writeState()
+    if (this.active !== null) this.retire(this.active)
+    await this.settled()
+    for (const s of this.segments) if (s.fd !== null) { try { closeSync(s.fd) } catch { /* ignore */ } s.fd = null }
+    this.writeStateSync()
     this.unlock()
     this.opened = false
   }
 
-  // --- internals ---
+  // --- internals: segments ---
 
-  private rotate (firstSeq: number, firstPrevHash: string): void {
-    if (this.active !== null) {
-      if (this.opts.fsync !== 'never') this.sync()
-      this.closeActive()
-    }
-    const name = segmentName(firstSeq)
+  /** The segment the line starting at `first` goes to, rotating when the active one is full. */
+  private segmentFor (first: { seq: number; prevHash: string }): Segment {
+    const a = this.active
+    if (a !== null && a.bytes < this.opts.segment_max_bytes) return a
+    if (a !== null) this.retire(a)
+    const name = segmentName(first.seq)
     const path = join(this.dir, name)
-    try {
-      this.fd = openSync(path, 'a', 0o600)
-    } catch (e) { throw this.err('cannot create segment', e) }
-    const seg: Segment = { name, path, firstSeq, firstPrevHash, lastSeq: firstSeq - 1, lastHash: firstPrevHash, bytes: 0 }
+    let fd: number
+    try { fd = openSync(path, 'a', 0o600) } catch (e) { throw this.err('cannot create segment', e) }
+    const seg: Segment = {
+      name, path, firstSeq: first.seq, firstPrevHash: first.prevHash,
+      lastSeq: first.seq - 1, lastHash: first.prevHash, bytes: 0,
+      written: 0, writtenSeq: first.seq - 1, writtenHash: first.prevHash,
+      fd, dirty: false, gone: false,
+    }
     this.segments.push(seg)
     this.active = seg
+    return seg
   }
 
-  private closeActive (): void {
-    if (this.fd !== null) {
-      try { closeSync(this.fd) } catch { /* nothing useful to do */ }
+  private accept (seg: Segment, bytes: number, last: ChainHead): void {
+    seg.bytes += bytes
+    seg.lastSeq = last.seq
+    seg.lastHash = last.hash
+    this.totalBytes += bytes
+    this.acceptedHead = last
+  }
+
+  /** Stop appending to seg; the writer closes its file after the lines queued for it. */
+  private retire (seg: Segment): void {
+    if (this.active === seg) this.active = null
+    if (seg.fd !== null && !this.toClose.includes(seg)) { this.toClose.push(seg); this.kick() }
+  }
+
+  /** Delete a segment's file and forget it (its fd is closed by the writer). */
+  private remove (seg: Segment): void {
+    seg.gone = true
+    this.retire(seg)
+    try { unlinkSync(seg.path) } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw this.err('cannot delete segment', e)
     }
-    this.fd = null
-    this.active = null
+    const i = this.segments.indexOf(seg)
+    if (i >= 0) this.segments.splice(i, 1)
+    this.totalBytes -= seg.bytes
   }
 
-  private fsyncAsync (): void {
-    if (this.fd === null || !this.dirty) return
-    this.dirty = false
-    fsync(this.fd, (e) => { if (e !== null) this.hooks.warn?.('decision log spool fsync failed', { error: e.message }) })
-  }
-
-  /** Remove segments whose events are all acknowledged. The segment being appended to stays
-   * until it is at least half full, so a quiet spool does not churn files every upload. */
-  private deleteAcked (): void {
+  /** Remove segments whose events are all acknowledged (as persisted in state.json). The
+   * segment being appended to stays until it is at least half full, so a quiet spool does not
+   * churn files every upload. */
+  private deleteAcked (acked: ChainHead): void {
     while (this.segments.length > 0) {
       const seg = this.segments[0]!
-      if (seg.lastSeq > this.ackedHead.seq) break
+      if (seg.lastSeq > acked.seq || seg.written < seg.bytes) break
       if (seg === this.active && seg.bytes < this.opts.segment_max_bytes / 2) break
-      if (seg === this.active) this.closeActive()
-      try { unlinkSync(seg.path) } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { this.hooks.warn?.('cannot delete delivered segment', { segment: seg.name, error: (e as Error).message }); break }
+      try { this.remove(seg) } catch (e) {
+        this.hooks.warn?.('cannot delete delivered segment', { segment: seg.name, error: (e as Error).message })
+        break
       }
-      this.segments.shift()
-      this.totalBytes -= seg.bytes
       if (this.cursor !== null && this.cursor.segment === seg.name) this.cursor = null
+    }
+  }
+
+  // --- internals: the writer ---
+
+  private isIdle (): boolean {
+    return !this.writing && !this.kickScheduled && this.pending.length === 0 && this.pendingGroup === null && this.toClose.length === 0
+  }
+
+  private kick (): void {
+    if (this.writing || this.kickScheduled) return
+    this.kickScheduled = true
+    // At the end of the turn, so every line accepted during the turn goes in one write.
+    setImmediate(() => { this.kickScheduled = false; void this.drain() })
+  }
+
+  private async drain (): Promise<void> {
+    if (this.writing) return
+    this.writing = true
+    try {
+      while (this.pending.length > 0 || this.pendingGroup !== null || this.toClose.length > 0 || this.fsyncDue) {
+        const batch = this.pending
+        const group = this.pendingGroup
+        this.pending = []
+        this.pendingGroup = null
+        this.inflight = batch
+        let ok = true
+        for (let i = 0; i < batch.length && ok; i++) ok = await this.writeChunk(batch[i]!, batch.slice(i + 1))
+        if (ok && this.opts.fsync === 'always') {
+          for (const c of batch) if (c.seg.dirty) await this.datasync(c.seg)
+        }
+        this.inflight = []
+        if (group !== null) { group.done = true; group.settle(ok) }
+        if (ok && batch.length > 0) this.hooks.written?.()
+        if (this.toClose.length > 0) {
+          const closing = this.toClose
+          this.toClose = []
+          for (const seg of closing) await this.closeSegment(seg)
+        }
+        if (this.fsyncDue) {
+          this.fsyncDue = false
+          const a = this.active
+          if (a !== null && a.dirty) await this.datasync(a)
+        }
+      }
+    } finally {
+      this.writing = false
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  /** Write one chunk. On failure: cut the partial line, drop every line queued after it, and
+   * put the chain head back to the last line on disk. */
+  private async writeChunk (c: Chunk, rest: readonly Chunk[]): Promise<boolean> {
+    const seg = c.seg
+    if (seg.gone || seg.fd === null) return true // dropped while queued (counted by dropOldest)
+    let n = 0
+    try {
+      n = await writeAsync(seg.fd, c.data)
+      if (n !== c.bytes) throw new Error(`short write (${n} of ${c.bytes} bytes)`)
+    } catch (e) {
+      if (seg.gone) return true
+      if (n > 0 && seg.fd !== null) { try { ftruncateSync(seg.fd, seg.written) } catch { /* reported below */ } }
+      this.writeFailed(this.err('write failed', e), [c, ...rest])
+      return false
+    }
+    if (seg.gone) return true
+    seg.written += c.bytes
+    seg.writtenSeq = c.lastSeq
+    seg.writtenHash = c.lastHash
+    seg.dirty = true
+    if (c.lastSeq > this.writtenHead.seq) this.writtenHead = { seq: c.lastSeq, hash: c.lastHash }
+    return true
+  }
+
+  private writeFailed (error: BouncerError, lost: readonly Chunk[]): void {
+    let events = 0
+    for (const c of [...lost, ...this.pending]) if (!c.seg.gone) events += c.events
+    this.pending = []
+    // Everything queued after the failure was chained onto lines that are not on disk.
+    const g = this.pendingGroup
+    this.pendingGroup = null
+    if (g !== null) { g.done = true; g.settle(false) }
+    for (const s of [...this.segments]) {
+      s.bytes = s.written
+      s.lastSeq = s.writtenSeq
+      s.lastHash = s.writtenHash
+      if (s.written === 0) { try { this.remove(s) } catch { /* an empty file is cut at the next open */ } }
+    }
+    this.totalBytes = this.segments.reduce((n, s) => n + s.bytes, 0)
+    const last = this.segments[this.segments.length - 1]
+    if (this.active === null && last !== undefined && last.fd !== null && !this.toClose.includes(last)) this.active = last
+    this.acceptedHead = this.writtenHead
+    this.hooks.lost?.(this.writtenHead, events, error)
+  }
+
+  private async datasync (seg: Segment): Promise<void> {
+    if (seg.fd === null) return
+    seg.dirty = false
+    try { await fdatasyncAsync(seg.fd) } catch (e) {
+      this.hooks.warn?.('decision log spool fsync failed', { segment: seg.name, error: (e as Error).message })
+    }
+  }
+
+  private async closeSegment (seg: Segment): Promise<void> {
+    if (seg.fd === null) return
+    if (!seg.gone && seg.dirty && this.opts.fsync !== 'never') await this.datasync(seg)
+    const fd = seg.fd
+    seg.fd = null
+    try { await closeAsync(fd) } catch { /* nothing useful to do */ }
+  }
+
+  // --- internals: state.json ---
+
+  private markState (): void {
+    this.stateDirty = true
+    if (this.stateWriting === null && this.opened) this.stateWriting = this.writeStateLoop()
+  }
+
+  private async writeStateLoop (): Promise<void> {
+    try {
+      while (this.stateDirty && this.opened) {
+        this.stateDirty = false
+        const acked = this.ackedHead
+        try {
+          await writeAtomic(join(this.dir, STATE_FILE), this.stateBody(), this.opts.fsync !== 'never')
+        } catch (e) {
+          // The worst outcome of a stale state file is re-sending delivered events after a restart.
+          this.hooks.warn?.('cannot write decision log spool state', { error: (e as Error).message })
+          continue
+        }
+        if (this.opened) this.deleteAcked(acked)
+      }
+    } finally { this.stateWriting = null }
+  }
+
+  private stateBody (): string {
+    return JSON.stringify({
+      version: 1,
+      instance_id: this.instanceId,
+      acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash,
+      delivered_seq: this.deliveredHead.seq, delivered_hash: this.deliveredHead.hash,
+    }) + '\n'
+  }
+
+  private writeStateSync (): void {
+    const path = join(this.dir, STATE_FILE)
+    const tmp = path + '.tmp'
+    const body = this.stateBody()
+    try {
+      if (this.opts.fsync === 'never') writeFileSync(tmp, body, { mode: 0o600 })
+      else {
+        const fd = openSync(tmp, 'w', 0o600)
+        try { writeSync(fd, body); fsyncSync(fd) } finally { closeSync(fd) }
+      }
+      renameSync(tmp, path)
+    } catch (e) {
+      this.hooks.warn?.('cannot write decision log spool state', { error: (e as Error).message })
     }
   }
 
@@ -404,9 +687,9 @@ export class Spool {
       name, path,
       firstSeq: first?.seq ?? firstSeq,
       firstPrevHash: first?.prevHash ?? '',
-      lastSeq: last.seq,
-      lastHash: last.hash,
-      bytes: end,
+      lastSeq: last.seq, lastHash: last.hash, bytes: end,
+      written: end, writtenSeq: last.seq, writtenHash: last.hash,
+      fd: null, dirty: false, gone: false,
     }
   }
 
@@ -425,28 +708,6 @@ export class Spool {
     } catch { /* fall through */ }
     this.hooks.warn?.('decision log spool state.json is unreadable; treating nothing as delivered', { path })
     return null
-  }
-
-  private writeState (): void {
-    const path = join(this.dir, STATE_FILE)
-    const tmp = path + '.tmp'
-    const body = JSON.stringify({
-      version: 1,
-      instance_id: this.instanceId,
-      acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash,
-      delivered_seq: this.deliveredHead.seq, delivered_hash: this.deliveredHead.hash,
-    }) + '\n'
-    try {
-      if (this.opts.fsync === 'never') writeFileSync(tmp, body, { mode: 0o600 })
-      else {
-        const fd = openSync(tmp, 'w', 0o600)
-        try { writeSync(fd, body); fsyncSync(fd) } finally { closeSync(fd) }
-      }
-      renameSync(tmp, path)
-    } catch (e) {
-      // The worst outcome of a stale state file is re-sending delivered events after a restart.
-      this.hooks.warn?.('cannot write decision log spool state', { error: (e as Error).message })
-    }
   }
 
   private lock (): void {
@@ -478,6 +739,17 @@ export class Spool {
   private err (what: string, cause: unknown): BouncerError {
     return new BouncerError('BOUNCER_ERR_DECISION_LOG_SPOOL', [this.dir, `${what}: ${(cause as Error)?.message ?? String(cause)}`], { cause })
   }
+}
+
+/** tmp + fsync + rename, on the thread pool. */
+async function writeAtomic (path: string, body: string, durable: boolean): Promise<void> {
+  const tmp = path + '.tmp'
+  const fh = await openAsync(tmp, 'w', 0o600)
+  try {
+    await fh.writeFile(body)
+    if (durable) await fh.sync()
+  } finally { await fh.close() }
+  await renameAsync(tmp, path)
 }
 
 function isAlive (pid: number): boolean {

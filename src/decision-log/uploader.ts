@@ -80,7 +80,7 @@ export class Uploader {
 
   private async loop (): Promise<void> {
     while (!this.stopped) {
-      if (this.spool.pendingEvents === 0) {
+      if (this.spool.readableEvents === 0) {
         if (this.draining) return
         await this.sleep(Infinity, true)
         continue
@@ -100,7 +100,7 @@ export class Uploader {
 
   /** Send batches back to back until the spool is empty, a send fails, or we are stopped. */
   private async drainBacklog (): Promise<'done' | 'unreadable'> {
-    while (!this.stopped && this.spool.pendingEvents > 0) {
+    while (!this.stopped && this.spool.readableEvents > 0) {
       let items: SpoolItem[]
       try {
         items = await this.spool.read(this.sink.batchBytes(), this.maxLines)

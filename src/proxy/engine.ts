@@ -128,7 +128,23 @@ export function createEngine (deps: EngineDeps): Decide {
     return { verdict: { kind: 'fail', status, reason }, cached, evalNs, reason: message, revision: policy?.revision }
   }
 
+  // write_mode "group": the event is written by the spool's writer at the end of this turn,
+  // together with the events of every other request of the turn. The request waits for that
+  // write (tens of µs, no CPU) so that nothing goes on whose event a crash could still lose.
+  const hold = decisionLog?.holdRequests === true && typeof decisionLog.written === 'function' ? decisionLog : undefined
+  const holdRefuses = hold?.config?.overflow === 'backpressure'
+
+  if (hold === undefined) return decideNow
   return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
+    const r = await decideNow(input, ctx)
+    if (r.verdict.kind === 'fail' && r.verdict.reason === 'log_backpressure') return r
+    if (!await hold.written!() && holdRefuses) {
+      return fail(ctx, input, holder.current, 'log_backpressure', 503, 'decision log could not be written', undefined, r.evalNs, r.cached)
+    }
+    return r
+  }
+
+  async function decideNow (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
     const policy = holder.current
     if (policy === null) return fail(ctx, input, null, 'no_policy', notReadyStatus, 'no policy is active', undefined, undefined, false)
 

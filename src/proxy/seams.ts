@@ -37,6 +37,12 @@ export interface DecisionCache {
 export interface DecisionLogger {
   /** 'backpressure' = the spool is full and the overflow policy is backpressure: refuse the request. */
   record (event: DecisionEventInput): void | 'backpressure'
+  /** When true, a request goes on only once written() has resolved (write_mode "group"). */
+  readonly holdRequests?: boolean
+  /** Resolves when every event recorded so far is on disk; false if the write failed. */
+  written? (): Promise<boolean>
+  /** With "backpressure", a failed write refuses the request (503) instead of letting it go on. */
+  readonly config?: { readonly overflow: 'drop_oldest' | 'backpressure' }
   start? (): void | Promise<void>
   stop? (deadlineMs: number): Promise<unknown>
   /** Any status object; see normalizeStatus in src/health. */

@@ -269,6 +269,7 @@ t.test('masked and erased fields never reach the control plane or the disk', asy
       result: { allow: true, headers: { authorization: 'Bearer SECRET-UPSTREAM' }, response_headers: { 'set-cookie': 'sid=SECRET-SET-COOKIE' } },
     })
   }
+  t.equal(await lg.written(), true, 'the turn\'s write completed')
   const secrets = /SECRET|078-05-|4111-1111/
   let onDisk = ''
   for (const n of readdirSync(dir)) onDisk += readFileSync(join(dir, n), 'utf8')

@@ -150,7 +150,7 @@ t.test('configuration: defaults, units, and one error listing every bad field', 
   t.equal(c.upload_size_limit_bytes, 32768)
   t.equal(c.overflow, 'drop_oldest')
   t.equal(c.spool.fsync, 'interval')
-  t.equal(c.spool.write_mode, 'sync')
+  t.equal(c.spool.write_mode, 'group')
   t.equal(c.upload_interval_ms, 1000)
   t.equal(c.retry_max_delay_ms, 120000)
   t.same(c.erase_headers, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])

@@ -103,5 +103,7 @@ t.test('backpressure: record() refuses once full, nothing is dropped, and accept
   const ids = cp.decisions().map((e) => e.input.attributes.request.http.id)
   t.same(ids, Array.from({ length: accepted }, (_, i) => `req-${i}`), 'exactly the accepted events, in order')
   t.equal(cp.events().length, accepted, 'no markers: nothing was lost')
+  // Delivered segments go once state.json records the delivery (written off the event loop).
+  await waitFor(() => lg.status().spool_bytes < LIMITS.segment_max_bytes, 5000, 'delivered segments deleted')
   t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(accepted), result: true }), undefined, 'accepting again')
 })

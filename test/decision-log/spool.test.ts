@@ -1,7 +1,7 @@
-// The spool on its own terms: recovery from a torn write, the directory lock, the batched write
-// mode, fsync "always", and segment housekeeping.
+// The spool on its own terms: recovery from a torn write, the directory lock, the write modes,
+// a failing disk, fsync "always", and segment housekeeping.
 import { spawnSync } from 'node:child_process'
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { isBouncerError } from '../../src/errors.js'
@@ -79,19 +79,64 @@ t.test('one spool, one process: a second logger on the same directory is refused
   t.equal(again.status().state, 'OK')
 })
 
-t.test('batched write mode: lines reach the disk on the next turn, in one write, and deliver the same', async (t) => {
+for (const mode of ['group', 'batched'] as const) {
+  t.test(`${mode} write mode: record() only queues; the turn's lines reach the disk together, off the event loop, and deliver the same`, async (t) => {
+    const dir = join(tempDir(t), 'spool')
+    const sink = gateSink()
+    const lg = await start(t, dir, sink, { write_mode: mode })
+    t.equal(lg.holdRequests, mode === 'group', 'only group mode asks the proxy to hold requests')
+    rec(lg, 0, 50)
+    const segBytes = (): number => readdirSync(dir).filter((n) => n.startsWith('seg-')).reduce((n, f) => n + statSync(join(dir, f)).size, 0)
+    t.equal(segBytes(), 0, 'nothing written yet: the request path only queued')
+    t.equal(lg.status().pending_events, 50, 'queued events count as pending')
+    const w = lg.written()
+    t.equal(lg.written(), w, 'one promise for the whole turn')
+    t.equal(await w, true, 'written')
+    t.ok(segBytes() > 50 * 300, 'on disk once written() resolved')
+    sink.open = true
+    await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+    t.same(sink.got.map((l) => JSON.parse(l).seq), Array.from({ length: 50 }, (_, i) => i + 1))
+  })
+}
+
+// A real ENOSPC: the next segment file is a symlink to /dev/full, so the group's write fails.
+t.test('a failed group write: written() is false, the events are counted as lost, and the chain goes on from the disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
   const dir = join(tempDir(t), 'spool')
   const sink = gateSink()
-  const lg = await start(t, dir, sink, { write_mode: 'batched' })
-  rec(lg, 0, 50)
-  const segBytes = (): number => readdirSync(dir).filter((n) => n.startsWith('seg-')).reduce((n, f) => n + statSync(join(dir, f)).size, 0)
-  t.equal(segBytes(), 0, 'nothing written yet: the request path only queued')
-  t.equal(lg.status().pending_events, 50, 'queued events count as pending')
-  await new Promise(setImmediate)
-  t.ok(segBytes() > 50 * 300, 'written after one turn')
+  const b = await start(t, dir, sink, { segment_max_bytes: 4096, max_bytes: 1 << 20 })
+  // Fill the first segment, so the next line opens a new one.
+  for (let i = 0; b.status().spool_bytes < 4096; i++) rec(b, i, i + 1)
+  t.equal(await b.written(), true)
+  const head = b.status().head
+  const next = join(dir, `seg-${String(head.seq + 1).padStart(20, '0')}.jsonl`)
+  symlinkSync('/dev/full', next)
+  rec(b, 200, 205)
+  t.equal(b.status().head.seq, head.seq + 5, 'accepted at once')
+  t.equal(await b.written(), false, 'the write failed')
+  const st = b.status()
+  t.equal(st.dropped_by_reason.write_error, 5, 'five events lost, counted')
+  t.same(st.head, head, 'the chain head is back at the last line on disk')
+  t.notOk(existsSync(next), 'the empty segment is gone')
+  rec(b, 300, 302)
+  t.equal(await b.written(), true, 'the next turn writes normally')
+  t.equal(b.status().head.seq, head.seq + 2)
   sink.open = true
-  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
-  t.same(sink.got.map((l) => JSON.parse(l).seq), Array.from({ length: 50 }, (_, i) => i + 1))
+  await waitFor(() => b.status().pending_events === 0, 5000, 'delivered')
+  const ids = sink.got.map((l) => JSON.parse(l).input.attributes.request.http.id as string)
+  t.notOk(ids.some((id) => /^req-20\d$/.test(id)), 'the lost events were never delivered')
+  t.same(ids.slice(-2), ['req-300', 'req-301'])
+  await b.stop(0)
+  const v = await verifyLog(dir)
+  t.ok(v.ok, 'the chain on disk verifies (no undeclared gap)')
+})
+
+t.test('sync write mode: the line is on disk when record() returns', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const lg = await start(t, dir, gateSink(), { write_mode: 'sync' })
+  t.equal(lg.holdRequests, false)
+  rec(lg, 0, 3)
+  const seg = readdirSync(dir).filter((n) => n.startsWith('seg-'))
+  t.equal(readFileSync(join(dir, seg[0]!), 'utf8').split('\n').filter(Boolean).length, 3)
 })
 
 t.test('fsync "always" works end to end', async (t) => {
@@ -114,6 +159,7 @@ t.test('delivered segments are deleted; undelivered ones stay', async (t) => {
   t.equal(segs()[0], 'seg-00000000000000000001.jsonl', 'segments are named by their first seq')
   sink.open = true
   await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  await lg.settled() // deletions follow the state.json write that records the delivery
   t.ok(segs().length <= 1, 'only the segment being written may remain')
   t.match(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')), { version: 1, instance_id: String, acked_seq: 40, acked_hash: lg.status().head.hash, delivered_seq: 40, delivered_hash: lg.status().head.hash })
 })

@@ -1,0 +1,95 @@
+// write_mode "group": the proxy holds each request until the spool's writer has put its decision
+// event on disk, so no request reaches the upstream with an event a crash could still lose —
+// while the event loop itself never waits on the disk.
+import { pbkdf2 } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { request } from 'undici'
+import { startBouncer, startUpstream } from '../helpers/index.js'
+
+const ALLOW = 'package bouncer\n\ndecision := {"allow": true}\n'
+
+function spoolText (dir: string): string {
+  let s = ''
+  for (const n of readdirSync(dir)) if (n.startsWith('seg-')) s += readFileSync(join(dir, n), 'utf8')
+  return s
+}
+
+/** Keep libuv's thread pool (where the spool writes) busy for a while, as a slow disk would. */
+function busyThreadPool (ms: number): Promise<unknown> {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+  const iterations = Math.max(1000, Math.round(ms * 2000))
+  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', resolve))))
+}
+
+function tempDir (t: { teardown: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bouncer-hold-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+t.test('every request reaches the upstream only after its event is in the spool file', async (t) => {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const seen: Array<{ path: string; onDisk: boolean }> = []
+  up.handle = (req, res) => {
+    // Looked up synchronously, in the upstream, the moment the request arrives.
+    seen.push({ path: req.url!, onDisk: spoolText(spool).includes(`"path":"${req.url}"`) })
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.end('ok')
+  }
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': ALLOW },
+    config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  // 60 requests, 20 at a time: several share a turn and so one write. The thread pool is kept
+  // busy meanwhile, so the writes are slow to start: a request that did not wait for its write
+  // would reach the upstream first.
+  for (let round = 0; round < 3; round++) {
+    const busy = busyThreadPool(100)
+    await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const r = await request(`${b.url}/item/${round}-${i}`)
+      await r.body.dump()
+      t.equal(r.statusCode, 200)
+    }))
+    await busy
+  }
+  t.equal(seen.length, 60)
+  t.same(seen.filter((s) => !s.onDisk).map((s) => s.path), [], 'no request arrived before its event was written')
+})
+
+t.test('a spool write that fails: backpressure answers 503 and the upstream never sees the request; drop_oldest lets it through and counts the loss', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  for (const overflow of ['backpressure', 'drop_oldest'] as const) {
+    const dir = tempDir(t)
+    const spool = join(dir, 'spool')
+    const up = await startUpstream()
+    const b = await startBouncer({
+      upstream: up.url, rego: { 'p.rego': ALLOW },
+      config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never', overflow } },
+    })
+    // The first segment file is about to be created: make it the full device (a real ENOSPC).
+    symlinkSync('/dev/full', join(spool, 'seg-00000000000000000001.jsonl'))
+    const r = await request(`${b.url}/first`)
+    await r.body.dump()
+    const metrics = await (await request(`${b.adminUrl}/metrics`)).body.text()
+    t.match(metrics, /bouncer_decision_log_dropped_total\{reason="write_error"\} 1/, `${overflow}: the lost event is counted`)
+    if (overflow === 'backpressure') {
+      t.equal(r.statusCode, 503, 'backpressure: refused')
+      t.equal(up.requests.length, 0, 'backpressure: the upstream never saw it')
+    } else {
+      t.equal(r.statusCode, 200, 'drop_oldest: served')
+      t.equal(up.requests.length, 1)
+    }
+    // The failed segment is removed; the next request is logged normally.
+    const again = await request(`${b.url}/second`)
+    await again.body.dump()
+    t.equal(again.statusCode, 200, `${overflow}: the process keeps serving`)
+    t.match(spoolText(spool), /"path":"\/second"/)
+    await b.close()
+    await up.close()
+  }
+})

@@ -3,17 +3,21 @@
 // Each contender runs in a fresh process (so one contender's JIT state or page cache does not
 // help the next), records `events` realistic decisions (~1 KB input: Envoy-shaped request with
 // 14 headers, path, query, decision object) `runs` times, and reports the median over runs of
-// the mean µs per record() and the p50 / p99 of single calls. Uploads are held off (long batching
-// window) so only the request-path cost is measured. Records come 64 per event-loop turn, as
-// they would from concurrent requests; the mean includes deferred writes (batched mode) and the
-// turns themselves. Table rows are relative to the slowest.
+// the mean wall µs per record(), the event-loop (main thread) busy µs per event — what a
+// proxy doing this loses in throughput — and the p50 / p99 of single calls. Uploads are held
+// off (long batching window) so only the request-path cost is measured. Records come 64 per
+// event-loop turn, as they would from concurrent requests; the mean includes deferred writes
+// (group/batched) and the turns themselves. Table rows are relative to the slowest.
 //
 // Contenders:
-//   build+seal only       event building, erasure and hashing, no I/O (the floor)
-//   sync, fsync never     + one write() per event into the page cache
-//   sync, fsync interval  default: as above, fsync once a second in the background
-//   batched, interval     lines queued, one write() per event-loop turn (mean includes flush)
-//   sync, fsync always    + fsync() per event (audit-paranoid; shows what durability costs)
+//   build+seal only        event building, erasure and hashing, no I/O (the floor)
+//   group, fsync interval  default: lines queued, one write() per turn on the thread pool,
+//                          fdatasync once a second, also on the thread pool
+//   group, fsync always    as above, one fdatasync per turn (group commit)
+//   sync, fsync never      one write() per event on the event loop, into the page cache
+//   sync, fsync interval   as above, fsync once a second in the background
+//   batched, interval      as group (the proxy does not hold requests; same spool cost)
+//   sync, fsync always     fsync() per event on the event loop (what per-event durability costs)
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -59,7 +63,8 @@ const contenders: Contender[] = [
       }
     },
   },
-  ...([['sync, fsync never', 'sync', 'never'], ['sync, fsync interval', 'sync', 'interval'], ['batched, interval', 'batched', 'interval']] as const)
+  ...([['group, fsync interval', 'group', 'interval'], ['group, fsync always', 'group', 'always'], ['sync, fsync never', 'sync', 'never'],
+    ['sync, fsync interval', 'sync', 'interval'], ['batched, interval', 'batched', 'interval']] as const)
     .map(([name, mode, fsync]): Contender => ({
       name,
       setup: async (dir) => {
@@ -67,7 +72,7 @@ const contenders: Contender[] = [
         await lg.start()
         return {
           record: (d) => { lg.record(d) },
-          // batched: the deferred write is part of the cost, so the run ends after it.
+          // group/batched: the deferred write is part of the cost, so the run ends after it.
           finish: async () => { await lg.written(); await lg.stop(0) },
         }
       },
@@ -116,10 +121,13 @@ function decision (i: number): DecisionEventInput {
   }
 }
 
-async function runContender (c: Contender): Promise<{ meanUs: number; p50Us: number; p99Us: number }> {
+interface Row { meanUs: number; busyUs: number; p50Us: number; p99Us: number }
+
+async function runContender (c: Contender): Promise<Row> {
   const n = c.events ?? EVENTS
   const inputs = Array.from({ length: n }, (_, i) => decision(i))
   const means: number[] = []
+  const busys: number[] = []
   const p50s: number[] = []
   const p99s: number[] = []
   for (let run = 0; run < RUNS + 1; run++) { // run 0 warms up
@@ -127,6 +135,7 @@ async function runContender (c: Contender): Promise<{ meanUs: number; p50Us: num
     try {
       const { record, finish } = await c.setup(dir)
       const single = new Float64Array(n)
+      const elu0 = performance.eventLoopUtilization()
       const t0 = performance.now()
       for (let i = 0; i < n; i++) {
         // 64 requests per event-loop turn, as under load: batched mode writes between turns.
@@ -137,14 +146,16 @@ async function runContender (c: Contender): Promise<{ meanUs: number; p50Us: num
       }
       await finish()
       const total = performance.now() - t0
+      const busy = performance.eventLoopUtilization(elu0).active
       if (run === 0) continue
       means.push((total / n) * 1000)
+      busys.push((busy / n) * 1000)
       single.sort()
       p50s.push(single[Math.floor(n * 0.5)]! * 1000)
       p99s.push(single[Math.floor(n * 0.99)]! * 1000)
     } finally { rmSync(dir, { recursive: true, force: true }) }
   }
-  return { meanUs: median(means), p50Us: median(p50s), p99Us: median(p99s) }
+  return { meanUs: median(means), busyUs: median(busys), p50Us: median(p50s), p99Us: median(p99s) }
 }
 
 function median (xs: number[]): number {
@@ -157,18 +168,18 @@ if (values.contender !== undefined) {
   process.stdout.write(JSON.stringify(await runContender(c)) + '\n')
 } else {
   const self = fileURLToPath(import.meta.url)
-  const rows: Array<{ name: string; meanUs: number; p50Us: number; p99Us: number; events: number }> = []
+  const rows: Array<Row & { name: string; events: number }> = []
   for (const c of contenders) {
     const r = spawnSync(process.execPath, [...process.execArgv, self, '--contender', c.name, '--events', String(EVENTS), '--runs', String(RUNS)], { encoding: 'utf8' })
     if (r.status !== 0) { process.stderr.write(r.stderr); process.exit(1) }
-    rows.push({ name: c.name, events: c.events ?? EVENTS, ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as { meanUs: number; p50Us: number; p99Us: number }) })
+    rows.push({ name: c.name, events: c.events ?? EVENTS, ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Row) })
   }
   const slowest = Math.max(...rows.map((r) => r.meanUs))
   const pad = (s: string, n: number): string => s.padEnd(n)
   console.log(`decision log record(): ${RUNS} runs (median), ~1 KB decision, events per run as shown\n`)
-  console.log(`${pad('contender', 24)}${pad('events', 9)}${pad('mean µs/op', 13)}${pad('p50 µs', 10)}${pad('p99 µs', 10)}vs slowest`)
+  console.log(`${pad('contender', 24)}${pad('events', 9)}${pad('mean µs/op', 13)}${pad('loop busy µs', 14)}${pad('p50 µs', 10)}${pad('p99 µs', 10)}vs slowest`)
   for (const r of rows) {
-    console.log(`${pad(r.name, 24)}${pad(String(r.events), 9)}${pad(r.meanUs.toFixed(2), 13)}${pad(r.p50Us.toFixed(2), 10)}${pad(r.p99Us.toFixed(2), 10)}${(slowest / r.meanUs).toFixed(1)}x`)
+    console.log(`${pad(r.name, 24)}${pad(String(r.events), 9)}${pad(r.meanUs.toFixed(2), 13)}${pad(r.busyUs.toFixed(2), 14)}${pad(r.p50Us.toFixed(2), 10)}${pad(r.p99Us.toFixed(2), 10)}${(slowest / r.meanUs).toFixed(1)}x`)
   }
   const cpu = os.cpus()[0]
   console.log(`\n${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length}x ${cpu?.model ?? '?'}, node ${process.version}, tmpdir ${os.tmpdir()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)

@@ -18,17 +18,19 @@
 // a process crash (SIGKILL) leaves complete lines only; a torn line (power loss, full disk) is
 // cut off at the next open.
 //
-// Who waits for the disk: append() writes synchronously on the caller's thread. enqueue()
-// accepts lines at once and the writer puts everything accepted in one turn into one write on
-// libuv's thread pool (group commit: with fsync "always", one fdatasync per group); callers that
-// must not proceed before their line is on disk await the returned promise. fsync "interval",
-// file closes and state.json (tmp + fsync + rename) also run on the thread pool, so the event
-// loop never blocks on the disk. Only the writer closes segment fds, after the writes queued for
-// them: an fd closed under an in-flight write could be reused by another file.
+// Who waits for the disk: append() writes at once, one write(2) per call. enqueue() accepts
+// lines at once and the writer puts everything accepted during one event-loop turn into one
+// write(2) at the end of the turn (group commit; with fsync "always", one fdatasync per group);
+// callers that must not proceed before their line is on disk await the returned promise. The
+// write itself goes into the page cache and stays on the event loop: handing each one to the
+// thread pool costs more (a thread hand-off per write) than the write. Everything that waits on
+// the device — fdatasync, state.json (tmp + fsync + rename), file closes — runs on the thread
+// pool. Only the writer closes segment fds, after any fsync in flight on them: an fd closed under
+// an in-flight operation could be reused by another file.
 
 import {
   close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
-  readFileSync, readdirSync, renameSync, unlinkSync, write as writeCb, writeFileSync, writeSync,
+  readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises'
 import { promisify } from 'node:util'
@@ -85,9 +87,6 @@ interface Group { promise: Promise<boolean>; settle: (ok: boolean) => void; done
 const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true)
 const fdatasyncAsync = promisify(fdatasyncCb)
 const closeAsync = promisify(closeCb)
-function writeAsync (fd: number, data: string): Promise<number> {
-  return new Promise((resolve, reject) => { writeCb(fd, data, null, 'utf8', (e, n) => { if (e !== null) reject(e); else resolve(n) }) })
-}
 
 /** Where the next unread line starts. */
 export interface Position { readonly segment: string; readonly offset: number }
@@ -150,7 +149,6 @@ export class Spool {
   private pending: Chunk[] = []
   private pendingGroup: Group | null = null
   private lastGroup: Group | null = null
-  private inflight: Chunk[] = []
   private toClose: Segment[] = []
   private fsyncDue = false
   private writing = false
@@ -187,6 +185,17 @@ export class Spool {
   get pendingEvents (): number { return Math.max(0, this.acceptedHead.seq - this.ackedHead.seq) }
   /** Records on disk and still to be delivered: what read() can return. */
   get readableEvents (): number { return Math.max(0, this.writtenHead.seq - this.ackedHead.seq) }
+  /** Bytes on disk after the read cursor (about what read() can return). */
+  get readableBytes (): number {
+    const c = this.cursor
+    let n = 0
+    let after = c === null
+    for (const seg of this.segments) {
+      if (after) n += seg.written
+      else if (seg.name === c!.segment) { n += Math.max(0, seg.written - c!.offset); after = true }
+    }
+    return after ? n : this.segments.reduce((m, seg) => m + seg.written, 0)
+  }
 
   /** Lock the directory, cut torn tails, and find the chain head and the acknowledged point. */
   open (): void {
@@ -238,7 +247,7 @@ export class Spool {
    * the file as it was. Not to be mixed with enqueue() while queued lines are unwritten.
    */
   append (data: string, bytes: number, first: { seq: number; prevHash: string }, last: ChainHead): void {
-    if (this.pending.length > 0 || this.inflight.length > 0) throw this.err('write failed', new Error('synchronous append while queued lines are unwritten'))
+    if (this.pending.length > 0) throw this.err('write failed', new Error('synchronous append while queued lines are unwritten'))
     const seg = this.segmentFor(first)
     const fd = seg.fd!
     let written = 0
@@ -263,8 +272,8 @@ export class Spool {
 
   /**
    * Accept lines (as append()) to be written by the writer: all lines queued in one event-loop
-   * turn go to disk in one write(2) on libuv's thread pool (with fsync "always", followed by one
-   * fdatasync), so the caller's thread never waits on the disk. `events` is how many of the
+   * turn go to disk in one write(2) at the end of the turn (with fsync "always", followed by one
+   * fdatasync on the thread pool). `events` is how many of the
    * lines are decision events (for loss accounting). Returns a promise that resolves true once
    * the lines are on disk, or false if the write failed and they were lost (hooks.lost has then
    * been told, and head() is back at the last line on disk).
@@ -391,8 +400,8 @@ export class Spool {
   dropOldest (): DroppedSegment | null {
     const victim = this.segments[0]
     if (victim === undefined) return null
-    // Count what is lost, and pick up the counts of drop markers lost with it: lines on disk,
-    // lines being written, lines still queued. Only on overflow, so reading here is acceptable.
+    // Count what is lost, and pick up the counts of drop markers lost with it: lines on disk
+    // and lines still queued. Only on overflow, so reading here is acceptable.
     let decisions = 0
     let carried = 0
     const count = (text: string): void => {
@@ -405,7 +414,6 @@ export class Spool {
       }
     }
     try { count(readFileSync(victim.path, 'utf8').slice(0, victim.written)) } catch (e) { throw this.err('cannot read segment', e) }
-    for (const c of this.inflight) if (c.seg === victim) count(c.data)
     this.pending = this.pending.filter((c) => { if (c.seg !== victim) return true; count(c.data); return false })
     this.remove(victim)
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
@@ -422,9 +430,15 @@ export class Spool {
     if (!this.opened) return
     if (this.fsyncTimer !== null) clearInterval(this.fsyncTimer)
     this.fsyncTimer = null
-    if (this.active !== null) this.retire(this.active)
     await this.settled()
-    for (const s of this.segments) if (s.fd !== null) { try { closeSync(s.fd) } catch { /* ignore */ } s.fd = null }
+    // The writer is idle and nothing more is accepted: the fds can be closed here.
+    for (const s of this.segments) {
+      if (s.fd === null) continue
+      if (s.dirty && this.opts.fsync !== 'never') { try { fsyncSync(s.fd) } catch (e) { this.hooks.warn?.('decision log spool fsync failed', { segment: s.name, error: (e as Error).message }) } }
+      try { closeSync(s.fd) } catch { /* ignore */ }
+      s.fd = null
+    }
+    this.active = null
     this.writeStateSync()
     this.unlock()
     this.opened = false
@@ -516,15 +530,14 @@ export class Spool {
         const group = this.pendingGroup
         this.pending = []
         this.pendingGroup = null
-        this.inflight = batch
         let ok = true
-        for (let i = 0; i < batch.length && ok; i++) ok = await this.writeChunk(batch[i]!, batch.slice(i + 1))
+        for (let i = 0; i < batch.length && ok; i++) ok = this.writeChunk(batch[i]!, batch.slice(i + 1))
+        if (ok && batch.length > 0) this.hooks.written?.()
         if (ok && this.opts.fsync === 'always') {
+          // Lines accepted while this runs form the next group: one fdatasync per group.
           for (const c of batch) if (c.seg.dirty) await this.datasync(c.seg)
         }
-        this.inflight = []
         if (group !== null) { group.done = true; group.settle(ok) }
-        if (ok && batch.length > 0) this.hooks.written?.()
         if (this.toClose.length > 0) {
           const closing = this.toClose
           this.toClose = []
@@ -546,20 +559,18 @@ export class Spool {
 
   /** Write one chunk. On failure: cut the partial line, drop every line queued after it, and
    * put the chain head back to the last line on disk. */
-  private async writeChunk (c: Chunk, rest: readonly Chunk[]): Promise<boolean> {
+  private writeChunk (c: Chunk, rest: readonly Chunk[]): boolean {
     const seg = c.seg
     if (seg.gone || seg.fd === null) return true // dropped while queued (counted by dropOldest)
     let n = 0
     try {
-      n = await writeAsync(seg.fd, c.data)
+      n = writeSync(seg.fd, c.data)
       if (n !== c.bytes) throw new Error(`short write (${n} of ${c.bytes} bytes)`)
     } catch (e) {
-      if (seg.gone) return true
-      if (n > 0 && seg.fd !== null) { try { ftruncateSync(seg.fd, seg.written) } catch { /* reported below */ } }
+      if (n > 0) { try { ftruncateSync(seg.fd, seg.written) } catch { /* reported below */ } }
       this.writeFailed(this.err('write failed', e), [c, ...rest])
       return false
     }
-    if (seg.gone) return true
     seg.written += c.bytes
     seg.writtenSeq = c.lastSeq
     seg.writtenHash = c.lastHash

@@ -1,7 +1,10 @@
 // The background delivery loop: spool → sink, oldest first, one batch in flight.
 //
 //   - waits upload_interval_ms after the first undelivered event so events travel in batches;
-//     while a backlog remains, batches go back to back;
+//     batches go back to back only while a full batch is waiting (a backlog after an outage, or
+//     more traffic than one batch per interval carries); a partial batch waits for the next
+//     interval. Sending whatever arrived during the last upload would turn steady traffic into
+//     hundreds of tiny uploads a second, each with its own read, gzip, request and state write;
 //   - a 2xx acknowledges exactly the lines the sink took; only then are they removed;
 //   - 413: the batch is halved and retried at once; later batches stay below the refused
 //     size. A single event refused as too large is handed to onRejected (dropped and declared);
@@ -122,6 +125,8 @@ export class Uploader {
         this.failures = 0
         this.hooks.delivered(res.sent)
         this.growAfterSuccess()
+        if (!this.draining && this.opts.intervalMs > 0 && this.spool.readableBytes < this.sink.batchBytes() &&
+            this.spool.readableEvents < this.maxLines) return 'done'
         continue
       }
       if (res.tooLarge === true) {

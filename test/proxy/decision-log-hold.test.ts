@@ -1,6 +1,6 @@
 // write_mode "group": the proxy holds each request until the spool's writer has put its decision
-// event on disk, so no request reaches the upstream with an event a crash could still lose —
-// while the event loop itself never waits on the disk.
+// event on disk (and, with fsync "always", synced it), so no request reaches the upstream with an
+// event a crash could still lose.
 import { pbkdf2 } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,10 +18,10 @@ function spoolText (dir: string): string {
 }
 
 /** Keep libuv's thread pool (where the spool writes) busy for a while, as a slow disk would. */
-function busyThreadPool (ms: number): Promise<unknown> {
+function busyThreadPool (ms: number, onFirstFree: () => void): Promise<unknown> {
   const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
   const iterations = Math.max(1000, Math.round(ms * 2000))
-  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', resolve))))
+  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', () => { onFirstFree(); resolve(null) }))))
 }
 
 function tempDir (t: { teardown: (fn: () => void) => void }): string {
@@ -30,27 +30,29 @@ function tempDir (t: { teardown: (fn: () => void) => void }): string {
   return dir
 }
 
-t.test('every request reaches the upstream only after its event is in the spool file', async (t) => {
+t.test('every request reaches the upstream only after its event is written (fsync "always": and synced)', async (t) => {
   const dir = tempDir(t)
   const spool = join(dir, 'spool')
   const up = await startUpstream()
-  const seen: Array<{ path: string; onDisk: boolean }> = []
+  const seen: Array<{ path: string; onDisk: boolean; afterSync: boolean }> = []
+  let poolFree = true
   up.handle = (req, res) => {
     // Looked up synchronously, in the upstream, the moment the request arrives.
-    seen.push({ path: req.url!, onDisk: spoolText(spool).includes(`"path":"${req.url}"`) })
+    seen.push({ path: req.url!, onDisk: spoolText(spool).includes(`"path":"${req.url}"`), afterSync: poolFree })
     res.writeHead(200, { 'content-type': 'text/plain' })
     res.end('ok')
   }
   const b = await startBouncer({
     upstream: up.url, rego: { 'p.rego': ALLOW },
-    config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' } },
+    config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'always' } },
   })
   t.teardown(async () => { await b.close(); await up.close() })
-  // 60 requests, 20 at a time: several share a turn and so one write. The thread pool is kept
-  // busy meanwhile, so the writes are slow to start: a request that did not wait for its write
-  // would reach the upstream first.
+  // 60 requests, 20 at a time: several share a turn and so one write and one fdatasync. The
+  // fdatasync runs on libuv's thread pool, which is kept busy meanwhile (a slow disk): a request
+  // that did not wait for its group's sync would reach the upstream while the pool is busy.
   for (let round = 0; round < 3; round++) {
-    const busy = busyThreadPool(100)
+    poolFree = false
+    const busy = busyThreadPool(100, () => { poolFree = true })
     await Promise.all(Array.from({ length: 20 }, async (_, i) => {
       const r = await request(`${b.url}/item/${round}-${i}`)
       await r.body.dump()
@@ -60,6 +62,7 @@ t.test('every request reaches the upstream only after its event is in the spool 
   }
   t.equal(seen.length, 60)
   t.same(seen.filter((s) => !s.onDisk).map((s) => s.path), [], 'no request arrived before its event was written')
+  t.same(seen.filter((s) => !s.afterSync).map((s) => s.path), [], 'none arrived before a thread was free to sync it')
 })
 
 t.test('a spool write that fails: backpressure answers 503 and the upstream never sees the request; drop_oldest lets it through and counts the loss', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {

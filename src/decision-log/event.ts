@@ -125,11 +125,12 @@ export interface BuiltEvent { event: DecisionEvent; maskError?: Error }
 
 // Header maps that may hold credentials: the request headers in the policy input (Envoy
 // ext_authz shape), and the headers a decision adds upstream or to the response.
-const HEADER_MAPS: ReadonlyArray<readonly string[]> = [
+interface HeaderMap { readonly path: readonly string[]; readonly pointer: string }
+const HEADER_MAPS: readonly HeaderMap[] = [
   ['input', 'attributes', 'request', 'http', 'headers'],
   ['result', 'headers'],
   ['result', 'response_headers'],
-]
+].map((path) => ({ path, pointer: '/' + path.map(escapePointer).join('/') + '/' }))
 
 /** Compile labels and the erasure list once; the returned function runs per decision. */
 export function compileEventBuilder (opts: EventBuilderOptions): (input: DecisionEventInput) => BuiltEvent {
@@ -160,7 +161,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
 
     const erased: string[] = []
     if (erase.size > 0) {
-      for (const path of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, path, erase, erased)
+      for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased)
     }
 
     let out = event
@@ -202,7 +203,7 @@ function buildMetrics (d: DecisionEventInput): Record<string, number> | undefine
 }
 
 function headerOf (input: unknown, name: string): string | undefined {
-  const h = walk(input, HEADER_MAPS[0]!.slice(1))
+  const h = walk(input, HEADER_MAPS[0]!.path.slice(1))
   if (h === null || typeof h !== 'object') return undefined
   const v = (h as Record<string, unknown>)[name]
   if (typeof v === 'string') return v
@@ -220,33 +221,39 @@ function walk (v: unknown, path: readonly string[]): unknown {
 }
 
 /**
- * Remove the listed headers from the map at `path`, copying every object on the way down so the
- * caller's input is left as it was. Appends a JSON pointer per removed header to `erased`.
+ * Remove the listed headers from the map at `map.path`, copying every object on the way down so
+ * the caller's input is left as it was. Appends a JSON pointer per removed header to `erased`.
+ * Runs per request: the copy is built without the erased keys (a `delete` would turn it into a
+ * slow dictionary-mode object for the serialiser) and the pointer prefix is precomputed.
  */
-function eraseHeadersAt (root: Record<string, unknown>, path: readonly string[], names: ReadonlySet<string>, erased: string[]): void {
+function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: ReadonlySet<string>, erased: string[]): void {
+  const path = map.path
   const headers = walk(root, path)
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return
-  let hit: string[] | undefined
-  for (const k of Object.keys(headers)) {
-    if (names.has(k) || names.has(k.toLowerCase())) (hit ??= []).push(k)
+  const h = headers as Record<string, unknown>
+  const keys = Object.keys(h)
+  let i = 0
+  while (i < keys.length && !isErased(keys[i]!, names)) i++
+  if (i === keys.length) return
+  const copy: Record<string, unknown> = {}
+  for (const k of keys) {
+    if (isErased(k, names)) erased.push(map.pointer + escapePointer(k))
+    else copy[k] = h[k]
   }
-  if (hit === undefined) return
   // Copy-on-write along the path (root is our own event object, so it is modified directly).
   let parent = root
-  for (let i = 0; i < path.length - 1; i++) {
-    const copy = { ...(parent[path[i]!] as Record<string, unknown>) }
-    parent[path[i]!] = copy
-    parent = copy
+  for (let j = 0; j < path.length - 1; j++) {
+    const next = { ...(parent[path[j]!] as Record<string, unknown>) }
+    parent[path[j]!] = next
+    parent = next
   }
-  const last = path[path.length - 1]!
-  const copy = { ...(parent[last] as Record<string, unknown>) }
-  for (const k of hit) {
-    delete copy[k]
-    erased.push('/' + [...path, k].map(escapePointer).join('/'))
-  }
-  parent[last] = copy
+  parent[path[path.length - 1]!] = copy
+}
+
+function isErased (k: string, names: ReadonlySet<string>): boolean {
+  return names.has(k) || names.has(k.toLowerCase())
 }
 
 function escapePointer (s: string): string {
-  return s.replace(/~/g, '~0').replace(/\//g, '~1')
+  return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s
 }

@@ -14,7 +14,12 @@ import { Agent, request } from 'undici'
 import { parseChainPrefix } from './chain.js'
 import type { FsyncPolicy, ServiceConfig } from './config.js'
 
-const gzip = promisify(gzipCb)
+const gzipAsync = promisify(gzipCb)
+// Level 1: decision events are repetitive JSON and compress ~8x even at the fastest level (a
+// ~300 KB batch of proxy decisions: 0.128 of its size at level 1, 0.122 at level 6, for 37%
+// less CPU). A 64 KiB output buffer takes a whole compressed batch in one or two thread-pool
+// round trips instead of one per 16 KiB.
+const gzip = (data: string): Promise<Buffer> => gzipAsync(data, { level: 1, chunkSize: 64 * 1024 })
 
 export type SendResult =
   | { readonly ok: true; readonly sent: number }

@@ -77,9 +77,9 @@ export async function runMicro (quick: boolean, log: (s: string) => void): Promi
   if (ca.code === 0 && cm) r.cache_key_ns = Number(cm[1]) * 1000
   else fail('cache_key', ca.code === 0 ? 'bench/cache.ts output has no "compiled, 6 read paths" row' : ca.out)
 
-  log('  spool append (bench/spool.ts, sync, fsync interval)')
+  log('  decision-log record() (bench/spool.ts, default: group, fsync interval)')
   const sp = await runScript('micro-spool', join(BENCH_DIR, 'spool.ts'),
-    ['--contender', 'sync, fsync interval', '--events', quick ? '5000' : '20000', '--runs', quick ? '3' : '5'], 300_000)
+    ['--contender', 'group, fsync interval', '--events', quick ? '5000' : '20000', '--runs', quick ? '3' : '5'], 300_000)
   const line = sp.out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('{') && l.includes('meanUs'))
   if (sp.code === 0 && line) r.spool_append_ns = (JSON.parse(line) as { meanUs: number }).meanUs * 1000
   else fail('spool_append', sp.code === 0 ? 'bench/spool.ts printed no {"meanUs":...} line' : sp.out)

@@ -191,7 +191,7 @@ export function microTable (m: MicroResults, md: boolean): string {
     [L('compile policies/ (Rego → Wasm)'), R(m.compile_ms === null ? '—' : `${m.compile_ms.toFixed(1)} ms`), L(m.skipped.compile ? `not measured: ${m.skipped.compile}` : m.compile_cold_ms === null ? '' : `first compile in a fresh process ${m.compile_cold_ms.toFixed(1)} ms`)],
     [L('mask a 100 KB JSON response'), R(m.mask_100kb_ms === null ? '—' : `${m.mask_100kb_ms.toFixed(2)} ms`), L(m.skipped.mask ? `not measured: ${m.skipped.mask}` : 'bench/mask.ts, maskUpstreamResponse identity (CPU)')],
     [L('cache-key derivation'), R(fmtNs(m.cache_key_ns)), L(m.skipped.cache_key ? `not measured: ${m.skipped.cache_key}` : 'bench/cache.ts, compiled, 6 read paths')],
-    [L('decision-log spool append'), R(fmtNs(m.spool_append_ns)), L(m.skipped.spool_append ? `not measured: ${m.skipped.spool_append}` : 'bench/spool.ts, record() sync, fsync interval')],
+    [L('decision-log spool append'), R(fmtNs(m.spool_append_ns)), L(m.skipped.spool_append ? `not measured: ${m.skipped.spool_append}` : 'bench/spool.ts, record() group (default), fsync interval')],
   ]
   return grid(['micro-benchmark', 'per op', 'note'], rows, md)
 }

@@ -204,7 +204,7 @@ export const configSchema = {
       fsync_interval_seconds: seconds('fsync period when fsync is "interval"', 1),
       write_mode: {
         type: 'string', enum: ['group', 'sync', 'batched'], default: 'group',
-        description: 'group: one spool write per event-loop turn off the event loop, each request held until its event is written; sync: write on the event loop before forwarding; batched: as group without holding requests (a crash loses the last turn)',
+        description: 'group: one spool write per event-loop turn shared by its requests, each request held until its event is written; sync: write on the event loop before forwarding; batched: as group without holding requests (a crash loses the last turn)',
       },
       sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
       file_path: str('target of the file sink'),

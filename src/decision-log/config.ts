@@ -12,8 +12,8 @@ import { BouncerError } from '../errors.js'
 export type SinkName = 'control_plane' | 'console' | 'file'
 export type FsyncPolicy = 'always' | 'interval' | 'never'
 export type OverflowPolicy = 'drop_oldest' | 'backpressure'
-/** group (default): record() queues the line; one write per event-loop turn, on the thread pool,
- * puts every line of the turn on disk, and the proxy holds each request until its line is there
+/** group (default): record() queues the line; one write per event-loop turn, at its end, puts
+ * every line of the turn on disk (fsync and state.json on the thread pool), and the proxy holds each request until its line is there
  * (a process crash loses no event of a request that went on). sync: record() writes the line
  * itself before returning (a syscall on the event loop per event). batched: as group, but
  * requests are not held (a crash loses the events of the last turn). */

@@ -2,11 +2,11 @@
 //
 // record() runs on the request path. It builds the event (erasure, masking), seals it into the
 // hash chain and hands the line to the spool. write_mode decides who waits for the disk:
-//   group (default)  the line is queued; one write per event-loop turn on the thread pool puts
-//                    every line of the turn on disk. written() resolves when that write is done,
-//                    and the proxy holds the request until then: no request reaches the upstream
-//                    before its event would survive a crash of the process, yet the event loop
-//                    never blocks on the disk.
+//   group (default)  the line is queued; one write(2) at the end of the event-loop turn puts
+//                    every line of the turn on disk (fsyncs run on the thread pool). written()
+//                    resolves when that write is done, and the proxy holds the request until
+//                    then: no request reaches the upstream before its event would survive a
+//                    crash of the process, and a turn's requests share one write.
 //   sync             record() writes the line itself (one write(2) on the event loop).
 //   batched          as group, but nobody waits: a crash loses the events of the last turn.
 // Delivery happens in the background (uploader.ts).

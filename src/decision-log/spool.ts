@@ -175,8 +175,6 @@ export class Spool {
   get segmentCount (): number { return this.segments.length }
   /** Last line accepted: the chain continues from here. */
   get head (): ChainHead { return this.acceptedHead }
-  /** Last line on disk. */
-  get written (): ChainHead { return this.writtenHead }
   /** Last event that needs no further delivery (delivered, or dropped and declared). */
   get acked (): ChainHead { return this.ackedHead }
   /** Last event a sink took. Everything after it is undelivered (dropped or still here). */

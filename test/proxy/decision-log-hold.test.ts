@@ -2,12 +2,12 @@
 // event on disk (and, with fsync "always", synced it), so no request reaches the upstream with an
 // event a crash could still lose.
 import { pbkdf2 } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { startBouncer, startUpstream } from '../helpers/index.js'
+import { tempDir } from '../decision-log/fixtures/control-plane.js'
 
 const ALLOW = 'package bouncer\n\ndecision := {"allow": true}\n'
 
@@ -22,12 +22,6 @@ function busyThreadPool (ms: number, onFirstFree: () => void): Promise<unknown> 
   const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
   const iterations = Math.max(1000, Math.round(ms * 2000))
   return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', () => { onFirstFree(); resolve(null) }))))
-}
-
-function tempDir (t: { teardown: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bouncer-hold-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 t.test('every request reaches the upstream only after its event is written (fsync "always": and synced)', async (t) => {

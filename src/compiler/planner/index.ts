@@ -9,6 +9,7 @@ import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
 import { analyseBody, withOuterNames } from './safety.js'
+import { type NegationContext, rewriteNegated } from './negation.js'
 
 /** A number constant kept as its source text (big integers, exact decimals). */
 export class RawNumber { constructor (readonly raw: string) {} }
@@ -477,6 +478,7 @@ class Lowerer {
   bound = new Set<number>()
   lastBound = new Set<number>()
   wildcard = 0
+  negated = 0
 
   constructor (readonly p: Planner, readonly f: number, readonly ctx: ModuleCtx, readonly frame: Frame) {}
 
@@ -608,7 +610,31 @@ class Lowerer {
     for (const t of headTerms) forEachVar(t, (name) => declareName(name, false), true)
   }
 
+  readonly negationContext: NegationContext = {
+    isRefName: (name) => { const r = this.resolveName(name); return r !== null && r.kind !== 'local' },
+    isCallable: (t) => this.isCallableTerm(t),
+    fresh: () => {
+      const name = `$not${this.negated++}`
+      this.scope.vars.set(name, this.frame.alloc())
+      return name
+    },
+  }
+
   lowerExpr (e: Expr): void {
+    if (e.negated) {
+      // OPA evaluates parts of a negated expression before the negation (see ./negation.ts)
+      const { before, expr } = rewriteNegated(e, this.negationContext)
+      for (const b of before) this.lowerExpr(b)
+      const outer = this.instrs
+      const savedBound = new Set(this.bound)
+      this.instrs = []
+      this.lowerExpr({ ...expr, negated: false })
+      const block = this.instrs
+      this.instrs = outer
+      this.bound = savedBound
+      this.emit([Op.NOT, block])
+      return
+    }
     if (e.with.length > 0) {
       const overrides: Array<Array<number | number[]>> = []
       for (const w of e.with) {
@@ -621,17 +647,6 @@ class Lowerer {
       const block = this.instrs
       this.instrs = outer
       this.emit([Op.WITH, overrides, block])
-      return
-    }
-    if (e.negated) {
-      const outer = this.instrs
-      const savedBound = new Set(this.bound)
-      this.instrs = []
-      this.lowerExpr({ ...e, negated: false })
-      const block = this.instrs
-      this.instrs = outer
-      this.bound = savedBound
-      this.emit([Op.NOT, block])
       return
     }
     const k = e.kind

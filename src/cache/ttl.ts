@@ -9,6 +9,10 @@
 //     the same input can legitimately produce a different decision a moment later.
 //  4. Otherwise the configured default, separate for allow and deny.
 
+import { NONDETERMINISTIC_BUILTINS } from '../compiler/builtins.js'
+
+export { NONDETERMINISTIC_BUILTINS }
+
 export interface TtlDefaults {
   /** Default lifetime of an allow decision, seconds (0 = do not cache allows). */
   allowSeconds: number
@@ -22,27 +26,6 @@ export interface TtlContext {
   /** The active policy uses a builtin from NONDETERMINISTIC_BUILTINS (see nondeterministicBuiltins). */
   nondeterministic?: boolean
 }
-
-/**
- * Builtins whose result can differ for the same arguments. The first nine are the ones OPA
- * itself marks as non-deterministic (excluded from partial evaluation): time, randomness,
- * network, the runtime, and signing (ECDSA/PSS signatures are randomised). The x509 verifiers
- * are added because they check validity windows against the current time, as
- * io.jwt.decode_verify does with exp/nbf.
- */
-export const NONDETERMINISTIC_BUILTINS: ReadonlySet<string> = new Set([
-  'time.now_ns',
-  'http.send',
-  'rand.intn',
-  'uuid.rfc4122',
-  'opa.runtime',
-  'net.lookup_ip_addr',
-  'io.jwt.decode_verify',
-  'io.jwt.encode_sign',
-  'io.jwt.encode_sign_raw',
-  'crypto.x509.parse_and_verify_certificates',
-  'crypto.x509.parse_and_verify_certificates_with_options',
-])
 
 /**
  * The non-deterministic builtins among a policy's builtin names (CompiledPolicy.builtins, or

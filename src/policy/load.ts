@@ -9,7 +9,7 @@ import path from 'node:path'
 import { BouncerError } from '../errors.js'
 import type { BundleLimits, LoadedBundle, VerificationConfig } from './bundle/index.js'
 import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
-import { NONDETERMINISTIC_BUILTINS } from './builtins/index.js'
+import { anyNondeterministic } from '../compiler/builtins.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
 
 export type LoadedPolicy = Omit<ActivePolicy, 'activatedAt'>
@@ -26,6 +26,10 @@ export interface LoadPolicyOptions extends WasmPolicyOptions {
 /**
  * Where the project's compiler records facts per entrypoint (src/compiler/bundle):
  * manifest.metadata.bouncer.entrypoints[<entrypoint>] = { input_paths, nondeterministic, builtins }.
+ * A policy is non-deterministic (never cached by default) when ANY source says so: the
+ * manifest's flag, the manifest's builtin list, or the builtins the module itself imports —
+ * so a manifest written with an older, shorter list cannot make a time-dependent policy
+ * cacheable.
  */
 export const BUNDLE_METADATA_KEY = 'bouncer'
 
@@ -43,7 +47,11 @@ function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypo
   let inputPaths: InputPaths
   if (v === null) inputPaths = null
   else if (Array.isArray(v) && v.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) inputPaths = v as string[][]
-  return { inputPaths, nondeterministic: typeof ep.nondeterministic === 'boolean' ? ep.nondeterministic : undefined }
+  const builtins = Array.isArray(ep.builtins) ? ep.builtins.filter((b): b is string => typeof b === 'string') : []
+  const nondeterministic = ep.nondeterministic === true || anyNondeterministic(builtins)
+    ? true
+    : typeof ep.nondeterministic === 'boolean' ? false : undefined
+  return { inputPaths, nondeterministic }
 }
 
 async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta: {
@@ -58,7 +66,8 @@ async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta
     evaluate,
     wasm: policy,
     inputPaths: meta.inputPaths,
-    cacheable: !(meta.nondeterministic ?? policy.nondeterministic),
+    // OR, never "the manifest wins": see BUNDLE_METADATA_KEY.
+    cacheable: !(meta.nondeterministic === true || policy.nondeterministic),
     bundles: Object.freeze({ [meta.bundleName]: Object.freeze({ revision: meta.revision }) }),
   })
 }
@@ -88,7 +97,7 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
     revision: meta.revision || contentRevision(compiled.wasm, data),
     source: meta.source,
     inputPaths: inputPaths === undefined ? undefined : inputPaths,
-    nondeterministic: (compiled.builtinsUsed[entrypoint] ?? []).some((b) => NONDETERMINISTIC_BUILTINS.has(b)),
+    nondeterministic: anyNondeterministic(compiled.builtinsUsed[entrypoint] ?? []),
     bundleName: opts.bundleName ?? 'bouncer',
   }, opts)
 }

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { writeBundle } from '../../policy/bundle/index.js'
 import type { BundleManifest } from '../../policy/bundle/types.js'
 import type { SignOptions } from '../../policy/bundle/signatures.js'
-import { builtinInfo } from '../builtins.js'
+import { anyNondeterministic } from '../builtins.js'
 import { compileModules, loadSources, type CompiledPolicy } from '../index.js'
 
 export interface CompileBundleOptions {
@@ -36,7 +36,7 @@ export async function compileBundle (opts: CompileBundleOptions): Promise<Compil
     const bis = compiled.builtinsUsed[ep] ?? []
     meta.entrypoints[ep] = {
       input_paths: compiled.inputPaths[ep] ?? null,
-      nondeterministic: bis.some(b => builtinInfo(b)?.nondeterministic === true),
+      nondeterministic: anyNondeterministic(bis),
       builtins: bis,
     }
   }

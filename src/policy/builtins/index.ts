@@ -14,6 +14,7 @@
 // %v of composites in Go syntax, big integers arrive rounded), regex.split (JS regex syntax),
 // json.is_valid, yaml.is_valid, yaml.marshal, yaml.unmarshal. Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
+import { SDK_BUILTINS } from '../../compiler/builtins.js'
 import { guard, type HostBuiltin } from './context.js'
 import { cryptoBuiltins } from './crypto.js'
 import { encodingBuiltins } from './encoding.js'
@@ -33,17 +34,9 @@ export {
 } from './context.js'
 export { setPrintHook } from './misc.js'
 
-/** Builtins the opa-wasm SDK provides on its own (they win over customBuiltins by name). */
-export const SDK_BUILTINS: ReadonlySet<string> = new Set([
-  'sprintf', 'regex.split', 'json.is_valid', 'yaml.is_valid', 'yaml.marshal', 'yaml.unmarshal',
-])
-
-/** Builtins whose result is not a function of their arguments (decisions using them are not cached by default). */
-export const NONDETERMINISTIC_BUILTINS: ReadonlySet<string> = new Set([
-  'time.now_ns', 'http.send', 'rand.intn', 'uuid.rfc4122', 'opa.runtime', 'opa_runtime', 'net.lookup_ip_addr',
-  'io.jwt.decode_verify', 'io.jwt.encode_sign', 'io.jwt.encode_sign_raw',
-  'crypto.x509.parse_and_verify_certificates', 'crypto.x509.parse_and_verify_certificates_with_options',
-])
+// Which builtins the SDK provides and which are non-deterministic is declared once, in the
+// builtin table (src/compiler/builtins.ts).
+export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins.js'
 
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,

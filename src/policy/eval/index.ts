@@ -4,7 +4,8 @@
 // so a single instance is enough.
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { BouncerError } from '../../errors.js'
-import { hostBuiltins, missingBuiltins, runEvaluation, NONDETERMINISTIC_BUILTINS, type HostBuiltin } from '../builtins/index.js'
+import { anyNondeterministic } from '../../compiler/builtins.js'
+import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '../builtins/index.js'
 
 export interface WasmPolicyOptions {
   /** Host builtins (default: the registry in src/policy/builtins). */
@@ -104,7 +105,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   return Object.freeze({
     entrypoints,
     builtins: required,
-    nondeterministic: required.some((b) => NONDETERMINISTIC_BUILTINS.has(b)),
+    nondeterministic: anyNondeterministic(required),
     memoryBytes: () => loaded.mem.buffer.byteLength,
     evaluator (entrypoint: string): Evaluator {
       if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {

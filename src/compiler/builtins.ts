@@ -235,7 +235,8 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('re_match', [S, S], B, HOST),
   fn('regex.is_valid', [S], B, HOST),
   fn('regex.find_n', [S, S, N], arr(S), HOST),
-  fn('regex.split', [S, S], arr(S), HOST, SDK),
+  // not SDK: the SDK's own (JS RegExp) is withdrawn at load, ours has Go semantics (src/policy/builtins/regex.ts)
+  fn('regex.split', [S, S], arr(S), HOST),
   fn('regex.replace', [S, S, S], S, HOST),
   fn('regex.find_all_string_submatch_n', [S, S, N], arr(arr(S)), HOST),
   fn('regex.template_match', [S, S, S, S], B, HOST),

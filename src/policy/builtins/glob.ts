@@ -4,9 +4,14 @@
 //   [abc] [!abc]   one character in / not in the list (delimiters included)
 //   [a-z] [!a-z]   one character in / not in the range (exactly one range per brackets)
 //   {a,b*,c}       any of the alternatives (nestable); `,` and `}` are plain text outside braces
-// delimiters: [] means ["."], null means none. Compiled patterns are cached.
+// delimiters: [] means ["."], null means none. The glob becomes a Go-syntax regular expression
+// run by re2js (goregexp.ts), in time linear in the input: a JavaScript RegExp would backtrack
+// on globs like `*a*a*a*a*b` (every * a [^.]* loop). Compiled globs are cached (bounded).
+import { LRUCache } from 'lru-cache'
+import type { RE2JS } from 're2js'
 import { builtinError, type HostBuiltin } from './context.js'
 import { operandElementError, operandTypeError, str } from './args.js'
+import { compileGoRegexp, GoRegexpError } from './goregexp.js'
 
 const SPECIALS = new Set([...'*?\\[]{}'])
 
@@ -17,21 +22,25 @@ function quoteMeta (pattern: unknown): string {
   return out
 }
 
+// one character as a Go regexp literal (also inside a class): ASCII punctuation escaped,
+// control characters as \x{..}
 const reChar = (c: string): string => {
-  if (/[\^$\\.*+?()[\]{}|/-]/.test(c)) return '\\' + c
   const cp = c.codePointAt(0)!
-  return cp < 0x20 || cp === 0x7f ? `\\u{${cp.toString(16)}}` : c
+  if (cp < 0x20 || cp === 0x7f) return `\\x{${cp.toString(16)}}`
+  return cp < 0x80 && /[^0-9A-Za-z\s]/.test(c) ? '\\' + c : c
 }
+const ANY = '(?s:.)'
+const NOTHING = '[^\\x00-\\x{10FFFF}]'
 
 class GlobSyntaxError extends Error {}
 
-/** gobwas/glob pattern → anchored JS regex source (u flag). */
+/** gobwas/glob pattern → anchored Go regexp source. */
 export function globToRegexSource (pattern: string, delimiters: string[]): string {
   const cps = Array.from(pattern)
   // gobwas reads a NUL rune as the end of the pattern
   const nul = cps.indexOf('\0')
   if (nul >= 0) cps.length = nul
-  const notDelim = delimiters.length ? `[^${delimiters.map(reChar).join('')}]` : '[\\s\\S]'
+  const notDelim = delimiters.length ? `[^${delimiters.map(reChar).join('')}]` : ANY
   let pos = 0
   let depth = 0
 
@@ -85,12 +94,12 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
       listBody = body
     }
     if (listBody !== null) {
-      if (listBody === '') return negate ? '[\\s\\S]' : '[]'
+      if (listBody === '') return negate ? ANY : NOTHING
       return `[${negate ? '^' : ''}${listBody}]`
     }
     const a = lo!.codePointAt(0)!
     const b = hi!.codePointAt(0)!
-    if (a > b) return negate ? '[\\s\\S]' : '[]'
+    if (a > b) return negate ? ANY : NOTHING
     return `[${negate ? '^' : ''}${reChar(lo!)}-${reChar(hi!)}]`
   }
 
@@ -113,7 +122,7 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
       if (c === '[') { pos++; out += range(); continue }
       if (c === '?') { pos++; out += notDelim; continue }
       if (c === '*') {
-        if (cps[pos + 1] === '*') { pos += 2; out += '[\\s\\S]*'; continue }
+        if (cps[pos + 1] === '*') { pos += 2; out += ANY + '*'; continue }
         pos++
         out += notDelim + '*'
         continue
@@ -126,19 +135,23 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
   return `^(?:${body})$`
 }
 
-const cache = new Map<string, RegExp | Error>()
-const CACHE_MAX = 1000
+const cache = new LRUCache<string, RE2JS | GlobSyntaxError>({
+  max: 1000,
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (_v, key) => key.length + 64,
+})
 
-export function compileGlob (pattern: string, delimiters: string[]): RegExp {
-  const key = pattern + '\u0000' + delimiters.join('')
+export function compileGlob (pattern: string, delimiters: string[]): RE2JS {
+  const key = JSON.stringify([delimiters, pattern])
   let re = cache.get(key)
   if (re === undefined) {
     try {
-      re = new RegExp(globToRegexSource(pattern, delimiters), 'u')
+      re = compileGoRegexp(globToRegexSource(pattern, delimiters))
     } catch (e) {
-      re = e instanceof GlobSyntaxError ? e : new GlobSyntaxError((e as Error).message)
+      if (e instanceof GlobSyntaxError) re = e
+      else if (e instanceof GoRegexpError) re = new GlobSyntaxError(e.message)
+      else throw e
     }
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string)
     cache.set(key, re)
   }
   if (re instanceof Error) throw builtinError('glob.match', re.message)

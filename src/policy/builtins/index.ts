@@ -11,8 +11,9 @@
 //
 // The SDK (1.10) implements, and takes precedence for: sprintf (Bouncer-compiled policies run
 // sprintf natively in the Wasm runtime with Go semantics; this applies to OPA-built Wasm only: sprintf-js, no Go verbs like
-// %v of composites in Go syntax, big integers arrive rounded), regex.split (JS regex syntax),
-// json.is_valid, yaml.is_valid, yaml.marshal, yaml.unmarshal. Everything else a module imports
+// %v of composites in Go syntax, big integers arrive rounded), json.is_valid, yaml.is_valid,
+// yaml.marshal, yaml.unmarshal. Its regex.split (JS RegExp: backtracking, JS syntax) is withdrawn
+// when regex.ts loads, so ours (Go semantics) serves every module. Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
 import { SDK_BUILTINS } from '../../compiler/builtins.js'
 import { guard, type HostBuiltin } from './context.js'

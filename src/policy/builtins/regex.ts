@@ -1,14 +1,20 @@
-// Regex builtins with Go RE2 syntax (translated to JS by re2.ts). regex.split is the SDK's
-// own (JS syntax; capture groups end up in its output, unlike Go) — see SDK_BUILTINS.
+// Regex builtins with Go's regexp semantics (goregexp.ts: re2js, linear time, Go's syntax,
+// errors and iteration rules). regex.split is ours too: the opa-wasm SDK ships its own
+// (JavaScript RegExp: backtracking, JS syntax, capture groups in the output) and would win over
+// customBuiltins by name, so loading this module withdraws it from the SDK (see withdrawSdkBuiltin).
+import { Buffer } from 'node:buffer'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { builtinError, type HostBuiltin } from './context.js'
 import { int, str } from './args.js'
-import { compileGoRegex, findAll, replaceAll, RegexSyntaxError } from './re2.js'
+import { compileGoRegexp, findAll, GoRegexpError, quoteMeta, replaceAllString, split } from './goregexp.js'
+import type { RE2JS } from 're2js'
 
-function compile (name: string, pattern: string): RegExp {
+function compile (name: string, pattern: string): RE2JS {
   try {
-    return compileGoRegex(pattern)
+    return compileGoRegexp(pattern)
   } catch (e) {
-    if (e instanceof RegexSyntaxError) throw builtinError(name, e.message)
+    if (e instanceof GoRegexpError) throw builtinError(name, e.message)
     throw e
   }
 }
@@ -16,76 +22,85 @@ function compile (name: string, pattern: string): RegExp {
 function match (name: string) {
   return (pattern: unknown, value: unknown): boolean => {
     const re = compile(name, str(name, 1, pattern))
-    const s = str(name, 2, value)
-    re.lastIndex = 0
-    return re.test(s)
+    return re.test(str(name, 2, value))
   }
 }
 
+// OPA: syntax.Parse(pattern, syntax.Perl) succeeds; a non-string is not valid (no error).
 function isValid (pattern: unknown): boolean {
   if (typeof pattern !== 'string') return false
   try {
-    compileGoRegex(pattern)
+    compileGoRegexp(pattern)
     return true
-  } catch {
-    return false
+  } catch (e) {
+    if (e instanceof GoRegexpError) return false
+    throw e
   }
 }
 
 function findN (pattern: unknown, value: unknown, n: unknown): string[] {
   const name = 'regex.find_n'
   const re = compile(name, str(name, 1, pattern))
-  return findAll(re, str(name, 2, value), int(name, 3, n)).map(m => m[0])
+  return findAll(re, str(name, 2, value), int(name, 3, n), false).map(m => m[0])
 }
 
 function findAllSubmatch (pattern: unknown, value: unknown, n: unknown): string[][] {
   const name = 'regex.find_all_string_submatch_n'
   const re = compile(name, str(name, 1, pattern))
-  return findAll(re, str(name, 2, value), int(name, 3, n)).map(m => Array.from(m, g => g ?? ''))
+  return findAll(re, str(name, 2, value), int(name, 3, n), true)
 }
 
 function replace (s: unknown, pattern: unknown, value: unknown): string {
   const name = 'regex.replace'
   const src = str(name, 1, s)
   const re = compile(name, str(name, 2, pattern))
-  return replaceAll(re, src, str(name, 3, value))
+  return replaceAllString(re, src, str(name, 3, value))
+}
+
+// OPA: re.Split(value, -1).
+function regexSplit (pattern: unknown, value: unknown): string[] {
+  const name = 'regex.split'
+  const re = compile(name, str(name, 1, pattern))
+  return split(re, str(name, 2, value), -1)
 }
 
 // regex.template_match(template, value, start, end): the parts of template between the
-// delimiters are regexes, the rest is literal; the whole value must match.
+// delimiters are regexes, the rest is literal; the whole value must match. As OPA's
+// compileRegexTemplate: delimiters are single bytes, each part must also compile on its own
+// (as ^part$), then the whole.
 function templateMatch (template: unknown, value: unknown, start: unknown, end: unknown): boolean {
   const name = 'regex.template_match'
   const t = str(name, 1, template)
   const v = str(name, 2, value)
   const ds = str(name, 3, start)
   const de = str(name, 4, end)
-  if (Array.from(ds).length !== 1 || Array.from(de).length !== 1) throw builtinError(name, 'delimiters must be single characters')
-  let pattern = '^'
+  // OPA measures bytes, and reports the start delimiter's length for both (sic)
+  const startLen = Buffer.byteLength(ds)
+  if (startLen !== 1) throw builtinError(name, `start delimiter has to be exactly one character long but is ${startLen} long`)
+  if (Buffer.byteLength(de) !== 1) throw builtinError(name, `end delimiter has to be exactly one character long but is ${startLen} long`)
+  // one-byte delimiters are ASCII, so scanning UTF-16 units finds the same positions as bytes
+  const idxs: number[] = []
   let level = 0
   let idx = 0
-  let literalStart = 0
-  const quote = (s: string): string => s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')
-  const chars = Array.from(t)
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i]
-    if (c === ds) {
-      if (level === 0) { pattern += quote(chars.slice(literalStart, i).join('')); idx = i + 1 }
-      level++
-    } else if (c === de) {
-      level--
-      if (level === 0) {
-        pattern += '(' + chars.slice(idx, i).join('') + ')'
-        literalStart = i + 1
-      } else if (level < 0) {
-        throw builtinError(name, `unbalanced braces in ${JSON.stringify(t)}`)
-      }
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === ds) {
+      if (++level === 1) idx = i
+    } else if (t[i] === de) {
+      if (--level === 0) idxs.push(idx, i + 1)
+      else if (level < 0) throw builtinError(name, `unbalanced braces in ${JSON.stringify(t)}`)
     }
   }
   if (level !== 0) throw builtinError(name, `unbalanced braces in ${JSON.stringify(t)}`)
-  pattern += quote(chars.slice(literalStart).join('')) + '$'
-  const re = compile(name, pattern)
-  re.lastIndex = 0
-  return re.test(v)
+  let pattern = '^'
+  let literalStart = 0
+  for (let i = 0; i < idxs.length; i += 2) {
+    const part = t.slice(idxs[i] + 1, idxs[i + 1] - 1)
+    pattern += quoteMeta(t.slice(literalStart, idxs[i])) + '(' + part + ')'
+    literalStart = idxs[i + 1]
+    compile(name, `^${part}$`)
+  }
+  pattern += quoteMeta(t.slice(literalStart)) + '$'
+  return compile(name, pattern).test(v)
 }
 
 // ---- regex.globs_match: do two glob-style regexes (only . * + [ - ] \ are special) share a
@@ -166,8 +181,8 @@ function globsMatch (g1: unknown, g2: unknown): boolean {
   // state (i, j, consumed): before token i of a and token j of b; epsilon moves skip starred tokens
   const seen = new Set<string>()
   const queue: Array<[number, number, number]> = [[0, 0, 0]]
-  while (queue.length) {
-    const [i, j, k] = queue.shift()!
+  for (let head = 0; head < queue.length; head++) {
+    const [i, j, k] = queue[head]
     const key = `${i},${j},${k}`
     if (seen.has(key)) continue
     seen.add(key)
@@ -188,6 +203,24 @@ export const regexBuiltins: Record<string, HostBuiltin> = {
   'regex.find_n': findN,
   'regex.find_all_string_submatch_n': findAllSubmatch,
   'regex.replace': replace,
+  'regex.split': regexSplit,
   'regex.template_match': templateMatch,
   'regex.globs_match': globsMatch,
 }
+
+/**
+ * Takes a builtin back from the opa-wasm SDK, whose own implementations win over the
+ * customBuiltins a policy is loaded with. The SDK keeps them in one module-level map (its
+ * src/builtins/index.js, next to the package's entry point; the package exports only that
+ * entry point, so the file is required by path) shared by every policy it loads. Fails loudly
+ * when the map cannot be found: the SDK's implementation would otherwise stay in force.
+ */
+export function withdrawSdkBuiltin (name: string): void {
+  const require = createRequire(import.meta.url)
+  const file = path.join(path.dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js')
+  const map = require(file) as Record<string, unknown>
+  if (typeof map !== 'object' || map === null) throw new Error(`@open-policy-agent/opa-wasm: no builtin map in ${file}; cannot withdraw ${name}`)
+  delete map[name]
+}
+
+withdrawSdkBuiltin('regex.split')

@@ -48,6 +48,34 @@ t.test('glob.match', async t => {
   ])
 })
 
+t.test('glob.match: regex syntax in the glob is literal text; any delimiter', async t => {
+  await table(t, [
+    [m('($|^)+.', '[]', '($|^)+.'), V(true)],
+    [m('a|b', '[]', 'a'), V(false)],
+    [m('*', '["]"]', 'a]b'), V(false)],
+    [m('*', '["^"]', 'ab'), V(true)],
+    [m('*', '["^"]', 'a^b'), V(false)],
+    [m('a-*', '["-"]', 'a-b'), V(true)],
+    [m('a-*', '["-"]', 'a-b-c'), V(false)],
+    [m('*', '["\\\\"]', 'a\\b'), V(false)],
+    [m('a\tb', '[]', 'a\tb'), V(true)],
+    [m('*', '["\\t"]', 'a\tb'), V(false)],
+  ])
+})
+
+t.test('glob.match runs in linear time: globs that make a backtracking regex explode finish', async t => {
+  // As a JavaScript RegExp, `*a*a*a*a*a*a*a*b` over 100 'a's did not finish in two minutes
+  // (every * is a loop the engine retries at each position); the Go-syntax regex runs on re2js.
+  const x = 'a'.repeat(5000)
+  await table(t, [
+    ['glob.match("*a*a*a*a*a*a*a*b", null, input.x)', V(false)],
+    ['glob.match("*a*a*a*a*a*a*a*b", [], input.x)', V(false)],
+    ['glob.match("**a**a**a**a**a**a**b", [], input.x)', V(false)],
+    ['glob.match("{*a,a*}{*a,a*}{*a,a*}{*a,a*}b", null, input.x)', V(false)],
+    ['glob.match("*a*a*a*a*a*a*a*", null, input.x)', V(true)],
+  ], { x })
+})
+
 t.test('glob.quote_meta', async t => {
   await table(t, [
     ['glob.quote_meta("*.github.com")', V('\\*.github.com')],

@@ -2,7 +2,7 @@
 // Go's regexp documentation), through compiled policies.
 import t from 'tap'
 import { E, table, V } from './helpers.js'
-import { translateGoRegex } from '../../../src/policy/builtins/re2.js'
+import { hostBuiltins, runEvaluation } from '../../../src/policy/builtins/index.js'
 
 t.test('regex.match / re_match', async t => {
   await table(t, [
@@ -68,6 +68,10 @@ t.test('regex.is_valid', async t => {
     ['regex.is_valid("[")', V(false)],
     ['regex.is_valid(`(?=x)`)', V(false)],
     ['regex.is_valid(`(?P<n>x)`)', V(true)],
+    ['regex.is_valid(`(?<n>x)`)', V(true)],
+    ['regex.is_valid(`(?P<é>x)`)', V(false)],
+    ['regex.is_valid(`(?<=a)b`)', V(false)],
+    ['regex.is_valid(`\\u0041`)', V(false)],
     ['regex.is_valid(1)', V(false)],
   ])
 })
@@ -121,9 +125,66 @@ t.test('regex.template_match and regex.globs_match', async t => {
   ])
 })
 
-t.test('translation details', async t => {
-  t.equal(translateGoRegex('(?i)abc').flags, 'ui', 'a leading (?i) becomes the JS flag')
-  t.equal(translateGoRegex('a.b').source, 'a[^\\n]b')
-  t.equal(translateGoRegex('^a$').source, '^a$', 'text anchors stay native (V8 optimises anchored patterns)')
-  t.same(translateGoRegex('(a)(?P<n>b)(?:c)').groupNames, [null, 'n'])
+t.test('regex.split (Go Regexp.Split(s, -1), not the SDK\'s JavaScript split)', async t => {
+  await table(t, [
+    ['regex.split("a", "banana")', V(['b', 'n', 'n', ''])],
+    ['regex.split(`a(b)`, "xaby")', V(['x', 'y'])],
+    ['regex.split(`a*`, "abaabaccadaaae")', V(['', 'b', 'b', 'c', 'c', 'd', 'e'])],
+    ['regex.split(`x*`, "abc")', V(['a', 'b', 'c'])],
+    ['regex.split("x", "")', V([''])],
+    ['regex.split("", "")', V([])],
+    ['regex.split(`\\.`, "a.b.")', V(['a', 'b', ''])],
+    ['regex.split(`\\s`, "a\u00a0b c")', V(['a\u00a0b', 'c'])],
+    ['regex.split(`[`, "a")', E(/^eval_builtin_error: regex\.split: error parsing regexp: missing closing \]: `\[`$/)],
+    ['regex.split(`(?=a)`, "a")', E(/invalid or unsupported Perl syntax/)],
+  ])
+})
+
+t.test('regex.replace: Go Expand details', async t => {
+  await table(t, [
+    // names run over Unicode letters and digits (Go's unicode.IsLetter / IsDigit)
+    ['regex.replace("ab", `(a)`, "[$1é]")', V('[]b')],
+    ['regex.replace("ab", `(a)`, "[${1}é]")', V('[aé]b')],
+    ['regex.replace("ab", `(a)`, "${1")', V('${1b')],
+    ['regex.replace("ab", `(a)`, "<$01>")', V('<>b')],
+    ['regex.replace("ab", `(a)`, "<$2>")', V('<>b')],
+    ['regex.replace("ab", `(a)`, "$")', V('$b')],
+    ['regex.replace("ab", `(a)`, "$-")', V('$-b')],
+    ['regex.replace("😀😀", `x*`, "-")', V('-😀-😀-')],
+  ])
+})
+
+t.test('regex.template_match: OPA\'s template rules', async t => {
+  await table(t, [
+    ['regex.template_match("urn:{x}", "urn:x", "{{", "}")', E(/^eval_builtin_error: regex\.template_match: start delimiter has to be exactly one character long but is 2 long$/)],
+    ['regex.template_match("urn:{x}", "urn:x", "{", "}}")', E(/end delimiter has to be exactly one character long but is 1 long$/)],
+    ['regex.template_match("urn:éxé", "urn:x", "é", "é")', E(/start delimiter has to be exactly one character long but is 2 long$/)],
+    // each part must compile on its own, not only inside the whole
+    ['regex.template_match("{a)|(b}", "a", "{", "}")', E(/^eval_builtin_error: regex\.template_match: error parsing regexp: unexpected \)/)],
+    ['regex.template_match("a.b{[0-9]+}", "a.b12", "{", "}")', V(true)],
+    ['regex.template_match("a.b{[0-9]+}", "axb12", "{", "}")', V(false)],
+    ['regex.template_match("<a|b>:<c>", "b:c", "<", ">")', V(true)],
+    ['regex.template_match("{}}", "x", "{", "}")', E(/unbalanced braces/)],
+  ])
+})
+
+t.test('linear time: patterns that make a backtracking engine explode finish', async t => {
+  const x = 'a'.repeat(5000) + '!'
+  await table(t, [
+    ['regex.match("^(a+)+$", input.x)', V(false)],
+    ['re_match("(a|aa)+$", input.x)', V(false)],
+    ['regex.match("^(a*)*b", input.x)', V(false)],
+    ['regex.find_n("(a+)+b", input.x, -1)', V([])],
+    ['count(regex.split("(a+)+b", input.x))', V(1)],
+    ['regex.replace(input.x, "(a|a)+b", "")', V(x)],
+    ['regex.find_all_string_submatch_n("(a+)+b", input.x, -1)', V([])],
+    ['regex.template_match("{(a+)+}b", input.x, "{", "}")', V(false)],
+  ], { x })
+})
+
+t.test('invalid patterns are cached as invalid, and stay errors', async t => {
+  for (let i = 0; i < 2; i++) {
+    t.throws(() => runEvaluation(() => hostBuiltins['regex.match']('(', 'a'), { strict: true }), /missing closing \)/)
+    t.equal(hostBuiltins['regex.is_valid']('('), false)
+  }
 })

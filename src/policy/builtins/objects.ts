@@ -35,13 +35,22 @@ function subset (sup: unknown, sub: unknown): boolean {
 
 type Segment = string | number | boolean | null | Json[] | JsonObject
 
+/**
+ * A string path as OPA's parsePath (topdown/json.go) reads it, for json.filter, json.remove
+ * and json.patch alike: "" is the whole document; otherwise the leading slashes are optional
+ * (all of them are dropped: "a/b", "/a/b" and "//a/b" are the same path) and the rest splits
+ * on every "/" (a trailing one gives a last segment "", as "/" alone names the key "");
+ * ~1 and ~0 in a segment are "/" and "~".
+ */
+function parseStringPath (p: string): string[] {
+  if (p === '') return []
+  return p.replace(/^\/+/, '').split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+}
+
 function parsePaths (name: string, paths: unknown): Segment[][] {
   const list = arr(name, 2, paths, 'set', 'array')
   return list.map((p) => {
-    if (typeof p === 'string') {
-      const trimmed = p.replace(/^\/+|\/+$/g, '')
-      return trimmed.split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    }
+    if (typeof p === 'string') return parseStringPath(p)
     if (Array.isArray(p)) return p as Segment[]
     throw new BuiltinError('eval_type_error', name, `operand 2 must be one of {set, array} containing string paths or array of path segments but got ${typeof p === 'object' && p !== null ? 'object' : typeof p}`)
   })
@@ -54,6 +63,7 @@ const segKey = (s: Segment): string => typeof s === 'string' ? 's' + s : 'j' + J
 function buildTrie (paths: Segment[][]): Trie {
   const root: Trie = { leaf: false, children: new Map() }
   for (const p of paths) {
+    if (p.length === 0) continue // OPA skips an empty path ("" or [])
     let node = root
     for (const seg of p) {
       if (node.leaf) break
@@ -130,12 +140,9 @@ function jsonRemove (o: unknown, paths: unknown): Json {
 
 class PatchFailed extends Error {}
 
+// OPA's parsePath, not RFC 6901: "a/b" is "/a/b" (see parseStringPath)
 function pointer (p: unknown): string[] {
-  if (typeof p === 'string') {
-    if (p === '') return []
-    if (!p.startsWith('/')) throw new PatchFailed('path must start with /')
-    return p.slice(1).split('/').map(s => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-  }
+  if (typeof p === 'string') return parseStringPath(p)
   if (Array.isArray(p)) return p.map(s => (typeof s === 'string' ? s : JSON.stringify(s)))
   throw new PatchFailed('invalid path')
 }

@@ -29,6 +29,13 @@ t.test('json.filter / json.remove', async t => {
     ['json.remove({"a": [1, 2, 3]}, ["a/1"])', V({ a: [1, 3] })],
     ['json.remove({"a": 1}, [["a"]])', V({})],
     ['json.remove({"a": 1}, ["z/y"])', V({ a: 1 })],
+    // the same path reading as json.patch: leading slashes optional, a trailing one is a "" key
+    ['json.filter({"a": {"x": 1, "y": 2}}, ["/a/x"])', V({ a: { x: 1 } })],
+    ['json.remove({"a": {"x": 1, "y": 2}}, ["//a/x"])', V({ a: { y: 2 } })],
+    ['json.remove({"a": {"b": 1}}, ["a/"])', V({ a: { b: 1 } })],
+    ['json.remove({"a": {"": 1, "b": 2}}, ["a/"])', V({ a: { b: 2 } })],
+    ['json.remove({"a": 1}, [""])', V({ a: 1 })],
+    ['json.filter({"a": 1}, ["", "a"])', V({ a: 1 })],
     ['json.filter({"a": 1}, [1])', E(/^eval_type_error: json\.filter: operand 2 must be one of \{set, array\} containing string paths or array of path segments/)],
     ['json.remove([], ["a"])', E(/^eval_type_error: json\.remove: operand 1 must be object but got array$/)],
   ])
@@ -52,6 +59,19 @@ t.test('json.patch (RFC 6902; a failing patch is undefined)', async t => {
     ['json.patch({"a": 1}, [{"op": "add", "path": "", "value": [1]}])', V([1])],
     ['json.patch({"a": 1}, [{"op": "add", "path": ["b"], "value": 2}])', V({ a: 1, b: 2 })],
     ['json.patch({"a": 1}, [{"op": "frobnicate", "path": "/a"}])', U],
+    // paths as OPA's parsePath reads them: the leading slash is optional, all leading slashes go
+    ['json.patch({"a": 1}, [{"op": "add", "path": "b", "value": 2}])', V({ a: 1, b: 2 })],
+    ['json.patch({"a": {"b": 1}}, [{"op": "replace", "path": "a/b", "value": 2}])', V({ a: { b: 2 } })],
+    ['json.patch({"a": [1, 2]}, [{"op": "remove", "path": "a/0"}])', V({ a: [2] })],
+    ['json.patch({"a": [1]}, [{"op": "add", "path": "a/-", "value": 2}])', V({ a: [1, 2] })],
+    ['json.patch({"a": 1}, [{"op": "move", "from": "a", "path": "b"}])', V({ b: 1 })],
+    ['json.patch({"a": 1}, [{"op": "copy", "from": "//a", "path": "b"}])', V({ a: 1, b: 1 })],
+    ['json.patch({"a": 1}, [{"op": "test", "path": "a", "value": 1}, {"op": "add", "path": "///c", "value": 3}])', V({ a: 1, c: 3 })],
+    ['json.patch({"a": 1}, [{"op": "test", "path": "a", "value": 2}])', U],
+    ['json.patch({"a/b": 1}, [{"op": "remove", "path": "a~1b"}])', V({})],
+    ['json.patch({"a": 1}, [{"op": "add", "path": "/", "value": 2}])', V({ a: 1, '': 2 })],
+    ['json.patch({"a": {"": 1}}, [{"op": "replace", "path": "a/", "value": 2}])', V({ a: { '': 2 } })],
+    ['json.patch({"a": 1}, [{"op": "add", "path": "b/c", "value": 2}])', U],
   ])
 })
 

@@ -1,6 +1,6 @@
 // The compiler's public surface: Rego sources -> policy.wasm (+ bundle).
 // Stages (each named and timed so `bouncer build --timings` can show where time goes):
-//   parse -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
+//   parse -> [rewrite, when asked] -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
 import { readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -22,6 +22,9 @@ export interface CompileOptions {
   /** an ad-hoc query compiled as the extra entrypoint `$query` (used by eval/test/conformance) */
   query?: string
   strictBuiltinErrors?: boolean
+  /** an AST stage between parse and plan, given every parsed module (bouncer test gives
+   *  duplicate test rules their own names with it, as `opa test` does) */
+  rewriteModules?: (modules: Module[]) => void
 }
 
 export interface CompiledPolicy {
@@ -67,6 +70,8 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
     if (q.body !== null) query = { body: q.body }
   }
   if (diags.hasErrors) throw new CompileError(diags.list)
+  const rewrite = opts.rewriteModules
+  if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,

@@ -1,0 +1,111 @@
+// bouncer test runs every test rule on its own, as `opa test` does: test rules sharing a name
+// are not merged (a failing one would hide behind a passing one); the duplicates are reported
+// as test_x#01, test_x#02, ... (OPA's tester: rewriteDuplicateTestNames) and counted.
+import { execFile } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { renameDuplicateTests, runTests, testFilter } from '../../src/cli/test.js'
+import { parseSources } from '../../src/compiler/index.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const bin = path.join(root, 'bin/bouncer.js')
+
+function run (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+async function policyDir (files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bouncer-test-dups-'))
+  for (const [name, source] of Object.entries(files)) await writeFile(path.join(dir, name), source)
+  return dir
+}
+
+const A = `package x
+
+allow if input.ok
+
+test_a if allow with input as {"ok": true}
+
+test_a if allow with input as {"ok": false}
+
+test_a if allow with input as {"ok": true}
+
+test_b if true
+`
+const B = `package x
+
+test_a if false
+
+test_b := true
+`
+
+t.test('a failing duplicate is run, named test_x#NN and counted; the command fails', async t => {
+  const dir = await policyDir({ 'a.rego': A, 'b.rego': B })
+  const r = await run(['test', dir])
+  t.equal(r.code, 1, r.stderr)
+  const lines = r.stdout.split('\n').filter(l => l.startsWith('data.')).map(l => l.replace(/ \(.*$/, ''))
+  t.same(lines, [
+    'data.x.test_a: PASS',
+    'data.x.test_a#01: FAIL',
+    'data.x.test_a#02: PASS',
+    'data.x.test_b: PASS',
+    'data.x.test_a#03: FAIL', // the count goes across the package's files
+    'data.x.test_b#01: PASS',
+  ])
+  t.match(r.stdout, /^PASS: 4\/6$/m)
+  t.match(r.stdout, /^FAIL: 2\/6$/m)
+})
+
+t.test('duplicates that all pass: each one counted, exit 0', async t => {
+  const dir = await policyDir({ 'p.rego': 'package y\n\ntest_t if 1 == 1\n\ntest_t if 2 == 2\n\ntest_t := true\n' })
+  const r = await run(['test', dir])
+  t.equal(r.code, 0, r.stdout + r.stderr)
+  t.match(r.stdout, /data\.y\.test_t: PASS/)
+  t.match(r.stdout, /data\.y\.test_t#01: PASS/)
+  t.match(r.stdout, /data\.y\.test_t#02: PASS/)
+  t.match(r.stdout, /^PASS: 3\/3$/m)
+})
+
+t.test('the same name in different packages is not a duplicate', async t => {
+  const dir = await policyDir({ 'p.rego': 'package p\n\ntest_t if true\n', 'q.rego': 'package q\n\ntest_t if false\n' })
+  const results = await runTests([dir])
+  t.same(results.map(r => [r.name, r.outcome]), [['data.p.test_t', 'PASS'], ['data.q.test_t', 'FAIL']])
+})
+
+t.test('renameDuplicateTests: OPA\'s numbering; default rules count; other rules untouched', async t => {
+  const parsed = parseSources([{
+    file: 'm.rego',
+    source: 'package m\n\ndefault test_d := false\n\ntest_d if true\n\nallow if true\n\nallow if false\n\ntest_f(x) if x\n' +
+      Array.from({ length: 11 }, () => 'test_n if true\n').join('\n'),
+  }])
+  t.same(parsed.diagnostics, [])
+  renameDuplicateTests(parsed.modules)
+  const names = parsed.modules[0].rules.map(r => (r.ref[0].type === 'var' ? r.ref[0].name : '?'))
+  t.same(names, [
+    'test_d', 'test_d#01', 'allow', 'allow', 'test_f',
+    'test_n', 'test_n#01', 'test_n#02', 'test_n#03', 'test_n#04', 'test_n#05', 'test_n#06', 'test_n#07', 'test_n#08', 'test_n#09', 'test_n#10',
+  ])
+  renameDuplicateTests(parsed.modules)
+  t.same(parsed.modules[0].rules.map(r => (r.ref[0].type === 'var' ? r.ref[0].name : '?')), names, 'renaming again changes nothing')
+})
+
+t.test('--run: a Go regular expression over the reported names', async t => {
+  const dir = await policyDir({ 'a.rego': A, 'b.rego': B })
+  const r = await run(['test', dir, '--run', `test_a#0[12]$`])
+  t.equal(r.code, 1)
+  t.same(r.stdout.split('\n').filter(l => l.startsWith('data.')).map(l => l.replace(/ \(.*$/, '')), ['data.x.test_a#01: FAIL', 'data.x.test_a#02: PASS'])
+  const ok = await runTests([dir], testFilter(`^data\\.x\\.test_b(#\\d+)?$`))
+  t.same(ok.map(r => r.name), ['data.x.test_b', 'data.x.test_b#01'])
+  t.throws(() => testFilter('(?=a)'), /--run: error parsing regexp: invalid or unsupported Perl syntax/)
+  const bad = await run(['test', dir, '--run', '(?=a)'])
+  t.not(bad.code, 0)
+  t.match(bad.stderr, /invalid or unsupported Perl syntax/)
+})

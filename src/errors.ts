@@ -24,7 +24,9 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_POLICY_ENTRYPOINT: { message: 'entrypoint %s not found in policy (have: %s)', status: 500 },
   BOUNCER_ERR_POLICY_EVAL: { message: 'policy evaluation failed: %s', status: 500 },
   BOUNCER_ERR_POLICY_DECISION: { message: 'policy returned an invalid decision: %s', status: 500 },
-  BOUNCER_ERR_POLICY_EVAL_TIMEOUT: { message: 'policy evaluation took %s ms; the limit is %s ms', status: 500 },
+  // Time (policy.eval_timeout_seconds, noticed after the fact) or steps (policy.eval_step_budget,
+  // the evaluation is stopped): the argument says which.
+  BOUNCER_ERR_POLICY_EVAL_TIMEOUT: { message: 'policy evaluation exceeded its limit: %s', status: 500 },
 
   // --- bundle ---
   BOUNCER_ERR_BUNDLE_INVALID: { message: 'invalid bundle: %s', status: 500 },

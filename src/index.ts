@@ -300,6 +300,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     initialMemoryPages: config.policy.initial_memory_pages,
     maxMemoryPages: config.policy.max_memory_pages,
     strictBuiltinErrors: config.policy.strict_builtin_errors,
+    evalStepBudget: config.policy.eval_step_budget,
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
 

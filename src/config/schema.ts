@@ -20,6 +20,13 @@ const strList = (description: string, dflt?: string[]) => ({
 }) as const
 const httpStatus = (description: string, dflt: number) => int(description, dflt, 400, 599)
 
+/**
+ * Default of policy.eval_step_budget (see docs/operations.md, "Evaluation budget"): the shipped
+ * policy takes a few hundred steps per request; nested iteration over a large input takes
+ * billions.
+ */
+export const DEFAULT_EVAL_STEP_BUDGET = 10_000_000
+
 const tlsOptions = section('TLS client options', {
   enabled: bool('use TLS even when the URL scheme does not say so', false),
   ca_file: str('PEM file with CA certificates to trust'),
@@ -95,6 +102,7 @@ export const configSchema = {
       error_status: { type: 'integer', enum: [403, 500], default: 403, description: 'status when evaluation fails or the decision is invalid' },
       not_ready_status: httpStatus('status while no policy is active', 503),
       eval_timeout_seconds: seconds('an evaluation slower than this is discarded and denied (fail closed)', 1, 0.0001),
+      eval_step_budget: int('steps one evaluation may take before it is stopped and denied (fail closed, BOUNCER_ERR_POLICY_EVAL_TIMEOUT); counts instructions, iterations and builtin result elements; 0 = no budget. Modules built by opa build are not counted', DEFAULT_EVAL_STEP_BUDGET, 0, 1_000_000_000_000),
       strict_builtin_errors: bool('a failing builtin aborts the evaluation (deny) instead of being undefined (OPA: --strict-builtin-errors)', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
       max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
@@ -281,7 +289,7 @@ export interface BouncerConfig {
   }
   readonly policy: {
     readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
-    readonly eval_timeout_seconds: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
+    readonly eval_timeout_seconds: number; readonly eval_step_budget: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
       readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'

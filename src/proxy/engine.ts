@@ -3,7 +3,7 @@
 // fails closed, is logged and counted; the caller only enforces the verdict.
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
-import type { BouncerError, ErrorCode } from '../errors.js'
+import { isBouncerError, type BouncerError, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import { parseDecision, type Decision } from './decision.js'
@@ -175,7 +175,9 @@ export function createEngine (deps: EngineDeps): Decide {
       } catch (e) {
         const ns = Number(process.hrtime.bigint() - t0)
         evalHist.observe(ns / 1e9)
-        return fail(ctx, input, policy, 'eval_error', errorStatus, (e as Error).message, undefined, ns, false)
+        // The evaluation was stopped by its step budget (policy.eval_step_budget).
+        const reason = isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT') ? 'eval_timeout' : 'eval_error'
+        return fail(ctx, input, policy, reason, errorStatus, (e as Error).message, undefined, ns, false)
       }
       const dt = process.hrtime.bigint() - t0
       evalNs = Number(dt)

@@ -2,7 +2,17 @@
 // once at load (never per request); the SDK resets the Wasm heap before each evaluation so
 // memory does not grow across calls. Node runs one evaluation at a time on the event loop,
 // so a single instance is enough.
+//
+// Evaluation budget: evaluation is synchronous, so a policy whose cost grows with its input
+// (nested iteration over input arrays) would block the event loop for as long as it runs.
+// Modules built by the project's compiler count their steps (src/compiler/runtime/assembly/
+// eval) and stop past the budget set here after instantiation (export
+// bouncer_eval_step_budget_set); the evaluator turns that stop into
+// BOUNCER_ERR_POLICY_EVAL_TIMEOUT (the proxy fails closed). Modules without the export (built
+// by `opa build`) load and run as before, bounded only by policy.eval_timeout_seconds after the
+// fact.
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
+import { DEFAULT_EVAL_STEP_BUDGET } from '../../config/schema.js'
 import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
 import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '../builtins/index.js'
@@ -15,7 +25,14 @@ export interface WasmPolicyOptions {
   maxMemoryPages?: number
   /** OPA's strict builtin errors: a failing builtin aborts the evaluation instead of being undefined. */
   strictBuiltinErrors?: boolean
+  /** Steps one evaluation may take (0 = no budget). Default: policy.eval_step_budget's default. */
+  evalStepBudget?: number
 }
+
+export { DEFAULT_EVAL_STEP_BUDGET }
+
+/** Prefix of the runtime's abort message when an evaluation exhausts its budget (runtime eval/index.ts). */
+const BUDGET_EXCEEDED = 'bouncer_eval_budget_exceeded: '
 
 /** Evaluates one entrypoint: the entrypoint's value, or undefined when it is undefined. */
 export type Evaluator = (input: unknown) => unknown
@@ -31,11 +48,17 @@ export interface WasmPolicy {
   evaluator (entrypoint: string): Evaluator
   /** Current size of the instance's linear memory. */
   memoryBytes (): number
+  /** The step budget in force (0 = none), or null when the module cannot count steps (e.g. built by `opa build`). */
+  readonly stepBudget: number | null
+  /** Steps the last evaluation took, or undefined when the module cannot count steps. */
+  lastEvalSteps (): number | undefined
 }
 
 type Exports = {
   builtins: () => number
   opa_json_dump: (addr: number) => number
+  bouncer_eval_step_budget_set?: (budget: number) => void
+  bouncer_eval_steps?: () => number
 }
 
 function readCString (mem: WebAssembly.Memory, addr: number): string {
@@ -92,6 +115,15 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   } catch (e) {
     throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`cannot read the module's builtins: ${errorText(e)}`], { cause: e })
   }
+  const exp = (loaded.wasmInstance as WebAssembly.Instance).exports as unknown as Exports
+  let stepBudget: number | null = null
+  if (typeof exp.bouncer_eval_step_budget_set === 'function') {
+    const b = opts.evalStepBudget ?? DEFAULT_EVAL_STEP_BUDGET
+    if (!Number.isSafeInteger(b) || b < 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`invalid evaluation step budget: ${b}`])
+    exp.bouncer_eval_step_budget_set(b)
+    stepBudget = b
+  }
+  const steps = typeof exp.bouncer_eval_steps === 'function' ? exp.bouncer_eval_steps : undefined
   const missing = missingBuiltins(required, registry)
   if (missing.length) throw new BouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', [missing.join(', ')])
   try {
@@ -107,6 +139,8 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     builtins: required,
     nondeterministic: anyNondeterministic(required),
     memoryBytes: () => loaded.mem.buffer.byteLength,
+    stepBudget,
+    lastEvalSteps: () => steps?.(),
     evaluator (entrypoint: string): Evaluator {
       if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {
         throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
@@ -122,7 +156,11 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
           // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
           rs = runEvaluation(run, evalOpts)
         } catch (e) {
-          throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [errorText(e)], { cause: e })
+          const msg = errorText(e)
+          if (msg.startsWith(BUDGET_EXCEEDED)) {
+            throw new BouncerError('BOUNCER_ERR_POLICY_EVAL_TIMEOUT', [`${msg.slice(BUDGET_EXCEEDED.length)} (policy.eval_step_budget)`], { cause: e })
+          }
+          throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [msg], { cause: e })
         }
         if (!Array.isArray(rs) || rs.length === 0) return undefined
         if (rs.length > 1) throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [`entrypoint ${entrypoint} produced ${rs.length} results`])

@@ -14,6 +14,7 @@ import {
 import { abortWith } from "./abi-host";
 import { heapGet, heapSet, PLAN_INFO } from "~lib/rt/bouncer";
 import { planInit, entrypointsValue, builtinsValue, evalEntrypoint } from "./eval/index";
+import { setStepBudget, lastEvalSteps } from "./budget";
 
 export { __test_builtin, __test_set_strict } from "./test-hooks";
 
@@ -139,6 +140,20 @@ export function builtins (): usize {
 
 export function entrypoints (): usize {
   return changetype<usize>(entrypointsValue());
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation budget (./budget; a Bouncer extension: OPA's SDK never calls these, and without
+// a call there is no budget). f64 so that JS passes plain numbers (exact up to 2^53).
+
+/** Sets the step budget of every following evaluation; 0 = none. */
+export function bouncer_eval_step_budget_set (budget: f64): void {
+  setStepBudget(budget >= 9.0e15 ? <i64>9.0e15 : <i64>budget);
+}
+
+/** Steps taken by the last evaluation (also after it was stopped by the budget). */
+export function bouncer_eval_steps (): f64 {
+  return <f64>lastEvalSteps();
 }
 
 class EvalCtx {

@@ -9,6 +9,7 @@ import {
 } from "../value";
 import { builtinError, typeError, typeErrorMsg } from "./errors";
 import { setMinus, setUnion, setIntersect } from "./collections";
+import { chargeSteps } from "../budget";
 
 // ---- arguments ------------------------------------------------------------------
 
@@ -200,6 +201,7 @@ function buildRange (name: string, a: i64, b: i64, step: i64): Value | null {
   let span = a <= b ? b - a : a - b;
   if (span < 0 || span / step >= MAX_RANGE) return builtinError(name, "range too large");
   let n = <i32>(span / step) + 1;
+  chargeSteps(<i64>n); // before building it: one call can ask for MAX_RANGE elements
   let out = newArrayCap(n);
   if (a <= b) { for (let x = a; x <= b; x += step) { out.push(mkInt(x)); if (b - x < step) break; } }
   else { for (let x = a; x >= b; x -= step) { out.push(mkInt(x)); if (x - b < step) break; } }

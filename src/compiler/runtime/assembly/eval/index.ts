@@ -6,6 +6,9 @@
 //
 // Contract with the ABI layer (do not change signatures):
 //   planInit(plan), entrypointsValue(), builtinsValue(), evalEntrypoint(ep, data, input)
+//
+// Every evaluation counts its steps against the budget (../budget): one per instruction
+// executed, one per element a SCAN visits, one per element of a builtin's collection result.
 import {
   Value, BoolV, ArrV, ObjV, SetV, StrV,
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
@@ -14,6 +17,7 @@ import {
 import { abortWith, callHost } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
 import { setStrictBuiltinErrors } from '../builtins/errors'
+import { chargeSteps as tick, startEvaluation } from '../budget'
 
 // ---- opcodes (keep in sync with src/compiler/planner/ir.ts) ----
 const ASSIGN: i32 = 0
@@ -307,6 +311,7 @@ export function evalEntrypoint (ep: i32, data: Value, input: Value | null): Valu
   freshMemo(s)
   st = s
   gData = data
+  startEvaluation()
   return evalRule(epFuncs[ep])
 }
 
@@ -630,8 +635,15 @@ function callBuiltin (b: i32, args: Array<Value>): Value | null {
 }
 
 function callBuiltinDirect (b: i32, args: Array<Value>): Value | null {
-  if (unchecked(bIsHost[b])) return callHost(b, args)
-  return callNative(unchecked(bNative[b]), args)
+  const r = unchecked(bIsHost[b]) ? callHost(b, args) : callNative(unchecked(bNative[b]), args)
+  if (r !== null) {
+    switch (r.kind) {
+      case T_ARRAY: tick(<i64>changetype<ArrV>(r).items.length); break
+      case T_SET: tick(<i64>changetype<SetV>(r).items.length); break
+      case T_OBJECT: tick(<i64>changetype<ObjV>(r).keys.length); break
+    }
+  }
+  return r
 }
 
 function materialize (nodeId: i32): Value {
@@ -733,6 +745,7 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
   const n = instrs.length
   for (let i = start; i < n; i++) {
     const ins = unchecked(instrs[i])
+    tick(1)
     switch (ins.op) {
       case ASSIGN:
         frame[ins.a] = get(frame, ins.b)
@@ -856,6 +869,7 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
     case T_ARRAY: {
       const items = changetype<ArrV>(coll).items
       for (let j = 0; j < items.length; j++) {
+        tick(1)
         if (kd >= 0) frame[kd] = mkInt(j)
         if (vd >= 0) frame[vd] = unchecked(items[j])
         if (execBlock(instrs, next, frame, k)) return true
@@ -865,6 +879,7 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
     case T_OBJECT: {
       const o = changetype<ObjV>(coll)
       for (let j = 0; j < o.keys.length; j++) {
+        tick(1)
         if (kd >= 0) frame[kd] = unchecked(o.keys[j])
         if (vd >= 0) frame[vd] = unchecked(o.vals[j])
         if (execBlock(instrs, next, frame, k)) return true
@@ -874,6 +889,7 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
     case T_SET: {
       const items = changetype<SetV>(coll).items
       for (let j = 0; j < items.length; j++) {
+        tick(1)
         const v = unchecked(items[j])
         if (kd >= 0) frame[kd] = v
         if (vd >= 0) frame[vd] = v

@@ -4,25 +4,34 @@
 #   docker build -t bouncer:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) \
 #     --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) --build-arg SOURCE_URL=<your repository URL> .
 #
-# Stage "build" installs every dependency (AssemblyScript is a dev dependency) and compiles
-# the policy compiler's Wasm runtime (build/runtime.wasm). Stage "runtime" installs
-# production dependencies only (tsx among them: the sources run through it) and copies the
-# sources plus that one build output. The runtime works with a read-only root filesystem:
-# everything it writes goes to /var/lib/bouncer (spool, last good bundle) and /tmp, which
-# are declared volumes (the Helm chart mounts emptyDirs there).
+# Stage "build" installs every dependency (AssemblyScript and TypeScript are dev
+# dependencies), compiles the policy compiler's Wasm runtime (build/runtime.wasm) and the
+# bouncer itself (tsc -> dist/, with source maps). Stage "deps" installs production
+# dependencies only. Stage "runtime" is the base image without npm, npx, corepack or yarn,
+# plus node_modules from "deps" and the build outputs: no TypeScript, tsx or esbuild at run
+# time. The runtime works with a read-only root filesystem: everything it writes goes to
+# /var/lib/bouncer (spool, last good bundle), a declared volume (the Helm chart mounts
+# emptyDirs there and at /tmp).
 #
-# The base image is pinned by major version. To pin by digest, pass
-#   --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest>
+# The base image is Node.js 24 LTS (supported until 2028-04-30, scripts/node-eol.json),
+# pinned by digest (node:24-bookworm-slim, 24.18.0 when pinned). To move to a newer build:
+#   docker buildx imagetools inspect node:24-bookworm-slim   # prints the index digest
+# and replace the digest below (or pass --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:...).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: the postinstall hook builds the runtime, which needs the sources copied below.
+# --ignore-scripts: the postinstall hook builds, which needs the sources copied below.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build:runtime
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ARG VERSION=0.1.0
@@ -41,14 +50,15 @@ LABEL org.opencontainers.image.title="bouncer" \
 # No BOUNCER_* variables here: the bouncer reads every BOUNCER_* variable as a setting.
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force \
+# The package managers are not needed at run time: remove them (and what they could install).
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
  && mkdir -p /var/lib/bouncer/spool /var/lib/bouncer/bundles \
  && chown -R 10001:10001 /var/lib/bouncer
-COPY --from=build /src/tsconfig.json ./tsconfig.json
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/bin ./bin
-COPY --from=build /src/src ./src
+COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/runtime.wasm /src/build/runtime.json ./build/
 COPY --from=build /src/docker/entrypoint.sh ./docker/entrypoint.sh
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// The `bouncer` executable. We ship TypeScript sources: tsx's ESM loader runs them directly.
-import { register } from 'tsx/esm/api'
+// The `bouncer` executable: runs the JavaScript that `npm install` / `npm run build` compiled
+// into dist/ (tsc, with source maps so stack traces and profiles name the TypeScript lines).
+import { existsSync } from 'node:fs'
 
-register()
-const { main } = await import('../src/cli/index.ts')
+const entry = new URL('../dist/cli/index.js', import.meta.url)
+if (!existsSync(entry)) {
+  process.stderr.write('bouncer: dist/ is missing; run `npm run build` (npm install does it)\n')
+  process.exit(2)
+}
+process.setSourceMapsEnabled(true)
+const { main } = await import(entry.href)
 let code
 try {
   code = await main(process.argv.slice(2))

@@ -9,9 +9,8 @@
 #   directly (it finishes in-flight requests, flushes decision logs within its deadline and
 #   exits 0). Node is then PID 1 in the container; bouncer installs its own SIGTERM/SIGINT
 #   handlers, so the kernel's "PID 1 ignores default signals" rule does not matter.
-# - The sources run through tsx, which caches transpiled files under $TMPDIR. With a
-#   read-only root filesystem and no writable /tmp volume, the cache is switched off
-#   (TSX_DISABLE_CACHE=1) instead of failing at start.
+# - Node runs the compiled JavaScript in dist/ (built with the image): nothing is
+#   transpiled or cached at start, so a read-only root filesystem needs no writable /tmp.
 # - The app directory is the one above this script (/app in the image). This script defines
 #   no BOUNCER_* variables of its own: the bouncer treats every BOUNCER_* variable as a
 #   setting and rejects unknown ones. `healthcheck` reads the same BOUNCER_ADMIN_PORT /
@@ -47,16 +46,12 @@ if [ "$1" = "healthcheck" ]; then
   '
 fi
 
-tmp=${TMPDIR:-/tmp}
-if probe=$(mktemp -d "$tmp/.bouncer-probe.XXXXXX" 2>/dev/null); then
-  rmdir "$probe"
-else
-  export TSX_DISABLE_CACHE=1
-  log 40 "TMPDIR $tmp is not writable; transpile cache disabled (mount an emptyDir at /tmp for faster starts)"
-fi
-
 if [ ! -f "$app_dir/bin/bouncer.js" ]; then
   log 50 "bin/bouncer.js not found under $app_dir"
+  exit 127
+fi
+if [ ! -f "$app_dir/dist/cli/index.js" ]; then
+  log 50 "dist/cli/index.js not found under $app_dir (the image build runs npm run build)"
   exit 127
 fi
 

@@ -21,3 +21,6 @@ export function expressionAllowed (expr: string): boolean
 export function productionLicenses (root: string): LicensedPackage[]
 export function checkLicenses (root: string): { ok: boolean; packages: LicensedPackage[]; byLicense: Record<string, number>; disallowed: LicensedPackage[] }
 export function runGate (root: string, opts?: { requireAudit?: boolean; skipAudit?: boolean }): Promise<{ ok: boolean; results: GateResult[] }>
+export function lowestMajor (range: string | undefined): number | undefined
+export function dockerNodeMajor (dockerfile: string): number | undefined
+export function checkRuntime (root: string, today?: Date): { ok: boolean; skipped?: boolean; detail: string }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Supply-chain gate run by CI (`npm run security-gate`). Four checks, one report:
+// Supply-chain gate run by CI (`npm run security-gate`). Five checks, one report:
+//   runtime   the Node.js major that package.json engines allows at the lowest, and the one of
+//             the Dockerfile's base image, are not past end of life (dated table:
+//             scripts/node-eol.json); an unknown major fails too
 //   lockfile  package-lock.json exists, is v2+, and matches package.json's dependency ranges
 //   audit     `npm audit --omit=dev --audit-level=high`; an unreachable audit endpoint is
 //             reported as "audit unavailable" and does not fail the gate (unless
@@ -256,10 +259,46 @@ export function checkLicenses (root) {
 }
 
 // ---------------------------------------------------------------------------------------
+// runtime end of life
+
+/** Lowest Node major an engines range admits (">=24", "^22.12 || >=24", "24.x" ...). */
+export function lowestMajor (range) {
+  const majors = [...String(range).matchAll(/(\d+)(?:\.\d+|\.x)*/g)].map((m) => Number(m[1]))
+  return majors.length ? Math.min(...majors) : undefined
+}
+
+/** Node major of the Dockerfile's default NODE_IMAGE (node:24-bookworm-slim@sha256:...). */
+export function dockerNodeMajor (dockerfile) {
+  const m = /^ARG NODE_IMAGE=node:(\d+)/m.exec(dockerfile)
+  return m ? Number(m[1]) : undefined
+}
+
+export function checkRuntime (root, today = new Date()) {
+  const table = JSON.parse(readFileSync(new URL('./node-eol.json', import.meta.url), 'utf8')).eol
+  if (!existsSync(join(root, 'package.json'))) return { ok: true, skipped: true, detail: 'no package.json' }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const seen = [['package.json engines.node', lowestMajor(pkg.engines?.node)]]
+  if (existsSync(join(root, 'Dockerfile'))) seen.push(['Dockerfile NODE_IMAGE', dockerNodeMajor(readFileSync(join(root, 'Dockerfile'), 'utf8'))])
+  const problems = []
+  const lines = []
+  const day = today.toISOString().slice(0, 10)
+  for (const [where, major] of seen) {
+    if (major === undefined) { problems.push(`${where}: no Node.js major found`); continue }
+    const eol = table[String(major)]
+    if (eol === undefined) problems.push(`${where}: Node.js ${major} is not in scripts/node-eol.json`)
+    else if (eol <= day) problems.push(`${where}: Node.js ${major} reached end of life on ${eol}`)
+    else lines.push(`${where}: Node.js ${major} (supported until ${eol})`)
+  }
+  return problems.length ? { ok: false, detail: `end-of-life or unknown runtime:\n  ${problems.join('\n  ')}` } : { ok: true, detail: lines.join('; ') }
+}
+
+// ---------------------------------------------------------------------------------------
 // main
 
 export async function runGate (root, { requireAudit = false, skipAudit = false } = {}) {
   const results = []
+  const runtime = checkRuntime(root)
+  results.push({ check: 'runtime', status: runtime.skipped ? 'skipped' : runtime.ok ? 'pass' : 'fail', detail: runtime.detail })
   const lockfile = checkLockfile(root)
   results.push({ check: 'lockfile', status: lockfile.ok ? 'pass' : 'fail', detail: lockfile.detail })
 

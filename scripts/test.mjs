@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the tap suite and ends with the plain summary line CI reads: "N passed, N failed".
 // tap's own summary counts files; we count every assertion line so the number means something.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
@@ -15,6 +15,15 @@ function findTests (dir) {
     else if (/\.test\.ts$/.test(e.name)) out.push(p)
   }
   return out.sort()
+}
+
+// bin/bouncer.js runs dist/: compile it first so tests that start the CLI run today's
+// sources (incremental: only changed files are emitted). Type errors do not stop the run —
+// `npm run typecheck` reports them — since tsc emits regardless.
+if (process.env.BOUNCER_TEST_SKIP_BUILD !== '1') {
+  const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname
+  const r = spawnSync(process.execPath, [tsc, '-p', new URL('../tsconfig.build.json', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (r.status !== 0) console.error(`# tsc -p tsconfig.build.json exited ${r.status}: dist/ built with type errors (see npm run typecheck)`)
 }
 
 const args = process.argv.slice(2)

@@ -3,7 +3,7 @@
 // The negation cases follow OPA's compiler rewrites (RewriteExprTerms, RewriteWithValues,
 // RewriteEquals, RewriteDynamicTerms): parts of a negated expression are evaluated before the
 // `not` (OPA issues #1877, #4743, #5793, #7558, #8387). src/compiler/planner/negation.ts.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
 import { loadCompiledPolicy } from '../../src/compiler/load.js'
 
@@ -17,7 +17,7 @@ async function evalRego (source: string, entrypoint: string, input?: unknown): P
 }
 
 /** evaluates every rule named in `cases` of one module, with one input */
-async function check (t: Tap.Test, src: string, input: unknown, cases: Record<string, unknown>): Promise<void> {
+async function check (t: Test, src: string, input: unknown, cases: Record<string, unknown>): Promise<void> {
   for (const [rule, want] of Object.entries(cases)) {
     t.same(await evalRego(src, `t/${rule}`, input), want, `${rule} with input ${JSON.stringify(input)}`)
   }

@@ -32,26 +32,32 @@ const schemaDefault = (...path: string[]): unknown => {
   return node.default
 }
 
-t.test('multi-stage: build with dev dependencies, runtime with production ones', async (t) => {
+t.test('multi-stage: build with dev dependencies, production dependencies alone, a runtime without npm', async (t) => {
   t.equal(df.directives.syntax, 'docker/dockerfile:1', 'syntax directive pins the frontend major')
-  t.ok(df.stages.length >= 2, 'at least two stages')
+  t.ok(df.stages.length >= 3, 'build, deps and runtime stages')
   t.ok(build, 'a stage named "build"')
   t.equal(runtime.name, 'runtime', 'the last stage is "runtime"')
   const buildCi = runs(build).find((r) => /\bnpm ci\b/.test(r))
   t.ok(buildCi, 'build stage runs npm ci')
-  t.notMatch(buildCi!, /--omit=dev|--production/, 'build stage installs dev dependencies (AssemblyScript)')
-  t.ok(runs(build).some((r) => /\bnpm run build:runtime\b/.test(r)), 'build stage runs npm run build:runtime')
-  const runtimeCi = runs(runtime).find((r) => /\bnpm ci\b/.test(r))
-  t.match(runtimeCi!, /--omit=dev/, 'runtime stage installs production dependencies only')
-  if (pkg.scripts.postinstall) t.match(runtimeCi!, /--ignore-scripts/, 'postinstall (needs dev dependencies) is skipped in the runtime stage')
-  t.ok(pkg.dependencies.tsx, 'tsx is a production dependency (the runtime runs TypeScript sources through it)')
-  t.notOk(pkg.devDependencies.tsx, 'and not only a dev dependency')
+  t.notMatch(buildCi!, /--omit=dev|--production/, 'build stage installs dev dependencies (AssemblyScript, TypeScript)')
+  t.ok(runs(build).some((r) => /\bnpm run build\b/.test(r)), 'build stage runs npm run build (runtime.wasm and dist/)')
+  t.match(pkg.scripts.build, /build-runtime\.mjs/, 'npm run build builds the Wasm runtime')
+  t.match(pkg.scripts.build, /tsc -p tsconfig\.build\.json/, 'and compiles dist/ with tsc')
+  const deps = df.stages.find((s) => s.name === 'deps')!
+  t.ok(deps, 'a stage named "deps"')
+  const depsCi = runs(deps).find((r) => /\bnpm ci\b/.test(r))
+  t.match(depsCi!, /--omit=dev/, 'deps stage installs production dependencies only')
+  if (pkg.scripts.postinstall) t.match(depsCi!, /--ignore-scripts/, 'postinstall (needs dev dependencies) is skipped there')
+  t.notOk(runs(runtime).some((r) => /\b(npm|npx|yarn|corepack)\s/.test(r.replace(/\/usr\/local\/bin\/\S+/g, ''))), 'the runtime stage runs no package manager')
+  t.ok(runs(runtime).some((r) => /rm -rf [^&]*\/usr\/local\/lib\/node_modules/.test(r) && /\/usr\/local\/bin\/npm\b/.test(r) && /\/usr\/local\/bin\/npx\b/.test(r)), 'npm and npx are removed from the runtime image')
+  for (const dev of ['tsx', 'typescript', 'assemblyscript', 'esbuild']) t.notOk(pkg.dependencies[dev], `${dev} is not a production dependency`)
+  t.equal(of(runtime, 'COPY').filter((i) => copyArgs(i.args).sources.some((x) => /^(\/src\/)?src(\/|$)/.test(x))).length, 0, 'no TypeScript sources in the runtime image')
 })
 
-t.test('base image pinned by major version, the same Node major as package.json engines', async (t) => {
+t.test('base image pinned by digest, the same Node major as package.json engines', async (t) => {
   const engineMajor = /(\d+)/.exec(pkg.engines.node)![1]
   for (const s of df.stages) {
-    t.match(s.image, new RegExp(`^node:${engineMajor}(-[a-z0-9.-]+)?(@sha256:[a-f0-9]{64})?$`), `stage ${s.name}: ${s.image}`)
+    t.match(s.image, new RegExp(`^node:${engineMajor}(-[a-z0-9.-]+)?@sha256:[a-f0-9]{64}$`), `stage ${s.name}: ${s.image}`)
     t.notMatch(s.image, /:latest|:lts|:current/, 'no floating tag')
   }
   t.equal(new Set(df.stages.map((s) => s.image)).size, 1, 'build and runtime share one base image')
@@ -61,7 +67,9 @@ t.test('only steps that can run', async (t) => {
   const context = new Set(buildContext(root))
   const stageNames = new Map(df.stages.map((s) => [s.name, s.index]))
   // What each stage has under its WORKDIR: files copied from the context, and files produced by RUN steps we can name.
-  const produced: Record<string, string[]> = { 'npm run build:runtime': ['build/runtime.wasm', 'build/runtime.json'] }
+  const produced: Record<string, string[]> = {
+    'npm run build': ['build/runtime.wasm', 'build/runtime.json', 'dist/cli/index.js', 'dist/config/index.js', 'dist/compiler/index.js'],
+  }
   const stageFiles = df.stages.map(() => new Set<string>())
   for (const s of df.stages) {
     let workdir = '/'
@@ -80,6 +88,7 @@ t.test('only steps that can run', async (t) => {
         if (/\bnpm ci\b/.test(ins.args)) {
           const copiedLock = [...stageFiles[s.index]].some((f) => f.endsWith('/package-lock.json'))
           t.ok(copiedLock, `Dockerfile:${ins.line}: package-lock.json is copied before npm ci`)
+          stageFiles[s.index].add(posix.join(workdir, 'node_modules/.package-lock.json'))
         }
       }
       if (ins.keyword !== 'COPY') continue
@@ -110,7 +119,7 @@ t.test('only steps that can run', async (t) => {
     }
   }
   // The runtime image has what bin/bouncer.js needs to start.
-  for (const f of ['/app/package.json', '/app/package-lock.json', '/app/build/runtime.wasm', '/app/docker/entrypoint.sh', '/app/src/config/index.ts', '/app/src/compiler/index.ts']) {
+  for (const f of ['/app/package.json', '/app/node_modules/.package-lock.json', '/app/build/runtime.wasm', '/app/docker/entrypoint.sh', '/app/bin/bouncer.js', '/app/dist/cli/index.js', '/app/dist/config/index.js', '/app/dist/compiler/index.js']) {
     t.ok(stageFiles[runtime.index].has(f), `runtime image contains ${f}`)
   }
   t.ok(context.has('scripts/build-runtime.mjs'), 'the build:runtime script is in the build context')
@@ -192,13 +201,13 @@ t.test('.dockerignore keeps secrets, VCS data and host builds out of the context
   for (const p of ['.git/config', 'node_modules/tap/package.json', 'build/runtime.wasm', '.env', 'src/.env', 'test/deploy/dockerfile.test.ts', 'helm/bouncer/values.yaml', 'certs/server.pem', 'src/x/server.key', 'npm-debug.log']) {
     t.ok(isIgnored(rules, p), `${p} excluded`)
   }
-  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src/index.ts', 'bin/bouncer.js', 'scripts/build-runtime.mjs', 'docker/entrypoint.sh']) {
+  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/index.ts', 'bin/bouncer.js', 'scripts/build-runtime.mjs', 'docker/entrypoint.sh']) {
     t.notOk(isIgnored(rules, p), `${p} included`)
   }
   const onDisk = buildContextOnDisk(root)
   t.ok(onDisk.length > 0)
   const top = new Set(onDisk.map((f) => f.split('/')[0]))
-  t.same([...top].sort(), [...top].filter((x) => ['bin', 'docker', 'package-lock.json', 'package.json', 'scripts', 'src', 'tsconfig.json'].includes(x)).sort(), `only allow-listed entries are sent: ${[...top].join(', ')}`)
+  t.same([...top].sort(), [...top].filter((x) => ['bin', 'docker', 'package-lock.json', 'package.json', 'scripts', 'src', 'tsconfig.build.json', 'tsconfig.json'].includes(x)).sort(), `only allow-listed entries are sent: ${[...top].join(', ')}`)
   t.notOk(onDisk.some((f) => /(^|\/)(\.env|node_modules)(\/|$)|\.(pem|key)$/.test(f)), 'nothing secret-looking in this working tree\'s context')
 })
 

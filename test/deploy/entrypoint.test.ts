@@ -64,7 +64,7 @@ async function freePort (): Promise<number> {
 // A stub bouncer: reports how it was started, and on SIGTERM says so and exits 0.
 const STUB = `
 process.on('SIGTERM', () => { console.log('TERM'); process.exit(0) })
-console.log(JSON.stringify({ pid: process.pid, argv: process.argv.slice(2), tsxDisableCache: process.env.TSX_DISABLE_CACHE ?? null }))
+console.log(JSON.stringify({ pid: process.pid, argv: process.argv.slice(2) }))
 if (process.argv.includes('--wait')) setInterval(() => {}, 1000)
 `
 function stubLayout (t: Test): string {
@@ -74,9 +74,11 @@ function stubLayout (t: Test): string {
   copyFileSync(ENTRYPOINT, join(dir, 'docker/entrypoint.sh'))
   chmodSync(join(dir, 'docker/entrypoint.sh'), 0o755)
   writeFileSync(join(dir, 'bin/bouncer.js'), STUB)
+  mkdirSync(join(dir, 'dist/cli'), { recursive: true })
+  writeFileSync(join(dir, 'dist/cli/index.js'), '')
   return dir
 }
-const firstJson = (s: string) => JSON.parse(s.split('\n').find((l) => l.startsWith('{'))!) as { pid: number; argv: string[]; tsxDisableCache: string | null }
+const firstJson = (s: string) => JSON.parse(s.split('\n').find((l) => l.startsWith('{'))!) as { pid: number; argv: string[] }
 
 t.test('POSIX sh syntax (dash, as /bin/sh in the Debian image)', async (t) => {
   for (const shell of ['sh', 'dash']) {
@@ -106,23 +108,6 @@ t.test('exec: node replaces the shell, so SIGTERM reaches it and its exit status
   t.match(r.stdout(), /TERM/, 'the handler in node ran')
 })
 
-t.test('read-only root filesystem: an unwritable TMPDIR disables the transpile cache instead of failing', async (t) => {
-  const dir = stubLayout(t)
-  const ep = join(dir, 'docker/entrypoint.sh')
-  const writable = await runToEnd(ep, [], cleanEnv({ TMPDIR: tmp(t, 'entry-tmp-') }))
-  t.equal(firstJson(writable.stdout).tsxDisableCache, null, 'writable TMPDIR: cache stays on')
-  t.equal(writable.stderr, '')
-  // a regular file as TMPDIR: nothing can be created under it (works even as root, unlike chmod)
-  const file = join(tmp(t, 'entry-ro-'), 'not-a-dir')
-  writeFileSync(file, '')
-  const ro = await runToEnd(ep, [], cleanEnv({ TMPDIR: file }))
-  t.equal(firstJson(ro.stdout).tsxDisableCache, '1', 'unwritable TMPDIR: TSX_DISABLE_CACHE=1')
-  const warn = JSON.parse(ro.stderr.trim().split('\n')[0]) as { level: number; msg: string; name: string }
-  t.equal(warn.level, 40, 'a pino-shaped warn line')
-  t.equal(warn.name, 'bouncer-entrypoint')
-  t.match(warn.msg, /not writable; transpile cache disabled/)
-})
-
 t.test('missing app: a JSON error and exit 127', async (t) => {
   const dir = stubLayout(t)
   rmSync(join(dir, 'bin/bouncer.js'))
@@ -131,6 +116,14 @@ t.test('missing app: a JSON error and exit 127', async (t) => {
   const line = JSON.parse(r.stderr.trim()) as { level: number; msg: string }
   t.equal(line.level, 50)
   t.match(line.msg, /bin\/bouncer\.js not found/)
+})
+
+t.test('not built: a JSON error naming dist/ and exit 127', async (t) => {
+  const dir = stubLayout(t)
+  rmSync(join(dir, 'dist'), { recursive: true })
+  const r = await runToEnd(join(dir, 'docker/entrypoint.sh'), ['run'], cleanEnv())
+  t.equal(r.code, 127)
+  t.match((JSON.parse(r.stderr.trim()) as { msg: string }).msg, /dist\/cli\/index\.js not found/)
 })
 
 t.test('healthcheck subcommand: /healthz on the admin port', async (t) => {
@@ -167,6 +160,8 @@ function imageLayout (t: Test): string {
     if (ins.keyword !== 'COPY') continue
     const { flags, sources, dest } = copyArgs(ins.args)
     const target = posix.resolve(workdir, dest)
+    // `npm ci --omit=dev` in stage deps; linked below
+    if (flags.from === 'deps') continue
     for (const src of sources) {
       const repoPath = flags.from ? posix.relative(buildWorkdir, src) : src
       const to = sources.length > 1 || dest.endsWith('/') ? posix.join(target, posix.basename(repoPath)) : target
@@ -200,16 +195,17 @@ test_get_allowed if allow with input as {"attributes": {"request": {"http": {"me
 test_post_denied if not allow with input as {"attributes": {"request": {"http": {"method": "POST"}}}}
 `
 
-const haveCli = existsSync(join(root, 'bin/bouncer.js')) && existsSync(join(root, 'src/cli/run.ts'))
+const haveCli = existsSync(join(root, 'bin/bouncer.js')) && existsSync(join(root, 'dist/cli/run.js'))
 const haveRuntime = existsSync(join(root, 'build/runtime.wasm'))
 const haveCurl = (() => { try { execFileSync('which', ['curl']); return true } catch { return false } })()
 
 t.test('the real bouncer through the entrypoint, from the image layout', {
-  skip: !haveCli ? 'bin/bouncer.js / src/cli/run.ts not present yet' : !haveRuntime ? 'build/runtime.wasm missing: run npm run build:runtime' : false,
+  skip: !haveCli ? 'dist/ not built: run npm run build' : !haveRuntime ? 'build/runtime.wasm missing: run npm run build:runtime' : false,
 }, async (t) => {
   const app = imageLayout(t)
   const ep = join(app, 'docker/entrypoint.sh')
-  t.ok(existsSync(join(app, 'build/runtime.wasm')) && existsSync(join(app, 'bin/bouncer.js')), 'layout has the runtime and the CLI')
+  t.ok(existsSync(join(app, 'build/runtime.wasm')) && existsSync(join(app, 'bin/bouncer.js')) && existsSync(join(app, 'dist/cli/index.js')), 'layout has the runtime and the built CLI')
+  t.notOk(existsSync(join(app, 'src')), 'and no TypeScript sources: this runs the built dist/')
 
   const work = tmp(t, 'entry-run-')
   const policyDir = join(work, 'policy')

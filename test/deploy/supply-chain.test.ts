@@ -246,3 +246,27 @@ t.test('npm run sbom: CycloneDX of exactly the production dependencies', async (
   t.ok((bom.dependencies ?? []).every((d) => refs.has(d.ref) && (d.dependsOn ?? []).every((x) => refs.has(x))), 'dependency graph only names listed components')
   t.ok(bom.components.every((c) => (c.licenses ?? []).length > 0), 'every component carries license data')
 })
+
+t.test('runtime check: an end-of-life or unknown Node.js in engines or the base image fails the gate', async (t) => {
+  const mk = (engines: string, image: string): string => {
+    const dir = tmp(t, 'gate-runtime-')
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', engines: { node: engines } }))
+    writeFileSync(join(dir, 'Dockerfile'), `ARG NODE_IMAGE=${image}\nFROM \${NODE_IMAGE}\n`)
+    return dir
+  }
+  const day = new Date('2026-12-03T00:00:00Z')
+  const ok = gate.checkRuntime(mk('>=24', 'node:24-bookworm-slim@sha256:' + 'a'.repeat(64)), day)
+  t.ok(ok.ok, ok.detail)
+  t.match(ok.detail, /Node\.js 24 \(supported until 2028-04-30\)/)
+  const old = gate.checkRuntime(mk('>=20.18', 'node:20-bookworm-slim'), day)
+  t.notOk(old.ok)
+  t.match(old.detail, /package\.json engines\.node: Node\.js 20 reached end of life on 2026-04-30/)
+  t.match(old.detail, /Dockerfile NODE_IMAGE: Node\.js 20 reached end of life on 2026-04-30/)
+  t.match(gate.checkRuntime(mk('^22.12 || >=24', 'node:24-slim'), day).detail, /Node\.js 22 \(supported until 2027-04-30\)/, 'the lowest major an engines range admits counts')
+  t.notOk(gate.checkRuntime(mk('^22.12 || >=24', 'node:24-slim'), new Date('2027-05-01T00:00:00Z')).ok, 'and fails once that major is past its end of life')
+  t.match(gate.checkRuntime(mk('>=99', 'node:24-slim'), day).detail, /Node\.js 99 is not in scripts\/node-eol\.json/)
+  t.ok(gate.checkRuntime(root, day).ok, 'this repository passes today')
+  const res = await run(process.execPath, [join(root, 'scripts/security-gate.mjs'), '--skip-audit'], { cwd: mk('>=20', 'node:20-slim') })
+  t.equal(res.code, 1)
+  t.match(res.stdout, /FAIL runtime +end-of-life or unknown runtime/)
+})

@@ -9,7 +9,8 @@
 // - Paths that match nothing are not an error (fields are often optional).
 // - The input is never modified: containers on the way to a change are copied (structure is
 //   shared otherwise), because decision-log documents may share objects with cached decisions.
-//   maskUpstreamResponse passes `inPlace` for a document it parsed itself.
+//   `inPlace` is for documents the caller owns. (Upstream responses are masked as text, with
+//   the same semantics: text-mask.ts.)
 // - The result lists concrete pointers (RFC 6901 escapes; a "*" key is written "~2") against
 //   the original document: `erased` for removed locations, `masked` for rewritten ones — the
 //   same split as OPA's decision-log mask (`erased` / `masked`).

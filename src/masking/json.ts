@@ -1,4 +1,5 @@
-// Strict JSON for bodies we are about to mask.
+// Strict JSON for documents parsed into objects (the proxy's parsed_body). Upstream responses
+// are masked as text instead (text-mask.ts), which masks every copy of a duplicate key.
 //
 // JSON.parse alone is not enough: with duplicate keys it silently keeps the last value, while
 // the client (or a downstream parser) may read the first one — a rule masking "/ssn" would hide

@@ -3,9 +3,9 @@
 //
 // Streaming is the caller's business: with `mask.empty` the proxy should stream the upstream
 // response as is and not call this at all (it buffers).
-import { applyMask, checkHashKey } from './apply.js'
+import { checkHashKey } from './apply.js'
 import { MaskFailClosedError } from './errors.js'
-import { parseStrictJson } from './json.js'
+import { maskJsonText } from './text-mask.js'
 import { destroySource, parseContentEncoding, readBody, type BodySource } from './body.js'
 import type { CompiledMask } from './rules.js'
 
@@ -34,9 +34,9 @@ export interface MaskedResponse {
   statusCode: number
   headers: Record<string, string | string[]>
   body: Buffer
-  /** Concrete pointers rewritten / removed (see applyMask). */
-  masked: string[]
-  erased: string[]
+  /** Concrete pointers rewritten / removed (see applyMask); computed when first read. */
+  readonly masked: string[]
+  readonly erased: string[]
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -103,22 +103,36 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
 
   const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus })
 
-  let body: Buffer
-  let masked: string[] = []
-  let erased: string[] = []
   if (raw.length === 0) {
-    body = raw // an empty body holds nothing to mask (and is not JSON to parse)
-  } else {
-    const parsed = parseStrictJson(raw, maxDepth)
-    if (!parsed.ok) return fail('BOUNCER_ERR_MASK_BODY_INVALID', parsed.reason)
-    // The parsed document is ours alone: mask in place, no copies.
-    const r = applyMask(parsed.value, mask, { hashKey: opts.hashKey, inPlace: true })
-    masked = r.masked
-    erased = r.erased
-    body = Buffer.from(JSON.stringify(r.value), 'utf8')
+    // An empty body holds nothing to mask (and is not JSON to parse).
+    headers['content-length'] = '0'
+    return { statusCode: res.statusCode, headers, body: raw, masked: [], erased: [] }
   }
-  headers['content-length'] = String(body.length)
-  return { statusCode: res.statusCode, headers, body, masked, erased }
+  // Byte-level: everything outside the masked values keeps the upstream's exact text.
+  const r = maskJsonText(raw, mask, { hashKey: opts.hashKey, maxDepth, lists: false })
+  if (!r.ok) return fail('BOUNCER_ERR_MASK_BODY_INVALID', r.reason)
+  headers['content-length'] = String(r.body.length)
+  return withLazyLists({ statusCode: res.statusCode, headers, body: r.body }, raw, mask, opts.hashKey, maxDepth)
+}
+
+/**
+ * `masked` / `erased` are computed when first read, by a second pass over the upstream body:
+ * building a pointer per masked value costs more than the masking itself, and the proxy does
+ * not read them on the request path.
+ */
+function withLazyLists (res: Omit<MaskedResponse, 'masked' | 'erased'>, raw: Buffer, mask: CompiledMask, hashKey: Uint8Array | undefined, maxDepth: number): MaskedResponse {
+  let lists: { masked: string[]; erased: string[] } | undefined
+  const get = (): { masked: string[]; erased: string[] } => {
+    if (lists === undefined) {
+      const r = maskJsonText(raw, mask, { hashKey, maxDepth })
+      lists = r.ok ? r : { masked: [], erased: [] } // the first pass succeeded, so this one does
+    }
+    return lists
+  }
+  return Object.defineProperties(res as MaskedResponse, {
+    masked: { get: () => get().masked, enumerable: true, configurable: true },
+    erased: { get: () => get().erased, enumerable: true, configurable: true },
+  })
 }
 
 /**

@@ -1,0 +1,590 @@
+// Masking a JSON body as text: one pass over the bytes that validates the JSON, follows the
+// JSON Pointer of every value, and copies the upstream's bytes through untouched except for
+// the values a rule matches. Nothing is parsed into objects and re-serialised, so numbers of
+// any size or form (12345678901234567891, 1e400, -0, 1.50), string escapes and whitespace
+// outside masked values reach the client exactly as the upstream sent them.
+//
+// Semantics are applyMask's (apply.ts), location by location:
+// - Rules run in list order at each location. The first rule that ends at a value decides
+//   from the original value; later rules ending there see its result (a string or null), so
+//   `hash` then `remove` removes. A value replaced by a rule is opaque to every later rule
+//   that would reach inside it (the outer rule wins). Rules listed *before* the outer one
+//   that reach inside it still run first (their locations are reported, and `hash` of the
+//   container hashes what they left), as with applyMask.
+// - Array indices are the original ones (removal never renumbers what later rules see).
+// - `remove` deletes the member or element together with one separating comma, so the result
+//   stays valid JSON; whitespace around it is kept as far as possible.
+// - Duplicate object keys: every occurrence is masked (parsers disagree on which one wins, so
+//   none is left readable). Keys are compared after decoding escapes ("\u0073sn" is "ssn").
+// - Numbers used by an action keep their exact digits: `last4` of 12345678901234567891 is
+//   "****7891", and `hash` of an integer hashes its decimal text (see numberText).
+//
+// Output: the original bytes (the same Buffer) when no rule matched anything, else one new
+// Buffer assembled from untouched spans and replacement texts.
+import { isUtf8 } from 'node:buffer'
+import { DEFAULT_LAST4_PREFIX, DEFAULT_REDACTION, hashText, last4 } from './actions.js'
+import { escapeToken, type PathToken } from './pointer.js'
+import type { CompiledMask, CompiledRule } from './rules.js'
+
+export interface TextMaskOptions {
+  /** HMAC key for `hash` rules (checked by the caller; see checkHashKey). */
+  hashKey?: Uint8Array
+  /** Deepest nesting of objects/arrays accepted. */
+  maxDepth: number
+  /** Collect the masked/erased pointers (default true); without them a pass is cheaper. */
+  lists?: boolean
+}
+
+export type TextMaskResult =
+  | { ok: true; body: Buffer; masked: string[]; erased: string[] }
+  | { ok: false; reason: string }
+
+/** Thrown inside the scanner, turned into { ok: false, reason } at the entry point. */
+class Invalid extends Error {}
+const INVALID_JSON = 'body is not valid JSON'
+
+/** A rule as the scanner uses it: tokens plus the UTF-8 bytes of each literal key token. */
+interface TextRule {
+  readonly order: number
+  readonly rule: CompiledRule
+  readonly tokens: readonly PathToken[]
+  /** Per token: the literal key (null for a wildcard), its UTF-8 bytes, its array index (-1: none). */
+  readonly keys: readonly (string | null)[]
+  readonly keyBytes: readonly (Buffer | null)[]
+  readonly indices: readonly number[]
+  /** Per token: the literal key escaped for a reported pointer (null for a wildcard). */
+  readonly escaped: readonly (string | null)[]
+  readonly remove: boolean
+  /** last4: the prefix. */
+  readonly prefix: string
+  /** redact and null: the result, and its JSON text (the same for every value). */
+  readonly value: string | null
+  readonly bytes: Buffer | null
+}
+
+const TRUE = Buffer.from('true'), FALSE = Buffer.from('false'), NULL = Buffer.from('null')
+
+const compiled = new WeakMap<CompiledMask, TextRule[]>()
+
+function textRules (mask: CompiledMask): TextRule[] {
+  let rules = compiled.get(mask)
+  if (rules === undefined) {
+    rules = mask.rules.map((rule, order) => ({
+      order,
+      rule,
+      tokens: rule.tokens,
+      keys: rule.tokens.map((t) => (t.wildcard ? null : t.key)),
+      keyBytes: rule.tokens.map((t) => (t.wildcard ? null : Buffer.from(t.key, 'utf8'))),
+      indices: rule.tokens.map((t) => (t.wildcard ? -1 : t.index)),
+      escaped: rule.tokens.map((t) => (t.wildcard ? null : escapeToken(t.key))),
+      remove: rule.action === 'remove',
+      prefix: rule.replacement ?? DEFAULT_LAST4_PREFIX,
+      value: rule.action === 'redact' ? rule.replacement ?? DEFAULT_REDACTION : null,
+      bytes: rule.action === 'redact' ? Buffer.from(JSON.stringify(rule.replacement ?? DEFAULT_REDACTION)) : rule.action === 'null' ? NULL : null,
+    }))
+    compiled.set(mask, rules)
+  }
+  return rules
+}
+
+/**
+ * Masks `body` (the decoded upstream bytes) with `mask`. Invalid UTF-8, invalid JSON and
+ * nesting deeper than `maxDepth` give { ok: false, reason } (reasons never quote the body).
+ */
+export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMaskOptions): TextMaskResult {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (!isUtf8(buf)) return { ok: false, reason: 'body is not valid UTF-8' }
+  const ctx: Ctx = { hashKey: opts.hashKey, lists: opts.lists !== false, masked: [], erased: [], duplicates: false }
+  // A UTF-8 BOM is skipped by the scanner (RFC 8259 lets parsers ignore it) and kept in the output.
+  const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
+  let out: Buffer
+  try {
+    out = scan(buf, start, buf.length, mask.empty ? null : textRules(mask), 0, '', opts.maxDepth, ctx, true)
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, reason: e.message }
+    throw e
+  }
+  // Listed as applyMask lists them: by the rule that decided (rule order), then document order.
+  const masked = flatten(ctx.masked, ctx.duplicates)
+  const erased = flatten(ctx.erased, ctx.duplicates)
+  return { ok: true, body: out, masked, erased }
+}
+
+function flatten (byRule: string[][], dedupe: boolean): string[] {
+  const all: string[] = []
+  for (const paths of byRule) if (paths !== undefined) for (const p of paths) all.push(p)
+  // The same pointer twice only comes from a duplicate key; each occurrence was masked alike.
+  return dedupe ? [...new Set(all)] : all
+}
+
+interface Ctx {
+  hashKey: Uint8Array | undefined
+  /** Collect pointers at all (they cost more than masking). */
+  lists: boolean
+  /** Pointers by the index of the rule that decided (sparse), in document order. */
+  masked: string[][]
+  erased: string[][]
+  /** Some object had the same key twice among members rules matched: pointers may repeat. */
+  duplicates: boolean
+}
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d, COMMA = 0x2c, COLON = 0x3a
+const MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e, ZERO = 0x30, NINE = 0x39, LOWER_E = 0x65, UPPER_E = 0x45
+const KIND_STRING = 1, KIND_NUMBER = 2, KIND_LITERAL = 3, KIND_CONTAINER = 4
+
+/** One open object or array. Frames are pooled per depth: a scan allocates one per level. */
+class Frame {
+  isObj = false
+  /** Offset of "{" / "[". */
+  start = 0
+  /** Rules that may match this container's children (token `depth` is the child's), or null. */
+  active: TextRule[] | null = null
+  depth = 0
+  parent: Frame | null = null
+  /** Concrete pointer of this container, computed when first needed. */
+  path: string | null = null
+  // The current member.
+  index = -1
+  memberStart = 0
+  keyStart = 0
+  keyEnd = 0
+  keyEsc = false
+  keyStr: string | null = null
+  /** Rules matching the current member (ending at it or reaching inside it), or null. */
+  cur: TextRule[] | null = null
+  /** Some rule in `cur` ends at the current member: it is replaced or removed. */
+  curEnds = false
+  curRemove = false
+  // Removal bookkeeping (only in frames with active rules).
+  /** End offset of the previous member's value (kept or removed). */
+  prevEnd = -1
+  anyKept = false
+  /** Offset of a comma that follows removed leading members, not yet cut. */
+  pendingComma = -1
+  /** Keys of members rules matched so far (start, end, escaped) — to notice duplicates. */
+  readonly matched: number[] = []
+
+  reset (isObj: boolean, start: number, active: TextRule[] | null, depth: number, parent: Frame | null): void {
+    this.isObj = isObj; this.start = start; this.active = active; this.depth = depth; this.parent = parent
+    this.path = null; this.index = -1; this.cur = null; this.curEnds = false; this.curRemove = false
+    this.prevEnd = -1; this.anyKept = false; this.pendingComma = -1; this.keyStr = null
+    if (this.matched.length !== 0) this.matched.length = 0
+  }
+}
+
+// Set by scanString: whether the string just scanned contains an escape.
+let strEsc = false
+
+const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM = 4
+
+/**
+ * Scans the JSON value in buf[start, end) (whitespace around it allowed) and returns the masked
+ * text. `rules` are the rules that may match inside the root value, whose path is `rootPath`
+ * with `rootDepth` tokens. `top`: the whole body (validation of the bytes before `start` and
+ * after the value is this call's job); false for a re-scan of an already validated container.
+ */
+function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null, rootDepth: number, rootPath: string,
+  maxDepth: number, ctx: Ctx, top: boolean): Buffer {
+  // Output, allocated at the first change: the bytes before `copyFrom` are written to out[0, w).
+  let out: Buffer | null = null
+  let w = 0
+  let copyFrom = top ? 0 : start
+  /** Writes buf[copyFrom, from) then `text` (JSON text; '' for a cut), and skips to `to`. */
+  const replace = (from: number, to: number, text: string | Buffer): void => {
+    const need = from - copyFrom + (typeof text === 'string' ? text.length * 3 : text.length)
+    if (out === null) out = Buffer.allocUnsafe(Math.max(need, (top ? buf.length : end - start) + 256))
+    else if (w + need > out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * out.length, w + need))
+      out.copy(grown, 0, 0, w)
+      out = grown
+    }
+    const o = out
+    // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
+    if (from - copyFrom < 64) { for (let k = copyFrom; k < from; k++) o[w++] = buf[k]! } else w += buf.copy(o, w, copyFrom, from)
+    if (typeof text !== 'string') { for (let k = 0; k < text.length; k++) o[w++] = text[k]! } else if (text.length > 32) {
+      w += o.write(text, w, 'utf8')
+    } else {
+      for (let k = 0; k < text.length; k++) {
+        const ch = text.charCodeAt(k)
+        if (ch >= 0x80) { w += o.write(text.slice(k), w, 'utf8'); break }
+        o[w++] = ch
+      }
+    }
+    copyFrom = to
+  }
+
+  const pool: Frame[] = []
+  let depth = 0
+  let f: Frame | null = null
+  let i = start
+  let state = S_VALUE
+  const n = end
+
+  for (;;) {
+    // Skip whitespace (space, tab, LF, CR).
+    let c = buf[i]!
+    while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+
+    if (state === S_VALUE) {
+      if (i >= n) throw new Invalid(INVALID_JSON)
+      if (f !== null) {
+        if (!f.isObj) { f.index++; f.memberStart = i }
+        if (f.active !== null) {
+          matchMember(f, buf)
+          // The first kept member after removed leading ones: drop the comma before it.
+          if (f.pendingComma >= 0 && !f.curRemove) { replace(f.pendingComma, f.memberStart, ''); f.pendingComma = -1 }
+        }
+      }
+      if (c === LBRACE || c === LBRACKET) {
+        if (depth >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
+        let g = pool[depth]
+        if (g === undefined) { g = new Frame(); pool[depth] = g }
+        const active = f === null ? rules : f.curEnds ? null : f.cur
+        g.reset(c === LBRACE, i, active, f === null ? rootDepth : f.depth + 1, f)
+        f = g
+        depth++
+        i++
+        state = c === LBRACE ? S_FIRST_KEY : S_FIRST_ELEM
+        continue
+      }
+      const vs = i
+      let kind: number
+      if (c === QUOTE) { i = scanString(buf, i, n); kind = KIND_STRING } else if (c === MINUS || (c >= ZERO && c <= NINE)) { i = scanNumber(buf, i, n); kind = KIND_NUMBER } else { i = scanLiteral(buf, i, n, c); kind = KIND_LITERAL }
+      if (f !== null && f.active !== null) endMember(f, vs, i, kind)
+      state = S_AFTER_VALUE
+      continue
+    }
+
+    if (state === S_AFTER_VALUE) {
+      if (f === null) {
+        // The root value is complete: only whitespace may follow.
+        if (i !== n) throw new Invalid(INVALID_JSON)
+        break
+      }
+      if (c === COMMA) {
+        if (f.active !== null && !f.anyKept && f.prevEnd >= 0) f.pendingComma = i // after removed leading members
+        i++
+        state = f.isObj ? S_KEY : S_VALUE
+        continue
+      }
+      if (c !== (f.isObj ? RBRACE : RBRACKET) || i >= n) throw new Invalid(INVALID_JSON)
+      // close
+    } else if (state === S_FIRST_KEY || state === S_KEY) {
+      if (c === QUOTE) {
+        const g = f!
+        g.memberStart = i
+        g.keyStart = i + 1
+        i = scanString(buf, i, n)
+        g.keyEnd = i - 1
+        g.keyEsc = strEsc
+        g.keyStr = null
+        c = buf[i]!
+        while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+        if (c !== COLON || i >= n) throw new Invalid(INVALID_JSON)
+        i++
+        state = S_VALUE
+        continue
+      }
+      if (state === S_KEY || c !== RBRACE || i >= n) throw new Invalid(INVALID_JSON)
+      // "{}": close
+    } else { // S_FIRST_ELEM
+      if (c !== RBRACKET || i >= n) { state = S_VALUE; continue }
+      // "[]": close
+    }
+
+    // Closing the current container (buf[i] is its "}" or "]").
+    i++
+    const closed: Frame = f!
+    depth--
+    f = closed.parent
+    if (f !== null && f.active !== null) endMember(f, closed.start, i, KIND_CONTAINER)
+    state = S_AFTER_VALUE
+  }
+
+  if (out === null) return top ? buf : buf.subarray(start, end)
+  replace(top ? buf.length : end, 0, '')
+  return (out as Buffer).subarray(0, w)
+
+  /** Rules of f.active matching f's current member → f.cur / f.curEnds / f.curRemove. */
+  function matchMember (f: Frame, buf: Buffer): void {
+    const active = f.active!
+    const d = f.depth
+    const keyLen = f.keyEnd - f.keyStart
+    let cur: TextRule[] | null = null
+    let firstMiss = -1
+    let ends = false
+    let remove = false
+    for (let k = 0; k < active.length; k++) {
+      const r = active[k]!
+      const kb = r.keyBytes[d]!
+      let hit: boolean
+      if (kb === null) hit = true // wildcard
+      else if (!f.isObj) hit = r.indices[d] === f.index
+      else if (f.keyEsc) hit = keyOf(f, buf) === r.keys[d]
+      else hit = kb.length === keyLen && sameBytes(buf, f.keyStart, f.keyEnd, kb)
+      if (!hit) {
+        if (firstMiss < 0) firstMiss = k
+        continue
+      }
+      if (firstMiss >= 0) (cur ??= active.slice(0, firstMiss)).push(r)
+      if (r.tokens.length === d + 1) { ends = true; if (r.remove) remove = true }
+    }
+    // Every active rule matched (wildcards, the usual case): share the list, allocate nothing.
+    if (firstMiss < 0) cur = active
+    else if (cur === null && firstMiss > 0) cur = active.slice(0, firstMiss)
+    f.cur = cur
+    f.curEnds = ends
+    f.curRemove = remove
+    if (cur !== null && f.isObj && ctx.lists && !ctx.duplicates) noteKey(f, buf)
+  }
+
+  /** Remembers a matched key of f; a key seen before in f means pointers may repeat. */
+  function noteKey (f: Frame, buf: Buffer): void {
+    const m = f.matched
+    for (let k = 0; k < m.length; k += 3) {
+      const same = m[k + 2] === 0 && !f.keyEsc
+        ? m[k + 1]! - m[k]! === f.keyEnd - f.keyStart && buf.compare(buf, f.keyStart, f.keyEnd, m[k], m[k + 1]) === 0
+        : JSON.parse(buf.toString('utf8', m[k]! - 1, m[k + 1]! + 1)) === keyOf(f, buf)
+      if (same) { ctx.duplicates = true; return }
+    }
+    m.push(f.keyStart, f.keyEnd, f.keyEsc ? 1 : 0)
+  }
+
+  /** The current member of f (a rule may match it) ends at `ve`: replace or remove it. */
+  function endMember (f: Frame, vs: number, ve: number, kind: number): void {
+    if (!f.curEnds) {
+      f.anyKept = true
+      f.prevEnd = ve
+      return
+    }
+    const rules = f.cur!
+    const d = f.depth + 1
+    const path = ctx.lists ? pathOf(f, buf) + '/' + tokenOf(f, buf) : ''
+    // Rules listed before the first rule ending here that reach inside the value run first.
+    let inner: TextRule[] | null = null
+    let first = -1
+    for (let k = 0; k < rules.length; k++) {
+      if (rules[k]!.tokens.length === d) { first = k; break }
+      if (kind === KIND_CONTAINER) (inner ??= []).push(rules[k]!)
+    }
+    let valueBuf = buf
+    let vStart = vs
+    let vEnd = ve
+    // Their effect shows only in the lists and in a hash of the container.
+    if (inner !== null && (ctx.lists || (!f.curRemove && rules[first]!.rule.action === 'hash'))) {
+      valueBuf = scan(buf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, ctx, false)
+      vStart = 0
+      vEnd = valueBuf.length
+    }
+    if (f.curRemove) {
+      let order = -1
+      for (let k = first; k < rules.length; k++) if (rules[k]!.remove && rules[k]!.tokens.length === d) { order = rules[k]!.order; break }
+      if (f.anyKept) replace(f.prevEnd, ve, '') // ", member"
+      else if (f.pendingComma >= 0) { replace(f.pendingComma, ve, ''); f.pendingComma = -1 }
+      else replace(f.memberStart, ve, '') // the first member: its comma goes with the next kept one
+      note(path, true, order)
+    } else {
+      let v: unknown // undefined until the first rule ending here decided
+      let bytes: Buffer | null = null // the JSON text of v when known in advance
+      for (let k = first; k < rules.length; k++) {
+        const r = rules[k]!
+        if (r.tokens.length !== d) continue
+        if (v !== undefined) { v = r.rule.apply(v, ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, ctx)
+      }
+      replace(vs, ve, bytes ?? (v === null ? NULL : JSON.stringify(v)))
+      note(path, false, rules[first]!.order)
+      f.anyKept = true
+    }
+    f.prevEnd = ve
+  }
+
+  function note (path: string, erased: boolean, order: number): void {
+    if (!ctx.lists) return
+    const lists = erased ? ctx.erased : ctx.masked
+    ;(lists[order] ??= []).push(path)
+  }
+
+  function pathOf (f: Frame, buf: Buffer): string {
+    if (f.path === null) f.path = f.parent === null ? rootPath : pathOf(f.parent, buf) + '/' + tokenOf(f.parent, buf)
+    return f.path
+  }
+}
+
+/** The current member's token, escaped for a reported pointer. */
+function tokenOf (f: Frame, buf: Buffer): string {
+  if (!f.isObj) return String(f.index)
+  // A rule naming the key literally has it escaped already: no decoding.
+  const cur = f.cur
+  if (cur !== null) for (let k = 0; k < cur.length; k++) { const e = cur[k]!.escaped[f.depth]; if (e !== null) return e! }
+  return escapeToken(keyOf(f, buf))
+}
+
+function keyOf (f: Frame, buf: Buffer): string {
+  if (f.keyStr === null) {
+    f.keyStr = f.keyEsc ? JSON.parse(buf.toString('utf8', f.keyStart - 1, f.keyEnd + 1)) as string : buf.toString('utf8', f.keyStart, f.keyEnd)
+  }
+  return f.keyStr
+}
+
+function sameBytes (buf: Buffer, s: number, e: number, key: Buffer): boolean {
+  const len = e - s
+  if (len !== key.length) return false
+  for (let k = 0; k < len; k++) if (buf[s + k] !== key[k]) return false
+  return true
+}
+
+/** What the first rule ending at a value makes of the original value (string or null). */
+function firstAction (r: TextRule, buf: Buffer, vs: number, ve: number, kind: number, ctx: Ctx): string | null {
+  switch (r.rule.action) {
+    case 'hash': {
+      const text = kind === KIND_STRING
+        ? stringAt(buf, vs, ve)
+        : kind === KIND_NUMBER ? numberText(buf.toString('latin1', vs, ve)) : kind === KIND_LITERAL ? buf.toString('latin1', vs, ve) : canonicalText(buf, vs, ve)
+      return hashText(text, ctx.hashKey!)
+    }
+    case 'last4':
+      if (kind === KIND_STRING) return last4(stringAt(buf, vs, ve), r.prefix)
+      if (kind === KIND_NUMBER) return last4(numberText(buf.toString('latin1', vs, ve)), r.prefix)
+      return r.prefix
+    default: // redact, null: precomputed; remove: handled by the caller
+      throw new Error(`unexpected action ${r.rule.action}`)
+  }
+}
+
+/** The decoded value of the JSON string at buf[vs, ve) (quotes included). */
+function stringAt (buf: Buffer, vs: number, ve: number): string {
+  for (let k = vs + 1; k < ve - 1; k++) if (buf[k] === BACKSLASH) return JSON.parse(buf.toString('utf8', vs, ve)) as string
+  return buf.toString('utf8', vs + 1, ve - 1)
+}
+
+const INTEGER = /^-?(?:0|[1-9][0-9]*)$/
+
+/**
+ * The text `hash` and `last4` use for a JSON number: integers keep their exact digits (so
+ * 12345678901234567891 is not rounded; "-0" is "0"), other numbers use their shortest form as
+ * a double (1.50 → "1.5", 1e2 → "100"), which is what a parsed number gives — so 42 and "42"
+ * still hash alike. Numbers a double cannot hold (1e400, 1e-400) keep their text.
+ */
+export function numberText (raw: string): string {
+  if (INTEGER.test(raw)) return raw === '-0' ? '0' : raw
+  const v = Number(raw)
+  if (!Number.isFinite(v) || (v === 0 && /[1-9]/.test(raw.split(/[eE]/)[0]!))) return raw
+  return String(v)
+}
+
+// --- validation of scalars ----------------------------------------------------------------
+
+function scanString (buf: Buffer, i: number, n: number): number {
+  strEsc = false
+  i++
+  for (;;) {
+    if (i >= n) throw new Invalid(INVALID_JSON)
+    const c = buf[i]!
+    if (c === QUOTE) return i + 1
+    if (c === BACKSLASH) {
+      strEsc = true
+      const e = buf[i + 1]
+      if (e === 0x75) { // \uXXXX
+        if (i + 5 >= n || !isHex(buf[i + 2]!) || !isHex(buf[i + 3]!) || !isHex(buf[i + 4]!) || !isHex(buf[i + 5]!)) throw new Invalid(INVALID_JSON)
+        i += 6
+      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2
+      } else throw new Invalid(INVALID_JSON)
+    } else if (c < 0x20) {
+      throw new Invalid(INVALID_JSON)
+    } else i++
+  }
+}
+
+function isHex (c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)
+}
+
+/** -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+function scanNumber (buf: Buffer, i: number, n: number): number {
+  if (buf[i] === MINUS) i++
+  let c = i < n ? buf[i]! : -1
+  if (c === ZERO) c = ++i < n ? buf[i]! : -1
+  else if (c >= 0x31 && c <= NINE) { do c = ++i < n ? buf[i]! : -1; while (c >= ZERO && c <= NINE) } else throw new Invalid(INVALID_JSON)
+  if (c === DOT) {
+    c = ++i < n ? buf[i]! : -1
+    if (!(c >= ZERO && c <= NINE)) throw new Invalid(INVALID_JSON)
+    do c = ++i < n ? buf[i]! : -1; while (c >= ZERO && c <= NINE)
+  }
+  if (c === LOWER_E || c === UPPER_E) {
+    c = ++i < n ? buf[i]! : -1
+    if (c === PLUS || c === MINUS) c = ++i < n ? buf[i]! : -1
+    if (!(c >= ZERO && c <= NINE)) throw new Invalid(INVALID_JSON)
+    do c = ++i < n ? buf[i]! : -1; while (c >= ZERO && c <= NINE)
+  }
+  return i
+}
+
+
+function scanLiteral (buf: Buffer, i: number, n: number, c: number): number {
+  const lit = c === 0x74 ? TRUE : c === 0x66 ? FALSE : c === 0x6e ? NULL : null
+  if (lit === null || i + lit.length > n || !sameBytes(buf, i, i + lit.length, lit)) throw new Invalid(INVALID_JSON)
+  return i + lit.length
+}
+
+// --- canonical JSON of a (validated) container, for `hash` --------------------------------
+
+const MAX_HASH_DEPTH = 512
+let cpos = 0
+
+/**
+ * Canonical JSON (sorted keys, no whitespace) of the valid JSON text buf[vs, ve), as
+ * canonicalJson(JSON.parse(text)) gives it — except that numbers keep their exact digits
+ * (numberText). Of duplicate keys the last wins, as with JSON.parse.
+ */
+function canonicalText (buf: Buffer, vs: number, ve: number): string {
+  cpos = vs
+  return canonicalValue(buf, ve, 0)
+}
+
+function canonicalValue (buf: Buffer, n: number, depth: number): string {
+  skipWs(buf, n)
+  const c = buf[cpos]!
+  if (c === LBRACE || c === LBRACKET) {
+    if (depth > MAX_HASH_DEPTH) throw new Invalid(`a value to hash is nested deeper than ${MAX_HASH_DEPTH} levels`)
+    cpos++
+    skipWs(buf, n)
+    if (c === LBRACKET) {
+      const items: string[] = []
+      if (buf[cpos] === RBRACKET) { cpos++; return '[]' }
+      for (;;) {
+        items.push(canonicalValue(buf, n, depth + 1))
+        skipWs(buf, n)
+        if (buf[cpos++] === RBRACKET) return '[' + items.join(',') + ']'
+      }
+    }
+    const members = new Map<string, string>()
+    if (buf[cpos] === RBRACE) { cpos++; return '{}' }
+    for (;;) {
+      skipWs(buf, n)
+      const ks = cpos
+      cpos = scanString(buf, cpos, n)
+      const key = stringAt(buf, ks, cpos)
+      skipWs(buf, n)
+      cpos++ // ":"
+      members.delete(key) // the last duplicate wins
+      members.set(key, canonicalValue(buf, n, depth + 1))
+      skipWs(buf, n)
+      if (buf[cpos++] === RBRACE) break
+    }
+    const keys = [...members.keys()].sort()
+    let s = '{'
+    for (let k = 0; k < keys.length; k++) s += (k === 0 ? '' : ',') + JSON.stringify(keys[k]) + ':' + members.get(keys[k]!)!
+    return s + '}'
+  }
+  const vs = cpos
+  if (c === QUOTE) { cpos = scanString(buf, cpos, n); return JSON.stringify(stringAt(buf, vs, cpos)) }
+  if (c === MINUS || (c >= ZERO && c <= NINE)) { cpos = scanNumber(buf, cpos, n); return numberText(buf.toString('latin1', vs, cpos)) }
+  cpos = scanLiteral(buf, cpos, n, c)
+  return buf.toString('latin1', vs, cpos)
+}
+
+function skipWs (buf: Buffer, n: number): void {
+  let c = buf[cpos]
+  while (cpos < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++cpos]
+}

@@ -1,0 +1,232 @@
+// The byte-level masker: outside masked values the body keeps the upstream's exact bytes;
+// inside, the same results as applyMask on the parsed document.
+import t from 'tap'
+import { createHmac } from 'node:crypto'
+import { Readable } from 'node:stream'
+import {
+  applyMask, compileMaskRules, maskJsonText, maskUpstreamResponse, type MaskAction, type MaskRule,
+} from '../../src/masking/index.js'
+
+const hashKey = Buffer.from('text-mask-test-key-0123456789abcdef')
+const hmac = (s: string): string => 'hmac-sha256:' + createHmac('sha256', hashKey).update(s).digest('hex')
+
+/** Masks `body` as the proxy does (maskUpstreamResponse) and returns the body text. */
+async function viaResponse (body: string | Buffer, rules: MaskRule[]): Promise<{ text: string; masked: string[]; erased: string[] }> {
+  const r = await maskUpstreamResponse({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: Readable.from([Buffer.from(body)]) }, compileMaskRules(rules), { hashKey })
+  return { text: r.body.toString('utf8'), masked: r.masked, erased: r.erased }
+}
+
+function text (body: string | Buffer, rules: MaskRule[], maxDepth = 128): string {
+  const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth })
+  if (!r.ok) throw new Error(r.reason)
+  return r.body.toString('utf8')
+}
+
+function reason (body: string | Buffer, rules: MaskRule[] = [{ path: '/a', action: 'redact' }], maxDepth = 128): string | null {
+  const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth })
+  return r.ok ? null : r.reason
+}
+
+t.test('numbers, escapes and whitespace outside masked values keep their exact text', async (t) => {
+  const body = '{ "id": 12345678901234567891, "amount": 1e400, "z": -0, "f": 1.50, "e": 2E-3,\n' +
+    '  "s": "caf\\u00e9 \\ud83d\\ude00 \\/ \\"q\\"", "u": "żółw 🐢", "ssn": "123-45-6789",\t"list": [ 1 , 2 ] }'
+  const r = await viaResponse(body, [{ path: '/ssn', action: 'redact' }])
+  t.equal(r.text, body.replace('"123-45-6789"', '"[REDACTED]"'), 'only the masked value changed')
+  t.strictSame(r.masked, ['/ssn'])
+  // What the old parse-and-serialise path did to the same bytes:
+  t.not(r.text.includes('12345678901234567000'), true)
+  t.ok(r.text.includes('12345678901234567891'))
+  t.ok(r.text.includes('1e400'), '1e400 is not turned into null')
+  t.ok(r.text.includes('"z": -0'), '-0 stays -0')
+  t.ok(r.text.includes('\\u00e9'), 'escapes are not decoded')
+})
+
+t.test('a body no rule matches comes back as the same bytes (no copy)', async (t) => {
+  const body = Buffer.from(' [ {"a" : 1e400} , 12345678901234567891 ]\n')
+  const r = maskJsonText(body, compileMaskRules([{ path: '/x/y', action: 'redact' }]), { hashKey, maxDepth: 128 })
+  t.ok(r.ok && r.body === body)
+  const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"s","b":1}')])
+  const m = maskJsonText(bom, compileMaskRules([{ path: '/a', action: 'null' }]), { hashKey, maxDepth: 128 })
+  t.ok(m.ok)
+  if (m.ok) t.ok(m.body.equals(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":null,"b":1}')])), 'a BOM is skipped by the scanner and kept')
+})
+
+t.test('actions on numbers use their exact digits', async (t) => {
+  const body = '{"big": 12345678901234567891, "big2": 12345678901234567892, "neg": -0, "f": 1.50, "inf": 1e400, "n": 42, "s": "42", "c": {"b": 1.0, "a": [12345678901234567891]}}'
+  const hashed = JSON.parse(text(body, ['/big', '/big2', '/neg', '/f', '/inf', '/n', '/s', '/c'].map((path) => ({ path, action: 'hash' as const })))) as Record<string, string>
+  t.equal(hashed.big, hmac('12345678901234567891'), 'big integers hash as their digits, not a rounded double')
+  t.not(hashed.big, hashed.big2, 'so two ids that round alike do not hash alike')
+  t.equal(hashed.neg, hmac('0'), '-0 hashes as 0 (as before)')
+  t.equal(hashed.f, hmac('1.5'), 'other numbers hash as their double, as before')
+  t.equal(hashed.inf, hmac('1e400'), 'a number no double can hold hashes as its text (used to throw)')
+  t.equal(hashed.n, hashed.s, '42 and "42" still hash alike')
+  t.equal(hashed.c, hmac('{"a":[12345678901234567891],"b":1}'), 'containers hash as canonical JSON, numbers exact')
+  t.equal(text('{"card": 12345678901234567891, "f": 1234.5678, "x": 1e400}', [{ path: '/card', action: 'last4' }, { path: '/f', action: 'last4' }, { path: '/x', action: 'last4' }]),
+    '{"card": "****7891", "f": "****5678", "x": "****e400"}')
+})
+
+t.test('unicode escapes: in keys they match rules; in masked strings they are decoded first', async (t) => {
+  t.equal(text('{"\\u0073sn": "x", "k\\u00e9y": "y", "n": "\\u0041BCDEF"}', [
+    { path: '/ssn', action: 'redact' }, { path: '/kéy', action: 'null' }, { path: '/n', action: 'last4' },
+  ]), '{"\\u0073sn": "[REDACTED]", "k\\u00e9y": null, "n": "****CDEF"}')
+  t.equal(text('{"e": "a\\ud83d\\ude00"}', [{ path: '/e', action: 'hash' }]), `{"e": "${hmac('a😀')}"}`)
+  const r = await viaResponse('{"k\\u00e9y": 1}', [{ path: '/kéy', action: 'null' }])
+  t.strictSame(r.masked, ['/kéy'], 'reported paths use the decoded key')
+})
+
+t.test('keys with ~0 / ~1 escapes and a literal "*"', async (t) => {
+  const r = await viaResponse('{"a/b": 1, "c~d": 2, "*": 3, "x": {"e/f~": 4}}', [
+    { path: '/a~1b', action: 'null' }, { path: '/c~0d', action: 'null' }, { path: '/~2', action: 'null' }, { path: '/x/*', action: 'redact' },
+  ])
+  t.equal(r.text, '{"a/b": null, "c~d": null, "*": null, "x": {"e/f~": "[REDACTED]"}}')
+  t.strictSame(r.masked, ['/a~1b', '/c~0d', '/~2', '/x/e~1f~0'])
+})
+
+t.test('remove keeps the JSON valid: first, middle, last, several, all', async (t) => {
+  const arr = '[1, 2, 3, 4]'
+  const rm = (idx: number[]): string => text(`{"a": ${arr}}`, idx.map((i) => ({ path: `/a/${i}`, action: 'remove' as const })))
+  t.equal(rm([0]), '{"a": [2, 3, 4]}', 'first')
+  t.equal(rm([1]), '{"a": [1, 3, 4]}', 'middle')
+  t.equal(rm([3]), '{"a": [1, 2, 3]}', 'last')
+  t.equal(rm([0, 1]), '{"a": [3, 4]}', 'first two')
+  t.equal(rm([2, 3]), '{"a": [1, 2]}', 'last two')
+  t.equal(rm([0, 2]), '{"a": [2, 4]}', 'indices are the original ones')
+  t.equal(rm([1, 3]), '{"a": [1, 3]}')
+  t.equal(rm([0, 1, 2, 3]), '{"a": []}', 'all')
+  t.equal(text('{"a":1,"b":2,"c":3}', [{ path: '/a', action: 'remove' }]), '{"b":2,"c":3}')
+  t.equal(text('{"a":1,"b":2,"c":3}', [{ path: '/b', action: 'remove' }]), '{"a":1,"c":3}')
+  t.equal(text('{"a":1,"b":2,"c":3}', [{ path: '/c', action: 'remove' }]), '{"a":1,"b":2}')
+  t.equal(text('{"a":1,"b":2,"c":3}', [{ path: '/*', action: 'remove' }]), '{}')
+  t.equal(text('{"a":{"x":[1,{"y":2}]},"b":2}', [{ path: '/a', action: 'remove' }]), '{"b":2}', 'a container member')
+  const pretty = '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ],\n  "c": 3\n}'
+  t.equal(text(pretty, [{ path: '/a', action: 'remove' }]), '{\n  "b": [\n    1,\n    2\n  ],\n  "c": 3\n}')
+  t.equal(text(pretty, [{ path: '/c', action: 'remove' }]), '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}')
+  t.equal(text(pretty, [{ path: '/b/1', action: 'remove' }]), '{\n  "a": 1,\n  "b": [\n    1\n  ],\n  "c": 3\n}')
+  t.equal(text(pretty, [{ path: '/b/0', action: 'remove' }]), '{\n  "a": 1,\n  "b": [\n    2\n  ],\n  "c": 3\n}')
+  for (const rules of [[0], [1], [2], [0, 1], [1, 2], [0, 2], [0, 1, 2]]) {
+    const out = text('[ {"k": 1} , [2] ,"3" ]', rules.map((i) => ({ path: `/${i}`, action: 'remove' as const })))
+    t.doesNotThrow(() => JSON.parse(out), `removing ${rules.join(',')} gives valid JSON: ${out}`)
+  }
+})
+
+t.test('nested arrays and wildcards', async (t) => {
+  const body = '{"m": [[{"v": 1, "k": "a"}, {"v": 2}], [], [{"v": 3}, 4, [5]]]}'
+  const r = await viaResponse(body, [{ path: '/m/*/*/v', action: 'remove' }, { path: '/m/2/2/0', action: 'hash' }])
+  t.equal(r.text, `{"m": [[{"k": "a"}, {}], [], [{}, 4, ["${hmac('5')}"]]]}`)
+  t.strictSame(r.erased, ['/m/0/0/v', '/m/0/1/v', '/m/2/0/v'])
+  t.strictSame(r.masked, ['/m/2/2/0'])
+})
+
+t.test('duplicate keys: every occurrence is masked; nested rules reach into each', async (t) => {
+  t.equal(text('{"a": {"s": 1}, "a": {"s": 2, "t": 3}}', [{ path: '/a/s', action: 'null' }]), '{"a": {"s": null}, "a": {"s": null, "t": 3}}')
+  t.equal(text('{"s": 1, "x": 0, "s": 2}', [{ path: '/s', action: 'remove' }]), '{"x": 0}')
+  t.equal(text('[{"s":1,"s":2,"s":3}]', [{ path: '/0/s', action: 'remove' }]), '[{}]')
+  const r = await viaResponse('{"a": {"s": 1}, "\\u0061": {"s": 2}, "b": [{"t": 1, "t": 2}]}', [{ path: '/a/s', action: 'null' }, { path: '/b/*/t', action: 'remove' }])
+  t.equal(r.text, '{"a": {"s": null}, "\\u0061": {"s": null}, "b": [{}]}')
+  t.strictSame([r.masked, r.erased], [['/a/s'], ['/b/0/t']], 'each pointer is listed once')
+})
+
+t.test('rule order at one location matches applyMask', async (t) => {
+  // inner rule first, then the outer one: both run, the outer's hash sees the inner's result
+  const body = '{"a": {"b": "x", "c": 1}, "z": [1,  2.0]}'
+  const doc = JSON.parse(body) as unknown
+  const cases: MaskRule[][] = [
+    [{ path: '/a/b', action: 'redact' }, { path: '/a', action: 'hash' }],
+    [{ path: '/a', action: 'hash' }, { path: '/a/b', action: 'redact' }],
+    [{ path: '/a/b', action: 'remove' }, { path: '/a', action: 'remove' }],
+    [{ path: '/a', action: 'hash' }, { path: '/a', action: 'remove' }],
+    [{ path: '/a', action: 'redact' }, { path: '/*', action: 'hash' }],
+    [{ path: '/a/*', action: 'last4' }, { path: '/a/c', action: 'hash' }, { path: '/*/b', action: 'remove' }],
+  ]
+  for (const rules of cases) {
+    const want = applyMask(doc, compileMaskRules(rules), { hashKey })
+    const got = await viaResponse(body, rules)
+    t.strictSame(JSON.parse(got.text), want.value, JSON.stringify(rules))
+    t.strictSame([got.masked, got.erased], [want.masked, want.erased], `lists: ${JSON.stringify(rules)}`)
+    if (!want.masked.includes('/z')) t.ok(got.text.endsWith('"z": [1,  2.0]}'), 'the rest keeps its text')
+  }
+})
+
+t.test('deep nesting is refused without recursion, masked or not', async (t) => {
+  const deep = '['.repeat(1_000_000) + ']'.repeat(1_000_000)
+  t.equal(reason(deep), 'nesting is deeper than 128 levels')
+  t.equal(reason('{"a":' + deep + '}'), 'nesting is deeper than 128 levels', 'inside a value a rule replaces')
+  t.equal(reason('{"a":' + deep + '}', [{ path: '/a', action: 'hash' }], 2_000_000), 'a value to hash is nested deeper than 512 levels', 'hashing a deep value is bounded too')
+  t.equal(reason('[[[1]]]', undefined, 3), null, 'exactly at the bound')
+  t.equal(reason('[[[[1]]]]', undefined, 3), 'nesting is deeper than 3 levels')
+  t.equal(reason('{"a":"' + '['.repeat(1000) + '"}', undefined, 2), null, 'brackets inside strings are not nesting')
+})
+
+t.test('invalid JSON and UTF-8 are refused exactly where JSON.parse refuses', async (t) => {
+  const samples = [
+    '{}', '[]', '0', '-0', '1', '-1.5e+10', '1E-2', '"s"', 'true', 'false', 'null', ' \t\r\n{ "a" : [ ] }\n ',
+    '"\\u00e9\\"\\\\\\/\\b\\f\\n\\r\\t"', '"\\ud800"', '{"a":{"b":[{"c":null}]}}', '[1,[2,[3]]]', '{"":""}',
+    '', ' ', '{', '}', '[', ']', '{"a"}', '{"a":}', '{"a":1,}', '[1,]', '[,1]', '{,}', '{"a" 1}', '{a:1}', "{'a':1}",
+    '01', '1.', '.5', '+1', '-', '1e', '1e+', '0x10', 'NaN', 'Infinity', '-Infinity', 'tru', 'nul', 'True', 'nulll', 'truex',
+    '"\\x"', '"\\u12"', '"\\u12G4"', '"a\tb"', '"a\nb"', '"\u0001"', '"unterminated', '"\\"', '1 2', '{}{}', '[]]', '{}]',
+    '\f1', '\u00a01', '[1 2]', '{"a":1 "b":2}', '[1,,2]', '"\u2028"', '-01', '1.e5', '1e5.5', '[-]', '["a",]',
+  ]
+  for (const s of samples) {
+    let parses = true
+    try { JSON.parse(s) } catch { parses = false }
+    if (parses) t.equal(text(s, [{ path: '/zz', action: 'redact' }]), s, 'a valid body no rule matches is passed through as is')
+    t.equal(reason(s), parses ? null : 'body is not valid JSON', JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+  }
+  t.equal(reason(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), 'body is not valid UTF-8')
+  t.equal(reason(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22])), 'body is not valid UTF-8', 'an encoded surrogate')
+})
+
+// Randomised comparison with applyMask on the parsed document (seeded: every run is the same).
+t.test('same results as applyMask on random documents and rules', async (t) => {
+  let seed = 12345
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+  const keys = ['a', 'b', 'c', 'k/1', 'é']
+  const ws = (): string => [' ', '', '\n  ', '\t'][rnd(4)]!
+  function value (depth: number): unknown {
+    const r = rnd(depth > 3 ? 5 : 8)
+    if (r === 0) return rnd(1000) - 500
+    if (r === 1) return ['x', 'hello world', 'żółw', 'q"uote', ''][rnd(5)]
+    if (r === 2) return [true, false, null][rnd(3)]
+    if (r === 3) return rnd(100) / 8
+    if (r === 4) return '4111111111111111'
+    if (r === 5 || r === 6) {
+      const o: Record<string, unknown> = {}
+      for (let i = rnd(6); i > 0; i--) o[keys[rnd(keys.length)]!] = value(depth + 1)
+      return o
+    }
+    return Array.from({ length: rnd(4) }, () => value(depth + 1))
+  }
+  /** JSON text with random whitespace between tokens. */
+  function write (v: unknown): string {
+    if (Array.isArray(v)) return '[' + ws() + v.map((x) => write(x)).join(ws() + ',' + ws()) + ws() + ']'
+    if (v !== null && typeof v === 'object') return '{' + ws() + Object.entries(v).map(([k, x]) => JSON.stringify(k) + ws() + ':' + ws() + write(x)).join(',' + ws()) + ws() + '}'
+    return JSON.stringify(v)
+  }
+  const actions: MaskAction[] = ['redact', 'remove', 'null', 'hash', 'last4']
+  const tokens = ['a', 'b', 'c', 'k~11', 'é', '*', '*', '*', '0', '1', '2']
+  let compared = 0
+  let touched = 0
+  for (let round = 0; round < 3000; round++) {
+    const doc = { a: value(0), b: value(0), c: [value(1), value(1), value(1)] }
+    const body = write(doc)
+    const rules: MaskRule[] = Array.from({ length: 1 + rnd(4) }, () => ({
+      path: '/' + Array.from({ length: 1 + rnd(3) }, () => tokens[rnd(tokens.length)]).join('/'),
+      action: actions[rnd(actions.length)]!,
+    }))
+    const want = applyMask(JSON.parse(body), compileMaskRules(rules), { hashKey })
+    const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128 })
+    if (!r.ok) { t.fail(`refused: ${r.reason}`); continue }
+    const got = JSON.parse(r.body.toString()) as unknown
+    if (JSON.stringify(got) !== JSON.stringify(want.value) || JSON.stringify([r.masked, r.erased]) !== JSON.stringify([want.masked, want.erased])) {
+      t.fail('differs from applyMask', { body, rules, got, want: want.value, lists: [r.masked, r.erased], wantLists: [want.masked, want.erased] })
+      break
+    }
+    const quick = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false })
+    if (!quick.ok || !quick.body.equals(r.body)) { t.fail('without lists the body differs', { body, rules }); break }
+    compared++
+    if (r.masked.length + r.erased.length > 0) touched++
+    else if (!r.body.equals(Buffer.from(body))) { t.fail('nothing masked, yet the bytes changed', { body, out: r.body.toString() }); break }
+  }
+  t.equal(compared, 3000)
+  t.ok(touched > 500, `${touched} rounds masked something`)
+})

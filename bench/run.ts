@@ -6,6 +6,7 @@
 //   npm run bench -- --soak SECONDS        steady load on one bouncer, RSS every 10 s, slope
 //   npm run bench -- --profile A,B         CPU profiles at one fixed rate: where the time goes
 //   npm run bench -- --results             write bench/results.json, bench/chart.svg, bench/RESULTS.md
+//   npm run bench -- --startup [--runs N]  cold start to /readyz and idle RSS: dist/ vs tsx (bench/startup.ts)
 //
 // Every server runs in its own process (its own process group), the load generator
 // (autocannon) in another; all scenarios get the same connections, warm-up and duration.
@@ -46,7 +47,9 @@ const USAGE = `usage: npm run bench -- [options]
   --soak-scenario NAME    default bouncer-logs (bouncer-eval when logs are unavailable)
   --profile A,B,...       CPU-profile these scenarios (bare-proxy / bouncer-*) at one fixed rate and
                           print where the time goes, in µs per request, side by side
-  --rate R                request rate for --profile (default 500 req/s)`
+  --rate R                request rate for --profile (default 500 req/s)
+  --startup               cold start to /readyz 200 and idle RSS with the shipped policy, dist/ vs tsx
+  --runs N                starts per contender for --startup (default 5)`
 
 const { values: opt } = parseArgs({
   options: {
@@ -64,11 +67,18 @@ const { values: opt } = parseArgs({
     'soak-scenario': { type: 'string' },
     profile: { type: 'string' },
     rate: { type: 'string' },
+    startup: { type: 'boolean', default: false },
+    runs: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   allowPositionals: false,
 })
 if (opt.help) { console.log(USAGE); process.exit(0) }
+if (opt.startup) {
+  const { runStartup } = await import('./startup.js')
+  await runStartup(Number(opt.runs ?? 5))
+  process.exit(0)
+}
 
 const num = (v: string | undefined, dflt: number, what: string): number => {
   if (v === undefined) return dflt

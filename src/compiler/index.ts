@@ -14,7 +14,16 @@ import { linkPolicy } from './wasm/link.js'
 export { CompileError, formatDiagnostic } from './diagnostics.js'
 export type { Diagnostic } from './diagnostics.js'
 
-export interface SourceFile { file: string; source: string }
+/** Rego language version of a module: 1 (OPA 1.x, the default) or 0 (the v0 syntax that OPA
+ *  1.x accepts with --v0-compatible or a bundle manifest's rego_version / file_rego_versions). */
+export type RegoVersion = 0 | 1
+
+export interface SourceFile {
+  file: string
+  source: string
+  /** this module's Rego version; absent = the compile's default (CompileOptions.regoVersion) */
+  regoVersion?: RegoVersion
+}
 
 export interface CompileOptions {
   modules: SourceFile[]
@@ -22,6 +31,12 @@ export interface CompileOptions {
   /** an ad-hoc query compiled as the extra entrypoint `$query` (used by eval/test/conformance) */
   query?: string
   strictBuiltinErrors?: boolean
+  /** Rego version of modules that do not declare their own (SourceFile.regoVersion); default 1.
+   *  `--v0-compatible` sets 0. A v0 module that imports rego.v1 is parsed as v1. */
+  regoVersion?: RegoVersion
+  /** compile print() calls (default true, as `opa eval` / `opa test`); false removes them, as
+   *  OPA's compiler does unless print statements are enabled: the plan then has no print at all */
+  printStatements?: boolean
   /** an AST stage between parse and plan, given every parsed module (bouncer test gives
    *  duplicate test rules their own names with it, as `opa test` does) */
   rewriteModules?: (modules: Module[]) => void
@@ -46,11 +61,16 @@ function timed<T> (timings: Record<string, number>, name: string, fn: () => T): 
   try { return fn() } finally { timings[name] = (timings[name] ?? 0) + performance.now() - t0 }
 }
 
-export function parseSources (modules: SourceFile[]): { modules: Module[]; diagnostics: Diagnostic[] } {
+export interface ParseSourcesOptions {
+  /** default Rego version of modules without their own (see CompileOptions.regoVersion) */
+  regoVersion?: RegoVersion
+}
+
+export function parseSources (modules: SourceFile[], opts: ParseSourcesOptions = {}): { modules: Module[]; diagnostics: Diagnostic[] } {
   const out: Module[] = []
   const diagnostics: Diagnostic[] = []
   for (const m of modules) {
-    const r = parseModule(m.source, m.file)
+    const r = parseModule(m.source, m.file, { regoVersion: m.regoVersion ?? opts.regoVersion ?? 1 })
     diagnostics.push(...r.diagnostics)
     if (r.module !== null) out.push(r.module)
   }
@@ -60,7 +80,7 @@ export function parseSources (modules: SourceFile[]): { modules: Module[]; diagn
 /** Compiles Rego modules to a Wasm module. Throws CompileError with every diagnostic found. */
 export function compileModules (opts: CompileOptions): CompiledPolicy {
   const timings: Record<string, number> = {}
-  const parsed = timed(timings, 'parse', () => parseSources(opts.modules))
+  const parsed = timed(timings, 'parse', () => parseSources(opts.modules, { regoVersion: opts.regoVersion }))
   const diags = new Diagnostics()
   diags.list.push(...parsed.diagnostics)
   let query: { body: import('./ast/index.js').Body } | undefined

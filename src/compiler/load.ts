@@ -36,6 +36,18 @@ export interface LoadOptions {
    * was compiled with (compileModules' strictBuiltinErrors), which governs native builtins.
    */
   strict?: boolean
+  /**
+   * Receives each line a print() call in the policy outputs (OPA's format: arguments separated
+   * by spaces, undefined ones as <undefined>), with the evaluation's print context. Absent:
+   * print() calls do nothing (and cost nothing beyond the call).
+   */
+  onPrint?: (line: string, ctx: PrintContext) => void
+}
+
+/** What a print hook learns about the print call: where it is in the policy. */
+export interface PrintContext {
+  /** file:line:col of the print call, when known */
+  location?: string
 }
 
 export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array, opts: LoadOptions = {}): Promise<LoadedPolicy> {

@@ -6,13 +6,15 @@ import { writeBundle } from '../../policy/bundle/index.js'
 import type { BundleManifest } from '../../policy/bundle/types.js'
 import type { SignOptions } from '../../policy/bundle/signatures.js'
 import { anyNondeterministic } from '../builtins.js'
-import { compileModules, loadSources, type CompiledPolicy } from '../index.js'
+import { compileModules, loadSources, type CompiledPolicy, type RegoVersion } from '../index.js'
 
 export interface CompileBundleOptions {
   paths: string[]
   entrypoints: string[]
   revision?: string
   sign?: SignOptions
+  /** Rego version of the sources (default 1; 0 = --v0-compatible); recorded in the manifest */
+  regoVersion?: RegoVersion
 }
 
 export interface CompiledBundle extends CompiledPolicy {
@@ -30,7 +32,7 @@ export interface BouncerBundleMetadata {
 
 export async function compileBundle (opts: CompileBundleOptions): Promise<CompiledBundle> {
   const { modules, data } = await loadSources(opts.paths)
-  const compiled = compileModules({ modules, entrypoints: opts.entrypoints })
+  const compiled = compileModules({ modules, entrypoints: opts.entrypoints, regoVersion: opts.regoVersion })
   const meta: BouncerBundleMetadata = { compiler: 'bouncer', entrypoints: {} }
   for (const ep of compiled.entrypoints) {
     const bis = compiled.builtinsUsed[ep] ?? []

@@ -855,7 +855,12 @@ class Parser {
 
 // ------------------------------------------------------------------ public API
 
-export function parseModule (source: string, file: string): ParseModuleResult {
+export interface ParseModuleOptions {
+  /** 1 (default) or 0: the v0 syntax OPA 1.x accepts with --v0-compatible */
+  regoVersion?: 0 | 1
+}
+
+export function parseModule (source: string, file: string, _opts: ParseModuleOptions = {}): ParseModuleResult {
   const lexed = lex(source, file)
   const p = new Parser(lexed.tokens, file, [])
   let module: Module | null = null

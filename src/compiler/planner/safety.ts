@@ -114,25 +114,62 @@ function callWithOutput (t: Extract<Term, { type: 'call' }>, isBound: IsBound): 
 
 /** Outer variables a comprehension reads: bound names only matter; locals inside are free. */
 function comprFree (t: Term): string[] {
-  // Conservative: vars in the comprehension that are bound outside must be bound first;
-  // we can't tell inner locals from outer ones here, so only outer-declared names count.
+  // Vars in the comprehension that are bound outside must be bound first. A name declared
+  // inside the comprehension (`some x`, `some x in xs`, `x := ...`, an `every` variable) is
+  // a new local there, whatever the enclosing body calls x, so it never waits for the outer one.
   const out: string[] = []
-  const visitTerm = (x: Term): void => {
-    switch (x.type) {
-      case 'var': out.push(x.name); return
-      case 'ref': visitTerm(x.head); x.path.forEach(visitTerm); return
-      case 'array': case 'set': x.items.forEach(visitTerm); return
-      case 'object': x.entries.forEach(([a, b]) => { visitTerm(a); visitTerm(b) }); return
-      case 'call': x.args.forEach(visitTerm); return
-      case 'arraycompr': case 'setcompr': visitTerm(x.term); x.body.forEach(visitExpr); return
-      case 'objectcompr': visitTerm(x.key); visitTerm(x.value); x.body.forEach(visitExpr)
+  freeInTerm(t, new Set(), out)
+  return outerFilter(out)
+}
+
+function freeInTerm (x: Term, local: ReadonlySet<string>, out: string[]): void {
+  switch (x.type) {
+    case 'var': if (!local.has(x.name)) out.push(x.name); return
+    case 'ref': freeInTerm(x.head, local, out); x.path.forEach(p => freeInTerm(p, local, out)); return
+    case 'array': case 'set': x.items.forEach(i => freeInTerm(i, local, out)); return
+    case 'object': x.entries.forEach(([a, b]) => { freeInTerm(a, local, out); freeInTerm(b, local, out) }); return
+    case 'call': x.args.forEach(a => freeInTerm(a, local, out)); return
+    case 'arraycompr': case 'setcompr': case 'objectcompr': {
+      const inner = withDeclared(local, x.body)
+      if (x.type === 'objectcompr') { freeInTerm(x.key, inner, out); freeInTerm(x.value, inner, out) } else freeInTerm(x.term, inner, out)
+      for (const e of x.body) freeInExpr(e, inner, out)
     }
   }
-  const visitExpr = (e: Expr): void => {
-    for (const v of allVars(e)) out.push(v)
+}
+
+function freeInExpr (e: Expr, local: ReadonlySet<string>, out: string[]): void {
+  const k = e.kind
+  switch (k.type) {
+    case 'term': freeInTerm(k.term, local, out); break
+    case 'unify': case 'assign': freeInTerm(k.left, local, out); freeInTerm(k.right, local, out); break
+    case 'somein':
+      if (k.key !== undefined) freeInTerm(k.key, local, out)
+      freeInTerm(k.value, local, out); freeInTerm(k.collection, local, out); break
+    case 'every': {
+      freeInTerm(k.collection, local, out)
+      const names: string[] = []
+      if (k.key !== undefined) termVars(k.key, names, false)
+      termVars(k.value, names, false)
+      const inner = withDeclared(new Set([...local, ...names]), k.body)
+      for (const b of k.body) freeInExpr(b, inner, out)
+      break
+    }
+    case 'some': break
   }
-  visitTerm(t)
-  return outerFilter(out)
+  for (const w of e.with) freeInTerm(w.value, local, out)
+}
+
+/** `local` plus the names a body declares for itself: `some x`, `some k, v in xs`, `x := ...`. */
+function withDeclared (local: ReadonlySet<string>, body: Expr[]): Set<string> {
+  const out = new Set(local)
+  for (const e of body) {
+    const k = e.kind
+    const names: string[] = []
+    if (k.type === 'some') for (const v of k.vars) names.push(v.name)
+    else if (k.type === 'somein') { if (k.key !== undefined) termVars(k.key, names, false); termVars(k.value, names, false) } else if (k.type === 'assign') termVars(k.left, names, false)
+    for (const n of names) out.add(n)
+  }
+  return out
 }
 
 // Comprehension free-variable filtering needs the scope; the planner passes it through

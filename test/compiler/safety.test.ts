@@ -1,0 +1,67 @@
+// Safety and reordering: a name declared inside a comprehension (`some x`, `some x in xs`,
+// `x := ...`, an `every` variable) is that comprehension's own local, so it never waits for
+// an outer variable of the same name (which used to give a false "var x is unsafe").
+import t from 'tap'
+import { CompileError, compileModules } from '../../src/compiler/index.js'
+import { loadCompiledPolicy } from '../../src/compiler/load.js'
+
+async function evalRego (source: string, entrypoint: string, input?: unknown): Promise<unknown> {
+  const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
+  const p = await loadCompiledPolicy(c)
+  const rs = p.evaluate(input as object, entrypoint) as Array<{ result: unknown }>
+  return rs.length === 0 ? undefined : rs[0].result
+}
+
+t.test('a comprehension variable named like a later `some x in ...` of the same body', async t => {
+  const src = `package u
+p if {
+  xs := [x | some x in input.a]
+  some x in xs
+  x > 1
+}
+q contains x if {
+  zs := [x | x := input.a[_]]
+  some x in zs
+  x > 1
+}
+r contains x if {
+  zs := {x | some i; x := input.a[i]; every x in [1] { x > 0 }}
+  some x in zs
+}
+s contains [x, ys] if {
+  some x in input.b
+  ys := {y | some y in input.a; y > x}
+}
+`
+  const input = { a: [1, 2, 3], b: [1, 2] }
+  t.equal(await evalRego(src, 'u/p', input), true)
+  t.same(await evalRego(src, 'u/q', input), [2, 3])
+  t.same(await evalRego(src, 'u/r', input), [1, 2, 3])
+  t.same(await evalRego(src, 'u/s', input), [[1, [2, 3]], [2, [3]]], 'an outer variable used inside still waits for its binding')
+})
+
+t.test('a comprehension that reads an outer variable still waits for it', async t => {
+  const src = `package w
+p contains ys if {
+  ys := [y | some y in input.a; y > x]
+  some x in input.b
+}
+`
+  t.same(await evalRego(src, 'w/p', { a: [1, 2, 3], b: [2] }), [[3]])
+})
+
+t.test('a name used in a comprehension and nowhere bound is still unsafe', async t => {
+  const src = `package v
+p if {
+  xs := [x | x > 1]
+  count(xs) > 0
+}
+`
+  try {
+    compileModules({ modules: [{ file: 'p.rego', source: src }], entrypoints: ['v/p'] })
+    t.fail('expected a compile error')
+  } catch (e) {
+    t.ok(e instanceof CompileError)
+    t.match((e as CompileError).diagnostics.map(d => `${d.code}: ${d.message}`).join('\n'), /rego_unsafe_var_error: var x is unsafe/)
+  }
+})

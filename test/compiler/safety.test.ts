@@ -40,14 +40,39 @@ s contains [x, ys] if {
   t.same(await evalRego(src, 'u/s', input), [[1, [2, 3]], [2, [3]]], 'an outer variable used inside still waits for its binding')
 })
 
-t.test('a comprehension that reads an outer variable still waits for it', async t => {
+t.test('a comprehension bound variable named like a later declaration is its own', async t => {
+  // OPA scopes `some`/`:=` declarations from the declaration on: an x the comprehension
+  // binds before the outer `some x` is the comprehension's own variable.
+  const src = `package u
+p contains x if {
+  xs := [x | input.a[_] = x]
+  some x in xs
+  x > 1
+}
+q contains x if {
+  xs := [x | x = input.a[_]]
+  some x
+  xs[x]
+}
+`
+  const input = { a: [1, 2, 3] }
+  t.same(await evalRego(src, 'u/p', input), [2, 3])
+  t.same(await evalRego(src, 'u/q', input), [0, 1, 2])
+})
+
+t.test('a comprehension that reads an outer (undeclared) variable still waits for it', async t => {
   const src = `package w
 p contains ys if {
   ys := [y | some y in input.a; y > x]
+  x = input.b[_]
+}
+q contains ys if {
   some x in input.b
+  ys := [y | some y in input.a; y > x]
 }
 `
   t.same(await evalRego(src, 'w/p', { a: [1, 2, 3], b: [2] }), [[3]])
+  t.same(await evalRego(src, 'w/q', { a: [1, 2, 3], b: [2] }), [[3]])
 })
 
 t.test('a name used in a comprehension and nowhere bound is still unsafe', async t => {

@@ -38,6 +38,8 @@ type Resolved =
 class Scope {
   readonly vars = new Map<string, number>()
   readonly assigned = new Set<string>()
+  /** declared with `some` (plain or `some ... in`): like `:=`, visible from the declaration on */
+  readonly declared = new Set<string>()
   constructor (readonly parent: Scope | null) {}
   lookup (name: string): number | undefined {
     for (let s: Scope | null = this; s !== null; s = s.parent) {
@@ -520,7 +522,7 @@ class Lowerer {
         const slot = this.scope.lookup(n)
         if (slot === undefined) return false
         for (let s: Scope | null = this.scope; s !== null; s = s.parent) {
-          if (s.vars.has(n)) return !(s.assigned.has(n) && !this.bound.has(slot) && s === this.scope)
+          if (s.vars.has(n)) return !((s.assigned.has(n) || s.declared.has(n)) && !this.bound.has(slot) && s === this.scope)
         }
         return true
       }
@@ -566,10 +568,10 @@ class Lowerer {
     return this.resolveName(name) === null
   }
 
-  /** name is declared with := in an enclosing scope (lexically scoped from that point on) */
+  /** name is declared with := or some in an enclosing scope (lexically scoped from that point on) */
   assignedOuter (name: string): boolean {
     for (let s = this.scope.parent; s !== null; s = s.parent) {
-      if (s.vars.has(name)) return s.assigned.has(name)
+      if (s.vars.has(name)) return s.assigned.has(name) || s.declared.has(name)
     }
     return false
   }
@@ -590,9 +592,9 @@ class Lowerer {
     }
     for (const e of exprs) {
       const k = e.kind
-      if (k.type === 'some') for (const v of k.vars) declareName(v.name, true)
+      if (k.type === 'some') for (const v of k.vars) { this.scope.declared.add(v.name); declareName(v.name, true) }
       if (k.type === 'somein') {
-        for (const t of [k.key, k.value]) if (t !== undefined) forEachVar(t, v => declareName(v, true), false)
+        for (const t of [k.key, k.value]) if (t !== undefined) forEachVar(t, v => { this.scope.declared.add(v); declareName(v, true) }, false)
       }
       if (k.type === 'assign') {
         forEachVar(k.left, v => {

@@ -85,7 +85,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
   diags.list.push(...parsed.diagnostics)
   let query: { body: import('./ast/index.js').Body } | undefined
   if (opts.query !== undefined) {
-    const q = parseQuery(opts.query, '<query>')
+    const q = parseQuery(opts.query, '<query>', { regoVersion: opts.regoVersion ?? 1 })
     diags.list.push(...q.diagnostics)
     if (q.body !== null) query = { body: q.body }
   }

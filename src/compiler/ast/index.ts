@@ -75,6 +75,8 @@ export interface Import { path: Term; alias?: string; loc: Loc }
 
 export interface Module {
   file: string
+  /** the syntax the module was parsed with: 1, or 0 for a v0 module (one importing rego.v1 is 1) */
+  regoVersion?: 0 | 1
   /** package path without the leading `data` (`package a.b` → [string a, string b]) */
   package: { path: Term[]; loc: Loc }
   imports: Import[]

@@ -3,10 +3,16 @@
 // evaluate, compare with want_result / want_error(_code). Cases the runner cannot express
 // are "unsupported"; cases listed in test/conformance-disputed.json are "disputed". Neither
 // ever counts as passed.
+//
+// Rego version of a case: OPA keeps v0 cases under testdata/v0 and v1 ones under testdata/v1
+// and parses each tree with that version. Files read from an older OPA (before the split, when
+// every case was v0) can sit under v1 with v0 syntax: a case whose modules all fail to parse
+// as v1 but all parse as v0 is run as v0, as OPA ran it then (caseRegoVersion).
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
-import { CompileError, compileModules } from '../index.js'
+import { CompileError, compileModules, type RegoVersion } from '../index.js'
+import { parseModule } from '../parser/index.js'
 import { loadCompiledPolicy } from '../load.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
@@ -69,7 +75,7 @@ export async function runConformance (opts: RunOptions): Promise<RunReport> {
         record(report, { category, note: tc.note, file, outcome: 'disputed', detail: opts.disputed[tc.note] }, opts)
         continue
       }
-      const r = await runCase(tc)
+      const r = await runCase(tc, caseRegoVersion(file, tc))
       record(report, { category, note: tc.note, file, ...r }, opts)
     }
   }
@@ -83,7 +89,17 @@ function record (report: RunReport, r: CaseResult, opts: RunOptions): void {
   opts.onResult?.(r)
 }
 
-export async function runCase (tc: TestCase): Promise<{ outcome: Outcome; detail?: string }> {
+/** The Rego version a case runs with (see the header comment). */
+export function caseRegoVersion (file: string, tc: { modules?: string[] }): RegoVersion {
+  if (file.split(/[\\/]/).includes('v0')) return 0
+  const modules = tc.modules ?? []
+  if (modules.length === 0) return 1
+  const parses = (v: RegoVersion): boolean[] => modules.map((m, i) => parseModule(m, `module${i}.rego`, { regoVersion: v }).diagnostics.length === 0)
+  if (parses(1).some(ok => ok)) return 1
+  return parses(0).every(ok => ok) ? 0 : 1
+}
+
+export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Promise<{ outcome: Outcome; detail?: string }> {
   if (tc.query === undefined) return { outcome: 'unsupported', detail: 'no query' }
   let input: unknown
   if (tc.input_term !== undefined) {
@@ -97,6 +113,7 @@ export async function runCase (tc: TestCase): Promise<{ outcome: Outcome; detail
       entrypoints: [],
       query: tc.query,
       strictBuiltinErrors: tc.strict_error === true,
+      regoVersion,
     })
     const policy = await loadCompiledPolicy(compiled, { strict: tc.strict_error === true })
     policy.setData(tc.data ?? {})

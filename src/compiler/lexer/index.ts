@@ -1,4 +1,5 @@
-// Rego v1 lexer: turns source text into tokens. Whitespace and `#` comments are dropped, but
+// Rego lexer: turns source text into tokens. Whitespace is dropped and `#` comments are set
+// aside (LexResult.comments: METADATA annotations are read from them), but
 // every token records whether whitespace (`wsBefore`) or a newline (`nlBefore`) preceded it,
 // because Rego's grammar is newline-sensitive (newlines separate body expressions) and
 // ref/call continuations (`a[0]`, `f(x)`) must follow their head without whitespace.
@@ -37,6 +38,16 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'package', 'import', 'true', 'false', 'null',
 ])
 
+/** Keywords of Rego v1 that a v0 module only has after importing them from `future.keywords`
+ *  (until then they are ordinary names). */
+export const FUTURE_KEYWORDS: readonly string[] = Object.freeze(['in', 'every', 'contains', 'if'])
+
+/** Rego v0 keywords without any future.keywords import. */
+export const V0_KEYWORDS: ReadonlySet<string> = new Set([...KEYWORDS].filter(k => !FUTURE_KEYWORDS.includes(k)))
+
+/** A `#` comment: text after the `#`, and where the `#` is. */
+export interface Comment { text: string; line: number; col: number }
+
 // Longest first so that `:=` wins over `:` and `==` over `=`.
 const OPERATORS = [
   ':=', '==', '!=', '<=', '>=',
@@ -57,11 +68,12 @@ function isHex (c: string): boolean {
   return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-export interface LexResult { tokens: Token[]; diagnostics: Diagnostic[] }
+export interface LexResult { tokens: Token[]; diagnostics: Diagnostic[]; comments: Comment[] }
 
 export function lex (source: string, file: string): LexResult {
   const tokens: Token[] = []
   const diagnostics: Diagnostic[] = []
+  const comments: Comment[] = []
   let i = 0
   let line = 1
   let lineStart = 0
@@ -99,7 +111,9 @@ export function lex (source: string, file: string): LexResult {
       i++; ws = true; continue
     }
     if (c === '#') {
+      const start = i
       while (i < n && source[i] !== '\n') i++
+      comments.push({ text: source.slice(start + 1, i).replace(/\r$/, ''), line, col: start - lineStart + 1 })
       ws = true
       continue
     }
@@ -231,5 +245,5 @@ export function lex (source: string, file: string): LexResult {
     wsBefore: ws,
     nlBefore: nl,
   })
-  return { tokens, diagnostics }
+  return { tokens, diagnostics, comments }
 }

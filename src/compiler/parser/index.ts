@@ -1,4 +1,9 @@
-// Rego v1 recursive-descent parser: tokens (../lexer) → AST (../ast).
+// Rego recursive-descent parser: tokens (../lexer) → AST (../ast). Rego v1 by default; v0
+// (ParseModuleOptions.regoVersion = 0, OPA 1.x's --v0-compatible) differs only where OPA's
+// does: `in`/`every`/`contains`/`if` are names until imported from `future.keywords`, a rule
+// body may follow the head without `if`, `p[x] { ... }` / a bare `p[x]` is a partial set
+// (`p contains x`), bodies may be chained (`p { a } { b }`), and `import rego.v1` switches
+// the rest of the module to v1 syntax. Everything after parsing is the same for both.
 //
 // Grammar notes (following OPA 1.x behaviour):
 // - Operator precedence, lowest first: `=`/`:=` (expression level only), `in`, relational
@@ -19,7 +24,7 @@
 //   the next rule (a line starting at column 1 with an identifier).
 import type { Body, Expr, Import, Loc, Module, Rule, Term, With } from '../ast/index.js'
 import type { Diagnostic } from '../diagnostics.js'
-import { KEYWORDS, lex, type Token } from '../lexer/index.js'
+import { FUTURE_KEYWORDS, KEYWORDS, lex, V0_KEYWORDS, type Comment, type Token } from '../lexer/index.js'
 
 export interface ParseModuleResult { module: Module | null; diagnostics: Diagnostic[] }
 export interface ParseQueryResult { body: Body | null; diagnostics: Diagnostic[] }
@@ -55,12 +60,22 @@ type BodyEnd = '}' | ']' | 'eof'
 class Parser {
   private pos = 0
   private readonly ctx: Ctx[] = [{ nl: true, noOr: false }]
+  /** the syntax in force: 0 until a v0 module imports rego.v1 */
+  version: 0 | 1
+  /** words that are keywords here (v0: the base set plus future.keywords imports) */
+  keywords: Set<string>
 
   constructor (
     private readonly toks: Token[],
     private readonly file: string,
     readonly diags: Diagnostic[],
-  ) {}
+    version: 0 | 1 = 1,
+  ) {
+    this.version = version
+    this.keywords = new Set(version === 1 ? KEYWORDS : V0_KEYWORDS)
+  }
+
+  isKeyword (word: string): boolean { return this.keywords.has(word) }
 
   // ---------------------------------------------------------------- token helpers
 
@@ -73,7 +88,7 @@ class Parser {
   }
 
   isOp (text: string, t: Token = this.tok): boolean { return t.kind === 'op' && t.text === text }
-  isKw (word: string, t: Token = this.tok): boolean { return t.kind === 'ident' && t.text === word }
+  isKw (word: string, t: Token = this.tok): boolean { return t.kind === 'ident' && t.text === word && this.keywords.has(word) }
   atEof (): boolean { return this.tok.kind === 'eof' }
 
   loc (t: Token): Loc { return { file: this.file, line: t.line, col: t.col } }
@@ -84,7 +99,7 @@ class Parser {
       case 'op': return `${t.text} token`
       case 'number': return `number ${t.text}`
       case 'string': return 'string token'
-      case 'ident': return KEYWORDS.has(t.text) ? `${t.text} keyword` : `identifier ${t.text}`
+      case 'ident': return this.isKeyword(t.text) ? `${t.text} keyword` : `identifier ${t.text}`
     }
   }
 
@@ -163,12 +178,13 @@ class Parser {
           if (sawRule) {
             this.diags.push({ code: 'rego_parse_error', message: 'imports must appear before rules', loc: this.loc(t) })
           }
+          this.languageImport(imp)
           imports.push(imp)
         } else if (this.isKw('package')) {
           this.fail('unexpected package keyword: only one package declaration is allowed')
         } else {
           sawRule = true
-          rules.push(this.parseRule())
+          rules.push(...this.parseRules())
         }
         this.endOfStatement()
       } catch (e) {
@@ -179,7 +195,36 @@ class Parser {
     }
 
     if (this.diags.length > 0 || pkg === null) return null
-    return { file: this.file, package: pkg, imports, rules }
+    return { file: this.file, package: pkg, imports, rules, regoVersion: this.version }
+  }
+
+  /** `import future.keywords[.kw]` and `import rego.v1`: keywords and syntax for the rest of a
+   *  v0 module (no-ops in v1, which has them all). Malformed ones are errors in both. */
+  languageImport (imp: Import): void {
+    const p = imp.path
+    const head = p.type === 'ref' ? p.head : p
+    if (head.type !== 'var' || (head.name !== 'future' && head.name !== 'rego')) return
+    const rest = p.type === 'ref' ? p.path.map(t => t.type === 'string' ? t.value : null) : []
+    const error = (message: string): void => { this.diags.push({ code: 'rego_parse_error', message, loc: imp.loc }) }
+    if (head.name === 'rego') {
+      if (rest.length !== 1 || rest[0] !== 'v1') { error('invalid import, must be `rego.v1`'); return }
+      if (imp.alias !== undefined) { error('`rego` imports cannot be aliased'); return }
+      this.version = 1
+      for (const k of KEYWORDS) this.keywords.add(k)
+      return
+    }
+    if (rest[0] !== 'keywords' || rest.length > 2) { error('invalid import, must be `future.keywords`'); return }
+    if (imp.alias !== undefined) { error('`future` imports cannot be aliased'); return }
+    if (rest.length === 1) {
+      for (const k of FUTURE_KEYWORDS) this.keywords.add(k)
+      return
+    }
+    const kw = rest[1]
+    if (kw === null || !FUTURE_KEYWORDS.includes(kw)) {
+      error(`unexpected keyword, must be one of [${[...FUTURE_KEYWORDS].sort().join(' ')}]`)
+      return
+    }
+    this.keywords.add(kw)
   }
 
   /** After a package/import/rule the next token must start a new line. */
@@ -193,7 +238,7 @@ class Parser {
     while (!this.atEof()) {
       const t = this.tok
       if (this.pos > start && t.nlBefore && t.col === 1 && t.kind === 'ident' &&
-          (!KEYWORDS.has(t.text) || t.text === 'default' || t.text === 'import' || t.text === 'package')) {
+          (!this.isKeyword(t.text) || t.text === 'default' || t.text === 'import' || t.text === 'package')) {
         return
       }
       this.advance()
@@ -215,7 +260,7 @@ class Parser {
     if (this.isKw('as')) {
       this.advance()
       const t = this.tok
-      if (t.kind !== 'ident' || KEYWORDS.has(t.text)) this.unexpected('import alias (a variable name)')
+      if (t.kind !== 'ident' || this.isKeyword(t.text)) this.unexpected('import alias (a variable name)')
       alias = this.advance().text
     }
     return { path, alias, loc: this.loc(kw) }
@@ -224,7 +269,7 @@ class Parser {
   /** `a.b["c"]` — identifiers and string brackets only (package and import paths). */
   parsePathRef (what: string): Extract<Term, { type: 'ref' }> {
     const h = this.tok
-    if (h.kind !== 'ident' || KEYWORDS.has(h.text)) this.unexpected(what)
+    if (h.kind !== 'ident' || this.isKeyword(h.text)) this.unexpected(what)
     this.advance()
     const head: Term = { type: 'var', name: h.text, loc: this.loc(h) }
     const path: Term[] = []
@@ -250,6 +295,22 @@ class Parser {
 
   // ---------------------------------------------------------------- rules
 
+  /** A rule, plus in v0 the further bodies chained to it (`p { a } { b }`: one rule per body). */
+  parseRules (): Rule[] {
+    const rule = this.parseRule()
+    const rules = [rule]
+    if (this.version === 0) {
+      while (this.isOp('{') && rule.else === undefined && !rule.default) {
+        const open = this.advance()
+        const body = this.parseBody('}', false, open)
+        this.expectOp('}')
+        rules.push({ ...rule, loc: this.loc(open), body })
+        this.checkRuleEnd()
+      }
+    }
+    return rules
+  }
+
   parseRule (): Rule {
     const first = this.tok
     let isDefault = false
@@ -259,7 +320,7 @@ class Parser {
     }
     const nameTok = this.tok
     if (nameTok.kind !== 'ident') this.unexpected(isDefault ? 'rule name' : 'rule')
-    if (KEYWORDS.has(nameTok.text)) this.unexpected(isDefault ? 'rule name' : 'rule')
+    if (this.isKeyword(nameTok.text)) this.unexpected(isDefault ? 'rule name' : 'rule')
     this.advance()
     const ref: Term[] = [{ type: 'var', name: nameTok.text, loc: this.loc(nameTok) }]
     for (;;) {
@@ -305,10 +366,17 @@ class Parser {
       return rule
     }
 
+    const hasIf = this.isKw('if')
     const body = this.parseRuleBody()
     if (body !== null) rule.body = body
     else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
       this.fail(`rule ${this.refText(ref)} must have a value, a contains term or an if body`, nameTok)
+    }
+    if (this.version === 0 && !hasIf && rule.key === undefined && rule.value === undefined &&
+        rule.args === undefined && ref.length === 2) {
+      // v0: `p[x] { ... }` and a bare `p[x]` are partial set rules (`p contains x`)
+      rule.key = ref[1]
+      rule.ref = [ref[0]]
     }
 
     let cur: Rule = rule
@@ -377,13 +445,22 @@ class Parser {
       }
       return this.withCtx({ nl: true, noOr: false }, () => [this.parseLiteral()])
     }
-    if (this.isOp('{')) this.fail('`if` keyword is required before rule body')
+    if (this.isOp('{')) {
+      if (this.version === 1) this.fail('`if` keyword is required before rule body')
+      // v0: a body follows the head directly
+      const open = this.advance()
+      const body = this.parseBody('}', true, open)
+      this.expectOp('}')
+      return body
+    }
     return null
   }
 
-  /** A rule (or else branch) ends at end of line / file or continues with `else`. */
+  /** A rule (or else branch) ends at end of line / file or continues with `else` (in v0 also
+   *  with another body). */
   checkRuleEnd (): void {
     if (this.isKw('else')) return
+    if (this.version === 0 && this.isOp('{')) return
     this.endOfStatement()
   }
 
@@ -542,7 +619,7 @@ class Parser {
     const vars: VarTerm[] = []
     for (;;) {
       const v = this.tok
-      if (v.kind !== 'ident' || KEYWORDS.has(v.text)) this.unexpected('variable name after some')
+      if (v.kind !== 'ident' || this.isKeyword(v.text)) this.unexpected('variable name after some')
       this.advance()
       vars.push({ type: 'var', name: v.text, loc: this.loc(v) })
       if (!this.isOp(',')) break
@@ -688,7 +765,7 @@ class Parser {
         if (t.text === 'true') { this.advance(); return { type: 'boolean', value: true, loc } }
         if (t.text === 'false') { this.advance(); return { type: 'boolean', value: false, loc } }
         this.advance()
-        if (KEYWORDS.has(t.text)) {
+        if (this.isKeyword(t.text)) {
           // `contains` is a keyword in rule heads but also a builtin: `contains(s, "x")`
           if (t.text === 'contains' && this.isOp('(') && !this.tok.wsBefore) {
             return { type: 'var', name: t.text, loc }
@@ -860,9 +937,9 @@ export interface ParseModuleOptions {
   regoVersion?: 0 | 1
 }
 
-export function parseModule (source: string, file: string, _opts: ParseModuleOptions = {}): ParseModuleResult {
+export function parseModule (source: string, file: string, opts: ParseModuleOptions = {}): ParseModuleResult {
   const lexed = lex(source, file)
-  const p = new Parser(lexed.tokens, file, [])
+  const p = new Parser(lexed.tokens, file, [], opts.regoVersion ?? 1)
   let module: Module | null = null
   try {
     module = p.parseModule()
@@ -878,9 +955,9 @@ export function parseModule (source: string, file: string, _opts: ParseModuleOpt
   return { module: diagnostics.length > 0 ? null : module, diagnostics }
 }
 
-export function parseQuery (source: string, file = 'query'): ParseQueryResult {
+export function parseQuery (source: string, file = 'query', opts: ParseModuleOptions = {}): ParseQueryResult {
   const lexed = lex(source, file)
-  const p = new Parser(lexed.tokens, file, [])
+  const p = new Parser(lexed.tokens, file, [], opts.regoVersion ?? 1)
   let body: Body | null = null
   try {
     body = p.parseBody('eof', true)

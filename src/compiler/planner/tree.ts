@@ -97,7 +97,8 @@ export function buildTree (modules: Module[], diags: Diagnostics): { root: TreeN
         diags.add('rego_parse_error', 'invalid import: needs an alias', imp.loc)
         continue
       }
-      if (imports.has(alias) && alias !== 'input' && alias !== 'data') {
+      // v0 allows duplicate imports (OPA 1.x checks them for v1 modules only)
+      if (imports.has(alias) && alias !== 'input' && alias !== 'data' && module.regoVersion !== 0) {
         diags.add('rego_compile_error', `import must not shadow import ${alias}`, imp.loc)
       }
       imports.set(alias, target)

@@ -16,7 +16,6 @@ export const ERROR_DEFS = {
   // --- compiler / bundle build ---
   BOUNCER_ERR_COMPILE_FAILED: { message: 'compilation failed with %s error(s)', status: 500 },
   BOUNCER_ERR_COMPILER_RUNTIME_MISSING: { message: 'compiler runtime %s is missing; run "npm run build:runtime"', status: 500 },
-  BOUNCER_ERR_COMPILER_PLAN_TOO_LARGE: { message: 'compiled plan is %s bytes; the limit is %s', status: 500 },
 
   // --- policy (loading and evaluation) ---
   BOUNCER_ERR_POLICY_LOAD: { message: 'cannot load policy: %s', status: 500 },

@@ -1,24 +1,28 @@
-// Links a plan into the precompiled runtime: the plan JSON becomes an extra active data
-// segment placed after the runtime's static data, and a second segment fills the runtime's
-// 16-byte plan-info area (exported as the global `__bouncer_plan_info`):
+// Links a plan into the precompiled runtime: the plan JSON becomes an extra *passive* data
+// segment, a second (active) segment fills the runtime's 16-byte plan-info area (exported as
+// the global `__bouncer_plan_info`):
 //   [0] plan address  [4] plan length  [8] first free address (heap start)  [12] "BNCR"
-// The data count section (if any) and the imported memory's minimum are updated. The
-// runtime parses the plan in its start function (src/compiler/runtime/assembly/index.ts).
+// and a small start function is added in front of the runtime's own: it grows the memory
+// until the plan fits, copies the plan in (memory.init), drops the segment and calls the
+// runtime's start, which parses the plan (src/compiler/runtime/assembly/index.ts).
 //
-// Limit for now: static data + plan must fit in the 5 pages (320 KiB) the opa-wasm SDK
-// gives a policy by default; bigger plans throw BOUNCER_ERR_COMPILER_PLAN_TOO_LARGE.
-import { bouncerError } from '../../errors.js'
+// Active segments must fit the memory the host provides at instantiation (the opa-wasm SDK
+// gives 5 pages, 320 KiB, unless told otherwise), so an embedded active plan capped plans at
+// ~290 KiB. A passive segment is copied by the module itself after growing its memory: plans
+// of any size load with the SDK's defaults, and the imported memory's minimum stays the
+// runtime's own.
 import { readRuntimeWasm } from './runtime-files.js'
 
 const PAGE = 65536
-/** Pages the opa-wasm SDK allocates unless told otherwise. */
-export const SDK_DEFAULT_PAGES = 5
 const PLAN_ALIGN = 16
 const MAGIC = 0x52434e42 // "BNCR" little-endian
 
+const SEC_TYPE = 1
 const SEC_IMPORT = 2
+const SEC_FUNCTION = 3
 const SEC_GLOBAL = 6
 const SEC_EXPORT = 7
+const SEC_START = 8
 const SEC_CODE = 10
 const SEC_DATA = 11
 const SEC_DATACOUNT = 12
@@ -34,22 +38,24 @@ interface ParsedRuntime {
   /** Bytes of the data section after its segment count. */
   dataBody: Uint8Array
   memoryMin: number
-}
-
-export interface LinkOptions {
-  /** Memory pages the host will provide (the SDK's `initial`); default 5. */
-  maxPages?: number
+  importedFuncs: number
+  definedFuncs: number
+  /** the runtime's start function (index), or null when it has none */
+  start: number | null
+  /** index of a `[] -> []` function type, or null (one is then appended) */
+  voidType: number | null
+  typeCount: number
 }
 
 const parsedCache = new WeakMap<Uint8Array, ParsedRuntime>()
 
 /** Returns a policy module: the runtime with `planJson` embedded. */
-export function linkPolicy (planJson: string, options: LinkOptions = {}): Uint8Array<ArrayBuffer> {
-  return linkPlanInto(readRuntimeWasm(), planJson, options)
+export function linkPolicy (planJson: string): Uint8Array<ArrayBuffer> {
+  return linkPlanInto(readRuntimeWasm(), planJson)
 }
 
 /** Same as linkPolicy with explicit runtime bytes. */
-export function linkPlanInto (runtime: Uint8Array, planJson: string, options: LinkOptions = {}): Uint8Array<ArrayBuffer> {
+export function linkPlanInto (runtime: Uint8Array, planJson: string): Uint8Array<ArrayBuffer> {
   let rt = parsedCache.get(runtime)
   if (rt === undefined) {
     rt = parseRuntime(runtime)
@@ -59,11 +65,7 @@ export function linkPlanInto (runtime: Uint8Array, planJson: string, options: Li
   const planAddr = alignUp(rt.staticEnd, PLAN_ALIGN)
   const planEnd = planAddr + plan.length
   const heapStart = alignUp(planEnd, PLAN_ALIGN)
-  const maxPages = options.maxPages ?? SDK_DEFAULT_PAGES
   const pagesNeeded = Math.ceil(heapStart / PAGE)
-  if (pagesNeeded > maxPages) {
-    throw bouncerError('BOUNCER_ERR_COMPILER_PLAN_TOO_LARGE', plan.length, maxPages * PAGE - planAddr)
-  }
 
   const info = new Uint8Array(16)
   const dv = new DataView(info.buffer)
@@ -72,26 +74,77 @@ export function linkPlanInto (runtime: Uint8Array, planJson: string, options: Li
   dv.setUint32(8, heapStart, true)
   dv.setUint32(12, MAGIC, true)
 
-  const extra = [activeSegment(planAddr, plan), activeSegment(rt.planInfoAddr, info)]
-  const dataSection = concat([uleb(rt.dataCount + extra.length), rt.dataBody, ...extra])
-  const memoryMin = Math.max(rt.memoryMin, pagesNeeded)
+  const planSegment = rt.dataCount // index of the passive plan segment
+  const extra = [passiveSegment(plan), activeSegment(rt.planInfoAddr, info)]
+  const dataCount = rt.dataCount + extra.length
+  const dataSection = concat([uleb(dataCount), rt.dataBody, ...extra])
+
+  // the loader function: [] -> [], appended after the runtime's functions
+  const loaderType = rt.voidType ?? rt.typeCount
+  const loaderIndex = rt.importedFuncs + rt.definedFuncs
+  const loaderBody = loaderCode(pagesNeeded, planAddr, plan.length, planSegment, rt.start)
 
   const hasData = rt.sections.some((s) => s.id === SEC_DATA)
+  const hasDataCount = rt.sections.some((s) => s.id === SEC_DATACOUNT)
+  const hasStart = rt.sections.some((s) => s.id === SEC_START)
+  const hasFunctions = rt.sections.some((s) => s.id === SEC_FUNCTION)
   const out: Uint8Array[] = [rt.bytes.subarray(0, 8)]
+  const body = (s: Section): Uint8Array => rt.bytes.subarray(s.start, s.end)
   for (const s of rt.sections) {
-    if (s.id === SEC_DATA) {
-      out.push(section(SEC_DATA, dataSection))
-    } else if (s.id === SEC_DATACOUNT) {
-      out.push(section(SEC_DATACOUNT, uleb(rt.dataCount + extra.length)))
-    } else if (s.id === SEC_IMPORT && memoryMin !== rt.memoryMin) {
-      out.push(section(SEC_IMPORT, rewriteImports(rt.bytes.subarray(s.start, s.end), memoryMin)))
-    } else {
-      out.push(rt.bytes.subarray(s.headerStart, s.end))
-      // A runtime without static data has no data section: it goes right after code.
-      if (s.id === SEC_CODE && !hasData) out.push(section(SEC_DATA, dataSection))
+    switch (s.id) {
+      case SEC_TYPE:
+        out.push(rt.voidType === null ? section(SEC_TYPE, appendToVector(body(s), Uint8Array.of(0x60, 0, 0))) : rt.bytes.subarray(s.headerStart, s.end))
+        break
+      case SEC_FUNCTION:
+        out.push(section(SEC_FUNCTION, appendToVector(body(s), uleb(loaderType))))
+        break
+      case SEC_START:
+        out.push(section(SEC_START, uleb(loaderIndex)))
+        break
+      case SEC_DATACOUNT:
+        out.push(section(SEC_DATACOUNT, uleb(dataCount)))
+        break
+      case SEC_CODE:
+        // memory.init and data.drop need the data count section, which precedes code
+        if (!hasDataCount) out.push(section(SEC_DATACOUNT, uleb(dataCount)))
+        out.push(section(SEC_CODE, appendToVector(body(s), concat([uleb(loaderBody.length), loaderBody]))))
+        if (!hasData) out.push(section(SEC_DATA, dataSection))
+        break
+      case SEC_DATA:
+        out.push(section(SEC_DATA, dataSection))
+        break
+      default:
+        out.push(rt.bytes.subarray(s.headerStart, s.end))
+        // the start section sits between export (7) and element (9)/data count/code
+        if (s.id === SEC_EXPORT && !hasStart) out.push(section(SEC_START, uleb(loaderIndex)))
     }
   }
+  if (!hasFunctions) throw new Error('runtime.wasm has no function section')
   return concat(out)
+}
+
+/** Body of the loader: grow memory to `pages`, copy the plan in, drop its segment, run the
+ *  runtime's start function. */
+function loaderCode (pages: number, planAddr: number, planLen: number, segment: number, start: number | null): Uint8Array {
+  const I32 = (v: number): Uint8Array => concat([Uint8Array.of(0x41), sleb(v)])
+  return concat([
+    Uint8Array.of(0x00), // no locals
+    // if (memory.size < pages) { if (memory.grow(pages - memory.size) == -1) unreachable }
+    Uint8Array.of(0x3f, 0x00), I32(pages), Uint8Array.of(0x49, 0x04, 0x40),
+    I32(pages), Uint8Array.of(0x3f, 0x00, 0x6b, 0x40, 0x00), I32(-1), Uint8Array.of(0x46, 0x04, 0x40, 0x00, 0x0b),
+    Uint8Array.of(0x0b),
+    // memory.init segment (dst = planAddr, src = 0, n = planLen); data.drop segment
+    I32(planAddr), I32(0), I32(planLen), Uint8Array.of(0xfc, 0x08), uleb(segment), Uint8Array.of(0x00),
+    Uint8Array.of(0xfc, 0x09), uleb(segment),
+    start === null ? new Uint8Array(0) : concat([Uint8Array.of(0x10), uleb(start)]),
+    Uint8Array.of(0x0b),
+  ])
+}
+
+/** A vector section body (count, items) with one more item appended. */
+function appendToVector (vec: Uint8Array, item: Uint8Array): Uint8Array {
+  const [n, p] = readUleb(vec, 0)
+  return concat([uleb(n + 1), vec.subarray(p), item])
 }
 
 // --- parsing --------------------------------------------------------------------------
@@ -111,8 +164,9 @@ function parseRuntime (bytes: Uint8Array): ParsedRuntime {
   }
   const get = (id: number): Section | undefined => sections.find((s) => s.id === id)
 
-  // imports: count imported globals (they precede defined ones) and the memory minimum
+  // imports: count imported globals and functions (they precede defined ones) and the memory minimum
   let importedGlobals = 0
+  let importedFuncs = 0
   let memoryMin = -1
   const imp = get(SEC_IMPORT)
   if (imp) {
@@ -121,9 +175,7 @@ function parseRuntime (bytes: Uint8Array): ParsedRuntime {
     for (let i = 0; i < n; i++) {
       r.name(); r.name()
       const kind = r.byte()
-      if (kind === 0) r.u32()
-      else if (kind === 1) { r.byte(); r.limits() }
-      else if (kind === 2) memoryMin = r.limits().min
+      if (kind === 0) { r.u32(); importedFuncs++ } else if (kind === 1) { r.byte(); r.limits() } else if (kind === 2) memoryMin = r.limits().min
       else if (kind === 3) { r.byte(); r.byte(); importedGlobals++ }
       else throw new Error(`runtime.wasm: unknown import kind ${kind}`)
     }
@@ -181,30 +233,25 @@ function parseRuntime (bytes: Uint8Array): ParsedRuntime {
     dataBody = bytes.subarray(bodyStart, ds.end)
   }
   staticEnd = Math.max(staticEnd, planInfoAddr + 16)
-  return { bytes, sections, planInfoAddr, staticEnd, dataCount, dataBody, memoryMin }
-}
 
-function rewriteImports (body: Uint8Array, memoryMin: number): Uint8Array {
-  const r = new Reader(body, 0)
-  const out: Uint8Array[] = []
-  const n = r.u32()
-  out.push(uleb(n))
-  for (let i = 0; i < n; i++) {
-    const start = r.pos
-    r.name(); r.name()
-    const kind = r.byte()
-    if (kind === 2) {
-      out.push(body.subarray(start, r.pos))
-      const lim = r.limits()
-      out.push(lim.max === null ? concat([Uint8Array.of(0), uleb(memoryMin)]) : concat([Uint8Array.of(1), uleb(memoryMin), uleb(Math.max(lim.max, memoryMin))]))
-      continue
+  const fs = get(SEC_FUNCTION)
+  const definedFuncs = fs ? readUleb(bytes, fs.start)[0] : 0
+  const st = get(SEC_START)
+  const start = st ? readUleb(bytes, st.start)[0] : null
+  let voidType: number | null = null
+  let typeCount = 0
+  const ts = get(SEC_TYPE)
+  if (ts) {
+    const r = new Reader(bytes, ts.start)
+    typeCount = r.u32()
+    for (let i = 0; i < typeCount; i++) {
+      if (r.byte() !== 0x60) throw new Error('runtime.wasm: unsupported type section entry')
+      const np = r.u32(); r.pos += np
+      const nr = r.u32(); r.pos += nr
+      if (np === 0 && nr === 0 && voidType === null) voidType = i
     }
-    if (kind === 0) r.u32()
-    else if (kind === 1) { r.byte(); r.limits() }
-    else if (kind === 3) { r.byte(); r.byte() }
-    out.push(body.subarray(start, r.pos))
   }
-  return concat(out)
+  return { bytes, sections, planInfoAddr, staticEnd, dataCount, dataBody, memoryMin, importedFuncs, definedFuncs, start, voidType, typeCount }
 }
 
 class Reader {
@@ -260,6 +307,10 @@ function sleb (v: number): Uint8Array {
     out.push(b | 0x80)
   }
   return Uint8Array.from(out)
+}
+
+function passiveSegment (data: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(1), uleb(data.length), data])
 }
 
 function activeSegment (addr: number, data: Uint8Array): Uint8Array {

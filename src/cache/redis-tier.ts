@@ -144,18 +144,25 @@ export class RedisTier {
     })
   }
 
-  async close (): Promise<void> {
+  /**
+   * Stops using Redis and releases every socket and timer, within `deadlineMs` (default 500):
+   * QUIT only on a ready connection (it lets in-flight SETs finish), then disconnect. An
+   * unreachable Redis costs nothing here, and nothing is left behind to keep the process up.
+   */
+  async close (deadlineMs = 500): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.breaker.dispose()
     for (const w of this.#waiters.splice(0)) w(false)
-    try {
-      // QUIT lets in-flight SETs finish; bounded so shutdown never hangs on a dead server.
-      await this.#bounded(this.client.quit(), 500)
-    } catch {}
+    if (this.client.status === 'ready' && deadlineMs > 0) {
+      try {
+        await this.#bounded(this.client.quit(), Math.min(deadlineMs, 500))
+      } catch {}
+    }
     // Also after a successful QUIT: QUIT closes the data connection only, while disconnect()
     // also stops Sentinel's failover subscribers and any pending reconnect timers — without it
-    // those keep the process alive and reconnecting after close().
+    // those keep the process alive and reconnecting after close(). (The socket it ends is
+    // destroyed after disconnectTimeout, set short in redis-client.ts.)
     this.client.disconnect()
   }
 

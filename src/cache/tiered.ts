@@ -158,9 +158,10 @@ export class TieredDecisionCache {
     }
   }
 
-  async close (): Promise<void> {
+  /** Releases Redis within `deadlineMs` (see RedisTier.close). */
+  async close (deadlineMs?: number): Promise<void> {
     this.#memory?.clear()
-    await this.#redis?.close()
+    await this.#redis?.close(deadlineMs)
   }
 }
 

@@ -61,6 +61,10 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_PROXY_UPSTREAM_FAILED: { message: 'upstream connection failed: %s', status: 502 },
   BOUNCER_ERR_PROXY_MASK_UNAVAILABLE: { message: 'decision requires masking but no masker is configured', status: 502 },
   BOUNCER_ERR_PROXY_MASK_FAILED: { message: 'response masking failed: %s', status: 502 },
+  // A 206 fragment or a 304 cannot be masked as a document (and a 304 would answer a guess
+  // about the unmasked body): never relayed on a masked request.
+  BOUNCER_ERR_PROXY_MASK_PARTIAL: { message: 'upstream answered %s to a masked request', status: 502 },
+  BOUNCER_ERR_PROXY_UPGRADE_REFUSED: { message: 'upgrade refused: %s', status: 400 },
   BOUNCER_ERR_PROXY_LOG_BACKPRESSURE: { message: 'decision log is full; refusing new requests', status: 503 },
   BOUNCER_ERR_PROXY_LISTEN: { message: 'cannot listen on %s: %s', status: 500 },
 

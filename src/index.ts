@@ -370,7 +370,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
   const normalize = compileTargetNormalizer(config.path)
   const handle = createRequestHandler({ config, metrics, log, decide, forwarder, auth, masker })
   const tunnels = new Set<Duplex>()
-  const upgrade = createUpgradeHandler({ config, metrics, log, decide, normalize, auth, tunnels })
+  const upgrade = createUpgradeHandler({ config, metrics, log, decide, normalize, forwarder, http: handle, auth, tunnels })
 
   const s = config.server
   const requestTimeout = s.request_timeout_seconds * 1000

@@ -179,6 +179,9 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
   }
 }
 
+// Headers the proxy needs to frame and route the request (reserved_headers may not name them).
+const FRAMING_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade']
+
 function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   const p: string[] = []
   const where = (d: string) => at(d, sources)
@@ -208,6 +211,13 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (dl.enabled && dl.sinks.includes('control_plane') && !dl.service_url) p.push(`${where('decision_logs.service_url')}: is required by the control_plane sink`)
   if (dl.enabled && dl.sinks.includes('file') && !dl.file_path) p.push(`${where('decision_logs.file_path')}: is required by the file sink`)
   if (dl.min_delay_seconds > dl.max_delay_seconds) p.push(`${where('decision_logs.min_delay_seconds')}: must be <= max_delay_seconds`)
+  // h2c through a tunnel would be HTTP/2 requests the policy never sees.
+  if (c.server.upgrade.allowed.some((u) => u.toLowerCase() === 'h2c')) p.push(`${where('server.upgrade.allowed')}: "h2c" is never tunnelled (requests inside the tunnel would bypass the policy)`)
+  for (const h of c.server.reserved_headers) {
+    const name = h.toLowerCase()
+    const hit = FRAMING_HEADERS.find((f) => name.endsWith('*') ? f.startsWith(name.slice(0, -1)) : f === name)
+    if (hit) p.push(`${where('server.reserved_headers')}: ${JSON.stringify(h)} would remove "${hit}", which frames the request`)
+  }
   const poll = c.bundles.polling
   if (poll.min_delay_seconds > poll.max_delay_seconds) p.push(`${where('bundles.polling.min_delay_seconds')}: must be <= max_delay_seconds`)
   if (c.masking.hash_key && c.masking.hash_key_file) p.push(`${where('masking.hash_key')}: set hash_key or hash_key_file, not both`)

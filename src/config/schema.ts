@@ -66,7 +66,21 @@ export const configSchema = {
       request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit)', 300),
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
       shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
-      trust_forwarded_headers: bool('append to client-supplied X-Forwarded-For/-Proto/-Host instead of replacing them (only behind a trusted proxy)', false),
+      trust_forwarded_headers: bool('keep client-supplied forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, True-Client-IP, X-Client-IP) and append the peer to X-Forwarded-For, instead of dropping them and setting our own (only behind a trusted proxy)', false),
+      reserved_headers: {
+        type: 'array',
+        default: [],
+        description: 'request headers removed from the client\'s request before the policy runs, on top of the always-reserved x-bouncer-*; a name, or a prefix ending in "*" (e.g. "x-internal-*")',
+        items: { type: 'string', pattern: "^[!#$%&'+\\-.^_`|~0-9A-Za-z]+\\*?$" },
+      },
+      upgrade: section('Upgrade requests (WebSocket and others)', {
+        allowed: {
+          type: 'array',
+          default: ['websocket'],
+          description: 'protocols tunnelled after the policy allows the upgrade; an Upgrade naming any other protocol is answered as plain HTTP/1.1 without it. h2c is never tunnelled',
+          items: { type: 'string', pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$" },
+        },
+      }),
     }),
 
     admin: section('the admin listener (/healthz, /readyz, /metrics)', {
@@ -91,7 +105,8 @@ export const configSchema = {
       encoded_slash: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%2F in the path: reject, or keep encoded' },
       encoded_backslash: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%5C in the path: reject, or keep encoded' },
       double_encoding: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%25 followed by two hex digits: reject, or keep encoded' },
-      semicolons: { type: 'string', enum: ['keep', 'reject'], default: 'keep', description: 'raw ";" (path parameters) in the path' },
+      matrix_params: { type: 'string', enum: ['keep', 'reject'], default: 'keep', description: 'path parameters (raw ";" in a segment): keep, or reject; a dot-segment with parameters ("..;", ".;x") is always rejected' },
+      semicolons: { type: 'string', enum: ['keep', 'reject'], description: 'deprecated alias of matrix_params (reject wins when either says reject)' },
       merge_slashes: bool('merge runs of "/" into one', true),
       reject_status: httpStatus('status for a rejected request target', 400),
     }),
@@ -186,7 +201,7 @@ export const configSchema = {
         allow_seconds: seconds('allows', 60),
         deny_seconds: seconds('denials', 10),
       }),
-      ignore_paths: strList('input paths (JSON Pointers) left out of the key for bundles without recorded input paths', ['/attributes/request/http/id']),
+      ignore_paths: strList('input paths (JSON Pointers) left out of the key for bundles without recorded input paths', ['/attributes/request/http/id', '/attributes/request/http/headers/x-request-id']),
       input_paths: strList('input paths (JSON Pointers) the key is built from for bundles without recorded input paths (default: whole input)'),
     }),
 
@@ -275,6 +290,8 @@ export interface BouncerConfig {
     readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean
+    readonly reserved_headers: readonly string[]
+    readonly upgrade: { readonly allowed: readonly string[] }
   }
   readonly admin: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly default_metrics: boolean }
   readonly upstream: {
@@ -284,7 +301,7 @@ export interface BouncerConfig {
   }
   readonly path: {
     readonly encoded_slash: 'reject' | 'keep'; readonly encoded_backslash: 'reject' | 'keep'
-    readonly double_encoding: 'reject' | 'keep'; readonly semicolons: 'keep' | 'reject'
+    readonly double_encoding: 'reject' | 'keep'; readonly matrix_params: 'keep' | 'reject'; readonly semicolons?: 'keep' | 'reject'
     readonly merge_slashes: boolean; readonly reject_status: number
   }
   readonly policy: {

@@ -4,7 +4,10 @@
 // undici's stream() with backpressure, or is handed over as a Readable when it has to be
 // buffered (masking). Failures are classified here: timeouts → 504, anything else before
 // the response head → 502. Nothing about the failure reaches the client except the status.
-import type { Readable, Writable } from 'node:stream'
+// Upgrades (WebSocket) use the same Pool — same connect timeout, TLS options (CA, client
+// certificate, SNI, verification) and response-head timeout — through undici's dispatch with an
+// upgrade handler: a 101 hands over the socket, any other answer is relayed as a response.
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream'
 import { readFileSync } from 'node:fs'
 import { Pool, type Dispatcher } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
@@ -42,6 +45,11 @@ export function classifyUpstreamError (e: unknown): { kind: FailureKind; status:
   return { kind: 'other', status: 502 }
 }
 
+/** What the upstream answered to an upgrade request. rawHeaders: name, value, name, value, ... */
+export type UpgradeOutcome =
+  | { readonly kind: 'upgraded'; readonly statusCode: number; readonly statusText: string; readonly rawHeaders: string[]; readonly socket: Duplex }
+  | { readonly kind: 'response'; readonly statusCode: number; readonly statusText: string; readonly rawHeaders: string[]; readonly body: Readable }
+
 export interface Forwarder {
   /** The upstream's origin ("http://127.0.0.1:3000"). */
   readonly origin: string
@@ -51,7 +59,16 @@ export interface Forwarder {
   stream (req: UpstreamRequest, onHead: (head: UpstreamHead) => Writable): Promise<void>
   /** Returns the response with its body as a Readable (for buffering/masking). */
   request (req: UpstreamRequest): Promise<UpstreamHead & { body: Readable }>
+  /**
+   * An upgrade request (no body): `protocol` is the Upgrade value sent with Connection: upgrade
+   * (headers' own connection/upgrade entries are ignored). Rejects on connect/timeout errors.
+   */
+  upgrade (req: Omit<UpstreamRequest, 'body'>, protocol: string): Promise<UpgradeOutcome>
   close (): Promise<void>
+}
+
+function strings (raw: readonly (Buffer | string)[] | null): string[] {
+  return raw === null ? [] : raw.map((v) => typeof v === 'string' ? v : v.toString('latin1'))
 }
 
 export function createForwarder (cfg: BouncerConfig['upstream']): Forwarder {
@@ -95,6 +112,39 @@ export function createForwarder (cfg: BouncerConfig['upstream']): Forwarder {
     async request (r) {
       const res = await pool.request(options(r))
       return { statusCode: res.statusCode, headers: res.headers, body: res.body }
+    },
+    upgrade (r, protocol) {
+      const headers: Record<string, string | string[]> = {}
+      for (const name in r.headers) if (name !== 'connection' && name !== 'upgrade') headers[name] = r.headers[name]
+      return new Promise<UpgradeOutcome>((resolve, reject) => {
+        let body: PassThrough | undefined
+        let settled = false
+        const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
+        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol }, {
+          onConnect (abort: (err?: Error) => void) {
+            const signal = r.signal
+            if (signal === undefined) return
+            if (signal.aborted) abort(new Error('aborted'))
+            else signal.addEventListener('abort', () => { if (!settled) abort(new Error('aborted')) }, { once: true })
+          },
+          onUpgrade (statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex) {
+            settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeaders), socket })
+          },
+          onHeaders (statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string) {
+            if (statusCode < 200) return true
+            body = new PassThrough()
+            body.on('drain', resume)
+            settle({ kind: 'response', statusCode, statusText: statusText ?? '', rawHeaders: strings(rawHeaders), body })
+            return true
+          },
+          onData (chunk: Buffer) { return body!.write(chunk) },
+          onComplete () { body?.end() },
+          onError (err: Error) {
+            if (body) body.destroy(err)
+            else if (!settled) { settled = true; reject(err) }
+          },
+        } as unknown as Dispatcher.DispatchHandler)
+      })
     },
     async close () {
       await pool.close()

@@ -13,7 +13,11 @@ import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
 import { FAIL_CODES, type Decide } from './engine.js'
 import type { ErrorCode } from '../errors.js'
 import { classifyUpstreamError, type Forwarder } from './forward.js'
-import { downstreamResponseHeaders, policyHeaders, privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders } from './headers.js'
+import { parseTraceparent } from '../decision-log/index.js'
+import {
+  MASK_REQUEST_DROP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
+  privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
+} from './headers.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, errorReply, sendReply } from './respond.js'
 import type { Masker } from './seams.js'
@@ -40,20 +44,45 @@ export function peerIp (req: IncomingMessage): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
 }
 
-/** Shared by HTTP and upgrade: the facts about the request and the input built from them. */
-export async function prepareInput (req: IncomingMessage, target: Target & { ok: true }, id: string, auth: Authenticator | undefined,
-  parsedBody: unknown): Promise<PolicyInput> {
-  const headers = policyHeaders(req.headers)
+/** Header options for the request view, from config (compiled once per handler). */
+export function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): RequestHeaderOptions {
+  return {
+    trustForwarded: config.server.trust_forwarded_headers,
+    preserveHost: config.upstream.preserve_host,
+    upstreamHost,
+    reserved: compileReserved(config.server.reserved_headers),
+  }
+}
+
+/** The request id: the client's x-request-id when valid (see clientRequestId), else `fallback`. */
+export function requestIdFor (req: IncomingMessage, reserved: RequestHeaderOptions['reserved'], fallback: string): string {
+  return clientRequestId(req.headers, reserved) ?? fallback
+}
+
+/** The W3C trace id of the request (for the request log line), when it carries a valid traceparent. */
+export function traceIdOf (req: IncomingMessage): string | undefined {
+  const tp = req.headers.traceparent
+  return typeof tp === 'string' ? parseTraceparent(tp)?.trace_id : undefined
+}
+
+/**
+ * Shared by HTTP and upgrade: the input built from the request view. `headers` is the view the
+ * upstream will get (before the decision's edits); the policy and the authenticator see exactly
+ * those headers, never the client's raw ones.
+ */
+export async function prepareInput (req: IncomingMessage, target: Target & { ok: true }, requestId: string, auth: Authenticator | undefined,
+  parsedBody: unknown, view: Readonly<OutgoingHeaders>): Promise<PolicyInput> {
+  const headers = policyHeaders(view)
   let identity: Readonly<Record<string, unknown>> | undefined
   let identityError: string | undefined
   if (auth) {
-    const r = await auth.authenticate(req.headers)
+    const r = await auth.authenticate(headers)
     identity = r.identity
     identityError = r.error
   }
   const sock = req.socket
   return buildInput({
-    id,
+    id: requestId,
     method: req.method ?? 'GET',
     path: target.path,
     query: target.query,
@@ -75,7 +104,8 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
   // skips the redaction pass, which would triple its cost.
   const requestLog = log.child({}, { redact: { paths: [] } })
   const rejectStatus = config.path.reject_status
-  const headerOpts = { trustForwarded: config.server.trust_forwarded_headers, preserveHost: config.upstream.preserve_host }
+  const headerOpts = requestHeaderOptions(config, forwarder.authority)
+  const maskFailStatus = config.masking.fail_status
   // Labelled children resolved once per label set (prom-client hashes label objects otherwise).
   const requestCounters = new Map<string, { inc: () => void }>()
   const countRequest = (decision: Outcome, status: number) => {
@@ -95,7 +125,10 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
 
   return function handle (req: WithTarget, res: ServerResponse): void {
     const startNs = process.hrtime.bigint()
+    // id: this decision (unique, the decision-log event's decision_id); requestId: the request
+    // across services (the client's valid x-request-id, else the decision id).
     const id = randomUUID()
+    const requestId = requestIdFor(req, headerOpts.reserved, id)
     let outcome: Outcome = 'client_aborted'
     let reason: string | undefined
     let code: ErrorCode | undefined
@@ -111,7 +144,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       countRequest(outcome, status)
       observeDuration(outcome, Number((headSentNs ?? endNs) - startNs) / 1e9)
       requestLog.info({
-        id, method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, code, cached,
+        id, request_id: requestId, trace_id: traceIdOf(req), method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, code, cached,
         ms: Number(endNs - startNs) / 1e6, upstream_ms: upstreamMs, complete: res.writableFinished,
       }, 'request')
     })
@@ -126,7 +159,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       code = errorCode
       metrics.rejected.inc({ reason: counter })
       // The body (if any) was not read: close the connection rather than drain it.
-      sendReply(res, errorReply(status, id), hasBody)
+      sendReply(res, errorReply(status, requestId), hasBody)
     }
 
     if (req.httpVersionMajor !== 1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
@@ -137,8 +170,8 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     run().catch((e: unknown) => {
       outcome = 'upstream_error'
       reason = (e as Error).message
-      log.error({ id, err: e }, 'unexpected error on the request path')
-      sendReply(res, errorReply(500, id), true)
+      log.error({ id, request_id: requestId, err: e }, 'unexpected error on the request path')
+      sendReply(res, errorReply(500, requestId), true)
     })
 
     async function run (): Promise<void> {
@@ -156,7 +189,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
             body = prefix.body
             const parsed = parseStrictJson(prefix.body, 128)
             if (parsed.ok) parsedBody = parsed.value
-            else if (pb.invalid_json === 'reject') { outcome = 'rejected'; reason = parsed.reason; code = 'BOUNCER_ERR_PROXY_BAD_BODY'; metrics.rejected.inc({ reason: 'invalid_json' }); return sendReply(res, errorReply(400, id)) }
+            else if (pb.invalid_json === 'reject') { outcome = 'rejected'; reason = parsed.reason; code = 'BOUNCER_ERR_PROXY_BAD_BODY'; metrics.rejected.inc({ reason: 'invalid_json' }); return sendReply(res, errorReply(400, requestId)) }
           } else {
             if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
             body = replay(prefix.chunks, req)
@@ -174,9 +207,13 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
         }
       }
 
-      // 2. decide
+      // 2. the request view (what the upstream will get), then decide on exactly that
       if (res.destroyed) return
-      const input = await prepareInput(req, t, id, auth, parsedBody)
+      const headers: OutgoingHeaders = upstreamRequestHeaders(req.headers, {
+        peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host, requestId,
+      }, headerOpts)
+      if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
+      const input = await prepareInput(req, t, requestId, auth, parsedBody, headers)
       const r = await decide(input, { id, requestedBy: input.attributes.source.address, startNs })
       cached = r.cached
       reason = r.reason
@@ -184,26 +221,22 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       if (v.kind === 'fail') {
         code = FAIL_CODES[v.reason]
         outcome = v.reason === 'no_policy' || v.reason === 'log_backpressure' ? 'unavailable' : v.reason === 'mask_unavailable' ? 'mask_failed' : 'policy_error'
-        return sendReply(res, errorReply(v.status, id), hasBody && body !== null && !Buffer.isBuffer(body))
+        return sendReply(res, errorReply(v.status, requestId), hasBody && body !== null && !Buffer.isBuffer(body))
       }
       if (v.kind === 'deny') {
         outcome = 'deny'
-        return sendReply(res, denialReply(v.decision, id), hasBody && body !== null && !Buffer.isBuffer(body))
+        return sendReply(res, denialReply(v.decision, requestId), hasBody && body !== null && !Buffer.isBuffer(body))
       }
 
       // 3. forward
       outcome = 'allow'
       const d = v.decision
-      const headers: OutgoingHeaders = upstreamRequestHeaders(req.headers, {
-        peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host,
-      }, headerOpts)
-      delete headers.expect // answered by Node (100-continue); undici does not take it
       for (const h of d.removeHeaders) delete headers[h]
       for (const [n, val] of d.headers) headers[n] = val
-      if (Buffer.isBuffer(body)) {
-        headers['content-length'] = String(body.length)
-        delete headers['transfer-encoding']
-      }
+      // A masked response must be the whole current representation: a Range fragment would be
+      // masked as if it were a document (and match no rule), a 304 answers an oracle question
+      // about the unmasked body.
+      if (v.mask !== undefined) for (const h of MASK_REQUEST_DROP) delete headers[h]
       const ac = new AbortController()
       res.once('close', () => { if (!res.writableFinished) ac.abort() })
       const upstreamReq = {
@@ -220,6 +253,17 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
           const up = await forwarder.request(upstreamReq)
           upstreamMs = Number(process.hrtime.bigint() - t0) / 1e6
           upstreamOk.observe(upstreamMs / 1000)
+          if (up.statusCode === 206 || up.statusCode === 304) {
+            // Never relayed, even though the conditional headers were removed: fail closed.
+            up.body.on('error', () => {}).destroy()
+            outcome = 'mask_failed'
+            reason = `upstream answered ${up.statusCode} to a masked request`
+            code = 'BOUNCER_ERR_PROXY_MASK_PARTIAL'
+            metrics.maskedResponses.inc({ outcome: 'failed' })
+            metrics.failClosed.inc({ reason: 'mask_failed' })
+            log.warn({ id, request_id: requestId, status: up.statusCode }, 'fail closed: partial or not-modified response to a masked request')
+            return sendReply(res, errorReply(maskFailStatus, requestId))
+          }
           const tm = process.hrtime.bigint()
           let masked
           try {
@@ -233,9 +277,9 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
               : 'BOUNCER_ERR_PROXY_MASK_FAILED'
             metrics.maskedResponses.inc({ outcome: 'failed' })
             metrics.failClosed.inc({ reason: 'mask_failed' })
-            log.warn({ id, error: reason }, 'fail closed: response could not be masked')
-            const status = typeof (e as { statusCode?: unknown }).statusCode === 'number' ? (e as { statusCode: number }).statusCode : config.masking.fail_status
-            return sendReply(res, errorReply(status, id))
+            log.warn({ id, request_id: requestId, error: reason }, 'fail closed: response could not be masked')
+            const status = typeof (e as { statusCode?: unknown }).statusCode === 'number' ? (e as { statusCode: number }).statusCode : maskFailStatus
+            return sendReply(res, errorReply(status, requestId))
           }
           metrics.maskedResponses.inc({ outcome: 'masked' })
           metrics.maskDuration.observe(Number(process.hrtime.bigint() - tm) / 1e9)
@@ -244,6 +288,9 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
           // Applied last, over the upstream's and the policy's own headers: a masked view is
           // per caller and must not be served to anyone else by a shared cache.
           out['cache-control'] = privateCacheControl(out['cache-control'])
+          // Validators and ranges describe the unmasked representation.
+          for (const h of MASK_RESPONSE_DROP) delete out[h]
+          out[REQUEST_ID] = requestId
           out['content-length'] = String(masked.body.length)
           if (res.destroyed) return
           headSentNs = process.hrtime.bigint()
@@ -256,6 +303,7 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
           upstreamOk.observe(upstreamMs / 1000)
           const out = downstreamResponseHeaders(head.headers)
           for (const [n, val] of responseHeaders) out[n] = val
+          out[REQUEST_ID] = requestId
           headSentNs = process.hrtime.bigint()
           res.writeHead(head.statusCode, out)
           return res
@@ -268,17 +316,17 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
           reason = `request body exceeds ${maxBody} bytes`
           code = 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE'
           metrics.rejected.inc({ reason: 'body_too_large' })
-          return sendReply(res, errorReply(413, id), true)
+          return sendReply(res, errorReply(413, requestId), true)
         }
         if (upstreamMs === undefined) upstreamHist.observe({ outcome: kind }, Number(process.hrtime.bigint() - t0) / 1e9)
         metrics.upstreamErrors.inc({ reason: kind })
         outcome = 'upstream_error'
         reason = `upstream ${kind}: ${(e as Error).message}`
         code = status === 504 ? 'BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT' : 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED'
-        log.warn({ id, kind, err: (e as Error).message, sent: res.headersSent }, 'upstream failure')
+        log.warn({ id, request_id: requestId, kind, err: (e as Error).message, sent: res.headersSent }, 'upstream failure')
         // Once the head is out, the only honest signal left is to cut the connection.
         if (res.headersSent) res.destroy()
-        else sendReply(res, errorReply(status, id), true)
+        else sendReply(res, errorReply(status, requestId), true)
       }
     }
   }

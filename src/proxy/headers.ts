@@ -1,6 +1,7 @@
-// Header handling for forwarding, compiled once: hop-by-hop removal (RFC 9110 §7.6.1),
-// X-Forwarded-* (replaced unless the operator trusts the hop in front of us), and the
-// request-header view the policy sees (lower-cased names, one string per name).
+// Header handling for forwarding, compiled once. The request view (RFC 9110 §7.6.1 hop-by-hop
+// headers and every header named in Connection removed, reserved headers removed, forwarding
+// headers set by our rule, the request id set) is built BEFORE the policy input: the headers
+// the policy sees are the headers the upstream gets, minus what the decision changes.
 import type { IncomingHttpHeaders } from 'node:http'
 
 /** Connection-specific headers never forwarded in either direction. */
@@ -12,7 +13,25 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** Headers a decision may not set or remove: they frame the message or the connection. */
 export const PROTECTED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'content-length', 'host'])
 
-const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded'] as const
+/**
+ * Client-supplied forwarding headers: dropped unless server.trust_forwarded_headers (plus every
+ * other x-forwarded-* name). A policy written for Envoy trusts these; a client must not set them.
+ */
+const CLIENT_FORWARDING: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip'])
+const X_FORWARDED = 'x-forwarded-'
+
+/** Always reserved: the namespace the bouncer's own policies use for identity headers. */
+export const RESERVED_PREFIX = 'x-bouncer-'
+
+/** Request header carrying the request id (honoured from the client when valid, else generated). */
+export const REQUEST_ID = 'x-request-id'
+// <= 128 visible ASCII characters (no space, no control characters, no obs-text).
+const VALID_REQUEST_ID = /^[\x21-\x7e]{1,128}$/
+
+/** Conditional and Range request headers: removed when the response will be masked. */
+export const MASK_REQUEST_DROP: readonly string[] = ['range', 'if-range', 'if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since']
+/** Validators and range headers describe the unmasked representation: dropped from a masked response. */
+export const MASK_RESPONSE_DROP: readonly string[] = ['etag', 'last-modified', 'content-range', 'accept-ranges']
 
 export type OutgoingHeaders = Record<string, string | string[]>
 
@@ -28,6 +47,25 @@ function connectionTokens (value: string | string[] | undefined): string[] {
   return out
 }
 
+/**
+ * Reserved request headers (server.reserved_headers plus x-bouncer-*): names, or prefixes ending
+ * in "*". Compiled once into a predicate.
+ */
+export function compileReserved (list: readonly string[] = []): (name: string) => boolean {
+  const names = new Set<string>()
+  const prefixes = [RESERVED_PREFIX]
+  for (const entry of list) {
+    const e = entry.toLowerCase()
+    if (e.endsWith('*')) prefixes.push(e.slice(0, -1))
+    else names.add(e)
+  }
+  return (name) => {
+    if (names.has(name)) return true
+    for (const p of prefixes) if (name.startsWith(p)) return true
+    return false
+  }
+}
+
 export interface ForwardContext {
   /** peer IP (no port) */
   readonly peerIp: string
@@ -35,49 +73,79 @@ export interface ForwardContext {
   readonly scheme: string
   /** Host the client asked for (Host header or absolute-form authority) */
   readonly host: string | undefined
+  /** the request id to send upstream (x-request-id) */
+  readonly requestId?: string
+  /** an allowed Upgrade value to keep (with Connection: upgrade) */
+  readonly upgrade?: string
 }
 
 export interface RequestHeaderOptions {
   readonly trustForwarded: boolean
-  /** false: the caller sets host to the upstream's authority */
+  /** false: Host is the upstream's authority (upstreamHost, or left to the HTTP client) */
   readonly preserveHost: boolean
-  /** Keep Upgrade/Connection: upgrade (websocket tunnels). */
-  readonly upgrade?: boolean
+  /** the upstream's host:port, for Host when preserveHost is off or the client sent none */
+  readonly upstreamHost?: string
+  /** reserved header predicate (compileReserved); x-bouncer-* when absent */
+  readonly reserved?: (name: string) => boolean
 }
 
+const defaultReserved = compileReserved()
+
 /**
- * Headers for the upstream request: the client's minus hop-by-hop, with X-Forwarded-* set.
- * Returns a fresh object the caller may edit (decision headers, removals).
+ * The request view: the headers the upstream will get before the decision's edits, which are
+ * also the headers the policy sees (policyHeaders). A fresh object the caller may edit.
+ *  - hop-by-hop headers and every header named in Connection are removed (Expect too: Node
+ *    answers 100-continue itself);
+ *  - reserved headers are removed, whatever the decision will say;
+ *  - trust_forwarded_headers off: the client's X-Forwarded-*, Forwarded, X-Real-IP,
+ *    True-Client-IP, X-Client-IP are removed and X-Forwarded-For/-Proto/-Host set from the
+ *    connection; on: they are kept and the peer is appended to X-Forwarded-For (as Envoy does);
+ *  - Host is the client's (preserve_host) or the upstream's authority;
+ *  - x-request-id is the request id; an allowed upgrade keeps Connection: upgrade + Upgrade.
  */
 export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext, opts: RequestHeaderOptions): OutgoingHeaders {
   const out: OutgoingHeaders = {}
-  const extra = incoming.connection ? connectionTokens(incoming.connection) : []
+  const extra = incoming.connection ? connectionTokens(incoming.connection) : undefined
+  const reserved = opts.reserved ?? defaultReserved
+  const trust = opts.trustForwarded
   for (const name in incoming) {
     const v = incoming[name]
-    if (v === undefined || HOP_BY_HOP.has(name)) continue
-    if (extra.length && extra.includes(name)) continue
+    if (v === undefined || HOP_BY_HOP.has(name) || name === 'expect') continue
+    if (extra !== undefined && extra.includes(name)) continue
+    if (reserved(name)) continue
+    if (!trust && (name.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(name))) continue
     out[name] = v
   }
-  if (opts.upgrade && incoming.upgrade) {
+  if (ctx.upgrade !== undefined) {
     out.connection = 'upgrade'
-    out.upgrade = incoming.upgrade
+    out.upgrade = ctx.upgrade
   }
-  if (ctx.host !== undefined) {
-    if (opts.preserveHost) out.host = ctx.host
-    else delete out.host
-  }
-  if (opts.trustForwarded) {
-    const xff = incoming['x-forwarded-for']
+  const host = opts.preserveHost ? (ctx.host ?? opts.upstreamHost) : opts.upstreamHost
+  if (host !== undefined) out.host = host
+  else delete out.host
+  if (trust) {
+    const xff = out['x-forwarded-for']
     out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.peerIp}` : ctx.peerIp
-    if (!incoming['x-forwarded-proto']) out['x-forwarded-proto'] = ctx.scheme
-    if (!incoming['x-forwarded-host'] && ctx.host !== undefined) out['x-forwarded-host'] = ctx.host
+    if (!out['x-forwarded-proto']) out['x-forwarded-proto'] = ctx.scheme
+    if (!out['x-forwarded-host'] && ctx.host !== undefined) out['x-forwarded-host'] = ctx.host
   } else {
-    for (const f of FORWARDED) delete out[f]
     out['x-forwarded-for'] = ctx.peerIp
     out['x-forwarded-proto'] = ctx.scheme
     if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host
   }
+  if (ctx.requestId !== undefined) out[REQUEST_ID] = ctx.requestId
   return out
+}
+
+/**
+ * The client's x-request-id when it is usable (<= 128 visible ASCII, one value, not hop-by-hop,
+ * not reserved), else undefined (the caller generates one).
+ */
+export function clientRequestId (incoming: IncomingHttpHeaders, reserved: (name: string) => boolean = defaultReserved): string | undefined {
+  const v = incoming[REQUEST_ID]
+  if (typeof v !== 'string' || !VALID_REQUEST_ID.test(v) || reserved(REQUEST_ID)) return undefined
+  if (incoming.connection !== undefined && connectionTokens(incoming.connection).includes(REQUEST_ID)) return undefined
+  return v
 }
 
 /** Upstream response headers for the client: hop-by-hop removed. */
@@ -94,16 +162,14 @@ export function downstreamResponseHeaders (headers: Record<string, string | stri
 }
 
 /**
- * The request headers as the policy sees them (Envoy shape): lower-case names, one string
- * per name (repeated headers joined with ", "). Node already lower-cases and joins most.
+ * The request headers as the policy sees them (Envoy shape): lower-case names, one string per
+ * name (repeated headers joined with ", "). Always a copy: the caller goes on to edit the view
+ * it forwards, and the input must keep what the policy saw (decision log, cache key).
  */
-export function policyHeaders (incoming: IncomingHttpHeaders): Record<string, string> {
-  let arrays = false
-  for (const name in incoming) if (typeof incoming[name] !== 'string') { arrays = true; break }
-  if (!arrays) return incoming as Record<string, string>
+export function policyHeaders (view: Readonly<OutgoingHeaders> | IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const name in incoming) {
-    const v = incoming[name]
+  for (const name in view) {
+    const v = view[name]
     if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v
   }
   return out

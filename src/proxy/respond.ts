@@ -1,6 +1,6 @@
 // Responses the bouncer writes itself (denials, rejections, failures), to a ServerResponse or
-// to a raw socket (upgrade requests). Bodies carry a short error code and the request id —
-// never internal detail.
+// to a raw socket (upgrade requests). Bodies carry a short error code and the request id (also
+// in an x-request-id header) — never internal detail.
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Decision, HeaderList } from './decision.js'
@@ -25,6 +25,7 @@ export function errorReply (status: number, requestId: string, extra?: HeaderLis
   const body = JSON.stringify({ error: ERROR_CODES[status] ?? (status >= 500 ? 'error' : 'denied'), request_id: requestId })
   const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' }
   if (extra) apply(headers, extra)
+  headers['x-request-id'] = requestId
   return { status, headers, body }
 }
 
@@ -33,11 +34,13 @@ export function denialReply (d: Decision, requestId: string): Reply {
   if (d.body === undefined) {
     const r = errorReply(d.status, requestId, d.headers)
     apply(r.headers, d.responseHeaders)
+    r.headers['x-request-id'] = requestId
     return r
   }
   const headers: Record<string, string | string[]> = { 'content-type': d.bodyType!, 'cache-control': 'no-store' }
   apply(headers, d.headers)
   apply(headers, d.responseHeaders)
+  headers['x-request-id'] = requestId
   return { status: d.status, headers, body: d.body }
 }
 

@@ -9,6 +9,10 @@
 //     continuation bytes), malformed "%".
 //   - rejected by default (configurable to keep encoded): %2F, %5C, double encoding (%25XX).
 //   - raw characters outside RFC 3986 pchar ("<>[]^`{|}" and '"') are percent-encoded.
+//   - rejected (always): a segment that is a dot-segment once its ";parameters" are removed
+//     ("..;", ".;x", "%2e%2e;jsessionid=1"): Tomcat, Jetty and Spring strip path parameters
+//     before resolving dot-segments, so "/public/..;/admin" is "/admin" to them (the class of
+//     Apache Shiro CVE-2020-1957). Other ";" uses are kept unless matrix_params is "reject".
 //   - dot-segments removed (RFC 3986 §5.2.4, "/.." clamps at the root), "//" merged.
 // The query is validated (well-formed escapes, valid UTF-8, no control bytes) and forwarded
 // verbatim; its parsed form is what the policy sees.
@@ -17,7 +21,10 @@ export interface PathRules {
   readonly encoded_slash: 'reject' | 'keep'
   readonly encoded_backslash: 'reject' | 'keep'
   readonly double_encoding: 'reject' | 'keep'
-  readonly semicolons: 'keep' | 'reject'
+  /** raw ";" (path parameters) in a segment */
+  readonly matrix_params: 'keep' | 'reject'
+  /** deprecated alias of matrix_params ("reject" wins) */
+  readonly semicolons?: 'keep' | 'reject'
   readonly merge_slashes: boolean
 }
 
@@ -42,6 +49,9 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 const FAST_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/
 const FAST_DOTS = /\/\.\.?(?:\/|$)/
 const DOUBLE = /%25[0-9A-Fa-f]{2}/
+// "." or ".." followed by ";": a dot-segment once path parameters are stripped. Checked on the
+// output, where escapes of unreserved characters ("%2e") are already decoded.
+const DOT_PARAMS = /\/\.\.?;/
 const FAST_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*$/
 const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
 const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/
@@ -55,12 +65,12 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
   const keepSlash = rules.encoded_slash === 'keep'
   const keepBackslash = rules.encoded_backslash === 'keep'
   const keepDouble = rules.double_encoding === 'keep'
-  const rejectSemicolon = rules.semicolons === 'reject'
+  const rejectSemicolon = rules.matrix_params === 'reject' || rules.semicolons === 'reject'
   const merge = rules.merge_slashes
 
   function normalizePath (raw: string): string | { reason: string } {
     if (raw === '') return '/'
-    if (FAST_PATH.test(raw) && !FAST_DOTS.test(raw) && !(merge && raw.includes('//')) && !(rejectSemicolon && raw.includes(';'))) {
+    if (FAST_PATH.test(raw) && !FAST_DOTS.test(raw) && !(merge && raw.includes('//')) && !raw.includes(';')) {
       return raw
     }
     let out = ''
@@ -115,6 +125,7 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
     }
     // Checked on the output: "%25%32%65" decodes its unreserved escapes to "%252e" too.
     if (!keepDouble && DOUBLE.test(out)) return { reason: 'double percent-encoding' }
+    if (DOT_PARAMS.test(out)) return { reason: 'dot-segment with path parameters (";")' }
     return removeDotSegments(out, merge)
   }
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { compileTargetNormalizer, parsePath, parseQuery, type PathRules } from '../../src/proxy/target.js'
 
-const DEFAULTS: PathRules = { encoded_slash: 'reject', encoded_backslash: 'reject', double_encoding: 'reject', semicolons: 'keep', merge_slashes: true }
+const DEFAULTS: PathRules = { encoded_slash: 'reject', encoded_backslash: 'reject', double_encoding: 'reject', matrix_params: 'keep', merge_slashes: true }
 const norm = compileTargetNormalizer(DEFAULTS)
 
 t.test('canonical form', async (t) => {
@@ -121,9 +121,28 @@ t.test('configurable rules', async (t) => {
   const e = noMerge('/a//..')
   t.ok(e.ok && e.path === '/a/')
 
-  const semi = compileTargetNormalizer({ ...DEFAULTS, semicolons: 'reject' })
+  const semi = compileTargetNormalizer({ ...DEFAULTS, matrix_params: 'reject' })
   t.notOk(semi('/admin;x=1').ok)
   t.ok(semi('/admin%3Bx').ok, 'an encoded ";" is data, not a path parameter')
+  const alias = compileTargetNormalizer({ ...DEFAULTS, semicolons: 'reject' })
+  t.notOk(alias('/admin;x=1').ok, 'path.semicolons (deprecated alias) still rejects')
+})
+
+// Tomcat, Jetty and Spring drop ";parameters" from a segment before resolving dot-segments, so
+// "/public/..;/admin" is "/admin" to them (Apache Shiro CVE-2020-1957). Such segments are always
+// rejected, whatever matrix_params says; other ";" uses are kept by default.
+t.test('dot-segments with path parameters are rejected', async (t) => {
+  for (const p of ['/public/..;/admin', '/public/x/..;/..;/admin', '/..;/admin', '/public/.;x/a', '/public/..;jsessionid=1/admin',
+    '/public/%2e%2e;/admin', '/public/%2E%2e;x=1/admin', '/public/.%2e;/admin', '/public/%2e;/a', '/public/..;', '/public/.;']) {
+    const r = norm(p)
+    t.notOk(r.ok, `${p} rejected`)
+    if (!r.ok) t.match(r.reason, /dot-segment with path parameters/)
+  }
+  for (const p of ['/public/a;b=1', '/public/...;x', '/public/a.;', '/public/.a;x', '/public/..a;/b', '/public/a;..']) {
+    const r = norm(p)
+    t.ok(r.ok && r.path === p, `${p} kept as it is`)
+  }
+  t.ok(norm('/public/..%3B/admin').ok, 'an encoded ";" is data: "..;" is an ordinary segment name there')
 })
 
 t.test('fast path and slow path agree', async (t) => {

@@ -1,0 +1,92 @@
+// Masked stays masked (issue 15): on a request whose decision masks, Range and conditional
+// headers never reach the upstream (a 206 fragment would be "masked" as if it were a document and
+// match no rule; a 304 tells a client whether its guess of the unmasked body was right), an
+// upstream 206/304 fails closed, and the validators of the unmasked representation (ETag,
+// Last-Modified) and range headers are dropped from the masked response.
+import { createHash } from 'node:crypto'
+import t from 'tap'
+import { startBouncer, startUpstream, rawRequest, memoryLogger } from '../helpers/index.js'
+
+const POLICY = `package bouncer
+
+decision := {"allow": true, "mask": [{"path": "/ssn", "action": "redact"}]} if input.parsed_path[0] == "masked"
+decision := {"allow": true} if input.parsed_path[0] == "plain"
+`
+
+const DOC = JSON.stringify({ name: 'Ann Example', id: 7, ssn: '123-45-6789' })
+const ETAG = `"${createHash('sha256').update(DOC).digest('hex').slice(0, 16)}"`
+const MODIFIED = 'Tue, 01 Apr 2025 10:00:00 GMT'
+
+t.test('masked responses: no ranges, no conditionals, no validators', async (t) => {
+  const up = await startUpstream()
+  // A well-behaved upstream: honours Range, If-Range, If-None-Match and If-Modified-Since.
+  let force: number | undefined
+  up.handle = (req, res) => {
+    const common = { 'content-type': 'application/json', etag: ETAG, 'last-modified': MODIFIED, 'accept-ranges': 'bytes' }
+    if (force === 304 || req.headers['if-none-match'] === ETAG || req.headers['if-modified-since'] === MODIFIED) {
+      res.writeHead(304, common); res.end(); return
+    }
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+    const ifRange = req.headers['if-range']
+    if (force === 206 || (range && (ifRange === undefined || ifRange === ETAG))) {
+      const [from, to] = range ? [Number(range[1]), Number(range[2])] : [27, 39]
+      res.writeHead(206, { ...common, 'content-range': `bytes ${from}-${to}/${DOC.length}` })
+      res.end(DOC.slice(from, to + 1)); return
+    }
+    res.writeHead(200, common)
+    res.end(DOC)
+  }
+  const mem = memoryLogger()
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, deps: { logger: mem.logger } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  t.beforeEach(() => { up.requests.length = 0; force = undefined })
+  const get = (path: string, extra: string) => rawRequest(b.port, `GET ${path} HTTP/1.1\r\nHost: api.local\r\n${extra}Connection: close\r\n\r\n`)
+  const ssnAt = DOC.indexOf('123-45-6789')
+  const range = `Range: bytes=${ssnAt}-${ssnAt + 10}\r\n`
+
+  t.test('Range and conditional headers are not forwarded; the whole document is masked', async (t) => {
+    for (const [what, extra] of [
+      ['Range', range],
+      ['Range + If-Range', `${range}If-Range: ${ETAG}\r\n`],
+      ['If-None-Match (a guessed ETag)', `If-None-Match: ${ETAG}\r\n`],
+      ['If-Modified-Since', `If-Modified-Since: ${MODIFIED}\r\n`],
+      ['If-Match + If-Unmodified-Since', `If-Match: ${ETAG}\r\nIf-Unmodified-Since: ${MODIFIED}\r\n`],
+    ]) {
+      up.requests.length = 0
+      const r = await get('/masked/c', extra)
+      t.equal(r.status, 200, `${what}: a full 200`)
+      t.notMatch(r.text, /123-45-6789|45-67/, `${what}: the ssn is not in the response`)
+      t.match(r.text, /"ssn":"\[REDACTED\]"|"ssn":"[^"]*"/, `${what}: the document is masked`)
+      const sent = up.requests[0].headers
+      for (const h of ['range', 'if-range', 'if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since']) {
+        t.notOk(h in sent, `${what}: ${h} not forwarded`)
+      }
+      const head = r.text.split('\r\n\r\n')[0]
+      for (const h of ['etag', 'last-modified', 'content-range', 'accept-ranges']) {
+        t.notMatch(head, new RegExp(`^${h}:`, 'im'), `${what}: no ${h} on the masked response`)
+      }
+    }
+  })
+
+  t.test('an upstream 206 or 304 on a masked request fails closed', async (t) => {
+    for (const status of [206, 304]) {
+      force = status
+      const r = await get('/masked/c', '')
+      t.equal(r.status, 502, `${status} → 502`)
+      t.notMatch(r.text, /123-45-6789|45-67/, `${status}: nothing of the body`)
+      const line = mem.lines().filter((l) => l.msg === 'request').at(-1)!
+      t.equal(line.code, 'BOUNCER_ERR_PROXY_MASK_PARTIAL', `${status}: a precise error code`)
+      t.equal(line.decision, 'mask_failed')
+    }
+  })
+
+  t.test('unmasked requests keep ranges, conditionals and validators', async (t) => {
+    const r = await get('/plain/c', range)
+    t.equal(r.status, 206)
+    t.match(r.text, /content-range: bytes/i)
+    t.equal(up.requests[0].headers.range, `bytes=${ssnAt}-${ssnAt + 10}`)
+    const c = await get('/plain/c', `If-None-Match: ${ETAG}\r\n`)
+    t.equal(c.status, 304)
+    t.match(c.text, new RegExp(`etag: ${ETAG}`, 'i'))
+  })
+})

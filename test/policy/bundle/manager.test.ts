@@ -238,19 +238,43 @@ t.test('long polling against a server that does not support it falls back to per
 })
 
 t.test('failures back off exponentially', async (t) => {
-  const h = await harness(t, { polling: { minDelaySeconds: 0.05, maxDelaySeconds: 0.05, maxBackoffSeconds: 0.4 } })
-  h.server.serve({ kind: 'status', code: 503 })
-  await h.manager.start()
-  t.equal(h.manager.status().state, 'ERROR', 'ERROR: failing and nothing active')
-  await waitFor(() => h.server.ts.requests.length >= 6, 5000, 'six attempts')
-  const at = h.server.ts.requests.map(r => r.at)
-  const gaps = at.slice(1).map((x, i) => x - at[i]!)
-  // Expected 50, 100, 200, 400, 400 ms (±20% jitter).
-  t.ok(gaps[0]! >= 35 && gaps[0]! < 120, `first retry after ~50 ms (${gaps[0]!.toFixed(0)})`)
-  t.ok(gaps[2]! >= 150, `third retry after ~200 ms (${gaps[2]!.toFixed(0)})`)
-  t.ok(gaps[3]! >= 300 && gaps[4]! < 600, `capped at ~400 ms (${gaps[3]!.toFixed(0)}, ${gaps[4]!.toFixed(0)})`)
-  t.ok(gaps[1]! > gaps[0]! && gaps[2]! > gaps[1]!, `growing: ${gaps.map(g => g.toFixed(0)).join(', ')}`)
-  t.equal(h.manager.status().consecutiveFailures >= 6, true)
+  // Deterministic: the manager's sleep (node:timers/promises) is replaced by one that records
+  // the delay it was asked for and returns at once, and jitter is pinned (random = 0.5, the
+  // middle of ±20%). The sixth sleep is held until stop(), so exactly six failed cycles run;
+  // nothing depends on how fast this machine is.
+  const delays: number[] = []
+  let sixth!: () => void
+  const sixSleeps = new Promise<void>((resolve) => { sixth = resolve })
+  const sleep = async (ms: number, _value?: unknown, opts?: { signal?: AbortSignal }): Promise<void> => {
+    delays.push(ms)
+    if (delays.length === 6) sixth()
+    if (delays.length < 6) return
+    await new Promise<void>((_resolve, reject) => {
+      if (opts?.signal?.aborted) { reject(new Error('aborted')); return }
+      opts?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
+    })
+  }
+  const { BundleManager: Mocked } = await t.mockImport<typeof import('../../../src/policy/bundle/index.js')>('../../../src/policy/bundle/index.js', {
+    'node:timers/promises': { setTimeout: sleep },
+  })
+  const server = await BundleServer.start()
+  const manager = new Mocked({
+    name: 'authz',
+    service: { url: server.url },
+    resource: 'bundles/authz.tar.gz',
+    polling: { minDelaySeconds: 0.05, maxDelaySeconds: 0.05, maxBackoffSeconds: 0.4 },
+    requestTimeoutSeconds: 5,
+    signing: SIGNING,
+  }, { activate: async () => {}, random: () => 0.5 })
+  t.teardown(async () => { await manager.stop(); await server.close() })
+  server.serve({ kind: 'status', code: 503 })
+  await manager.start()
+  t.equal(manager.status().state, 'ERROR', 'ERROR: failing and nothing active')
+  await sixSleeps
+  t.same(delays.slice(0, 6), [50, 100, 200, 400, 400, 400], 'min delay doubled per consecutive failure, capped at max_backoff')
+  t.equal(server.ts.requests.length, 6, 'one request per cycle')
+  t.equal(manager.status().consecutiveFailures, 6, 'every failure counted before its backoff')
+  t.equal(manager.status().cycles, 6)
 })
 
 t.test('response size limit', async (t) => {

@@ -48,13 +48,15 @@ LABEL org.opencontainers.image.title="bouncer" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 
 # No BOUNCER_* variables here: the bouncer reads every BOUNCER_* variable as a setting.
+# REVISION reaches the process through /app/build-info.json (bouncer_build_info's revision label).
 ENV NODE_ENV=production
 WORKDIR /app
 # The package managers are not needed at run time: remove them (and what they could install).
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
  && mkdir -p /var/lib/bouncer/spool /var/lib/bouncer/bundles \
- && chown -R 10001:10001 /var/lib/bouncer
+ && chown -R 10001:10001 /var/lib/bouncer \
+ && printf '{"revision":"%s"}\n' "${REVISION}" > /app/build-info.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/bin ./bin

@@ -94,7 +94,9 @@ export function renderMetricsList (): string {
   const metrics = registry.getMetricsAsArray() as unknown as Array<{ name: string; type: string; help: string; labelNames?: readonly string[] }>
   const lines = [
     'Served on the admin port at `/metrics` (Prometheus text format). With `admin.default_metrics`',
-    '(default on), the process and Node.js runtime metrics of prom-client are exported too, prefixed `bouncer_`.',
+    '(default on), prom-client\'s process and Node.js runtime metrics are exported too, under their',
+    'standard names (`process_cpu_seconds_total`, `process_resident_memory_bytes`, `nodejs_eventloop_lag_p99_seconds`,',
+    '`nodejs_heap_size_used_bytes`, ...), so stock Node.js dashboards work unchanged.',
     '',
     '| Metric | Type | Labels | Meaning |',
     '| --- | --- | --- | --- |',

@@ -16,6 +16,8 @@ function send (res: ServerResponse, status: number, type: string, body: string):
 }
 
 export function createAdminServer ({ health, metrics }: AdminServerOptions): Server {
+  // bouncer_ready mirrors /readyz at every scrape, so "not ready for N minutes" can alert.
+  metrics.collectors.push(() => { metrics.ready.set(health.readiness().ready ? 1 : 0) })
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const q = req.url?.indexOf('?') ?? -1
     const path = q < 0 ? req.url : req.url?.slice(0, q)

@@ -2,19 +2,25 @@
 // Each app instance gets its own Registry (tests build several apps in one process);
 // components receive the `Metrics` object and never create metrics themselves.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { buildInfo, type BuildInfo } from './build-info.js'
 
 // Policy evaluation is microseconds; upstream calls are milliseconds to seconds.
 const EVAL_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25]
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 export interface MetricsOptions {
-  /** also export process/runtime metrics (prom-client defaults) */
+  /**
+   * Also export prom-client's process and runtime metrics under their standard names
+   * (process_*, nodejs_*), so stock Node.js dashboards and alerts work unchanged.
+   */
   defaultMetrics?: boolean
+  /** Labels of bouncer_build_info; default: this package's version and revision, this Node.js. */
+  build?: BuildInfo
 }
 
 export function createMetrics (opts: MetricsOptions = {}) {
   const registry = new Registry()
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'bouncer_' })
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry })
   const r = [registry]
   const collectors: Array<() => void> = []
   const metrics = {
@@ -28,6 +34,11 @@ export function createMetrics (opts: MetricsOptions = {}) {
       }
       return await registry.metrics()
     },
+
+    // --- the process ---
+    buildInfo: new Gauge({ name: 'bouncer_build_info', help: 'The running build (value 1): package version, source revision, Node.js version', labelNames: ['version', 'revision', 'node'] as const, registers: r }),
+    /** 1 while /readyz answers 200 (set at scrape time by the admin server), 0 otherwise. */
+    ready: new Gauge({ name: 'bouncer_ready', help: 'Whether the instance is ready (1) or not (0), as /readyz reports', registers: r }),
 
     // --- requests and decisions (proxy) ---
     /** every request answered, by outcome: allow | deny | policy_error | unavailable | rejected | upstream_error */
@@ -78,6 +89,8 @@ export function createMetrics (opts: MetricsOptions = {}) {
     decisionLogBufferEvents: new Gauge({ name: 'bouncer_decision_log_buffer_events', help: 'Events waiting to be uploaded', registers: r }),
     decisionLogUploads: new Counter({ name: 'bouncer_decision_log_uploads_total', help: 'Upload attempts, by outcome (ok|error|too_large)', labelNames: ['outcome'] as const, registers: r }),
   }
+  const b = opts.build ?? buildInfo()
+  metrics.buildInfo.set({ version: b.version, revision: b.revision, node: b.node }, 1)
   return metrics
 }
 

@@ -48,7 +48,8 @@ LABEL org.opencontainers.image.title="bouncer" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 
 # No BOUNCER_* variables here: the bouncer reads every BOUNCER_* variable as a setting.
-# REVISION reaches the process through /app/build-info.json (bouncer_build_info's revision label).
+# VERSION, REVISION and CREATED reach the process through build/build-info.json (the
+# bouncer_build_info metric, `bouncer version`): the build context has no .git to read.
 ENV NODE_ENV=production
 WORKDIR /app
 # The package managers are not needed at run time: remove them (and what they could install).
@@ -56,7 +57,8 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
  && mkdir -p /var/lib/bouncer/spool /var/lib/bouncer/bundles \
  && chown -R 10001:10001 /var/lib/bouncer \
- && printf '{"revision":"%s"}\n' "${REVISION}" > /app/build-info.json
+ && mkdir -p /app/build \
+ && printf '{"version":"%s","commit":"%s","built_at":"%s"}\n' "${VERSION}" "${REVISION}" "${CREATED}" > /app/build/build-info.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/bin ./bin

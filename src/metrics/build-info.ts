@@ -2,9 +2,11 @@
 // the bouncer_build_info gauge (one series, value 1, joined onto other series in queries).
 //
 // version:  package.json next to src/ or dist/ (the image copies it to /app/package.json).
-// revision: build-info.json beside package.json ({"revision": "..."}), which the Dockerfile
-//           writes from --build-arg REVISION; otherwise "unknown". Nothing is read from the
-//           environment: only config loading does that.
+// revision: "commit" of build/build-info.json, the file `bouncer version` reads too: written
+//           by scripts/build-info.mjs in a git checkout, and by the Dockerfile from
+//           --build-arg REVISION in the image; "-dirty" appended for a modified checkout;
+//           "unknown" without it. Nothing is read from the environment: only config loading
+//           does that.
 import { readFileSync } from 'node:fs'
 
 export interface BuildInfo {
@@ -31,10 +33,11 @@ export function buildInfo (): BuildInfo {
   if (cached !== undefined) return cached
   const root = new URL('../../', import.meta.url)
   const pkg = readJson(new URL('package.json', root))
-  const build = readJson(new URL('build-info.json', root))
+  const build = readJson(new URL('build/build-info.json', root))
+  const commit = str(build?.commit)
   cached = Object.freeze({
     version: str(pkg?.version) ?? 'unknown',
-    revision: str(build?.revision) ?? 'unknown',
+    revision: commit === undefined ? 'unknown' : commit !== 'unknown' && build?.dirty === true ? `${commit}-dirty` : commit,
     node: process.version,
   })
   return cached

@@ -28,7 +28,7 @@ import { compileDecisionKey, resolveKeySpec, type InputPath } from './cache/key.
 import { ttlFor } from './cache/ttl.js'
 import { compileMaskRules, maskUpstreamResponse, applyMask, MIN_HASH_KEY_BYTES, type CompiledMask } from './masking/index.js'
 import { TieredDecisionCache, BREAKER_STATE_VALUE } from './cache/index.js'
-import { DecisionLogger as FileDecisionLogger, type EventMasker } from './decision-log/index.js'
+import { DecisionLogger as FileDecisionLogger, DEFAULT_ERASE_QUERY_PARAMS, compileLogScrubber, type EventMasker } from './decision-log/index.js'
 import { BouncerError } from './errors.js'
 
 export type { BouncerConfig } from './config/index.js'
@@ -80,19 +80,35 @@ export interface BouncerApp {
   onClose (fn: (deadlineMs: number) => Promise<void> | void): void
 }
 
-/** JSON logs; credentials never leave the process. */
-export function createLogger (level: BouncerConfig['logging']['level'], extraRedact: readonly string[] = [], destination?: DestinationStream): Logger {
-  const sensitive = ['authorization', 'cookie', '"set-cookie"', '"proxy-authorization"']
+/** What else createLogger keeps out of logs (from the auth and decision-log config). */
+export interface LoggerSecrets {
+  /** The header callers send their token in (auth.jwt.header), redacted like authorization. */
+  authHeader?: string
+  /** Query parameter names that are credentials (decision_logs.erase_query_params). */
+  queryParams?: readonly string[]
+}
+
+/**
+ * JSON logs; credentials never leave the process: credential headers (authorization, cookies,
+ * the configured auth header) are redacted by pino's compiled paths, and query parameters
+ * named as credentials are scrubbed from `url`/`path`/`query` fields of every line by a
+ * formatter that child loggers inherit (also those that switch redaction off).
+ */
+export function createLogger (level: BouncerConfig['logging']['level'], extraRedact: readonly string[] = [], destination?: DestinationStream, secrets: LoggerSecrets = {}): Logger {
+  const sensitive = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']
+  const auth = secrets.authHeader?.trim().toLowerCase()
+  if (auth && !sensitive.includes(auth)) sensitive.push(auth)
   const paths = [
-    ...sensitive.flatMap((h) => [`req.headers.${h}`, `res.headers.${h}`, `headers.${h}`, `*.headers.${h}`, `input.attributes.request.http.headers.${h}`]),
+    ...sensitive.map((h) => `[${JSON.stringify(h)}]`).flatMap((h) => [`req.headers${h}`, `res.headers${h}`, `headers${h}`, `*.headers${h}`, `input.attributes.request.http.headers${h}`]),
     ...extraRedact,
   ]
+  const scrub = compileLogScrubber(secrets.queryParams ?? DEFAULT_ERASE_QUERY_PARAMS)
   return pino({
     level,
     base: { service: 'bouncer' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: scrub },
   }, destination ?? pino.destination({ sync: false }))
 }
 
@@ -203,6 +219,7 @@ export function createDecisionLogger (config: BouncerConfig, metrics: Metrics, l
   const logger = new FileDecisionLogger(dl, {
     production: config.production,
     allow_insecure: config.allow_insecure,
+    auth_header: config.auth.jwt.header,
     mask,
     log,
     metrics: {
@@ -282,7 +299,8 @@ export function createBundleManager (config: BouncerConfig, holder: PolicyHolder
 
 export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Promise<BouncerApp> {
   if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
-  const log = deps.logger ?? createLogger(config.logging.level, config.logging.redact, deps.logDestination)
+  const log = deps.logger ?? createLogger(config.logging.level, config.logging.redact, deps.logDestination,
+    { authHeader: config.auth.jwt.header, queryParams: config.decision_logs.erase_query_params })
   const metrics = createMetrics({ defaultMetrics: config.admin.default_metrics })
   const health = new Health()
   const holder = deps.holder ?? new PolicyHolder()

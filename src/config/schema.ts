@@ -233,7 +233,8 @@ export const configSchema = {
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
       mask_entrypoint: str('policy entrypoint returning extra mask rules (like system.log.mask)'),
-      erase_headers: strList('request headers erased from logged input', ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']),
+      erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']),
+      erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password']),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
     }),
 
@@ -351,6 +352,7 @@ export interface BouncerConfig {
     readonly sinks: readonly ('control_plane' | 'console' | 'file')[]; readonly file_path?: string
     readonly mask_rules: readonly Readonly<MaskRuleConfig>[]; readonly mask_entrypoint?: string
     readonly erase_headers: readonly string[]
+    readonly erase_query_params: readonly string[]
     readonly labels: Readonly<Record<string, string>>
   }
   readonly bundles: {

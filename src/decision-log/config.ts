@@ -8,6 +8,7 @@
 
 import { readFileSync } from 'node:fs'
 import { BouncerError } from '../errors.js'
+import { DEFAULT_ERASE_QUERY_PARAMS } from './erase.js'
 
 export type SinkName = 'control_plane' | 'console' | 'file'
 export type FsyncPolicy = 'always' | 'interval' | 'never'
@@ -55,6 +56,9 @@ export interface DecisionLogConfigInput {
   readonly file_path?: string
   /** Header names erased from the logged input (and from headers in the decision). */
   readonly erase_headers?: readonly string[]
+  /** Query parameter names that are credentials: values replaced in the logged path, removed
+   * from parsed_query and (at any depth) from parsed_body. Default DEFAULT_ERASE_QUERY_PARAMS. */
+  readonly erase_query_params?: readonly string[]
   readonly labels?: Readonly<Record<string, string>>
   /** Handled by whoever builds the EventMasker (see event.ts); ignored here. */
   readonly mask_rules?: readonly unknown[]
@@ -75,6 +79,9 @@ export interface DecisionLogConfigInput {
 export interface DecisionLogGlobals {
   readonly production?: boolean
   readonly allow_insecure?: boolean
+  /** The header callers send their token in (auth.jwt.header): always erased, in addition to
+   * erase_headers. */
+  readonly auth_header?: string
 }
 
 export interface TlsConnectOptions { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; servername?: string }
@@ -107,7 +114,9 @@ export interface DecisionLogConfig {
   readonly upload_interval_ms: number
   readonly retry_min_delay_ms: number
   readonly retry_max_delay_ms: number
+  /** erase_headers plus the auth header. */
   readonly erase_headers: readonly string[]
+  readonly erase_query_params: readonly string[]
 }
 
 export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
@@ -189,6 +198,15 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
       errors.push('erase_headers: must be a list of header names')
     } else eraseHeaders = o.erase_headers.map((h: string) => h.toLowerCase())
   }
+  const authHeader = globals.auth_header?.trim().toLowerCase()
+  if (authHeader && !eraseHeaders.includes(authHeader)) eraseHeaders = [...eraseHeaders, authHeader]
+
+  let eraseQueryParams = DEFAULT_ERASE_QUERY_PARAMS
+  if (o.erase_query_params !== undefined) {
+    if (!Array.isArray(o.erase_query_params) || !o.erase_query_params.every((h) => typeof h === 'string')) {
+      errors.push('erase_query_params: must be a list of parameter names')
+    } else eraseQueryParams = o.erase_query_params.map((h: string) => h.toLowerCase())
+  }
 
   const overflow = oneOf(o.overflow, 'overflow', ['drop_oldest', 'backpressure'] as const, 'drop_oldest', errors)
   const uploadLimit = int(o.upload_size_limit_bytes, 'upload_size_limit_bytes', 32768, MIN_UPLOAD_BYTES, MAX_UPLOAD_BYTES, errors)
@@ -207,6 +225,7 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
     retry_min_delay_ms: Math.max(10, Math.round(minDelay * 1000)),
     retry_max_delay_ms: Math.max(10, Math.round(maxDelay * 1000)),
     erase_headers: [...eraseHeaders],
+    erase_query_params: [...eraseQueryParams],
   })
 }
 

@@ -5,6 +5,7 @@
 // so nothing unmasked ever reaches the spool, a sink or the control plane.
 
 import { randomUUID } from 'node:crypto'
+import { compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, type NameMatcher } from './erase.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
@@ -118,6 +119,10 @@ export function parseTraceparent (header: string | undefined): TraceContext | un
 export interface EventBuilderOptions {
   labels: Readonly<Record<string, string>>
   eraseHeaders: readonly string[]
+  /** Query parameter names (also JSON body field names) that are credentials (case-insensitive):
+   * their values are replaced in the logged path, and they are removed from parsed_query and,
+   * at any depth, from parsed_body. Default: none. */
+  eraseQueryParams?: readonly string[]
   mask?: EventMasker
 }
 
@@ -136,6 +141,9 @@ const HEADER_MAPS: readonly HeaderMap[] = [
 export function compileEventBuilder (opts: EventBuilderOptions): (input: DecisionEventInput) => BuiltEvent {
   const labels = Object.freeze({ ...opts.labels })
   const erase = new Set(opts.eraseHeaders.map((h) => h.toLowerCase()))
+  const queryNames = opts.eraseQueryParams ?? []
+  const isCredential = compileNameMatcher(queryNames)
+  const scrubPath = compileUrlScrubber(isCredential)
   const mask = opts.mask
 
   return function build (d: DecisionEventInput): BuiltEvent {
@@ -160,19 +168,23 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     if (metrics !== undefined) event.metrics = metrics
 
     const erased: string[] = []
+    const rewritten: string[] = []
     if (erase.size > 0) {
       for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased)
     }
+    if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
+      eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, erased, rewritten)
+    }
 
     let out = event
-    let masked: readonly string[] = []
+    let masked: readonly string[] = rewritten
     let maskError: Error | undefined
     if (mask !== undefined) {
       try {
         const r = mask(event)
         out = r.event
         for (const p of r.erased) erased.push(p)
-        masked = r.masked
+        masked = rewritten.length === 0 ? r.masked : [...rewritten, ...r.masked]
       } catch (e) {
         // Fail closed: without a working mask we cannot know what is safe to keep, so the
         // decision is still logged but without its input and result.
@@ -254,6 +266,40 @@ function isErased (k: string, names: ReadonlySet<string>): boolean {
   return names.has(k) || names.has(k.toLowerCase())
 }
 
-function escapePointer (s: string): string {
-  return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s
+const HTTP_PATH = ['input', 'attributes', 'request', 'http', 'path'] as const
+const HTTP_PATH_POINTER = '/input/attributes/request/http/path'
+
+/**
+ * Credential query parameters: their values are replaced in input.attributes.request.http.path
+ * (listed in `rewritten`), and they are removed from input.parsed_query and, at any depth, from
+ * input.parsed_body (listed in `erased`). Copy-on-write, as eraseHeadersAt.
+ */
+function eraseQueryCredentials (root: Record<string, unknown>, isCredential: NameMatcher, scrubPath: (url: string) => string,
+  erased: string[], rewritten: string[]): void {
+  const path = walk(root, HTTP_PATH)
+  if (typeof path === 'string' && path.includes('?')) {
+    const scrubbed = scrubPath(path)
+    if (scrubbed !== path) {
+      setAt(root, HTTP_PATH, scrubbed)
+      rewritten.push(HTTP_PATH_POINTER)
+    }
+  }
+  const input = root.input as Record<string, unknown>
+  for (const field of ['parsed_query', 'parsed_body'] as const) {
+    const v = input[field]
+    if (v === null || typeof v !== 'object') continue
+    const e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
+    if (e !== v) setAt(root, ['input', field], e)
+  }
+}
+
+/** Sets root[path[0]]…[path[n-1]] = value, copying every object on the way (root is ours). */
+function setAt (root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let parent = root
+  for (let j = 0; j < path.length - 1; j++) {
+    const next = { ...(parent[path[j]!] as Record<string, unknown>) }
+    parent[path[j]!] = next
+    parent = next
+  }
+  parent[path[path.length - 1]!] = value
 }

@@ -5,6 +5,7 @@ export type {
   DecisionLoggerOptions, DecisionLogMetrics, DecisionLogLog, DecisionLogStatus, DecisionLogState, LossReason, StopResult,
 } from './logger.js'
 export { resolveDecisionLogConfig, validateServiceUrl, DEFAULT_ERASE_HEADERS } from './config.js'
+export { DEFAULT_ERASE_QUERY_PARAMS, REDACTED_VALUE, compileLogScrubber, compileNameMatcher, compileUrlScrubber } from './erase.js'
 export type {
   DecisionLogConfig, DecisionLogConfigInput, DecisionLogGlobals, SinkName, FsyncPolicy, OverflowPolicy, WriteMode,
 } from './config.js'

@@ -153,7 +153,7 @@ export class DecisionLogger {
     // labels.id defaults to the spool's instance id: it stays the same across restarts that
     // continue the same chain, so a control plane can keep one chain per labels.id.
     this.labels = Object.freeze({ id: this.spool.instanceId, version: BOUNCER_VERSION, ...this.config.labels })
-    this.build = compileEventBuilder({ labels: this.labels, eraseHeaders: this.config.erase_headers, mask: this.deps.mask })
+    this.build = compileEventBuilder({ labels: this.labels, eraseHeaders: this.config.erase_headers, eraseQueryParams: this.config.erase_query_params, mask: this.deps.mask })
     if (this.spool.recoveredBytes > 0) {
       this.deps.log?.warn({ bytes: this.spool.recoveredBytes }, 'decision log spool had a torn tail; it was cut off')
     }

@@ -1,0 +1,149 @@
+// Credentials out of logs: the configured auth header, cookies and credential query parameters
+// (in headers, the path's query, parsed_query and parsed_body) never reach a decision-log event
+// or a process log line; the hash chain covers the erased event.
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { request } from 'undici'
+import { createLogger } from '../../src/index.js'
+import { configSchema } from '../../src/config/index.js'
+import {
+  compileEventBuilder, computeHash, DEFAULT_ERASE_HEADERS, DEFAULT_ERASE_QUERY_PARAMS, resolveDecisionLogConfig, verifyLog,
+} from '../../src/decision-log/index.js'
+import { startBouncer, startUpstream } from '../helpers/index.js'
+import { tempDir } from './fixtures/control-plane.js'
+
+const SECRETS = ['S-query', 'S-query2', 'S-apikey', 'S-semi', 'S-pq', 'S-body', 'S-body-nested', 'S-body-list', 'S-header', 'S-cookie']
+const leaked = (text: string): string[] => SECRETS.filter((s) => text.includes(s))
+
+const input = (): Record<string, any> => ({
+  attributes: {
+    request: {
+      http: {
+        method: 'POST',
+        path: '/v1/pay?access_token=S-query&a=1&Token=S-query2&x=access_token&api%5Fkey=S-apikey;password=S-semi&empty=&key',
+        headers: { 'x-auth-token': 'S-header', cookie: 'access_token=S-cookie', 'x-ok': 'yes' },
+      },
+    },
+  },
+  parsed_path: ['v1', 'pay'],
+  parsed_query: Object.assign(Object.create(null) as Record<string, string[]>, { access_token: ['S-pq'], a: ['1'], ID_TOKEN: ['S-pq'] }),
+  parsed_body: { password: 'S-body', user: { name: 'n', Password: 'S-body-nested' }, list: [{ key: 'S-body-list', v: 1 }, 2], amount: 10 },
+})
+
+t.test('event building: auth header, credential query parameters in path, parsed_query and parsed_body', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const inp = input()
+  const before = JSON.stringify(inp)
+  const { event } = build({ path: 'p', input: inp, result: { allow: true } })
+  const ev = event as Record<string, any>
+  t.same(leaked(JSON.stringify(event)), [], 'no secret in the event')
+  t.equal(JSON.stringify(inp), before, 'the caller\'s input is not modified')
+  const http = ev.input.attributes.request.http
+  t.equal(http.path, '/v1/pay?access_token=[REDACTED]&a=1&Token=[REDACTED]&x=access_token&api%5Fkey=[REDACTED];password=[REDACTED]&empty=&key',
+    'values replaced, names kept (decoded and case-insensitive), other parameters as they were')
+  t.same(http.headers, { 'x-ok': 'yes' })
+  t.same({ ...ev.input.parsed_query }, { a: ['1'] })
+  t.same(ev.input.parsed_body, { user: { name: 'n' }, list: [{ v: 1 }, 2], amount: 10 })
+  t.same(ev.erased, [
+    '/input/attributes/request/http/headers/x-auth-token',
+    '/input/attributes/request/http/headers/cookie',
+    '/input/parsed_query/access_token',
+    '/input/parsed_query/ID_TOKEN',
+    '/input/parsed_body/password',
+    '/input/parsed_body/user/Password',
+    '/input/parsed_body/list/0/key',
+  ])
+  t.same(ev.masked, ['/input/attributes/request/http/path'], 'the rewritten path is listed as masked')
+  t.equal(ev.input.parsed_path, inp.parsed_path, 'untouched branches are shared, not copied')
+  t.equal(ev.input.parsed_body.list[1], 2)
+
+  const plain = build({ path: 'p', input: { attributes: { request: { http: { path: '/x?a=1&tokens=2', headers: {} } } }, parsed_query: { a: ['1'] } } }).event
+  t.equal(plain.erased, undefined, 'nothing erased: no list')
+  t.equal(plain.masked, undefined)
+  t.equal((plain.input as any).attributes.request.http.path, '/x?a=1&tokens=2', 'similar names are kept')
+})
+
+t.test('configuration: the auth header joins erase_headers; erase_query_params has a default and can be set', async (t) => {
+  t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
+  const schemaDefault = (configSchema as any).properties.decision_logs.properties.erase_query_params.default
+  t.same(schemaDefault, DEFAULT_ERASE_QUERY_PARAMS, 'the config schema has the same default')
+  const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' })
+  t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-auth-token'])
+  t.same(c.erase_query_params, DEFAULT_ERASE_QUERY_PARAMS)
+  t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'authorization' }).erase_headers, DEFAULT_ERASE_HEADERS, 'not twice')
+  const custom = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'], erase_headers: ['x-api-key'], erase_query_params: ['Sig'] }, { auth_header: 'x-auth-token' })
+  t.same(custom.erase_headers, ['x-api-key', 'x-auth-token'], 'the auth header is erased even with a custom list')
+  t.same(custom.erase_query_params, ['sig'])
+  t.throws(() => resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'], erase_query_params: [1] as never }), /erase_query_params: must be a list/)
+})
+
+t.test('process logs: credential query parameters and the auth header are scrubbed, also with redaction off', async (t) => {
+  const chunks: string[] = []
+  const dest = new Writable({ write (c, _e, cb) { chunks.push(c.toString()); cb() } })
+  const log = createLogger('info', [], dest as never, { authHeader: 'X-Auth-Token', queryParams: DEFAULT_ERASE_QUERY_PARAMS })
+  log.info({ headers: { 'x-auth-token': 'S-header', cookie: 'access_token=S-cookie', accept: '*/*' } }, 'headers')
+  // As the proxy's request log does: a child that skips the redaction pass.
+  const requestLog = log.child({}, { redact: { paths: [] } })
+  requestLog.info({ url: '/a?access_token=S-query&b=1', path: '/a?api_key=S-apikey', query: { token: ['S-pq'], b: ['1'] } }, 'request')
+  requestLog.info({ req: { method: 'GET', url: '/r?password=S-semi' } }, 'with req')
+  const logged = { url: '/z?key=S-body' }
+  log.info(logged, 'again')
+  await new Promise((resolve) => setImmediate(resolve))
+  const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
+  t.same(leaked(chunks.join('')), [])
+  t.same(lines[0]!.headers, { 'x-auth-token': '[redacted]', cookie: '[redacted]', accept: '*/*' })
+  t.equal(lines[1]!.url, '/a?access_token=[REDACTED]&b=1')
+  t.equal(lines[1]!.path, '/a?api_key=[REDACTED]')
+  t.same(lines[1]!.query, { b: ['1'] })
+  t.same(lines[2]!.req, { method: 'GET', url: '/r?password=[REDACTED]' })
+  t.equal(logged.url, '/z?key=S-body', 'the logged object itself is not modified')
+})
+
+t.test('end to end: a request carrying credentials everywhere leaves none in the decision log or process log; the chain verifies', async (t) => {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const chunks: string[] = []
+  const dest = new Writable({ write (c, _e, cb) { chunks.push(c.toString()); cb() } })
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': 'package bouncer\n\ndecision := {"allow": true}\n' },
+    config: {
+      logging: { level: 'trace' },
+      auth: { jwt: { header: 'x-auth-token' } },
+      policy: { parsed_body: { enabled: true } },
+      decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' },
+    },
+    deps: { logger: undefined, logDestination: dest as never },
+  })
+  const r = await request(`${b.url}/v1/pay?access_token=S-query&a=1&api_key=S-apikey`, {
+    method: 'POST',
+    headers: { 'x-auth-token': 'S-header', cookie: 'access_token=S-cookie', 'content-type': 'application/json' },
+    body: JSON.stringify({ password: 'S-body', nested: { token: 'S-body-nested' }, amount: 10 }),
+  })
+  await r.body.dump()
+  t.equal(r.statusCode, 200)
+  t.equal(up.requests.length, 1)
+  await b.close()
+  await up.close()
+
+  let lines = ''
+  for (const n of readdirSync(spool)) if (n.startsWith('seg-')) lines += readFileSync(join(spool, n), 'utf8')
+  const events = lines.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
+  t.equal(events.length, 1)
+  const ev = events[0]!
+  t.same(leaked(lines), [], 'no secret in the spool')
+  t.equal(ev.input.attributes.request.http.path, '/v1/pay?access_token=[REDACTED]&a=1&api_key=[REDACTED]')
+  t.same(ev.input.parsed_query, { a: ['1'] })
+  t.same(ev.input.parsed_body, { nested: {}, amount: 10 })
+  t.notOk('x-auth-token' in ev.input.attributes.request.http.headers, 'the configured auth header is erased')
+  t.ok(ev.erased.includes('/input/attributes/request/http/headers/x-auth-token'))
+  t.equal(computeHash(ev), ev.hash, 'the chain hash is over the erased event')
+  const v = await verifyLog(spool)
+  t.equal(v.ok, true, 'bouncer verify-log accepts the spool')
+  t.same(leaked(chunks.join('')), [], 'no secret in the process log')
+  t.ok(chunks.join('').includes('"msg":"request"'), 'the process log was captured')
+})

@@ -67,6 +67,14 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_PROXY_UPGRADE_REFUSED: { message: 'upgrade refused: %s', status: 400 },
   BOUNCER_ERR_PROXY_LOG_BACKPRESSURE: { message: 'decision log is full; refusing new requests', status: 503 },
   BOUNCER_ERR_PROXY_LISTEN: { message: 'cannot listen on %s: %s', status: 500 },
+  // server.tls: a renewed certificate that cannot be used is logged, the previous one stays in service.
+  BOUNCER_ERR_PROXY_TLS_RELOAD: { message: 'TLS certificate not reloaded, the previous one is still served: %s', status: 500 },
+  // client_certificates "request": a certificate was presented but does not verify against ca_file.
+  BOUNCER_ERR_PROXY_CLIENT_CERT: { message: 'client certificate rejected: %s', status: 400 },
+  // gRPC bodies are length-prefixed protobuf: mask rules cannot apply, the call fails closed.
+  BOUNCER_ERR_PROXY_GRPC_MASK: { message: 'a decision with mask rules cannot apply to a gRPC response (%s)', status: 502 },
+  // An HTTP/2 stream reset or broken by the client, the upstream or a protocol error (per stream).
+  BOUNCER_ERR_PROXY_HTTP2_STREAM: { message: 'HTTP/2 stream failed: %s', status: 502 },
 
   // --- auth ---
   BOUNCER_ERR_AUTH_CONFIG: { message: 'invalid authentication setup: %s', status: 500 },

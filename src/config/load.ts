@@ -218,6 +218,14 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
     const hit = FRAMING_HEADERS.find((f) => name.endsWith('*') ? f.startsWith(name.slice(0, -1)) : f === name)
     if (hit) p.push(`${where('server.reserved_headers')}: ${JSON.stringify(h)} would remove "${hit}", which frames the request`)
   }
+  const stls = c.server.tls
+  if (stls.enabled) {
+    if (!stls.cert_file) p.push(`${where('server.tls.cert_file')}: is required when server.tls.enabled is true`)
+    if (!stls.key_file) p.push(`${where('server.tls.key_file')}: is required when server.tls.enabled is true`)
+    if (stls.client_certificates !== 'none' && !stls.ca_file) {
+      p.push(`${where('server.tls.ca_file')}: is required when server.tls.client_certificates is ${JSON.stringify(stls.client_certificates)} (client certificates are verified against it)`)
+    }
+  }
   const poll = c.bundles.polling
   if (poll.min_delay_seconds > poll.max_delay_seconds) p.push(`${where('bundles.polling.min_delay_seconds')}: must be <= max_delay_seconds`)
   if (c.masking.hash_key && c.masking.hash_key_file) p.push(`${where('masking.hash_key')}: set hash_key or hash_key_file, not both`)
@@ -229,6 +237,8 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
 
   if (c.production && !c.allow_insecure) {
     const insecure = 'is refused in production mode (set allow_insecure to override)'
+    // Bearer tokens and the data the policy protects would cross the network in clear.
+    if (!stls.enabled) p.push(`${where('server.tls.enabled')}: a cleartext proxy port ${insecure}; configure server.tls (cert_file, key_file)`)
     if (c.cache.enabled && redis.enabled && redis.url?.startsWith('redis://') && !redis.tls.enabled) {
       p.push(`${where('cache.redis.url')}: plaintext redis:// ${insecure}; use rediss://`)
     }

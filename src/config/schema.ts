@@ -54,7 +54,7 @@ export const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    production: bool('production mode: refuse plaintext redis:// and http:// control-plane URLs and unsigned bundles unless allow_insecure is set', false),
+    production: bool('production mode: refuse a cleartext proxy port (server.tls off), plaintext redis:// and http:// control-plane URLs and unsigned bundles unless allow_insecure is set', false),
     allow_insecure: bool('allow plaintext connections and unsigned bundles in production mode', false),
 
     server: section('the proxy listener', {
@@ -81,6 +81,23 @@ export const configSchema = {
           items: { type: 'string', pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$" },
         },
       }),
+      tls: section('TLS on the proxy port (HTTPS, and HTTP/2 by ALPN: server.http2). The files are re-read when they change (cert-manager renewals): new connections get the new certificate, open ones are kept', {
+        enabled: bool('serve TLS on the proxy port (production mode refuses a cleartext proxy port unless allow_insecure)', false),
+        cert_file: str('PEM certificate chain, leaf first (a Kubernetes TLS Secret\'s tls.crt)'),
+        key_file: str('PEM private key of the certificate, unencrypted (tls.key)'),
+        ca_file: str('PEM CA certificates that client certificates are verified against (ca.crt); required when client_certificates is request or require'),
+        min_version: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', description: 'oldest TLS version accepted' },
+        client_certificates: {
+          type: 'string', enum: ['none', 'request', 'require'], default: 'none',
+          description: 'none: not asked for; request: asked for and optional, but one that is presented must verify against ca_file (else the connection is closed); require: a verified certificate is required. A verified certificate is in the policy input as attributes.source.principal (first URI SAN, else first DNS SAN, else the subject) and attributes.source.certificate (URL-encoded PEM), as in opa-envoy-plugin',
+        },
+        reload_check_seconds: seconds('besides watching the files, how often they are compared with what is loaded (0 = watch only)', 10),
+      }),
+      http2: section('HTTP/2 on the proxy port: each stream goes through the same pipeline as an HTTP/1.1 request (attributes.request.http.protocol "HTTP/2")', {
+        enabled: bool('offer h2 by ALPN when server.tls is on (HTTP/1.1 stays available)', true),
+        cleartext: bool('on a cleartext port, also accept h2c with prior knowledge (a connection that opens with the HTTP/2 preface); HTTP/1.1 is unchanged and Upgrade: h2c is still answered as HTTP/1.1', false),
+        max_concurrent_streams: int('streams one HTTP/2 connection may have open at once', 100, 1, 2147483647),
+      }),
     }),
 
     admin: section('the admin listener (/healthz, /readyz, /metrics)', {
@@ -99,6 +116,10 @@ export const configSchema = {
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for upstream connections', 4, 0.001),
       preserve_host: bool('forward the client Host header (false: use the upstream host)', true),
       tls: tlsOptions,
+      http2: section('HTTP/2 to the upstream, for gRPC calls (requests with content-type application/grpc or application/grpc+...)', {
+        url: str('where gRPC calls go when not to upstream.url (path prefix allowed): http:// = h2c with prior knowledge, https:// = TLS with ALPN h2 and the upstream.tls options; default upstream.url', { pattern: '^https?://' }),
+        connections: int('most HTTP/2 connections opened to the upstream (one carries many concurrent calls; another is opened when the upstream\'s stream limit is reached)', 4, 1, 64),
+      }),
     }),
 
     path: section('request-target normalisation (see README)', {
@@ -277,6 +298,10 @@ export const configSchema = {
 export type TlsOptions = {
   enabled: boolean; ca_file?: string; cert_file?: string; key_file?: string; servername?: string; reject_unauthorized: boolean
 }
+export type ServerTlsConfig = {
+  enabled: boolean; cert_file?: string; key_file?: string; ca_file?: string; min_version: 'TLSv1.2' | 'TLSv1.3'
+  client_certificates: 'none' | 'request' | 'require'; reload_check_seconds: number
+}
 export type MaskRuleConfig = { path: string; action: 'redact' | 'remove' | 'null' | 'hash' | 'last4'; replacement?: string }
 export type JwtKeyConfig = {
   kid?: string; alg: string; pem?: string; pem_file?: string; jwk?: Record<string, unknown>; secret?: string; secret_file?: string
@@ -293,12 +318,15 @@ export interface BouncerConfig {
     readonly trust_forwarded_headers: boolean
     readonly reserved_headers: readonly string[]
     readonly upgrade: { readonly allowed: readonly string[] }
+    readonly tls: Readonly<ServerTlsConfig>
+    readonly http2: { readonly enabled: boolean; readonly cleartext: boolean; readonly max_concurrent_streams: number }
   }
   readonly admin: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly default_metrics: boolean }
   readonly upstream: {
     readonly url?: string; readonly connect_timeout_seconds: number; readonly timeout_seconds: number
     readonly body_timeout_seconds: number; readonly connections: number; readonly keep_alive_timeout_seconds: number
     readonly preserve_host: boolean; readonly tls: Readonly<TlsOptions>
+    readonly http2: { readonly url?: string; readonly connections: number }
   }
   readonly path: {
     readonly encoded_slash: 'reject' | 'keep'; readonly encoded_backslash: 'reject' | 'keep'

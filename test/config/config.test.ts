@@ -102,8 +102,10 @@ t.test('production mode refuses plaintext and unsigned', async (t) => {
   t.match(text, /bundles\.signing\.keys: unsigned bundles are refused/)
   t.match(text, /auth\.jwt\.jwks_url: plaintext http:\/\//)
   t.ok(createConfig({ ...insecure, allow_insecure: true }), 'allow_insecure overrides')
+  t.match(text, /server\.tls\.enabled: a cleartext proxy port is refused in production mode/)
   t.ok(createConfig({
     production: true,
+    server: { tls: { enabled: true, cert_file: '/etc/bouncer/tls/tls.crt', key_file: '/etc/bouncer/tls/tls.key' } },
     upstream: { url: 'http://127.0.0.1:3000' },
     cache: { enabled: true, redis: { enabled: true, url: 'rediss://cache:6379' } },
     bundles: { service_url: 'https://cp', signing: { keys: { k: { algorithm: 'RS256', key: 'PEM' } } } },

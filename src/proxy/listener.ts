@@ -1,0 +1,298 @@
+// The proxy port's server: HTTP/1.1 always; TLS when server.tls is on (ALPN offers h2 and
+// http/1.1 through http2.createSecureServer({allowHTTP1}), or HTTP/1.1 only with
+// server.http2.enabled off); on a cleartext port, h2c with prior knowledge when
+// server.http2.cleartext is on. Node's cleartext HTTP/2 server cannot serve HTTP/1.1, so the
+// HTTP/1.1 server listens and each new connection's first bytes are looked at: the HTTP/2
+// preface hands the socket to an HTTP/2 server that never listens itself, anything else goes to
+// Node's HTTP/1.1 connection handling as before.
+//
+// Requests of every protocol reach the same handler (Http2ServerRequest/Response from node's
+// compatibility API for HTTP/2 streams); HTTP/1.1 upgrades reach the upgrade handler. A broken
+// stream is that stream's problem: session and stream errors are logged, never thrown.
+import { createServer as createHttpServer, Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import {
+  constants as h2, createSecureServer, createServer as createH2Server,
+  type Http2SecureServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Stream,
+} from 'node:http2'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { BouncerError } from '../errors.js'
+import { enforceClientCertificate, serverTlsOptions, TlsReloader, type LoadedServerTls } from './tls.js'
+
+export type ProxyRequest = IncomingMessage | Http2ServerRequest
+export type ProxyResponse = ServerResponse | Http2ServerResponse
+export type RequestListener = (req: ProxyRequest, res: ProxyResponse) => void
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/** The HTTP/2 connection preface (RFC 9113 §3.4). */
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
+
+export interface ProxyServerOptions {
+  readonly server: BouncerConfig['server']
+  /** The checked TLS material (loadServerTls) when server.tls is on. */
+  readonly tls?: LoadedServerTls
+  readonly onRequest: RequestListener
+  readonly onUpgrade: UpgradeListener
+  /** HTTP/1.1 parse errors (431, 408, 400 answers); default: the socket is destroyed. */
+  readonly onClientError?: (err: NodeJS.ErrnoException, socket: Duplex) => void
+  readonly log: Logger
+  /** A TLS connection closed because its client certificate did not verify (client_certificates "request"). */
+  readonly onClientCertificateRejected?: (reason: string) => void
+}
+
+export interface ProxyServer {
+  /** The server that listens (an http.Server, https.Server or Http2SecureServer). */
+  readonly server: NetServer
+  /** What the port speaks. */
+  readonly protocols: { readonly tls: boolean; readonly h2: boolean; readonly h2c: boolean }
+  /** Certificate reloading (server.tls), started by listen(). */
+  readonly tls: TlsReloader | undefined
+  listen (port: number, host: string): Promise<AddressInfo>
+  /**
+   * Graceful shutdown, step one: stop accepting, send GOAWAY on every HTTP/2 connection (its
+   * open streams finish) and close HTTP/1.1 connections once idle. Resolves when the server
+   * and every connection have closed (closeAll() ends the wait at a deadline).
+   */
+  close (): Promise<void>
+  /** Closes HTTP/1.1 connections with no request in progress and HTTP/2 connections with no open stream. */
+  closeIdle (): void
+  /** Destroys every connection (the deadline). */
+  closeAll (): void
+  /** Open HTTP/2 sessions (tests, metrics). */
+  readonly sessions: ReadonlySet<Http2Session>
+}
+
+type H2Any = Http2Server | Http2SecureServer
+
+/** HTTP/2 settings and limits from the server section (the same limits as HTTP/1.1 where they exist). */
+function http2Options (s: BouncerConfig['server']): import('node:http2').ServerOptions {
+  return {
+    settings: {
+      maxConcurrentStreams: s.http2.max_concurrent_streams,
+      maxHeaderListSize: s.max_header_bytes,
+      enablePush: false,
+      enableConnectProtocol: false,
+    },
+    maxHeaderListPairs: 2000,
+    // Node refuses a header block larger than this before it reaches us (per stream).
+    maxSendHeaderBlockLength: 1 << 20,
+  }
+}
+
+/** HTTP/1.1 limits, on any server that parses HTTP/1.1 (http.Server, or Http2SecureServer with allowHTTP1). */
+function applyHttp1Limits (server: object, s: BouncerConfig['server']): void {
+  const requestTimeout = s.request_timeout_seconds * 1000
+  const headersTimeout = requestTimeout > 0 ? Math.min(s.headers_timeout_seconds * 1000, requestTimeout) : s.headers_timeout_seconds * 1000
+  Object.assign(server, {
+    maxHeaderSize: s.max_header_bytes,
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: s.keep_alive_timeout_seconds * 1000,
+    requireHostHeader: true,
+    insecureHTTPParser: false,
+  })
+}
+
+export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
+  const s = opts.server
+  const log = opts.log
+  const sessions = new Set<Http2Session>()
+  const tlsOn = s.tls.enabled
+  if (tlsOn && !opts.tls) throw new TypeError('server.tls is enabled: pass the loaded TLS material (loadServerTls)')
+  const h2On = tlsOn ? s.http2.enabled : s.http2.cleartext
+  const idleMs = s.keep_alive_timeout_seconds * 1000
+  let h2server: H2Any | undefined
+  let server: NetServer
+
+  if (tlsOn) {
+    const tlsOptions = serverTlsOptions(s.tls, opts.tls!)
+    if (h2On) {
+      const secure = createSecureServer({ ...tlsOptions, ...http2Options(s), allowHTTP1: true }, opts.onRequest)
+      applyHttp1Limits(secure, s)
+      h2server = secure
+      server = secure
+    } else {
+      server = createHttpsServer({ ...tlsOptions, maxHeaderSize: s.max_header_bytes, requireHostHeader: true, insecureHTTPParser: false, noDelay: true }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
+      applyHttp1Limits(server, s)
+    }
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const why = enforceClientCertificate(s.tls, socket)
+      if (why !== undefined) {
+        opts.onClientCertificateRejected?.(why)
+        const err = new BouncerError('BOUNCER_ERR_PROXY_CLIENT_CERT', [why])
+        log.info({ code: err.code, peer: socket.remoteAddress, reason: why }, err.message)
+      }
+    })
+    // A failed handshake (wrong version, no certificate when required, garbage): that
+    // connection only.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      log.debug({ code: err.code, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed')
+      socket.destroy()
+    })
+  } else {
+    const http1 = createHttpServer({ noDelay: true }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
+    applyHttp1Limits(http1, s)
+    server = http1
+    if (h2On) {
+      const h2c = createH2Server(http2Options(s), opts.onRequest)
+      h2server = h2c
+      routeByPreface(http1, h2c, s.headers_timeout_seconds * 1000)
+    }
+  }
+
+  server.on('upgrade', opts.onUpgrade)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (opts.onClientError) opts.onClientError(err, socket)
+    else socket.destroy()
+  })
+
+  if (h2server) {
+    h2server.on('session', (session: Http2Session) => {
+      sessions.add(session)
+      trackIdle(session, idleMs)
+      session.on('close', () => sessions.delete(session))
+      // Protocol errors end this session only (Node sends GOAWAY); never thrown.
+      session.on('error', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message }, 'HTTP/2 session error'))
+      session.on('frameError', (type: number, code: number, id: number) => log.debug({ type, code, stream: id }, 'HTTP/2 frame error'))
+    })
+    h2server.on('sessionError', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message }, 'HTTP/2 session error'))
+    h2server.on('stream', (stream: ServerHttp2Stream) => {
+      // A stream reset or broken mid-way: the request's own close/abort handling runs; the
+      // error must not escape as an unhandled 'error' event.
+      stream.on('error', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message, stream: stream.id }, 'HTTP/2 stream error'))
+    })
+  }
+
+  const reloader = tlsOn
+    ? new TlsReloader(s.tls, opts.tls!, {
+        apply: (context) => (server as import('node:tls').Server).setSecureContext({ ...context }),
+        log,
+      })
+    : undefined
+
+  const http1CloseIdle = (): void => {
+    // http.Server and https.Server have it; Http2SecureServer tracks its HTTP/1.1 connections the
+    // same way (allowHTTP1) but does not expose the method.
+    const fn = (server as Partial<HttpServer>).closeIdleConnections ?? HttpServer.prototype.closeIdleConnections
+    try { fn.call(server) } catch { /* not tracking (not listening) */ }
+  }
+  const http1CloseAll = (): void => {
+    const fn = (server as Partial<HttpServer>).closeAllConnections ?? HttpServer.prototype.closeAllConnections
+    try { fn.call(server) } catch { /* not tracking */ }
+  }
+
+  return {
+    server,
+    protocols: { tls: tlsOn, h2: tlsOn && h2On, h2c: !tlsOn && h2On },
+    tls: reloader,
+    sessions,
+    async listen (port, host) {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (e: Error): void => reject(new BouncerError('BOUNCER_ERR_PROXY_LISTEN', [`${host}:${port}`, e.message], { cause: e }))
+        server.once('error', onError)
+        server.listen(port, host, () => { server.off('error', onError); resolve() })
+      })
+      reloader?.start()
+      return server.address() as AddressInfo
+    },
+    close () {
+      reloader?.stop()
+      for (const session of sessions) if (!session.closed) session.close()
+      return new Promise<void>((resolve) => {
+        if (!server.listening) { resolve(); return }
+        server.close(() => resolve())
+        http1CloseIdle()
+      })
+    },
+    closeIdle () {
+      http1CloseIdle()
+      for (const session of sessions) if (openStreams(session) === 0 && !session.closed) session.close()
+    },
+    closeAll () {
+      http1CloseAll()
+      for (const session of sessions) session.destroy()
+    },
+  }
+}
+
+const kOpen = Symbol('bouncer.openStreams')
+type Counted = Http2Session & { [kOpen]?: number }
+const openStreams = (session: Http2Session): number => (session as Counted)[kOpen] ?? 0
+
+/**
+ * server.keep_alive_timeout_seconds for HTTP/2: a connection with no open stream for that long
+ * is closed with GOAWAY (a long-lived stream, e.g. a gRPC stream, keeps it open however quiet).
+ */
+function trackIdle (session: Http2Session, idleMs: number): void {
+  const c = session as Counted
+  c[kOpen] = 0
+  let timer: NodeJS.Timeout | undefined
+  const arm = (): void => {
+    if (idleMs <= 0) return
+    timer = setTimeout(() => { if (!session.closed && !session.destroyed) session.close() }, idleMs)
+    timer.unref()
+  }
+  arm()
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    c[kOpen]!++
+    if (timer) { clearTimeout(timer); timer = undefined }
+    stream.once('close', () => {
+      c[kOpen]!--
+      if (c[kOpen] === 0 && !session.closed) arm()
+    })
+  })
+  session.once('close', () => { if (timer) clearTimeout(timer) })
+}
+
+/**
+ * h2c with prior knowledge beside HTTP/1.1 on one cleartext port: Node's connection handling of
+ * the HTTP/1.1 server is moved behind a look at the first bytes. The HTTP/2 preface goes to the
+ * HTTP/2 server; anything that cannot be the preface (the first byte differs, or a later one)
+ * goes to HTTP/1.1 unchanged. The bytes read are put back before the socket is handed over.
+ */
+function routeByPreface (http1: HttpServer, h2c: Http2Server, timeoutMs: number): void {
+  const original = http1.listeners('connection') as ((socket: Socket) => void)[]
+  http1.removeAllListeners('connection')
+  const toHttp1 = (socket: Socket): void => { for (const l of original) l.call(http1, socket) }
+  http1.on('connection', (socket: Socket) => {
+    let seen: Buffer = Buffer.alloc(0)
+    const timer = setTimeout(() => socket.destroy(), timeoutMs)
+    timer.unref()
+    const done = (): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('end', onEnd)
+      socket.off('error', onError)
+      socket.pause()
+    }
+    const onError = (): void => { clearTimeout(timer); socket.destroy() }
+    const onEnd = (): void => { done(); socket.destroy() }
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk])
+      const n = Math.min(seen.length, H2_PREFACE.length)
+      const prefix = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n))
+      if (prefix && n < H2_PREFACE.length) return // wait for more
+      done()
+      socket.unshift(seen)
+      // The HTTP/2 session reads what is buffered on its first tick (Node does this for
+      // sockets handed over with data already read); HTTP/1.1 gets it as 'data' events.
+      if (prefix) h2c.emit('connection', socket)
+      else { toHttp1(socket); socket.resume() }
+    }
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('error', onError)
+  })
+}
+
+/** The protocol as the policy input names it: "HTTP/1.1", "HTTP/1.0", "HTTP/2". */
+export function protocolName (req: ProxyRequest): string {
+  return req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`
+}
+
+/** RST_STREAM codes used when a stream has to be ended without a response. */
+export const STREAM_CODES = { cancel: h2.NGHTTP2_CANCEL, internal: h2.NGHTTP2_INTERNAL_ERROR, refused: h2.NGHTTP2_REFUSED_STREAM } as const

@@ -1,0 +1,329 @@
+// TLS on the proxy port (issue 17 item 4): the server's certificate from server.tls, precise
+// errors for bad files, client certificates none/request/require, the client certificate as
+// opa-envoy-plugin puts it in the input, and reloading when the files change (a Kubernetes
+// Secret volume swaps a ..data symlink) without dropping open connections.
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { X509Certificate } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { pino } from 'pino'
+import { createConfig } from '../../src/config/index.js'
+import { loadServerTls, peerIdentity, principalOf, rfc2253, subjectAltNames, urlEncodePem } from '../../src/proxy/tls.js'
+import { createProxyServer, protocolName, type ProxyServer } from '../../src/proxy/listener.js'
+import { memoryLogger } from '../helpers/index.js'
+import { hasOpenssl, Pki, type Issued } from '../helpers/pki.js'
+import { tempDir } from '../decision-log/fixtures/control-plane.js'
+
+const skip = hasOpenssl ? false : 'openssl is not on PATH'
+
+type Tls = { cert_file?: string; key_file?: string; ca_file?: string; client_certificates?: 'none' | 'request' | 'require'; min_version?: 'TLSv1.2' | 'TLSv1.3'; reload_check_seconds?: number }
+
+function serverConfig (tls: Tls, extra: Record<string, unknown> = {}) {
+  return createConfig({ upstream: { url: 'http://127.0.0.1:1' }, server: { tls: { enabled: true, reload_check_seconds: 0, ...tls }, ...extra } }).server
+}
+
+/** A proxy-port server whose handler answers with what it saw: protocol and client identity. */
+async function start (t: Test, tls: Tls, extra: Record<string, unknown> = {}, log = pino({ level: 'silent' })): Promise<{ ps: ProxyServer; port: number; rejected: string[] }> {
+  const server = serverConfig(tls, extra)
+  const rejected: string[] = []
+  const ps = createProxyServer({
+    server,
+    tls: loadServerTls(server.tls),
+    log,
+    onClientCertificateRejected: (why) => rejected.push(why),
+    onRequest: (req, res) => {
+      const sock = (req.httpVersionMajor === 2 ? (req as import('node:http2').Http2ServerRequest).stream.session!.socket : req.socket) as TLSSocket
+      const id = peerIdentity(sock)
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ protocol: protocolName(req), alpn: sock.alpnProtocol, principal: id?.principal ?? null, certificate: id?.certificate ?? null }))
+    },
+    onUpgrade: (_req, socket) => socket.destroy(),
+  })
+  const { port } = await ps.listen(0, '127.0.0.1')
+  t.teardown(async () => { ps.closeAll(); await ps.close() })
+  return { ps, port, rejected }
+}
+
+type Answer = { protocol: string; alpn: string | false; principal: string | null; certificate: string | null; serial?: string }
+
+/** One HTTP/1.1 request over TLS; resolves the answer, or rejects with the connection error. */
+function get1 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent; maxVersion?: 'TLSv1.2' }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/', ca: opts.ca, cert: opts.cert, key: opts.key, agent: opts.agent ?? false, maxVersion: opts.maxVersion }, (res) => {
+      let body = ''
+      const serial = (res.socket as TLSSocket).getPeerX509Certificate()?.serialNumber
+      res.on('data', (d: Buffer) => { body += d })
+      res.on('end', () => resolve({ ...JSON.parse(body) as Answer, serial }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+function h2 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer }): ClientHttp2Session {
+  const s = h2connect(`https://127.0.0.1:${port}`, { ca: opts.ca, cert: opts.cert, key: opts.key })
+  s.on('error', () => {})
+  return s
+}
+
+function get2 (session: ClientHttp2Session): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const st = session.request({ ':path': '/' })
+    let body = ''
+    st.on('data', (d: Buffer) => { body += d })
+    st.on('end', () => {
+      try { resolve({ ...JSON.parse(body) as Answer, serial: (session.socket as TLSSocket).getPeerX509Certificate()?.serialNumber }) } catch (e) { reject(e) }
+    })
+    st.on('error', reject)
+  })
+}
+
+t.test('config: server.tls needs its files, client certificates need a CA; production refuses cleartext', async (t) => {
+  const problems = (c: Record<string, unknown>): string => { try { createConfig(c); return '' } catch (e) { return ((e as { problems?: string[] }).problems ?? []).join('\n') } }
+  const base = { upstream: { url: 'http://127.0.0.1:1' } }
+  t.match(problems({ ...base, server: { tls: { enabled: true } } }), /server\.tls\.cert_file: is required when server\.tls\.enabled is true[\s\S]*server\.tls\.key_file: is required/)
+  t.match(problems({ ...base, server: { tls: { enabled: true, cert_file: 'c', key_file: 'k', client_certificates: 'require' } } }), /server\.tls\.ca_file: is required when server\.tls\.client_certificates is "require"/)
+  t.match(problems({ ...base, server: { tls: { min_version: 'TLSv1.0' } } }), /server\.tls\.min_version: must be one of "TLSv1\.2", "TLSv1\.3"/)
+  t.match(problems({ ...base, production: true }), /server\.tls\.enabled: a cleartext proxy port is refused in production mode \(set allow_insecure to override\)/)
+  t.equal(problems({ ...base, production: true, allow_insecure: true }), '', 'allow_insecure allows it')
+  t.equal(problems({ ...base, production: true, server: { tls: { enabled: true, cert_file: 'c', key_file: 'k' } } }), '', 'TLS on: accepted')
+  const c = createConfig(base)
+  t.same(c.server.tls, { enabled: false, min_version: 'TLSv1.2', client_certificates: 'none', reload_check_seconds: 10 }, 'defaults')
+  t.same(c.server.http2, { enabled: true, cleartext: false, max_concurrent_streams: 100 })
+})
+
+t.test('bad certificate files: the message names the setting and the file', { skip }, async (t) => {
+  const dir = tempDir(t)
+  const pki = new Pki(dir)
+  const a = pki.issue('server-a', { san: 'IP:127.0.0.1' })
+  const b = pki.issue('server-b', { san: 'IP:127.0.0.1' })
+  const write = (name: string, text: string | Buffer): string => { const f = join(dir, name); writeFileSync(f, text); return f }
+  const err = (tls: Tls): string => {
+    try { loadServerTls(serverConfig(tls).tls); return 'no error' } catch (e) { return `${(e as { code?: string }).code}: ${(e as Error).message}` }
+  }
+  const missing = join(dir, 'nope.crt')
+  t.match(err({ cert_file: missing, key_file: a.key }), new RegExp(`BOUNCER_ERR_CONFIG_INVALID: .*server\\.tls\\.cert_file: cannot read ${missing}: ENOENT`))
+  t.match(err({ cert_file: a.cert, key_file: join(dir, 'nope.key') }), /server\.tls\.key_file: cannot read .*nope\.key: ENOENT/)
+  t.match(err({ cert_file: a.cert, key_file: a.key, ca_file: dir, client_certificates: 'request' }), /server\.tls\.ca_file: cannot read .*: EISDIR/)
+  t.match(err({ cert_file: write('k-as-cert.pem', a.keyPem), key_file: a.key }), /server\.tls\.cert_file: .*k-as-cert\.pem holds no PEM certificate/)
+  t.match(err({ cert_file: write('garbled.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), key_file: a.key }), /server\.tls\.cert_file: certificate #1 in .*garbled\.pem cannot be parsed/)
+  t.match(err({ cert_file: a.cert, key_file: a.cert }), /server\.tls\.key_file: .*server-a-1\.pem holds no PEM private key/)
+  t.match(err({ cert_file: a.cert, key_file: write('enc.key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*enc\.key holds an encrypted private key/)
+  t.match(err({ cert_file: a.cert, key_file: write('bad.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*bad\.key holds a private key that cannot be used/)
+  t.match(err({ cert_file: a.cert, key_file: b.key }), new RegExp(`server\\.tls\\.key_file: the key in ${b.key} does not belong to the certificate in ${a.cert}`))
+  // chain in the wrong order: the CA first
+  t.match(err({ cert_file: write('reversed.pem', Buffer.concat([pki.ca.certPem, a.certPem])), key_file: a.key }), /does not belong to the certificate .* the leaf certificate must come first/)
+  t.match(err({ cert_file: a.cert, key_file: a.key, ca_file: write('empty-ca.pem', 'nothing here'), client_certificates: 'require' }), /server\.tls\.ca_file: .*empty-ca\.pem holds no PEM certificate/)
+  t.equal(err({ cert_file: write('chain.pem', Buffer.concat([a.certPem, pki.ca.certPem])), key_file: a.key }), 'no error', 'leaf + chain is fine')
+  const expired = pki.issue('old', { san: 'IP:127.0.0.1', days: 1 })
+  const loaded = loadServerTls(serverConfig({ cert_file: expired.cert, key_file: expired.key }).tls)
+  t.same(loaded.warnings, [], 'a valid certificate: no warnings')
+})
+
+t.test('HTTPS and HTTP/2 by ALPN on one port; HTTP/1.1 clients unchanged', { skip }, async (t) => {
+  const pki = new Pki(tempDir(t))
+  const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
+  const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
+  const one = await get1(port, { ca: pki.ca.certPem })
+  t.equal(one.protocol, 'HTTP/1.1')
+  t.equal(one.principal, null, 'no client certificate: no principal')
+  const s = h2(port, { ca: pki.ca.certPem })
+  t.teardown(() => s.close())
+  const two = await get2(s)
+  t.equal(two.protocol, 'HTTP/2')
+  t.equal(two.alpn, 'h2')
+  // A client offering both gets h2; one offering only http/1.1 gets it.
+  for (const [offer, want] of [[['h2', 'http/1.1'], 'h2'], [['http/1.1'], 'http/1.1']] as const) {
+    const alpn = await new Promise<string | false>((resolve, reject) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca.certPem, ALPNProtocols: [...offer] }, () => { resolve(sock.alpnProtocol ?? false); sock.destroy() })
+      sock.on('error', reject)
+    })
+    t.equal(alpn, want, `ALPN offer ${offer.join(',')} → ${want}`)
+  }
+})
+
+t.test('server.http2.enabled off: TLS with HTTP/1.1 only', { skip }, async (t) => {
+  const pki = new Pki(tempDir(t))
+  const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
+  const { port, ps } = await start(t, { cert_file: srv.cert, key_file: srv.key }, { http2: { enabled: false } })
+  t.same(ps.protocols, { tls: true, h2: false, h2c: false })
+  t.equal((await get1(port, { ca: pki.ca.certPem })).protocol, 'HTTP/1.1')
+  const alpn = await new Promise<string | false>((resolve) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca.certPem, ALPNProtocols: ['h2', 'http/1.1'] }, () => { resolve(sock.alpnProtocol ?? false); sock.destroy() })
+    sock.on('error', () => resolve(false))
+  })
+  t.not(alpn, 'h2', 'h2 is not offered')
+})
+
+t.test('min_version TLSv1.3 refuses a TLS 1.2 client; the server goes on serving', { skip }, async (t) => {
+  const pki = new Pki(tempDir(t))
+  const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
+  const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key, min_version: 'TLSv1.3' })
+  await t.rejects(get1(port, { ca: pki.ca.certPem, maxVersion: 'TLSv1.2' }), /protocol version|alert|handshake|ECONNRESET/i)
+  t.equal((await get1(port, { ca: pki.ca.certPem })).protocol, 'HTTP/1.1')
+})
+
+t.test('client certificates', { skip }, async (t) => {
+  const dir = tempDir(t)
+  const pki = new Pki(dir)
+  const other = new Pki(dir, 'other-ca')
+  const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
+  const spiffe = pki.issue('workload', { san: 'URI:spiffe://cluster.local/ns/shop/sa/frontend,DNS:frontend.shop', usage: 'clientAuth' })
+  const dnsOnly = pki.issue('dns-client', { san: 'DNS:billing.internal,DNS:second.internal', usage: 'clientAuth' })
+  const subjectOnly = pki.issue('subject-client', { subject: '/C=US/O=Acme, Inc./CN=batch-job', usage: 'clientAuth' })
+  const stranger = other.issue('stranger', { san: 'URI:spiffe://evil/sa/x', usage: 'clientAuth' })
+  const ca = pki.ca.certPem
+
+  t.test('require: a verified certificate is required; its identity is in the input', async (t) => {
+    const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key, ca_file: pki.ca.cert, client_certificates: 'require' })
+    await t.rejects(get1(port, { ca }), 'no certificate: refused')
+    await t.rejects(get1(port, { ca, cert: stranger.certPem, key: stranger.keyPem }), 'a certificate from another CA: refused')
+    const a = await get1(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem })
+    t.equal(a.principal, 'spiffe://cluster.local/ns/shop/sa/frontend', 'URI SAN first')
+    t.equal(decodeURIComponent(a.certificate!), new X509Certificate(spiffe.certPem).toString(), 'the certificate, URL-encoded PEM')
+    t.match(a.certificate!, /^-----BEGIN%20CERTIFICATE-----%0A[A-Za-z0-9%]+%0A-----END%20CERTIFICATE-----%0A$/, 'encoded as Envoy does')
+    t.equal((await get1(port, { ca, cert: dnsOnly.certPem, key: dnsOnly.keyPem })).principal, 'billing.internal', 'then the first DNS SAN')
+    t.equal((await get1(port, { ca, cert: subjectOnly.certPem, key: subjectOnly.keyPem })).principal, 'CN=batch-job,O=Acme\\, Inc.,C=US', 'then the subject, RFC 2253')
+    const s = h2(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem })
+    t.teardown(() => s.close())
+    const two = await get2(s)
+    t.equal(two.protocol, 'HTTP/2')
+    t.equal(two.principal, 'spiffe://cluster.local/ns/shop/sa/frontend', 'HTTP/2 streams carry the connection\'s certificate')
+  })
+
+  t.test('request: optional, but a presented certificate must verify', async (t) => {
+    const mem = memoryLogger()
+    const { port, rejected } = await start(t, { cert_file: srv.cert, key_file: srv.key, ca_file: pki.ca.cert, client_certificates: 'request' }, {}, mem.logger)
+    const anon = await get1(port, { ca })
+    t.equal(anon.principal, null, 'no certificate: served, no principal')
+    t.equal((await get1(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem })).principal, 'spiffe://cluster.local/ns/shop/sa/frontend')
+    await t.rejects(get1(port, { ca, cert: stranger.certPem, key: stranger.keyPem }), 'an unverifiable certificate: the connection is closed')
+    t.equal(rejected.length, 1)
+    const line = mem.lines().find((l) => l.code === 'BOUNCER_ERR_PROXY_CLIENT_CERT')
+    t.ok(line, 'logged with its code')
+    t.equal((await get1(port, { ca })).protocol, 'HTTP/1.1', 'the server goes on')
+  })
+
+  t.test('none: no certificate is asked for, none is in the input', async (t) => {
+    const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
+    const a = await get1(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem })
+    t.equal(a.principal, null)
+    t.equal(a.certificate, null)
+  })
+})
+
+t.test('principal and certificate helpers', async (t) => {
+  t.same(subjectAltNames('DNS:a.example, URI:spiffe://td/ns/x, IP Address:127.0.0.1'), [
+    { type: 'DNS', value: 'a.example' }, { type: 'URI', value: 'spiffe://td/ns/x' }, { type: 'IP Address', value: '127.0.0.1' },
+  ])
+  t.same(subjectAltNames('URI:"spiffe://td/a, b", DNS:x'), [{ type: 'URI', value: 'spiffe://td/a, b' }, { type: 'DNS', value: 'x' }], 'quoted values')
+  t.same(subjectAltNames(undefined), [])
+  t.equal(rfc2253('C=US\nO=Acme\nCN=svc'), 'CN=svc,O=Acme,C=US')
+  t.equal(rfc2253('O=Acme\nCN=a + UID=1'), 'CN=a+UID=1,O=Acme', 'multi-valued RDN')
+  t.equal(urlEncodePem('-----BEGIN CERTIFICATE-----\nab+/=\n'), '-----BEGIN%20CERTIFICATE-----%0Aab%2B%2F%3D%0A')
+  t.equal(peerIdentity(undefined), undefined)
+  t.type(principalOf, 'function')
+})
+
+/** A Kubernetes Secret volume: files are symlinks into ..data, which is swapped atomically. */
+class SecretVolume {
+  private gen = 0
+  constructor (readonly dir: string) { mkdirSync(dir, { recursive: true }) }
+  get cert (): string { return join(this.dir, 'tls.crt') }
+  get key (): string { return join(this.dir, 'tls.key') }
+  write (files: { crt: Buffer; key: Buffer }): void {
+    const prev = this.gen
+    const ts = join(this.dir, `..v${++this.gen}`)
+    mkdirSync(ts)
+    writeFileSync(join(ts, 'tls.crt'), files.crt)
+    writeFileSync(join(ts, 'tls.key'), files.key)
+    symlinkSync(`..v${this.gen}`, join(this.dir, '..data_tmp'))
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'))
+    if (prev === 0) {
+      symlinkSync('..data/tls.crt', this.cert)
+      symlinkSync('..data/tls.key', this.key)
+    } else {
+      rmSync(join(this.dir, `..v${prev}`), { recursive: true, force: true })
+    }
+  }
+}
+
+async function until (what: string, fn: () => boolean | Promise<boolean>, attempts = 200): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await fn()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`gave up waiting for ${what}`)
+}
+
+t.test('certificates are reloaded when the files change; open connections stay open', { skip }, async (t) => {
+  const dir = tempDir(t)
+  const pki = new Pki(dir)
+  const a = pki.issue('server-a', { san: 'IP:127.0.0.1' })
+  const b = pki.issue('server-b', { san: 'IP:127.0.0.1' })
+  const c = pki.issue('server-c', { san: 'IP:127.0.0.1' })
+  const serial = (i: Issued): string => new X509Certificate(i.certPem).serialNumber
+  const vol = new SecretVolume(join(dir, 'secret'))
+  vol.write({ crt: a.certPem, key: a.keyPem })
+  const mem = memoryLogger()
+  const { ps, port } = await start(t, { cert_file: vol.cert, key_file: vol.key, reload_check_seconds: 0 }, {}, mem.logger)
+  const ca = pki.ca.certPem
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const session = h2(port, { ca })
+  t.teardown(() => session.close())
+  t.equal((await get1(port, { ca, agent })).serial, serial(a))
+  t.equal((await get2(session)).serial, serial(a))
+
+  // The watch sees the symlink swap (no periodic check in this server).
+  vol.write({ crt: b.certPem, key: b.keyPem })
+  await until('the reload', () => mem.lines().some((l) => l.msg === 'TLS certificate reloaded'))
+  t.equal((await get1(port, { ca })).serial, serial(b), 'a new connection gets the new certificate')
+  const kept = await get1(port, { ca, agent })
+  t.equal(kept.serial, serial(a), 'the open HTTP/1.1 connection was kept (same session, old certificate)')
+  t.equal((await get2(session)).serial, serial(a), 'the open HTTP/2 connection was kept')
+  t.equal(ps.tls!.status().status, 'OK')
+  t.equal(ps.tls!.status().serial, serial(b))
+
+  // A bad update (key of another certificate): refused, the current one is still served.
+  vol.write({ crt: c.certPem, key: a.keyPem })
+  t.equal(await ps.tls!.check(), false)
+  await until('the error line', () => mem.lines().some((l) => l.code === 'BOUNCER_ERR_PROXY_TLS_RELOAD'))
+  const bad = mem.lines().filter((l) => l.code === 'BOUNCER_ERR_PROXY_TLS_RELOAD')
+  t.match(String(bad[0].msg), /TLS certificate not reloaded, the previous one is still served: server\.tls\.key_file: the key in .*tls\.key does not belong to the certificate in .*tls\.crt/)
+  t.equal(ps.tls!.status().status, 'WARN')
+  t.equal((await get1(port, { ca })).serial, serial(b), 'still the last good certificate')
+  t.equal(await ps.tls!.check(), false, 'the same bad files again: nothing to do')
+  t.equal(mem.lines().filter((l) => l.code === 'BOUNCER_ERR_PROXY_TLS_RELOAD').length, 1, 'logged once per distinct content')
+
+  // The fix arrives: loaded.
+  vol.write({ crt: c.certPem, key: c.keyPem })
+  await ps.tls!.check()
+  t.equal((await get1(port, { ca })).serial, serial(c))
+  t.equal(ps.tls!.status().status, 'OK')
+  t.equal((await get2(session)).serial, serial(a), 'the first HTTP/2 connection is still open')
+})
+
+t.test('the periodic check finds a change the watch did not report', { skip }, async (t) => {
+  const dir = tempDir(t)
+  const pki = new Pki(dir)
+  const a = pki.issue('server-a', { san: 'IP:127.0.0.1' })
+  const b = pki.issue('server-b', { san: 'IP:127.0.0.1' })
+  const certFile = join(dir, 'a.crt'); const keyFile = join(dir, 'a.key')
+  copyFileSync(a.cert, certFile); copyFileSync(a.key, keyFile)
+  const server = serverConfig({ cert_file: certFile, key_file: keyFile, reload_check_seconds: 0.05 })
+  const applied: string[] = []
+  const { TlsReloader } = await import('../../src/proxy/tls.js')
+  const r = new TlsReloader(server.tls, loadServerTls(server.tls), {
+    apply: (ctx) => applied.push(new X509Certificate(ctx.cert as Buffer).serialNumber), log: pino({ level: 'silent' }), watchFiles: false,
+  })
+  r.start()
+  t.teardown(() => r.stop())
+  writeFileSync(keyFile, readFileSync(b.key)); writeFileSync(certFile, readFileSync(b.cert))
+  await until('the periodic check', () => applied.length > 0)
+  t.same(applied, [new X509Certificate(b.certPem).serialNumber])
+})

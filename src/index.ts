@@ -15,6 +15,7 @@ import { Health, normalizeStatus } from './health/index.js'
 import { createAdminServer } from './health/admin.js'
 import { PolicyHolder, type ActivePolicy } from './policy/holder.js'
 import { loadPolicyFromBundle, loadPolicyFromPath, type LoadPolicyOptions } from './policy/load.js'
+import type { PrintEvent } from './policy/eval/index.js'
 import { BundleManager } from './policy/bundle/index.js'
 import type { HostBuiltin } from './policy/builtins/index.js'
 import { createAuthenticator, type Authenticator } from './auth/index.js'
@@ -297,6 +298,12 @@ export function createBundleManager (config: BouncerConfig, holder: PolicyHolder
   return manager
 }
 
+/** The request id in a policy input (attributes.request.http.id), for print lines. */
+function requestIdOf (input: unknown): string | undefined {
+  const id = (input as { attributes?: { request?: { http?: { id?: unknown } } } } | null)?.attributes?.request?.http?.id
+  return typeof id === 'string' ? id : undefined
+}
+
 export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Promise<BouncerApp> {
   if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
   const log = deps.logger ?? createLogger(config.logging.level, config.logging.redact, deps.logDestination,
@@ -319,6 +326,10 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     maxMemoryPages: config.policy.max_memory_pages,
     strictBuiltinErrors: config.policy.strict_builtin_errors,
     evalStepBudget: config.policy.eval_step_budget,
+    regoVersion: config.policy.rego_version,
+    // policy.print: print() lines at debug level with the request id; off, print() is compiled
+    // out of Rego sources and a no-op in bundles
+    ...(config.policy.print ? { onPrint: (line: string, ev: PrintEvent) => log.debug({ id: requestIdOf(ev.input), entrypoint: ev.entrypoint, print: line }, 'policy print') } : {}),
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
 

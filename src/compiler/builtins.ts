@@ -17,15 +17,19 @@
 //   impl        native(<file>.<export>) — implemented in the Wasm runtime
 //               (src/compiler/runtime/assembly/builtins/<file>.ts, export <export>);
 //               HOST — called through opa_builtinN and implemented in JS (src/policy/builtins);
+//               COMPILER — never called: the compiler rewrites it (print into internal.print
+//               calls, rego.metadata.* into constants, = and := into unification);
 //               NONE — declared for its facts only (OPA has it, Bouncer does not implement it:
-//               the compiler rejects calls to it, a module importing it fails to load);
+//               the compiler rejects calls to it naming it, a module importing it fails to load);
 //   flags       nondeterministic: the result is not a function of the arguments (OPA's set —
 //               time, randomness, network, runtime, signing — plus anything that reads the
 //               current time, e.g. io.jwt.decode_verify checks exp/nbf against it);
 //               sdk: @open-policy-agent/opa-wasm implements it itself (and wins over ours for
 //               OPA-built modules that import it); comparison: OPA's "comparison" category
 //               (a truth test, never called with an output argument); relation: OPA's
-//               relation builtins (walk); infix: the operator spelling.
+//               relation builtins (walk: one result per element, called with an output
+//               argument); infix: the operator spelling; variadic: the type of every argument
+//               of a variadic function (print).
 
 // ---- types (OPA's type language, capabilities JSON shape) ----
 
@@ -76,6 +80,7 @@ const KEYS = or(ARR_A, SET_A, OBJ_AA)
 export type BuiltinImpl =
   | { readonly kind: 'native'; readonly module: string; readonly fn: string }
   | { readonly kind: 'host' }
+  | { readonly kind: 'compiler' }
   | { readonly kind: 'none' }
 
 export interface BuiltinDecl {
@@ -88,11 +93,13 @@ export interface BuiltinDecl {
   readonly comparison: boolean
   readonly relation: boolean
   readonly infix?: string
+  readonly variadic?: RegoType
 }
 
-interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string }
+interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType }
 
 const HOST: BuiltinImpl = Object.freeze({ kind: 'host' })
+const COMPILER: BuiltinImpl = Object.freeze({ kind: 'compiler' })
 const NONE: BuiltinImpl = Object.freeze({ kind: 'none' })
 function native (ref: string): BuiltinImpl {
   const dot = ref.indexOf('.')
@@ -110,6 +117,7 @@ function fn (name: string, args: RegoType[], result: RegoType | null, impl: Buil
     comparison: flags.comparison === true,
     relation: flags.relation === true,
     ...(flags.infix !== undefined ? { infix: flags.infix } : {}),
+    ...(flags.variadic !== undefined ? { variadic: flags.variadic } : {}),
   })
 }
 
@@ -120,6 +128,8 @@ const SDK: Flags = { sdk: true }
 /** Every builtin Bouncer knows, in runtime id order for the native ones. */
 export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   // operators
+  fn('eq', [A, A], B, COMPILER, { infix: '=' }),
+  fn('assign', [A, A], B, COMPILER, { infix: ':=' }),
   fn('equal', [A, A], B, native('numbers.eq'), CMP('==')),
   fn('neq', [A, A], B, native('numbers.neq'), CMP('!=')),
   fn('lt', [A, A], B, native('numbers.lt'), CMP('<')),
@@ -144,6 +154,12 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('numbers.range_step', [N, N, N], arr(N), native('numbers.rangeStep')),
   fn('to_number', [or(N, S, B, NUL)], N, native('numbers.toNumber')),
   fn('format_int', [N, N], S, native('numbers.formatInt')),
+  fn('bits.or', [N, N], N, NONE),
+  fn('bits.and', [N, N], N, NONE),
+  fn('bits.negate', [N], N, NONE),
+  fn('bits.xor', [N, N], N, NONE),
+  fn('bits.lsh', [N, N], N, NONE),
+  fn('bits.rsh', [N, N], N, NONE),
   // aggregates
   fn('count', [or(SET_A, ARR_A, OBJ_AA, S)], N, native('aggregates.count')),
   fn('sum', [or(set(N), arr(N))], N, native('aggregates.sum')),
@@ -185,6 +201,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('array.reverse', [ARR_A], ARR_A, native('collections.arrayReverse')),
   fn('union', [set(SET_A)], SET_A, native('collections.union')),
   fn('intersection', [set(SET_A)], SET_A, native('collections.intersection')),
+  fn('set_diff', [SET_A, SET_A], SET_A, NONE),
   fn('object.get', [OBJ_AA, A, A], A, native('collections.objectGet')),
   fn('object.keys', [OBJ_AA], SET_A, native('collections.objectKeys')),
   fn('object.remove', [OBJ_AA, KEYS], A, native('collections.objectRemove')),
@@ -262,6 +279,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('net.cidr_contains_matches', [CIDR_OPERAND, CIDR_OPERAND], set(tuple(A, A)), HOST),
   fn('net.cidr_expand', [S], set(S), HOST),
   fn('net.lookup_ip_addr', [S], set(S), NONE, ND),
+  fn('net.cidr_overlap', [S, S], B, NONE),
   // crypto
   fn('crypto.sha256', [S], S, HOST),
   fn('crypto.sha1', [S], S, HOST),
@@ -275,6 +293,11 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   // Chain verification checks validity windows against the current time.
   fn('crypto.x509.parse_and_verify_certificates', [S], tuple(B, arr(OBJ_SA)), NONE, ND),
   fn('crypto.x509.parse_and_verify_certificates_with_options', [S, OBJ_SA], tuple(B, arr(OBJ_SA)), NONE, ND),
+  fn('crypto.x509.parse_certificates', [S], arr(OBJ_SA), NONE),
+  fn('crypto.x509.parse_certificate_request', [S], OBJ_SA, NONE),
+  fn('crypto.x509.parse_rsa_private_key', [S], OBJ_SA, NONE),
+  fn('crypto.x509.parse_keypair', [S, S], OBJ_SA, NONE),
+  fn('crypto.parse_private_keys', [S], arr(OBJ_SA), NONE),
   // tokens
   fn('io.jwt.decode', [S], tuple(OBJ_AA, OBJ_AA, S), HOST),
   // exp/nbf are checked against the current time unless the constraints pin `time`.
@@ -286,6 +309,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
     .map(alg => fn(`io.jwt.verify_${alg}`, [S, S], B, HOST)),
   // misc
   fn('uuid.rfc4122', [S], S, HOST, ND),
+  fn('uuid.parse', [S], OBJ_SA, NONE),
   fn('rand.intn', [S, N], N, HOST, ND),
   fn('semver.compare', [S, S], N, HOST),
   fn('semver.is_valid', [A], B, HOST),
@@ -293,10 +317,28 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('units.parse_bytes', [S], N, HOST),
   fn('http.send', [OBJ_SA], OBJ_AA, HOST, ND),
   fn('opa.runtime', [], OBJ_SA, HOST, ND),
+  // print(...) is rewritten into internal.print([{formatted values of arg 1}, ...]), where the
+  // values are formatted with sprintf("%v") in the runtime (src/compiler/planner/print.ts)
+  fn('print', [], null, COMPILER, { variadic: A }),
   fn('internal.print', [arr(SET_A)], null, HOST),
   fn('trace', [S], B, HOST),
+  // rego.metadata.* become constants at compile time, as OPA's rewriteRegoMetadataCalls does
+  fn('rego.metadata.chain', [], ARR_A, COMPILER),
+  fn('rego.metadata.rule', [], A, COMPILER),
+  fn('rego.parse_module', [S, S], OBJ_SA, NONE),
+  fn('json.match_schema', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, arr(objWith({ error: S, type: S, field: S, desc: S }))), HOST),
+  fn('json.verify_schema', [or(S, OBJ_AA)], tuple(B, or(NUL, S)), HOST),
   fn('graph.reachable', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], SET_A, HOST),
-  fn('walk', [A], tuple(ARR_A, A), HOST, { relation: true }),
+  fn('graph.reachable_paths', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], set(ARR_A), NONE),
+  // a relation: the planner iterates over the runtime's list of [path, value] pairs
+  fn('walk', [A], tuple(ARR_A, A), native('collections.walk'), { relation: true }),
+  fn('graphql.is_valid', [or(S, OBJ_AA), or(S, OBJ_AA)], B, NONE),
+  fn('graphql.parse', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(OBJ_AA, OBJ_AA), NONE),
+  fn('graphql.parse_and_verify', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, OBJ_AA, OBJ_AA), NONE),
+  fn('graphql.parse_query', [S], OBJ_AA, NONE),
+  fn('graphql.parse_schema', [S], OBJ_AA, NONE),
+  fn('graphql.schema_is_valid', [or(S, OBJ_AA)], B, NONE),
+  fn('providers.aws.sign_req', [OBJ_SA, OBJ_SA, N], OBJ_AA, NONE),
 ])
 
 // ---- derived facts ----
@@ -331,12 +373,15 @@ export function anyNondeterministic (names: Iterable<string>): boolean {
 }
 
 // The compiler's view: builtins a policy may call, with their arity and where they run. A call
-// to a name not here (or declared NONE) is a compile-time rego_type_error, never a silent undefined.
+// to a name not here is a compile-time error, never a silent undefined: rego_type_error
+// "undefined function" for a name OPA does not know either, rego_unsupported_error naming the
+// builtin for one OPA has and Bouncer does not (declared NONE). COMPILER entries are handled by
+// the planner before it looks here.
 
 export interface BuiltinInfo { arity: number; impl: 'native' | 'host'; nondeterministic?: boolean; relation?: boolean }
 
 export const BUILTINS: Record<string, BuiltinInfo> = Object.freeze(Object.fromEntries(
-  BUILTIN_TABLE.filter(d => d.impl.kind !== 'none').map(d => [d.name, Object.freeze({
+  BUILTIN_TABLE.filter(d => d.impl.kind === 'native' || d.impl.kind === 'host').map(d => [d.name, Object.freeze({
     arity: d.args.length,
     impl: d.impl.kind as 'native' | 'host',
     ...(d.nondeterministic ? { nondeterministic: true } : {}),

@@ -12,6 +12,7 @@ import { serializePlan } from './planner/serialize.js'
 import { linkPolicy } from './wasm/link.js'
 
 export { CompileError, formatDiagnostic } from './diagnostics.js'
+export { capabilities, type Capabilities } from './capabilities.js'
 export type { Diagnostic } from './diagnostics.js'
 
 /** Rego language version of a module: 1 (OPA 1.x, the default) or 0 (the v0 syntax that OPA
@@ -97,6 +98,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
     entrypoints: opts.entrypoints,
     query,
     strict: opts.strictBuiltinErrors,
+    printStatements: opts.printStatements,
   }, diags))
   if (diags.hasErrors) throw new CompileError(diags.list)
   const json = timed(timings, 'serialize', () => serializePlan(planned.plan))

@@ -38,16 +38,18 @@ export interface LoadOptions {
   strict?: boolean
   /**
    * Receives each line a print() call in the policy outputs (OPA's format: arguments separated
-   * by spaces, undefined ones as <undefined>), with the evaluation's print context. Absent:
-   * print() calls do nothing (and cost nothing beyond the call).
+   * by spaces, strings bare and other values in Rego syntax, undefined ones as <undefined>;
+   * one line per combination when an argument has several values), with the evaluation's
+   * print context. trace() notes arrive here too. Absent: print() calls do nothing (and cost
+   * nothing beyond the call). To remove them from the module, compile with printStatements: false.
    */
   onPrint?: (line: string, ctx: PrintContext) => void
 }
 
-/** What a print hook learns about the print call: where it is in the policy. */
+/** What a print hook learns about the print call. */
 export interface PrintContext {
-  /** file:line:col of the print call, when known */
-  location?: string
+  /** the entrypoint being evaluated, as passed to evaluate() (e.g. a test rule `pkg/test_x`) */
+  entrypoint?: string | number
 }
 
 export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array, opts: LoadOptions = {}): Promise<LoadedPolicy> {
@@ -56,11 +58,13 @@ export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8
   const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
   if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
   const strict = opts.strict === true
+  const onPrint = opts.onPrint
   // The SDK throws opa_abort messages as bare strings; callers deserve Error objects.
   const evaluate = policy.evaluate.bind(policy)
   policy.evaluate = (input: unknown, entrypoint?: string | number) => {
     try {
-      return runEvaluation(() => evaluate(input, entrypoint), { strict })
+      const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint })
+      return runEvaluation(() => evaluate(input, entrypoint), { strict, onPrint: print })
     } catch (e) {
       throw toError(e)
     }

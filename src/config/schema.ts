@@ -140,6 +140,8 @@ export const configSchema = {
       eval_timeout_seconds: seconds('an evaluation slower than this is discarded and denied (fail closed)', 1, 0.0001),
       eval_step_budget: int('steps one evaluation may take before it is stopped and denied (fail closed, BOUNCER_ERR_POLICY_EVAL_TIMEOUT); counts instructions, iterations and builtin result elements; 0 = no budget. Modules built by opa build are not counted', DEFAULT_EVAL_STEP_BUDGET, 0, 1_000_000_000_000),
       strict_builtin_errors: bool('a failing builtin aborts the evaluation (deny) instead of being undefined (OPA: --strict-builtin-errors)', false),
+      rego_version: { type: 'integer', enum: [0, 1], default: 1, description: 'Rego version of policy sources compiled at start (a directory or .rego file, or the .rego files of a bundle without policy.wasm): 1, or 0 for Rego v0 (OPA: --v0-compatible); a bundle manifest\'s rego_version and file_rego_versions take precedence, and a module importing rego.v1 is v1' },
+      print: bool('log the output of the policy\'s print() calls at debug level, with the request id; when false, print() calls are left out of policies compiled at start and do nothing in bundles', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
       max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
       parsed_body: section('expose JSON request bodies as input.parsed_body', {
@@ -336,6 +338,7 @@ export interface BouncerConfig {
   readonly policy: {
     readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
     readonly eval_timeout_seconds: number; readonly eval_step_budget: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
+    readonly rego_version: 0 | 1; readonly print: boolean
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
       readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'

@@ -8,6 +8,8 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BouncerError } from '../errors.js'
 import type { BundleLimits, LoadedBundle, VerificationConfig } from './bundle/index.js'
+import { normalizeManifest, regoVersionForFile } from './bundle/manifest.js'
+import type { BundleManifest } from './bundle/types.js'
 import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
 import { anyNondeterministic } from '../compiler/builtins.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
@@ -21,6 +23,9 @@ export interface LoadPolicyOptions extends WasmPolicyOptions {
   limits?: BundleLimits
   /** Signature verification for bundle archives (required when the bundle is signed). */
   verification?: VerificationConfig
+  /** Rego version of sources compiled here (policy.rego_version, default 1); a bundle
+   *  manifest's rego_version / file_rego_versions win for its files. */
+  regoVersion?: 0 | 1
 }
 
 /**
@@ -79,12 +84,13 @@ async function compiler (): Promise<Compiler> {
 }
 
 /** Compiles Rego sources (with data) for one entrypoint and loads the result. */
-export async function loadPolicyFromRego (modules: { file: string; source: string }[], data: Record<string, unknown>, entrypoint: string,
+export async function loadPolicyFromRego (modules: { file: string; source: string; regoVersion?: 0 | 1 }[], data: Record<string, unknown>, entrypoint: string,
   meta: { source: string; revision?: string }, opts: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
   const c = await compiler()
   let compiled
   try {
-    compiled = c.compileModules({ modules, entrypoints: [entrypoint] })
+    // without a print hook (policy.print off) print() calls are left out of the module
+    compiled = c.compileModules({ modules, entrypoints: [entrypoint], regoVersion: opts.regoVersion ?? 1, printStatements: opts.onPrint !== undefined })
   } catch (e) {
     if (e instanceof c.CompileError) {
       const lines = e.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
@@ -120,8 +126,21 @@ export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: st
     }, opts)
   }
   if (bundle.rego.length === 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${source}: bundle has neither policy.wasm nor .rego files`])
-  return await loadPolicyFromRego(bundle.rego.map((r) => ({ file: r.path, source: r.source })), bundle.data, entrypoint,
+  const fallback = opts.regoVersion ?? 1
+  const modules = bundle.rego.map((r) => ({ file: r.path, source: r.source, regoVersion: regoVersionForFile(bundle.manifest, r.path, fallback) }))
+  return await loadPolicyFromRego(modules, bundle.data, entrypoint,
     { source, revision: bundle.manifest.revision }, opts)
+}
+
+/** The `.manifest` of a bundle directory, or undefined when there is none. */
+async function readDirManifest (dir: string): Promise<BundleManifest | undefined> {
+  let text: string
+  try { text = await readFile(path.join(dir, '.manifest'), 'utf8') } catch { return undefined }
+  try {
+    return normalizeManifest(JSON.parse(text))
+  } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${path.join(dir, '.manifest')}: ${(e as Error).message}`], { cause: e })
+  }
 }
 
 /** A directory of Rego, a .rego file, or a bundle archive (.tar.gz / .tgz). */
@@ -138,8 +157,14 @@ export async function loadPolicyFromPath (p: string, entrypoint: string, opts: L
       throw e
     }
     if (sources.modules.length === 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: no .rego files found`])
-    // Tests (*_test.rego) are not part of the enforced policy.
-    const modules = sources.modules.filter((m) => !m.file.endsWith('_test.rego'))
+    // Tests (*_test.rego) are not part of the enforced policy. A directory holding a bundle's
+    // .manifest gets its rego_version / file_rego_versions, as OPA loads a bundle directory.
+    const manifest = st.isDirectory() ? await readDirManifest(p) : undefined
+    const fallback = opts.regoVersion ?? 1
+    const modules = sources.modules.filter((m) => !m.file.endsWith('_test.rego')).map((m) => ({
+      ...m,
+      regoVersion: manifest === undefined ? fallback : regoVersionForFile(manifest, path.relative(p, m.file).split(path.sep).join('/'), fallback),
+    }))
     return await loadPolicyFromRego(modules, sources.data, entrypoint, { source: path.resolve(p) }, opts)
   }
   if (/\.(tar\.gz|tgz)$/.test(p)) {

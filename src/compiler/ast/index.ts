@@ -69,6 +69,18 @@ export interface Rule {
   body: Body
   /** else chain of a complete rule or function: value absent means `true` */
   else?: Rule
+  /** METADATA blocks attached to this rule statement (scope rule or document) */
+  annotations?: Annotation[]
+}
+
+/** A `# METADATA` comment block (OPA's annotations), attached to the statement after it. */
+export interface Annotation {
+  scope: 'rule' | 'document' | 'package' | 'subpackages'
+  /** the annotations as rego.metadata.* returns them (OPA's shape: scope, title, description,
+   *  entrypoint, organizations, related_resources, authors, schemas, custom; empty fields left out) */
+  value: Record<string, unknown>
+  /** where the `# METADATA` line is */
+  loc: Loc
 }
 
 export interface Import { path: Term; alias?: string; loc: Loc }
@@ -78,7 +90,9 @@ export interface Module {
   /** the syntax the module was parsed with: 1, or 0 for a v0 module (one importing rego.v1 is 1) */
   regoVersion?: 0 | 1
   /** package path without the leading `data` (`package a.b` → [string a, string b]) */
-  package: { path: Term[]; loc: Loc }
+  package: { path: Term[]; loc: Loc; annotations?: Annotation[] }
   imports: Import[]
   rules: Rule[]
+  /** every METADATA block of the module, in source order */
+  annotations?: Annotation[]
 }

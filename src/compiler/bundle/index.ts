@@ -47,6 +47,7 @@ export async function compileBundle (opts: CompileBundleOptions): Promise<Compil
     roots: [''],
     wasm: compiled.entrypoints.map(entrypoint => ({ entrypoint, module: '/policy.wasm' })),
     metadata: { [BOUNCER_METADATA_KEY]: meta },
+    ...(opts.regoVersion !== undefined ? { rego_version: opts.regoVersion } : {}),
   }
   const common = commonDir(modules.map(m => m.file))
   const rego = modules.map(m => ({ path: path.relative(common, m.file).split(path.sep).join('/'), source: m.source }))

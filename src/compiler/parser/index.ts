@@ -24,6 +24,7 @@
 //   the next rule (a line starting at column 1 with an identifier).
 import type { Body, Expr, Import, Loc, Module, Rule, Term, With } from '../ast/index.js'
 import type { Diagnostic } from '../diagnostics.js'
+import { attachAnnotations } from './annotations.js'
 import { FUTURE_KEYWORDS, KEYWORDS, lex, V0_KEYWORDS, type Comment, type Token } from '../lexer/index.js'
 
 export interface ParseModuleResult { module: Module | null; diagnostics: Diagnostic[] }
@@ -951,6 +952,7 @@ export function parseModule (source: string, file: string, opts: ParseModuleOpti
       loc: { file, line: 1, col: 1 },
     })
   }
+  if (module !== null && lexed.comments.length > 0) attachAnnotations(module, lexed.comments, p.diags)
   const diagnostics = mergeDiagnostics(lexed.diagnostics, p.diags)
   return { module: diagnostics.length > 0 ? null : module, diagnostics }
 }

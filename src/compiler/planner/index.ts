@@ -4,12 +4,14 @@
 // input/data, builtins); expressions are reordered so every variable is bound before it is
 // read; unification is compiled into assignments, comparisons and scans.
 import type { Body, Expr, Loc, Module, Term } from '../ast/index.js'
-import { builtinInfo, RELATIONS } from '../builtins.js'
+import { builtinDecl, builtinInfo, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
 import { analyseBody, withOuterNames } from './safety.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
+import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
+import { isPrintStatement, rewritePrint } from './print.js'
 
 /** A number constant kept as its source text (big integers, exact decimals). */
 export class RawNumber { constructor (readonly raw: string) {} }
@@ -19,6 +21,8 @@ export interface PlanInput {
   entrypoints: string[]
   query?: { body: Body; pkg?: string[] }
   strict?: boolean
+  /** compile print() calls (default true); false removes them (see ./print.ts) */
+  printStatements?: boolean
 }
 
 export interface PlanOutput {
@@ -82,6 +86,8 @@ class Planner {
   readonly funcBuiltins: Array<Set<string>> = []
   readonly funcNodes: TreeNode[] = []
   queryVars: string[] = []
+  /** METADATA blocks by target, built on first use of rego.metadata.* */
+  private annotations: AnnotationIndex | null = null
 
   constructor (readonly input: PlanInput, readonly diags: Diagnostics) {
     const { root, ctxs } = buildTree(input.modules, diags)
@@ -151,6 +157,11 @@ class Planner {
       host: this.host,
     }
     return { plan, inputPaths, builtinsUsed, queryVars: this.queryVars }
+  }
+
+  annotationIndex (): AnnotationIndex {
+    if (this.annotations === null) this.annotations = buildAnnotationIndex(this.input.modules, this.diags)
+    return this.annotations
   }
 
   // ---- constants, ids ----
@@ -288,9 +299,11 @@ class Planner {
     return v === undefined ? undefined : this.const(v)
   }
 
-  planRule (f: number, entry: RuleEntry, frame: Frame, kind: number, rule: import('../ast/index.js').Rule): PlanRule | null {
+  planRule (f: number, entry: RuleEntry, frame: Frame, kind: number, rule: import('../ast/index.js').Rule,
+    metaRule: import('../ast/index.js').Rule = entry.rule): PlanRule | null {
     const scope = new Scope(null)
     const low = new Lowerer(this, f, entry.ctx, frame)
+    low.metaRule = metaRule
     const bound = new Set<number>()
     const pre: Expr[] = []
     // function arguments: plain vars bind directly to the argument slots, patterns are unified
@@ -345,7 +358,7 @@ class Planner {
         this.diags.add('rego_type_error', 'else keyword cannot be used on multi-value rules', rule.else.loc)
       } else {
         const elseRule = { ...rule.else, args: entry.rule.args }
-        pr.else = this.planRule(f, { ...entry, rule: elseRule }, frame, kind, elseRule)
+        pr.else = this.planRule(f, { ...entry, rule: elseRule }, frame, kind, elseRule, metaRule)
       }
     }
     return pr
@@ -481,6 +494,9 @@ class Lowerer {
   lastBound = new Set<number>()
   wildcard = 0
   negated = 0
+  printed = 0
+  /** the rule whose body this is, for rego.metadata.* (null in a query) */
+  metaRule: import('../ast/index.js').Rule | null = null
 
   constructor (readonly p: Planner, readonly f: number, readonly ctx: ModuleCtx, readonly frame: Frame) {}
 
@@ -516,7 +532,7 @@ class Lowerer {
     this.scope = scope
     this.bound = bound
     try {
-      const exprs = body.map(e => this.renameWildcards(e))
+      const exprs = this.rewritePrints(body).map(e => this.renameWildcards(e))
       this.declare(exprs, headTerms)
       const capturable = (n: string): boolean => {
         const slot = this.scope.lookup(n)
@@ -574,6 +590,19 @@ class Lowerer {
       if (s.vars.has(name)) return s.assigned.has(name) || s.declared.has(name)
     }
     return false
+  }
+
+  /** print statements become internal.print calls, or disappear when print is off (./print.ts).
+   *  A user function or local named print is called as such. */
+  rewritePrints (body: Body): Body {
+    if (!body.some(isPrintStatement) || this.functionNode('print') !== null || this.scope.lookup('print') !== undefined) return body
+    const enabled = this.p.input.printStatements !== false
+    const out: Body = []
+    for (const e of body) {
+      if (!isPrintStatement(e)) out.push(e)
+      else if (enabled) out.push(rewritePrint(e, () => `$print${this.printed++}`))
+    }
+    return out
   }
 
   renameWildcards (e: Expr): Expr {
@@ -656,6 +685,10 @@ class Lowerer {
       case 'some': return
       case 'term': {
         const t = k.term
+        if (t.type === 'call' && t.name === 'eq' && t.args.length === 2 && this.functionNode('eq') === null) {
+          this.unify(t.args[0], t.args[1])
+          return
+        }
         if (t.type === 'call' && t.name === 'equal' && t.args.length === 2) {
           const a = this.evalTerm(t.args[0])
           const b = this.evalTerm(t.args[1])
@@ -1145,11 +1178,8 @@ class Lowerer {
       return d
     }
     const info = builtinInfo(t.name)
-    if (info === undefined) {
-      // a rule (not a function) called like one, or an unknown function
-      this.diags.add('rego_type_error', `undefined function ${t.name}`, t.loc)
-      return null
-    }
+    if (info === undefined) return this.lowerSpecialCall(t)
+    if (info.relation === true) return this.lowerRelation(t, info.arity)
     let out: Term | undefined
     if (t.args.length === info.arity + 1 && !RELATIONS.has(t.name)) out = t.args[info.arity]
     else if (t.args.length !== info.arity) {
@@ -1164,6 +1194,58 @@ class Lowerer {
     this.emit([Op.CALLB, d, b, ops])
     if (out !== undefined) { this.match(out, d); return null }
     return d
+  }
+
+  /** A relation (walk): the builtin returns every result, the call iterates over them and
+   *  unifies each with its output argument, so `walk(x, [p, v])` generates all pairs. */
+  lowerRelation (t: Extract<Term, { type: 'call' }>, arity: number): number | null {
+    if (t.args.length !== arity + 1) {
+      this.diags.add('rego_type_error', `${t.name}: ${t.args.length > arity + 1 ? 'too many arguments' : 'too few arguments'} (a relation: ${t.name}(x, output))`, t.loc)
+      return null
+    }
+    const ops = t.args.slice(0, arity).map(a => this.evalTerm(a))
+    const b = this.p.builtin(t.name)
+    this.p.funcBuiltins[this.f].add(t.name)
+    const all = this.tmp()
+    this.emit([Op.CALLB, all, b, ops])
+    const each = this.tmp()
+    this.emit([Op.SCAN, all, -1, each])
+    this.match(t.args[arity], each)
+    return null
+  }
+
+  /** Calls to names that are not callable builtins: the compiler's own (rego.metadata.*,
+   *  print), builtins OPA has and Bouncer lacks, unknown names. */
+  lowerSpecialCall (t: Extract<Term, { type: 'call' }>): number | null {
+    const decl = builtinDecl(t.name)
+    if (decl?.impl.kind === 'compiler') {
+      if (t.name === 'rego.metadata.chain' || t.name === 'rego.metadata.rule') {
+        if (t.args.length > 1) {
+          this.diags.add('rego_type_error', `${t.name}: too many arguments`, t.loc)
+          return null
+        }
+        const rule = this.metaRule
+        if (rule === null) {
+          this.diags.add('rego_compile_error', `${t.name}() can only be used in a rule`, t.loc)
+          return null
+        }
+        const value = t.name === 'rego.metadata.chain'
+          ? metadataChain(this.p.annotationIndex(), this.ctx.module, rule)
+          : metadataRule(rule)
+        const c = this.p.const(value)
+        if (t.args.length === 1) { this.match(t.args[0], c); return null }
+        return c
+      }
+      this.diags.add('rego_type_error', `${t.name}: can only be used as a statement`, t.loc)
+      return null
+    }
+    if (decl?.impl.kind === 'none') {
+      this.diags.add('rego_unsupported_error', `unsupported built-in function ${t.name}: OPA has it, Bouncer does not implement it`, t.loc)
+      return null
+    }
+    // a rule (not a function) called like one, or an unknown function
+    this.diags.add('rego_type_error', `undefined function ${t.name}`, t.loc)
+    return null
   }
 }
 

@@ -5,7 +5,8 @@
 //   * strict builtin errors — OPA's default makes a failing builtin undefined; with strict
 //     errors the failure aborts the evaluation (`eval_builtin_error: <name>: <reason>`);
 //   * time.now_ns — one timestamp per evaluation (also the clock io.jwt.decode_verify uses);
-//   * uuid.rfc4122 / rand.intn — the same output for the same arguments within one evaluation.
+//   * uuid.rfc4122 / rand.intn — the same output for the same arguments within one evaluation;
+//   * print / trace — where the lines of this evaluation go (nowhere unless the loader says).
 // A loader wraps each evaluate() in `runEvaluation(fn, { strict })`. Evaluation is synchronous
 // and Node runs one at a time, so a module-level "current evaluation" is enough; nesting (an
 // evaluation started from inside another) restores the outer state afterwards.
@@ -15,12 +16,16 @@ export interface EvaluationOptions {
   strict?: boolean
   /** Fixed clock for this evaluation in ns since the epoch (default: captured on first use). */
   nowNs?: bigint
+  /** Receives the lines print() and trace() output during this evaluation; without it they
+   *  are dropped (print is off). */
+  onPrint?: (line: string) => void
 }
 
 interface EvaluationState {
   strict: boolean
   nowNs: bigint | undefined
   cache: Map<string, unknown> | undefined
+  onPrint: ((line: string) => void) | undefined
 }
 
 let defaultStrict = false
@@ -32,12 +37,20 @@ export function setDefaultStrictBuiltinErrors (on: boolean): void { defaultStric
 /** Runs `fn` (normally one `policy.evaluate(...)`) as one evaluation. */
 export function runEvaluation<T> (fn: () => T, opts: EvaluationOptions = {}): T {
   const prev = current
-  current = { strict: opts.strict ?? defaultStrict, nowNs: opts.nowNs, cache: undefined }
+  current = { strict: opts.strict ?? defaultStrict, nowNs: opts.nowNs, cache: undefined, onPrint: opts.onPrint }
   try {
     return fn()
   } finally {
     current = prev
   }
+}
+
+/**
+ * Where print/trace lines of the current evaluation go: its onPrint, or undefined (dropped).
+ * Outside any evaluation (a builtin called directly) the `fallback` receives them.
+ */
+export function evaluationPrintHook (fallback: (line: string) => void): ((line: string) => void) | undefined {
+  return current === null ? fallback : current.onPrint
 }
 
 /** True while strict builtin errors are on (outside any evaluation: the process default). */

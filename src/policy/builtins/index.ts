@@ -25,6 +25,7 @@ import { miscBuiltins } from './misc.js'
 import { netBuiltins } from './net.js'
 import { objectBuiltins } from './objects.js'
 import { regexBuiltins } from './regex.js'
+import { schemaBuiltins } from './schema.js'
 import { stringBuiltins } from './strings.js'
 import { timeBuiltins } from './time.js'
 
@@ -41,7 +42,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
-  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins,
+  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

@@ -1,6 +1,6 @@
-// uuid, rand, semver, units, opa.runtime, http.send, print/trace, casts, graph.reachable, walk.
+// uuid, rand, semver, units, opa.runtime, http.send, print/trace, casts, graph.reachable.
 import { randomInt, randomUUID } from 'node:crypto'
-import { BuiltinHalt, builtinError, evaluationMemo, type HostBuiltin } from './context.js'
+import { BuiltinHalt, builtinError, evaluationMemo, evaluationPrintHook, type HostBuiltin } from './context.js'
 import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
 
 // ---- semver (OPA's semver package: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no "v") ----
@@ -125,22 +125,38 @@ function unitsParseBytes (x: unknown): number {
 
 // ---- print / trace ----
 
+// Lines go to the evaluation's onPrint (runEvaluation's option, set by the loaders from their
+// onPrint / policy.print); an evaluation without one drops them, so print costs nothing more
+// than the call when it is off. Called outside any evaluation, they go to printHook.
 let printHook: (line: string) => void = (line) => process.stderr.write(line + '\n')
 
-/** Where internal.print / trace lines go (default: stderr). */
+/** Where internal.print / trace lines go when called outside an evaluation (default: stderr). */
 export function setPrintHook (hook: (line: string) => void): void { printHook = hook }
 
 function printValue (v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
+/**
+ * internal.print([set1, ..., setN]): one line per combination of the sets' elements (in
+ * order), the elements separated by spaces; an empty set (an undefined print argument)
+ * prints as <undefined>. Modules we compile pass sets of strings already formatted as OPA
+ * formats values (src/compiler/planner/print.ts); an OPA-built module's values arrive as JSON
+ * and are printed as JSON. Never fails.
+ */
 function internalPrint (args: unknown): boolean {
-  // OPA passes one array of sets (one per print operand); an empty set is an undefined operand
+  const hook = evaluationPrintHook(printHook)
+  if (hook === undefined) return true
   const ops = Array.isArray(args) ? args : [args]
-  printHook(ops.map(op => {
-    if (!Array.isArray(op)) return printValue(op)
-    return op.length === 0 ? '<undefined>' : op.map(printValue).join(', ')
-  }).join(' '))
+  const parts: string[] = new Array<string>(ops.length)
+  const emit = (i: number): void => {
+    if (i === ops.length) { hook(parts.join(' ')); return }
+    const op = ops[i]
+    const values = Array.isArray(op) ? op : [op]
+    if (values.length === 0) { parts[i] = '<undefined>'; emit(i + 1); return }
+    for (const v of values) { parts[i] = printValue(v); emit(i + 1) }
+  }
+  emit(0)
   return true
 }
 
@@ -190,13 +206,14 @@ export const miscBuiltins: Record<string, HostBuiltin> = {
   'opa.runtime': () => ({}),
   'http.send': () => { throw new BuiltinHalt('eval_builtin_error: http.send: not available in the sidecar') },
   'internal.print': internalPrint,
-  trace: (note: unknown) => { printHook(`Note ${JSON.stringify(str('trace', 1, note))}`); return true },
+  trace: (note: unknown) => {
+    const hook = evaluationPrintHook(printHook)
+    if (hook !== undefined) hook(`Note ${JSON.stringify(str('trace', 1, note))}`)
+    return true
+  },
   cast_string: castTo('cast_string', v => typeof v === 'string', 'string'),
   cast_boolean: castTo('cast_boolean', v => typeof v === 'boolean', 'boolean'),
   cast_null: castTo('cast_null', v => v === null, 'null'),
   cast_object: castTo('cast_object', isObject, 'object'),
   'graph.reachable': graphReachable,
-  // walk is a relation (one result per node); this runtime calls host builtins as functions,
-  // so returning every [path, value] pair would be unified as one value — refuse instead.
-  walk: () => { throw new BuiltinHalt('eval_builtin_error: walk: not supported by this runtime (relation builtin)') },
 }

@@ -3,7 +3,7 @@ export { readBundle, readBundleStream, type ReadBundleOptions } from './read.js'
 export { writeBundle, packFiles, type BundleContents } from './write.js'
 export { extractFiles, type BundleSource } from './extract.js'
 export { assembleBundle, regoPackagePath, MANIFEST_FILE, SIGNATURES_FILE } from './assemble.js'
-export { normalizeManifest, serializeManifest } from './manifest.js'
+export { normalizeManifest, regoVersionForFile, serializeManifest } from './manifest.js'
 export {
   signBundleFiles, verifyBundleSignature, prepareVerification,
   type SignOptions, type VerificationConfig, type VerificationKey, type PreparedVerification, type HashAlgorithm, type KeyMaterial

@@ -15,6 +15,9 @@ export interface BundleManifest {
   metadata?: Record<string, unknown>
   /** Rego version of the bundle's .rego sources (0 or 1), as `opa build` writes it. */
   rego_version?: number
+  /** Rego version per file: glob patterns over bundle paths (`/a/b.rego`, `*` matches across
+   *  directories) to 0 or 1; a matching pattern wins over rego_version (OPA 1.x). */
+  file_rego_versions?: Record<string, number>
 }
 
 export interface RegoFile {

@@ -27,6 +27,17 @@ export interface WasmPolicyOptions {
   strictBuiltinErrors?: boolean
   /** Steps one evaluation may take (0 = no budget). Default: policy.eval_step_budget's default. */
   evalStepBudget?: number
+  /** Receives each line the policy's print() (and trace()) calls output, with the input of the
+   *  evaluation that printed it (policy.print). Absent: print() does nothing. */
+  onPrint?: (line: string, ctx: PrintEvent) => void
+}
+
+/** What a print line is attached to. */
+export interface PrintEvent {
+  /** the entrypoint evaluated */
+  entrypoint: string
+  /** the input of the evaluation that printed the line */
+  input: unknown
 }
 
 export { DEFAULT_EVAL_STEP_BUDGET }
@@ -146,9 +157,12 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
         throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
       }
       const id = eps[entrypoint]
-      const evalOpts = { strict: opts.strictBuiltinErrors ?? false }
-      const run = () => loaded.evaluate(input, id)
+      const onPrint = opts.onPrint
       let input: unknown
+      // one closure per entrypoint (not per evaluation): it reads the current input
+      const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
+      const evalOpts = { strict: opts.strictBuiltinErrors ?? false, onPrint: print }
+      const run = () => loaded.evaluate(input, id)
       return (value: unknown): unknown => {
         let rs: unknown
         input = value

@@ -2,7 +2,7 @@
 // graph.reachable, casts, strings.render_template, opa.runtime, print/trace.
 import t from 'tap'
 import { E, table, U, V } from './helpers.js'
-import { hostBuiltins, setPrintHook } from '../../../src/policy/builtins/index.js'
+import { hostBuiltins, runEvaluation, setPrintHook } from '../../../src/policy/builtins/index.js'
 
 t.test('object.subset', async t => {
   await table(t, [
@@ -146,7 +146,14 @@ t.test('print and trace go to the print hook', async t => {
   const lines: string[] = []
   setPrintHook(l => lines.push(l))
   t.teardown(() => setPrintHook(l => process.stderr.write(l + '\n')))
+  // outside an evaluation the lines go to the print hook; one line per combination (OPA's cross product)
   hostBuiltins['internal.print']([['a'], [], [1, 2]])
   hostBuiltins.trace('hi')
-  t.same(lines, ['a <undefined> 1, 2', 'Note "hi"'])
+  t.same(lines, ['a <undefined> 1', 'a <undefined> 2', 'Note "hi"'])
+  // inside an evaluation they go to its onPrint, or nowhere
+  const seen: string[] = []
+  runEvaluation(() => hostBuiltins['internal.print']([['x', 'y']]), { onPrint: l => seen.push(l) })
+  runEvaluation(() => hostBuiltins['internal.print']([['dropped']]))
+  t.same(seen, ['x', 'y'])
+  t.same(lines.length, 3, 'an evaluation without onPrint prints nothing')
 })

@@ -2,7 +2,7 @@
 
 import {
   Value, ArrV, ObjV, SetV, T_ARRAY, T_OBJECT, T_SET, T_NUMBER,
-  mkBool, newArrayCap, newSet, setFromItems, compare, equals, numToI64, i64Ok,
+  mkBool, mkInt, newArrayCap, newSet, setFromItems, compare, equals, numToI64, i64Ok,
 } from "../value";
 import { typeError, elementError } from "./errors";
 import { intArg, intOk } from "./numbers";
@@ -282,4 +282,55 @@ export function castArray (args: Array<Value>): Value | null {
   if (a.kind == T_ARRAY) return a;
   if (a.kind == T_SET) return new ArrV(changetype<SetV>(a).items.slice(0));
   return typeError("cast_array", 1, "one of {array, set}", a);
+}
+
+// ---- walk ---------------------------------------------------------------------------
+
+/**
+ * walk(x): every [path, value] pair of x, in OPA's order (pre-order: the value itself with
+ * the path [] first, then each element: arrays by index, objects and sets in sorted order;
+ * a set element's path key is the element). walk is a relation in Rego: the planner iterates
+ * over this array and unifies each pair with the call's output argument.
+ */
+export function walk (args: Array<Value>): Value | null {
+  let out = new Array<Value>();
+  walkInto(args[0], new Array<Value>(), out);
+  return new ArrV(out);
+}
+
+function walkInto (v: Value, path: Array<Value>, out: Array<Value>): void {
+  let pair = new Array<Value>(2);
+  unchecked(pair[0] = new ArrV(path.slice(0)));
+  unchecked(pair[1] = v);
+  out.push(new ArrV(pair));
+  switch (v.kind) {
+    case T_ARRAY: {
+      let items = changetype<ArrV>(v).items;
+      for (let i = 0; i < items.length; i++) {
+        path.push(mkInt(<i64>i));
+        walkInto(unchecked(items[i]), path, out);
+        path.pop();
+      }
+      break;
+    }
+    case T_OBJECT: {
+      let o = changetype<ObjV>(v);
+      for (let i = 0; i < o.keys.length; i++) {
+        path.push(unchecked(o.keys[i]));
+        walkInto(unchecked(o.vals[i]), path, out);
+        path.pop();
+      }
+      break;
+    }
+    case T_SET: {
+      let items = changetype<SetV>(v).items;
+      for (let i = 0; i < items.length; i++) {
+        let e = unchecked(items[i]);
+        path.push(e);
+        walkInto(e, path, out);
+        path.pop();
+      }
+      break;
+    }
+  }
 }

@@ -1,0 +1,51 @@
+// print(...) as OPA compiles it (its RewritePrintCalls stage): every argument becomes the set of
+// its values, so an undefined argument is the empty set (printed as <undefined>) and never
+// fails the body, and the call becomes internal.print([set1, set2, ...]), which always
+// succeeds. The host prints one line per combination of the sets' elements, separated by
+// spaces (src/policy/builtins/misc.ts).
+//
+// Each value is formatted in the runtime, with sprintf("%v"), before it reaches the host:
+// the host only sees JSON, where a set and an array look the same, while %v prints Rego's own
+// syntax (strings bare, {1, 2} for a set, set() for an empty one), as OPA's print does.
+//
+// With print statements disabled (CompileOptions.printStatements = false, as OPA's compiler
+// without EnablePrintStatements) the calls are removed: the plan has no trace of them.
+import type { Expr, Term } from '../ast/index.js'
+
+/** `print(...)` as an expression statement (not negated). */
+export function isPrintStatement (e: Expr): e is Expr & { kind: { type: 'term'; term: Extract<Term, { type: 'call' }> } } {
+  return !e.negated && e.kind.type === 'term' && e.kind.term.type === 'call' && e.kind.term.name === 'print'
+}
+
+/** The internal.print call a print statement becomes. `fresh` gives unused variable names. */
+export function rewritePrint (e: Expr & { kind: { type: 'term'; term: Extract<Term, { type: 'call' }> } }, fresh: () => string): Expr {
+  const call = e.kind.term
+  const loc = call.loc
+  const v = (name: string): Term => ({ type: 'var', name, loc })
+  const sets: Term[] = call.args.map(arg => {
+    const value = fresh()
+    const text = fresh()
+    return {
+      type: 'setcompr',
+      term: v(text),
+      body: [
+        { loc: arg.loc, negated: false, with: [], kind: { type: 'assign', left: v(value), right: arg } },
+        {
+          loc: arg.loc,
+          negated: false,
+          with: [],
+          kind: {
+            type: 'assign',
+            left: v(text),
+            right: { type: 'call', name: 'sprintf', args: [{ type: 'string', value: '%v', loc }, { type: 'array', items: [v(value)], loc }], loc },
+          },
+        },
+      ],
+      loc: arg.loc,
+    }
+  })
+  return {
+    ...e,
+    kind: { type: 'term', term: { type: 'call', name: 'internal.print', args: [{ type: 'array', items: sets, loc }], loc } },
+  }
+}

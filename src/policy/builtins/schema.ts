@@ -1,0 +1,197 @@
+// json.verify_schema and json.match_schema with ajv (draft-07; a draft-04/06 `$schema` is
+// accepted and validated with the draft-07 vocabulary, which covers what those drafts use).
+//
+// Results have OPA's shapes: verify_schema(schema) is [true, null] or [false, "jsonschema: ..."];
+// match_schema(document, schema) is [valid, errors] with errors as OPA reports gojsonschema's:
+// {"error": "<field>: <desc>", "type": ..., "field": ..., "desc": ...}, the field a dotted path
+// ("(root)" for the document itself) and the type/desc wording of gojsonschema for every
+// standard keyword. A document or schema may be given as JSON text or as a value; invalid JSON
+// text is an error for match_schema and a [false, reason] result for verify_schema.
+//
+// Schemas may come from input, so they are untrusted: `pattern` and `patternProperties` run on
+// Go regular expressions (re2js: linear time, OPA's syntax); no remote `$ref` is ever fetched
+// (an unresolvable reference is a schema error); compiled schemas are kept in a bounded cache.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { builtinError, type HostBuiltin } from './context.js'
+import { compileGoRegexp } from './goregexp.js'
+
+type AddFormats = (ajv: Ajv) => Ajv
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats
+
+const goRegExp = Object.assign(
+  (pattern: string): { test: (s: string) => boolean } => {
+    const re = compileGoRegexp(pattern)
+    return { test: (s: string) => re.test(s) }
+  },
+  { code: 'goRegExp' },
+)
+
+function newAjv (): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    strict: false,
+    logger: false,
+    loadSchema: undefined,
+    code: { regExp: goRegExp },
+  })
+  addFormats(ajv)
+  return ajv
+}
+
+let ajv = newAjv()
+const MAX_CACHED = 256
+const cache = new Map<string, ValidateFunction | Error>()
+
+const OLDER_DRAFTS = /^https?:\/\/json-schema\.org\/draft-0[4-7]\/schema#?$/
+
+/** Compiles `schema` (cached by its JSON text); returns the error when it is not a valid schema. */
+function compile (schema: unknown): ValidateFunction | Error {
+  const key = JSON.stringify(schema)
+  const hit = cache.get(key)
+  if (hit !== undefined) {
+    cache.delete(key)
+    cache.set(key, hit)
+    return hit
+  }
+  let result: ValidateFunction | Error
+  try {
+    let s = schema
+    if (typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as Record<string, unknown>).$schema === 'string' &&
+        OLDER_DRAFTS.test((s as Record<string, string>).$schema)) {
+      const { $schema: _ignored, ...rest } = s as Record<string, unknown>
+      s = rest
+    }
+    if (typeof s !== 'boolean' && (typeof s !== 'object' || s === null || Array.isArray(s))) throw new Error('schema must be an object or a boolean')
+    result = ajv.compile(s as object)
+  } catch (e) {
+    result = e instanceof Error ? e : new Error(String(e))
+    // a failed compile can leave a half-registered schema (by $id) behind
+    ajv = newAjv()
+    cache.clear()
+  }
+  cache.set(key, result)
+  if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string)
+  return result
+}
+
+/** A string argument is JSON text; objects (and arrays) are used as they are. */
+function load (v: unknown): unknown {
+  if (typeof v === 'string') {
+    try { return JSON.parse(v) } catch { throw new Error('invalid JSON string') }
+  }
+  if (typeof v === 'object' && v !== null) return v
+  throw new Error('wrong type, expected string or object')
+}
+
+function verifySchema (schema: unknown): [boolean, string | null] {
+  let s: unknown
+  try { s = load(schema) } catch (e) { return [false, 'jsonschema: ' + (e as Error).message] }
+  const v = compile(s)
+  if (v instanceof Error) return [false, 'jsonschema: ' + v.message]
+  return [true, null]
+}
+
+interface SchemaError { error: string; type: string; field: string; desc: string }
+
+function matchSchema (document: unknown, schema: unknown): [boolean, SchemaError[]] {
+  const name = 'json.match_schema'
+  let doc: unknown
+  let s: unknown
+  try { doc = load(document) } catch (e) { throw builtinError(name, (e as Error).message) }
+  try { s = load(schema) } catch (e) { throw builtinError(name, (e as Error).message) }
+  const v = compile(s)
+  if (v instanceof Error) throw builtinError(name, v.message)
+  if (v(doc) === true) return [true, []]
+  return [false, toOpaErrors(v.errors ?? [])]
+}
+
+// ---- errors in gojsonschema's terms ----
+
+/** "/a/0/b" -> "a.0.b"; "" -> "(root)" */
+function field (instancePath: string): string {
+  if (instancePath === '') return '(root)'
+  return instancePath.slice(1).split('/').map(p => p.replace(/~1/g, '/').replace(/~0/g, '~')).join('.')
+}
+
+function child (instancePath: string, key: string): string {
+  const base = field(instancePath)
+  return base === '(root)' ? key : `${base}.${key}`
+}
+
+function goType (v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number'
+  return typeof v === 'object' ? 'object' : typeof v
+}
+
+const listOf = (xs: unknown): string => (Array.isArray(xs) ? xs : [xs]).map(x => JSON.stringify(x)).join(', ')
+
+/** [type, desc, field] for one ajv error, or null to leave it out. */
+function describe (e: ErrorObject): [string, string, string] | null {
+  const p = e.params as Record<string, unknown>
+  const f = field(e.instancePath)
+  switch (e.keyword) {
+    case 'required': return ['required', `${String(p.missingProperty)} is required`, f]
+    case 'type': {
+      const want = Array.isArray(p.type) ? (p.type as string[]).join(', ') : String(p.type)
+      return ['invalid_type', `Invalid type. Expected: ${want}, given: ${goType(e.data)}`, f]
+    }
+    case 'enum': return ['enum', `${f} must be one of the following: ${listOf(p.allowedValues)}`, f]
+    case 'const': return ['const', `${f} does not match: ${JSON.stringify(p.allowedValue)}`, f]
+    case 'minimum': return ['number_gte', `Must be greater than or equal to ${String(p.limit)}`, f]
+    case 'exclusiveMinimum': return ['number_gt', `Must be greater than ${String(p.limit)}`, f]
+    case 'maximum': return ['number_lte', `Must be less than or equal to ${String(p.limit)}`, f]
+    case 'exclusiveMaximum': return ['number_lt', `Must be less than ${String(p.limit)}`, f]
+    case 'multipleOf': return ['multiple_of', `Must be a multiple of ${String(p.multipleOf)}`, f]
+    case 'minLength': return ['string_gte', `String length must be greater than or equal to ${String(p.limit)}`, f]
+    case 'maxLength': return ['string_lte', `String length must be less than or equal to ${String(p.limit)}`, f]
+    case 'pattern': return ['pattern', `Does not match pattern '${String(p.pattern)}'`, f]
+    case 'format': return ['format', `Does not match format '${String(p.format)}'`, f]
+    case 'minItems': return ['array_min_items', `Array must have at least ${String(p.limit)} items`, f]
+    case 'maxItems': return ['array_max_items', `Array must have at most ${String(p.limit)} items`, f]
+    case 'uniqueItems': {
+      const i = Math.min(Number(p.i), Number(p.j))
+      const j = Math.max(Number(p.i), Number(p.j))
+      return ['unique', `array items[${i},${j}] must be unique`, f]
+    }
+    case 'contains': return ['contains', 'At least one of the items must match', f]
+    case 'additionalItems': return ['array_no_additional_items', 'No additional items allowed on array', f]
+    case 'minProperties': return ['array_min_properties', `Must have at least ${String(p.limit)} properties`, f]
+    case 'maxProperties': return ['array_max_properties', `Must have at most ${String(p.limit)} properties`, f]
+    case 'additionalProperties': return ['additional_property_not_allowed', `Additional property ${String(p.additionalProperty)} is not allowed`, f]
+    case 'propertyNames': return ['invalid_property_name', `Property name of "${String(p.propertyName)}" does not match`, child(e.instancePath, String(p.propertyName))]
+    case 'dependencies': case 'dependentRequired': return ['missing_dependency', `Has a dependency on ${String(p.missingProperty)}`, f]
+    case 'anyOf': return ['number_any_of', 'Must validate at least one schema (anyOf)', f]
+    case 'oneOf': return ['number_one_of', 'Must validate one and only one schema (oneOf)', f]
+    case 'allOf': return ['number_all_of', 'Must validate all the schemas (allOf)', f]
+    case 'not': return ['number_not', 'Must not validate the schema (not)', f]
+    case 'if': return p.failingKeyword === 'else'
+      ? ['condition_else', 'Must validate "else" as "if" was not valid', f]
+      : ['condition_then', 'Must validate "then" as "if" was valid', f]
+    case 'false schema': return ['false', 'False always fails validation', f]
+    default: return [e.keyword, e.message ?? e.keyword, f]
+  }
+}
+
+function toOpaErrors (errors: ErrorObject[]): SchemaError[] {
+  // errors of the branches of a failed anyOf/oneOf/not are not the document's errors: gojsonschema
+  // reports the combinator alone
+  const combinators = errors.filter(e => e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'not').map(e => e.schemaPath + '/')
+  const out: SchemaError[] = []
+  for (const e of errors) {
+    if (combinators.some(c => e.schemaPath.startsWith(c))) continue
+    const d = describe(e)
+    if (d === null) continue
+    const [type, desc, f] = d
+    out.push({ error: `${f}: ${desc}`, type, field: f, desc })
+  }
+  return out
+}
+
+export const schemaBuiltins: Record<string, HostBuiltin> = {
+  'json.verify_schema': verifySchema,
+  'json.match_schema': matchSchema,
+}

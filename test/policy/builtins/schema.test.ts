@@ -1,0 +1,90 @@
+// json.verify_schema / json.match_schema: OPA's result shapes, gojsonschema's error wording,
+// Go regular expressions for patterns, no network for $ref.
+import t from 'tap'
+import { evalAll, evalOne, lit } from './helpers.js'
+
+const schema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z]+$', minLength: 2 },
+    age: { type: 'integer', minimum: 0, maximum: 150 },
+    role: { enum: ['admin', 'user'] },
+    tags: { type: 'array', uniqueItems: true, maxItems: 3 },
+    email: { type: 'string', format: 'email' },
+  },
+  additionalProperties: false,
+}
+
+t.test('verify_schema: [true, null] or [false, "jsonschema: ..."]', async t => {
+  const [ok, asText, bad, badJson, wrongType] = await evalAll([
+    `json.verify_schema(${lit(schema)})`,
+    `json.verify_schema(${lit(JSON.stringify(schema))})`,
+    'json.verify_schema({"type": "no-such-type"})',
+    'json.verify_schema("{not json")',
+    'json.verify_schema(input.five)',
+  ], { five: 5 })
+  t.same(ok.value, [true, null])
+  t.same(asText.value, [true, null])
+  t.match(bad.value, [false, /^jsonschema: schema is invalid/])
+  t.same(badJson.value, [false, 'jsonschema: invalid JSON string'])
+  t.same(wrongType.value, [false, 'jsonschema: wrong type, expected string or object'])
+})
+
+t.test('match_schema: [true, []] for a valid document', async t => {
+  const [obj, text] = await evalAll([
+    `json.match_schema({"name": "bob", "age": 30, "role": "admin", "email": "bob@example.com"}, ${lit(schema)})`,
+    `json.match_schema(${lit(JSON.stringify({ name: 'ann' }))}, ${lit(JSON.stringify(schema))})`,
+  ])
+  t.same(obj.value, [true, []])
+  t.same(text.value, [true, []])
+})
+
+t.test('match_schema: errors as OPA reports them', async t => {
+  const doc = { age: 1.5, role: 'root', tags: ['a', 'a'], extra: 1, email: 'nope', name: 'B' }
+  const [r] = await evalAll([`json.match_schema(${lit(doc)}, ${lit(schema)})`])
+  const [valid, errors] = r.value as [boolean, Array<Record<string, string>>]
+  t.equal(valid, false)
+  const byType = (type: string) => errors.filter(e => e.type === type)
+  t.same(byType('additional_property_not_allowed'), [{ error: '(root): Additional property extra is not allowed', type: 'additional_property_not_allowed', field: '(root)', desc: 'Additional property extra is not allowed' }])
+  t.same(byType('invalid_type'), [{ error: 'age: Invalid type. Expected: integer, given: number', type: 'invalid_type', field: 'age', desc: 'Invalid type. Expected: integer, given: number' }])
+  t.same(byType('enum').map(e => e.desc), ['role must be one of the following: "admin", "user"'])
+  t.same(byType('unique').map(e => e.error), ['tags: array items[0,1] must be unique'])
+  t.same(byType('format').map(e => e.error), ["email: Does not match format 'email'"])
+  t.same(byType('pattern').map(e => e.error), ["name: Does not match pattern '^[a-z]+$'"])
+  t.same(byType('string_gte').map(e => e.error), ['name: String length must be greater than or equal to 2'])
+  const [missing] = await evalAll([`json.match_schema({}, ${lit(schema)})`])
+  t.same(missing.value, [false, [{ error: '(root): name is required', type: 'required', field: '(root)', desc: 'name is required' }]])
+  const [nested] = await evalAll(['json.match_schema({"a": [{"b": -1}]}, {"properties": {"a": {"items": {"properties": {"b": {"minimum": 0}}}}}})'])
+  t.same(nested.value, [false, [{ error: 'a.0.b: Must be greater than or equal to 0', type: 'number_gte', field: 'a.0.b', desc: 'Must be greater than or equal to 0' }]])
+})
+
+t.test('combinators report themselves, not their branches', async t => {
+  const [any, one, not] = await evalAll([
+    'json.match_schema({"a": 1}, {"anyOf": [{"type": "string"}, {"required": ["b"]}]})',
+    'json.match_schema({"n": 1}, {"properties": {"n": {"oneOf": [{"type": "integer"}, {"minimum": 0}]}}})',
+    'json.match_schema({"s": "x"}, {"properties": {"s": {"not": {"type": "string"}}}})',
+  ])
+  t.same(any.value, [false, [{ error: '(root): Must validate at least one schema (anyOf)', type: 'number_any_of', field: '(root)', desc: 'Must validate at least one schema (anyOf)' }]])
+  t.same((one.value as [boolean, Array<{ type: string }>])[1].map(e => e.type), ['number_one_of'])
+  t.same((not.value as [boolean, Array<{ type: string }>])[1].map(e => e.type), ['number_not'])
+})
+
+t.test('bad arguments: match_schema errors (undefined, or the error when strict)', async t => {
+  t.same(await evalOne('json.match_schema("{", {})'), {})
+  t.equal((await evalOne('json.match_schema("{", {})', { strict: true })).error, 'eval_builtin_error: json.match_schema: invalid JSON string')
+  t.match((await evalOne('json.match_schema({}, {"type": 5})', { strict: true })).error, /^eval_builtin_error: json\.match_schema: schema is invalid/)
+  t.equal((await evalOne('json.match_schema(input.n, {})', { strict: true, input: { n: 1 } })).error, 'eval_builtin_error: json.match_schema: wrong type, expected string or object')
+})
+
+t.test('untrusted schemas: Go regexps (linear time), no remote $ref, draft-04 accepted', async t => {
+  // a pattern that backtracks exponentially in JS RegExp is linear in RE2
+  const t0 = performance.now()
+  const [evil] = await evalAll([`json.match_schema({"s": "${'a'.repeat(40)}!"}, {"properties": {"s": {"pattern": "^(a+)+$"}}})`])
+  t.equal((evil.value as [boolean])[0], false)
+  t.ok(performance.now() - t0 < 2000, 'no catastrophic backtracking')
+  const [remote] = await evalAll(['json.verify_schema({"$ref": "https://example.com/schema.json"})'])
+  t.match(remote.value, [false, /^jsonschema: .*(resolve|reference)/i])
+  const [d4] = await evalAll(['json.match_schema({"a": 1}, {"$schema": "http://json-schema.org/draft-04/schema#", "properties": {"a": {"type": "string"}}})'])
+  t.same((d4.value as [boolean])[0], false)
+})

@@ -80,6 +80,12 @@ p contains x if { some x in input.xs; x > 1 }
 q if { every x in input.xs { x > 0 } }
 `
   t.same(await evalV0(all, 'x = [data.a.p, data.a.q]', { xs: [1, 2] }), [[[2], true]])
+  const every = `package a
+import future.keywords.every
+q { every x in input.xs { x > 0 } }
+in := "a name still"
+`
+  t.same(await evalV0(every, 'x = [data.a.q, data.a.in]', { xs: [1] }), [[true, 'a name still']])
   t.match(v0Errors('package a\np { 1 in [1] }\n'), [/unexpected/])
   t.match(v0Errors('package a\nimport future.keywords.bogus\n'), ['2: unexpected keyword, must be one of [contains every if in]'])
   t.match(v0Errors('package a\nimport future.keywords.in as x\n'), ['2: `future` imports cannot be aliased'])

@@ -639,7 +639,8 @@ class Parser {
       key = first
       value = this.parsePostfix(this.parsePrimary())
     }
-    if (!this.isKw('in')) this.unexpected('in')
+    // `in` here even where it is not a keyword (a v0 module importing only future.keywords.every)
+    if (!(this.tok.kind === 'ident' && this.tok.text === 'in')) this.unexpected('in')
     this.advance()
     const collection = this.parseRelation()
     if (!this.isOp('{')) this.unexpected('{')

@@ -109,6 +109,12 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_DECISION_LOG_SPOOL: { message: 'decision log spool %s: %s', status: 500 },
   BOUNCER_ERR_DECISION_LOG_SPOOL_LOCKED: { message: 'decision log spool %s is in use by process %s', status: 500 },
   BOUNCER_ERR_DECISION_LOG_NOT_STARTED: { message: 'decision logger is not started', status: 500 },
+
+  // --- evidence (bouncer evidence: the CLI exits 2 on these) ---
+  BOUNCER_ERR_EVIDENCE_INPUT: { message: 'cannot read decision log %s: %s', status: 500 },
+  BOUNCER_ERR_EVIDENCE_NOT_A_LOG: { message: '%s is not a decision log: %s', status: 500 },
+  BOUNCER_ERR_EVIDENCE_EMPTY_PERIOD: { message: 'no decisions to report: %s', status: 500 },
+  BOUNCER_ERR_EVIDENCE_OPTIONS: { message: 'invalid evidence option %s: %s', status: 500 },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERROR_DEFS

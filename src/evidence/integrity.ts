@@ -1,0 +1,467 @@
+// The Integrity section: the hash chain checked record by record as the log streams by, with
+// every finding kept (verify-log stops at the first break; an auditor needs all of them).
+//
+// Chains are told apart by labels.id (the spool's instance id by default), so the logs of
+// several pods in one export are each checked on their own. Per chain:
+//   edit       a record's content does not match its own hash: it is left out of the report's
+//              other sections (its content cannot be trusted)
+//   link       prev_hash is not the hash of the record before (altered and re-hashed, inserted,
+//              or a drop marker whose boundary hashes do not match)
+//   gap        seqs missing that no drop marker declares
+//   conflict   two different records with the same seq
+//   reorder    a record arrives after later ones (files read out of order); its links are
+//              still checked, so a reorder alone loses nothing
+//   restart    the chain starts again at seq 1 under the same labels.id (spool state lost)
+//   malformed  not JSON, not an object, chain fields missing, or a truncated file
+//   drop       a drop marker: decisions lost and declared (spool full, or refused as too large)
+//   new_chain  another chain begins at seq 1 (a new instance, e.g. a pod replaced)
+//   chain_start a chain that begins in the input after seq 1 (what came before is not here)
+//   torn_tail  a spool segment ends in an incomplete line (a crash mid-write; not a break)
+//   version    labels.version changed within a chain (Bouncer upgraded; the chain went on)
+//   duplicate  the same record twice (at-least-once delivery re-sends a batch): counted once
+// Memory is bounded by the number of chains and open gaps, not by the number of records.
+
+import type { DropDeclaration } from '../decision-log/index.js'
+import { GENESIS_HASH } from '../decision-log/index.js'
+import { recordHash } from './hash.js'
+import { formatPosition, type Position } from './source.js'
+
+export type FindingKind = 'edit' | 'link' | 'gap' | 'conflict' | 'reorder' | 'restart' | 'malformed' | 'drop' |
+  'new_chain' | 'chain_start' | 'torn_tail' | 'version'
+
+/** break: the record was altered or lost without a trace in the chain; loss: decisions lost and
+ * declared; uncovered: part of the period the log cannot show complete; note: for the record. */
+export type Severity = 'break' | 'loss' | 'uncovered' | 'note'
+
+export interface Finding {
+  kind: FindingKind
+  severity: Severity
+  /** labels.id of the chain (with "#2", "#3" after a restart under the same id). */
+  chain: string | null
+  seq: number | null
+  /** Last seq of a range (gap, drop). */
+  to_seq?: number
+  /** file:line (element n) where the finding shows. */
+  at: string
+  /** Timestamp of the record at fault, when it has one. */
+  timestamp?: string
+  /** For gaps and drops: the times of the records on either side. */
+  between?: [string | null, string | null]
+  /** Decisions lost (drop markers). */
+  count?: number
+  message: string
+  /** Filled in when the report is built. */
+  in_period?: boolean
+}
+
+const SEVERITY: Readonly<Record<FindingKind, Severity>> = {
+  edit: 'break', link: 'break', gap: 'break', conflict: 'break', restart: 'break', malformed: 'break',
+  drop: 'loss', chain_start: 'note', reorder: 'note', new_chain: 'note', torn_tail: 'note', version: 'note',
+}
+
+interface Point { seq: number; hash: string; ts: number | null; tsText: string | null }
+
+interface Gap {
+  from: number
+  to: number
+  /** hash of record from-1 and its time */
+  hashBefore: string
+  tsBefore: string | null
+  /** prev_hash of record to+1 and its time / position */
+  prevHashAfter: string
+  tsAfter: string | null
+  at: string
+}
+
+export interface ChainSummary {
+  id: string
+  first: { seq: number; hash: string; prev_hash: string; timestamp: string | null; at: string }
+  last: { seq: number; hash: string; timestamp: string | null }
+  /** First and last records of the chain inside the period (null when none is). */
+  period_first: { seq: number; hash: string; timestamp: string | null } | null
+  period_last: { seq: number; hash: string; timestamp: string | null } | null
+  records: number
+  decisions: number
+  markers: number
+  duplicates: number
+  starts_at_genesis: boolean
+  anchored_at?: number
+  versions: string[]
+}
+
+interface Chain {
+  id: string
+  key: string
+  first: ChainSummary['first']
+  head: Point
+  periodFirst: ChainSummary['period_first']
+  periodLast: ChainSummary['period_last']
+  gaps: Gap[]
+  declared: Array<{ d: DropDeclaration; finding: Finding }>
+  records: number
+  decisions: number
+  markers: number
+  duplicates: number
+  version: string | null
+  versions: Set<string>
+  anchoredAt?: number
+  ringSeq: Float64Array
+  ringHash: string[]
+}
+
+const RING = 1 << 14
+const MAX_GAPS = 10_000
+const MAX_FINDINGS = 10_000
+const HEX64 = /^[0-9a-f]{64}$/
+
+export type Disposition = 'use' | 'skip'
+
+export interface CheckedRecord {
+  /** The decision event or marker (chain fields included). */
+  obj: Record<string, unknown>
+  chain: string
+  isMarker: boolean
+}
+
+export class ChainChecker {
+  private readonly chains = new Map<string, Chain>()
+  private readonly epochs = new Map<string, number>()
+  private readonly order: Chain[] = []
+  readonly findings: Finding[] = []
+  readonly findingCounts: Partial<Record<FindingKind, number>> = {}
+  records = 0
+  decisions = 0
+  markers = 0
+  duplicates = 0
+  edited = 0
+  /** Spool anchor for the next new chain read from a spool. */
+  private pendingAnchor: { seq: number; hash: string } | null = null
+  /** Malformed findings waiting for the time of the next record in the same file. */
+  private undated: Finding[] = []
+  private lastTsText: string | null = null
+
+  constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
+
+  /** The next new chain comes from a spool whose state.json acknowledged `anchor`. */
+  setAnchor (anchor: { seq: number; hash: string } | null): void { this.pendingAnchor = anchor }
+
+  startFile (): void {
+    this.flushUndated(null)
+    this.lastTsText = null
+  }
+
+  endFile (): void { this.flushUndated(null) }
+
+  tornTail (file: string): void {
+    this.add({ kind: 'torn_tail', chain: null, seq: null, at: file, message: `${file} ends in an incomplete line (a crash mid-write; the logger cuts it off when it next opens the spool)` })
+  }
+
+  malformed (pos: Position, message: string): void {
+    const f = this.add({ kind: 'malformed', chain: null, seq: null, at: formatPosition(pos), message })
+    f.between = [this.lastTsText, null]
+    this.undated.push(f)
+  }
+
+  stateError (message: string, at: string): void {
+    this.add({ kind: 'malformed', chain: null, seq: null, at, message })
+  }
+
+  /**
+   * Check one record. Returns whether its content may be used by the report (a decision or a
+   * marker whose hash matches and that was not seen before).
+   */
+  record (v: unknown, pos: Position, ts: number | null, tsText: string | null): Disposition {
+    const at = formatPosition(pos)
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      this.malformed(pos, `${at}: a chain record must be a JSON object`)
+      return 'skip'
+    }
+    const o = v as Record<string, unknown>
+    const seq = o.seq
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash) ||
+        typeof o.prev_hash !== 'string' || !HEX64.test(o.prev_hash)) {
+      this.malformed(pos, `${at}: not a decision-log record (no valid seq / prev_hash / hash)`)
+      return 'skip'
+    }
+    this.flushUndated(tsText)
+    if (tsText !== null) this.lastTsText = tsText
+    const hash = o.hash
+    const prev = o.prev_hash
+    const labels = o.labels as Record<string, unknown> | undefined
+    const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
+    const isMarker = o.drop !== undefined
+    let computed: string
+    try { computed = recordHash(o) } catch (e) {
+      this.malformed(pos, `${at}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
+      return 'skip'
+    }
+    const edited = computed !== hash
+    this.records++
+
+    let c = this.chains.get(id)
+    if (c === undefined) {
+      c = this.newChain(id, id, o, seq, hash, prev, ts, tsText, at)
+      return this.firstOf(c, o, seq, hash, ts, tsText, at, edited, isMarker)
+    }
+
+    const head = c.head
+    if (seq === head.seq + 1) {
+      if (prev !== head.hash) {
+        this.add({ kind: 'link', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: prev_hash is not the hash of seq ${head.seq} (a record was altered and re-hashed, or inserted)` })
+      }
+    } else if (seq > head.seq + 1) {
+      this.openGap(c, { from: head.seq + 1, to: seq - 1, hashBefore: head.hash, tsBefore: head.tsText, prevHashAfter: prev, tsAfter: tsText, at })
+    } else {
+      // seq <= head: a duplicate, a late record filling a gap, a conflict or a restart.
+      const slot = seq & (RING - 1)
+      if (c.ringSeq[slot] === seq) {
+        if (c.ringHash[slot] === hash) {
+          c.duplicates++
+          this.duplicates++
+          this.records--
+          return 'skip'
+        }
+        if (seq === 1 && prev === GENESIS_HASH) return this.restart(c, o, seq, hash, prev, ts, tsText, at, edited, isMarker)
+        this.add({ kind: 'conflict', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: a different record with the same seq was read before (two versions of the record); this one is left out` })
+        this.records--
+        return 'skip'
+      }
+      const gi = c.gaps.findIndex((g) => g.from <= seq && seq <= g.to)
+      if (gi >= 0) {
+        this.fillGap(c, gi, seq, hash, prev, at, tsText)
+        this.add({ kind: 'reorder', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq} comes after seq ${head.seq} (the input is out of order; its links are checked)` })
+        this.remember(c, seq, hash)
+        if (edited) return this.editedRecord(c, seq, at, tsText)
+        this.count(c, isMarker, o, seq, hash, ts, tsText)
+        return 'use'
+      }
+      if (seq === 1 && prev === GENESIS_HASH) return this.restart(c, o, seq, hash, prev, ts, tsText, at, edited, isMarker)
+      // Not in a gap, so it was read before, too long ago to compare: a duplicate or a second
+      // version of the record. Not counted again; a break, since which it is cannot be shown.
+      this.add({ kind: 'reorder', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq} comes again after seq ${head.seq}, too far back to compare with the record read before; left out` }, 'break')
+      this.records--
+      return 'skip'
+    }
+    if (edited) {
+      // Link the next record to the stored hash, so one edit is one finding.
+      c.head = { seq, hash, ts, tsText }
+      this.remember(c, seq, hash)
+      return this.editedRecord(c, seq, at, tsText)
+    }
+    return this.accept(c, o, seq, hash, ts, tsText, isMarker)
+  }
+
+  private newChain (id: string, key: string, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string): Chain {
+    const c: Chain = {
+      id, key,
+      first: { seq, hash, prev_hash: prev, timestamp: tsText, at },
+      head: { seq: 0, hash: GENESIS_HASH, ts: null, tsText: null },
+      periodFirst: null, periodLast: null,
+      gaps: [], declared: [], records: 0, decisions: 0, markers: 0, duplicates: 0,
+      version: null, versions: new Set(),
+      ringSeq: new Float64Array(RING), ringHash: new Array<string>(RING),
+    }
+    const anchor = this.pendingAnchor
+    this.pendingAnchor = null
+    const others = this.order.length > 0
+    this.chains.set(id, c)
+    this.order.push(c)
+    const label = key === '' ? 'the chain without labels.id' : `chain ${key}`
+    if (anchor !== null && seq > anchor.seq) {
+      // Spool: records up to the acknowledged point were delivered and may be deleted.
+      c.anchoredAt = anchor.seq
+      c.head = { seq: anchor.seq, hash: anchor.hash, ts: null, tsText: null }
+      if (seq === anchor.seq + 1) {
+        if (prev !== anchor.hash) this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: prev_hash is not the acknowledged hash in state.json` })
+      } else {
+        this.openGap(c, { from: anchor.seq + 1, to: seq - 1, hashBefore: anchor.hash, tsBefore: null, prevHashAfter: prev, tsAfter: tsText, at })
+      }
+    } else if (anchor !== null && seq === anchor.seq && hash !== anchor.hash) {
+      c.anchoredAt = anchor.seq
+      this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
+    } else if (anchor !== null) {
+      c.anchoredAt = anchor.seq
+    } else if (seq === 1) {
+      if (prev !== GENESIS_HASH) this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq 1: prev_hash is not the genesis hash` })
+      else if (others) this.add({ kind: 'new_chain', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${label} begins at seq 1${tsText !== null ? ` at ${tsText}` : ''} (a new instance: a new pod, or a spool that was replaced)` })
+    } else {
+      const f = this.add({ kind: 'chain_start', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${label} begins in this input at seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: seq 1..${seq - 1} are not in the input; its first prev_hash ${prev} ties it to them` })
+      f.between = [null, tsText]
+    }
+    void o
+    void ts
+    return c
+  }
+
+  private restart (c: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, edited: boolean, isMarker: boolean): Disposition {
+    const n = (this.epochs.get(c.id) ?? 1) + 1
+    this.epochs.set(c.id, n)
+    const key = `${c.id}#${n}`
+    this.add({ kind: 'restart', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: the chain starts again at seq 1 after seq ${c.head.seq} under the same labels.id (spool state lost?); records the earlier chain had not delivered cannot be accounted for; the rest is checked as chain ${key}` })
+    this.chains.delete(c.id)
+    const next = this.newChain(c.id, key, o, seq, hash, prev, ts, tsText, at)
+    this.chains.set(c.id, next)
+    return this.firstOf(next, o, seq, hash, ts, tsText, at, edited, isMarker)
+  }
+
+  private firstOf (c: Chain, o: Record<string, unknown>, seq: number, hash: string, ts: number | null, tsText: string | null, at: string, edited: boolean, isMarker: boolean): Disposition {
+    if (!edited) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
+    c.head = { seq, hash, ts, tsText }
+    this.remember(c, seq, hash)
+    return this.editedRecord(c, seq, at, tsText)
+  }
+
+  private editedRecord (c: Chain, seq: number, at: string, tsText: string | null): Disposition {
+    this.edited++
+    this.add({ kind: 'edit', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: content does not match its hash (the record was edited); left out of the sections below` })
+    return 'skip'
+  }
+
+  private accept (c: Chain, o: Record<string, unknown>, seq: number, hash: string, ts: number | null, tsText: string | null, isMarker: boolean): Disposition {
+    c.head = { seq, hash, ts, tsText }
+    this.remember(c, seq, hash)
+    this.count(c, isMarker, o, seq, hash, ts, tsText)
+    return 'use'
+  }
+
+  private count (c: Chain, isMarker: boolean, o: Record<string, unknown>, seq: number, hash: string, ts: number | null, tsText: string | null): void {
+    c.records++
+    if (isMarker) {
+      c.markers++
+      this.markers++
+      this.marker(c, o, seq, tsText)
+    } else {
+      c.decisions++
+      this.decisions++
+    }
+    const labels = o.labels as Record<string, unknown> | undefined
+    const version = labels !== undefined && labels !== null && typeof labels.version === 'string' ? labels.version : null
+    if (version !== null) {
+      if (c.version !== null && version !== c.version && !c.versions.has(version)) {
+        this.add({ kind: 'version', chain: c.key, seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, message: `chain ${c.key || '(no labels.id)'}: labels.version changes from ${c.version} to ${version} at seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: Bouncer was upgraded and restarted, and the chain went on` })
+      }
+      c.version = version
+      c.versions.add(version)
+    }
+    if (this.inPeriod(ts)) {
+      const p = { seq, hash, timestamp: tsText }
+      if (c.periodFirst === null || seq < c.periodFirst.seq) c.periodFirst = p
+      if (c.periodLast === null || seq > c.periodLast.seq) c.periodLast = p
+    }
+  }
+
+  private marker (c: Chain, o: Record<string, unknown>, seq: number, tsText: string | null): void {
+    const d = o.drop as DropDeclaration | null
+    if (d === null || typeof d !== 'object' || !Number.isInteger(d.from_seq) || !Number.isInteger(d.to_seq) || d.to_seq < d.from_seq) {
+      this.add({ kind: 'malformed', chain: c.key, seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, message: `seq ${seq}: a drop marker without a valid from_seq..to_seq` })
+      return
+    }
+    const count = typeof d.count === 'number' ? d.count : 0
+    const f = this.add({
+      kind: 'drop', chain: c.key, seq: d.from_seq, to_seq: d.to_seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, count,
+      message: `drop marker seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: ${count} decision(s) lost (${String(d.reason)}), declared for seq ${d.from_seq}..${d.to_seq}`,
+    })
+    f.between = [null, tsText]
+    c.declared.push({ d, finding: f })
+  }
+
+  private remember (c: Chain, seq: number, hash: string): void {
+    const slot = seq & (RING - 1)
+    c.ringSeq[slot] = seq
+    c.ringHash[slot] = hash
+  }
+
+  private openGap (c: Chain, g: Gap): void {
+    if (c.gaps.length >= MAX_GAPS) this.closeGap(c, c.gaps.shift()!)
+    c.gaps.push(g)
+  }
+
+  /** A record that was missing arrives: check it against the gap's edges and split the gap. */
+  private fillGap (c: Chain, gi: number, seq: number, hash: string, prev: string, at: string, tsText: string | null): void {
+    const g = c.gaps[gi]!
+    if (seq === g.from && prev !== g.hashBefore) {
+      this.add({ kind: 'link', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: prev_hash is not the hash of seq ${seq - 1}` })
+    }
+    if (seq === g.to && hash !== g.prevHashAfter) {
+      this.add({ kind: 'link', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: its hash is not the prev_hash of seq ${seq + 1}` })
+    }
+    const parts: Gap[] = []
+    if (seq > g.from) parts.push({ ...g, to: seq - 1, prevHashAfter: prev, tsAfter: tsText, at })
+    if (seq < g.to) parts.push({ ...g, from: seq + 1, hashBefore: hash, tsBefore: tsText })
+    c.gaps.splice(gi, 1, ...parts)
+  }
+
+  /** A gap that stayed open: declared by drop markers, or a break. */
+  private closeGap (c: Chain, g: Gap): void {
+    const covering = c.declared.filter((x) => x.d.to_seq >= g.from && x.d.from_seq <= g.to).sort((a, b) => a.d.from_seq - b.d.from_seq)
+    let next = g.from
+    for (const x of covering) {
+      if (x.d.from_seq > next) break
+      next = Math.max(next, x.d.to_seq + 1)
+    }
+    const range = (a: number, b: number): string => a === b ? `seq ${a}` : `seq ${a}..${b}`
+    if (next <= g.to) {
+      const f = this.add({
+        kind: 'gap', chain: c.key, seq: next, to_seq: g.to, at: g.at,
+        message: `${g.at}: ${range(next, g.to)} ${next === g.to ? 'is' : 'are'} missing and no drop marker declares ${next === g.to ? 'it' : 'them'} (removed)${describeBetween(g.tsBefore, g.tsAfter)}`,
+      })
+      f.between = [g.tsBefore, g.tsAfter]
+      return
+    }
+    for (const x of covering) {
+      const b = x.finding.between
+      if (b !== undefined && b[0] === null) x.finding.between = [g.tsBefore, g.tsAfter ?? b[1]]
+    }
+    const start = covering.find((x) => x.d.from_seq === g.from)
+    if (start !== undefined && start.d.from_prev_hash !== g.hashBefore) {
+      this.add({ kind: 'link', chain: c.key, seq: g.from, at: g.at, message: `drop marker for seq ${g.from}..${start.d.to_seq} does not continue from seq ${g.from - 1}` })
+    }
+    const end = covering.find((x) => x.d.to_seq === g.to)
+    if (end !== undefined && end.d.to_hash !== g.prevHashAfter) {
+      this.add({ kind: 'link', chain: c.key, seq: g.to + 1, at: g.at, message: `${g.at}: seq ${g.to + 1}: prev_hash does not match the dropped seq ${g.to} the marker declares` })
+    }
+  }
+
+  /** End of all input: close the gaps that stayed open and summarise each chain. */
+  finish (): ChainSummary[] {
+    this.flushUndated(null)
+    for (const c of this.order) {
+      for (const g of c.gaps) this.closeGap(c, g)
+      c.gaps = []
+    }
+    return this.order.map((c) => ({
+      id: c.key,
+      first: c.first,
+      last: { seq: c.head.seq, hash: c.head.hash, timestamp: c.head.tsText },
+      period_first: c.periodFirst,
+      period_last: c.periodLast,
+      records: c.records,
+      decisions: c.decisions,
+      markers: c.markers,
+      duplicates: c.duplicates,
+      starts_at_genesis: c.first.seq === 1 && c.first.prev_hash === GENESIS_HASH,
+      ...(c.anchoredAt !== undefined ? { anchored_at: c.anchoredAt } : {}),
+      versions: [...c.versions],
+    }))
+  }
+
+  private flushUndated (tsText: string | null): void {
+    if (this.undated.length === 0) return
+    for (const f of this.undated) if (f.between !== undefined) f.between[1] = tsText
+    this.undated = []
+  }
+
+  private add (f: Omit<Finding, 'severity'>, severity: Severity = SEVERITY[f.kind]): Finding {
+    const full: Finding = { severity, ...f }
+    this.findingCounts[f.kind] = (this.findingCounts[f.kind] ?? 0) + 1
+    if (this.findings.length < MAX_FINDINGS) this.findings.push(full)
+    return full
+  }
+}
+
+function describeBetween (a: string | null, b: string | null): string {
+  if (a !== null && b !== null) return ` — between ${a} and ${b}`
+  if (b !== null) return ` — before ${b}`
+  if (a !== null) return ` — after ${a}`
+  return ''
+}

@@ -1,0 +1,401 @@
+// Reading decision logs for the evidence report, one record at a time.
+//
+// What counts as a log is what `bouncer verify-log` reads (src/decision-log/verify.ts):
+//   - a spool directory: seg-<seq>.jsonl segments in name order, and state.json (the
+//     acknowledged point, which anchors the first records; its instance_id names the chain);
+//   - an export file: JSON lines (the file sink), lines that are JSON arrays (one upload batch
+//     per line), or JSON arrays spread over any number of lines (a control plane's gzip'd
+//     upload bodies saved as received, pretty-printed or not); any of them gzip'd;
+//   - a directory of such files, read in name order.
+// Unlike verifyLog, nothing is read whole: files are streamed through gunzip and split into
+// records as they come, so memory does not grow with the size of the log.
+
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
+import { basename, join } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
+import { createGunzip } from 'node:zlib'
+import { SEGMENT_RE, STATE_FILE } from '../decision-log/spool.js'
+import { bouncerError } from '../errors.js'
+
+export interface InputFile { readonly path: string; readonly name: string; readonly bytes: number }
+
+export interface LogInput {
+  readonly path: string
+  readonly kind: 'spool' | 'export'
+  readonly files: readonly InputFile[]
+  /** Spool: the acknowledged point in state.json (records up to it may already be deleted). */
+  readonly anchor: { readonly seq: number; readonly hash: string } | null
+  /** Spool: the chain's instance id from state.json (labels.id unless configured). */
+  readonly instanceId: string | null
+  /** Spool: state.json exists but cannot be read as the spool's state. */
+  readonly stateError: string | null
+}
+
+const EXPORT_FILE = /\.(jsonl|ndjson|json|log)(\.gz)?$|\.gz$/
+
+/** Find the files of a log. Throws EvidenceError (exit 2) for a path that cannot be read or
+ * holds nothing that could be a decision log. */
+export function openLogInput (path: string): LogInput {
+  let st
+  try { st = statSync(path) } catch (e) {
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path, describeIoError(e))
+  }
+  if (!st.isDirectory()) {
+    if (!st.isFile()) throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path, 'not a regular file or directory')
+    return { path, kind: 'export', files: [{ path, name: basename(path), bytes: st.size }], anchor: null, instanceId: null, stateError: null }
+  }
+  let names: string[]
+  try { names = readdirSync(path).sort() } catch (e) {
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path, describeIoError(e))
+  }
+  const segments = names.filter((n) => SEGMENT_RE.test(n))
+  const fileOf = (n: string): InputFile | null => {
+    const p = join(path, n)
+    try {
+      const s = statSync(p)
+      return s.isFile() ? { path: p, name: n, bytes: s.size } : null
+    } catch (e) { throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e)) }
+  }
+  if (segments.length > 0 || names.includes(STATE_FILE)) {
+    let anchor: LogInput['anchor'] = null
+    let instanceId: string | null = null
+    let stateError: string | null = null
+    if (names.includes(STATE_FILE)) {
+      try {
+        const s = JSON.parse(readFileSync(join(path, STATE_FILE), 'utf8')) as Record<string, unknown>
+        if (typeof s.acked_seq !== 'number' || !Number.isInteger(s.acked_seq) || s.acked_seq < 0 || typeof s.acked_hash !== 'string') {
+          stateError = `${STATE_FILE}: acked_seq / acked_hash missing or invalid`
+        } else anchor = { seq: s.acked_seq, hash: s.acked_hash }
+        if (typeof s.instance_id === 'string') instanceId = s.instance_id
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== undefined) throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', join(path, STATE_FILE), describeIoError(e))
+        stateError = `${STATE_FILE}: not valid JSON`
+      }
+    }
+    const files = segments.map(fileOf).filter((f): f is InputFile => f !== null)
+    return { path, kind: 'spool', files, anchor: anchor !== null && anchor.seq > 0 ? anchor : null, instanceId, stateError }
+  }
+  const files = names.filter((n) => EXPORT_FILE.test(n)).map(fileOf).filter((f): f is InputFile => f !== null)
+  if (files.length === 0) {
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path,
+      'no decision-log files in this directory (a spool has seg-*.jsonl and state.json; exports end in .jsonl, .ndjson, .json, .log or .gz)')
+  }
+  return { path, kind: 'export', files, anchor: null, instanceId: null, stateError: null }
+}
+
+export function describeIoError (e: unknown): string {
+  const err = e as NodeJS.ErrnoException
+  switch (err.code) {
+    case 'ENOENT': return 'no such file or directory'
+    case 'EACCES': case 'EPERM': return 'permission denied'
+    case 'EISDIR': return 'is a directory'
+    default: return err.message ?? String(e)
+  }
+}
+
+/** Where a record was read: file name, 1-based line of the (decompressed) text, and the
+ * 0-based index within a JSON array when the record is an array element. */
+export interface Position { readonly file: string; readonly line: number; readonly element: number | null }
+
+export function formatPosition (p: Position): string {
+  return `${p.file}:${p.line}${p.element !== null ? ` (element ${p.element + 1})` : ''}`
+}
+
+export interface ReadHandlers {
+  /** A JSON value that should be one chain record (not yet checked to be an object). */
+  item (value: unknown, pos: Position): void
+  /** Text that is not JSON, or a file that ends inside a record. */
+  malformed (pos: Position, message: string): void
+  /** Bytes of the file (as stored, before gunzip) read so far. */
+  progress? (bytes: number): void
+}
+
+export interface ReadResult {
+  /** A spool segment that ends in an incomplete line (a crash mid-write; not a break). */
+  tornTail: boolean
+}
+
+/** A single record larger than this is refused (the logger never writes one near it). */
+const MAX_RECORD_CHARS = 64 * 1024 * 1024
+
+/**
+ * Stream one file's records to `h`. A gzip'd file is recognised by its magic bytes. JSON lines
+ * are split on newlines and parsed one by one; a file whose first character is `[` goes
+ * through a small scanner that cuts top-level array elements out of the text wherever the
+ * lines fall. Errors in the content are reported through h.malformed and reading goes on
+ * (at most `maxMalformed` of them per file are reported one by one); I/O errors throw.
+ */
+export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { allowTornTail?: boolean; maxMalformed?: number } = {}): Promise<ReadResult> {
+  const name = file.name
+  let gzip = false
+  try {
+    const fd = openSync(file.path, 'r')
+    try {
+      const b = Buffer.alloc(2)
+      gzip = readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b
+    } finally { closeSync(fd) }
+  } catch (e) {
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', file.path, describeIoError(e))
+  }
+
+  const maxMalformed = opts.maxMalformed ?? 20
+  let malformedCount = 0
+  const malformed = (pos: Position, message: string): void => {
+    malformedCount++
+    if (malformedCount <= maxMalformed) h.malformed(pos, `${formatPosition(pos)}: ${message}`)
+    else if (malformedCount === maxMalformed + 1) h.malformed(pos, `${formatPosition(pos)}: ${message} (further unreadable records in ${name} are counted, not listed)`)
+  }
+
+  const splitter = new Splitter(name, h.item, malformed)
+  const raw = createReadStream(file.path, { highWaterMark: 1 << 20 })
+  let bytes = 0
+  raw.on('data', (c: Buffer | string) => {
+    bytes += c.length
+    h.progress?.(bytes)
+  })
+  const stream = gzip ? raw.pipe(createGunzip()) : raw
+  if (gzip) raw.on('error', (e) => stream.destroy(e))
+  const decoder = new StringDecoder('utf8')
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) splitter.push(decoder.write(chunk))
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err.code !== undefined && /^Z_|^ERR_/.test(err.code) && gzip) {
+      // A truncated or corrupt gzip stream: what was decompressed so far has been read.
+      splitter.push(decoder.end())
+      splitter.end(false)
+      malformed({ file: name, line: splitter.line, element: null }, `gzip data is truncated or corrupt (${err.message}); the rest of the file cannot be read`)
+      return { tornTail: false }
+    }
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', file.path, describeIoError(e))
+  }
+  splitter.push(decoder.end())
+  return { tornTail: splitter.end(opts.allowTornTail === true) }
+}
+
+/** Cuts records out of text pushed in arbitrary pieces. */
+class Splitter {
+  private buf = ''
+  private mode: 'detect' | 'lines' | 'scan' = 'detect'
+  /** lines mode: no line has parsed yet (a first line that fails may be a pretty-printed object). */
+  private noneYet = true
+  line = 1 // line of buf[0]
+  // scan mode state
+  private pos = 0
+  private depth = 0
+  private inStr = false
+  private esc = false
+  private topArray = false
+  private itemStart = -1
+  private itemLine = 0
+  private primitive = false
+  private element = 0
+  private skipLine = false
+
+  constructor (
+    private readonly name: string,
+    private readonly item: (value: unknown, pos: Position) => void,
+    private readonly malformed: (pos: Position, message: string) => void,
+  ) {}
+
+  push (text: string): void {
+    if (text.length === 0) return
+    this.buf = this.buf.length === 0 ? text : this.buf + text
+    if (this.mode === 'detect') {
+      const m = /\S/.exec(this.buf)
+      if (m === null) return
+      this.mode = m[0] === '[' ? 'scan' : 'lines'
+    }
+    if (this.mode === 'lines') this.lines(false)
+    else this.scan()
+  }
+
+  /** End of input. Returns true if the text ended in an unparseable line without a newline
+   * and torn tails are allowed. */
+  end (allowTorn: boolean): boolean {
+    if (this.mode === 'lines') return this.lines(true, allowTorn)
+    if (this.mode === 'scan' && (this.itemStart >= 0 || this.depth > 0)) {
+      const start = this.itemStart >= 0 ? this.itemLine : this.line
+      if (this.primitive && this.itemStart >= 0) {
+        this.emit(this.buf.slice(this.itemStart).trim(), this.itemLine, this.topArray ? this.element : null)
+      } else {
+        this.malformed({ file: this.name, line: start, element: this.topArray ? this.element : null }, 'the file ends inside a record (truncated)')
+      }
+    }
+    return false
+  }
+
+  private emit (text: string, line: number, element: number | null): void {
+    let v: unknown
+    try { v = JSON.parse(text) } catch {
+      this.malformed({ file: this.name, line, element }, 'not valid JSON')
+      return
+    }
+    this.item(v, { file: this.name, line, element })
+  }
+
+  private lines (final: boolean, allowTorn = false): boolean {
+    const buf = this.buf
+    let start = 0
+    for (;;) {
+      const nl = buf.indexOf('\n', start)
+      if (nl < 0) break
+      const lineStart = start
+      const text = buf.slice(start, nl).trim()
+      const line = this.line++
+      start = nl + 1
+      if (text.length === 0) continue
+      let v: unknown
+      try { v = JSON.parse(text) } catch {
+        if (this.noneYet) {
+          // The first line is not JSON by itself: perhaps a pretty-printed object. The scanner
+          // reads the text from there.
+          this.line = line
+          this.toScan(buf.slice(lineStart))
+          return false
+        }
+        this.malformed({ file: this.name, line, element: null }, 'not valid JSON')
+        continue
+      }
+      this.deliver(v, line)
+    }
+    this.buf = start > 0 ? buf.slice(start) : buf
+    if (!final) {
+      if (this.buf.length > MAX_RECORD_CHARS) {
+        this.malformed({ file: this.name, line: this.line, element: null }, `a line longer than ${MAX_RECORD_CHARS} characters; skipped`)
+        this.buf = ''
+      }
+      return false
+    }
+    const text = this.buf.trim()
+    this.buf = ''
+    if (text.length === 0) return false
+    let v: unknown
+    try { v = JSON.parse(text) } catch {
+      if (allowTorn) return true // no newline after it: a torn write, cut off at the next start
+      if (this.noneYet) {
+        this.toScan(text)
+        return this.end(false)
+      }
+      this.malformed({ file: this.name, line: this.line, element: null }, 'not valid JSON (the file ends in an incomplete line)')
+      return false
+    }
+    this.deliver(v, this.line)
+    return false
+  }
+
+  private toScan (text: string): void {
+    this.mode = 'scan'
+    this.buf = text
+    this.pos = 0
+    this.depth = 0
+    this.inStr = false
+    this.esc = false
+    this.itemStart = -1
+    this.scan()
+  }
+
+  private deliver (v: unknown, line: number): void {
+    this.noneYet = false
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) this.item(v[i], { file: this.name, line, element: i })
+    } else this.item(v, { file: this.name, line, element: null })
+  }
+
+  /** The scanner: top-level values are objects (one record each) or arrays (one record per
+   * element); strings are skipped as a whole; newlines are counted outside strings. */
+  private scan (): void {
+    const buf = this.buf
+    const n = buf.length
+    let i = this.pos
+    let depth = this.depth
+    let inStr = this.inStr
+    let esc = this.esc
+    for (; i < n; i++) {
+      const c = buf.charCodeAt(i)
+      if (inStr) {
+        if (esc) esc = false
+        else if (c === 92) esc = true
+        else if (c === 34) inStr = false
+        else if (c === 10) this.line++
+        continue
+      }
+      if (c === 10) {
+        this.line++
+        if (this.skipLine) this.skipLine = false
+        continue
+      }
+      if (this.skipLine) continue
+      if (c === 32 || c === 9 || c === 13) continue
+      if (depth === 0) {
+        if (c === 91) { // [
+          this.topArray = true
+          this.element = 0
+          depth = 1
+        } else if (c === 123) { // {
+          this.topArray = false
+          this.itemStart = i
+          this.itemLine = this.line
+          this.primitive = false
+          depth = 1
+        } else {
+          this.malformed({ file: this.name, line: this.line, element: null }, 'not a JSON object or array')
+          this.skipLine = true
+        }
+        continue
+      }
+      if (this.topArray && depth === 1) {
+        if (this.itemStart < 0) {
+          if (c === 44) continue // , between elements
+          if (c === 93) { depth = 0; this.topArray = false; continue } // ] end of the array
+          this.itemStart = i
+          this.itemLine = this.line
+          this.primitive = c !== 123 && c !== 91
+          if (!this.primitive) { depth = 2; continue }
+          if (c === 34) inStr = true
+          continue
+        }
+        // inside a primitive element
+        if (c === 44 || c === 93) {
+          this.emit(buf.slice(this.itemStart, i).trim(), this.itemLine, this.element++)
+          this.itemStart = -1
+          if (c === 93) { depth = 0; this.topArray = false }
+          continue
+        }
+        if (c === 34) inStr = true
+        continue
+      }
+      if (c === 34) { inStr = true; continue }
+      if (c === 123 || c === 91) { depth++; continue }
+      if (c === 125 || c === 93) {
+        depth--
+        if (this.topArray && depth === 1) {
+          this.emit(buf.slice(this.itemStart, i + 1), this.itemLine, this.element++)
+          this.itemStart = -1
+        } else if (!this.topArray && depth === 0) {
+          this.emit(buf.slice(this.itemStart, i + 1), this.itemLine, null)
+          this.itemStart = -1
+        }
+      }
+    }
+    this.depth = depth
+    this.inStr = inStr
+    this.esc = esc
+    // Keep only what an unfinished record needs.
+    const keep = this.itemStart >= 0 ? this.itemStart : n
+    if (this.itemStart >= 0 && n - this.itemStart > MAX_RECORD_CHARS) {
+      this.malformed({ file: this.name, line: this.itemLine, element: this.topArray ? this.element : null }, `a record longer than ${MAX_RECORD_CHARS} characters; the rest of the file is skipped`)
+      this.buf = ''
+      this.pos = 0
+      this.itemStart = -1
+      this.depth = 0
+      this.mode = 'detect'
+      this.skipLine = true
+      return
+    }
+    this.buf = buf.slice(keep)
+    this.pos = n - keep
+    if (this.itemStart >= 0) this.itemStart = 0
+  }
+}

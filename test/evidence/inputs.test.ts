@@ -1,0 +1,160 @@
+// The inputs bouncer evidence reads besides control-plane uploads: a spool directory (with its
+// acknowledged point, a drop marker, a torn tail, a deleted segment), file-sink exports (a
+// restart under the same labels.id, chains of two pods interleaved), and bad input.
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { computeHash, DecisionLogger } from '../../src/decision-log/index.js'
+import { isBouncerError } from '../../src/errors.js'
+import { buildEvidence, recordHash } from '../../src/evidence/index.js'
+import { sampleInput, tempDir } from '../decision-log/fixtures/control-plane.js'
+
+const T0 = Date.UTC(2025, 0, 6)
+const ns = (ms: number): bigint => BigInt(ms) * 1_000_000n
+const down = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+
+function rec (lg: DecisionLogger, i: number, extra: Record<string, unknown> = {}): void {
+  lg.record({ path: 'bouncer/decision', input: sampleInput(i, { identity: { sub: `user-${i % 4}`, email: `u${i % 4}@example.com` }, ...extra }), result: { allow: i % 3 !== 0 }, bundles: { main: { revision: 'v7' } }, timestamp_ns: ns(T0 + i * 60_000) })
+}
+
+t.test('a spool the control plane never took: drop marker and torn tail reported, anchored at state.json', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], overflow: 'drop_oldest', max_bytes: 32768, segment_max_bytes: 4096, min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: down })
+  await lg.start()
+  for (let i = 0; i < 120; i++) rec(lg, i)
+  await lg.written()
+  const dropped = lg.status().dropped
+  await lg.stop(0)
+  t.ok(dropped > 0, `${dropped} dropped`)
+  const segs = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()
+  appendFileSync(join(dir, segs[segs.length - 1]!), '{"seq":999,"prev_hash":"00')
+
+  const r = await buildEvidence({ logs: [dir] })
+  const drops = r.integrity.findings.filter((f) => f.kind === 'drop')
+  t.ok(drops.length > 0)
+  t.equal(drops.reduce((n, f) => n + (f.count ?? 0), 0), dropped, 'declared losses add up to the logger\'s count')
+  t.ok(r.integrity.findings.some((f) => f.kind === 'torn_tail' && f.severity === 'note'), 'torn tail noted')
+  t.same(r.integrity.findings.filter((f) => f.severity === 'break'), [], 'no break')
+  t.equal(r.integrity.chains.length, 1)
+  t.equal(r.integrity.chains[0]!.anchored_at, JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).acked_seq)
+  t.equal(r.summary.decisions + dropped, 120)
+  t.equal(r.integrity.complete, false)
+
+  // a segment deleted by hand is a gap
+  unlinkSync(join(dir, segs[1]!))
+  const g = await buildEvidence({ logs: [dir] })
+  const gap = g.integrity.findings.filter((f) => f.kind === 'gap')
+  t.equal(gap.length, 1)
+  t.match(gap[0]!.message, /no drop marker declares/)
+  t.match(gap[0]!.at, new RegExp(`^${segs[2]}:1$`), 'named at the first line after the hole')
+})
+
+async function fileSinkLog (_t: Test, spool: string, file: string, labels: Record<string, string>, from: number, n: number): Promise<void> {
+  const lg = new DecisionLogger({ spool_dir: spool, sinks: ['file'], file_path: file, labels, min_delay_seconds: 0.01, max_delay_seconds: 0.05 })
+  await lg.start()
+  for (let i = from; i < from + n; i++) rec(lg, i)
+  await lg.written()
+  const until = Date.now() + 10000
+  while (lg.status().pending_events > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10))
+  await lg.stop(2000)
+}
+
+t.test('a restart under the same labels.id (spool state lost) is a break; a new pod is not', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'decisions.jsonl')
+  await fileSinkLog(t, join(dir, 's1'), file, { id: 'payments-0' }, 0, 10)
+  await fileSinkLog(t, join(dir, 's2'), file, { id: 'payments-0' }, 10, 10) // same id, fresh spool
+  const r = await buildEvidence({ logs: [file] })
+  const restart = r.integrity.findings.filter((f) => f.kind === 'restart')
+  t.equal(restart.length, 1)
+  t.equal(restart[0]!.severity, 'break')
+  t.match(restart[0]!.message, /starts again at seq 1 after seq 10/)
+  t.match(restart[0]!.at, /^decisions\.jsonl:11$/)
+  t.same(r.integrity.chains.map((c) => c.id), ['payments-0', 'payments-0#2'])
+  t.equal(r.summary.decisions, 20)
+  t.equal(r.integrity.complete, false)
+
+  const file2 = join(dir, 'pods.jsonl')
+  await fileSinkLog(t, join(dir, 's3'), file2, {}, 0, 10)
+  await fileSinkLog(t, join(dir, 's4'), file2, {}, 10, 10) // a new pod: a new labels.id
+  const r2 = await buildEvidence({ logs: [file2] })
+  t.same(r2.integrity.findings.map((f) => f.kind), ['new_chain'])
+  t.equal(r2.integrity.complete, true)
+})
+
+t.test('two pods interleaved in one export are checked chain by chain', async (t) => {
+  const dir = tempDir(t)
+  const a = join(dir, 'a.jsonl')
+  const b = join(dir, 'b.jsonl')
+  await fileSinkLog(t, join(dir, 'sa'), a, {}, 0, 12)
+  await fileSinkLog(t, join(dir, 'sb'), b, {}, 100, 12)
+  const la = readFileSync(a, 'utf8').trim().split('\n')
+  const lb = readFileSync(b, 'utf8').trim().split('\n')
+  const mixed: string[] = []
+  for (let i = 0; i < 12; i++) mixed.push(la[i]!, lb[i]!)
+  const out = join(dir, 'mixed.jsonl')
+  writeFileSync(out, mixed.join('\n') + '\n')
+  const r = await buildEvidence({ logs: [out], subjectClaim: 'email' })
+  t.equal(r.integrity.chains.length, 2)
+  t.same(r.integrity.findings.filter((f) => f.severity !== 'note'), [])
+  t.equal(r.integrity.complete, true)
+  t.equal(r.subjects.claim, 'email')
+  t.same(r.subjects.list.map((s) => s.subject), ['u0@example.com', 'u1@example.com', 'u2@example.com', 'u3@example.com'])
+})
+
+t.test('a chain that begins inside a requested period after seq 1 leaves the start uncovered', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 30)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const tail = join(dir, 'tail.jsonl')
+  writeFileSync(tail, lines.slice(10).join('\n') + '\n')
+  const r = await buildEvidence({ logs: [tail], from: T0, to: T0 + 3_600_000 })
+  const start = r.integrity.findings.find((f) => f.kind === 'chain_start')!
+  t.equal(start.severity, 'uncovered')
+  t.equal(r.integrity.complete, false)
+  t.match(r.integrity.statement, /begin inside the period after seq 1/)
+  // without --from, the report covers what the log holds
+  const r2 = await buildEvidence({ logs: [tail] })
+  t.equal(r2.integrity.complete, true)
+  t.equal(r2.integrity.findings[0]!.severity, 'note')
+})
+
+t.test('bad input: precise errors', async (t) => {
+  const dir = tempDir(t)
+  const code = async (opts: Parameters<typeof buildEvidence>[0]): Promise<[string, string]> => {
+    try { await buildEvidence(opts) } catch (e) {
+      if (isBouncerError(e)) return [e.code, e.message]
+      throw e
+    }
+    return ['none', '']
+  }
+  t.match(await code({ logs: [join(dir, 'missing')] }), ['BOUNCER_ERR_EVIDENCE_INPUT', /missing: no such file or directory/])
+  mkdirSync(join(dir, 'empty'))
+  writeFileSync(join(dir, 'empty', 'notes.txt'), 'hello')
+  t.match(await code({ logs: [join(dir, 'empty')] }), ['BOUNCER_ERR_EVIDENCE_INPUT', /no decision-log files in this directory/])
+  writeFileSync(join(dir, 'config.json'), '{"server": {"port": 8080}}\n{"another": 1}\n')
+  t.match(await code({ logs: [join(dir, 'config.json')] }), ['BOUNCER_ERR_EVIDENCE_NOT_A_LOG', /no decision-log record in 1 file\(s\) \(first problem: config\.json:1: not a decision-log record/])
+  writeFileSync(join(dir, 'binary.log'), Buffer.from([0, 1, 2, 3, 255, 10, 200]))
+  t.match(await code({ logs: [join(dir, 'binary.log')] }), ['BOUNCER_ERR_EVIDENCE_NOT_A_LOG', /binary\.log:1: not (valid JSON|a JSON object or array)/])
+  const file = join(dir, 'ok.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 5)
+  t.match(await code({ logs: [file], from: Date.UTC(2030, 0, 1) }), ['BOUNCER_ERR_EVIDENCE_EMPTY_PERIOD', /decisions start at 2025-01-06T00:00:00\.000Z; none falls between 2030-01-01/])
+  t.match(await code({ logs: [file], from: T0 + 10, to: T0 }), ['BOUNCER_ERR_EVIDENCE_OPTIONS', /the period is empty/])
+  t.match(await code({ logs: [file], bundles: [file] }), ['BOUNCER_ERR_EVIDENCE_OPTIONS', /ok\.jsonl is not a bundle archive/])
+})
+
+t.test('recordHash is computeHash, the fast way only when that is the same', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 5)
+  for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+    const o = JSON.parse(line) as Record<string, unknown>
+    t.equal(recordHash(o), o.hash)
+    const reordered = Object.fromEntries(Object.entries(o).reverse().map(([k, v]) => [k, v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v]))
+    t.equal(recordHash(reordered), computeHash(reordered))
+    t.equal(recordHash(reordered), o.hash, 'keys reordered at two levels: same hash')
+  }
+  const odd = { seq: 1, prev_hash: '0'.repeat(64), input: { parsed_query: { 10: ['a'], 9: ['b'], b: 1, a: 2 }, n: 1e21, s: 'é\u2028"\\' } }
+  t.equal(recordHash(odd), computeHash(odd), 'integer-like keys and escapes')
+})

@@ -32,6 +32,8 @@ export interface DecisionEventInput {
   readonly metrics?: Readonly<Record<string, number>>
   /** W3C traceparent; taken from input.attributes.request.http.headers when absent. */
   readonly traceparent?: string
+  /** The request's correlation id (x-request-id); input.attributes.request.http.id when absent. */
+  readonly request_id?: string
   /** Evaluation error, for error-denies. */
   readonly error?: { readonly code: string; readonly message: string }
 }
@@ -40,6 +42,8 @@ export interface DecisionEventInput {
 export interface DecisionEvent {
   labels: Readonly<Record<string, string>>
   decision_id: string
+  /** the request id the client, the upstream and the request log line share (decision_id stays unique) */
+  request_id?: string
   trace_id?: string
   span_id?: string
   bundles?: Record<string, { revision: string }>
@@ -153,6 +157,8 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       path: d.path,
       timestamp: d.timestamp_ns !== undefined ? rfc3339Nano(d.timestamp_ns) : nowRfc3339Nano(),
     }
+    const rid = d.request_id ?? httpIdOf(d.input)
+    if (rid !== undefined) event.request_id = rid
     const tc = parseTraceparent(d.traceparent ?? headerOf(d.input, 'traceparent'))
     if (tc !== undefined) { event.trace_id = tc.trace_id; event.span_id = tc.span_id }
     if (d.bundles !== undefined) {
@@ -302,4 +308,10 @@ function setAt (root: Record<string, unknown>, path: readonly string[], value: u
     parent = next
   }
   parent[path[path.length - 1]!] = value
+}
+
+/** input.attributes.request.http.id, where the proxy puts the request id (as Envoy does). */
+function httpIdOf (input: unknown): string | undefined {
+  const id = (input as { attributes?: { request?: { http?: { id?: unknown } } } } | null)?.attributes?.request?.http?.id
+  return typeof id === 'string' && id !== '' ? id : undefined
 }

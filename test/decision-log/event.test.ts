@@ -170,3 +170,15 @@ t.test('configuration: defaults, units, and one error listing every bad field', 
   t.throws(() => resolveDecisionLogConfig({ spool_dir: '/x', service_url: 'https://cp', tls: { reject_unauthorized: false } }, { production: true }), /reject_unauthorized/)
   t.throws(() => resolveDecisionLogConfig({ spool_dir: '/x', sinks: ['console'], segment_max_bytes: 1 << 20, max_bytes: 1 << 20 }), /segment_max_bytes/)
 })
+
+t.test('request_id: the request correlation id beside the unique decision_id', async (t) => {
+  const withId = input()
+  withId.attributes.request.http.id = 'client-req-7'
+  const a = build({ decision_id: 'dec-a', path: 'p', input: withId }).event
+  const b = build({ decision_id: 'dec-b', path: 'p', input: withId }).event
+  t.equal(a.request_id, 'client-req-7', 'taken from input.attributes.request.http.id')
+  t.equal(b.request_id, 'client-req-7', 'a repeated client id repeats here...')
+  t.not(a.decision_id, b.decision_id, '...while decision ids stay unique')
+  t.equal(build({ path: 'p', input: withId, request_id: 'explicit' }).event.request_id, 'explicit', 'an explicit request_id wins')
+  t.notOk('request_id' in build({ path: 'p', input: { a: 1 } }).event, 'absent when the input has no id')
+})

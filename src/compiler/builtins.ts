@@ -29,7 +29,8 @@
 //               (a truth test, never called with an output argument); relation: OPA's
 //               relation builtins (walk: one result per element, called with an output
 //               argument); infix: the operator spelling; variadic: the type of every argument
-//               of a variadic function (print).
+//               of a variadic function (print); deprecated: OPA deprecated it (capabilities'
+//               "deprecated"; `bouncer check --strict` rejects calls to it, as opa check --strict).
 
 // ---- types (OPA's type language, capabilities JSON shape) ----
 
@@ -94,9 +95,10 @@ export interface BuiltinDecl {
   readonly relation: boolean
   readonly infix?: string
   readonly variadic?: RegoType
+  readonly deprecated: boolean
 }
 
-interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType }
+interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType; deprecated?: true }
 
 const HOST: BuiltinImpl = Object.freeze({ kind: 'host' })
 const COMPILER: BuiltinImpl = Object.freeze({ kind: 'compiler' })
@@ -118,12 +120,14 @@ function fn (name: string, args: RegoType[], result: RegoType | null, impl: Buil
     relation: flags.relation === true,
     ...(flags.infix !== undefined ? { infix: flags.infix } : {}),
     ...(flags.variadic !== undefined ? { variadic: flags.variadic } : {}),
+    deprecated: flags.deprecated === true,
   })
 }
 
 const CMP = (infix: string): Flags => ({ comparison: true, infix })
 const ND: Flags = { nondeterministic: true }
 const SDK: Flags = { sdk: true }
+const DEPRECATED: Flags = { deprecated: true }
 
 /** Every builtin Bouncer knows, in runtime id order for the native ones. */
 export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
@@ -167,8 +171,8 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('max', [or(SET_A, ARR_A)], A, native('aggregates.max')),
   fn('min', [or(SET_A, ARR_A)], A, native('aggregates.min')),
   fn('sort', [or(ARR_A, SET_A)], ARR_A, native('aggregates.sort')),
-  fn('any', [or(SET_A, ARR_A)], B, native('aggregates.any')),
-  fn('all', [or(SET_A, ARR_A)], B, native('aggregates.all')),
+  fn('any', [or(SET_A, ARR_A)], B, native('aggregates.any'), DEPRECATED),
+  fn('all', [or(SET_A, ARR_A)], B, native('aggregates.all'), DEPRECATED),
   // strings
   fn('concat', [S, or(set(S), arr(S))], S, native('strings.concat')),
   fn('contains', [S, S], B, native('strings.contains')),
@@ -201,7 +205,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('array.reverse', [ARR_A], ARR_A, native('collections.arrayReverse')),
   fn('union', [set(SET_A)], SET_A, native('collections.union')),
   fn('intersection', [set(SET_A)], SET_A, native('collections.intersection')),
-  fn('set_diff', [SET_A, SET_A], SET_A, NONE),
+  fn('set_diff', [SET_A, SET_A], SET_A, NONE, DEPRECATED),
   fn('object.get', [OBJ_AA, A, A], A, native('collections.objectGet')),
   fn('object.keys', [OBJ_AA], SET_A, native('collections.objectKeys')),
   fn('object.remove', [OBJ_AA, KEYS], A, native('collections.objectRemove')),
@@ -221,12 +225,12 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('is_set', [A], B, native('types.isSet')),
   fn('is_object', [A], B, native('types.isObject')),
   fn('is_null', [A], B, native('types.isNull')),
-  fn('cast_array', [A], ARR_A, native('collections.castArray')),
-  fn('cast_set', [A], SET_A, native('collections.castSet')),
-  fn('cast_string', [A], S, HOST),
-  fn('cast_boolean', [A], B, HOST),
-  fn('cast_null', [A], NUL, HOST),
-  fn('cast_object', [A], OBJ_AA, HOST),
+  fn('cast_array', [A], ARR_A, native('collections.castArray'), DEPRECATED),
+  fn('cast_set', [A], SET_A, native('collections.castSet'), DEPRECATED),
+  fn('cast_string', [A], S, HOST, DEPRECATED),
+  fn('cast_boolean', [A], B, HOST, DEPRECATED),
+  fn('cast_null', [A], NUL, HOST, DEPRECATED),
+  fn('cast_object', [A], OBJ_AA, HOST, DEPRECATED),
   // encoding
   fn('json.marshal', [A], S, native('encoding.jsonMarshal')),
   fn('json.marshal_with_options', [A, objWith({ pretty: B, indent: S, prefix: S }, [S, A])], S, HOST),
@@ -249,7 +253,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('yaml.is_valid', [S], B, HOST, SDK),
   // regex / glob
   fn('regex.match', [S, S], B, HOST),
-  fn('re_match', [S, S], B, HOST),
+  fn('re_match', [S, S], B, HOST, DEPRECATED),
   fn('regex.is_valid', [S], B, HOST),
   fn('regex.find_n', [S, S, N], arr(S), HOST),
   // not SDK: the SDK's own (JS RegExp) is withdrawn at load, ours has Go semantics (src/policy/builtins/regex.ts)
@@ -279,7 +283,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('net.cidr_contains_matches', [CIDR_OPERAND, CIDR_OPERAND], set(tuple(A, A)), HOST),
   fn('net.cidr_expand', [S], set(S), HOST),
   fn('net.lookup_ip_addr', [S], set(S), NONE, ND),
-  fn('net.cidr_overlap', [S, S], B, NONE),
+  fn('net.cidr_overlap', [S, S], B, NONE, DEPRECATED),
   // crypto
   fn('crypto.sha256', [S], S, HOST),
   fn('crypto.sha1', [S], S, HOST),

@@ -12,6 +12,7 @@ export interface CapabilitiesBuiltin {
   infix?: string
   relation?: boolean
   nondeterministic?: boolean
+  deprecated?: boolean
 }
 
 export interface Capabilities {
@@ -33,6 +34,7 @@ function entry (d: BuiltinDecl): CapabilitiesBuiltin {
   if (d.infix !== undefined) out.infix = d.infix
   if (d.relation) out.relation = true
   if (d.nondeterministic) out.nondeterministic = true
+  if (d.deprecated) out.deprecated = true
   return out
 }
 

@@ -15,6 +15,9 @@ export interface Diagnostic {
   code: DiagnosticCode
   message: string
   loc: Loc
+  /** further lines of explanation (OPA's error details: have/want of a type error), each
+   *  printed on its own line, indented by a tab */
+  details?: string[]
 }
 
 export class Diagnostics {
@@ -27,7 +30,8 @@ export class Diagnostics {
 }
 
 export function formatDiagnostic (d: Diagnostic): string {
-  return `${d.loc.file}:${d.loc.line}:${d.loc.col}: ${d.code}: ${d.message}`
+  const details = d.details === undefined ? '' : d.details.map(l => '\n\t' + l).join('')
+  return `${d.loc.file}:${d.loc.line}:${d.loc.col}: ${d.code}: ${d.message}${details}`
 }
 
 /** Thrown by the compiler's public entry points when diagnostics were collected. */

@@ -5,6 +5,8 @@ import { readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
 import type { Module } from './ast/index.js'
+import { checkTypes, combineDiagnostics } from './checker/index.js'
+import type { CoveragePoint } from './coverage.js'
 import { CompileError, Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseModule, parseQuery } from './parser/index.js'
 import { planPolicy, type PlanOutput } from './planner/index.js'
@@ -41,6 +43,10 @@ export interface CompileOptions {
   /** an AST stage between parse and plan, given every parsed module (bouncer test gives
    *  duplicate test rules their own names with it, as `opa test` does) */
   rewriteModules?: (modules: Module[]) => void
+  /** instrument the module for test coverage (see ./coverage.ts; load it with onCoverage) */
+  coverage?: boolean
+  /** run the type checker (./checker; default true) */
+  typeCheck?: boolean
 }
 
 export interface CompiledPolicy {
@@ -54,6 +60,8 @@ export interface CompiledPolicy {
   builtinsUsed: Record<string, string[]>
   /** variables bound by the query, in result-row order */
   queryVars: string[]
+  /** coverage builds: what each coverage point number stands for */
+  coveragePoints?: CoveragePoint[]
   timings: Record<string, number>
 }
 
@@ -93,14 +101,17 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
   if (diags.hasErrors) throw new CompileError(diags.list)
   const rewrite = opts.rewriteModules
   if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
+  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => checkTypes({ modules: parsed.modules, query: query?.body }))
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,
     query,
     strict: opts.strictBuiltinErrors,
     printStatements: opts.printStatements,
+    ...(opts.coverage === true ? { coverage: true } : {}),
   }, diags))
-  if (diags.hasErrors) throw new CompileError(diags.list)
+  const all = combineDiagnostics(typeErrors, diags.list)
+  if (all.length > 0) throw new CompileError(all)
   const json = timed(timings, 'serialize', () => serializePlan(planned.plan))
   const wasm = timed(timings, 'link', () => linkPolicy(json))
   return {
@@ -110,6 +121,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
     inputPaths: planned.inputPaths,
     builtinsUsed: planned.builtinsUsed,
     queryVars: planned.queryVars,
+    ...(planned.coveragePoints !== undefined ? { coveragePoints: planned.coveragePoints } : {}),
     timings,
   }
 }

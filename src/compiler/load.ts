@@ -9,6 +9,7 @@
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { bouncerError } from '../errors.js'
 import { hostBuiltins, runEvaluation, SDK_BUILTINS } from '../policy/builtins/index.js'
+import { COVERAGE_BUILTIN } from './coverage.js'
 
 export type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>
 
@@ -44,6 +45,9 @@ export interface LoadOptions {
    * nothing beyond the call). To remove them from the module, compile with printStatements: false.
    */
   onPrint?: (line: string, ctx: PrintContext) => void
+  /** coverage builds (compileModules' coverage): receives the number of each coverage point
+   *  reached (see ./coverage.ts) */
+  onCoverage?: (point: number) => void
 }
 
 /** What a print hook learns about the print call. */
@@ -54,8 +58,12 @@ export interface PrintContext {
 
 export async function loadCompiledPolicy (compiled: { wasm: Uint8Array } | Uint8Array, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const wasm = compiled instanceof Uint8Array ? compiled : compiled.wasm
-  const policy = await loadPolicy(wasm, undefined, hostBuiltins)
-  const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in hostBuiltins))
+  const onCoverage = opts.onCoverage
+  const builtins = onCoverage === undefined
+    ? hostBuiltins
+    : { ...hostBuiltins, [COVERAGE_BUILTIN]: (point: unknown) => { onCoverage(Number(point)); return true } }
+  const policy = await loadPolicy(wasm, undefined, builtins)
+  const missing = requiredBuiltins(policy).filter(n => !SDK_BUILTINS.has(n) && !(n in builtins))
   if (missing.length > 0) throw bouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', missing.join(', '))
   const strict = opts.strict === true
   const onPrint = opts.onPrint

@@ -9,6 +9,7 @@ import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
 import { analyseBody, withOuterNames } from './safety.js'
+import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
 import { isPrintStatement, rewritePrint } from './print.js'
@@ -23,6 +24,8 @@ export interface PlanInput {
   strict?: boolean
   /** compile print() calls (default true); false removes them (see ./print.ts) */
   printStatements?: boolean
+  /** emit coverage calls (see ../coverage.ts) */
+  coverage?: boolean
 }
 
 export interface PlanOutput {
@@ -32,6 +35,8 @@ export interface PlanOutput {
   /** per entrypoint: builtin names reachable */
   builtinsUsed: Record<string, string[]>
   queryVars: string[]
+  /** coverage builds: the point numbered i is coveragePoints[i] */
+  coveragePoints?: CoveragePoint[]
 }
 
 type Resolved =
@@ -88,6 +93,8 @@ class Planner {
   queryVars: string[] = []
   /** METADATA blocks by target, built on first use of rego.metadata.* */
   private annotations: AnnotationIndex | null = null
+  readonly coveragePoints: CoveragePoint[] = []
+  coverBuiltin = -1
 
   constructor (readonly input: PlanInput, readonly diags: Diagnostics) {
     const { root, ctxs } = buildTree(input.modules, diags)
@@ -156,7 +163,22 @@ class Planner {
       builtins: this.builtins,
       host: this.host,
     }
-    return { plan, inputPaths, builtinsUsed, queryVars: this.queryVars }
+    return { plan, inputPaths, builtinsUsed, queryVars: this.queryVars, ...(this.input.coverage === true ? { coveragePoints: this.coveragePoints } : {}) }
+  }
+
+  /** Coverage builds: the instruction that records reaching `loc` (a rule's head or an
+   *  expression), else null. */
+  coverMark (loc: Loc, kind: CoveragePoint['kind'], dst: number): Instr | null {
+    if (this.input.coverage !== true || loc.line <= 0) return null
+    if (this.coverBuiltin < 0) {
+      this.coverBuiltin = this.builtins.length
+      this.builtins.push(COVERAGE_BUILTIN)
+      this.builtinIndex.set(COVERAGE_BUILTIN, this.coverBuiltin)
+      this.host.push(this.coverBuiltin)
+    }
+    const id = this.coveragePoints.length
+    this.coveragePoints.push({ file: loc.file, row: loc.line, kind })
+    return [Op.CALLB, dst, this.coverBuiltin, [this.const(id)]]
   }
 
   annotationIndex (): AnnotationIndex {
@@ -325,6 +347,8 @@ class Planner {
     if (rule.value !== undefined) headTerms.push(rule.value)
     const body = low.planBody([...pre, ...rule.body], scope, bound, headTerms)
     if (body === null) return null
+    const exit = this.coverMark(rule.loc, 'rule', low.tmp())
+    if (exit !== null) low.emit(exit)
     // head terms are evaluated after the body, with its bindings
     low.scope = scope
     low.bound = low.lastBound
@@ -652,6 +676,10 @@ class Lowerer {
   }
 
   lowerExpr (e: Expr): void {
+    if (e.kind.type !== 'some') {
+      const mark = this.p.coverMark(e.loc, 'expr', this.tmp())
+      if (mark !== null) this.emit(mark)
+    }
     if (e.negated) {
       // OPA evaluates parts of a negated expression before the negation (see ./negation.ts)
       const { before, expr } = rewriteNegated(e, this.negationContext)

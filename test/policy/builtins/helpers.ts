@@ -1,5 +1,7 @@
 // Evaluates Rego expressions through real compiled policies (compileModules + loadCompiledPolicy),
-// so host builtins are exercised across the SDK's JSON ABI exactly as in production.
+// so host builtins are exercised across the SDK's JSON ABI exactly as in production. The type
+// checker is off: these tests pass wrongly typed literals on purpose, to exercise the runtime
+// checks that wrongly typed input and data reach (the checker would reject the literals).
 import type { Test } from 'tap'
 import { compileModules } from '../../../src/compiler/index.js'
 import { loadCompiledPolicy } from '../../../src/compiler/load.js'
@@ -9,7 +11,7 @@ export interface Outcome { value?: unknown; error?: string }
 /** Evaluates each expression as `rN := <expr>` in one module (non-strict): undefined → no value. */
 export async function evalAll (exprs: string[], input?: unknown): Promise<Outcome[]> {
   const source = 'package t\n\n' + exprs.map((e, i) => `r${i} := ${e}\n`).join('')
-  const c = compileModules({ modules: [{ file: 't.rego', source }], entrypoints: ['t'] })
+  const c = compileModules({ modules: [{ file: 't.rego', source }], entrypoints: ['t'], typeCheck: false })
   const p = await loadCompiledPolicy(c)
   const rs = p.evaluate(input ?? {}, 't') as Array<{ result: Record<string, unknown> }>
   const obj = rs[0]?.result ?? {}
@@ -20,7 +22,7 @@ export async function evalAll (exprs: string[], input?: unknown): Promise<Outcom
 export async function evalOne (expr: string, opts: { strict?: boolean; input?: unknown } = {}): Promise<Outcome> {
   const strict = opts.strict === true
   try {
-    const c = compileModules({ modules: [{ file: 't.rego', source: `package t\n\nr := ${expr}\n` }], entrypoints: ['t/r'], strictBuiltinErrors: strict })
+    const c = compileModules({ modules: [{ file: 't.rego', source: `package t\n\nr := ${expr}\n` }], entrypoints: ['t/r'], strictBuiltinErrors: strict, typeCheck: false })
     const p = await loadCompiledPolicy(c, { strict })
     const rs = p.evaluate(opts.input ?? {}, 't/r') as Array<{ result: unknown }>
     return rs.length === 0 || rs[0].result === undefined ? {} : { value: rs[0].result }

@@ -1,0 +1,234 @@
+// `opa check --strict`: the checks OPA's compiler runs in strict mode, on parsed modules.
+//   - unused imports                       rego_compile_error  import data.foo unused
+//   - duplicate imports (v0 modules; v1 always rejects them)
+//                                          rego_compile_error  import must not shadow import data.foo
+//   - unused local assignments (:=)        rego_compile_error  assigned var x unused
+//   - unused `some` declarations           rego_compile_error  declared var x unused
+//   - unused function arguments            rego_compile_error  unused argument x. (hint: use _ (wildcard variable) instead)
+//   - rules and variables named input/data rego_compile_error  rules must not shadow input (use a different rule name)
+//                                                              variables must not shadow data (use a different variable name)
+//   - calls to deprecated builtins         rego_type_error     deprecated built-in function calls in expression: any
+import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
+import { builtinDecl } from '../builtins.js'
+import type { Diagnostic } from '../diagnostics.js'
+
+const ROOT_DOCUMENTS = new Set(['input', 'data'])
+
+export function strictChecks (modules: Module[]): Diagnostic[] {
+  const out: Diagnostic[] = []
+  for (const m of modules) checkModule(m, out)
+  return out
+}
+
+function checkModule (m: Module, out: Diagnostic[]): void {
+  const err = (code: Diagnostic['code'], message: string, loc: Diagnostic['loc']): void => { out.push({ code, message, loc }) }
+
+  // imports: duplicates and unused ones
+  const used = new Set<string>()
+  for (const r of m.rules) ruleNames(r, n => used.add(n))
+  const seen = new Map<string, Import>()
+  for (const imp of m.imports) {
+    const text = importPath(imp.path)
+    if (text === null || /^(future|rego)(\.|$)/.test(text)) continue
+    const alias = imp.alias ?? lastSegment(imp.path)
+    if (alias === null) continue
+    const prev = seen.get(alias)
+    if (prev !== undefined) err('rego_compile_error', `import must not shadow import ${importPath(prev.path) ?? alias}`, imp.loc)
+    seen.set(alias, imp)
+    if (!used.has(alias)) err('rego_compile_error', `import ${text}${imp.alias !== undefined ? ` as ${imp.alias}` : ''} unused`, imp.loc)
+  }
+
+  for (const rule of m.rules) {
+    const head = rule.ref[0]
+    if (head?.type === 'var' && ROOT_DOCUMENTS.has(head.name) && rule.ref.length === 1) {
+      err('rego_compile_error', `rules must not shadow ${head.name} (use a different rule name)`, rule.loc)
+    }
+    // unused arguments: a variable argument that occurs nowhere else in any branch
+    if (rule.args !== undefined) {
+      const counts = new Map<string, number>()
+      for (const a of rule.args) termVars(a, n => { counts.set(n, (counts.get(n) ?? 0) + 1) })
+      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) ruleVars(r, n => { counts.set(n, (counts.get(n) ?? 0) + 1) })
+      for (const a of rule.args) {
+        if (a.type === 'var' && a.name !== '_' && (counts.get(a.name) ?? 0) <= 1) {
+          err('rego_compile_error', `unused argument ${a.name}. (hint: use _ (wildcard variable) instead)`, a.loc)
+        }
+      }
+    }
+    for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
+      const counts = new Map<string, number>()
+      ruleVars(r, n => { counts.set(n, (counts.get(n) ?? 0) + 1) })
+      // the head's terms, as an expression of their own (deprecated calls, comprehensions)
+      const head: Term[] = [...r.ref.slice(1)]
+      if (r.key !== undefined) head.push(r.key)
+      if (r.value !== undefined) head.push(r.value)
+      checkBody(head.map(t => ({ loc: t.loc, negated: false, with: [], kind: { type: 'term', term: t } })), counts, err)
+      checkBody(r.body, counts, err)
+    }
+  }
+}
+
+type Report = (code: Diagnostic['code'], message: string, loc: Diagnostic['loc']) => void
+
+/** The names one definition (not its arguments) reads or writes, once per occurrence. */
+function ruleVars (r: Rule, cb: (name: string) => void): void {
+  for (const t of r.ref.slice(1)) termVars(t, cb)
+  if (r.key !== undefined) termVars(r.key, cb)
+  if (r.value !== undefined) termVars(r.value, cb)
+  bodyVars(r.body, cb)
+}
+
+/** Unused `:=` and `some` variables, input/data reassignment and deprecated calls in a body
+ *  and the bodies nested in it. `counts` counts the occurrences of each name in the rule. */
+function checkBody (body: Body, counts: Map<string, number>, err: Report): void {
+  for (const e of body) {
+    const k = e.kind
+    if (k.type === 'assign') {
+      const names: Array<Extract<Term, { type: 'var' }>> = []
+      patternVars(k.left, names)
+      for (const v of names) {
+        if (ROOT_DOCUMENTS.has(v.name)) err('rego_compile_error', `variables must not shadow ${v.name} (use a different variable name)`, e.loc)
+        else if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `assigned var ${v.name} unused`, v.loc)
+      }
+    }
+    if (k.type === 'some') {
+      for (const v of k.vars) if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `declared var ${v.name} unused`, v.loc)
+    }
+    exprCalls(e, (name, loc) => {
+      if (builtinDecl(name)?.deprecated === true) err('rego_type_error', `deprecated built-in function calls in expression: ${name}`, loc)
+    })
+    for (const b of nestedBodies(e)) checkBody(b, counts, err)
+  }
+}
+
+// ---- walking ----
+
+function termVars (t: Term, cb: (name: string) => void): void {
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'ref': termVars(t.head, cb); t.path.forEach(p => termVars(p, cb)); return
+    case 'array': case 'set': t.items.forEach(i => termVars(i, cb)); return
+    case 'object': t.entries.forEach(([a, b]) => { termVars(a, cb); termVars(b, cb) }); return
+    case 'call': t.args.forEach(a => termVars(a, cb)); return
+    case 'arraycompr': case 'setcompr': termVars(t.term, cb); bodyVars(t.body, cb); return
+    case 'objectcompr': termVars(t.key, cb); termVars(t.value, cb); bodyVars(t.body, cb)
+  }
+}
+
+function bodyVars (body: Body, cb: (name: string) => void): void {
+  for (const e of body) {
+    const k = e.kind
+    switch (k.type) {
+      case 'term': termVars(k.term, cb); break
+      case 'unify': case 'assign': termVars(k.left, cb); termVars(k.right, cb); break
+      case 'some': k.vars.forEach(v => cb(v.name)); break
+      case 'somein': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); break
+      case 'every': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); bodyVars(k.body, cb); break
+    }
+    for (const w of e.with) { termVars(w.target, cb); termVars(w.value, cb) }
+  }
+}
+
+function patternVars (t: Term, out: Array<Extract<Term, { type: 'var' }>>): void {
+  if (t.type === 'var') out.push(t)
+  else if (t.type === 'array') t.items.forEach(i => patternVars(i, out))
+  else if (t.type === 'object') t.entries.forEach(([, v]) => patternVars(v, out))
+}
+
+/** Calls in an expression (not inside nested bodies), with their names. */
+function exprCalls (e: Expr, cb: (name: string, loc: Term['loc']) => void): void {
+  const visit = (t: Term): void => {
+    switch (t.type) {
+      case 'call': cb(t.name, t.loc); t.args.forEach(visit); return
+      case 'ref': visit(t.head); t.path.forEach(visit); return
+      case 'array': case 'set': t.items.forEach(visit); return
+      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) })
+    }
+  }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': visit(k.term); break
+    case 'unify': case 'assign': visit(k.left); visit(k.right); break
+    case 'somein': visit(k.collection); break
+    case 'every': visit(k.collection); break
+  }
+  for (const w of e.with) visit(w.value)
+}
+
+/** Comprehension and `every` bodies directly in an expression. */
+function nestedBodies (e: Expr): Body[] {
+  const out: Body[] = []
+  const visit = (t: Term): void => {
+    switch (t.type) {
+      case 'ref': visit(t.head); t.path.forEach(visit); return
+      case 'array': case 'set': t.items.forEach(visit); return
+      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
+      case 'call': t.args.forEach(visit); return
+      case 'arraycompr': case 'setcompr': case 'objectcompr': out.push(t.body)
+    }
+  }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': visit(k.term); break
+    case 'unify': case 'assign': visit(k.left); visit(k.right); break
+    case 'somein': visit(k.collection); break
+    case 'every': visit(k.collection); out.push(k.body); break
+  }
+  for (const w of e.with) visit(w.value)
+  return out
+}
+
+/** Every name a rule mentions: variables, reference heads and the first part of call names. */
+function ruleNames (r: Rule, cb: (name: string) => void): void {
+  const callHead = (t: Term): void => {
+    switch (t.type) {
+      case 'call': cb(t.name.split('.')[0]); t.args.forEach(callHead); return
+      case 'ref': callHead(t.head); t.path.forEach(callHead); return
+      case 'array': case 'set': t.items.forEach(callHead); return
+      case 'object': t.entries.forEach(([a, b]) => { callHead(a); callHead(b) }); return
+      case 'arraycompr': case 'setcompr': callHead(t.term); bodyTerms(t.body, callHead); return
+      case 'objectcompr': callHead(t.key); callHead(t.value); bodyTerms(t.body, callHead)
+    }
+  }
+  for (let x: Rule | undefined = r; x !== undefined; x = x.else) {
+    const terms: Term[] = [...x.ref.slice(1), ...(x.args ?? [])]
+    if (x.key !== undefined) terms.push(x.key)
+    if (x.value !== undefined) terms.push(x.value)
+    for (const t of terms) { termVars(t, cb); callHead(t) }
+    bodyVars(x.body, cb)
+    bodyTerms(x.body, callHead)
+  }
+}
+
+function bodyTerms (body: Body, cb: (t: Term) => void): void {
+  for (const e of body) {
+    const k = e.kind
+    switch (k.type) {
+      case 'term': cb(k.term); break
+      case 'unify': case 'assign': cb(k.left); cb(k.right); break
+      case 'somein': if (k.key !== undefined) cb(k.key); cb(k.value); cb(k.collection); break
+      case 'every': cb(k.collection); bodyTerms(k.body, cb); break
+    }
+    for (const w of e.with) { cb(w.target); cb(w.value) }
+  }
+}
+
+function importPath (t: Term): string | null {
+  if (t.type === 'var') return t.name
+  if (t.type !== 'ref' || t.head.type !== 'var') return null
+  let s = t.head.name
+  for (const p of t.path) {
+    if (p.type !== 'string') return null
+    s += /^[A-Za-z_][A-Za-z0-9_]*$/.test(p.value) ? `.${p.value}` : `[${JSON.stringify(p.value)}]`
+  }
+  return s
+}
+
+function lastSegment (t: Term): string | null {
+  if (t.type === 'var') return t.name
+  if (t.type === 'ref') {
+    const last = t.path[t.path.length - 1]
+    if (last === undefined) return t.head.type === 'var' ? t.head.name : null
+    return last.type === 'string' ? last.value : null
+  }
+  return null
+}

@@ -1,0 +1,204 @@
+// The type checker (src/compiler/checker): errors at file:line:col worded as OPA's type checker
+// words them, and no error on policies OPA accepts (anything it cannot know is `any`).
+import t from 'tap'
+import { checkSources } from '../../src/compiler/check.js'
+import { compileModules, CompileError, formatDiagnostic, loadSources } from '../../src/compiler/index.js'
+import { checkTypes } from '../../src/compiler/checker/index.js'
+import { anyOf, or, typeString, unifies } from '../../src/compiler/checker/types.js'
+import { parseSources } from '../../src/compiler/index.js'
+
+/** formatted type errors of one module */
+function typeErrors (source: string): string[] {
+  const parsed = parseSources([{ file: 'p.rego', source }])
+  if (parsed.diagnostics.length > 0) throw new Error(parsed.diagnostics.map(formatDiagnostic).join('\n'))
+  return checkTypes({ modules: parsed.modules }).map(formatDiagnostic)
+}
+
+const COLLECTION = 'any<string, array[any], object[any: any], set[any]>'
+
+t.test('the issue\'s examples: count(5), "a" + 1, upper(5)', async t => {
+  t.same(typeErrors('package p\n\nn := count(5)\n'), [
+    `p.rego:3:6: rego_type_error: count: invalid argument(s)\n\thave: (number, ???)\n\twant: (${COLLECTION}, number)`,
+  ])
+  t.same(typeErrors('package p\n\ns := "a" + 1\n'), [
+    'p.rego:3:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+  ])
+  t.same(typeErrors('package p\n\nu := upper(5)\n'), [
+    'p.rego:3:6: rego_type_error: upper: invalid argument(s)\n\thave: (number, ???)\n\twant: (string, string)',
+  ])
+  t.same(typeErrors('package p\n\nallow if count(5)\n'), [
+    `p.rego:3:10: rego_type_error: count: invalid argument(s)\n\thave: (number)\n\twant: (${COLLECTION}, number)`,
+  ], 'a call that is an expression of its own has no output operand')
+})
+
+t.test('types flow through variables, rules, functions and comprehensions', async t => {
+  t.same(typeErrors('package p\n\nallow if {\n  x := "a"\n  y := x * 2\n  y > 0\n}\n'), [
+    'p.rego:5:8: rego_type_error: mul: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+  ], 'a local variable')
+  t.same(typeErrors('package p\n\nname := "x"\n\nn := name + 1\n'), [
+    'p.rego:5:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+  ], 'a rule\'s value')
+  t.same(typeErrors('package p\n\nnames contains "a"\n\nn := upper(names)\n'), [
+    'p.rego:5:6: rego_type_error: upper: invalid argument(s)\n\thave: (set[string], ???)\n\twant: (string, string)',
+  ], 'a partial set')
+  t.same(typeErrors('package p\n\ninc(x) := x + 1\n\nv := inc("s")\n'), [
+    'p.rego:5:6: rego_type_error: data.p.inc: invalid argument(s)\n\thave: (string, ???)\n\twant: (number, number)',
+  ], 'a function\'s argument type comes from how its body uses it')
+  t.same(typeErrors('package p\n\nxs := [x | some x in [1, 2]]\n\nv := lower(xs[0])\n'), [
+    'p.rego:5:6: rego_type_error: lower: invalid argument(s)\n\thave: (number, ???)\n\twant: (string, string)',
+  ], 'comprehensions and `some ... in`')
+  t.same(typeErrors('package p\n\nallow if {\n  every x in ["a"] { x + 1 > 0 }\n}\n'), [
+    'p.rego:4:22: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+  ], '`every`')
+  t.same(typeErrors('package p\n\nallow if {\n  [a, b] := split("a.b", ".")\n  a + b > 0\n}\n'), [
+    'p.rego:5:3: rego_type_error: plus: invalid argument(s)\n\thave: (string, string, ???)\n\twant: (number, number, number)',
+  ], 'array patterns take the element types')
+  t.same(typeErrors('package p\n\nallow if {\n  x := 1\n  x = "a"\n}\n'), [
+    'p.rego:5:3: rego_type_error: match error\n\tleft  : number\n\tright : string',
+  ], 'unification of incompatible types')
+})
+
+t.test('references a known value cannot have', async t => {
+  t.same(typeErrors('package p\n\nobj := {"a": 1}\n\nallow if obj.b == 1\n'), [
+    'p.rego:5:10: rego_type_error: undefined ref: data.p.obj.b\n\tdata.p.obj.b\n\t           ^\n\t           have: "b"\n\t           want (one of): ["a"]',
+  ])
+  t.same(typeErrors('package p\n\nn := 5\n\nallow if n.x\n'), [
+    'p.rego:5:10: rego_type_error: undefined ref: data.p.n.x\n\tdata.p.n.x\n\t^^^^^^^^\n\thave: number',
+  ])
+  t.same(typeErrors('package p\n\nallow if {\n  x := {"a": 1}\n  x.a == 1\n  input.anything.goes == 1\n  data.other.tree[_] == 1\n}\n'), [], 'known keys, input and base data are fine')
+})
+
+t.test('argument counts, with OPA\'s have/want', async t => {
+  t.same(typeErrors('package p\n\nv := upper("a", "b", "c")\n'), [
+    'p.rego:3:6: rego_type_error: upper: too many arguments\n\thave: (string, string, string, ???)\n\twant: (string, string)',
+  ])
+  t.same(typeErrors('package p\n\nv := replace("a", "b")\n'), [
+    'p.rego:3:6: rego_type_error: replace: too few arguments\n\thave: (string, string, ???)\n\twant: (string, string, string, string)',
+  ])
+  // compileModules reports it once (the planner's own arity message is dropped)
+  try {
+    compileModules({ modules: [{ file: 'p.rego', source: 'package p\n\nv := upper("a", "b", "c")\n' }], entrypoints: [] })
+    t.fail('expected an error')
+  } catch (e) {
+    t.same((e as CompileError).diagnostics.map(d => d.message), ['upper: too many arguments'])
+  }
+})
+
+t.test('valid policies are accepted: unknown is any, unions unify', async t => {
+  const valid = `package v
+
+import data.lib
+import input.attributes.request.http as req
+
+default allow := false
+
+allow if {
+  req.method == "GET"
+  startswith(req.path, "/api/")
+  some role in input.user.roles
+  role in data.roles[req.path]
+}
+
+allow if {
+  [_, payload, _] := io.jwt.decode(input.token)
+  payload.sub == "admin"
+  time.now_ns() < payload.exp * 1000000000
+}
+
+level := "admin" if input.admin else := 3
+
+mixed := level
+bump := mixed + 1 if is_number(mixed)
+shout := upper(mixed) if is_string(mixed)
+
+deny contains msg if {
+  some i, c in input.containers
+  not startswith(c.image, "registry.local/")
+  msg := sprintf("container %d (%s) uses %v", [i, c.name, c.image])
+}
+
+count_denied := count(deny)
+names := {n | some c in input.containers; n := c.name}
+by_name := {c.name: c | some c in input.containers}
+first := names_list[0] if names_list := sort(names)
+paths contains p if walk(input, [p, _])
+total := sum([x | some x in input.amounts])
+pairs := [[k, v] | some k, v in {"a": 1}]
+kv := object.get(input, ["a", "b"], "default")
+ok if concat(",", ["a", lib.name]) != ""
+ok if glob.match("*.x", [], input.host)
+ok if regex.match("^a", input.s)
+ok if net.cidr_contains("10.0.0.0/8", input.ip)
+ok if count(input.list) > count({"a"})
+ok if { x := input.n; x + 1 > 0; count(x) > 0 }
+ok if lib.f(1) == lib.f("a")
+f(x) := x
+g := f(1) + f(2)
+h := upper(f("a"))
+`
+  t.same(typeErrors(valid), [])
+  // the shipped policies and the v0 Gatekeeper fixture
+  for (const [p, v0] of [['policies', false], ['test/compiler/fixtures/v0-k8s', true]] as const) {
+    const { modules } = await loadSources([p])
+    t.same(checkSources({ modules, ...(v0 ? { regoVersion: 0 as const } : {}) }).map(formatDiagnostic), [], `${p} checks clean`)
+  }
+})
+
+t.test('strict mode (opa check --strict)', async t => {
+  const source = `package s
+
+import data.used
+import data.unused
+import input.x as alias
+
+f(a, b) := a
+
+p if {
+  v := 1
+  some w
+  input.z == used.q
+}
+
+data := 1
+
+q if {
+  input := 2
+  cast_string(1) == "1"
+}
+
+r := any([true])
+`
+  const lax = checkSources({ modules: [{ file: 's.rego', source }] })
+  t.same(lax.map(formatDiagnostic), [], 'none of these are errors without --strict')
+  const strict = checkSources({ modules: [{ file: 's.rego', source }], strict: true })
+  t.same(strict.map(formatDiagnostic), [
+    's.rego:4:1: rego_compile_error: import data.unused unused',
+    's.rego:5:1: rego_compile_error: import input.x as alias unused',
+    's.rego:7:6: rego_compile_error: unused argument b. (hint: use _ (wildcard variable) instead)',
+    's.rego:10:3: rego_compile_error: assigned var v unused',
+    's.rego:11:8: rego_compile_error: declared var w unused',
+    's.rego:15:1: rego_compile_error: rules must not shadow data (use a different rule name)',
+    's.rego:18:3: rego_compile_error: variables must not shadow input (use a different variable name)',
+    's.rego:19:3: rego_type_error: deprecated built-in function calls in expression: cast_string',
+    's.rego:22:6: rego_type_error: deprecated built-in function calls in expression: any',
+  ])
+  const v0dup = checkSources({ modules: [{ file: 'd.rego', source: 'package d\n\nimport data.a.x\nimport data.b.x\n\np { x }\n' }], regoVersion: 0, strict: true })
+  t.same(v0dup.map(formatDiagnostic), ['d.rego:4:1: rego_compile_error: import must not shadow import data.a.x'], 'duplicate imports (a v0 module)')
+})
+
+t.test('type algebra: OPA\'s printing, unions and unification', async t => {
+  const S = { type: 'string' } as const
+  const N = { type: 'number' } as const
+  t.equal(typeString(anyOf([{ type: 'set', of: { type: 'any' } }, N, S])), 'any<number, string, set[any]>', 'members in OPA\'s order')
+  t.equal(typeString({ type: 'object', static: [{ key: 'b', value: N }, { key: 'a', value: S }], dynamic: { key: S, value: N } }), 'object<a: string, b: number>[string: number]')
+  t.equal(typeString({ type: 'array', static: [N, S] }), 'array<number, string>')
+  t.equal(typeString(undefined), '???')
+  t.same(or(N, N), N)
+  t.equal(typeString(or(or(N, S), N)), 'any<number, string>')
+  t.ok(unifies(or(N, S), S))
+  t.notOk(unifies(N, S))
+  t.ok(unifies({ type: 'any' }, N))
+  t.notOk(unifies(undefined, N), 'an unknown type unifies with nothing')
+  t.ok(unifies({ type: 'array', static: [N, N] }, { type: 'array', dynamic: N }))
+  t.notOk(unifies({ type: 'array', static: [N, S] }, { type: 'array', dynamic: N }))
+})

@@ -244,6 +244,8 @@ export async function buildRuntime ({ force = false, quiet = false } = {}) {
     ascVersion: version,
     size: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
+    // the OPA Wasm ABI version the runtime implements (its exported globals), for `bouncer version`
+    abiVersion: `${layout.globals.opa_wasm_abi_version}.${layout.globals.opa_wasm_abi_minor_version}`,
     planInfoAddr: layout.planInfo,
     staticEnd: layout.staticEnd,
     memoryMinPages: layout.memoryMinPages,

@@ -15,6 +15,7 @@ if (!hasTsc) {
 }
 const steps = [
   [process.execPath, ['scripts/build-runtime.mjs']],
+  [process.execPath, ['scripts/build-info.mjs']],
   [process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']],
 ]
 for (const [cmd, args] of steps) {

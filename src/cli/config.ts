@@ -2,6 +2,18 @@
 // bouncer config check [run flags] validate file + env + flags like `run` does; print the result
 import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
+import { suggest } from './args.js'
+
+const USAGE = `usage: bouncer config schema
+       bouncer config check [options]
+
+schema  print the configuration JSON Schema (the source of Helm's values.schema.json)
+check   validate the config file, BOUNCER_* environment variables and flags as \`run\` does,
+        and print the resulting configuration (secrets redacted); exit 2 when invalid
+
+check options:
+${FLAGS_HELP}
+`
 
 const SECRET = /(^|_)(secret|hash_key|password|token|key)$/
 
@@ -13,7 +25,15 @@ function redact (v: unknown, key = ''): unknown {
 
 export async function main (argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
+  if (sub === '-h' || sub === '--help' || ((sub === 'schema' || sub === 'check') && (rest.includes('-h') || rest.includes('--help')))) {
+    process.stdout.write(USAGE)
+    return 0
+  }
   if (sub === 'schema') {
+    if (rest.length > 0) {
+      process.stderr.write(`bouncer config schema: unexpected argument ${JSON.stringify(rest[0])}\nRun 'bouncer config --help' for usage.\n`)
+      return 2
+    }
     process.stdout.write(JSON.stringify(configSchema, null, 2) + '\n')
     return 0
   }
@@ -30,6 +50,8 @@ export async function main (argv: string[]): Promise<number> {
       return 2
     }
   }
-  process.stderr.write(`usage: bouncer config schema\n       bouncer config check [options]\n\n${FLAGS_HELP}\n`)
+  const hint = sub !== undefined ? suggest(sub, ['schema', 'check']) : undefined
+  const what = sub === undefined ? 'expected a subcommand (schema or check)' : `unknown subcommand "${sub}"${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}`
+  process.stderr.write(`bouncer config: ${what}\n\n${USAGE}`)
   return 2
 }

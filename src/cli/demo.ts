@@ -8,7 +8,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { buildApp, createConfig } from '../index.js'
-import { parseArgs, flag } from './args.js'
+import { type CommandSpec, parseOrExit, str, usageError } from './args.js'
 
 const CUSTOMERS: Record<string, Array<Record<string, unknown>>> = {
   acme: [
@@ -43,11 +43,28 @@ function upstreamHandler (req: IncomingMessage, res: ServerResponse): void {
   send(404, { error: 'not found' })
 }
 
+export const spec: CommandSpec = {
+  name: 'demo',
+  summary: 'Run a demo: a JSON upstream behind the bouncer with the policies in policies/ (RBAC,\ntenant isolation, PII masking), JWT auth with a key made on the spot, and curl commands to try.',
+  usage: '[flags]',
+  flags: {
+    port: { type: 'string', arg: 'N', help: 'proxy port (0 = any free port)', default: '8080' },
+    'admin-port': { type: 'string', arg: 'N', help: 'admin port (health, metrics)', default: '9090' },
+    'upstream-port': { type: 'string', arg: 'N', help: 'demo upstream port', default: '0' },
+  },
+  positionals: { min: 0, max: 0 },
+}
+
 export async function main (argv: string[]): Promise<number> {
-  const a = parseArgs(argv)
-  const port = Number(flag(a, 'port') ?? 8080)
-  const adminPort = Number(flag(a, 'admin-port') ?? 9090)
-  const upstreamPort = Number(flag(a, 'upstream-port') ?? 0)
+  const a = parseOrExit(spec, argv)
+  if (typeof a === 'number') return a
+  const ports: number[] = []
+  for (const name of ['port', 'admin-port', 'upstream-port']) {
+    const n = Number(str(a.values, name))
+    if (!Number.isInteger(n) || n < 0 || n > 65535) return usageError(spec, `--${name}: want a port number, got ${JSON.stringify(str(a.values, name))}`)
+    ports.push(n)
+  }
+  const [port, adminPort, upstreamPort] = ports
   const policies = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../policies')
 
   const upstream = createServer(upstreamHandler)

@@ -2,6 +2,7 @@
 // exports main(argv): Promise<number>; they are imported on demand so a subcommand that is
 // not there (yet) is reported as such instead of breaking the others.
 import { pathToFileURL } from 'node:url'
+import { suggest } from './args.js'
 
 interface Command { readonly module: string; readonly summary: string }
 
@@ -11,7 +12,11 @@ const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   build: { module: './build.js', summary: 'compile Rego into an OPA bundle (.tar.gz)' },
   eval: { module: './eval.js', summary: 'evaluate a query or entrypoint against an input' },
   test: { module: './test.js', summary: 'run test_* rules in Rego files' },
+  check: { module: './check.js', summary: 'check Rego files for parse, compile and type errors (--strict: opa\'s strict mode)' },
+  capabilities: { module: './capabilities.js', summary: 'print the builtins and features Bouncer supports (OPA capabilities JSON)' },
+  version: { module: './version.js', summary: 'print the version, build commit, runtime ABI and Node.js version' },
   'verify-log': { module: './verify-log.js', summary: 'verify a decision-log hash chain' },
+  evidence: { module: './evidence.js', summary: 'write an audit evidence report from decision logs (html, md, json)' },
   config: { module: './config.js', summary: 'print the config JSON schema, or check a config' },
 })
 
@@ -23,14 +28,25 @@ function usage (): string {
 }
 
 export async function main (argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(usage())
-    return name === undefined ? 2 : 0
+  // `bouncer capabilities | head`: a closed pipe ends the output, not the process with a trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e })
+  let [name, ...rest] = argv
+  if (name === 'help' && rest.length > 0) {
+    // `bouncer help <command>` is `bouncer <command> --help`
+    name = rest[0]
+    rest = ['--help']
   }
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    if (name === undefined) { process.stdout.write(usage()); return 2 }
+    process.stdout.write(usage())
+    return 0
+  }
+  if (name === '--version') { name = 'version'; rest = [] }
   const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined
   if (!cmd) {
-    process.stderr.write(`bouncer: unknown command "${name}"\n\n${usage()}`)
+    const hint = suggest(name, Object.keys(COMMANDS))
+    const what = name.startsWith('-') ? `unknown flag: ${name}` : `unknown command "${name}"`
+    process.stderr.write(`bouncer: ${what}${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}\n\n${usage()}`)
     return 2
   }
   let mod: { main?: (argv: string[]) => Promise<number> }

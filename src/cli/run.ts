@@ -4,13 +4,30 @@
 // configuration: one line per bad field, exit 2. SIGTERM/SIGINT: graceful, bounded shutdown,
 // exit 0.
 import { buildApp } from '../index.js'
-import { ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
+import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
+import { suggest } from './args.js'
+
+const V0_FLAG = '--v0-compatible'
 
 const USAGE = `usage: bouncer run [options]
 
+Runs the proxy (the sidecar). Exit status: 0 after a clean shutdown, 1 when it cannot start,
+2 invalid configuration or usage.
+
 ${FLAGS_HELP}
+  ${V0_FLAG}        compile a Rego policy.path as Rego v0 (policy.rego_version=0)
+  -h, --help             show this help
 `
+
+/** Every flag `run` takes (for suggestions): the config flags' help lists them all. */
+const KNOWN_FLAGS = [...new Set([...(FLAGS_HELP.match(/--[a-z][a-z0-9-]*/g) ?? []), V0_FLAG, '--help'])]
+
+/** policy.rego_version exists in the configuration schema (the Rego version of policy.path) */
+function hasRegoVersionSetting (): boolean {
+  const policy = (configSchema as { properties?: Record<string, { properties?: Record<string, unknown> }> }).properties?.policy
+  return policy?.properties?.rego_version !== undefined
+}
 
 export interface RunIo {
   env: Readonly<Record<string, string | undefined>>
@@ -36,14 +53,24 @@ const processIo: RunIo = {
 export async function main (argv: string[], io: RunIo = processIo): Promise<number> {
   let config
   try {
-    const flags = parseConfigFlags(argv)
+    const v0 = argv.includes(V0_FLAG)
+    const flags = parseConfigFlags(argv.filter(a => a !== V0_FLAG))
     if (flags.help) { io.stdout(USAGE); return 0 }
+    if (v0) {
+      if (!hasRegoVersionSetting()) {
+        io.stderr(`bouncer run: ${V0_FLAG} is not available: this build has no policy.rego_version setting\n`)
+        return 2
+      }
+      flags.flags.push(['policy.rego_version', 0, V0_FLAG])
+    }
     config = loadConfig({ file: flags.file, env: io.env, flags: flags.flags })
   } catch (e) {
     if (e instanceof ConfigError) {
       io.stderr(`bouncer run: invalid configuration (${e.problems.length} problem${e.problems.length === 1 ? '' : 's'}):\n${e.problems.map((p) => `  - ${p}\n`).join('')}`)
     } else if (isBouncerError(e)) {
-      io.stderr(`bouncer run: ${e.message}\n`)
+      const unknown = /unknown flag "([^"]+)"/.exec(e.message)
+      const hint = unknown !== null ? suggest(unknown[1], KNOWN_FLAGS) : undefined
+      io.stderr(`bouncer run: ${e.message}${hint !== undefined ? ` (did you mean ${hint}?)` : ''}\n${unknown !== null ? "Run 'bouncer run --help' for usage.\n" : ''}`)
     } else throw e
     return 2
   }

@@ -1,26 +1,73 @@
-// bouncer test <paths...> [-v] [--run REGEX]
+// bouncer test <paths...> [-v] [--run REGEX] [--format pretty|json] [--coverage [--threshold N]]
 // Runs every rule named test_* like `opa test`: PASS when it evaluates to true, FAIL when it
-// is false or undefined, ERROR when evaluation fails. Exits non-zero unless all pass.
-// Like `opa test`, each test rule runs on its own even when several share a name: the second
+// is false or undefined, ERROR when evaluation fails; todo_test_* rules are SKIPPED. Like
+// `opa test`, each test rule runs on its own even when several share a name: the second
 // `test_x` of a package is reported as `test_x#01`, the third as `test_x#02`, ... (OPA's
 // tester renames them in a compiler stage; we rename them in the parsed modules before
 // planning), so a failing duplicate cannot hide behind a passing one. --run takes a Go (RE2)
 // regular expression, matched against the reported name (data.pkg.test_x#01).
+//
+// Output (pretty): the tests that did not pass (every test with -v) with their location,
+// duration and print() output, then the counts. --format json: opa test's JSON report.
+// --coverage: opa test --coverage's JSON report (per file: covered and not covered lines).
+// Exit status: 0 every test passed, 1 a test failed or errored (or coverage is below
+// --threshold), 2 usage or compile error.
 import type { Module, Rule } from '../compiler/ast/index.js'
-import { CompileError, compileModules, formatDiagnostic, loadSources, parseSources } from '../compiler/index.js'
+import { CompileError, compileModules, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
+import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
 import { loadCompiledPolicy } from '../compiler/load.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
-import { flag, parseArgs, reportFailure } from './args.js'
+import { bool, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, usageError } from './args.js'
 
-export interface TestResult { name: string; outcome: 'PASS' | 'FAIL' | 'ERROR'; durationUs: number; error?: string }
+export const spec: CommandSpec = {
+  name: 'test',
+  summary: 'Run the test_* rules of Rego files, as opa test does.',
+  usage: '<paths...> [flags]',
+  description: 'Paths are .rego files, data files or directories of them. A test passes when it is true;\n' +
+    'todo_test_* rules are skipped. Exit status: 0 all passed, 1 a test failed or errored (or\n' +
+    'coverage is below --threshold), 2 usage or compile error.',
+  flags: {
+    verbose: { type: 'boolean', short: 'v', help: 'print every test with its result and time (and its print() output)' },
+    run: { type: 'string', short: 'r', arg: 'REGEX', help: 'run only tests whose name (data.pkg.test_x) matches this Go regular expression' },
+    format: { type: 'string', short: 'f', arg: 'FORMAT', help: 'output format', choices: ['pretty', 'json'], default: 'pretty' },
+    coverage: { type: 'boolean', short: 'c', help: 'report coverage (opa test --coverage JSON: covered and not covered lines per file)' },
+    threshold: { type: 'string', arg: 'PERCENT', help: 'with --coverage: fail when coverage is below this percentage' },
+    'v0-compatible': { type: 'boolean', help: 'parse the sources as Rego v0' },
+  },
+  positionals: { min: 1 },
+}
+
+export interface TestResult {
+  /** data.<package>.<rule>, as reported */
+  name: string
+  /** data.<package> */
+  package: string
+  /** the test rule's name (test_x, test_x#01) */
+  rule: string
+  location?: { file: string; row: number; col: number }
+  outcome: 'PASS' | 'FAIL' | 'ERROR' | 'SKIP'
+  durationNs: number
+  error?: string
+  /** lines printed by print() while the test ran */
+  output: string[]
+}
+
+export interface RunTestsOptions {
+  filter?: TestFilter
+  regoVersion?: RegoVersion
+  coverage?: boolean
+}
+
+export interface TestRun { results: TestResult[]; coverage?: CoverageReport }
 
 const TEST_PREFIX = 'test_'
+const TODO_PREFIX = 'todo_test_'
 
 /** The name of a test rule (`test_x if ...`, `test_x := ...`): a plain name, no args. */
 function testRuleName (r: Rule): string | undefined {
   const head = r.ref[0]
   if (r.ref.length !== 1 || head.type !== 'var' || r.args !== undefined) return undefined
-  return head.name.startsWith(TEST_PREFIX) ? head.name : undefined
+  return head.name.startsWith(TEST_PREFIX) || head.name.startsWith(TODO_PREFIX) ? head.name : undefined
 }
 
 const packagePath = (m: Module): string[] => m.package.path.map(t => (t.type === 'string' ? t.value : '?'))
@@ -58,68 +105,184 @@ export function testFilter (pattern: string): TestFilter {
   }
 }
 
-export async function runTests (paths: string[], filter?: TestFilter): Promise<TestResult[]> {
+interface Found { ep: string; pkg: string[]; rule: string; loc: Rule['loc']; skip: boolean }
+
+/** Runs the tests under `paths`. Throws CompileError when the sources do not compile. */
+export async function runTests (paths: string[], filterOrOpts?: TestFilter | RunTestsOptions): Promise<TestResult[]> {
+  const opts: RunTestsOptions = filterOrOpts !== undefined && 'test' in filterOrOpts ? { filter: filterOrOpts as TestFilter } : (filterOrOpts as RunTestsOptions | undefined) ?? {}
+  return (await runTestSuite(paths, opts)).results
+}
+
+export async function runTestSuite (paths: string[], opts: RunTestsOptions = {}): Promise<TestRun> {
   const { modules, data } = await loadSources(paths)
-  const parsed = parseSources(modules)
+  const versioned = opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}
+  const parsed = parseSources(modules, versioned)
   if (parsed.diagnostics.length > 0) throw new CompileError(parsed.diagnostics)
   renameDuplicateTests(parsed.modules)
-  const tests: string[] = []
+  const found: Found[] = []
   for (const m of parsed.modules) {
     const pkg = packagePath(m)
     for (const r of m.rules) {
       const name = testRuleName(r)
       if (name === undefined) continue
       const ep = [...pkg, name].join('/')
-      if (!tests.includes(ep) && (filter === undefined || filter.test(reportedName(ep)))) tests.push(ep)
+      if (found.some(f => f.ep === ep)) continue
+      if (opts.filter !== undefined && !opts.filter.test(reportedName(ep))) continue
+      found.push({ ep, pkg, rule: name, loc: r.loc, skip: name.startsWith(TODO_PREFIX) })
     }
   }
-  if (tests.length === 0) return []
-  const compiled = compileModules({ modules, entrypoints: tests, rewriteModules: renameDuplicateTests })
-  const policy = await loadCompiledPolicy(compiled)
-  policy.setData(data)
+  const toRun = found.filter(f => !f.skip)
   const results: TestResult[] = []
-  for (const t of tests) {
-    const name = reportedName(t)
-    const t0 = performance.now()
+  const base = (f: Found): Omit<TestResult, 'outcome' | 'durationNs'> => ({
+    name: reportedName(f.ep),
+    package: 'data.' + f.pkg.join('.'),
+    rule: f.rule,
+    location: { file: f.loc.file, row: f.loc.line, col: f.loc.col },
+    output: [],
+  })
+  if (toRun.length === 0) return { results: found.map(f => ({ ...base(f), outcome: 'SKIP' as const, durationNs: 0 })) }
+  const compiled = compileModules({
+    modules,
+    entrypoints: toRun.map(f => f.ep),
+    rewriteModules: renameDuplicateTests,
+    ...versioned,
+    ...(opts.coverage === true ? { coverage: true } : {}),
+  })
+  let output: string[] = []
+  const hits = new Set<number>()
+  const policy = await loadCompiledPolicy(compiled, {
+    onPrint: (line) => { output.push(line) },
+    ...(opts.coverage === true ? { onCoverage: (id: number) => { hits.add(id) } } : {}),
+  })
+  policy.setData(data)
+  for (const f of found) {
+    if (f.skip) { results.push({ ...base(f), outcome: 'SKIP', durationNs: 0 }); continue }
+    output = []
+    const t0 = process.hrtime.bigint()
+    let outcome: TestResult['outcome']
+    let error: string | undefined
     try {
-      const rs = policy.evaluate(undefined, t) as Array<{ result: unknown }>
-      const ok = rs.length > 0 && rs[0].result === true
-      results.push({ name, outcome: ok ? 'PASS' : 'FAIL', durationUs: (performance.now() - t0) * 1000 })
+      const rs = policy.evaluate(undefined, f.ep) as Array<{ result: unknown }>
+      outcome = rs.length > 0 && rs[0].result === true ? 'PASS' : 'FAIL'
     } catch (e) {
-      results.push({ name, outcome: 'ERROR', durationUs: (performance.now() - t0) * 1000, error: (e as Error).message ?? String(e) })
+      outcome = 'ERROR'
+      error = (e as Error).message ?? String(e)
     }
+    const durationNs = Number(process.hrtime.bigint() - t0)
+    results.push({ ...base(f), outcome, durationNs, ...(error !== undefined ? { error } : {}), output })
   }
-  return results
+  const run: TestRun = { results }
+  if (opts.coverage === true) run.coverage = coverageReport(compiled.coveragePoints ?? [], hits)
+  return run
 }
 
 const reportedName = (ep: string): string => 'data.' + ep.split('/').join('.')
 
-export async function main (argv: string[]): Promise<number> {
-  const a = parseArgs(argv, new Set(['v', 'verbose']))
-  if (a.positional.length === 0) {
-    console.error('usage: bouncer test <paths...> [-v] [--run REGEX]')
-    return 2
-  }
-  const run = flag(a, 'run')
-  let results: TestResult[]
-  try {
-    results = await runTests(a.positional, run === undefined ? undefined : testFilter(run))
-  } catch (e) {
-    return reportFailure(e, formatDiagnostic)
-  }
+/** Go's time.Duration formatting (1.5ms, 812.3µs, 2.000431s), as opa test prints durations. */
+export function goDuration (ns: number): string {
+  if (ns === 0) return '0s'
+  const fmt = (v: number, unit: string): string => `${Number(v.toFixed(9)).toString()}${unit}`
+  if (ns < 1e3) return `${ns}ns`
+  if (ns < 1e6) return fmt(ns / 1e3, 'µs')
+  if (ns < 1e9) return fmt(ns / 1e6, 'ms')
+  return fmt(ns / 1e9, 's')
+}
+
+/** opa test's pretty report. */
+export function prettyReport (results: TestResult[], verbose: boolean): string {
+  let out = ''
+  let dirty = false
+  let lastFile = ''
   for (const r of results) {
-    console.log(`${r.name}: ${r.outcome} (${r.durationUs.toFixed(0)}µs)${r.error !== undefined ? ' ' + r.error : ''}`)
+    if (!verbose && r.outcome === 'PASS') continue
+    if (r.location !== undefined) {
+      if (lastFile !== '' && lastFile !== r.location.file) out += '\n'
+      out += `${r.location.file}:${r.location.row}:\n`
+      lastFile = r.location.file
+    }
+    dirty = true
+    const outcome = r.outcome === 'SKIP' ? 'SKIPPED' : r.outcome
+    out += `${r.name}: ${outcome}${r.outcome === 'SKIP' ? '' : ` (${goDuration(r.durationNs)})`}\n`
+    if (r.output.length > 0 && (verbose || r.outcome !== 'PASS')) {
+      out += '\n' + r.output.map(l => `  ${l}\n`).join('') + '\n'
+    }
+    if (r.error !== undefined) out += `  ${r.error}\n`
   }
-  const passed = results.filter(r => r.outcome === 'PASS').length
-  console.log('-'.repeat(40))
-  if (results.length === 0) { console.log('no tests found'); return 1 }
-  if (passed === results.length) console.log(`PASS: ${passed}/${results.length}`)
-  else {
-    console.log(`PASS: ${passed}/${results.length}`)
-    const failed = results.filter(r => r.outcome === 'FAIL').length
-    const errored = results.length - passed - failed
-    if (failed > 0) console.log(`FAIL: ${failed}/${results.length}`)
-    if (errored > 0) console.log(`ERROR: ${errored}/${results.length}`)
+  if (dirty) out += '-'.repeat(80) + '\n'
+  const total = results.length
+  const n = (o: TestResult['outcome']): number => results.filter(r => r.outcome === o).length
+  if (n('PASS') > 0) out += `PASS: ${n('PASS')}/${total}\n`
+  if (n('FAIL') > 0) out += `FAIL: ${n('FAIL')}/${total}\n`
+  if (n('SKIP') > 0) out += `SKIPPED: ${n('SKIP')}/${total}\n`
+  if (n('ERROR') > 0) out += `ERROR: ${n('ERROR')}/${total}\n`
+  return out
+}
+
+/** opa test --format json: one object per test. */
+export function jsonReport (results: TestResult[]): string {
+  return JSON.stringify(results.map(r => ({
+    location: r.location ?? null,
+    package: r.package,
+    name: r.rule,
+    ...(r.outcome === 'FAIL' ? { fail: true } : {}),
+    ...(r.outcome === 'ERROR' ? { error: { message: r.error ?? '' } } : {}),
+    ...(r.outcome === 'SKIP' ? { skip: true } : {}),
+    duration: r.durationNs,
+    ...(r.output.length > 0 ? { output: Buffer.from(r.output.map(l => l + '\n').join('')).toString('base64') } : {}),
+  })), null, 2) + '\n'
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const a = parseOrExit(spec, argv)
+  if (typeof a === 'number') return a
+  const run = str(a.values, 'run')
+  const coverage = bool(a.values, 'coverage')
+  const thresholdText = str(a.values, 'threshold')
+  let threshold: number | undefined
+  if (thresholdText !== undefined) {
+    threshold = Number(thresholdText)
+    if (!coverage) return usageError(spec, '--threshold needs --coverage')
+    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 100) return usageError(spec, `--threshold: want a percentage from 0 to 100, got ${JSON.stringify(thresholdText)}`)
   }
-  return passed === results.length ? 0 : 1
+  let filter: TestFilter | undefined
+  if (run !== undefined) {
+    try { filter = testFilter(run) } catch (e) { return usageError(spec, (e as Error).message) }
+  }
+  let suite: TestRun
+  try {
+    suite = await runTestSuite(a.positionals, {
+      ...(filter !== undefined ? { filter } : {}),
+      ...(bool(a.values, 'v0-compatible') ? { regoVersion: 0 as const } : {}),
+      coverage,
+    })
+  } catch (e) {
+    printFailure(e, formatDiagnostic)
+    return EXIT_ERROR
+  }
+  const { results } = suite
+  const verbose = bool(a.values, 'verbose')
+  const failed = results.some(r => r.outcome === 'FAIL' || r.outcome === 'ERROR')
+  if (suite.coverage !== undefined) {
+    // as opa test --coverage: failures are reported instead of the coverage report
+    if (failed) { process.stdout.write(prettyReport(results.filter(r => r.outcome !== 'PASS'), verbose)); return EXIT_FAILURE }
+    const report = suite.coverage
+    if (threshold !== undefined && report.coverage < threshold) {
+      let msg = `Code coverage threshold not met: got ${report.coverage.toFixed(2)} instead of ${threshold.toFixed(2)}`
+      if (verbose) {
+        msg += '\nLines not covered:'
+        for (const file of Object.keys(report.files).sort()) {
+          for (const r of report.files[file].not_covered ?? []) msg += `\n\t${file}:${r.start.row === r.end.row ? r.start.row : `${r.start.row}-${r.end.row}`}`
+        }
+      }
+      process.stderr.write(msg + '\n')
+      return EXIT_FAILURE
+    }
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+    return EXIT_OK
+  }
+  if ((str(a.values, 'format') ?? 'pretty') === 'json') process.stdout.write(jsonReport(results))
+  else if (results.length === 0) process.stdout.write('no tests found\n')
+  else process.stdout.write(prettyReport(results, verbose))
+  if (results.length === 0) return EXIT_FAILURE
+  return failed ? EXIT_FAILURE : EXIT_OK
 }

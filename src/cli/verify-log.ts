@@ -3,37 +3,32 @@
 // exports) and names the first break. Exit status: 0 intact, 1 broken, 2 usage or I/O error.
 
 import { verifyLog, type VerifyResult } from '../decision-log/index.js'
+import { type CliIo, type CommandSpec, helpText, parseOrExit, processIo } from './args.js'
 
-export const USAGE = `usage: bouncer verify-log <file|dir> [--json]
+export type { CliIo } from './args.js'
 
-Verifies a decision-log hash chain: a spool directory (seg-*.jsonl + state.json),
-an export (JSON lines, JSON arrays, optionally gzip'd), or a directory of exports.
-Reports the first break (edit, link, gap, reorder, duplicate, restart, malformed)
-with its sequence number. Gaps declared by drop markers are listed, not errors.
-
-exit status: 0 chain intact, 1 chain broken, 2 usage or read error`
-
-export interface CliIo { stdout: (s: string) => void; stderr: (s: string) => void }
-
-const processIo: CliIo = {
-  stdout: (s) => { process.stdout.write(s) },
-  stderr: (s) => { process.stderr.write(s) },
+export const spec: CommandSpec = {
+  name: 'verify-log',
+  summary: 'Verify a decision-log hash chain and name the first break.',
+  usage: '<file|dir> [--json]',
+  description: 'Verifies a spool directory (seg-*.jsonl + state.json), an export (JSON lines, JSON arrays,\n' +
+    'optionally gzip\'d), or a directory of exports. Reports the first break (edit, link, gap,\n' +
+    'reorder, duplicate, restart, malformed) with its sequence number. Gaps declared by drop\n' +
+    'markers are listed, not errors.\n' +
+    'Exit status: 0 chain intact, 1 chain broken, 2 usage or read error.',
+  flags: {
+    json: { type: 'boolean', help: 'print the verification result as JSON' },
+  },
+  positionals: { min: 1, max: 1 },
 }
 
+export const USAGE = helpText(spec)
+
 export async function main (argv: string[], io: CliIo = processIo): Promise<number> {
-  let json = false
-  const paths: string[] = []
-  for (const a of argv) {
-    if (a === '--json') json = true
-    else if (a === '-h' || a === '--help') { io.stdout(USAGE + '\n'); return 0 } else if (a.startsWith('-')) {
-      io.stderr(`verify-log: unknown option ${a}\n${USAGE}\n`)
-      return 2
-    } else paths.push(a)
-  }
-  if (paths.length !== 1) {
-    io.stderr(`verify-log: expected one file or directory\n${USAGE}\n`)
-    return 2
-  }
+  const a = parseOrExit(spec, argv, io)
+  if (typeof a === 'number') return a
+  const json = a.values.json === true
+  const paths = a.positionals
   let r: VerifyResult
   try {
     r = await verifyLog(paths[0]!)

@@ -21,7 +21,7 @@ function run (args: string[]): Promise<{ code: number; stdout: string; stderr: s
 }
 
 t.test('bouncer test policies/ passes every test_* rule (CI runs the default policy tests)', async t => {
-  const r = await run(['test', 'policies/'])
+  const r = await run(['test', '-v', 'policies/'])
   t.equal(r.code, 0, r.stderr)
   const passes = r.stdout.split('\n').filter(l => / PASS \(/.test(l) || /: PASS/.test(l))
   t.ok(passes.length >= 5, `${passes.length} tests passed`)
@@ -33,9 +33,14 @@ t.test('bouncer test reports failures and exits non-zero', async t => {
   await writeFile(path.join(dir, 'p.rego'), 'package x\nallow if input.ok\ntest_ok if allow with input as {"ok": true}\ntest_wrong if allow with input as {"ok": false}\n')
   const r = await run(['test', dir])
   t.equal(r.code, 1)
-  t.match(r.stdout, /data\.x\.test_ok: PASS/)
-  t.match(r.stdout, /data\.x\.test_wrong: FAIL/)
-  t.match(r.stdout, /FAIL: 1\/2/)
+  t.notMatch(r.stdout, /data\.x\.test_ok: PASS/, 'without -v only what did not pass is listed')
+  t.match(r.stdout, /p\.rego:4:\ndata\.x\.test_wrong: FAIL \(/)
+  t.match(r.stdout, /^PASS: 1\/2$/m)
+  t.match(r.stdout, /^FAIL: 1\/2$/m)
+  const v = await run(['test', '-v', dir])
+  t.equal(v.code, 1)
+  t.match(v.stdout, /data\.x\.test_ok: PASS/)
+  t.match(v.stdout, /data\.x\.test_wrong: FAIL/)
 })
 
 t.test('bouncer build writes an OPA bundle the reader accepts, with cache metadata', async t => {

@@ -49,7 +49,7 @@ test_b := true
 
 t.test('a failing duplicate is run, named test_x#NN and counted; the command fails', async t => {
   const dir = await policyDir({ 'a.rego': A, 'b.rego': B })
-  const r = await run(['test', dir])
+  const r = await run(['test', '-v', dir])
   t.equal(r.code, 1, r.stderr)
   const lines = r.stdout.split('\n').filter(l => l.startsWith('data.')).map(l => l.replace(/ \(.*$/, ''))
   t.same(lines, [
@@ -66,7 +66,7 @@ t.test('a failing duplicate is run, named test_x#NN and counted; the command fai
 
 t.test('duplicates that all pass: each one counted, exit 0', async t => {
   const dir = await policyDir({ 'p.rego': 'package y\n\ntest_t if 1 == 1\n\ntest_t if 2 == 2\n\ntest_t := true\n' })
-  const r = await run(['test', dir])
+  const r = await run(['test', '-v', dir])
   t.equal(r.code, 0, r.stdout + r.stderr)
   t.match(r.stdout, /data\.y\.test_t: PASS/)
   t.match(r.stdout, /data\.y\.test_t#01: PASS/)
@@ -99,13 +99,13 @@ t.test('renameDuplicateTests: OPA\'s numbering; default rules count; other rules
 
 t.test('--run: a Go regular expression over the reported names', async t => {
   const dir = await policyDir({ 'a.rego': A, 'b.rego': B })
-  const r = await run(['test', dir, '--run', `test_a#0[12]$`])
+  const r = await run(['test', dir, '-v', '--run', `test_a#0[12]$`])
   t.equal(r.code, 1)
   t.same(r.stdout.split('\n').filter(l => l.startsWith('data.')).map(l => l.replace(/ \(.*$/, '')), ['data.x.test_a#01: FAIL', 'data.x.test_a#02: PASS'])
   const ok = await runTests([dir], testFilter(`^data\\.x\\.test_b(#\\d+)?$`))
   t.same(ok.map(r => r.name), ['data.x.test_b', 'data.x.test_b#01'])
   t.throws(() => testFilter('(?=a)'), /--run: error parsing regexp: invalid or unsupported Perl syntax/)
   const bad = await run(['test', dir, '--run', '(?=a)'])
-  t.not(bad.code, 0)
+  t.equal(bad.code, 2, 'an invalid --run is a usage error')
   t.match(bad.stderr, /invalid or unsupported Perl syntax/)
 })

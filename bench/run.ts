@@ -7,6 +7,7 @@
 //   npm run bench -- --profile A,B         CPU profiles at one fixed rate: where the time goes
 //   npm run bench -- --results             write bench/results.json, bench/chart.svg, bench/RESULTS.md
 //   npm run bench -- --startup [--runs N]  cold start to /readyz and idle RSS: dist/ vs tsx (bench/startup.ts)
+//   npm run bench -- --port-server [--runs N]  the proxy port's server alone: node:http vs Fastify (bench/port-server.ts)
 //
 // Every server runs in its own process (its own process group), the load generator
 // (autocannon) in another; all scenarios get the same connections, warm-up and duration.
@@ -49,7 +50,8 @@ const USAGE = `usage: npm run bench -- [options]
                           print where the time goes, in µs per request, side by side
   --rate R                request rate for --profile (default 500 req/s)
   --startup               cold start to /readyz 200 and idle RSS with the shipped policy, dist/ vs tsx
-  --runs N                starts per contender for --startup (default 5)`
+  --runs N                starts per contender for --startup (default 5), runs for --port-server (default 3)
+  --port-server           CPU per request of the proxy port's server alone: node:http vs Fastify`
 
 const { values: opt } = parseArgs({
   options: {
@@ -68,6 +70,7 @@ const { values: opt } = parseArgs({
     profile: { type: 'string' },
     rate: { type: 'string' },
     startup: { type: 'boolean', default: false },
+    'port-server': { type: 'boolean', default: false },
     runs: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -77,6 +80,11 @@ if (opt.help) { console.log(USAGE); process.exit(0) }
 if (opt.startup) {
   const { runStartup } = await import('./startup.js')
   await runStartup(Number(opt.runs ?? 5))
+  process.exit(0)
+}
+if (opt['port-server']) {
+  const { runPortServer } = await import('./port-server.js')
+  await runPortServer(Number(opt.runs ?? 3))
   process.exit(0)
 }
 

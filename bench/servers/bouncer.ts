@@ -1,6 +1,8 @@
 // A bouncer for one scenario: config from lib/scenarios.ts through createConfig (the schema),
-// buildApp(config, deps), start(). A feature that has not landed (its module does not import,
-// or the config schema rejects its keys) makes the child answer `skip` with the reason.
+// buildApp(config) — every component (decision cache, Redis, decision logs) built from the config
+// exactly as `bouncer run` builds it — then start(). A feature that has not landed (its module
+// does not import, or the config schema rejects its keys) makes the child answer `skip` with
+// the reason.
 //   node --import tsx bench/servers/bouncer.ts --scenario bouncer-l1 --upstream URL [--redis URL]
 //        [--control-plane URL --spool DIR]
 import type { AddressInfo } from 'node:net'
@@ -27,44 +29,19 @@ try {
   }))
 } catch (e) { skip(`config not accepted: ${firstLine(e)}`) }
 
-const deps: import('../../src/index.js').AppDeps = {}
-
-// --- decision cache (src/cache), built from config.cache as `bouncer run` would ---
-if (config.cache.enabled) {
-  let cacheMod: typeof import('../../src/cache/index.js')
-  try { cacheMod = await import('../../src/cache/index.js') } catch (e) { skip(`decision cache unavailable: ${firstLine(e)}`) }
-  const c = config.cache
-  const cache = new cacheMod.TieredDecisionCache({
-    memory: c.l1.enabled ? { maxEntries: c.l1.max_entries, maxBytes: c.l1.max_bytes } : false,
-    redis: c.redis.enabled
-      ? {
-          url: c.redis.url,
-          keyPrefix: c.redis.key_prefix,
-          commandTimeoutMs: c.redis.command_timeout_seconds * 1000,
-          connectTimeoutMs: c.redis.connect_timeout_seconds * 1000,
-          breaker: { failureThreshold: c.redis.breaker_failures, openMs: c.redis.breaker_reset_seconds * 1000 },
-        }
-      : false,
-    ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds },
-  })
-  if (c.redis.enabled && !await cache.whenRedisReady(5000)) fatal(new Error(`Redis at ${c.redis.url} not usable within 5 s`))
-  // TieredDecisionCache is the proxy's DecisionCache (src/proxy/seams.ts) as it is.
-  deps.cache = cache
-}
-
-// --- decision logs (src/decision-log) ---
-if (config.decision_logs.enabled) {
-  let dl: typeof import('../../src/decision-log/index.js')
-  try { dl = await import('../../src/decision-log/index.js') } catch (e) { skip(`decision logs unavailable: ${firstLine(e)}`) }
-  try {
-    deps.decisionLog = new dl.DecisionLogger(config.decision_logs, { production: config.production, allow_insecure: config.allow_insecure })
-  } catch (e) { skip(`decision log config not accepted: ${firstLine(e)}`) }
-}
-
 let app: import('../../src/index.js').BouncerApp
 try {
-  app = await index.buildApp(config, deps)
+  app = await index.buildApp(config)
   const { proxy, admin } = await app.start()
+  if (config.cache.enabled && config.cache.redis.enabled) {
+    // Measure hits, not the breaker's first probe: wait until the Redis tier is in use.
+    const until = Date.now() + 5000
+    const redisOk = () => (app.health.readiness().components.cache as { redis?: string } | undefined)?.redis === 'ok'
+    while (!redisOk()) {
+      if (Date.now() > until) fatal(new Error(`Redis at ${config.cache.redis.url} not usable within 5 s`))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
   send('ready', { port: proxy.port, admin_port: (admin as AddressInfo | undefined)?.port })
 } catch (e) { fatal(e) }
 onShutdown(() => app.close(1500), 2500)

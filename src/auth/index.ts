@@ -25,7 +25,7 @@ export interface AuthResult {
 export interface Authenticator {
   authenticate (headers: IncomingHttpHeaders): AuthResult | Promise<AuthResult>
   /** Fetch remote keys now, in the background (app start); failures show in status(). */
-  warm? (): void
+  warm (): void
   status (): StatusReport
   close (): Promise<void>
 }
@@ -33,6 +33,17 @@ export interface Authenticator {
 export interface AuthDeps {
   onResult?: (result: string) => void
   onJwksFetch?: (outcome: 'ok' | 'error', error?: Error) => void
+  /** TLS client material for jwks_url (auth.jwt.jwks_tls, files already read by the caller). */
+  jwksTls?: JwksTlsMaterial
+}
+
+/** What the JWKS client's TLS needs: PEM contents (read at start by src/app/tls.ts), not paths. */
+export interface JwksTlsMaterial {
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+  readonly servername?: string
+  readonly rejectUnauthorized: boolean
 }
 
 type JwtConfig = BouncerConfig['auth']['jwt']
@@ -82,17 +93,10 @@ async function importStaticKeys (cfg: JwtConfig): Promise<{ kid?: string; alg: s
   return out
 }
 
-function tlsDispatcher (tls: JwtConfig['jwks_tls'], timeoutMs: number): Agent | undefined {
-  if (!tls.ca_file && !tls.cert_file && tls.reject_unauthorized && !tls.servername) return undefined
+function tlsDispatcher (tls: JwksTlsMaterial | undefined, timeoutMs: number): Agent | undefined {
+  if (tls === undefined || (!tls.ca && !tls.cert && tls.rejectUnauthorized && !tls.servername)) return undefined
   return new Agent({
-    connect: {
-      timeout: timeoutMs,
-      ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
-      cert: tls.cert_file ? readFileSync(tls.cert_file) : undefined,
-      key: tls.key_file ? readFileSync(tls.key_file) : undefined,
-      servername: tls.servername,
-      rejectUnauthorized: tls.reject_unauthorized,
-    },
+    connect: { timeout: timeoutMs, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized },
   })
 }
 
@@ -100,7 +104,7 @@ function tlsDispatcher (tls: JwtConfig['jwks_tls'], timeoutMs: number): Agent | 
 export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}): Promise<Authenticator | undefined> {
   if (!cfg.enabled) return undefined
   const staticKeys = await importStaticKeys(cfg)
-  const dispatcher = cfg.jwks_url ? tlsDispatcher(cfg.jwks_tls, cfg.jwks_timeout_seconds * 1000) : undefined
+  const dispatcher = cfg.jwks_url ? tlsDispatcher(deps.jwksTls, cfg.jwks_timeout_seconds * 1000) : undefined
   const jwks = cfg.jwks_url
     ? new RemoteJwks({
       url: cfg.jwks_url,

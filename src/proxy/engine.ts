@@ -59,19 +59,6 @@ export interface EngineDeps {
 
 export type Decide = (input: PolicyInput, ctx: DecideContext) => Promise<DecideResult>
 
-type CacheHit = { readonly decision: unknown } | undefined
-
-/**
- * The cache lookup, chosen once: an in-process hit is answered synchronously (no promise, no
- * timer); only a memory miss with a remote tier configured pays for an async lookup.
- */
-function cacheLookup (cache: DecisionCache): { sync?: (key: string) => CacheHit; remote?: (key: string) => Promise<CacheHit> } {
-  if (typeof cache.getMemory !== 'function') return { remote: (key) => cache.get(key) }
-  const sync = (key: string) => cache.getMemory!(key)
-  if (cache.tiers?.redis === false) return { sync }
-  return { sync, remote: typeof cache.getRemote === 'function' ? (key) => cache.getRemote!(key) : (key) => cache.get(key) }
-}
-
 /** What the engine derives from a cached (deep-frozen, shared) decision, computed on its first hit. */
 interface Derived {
   readonly decision: Decision
@@ -81,7 +68,8 @@ interface Derived {
 
 export function createEngine (deps: EngineDeps): Decide {
   const { config, holder, metrics, log, cache, decisionLog, masker } = deps
-  const lookup = cache ? cacheLookup(cache) : undefined
+  const memoryTier = cache?.tiers.memory === true
+  const remoteTier = cache?.tiers.redis === true
   // Cached decisions are deep-frozen objects shared by every hit, so validating them (and
   // compiling their mask rules) once per object is enough; the WeakMap lets the entry go
   // when the cache evicts the object.
@@ -131,14 +119,14 @@ export function createEngine (deps: EngineDeps): Decide {
   // write_mode "group": the event is written by the spool's writer at the end of this turn,
   // together with the events of every other request of the turn. The request waits for that
   // write (tens of µs, no CPU) so that nothing goes on whose event a crash could still lose.
-  const hold = decisionLog?.holdRequests === true && typeof decisionLog.written === 'function' ? decisionLog : undefined
-  const holdRefuses = hold?.config?.overflow === 'backpressure'
+  const hold = decisionLog?.holdRequests === true ? decisionLog : undefined
+  const holdRefuses = hold?.config.overflow === 'backpressure'
 
   if (hold === undefined) return decideNow
   return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
     const r = await decideNow(input, ctx)
     if (r.verdict.kind === 'fail' && r.verdict.reason === 'log_backpressure') return r
-    if (!await hold.written!() && holdRefuses) {
+    if (!await hold.written() && holdRefuses) {
       return fail(ctx, input, holder.current, 'log_backpressure', 503, 'decision log could not be written', undefined, r.evalNs, r.cached)
     }
     return r
@@ -151,15 +139,15 @@ export function createEngine (deps: EngineDeps): Decide {
     let key: string | undefined
     let result: unknown
     let cached = false
-    const keyFn = lookup && deps.cacheKey ? deps.cacheKey(policy) : undefined
+    const keyFn = cache && deps.cacheKey ? deps.cacheKey(policy) : undefined
     if (keyFn) {
       try {
         key = keyFn(input)
-        let hit = lookup!.sync?.(key)
+        let hit = memoryTier ? cache!.getMemory(key) : undefined
         // Only a memory miss with a remote tier yields. A newer policy may be activated
         // meanwhile; the key includes the revision, so a hit is still the old policy's answer —
         // the request's policy (in-flight requests finish on the policy they started with).
-        if (hit === undefined && lookup!.remote) hit = await lookup!.remote(key)
+        if (hit === undefined && remoteTier) hit = await cache!.getRemote(key)
         if (hit !== undefined) { result = hit.decision; cached = true }
       } catch (e) {
         key = undefined

@@ -8,7 +8,6 @@
 // certificate, SNI, verification) and response-head timeout — through undici's dispatch with an
 // upgrade handler: a 101 hands over the socket, any other answer is relayed as a response.
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream'
-import { readFileSync } from 'node:fs'
 import { Pool, type Dispatcher } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
 import type { OutgoingHeaders } from './headers.js'
@@ -71,11 +70,20 @@ function strings (raw: readonly (Buffer | string)[] | null): string[] {
   return raw === null ? [] : raw.map((v) => typeof v === 'string' ? v : v.toString('latin1'))
 }
 
-export function createForwarder (cfg: BouncerConfig['upstream']): Forwarder {
+/** TLS client material for an https upstream (upstream.tls, files read at start by src/app/tls.ts). */
+export interface UpstreamTls {
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+  readonly servername?: string
+  readonly rejectUnauthorized: boolean
+}
+
+export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: UpstreamTls } = {}): Forwarder {
   if (!cfg.url) throw new TypeError('upstream.url is required')
   const url = new URL(cfg.url)
   const base = url.pathname.replace(/\/+$/, '')
-  const tls = cfg.tls
+  const tls = deps.tls
   const pool = new Pool(url.origin, {
     connections: cfg.connections,
     keepAliveTimeout: cfg.keep_alive_timeout_seconds * 1000,
@@ -83,14 +91,8 @@ export function createForwarder (cfg: BouncerConfig['upstream']): Forwarder {
     bodyTimeout: cfg.body_timeout_seconds * 1000,
     connect: {
       timeout: cfg.connect_timeout_seconds * 1000,
-      ...(url.protocol === 'https:'
-        ? {
-            ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
-            cert: tls.cert_file ? readFileSync(tls.cert_file) : undefined,
-            key: tls.key_file ? readFileSync(tls.key_file) : undefined,
-            servername: tls.servername,
-            rejectUnauthorized: tls.reject_unauthorized,
-          }
+      ...(url.protocol === 'https:' && tls !== undefined
+        ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized }
         : {}),
     },
   })

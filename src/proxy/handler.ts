@@ -13,7 +13,7 @@ import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
 import { FAIL_CODES, type Decide } from './engine.js'
 import type { ErrorCode } from '../errors.js'
 import { classifyUpstreamError, type Forwarder } from './forward.js'
-import { parseTraceparent } from '../decision-log/index.js'
+import { parseTraceparent } from '../decision-log/event.js'
 import {
   MASK_REQUEST_DROP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
   privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,

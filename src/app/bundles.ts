@@ -1,0 +1,69 @@
+// Policy bundles from a bundle server (src/policy/bundle) from config.bundles. Imported by compose
+// only when bundles.service_url is set.
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import type { Metrics } from '../metrics/index.js'
+import { BundleManager } from '../policy/bundle/index.js'
+import type { PolicyHolder } from '../policy/holder.js'
+import { loadPolicyFromBundle, type LoadPolicyOptions } from '../policy/load.js'
+import { readOptionalFile, readTlsFiles } from './tls.js'
+
+export interface BundleDeps {
+  readonly holder: PolicyHolder
+  readonly entrypoint: string
+  readonly policyOptions: LoadPolicyOptions
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly production: boolean
+  readonly allowInsecure: boolean
+}
+
+/** The bundle poller described by the slice, or undefined without a service_url. */
+export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps): BundleManager | undefined {
+  if (!b.service_url) return undefined
+  const { holder, metrics } = deps
+  const keys = Object.entries(b.signing.keys)
+  const name = 'bouncer'
+  return new BundleManager({
+    name,
+    service: {
+      url: b.service_url,
+      bearerToken: readOptionalFile(b.bearer_token_file, 'bundles.bearer_token_file', { trim: true }),
+      tls: readTlsFiles(b.tls, 'bundles.tls'),
+    },
+    resource: b.resource,
+    polling: {
+      minDelaySeconds: b.polling.min_delay_seconds,
+      maxDelaySeconds: b.polling.max_delay_seconds,
+      ...(b.polling.long_polling_timeout_seconds > 0 ? { longPollingTimeoutSeconds: b.polling.long_polling_timeout_seconds } : {}),
+    },
+    limits: { maxCompressedBytes: b.max_bundle_bytes, maxTotalBytes: b.max_bundle_bytes, maxFileBytes: b.max_file_bytes },
+    ...(keys.length
+      ? {
+          signing: {
+            keys: Object.fromEntries(keys.map(([id, k]) => [id, {
+              key: k.key ?? readOptionalFile(k.key_file, `bundles.signing.keys.${id}.key_file`) ?? '',
+              algorithm: k.algorithm as 'RS256',
+            }])),
+            ...(b.signing.scope ? { scope: b.signing.scope } : {}),
+            excludeFiles: [...b.signing.exclude_files],
+          },
+        }
+      : {}),
+    persistDir: b.persist_dir,
+    production: deps.production,
+    allowInsecureHttp: deps.allowInsecure,
+    allowUnsigned: deps.allowInsecure || !deps.production,
+  }, {
+    activate: async (bundle) => {
+      holder.activate(await loadPolicyFromBundle(bundle, deps.entrypoint, { ...deps.policyOptions, bundleName: name, source: `${b.service_url}/${b.resource}` }))
+    },
+    metrics: {
+      setRevision: (bundle, revision) => { metrics.bundleRevision.reset(); metrics.bundleRevision.set({ name: bundle, revision }, 1) },
+      setLastSuccess: (bundle, seconds) => metrics.bundleLastSuccess.set({ name: bundle }, seconds),
+      incFailure: (bundle, reason) => metrics.bundleFailures.inc({ name: bundle, reason }),
+      incDownload: (bundle, outcome) => metrics.bundleDownloads.inc({ name: bundle, outcome }),
+    },
+    logger: deps.log,
+  })
+}

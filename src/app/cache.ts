@@ -1,0 +1,106 @@
+// The decision cache (src/cache) from config.cache. Imported by compose only when the cache is
+// enabled, so a bouncer without one never loads src/cache or ioredis.
+import type { BouncerConfig } from '../config/index.js'
+import type { Logger } from 'pino'
+import type { Metrics } from '../metrics/index.js'
+import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
+import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
+import type { DecisionCache } from '../proxy/seams.js'
+import { readOptionalFile, readTlsFiles } from './tls.js'
+
+/** "/a/b~1c" → ['a', 'b/c'] */
+export const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+
+export interface CacheDeps {
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly production: boolean
+  readonly allowInsecure: boolean
+}
+
+/** The cache described by the slice, or undefined when it is disabled (or has no tier). */
+export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): DecisionCache | undefined {
+  if (!c.enabled || (!c.l1.enabled && !c.redis.enabled)) return undefined
+  const { metrics, log } = deps
+  const r = c.redis
+  let redis: ConstructorParameters<typeof TieredDecisionCache>[0]['redis'] = false
+  if (r.enabled) {
+    const scheme = (r.url?.startsWith('rediss://') || r.tls.enabled) ? 'rediss' : 'redis'
+    const mode = r.cluster.nodes.length ? 'cluster' : r.sentinel.name ? 'sentinel' : 'single'
+    const tls = readTlsFiles(r.tls, 'cache.redis.tls')
+    redis = {
+      mode,
+      url: r.url,
+      nodes: mode === 'cluster' ? r.cluster.nodes.map((n) => `${scheme}://${n}`) : mode === 'sentinel' ? r.sentinel.sentinels.map((n) => `${scheme}://${n}`) : undefined,
+      sentinelName: r.sentinel.name,
+      password: readOptionalFile(r.password_file, 'cache.redis.password_file', { trim: true }),
+      tls: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized },
+      commandTimeoutMs: r.command_timeout_seconds * 1000,
+      connectTimeoutMs: r.connect_timeout_seconds * 1000,
+      keyPrefix: r.key_prefix,
+      breaker: { failureThreshold: r.breaker_failures, openMs: r.breaker_reset_seconds * 1000 },
+      production: deps.production,
+      allowInsecure: deps.allowInsecure,
+    }
+  }
+  const cache = new TieredDecisionCache({
+    memory: c.l1.enabled ? { maxEntries: c.l1.max_entries, maxBytes: c.l1.max_bytes } : false,
+    redis,
+    ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds },
+    key: { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) },
+  }, {
+    metrics: {
+      hits: metrics.cacheHits, misses: metrics.cacheMisses, redisErrors: metrics.cacheRedisErrors,
+      redisTimeouts: metrics.cacheRedisTimeouts, redisSkipped: metrics.cacheRedisSkipped, breakerState: metrics.cacheBreakerState,
+    },
+    log,
+  })
+  metrics.collectors.push(() => {
+    const s = cache.status()
+    metrics.cacheEntries.set(s.memory.entries)
+    metrics.cacheBytes.set(s.memory.bytes)
+    if (s.breaker !== 'disabled') metrics.cacheBreakerState.set(BREAKER_STATE_VALUE[s.breaker])
+  })
+  return cache
+}
+
+type KeyFn = (input: unknown) => string
+
+/**
+ * What the pipeline needs to use a cache: the key function for a policy, compiled once per
+ * activation (the paths the compiler recorded, else the configured ones; the active policy is
+ * compared by identity, a WeakMap serves requests still finishing on an older one), and the TTL
+ * of a result (cache.ttl defaults; non-deterministic policies only with an explicit cache_ttl).
+ */
+export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyHolder; cache: DecisionCache; log: Logger }): {
+  cacheKey: (p: ActivePolicy) => KeyFn | undefined
+  ttlFor: (result: unknown, p: ActivePolicy) => number
+} {
+  const { holder, cache, log } = deps
+  const keyFns = new WeakMap<ActivePolicy, KeyFn | undefined>()
+  const configured = { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) }
+  const compile = (p: ActivePolicy): KeyFn | undefined => {
+    let fn: KeyFn | undefined
+    try {
+      fn = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
+    } catch (e) {
+      log.error({ err: e, revision: p.revision }, 'cannot derive decision cache keys for this policy; caching disabled for it')
+    }
+    keyFns.set(p, fn)
+    return fn
+  }
+  let keyPolicy: ActivePolicy | undefined
+  let keyFn: KeyFn | undefined
+  holder.onActivate((next) => {
+    keyPolicy = next
+    keyFn = compile(next)
+    // Keys carry the revision: the old policy's L1 entries are dead weight from now on.
+    // (Requests still finishing on it may add a few back; LRU and TTL take care of those.)
+    cache.clearMemory()
+  })
+  const ttlDefaults = { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds }
+  return {
+    cacheKey: (p) => p === keyPolicy ? keyFn : keyFns.has(p) ? keyFns.get(p) : compile(p),
+    ttlFor: (result, p) => ttlFor(result, ttlDefaults, { nondeterministic: !p.cacheable }),
+  }
+}

@@ -1,0 +1,181 @@
+// Composition: every component built from its own config slice by its own fromConfig(slice, deps),
+// then wired into the request pipeline. Nothing listens and nothing runs here (lifecycle.ts
+// starts things); files named by the config are read (TLS material, keys, tokens), so a bad
+// path fails the build with the setting named. Components a config leaves off are not even
+// imported: no src/cache (and ioredis) without a cache, no jose without auth or bundles, no
+// spool or uploader without decision logs.
+import type { Duplex } from 'node:stream'
+import type { DestinationStream, Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { ConfigError } from '../config/index.js'
+import { Health, normalizeStatus } from '../health/index.js'
+import { createMetrics, type Metrics } from '../metrics/index.js'
+import type { HostBuiltin } from '../policy/builtins/index.js'
+import type { PrintEvent } from '../policy/eval/index.js'
+import { PolicyHolder, type ActivePolicy } from '../policy/holder.js'
+import type { LoadPolicyOptions } from '../policy/load.js'
+import type { Authenticator } from '../auth/index.js'
+import type { BundleManager } from '../policy/bundle/index.js'
+import { createEngine } from '../proxy/engine.js'
+import { createForwarder, type Forwarder } from '../proxy/forward.js'
+import { createRequestHandler, kTarget, type WithTarget } from '../proxy/handler.js'
+import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
+import { compileTargetNormalizer } from '../proxy/target.js'
+import { createUpgradeHandler } from '../proxy/upgrade.js'
+import {
+  decisionCacheSeam, decisionLogSeam,
+  type DecisionCache, type DecisionCachePlugin, type DecisionLogger, type DecisionLoggerPlugin, type Masker,
+} from '../proxy/seams.js'
+import * as logging from './logger.js'
+import * as masking from './masking.js'
+import { readTlsFiles } from './tls.js'
+
+export interface AppDeps {
+  /** pino logger (default: JSON to stdout at config.logging.level, secrets redacted) */
+  logger?: Logger
+  /** where the default logger writes (tests) */
+  logDestination?: DestinationStream
+  /** decision cache; omitted = src/cache built from config.cache when enabled; null = none */
+  cache?: DecisionCachePlugin | null
+  /** decision logger; omitted = src/decision-log built from config.decision_logs when enabled; null = none */
+  decisionLog?: DecisionLoggerPlugin | null
+  /** response masker; omitted = src/masking with config.masking; null = none (masked decisions fail closed) */
+  masker?: Masker | null
+  /** authenticator; omitted = from config.auth */
+  authenticator?: Authenticator
+  /** host builtins for policies (default: src/policy/builtins) */
+  builtins?: Record<string, HostBuiltin>
+  holder?: PolicyHolder
+}
+
+/** Everything the app is made of, built and wired, nothing started. */
+export interface Components {
+  readonly config: BouncerConfig
+  readonly log: Logger
+  readonly metrics: Metrics
+  readonly health: Health
+  readonly holder: PolicyHolder
+  /** Options to use when loading policies for this app (memory, builtins, print, Rego version). */
+  readonly policyOptions: LoadPolicyOptions
+  readonly masker: Masker | undefined
+  readonly cache: DecisionCache | undefined
+  readonly decisionLog: DecisionLogger | undefined
+  readonly auth: Authenticator | undefined
+  readonly bundles: BundleManager | undefined
+  readonly forwarder: Forwarder
+  /** The pipeline's entry points, for the proxy port. */
+  readonly onRequest: RequestListener
+  readonly onUpgrade: UpgradeListener
+  /** Open upgrade tunnels (shutdown closes them). */
+  readonly tunnels: Set<Duplex>
+}
+
+/** The request id in a policy input (attributes.request.http.id), for print lines. */
+function requestIdOf (input: unknown): string | undefined {
+  const id = (input as { attributes?: { request?: { http?: { id?: unknown } } } } | null)?.attributes?.request?.http?.id
+  return typeof id === 'string' ? id : undefined
+}
+
+/** Options for loading policies (config.policy): Wasm memory, builtins, step budget, print, Rego version. */
+export function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin> }): LoadPolicyOptions {
+  const { log } = deps
+  return {
+    initialMemoryPages: p.initial_memory_pages,
+    maxMemoryPages: p.max_memory_pages,
+    strictBuiltinErrors: p.strict_builtin_errors,
+    evalStepBudget: p.eval_step_budget,
+    regoVersion: p.rego_version,
+    // policy.print: print() lines at debug level with the request id; off, print() is compiled
+    // out of Rego sources and a no-op in bundles
+    ...(p.print ? { onPrint: (line: string, ev: PrintEvent) => log.debug({ id: requestIdOf(ev.input), entrypoint: ev.entrypoint, print: line }, 'policy print') } : {}),
+    ...(deps.builtins ? { builtins: deps.builtins } : {}),
+  }
+}
+
+/** Policy status for /readyz, metrics and logs, kept current on every activation. */
+function watchPolicy (holder: PolicyHolder, health: Health, metrics: Metrics, log: Logger): void {
+  health.register('policy', () => {
+    const p = holder.current
+    return p ? { status: 'OK', revision: p.revision, source: p.source, activated_at: new Date(p.activatedAt).toISOString() } : { status: 'NOT_READY', message: 'no policy is active' }
+  }, { critical: true })
+  holder.onActivate((next, prev) => {
+    if (prev) metrics.policyInfo.remove({ revision: prev.revision, entrypoint: prev.entrypoint, source: prev.source })
+    metrics.policyInfo.set({ revision: next.revision, entrypoint: next.entrypoint, source: next.source }, 1)
+    metrics.policyActivations.inc()
+    metrics.policyActivatedAt.set(next.activatedAt / 1000)
+    metrics.policyMemoryBytes.set(next.wasm.memoryBytes())
+    log.info({ revision: next.revision, previous: prev?.revision, source: next.source, entrypoint: next.entrypoint }, 'policy activated')
+  })
+}
+
+export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promise<Components> {
+  if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
+  const log = deps.logger ?? logging.fromConfig(config.logging, {
+    authHeader: config.auth.jwt.header, queryParams: config.decision_logs.erase_query_params, destination: deps.logDestination,
+  })
+  const metrics = createMetrics({ defaultMetrics: config.admin.default_metrics })
+  const health = new Health()
+  const holder = deps.holder ?? new PolicyHolder()
+  const globals = { production: config.production, allowInsecure: config.allow_insecure }
+  const hashKey = masking.readHashKey(config.masking)
+  const masker = deps.masker === null ? undefined : (deps.masker ?? masking.fromConfig(config.masking, { hashKey }))
+
+  let cache: DecisionCache | undefined
+  const cacheComponent = deps.cache || (deps.cache === undefined && config.cache.enabled) ? await import('./cache.js') : undefined
+  if (deps.cache) cache = decisionCacheSeam(deps.cache)
+  else if (cacheComponent) cache = cacheComponent.fromConfig(config.cache, { metrics, log, ...globals })
+
+  let decisionLog: DecisionLogger | undefined
+  if (deps.decisionLog !== undefined) decisionLog = deps.decisionLog === null ? undefined : decisionLogSeam(deps.decisionLog)
+  else if (config.decision_logs.enabled) {
+    decisionLog = (await import('./decision-log.js')).fromConfig(config.decision_logs, { metrics, log, ...globals, authHeader: config.auth.jwt.header, hashKey })
+  }
+
+  let auth = deps.authenticator
+  const jwt = config.auth.jwt
+  if (auth === undefined && jwt.enabled) {
+    const { createAuthenticator } = await import('../auth/index.js')
+    auth = await createAuthenticator(jwt, {
+      jwksTls: jwt.jwks_url ? readTlsFiles(jwt.jwks_tls, 'auth.jwt.jwks_tls') : undefined,
+      onResult: (r) => metrics.authResults.inc({ result: r }),
+      onJwksFetch: (outcome, err) => {
+        metrics.jwksRefreshes.inc({ outcome })
+        if (err) log.warn({ err: err.message }, 'JWKS fetch failed')
+      },
+    })
+  }
+
+  const policyOptions = policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins })
+  const bundles = config.bundles.service_url
+    ? (await import('./bundles.js')).fromConfig(config.bundles, { holder, entrypoint: config.policy.entrypoint, policyOptions, metrics, log, ...globals })
+    : undefined
+
+  watchPolicy(holder, health, metrics, log)
+  if (bundles) health.register('bundles', () => normalizeStatus(bundles.status()), { critical: false })
+  if (auth) health.register('auth', () => auth.status(), { critical: false })
+  if (cache) health.register('cache', () => normalizeStatus(cache.status()), { critical: false })
+  if (decisionLog) health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
+
+  const decide = createEngine({
+    config, holder, metrics, log, masker, decisionLog,
+    ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
+  })
+  const upstream = config.upstream
+  const forwarder = createForwarder(upstream, {
+    tls: upstream.url!.startsWith('https:') ? readTlsFiles(upstream.tls, 'upstream.tls') : undefined,
+  })
+  const normalize = compileTargetNormalizer(config.path)
+  const handle = createRequestHandler({ config, metrics, log, decide, forwarder, auth, masker })
+  const tunnels = new Set<Duplex>()
+  const onUpgrade = createUpgradeHandler({ config, metrics, log, decide, normalize, forwarder, http: handle, auth, tunnels })
+  const onRequest: RequestListener = (req, res) => {
+    ;(req as WithTarget)[kTarget] = normalize(req.url ?? '')
+    handle(req as WithTarget, res as Parameters<typeof handle>[1])
+  }
+
+  return {
+    config, log, metrics, health, holder, policyOptions,
+    masker, cache, decisionLog, auth, bundles, forwarder,
+    onRequest, onUpgrade, tunnels,
+  }
+}

@@ -1,0 +1,72 @@
+// Decision logs (src/decision-log) from config.decision_logs. Imported by compose only when they
+// are enabled: a bouncer without decision logs never loads the spool, the uploader or gzip.
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { ConfigError } from '../config/index.js'
+import { DecisionLogger, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
+import { applyMask, compileMaskRules } from '../masking/index.js'
+import type { Metrics } from '../metrics/index.js'
+import { readOptionalFile, readTlsFiles } from './tls.js'
+
+export interface DecisionLogDeps {
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly production: boolean
+  readonly allowInsecure: boolean
+  /** auth.jwt.header: always erased from logged input, like authorization. */
+  readonly authHeader: string
+  /** The masking HMAC key, for "hash" rules in mask_rules. */
+  readonly hashKey: Buffer | undefined
+}
+
+/** The logger described by the slice, or undefined when decision logs are disabled. */
+export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLogger | undefined {
+  if (!dl.enabled) return undefined
+  const { metrics, log } = deps
+  let mask: EventMasker | undefined
+  if (dl.mask_rules.length) {
+    const compiled = compileMaskRules(dl.mask_rules)
+    const hashKey = deps.hashKey
+    if (compiled.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
+    mask = (event) => {
+      const r = applyMask(event, compiled, { hashKey })
+      return { event: r.value as typeof event, erased: r.erased, masked: r.masked }
+    }
+  }
+  // Files are read here, through the one helper (the logger is handed their contents).
+  const { bearer_token_file: tokenFile, tls: tlsFiles, ...rest } = dl
+  let slice: DecisionLogConfigInput = rest
+  if (dl.sinks.includes('control_plane')) {
+    const tls = readTlsFiles(tlsFiles, 'decision_logs.tls')
+    slice = {
+      ...rest,
+      bearer_token: readOptionalFile(tokenFile, 'decision_logs.bearer_token_file', { trim: true }),
+      tls: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, reject_unauthorized: tls.rejectUnauthorized },
+    }
+  }
+  // Bound once: recorded() runs for every decision.
+  const recorded = metrics.decisionLogEvents.labels('recorded')
+  const uploaded = metrics.decisionLogEvents.labels('uploaded')
+  const dropped = metrics.decisionLogEvents.labels('dropped')
+  const logger = new DecisionLogger(slice, {
+    production: deps.production,
+    allow_insecure: deps.allowInsecure,
+    auth_header: deps.authHeader,
+    mask,
+    log,
+    metrics: {
+      recorded: () => recorded.inc(),
+      delivered: (n) => uploaded.inc(n),
+      dropped: (reason, n) => { dropped.inc(n); metrics.decisionLogDropped.inc({ reason }, n) },
+      backpressure: () => metrics.decisionLogDropped.inc({ reason: 'backpressure' }),
+      uploadFailed: (status) => metrics.decisionLogUploads.inc({ outcome: status === 413 ? 'too_large' : 'error' }),
+      maskError: () => metrics.decisionLogDropped.inc({ reason: 'mask_error' }),
+    },
+  })
+  metrics.collectors.push(() => {
+    const s = logger.status()
+    metrics.decisionLogSpoolBytes.set(s.spool_bytes)
+    metrics.decisionLogBufferEvents.set(s.pending_events)
+  })
+  return logger
+}

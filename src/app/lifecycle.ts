@@ -1,0 +1,106 @@
+// Start, reload, shutdown. start(): the configured policy, the bundle poller's first attempt,
+// the decision-log spool, the JWKS warm-up, then both ports. close(): bounded and graceful —
+// readiness drops, no new connections, requests still arriving on open ones get 503, in-flight
+// requests finish, idle connections close as they go idle, everything left is cut at the
+// deadline; then components stop in dependency order.
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ActivePolicy } from '../policy/holder.js'
+import { loadPolicyFromPath } from '../policy/load.js'
+import type { Components } from './compose.js'
+import { listenAdmin, type ProxyPort } from './server.js'
+
+export interface ListenAddresses {
+  proxy: AddressInfo
+  admin?: AddressInfo
+}
+
+export interface Lifecycle {
+  /** Loads config.policy.path (if set) and activates it; null when there is none. */
+  loadPolicy (): Promise<ActivePolicy | null>
+  /** Loads the policy (if configured and none is active), starts components, listens on both ports. */
+  start (): Promise<ListenAddresses>
+  /** Loads config.policy.path again and activates it (in-flight requests finish on the old one). */
+  reload (): Promise<ActivePolicy | null>
+  /** Graceful, bounded: stop accepting, finish in-flight requests, close the rest at the deadline. */
+  close (deadlineMs?: number): Promise<void>
+  /** Runs on close, before components are stopped (bundle pollers, ...). */
+  onClose (fn: (deadlineMs: number) => Promise<void> | void): void
+}
+
+export function createLifecycle (c: Components, port: ProxyPort, adminServer: Server | undefined): Lifecycle {
+  const { config, holder, log, health, metrics, bundles, decisionLog, auth, cache, forwarder, tunnels } = c
+  const { proxy } = port
+  const closeHooks: ((deadlineMs: number) => Promise<void> | void)[] = []
+  let closing: Promise<void> | undefined
+
+  async function loadPolicy (): Promise<ActivePolicy | null> {
+    if (!config.policy.path) return null
+    holder.activate(await loadPolicyFromPath(config.policy.path, config.policy.entrypoint, c.policyOptions))
+    return holder.current
+  }
+
+  async function shutdown (deadlineMs: number): Promise<void> {
+    const t0 = Date.now()
+    const left = (): number => Math.max(0, deadlineMs - (Date.now() - t0))
+    health.markShuttingDown()
+    port.refuseNewRequests()
+    log.info({ deadline_ms: deadlineMs, inflight: (await metrics.inflight.get()).values[0]?.value ?? 0 }, 'shutting down')
+    // Connections that finish their request become idle: close them as they do.
+    const sweep = setInterval(() => proxy.closeIdle(), 50)
+    const force = setTimeout(() => {
+      log.warn('shutdown deadline reached; closing remaining connections')
+      proxy.closeAll()
+      for (const t of tunnels) t.destroy()
+    }, deadlineMs)
+    sweep.unref(); force.unref()
+    for (const hook of closeHooks) {
+      try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
+    }
+    try { await bundles?.stop() } catch (e) { log.error({ err: e }, 'bundle manager stop failed') }
+    try {
+      await proxy.close()
+    } finally {
+      clearInterval(sweep)
+      clearTimeout(force)
+    }
+    for (const t of tunnels) t.destroy()
+    await forwarder.close().catch(() => {})
+    await auth?.close().catch(() => {})
+    try { await decisionLog?.stop(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
+    try { await cache?.close() } catch (e) { log.error({ err: e }, 'cache close failed') }
+    if (adminServer?.listening) {
+      adminServer.closeAllConnections()
+      await new Promise<void>((resolve) => adminServer.close(() => resolve()))
+    }
+    log.info({ ms: Date.now() - t0 }, 'stopped')
+    await new Promise<void>((resolve) => log.flush(() => resolve()))
+  }
+
+  return {
+    loadPolicy,
+    reload: loadPolicy,
+
+    async start () {
+      if (config.policy.path && !holder.current) await loadPolicy()
+      // One attempt against the bundle service (or the persisted last good bundle), then background polling.
+      await bundles?.start()
+      await decisionLog?.start()
+      auth?.warm()
+      const proxyAddress = await proxy.listen(config.server.port, config.server.host)
+      const admin = adminServer ? await listenAdmin(adminServer, config.admin) : undefined
+      log.info({
+        proxy: `${proxyAddress.address}:${proxyAddress.port}`, admin: admin ? `${admin.address}:${admin.port}` : undefined,
+        protocols: proxy.protocols, upstream: config.upstream.url,
+      }, 'listening')
+      return { proxy: proxyAddress, admin }
+    },
+
+    close (deadlineMs = config.server.shutdown_timeout_seconds * 1000) {
+      closing ??= shutdown(deadlineMs)
+      return closing
+    },
+
+    onClose (fn) { closeHooks.push(fn) },
+  }
+}

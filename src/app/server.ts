@@ -1,0 +1,93 @@
+// The listeners. The proxy port's server is created in exactly one place, proxyServerFromConfig():
+// it takes the pipeline's request and upgrade handlers and hands them to src/proxy/listener.ts,
+// which builds the http/https/HTTP/2 server the config asks for (server.tls, server.http2).
+// The admin port is plain node:http (src/health/admin.ts).
+import type { Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { BouncerConfig } from '../config/index.js'
+import { BouncerError } from '../errors.js'
+import { createAdminServer } from '../health/admin.js'
+import type { Health } from '../health/index.js'
+import type { Metrics } from '../metrics/index.js'
+import { createProxyServer, type ProxyServer, type RequestListener, type UpgradeListener } from '../proxy/listener.js'
+import { loadServerTls } from '../proxy/tls.js'
+
+export interface ProxyHandlers {
+  /** Every request (HTTP/1.1, and HTTP/2 streams through node's compatibility API). */
+  readonly onRequest: RequestListener
+  /** HTTP/1.1 requests carrying Upgrade. */
+  readonly onUpgrade: UpgradeListener
+}
+
+export interface ProxyPort {
+  readonly proxy: ProxyServer
+  /** From now on, requests still arriving on open connections are answered 503 with Connection: close. */
+  refuseNewRequests (): void
+}
+
+const CLIENT_ERRORS: Readonly<Record<number, readonly [reason: string, error: string, text: string]>> = {
+  400: ['malformed', 'bad_request', 'Bad Request'],
+  408: ['request_timeout', 'request_timeout', 'Request Timeout'],
+  431: ['header_overflow', 'headers_too_large', 'Request Header Fields Too Large'],
+}
+
+const CLOSING_BODY = '{"error":"unavailable"}'
+const CLOSING = { 'content-type': 'application/json', 'content-length': String(CLOSING_BODY.length) }
+const CLOSING_HTTP1 = { ...CLOSING, connection: 'close' }
+
+/** HTTP/1.1 requests that never parsed: a short JSON answer on the raw socket, then close. */
+function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    const [reason, error, text] = CLIENT_ERRORS[status]!
+    metrics.rejected.inc({ reason })
+    log.info({ code: err.code, status }, 'malformed request rejected')
+    const body = `{"error":"${error}"}`
+    if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy()
+  }
+}
+
+/** The proxy port: TLS material loaded and checked now (server.tls), handlers attached, not listening yet. */
+export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: ProxyHandlers, deps: { metrics: Metrics; log: Logger }): ProxyPort {
+  const { metrics, log } = deps
+  const tls = s.tls.enabled ? loadServerTls(s.tls) : undefined
+  for (const w of tls?.warnings ?? []) log.warn(w)
+  let closing = false
+  const { onRequest } = handlers
+  const proxy = createProxyServer({
+    server: s,
+    tls,
+    onRequest: (req, res) => {
+      if (!closing) return onRequest(req, res)
+      // HTTP/2 streams are refused by the GOAWAY the shutdown sends; Connection is HTTP/1.1's.
+      const r = res as ServerResponse
+      r.writeHead(503, req.httpVersionMajor === 1 ? CLOSING_HTTP1 : CLOSING)
+      r.end(CLOSING_BODY)
+    },
+    onUpgrade: handlers.onUpgrade,
+    onClientError: clientErrorHandler(metrics, log),
+    onClientCertificateRejected: () => metrics.rejected.inc({ reason: 'client_certificate' }),
+    log,
+  })
+  return { proxy, refuseNewRequests () { closing = true } }
+}
+
+/** The admin listener (/healthz, /readyz, /metrics), or undefined when admin.enabled is off. */
+export function adminServerFromConfig (admin: BouncerConfig['admin'], deps: { health: Health; metrics: Metrics }): Server | undefined {
+  return admin.enabled ? createAdminServer(deps) : undefined
+}
+
+export async function listenAdmin (server: Server, admin: BouncerConfig['admin']): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => reject(new BouncerError('BOUNCER_ERR_PROXY_LISTEN', [`${admin.host}:${admin.port}`, e.message], { cause: e }))
+    server.once('error', onError)
+    server.listen(admin.port, admin.host, () => { server.off('error', onError); resolve() })
+  })
+  return server.address() as AddressInfo
+}

@@ -1,6 +1,8 @@
 // A JWKS fetched with undici and kept in memory. Refreshed when older than `maxAgeMs`
-// (the stale set keeps serving while a refresh runs) and on demand when a token names an
-// unknown `kid`, at most once per `cooldownMs` so unknown kids cannot hammer the issuer.
+// (the stale set keeps serving while a refresh runs, and after one fails) and on demand when
+// a token names an unknown `kid`; either way at most one fetch per `cooldownMs`, counted from
+// the last attempt, so neither unknown kids nor an IdP outage make every request refetch.
+// (Reviewed against jose's createRemoteJWKSet: see the README's library table.)
 import { Agent, request } from 'undici'
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import { BouncerError } from '../errors.js'
@@ -13,6 +15,8 @@ export interface JwksOptions {
   dispatcher?: Agent
   maxBytes?: number
   onFetch?: (outcome: 'ok' | 'error', error?: Error) => void
+  /** Clock (ms), injectable for tests. Default Date.now. */
+  now?: () => number
 }
 
 export class RemoteJwks {
@@ -23,8 +27,11 @@ export class RemoteJwks {
   #inflight: Promise<void> | undefined
   #lastError: Error | undefined
 
+  readonly #now: () => number
+
   constructor (opts: JwksOptions) {
     this.#opts = opts
+    this.#now = opts.now ?? Date.now
   }
 
   get lastError (): Error | undefined { return this.#lastError }
@@ -37,7 +44,7 @@ export class RemoteJwks {
   }
 
   async #fetch (): Promise<void> {
-    this.#attemptAt = Date.now()
+    this.#attemptAt = this.#now()
     const { url, timeoutMs, dispatcher } = this.#opts
     const max = this.#opts.maxBytes ?? 1024 * 1024
     try {
@@ -63,7 +70,7 @@ export class RemoteJwks {
       const jwks = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet
       if (!jwks || !Array.isArray(jwks.keys)) throw new Error('not a JWK set (no "keys" array)')
       this.#resolver = createLocalJWKSet(jwks)
-      this.#fetchedAt = Date.now()
+      this.#fetchedAt = this.#now()
       this.#lastError = undefined
       this.#opts.onFetch?.('ok')
     } catch (e) {
@@ -74,16 +81,27 @@ export class RemoteJwks {
     }
   }
 
-  /** The key resolver, fetching first if there is none yet and refreshing in the background when stale. */
+  /**
+   * The key resolver, fetching first if there is none yet. A stale set keeps serving while a
+   * refresh runs in the background; fetches happen at most once per cooldown (a failing IdP is
+   * not asked again on every request, and without a set the request fails at once).
+   */
   async resolver (): Promise<JWTVerifyGetKey> {
-    if (!this.#resolver) await this.refresh()
-    else if (Date.now() - this.#fetchedAt > this.#opts.maxAgeMs) this.refresh().catch(() => { /* keep the stale set; reported via status */ })
+    if (!this.#resolver) {
+      // No set yet and the last attempt failed within the cooldown: fail now, do not refetch.
+      if (this.#lastError && !this.#inflight && this.#coolingDown()) throw this.#lastError
+      await this.refresh()
+    } else if (this.#now() - this.#fetchedAt > this.#opts.maxAgeMs && !this.#coolingDown()) {
+      this.refresh().catch(() => { /* keep the stale set; reported via status */ })
+    }
     return this.#resolver!
   }
 
+  #coolingDown (): boolean { return this.#now() - this.#attemptAt < this.#opts.cooldownMs }
+
   /** For an unknown kid: refetch unless one was attempted within the cooldown. Returns whether it refetched. */
   async refreshForUnknownKey (): Promise<boolean> {
-    if (Date.now() - this.#attemptAt < this.#opts.cooldownMs) {
+    if (this.#coolingDown()) {
       if (this.#inflight) { await this.#inflight.catch(() => {}); return true }
       return false
     }

@@ -126,7 +126,7 @@ const MAX_RECORD_CHARS = 64 * 1024 * 1024
  * lines fall. Errors in the content are reported through h.malformed and reading goes on
  * (at most `maxMalformed` of them per file are reported one by one); I/O errors throw.
  */
-export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { allowTornTail?: boolean; maxMalformed?: number } = {}): Promise<ReadResult> {
+export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { allowTornTail?: boolean; maxMalformed?: number; chunkBytes?: number } = {}): Promise<ReadResult> {
   const name = file.name
   let gzip = false
   try {
@@ -148,29 +148,26 @@ export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { all
   }
 
   const splitter = new Splitter(name, h.item, malformed)
-  const raw = createReadStream(file.path, { highWaterMark: 1 << 20 })
+  const raw = createReadStream(file.path, { highWaterMark: opts.chunkBytes ?? 1 << 20 })
   let bytes = 0
   raw.on('data', (c: Buffer | string) => {
     bytes += c.length
     h.progress?.(bytes)
   })
-  const stream = gzip ? raw.pipe(createGunzip()) : raw
+  const stream = gzip ? raw.pipe(createGunzip(opts.chunkBytes !== undefined ? { chunkSize: Math.max(64, opts.chunkBytes) } : {})) : raw
   if (gzip) raw.on('error', (e) => stream.destroy(e))
-  const decoder = new StringDecoder('utf8')
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) splitter.push(decoder.write(chunk))
+    for await (const chunk of stream as AsyncIterable<Buffer>) splitter.pushBytes(chunk)
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code !== undefined && /^Z_|^ERR_/.test(err.code) && gzip) {
       // A truncated or corrupt gzip stream: what was decompressed so far has been read.
-      splitter.push(decoder.end())
       splitter.end(false)
       malformed({ file: name, line: splitter.line, element: null }, `gzip data is truncated or corrupt (${err.message}); the rest of the file cannot be read`)
       return { tornTail: false }
     }
     throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', file.path, describeIoError(e))
   }
-  splitter.push(decoder.end())
   return { tornTail: splitter.end(opts.allowTornTail === true) }
 }
 
@@ -199,6 +196,57 @@ class Splitter {
     private readonly malformed: (pos: Position, message: string) => void,
   ) {}
 
+  private readonly decoder = new StringDecoder('utf8')
+  /** lines mode works on bytes (no decoding of the whole text, one string per line); the
+   * scanner works on text. */
+  private restBytes: Buffer | null = null
+
+  pushBytes (chunk: Buffer): void {
+    if (this.mode === 'detect') {
+      let i = 0
+      while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)) i++
+      if (i === chunk.length) {
+        this.restBytes = this.restBytes === null ? Buffer.from(chunk) : Buffer.concat([this.restBytes, chunk])
+        return
+      }
+      this.mode = chunk[i] === 0x5b ? 'scan' : 'lines'
+      if (this.restBytes !== null) { chunk = Buffer.concat([this.restBytes, chunk]); this.restBytes = null }
+    }
+    if (this.mode !== 'lines') { this.push(this.decoder.write(chunk)); return }
+    let start = 0
+    for (;;) {
+      const nl = chunk.indexOf(10, start)
+      if (nl < 0) break
+      let bytes = chunk.subarray(start, nl)
+      if (this.restBytes !== null) { bytes = Buffer.concat([this.restBytes, bytes]); this.restBytes = null }
+      start = nl + 1
+      const line = this.line++
+      const text = bytes.toString('utf8').trim()
+      if (text.length === 0) continue
+      let v: unknown
+      try { v = JSON.parse(text) } catch {
+        if (this.noneYet) {
+          // The first line is not JSON by itself: perhaps a pretty-printed object. The scanner
+          // reads the text from there.
+          this.line = line
+          this.toScan(text + '\n' + this.decoder.write(chunk.subarray(start)))
+          return
+        }
+        this.malformed({ file: this.name, line, element: null }, 'not valid JSON')
+        continue
+      }
+      this.deliver(v, line)
+    }
+    if (start < chunk.length) {
+      const tail = chunk.subarray(start)
+      this.restBytes = this.restBytes === null ? Buffer.from(tail) : Buffer.concat([this.restBytes, tail])
+      if (this.restBytes.length > MAX_RECORD_CHARS) {
+        this.malformed({ file: this.name, line: this.line, element: null }, `a line longer than ${MAX_RECORD_CHARS} bytes; skipped`)
+        this.restBytes = null
+      }
+    }
+  }
+
   push (text: string): void {
     if (text.length === 0) return
     this.buf = this.buf.length === 0 ? text : this.buf + text
@@ -214,6 +262,13 @@ class Splitter {
   /** End of input. Returns true if the text ended in an unparseable line without a newline
    * and torn tails are allowed. */
   end (allowTorn: boolean): boolean {
+    if (this.restBytes !== null) {
+      const text = this.restBytes.toString('utf8')
+      this.restBytes = null
+      if (this.mode === 'detect') return false
+      this.buf = text
+    }
+    if (this.mode === 'scan') this.push(this.decoder.end())
     if (this.mode === 'lines') return this.lines(true, allowTorn)
     if (this.mode === 'scan' && (this.itemStart >= 0 || this.depth > 0)) {
       const start = this.itemStart >= 0 ? this.itemLine : this.line

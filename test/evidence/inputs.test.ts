@@ -1,12 +1,13 @@
 // The inputs bouncer evidence reads besides control-plane uploads: a spool directory (with its
 // acknowledged point, a drop marker, a torn tail, a deleted segment), file-sink exports (a
 // restart under the same labels.id, chains of two pods interleaved), and bad input.
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { computeHash, DecisionLogger } from '../../src/decision-log/index.js'
 import { isBouncerError } from '../../src/errors.js'
-import { buildEvidence, recordHash } from '../../src/evidence/index.js'
+import { buildEvidence, readLogFile, recordHash } from '../../src/evidence/index.js'
 import { sampleInput, tempDir } from '../decision-log/fixtures/control-plane.js'
 
 const T0 = Date.UTC(2025, 0, 6)
@@ -157,4 +158,34 @@ t.test('recordHash is computeHash, the fast way only when that is the same', asy
   }
   const odd = { seq: 1, prev_hash: '0'.repeat(64), input: { parsed_query: { 10: ['a'], 9: ['b'], b: 1, a: 2 }, n: 1e21, s: 'é\u2028"\\' } }
   t.equal(recordHash(odd), computeHash(odd), 'integer-like keys and escapes')
+})
+
+t.test('records split across read chunks anywhere come out the same', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 12)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  const variants: Array<[string, string | Buffer]> = [
+    ['lines.jsonl', lines.join('\r\n') + '\n'],
+    ['batches.jsonl', JSON.stringify(events.slice(0, 5)) + '\n' + JSON.stringify(events.slice(5)) + '\n'],
+    ['pretty.json', JSON.stringify(events, null, 2)],
+    ['pretty-objects.jsonl', events.map((e) => JSON.stringify(e, null, 1)).join('\n')],
+    ['upload.json.gz', gzipSync(JSON.stringify(events))],
+    ['utf8.jsonl', lines.map((l) => l.replace('"acme"', '"ac\u00e9m\u00e9 \u2603 \ud83d\ude00"')).join('\n') + '\n'],
+  ]
+  for (const [name, content] of variants) {
+    const p = join(dir, name)
+    writeFileSync(p, content)
+    const read = async (chunkBytes?: number): Promise<unknown[]> => {
+      const out: unknown[] = []
+      const bad: string[] = []
+      await readLogFile({ path: p, name, bytes: statSync(p).size }, { item: (v) => out.push(v), malformed: (_p, m) => bad.push(m) }, chunkBytes !== undefined ? { chunkBytes } : {})
+      t.same(bad, [], `${name}: nothing unreadable`)
+      return out
+    }
+    const whole = await read()
+    t.equal(whole.length, 12, `${name}: 12 records`)
+    for (const n of [1, 7, 64, 333]) t.same(await read(n), whole, `${name}: ${n}-byte chunks`)
+  }
 })

@@ -1,0 +1,69 @@
+// Benchmark: bouncer evidence over a large log — events per second and peak RSS, for two
+// period lengths, so "memory bounded regardless of period length" shows as two similar RSS
+// figures. The log is written first by the real DecisionLogger (batched writes into a spool
+// that is never delivered), then each report is built in a fresh process.
+//   npx tsx bench/evidence.ts [--events 200000] [--subjects 500]
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { DecisionLogger } from '../src/decision-log/index.js'
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '200000' }, subjects: { type: 'string', default: '500' }, child: { type: 'string' } } })
+
+if (values.child !== undefined) {
+  // one measurement: build the report over the spool, print JSON
+  const { buildEvidence } = await import('../src/evidence/index.js')
+  let peak = 0
+  const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
+  const t0 = performance.now()
+  const r = await buildEvidence({ logs: [values.child] })
+  const s = (performance.now() - t0) / 1000
+  clearInterval(iv)
+  peak = Math.max(peak, process.memoryUsage().rss)
+  process.stdout.write(JSON.stringify({ records: r.integrity.records_checked, seconds: s, peakRss: peak, complete: r.integrity.complete }) + '\n')
+  process.exit(0)
+}
+
+const EVENTS = Number(values.events)
+const SUBJECTS = Number(values.subjects)
+const dir = mkdtempSync(join(tmpdir(), 'bouncer-bench-evidence-'))
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+
+async function writeLog (spool: string, n: number): Promise<void> {
+  const never = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+  const lg = new DecisionLogger({ spool_dir: spool, sinks: ['console'], write_mode: 'batched', max_bytes: 8 * 1024 ** 3, segment_max_bytes: 16 * 1024 ** 2, min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: never })
+  await lg.start()
+  const t0 = Date.UTC(2025, 0, 1)
+  for (let i = 0; i < n; i++) {
+    lg.record({
+      path: 'bouncer/decision',
+      input: {
+        attributes: { request: { http: { id: `req-${i}`, method: i % 5 === 0 ? 'POST' : 'GET', path: `/v1/accounts/${i % 9973}`, host: 'api.internal', headers: { authorization: 'Bearer x', accept: '*/*', 'x-tenant': 'acme' } } }, source: { address: '10.0.0.7:51234' } }, // security-gate: allow-secret
+        parsed_path: ['v1', i % 3 === 0 ? 'payments' : 'accounts', String(i % 9973)],
+        identity: { sub: `user-${i % SUBJECTS}` },
+      },
+      result: i % 11 === 0 ? { allow: false, status: 403 } : { allow: true },
+      bundles: { main: { revision: `r${Math.floor(i / (n / 4))}` } },
+      timestamp_ns: BigInt(t0 + Math.floor(i * (365 * 86_400_000 / n))) * 1_000_000n,
+    })
+    if (i % 5000 === 4999) await lg.written()
+  }
+  await lg.stop(0)
+}
+
+const self = fileURLToPath(import.meta.url)
+const rows: string[][] = [['events', 'seconds', 'events/s', 'peak RSS']]
+for (const n of [Math.round(EVENTS / 4), EVENTS]) {
+  const spool = join(dir, `spool-${n}`)
+  await writeLog(spool, n)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', spool], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(r.stderr)
+  const m = JSON.parse(r.stdout) as { records: number; seconds: number; peakRss: number }
+  rows.push([String(m.records), m.seconds.toFixed(2), Math.round(m.records / m.seconds).toLocaleString('en-US'), `${Math.round(m.peakRss / 1048576)} MiB`])
+}
+const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i]!)).join('  '))
+console.log(`\nnode ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (a shared machine: compare rows, not runs)`)

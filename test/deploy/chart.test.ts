@@ -18,7 +18,10 @@ const chartDir = join(root, 'helm/bouncer')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
 
 type Obj = Record<string, any>
-const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } } }
+// config.production (the chart's default) refuses a cleartext proxy port: every value set
+// brings the TLS Secret the chart mounts for it.
+const TLS = { tls: { secretName: 'shop-api-tls' } }
+const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, bouncer: TLS }
 const FULL = {
   ...APP,
   policy: { files: { 'authz.rego': 'package bouncer\n\nimport rego.v1\n\ndecision := {"allow": input.attributes.request.http.method == "GET"}\n' } },
@@ -27,12 +30,13 @@ const FULL = {
   redis: { mode: 'internal', internal: { tls: { existingSecret: 'redis-tls' }, password: { existingSecret: 'redis-password' } } },
   masking: { hashKey: { existingSecret: 'mask-key' } },
   metrics: { serviceMonitor: { enabled: true } },
-  bouncer: { extraSecretMounts: [{ name: 'jwt', secretName: 'jwt-keys' }] },
+  bouncer: { ...TLS, extraSecretMounts: [{ name: 'jwt', secretName: 'jwt-keys' }] },
   config: { auth: { jwt: { enabled: true, keys: [{ alg: 'RS256', pem_file: '/etc/bouncer/secrets/jwt/public.pem' }] } } },
 }
 const EXISTING = {
   workload: { enabled: false, existingSelector: { 'app.kubernetes.io/name': 'shop-api' } },
   app: { port: 5000 },
+  bouncer: TLS,
   redis: { mode: 'external', external: { url: 'rediss://redis.example.com:6380', password: { existingSecret: 'redis-pw' }, tls: { caSecret: 'redis-ca' } } },
   controlPlane: { url: 'https://control-plane.example.com' },
   bundleSigning: { keys: { prod: { algorithm: 'ES256', existingSecret: 'bundle-signing', secretKey: 'public.pem' } } },
@@ -315,7 +319,14 @@ t.test('NetworkPolicy: only the proxy port in (metrics from the monitoring peers
   const ingressPorts = np.spec.ingress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port))
   t.same(ingressPorts, [8080, 9090], 'proxy and admin only; never the app port')
   t.notOk(ingressPorts.includes(3000))
-  t.same(np.spec.ingress[1].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], 'admin port only from metricsFrom')
+  const testPod = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'bouncer', 'app.kubernetes.io/instance': 'demo', 'app.kubernetes.io/component': 'test' } } }
+  t.same(np.spec.ingress[1].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }, testPod], 'admin port only from metricsFrom and the chart\'s helm test pod')
+  t.ok(matches(testPod.podSelector.matchLabels, one(render(FULL).manifests, 'Pod', 'demo-bouncer-test').metadata.labels), 'that peer is the test pod')
+  t.notOk(np.spec.ingress[0].from, 'proxy port from anywhere (ingressFrom empty)')
+  const limited = one(render({ ...FULL, networkPolicy: { ingressFrom: [{ namespaceSelector: { matchLabels: { team: 'web' } } }] } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(limited.spec.ingress[0].from, [{ namespaceSelector: { matchLabels: { team: 'web' } } }, testPod], 'ingressFrom, plus the test pod')
+  const noTests = one(render({ ...FULL, tests: { enabled: false } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(noTests.spec.ingress[1].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], 'tests.enabled=false: metricsFrom alone')
   const egressPorts = np.spec.egress.map((r: Obj) => r.ports.map((p: Obj) => `${p.port}/${p.protocol}`).join(','))
   t.same(egressPorts, ['53/UDP,53/TCP', '443/TCP', '6379/TCP'])
   t.ok(matches(np.spec.egress[2].to[0].podSelector.matchLabels, one(manifests, 'Deployment', 'demo-bouncer-redis').spec.template.metadata.labels), 'Redis egress goes to the Redis pods')
@@ -323,7 +334,9 @@ t.test('NetworkPolicy: only the proxy port in (metrics from the monitoring peers
   const minimal = one(render(APP).manifests, 'NetworkPolicy', 'demo-bouncer')
   t.same(minimal.spec.egress.map((r: Obj) => r.ports[0].port), [53], 'nothing but DNS when nothing else is configured')
   const open = one(render({ ...APP, networkPolicy: { metricsFrom: [] } }).manifests, 'NetworkPolicy', 'demo-bouncer')
-  t.same(open.spec.ingress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port)), [8080], 'no metricsFrom → the admin port is not opened at all')
+  t.same(open.spec.ingress.map((r: Obj) => [r.ports[0].port, r.from]), [[8080, undefined], [9090, [testPod]]], 'no metricsFrom → the admin port is open to the test pod only')
+  const closed = one(render({ ...APP, networkPolicy: { metricsFrom: [] }, tests: { enabled: false } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(closed.spec.ingress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port)), [8080], 'no metricsFrom, no tests → the admin port is not opened at all')
   t.notOk(find(render({ ...APP, networkPolicy: { enabled: false } }).manifests, 'NetworkPolicy').length, 'can be disabled')
 })
 
@@ -362,11 +375,16 @@ t.test('existing workload: no Deployment, a patch that adds the same sidecar', a
   const example = bouncerContainer(one(render(same).manifests, 'Deployment', 'demo-bouncer').spec.template.spec)
   t.same(b, example, 'one sidecar definition for both ways of deploying')
 
-  t.throws(() => render({ workload: { enabled: false } }), /workload\.existingSelector is required/, 'existingSelector is required')
+  t.throws(() => render({ workload: { enabled: false }, bouncer: TLS }), /workload\.existingSelector is required/, 'existingSelector is required')
 })
 
 t.test('guard rails: failures the chart raises at render time', async (t) => {
-  t.throws(() => render({}), /app\.image\.repository is required/)
+  t.throws(() => render({ bouncer: TLS }), /app\.image\.repository is required/)
+  t.throws(() => render({ app: APP.app }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName .* or config\.allow_insecure=true/, 'production mode without proxy TLS')
+  const cleartext = bouncerConfig(render({ app: APP.app, config: { allow_insecure: true } }).manifests)
+  t.notOk(cleartext.server.tls, 'allowed with allow_insecure, and then cleartext')
+  const own = bouncerConfig(render({ app: APP.app, config: { server: { tls: { enabled: true, cert_file: '/etc/bouncer/secrets/tls/c.pem', key_file: '/etc/bouncer/secrets/tls/k.pem' } } }, bouncer: { extraSecretMounts: [{ name: 'tls', secretName: 'x' }] } }).manifests)
+  t.equal(own.server.tls.cert_file, '/etc/bouncer/secrets/tls/c.pem', 'or with server.tls of your own')
   t.throws(() => render({ ...APP, redis: { mode: 'internal' } }), /in-chart Redis is plaintext/, 'plaintext in-chart Redis in production mode')
   const ok = render({ ...APP, redis: { mode: 'internal' }, config: { allow_insecure: true } })
   t.equal(bouncerConfig(ok.manifests).cache.redis.url, 'redis://demo-bouncer-redis:6379', 'allowed with allow_insecure, and then plaintext')

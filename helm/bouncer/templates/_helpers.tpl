@@ -62,6 +62,41 @@ app.kubernetes.io/component: workload
 {{- end }}
 {{- end }}
 
+{{/* Labels of the `helm test` pod (NetworkPolicy lets it reach the proxy and admin ports). */}}
+{{- define "bouncer.testSelectorLabels" -}}
+{{ include "bouncer.selectorLabels" . }}
+app.kubernetes.io/component: test
+{{- end }}
+
+{{/*
+How the sidecar joins the pod: "container" or "native" (an init container with restartPolicy
+Always, Kubernetes >= 1.29). Fails for a cluster that cannot run native sidecars.
+*/}}
+{{- define "bouncer.sidecarMode" -}}
+{{- $m := .Values.bouncer.sidecarMode }}
+{{- if not (or (eq $m "container") (eq $m "native")) }}
+{{- fail (printf "bouncer.sidecarMode must be \"container\" or \"native\", got %q" $m) }}
+{{- end }}
+{{- if and (eq $m "native") (semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version) }}
+{{- fail (printf "bouncer.sidecarMode=native needs Kubernetes >= 1.29 (init containers with restartPolicy Always); this cluster is %s: use bouncer.sidecarMode=container" .Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- $m }}
+{{- end }}
+
+{{/* The proxy port's TLS Secret: bouncer.tls.secretName, or "<fullname>-tls" when cert-manager issues it; empty = no TLS. */}}
+{{- define "bouncer.tlsSecretName" -}}
+{{- if .Values.bouncer.tls.certManager.enabled }}
+{{- default (printf "%s-tls" (include "bouncer.fullname" .)) .Values.bouncer.tls.secretName }}
+{{- else }}
+{{- .Values.bouncer.tls.secretName }}
+{{- end }}
+{{- end }}
+
+{{/* A Prometheus template reference in an alert annotation, e.g. {{ $labels.pod }} (kept out of Helm's own templating). */}}
+{{- define "bouncer.promLabel" -}}
+{{- printf "{{ $labels.%s }}" . }}
+{{- end }}
+
 {{- define "bouncer.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
@@ -94,6 +129,11 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- fail "set the admin port with bouncer.ports.admin, not config.admin.port" }}
 {{- end }}
 {{- $w := dict "server" (dict "port" (int $v.bouncer.ports.proxy)) "admin" (dict "port" (int $v.bouncer.ports.admin) "enabled" true) }}
+{{- if include "bouncer.tlsSecretName" . }}
+{{- $_ := set $w.server "tls" (dict "enabled" true "cert_file" "/etc/bouncer/tls/tls.crt" "key_file" "/etc/bouncer/tls/tls.key") }}
+{{- else if and (default false $c.production) (not (default false $c.allow_insecure)) (not (default (dict) $server.tls).enabled) }}
+{{- fail "config.production refuses a cleartext proxy port: set bouncer.tls.secretName (a kubernetes.io/tls Secret) or bouncer.tls.certManager.enabled=true with bouncer.tls.certManager.issuerRef.name, or config.allow_insecure=true" }}
+{{- end }}
 {{- $upstream := default (dict) $c.upstream }}
 {{- if not $upstream.url }}
 {{- $_ := set $w "upstream" (dict "url" (printf "http://127.0.0.1:%d" (int $v.app.port))) }}
@@ -258,14 +298,24 @@ wired values win, except upstream.url, which a user may set explicitly.
   secret:
     secretName: {{ .secretName }}
 {{- end }}
+{{- with include "bouncer.tlsSecretName" . }}
+- name: bouncer-tls
+  secret:
+    secretName: {{ . }}
+{{- end }}
 {{- end }}
 
 {{/* The sidecar container, as one YAML list item. */}}
 {{- define "bouncer.container" -}}
 {{- $v := .Values -}}
+{{- $native := eq (include "bouncer.sidecarMode" .) "native" -}}
 - name: bouncer
   image: {{ include "bouncer.image" . | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- if $native }}
+  # Native sidecar: started (and ready) before the app containers, stopped after them.
+  restartPolicy: Always
+  {{- end }}
   args:
     - run
     - --config
@@ -301,7 +351,7 @@ wired values win, except upstream.url, which a user may set explicitly.
       path: /readyz
       port: admin
     {{- toYaml $v.bouncer.probes.readiness | nindent 4 }}
-  {{- if $v.bouncer.preStopSleepSeconds }}
+  {{- if and $v.bouncer.preStopSleepSeconds (not $native) }}
   lifecycle:
     preStop:
       exec:
@@ -358,6 +408,12 @@ wired values win, except upstream.url, which a user may set explicitly.
     {{- range $v.bouncer.extraSecretMounts }}
     - name: bouncer-extra-{{ .name }}
       mountPath: /etc/bouncer/secrets/{{ .name }}
+      readOnly: true
+    {{- end }}
+    {{- if include "bouncer.tlsSecretName" . }}
+    # Proxy-port TLS: tls.crt, tls.key (and ca.crt) from the Secret.
+    - name: bouncer-tls
+      mountPath: /etc/bouncer/tls
       readOnly: true
     {{- end }}
     {{- with $v.bouncer.extraVolumeMounts }}

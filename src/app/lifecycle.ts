@@ -68,7 +68,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
     await forwarder.close().catch(() => {})
     await auth?.close().catch(() => {})
     try { await decisionLog?.stop(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
-    try { await cache?.close() } catch (e) { log.error({ err: e }, 'cache close failed') }
+    try { await cache?.close(left()) } catch (e) { log.error({ err: e }, 'cache close failed') }
     if (adminServer?.listening) {
       adminServer.closeAllConnections()
       await new Promise<void>((resolve) => adminServer.close(() => resolve()))

@@ -130,7 +130,7 @@ t.test('eval: --format json|pretty|raw, print to stderr, --fail, exit codes', as
   t.equal(bad.code, 2, 'a compile error is an error')
   t.match(JSON.parse(bad.stdout), { errors: [{ code: 'rego_type_error', message: 'count: invalid argument(s)', location: { file: '<query>', row: 1, col: 1 } }] })
   const badPretty = await run(['eval', '-d', d, '-f', 'pretty', 'count(5)'])
-  t.match(badPretty.stderr, /1 error occurred: <query>:1:1: rego_type_error: count: invalid argument\(s\)\n\thave: \(number, \?\?\?\)\n\twant: \(any<string, array\[any\], object\[any: any\], set\[any\]>, number\)/)
+  t.match(badPretty.stderr, /1 error occurred: <query>:1:1: rego_type_error: count: invalid argument\(s\)\n\thave: \(number, \?\?\?\)\n\twant: \(collection: any<string, array\[any\], object\[any: any\], set\[any\]>, n: number\)/)
 })
 
 t.test('test: -v, --format json, print output, todo_ tests, exit codes', async t => {
@@ -217,17 +217,17 @@ t.test('check: errors as opa check prints them, --strict, exit codes', async t =
     '3 errors occurred:',
     `${f}:3:6: rego_type_error: count: invalid argument(s)`,
     '\thave: (number, ???)',
-    '\twant: (any<string, array[any], object[any: any], set[any]>, number)',
+    '\twant: (collection: any<string, array[any], object[any: any], set[any]>, n: number)',
     `${f}:5:6: rego_type_error: plus: invalid argument(s)`,
     '\thave: (string, number, ???)',
-    '\twant: (number, number, number)',
+    '\twant: (x: number, y: number, z: number)',
     `${f}:7:6: rego_type_error: upper: invalid argument(s)`,
     '\thave: (number, ???)',
-    '\twant: (string, string)',
+    '\twant: (x: string, y: string)',
     '',
   ].join('\n'))
   const json = await run(['check', '--format', 'json', f])
-  t.match(JSON.parse(json.stdout).errors[0], { code: 'rego_type_error', message: 'count: invalid argument(s)', location: { file: f, row: 3, col: 6 }, details: ['have: (number, ???)', 'want: (any<string, array[any], object[any: any], set[any]>, number)'] })
+  t.match(JSON.parse(json.stdout).errors[0], { code: 'rego_type_error', message: 'count: invalid argument(s)', location: { file: f, row: 3, col: 6 }, details: ['have: (number, ???)', 'want: (collection: any<string, array[any], object[any: any], set[any]>, n: number)'] })
   const strictSrc = await dir({ 's.rego': 'package s\n\nimport data.unused\n\nf(x, y) := x\n\np if {\n  v := 1\n  input.a == 1\n}\n\nq := any([true])\n' })
   const lax = await run(['check', strictSrc])
   t.equal(lax.code, 0, lax.stderr)

@@ -18,40 +18,40 @@ const COLLECTION = 'any<string, array[any], object[any: any], set[any]>'
 
 t.test('the issue\'s examples: count(5), "a" + 1, upper(5)', async t => {
   t.same(typeErrors('package p\n\nn := count(5)\n'), [
-    `p.rego:3:6: rego_type_error: count: invalid argument(s)\n\thave: (number, ???)\n\twant: (${COLLECTION}, number)`,
+    `p.rego:3:6: rego_type_error: count: invalid argument(s)\n\thave: (number, ???)\n\twant: (collection: ${COLLECTION}, n: number)`,
   ])
   t.same(typeErrors('package p\n\ns := "a" + 1\n'), [
-    'p.rego:3:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+    'p.rego:3:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (x: number, y: number, z: number)',
   ])
   t.same(typeErrors('package p\n\nu := upper(5)\n'), [
-    'p.rego:3:6: rego_type_error: upper: invalid argument(s)\n\thave: (number, ???)\n\twant: (string, string)',
+    'p.rego:3:6: rego_type_error: upper: invalid argument(s)\n\thave: (number, ???)\n\twant: (x: string, y: string)',
   ])
   t.same(typeErrors('package p\n\nallow if count(5)\n'), [
-    `p.rego:3:10: rego_type_error: count: invalid argument(s)\n\thave: (number)\n\twant: (${COLLECTION}, number)`,
+    `p.rego:3:10: rego_type_error: count: invalid argument(s)\n\thave: (number)\n\twant: (collection: ${COLLECTION}, n: number)`,
   ], 'a call that is an expression of its own has no output operand')
 })
 
 t.test('types flow through variables, rules, functions and comprehensions', async t => {
   t.same(typeErrors('package p\n\nallow if {\n  x := "a"\n  y := x * 2\n  y > 0\n}\n'), [
-    'p.rego:5:8: rego_type_error: mul: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+    'p.rego:5:8: rego_type_error: mul: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (x: number, y: number, z: number)',
   ], 'a local variable')
   t.same(typeErrors('package p\n\nname := "x"\n\nn := name + 1\n'), [
-    'p.rego:5:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+    'p.rego:5:6: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (x: number, y: number, z: number)',
   ], 'a rule\'s value')
   t.same(typeErrors('package p\n\nnames contains "a"\n\nn := upper(names)\n'), [
-    'p.rego:5:6: rego_type_error: upper: invalid argument(s)\n\thave: (set[string], ???)\n\twant: (string, string)',
+    'p.rego:5:6: rego_type_error: upper: invalid argument(s)\n\thave: (set[string], ???)\n\twant: (x: string, y: string)',
   ], 'a partial set')
   t.same(typeErrors('package p\n\ninc(x) := x + 1\n\nv := inc("s")\n'), [
     'p.rego:5:6: rego_type_error: data.p.inc: invalid argument(s)\n\thave: (string, ???)\n\twant: (number, number)',
   ], 'a function\'s argument type comes from how its body uses it')
   t.same(typeErrors('package p\n\nxs := [x | some x in [1, 2]]\n\nv := lower(xs[0])\n'), [
-    'p.rego:5:6: rego_type_error: lower: invalid argument(s)\n\thave: (number, ???)\n\twant: (string, string)',
+    'p.rego:5:6: rego_type_error: lower: invalid argument(s)\n\thave: (number, ???)\n\twant: (x: string, y: string)',
   ], 'comprehensions and `some ... in`')
   t.same(typeErrors('package p\n\nallow if {\n  every x in ["a"] { x + 1 > 0 }\n}\n'), [
-    'p.rego:4:22: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (number, number, number)',
+    'p.rego:4:22: rego_type_error: plus: invalid argument(s)\n\thave: (string, number, ???)\n\twant: (x: number, y: number, z: number)',
   ], '`every`')
   t.same(typeErrors('package p\n\nallow if {\n  [a, b] := split("a.b", ".")\n  a + b > 0\n}\n'), [
-    'p.rego:5:3: rego_type_error: plus: invalid argument(s)\n\thave: (string, string, ???)\n\twant: (number, number, number)',
+    'p.rego:5:3: rego_type_error: plus: invalid argument(s)\n\thave: (string, string, ???)\n\twant: (x: number, y: number, z: number)',
   ], 'array patterns take the element types')
   t.same(typeErrors('package p\n\nallow if {\n  x := 1\n  x = "a"\n}\n'), [
     'p.rego:5:3: rego_type_error: match error\n\tleft  : number\n\tright : string',
@@ -70,10 +70,10 @@ t.test('references a known value cannot have', async t => {
 
 t.test('argument counts, with OPA\'s have/want', async t => {
   t.same(typeErrors('package p\n\nv := upper("a", "b", "c")\n'), [
-    'p.rego:3:6: rego_type_error: upper: too many arguments\n\thave: (string, string, string, ???)\n\twant: (string, string)',
+    'p.rego:3:6: rego_type_error: upper: too many arguments\n\thave: (string, string, string, ???)\n\twant: (x: string, y: string)',
   ])
   t.same(typeErrors('package p\n\nv := replace("a", "b")\n'), [
-    'p.rego:3:6: rego_type_error: replace: too few arguments\n\thave: (string, string, ???)\n\twant: (string, string, string, string)',
+    'p.rego:3:6: rego_type_error: replace: too few arguments\n\thave: (string, string, ???)\n\twant: (x: string, old: string, new: string, y: string)',
   ])
   // compileModules reports it once (the planner's own arity message is dropped)
   try {

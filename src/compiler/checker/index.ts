@@ -568,6 +568,7 @@ class Checker {
     let result: Type
     let variadic: Type
     let comparison = false
+    let names: readonly string[] = []
     if ('node' in target) {
       const ft = this.funcType(target.node)
       name = 'data.' + target.node.path.join('.')
@@ -580,6 +581,7 @@ class Checker {
       result = d.result ?? undefined
       variadic = d.variadic
       comparison = d.comparison
+      names = [...(d.argNames ?? []), ...(d.resultName !== undefined ? [d.resultName] : [])]
     }
     const hasResult = result !== undefined
     // operands as OPA's rewritten call has them: the arguments, then the output
@@ -588,7 +590,8 @@ class Checker {
     const want = hasResult ? [...params, result] : [...params]
     for (const a of t.args) this.operandType(a, bc) // nested calls and refs first, left to right
     const have = (): string[] => operands.map(o => o === null ? '???' : typeString(this.operandType(o, bc)))
-    const wantText = `(${want.map(typeString).join(', ')}${variadic !== undefined ? `${want.length > 0 ? ', ' : ''}${typeString(variadic)}...` : ''})`
+    // OPA prints a builtin's declared names with the types (x: number)
+    const wantText = `(${want.map((w, i) => (names[i] !== undefined ? `${names[i]}: ` : '') + typeString(w)).join(', ')}${variadic !== undefined ? `${want.length > 0 ? ', ' : ''}${typeString(variadic)}...` : ''})`
     if (variadic === undefined) {
       const max = want.length
       if (t.args.length > max || (comparison && t.args.length > params.length)) {

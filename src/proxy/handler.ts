@@ -59,6 +59,22 @@ export function requestIdFor (req: IncomingMessage, reserved: RequestHeaderOptio
   return clientRequestId(req.headers, reserved) ?? fallback
 }
 
+/** Request log fields about the caller: the peer address (as attributes.source.address) and its User-Agent (capped). */
+export function clientFields (req: IncomingMessage, socket: IncomingMessage['socket'] | null = req.socket): { client_addr?: string; user_agent?: string } {
+  const ua = req.headers['user-agent']
+  const ip = socket?.remoteAddress
+  return {
+    ...(ip === undefined ? {} : { client_addr: formatAddress(ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip, socket!.remotePort) }),
+    ...(ua === undefined ? {} : { user_agent: ua.length > 256 ? ua.slice(0, 256) : ua }),
+  }
+}
+
+// Bytes read and written on an HTTP/1.x connection when its previous request's log line was
+// written: the next request's bytes_in / bytes_out are counted from there (head and body on
+// the wire; a pipelined request's first bytes may count toward the one before it).
+const kWire = Symbol('bouncer.wireBytes')
+type WireSocket = { bytesRead: number; bytesWritten: number; [kWire]?: { read: number; written: number } }
+
 /** The W3C trace id of the request (for the request log line), when it carries a valid traceparent. */
 export function traceIdOf (req: IncomingMessage): string | undefined {
   const tp = req.headers.traceparent
@@ -136,6 +152,10 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
     let upstreamMs: number | undefined
     let headSentNs: bigint | undefined
     const target: Target = req[kTarget] ?? { ok: false, reason: 'missing target' }
+    // HTTP/2 streams share their session's socket: no per-request byte counts there.
+    // The socket is read when the line is written, after the response may have released it.
+    const socket = req.socket
+    const wire = req.httpVersionMajor === 1 ? socket as unknown as WireSocket : undefined
     metrics.inflight.inc()
     res.once('close', () => {
       metrics.inflight.dec()
@@ -143,9 +163,20 @@ export function createRequestHandler (deps: HandlerDeps): (req: WithTarget, res:
       const endNs = process.hrtime.bigint()
       countRequest(outcome, status)
       observeDuration(outcome, Number((headSentNs ?? endNs) - startNs) / 1e9)
+      let bytesIn: number | undefined
+      let bytesOut: number | undefined
+      if (wire !== undefined) {
+        const from = wire[kWire]
+        const read = wire.bytesRead
+        const written = wire.bytesWritten
+        bytesIn = read - (from?.read ?? 0)
+        bytesOut = written - (from?.written ?? 0)
+        wire[kWire] = { read, written }
+      }
       requestLog.info({
         id, request_id: requestId, trace_id: traceIdOf(req), method: req.method, path: target.ok ? target.path : undefined, status, decision: outcome, reason, code, cached,
         ms: Number(endNs - startNs) / 1e6, upstream_ms: upstreamMs, complete: res.writableFinished,
+        ...clientFields(req, socket), bytes_in: bytesIn, bytes_out: bytesOut,
       }, 'request')
     })
     const te = req.headers['transfer-encoding']

@@ -21,7 +21,7 @@ import type { ErrorCode } from '../errors.js'
 import { FAIL_CODES, type Decide } from './engine.js'
 import { classifyUpstreamError, type Forwarder } from './forward.js'
 import { HOP_BY_HOP, REQUEST_ID, upstreamRequestHeaders } from './headers.js'
-import { kTarget, peerIp, prepareInput, requestHeaderOptions, requestIdFor, traceIdOf, type WithTarget } from './handler.js'
+import { clientFields, kTarget, peerIp, prepareInput, requestHeaderOptions, requestIdFor, traceIdOf, type WithTarget } from './handler.js'
 import { denialReply, errorReply, writeRawReply } from './respond.js'
 import type { TargetNormalizer } from './target.js'
 import type { HeaderList } from './decision.js'
@@ -95,7 +95,7 @@ export function createUpgradeHandler (deps: UpgradeDeps): (req: IncomingMessage,
       metrics.rejected.inc({ reason: 'upgrade_refused' })
       metrics.requests.inc({ decision: 'rejected', status: '400' })
       writeRawReply(socket, errorReply(400, requestId))
-      requestLog.info({ id, request_id: requestId, trace_id: traceIdOf(req), method: req.method, upgrade: req.headers.upgrade, status: 400, decision: 'rejected', reason: 'request body with an Upgrade that is not tunnelled', code }, 'request')
+      requestLog.info({ id, request_id: requestId, trace_id: traceIdOf(req), method: req.method, upgrade: req.headers.upgrade, status: 400, decision: 'rejected', reason: 'request body with an Upgrade that is not tunnelled', code, ...clientFields(req) }, 'request')
       return
     }
     ;(req as WithTarget)[kTarget] = normalize(req.url ?? '')
@@ -132,6 +132,7 @@ export function createUpgradeHandler (deps: UpgradeDeps): (req: IncomingMessage,
       requestLog.info({
         id, request_id: requestId, trace_id: traceIdOf(req), method: req.method, path: target.ok ? target.path : undefined,
         upgrade: req.headers.upgrade, status, decision: outcome, reason, code, ms: Number(process.hrtime.bigint() - startNs) / 1e6,
+        ...clientFields(req),
       }, 'request')
     }
     const target = normalize(req.url ?? '')

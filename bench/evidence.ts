@@ -19,11 +19,13 @@ if (values.child !== undefined) {
   let peak = 0
   const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   const r = await buildEvidence({ logs: [values.child] })
   const s = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
   clearInterval(iv)
   peak = Math.max(peak, process.memoryUsage().rss)
-  process.stdout.write(JSON.stringify({ records: r.integrity.records_checked, seconds: s, peakRss: peak, complete: r.integrity.complete }) + '\n')
+  process.stdout.write(JSON.stringify({ records: r.integrity.records_checked, seconds: s, cpuSeconds: (c.user + c.system) / 1e6, peakRss: peak, complete: r.integrity.complete }) + '\n')
   process.exit(0)
 }
 
@@ -55,14 +57,15 @@ async function writeLog (spool: string, n: number): Promise<void> {
 }
 
 const self = fileURLToPath(import.meta.url)
-const rows: string[][] = [['events', 'seconds', 'events/s', 'peak RSS']]
+const rows: string[][] = [['events', 'seconds', 'events/s', 'CPU seconds', 'events per CPU-second', 'peak RSS']]
 for (const n of [Math.round(EVENTS / 4), EVENTS]) {
   const spool = join(dir, `spool-${n}`)
   await writeLog(spool, n)
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', spool], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(r.stderr)
-  const m = JSON.parse(r.stdout) as { records: number; seconds: number; peakRss: number }
-  rows.push([String(m.records), m.seconds.toFixed(2), Math.round(m.records / m.seconds).toLocaleString('en-US'), `${Math.round(m.peakRss / 1048576)} MiB`])
+  const m = JSON.parse(r.stdout) as { records: number; seconds: number; cpuSeconds: number; peakRss: number }
+  rows.push([String(m.records), m.seconds.toFixed(2), Math.round(m.records / m.seconds).toLocaleString('en-US'), m.cpuSeconds.toFixed(2),
+    Math.round(m.records / m.cpuSeconds).toLocaleString('en-US'), `${Math.round(m.peakRss / 1048576)} MiB`])
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
 for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i]!)).join('  '))

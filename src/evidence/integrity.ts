@@ -142,6 +142,16 @@ export class ChainChecker {
 
   constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
 
+  /** prev_hash is hex: free when it equals the hash of the chain's last record, the regex
+   * otherwise. (hash is compared with the computed hash below: only a mismatch needs the
+   * pattern, to tell an edit from a malformed field.) */
+  private hexOk (o: Record<string, unknown>): boolean {
+    const labels = o.labels as Record<string, unknown> | undefined
+    const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
+    const head = this.chains.get(id)?.head
+    return (head !== undefined && head.hash === o.prev_hash) || HEX64.test(o.prev_hash as string)
+  }
+
   /** The next new chain comes from a spool whose state.json acknowledged `anchor`. */
   setAnchor (anchor: { seq: number; hash: string } | null): void { this.pendingAnchor = anchor }
 
@@ -178,8 +188,11 @@ export class ChainChecker {
     }
     const o = v as Record<string, unknown>
     const seq = o.seq
-    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash) ||
-        typeof o.prev_hash !== 'string' || !HEX64.test(o.prev_hash)) {
+    // Chain fields: 64 lowercase hex digits. The full pattern is checked only where the values are
+    // not already known to be equal to a hash this checker computed or linked (see below), which
+    // is every record of an intact chain.
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || typeof o.hash !== 'string' || o.hash.length !== 64 ||
+        typeof o.prev_hash !== 'string' || o.prev_hash.length !== 64 || !this.hexOk(o)) {
       this.malformed(pos, `${at}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'
     }
@@ -196,6 +209,10 @@ export class ChainChecker {
       return 'skip'
     }
     const edited = computed !== hash
+    if (edited && !HEX64.test(hash)) {
+      this.malformed(pos, `${at}: not a decision-log record (no valid seq / prev_hash / hash)`)
+      return 'skip'
+    }
     this.records++
 
     let c = this.chains.get(id)

@@ -266,7 +266,9 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   let changesTotal = 0
   const maskedBy = new Map<string, number>()
   let maskedResponses = 0
-  const erasure = new Map<string, number>()
+  const erasure = { erased: new Map<string, number>(), masked: new Map<string, number>() }
+  const erasureFields = [['erased', erasure.erased], ['masked', erasure.masked]] as const
+  let erasedKeys = 0
   let scanned = 0
   let withCredentials = 0
   const credKinds = new Map<string, number>()
@@ -338,14 +340,20 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
     let list: Array<{ name: string; revision: string }> = []
     const keyIds: string[] = []
     if (b !== null && typeof b === 'object' && !Array.isArray(b)) {
-      const names = Object.keys(b).sort()
-      list = names.map((n) => {
-        const e = (b as Record<string, any>)[n]
-        const k = e?.keyid ?? e?.signing_keyid ?? e?.key_id
-        if (typeof k === 'string') keyIds.push(k)
-        return { name: n, revision: typeof e?.revision === 'string' ? e.revision : String(e?.revision) }
-      })
-      if (list.length > 0) key = list.length === 1 ? list[0]!.revision : list.map((x) => `${x.name}=${x.revision}`).join(', ')
+      const names = Object.keys(b)
+      const one = names.length === 1 ? (b as Record<string, any>)[names[0]!] : undefined
+      if (one !== undefined && typeof one?.revision === 'string' && one.keyid === undefined && one.signing_keyid === undefined && one.key_id === undefined) {
+        key = one.revision // the common case, without building the list
+        if (!revisions.has(key)) list = [{ name: names[0]!, revision: key }]
+      } else {
+        list = names.sort().map((n) => {
+          const e = (b as Record<string, any>)[n]
+          const k = e?.keyid ?? e?.signing_keyid ?? e?.key_id
+          if (typeof k === 'string') keyIds.push(k)
+          return { name: n, revision: typeof e?.revision === 'string' ? e.revision : String(e?.revision) }
+        })
+        if (list.length > 0) key = list.length === 1 ? list[0]!.revision : list.map((x) => `${x.name}=${x.revision}`).join(', ')
+      }
     }
     let rv = revisions.get(key)
     if (rv === undefined) { rv = { bundles: list, first: ts, last: ts, decisions: 0, c: zero(), keyIds: new Set(), chains: new Set() }; revisions.set(key, rv) }
@@ -372,13 +380,14 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
         if (maskedBy.has(k) || maskedBy.size < MAX_MASK_KEYS) maskedBy.set(k, (maskedBy.get(k) ?? 0) + 1)
       }
     }
-    for (const field of ['erased', 'masked'] as const) {
+    for (const [field, counts] of erasureFields) {
       const list = ev[field]
       if (!Array.isArray(list)) continue
       for (const p of list) {
         if (typeof p !== 'string') continue
-        const k = `${field === 'erased' ? 'erased' : 'replaced'} ${p}`
-        if (erasure.has(k) || erasure.size < MAX_ERASURE_KEYS) erasure.set(k, (erasure.get(k) ?? 0) + 1)
+        const n = counts.get(p)
+        if (n !== undefined) counts.set(p, n + 1)
+        else if (erasedKeys++ < MAX_ERASURE_KEYS) counts.set(p, 1)
       }
     }
     scanned++
@@ -575,7 +584,8 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   // --- privacy ---
   const maskedRows = [...maskedBy].map(([k, count]) => { const [route, rule] = k.split('\u0000') as [string, string]; return { route, rule, count } })
     .sort((a, b) => b.count - a.count || a.route.localeCompare(b.route)).slice(0, 500)
-  const erasureRows = [...erasure].map(([pointer, count]) => ({ pointer, count })).sort((a, b) => b.count - a.count || a.pointer.localeCompare(b.pointer))
+  const erasureRows = [...[...erasure.erased].map(([p, count]) => ({ pointer: `erased ${p}`, count })), ...[...erasure.masked].map(([p, count]) => ({ pointer: `replaced ${p}`, count }))]
+    .sort((a, b) => b.count - a.count || a.pointer.localeCompare(b.pointer))
   const credRows = [...credKinds].map(([k, count]) => { const [kind, location] = k.split('\u0000') as [string, string]; return { kind, location, count } }).sort((a, b) => b.count - a.count)
   const privacyStatement = (withCredentials === 0
     ? `No credential header, cookie or token was found in the ${scanned} logged decision event(s) scanned (request headers, query string, parsed_query and parsed_body of the input, and the headers the decisions set).`

@@ -40,7 +40,11 @@ const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
 
+// One pass to rule most values out: every pattern above needs one of these.
+const MAYBE = /\s\S{8}|eyJ|AKIA|ASIA|-----BEGIN/
+
 function valueKind (s: string): string | null {
+  if (s.length < 12 || !MAYBE.test(s)) return null
   if (AUTH_SCHEME.test(s)) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
   if (JWT.test(s)) return 'JWT'
   if (AWS_KEY.test(s)) return 'AWS access key id'
@@ -58,23 +62,28 @@ function isObject (v: unknown): v is Record<string, unknown> {
 
 function scanHeaders (h: unknown, base: string, out: CredentialHit[]): void {
   if (!isObject(h)) return
-  for (const name of Object.keys(h)) {
+  for (const name in h) {
     const v = h[name]
-    const values = Array.isArray(v) ? v : [v]
-    for (const one of values) {
-      if (typeof one !== 'string' || REDACTED.has(one.trim())) continue
-      const lower = name.toLowerCase()
-      if (CREDENTIAL_HEADERS.has(lower)) {
-        out.push({ location: base + escapePointer(name), kind: `${lower} header` })
-        break
-      }
-      const k = valueKind(one)
-      if (k !== null) {
-        out.push({ location: base + escapePointer(name), kind: `${k} in the ${lower} header` })
-        break
-      }
+    if (typeof v === 'string') scanHeader(name, v, base, out)
+    else if (Array.isArray(v)) {
+      for (const one of v) if (typeof one === 'string' && scanHeader(name, one, base, out)) break
     }
   }
+}
+
+function scanHeader (name: string, value: string, base: string, out: CredentialHit[]): boolean {
+  const lower = CREDENTIAL_HEADERS.has(name) ? name : name.toLowerCase()
+  if (CREDENTIAL_HEADERS.has(lower)) {
+    if (REDACTED.has(value.trim())) return false
+    out.push({ location: base + escapePointer(name), kind: `${lower} header` })
+    return true
+  }
+  const k = valueKind(value)
+  if (k !== null && !REDACTED.has(value.trim())) {
+    out.push({ location: base + escapePointer(name), kind: `${k} in the ${lower} header` })
+    return true
+  }
+  return false
 }
 
 function scanQuery (path: unknown, out: CredentialHit[]): void {

@@ -189,3 +189,20 @@ t.test('records split across read chunks anywhere come out the same', async (t) 
     for (const n of [1, 7, 64, 333]) t.same(await read(n), whole, `${name}: ${n}-byte chunks`)
   }
 })
+
+t.test('chain fields that are not hex are malformed records, not edits', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 6)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const tamper = (i: number, f: (o: Record<string, unknown>) => void): void => { const o = JSON.parse(lines[i]!) as Record<string, unknown>; f(o); lines[i] = JSON.stringify(o) }
+  tamper(2, (o) => { o.hash = 'X'.repeat(64) })
+  tamper(4, (o) => { o.prev_hash = 'g'.repeat(64) })
+  writeFileSync(file, lines.join('\n') + '\n')
+  const r = await buildEvidence({ logs: [file] })
+  const bad = r.integrity.findings.filter((f) => f.kind === 'malformed')
+  t.same(bad.map((f) => f.at), ['d.jsonl:3', 'd.jsonl:5'])
+  t.ok(bad.every((f) => /no valid seq \/ prev_hash \/ hash/.test(f.message)))
+  t.equal(r.integrity.findings.filter((f) => f.kind === 'edit').length, 0)
+  t.equal(r.integrity.complete, false)
+})

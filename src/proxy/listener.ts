@@ -199,14 +199,19 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
       reloader?.start()
       return server.address() as AddressInfo
     },
-    close () {
+    async close () {
       reloader?.stop()
+      const ended = [...sessions].map((session) => new Promise<void>((resolve) => {
+        if (session.destroyed) resolve()
+        else session.once('close', () => resolve())
+      }))
       for (const session of sessions) if (!session.closed) session.close()
-      return new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
         if (!server.listening) { resolve(); return }
         server.close(() => resolve())
         http1CloseIdle()
       })
+      await Promise.all(ended)
     },
     closeIdle () {
       http1CloseIdle()
@@ -289,9 +294,17 @@ function routeByPreface (http1: HttpServer, h2c: Http2Server, timeoutMs: number)
   })
 }
 
-/** The protocol as the policy input names it: "HTTP/1.1", "HTTP/1.0", "HTTP/2". */
+/** An HTTP/2 stream (node's compatibility API), as opposed to an HTTP/1.x request. */
+export function isHttp2 (req: ProxyRequest): req is Http2ServerRequest {
+  return (req as Partial<Http2ServerRequest>).stream !== undefined
+}
+
+/**
+ * The protocol as the policy input names it: "HTTP/1.1", "HTTP/1.0", "HTTP/2". Decided by the
+ * object, not the version the request line claims (an HTTP/1.x parser may see "HTTP/2.0").
+ */
 export function protocolName (req: ProxyRequest): string {
-  return req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`
+  return isHttp2(req) ? 'HTTP/2' : `HTTP/${req.httpVersion}`
 }
 
 /** RST_STREAM codes used when a stream has to be ended without a response. */

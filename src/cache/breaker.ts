@@ -19,6 +19,18 @@ export interface BreakerOptions {
   openMs?: number
   /** Cap for the doubling wait between failed probes, ms. Default 10000. */
   maxOpenMs?: number
+  /** The timer behind the open period (tests drive it by hand). Default: unref'd setTimeout. */
+  timers?: BreakerTimers
+}
+
+export interface BreakerTimers {
+  set (fn: () => void, ms: number): unknown
+  clear (handle: unknown): void
+}
+
+const REAL_TIMERS: BreakerTimers = {
+  set: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return t },
+  clear: (handle) => { clearTimeout(handle as NodeJS.Timeout | undefined) },
 }
 
 export class CircuitBreaker {
@@ -28,7 +40,8 @@ export class CircuitBreaker {
   #state: BreakerState
   #failures = 0
   #wait: number
-  #timer: NodeJS.Timeout | undefined
+  #timer: unknown
+  readonly #timers: BreakerTimers
   // Incremented on every transition so a probe that resolves late cannot act on a state it
   // did not start from.
   #epoch = 0
@@ -46,6 +59,7 @@ export class CircuitBreaker {
     this.openMs = positive(opts.openMs, 1000, 'openMs')
     this.maxOpenMs = Math.max(this.openMs, positive(opts.maxOpenMs, 10_000, 'maxOpenMs'))
     this.#wait = this.openMs
+    this.#timers = opts.timers ?? REAL_TIMERS
     this.#probe = probe
     this.#onChange = onChange
     this.#state = initial
@@ -74,14 +88,14 @@ export class CircuitBreaker {
   /** Probe now instead of waiting (the client just reconnected). */
   probeSoon (): void {
     if (this.#state !== 'open' || this.#closed) return
-    clearTimeout(this.#timer)
+    this.#timers.clear(this.#timer)
     this.#timer = undefined
     this.#halfOpen()
   }
 
   dispose (): void {
     this.#closed = true
-    clearTimeout(this.#timer)
+    this.#timers.clear(this.#timer)
     this.#timer = undefined
   }
 
@@ -100,9 +114,8 @@ export class CircuitBreaker {
 
   #schedule (): void {
     if (this.#closed) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => { this.#timer = undefined; this.#halfOpen() }, this.#wait)
-    this.#timer.unref()
+    this.#timers.clear(this.#timer)
+    this.#timer = this.#timers.set(() => { this.#timer = undefined; this.#halfOpen() }, this.#wait)
   }
 
   #halfOpen (): void {

@@ -1,17 +1,14 @@
-// The breaker state machine on its own, with a scripted probe and short real timers.
+// The breaker state machine on its own, with a scripted probe: short real timers where only
+// the order of events matters, a hand-driven timer where the waits themselves are checked.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CircuitBreaker, type BreakerState } from '../../src/cache/index.js'
 
 function make (probeResults: boolean[], opts = { failureThreshold: 3, openMs: 20, maxOpenMs: 80 }, initial: 'closed' | 'open' = 'closed') {
   const changes: BreakerState[] = []
-  const probeTimes: number[] = []
-  const b = new CircuitBreaker(opts, async () => {
-    probeTimes.push(Date.now())
-    return probeResults.shift() ?? true
-  }, s => changes.push(s), initial)
+  const b = new CircuitBreaker(opts, async () => probeResults.shift() ?? true, s => changes.push(s), initial)
   t.teardown(() => b.dispose())
-  return { b, changes, probeTimes }
+  return { b, changes }
 }
 
 async function until (cond: () => boolean, ms = 2000): Promise<void> {
@@ -41,16 +38,38 @@ t.test('open → half-open probe → closed', async t => {
 })
 
 t.test('failed probes back off (doubling, capped) and half-open lets no request through', async t => {
-  const { b, changes, probeTimes } = make([false, false, false, true])
+  // The open period's timer is driven by hand: the waits asked for are recorded exactly and
+  // each one "elapses" when the test says so; nothing depends on the machine's speed.
+  const waits: number[] = []
+  let due: (() => void) | undefined
+  const timers = {
+    set: (fn: () => void, ms: number) => { waits.push(ms); due = fn; return fn },
+    clear: (h: unknown) => { if (h === due) due = undefined },
+  }
+  const results = [false, false, false, true]
+  const changes: BreakerState[] = []
+  let changed: (() => void) | undefined
+  const b = new CircuitBreaker({ failureThreshold: 3, openMs: 20, maxOpenMs: 80, timers }, async () => results.shift() ?? true, s => { changes.push(s); changed?.() })
+  t.teardown(() => b.dispose())
+  /** Lets the pending wait elapse, then waits for the probe's verdict (open or closed). */
+  const elapse = async (): Promise<void> => {
+    const fn = due
+    if (fn === undefined) throw new Error('no wait pending')
+    due = undefined
+    const verdict = new Promise<void>(resolve => { changed = () => { if (b.state !== 'half-open') { changed = undefined; resolve() } } })
+    fn()
+    t.equal(b.state, 'half-open')
+    t.notOk(b.allow(), 'half-open does not let requests through')
+    await verdict
+  }
   b.trip()
-  await until(() => changes.includes('half-open'))
-  t.notOk(b.allow(), 'half-open does not let requests through')
-  await until(() => b.state === 'closed')
+  for (let i = 0; i < 4; i++) await elapse()
+  t.equal(b.state, 'closed')
   t.same(changes, ['open', 'half-open', 'open', 'half-open', 'open', 'half-open', 'open', 'half-open', 'closed'])
-  // Waits were 20, 40, 80, 80 ms: the gaps between probes grow and stop growing at the cap.
-  const gaps = probeTimes.slice(1).map((x, i) => x - probeTimes[i])
-  t.ok(gaps[0] >= 35 && gaps[1] >= 75 && gaps[2] >= 75, `gaps ${gaps.join(',')}`)
-  t.ok(gaps[2] < 200, 'capped')
+  t.same(waits, [20, 40, 80, 80], 'the wait doubles after each failed probe and stops at maxOpenMs')
+  t.equal(due, undefined, 'closed: nothing scheduled')
+  b.trip()
+  t.same(waits.at(-1), 20, 'after recovering, the next opening waits openMs again')
 })
 
 t.test('probeSoon skips the wait (client reconnected) and a thrown probe counts as failed', async t => {

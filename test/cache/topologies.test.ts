@@ -82,8 +82,9 @@ async function main (): Promise<void> {
       t.equal(await a.get(key(`cluster-${i}`)), undefined)
       durations.push(performance.now() - t0)
     }
+    // Only catches a hang (a lookup waiting for the dead cluster); no latency is asserted.
     const worst = Math.max(...durations)
-    t.ok(worst < 250, `slowest lookup with the cluster down: ${worst.toFixed(1)} ms`)
+    t.ok(worst < 5000, `no lookup hung with the cluster down (slowest ${worst.toFixed(1)} ms)`)
     t.equal(a.status().redis, 'degraded')
   })
 }

@@ -15,6 +15,10 @@ export interface RequestFacts {
   readonly headers: Readonly<Record<string, string>>
   readonly sourceAddress: string
   readonly destinationAddress: string
+  /** the verified client certificate's identity (TLS with client certificates; see tls.ts peerIdentity) */
+  readonly sourcePrincipal?: string
+  /** that certificate, URL-encoded PEM */
+  readonly sourceCertificate?: string
 }
 
 export interface InputExtras {
@@ -32,7 +36,8 @@ export interface PolicyInput {
       id: string; method: string; path: string; host: string; scheme: string; protocol: string
       headers: Readonly<Record<string, string>>
     } }
-    source: { address: string }
+    /** principal and certificate: as opa-envoy-plugin, only with a verified client certificate */
+    source: { address: string; principal?: string; certificate?: string }
     destination: { address: string }
   }
   parsed_path: string[]
@@ -54,7 +59,9 @@ export function buildInput (f: RequestFacts, extras: InputExtras = {}): PolicyIn
         protocol: f.protocol,
         headers: f.headers,
       } },
-      source: { address: f.sourceAddress },
+      source: f.sourcePrincipal === undefined
+        ? { address: f.sourceAddress }
+        : { address: f.sourceAddress, principal: f.sourcePrincipal, certificate: f.sourceCertificate ?? '' },
       destination: { address: f.destinationAddress },
     },
     parsed_path: parsePath(f.path),

@@ -21,7 +21,7 @@ import type { TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { BouncerError } from '../errors.js'
-import { enforceClientCertificate, serverTlsOptions, TlsReloader, type LoadedServerTls } from './tls.js'
+import { enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, type LoadedServerTls } from './tls.js'
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest
 export type ProxyResponse = ServerResponse | Http2ServerResponse
@@ -309,3 +309,32 @@ export function protocolName (req: ProxyRequest): string {
 
 /** RST_STREAM codes used when a stream has to be ended without a response. */
 export const STREAM_CODES = { cancel: h2.NGHTTP2_CANCEL, internal: h2.NGHTTP2_INTERNAL_ERROR, refused: h2.NGHTTP2_REFUSED_STREAM } as const
+
+/** What the policy input says about the connection a request arrived on. */
+export interface ConnectionFacts {
+  /** attributes.request.http.scheme (and X-Forwarded-Proto): "https" on the TLS port */
+  readonly scheme: 'http' | 'https'
+  /** attributes.request.http.protocol */
+  readonly protocol: string
+  /** attributes.source.principal / .certificate: a verified client certificate (see tls.ts) */
+  readonly principal?: string
+  readonly certificate?: string
+}
+
+const HTTP: ConnectionFacts = Object.freeze({ scheme: 'http', protocol: 'HTTP/1.1' })
+const HTTP2: ConnectionFacts = Object.freeze({ scheme: 'http', protocol: 'HTTP/2' })
+
+/** Scheme, protocol and client certificate of the request's connection (the certificate is read once per connection). */
+export function connectionFacts (req: ProxyRequest): ConnectionFacts {
+  if (isHttp2(req)) {
+    const session = req.stream.session
+    if (session === undefined || !session.encrypted) return HTTP2
+    const id = peerIdentity(session.socket as TLSSocket)
+    return id ? { scheme: 'https', protocol: 'HTTP/2', principal: id.principal, certificate: id.certificate } : { scheme: 'https', protocol: 'HTTP/2' }
+  }
+  const socket = req.socket as TLSSocket | null
+  const protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`
+  if (socket === null || socket.encrypted !== true) return protocol === 'HTTP/1.1' ? HTTP : { scheme: 'http', protocol }
+  const id = peerIdentity(socket)
+  return id ? { scheme: 'https', protocol, principal: id.principal, certificate: id.certificate } : { scheme: 'https', protocol }
+}

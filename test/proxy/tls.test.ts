@@ -12,7 +12,7 @@ import t, { type Test } from 'tap'
 import { pino } from 'pino'
 import { createConfig } from '../../src/config/index.js'
 import { loadServerTls, peerIdentity, principalOf, rfc2253, subjectAltNames, urlEncodePem } from '../../src/proxy/tls.js'
-import { createProxyServer, protocolName, type ProxyServer } from '../../src/proxy/listener.js'
+import { connectionFacts, createProxyServer, isHttp2, protocolName, type ProxyServer } from '../../src/proxy/listener.js'
 import { memoryLogger } from '../helpers/index.js'
 import { hasOpenssl, Pki, type Issued } from '../helpers/pki.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
@@ -35,10 +35,10 @@ async function start (t: Test, tls: Tls, extra: Record<string, unknown> = {}, lo
     log,
     onClientCertificateRejected: (why) => rejected.push(why),
     onRequest: (req, res) => {
-      const sock = (req.httpVersionMajor === 2 ? (req as import('node:http2').Http2ServerRequest).stream.session!.socket : req.socket) as TLSSocket
-      const id = peerIdentity(sock)
+      const sock = (isHttp2(req) ? req.stream.session!.socket : req.socket) as TLSSocket
+      const facts = connectionFacts(req)
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ protocol: protocolName(req), alpn: sock.alpnProtocol, principal: id?.principal ?? null, certificate: id?.certificate ?? null }))
+      res.end(JSON.stringify({ protocol: protocolName(req), scheme: facts.scheme, alpn: sock.alpnProtocol, principal: facts.principal ?? null, certificate: facts.certificate ?? null }))
     },
     onUpgrade: (_req, socket) => socket.destroy(),
   })
@@ -47,7 +47,7 @@ async function start (t: Test, tls: Tls, extra: Record<string, unknown> = {}, lo
   return { ps, port, rejected }
 }
 
-type Answer = { protocol: string; alpn: string | false; principal: string | null; certificate: string | null; serial?: string }
+type Answer = { protocol: string; scheme: string; alpn: string | false; principal: string | null; certificate: string | null; serial?: string }
 
 /** One HTTP/1.1 request over TLS; resolves the answer, or rejects with the connection error. */
 function get1 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent; maxVersion?: 'TLSv1.2' }): Promise<Answer> {
@@ -130,11 +130,13 @@ t.test('HTTPS and HTTP/2 by ALPN on one port; HTTP/1.1 clients unchanged', { ski
   const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
   const one = await get1(port, { ca: pki.ca.certPem })
   t.equal(one.protocol, 'HTTP/1.1')
+  t.equal(one.scheme, 'https')
   t.equal(one.principal, null, 'no client certificate: no principal')
   const s = h2(port, { ca: pki.ca.certPem })
   t.teardown(() => s.close())
   const two = await get2(s)
   t.equal(two.protocol, 'HTTP/2')
+  t.equal(two.scheme, 'https')
   t.equal(two.alpn, 'h2')
   // A client offering both gets h2; one offering only http/1.1 gets it.
   for (const [offer, want] of [[['h2', 'http/1.1'], 'h2'], [['http/1.1'], 'http/1.1']] as const) {

@@ -14,10 +14,9 @@
 // upstream.timeout_seconds and body_timeout_seconds do not apply to calls (a streaming call may
 // rightly be quiet for long): the client's grpc-timeout is forwarded for the upstream to enforce.
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
-import { readFileSync } from 'node:fs'
 import type { BouncerConfig } from '../config/index.js'
 import type { Decision, HeaderList } from './decision.js'
-import { classifyUpstreamError, type FailureKind } from './forward.js'
+import { classifyUpstreamError, type FailureKind, type UpstreamTls } from './forward.js'
 import { HOP_BY_HOP, type OutgoingHeaders } from './headers.js'
 import { ERROR_CODES } from './respond.js'
 
@@ -156,23 +155,23 @@ function forwardable (headers: IncomingHttpHeaders, drop: ReadonlySet<string>): 
 
 interface PooledSession { readonly session: ClientHttp2Session; active: number; usable: boolean }
 
-/** The gRPC upstream: a pool of HTTP/2 client sessions to upstream.http2.url (or upstream.url). */
-export function createGrpcForwarder (cfg: BouncerConfig['upstream']): GrpcForwarder {
-  const target = cfg.http2.url ?? cfg.url
+/** Where gRPC calls go: upstream.http2.url, else upstream.url. */
+export function grpcUpstreamUrl (cfg: BouncerConfig['upstream']): string | undefined {
+  return cfg.http2.url ?? cfg.url
+}
+
+/**
+ * The gRPC upstream: a pool of HTTP/2 client sessions to upstream.http2.url (or upstream.url).
+ * `tls`: the upstream.tls material (read at start by src/app/tls.ts) for an https:// URL.
+ */
+export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: UpstreamTls } = {}): GrpcForwarder {
+  const target = grpcUpstreamUrl(cfg)
   if (!target) throw new TypeError('upstream.url is required')
   const url = new URL(target)
   const base = url.pathname.replace(/\/+$/, '')
-  const secure = url.protocol === 'https:'
-  const tls = cfg.tls
-  const tlsOptions = secure
-    ? {
-        ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
-        cert: tls.cert_file ? readFileSync(tls.cert_file) : undefined,
-        key: tls.key_file ? readFileSync(tls.key_file) : undefined,
-        servername: tls.servername,
-        rejectUnauthorized: tls.reject_unauthorized,
-        ALPNProtocols: ['h2'],
-      }
+  const tls = deps.tls
+  const tlsOptions = url.protocol === 'https:'
+    ? { ca: tls?.ca, cert: tls?.cert, key: tls?.key, servername: tls?.servername, rejectUnauthorized: tls?.rejectUnauthorized ?? true, ALPNProtocols: ['h2'] }
     : {}
   const maxSessions = cfg.http2.connections
   const connectMs = cfg.connect_timeout_seconds * 1000

@@ -13,15 +13,17 @@ import { createGrpcForwarder, encodeGrpcMessage, grpcDenialReply, grpcErrorReply
 import { upstreamRequestHeaders } from '../../src/proxy/headers.js'
 import { parseDecision } from '../../src/proxy/decision.js'
 import { collect, echoClient, grpc, startEchoServer, unary, type Echo, type Msg } from './fixtures/grpc.js'
+import { hasOpenssl, Pki } from '../helpers/pki.js'
+import { tempDir } from '../decision-log/fixtures/control-plane.js'
 
 type Verdict = { deny?: Record<string, unknown>; fail?: number }
 
 interface Front { port: number; outcomes: GrpcOutcome[]; requests: number }
 
 /** An h2c front: request view → decide → sendGrpcReply or forward. */
-async function front (t: Test, upstreamUrl: string, decide: (req: Http2ServerRequest) => Verdict = () => ({})): Promise<Front> {
-  const cfg = createConfig({ upstream: { url: upstreamUrl, connect_timeout_seconds: 2 }, server: { http2: { cleartext: true } } })
-  const fwd = createGrpcForwarder(cfg.upstream)
+async function front (t: Test, upstreamUrl: string, decide: (req: Http2ServerRequest) => Verdict = () => ({}), tls?: { ca: string }): Promise<Front> {
+  const cfg = createConfig({ upstream: { url: 'http://127.0.0.1:1', http2: { url: upstreamUrl }, connect_timeout_seconds: 2 }, server: { http2: { cleartext: true } } })
+  const fwd = createGrpcForwarder(cfg.upstream, tls ? { tls: { ca: tls.ca, rejectUnauthorized: true } } : {})
   const state: Front = { port: 0, outcomes: [], requests: 0 }
   const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
     state.requests++
@@ -171,6 +173,25 @@ t.test('denials and failures are gRPC statuses (HTTP 200, trailers-only)', async
   t.equal(head.headers['grpc-message'], 'token required')
   t.equal(head.headers['content-type'], 'application/grpc')
   t.ok(head.endStream, 'trailers-only')
+})
+
+t.test('a TLS upstream (https:// in upstream.http2.url): HTTP/2 by ALPN, verified with upstream.tls', { skip: hasOpenssl ? false : 'openssl is not on PATH' }, async (t) => {
+  const pki = new Pki(tempDir(t))
+  const cert = pki.issue('grpc-upstream', { san: 'IP:127.0.0.1' })
+  const up = await startEchoServer({ cert: cert.certPem, key: cert.keyPem })
+  t.teardown(() => up.close())
+  const f = await front(t, `https://127.0.0.1:${up.port}`, undefined, { ca: pki.ca.certPem.toString() })
+  const c = client(t, f.port)
+  const r = await unary(c, { text: 'over tls', n: 1 })
+  t.equal(r.error, null)
+  t.equal(r.response?.text, 'echo:over tls')
+  const s = await collect<Msg>(c.ServerStream({ text: 'x', n: 5 }))
+  t.equal(s.messages.length, 5)
+  // A CA that did not sign the upstream's certificate: the call fails, nothing is sent.
+  const other = new Pki(tempDir(t), 'other-ca')
+  const g = await front(t, `https://127.0.0.1:${up.port}`, undefined, { ca: other.ca.certPem.toString() })
+  const bad = await unary(client(t, g.port), { text: 'x', n: 0 })
+  t.equal(bad.error?.code, grpc.status.UNAVAILABLE, 'an unverifiable upstream certificate: UNAVAILABLE')
 })
 
 t.test('upstream unreachable: UNAVAILABLE; the front goes on', async (t) => {

@@ -277,7 +277,7 @@ t.test('the real bouncer through the entrypoint, from the image layout', {
     t.match(body, /^# TYPE bouncer_decision_log_dropped_total counter$/m)
   })
   await t.test('evidence: bouncer test <policy-dir>', async (t) => {
-    const res = await runToEnd(ep, ['test', policyDir], cleanEnv(), work)
+    const res = await runToEnd(ep, ['test', '-v', policyDir], cleanEnv(), work)
     t.equal(res.code, 0, res.stdout + res.stderr)
     t.match(res.stdout, /test_get_allowed/)
     t.match(res.stdout, /test_post_denied/)

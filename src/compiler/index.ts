@@ -6,6 +6,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import type { Module } from './ast/index.js'
 import { checkTypes, combineDiagnostics } from './checker/index.js'
+import { regoV1Checks } from './checker/strict.js'
 import type { CoveragePoint } from './coverage.js'
 import { CompileError, Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseModule, parseQuery } from './parser/index.js'
@@ -101,7 +102,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
   if (diags.hasErrors) throw new CompileError(diags.list)
   const rewrite = opts.rewriteModules
   if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
-  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => checkTypes({ modules: parsed.modules, query: query?.body }))
+  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => [...checkTypes({ modules: parsed.modules, query: query?.body }), ...regoV1Checks(parsed.modules)])
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,

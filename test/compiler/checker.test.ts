@@ -169,7 +169,14 @@ q if {
 r := any([true])
 `
   const lax = checkSources({ modules: [{ file: 's.rego', source }] })
-  t.same(lax.map(formatDiagnostic), [], 'none of these are errors without --strict')
+  t.same(lax.map(formatDiagnostic), [
+    's.rego:15:1: rego_compile_error: rules must not shadow data (use a different rule name)',
+    's.rego:18:3: rego_compile_error: variables must not shadow input (use a different variable name)',
+    's.rego:19:3: rego_type_error: deprecated built-in function calls in expression: cast_string',
+    's.rego:22:6: rego_type_error: deprecated built-in function calls in expression: any',
+  ], 'without --strict, what OPA 1.x rejects in any Rego v1 module')
+  t.same(checkSources({ modules: [{ file: 'v0.rego', source: 'package s\n\nr := any([true])\n\ndata := 1\n' }], regoVersion: 0 }).map(formatDiagnostic), [], 'a v0 module may use them')
+  t.same(checkSources({ modules: [{ file: 'u.rego', source: 'package u\n\nany(xs) := true if { some x in xs; x }\n\np := any([true])\n' }], strict: true }).map(formatDiagnostic), [], 'a function of the package named like a deprecated builtin')
   const strict = checkSources({ modules: [{ file: 's.rego', source }], strict: true })
   t.same(strict.map(formatDiagnostic), [
     's.rego:4:1: rego_compile_error: import data.unused unused',

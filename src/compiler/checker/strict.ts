@@ -8,6 +8,8 @@
 //   - rules and variables named input/data rego_compile_error  rules must not shadow input (use a different rule name)
 //                                                              variables must not shadow data (use a different variable name)
 //   - calls to deprecated builtins         rego_type_error     deprecated built-in function calls in expression: any
+// The last two OPA 1.x enforces in every Rego v1 module, strict or not (its parser's
+// checkRegoV1Module, with duplicate imports, which the planner rejects): regoV1Checks().
 import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
 import { builtinDecl } from '../builtins.js'
 import type { Diagnostic } from '../diagnostics.js'
@@ -16,12 +18,21 @@ const ROOT_DOCUMENTS = new Set(['input', 'data'])
 
 export function strictChecks (modules: Module[]): Diagnostic[] {
   const out: Diagnostic[] = []
-  for (const m of modules) checkModule(m, out)
+  for (const m of modules) checkModule(m, out, true)
   return out
 }
 
-function checkModule (m: Module, out: Diagnostic[]): void {
-  const err = (code: Diagnostic['code'], message: string, loc: Diagnostic['loc']): void => { out.push({ code, message, loc }) }
+/** What OPA 1.x rejects in every Rego v1 module: rules and variables named input or data,
+ *  calls to deprecated builtins. */
+export function regoV1Checks (modules: Module[]): Diagnostic[] {
+  const out: Diagnostic[] = []
+  for (const m of modules) if (m.regoVersion !== 0) checkModule(m, out, false)
+  return out
+}
+
+function checkModule (m: Module, out: Diagnostic[], strict: boolean): void {
+  // without strict mode only the Rego v1 rules (shadowed root documents, deprecated builtins)
+  const err: Report = (code, message, loc, always = false) => { if (strict || always) out.push({ code, message, loc }) }
 
   // imports: duplicates and unused ones
   const used = new Set<string>()
@@ -38,10 +49,19 @@ function checkModule (m: Module, out: Diagnostic[]): void {
     if (!used.has(alias)) err('rego_compile_error', `import ${text}${imp.alias !== undefined ? ` as ${imp.alias}` : ''} unused`, imp.loc)
   }
 
+  // a package's own function or an import of that name is not the builtin
+  const local = new Set<string>([...seen.keys()])
+  for (const r of m.rules) if (r.ref[0]?.type === 'var') local.add(r.ref[0].name)
+  // (a deprecated builtin Bouncer does not implement is reported as unsupported by the planner)
+  const deprecated = (name: string): boolean => {
+    const d = local.has(name.split('.')[0]) ? undefined : builtinDecl(name)
+    return d !== undefined && d.deprecated && d.impl.kind !== 'none'
+  }
+
   for (const rule of m.rules) {
     const head = rule.ref[0]
     if (head?.type === 'var' && ROOT_DOCUMENTS.has(head.name) && rule.ref.length === 1) {
-      err('rego_compile_error', `rules must not shadow ${head.name} (use a different rule name)`, rule.loc)
+      err('rego_compile_error', `rules must not shadow ${head.name} (use a different rule name)`, rule.loc, true)
     }
     // unused arguments: a variable argument that occurs nowhere else in any branch
     if (rule.args !== undefined) {
@@ -61,13 +81,14 @@ function checkModule (m: Module, out: Diagnostic[]): void {
       const head: Term[] = [...r.ref.slice(1)]
       if (r.key !== undefined) head.push(r.key)
       if (r.value !== undefined) head.push(r.value)
-      checkBody(head.map(t => ({ loc: t.loc, negated: false, with: [], kind: { type: 'term', term: t } })), counts, err)
-      checkBody(r.body, counts, err)
+      checkBody(head.map(t => ({ loc: t.loc, negated: false, with: [], kind: { type: 'term', term: t } })), counts, err, deprecated)
+      checkBody(r.body, counts, err, deprecated)
     }
   }
 }
 
-type Report = (code: Diagnostic['code'], message: string, loc: Diagnostic['loc']) => void
+/** `always`: a Rego v1 rule, reported without strict mode too */
+type Report = (code: Diagnostic['code'], message: string, loc: Diagnostic['loc'], always?: boolean) => void
 
 /** The names one definition (not its arguments) reads or writes, once per occurrence. */
 function ruleVars (r: Rule, cb: (name: string) => void): void {
@@ -79,14 +100,14 @@ function ruleVars (r: Rule, cb: (name: string) => void): void {
 
 /** Unused `:=` and `some` variables, input/data reassignment and deprecated calls in a body
  *  and the bodies nested in it. `counts` counts the occurrences of each name in the rule. */
-function checkBody (body: Body, counts: Map<string, number>, err: Report): void {
+function checkBody (body: Body, counts: Map<string, number>, err: Report, deprecated: (name: string) => boolean): void {
   for (const e of body) {
     const k = e.kind
     if (k.type === 'assign') {
       const names: Array<Extract<Term, { type: 'var' }>> = []
       patternVars(k.left, names)
       for (const v of names) {
-        if (ROOT_DOCUMENTS.has(v.name)) err('rego_compile_error', `variables must not shadow ${v.name} (use a different variable name)`, e.loc)
+        if (ROOT_DOCUMENTS.has(v.name)) err('rego_compile_error', `variables must not shadow ${v.name} (use a different variable name)`, e.loc, true)
         else if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `assigned var ${v.name} unused`, v.loc)
       }
     }
@@ -94,9 +115,9 @@ function checkBody (body: Body, counts: Map<string, number>, err: Report): void 
       for (const v of k.vars) if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `declared var ${v.name} unused`, v.loc)
     }
     exprCalls(e, (name, loc) => {
-      if (builtinDecl(name)?.deprecated === true) err('rego_type_error', `deprecated built-in function calls in expression: ${name}`, loc)
+      if (deprecated(name)) err('rego_type_error', `deprecated built-in function calls in expression: ${name}`, loc, true)
     })
-    for (const b of nestedBodies(e)) checkBody(b, counts, err)
+    for (const b of nestedBodies(e)) checkBody(b, counts, err, deprecated)
   }
 }
 

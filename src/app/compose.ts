@@ -18,10 +18,9 @@ import type { Authenticator } from '../auth/index.js'
 import type { BundleManager } from '../policy/bundle/index.js'
 import { createEngine } from '../proxy/engine.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
-import { createRequestHandler, kTarget, type WithTarget } from '../proxy/handler.js'
 import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
+import { createPipeline } from '../proxy/pipeline.js'
 import { compileTargetNormalizer } from '../proxy/target.js'
-import { createUpgradeHandler } from '../proxy/upgrade.js'
 import {
   decisionCacheSeam, decisionLogSeam,
   type DecisionCache, type DecisionCachePlugin, type DecisionLogger, type DecisionLoggerPlugin, type Masker,
@@ -164,18 +163,15 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   const forwarder = createForwarder(upstream, {
     tls: upstream.url!.startsWith('https:') ? readTlsFiles(upstream.tls, 'upstream.tls') : undefined,
   })
-  const normalize = compileTargetNormalizer(config.path)
-  const handle = createRequestHandler({ config, metrics, log, decide, forwarder, auth, masker })
   const tunnels = new Set<Duplex>()
-  const onUpgrade = createUpgradeHandler({ config, metrics, log, decide, normalize, forwarder, http: handle, auth, tunnels })
-  const onRequest: RequestListener = (req, res) => {
-    ;(req as WithTarget)[kTarget] = normalize(req.url ?? '')
-    handle(req as WithTarget, res as Parameters<typeof handle>[1])
-  }
+  const pipeline = createPipeline({ config, metrics, log, decide, normalize: compileTargetNormalizer(config.path), forwarder, auth, masker, tunnels })
+  // node's HTTP/2 compatibility objects are ClientRequest/ClientResponse at run time; their
+  // typings leave out destroy() and writableFinished.
+  const onRequest = pipeline.onRequest as unknown as RequestListener
 
   return {
     config, log, metrics, health, holder, policyOptions,
     masker, cache, decisionLog, auth, bundles, forwarder,
-    onRequest, onUpgrade, tunnels,
+    onRequest, onUpgrade: pipeline.onUpgrade, tunnels,
   }
 }

@@ -1,16 +1,25 @@
 // Forwarding to the upstream with undici (one Pool per upstream origin, created at start).
-// Streaming both ways: the request body is the client's stream (or the bytes already read
-// for parsed_body); the response body goes straight into the client response through
-// undici's stream() with backpressure, or is handed over as a Readable when it has to be
-// buffered (masking). Failures are classified here: timeouts → 504, anything else before
-// the response head → 502. Nothing about the failure reaches the client except the status.
-// Upgrades (WebSocket) use the same Pool — same connect timeout, TLS options (CA, client
-// certificate, SNI, verification) and response-head timeout — through undici's dispatch with an
-// upgrade handler: a 101 hands over the socket, any other answer is relayed as a response.
-import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream'
-import { Pool, type Dispatcher } from 'undici'
+// Every kind of exchange goes through pool.dispatch() with a handler of our own — no
+// AbortController, no promise-per-chunk, no header object for a streamed response:
+//   relay()    the response streams straight into the client response, with backpressure
+//              (the handler pauses undici while the client is slow and resumes on 'drain');
+//   request()  the response with its body as a Readable (buffering for masking);
+//   upgrade()  a 101 hands over the socket, any other answer is relayed as a response.
+// Each handler gives the caller undici's own abort for the request (onConnect), so a client
+// that goes away aborts the upstream request from the exchange's one 'close' listener.
+// Requests use the same Pool whatever their kind — same connect timeout, TLS options (CA,
+// client certificate, SNI, verification) and response-head timeout.
+// Failures are classified here: timeouts → 504, anything else before the response head → 502.
+// Nothing about the failure reaches the client except the status.
+import { PassThrough, type Duplex, type Readable } from 'node:stream'
+import { createRequire } from 'node:module'
+import type { Dispatcher, Pool as PoolType } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
 import type { OutgoingHeaders } from './headers.js'
+
+// The Pool alone: undici's index loads fetch, WebSocket, caches and the rest with it (~4 MB
+// of idle RSS a proxy that only forwards does not need).
+const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType
 
 export interface UpstreamRequest {
   readonly method: string
@@ -18,12 +27,29 @@ export interface UpstreamRequest {
   readonly path: string
   readonly headers: OutgoingHeaders
   readonly body: Readable | Buffer | null
-  readonly signal?: AbortSignal
 }
 
 export interface UpstreamHead {
   readonly statusCode: number
   readonly headers: Record<string, string | string[] | undefined>
+}
+
+/** undici's abort for one request (given once it is dispatched). */
+export type Abort = (err?: Error) => void
+
+/** The client side of a relayed response: node's ServerResponse and HTTP/2 compat responses. */
+export interface RelayTarget {
+  write (chunk: Buffer): boolean
+  end (): unknown
+  once (event: 'drain', fn: () => void): unknown
+}
+
+/** What relay() needs from the exchange. */
+export interface Relay {
+  /** The request can be aborted from now on (called at most once per dispatch). */
+  abortable (abort: Abort): void
+  /** The response head (raw: name, value, name, value ... as undici read them); returns where the body goes. */
+  head (statusCode: number, rawHeaders: Buffer[]): RelayTarget
 }
 
 export type FailureKind = 'timeout' | 'connect' | 'reset' | 'aborted' | 'body_too_large' | 'other'
@@ -54,20 +80,34 @@ export interface Forwarder {
   readonly origin: string
   /** host:port of the upstream, for Host when preserve_host is off and destination.address. */
   readonly authority: string
-  /** Streams the response into `sink` once `onHead` has written the head (it returns the sink to use). */
-  stream (req: UpstreamRequest, onHead: (head: UpstreamHead) => Writable): Promise<void>
-  /** Returns the response with its body as a Readable (for buffering/masking). */
-  request (req: UpstreamRequest): Promise<UpstreamHead & { body: Readable }>
+  /** Streams the response into the target relay.head() returns; resolves once the body has ended. */
+  relay (req: UpstreamRequest, relay: Relay): Promise<void>
+  /** The response with its body as a Readable (for buffering/masking). */
+  request (req: UpstreamRequest, abortable: (abort: Abort) => void): Promise<UpstreamHead & { body: Readable }>
   /**
    * An upgrade request (no body): `protocol` is the Upgrade value sent with Connection: upgrade
    * (headers' own connection/upgrade entries are ignored). Rejects on connect/timeout errors.
    */
-  upgrade (req: Omit<UpstreamRequest, 'body'>, protocol: string): Promise<UpgradeOutcome>
+  upgrade (req: Omit<UpstreamRequest, 'body'>, protocol: string, abortable: (abort: Abort) => void): Promise<UpgradeOutcome>
   close (): Promise<void>
 }
 
 function strings (raw: readonly (Buffer | string)[] | null): string[] {
   return raw === null ? [] : raw.map((v) => typeof v === 'string' ? v : v.toString('latin1'))
+}
+
+/** Raw headers as an object: lower-case names, repeated names as arrays (as undici's own parsing). */
+export function headersObject (raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    const value = raw[i + 1]!.toString('latin1')
+    const prev = out[name]
+    if (prev === undefined) out[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[name] = [prev, value]
+  }
+  return out
 }
 
 /** TLS client material for an https upstream (upstream.tls, files read at start by src/app/tls.ts). */
@@ -77,6 +117,77 @@ export interface UpstreamTls {
   readonly key?: string
   readonly servername?: string
   readonly rejectUnauthorized: boolean
+}
+
+/** relay(): the response goes into the client's response as it arrives. */
+class RelayHandler {
+  #target: RelayTarget | undefined
+  #resume: (() => void) | undefined
+  readonly #relay: Relay
+  readonly #done: (err?: Error) => void
+  readonly #onDrain = (): void => { this.#resume?.() }
+
+  constructor (relay: Relay, done: (err?: Error) => void) {
+    this.#relay = relay
+    this.#done = done
+  }
+
+  onConnect (abort: Abort): void { this.#relay.abortable(abort) }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true // 1xx informational: not relayed
+    this.#resume = resume
+    this.#target = this.#relay.head(statusCode, rawHeaders)
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const target = this.#target!
+    if (target.write(chunk)) return true
+    target.once('drain', this.#onDrain)
+    return false
+  }
+
+  onComplete (): void {
+    this.#target!.end()
+    this.#done()
+  }
+
+  onError (err: Error): void { this.#done(err) }
+}
+
+/** request() and the non-101 answers of upgrade(): the body as a stream (backpressure through resume). */
+class BodyHandler {
+  #body: PassThrough | undefined
+  #settled = false
+  readonly #abortable: (abort: Abort) => void
+  readonly #resolve: (head: UpstreamHead & { body: Readable }) => void
+  readonly #reject: (err: Error) => void
+
+  constructor (abortable: (abort: Abort) => void, resolve: (head: UpstreamHead & { body: Readable }) => void, reject: (err: Error) => void) {
+    this.#abortable = abortable
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  onConnect (abort: Abort): void { this.#abortable(abort) }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true
+    const body = this.#body = new PassThrough()
+    body.on('drain', resume)
+    this.#settled = true
+    this.#resolve({ statusCode, headers: headersObject(rawHeaders), body })
+    return true
+  }
+
+  onData (chunk: Buffer): boolean { return this.#body!.write(chunk) }
+  onComplete (): void { this.#body?.end() }
+
+  onError (err: Error): void {
+    if (this.#body) this.#body.destroy(err)
+    else if (!this.#settled) { this.#settled = true; this.#reject(err) }
+  }
 }
 
 export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: UpstreamTls } = {}): Forwarder {
@@ -97,38 +208,35 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     },
   })
 
-  const options = (r: UpstreamRequest): Dispatcher.RequestOptions => ({
+  const options = (r: UpstreamRequest): Dispatcher.DispatchOptions => ({
     method: r.method as Dispatcher.HttpMethod,
     path: base + r.path,
     headers: r.headers as Record<string, string | string[]>,
     body: r.body,
-    signal: r.signal,
   })
 
   return {
     origin: url.origin,
     authority: url.host,
-    async stream (r, onHead) {
-      await pool.stream(options(r), ({ statusCode, headers }) => onHead({ statusCode, headers }))
+    relay (r, relay) {
+      return new Promise<void>((resolve, reject) => {
+        pool.dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }) as unknown as Dispatcher.DispatchHandler)
+      })
     },
-    async request (r) {
-      const res = await pool.request(options(r))
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body }
+    request (r, abortable) {
+      return new Promise((resolve, reject) => {
+        pool.dispatch(options(r), new BodyHandler(abortable, resolve, reject) as unknown as Dispatcher.DispatchHandler)
+      })
     },
-    upgrade (r, protocol) {
+    upgrade (r, protocol, abortable) {
       const headers: Record<string, string | string[]> = {}
-      for (const name in r.headers) if (name !== 'connection' && name !== 'upgrade') headers[name] = r.headers[name]
+      for (const name in r.headers) if (name !== 'connection' && name !== 'upgrade') headers[name] = r.headers[name]!
       return new Promise<UpgradeOutcome>((resolve, reject) => {
         let body: PassThrough | undefined
         let settled = false
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
         pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol }, {
-          onConnect (abort: (err?: Error) => void) {
-            const signal = r.signal
-            if (signal === undefined) return
-            if (signal.aborted) abort(new Error('aborted'))
-            else signal.addEventListener('abort', () => { if (!settled) abort(new Error('aborted')) }, { once: true })
-          },
+          onConnect (abort: Abort) { abortable(abort) },
           onUpgrade (statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex) {
             settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeaders), socket })
           },

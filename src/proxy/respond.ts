@@ -1,9 +1,11 @@
-// Responses the bouncer writes itself (denials, rejections, failures), to a ServerResponse or
-// to a raw socket (upgrade requests). Bodies carry a short error code and the request id (also
+// Responses the bouncer writes itself (denials, rejections, failures), to a client response
+// (HTTP/1.1 ServerResponse, or an HTTP/2 stream's compatibility response) or to a raw socket
+// (upgrade requests). Bodies carry a short error code and the request id (also
 // in an x-request-id header) — never internal detail.
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import { STATUS_CODES, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Decision, HeaderList } from './decision.js'
+import type { ClientResponse } from './exchange.js'
 
 export const ERROR_CODES: Readonly<Record<number, string>> = Object.freeze({
   400: 'bad_request', 403: 'forbidden', 404: 'not_found', 413: 'payload_too_large', 431: 'headers_too_large',
@@ -44,10 +46,11 @@ export function denialReply (d: Decision, requestId: string): Reply {
   return { status: d.status, headers, body: d.body }
 }
 
-export function sendReply (res: ServerResponse, r: Reply, closeConnection = false): void {
-  if (res.headersSent || res.destroyed) { res.destroy(); return }
+/** `closeConnection`: HTTP/1.1 only (Connection is not an HTTP/2 header; a stream just ends). */
+export function sendReply (res: ClientResponse, r: Reply, closeConnection = false): void {
+  if (res.headersSent || (res as { destroyed?: boolean }).destroyed === true) { res.destroy(); return }
   const headers: Record<string, string | string[] | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) }
-  if (closeConnection) headers.connection = 'close'
+  if (closeConnection && res instanceof ServerResponse) headers.connection = 'close'
   res.writeHead(r.status, headers)
   res.end(r.body)
 }

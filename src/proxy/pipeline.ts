@@ -1,0 +1,487 @@
+// The request pipeline: one sequence for every exchange — target → input → decide → apply
+// decision → forward → respond → account — used by HTTP/1.1 requests and by upgrades (the
+// same steps; an upgrade forwards through the same Pool and answers on the raw socket). It is
+// written against ClientRequest / ClientResponse (exchange.ts), which node's HTTP/2
+// compatibility objects also are, so HTTP/2 streams can go through the same function.
+// Everything that can be prepared is prepared in createPipeline (rules, limits, label children);
+// the returned handlers do only per-request work.
+//
+// Upgrades: only protocols in server.upgrade.allowed (default websocket; h2c never) are
+// tunnelled: normalised and evaluated exactly like ordinary requests, then forwarded through the
+// same undici Pool as HTTP (same TLS and timeouts). The upstream's 101 head is relayed and the
+// two sockets are piped; a non-101 answer is relayed as an ordinary response. Any other Upgrade
+// (h2c above all: HTTP/2 requests inside the tunnel would never be evaluated) is not an upgrade
+// for us: the request is answered as plain HTTP/1.1 by the ordinary request path, with Upgrade,
+// Connection and HTTP2-Settings removed like every hop-by-hop header, and the connection is
+// closed after the response (RFC 9110 §7.8 lets a server ignore Upgrade). Node has already
+// handed the socket over as an upgrade, so a body cannot be re-framed: such a request with a
+// body is refused with 400.
+import { randomUUID } from 'node:crypto'
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { pipeline as pipe, type Duplex, type Readable } from 'node:stream'
+import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/index.js'
+import type { BouncerConfig } from '../config/index.js'
+import type { ErrorCode } from '../errors.js'
+import { parseStrictJson } from '../masking/json.js'
+import type { Metrics } from '../metrics/index.js'
+import { createAccounting, peerIp } from './accounting.js'
+import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
+import type { HeaderList } from './decision.js'
+import type { Decide, Verdict } from './engine.js'
+import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
+import { classifyUpstreamError, type Forwarder, type RelayTarget } from './forward.js'
+import {
+  HOP_BY_HOP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
+  privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
+} from './headers.js'
+import { buildInput, formatAddress, type PolicyInput } from './input.js'
+import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
+import type { Masker } from './seams.js'
+import type { Target, TargetNormalizer } from './target.js'
+import { compileUpgradePolicy, headerValue, rawHead } from './upgrade.js'
+
+export interface PipelineDeps {
+  readonly config: BouncerConfig
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly decide: Decide
+  readonly normalize: TargetNormalizer
+  readonly forwarder: Forwarder
+  readonly auth?: Authenticator
+  readonly masker?: Masker
+  /** Open tunnels, so shutdown can close them. */
+  readonly tunnels: Set<Duplex>
+}
+
+export interface Pipeline {
+  /** Every request (the proxy port's request listener). */
+  onRequest (req: ClientRequest, res: ClientResponse): void
+  /** HTTP/1.1 requests carrying Upgrade. */
+  onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void
+}
+
+/** Header options for the request view, from config (compiled once). */
+export function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): RequestHeaderOptions {
+  return {
+    trustForwarded: config.server.trust_forwarded_headers,
+    preserveHost: config.upstream.preserve_host,
+    upstreamHost,
+    reserved: compileReserved(config.server.reserved_headers),
+  }
+}
+
+const BAD_TARGET_QUERY: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_QUERY'
+const BAD_TARGET_PATH: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_PATH'
+
+export function createPipeline (deps: PipelineDeps): Pipeline {
+  const { config, log, decide, normalize, forwarder, auth, masker, tunnels } = deps
+  const acct = createAccounting(deps.metrics, log)
+  const maxBody = config.server.max_body_bytes
+  const pb = config.policy.parsed_body
+  const parseLimit = Math.min(pb.max_bytes, maxBody)
+  const rejectStatus = config.path.reject_status
+  const headerOpts = requestHeaderOptions(config, forwarder.authority)
+  const reserved = headerOpts.reserved
+  const maskFailStatus = config.masking.fail_status
+  const tunnelled = compileUpgradePolicy(config.server.upgrade.allowed)
+  // Relaying a non-101 answer over a connection we then close: framing headers go (and so does
+  // the upstream's x-request-id: ours is added).
+  const dropOnResponse = new Set([...HOP_BY_HOP, 'content-length', REQUEST_ID])
+  const dropOn101 = new Set(['keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', REQUEST_ID])
+
+  // --- target: the exchange record, with the canonical target ---
+  function begin (req: ClientRequest, target: Target): Exchange {
+    const id = randomUUID()
+    return new Exchange(process.hrtime.bigint(), id, clientRequestId(req.headers, reserved) ?? id, target)
+  }
+
+  // --- input and decide (shared): the input is built from the request view, the headers the
+  // upstream will get before the decision's edits; the policy and the authenticator see exactly
+  // those headers, never the client's raw ones ---
+  async function decideOn (x: Exchange, req: ClientRequest, target: Target & { ok: true }, view: Readonly<OutgoingHeaders>, parsedBody: unknown): Promise<Verdict> {
+    const headers = policyHeaders(view)
+    let identity: Readonly<Record<string, unknown>> | undefined
+    let identityError: string | undefined
+    if (auth) {
+      const r = await auth.authenticate(headers)
+      identity = r.identity
+      identityError = r.error
+    }
+    const sock = req.socket
+    const input: PolicyInput = buildInput({
+      id: x.requestId,
+      method: req.method ?? 'GET',
+      path: target.path,
+      query: target.query,
+      host: target.authority ?? req.headers.host ?? '',
+      scheme: 'http',
+      protocol: `HTTP/${req.httpVersion}`,
+      headers,
+      sourceAddress: formatAddress(peerIp(req), sock.remotePort),
+      destinationAddress: formatAddress(sock.localAddress?.startsWith('::ffff:') ? sock.localAddress.slice(7) : sock.localAddress, sock.localPort),
+    }, { parsedBody, identity, identityError })
+    const r = await decide(input, { id: x.id, requestedBy: input.attributes.source.address, startNs: x.startNs })
+    x.cached = r.cached
+    x.reason = r.reason
+    x.outcome = outcomeOf(r.verdict)
+    x.code = codeOf(r.verdict)
+    return r.verdict
+  }
+
+  /** The reply for a verdict that does not forward (fail or deny). */
+  function verdictReply (v: Verdict & { kind: 'fail' | 'deny' }, requestId: string): Reply {
+    return v.kind === 'fail' ? errorReply(v.status, requestId) : denialReply(v.decision, requestId)
+  }
+
+  // ===================== HTTP requests =====================
+
+  function onRequest (req: ClientRequest, res: ClientResponse): void {
+    const x = begin(req, normalize(req.url ?? ''))
+    const http1 = req.httpVersionMajor === 1
+    // The socket is read when the line is written, after the response may have released it.
+    const socket = req.socket
+    const wire = acct.wireOf(req)
+    acct.inflight.inc()
+    // The exchange's one 'close' listener: account, and stop the upstream request if the
+    // response did not complete.
+    res.once('close', () => {
+      acct.inflight.dec()
+      const complete = res.writableFinished
+      if (!complete) x.gone()
+      acct.request(x, req, socket, res.headersSent ? res.statusCode : 0, complete, wire)
+    })
+    const te = req.headers['transfer-encoding']
+    const clHeader = req.headers['content-length']
+    const contentLength = clHeader === undefined ? undefined : Number(clHeader)
+    const hasBody = te !== undefined || (contentLength !== undefined && contentLength > 0)
+
+    const reject = (status: number, why: string, counter: string, code: ErrorCode): void => {
+      x.fail('rejected', why, code)
+      acct.rejected(counter)
+      // The body (if any) was not read: close the connection rather than drain it.
+      sendReply(res, errorReply(status, x.requestId), hasBody && http1)
+    }
+
+    if (!http1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    const t = x.target
+    if (!t.ok) return reject(rejectStatus, t.reason, 'bad_target', t.reason.includes('query') ? BAD_TARGET_QUERY : BAD_TARGET_PATH)
+    if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
+
+    exchange(x, req, res, t, te !== undefined, contentLength, hasBody, reject).catch((e: unknown) => {
+      x.fail('upstream_error', (e as Error).message, undefined)
+      log.error({ id: x.id, request_id: x.requestId, err: e }, 'unexpected error on the request path')
+      sendReply(res, errorReply(500, x.requestId), true)
+    })
+  }
+
+  async function exchange (x: Exchange, req: ClientRequest, res: ClientResponse, t: Target & { ok: true }, chunked: boolean,
+    contentLength: number | undefined, hasBody: boolean, reject: (status: number, why: string, counter: string, code: ErrorCode) => void): Promise<void> {
+    // 1. parsed_body: JSON only, bounded; the bytes read are forwarded unchanged.
+    let parsedBody: unknown
+    let body: Readable | Buffer | null = null
+    if (hasBody && pb.enabled && isJsonContentType(req.headers['content-type'])) {
+      if (contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
+        return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
+      }
+      if (contentLength === undefined || contentLength <= parseLimit) {
+        let prefix
+        try { prefix = await readPrefix(req as IncomingMessage, parseLimit) } catch { x.outcome = 'client_aborted'; res.destroy(); return }
+        if (prefix.complete) {
+          body = prefix.body
+          const parsed = parseStrictJson(prefix.body, 128)
+          if (parsed.ok) parsedBody = parsed.value
+          else if (pb.invalid_json === 'reject') {
+            x.fail('rejected', parsed.reason, 'BOUNCER_ERR_PROXY_BAD_BODY')
+            acct.rejected('invalid_json')
+            return sendReply(res, errorReply(400, x.requestId))
+          }
+        } else {
+          if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
+          body = replay(prefix.chunks, req as IncomingMessage)
+          if (chunked) body = body.pipe(new BodyLimit(maxBody))
+        }
+      }
+    }
+    if (body === null && hasBody) {
+      if (chunked) {
+        const limit = new BodyLimit(maxBody)
+        pipe(req, limit, () => {})
+        body = limit
+      } else {
+        body = req
+      }
+    }
+    // The body is still on the connection (not read into memory): a reply that does not
+    // forward closes the connection rather than drain it.
+    const unread = body !== null && !Buffer.isBuffer(body)
+
+    // 2. input, 3. decide — on the request view (what the upstream will get)
+    if (x.clientGone) return
+    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host, requestId: x.requestId }, headerOpts)
+    if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
+    const v = await decideOn(x, req, t, headers, parsedBody)
+
+    // 4. apply the decision
+    if (v.kind !== 'allow') return sendReply(res, verdictReply(v, x.requestId), unread)
+    const d = v.decision
+    applyDecision(headers, d, v.mask !== undefined)
+
+    // 5. forward, 6. respond
+    const upstreamReq = { method: req.method ?? 'GET', path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers, body }
+    const t0 = process.hrtime.bigint()
+    try {
+      if (v.mask !== undefined) return await forwardMasked(x, res, upstreamReq, d.responseHeaders, v.mask, t0)
+      await forwarder.relay(upstreamReq, {
+        abortable: x.abortable,
+        head: (statusCode, rawHeaders): RelayTarget => {
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6
+          x.upstreamMs = ms
+          acct.upstreamHead(ms / 1000)
+          x.headSentNs = process.hrtime.bigint()
+          res.writeHead(statusCode, responseHead(rawHeaders, d.responseHeaders, x.requestId))
+          return res as RelayTarget
+        },
+      })
+    } catch (e) {
+      upstreamFailed(x, res, e, t0)
+    }
+  }
+
+  /** The response of a masked request: buffered, masked, sent whole (or refused: fail closed). */
+  async function forwardMasked (x: Exchange, res: ClientResponse, upstreamReq: Parameters<Forwarder['request']>[0], responseHeaders: HeaderList, mask: unknown, t0: bigint): Promise<void> {
+    const up = await forwarder.request(upstreamReq, x.abortable)
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    x.upstreamMs = ms
+    acct.upstreamHead(ms / 1000)
+    if (up.statusCode === 206 || up.statusCode === 304) {
+      // Never relayed, even though the conditional headers were removed: fail closed.
+      up.body.on('error', () => {}).destroy()
+      x.fail('mask_failed', `upstream answered ${up.statusCode} to a masked request`, 'BOUNCER_ERR_PROXY_MASK_PARTIAL')
+      acct.masked('failed')
+      acct.failClosed('mask_failed')
+      log.warn({ id: x.id, request_id: x.requestId, status: up.statusCode }, 'fail closed: partial or not-modified response to a masked request')
+      return sendReply(res, errorReply(maskFailStatus, x.requestId))
+    }
+    const tm = process.hrtime.bigint()
+    let masked
+    try {
+      masked = await masker!.apply(up, mask, { method: upstreamReq.method })
+    } catch (e) {
+      up.body.destroy()
+      const err = e as { code?: unknown; statusCode?: unknown; message: string }
+      x.fail('mask_failed', err.message, typeof err.code === 'string' && err.code.startsWith('BOUNCER_ERR_') ? err.code as ErrorCode : 'BOUNCER_ERR_PROXY_MASK_FAILED')
+      acct.masked('failed')
+      acct.failClosed('mask_failed')
+      log.warn({ id: x.id, request_id: x.requestId, error: x.reason }, 'fail closed: response could not be masked')
+      return sendReply(res, errorReply(typeof err.statusCode === 'number' ? err.statusCode : maskFailStatus, x.requestId))
+    }
+    acct.masked('masked')
+    acct.maskDuration.observe(Number(process.hrtime.bigint() - tm) / 1e9)
+    const out = downstreamResponseHeaders(masked.headers)
+    for (const [n, val] of responseHeaders) out[n] = val
+    // Applied last, over the upstream's and the policy's own headers: a masked view is
+    // per caller and must not be served to anyone else by a shared cache.
+    out['cache-control'] = privateCacheControl(out['cache-control'])
+    // Validators and ranges describe the unmasked representation.
+    for (const h of MASK_RESPONSE_DROP) delete out[h]
+    out[REQUEST_ID] = x.requestId
+    out['content-length'] = String(masked.body.length)
+    if (x.clientGone) return
+    x.headSentNs = process.hrtime.bigint()
+    res.writeHead(masked.statusCode, out)
+    res.end(masked.body)
+  }
+
+  function upstreamFailed (x: Exchange, res: ClientResponse, e: unknown, t0: bigint): void {
+    if (x.clientGone && !res.headersSent) { x.outcome = 'client_aborted'; return }
+    const { kind, status } = classifyUpstreamError(e)
+    if (kind === 'body_too_large') {
+      x.fail('rejected', `request body exceeds ${maxBody} bytes`, 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
+      acct.rejected('body_too_large')
+      return sendReply(res, errorReply(413, x.requestId), true)
+    }
+    acct.upstreamFailed(kind, x.upstreamMs === undefined ? Number(process.hrtime.bigint() - t0) / 1e9 : undefined)
+    x.fail('upstream_error', `upstream ${kind}: ${(e as Error).message}`, status === 504 ? 'BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT' : 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+    log.warn({ id: x.id, request_id: x.requestId, kind, err: (e as Error).message, sent: res.headersSent }, 'upstream failure')
+    // Once the head is out, the only honest signal left is to cut the connection.
+    if (res.headersSent) res.destroy()
+    else sendReply(res, errorReply(status, x.requestId), true)
+  }
+
+  // ===================== upgrades =====================
+
+  /** An Upgrade we do not tunnel: the request path answers it over this socket, then it closes. */
+  function asPlainHttp (req: IncomingMessage, socket: Duplex): void {
+    const te = req.headers['transfer-encoding']
+    const cl = req.headers['content-length']
+    if (te !== undefined || (cl !== undefined && cl !== '0')) {
+      const x = begin(req, { ok: false, reason: 'request body with an Upgrade that is not tunnelled' })
+      x.fail('rejected', 'request body with an Upgrade that is not tunnelled', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED')
+      acct.rejected('upgrade_refused')
+      writeRawReply(socket, errorReply(400, x.requestId))
+      acct.upgradeRefused(x, req)
+      return
+    }
+    const res = new ServerResponse(req)
+    res.shouldKeepAlive = false
+    res.assignSocket(socket as Socket)
+    let closed = false
+    res.on('close', () => { closed = true })
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket)
+      socket.end()
+      // Node's server emits 'close' on a finished response; this one is not the server's.
+      process.nextTick(() => { if (!closed) res.emit('close') })
+    })
+    onRequest(req, res)
+  }
+
+  function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
+    const x = begin(req, normalize(req.url ?? ''))
+    let accounted = false
+    const done = (status: number): void => {
+      if (accounted) return
+      accounted = true
+      acct.upgrade(x, req, status)
+    }
+    const t = x.target
+    if (!t.ok) {
+      x.fail('rejected', t.reason, t.reason.includes('query') ? BAD_TARGET_QUERY : BAD_TARGET_PATH)
+      acct.rejected('bad_target')
+      writeRawReply(socket, errorReply(rejectStatus, x.requestId))
+      return done(rejectStatus)
+    }
+    socket.once('close', () => x.gone())
+    tunnel(x, req, socket, head, t, done).catch((e: unknown) => {
+      x.fail('upstream_error', (e as Error).message, undefined)
+      log.error({ id: x.id, request_id: x.requestId, err: e }, 'unexpected error on the upgrade path')
+      writeRawReply(socket, errorReply(500, x.requestId))
+      done(500)
+    })
+  }
+
+  async function tunnel (x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, t: Target & { ok: true }, done: (status: number) => void): Promise<void> {
+    // 2. input, 3. decide
+    const upgrade = req.headers.upgrade!
+    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host, requestId: x.requestId, upgrade }, headerOpts)
+    const v = await decideOn(x, req, t, headers, undefined)
+
+    // 4. apply the decision
+    if (v.kind !== 'allow') {
+      const r = verdictReply(v, x.requestId)
+      writeRawReply(socket, r)
+      return done(r.status)
+    }
+    if (v.mask !== undefined) {
+      // A tunnel cannot be masked: refuse rather than pass unmasked bytes.
+      x.fail('mask_failed', 'mask rules on an upgrade request', 'BOUNCER_ERR_PROXY_MASK_UNAVAILABLE')
+      acct.failClosed('mask_unavailable')
+      writeRawReply(socket, errorReply(maskFailStatus, x.requestId))
+      return done(maskFailStatus)
+    }
+    if (socket.destroyed) return done(0)
+    const d = v.decision
+    applyDecision(headers, d, false)
+    const extra: HeaderList = [...d.responseHeaders, [REQUEST_ID, x.requestId]]
+
+    // 5. forward
+    let up
+    try {
+      up = await forwarder.upgrade({ method: req.method ?? 'GET', path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers }, upgrade, x.abortable)
+    } catch (e) {
+      if (socket.destroyed) return done(0)
+      const { kind, status } = classifyUpstreamError(e)
+      x.fail('upstream_error', `upstream ${kind}: ${(e as Error).message}`, status === 504 ? 'BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT' : 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+      acct.upstreamFailed(kind, undefined)
+      writeRawReply(socket, errorReply(status, x.requestId))
+      return done(status)
+    }
+
+    // 6. respond
+    if (up.kind === 'response') {
+      if (socket.destroyed) { up.body.destroy(); return done(0) }
+      socket.write(rawHead(up.statusCode, up.statusText, up.rawHeaders, extra, dropOnResponse) + 'connection: close\r\n\r\n')
+      up.body.on('error', () => socket.destroy())
+      up.body.pipe(socket)
+      return done(up.statusCode)
+    }
+    const upSocket = up.socket
+    // The upstream must switch to what was asked for (and allowed), nothing else.
+    if (!tunnelled(headerValue(up.rawHeaders, 'upgrade'))) {
+      upSocket.destroy()
+      x.fail('upstream_error', `upstream switched to ${JSON.stringify(headerValue(up.rawHeaders, 'upgrade') ?? '')}`, 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+      acct.upstreamFailed('other', undefined)
+      writeRawReply(socket, errorReply(502, x.requestId))
+      return done(502)
+    }
+    x.outcome = 'tunnelled'
+    if (socket.destroyed) { upSocket.destroy(); return done(0) }
+    socket.write(rawHead(101, undefined, up.rawHeaders, extra, dropOn101) + '\r\n')
+    if (head.length) upSocket.write(head)
+    tunnels.add(socket)
+    acct.tunnelsOpen.inc()
+    let closed = false
+    const close = (): void => {
+      if (closed) return
+      closed = true
+      tunnels.delete(socket)
+      acct.tunnelsOpen.dec()
+      socket.destroy()
+      upSocket.destroy()
+    }
+    socket.on('close', close); upSocket.on('close', close)
+    socket.on('error', close); upSocket.on('error', close)
+    socket.pipe(upSocket)
+    upSocket.pipe(socket)
+    done(101)
+  }
+
+  return { onRequest, onUpgrade }
+}
+
+/**
+ * The response head for the client, from the upstream's raw headers: hop-by-hop headers and
+ * those named in its Connection removed, the decision's response_headers and our x-request-id
+ * in place of the upstream's (a flat [name, value, ...] list, names lower-case).
+ */
+export function responseHead (raw: readonly Buffer[], extra: HeaderList, requestId: string): string[] {
+  const out: string[] = []
+  let named: string[] | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
+      (named ??= []).push(...connectionTokens(raw[i + 1]!.toString('latin1')))
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    if (HOP_BY_HOP.has(name) || name === REQUEST_ID) continue
+    if (named !== undefined && named.includes(name)) continue
+    if (extra.length !== 0 && overridden(extra, name)) continue
+    out.push(name, raw[i + 1]!.toString('latin1'))
+  }
+  for (const [n, v] of extra) {
+    if (n === REQUEST_ID) continue
+    if (typeof v === 'string') out.push(n, v)
+    else for (const one of v) out.push(n, one)
+  }
+  out.push(REQUEST_ID, requestId)
+  return out
+}
+
+function overridden (extra: HeaderList, name: string): boolean {
+  for (const [n] of extra) if (n === name) return true
+  return false
+}
+
+function connectionTokens (value: string): string[] {
+  const out: string[] = []
+  for (const t of value.split(',')) {
+    const n = t.trim().toLowerCase()
+    if (n && n !== 'close' && n !== 'keep-alive' && n !== 'upgrade') out.push(n)
+  }
+  return out
+}

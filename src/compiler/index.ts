@@ -1,6 +1,6 @@
 // The compiler's public surface: Rego sources -> policy.wasm (+ bundle).
 // Stages (each named and timed so `bouncer build --timings` can show where time goes):
-//   parse -> [rewrite, when asked] -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
+//   parse -> [rewrite, when asked] -> check (types, ./checker) -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
 import { readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'

@@ -323,10 +323,13 @@ export class Spool {
     const items: SpoolItem[] = []
     let total = 0
     let start = this.cursor
-    let i = start === null ? 0 : this.segments.findIndex((s) => s.name === start!.segment)
-    if (i < 0) { i = 0; start = null }
-    for (; i < this.segments.length && total < maxBytes && items.length < maxLines; i++) {
-      const seg = this.segments[i]!
+    let seg = start === null ? this.segments[0] : this.segments.find((s) => s.name === start!.segment)
+    if (seg === undefined) { seg = this.segments[0]; start = null }
+    // The segment list changes while this awaits (delivered segments are deleted once state.json
+    // is written, dropOldest deletes the oldest, rotation adds new ones): step to the next
+    // segment by seq, never by position in the list, or a deletion shifts the list under the
+    // loop and a whole segment is skipped (and acknowledged unsent by the next ack).
+    for (; seg !== undefined && total < maxBytes && items.length < maxLines; seg = this.segmentAfter(seg)) {
       let offset = start !== null && start.segment === seg.name ? start.offset : 0
       const limit = seg.written // snapshot: never read past what was on disk when we looked
       if (offset >= limit) continue
@@ -462,6 +465,11 @@ export class Spool {
     this.segments.push(seg)
     this.active = seg
     return seg
+  }
+
+  /** The segment following seg in seq order (segments are kept sorted by first seq). */
+  private segmentAfter (seg: Segment): Segment | undefined {
+    return this.segments.find((s) => s.firstSeq > seg.firstSeq)
   }
 
   private accept (seg: Segment, bytes: number, last: ChainHead): void {

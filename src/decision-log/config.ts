@@ -119,7 +119,9 @@ export interface DecisionLogConfig {
   readonly erase_query_params: readonly string[]
 }
 
-export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
+// Credential headers. x-api-key and x-auth-token are the common API-key / session-token
+// headers besides the standard ones; the configured auth header joins them at resolve time.
+export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
 
 // OPA's own bounds for upload_size_limit_bytes: one minimal event plus an empty gzip stream,
 // and 4 GiB.

@@ -66,12 +66,36 @@ t.test('event building: auth header, credential query parameters in path, parsed
   t.equal((plain.input as any).attributes.request.http.path, '/x?a=1&tokens=2', 'similar names are kept')
 })
 
+t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
+  t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  t.same(cfg.erase_headers, DEFAULT_ERASE_HEADERS, 'the default when erase_headers is not set')
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const headers = {
+    authorization: 'Bearer S-header', 'Proxy-Authorization': 'Basic S-header', cookie: 'sid=S-cookie',
+    'X-Api-Key': 'S-apikey', 'x-auth-token': 'S-query', 'x-ok': 'yes',
+  }
+  const { event } = build({
+    path: 'p',
+    input: { attributes: { request: { http: { method: 'GET', path: '/x', headers } } } },
+    result: { allow: true, headers: { 'x-api-key': 'S-body' }, response_headers: { 'set-cookie': 'sid=S-cookie', 'x-auth-token': 'S-body-nested', 'x-ok': 'yes' } },
+  })
+  const ev = event as Record<string, any>
+  t.same(leaked(JSON.stringify(ev)), [], 'no credential header value in the event')
+  t.same(ev.input.attributes.request.http.headers, { 'x-ok': 'yes' })
+  t.same(ev.result.response_headers, { 'x-ok': 'yes' })
+  t.ok(ev.erased.includes('/input/attributes/request/http/headers/X-Api-Key'), 'x-api-key erased, whatever its case')
+  t.ok(ev.erased.includes('/input/attributes/request/http/headers/x-auth-token'))
+  t.equal(headers['X-Api-Key'], 'S-apikey', 'the caller\'s headers are not modified')
+})
+
 t.test('configuration: the auth header joins erase_headers; erase_query_params has a default and can be set', async (t) => {
   t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
   const schemaDefault = (configSchema as any).properties.decision_logs.properties.erase_query_params.default
   t.same(schemaDefault, DEFAULT_ERASE_QUERY_PARAMS, 'the config schema has the same default')
-  const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' })
-  t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-auth-token'])
+  const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Session-Token' })
+  t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-session-token'])
+  t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' }).erase_headers, DEFAULT_ERASE_HEADERS, 'a default one is not added twice')
   t.same(c.erase_query_params, DEFAULT_ERASE_QUERY_PARAMS)
   t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'authorization' }).erase_headers, DEFAULT_ERASE_HEADERS, 'not twice')
   const custom = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'], erase_headers: ['x-api-key'], erase_query_params: ['Sig'] }, { auth_header: 'x-auth-token' })

@@ -46,6 +46,9 @@ export interface BouncerApp extends Lifecycle {
 export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Promise<BouncerApp> {
   const c = await compose(config, deps)
   const port = proxyServerFromConfig(config.server, c, c)
+  // server.tls: WARN while the certificate files on disk cannot be loaded (the last good one is served).
+  const tls = port.proxy.tls
+  if (tls) c.health.register('tls', () => tls.status(), { critical: false })
   const adminServer = adminServerFromConfig(config.admin, c)
   return {
     ...createLifecycle(c, port, adminServer),

@@ -19,6 +19,7 @@ import type { BundleManager } from '../policy/bundle/index.js'
 import { createEngine } from '../proxy/engine.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
 import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
+import { createGrpcForwarder, grpcUpstreamUrl, type GrpcForwarder } from '../proxy/grpc.js'
 import { createPipeline } from '../proxy/pipeline.js'
 import { compileTargetNormalizer } from '../proxy/target.js'
 import {
@@ -63,6 +64,8 @@ export interface Components {
   readonly bundles: BundleManager | undefined
   readonly forwarder: Forwarder
   /** The pipeline's entry points, for the proxy port. */
+  /** gRPC calls to the upstream over HTTP/2 (upstream.http2). */
+  readonly grpc: GrpcForwarder
   readonly onRequest: RequestListener
   readonly onUpgrade: UpgradeListener
   /** Open upgrade tunnels (shutdown closes them). */
@@ -160,18 +163,20 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
     ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
   })
   const upstream = config.upstream
-  const forwarder = createForwarder(upstream, {
-    tls: upstream.url!.startsWith('https:') ? readTlsFiles(upstream.tls, 'upstream.tls') : undefined,
-  })
+  // upstream.tls is read once for both forwarders (undici for HTTP, node:http2 for gRPC calls).
+  const grpcUrl = grpcUpstreamUrl(upstream)!
+  const upstreamTls = upstream.url!.startsWith('https:') || grpcUrl.startsWith('https:') ? readTlsFiles(upstream.tls, 'upstream.tls') : undefined
+  const forwarder = createForwarder(upstream, { tls: upstream.url!.startsWith('https:') ? upstreamTls : undefined })
+  const grpc = createGrpcForwarder(upstream, { tls: grpcUrl.startsWith('https:') ? upstreamTls : undefined })
   const tunnels = new Set<Duplex>()
-  const pipeline = createPipeline({ config, metrics, log, decide, normalize: compileTargetNormalizer(config.path), forwarder, auth, masker, tunnels })
+  const pipeline = createPipeline({ config, metrics, log, decide, normalize: compileTargetNormalizer(config.path), forwarder, grpc, auth, masker, tunnels })
   // node's HTTP/2 compatibility objects are ClientRequest/ClientResponse at run time; their
   // typings leave out destroy() and writableFinished.
   const onRequest = pipeline.onRequest as unknown as RequestListener
 
   return {
     config, log, metrics, health, holder, policyOptions,
-    masker, cache, decisionLog, auth, bundles, forwarder,
+    masker, cache, decisionLog, auth, bundles, forwarder, grpc,
     onRequest, onUpgrade: pipeline.onUpgrade, tunnels,
   }
 }

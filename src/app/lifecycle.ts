@@ -29,7 +29,7 @@ export interface Lifecycle {
 }
 
 export function createLifecycle (c: Components, port: ProxyPort, adminServer: Server | undefined): Lifecycle {
-  const { config, holder, log, health, metrics, bundles, decisionLog, auth, cache, forwarder, tunnels } = c
+  const { config, holder, log, health, metrics, bundles, decisionLog, auth, cache, forwarder, grpc, tunnels } = c
   const { proxy } = port
   const closeHooks: ((deadlineMs: number) => Promise<void> | void)[] = []
   let closing: Promise<void> | undefined
@@ -66,6 +66,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
     }
     for (const t of tunnels) t.destroy()
     await forwarder.close().catch(() => {})
+    await grpc.close().catch(() => {})
     await auth?.close().catch(() => {})
     try { await decisionLog?.stop(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
     try { await cache?.close(left()) } catch (e) { log.error({ err: e }, 'cache close failed') }

@@ -110,7 +110,8 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
   const trust = opts.trustForwarded
   for (const name in incoming) {
     const v = incoming[name]
-    if (v === undefined || HOP_BY_HOP.has(name) || name === 'expect') continue
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, not headers.
+    if (v === undefined || name.charCodeAt(0) === 0x3a || HOP_BY_HOP.has(name) || name === 'expect') continue
     if (extra !== undefined && extra.includes(name)) continue
     if (reserved(name)) continue
     if (!trust && (name.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(name))) continue

@@ -32,6 +32,8 @@ import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
 import { classifyUpstreamError, type Forwarder, type RelayTarget } from './forward.js'
+import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrpcReply, type GrpcForwarder } from './grpc.js'
+import { connectionFacts, isHttp2, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
   HOP_BY_HOP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
   privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
@@ -41,6 +43,7 @@ import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from '.
 import type { Masker } from './seams.js'
 import type { Target, TargetNormalizer } from './target.js'
 import { compileUpgradePolicy, headerValue, rawHead } from './upgrade.js'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 
 export interface PipelineDeps {
   readonly config: BouncerConfig
@@ -51,6 +54,8 @@ export interface PipelineDeps {
   readonly forwarder: Forwarder
   readonly auth?: Authenticator
   readonly masker?: Masker
+  /** gRPC calls (HTTP/2, content-type application/grpc*) go here; without it they are refused (UNIMPLEMENTED). */
+  readonly grpc?: GrpcForwarder
   /** Open tunnels, so shutdown can close them. */
   readonly tunnels: Set<Duplex>
 }
@@ -76,7 +81,7 @@ const BAD_TARGET_QUERY: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_QUERY'
 const BAD_TARGET_PATH: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_PATH'
 
 export function createPipeline (deps: PipelineDeps): Pipeline {
-  const { config, log, decide, normalize, forwarder, auth, masker, tunnels } = deps
+  const { config, log, decide, normalize, forwarder, auth, masker, tunnels, grpc } = deps
   const acct = createAccounting(deps.metrics, log)
   const maxBody = config.server.max_body_bytes
   const pb = config.policy.parsed_body
@@ -100,7 +105,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   // --- input and decide (shared): the input is built from the request view, the headers the
   // upstream will get before the decision's edits; the policy and the authenticator see exactly
   // those headers, never the client's raw ones ---
-  async function decideOn (x: Exchange, req: ClientRequest, target: Target & { ok: true }, view: Readonly<OutgoingHeaders>, parsedBody: unknown): Promise<Verdict> {
+  async function decideOn (x: Exchange, req: ClientRequest, target: Target & { ok: true }, view: Readonly<OutgoingHeaders>, parsedBody: unknown,
+    conn: ConnectionFacts): Promise<Verdict> {
     const headers = policyHeaders(view)
     let identity: Readonly<Record<string, unknown>> | undefined
     let identityError: string | undefined
@@ -115,12 +121,13 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       method: req.method ?? 'GET',
       path: target.path,
       query: target.query,
-      host: target.authority ?? req.headers.host ?? '',
-      scheme: 'http',
-      protocol: `HTTP/${req.httpVersion}`,
+      host: target.authority ?? hostOf(req) ?? '',
+      scheme: conn.scheme,
+      protocol: conn.protocol,
       headers,
       sourceAddress: formatAddress(peerIp(req), sock.remotePort),
       destinationAddress: formatAddress(sock.localAddress?.startsWith('::ffff:') ? sock.localAddress.slice(7) : sock.localAddress, sock.localPort),
+      ...(conn.principal !== undefined ? { sourcePrincipal: conn.principal, sourceCertificate: conn.certificate } : {}),
     }, { parsedBody, identity, identityError })
     const r = await decide(input, { id: x.id, requestedBy: input.attributes.source.address, startNs: x.startNs })
     x.cached = r.cached
@@ -139,7 +146,11 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
   function onRequest (req: ClientRequest, res: ClientResponse): void {
     const x = begin(req, normalize(req.url ?? ''))
-    const http1 = req.httpVersionMajor === 1
+    const h2 = isHttp2(req as ProxyRequest)
+    const http1 = !h2 && req.httpVersionMajor === 1
+    // gRPC: an HTTP/2 stream with a gRPC content type (gRPC-Web is plain HTTP). Every answer
+    // the bouncer writes for it is a gRPC status.
+    const grpcCall = h2 && isGrpcContentType(req.headers['content-type'])
     // The socket is read when the line is written, after the response may have released it.
     const socket = req.socket
     const wire = acct.wireOf(req)
@@ -155,29 +166,37 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const te = req.headers['transfer-encoding']
     const clHeader = req.headers['content-length']
     const contentLength = clHeader === undefined ? undefined : Number(clHeader)
-    const hasBody = te !== undefined || (contentLength !== undefined && contentLength > 0)
+    // An HTTP/2 stream has a body unless its HEADERS frame ended it; without content-length its
+    // length is unknown, as with chunked (the limit is counted as it streams).
+    const hasBody = h2
+      ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders && contentLength !== 0
+      : te !== undefined || (contentLength !== undefined && contentLength > 0)
+    const chunked = te !== undefined || (h2 && hasBody && contentLength === undefined)
 
     const reject = (status: number, why: string, counter: string, code: ErrorCode): void => {
       x.fail('rejected', why, code)
       acct.rejected(counter)
+      if (grpcCall) return sendGrpcReply(res as unknown as Http2ServerResponse, grpcErrorReply(status, x.requestId))
       // The body (if any) was not read: close the connection rather than drain it.
       sendReply(res, errorReply(status, x.requestId), hasBody && http1)
     }
 
-    if (!http1) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     const t = x.target
     if (!t.ok) return reject(rejectStatus, t.reason, 'bad_target', t.reason.includes('query') ? BAD_TARGET_QUERY : BAD_TARGET_PATH)
     if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
 
-    exchange(x, req, res, t, te !== undefined, contentLength, hasBody, reject).catch((e: unknown) => {
+    exchange(x, req, res, t, chunked, contentLength, hasBody, reject, grpcCall).catch((e: unknown) => {
       x.fail('upstream_error', (e as Error).message, undefined)
       log.error({ id: x.id, request_id: x.requestId, err: e }, 'unexpected error on the request path')
-      sendReply(res, errorReply(500, x.requestId), true)
+      if (grpcCall) sendGrpcReply(res as unknown as Http2ServerResponse, grpcErrorReply(500, x.requestId, GrpcStatus.INTERNAL))
+      else sendReply(res, errorReply(500, x.requestId), true)
     })
   }
 
   async function exchange (x: Exchange, req: ClientRequest, res: ClientResponse, t: Target & { ok: true }, chunked: boolean,
-    contentLength: number | undefined, hasBody: boolean, reject: (status: number, why: string, counter: string, code: ErrorCode) => void): Promise<void> {
+    contentLength: number | undefined, hasBody: boolean, reject: (status: number, why: string, counter: string, code: ErrorCode) => void,
+    grpcCall: boolean): Promise<void> {
     // 1. parsed_body: JSON only, bounded; the bytes read are forwarded unchanged.
     let parsedBody: unknown
     let body: Readable | Buffer | null = null
@@ -204,7 +223,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
         }
       }
     }
-    if (body === null && hasBody) {
+    // (a gRPC call's messages stay on the request: grpc.ts streams them to the upstream; no
+    // server.max_body_bytes for a stream of messages that may rightly last for hours)
+    if (body === null && hasBody && !grpcCall) {
       if (chunked) {
         const limit = new BodyLimit(maxBody)
         pipe(req, limit, () => {})
@@ -219,9 +240,11 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     // 2. input, 3. decide — on the request view (what the upstream will get)
     if (x.clientGone) return
-    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host, requestId: x.requestId }, headerOpts)
+    const conn = connectionFacts(req as ProxyRequest)
+    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? hostOf(req), requestId: x.requestId }, headerOpts)
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
-    const v = await decideOn(x, req, t, headers, parsedBody)
+    const v = await decideOn(x, req, t, headers, parsedBody, conn)
+    if (grpcCall) return grpcExchange(x, req as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse, t, headers, v)
 
     // 4. apply the decision
     if (v.kind !== 'allow') return sendReply(res, verdictReply(v, x.requestId), unread)
@@ -292,6 +315,51 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     x.headSentNs = process.hrtime.bigint()
     res.writeHead(masked.statusCode, out)
     res.end(masked.body)
+  }
+
+  /**
+   * A gRPC call after its decision: denials and failures are gRPC statuses (trailers-only, HTTP
+   * 200); an allow is forwarded over HTTP/2 (grpc.ts) unless it asks for masking, which gRPC
+   * bodies cannot have: that fails closed.
+   */
+  async function grpcExchange (x: Exchange, req: Http2ServerRequest, res: Http2ServerResponse, t: Target & { ok: true }, headers: OutgoingHeaders, v: Verdict): Promise<void> {
+    if (v.kind === 'fail') return sendGrpcReply(res, grpcErrorReply(v.status, x.requestId))
+    if (v.kind === 'deny') return sendGrpcReply(res, grpcDenialReply(v.decision, x.requestId))
+    const d = v.decision
+    if (v.mask !== undefined) {
+      x.fail('mask_failed', 'the decision masks a gRPC response', 'BOUNCER_ERR_PROXY_GRPC_MASK')
+      acct.masked('failed')
+      acct.failClosed('mask_failed')
+      log.warn({ id: x.id, request_id: x.requestId }, 'fail closed: a gRPC response cannot be masked')
+      return sendGrpcReply(res, grpcErrorReply(maskFailStatus, x.requestId, GrpcStatus.INTERNAL))
+    }
+    if (grpc === undefined) {
+      x.fail('rejected', 'gRPC forwarding is not configured', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+      return sendGrpcReply(res, grpcErrorReply(501, x.requestId, GrpcStatus.UNIMPLEMENTED))
+    }
+    applyDecision(headers, d, false)
+    const responseHeaders: Record<string, string | string[]> = {}
+    for (const [n, val] of d.responseHeaders) responseHeaders[n] = val
+    responseHeaders[REQUEST_ID] = x.requestId
+    const t0 = process.hrtime.bigint()
+    const o = await grpc.forward({
+      req, res, path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers, responseHeaders,
+      onHead: () => {
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6
+        x.upstreamMs = ms
+        acct.upstreamHead(ms / 1000)
+        x.headSentNs = process.hrtime.bigint()
+      },
+    })
+    if (o.kind === 'client_aborted') { x.outcome = 'client_aborted'; return }
+    if (o.kind === 'upstream_error') {
+      const { status } = classifyUpstreamError(o.error)
+      acct.upstreamFailed(o.failure, x.upstreamMs === undefined ? Number(process.hrtime.bigint() - t0) / 1e9 : undefined)
+      x.fail('upstream_error', `upstream ${o.failure}: ${o.error.message}`, status === 504 ? 'BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT' : 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+      log.warn({ id: x.id, request_id: x.requestId, kind: o.failure, err: o.error.message, sent: o.headSent }, 'upstream failure (gRPC)')
+      // Before the head: an UNAVAILABLE status; after it, grpc.ts has reset the client's stream.
+      if (!o.headSent) sendGrpcReply(res, grpcErrorReply(status, x.requestId))
+    }
   }
 
   function upstreamFailed (x: Exchange, res: ClientResponse, e: unknown, t0: bigint): void {
@@ -367,8 +435,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   async function tunnel (x: Exchange, req: IncomingMessage, socket: Duplex, head: Buffer, t: Target & { ok: true }, done: (status: number) => void): Promise<void> {
     // 2. input, 3. decide
     const upgrade = req.headers.upgrade!
-    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: 'http', host: t.authority ?? req.headers.host, requestId: x.requestId, upgrade }, headerOpts)
-    const v = await decideOn(x, req, t, headers, undefined)
+    const conn = connectionFacts(req)
+    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? req.headers.host, requestId: x.requestId, upgrade }, headerOpts)
+    const v = await decideOn(x, req, t, headers, undefined, conn)
 
     // 4. apply the decision
     if (v.kind !== 'allow') {
@@ -484,4 +553,9 @@ function connectionTokens (value: string): string[] {
     if (n && n !== 'close' && n !== 'keep-alive' && n !== 'upgrade') out.push(n)
   }
   return out
+}
+
+/** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */
+function hostOf (req: ClientRequest): string | undefined {
+  return req.headers.host ?? (req.headers[':authority'] as string | undefined)
 }

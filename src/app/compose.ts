@@ -18,8 +18,8 @@ import type { Authenticator } from '../auth/index.js'
 import type { BundleManager } from '../policy/bundle/index.js'
 import { createEngine } from '../proxy/engine.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
-import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
 import { createGrpcForwarder, grpcUpstreamUrl, type GrpcForwarder } from '../proxy/grpc.js'
+import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
 import { createPipeline } from '../proxy/pipeline.js'
 import { compileTargetNormalizer } from '../proxy/target.js'
 import {
@@ -63,9 +63,9 @@ export interface Components {
   readonly auth: Authenticator | undefined
   readonly bundles: BundleManager | undefined
   readonly forwarder: Forwarder
-  /** The pipeline's entry points, for the proxy port. */
   /** gRPC calls to the upstream over HTTP/2 (upstream.http2). */
   readonly grpc: GrpcForwarder
+  /** The pipeline's entry points, for the proxy port. */
   readonly onRequest: RequestListener
   readonly onUpgrade: UpgradeListener
   /** Open upgrade tunnels (shutdown closes them). */

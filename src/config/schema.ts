@@ -256,7 +256,7 @@ export const configSchema = {
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
       mask_entrypoint: str('policy entrypoint returning extra mask rules (like system.log.mask)'),
-      erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', ['authorization', 'cookie', 'set-cookie', 'proxy-authorization']),
+      erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token']),
       erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password']),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
     }),

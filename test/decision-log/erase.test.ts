@@ -93,6 +93,8 @@ t.test('configuration: the auth header joins erase_headers; erase_query_params h
   t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
   const schemaDefault = (configSchema as any).properties.decision_logs.properties.erase_query_params.default
   t.same(schemaDefault, DEFAULT_ERASE_QUERY_PARAMS, 'the config schema has the same default')
+  const headerDefault = (configSchema as any).properties.decision_logs.properties.erase_headers.default
+  t.same(headerDefault, [...DEFAULT_ERASE_HEADERS], 'erase_headers: the config schema default is the logger\'s (x-api-key, x-auth-token included)')
   const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Session-Token' })
   t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-session-token'])
   t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' }).erase_headers, DEFAULT_ERASE_HEADERS, 'a default one is not added twice')

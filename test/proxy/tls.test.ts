@@ -112,8 +112,8 @@ t.test('bad certificate files: the message names the setting and the file', { sk
   t.match(err({ cert_file: write('k-as-cert.pem', a.keyPem), key_file: a.key }), /server\.tls\.cert_file: .*k-as-cert\.pem holds no PEM certificate/)
   t.match(err({ cert_file: write('garbled.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), key_file: a.key }), /server\.tls\.cert_file: certificate #1 in .*garbled\.pem cannot be parsed/)
   t.match(err({ cert_file: a.cert, key_file: a.cert }), /server\.tls\.key_file: .*server-a-1\.pem holds no PEM private key/)
-  t.match(err({ cert_file: a.cert, key_file: write('enc.key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*enc\.key holds an encrypted private key/)
-  t.match(err({ cert_file: a.cert, key_file: write('bad.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*bad\.key holds a private key that cannot be used/)
+  t.match(err({ cert_file: a.cert, key_file: write('enc.key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*enc\.key holds an encrypted private key/) // security-gate: allow-secret (garbage test key)
+  t.match(err({ cert_file: a.cert, key_file: write('bad.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }), /server\.tls\.key_file: .*bad\.key holds a private key that cannot be used/) // security-gate: allow-secret (garbage test key)
   t.match(err({ cert_file: a.cert, key_file: b.key }), new RegExp(`server\\.tls\\.key_file: the key in ${b.key} does not belong to the certificate in ${a.cert}`))
   // chain in the wrong order: the CA first
   t.match(err({ cert_file: write('reversed.pem', Buffer.concat([pki.ca.certPem, a.certPem])), key_file: a.key }), /does not belong to the certificate .* the leaf certificate must come first/)

@@ -8,6 +8,7 @@
 //   npm run bench -- --results             write bench/results.json, bench/chart.svg, bench/RESULTS.md
 //   npm run bench -- --startup [--runs N]  cold start to /readyz and idle RSS: dist/ vs tsx (bench/startup.ts)
 //   npm run bench -- --port-server [--runs N]  the proxy port's server alone: node:http vs Fastify (bench/port-server.ts)
+//   npm run bench -- --http2 [--quick]     HTTP/2 and gRPC: the bouncer beside a bare HTTP/2 proxy, h2load (bench/http2.ts)
 //
 // Every server runs in its own process (its own process group), the load generator
 // (autocannon) in another; all scenarios get the same connections, warm-up and duration.
@@ -51,7 +52,10 @@ const USAGE = `usage: npm run bench -- [options]
   --rate R                request rate for --profile (default 500 req/s)
   --startup               cold start to /readyz 200 and idle RSS with the shipped policy, dist/ vs tsx
   --runs N                starts per contender for --startup (default 5), runs for --port-server (default 3)
-  --port-server           CPU per request of the proxy port's server alone: node:http vs Fastify`
+  --port-server           CPU per request of the proxy port's server alone: node:http vs Fastify
+  --http2                 HTTP/2 (h2c) and gRPC unary through the bouncer beside a bare HTTP/2 proxy and the
+                          gRPC upstream itself, with h2load (apt-get install nghttp2-client when missing);
+                          --quick, --rounds, --duration, --warmup, --connections (h2load clients) apply`
 
 const { values: opt } = parseArgs({
   options: {
@@ -71,6 +75,7 @@ const { values: opt } = parseArgs({
     rate: { type: 'string' },
     startup: { type: 'boolean', default: false },
     'port-server': { type: 'boolean', default: false },
+    http2: { type: 'boolean', default: false },
     runs: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -80,6 +85,17 @@ if (opt.help) { console.log(USAGE); process.exit(0) }
 if (opt.startup) {
   const { runStartup } = await import('./startup.js')
   await runStartup(Number(opt.runs ?? 5))
+  process.exit(0)
+}
+if (opt.http2) {
+  const { runHttp2 } = await import('./http2.js')
+  await runHttp2({
+    quick: opt.quick,
+    ...(opt.rounds ? { rounds: Number(opt.rounds) } : {}),
+    ...(opt.duration ? { durationS: Number(opt.duration) } : {}),
+    ...(opt.warmup ? { warmupS: Number(opt.warmup) } : {}),
+    ...(opt.connections ? { clients: Number(opt.connections) } : {}),
+  })
   process.exit(0)
 }
 if (opt['port-server']) {

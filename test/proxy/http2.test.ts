@@ -304,3 +304,30 @@ t.test('TLS port: HTTPS and HTTP/2 by ALPN; the client certificate in the input'
   t.equal(echo.calls.at(-1)!.metadata['x-bouncer-principal'], 'spiffe://cluster.local/ns/shop/sa/frontend')
   t.equal(echo.calls.at(-1)!.metadata['x-bouncer-scheme'], 'https')
 })
+
+t.test('shutdown: an HTTP/2 stream in flight finishes after GOAWAY', async (t) => {
+  const { up, b } = await setup(t)
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let arrived!: () => void
+  const seen = new Promise<void>((resolve) => { arrived = resolve })
+  up.raw = (req, res) => {
+    req.resume()
+    arrived()
+    void gate.then(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('slow done') })
+  }
+  const s = h2connect(b.url)
+  s.on('error', () => {})
+  t.teardown(() => s.destroy())
+  const inflight = h2req(s, { ':method': 'GET', ':path': '/public/slow' })
+  await seen
+  const goaway = new Promise<void>((resolve) => s.once('goaway', () => resolve()))
+  const closed = b.app.close(10_000)
+  await goaway
+  release()
+  const r = await inflight
+  t.equal(r.status, 200)
+  t.equal(r.body, 'slow done', 'the stream that was in flight completed')
+  await closed
+  t.equal(b.app.proxy.sessions.size, 0, 'every HTTP/2 connection closed')
+})

@@ -8,6 +8,9 @@
 // the control plane has everything. Reported per event: CPU of this process (user+system, the
 // thread pool included) and event-loop busy time (what a proxy loses in throughput), medians
 // over runs. The harness itself (turns, timers, building inputs) is in every row: compare rows.
+// `record() µs/event` is the time inside record() calls alone — what the request path waits
+// for (in group and batched modes the event is built, erased and sealed by the spool's writer
+// at the end of the turn: that work is in the CPU column, not in record()).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -42,7 +45,7 @@ function decision (i: number): DecisionEventInput {
   }
 }
 
-async function runOnce (mode: typeof MODES[number], url: string): Promise<{ cpuUs: number; busyUs: number }> {
+async function runOnce (mode: typeof MODES[number], url: string): Promise<{ cpuUs: number; busyUs: number; recordUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bouncer-bench-dl-'))
   try {
     const lg = new DecisionLogger({ spool_dir: dir, service_url: url, min_delay_seconds: 1, write_mode: mode })
@@ -50,8 +53,11 @@ async function runOnce (mode: typeof MODES[number], url: string): Promise<{ cpuU
     const inputs = Array.from({ length: EVENTS }, (_, i) => decision(i))
     const elu0 = performance.eventLoopUtilization()
     const cpu0 = process.cpuUsage()
+    let inRecord = 0n
     for (let i = 0; i < EVENTS; i++) {
+      const t0 = process.hrtime.bigint()
       lg.record(inputs[i]!)
+      inRecord += process.hrtime.bigint() - t0
       if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 1))
     }
     await lg.written()
@@ -60,7 +66,7 @@ async function runOnce (mode: typeof MODES[number], url: string): Promise<{ cpuU
     const busy = performance.eventLoopUtilization(elu0).active
     if (lg.status().delivered !== EVENTS) throw new Error(`${mode}: delivered ${lg.status().delivered} of ${EVENTS}`)
     await lg.stop(1000)
-    return { cpuUs: (cpu.user + cpu.system) / EVENTS, busyUs: (busy * 1000) / EVENTS }
+    return { cpuUs: (cpu.user + cpu.system) / EVENTS, busyUs: (busy * 1000) / EVENTS, recordUs: Number(inRecord) / 1000 / EVENTS }
   } finally { rmSync(dir, { recursive: true, force: true }) }
 }
 
@@ -70,19 +76,19 @@ if (values.mode !== undefined) {
   // One mode in a fresh process (no JIT or page-cache help from the previous mode).
   const cp = spawnTs('control-plane', join(BENCH_DIR, 'servers', 'control-plane.ts'), [])
   const { port } = await cp.message<{ port: number }>(['ready'], 15000)
-  const rows: Array<{ cpuUs: number; busyUs: number }> = []
+  const rows: Array<{ cpuUs: number; busyUs: number; recordUs: number }> = []
   for (let r = 0; r < RUNS; r++) rows.push(await runOnce(values.mode as typeof MODES[number], `http://127.0.0.1:${port}`))
   await cp.stop(1000)
-  process.stdout.write(JSON.stringify({ cpuUs: median(rows.map((x) => x.cpuUs)), busyUs: median(rows.map((x) => x.busyUs)) }) + '\n')
+  process.stdout.write(JSON.stringify({ cpuUs: median(rows.map((x) => x.cpuUs)), busyUs: median(rows.map((x) => x.busyUs)), recordUs: median(rows.map((x) => x.recordUs)) }) + '\n')
   process.exit(0)
 }
 
 const self = fileURLToPath(import.meta.url)
 console.log(`decision-log pipeline: ${EVENTS} events per run, ${RUNS} run(s) per mode (median), delivered to a local control plane\n`)
-console.log(`${'write_mode'.padEnd(12)}${'CPU µs/event'.padEnd(15)}${'loop busy µs/event'.padEnd(20)}`)
+console.log(`${'write_mode'.padEnd(12)}${'CPU µs/event'.padEnd(15)}${'loop busy µs/event'.padEnd(20)}${'record() µs/event'.padEnd(18)}`)
 for (const mode of MODES) {
   const r = spawnSync(process.execPath, [...process.execArgv, self, '--mode', mode, '--events', String(EVENTS), '--runs', String(RUNS)], { encoding: 'utf8' })
   if (r.status !== 0) { process.stderr.write(r.stderr); process.exit(1) }
-  const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as { cpuUs: number; busyUs: number }
-  console.log(`${mode.padEnd(12)}${row.cpuUs.toFixed(1).padEnd(15)}${row.busyUs.toFixed(1).padEnd(20)}`)
+  const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as { cpuUs: number; busyUs: number; recordUs: number }
+  console.log(`${mode.padEnd(12)}${row.cpuUs.toFixed(1).padEnd(15)}${row.busyUs.toFixed(1).padEnd(20)}${row.recordUs.toFixed(2).padEnd(18)}`)
 }

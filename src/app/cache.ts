@@ -3,7 +3,7 @@
 import type { BouncerConfig } from '../config/index.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics/index.js'
-import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
+import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, compileProjectionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import type { DecisionCache } from '../proxy/seams.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
@@ -16,6 +16,13 @@ export interface CacheDeps {
   readonly log: Logger
   readonly production: boolean
   readonly allowInsecure: boolean
+}
+
+/** A tier-labelled counter as the cache takes it (inc({ tier })), through children bound once per tier. */
+function byTier (counter: Metrics['cacheHits']): { inc (labels: { tier: string }, value?: number): void } {
+  const memory = counter.labels('memory')
+  const redis = counter.labels('redis')
+  return { inc: (labels, value) => (labels.tier === 'memory' ? memory : labels.tier === 'redis' ? redis : counter.labels(labels.tier)).inc(value) }
 }
 
 /** The cache described by the slice, or undefined when it is disabled (or has no tier). */
@@ -50,7 +57,8 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
     key: { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) },
   }, {
     metrics: {
-      hits: metrics.cacheHits, misses: metrics.cacheMisses, redisErrors: metrics.cacheRedisErrors,
+      // hits and misses are counted on every lookup: children bound once per tier
+      hits: byTier(metrics.cacheHits), misses: byTier(metrics.cacheMisses), redisErrors: metrics.cacheRedisErrors,
       redisTimeouts: metrics.cacheRedisTimeouts, redisSkipped: metrics.cacheRedisSkipped, breakerState: metrics.cacheBreakerState,
     },
     log,
@@ -64,7 +72,8 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
   return cache
 }
 
-type KeyFn = (input: unknown) => string
+/** The key of a request: from the input, or from the text the evaluator got (projection.ts). */
+type KeyFn = (input: unknown, text: string) => string
 
 /**
  * What the pipeline needs to use a cache: the key function for a policy, compiled once per
@@ -82,7 +91,15 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
   const compile = (p: ActivePolicy): KeyFn | undefined => {
     let fn: KeyFn | undefined
     try {
-      fn = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
+      const paths = p.inputPaths
+      if (Array.isArray(paths) && !paths.some((x) => x.length === 0)) {
+        // Compiler-recorded paths: the evaluator was given exactly their projection; hash that text.
+        const key = compileProjectionKey({ revision: p.revision, entrypoint: p.entrypoint, inputPaths: paths })
+        fn = (_input, text) => key(text)
+      } else {
+        const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
+        fn = (input) => key(input)
+      }
     } catch (e) {
       log.error({ err: e, revision: p.revision }, 'cannot derive decision cache keys for this policy; caching disabled for it')
     }

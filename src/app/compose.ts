@@ -17,6 +17,7 @@ import type { LoadPolicyOptions } from '../policy/load.js'
 import type { Authenticator } from '../auth/index.js'
 import type { BundleManager } from '../policy/bundle/index.js'
 import { createEngine } from '../proxy/engine.js'
+import type { PolicyInput } from '../proxy/input.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
 import { createGrpcForwarder, grpcUpstreamUrl, type GrpcForwarder } from '../proxy/grpc.js'
 import type { RequestListener, UpgradeListener } from '../proxy/listener.js'
@@ -78,9 +79,14 @@ function requestIdOf (input: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined
 }
 
-/** Options for loading policies (config.policy): Wasm memory, builtins, step budget, print, Rego version. */
-export function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin> }): LoadPolicyOptions {
+/**
+ * Options for loading policies (config.policy): Wasm memory, builtins, step budget, print, Rego
+ * version. `evaluating()` is the input of the evaluation in progress (the evaluator itself is
+ * given only the serialised paths the policy reads), for the request id of print lines.
+ */
+export function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin>; evaluating?: () => unknown }): LoadPolicyOptions {
   const { log } = deps
+  const evaluating = deps.evaluating ?? (() => undefined)
   return {
     initialMemoryPages: p.initial_memory_pages,
     maxMemoryPages: p.max_memory_pages,
@@ -89,7 +95,7 @@ export function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log
     regoVersion: p.rego_version,
     // policy.print: print() lines at debug level with the request id; off, print() is compiled
     // out of Rego sources and a no-op in bundles
-    ...(p.print ? { onPrint: (line: string, ev: PrintEvent) => log.debug({ id: requestIdOf(ev.input), entrypoint: ev.entrypoint, print: line }, 'policy print') } : {}),
+    ...(p.print ? { onPrint: (line: string, ev: PrintEvent) => log.debug({ id: requestIdOf(evaluating() ?? ev.input), entrypoint: ev.entrypoint, print: line }, 'policy print') } : {}),
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
 }
@@ -135,11 +141,18 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
 
   let auth = deps.authenticator
   const jwt = config.auth.jwt
+  // One result per request: children bound once per result.
+  const authResults = new Map<string, { inc (): void }>()
+  const authResult = (r: string): { inc (): void } => {
+    let c = authResults.get(r)
+    if (c === undefined) { c = metrics.authResults.labels(r); authResults.set(r, c) }
+    return c
+  }
   if (auth === undefined && jwt.enabled) {
     const { createAuthenticator } = await import('../auth/index.js')
     auth = await createAuthenticator(jwt, {
       jwksTls: jwt.jwks_url ? readTlsFiles(jwt.jwks_tls, 'auth.jwt.jwks_tls') : undefined,
-      onResult: (r) => metrics.authResults.inc({ result: r }),
+      onResult: (r) => authResult(r).inc(),
       onJwksFetch: (outcome, err) => {
         metrics.jwksRefreshes.inc({ outcome })
         if (err) log.warn({ err: err.message }, 'JWKS fetch failed')
@@ -147,7 +160,8 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
     })
   }
 
-  const policyOptions = policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins })
+  let evaluating: PolicyInput | undefined
+  const policyOptions = policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins, evaluating: () => evaluating })
   const bundles = config.bundles.service_url
     ? (await import('./bundles.js')).fromConfig(config.bundles, { holder, entrypoint: config.policy.entrypoint, policyOptions, metrics, log, ...globals })
     : undefined
@@ -160,6 +174,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
 
   const decide = createEngine({
     config, holder, metrics, log, masker, decisionLog,
+    ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
     ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
   })
   const upstream = config.upstream

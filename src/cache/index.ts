@@ -5,7 +5,7 @@ export {
   type CacheOptions, type CacheDeps, type CachedDecision, type CacheStatus,
 } from './tiered.js'
 export {
-  decisionCacheKey, compileDecisionKey, resolveKeySpec, DEFAULT_IGNORE_PATHS,
+  decisionCacheKey, compileDecisionKey, compileProjectionKey, resolveKeySpec, DEFAULT_IGNORE_PATHS,
   type DecisionKeySpec, type DecisionKeyRequest, type DecisionKeyFn, type InputPath,
 } from './key.js'
 export { canonicalJson } from './canonical-json.js'

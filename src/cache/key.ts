@@ -104,6 +104,22 @@ export function compileDecisionKey (spec: DecisionKeySpec): DecisionKeyFn {
   }
 }
 
+// Keys over a projection's text (src/proxy/projection.ts): the canonical JSON of exactly the
+// values at the paths the compiler recorded — the same text the evaluator is given, so the
+// input is serialised once per request. Its own format tag: these keys never equal v1 keys.
+const PROJECTION_KEY_FORMAT = 'bouncer.decision-key.projection.v1'
+
+/**
+ * For a policy with compiler-recorded input paths (never operator-configured ones: those are
+ * not used to cut the evaluator's input). The returned function hashes the projection text.
+ */
+export function compileProjectionKey (spec: { revision: string; entrypoint: string; inputPaths: readonly InputPath[] }): (projection: string) => string {
+  if (typeof spec.revision !== 'string') throw optionsError('revision must be a string')
+  if (typeof spec.entrypoint !== 'string' || spec.entrypoint === '') throw optionsError('entrypoint must be a non-empty string')
+  const prefix = JSON.stringify([PROJECTION_KEY_FORMAT, spec.revision, spec.entrypoint, normalizePaths(spec.inputPaths, 'inputPaths')])
+  return (projection) => digest(prefix, projection)
+}
+
 let memoSpec: DecisionKeySpec | undefined
 let memoFn: DecisionKeyFn | undefined
 

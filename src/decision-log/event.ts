@@ -142,7 +142,7 @@ const HEADER_MAPS: readonly HeaderMap[] = [
 ].map((path) => ({ path, pointer: '/' + path.map(escapePointer).join('/') + '/' }))
 
 /** Compile labels and the erasure list once; the returned function runs per decision. */
-export function compileEventBuilder (opts: EventBuilderOptions): (input: DecisionEventInput) => BuiltEvent {
+export function compileEventBuilder (opts: EventBuilderOptions): (input: DecisionEventInput, timestamp?: string) => BuiltEvent {
   const labels = Object.freeze({ ...opts.labels })
   const erase = new Set(opts.eraseHeaders.map((h) => h.toLowerCase()))
   const queryNames = opts.eraseQueryParams ?? []
@@ -150,12 +150,14 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   const scrubPath = compileUrlScrubber(isCredential)
   const mask = opts.mask
 
-  return function build (d: DecisionEventInput): BuiltEvent {
+  // `timestamp`: the event's time, already formatted, when it was taken earlier than now
+  // (events the logger seals at the end of the turn they were recorded in).
+  return function build (d: DecisionEventInput, timestamp?: string): BuiltEvent {
     const event: DecisionEvent = {
       labels, // shared and frozen: serialised, never modified
       decision_id: d.decision_id ?? randomUUID(),
       path: d.path,
-      timestamp: d.timestamp_ns !== undefined ? rfc3339Nano(d.timestamp_ns) : nowRfc3339Nano(),
+      timestamp: d.timestamp_ns !== undefined ? rfc3339Nano(d.timestamp_ns) : timestamp ?? nowRfc3339Nano(),
     }
     const rid = d.request_id ?? httpIdOf(d.input)
     if (rid !== undefined) event.request_id = rid

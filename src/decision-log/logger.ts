@@ -107,10 +107,15 @@ export class DecisionLogger {
   readonly config: DecisionLogConfig
   private readonly deps: DecisionLoggerOptions
   private labels: Readonly<Record<string, string>> = {}
-  private build: (d: DecisionEventInput) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
+  private build: (d: DecisionEventInput, timestamp?: string) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
   private readonly spool: Spool
   private readonly maxBytes: number
   private readonly queued: boolean
+  private readonly defers: boolean
+  /** Events recorded this turn, built and sealed by sealDeferred() when the writer runs. */
+  private deferred: DecisionEventInput[] = []
+  /** Their timestamps, taken when they were recorded. */
+  private deferredAt: string[] = []
   /** The proxy should hold each request until written() resolves (write_mode "group"). */
   readonly holdRequests: boolean
   private sink: Sink | null = null
@@ -133,6 +138,7 @@ export class DecisionLogger {
     this.spool = new Spool(cfg.spool, {
       warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg),
       written: () => this.uploader?.notify(),
+      collect: () => this.sealDeferred(),
       lost: (head, events, error) => {
         // Those seqs never reached the disk: the chain continues from what did.
         this.head = head
@@ -144,6 +150,10 @@ export class DecisionLogger {
     this.maxBytes = cfg.spool.max_bytes
     this.queued = cfg.spool.write_mode !== 'sync'
     this.holdRequests = cfg.spool.write_mode === 'group'
+    // Queued lines are written at the end of the turn anyway, so the event is built and sealed
+    // there too, by the writer (reserve/collect), and record() only takes note. Not with
+    // backpressure: refusing a request needs the exact size of its line at record() time.
+    this.defers = this.queued && cfg.overflow === 'drop_oldest'
   }
 
   /** Open (and recover) the spool and start delivering what it holds. */
@@ -202,10 +212,33 @@ export class DecisionLogger {
       if (this.phase === 'new') throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED')
       return this.refuse()
     }
+    if (this.defers && this.phase === 'running') {
+      // Built, erased, masked and chained at the end of this turn, in record() order, by the
+      // writer that puts the turn's lines on disk (written() waits for that write). The input
+      // and result must not be changed after record() (the proxy never does).
+      if (this.deferred.length === 0) this.spool.reserve()
+      this.deferred.push(d)
+      this.deferredAt.push(nowRfc3339Nano())
+      return undefined
+    }
+    return this.recordNow(d, undefined)
+  }
+
+  /** Seals the events record() deferred this turn (the spool writer calls this before it writes). */
+  private sealDeferred (): void {
+    const events = this.deferred
+    if (events.length === 0) return
+    const at = this.deferredAt
+    this.deferred = []
+    this.deferredAt = []
+    for (let i = 0; i < events.length; i++) this.recordNow(events[i]!, at[i])
+  }
+
+  private recordNow (d: DecisionEventInput, timestamp: string | undefined): void | 'backpressure' {
     let built: BuiltEvent
     let entry: SealedEntry
     try {
-      built = this.build(d)
+      built = this.build(d, timestamp)
       entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
     } catch (e) {
       this.lose('unserializable', 1)
@@ -272,6 +305,9 @@ export class DecisionLogger {
   }
 
   status (): DecisionLogStatus {
+    // What is reported is the chain as record() left it: events still waiting for the end of
+    // the turn are sealed now (their lines are still written by this turn's write).
+    this.sealDeferred()
     const dropped = Object.values(this.c.dropped).reduce((a, b) => a + b, 0)
     const failures = this.uploader?.consecutiveFailures ?? 0
     const fill = this.spool.bytes / this.maxBytes

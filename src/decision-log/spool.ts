@@ -54,6 +54,9 @@ export interface SpoolHooks {
   /** A queued write failed: `events` decision events were lost and the chain continues from
    * `head`, the last line on disk. */
   lost?: (head: ChainHead, events: number, error: Error) => void
+  /** The writer is about to write what was queued this turn: lines reserved for (reserve())
+   * are enqueued now. */
+  collect?: () => void
 }
 
 interface Segment {
@@ -299,6 +302,19 @@ export class Spool {
     return group.promise
   }
 
+  /**
+   * Lines will be enqueued for this turn's write by hooks.collect, which the writer calls at the
+   * end of the turn before it writes: whenWritten() waits for that write from now on.
+   */
+  reserve (): void {
+    if (this.pendingGroup === null) {
+      let settle!: (ok: boolean) => void
+      const promise = new Promise<boolean>((resolve) => { settle = resolve })
+      this.pendingGroup = this.lastGroup = { promise, settle, done: false }
+    }
+    this.kick()
+  }
+
   /** Resolves once everything accepted so far is on disk (false if some of it was lost). */
   whenWritten (): Promise<boolean> {
     const g = this.lastGroup
@@ -532,6 +548,7 @@ export class Spool {
     this.writing = true
     try {
       while (this.pending.length > 0 || this.pendingGroup !== null || this.toClose.length > 0 || this.fsyncDue) {
+        this.hooks.collect?.()
         const batch = this.pending
         const group = this.pendingGroup
         this.pending = []

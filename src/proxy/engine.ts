@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import { parseDecision, type Decision } from './decision.js'
 import type { PolicyInput } from './input.js'
+import { compileInputView, inputBytes, type InputView } from './projection.js'
 import type { DecisionCache, DecisionEventInput, DecisionLogger, Masker } from './seams.js'
 
 export type FailReason = 'no_policy' | 'eval_error' | 'eval_timeout' | 'invalid_decision' | 'invalid_mask' | 'mask_unavailable' | 'log_backpressure'
@@ -50,8 +51,14 @@ export interface EngineDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly cache?: DecisionCache
-  /** Cache key function for a policy (memoised by the caller); undefined = do not cache. */
-  readonly cacheKey?: (policy: ActivePolicy) => ((input: unknown) => string) | undefined
+  /**
+   * Cache key function for a policy (memoised by the caller); undefined = do not cache. It gets
+   * the input and the text the evaluator is given (projection.ts), so a key over the policy's
+   * compiled input paths hashes that text instead of serialising the input again.
+   */
+  readonly cacheKey?: (policy: ActivePolicy) => ((input: unknown, text: string) => string) | undefined
+  /** Called with the input right before each evaluation (policy.print: the request id of print lines). */
+  readonly beforeEvaluate?: (input: PolicyInput) => void
   readonly ttlFor?: (result: unknown, policy: ActivePolicy) => number
   readonly decisionLog?: DecisionLogger
   readonly masker?: Masker
@@ -78,9 +85,22 @@ export function createEngine (deps: EngineDeps): Decide {
   const notReadyStatus = config.policy.not_ready_status
   const timeoutNs = BigInt(Math.round(config.policy.eval_timeout_seconds * 1e9))
   const entrypoint = config.policy.entrypoint
-  const failClosed = metrics.failClosed
-  const policyErrors = metrics.policyErrors
+  // Children bound once per label value (a label object is hashed on every call otherwise).
+  const failClosed = new Map<FailReason, { inc (): void }>()
+  const policyErrors = new Map<FailReason, { inc (): void }>()
+  for (const r of Object.keys(FAIL_CODES) as FailReason[]) {
+    failClosed.set(r, metrics.failClosed.labels(r))
+    policyErrors.set(r, metrics.policyErrors.labels(r))
+  }
   const evalHist = metrics.evalDuration
+  const beforeEvaluate = deps.beforeEvaluate
+  // What the evaluator gets, per policy (compiled once per activation, like the cache key).
+  const views = new WeakMap<ActivePolicy, InputView>()
+  const viewOf = (p: ActivePolicy): InputView => {
+    let v = views.get(p)
+    if (v === undefined) { v = compileInputView(p.inputPaths); views.set(p, v) }
+    return v
+  }
 
   function record (ctx: DecideContext, input: PolicyInput, policy: ActivePolicy | null, result: unknown, evalNs: number | undefined,
     error?: { code: string; message: string }): boolean {
@@ -100,7 +120,7 @@ export function createEngine (deps: EngineDeps): Decide {
       return decisionLog.record(event) !== 'backpressure'
     } catch (e) {
       // The logger must not throw; if it does, the event is lost: count it, keep serving.
-      metrics.decisionLogDropped.inc({ reason: 'record_error' })
+      metrics.decisionLogDropped.labels('record_error').inc()
       log.error({ err: e, decision_id: ctx.id }, 'decision log record failed')
       return true
     }
@@ -108,8 +128,8 @@ export function createEngine (deps: EngineDeps): Decide {
 
   function fail (ctx: DecideContext, input: PolicyInput, policy: ActivePolicy | null, reason: FailReason, status: number,
     message: string, result: unknown, evalNs: number | undefined, cached: boolean): DecideResult {
-    failClosed.inc({ reason })
-    if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.inc({ reason })
+    failClosed.get(reason)!.inc()
+    if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.get(reason)!.inc()
     const code = FAIL_CODES[reason]
     log.warn({ id: ctx.id, reason, code, error: message, revision: policy?.revision }, 'fail closed')
     if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code, message })
@@ -139,10 +159,15 @@ export function createEngine (deps: EngineDeps): Decide {
     let key: string | undefined
     let result: unknown
     let cached = false
+    // The input as the evaluator gets it: only what the policy reads, serialised once and
+    // shared with the cache key.
+    const view = viewOf(policy)
+    let text: string | undefined
     const keyFn = cache && deps.cacheKey ? deps.cacheKey(policy) : undefined
     if (keyFn) {
       try {
-        key = keyFn(input)
+        if (!view.whole) text = view.text(input)
+        key = keyFn(input, text ?? '')
         let hit = memoryTier ? cache!.getMemory(key) : undefined
         // Only a memory miss with a remote tier yields. A newer policy may be activated
         // meanwhile; the key includes the revision, so a hit is still the old policy's answer —
@@ -157,9 +182,12 @@ export function createEngine (deps: EngineDeps): Decide {
 
     let evalNs: number | undefined
     if (!cached) {
-      const t0 = process.hrtime.bigint()
+      let t0 = process.hrtime.bigint()
       try {
-        result = policy.evaluate(input)
+        const bytes = inputBytes(text ?? view.text(input))
+        beforeEvaluate?.(input)
+        t0 = process.hrtime.bigint()
+        result = policy.evaluate(bytes)
       } catch (e) {
         const ns = Number(process.hrtime.bigint() - t0)
         evalHist.observe(ns / 1e9)

@@ -154,6 +154,8 @@ t.test('delivered segments are deleted; undelivered ones stay', async (t) => {
   const sink = gateSink()
   const lg = await start(t, dir, sink, { segment_max_bytes: 4096, max_bytes: 1 << 20 })
   rec(lg, 0, 40)
+  // Queued events are sealed and written at the end of the turn they were recorded in.
+  await lg.written()
   const segs = (): string[] => readdirSync(dir).filter((n) => n.startsWith('seg-'))
   t.ok(segs().length >= 5, `${segs().length} segments while undelivered`)
   t.equal(segs()[0], 'seg-00000000000000000001.jsonl', 'segments are named by their first seq')

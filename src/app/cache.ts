@@ -9,7 +9,7 @@ import type { DecisionCache } from '../proxy/seams.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
 
 /** "/a/b~1c" → ['a', 'b/c'] */
-export const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
 
 export interface CacheDeps {
   readonly metrics: Metrics

@@ -84,7 +84,7 @@ function requestIdOf (input: unknown): string | undefined {
  * version. `evaluating()` is the input of the evaluation in progress (the evaluator itself is
  * given only the serialised paths the policy reads), for the request id of print lines.
  */
-export function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin>; evaluating?: () => unknown }): LoadPolicyOptions {
+function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin>; evaluating?: () => unknown }): LoadPolicyOptions {
   const { log } = deps
   const evaluating = deps.evaluating ?? (() => undefined)
   return {

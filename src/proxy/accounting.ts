@@ -34,7 +34,7 @@ export function peerIp (req: ClientRequest): string {
 }
 
 /** The W3C trace id of the request (for the request log line), when it carries a valid traceparent. */
-export function traceIdOf (req: ClientRequest): string | undefined {
+function traceIdOf (req: ClientRequest): string | undefined {
   const tp = req.headers.traceparent
   return typeof tp === 'string' ? parseTraceparent(tp)?.trace_id : undefined
 }

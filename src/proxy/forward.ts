@@ -97,7 +97,7 @@ function strings (raw: readonly (Buffer | string)[] | null): string[] {
 }
 
 /** Raw headers as an object: lower-case names, repeated names as arrays (as undici's own parsing). */
-export function headersObject (raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
+function headersObject (raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase()

@@ -3,6 +3,7 @@
 // headers set by our rule, the request id set) is built BEFORE the policy input: the headers
 // the policy sees are the headers the upstream gets, minus what the decision changes.
 import type { IncomingHttpHeaders } from 'node:http'
+import type { HeaderList } from './decision.js'
 
 /** Connection-specific headers never forwarded in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -200,4 +201,38 @@ export function privateCacheControl (value: string | string[] | undefined): stri
     kept.push(directive)
   }
   return ['private', ...kept].join(', ')
+}
+
+/**
+ * The response head for the client, from the upstream's raw headers: hop-by-hop headers and
+ * those named in its Connection removed, the decision's response_headers and our x-request-id
+ * in place of the upstream's (a flat [name, value, ...] list, names lower-case).
+ */
+export function responseHead (raw: readonly Buffer[], extra: HeaderList, requestId: string): string[] {
+  const out: string[] = []
+  let named: string[] | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
+      (named ??= []).push(...connectionTokens(raw[i + 1]!.toString('latin1')))
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    if (HOP_BY_HOP.has(name) || name === REQUEST_ID) continue
+    if (named !== undefined && named.includes(name)) continue
+    if (extra.length !== 0 && overridden(extra, name)) continue
+    out.push(name, raw[i + 1]!.toString('latin1'))
+  }
+  for (const [n, v] of extra) {
+    if (n === REQUEST_ID) continue
+    if (typeof v === 'string') out.push(n, v)
+    else for (const one of v) out.push(n, one)
+  }
+  out.push(REQUEST_ID, requestId)
+  return out
+}
+
+function overridden (extra: HeaderList, name: string): boolean {
+  for (const [n] of extra) if (n === name) return true
+  return false
 }

@@ -36,7 +36,7 @@ import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrp
 import { connectionFacts, isHttp2, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
   HOP_BY_HOP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
-  privateCacheControl, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
+  privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
 } from './headers.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
@@ -68,7 +68,7 @@ export interface Pipeline {
 }
 
 /** Header options for the request view, from config (compiled once). */
-export function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): RequestHeaderOptions {
+function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): RequestHeaderOptions {
   return {
     trustForwarded: config.server.trust_forwarded_headers,
     preserveHost: config.upstream.preserve_host,
@@ -512,48 +512,6 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   return { onRequest, onUpgrade }
 }
 
-/**
- * The response head for the client, from the upstream's raw headers: hop-by-hop headers and
- * those named in its Connection removed, the decision's response_headers and our x-request-id
- * in place of the upstream's (a flat [name, value, ...] list, names lower-case).
- */
-export function responseHead (raw: readonly Buffer[], extra: HeaderList, requestId: string): string[] {
-  const out: string[] = []
-  let named: string[] | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      (named ??= []).push(...connectionTokens(raw[i + 1]!.toString('latin1')))
-    }
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase()
-    if (HOP_BY_HOP.has(name) || name === REQUEST_ID) continue
-    if (named !== undefined && named.includes(name)) continue
-    if (extra.length !== 0 && overridden(extra, name)) continue
-    out.push(name, raw[i + 1]!.toString('latin1'))
-  }
-  for (const [n, v] of extra) {
-    if (n === REQUEST_ID) continue
-    if (typeof v === 'string') out.push(n, v)
-    else for (const one of v) out.push(n, one)
-  }
-  out.push(REQUEST_ID, requestId)
-  return out
-}
-
-function overridden (extra: HeaderList, name: string): boolean {
-  for (const [n] of extra) if (n === name) return true
-  return false
-}
-
-function connectionTokens (value: string): string[] {
-  const out: string[] = []
-  for (const t of value.split(',')) {
-    const n = t.trim().toLowerCase()
-    if (n && n !== 'close' && n !== 'keep-alive' && n !== 'upgrade') out.push(n)
-  }
-  return out
-}
 
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */
 function hostOf (req: ClientRequest): string | undefined {

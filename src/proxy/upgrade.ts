@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http'
 import type { HeaderList } from './decision.js'
 
 /** Protocol names in an Upgrade value ("websocket", "h2c", "foo/2" → "foo"), lower-case. */
-export function upgradeProtocols (value: string | undefined): string[] {
+function upgradeProtocols (value: string | undefined): string[] {
   if (value === undefined) return []
   const out: string[] = []
   for (const part of value.split(',')) {

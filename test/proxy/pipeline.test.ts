@@ -7,7 +7,7 @@ import { startBouncer, startUpstream, rawRequest, memoryLogger } from '../helper
 import { loadPolicyFromRego } from '../../src/policy/load.js'
 import { compileInputView, inputBytes } from '../../src/proxy/projection.js'
 import { buildInput } from '../../src/proxy/input.js'
-import { responseHead } from '../../src/proxy/pipeline.js'
+import { responseHead } from '../../src/proxy/headers.js'
 import { outcomeOf } from '../../src/proxy/exchange.js'
 import { parseDecision } from '../../src/proxy/decision.js'
 

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { problemsOf } from './problems.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,13 +8,6 @@ import { ConfigError, configLeaves, configSchema, createConfig, loadConfig, pars
 import { isBouncerError } from '../../src/errors.js'
 import { buildApp } from '../../src/index.js'
 
-const problemsOf = (fn: () => unknown): string[] => {
-  try { fn() } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems]
-    throw e
-  }
-  return []
-}
 
 t.test('defaults are applied and the result is frozen', async (t) => {
   const c = createConfig({ upstream: { url: 'http://127.0.0.1:3000' } })

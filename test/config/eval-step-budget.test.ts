@@ -1,18 +1,11 @@
 // policy.eval_step_budget: an integer number of steps, 0 = no budget; bad values are refused
 // with the key named; environment and file values are coerced like every other integer.
 import t from 'tap'
-import { ConfigError, createConfig, loadConfig } from '../../src/config/index.js'
+import { base, problemsOf } from './problems.js'
+import { createConfig, loadConfig } from '../../src/config/index.js'
 import { DEFAULT_EVAL_STEP_BUDGET } from '../../src/config/schema.js'
 import { DEFAULT_EVAL_STEP_BUDGET as EVAL_DEFAULT } from '../../src/policy/eval/index.js'
 
-const problemsOf = (fn: () => unknown): string[] => {
-  try { fn() } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems]
-    throw e
-  }
-  return []
-}
-const base = { upstream: { url: 'http://127.0.0.1:3000' } }
 
 t.test('default, and the evaluator uses the same one', async t => {
   t.equal(createConfig(base).policy.eval_step_budget, DEFAULT_EVAL_STEP_BUDGET)

@@ -1,16 +1,9 @@
 // policy.rego_version (0 | 1, default 1) and policy.print (default false): validated with the
 // key named, from files and the environment.
 import t from 'tap'
-import { ConfigError, createConfig, loadConfig } from '../../src/config/index.js'
+import { base, problemsOf } from './problems.js'
+import { createConfig, loadConfig } from '../../src/config/index.js'
 
-const problemsOf = (fn: () => unknown): string[] => {
-  try { fn() } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems]
-    throw e
-  }
-  return []
-}
-const base = { upstream: { url: 'http://127.0.0.1:3000' } }
 
 t.test('defaults: Rego v1, print off', async t => {
   const c = createConfig(base)

@@ -9,6 +9,9 @@ if (!existsSync(entry)) {
   process.exit(2)
 }
 process.setSourceMapsEnabled(true)
+// `run` starts without growing V8's young generation (see src/app/memory.ts); the app lets it
+// grow again once it listens.
+if (process.argv[2] === 'run') (await import(new URL('../dist/app/memory.js', import.meta.url).href)).holdYoungGeneration()
 const { main } = await import(entry.href)
 let code
 try {

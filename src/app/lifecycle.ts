@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { ActivePolicy } from '../policy/holder.js'
 import { loadPolicyFromPath } from '../policy/load.js'
 import type { Components } from './compose.js'
+import { releaseYoungGeneration } from './memory.js'
 import { listenAdmin, type ProxyPort } from './server.js'
 
 export interface ListenAddresses {
@@ -90,6 +91,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       auth?.warm()
       const proxyAddress = await proxy.listen(config.server.port, config.server.host)
       const admin = adminServer ? await listenAdmin(adminServer, config.admin) : undefined
+      releaseYoungGeneration()
       log.info({
         proxy: `${proxyAddress.address}:${proxyAddress.port}`, admin: admin ? `${admin.address}:${admin.port}` : undefined,
         protocols: proxy.protocols, upstream: config.upstream.url,

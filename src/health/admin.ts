@@ -1,7 +1,8 @@
 // The admin listener, on its own port: /healthz (process up), /readyz (policy active and
 // critical components fine; JSON details), /metrics (Prometheus text). Plain node:http:
 // three fixed routes need no framework, and this server must keep answering under load.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer } from '../node-http.js'
 import type { Health } from './index.js'
 import type { Metrics } from '../metrics/index.js'
 

@@ -9,7 +9,8 @@
 // Requests of every protocol reach the same handler (Http2ServerRequest/Response from node's
 // compatibility API for HTTP/2 streams); HTTP/1.1 upgrades reach the upgrade handler. A broken
 // stream is that stream's problem: session and stream errors are logged, never thrown.
-import { createServer as createHttpServer, Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, Server as HttpServerClass } from '../node-http.js'
 import { createServer as createHttpsServer } from 'node:https'
 import {
   constants as h2, createSecureServer, createServer as createH2Server,
@@ -177,11 +178,11 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
   const http1CloseIdle = (): void => {
     // http.Server and https.Server have it; Http2SecureServer tracks its HTTP/1.1 connections the
     // same way (allowHTTP1) but does not expose the method.
-    const fn = (server as Partial<HttpServer>).closeIdleConnections ?? HttpServer.prototype.closeIdleConnections
+    const fn = (server as Partial<HttpServer>).closeIdleConnections ?? HttpServerClass.prototype.closeIdleConnections
     try { fn.call(server) } catch { /* not tracking (not listening) */ }
   }
   const http1CloseAll = (): void => {
-    const fn = (server as Partial<HttpServer>).closeAllConnections ?? HttpServer.prototype.closeAllConnections
+    const fn = (server as Partial<HttpServer>).closeAllConnections ?? HttpServerClass.prototype.closeAllConnections
     try { fn.call(server) } catch { /* not tracking */ }
   }
 

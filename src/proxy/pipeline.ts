@@ -17,7 +17,8 @@
 // handed the socket over as an upgrade, so a body cannot be re-framed: such a request with a
 // body is refused with 400.
 import { randomUUID } from 'node:crypto'
-import { ServerResponse, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import { ServerResponse } from '../node-http.js'
 import type { Socket } from 'node:net'
 import { pipeline as pipe, type Duplex, type Readable } from 'node:stream'
 import type { Logger } from 'pino'

@@ -2,7 +2,7 @@
 // (HTTP/1.1 ServerResponse, or an HTTP/2 stream's compatibility response) or to a raw socket
 // (upgrade requests). Bodies carry a short error code and the request id (also
 // in an x-request-id header) — never internal detail.
-import { STATUS_CODES, ServerResponse } from 'node:http'
+import { STATUS_CODES, ServerResponse } from '../node-http.js'
 import type { Duplex } from 'node:stream'
 import type { Decision, HeaderList } from './decision.js'
 import type { ClientResponse } from './exchange.js'

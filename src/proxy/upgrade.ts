@@ -1,7 +1,7 @@
 // Upgrade requests: which protocols may be tunnelled (server.upgrade.allowed; h2c never), and
 // the raw response heads written on an upgraded socket. The exchange itself is the pipeline's
 // (pipeline.ts): an upgrade goes through the same steps as any request.
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES } from '../node-http.js'
 import type { HeaderList } from './decision.js'
 
 /** Protocol names in an Upgrade value ("websocket", "h2c", "foo/2" → "foo"), lower-case. */

@@ -11,7 +11,9 @@
 // BOUNCER_ERR_POLICY_EVAL_TIMEOUT (the proxy fails closed). Modules without the export (built
 // by `opa build`) load and run as before, bounded only by policy.eval_timeout_seconds after the
 // fact.
-import { loadPolicy } from '@open-policy-agent/opa-wasm'
+import { createRequire } from 'node:module'
+// loadPolicySync is on the SDK's CommonJS exports only (its ES module entry re-exports loadPolicy).
+const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm')
 import { DEFAULT_EVAL_STEP_BUDGET } from '../../config/schema.js'
 import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
@@ -90,7 +92,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   const registry = opts.builtins ?? hostBuiltins
   let initial = opts.initialMemoryPages ?? 16
   let maximum = opts.maxMemoryPages ?? 4096
-  let loaded!: Awaited<ReturnType<typeof loadPolicy>>
+  let loaded!: ReturnType<typeof loadPolicySync>
   let module: WebAssembly.Module
   try {
     module = await WebAssembly.compile(wasm as unknown as BufferSource)
@@ -101,7 +103,10 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   // the mismatch in the LinkError, so adjust once to the module's declaration.
   for (let attempt = 0; ; attempt++) {
     try {
-      loaded = await loadPolicy(module, { initial, maximum }, registry as Record<string, (...a: unknown[]) => unknown>)
+      // The module is compiled already (above, asynchronously): instantiate it synchronously.
+      // The SDK's async loadPolicy() asks whether its argument is a fetch Response, and reading
+      // the global Response loads Node's whole internal fetch implementation (~4 MB of RSS).
+      loaded = loadPolicySync(module, { initial, maximum }, registry as Record<string, (...a: unknown[]) => unknown>)
       break
     } catch (e) {
       const msg = errorText(e)

@@ -226,6 +226,18 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
       p.push(`${where('server.tls.ca_file')}: is required when server.tls.client_certificates is ${JSON.stringify(stls.client_certificates)} (client certificates are verified against it)`)
     }
   }
+  // tls.enabled means "use TLS" for redis (redis:// → rediss://); the HTTP clients choose TLS
+  // by the URL's scheme, so an http:// URL with tls.enabled would quietly be cleartext.
+  const httpClients: ReadonlyArray<readonly [string, string, string | undefined, boolean]> = [
+    ['upstream.url', 'upstream.tls', c.upstream.url, c.upstream.tls.enabled],
+    ['upstream.grpc.url', 'upstream.tls', c.upstream.http2.url, c.upstream.tls.enabled],
+    ['auth.jwt.jwks_url', 'auth.jwt.jwks_tls', jwt.jwks_url, jwt.jwks_tls.enabled],
+    ['decision_logs.service_url', 'decision_logs.tls', dl.service_url, dl.tls.enabled],
+    ['bundles.service_url', 'bundles.tls', c.bundles.service_url, c.bundles.tls.enabled],
+  ]
+  for (const [urlKey, tlsKey, url, tlsOn] of httpClients) {
+    if (tlsOn && url?.startsWith('http://')) p.push(`${where(`${tlsKey}.enabled`)}: is true but ${urlKey} is http:// (cleartext); TLS is chosen by the URL's scheme: use https://`)
+  }
   const poll = c.bundles.polling
   if (poll.min_delay_seconds > poll.max_delay_seconds) p.push(`${where('bundles.polling.min_delay_seconds')}: must be <= max_delay_seconds`)
   if (c.masking.hash_key && c.masking.hash_key_file) p.push(`${where('masking.hash_key')}: set hash_key or hash_key_file, not both`)

@@ -28,7 +28,7 @@ const httpStatus = (description: string, dflt: number) => int(description, dflt,
 export const DEFAULT_EVAL_STEP_BUDGET = 10_000_000
 
 const tlsOptions = section('TLS client options', {
-  enabled: bool('use TLS even when the URL scheme does not say so', false),
+  enabled: bool('redis: use TLS even with a redis:// URL; HTTP clients choose TLS by the URL scheme, so with an http:// URL this is a config error (use https://)', false),
   ca_file: str('PEM file with CA certificates to trust'),
   cert_file: str('PEM client certificate (mTLS)'),
   key_file: str('PEM client key (mTLS)'),

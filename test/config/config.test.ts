@@ -106,6 +106,21 @@ t.test('production mode refuses plaintext and unsigned', async (t) => {
   }), 'TLS and signing keys pass')
 })
 
+t.test('tls.enabled with an http:// URL is refused, not silently cleartext', async (t) => {
+  const text = problemsOf(() => createConfig({
+    upstream: { url: 'http://127.0.0.1:3000', tls: { enabled: true } },
+    decision_logs: { enabled: true, service_url: 'http://cp', tls: { enabled: true } },
+    bundles: { service_url: 'http://cp', tls: { enabled: true } },
+    auth: { jwt: { enabled: true, jwks_url: 'http://idp/jwks', jwks_tls: { enabled: true } } },
+  })).join('\n')
+  t.match(text, /upstream\.tls\.enabled: is true but upstream\.url is http:\/\/ \(cleartext\)/)
+  t.match(text, /decision_logs\.tls\.enabled: is true but decision_logs\.service_url is http:\/\//)
+  t.match(text, /bundles\.tls\.enabled: is true but bundles\.service_url is http:\/\//)
+  t.match(text, /auth\.jwt\.jwks_tls\.enabled: is true but auth\.jwt\.jwks_url is http:\/\//)
+  t.same(problemsOf(() => createConfig({ upstream: { url: 'https://127.0.0.1:3000', tls: { enabled: true } } })), [], 'https:// with tls.enabled is fine')
+  t.same(problemsOf(() => createConfig({ cache: { enabled: true, redis: { enabled: true, url: 'redis://c:6379', tls: { enabled: true } } }, upstream: { url: 'http://u' } })), [], 'redis honours tls.enabled (rediss)')
+})
+
 t.test('env names are derived from the schema and unique', async (t) => {
   t.equal(configLeaves.byEnv.get('BOUNCER_UPSTREAM_URL')?.dotted, 'upstream.url')
   t.equal(configLeaves.byEnv.get('BOUNCER_CACHE_REDIS_SENTINEL_SENTINELS')?.dotted, 'cache.redis.sentinel.sentinels')

@@ -3,8 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { compileBundle } from '../compiler/bundle/index.js'
 import { formatDiagnostic } from '../compiler/diagnostics.js'
-import type { SignOptions } from '../policy/bundle/signatures.js'
-import { SIGNING_ALGORITHMS } from '../policy/bundle/types.js'
+import { SIGNING_ALGORITHMS, type SignOptions } from '../bundle/index.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
 
 export const spec: CommandSpec = {

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { bouncerError } from '../errors.js'
-import { extractFiles, MANIFEST_FILE, SIGNATURES_FILE } from '../policy/bundle/index.js'
+import { extractFiles, MANIFEST_FILE, SIGNATURES_FILE } from '../bundle/index.js'
 import { describeIoError } from './source.js'
 
 export interface BundleKeyInfo { revision: string; key_id: string | null; file: string }

@@ -1,15 +1,15 @@
 // Turning a policy source into an ActivePolicy ready for PolicyHolder.activate:
 //   - a directory of Rego or a .rego file: compiled at start with the project's compiler;
-//   - an OPA bundle .tar.gz (ours or `opa build -t wasm`): read with src/policy/bundle,
+//   - an OPA bundle .tar.gz (ours or `opa build -t wasm`): read with src/bundle,
 //     its Wasm loaded as is, or its Rego compiled when it carries no Wasm.
 // The Wasm instance is created here, once; requests only call `evaluate`.
 import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BouncerError } from '../errors.js'
-import type { BundleLimits, LoadedBundle, VerificationConfig } from './bundle/index.js'
-import { normalizeManifest, regoVersionForFile } from './bundle/manifest.js'
-import type { BundleManifest } from './bundle/types.js'
+// the manifest module only: the archive reader (tar, gzip, signatures) is imported when a bundle file is read
+import { normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
+import type { BundleLimits, BundleManifest, LoadedBundle, VerificationConfig } from '../bundle/index.js'
 import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
 import { anyNondeterministic } from '../compiler/builtins.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
@@ -108,7 +108,7 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
   }, opts)
 }
 
-/** Loads a bundle already read (and verified) by src/policy/bundle. */
+/** Loads a bundle already read (and verified) by src/bundle (readBundle). */
 export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: string, opts: LoadPolicyOptions & { source?: string } = {}): Promise<LoadedPolicy> {
   const source = opts.source ?? 'bundle'
   if (bundle.wasm) {
@@ -168,7 +168,7 @@ export async function loadPolicyFromPath (p: string, entrypoint: string, opts: L
     return await loadPolicyFromRego(modules, sources.data, entrypoint, { source: path.resolve(p) }, opts)
   }
   if (/\.(tar\.gz|tgz)$/.test(p)) {
-    const { readBundle } = await import('./bundle/index.js')
+    const { readBundle } = await import('../bundle/index.js')
     const bytes = await readFile(p)
     let bundle: LoadedBundle
     try {

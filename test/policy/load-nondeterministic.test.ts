@@ -11,7 +11,7 @@ import path from 'node:path'
 import { SignJWT } from 'jose'
 import { ttlFor } from '../../src/cache/index.js'
 import { compileBundle, BOUNCER_METADATA_KEY, type BouncerBundleMetadata } from '../../src/compiler/bundle/index.js'
-import { writeBundle } from '../../src/policy/bundle/index.js'
+import { writeBundle } from '../../src/bundle/index.js'
 import { loadPolicyFromPath, type LoadedPolicy } from '../../src/policy/load.js'
 
 const SECRET = 'test-secret-0123456789'

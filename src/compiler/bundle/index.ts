@@ -2,9 +2,7 @@
 // and a manifest whose metadata records what the cache needs: per entrypoint, the input
 // paths the policy can read and whether it calls non-deterministic builtins.
 import path from 'node:path'
-import { writeBundle } from '../../policy/bundle/index.js'
-import type { BundleManifest } from '../../policy/bundle/types.js'
-import type { SignOptions } from '../../policy/bundle/signatures.js'
+import { writeBundle, type BundleManifest, type SignOptions } from '../../bundle/index.js'
 import { anyNondeterministic } from '../builtins.js'
 import { compileModules, loadSources, type CompiledPolicy, type RegoVersion } from '../index.js'
 

@@ -1,10 +1,7 @@
 // The bundle manager's slice of configuration: validated once, defaults applied, frozen.
 // Each problem is a BOUNCER_ERR_BUNDLE_CONFIG naming the field.
-import { BundleError } from './bundle-error.js'
+import { BundleError, prepareVerification, resolveLimits, type BundleLimits, type VerificationConfig } from '../../bundle/index.js'
 import type { TlsClientOptions } from './download.js'
-import type { VerificationConfig } from './signatures.js'
-import { prepareVerification } from './signatures.js'
-import { resolveLimits, type BundleLimits } from './types.js'
 
 export interface BundleServiceConfig {
   url: string

@@ -4,7 +4,7 @@
 // size and a deadline per request. The polling loop lives here too: jittered delay between
 // min and max, immediate re-request after a long poll, exponential backoff after failures.
 import { Agent, request, type Dispatcher } from 'undici'
-import { BundleError, describeError } from './bundle-error.js'
+import { BundleError, describeError } from '../../bundle/index.js'
 
 export const LONG_POLL_CONTENT_TYPE = 'application/vnd.openpolicyagent.bundles'
 

@@ -5,15 +5,12 @@
 // logged, counted by reason and reported to the status API.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
-import { BundleError, describeError } from './bundle-error.js'
+import { BundleError, describeError, readBundle, sha256Hex, type LoadedBundle } from '../../bundle/index.js'
 import { resolveBundleManagerConfig, type BundleManagerConfig, type ResolvedBundleManagerConfig } from './config.js'
 import { backoffDelayMs, BundleDownloader, createServiceDispatcher, DownloadError, pollDelayMs } from './download.js'
 import { BundlePersistence } from './persist.js'
-import { readBundle } from './read.js'
-import { sha256Hex } from './signatures.js'
 import { StatusReporter, type BundleStatusReport } from './status.js'
 import { noopMetrics, type BundleMetrics, type Logger } from './telemetry.js'
-import type { LoadedBundle } from './types.js'
 
 export type ManagerState = 'NOT_READY' | 'OK' | 'WARN' | 'ERROR'
 

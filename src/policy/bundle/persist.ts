@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BundleError, describeError } from './bundle-error.js'
+import { BundleError, describeError } from '../../bundle/index.js'
 
 const ARCHIVE = 'bundle.tar.gz'
 const META = 'bundle.json'

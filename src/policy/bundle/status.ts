@@ -3,7 +3,7 @@
 // never blocks the bundle loop for longer than its own deadline; reports are sent one at a
 // time and a newer one replaces a queued older one (only the latest state matters).
 import { request, type Dispatcher } from 'undici'
-import { describeError } from './bundle-error.js'
+import { describeError } from '../../bundle/index.js'
 import { createServiceDispatcher, joinUrl, serviceHeaders, type ServiceClientOptions } from './download.js'
 import type { Logger } from './telemetry.js'
 

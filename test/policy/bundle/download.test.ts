@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { backoffDelayMs, BundleDownloader, BundleManager, pollDelayMs, writeBundle } from '../../../src/policy/bundle/index.js'
+import { writeBundle } from '../../../src/bundle/index.js'
+import { backoffDelayMs, BundleDownloader, BundleManager, pollDelayMs } from '../../../src/policy/bundle/index.js'
 import { BundleServer, waitFor } from './helpers.js'
 
 t.test('poll delay is jittered between min and max; backoff doubles up to the cap with ±20%', async (t) => {

@@ -7,10 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import {
-  BundleManager, packFiles, signBundleFiles, writeBundle, type BundleManagerConfig, type BundleMetrics,
-  type LoadedBundle, type Logger, type SignOptions
-} from '../../../src/policy/bundle/index.js'
+import { packFiles, signBundleFiles, writeBundle, type LoadedBundle, type SignOptions } from '../../../src/bundle/index.js'
+import { BundleManager, type BundleManagerConfig, type BundleMetrics, type Logger } from '../../../src/policy/bundle/index.js'
 import { BundleServer, gzipZeros, pemKeys, rawTarGz, ustarHeader, waitFor } from './helpers.js'
 
 const keys = pemKeys('ec')

@@ -8,7 +8,7 @@ import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
 import { hostBuiltins, missingBuiltins } from '../../../src/policy/builtins/index.js'
 import { PolicyHolder } from '../../../src/policy/holder.js'
 import { loadPolicyFromPath, loadPolicyFromRego, BUNDLE_METADATA_KEY } from '../../../src/policy/load.js'
-import { writeBundle } from '../../../src/policy/bundle/index.js'
+import { writeBundle } from '../../../src/bundle/index.js'
 import { isBouncerError } from '../../../src/errors.js'
 
 const compile = (source: string, entrypoints: string[]) => compileModules({ modules: [{ file: 'p.rego', source }], entrypoints })

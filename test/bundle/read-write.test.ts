@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import * as tar from 'tar'
-import { BundleError, readBundle, regoPackagePath, writeBundle, type BundleErrorCode, type BundleLimits } from '../../../src/policy/bundle/index.js'
-import { gzipZeros, rawTarGz, ustarHeader } from './helpers.js'
+import { BundleError, readBundle, regoPackagePath, writeBundle, type BundleErrorCode, type BundleLimits } from '../../src/bundle/index.js'
+import { gzipZeros, rawTarGz, ustarHeader } from '../policy/bundle/helpers.js'
 
 const WASM = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xde, 0xad])
 const MANIFEST = JSON.stringify({ revision: 'r1', roots: ['authz'], wasm: [{ entrypoint: 'authz/allow', module: '/policy.wasm' }] })

@@ -6,9 +6,9 @@ import t, { type Test } from 'tap'
 import {
   BundleError, canonicalJsonText, canonicalValue, fileDigest, readBundle, writeBundle,
   type SigningAlgorithm, type VerificationConfig
-} from '../../../src/policy/bundle/index.js'
+} from '../../src/bundle/index.js'
 import { gunzipSync } from 'node:zlib'
-import { pemKeys, rawTarGz, type RawEntry } from './helpers.js'
+import { pemKeys, rawTarGz, type RawEntry } from '../policy/bundle/helpers.js'
 
 const rsa = pemKeys('rsa')
 const ec256 = pemKeys('ec', { namedCurve: 'P-256' })

@@ -1,4 +1,4 @@
-import { BouncerError, type ErrorCode } from '../../errors.js'
+import { BouncerError, type ErrorCode } from '../errors.js'
 
 /** The bundle codes of src/errors.ts that take (file, reason). */
 export type BundleErrorCode = Extract<ErrorCode, `BOUNCER_ERR_BUNDLE_${string}`>

@@ -1,0 +1,20 @@
+// The OPA bundle format, shared by the compiler's `bouncer build` (writing) and the policy
+// loader and bundle manager (reading): the archive (tar + gzip), the `.manifest`, canonical
+// JSON and file digests, signatures (sign and verify). Delivery (download, persistence,
+// status) is src/policy/bundle.
+export { readBundle, readBundleStream, type ReadBundleOptions } from './read.js'
+export { writeBundle, packFiles, type BundleContents } from './write.js'
+export { extractFiles, type BundleSource } from './extract.js'
+export { assembleBundle, regoPackagePath, MANIFEST_FILE, SIGNATURES_FILE } from './assemble.js'
+export { normalizeManifest, regoVersionForFile, serializeManifest } from './manifest.js'
+export {
+  signBundleFiles, verifyBundleSignature, prepareVerification, sha256Hex,
+  type SignOptions, type VerificationConfig, type VerificationKey, type PreparedVerification, type HashAlgorithm, type KeyMaterial
+} from './signatures.js'
+export { canonicalJsonText, canonicalValue, fileDigest, isStructuredFile } from './canonical.js'
+export { BundleError, describeError, isBundleError, type BundleErrorCode } from './bundle-error.js'
+export {
+  DEFAULT_LIMITS, SIGNING_ALGORITHMS, isSigningAlgorithm, resolveLimits,
+  type BundleLimits, type BundleManifest, type LoadedBundle, type RegoFile, type WasmModuleFile,
+  type WasmResolver, type VerifiedSignature, type SigningAlgorithm
+} from './types.js'

@@ -15,6 +15,7 @@ import type { PolicyHolder } from './policy/holder.js'
 import type { LoadPolicyOptions } from './policy/load.js'
 import type { ProxyServer } from './proxy/listener.js'
 import { compose, type AppDeps } from './app/compose.js'
+import type { ShadowComponent } from './app/shadow.js'
 import { createLifecycle, type Lifecycle } from './app/lifecycle.js'
 import { adminServerFromConfig, proxyServerFromConfig } from './app/server.js'
 
@@ -36,6 +37,8 @@ export interface BouncerApp extends Lifecycle {
   readonly proxy: ProxyServer
   readonly adminServer: Server | undefined
   readonly holder: PolicyHolder
+  /** The shadow policy (policy.shadow): its holder, and drain() to evaluate what is queued now. */
+  readonly shadow: ShadowComponent | undefined
   readonly metrics: Metrics
   readonly health: Health
   readonly log: Logger
@@ -57,6 +60,7 @@ export async function buildApp (config: BouncerConfig, deps: AppDeps = {}): Prom
     proxy: port.proxy,
     adminServer,
     holder: c.holder,
+    shadow: c.shadow,
     metrics: c.metrics,
     health: c.health,
     log: c.log,

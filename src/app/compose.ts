@@ -16,6 +16,7 @@ import { PolicyHolder, type ActivePolicy } from '../policy/holder.js'
 import type { LoadPolicyOptions } from '../policy/load.js'
 import type { Authenticator } from '../auth/index.js'
 import type { BundleManager } from '../policy/bundle/index.js'
+import type { ShadowComponent } from './shadow.js'
 import { createEngine } from '../proxy/engine.js'
 import type { PolicyInput } from '../proxy/input.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
@@ -47,6 +48,8 @@ export interface AppDeps {
   /** host builtins for policies (default: src/policy/builtins) */
   builtins?: Record<string, HostBuiltin>
   holder?: PolicyHolder
+  /** The shadow policy's clock (ms, for its per-second cap) and random source (sampling); tests inject them. */
+  shadow?: { now?: () => number; random?: () => number }
 }
 
 /** Everything the app is made of, built and wired, nothing started. */
@@ -63,6 +66,8 @@ export interface Components {
   readonly decisionLog: DecisionLogger | undefined
   readonly auth: Authenticator | undefined
   readonly bundles: BundleManager | undefined
+  /** The shadow policy (policy.shadow), evaluated beside the active one and never enforced. */
+  readonly shadow: ShadowComponent | undefined
   readonly forwarder: Forwarder
   /** gRPC calls to the upstream over HTTP/2 (upstream.http2). */
   readonly grpc: GrpcForwarder
@@ -172,8 +177,13 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   if (cache) health.register('cache', () => normalizeStatus(cache.status()), { critical: false })
   if (decisionLog) health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
 
+  const shadow = config.policy.shadow
+    ? (await import('./shadow.js')).fromConfig(config.policy, { metrics, log, health, policyOptions, decisionLog, masker, ...deps.shadow })
+    : undefined
+
   const decide = createEngine({
     config, holder, metrics, log, masker, decisionLog,
+    ...(shadow ? { observe: shadow.observe } : {}),
     ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
     ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
   })
@@ -191,7 +201,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
 
   return {
     config, log, metrics, health, holder, policyOptions,
-    masker, cache, decisionLog, auth, bundles, forwarder, grpc,
+    masker, cache, decisionLog, auth, bundles, shadow, forwarder, grpc,
     onRequest, onUpgrade: pipeline.onUpgrade, tunnels,
   }
 }

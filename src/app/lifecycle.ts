@@ -17,7 +17,7 @@ export interface ListenAddresses {
 }
 
 export interface Lifecycle {
-  /** Loads config.policy.path (if set) and activates it; null when there is none. */
+  /** Loads config.policy.path (if set) and activates it; null when there is none. Also loads policy.shadow (if set). */
   loadPolicy (): Promise<ActivePolicy | null>
   /** Loads the policy (if configured and none is active), starts components, listens on both ports. */
   start (): Promise<ListenAddresses>
@@ -36,9 +36,10 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
   let closing: Promise<void> | undefined
 
   async function loadPolicy (): Promise<ActivePolicy | null> {
-    if (!config.policy.path) return null
-    holder.activate(await loadPolicyFromPath(config.policy.path, config.policy.entrypoint, c.policyOptions))
-    return holder.current
+    if (config.policy.path) holder.activate(await loadPolicyFromPath(config.policy.path, config.policy.entrypoint, c.policyOptions))
+    // The shadow after the active policy; its failure is its own (logged, counted, never thrown).
+    await c.shadow?.load()
+    return config.policy.path ? holder.current : null
   }
 
   async function shutdown (deadlineMs: number): Promise<void> {
@@ -85,6 +86,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
 
     async start () {
       if (config.policy.path && !holder.current) await loadPolicy()
+      else if (c.shadow && !c.shadow.holder.current) await c.shadow.load()
       // One attempt against the bundle service (or the persisted last good bundle), then background polling.
       await bundles?.start()
       await decisionLog?.start()

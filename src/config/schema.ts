@@ -141,6 +141,10 @@ export const configSchema = {
       eval_step_budget: int('steps one evaluation may take before it is stopped and denied (fail closed, BOUNCER_ERR_POLICY_EVAL_TIMEOUT); counts instructions, iterations and builtin result elements; 0 = no budget. Modules built by opa build are not counted', DEFAULT_EVAL_STEP_BUDGET, 0, 1_000_000_000_000),
       strict_builtin_errors: bool('a failing builtin aborts the evaluation (deny) instead of being undefined (OPA: --strict-builtin-errors)', false),
       rego_version: { type: 'integer', enum: [0, 1], default: 1, description: 'Rego version of policy sources compiled at start (a directory or .rego file, or the .rego files of a bundle without policy.wasm): 1, or 0 for Rego v0 (OPA: --v0-compatible); a bundle manifest\'s rego_version and file_rego_versions take precedence, and a module importing rego.v1 is v1' },
+      shadow: str('a shadow policy (a directory of Rego, a .rego file, or an OPA bundle .tar.gz, like policy.path), evaluated beside the active policy after the active decision is applied and never enforced; disagreements are counted (bouncer_shadow_decisions_total) and written to the decision log. A shadow that fails to load is logged (file:line:col) and counted; the proxy serves with the active policy alone'),
+      shadow_entrypoint: str('entrypoint of the shadow policy (default: policy.entrypoint)', { pattern: '^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$' }),
+      shadow_sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'fraction of decisions the shadow policy is evaluated for (0..1; 0 = none)' },
+      shadow_max_per_second: int('most shadow evaluations per second (each second of the clock); the rest are counted as skipped (rate_limited); 0 = no cap', 1000, 0),
       print: bool('log the output of the policy\'s print() calls at debug level, with the request id; when false, print() calls are left out of policies compiled at start and do nothing in bundles', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
       max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
@@ -339,6 +343,7 @@ export interface BouncerConfig {
     readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
     readonly eval_timeout_seconds: number; readonly eval_step_budget: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
     readonly rego_version: 0 | 1; readonly print: boolean
+    readonly shadow?: string; readonly shadow_entrypoint?: string; readonly shadow_sample: number; readonly shadow_max_per_second: number
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
       readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'

@@ -36,6 +36,33 @@ export interface DecisionEventInput {
   readonly request_id?: string
   /** Evaluation error, for error-denies. */
   readonly error?: { readonly code: string; readonly message: string }
+  /** A shadow comparison (src/proxy/shadow.ts): this event is not a decision that was enforced. */
+  readonly shadow?: ShadowRecord
+}
+
+/**
+ * What a shadow event adds to the active decision it compares with (the event's own path,
+ * input, result and bundles are the active decision's). Consumers that count enforced
+ * decisions skip events that carry `shadow`, as they skip drop markers.
+ */
+export interface ShadowRecord {
+  /** agree | allow_to_deny | deny_to_allow | status | body | headers | mask | error */
+  agreement: string
+  /** Every field that differs: allow, status, body, headers, response_headers, remove_headers, mask. */
+  differences: string[]
+  /** decision_id of the active decision's own event. */
+  active_decision_id: string
+  /** Revisions of the two policies ("" when the source has none). */
+  revisions: { active: string; shadow: string }
+  /** The shadow policy's entrypoint. */
+  path: string
+  bundles?: Record<string, { revision: string }>
+  /** What the shadow policy returned (absent on an error). */
+  result?: unknown
+  /** Why the shadow evaluation failed (agreement "error"). */
+  error?: { code: string; message: string }
+  /** Shadow evaluation time (timer_rego_query_eval_ns). */
+  metrics?: Record<string, number>
 }
 
 /** An event as stored and shipped, before the chain fields are added. */
@@ -58,6 +85,8 @@ export interface DecisionEvent {
   requested_by?: string
   timestamp: string
   metrics?: Record<string, number>
+  /** Present on shadow events only (a comparison, never an enforced decision). */
+  shadow?: ShadowRecord
 }
 
 /** Chain fields every stored event carries (see chain.ts). */
@@ -139,6 +168,8 @@ const HEADER_MAPS: readonly HeaderMap[] = [
   ['input', 'attributes', 'request', 'http', 'headers'],
   ['result', 'headers'],
   ['result', 'response_headers'],
+  ['shadow', 'result', 'headers'],
+  ['shadow', 'result', 'response_headers'],
 ].map((path) => ({ path, pointer: '/' + path.map(escapePointer).join('/') + '/' }))
 
 /** Compile labels and the erasure list once; the returned function runs per decision. */
@@ -174,6 +205,8 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     if (d.requested_by !== undefined) event.requested_by = d.requested_by
     const metrics = buildMetrics(d)
     if (metrics !== undefined) event.metrics = metrics
+    // A copy: erasure below replaces objects on the way down, never the caller's.
+    if (d.shadow !== undefined) event.shadow = { ...d.shadow, revisions: { ...d.shadow.revisions }, differences: [...d.shadow.differences] }
 
     const erased: string[] = []
     const rewritten: string[] = []
@@ -190,9 +223,18 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     if (mask !== undefined) {
       try {
         const r = mask(event)
-        out = r.event
-        for (const p of r.erased) erased.push(p)
-        masked = rewritten.length === 0 ? r.masked : [...rewritten, ...r.masked]
+        let next = r.event
+        let maskedNow = rewritten.length === 0 ? r.masked : [...rewritten, ...r.masked]
+        const erasedNow = [...r.erased]
+        // A shadow result is a result too: the same rules (written for /result/...) mask it.
+        if (next.shadow?.result !== undefined) {
+          const s = maskShadowResult(mask, next, erasedNow)
+          next = s.event
+          if (s.masked.length > 0) maskedNow = [...maskedNow, ...s.masked]
+        }
+        out = next
+        for (const p of erasedNow) erased.push(p)
+        masked = maskedNow
       } catch (e) {
         // Fail closed: without a working mask we cannot know what is safe to keep, so the
         // decision is still logged but without its input and result.
@@ -201,12 +243,35 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
         delete out.input
         delete out.result
         erased.push('/input', '/result')
+        if (out.shadow?.result !== undefined) {
+          const { result: _, ...rest } = out.shadow
+          out.shadow = rest
+          erased.push('/shadow/result')
+        }
       }
     }
     if (erased.length > 0) out.erased = erased
     if (masked.length > 0) out.masked = [...masked]
     return maskError === undefined ? { event: out } : { event: out, maskError }
   }
+}
+
+/**
+ * Runs the event masker over the shadow's result, as if it were the event's result, and puts
+ * what it returns back under /shadow/result (pointers renamed to match). Only the result is
+ * taken from this second pass; the input was masked by the first.
+ */
+function maskShadowResult (mask: EventMasker, event: DecisionEvent, erased: string[]): { event: DecisionEvent; masked: string[] } {
+  const shadow = event.shadow!
+  const r = mask({ ...event, result: shadow.result })
+  const rename = (p: string): string | undefined => p === '/result' || p.startsWith('/result/') ? '/shadow' + p : undefined
+  for (const p of r.erased) { const q = rename(p); if (q !== undefined) erased.push(q) }
+  const masked: string[] = []
+  for (const p of r.masked) { const q = rename(p); if (q !== undefined) masked.push(q) }
+  const next: ShadowRecord = { ...shadow }
+  if (r.event.result === undefined) delete next.result
+  else next.result = r.event.result
+  return { event: { ...event, shadow: next }, masked }
 }
 
 function buildMetrics (d: DecisionEventInput): Record<string, number> | undefined {

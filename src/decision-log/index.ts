@@ -11,7 +11,7 @@ export type {
 } from './config.js'
 export { compileEventBuilder, maskerFromDocumentMask, parseTraceparent } from './event.js'
 export type {
-  DecisionEventInput, DecisionEvent, EventMasker, DropMarker, DropDeclaration, DropReason, ChainFields, TraceContext,
+  DecisionEventInput, ShadowRecord, DecisionEvent, EventMasker, DropMarker, DropDeclaration, DropReason, ChainFields, TraceContext,
 } from './event.js'
 export { verifyLog } from './verify.js'
 export type { VerifyResult, ChainBreak, BreakReason } from './verify.js'

@@ -36,7 +36,16 @@ export interface DecideResult {
   /** the decision's reason, or the failure's message (for logs only) */
   readonly reason: string | undefined
   readonly revision: string | undefined
+  /** What the policy returned (fresh or cached), on allow and deny. */
+  readonly result?: unknown
+  /** The policy that decided, on allow and deny. */
+  readonly policy?: ActivePolicy
+  /** The input text the policy was given (or its cache key hashed), when it was serialised. */
+  readonly text?: string
 }
+
+/** Sees each decision once it is made (the shadow policy); must not throw, must not block. */
+export type DecisionObserver = (input: PolicyInput, ctx: DecideContext, r: DecideResult) => void
 
 export interface DecideContext {
   readonly id: string
@@ -62,6 +71,8 @@ export interface EngineDeps {
   readonly ttlFor?: (result: unknown, policy: ActivePolicy) => number
   readonly decisionLog?: DecisionLogger
   readonly masker?: Masker
+  /** Called with every decision after it is made (src/proxy/shadow.ts schedules its work for later). */
+  readonly observe?: DecisionObserver
 }
 
 export type Decide = (input: PolicyInput, ctx: DecideContext) => Promise<DecideResult>
@@ -142,13 +153,24 @@ export function createEngine (deps: EngineDeps): Decide {
   const hold = decisionLog?.holdRequests === true ? decisionLog : undefined
   const holdRefuses = hold?.config.overflow === 'backpressure'
 
-  if (hold === undefined) return decideNow
+  const observe = deps.observe
+  if (hold === undefined) {
+    if (observe === undefined) return decideNow
+    return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
+      const r = await decideNow(input, ctx)
+      observe(input, ctx, r)
+      return r
+    }
+  }
   return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
     const r = await decideNow(input, ctx)
-    if (r.verdict.kind === 'fail' && r.verdict.reason === 'log_backpressure') return r
+    if (r.verdict.kind === 'fail' && r.verdict.reason === 'log_backpressure') { observe?.(input, ctx, r); return r }
     if (!await hold.written() && holdRefuses) {
-      return fail(ctx, input, holder.current, 'log_backpressure', 503, 'decision log could not be written', undefined, r.evalNs, r.cached)
+      const f = fail(ctx, input, holder.current, 'log_backpressure', 503, 'decision log could not be written', undefined, r.evalNs, r.cached)
+      observe?.(input, ctx, f)
+      return f
     }
+    observe?.(input, ctx, r)
     return r
   }
 
@@ -184,7 +206,8 @@ export function createEngine (deps: EngineDeps): Decide {
     if (!cached) {
       let t0 = process.hrtime.bigint()
       try {
-        const bytes = inputBytes(text ?? view.text(input))
+        text ??= view.text(input)
+        const bytes = inputBytes(text)
         beforeEvaluate?.(input)
         t0 = process.hrtime.bigint()
         result = policy.evaluate(bytes)
@@ -255,6 +278,9 @@ export function createEngine (deps: EngineDeps): Decide {
       evalNs,
       reason: decision.reason,
       revision: policy.revision,
+      result,
+      policy,
+      text,
     }
   }
 }

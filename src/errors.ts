@@ -115,6 +115,10 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_EVIDENCE_NOT_A_LOG: { message: '%s is not a decision log: %s', status: 500 },
   BOUNCER_ERR_EVIDENCE_EMPTY_PERIOD: { message: 'no decisions to report: %s', status: 500 },
   BOUNCER_ERR_EVIDENCE_OPTIONS: { message: 'invalid evidence option %s: %s', status: 500 },
+
+  // --- replay (bouncer replay: the CLI exits 2 on these) ---
+  BOUNCER_ERR_REPLAY_NOT_A_LOG: { message: '%s is not a decision log: %s', status: 500 },
+  BOUNCER_ERR_REPLAY_OPTIONS: { message: 'invalid replay option %s: %s', status: 500 },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERROR_DEFS

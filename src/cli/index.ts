@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   version: { module: './version.js', summary: 'print the version, build commit, runtime ABI and Node.js version' },
   'verify-log': { module: './verify-log.js', summary: 'verify a decision-log hash chain' },
   evidence: { module: './evidence.js', summary: 'write an audit evidence report from decision logs (html, md, json)' },
+  replay: { module: './replay.js', summary: 'replay a decision log against a candidate policy and report changed decisions' },
   config: { module: './config.js', summary: 'print the config JSON schema, or check a config' },
 })
 

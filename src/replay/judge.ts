@@ -1,0 +1,53 @@
+// A policy to replay decisions with: loaded as `bouncer run` loads policy.path (a directory or
+// file of Rego compiled by the project's compiler, or a bundle .tar.gz — src/policy/load.ts),
+// and evaluated the way the proxy evaluates it (src/proxy/engine.ts): the input projected to
+// the paths the entrypoint reads, serialised once, handed to the Wasm instance as bytes, the
+// result checked against the decision contract.
+import { isBouncerError } from '../errors.js'
+import { loadPolicyFromPath, type LoadedPolicy } from '../policy/load.js'
+import { compileInputView, inputBytes } from '../proxy/projection.js'
+import { compileReads } from './incomplete.js'
+import { outcomeOfResult, type Outcome } from './outcome.js'
+
+export interface Judge {
+  /** The path as given and the revision the loader computed (content hash for Rego). */
+  readonly source: string
+  readonly revision: string
+  /** The input paths the entrypoint reads (null: the whole input; undefined: not recorded). */
+  readonly inputPaths: readonly (readonly string[])[] | null | undefined
+  /** The policy calls builtins whose results are not a function of the input (time, random…). */
+  readonly nondeterministic: boolean
+  /** Whether the policy reads any of these input fields. */
+  reads (fields: readonly (readonly string[])[]): boolean
+  decide (input: unknown): Outcome
+}
+
+export interface JudgeOptions { entrypoint: string; regoVersion?: 0 | 1 }
+
+/** Throws BouncerError BOUNCER_ERR_POLICY_LOAD (with file:line:col for compile errors) or
+ * BOUNCER_ERR_POLICY_ENTRYPOINT. */
+export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judge> {
+  const policy: LoadedPolicy = await loadPolicyFromPath(path, opts.entrypoint, {
+    bundleName: 'replay',
+    ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
+  })
+  const view = compileInputView(policy.inputPaths)
+  const evaluate = policy.evaluate
+  return {
+    source: path,
+    revision: policy.revision,
+    inputPaths: policy.inputPaths,
+    nondeterministic: !policy.cacheable,
+    reads: compileReads(policy.inputPaths),
+    decide (input: unknown): Outcome {
+      let result: unknown
+      try {
+        result = evaluate(inputBytes(view.text(input)))
+      } catch (e) {
+        const code = isBouncerError(e) ? e.code : 'BOUNCER_ERR_POLICY_EVAL'
+        return { kind: 'error', code, message: (e as Error).message }
+      }
+      return outcomeOfResult(result)
+    },
+  }
+}

@@ -1,0 +1,92 @@
+// What a decision comes to, in the terms of the decision contract (DESIGN.md): allow, status,
+// body, the header changes (headers, response_headers, remove_headers), mask and cache_ttl —
+// or an error, which the proxy turns into a fail-closed denial. `reason` is for logs only and
+// is not compared. Each compared field is kept as one canonical string, so comparing two
+// outcomes is a few string comparisons.
+import { canonicalJson } from '../decision-log/index.js'
+import { compileMaskRules } from '../masking/index.js'
+import { parseDecision } from '../proxy/decision.js'
+
+export type Outcome = DecidedOutcome | ErrorOutcome
+
+export interface DecidedOutcome {
+  readonly kind: 'decision'
+  readonly allow: boolean
+  readonly status: number
+  /** canonical JSON of each compared field ('' when absent) */
+  readonly body: string
+  readonly headers: string
+  readonly mask: string
+  readonly cacheTtl: string
+}
+
+export interface ErrorOutcome {
+  readonly kind: 'error'
+  /** BOUNCER_ERR_… code: the proxy's FAIL_CODES, or what the evaluation threw */
+  readonly code: string
+  readonly message: string
+}
+
+const DECISION_ERROR = 'BOUNCER_ERR_POLICY_DECISION'
+
+/** The outcome of an entrypoint's value, checked as the proxy checks it (parseDecision, and the
+ * mask rules compiled as the masker compiles them). */
+export function outcomeOfResult (result: unknown): Outcome {
+  let d
+  try { d = parseDecision(result) } catch (e) {
+    return { kind: 'error', code: DECISION_ERROR, message: (e as Error).message }
+  }
+  let mask = ''
+  if (d.allow && d.mask !== undefined) {
+    try { compileMaskRules(d.mask) } catch (e) {
+      return { kind: 'error', code: DECISION_ERROR, message: `invalid mask: ${(e as Error).message}` }
+    }
+    mask = canonicalJson(d.mask)
+  }
+  const hasHeaders = d.headers.length > 0 || d.responseHeaders.length > 0 || d.removeHeaders.length > 0
+  return {
+    kind: 'decision',
+    allow: d.allow,
+    status: d.status,
+    body: d.allow || d.body === undefined ? '' : d.body,
+    headers: hasHeaders ? canonicalJson({ headers: sortedList(d.headers), response_headers: sortedList(d.responseHeaders), remove_headers: [...d.removeHeaders].sort() }) : '',
+    mask,
+    cacheTtl: d.cacheTtl === undefined ? '' : String(d.cacheTtl),
+  }
+}
+
+function sortedList (list: ReadonlyArray<readonly [string, string | string[]]>): Array<[string, string | string[]]> {
+  return list.map(([n, v]) => [n, v] as [string, string | string[]]).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+}
+
+/**
+ * The decision a logged event records: an event with `error` was a fail-closed denial (its
+ * result, if any, was not enforced); otherwise its result, checked as above.
+ */
+export function outcomeOfEvent (ev: Record<string, unknown>): Outcome {
+  const err = ev.error as { code?: unknown; message?: unknown } | undefined
+  if (err !== undefined && err !== null) {
+    return { kind: 'error', code: typeof err.code === 'string' ? err.code : 'BOUNCER_ERR_UNKNOWN', message: typeof err.message === 'string' ? err.message : '' }
+  }
+  return outcomeOfResult(ev.result)
+}
+
+/** A short text for tables and examples: "allow", "deny 403", "error BOUNCER_ERR_POLICY_EVAL". */
+export function describeOutcome (o: Outcome): string {
+  if (o.kind === 'error') return `error ${o.code}`
+  if (o.allow) return o.status !== 200 ? `allow (status ${o.status})` : 'allow'
+  return `deny ${o.status}`
+}
+
+/** The outcome as JSON (for --format json examples). */
+export function outcomeJson (o: Outcome): Record<string, unknown> {
+  if (o.kind === 'error') return { error: { code: o.code, message: o.message } }
+  return {
+    allow: o.allow,
+    status: o.status,
+    ...(o.body !== '' ? { body: o.body } : {}),
+    ...(o.headers !== '' ? { headers: JSON.parse(o.headers) as unknown } : {}),
+    ...(o.mask !== '' ? { mask: JSON.parse(o.mask) as unknown } : {}),
+    ...(o.cacheTtl !== '' ? { cache_ttl: Number(o.cacheTtl) } : {}),
+  }
+}

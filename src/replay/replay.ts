@@ -1,0 +1,223 @@
+// bouncer replay: every decision of a (verified) decision log evaluated again with a candidate
+// policy and compared with the decision recorded in the event, or with a baseline policy
+// evaluated over the same input. The report groups the changed decisions by kind with counts
+// and example decision ids, keeps events whose logged input was erased or masked apart, and
+// says whether the log it was computed over is a complete record.
+import { bouncerError } from '../errors.js'
+import type { Finding, FindingKind } from '../evidence/index.js'
+import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
+import { alteredInputPaths, pointerOf } from './incomplete.js'
+import { loadJudge, type Judge } from './judge.js'
+import { outcomeOfEvent } from './outcome.js'
+import { readDecisions } from './records.js'
+import { exampleOf, Tally, type ChangeGroup, type Example } from './tally.js'
+
+export interface ReplayOptions {
+  /** spool directories, export files or directories of exports */
+  logs: readonly string[]
+  /** candidate policy: a Rego directory or file, or a bundle .tar.gz */
+  policy: string
+  /** baseline policy; absent: the decision recorded in each event */
+  baseline?: string
+  /** default bouncer/decision (policy.entrypoint's default) */
+  entrypoint?: string
+  regoVersion?: 0 | 1
+  /** examples kept per group (default 5) */
+  examples?: number
+  /** the clock for events/s (tests pass a fixed one) */
+  now?: () => number
+}
+
+export interface PolicyInfo { source: string; revision: string; entrypoint: string; nondeterministic: boolean; reads: string }
+
+export interface ReplayReport {
+  format: 'bouncer-replay/1'
+  log: {
+    paths: string[]; files: number; records: number; decisions: number; drop_markers: number
+    duplicates_skipped: number; edited_left_out: number
+    /** entrypoints the events were recorded for, with counts */
+    recorded_paths: Record<string, number>
+  }
+  integrity: {
+    complete: boolean
+    statement: string
+    counts: Partial<Record<FindingKind, number>>
+    findings: Array<Pick<Finding, 'kind' | 'severity' | 'chain' | 'seq' | 'at' | 'message'>>
+  }
+  candidate: PolicyInfo
+  /** null: the decisions recorded in the events */
+  baseline: PolicyInfo | null
+  totals: {
+    /** decision events evaluated */
+    evaluated: number
+    /** complete input, same decision */
+    unchanged: number
+    /** complete input, a different decision */
+    changed: number
+    /** input erased or masked where the policies read it: counted here, not above */
+    input_incomplete: number
+    /** input erased or masked only where neither policy reads it (exact; counted above) */
+    erased_not_read: number
+  }
+  /** complete inputs, every change kind (zero counts included) */
+  changes: ChangeGroup[]
+  input_incomplete: {
+    events: number
+    unchanged: number
+    changed: number
+    changes: ChangeGroup[]
+    /** which fields, in how many events */
+    fields: Array<{ pointer: string; events: number }>
+    /** the first few such events, changed or not */
+    examples: Example[]
+  }
+  notes: string[]
+  seconds: number
+  events_per_second: number
+}
+
+const MAX_FINDINGS_LISTED = 200
+const MAX_FIELDS = 50
+const BREAK_KINDS: readonly FindingKind[] = ['edit', 'link', 'gap', 'conflict', 'restart', 'malformed', 'drop']
+
+export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
+  if (opts.logs.length === 0) throw bouncerError('BOUNCER_ERR_REPLAY_OPTIONS', '--log', 'no log given')
+  const now = opts.now ?? (() => performance.now())
+  const entrypoint = opts.entrypoint ?? 'bouncer/decision'
+  const maxExamples = opts.examples ?? 5
+  const judgeOpts = { entrypoint, ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}) }
+  const candidate = await loadJudge(opts.policy, judgeOpts)
+  const baseline = opts.baseline !== undefined ? await loadJudge(opts.baseline, judgeOpts) : null
+
+  const complete = new Tally(maxExamples)
+  const incomplete = new Tally(maxExamples)
+  const incompleteExamples: Example[] = []
+  const fields = new Map<string, number>()
+  let fieldsOverflow = 0
+  let erasedNotRead = 0
+  const recordedPaths: Record<string, number> = Object.create(null) as Record<string, number>
+
+  const t0 = now()
+  const read = await readDecisions(opts.logs, (ev, pos) => {
+    const path = typeof ev.path === 'string' ? ev.path : '(none)'
+    recordedPaths[path] = (recordedPaths[path] ?? 0) + 1
+    const input = ev.input
+    const before = baseline === null ? outcomeOfEvent(ev) : baseline.decide(input)
+    const after = candidate.decide(input)
+    const kinds = compareOutcomes(before, after)
+    const altered = alteredInputPaths(ev)
+    if (altered.length > 0) {
+      const read = altered.filter((f) => candidate.reads([f]) || (baseline !== null ? baseline.reads([f]) : false))
+      // With the recorded decision as the baseline, the original evaluation saw the whole
+      // input: only what the candidate reads matters.
+      if (read.length > 0) {
+        const pointers = read.map(pointerOf)
+        for (const p of pointers) {
+          const n = fields.get(p)
+          if (n !== undefined) fields.set(p, n + 1)
+          else if (fields.size < MAX_FIELDS) fields.set(p, 1)
+          else fieldsOverflow++
+        }
+        incomplete.add(ev, pos, kinds, before, after, pointers)
+        if (incompleteExamples.length < maxExamples) incompleteExamples.push(exampleOf(ev, pos, before, after, pointers))
+        return
+      }
+      erasedNotRead++
+    }
+    complete.add(ev, pos, kinds, before, after)
+  })
+  const seconds = (now() - t0) / 1000
+
+  if (read.records === 0) {
+    const first = read.findings.find((f) => f.kind === 'malformed')?.message
+    throw bouncerError('BOUNCER_ERR_REPLAY_NOT_A_LOG', opts.logs.join(', '), `no decision-log record in ${read.files} file(s)${first !== undefined ? ` (first problem: ${first})` : ''}`)
+  }
+
+  // The counts are complete (the findings list is capped): any break or declared loss.
+  const intact = !read.findings.some((f) => f.severity === 'break' || f.severity === 'loss') &&
+    BREAK_KINDS.every((k) => (read.findingCounts[k] ?? 0) === 0)
+  const evaluated = complete.evaluated + incomplete.evaluated
+  const statement = intact
+    ? `The log is a complete record: ${read.records} chain record(s) in ${read.chains.length} chain(s), each matching its hash and linked to the one before, with no gaps and no drops; ${evaluated} decision(s) replayed.`
+    : `The result is over an INCOMPLETE record: ${describeBreaks(read.findingCounts)}. ${evaluated} decision(s) could be read and checked and were replayed; decisions that were lost, altered or unreadable are not in the result. Each finding is listed with its file and line.`
+
+  const notes: string[] = []
+  if (candidate.nondeterministic) notes.push('The candidate policy calls builtins whose result is not a function of the input (time, random numbers, HTTP): it was evaluated at replay time, so changes may come from that alone.')
+  if (baseline?.nondeterministic === true) notes.push('The baseline policy calls builtins whose result is not a function of the input: it was evaluated at replay time.')
+  const otherPaths = Object.keys(recordedPaths).filter((p) => p !== entrypoint)
+  if (otherPaths.length > 0) {
+    notes.push(`${otherPaths.map((p) => `${recordedPaths[p]} event(s) were recorded for entrypoint ${p}`).join('; ')}; the candidate was evaluated at ${entrypoint} (--entrypoint).`)
+  }
+  if (fieldsOverflow > 0) notes.push(`More than ${MAX_FIELDS} distinct incomplete input fields: ${fieldsOverflow} occurrence(s) are counted in the totals but not listed by field.`)
+  if (read.duplicates > 0) notes.push(`${read.duplicates} record(s) delivered twice were replayed once.`)
+
+  return {
+    format: 'bouncer-replay/1',
+    log: {
+      paths: [...opts.logs], files: read.files, records: read.records, decisions: read.decisions, drop_markers: read.markers,
+      duplicates_skipped: read.duplicates, edited_left_out: read.edited, recorded_paths: { ...recordedPaths },
+    },
+    integrity: {
+      complete: intact,
+      statement,
+      counts: read.findingCounts,
+      findings: read.findings.filter((f) => f.severity !== 'note' || f.kind === 'torn_tail' || f.kind === 'chain_start').slice(0, MAX_FINDINGS_LISTED)
+        .map((f) => ({ kind: f.kind, severity: f.severity, chain: f.chain, seq: f.seq, at: f.at, message: f.message })),
+    },
+    candidate: info(candidate, entrypoint),
+    baseline: baseline === null ? null : info(baseline, entrypoint),
+    totals: { evaluated, unchanged: complete.unchanged, changed: complete.changed, input_incomplete: incomplete.evaluated, erased_not_read: erasedNotRead },
+    changes: complete.list(),
+    input_incomplete: {
+      events: incomplete.evaluated,
+      unchanged: incomplete.unchanged,
+      changed: incomplete.changed,
+      changes: incomplete.list(),
+      fields: [...fields].map(([pointer, events]) => ({ pointer, events })).sort((a, b) => b.events - a.events || (a.pointer < b.pointer ? -1 : 1)),
+      examples: incompleteExamples,
+    },
+    notes,
+    seconds,
+    events_per_second: seconds > 0 ? Math.round(evaluated / seconds) : 0,
+  }
+}
+
+function info (j: Judge, entrypoint: string): PolicyInfo {
+  const reads = j.inputPaths == null || j.inputPaths.some((p) => p.length === 0)
+    ? 'the whole input'
+    : j.inputPaths.map((p) => pointerOf(p)).join(', ')
+  return { source: j.source, revision: j.revision, entrypoint, nondeterministic: j.nondeterministic, reads }
+}
+
+function describeBreaks (counts: Partial<Record<FindingKind, number>>): string {
+  const parts: string[] = []
+  const n = (k: FindingKind): number => counts[k] ?? 0
+  if (n('edit') > 0) parts.push(`${n('edit')} record(s) edited after they were written (left out)`)
+  if (n('link') > 0) parts.push(`${n('link')} broken link(s) in the chain`)
+  if (n('gap') > 0) parts.push(`${n('gap')} gap(s) no drop marker declares`)
+  if (n('conflict') > 0) parts.push(`${n('conflict')} seq(s) with two different records`)
+  if (n('restart') > 0) parts.push(`${n('restart')} chain restart(s) under the same id`)
+  if (n('malformed') > 0) parts.push(`${n('malformed')} unreadable or truncated part(s) of the input`)
+  if (n('drop') > 0) parts.push(`${n('drop')} drop marker(s): decisions the logger dropped and declared`)
+  if (n('reorder') > 0 && parts.length === 0) parts.push(`${n('reorder')} record(s) out of order`)
+  return parts.join('; ')
+}
+
+/** The kinds (and "input-incomplete", "broken-chain") a --fail-on list matches in a report. */
+export function failures (r: ReplayReport, kinds: ReadonlySet<string>): string[] {
+  const out: string[] = []
+  for (const k of CHANGE_KINDS) {
+    if (!kinds.has(k)) continue
+    const n = countOf(r.changes, k) + countOf(r.input_incomplete.changes, k)
+    if (n > 0) out.push(`${k}: ${n}`)
+  }
+  if (kinds.has('input-incomplete') && r.totals.input_incomplete > 0) out.push(`input-incomplete: ${r.totals.input_incomplete}`)
+  if (kinds.has('broken-chain') && !r.integrity.complete) out.push('broken-chain')
+  return out
+}
+
+function countOf (groups: readonly ChangeGroup[], k: ChangeKind): number {
+  return groups.find((g) => g.kind === k)?.count ?? 0
+}
+
+export const FAIL_ON_EXTRA = ['input-incomplete', 'broken-chain'] as const

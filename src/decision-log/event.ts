@@ -36,6 +36,8 @@ export interface DecisionEventInput {
   readonly request_id?: string
   /** Evaluation error, for error-denies. */
   readonly error?: { readonly code: string; readonly message: string }
+  /** Labels of this event on top of the configured ones (ext_authz events: bouncer_mode). */
+  readonly labels?: Readonly<Record<string, string>>
   /** A shadow comparison (src/proxy/shadow.ts): this event is not a decision that was enforced. */
   readonly shadow?: ShadowRecord
 }
@@ -185,7 +187,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   // (events the logger seals at the end of the turn they were recorded in).
   return function build (d: DecisionEventInput, timestamp?: string): BuiltEvent {
     const event: DecisionEvent = {
-      labels, // shared and frozen: serialised, never modified
+      labels: d.labels === undefined ? labels : { ...labels, ...d.labels }, // shared and frozen: serialised, never modified
       decision_id: d.decision_id ?? randomUUID(),
       path: d.path,
       timestamp: d.timestamp_ns !== undefined ? rfc3339Nano(d.timestamp_ns) : timestamp ?? nowRfc3339Nano(),

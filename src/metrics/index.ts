@@ -71,6 +71,11 @@ export function createMetrics (opts: MetricsOptions = {}) {
     shadowLoadFailures: new Counter({ name: 'bouncer_shadow_load_failures_total', help: 'Shadow policies that failed to load or compile (the proxy serves with the active policy alone)', registers: r }),
     shadowPolicyInfo: new Gauge({ name: 'bouncer_shadow_policy_info', help: 'The shadow policy (value 1), labelled with its revision and entrypoint', labelNames: ['revision', 'entrypoint', 'source'] as const, registers: r }),
 
+    // --- Envoy ext_authz (src/ext-authz): Check calls over gRPC and HTTP ---
+    /** transport grpc|http; outcome allow | deny | fail_closed | invalid (a malformed request, denied 400) */
+    extAuthzChecks: new Counter({ name: 'bouncer_ext_authz_checks_total', help: 'Envoy ext_authz checks, by transport (grpc, http) and outcome (allow, deny, fail_closed, invalid)', labelNames: ['transport', 'outcome'] as const, registers: r }),
+    extAuthzDuration: new Histogram({ name: 'bouncer_ext_authz_check_duration_seconds', help: 'Time from receiving an ext_authz check to sending its answer, by transport', labelNames: ['transport'] as const, buckets: HTTP_BUCKETS, registers: r }),
+
     // --- bundles (src/policy/bundle) ---
     bundleRevision: new Gauge({ name: 'bouncer_bundle_revision_info', help: 'Active bundle revision (value 1)', labelNames: ['name', 'revision'] as const, registers: r }),
     bundleLastSuccess: new Gauge({ name: 'bouncer_bundle_last_success_timestamp_seconds', help: 'Last successful bundle download/activation (unix seconds)', labelNames: ['name'] as const, registers: r }),

@@ -71,6 +71,10 @@ export interface EngineDeps {
   readonly ttlFor?: (result: unknown, policy: ActivePolicy) => number
   readonly decisionLog?: DecisionLogger
   readonly masker?: Masker
+  /** Reads the policy's result as a decision (default: parseDecision, the Bouncer contract; ext_authz reads it as opa-envoy-plugin does). */
+  readonly parse?: (result: unknown) => Decision
+  /** Labels added to this engine's decision-log events (ext_authz: bouncer_mode). */
+  readonly eventLabels?: Readonly<Record<string, string>>
   /** Called with every decision after it is made (src/proxy/shadow.ts schedules its work for later). */
   readonly observe?: DecisionObserver
 }
@@ -85,7 +89,8 @@ interface Derived {
 }
 
 export function createEngine (deps: EngineDeps): Decide {
-  const { config, holder, metrics, log, cache, decisionLog, masker } = deps
+  const { config, holder, metrics, log, cache, decisionLog, masker, eventLabels } = deps
+  const parse = deps.parse ?? parseDecision
   const memoryTier = cache?.tiers.memory === true
   const remoteTier = cache?.tiers.redis === true
   // Cached decisions are deep-frozen objects shared by every hit, so validating them (and
@@ -123,6 +128,7 @@ export function createEngine (deps: EngineDeps): Decide {
       ...(result !== undefined ? { result } : {}),
       ...(policy ? { bundles: policy.bundles } : {}),
       requested_by: ctx.requestedBy,
+      ...(eventLabels !== undefined ? { labels: eventLabels } : {}),
       ...(evalNs !== undefined ? { eval_ns: evalNs } : {}),
       total_ns: Number(process.hrtime.bigint() - ctx.startNs),
       ...(error ? { error } : {}),
@@ -234,7 +240,7 @@ export function createEngine (deps: EngineDeps): Decide {
       memo = derived.get(result)
       if (memo === undefined) {
         try {
-          memo = { decision: Object.freeze(parseDecision(result)) }
+          memo = { decision: Object.freeze(parse(result)) }
         } catch (e) {
           return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
         }
@@ -243,7 +249,7 @@ export function createEngine (deps: EngineDeps): Decide {
       decision = memo.decision
     } else {
       try {
-        decision = parseDecision(result)
+        decision = parse(result)
       } catch (e) {
         return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
       }

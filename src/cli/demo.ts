@@ -1,9 +1,13 @@
 // `npm start` / `bouncer demo`: a small JSON upstream plus the bouncer in front of it with the
 // policy in policies/ (RBAC, tenant isolation, PII masking), JWT auth with a key generated on
-// the spot, and ready-to-paste curl commands for an allowed, a denied and a masked call.
+// the spot, and ready-to-paste curl commands for an allowed, a denied and a masked call. Its
+// decision log (a spool delivered to a JSON-lines file, in a temporary directory removed when
+// the demo stops) is there to try verify-log, evidence and replay on.
 //   bouncer demo [--port 8080] [--admin-port 9090] [--upstream-port 0]
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
@@ -71,6 +75,10 @@ export async function main (argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', () => resolve()))
   const up = upstream.address() as AddressInfo
 
+  // The decision log: the spool, delivered to a file sink (JSON lines, hash-chained).
+  const logDir = mkdtempSync(path.join(tmpdir(), 'bouncer-demo-'))
+  const decisions = path.join(logDir, 'decisions.jsonl')
+
   const { publicKey, privateKey } = await generateKeyPair('ES256')
   const jwk = await exportJWK(publicKey)
   const config = createConfig({
@@ -80,6 +88,7 @@ export async function main (argv: string[]): Promise<number> {
     policy: { path: policies },
     auth: { jwt: { enabled: true, keys: [{ kid: 'demo', alg: 'ES256', jwk }], issuer: 'https://idp.demo', audience: 'bouncer-demo' } },
     logging: { level: 'info' },
+    decision_logs: { enabled: true, sinks: ['file'], file_path: decisions, spool_dir: path.join(logDir, 'spool') },
   })
   const app = await buildApp(config)
   // The ports actually bound (--port 0 / --admin-port 0 pick free ones; tests use that).
@@ -127,6 +136,16 @@ curl -si --path-as-is "${base}/v1/customers/..%2f..%2fadmin"
 curl -s ${adminBase}/readyz
 curl -s ${adminBase}/metrics | grep bouncer_requests_total
 
+# the decision log of the calls above (hash-chained JSON lines; removed when the demo stops)
+npx bouncer verify-log ${decisions}
+npx bouncer evidence --log ${decisions} --out - --format md
+
+# what would a policy change do to those decisions? Copy the policy, change it (here: the
+# support role loses customers), replay the log against it: bob's calls go allow -> deny
+cp -r ${policies} ${path.join(logDir, 'candidate')}
+node -e 'const f=process.argv[1],d=JSON.parse(require("fs").readFileSync(f));d.bouncer.permissions.support=[];require("fs").writeFileSync(f,JSON.stringify(d))' ${path.join(logDir, 'candidate', 'data.json')}
+npx bouncer replay --log ${decisions} --policy ${path.join(logDir, 'candidate')}
+
 Ctrl-C to stop.
 `)
   await new Promise<void>((resolve) => {
@@ -135,6 +154,7 @@ Ctrl-C to stop.
   })
   await app.close()
   await new Promise<void>((resolve) => upstream.close(() => resolve()))
+  rmSync(logDir, { recursive: true, force: true })
   return 0
 }
 

@@ -29,7 +29,7 @@ async function dir (files: Record<string, string>): Promise<string> {
 }
 
 t.test('every command has --help: usage on stdout, exit 0', async t => {
-  for (const cmd of ['build', 'eval', 'test', 'check', 'version', 'capabilities', 'verify-log', 'config', 'demo', 'run']) {
+  for (const cmd of ['build', 'eval', 'test', 'check', 'version', 'capabilities', 'verify-log', 'replay', 'config', 'demo', 'run']) {
     const r = await run([cmd, '--help'])
     t.equal(r.code, 0, `${cmd} --help exits 0 ${r.stderr}`)
     t.match(r.stdout, new RegExp(`^usage: bouncer ${cmd}`), `${cmd} --help prints its usage`)

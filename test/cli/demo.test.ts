@@ -2,7 +2,7 @@
 // free ports, replay every curl command it prints (with the tokens it prints), and check each
 // does what its comment says — the masked call in particular (issue 5).
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import { request } from 'undici'
@@ -84,6 +84,27 @@ t.test('npm start: the printed curl commands work as described', async (t) => {
   t.equal((await run(ready)).status, 200, 'ready')
   const metrics = cmds.find((c) => c.url.endsWith('/metrics'))!
   t.match((await run(metrics)).text, /bouncer_requests_total\{decision="allow",status="200"\} 3/, 'the three allowed calls are counted')
+
+  // The decision-log commands it prints, run as printed (the built CLI): the log verifies, and
+  // the replay against the edited copy of the policy finds bob's call now denied.
+  const shell = out.split('\n').filter((l) => /^(npx bouncer |cp -r |node -e )/.test(l))
+  t.equal(shell.length, 5, 'verify-log, evidence, cp, the edit, replay')
+  const results: Array<{ line: string; status: number | null; stdout: string; stderr: string }> = []
+  for (const line of shell) {
+    const cmd = line.startsWith('npx bouncer ') ? `${JSON.stringify(process.execPath)} bin/bouncer.js ${line.slice('npx bouncer '.length)}` : line
+    const r = spawnSync('bash', ['-c', cmd], { cwd: ROOT, encoding: 'utf8' })
+    results.push({ line, status: r.status, stdout: r.stdout, stderr: r.stderr })
+  }
+  const verify = results.find((r) => r.line.startsWith('npx bouncer verify-log'))!
+  t.equal(verify.status, 0, `verify-log: the chain is intact ${verify.stderr}`)
+  t.match(verify.stdout, /^OK: /)
+  const replayed = results.find((r) => r.line.startsWith('npx bouncer replay'))!
+  t.equal(replayed.status, 0, `replay runs ${replayed.stderr}`)
+  t.match(replayed.stdout, /Integrity: complete\./)
+  t.match(replayed.stdout, /unchanged: +\d+\n +changed: +1\n/, 'one decision changes')
+  t.match(replayed.stdout, /allow → deny +1 +allow-to-deny/)
+  t.match(replayed.stdout, /GET \/v1\/customers {2}allow → deny 403/, 'bob\'s masked call')
+  t.match(replayed.stdout, /input incomplete: +0\n/, 'the erased authorization header is not read by the policy (it reads input.identity)')
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'SIGTERM stops it cleanly')

@@ -9,7 +9,7 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { compileModules } from '../src/compiler/index.js'
-import { loadCompiledPolicy } from '../src/compiler/load.js'
+import { loadWasmPolicy } from '../src/policy/eval/index.js'
 import { hostBuiltins, runEvaluation } from '../src/policy/builtins/index.js'
 import { timeInterleaved } from './lib/timing.js'
 
@@ -33,7 +33,7 @@ const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string
 const input = { token, pem, host: 'api.eu.example.com' }
 
 const c = compileModules({ modules: [{ file: 'b.rego', source }], entrypoints: ['b/base_jwt', 'b/base_glob', 'b/jwt', 'b/glob'] })
-const policy = await loadCompiledPolicy(c)
+const policy = await loadWasmPolicy(c.wasm)
 const ev = (ep: string) => () => policy.evaluate(input, ep)
 
 const check = policy.evaluate(input, 'b/jwt') as Array<{ result: unknown[] }>

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runConformance, type Counts } from '../compiler/conformance/runner.js'
+import { runConformance, type Counts } from '../conformance/runner.js'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const DEFAULT_CORPUS = path.resolve(repo, '../shared/opa-conformance/v1')

@@ -6,8 +6,8 @@
 // print() output goes to stderr.
 import { readFile } from 'node:fs/promises'
 import { CompileError, compileModules, formatDiagnostic, loadSources, type RegoVersion } from '../compiler/index.js'
-import { loadCompiledPolicy } from '../compiler/load.js'
 import { parseQuery } from '../compiler/parser/index.js'
+import { loadWasmPolicy } from '../policy/eval/index.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
 
 const EXPR_VAR = '__bouncer_expr__'
@@ -69,13 +69,14 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
     throw e
   }
   const onPrint = opts.onPrint
-  const policy = await loadCompiledPolicy(compiled, {
-    strict: opts.strictBuiltinErrors === true,
+  // as opa eval: no step budget
+  const policy = await loadWasmPolicy(compiled.wasm, data, {
+    strictBuiltinErrors: opts.strictBuiltinErrors === true,
+    evalStepBudget: 0,
     ...(onPrint !== undefined ? { onPrint: (line: string) => onPrint(line) } : {}),
   })
-  policy.setData(data)
-  const rs = policy.evaluate(input, '$query') as Array<{ result: Array<Record<string, unknown>> }>
-  const rows = rs.length === 0 ? [] : rs[0].result
+  const rs = policy.evaluate(input, '$query')
+  const rows = rs.length === 0 ? [] : rs[0].result as Array<Record<string, unknown>>
   return {
     result: rows.map(row => {
       const bindings: Record<string, unknown> = { ...row }

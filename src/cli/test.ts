@@ -15,8 +15,8 @@
 import type { Module, Rule } from '../compiler/ast/index.js'
 import { CompileError, compileModules, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
-import { loadCompiledPolicy } from '../compiler/load.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
+import { evaluationMessage, loadWasmPolicy } from '../policy/eval/index.js'
 import { bool, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, usageError } from './args.js'
 
 export const spec: CommandSpec = {
@@ -150,11 +150,12 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
   })
   let output: string[] = []
   const hits = new Set<number>()
-  const policy = await loadCompiledPolicy(compiled, {
+  // as opa test: no step budget
+  const policy = await loadWasmPolicy(compiled.wasm, data, {
+    evalStepBudget: 0,
     onPrint: (line) => { output.push(line) },
     ...(opts.coverage === true ? { onCoverage: (id: number) => { hits.add(id) } } : {}),
   })
-  policy.setData(data)
   for (const f of found) {
     if (f.skip) { results.push({ ...base(f), outcome: 'SKIP', durationNs: 0 }); continue }
     output = []
@@ -162,11 +163,11 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
     let outcome: TestResult['outcome']
     let error: string | undefined
     try {
-      const rs = policy.evaluate(undefined, f.ep) as Array<{ result: unknown }>
+      const rs = policy.evaluate(undefined, f.ep)
       outcome = rs.length > 0 && rs[0].result === true ? 'PASS' : 'FAIL'
     } catch (e) {
       outcome = 'ERROR'
-      error = (e as Error).message ?? String(e)
+      error = evaluationMessage(e)
     }
     const durationNs = Number(process.hrtime.bigint() - t0)
     results.push({ ...base(f), outcome, durationNs, ...(error !== undefined ? { error } : {}), output })

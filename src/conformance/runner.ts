@@ -1,6 +1,6 @@
-// Runs OPA's language test cases (YAML, read in place) through our compiler and opa-wasm.
-// Each case: compile modules + query, load with the SDK (host builtins registered), set data,
-// evaluate, compare with want_result / want_error(_code). Cases the runner cannot express
+// Runs OPA's language test cases (YAML, read in place) through our compiler and the policy
+// loader the proxy uses (src/policy/eval). Each case: compile modules + query, load with the
+// case's data (no step budget, as OPA runs them), evaluate, compare with want_result / want_error(_code). Cases the runner cannot express
 // are "unsupported"; cases listed in test/conformance-disputed.json are "disputed". Neither
 // ever counts as passed.
 //
@@ -11,9 +11,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
-import { CompileError, compileModules, type RegoVersion } from '../index.js'
-import { parseModule } from '../parser/index.js'
-import { loadCompiledPolicy } from '../load.js'
+import { CompileError, compileModules, type RegoVersion } from '../compiler/index.js'
+import { parseModule } from '../compiler/parser/index.js'
+import { evaluationMessage, loadWasmPolicy } from '../policy/eval/index.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
 
@@ -115,24 +115,17 @@ export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Prom
       strictBuiltinErrors: tc.strict_error === true,
       regoVersion,
     })
-    const policy = await loadCompiledPolicy(compiled, { strict: tc.strict_error === true })
-    policy.setData(tc.data ?? {})
-    const rs = policy.evaluate(input, '$query') as Array<{ result: unknown }>
+    const policy = await loadWasmPolicy(compiled.wasm, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, evalStepBudget: 0 })
+    const rs = policy.evaluate(input, '$query')
     rows = rs.length === 0 ? [] : rs[0].result
   } catch (e) {
-    const msg = e instanceof CompileError ? e.diagnostics.map(d => `${d.code}: ${d.message}`).join('; ') : errorText(e)
+    const msg = e instanceof CompileError ? e.diagnostics.map(d => `${d.code}: ${d.message}`).join('; ') : evaluationMessage(e)
     if (!wantError) return { outcome: 'failed', detail: 'error: ' + msg }
     return matchError(tc, msg)
   }
   if (wantError) return { outcome: 'failed', detail: `expected error ${tc.want_error_code ?? ''} ${tc.want_error ?? ''}, got ${JSON.stringify(rows)}` }
   const want = tc.want_result ?? []
   return compareRows(want, rows as unknown[], tc.sort_bindings === true)
-}
-
-function errorText (e: unknown): string {
-  if (e instanceof Error) return e.message
-  if (typeof e === 'object' && e !== null && 'message' in e) return String((e as { message: unknown }).message)
-  return String(e)
 }
 
 function matchError (tc: TestCase, msg: string): { outcome: Outcome; detail?: string } {

@@ -3,12 +3,12 @@
 import t from 'tap'
 import { BUILTIN_TABLE } from '../../src/compiler/builtins.js'
 import { capabilities, CompileError, compileModules } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 import { parseModule } from '../../src/compiler/parser/index.js'
 
 async function evalQuery (modules: string[], query: string, input: unknown = {}): Promise<unknown[]> {
   const c = compileModules({ modules: modules.map((source, i) => ({ file: `m${i}.rego`, source })), entrypoints: [], query })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate(input, '$query') as Array<{ result: Array<Record<string, unknown>> }>
   return rs[0].result.map(r => r.x)
 }
@@ -203,7 +203,7 @@ t.test('METADATA errors are parse errors at the block', async t => {
 t.test('rego.metadata in a query is an error; in v0 it works the same', async t => {
   t.throws(() => compileModules({ modules: [], entrypoints: [], query: 'x := rego.metadata.rule()' }), { name: 'CompileError', message: /can only be used in a rule/ })
   const c = compileModules({ modules: [{ file: 'p.rego', source: 'package p\n# METADATA\n# title: v0\nr = x { x := rego.metadata.rule() }\n', regoVersion: 0 }], entrypoints: ['p/r'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   t.same(p.evaluate({}, 'p/r'), [{ result: { scope: 'rule', title: 'v0' } }])
 })
 

@@ -2,11 +2,11 @@
 import t from 'tap'
 import { CompileError, compileModules } from '../../src/compiler/index.js'
 import { compileBundle } from '../../src/compiler/bundle/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 async function evalRego (source: string, entrypoint: string, input?: unknown, data: object = {}): Promise<unknown> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   p.setData(data)
   const rs = p.evaluate(input as object, entrypoint) as Array<{ result: unknown }>
   return rs.length === 0 ? undefined : rs[0].result
@@ -81,13 +81,13 @@ allow if { some r in input.roles; r == "admin" }
 names := {n | some n in input.roles}
 `
   const c = compileModules({ modules: [{ file: 'm.rego', source: src }], entrypoints: ['m/allow', 'm/names'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   p.setData({})
   const input = { roles: ['a', 'b', 'admin', 'c'] }
   for (let i = 0; i < 200; i++) p.evaluate(input, 'm/names')
-  const before = (p as unknown as { mem: WebAssembly.Memory }).mem.buffer.byteLength
+  const before = p.memoryBytes()
   for (let i = 0; i < 5000; i++) p.evaluate(input, i % 2 === 0 ? 'm/allow' : 'm/names')
-  const after = (p as unknown as { mem: WebAssembly.Memory }).mem.buffer.byteLength
+  const after = p.memoryBytes()
   t.equal(after, before, `memory stayed at ${before} bytes`)
 })
 
@@ -105,7 +105,7 @@ t.test('results stay identical across thousands of evaluations (no state leaks a
   // Regression: a lazily filled global cache in the interpreter lived in the per-evaluation
   // heap and was overwritten after the SDK reset the heap, corrupting later results.
   const b = await compileBundle({ paths: [new URL('../../policies', import.meta.url).pathname], entrypoints: ['bouncer/decision'] })
-  const p = await loadCompiledPolicy(b)
+  const p = await loadWasmPolicy(b.wasm)
   p.setData(b.data as object)
   const req = (path: string, pad: number) => ({
     attributes: { request: { http: { id: 'r', method: 'GET', path, host: 'api.local', scheme: 'http', protocol: 'HTTP/1.1', headers: { 'x-tenant': 'acme', 'x-pad': 'x'.repeat(pad) } } }, source: { address: '127.0.0.1:5000' }, destination: { address: '127.0.0.1:8080' } },

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { runConformance } from '../../src/compiler/conformance/runner.js'
+import { runConformance } from '../../src/conformance/runner.js'
 import { DEFAULT_CORPUS, loadDisputed } from '../../src/cli/conformance.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))

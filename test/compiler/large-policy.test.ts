@@ -3,7 +3,7 @@
 // data loads next to it.
 import t from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 /** One package per tenant: role grants, a route table and a lookup function. */
 function tenantModule (i: number): string {
@@ -40,7 +40,7 @@ t.test('a ~1 MB policy set compiles and evaluates', async t => {
   const entrypoints = ['tenants/t0/allow', 'tenants/t219/allow', 'tenants/t107/grants', 'tenants']
   const c = compileModules({ modules, entrypoints, query: 'x := data.tenants.t42.label("a")' })
   t.ok(c.wasm.length > 1_000_000, `module is ${c.wasm.length} bytes (the plan is embedded)`)
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const ok = { method: 'GET', path: '/t219/resource-7/items', roles: ['reader-7'] }
   t.same(p.evaluate(ok, 'tenants/t219/allow'), [{ result: true }])
   t.same(p.evaluate({ ...ok, roles: ['reader-8'] }, 'tenants/t219/allow'), [{ result: false }])
@@ -56,7 +56,7 @@ t.test('a ~1 MB policy set compiles and evaluates', async t => {
 
 t.test('large data loads next to a policy', async t => {
   const c = compileModules({ modules: [{ file: 'd.rego', source: 'package d\n\nowner := data.users[input.id].name\n\nn := count(data.users)\n' }], entrypoints: ['d/owner', 'd/n'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const users: Record<string, { name: string; bio: string }> = {}
   for (let i = 0; i < 40_000; i++) users[`u${i}`] = { name: `user ${i}`, bio: 'x'.repeat(100) }
   p.setData({ users })

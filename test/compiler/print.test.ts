@@ -3,13 +3,13 @@
 // receives the lines; printStatements: false removes the calls from the module.
 import t from 'tap'
 import { CompileError, compileModules } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 async function run (source: string, entrypoint: string, input: unknown = {}, opts: { printStatements?: boolean } = {}): Promise<{ result: unknown; lines: string[]; eps: unknown[] }> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint], ...opts })
   const lines: string[] = []
   const eps: unknown[] = []
-  const p = await loadCompiledPolicy(c, { onPrint: (l, ctx) => { lines.push(l); eps.push(ctx.entrypoint) } })
+  const p = await loadWasmPolicy(c.wasm, {}, { onPrint: (l, ctx) => { lines.push(l); eps.push(ctx.entrypoint) } })
   const rs = p.evaluate(input, entrypoint) as Array<{ result: unknown }>
   return { result: rs.length === 0 ? undefined : rs[0].result, lines, eps }
 }
@@ -86,7 +86,7 @@ only if print("only statement")
   t.notOk(c.hostBuiltins.includes('internal.print'), 'no internal.print import')
   t.notOk(Object.values(c.builtinsUsed).flat().includes('sprintf'))
   const lines: string[] = []
-  const p = await loadCompiledPolicy(c, { onPrint: l => lines.push(l) })
+  const p = await loadWasmPolicy(c.wasm, {}, { onPrint: l => lines.push(l) })
   t.same(p.evaluate({ x: 1 }, 'p/r'), [{ result: true }])
   t.same(p.evaluate({}, 'p/only'), [{ result: true }], 'a body of only print calls is true')
   t.same(lines, [])
@@ -94,14 +94,14 @@ only if print("only statement")
 
 t.test('without onPrint, print does nothing', async t => {
   const c = compileModules({ modules: [{ file: 'p.rego', source: 'package p\nimport rego.v1\nr if print("x")\n' }], entrypoints: ['p/r'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   t.same(p.evaluate({}, 'p/r'), [{ result: true }])
 })
 
 t.test('print in v0, print as a value, a user function named print', async t => {
   const v0 = compileModules({ modules: [{ file: 'p.rego', source: 'package p\nr { print("v0", 1) }\n', regoVersion: 0 }], entrypoints: ['p/r'] })
   const lines: string[] = []
-  const p = await loadCompiledPolicy(v0, { onPrint: l => lines.push(l) })
+  const p = await loadWasmPolicy(v0.wasm, {}, { onPrint: l => lines.push(l) })
   t.same(p.evaluate({}, 'p/r'), [{ result: true }])
   t.same(lines, ['v0 1'])
   t.throws(() => compileModules({ modules: [{ file: 'p.rego', source: 'package p\nimport rego.v1\nx := print(1)\n' }], entrypoints: [] }),

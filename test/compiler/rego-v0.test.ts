@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Module } from '../../src/compiler/ast/index.js'
 import { CompileError, compileModules, parseSources, type SourceFile } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 import { parseModule } from '../../src/compiler/parser/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 async function evalV0 (source: string, query: string, input?: unknown): Promise<unknown> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [], query, regoVersion: 0 })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate(input as object, '$query') as Array<{ result: Array<Record<string, unknown>> }>
   return rs[0].result.map(r => r.x)
 }
@@ -126,7 +126,7 @@ t.test('the version is per module: a v0 module and a v1 module compile together'
     { file: 'new.rego', source: 'package new\nimport data.old\nallow if old.allow\n' },
   ]
   const c = compileModules({ modules, entrypoints: ['new/allow'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   t.same(p.evaluate({ ok: true }, 'new/allow'), [{ result: true }])
   // without its own version the default applies: v1, so the v0 module fails
   t.throws(() => compileModules({ modules: [{ file: 'old.rego', source: modules[0].source }], entrypoints: [] }), CompileError)
@@ -147,7 +147,7 @@ async function runV0Tests (files: string[]): Promise<Record<string, 'PASS' | 'FA
     }
   }
   const c = compileModules({ modules, entrypoints: tests })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const out: Record<string, 'PASS' | 'FAIL' | 'ERROR'> = {}
   for (const ep of tests) {
     try {
@@ -178,7 +178,7 @@ t.test('a Gatekeeper-style v0 policy passes its own v0 tests', async t => {
   })
   // the same policy as an entrypoint: the violation set an admission controller reads
   const c = compileModules({ modules: [{ file: 'policy.rego', source: readFileSync(path.join(dir, 'policy.rego'), 'utf8') }], entrypoints: ['k8s/workloads/violation'], regoVersion: 0 })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const input = {
     review: { object: { metadata: { labels: { team: 'a' } }, spec: { replicas: 1, template: { spec: { containers: [{ name: 'c', image: 'registry.internal/c' }] } } } } },
     parameters: { registries: ['registry.internal/'], labels: ['team', 'app'] },

@@ -3,11 +3,11 @@
 // an outer variable of the same name (which used to give a false "var x is unsafe").
 import t from 'tap'
 import { CompileError, compileModules } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 async function evalRego (source: string, entrypoint: string, input?: unknown): Promise<unknown> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate(input as object, entrypoint) as Array<{ result: unknown }>
   return rs.length === 0 ? undefined : rs[0].result
 }

@@ -5,13 +5,13 @@
 // `not` (OPA issues #1877, #4743, #5793, #7558, #8387). src/compiler/planner/negation.ts.
 import t, { type Test } from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 const U = undefined
 
 async function evalRego (source: string, entrypoint: string, input?: unknown): Promise<unknown> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate(input as object, entrypoint) as Array<{ result: unknown }>
   return rs.length === 0 ? undefined : rs[0].result
 }

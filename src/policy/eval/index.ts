@@ -1,7 +1,14 @@
-// Policy evaluation with @open-policy-agent/opa-wasm. One instance per loaded policy, created
-// once at load (never per request); the SDK resets the Wasm heap before each evaluation so
-// memory does not grow across calls. Node runs one evaluation at a time on the event loop,
-// so a single instance is enough.
+// Policy evaluation with @open-policy-agent/opa-wasm: the one place a policy module is
+// instantiated — by the proxy (src/policy/load.ts), `bouncer eval`, `bouncer test`, the
+// conformance runner and replay alike. One instance per loaded policy, created once at load
+// (never per request); the SDK resets the Wasm heap before each evaluation so memory does not
+// grow across calls. Node runs one evaluation at a time on the event loop, so a single
+// instance is enough.
+//
+// Loading refuses a module that needs a builtin the host cannot provide (that must fail at
+// load, never evaluate to undefined later). Every evaluation runs inside runEvaluation(): host
+// builtins then see this policy's strict builtin error setting, one time.now_ns value for the
+// whole evaluation, and per-evaluation memos (src/policy/builtins/context.ts).
 //
 // Evaluation budget: evaluation is synchronous, so a policy whose cost grows with its input
 // (nested iteration over input arrays) would block the event loop for as long as it runs.
@@ -17,6 +24,7 @@ const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/op
 import { DEFAULT_EVAL_STEP_BUDGET } from '../../config/schema.js'
 import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
+import { COVERAGE_BUILTIN } from '../../compiler/coverage.js'
 import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '../builtins/index.js'
 
 export interface WasmPolicyOptions {
@@ -25,13 +33,23 @@ export interface WasmPolicyOptions {
   /** Initial / maximum Wasm memory in 64 KiB pages. */
   initialMemoryPages?: number
   maxMemoryPages?: number
-  /** OPA's strict builtin errors: a failing builtin aborts the evaluation instead of being undefined. */
+  /** OPA's strict builtin errors (--strict-builtin-errors): a failing host builtin aborts the
+   *  evaluation instead of being undefined. Pass the value the module was compiled with
+   *  (compileModules' strictBuiltinErrors), which governs native builtins. */
   strictBuiltinErrors?: boolean
-  /** Steps one evaluation may take (0 = no budget). Default: policy.eval_step_budget's default. */
+  /** Steps one evaluation may take (0 = no budget, as opa eval / opa test). Default:
+   *  policy.eval_step_budget's default. */
   evalStepBudget?: number
-  /** Receives each line the policy's print() (and trace()) calls output, with the input of the
-   *  evaluation that printed it (policy.print). Absent: print() does nothing. */
+  /** Receives each line the policy's print() (and trace()) calls output (OPA's format:
+   *  arguments separated by spaces, strings bare and other values in Rego syntax, undefined
+   *  ones as <undefined>; one line per combination when an argument has several values), with
+   *  the entrypoint and input of the evaluation that printed it (policy.print). Absent: print()
+   *  calls do nothing (and cost nothing beyond the call); to remove them from the module,
+   *  compile with printStatements: false. */
   onPrint?: (line: string, ctx: PrintEvent) => void
+  /** Coverage builds (compileModules' coverage): receives the number of each coverage point
+   *  reached (src/compiler/coverage.ts). */
+  onCoverage?: (point: number) => void
 }
 
 /** What a print line is attached to. */
@@ -50,6 +68,10 @@ const BUDGET_EXCEEDED = 'bouncer_eval_budget_exceeded: '
 /** Evaluates one entrypoint: the entrypoint's value, or undefined when it is undefined. */
 export type Evaluator = (input: unknown) => unknown
 
+/** A result set as opa-wasm returns it: [] when undefined, else one element whose `result` is
+ *  the entrypoint's value (a query's entrypoint: the rows of variable bindings). */
+export type ResultSet = Array<{ result: unknown }>
+
 export interface WasmPolicy {
   /** Entrypoint names the module exports. */
   readonly entrypoints: readonly string[]
@@ -59,6 +81,10 @@ export interface WasmPolicy {
   readonly nondeterministic: boolean
   /** Resolves an entrypoint once; the returned function is the per-request call. */
   evaluator (entrypoint: string): Evaluator
+  /** One evaluation of `entrypoint` with its whole result set (tools: eval, test, conformance). */
+  evaluate (input: unknown, entrypoint: string): ResultSet
+  /** Replaces the data document. */
+  setData (data: unknown): void
   /** Current size of the instance's linear memory. */
   memoryBytes (): number
   /** The step budget in force (0 = none), or null when the module cannot count steps (e.g. built by `opa build`). */
@@ -88,8 +114,36 @@ function errorText (e: unknown): string {
   return String(e)
 }
 
+/** The engine's own words for an evaluation failure thrown by a WasmPolicy (without the
+ *  BOUNCER_ERR_POLICY_EVAL wording around them), e.g. for `bouncer test`'s report. */
+export function evaluationMessage (e: unknown): string {
+  if (e instanceof BouncerError && (e.code === 'BOUNCER_ERR_POLICY_EVAL' || e.code === 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT') && e.cause !== undefined) {
+    return errorText(e.cause)
+  }
+  return errorText(e)
+}
+
+function evaluationFailure (e: unknown): BouncerError {
+  const msg = errorText(e)
+  if (msg.startsWith(BUDGET_EXCEEDED)) {
+    return new BouncerError('BOUNCER_ERR_POLICY_EVAL_TIMEOUT', [`${msg.slice(BUDGET_EXCEEDED.length)} (policy.eval_step_budget)`], { cause: e })
+  }
+  return new BouncerError('BOUNCER_ERR_POLICY_EVAL', [msg], { cause: e })
+}
+
+function setDataOf (loaded: { setData: (d: object) => void }, data: unknown): void {
+  try {
+    loaded.setData(data as object ?? {})
+  } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`cannot load data: ${errorText(e)}`], { cause: e })
+  }
+}
+
 export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts: WasmPolicyOptions = {}): Promise<WasmPolicy> {
-  const registry = opts.builtins ?? hostBuiltins
+  const onCoverage = opts.onCoverage
+  const registry = onCoverage === undefined
+    ? opts.builtins ?? hostBuiltins
+    : { ...(opts.builtins ?? hostBuiltins), [COVERAGE_BUILTIN]: (point: unknown) => { onCoverage(Number(point)); return true } }
   let initial = opts.initialMemoryPages ?? 16
   let maximum = opts.maxMemoryPages ?? 4096
   let loaded!: ReturnType<typeof loadPolicySync>
@@ -142,13 +196,16 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
   const steps = typeof exp.bouncer_eval_steps === 'function' ? exp.bouncer_eval_steps : undefined
   const missing = missingBuiltins(required, registry)
   if (missing.length) throw new BouncerError('BOUNCER_ERR_POLICY_MISSING_BUILTIN', [missing.join(', ')])
-  try {
-    loaded.setData(data as object ?? {})
-  } catch (e) {
-    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`cannot load data: ${errorText(e)}`], { cause: e })
-  }
+  setDataOf(loaded, data)
   const eps = loaded.entrypoints as Record<string, number>
   const entrypoints = Object.keys(eps).sort()
+  const idOf = (entrypoint: string): number => {
+    if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {
+      throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
+    }
+    return eps[entrypoint]
+  }
+  const strict = opts.strictBuiltinErrors ?? false
 
   return Object.freeze({
     entrypoints,
@@ -157,16 +214,24 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     memoryBytes: () => loaded.mem.buffer.byteLength,
     stepBudget,
     lastEvalSteps: () => steps?.(),
-    evaluator (entrypoint: string): Evaluator {
-      if (!Object.prototype.hasOwnProperty.call(eps, entrypoint)) {
-        throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, entrypoints.join(', ') || '(none)'])
+    setData: (value: unknown) => { setDataOf(loaded, value) },
+    evaluate (value: unknown, entrypoint: string): ResultSet {
+      const id = idOf(entrypoint)
+      const onPrint = opts.onPrint
+      const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input: value })
+      try {
+        return runEvaluation(() => loaded.evaluate(value, id), { strict, onPrint: print }) as ResultSet
+      } catch (e) {
+        throw evaluationFailure(e)
       }
-      const id = eps[entrypoint]
+    },
+    evaluator (entrypoint: string): Evaluator {
+      const id = idOf(entrypoint)
       const onPrint = opts.onPrint
       let input: unknown
       // one closure per entrypoint (not per evaluation): it reads the current input
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
-      const evalOpts = { strict: opts.strictBuiltinErrors ?? false, onPrint: print }
+      const evalOpts = { strict, onPrint: print }
       const run = () => loaded.evaluate(input, id)
       return (value: unknown): unknown => {
         let rs: unknown
@@ -175,11 +240,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
           // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
           rs = runEvaluation(run, evalOpts)
         } catch (e) {
-          const msg = errorText(e)
-          if (msg.startsWith(BUDGET_EXCEEDED)) {
-            throw new BouncerError('BOUNCER_ERR_POLICY_EVAL_TIMEOUT', [`${msg.slice(BUDGET_EXCEEDED.length)} (policy.eval_step_budget)`], { cause: e })
-          }
-          throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [msg], { cause: e })
+          throw evaluationFailure(e)
         }
         if (!Array.isArray(rs) || rs.length === 0) return undefined
         if (rs.length > 1) throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [`entrypoint ${entrypoint} produced ${rs.length} results`])

@@ -2,7 +2,7 @@
 // compiled policies. Each case is [format, Rego array literal of operands, expected].
 import t, { type Test } from 'tap'
 import { compileModules } from '../../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
 
 type Case = [string, string, string]
 
@@ -10,7 +10,7 @@ async function run (cases: Case[]): Promise<Record<string, unknown>> {
   const lines = ['package s']
   cases.forEach(([f, args], i) => lines.push(`r${i} := sprintf(${JSON.stringify(f)}, ${args})`))
   const c = compileModules({ modules: [{ file: 's.rego', source: lines.join('\n') + '\n' }], entrypoints: ['s'] })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate({}, 's') as Array<{ result: Record<string, unknown> }>
   return rs[0].result
 }
@@ -217,12 +217,12 @@ t.test('missing, extra, indexed and bad operands', async t => {
 t.test('type errors', async t => {
   const src = 'package e\nr := sprintf(input.f, input.a)\n'
   const c = compileModules({ modules: [{ file: 'e.rego', source: src }], entrypoints: ['e/r'], strictBuiltinErrors: true })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   t.throws(() => p.evaluate({ f: 1, a: [] }, 'e/r'), /sprintf: operand 1 must be string but got number/)
   t.throws(() => p.evaluate({ f: '%v', a: 'x' }, 'e/r'), /sprintf: operand 2 must be array but got string/)
   t.throws(() => p.evaluate({ f: '%v', a: { x: 1 } }, 'e/r'), /sprintf: operand 2 must be array but got object/)
   t.same(p.evaluate({ f: '%v-%v', a: ['a', 1] }, 'e/r'), [{ result: 'a-1' }])
 
-  const lax = await loadCompiledPolicy(compileModules({ modules: [{ file: 'e.rego', source: src }], entrypoints: ['e/r'] }))
+  const lax = await loadWasmPolicy(compileModules({ modules: [{ file: 'e.rego', source: src }], entrypoints: ['e/r'] }).wasm)
   t.same(lax.evaluate({ f: 1, a: [] }, 'e/r'), [])
 })

@@ -1,10 +1,10 @@
-// Evaluates Rego expressions through real compiled policies (compileModules + loadCompiledPolicy),
+// Evaluates Rego expressions through real compiled policies (compileModules + loadWasmPolicy),
 // so host builtins are exercised across the SDK's JSON ABI exactly as in production. The type
 // checker is off: these tests pass wrongly typed literals on purpose, to exercise the runtime
 // checks that wrongly typed input and data reach (the checker would reject the literals).
 import type { Test } from 'tap'
 import { compileModules } from '../../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../../src/compiler/load.js'
+import { evaluationMessage, loadWasmPolicy } from '../../../src/policy/eval/index.js'
 
 export interface Outcome { value?: unknown; error?: string }
 
@@ -12,7 +12,7 @@ export interface Outcome { value?: unknown; error?: string }
 export async function evalAll (exprs: string[], input?: unknown): Promise<Outcome[]> {
   const source = 'package t\n\n' + exprs.map((e, i) => `r${i} := ${e}\n`).join('')
   const c = compileModules({ modules: [{ file: 't.rego', source }], entrypoints: ['t'], typeCheck: false })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const rs = p.evaluate(input ?? {}, 't') as Array<{ result: Record<string, unknown> }>
   const obj = rs[0]?.result ?? {}
   return exprs.map((_, i) => (Object.prototype.hasOwnProperty.call(obj, `r${i}`) ? { value: obj[`r${i}`] } : {}))
@@ -23,11 +23,11 @@ export async function evalOne (expr: string, opts: { strict?: boolean; input?: u
   const strict = opts.strict === true
   try {
     const c = compileModules({ modules: [{ file: 't.rego', source: `package t\n\nr := ${expr}\n` }], entrypoints: ['t/r'], strictBuiltinErrors: strict, typeCheck: false })
-    const p = await loadCompiledPolicy(c, { strict })
+    const p = await loadWasmPolicy(c.wasm, {}, { strictBuiltinErrors: strict })
     const rs = p.evaluate(opts.input ?? {}, 't/r') as Array<{ result: unknown }>
     return rs.length === 0 || rs[0].result === undefined ? {} : { value: rs[0].result }
   } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) }
+    return { error: evaluationMessage(e) }
   }
 }
 

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { BUILTINS } from '../../../src/compiler/builtins.js'
 import { compileModules } from '../../../src/compiler/index.js'
-import { loadCompiledPolicy } from '../../../src/compiler/load.js'
+import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
 import { hostBuiltins, missingBuiltins, NONDETERMINISTIC_BUILTINS, runEvaluation, SDK_BUILTINS, strictBuiltinErrors } from '../../../src/policy/builtins/index.js'
 import { evalOne } from './helpers.js'
 
@@ -45,7 +45,7 @@ t.test('time.now_ns: one value per evaluation, a new one for the next', async t 
     modules: [{ file: 't.rego', source: 'package t\n\nx := [time.now_ns(), a, b]\n\na := time.now_ns()\n\nb := y if { count([1 | some i in numbers.range(1, 20000)]) > 0; y := time.now_ns() }\n' }],
     entrypoints: ['t/x'],
   })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const first = (p.evaluate({}, 't/x') as Array<{ result: number[] }>)[0].result
   t.equal(first[0], first[1])
   t.equal(first[1], first[2])
@@ -61,7 +61,7 @@ t.test('uuid.rfc4122: same seed → same UUID within an evaluation, fresh across
     modules: [{ file: 't.rego', source: 'package t\n\nx := [uuid.rfc4122("a"), uuid.rfc4122("a"), uuid.rfc4122("b")]\n' }],
     entrypoints: ['t/x'],
   })
-  const p = await loadCompiledPolicy(c)
+  const p = await loadWasmPolicy(c.wasm)
   const [a1, a2, b] = (p.evaluate({}, 't/x') as Array<{ result: string[] }>)[0].result
   t.equal(a1, a2)
   t.not(a1, b)

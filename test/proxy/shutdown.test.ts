@@ -1,4 +1,6 @@
 // Graceful shutdown through app.close(): stop accepting, finish in-flight requests, bounded.
+// Synchronised on events (the upstream receiving the request, promises settling), not on
+// sleeps or elapsed times, so the outcome does not depend on how loaded the machine is.
 import t from 'tap'
 import { request, Agent } from 'undici'
 import { startBouncer, startUpstream, BASIC_POLICY } from '../helpers/index.js'
@@ -8,35 +10,42 @@ t.test('in-flight requests finish; new ones are refused; readiness drops', async
   const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': BASIC_POLICY } })
   t.teardown(async () => { await up.close() })
   let release!: () => void
-  up.raw = (req, res) => { req.resume(); release = () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('finished') } }
+  const arrived = new Promise<void>((resolve) => {
+    up.raw = (req, res) => { req.resume(); release = () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('finished') }; resolve() }
+  })
   const agent = new Agent({ pipelining: 0 })
   const inflight = request(`${b.url}/public/slow`, { dispatcher: agent })
-  await new Promise((r) => setTimeout(r, 100))
-  const t0 = Date.now()
-  const closing = b.app.close(5000)
-  await new Promise((r) => setTimeout(r, 100))
-  t.equal(b.app.health.readiness().ready, false, 'not ready while shutting down')
-  await t.rejects(request(`${b.url}/public/new`, { dispatcher: new Agent() }), 'new connections are refused')
+  await arrived
+  let closed = false
+  const closing = b.app.close(60_000).then(() => { closed = true })
+  t.equal(b.app.health.readiness().ready, false, 'not ready as soon as shutdown starts')
+  // Refused either way, depending on how far shutdown got: a 503 while the port still
+  // accepts, or no connection once it has stopped listening. Never forwarded.
+  const late = await request(`${b.url}/public/new`, { dispatcher: new Agent() }).then((r) => r.statusCode, () => 'refused')
+  t.ok(late === 503 || late === 'refused', `a new request is refused (${late})`)
+  t.equal(closed, false, 'close waits for the in-flight request')
   release()
   const r = await inflight
   t.equal(r.statusCode, 200)
   t.equal(await r.body.text(), 'finished', 'the in-flight request completed')
+  // The deadline is a minute: close resolving here means it ended because the request did.
   await closing
-  t.ok(Date.now() - t0 < 3000, `closed promptly once idle (${Date.now() - t0} ms)`)
+  t.equal(closed, true)
+  t.same(up.requests.map((q) => q.url), ['/public/slow'], 'only the in-flight request reached the upstream')
   await agent.close()
 })
 
 t.test('shutdown is bounded by the deadline', async (t) => {
   const up = await startUpstream()
-  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': BASIC_POLICY }, config: { upstream: { timeout_seconds: 60 } } })
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': BASIC_POLICY }, config: { upstream: { timeout_seconds: 600 } } })
   t.teardown(async () => { await up.close() })
-  up.raw = (req) => { req.resume() } // never answers
-  const stuck = request(`${b.url}/public/stuck`).then((r) => r.statusCode, (e: Error) => e)
-  await new Promise((r) => setTimeout(r, 100))
-  const t0 = Date.now()
-  await b.app.close(500)
-  const took = Date.now() - t0
-  t.ok(took >= 400 && took < 2500, `close waited for the deadline, then cut (${took} ms)`)
+  const arrived = new Promise<void>((resolve) => { up.raw = (req) => { req.resume(); resolve() } }) // never answers
+  let ended = false
+  const stuck = request(`${b.url}/public/stuck`).then((r) => r.statusCode, (e: Error) => e).finally(() => { ended = true })
+  await arrived
+  // The upstream never answers and its timeout is 10 minutes: only the deadline can end this.
+  await b.app.close(300)
   const outcome = await stuck
+  t.equal(ended, true)
   t.ok(outcome instanceof Error || outcome === 502 || outcome === 503, `the stuck request was ended (${String(outcome)})`)
 })

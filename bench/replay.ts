@@ -5,9 +5,9 @@
 //   read + verify        the chain check alone (the floor: JSON.parse + SHA-256 per record)
 //   replay (recorded)    the candidate evaluated and compared with the recorded decision
 //   replay (--baseline)  candidate and baseline both evaluated
-//   npx tsx bench/replay.ts [--events 100000]
+//   npx tsx bench/replay.ts [--events 100000] [--spool DIR (kept; reused when it exists)]
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { DecisionLogger } from '../src/decision-log/index.js'
 import { loadPolicyFromPath } from '../src/policy/load.js'
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, child: { type: 'string' }, mode: { type: 'string' } } })
+const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, child: { type: 'string' }, mode: { type: 'string' }, spool: { type: 'string' } } })
 const root = fileURLToPath(new URL('..', import.meta.url))
 const policies = join(root, 'policies')
 
@@ -80,8 +80,8 @@ async function writeLog (spool: string, n: number): Promise<void> {
 }
 
 const self = fileURLToPath(import.meta.url)
-const spool = join(dir, 'spool')
-await writeLog(spool, EVENTS)
+const spool = values.spool ?? join(dir, 'spool')
+if (!existsSync(spool)) await writeLog(spool, EVENTS)
 const results: Array<{ name: string; events: number; seconds: number; pass: number; cpuSeconds: number }> = []
 for (const [name, mode] of [['read + verify (no evaluation)', 'read'], ['replay, recorded baseline', 'recorded'], ['replay, --baseline (2 evaluations)', 'baseline']] as const) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', spool, '--mode', mode], { encoding: 'utf8' })

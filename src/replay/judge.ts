@@ -19,6 +19,12 @@ export interface Judge {
   readonly nondeterministic: boolean
   /** Whether the policy reads any of these input fields. */
   reads (fields: readonly (readonly string[])[]): boolean
+  /** Two judges with the same key give the evaluator the same bytes for an input. */
+  readonly viewKey: string
+  /** What the evaluator is given for `input` (the projection, as UTF-8 bytes). */
+  bytesOf (input: unknown): ArrayBuffer
+  /** The decision for bytes from bytesOf (of this judge, or one with the same viewKey). */
+  decideBytes (bytes: ArrayBuffer): Outcome
   decide (input: unknown): Outcome
 }
 
@@ -33,21 +39,26 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
   })
   const view = compileInputView(policy.inputPaths)
   const evaluate = policy.evaluate
+  const bytesOf = (input: unknown): ArrayBuffer => inputBytes(view.text(input))
+  const decideBytes = (bytes: ArrayBuffer): Outcome => {
+    let result: unknown
+    try {
+      result = evaluate(bytes)
+    } catch (e) {
+      const code = isBouncerError(e) ? e.code : 'BOUNCER_ERR_POLICY_EVAL'
+      return { kind: 'error', code, message: (e as Error).message }
+    }
+    return outcomeOfResult(result)
+  }
   return {
     source: path,
     revision: policy.revision,
     inputPaths: policy.inputPaths,
     nondeterministic: !policy.cacheable,
     reads: compileReads(policy.inputPaths),
-    decide (input: unknown): Outcome {
-      let result: unknown
-      try {
-        result = evaluate(inputBytes(view.text(input)))
-      } catch (e) {
-        const code = isBouncerError(e) ? e.code : 'BOUNCER_ERR_POLICY_EVAL'
-        return { kind: 'error', code, message: (e as Error).message }
-      }
-      return outcomeOfResult(result)
-    },
+    viewKey: view.whole ? '*' : JSON.stringify([...policy.inputPaths!].map((p) => [...p]).sort()),
+    bytesOf,
+    decideBytes,
+    decide: (input) => decideBytes(bytesOf(input)),
   }
 }

@@ -8,7 +8,7 @@ import type { Finding, FindingKind } from '../evidence/index.js'
 import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
 import { alteredInputPaths, pointerOf } from './incomplete.js'
 import { loadJudge, type Judge } from './judge.js'
-import { outcomeOfEvent } from './outcome.js'
+import { outcomeOfEvent, type Outcome } from './outcome.js'
 import { readDecisions } from './records.js'
 import { exampleOf, Tally, type ChangeGroup, type Example } from './tally.js'
 
@@ -88,6 +88,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   const judgeOpts = { entrypoint, ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}) }
   const candidate = await loadJudge(opts.policy, judgeOpts)
   const baseline = opts.baseline !== undefined ? await loadJudge(opts.baseline, judgeOpts) : null
+  const sameView = baseline !== null && baseline.viewKey === candidate.viewKey
 
   const complete = new Tally(maxExamples)
   const incomplete = new Tally(maxExamples)
@@ -102,8 +103,20 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
     const path = typeof ev.path === 'string' ? ev.path : '(none)'
     recordedPaths[path] = (recordedPaths[path] ?? 0) + 1
     const input = ev.input
-    const before = baseline === null ? outcomeOfEvent(ev) : baseline.decide(input)
-    const after = candidate.decide(input)
+    let before: Outcome
+    let after: Outcome
+    if (baseline === null) {
+      before = outcomeOfEvent(ev)
+      after = candidate.decide(input)
+    } else if (sameView) {
+      // Both read the same input paths: project and serialise the input once.
+      const bytes = candidate.bytesOf(input)
+      before = baseline.decideBytes(bytes)
+      after = candidate.decideBytes(bytes)
+    } else {
+      before = baseline.decide(input)
+      after = candidate.decide(input)
+    }
     const kinds = compareOutcomes(before, after)
     const altered = alteredInputPaths(ev)
     if (altered.length > 0) {

@@ -92,6 +92,9 @@ export function computeTargets (r: Omit<BenchResults, 'targets'>): Target[] {
   }
   const e = ratio('bouncer-eval')
   t.push({ name: 'bouncer-eval RPS', goal: '≥ 85% of bare-proxy', value: e === undefined ? 'not measured' : pct(e) + cpuRatio('bouncer-eval'), met: e === undefined ? null : e >= 0.85 })
+  const sh = r.scenarios['bouncer-shadow']?.rps
+  const ev = r.scenarios['bouncer-eval']?.rps
+  t.push({ name: 'bouncer-shadow RPS', goal: 'reported (the shadow\'s cost, vs bouncer-eval)', value: sh && ev ? `${pct(sh / ev)} of bouncer-eval` : 'not measured', met: null })
   const l = ratio('bouncer-l1')
   t.push({ name: 'bouncer-l1 RPS', goal: '≥ 95% of bare-proxy', value: l === undefined ? 'not measured' : pct(l) + cpuRatio('bouncer-l1'), met: l === undefined ? null : l >= 0.95 })
   const h = r.latency_at_half_rate

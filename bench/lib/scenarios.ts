@@ -36,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'direct', kind: 'upstream', description: 'client → upstream (the physical limit)', path: ORDERS, caller: 'admin', needs: [], expect: small },
   { name: 'bare-proxy', kind: 'bare-proxy', description: 'Fastify + @fastify/reply-from, no policy', path: ORDERS, caller: 'admin', needs: [], expect: small },
   { name: 'bouncer-eval', kind: 'bouncer', description: 'JWT + policy evaluated on every request (cache off)', path: ORDERS, caller: 'admin', needs: [], expect: granted },
+  { name: 'bouncer-shadow', kind: 'bouncer', description: 'bouncer-eval + a shadow policy (a second instance of the same policy) on every request, no cap', path: ORDERS, caller: 'admin', needs: [], expect: granted },
   { name: 'bouncer-l1', kind: 'bouncer', description: 'decision cache, in-process tier (hits)', path: ORDERS, caller: 'admin', needs: [], expect: granted },
   { name: 'bouncer-redis', kind: 'bouncer', description: 'decision cache, Redis tier only (hits)', path: ORDERS, caller: 'admin', needs: ['redis'], expect: granted },
   { name: 'bouncer-logs', kind: 'bouncer', description: 'eval + decision logs to a local control plane', path: ORDERS, caller: 'admin', needs: ['control-plane'], expect: granted },
@@ -73,6 +74,11 @@ export function bouncerConfig (name: string, ctx: BouncerContext): Record<string
     case 'bouncer-eval':
     case 'bouncer-mask':
       return base
+    case 'bouncer-shadow':
+      // The shipped policy again, as its own shadow (its own Wasm instance): every decision is
+      // evaluated twice and compared; they agree, so no shadow event is written. No sampling,
+      // no cap: the whole cost.
+      return { ...base, policy: { ...base.policy, shadow: join(ROOT_DIR, 'policies'), shadow_sample: 1, shadow_max_per_second: 0 } }
     case 'bouncer-l1':
       return { ...base, cache: { enabled: true, l1: { enabled: true }, redis: { enabled: false } } }
     case 'bouncer-redis':

@@ -73,6 +73,7 @@ export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: Pro
     onUpgrade: handlers.onUpgrade,
     onClientError: clientErrorHandler(metrics, log),
     onClientCertificateRejected: () => metrics.rejected.inc({ reason: 'client_certificate' }),
+    onStreamTimeout: () => metrics.rejected.inc({ reason: 'request_timeout' }),
     log,
   })
   return { proxy, refuseNewRequests () { closing = true } }

@@ -63,7 +63,7 @@ export const configSchema = {
       max_header_bytes: int('largest request head (request line + headers) accepted; larger gets 431', 16384, 1024, 1048576),
       max_body_bytes: int('largest request body forwarded; larger gets 413', 10485760, 0),
       headers_timeout_seconds: seconds('time allowed to receive the request head', 30, 1),
-      request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit)', 300),
+      request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit); HTTP/1.1: 408, HTTP/2: the stream is reset (gRPC calls excepted: they have grpc-timeout)', 300),
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
       shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
       trust_forwarded_headers: bool('keep client-supplied forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, True-Client-IP, X-Client-IP) and append the peer to X-Forwarded-For, instead of dropping them and setting our own (only behind a trusted proxy)', false),
@@ -98,6 +98,26 @@ export const configSchema = {
         cleartext: bool('on a cleartext port, also accept h2c with prior knowledge (a connection that opens with the HTTP/2 preface); HTTP/1.1 is unchanged and Upgrade: h2c is still answered as HTTP/1.1', false),
         max_concurrent_streams: int('streams one HTTP/2 connection may have open at once', 100, 1, 2147483647),
       }),
+    }),
+
+    mode: {
+      type: 'string', enum: ['proxy', 'ext_authz'], default: 'proxy',
+      description: 'proxy: the proxy port (and, beside it, the ext_authz listeners that are enabled); ext_authz: only the ext_authz listeners (Envoy asks, the bouncer decides; no proxy port, upstream.url not needed; at least one of ext_authz.grpc / ext_authz.http must be enabled)',
+    },
+
+    ext_authz: section('Envoy external authorization (ext_authz): the same policy, decision cache and decision logs as the proxy, asked by Envoy. The input is built as opa-envoy-plugin builds it (see README, "Envoy ext_authz"). Cleartext listeners: keep them on loopback or a pod network', {
+      grpc: section('envoy.service.auth.v3.Authorization/Check over gRPC (Envoy grpc_service)', {
+        enabled: bool('serve the gRPC Authorization service', false),
+        host: str('address to listen on', { default: '127.0.0.1' }),
+        port: port('gRPC port (opa-envoy-plugin\'s default is 9191)', 9191),
+      }),
+      http: section('Envoy\'s HTTP ext_authz protocol (Envoy http_service): 200 allows, any other answer denies and is sent to the client', {
+        enabled: bool('serve HTTP authorization requests', false),
+        host: str('address to listen on', { default: '127.0.0.1' }),
+        port: port('HTTP port', 9192),
+        path_prefix: str('http_service.path_prefix as configured in Envoy; removed from the path before the policy sees it', { default: '', pattern: '^(/[^?#]*)?$' }),
+      }),
+      max_request_bytes: int('largest CheckRequest (gRPC) or authorization request body (HTTP) accepted; larger: RESOURCE_EXHAUSTED (gRPC, before any decision) or 413', 4194304, 1024, 67108864),
     }),
 
     admin: section('the admin listener (/healthz, /readyz, /metrics)', {
@@ -326,6 +346,12 @@ export interface BouncerConfig {
     readonly upgrade: { readonly allowed: readonly string[] }
     readonly tls: Readonly<ServerTlsConfig>
     readonly http2: { readonly enabled: boolean; readonly cleartext: boolean; readonly max_concurrent_streams: number }
+  }
+  readonly mode: 'proxy' | 'ext_authz'
+  readonly ext_authz: {
+    readonly grpc: { readonly enabled: boolean; readonly host: string; readonly port: number }
+    readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly path_prefix: string }
+    readonly max_request_bytes: number
   }
   readonly admin: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly default_metrics: boolean }
   readonly upstream: {

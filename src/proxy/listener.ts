@@ -43,6 +43,8 @@ export interface ProxyServerOptions {
   readonly log: Logger
   /** A TLS connection closed because its client certificate did not verify (client_certificates "request"). */
   readonly onClientCertificateRejected?: (reason: string) => void
+  /** An HTTP/2 stream reset because its request was not received within server.request_timeout_seconds. */
+  readonly onStreamTimeout?: () => void
 }
 
 export interface ProxyServer {
@@ -161,10 +163,17 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
       session.on('frameError', (type: number, code: number, id: number) => log.debug({ type, code, stream: id }, 'HTTP/2 frame error'))
     })
     h2server.on('sessionError', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message }, 'HTTP/2 session error'))
-    h2server.on('stream', (stream: ServerHttp2Stream) => {
+    const requestMs = s.request_timeout_seconds * 1000
+    h2server.on('stream', (stream: ServerHttp2Stream, headers: import('node:http2').IncomingHttpHeaders) => {
       // A stream reset or broken mid-way: the request's own close/abort handling runs; the
       // error must not escape as an unhandled 'error' event.
       stream.on('error', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message, stream: stream.id }, 'HTTP/2 stream error'))
+      if (requestMs > 0 && !isGrpc(headers)) {
+        limitRequestTime(stream, requestMs, () => {
+          log.info({ stream: stream.id, timeout_ms: requestMs }, 'HTTP/2 request not received in time: stream reset')
+          opts.onStreamTimeout?.()
+        })
+      }
     })
   }
 
@@ -223,6 +232,29 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
       for (const session of sessions) session.destroy()
     },
   }
+}
+
+/**
+ * server.request_timeout_seconds for HTTP/2, as Node applies it to HTTP/1.1: the whole request
+ * (headers and body, up to the client's END_STREAM) must arrive in time, or the stream is reset
+ * (RST_STREAM CANCEL; the pipeline sees a client abort and ends any upstream request). Without
+ * it a client could hold streams open by trickling a body. gRPC calls are left out: a streaming
+ * call's request lasts as long as the call, and gRPC has its own deadline (grpc-timeout).
+ */
+function limitRequestTime (stream: ServerHttp2Stream, ms: number, onTimeout: () => void): void {
+  if (stream.endAfterHeaders) return
+  const timer = setTimeout(() => {
+    if (stream.closed || stream.destroyed || stream.state.remoteClose) return
+    onTimeout()
+    stream.close(h2.NGHTTP2_CANCEL)
+  }, ms)
+  timer.unref()
+  stream.once('close', () => clearTimeout(timer))
+}
+
+const isGrpc = (headers: import('node:http2').IncomingHttpHeaders): boolean => {
+  const type = headers['content-type']
+  return typeof type === 'string' && /^application\/grpc(?:[+;]|$)/i.test(type)
 }
 
 const kOpen = Symbol('bouncer.openStreams')

@@ -132,6 +132,31 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   t.notOk(s.destroyed, 'the connection goes on')
 })
 
+t.test('h2c: a request body not received within server.request_timeout_seconds resets the stream; gRPC calls are left to grpc-timeout', async (t) => {
+  const { up, b } = await setup(t, { server: { http2: { cleartext: true }, request_timeout_seconds: 0.3 } })
+  const s = h2connect(b.url)
+  s.on('error', () => {})
+  t.teardown(() => s.close())
+  // A client-streaming gRPC call that has sent half a message: opened first, so its timer,
+  // had it one, would fire before the plain stream's and its reset would arrive first.
+  const call = s.request({ ':method': 'POST', ':path': '/bouncer.test.Echo/ClientStream', 'content-type': 'application/grpc', te: 'trailers', 'x-token': 'ok' }, { endStream: false })
+  call.on('error', () => {})
+  call.write(Buffer.from([0, 0, 0]))
+  // A plain request trickling its body and never ending it.
+  const slow = s.request({ ':method': 'POST', ':path': '/public/slow', 'content-type': 'text/plain' }, { endStream: false })
+  slow.on('error', () => {})
+  slow.write('abc')
+  const rst = await new Promise<number>((resolve) => slow.on('close', () => resolve(slow.rstCode ?? -1)))
+  t.equal(rst, h2.NGHTTP2_CANCEL, 'the slow stream is reset with CANCEL')
+  t.equal(call.closed, false, 'the gRPC call is still open')
+  t.notOk(up.requests.some((r) => r.url === '/public/slow'), 'the upstream never got a complete request')
+  const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text()
+  t.match(metrics, /bouncer_rejected_requests_total\{reason="request_timeout"\} 1\b/, 'counted as a request timeout')
+  const after = await h2req(s, { ':method': 'GET', ':path': '/public/after' })
+  t.equal(after.status, 200, 'the connection goes on')
+  call.close(h2.NGHTTP2_CANCEL)
+})
+
 t.test('gRPC through the bouncer: a real grpc-js client and server', async (t) => {
   const { echo, b, mem } = await setup(t)
   const c: Echo = echoClient(`127.0.0.1:${b.port}`)

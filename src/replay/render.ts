@@ -23,7 +23,7 @@ function renderTable (r: ReplayReport): string {
   out.push(`  unchanged:          ${t.unchanged}`)
   out.push(`  changed:            ${t.changed}`)
   out.push(`  input incomplete:   ${t.input_incomplete}${t.input_incomplete > 0 ? ` (${r.input_incomplete.changed} changed, ${r.input_incomplete.unchanged} unchanged; counted apart: the logged input lacks fields the policy reads)` : ''}`)
-  if (t.erased_not_read > 0) out.push(`  (${t.erased_not_read} of the above had input fields erased that neither policy reads: replayed exactly)`)
+  if (t.erased_not_read > 0) out.push(`  (${t.erased_not_read} of the above had input fields erased or masked that the replayed policies do not read: replayed exactly)`)
   out.push('')
   const changed = r.changes.filter((g) => g.count > 0)
   if (changed.length === 0) out.push('No changed decisions.')

@@ -422,7 +422,8 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
           const d = checker.record(v, pos, ts, tsText)
           if (d === 'skip') return
           sawRecord = true
-          if (o!.drop !== undefined) return
+          // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.
+          if (o!.drop !== undefined || o!.shadow !== undefined) return
           if (ts === null) { undated++; return }
           addDecision(o!, ts, tsText!, chainKeyOf(o!), pos)
         },

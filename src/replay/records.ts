@@ -40,7 +40,8 @@ export async function readDecisions (paths: readonly string[], onDecision: (ev: 
           const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
           // The chain checker only uses times to place findings; replay has no period.
           if (checker.record(v, pos, null, tsText) === 'skip') return
-          if (o!.drop !== undefined) return
+          // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.
+          if (o!.drop !== undefined || o!.shadow !== undefined) return
           onDecision(o!, pos)
         },
         malformed: (pos, message) => { checker.malformed(pos, message) },

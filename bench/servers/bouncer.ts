@@ -42,6 +42,6 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
-  send('ready', { port: proxy.port, admin_port: (admin as AddressInfo | undefined)?.port })
+  send('ready', { port: proxy!.port, admin_port: (admin as AddressInfo | undefined)?.port })
 } catch (e) { fatal(e) }
 onShutdown(() => app.close(1500), 2500)

@@ -22,6 +22,6 @@ try {
   })
   app = await buildApp(config, { decisionLog: null, cache: null })
   const { proxy, admin } = await app.start()
-  send('ready', { port: proxy.port, admin_port: (admin as AddressInfo | undefined)?.port })
+  send('ready', { port: proxy!.port, admin_port: (admin as AddressInfo | undefined)?.port })
 } catch (e) { fatal(e) }
 onShutdown(() => app.close(1500), 2500)

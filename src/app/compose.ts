@@ -17,6 +17,7 @@ import type { LoadPolicyOptions } from '../policy/load.js'
 import type { Authenticator } from '../auth/index.js'
 import type { BundleManager } from '../policy/bundle/index.js'
 import type { ShadowComponent } from './shadow.js'
+import type { ExtAuthzComponent } from './ext-authz.js'
 import { createEngine } from '../proxy/engine.js'
 import type { PolicyInput } from '../proxy/input.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
@@ -68,6 +69,8 @@ export interface Components {
   readonly bundles: BundleManager | undefined
   /** The shadow policy (policy.shadow), evaluated beside the active one and never enforced. */
   readonly shadow: ShadowComponent | undefined
+  /** The Envoy ext_authz listeners (config.ext_authz), when one is enabled. */
+  readonly extAuthz: ExtAuthzComponent | undefined
   readonly forwarder: Forwarder
   /** gRPC calls to the upstream over HTTP/2 (upstream.http2). */
   readonly grpc: GrpcForwarder
@@ -122,7 +125,7 @@ function watchPolicy (holder: PolicyHolder, health: Health, metrics: Metrics, lo
 }
 
 export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promise<Components> {
-  if (!config.upstream.url) throw new ConfigError(['upstream.url: is required'])
+  if (!config.upstream.url && config.mode !== 'ext_authz') throw new ConfigError(['upstream.url: is required'])
   const log = deps.logger ?? logging.fromConfig(config.logging, {
     authHeader: config.auth.jwt.header, queryParams: config.decision_logs.erase_query_params, destination: deps.logDestination,
   })
@@ -181,13 +184,20 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
     ? (await import('./shadow.js')).fromConfig(config.policy, { metrics, log, health, policyOptions, decisionLog, masker, ...deps.shadow })
     : undefined
 
-  const decide = createEngine({
+  // The decision step's parts, shared by the proxy's engine and the ext_authz listeners' (same
+  // policy holder, decision cache and keys, decision logger).
+  const engineDeps = {
     config, holder, metrics, log, masker, decisionLog,
-    ...(shadow ? { observe: shadow.observe } : {}),
     ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
     ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
-  })
-  const upstream = config.upstream
+  }
+  const decide = createEngine({ ...engineDeps, ...(shadow ? { observe: shadow.observe } : {}) })
+  const extAuthz = config.ext_authz.grpc.enabled || config.ext_authz.http.enabled
+    ? await (await import('./ext-authz.js')).fromConfig(config, { engine: engineDeps, metrics, log })
+    : undefined
+  // mode ext_authz: the proxy port never listens, so the forwarders are never used; without an
+  // upstream.url they get a placeholder (undici and node:http2 connect on first use: nothing is opened).
+  const upstream = config.upstream.url || config.mode !== 'ext_authz' ? config.upstream : { ...config.upstream, url: 'http://127.0.0.1:9' }
   // upstream.tls is read once for both forwarders (undici for HTTP, node:http2 for gRPC calls).
   const grpcUrl = grpcUpstreamUrl(upstream)!
   const upstreamTls = upstream.url!.startsWith('https:') || grpcUrl.startsWith('https:') ? readTlsFiles(upstream.tls, 'upstream.tls') : undefined
@@ -201,7 +211,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
 
   return {
     config, log, metrics, health, holder, policyOptions,
-    masker, cache, decisionLog, auth, bundles, shadow, forwarder, grpc,
+    masker, cache, decisionLog, auth, bundles, shadow, extAuthz, forwarder, grpc,
     onRequest, onUpgrade: pipeline.onUpgrade, tunnels,
   }
 }

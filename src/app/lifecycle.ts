@@ -10,9 +10,13 @@ import { loadPolicyFromPath } from '../policy/load.js'
 import type { Components } from './compose.js'
 import { releaseYoungGeneration } from './memory.js'
 import { listenAdmin, type ProxyPort } from './server.js'
+import type { ExtAuthzAddresses } from './ext-authz.js'
 
 export interface ListenAddresses {
-  proxy: AddressInfo
+  /** absent in mode ext_authz (the proxy port is not opened) */
+  proxy?: AddressInfo
+  /** the Envoy ext_authz listeners that are enabled */
+  ext_authz?: ExtAuthzAddresses
   admin?: AddressInfo
 }
 
@@ -30,7 +34,7 @@ export interface Lifecycle {
 }
 
 export function createLifecycle (c: Components, port: ProxyPort, adminServer: Server | undefined): Lifecycle {
-  const { config, holder, log, health, metrics, bundles, decisionLog, auth, cache, forwarder, grpc, tunnels } = c
+  const { config, holder, log, health, metrics, bundles, decisionLog, auth, cache, forwarder, grpc, tunnels, extAuthz } = c
   const { proxy } = port
   const closeHooks: ((deadlineMs: number) => Promise<void> | void)[] = []
   let closing: Promise<void> | undefined
@@ -60,6 +64,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
     }
     try { await bundles?.stop() } catch (e) { log.error({ err: e }, 'bundle manager stop failed') }
+    try { await extAuthz?.close(left()) } catch (e) { log.error({ err: e }, 'ext_authz listeners close failed') }
     try {
       await proxy.close()
     } finally {
@@ -91,14 +96,16 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       await bundles?.start()
       await decisionLog?.start()
       auth?.warm()
-      const proxyAddress = await proxy.listen(config.server.port, config.server.host)
+      const proxyAddress = config.mode === 'ext_authz' ? undefined : await proxy.listen(config.server.port, config.server.host)
+      const ext = await extAuthz?.listen()
       const admin = adminServer ? await listenAdmin(adminServer, config.admin) : undefined
       releaseYoungGeneration()
       log.info({
-        proxy: `${proxyAddress.address}:${proxyAddress.port}`, admin: admin ? `${admin.address}:${admin.port}` : undefined,
-        protocols: proxy.protocols, upstream: config.upstream.url,
+        mode: config.mode, proxy: proxyAddress ? `${proxyAddress.address}:${proxyAddress.port}` : undefined, admin: admin ? `${admin.address}:${admin.port}` : undefined,
+        ext_authz_grpc: ext?.grpc ? `${ext.grpc.address}:${ext.grpc.port}` : undefined, ext_authz_http: ext?.http ? `${ext.http.address}:${ext.http.port}` : undefined,
+        protocols: proxyAddress ? proxy.protocols : undefined, upstream: proxyAddress ? config.upstream.url : undefined,
       }, 'listening')
-      return { proxy: proxyAddress, admin }
+      return { ...(proxyAddress ? { proxy: proxyAddress } : {}), admin, ...(ext ? { ext_authz: ext } : {}) }
     },
 
     close (deadlineMs = config.server.shutdown_timeout_seconds * 1000) {

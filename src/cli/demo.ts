@@ -93,7 +93,7 @@ export async function main (argv: string[]): Promise<number> {
   const app = await buildApp(config)
   // The ports actually bound (--port 0 / --admin-port 0 pick free ones; tests use that).
   const { proxy, admin } = await app.start()
-  const base = `http://127.0.0.1:${proxy.port}`
+  const base = `http://127.0.0.1:${proxy!.port}`
   const adminBase = `http://127.0.0.1:${admin?.port ?? adminPort}`
   const token = (sub: string, tenant: string, roles: string[]) => new SignJWT({ tenant, roles })
     .setProtectedHeader({ alg: 'ES256', kid: 'demo' }).setSubject(sub).setIssuer('https://idp.demo').setAudience('bouncer-demo')

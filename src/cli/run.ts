@@ -12,7 +12,8 @@ const V0_FLAG = '--v0-compatible'
 
 const USAGE = `usage: bouncer run [options]
 
-Runs the proxy (the sidecar). Exit status: 0 after a clean shutdown, 1 when it cannot start,
+Runs the proxy (the sidecar), or with --mode ext_authz the Envoy external authorization
+service (ext_authz.grpc / ext_authz.http). Exit status: 0 after a clean shutdown, 1 when it cannot start,
 2 invalid configuration or usage.
 
 ${FLAGS_HELP}
@@ -75,7 +76,7 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     return 2
   }
   const problems: string[] = []
-  if (!config.upstream.url) problems.push('upstream.url: is required (--upstream or BOUNCER_UPSTREAM_URL)')
+  if (!config.upstream.url && config.mode !== 'ext_authz') problems.push('upstream.url: is required (--upstream or BOUNCER_UPSTREAM_URL) unless --mode ext_authz')
   if (!config.policy.path && !config.bundles.service_url) problems.push('policy.path: is required (--policy or BOUNCER_POLICY_PATH) unless bundles.service_url is set')
   if (problems.length) {
     io.stderr(`bouncer run: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}\n`).join('')}`)

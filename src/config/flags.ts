@@ -11,6 +11,7 @@ export const FLAG_PATHS: Readonly<Record<string, string>> = Object.freeze({
   '--admin-port': 'admin.port',
   '--admin-host': 'admin.host',
   '--log-level': 'logging.level',
+  '--mode': 'mode',
 })
 const BOOLEAN_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   '--production': 'production',
@@ -32,6 +33,7 @@ export const FLAGS_HELP = `  --config FILE          YAML/JSON config file (env B
   --admin-port N         admin.port (default 9090)
   --admin-host ADDR      admin.host
   --log-level LEVEL      logging.level
+  --mode MODE            mode: proxy (default) or ext_authz (Envoy asks; see ext_authz.*)
   --production           production mode
   --allow-insecure       allow plaintext/unsigned in production mode
   --set KEY=VALUE        any other setting by dotted path (e.g. --set cache.enabled=true)

@@ -188,6 +188,13 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.server.port && c.admin.host === c.server.host) {
     p.push(`${where('admin.port')}: must differ from server.port (${c.server.port})`)
   }
+  const xa = c.ext_authz
+  if (c.mode === 'ext_authz' && !xa.grpc.enabled && !xa.http.enabled) {
+    p.push(`${where('mode')}: "ext_authz" needs ext_authz.grpc.enabled or ext_authz.http.enabled (nothing would listen)`)
+  }
+  if (xa.grpc.enabled && xa.http.enabled && xa.grpc.port !== 0 && xa.grpc.port === xa.http.port) {
+    p.push(`${where('ext_authz.http.port')}: must differ from ext_authz.grpc.port (${xa.grpc.port})`)
+  }
   if (c.policy.max_memory_pages < c.policy.initial_memory_pages) {
     p.push(`${where('policy.max_memory_pages')}: must be >= policy.initial_memory_pages (${c.policy.initial_memory_pages})`)
   }

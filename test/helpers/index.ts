@@ -149,7 +149,8 @@ export async function startBouncer (opts: StartBouncerOptions): Promise<StartedB
     const modules = Object.entries(opts.rego).map(([file, source]) => ({ file, source }))
     app.holder.activate(await loadPolicyFromRego(modules, opts.data ?? {}, config.policy.entrypoint, { source: 'test' }, app.policyOptions))
   }
-  const { proxy, admin } = await app.start()
+  const { proxy: listening, admin } = await app.start()
+  const proxy = listening!
   return {
     app,
     url: `http://127.0.0.1:${proxy.port}`,

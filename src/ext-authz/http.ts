@@ -1,0 +1,186 @@
+// Envoy's HTTP ext_authz protocol (http_service): Envoy sends the authorization server the
+// client request's method, path (after http_service.path_prefix) and the headers it is
+// configured to pass (allowed_headers), with the buffered body when with_request_body is set.
+// The answer: 200 allows — Envoy copies the response headers named by allowed_upstream_headers
+// to the upstream request, those named by allowed_client_headers_on_success to the client's
+// response, and removes the request headers listed in x-envoy-auth-headers-to-remove; any other
+// status denies and is sent to the client (status, body, and the headers allowed_client_headers
+// names).
+//
+// The policy gets the same input as over gRPC (input.ts), built from what arrived: attributes.
+// request.http {id (x-request-id), method, path, host, scheme (x-forwarded-proto), protocol,
+// headers, body, size}, attributes.source / destination the connection's peer and local
+// addresses (Envoy's, not the client's: the client is in x-forwarded-for). There is no
+// request.time, metadata or context extensions: the HTTP protocol does not carry them.
+//
+// Fail closed: a request that does not make a valid input → 400 with the reason; a body over
+// ext_authz.max_request_bytes → 413; a policy failure → policy.error_status (503 without a
+// policy). None of these is 200, so Envoy denies.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { createServer } from '../node-http.js'
+import { ERROR_CODES } from '../proxy/respond.js'
+import type { CheckResult, Checker } from './check.js'
+import { inputFromCheckRequest, InputError, peerAddress } from './input.js'
+
+export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove'
+
+export interface HttpServerOptions {
+  readonly host: string
+  readonly port: number
+  readonly maxRequestBytes: number
+  /** http_service.path_prefix as configured in Envoy ("" = none); removed before the policy sees the path */
+  readonly pathPrefix: string
+}
+
+export interface ExtAuthzHttpServer {
+  readonly server: Server
+  listen (): Promise<{ address: string; port: number }>
+  close (deadlineMs: number): Promise<void>
+}
+
+interface Reply { status: number; headers: [string, string][]; body: string }
+
+/** The HTTP answer for a decision or a failure. */
+export function httpReplyOf (r: CheckResult): Reply {
+  if (r.kind === 'fail') {
+    return { status: r.status, headers: [['content-type', 'application/json']], body: JSON.stringify({ error: ERROR_CODES[r.status] ?? 'denied', decision_id: r.decisionId }) }
+  }
+  const e = r.decision.envoy
+  if (r.kind === 'allow') {
+    const headers: [string, string][] = [...e.headerOptions, ...e.responseHeadersToAdd].map(([n, v]) => [n, v])
+    if (e.headersToRemove.length > 0) headers.push([HEADERS_TO_REMOVE, e.headersToRemove.join(', ')])
+    return { status: 200, headers, body: '' }
+  }
+  const headers: [string, string][] = e.headerOptions.map(([n, v]) => [n, v])
+  const body = r.decision.body ?? ''
+  if (body !== '' && !headers.some(([n]) => n === 'content-type')) headers.push(['content-type', 'text/plain; charset=utf-8'])
+  return { status: r.decision.status, headers, body }
+}
+
+function send (res: ServerResponse, r: Reply): void {
+  if (res.headersSent || res.destroyed) return
+  // Several values of one name are sent as separate header lines.
+  const out: Record<string, string | string[]> = {}
+  for (const [n, v] of r.headers) {
+    const prev = out[n]
+    out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+  }
+  out['content-length'] = String(Buffer.byteLength(r.body))
+  out['cache-control'] ??= 'no-store'
+  res.writeHead(r.status, out)
+  res.end(r.body)
+}
+
+function readBody (req: IncomingMessage, max: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const declared = req.headers['content-length']
+    if (declared !== undefined && Number(declared) > max) { req.resume(); return resolve('too_large') }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > max) { req.removeAllListeners('data'); req.resume(); resolve('too_large'); return }
+      chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks, size)))
+    req.on('error', reject)
+  })
+}
+
+function socketAddress (ip: string | undefined, port: number | undefined): Record<string, unknown> {
+  const address = ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip ?? ''
+  return { address: { socketAddress: { ...(address !== '' ? { address } : {}), ...(port ? { portValue: port } : {}) } } }
+}
+
+/** The CheckRequest Envoy would have sent over gRPC for this HTTP authorization request. */
+export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: string): Record<string, unknown> {
+  let path = req.url ?? '/'
+  if (pathPrefix !== '') {
+    if (!path.startsWith(pathPrefix)) throw new InputError(`path does not start with ext_authz.http.path_prefix ${JSON.stringify(pathPrefix)}`)
+    path = path.slice(pathPrefix.length)
+    if (!path.startsWith('/')) path = '/' + path
+  }
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue
+    headers[k] = Array.isArray(v) ? v.join(',') : v
+  }
+  const http: Record<string, unknown> = {}
+  const id = headers['x-request-id']
+  if (id) http.id = id
+  http.method = req.method ?? 'GET'
+  http.headers = headers
+  http.path = path
+  const host = headers.host ?? headers[':authority']
+  if (host) http.host = host
+  const scheme = headers['x-forwarded-proto']
+  if (scheme) http.scheme = scheme
+  if (body.length > 0) { http.size = body.length; http.body = body.toString('utf8') }
+  http.protocol = `HTTP/${req.httpVersion}`
+  const sock = req.socket as Socket
+  return {
+    attributes: {
+      source: socketAddress(sock.remoteAddress, sock.remotePort),
+      destination: socketAddress(sock.localAddress, sock.localPort),
+      request: { http },
+    },
+  }
+}
+
+export function createHttpServer (checker: Checker, o: HttpServerOptions, log: Logger): ExtAuthzHttpServer {
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = process.hrtime.bigint()
+    const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`
+    const body = await readBody(req, o.maxRequestBytes)
+    if (body === 'too_large') {
+      checker.account('http', 'invalid', t0, { peer, error: 'body too large' })
+      send(res, { status: 413, headers: [['content-type', 'text/plain; charset=utf-8']], body: `request body exceeds ext_authz.max_request_bytes (${o.maxRequestBytes})` })
+      return
+    }
+    let input
+    try {
+      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix))
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e
+      checker.account('http', 'invalid', t0, { peer, error: e.message })
+      log.info({ transport: 'http', peer, error: e.message }, 'ext_authz: malformed authorization request denied')
+      send(res, { status: 400, headers: [['content-type', 'text/plain; charset=utf-8']], body: e.message })
+      return
+    }
+    const r = await checker.check(input, peerAddress(input.attributes.source), t0)
+    send(res, httpReplyOf(r))
+    checker.account('http', r.kind === 'fail' ? 'fail_closed' : r.kind, t0, { decision_id: r.decisionId })
+  }
+
+  const server = createServer({ maxHeaderSize: 65536 }, (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error({ err: e }, 'ext_authz: unexpected error answering an HTTP authorization request')
+      send(res, { status: 500, headers: [['content-type', 'application/json']], body: '{"error":"internal_error"}' })
+    })
+  })
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  return {
+    server,
+    listen: () => new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e)
+      server.once('error', onError)
+      server.listen(o.port, o.host, () => {
+        server.off('error', onError)
+        const a = server.address() as { address: string; port: number }
+        resolve({ address: a.address, port: a.port })
+      })
+    }),
+    close: (deadlineMs) => new Promise((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), deadlineMs)
+      force.unref()
+      server.close(() => { clearTimeout(force); resolve() })
+      server.closeIdleConnections()
+    }),
+  }
+}

@@ -1,0 +1,194 @@
+// The policy input built from a CheckRequest, as opa-envoy-plugin builds it (envoyauth
+// RequestToInput, v3): the request's fields under their JSON names (proto.ts), plus
+//   version         {"ext_authz": "v3", "encoding": "protojson"}
+//   parsed_path     the path before "?", percent-decoded, leading "/" trimmed, split on "/"
+//   parsed_query    the query, form-decoded ("+" is a space), name → list of values
+//   parsed_body     the body by content type: JSON, x-www-form-urlencoded (name → values),
+//                   multipart/form-data (name → values; JSON parts parsed); otherwise null
+//   truncated_body  true when Envoy says it sent part of the body (x-envoy-auth-partial-body:
+//                   true) or content-length is larger than the body it sent (parsed_body null)
+//   source_principal  attributes.source.principal, when set
+// Anything the plugin refuses (no attributes.request.http, a bad escape in the path or query,
+// a body that does not parse as its content type says) is an InputError: the request is denied
+// with 400, as the plugin does.
+
+export class InputError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+export const VERSION = Object.freeze({ ext_authz: 'v3', encoding: 'protojson' })
+
+type Obj = Record<string, unknown>
+
+const obj = (v: unknown): Obj | undefined => v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Obj : undefined
+
+/** Go's url unescape: "%" and two hex digits, else an error; `plus`: "+" is a space (query mode). */
+function unescape (s: string, plus: boolean): string {
+  if (!s.includes('%') && !(plus && s.includes('+'))) return s
+  const bytes: number[] = []
+  const src = Buffer.from(s, 'utf8')
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!
+    if (c === 0x25) {
+      const h = src.subarray(i + 1, i + 3).toString('latin1')
+      if (!/^[0-9A-Fa-f]{2}$/.test(h)) throw new InputError(`invalid URL escape ${JSON.stringify(src.subarray(i, i + 3).toString('latin1'))}`)
+      bytes.push(parseInt(h, 16))
+      i += 2
+    } else if (c === 0x2b && plus) bytes.push(0x20)
+    else bytes.push(c)
+  }
+  return Buffer.from(bytes).toString('utf8')
+}
+
+/** Go's url.ParseQuery: "&"-separated, ";" refused, every name and value form-decoded. */
+function parseForm (q: string): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>
+  let first: InputError | undefined
+  for (const part of q.split('&')) {
+    if (part === '') continue
+    if (part.includes(';')) { first ??= new InputError('invalid semicolon separator in query'); continue }
+    const eq = part.indexOf('=')
+    let k: string, v: string
+    try {
+      k = unescape(eq < 0 ? part : part.slice(0, eq), true)
+      v = eq < 0 ? '' : unescape(part.slice(eq + 1), true)
+    } catch (e) { first ??= e as InputError; continue }
+    ;(out[k] ??= []).push(v)
+  }
+  if (first) throw first
+  return { ...out }
+}
+
+export function parsePathAndQuery (path: string): { parsed_path: string[]; parsed_query: Record<string, string[]> } {
+  const q = path.indexOf('?')
+  const raw = q < 0 ? path : path.slice(0, q)
+  const decoded = unescape(raw, false)
+  return { parsed_path: decoded.replace(/^\/+/, '').split('/'), parsed_query: parseForm(q < 0 ? '' : path.slice(q + 1)) }
+}
+
+/** Go's strconv.ParseInt(s, 10, 64). */
+function contentLength (v: string): number {
+  if (!/^[+-]?[0-9]+$/.test(v)) throw new InputError(`content-length ${JSON.stringify(v)} is not a number`)
+  return Number(v)
+}
+
+function truncated (headers: Obj, payload: string): boolean {
+  const cl = headers['content-length']
+  if (typeof cl !== 'string') return false
+  const n = contentLength(cl)
+  return n !== -1 && n > Buffer.byteLength(payload)
+}
+
+/** The boundary parameter of a multipart content type (mime.ParseMediaType, the parts we need). */
+function boundaryOf (contentType: string): string | undefined {
+  const m = /;\s*boundary=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(contentType)
+  if (m === null) return undefined
+  return m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]
+}
+
+function parseJson (text: string, what: string): unknown {
+  try { return JSON.parse(text) } catch (e) { throw new InputError(`${what} is not valid JSON: ${(e as Error).message}`) }
+}
+
+/** multipart/form-data → name → values (JSON parts parsed), as the plugin does with mime/multipart. */
+function parseMultipart (payload: string, boundary: string): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {}
+  const delimiter = `--${boundary}`
+  const pieces = payload.split(delimiter)
+  if (pieces.length < 2) throw new InputError('multipart body has no parts')
+  // pieces[0] is the preamble; a piece starting with "--" is the close delimiter's tail.
+  for (let i = 1; i < pieces.length; i++) {
+    let piece = pieces[i]!
+    if (piece.startsWith('--')) return out
+    piece = piece.replace(/^[ \t]*\r?\n/, '')
+    const end = /\r?\n\r?\n/.exec(piece)
+    if (end === null) throw new InputError('multipart part has no header end')
+    const head = piece.slice(0, end.index)
+    let body = piece.slice(end.index + end[0].length)
+    body = body.replace(/\r?\n$/, '')
+    const headers: Record<string, string> = {}
+    for (const line of head.split(/\r?\n/)) {
+      const c = line.indexOf(':')
+      if (c <= 0) throw new InputError(`malformed multipart header ${JSON.stringify(line.slice(0, 64))}`)
+      headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim()
+    }
+    const cd = headers['content-disposition'] ?? ''
+    if (!/^form-data\b/i.test(cd)) continue
+    const nm = /;\s*name=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(cd)
+    const name = nm === null ? '' : (nm[1] !== undefined ? nm[1].replace(/\\(.)/g, '$1') : nm[2]!)
+    if (name === '') continue
+    const value = (headers['content-type'] ?? '').includes('application/json') ? parseJson(body, `multipart part ${JSON.stringify(name)}`) : body
+    ;(out[name] ??= []).push(value)
+  }
+  throw new InputError('multipart body has no close delimiter')
+}
+
+export function parseBody (headers: Obj, body: string, rawBase64: string | undefined): { parsed_body: unknown; truncated_body: boolean } {
+  if (headers['x-envoy-auth-partial-body'] === 'true') return { parsed_body: null, truncated_body: true }
+  const ct = headers['content-type']
+  if (typeof ct !== 'string') return { parsed_body: null, truncated_body: false }
+  const payload = (): string => body !== '' ? body : rawBase64 ? Buffer.from(rawBase64, 'base64').toString('utf8') : ''
+  if (ct.includes('application/json')) {
+    const p = payload()
+    if (p === '') return { parsed_body: null, truncated_body: false }
+    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    return { parsed_body: parseJson(p, 'request body'), truncated_body: false }
+  }
+  // application/grpc: the plugin decodes a message only with a configured descriptor set
+  // (none here): null, as the plugin without one.
+  if (ct.includes('application/grpc')) return { parsed_body: null, truncated_body: false }
+  if (ct.includes('application/x-www-form-urlencoded')) {
+    const p = payload()
+    if (p === '') return { parsed_body: null, truncated_body: false }
+    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    return { parsed_body: parseForm(p), truncated_body: false }
+  }
+  if (ct.includes('multipart/form-data')) {
+    const p = payload()
+    if (p === '') return { parsed_body: null, truncated_body: false }
+    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    const boundary = boundaryOf(ct)
+    if (boundary === undefined) return { parsed_body: null, truncated_body: false }
+    return { parsed_body: parseMultipart(p, boundary), truncated_body: false }
+  }
+  return { parsed_body: null, truncated_body: false }
+}
+
+export interface ExtAuthzInput extends Obj {
+  attributes: Obj & { request: Obj & { http: Obj } }
+  version: typeof VERSION
+  parsed_path: string[]
+  parsed_query: Record<string, string[]>
+  parsed_body: unknown
+  truncated_body: boolean
+  source_principal?: string
+}
+
+/** The input from a decoded CheckRequest (proto.ts); an InputError for what the plugin refuses. */
+export function inputFromCheckRequest (req: Obj): ExtAuthzInput {
+  const attributes = obj(req.attributes)
+  const request = obj(attributes?.request)
+  const http = obj(request?.http)
+  if (attributes === undefined || request === undefined || http === undefined) {
+    throw new InputError('missing required attributes in v3 CheckRequest: attributes.request.http')
+  }
+  const path = typeof http.path === 'string' ? http.path : ''
+  const headers = obj(http.headers) ?? {}
+  const { parsed_path, parsed_query } = parsePathAndQuery(path)
+  const { parsed_body, truncated_body } = parseBody(headers, typeof http.body === 'string' ? http.body : '', typeof http.rawBody === 'string' ? http.rawBody : undefined)
+  const input = { ...req, version: VERSION, parsed_path, parsed_query, parsed_body, truncated_body } as ExtAuthzInput
+  const principal = obj(attributes.source)?.principal
+  if (typeof principal === 'string' && principal !== '') input.source_principal = principal
+  return input
+}
+
+/** "ip:port" of a Peer's socket address (for requested_by), or "". */
+export function peerAddress (peer: unknown): string {
+  const sa = obj(obj(obj(peer)?.address)?.socketAddress)
+  if (sa === undefined || typeof sa.address !== 'string') return ''
+  const host = sa.address.includes(':') ? `[${sa.address}]` : sa.address
+  return typeof sa.portValue === 'number' ? `${host}:${sa.portValue}` : host
+}

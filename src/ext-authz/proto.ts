@@ -1,0 +1,403 @@
+// The protobuf subset of Envoy's external authorization API (envoy.service.auth.v3), encoded by
+// hand: CheckRequest is decoded straight into the JSON shape opa-envoy-plugin gives policies,
+// CheckResponse is encoded from the mapped decision. Field numbers and types are Envoy's
+// (api/envoy/service/auth/v3/{external_auth,attribute_context}.proto, config/core/v3/{address,
+// base}.proto, type/v3/http_status.proto, google/rpc/status.proto, google/protobuf/{struct,
+// timestamp,any}.proto); test/ext-authz/fixtures/ext_authz.proto is the same subset as a .proto
+// file, used by the tests' independent client (protobufjs through @grpc/proto-loader).
+//
+// Decoding follows what opa-envoy-plugin's input shows (protoreflect Range over the message,
+// JSON field names): a message field that is on the wire is an object (even empty), a scalar
+// with implicit presence only when it is not the zero value (a oneof member always), int64 and
+// uint32 as numbers, bytes as base64, google.protobuf.Struct as plain JSON, maps as objects.
+// Unknown fields are skipped, as every protobuf parser does. Anything else that does not parse —
+// a truncated field, a wire type that does not match the field, invalid UTF-8 in a string — is
+// a ProtoError naming the field.
+
+export class ProtoError extends Error {
+  constructor (readonly field: string, reason: string) {
+    super(`${field}: ${reason}`)
+    this.name = 'ProtoError'
+  }
+}
+
+// --- wire format ---
+
+const WT_VARINT = 0
+const WT_I64 = 1
+const WT_LEN = 2
+const WT_I32 = 5
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+class Reader {
+  pos: number
+  constructor (readonly buf: Uint8Array, start: number, readonly end: number, readonly path: string) { this.pos = start }
+
+  varint (field: string): bigint {
+    let result = 0n
+    let shift = 0n
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoError(field, 'truncated varint')
+      const b = this.buf[this.pos++]!
+      result |= BigInt(b & 0x7f) << shift
+      if ((b & 0x80) === 0) return result & 0xffffffffffffffffn
+      shift += 7n
+    }
+    throw new ProtoError(field, 'varint longer than 10 bytes')
+  }
+
+  /** A varint that must fit a small non-negative number (tags, lengths). */
+  smallVarint (field: string): number {
+    const v = this.varint(field)
+    if (v > 0xffffffffn) throw new ProtoError(field, 'value out of range')
+    return Number(v)
+  }
+
+  skip (wireType: number, field: string): void {
+    switch (wireType) {
+      case WT_VARINT: this.varint(field); return
+      case WT_I64: this.advance(8, field); return
+      case WT_LEN: this.advance(this.smallVarint(field), field); return
+      case WT_I32: this.advance(4, field); return
+      default: throw new ProtoError(field, `unsupported wire type ${wireType}`)
+    }
+  }
+
+  advance (n: number, field: string): number {
+    const at = this.pos
+    if (n > this.end - this.pos) throw new ProtoError(field, `field of ${n} bytes runs past the end of its message`)
+    this.pos += n
+    return at
+  }
+}
+
+// --- schema ---
+
+type Scalar = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'uint32' | 'enum' | 'double'
+type FieldType = Scalar | { readonly message: () => MessageSchema } | { readonly map: readonly [Scalar, Scalar | { readonly message: () => MessageSchema }] }
+
+interface FieldSpec {
+  readonly name: string
+  readonly type: FieldType
+  readonly repeated?: boolean
+  /** a oneof member: present even when it holds the zero value */
+  readonly oneof?: boolean
+}
+
+interface MessageSchema {
+  readonly name: string
+  readonly fields: ReadonlyMap<number, FieldSpec>
+  /** google.protobuf.Struct / Value / ListValue: decoded to plain JSON */
+  readonly json?: 'struct' | 'value' | 'list'
+}
+
+const schema = (name: string, fields: Record<number, FieldSpec>, json?: MessageSchema['json']): MessageSchema =>
+  ({ name, fields: new Map(Object.entries(fields).map(([k, v]) => [Number(k), v])), ...(json ? { json } : {}) })
+const msg = (s: () => MessageSchema): { message: () => MessageSchema } => ({ message: s })
+
+const Any: MessageSchema = schema('google.protobuf.Any', { 1: { name: 'typeUrl', type: 'string' }, 2: { name: 'value', type: 'bytes' } })
+const Timestamp: MessageSchema = schema('google.protobuf.Timestamp', { 1: { name: 'seconds', type: 'int64' }, 2: { name: 'nanos', type: 'int32' } })
+const Value: MessageSchema = schema('google.protobuf.Value', {
+  1: { name: 'nullValue', type: 'enum', oneof: true },
+  2: { name: 'numberValue', type: 'double', oneof: true },
+  3: { name: 'stringValue', type: 'string', oneof: true },
+  4: { name: 'boolValue', type: 'bool', oneof: true },
+  5: { name: 'structValue', type: msg(() => Struct), oneof: true },
+  6: { name: 'listValue', type: msg(() => ListValue), oneof: true },
+}, 'value')
+const Struct: MessageSchema = schema('google.protobuf.Struct', { 1: { name: 'fields', type: { map: ['string', msg(() => Value)] } } }, 'struct')
+const ListValue: MessageSchema = schema('google.protobuf.ListValue', { 1: { name: 'values', type: msg(() => Value), repeated: true } }, 'list')
+
+const SocketAddress: MessageSchema = schema('envoy.config.core.v3.SocketAddress', {
+  1: { name: 'protocol', type: 'enum' },
+  2: { name: 'address', type: 'string' },
+  3: { name: 'portValue', type: 'uint32', oneof: true },
+  4: { name: 'namedPort', type: 'string', oneof: true },
+  5: { name: 'resolverName', type: 'string' },
+  6: { name: 'ipv4Compat', type: 'bool' },
+})
+const Pipe: MessageSchema = schema('envoy.config.core.v3.Pipe', { 1: { name: 'path', type: 'string' }, 2: { name: 'mode', type: 'uint32' } })
+const EnvoyInternalAddress: MessageSchema = schema('envoy.config.core.v3.EnvoyInternalAddress', {
+  1: { name: 'serverListenerName', type: 'string', oneof: true },
+  2: { name: 'endpointId', type: 'string' },
+})
+const Address: MessageSchema = schema('envoy.config.core.v3.Address', {
+  1: { name: 'socketAddress', type: msg(() => SocketAddress), oneof: true },
+  2: { name: 'pipe', type: msg(() => Pipe), oneof: true },
+  3: { name: 'envoyInternalAddress', type: msg(() => EnvoyInternalAddress), oneof: true },
+})
+const HeaderValue: MessageSchema = schema('envoy.config.core.v3.HeaderValue', {
+  1: { name: 'key', type: 'string' }, 2: { name: 'value', type: 'string' }, 3: { name: 'rawValue', type: 'bytes' },
+})
+const HeaderMap: MessageSchema = schema('envoy.config.core.v3.HeaderMap', { 1: { name: 'headers', type: msg(() => HeaderValue), repeated: true } })
+const Metadata: MessageSchema = schema('envoy.config.core.v3.Metadata', {
+  1: { name: 'filterMetadata', type: { map: ['string', msg(() => Struct)] } },
+  2: { name: 'typedFilterMetadata', type: { map: ['string', msg(() => Any)] } },
+})
+const Peer: MessageSchema = schema('envoy.service.auth.v3.AttributeContext.Peer', {
+  1: { name: 'address', type: msg(() => Address) },
+  2: { name: 'service', type: 'string' },
+  3: { name: 'labels', type: { map: ['string', 'string'] } },
+  4: { name: 'principal', type: 'string' },
+  5: { name: 'certificate', type: 'string' },
+})
+const HttpRequest: MessageSchema = schema('envoy.service.auth.v3.AttributeContext.HttpRequest', {
+  1: { name: 'id', type: 'string' },
+  2: { name: 'method', type: 'string' },
+  3: { name: 'headers', type: { map: ['string', 'string'] } },
+  4: { name: 'path', type: 'string' },
+  5: { name: 'host', type: 'string' },
+  6: { name: 'scheme', type: 'string' },
+  7: { name: 'query', type: 'string' },
+  8: { name: 'fragment', type: 'string' },
+  9: { name: 'size', type: 'int64' },
+  10: { name: 'protocol', type: 'string' },
+  11: { name: 'body', type: 'string' },
+  12: { name: 'rawBody', type: 'bytes' },
+  13: { name: 'headerMap', type: msg(() => HeaderMap) },
+})
+const Request: MessageSchema = schema('envoy.service.auth.v3.AttributeContext.Request', {
+  1: { name: 'time', type: msg(() => Timestamp) },
+  2: { name: 'http', type: msg(() => HttpRequest) },
+})
+const TLSSession: MessageSchema = schema('envoy.service.auth.v3.AttributeContext.TLSSession', { 1: { name: 'sni', type: 'string' } })
+const AttributeContext: MessageSchema = schema('envoy.service.auth.v3.AttributeContext', {
+  1: { name: 'source', type: msg(() => Peer) },
+  2: { name: 'destination', type: msg(() => Peer) },
+  4: { name: 'request', type: msg(() => Request) },
+  10: { name: 'contextExtensions', type: { map: ['string', 'string'] } },
+  11: { name: 'metadataContext', type: msg(() => Metadata) },
+  12: { name: 'tlsSession', type: msg(() => TLSSession) },
+  13: { name: 'routeMetadataContext', type: msg(() => Metadata) },
+})
+const CheckRequest: MessageSchema = schema('envoy.service.auth.v3.CheckRequest', { 1: { name: 'attributes', type: msg(() => AttributeContext) } })
+
+// --- decoding ---
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+
+const WIRE_OF: Readonly<Record<Scalar, number>> = {
+  string: WT_LEN, bytes: WT_LEN, bool: WT_VARINT, int32: WT_VARINT, int64: WT_VARINT, uint32: WT_VARINT, enum: WT_VARINT, double: WT_I64,
+}
+
+function isZero (v: Json): boolean {
+  return v === '' || v === 0 || v === false
+}
+
+function readScalar (r: Reader, t: Scalar, wt: number, field: string): Json {
+  // Packed encodings are for repeated scalars, which this subset does not have.
+  if (wt !== WIRE_OF[t]) throw new ProtoError(field, `wire type ${wt} where a ${t} (wire type ${WIRE_OF[t]}) was expected`)
+  switch (t) {
+    case 'string': {
+      const n = r.smallVarint(field)
+      const at = r.advance(n, field)
+      try { return utf8.decode(r.buf.subarray(at, at + n)) } catch { throw new ProtoError(field, 'string is not valid UTF-8') }
+    }
+    case 'bytes': {
+      const n = r.smallVarint(field)
+      const at = r.advance(n, field)
+      return Buffer.from(r.buf.buffer, r.buf.byteOffset + at, n).toString('base64')
+    }
+    case 'bool': return r.varint(field) !== 0n
+    case 'int32': case 'enum': return Number(BigInt.asIntN(32, r.varint(field)))
+    case 'uint32': return Number(BigInt.asUintN(32, r.varint(field)))
+    case 'int64': {
+      const v = BigInt.asIntN(64, r.varint(field))
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new ProtoError(field, `int64 ${v} is beyond what the policy input can hold exactly`)
+      return Number(v)
+    }
+    case 'double': {
+      const at = r.advance(8, field)
+      return Buffer.from(r.buf.buffer, r.buf.byteOffset + at, 8).readDoubleLE(0)
+    }
+  }
+}
+
+function sub (r: Reader, wt: number, field: string): Reader {
+  if (wt !== WT_LEN) throw new ProtoError(field, `wire type ${wt} where a message (wire type 2) was expected`)
+  const n = r.smallVarint(field)
+  const at = r.advance(n, field)
+  return new Reader(r.buf, at, at + n, field)
+}
+
+function readMessage (r: Reader, s: MessageSchema, depth: number): Json {
+  if (depth > 64) throw new ProtoError(r.path, 'messages nested more than 64 deep')
+  const out: Record<string, Json> = {}
+  while (r.pos < r.end) {
+    const tag = r.smallVarint(r.path)
+    const no = tag >>> 3
+    const wt = tag & 7
+    if (no === 0) throw new ProtoError(r.path, 'field number 0')
+    const f = s.fields.get(no)
+    if (f === undefined) { r.skip(wt, `${r.path}.<${no}>`); continue }
+    const field = `${r.path}.${f.name}`
+    const t = f.type
+    if (typeof t === 'string') {
+      const v = readScalar(r, t, wt, field)
+      if (f.repeated) ((out[f.name] ??= []) as Json[]).push(v)
+      else if (f.oneof || !isZero(v)) out[f.name] = v
+      else delete out[f.name] // last one wins, and the zero value is absent
+    } else if ('message' in t) {
+      const v = readMessage(sub(r, wt, field), t.message(), depth + 1)
+      if (f.repeated) ((out[f.name] ??= []) as Json[]).push(v)
+      else out[f.name] = v // (a repeated occurrence of a singular message merges in protobuf; the last one wins here)
+    } else {
+      const entry = sub(r, wt, field)
+      const [k, v] = readMapEntry(entry, t.map, field, depth)
+      const m = (out[f.name] ??= {}) as Record<string, Json>
+      m[k] = v
+    }
+  }
+  return s.json === undefined ? out : unwrap(out, s.json)
+}
+
+function readMapEntry (r: Reader, [kt, vt]: readonly [Scalar, Scalar | { readonly message: () => MessageSchema }], field: string, depth: number): [string, Json] {
+  let key: Json = ''
+  let value: Json | undefined
+  while (r.pos < r.end) {
+    const tag = r.smallVarint(field)
+    const no = tag >>> 3
+    const wt = tag & 7
+    if (no === 1) key = readScalar(r, kt, wt, `${field}<key>`)
+    else if (no === 2) {
+      value = typeof vt === 'string' ? readScalar(r, vt, wt, `${field}[${JSON.stringify(key)}]`) : readMessage(sub(r, wt, `${field}[${JSON.stringify(key)}]`), vt.message(), depth + 1)
+    } else r.skip(wt, field)
+  }
+  if (value === undefined) value = typeof vt === 'string' ? (vt === 'string' || vt === 'bytes' ? '' : vt === 'bool' ? false : 0) : (vt.message().json === 'struct' ? {} : vt.message().json === 'value' ? null : {})
+  return [String(key), value]
+}
+
+/** Struct / Value / ListValue as the JSON they stand for (structpb AsMap). */
+function unwrap (o: Record<string, Json>, kind: 'struct' | 'value' | 'list'): Json {
+  if (kind === 'struct') return (o.fields as Record<string, Json> | undefined) ?? {}
+  if (kind === 'list') return (o.values as Json[] | undefined) ?? []
+  if ('structValue' in o) return o.structValue!
+  if ('listValue' in o) return o.listValue!
+  if ('stringValue' in o) return o.stringValue!
+  if ('numberValue' in o) return o.numberValue!
+  if ('boolValue' in o) return o.boolValue!
+  return null
+}
+
+/** A CheckRequest as the plugin's JSON ({attributes: {...}}), or a ProtoError. */
+export function decodeCheckRequest (buf: Uint8Array): Record<string, Json> {
+  return readMessage(new Reader(buf, 0, buf.length, 'CheckRequest'), CheckRequest, 0) as Record<string, Json>
+}
+
+// --- encoding (CheckResponse) ---
+
+class Writer {
+  private parts: Uint8Array[] = []
+  private size = 0
+
+  private push (b: Uint8Array): void { this.parts.push(b); this.size += b.length }
+
+  private varint (v: number): void {
+    const bytes: number[] = []
+    let n = BigInt.asUintN(64, BigInt(v))
+    while (n >= 0x80n) { bytes.push(Number(n & 0x7fn) | 0x80); n >>= 7n }
+    bytes.push(Number(n))
+    this.push(Uint8Array.from(bytes))
+  }
+
+  private tag (no: number, wt: number): void { this.varint((no << 3) | wt) }
+
+  int (no: number, v: number): this {
+    if (v !== 0) { this.tag(no, WT_VARINT); this.varint(v) }
+    return this
+  }
+
+  bool (no: number, v: boolean): this {
+    if (v) { this.tag(no, WT_VARINT); this.varint(1) }
+    return this
+  }
+
+  double (no: number, v: number): this {
+    this.tag(no, WT_I64)
+    const b = Buffer.alloc(8)
+    b.writeDoubleLE(v, 0)
+    this.push(b)
+    return this
+  }
+
+  bytes (no: number, b: Uint8Array): this {
+    this.tag(no, WT_LEN)
+    this.varint(b.length)
+    this.push(b)
+    return this
+  }
+
+  /** A string field; `always`: written even when empty (a oneof member). */
+  string (no: number, s: string, always = false): this {
+    if (s !== '' || always) this.bytes(no, Buffer.from(s, 'utf8'))
+    return this
+  }
+
+  message (no: number, w: Writer): this { return this.bytes(no, w.finish()) }
+
+  raw (b: Uint8Array): this { this.push(b); return this }
+
+  finish (): Buffer { return Buffer.concat(this.parts, this.size) }
+}
+
+export interface HeaderOption { readonly key: string; readonly value: string }
+
+export interface CheckResponseFields {
+  /** google.rpc.Status */
+  readonly status: { readonly code: number; readonly message?: string }
+  readonly denied?: { readonly httpStatus: number; readonly headers: readonly HeaderOption[]; readonly body: string }
+  readonly ok?: {
+    readonly headers: readonly HeaderOption[]
+    readonly headersToRemove: readonly string[]
+    readonly responseHeadersToAdd: readonly HeaderOption[]
+    readonly queryParametersToRemove: readonly string[]
+  }
+  /** google.protobuf.Struct */
+  readonly dynamicMetadata?: Readonly<Record<string, unknown>>
+}
+
+function headerOption (h: HeaderOption): Writer {
+  return new Writer().message(1, new Writer().string(1, h.key).string(2, h.value))
+}
+
+function structOf (o: Readonly<Record<string, unknown>>): Writer {
+  const w = new Writer()
+  for (const [k, v] of Object.entries(o)) w.message(1, new Writer().string(1, k).message(2, valueOf(v)))
+  return w
+}
+
+function valueOf (v: unknown): Writer {
+  const w = new Writer()
+  // null_value and bool_value are oneof members: written even when zero.
+  if (v === null || v === undefined) return w.raw(Uint8Array.of((1 << 3) | WT_VARINT, 0))
+  if (typeof v === 'number') return w.double(2, v)
+  if (typeof v === 'string') return w.string(3, v, true)
+  if (typeof v === 'boolean') return w.raw(Uint8Array.of((4 << 3) | WT_VARINT, v ? 1 : 0))
+  if (Array.isArray(v)) {
+    const list = new Writer()
+    for (const x of v) list.message(1, valueOf(x))
+    return w.message(6, list)
+  }
+  return w.message(5, structOf(v as Record<string, unknown>))
+}
+
+export function encodeCheckResponse (r: CheckResponseFields): Buffer {
+  const w = new Writer()
+  w.message(1, new Writer().int(1, r.status.code).string(2, r.status.message ?? ''))
+  if (r.denied !== undefined) {
+    const d = new Writer().message(1, new Writer().int(1, r.denied.httpStatus))
+    for (const h of r.denied.headers) d.message(2, headerOption(h))
+    d.string(3, r.denied.body)
+    w.message(2, d)
+  } else if (r.ok !== undefined) {
+    const o = new Writer()
+    for (const h of r.ok.headers) o.message(2, headerOption(h))
+    for (const h of r.ok.headersToRemove) o.string(5, h, true)
+    for (const h of r.ok.responseHeadersToAdd) o.message(6, headerOption(h))
+    for (const q of r.ok.queryParametersToRemove) o.string(8, q, true)
+    w.message(3, o)
+  }
+  if (r.dynamicMetadata !== undefined) w.message(4, structOf(r.dynamicMetadata))
+  return w.finish()
+}

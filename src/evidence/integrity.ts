@@ -23,7 +23,7 @@
 
 import type { DropDeclaration } from '../decision-log/index.js'
 import { GENESIS_HASH } from '../decision-log/index.js'
-import { recordHash } from './hash.js'
+import { recordHash, textHash } from './hash.js'
 import { formatPosition, type Position } from './source.js'
 
 export type FindingKind = 'edit' | 'link' | 'gap' | 'conflict' | 'reorder' | 'restart' | 'malformed' | 'drop' |
@@ -178,9 +178,11 @@ export class ChainChecker {
 
   /**
    * Check one record. Returns whether its content may be used by the report (a decision or a
-   * marker whose hash matches and that was not seen before).
+   * marker whose hash matches and that was not seen before). `text`, the text v was parsed from
+   * (ReadHandlers.item), lets a record in the logger's own layout be hashed without
+   * serialising it again (textHash); the result is the same without it.
    */
-  record (v: unknown, pos: Position, ts: number | null, tsText: string | null): Disposition {
+  record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string): Disposition {
     const at = formatPosition(pos)
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       this.malformed(pos, `${at}: a chain record must be a JSON object`)
@@ -204,7 +206,7 @@ export class ChainChecker {
     const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
     const isMarker = o.drop !== undefined
     let computed: string
-    try { computed = recordHash(o) } catch (e) {
+    try { computed = (text !== undefined ? textHash(text) : null) ?? recordHash(o) } catch (e) {
       this.malformed(pos, `${at}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
       return 'skip'
     }

@@ -414,12 +414,12 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
       checker.startFile()
       const base = bytesDone
       const r = await readLogFile(file, {
-        item: (v, pos) => {
+        item: (v, pos, text) => {
           const o = v as Record<string, unknown> | null
           const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
           let ts: number | null = tsText !== null ? Date.parse(tsText) : null
           if (ts !== null && Number.isNaN(ts)) ts = null
-          const d = checker.record(v, pos, ts, tsText)
+          const d = checker.record(v, pos, ts, tsText, text)
           if (d === 'skip') return
           sawRecord = true
           // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.

@@ -103,8 +103,10 @@ export function formatPosition (p: Position): string {
 }
 
 export interface ReadHandlers {
-  /** A JSON value that should be one chain record (not yet checked to be an object). */
-  item (value: unknown, pos: Position): void
+  /** A JSON value that should be one chain record (not yet checked to be an object). `text` is
+   * the text it was parsed from, when it was parsed on its own (a JSON line, an array element
+   * the scanner cut out); not for the elements of an array parsed as one line. */
+  item (value: unknown, pos: Position, text?: string): void
   /** Text that is not JSON, or a file that ends inside a record. */
   malformed (pos: Position, message: string): void
   /** Bytes of the file (as stored, before gunzip) read so far. */
@@ -192,7 +194,7 @@ class Splitter {
 
   constructor (
     private readonly name: string,
-    private readonly item: (value: unknown, pos: Position) => void,
+    private readonly item: (value: unknown, pos: Position, text?: string) => void,
     private readonly malformed: (pos: Position, message: string) => void,
   ) {}
 
@@ -235,7 +237,7 @@ class Splitter {
         this.malformed({ file: this.name, line, element: null }, 'not valid JSON')
         continue
       }
-      this.deliver(v, line)
+      this.deliver(v, line, text)
     }
     if (start < chunk.length) {
       const tail = chunk.subarray(start)
@@ -287,7 +289,7 @@ class Splitter {
       this.malformed({ file: this.name, line, element }, 'not valid JSON')
       return
     }
-    this.item(v, { file: this.name, line, element })
+    this.item(v, { file: this.name, line, element }, text)
   }
 
   private lines (final: boolean, allowTorn = false): boolean {
@@ -313,7 +315,7 @@ class Splitter {
         this.malformed({ file: this.name, line, element: null }, 'not valid JSON')
         continue
       }
-      this.deliver(v, line)
+      this.deliver(v, line, text)
     }
     this.buf = start > 0 ? buf.slice(start) : buf
     if (!final) {
@@ -336,7 +338,7 @@ class Splitter {
       this.malformed({ file: this.name, line: this.line, element: null }, 'not valid JSON (the file ends in an incomplete line)')
       return false
     }
-    this.deliver(v, this.line)
+    this.deliver(v, this.line, text)
     return false
   }
 
@@ -351,11 +353,11 @@ class Splitter {
     this.scan()
   }
 
-  private deliver (v: unknown, line: number): void {
+  private deliver (v: unknown, line: number, text: string): void {
     this.noneYet = false
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) this.item(v[i], { file: this.name, line, element: i })
-    } else this.item(v, { file: this.name, line, element: null })
+    } else this.item(v, { file: this.name, line, element: null }, text)
   }
 
   /** The scanner: top-level values are objects (one record each) or arrays (one record per

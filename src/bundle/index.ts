@@ -1,7 +1,7 @@
 // The OPA bundle format, shared by the compiler's `bouncer build` (writing) and the policy
 // loader and bundle manager (reading): the archive (tar + gzip), the `.manifest`, canonical
-// JSON and file digests, signatures (sign and verify). Delivery (download, persistence,
-// status) is src/policy/bundle.
+// JSON and file digests, signatures (sign and verify), and the facts Bouncer's compiler records
+// in the manifest (./facts). Delivery (download, persistence, status) is src/policy/bundle.
 export { readBundle, readBundleStream, type ReadBundleOptions } from './read.js'
 export { writeBundle, packFiles, type BundleContents } from './write.js'
 export { extractFiles, type BundleSource } from './extract.js'
@@ -11,6 +11,10 @@ export {
   signBundleFiles, verifyBundleSignature, prepareVerification, sha256Hex,
   type SignOptions, type VerificationConfig, type VerificationKey, type PreparedVerification, type HashAlgorithm, type KeyMaterial
 } from './signatures.js'
+export {
+  BOUNCER_METADATA_KEY, bouncerMetadata, readEntrypointFacts,
+  type BouncerBundleMetadata, type EntrypointFactsInput, type ReadEntrypointFacts, type RecordedEntrypointFacts
+} from './facts.js'
 export { canonicalJsonText, canonicalValue, fileDigest, isStructuredFile } from './canonical.js'
 export { BundleError, describeError, isBundleError, type BundleErrorCode } from './bundle-error.js'
 export {

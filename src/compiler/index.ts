@@ -1,10 +1,14 @@
-// The compiler's public surface: Rego sources -> policy.wasm (+ bundle).
+// The compiler's public surface: a function from Rego sources to { wasm, facts, diagnostics }
+// (compile; compileModules is the same, throwing CompileError), plus reading sources from disk.
+// It loads and runs nothing and imports nothing from src/policy (test/compiler/layering.test.ts):
+// the policy loader (src/policy/eval) runs what it produces; ./bundle writes it as an OPA bundle.
 // Stages (each named and timed so `bouncer build --timings` can show where time goes):
 //   parse -> [rewrite, when asked] -> check (types, ./checker) -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
 import { readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
 import type { Module } from './ast/index.js'
+import { anyNondeterministic } from './builtins.js'
 import { checkTypes, combineDiagnostics } from './checker/index.js'
 import { regoV1Checks } from './checker/strict.js'
 import type { CoveragePoint } from './coverage.js'
@@ -87,8 +91,70 @@ export function parseSources (modules: SourceFile[], opts: ParseSourcesOptions =
   return { modules: out, diagnostics }
 }
 
-/** Compiles Rego modules to a Wasm module. Throws CompileError with every diagnostic found. */
+/** What the compiler knows about one entrypoint of the module it produced. */
+export interface EntrypointFacts {
+  /** input paths the entrypoint can read (null = the whole input) */
+  inputPaths: string[][] | null
+  /** every builtin reachable from it */
+  builtins: string[]
+  /** a reachable builtin is not a function of its arguments (time, randomness, network, ...) */
+  nondeterministic: boolean
+}
+
+/** What the compiler knows about the module it produced. */
+export interface CompileFacts {
+  entrypoints: string[]
+  /** per entrypoint (every name in `entrypoints`) */
+  entrypointFacts: Record<string, EntrypointFacts>
+  /** builtin names the module calls through the host (opa_builtinN) */
+  hostBuiltins: string[]
+  /** variables bound by the query, in result-row order */
+  queryVars: string[]
+  /** coverage builds: what each coverage point number stands for */
+  coveragePoints?: CoveragePoint[]
+  timings: Record<string, number>
+}
+
+/** Rego sources in, a Wasm module and its facts out — or, when the sources have mistakes, no
+ *  module and every diagnostic found. User mistakes are never thrown; a broken installation
+ *  (e.g. no prebuilt runtime) still is. */
+export type CompileResult =
+  | { wasm: Uint8Array; facts: CompileFacts; diagnostics: [] }
+  | { wasm: null; facts: null; diagnostics: Diagnostic[] }
+
+export function compile (opts: CompileOptions): CompileResult {
+  const compiled = build(opts)
+  if (Array.isArray(compiled)) return { wasm: null, facts: null, diagnostics: compiled }
+  return { wasm: compiled.wasm, facts: factsOf(compiled), diagnostics: [] }
+}
+
+/** The facts of a compileModules result. */
+export function factsOf (compiled: CompiledPolicy): CompileFacts {
+  const entrypointFacts: Record<string, EntrypointFacts> = {}
+  for (const ep of compiled.entrypoints) {
+    const builtins = compiled.builtinsUsed[ep] ?? []
+    entrypointFacts[ep] = { inputPaths: compiled.inputPaths[ep] ?? null, builtins, nondeterministic: anyNondeterministic(builtins) }
+  }
+  return {
+    entrypoints: compiled.entrypoints,
+    entrypointFacts,
+    hostBuiltins: compiled.hostBuiltins,
+    queryVars: compiled.queryVars,
+    ...(compiled.coveragePoints !== undefined ? { coveragePoints: compiled.coveragePoints } : {}),
+    timings: compiled.timings,
+  }
+}
+
+/** Compiles Rego modules to a Wasm module. Throws CompileError with every diagnostic found
+ *  (compile() is the same without throwing). */
 export function compileModules (opts: CompileOptions): CompiledPolicy {
+  const compiled = build(opts)
+  if (Array.isArray(compiled)) throw new CompileError(compiled)
+  return compiled
+}
+
+/** The stages: the module, or the diagnostics that stopped it. */
+function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
   const timings: Record<string, number> = {}
   const parsed = timed(timings, 'parse', () => parseSources(opts.modules, { regoVersion: opts.regoVersion }))
   const diags = new Diagnostics()
@@ -99,7 +165,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
     diags.list.push(...q.diagnostics)
     if (q.body !== null) query = { body: q.body }
   }
-  if (diags.hasErrors) throw new CompileError(diags.list)
+  if (diags.hasErrors) return diags.list
   const rewrite = opts.rewriteModules
   if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
   const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => [...checkTypes({ modules: parsed.modules, query: query?.body }), ...regoV1Checks(parsed.modules)])
@@ -112,7 +178,7 @@ export function compileModules (opts: CompileOptions): CompiledPolicy {
     ...(opts.coverage === true ? { coverage: true } : {}),
   }, diags))
   const all = combineDiagnostics(typeErrors, diags.list)
-  if (all.length > 0) throw new CompileError(all)
+  if (all.length > 0) return all
   const json = timed(timings, 'serialize', () => serializePlan(planned.plan))
   const wasm = timed(timings, 'link', () => linkPolicy(json))
   return {

@@ -10,6 +10,7 @@ import { BouncerError } from '../errors.js'
 // the manifest module only: the archive reader (tar, gzip, signatures) is imported when a bundle file is read
 import { normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
 import type { BundleLimits, BundleManifest, LoadedBundle, VerificationConfig } from '../bundle/index.js'
+import { readEntrypointFacts } from '../bundle/facts.js'
 import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
 import { anyNondeterministic } from '../compiler/builtins.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
@@ -28,35 +29,25 @@ export interface LoadPolicyOptions extends WasmPolicyOptions {
   regoVersion?: 0 | 1
 }
 
-/**
- * Where the project's compiler records facts per entrypoint (src/compiler/bundle):
- * manifest.metadata.bouncer.entrypoints[<entrypoint>] = { input_paths, nondeterministic, builtins }.
- * A policy is non-deterministic (never cached by default) when ANY source says so: the
- * manifest's flag, the manifest's builtin list, or the builtins the module itself imports —
- * so a manifest written with an older, shorter list cannot make a time-dependent policy
- * cacheable.
- */
-export const BUNDLE_METADATA_KEY = 'bouncer'
-
 function contentRevision (wasm: Uint8Array, data: unknown): string {
   return 'sha256:' + createHash('sha256').update(wasm).update(JSON.stringify(data ?? {})).digest('hex').slice(0, 16)
 }
 
 interface EntrypointFacts { inputPaths: InputPaths; nondeterministic: boolean | undefined }
 
+/**
+ * The compiler's facts about an entrypoint as a bundle's manifest records them (src/bundle/facts.ts).
+ * A policy is non-deterministic (never cached by default) when ANY source says so: the
+ * manifest's flag, the manifest's builtin list, or the builtins the module itself imports —
+ * so a manifest written with an older, shorter list cannot make a time-dependent policy
+ * cacheable.
+ */
 function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypoint: string): EntrypointFacts {
-  const meta = metadata?.[BUNDLE_METADATA_KEY] as { entrypoints?: Record<string, unknown> } | undefined
-  const ep = meta?.entrypoints && typeof meta.entrypoints === 'object' ? meta.entrypoints[entrypoint] as Record<string, unknown> | undefined : undefined
-  if (!ep || typeof ep !== 'object') return { inputPaths: undefined, nondeterministic: undefined }
-  const v = ep.input_paths
-  let inputPaths: InputPaths
-  if (v === null) inputPaths = null
-  else if (Array.isArray(v) && v.every((p) => Array.isArray(p) && p.every((s) => typeof s === 'string'))) inputPaths = v as string[][]
-  const builtins = Array.isArray(ep.builtins) ? ep.builtins.filter((b): b is string => typeof b === 'string') : []
-  const nondeterministic = ep.nondeterministic === true || anyNondeterministic(builtins)
+  const recorded = readEntrypointFacts(metadata, entrypoint)
+  const nondeterministic = recorded.nondeterministic === true || anyNondeterministic(recorded.builtins)
     ? true
-    : typeof ep.nondeterministic === 'boolean' ? false : undefined
-  return { inputPaths, nondeterministic }
+    : recorded.nondeterministic
+  return { inputPaths: recorded.inputPaths, nondeterministic }
 }
 
 async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta: {
@@ -87,23 +78,18 @@ async function compiler (): Promise<Compiler> {
 export async function loadPolicyFromRego (modules: { file: string; source: string; regoVersion?: 0 | 1 }[], data: Record<string, unknown>, entrypoint: string,
   meta: { source: string; revision?: string }, opts: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
   const c = await compiler()
-  let compiled
-  try {
-    // without a print hook (policy.print off) print() calls are left out of the module
-    compiled = c.compileModules({ modules, entrypoints: [entrypoint], regoVersion: opts.regoVersion ?? 1, printStatements: opts.onPrint !== undefined })
-  } catch (e) {
-    if (e instanceof c.CompileError) {
-      const lines = e.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
-      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${meta.source}: compilation failed:\n${lines.join('\n')}`], { cause: e })
-    }
-    throw e
+  // without a print hook (policy.print off) print() calls are left out of the module
+  const compiled = c.compile({ modules, entrypoints: [entrypoint], regoVersion: opts.regoVersion ?? 1, printStatements: opts.onPrint !== undefined })
+  if (compiled.wasm === null) {
+    const lines = compiled.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
+    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${meta.source}: compilation failed:\n${lines.join('\n')}`], { cause: new c.CompileError(compiled.diagnostics) })
   }
-  const inputPaths = compiled.inputPaths[entrypoint]
+  const facts = compiled.facts.entrypointFacts[entrypoint]
   return await finish(compiled.wasm, data, entrypoint, {
     revision: meta.revision || contentRevision(compiled.wasm, data),
     source: meta.source,
-    inputPaths: inputPaths === undefined ? undefined : inputPaths,
-    nondeterministic: anyNondeterministic(compiled.builtinsUsed[entrypoint] ?? []),
+    inputPaths: facts?.inputPaths,
+    nondeterministic: facts?.nondeterministic ?? false,
     bundleName: opts.bundleName ?? 'bouncer',
   }, opts)
 }

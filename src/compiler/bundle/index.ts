@@ -1,10 +1,11 @@
-// Rego sources on disk -> an OPA bundle (.tar.gz) with policy.wasm, data.json, the sources
-// and a manifest whose metadata records what the cache needs: per entrypoint, the input
-// paths the policy can read and whether it calls non-deterministic builtins.
+// Rego sources on disk -> an OPA bundle (.tar.gz, written by src/bundle) with policy.wasm,
+// data.json, the sources and a manifest whose metadata records the compiler's facts the cache
+// needs (src/bundle/facts.ts): per entrypoint, the input paths the policy can read and whether
+// it calls non-deterministic builtins.
 import path from 'node:path'
 import { writeBundle, type BundleManifest, type SignOptions } from '../../bundle/index.js'
-import { anyNondeterministic } from '../builtins.js'
-import { compileModules, loadSources, type CompiledPolicy, type RegoVersion } from '../index.js'
+import { BOUNCER_METADATA_KEY, bouncerMetadata } from '../../bundle/facts.js'
+import { compileModules, factsOf, loadSources, type CompiledPolicy, type RegoVersion } from '../index.js'
 
 export interface CompileBundleOptions {
   paths: string[]
@@ -21,25 +22,11 @@ export interface CompiledBundle extends CompiledPolicy {
   tarGz: Buffer
 }
 
-export const BOUNCER_METADATA_KEY = 'bouncer'
-
-export interface BouncerBundleMetadata {
-  compiler: string
-  entrypoints: Record<string, { input_paths: string[][] | null; nondeterministic: boolean; builtins: string[] }>
-}
-
 export async function compileBundle (opts: CompileBundleOptions): Promise<CompiledBundle> {
   const { modules, data } = await loadSources(opts.paths)
   const compiled = compileModules({ modules, entrypoints: opts.entrypoints, regoVersion: opts.regoVersion })
-  const meta: BouncerBundleMetadata = { compiler: 'bouncer', entrypoints: {} }
-  for (const ep of compiled.entrypoints) {
-    const bis = compiled.builtinsUsed[ep] ?? []
-    meta.entrypoints[ep] = {
-      input_paths: compiled.inputPaths[ep] ?? null,
-      nondeterministic: anyNondeterministic(bis),
-      builtins: bis,
-    }
-  }
+  const facts = factsOf(compiled)
+  const meta = bouncerMetadata(facts.entrypoints.map(ep => [ep, facts.entrypointFacts[ep]] as const))
   const manifest: BundleManifest = {
     revision: opts.revision ?? '',
     roots: [''],

@@ -7,8 +7,8 @@ import { compileModules } from '../../../src/compiler/index.js'
 import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
 import { hostBuiltins, missingBuiltins } from '../../../src/policy/builtins/index.js'
 import { PolicyHolder } from '../../../src/policy/holder.js'
-import { loadPolicyFromPath, loadPolicyFromRego, BUNDLE_METADATA_KEY } from '../../../src/policy/load.js'
-import { writeBundle } from '../../../src/bundle/index.js'
+import { loadPolicyFromPath, loadPolicyFromRego } from '../../../src/policy/load.js'
+import { BOUNCER_METADATA_KEY as BUNDLE_METADATA_KEY, writeBundle } from '../../../src/bundle/index.js'
 import { isBouncerError } from '../../../src/errors.js'
 
 const compile = (source: string, entrypoints: string[]) => compileModules({ modules: [{ file: 'p.rego', source }], entrypoints })

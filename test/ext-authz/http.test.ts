@@ -1,0 +1,90 @@
+// Envoy's HTTP ext_authz protocol: Envoy forwards the client request's method, path (after
+// http_service.path_prefix), headers and body to the authorization server; 200 allows (headers
+// go upstream / to the client as Envoy's matchers say, x-envoy-auth-headers-to-remove lists the
+// request headers to drop), anything else is the client's answer.
+import t from 'tap'
+import { request } from 'undici'
+import { startExtAuthz } from './fixtures/client.js'
+
+const POLICY = `package envoy.authz
+
+default allow := false
+
+allow if {
+  input.attributes.request.http.method == "GET"
+  input.parsed_path == ["people", "alice"]
+  input.parsed_query.view == ["full"]
+}
+
+allow if {
+  input.attributes.request.http.method == "POST"
+  input.parsed_body.firstname == "Charlie"
+}
+
+result := {
+  "allowed": allow,
+  "headers": {"x-ext-auth-allow": "yes", "x-user": "alice"},
+  "request_headers_to_remove": ["x-internal-token", "cookie"],
+  "response_headers_to_add": {"x-policy": "people-v1"},
+  "http_status": 401,
+  "body": "Unauthorized Request",
+}
+`
+
+t.test('HTTP ext_authz: 200 with headers on allow, the denial as the client answer', async (t) => {
+  const b = await startExtAuthz({ rego: POLICY, entrypoint: 'envoy/authz/result', config: { ext_authz: { http: { path_prefix: '/authz' } } } })
+  t.teardown(() => b.close())
+  const base = `http://127.0.0.1:${b.httpPort}`
+
+  const ok = await request(`${base}/authz/people/alice?view=full`, { headers: { 'x-request-id': 'req-1', 'x-internal-token': 's3cret' } })
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.headers['x-ext-auth-allow'], 'yes')
+  t.equal(ok.headers['x-user'], 'alice')
+  t.equal(ok.headers['x-policy'], 'people-v1')
+  t.equal(ok.headers['x-envoy-auth-headers-to-remove'], 'x-internal-token, cookie')
+  t.equal(await ok.body.text(), '')
+
+  const body = JSON.stringify({ firstname: 'Charlie' })
+  const post = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  t.equal(post.statusCode, 200, 'the forwarded body is parsed (parsed_body)')
+  await post.body.dump()
+
+  const denied = await request(`${base}/authz/people/bob?view=full`)
+  t.equal(denied.statusCode, 401, 'http_status')
+  t.equal(await denied.body.text(), 'Unauthorized Request')
+  t.equal(denied.headers['x-ext-auth-allow'], 'yes', 'the decision\'s headers go with the denial')
+  t.equal(denied.headers['x-envoy-auth-headers-to-remove'], undefined, 'allow-only fields are not sent on a denial')
+
+  const metrics = await b.app.metrics.render()
+  t.match(metrics, /bouncer_ext_authz_checks_total\{transport="http",outcome="allow"\} 2/)
+  t.match(metrics, /bouncer_ext_authz_checks_total\{transport="http",outcome="deny"\} 1/)
+})
+
+t.test('HTTP ext_authz: malformed requests and oversized bodies are denied, never 200', async (t) => {
+  const b = await startExtAuthz({ rego: POLICY, entrypoint: 'envoy/authz/result', config: { ext_authz: { max_request_bytes: 1024, http: { path_prefix: '/authz' } } } })
+  t.teardown(() => b.close())
+  const base = `http://127.0.0.1:${b.httpPort}`
+
+  const escape = await request(`${base}/authz/people/%zz`)
+  t.equal(escape.statusCode, 400)
+  t.match(await escape.body.text(), /invalid URL escape "%zz"/)
+
+  const prefix = await request(`${base}/other/people/alice?view=full`)
+  t.equal(prefix.statusCode, 400, 'a path outside http_service.path_prefix')
+  t.match(await prefix.body.text(), /path_prefix/)
+
+  const json = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"firstname":' })
+  t.equal(json.statusCode, 400)
+  t.match(await json.body.text(), /not valid JSON/)
+
+  const big = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ firstname: 'Charlie', pad: 'x'.repeat(2000) }) })
+  t.equal(big.statusCode, 413)
+  await big.body.dump()
+
+  // A policy error: not 200, whatever the request.
+  b.app.holder.activate(await (await import('../../src/policy/load.js')).loadPolicyFromRego(
+    [{ file: 'p.rego', source: 'package envoy.authz\n\nresult := {"allowed": "yes"}\n' }], {}, 'envoy/authz/result', { source: 'test' }, b.app.policyOptions))
+  const broken = await request(`${base}/authz/people/alice?view=full`)
+  t.equal(broken.statusCode, 403)
+  t.match(await broken.body.text(), /"error":"forbidden"/)
+})

@@ -10,6 +10,16 @@
 // builtins then see this policy's strict builtin error setting, one time.now_ns value for the
 // whole evaluation, and per-evaluation memos (src/policy/builtins/context.ts).
 //
+// Evaluation call (evaluateWith below): for modules of ABI 1.2 and later, the evaluator drives
+// the module's opa_eval export itself instead of going through the SDK's evaluate(), which
+// per call builds a TextEncoder and a TextDecoder, encodes the input into a fresh buffer and
+// copies it into the module's memory, and scans for the result's end byte by byte. Here the
+// input text is encoded straight into the module's memory (pre-serialised input, as the
+// proxy passes it, is copied once), the result's end is found with indexOf, and both memory
+// views are kept until the memory grows. The calls are the SDK's own, in its order, with its
+// addresses (its data address and the heap pointer after the data); older modules use the
+// SDK's evaluate() as before.
+//
 // Evaluation budget: evaluation is synchronous, so a policy whose cost grows with its input
 // (nested iteration over input arrays) would block the event loop for as long as it runs.
 // Modules built by the project's compiler count their steps (src/compiler/runtime/assembly/
@@ -96,8 +106,73 @@ export interface WasmPolicy {
 type Exports = {
   builtins: () => number
   opa_json_dump: (addr: number) => number
+  opa_eval?: (reserved: number, entrypoint: number, data: number, inputAddr: number, inputLen: number, heapPtr: number, format: number) => number
   bouncer_eval_step_budget_set?: (budget: number) => void
   bouncer_eval_steps?: () => number
+}
+
+/** What evaluateWith reads of the SDK's LoadedPolicy (public properties of opa-wasm 1.x, not in its types). */
+interface LoadedInternals {
+  minorVersion?: unknown
+  dataAddr?: unknown
+  dataHeapPtr?: unknown
+  mem: WebAssembly.Memory
+  evaluate: (input: unknown, entrypoint: number) => unknown
+}
+
+const PAGE = 65536
+const utf8 = new TextEncoder()
+
+/**
+ * The evaluation call for one loaded module: `(input, entrypoint id) => result set`. Same
+ * contract as the SDK's evaluate(): a falsy input is no input, an ArrayBuffer is input JSON
+ * already serialised, anything else goes through JSON.stringify.
+ */
+function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, id: number) => unknown {
+  const opaEval = exp.opa_eval
+  if (typeof opaEval !== 'function' || typeof loaded.minorVersion !== 'number' || loaded.minorVersion < 2 ||
+    typeof loaded.dataAddr !== 'number' || typeof loaded.dataHeapPtr !== 'number') {
+    return (input, id) => loaded.evaluate(input, id)
+  }
+  const mem = loaded.mem
+  let u8 = new Uint8Array(mem.buffer)
+  let buf = Buffer.from(mem.buffer)
+  const view = (): Uint8Array => {
+    if (u8.byteLength === 0 || u8.buffer !== mem.buffer) { u8 = new Uint8Array(mem.buffer); buf = Buffer.from(mem.buffer) }
+    return u8
+  }
+  /** Makes room for `bytes` bytes at `at` (as the SDK does: grows by whole pages). */
+  const reserve = (at: number, bytes: number): Uint8Array => {
+    const delta = at + bytes - mem.buffer.byteLength
+    if (delta > 0) mem.grow(Math.ceil(delta / PAGE))
+    return view()
+  }
+  return (input, id) => {
+    // read on every call: setData moves them
+    const dataAddr = loaded.dataAddr as number
+    const at = loaded.dataHeapPtr as number
+    let inputAddr = 0
+    let len = 0
+    if (input) {
+      inputAddr = at
+      if (input instanceof ArrayBuffer) {
+        len = input.byteLength
+        reserve(at, len).set(new Uint8Array(input), at)
+      } else {
+        const text = JSON.stringify(input) as string | undefined
+        if (text !== undefined) {
+          // UTF-8 takes at most 3 bytes per UTF-16 unit; grow only by what the text needs
+          const worst = text.length * 3
+          const room = at + worst <= mem.buffer.byteLength ? view() : reserve(at, Buffer.byteLength(text, 'utf8'))
+          len = utf8.encodeInto(text, room.subarray(at)).written
+        }
+      }
+    }
+    const addr = opaEval(0, id, dataAddr, inputAddr, len, at + len, 0)
+    const bytes = view()
+    const end = bytes.indexOf(0, addr)
+    return JSON.parse(buf.toString('utf8', addr, end < 0 ? bytes.length : end))
+  }
 }
 
 function readCString (mem: WebAssembly.Memory, addr: number): string {
@@ -206,6 +281,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     return eps[entrypoint]
   }
   const strict = opts.strictBuiltinErrors ?? false
+  const evalOnce = evaluateWith(loaded as unknown as LoadedInternals, exp)
 
   return Object.freeze({
     entrypoints,
@@ -220,7 +296,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
       const onPrint = opts.onPrint
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input: value })
       try {
-        return runEvaluation(() => loaded.evaluate(value, id), { strict, onPrint: print }) as ResultSet
+        return runEvaluation(() => evalOnce(value, id), { strict, onPrint: print }) as ResultSet
       } catch (e) {
         throw evaluationFailure(e)
       }
@@ -232,7 +308,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
       // one closure per entrypoint (not per evaluation): it reads the current input
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
       const evalOpts = { strict, onPrint: print }
-      const run = () => loaded.evaluate(input, id)
+      const run = () => evalOnce(input, id)
       return (value: unknown): unknown => {
         let rs: unknown
         input = value

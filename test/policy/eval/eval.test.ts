@@ -87,6 +87,35 @@ decision := {"allow": count(input.items) > 2, "names": [n | some it in input.ite
   t.equal((ev(input) as { names: string[] }).names.length, 50)
 })
 
+t.test('the evaluation call: inputs larger than memory, pre-serialised and non-ASCII input, no input', async (t) => {
+  const c = compile(`package x
+
+echo := input
+
+n := count(input.s)
+`, ['x/echo', 'x/n'])
+  const p = await loadWasmPolicy(c.wasm, {}, { initialMemoryPages: 4, maxMemoryPages: 256 })
+  const echo = p.evaluator('x/echo')
+  const n = p.evaluator('x/n')
+  // more than the whole memory: it grows
+  const big = { s: 'é'.repeat(600_000) }
+  const before = p.memoryBytes()
+  t.equal(n(big), 600_000)
+  t.ok(p.memoryBytes() > before, 'memory grew')
+  // the views of the grown memory are used from then on
+  const text = '{"s":"𝄞 naïve ☃","k":[1,2.5,null,true]}'
+  t.same(echo(new TextEncoder().encode(text).buffer), JSON.parse(text))
+  t.same(echo(JSON.parse(text)), JSON.parse(text))
+  t.equal(n({ s: '𝄞a' }), 2, 'code points, not UTF-16 units')
+  // as opa-wasm's evaluate(): a falsy input is no input
+  t.equal(echo(undefined), undefined)
+  t.equal(echo(0), undefined)
+  t.same(p.evaluate({ a: 1 }, 'x/echo'), [{ result: { a: 1 } }])
+  // not JSON: the evaluation fails, and the next one is fine
+  t.throws(() => echo(new TextEncoder().encode('{"a":').buffer), /not valid JSON/)
+  t.same(echo({ a: 2 }), { a: 2 })
+})
+
 t.test('garbage is a load error', async (t) => {
   for (const bytes of [new Uint8Array([1, 2, 3]), new Uint8Array(0)]) {
     try { await loadWasmPolicy(bytes); t.fail('loaded') } catch (e) { t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_LOAD')) }

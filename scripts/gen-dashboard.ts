@@ -140,6 +140,10 @@ export function buildDashboard (): Record<string, unknown> {
     timeseries('Masked responses', 'masked, failed.', 'reqps', [t(rate('bouncer_masked_responses_total', 'outcome'), '{{outcome}}')]),
     timeseries('Masking latency', 'Buffer, decode and mask a response.', 's', quantiles('bouncer_mask_duration_seconds', 'mask')),
 
+    row('Envoy ext_authz'),
+    timeseries('Checks', 'Check calls by transport (grpc, http) and outcome (allow, deny, fail_closed, invalid).', 'reqps', [t(rate('bouncer_ext_authz_checks_total', 'transport, outcome'), '{{transport}} {{outcome}}')]),
+    timeseries('Check latency', 'From receiving a check to sending its answer.', 's', quantiles('bouncer_ext_authz_check_duration_seconds', 'check')),
+
     row('Process (Node.js)'),
     timeseries('CPU', 'CPU seconds per second, per pod (process_cpu_seconds_total).', 'short', [t(`sum by (pod) (rate(process_cpu_seconds_total{${S}}${RATE}))`, '{{pod}}')]),
     timeseries('Memory', 'Resident set and V8 heap used.', 'bytes', [

@@ -70,15 +70,12 @@ function lowerHex (c: number): number {
   return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1
 }
 
-/** Scanner state: the text, and whether it holds a backslash or a surrogate at all (if not,
- * every string ends at the next quote and is canonical as it stands: JSON.parse accepted the
- * text, so it holds no raw control character). */
-let text = ''
-let slow = false
+/** A backslash or a surrogate: without either, every string ends at the next quote and is
+ * canonical as it stands (JSON.parse accepted the text, so it holds no raw control character). */
 const SLOW = /[\\\ud800-\udfff]/
 
 /** End (after the closing quote) of the canonical string at p, or -1. */
-function str (p: number): number {
+function str (text: string, slow: boolean, p: number): number {
   if (!slow) return text.indexOf('"', p + 1) + 1 || -1
   let i = p + 1
   for (;;) {
@@ -110,7 +107,7 @@ function str (p: number): number {
 }
 
 /** True when the key text at [a, b) (quotes excluded, no escapes) sorts after [pa, pb). */
-function after (pa: number, pb: number, a: number, b: number): boolean {
+function after (text: string, pa: number, pb: number, a: number, b: number): boolean {
   const n = Math.min(pb - pa, b - a)
   for (let k = 0; k < n; k++) {
     const x = text.charCodeAt(pa + k)
@@ -121,7 +118,7 @@ function after (pa: number, pb: number, a: number, b: number): boolean {
 }
 
 /** Compare the key text at [a, b) with a constant key: <0, 0, >0. */
-function compareKey (a: number, b: number, k: string): number {
+function compareKey (text: string, a: number, b: number, k: string): number {
   const n = Math.min(b - a, k.length)
   for (let i = 0; i < n; i++) {
     const d = text.charCodeAt(a + i) - k.charCodeAt(i)
@@ -131,7 +128,7 @@ function compareKey (a: number, b: number, k: string): number {
 }
 
 /** End of the canonical integer at p, or -1 (fractions and exponents are not followed). */
-function num (p: number): number {
+function num (text: string, p: number): number {
   let i = p
   if (text.charCodeAt(i) === C.MINUS) i++
   const first = text.charCodeAt(i)
@@ -150,16 +147,16 @@ function num (p: number): number {
 }
 
 /** End of the canonical value at p, or -1. */
-function value (p: number, depth: number): number {
+function value (text: string, slow: boolean, p: number, depth: number): number {
   const c = text.charCodeAt(p)
-  if (c === C.QUOTE) return str(p)
-  if (c === C.LBRACE) return obj(p, depth)
+  if (c === C.QUOTE) return str(text, slow, p)
+  if (c === C.LBRACE) return obj(text, slow, p, depth)
   if (c === C.LBRACKET) {
     if (depth > 64) return -1
     let i = p + 1
     if (text.charCodeAt(i) === C.RBRACKET) return i + 1
     for (;;) {
-      i = value(i, depth + 1)
+      i = value(text, slow, i, depth + 1)
       if (i < 0) return -1
       const d = text.charCodeAt(i)
       if (d === C.RBRACKET) return i + 1
@@ -170,10 +167,10 @@ function value (p: number, depth: number): number {
   if (c === 0x74) return text.startsWith('true', p) ? p + 4 : -1
   if (c === 0x66) return text.startsWith('false', p) ? p + 5 : -1
   if (c === 0x6e) return text.startsWith('null', p) ? p + 4 : -1
-  return num(p)
+  return num(text, p)
 }
 
-function obj (p: number, depth: number): number {
+function obj (text: string, slow: boolean, p: number, depth: number): number {
   if (depth > 64) return -1
   let i = p + 1
   if (text.charCodeAt(i) === C.RBRACE) return i + 1
@@ -181,16 +178,16 @@ function obj (p: number, depth: number): number {
   let pb = -1
   for (;;) {
     if (text.charCodeAt(i) !== C.QUOTE) return -1
-    const end = str(i)
+    const end = str(text, slow, i)
     if (end < 0) return -1
     const a = i + 1
     const b = end - 1
     if (slow && text.lastIndexOf('\\', b) >= a) return -1 // an escaped key: its sort order is not read off the text
-    if (pa >= 0 && !after(pa, pb, a, b)) return -1
+    if (pa >= 0 && !after(text, pa, pb, a, b)) return -1
     pa = a
     pb = b
     if (text.charCodeAt(end) !== C.COLON) return -1
-    i = value(end + 1, depth + 1)
+    i = value(text, slow, end + 1, depth + 1)
     if (i < 0) return -1
     const d = text.charCodeAt(i)
     if (d === C.RBRACE) return i + 1
@@ -205,14 +202,14 @@ function obj (p: number, depth: number): number {
  */
 export function textHash (line: string): string | null {
   if (!line.startsWith('{"seq":')) return null
-  text = line
-  slow = SLOW.test(line)
-  try {
-    const seqEnd = num(7)
+  const text = line
+  const slow = SLOW.test(line)
+  {
+    const seqEnd = num(text, 7)
     if (seqEnd < 0 || !line.startsWith(',"prev_hash":', seqEnd)) return null
-    const prevEnd = str(seqEnd + 13)
+    const prevEnd = str(text, slow, seqEnd + 13)
     if (prevEnd < 0 || !line.startsWith(',"hash":', prevEnd)) return null
-    const hashEnd = str(prevEnd + 8)
+    const hashEnd = str(text, slow, prevEnd + 8)
     if (hashEnd < 0) return null
     // The other members: keys strictly increasing, none of them a chain field.
     const last = line.length - 1
@@ -224,27 +221,27 @@ export function textHash (line: string): string | null {
     let atSeq = -1 // the same for "seq"
     while (i < last) {
       if (line.charCodeAt(i) !== C.COMMA || line.charCodeAt(i + 1) !== C.QUOTE) return null
-      const end = str(i + 1)
+      const end = str(text, slow, i + 1)
       if (end < 0) return null
       const a = i + 2
       const b = end - 1
       if (slow && line.lastIndexOf('\\', b) >= a) return null
-      if (pa >= 0 && !after(pa, pb, a, b)) return null
+      if (pa >= 0 && !after(text, pa, pb, a, b)) return null
       if (atPrev < 0) {
-        const k = compareKey(a, b, 'prev_hash')
+        const k = compareKey(text, a, b, 'prev_hash')
         if (k === 0) return null
         if (k > 0) atPrev = i
       }
       if (atSeq < 0) {
-        const k = compareKey(a, b, 'seq')
+        const k = compareKey(text, a, b, 'seq')
         if (k === 0) return null
         if (k > 0) atSeq = i
       }
-      if (compareKey(a, b, 'hash') === 0 || compareKey(a, b, '__proto__') === 0) return null // see recordHash
+      if (compareKey(text, a, b, 'hash') === 0 || compareKey(text, a, b, '__proto__') === 0) return null // see recordHash
       pa = a
       pb = b
       if (line.charCodeAt(end) !== C.COLON) return null
-      i = value(end + 1, 1)
+      i = value(text, slow, end + 1, 1)
       if (i < 0) return null
     }
     if (i !== last) return null
@@ -257,7 +254,5 @@ export function textHash (line: string): string | null {
     if (atPrev > hashEnd) body += line.slice(hashEnd + 1, atPrev) + ','
     body += prevMember + line.slice(atPrev, atSeq) + ',' + seqMember + line.slice(atSeq, last) + '}'
     return oneShotHash('sha256', body, 'hex')
-  } finally {
-    text = ''
   }
 }

@@ -145,11 +145,8 @@ export class ChainChecker {
   /** prev_hash is hex: free when it equals the hash of the chain's last record, the regex
    * otherwise. (hash is compared with the computed hash below: only a mismatch needs the
    * pattern, to tell an edit from a malformed field.) */
-  private hexOk (o: Record<string, unknown>): boolean {
-    const labels = o.labels as Record<string, unknown> | undefined
-    const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
-    const head = this.chains.get(id)?.head
-    return (head !== undefined && head.hash === o.prev_hash) || HEX64.test(o.prev_hash as string)
+  private hexOk (prev: string, c: Chain | undefined): boolean {
+    return (c !== undefined && c.head.hash === prev) || HEX64.test(prev)
   }
 
   /** The next new chain comes from a spool whose state.json acknowledged `anchor`. */
@@ -183,41 +180,43 @@ export class ChainChecker {
    * serialising it again (textHash); the result is the same without it.
    */
   record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string): Disposition {
-    const at = formatPosition(pos)
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      this.malformed(pos, `${at}: a chain record must be a JSON object`)
+      this.malformed(pos, `${formatPosition(pos)}: a chain record must be a JSON object`)
       return 'skip'
     }
     const o = v as Record<string, unknown>
     const seq = o.seq
+    const labels = o.labels as Record<string, unknown> | undefined
+    const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
+    let c = this.chains.get(id)
     // Chain fields: 64 lowercase hex digits. The full pattern is checked only where the values are
     // not already known to be equal to a hash this checker computed or linked (see below), which
     // is every record of an intact chain.
     if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || typeof o.hash !== 'string' || o.hash.length !== 64 ||
-        typeof o.prev_hash !== 'string' || o.prev_hash.length !== 64 || !this.hexOk(o)) {
-      this.malformed(pos, `${at}: not a decision-log record (no valid seq / prev_hash / hash)`)
+        typeof o.prev_hash !== 'string' || o.prev_hash.length !== 64 || !this.hexOk(o.prev_hash, c)) {
+      this.malformed(pos, `${formatPosition(pos)}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'
     }
     this.flushUndated(tsText)
     if (tsText !== null) this.lastTsText = tsText
     const hash = o.hash
     const prev = o.prev_hash
-    const labels = o.labels as Record<string, unknown> | undefined
-    const id = labels !== null && typeof labels === 'object' && typeof labels.id === 'string' ? labels.id : ''
     const isMarker = o.drop !== undefined
     let computed: string
     try { computed = (text !== undefined ? textHash(text) : null) ?? recordHash(o) } catch (e) {
-      this.malformed(pos, `${at}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
+      this.malformed(pos, `${formatPosition(pos)}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
       return 'skip'
     }
     const edited = computed !== hash
     if (edited && !HEX64.test(hash)) {
-      this.malformed(pos, `${at}: not a decision-log record (no valid seq / prev_hash / hash)`)
+      this.malformed(pos, `${formatPosition(pos)}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'
     }
     this.records++
 
-    let c = this.chains.get(id)
+    // The next record of an intact chain: nothing to report, so no position text to build.
+    if (c !== undefined && !edited && seq === c.head.seq + 1 && prev === c.head.hash) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
+    const at = formatPosition(pos)
     if (c === undefined) {
       c = this.newChain(id, id, o, seq, hash, prev, ts, tsText, at)
       return this.firstOf(c, o, seq, hash, ts, tsText, at, edited, isMarker)

@@ -11,6 +11,7 @@ import { FAIL_CODES } from '../proxy/engine.js'
 import { readBundleKeyIds, type BundleKeyInfo } from './bundles.js'
 import { ChainChecker, type ChainSummary, type Finding, type FindingKind } from './integrity.js'
 import { scanEvent } from './scan.js'
+import { parseTime } from './time.js'
 import { formatPosition, openLogInput, readLogFile, type LogInput, type Position } from './source.js'
 
 export const OUTCOMES = ['allow', 'masked', 'deny', 'fail_closed', 'unknown'] as const
@@ -417,7 +418,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
         item: (v, pos, text) => {
           const o = v as Record<string, unknown> | null
           const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
-          let ts: number | null = tsText !== null ? Date.parse(tsText) : null
+          let ts: number | null = tsText !== null ? parseTime(tsText) : null
           if (ts !== null && Number.isNaN(ts)) ts = null
           const d = checker.record(v, pos, ts, tsText, text)
           if (d === 'skip') return

@@ -19,37 +19,15 @@ import { nativeBuiltinId, callNative } from '../builtins/index'
 import { setStrictBuiltinErrors } from '../builtins/errors'
 import { chargeSteps as tick, startEvaluation } from '../budget'
 
-// ---- opcodes (keep in sync with src/compiler/planner/ir.ts) ----
-const ASSIGN: i32 = 0
-const EQ: i32 = 1
-const DOT: i32 = 2
-const SCAN: i32 = 3
-const INPUT: i32 = 4
-const DATA: i32 = 5
-const CALLRULE: i32 = 6
-const CALLFN: i32 = 7
-const CALLB: i32 = 8
-const NOTFALSE: i32 = 10
-const NOT: i32 = 11
-const MAKEARR: i32 = 12
-const MAKESET: i32 = 13
-const MAKEOBJ: i32 = 14
-const COMPR: i32 = 15
-const WITH: i32 = 16
-const ISARR: i32 = 17
-const ISOBJ: i32 = 18
-const DOC: i32 = 20
-const ISCOLL: i32 = 22
-
-const K_COMPLETE: i32 = 0
-const K_SET: i32 = 1
-const K_OBJECT: i32 = 2
-const K_FUNCTION: i32 = 3
-
-const W_INPUT: i32 = 0
-const W_DATA: i32 = 1
-const W_FUNC: i32 = 2
-const W_BUILTIN: i32 = 3
+// ---- opcodes: generated from src/compiler/planner/opcodes.ts (scripts/build-runtime.mjs) ----
+import {
+  OP_ASSIGN as ASSIGN, OP_EQ as EQ, OP_DOT as DOT, OP_SCAN as SCAN, OP_INPUT as INPUT, OP_DATA as DATA,
+  OP_CALLRULE as CALLRULE, OP_CALLFN as CALLFN, OP_CALLB as CALLB, OP_NOTFALSE as NOTFALSE, OP_NOT as NOT,
+  OP_MAKEARR as MAKEARR, OP_MAKESET as MAKESET, OP_MAKEOBJ as MAKEOBJ, OP_COMPR as COMPR, OP_WITH as WITH,
+  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL,
+  FUNC_COMPLETE as K_COMPLETE, FUNC_SET as K_SET, FUNC_OBJECT as K_OBJECT, FUNC_FUNCTION as K_FUNCTION,
+  WITH_INPUT as W_INPUT, WITH_DATA as W_DATA, WITH_FUNC as W_FUNC, WITH_BUILTIN as W_BUILTIN,
+} from "./opcodes.generated"
 
 // ---- decoded plan ----
 

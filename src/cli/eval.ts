@@ -5,9 +5,9 @@
 // raw prints each expression's value (strings without quotes), one result per line.
 // print() output goes to stderr.
 import { readFile } from 'node:fs/promises'
-import { CompileError, compileModules, formatDiagnostic, loadSources, type RegoVersion } from '../compiler/index.js'
+import { CompileError, formatDiagnostic, loadSources, type RegoVersion } from '../compiler/index.js'
 import { parseQuery } from '../compiler/parser/index.js'
-import { loadWasmPolicy } from '../policy/eval/index.js'
+import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
 
 const EXPR_VAR = '__bouncer_expr__'
@@ -50,15 +50,15 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
   // A single-expression query that is not itself a unification reports its value, like opa eval.
   const single = parsed.body.length === 1 && parsed.body[0].kind.type === 'term' && !parsed.body[0].negated && parsed.body[0].with.length === 0
   const prefix = single ? `${EXPR_VAR} = ` : ''
-  let compiled
+  const onPrint = opts.onPrint
+  let policy
   try {
-    compiled = compileModules({
-      modules,
-      entrypoints: [],
-      query: prefix + query,
+    ({ policy } = await loadRego({ modules, entrypoints: [], query: prefix + query, printStatements: true }, data, {
       ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
-      ...(opts.strictBuiltinErrors === true ? { strictBuiltinErrors: true } : {}),
-    })
+      strictBuiltinErrors: opts.strictBuiltinErrors === true,
+      evalStepBudget: 0, // as opa eval: no step budget
+      ...(onPrint !== undefined ? { onPrint: (line: string) => onPrint(line) } : {}),
+    }))
   } catch (e) {
     // locations in the query as the user wrote it, not in the value-capturing wrapper
     if (e instanceof CompileError && prefix !== '') {
@@ -68,13 +68,6 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
     }
     throw e
   }
-  const onPrint = opts.onPrint
-  // as opa eval: no step budget
-  const policy = await loadWasmPolicy(compiled.wasm, data, {
-    strictBuiltinErrors: opts.strictBuiltinErrors === true,
-    evalStepBudget: 0,
-    ...(onPrint !== undefined ? { onPrint: (line: string) => onPrint(line) } : {}),
-  })
   const rs = policy.evaluate(input, '$query')
   const rows = rs.length === 0 ? [] : rs[0].result as Array<Record<string, unknown>>
   return {

@@ -13,10 +13,11 @@
 // Exit status: 0 every test passed, 1 a test failed or errored (or coverage is below
 // --threshold), 2 usage or compile error.
 import type { Module, Rule } from '../compiler/ast/index.js'
-import { CompileError, compileModules, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
+import { CompileError, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
-import { evaluationMessage, loadWasmPolicy } from '../policy/eval/index.js'
+import { evaluationMessage } from '../policy/eval/index.js'
+import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, usageError } from './args.js'
 
 export const spec: CommandSpec = {
@@ -141,18 +142,11 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
     output: [],
   })
   if (toRun.length === 0) return { results: found.map(f => ({ ...base(f), outcome: 'SKIP' as const, durationNs: 0 })) }
-  const compiled = compileModules({
-    modules,
-    entrypoints: toRun.map(f => f.ep),
-    rewriteModules: renameDuplicateTests,
-    ...versioned,
-    ...(opts.coverage === true ? { coverage: true } : {}),
-  })
   let output: string[] = []
   const hits = new Set<number>()
-  // as opa test: no step budget
-  const policy = await loadWasmPolicy(compiled.wasm, data, {
-    evalStepBudget: 0,
+  const { policy, facts } = await loadRego({ modules, entrypoints: toRun.map(f => f.ep), rewriteModules: renameDuplicateTests }, data, {
+    ...versioned,
+    evalStepBudget: 0, // as opa test: no step budget
     onPrint: (line) => { output.push(line) },
     ...(opts.coverage === true ? { onCoverage: (id: number) => { hits.add(id) } } : {}),
   })
@@ -173,7 +167,7 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
     results.push({ ...base(f), outcome, durationNs, ...(error !== undefined ? { error } : {}), output })
   }
   const run: TestRun = { results }
-  if (opts.coverage === true) run.coverage = coverageReport(compiled.coveragePoints ?? [], hits)
+  if (opts.coverage === true) run.coverage = coverageReport(facts.coveragePoints ?? [], hits)
   return run
 }
 

@@ -11,9 +11,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
-import { CompileError, compileModules, type RegoVersion } from '../compiler/index.js'
+import { CompileError, type RegoVersion } from '../compiler/index.js'
 import { parseModule } from '../compiler/parser/index.js'
-import { evaluationMessage, loadWasmPolicy } from '../policy/eval/index.js'
+import { evaluationMessage } from '../policy/eval/index.js'
+import { loadRego } from '../policy/eval/rego.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
 
@@ -108,14 +109,12 @@ export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Prom
   const wantError = tc.want_error_code !== undefined || tc.want_error !== undefined
   let rows: unknown
   try {
-    const compiled = compileModules({
+    const { policy } = await loadRego({
       modules: (tc.modules ?? []).map((source, i) => ({ file: `module${i}.rego`, source })),
       entrypoints: [],
       query: tc.query,
-      strictBuiltinErrors: tc.strict_error === true,
-      regoVersion,
-    })
-    const policy = await loadWasmPolicy(compiled.wasm, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, evalStepBudget: 0 })
+      printStatements: true, // compiled in (as OPA's test runner does), output dropped
+    }, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, regoVersion, evalStepBudget: 0 })
     const rs = policy.evaluate(input, '$query')
     rows = rs.length === 0 ? [] : rs[0].result
   } catch (e) {

@@ -11,22 +11,21 @@ import { BouncerError } from '../errors.js'
 import { normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
 import type { BundleLimits, BundleManifest, LoadedBundle, VerificationConfig } from '../bundle/index.js'
 import { readEntrypointFacts } from '../bundle/facts.js'
-import { loadWasmPolicy, type WasmPolicyOptions } from './eval/index.js'
+import { loadWasmPolicy, type WasmPolicy } from './eval/index.js'
+import type { PolicyOptions } from './eval/rego.js'
 import { anyNondeterministic } from '../compiler/builtins.js'
 import type { ActivePolicy, InputPaths } from './holder.js'
 
 export type LoadedPolicy = Omit<ActivePolicy, 'activatedAt'>
 
-export interface LoadPolicyOptions extends WasmPolicyOptions {
+/** PolicyOptions (compiling and running; ./eval/rego.ts) and where the policy comes from. */
+export interface LoadPolicyOptions extends PolicyOptions {
   /** Bundle name for decision logs (OPA's `bundles.<name>`). Default: "bouncer". */
   bundleName?: string
   /** Limits for reading bundle archives. */
   limits?: BundleLimits
   /** Signature verification for bundle archives (required when the bundle is signed). */
   verification?: VerificationConfig
-  /** Rego version of sources compiled here (policy.rego_version, default 1); a bundle
-   *  manifest's rego_version / file_rego_versions win for its files. */
-  regoVersion?: 0 | 1
 }
 
 function contentRevision (wasm: Uint8Array, data: unknown): string {
@@ -50,10 +49,9 @@ function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypo
   return { inputPaths: recorded.inputPaths, nondeterministic }
 }
 
-async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta: {
+function finish (policy: WasmPolicy, entrypoint: string, meta: {
   revision: string; source: string; inputPaths: InputPaths; nondeterministic?: boolean; bundleName: string
-}, opts: LoadPolicyOptions): Promise<LoadedPolicy> {
-  const policy = await loadWasmPolicy(wasm, data, opts)
+}): LoadedPolicy {
   const evaluate = policy.evaluator(entrypoint)
   return Object.freeze({
     revision: meta.revision,
@@ -62,7 +60,7 @@ async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta
     evaluate,
     wasm: policy,
     inputPaths: meta.inputPaths,
-    // OR, never "the manifest wins": see BUNDLE_METADATA_KEY.
+    // OR, never "the manifest wins": see entrypointFacts.
     cacheable: !(meta.nondeterministic === true || policy.nondeterministic),
     bundles: Object.freeze({ [meta.bundleName]: Object.freeze({ revision: meta.revision }) }),
   })
@@ -70,6 +68,7 @@ async function finish (wasm: Uint8Array, data: unknown, entrypoint: string, meta
 
 type Compiler = typeof import('../compiler/index.js')
 
+// The compiler is imported on demand: a proxy serving bundles with Wasm never loads it.
 async function compiler (): Promise<Compiler> {
   return await import('../compiler/index.js')
 }
@@ -78,20 +77,26 @@ async function compiler (): Promise<Compiler> {
 export async function loadPolicyFromRego (modules: { file: string; source: string; regoVersion?: 0 | 1 }[], data: Record<string, unknown>, entrypoint: string,
   meta: { source: string; revision?: string }, opts: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
   const c = await compiler()
-  // without a print hook (policy.print off) print() calls are left out of the module
-  const compiled = c.compile({ modules, entrypoints: [entrypoint], regoVersion: opts.regoVersion ?? 1, printStatements: opts.onPrint !== undefined })
-  if (compiled.wasm === null) {
-    const lines = compiled.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
-    throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${meta.source}: compilation failed:\n${lines.join('\n')}`], { cause: new c.CompileError(compiled.diagnostics) })
+  const { loadRego } = await import('./eval/rego.js')
+  let loaded
+  try {
+    // without a print hook (policy.print off) print() calls are left out of the module
+    loaded = await loadRego({ modules, entrypoints: [entrypoint] }, data, opts)
+  } catch (e) {
+    if (e instanceof c.CompileError) {
+      const lines = e.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))
+      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${meta.source}: compilation failed:\n${lines.join('\n')}`], { cause: e })
+    }
+    throw e
   }
-  const facts = compiled.facts.entrypointFacts[entrypoint]
-  return await finish(compiled.wasm, data, entrypoint, {
-    revision: meta.revision || contentRevision(compiled.wasm, data),
+  const facts = loaded.facts.entrypointFacts[entrypoint]
+  return finish(loaded.policy, entrypoint, {
+    revision: meta.revision || contentRevision(loaded.wasm, data),
     source: meta.source,
     inputPaths: facts?.inputPaths,
     nondeterministic: facts?.nondeterministic ?? false,
     bundleName: opts.bundleName ?? 'bouncer',
-  }, opts)
+  })
 }
 
 /** Loads a bundle already read (and verified) by src/bundle (readBundle). */
@@ -103,13 +108,13 @@ export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: st
       throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, declared.join(', ')])
     }
     const facts = entrypointFacts(bundle.manifest.metadata, entrypoint)
-    return await finish(bundle.wasm, bundle.data, entrypoint, {
+    return finish(await loadWasmPolicy(bundle.wasm, bundle.data, opts), entrypoint, {
       revision: bundle.manifest.revision || contentRevision(bundle.wasm, bundle.data),
       source,
       inputPaths: facts.inputPaths,
       nondeterministic: facts.nondeterministic,
       bundleName: opts.bundleName ?? 'bouncer',
-    }, opts)
+    })
   }
   if (bundle.rego.length === 0) throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${source}: bundle has neither policy.wasm nor .rego files`])
   const fallback = opts.regoVersion ?? 1

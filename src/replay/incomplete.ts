@@ -10,22 +10,25 @@
 
 export type InputPaths = readonly (readonly string[])[] | null | undefined
 
-/** The input fields (as paths below `input`) the event says were erased or masked; `[]` for the
- * whole input. Empty when the logged input is the input as evaluated. */
-export function alteredInputPaths (ev: Record<string, unknown>): string[][] {
-  let out: string[][] | undefined
+/** JSON Pointers of the input fields the event says were erased or masked ('/input' for the
+ * whole input). Empty when the logged input is the input as evaluated. */
+export function alteredInputPointers (ev: Record<string, unknown>): string[] {
+  let out: string[] | undefined
   for (const field of ['erased', 'masked'] as const) {
     const list = ev[field]
     if (!Array.isArray(list)) continue
     for (const p of list) {
-      if (typeof p !== 'string') continue
-      if (p === '/input') (out ??= []).push([])
-      else if (p.startsWith('/input/')) (out ??= []).push(p.slice(7).split('/').map(unescapeToken))
+      if (typeof p === 'string' && (p === '/input' || p.startsWith('/input/'))) (out ??= []).push(p)
     }
   }
   // An event recorded without its input at all (and not because the policy had none).
-  if (ev.input === undefined && !Array.isArray(ev.erased)) (out ??= []).push([])
+  if (ev.input === undefined && !Array.isArray(ev.erased)) (out ??= []).push('/input')
   return out ?? []
+}
+
+/** The path below `input` a pointer from alteredInputPointers names ([] for the whole input). */
+export function pathOfPointer (p: string): string[] {
+  return p === '/input' ? [] : p.slice(7).split('/').map(unescapeToken)
 }
 
 function unescapeToken (t: string): string {

@@ -38,10 +38,9 @@ export function outcomeOfResult (result: unknown): Outcome {
   }
   let mask = ''
   if (d.allow && d.mask !== undefined) {
-    try { compileMaskRules(d.mask) } catch (e) {
-      return { kind: 'error', code: DECISION_ERROR, message: `invalid mask: ${(e as Error).message}` }
-    }
     mask = canonicalJson(d.mask)
+    const problem = maskProblem(mask, d.mask)
+    if (problem !== null) return { kind: 'error', code: DECISION_ERROR, message: `invalid mask: ${problem}` }
   }
   const hasHeaders = d.headers.length > 0 || d.responseHeaders.length > 0 || d.removeHeaders.length > 0
   return {
@@ -53,6 +52,20 @@ export function outcomeOfResult (result: unknown): Outcome {
     mask,
     cacheTtl: d.cacheTtl === undefined ? '' : String(d.cacheTtl),
   }
+}
+
+// Policies return the same few mask lists over and over: each is compiled once (by its
+// canonical text), as the proxy's masker compiles each once per cached decision.
+const maskChecks = new Map<string, string | null>()
+const MAX_MASK_CHECKS = 1024
+
+function maskProblem (text: string, rules: readonly unknown[]): string | null {
+  let p = maskChecks.get(text)
+  if (p !== undefined) return p
+  try { compileMaskRules(rules); p = null } catch (e) { p = (e as Error).message }
+  if (maskChecks.size >= MAX_MASK_CHECKS) maskChecks.clear()
+  maskChecks.set(text, p)
+  return p
 }
 
 function sortedList (list: ReadonlyArray<readonly [string, string | string[]]>): Array<[string, string | string[]]> {

@@ -35,11 +35,11 @@ export async function readDecisions (paths: readonly string[], onDecision: (ev: 
       const file = input.files[fi]!
       checker.startFile()
       const r = await readLogFile(file, {
-        item: (v, pos) => {
+        item: (v, pos, text) => {
           const o = v as Record<string, unknown> | null
           const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
           // The chain checker only uses times to place findings; replay has no period.
-          if (checker.record(v, pos, null, tsText) === 'skip') return
+          if (checker.record(v, pos, null, tsText, text) === 'skip') return
           // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.
           if (o!.drop !== undefined || o!.shadow !== undefined) return
           onDecision(o!, pos)

@@ -6,7 +6,7 @@
 import { bouncerError } from '../errors.js'
 import type { Finding, FindingKind } from '../evidence/index.js'
 import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
-import { alteredInputPaths, pointerOf } from './incomplete.js'
+import { alteredInputPointers, pathOfPointer, pointerOf } from './incomplete.js'
 import { loadJudge, type Judge } from './judge.js'
 import { outcomeOfEvent, type Outcome } from './outcome.js'
 import { readDecisions } from './records.js'
@@ -72,7 +72,9 @@ export interface ReplayReport {
     examples: Example[]
   }
   notes: string[]
+  /** the read-verify-evaluate pass (policy loading not included): wall-clock and CPU time */
   seconds: number
+  cpu_seconds: number
   events_per_second: number
 }
 
@@ -98,7 +100,22 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   let erasedNotRead = 0
   const recordedPaths: Record<string, number> = Object.create(null) as Record<string, number>
 
+  // Whether an erased or masked field is read by a replayed policy, per pointer. With the
+  // recorded decision as the baseline, the original evaluation saw the whole input: only what
+  // the candidate reads matters.
+  const readMemo = new Map<string, boolean>()
+  const isRead = (pointer: string): boolean => {
+    let r = readMemo.get(pointer)
+    if (r === undefined) {
+      const f = [pathOfPointer(pointer)]
+      r = candidate.reads(f) || (baseline !== null && baseline.reads(f))
+      if (readMemo.size < 10_000) readMemo.set(pointer, r)
+    }
+    return r
+  }
+
   const t0 = now()
+  const c0 = process.cpuUsage()
   const read = await readDecisions(opts.logs, (ev, pos) => {
     const path = typeof ev.path === 'string' ? ev.path : '(none)'
     recordedPaths[path] = (recordedPaths[path] ?? 0) + 1
@@ -118,13 +135,10 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
       after = candidate.decide(input)
     }
     const kinds = compareOutcomes(before, after)
-    const altered = alteredInputPaths(ev)
+    const altered = alteredInputPointers(ev)
     if (altered.length > 0) {
-      const read = altered.filter((f) => candidate.reads([f]) || (baseline !== null ? baseline.reads([f]) : false))
-      // With the recorded decision as the baseline, the original evaluation saw the whole
-      // input: only what the candidate reads matters.
-      if (read.length > 0) {
-        const pointers = read.map(pointerOf)
+      const pointers = altered.filter(isRead)
+      if (pointers.length > 0) {
         for (const p of pointers) {
           const n = fields.get(p)
           if (n !== undefined) fields.set(p, n + 1)
@@ -140,6 +154,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
     complete.add(ev, pos, kinds, before, after)
   })
   const seconds = (now() - t0) / 1000
+  const cpu = process.cpuUsage(c0)
 
   if (read.records === 0) {
     const first = read.findings.find((f) => f.kind === 'malformed')?.message
@@ -191,6 +206,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
     },
     notes,
     seconds,
+    cpu_seconds: (cpu.user + cpu.system) / 1e6,
     events_per_second: seconds > 0 ? Math.round(evaluated / seconds) : 0,
   }
 }

@@ -14,6 +14,8 @@
 // a truncated field, a wire type that does not match the field, invalid UTF-8 in a string — is
 // a ProtoError naming the field.
 
+import { isUtf8 } from 'node:buffer'
+
 export class ProtoError extends Error {
   constructor (readonly field: string, reason: string) {
     super(`${field}: ${reason}`)
@@ -28,12 +30,12 @@ const WT_I64 = 1
 const WT_LEN = 2
 const WT_I32 = 5
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 class Reader {
   pos: number
-  constructor (readonly buf: Uint8Array, start: number, readonly end: number, readonly path: string) { this.pos = start }
+  constructor (readonly buf: Buffer, start: number, readonly end: number, readonly path: string) { this.pos = start }
 
+  /** A varint as an unsigned 64-bit BigInt (the slow path: more than 7 bytes). */
   varint (field: string): bigint {
     let result = 0n
     let shift = 0n
@@ -47,11 +49,44 @@ class Reader {
     throw new ProtoError(field, 'varint longer than 10 bytes')
   }
 
+  /** A varint as a number when it has at most 7 bytes (< 2^49, exact); else undefined (pos unchanged). */
+  private shortVarint (field: string): number | undefined {
+    let result = 0
+    let mul = 1
+    const start = this.pos
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw new ProtoError(field, 'truncated varint')
+      const b = this.buf[this.pos++]!
+      result += (b & 0x7f) * mul
+      if ((b & 0x80) === 0) return result
+      mul *= 128
+    }
+    this.pos = start
+    return undefined
+  }
+
   /** A varint that must fit a small non-negative number (tags, lengths). */
   smallVarint (field: string): number {
+    const n = this.shortVarint(field)
+    if (n !== undefined && n <= 0xffffffff) return n
+    const v = n ?? this.varint(field)
+    if (typeof v === 'bigint' && v <= 0xffffffffn) return Number(v)
+    throw new ProtoError(field, 'value out of range')
+  }
+
+  /** A varint read as a signed (int32/int64) or unsigned (uint32/enum as stored) integer. */
+  integer (field: string, kind: 'int32' | 'uint32' | 'int64' | 'bool'): number | bigint {
+    const n = this.shortVarint(field)
+    if (n !== undefined) {
+      if (kind === 'int32') return n | 0
+      if (kind === 'uint32') return n >>> 0
+      return n
+    }
     const v = this.varint(field)
-    if (v > 0xffffffffn) throw new ProtoError(field, 'value out of range')
-    return Number(v)
+    if (kind === 'int32') return Number(BigInt.asIntN(32, v))
+    if (kind === 'uint32') return Number(BigInt.asUintN(32, v))
+    if (kind === 'bool') return v === 0n ? 0 : 1
+    return BigInt.asIntN(64, v)
   }
 
   skip (wireType: number, field: string): void {
@@ -192,24 +227,26 @@ function readScalar (r: Reader, t: Scalar, wt: number, field: string): Json {
     case 'string': {
       const n = r.smallVarint(field)
       const at = r.advance(n, field)
-      try { return utf8.decode(r.buf.subarray(at, at + n)) } catch { throw new ProtoError(field, 'string is not valid UTF-8') }
+      if (!isUtf8(r.buf.subarray(at, at + n))) throw new ProtoError(field, 'string is not valid UTF-8')
+      return r.buf.toString('utf8', at, at + n)
     }
     case 'bytes': {
       const n = r.smallVarint(field)
       const at = r.advance(n, field)
-      return Buffer.from(r.buf.buffer, r.buf.byteOffset + at, n).toString('base64')
+      return r.buf.toString('base64', at, at + n)
     }
-    case 'bool': return r.varint(field) !== 0n
-    case 'int32': case 'enum': return Number(BigInt.asIntN(32, r.varint(field)))
-    case 'uint32': return Number(BigInt.asUintN(32, r.varint(field)))
+    case 'bool': return r.integer(field, 'bool') !== 0
+    case 'int32': case 'enum': return r.integer(field, 'int32') as number
+    case 'uint32': return r.integer(field, 'uint32') as number
     case 'int64': {
-      const v = BigInt.asIntN(64, r.varint(field))
+      const v = r.integer(field, 'int64')
+      if (typeof v === 'number') return v
       if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new ProtoError(field, `int64 ${v} is beyond what the policy input can hold exactly`)
       return Number(v)
     }
     case 'double': {
       const at = r.advance(8, field)
-      return Buffer.from(r.buf.buffer, r.buf.byteOffset + at, 8).readDoubleLE(0)
+      return r.buf.readDoubleLE(at)
     }
   }
 }
@@ -282,34 +319,38 @@ function unwrap (o: Record<string, Json>, kind: 'struct' | 'value' | 'list'): Js
 
 /** A CheckRequest as the plugin's JSON ({attributes: {...}}), or a ProtoError. */
 export function decodeCheckRequest (buf: Uint8Array): Record<string, Json> {
-  return readMessage(new Reader(buf, 0, buf.length, 'CheckRequest'), CheckRequest, 0) as Record<string, Json>
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  return readMessage(new Reader(b, 0, b.length, 'CheckRequest'), CheckRequest, 0) as Record<string, Json>
 }
 
 // --- encoding (CheckResponse) ---
 
 class Writer {
-  private parts: Uint8Array[] = []
-  private size = 0
-
-  private push (b: Uint8Array): void { this.parts.push(b); this.size += b.length }
+  // Bytes as numbers, copied once into a Buffer by finish(); nested messages are appended with
+  // their length (they are small: headers, Struct values).
+  private readonly bytesOut: number[] = []
 
   private varint (v: number): void {
-    const bytes: number[] = []
+    const out = this.bytesOut
+    if (v >= 0 && v < 0x80000000) {
+      while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v >>>= 7 }
+      out.push(v)
+      return
+    }
     let n = BigInt.asUintN(64, BigInt(v))
-    while (n >= 0x80n) { bytes.push(Number(n & 0x7fn) | 0x80); n >>= 7n }
-    bytes.push(Number(n))
-    this.push(Uint8Array.from(bytes))
+    while (n >= 0x80n) { out.push(Number(n & 0x7fn) | 0x80); n >>= 7n }
+    out.push(Number(n))
   }
 
   private tag (no: number, wt: number): void { this.varint((no << 3) | wt) }
 
-  int (no: number, v: number): this {
-    if (v !== 0) { this.tag(no, WT_VARINT); this.varint(v) }
-    return this
+  private append (b: ArrayLike<number>): void {
+    const out = this.bytesOut
+    for (let i = 0; i < b.length; i++) out.push(b[i]!)
   }
 
-  bool (no: number, v: boolean): this {
-    if (v) { this.tag(no, WT_VARINT); this.varint(1) }
+  int (no: number, v: number): this {
+    if (v !== 0) { this.tag(no, WT_VARINT); this.varint(v) }
     return this
   }
 
@@ -317,28 +358,28 @@ class Writer {
     this.tag(no, WT_I64)
     const b = Buffer.alloc(8)
     b.writeDoubleLE(v, 0)
-    this.push(b)
+    this.append(b)
     return this
   }
 
-  bytes (no: number, b: Uint8Array): this {
+  bytes (no: number, b: ArrayLike<number>): this {
     this.tag(no, WT_LEN)
     this.varint(b.length)
-    this.push(b)
+    this.append(b)
     return this
   }
 
-  /** A string field; `always`: written even when empty (a oneof member). */
+  /** A string field; `always`: written even when empty (a oneof member, a repeated element). */
   string (no: number, s: string, always = false): this {
     if (s !== '' || always) this.bytes(no, Buffer.from(s, 'utf8'))
     return this
   }
 
-  message (no: number, w: Writer): this { return this.bytes(no, w.finish()) }
+  message (no: number, w: Writer): this { return this.bytes(no, w.bytesOut) }
 
-  raw (b: Uint8Array): this { this.push(b); return this }
+  raw (b: ArrayLike<number>): this { this.append(b); return this }
 
-  finish (): Buffer { return Buffer.concat(this.parts, this.size) }
+  finish (): Buffer { return Buffer.from(this.bytesOut) }
 }
 
 export interface HeaderOption { readonly key: string; readonly value: string }

@@ -3,7 +3,10 @@
 // What a policy change would do to recorded traffic (src/replay). Exit status: 0 replayed,
 // 1 a change of a kind listed in --fail-on, 2 usage error, a policy that does not load
 // (compile errors with file:line:col) or a log that cannot be read.
+import { readFileSync } from 'node:fs'
+import { SIGNING_ALGORITHMS, type SigningAlgorithm, type VerificationConfig } from '../bundle/index.js'
 import { isBouncerError } from '../errors.js'
+import { describeIoError } from '../evidence/source.js'
 import { CHANGE_KINDS, FAIL_ON_EXTRA, failures, parseKinds, renderReplay, replay, type ReplayFormat, type ReplayReport } from '../replay/index.js'
 import { bool, type CliIo, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, processIo, str, strs, usageError } from './args.js'
 
@@ -30,6 +33,9 @@ export const spec: CommandSpec = {
     'fail-on': { type: 'string', multiple: true, arg: 'KINDS', help: 'exit 1 when a change of these kinds is found (comma-separated)' },
     examples: { type: 'string', arg: 'N', help: 'example decision ids per group', default: '5' },
     'v0-compatible': { type: 'boolean', help: 'compile Rego policies as Rego v0' },
+    'verification-key': { type: 'string', arg: 'FILE', help: 'verify signed bundle archives with this key (PEM public key, or the secret for HS*)' },
+    'verification-alg': { type: 'string', arg: 'ALG', help: 'the key\'s algorithm', choices: SIGNING_ALGORITHMS, default: 'RS256' },
+    'verification-key-id': { type: 'string', arg: 'ID', help: 'the key\'s id (default: whatever id the signature names)' },
   },
   positionals: { min: 0, max: 0 },
 }
@@ -51,6 +57,22 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
   if (failOn.unknown.length > 0) {
     return usageError(spec, `--fail-on: unknown kind ${failOn.unknown.map((k) => JSON.stringify(k)).join(', ')}; want any of ${[...CHANGE_KINDS, ...FAIL_ON_EXTRA, 'any'].join(', ')}`, io)
   }
+  let verification: VerificationConfig | undefined
+  const keyFile = str(a.values, 'verification-key')
+  if (keyFile !== undefined) {
+    let key: string
+    try { key = readFileSync(keyFile, 'utf8') } catch (e) {
+      io.stderr(`bouncer replay: cannot read verification key ${keyFile}: ${describeIoError(e)}\n`)
+      return EXIT_ERROR
+    }
+    const id = str(a.values, 'verification-key-id') ?? 'replay'
+    const algorithm = (str(a.values, 'verification-alg') ?? 'RS256') as SigningAlgorithm
+    // Read as bouncer build --signing-key reads it (as is). Without --verification-key-id the
+    // one key is used whatever kid the signature names.
+    verification = { keys: { [id]: { key, algorithm } }, keyId: id }
+  } else if (str(a.values, 'verification-key-id') !== undefined) {
+    return usageError(spec, '--verification-key-id needs --verification-key', io)
+  }
   const format = (str(a.values, 'format') ?? 'table') as ReplayFormat
   const baseline = str(a.values, 'baseline')
 
@@ -60,6 +82,7 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
       logs, policy, entrypoint, examples,
       ...(baseline !== undefined ? { baseline } : {}),
       ...(bool(a.values, 'v0-compatible') ? { regoVersion: 0 as const } : {}),
+      ...(verification !== undefined ? { verification } : {}),
     })
   } catch (e) {
     if (isBouncerError(e)) {

@@ -3,6 +3,7 @@
 // and evaluated the way the proxy evaluates it (src/proxy/engine.ts): the input projected to
 // the paths the entrypoint reads, serialised once, handed to the Wasm instance as bytes, the
 // result checked against the decision contract.
+import type { VerificationConfig } from '../bundle/index.js'
 import { isBouncerError } from '../errors.js'
 import { loadPolicyFromPath, type LoadedPolicy } from '../policy/load.js'
 import { compileInputView, inputBytes } from '../proxy/projection.js'
@@ -28,7 +29,12 @@ export interface Judge {
   decide (input: unknown): Outcome
 }
 
-export interface JudgeOptions { entrypoint: string; regoVersion?: 0 | 1 }
+export interface JudgeOptions {
+  entrypoint: string
+  regoVersion?: 0 | 1
+  /** Keys for signed bundle archives (a signed bundle is refused without them, as by bouncer run). */
+  verification?: VerificationConfig
+}
 
 /** Throws BouncerError BOUNCER_ERR_POLICY_LOAD (with file:line:col for compile errors) or
  * BOUNCER_ERR_POLICY_ENTRYPOINT. */
@@ -36,6 +42,7 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
   const policy: LoadedPolicy = await loadPolicyFromPath(path, opts.entrypoint, {
     bundleName: 'replay',
     ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
+    ...(opts.verification !== undefined ? { verification: opts.verification } : {}),
   })
   const view = compileInputView(policy.inputPaths)
   const evaluate = policy.evaluate

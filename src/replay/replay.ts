@@ -3,6 +3,7 @@
 // evaluated over the same input. The report groups the changed decisions by kind with counts
 // and example decision ids, keeps events whose logged input was erased or masked apart, and
 // says whether the log it was computed over is a complete record.
+import type { VerificationConfig } from '../bundle/index.js'
 import { bouncerError } from '../errors.js'
 import type { Finding, FindingKind } from '../evidence/index.js'
 import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
@@ -22,6 +23,8 @@ export interface ReplayOptions {
   /** default bouncer/decision (policy.entrypoint's default) */
   entrypoint?: string
   regoVersion?: 0 | 1
+  /** verification keys for signed bundle archives */
+  verification?: VerificationConfig
   /** examples kept per group (default 5) */
   examples?: number
   /** the clock for events/s (tests pass a fixed one) */
@@ -87,7 +90,11 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   const now = opts.now ?? (() => performance.now())
   const entrypoint = opts.entrypoint ?? 'bouncer/decision'
   const maxExamples = opts.examples ?? 5
-  const judgeOpts = { entrypoint, ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}) }
+  const judgeOpts = {
+    entrypoint,
+    ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
+    ...(opts.verification !== undefined ? { verification: opts.verification } : {}),
+  }
   const candidate = await loadJudge(opts.policy, judgeOpts)
   const baseline = opts.baseline !== undefined ? await loadJudge(opts.baseline, judgeOpts) : null
   const sameView = baseline !== null && baseline.viewKey === candidate.viewKey

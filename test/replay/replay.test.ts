@@ -222,6 +222,28 @@ t.test('the control plane\'s gzip\'d uploads give the same result; a bundle cand
   t.match(group(b, 'status').examples[0]!.at, /^upload-\d{4}\.json\.gz:1 \(element \d+\)$/)
 })
 
+t.test('a signed bundle: refused without a key, replayed with the right one, refused with a wrong one', async (t) => {
+  const dir = tempDir(t)
+  const signed = join(dir, 'signed.tar.gz')
+  writeFileSync(signed, (await compileBundle({ paths: [fx.candidate], entrypoints: ['bouncer/decision'], revision: 'cand-signed', sign: { key: 'a shared secret for the test', alg: 'HS256', keyId: 'ci' } })).tarGz)
+  writeFileSync(join(dir, 'right.key'), 'a shared secret for the test')
+  writeFileSync(join(dir, 'wrong.key'), 'another secret altogether')
+  const none = capture()
+  t.equal(await main(['--log', fx.spool, '--policy', signed], none.io), 2)
+  t.match(none.err(), /signed\.tar\.gz: .*the bundle is signed but no verification keys are configured/)
+  const right = capture()
+  t.equal(await main(['--log', fx.spool, '--policy', signed, '--verification-key', join(dir, 'right.key'), '--verification-alg', 'HS256', '--format', 'json', '--fail-on', 'status'], right.io), 1, right.err())
+  const r = JSON.parse(right.out()) as ReplayReport
+  t.equal(r.candidate.revision, 'cand-signed')
+  t.equal(group(r, 'status').count, 2)
+  const wrong = capture()
+  t.equal(await main(['--log', fx.spool, '--policy', signed, '--verification-key', join(dir, 'wrong.key'), '--verification-alg', 'HS256'], wrong.io), 2)
+  t.match(wrong.err(), /signed\.tar\.gz: .*signature/i)
+  const missing = capture()
+  t.equal(await main(['--log', fx.spool, '--policy', signed, '--verification-key', join(dir, 'nope.key')], missing.io), 2)
+  t.match(missing.err(), /cannot read verification key .*nope\.key: no such file or directory/)
+})
+
 t.test('--baseline: the candidate against another policy over the same inputs', async (t) => {
   // The current policy against itself: nothing changes, the erased inputs are still apart.
   const same = await replay({ logs: [fx.spool], policy: fx.current, baseline: fx.current })

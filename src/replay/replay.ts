@@ -83,6 +83,7 @@ export interface ReplayReport {
 
 const MAX_FINDINGS_LISTED = 200
 const MAX_FIELDS = 50
+const MAX_PATHS = 20
 const BREAK_KINDS: readonly FindingKind[] = ['edit', 'link', 'gap', 'conflict', 'restart', 'malformed', 'drop']
 
 export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
@@ -124,7 +125,8 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   const t0 = now()
   const c0 = process.cpuUsage()
   const read = await readDecisions(opts.logs, (ev, pos) => {
-    const path = typeof ev.path === 'string' ? ev.path : '(none)'
+    let path = typeof ev.path === 'string' ? ev.path : '(none)'
+    if (recordedPaths[path] === undefined && Object.keys(recordedPaths).length >= MAX_PATHS) path = '(other entrypoints)'
     recordedPaths[path] = (recordedPaths[path] ?? 0) + 1
     const input = ev.input
     let before: Outcome

@@ -182,6 +182,8 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
 // Headers the proxy needs to frame and route the request (reserved_headers may not name them).
 const FRAMING_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade']
 
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost'])
+
 function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   const p: string[] = []
   const where = (d: string) => at(d, sources)
@@ -257,7 +259,12 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (c.production && !c.allow_insecure) {
     const insecure = 'is refused in production mode (set allow_insecure to override)'
     // Bearer tokens and the data the policy protects would cross the network in clear.
-    if (!stls.enabled) p.push(`${where('server.tls.enabled')}: a cleartext proxy port ${insecure}; configure server.tls (cert_file, key_file)`)
+    if (!stls.enabled && c.mode !== 'ext_authz') p.push(`${where('server.tls.enabled')}: a cleartext proxy port ${insecure}; configure server.tls (cert_file, key_file)`)
+    // The ext_authz listeners are cleartext: Envoy beside the bouncer (same pod) reaches them on loopback.
+    for (const l of ['grpc', 'http'] as const) {
+      const x = xa[l]
+      if (x.enabled && !LOOPBACK_HOSTS.has(x.host)) p.push(`${where(`ext_authz.${l}.host`)}: a cleartext ext_authz listener on ${JSON.stringify(x.host)} ${insecure}; listen on loopback (127.0.0.1, ::1) beside Envoy`)
+    }
     if (c.cache.enabled && redis.enabled && redis.url?.startsWith('redis://') && !redis.tls.enabled) {
       p.push(`${where('cache.redis.url')}: plaintext redis:// ${insecure}; use rediss://`)
     }

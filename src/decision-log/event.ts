@@ -343,6 +343,8 @@ function isErased (k: string, names: ReadonlySet<string>): boolean {
 
 const HTTP_PATH = ['input', 'attributes', 'request', 'http', 'path'] as const
 const HTTP_PATH_POINTER = '/input/attributes/request/http/path'
+// Envoy's CheckRequest (ext_authz input) carries the request target in headers too.
+const TARGET_HEADERS: readonly (readonly string[])[] = [':path', 'x-envoy-original-path'].map((h) => ['input', 'attributes', 'request', 'http', 'headers', h])
 
 /**
  * Credential query parameters: their values are replaced in input.attributes.request.http.path
@@ -357,6 +359,15 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     if (scrubbed !== path) {
       setAt(root, HTTP_PATH, scrubbed)
       rewritten.push(HTTP_PATH_POINTER)
+    }
+  }
+  for (const at of TARGET_HEADERS) {
+    const v = walk(root, at)
+    if (typeof v !== 'string' || !v.includes('?')) continue
+    const scrubbed = scrubPath(v)
+    if (scrubbed !== v) {
+      setAt(root, at, scrubbed)
+      rewritten.push('/' + at.map(escapePointer).join('/'))
     }
   }
   const input = root.input as Record<string, unknown>

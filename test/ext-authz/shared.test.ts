@@ -78,6 +78,16 @@ t.test('the proxy and ext_authz share the decision cache and the decision log', 
   t.equal(httpEv!.input.attributes.request.http.method, 'DELETE')
   t.equal(typeof grpcEv!.hash, 'string', 'ext_authz events are in the hash chain')
   t.equal(grpcEv!.prev_hash, proxyEv!.hash)
+
+  // A credential in the query is scrubbed wherever the CheckRequest carries the target: path,
+  // parsed_query, and the :path pseudo-header.
+  await c.check(checkRequest({ method: 'GET', path: '/people/1?access_token=s3cr3t-t0k&lang=en' }))
+  const text = readdirSync(spool).filter((n) => n.startsWith('seg-')).map((n) => readFileSync(join(spool, n), 'utf8')).join('')
+  t.notMatch(text, /s3cr3t-t0k/, 'the token is in no event')
+  const last = events(spool).filter((e) => e.decision_id !== undefined).at(-1)!
+  t.match(last.input.attributes.request.http.headers[':path'], /^\/people\/1\?access_token=[^&]+&lang=en$/)
+  t.ok(last.masked.includes('/input/attributes/request/http/headers/:path'), 'the rewrite is declared in masked')
+  t.same(last.input.parsed_query.lang, ['en'])
 })
 
 t.test('mode ext_authz needs a listener; upstream.url is not needed', async (t) => {
@@ -89,4 +99,13 @@ t.test('mode ext_authz needs a listener; upstream.url is not needed', async (t) 
   t.teardown(() => b.close())
   t.equal(b.proxyPort, undefined, 'no proxy port in mode ext_authz')
   t.equal(b.app.server.listening, false)
+})
+
+t.test('production mode: the ext_authz listeners stay on loopback; mode ext_authz has no proxy port to secure', async (t) => {
+  const { createConfig } = await import('../../src/index.js')
+  const prod = { production: true, mode: 'ext_authz' as const, policy: { path: 'p.rego' } }
+  t.doesNotThrow(() => createConfig({ ...prod, ext_authz: { grpc: { enabled: true } } }), 'loopback (the default host) and no proxy port: accepted')
+  t.throws(() => createConfig({ ...prod, ext_authz: { grpc: { enabled: true, host: '0.0.0.0' } } }), /ext_authz\.grpc\.host: a cleartext ext_authz listener on "0\.0\.0\.0" is refused in production mode/)
+  t.doesNotThrow(() => createConfig({ ...prod, allow_insecure: true, ext_authz: { http: { enabled: true, host: '0.0.0.0' } } }))
+  t.throws(() => createConfig({ production: true, upstream: { url: 'http://127.0.0.1:3000' } }), /server\.tls\.enabled: a cleartext proxy port/, 'mode proxy still needs TLS on the proxy port')
 })

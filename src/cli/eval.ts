@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { CompileError, formatDiagnostic, loadSources, type RegoVersion } from '../compiler/index.js'
 import { parseQuery } from '../compiler/parser/index.js'
+import { evaluationMessage } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
 
@@ -68,7 +69,13 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
     }
     throw e
   }
-  const rs = policy.evaluate(input, '$query')
+  let rs
+  try {
+    rs = policy.evaluate(input, '$query')
+  } catch (e) {
+    // the engine's words (eval_conflict_error: ...), as opa eval reports them
+    throw new Error(evaluationMessage(e), { cause: e })
+  }
   const rows = rs.length === 0 ? [] : rs[0].result as Array<Record<string, unknown>>
   return {
     result: rows.map(row => {

@@ -131,6 +131,13 @@ t.test('eval: --format json|pretty|raw, print to stderr, --fail, exit codes', as
   t.match(JSON.parse(bad.stdout), { errors: [{ code: 'rego_type_error', message: 'count: invalid argument(s)', location: { file: '<query>', row: 1, col: 1 } }] })
   const badPretty = await run(['eval', '-d', d, '-f', 'pretty', 'count(5)'])
   t.match(badPretty.stderr, /1 error occurred: <query>:1:1: rego_type_error: count: invalid argument\(s\)\n\thave: \(number, \?\?\?\)\n\twant: \(collection: any<string, array\[any\], object\[any: any\], set\[any\]>, n: number\)/)
+  // an evaluation error, in the engine's words
+  const c = await dir({ 'c.rego': 'package c\n\nx := 1 if input.a\n\nx := 2 if input.b\n', 'in.json': '{"a": true, "b": true}' })
+  const conflict = await run(['eval', '-d', c, '-i', path.join(c, 'in.json'), 'data.c.x'])
+  t.equal(conflict.code, 2, 'an evaluation error is an error')
+  t.match(JSON.parse(conflict.stdout), { errors: [{ message: /^eval_conflict_error: / }] })
+  const conflictPretty = await run(['eval', '-d', c, '-i', path.join(c, 'in.json'), '-f', 'pretty', 'data.c.x'])
+  t.match(conflictPretty.stderr, /^error: eval_conflict_error: /)
 })
 
 t.test('test: -v, --format json, print output, todo_ tests, exit codes', async t => {
@@ -170,6 +177,10 @@ t.test('test: -v, --format json, print output, todo_ tests, exit codes', async t
   const allPass = await run(['test', ok])
   t.equal(allPass.code, 0)
   t.equal(allPass.stdout, 'PASS: 1/1\n')
+  const erroring = await dir({ 'p.rego': 'package w\n\nx := 1 if input.a\n\nx := 2 if input.b\n\ntest_conflict if x with input as {"a": true, "b": true}\n' })
+  const err = await run(['test', erroring])
+  t.equal(err.code, 1, 'an erroring test fails the run')
+  t.match(err.stdout, /data\.w\.test_conflict: ERROR \([^)]*\)\n  eval_conflict_error: /, "the error in the engine's words")
   const broken = await dir({ 'p.rego': 'package z\n\ntest_a if count(1) > 0\n' })
   const compile = await run(['test', broken])
   t.equal(compile.code, 2, 'a compile error is an error, not a failure')

@@ -90,7 +90,14 @@ function boundaryOf (contentType: string): string | undefined {
 }
 
 function parseJson (text: string, what: string): unknown {
-  try { return JSON.parse(text) } catch (e) { throw new InputError(`${what} is not valid JSON: ${(e as Error).message}`) }
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    // V8's message quotes the text around the error: only the position is kept (the body may
+    // hold credentials, and this reason is logged and sent back).
+    const at = /at position (\d+)/.exec((e as Error).message)
+    throw new InputError(`${what} is not valid JSON${at ? ` (at character ${at[1]})` : text.trim() === '' ? ' (empty)' : ' (unexpected end or token)'}`)
+  }
 }
 
 /** multipart/form-data → name → values (JSON parts parsed), as the plugin does with mime/multipart. */
@@ -112,7 +119,7 @@ function parseMultipart (payload: string, boundary: string): Record<string, unkn
     const headers: Record<string, string> = {}
     for (const line of head.split(/\r?\n/)) {
       const c = line.indexOf(':')
-      if (c <= 0) throw new InputError(`malformed multipart header ${JSON.stringify(line.slice(0, 64))}`)
+      if (c <= 0) throw new InputError('malformed multipart part header (no name: value)')
       headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim()
     }
     const cd = headers['content-disposition'] ?? ''

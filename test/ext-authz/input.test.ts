@@ -92,3 +92,17 @@ t.test('the result read as the plugin reads it', async (t) => {
   t.throws(() => parseExtAuthzDecision({ allowed: true, mask: [{ path: '/ssn', action: 'redact' }] }), /cannot be enforced through ext_authz/)
   t.throws(() => parseExtAuthzDecision({ allowed: true, allow: false }), /disagree/)
 })
+
+t.test('a body that does not parse is named, never quoted (it may hold credentials)', async (t) => {
+  const json = { 'content-type': 'application/json' }
+  for (const body of ['{"password":"hunter2-secret" x}', '{"password":"hunter2-secret"', 'hunter2-secret']) {
+    try {
+      parseBody(json, body, undefined)
+      t.fail('should throw')
+    } catch (e) {
+      t.type(e, InputError)
+      t.match((e as Error).message, /^request body is not valid JSON/)
+      t.notMatch((e as Error).message, /hunter2/, JSON.stringify(body))
+    }
+  }
+})

@@ -5,7 +5,7 @@ import type { BouncerConfig } from '../config/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { BundleManager } from '../policy/bundle/index.js'
 import type { PolicyHolder } from '../policy/holder.js'
-import { loadPolicyFromBundle, type LoadPolicyOptions } from '../policy/load.js'
+import { loadPolicyFromBundle, type LoadedPolicy, type LoadPolicyOptions } from '../policy/load.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
 
 export interface BundleDeps {
@@ -18,12 +18,22 @@ export interface BundleDeps {
   readonly allowInsecure: boolean
 }
 
-/** The bundle poller described by the slice, or undefined without a service_url. */
-export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps): BundleManager | undefined {
+/**
+ * The bundle poller described by the slice, or undefined without a service_url. `which`: another
+ * bundle on the same service, with the same signing keys and limits (the shadow policy's,
+ * bundles.shadow_resource): its name (metrics, logs, its own persisted copy), resource, and what
+ * activating it does.
+ */
+export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
+  which?: { name: string; resource: string; activate: (policy: LoadedPolicy) => void; onError?: (e: unknown) => void }): BundleManager | undefined {
   if (!b.service_url) return undefined
   const { holder, metrics } = deps
   const keys = Object.entries(b.signing.keys)
-  const name = 'bouncer'
+  const name = which?.name ?? 'bouncer'
+  const resource = which?.resource ?? b.resource
+  const activate = which?.activate ?? ((p: LoadedPolicy) => holder.activate(p))
+  // Only this bundle's revision series is replaced (another manager's stays).
+  let shownRevision: string | undefined
   return new BundleManager({
     name,
     service: {
@@ -31,7 +41,7 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps): Bund
       bearerToken: readOptionalFile(b.bearer_token_file, 'bundles.bearer_token_file', { trim: true }),
       tls: readTlsFiles(b.tls, 'bundles.tls'),
     },
-    resource: b.resource,
+    resource,
     polling: {
       minDelaySeconds: b.polling.min_delay_seconds,
       maxDelaySeconds: b.polling.max_delay_seconds,
@@ -56,10 +66,21 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps): Bund
     allowUnsigned: deps.allowInsecure || !deps.production,
   }, {
     activate: async (bundle) => {
-      holder.activate(await loadPolicyFromBundle(bundle, deps.entrypoint, { ...deps.policyOptions, bundleName: name, source: `${b.service_url}/${b.resource}` }))
+      let policy: LoadedPolicy
+      try {
+        policy = await loadPolicyFromBundle(bundle, deps.entrypoint, { ...deps.policyOptions, bundleName: name, source: `${b.service_url}/${resource}` })
+      } catch (e) {
+        which?.onError?.(e)
+        throw e
+      }
+      activate(policy)
     },
     metrics: {
-      setRevision: (bundle, revision) => { metrics.bundleRevision.reset(); metrics.bundleRevision.set({ name: bundle, revision }, 1) },
+      setRevision: (bundle, revision) => {
+        if (shownRevision !== undefined) metrics.bundleRevision.remove({ name: bundle, revision: shownRevision })
+        shownRevision = revision
+        metrics.bundleRevision.set({ name: bundle, revision }, 1)
+      },
       setLastSuccess: (bundle, seconds) => metrics.bundleLastSuccess.set({ name: bundle }, seconds),
       incFailure: (bundle, reason) => metrics.bundleFailures.inc({ name: bundle, reason }),
       incDownload: (bundle, outcome) => metrics.bundleDownloads.inc({ name: bundle, outcome }),

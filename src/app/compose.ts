@@ -67,7 +67,7 @@ export interface Components {
   readonly decisionLog: DecisionLogger | undefined
   readonly auth: Authenticator | undefined
   readonly bundles: BundleManager | undefined
-  /** The shadow policy (policy.shadow), evaluated beside the active one and never enforced. */
+  /** The shadow policy (policy.shadow or bundles.shadow_resource), evaluated beside the active one and never enforced. */
   readonly shadow: ShadowComponent | undefined
   /** The Envoy ext_authz listeners (config.ext_authz), when one is enabled. */
   readonly extAuthz: ExtAuthzComponent | undefined
@@ -180,8 +180,8 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   if (cache) health.register('cache', () => normalizeStatus(cache.status()), { critical: false })
   if (decisionLog) health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
 
-  const shadow = config.policy.shadow
-    ? (await import('./shadow.js')).fromConfig(config.policy, { metrics, log, health, policyOptions, decisionLog, masker, ...deps.shadow })
+  const shadow = config.policy.shadow || config.bundles.shadow_resource
+    ? await (await import('./shadow.js')).fromConfig(config, { metrics, log, health, policyOptions, decisionLog, masker, ...globals, ...deps.shadow })
     : undefined
 
   // The decision step's parts, shared by the proxy's engine and the ext_authz listeners' (same

@@ -21,7 +21,7 @@ export interface ListenAddresses {
 }
 
 export interface Lifecycle {
-  /** Loads config.policy.path (if set) and activates it; null when there is none. Also loads policy.shadow (if set). */
+  /** Loads config.policy.path (if set) and activates it; null when there is none. Also loads the shadow policy (if configured). */
   loadPolicy (): Promise<ActivePolicy | null>
   /** Loads the policy (if configured and none is active), starts components, listens on both ports. */
   start (): Promise<ListenAddresses>
@@ -64,6 +64,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
     }
     try { await bundles?.stop() } catch (e) { log.error({ err: e }, 'bundle manager stop failed') }
+    try { await c.shadow?.close() } catch (e) { log.error({ err: e }, 'shadow bundle manager stop failed') }
     try { await extAuthz?.close(left()) } catch (e) { log.error({ err: e }, 'ext_authz listeners close failed') }
     try {
       await proxy.close()

@@ -1,18 +1,24 @@
 // The shadow policy from config.policy (shadow, shadow_entrypoint, shadow_sample,
-// shadow_max_per_second): its own PolicyHolder, loaded at start and on reload, and the observer
-// the engine calls (src/proxy/shadow.ts). Imported by compose only when policy.shadow is set.
+// shadow_max_per_second) or from the bundle service (bundles.shadow_resource): its own
+// PolicyHolder, and the observer the engine calls (src/proxy/shadow.ts). Imported by compose only
+// when a shadow is configured.
 //
-// A shadow that cannot be loaded (missing file, compile error, bad bundle) is not a reason to
-// refuse to start or to stop serving: the error is logged with the compiler's diagnostics
-// (file:line:col), counted (bouncer_shadow_load_failures_total), reported by /readyz as a
-// non-critical WARN, and the proxy serves with the active policy alone (decisions are counted as
-// skipped, no_shadow_policy). A reload that fails keeps the shadow that was loaded before.
+// policy.shadow is loaded at start and on reload; bundles.shadow_resource is polled like the
+// active bundle, by its own BundleManager named "shadow" (same service, signing keys and limits;
+// its own persisted copy). A shadow that cannot be loaded (missing file, compile error, bad or
+// unverifiable bundle) is not a reason to refuse to start or to stop serving: the error is logged
+// with the compiler's diagnostics (file:line:col), counted (bouncer_shadow_load_failures_total),
+// reported by /readyz as a non-critical WARN, and the proxy serves with the active policy alone
+// (decisions are counted as skipped, no_shadow_policy). A reload or a new bundle that fails keeps
+// the shadow that was loaded before.
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
-import type { Health } from '../health/index.js'
+import { ConfigError } from '../config/index.js'
+import { normalizeStatus, type Health } from '../health/index.js'
 import type { Metrics } from '../metrics/index.js'
+import type { BundleManager } from '../policy/bundle/index.js'
 import { PolicyHolder } from '../policy/holder.js'
-import { loadPolicyFromPath, type LoadPolicyOptions } from '../policy/load.js'
+import { loadPolicyFromPath, type LoadedPolicy, type LoadPolicyOptions } from '../policy/load.js'
 import type { DecisionObserver } from '../proxy/engine.js'
 import type { DecisionLogger, Masker } from '../proxy/seams.js'
 import { createShadow, type Shadow } from '../proxy/shadow.js'
@@ -22,8 +28,10 @@ export interface ShadowComponent {
   readonly observe: DecisionObserver
   /** Evaluates what is queued now (tests). */
   readonly drain: Shadow['drain']
-  /** Loads policy.shadow and activates it as the shadow; never throws. */
+  /** Loads policy.shadow, or makes the shadow bundle's first attempt and starts polling; never throws. */
   load (): Promise<void>
+  /** Stops the shadow bundle's poller (if any). */
+  close (): Promise<void>
 }
 
 export interface ShadowComponentDeps {
@@ -33,15 +41,21 @@ export interface ShadowComponentDeps {
   readonly policyOptions: LoadPolicyOptions
   readonly decisionLog?: DecisionLogger
   readonly masker?: Masker
+  readonly production: boolean
+  readonly allowInsecure: boolean
   /** Clock in ms for the per-second cap (tests inject one). */
   readonly now?: () => number
   /** Sampling's random source (tests inject one). */
   readonly random?: () => number
 }
 
-export function fromConfig (p: BouncerConfig['policy'], deps: ShadowComponentDeps): ShadowComponent | undefined {
+export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, deps: ShadowComponentDeps): Promise<ShadowComponent | undefined> {
+  const p = c.policy
   const path = p.shadow
-  if (!path) return undefined
+  const resource = c.bundles.shadow_resource
+  if (!path && !resource) return undefined
+  if (path && resource) throw new ConfigError(['bundles.shadow_resource: not together with policy.shadow (one shadow policy)'])
+  if (resource && !c.bundles.service_url) throw new ConfigError(['bundles.shadow_resource: needs bundles.service_url'])
   const { metrics, log, health } = deps
   const entrypoint = p.shadow_entrypoint ?? p.entrypoint
   const holder = new PolicyHolder()
@@ -56,6 +70,16 @@ export function fromConfig (p: BouncerConfig['policy'], deps: ShadowComponentDep
     if (lastError !== undefined) return { status: 'WARN', message: lastError, ...(s ? { revision: s.revision } : {}) }
     return s ? { status: 'OK', revision: s.revision, source: s.source, entrypoint: s.entrypoint } : { status: 'NOT_READY', message: 'shadow policy not loaded yet' }
   }, { critical: false })
+  const failed = (setting: string, e: unknown): void => {
+    lastError = `${setting}: ${(e as Error).message}`
+    metrics.shadowLoadFailures.inc()
+    log.error({ code: (e as { code?: unknown }).code, error: lastError, kept: holder.current?.revision },
+      holder.current ? 'shadow policy failed to load; the previous shadow stays' : 'shadow policy failed to load; serving with the active policy only')
+  }
+  const activate = (policy: LoadedPolicy): void => {
+    holder.activate(policy)
+    lastError = undefined
+  }
   const shadow = createShadow({
     sample: p.shadow_sample,
     maxPerSecond: p.shadow_max_per_second,
@@ -63,20 +87,42 @@ export function fromConfig (p: BouncerConfig['policy'], deps: ShadowComponentDep
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker })
+
+  let bundles: BundleManager | undefined
+  if (resource) {
+    bundles = (await import('./bundles.js')).fromConfig(c.bundles, {
+      holder, entrypoint, policyOptions: deps.policyOptions, metrics, log, production: deps.production, allowInsecure: deps.allowInsecure,
+    }, {
+      name: 'shadow',
+      resource,
+      activate,
+      // A bundle that does not load (entrypoint missing, a module that does not compile): the
+      // manager keeps the previous one and counts it in bouncer_bundle_failures_total{name="shadow"}.
+      onError: (e) => failed('bundles.shadow_resource', e),
+    })
+    const manager = bundles
+    if (manager) health.register('shadow_bundle', () => normalizeStatus(manager.status()), { critical: false })
+  }
+  let started = false
   return {
     holder,
     observe: shadow.observe,
     drain: shadow.drain,
     async load () {
-      try {
-        holder.activate(await loadPolicyFromPath(path, entrypoint, deps.policyOptions))
-        lastError = undefined
-      } catch (e) {
-        lastError = `policy.shadow: ${(e as Error).message}`
-        metrics.shadowLoadFailures.inc()
-        log.error({ code: (e as { code?: unknown }).code, error: lastError, kept: holder.current?.revision },
-          holder.current ? 'shadow policy failed to load; the previous shadow stays' : 'shadow policy failed to load; serving with the active policy only')
+      if (bundles !== undefined) {
+        if (started) return
+        started = true
+        try { await bundles.start() } catch (e) { failed('bundles.shadow_resource', e) }
+        return
       }
+      try {
+        activate(await loadPolicyFromPath(path!, entrypoint, deps.policyOptions))
+      } catch (e) {
+        failed('policy.shadow', e)
+      }
+    },
+    async close () {
+      await bundles?.stop()
     },
   }
 }

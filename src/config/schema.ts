@@ -161,7 +161,7 @@ export const configSchema = {
       eval_step_budget: int('steps one evaluation may take before it is stopped and denied (fail closed, BOUNCER_ERR_POLICY_EVAL_TIMEOUT); counts instructions, iterations and builtin result elements; 0 = no budget. Modules built by opa build are not counted', DEFAULT_EVAL_STEP_BUDGET, 0, 1_000_000_000_000),
       strict_builtin_errors: bool('a failing builtin aborts the evaluation (deny) instead of being undefined (OPA: --strict-builtin-errors)', false),
       rego_version: { type: 'integer', enum: [0, 1], default: 1, description: 'Rego version of policy sources compiled at start (a directory or .rego file, or the .rego files of a bundle without policy.wasm): 1, or 0 for Rego v0 (OPA: --v0-compatible); a bundle manifest\'s rego_version and file_rego_versions take precedence, and a module importing rego.v1 is v1' },
-      shadow: str('a shadow policy (a directory of Rego, a .rego file, or an OPA bundle .tar.gz, like policy.path), evaluated beside the active policy after the active decision is applied and never enforced; disagreements are counted (bouncer_shadow_decisions_total) and written to the decision log. A shadow that fails to load is logged (file:line:col) and counted; the proxy serves with the active policy alone'),
+      shadow: str('a shadow policy (a directory of Rego, a .rego file, or an OPA bundle .tar.gz, like policy.path), evaluated beside the active policy after the active decision is applied and never enforced; disagreements are counted (bouncer_shadow_decisions_total) and written to the decision log. A shadow that fails to load is logged (file:line:col) and counted; the proxy serves with the active policy alone. Or a bundle from the bundle service: bundles.shadow_resource'),
       shadow_entrypoint: str('entrypoint of the shadow policy (default: policy.entrypoint)', { pattern: '^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$' }),
       shadow_sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'fraction of decisions the shadow policy is evaluated for (0..1; 0 = none)' },
       shadow_max_per_second: int('most shadow evaluations per second (each second of the clock); the rest are counted as skipped (rate_limited); 0 = no cap', 1000, 0),
@@ -288,6 +288,7 @@ export const configSchema = {
     bundles: section('policy bundles from a bundle server', {
       service_url: str('bundle service base URL', { pattern: '^https?://' }),
       resource: str('bundle resource path under the service', { default: 'bundles/bundle.tar.gz' }),
+      shadow_resource: str('a second bundle resource on the same service, activated as the shadow policy (evaluated beside the active one, never enforced: see policy.shadow, whose sampling and cap apply; the entrypoint is policy.shadow_entrypoint or policy.entrypoint); same signing keys and limits, its own persisted copy; not together with policy.shadow'),
       bearer_token_file: str('file holding a bearer token'),
       tls: tlsOptions,
       polling: section('polling', {
@@ -418,7 +419,7 @@ export interface BouncerConfig {
     readonly labels: Readonly<Record<string, string>>
   }
   readonly bundles: {
-    readonly service_url?: string; readonly resource: string; readonly bearer_token_file?: string; readonly tls: Readonly<TlsOptions>
+    readonly service_url?: string; readonly resource: string; readonly shadow_resource?: string; readonly bearer_token_file?: string; readonly tls: Readonly<TlsOptions>
     readonly polling: { readonly min_delay_seconds: number; readonly max_delay_seconds: number; readonly long_polling_timeout_seconds: number }
     readonly signing: {
       readonly keys: Readonly<Record<string, Readonly<{ algorithm: string; key?: string; key_file?: string }>>>

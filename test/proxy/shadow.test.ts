@@ -4,12 +4,15 @@
 // (delivered to a control plane, chain verified); the shadow's failures (an evaluation error, a
 // step budget exhausted, a compile error at start) never change a response.
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
+import { compileBundle } from '../../src/compiler/bundle/index.js'
 import { verifyLog } from '../../src/decision-log/index.js'
 import { memoryLogger, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
-import { startControlPlane, tempDir } from '../decision-log/fixtures/control-plane.js'
+import { startControlPlane, tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
 
 const ACTIVE = `package bouncer
 
@@ -264,4 +267,76 @@ t.test('sampling and the per-second cap, on an injected clock and random source'
   t.equal(sample(m, 'bouncer_shadow_skipped_total', '{reason="sampled_out"}'), 2)
   t.equal(sample(m, 'bouncer_shadow_skipped_total', '{reason="rate_limited"}'), 3)
   t.equal(up.requests.length, 8, 'every request was served')
+})
+
+t.test('bundles.shadow_resource: the shadow from the bundle service, polled; a revision that does not load keeps the previous one', async (t) => {
+  const build = async (source: string, rev: string, entrypoint = 'bouncer/decision'): Promise<Buffer> => {
+    const dir = tempDir(t)
+    writeFileSync(join(dir, 'p.rego'), source)
+    return (await compileBundle({ paths: [dir], entrypoints: [entrypoint], revision: rev })).tarGz
+  }
+  const served: Record<string, { etag: string; body: Buffer }> = {
+    '/bundles/active.tar.gz': { etag: '"a1"', body: await build(ACTIVE, 'active-1') },
+    '/bundles/shadow.tar.gz': { etag: '"s1"', body: await build(SHADOW, 'shadow-1') },
+  }
+  const shadowRequests: string[] = []
+  const mem = memoryLogger()
+  const server = createServer((req, res) => {
+    const b = served[req.url ?? '']
+    if (req.url === '/bundles/shadow.tar.gz') shadowRequests.push(String(req.headers['if-none-match']))
+    if (b === undefined) { res.writeHead(404); res.end(); return }
+    if (req.headers['if-none-match'] === b.etag) { res.writeHead(304); res.end(); return }
+    res.writeHead(200, { 'content-type': 'application/gzip', etag: b.etag })
+    res.end(b.body)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const up = await startUpstream()
+  const events: Array<{ shadow?: { revisions: { active: string; shadow: string }; agreement: string } }> = []
+  const b = await startBouncer({
+    upstream: up.url,
+    config: {
+      bundles: {
+        service_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        resource: 'bundles/active.tar.gz',
+        shadow_resource: 'bundles/shadow.tar.gz',
+        polling: { min_delay_seconds: 0.05, max_delay_seconds: 0.1 },
+        persist_dir: tempDir(t),
+      },
+    },
+    deps: { logger: mem.logger, decisionLog: { record: (e) => { events.push(e as typeof events[number]) } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close(); await new Promise((r) => server.close(r)) })
+  t.equal(b.app.holder.current?.revision, 'active-1')
+  t.equal(b.app.shadow!.holder.current?.revision, 'shadow-1', 'the shadow bundle is active as the shadow after start')
+
+  t.equal((await get(b, '/tighten')).status, 200, 'the active policy decides')
+  b.app.shadow!.drain()
+  t.same(events.filter((e) => e.shadow).map((e) => [e.shadow!.agreement, e.shadow!.revisions]), [['allow_to_deny', { active: 'active-1', shadow: 'shadow-1' }]])
+  let m = await b.app.metrics.render()
+  t.match(m, /bouncer_bundle_revision_info\{name="bouncer",revision="active-1"\} 1/)
+  t.match(m, /bouncer_bundle_revision_info\{name="shadow",revision="shadow-1"\} 1/, 'each bundle keeps its own revision series')
+
+  // A new shadow revision built for another entrypoint: it does not load; the previous stays.
+  served['/bundles/shadow.tar.gz'] = { etag: '"s2"', body: await build(SHADOW.replace('package bouncer', 'package other'), 'shadow-2', 'other/decision') }
+  const seen = shadowRequests.length
+  const failedToLoad = () => mem.lines().filter((l) => l.msg === 'shadow policy failed to load; the previous shadow stays')
+  await waitFor(() => shadowRequests.length > seen && failedToLoad().length > 0, 5000, 'the failed shadow activation')
+  t.match(failedToLoad()[0], { code: 'BOUNCER_ERR_POLICY_ENTRYPOINT', error: /^bundles\.shadow_resource: .*bouncer\/decision/, kept: 'shadow-1' })
+  t.equal(b.app.shadow!.holder.current?.revision, 'shadow-1', 'the previous shadow stays')
+  t.equal((await get(b, '/tighten')).status, 200)
+  b.app.shadow!.drain()
+  t.equal(events.filter((e) => e.shadow).length, 2, 'and is still compared')
+  m = await b.app.metrics.render()
+  t.match(m, /bouncer_bundle_failures_total\{name="shadow",reason="activation"\} [1-9]/)
+  t.ok(sample(m, 'bouncer_shadow_load_failures_total') >= 1)
+  t.equal((await request(`${b.adminUrl}/readyz`)).statusCode, 200, 'still ready')
+})
+
+t.test('one shadow: policy.shadow and bundles.shadow_resource together are a config error naming the setting', async (t) => {
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  await t.rejects(startBouncer({
+    upstream: up.url, rego: { 'p.rego': ACTIVE },
+    config: { policy: { shadow: '/nonexistent' }, bundles: { service_url: 'http://127.0.0.1:9', shadow_resource: 'bundles/shadow.tar.gz' } },
+  }), { message: /bundles\.shadow_resource: not together with policy\.shadow/ })
 })

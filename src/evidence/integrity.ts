@@ -177,9 +177,10 @@ export class ChainChecker {
    * Check one record. Returns whether its content may be used by the report (a decision or a
    * marker whose hash matches and that was not seen before). `text`, the text v was parsed from
    * (ReadHandlers.item), lets a record in the logger's own layout be hashed without
-   * serialising it again (textHash); the result is the same without it.
+   * serialising it again (textHash); the result is the same without it. `textHashed` is
+   * textHash(text) when the reader already computed it (src/evidence/parallel.ts).
    */
-  record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string): Disposition {
+  record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string, textHashed?: string | null): Disposition {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       this.malformed(pos, `${formatPosition(pos)}: a chain record must be a JSON object`)
       return 'skip'
@@ -203,7 +204,7 @@ export class ChainChecker {
     const prev = o.prev_hash
     const isMarker = o.drop !== undefined
     let computed: string
-    try { computed = (text !== undefined ? textHash(text) : null) ?? recordHash(o) } catch (e) {
+    try { computed = (textHashed !== undefined ? textHashed : text !== undefined ? textHash(text) : null) ?? recordHash(o) } catch (e) {
       this.malformed(pos, `${formatPosition(pos)}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
       return 'skip'
     }

@@ -12,7 +12,8 @@ import { readBundleKeyIds, type BundleKeyInfo } from './bundles.js'
 import { ChainChecker, type ChainSummary, type Finding, type FindingKind } from './integrity.js'
 import { scanEvent } from './scan.js'
 import { parseTime } from './time.js'
-import { formatPosition, openLogInput, readLogFile, type LogInput, type Position } from './source.js'
+import { parallelWorthIt, readHere, readInWorker } from './parallel.js'
+import { formatPosition, openLogInput, type LogInput, type Position } from './source.js'
 
 export const OUTCOMES = ['allow', 'masked', 'deny', 'fail_closed', 'unknown'] as const
 export type Outcome = typeof OUTCOMES[number]
@@ -38,6 +39,9 @@ export interface EvidenceOptions {
   /** Stretches without decisions at least this many whole hours long are listed. Default 1. */
   readonly quietHours?: number
   readonly onProgress?: (p: Progress) => void
+  /** Read on a second thread while this one checks and counts (the same report either way).
+   * Default: when the input is large enough to gain from it and a second core exists. */
+  readonly parallel?: boolean
   /** Clock for generated_at (tests). */
   readonly now?: () => Date
 }
@@ -407,40 +411,46 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
 
   let sawRecord = false
   let firstProblem: string | null = null
-  for (const input of inputs) {
-    if (input.stateError !== null) checker.stateError(input.stateError, `${input.path}/state.json`)
-    checker.setAnchor(input.anchor)
-    for (let fi = 0; fi < input.files.length; fi++) {
-      const file = input.files[fi]!
-      checker.startFile()
-      const base = bytesDone
-      const r = await readLogFile(file, {
-        item: (v, pos, text) => {
-          const o = v as Record<string, unknown> | null
-          const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
-          let ts: number | null = tsText !== null ? parseTime(tsText) : null
-          if (ts !== null && Number.isNaN(ts)) ts = null
-          const d = checker.record(v, pos, ts, tsText, text)
-          if (d === 'skip') return
-          sawRecord = true
-          // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.
-          if (o!.drop !== undefined || o!.shadow !== undefined) return
-          if (ts === null) { undated++; return }
-          addDecision(o!, ts, tsText!, chainKeyOf(o!), pos)
-        },
-        malformed: (pos, message) => {
-          firstProblem ??= message
-          checker.malformed(pos, message)
-        },
-        progress: (bytes) => {
-          opts.onProgress?.({ bytesRead: base + bytes, bytesTotal, records: checker.records, file: file.name, filesDone, filesTotal })
-        },
-      }, { allowTornTail: input.kind === 'spool' && fi === input.files.length - 1 })
-      if (r.tornTail) checker.tornTail(file.name)
-      checker.endFile()
-      bytesDone += file.bytes
-      filesDone++
+  const order = inputs.flatMap((input) => input.files.map((file, fi) => ({ file, allowTornTail: input.kind === 'spool' && fi === input.files.length - 1 })))
+  const reader = (opts.parallel ?? parallelWorthIt(bytesTotal)) && order.length > 0 ? readInWorker(order) : { read: readHere, close: async () => {} }
+  try {
+    for (const input of inputs) {
+      if (input.stateError !== null) checker.stateError(input.stateError, `${input.path}/state.json`)
+      checker.setAnchor(input.anchor)
+      for (let fi = 0; fi < input.files.length; fi++) {
+        const file = input.files[fi]!
+        checker.startFile()
+        const base = bytesDone
+        const r = await reader.read(filesDone, file, {
+          item: (v, pos, text, textHashed) => {
+            const o = v as Record<string, unknown> | null
+            const tsText = o !== null && typeof o === 'object' && typeof o.timestamp === 'string' ? o.timestamp : null
+            let ts: number | null = tsText !== null ? parseTime(tsText) : null
+            if (ts !== null && Number.isNaN(ts)) ts = null
+            const d = checker.record(v, pos, ts, tsText, text, textHashed)
+            if (d === 'skip') return
+            sawRecord = true
+            // Drop markers and shadow comparisons (src/proxy/shadow.ts) are not enforced decisions.
+            if (o!.drop !== undefined || o!.shadow !== undefined) return
+            if (ts === null) { undated++; return }
+            addDecision(o!, ts, tsText!, chainKeyOf(o!), pos)
+          },
+          malformed: (pos, message) => {
+            firstProblem ??= message
+            checker.malformed(pos, message)
+          },
+          progress: (bytes) => {
+            opts.onProgress?.({ bytesRead: base + bytes, bytesTotal, records: checker.records, file: file.name, filesDone, filesTotal })
+          },
+        }, { allowTornTail: input.kind === 'spool' && fi === input.files.length - 1 })
+        if (r.tornTail) checker.tornTail(file.name)
+        checker.endFile()
+        bytesDone += file.bytes
+        filesDone++
+      }
     }
+  } finally {
+    await reader.close()
   }
   const chains = checker.finish()
   opts.onProgress?.({ bytesRead: bytesDone, bytesTotal, records: checker.records, file: '', filesDone, filesTotal })

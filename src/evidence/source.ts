@@ -118,6 +118,18 @@ export interface ReadResult {
   tornTail: boolean
 }
 
+export interface ReadOptions {
+  /** A spool's last segment: an incomplete last line is a torn write, not a malformed record. */
+  allowTornTail?: boolean
+  /** Malformed parts reported one by one per file (default 20); the rest are counted. */
+  maxMalformed?: number
+  chunkBytes?: number
+  /** For a reader that checks records without needing their values (src/evidence/read-worker.ts):
+   * a record's text for which this returns true is known to be one valid JSON object and is
+   * handed to item unparsed (value undefined, text given). */
+  unparsed?: (text: string) => boolean
+}
+
 /** A single record larger than this is refused (the logger never writes one near it). */
 const MAX_RECORD_CHARS = 64 * 1024 * 1024
 
@@ -128,7 +140,7 @@ const MAX_RECORD_CHARS = 64 * 1024 * 1024
  * lines fall. Errors in the content are reported through h.malformed and reading goes on
  * (at most `maxMalformed` of them per file are reported one by one); I/O errors throw.
  */
-export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { allowTornTail?: boolean; maxMalformed?: number; chunkBytes?: number } = {}): Promise<ReadResult> {
+export async function readLogFile (file: InputFile, h: ReadHandlers, opts: ReadOptions = {}): Promise<ReadResult> {
   const name = file.name
   let gzip = false
   try {
@@ -149,7 +161,7 @@ export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { all
     else if (malformedCount === maxMalformed + 1) h.malformed(pos, `${formatPosition(pos)}: ${message} (further unreadable records in ${name} are counted, not listed)`)
   }
 
-  const splitter = new Splitter(name, h.item, malformed)
+  const splitter = new Splitter(name, h.item, malformed, opts.unparsed)
   const raw = createReadStream(file.path, { highWaterMark: opts.chunkBytes ?? 1 << 20 })
   let bytes = 0
   raw.on('data', (c: Buffer | string) => {
@@ -172,6 +184,8 @@ export async function readLogFile (file: InputFile, h: ReadHandlers, opts: { all
   }
   return { tornTail: splitter.end(opts.allowTornTail === true) }
 }
+
+const UNPARSED = Symbol('unparsed')
 
 /** Cuts records out of text pushed in arbitrary pieces. */
 class Splitter {
@@ -196,7 +210,13 @@ class Splitter {
     private readonly name: string,
     private readonly item: (value: unknown, pos: Position, text?: string) => void,
     private readonly malformed: (pos: Position, message: string) => void,
+    private readonly unparsed?: (text: string) => boolean,
   ) {}
+
+  /** JSON.parse(text), or UNPARSED for text the reader does not need parsed (ReadOptions.unparsed). */
+  private parse (text: string): unknown {
+    return this.unparsed !== undefined && this.unparsed(text) ? UNPARSED : JSON.parse(text)
+  }
 
   private readonly decoder = new StringDecoder('utf8')
   /** lines mode works on bytes (no decoding of the whole text, one string per line); the
@@ -226,7 +246,7 @@ class Splitter {
       const text = bytes.toString('utf8').trim()
       if (text.length === 0) continue
       let v: unknown
-      try { v = JSON.parse(text) } catch {
+      try { v = this.parse(text) } catch {
         if (this.noneYet) {
           // The first line is not JSON by itself: perhaps a pretty-printed object. The scanner
           // reads the text from there.
@@ -285,11 +305,11 @@ class Splitter {
 
   private emit (text: string, line: number, element: number | null): void {
     let v: unknown
-    try { v = JSON.parse(text) } catch {
+    try { v = this.parse(text) } catch {
       this.malformed({ file: this.name, line, element }, 'not valid JSON')
       return
     }
-    this.item(v, { file: this.name, line, element }, text)
+    this.item(v === UNPARSED ? undefined : v, { file: this.name, line, element }, text)
   }
 
   private lines (final: boolean, allowTorn = false): boolean {
@@ -304,7 +324,7 @@ class Splitter {
       start = nl + 1
       if (text.length === 0) continue
       let v: unknown
-      try { v = JSON.parse(text) } catch {
+      try { v = this.parse(text) } catch {
         if (this.noneYet) {
           // The first line is not JSON by itself: perhaps a pretty-printed object. The scanner
           // reads the text from there.
@@ -329,7 +349,7 @@ class Splitter {
     this.buf = ''
     if (text.length === 0) return false
     let v: unknown
-    try { v = JSON.parse(text) } catch {
+    try { v = this.parse(text) } catch {
       if (allowTorn) return true // no newline after it: a torn write, cut off at the next start
       if (this.noneYet) {
         this.toScan(text)
@@ -355,7 +375,8 @@ class Splitter {
 
   private deliver (v: unknown, line: number, text: string): void {
     this.noneYet = false
-    if (Array.isArray(v)) {
+    if (v === UNPARSED) this.item(undefined, { file: this.name, line, element: null }, text)
+    else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) this.item(v[i], { file: this.name, line, element: i })
     } else this.item(v, { file: this.name, line, element: null }, text)
   }

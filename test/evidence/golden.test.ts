@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildEvidence, reportDigest, type EvidenceOptions, type EvidenceReport } from '../../src/evidence/index.js'
+import { readerStats } from '../../src/evidence/parallel.js'
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'golden')
 const golden = join(dir, 'report.json')
@@ -25,15 +26,18 @@ async function report (opts: Omit<EvidenceOptions, 'logs' | 'now'>): Promise<unk
   return JSON.parse(JSON.stringify(rest).split(JSON.stringify(dir).slice(1, -1)).join('<golden>'))
 }
 
-t.test('the report over the golden period is unchanged', async (t) => {
-  const now = {
-    full: await report({}),
-    bounded: await report({ from: T0 + 2 * DAY, to: T0 + 6 * DAY, subjectClaim: 'team', routeDepth: 3, top: 5, quietHours: 3 }),
-  }
+t.test('the report over the golden period is unchanged, read on this thread or on a second one', async (t) => {
+  const bounded = { from: T0 + 2 * DAY, to: T0 + 6 * DAY, subjectClaim: 'team', routeDepth: 3, top: 5, quietHours: 3 }
+  const now = { full: await report({ parallel: false }), bounded: await report({ ...bounded, parallel: false }) }
   if (update) writeFileSync(golden, JSON.stringify(now, null, 2) + '\n')
   const want = JSON.parse(readFileSync(golden, 'utf8')) as typeof now
   t.same(now.full, want.full, 'the whole period')
   t.same(now.bounded, want.bounded, '--from/--to, another claim, deeper routes')
+  const before = { ...readerStats }
+  t.same(await report({ parallel: true }), want.full, 'the whole period, read on a second thread')
+  t.same(await report({ ...bounded, parallel: true }), want.bounded, '--from/--to, read on a second thread')
+  t.equal(readerStats.inWorker - before.inWorker, 2 * 11, 'every file was read by the worker, twice')
+  t.equal(readerStats.fallback, before.fallback, 'none was read here instead')
   // The fixture shows what it is meant to: if make.ts is changed, these say whether it still does.
   const full = now.full as EvidenceReport
   const kinds = new Set(full.integrity.findings.map((f) => f.kind))

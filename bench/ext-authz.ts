@@ -1,4 +1,6 @@
-// Benchmark: Envoy ext_authz checks per second, gRPC beside HTTP, on one bouncer process.
+// Benchmark: Envoy ext_authz checks per second, gRPC beside HTTP, on one bouncer process, with
+// the bare transports (bench/servers/bare-ext-authz.ts: a fixed "allowed", no decision) as the
+// baseline.
 //   npx tsx bench/ext-authz.ts [--seconds 5] [--concurrency 32] [--cache]
 // The bouncer runs `bouncer run --mode ext_authz` (dist/, so `npm run build` first) in its own
 // process with docs/examples/ext-authz/policy.rego (entrypoint envoy/authz/result, an object
@@ -7,7 +9,7 @@
 // undici pool doing the same over the HTTP protocol. Decision logs off; the decision cache off
 // unless --cache (then every check after the first is an L1 hit). Each contender gets a 1 s
 // warm-up, then --seconds measured; reported: checks/s, p50 and p99 latency as this client sees
-// it, the server's CPU per check, and the ratio to the gRPC row.
+// it, the server's CPU per check, and the ratio to the bare row of the same transport.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -18,6 +20,7 @@ import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { Pool } from 'undici'
 import { freePort } from '../test/helpers/index.js'
+import { spawnTs } from './lib/procs.js'
 import { checkRequest } from '../test/ext-authz/fixtures/client.js'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '32' }, cache: { type: 'boolean', default: false } } })
@@ -107,16 +110,32 @@ try {
     if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`)
   }
 
-  const rows = [await measure('ext_authz gRPC', child.pid!, grpcCall), await measure('ext_authz HTTP', child.pid!, httpCall)]
-  client.close()
-  await pool.close()
+  const bare = spawnTs('bare-ext-authz', join(import.meta.dirname, 'servers/bare-ext-authz.ts'), [])
+  const ports = await bare.message<{ grpc_port: number; http_port: number }>(['ready'], 20_000)
+  const bareClient = new grpc.Client(`127.0.0.1:${ports.grpc_port}`, grpc.credentials.createInsecure())
+  const bareGrpc = (): Promise<void> => new Promise((resolve, reject) => {
+    bareClient.makeUnaryRequest('/envoy.service.auth.v3.Authorization/Check', id, id, bytes, (err) => err ? reject(err) : resolve())
+  })
+  const barePool = new Pool(`http://127.0.0.1:${ports.http_port}`, { connections: CONCURRENCY })
+  const bareHttp = async (): Promise<void> => { const r = await barePool.request({ method: 'GET', path: '/people/42?lang=en', headers }); await r.body.dump() }
 
-  const base = rows[0]!.rps
+  const rows = [
+    { ...await measure('bare grpc-js (fixed answer)', bare.pid, bareGrpc), base: 0 },
+    { ...await measure('ext_authz gRPC', child.pid!, grpcCall), base: 0 },
+    { ...await measure('bare node:http (fixed 200)', bare.pid, bareHttp), base: 2 },
+    { ...await measure('ext_authz HTTP', child.pid!, httpCall), base: 2 },
+  ]
+  client.close()
+  bareClient.close()
+  await pool.close()
+  await barePool.close()
+  await bare.stop()
+
   console.log(`\next_authz checks, ${CONCURRENCY} in flight, ${SECONDS} s each, decision cache ${values.cache ? 'on (L1 hits)' : 'off'}, decision logs off`)
   console.log('| contender | checks/s | ratio | p50 ms | p99 ms | server CPU µs/check | errors |')
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of rows) {
-    console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.cpuUsPerCheck)} | ${r.errors} |`)
+    console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / rows[r.base]!.rps).toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Math.round(r.cpuUsPerCheck)} | ${r.errors} |`)
   }
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node.js ${process.version}; load generator in this process, bouncer in its own`)
 } finally {

@@ -58,6 +58,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
   if (resource && !c.bundles.service_url) throw new ConfigError(['bundles.shadow_resource: needs bundles.service_url'])
   const { metrics, log, health } = deps
   const entrypoint = p.shadow_entrypoint ?? p.entrypoint
+  const policyOptions: LoadPolicyOptions = p.shadow_eval_step_budget === undefined ? deps.policyOptions : { ...deps.policyOptions, evalStepBudget: p.shadow_eval_step_budget }
   const holder = new PolicyHolder()
   let lastError: string | undefined
   holder.onActivate((next, prev) => {
@@ -91,7 +92,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
   let bundles: BundleManager | undefined
   if (resource) {
     bundles = (await import('./bundles.js')).fromConfig(c.bundles, {
-      holder, entrypoint, policyOptions: deps.policyOptions, metrics, log, production: deps.production, allowInsecure: deps.allowInsecure,
+      holder, entrypoint, policyOptions, metrics, log, production: deps.production, allowInsecure: deps.allowInsecure,
     }, {
       name: 'shadow',
       resource,
@@ -116,7 +117,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
         return
       }
       try {
-        activate(await loadPolicyFromPath(path!, entrypoint, deps.policyOptions))
+        activate(await loadPolicyFromPath(path!, entrypoint, policyOptions))
       } catch (e) {
         failed('policy.shadow', e)
       }

@@ -164,6 +164,7 @@ export const configSchema = {
       shadow: str('a shadow policy (a directory of Rego, a .rego file, or an OPA bundle .tar.gz, like policy.path), evaluated beside the active policy after the active decision is applied and never enforced; disagreements are counted (bouncer_shadow_decisions_total) and written to the decision log. A shadow that fails to load is logged (file:line:col) and counted; the proxy serves with the active policy alone. Or a bundle from the bundle service: bundles.shadow_resource'),
       shadow_entrypoint: str('entrypoint of the shadow policy (default: policy.entrypoint)', { pattern: '^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$' }),
       shadow_sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'fraction of decisions the shadow policy is evaluated for (0..1; 0 = none)' },
+      shadow_eval_step_budget: int('steps one shadow evaluation may take (as policy.eval_step_budget, which is the default); evaluation is synchronous, so a shadow stuck in a loop delays the other requests of the process until it is stopped: a smaller budget bounds that. Past it, the shadow evaluation is an error; the request is not affected', undefined, 0, 1_000_000_000_000),
       shadow_max_per_second: int('most shadow evaluations per second (each second of the clock); the rest are counted as skipped (rate_limited); 0 = no cap', 1000, 0),
       print: bool('log the output of the policy\'s print() calls at debug level, with the request id; when false, print() calls are left out of policies compiled at start and do nothing in bundles', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
@@ -370,7 +371,7 @@ export interface BouncerConfig {
     readonly path?: string; readonly entrypoint: string; readonly error_status: 403 | 500; readonly not_ready_status: number
     readonly eval_timeout_seconds: number; readonly eval_step_budget: number; readonly strict_builtin_errors: boolean; readonly initial_memory_pages: number; readonly max_memory_pages: number
     readonly rego_version: 0 | 1; readonly print: boolean
-    readonly shadow?: string; readonly shadow_entrypoint?: string; readonly shadow_sample: number; readonly shadow_max_per_second: number
+    readonly shadow?: string; readonly shadow_entrypoint?: string; readonly shadow_sample: number; readonly shadow_max_per_second: number; readonly shadow_eval_step_budget?: number
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
       readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'

@@ -340,3 +340,21 @@ t.test('one shadow: policy.shadow and bundles.shadow_resource together are a con
     config: { policy: { shadow: '/nonexistent' }, bundles: { service_url: 'http://127.0.0.1:9', shadow_resource: 'bundles/shadow.tar.gz' } },
   }), { message: /bundles\.shadow_resource: not together with policy\.shadow/ })
 })
+
+t.test('policy.shadow_eval_step_budget applies to the shadow alone', async (t) => {
+  const dirs = policyDirs(t, SHADOW)
+  const up = await startUpstream()
+  const events: Array<{ shadow?: { agreement: string; error?: { code: string } } }> = []
+  const b = await startBouncer({
+    upstream: up.url, policyPath: dirs.active,
+    config: { policy: { shadow: dirs.shadow, shadow_eval_step_budget: 1 } },
+    deps: { decisionLog: { record: (e) => { events.push(e as typeof events[number]) } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  t.equal((await get(b, '/same')).status, 200, 'the active policy runs on its own budget')
+  t.equal((await get(b, '/loosen')).status, 403)
+  b.app.shadow!.drain()
+  t.same(events.filter((e) => e.shadow).map((e) => [e.shadow!.agreement, e.shadow!.error?.code]), [
+    ['error', 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT'], ['error', 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT'],
+  ], 'every shadow evaluation stopped at one step')
+})

@@ -59,11 +59,15 @@ export function httpReplyOf (r: CheckResult): Reply {
   return { status: r.decision.status, headers, body }
 }
 
+// Framing is ours: a policy's header of these names is not sent (it would corrupt the answer).
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'trailer', 'te', 'proxy-connection'])
+
 function send (res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return
   // Several values of one name are sent as separate header lines.
   const out: Record<string, string | string[]> = {}
   for (const [n, v] of r.headers) {
+    if (FRAMING.has(n)) continue
     const prev = out[n]
     out[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
   }

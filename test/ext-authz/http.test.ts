@@ -88,3 +88,15 @@ t.test('HTTP ext_authz: malformed requests and oversized bodies are denied, neve
   t.equal(broken.statusCode, 403)
   t.match(await broken.body.text(), /"error":"forbidden"/)
 })
+
+t.test('HTTP ext_authz: a policy cannot set the answer\'s framing headers', async (t) => {
+  const framing = 'package envoy.authz\n\nresult := {"allowed": false, "http_status": 429, "body": "slow down", "headers": {"content-length": "1", "transfer-encoding": "chunked", "connection": "close", "retry-after": "7"}}\n'
+  const b = await startExtAuthz({ rego: framing, entrypoint: 'envoy/authz/result' })
+  t.teardown(() => b.close())
+  const r = await request(`http://127.0.0.1:${b.httpPort}/people`)
+  t.equal(r.statusCode, 429)
+  t.equal(await r.body.text(), 'slow down', 'the whole body, framed by us')
+  t.equal(r.headers['content-length'], '9')
+  t.equal(r.headers['transfer-encoding'], undefined)
+  t.equal(r.headers['retry-after'], '7', 'other headers pass')
+})

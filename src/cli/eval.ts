@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { CompileError, formatDiagnostic, loadSources, type RegoVersion } from '../compiler/index.js'
 import { parseQuery } from '../compiler/parser/index.js'
-import { evaluationMessage } from '../policy/eval/index.js'
+import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
 
@@ -57,7 +57,8 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
     ({ policy } = await loadRego({ modules, entrypoints: [], query: prefix + query, printStatements: true }, data, {
       ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
       strictBuiltinErrors: opts.strictBuiltinErrors === true,
-      evalStepBudget: 0, // as opa eval: no step budget
+      evalStepBudget: 0, // as opa eval: no step budget, no memory cap
+      maxMemoryPages: WASM_MAX_MEMORY_PAGES,
       ...(onPrint !== undefined ? { onPrint: (line: string) => onPrint(line) } : {}),
     }))
   } catch (e) {

@@ -16,7 +16,7 @@ import type { Module, Rule } from '../compiler/ast/index.js'
 import { CompileError, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
-import { evaluationMessage } from '../policy/eval/index.js'
+import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, usageError } from './args.js'
 
@@ -146,7 +146,8 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
   const hits = new Set<number>()
   const { policy, facts } = await loadRego({ modules, entrypoints: toRun.map(f => f.ep), rewriteModules: renameDuplicateTests }, data, {
     ...versioned,
-    evalStepBudget: 0, // as opa test: no step budget
+    evalStepBudget: 0, // as opa test: no step budget, no memory cap
+    maxMemoryPages: WASM_MAX_MEMORY_PAGES,
     onPrint: (line) => { output.push(line) },
     ...(opts.coverage === true ? { onCoverage: (id: number) => { hits.add(id) } } : {}),
   })

@@ -13,7 +13,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { CompileError, type RegoVersion } from '../compiler/index.js'
 import { parseModule } from '../compiler/parser/index.js'
-import { evaluationMessage } from '../policy/eval/index.js'
+import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
@@ -114,7 +114,7 @@ export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Prom
       entrypoints: [],
       query: tc.query,
       printStatements: true, // compiled in (as OPA's test runner does), output dropped
-    }, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, regoVersion, evalStepBudget: 0 })
+    }, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, regoVersion, evalStepBudget: 0, maxMemoryPages: WASM_MAX_MEMORY_PAGES })
     const rs = policy.evaluate(input, '$query')
     rows = rs.length === 0 ? [] : rs[0].result
   } catch (e) {

@@ -40,7 +40,8 @@ import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '
 export interface WasmPolicyOptions {
   /** Host builtins (default: the registry in src/policy/builtins). */
   builtins?: Record<string, HostBuiltin>
-  /** Initial / maximum Wasm memory in 64 KiB pages. */
+  /** Initial / maximum Wasm memory in 64 KiB pages (default 16 / 4096, policy.*_memory_pages;
+   *  tools that run a policy once, like opa, pass WASM_MAX_MEMORY_PAGES). */
   initialMemoryPages?: number
   maxMemoryPages?: number
   /** OPA's strict builtin errors (--strict-builtin-errors): a failing host builtin aborts the
@@ -61,6 +62,9 @@ export interface WasmPolicyOptions {
    *  reached (src/compiler/coverage.ts). */
   onCoverage?: (point: number) => void
 }
+
+/** The wasm32 limit (4 GiB): no cap beyond the module's own, as the opa-wasm SDK alone gives. */
+export const WASM_MAX_MEMORY_PAGES = 65536
 
 /** What a print line is attached to. */
 export interface PrintEvent {

@@ -5,6 +5,8 @@
 //   read + verify        the chain check alone (the floor: JSON.parse + SHA-256 per record)
 //   replay (recorded)    the candidate evaluated and compared with the recorded decision
 //   replay (--baseline)  candidate and baseline both evaluated
+// Replay evaluates a deterministic policy once per distinct projected input (as the decision
+// cache would), so the inputs vary as traffic does: 500 subjects, ids in the paths.
 //   npx tsx bench/replay.ts [--events 100000] [--spool DIR (kept; reused when it exists)]
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -25,6 +27,7 @@ if (values.child !== undefined) {
   let n = 0
   let pass = 0
   let passCpu = 0
+  let evaluations = 0
   if (values.mode === 'read') {
     const { readDecisions } = await import('../src/replay/records.js')
     const p0 = performance.now()
@@ -39,13 +42,14 @@ if (values.child !== undefined) {
     n = r.totals.evaluated
     pass = r.seconds
     passCpu = r.cpu_seconds
+    evaluations = r.evaluations.candidate + r.evaluations.baseline
     if (r.totals.changed + r.input_incomplete.changed !== 0) throw new Error('the same policy changed decisions')
   }
   // seconds: the whole command (module loading and compiling policies/ included); pass: the
   // read-verify-evaluate pass alone.
   const s = (performance.now() - t0) / 1000
   const c = process.cpuUsage(c0)
-  process.stdout.write(JSON.stringify({ events: n, seconds: s, pass, passCpu, cpuSeconds: (c.user + c.system) / 1e6 }) + '\n')
+  process.stdout.write(JSON.stringify({ events: n, seconds: s, pass, passCpu, evaluations, cpuSeconds: (c.user + c.system) / 1e6 }) + '\n')
   process.exit(0)
 }
 
@@ -65,7 +69,8 @@ async function writeLog (spool: string, n: number): Promise<void> {
   const lg = new DecisionLogger({ spool_dir: spool, sinks: ['console'], write_mode: 'batched', max_bytes: 8 * 1024 ** 3, segment_max_bytes: 16 * 1024 ** 2, min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: never })
   await lg.start()
   for (let i = 0; i < n; i++) {
-    const [method, parsed] = ROUTES[i % ROUTES.length]!
+    const [method, route] = ROUTES[i % ROUTES.length]!
+    const parsed = route.length === 3 ? [route[0]!, route[1]!, String(i % 9973)] : route
     const roles = ROLES[(i >> 3) % ROLES.length]!
     const anonymous = i % 13 === 0
     const input = {
@@ -87,16 +92,16 @@ async function writeLog (spool: string, n: number): Promise<void> {
 const self = fileURLToPath(import.meta.url)
 const spool = values.spool ?? join(dir, 'spool')
 if (!existsSync(spool)) await writeLog(spool, EVENTS)
-const results: Array<{ name: string; events: number; seconds: number; pass: number; passCpu: number; cpuSeconds: number }> = []
+const results: Array<{ name: string; events: number; seconds: number; pass: number; passCpu: number; evaluations: number; cpuSeconds: number }> = []
 for (const [name, mode] of [['read + verify (no evaluation)', 'read'], ['replay, recorded baseline', 'recorded'], ['replay, --baseline (2 evaluations)', 'baseline']] as const) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', spool, '--mode', mode], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(r.stderr)
-  results.push({ name, ...JSON.parse(r.stdout) as { events: number; seconds: number; pass: number; passCpu: number; cpuSeconds: number } })
+  results.push({ name, ...JSON.parse(r.stdout) as { events: number; seconds: number; pass: number; passCpu: number; evaluations: number; cpuSeconds: number } })
 }
 const slowest = Math.min(...results.map((r) => r.events / r.passCpu))
-const rows = [['contender', 'events', 'command s', 'events/s (command)', 'pass s', 'events/s (pass)', 'events per CPU-s (pass)', 'vs slowest (CPU)'],
+const rows = [['contender', 'events', 'command s', 'events/s (command)', 'pass s', 'events/s (pass)', 'events per CPU-s (pass)', 'vs slowest (CPU)', 'policy evaluations'],
   ...results.map((r) => [r.name, String(r.events), r.seconds.toFixed(2), Math.round(r.events / r.seconds).toLocaleString('en-US'),
-    r.pass.toFixed(2), Math.round(r.events / r.pass).toLocaleString('en-US'), Math.round(r.events / r.passCpu).toLocaleString('en-US'), `${(r.events / r.passCpu / slowest).toFixed(2)}×`])]
+    r.pass.toFixed(2), Math.round(r.events / r.pass).toLocaleString('en-US'), Math.round(r.events / r.passCpu).toLocaleString('en-US'), `${(r.events / r.passCpu / slowest).toFixed(2)}×`, String(r.evaluations)])]
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
 for (const r of rows) console.log(r.map((c, i) => i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)).join('  '))
 console.log(`\ntarget: >= 20,000 events/s for the default policy (replay, recorded baseline). "command" includes loading modules and compiling policies/; "pass" is the read-verify-evaluate pass; per CPU-second is the figure to compare on a busy machine.`)

@@ -20,13 +20,15 @@ export interface Judge {
   readonly nondeterministic: boolean
   /** Whether the policy reads any of these input fields. */
   reads (fields: readonly (readonly string[])[]): boolean
-  /** Two judges with the same key give the evaluator the same bytes for an input. */
+  /** Two judges with the same key give the evaluator the same text for an input. */
   readonly viewKey: string
-  /** What the evaluator is given for `input` (the projection, as UTF-8 bytes). */
-  bytesOf (input: unknown): ArrayBuffer
-  /** The decision for bytes from bytesOf (of this judge, or one with the same viewKey). */
-  decideBytes (bytes: ArrayBuffer): Outcome
+  /** What the evaluator is given for `input` (the projection, serialised canonically). */
+  textOf (input: unknown): string
+  /** The decision for a text from textOf (of this judge, or one with the same viewKey). */
+  decideText (text: string): Outcome
   decide (input: unknown): Outcome
+  /** Evaluations run, and decisions taken from the memo instead. */
+  readonly stats: { evaluations: number; memoHits: number }
 }
 
 export interface JudgeOptions {
@@ -46,17 +48,33 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
   })
   const view = compileInputView(policy.inputPaths)
   const evaluate = policy.evaluate
-  const bytesOf = (input: unknown): ArrayBuffer => inputBytes(view.text(input))
-  const decideBytes = (bytes: ArrayBuffer): Outcome => {
+  const stats = { evaluations: 0, memoHits: 0 }
+  const evaluateText = (text: string): Outcome => {
+    stats.evaluations++
     let result: unknown
     try {
-      result = evaluate(bytes)
+      result = evaluate(inputBytes(text))
     } catch (e) {
       const code = isBouncerError(e) ? e.code : 'BOUNCER_ERR_POLICY_EVAL'
       return { kind: 'error', code, message: (e as Error).message }
     }
     return outcomeOfResult(result)
   }
+  // The decision cache's reasoning (src/proxy/engine.ts): a deterministic policy decides the
+  // same for the same projected input, so each distinct projection is evaluated once. Not for
+  // policies that read the clock or random numbers, nor over the whole input (the request id
+  // alone makes every text distinct).
+  const memo = policy.cacheable && !view.whole ? new Map<string, Outcome>() : null
+  const decideText = memo === null
+    ? evaluateText
+    : (text: string): Outcome => {
+        let o = memo.get(text)
+        if (o !== undefined) { stats.memoHits++; return o }
+        o = evaluateText(text)
+        if (memo.size >= MEMO_ENTRIES) memo.clear()
+        memo.set(text, o)
+        return o
+      }
   return {
     source: path,
     revision: policy.revision,
@@ -64,8 +82,11 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
     nondeterministic: !policy.cacheable,
     reads: compileReads(policy.inputPaths),
     viewKey: view.whole ? '*' : JSON.stringify([...policy.inputPaths!].map((p) => [...p]).sort()),
-    bytesOf,
-    decideBytes,
-    decide: (input) => decideBytes(bytesOf(input)),
+    textOf: (input) => view.text(input),
+    decideText,
+    decide: (input) => decideText(view.text(input)),
+    stats,
   }
 }
+
+const MEMO_ENTRIES = 50_000

@@ -75,6 +75,8 @@ export interface ReplayReport {
     examples: Example[]
   }
   notes: string[]
+  /** policy evaluations run, and decisions reused for a projected input seen before */
+  evaluations: { candidate: number; baseline: number; reused: number }
   /** the read-verify-evaluate pass (policy loading not included): wall-clock and CPU time */
   seconds: number
   cpu_seconds: number
@@ -136,9 +138,9 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
       after = candidate.decide(input)
     } else if (sameView) {
       // Both read the same input paths: project and serialise the input once.
-      const bytes = candidate.bytesOf(input)
-      before = baseline.decideBytes(bytes)
-      after = candidate.decideBytes(bytes)
+      const text = candidate.textOf(input)
+      before = baseline.decideText(text)
+      after = candidate.decideText(text)
     } else {
       before = baseline.decide(input)
       after = candidate.decide(input)
@@ -214,6 +216,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
       examples: incompleteExamples,
     },
     notes,
+    evaluations: { candidate: candidate.stats.evaluations, baseline: baseline?.stats.evaluations ?? 0, reused: candidate.stats.memoHits + (baseline?.stats.memoHits ?? 0) },
     seconds,
     cpu_seconds: (cpu.user + cpu.system) / 1e6,
     events_per_second: seconds > 0 ? Math.round(evaluated / seconds) : 0,

@@ -257,6 +257,29 @@ t.test('--baseline: the candidate against another policy over the same inputs', 
   t.equal(back.baseline?.source, fx.candidate)
 })
 
+t.test('a deterministic policy is evaluated once per distinct projected input; one that reads the clock every time', async (t) => {
+  const dir = tempDir(t)
+  const byMethod = join(dir, 'by-method')
+  const clock = join(dir, 'clock')
+  mkdirSync(byMethod)
+  mkdirSync(clock)
+  // Reads only the method, and every request was a GET.
+  writeFileSync(join(byMethod, 'p.rego'), 'package bouncer\n\ndecision := {"allow": input.attributes.request.http.method == "GET"}\n')
+  writeFileSync(join(clock, 'p.rego'), 'package bouncer\n\ndecision := {"allow": input.attributes.request.http.method == "GET"} if time.now_ns() > 0\n')
+  const a = await replay({ logs: [fx.spool], policy: byMethod })
+  t.same(a.evaluations, { candidate: 1, baseline: 0, reused: 13 })
+  const b = await replay({ logs: [fx.spool], policy: clock })
+  t.same(b.evaluations, { candidate: 14, baseline: 0, reused: 0 })
+  t.match(b.notes.join('\n'), /The candidate policy calls builtins whose result is not a function of the input/)
+  // Same decisions either way: every recorded deny is now an allow, headers and masks are gone;
+  // no input is incomplete, since neither policy reads the erased authorization header.
+  for (const r of [a, b]) {
+    t.same(r.totals, { evaluated: 14, unchanged: 5, changed: 9, input_incomplete: 0, erased_not_read: 3 })
+    t.same(group(r, 'deny-to-allow').examples.map((e) => e.decision_id), idsOf('admin-1', 'admin-2', 'admin-3', 'legacy-1', 'legacy-2'))
+    t.equal(group(r, 'deny-to-allow').count, 5)
+  }
+})
+
 t.test('a tampered line is reported with its file and line; the record is incomplete', async (t) => {
   const dir = join(tempDir(t), 'spool')
   cpSync(fx.spool, dir, { recursive: true })

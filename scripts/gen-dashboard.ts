@@ -114,6 +114,15 @@ export function buildDashboard (): Record<string, unknown> {
     ]),
     timeseries('Bundle revision', 'Active bundle revision per pod (bouncer_bundle_revision_info).', 'none', [t(`max by (pod, name, revision) (bouncer_bundle_revision_info{${S}})`, '{{name}} {{revision}} {{pod}}')]),
 
+    row('Shadow policy'),
+    timeseries('Shadow decisions', 'How the shadow policy compares with the active one (agree, allow_to_deny, deny_to_allow, status, body, headers, mask, error); never enforced.', 'reqps', [t(rate('bouncer_shadow_decisions_total', 'agreement'), '{{agreement}}')]),
+    timeseries('Shadow skipped', 'Decisions without a shadow evaluation: sampled_out, rate_limited, no_shadow_policy, active_failed.', 'reqps', [t(rate('bouncer_shadow_skipped_total', 'reason'), '{{reason}}')]),
+    timeseries('Shadow evaluation latency', 'Off the request path, on the same core.', 's', quantiles('bouncer_shadow_eval_duration_seconds', 'shadow eval')),
+    timeseries('Shadow policy', 'Load failures (the proxy serves with the active policy alone) and the shadow revision per pod.', 'short', [
+      t(`sum(increase(bouncer_shadow_load_failures_total{${S}}${RATE}))`, 'load failures'),
+      t(`max by (pod, revision) (bouncer_shadow_policy_info{${S}})`, 'revision {{revision}} {{pod}}'),
+    ]),
+
     row('Decision cache'),
     timeseries('Hit ratio', 'By tier (memory, redis).', 'percentunit', [t(
       `sum by (tier) (rate(bouncer_decision_cache_hits_total{${S}}${RATE})) / (sum by (tier) (rate(bouncer_decision_cache_hits_total{${S}}${RATE})) + sum by (tier) (rate(bouncer_decision_cache_misses_total{${S}}${RATE})))`,

@@ -64,6 +64,7 @@ export class ObjV extends Value {
   /** Index of `k`, or -(insertion point) - 1 when absent. */
   find (k: Value): i32 { return search(this.keys, k); }
   get (k: Value): Value | null {
+    if (k.kind == T_STRING) return this.getStr(changetype<StrV>(k).s);
     let i = search(this.keys, k);
     return i >= 0 ? unchecked(this.vals[i]) : null;
   }

@@ -256,16 +256,55 @@ class Repl {
   value: Value | null = null
 }
 
+// Evaluation allocates on a bump heap that is not zeroed between evaluations. Arrays that must
+// start zeroed are cleared with stores here: for the small sizes an evaluation needs that is
+// cheaper than memory.fill, which V8 runs as a call out of Wasm (AssemblyScript's Array and
+// StaticArray constructors use it). Arrays that are filled right away are not cleared at all.
+
+// @ts-ignore: decorator
+@inline function zeroBytes (p: usize, size: usize): void {
+  const end = p + size
+  while (p + 8 <= end) { store<u64>(p, 0); p += 8 }
+  while (p < end) { store<u8>(p, 0); p++ }
+}
+
+/** An array of `n` elements, all null / false / 0. */
+function zeroedArray<T> (n: i32): Array<T> {
+  const a = changetype<Array<T>>(__newArray(n, alignof<T>(), idof<Array<T>>()))
+  zeroBytes(a.dataStart, <usize>n << alignof<T>())
+  return a
+}
+
+/** An array of `n` elements the caller sets before reading any. */
+// @ts-ignore: decorator
+@inline function filledLater<T> (n: i32): Array<T> {
+  return changetype<Array<T>>(__newArray(n, alignof<T>(), idof<Array<T>>()))
+}
+
+/** A frame of `n` local slots, all null. */
+function newFrame (n: i32): StaticArray<Value | null> {
+  const size = <usize>n << alignof<usize>()
+  const f = changetype<StaticArray<Value | null>>(__new(size, idof<StaticArray<Value | null>>()))
+  zeroBytes(changetype<usize>(f), size)
+  return f
+}
+
+// Shared empty arrays (allocated at start, below the heap base, never mutated): a state
+// without overrides points at these; execWith copies before it adds anything.
+const NO_DATA_OV: Array<DataOverride> = new Array<DataOverride>()
+const NO_REPL: Array<Repl | null> = new Array<Repl | null>()
+
 class State {
   input: Value | null = null
-  dataOv: Array<DataOverride> = new Array<DataOverride>()
-  funcOv: Array<Repl | null> = new Array<Repl | null>()
-  builtinOv: Array<Repl | null> = new Array<Repl | null>()
+  dataOv: Array<DataOverride> = NO_DATA_OV
+  /** per func id, when hasFuncOv (else empty) */
+  funcOv: Array<Repl | null> = NO_REPL
+  /** per builtin index, when hasBuiltinOv (else empty) */
+  builtinOv: Array<Repl | null> = NO_REPL
   hasFuncOv: bool = false
   hasBuiltinOv: bool = false
-  memo: Array<Value | null> = new Array<Value | null>()
-  memoDone: Array<bool> = new Array<bool>()
-  computing: Array<bool> = new Array<bool>()
+  memo: Array<Value | null> = changetype<Array<Value | null>>(0)
+  memoDone: Array<bool> = changetype<Array<bool>>(0)
 }
 
 let st: State = new State()
@@ -273,8 +312,8 @@ let gData: Value = newObject()
 
 function freshMemo (s: State): void {
   const n = funcs.length
-  s.memo = new Array<Value | null>(n)
-  s.memoDone = new Array<bool>(n)
+  s.memo = zeroedArray<Value | null>(n)
+  s.memoDone = zeroedArray<bool>(n)
 }
 
 export function evalEntrypoint (ep: i32, data: Value, input: Value | null): Value | null {
@@ -284,8 +323,6 @@ export function evalEntrypoint (ep: i32, data: Value, input: Value | null): Valu
   }
   const s = new State()
   s.input = input
-  s.funcOv = new Array<Repl | null>(funcs.length)
-  s.builtinOv = new Array<Repl | null>(bIsHost.length)
   freshMemo(s)
   st = s
   gData = data
@@ -506,7 +543,7 @@ function evalRule (f: i32): Value | null {
 }
 
 function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
-  const frame = new StaticArray<Value | null>(fn.nlocals)
+  const frame = newFrame(fn.nlocals)
   if (args !== null) for (let i = 0; i < args.length; i++) frame[i] = args[i]
   const rules = fn.rules
   switch (fn.kind) {
@@ -714,8 +751,9 @@ function mergeDocs (a: Value, b: Value): Value | null {
 // ---- blocks ----
 
 function argsOf (frame: StaticArray<Value | null>, ops: Array<i32>): Array<Value> {
-  const out = new Array<Value>(ops.length)
-  for (let i = 0; i < ops.length; i++) unchecked(out[i] = get(frame, unchecked(ops[i])))
+  const n = ops.length
+  const out = filledLater<Value>(n)
+  for (let i = 0; i < n; i++) unchecked(out[i] = get(frame, unchecked(ops[i])))
   return out
 }
 
@@ -907,11 +945,11 @@ function execWith (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<
       if (w.replKind == 2) r.value = get(frame, w.value)
       else r.id = w.value
       if (w.kind == W_FUNC) {
-        if (!copiedFunc) { s.funcOv = s.funcOv.slice(0); copiedFunc = true }
+        if (!copiedFunc) { s.funcOv = s.hasFuncOv ? s.funcOv.slice(0) : zeroedArray<Repl | null>(funcs.length); copiedFunc = true }
         s.funcOv[w.target] = r
         s.hasFuncOv = true
       } else {
-        if (!copiedBuiltin) { s.builtinOv = s.builtinOv.slice(0); copiedBuiltin = true }
+        if (!copiedBuiltin) { s.builtinOv = s.hasBuiltinOv ? s.builtinOv.slice(0) : zeroedArray<Repl | null>(bIsHost.length); copiedBuiltin = true }
         s.builtinOv[w.target] = r
         s.hasBuiltinOv = true
       }

@@ -70,9 +70,10 @@ function lowerHex (c: number): number {
   return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1
 }
 
-/** A backslash or a surrogate: without either, every string ends at the next quote and is
- * canonical as it stands (JSON.parse accepted the text, so it holds no raw control character). */
-const SLOW = /[\\\ud800-\udfff]/
+/** A backslash, a surrogate or a control character: without any, every string ends at the next
+ * quote and is canonical as it stands. With one, strings are read character by character, and a
+ * raw control character in one is refused — so text textHash accepts is valid JSON. */
+const SLOW = /[\u0000-\u001f\\\ud800-\udfff]/
 
 /** End (after the closing quote) of the canonical string at p, or -1. */
 function str (text: string, slow: boolean, p: number): number {

@@ -21,21 +21,25 @@ export interface WorkerData {
   credits: SharedArrayBuffer
 }
 
-/** What readLogFile handed its handlers, in order. kinds: 0 a record's text (texts, hashes),
- * 1 a value without its own text (values), 2 a malformed part (messages); lines and
- * elements (-1 for none) for each. bytes: the file's bytes read so far (-1: not known). */
+/** What readLogFile handed its handlers, in order: n entries of four numbers in meta — kind
+ * (0 a record's text, 1 a value without its own text, 2 a malformed part), line, element (-1 for
+ * none), the length of its text in texts (kind 0); each kind-0 record's textHash in hashes, 64
+ * characters each (NO_HASH for null); values (kind 1) and messages (kind 2) in order. bytes:
+ * the file's bytes read so far (-1: not known). */
 export interface Batch {
   t: 'batch'
   file: number
-  kinds: number[]
-  texts: string[]
-  hashes: Array<string | null>
+  n: number
+  meta: Int32Array
+  texts: string
+  hashes: string
   values: unknown[]
-  lines: number[]
-  elements: number[]
   messages: string[]
   bytes: number
 }
+
+/** textHash declined the record's text (not a 64-digit hex hash, so never a computed one). */
+export const NO_HASH = '-'.repeat(64)
 
 export type WorkerMessage =
   | Batch
@@ -126,16 +130,19 @@ export function readInWorker (files: WorkerData['files']): { read: FileReader; c
 }
 
 function deliver (b: Batch, name: string, h: FileHandlers): void {
+  const meta = b.meta
   let t = 0
+  let hs = 0
   let v = 0
   let m = 0
-  for (let i = 0; i < b.kinds.length; i++) {
-    const e = b.elements[i]!
-    const pos: Position = { file: name, line: b.lines[i]!, element: e < 0 ? null : e }
-    const k = b.kinds[i]
+  for (let i = 0; i < b.n; i++) {
+    const e = meta[4 * i + 2]!
+    const pos: Position = { file: name, line: meta[4 * i + 1]!, element: e < 0 ? null : e }
+    const k = meta[4 * i]
     if (k === 0) {
-      const text = b.texts[t]!
-      h.item(JSON.parse(text), pos, text, b.hashes[t++])
+      const text = b.texts.slice(t, t += meta[4 * i + 3]!)
+      const hash = b.hashes.slice(hs, hs += 64)
+      h.item(JSON.parse(text), pos, text, hash === NO_HASH ? null : hash)
     } else if (k === 1) h.item(b.values[v++], pos)
     else h.malformed(pos, b.messages[m++]!)
   }

@@ -7,18 +7,24 @@
 // cannot read any of those fields: the compiler records the input paths an entrypoint reads
 // (src/proxy/projection.ts evaluates over exactly those), and an erased field outside them
 // cannot change the result.
+// The same goes for the recorded decision when it is the baseline: the logger also erases
+// credential headers a decision sets (result.headers, result.response_headers) and log mask
+// rules may rewrite /result fields, so such an event's recorded decision is not the one that
+// was enforced, and comparing with it would report changes that are not there.
 
 export type InputPaths = readonly (readonly string[])[] | null | undefined
 
 /** JSON Pointers of the input fields the event says were erased or masked ('/input' for the
- * whole input). Empty when the logged input is the input as evaluated. */
-export function alteredInputPointers (ev: Record<string, unknown>): string[] {
+ * whole input), and with `result` those of the recorded decision ('/result/…'). Empty when the
+ * logged input (and result) is what the policy saw (and returned). */
+export function alteredPointers (ev: Record<string, unknown>, result: boolean): string[] {
   let out: string[] | undefined
   for (const field of ['erased', 'masked'] as const) {
     const list = ev[field]
     if (!Array.isArray(list)) continue
     for (const p of list) {
-      if (typeof p === 'string' && (p === '/input' || p.startsWith('/input/'))) (out ??= []).push(p)
+      if (typeof p !== 'string') continue
+      if (p === '/input' || p.startsWith('/input/') || (result && (p === '/result' || p.startsWith('/result/')))) (out ??= []).push(p)
     }
   }
   // An event recorded without its input at all (and not because the policy had none).
@@ -26,7 +32,7 @@ export function alteredInputPointers (ev: Record<string, unknown>): string[] {
   return out ?? []
 }
 
-/** The path below `input` a pointer from alteredInputPointers names ([] for the whole input). */
+/** The path below `input` an /input pointer names ([] for the whole input). */
 export function pathOfPointer (p: string): string[] {
   return p === '/input' ? [] : p.slice(7).split('/').map(unescapeToken)
 }

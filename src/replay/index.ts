@@ -10,6 +10,6 @@ export { CHANGE_KINDS, CHANGE_TITLES, compareOutcomes, parseKinds } from './comp
 export type { ChangeKind } from './compare.js'
 export { outcomeOfEvent, outcomeOfResult, describeOutcome } from './outcome.js'
 export type { Outcome } from './outcome.js'
-export { alteredInputPointers, compileReads } from './incomplete.js'
+export { alteredPointers, compileReads } from './incomplete.js'
 export { renderReplay, type ReplayFormat } from './render.js'
 export type { ChangeGroup, Example } from './tally.js'

@@ -34,7 +34,7 @@ function renderTable (r: ReplayReport): string {
   }
   if (t.input_incomplete > 0) {
     out.push('')
-    out.push('Input incomplete (erased or masked before the event was stored):')
+    out.push('Input incomplete (fields the comparison depends on were erased or masked before the event was stored):')
     for (const f of r.input_incomplete.fields) out.push(`  ${f.pointer}: ${f.events} event(s)`)
     const ic = r.input_incomplete.changes.filter((g) => g.count > 0)
     if (ic.length > 0) {

@@ -7,7 +7,7 @@ import type { VerificationConfig } from '../bundle/index.js'
 import { bouncerError } from '../errors.js'
 import type { Finding, FindingKind } from '../evidence/index.js'
 import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
-import { alteredInputPointers, pathOfPointer, pointerOf } from './incomplete.js'
+import { alteredPointers, pathOfPointer, pointerOf } from './incomplete.js'
 import { loadJudge, type Judge } from './judge.js'
 import { outcomeOfEvent, type Outcome } from './outcome.js'
 import { readDecisions } from './records.js'
@@ -57,7 +57,8 @@ export interface ReplayReport {
     unchanged: number
     /** complete input, a different decision */
     changed: number
-    /** input erased or masked where the policies read it: counted here, not above */
+    /** input erased or masked where the policies read it, or (recorded baseline) a recorded
+     * decision with erased or masked fields: counted here, not above */
     input_incomplete: number
     /** input erased or masked only where neither policy reads it (exact; counted above) */
     erased_not_read: number
@@ -115,6 +116,8 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   // the candidate reads matters.
   const readMemo = new Map<string, boolean>()
   const isRead = (pointer: string): boolean => {
+    // A /result pointer (recorded baseline only): the recorded decision itself is incomplete.
+    if (pointer.startsWith('/result')) return true
     let r = readMemo.get(pointer)
     if (r === undefined) {
       const f = [pathOfPointer(pointer)]
@@ -146,7 +149,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
       after = candidate.decide(input)
     }
     const kinds = compareOutcomes(before, after)
-    const altered = alteredInputPointers(ev)
+    const altered = alteredPointers(ev, baseline === null)
     if (altered.length > 0) {
       const pointers = altered.filter(isRead)
       if (pointers.length > 0) {

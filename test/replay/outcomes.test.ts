@@ -1,8 +1,8 @@
 // The rest of the decision contract under replay, over a log a real bouncer wrote through its
 // file sink (JSON lines): fail-closed events (the recorded policy failed to evaluate), a
 // candidate that fails (an invalid mask, a value that is not a decision), body and cache_ttl
-// changes, and credential query parameters erased from the logged input where the policy
-// reads them.
+// changes, credential query parameters erased from the logged input where the policy reads
+// them, and a credential header a decision sets, erased from the recorded decision.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -28,6 +28,9 @@ decision := {"allow": true} if {
 	input.parsed_path[0] == "query"
 	input.parsed_query.api_key[0] == "k1"
 }
+
+# A credential for the upstream: the logger erases it from the recorded decision too.
+decision := {"allow": true, "headers": {"authorization": "Bearer upstream-secret"}} if input.parsed_path[0] == "token"
 `
 
 const CANDIDATE = `package bouncer
@@ -48,6 +51,9 @@ decision := {"allow": true} if {
 	input.parsed_path[0] == "query"
 	input.parsed_query.api_key[0] == "k1"
 }
+
+# A credential for the upstream: the logger erases it from the recorded decision too.
+decision := {"allow": true, "headers": {"authorization": "Bearer upstream-secret"}} if input.parsed_path[0] == "token"
 `
 
 const TRAFFIC: Array<[string, string]> = [
@@ -58,6 +64,7 @@ const TRAFFIC: Array<[string, string]> = [
   ['badmask-1', '/badmask'],
   ['weird-1', '/weird'],
   ['query-1', '/query?api_key=k1'],
+  ['token-1', '/token'],
   ['other-1', '/other'],
 ]
 
@@ -111,7 +118,7 @@ t.test('what the proxy did when the log was written', async (t) => {
 t.test('errors on either side, body and cache_ttl changes, an erased query parameter', async (t) => {
   const r = await replay({ logs: [log], policy: candidate })
   t.equal(r.integrity.complete, true, r.integrity.statement)
-  t.same(r.totals, { evaluated: 8, unchanged: 1, changed: 6, input_incomplete: 1, erased_not_read: 0 })
+  t.same(r.totals, { evaluated: 9, unchanged: 1, changed: 6, input_incomplete: 2, erased_not_read: 0 })
   t.same(counts(r.changes), { 'deny-to-allow': 2, 'to-error': 2, 'from-error': 2, body: 1, 'cache-ttl': 1 })
   t.same(group(r, 'from-error').examples.map((e) => e.decision_id), idsOf('boom-1', 'boom-2'))
   t.same(group(r, 'deny-to-allow').examples.map((e) => e.decision_id), idsOf('boom-1', 'boom-2'), 'a fail-closed denial that now allows is deny-to-allow too')
@@ -122,8 +129,20 @@ t.test('errors on either side, body and cache_ttl changes, an erased query param
   t.match(weird!.candidate_decision, { error: { code: 'BOUNCER_ERR_POLICY_DECISION', message: /expected a boolean or an object, got string/ } })
   t.same(group(r, 'body').examples[0]!.candidate_decision, { allow: false, status: 403, body: 'denied' })
   t.same(group(r, 'cache-ttl').examples.map((e) => [e.baseline_decision.cache_ttl, e.candidate_decision.cache_ttl]), [[10, 60]])
-  // The policy reads parsed_query.api_key, which the logger erased: evaluated, and apart.
+  // The policy reads parsed_query.api_key, which the logger erased: evaluated, and apart. The
+  // upstream authorization header was erased from the recorded decision: the candidate sets it
+  // and seems to change the headers, but the recorded decision is incomplete: apart as well.
+  t.same(r.input_incomplete.fields, [{ pointer: '/input/parsed_query/api_key', events: 1 }, { pointer: '/result/headers/authorization', events: 1 }])
+  t.same(counts(r.input_incomplete.changes), { 'allow-to-deny': 1, headers: 1 })
+  t.same(r.input_incomplete.examples.map((e) => e.decision_id), idsOf('query-1', 'token-1'))
+  t.notMatch(JSON.stringify(r.changes), /upstream-secret/, 'not among the complete ones')
+})
+
+t.test('with --baseline both decisions are computed: an erased recorded decision does not matter', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'current.rego'), CURRENT)
+  const r = await replay({ logs: [log], policy: candidate, baseline: join(dir, 'current.rego') })
   t.same(r.input_incomplete.fields, [{ pointer: '/input/parsed_query/api_key', events: 1 }])
-  t.same(counts(r.input_incomplete.changes), { 'allow-to-deny': 1 })
-  t.same(r.input_incomplete.examples.map((e) => e.decision_id), idsOf('query-1'))
+  t.same(counts(r.changes), { 'deny-to-allow': 2, 'to-error': 2, 'from-error': 2, body: 1, 'cache-ttl': 1 }, 'token-1 is unchanged')
+  t.equal(r.totals.unchanged, 2)
 })

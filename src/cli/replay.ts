@@ -18,7 +18,7 @@ export const spec: CommandSpec = {
     'directory of exports; its hash chain is verified as it is read, and every break is reported with\n' +
     'its file and line. CANDIDATE and CURRENT are a directory or file of Rego, or a bundle .tar.gz.\n' +
     'Without --baseline each decision is compared with the one recorded in the log.\n' +
-    'Changes are grouped by kind: ' + CHANGE_KINDS.join(', ') + '.\n' +
+    'Changes are grouped by kind: ' + CHANGE_KINDS.slice(0, 5).join(', ') + ',\n' + CHANGE_KINDS.slice(5).join(', ') + '.\n' +
     'Events whose logged input was erased or masked where the policy reads it are replayed but\n' +
     'counted apart as "input incomplete".\n' +
     '--fail-on takes change kinds, "any", "input-incomplete" and "broken-chain".\n' +

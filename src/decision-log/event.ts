@@ -170,6 +170,8 @@ const HEADER_MAPS: readonly HeaderMap[] = [
   ['input', 'attributes', 'request', 'http', 'headers'],
   ['result', 'headers'],
   ['result', 'response_headers'],
+  // ext_authz results (opa-envoy-plugin's names)
+  ['result', 'response_headers_to_add'],
   ['shadow', 'result', 'headers'],
   ['shadow', 'result', 'response_headers'],
 ].map((path) => ({ path, pointer: '/' + path.map(escapePointer).join('/') + '/' }))
@@ -316,16 +318,23 @@ function walk (v: unknown, path: readonly string[]): unknown {
 function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: ReadonlySet<string>, erased: string[]): void {
   const path = map.path
   const headers = walk(root, path)
-  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return
-  const h = headers as Record<string, unknown>
-  const keys = Object.keys(h)
-  let i = 0
-  while (i < keys.length && !isErased(keys[i]!, names)) i++
-  if (i === keys.length) return
-  const copy: Record<string, unknown> = {}
-  for (const k of keys) {
-    if (isErased(k, names)) erased.push(map.pointer + escapePointer(k))
-    else copy[k] = h[k]
+  if (headers === null || typeof headers !== 'object') return
+  let replacement: unknown
+  if (Array.isArray(headers)) {
+    // A list of header objects (ext_authz results: opa-envoy-plugin accepts one).
+    let changed = false
+    const out = headers.map((el: unknown, idx) => {
+      if (el === null || typeof el !== 'object' || Array.isArray(el)) return el
+      const c = eraseNames(el as Record<string, unknown>, names, `${map.pointer}${idx}/`, erased)
+      if (c !== el) changed = true
+      return c
+    })
+    if (!changed) return
+    replacement = out
+  } else {
+    const c = eraseNames(headers as Record<string, unknown>, names, map.pointer, erased)
+    if (c === headers) return
+    replacement = c
   }
   // Copy-on-write along the path (root is our own event object, so it is modified directly).
   let parent = root
@@ -334,7 +343,21 @@ function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: R
     parent[path[j]!] = next
     parent = next
   }
-  parent[path[path.length - 1]!] = copy
+  parent[path[path.length - 1]!] = replacement
+}
+
+/** `h` without its erased names (the same object when none is erased); pointers recorded under `pointer`. */
+function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, pointer: string, erased: string[]): Record<string, unknown> {
+  const keys = Object.keys(h)
+  let i = 0
+  while (i < keys.length && !isErased(keys[i]!, names)) i++
+  if (i === keys.length) return h
+  const copy: Record<string, unknown> = {}
+  for (const k of keys) {
+    if (isErased(k, names)) erased.push(pointer + escapePointer(k))
+    else copy[k] = h[k]
+  }
+  return copy
 }
 
 function isErased (k: string, names: ReadonlySet<string>): boolean {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm, type VerificationConfig } from '../bundle/index.js'
 import { isBouncerError } from '../errors.js'
 import { describeIoError } from '../evidence/source.js'
-import { CHANGE_KINDS, FAIL_ON_EXTRA, failures, parseKinds, renderReplay, replay, type ReplayFormat, type ReplayReport } from '../replay/index.js'
+import { CHANGE_KINDS, FAIL_ON_EXTRA, failures, parseKinds, renderReplay, replay, type ReadProgress, type ReplayFormat, type ReplayReport } from '../replay/index.js'
 import { bool, type CliIo, type CommandSpec, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, processIo, str, strs, usageError } from './args.js'
 
 export const spec: CommandSpec = {
@@ -76,21 +76,25 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
   const format = (str(a.values, 'format') ?? 'table') as ReplayFormat
   const baseline = str(a.values, 'baseline')
 
+  const progress = io === processIo && process.stderr.isTTY === true ? progressLine() : undefined
   let report: ReplayReport
   try {
     report = await replay({
       logs, policy, entrypoint, examples,
+      ...(progress !== undefined ? { onProgress: progress.update } : {}),
       ...(baseline !== undefined ? { baseline } : {}),
       ...(bool(a.values, 'v0-compatible') ? { regoVersion: 0 as const } : {}),
       ...(verification !== undefined ? { verification } : {}),
     })
   } catch (e) {
+    progress?.done()
     if (isBouncerError(e)) {
       io.stderr(`bouncer replay: ${e.message}\n`)
       return EXIT_ERROR
     }
     throw e
   }
+  progress?.done()
   io.stdout(renderReplay(report, format))
   const failed = failures(report, failOn.kinds)
   if (failed.length > 0) {
@@ -98,4 +102,23 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
     return EXIT_FAILURE
   }
   return EXIT_OK
+}
+
+/** One line on stderr while the log is read (only when stderr is a terminal). */
+function progressLine (): { update: (p: ReadProgress) => void; done: () => void } {
+  let last = 0
+  let shown = false
+  const started = Date.now()
+  return {
+    update (p) {
+      const now = Date.now()
+      if (now - last < 100) return
+      last = now
+      const pct = p.bytesTotal > 0 ? Math.min(100, Math.round(p.bytesRead / p.bytesTotal * 100)) : 0
+      const rate = Math.round(p.records / Math.max(0.001, (now - started) / 1000))
+      process.stderr.write(`\rreplaying: ${String(pct).padStart(3)}%  ${p.records} records  ${rate}/s   `)
+      shown = true
+    },
+    done () { if (shown) process.stderr.write('\r' + ' '.repeat(60) + '\r') },
+  }
 }

@@ -6,6 +6,7 @@
 //   process.stdout.write(renderReplay(report, 'table'))
 export { replay, failures, FAIL_ON_EXTRA } from './replay.js'
 export type { ReplayOptions, ReplayReport, PolicyInfo } from './replay.js'
+export type { ReadProgress } from './records.js'
 export { CHANGE_KINDS, CHANGE_TITLES, compareOutcomes, parseKinds } from './compare.js'
 export type { ChangeKind } from './compare.js'
 export { outcomeOfEvent, outcomeOfResult, describeOutcome } from './outcome.js'

@@ -7,6 +7,9 @@
 import { ChainChecker, openLogInput, readLogFile, type Finding, type LogInput, type Position } from '../evidence/index.js'
 import type { ChainSummary, FindingKind } from '../evidence/integrity.js'
 
+/** Bytes of the log files (as stored, before gunzip) read so far, and chain records checked. */
+export interface ReadProgress { bytesRead: number; bytesTotal: number; records: number }
+
 export interface ReadSummary {
   files: number
   records: number
@@ -24,10 +27,13 @@ export interface ReadSummary {
  * Calls `onDecision` for each decision event whose chain record checks out, in log order.
  * Throws BouncerError BOUNCER_ERR_EVIDENCE_INPUT for a path that cannot be read.
  */
-export async function readDecisions (paths: readonly string[], onDecision: (ev: Record<string, unknown>, pos: Position) => void): Promise<ReadSummary> {
+export async function readDecisions (paths: readonly string[], onDecision: (ev: Record<string, unknown>, pos: Position) => void,
+  onProgress?: (p: ReadProgress) => void): Promise<ReadSummary> {
   const inputs: LogInput[] = paths.map((p) => openLogInput(p))
   const checker = new ChainChecker(() => true)
   let files = 0
+  const bytesTotal = inputs.reduce((n, i) => n + i.files.reduce((m, f) => m + f.bytes, 0), 0)
+  let bytesDone = 0
   for (const input of inputs) {
     if (input.stateError !== null) checker.stateError(input.stateError, `${input.path}/state.json`)
     checker.setAnchor(input.anchor)
@@ -45,13 +51,16 @@ export async function readDecisions (paths: readonly string[], onDecision: (ev: 
           onDecision(o!, pos)
         },
         malformed: (pos, message) => { checker.malformed(pos, message) },
+        ...(onProgress !== undefined ? { progress: (bytes: number) => { onProgress({ bytesRead: bytesDone + bytes, bytesTotal, records: checker.records }) } } : {}),
       }, { allowTornTail: input.kind === 'spool' && fi === input.files.length - 1 })
+      bytesDone += file.bytes
       if (r.tornTail) checker.tornTail(file.name)
       checker.endFile()
       files++
     }
   }
   const chains = checker.finish()
+  onProgress?.({ bytesRead: bytesDone, bytesTotal, records: checker.records })
   return {
     files,
     records: checker.records,

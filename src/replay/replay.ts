@@ -10,7 +10,7 @@ import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
 import { alteredPointers, pathOfPointer, pointerOf } from './incomplete.js'
 import { loadJudge, type Judge } from './judge.js'
 import { outcomeOfEvent, type Outcome } from './outcome.js'
-import { readDecisions } from './records.js'
+import { readDecisions, type ReadProgress } from './records.js'
 import { exampleOf, Tally, type ChangeGroup, type Example } from './tally.js'
 
 export interface ReplayOptions {
@@ -27,6 +27,8 @@ export interface ReplayOptions {
   verification?: VerificationConfig
   /** examples kept per group (default 5) */
   examples?: number
+  /** called as the log is read (bytes of the files as stored) */
+  onProgress?: (p: ReadProgress) => void
   /** the clock for events/s (tests pass a fixed one) */
   now?: () => number
 }
@@ -166,7 +168,7 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
       erasedNotRead++
     }
     complete.add(ev, pos, kinds, before, after)
-  })
+  }, opts.onProgress)
   const seconds = (now() - t0) / 1000
   const cpu = process.cpuUsage(c0)
 

@@ -34,7 +34,11 @@ function received (): Array<Record<string, any>> {
 t.test('drops, a restart and two chains: incomplete; each delivered decision replayed once', async (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'allow-all.rego'), 'package bouncer\n\ndecision := true\n')
-  const r = await replay({ logs: [period.exports], policy: join(dir, 'allow-all.rego') })
+  const progress: Array<{ bytesRead: number; bytesTotal: number; records: number }> = []
+  const r = await replay({ logs: [period.exports], policy: join(dir, 'allow-all.rego'), onProgress: (p) => { progress.push(p) } })
+  const total = readdirSync(period.exports).reduce((n, f) => n + readFileSync(join(period.exports, f)).length, 0)
+  t.same(progress.at(-1), { bytesRead: total, bytesTotal: total, records: r.log.records }, 'progress ends at every byte and record')
+  t.ok(progress.length > 1 && progress.every((p, i) => i === 0 || p.bytesRead >= progress[i - 1]!.bytesRead), 'and grows as the files are read')
   const events = received()
   t.equal(r.integrity.complete, false)
   t.match(r.integrity.statement, /INCOMPLETE record: .*drop marker\(s\): decisions the logger dropped and declared/)

@@ -46,7 +46,7 @@ export function describe (r: VerifyResult): string {
   const what = r.kind === 'spool' ? 'spool' : `${r.files.length} file(s)`
   const range = r.first_seq === null ? 'no records' : `seq ${r.first_seq}..${r.last_seq}`
   if (r.ok) {
-    lines.push(`OK: ${what}, ${r.records} record(s) (${r.decisions} decision(s), ${r.markers} drop marker(s)), ${range}`)
+    lines.push(`OK: ${what}, ${r.records} record(s) (${r.decisions} decision(s), ${r.shadows > 0 ? `${r.shadows} shadow comparison(s), ` : ''}${r.markers} drop marker(s)), ${range}`)
     if (r.last_hash !== null) lines.push(`head hash: ${r.last_hash}`)
   } else {
     const b = r.break!

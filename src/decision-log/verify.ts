@@ -47,6 +47,8 @@ export interface VerifyResult {
   /** Chain records checked (decision events + drop markers), up to the break if any. */
   records: number
   decisions: number
+  /** Shadow comparisons (records carrying `shadow`): chain records, not enforced decisions. */
+  shadows: number
   markers: number
   first_seq: number | null
   last_seq: number | null
@@ -90,7 +92,7 @@ export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
   } else files = [pathOrDir]
 
   const result: VerifyResult = {
-    ok: true, kind, files, records: 0, decisions: 0, markers: 0,
+    ok: true, kind, files, records: 0, decisions: 0, shadows: 0, markers: 0,
     first_seq: null, last_seq: null, last_hash: null, declared_drops: [],
   }
   if (anchor !== null) result.acked_seq = anchor.seq
@@ -220,6 +222,7 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     result.last_hash = o.hash as string
     result.records++
     if (o.drop !== undefined) result.markers++
+    else if (o.shadow !== undefined) result.shadows++
     else result.decisions++
     prev = { seq, hash: o.hash as string }
   }

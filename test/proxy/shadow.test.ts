@@ -191,6 +191,7 @@ t.test('disagreements are counted and logged with both results and revisions; re
   const v = await verifyLog(file)
   t.ok(v.ok, 'the chain with shadow events verifies')
   t.equal(v.records, events.length)
+  t.same([v.decisions, v.shadows], [cases.length, disagreements.length], 'shadow comparisons counted apart from decisions')
 })
 
 t.test('a shadow that fails to compile: a precise diagnostic, counted, and the proxy serves with the active policy', async (t) => {

@@ -11,7 +11,7 @@ import { BouncerError, type ErrorCode } from '../errors.js'
 import { readLogFile, type InputFile, type Position, type ReadHandlers, type ReadResult } from './source.js'
 
 /** Batches the worker may have sent that the main thread has not worked through. */
-export const IN_FLIGHT = 4
+export const IN_FLIGHT = 16
 
 /** Below this many bytes of input, starting a thread costs more than it saves. */
 export const PARALLEL_MIN_BYTES = 16 * 1024 * 1024

@@ -373,7 +373,8 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
       changesTotal++
       if (changes.length < MAX_CHANGES) changes.push({ at: ts, chain, from: prevRev.key, to: key })
     }
-    if (prevRev === undefined || ts >= prevRev.ts) lastRev.set(chain, { key, ts })
+    if (prevRev === undefined) lastRev.set(chain, { key, ts })
+    else if (ts >= prevRev.ts) { prevRev.key = key; prevRev.ts = ts }
 
     // Privacy
     if (cls.mask !== undefined) {

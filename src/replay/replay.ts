@@ -249,7 +249,7 @@ function describeBreaks (counts: Partial<Record<FindingKind, number>>): string {
   return parts.join('; ')
 }
 
-/** The kinds (and "input-incomplete", "broken-chain") a --fail-on list matches in a report. */
+/** The kinds (and "input-incomplete", "incomplete-record") a --fail-on list matches in a report. */
 export function failures (r: ReplayReport, kinds: ReadonlySet<string>): string[] {
   const out: string[] = []
   for (const k of CHANGE_KINDS) {
@@ -258,7 +258,7 @@ export function failures (r: ReplayReport, kinds: ReadonlySet<string>): string[]
     if (n > 0) out.push(`${k}: ${n}`)
   }
   if (kinds.has('input-incomplete') && r.totals.input_incomplete > 0) out.push(`input-incomplete: ${r.totals.input_incomplete}`)
-  if (kinds.has('broken-chain') && !r.integrity.complete) out.push('broken-chain')
+  if (kinds.has('incomplete-record') && !r.integrity.complete) out.push('incomplete-record')
   return out
 }
 
@@ -266,4 +266,4 @@ function countOf (groups: readonly ChangeGroup[], k: ChangeKind): number {
   return groups.find((g) => g.kind === k)?.count ?? 0
 }
 
-export const FAIL_ON_EXTRA = ['input-incomplete', 'broken-chain'] as const
+export const FAIL_ON_EXTRA = ['input-incomplete', 'incomplete-record'] as const

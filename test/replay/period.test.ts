@@ -62,7 +62,7 @@ t.test('drops, a restart and two chains: incomplete; each delivered decision rep
 
   const c = { out: '', err: '' }
   const io = { stdout: (s: string) => { c.out += s }, stderr: (s: string) => { c.err += s } }
-  t.equal(await main(['--log', period.exports, '--policy', join(dir, 'allow-all.rego'), '--fail-on', 'broken-chain'], io), 1)
+  t.equal(await main(['--log', period.exports, '--policy', join(dir, 'allow-all.rego'), '--fail-on', 'incomplete-record'], io), 1)
   t.match(c.out, /\[loss\] drop: /)
-  t.match(c.err, /--fail-on matched: broken-chain/)
+  t.match(c.err, /--fail-on matched: incomplete-record/)
 })

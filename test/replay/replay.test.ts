@@ -298,9 +298,9 @@ t.test('a tampered line is reported with its file and line; the record is incomp
   t.same(group(r, 'status').examples.map((e) => e.decision_id), idsOf('legacy-1'))
 
   const c = capture()
-  t.equal(await main(['--log', dir, '--policy', fx.candidate, '--fail-on', 'broken-chain'], c.io), 1)
+  t.equal(await main(['--log', dir, '--policy', fx.candidate, '--fail-on', 'incomplete-record'], c.io), 1)
   t.match(c.out(), new RegExp(`\\[break\\] edit: ${seg.replace('.', '\\.')}:${i + 1}: seq \\d+: content does not match its hash`))
-  t.match(c.err(), /--fail-on matched: broken-chain/)
+  t.match(c.err(), /--fail-on matched: incomplete-record/)
 })
 
 t.test('a truncated export is reported with its file and line', async (t) => {
@@ -337,7 +337,7 @@ t.test('the CLI: table and JSON output, --fail-on exit codes', async (t) => {
     [['--fail-on', 'status'], 1],
     [['--fail-on', 'body,cache-ttl,to-error'], 0],
     [['--fail-on', 'input-incomplete'], 1],
-    [['--fail-on', 'broken-chain'], 0],
+    [['--fail-on', 'incomplete-record'], 0],
     [['--fail-on', 'any'], 1],
   ]
   for (const [flags, code] of cases) {

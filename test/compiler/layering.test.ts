@@ -1,7 +1,9 @@
 // The compiler is a function from Rego sources to { wasm, facts, diagnostics }: it loads and
 // runs nothing, so nothing it imports — directly or through another module — may come from
-// src/policy (the loader, the host builtins, bundle delivery). Every import specifier of every
-// TypeScript file under src/compiler is followed through the relative imports it reaches.
+// src/policy (the loader, the host builtins, bundle delivery). The bundle format (src/bundle)
+// is shared by the compiler and the policy loader, so it depends on neither. Every import
+// specifier of every TypeScript file under those folders is followed through the relative
+// imports it reaches.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,8 +11,6 @@ import t from 'tap'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const src = path.join(repo, 'src')
-const compilerDir = path.join(src, 'compiler')
-const forbidden = path.join(src, 'policy') + path.sep
 
 /** Import specifiers of a TypeScript source: static imports and re-exports (types too), side-effect imports, import() and require() with a literal. */
 export function specifiers (text: string): string[] {
@@ -59,9 +59,10 @@ t.test('the specifier scanner sees every import form', async t => {
   t.same(specifiers(text).sort(), ['a', 'b', 'c', 'e', 'f', 'g', 'h', 'i', 'j'].map(x => `../policy/${x}.js`))
 })
 
-t.test('nothing src/compiler imports, directly or transitively, is in src/policy', async t => {
-  const roots = tsFiles(compilerDir)
-  t.ok(roots.length > 20, `${roots.length} compiler files scanned`)
+/** Every module reached from the files under `dir` that lies in one of the `forbidden` folders, with the route. */
+function violationsOf (dir: string, forbiddenDirs: string[]): { violations: string[]; roots: string[]; reached: string[] } {
+  const roots = tsFiles(dir)
+  const forbidden = forbiddenDirs.map(f => path.join(src, f) + path.sep)
   const seen = new Map<string, string>() // file -> the file that imported it
   const queue = roots.map(f => [f, f] as const)
   const violations: string[] = []
@@ -74,14 +75,27 @@ t.test('nothing src/compiler imports, directly or transitively, is in src/policy
     for (const spec of specifiers(text)) {
       if (!spec.startsWith('.')) continue // packages and node: builtins
       const target = resolve(file, spec)
-      if (target.startsWith(forbidden)) {
+      if (forbidden.some(f => target.startsWith(f))) {
         violations.push(`${path.relative(repo, file)} imports ${spec}${file === via ? '' : ` (reached from ${path.relative(repo, via)})`}`)
         continue
       }
       if (target.startsWith(src + path.sep)) queue.push([target, roots.includes(file) ? file : via])
     }
   }
-  t.same(violations, [], 'src/compiler does not depend on src/policy')
-  const outside = [...seen.keys()].filter(f => !f.startsWith(compilerDir + path.sep)).map(f => path.relative(repo, f)).sort()
-  t.comment(`modules outside src/compiler the compiler uses: ${outside.join(', ')}`)
+  const reached = [...seen.keys()].filter(f => !f.startsWith(dir + path.sep)).map(f => path.relative(repo, f)).sort()
+  return { violations, roots, reached }
+}
+
+t.test('nothing src/compiler imports, directly or transitively, is in src/policy', async t => {
+  const r = violationsOf(path.join(src, 'compiler'), ['policy'])
+  t.ok(r.roots.length > 20, `${r.roots.length} compiler files scanned`)
+  t.same(r.violations, [], 'src/compiler does not depend on src/policy')
+  t.comment(`modules outside src/compiler the compiler uses: ${r.reached.join(', ')}`)
+})
+
+t.test('the bundle format depends on neither the compiler nor the policy loader', async t => {
+  const r = violationsOf(path.join(src, 'bundle'), ['policy', 'compiler'])
+  t.ok(r.roots.length > 10, `${r.roots.length} bundle files scanned`)
+  t.same(r.violations, [], 'src/bundle does not depend on src/policy or src/compiler')
+  t.comment(`modules outside src/bundle it uses: ${r.reached.join(', ')}`)
 })

@@ -46,7 +46,8 @@ export interface WasmPolicyOptions {
   maxMemoryPages?: number
   /** OPA's strict builtin errors (--strict-builtin-errors): a failing host builtin aborts the
    *  evaluation instead of being undefined. Pass the value the module was compiled with
-   *  (compileModules' strictBuiltinErrors), which governs native builtins. */
+   *  (compileModules' strictBuiltinErrors), which governs native builtins; loadRego (./rego.ts)
+   *  gives the compiler the same value. */
   strictBuiltinErrors?: boolean
   /** Steps one evaluation may take (0 = no budget, as opa eval / opa test). Default:
    *  policy.eval_step_budget's default. */

@@ -116,7 +116,7 @@ export function buildDashboard (): Record<string, unknown> {
 
     row('Shadow policy'),
     timeseries('Shadow decisions', 'How the shadow policy compares with the active one (agree, allow_to_deny, deny_to_allow, status, body, headers, mask, error); never enforced.', 'reqps', [t(rate('bouncer_shadow_decisions_total', 'agreement'), '{{agreement}}')]),
-    timeseries('Shadow skipped', 'Decisions without a shadow evaluation: sampled_out, rate_limited, no_shadow_policy, active_failed.', 'reqps', [t(rate('bouncer_shadow_skipped_total', 'reason'), '{{reason}}')]),
+    timeseries('Shadow skipped', 'Decisions without a shadow evaluation: sampled_out, rate_limited, queue_full, no_shadow_policy, active_failed.', 'reqps', [t(rate('bouncer_shadow_skipped_total', 'reason'), '{{reason}}')]),
     timeseries('Shadow evaluation latency', 'Off the request path, on the same core.', 's', quantiles('bouncer_shadow_eval_duration_seconds', 'shadow eval')),
     timeseries('Shadow policy', 'Load failures (the proxy serves with the active policy alone) and the shadow revision per pod.', 'short', [
       t(`sum(increase(bouncer_shadow_load_failures_total{${S}}${RATE}))`, 'load failures'),

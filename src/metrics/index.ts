@@ -65,8 +65,8 @@ export function createMetrics (opts: MetricsOptions = {}) {
     // --- shadow policy (src/proxy/shadow.ts): evaluated beside the active one, never enforced ---
     /** agree | allow_to_deny | deny_to_allow | status | body | headers | mask | error (see docs/operations.md, "Shadow policy") */
     shadowDecisions: new Counter({ name: 'bouncer_shadow_decisions_total', help: 'Shadow policy evaluations, by how the shadow decision compares with the active one (agree, allow_to_deny, deny_to_allow, status, body, headers, mask, error)', labelNames: ['agreement'] as const, registers: r }),
-    /** sampled_out | rate_limited | no_shadow_policy | active_failed */
-    shadowSkipped: new Counter({ name: 'bouncer_shadow_skipped_total', help: 'Decisions the shadow policy was not evaluated for, by reason (sampled_out, rate_limited, no_shadow_policy, active_failed)', labelNames: ['reason'] as const, registers: r }),
+    /** sampled_out | rate_limited | queue_full | no_shadow_policy | active_failed */
+    shadowSkipped: new Counter({ name: 'bouncer_shadow_skipped_total', help: 'Decisions the shadow policy was not evaluated for, by reason (sampled_out, rate_limited, queue_full, no_shadow_policy, active_failed)', labelNames: ['reason'] as const, registers: r }),
     shadowEvalDuration: new Histogram({ name: 'bouncer_shadow_eval_duration_seconds', help: 'Shadow policy evaluation latency (off the request path)', buckets: EVAL_BUCKETS, registers: r }),
     shadowLoadFailures: new Counter({ name: 'bouncer_shadow_load_failures_total', help: 'Shadow policies that failed to load or compile (the proxy serves with the active policy alone)', registers: r }),
     shadowPolicyInfo: new Gauge({ name: 'bouncer_shadow_policy_info', help: 'The shadow policy (value 1), labelled with its revision and entrypoint', labelNames: ['revision', 'entrypoint', 'source'] as const, registers: r }),

@@ -4,7 +4,9 @@
 // cheaply, whether this decision gets a shadow evaluation (the active one failed, no shadow is
 // loaded, sampling, the per-second cap — each counted in bouncer_shadow_skipped_total) and queues
 // it; the queue is drained in a later turn of the event loop (setImmediate), after the request's
-// continuation has applied the active decision and started forwarding. So the shadow costs the
+// continuation has applied the active decision and started forwarding, a slice of at most
+// SLICE_MS at a time (I/O runs between slices); a queue that has reached MAX_QUEUE takes no more
+// (skipped, queue_full: a shadow slower than the traffic, with no cap). So the shadow costs the
 // request nothing but the queueing, and nothing the shadow does reaches it: the shadow's
 // evaluation errors, step-budget exhaustion, slow evaluations and invalid decisions are outcomes
 // ("error"), never exceptions, and nothing it returns is enforced or cached.
@@ -37,8 +39,13 @@ export type Agreement = 'agree' | 'allow_to_deny' | 'deny_to_allow' | 'status' |
 export const AGREEMENTS: readonly Agreement[] = Object.freeze(['agree', 'allow_to_deny', 'deny_to_allow', 'status', 'body', 'headers', 'mask', 'error'])
 
 /** bouncer_shadow_skipped_total{reason}: why a decision got no shadow evaluation. */
-export type SkipReason = 'sampled_out' | 'rate_limited' | 'no_shadow_policy' | 'active_failed'
-export const SKIP_REASONS: readonly SkipReason[] = Object.freeze(['sampled_out', 'rate_limited', 'no_shadow_policy', 'active_failed'])
+export type SkipReason = 'sampled_out' | 'rate_limited' | 'queue_full' | 'no_shadow_policy' | 'active_failed'
+export const SKIP_REASONS: readonly SkipReason[] = Object.freeze(['sampled_out', 'rate_limited', 'queue_full', 'no_shadow_policy', 'active_failed'])
+
+/** Decisions waiting for their shadow evaluation, at most. */
+export const MAX_QUEUE = 4096
+/** Longest run of shadow evaluations in one turn of the event loop (ms). */
+const SLICE_MS = 2
 
 /** A decision field that can differ (the shadow event's `differences`). */
 export type DecisionField = 'allow' | 'status' | 'body' | 'headers' | 'response_headers' | 'remove_headers' | 'mask'
@@ -170,6 +177,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
   let second = -1
   let used = 0
   let queue: Pending[] = []
+  let head = 0
   let scheduled = false
 
   function admit (): SkipReason | undefined {
@@ -188,22 +196,41 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
     if (v.kind === 'fail' || r.policy === undefined) { skipped.get('active_failed')!.inc(); return }
     const shadow = holder.current
     if (shadow === null) { skipped.get('no_shadow_policy')!.inc(); return }
+    if (queue.length - head >= MAX_QUEUE) { skipped.get('queue_full')!.inc(); return }
     const why = admit()
     if (why !== undefined) { skipped.get(why)!.inc(); return }
     queue.push({ input, id: ctx.id, requestedBy: ctx.requestedBy, active: r.policy, decision: v.decision, result: r.result, text: r.text, shadow })
-    if (!scheduled) { scheduled = true; setImmediate(drain) }
+    if (!scheduled) { scheduled = true; setImmediate(slice) }
+  }
+
+  /** One turn's share of the queue; the rest waits for the next turn. */
+  function slice (): void {
+    scheduled = false
+    const until = process.hrtime.bigint() + BigInt(SLICE_MS * 1e6)
+    while (head < queue.length) {
+      run(queue[head++]!)
+      if (process.hrtime.bigint() >= until) break
+    }
+    settle()
   }
 
   function drain (): void {
-    scheduled = false
-    const items = queue
-    queue = []
-    for (const p of items) {
-      try { evaluate(p) } catch (e) {
-        // Nothing here may reach a request; a bug in the comparison is logged and counted.
-        decided.get('error')!.inc()
-        log.error({ err: e, decision_id: p.id }, 'shadow evaluation failed unexpectedly')
-      }
+    while (head < queue.length) run(queue[head++]!)
+    settle()
+  }
+
+  function settle (): void {
+    // What was evaluated is let go (the inputs it holds), what is left goes on in the next turn.
+    queue = head < queue.length ? queue.slice(head) : []
+    head = 0
+    if (queue.length > 0 && !scheduled) { scheduled = true; setImmediate(slice) }
+  }
+
+  function run (p: Pending): void {
+    try { evaluate(p) } catch (e) {
+      // Nothing here may reach a request; a bug in the comparison is logged and counted.
+      decided.get('error')!.inc()
+      log.error({ err: e, decision_id: p.id }, 'shadow evaluation failed unexpectedly')
     }
   }
 

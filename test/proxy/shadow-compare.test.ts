@@ -71,3 +71,30 @@ t.test('decision_logs.mask_rules written for /result/... mask the shadow result 
   t.same(f.event.erased, ['/input', '/result', '/shadow/result'])
   t.equal(f.event.shadow!.agreement, 'headers', 'the comparison itself is kept')
 })
+
+t.test('a queue at MAX_QUEUE takes no more (queue_full); what is queued is evaluated, once', async (t) => {
+  const { loadPolicyFromRego } = await import('../../src/policy/load.js')
+  const { PolicyHolder } = await import('../../src/policy/holder.js')
+  const { createMetrics } = await import('../../src/metrics/index.js')
+  const { createShadow, MAX_QUEUE } = await import('../../src/proxy/shadow.js')
+  const pino = (await import('pino')).default
+  const active = await loadPolicyFromRego([{ file: 'a.rego', source: 'package bouncer\n\ndecision := {"allow": true}\n' }], {}, 'bouncer/decision', { source: 'a' })
+  const holder = new PolicyHolder()
+  holder.activate(await loadPolicyFromRego([{ file: 's.rego', source: 'package bouncer\n\ndecision := {"allow": false}\n' }], {}, 'bouncer/decision', { source: 's' }))
+  const metrics = createMetrics()
+  const shadow = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder, metrics, log: pino({ level: 'silent' }) })
+  const r = { verdict: { kind: 'allow' as const, decision: parseDecision(true), mask: undefined }, cached: false, evalNs: 1, reason: undefined, revision: active.revision, result: true, policy: { ...active, activatedAt: 0 } }
+  const input = { attributes: { request: { http: { id: 'x', method: 'GET', path: '/', host: 'h', scheme: 'http', protocol: 'HTTP/1.1', headers: {} } }, source: { address: 'a' }, destination: { address: 'b' } }, parsed_path: [], parsed_query: {} }
+  const ctx = { id: 'd', requestedBy: 'a', startNs: 0n }
+  // All in one turn: nothing is evaluated before the turn ends.
+  for (let i = 0; i < MAX_QUEUE + 5; i++) shadow.observe(input as never, ctx, r)
+  const count = async (name: 'shadowDecisions' | 'shadowSkipped', label: string) => (await metrics[name].get()).values.find((v) => Object.values(v.labels).includes(label))?.value ?? 0
+  t.equal(await count('shadowSkipped', 'queue_full'), 5)
+  t.equal(await count('shadowDecisions', 'allow_to_deny'), 0, 'nothing evaluated yet')
+  shadow.drain()
+  t.equal(await count('shadowDecisions', 'allow_to_deny'), MAX_QUEUE)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(await count('shadowDecisions', 'allow_to_deny'), MAX_QUEUE, 'the scheduled slice finds nothing left')
+  shadow.observe(input as never, ctx, r)
+  t.equal(await count('shadowSkipped', 'queue_full'), 5, 'room again')
+})

@@ -11,7 +11,7 @@
 import {
   Value, NumV, StrV, ArrV, ObjV, SetV, BoolV,
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  mkNull, mkBool, mkInt, mkFloat, mkBigInt, objectFromPairs, setFromItems, newSet,
+  mkNull, mkBool, mkInt, mkFloat, mkBigInt, objectFromPairs, setFromItems, newSet, emptyValues,
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
 
@@ -100,7 +100,7 @@ function parseWord (w: string, v: Value): Value {
 
 function parseArray (depth: i32): Value {
   pos++; // [
-  let items = new Array<Value>();
+  let items = emptyValues();
   skipWs();
   if (peek() == 0x5D) { pos++; return new ArrV(items); }
   while (true) {
@@ -120,9 +120,9 @@ function parseArray (depth: i32): Value {
 function parseObjectOrSet (depth: i32): Value {
   pos++; // {
   skipWs();
-  if (peek() == 0x7D) { pos++; return new ObjV(new Array<Value>(), new Array<Value>()); }
-  let keys = new Array<Value>();
-  let vals = new Array<Value>();
+  if (peek() == 0x7D) { pos++; return new ObjV(emptyValues(), emptyValues()); }
+  let keys = emptyValues();
+  let vals = emptyValues();
   let isSet = false;
   let first = true;
   while (true) {

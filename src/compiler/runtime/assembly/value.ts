@@ -181,14 +181,26 @@ export function mkNum (s: string): Value | null {
 }
 
 export function mkStr (s: string): Value { return new StrV(s); }
-export function newArray (): ArrV { return new ArrV(new Array<Value>()); }
+
+/**
+ * An empty Array<Value> with room for 8 elements, like `new Array<Value>()` but without
+ * clearing that room: AssemblyScript's constructor clears it with memory.fill, which V8 runs
+ * as a call out of Wasm, and nothing reads an array beyond its length (pushes write first).
+ */
+export function emptyValues (): Array<Value> {
+  let a = changetype<Array<Value>>(__newArray(8, alignof<Value>(), idof<Array<Value>>()));
+  a.length = 0;
+  return a;
+}
+
+export function newArray (): ArrV { return new ArrV(emptyValues()); }
 export function newArrayCap (cap: i32): ArrV {
   let a = new Array<Value>(cap);
   a.length = 0;
   return new ArrV(a);
 }
-export function newObject (): ObjV { return new ObjV(new Array<Value>(), new Array<Value>()); }
-export function newSet (): SetV { return new SetV(new Array<Value>()); }
+export function newObject (): ObjV { return new ObjV(emptyValues(), emptyValues()); }
+export function newSet (): SetV { return new SetV(emptyValues()); }
 
 /** Builds an object from unsorted pairs (takes ownership of both arrays); on duplicate keys the last one wins. */
 export function objectFromPairs (keys: Array<Value>, vals: Array<Value>): ObjV {

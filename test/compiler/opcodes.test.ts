@@ -112,3 +112,22 @@ t.test('the runtime decodes every opcode of the table, and no other', async t =>
     }
   }
 })
+
+t.test('a plan that writes a local slot outside its frame is refused at load', async t => {
+  ensureRuntime()
+  // planWith's function has 4 locals: slots 0..3
+  await t.resolves(loadWasmPolicy(linkPolicy(planWith([Op.ASSIGN, 3, -1]))))
+  const bad: unknown[][] = [
+    [Op.ASSIGN, 4, -1], [Op.DOT, 7, 0, -1], [Op.INPUT, -1], [Op.CALLB, 9, 0, []], [Op.MAKEOBJ, 4, [], []],
+    [Op.COMPR, 0, 4, [], 0, 0], [Op.SCAN, 0, -1, 5], [Op.NOT, [[Op.ASSIGN, 4, -1]]],
+  ]
+  for (const instr of bad) {
+    try {
+      await loadWasmPolicy(linkPolicy(planWith(instr)))
+      t.fail(`${JSON.stringify(instr)} loaded`)
+    } catch (e) {
+      t.ok(isBouncerError(e, 'BOUNCER_ERR_POLICY_LOAD'), JSON.stringify(instr))
+      t.match((e as Error).message, /local slot -?\d+ out of range \(4 locals\)/)
+    }
+  }
+})

@@ -116,6 +116,14 @@ function decodeBlock (v: Value): Array<Instr> {
   return out
 }
 
+// Local slots an instruction writes are checked here, once, against the frame size of the
+// function being decoded, so that the interpreter can write frames without bounds checks.
+let decodeLocals: i32 = 0
+
+function checkSlot (n: i32): void {
+  if (n < 0 || n >= decodeLocals) abortWith('bouncer plan: local slot ' + n.toString() + ' out of range (' + decodeLocals.toString() + ' locals)')
+}
+
 function decodeInstr (x: Array<Value>): Instr {
   const ins = new Instr()
   const op = int(x[0])
@@ -164,6 +172,19 @@ function decodeInstr (x: Array<Value>): Instr {
     default:
       abortWith('bouncer plan: unknown opcode ' + op.toString())
   }
+  switch (op) {
+    case ASSIGN: case DOT: case INPUT: case DATA: case CALLRULE: case CALLFN: case CALLB:
+    case MAKEARR: case MAKESET: case MAKEOBJ: case DOC:
+      checkSlot(ins.a)
+      break
+    case COMPR:
+      checkSlot(ins.b)
+      break
+    case SCAN:
+      if (ins.b >= 0) checkSlot(ins.b)
+      if (ins.c >= 0) checkSlot(ins.c)
+      break
+  }
   return ins
 }
 
@@ -197,6 +218,7 @@ export function planInit (plan: Value | null): void {
     f.kind = int(field(fv, 'kind'))
     f.nargs = int(field(fv, 'nargs'))
     f.nlocals = int(field(fv, 'nlocals'))
+    decodeLocals = f.nlocals
     const rs = arr(field(fv, 'rules'))
     for (let j = 0; j < rs.length; j++) f.rules.push(decodeRule(rs[j]))
     f.def = int(field(fv, 'default'))
@@ -757,6 +779,29 @@ function argsOf (frame: StaticArray<Value | null>, ops: Array<i32>): Array<Value
   return out
 }
 
+// Call arguments: user functions copy theirs into their frame before anything else runs, and
+// builtins only read theirs during the call (no builtin calls back into the interpreter), so
+// a call's argument array is dead once the callee has it. Calls of up to MAX_SCRATCH
+// arguments reuse one array per arity, made at start (below the heap base, so a heap reset
+// never frees it); elements are always written before the call.
+const MAX_SCRATCH: i32 = 8
+const SCRATCH: StaticArray<Array<Value>> = initScratch()
+
+function initScratch (): StaticArray<Array<Value>> {
+  const s = new StaticArray<Array<Value>>(MAX_SCRATCH + 1)
+  for (let n = 0; n <= MAX_SCRATCH; n++) unchecked(s[n] = new Array<Value>(n))
+  return s
+}
+
+/** The arguments of a CALLFN / CALLB: valid until the callee returns (see SCRATCH). */
+function callArgs (frame: StaticArray<Value | null>, ops: Array<i32>): Array<Value> {
+  const n = ops.length
+  if (n > MAX_SCRATCH) return argsOf(frame, ops)
+  const out = unchecked(SCRATCH[n])
+  for (let i = 0; i < n; i++) unchecked(out[i] = get(frame, unchecked(ops[i])))
+  return out
+}
+
 function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value | null>, k: Cont): bool {
   const n = instrs.length
   for (let i = start; i < n; i++) {
@@ -764,7 +809,7 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
     tick(1)
     switch (ins.op) {
       case ASSIGN:
-        frame[ins.a] = get(frame, ins.b)
+        unchecked(frame[ins.a] = get(frame, ins.b))
         break
       case EQ:
         if (!equals(get(frame, ins.a), get(frame, ins.b))) return false
@@ -772,7 +817,7 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
       case DOT: {
         const v = index(get(frame, ins.b), get(frame, ins.c))
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case SCAN:
@@ -780,31 +825,31 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
       case INPUT: {
         const v = st.input
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case DATA: {
         const v = dataLookup(constPath(ins.b))
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case CALLRULE: {
         const v = evalRule(ins.b)
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case CALLFN: {
-        const v = callFunc(ins.b, argsOf(frame, ins.list1))
+        const v = callFunc(ins.b, callArgs(frame, ins.list1))
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case CALLB: {
-        const v = callBuiltin(ins.b, argsOf(frame, ins.list1))
+        const v = callBuiltin(ins.b, callArgs(frame, ins.list1))
         if (v === null) return false
-        frame[ins.a] = v
+        unchecked(frame[ins.a] = v)
         break
       }
       case NOTFALSE: {
@@ -819,14 +864,14 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
         break
       }
       case MAKEARR: {
-        frame[ins.a] = new ArrV(argsOf(frame, ins.list1))
+        unchecked(frame[ins.a] = new ArrV(argsOf(frame, ins.list1)))
         break
       }
       case MAKESET: {
         const s = newSet()
         const ops = ins.list1
         for (let j = 0; j < ops.length; j++) s.add(get(frame, ops[j]))
-        frame[ins.a] = s
+        unchecked(frame[ins.a] = s)
         break
       }
       case MAKEOBJ: {
@@ -840,13 +885,13 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
           if (prev !== null && !equals(prev, val)) abortWith('eval_conflict_error: object keys must be unique')
           o.set(key, val)
         }
-        frame[ins.a] = o
+        unchecked(frame[ins.a] = o)
         break
       }
       case COMPR: {
         const c = new ComprCont(ins.a, ins.c, ins.d, frame)
         execBlock(ins.block, 0, frame, c)
-        frame[ins.b] = ins.a == 0 ? c.arr : ins.a == 1 ? changetype<Value>(c.set) : changetype<Value>(c.obj)
+        unchecked(frame[ins.b] = ins.a == 0 ? c.arr : ins.a == 1 ? changetype<Value>(c.set) : changetype<Value>(c.obj))
         break
       }
       case WITH:
@@ -862,7 +907,7 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
         break
       }
       case DOC:
-        frame[ins.a] = materialize(ins.b)
+        unchecked(frame[ins.a] = materialize(ins.b))
         break
       case ISCOLL: {
         const kd = get(frame, ins.a).kind
@@ -886,8 +931,8 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
       const items = changetype<ArrV>(coll).items
       for (let j = 0; j < items.length; j++) {
         tick(1)
-        if (kd >= 0) frame[kd] = mkInt(j)
-        if (vd >= 0) frame[vd] = unchecked(items[j])
+        if (kd >= 0) unchecked(frame[kd] = mkInt(j))
+        if (vd >= 0) unchecked(frame[vd] = unchecked(items[j]))
         if (execBlock(instrs, next, frame, k)) return true
       }
       return false
@@ -896,8 +941,8 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
       const o = changetype<ObjV>(coll)
       for (let j = 0; j < o.keys.length; j++) {
         tick(1)
-        if (kd >= 0) frame[kd] = unchecked(o.keys[j])
-        if (vd >= 0) frame[vd] = unchecked(o.vals[j])
+        if (kd >= 0) unchecked(frame[kd] = unchecked(o.keys[j]))
+        if (vd >= 0) unchecked(frame[vd] = unchecked(o.vals[j]))
         if (execBlock(instrs, next, frame, k)) return true
       }
       return false
@@ -907,8 +952,8 @@ function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Valu
       for (let j = 0; j < items.length; j++) {
         tick(1)
         const v = unchecked(items[j])
-        if (kd >= 0) frame[kd] = v
-        if (vd >= 0) frame[vd] = v
+        if (kd >= 0) unchecked(frame[kd] = v)
+        if (vd >= 0) unchecked(frame[vd] = v)
         if (execBlock(instrs, next, frame, k)) return true
       }
       return false

@@ -85,6 +85,19 @@ t.test('npm start: the printed curl commands work as described', async (t) => {
   const metrics = cmds.find((c) => c.url.endsWith('/metrics'))!
   t.match((await run(metrics)).text, /bouncer_requests_total\{decision="allow",status="200"\} 3/, 'the three allowed calls are counted')
 
+  // The file sink gets events from the uploader in batches (decision_logs.min_delay_seconds):
+  // wait until every recorded event has been delivered, so the file is the whole record.
+  const counted = (text: string, outcome: string): number => Number(new RegExp(`bouncer_decision_log_events_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? -1)
+  const logDeadline = Date.now() + 60_000
+  let delivered = false
+  while (!delivered && Date.now() < logDeadline) {
+    const m = (await run(metrics)).text
+    const recorded = counted(m, 'recorded')
+    delivered = recorded > 0 && counted(m, 'uploaded') === recorded
+    if (!delivered) await new Promise((r) => setTimeout(r, 100))
+  }
+  t.ok(delivered, 'every recorded decision reached the file sink')
+
   // The decision-log commands it prints, run as printed (the built CLI): the log verifies, and
   // the replay against the edited copy of the policy finds bob's call now denied.
   const shell = out.split('\n').filter((l) => /^(npx bouncer |cp -r |node -e )/.test(l))

@@ -11,6 +11,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { compileBundle } from '../../src/compiler/bundle/index.js'
 import { verifyLog } from '../../src/decision-log/index.js'
+import { buildEvidence } from '../../src/evidence/report.js'
 import { memoryLogger, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
 import { startControlPlane, tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
 
@@ -192,6 +193,8 @@ t.test('disagreements are counted and logged with both results and revisions; re
   t.ok(v.ok, 'the chain with shadow events verifies')
   t.equal(v.records, events.length)
   t.same([v.decisions, v.shadows], [cases.length, disagreements.length], 'shadow comparisons counted apart from decisions')
+  const report = await buildEvidence({ logs: [file] })
+  t.equal(report.summary.decisions, cases.length, 'the evidence report counts enforced decisions only')
 })
 
 t.test('a shadow that fails to compile: a precise diagnostic, counted, and the proxy serves with the active policy', async (t) => {

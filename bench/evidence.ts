@@ -1,17 +1,21 @@
 // Benchmark: bouncer evidence over a large log — events per second and peak RSS, for two
 // period lengths, so "memory bounded regardless of period length" shows as two similar RSS
 // figures. The log is written first by the real DecisionLogger (batched writes into a spool
-// that is never delivered), then each report is built in a fresh process.
+// that is never delivered), then each report is built in a fresh process, read on one thread
+// and with the reading thread (EvidenceOptions.parallel; the default for large input), from the
+// spool and from the same log as gzip'd upload bodies (JSON arrays of 1,000 records, as the
+// control plane receives them).
 //   npx tsx bench/evidence.ts [--events 200000] [--subjects 500]
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
 import { DecisionLogger } from '../src/decision-log/index.js'
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '200000' }, subjects: { type: 'string', default: '500' }, child: { type: 'string' } } })
+const { values } = parseArgs({ options: { events: { type: 'string', default: '200000' }, subjects: { type: 'string', default: '500' }, child: { type: 'string' }, parallel: { type: 'string', default: '1' } } })
 
 if (values.child !== undefined) {
   // one measurement: build the report over the spool, print JSON
@@ -20,7 +24,7 @@ if (values.child !== undefined) {
   const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  const r = await buildEvidence({ logs: [values.child] })
+  const r = await buildEvidence({ logs: [values.child], parallel: values.parallel === '1' })
   const s = (performance.now() - t0) / 1000
   const c = process.cpuUsage(c0)
   clearInterval(iv)
@@ -56,16 +60,46 @@ async function writeLog (spool: string, n: number): Promise<void> {
   await lg.stop(0)
 }
 
+/** The spool's records as gzip'd upload bodies: one JSON array of 1,000 records per file. */
+function toUploads (spool: string, out: string): void {
+  mkdirSync(out)
+  let batch: string[] = []
+  let k = 0
+  const flush = (): void => {
+    if (batch.length === 0) return
+    writeFileSync(join(out, `upload-${String(k++).padStart(6, '0')}.json.gz`), gzipSync('[' + batch.join(',') + ']', { level: 1 }))
+    batch = []
+  }
+  for (const name of readdirSync(spool).filter((f) => f.startsWith('seg-')).sort()) {
+    for (const line of readFileSync(join(spool, name), 'utf8').split('\n')) {
+      if (line === '') continue
+      batch.push(line)
+      if (batch.length === 1000) flush()
+    }
+  }
+  flush()
+}
+
 const self = fileURLToPath(import.meta.url)
-const rows: string[][] = [['events', 'seconds', 'events/s', 'CPU seconds', 'events per CPU-second', 'peak RSS']]
+const rows: string[][] = [['events', 'input', 'reading', 'seconds', 'events/s', 'CPU seconds', 'events per CPU-second', 'peak RSS']]
+const measure = (n: number, input: string, path: string): void => {
+  for (const parallel of ['0', '1']) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', path, '--parallel', parallel], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(r.stderr)
+    const m = JSON.parse(r.stdout) as { records: number; seconds: number; cpuSeconds: number; peakRss: number }
+    rows.push([String(m.records), input, parallel === '1' ? '2 threads' : '1 thread', m.seconds.toFixed(2), Math.round(m.records / m.seconds).toLocaleString('en-US'), m.cpuSeconds.toFixed(2),
+      Math.round(m.records / m.cpuSeconds).toLocaleString('en-US'), `${Math.round(m.peakRss / 1048576)} MiB`])
+  }
+}
 for (const n of [Math.round(EVENTS / 4), EVENTS]) {
   const spool = join(dir, `spool-${n}`)
   await writeLog(spool, n)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', spool], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(r.stderr)
-  const m = JSON.parse(r.stdout) as { records: number; seconds: number; cpuSeconds: number; peakRss: number }
-  rows.push([String(m.records), m.seconds.toFixed(2), Math.round(m.records / m.seconds).toLocaleString('en-US'), m.cpuSeconds.toFixed(2),
-    Math.round(m.records / m.cpuSeconds).toLocaleString('en-US'), `${Math.round(m.peakRss / 1048576)} MiB`])
+  measure(n, 'spool', spool)
+  if (n === EVENTS) {
+    const uploads = join(dir, `uploads-${n}`)
+    toUploads(spool, uploads)
+    measure(n, 'gzip uploads', uploads)
+  }
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
 for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i]!)).join('  '))

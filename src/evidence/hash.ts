@@ -5,7 +5,7 @@
 // faster than the JavaScript one. Anything else (keys reordered by a re-serialising control
 // plane) takes computeHash, so the result is always exactly computeHash's.
 import { hash as oneShotHash } from 'node:crypto'
-import { computeHash } from '../decision-log/index.js'
+import { computeHash } from '../decision-log/chain.js'
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 

@@ -187,11 +187,25 @@ export function routeOf (input: unknown, depth: number): string {
   let segs: unknown[] | undefined = Array.isArray(i.parsed_path) ? i.parsed_path : undefined
   if (segs === undefined && typeof http?.path === 'string') segs = (http.path as string).split('?')[0]!.split('/').filter((s) => s !== '')
   if (segs === undefined) return `${method} ?`
-  const parts = segs.slice(0, depth).map((s) => {
-    const t = String(s)
-    return ID_SEGMENT.test(t) ? '{id}' : t.length > 64 ? t.slice(0, 61) + '...' : t
-  })
-  return `${method} /${parts.join('/')}${segs.length > depth ? (parts.length > 0 ? '/*' : '*') : ''}`
+  if (!(Number.isInteger(depth) && depth >= 0)) {
+    const parts = segs.slice(0, depth).map((s) => segmentOf(String(s)))
+    return `${method} /${parts.join('/')}${segs.length > depth ? (parts.length > 0 ? '/*' : '*') : ''}`
+  }
+  const n = Math.min(depth, segs.length)
+  let path = ''
+  for (let k = 0; k < n; k++) path += (k > 0 ? '/' : '') + segmentOf(String(segs[k]))
+  return method + ' /' + path + (segs.length > depth ? (n > 0 ? '/*' : '*') : '')
+}
+
+/** A path segment as a route shows it (ids folded, long ones cut); the common ones remembered. */
+const segments = new Map<string, string>()
+function segmentOf (t: string): string {
+  let r = segments.get(t)
+  if (r === undefined) {
+    r = ID_SEGMENT.test(t) ? '{id}' : t.length > 64 ? t.slice(0, 61) + '...' : t
+    if (segments.size < 4096) segments.set(t, r)
+  }
+  return r
 }
 
 function claimOf (input: unknown, path: readonly string[]): string {

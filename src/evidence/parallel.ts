@@ -5,16 +5,12 @@
 // out and hashing them from their text; the main thread still parses each record (a parsed
 // value cannot cross threads more cheaply than its text) and does everything else.
 
-import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { BouncerError, type ErrorCode } from '../errors.js'
 import { readLogFile, type InputFile, type Position, type ReadHandlers, type ReadResult } from './source.js'
 
 /** Batches the worker may have sent that the main thread has not worked through. */
 export const IN_FLIGHT = 16
-
-/** Below this many bytes of input, starting a thread costs more than it saves. */
-export const PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 export interface WorkerData {
   files: Array<{ file: InputFile; allowTornTail: boolean }>
@@ -59,10 +55,6 @@ export const readHere: FileReader = async (_index, file, h, opts) => await readL
 
 /** Files read by a worker, and read here because the worker could not start (for tests). */
 export const readerStats = { inWorker: 0, fallback: 0 }
-
-export function parallelWorthIt (bytesTotal: number): boolean {
-  return bytesTotal >= PARALLEL_MIN_BYTES && availableParallelism() > 1
-}
 
 /**
  * Starts the worker over `files` (read in that order) and returns a FileReader that must be

@@ -181,7 +181,11 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   if (decisionLog) health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
 
   const shadow = config.policy.shadow || config.bundles.shadow_resource
-    ? await (await import('./shadow.js')).fromConfig(config, { metrics, log, health, policyOptions, decisionLog, masker, ...globals, ...deps.shadow })
+    ? await (await import('./shadow.js')).fromConfig(config, {
+      metrics, log, health, policyOptions, decisionLog, masker, ...globals, ...deps.shadow,
+      // policy.print: the shadow's print lines carry the request id of the input it evaluates
+      ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
+    })
     : undefined
 
   // The decision step's parts, shared by the proxy's engine and the ext_authz listeners' (same

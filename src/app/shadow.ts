@@ -20,6 +20,7 @@ import type { BundleManager } from '../policy/bundle/index.js'
 import { PolicyHolder } from '../policy/holder.js'
 import { loadPolicyFromPath, type LoadedPolicy, type LoadPolicyOptions } from '../policy/load.js'
 import type { DecisionObserver } from '../proxy/engine.js'
+import type { PolicyInput } from '../proxy/input.js'
 import type { DecisionLogger, Masker } from '../proxy/seams.js'
 import { createShadow, type Shadow } from '../proxy/shadow.js'
 
@@ -43,6 +44,8 @@ export interface ShadowComponentDeps {
   readonly masker?: Masker
   readonly production: boolean
   readonly allowInsecure: boolean
+  /** Called with the input right before each shadow evaluation (policy.print). */
+  readonly beforeEvaluate?: (input: PolicyInput) => void
   /** Clock in ms for the per-second cap (tests inject one). */
   readonly now?: () => number
   /** Sampling's random source (tests inject one). */
@@ -87,7 +90,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
     evalTimeoutSeconds: p.eval_timeout_seconds,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
-  }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker })
+  }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker, beforeEvaluate: deps.beforeEvaluate })
 
   let bundles: BundleManager | undefined
   if (resource) {

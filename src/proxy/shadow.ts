@@ -126,6 +126,8 @@ export interface ShadowDeps {
   readonly decisionLog?: DecisionLogger
   /** Mask rules of a shadow decision are compiled, so an invalid list is an error as it would be if enforced. */
   readonly masker?: Masker
+  /** Called with the input right before each shadow evaluation (policy.print: the request id of print lines). */
+  readonly beforeEvaluate?: (input: PolicyInput) => void
 }
 
 export interface Shadow {
@@ -153,7 +155,7 @@ function viewKeyOf (paths: InputPaths): string {
 }
 
 export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
-  const { holder, metrics, log, decisionLog, masker } = deps
+  const { holder, metrics, log, decisionLog, masker, beforeEvaluate } = deps
   const sample = opts.sample
   const cap = opts.maxPerSecond
   const now = opts.now ?? Date.now
@@ -240,9 +242,11 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
     const text = p.text !== undefined && sv.key === viewOf(active).key ? p.text : sv.view.text(p.input)
     let result: unknown
     let error: { code: ErrorCode; message: string } | undefined
+    const bytes = inputBytes(text)
+    beforeEvaluate?.(p.input)
     const t0 = process.hrtime.bigint()
     try {
-      result = shadow.evaluate(inputBytes(text))
+      result = shadow.evaluate(bytes)
     } catch (e) {
       error = { code: isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT') ? 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT' : 'BOUNCER_ERR_POLICY_EVAL', message: (e as Error).message }
     }

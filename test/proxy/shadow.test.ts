@@ -12,7 +12,7 @@ import { request } from 'undici'
 import { compileBundle } from '../../src/compiler/bundle/index.js'
 import { verifyLog } from '../../src/decision-log/index.js'
 import { buildEvidence } from '../../src/evidence/report.js'
-import { memoryLogger, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
+import { memoryLogger, rawRequest, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
 import { startControlPlane, tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
 
 const ACTIVE = `package bouncer
@@ -361,4 +361,22 @@ t.test('policy.shadow_eval_step_budget applies to the shadow alone', async (t) =
   t.same(events.filter((e) => e.shadow).map((e) => [e.shadow!.agreement, e.shadow!.error?.code]), [
     ['error', 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT'], ['error', 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT'],
   ], 'every shadow evaluation stopped at one step')
+})
+
+t.test('policy.print: the shadow\'s print lines carry the id of the request it evaluates', async (t) => {
+  const dirs = policyDirs(t, 'package bouncer\n\ndecision := {"allow": true} if {\n\tprint("shadow saw", input.parsed_path[0])\n}\n')
+  const up = await startUpstream()
+  const mem = memoryLogger('debug')
+  const b = await startBouncer({ upstream: up.url, policyPath: dirs.active, config: { policy: { shadow: dirs.shadow, print: true } }, deps: { logger: mem.logger } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const paths = ['same', 'tighten', 'masked', 'who', 'loop', 'throw']
+  // Pipelined on one connection, in one write, each with its own request id: the active
+  // decisions of several requests are made before their shadows run.
+  const ids = paths.map((p, i) => [`rid-${i}`, p] as const)
+  const raw = await rawRequest(b.port, ids.map(([id, p], i) => `GET /${p} HTTP/1.1\r\nhost: x\r\nx-request-id: ${id}\r\n${i === ids.length - 1 ? 'connection: close\r\n' : ''}\r\n`).join(''))
+  t.equal(raw.text.match(/HTTP\/1\.1 200/g)?.length, paths.length, 'every request answered')
+  b.app.shadow!.drain()
+  const lines = mem.lines().filter((l) => l.msg === 'policy print' && String(l.print).includes('shadow saw'))
+  t.equal(lines.length, paths.length, 'one print line per shadow evaluation')
+  t.same(new Map(lines.map((l) => [String(l.id), String(l.print).replace(/^.*shadow saw /, '')])), new Map(ids), 'each with its own request\'s id')
 })

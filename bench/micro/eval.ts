@@ -1,6 +1,10 @@
 // Micro-benchmark: the default policy evaluated through opa-wasm (compiled by our compiler,
 // loaded the way the proxy loads it) against the hand-written JavaScript decision
 // (bench/policy-js.ts). Both must agree on every case below before anything is timed.
+// eval_ns gives the evaluator the whole input object (JSON.stringify'd per call, as before
+// input projection); eval_projected_ns calls it as the proxy does (src/proxy/engine.ts): the
+// input projected to the paths the policy reads, serialised canonically and passed as
+// UTF-8 bytes — the projection's cost is inside the timed call.
 //   node --import tsx bench/micro/eval.ts [--quick]      → BENCH {"type":"result",...}
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,17 +25,23 @@ function canonical (v: unknown): string {
 async function main (): Promise<void> {
   const { compileBundle } = await import('../../src/compiler/bundle/index.js')
   const { loadWasmPolicy } = await import('../../src/policy/eval/index.js')
+  const { compileInputView, inputBytes } = await import('../../src/proxy/projection.js')
   const bundle = await compileBundle({ paths: [join(ROOT_DIR, 'policies')], entrypoints: ['bouncer/decision'] })
   // As the proxy does (src/policy/load.ts): one instance, the entrypoint resolved once.
   const instance = async () => (await loadWasmPolicy(bundle.wasm, bundle.data)).evaluator('bouncer/decision')
   const data = JSON.parse(readFileSync(join(ROOT_DIR, 'policies', 'data.json'), 'utf8')) as unknown
   const policy = { evaluate: await instance() }
 
+  const view = compileInputView(bundle.inputPaths['bouncer/decision'])
+  const projected = (evaluate: (input: unknown) => unknown) => (input: unknown) => evaluate(inputBytes(view.text(input)))
+
   const disagreements: string[] = []
   for (const [name, input] of CASES) {
     const w = canonical(policy.evaluate(input))
     const j = canonical(decideJs(input, data))
     if (w !== j) disagreements.push(`${name}: wasm ${w} ≠ js ${j}`)
+    const p = canonical(projected(policy.evaluate)(input))
+    if (p !== j) disagreements.push(`${name}: wasm on the projected input ${p} ≠ js ${j}`)
   }
   if (disagreements.length) {
     send('error', { message: `the JS policy disagrees with the Wasm policy on ${disagreements.length} of ${CASES.length} inputs:\n  ${disagreements.join('\n  ')}` })
@@ -50,8 +60,13 @@ async function main (): Promise<void> {
   const runs = quick ? 5 : 11
   // A fresh instance for timing (a failed evaluation above may have left the other one broken).
   const timed = await instance()
-  const [evalNs, jsNs] = timeInterleaved([{ fn: () => timed(TYPICAL), n }, { fn: () => decideJs(TYPICAL, data), n: n * 5 }], runs)
-  send('result', { eval_ns: evalNs, eval_js_ns: jsNs, cases: CASES.length, agree: CASES.length, unstable })
+  const timedProjected = projected(await instance())
+  const [evalNs, jsNs, projectedNs] = timeInterleaved([
+    { fn: () => timed(TYPICAL), n },
+    { fn: () => decideJs(TYPICAL, data), n: n * 5 },
+    { fn: () => timedProjected(TYPICAL), n },
+  ], runs)
+  send('result', { eval_ns: evalNs, eval_js_ns: jsNs, eval_projected_ns: projectedNs, cases: CASES.length, agree: CASES.length, unstable })
 }
 
 main().catch((e: Error) => { send('error', { message: e.stack ?? e.message }); process.exit(1) })

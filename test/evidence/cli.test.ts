@@ -91,6 +91,15 @@ t.test('the built CLI: bouncer evidence is listed and runs', { skip: noDist }, a
   const r = spawnSync(process.execPath, [bin, 'evidence', '--log', period.exports, '--out', dir, '--format', 'json'], { encoding: 'utf8' })
   t.equal(r.status, 1, r.stderr)
   t.match(r.stdout, /wrote .*evidence-.*\.json/)
+  // --parallel: the reading thread runs from dist/ too, and the report is the same
+  const dir2 = tempDir(t)
+  const p = spawnSync(process.execPath, [bin, 'evidence', '--log', period.exports, '--out', dir2, '--format', 'json', '--parallel'], { encoding: 'utf8' })
+  t.equal(p.status, 1, p.stderr)
+  const data = (d: string): unknown => {
+    const { generated_at: _g, digest: _d, ...rest } = JSON.parse(readFileSync(join(d, readdirSync(d).find((f) => f.endsWith('.json'))!), 'utf8')) as EvidenceReport
+    return rest
+  }
+  t.same(data(dir2), data(dir), '--parallel writes the same report')
 })
 
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0)

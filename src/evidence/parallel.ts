@@ -65,7 +65,11 @@ export function readInWorker (files: WorkerData['files']): { read: FileReader; c
   const credits = new SharedArrayBuffer(4)
   const inFlight = new Int32Array(credits)
   const here = import.meta.url.endsWith('.ts') // run from source (tsx): the worker is a .ts file too
-  const worker = new Worker(new URL(here ? './read-worker.ts' : './read-worker.js', import.meta.url), { workerData: { files, credits } satisfies WorkerData })
+  const worker = new Worker(new URL(here ? './read-worker.ts' : './read-worker.js', import.meta.url), {
+    workerData: { files, credits } satisfies WorkerData,
+    // the process's loaders (tsx) are wanted; --input-type (node -e) would stop a module file
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+  })
   const queue: WorkerMessage[] = []
   let wake: (() => void) | null = null
   let failed: Error | null = null

@@ -390,7 +390,23 @@ class Splitter {
     let depth = this.depth
     let inStr = this.inStr
     let esc = this.esc
+    // Inside a string only a quote, a backslash or a newline matters: jump to the next one. Their
+    // next positions at or after i are kept (-1: none left in buf) and looked up again only once
+    // passed, so each part of buf is searched once.
+    let nq = -2
+    let nb = -2
+    let nn = -2
     for (; i < n; i++) {
+      if (inStr && !esc) {
+        if (nq !== -1 && nq < i) nq = buf.indexOf('"', i)
+        if (nb !== -1 && nb < i) nb = buf.indexOf('\\', i)
+        if (nn !== -1 && nn < i) nn = buf.indexOf('\n', i)
+        let stop = nq < 0 ? n : nq
+        if (nb >= 0 && nb < stop) stop = nb
+        if (nn >= 0 && nn < stop) stop = nn
+        if (stop === n) { i = n; break } // the string goes on past what has been read
+        i = stop // handled below
+      }
       const c = buf.charCodeAt(i)
       if (inStr) {
         if (esc) esc = false

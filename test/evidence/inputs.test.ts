@@ -173,6 +173,7 @@ t.test('records split across read chunks anywhere come out the same', async (t) 
     ['pretty-objects.jsonl', events.map((e) => JSON.stringify(e, null, 1)).join('\n')],
     ['upload.json.gz', gzipSync(JSON.stringify(events))],
     ['utf8.jsonl', lines.map((l) => l.replace('"acme"', '"ac\u00e9m\u00e9 \u2603 \ud83d\ude00"')).join('\n') + '\n'],
+    ['escapes.json', JSON.stringify(events.map((e, k) => ({ ...e, note: k % 2 === 0 ? `say "hi" \\ ${'x'.repeat(k * 40)} \\"` : '\n\t\\' })), null, 2)],
   ]
   for (const [name, content] of variants) {
     const p = join(dir, name)
@@ -180,7 +181,7 @@ t.test('records split across read chunks anywhere come out the same', async (t) 
     const read = async (chunkBytes?: number): Promise<unknown[]> => {
       const out: unknown[] = []
       const bad: string[] = []
-      await readLogFile({ path: p, name, bytes: statSync(p).size }, { item: (v) => out.push(v), malformed: (_p, m) => bad.push(m) }, chunkBytes !== undefined ? { chunkBytes } : {})
+      await readLogFile({ path: p, name, bytes: statSync(p).size }, { item: (v, pos) => out.push([v, pos.line, pos.element]), malformed: (_p, m) => bad.push(m) }, chunkBytes !== undefined ? { chunkBytes } : {})
       t.same(bad, [], `${name}: nothing unreadable`)
       return out
     }

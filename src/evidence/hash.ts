@@ -70,10 +70,13 @@ function lowerHex (c: number): number {
   return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1
 }
 
-/** A backslash, a surrogate or a control character: without any, every string ends at the next
- * quote and is canonical as it stands. With one, strings are read character by character, and a
- * raw control character in one is refused — so text textHash accepts is valid JSON. */
-const SLOW = /[\u0000-\u001f\\\ud800-\udfff]/
+/** Whether strings must be read character by character: the text holds a backslash (escapes to
+ * check) or a lone surrogate (JSON.stringify escapes those). Otherwise every string ends at the
+ * next quote and is canonical as it stands — JSON.parse accepted the text, so no string in it
+ * holds a raw control character. (Both searches are native: no pattern over every character.) */
+function slowRead (line: string): boolean {
+  return line.includes('\\') || !(line as unknown as { isWellFormed: () => boolean }).isWellFormed()
+}
 
 /** End (after the closing quote) of the canonical string at p, or -1. */
 function str (text: string, slow: boolean, p: number): number {
@@ -199,12 +202,13 @@ function obj (text: string, slow: boolean, p: number, depth: number): number {
 
 /**
  * computeHash of the record `line` holds, from the text, when the text is exactly the logger's
- * layout of a canonical record; null when it is not (then hash the parsed record).
+ * layout of a canonical record; null when it is not (then hash the parsed record). `line` must
+ * be text JSON.parse accepts (what it returns for anything else means nothing).
  */
 export function textHash (line: string): string | null {
   if (!line.startsWith('{"seq":')) return null
   const text = line
-  const slow = SLOW.test(line)
+  const slow = slowRead(line)
   {
     const seqEnd = num(text, 7)
     if (seqEnd < 0 || !line.startsWith(',"prev_hash":', seqEnd)) return null

@@ -55,14 +55,16 @@ function send (b: Builder): void {
 
 function post (m: WorkerMessage): void { port.postMessage(m) }
 
-// A record whose text textHash accepts is valid JSON as it stands: it is not parsed here, only on
-// the main thread, which needs the value.
+// A record whose text textHash accepts and that holds no control character is valid JSON as it
+// stands (textHash follows the JSON grammar; a control character is the one thing it leaves to
+// JSON.parse): it is not parsed here, only on the main thread, which needs the value.
+const CONTROL = /[\u0000-\u001f]/
 let hashedText: string | null = null
 let hashed: string | null = null
 function unparsed (text: string): boolean {
   hashedText = text
   hashed = textHash(text)
-  return hashed !== null
+  return hashed !== null && !CONTROL.test(text)
 }
 
 for (let i = 0; i < files.length; i++) {

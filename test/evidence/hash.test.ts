@@ -97,9 +97,6 @@ t.test('text that is not canonical is left to the parsed record', async (t) => {
     JSON.parse(v) // still JSON
     t.equal(textHash(v), null, what)
   }
-  // a raw control character in a string is not JSON: declined, so what textHash accepts is JSON
-  t.equal(textHash(line.replace('"x"', '"\tx"')), null, 'a raw tab in a string')
-  t.equal(textHash(line.replace('"p"', '"p\u0001"')), null, 'a raw control character in a string')
   // a canonical control-character escape is followed
   const ctl = sealEvent({ s: '\u0001\u001f\b\n"\\' }, 1, GENESIS_HASH)
   t.match(ctl.line, /\\u0001\\u001f\\b\\n\\"\\\\/)

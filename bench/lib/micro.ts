@@ -9,6 +9,8 @@ import { BENCH_DIR, spawnTs } from './procs.js'
 export interface MicroResults {
   eval_ns: number | null
   eval_js_ns: number | null
+  /** the evaluation as the proxy calls it: projected input, serialised, passed as bytes (absent in older results) */
+  eval_projected_ns?: number | null
   compile_ms: number | null
   mask_100kb_ms: number | null
   /** extras */
@@ -23,7 +25,7 @@ export interface MicroResults {
 
 export function emptyMicro (): MicroResults {
   return {
-    eval_ns: null, eval_js_ns: null, compile_ms: null, mask_100kb_ms: null,
+    eval_ns: null, eval_js_ns: null, eval_projected_ns: null, compile_ms: null, mask_100kb_ms: null,
     eval_ratio: null, compile_cold_ms: null, cache_key_ns: null, spool_append_ns: null, eval_cases_agreeing: null, eval_unstable: [], skipped: {},
   }
 }
@@ -54,6 +56,7 @@ export async function runMicro (quick: boolean, log: (s: string) => void): Promi
     r.eval_ns = ev.msg.eval_ns as number
     r.eval_js_ns = ev.msg.eval_js_ns as number
     r.eval_ratio = r.eval_ns / r.eval_js_ns
+    r.eval_projected_ns = typeof ev.msg.eval_projected_ns === 'number' ? ev.msg.eval_projected_ns : null
     r.eval_cases_agreeing = ev.msg.agree as number
     r.eval_unstable = (ev.msg.unstable as string[] | undefined) ?? []
   } else fail('eval', String(ev.msg?.message ?? ev.out))

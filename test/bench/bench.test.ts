@@ -86,3 +86,23 @@ t.test('the hand-written JS policy decides like the compiled one', async (t) => 
     t.strictSame(decideJs(input, bundle.data), policy.evaluator('bouncer/decision')(input), name)
   }
 })
+
+t.test('targets: every issue 18 ratio is judged against its goal', async (t) => {
+  const { computeTargets } = await import('../../bench/lib/report.js')
+  const { emptyMicro } = await import('../../bench/lib/micro.js')
+  const sc = (rps: number) => ({ rps }) as unknown as BenchResults['scenarios'][string]
+  const scenarios = {
+    'bare-proxy': sc(1000), 'bouncer-eval': sc(900), 'bouncer-l1': sc(900), 'bouncer-redis': sc(860),
+    'bouncer-logs': sc(790), 'bare-proxy-100kb': sc(500), 'bouncer-mask': sc(310),
+  }
+  const micro = { ...emptyMicro(), eval_ns: 5000, eval_js_ns: 1000, eval_ratio: 5, eval_projected_ns: 3500 }
+  const targets = computeTargets({ scenarios, micro, ratios: computeRatios(scenarios), latency_at_half_rate: null, soak: null, profile: null } as unknown as Omit<BenchResults, 'targets'>)
+  const met = (name: string) => targets.find((x) => x.name === name)?.met
+  t.equal(met('bouncer-eval RPS'), true)
+  t.equal(met('bouncer-l1 RPS'), false, '90% < 95%')
+  t.equal(met('bouncer-redis RPS'), true, '86% >= 85%')
+  t.equal(met('bouncer-logs RPS'), false, '79% < 80%')
+  t.equal(met('bouncer-mask RPS'), true, '62% of bare-proxy-100kb >= 60%')
+  t.equal(met('eval vs hand-written JS'), false, '5× > 4×')
+  t.match(targets.find((x) => x.name === 'eval vs hand-written JS')?.value, /as the proxy calls it \(projected input\) 3\.5×/)
+})

@@ -21,7 +21,7 @@ function lingering (seen: string[]): number[] {
 }
 const SHORT = (ms: number) => ms >= 0 && ms < 1000
 
-function child (url: string, mode: 'ready' | 'down', deadlineMs?: number) {
+function child (url: string, mode: 'ready' | 'killed' | 'down', deadlineMs?: number) {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, url, mode, ...(deadlineMs === undefined ? [] : [String(deadlineMs)])], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
   const seen: string[] = []
   const waiters: Array<{ line: string; resolve: () => void }> = []
@@ -53,7 +53,9 @@ const skip = redisServerMissing()
 t.test('a real redis-server that was killed after the tier started using it', { skip }, async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  const c = child(`redis://127.0.0.1:${redis.port}`, 'ready')
+  // 'killed': the child waits until ioredis has seen the server go (the socket's close arrives
+  // some time after the process is gone) before it reports its state and closes.
+  const c = child(`redis://127.0.0.1:${redis.port}`, 'killed')
   t.teardown(c.kill)
   await c.line('ready')
   await redis.kill()

@@ -60,6 +60,8 @@ interface TextRule {
   /** redact and null: the result, and its JSON text (the same for every value). */
   readonly value: string | null
   readonly bytes: Buffer | null
+  /** [this rule]: the match list of a member only this rule matches, shared (never mutated). */
+  readonly alone: TextRule[]
 }
 
 const TRUE = Buffer.from('true'), FALSE = Buffer.from('false'), NULL = Buffer.from('null')
@@ -81,7 +83,9 @@ function textRules (mask: CompiledMask): TextRule[] {
       prefix: rule.replacement ?? DEFAULT_LAST4_PREFIX,
       value: rule.action === 'redact' ? rule.replacement ?? DEFAULT_REDACTION : null,
       bytes: rule.action === 'redact' ? Buffer.from(JSON.stringify(rule.replacement ?? DEFAULT_REDACTION)) : rule.action === 'null' ? NULL : null,
+      alone: [] as TextRule[],
     }))
+    for (const r of rules) r.alone.push(r)
     compiled.set(mask, rules)
   }
   return rules
@@ -311,7 +315,8 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     const d = f.depth
     const keyLen = f.keyEnd - f.keyStart
     let cur: TextRule[] | null = null
-    let firstMiss = -1
+    let only: TextRule | null = null
+    let hits = 0
     let ends = false
     let remove = false
     for (let k = 0; k < active.length; k++) {
@@ -322,16 +327,16 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       else if (!f.isObj) hit = r.indices[d] === f.index
       else if (f.keyEsc) hit = keyOf(f, buf) === r.keys[d]
       else hit = kb.length === keyLen && sameBytes(buf, f.keyStart, f.keyEnd, kb)
-      if (!hit) {
-        if (firstMiss < 0) firstMiss = k
-        continue
-      }
-      if (firstMiss >= 0) (cur ??= active.slice(0, firstMiss)).push(r)
+      if (!hit) continue
+      if (hits === 0) only = r
+      else if (hits === 1) cur = [only!, r]
+      else cur!.push(r)
+      hits++
       if (r.tokens.length === d + 1) { ends = true; if (r.remove) remove = true }
     }
-    // Every active rule matched (wildcards, the usual case): share the list, allocate nothing.
-    if (firstMiss < 0) cur = active
-    else if (cur === null && firstMiss > 0) cur = active.slice(0, firstMiss)
+    // Every active rule matched (wildcards, the usual case) or just one: a shared list, no allocation.
+    if (hits === active.length) cur = active
+    else if (hits === 1) cur = only!.alone
     f.cur = cur
     f.curEnds = ends
     f.curRemove = remove

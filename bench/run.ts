@@ -15,6 +15,7 @@
 // Ratios are taken against the bare proxy of the same run: on a shared machine absolute
 // numbers are noise, ratios measured together are not. Only loopback addresses are used,
 // every load is bounded in time, and every child is killed on exit, error or signal.
+import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -24,7 +25,7 @@ import type { LoadResult, LoadSpec } from './loadgen.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { emptyMicro, runMicro } from './lib/micro.js'
 import { findNginx, startNginx } from './lib/nginx.js'
-import { BENCH_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
+import { BENCH_DIR, ROOT_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
 import { findProfile, profileText, summariseProfile } from './lib/profile.js'
 import {
   computeRatios, computeTargets, halfRateTable, microTable, scenarioTable, targetTable,
@@ -175,7 +176,8 @@ async function ensureControlPlane (env: Env): Promise<void> {
 
 type Started = { port: number; child: Child; rssGroup: number } | { skip: string } | { failed: string }
 
-async function startServer (s: Scenario, env: Env, nodeArgs: string[] = []): Promise<Started> {
+/** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (profiles). */
+async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist = false): Promise<Started> {
   const upstreamUrl = `http://127.0.0.1:${env.upstreamPort}`
   switch (s.kind) {
     case 'upstream':
@@ -197,7 +199,7 @@ async function startServer (s: Scenario, env: Env, nodeArgs: string[] = []): Pro
       } catch (e) { return { failed: (e as Error).message.split('\n').slice(0, 3).join(' ') } }
     }
     case 'bouncer': {
-      const args = ['--scenario', s.name, '--upstream', upstreamUrl]
+      const args = ['--scenario', s.name, '--upstream', upstreamUrl, ...(dist ? ['--dist'] : [])]
       if (s.needs.includes('redis')) {
         await ensureRedis(env)
         if ('skip' in env.redis!) return { skip: env.redis.skip }
@@ -419,11 +421,17 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
  * the load: at equal rates the numbers compare). */
 async function profile (env: Env, names: string[], rate: number): Promise<ProfileSummary[]> {
   const out: ProfileSummary[] = []
+  // Bouncers are profiled on dist/ (what production runs): tsc's source maps lead each function
+  // back to its src/*.ts line, which tsx's one-line-per-module output cannot. Compile first
+  // (incremental) so dist/ is today's src/.
+  log('profile: compiling dist/ (tsc -p tsconfig.build.json)')
+  const tsc = spawnSync(process.execPath, [join(ROOT_DIR, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT_DIR, 'tsconfig.build.json')], { cwd: ROOT_DIR, encoding: 'utf8' })
+  if (tsc.status !== 0) log(`  tsc exited ${tsc.status}: dist/ emitted with type errors (npm run typecheck):\n${(tsc.stdout + tsc.stderr).split('\n').slice(0, 5).join('\n')}`)
   for (const name of names) {
     const s = SCENARIOS.find((x) => x.name === name)
     if (!s || (s.kind !== 'bouncer' && s.kind !== 'bare-proxy')) { console.error(`--profile takes bouncer or bare-proxy scenarios, not ${name}`); process.exit(2) }
     const dir = mkdtempSync(join(work, 'prof-'))
-    const st = await startServer(s, env, ['--cpu-prof', '--cpu-prof-dir', dir])
+    const st = await startServer(s, env, ['--cpu-prof', '--cpu-prof-dir', dir], true)
     if ('skip' in st) throw new Error(`${name} skipped: ${st.skip}`)
     if ('failed' in st) throw new Error(`${name} failed: ${st.failed}`)
     const bad = await check(s, st.port, env)

@@ -1,12 +1,64 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per area
 // (our src/ folders, each npm package, Node internals by subsystem, Wasm, GC), idle excluded.
+//
+// V8 reports each function where it starts in the code it ran (0-based line and column). For
+// dist/*.js (tsc's output, what production runs) that position is looked up in the file's
+// source map, so the report names the TypeScript file and line. Code loaded through tsx has no
+// usable position: esbuild puts a module on one line and the map lives only in that process.
 import { readdirSync, readFileSync } from 'node:fs'
+import { SourceMap } from 'node:module'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { ProfileSummary } from './report.js'
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
+interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber?: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number }
+
+/** A call frame with its position in the original source, when the generated file has a map. */
+export interface Located extends CallFrame {
+  /** false: the position is the generated code's (no map, or the map has no entry there) */
+  mapped: boolean
+}
+
+const SOURCE_MAP_URL = /\/\/[#@] sourceMappingURL=(\S+)\s*$/
+
+/**
+ * Maps V8 call frames (0-based line/column in the generated file) to the original sources
+ * through each file's `//# sourceMappingURL` (a file next to it or a data: URL). Maps are read
+ * once per file; files under node_modules and non-file URLs are left as they are.
+ */
+export function createSourceMapper (): (cf: CallFrame) => Located {
+  const maps = new Map<string, { map: SourceMap; base: string } | null>()
+  const load = (url: string) => {
+    if (maps.has(url)) return maps.get(url)!
+    let entry: { map: SourceMap; base: string } | null = null
+    try {
+      const code = readFileSync(fileURLToPath(url), 'utf8')
+      const ref = SOURCE_MAP_URL.exec(code.slice(-4096))?.[1]
+      if (ref) {
+        const mapUrl = new URL(ref, url)
+        const text = mapUrl.protocol === 'data:'
+          ? Buffer.from(ref.slice(ref.indexOf(',') + 1), /;base64,/.test(ref) ? 'base64' : 'utf8').toString('utf8')
+          : readFileSync(fileURLToPath(mapUrl), 'utf8')
+        const payload = JSON.parse(text) as { sourceRoot?: string }
+        // sources are relative to sourceRoot, itself relative to the map's own location
+        const base = new URL(payload.sourceRoot ? payload.sourceRoot.replace(/\/?$/, '/') : './', mapUrl.protocol === 'data:' ? url : mapUrl).href
+        entry = { map: new SourceMap(payload as ConstructorParameters<typeof SourceMap>[0]), base }
+      }
+    } catch { entry = null } // unreadable file or map: keep the generated position
+    maps.set(url, entry)
+    return entry
+  }
+  return (cf) => {
+    if (!cf.url.startsWith('file://') || cf.url.includes('/node_modules/')) return { ...cf, mapped: false }
+    const m = load(cf.url)
+    if (!m) return { ...cf, mapped: false }
+    const e = m.map.findEntry(cf.lineNumber, cf.columnNumber ?? 0) as { originalSource?: string; originalLine?: number; originalColumn?: number }
+    if (e.originalSource === undefined || e.originalLine === undefined) return { ...cf, mapped: false }
+    return { ...cf, url: new URL(e.originalSource, m.base).href, lineNumber: e.originalLine, columnNumber: e.originalColumn ?? 0, mapped: true }
+  }
+}
 
 function area (cf: CallFrame): string {
   const u = cf.url
@@ -34,11 +86,14 @@ function area (cf: CallFrame): string {
   return u
 }
 
-function where (cf: CallFrame): string {
+/** file:line (1-based) of our code and packages; a file loaded through tsx has no line (its
+ * transformed code is one line per module), so it is shown without one rather than as :1. */
+export function where (cf: Located): string {
   if (!cf.url) return ''
   const u = cf.url.replace(/^file:\/\//, '')
   const nm = u.lastIndexOf('/node_modules/')
   const short = nm >= 0 ? u.slice(nm + 14) : u.replace(/^.*\/(src|bench)\//, '$1/')
+  if (!cf.mapped && /\.[cm]?tsx?$/.test(u)) return short
   return `${short}:${cf.lineNumber + 1}`
 }
 
@@ -49,7 +104,8 @@ function where (cf: CallFrame): string {
  */
 export function summariseProfile (file: string, scenario: string, requests: number, rate: number | null, window?: [number, number], topN = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const locate = createSourceMapper()
+  const byId = new Map(p.nodes.map((n) => [n.id, { ...n, callFrame: locate(n.callFrame) }]))
   const selfUs = new Map<number, number>()
   let ts = p.startTime
   for (let i = 0; i < p.samples.length; i++) {
@@ -81,7 +137,7 @@ export function summariseProfile (file: string, scenario: string, requests: numb
     const cf = byId.get(id)!.callFrame
     if (cf.functionName === '(idle)') continue
     total += us
-    const key = `${cf.functionName}|${cf.url}|${cf.lineNumber}`
+    const key = `${cf.functionName}|${cf.url}|${cf.lineNumber}|${cf.columnNumber ?? 0}`
     const e = fns.get(key) ?? { fn: cf.functionName || '(anonymous)', where: where(cf), us: 0 }
     e.us += us
     fns.set(key, e)

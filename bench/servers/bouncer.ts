@@ -4,7 +4,9 @@
 // does not import, or the config schema rejects its keys) makes the child answer `skip` with
 // the reason.
 //   node --import tsx bench/servers/bouncer.ts --scenario bouncer-l1 --upstream URL [--redis URL]
-//        [--control-plane URL --spool DIR]
+//        [--control-plane URL --spool DIR] [--dist]
+// --dist runs the compiled dist/ (what bin/bouncer.js runs) instead of src/ through tsx: CPU
+// profiles take it, since its positions map back to src/*.ts lines through tsc's source maps.
 import type { AddressInfo } from 'node:net'
 import { bouncerConfig } from '../lib/scenarios.js'
 import { childArgs, fatal, onShutdown, send } from './child.js'
@@ -19,8 +21,11 @@ function skip (reason: string): never {
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!
 
+const dist = args.dist === 'true'
 let index: typeof import('../../src/index.js')
-try { index = await import('../../src/index.js') } catch (e) { skip(`src/index.ts does not load: ${firstLine(e)}`) }
+try {
+  index = dist ? await import('../../dist/index.js' as string) as typeof import('../../src/index.js') : await import('../../src/index.js')
+} catch (e) { skip(`${dist ? 'dist/index.js' : 'src/index.ts'} does not load: ${firstLine(e)}`) }
 
 let config: import('../../src/index.js').BouncerConfig
 try {

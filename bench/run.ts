@@ -49,7 +49,8 @@ const USAGE = `usage: npm run bench -- [options]
   --soak SECONDS          soak mode: steady load on --soak-scenario, RSS sampled every 10 s
   --soak-scenario NAME    default bouncer-logs (bouncer-eval when logs are unavailable)
   --profile A,B,...       CPU-profile these scenarios (bare-proxy / bouncer-*) at one fixed rate and
-                          print where the time goes, in µs per request, side by side
+                          print where the time goes, in µs per request, side by side (bouncers run
+                          dist/, compiled first; functions at their src/*.ts line via tsc's source maps)
   --rate R                request rate for --profile (default 500 req/s)
   --startup               cold start to /readyz 200 and idle RSS with the shipped policy, dist/ vs tsx
   --runs N                starts per contender for --startup (default 5), runs for --port-server (default 3)

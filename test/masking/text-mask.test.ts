@@ -178,14 +178,16 @@ t.test('invalid JSON and UTF-8 are refused exactly where JSON.parse refuses', as
 
 // Randomised comparison with applyMask on the parsed document (seeded: every run is the same).
 t.test('same results as applyMask on random documents and rules', async (t) => {
+  // xorshift32: the low bits of a power-of-two LCG repeat with tiny periods, which left most
+  // shapes (strings in particular) out of the documents.
   let seed = 12345
-  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+  const rnd = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n }
   const keys = ['a', 'b', 'c', 'k/1', 'é']
   const ws = (): string => [' ', '', '\n  ', '\t'][rnd(4)]!
   function value (depth: number): unknown {
     const r = rnd(depth > 3 ? 5 : 8)
     if (r === 0) return rnd(1000) - 500
-    if (r === 1) return ['x', 'hello world', 'żółw', 'q"uote', ''][rnd(5)]
+    if (r === 1) return ['x', 'hello world', 'żółw', 'q"uote', '', '🐢🐢x', 'ab🐢', '12🐢34', 'line\nbreak\\', 'tab\there', 'cafe\u0301!'][rnd(11)]
     if (r === 2) return [true, false, null][rnd(3)]
     if (r === 3) return rnd(100) / 8
     if (r === 4) return '4111111111111111'
@@ -196,16 +198,25 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
     }
     return Array.from({ length: rnd(4) }, () => value(depth + 1))
   }
+  /** A JSON string, some characters written as \uXXXX escapes (every UTF-16 unit of them). */
+  function str (s: string): string {
+    if (rnd(3) !== 0) return JSON.stringify(s)
+    return '"' + [...s].map((ch) => rnd(3) === 0
+      ? [...Array(ch.length).keys()].map((k) => '\\u' + ch.charCodeAt(k).toString(16).padStart(4, '0')).join('')
+      : JSON.stringify(ch).slice(1, -1)).join('') + '"'
+  }
   /** JSON text with random whitespace between tokens. */
   function write (v: unknown): string {
+    if (typeof v === 'string') return str(v)
     if (Array.isArray(v)) return '[' + ws() + v.map((x) => write(x)).join(ws() + ',' + ws()) + ws() + ']'
-    if (v !== null && typeof v === 'object') return '{' + ws() + Object.entries(v).map(([k, x]) => JSON.stringify(k) + ws() + ':' + ws() + write(x)).join(',' + ws()) + ws() + '}'
+    if (v !== null && typeof v === 'object') return '{' + ws() + Object.entries(v).map(([k, x]) => str(k) + ws() + ':' + ws() + write(x)).join(',' + ws()) + ws() + '}'
     return JSON.stringify(v)
   }
   const actions: MaskAction[] = ['redact', 'remove', 'null', 'hash', 'last4']
   const tokens = ['a', 'b', 'c', 'k~11', 'é', '*', '*', '*', '0', '1', '2']
   let compared = 0
   let touched = 0
+  let noReference = 0
   for (let round = 0; round < 3000; round++) {
     const doc = { a: value(0), b: value(0), c: [value(1), value(1), value(1)] }
     const body = write(doc)
@@ -213,9 +224,18 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
       path: '/' + Array.from({ length: 1 + rnd(3) }, () => tokens[rnd(tokens.length)]).join('/'),
       action: actions[rnd(actions.length)]!,
     }))
-    const want = applyMask(JSON.parse(body), compileMaskRules(rules), { hashKey })
     const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128 })
     if (!r.ok) { t.fail(`refused: ${r.reason}`); continue }
+    let want: ReturnType<typeof applyMask>
+    try {
+      want = applyMask(JSON.parse(body), compileMaskRules(rules), { hashKey })
+    } catch (e) {
+      // applyMask cannot `hash` a container in which an earlier rule removed an element or
+      // member (canonicalJson meets its REMOVED marker): nothing to compare with.
+      if (!(e instanceof TypeError && e.message === 'symbol is not a JSON value')) throw e
+      noReference++
+      continue
+    }
     const got = JSON.parse(r.body.toString()) as unknown
     if (JSON.stringify(got) !== JSON.stringify(want.value) || JSON.stringify([r.masked, r.erased]) !== JSON.stringify([want.masked, want.erased])) {
       t.fail('differs from applyMask', { body, rules, got, want: want.value, lists: [r.masked, r.erased], wantLists: [want.masked, want.erased] })
@@ -227,6 +247,7 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
     if (r.masked.length + r.erased.length > 0) touched++
     else if (!r.body.equals(Buffer.from(body))) { t.fail('nothing masked, yet the bytes changed', { body, out: r.body.toString() }); break }
   }
-  t.equal(compared, 3000)
+  t.equal(compared + noReference, 3000)
+  t.ok(noReference < 100, `${noReference} rounds without a reference`)
   t.ok(touched > 500, `${touched} rounds masked something`)
 })

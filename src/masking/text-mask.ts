@@ -55,8 +55,10 @@ interface TextRule {
   /** Per token: the literal key escaped for a reported pointer (null for a wildcard). */
   readonly escaped: readonly (string | null)[]
   readonly remove: boolean
-  /** last4: the prefix. */
+  /** last4: the prefix, its JSON text, and that text without the closing quote. */
   readonly prefix: string
+  readonly prefixJson: Buffer
+  readonly prefixOpen: Buffer
   /** redact and null: the result, and its JSON text (the same for every value). */
   readonly value: string | null
   readonly bytes: Buffer | null
@@ -81,6 +83,8 @@ function textRules (mask: CompiledMask): TextRule[] {
       escaped: rule.tokens.map((t) => (t.wildcard ? null : escapeToken(t.key))),
       remove: rule.action === 'remove',
       prefix: rule.replacement ?? DEFAULT_LAST4_PREFIX,
+      prefixJson: Buffer.from(JSON.stringify(rule.replacement ?? DEFAULT_LAST4_PREFIX)),
+      prefixOpen: Buffer.from(JSON.stringify(rule.replacement ?? DEFAULT_LAST4_PREFIX).slice(0, -1)),
       value: rule.action === 'redact' ? rule.replacement ?? DEFAULT_REDACTION : null,
       bytes: rule.action === 'redact' ? Buffer.from(JSON.stringify(rule.replacement ?? DEFAULT_REDACTION)) : rule.action === 'null' ? NULL : null,
       alone: [] as TextRule[],
@@ -357,6 +361,8 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
 
   /** The current member of f (a rule may match it) ends at `ve`: replace or remove it. */
   function endMember (f: Frame, vs: number, ve: number, kind: number): void {
+    // Read first: a re-scan below would overwrite it.
+    const esc = kind === KIND_STRING && strEsc
     if (!f.curEnds) {
       f.anyKept = true
       f.prevEnd = ve
@@ -388,6 +394,18 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       else if (f.pendingComma >= 0) { replace(f.pendingComma, ve, ''); f.pendingComma = -1 }
       else replace(f.memberStart, ve, '') // the first member: its comma goes with the next kept one
       note(path, true, order)
+    } else if (kind === KIND_STRING && !esc && rules[first]!.rule.action === 'last4' && alone(rules, first, d)) {
+      // `last4` of a string without escapes, the only rule ending here: its last four code
+      // points are its last four UTF-8 sequences (valid UTF-8 has no encoded surrogates, and a
+      // 4-byte sequence is the one code point last4 counts for a surrogate pair). They and the
+      // closing quote are copied through as they are; only the bytes before them are replaced.
+      const r = rules[first]!
+      let p = ve - 1 // the closing quote
+      for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((buf[p]! & 0xc0) === 0x80) p-- }
+      if (p === vs + 1) replace(vs, ve, r.prefixJson) // four code points or fewer: the prefix alone
+      else replace(vs, p, r.prefixOpen)
+      note(path, false, r.order)
+      f.anyKept = true
     } else {
       let v: unknown // undefined until the first rule ending here decided
       let bytes: Buffer | null = null // the JSON text of v when known in advance
@@ -429,6 +447,12 @@ function keyOf (f: Frame, buf: Buffer): string {
     f.keyStr = f.keyEsc ? JSON.parse(buf.toString('utf8', f.keyStart - 1, f.keyEnd + 1)) as string : buf.toString('utf8', f.keyStart, f.keyEnd)
   }
   return f.keyStr
+}
+
+/** No rule of `rules` after `first` ends at depth `d`. */
+function alone (rules: TextRule[], first: number, d: number): boolean {
+  for (let k = first + 1; k < rules.length; k++) if (rules[k]!.tokens.length === d) return false
+  return true
 }
 
 function sameBytes (buf: Buffer, s: number, e: number, key: Buffer): boolean {

@@ -317,7 +317,12 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
   function matchMember (f: Frame, buf: Buffer): void {
     const active = f.active!
     const d = f.depth
-    const keyLen = f.keyEnd - f.keyStart
+    const isObj = f.isObj
+    const keyEsc = f.keyEsc
+    const ks = f.keyStart
+    const keyLen = f.keyEnd - ks
+    // An object's key with no escapes is compared as bytes; its first byte is checked before the rest.
+    const first = isObj && !keyEsc && keyLen > 0 ? buf[ks]! : -1
     let cur: TextRule[] | null = null
     let only: TextRule | null = null
     let hits = 0
@@ -326,12 +331,9 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     for (let k = 0; k < active.length; k++) {
       const r = active[k]!
       const kb = r.keyBytes[d]!
-      let hit: boolean
-      if (kb === null) hit = true // wildcard
-      else if (!f.isObj) hit = r.indices[d] === f.index
-      else if (f.keyEsc) hit = keyOf(f, buf) === r.keys[d]
-      else hit = kb.length === keyLen && sameBytes(buf, f.keyStart, f.keyEnd, kb)
-      if (!hit) continue
+      if (kb !== null) { // not a wildcard
+        if (!isObj) { if (r.indices[d] !== f.index) continue } else if (keyEsc) { if (keyOf(f, buf) !== r.keys[d]) continue } else if (kb.length !== keyLen || (keyLen > 0 && kb[0] !== first) || !sameBytes(buf, ks, ks + keyLen, kb)) continue
+      }
       if (hits === 0) only = r
       else if (hits === 1) cur = [only!, r]
       else cur!.push(r)

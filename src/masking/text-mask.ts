@@ -196,28 +196,35 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
   // Output, allocated at the first change: the bytes before `copyFrom` are written to out[0, w).
   let out: Buffer | null = null
   let w = 0
+  // The closures below read the body through `cbuf`: `buf` itself is captured by none of them,
+  // so the scanning loop reads it from a register rather than from the closures' context.
+  const cbuf = buf
   let copyFrom = top ? 0 : start
   /** Writes buf[copyFrom, from) then `text` (JSON text; '' for a cut), and skips to `to`. */
   const replace = (from: number, to: number, text: string | Buffer): void => {
     const need = from - copyFrom + (typeof text === 'string' ? text.length * 3 : text.length)
-    if (out === null) out = Buffer.allocUnsafe(Math.max(need, (top ? buf.length : end - start) + 256))
+    if (out === null) out = Buffer.allocUnsafe(Math.max(need, (top ? cbuf.length : end - start) + 256))
     else if (w + need > out.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * out.length, w + need))
       out.copy(grown, 0, 0, w)
       out = grown
     }
     const o = out
+    // The position is kept in a local while copying (`w` lives in the closure's context).
+    let q = w
+    const cf = copyFrom
     // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
-    if (from - copyFrom < 64) { for (let k = copyFrom; k < from; k++) o[w++] = buf[k]! } else w += buf.copy(o, w, copyFrom, from)
-    if (typeof text !== 'string') { for (let k = 0; k < text.length; k++) o[w++] = text[k]! } else if (text.length > 32) {
-      w += o.write(text, w, 'utf8')
+    if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = cbuf[k]! } else q += cbuf.copy(o, q, cf, from)
+    if (typeof text !== 'string') { for (let k = 0; k < text.length; k++) o[q++] = text[k]! } else if (text.length > 32) {
+      q += o.write(text, q, 'utf8')
     } else {
       for (let k = 0; k < text.length; k++) {
         const ch = text.charCodeAt(k)
-        if (ch >= 0x80) { w += o.write(text.slice(k), w, 'utf8'); break }
-        o[w++] = ch
+        if (ch >= 0x80) { q += o.write(text.slice(k), q, 'utf8'); break }
+        o[q++] = ch
       }
     }
+    w = q
     copyFrom = to
   }
 
@@ -372,7 +379,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     }
     const rules = f.cur!
     const d = f.depth + 1
-    const path = ctx.lists ? pathOf(f, buf) + '/' + tokenOf(f, buf) : ''
+    const path = ctx.lists ? pathOf(f, cbuf) + '/' + tokenOf(f, cbuf) : ''
     // Rules listed before the first rule ending here that reach inside the value run first.
     let inner: TextRule[] | null = null
     let first = -1
@@ -380,12 +387,12 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       if (rules[k]!.tokens.length === d) { first = k; break }
       if (kind === KIND_CONTAINER) (inner ??= []).push(rules[k]!)
     }
-    let valueBuf = buf
+    let valueBuf = cbuf
     let vStart = vs
     let vEnd = ve
     // Their effect shows only in the lists and in a hash of the container.
     if (inner !== null && (ctx.lists || (!f.curRemove && rules[first]!.rule.action === 'hash'))) {
-      valueBuf = scan(buf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, ctx, false)
+      valueBuf = scan(cbuf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, ctx, false)
       vStart = 0
       vEnd = valueBuf.length
     }
@@ -403,7 +410,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       // closing quote are copied through as they are; only the bytes before them are replaced.
       const r = rules[first]!
       let p = ve - 1 // the closing quote
-      for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((buf[p]! & 0xc0) === 0x80) p-- }
+      for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((cbuf[p]! & 0xc0) === 0x80) p-- }
       if (p === vs + 1) replace(vs, ve, r.prefixJson) // four code points or fewer: the prefix alone
       else replace(vs, p, r.prefixOpen)
       note(path, false, r.order)

@@ -89,7 +89,11 @@ export function checkHashKey (key: Uint8Array | undefined): void {
 /** Returns the node's replacement: itself when unchanged, REMOVED when the location goes. */
 function visit (node: unknown, depth: number, ctx: Ctx): unknown {
   if (depth === ctx.tokens.length) {
-    const out = ctx.rule.apply(node, ctx.hashKey)
+    // An earlier rule may have removed elements inside this container (REMOVED placeholders
+    // keep array positions until the end): the action sees what is left, as the byte-level
+    // masker does, never the placeholder.
+    const seen = ctx.compact.size > 0 && node !== null && typeof node === 'object' ? withoutRemoved(node) : node
+    const out = ctx.rule.apply(seen, ctx.hashKey)
     const p = '/' + ctx.path.join('/')
     if (out === REMOVED) { ctx.erased.add(p); ctx.masked.delete(p) } else ctx.masked.add(p)
     return out
@@ -135,6 +139,18 @@ function visitKey (obj: Record<string, unknown>, k: string, depth: number, ctx: 
   else if (k === '__proto__') Object.defineProperty(t, k, { value: out, writable: true, enumerable: true, configurable: true })
   else t[k] = out
   return t
+}
+
+/** A copy of `v` without REMOVED array placeholders (objects lose removed members at once). */
+function withoutRemoved (v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) return v.filter((x) => x !== REMOVED).map(withoutRemoved)
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === '__proto__') Object.defineProperty(out, k, { value: withoutRemoved(x), writable: true, enumerable: true, configurable: true })
+    else out[k] = withoutRemoved(x)
+  }
+  return out
 }
 
 /** The container itself when we may modify it, else a shallow copy we own from now on. */

@@ -211,3 +211,12 @@ t.test('empty mask returns the document as is', async (t) => {
   t.equal(r.value, doc)
   t.strictSame([r.masked, r.erased], [[], []])
 })
+
+t.test('a later rule sees a container without the elements an earlier rule removed', async (t) => {
+  const doc = { c: [1, 2, 3], d: { x: [4, 5, 6], y: 'k' } }
+  const r = mask(doc, [{ path: '/*/1', action: 'remove' }, { path: '/d/x/0', action: 'remove' }, { path: '/c', action: 'hash' }, { path: '/d', action: 'hash' }])
+  const v = r.value as Record<string, string>
+  t.equal(v.c, hmac('[1,3]'), 'the hash of what is left of /c')
+  t.equal(v.d, hmac('{"x":[5,6],"y":"k"}'), 'nested: /d/x lost its first element')
+  t.same(doc, { c: [1, 2, 3], d: { x: [4, 5, 6], y: 'k' } }, 'the input is untouched')
+})

@@ -175,7 +175,7 @@ async function ensureControlPlane (env: Env): Promise<void> {
 
 // --- one server --------------------------------------------------------------------------
 
-type Started = { port: number; child: Child; rssGroup: number } | { skip: string } | { failed: string }
+type Started = { port: number; child: Child; rssGroup: number; adminPort?: number } | { skip: string } | { failed: string }
 
 /** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (profiles). */
 async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist = false): Promise<Started> {
@@ -212,11 +212,11 @@ async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist
         args.push('--control-plane', env.controlPlane!.url, '--spool', mkdtempSync(join(work, 'spool-')))
       }
       const c = spawnTs(s.name, join(BENCH_DIR, 'servers', 'bouncer.ts'), args, { nodeArgs })
-      let m: { type: string; port?: number; reason?: string; message?: string }
+      let m: { type: string; port?: number; admin_port?: number; reason?: string; message?: string }
       try { m = await c.message(['ready', 'skip', 'error'], 90_000) } catch (e) { await c.stop(); return { failed: (e as Error).message.split('\n').slice(0, 4).join(' | ') } }
       if (m.type === 'skip') { await c.stop(); return { skip: m.reason ?? 'feature unavailable' } }
       if (m.type === 'error') { await c.stop(); return { failed: (m.message ?? 'did not start').split('\n')[0]! } }
-      return { port: m.port!, child: c, rssGroup: c.pid }
+      return { port: m.port!, child: c, rssGroup: c.pid, ...(m.admin_port !== undefined ? { adminPort: m.admin_port } : {}) }
     }
   }
 }
@@ -386,11 +386,13 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
   const want = opt['soak-scenario'] ?? 'bouncer-logs'
   let s = SCENARIOS.find((x) => x.name === want)
   if (!s) { console.error(`unknown scenario ${want}`); process.exit(2) }
-  let st = await startServer(s, env)
+  // On dist/, as production runs it (tsx's loader and esbuild would be part of the RSS).
+  compileDist()
+  let st = await startServer(s, env, ['--expose-gc'], true)
   if (('skip' in st || 'failed' in st) && !opt['soak-scenario']) {
     log(`soak: ${s.name} unavailable (${'skip' in st ? st.skip : st.failed}); using bouncer-eval`)
     s = SCENARIOS.find((x) => x.name === 'bouncer-eval')!
-    st = await startServer(s, env)
+    st = await startServer(s, env, ['--expose-gc'], true)
   }
   if ('skip' in st) throw new Error(`soak: ${s.name} skipped: ${st.skip}`)
   if ('failed' in st) throw new Error(`soak: ${s.name} failed to start: ${st.failed}`)
@@ -400,22 +402,58 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
     log(`soak: ${s.name}, ${settings.connections} connections for ${seconds} s after ${Math.max(settings.warmup_s, 10)} s warm-up; RSS every 10 s`)
     const samples: SoakResult['samples'] = []
     let ticks = 0
+    // Every 30 s the child runs a full collection (it has --expose-gc) and reports the V8 heap
+    // still in use: what a leak grows. RSS alone moves with where V8 is in its collection cycle
+    // and how far it has grown its heap, so it is read just before.
+    const child = st.child
+    const liveHeap = async (): Promise<{ heap_used: number; external: number } | null> => {
+      try {
+        child.proc.stdin!.write('heap\n')
+        return await child.message<{ heap_used: number; external: number }>(['heap'], 5000)
+      } catch { return null }
+    }
+    const mb = (bytes: number) => Math.round(bytes / 1048576 * 10) / 10
+    let asking = false
     const o = await drive(st.port, s, env, st.rssGroup, { duration: seconds, warmup: Math.max(settings.warmup_s, 10) }, () => {
       if (++ticks !== 1 && ticks % 10 !== 0) return
       const v = groupRssMb(st.rssGroup)
       if (v === null) return
-      samples.push({ t_s: ticks === 1 ? 0 : ticks, rss_mb: Math.round(v * 10) / 10 })
-      log(`  t=${String(samples[samples.length - 1]!.t_s).padStart(5)} s  RSS ${v.toFixed(1)} MB`)
+      const sample: SoakResult['samples'][number] = { t_s: ticks === 1 ? 0 : ticks, rss_mb: Math.round(v * 10) / 10 }
+      samples.push(sample)
+      const line = `  t=${String(sample.t_s).padStart(5)} s  RSS ${v.toFixed(1)} MB`
+      if (sample.t_s % 30 !== 0 || asking) { log(line); return }
+      asking = true
+      void liveHeap().then((h) => {
+        asking = false
+        if (h) { sample.live_heap_mb = mb(h.heap_used); sample.external_mb = mb(h.external) }
+        log(line + (h ? `  live heap ${mb(h.heap_used)} MB  external ${mb(h.external)} MB (after a full GC)` : ''))
+      })
     })
     if (!o.result) throw new Error(`soak: load failed: ${o.error}`)
-    const fit = (xs: typeof samples) => { const k = slope(xs.map((x) => x.t_s / 60), xs.map((x) => x.rss_mb)); return k === null ? null : Math.round(k * 1000) / 1000 }
+    const fit = (xs: typeof samples, y: (x: (typeof samples)[number]) => number | undefined) => {
+      const pts = xs.filter((x) => y(x) !== undefined)
+      const k = slope(pts.map((x) => x.t_s / 60), pts.map((x) => y(x)!))
+      return k === null ? null : Math.round(k * 1000) / 1000
+    }
+    const late = samples.filter((x) => x.t_s >= seconds / 2)
     return {
-      command, scenario: s.name, seconds, samples, slope_mb_per_min: fit(samples), slope_second_half_mb_per_min: fit(samples.filter((x) => x.t_s >= seconds / 2)),
+      command, scenario: s.name, seconds, samples,
+      slope_mb_per_min: fit(samples, (x) => x.rss_mb), slope_second_half_mb_per_min: fit(late, (x) => x.rss_mb),
+      ...(samples.some((x) => x.live_heap_mb !== undefined)
+        ? { live_heap_slope_mb_per_min: fit(samples, (x) => x.live_heap_mb), live_heap_slope_second_half_mb_per_min: fit(late, (x) => x.live_heap_mb) }
+        : {}),
       rps: o.result.rps, p99_ms: o.result.p99_ms,
     }
   } finally {
     await stopServer(st, env)
   }
+}
+
+/** dist/ as today's src/ (incremental tsc), for the runs that take the compiled bouncer. */
+function compileDist (): void {
+  log('compiling dist/ (tsc -p tsconfig.build.json)')
+  const tsc = spawnSync(process.execPath, [join(ROOT_DIR, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT_DIR, 'tsconfig.build.json')], { cwd: ROOT_DIR, encoding: 'utf8' })
+  if (tsc.status !== 0) log(`  tsc exited ${tsc.status}: dist/ emitted with type errors (npm run typecheck):\n${(tsc.stdout + tsc.stderr).split('\n').slice(0, 5).join('\n')}`)
 }
 
 /** CPU profiles of one or more scenarios at the same fixed rate (per-request CPU depends on
@@ -425,9 +463,7 @@ async function profile (env: Env, names: string[], rate: number): Promise<Profil
   // Bouncers are profiled on dist/ (what production runs): tsc's source maps lead each function
   // back to its src/*.ts line, which tsx's one-line-per-module output cannot. Compile first
   // (incremental) so dist/ is today's src/.
-  log('profile: compiling dist/ (tsc -p tsconfig.build.json)')
-  const tsc = spawnSync(process.execPath, [join(ROOT_DIR, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT_DIR, 'tsconfig.build.json')], { cwd: ROOT_DIR, encoding: 'utf8' })
-  if (tsc.status !== 0) log(`  tsc exited ${tsc.status}: dist/ emitted with type errors (npm run typecheck):\n${(tsc.stdout + tsc.stderr).split('\n').slice(0, 5).join('\n')}`)
+  compileDist()
   for (const name of names) {
     const s = SCENARIOS.find((x) => x.name === name)
     if (!s || (s.kind !== 'bouncer' && s.kind !== 'bare-proxy')) { console.error(`--profile takes bouncer or bare-proxy scenarios, not ${name}`); process.exit(2) }

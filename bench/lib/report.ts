@@ -32,10 +32,15 @@ export interface SoakResult {
   command?: string
   scenario: string
   seconds: number
-  samples: Array<{ t_s: number; rss_mb: number }>
+  /** live_heap_mb / external_mb: every 30 s, after a full collection in the bouncer (--expose-gc) */
+  samples: Array<{ t_s: number; rss_mb: number; live_heap_mb?: number; external_mb?: number }>
   slope_mb_per_min: number | null
   /** the same over the second half only (after the heap has settled) */
   slope_second_half_mb_per_min: number | null
+  /** The V8 heap still in use after a full collection: a leak makes this climb; RSS alone also
+   * moves with where V8 happens to be in its collection cycle and how far it has grown its heap. */
+  live_heap_slope_mb_per_min?: number | null
+  live_heap_slope_second_half_mb_per_min?: number | null
   rps: number | null
   p99_ms: number | null
 }
@@ -130,6 +135,15 @@ export function computeTargets (r: Omit<BenchResults, 'targets'>): Target[] {
     value: s == null || k == null ? 'not measured (run --soak 300)' : `${k.toFixed(2)} MB/min in the second half (${s.slope_mb_per_min?.toFixed(2) ?? '?'} overall), ${s.seconds} s of ${s.scenario}`,
     met: k == null ? null : k <= 0.5,
   })
+  const hk = s?.live_heap_slope_second_half_mb_per_min
+  if (s != null && hk != null) {
+    t.push({
+      name: 'live JS heap under steady load',
+      goal: 'flat (≤ 0.5 MB/min, second half)',
+      value: `${hk.toFixed(2)} MB/min in the second half (${s.live_heap_slope_mb_per_min?.toFixed(2) ?? '?'} overall): heap in use after a full GC, every 30 s`,
+      met: hk <= 0.5,
+    })
+  }
   return t
 }
 

@@ -9,7 +9,7 @@
 // profiles take it, since its positions map back to src/*.ts lines through tsc's source maps.
 import type { AddressInfo } from 'node:net'
 import { bouncerConfig } from '../lib/scenarios.js'
-import { childArgs, fatal, onShutdown, send } from './child.js'
+import { answerHeapRequests, childArgs, fatal, onShutdown, send } from './child.js'
 
 const args = childArgs()
 const scenario = args.scenario ?? 'bouncer-eval'
@@ -50,3 +50,4 @@ try {
   send('ready', { port: proxy!.port, admin_port: (admin as AddressInfo | undefined)?.port })
 } catch (e) { fatal(e) }
 onShutdown(() => app.close(1500), 2500)
+answerHeapRequests()

@@ -24,6 +24,27 @@ export function onShutdown (close: () => Promise<void> | void, deadlineMs = 2000
   process.on('SIGINT', () => stop(0))
 }
 
+/**
+ * Answers `heap` lines on stdin (the soak asks every 30 s): a full collection when the child
+ * runs with --expose-gc, then the V8 heap still in use, which is what a leak would grow.
+ */
+export function answerHeapRequests (): void {
+  let pending = ''
+  process.stdin.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1')
+    let nl
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim()
+      pending = pending.slice(nl + 1)
+      if (line !== 'heap') continue
+      const gc = (globalThis as { gc?: () => void }).gc
+      if (gc) gc()
+      const m = process.memoryUsage()
+      send('heap', { collected: gc !== undefined, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers, rss: m.rss })
+    }
+  })
+}
+
 /** `--key value` pairs of the child's argv. */
 export function childArgs (): Record<string, string> {
   const out: Record<string, string> = {}

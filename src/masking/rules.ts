@@ -1,6 +1,7 @@
 // Validation and compilation of a decision's `mask` list. Policies return the same few rule
 // sets over and over, so compiled sets are cached by their canonical JSON (bounded LRU): the
-// request path pays one canonical stringify, not a parse/validate, per request.
+// request path pays one flat key (or, for unusual lists, one canonical stringify), not a
+// parse/validate, per request.
 import { LRUCache } from 'lru-cache'
 import { MASK_ACTIONS, buildAction, type ActionFn, type MaskAction } from './actions.js'
 import { MaskRuleError } from './errors.js'
@@ -40,6 +41,8 @@ export const MAX_REPLACEMENT_LENGTH = 1024
 const RULE_FIELDS = new Set(['path', 'action', 'replacement'])
 
 const cache = new LRUCache<string, CompiledMask>({ max: 512 })
+/** The same compiled sets by quickKey (an index into `cache`'s values, bounded alike). */
+const quickCache = new LRUCache<string, CompiledMask>({ max: 512 })
 
 const EMPTY_MASK: CompiledMask = Object.freeze({ rules: Object.freeze([]), empty: true, usesHash: false, key: '[]' })
 
@@ -52,6 +55,13 @@ export function compileMaskRules (rules: unknown): CompiledMask {
   if (!Array.isArray(rules)) throw new MaskRuleError(null, `expected an array of rules, got ${describe(rules)}`)
   if (rules.length === 0) return EMPTY_MASK
   if (rules.length > MAX_MASK_RULES) throw new MaskRuleError(null, `${rules.length} rules; at most ${MAX_MASK_RULES} are allowed`)
+  // Decisions hand over a fresh (JSON-parsed) list per request: a plain list of plain rules
+  // is looked up by a flat key first, which costs far less than its canonical JSON.
+  const quick = quickKey(rules)
+  if (quick !== null) {
+    const hit = quickCache.get(quick)
+    if (hit) return hit
+  }
   let key: string
   try {
     key = canonicalJson(rules)
@@ -59,7 +69,10 @@ export function compileMaskRules (rules: unknown): CompiledMask {
     throw new MaskRuleError(null, `rules are not plain JSON: ${(e as Error).message}`)
   }
   const hit = cache.get(key)
-  if (hit) return hit
+  if (hit) {
+    if (quick !== null) quickCache.set(quick, hit)
+    return hit
+  }
   const compiled: CompiledRule[] = rules.map((r: unknown, i: number) => compileRule(r, i))
   const mask: CompiledMask = Object.freeze({
     rules: Object.freeze(compiled),
@@ -68,7 +81,28 @@ export function compileMaskRules (rules: unknown): CompiledMask {
     key,
   })
   cache.set(key, mask)
+  if (quick !== null) quickCache.set(quick, mask)
   return mask
+}
+
+/**
+ * The JSON of [path, action, replacement or null, ...] when every rule is a plain object holding
+ * only string-valued known fields, else null (such lists take the canonical key alone).
+ */
+function quickKey (rules: unknown[]): string | null {
+  const parts: (string | null)[] = []
+  for (const r of rules) {
+    if (r === null || typeof r !== 'object' || Object.getPrototypeOf(r) !== Object.prototype) return null
+    const o = r as Record<string, unknown>
+    let fields = 0
+    for (const k in o) {
+      if (!Object.hasOwn(o, k) || !RULE_FIELDS.has(k) || typeof o[k] !== 'string') return null
+      fields++
+    }
+    if (typeof o.path !== 'string' || typeof o.action !== 'string' || fields !== (o.replacement === undefined ? 2 : 3)) return null
+    parts.push(o.path, o.action, (o.replacement as string | undefined) ?? null)
+  }
+  return JSON.stringify(parts)
 }
 
 function compileRule (rule: unknown, index: number): CompiledRule {
@@ -110,4 +144,5 @@ export function maskRuleCacheSize (): number {
 /** Drops every cached compiled rule set (tests). */
 export function clearMaskRuleCache (): void {
   cache.clear()
+  quickCache.clear()
 }

@@ -34,6 +34,20 @@ t.test('compiled once per distinct rule set (canonical key ignores key order)', 
   t.equal(a.key, '[{"action":"redact","path":"/a","replacement":"x"}]')
 })
 
+t.test('a fresh list equal to a cached one (as each decision hands over) is the cached set; anything unusual is still validated', async (t) => {
+  const fresh = () => JSON.parse('[{"path":"/a","action":"redact"},{"path":"/b","action":"last4","replacement":"#"}]') as unknown
+  const a = compileMaskRules(fresh())
+  t.equal(compileMaskRules(fresh()), a)
+  t.equal(compileMaskRules([{ action: 'redact', path: '/a' }, { replacement: '#', path: '/b', action: 'last4' }]), a, 'key order does not matter')
+  t.not(compileMaskRules([{ path: '/a', action: 'redact' }, { path: '/b', action: 'last4', replacement: '*' }]), a)
+  t.not(compileMaskRules([{ path: '/a', action: 'redact' }, { path: '/b', action: 'last4' }]), a, 'no replacement is another set')
+  // The same strings with an extra field, or a field of another type, are not the cached set.
+  t.throws(() => compileMaskRules([{ path: '/a', action: 'redact', extra: 'x' }, { path: '/b', action: 'last4', replacement: '#' }]), MaskRuleError)
+  t.throws(() => compileMaskRules([{ path: '/a', action: 'redact' }, { path: '/b', action: 'last4', replacement: 7 }]), MaskRuleError)
+  t.throws(() => compileMaskRules([{ path: '/a', action: 'redact' }, { path: '/b', action: 'last4', replacement: '#', note: 'x' }]), MaskRuleError)
+  t.equal(maskRuleCacheSize(), 3)
+})
+
 t.test('the cache is bounded', async (t) => {
   for (let i = 0; i < 600; i++) compileMaskRules([{ path: `/f${i}`, action: 'null' }])
   t.equal(maskRuleCacheSize(), 512)

@@ -147,6 +147,10 @@ class Frame {
   start = 0
   /** Rules that may match this container's children (token `depth` is the child's), or null. */
   active: TextRule[] | null = null
+  /** `active` precompiled for this depth (null with `active`). */
+  disp: Dispatch | null = null
+  /** The current member's entry of `disp` (its rules are `cur`), or null. */
+  match: Match | null = null
   depth = 0
   parent: Frame | null = null
   /** Concrete pointer of this container, computed when first needed. */
@@ -172,12 +176,76 @@ class Frame {
   /** Keys of members rules matched so far (start, end, escaped) — to notice duplicates. */
   readonly matched: number[] = []
 
-  reset (isObj: boolean, start: number, active: TextRule[] | null, depth: number, parent: Frame | null): void {
-    this.isObj = isObj; this.start = start; this.active = active; this.depth = depth; this.parent = parent
-    this.path = null; this.index = -1; this.cur = null; this.curEnds = false; this.curRemove = false
+  reset (isObj: boolean, start: number, disp: Dispatch | null, depth: number, parent: Frame | null): void {
+    this.isObj = isObj; this.start = start; this.disp = disp; this.active = disp === null ? null : disp.active; this.depth = depth; this.parent = parent
+    this.path = null; this.index = -1; this.cur = null; this.match = null; this.curEnds = false; this.curRemove = false
     this.prevEnd = -1; this.anyKept = false; this.pendingComma = -1; this.keyStr = null
     if (this.matched.length !== 0) this.matched.length = 0
   }
+}
+
+/** What matching one member gives: the rules matching it (ending at it or reaching inside). */
+class Match {
+  /** The child's dispatch (rules `cur` at depth + 1), built when first needed. */
+  child: Dispatch | null = null
+  constructor (readonly cur: TextRule[], readonly ends: boolean, readonly remove: boolean, readonly depth: number) {}
+  next (): Dispatch { return this.child ??= new Dispatch(this.cur, this.depth + 1) }
+}
+
+/**
+ * The rules that may match a container's children (`active`, token `depth` is the child's),
+ * precompiled: per distinct literal key (objects) or index (arrays) the rules it matches, in
+ * list order, and the rules every child matches (wildcards). A member is matched by comparing
+ * its key with the few distinct literal keys, with no allocation; the match lists are shared,
+ * so a child container's dispatch is built once per rule set.
+ */
+class Dispatch {
+  /** Distinct literal keys at `depth` as UTF-8 bytes, and their matches. */
+  readonly keys: Buffer[] = []
+  readonly byKey: Match[] = []
+  readonly byString = new Map<string, Match>()
+  readonly byIndex = new Map<number, Match>()
+  /** Rules with a wildcard at `depth`: what any other member matches (null: none). */
+  readonly wild: Match | null
+
+  constructor (readonly active: TextRule[], readonly depth: number) {
+    const d = depth
+    const keyed = new Set<string>()
+    const indexed = new Set<number>()
+    for (const r of active) {
+      const k = r.keys[d]
+      if (k === undefined || k === null) continue
+      keyed.add(k)
+      if (r.indices[d]! >= 0) indexed.add(r.indices[d]!)
+    }
+    this.wild = this.matchOf((r) => r.keys[d] === null)
+    for (const k of keyed) {
+      const m = this.matchOf((r) => r.keys[d] === null || r.keys[d] === k)!
+      this.keys.push(Buffer.from(k, 'utf8'))
+      this.byKey.push(m)
+      this.byString.set(k, m)
+    }
+    for (const i of indexed) this.byIndex.set(i, this.matchOf((r) => r.keys[d] === null || r.indices[d] === i)!)
+  }
+
+  private matchOf (test: (r: TextRule) => boolean): Match | null {
+    const d = this.depth
+    const cur = this.active.filter(test)
+    if (cur.length === 0) return null
+    let ends = false
+    let remove = false
+    for (const r of cur) if (r.tokens.length === d + 1) { ends = true; if (r.remove) remove = true }
+    // Shared lists where possible (the whole active set, or one rule's own list).
+    return new Match(cur.length === this.active.length ? this.active : cur.length === 1 ? cur[0]!.alone : cur, ends, remove, d)
+  }
+}
+
+const dispatches = new WeakMap<TextRule[], Dispatch[]>()
+
+function dispatchOf (rules: TextRule[], depth: number): Dispatch {
+  let byDepth = dispatches.get(rules)
+  if (byDepth === undefined) { byDepth = []; dispatches.set(rules, byDepth) }
+  return byDepth[depth] ??= new Dispatch(rules, depth)
 }
 
 // Set by scanString: whether the string just scanned contains an escape.
@@ -254,8 +322,8 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
         if (depth >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
         let g = pool[depth]
         if (g === undefined) { g = new Frame(); pool[depth] = g }
-        const active = f === null ? rules : f.curEnds ? null : f.cur
-        g.reset(c === LBRACE, i, active, f === null ? rootDepth : f.depth + 1, f)
+        const disp = f === null ? (rules === null ? null : dispatchOf(rules, rootDepth)) : f.curEnds || f.match === null ? null : f.match.next()
+        g.reset(c === LBRACE, i, disp, f === null ? rootDepth : f.depth + 1, f)
         f = g
         depth++
         i++
@@ -320,40 +388,31 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
   replace(top ? buf.length : end, 0, '')
   return (out as Buffer).subarray(0, w)
 
-  /** Rules of f.active matching f's current member → f.cur / f.curEnds / f.curRemove. */
+  /** Rules of f.active matching f's current member → f.match / f.cur / f.curEnds / f.curRemove. */
   function matchMember (f: Frame, buf: Buffer): void {
-    const active = f.active!
-    const d = f.depth
-    const isObj = f.isObj
-    const keyEsc = f.keyEsc
-    const ks = f.keyStart
-    const keyLen = f.keyEnd - ks
-    // An object's key with no escapes is compared as bytes; its first byte is checked before the rest.
-    const first = isObj && !keyEsc && keyLen > 0 ? buf[ks]! : -1
-    let cur: TextRule[] | null = null
-    let only: TextRule | null = null
-    let hits = 0
-    let ends = false
-    let remove = false
-    for (let k = 0; k < active.length; k++) {
-      const r = active[k]!
-      const kb = r.keyBytes[d]!
-      if (kb !== null) { // not a wildcard
-        if (!isObj) { if (r.indices[d] !== f.index) continue } else if (keyEsc) { if (keyOf(f, buf) !== r.keys[d]) continue } else if (kb.length !== keyLen || (keyLen > 0 && kb[0] !== first) || !sameBytes(buf, ks, ks + keyLen, kb)) continue
+    const disp = f.disp!
+    let m: Match | null
+    if (!f.isObj) m = disp.byIndex.size === 0 ? disp.wild : disp.byIndex.get(f.index) ?? disp.wild
+    else if (f.keyEsc) m = disp.byString.get(keyOf(f, buf)) ?? disp.wild // "\u0073sn" is "ssn"
+    else {
+      // A key without escapes is compared as bytes: its length, its first byte, then the rest.
+      m = disp.wild
+      const ks = f.keyStart
+      const keyLen = f.keyEnd - ks
+      const keys = disp.keys
+      for (let k = 0; k < keys.length; k++) {
+        const kb = keys[k]!
+        if (kb.length !== keyLen || (keyLen > 0 && kb[0] !== buf[ks]) || !sameBytes(buf, ks, ks + keyLen, kb)) continue
+        m = disp.byKey[k]!
+        break
       }
-      if (hits === 0) only = r
-      else if (hits === 1) cur = [only!, r]
-      else cur!.push(r)
-      hits++
-      if (r.tokens.length === d + 1) { ends = true; if (r.remove) remove = true }
     }
-    // Every active rule matched (wildcards, the usual case) or just one: a shared list, no allocation.
-    if (hits === active.length) cur = active
-    else if (hits === 1) cur = only!.alone
-    f.cur = cur
-    f.curEnds = ends
-    f.curRemove = remove
-    if (cur !== null && f.isObj && ctx.lists && !ctx.duplicates) noteKey(f, buf)
+    f.match = m
+    if (m === null) { f.cur = null; f.curEnds = false; f.curRemove = false; return }
+    f.cur = m.cur
+    f.curEnds = m.ends
+    f.curRemove = m.remove
+    if (f.isObj && ctx.lists && !ctx.duplicates) noteKey(f, buf)
   }
 
   /** Remembers a matched key of f; a key seen before in f means pointers may repeat. */

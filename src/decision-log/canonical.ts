@@ -79,3 +79,119 @@ export function canonicalMembers (obj: Record<string, unknown>): Array<[string, 
   }
   return out
 }
+
+/**
+ * The canonical members of `obj` in three runs, split where members named `lo` and `hi`
+ * (lo < hi, neither a key of obj) would sort in: [members before lo, between lo and hi, after
+ * hi], each the text between the braces of a canonical object (possibly empty). The chain
+ * inserts seq and prev_hash there for the hash body and puts them in front on the stored line,
+ * so each run is serialised once for both.
+ */
+export function canonicalRuns (obj: Record<string, unknown>, lo: string, hi: string): [string, string, string] {
+  const keys = Object.keys(obj).sort()
+  // Fast path: the members are put in canonical order (sorted copies of the objects whose keys
+  // are not), and JSON.stringify — native, a few times faster than write() — renders each run.
+  bail = false
+  const runs: Array<Record<string, unknown>> = [{}, {}, {}]
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    if (k === '__proto__') { bail = true; break }
+    const v = prep(obj[k])
+    if (bail) break
+    runs[k < lo ? 0 : k < hi ? 1 : 2]![k] = v
+  }
+  if (!bail) {
+    const run = (r: Record<string, unknown>): string => { const t = JSON.stringify(r); return t.slice(1, t.length - 1) }
+    return [run(runs[0]!), run(runs[1]!), run(runs[2]!)]
+  }
+  // Something JSON.stringify could render differently: the reference serialiser.
+  const text = ['', '', '']
+  for (const k of keys) {
+    const v = write(obj[k])
+    if (v === undefined) continue
+    const r = k < lo ? 0 : k < hi ? 1 : 2
+    text[r] += (text[r] === '' ? '' : ',') + quote(k) + ':' + v
+  }
+  return text as [string, string, string]
+}
+
+// --- the JSON.stringify fast path ---
+//
+// JSON.stringify writes strings, numbers, literals, arrays, undefined/function/symbol members and
+// toJSON exactly as write() does; it differs only in the order of object members (insertion
+// order, with array-index keys such as "7" first in numeric order) and in what it does with
+// non-finite numbers (null), boxed primitives and JSON.rawJSON objects. prep() returns a value
+// JSON.stringify renders canonically: objects whose keys are not already in canonical order
+// are replaced by copies built in that order, toJSON is applied the way write() applies it, and
+// non-finite numbers and bigints throw as in write(). It sets `bail` when it meets something
+// it cannot vouch for (a key starting with a digit, a "__proto__" key in an object it would
+// copy, an object that is neither plain, null-prototype nor an array, a JSON.rawJSON value);
+// the caller then uses write().
+
+let bail = false
+const OBJECT_PROTO = Object.prototype
+const isRawJSON = (JSON as unknown as { isRawJSON?: (v: unknown) => boolean }).isRawJSON
+
+function prep (value: unknown): unknown {
+  switch (typeof value) {
+    case 'object': return value === null ? null : prepObject(value as Record<string, unknown>)
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number ${value}`)
+      return value
+    case 'bigint': throw new TypeError('canonicalJson: bigint has no JSON form')
+    default: return value // string, boolean, undefined, function, symbol
+  }
+}
+
+/** prep() of a value that is not an object, without the call (most values are strings). */
+function prepLeaf (v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`canonicalJson: non-finite number ${v}`)
+  if (typeof v === 'bigint') throw new TypeError('canonicalJson: bigint has no JSON form')
+  return v
+}
+
+function prepObject (obj: Record<string, unknown> & { toJSON?: () => unknown }): unknown {
+  if (typeof obj.toJSON === 'function') return prep(obj.toJSON())
+  if (Array.isArray(obj)) {
+    let copy: unknown[] | null = null
+    for (let i = 0; i < obj.length; i++) {
+      const e: unknown = obj[i]
+      const p = typeof e === 'object' && e !== null ? prepObject(e as Record<string, unknown>) : prepLeaf(e)
+      if (bail) return obj
+      if (copy === null) {
+        if (p === e) continue
+        copy = obj.slice(0, i)
+      }
+      copy.push(p)
+    }
+    return copy ?? obj
+  }
+  const proto = Object.getPrototypeOf(obj) as unknown
+  if (proto !== OBJECT_PROTO && (proto !== null || (isRawJSON !== undefined && isRawJSON(obj)))) { bail = true; return obj }
+  const keys = Object.keys(obj)
+  let sorted = true
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i]!.charCodeAt(0)
+    if (c >= 48 && c <= 57) { bail = true; return obj } // possibly an array index
+    if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false
+  }
+  let copy: Record<string, unknown> | null = null
+  if (!sorted) {
+    keys.sort()
+    copy = {}
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    const v = obj[k]
+    const p = typeof v === 'object' && v !== null ? prepObject(v as Record<string, unknown>) : prepLeaf(v)
+    if (bail) return obj
+    if (copy === null) {
+      if (p === v) continue
+      copy = {}
+      for (let j = 0; j < i; j++) copy[keys[j]!] = obj[keys[j]!]
+    }
+    if (k === '__proto__') { bail = true; return obj }
+    copy[k] = p
+  }
+  return copy ?? obj
+}

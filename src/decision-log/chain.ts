@@ -11,7 +11,7 @@
 // both the line and the hash body.
 
 import { hash as oneShotHash } from 'node:crypto'
-import { canonicalJson, canonicalMembers, quote } from './canonical.js'
+import { canonicalJson, canonicalRuns } from './canonical.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
@@ -26,7 +26,7 @@ export interface SealedEntry {
   readonly hash: string
 }
 
-const RESERVED = new Set(['seq', 'prev_hash', 'hash'])
+const RESERVED = ['seq', 'prev_hash', 'hash'] as const
 
 export function sha256Hex (s: string): string {
   return oneShotHash('sha256', s, 'hex') // one-shot: no Hash object per event
@@ -34,28 +34,18 @@ export function sha256Hex (s: string): string {
 
 /** Seal `event` (which must not contain seq/prev_hash/hash) as entry `seq` after `prevHash`. */
 export function sealEvent (event: Record<string, unknown>, seq: number, prevHash: string): SealedEntry {
-  const members = canonicalMembers(event)
+  for (const k of RESERVED) {
+    const v = event[k]
+    if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') throw new TypeError(`sealEvent: event must not carry "${k}"`)
+  }
+  // Keys are sorted, so the chain members slot in between the runs: [keys < prev_hash],
+  // prev_hash, [prev_hash < keys < seq], seq, [keys > seq].
+  const [a, b, c] = canonicalRuns(event, 'prev_hash', 'seq')
   const seqMember = '"seq":' + seq
   const prevMember = '"prev_hash":"' + prevHash + '"'
-  let rest = ''
-  let body = '{'
-  let needPrev = true
-  let needSeq = true
-  for (let i = 0; i < members.length; i++) {
-    const [k, v] = members[i]!
-    if (RESERVED.has(k)) throw new TypeError(`sealEvent: event must not carry "${k}"`)
-    // Keys are sorted, so the chain members slot in before the first key that sorts after them.
-    if (needPrev && k > 'prev_hash') { body += (body.length > 1 ? ',' : '') + prevMember; needPrev = false }
-    if (needSeq && k > 'seq') { body += (body.length > 1 ? ',' : '') + seqMember; needSeq = false }
-    const m = quote(k) + ':' + v
-    body += (body.length > 1 ? ',' : '') + m
-    rest += ',' + m
-  }
-  if (needPrev) body += (body.length > 1 ? ',' : '') + prevMember
-  if (needSeq) body += (body.length > 1 ? ',' : '') + seqMember
-  body += '}'
+  const body = '{' + (a === '' ? '' : a + ',') + prevMember + (b === '' ? ',' : ',' + b + ',') + seqMember + (c === '' ? '' : ',' + c) + '}'
   const hash = sha256Hex(body)
-  const line = '{' + seqMember + ',' + prevMember + ',"hash":"' + hash + '"' + rest + '}'
+  const line = '{' + seqMember + ',' + prevMember + ',"hash":"' + hash + '"' + (a === '' ? '' : ',' + a) + (b === '' ? '' : ',' + b) + (c === '' ? '' : ',' + c) + '}'
   return { line, seq, prevHash, hash }
 }
 

@@ -339,7 +339,7 @@ function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: R
   // Copy-on-write along the path (root is our own event object, so it is modified directly).
   let parent = root
   for (let j = 0; j < path.length - 1; j++) {
-    const next = { ...(parent[path[j]!] as Record<string, unknown>) }
+    const next = sortedCopy(parent[path[j]!] as Record<string, unknown>)
     parent[path[j]!] = next
     parent = next
   }
@@ -352,11 +352,17 @@ function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, poi
   let i = 0
   while (i < keys.length && !isErased(keys[i]!, names)) i++
   if (i === keys.length) return h
+  for (; i < keys.length; i++) if (isErased(keys[i]!, names)) erased.push(pointer + escapePointer(keys[i]!))
+  // The copy is built in canonical key order (what the serialiser would otherwise redo).
+  keys.sort()
   const copy: Record<string, unknown> = {}
+  let proto = false
   for (const k of keys) {
-    if (isErased(k, names)) erased.push(pointer + escapePointer(k))
+    if (isErased(k, names)) continue
+    if (k === '__proto__') proto = true
     else copy[k] = h[k]
   }
+  if (proto) Object.defineProperty(copy, '__proto__', { value: Object.getOwnPropertyDescriptor(h, '__proto__')!.value as unknown, enumerable: true, writable: true, configurable: true })
   return copy
 }
 
@@ -406,11 +412,23 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
 function setAt (root: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let parent = root
   for (let j = 0; j < path.length - 1; j++) {
-    const next = { ...(parent[path[j]!] as Record<string, unknown>) }
+    const next = sortedCopy(parent[path[j]!] as Record<string, unknown>)
     parent[path[j]!] = next
     parent = next
   }
   parent[path[path.length - 1]!] = value
+}
+
+/**
+ * A shallow copy with its keys in canonical (sorted) order: the serialiser (canonical.ts) can
+ * then take it as it is instead of sorting and copying it again.
+ */
+function sortedCopy (o: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(o).sort()
+  if (keys.includes('__proto__')) return { ...o } // an own "__proto__" cannot be set by assignment
+  const copy: Record<string, unknown> = {}
+  for (let i = 0; i < keys.length; i++) copy[keys[i]!] = o[keys[i]!]
+  return copy
 }
 
 /** input.attributes.request.http.id, where the proxy puts the request id (as Envoy does). */

@@ -3,8 +3,10 @@
 // (bench/policy-js.ts). Both must agree on every case below before anything is timed.
 // eval_ns gives the evaluator the whole input object (JSON.stringify'd per call, as before
 // input projection); eval_projected_ns calls it as the proxy does (src/proxy/engine.ts): the
-// input projected to the paths the policy reads, serialised canonically and passed as
-// UTF-8 bytes — the projection's cost is inside the timed call.
+// input projected to the paths the policy reads, serialised canonically and handed over as
+// text (InputJson) that the evaluator writes into the module's memory as UTF-8 — the
+// projection's cost is inside the timed call (the proxy pays it for evaluation; only with the
+// decision cache on is the same text also the cache key's).
 //   node --import tsx bench/micro/eval.ts [--quick]      → BENCH {"type":"result",...}
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,8 +26,8 @@ function canonical (v: unknown): string {
 
 async function main (): Promise<void> {
   const { compileBundle } = await import('../../src/compiler/bundle/index.js')
-  const { loadWasmPolicy } = await import('../../src/policy/eval/index.js')
-  const { compileInputView, inputBytes } = await import('../../src/proxy/projection.js')
+  const { loadWasmPolicy, InputJson } = await import('../../src/policy/eval/index.js')
+  const { compileInputView } = await import('../../src/proxy/projection.js')
   const bundle = await compileBundle({ paths: [join(ROOT_DIR, 'policies')], entrypoints: ['bouncer/decision'] })
   // As the proxy does (src/policy/load.ts): one instance, the entrypoint resolved once.
   const instance = async () => (await loadWasmPolicy(bundle.wasm, bundle.data)).evaluator('bouncer/decision')
@@ -33,7 +35,8 @@ async function main (): Promise<void> {
   const policy = { evaluate: await instance() }
 
   const view = compileInputView(bundle.inputPaths['bouncer/decision'])
-  const projected = (evaluate: (input: unknown) => unknown) => (input: unknown) => evaluate(inputBytes(view.text(input)))
+  // exactly the proxy's call (src/proxy/engine.ts)
+  const projected = (evaluate: (input: unknown) => unknown) => (input: unknown) => evaluate(new InputJson(view.text(input)))
 
   const disagreements: string[] = []
   for (const [name, input] of CASES) {

@@ -8,7 +8,8 @@ import type { Metrics } from '../metrics/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import { parseDecision, type Decision } from './decision.js'
 import type { PolicyInput } from './input.js'
-import { compileInputView, inputBytes, type InputView } from './projection.js'
+import { compileInputView, type InputView } from './projection.js'
+import { InputJson } from '../policy/eval/index.js'
 import type { DecisionCache, DecisionEventInput, DecisionLogger, Masker } from './seams.js'
 
 export type FailReason = 'no_policy' | 'eval_error' | 'eval_timeout' | 'invalid_decision' | 'invalid_mask' | 'mask_unavailable' | 'log_backpressure'
@@ -213,7 +214,8 @@ export function createEngine (deps: EngineDeps): Decide {
       let t0 = process.hrtime.bigint()
       try {
         text ??= view.text(input)
-        const bytes = inputBytes(text)
+        // written straight into the module's memory (no intermediate UTF-8 buffer)
+        const bytes = new InputJson(text)
         beforeEvaluate?.(input)
         t0 = process.hrtime.bigint()
         result = policy.evaluate(bytes)

@@ -129,15 +129,30 @@ const PAGE = 65536
 const utf8 = new TextEncoder()
 
 /**
+ * Input JSON already serialised as text (the proxy's projected input, src/proxy/projection.ts).
+ * The evaluator writes it as UTF-8 straight into the module's memory: no intermediate buffer,
+ * one copy. The text must be JSON (the module parses it; malformed text fails the evaluation).
+ */
+export class InputJson {
+  constructor (readonly text: string) {}
+}
+
+/**
  * The evaluation call for one loaded module: `(input, entrypoint id) => result set`. Same
- * contract as the SDK's evaluate(): a falsy input is no input, an ArrayBuffer is input JSON
- * already serialised, anything else goes through JSON.stringify.
+ * contract as the SDK's evaluate(): a falsy input is no input, an ArrayBuffer (or an InputJson)
+ * is input JSON already serialised, anything else goes through JSON.stringify.
  */
 function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, id: number) => unknown {
   const opaEval = exp.opa_eval
   if (typeof opaEval !== 'function' || typeof loaded.minorVersion !== 'number' || loaded.minorVersion < 2 ||
     typeof loaded.dataAddr !== 'number' || typeof loaded.dataHeapPtr !== 'number') {
-    return (input, id) => loaded.evaluate(input, id)
+    return (input, id) => {
+      if (input instanceof InputJson) {
+        const u8 = utf8.encode(input.text)
+        input = u8.buffer.byteLength === u8.byteLength ? u8.buffer : u8.slice().buffer
+      }
+      return loaded.evaluate(input, id)
+    }
   }
   const mem = loaded.mem
   let u8 = new Uint8Array(mem.buffer)
@@ -164,12 +179,14 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, 
         len = input.byteLength
         reserve(at, len).set(new Uint8Array(input), at)
       } else {
-        const text = JSON.stringify(input) as string | undefined
+        const text = input instanceof InputJson ? input.text : JSON.stringify(input) as string | undefined
         if (text !== undefined) {
           // UTF-8 takes at most 3 bytes per UTF-16 unit; grow only by what the text needs
           const worst = text.length * 3
-          const room = at + worst <= mem.buffer.byteLength ? view() : reserve(at, Buffer.byteLength(text, 'utf8'))
-          len = utf8.encodeInto(text, room.subarray(at)).written
+          if (at + worst <= mem.buffer.byteLength) view()
+          else reserve(at, Buffer.byteLength(text, 'utf8'))
+          // Buffer#write stops silently where the room ends: the room is checked above
+          len = buf.write(text, at, 'utf8')
         }
       }
     }

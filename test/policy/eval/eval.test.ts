@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { compileModules } from '../../../src/compiler/index.js'
-import { loadWasmPolicy } from '../../../src/policy/eval/index.js'
+import { InputJson, loadWasmPolicy } from '../../../src/policy/eval/index.js'
 import { hostBuiltins, missingBuiltins } from '../../../src/policy/builtins/index.js'
 import { PolicyHolder } from '../../../src/policy/holder.js'
 import { loadPolicyFromPath, loadPolicyFromRego } from '../../../src/policy/load.js'
@@ -114,6 +114,14 @@ n := count(input.s)
   // not JSON: the evaluation fails, and the next one is fine
   t.throws(() => echo(new TextEncoder().encode('{"a":').buffer), /not valid JSON/)
   t.same(echo({ a: 2 }), { a: 2 })
+  // serialised text (as the proxy passes its projected input): written into memory as UTF-8
+  t.same(echo(new InputJson(text)), JSON.parse(text), 'InputJson: non-ASCII text')
+  t.equal(echo(new InputJson('"InputJson"')), 'InputJson', 'InputJson is the text, not the wrapper')
+  const grown = p.memoryBytes()
+  t.equal(n(new InputJson(JSON.stringify({ s: 'é'.repeat(grown / 2) }))), grown / 2, 'InputJson larger than memory: it grows')
+  t.ok(p.memoryBytes() > grown)
+  t.throws(() => echo(new InputJson('{"a":')), /not valid JSON/)
+  t.same(echo(new InputJson('{"a":3}')), { a: 3 })
 })
 
 t.test('garbage is a load error', async (t) => {

@@ -45,7 +45,7 @@ export interface RedisConnectionOptions {
   db?: number
   /** Used when the scheme is rediss://. */
   tls?: RedisTlsOptions
-  /** Per-command timeout, ms. Default 50. */
+  /** Bound on each lookup, write and probe, ms (RedisTier enforces it). Default 50. */
   commandTimeoutMs?: number
   /** TCP/TLS connect timeout, ms. Default 2000. */
   connectTimeoutMs?: number
@@ -70,6 +70,9 @@ export interface ParsedRedisUrl {
 }
 
 export type RedisClient = Redis | Cluster
+
+// ioredis' own command timeout, as a multiple of the tier's (see createRedisClient).
+const BACKSTOP_FACTOR = 10
 
 export const REDIS_DEFAULTS = Object.freeze({
   commandTimeoutMs: 50,
@@ -183,7 +186,13 @@ export function createRedisClient (opts: RedisConnectionOptions & RedisSecurityO
   const tls = r.tls ? tlsOptions(opts.tls) : undefined
 
   const perConnection = {
-    commandTimeout,
+    // RedisTier bounds every call it makes by commandTimeoutMs itself, with one timer for all
+    // of them that only acts once pending replies have been read. ioredis' own per-command
+    // timer is a backstop for what RedisTier does not send (the ready check, AUTH, SELECT at
+    // connect: a server that hangs there is dropped and reconnected); were it as short, it
+    // would fire first, and on a busy loop before a reply already received had been read.
+    // (It is cleared when the socket closes, so close() still leaves nothing long behind.)
+    commandTimeout: BACKSTOP_FACTOR * commandTimeout,
     connectTimeout,
     enableOfflineQueue: false,
     // A command in flight when the connection drops fails instead of being replayed later.

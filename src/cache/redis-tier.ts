@@ -5,6 +5,13 @@
 //  - mac is HMAC-SHA256(integrityKey, redisKey ‖ expiresAt ‖ json), empty when no key is set.
 //    With a key, anyone who can write to Redis but does not hold the key cannot forge an allow,
 //    move one to another request's key, or extend its life: a bad or missing mac is a miss.
+//
+// Lookups made in one event-loop turn travel together: one MGET (one socket write, one reply
+// to read) per turn instead of a GET each; a cluster client gets one GET per key, as the keys
+// may live on different nodes. Each batch and each write has a deadline, and one timer for
+// all of them checks the deadlines (no timer per command). A deadline is only acted on after
+// the loop has read its sockets: on a busy process the timer can fire while Redis's answer is
+// already waiting unread, and that is not Redis being slow (nor a reason to open the breaker).
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { BouncerError } from '../errors.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
@@ -40,6 +47,25 @@ const FORMAT = '1'
 class TimeoutError extends Error {}
 const TIMEOUT = new TimeoutError('redis call exceeded the command timeout')
 
+// A batch never exceeds this many keys (a turn with more lookups sends several MGETs).
+const MAX_BATCH = 128
+// Decoded decisions are kept by their JSON text, so the same value read again is neither
+// parsed nor frozen again, and is the same frozen object (the proxy memoises its validation
+// per object). Small values only, few of them: a memo of values, not a cache of keys.
+const MEMO_MAX_ENTRIES = 256
+const MEMO_MAX_CHARS = 4096
+
+// Something sent to Redis that must be answered by `deadline` (performance.now() ms).
+interface Pending {
+  readonly deadline: number
+  done: boolean
+  timeout (): void
+}
+
+type Lookup = (r: RedisLookup) => void
+// Lookups sent together; an entry becomes undefined once answered.
+interface Batch extends Pending { readonly lookups: Array<Lookup | undefined> }
+
 export interface RedisTierDeps {
   metrics?: CacheMetrics
   log?: CacheLogger
@@ -57,6 +83,19 @@ export class RedisTier {
   readonly #target: string
   #waiters: Array<(usable: boolean) => void> = []
   #closed = false
+  readonly #cluster: boolean
+  // Lookups of the current turn, sent by #flush.
+  #keys: string[] = []
+  #lookups: Array<Lookup | undefined> = []
+  #flushScheduled = false
+  readonly #flushNow = (): void => { this.#flushScheduled = false; this.#flush() }
+  // Everything in flight, oldest first (deadlines only grow), and the one timer watching it.
+  readonly #pending: Pending[] = []
+  // True from arming the timer until the sweep it leads to has run.
+  #armed = false
+  readonly #onTimer = (): void => { setImmediate(this.#sweep) }
+  readonly #sweep = (): void => { this.#expire() }
+  readonly #memo = new Map<string, unknown>()
 
   constructor (opts: RedisTierOptions, deps: RedisTierDeps = {}) {
     this.keyPrefix = opts.keyPrefix ?? 'bouncer:dc:'
@@ -77,6 +116,7 @@ export class RedisTier {
 
     // Created validated (throws on bad options) before any listener or timer exists.
     this.client = createRedisClient(opts)
+    this.#cluster = opts.mode === 'cluster'
     // Starts open: nothing is sent until the first connection is ready and a PING succeeds.
     this.breaker = new CircuitBreaker(opts.breaker ?? {}, () => this.#ping(), (s, prev) => this.#onBreaker(s, prev), 'open')
     this.#metrics.breakerState?.set(BREAKER_STATE_VALUE.open)
@@ -92,22 +132,114 @@ export class RedisTier {
   /** The breaker's state; 'open' once closed (Redis is no longer used). */
   get state (): BreakerState { return this.#closed ? 'open' : this.breaker.state }
 
-  async get (key: string): Promise<RedisLookup> {
-    if (this.#closed) return SKIPPED
-    if (!this.breaker.allow()) { this.#metrics.redisSkipped?.inc(); return SKIPPED }
-    const rkey = this.keyPrefix + key
-    let raw: string | null
-    try {
-      raw = await this.#bounded(this.client.get(rkey))
-    } catch (err) {
-      this.#failed('get', err)
-      return ERROR
+  get (key: string): Promise<RedisLookup> {
+    if (this.#closed) return Promise.resolve(SKIPPED)
+    if (!this.breaker.allow()) { this.#metrics.redisSkipped?.inc(); return Promise.resolve(SKIPPED) }
+    return new Promise<RedisLookup>(resolve => {
+      this.#keys.push(this.keyPrefix + key)
+      this.#lookups.push(resolve)
+      if (this.#keys.length >= MAX_BATCH) this.#flush()
+      else if (!this.#flushScheduled) {
+        // setImmediate: after every I/O callback of this turn, so their lookups join the batch.
+        this.#flushScheduled = true
+        setImmediate(this.#flushNow)
+      }
+    })
+  }
+
+  // Sends the turn's lookups.
+  #flush (): void {
+    const keys = this.#keys
+    const lookups = this.#lookups
+    if (keys.length === 0) return
+    this.#keys = []
+    this.#lookups = []
+    if (this.#closed || !this.breaker.allow()) {
+      // Closed, or the breaker opened since these were asked: not sent, as if asked now.
+      if (!this.#closed) this.#metrics.redisSkipped?.inc(keys.length)
+      for (const l of lookups) l!(SKIPPED)
+      return
     }
-    this.breaker.success()
+    const batch: Batch = {
+      deadline: performance.now() + this.#timeoutMs,
+      done: false,
+      lookups,
+      timeout: () => this.#lookupsFailed(batch, TIMEOUT),
+    }
+    if (this.#cluster) { this.#sendEach(batch, keys); return }
+    let p: Promise<Array<string | null>>
+    try {
+      p = this.client.mget(keys)
+    } catch (err) {
+      this.#lookupsFailed(batch, err)
+      return
+    }
+    this.#track(batch)
+    p.then(values => {
+      if (batch.done) return
+      this.#settled(batch)
+      this.breaker.success()
+      for (let i = 0; i < keys.length; i++) lookups[i]!(this.#lookupResult(keys[i], values[i] ?? null))
+    }, (err: unknown) => {
+      if (batch.done) return
+      this.#settled(batch)
+      this.#lookupsFailed(batch, err)
+    })
+  }
+
+  // Cluster: one GET per key (ioredis sends each to its slot's node), each answered on its
+  // own, under the batch's one deadline.
+  #sendEach (batch: Batch, keys: string[]): void {
+    const lookups = batch.lookups
+    let left = keys.length
+    const answered = (i: number): Lookup | undefined => {
+      const l = lookups[i]
+      if (l === undefined || batch.done) return undefined
+      lookups[i] = undefined
+      if (--left === 0) this.#settled(batch)
+      return l
+    }
+    this.#track(batch)
+    for (let i = 0; i < keys.length; i++) {
+      let p: Promise<string | null>
+      try {
+        p = this.client.get(keys[i])
+      } catch (err) {
+        p = Promise.reject(err)
+      }
+      p.then(raw => {
+        const l = answered(i)
+        if (l === undefined) return
+        this.breaker.success()
+        l(this.#lookupResult(keys[i], raw))
+      }, (err: unknown) => {
+        const l = answered(i)
+        if (l === undefined) return
+        this.#failed('get', err)
+        l(ERROR)
+      })
+    }
+  }
+
+  #lookupResult (rkey: string, raw: string | null): RedisLookup {
     if (raw === null) return MISS
     const hit = this.#decode(rkey, raw)
     if (hit === undefined) { this.#metrics.redisErrors?.inc({ op: 'get' }); return MISS }
     return hit === null ? MISS : hit
+  }
+
+  // The lookups of the batch not yet answered failed: each counts (metrics, breaker) as its
+  // own GET would have.
+  #lookupsFailed (batch: Batch, err: unknown): void {
+    batch.done = true
+    const lookups = batch.lookups
+    for (let i = 0; i < lookups.length; i++) {
+      const l = lookups[i]
+      if (l === undefined) continue
+      lookups[i] = undefined
+      this.#failed('get', err)
+      l(ERROR)
+    }
   }
 
   /** Fire-and-forget; never throws, never waits. */
@@ -121,12 +253,58 @@ export class RedisTier {
     if (Buffer.byteLength(value) > this.#maxValueBytes) return
     let p: Promise<unknown>
     try {
-      p = this.#bounded(this.client.set(rkey, value, 'PX', ttlMs))
+      p = this.client.set(rkey, value, 'PX', ttlMs)
     } catch (err) {
       this.#failed('set', err)
       return
     }
-    p.then(() => this.breaker.success(), (err: unknown) => this.#failed('set', err))
+    const w: Pending = {
+      deadline: performance.now() + this.#timeoutMs,
+      done: false,
+      timeout: () => { w.done = true; this.#failed('set', TIMEOUT) },
+    }
+    this.#track(w)
+    p.then(() => {
+      if (w.done) return
+      this.#settled(w)
+      this.breaker.success()
+    }, (err: unknown) => {
+      if (w.done) return
+      this.#settled(w)
+      this.#failed('set', err)
+    })
+  }
+
+  #track (p: Pending): void {
+    this.#pending.push(p)
+    if (!this.#armed) this.#arm(this.#timeoutMs)
+  }
+
+  #arm (ms: number): void {
+    this.#armed = true
+    // unref'd: never what keeps the process up.
+    setTimeout(this.#onTimer, ms).unref()
+  }
+
+  // Marks an entry answered and drops answered entries from the head of the queue (answers
+  // mostly come in the order they were sent).
+  #settled (p: Pending): void {
+    p.done = true
+    const q = this.#pending
+    while (q.length > 0 && q[0].done) q.shift()
+  }
+
+  // The timer fired and the loop has since read its sockets: whatever is still unanswered
+  // past its deadline has timed out.
+  #expire (): void {
+    this.#armed = false
+    const q = this.#pending
+    const now = performance.now()
+    while (q.length > 0 && (q[0].done || q[0].deadline <= now)) {
+      const p = q.shift()!
+      if (!p.done) p.timeout()
+    }
+    if (q.length > 0) this.#arm(Math.max(1, Math.ceil(q[0].deadline - now)))
   }
 
   /** Resolves true once Redis is in use (breaker closed), false after timeoutMs or on close(). */
@@ -154,6 +332,9 @@ export class RedisTier {
     this.#closed = true
     this.breaker.dispose()
     for (const w of this.#waiters.splice(0)) w(false)
+    // Lookups not yet sent are skipped; those in flight end as before: answered, failed by the
+    // disconnect below, or timed out (the sweep's timer is unref'd).
+    this.#flush()
     if (this.client.status === 'ready' && deadlineMs > 0) {
       try {
         await this.#bounded(this.client.quit(), Math.min(deadlineMs, 500))
@@ -169,8 +350,9 @@ export class RedisTier {
   #bounded<T> (p: Promise<T>, ms = this.#timeoutMs): Promise<T> {
     // ioredis applies commandTimeout per command, but not to everything that can stall
     // (cluster slot refreshes, sentinel lookups): this outer timer is the real bound.
+    // Rejected in the check phase after the timer, once pending answers have been read.
     return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(TIMEOUT), ms)
+      const t = setTimeout(() => setImmediate(reject, TIMEOUT), ms)
       p.then(v => { clearTimeout(t); resolve(v) }, (e: unknown) => { clearTimeout(t); reject(e) })
     })
   }
@@ -232,8 +414,23 @@ export class RedisTier {
       if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined
     }
     if (expiresAt <= Date.now()) return null
-    let decision: unknown
-    try { decision = JSON.parse(json) } catch { return undefined }
+    let decision = this.#memo.get(json)
+    if (decision === undefined) {
+      try { decision = JSON.parse(json) } catch { return undefined }
+      if (json.length <= MEMO_MAX_CHARS) {
+        // Frozen before it is shared (TieredDecisionCache hands out frozen decisions anyway).
+        deepFreeze(decision)
+        if (this.#memo.size >= MEMO_MAX_ENTRIES) this.#memo.clear()
+        this.#memo.set(json, decision)
+      }
+    }
     return { kind: 'hit', decision, json, expiresAt }
+  }
+}
+
+function deepFreeze (v: unknown): void {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v)
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k])
   }
 }

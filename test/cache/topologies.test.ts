@@ -75,6 +75,14 @@ async function main (): Promise<void> {
     t.ok(await b.whenRedisReady(5000))
     await roundTrip(t, a, b, key('cluster'))
 
+    // Lookups of one turn on a cluster: keys in many slots (no MGET across slots), each
+    // answered with its own value or miss.
+    const keys = Array.from({ length: 40 }, (_, i) => key(`cluster-batch-${i}`))
+    for (let i = 0; i < keys.length; i += 2) a.set(keys[i], { i }, 60)
+    for (let i = 0; i < 200 && await admin.exists('bouncer:dc:' + keys[38]) === 0; i++) await sleep(5)
+    const got = await Promise.all(keys.map(k => b.get(k)))
+    t.same(got.map(h => h === undefined ? null : h.decision), keys.map((_, i) => i % 2 === 0 ? { i } : null), 'one turn of lookups across slots')
+
     await node.kill()
     const durations: number[] = []
     for (let i = 0; i < 10; i++) {

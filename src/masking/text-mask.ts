@@ -320,9 +320,17 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       }
       if (c === LBRACE || c === LBRACKET) {
         if (depth >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
+        const disp = f === null ? (rules === null ? null : dispatchOf(rules, rootDepth)) : f.curEnds || f.match === null ? null : f.match.next()
+        if (disp === null) {
+          // No rule reaches inside: the container is only validated, without frames.
+          const vs = i
+          i = skipContainer(buf, i, n, depth, maxDepth)
+          if (f !== null && f.active !== null) endMember(f, vs, i, KIND_CONTAINER)
+          state = S_AFTER_VALUE
+          continue
+        }
         let g = pool[depth]
         if (g === undefined) { g = new Frame(); pool[depth] = g }
-        const disp = f === null ? (rules === null ? null : dispatchOf(rules, rootDepth)) : f.curEnds || f.match === null ? null : f.match.next()
         g.reset(c === LBRACE, i, disp, f === null ? rootDepth : f.depth + 1, f)
         f = g
         depth++
@@ -569,7 +577,66 @@ export function numberText (raw: string): string {
   return String(v)
 }
 
-// --- validation of scalars ----------------------------------------------------------------
+// --- validation ---------------------------------------------------------------------------
+
+/** Per open container of skipContainer: 1 for an object, 0 for an array. */
+let skipStack = new Uint8Array(64)
+
+/**
+ * Validates the container opening at buf[i] ("{" or "[", `depth` containers already open) as
+ * scan() does, with the same checks in the same order (so the same first error), and returns
+ * the offset after its closing bracket. No rule reaches inside it, so nothing is recorded.
+ */
+function skipContainer (buf: Buffer, i: number, n: number, depth: number, maxDepth: number): number {
+  let top = 0
+  let state = S_VALUE
+  for (;;) {
+    let c = buf[i]!
+    while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+
+    if (state === S_VALUE) {
+      if (i >= n) throw new Invalid(INVALID_JSON)
+      if (c === LBRACE || c === LBRACKET) {
+        if (depth + top >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
+        if (top === skipStack.length) { const grown = new Uint8Array(2 * top); grown.set(skipStack); skipStack = grown }
+        skipStack[top++] = c === LBRACE ? 1 : 0
+        i++
+        state = c === LBRACE ? S_FIRST_KEY : S_FIRST_ELEM
+        continue
+      }
+      if (c === QUOTE) i = scanString(buf, i, n)
+      else if (c === MINUS || (c >= ZERO && c <= NINE)) i = scanNumber(buf, i, n)
+      else i = scanLiteral(buf, i, n, c)
+      state = S_AFTER_VALUE
+      continue
+    }
+
+    if (state === S_AFTER_VALUE) {
+      const isObj = skipStack[top - 1] === 1
+      if (c === COMMA) { i++; state = isObj ? S_KEY : S_VALUE; continue }
+      if (c !== (isObj ? RBRACE : RBRACKET) || i >= n) throw new Invalid(INVALID_JSON)
+    } else if (state === S_FIRST_KEY || state === S_KEY) {
+      if (c === QUOTE) {
+        i = scanString(buf, i, n)
+        c = buf[i]!
+        while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+        if (c !== COLON || i >= n) throw new Invalid(INVALID_JSON)
+        i++
+        state = S_VALUE
+        continue
+      }
+      if (state === S_KEY || c !== RBRACE || i >= n) throw new Invalid(INVALID_JSON)
+    } else { // S_FIRST_ELEM
+      if (c !== RBRACKET || i >= n) { state = S_VALUE; continue }
+    }
+    // Closing the innermost open container.
+    i++
+    if (--top === 0) return i
+    state = S_AFTER_VALUE
+  }
+}
+
+// --- scalars
 
 function scanString (buf: Buffer, i: number, n: number): number {
   strEsc = false

@@ -187,7 +187,7 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
   function value (depth: number): unknown {
     const r = rnd(depth > 3 ? 5 : 8)
     if (r === 0) return rnd(1000) - 500
-    if (r === 1) return ['x', 'hello world', 'żółw', 'q"uote', '', '🐢🐢x', 'ab🐢', '12🐢34', 'line\nbreak\\', 'tab\there', 'cafe\u0301!'][rnd(11)]
+    if (r === 1) return ['x', 'hello world', 'żółw', 'q"uote', '', '🐢🐢x', 'ab🐢', '12🐢34', 'line\nbreak\\', 'tab\there', 'cafe\u0301!', '{"a":"x"}', '"b":[1,{"c":2}]', '\\"a\\":'][rnd(14)]
     if (r === 2) return [true, false, null][rnd(3)]
     if (r === 3) return rnd(100) / 8
     if (r === 4) return '4111111111111111'
@@ -239,4 +239,44 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
   }
   t.equal(compared, 3000, 'every round compared with applyMask')
   t.ok(touched > 500, `${touched} rounds masked something`)
+})
+
+t.test('refusals: a body broken at a random place, or nested too deeply, is refused alike whether rules reach into it or not', async (t) => {
+  // Containers no rule reaches are validated by a separate loop (skipContainer): it must accept
+  // and refuse exactly what JSON.parse does, with the same first error as the full scanner.
+  let seed = 987654
+  const rnd = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n }
+  const pieces = ['{', '}', '[', ']', ',', ':', '"', '\\', '\\u12', '1', '-', '.', 'e', 'tru', 'null', ' ', '\u0001', '"a"', '0x1', '01']
+  const base = [
+    '{"a": [1, {"b": "x", "c": [true, null, -1.5e3]}], "b": {"a": {"a": "\\u0073sn"}}, "c": [[[]], {}, "y"]}',
+    '[{"a": 1, "b": [2, 3]}, [{"c": {"d": "e"}}], "s\\"q", 12345678901234567891]',
+    '{"ssn": {"inner": [{"ssn": "1"}, "ssn"]}, "x": "\\"ssn\\": 1"}',
+  ]
+  const everywhere = compileMaskRules([{ path: '/' + Array(12).fill('*').join('/'), action: 'redact' }]) // reaches inside every container, matches nothing here
+  const nowhere = compileMaskRules([{ path: '/zz', action: 'redact' }]) // reaches inside no container
+  const some = compileMaskRules([{ path: '/a/*/c', action: 'null' }, { path: '/0/b', action: 'remove' }, { path: '/ssn/inner/0/ssn', action: 'redact' }])
+  let refused = 0
+  let deep = 0
+  for (let round = 0; round < 4000; round++) {
+    let text = base[rnd(base.length)]!
+    for (let k = rnd(3); k >= 0; k--) {
+      const at = rnd(text.length + 1)
+      const op = rnd(3)
+      if (op === 0) text = text.slice(0, at) + text.slice(at + 1 + rnd(3))
+      else if (op === 1) text = text.slice(0, at) + pieces[rnd(pieces.length)]! + text.slice(at)
+      else text = text.slice(0, at) + pieces[rnd(pieces.length)]! + text.slice(at + 1)
+    }
+    const maxDepth = rnd(2) === 0 ? 128 : 1 + rnd(5)
+    let parses = true
+    try { JSON.parse(text) } catch { parses = false }
+    const body = Buffer.from(text)
+    const results = [everywhere, nowhere, some].map((m) => maskJsonText(body, m, { hashKey, maxDepth, lists: false }))
+    const reasons = results.map((r) => r.ok ? 'ok' : r.reason)
+    if (new Set(reasons).size !== 1) { t.fail('the masks disagree', { text, maxDepth, reasons }); break }
+    if (reasons[0]!.startsWith('nesting')) { deep++; continue }
+    if (parses !== results[0]!.ok) { t.fail('accepts what JSON.parse refuses, or the reverse', { text, reasons }); break }
+    if (!results[1]!.ok) refused++
+    else if (!results[1]!.body.equals(body)) { t.fail('no rule matched, yet the bytes changed', { text }); break }
+  }
+  t.ok(refused > 1000 && refused < 3000 && deep > 300, `${refused} of 4000 refused as invalid, ${deep} as too deep`)
 })

@@ -66,7 +66,7 @@ interface TextRule {
   readonly alone: TextRule[]
 }
 
-const TRUE = Buffer.from('true'), FALSE = Buffer.from('false'), NULL = Buffer.from('null')
+const TRUE = Buffer.from('true'), FALSE = Buffer.from('false'), NULL = Buffer.from('null'), CUT = Buffer.alloc(0)
 
 const compiled = new WeakMap<CompiledMask, TextRule[]>()
 
@@ -268,9 +268,10 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
   // so the scanning loop reads it from a register rather than from the closures' context.
   const cbuf = buf
   let copyFrom = top ? 0 : start
-  /** Writes buf[copyFrom, from) then `text` (JSON text; '' for a cut), and skips to `to`. */
-  const replace = (from: number, to: number, text: string | Buffer): void => {
-    const need = from - copyFrom + (typeof text === 'string' ? text.length * 3 : text.length)
+  /** Writes buf[copyFrom, from) then `text` (JSON text; empty for a cut), and skips to `to`. */
+  const replace = (from: number, to: number, text: Buffer): void => {
+    const tl = text.length
+    const need = from - copyFrom + tl
     if (out === null) out = Buffer.allocUnsafe(Math.max(need, (top ? cbuf.length : end - start) + 256))
     else if (w + need > out.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * out.length, w + need))
@@ -283,15 +284,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     const cf = copyFrom
     // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
     if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = cbuf[k]! } else q += cbuf.copy(o, q, cf, from)
-    if (typeof text !== 'string') { for (let k = 0; k < text.length; k++) o[q++] = text[k]! } else if (text.length > 32) {
-      q += o.write(text, q, 'utf8')
-    } else {
-      for (let k = 0; k < text.length; k++) {
-        const ch = text.charCodeAt(k)
-        if (ch >= 0x80) { q += o.write(text.slice(k), q, 'utf8'); break }
-        o[q++] = ch
-      }
-    }
+    for (let k = 0; k < tl; k++) o[q++] = text[k]!
     w = q
     copyFrom = to
   }
@@ -315,7 +308,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
         if (f.active !== null) {
           matchMember(f, buf)
           // The first kept member after removed leading ones: drop the comma before it.
-          if (f.pendingComma >= 0 && !f.curRemove) { replace(f.pendingComma, f.memberStart, ''); f.pendingComma = -1 }
+          if (f.pendingComma >= 0 && !f.curRemove) { replace(f.pendingComma, f.memberStart, CUT); f.pendingComma = -1 }
         }
       }
       if (c === LBRACE || c === LBRACKET) {
@@ -393,7 +386,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
   }
 
   if (out === null) return top ? buf : buf.subarray(start, end)
-  replace(top ? buf.length : end, 0, '')
+  replace(top ? buf.length : end, 0, CUT)
   return (out as Buffer).subarray(0, w)
 
   /** Rules of f.active matching f's current member → f.match / f.cur / f.curEnds / f.curRemove. */
@@ -466,9 +459,9 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     if (f.curRemove) {
       let order = -1
       for (let k = first; k < rules.length; k++) if (rules[k]!.remove && rules[k]!.tokens.length === d) { order = rules[k]!.order; break }
-      if (f.anyKept) replace(f.prevEnd, ve, '') // ", member"
-      else if (f.pendingComma >= 0) { replace(f.pendingComma, ve, ''); f.pendingComma = -1 }
-      else replace(f.memberStart, ve, '') // the first member: its comma goes with the next kept one
+      if (f.anyKept) replace(f.prevEnd, ve, CUT) // ", member"
+      else if (f.pendingComma >= 0) { replace(f.pendingComma, ve, CUT); f.pendingComma = -1 }
+      else replace(f.memberStart, ve, CUT) // the first member: its comma goes with the next kept one
       note(path, true, order)
     } else if (kind === KIND_STRING && !esc && rules[first]!.rule.action === 'last4' && alone(rules, first, d)) {
       // `last4` of a string without escapes, the only rule ending here: its last four code
@@ -490,7 +483,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
         if (r.tokens.length !== d) continue
         if (v !== undefined) { v = r.rule.apply(v, ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, ctx)
       }
-      replace(vs, ve, bytes ?? (v === null ? NULL : JSON.stringify(v)))
+      replace(vs, ve, bytes ?? (v === null ? NULL : Buffer.from(JSON.stringify(v), 'utf8')))
       note(path, false, rules[first]!.order)
       f.anyKept = true
     }

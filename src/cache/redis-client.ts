@@ -191,7 +191,8 @@ export function createRedisClient (opts: RedisConnectionOptions & RedisSecurityO
     // timer is a backstop for what RedisTier does not send (the ready check, AUTH, SELECT at
     // connect: a server that hangs there is dropped and reconnected); were it as short, it
     // would fire first, and on a busy loop before a reply already received had been read.
-    // (It is cleared when the socket closes, so close() still leaves nothing long behind.)
+    // (It is cleared when the socket closes, so close() still leaves nothing long behind.
+    // RedisTier turns it off while a single/sentinel connection is ready.)
     commandTimeout: BACKSTOP_FACTOR * commandTimeout,
     connectTimeout,
     enableOfflineQueue: false,

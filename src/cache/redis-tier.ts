@@ -13,6 +13,7 @@
 // the loop has read its sockets: on a busy process the timer can fire while Redis's answer is
 // already waiting unread, and that is not Redis being slow (nor a reason to open the breaker).
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { Redis } from 'ioredis'
 import { BouncerError } from '../errors.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { BREAKER_STATE_VALUE, type CacheLogger, type CacheMetrics, type RedisOp } from './metrics.js'
@@ -125,6 +126,16 @@ export class RedisTier {
     // state and its log lines, so they are consumed here (an 'error' event without a listener
     // would be printed by ioredis on every attempt).
     this.client.on('error', () => {})
+    if (!this.#cluster) {
+      // ioredis' own command timeout (redis-client.ts) guards the handshake, which this tier
+      // does not send; once the connection is ready, every command is this tier's and bounded
+      // here, and ioredis would arm and clear one more timer per command for nothing. It reads
+      // the option on each command; it is back in place for the next connection's handshake.
+      const c = this.client as Redis
+      const backstop = c.options.commandTimeout
+      this.client.on('ready', () => { c.options.commandTimeout = undefined })
+      this.client.on('close', () => { c.options.commandTimeout = backstop })
+    }
     this.client.on('close', () => this.breaker.trip())
     this.client.on('ready', () => this.breaker.probeSoon())
   }

@@ -202,6 +202,52 @@ async function main (): Promise<void> {
     t.same((await c.get(k2))?.decision, { allow: true, tags: ['a'] })
   })
 
+  t.test("ioredis' own timeout still guards a handshake that hangs, on the first connection and after a reconnect", async t => {
+    // The tier turns ioredis' per-command timer off while the connection is ready (it bounds
+    // its own commands); a server that accepts the connection but never answers the handshake
+    // must still be dropped and retried. A stopped redis-server does exactly that: the kernel
+    // accepts the TCP connection, nobody answers.
+    const own = await startRedis()
+    t.teardown(() => own.stop())
+    const timedOut = (r: RedisTier): Promise<void> => new Promise((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('no command timeout within 10 s')), 10_000)
+      const onError = (e: Error): void => {
+        if (!/timed out/i.test(e.message)) return
+        clearTimeout(guard)
+        r.client.off('error', onError)
+        resolve()
+      }
+      r.client.on('error', onError)
+    })
+
+    own.pause()
+    const r = new RedisTier({ url: `redis://127.0.0.1:${own.port}`, commandTimeoutMs: 10, maxReconnectDelayMs: 50, breaker: { openMs: 50 } })
+    t.teardown(() => r.close())
+    try {
+      await timedOut(r)
+      t.pass('first handshake timed out (and is retried)')
+    } finally {
+      own.resume()
+    }
+    t.ok(await r.whenUsable(5000), 'usable once the server answers')
+
+    // Ready, then the connection is cut and the server stops: the next handshake hangs.
+    const admin = new Redis({ port: own.port, host: '127.0.0.1', maxRetriesPerRequest: 0 })
+    admin.on('error', () => {})
+    t.teardown(() => { admin.disconnect() })
+    const again = timedOut(r)
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+    own.pause()
+    try {
+      await again
+      t.pass('the handshake after a reconnect timed out too')
+    } finally {
+      own.resume()
+    }
+    t.ok(await r.whenUsable(5000), 'usable again')
+    t.match(await r.get(fresh()), { kind: 'miss' })
+  })
+
   t.test('close(): lookups of the current turn not yet sent are skipped', async t => {
     const r = await tier(t)
     const k = fresh()

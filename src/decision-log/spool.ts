@@ -32,7 +32,7 @@ import {
   close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
   readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
-import { open as openAsync, rename as renameAsync } from 'node:fs/promises'
+import { open as openAsync, rename as renameAsync, unlink as unlinkAsync } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
@@ -358,17 +358,19 @@ export class Spool {
         while (offset < limit && total < maxBytes && items.length < maxLines) {
           // Read what the byte budget asks for, but at least 64 KiB and always a full line.
           let size = Math.min(limit - offset, Math.max(maxBytes - total, 65536))
-          let buf = Buffer.alloc(size)
+          // Not zero-filled (a few hundred KiB per upload): only the `got` bytes read are looked at.
+          let buf = Buffer.allocUnsafe(size)
           let got = (await fh.read(buf, 0, size, offset)).bytesRead
-          while (buf.lastIndexOf(10, got - 1) < 0 && offset + got < limit) {
+          while (buf.subarray(0, got).lastIndexOf(10) < 0 && offset + got < limit) {
             size = Math.min(limit - offset, size * 2)
-            buf = Buffer.alloc(size)
+            buf = Buffer.allocUnsafe(size)
             got = (await fh.read(buf, 0, size, offset)).bytesRead
           }
+          const data = buf.subarray(0, got)
           let p = 0
           for (;;) {
-            const nl = buf.indexOf(10, p)
-            if (nl < 0 || nl >= got) break
+            const nl = data.indexOf(10, p)
+            if (nl < 0) break
             const line = buf.toString('utf8', p, nl)
             const lineBytes = nl + 1 - p
             p = nl + 1
@@ -509,9 +511,41 @@ export class Spool {
     try { unlinkSync(seg.path) } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw this.err('cannot delete segment', e)
     }
+    this.forget(seg)
+  }
+
+  /** Take a segment out of the spool (no more lines go to it; its fd is closed by the writer). */
+  private forget (seg: Segment): void {
+    seg.gone = true
+    this.retire(seg)
     const i = this.segments.indexOf(seg)
     if (i >= 0) this.segments.splice(i, 1)
     this.totalBytes -= seg.bytes
+  }
+
+  /**
+   * deleteAcked while running: the segments leave the spool at once (nothing more is written to
+   * them) and their files are unlinked on the thread pool — unlinking a 4 MiB segment takes
+   * milliseconds of kernel time that would otherwise stall every request on the event loop.
+   * A file that cannot be deleted stays behind acknowledged; the next open() deletes it.
+   */
+  private async deleteAckedAsync (acked: ChainHead): Promise<void> {
+    const victims: Segment[] = []
+    while (this.segments.length > 0) {
+      const seg = this.segments[0]!
+      if (seg.lastSeq > acked.seq || seg.written < seg.bytes) break
+      if (seg === this.active && seg.bytes < this.opts.segment_max_bytes / 2) break
+      this.forget(seg)
+      victims.push(seg)
+      if (this.cursor !== null && this.cursor.segment === seg.name) this.cursor = null
+    }
+    for (const seg of victims) {
+      try { await unlinkAsync(seg.path) } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.hooks.warn?.('cannot delete delivered segment', { segment: seg.name, error: (e as Error).message })
+        }
+      }
+    }
   }
 
   /** Remove segments whose events are all acknowledged (as persisted in state.json). The
@@ -658,7 +692,7 @@ export class Spool {
           this.hooks.warn?.('cannot write decision log spool state', { error: (e as Error).message })
           continue
         }
-        if (this.opened) this.deleteAcked(acked)
+        if (this.opened) await this.deleteAckedAsync(acked)
       }
     } finally { this.stateWriting = null }
   }

@@ -11,7 +11,7 @@
 // client certificate, SNI, verification) and response-head timeout.
 // Failures are classified here: timeouts → 504, anything else before the response head → 502.
 // Nothing about the failure reaches the client except the status.
-import { PassThrough, type Duplex, type Readable } from 'node:stream'
+import { PassThrough, Readable, type Duplex } from 'node:stream'
 import { createRequire } from 'node:module'
 import type { Dispatcher, Pool as PoolType } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
@@ -156,9 +156,14 @@ class RelayHandler {
   onError (err: Error): void { this.#done(err) }
 }
 
-/** request() and the non-101 answers of upgrade(): the body as a stream (backpressure through resume). */
+/**
+ * request(): the body as a Readable fed by push() (backpressure: a full buffer pauses undici,
+ * the next read() resumes it) — a PassThrough would add a Writable side and a transform per chunk.
+ */
 class BodyHandler {
-  #body: PassThrough | undefined
+  #body: Readable | undefined
+  #resume: (() => void) | undefined
+  readonly #read = (): void => { this.#resume?.() }
   #settled = false
   readonly #abortable: (abort: Abort) => void
   readonly #resolve: (head: UpstreamHead & { body: Readable }) => void
@@ -174,15 +179,15 @@ class BodyHandler {
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true
-    const body = this.#body = new PassThrough()
-    body.on('drain', resume)
+    this.#resume = resume
+    const body = this.#body = new Readable({ read: this.#read })
     this.#settled = true
     this.#resolve({ statusCode, headers: headersObject(rawHeaders), body })
     return true
   }
 
-  onData (chunk: Buffer): boolean { return this.#body!.write(chunk) }
-  onComplete (): void { this.#body?.end() }
+  onData (chunk: Buffer): boolean { return this.#body!.push(chunk) }
+  onComplete (): void { this.#body?.push(null) }
 
   onError (err: Error): void {
     if (this.#body) this.#body.destroy(err)

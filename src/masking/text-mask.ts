@@ -298,8 +298,10 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
 
   for (;;) {
     // Skip whitespace (space, tab, LF, CR).
-    let c = buf[i]!
-    while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+    // Reads stop at n (-1 there): one read past the end makes V8 treat every read of this
+    // loop as possibly out of bounds (a slower load, and `c` no longer a small integer).
+    let c = i < n ? buf[i]! : -1
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++i < n ? buf[i]! : -1
 
     if (state === S_VALUE) {
       if (i >= n) throw new Invalid(INVALID_JSON)
@@ -362,8 +364,8 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
         g.keyEnd = i - 1
         g.keyEsc = strEsc
         g.keyStr = null
-        c = buf[i]!
-        while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+        c = i < n ? buf[i]! : -1
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++i < n ? buf[i]! : -1
         if (c !== COLON || i >= n) throw new Invalid(INVALID_JSON)
         i++
         state = S_VALUE
@@ -584,8 +586,9 @@ function skipContainer (buf: Buffer, i: number, n: number, depth: number, maxDep
   let top = 0
   let state = S_VALUE
   for (;;) {
-    let c = buf[i]!
-    while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+    // Reads stop at n (see scan).
+    let c = i < n ? buf[i]! : -1
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++i < n ? buf[i]! : -1
 
     if (state === S_VALUE) {
       if (i >= n) throw new Invalid(INVALID_JSON)
@@ -611,8 +614,8 @@ function skipContainer (buf: Buffer, i: number, n: number, depth: number, maxDep
     } else if (state === S_FIRST_KEY || state === S_KEY) {
       if (c === QUOTE) {
         i = scanString(buf, i, n)
-        c = buf[i]!
-        while (i < n && (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) c = buf[++i]!
+        c = i < n ? buf[i]! : -1
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = ++i < n ? buf[i]! : -1
         if (c !== COLON || i >= n) throw new Invalid(INVALID_JSON)
         i++
         state = S_VALUE

@@ -261,34 +261,7 @@ const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM =
  */
 function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null, rootDepth: number, rootPath: string,
   maxDepth: number, ctx: Ctx, top: boolean): Buffer {
-  // Output, allocated at the first change: the bytes before `copyFrom` are written to out[0, w).
-  let out: Buffer | null = null
-  let w = 0
-  // The closures below read the body through `cbuf`: `buf` itself is captured by none of them,
-  // so the scanning loop reads it from a register rather than from the closures' context.
-  const cbuf = buf
-  let copyFrom = top ? 0 : start
-  /** Writes buf[copyFrom, from) then `text` (JSON text; empty for a cut), and skips to `to`. */
-  const replace = (from: number, to: number, text: Buffer): void => {
-    const tl = text.length
-    const need = from - copyFrom + tl
-    if (out === null) out = Buffer.allocUnsafe(Math.max(need, (top ? cbuf.length : end - start) + 256))
-    else if (w + need > out.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * out.length, w + need))
-      out.copy(grown, 0, 0, w)
-      out = grown
-    }
-    const o = out
-    // The position is kept in a local while copying (`w` lives in the closure's context).
-    let q = w
-    const cf = copyFrom
-    // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
-    if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = cbuf[k]! } else q += cbuf.copy(o, q, cf, from)
-    for (let k = 0; k < tl; k++) o[q++] = text[k]!
-    w = q
-    copyFrom = to
-  }
-
+  const e = new Emitter(buf, start, end, top, ctx, rootPath)
   const pool: Frame[] = []
   let depth = 0
   let f: Frame | null = null
@@ -308,9 +281,9 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       if (f !== null) {
         if (!f.isObj) { f.index++; f.memberStart = i }
         if (f.active !== null) {
-          matchMember(f, buf)
+          e.matchMember(f, buf)
           // The first kept member after removed leading ones: drop the comma before it.
-          if (f.pendingComma >= 0 && !f.curRemove) { replace(f.pendingComma, f.memberStart, CUT); f.pendingComma = -1 }
+          if (f.pendingComma >= 0 && !f.curRemove) { e.replace(f.pendingComma, f.memberStart, CUT); f.pendingComma = -1 }
         }
       }
       if (c === LBRACE || c === LBRACKET) {
@@ -320,7 +293,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
           // No rule reaches inside: the container is only validated, without frames.
           const vs = i
           i = skipContainer(buf, i, n, depth, maxDepth)
-          if (f !== null && f.active !== null) endMember(f, vs, i, KIND_CONTAINER)
+          if (f !== null && f.active !== null) e.endMember(f, vs, i, KIND_CONTAINER)
           state = S_AFTER_VALUE
           continue
         }
@@ -336,7 +309,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       const vs = i
       let kind: number
       if (c === QUOTE) { i = scanString(buf, i, n); kind = KIND_STRING } else if (c === MINUS || (c >= ZERO && c <= NINE)) { i = scanNumber(buf, i, n); kind = KIND_NUMBER } else { i = scanLiteral(buf, i, n, c); kind = KIND_LITERAL }
-      if (f !== null && f.active !== null) endMember(f, vs, i, kind)
+      if (f !== null && f.active !== null) e.endMember(f, vs, i, kind)
       state = S_AFTER_VALUE
       continue
     }
@@ -383,16 +356,59 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     const closed: Frame = f!
     depth--
     f = closed.parent
-    if (f !== null && f.active !== null) endMember(f, closed.start, i, KIND_CONTAINER)
+    if (f !== null && f.active !== null) e.endMember(f, closed.start, i, KIND_CONTAINER)
     state = S_AFTER_VALUE
   }
 
-  if (out === null) return top ? buf : buf.subarray(start, end)
-  replace(top ? buf.length : end, 0, CUT)
-  return (out as Buffer).subarray(0, w)
+  return e.finish()
+}
+
+/**
+ * The output of one scan and what the per-member work needs. A class rather than closures
+ * inside scan(): a closure is a new function per call, which V8 cannot inline across calls
+ * (each scan deoptimised on "wrong call target" and then called them generically).
+ */
+class Emitter {
+  // Output, allocated at the first change: the bytes before `copyFrom` are written to out[0, w).
+  out: Buffer | null = null
+  w = 0
+  copyFrom: number
+
+  constructor (readonly buf: Buffer, readonly start: number, readonly end: number, readonly top: boolean,
+    readonly ctx: Ctx, readonly rootPath: string) {
+    this.copyFrom = top ? 0 : start
+  }
+
+  /** Writes buf[copyFrom, from) then `text` (JSON text; empty for a cut), and skips to `to`. */
+  replace (from: number, to: number, text: Buffer): void {
+    const buf = this.buf
+    const tl = text.length
+    const cf = this.copyFrom
+    const need = from - cf + tl
+    let o = this.out
+    if (o === null) o = this.out = Buffer.allocUnsafe(Math.max(need, (this.top ? buf.length : this.end - this.start) + 256))
+    else if (this.w + need > o.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * o.length, this.w + need))
+      o.copy(grown, 0, 0, this.w)
+      o = this.out = grown
+    }
+    let q = this.w
+    // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
+    if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = buf[k]! } else q += buf.copy(o, q, cf, from)
+    for (let k = 0; k < tl; k++) o[q++] = text[k]!
+    this.w = q
+    this.copyFrom = to
+  }
+
+  /** The masked text: the input itself when nothing changed. */
+  finish (): Buffer {
+    if (this.out === null) return this.top ? this.buf : this.buf.subarray(this.start, this.end)
+    this.replace(this.top ? this.buf.length : this.end, 0, CUT)
+    return this.out.subarray(0, this.w)
+  }
 
   /** Rules of f.active matching f's current member → f.match / f.cur / f.curEnds / f.curRemove. */
-  function matchMember (f: Frame, buf: Buffer): void {
+  matchMember (f: Frame, buf: Buffer): void {
     const disp = f.disp!
     let m: Match | null
     if (!f.isObj) m = disp.byIndex.size === 0 ? disp.wild : disp.byIndex.get(f.index) ?? disp.wild
@@ -415,23 +431,23 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     f.cur = m.cur
     f.curEnds = m.ends
     f.curRemove = m.remove
-    if (f.isObj && ctx.lists && !ctx.duplicates) noteKey(f, buf)
+    if (f.isObj && this.ctx.lists && !this.ctx.duplicates) this.noteKey(f, buf)
   }
 
   /** Remembers a matched key of f; a key seen before in f means pointers may repeat. */
-  function noteKey (f: Frame, buf: Buffer): void {
+  noteKey (f: Frame, buf: Buffer): void {
     const m = f.matched
     for (let k = 0; k < m.length; k += 3) {
       const same = m[k + 2] === 0 && !f.keyEsc
         ? m[k + 1]! - m[k]! === f.keyEnd - f.keyStart && buf.compare(buf, f.keyStart, f.keyEnd, m[k], m[k + 1]) === 0
         : JSON.parse(buf.toString('utf8', m[k]! - 1, m[k + 1]! + 1)) === keyOf(f, buf)
-      if (same) { ctx.duplicates = true; return }
+      if (same) { this.ctx.duplicates = true; return }
     }
     m.push(f.keyStart, f.keyEnd, f.keyEsc ? 1 : 0)
   }
 
   /** The current member of f (a rule may match it) ends at `ve`: replace or remove it. */
-  function endMember (f: Frame, vs: number, ve: number, kind: number): void {
+  endMember (f: Frame, vs: number, ve: number, kind: number): void {
     // Read first: a re-scan below would overwrite it.
     const esc = kind === KIND_STRING && strEsc
     if (!f.curEnds) {
@@ -441,7 +457,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
     }
     const rules = f.cur!
     const d = f.depth + 1
-    const path = ctx.lists ? pathOf(f, cbuf) + '/' + tokenOf(f, cbuf) : ''
+    const path = this.ctx.lists ? this.pathOf(f, this.buf) + '/' + tokenOf(f, this.buf) : ''
     // Rules listed before the first rule ending here that reach inside the value run first.
     let inner: TextRule[] | null = null
     let first = -1
@@ -449,22 +465,22 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       if (rules[k]!.tokens.length === d) { first = k; break }
       if (kind === KIND_CONTAINER) (inner ??= []).push(rules[k]!)
     }
-    let valueBuf = cbuf
+    let valueBuf = this.buf
     let vStart = vs
     let vEnd = ve
     // Their effect shows only in the lists and in a hash of the container.
-    if (inner !== null && (ctx.lists || (!f.curRemove && rules[first]!.rule.action === 'hash'))) {
-      valueBuf = scan(cbuf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, ctx, false)
+    if (inner !== null && (this.ctx.lists || (!f.curRemove && rules[first]!.rule.action === 'hash'))) {
+      valueBuf = scan(this.buf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, this.ctx, false)
       vStart = 0
       vEnd = valueBuf.length
     }
     if (f.curRemove) {
       let order = -1
       for (let k = first; k < rules.length; k++) if (rules[k]!.remove && rules[k]!.tokens.length === d) { order = rules[k]!.order; break }
-      if (f.anyKept) replace(f.prevEnd, ve, CUT) // ", member"
-      else if (f.pendingComma >= 0) { replace(f.pendingComma, ve, CUT); f.pendingComma = -1 }
-      else replace(f.memberStart, ve, CUT) // the first member: its comma goes with the next kept one
-      note(path, true, order)
+      if (f.anyKept) this.replace(f.prevEnd, ve, CUT) // ", member"
+      else if (f.pendingComma >= 0) { this.replace(f.pendingComma, ve, CUT); f.pendingComma = -1 }
+      else this.replace(f.memberStart, ve, CUT) // the first member: its comma goes with the next kept one
+      this.note(path, true, order)
     } else if (kind === KIND_STRING && !esc && rules[first]!.rule.action === 'last4' && alone(rules, first, d)) {
       // `last4` of a string without escapes, the only rule ending here: its last four code
       // points are its last four UTF-8 sequences (valid UTF-8 has no encoded surrogates, and a
@@ -472,10 +488,10 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       // closing quote are copied through as they are; only the bytes before them are replaced.
       const r = rules[first]!
       let p = ve - 1 // the closing quote
-      for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((cbuf[p]! & 0xc0) === 0x80) p-- }
-      if (p === vs + 1) replace(vs, ve, r.prefixJson) // four code points or fewer: the prefix alone
-      else replace(vs, p, r.prefixOpen)
-      note(path, false, r.order)
+      for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((this.buf[p]! & 0xc0) === 0x80) p-- }
+      if (p === vs + 1) this.replace(vs, ve, r.prefixJson) // four code points or fewer: the prefix alone
+      else this.replace(vs, p, r.prefixOpen)
+      this.note(path, false, r.order)
       f.anyKept = true
     } else {
       let v: unknown // undefined until the first rule ending here decided
@@ -483,23 +499,23 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
       for (let k = first; k < rules.length; k++) {
         const r = rules[k]!
         if (r.tokens.length !== d) continue
-        if (v !== undefined) { v = r.rule.apply(v, ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, ctx)
+        if (v !== undefined) { v = r.rule.apply(v, this.ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, this.ctx)
       }
-      replace(vs, ve, bytes ?? (v === null ? NULL : Buffer.from(JSON.stringify(v), 'utf8')))
-      note(path, false, rules[first]!.order)
+      this.replace(vs, ve, bytes ?? (v === null ? NULL : Buffer.from(JSON.stringify(v), 'utf8')))
+      this.note(path, false, rules[first]!.order)
       f.anyKept = true
     }
     f.prevEnd = ve
   }
 
-  function note (path: string, erased: boolean, order: number): void {
-    if (!ctx.lists) return
-    const lists = erased ? ctx.erased : ctx.masked
+  note (path: string, erased: boolean, order: number): void {
+    if (!this.ctx.lists) return
+    const lists = erased ? this.ctx.erased : this.ctx.masked
     ;(lists[order] ??= []).push(path)
   }
 
-  function pathOf (f: Frame, buf: Buffer): string {
-    if (f.path === null) f.path = f.parent === null ? rootPath : pathOf(f.parent, buf) + '/' + tokenOf(f.parent, buf)
+  pathOf (f: Frame, buf: Buffer): string {
+    if (f.path === null) f.path = f.parent === null ? this.rootPath : this.pathOf(f.parent, buf) + '/' + tokenOf(f.parent, buf)
     return f.path
   }
 }

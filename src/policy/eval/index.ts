@@ -331,12 +331,15 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
       const evalOpts = { strict, onPrint: print }
       const run = () => evalOnce(input, id)
+      // A module that imports no host builtin (print and coverage are host builtins too) never
+      // reads the evaluation scope: it is not set up.
+      const scoped = required.length > 0
       return (value: unknown): unknown => {
         let rs: unknown
         input = value
         try {
           // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
-          rs = runEvaluation(run, evalOpts)
+          rs = scoped ? runEvaluation(run, evalOpts) : evalOnce(value, id)
         } catch (e) {
           throw evaluationFailure(e)
         }

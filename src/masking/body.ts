@@ -35,8 +35,13 @@ export function parseContentEncoding (header: string | string[] | undefined): Co
   return out.reverse()
 }
 
-/** Reads and decodes the body, enforcing both caps. Always consumes or destroys `source`. */
-export async function readBody (source: BodySource, codings: readonly ContentCoding[], limits: BodyLimits): Promise<Buffer> {
+/**
+ * Reads and decodes the body, enforcing both caps. Always consumes or destroys `source`.
+ * `parts`, when given, receives the chunks when the body was assembled from several: the
+ * returned Buffer is then a copy of its own (the caller may write over it), and the chunks
+ * still hold the original bytes.
+ */
+export async function readBody (source: BodySource, codings: readonly ContentCoding[], limits: BodyLimits, parts?: Buffer[]): Promise<Buffer> {
   const tooLarge = (limit: number, where: string): MaskFailClosedError =>
     new MaskFailClosedError('BOUNCER_ERR_MASK_TOO_LARGE', [limit, where], limits.failStatus)
 
@@ -67,7 +72,7 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
       if (e instanceof MaskFailClosedError) throw e
       throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
     }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+    return assemble(chunks, size, parts)
   }
 
   async function collect (src: AsyncIterable<Uint8Array>): Promise<void> {
@@ -91,7 +96,13 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
     }
     throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  return assemble(chunks, size, parts)
+}
+
+function assemble (chunks: Buffer[], size: number, parts: Buffer[] | undefined): Buffer {
+  if (chunks.length === 1) return chunks[0]!
+  if (parts !== undefined) for (const c of chunks) parts.push(c)
+  return Buffer.concat(chunks, size)
 }
 
 /** The decoder itself failed (corrupt or truncated data), as opposed to the upstream read. */

@@ -101,18 +101,22 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   const cl = res.headers['content-length']
   if (typeof cl === 'string' && /^\d+$/.test(cl.trim()) && Number(cl) > maxWireBytes) return fail('BOUNCER_ERR_MASK_TOO_LARGE', maxWireBytes, `content-length ${cl.trim()}`)
 
-  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus })
+  const parts: Buffer[] = []
+  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus }, parts)
 
   if (raw.length === 0) {
     // An empty body holds nothing to mask (and is not JSON to parse).
     headers['content-length'] = '0'
     return { statusCode: res.statusCode, headers, body: raw, masked: [], erased: [] }
   }
-  // Byte-level: everything outside the masked values keeps the upstream's exact text.
-  const r = maskJsonText(raw, mask, { hashKey: opts.hashKey, maxDepth, lists: false })
+  // Byte-level: everything outside the masked values keeps the upstream's exact text. A body
+  // assembled from several chunks is our own copy: it is masked in place (no second 100 KB
+  // buffer per response), and the chunks keep the original bytes for the lists.
+  const own = parts.length > 1
+  const r = maskJsonText(raw, mask, { hashKey: opts.hashKey, maxDepth, lists: false, inPlace: own })
   if (!r.ok) return fail('BOUNCER_ERR_MASK_BODY_INVALID', r.reason)
   headers['content-length'] = String(r.body.length)
-  return withLazyLists({ statusCode: res.statusCode, headers, body: r.body }, raw, mask, opts.hashKey, maxDepth)
+  return withLazyLists({ statusCode: res.statusCode, headers, body: r.body }, own ? () => Buffer.concat(parts) : () => raw, mask, opts.hashKey, maxDepth)
 }
 
 /**
@@ -120,11 +124,11 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
  * building a pointer per masked value costs more than the masking itself, and the proxy does
  * not read them on the request path.
  */
-function withLazyLists (res: Omit<MaskedResponse, 'masked' | 'erased'>, raw: Buffer, mask: CompiledMask, hashKey: Uint8Array | undefined, maxDepth: number): MaskedResponse {
+function withLazyLists (res: Omit<MaskedResponse, 'masked' | 'erased'>, raw: () => Buffer, mask: CompiledMask, hashKey: Uint8Array | undefined, maxDepth: number): MaskedResponse {
   let lists: { masked: string[]; erased: string[] } | undefined
   const get = (): { masked: string[]; erased: string[] } => {
     if (lists === undefined) {
-      const r = maskJsonText(raw, mask, { hashKey, maxDepth })
+      const r = maskJsonText(raw(), mask, { hashKey, maxDepth })
       lists = r.ok ? r : { masked: [], erased: [] } // the first pass succeeded, so this one does
     }
     return lists

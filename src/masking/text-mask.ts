@@ -33,6 +33,12 @@ export interface TextMaskOptions {
   maxDepth: number
   /** Collect the masked/erased pointers (default true); without them a pass is cheaper. */
   lists?: boolean
+  /**
+   * The body is the caller's scratch copy: the masked text may be written over it (only with
+   * `lists: false`, which reads nothing behind the scanning position). `body` is then
+   * undefined after the call, whatever the result, except when the result is `body` itself.
+   */
+  inPlace?: boolean
 }
 
 export type TextMaskResult =
@@ -102,7 +108,8 @@ function textRules (mask: CompiledMask): TextRule[] {
 export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMaskOptions): TextMaskResult {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   if (!isUtf8(buf)) return { ok: false, reason: 'body is not valid UTF-8' }
-  const ctx: Ctx = { hashKey: opts.hashKey, lists: opts.lists !== false, masked: [], erased: [], duplicates: false }
+  const lists = opts.lists !== false
+  const ctx: Ctx = { hashKey: opts.hashKey, lists, inPlace: opts.inPlace === true && !lists, masked: [], erased: [], duplicates: false }
   // A UTF-8 BOM is skipped by the scanner (RFC 8259 lets parsers ignore it) and kept in the output.
   const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
   let out: Buffer
@@ -129,6 +136,8 @@ interface Ctx {
   hashKey: Uint8Array | undefined
   /** Collect pointers at all (they cost more than masking). */
   lists: boolean
+  /** The top-level scan may write its output over the body (see TextMaskOptions.inPlace). */
+  inPlace: boolean
   /** Pointers by the index of the rule that decided (sparse), in document order. */
   masked: string[][]
   erased: string[][]
@@ -386,15 +395,26 @@ class Emitter {
     const cf = this.copyFrom
     const need = from - cf + tl
     let o = this.out
-    if (o === null) o = this.out = Buffer.allocUnsafe(Math.max(need, (this.top ? buf.length : this.end - this.start) + 256))
-    else if (this.w + need > o.length) {
+    if (o === null) {
+      // In place: the output goes over bytes already read (w <= copyFrom). Every later read of
+      // the body is at or after copyFrom, so this holds while the output does not pass `to`.
+      o = this.out = this.top && this.ctx.inPlace && need <= to ? buf : Buffer.allocUnsafe(Math.max(need, (this.top ? buf.length : this.end - this.start) + 256))
+    } else if (o === buf) {
+      if (this.w + need > to) {
+        // The output would pass the reading position: go on in a buffer of its own.
+        const own = Buffer.allocUnsafe(this.w + need + (buf.length - to) + 256)
+        buf.copy(own, 0, 0, this.w)
+        o = this.out = own
+      }
+    } else if (this.w + need > o.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * o.length, this.w + need))
       o.copy(grown, 0, 0, this.w)
       o = this.out = grown
     }
     let q = this.w
     // Short spans are copied by hand: Buffer#copy costs more than the bytes for a few dozen.
-    if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = buf[k]! } else q += buf.copy(o, q, cf, from)
+    // In place the span moves down (q <= cf): a forward copy, or copyWithin (memmove), is safe.
+    if (from - cf < 64) { for (let k = cf; k < from; k++) o[q++] = buf[k]! } else if (o === buf) { o.copyWithin(q, cf, from); q += from - cf } else q += buf.copy(o, q, cf, from)
     for (let k = 0; k < tl; k++) o[q++] = text[k]!
     this.w = q
     this.copyFrom = to
@@ -403,7 +423,8 @@ class Emitter {
   /** The masked text: the input itself when nothing changed. */
   finish (): Buffer {
     if (this.out === null) return this.top ? this.buf : this.buf.subarray(this.start, this.end)
-    this.replace(this.top ? this.buf.length : this.end, 0, CUT)
+    const end = this.top ? this.buf.length : this.end
+    this.replace(end, end, CUT)
     return this.out.subarray(0, this.w)
   }
 

@@ -313,3 +313,24 @@ t.test('responses without a body: HEAD, 204, 304, empty 200', async (t) => {
 t.test('hash rules without a usable key refuse the response', async (t) => {
   await t.rejects(fetchMasked(serve(200, upstreamHeaders, json), [{ path: '/customers/*/email', action: 'hash' }], { hashKey: Buffer.alloc(4) }), { code: 'BOUNCER_ERR_MASK_HASH_KEY' })
 })
+
+t.test('a body read as several chunks is masked in its own copy: the same bytes and lists as from one chunk, the chunks untouched', async (t) => {
+  const doc = { users: Array.from({ length: 200 }, (_, i) => ({ id: i, ssn: `${100 + i}-55-${1000 + i}`, card: `41111111${10000000 + i}`, note: 'x'.repeat(i % 7), tag: i % 2 })) }
+  const body = Buffer.from(JSON.stringify(doc, null, 1))
+  // tag grows from 1 byte to a long redaction: the output passes the reading position late in the body.
+  const rules: MaskRule[] = [{ path: '/users/*/ssn', action: 'redact' }, { path: '/users/*/card', action: 'last4' }, { path: '/users/*/note', action: 'remove' }, { path: '/users/*/tag', action: 'redact', replacement: 'R'.repeat(40) }]
+  const mask = compileMaskRules(rules)
+  const chunks = Array.from({ length: Math.ceil(body.length / 1000) }, (_, i) => Buffer.from(body.subarray(i * 1000, (i + 1) * 1000)))
+  const copies = chunks.map((c) => Buffer.from(c))
+  const source = (parts: Buffer[]): AsyncIterable<Uint8Array> => (async function * () { yield * parts })()
+  const headers = { 'content-type': 'application/json' }
+  const one = await maskUpstreamResponse({ statusCode: 200, headers, body: source([Buffer.from(body)]) }, mask, { hashKey })
+  const many = await maskUpstreamResponse({ statusCode: 200, headers, body: source(chunks) }, mask, { hashKey })
+  t.ok(many.body.equals(one.body), 'same bytes')
+  t.notOk(many.body.toString().includes('-55-'), 'no ssn left')
+  t.equal(JSON.parse(many.body.toString()).users[199].tag, 'R'.repeat(40))
+  t.strictSame(many.masked, one.masked, 'lists from the untouched chunks')
+  t.strictSame(many.erased, one.erased)
+  t.equal(many.masked.length, 600)
+  t.ok(chunks.every((c, i) => c.equals(copies[i]!)), 'the chunks themselves are not written to')
+})

@@ -216,6 +216,7 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
   const tokens = ['a', 'b', 'c', 'k~11', 'é', '*', '*', '*', '0', '1', '2']
   let compared = 0
   let touched = 0
+  let inPlaceRounds = 0
   for (let round = 0; round < 3000; round++) {
     const doc = { a: value(0), b: value(0), c: [value(1), value(1), value(1)] }
     const body = write(doc)
@@ -233,12 +234,19 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
     }
     const quick = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false })
     if (!quick.ok || !quick.body.equals(r.body)) { t.fail('without lists the body differs', { body, rules }); break }
+    // Written over the body: the same bytes, whether the output stays behind the reading
+    // position throughout or passes it (a replacement longer than the value) and moves out.
+    const scratch = Buffer.alloc(Buffer.byteLength(body), body) // not from the shared pool
+    const inPlace = maskJsonText(scratch, compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false, inPlace: true })
+    if (!inPlace.ok || !inPlace.body.equals(r.body)) { t.fail('masked in place, the body differs', { body, rules, got: inPlace.ok ? inPlace.body.toString() : inPlace }); break }
+    if (inPlace.body.buffer === scratch.buffer && r.masked.length + r.erased.length > 0) inPlaceRounds++
     compared++
     if (r.masked.length + r.erased.length > 0) touched++
     else if (!r.body.equals(Buffer.from(body))) { t.fail('nothing masked, yet the bytes changed', { body, out: r.body.toString() }); break }
   }
   t.equal(compared, 3000, 'every round compared with applyMask')
   t.ok(touched > 500, `${touched} rounds masked something`)
+  t.ok(inPlaceRounds > 300 && inPlaceRounds < touched, `${inPlaceRounds} rounds masked entirely in place, the rest moved to a buffer of their own`)
 })
 
 t.test('refusals: a body broken at a random place, or nested too deeply, is refused alike whether rules reach into it or not', async (t) => {

@@ -21,7 +21,17 @@ import { parseArgs } from 'node:util'
 import { DecisionLogger, type DecisionEventInput } from '../src/decision-log/index.js'
 import { BENCH_DIR, spawnTs } from './lib/procs.js'
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' }, mode: { type: 'string' } } })
+const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+if (values.help === true) {
+  console.log(`npx tsx bench/decision-log.ts [--events N] [--runs N] [--mode group|sync|batched]
+
+CPU of the whole decision-log pipeline per event (record, spool, read back, gzip, POST to the
+suite's control-plane stub in its own process), for each write_mode in a fresh process.
+  --events N   events per run (default 20000; 4 per event-loop turn, one turn per millisecond)
+  --runs N     runs per mode, median reported (default 2)
+  --mode M     run one mode in this process and print its row as JSON (what the driver spawns)`)
+  process.exit(0)
+}
 const EVENTS = Number(values.events)
 const RUNS = Number(values.runs)
 const MODES = ['group', 'sync', 'batched'] as const

@@ -35,8 +35,19 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '5' },
     contender: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 })
+if (values.help === true) {
+  console.log(`npx tsx bench/spool.ts [--events N] [--runs N] [--contender NAME]
+
+What DecisionLogger.record() adds to a request, µs per event, per write_mode/fsync contender
+(build+seal only, group, sync, batched; each in a fresh process; uploads held off).
+  --events N        events per run (default 20000; 64 per event-loop turn)
+  --runs N          measured runs per contender after one warm-up, median reported (default 5)
+  --contender NAME  run one contender in this process and print its row as JSON (what the driver spawns)`)
+  process.exit(0)
+}
 const EVENTS = Number(values.events)
 const RUNS = Number(values.runs)
 

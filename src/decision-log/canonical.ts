@@ -100,10 +100,7 @@ export function canonicalRuns (obj: Record<string, unknown>, lo: string, hi: str
     if (bail) break
     runs[k < lo ? 0 : k < hi ? 1 : 2]![k] = v
   }
-  if (!bail) {
-    const run = (r: Record<string, unknown>): string => { const t = JSON.stringify(r); return t.slice(1, t.length - 1) }
-    return [run(runs[0]!), run(runs[1]!), run(runs[2]!)]
-  }
+  if (!bail) return [membersText(runs[0]!), membersText(runs[1]!), membersText(runs[2]!)]
   // Something JSON.stringify could render differently: the reference serialiser.
   const text = ['', '', '']
   for (const k of keys) {
@@ -113,6 +110,12 @@ export function canonicalRuns (obj: Record<string, unknown>, lo: string, hi: str
     text[r] += (text[r] === '' ? '' : ',') + quote(k) + ':' + v
   }
   return text as [string, string, string]
+}
+
+/** JSON.stringify of an object whose members are in canonical order, without the braces. */
+function membersText (o: Record<string, unknown>): string {
+  const t = JSON.stringify(o)
+  return t.slice(1, t.length - 1)
 }
 
 // --- the JSON.stringify fast path ---

@@ -20,7 +20,9 @@
 //   "****7891", and `hash` of an integer hashes its decimal text (see numberText).
 //
 // Output: the original bytes (the same Buffer) when no rule matched anything, else one new
-// Buffer assembled from untouched spans and replacement texts.
+// Buffer assembled from untouched spans and replacement texts — or, with `inPlace`, the body's
+// own Buffer rewritten from the front. Containers no rule reaches into are only validated
+// (skipContainer); the rules active in a container are precompiled per depth (Dispatch).
 import { isUtf8 } from 'node:buffer'
 import { DEFAULT_LAST4_PREFIX, DEFAULT_REDACTION, hashText, last4 } from './actions.js'
 import { escapeToken, type PathToken } from './pointer.js'

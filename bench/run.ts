@@ -406,10 +406,11 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
     // still in use: what a leak grows. RSS alone moves with where V8 is in its collection cycle
     // and how far it has grown its heap, so it is read just before.
     const child = st.child
-    const liveHeap = async (): Promise<{ heap_used: number; external: number } | null> => {
+    type Heap = { heap_used: number; external: number; before: { heap_total: number; rss: number; spaces_mb?: Record<string, number> } }
+    const liveHeap = async (): Promise<Heap | null> => {
       try {
         child.proc.stdin!.write('heap\n')
-        return await child.message<{ heap_used: number; external: number }>(['heap'], 5000)
+        return await child.message<Heap>(['heap'], 5000)
       } catch { return null }
     }
     const mb = (bytes: number) => Math.round(bytes / 1048576 * 10) / 10
@@ -426,7 +427,7 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
       void liveHeap().then((h) => {
         asking = false
         if (h) { sample.live_heap_mb = mb(h.heap_used); sample.external_mb = mb(h.external) }
-        log(line + (h ? `  live heap ${mb(h.heap_used)} MB  external ${mb(h.external)} MB (after a full GC)` : ''))
+        log(line + (h ? `  live heap ${mb(h.heap_used)} MB  external ${mb(h.external)} MB (after a full GC; before it: V8 heap ${mb(h.before.heap_total)} MB, process RSS ${mb(h.before.rss)} MB; spaces ${JSON.stringify(h.before.spaces_mb ?? {})})` : ''))
       })
     })
     if (!o.result) throw new Error(`soak: load failed: ${o.error}`)

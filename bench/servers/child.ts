@@ -1,3 +1,5 @@
+import { getHeapSpaceStatistics } from 'node:v8'
+
 // The protocol every benchmark child speaks: one `BENCH {json}` line per message on stdout,
 // and the child ends itself when the harness goes away (stdin closes) or asks (SIGTERM).
 // A graceful end matters for `node --cpu-prof`, which writes the profile at exit.
@@ -38,9 +40,14 @@ export function answerHeapRequests (): void {
       pending = pending.slice(nl + 1)
       if (line !== 'heap') continue
       const gc = (globalThis as { gc?: () => void }).gc
+      const before = process.memoryUsage()
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.space_size / 1048576)]))
       if (gc) gc()
       const m = process.memoryUsage()
-      send('heap', { collected: gc !== undefined, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers, rss: m.rss })
+      send('heap', {
+        collected: gc !== undefined, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers, rss: m.rss,
+        before: { heap_total: before.heapTotal, heap_used: before.heapUsed, rss: before.rss, spaces_mb: spaces },
+      })
     }
   })
 }

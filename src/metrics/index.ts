@@ -1,7 +1,8 @@
 // Every Prometheus metric of the process is named here, in one place, with its labels.
 // Each app instance gets its own Registry (tests build several apps in one process);
 // components receive the `Metrics` object and never create metrics themselves.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { FastHistogram } from './histogram.js'
 import { buildInfo, type BuildInfo } from './build-info.js'
 
 // Policy evaluation is microseconds; upstream calls are milliseconds to seconds.
@@ -43,13 +44,13 @@ export function createMetrics (opts: MetricsOptions = {}) {
     // --- requests and decisions (proxy) ---
     /** every request answered, by outcome: allow | deny | policy_error | unavailable | rejected | upstream_error */
     requests: new Counter({ name: 'bouncer_requests_total', help: 'Requests handled, by decision outcome and response status', labelNames: ['decision', 'status'] as const, registers: r }),
-    requestDuration: new Histogram({ name: 'bouncer_request_duration_seconds', help: 'Time from request start to response head sent', labelNames: ['decision'] as const, buckets: HTTP_BUCKETS, registers: r }),
+    requestDuration: new FastHistogram({ name: 'bouncer_request_duration_seconds', help: 'Time from request start to response head sent', labelNames: ['decision'] as const, buckets: HTTP_BUCKETS, registers: r }),
     inflight: new Gauge({ name: 'bouncer_inflight_requests', help: 'Requests being processed', registers: r }),
-    evalDuration: new Histogram({ name: 'bouncer_policy_eval_duration_seconds', help: 'Policy evaluation latency (cache misses only)', buckets: EVAL_BUCKETS, registers: r }),
+    evalDuration: new FastHistogram({ name: 'bouncer_policy_eval_duration_seconds', help: 'Policy evaluation latency (cache misses only)', buckets: EVAL_BUCKETS, registers: r }),
     policyErrors: new Counter({ name: 'bouncer_policy_errors_total', help: 'Evaluations that failed or returned an invalid decision', labelNames: ['reason'] as const, registers: r }),
     failClosed: new Counter({ name: 'bouncer_fail_closed_total', help: 'Requests denied because something failed (fail closed), by reason', labelNames: ['reason'] as const, registers: r }),
     rejected: new Counter({ name: 'bouncer_rejected_requests_total', help: 'Requests rejected before evaluation (bad target, body limits, ...)', labelNames: ['reason'] as const, registers: r }),
-    upstreamDuration: new Histogram({ name: 'bouncer_upstream_duration_seconds', help: 'Time until the upstream response head', labelNames: ['outcome'] as const, buckets: HTTP_BUCKETS, registers: r }),
+    upstreamDuration: new FastHistogram({ name: 'bouncer_upstream_duration_seconds', help: 'Time until the upstream response head', labelNames: ['outcome'] as const, buckets: HTTP_BUCKETS, registers: r }),
     upstreamErrors: new Counter({ name: 'bouncer_upstream_errors_total', help: 'Upstream failures, by kind (timeout, connect, reset, ...)', labelNames: ['reason'] as const, registers: r }),
     websocketUpgrades: new Counter({ name: 'bouncer_websocket_upgrades_total', help: 'Upgrade requests, by outcome', labelNames: ['outcome'] as const, registers: r }),
     websocketOpen: new Gauge({ name: 'bouncer_websocket_connections', help: 'Tunnelled upgrade connections currently open', registers: r }),
@@ -67,14 +68,14 @@ export function createMetrics (opts: MetricsOptions = {}) {
     shadowDecisions: new Counter({ name: 'bouncer_shadow_decisions_total', help: 'Shadow policy evaluations, by how the shadow decision compares with the active one (agree, allow_to_deny, deny_to_allow, status, body, headers, mask, error)', labelNames: ['agreement'] as const, registers: r }),
     /** sampled_out | rate_limited | queue_full | no_shadow_policy | active_failed */
     shadowSkipped: new Counter({ name: 'bouncer_shadow_skipped_total', help: 'Decisions the shadow policy was not evaluated for, by reason (sampled_out, rate_limited, queue_full, no_shadow_policy, active_failed)', labelNames: ['reason'] as const, registers: r }),
-    shadowEvalDuration: new Histogram({ name: 'bouncer_shadow_eval_duration_seconds', help: 'Shadow policy evaluation latency (off the request path)', buckets: EVAL_BUCKETS, registers: r }),
+    shadowEvalDuration: new FastHistogram({ name: 'bouncer_shadow_eval_duration_seconds', help: 'Shadow policy evaluation latency (off the request path)', buckets: EVAL_BUCKETS, registers: r }),
     shadowLoadFailures: new Counter({ name: 'bouncer_shadow_load_failures_total', help: 'Shadow policies that failed to load or compile (the proxy serves with the active policy alone)', registers: r }),
     shadowPolicyInfo: new Gauge({ name: 'bouncer_shadow_policy_info', help: 'The shadow policy (value 1), labelled with its revision and entrypoint', labelNames: ['revision', 'entrypoint', 'source'] as const, registers: r }),
 
     // --- Envoy ext_authz (src/ext-authz): Check calls over gRPC and HTTP ---
     /** transport grpc|http; outcome allow | deny | fail_closed | invalid (a malformed request, denied 400) */
     extAuthzChecks: new Counter({ name: 'bouncer_ext_authz_checks_total', help: 'Envoy ext_authz checks, by transport (grpc, http) and outcome (allow, deny, fail_closed, invalid)', labelNames: ['transport', 'outcome'] as const, registers: r }),
-    extAuthzDuration: new Histogram({ name: 'bouncer_ext_authz_check_duration_seconds', help: 'Time from receiving an ext_authz check to sending its answer, by transport', labelNames: ['transport'] as const, buckets: HTTP_BUCKETS, registers: r }),
+    extAuthzDuration: new FastHistogram({ name: 'bouncer_ext_authz_check_duration_seconds', help: 'Time from receiving an ext_authz check to sending its answer, by transport', labelNames: ['transport'] as const, buckets: HTTP_BUCKETS, registers: r }),
 
     // --- bundles (src/policy/bundle) ---
     bundleRevision: new Gauge({ name: 'bouncer_bundle_revision_info', help: 'Active bundle revision (value 1)', labelNames: ['name', 'revision'] as const, registers: r }),
@@ -94,7 +95,7 @@ export function createMetrics (opts: MetricsOptions = {}) {
 
     // --- masking (src/masking) ---
     maskedResponses: new Counter({ name: 'bouncer_masked_responses_total', help: 'Responses passed through masking, by outcome (masked|failed)', labelNames: ['outcome'] as const, registers: r }),
-    maskDuration: new Histogram({ name: 'bouncer_mask_duration_seconds', help: 'Time to buffer, decode and mask a response', buckets: HTTP_BUCKETS, registers: r }),
+    maskDuration: new FastHistogram({ name: 'bouncer_mask_duration_seconds', help: 'Time to buffer, decode and mask a response', buckets: HTTP_BUCKETS, registers: r }),
 
     // --- decision logs (src/decision-log) ---
     decisionLogEvents: new Counter({ name: 'bouncer_decision_log_events_total', help: 'Decision log events, by outcome (recorded|uploaded|dropped)', labelNames: ['outcome'] as const, registers: r }),

@@ -49,7 +49,7 @@ function decision (i: number): DecisionEventInput {
         source: { address: `127.0.0.1:${40000 + (i % 20000)}` },
         destination: { address: '127.0.0.1:8080' },
       },
-      parsed_path: ['v1', 'accounts', String(i)], parsed_query: {}, identity: { sub: 'alice', tenant: 'acme', roles: ['reader'] },
+      parsed_path: ['v1', 'accounts', String(i)], parsed_query: Object.create(null) as object, identity: { sub: 'alice', tenant: 'acme', roles: ['reader'] },
     },
     result: { allow: true, reason: 'reader' },
   }

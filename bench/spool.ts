@@ -125,7 +125,7 @@ function decision (i: number): DecisionEventInput {
         destination: { address: '127.0.0.1:8080' },
       },
       parsed_path: ['v1', 'accounts', String(i), 'transactions'],
-      parsed_query: { limit: ['50'], cursor: [`abc${i}`] },
+      parsed_query: Object.assign(Object.create(null) as object, { limit: ['50'], cursor: [`abc${i}`] }), // null prototype, as the proxy builds it
       identity: { sub: 'alice', roles: ['reader', 'billing'], tenant: 'acme' },
     },
     result: { allow: true, headers: { 'x-authz': 'ok' }, cache_ttl: 30, reason: 'reader may list transactions' },

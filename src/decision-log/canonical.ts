@@ -179,8 +179,11 @@ function prepObject (obj: Record<string, unknown> & { toJSON?: () => unknown }):
     if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false
   }
   let copy: Record<string, unknown> | null = null
-  if (!sorted) {
-    keys.sort()
+  // A null-prototype object (the proxy's parsed_query) is copied into a plain one: V8 keeps
+  // those in dictionary mode, and JSON.stringify of an event holding one ran ~1.6x slower
+  // (live proxy events vs their JSON.parse clones, 5.5-7.2 vs 3.4-4.1 us per 1 KB run).
+  if (!sorted || proto === null) {
+    if (!sorted) keys.sort()
     copy = {}
   }
   for (let i = 0; i < keys.length; i++) {

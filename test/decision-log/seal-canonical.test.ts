@@ -87,6 +87,9 @@ t.test('shapes the fast path hands to the reference serialiser', async (t) => {
     ['boxed primitives', { input: { s: new String('ab'), n: new Number(3), b: new Boolean(false) } }],
     ['class instance', { input: { p: new Point(2, 1) } }],
     ['null prototype, unsorted', { input: { o: nullProto } }],
+    // copied into a plain object on the fast path (JSON.stringify is slower on dictionary-mode objects)
+    ['null prototype, sorted and empty (the proxy\'s parsed_query)', { input: { q: Object.assign(Object.create(null) as object, { a: ['1'], b: ['2'] }), e: Object.create(null) as object } }],
+    ['null prototype holding a "__proto__" key', { input: { q: Object.assign(Object.create(null) as object, { ['__proto__']: ['x'], a: 1 }) } }],
     ['Date and nested toJSON', { input: { d: new Date(0), t: { toJSON: () => ({ z: 1, a: [new Date(1000)] }) } } }],
     ['toJSON returning a primitive or undefined', { input: { a: { toJSON: () => 'x' }, b: { toJSON: () => undefined } }, result: [{ toJSON: () => undefined }] }],
     ['Map and Set (no enumerable keys)', { input: { m: new Map([['a', 1]]), s: new Set([1]) } }],

@@ -35,12 +35,15 @@ const OPCODES_GENERATED = join(SRC_DIR, 'eval/opcodes.generated.ts')
 const OPCODES_COPY = join(OUT_DIR, 'runtime-opcodes.generated.ts')
 
 // The runtime file is installed as asc's "stub" runtime (see rt.ts for why).
+// --debug keeps Binaryen's name section (13.6 KB; the code section is byte-identical with and
+// without it), so CPU profiles name the runtime's functions (execBlock, json/parseAny, ...)
+// instead of wasm-function[45]; the linker carries custom sections into every policy module.
 const ASC_ARGS = [
   'src/compiler/runtime/assembly/index.ts',
   '--runtime', 'stub',
   '--importMemory',
   '--use', 'abort=src/compiler/runtime/assembly/abi-host/runtimeAbort',
-  '-O3', '--noAssert',
+  '-O3', '--noAssert', '--debug',
   '--outFile', 'build/runtime.wasm',
 ]
 

@@ -36,9 +36,14 @@ export const MASK_RESPONSE_DROP: readonly string[] = ['etag', 'last-modified', '
 
 export type OutgoingHeaders = Record<string, string | string[]>
 
+const NO_TOKENS: readonly string[] = Object.freeze([])
+// Connection values that name no other header, as clients and servers send them: no split.
+const PLAIN_CONNECTION = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close', 'upgrade', 'Upgrade'])
+
 /** Names listed in Connection are hop-by-hop for this message too. */
-function connectionTokens (value: string | string[] | undefined): string[] {
-  if (value === undefined) return []
+function connectionTokens (value: string | string[] | undefined): readonly string[] {
+  if (value === undefined) return NO_TOKENS
+  if (typeof value === 'string' && PLAIN_CONNECTION.has(value)) return NO_TOKENS
   const s = Array.isArray(value) ? value.join(',') : value
   const out: string[] = []
   for (const t of s.split(',')) {

@@ -58,6 +58,24 @@ t.test('upstream request headers', async (t) => {
   t.equal(up['sec-websocket-key'], 'k')
 })
 
+t.test('Connection: the plain values name nothing; anything else is split into names', async (t) => {
+  const ctx = { peerIp: '10.0.0.7', scheme: 'http', host: 'api.local' }
+  const opts = { trustForwarded: false, preserveHost: true }
+  for (const plain of ['keep-alive', 'Keep-Alive', 'close', 'Close']) {
+    const h = upstreamRequestHeaders({ host: 'api.local', connection: plain, 'x-keep': 'yes', 'keep-alive': 'timeout=5' }, ctx, opts)
+    t.equal(h['x-keep'], 'yes', `${plain}: other headers stay`)
+    t.notOk('connection' in h || 'keep-alive' in h, `${plain}: hop-by-hop headers go`)
+  }
+  // not one of the plain spellings: each listed name is hop-by-hop, whatever its case or spacing
+  for (const v of ['KEEP-ALIVE, x-keep', ' keep-alive ,X-Keep', 'close,x-keep']) {
+    const h = upstreamRequestHeaders({ host: 'api.local', connection: v, 'x-keep': 'yes', 'x-other': '1' }, ctx, opts)
+    t.notOk('x-keep' in h, `${JSON.stringify(v)}: x-keep removed`)
+    t.equal(h['x-other'], '1', `${JSON.stringify(v)}: x-other kept`)
+  }
+  t.same(downstreamResponseHeaders({ connection: 'Keep-Alive', 'keep-alive': 'timeout=5', 'x-kept': '1' }), { 'x-kept': '1' })
+  t.same(downstreamResponseHeaders({ connection: ['keep-alive', 'x-hop'], 'x-hop': '1', 'x-kept': '1' }), { 'x-kept': '1' }, 'a repeated Connection header')
+})
+
 t.test('downstream response headers', async (t) => {
   t.same(downstreamResponseHeaders({ 'content-type': 'a', connection: 'close, x-hop', 'x-hop': '1', 'transfer-encoding': 'chunked', 'set-cookie': ['a', 'b'], 'keep-alive': 'x' }),
     { 'content-type': 'a', 'set-cookie': ['a', 'b'] })

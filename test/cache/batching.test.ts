@@ -7,7 +7,7 @@ import { Counter } from 'prom-client'
 import {
   RedisTier, TieredDecisionCache, CACHE_METRIC_LABELS, type CacheMetrics, type RedisTierOptions,
 } from '../../src/cache/index.js'
-import { redisServerMissing, startRedis } from './fixtures/redis-server.js'
+import { redisServerMissing, redisWithClient, startRedis } from './fixtures/redis-server.js'
 
 const missing = redisServerMissing()
 if (missing !== undefined) {
@@ -18,14 +18,8 @@ if (missing !== undefined) {
 
 async function main (): Promise<void> {
   const COMMAND_TIMEOUT_MS = 25
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const url = `redis://127.0.0.1:${redis.port}`
-
-  const raw = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
-  raw.on('error', () => {})
-  await raw.connect()
-  t.teardown(() => { raw.disconnect() })
+  // the server, and a plain client to look behind the cache's back
+  const { redis, url, raw } = await redisWithClient(t)
 
   // Calls per command since the last CONFIG RESETSTAT, from the server's own count.
   async function calls (cmd: string): Promise<number> {

@@ -6,7 +6,7 @@ import { Counter, Gauge, Registry } from 'prom-client'
 import {
   TieredDecisionCache, compileDecisionKey, CACHE_METRIC_LABELS, type CacheOptions, type CacheMetrics,
 } from '../../src/cache/index.js'
-import { freePort, redisServerMissing, startRedis, type RedisProcess } from './fixtures/redis-server.js'
+import { freePort, redisServerMissing, redisWithClient, startRedis, type RedisProcess } from './fixtures/redis-server.js'
 
 const missing = redisServerMissing()
 if (missing !== undefined) {
@@ -18,15 +18,8 @@ if (missing !== undefined) {
 async function main (): Promise<void> {
   const COMMAND_TIMEOUT_MS = 50
 
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const url = `redis://127.0.0.1:${redis.port}`
-
-  // A plain client to look behind the cache's back (TTLs, raw values, tampering).
-  const raw = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
-  raw.on('error', () => {})
-  await raw.connect()
-  t.teardown(() => { raw.disconnect() })
+  // the server, and a plain client to look behind the cache's back
+  const { redis, url, raw } = await redisWithClient(t)
 
   const logs: Array<{ level: string; msg: string }> = []
   const log = {

@@ -52,16 +52,16 @@ export class FastHistogram<T extends string = string> extends Histogram<T> {
     }) as Histogram<T>['observe']
   }
 
-  /** A bound child; the same object for the same label values, so binding is free after the first call. */
+  /** A bound child. Its series is resolved here, once: callers that keep the child pay nothing per observation. */
   override labels (...args: unknown[]): Observer & ReturnType<Histogram<T>['labels']> {
     const first = args[0]
     const s = typeof first === 'object' && first !== null ? this.child(first as LabelValues<T>) : this.childOf(args as Array<string | number>)
-    const startTimer = (more?: LabelValues<T>) => {
+    // As prom-client's child: startTimer() returns end(endLabels?), which observes the seconds since.
+    const startTimer = () => {
       const start = process.hrtime.bigint()
-      return (): number => {
+      return (endLabels?: LabelValues<T>): number => {
         const v = Number(process.hrtime.bigint() - start) / 1e9
-        if (more !== undefined) this.add(this.child({ ...s.labels, ...more } as LabelValues<T>), v)
-        else this.add(s, v)
+        this.add(endLabels === undefined ? s : this.child({ ...s.labels, ...endLabels } as LabelValues<T>), v)
         return v
       }
     }

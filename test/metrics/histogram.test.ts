@@ -74,6 +74,17 @@ t.test('an unlabelled histogram: observe(v), observe({}, v), startTimer and rese
   t.equal(await fast.metrics(), await ref.metrics(), 'reset empties the series, as prom-client does')
 })
 
+t.test('a child\'s startTimer observes once, under end labels when given (prom-client\'s signature)', async (t) => {
+  const { fast, b } = pair(['decision', 'status'])
+  const end = b.labels({ decision: 'allow' }).startTimer()
+  end({ status: '200' })
+  b.labels('deny', '403').startTimer()()
+  const text = await fast.metrics()
+  t.match(text, /x_seconds_count\{decision="allow",status="200"\} 1\n/)
+  t.match(text, /x_seconds_count\{decision="deny",status="403"\} 1\n/)
+  t.notMatch(text, /x_seconds_count\{decision="allow"\}/, 'nothing observed under the start labels alone')
+})
+
 t.test('bad observations and labels throw, as prom-client does', async (t) => {
   const { b } = pair(['decision'])
   t.throws(() => b.labels('a', 'b'), /Invalid number of arguments/)

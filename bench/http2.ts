@@ -12,7 +12,8 @@
 // Echo/Unary (allowed, forwarded over HTTP/2), and gRPC unary without a token (denied by the
 // bouncer itself: trailers-only UNAUTHENTICATED). Load: h2load (nghttp2-client, installed with
 // apt-get when missing), fixed clients × streams, fixed duration after a warm-up; rounds are
-// interleaved and medians reported, with ratios against the bare proxy of the same protocol.
+// interleaved and medians reported, with ratios against the bare proxy of the same protocol,
+// and the answering server's CPU per request (its process group, read from /proc).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:http2'
 import { tmpdir } from 'node:os'
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import { ensureH2load, GRPC_UNARY_BODY, runH2load, type H2Result } from './lib/h2.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
-import { BENCH_DIR, ROOT_DIR, killAll, spawnTs, type Child } from './lib/procs.js'
+import { BENCH_DIR, ROOT_DIR, groupCpuSeconds, killAll, spawnTs, type Child } from './lib/procs.js'
 import { JWT_SECRET, TENANT } from './lib/scenarios.js'
 import { median } from './lib/timing.js'
 
@@ -119,26 +120,38 @@ export async function runHttp2 (opts: Http2BenchOptions): Promise<void> {
     }
     console.log(`HTTP/2 and gRPC: h2load -c ${clients} -m ${streams}, ${warmupS} s warm-up + ${durationS} s, ${rounds} round(s) interleaved (medians); every target checked first\n`)
     const results: Record<string, H2Result[]> = Object.fromEntries(targets.map((t) => [t.name, []]))
+    // CPU of the server answering (its process group, user + system) per answered request, over
+    // the whole h2load run: warm-up included on both sides (h2load's status counts include it).
+    // For "direct" that is the upstream process, which then serves the gRPC calls itself.
+    const servers: Record<string, Child> = { direct: upstream, bare, bouncer }
+    const cpuUs: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]))
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
+        const pgid = servers[t.contender]!.proc.pid!
+        const cpu0 = groupCpuSeconds(pgid)
         const res = await runH2load(h2load, {
           url: `http://127.0.0.1:${ports[t.contender]}${t.path}`, clients, streams, durationS, warmupS,
           headers: headersOf(t), ...(t.protocol === 'grpc' ? { dataFile: bodyFile } : {}),
         })
+        const cpu1 = groupCpuSeconds(pgid)
         // (h2load's status counts include the warm-up, its request counts do not)
         if (res.failed + res.errored > 0 || res.statusOther > 0 || res.succeeded === 0) throw new Error(`${t.name}: ${res.failed} failed, ${res.errored} errored, ${res.statusOther} not 2xx, ${res.succeeded} succeeded`)
         results[t.name]!.push(res)
+        if (cpu0 !== null && cpu1 !== null && res.status2xx > 0) cpuUs[t.name]!.push((cpu1 - cpu0) / res.status2xx * 1e6)
         process.stderr.write(`  round ${r + 1} ${t.name}: ${res.rps.toFixed(0)} req/s\n`)
       }
     }
     for (const c of children) if (c.proc.exitCode !== null) throw new Error(`${c.name} exited during the run:\n${c.tail()}`)
     const med = (name: string, k: keyof H2Result): number => median(results[name]!.map((x) => x[k]))
-    console.log('| scenario | req/s | vs bare | mean latency (ms) | max latency (ms) | requests |')
-    console.log('|---|---:|---:|---:|---:|---:|')
+    const cpuOf = (name: string): number | null => (cpuUs[name]!.length > 0 ? median(cpuUs[name]!) : null)
+    console.log('| scenario | req/s | vs bare | mean latency (ms) | max latency (ms) | requests | server CPU µs/req | CPU vs bare |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
     for (const t of targets) {
       const base = t.protocol === 'h2' ? 'h2-bare' : 'grpc-bare'
       const ratio = med(t.name, 'rps') / med(base, 'rps')
-      console.log(`| ${t.name} | ${med(t.name, 'rps').toFixed(0)} | ${ratio.toFixed(2)}× | ${med(t.name, 'meanMs').toFixed(2)} | ${med(t.name, 'maxMs').toFixed(1)} | ${med(t.name, 'requests').toFixed(0)} |`)
+      const cpu = cpuOf(t.name)
+      const cpuBase = cpuOf(base)
+      console.log(`| ${t.name} | ${med(t.name, 'rps').toFixed(0)} | ${ratio.toFixed(2)}× | ${med(t.name, 'meanMs').toFixed(2)} | ${med(t.name, 'maxMs').toFixed(1)} | ${med(t.name, 'requests').toFixed(0)} | ${cpu === null ? '—' : cpu.toFixed(0)} | ${cpu === null || cpuBase === null ? '—' : (cpu / cpuBase).toFixed(2) + '×'} |`)
     }
     info.load_average_end = loadAverage()
     console.log('\n' + machineFooter(info))

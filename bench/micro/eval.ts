@@ -6,7 +6,9 @@
 // input projected to the paths the policy reads, serialised canonically and handed over as
 // text (InputJson) that the evaluator writes into the module's memory as UTF-8 — the
 // projection's cost is inside the timed call (the proxy pays it for evaluation; only with the
-// decision cache on is the same text also the cache key's).
+// decision cache on is the same text also the cache key's), and the result is shared as the
+// proxy's evaluator shares it (src/policy/load.ts: equal result text, the same frozen object,
+// not parsed again).
 //   node --import tsx bench/micro/eval.ts [--quick]      → BENCH {"type":"result",...}
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -30,9 +32,10 @@ async function main (): Promise<void> {
   const { compileInputView } = await import('../../src/proxy/projection.js')
   const bundle = await compileBundle({ paths: [join(ROOT_DIR, 'policies')], entrypoints: ['bouncer/decision'] })
   // As the proxy does (src/policy/load.ts): one instance, the entrypoint resolved once.
-  const instance = async () => (await loadWasmPolicy(bundle.wasm, bundle.data)).evaluator('bouncer/decision')
+  const instance = async (shareResults = false) => (await loadWasmPolicy(bundle.wasm, bundle.data)).evaluator('bouncer/decision', { shareResults })
   const data = JSON.parse(readFileSync(join(ROOT_DIR, 'policies', 'data.json'), 'utf8')) as unknown
   const policy = { evaluate: await instance() }
+  const proxyEvaluate = await instance(true)
 
   const view = compileInputView(bundle.inputPaths['bouncer/decision'])
   // exactly the proxy's call (src/proxy/engine.ts)
@@ -43,7 +46,7 @@ async function main (): Promise<void> {
     const w = canonical(policy.evaluate(input))
     const j = canonical(decideJs(input, data))
     if (w !== j) disagreements.push(`${name}: wasm ${w} ≠ js ${j}`)
-    const p = canonical(projected(policy.evaluate)(input))
+    const p = canonical(projected(proxyEvaluate)(input))
     if (p !== j) disagreements.push(`${name}: wasm on the projected input ${p} ≠ js ${j}`)
   }
   if (disagreements.length) {
@@ -63,7 +66,7 @@ async function main (): Promise<void> {
   const runs = quick ? 5 : 11
   // A fresh instance for timing (a failed evaluation above may have left the other one broken).
   const timed = await instance()
-  const timedProjected = projected(await instance())
+  const timedProjected = projected(await instance(true))
   const [evalNs, jsNs, projectedNs] = timeInterleaved([
     { fn: () => timed(TYPICAL), n },
     { fn: () => decideJs(TYPICAL, data), n: n * 5 },

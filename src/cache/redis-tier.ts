@@ -14,6 +14,7 @@
 // already waiting unread, and that is not Redis being slow (nor a reason to open the breaker).
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { BREAKER_STATE_VALUE, type CacheLogger, type CacheMetrics, type RedisOp } from './metrics.js'
@@ -439,9 +440,3 @@ export class RedisTier {
   }
 }
 
-function deepFreeze (v: unknown): void {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v)
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k])
-  }
-}

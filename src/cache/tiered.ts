@@ -9,6 +9,7 @@
 //    mutate them (a mutation would otherwise leak into every later hit). Cached values went
 //    through JSON (and may come from another pod), so callers validate them exactly as they
 //    validate a fresh policy result.
+import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import type { BreakerState } from './breaker.js'
 import type { InputPath } from './key.js'
@@ -174,13 +175,6 @@ class MemoryHit implements MemoryEntry, CachedDecision {
   }
 }
 
-function deepFreeze<T> (v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v)
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k])
-  }
-  return v
-}
 
 function validSeconds (v: unknown): boolean {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0

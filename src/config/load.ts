@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
+import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import { configSchema, type BouncerConfig } from './schema.js'
 import { coerce, leaves, schemaAt } from './leaves.js'
@@ -282,10 +283,3 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   return p
 }
 
-function deepFreeze<T> (v: T): T {
-  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v)
-    for (const child of Object.values(v)) deepFreeze(child)
-  }
-  return v
-}

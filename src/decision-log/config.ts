@@ -7,6 +7,7 @@
 // converts units for internal use and freezes; each component then reads only its part.
 
 import { readFileSync } from 'node:fs'
+import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import { DEFAULT_ERASE_QUERY_PARAMS } from './erase.js'
 
@@ -300,10 +301,3 @@ function oneOf<T extends string> (v: unknown, field: string, allowed: readonly T
   return v as T
 }
 
-function deepFreeze<T> (x: T): T {
-  if (x !== null && typeof x === 'object' && !Object.isFrozen(x)) {
-    Object.freeze(x)
-    for (const v of Object.values(x as object)) deepFreeze(v)
-  }
-  return x
-}

@@ -52,7 +52,9 @@ function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypo
 function finish (policy: WasmPolicy, entrypoint: string, meta: {
   revision: string; source: string; inputPaths: InputPaths; nondeterministic?: boolean; bundleName: string
 }): LoadedPolicy {
-  const evaluate = policy.evaluator(entrypoint)
+  // Readers of a loaded policy's results (the proxy's engine, the shadow comparison, replay)
+  // never modify them: results are shared, frozen objects (see EvaluatorOptions).
+  const evaluate = policy.evaluator(entrypoint, { shareResults: true })
   return Object.freeze({
     revision: meta.revision,
     source: meta.source,

@@ -235,10 +235,12 @@ export function createEngine (deps: EngineDeps): Decide {
     }
 
     // A cached value went through JSON (and may come from another pod): it is validated like a
-    // fresh result, but a frozen one only on its first hit.
+    // fresh result, but a frozen one only on its first hit. The evaluator's results are frozen
+    // and shared too (equal result text, same object: src/policy/eval shareResults), so a
+    // decision the policy keeps returning is parsed, and its mask compiled, once.
     let memo: Derived | undefined
     let decision: Decision
-    if (cached && result !== null && typeof result === 'object' && Object.isFrozen(result)) {
+    if (result !== null && typeof result === 'object' && Object.isFrozen(result)) {
       memo = derived.get(result)
       if (memo === undefined) {
         try {

@@ -110,6 +110,41 @@ t.test('decision cache fast path: a memory hit is synchronous; a cached decision
   t.notMatch(r.body, /123-45-6789/, 'the new revision evaluates and masks')
 })
 
+t.test('cache off: a decision the policy keeps returning is one shared object, validated and its masks compiled once per distinct result', async (t) => {
+  const up = await startUpstream()
+  up.handle = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ssn":"123-45-6789","name":"Ann"}') }
+  const policy = `package bouncer
+
+decision := {"allow": true, "headers": {"x-who": input.parsed_path[1]}, "mask": [{"path": "/ssn", "action": "redact"}]} if input.parsed_path[0] == "masked"
+`
+  let compiles = 0
+  const masker = {
+    compile: (rules: readonly unknown[]) => { compiles++; return compileMaskRules(rules) },
+    apply: (res: Parameters<typeof maskUpstreamResponse>[0], m: ReturnType<typeof compileMaskRules>, ctx: { method: string }) => maskUpstreamResponse(res, m, { method: ctx.method }),
+  }
+  const events: DecisionEventInput[] = []
+  const logger: DecisionLogger = { record (e) { events.push(e) } }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, deps: { masker, decisionLog: logger } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const get = async (path: string) => { const r = await request(`${b.url}${path}`); return { status: r.statusCode, body: await r.body.text() } }
+
+  for (let i = 0; i < 3; i++) {
+    const r = await get('/masked/ann')
+    t.equal(r.status, 200)
+    t.notMatch(r.body, /123-45-6789/, `ann's response ${i} is masked`)
+  }
+  t.equal(compiles, 1, 'three evaluations with the same result: mask rules compiled once')
+  t.equal(events.length, 3)
+  t.equal(events[1]!.result, events[0]!.result, 'the same result object is shared')
+  t.ok(Object.isFrozen(events[0]!.result) && Object.isFrozen((events[0]!.result as { headers: object }).headers), 'deep-frozen: no reader can change it for the others')
+
+  const r = await get('/masked/bob')
+  t.notMatch(r.body, /123-45-6789/, "bob's response is masked")
+  t.equal(compiles, 2, 'a different result is a different decision')
+  t.same(up.requests.map((q) => q.headers['x-who']), ['ann', 'ann', 'ann', 'bob'], "each request carries its own decision's headers")
+  t.not(events[3]!.result, events[0]!.result)
+})
+
 t.test('a cache that fails never fails a request', async (t) => {
   const up = await startUpstream()
   const broken: DecisionCache = { get: async () => { throw new Error('redis down') }, set: () => { throw new Error('redis down') } }

@@ -32,6 +32,7 @@ import { createRequire } from 'node:module'
 // loadPolicySync is on the SDK's CommonJS exports only (its ES module entry re-exports loadPolicy).
 const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm')
 import { DEFAULT_EVAL_STEP_BUDGET } from '../../config/schema.js'
+import { deepFreeze } from '../../deep-freeze.js'
 import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
 import { COVERAGE_BUILTIN } from '../../compiler/coverage.js'
@@ -83,6 +84,22 @@ const BUDGET_EXCEEDED = 'bouncer_eval_budget_exceeded: '
 /** Evaluates one entrypoint: the entrypoint's value, or undefined when it is undefined. */
 export type Evaluator = (input: unknown) => unknown
 
+export interface EvaluatorOptions {
+  /**
+   * Results are deep-frozen and shared: an evaluation whose result text equals an earlier one
+   * returns the same object (no JSON parse; the proxy then reuses what it derived from it, as
+   * for a cached decision). For callers that never modify a result (the proxy). Only modules
+   * of ABI 1.2 and later, driven by this evaluator, give the text; others return fresh results.
+   */
+  shareResults?: boolean
+}
+
+// Shared results: bounded by count and by the size of each result's text. Decisions repeat
+// per principal and route; past the bound the memo starts over (a policy whose results are
+// all different costs a freeze and a Map insert per evaluation, no more).
+const SHARED_MAX_ENTRIES = 1024
+const SHARED_MAX_TEXT = 4096
+
 /** A result set as opa-wasm returns it: [] when undefined, else one element whose `result` is
  *  the entrypoint's value (a query's entrypoint: the rows of variable bindings). */
 export type ResultSet = Array<{ result: unknown }>
@@ -95,7 +112,7 @@ export interface WasmPolicy {
   /** True when the module imports a builtin whose result is not a function of its arguments. */
   readonly nondeterministic: boolean
   /** Resolves an entrypoint once; the returned function is the per-request call. */
-  evaluator (entrypoint: string): Evaluator
+  evaluator (entrypoint: string, opts?: EvaluatorOptions): Evaluator
   /** One evaluation of `entrypoint` with its whole result set (tools: eval, test, conformance). */
   evaluate (input: unknown, entrypoint: string): ResultSet
   /** Replaces the data document. */
@@ -142,16 +159,25 @@ export class InputJson {
  * contract as the SDK's evaluate(): a falsy input is no input, an ArrayBuffer (or an InputJson)
  * is input JSON already serialised, anything else goes through JSON.stringify.
  */
-function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, id: number) => unknown {
+interface EvalCalls {
+  /** One evaluation: the result set, parsed. */
+  readonly run: (input: unknown, id: number) => unknown
+  /** One evaluation: the result set as the module wrote it (JSON text); absent for modules the SDK drives. */
+  readonly text?: (input: unknown, id: number) => string
+}
+
+function evaluateWith (loaded: LoadedInternals, exp: Exports): EvalCalls {
   const opaEval = exp.opa_eval
   if (typeof opaEval !== 'function' || typeof loaded.minorVersion !== 'number' || loaded.minorVersion < 2 ||
     typeof loaded.dataAddr !== 'number' || typeof loaded.dataHeapPtr !== 'number') {
-    return (input, id) => {
-      if (input instanceof InputJson) {
-        const u8 = utf8.encode(input.text)
-        input = u8.buffer.byteLength === u8.byteLength ? u8.buffer : u8.slice().buffer
-      }
-      return loaded.evaluate(input, id)
+    return {
+      run: (input, id) => {
+        if (input instanceof InputJson) {
+          const u8 = utf8.encode(input.text)
+          input = u8.buffer.byteLength === u8.byteLength ? u8.buffer : u8.slice().buffer
+        }
+        return loaded.evaluate(input, id)
+      },
     }
   }
   const mem = loaded.mem
@@ -167,7 +193,7 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, 
     if (delta > 0) mem.grow(Math.ceil(delta / PAGE))
     return view()
   }
-  return (input, id) => {
+  const text = (input: unknown, id: number): string => {
     // read on every call: setData moves them
     const dataAddr = loaded.dataAddr as number
     const at = loaded.dataHeapPtr as number
@@ -193,8 +219,9 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): (input: unknown, 
     const addr = opaEval(0, id, dataAddr, inputAddr, len, at + len, 0)
     const bytes = view()
     const end = bytes.indexOf(0, addr)
-    return JSON.parse(buf.toString('utf8', addr, end < 0 ? bytes.length : end))
+    return buf.toString('utf8', addr, end < 0 ? bytes.length : end)
   }
+  return { run: (input, id) => JSON.parse(text(input, id)), text }
 }
 
 function readCString (mem: WebAssembly.Memory, addr: number): string {
@@ -303,7 +330,8 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     return eps[entrypoint]
   }
   const strict = opts.strictBuiltinErrors ?? false
-  const evalOnce = evaluateWith(loaded as unknown as LoadedInternals, exp)
+  const calls = evaluateWith(loaded as unknown as LoadedInternals, exp)
+  const evalOnce = calls.run
 
   return Object.freeze({
     entrypoints,
@@ -323,17 +351,47 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
         throw evaluationFailure(e)
       }
     },
-    evaluator (entrypoint: string): Evaluator {
+    evaluator (entrypoint: string, evOpts: EvaluatorOptions = {}): Evaluator {
       const id = idOf(entrypoint)
       const onPrint = opts.onPrint
       let input: unknown
       // one closure per entrypoint (not per evaluation): it reads the current input
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
       const evalOpts = { strict, onPrint: print }
-      const run = () => evalOnce(input, id)
       // A module that imports no host builtin (print and coverage are host builtins too) never
       // reads the evaluation scope: it is not set up.
       const scoped = required.length > 0
+      const resultOf = (rs: unknown): unknown => {
+        if (!Array.isArray(rs) || rs.length === 0) return undefined
+        if (rs.length > 1) throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [`entrypoint ${entrypoint} produced ${rs.length} results`])
+        const first = rs[0] as { result?: unknown } | null
+        return first && typeof first === 'object' ? first.result : undefined
+      }
+      const evalText = calls.text
+      if (evOpts.shareResults === true && evalText !== undefined) {
+        const shared = new Map<string, { readonly value: unknown }>()
+        const runText = () => evalText(input, id)
+        return (value: unknown): unknown => {
+          let t: string
+          input = value
+          try {
+            t = scoped ? runEvaluation(runText, evalOpts) : evalText(value, id)
+          } catch (e) {
+            throw evaluationFailure(e)
+          }
+          const hit = shared.get(t)
+          if (hit !== undefined) return hit.value
+          let rs: unknown
+          try { rs = JSON.parse(t) } catch (e) { throw evaluationFailure(e) }
+          const result = deepFreeze(resultOf(rs))
+          if (t.length <= SHARED_MAX_TEXT) {
+            if (shared.size >= SHARED_MAX_ENTRIES) shared.clear()
+            shared.set(t, { value: result })
+          }
+          return result
+        }
+      }
+      const run = () => evalOnce(input, id)
       return (value: unknown): unknown => {
         let rs: unknown
         input = value
@@ -343,10 +401,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
         } catch (e) {
           throw evaluationFailure(e)
         }
-        if (!Array.isArray(rs) || rs.length === 0) return undefined
-        if (rs.length > 1) throw new BouncerError('BOUNCER_ERR_POLICY_EVAL', [`entrypoint ${entrypoint} produced ${rs.length} results`])
-        const first = rs[0] as { result?: unknown } | null
-        return first && typeof first === 'object' ? first.result : undefined
+        return resultOf(rs)
       }
     },
   })

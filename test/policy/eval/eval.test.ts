@@ -29,6 +29,70 @@ role := r if { some r in data.roles; r == input.role }
   t.throws(() => p.evaluator('app/nope'), /entrypoint app\/nope not found/)
 })
 
+t.test('shareResults: equal result text gives the same deep-frozen object; other results, undefined and errors as without it', async (t) => {
+  const c = compile(`package app
+
+decision := {"allow": input.user == "alice", "headers": {"x-user": input.user}, "tags": ["a", {"b": input.n}]}
+many contains x if some x in input.xs
+`, ['app/decision', 'app/many'])
+  const p = await loadWasmPolicy(c.wasm, {})
+  const plain = p.evaluator('app/decision')
+  const shared = p.evaluator('app/decision', { shareResults: true })
+  const a1 = shared({ user: 'alice', n: 1 }) as { allow: boolean; headers: Record<string, string>; tags: unknown[] }
+  const a2 = shared(new InputJson('{"user":"alice","n":1}'))
+  t.equal(a2, a1, 'same result text: the same object')
+  t.same(a1, plain({ user: 'alice', n: 1 }), 'the value is what the plain evaluator returns')
+  t.ok(Object.isFrozen(a1) && Object.isFrozen(a1.headers) && Object.isFrozen(a1.tags) && Object.isFrozen(a1.tags[1]), 'frozen all the way down')
+  t.throws(() => { 'use strict'; (a1.headers as Record<string, string>)['x-user'] = 'mallory' }, TypeError)
+  const b = shared({ user: 'bob', n: 1 }) as typeof a1
+  t.not(b, a1)
+  t.same(b, { allow: false, headers: { 'x-user': 'bob' }, tags: ['a', { b: 1 }] })
+  t.same(shared({ user: 'alice', n: 2 }), { allow: true, headers: { 'x-user': 'alice' }, tags: ['a', { b: 2 }] }, 'a nested difference is a different result')
+  t.equal(shared({ user: 'alice', n: 1 }), a1, 'still shared after other results')
+  const fresh = plain({ user: 'alice', n: 1 }) as typeof a1
+  t.not(fresh, plain({ user: 'alice', n: 1 }), 'without the option every evaluation returns its own object')
+  t.notOk(Object.isFrozen(fresh))
+
+  const many = p.evaluator('app/many', { shareResults: true })
+  t.same(many({ xs: [2, 1] }), [1, 2])
+  t.equal(shared(undefined), plain(undefined), 'no input: undefined, as without the option')
+
+  // Past the memo's bound every result is still right (the memo starts over).
+  for (let i = 0; i < 1100; i++) {
+    const r = shared({ user: `u${i}`, n: i }) as typeof a1
+    if (r.headers['x-user'] !== `u${i}` || (r.tags[1] as { b: number }).b !== i) { t.fail(`result ${i} is another input's`); break }
+  }
+  const again = shared({ user: 'alice', n: 1 }) as typeof a1
+  t.same(again, a1)
+  t.ok(Object.isFrozen(again))
+  // A result too large to keep is frozen and correct, just not shared.
+  const big = 'x'.repeat(5000)
+  const l1 = shared({ user: big, n: 0 }) as typeof a1
+  const l2 = shared({ user: big, n: 0 }) as typeof a1
+  t.equal(l1.headers['x-user'], big)
+  t.ok(Object.isFrozen(l1))
+  t.not(l1, l2, 'over the size bound: not kept')
+})
+
+t.test('shareResults: undefined results and evaluation errors are not cached', async (t) => {
+  const c = compile(`package app
+
+allow if input.user == "alice"
+boom := 1 if input.a
+boom := 2 if input.b
+`, ['app/allow', 'app/boom'])
+  const p = await loadWasmPolicy(c.wasm, {})
+  const allow = p.evaluator('app/allow', { shareResults: true })
+  t.equal(allow({ user: 'bob' }), undefined)
+  t.equal(allow({ user: 'bob' }), undefined)
+  t.equal(allow({ user: 'alice' }), true)
+  const boom = p.evaluator('app/boom', { shareResults: true })
+  t.equal(boom({ a: true }), 1)
+  t.throws(() => boom({ a: true, b: true }), { code: 'BOUNCER_ERR_POLICY_EVAL' }, 'a conflict is an error')
+  t.throws(() => boom({ a: true, b: true }), { code: 'BOUNCER_ERR_POLICY_EVAL' }, 'an error is not remembered as a result')
+  t.equal(boom({ b: true }), 2)
+})
+
 t.test('missing host builtins fail at load, not at evaluation', async (t) => {
   const c = compile('package x\n\nallow if semver.compare(input.v, "1.0.0") == 0\n', ['x/allow'])
   t.same(missingBuiltins(['sprintf', 'no.such.builtin', 'glob.match']), ['no.such.builtin'])

@@ -1,6 +1,7 @@
 // Inputs on which the hand-written JS policy (bench/policy-js.ts) must decide exactly as the
 // compiled policies/policy.rego: the request of the HTTP scenarios, the other branches of the
 // policy, and inputs whose shapes exercise Rego's rules for undefined values and types.
+import { deepFreeze } from '../../src/deep-freeze.js'
 
 function httpInput (method: string, path: string, headers: Record<string, string>, extra: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -14,7 +15,12 @@ function httpInput (method: string, path: string, headers: Record<string, string
     ...extra,
   }
 }
-const who = (sub: string, tenant: unknown, roles: unknown, more: Record<string, unknown> = {}) => ({ identity: { sub, tenant, roles, iss: 'bench', exp: 1893456000, ...more } })
+// The identity as the proxy's authenticator hands it over (src/auth): claims in sorted key
+// order, deep-frozen, one object per token.
+const who = (sub: string, tenant: unknown, roles: unknown, more: Record<string, unknown> = {}) => {
+  const claims: Record<string, unknown> = { sub, tenant, roles, iss: 'bench', exp: 1893456000, ...more }
+  return { identity: deepFreeze(Object.fromEntries(Object.keys(claims).sort().map((k) => [k, claims[k]]))) }
+}
 const acme = { 'x-tenant': 'acme', authorization: 'Bearer x.y.z' }
 
 /** The request of the HTTP scenarios (admin reads an order): the timed case. */

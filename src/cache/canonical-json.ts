@@ -7,6 +7,7 @@
 // array becomes null, non-finite numbers become null, and toJSON() is honoured. A key built
 // from anything else could tell apart two inputs the policy cannot (harmless) or — worse —
 // merge two inputs the policy can tell apart.
+import { isDeepFrozen } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 
 /**
@@ -66,6 +67,24 @@ function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: 
   if (depth >= MAX_DEPTH) throw new BouncerError('BOUNCER_ERR_CACHE_KEY_INPUT', [`nested deeper than ${MAX_DEPTH} levels (or cyclic)`])
   const obj = v as Record<string, unknown>
   if (typeof obj.toJSON === 'function') return write((obj.toJSON as (k: string) => unknown)(key), ignore, depth + 1, key)
+  // A deep-frozen value (a verified token's claims, a shared decision) cannot change: its text
+  // is kept with it. Whole values only (no ignore tree, from the top, so the depth limit holds).
+  if (depth === 0 && ignore === undefined && isDeepFrozen(obj)) {
+    let text = frozenTexts.get(obj)
+    if (text === undefined) {
+      text = writeContainer(obj, undefined, 0)
+      if (text !== undefined) frozenTexts.set(obj, text)
+    }
+    return text
+  }
+  return writeContainer(obj, ignore, depth)
+}
+
+const frozenTexts = new WeakMap<object, string>()
+
+/** An array or object (not null, no toJSON), its members written by write(). */
+function writeContainer (obj: Record<string, unknown>, ignore: IgnoreTree | undefined, depth: number): string | undefined {
+  const v: unknown = obj
   if (Array.isArray(v)) {
     let out = '['
     for (let i = 0; i < v.length; i++) {

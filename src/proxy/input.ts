@@ -47,29 +47,32 @@ export interface PolicyInput {
   identity_error?: string
 }
 
+// Every object is built with its keys in canonical (sorted) order: the decision log's canonical
+// serialiser then takes them as they are instead of copying each into sorted order (about 2.5 us
+// of the ~17 us it takes to build and seal a proxy event). Key order means nothing to a policy.
 export function buildInput (f: RequestFacts, extras: InputExtras = {}): PolicyInput {
-  const input: PolicyInput = {
+  const input = {
     attributes: {
+      destination: { address: f.destinationAddress },
       request: { http: {
+        headers: f.headers,
+        host: f.host,
         id: f.id,
         method: f.method,
         path: f.query === '' ? f.path : `${f.path}?${f.query}`,
-        host: f.host,
-        scheme: f.scheme,
         protocol: f.protocol,
-        headers: f.headers,
+        scheme: f.scheme,
       } },
       source: f.sourcePrincipal === undefined
         ? { address: f.sourceAddress }
-        : { address: f.sourceAddress, principal: f.sourcePrincipal, certificate: f.sourceCertificate ?? '' },
-      destination: { address: f.destinationAddress },
+        : { address: f.sourceAddress, certificate: f.sourceCertificate ?? '', principal: f.sourcePrincipal },
     },
-    parsed_path: parsePath(f.path),
-    parsed_query: parseQuery(f.query),
-  }
-  if (extras.parsedBody !== undefined) input.parsed_body = extras.parsedBody
+  } as PolicyInput
   if (extras.identity !== undefined) input.identity = extras.identity
   if (extras.identityError !== undefined) input.identity_error = extras.identityError
+  if (extras.parsedBody !== undefined) input.parsed_body = extras.parsedBody
+  input.parsed_path = parsePath(f.path)
+  input.parsed_query = parseQuery(f.query)
   return input
 }
 

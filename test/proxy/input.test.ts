@@ -27,6 +27,22 @@ t.test('input has the Envoy ext_authz shape', async (t) => {
   t.equal(formatAddress('10.0.0.1', 5), '10.0.0.1:5')
 })
 
+t.test('input objects are built with their keys in canonical order (the decision log serialises them as they are)', async (t) => {
+  const sortedAll = (v: unknown, at: string): void => {
+    if (v === null || typeof v !== 'object') return
+    if (!Array.isArray(v)) {
+      const keys = Object.keys(v)
+      t.same(keys, [...keys].sort(), `${at || '/'} in canonical order`)
+    }
+    for (const [k, x] of Object.entries(v)) if (k !== 'headers') sortedAll(x, `${at}/${k}`)
+  }
+  sortedAll(buildInput({
+    id: 'r', method: 'GET', path: '/a', query: 'q=1', host: 'h', scheme: 'https', protocol: 'HTTP/2',
+    headers: { b: '1', a: '2' }, sourceAddress: '10.0.0.1:1', destinationAddress: '10.0.0.2:2', sourcePrincipal: 'spiffe://x', sourceCertificate: 'PEM',
+  }, { parsedBody: { a: 1 }, identity: { sub: 'alice' }, identityError: 'x' }), '')
+  sortedAll(buildInput({ id: 'r', method: 'GET', path: '/', query: '', host: '', scheme: 'http', protocol: 'HTTP/1.1', headers: {}, sourceAddress: '', destinationAddress: '' }), '')
+})
+
 t.test('policy headers: one string per name', async (t) => {
   const plain = { a: '1', b: '2' }
   t.not(policyHeaders(plain), plain, 'always a copy: the forwarded view is edited after the policy saw it')

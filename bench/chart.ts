@@ -117,7 +117,8 @@ export function renderMarkdown (r: BenchResults, chartFile = 'chart.svg'): strin
     const k = r.soak
     parts.push(`Soak (\`${k.command ?? `npm run bench -- --soak ${k.seconds}`}\`): ${k.scenario} under steady load for ${k.seconds} s, ${Math.round(k.rps ?? 0).toLocaleString('en-US')} req/s, p99 ${k.p99_ms?.toFixed(2) ?? '—'} ms. ` +
       `RSS every 10 s (MB): ${k.samples.map((x) => x.rss_mb.toFixed(0)).join(' ')}. Slope ${k.slope_mb_per_min?.toFixed(2) ?? 'n/a'} MB/min overall, ${k.slope_second_half_mb_per_min?.toFixed(2) ?? 'n/a'} MB/min over the second half.` +
-      (k.live_heap_slope_mb_per_min == null ? '' : ` V8 heap in use after a full GC, every 30 s (MB): ${k.samples.filter((x) => x.live_heap_mb !== undefined).map((x) => x.live_heap_mb!.toFixed(1)).join(' ')}; slope ${k.live_heap_slope_mb_per_min.toFixed(2)} MB/min overall, ${k.live_heap_slope_second_half_mb_per_min?.toFixed(2) ?? 'n/a'} over the second half.`), '')
+      (k.live_heap_slope_mb_per_min == null ? '' : ` V8 heap in use after a full GC, every 30 s (MB): ${k.samples.filter((x) => x.live_heap_mb !== undefined).map((x) => x.live_heap_mb!.toFixed(1)).join(' ')}; slope ${k.live_heap_slope_mb_per_min.toFixed(2)} MB/min overall, ${k.live_heap_slope_second_half_mb_per_min?.toFixed(2) ?? 'n/a'} over the second half.`) +
+      (k.memory_limit_mb === undefined ? '' : ` The bouncer ran in a memory cgroup of ${k.memory_limit_mb} MB (the chart's limit; V8 sizes its heap from it): the cgroup's peak ${k.cgroup_peak_mb ?? '?'} MB, limit reached ${k.cgroup_limit_events ?? '?'} time(s).`), '')
   }
   parts.push(targetTable(r.targets, true), '')
   if (r.profile?.length) parts.push(`CPU profiles at one fixed rate (\`${r.profile[0]!.command ?? `npm run bench -- --profile ${r.profile.map((p) => p.scenario).join(',')} --rate ${r.profile[0]!.rate_rps ?? '?'}`}\`):`, '', '```text', profileText(r.profile), '```', '')

@@ -25,7 +25,8 @@ import type { LoadResult, LoadSpec } from './loadgen.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { emptyMicro, runMicro } from './lib/micro.js'
 import { findNginx, startNginx } from './lib/nginx.js'
-import { BENCH_DIR, ROOT_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child } from './lib/procs.js'
+import { createMemoryCgroup, inCgroup, type MemoryCgroup } from './lib/cgroup.js'
+import { BENCH_DIR, ROOT_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child, type SpawnChildOptions } from './lib/procs.js'
 import { findProfile, profileText, summariseProfile } from './lib/profile.js'
 import {
   computeRatios, computeTargets, halfRateTable, microTable, scenarioTable, targetTable,
@@ -48,6 +49,8 @@ const USAGE = `usage: npm run bench -- [options]
   --no-half-rate          skip the fixed-rate latency runs (½ of bare-proxy max RPS)
   --soak SECONDS          soak mode: steady load on --soak-scenario, RSS sampled every 10 s
   --soak-scenario NAME    default bouncer-logs (bouncer-eval when logs are unavailable)
+  --soak-memory-limit MB  run the soaked bouncer in a memory cgroup of MB (root; e.g. 384, the Helm
+                          chart's limit): V8 then sizes its heap from the limit, as in the pod
   --profile A,B,...       CPU-profile these scenarios (bare-proxy / bouncer-*) at one fixed rate and
                           print where the time goes, in µs per request, side by side (bouncers run
                           dist/, compiled first; functions at their src/*.ts line via tsc's source maps)
@@ -73,6 +76,7 @@ const { values: opt } = parseArgs({
     'no-half-rate': { type: 'boolean', default: false },
     soak: { type: 'string' },
     'soak-scenario': { type: 'string' },
+    'soak-memory-limit': { type: 'string' },
     profile: { type: 'string' },
     rate: { type: 'string' },
     startup: { type: 'boolean', default: false },
@@ -178,7 +182,7 @@ async function ensureControlPlane (env: Env): Promise<void> {
 type Started = { port: number; child: Child; rssGroup: number; adminPort?: number } | { skip: string } | { failed: string }
 
 /** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (profiles). */
-async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist = false): Promise<Started> {
+async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist = false, wrap?: SpawnChildOptions['wrap']): Promise<Started> {
   const upstreamUrl = `http://127.0.0.1:${env.upstreamPort}`
   switch (s.kind) {
     case 'upstream':
@@ -211,7 +215,7 @@ async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist
         if ('skip' in env.controlPlane!) return { skip: env.controlPlane.skip }
         args.push('--control-plane', env.controlPlane!.url, '--spool', mkdtempSync(join(work, 'spool-')))
       }
-      const c = spawnTs(s.name, join(BENCH_DIR, 'servers', 'bouncer.ts'), args, { nodeArgs })
+      const c = spawnTs(s.name, join(BENCH_DIR, 'servers', 'bouncer.ts'), args, { nodeArgs, wrap })
       let m: { type: string; port?: number; admin_port?: number; reason?: string; message?: string }
       try { m = await c.message(['ready', 'skip', 'error'], 90_000) } catch (e) { await c.stop(); return { failed: (e as Error).message.split('\n').slice(0, 4).join(' | ') } }
       if (m.type === 'skip') { await c.stop(); return { skip: m.reason ?? 'feature unavailable' } }
@@ -388,11 +392,20 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
   if (!s) { console.error(`unknown scenario ${want}`); process.exit(2) }
   // On dist/, as production runs it (tsx's loader and esbuild would be part of the RSS).
   compileDist()
-  let st = await startServer(s, env, ['--expose-gc'], true)
+  let cg: MemoryCgroup | undefined
+  if (opt['soak-memory-limit'] !== undefined) {
+    const limit = num(opt['soak-memory-limit'], 384, 'soak-memory-limit')
+    const made = createMemoryCgroup(`bouncer-bench-${process.pid}`, limit)
+    if ('error' in made) throw new Error(`soak: --soak-memory-limit: ${made.error}`)
+    cg = made
+    log(`soak: the bouncer runs in memory cgroup ${cg.dir}, limit ${limit} MB`)
+  }
+  const wrap = cg === undefined ? undefined : (cmd: string, args: string[]) => inCgroup(cg!, cmd, args)
+  let st = await startServer(s, env, ['--expose-gc'], true, wrap)
   if (('skip' in st || 'failed' in st) && !opt['soak-scenario']) {
     log(`soak: ${s.name} unavailable (${'skip' in st ? st.skip : st.failed}); using bouncer-eval`)
     s = SCENARIOS.find((x) => x.name === 'bouncer-eval')!
-    st = await startServer(s, env, ['--expose-gc'], true)
+    st = await startServer(s, env, ['--expose-gc'], true, wrap)
   }
   if ('skip' in st) throw new Error(`soak: ${s.name} skipped: ${st.skip}`)
   if ('failed' in st) throw new Error(`soak: ${s.name} failed to start: ${st.failed}`)
@@ -444,11 +457,15 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
         ? { live_heap_slope_mb_per_min: fit(samples, (x) => x.live_heap_mb), live_heap_slope_second_half_mb_per_min: fit(late, (x) => x.live_heap_mb) }
         : {}),
       rps: o.result.rps, p99_ms: o.result.p99_ms,
+      ...(cg === undefined ? {} : { memory_limit_mb: cg.limitBytes / 1048576, cgroup_peak_mb: mbOrNull(cg.peakBytes()), cgroup_limit_events: cg.limitEvents() }),
     }
   } finally {
     await stopServer(st, env)
+    cg?.remove()
   }
 }
+
+const mbOrNull = (bytes: number | null): number | null => bytes === null ? null : Math.round(bytes / 1048576 * 10) / 10
 
 /** dist/ as today's src/ (incremental tsc), for the runs that take the compiled bouncer. */
 function compileDist (): void {
@@ -524,6 +541,7 @@ async function main (): Promise<void> {
   if (soakResult) {
     out.push('', `soak ${soakResult.scenario}: ${soakResult.seconds} s, ${Math.round(soakResult.rps ?? 0)} req/s, p99 ${soakResult.p99_ms?.toFixed(2)} ms`)
     out.push(`  RSS MB: ${soakResult.samples.map((x) => x.rss_mb.toFixed(1)).join(' ')}`)
+    if (soakResult.memory_limit_mb !== undefined) out.push(`  in a memory cgroup of ${soakResult.memory_limit_mb} MB: peak ${soakResult.cgroup_peak_mb ?? '?'} MB, limit reached ${soakResult.cgroup_limit_events ?? '?'} time(s)`)
     out.push(`  slope: ${soakResult.slope_mb_per_min === null ? 'n/a (fewer than 2 samples)' : `${soakResult.slope_mb_per_min.toFixed(3)} MB/min`}` +
       (soakResult.slope_second_half_mb_per_min == null ? '' : `; second half ${soakResult.slope_second_half_mb_per_min.toFixed(3)} MB/min`))
   }

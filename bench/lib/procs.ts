@@ -57,6 +57,8 @@ export interface SpawnChildOptions {
   cwd?: string
   /** extra node flags (e.g. --cpu-prof) for TypeScript children */
   nodeArgs?: string[]
+  /** Runs the command through another (e.g. lib/cgroup.ts inCgroup: join a cgroup, then exec). */
+  wrap?: (cmd: string, args: string[]) => { cmd: string; args: string[] }
 }
 
 /** Runs a TypeScript file of bench/ in a fresh node with tsx's loader (the pid is the real server). */
@@ -72,7 +74,8 @@ export function spawnChild (name: string, cmd: string, args: string[], opts: Spa
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // own process group: the group is killed as a whole
   }
-  const proc = spawn(cmd, args, so)
+  const run = opts.wrap ? opts.wrap(cmd, args) : { cmd, args }
+  const proc = spawn(run.cmd, run.args, so)
   const lines: string[] = []
   const messages: Array<Record<string, unknown>> = []
   const waiters: Array<{ types: string[]; resolve: (m: Record<string, unknown>) => void }> = []

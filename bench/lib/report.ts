@@ -43,6 +43,11 @@ export interface SoakResult {
   live_heap_slope_second_half_mb_per_min?: number | null
   rps: number | null
   p99_ms: number | null
+  /** --soak-memory-limit: the bouncer ran in a memory cgroup of this size (MB) */
+  memory_limit_mb?: number
+  /** the cgroup's peak usage (MB) and how often it reached its limit */
+  cgroup_peak_mb?: number | null
+  cgroup_limit_events?: number | null
 }
 
 export interface ProfileSummary {

@@ -1,8 +1,7 @@
-import { getHeapSpaceStatistics } from 'node:v8'
-
 // The protocol every benchmark child speaks: one `BENCH {json}` line per message on stdout,
 // and the child ends itself when the harness goes away (stdin closes) or asks (SIGTERM).
 // A graceful end matters for `node --cpu-prof`, which writes the profile at exit.
+import { getHeapSpaceStatistics } from 'node:v8'
 
 export function send (type: string, data: Record<string, unknown> = {}): void {
   process.stdout.write(`BENCH ${JSON.stringify({ type, ...data })}\n`)

@@ -1,6 +1,6 @@
 // The decision cache (src/cache) from config.cache. Imported by compose only when the cache is
 // enabled, so a bouncer without one never loads src/cache or ioredis.
-import type { BouncerConfig } from '../config/index.js'
+import { ConfigError, type BouncerConfig } from '../config/index.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics/index.js'
 import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, compileProjectionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
@@ -41,6 +41,8 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
       nodes: mode === 'cluster' ? r.cluster.nodes.map((n) => `${scheme}://${n}`) : mode === 'sentinel' ? r.sentinel.sentinels.map((n) => `${scheme}://${n}`) : undefined,
       sentinelName: r.sentinel.name,
       password: readOptionalFile(r.password_file, 'cache.redis.password_file', { trim: true }),
+      // Values carry an HMAC under this key; one that does not verify is a miss (redis-tier.ts).
+      integrityKey: integrityKeyOf(r.integrity_key_file),
       tls: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized },
       commandTimeoutMs: r.command_timeout_seconds * 1000,
       connectTimeoutMs: r.connect_timeout_seconds * 1000,
@@ -48,6 +50,9 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
       breaker: { failureThreshold: r.breaker_failures, openMs: r.breaker_reset_seconds * 1000 },
       production: deps.production,
       allowInsecure: deps.allowInsecure,
+    }
+    if (r.integrity_key_file === undefined) {
+      log.warn({ setting: 'cache.redis.integrity_key_file' }, 'decision cache: Redis values are not authenticated; whoever can write to this Redis can plant a decision for any request (set cache.redis.integrity_key_file, the same secret on every pod)')
     }
   }
   const cache = new TieredDecisionCache({
@@ -120,4 +125,13 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
     cacheKey: (p) => p === keyPolicy ? keyFn : keyFns.has(p) ? keyFns.get(p) : compile(p),
     ttlFor: (result, p) => ttlFor(result, ttlDefaults, { nondeterministic: !p.cacheable }),
   }
+}
+
+/** The secret of cache.redis.integrity_key_file (read now), at least 16 bytes. */
+function integrityKeyOf (file: string | undefined): string | undefined {
+  const key = readOptionalFile(file, 'cache.redis.integrity_key_file', { trim: true })
+  if (key !== undefined && Buffer.byteLength(key) < 16) {
+    throw new ConfigError([`cache.redis.integrity_key_file: ${file} holds ${Buffer.byteLength(key)} bytes; the secret must be at least 16 bytes`])
+  }
+  return key
 }

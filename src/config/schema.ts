@@ -230,6 +230,7 @@ export const configSchema = {
         enabled: bool('use Redis', false),
         url: str('redis:// or rediss:// URL (single node)', { pattern: '^rediss?://' }),
         password_file: str('file holding the Redis password'),
+        integrity_key_file: str('file holding a secret of at least 16 bytes that authenticates every cached value (HMAC-SHA-256 over its key, expiry and decision); every pod sharing the Redis needs the same one. Without it, whoever can write to the Redis can plant a decision for any request'),
         key_prefix: str('prefix for every key', { default: 'bouncer:decision:' }),
         tls: tlsOptions,
         sentinel: section('Redis Sentinel', {
@@ -393,7 +394,7 @@ export interface BouncerConfig {
     readonly enabled: boolean
     readonly l1: { readonly enabled: boolean; readonly max_entries: number; readonly max_bytes: number }
     readonly redis: {
-      readonly enabled: boolean; readonly url?: string; readonly password_file?: string; readonly key_prefix: string
+      readonly enabled: boolean; readonly url?: string; readonly password_file?: string; readonly integrity_key_file?: string; readonly key_prefix: string
       readonly tls: Readonly<TlsOptions>
       readonly sentinel: { readonly name?: string; readonly sentinels: readonly string[]; readonly password_file?: string }
       readonly cluster: { readonly nodes: readonly string[] }

@@ -40,6 +40,7 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
       url: r.url,
       nodes: mode === 'cluster' ? r.cluster.nodes.map((n) => `${scheme}://${n}`) : mode === 'sentinel' ? r.sentinel.sentinels.map((n) => `${scheme}://${n}`) : undefined,
       sentinelName: r.sentinel.name,
+      sentinelPassword: readOptionalFile(r.sentinel.password_file, 'cache.redis.sentinel.password_file', { trim: true }),
       password: readOptionalFile(r.password_file, 'cache.redis.password_file', { trim: true }),
       // Values carry an HMAC under this key; one that does not verify is a miss (redis-tier.ts).
       integrityKey: integrityKeyOf(r.integrity_key_file),

@@ -38,6 +38,8 @@ export interface RedisConnectionOptions {
   nodes?: string[]
   /** sentinel: the master group name. */
   sentinelName?: string
+  /** sentinel: the sentinels' password; overrides one in the sentinel URLs. */
+  sentinelPassword?: string
   /** Credentials for the data nodes; override those in `url`. */
   username?: string
   password?: string
@@ -239,7 +241,7 @@ export function createRedisClient (opts: RedisConnectionOptions & RedisSecurityO
       // Subscribes to +switch-master so a failover is followed without waiting for errors.
       failoverDetector: true,
       ...(s0.username !== undefined ? { sentinelUsername: s0.username } : {}),
-      ...(s0.password !== undefined ? { sentinelPassword: s0.password } : {}),
+      ...((opts.sentinelPassword ?? s0.password) !== undefined ? { sentinelPassword: opts.sentinelPassword ?? s0.password } : {}),
       ...(tls !== undefined ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),

@@ -281,7 +281,7 @@ export const configSchema = {
       sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
-      mask_entrypoint: str('policy entrypoint returning extra mask rules (like system.log.mask)'),
+      mask_entrypoint: str('not supported: refused at start (a policy entrypoint returning mask rules, as OPA\'s system.log.mask, is not implemented); use mask_rules'),
       erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token']),
       erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password']),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },

@@ -99,6 +99,25 @@ t.test('credential headers are erased from input and decision headers; the calle
   t.equal(plain.erased, undefined, 'no erased list when nothing was erased')
 })
 
+t.test('erasure copies along the path keep every key, in sorted and unsorted objects, an own "__proto__" included', async (t) => {
+  const { canonicalJson } = await import('../../src/decision-log/canonical.js')
+  for (const sortedInput of [true, false]) {
+    // JSON.parse makes "__proto__" an own key, as a request body or token claim would.
+    const inp = JSON.parse(sortedInput
+      ? '{"__proto__":{"p":1},"attributes":{"a":1,"request":{"http":{"headers":{"authorization":"Bearer T","x-ok":"1"},"method":"GET"},"z":2}},"parsed_path":["a"]}'
+      : '{"parsed_path":["a"],"attributes":{"request":{"z":2,"http":{"method":"GET","headers":{"x-ok":"1","authorization":"Bearer T"}}},"a":1},"__proto__":{"p":1}}') as Record<string, any>
+    const before = canonicalJson(inp)
+    const { event } = build({ path: 'p', input: inp })
+    const ev = event as Record<string, any>
+    t.equal(canonicalJson(inp), before, 'the caller\'s input is untouched')
+    t.equal(Object.getPrototypeOf(ev.input), Object.prototype, 'the copy\'s prototype is not the "__proto__" member')
+    t.same(Object.getOwnPropertyDescriptor(ev.input, '__proto__')?.value, { p: 1 }, '"__proto__" stays an own member of the copy')
+    t.equal(canonicalJson(ev.input), '{"__proto__":{"p":1},"attributes":{"a":1,"request":{"http":{"headers":{"x-ok":"1"},"method":"GET"},"z":2}},"parsed_path":["a"]}',
+      `${sortedInput ? 'sorted' : 'unsorted'} input: every other member kept`)
+    t.same(ev.erased, ['/input/attributes/request/http/headers/authorization'])
+  }
+})
+
 t.test('erase_headers is configurable', async (t) => {
   const b = compileEventBuilder({ labels: {}, eraseHeaders: ['x-api-key'] })
   const ev = b({ path: 'p', input: { attributes: { request: { http: { headers: { 'x-api-key': 'k', authorization: 'a' } } } } } }).event as Record<string, any>

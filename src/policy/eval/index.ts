@@ -367,18 +367,24 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
         const first = rs[0] as { result?: unknown } | null
         return first && typeof first === 'object' ? first.result : undefined
       }
-      const evalText = calls.text
-      if (evOpts.shareResults === true && evalText !== undefined) {
-        const shared = new Map<string, { readonly value: unknown }>()
-        const runText = () => evalText(input, id)
-        return (value: unknown): unknown => {
-          let t: string
+      /** `call` as one evaluation of the value: in the evaluation scope, failures as BouncerErrors. */
+      const scopedCall = <T>(call: (v: unknown, id: number) => T): ((value: unknown) => T) => {
+        const run = () => call(input, id)
+        return (value) => {
           input = value
           try {
-            t = scoped ? runEvaluation(runText, evalOpts) : evalText(value, id)
+            // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
+            return scoped ? runEvaluation(run, evalOpts) : call(value, id)
           } catch (e) {
             throw evaluationFailure(e)
           }
+        }
+      }
+      if (evOpts.shareResults === true && calls.text !== undefined) {
+        const text = scopedCall(calls.text)
+        const shared = new Map<string, { readonly value: unknown }>()
+        return (value: unknown): unknown => {
+          const t = text(value)
           const hit = shared.get(t)
           if (hit !== undefined) return hit.value
           let rs: unknown
@@ -391,18 +397,8 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
           return result
         }
       }
-      const run = () => evalOnce(input, id)
-      return (value: unknown): unknown => {
-        let rs: unknown
-        input = value
-        try {
-          // One evaluation scope for host builtins: strictness, one clock, per-evaluation memos.
-          rs = scoped ? runEvaluation(run, evalOpts) : evalOnce(value, id)
-        } catch (e) {
-          throw evaluationFailure(e)
-        }
-        return resultOf(rs)
-      }
+      const once = scopedCall(evalOnce)
+      return (value: unknown): unknown => resultOf(once(value))
     },
   })
 }

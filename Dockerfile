@@ -52,11 +52,12 @@ LABEL org.opencontainers.image.title="bouncer" \
 # bouncer_build_info metric, `bouncer version`): the build context has no .git to read.
 ENV NODE_ENV=production
 # V8 sizes its young generation from the container's memory limit: in the chart's 384Mi it
-# picks 1 MB semi-spaces and the bouncer spends its time in scavenges (bouncer-logs soak in a
-# 384 MB cgroup, `npm run bench -- --soak 300 --soak-memory-limit 384`: 4,120 req/s; with
-# 16 MB semi-spaces 6,275 req/s, RSS 158 -> 187 MB). A maximum only caps growth under load:
-# an idle bouncer keeps its small young generation (src/app/memory.ts). Override NODE_OPTIONS
-# in the pod's env to change it.
+# picks 1 MB semi-spaces and the bouncer spends its time in scavenges. bouncer-logs soaks in a
+# 384 MB cgroup, the flag given to the bouncer alone (`npm run bench -- --soak 180
+# --soak-memory-limit 384 [--bouncer-node-flags=--max-semi-space-size=16]`, A/B/A/B): 3,716 and
+# 4,606 req/s with V8's choice, 5,803 and 5,821 req/s with 16 MB semi-spaces (p99 28/24 -> 18/17
+# ms; RSS ~158 -> ~182 MB). A maximum only caps growth under load: an idle bouncer keeps its
+# small young generation (src/app/memory.ts). Override NODE_OPTIONS in the pod's env to change it.
 ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 # The package managers are not needed at run time: remove them (and what they could install).

@@ -51,6 +51,9 @@ const USAGE = `usage: npm run bench -- [options]
   --soak-scenario NAME    default bouncer-logs (bouncer-eval when logs are unavailable)
   --soak-memory-limit MB  run the soaked bouncer in a memory cgroup of MB (root; e.g. 384, the Helm
                           chart's limit): V8 then sizes its heap from the limit, as in the pod
+  --bouncer-node-flags F  node flags for the bouncer processes only (space-separated, e.g.
+                          "--max-semi-space-size=16"): an A/B of a V8 setting without giving it
+                          to the bare proxy, the upstream or the load generator
   --profile A,B,...       CPU-profile these scenarios (bare-proxy / bouncer-*) at one fixed rate and
                           print where the time goes, in µs per request, side by side (bouncers run
                           dist/, compiled first; functions at their src/*.ts line via tsc's source maps)
@@ -77,6 +80,7 @@ const { values: opt } = parseArgs({
     soak: { type: 'string' },
     'soak-scenario': { type: 'string' },
     'soak-memory-limit': { type: 'string' },
+    'bouncer-node-flags': { type: 'string' },
     profile: { type: 'string' },
     rate: { type: 'string' },
     startup: { type: 'boolean', default: false },
@@ -182,6 +186,10 @@ async function ensureControlPlane (env: Env): Promise<void> {
 type Started = { port: number; child: Child; rssGroup: number; adminPort?: number } | { skip: string } | { failed: string }
 
 /** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (profiles). */
+// --bouncer-node-flags: for the bouncer processes only.
+const BOUNCER_NODE_FLAGS: readonly string[] = (opt['bouncer-node-flags'] ?? '').split(/\s+/).filter((f) => f !== '')
+if (BOUNCER_NODE_FLAGS.some((f) => !f.startsWith('--'))) { console.error(`--bouncer-node-flags: every flag starts with "--": ${opt['bouncer-node-flags']}`); process.exit(2) }
+
 async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist = false, wrap?: SpawnChildOptions['wrap']): Promise<Started> {
   const upstreamUrl = `http://127.0.0.1:${env.upstreamPort}`
   switch (s.kind) {
@@ -215,7 +223,7 @@ async function startServer (s: Scenario, env: Env, nodeArgs: string[] = [], dist
         if ('skip' in env.controlPlane!) return { skip: env.controlPlane.skip }
         args.push('--control-plane', env.controlPlane!.url, '--spool', mkdtempSync(join(work, 'spool-')))
       }
-      const c = spawnTs(s.name, join(BENCH_DIR, 'servers', 'bouncer.ts'), args, { nodeArgs, wrap })
+      const c = spawnTs(s.name, join(BENCH_DIR, 'servers', 'bouncer.ts'), args, { nodeArgs: [...BOUNCER_NODE_FLAGS, ...nodeArgs], wrap })
       let m: { type: string; port?: number; admin_port?: number; reason?: string; message?: string }
       try { m = await c.message(['ready', 'skip', 'error'], 90_000) } catch (e) { await c.stop(); return { failed: (e as Error).message.split('\n').slice(0, 4).join(' | ') } }
       if (m.type === 'skip') { await c.stop(); return { skip: m.reason ?? 'feature unavailable' } }

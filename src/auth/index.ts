@@ -13,6 +13,7 @@ import {
   type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type CryptoKey,
 } from 'jose'
 import { deepFreeze } from '../deep-freeze.js'
+import { sortedCopy } from '../sorted-copy.js'
 import { BouncerError } from '../errors.js'
 import type { BouncerConfig } from '../config/index.js'
 import type { StatusReport } from '../health/index.js'
@@ -181,8 +182,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       cache!.delete(token)
     }
     return verify(token).then((payload) => {
-      // deep-frozen: shared by every request with this token (canonical-json keeps its text)
-      const identity = deepFreeze(sortedClaims(payload))
+      // Once per token: keys in canonical order (the decision log's serialiser takes it as it
+      // is) and deep-frozen (shared by every request with this token; canonical-json keeps its text).
+      const identity = deepFreeze(sortedCopy(payload))
       // Remember until exp; tokens without exp are re-verified at most a minute later.
       const expMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000
       cache?.set(token, { identity, expMs })
@@ -204,18 +206,4 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     },
     async close (): Promise<void> { await dispatcher?.close() },
   }
-}
-
-/**
- * The claims with their keys in canonical (sorted) order. Built once per verified token; the
- * decision log's canonical serialiser then takes the identity as it is on every request instead
- * of copying it into that order. An own "__proto__" claim stays an own data property.
- */
-function sortedClaims (payload: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(payload).sort()) {
-    if (k === '__proto__') Object.defineProperty(out, k, { value: payload[k], enumerable: true, writable: true, configurable: true })
-    else out[k] = payload[k]
-  }
-  return out
 }

@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, type NameMatcher } from './erase.js'
+import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
@@ -417,24 +418,6 @@ function setAt (root: Record<string, unknown>, path: readonly string[], value: u
     parent = next
   }
   parent[path[path.length - 1]!] = value
-}
-
-/**
- * A shallow copy with its keys in canonical (sorted) order: the serialiser (canonical.ts) can
- * then take it as it is instead of sorting and copying it again.
- */
-function sortedCopy (o: Record<string, unknown>): Record<string, unknown> {
-  const keys = Object.keys(o)
-  let sorted = true
-  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! <= keys[i]!
-  // Already in canonical order (the proxy builds its input that way): a spread keeps the order
-  // and is V8's fast clone; it also keeps an own "__proto__" as an own property.
-  if (sorted) return { ...o }
-  keys.sort()
-  if (keys.includes('__proto__')) return { ...o } // an own "__proto__" cannot be set by assignment
-  const copy: Record<string, unknown> = {}
-  for (let i = 0; i < keys.length; i++) copy[keys[i]!] = o[keys[i]!]
-  return copy
 }
 
 /** input.attributes.request.http.id, where the proxy puts the request id (as Envoy does). */

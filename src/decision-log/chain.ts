@@ -58,24 +58,57 @@ export function computeHash (event: Record<string, unknown>): string {
 
 export interface ChainPrefix { seq: number; prevHash: string; hash: string }
 
-const HEX64 = /^[0-9a-f]{64}$/
+const SEQ_OPEN = Buffer.from('{"seq":')
+const PREV_OPEN = Buffer.from(',"prev_hash":"')
+const HASH_OPEN = Buffer.from('","hash":"')
+// The longest prefix a line can have: the fixed parts, 64-hex hashes and a seq of up to 21
+// digits (Number() of a longer one is past 2^64 anyway); 256 covers it with room.
+const PREFIX_MAX = 256
 
 /** Read seq / prev_hash / hash from the front of a line Bouncer wrote; null if it is not one. */
 export function parseChainPrefix (line: string): ChainPrefix | null {
-  if (!line.startsWith('{"seq":')) return null
-  const comma = line.indexOf(',', 7)
-  if (comma < 0) return null
-  const seqText = line.slice(7, comma)
-  if (!/^[1-9][0-9]*$/.test(seqText)) return null
-  const seq = Number(seqText)
-  let p = comma
-  if (!line.startsWith(',"prev_hash":"', p)) return null
-  p += 14
-  const prevHash = line.slice(p, p + 64)
-  p += 64
-  if (!line.startsWith('","hash":"', p)) return null
-  p += 10
-  const hash = line.slice(p, p + 64)
-  if (line[p + 64] !== '"' || !HEX64.test(prevHash) || !HEX64.test(hash)) return null
-  return { seq, prevHash, hash }
+  return parseChainPrefixBytes(Buffer.from(line.length > PREFIX_MAX ? line.slice(0, PREFIX_MAX) : line))
+}
+
+/**
+ * parseChainPrefix of the line in buf[start, end) as UTF-8 bytes, without decoding the line:
+ * the spool reader hands lines to the sinks as bytes, and decoding each one only to read its
+ * first ~150 ASCII bytes cost more than the rest of the read.
+ */
+export function parseChainPrefixBytes (buf: Buffer, start = 0, end = buf.length): ChainPrefix | null {
+  if (!bytesAt(buf, start, end, SEQ_OPEN)) return null
+  const ds = start + SEQ_OPEN.length
+  let p = ds
+  if (p >= end || buf[p]! < 0x31 || buf[p]! > 0x39) return null // [1-9][0-9]*
+  while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) p++
+  const seq = p - ds <= 15 ? digitsValue(buf, ds, p) : Number(buf.toString('latin1', ds, p))
+  if (!bytesAt(buf, p, end, PREV_OPEN)) return null
+  const ph = p + PREV_OPEN.length
+  if (!hex64At(buf, ph, end) || !bytesAt(buf, ph + 64, end, HASH_OPEN)) return null
+  const h = ph + 64 + HASH_OPEN.length
+  if (!hex64At(buf, h, end) || h + 64 >= end || buf[h + 64] !== 0x22) return null
+  return { seq, prevHash: buf.toString('latin1', ph, ph + 64), hash: buf.toString('latin1', h, h + 64) }
+}
+
+function bytesAt (buf: Buffer, at: number, end: number, lit: Buffer): boolean {
+  if (at + lit.length > end) return false
+  for (let i = 0; i < lit.length; i++) if (buf[at + i] !== lit[i]) return false
+  return true
+}
+
+/** 64 lowercase hex digits at buf[at]. */
+function hex64At (buf: Buffer, at: number, end: number): boolean {
+  if (at + 64 > end) return false
+  for (let i = at; i < at + 64; i++) {
+    const c = buf[i]!
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false
+  }
+  return true
+}
+
+/** The value of up to 15 decimal digits (exact in a double). */
+function digitsValue (buf: Buffer, from: number, to: number): number {
+  let v = 0
+  for (let i = from; i < to; i++) v = v * 10 + (buf[i]! - 0x30)
+  return v
 }

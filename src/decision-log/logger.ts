@@ -188,14 +188,14 @@ export class DecisionLogger {
       },
       rejected: (item) => {
         this.spool.resolve(item.seq, item.hash, item.end)
-        if (isMarkerLine(item.line)) {
+        if (isMarkerLine(item.bytes.toString('utf8'))) {
           // A receiver that refuses a ~600-byte marker would refuse the next one too; declaring
           // it again would loop. The gap stays undeclared and verify-log will report it.
           this.deps.log?.error({ seq: item.seq }, 'control plane refused a drop marker as too large; it is lost')
           return
         }
         this.lose('rejected_too_large', 1)
-        this.deps.log?.error({ seq: item.seq, bytes: item.line.length }, 'control plane refused a single decision event as too large; dropped and declared')
+        this.deps.log?.error({ seq: item.seq, bytes: item.bytes.length }, 'control plane refused a single decision event as too large; dropped and declared')
         this.appendMarker({ reason: 'rejected_too_large', from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
       },
     })

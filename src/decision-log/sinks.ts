@@ -1,6 +1,8 @@
 // Where delivered events go. A sink receives consecutive sealed lines (oldest first) and says
 // how many of them, from the front, it has durably taken. The uploader removes exactly those
-// from the spool.
+// from the spool. Lines are handed over as the spool stored them, UTF-8 bytes without the
+// newline: every sink writes bytes, and decoding each line only for the sink to encode the
+// batch again cost ~9 us per event at 3,500 events/s (Buffer.from of the joined batch alone 4.8).
 //
 //   service  gzip'd JSON array POSTed to <url><resource> (OPA's decision log service API)
 //   console  one JSON line per event on stdout
@@ -11,7 +13,7 @@ import { dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { gzip as gzipCb } from 'node:zlib'
 import { Agent, request } from 'undici'
-import { parseChainPrefix } from './chain.js'
+import { parseChainPrefixBytes } from './chain.js'
 import type { FsyncPolicy, ServiceConfig } from './config.js'
 
 const gzipAsync = promisify(gzipCb)
@@ -32,8 +34,24 @@ export interface Sink {
   readonly kind: string
   /** Preferred uncompressed bytes per batch. */
   batchBytes (): number
-  send (lines: readonly string[], signal: AbortSignal): Promise<SendResult>
+  send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult>
   close (): Promise<void>
+}
+
+const CUT = Buffer.alloc(0), COMMA = Buffer.from(','), NEWLINE = Buffer.from('\n'), OPEN = Buffer.from('['), CLOSE = Buffer.from(']')
+
+/** open + the first n lines separated by sep + close, in one buffer. */
+export function joinLines (lines: readonly Buffer[], n: number, open: Buffer, sep: Buffer, close: Buffer): Buffer {
+  let size = open.length + close.length + (n > 0 ? (n - 1) * sep.length : 0)
+  for (let i = 0; i < n; i++) size += lines[i]!.length
+  const out = Buffer.allocUnsafe(size)
+  let o = open.copy(out, 0)
+  for (let i = 0; i < n; i++) {
+    if (i > 0) o += sep.copy(out, o)
+    o += lines[i]!.copy(out, o)
+  }
+  close.copy(out, o)
+  return out
 }
 
 export interface ServiceSinkOptions {
@@ -74,15 +92,14 @@ export class ServiceSink implements Sink {
     return Math.max(1024, Math.floor((this.limit / Math.max(this.ratio, 0.02)) * 0.9))
   }
 
-  async send (lines: readonly string[], signal: AbortSignal): Promise<SendResult> {
+  async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
     // Take the longest prefix whose gzip'd array fits upload_size_limit_bytes. A single event
     // that does not fit alone is sent anyway: only the receiver can refuse it (413), and then
     // it is dropped and declared rather than dropped here unseen.
     let n = lines.length
     let body: Buffer
     for (;;) {
-      // Encoded once: zlib would encode a string itself, and the ratio needs its length too.
-      const json = Buffer.from('[' + (n === lines.length ? lines : lines.slice(0, n)).join(',') + ']')
+      const json = joinLines(lines, n, OPEN, COMMA, CLOSE)
       body = await gzip(json)
       this.ratio = this.ratio * 0.5 + (body.length / json.length) * 0.5
       if (body.length <= this.limit || n === 1) break
@@ -115,8 +132,8 @@ export class ConsoleSink implements Sink {
   readonly kind = 'console'
   constructor (private readonly out: NodeJS.WritableStream = process.stdout) {}
   batchBytes (): number { return 256 * 1024 }
-  async send (lines: readonly string[]): Promise<SendResult> {
-    const text = lines.join('\n') + '\n'
+  async send (lines: readonly Buffer[]): Promise<SendResult> {
+    const text = joinLines(lines, lines.length, CUT, NEWLINE, NEWLINE)
     return await new Promise((resolve) => {
       this.out.write(text, (e) => resolve(e == null ? { ok: true, sent: lines.length } : { ok: false, error: e.message }))
     })
@@ -128,12 +145,12 @@ export class FileSink implements Sink {
   readonly kind = 'file'
   constructor (private readonly path: string, private readonly fsync: FsyncPolicy) {}
   batchBytes (): number { return 1024 * 1024 }
-  async send (lines: readonly string[]): Promise<SendResult> {
+  async send (lines: readonly Buffer[]): Promise<SendResult> {
     try {
       mkdirSync(dirname(this.path), { recursive: true })
       const fd = openSync(this.path, 'a', 0o600)
       try {
-        const buf = Buffer.from(lines.join('\n') + '\n')
+        const buf = joinLines(lines, lines.length, CUT, NEWLINE, NEWLINE)
         let off = 0
         while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
         // The spool forgets these lines once we return, so the export must be at least as
@@ -166,8 +183,8 @@ export class FanoutSink implements Sink {
 
   batchBytes (): number { return Math.min(...this.sinks.map((s) => s.batchBytes())) }
 
-  async send (lines: readonly string[], signal: AbortSignal): Promise<SendResult> {
-    const seqs = lines.map((l) => parseChainPrefix(l)?.seq ?? 0)
+  async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
+    const seqs = lines.map((l) => parseChainPrefixBytes(l)?.seq ?? 0)
     let all = lines.length
     let failure: Extract<SendResult, { ok: false }> | undefined
     for (let i = 0; i < this.sinks.length; i++) {

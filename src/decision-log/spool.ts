@@ -37,7 +37,7 @@ import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { BouncerError } from '../errors.js'
-import { GENESIS, type ChainHead, parseChainPrefix } from './chain.js'
+import { GENESIS, type ChainHead, parseChainPrefix, parseChainPrefixBytes } from './chain.js'
 import type { FsyncPolicy } from './config.js'
 
 export interface SpoolOptions {
@@ -95,7 +95,8 @@ const closeAsync = promisify(closeCb)
 export interface Position { readonly segment: string; readonly offset: number }
 
 export interface SpoolItem {
-  readonly line: string
+  /** The sealed line as stored: UTF-8, without its newline (a view of the read buffer, not a copy). */
+  readonly bytes: Buffer
   readonly seq: number
   readonly prevHash: string
   readonly hash: string
@@ -371,18 +372,18 @@ export class Spool {
           for (;;) {
             const nl = data.indexOf(10, p)
             if (nl < 0) break
-            const line = buf.toString('utf8', p, nl)
+            const from = p
             const lineBytes = nl + 1 - p
             p = nl + 1
             const end = { segment: seg.name, offset: offset + p }
-            const prefix = parseChainPrefix(line)
+            const prefix = parseChainPrefixBytes(buf, from, nl)
             if (prefix === null) {
               this.corruptLines++
               this.hooks.warn?.('decision log spool line is not a sealed event; skipped', { segment: seg.name, offset: end.offset })
               continue
             }
             if (prefix.seq <= this.ackedHead.seq) continue
-            items.push({ line, seq: prefix.seq, prevHash: prefix.prevHash, hash: prefix.hash, end })
+            items.push({ bytes: buf.subarray(from, nl), seq: prefix.seq, prevHash: prefix.prevHash, hash: prefix.hash, end })
             total += lineBytes
             if (total >= maxBytes || items.length >= maxLines) break
           }

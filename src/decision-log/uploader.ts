@@ -114,7 +114,7 @@ export class Uploader {
       if (items.length === 0) return 'unreadable'
       let res: SendResult
       try {
-        res = await this.sink.send(items.map((i) => i.line), this.abort.signal)
+        res = await this.sink.send(items.map((i) => i.bytes), this.abort.signal)
       } catch (e) { // a sink that throws is treated like one that failed
         res = { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
       }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { canonicalJson } from '../../src/decision-log/canonical.js'
-import { computeHash, GENESIS_HASH, parseChainPrefix, sealEvent } from '../../src/decision-log/chain.js'
+import { computeHash, GENESIS_HASH, parseChainPrefix, parseChainPrefixBytes, sealEvent } from '../../src/decision-log/chain.js'
 
 t.test('canonical JSON: sorted keys, no whitespace, JSON.stringify escapes and numbers', async (t) => {
   t.equal(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0, y: -0 } }), '{"a":[true,null,"x"],"b":1,"c":{"y":0,"z":0}}')
@@ -73,4 +73,30 @@ t.test('an event with no members still seals (chain fields in canonical order)',
   const s = sealEvent({}, 3, GENESIS_HASH)
   t.equal(s.line, `{"seq":3,"prev_hash":"${GENESIS_HASH}","hash":"${s.hash}"}`)
   t.equal(s.hash, createHash('sha256').update(`{"prev_hash":"${GENESIS_HASH}","seq":3}`).digest('hex'))
+})
+
+t.test('the prefix parser reads lines as bytes exactly as it reads them as text', async (t) => {
+  const prev = 'ab'.repeat(32)
+  const sealed = [1, 9, 10, 123456789, 2 ** 53 - 1].map((seq) => sealEvent({ note: 'café 🦀', n: seq }, seq, prev))
+  const odd = [
+    '', '{', '{"seq":', '{"seq":1', '{"seq":01,"prev_hash":"' + '0'.repeat(64) + '","hash":"' + '0'.repeat(64) + '"}',
+    '{"seq":1,"prev_hash":"' + 'A'.repeat(64) + '","hash":"' + '0'.repeat(64) + '"}',
+    '{"seq":1,"prev_hash":"' + '0'.repeat(64) + '","hash":"' + '0'.repeat(64),
+    '{"seq":1,"prev_hash":"' + '0'.repeat(64) + '","hash":"' + '0'.repeat(64) + '"',
+    '{"seq":12345678901234567890,"prev_hash":"' + '0'.repeat(64) + '","hash":"' + '1'.repeat(64) + '"}',
+    '{"seq":1x,"prev_hash":"' + '0'.repeat(64) + '","hash":"' + '0'.repeat(64) + '"}',
+    '{"seq":7,"prev_hash":"' + '0'.repeat(63) + 'é","hash":"' + '0'.repeat(64) + '"}',
+  ]
+  for (const line of [...sealed.map((s) => s.line), ...odd]) {
+    const text = parseChainPrefix(line)
+    // The line in the middle of a larger buffer, as the spool reader sees it.
+    const buf = Buffer.from('xx\n' + line + '\nyy')
+    const bytes = parseChainPrefixBytes(buf, 3, buf.length - 3)
+    t.same(bytes, text, JSON.stringify(line.slice(0, 40)))
+  }
+  t.same(parseChainPrefixBytes(Buffer.from(sealed[3]!.line)), { seq: 123456789, prevHash: prev, hash: sealed[3]!.hash })
+  t.equal(parseChainPrefix(odd[8]!)?.seq, 12345678901234567890, 'a seq past 15 digits is read as Number() reads it')
+  // A well-formed prefix cut short by the end of the range is not a prefix.
+  const whole = Buffer.from(sealed[0]!.line)
+  t.equal(parseChainPrefixBytes(whole, 0, 100), null)
 })

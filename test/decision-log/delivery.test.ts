@@ -75,6 +75,30 @@ t.test('events arrive as gzip\'d OPA-format arrays at <service>/logs, in order, 
   t.equal(st.state, 'OK')
 })
 
+t.test('the uploaded body is the spool\'s lines byte for byte: non-ASCII text, escapes and a 4-byte character arrive intact', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const spoolDir = join(tmp(t), 'spool')
+  const lg = await logger(t, cp, { spool_dir: spoolDir, min_delay_seconds: 3600, max_delay_seconds: 3600 })
+  const texts = ['café', '日本語のパス', 'emoji 🦀 and "quotes" \\ back\nslash', '\u2028 separator', 'plain']
+  for (let i = 0; i < texts.length; i++) {
+    const r = lg.record({ path: 'envoy/authz/allow', input: sampleInput(i, { note: texts[i] }), result: { reason: texts[i] } })
+    if (r !== undefined) throw new Error(`record ${i} answered ${r}`)
+  }
+  t.equal(await lg.written(), true)
+  // On disk before delivery (the hour-long batching window holds the uploader back).
+  const stored = readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')).sort()
+    .map((f) => readFileSync(join(spoolDir, f), 'utf8')).join('')
+  const lines = stored.split('\n').filter((l) => l !== '')
+  t.equal(lines.length, texts.length)
+  await lg.stop(5000) // delivers now, without waiting for the window
+  t.same(cp.events().map((e) => e.input.note), texts, 'every text as recorded')
+  t.same(cp.events().map((e) => e.result.reason), texts)
+  t.same(cp.batches.map((b) => b.raw), [`[${lines.join(',')}]`], 'one batch: exactly the stored lines, comma-separated')
+  const v = await verifyReceived(t, cp)
+  t.ok(v.ok, 'the received chain verifies')
+})
+
 t.test('control plane down for a burst of N: all N stay spooled, then arrive exactly once, in order', async (t) => {
   const cp = await startControlPlane()
   t.teardown(() => cp.close())

@@ -13,9 +13,9 @@ function gateSink (): Sink & { open: boolean; got: string[] } {
   const s = {
     kind: 'gate', open: false, got: [] as string[],
     batchBytes: () => 1 << 20,
-    send: async (lines: readonly string[]) => {
+    send: async (lines: readonly Buffer[]) => {
       if (!s.open) return { ok: false as const, error: 'closed' }
-      s.got.push(...lines)
+      s.got.push(...lines.map((l) => l.toString('utf8')))
       return { ok: true as const, sent: lines.length }
     },
     close: async () => {},

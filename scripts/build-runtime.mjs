@@ -26,6 +26,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SRC_DIR = join(ROOT, 'src/compiler/runtime/assembly')
 const OUT_DIR = join(ROOT, 'build')
 const WASM_OUT = join(OUT_DIR, 'runtime.wasm')
+// The test runtime: the same runtime plus the test hooks (test-entry.ts), for the runtime tests
+// only. Policy modules are linked into runtime.wasm, which does not export the hooks.
+const TEST_WASM_OUT = join(OUT_DIR, 'runtime-test.wasm')
 const META_OUT = join(OUT_DIR, 'runtime.json')
 const TABLE_FILE = join(ROOT, 'src/compiler/builtins.ts')
 const GENERATED_FILE = join(SRC_DIR, 'builtins/generated.ts')
@@ -38,14 +41,16 @@ const OPCODES_COPY = join(OUT_DIR, 'runtime-opcodes.generated.ts')
 // --debug keeps Binaryen's name section (13.6 KB; the code section is byte-identical with and
 // without it), so CPU profiles name the runtime's functions (execBlock, json/parseAny, ...)
 // instead of wasm-function[45]; the linker carries custom sections into every policy module.
-const ASC_ARGS = [
-  'src/compiler/runtime/assembly/index.ts',
+const ascArgs = (entry, out) => [
+  entry,
   '--runtime', 'stub',
   '--importMemory',
   '--use', 'abort=src/compiler/runtime/assembly/abi-host/runtimeAbort',
   '-O3', '--noAssert', '--debug',
-  '--outFile', 'build/runtime.wasm',
+  '--outFile', out,
 ]
+const ASC_ARGS = ascArgs('src/compiler/runtime/assembly/index.ts', 'build/runtime.wasm')
+const ASC_TEST_ARGS = ascArgs('src/compiler/runtime/assembly/test-entry.ts', 'build/runtime-test.wasm')
 
 function listSources (dir) {
   const out = []
@@ -66,7 +71,7 @@ async function ascVersion () {
 
 function inputHash (version) {
   const h = createHash('sha256')
-  h.update(`asc ${version}\n${ASC_ARGS.join(' ')}\n`)
+  h.update(`asc ${version}\n${ASC_ARGS.join(' ')}\n${ASC_TEST_ARGS.join(' ')}\n`)
   h.update(readFileSync(fileURLToPath(import.meta.url)))
   h.update(readFileSync(TABLE_FILE))
   h.update(readFileSync(OPCODES_FILE))
@@ -249,7 +254,7 @@ export async function buildRuntime ({ force = false, quiet = false } = {}) {
   if (!force && existsSync(WASM_OUT) && existsSync(META_OUT)) {
     try {
       const meta = JSON.parse(readFileSync(META_OUT, 'utf8'))
-      if (meta.hash === hash && statSync(WASM_OUT).size === meta.size) {
+      if (meta.hash === hash && statSync(WASM_OUT).size === meta.size && existsSync(TEST_WASM_OUT) && statSync(TEST_WASM_OUT).size === meta.testRuntimeSize) {
         log('build-runtime: up to date')
         return meta
       }
@@ -262,26 +267,30 @@ export async function buildRuntime ({ force = false, quiet = false } = {}) {
   const asc = await import(pathToFileURL(join(ROOT, 'node_modules/assemblyscript/dist/asc.js')).href)
   asc.libraryFiles['rt/index-stub'] = 'import "./bouncer";\n'
   asc.libraryFiles['rt/bouncer'] = readFileSync(join(SRC_DIR, 'rt.ts'), 'utf8')
-  const outputs = {}
-  const stderr = asc.createMemoryStream()
-  const stdout = asc.createMemoryStream()
-  const { error } = await asc.main([...ASC_ARGS, '--baseDir', ROOT], {
-    stdout,
-    stderr,
-    readFile: async (name, baseDir) => {
-      const p = resolve(baseDir, name)
-      if (p === GENERATED_FILE) return registry.source
-      if (p === OPCODES_GENERATED) return planCodesSource
-      try { return await readFile(p, 'utf8') } catch { return null }
-    },
-    writeFile: (name, contents) => { outputs[name] = contents },
-  })
-  if (error) {
-    throw new Error(`build-runtime: asc failed: ${error.message}\n${stderr.toString()}`)
+  const compile = async (args, out) => {
+    const outputs = {}
+    const stderr = asc.createMemoryStream()
+    const stdout = asc.createMemoryStream()
+    const { error } = await asc.main([...args, '--baseDir', ROOT], {
+      stdout,
+      stderr,
+      readFile: async (name, baseDir) => {
+        const p = resolve(baseDir, name)
+        if (p === GENERATED_FILE) return registry.source
+        if (p === OPCODES_GENERATED) return planCodesSource
+        try { return await readFile(p, 'utf8') } catch { return null }
+      },
+      writeFile: (name, contents) => { outputs[name] = contents },
+    })
+    if (error) {
+      throw new Error(`build-runtime: asc failed: ${error.message}\n${stderr.toString()}`)
+    }
+    const wasm = outputs[out]
+    if (!wasm) throw new Error(`build-runtime: asc produced no ${out}`)
+    return { bytes: wasm instanceof Uint8Array ? wasm : new Uint8Array(wasm), warnings: stderr.toString().trim() }
   }
-  const wasm = outputs['build/runtime.wasm']
-  if (!wasm) throw new Error('build-runtime: asc produced no output')
-  const bytes = wasm instanceof Uint8Array ? wasm : new Uint8Array(wasm)
+  const { bytes, warnings } = await compile(ASC_ARGS, 'build/runtime.wasm')
+  const test = await compile(ASC_TEST_ARGS, 'build/runtime-test.wasm')
   const layout = wasmLayout(bytes)
   if (layout.planInfo === null) throw new Error('build-runtime: runtime.wasm does not export __bouncer_plan_info')
   const meta = {
@@ -298,20 +307,23 @@ export async function buildRuntime ({ force = false, quiet = false } = {}) {
     hasDataCount: layout.hasDataCount,
     nativeBuiltins: registry.names,
     planCodes,
+    testRuntimeSize: test.bytes.length,
     buildMs: Math.round(performance.now() - t0),
   }
   mkdirSync(OUT_DIR, { recursive: true })
   const tmp = `${WASM_OUT}.${process.pid}.tmp`
   writeFileSync(tmp, bytes)
   renameSync(tmp, WASM_OUT)
+  const tmpTest = `${TEST_WASM_OUT}.${process.pid}.tmp`
+  writeFileSync(tmpTest, test.bytes)
+  renameSync(tmpTest, TEST_WASM_OUT)
   const tmpMeta = `${META_OUT}.${process.pid}.tmp`
   writeFileSync(tmpMeta, JSON.stringify(meta, null, 2) + '\n')
   renameSync(tmpMeta, META_OUT)
   writeFileSync(GENERATED_COPY, registry.source)
   writeFileSync(OPCODES_COPY, planCodesSource)
-  const warnings = stderr.toString().trim()
   if (warnings) log(warnings)
-  log(`build-runtime: built build/runtime.wasm (${bytes.length} bytes) in ${meta.buildMs} ms`)
+  log(`build-runtime: built build/runtime.wasm (${bytes.length} bytes) and build/runtime-test.wasm in ${meta.buildMs} ms`)
   return meta
 }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
-import { ensureRuntime, loadPlan, Raw, echoPlan } from './helpers.js'
+import { ensureRuntime, loadPlan, Raw, echoPlan, testRuntimeWasm } from './helpers.js'
 import { linkPolicy, linkPlanInto } from '../../../src/compiler/wasm/link.js'
 import { readRuntimeWasm } from '../../../src/compiler/wasm/runtime-files.js'
 
@@ -240,6 +240,11 @@ t.test('linker: layout, data count, plans of any size', async (t) => {
     'eval', 'opa_eval', 'opa_value_add_path', 'opa_value_remove_path', 'opa_value_free']) {
     t.ok(names.includes(n), `exports ${n}`)
   }
+  // The builtin test hooks are the test runtime's only: a policy module does not export them.
+  t.same(names.filter((n) => n.startsWith('__test')), [], 'no test hooks in a policy module')
+  const testNames = WebAssembly.Module.exports(new WebAssembly.Module(linkPlanInto(testRuntimeWasm(), echoPlan()))).map((e) => e.name)
+  t.same(testNames.filter((n) => n.startsWith('__test')).sort(), ['__test_builtin', '__test_set_strict'], 'the test runtime has them')
+  t.same(testNames.filter((n) => !n.startsWith('__test')).sort(), [...names].sort(), 'and otherwise the same exports')
   t.ok(WebAssembly.validate(linkPlanInto(rt, '')), 'empty plan')
   // The plan is a passive segment the module copies in after growing its memory itself:
   // any size loads with the SDK's default 5 pages, and the memory import asks for no more.

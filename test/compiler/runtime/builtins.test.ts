@@ -1,7 +1,7 @@
-// Native builtins, called directly through the runtime's __test_builtin hook.
+// Native builtins, called directly through the test runtime's __test_builtin hook.
 // Each case: [name, args as Rego value text, expected result text | undefined (undefined)].
 import t, { type Test } from 'tap'
-import { loadPlan, Raw } from './helpers.js'
+import { loadTestPlan, Raw } from './helpers.js'
 
 type Case = [string, string, string | undefined]
 
@@ -14,7 +14,7 @@ const call = (raw: Raw, name: string, args: string): string | undefined => {
 }
 
 async function setup (strict = false): Promise<Raw> {
-  const p = await loadPlan()
+  const p = await loadTestPlan()
   const raw = new Raw(p)
   raw.ex.__test_set_strict(strict ? 1 : 0)
   return raw

@@ -3,8 +3,10 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
-import { linkPolicy } from '../../../src/compiler/wasm/link.js'
-import { clearRuntimeCache } from '../../../src/compiler/wasm/runtime-files.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { linkPlanInto, linkPolicy } from '../../../src/compiler/wasm/link.js'
+import { clearRuntimeCache, packageRoot } from '../../../src/compiler/wasm/runtime-files.js'
 import { parseModule } from '../../../src/compiler/parser/index.js'
 import { planPolicy } from '../../../src/compiler/planner/index.js'
 import { serializePlan } from '../../../src/compiler/planner/serialize.js'
@@ -46,6 +48,17 @@ export async function loadPlan (plan = echoPlan(), builtins: Record<string, (...
   return loadPolicy(linkPolicy(plan), undefined, builtins)
 }
 
+/** The test runtime (build/runtime-test.wasm): the shipped runtime plus the builtin test hooks. */
+export function testRuntimeWasm (): Uint8Array {
+  ensureRuntime()
+  return new Uint8Array(readFileSync(join(packageRoot(), 'build', 'runtime-test.wasm')))
+}
+
+/** loadPlan on the test runtime, for Raw#builtin. */
+export async function loadTestPlan (plan = echoPlan()): Promise<LoadedPolicy> {
+  return loadPolicy(linkPlanInto(testRuntimeWasm(), plan))
+}
+
 export type Exports = Record<string, any>
 
 /** Raw access to a loaded policy's exports and memory. */
@@ -77,7 +90,7 @@ export class Raw {
   jsonDump (v: number): string { return this.cstr(this.ex.opa_json_dump(v)) }
   valueDump (v: number): string { return this.cstr(this.ex.opa_value_dump(v)) }
 
-  /** Calls a native builtin through the test hook; args in Rego value text. */
+  /** Calls a native builtin through the test hook (a module on the test runtime: loadTestPlan); args in Rego value text. */
   builtin (name: string, args: string): string {
     const [na, nl] = this.write(name)
     const [aa, al] = this.write(args)

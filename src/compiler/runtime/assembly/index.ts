@@ -16,8 +16,6 @@ import { heapGet, heapSet, PLAN_INFO } from "~lib/rt/bouncer";
 import { planInit, entrypointsValue, builtinsValue, evalEntrypoint } from "./eval/index";
 import { setStepBudget, lastEvalSteps } from "./budget";
 
-export { __test_builtin, __test_set_strict } from "./test-hooks";
-
 export const opa_wasm_abi_version: i32 = 1;
 export const opa_wasm_abi_minor_version: i32 = 2;
 

@@ -1,6 +1,7 @@
-// DEBUG/TEST ONLY: direct access to native builtins from the host, used by
-// test/compiler/runtime before the interpreter exists. Safe to remove (with its re-export
-// in index.ts) once builtins are covered through compiled policies.
+// TEST ONLY: direct access to native builtins from the host, for test/compiler/runtime (ill-typed
+// arguments and set values that a compiled policy's type checker or JSON input would not let
+// through). Exported by the test runtime only (test-entry.ts, build/runtime-test.wasm), never by
+// build/runtime.wasm, the runtime every policy module is linked into.
 
 import { Value, ArrV, T_ARRAY, newObject, mkStr } from "./value";
 import { parseValue, dumpValueToMemory } from "./json";

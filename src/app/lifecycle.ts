@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { ActivePolicy } from '../policy/holder.js'
 import { loadPolicyFromPath } from '../policy/load.js'
 import type { Components } from './compose.js'
-import { releaseYoungGeneration } from './memory.js'
+import { accountExternalMemory, releaseYoungGeneration } from './memory.js'
 import { listenAdmin, type ProxyPort } from './server.js'
 import type { ExtAuthzAddresses } from './ext-authz.js'
 
@@ -101,6 +101,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       const ext = await extAuthz?.listen()
       const admin = adminServer ? await listenAdmin(adminServer, config.admin) : undefined
       releaseYoungGeneration()
+      accountExternalMemory()
       log.info({
         mode: config.mode, proxy: proxyAddress ? `${proxyAddress.address}:${proxyAddress.port}` : undefined, admin: admin ? `${admin.address}:${admin.port}` : undefined,
         ext_authz_grpc: ext?.grpc ? `${ext.grpc.address}:${ext.grpc.port}` : undefined, ext_authz_http: ext?.http ? `${ext.http.address}:${ext.http.port}` : undefined,

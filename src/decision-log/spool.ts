@@ -26,13 +26,14 @@
 // thread pool costs more (a thread hand-off per write) than the write. Everything that waits on
 // the device — fdatasync, state.json (tmp + fsync + rename), file closes — runs on the thread
 // pool. Only the writer closes segment fds, after any fsync in flight on them: an fd closed under
-// an in-flight operation could be reused by another file.
+// an in-flight operation could be reused by another file. For the same reason the reader's own
+// handle (kept open across reads of one segment) is closed only when no read is using it.
 
 import {
   close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
   readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
-import { open as openAsync, rename as renameAsync, unlink as unlinkAsync } from 'node:fs/promises'
+import { open as openAsync, rename as renameAsync, unlink as unlinkAsync, type FileHandle } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
@@ -158,6 +159,12 @@ export class Spool {
   private writing = false
   private kickScheduled = false
   private idleWaiters: Array<() => void> = []
+  // The uploader reads the same segment batch after batch: its read handle stays open between
+  // reads (an open and a close per batch cost ~2 us per event at 3,500 events/s). Only read()
+  // uses or closes it while it runs; a deleted segment's handle is closed at once when no read
+  // is in flight (an open handle keeps the file's disk space), else when that read ends.
+  private reader: { seg: Segment; fh: FileHandle } | null = null
+  private reading = false
   // state.json writer: coalesced, one write in flight.
   private stateDirty = false
   private stateWriting: Promise<void> | null = null
@@ -337,6 +344,19 @@ export class Spool {
    * most maxLines. Only bytes already on disk are read, so appends may continue meanwhile.
    */
   async read (maxBytes: number, maxLines = Infinity): Promise<SpoolItem[]> {
+    // A second reader while one is in flight (not the uploader's pattern) uses handles of its own.
+    if (this.reading) return this.readLines(maxBytes, maxLines, false)
+    this.reading = true
+    try {
+      return await this.readLines(maxBytes, maxLines, true)
+    } finally {
+      this.reading = false
+      const r = this.reader
+      if (r !== null && (r.seg.gone || !this.opened)) { this.reader = null; await closeQuietly(r.fh) }
+    }
+  }
+
+  private async readLines (maxBytes: number, maxLines: number, keep: boolean): Promise<SpoolItem[]> {
     const items: SpoolItem[] = []
     let total = 0
     let start = this.cursor
@@ -350,10 +370,15 @@ export class Spool {
       let offset = start !== null && start.segment === seg.name ? start.offset : 0
       const limit = seg.written // snapshot: never read past what was on disk when we looked
       if (offset >= limit) continue
-      let fh
-      try { fh = await openAsync(seg.path, 'r') } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break // dropped meanwhile; next read starts over
-        throw this.err('read failed', e)
+      let fh: FileHandle
+      if (keep && this.reader !== null && this.reader.seg === seg) fh = this.reader.fh
+      else {
+        if (keep && this.reader !== null) { const old = this.reader.fh; this.reader = null; await closeQuietly(old) }
+        try { fh = await openAsync(seg.path, 'r') } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') break // dropped meanwhile; next read starts over
+          throw this.err('read failed', e)
+        }
+        if (keep) this.reader = { seg, fh }
       }
       try {
         while (offset < limit && total < maxBytes && items.length < maxLines) {
@@ -390,7 +415,9 @@ export class Spool {
           if (p === 0) break // no complete line: the writer's snapshot ended mid-line
           offset += p
         }
-      } finally { await fh.close() }
+      } finally {
+        if (!keep) await fh.close()
+      }
     }
     return items
   }
@@ -459,6 +486,9 @@ export class Spool {
       s.fd = null
     }
     this.active = null
+    // A read in flight closes the handle when it ends (it sees opened === false).
+    const r = this.reader
+    if (r !== null && !this.reading) { this.reader = null; await closeQuietly(r.fh) }
     this.writeStateSync()
     this.unlock()
     this.opened = false
@@ -519,6 +549,8 @@ export class Spool {
   private forget (seg: Segment): void {
     seg.gone = true
     this.retire(seg)
+    const r = this.reader
+    if (r !== null && r.seg === seg && !this.reading) { this.reader = null; void closeQuietly(r.fh) }
     const i = this.segments.indexOf(seg)
     if (i >= 0) this.segments.splice(i, 1)
     this.totalBytes -= seg.bytes
@@ -819,6 +851,10 @@ async function writeAtomic (path: string, body: string, durable: boolean): Promi
     if (durable) await fh.sync()
   } finally { await fh.close() }
   await renameAsync(tmp, path)
+}
+
+async function closeQuietly (fh: FileHandle): Promise<void> {
+  try { await fh.close() } catch { /* a read-only handle: nothing is lost */ }
 }
 
 function isAlive (pid: number): boolean {

@@ -1,12 +1,12 @@
 // The spool on its own terms: recovery from a torn write, the directory lock, the write modes,
 // a failing disk, fsync "always", and segment housekeeping.
 import { spawnSync } from 'node:child_process'
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { isBouncerError } from '../../src/errors.js'
 import { DecisionLogger, verifyLog, type DecisionLogConfigInput, type Sink } from '../../src/decision-log/index.js'
-import { sampleInput, tempDir, waitFor } from './fixtures/control-plane.js'
+import { sampleInput, startControlPlane, tempDir, waitFor } from './fixtures/control-plane.js'
 
 /** A sink that holds everything back until opened, then takes what it is sent. */
 function gateSink (): Sink & { open: boolean; got: string[] } {
@@ -190,4 +190,55 @@ t.test('record() before start() is a programming error', async (t) => {
   const lg = new DecisionLogger({ spool_dir: join(tempDir(t), 'spool'), sinks: ['console'] })
   t.throws(() => lg.record({ path: 'p', input: {} }), { code: 'BOUNCER_ERR_DECISION_LOG_NOT_STARTED' })
   t.equal(lg.status().state, 'NOT_READY')
+})
+
+// The uploader's read handle stays open from one batch to the next while it reads the same
+// segment, and is let go once that segment is deleted: an open handle would keep a deleted
+// file's disk space. Seen from the process's own descriptor table.
+t.test('the reader keeps one handle per segment across batches, and none on deleted segments', { skip: existsSync('/proc/self/fd') ? false : 'no /proc/self/fd' }, async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, service_url: cp.url, min_delay_seconds: 0.01, max_delay_seconds: 0.05, segment_max_bytes: 16384, max_bytes: 1 << 20 })
+  await lg.start()
+  let stopped = false
+  t.teardown(() => stopped ? undefined : lg.stop(0))
+  /** fd number → target, for descriptors into the spool's segment files. */
+  const segmentFds = (): Map<number, string> => {
+    const out = new Map<number, string>()
+    for (const n of readdirSync('/proc/self/fd')) {
+      let target: string
+      try { target = readlinkSync(`/proc/self/fd/${n}`) } catch { continue } // closed meanwhile
+      if (target.startsWith(join(dir, 'seg-'))) out.set(Number(n), target)
+    }
+    return out
+  }
+  const deliver = async (from: number, to: number): Promise<void> => {
+    rec(lg, from, to)
+    await lg.written()
+    await waitFor(() => lg.status().pending_events === 0, 5000, 'delivery')
+  }
+
+  // One event per batch, all in the first segment (a delivered segment stays while it is less
+  // than half full): the writer's fd plus one read handle, the same one each time.
+  await deliver(0, 1)
+  const first = segmentFds()
+  t.equal(first.size, 2, 'the writer and the reader each hold the segment open')
+  t.same([...new Set(first.values())], [join(dir, 'seg-00000000000000000001.jsonl')], 'both on the first segment')
+  for (let i = 1; i < 3; i++) {
+    await deliver(i, i + 1)
+    t.same([...segmentFds().keys()], [...first.keys()], `batch ${i + 1} was read through the same handle`)
+  }
+  t.equal(cp.events().length, 3, 'every batch arrived')
+
+  // Many segments written, delivered and deleted: no descriptor is left on a deleted file.
+  await deliver(3, 200)
+  await lg.settled() // deletions follow the state.json write that records the delivery
+  t.equal(cp.events().length, 200, 'all 200 events delivered')
+  t.notOk(existsSync(join(dir, 'seg-00000000000000000001.jsonl')), 'the first segment was deleted')
+  await waitFor(() => [...segmentFds().values()].every((p) => !p.endsWith(' (deleted)')), 5000, 'handles on deleted segments to be closed')
+  for (const p of segmentFds().values()) t.ok(existsSync(p), `${p} is open and still in the spool`)
+  await lg.stop(0)
+  stopped = true
+  t.equal(segmentFds().size, 0, 'stop() closes the read handle too')
 })

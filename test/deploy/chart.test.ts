@@ -27,7 +27,7 @@ const FULL = {
   policy: { files: { 'authz.rego': 'package bouncer\n\nimport rego.v1\n\ndecision := {"allow": input.attributes.request.http.method == "GET"}\n' } },
   controlPlane: { url: 'https://control-plane.example.com', credentials: { existingSecret: 'cp-token' }, tls: { caSecret: 'cp-ca' } },
   bundleSigning: { keys: { prod: { algorithm: 'RS256', existingSecret: 'bundle-signing', secretKey: 'public.pem' } }, scope: 'write' },
-  redis: { mode: 'internal', internal: { tls: { existingSecret: 'redis-tls' }, password: { existingSecret: 'redis-password' } } },
+  redis: { mode: 'internal', integrityKey: { existingSecret: 'cache-integrity' }, internal: { tls: { existingSecret: 'redis-tls' }, password: { existingSecret: 'redis-password' } } },
   masking: { hashKey: { existingSecret: 'mask-key' } },
   metrics: { serviceMonitor: { enabled: true } },
   bouncer: { ...TLS, extraSecretMounts: [{ name: 'jwt', secretName: 'jwt-keys' }] },
@@ -391,6 +391,34 @@ t.test('guard rails: failures the chart raises at render time', async (t) => {
   t.throws(() => render({ ...APP, config: { server: { port: 9999 } } }), /bouncer\.ports\.proxy/, 'ports are set in one place')
   t.throws(() => render({ ...APP, redis: { mode: 'external' } }), /redis\.external\.url is required/)
   t.throws(() => render({ ...APP, bundleSigning: { keys: { prod: { algorithm: 'RS256', secretKey: 'k' } } } }), /bundleSigning\.keys\.prod\.existingSecret is required/)
+})
+
+t.test('redis.integrityKey: cached decisions are authenticated with a key every pod mounts from one Secret', async (t) => {
+  const KEY_FILE = '/etc/bouncer/secrets/redis-integrity/integrity-key'
+  const podOf = (ms: Obj[]): Obj => {
+    const d = find(ms, 'Deployment', 'demo-bouncer')[0]
+    return d !== undefined ? d.spec.template.spec : (parseYaml(one(ms, 'ConfigMap', 'demo-bouncer-sidecar-patch').data['patch.yaml']) as Obj).spec.template.spec
+  }
+  for (const [name, scenario] of [['in-chart Redis', FULL], ['external Redis, existing workload', EXISTING]] as const) {
+    const values = { ...scenario, redis: { ...scenario.redis, integrityKey: { existingSecret: 'cache-integrity' } } }
+    const r = render(values)
+    t.equal(createConfig(bouncerConfig(r.manifests)).cache.redis.integrity_key_file, KEY_FILE, `${name}: the bouncer is given the key file`)
+    const pod = podOf(r.manifests)
+    const mount = bouncerContainer(pod).volumeMounts.find((m: Obj) => m.name === 'bouncer-redis-integrity')
+    t.match(mount, { mountPath: '/etc/bouncer/secrets/redis-integrity', readOnly: true }, `${name}: mounted read-only`)
+    t.same(pod.volumes.find((v: Obj) => v.name === 'bouncer-redis-integrity').secret, { secretName: 'cache-integrity', items: [{ key: 'integrity-key', path: 'integrity-key' }] },
+      `${name}: from the Secret, by reference`)
+    t.notMatch(r.notes, /not authenticated/, `${name}: no warning`)
+    const without = render({ ...scenario, redis: { ...scenario.redis, integrityKey: { existingSecret: '' } } })
+    t.notOk(createConfig(bouncerConfig(without.manifests)).cache.redis.integrity_key_file, `${name}: without the Secret, no key file`)
+    t.notOk(bouncerContainer(podOf(without.manifests)).volumeMounts.some((m: Obj) => m.name === 'bouncer-redis-integrity'), `${name}: and no mount`)
+    t.match(without.notes, /WARNING: decisions cached in the shared Redis are not authenticated \(redis\.integrityKey\.existingSecret/, `${name}: the install notes warn`)
+  }
+  // No Redis: the key has nothing to protect, so it is neither mounted nor named.
+  const none = render({ ...APP, redis: { mode: 'none', integrityKey: { existingSecret: 'cache-integrity' } } })
+  t.notOk(podOf(none.manifests).volumes.some((v: Obj) => v.name === 'bouncer-redis-integrity'), 'redis.mode none: no volume')
+  t.notMatch(none.notes, /not authenticated/, 'redis.mode none: no warning')
+  t.notOk(validateValues({ redis: { integrityKey: { existingSecret: 'x', key: '' } } }), 'an empty key name is refused by the schema')
 })
 
 t.test('image, checksum and NOTES', async (t) => {

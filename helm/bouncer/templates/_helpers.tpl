@@ -190,6 +190,9 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if $v.redis.internal.password.existingSecret }}
 {{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.internal.password.key) }}
 {{- end }}
+{{- if $v.redis.integrityKey.existingSecret }}
+{{- $_ := set $r "integrity_key_file" (printf "%s/redis-integrity/%s" $secrets $v.redis.integrityKey.key) }}
+{{- end }}
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- else if eq $v.redis.mode "external" }}
 {{- $r := dict "enabled" true "url" (required "redis.external.url is required when redis.mode is external" $v.redis.external.url) }}
@@ -205,6 +208,9 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- end }}
 {{- if $v.redis.external.password.existingSecret }}
 {{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.external.password.key) }}
+{{- end }}
+{{- if $v.redis.integrityKey.existingSecret }}
+{{- $_ := set $r "integrity_key_file" (printf "%s/redis-integrity/%s" $secrets $v.redis.integrityKey.key) }}
 {{- end }}
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- end }}
@@ -292,6 +298,14 @@ wired values win, except upstream.url, which a user may set explicitly.
       - key: {{ $v.redis.external.tls.caKey }}
         path: {{ $v.redis.external.tls.caKey }}
 {{- end }}
+{{- end }}
+{{- if and (ne $v.redis.mode "none") $v.redis.integrityKey.existingSecret }}
+- name: bouncer-redis-integrity
+  secret:
+    secretName: {{ $v.redis.integrityKey.existingSecret }}
+    items:
+      - key: {{ $v.redis.integrityKey.key }}
+        path: {{ $v.redis.integrityKey.key }}
 {{- end }}
 {{- range $v.bouncer.extraSecretMounts }}
 - name: bouncer-extra-{{ .name }}
@@ -403,6 +417,11 @@ wired values win, except upstream.url, which a user may set explicitly.
     {{- if or (and (eq $v.redis.mode "internal") $v.redis.internal.tls.existingSecret) (and (eq $v.redis.mode "external") $v.redis.external.tls.caSecret) }}
     - name: bouncer-redis-ca
       mountPath: /etc/bouncer/secrets/redis-ca
+      readOnly: true
+    {{- end }}
+    {{- if and (ne $v.redis.mode "none") $v.redis.integrityKey.existingSecret }}
+    - name: bouncer-redis-integrity
+      mountPath: /etc/bouncer/secrets/redis-integrity
       readOnly: true
     {{- end }}
     {{- range $v.bouncer.extraSecretMounts }}

@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
+import { compileDistOnce } from './lib/dist.js'
 import { ensureH2load, GRPC_UNARY_BODY, runH2load, type H2Result } from './lib/h2.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { BENCH_DIR, ROOT_DIR, groupCpuSeconds, killAll, spawnTs, type Child } from './lib/procs.js'
@@ -92,7 +93,8 @@ export async function runHttp2 (opts: Http2BenchOptions): Promise<void> {
     const upstreamUrl = `http://127.0.0.1:${up.port}`
     const grpcUrl = `http://127.0.0.1:${up.grpc_port}`
     const bare = spawnTs('bare-h2-proxy', join(BENCH_DIR, 'servers', 'bare-h2-proxy.ts'), ['--upstream', upstreamUrl, '--grpc', grpcUrl])
-    const bouncer = spawnTs('h2-bouncer', join(BENCH_DIR, 'servers', 'h2-bouncer.ts'), ['--upstream', upstreamUrl, '--grpc', grpcUrl, '--policy', benchPolicy(mkdtempSync(join(work, 'policy-')))])
+    compileDistOnce((line) => { console.log(line) })
+    const bouncer = spawnTs('h2-bouncer', join(BENCH_DIR, 'servers', 'h2-bouncer.ts'), ['--upstream', upstreamUrl, '--grpc', grpcUrl, '--policy', benchPolicy(mkdtempSync(join(work, 'policy-'))), '--dist'])
     children.push(bare, bouncer)
     const ports: Record<string, number> = {
       direct: up.grpc_port,

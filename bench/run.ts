@@ -15,18 +15,18 @@
 // Ratios are taken against the bare proxy of the same run: on a shared machine absolute
 // numbers are noise, ratios measured together are not. Only loopback addresses are used,
 // every load is bounded in time, and every child is killed on exit, error or signal.
-import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
 import type { LoadResult, LoadSpec } from './loadgen.js'
+import { compileDistOnce } from './lib/dist.js'
 import { loadAverage, machineFooter, machineInfo } from './lib/machine.js'
 import { emptyMicro, runMicro } from './lib/micro.js'
 import { findNginx, startNginx } from './lib/nginx.js'
 import { createMemoryCgroup, inCgroup, type MemoryCgroup } from './lib/cgroup.js'
-import { BENCH_DIR, ROOT_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child, type SpawnChildOptions } from './lib/procs.js'
+import { BENCH_DIR, freePort, groupCpuSeconds, groupRssMb, killAll, sampleRss, spawnChild, spawnTs, waitForPort, type Child, type SpawnChildOptions } from './lib/procs.js'
 import { findProfile, profileText, summariseProfile } from './lib/profile.js'
 import {
   computeRatios, computeTargets, halfRateTable, microTable, scenarioTable, targetTable,
@@ -185,7 +185,7 @@ async function ensureControlPlane (env: Env): Promise<void> {
 
 type Started = { port: number; child: Child; rssGroup: number; adminPort?: number } | { skip: string } | { failed: string }
 
-/** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (profiles). */
+/** `dist`: a bouncer runs the compiled dist/ rather than src/ through tsx (every mode does). */
 // --bouncer-node-flags: for the bouncer processes only.
 const BOUNCER_NODE_FLAGS: readonly string[] = (opt['bouncer-node-flags'] ?? '').split(/\s+/).filter((f) => f !== '')
 if (BOUNCER_NODE_FLAGS.some((f) => !f.startsWith('--'))) { console.error(`--bouncer-node-flags: every flag starts with "--": ${opt['bouncer-node-flags']}`); process.exit(2) }
@@ -297,7 +297,10 @@ async function drive (port: number, s: Scenario, env: Env, rssGroup: number, spe
 /** Start → check → load → stop, for one scenario and one round. */
 async function runOnce (s: Scenario, env: Env, spec: Partial<LoadSpec> = {}): Promise<ScenarioResult & { rssGroup?: number }> {
   const empty = { rps: null, p50_ms: null, p99_ms: null, rss_mb: null, description: s.description }
-  const st = await startServer(s, env)
+  // Bouncers run the compiled dist/, as bin/bouncer.js does in production: under tsx, esbuild's
+  // keepNames wraps every named closure in a __name() call (an Object.defineProperty per closure
+  // made per request: ~2.5 us of an HTTP/2 request's CPU in an h2load profile, 2026-12-04).
+  const st = await startServer(s, env, [], true)
   if ('skip' in st) return { ...empty, skipped: st.skip }
   if ('failed' in st) return { ...empty, failed: st.failed }
   try {
@@ -349,6 +352,7 @@ function selected (): Scenario[] {
 
 async function suite (env: Env): Promise<Pick<BenchResults, 'scenarios' | 'latency_at_half_rate' | 'micro'>> {
   const list = selected()
+  if (list.some((s) => s.kind === 'bouncer')) compileDist()
   const perRound = new Map<string, ScenarioResult[]>(list.map((s) => [s.name, []]))
   const skipped = new Map<string, string>()
   for (let round = 1; round <= settings.rounds; round++) {
@@ -475,12 +479,7 @@ async function soak (env: Env, seconds: number): Promise<SoakResult> {
 
 const mbOrNull = (bytes: number | null): number | null => bytes === null ? null : Math.round(bytes / 1048576 * 10) / 10
 
-/** dist/ as today's src/ (incremental tsc), for the runs that take the compiled bouncer. */
-function compileDist (): void {
-  log('compiling dist/ (tsc -p tsconfig.build.json)')
-  const tsc = spawnSync(process.execPath, [join(ROOT_DIR, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT_DIR, 'tsconfig.build.json')], { cwd: ROOT_DIR, encoding: 'utf8' })
-  if (tsc.status !== 0) log(`  tsc exited ${tsc.status}: dist/ emitted with type errors (npm run typecheck):\n${(tsc.stdout + tsc.stderr).split('\n').slice(0, 5).join('\n')}`)
-}
+const compileDist = (): void => { compileDistOnce(log) }
 
 /** CPU profiles of one or more scenarios at the same fixed rate (per-request CPU depends on
  * the load: at equal rates the numbers compare). */

@@ -2,13 +2,16 @@
 // (server.http2.cleartext), plain requests to the HTTP/1.1 upstream, gRPC calls over HTTP/2 to
 // the gRPC upstream (upstream.http2.url), the shipped policy with the admin role also granted
 // POST /bouncer.test.Echo/Unary, JWT verification on, decision cache and logs off.
-//   node --import tsx bench/servers/h2-bouncer.ts --upstream URL --grpc URL --policy DIR
+//   node --import tsx bench/servers/h2-bouncer.ts --upstream URL --grpc URL --policy DIR [--dist]
+// --dist runs the compiled dist/ (what bin/bouncer.js runs) instead of src/ through tsx.
 import type { AddressInfo } from 'node:net'
 import { JWT_SECRET } from '../lib/scenarios.js'
 import { childArgs, fatal, onShutdown, send } from './child.js'
 
 const args = childArgs()
-const { buildApp, createConfig } = await import('../../src/index.js')
+const { buildApp, createConfig } = args.dist === 'true'
+  ? await import('../../dist/index.js' as string) as typeof import('../../src/index.js')
+  : await import('../../src/index.js')
 let app: Awaited<ReturnType<typeof buildApp>>
 try {
   const config = createConfig({

@@ -70,6 +70,33 @@ function compareStrings (a: string, b: string): number {
 
 const DEFAULT = (): Obj => ({ allow: false, status: 403, reason: 'no role grants this route' })
 
+/** route_matches(route) for the request's method and parsed path. */
+function routeMatches (route: Json, method: Json, parsedPath: Json, pathCount: number | undefined): boolean {
+  if (method === undefined || !contains(at(route, 'methods'), method)) return false
+  const rp = at(route, 'path')
+  const rc = count(rp)
+  if (rc === undefined || pathCount === undefined || rc !== pathCount) return false
+  // segment_mismatch: some i, segment in route.path; segment != "*"; segment != input.parsed_path[i]
+  const segs = members(rp)
+  const keys: Array<string | number> = Array.isArray(rp) ? rp.map((_, i) => i) : isObject(rp) ? Object.keys(rp) : []
+  for (let j = 0; j < segs.length; j++) {
+    const seg = segs[j]
+    if (equal(seg, '*')) continue
+    const actual = at(parsedPath, keys[j]!)
+    if (actual !== undefined && !equal(seg, actual)) return false
+  }
+  return true
+}
+
+function anyRouteMatches (routes: Json, method: Json, parsedPath: Json, pathCount: number | undefined): boolean {
+  for (const r of members(routes)) if (routeMatches(r, method, parsedPath, pathCount)) return true
+  return false
+}
+
+// No closure is made per call: the benchmarks run this file through tsx, whose esbuild wraps
+// every named closure in a __name() call (an Object.defineProperty each time one is made), a
+// cost the compiled product never pays (decideJs took ~1.4 us under tsx, ~0.85 us compiled by
+// tsc, with routeMatches as a closure; 2026-12-04).
 export function decideJs (input: Json, data: Json): Json {
   const b = at(data, 'bouncer')
   const http = at(at(at(input, 'attributes'), 'request'), 'http')
@@ -77,24 +104,7 @@ export function decideJs (input: Json, data: Json): Json {
   const parsedPath = at(input, 'parsed_path')
   const pathCount = count(parsedPath)
 
-  const routeMatches = (route: Json): boolean => {
-    if (method === undefined || !contains(at(route, 'methods'), method)) return false
-    const rp = at(route, 'path')
-    const rc = count(rp)
-    if (rc === undefined || pathCount === undefined || rc !== pathCount) return false
-    // segment_mismatch: some i, segment in route.path; segment != "*"; segment != input.parsed_path[i]
-    const segs = members(rp)
-    const keys: Array<string | number> = Array.isArray(rp) ? rp.map((_, i) => i) : isObject(rp) ? Object.keys(rp) : []
-    for (let j = 0; j < segs.length; j++) {
-      const seg = segs[j]
-      if (equal(seg, '*')) continue
-      const actual = at(parsedPath, keys[j]!)
-      if (actual !== undefined && !equal(seg, actual)) return false
-    }
-    return true
-  }
-
-  if (members(at(b, 'public_routes')).some(routeMatches)) return { allow: true, reason: 'public route' }
+  if (anyRouteMatches(at(b, 'public_routes'), method, parsedPath, pathCount)) return { allow: true, reason: 'public route' }
 
   const identity = at(input, 'identity')
   if (!isObject(identity)) {
@@ -118,7 +128,7 @@ export function decideJs (input: Json, data: Json): Json {
   const granting: string[] = []
   for (const r of roles) {
     if (typeof r !== 'string') continue
-    if (members(at(permissions, r)).some(routeMatches)) granting.push(r)
+    if (anyRouteMatches(at(permissions, r), method, parsedPath, pathCount)) granting.push(r)
   }
   const subject = at(identity, 'sub')
   if (granting.length === 0 || subject === undefined || callerTenant === undefined) return DEFAULT()

@@ -121,7 +121,7 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
     if (extra !== undefined && extra.includes(name)) continue
     if (reserved(name)) continue
     if (!trust && (name.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(name))) continue
-    out[name] = v
+    out[name] = typeof v === 'string' ? ows(v) : v.map(ows)
   }
   if (ctx.upgrade !== undefined) {
     out.connection = 'upgrade'
@@ -142,6 +142,21 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
   }
   if (ctx.requestId !== undefined) out[REQUEST_ID] = ctx.requestId
   return out
+}
+
+/**
+ * A field value without the optional whitespace around it, which every HTTP/1.1 parser drops
+ * (RFC 9110 §5.5). Node trims each line it parses, but joins repeated lines with ", " (cookies
+ * "; "), over HTTP/1.1 and HTTP/2 alike, so a repeated header whose last line is empty arrives
+ * as "a, ": forwarded as it is, the upstream would read "a," where the policy saw "a, ". The
+ * view holds what the upstream will read.
+ */
+function ows (v: string): string {
+  const n = v.length
+  if (n === 0) return v
+  const a = v.charCodeAt(0)
+  const z = v.charCodeAt(n - 1)
+  return a === 32 || a === 9 || z === 32 || z === 9 ? v.replace(/^[ \t]+|[ \t]+$/g, '') : v
 }
 
 /**

@@ -75,6 +75,18 @@ t.test('argument counts, with OPA\'s have/want', async t => {
   t.same(typeErrors('package p\n\nv := replace("a", "b")\n'), [
     'p.rego:3:6: rego_type_error: replace: too few arguments\n\thave: (string, string, ???)\n\twant: (x: string, old: string, new: string, y: string)',
   ])
+  // A nested call's implicit output counts, as in OPA's rewritten call: the output argument
+  // is allowed only where the call is an expression of its own (it then unifies the result).
+  t.same(typeErrors('package p\n\nv := upper("a", "b")\n'), [
+    'p.rego:3:6: rego_type_error: upper: too many arguments\n\thave: (string, string, ???)\n\twant: (x: string, y: string)',
+  ])
+  t.same(typeErrors('package p\n\nv := [count([1], 1)]\n'), [
+    'p.rego:3:7: rego_type_error: count: too many arguments\n\thave: (array<number>, number, ???)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>, n: number)',
+  ])
+  t.same(typeErrors('package p\n\nf(x) := x\n\nv := f(1, 2)\n'), [
+    'p.rego:5:6: rego_type_error: data.p.f: too many arguments\n\thave: (number, number, ???)\n\twant: (any, any)',
+  ])
+  t.same(typeErrors('package p\n\nf(x) := x\n\nv if {\n  upper("a", "A")\n  count([1], 1)\n  f(1, 1)\n}\n'), [], 'an expression of its own may give the output')
   // compileModules reports it once (the planner's own arity message is dropped)
   try {
     compileModules({ modules: [{ file: 'p.rego', source: 'package p\n\nv := upper("a", "b", "c")\n' }], entrypoints: [] })

@@ -594,7 +594,10 @@ class Checker {
     const wantText = `(${want.map((w, i) => (names[i] !== undefined ? `${names[i]}: ` : '') + typeString(w)).join(', ')}${variadic !== undefined ? `${want.length > 0 ? ', ' : ''}${typeString(variadic)}...` : ''})`
     if (variadic === undefined) {
       const max = want.length
-      if (t.args.length > max || (comparison && t.args.length > params.length)) {
+      // OPA checks the call as rewritten: a nested call's implicit output counts, so
+      // `x := count(a, 2)` has one argument too many (as an expression of its own,
+      // `count(a, 2)` unifies the count with 2)
+      if (operands.length > max || (comparison && t.args.length > params.length)) {
         this.error(t.loc, `${name}: too many arguments`, [`have: (${have().join(', ')})`, `want: ${wantText}`])
         return ANY
       }

@@ -26,6 +26,11 @@ const httpStatus = (description: string, dflt: number) => int(description, dflt,
  * billions.
  */
 export const DEFAULT_EVAL_STEP_BUDGET = 10_000_000
+// Credentials kept out of decision logs by default (the decision log's own defaults, for
+// loggers built without this schema, are these same lists: src/decision-log).
+// x-api-key and x-auth-token are the common API-key / session-token headers.
+export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
+export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = Object.freeze(['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
 
 const tlsOptions = section('TLS client options', {
   enabled: bool('redis: use TLS even with a redis:// URL; HTTP clients choose TLS by the URL scheme, so with an http:// URL this is a config error (use https://)', false),
@@ -282,8 +287,8 @@ export const configSchema = {
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
       mask_entrypoint: str('not supported: refused at start (a policy entrypoint returning mask rules, as OPA\'s system.log.mask, is not implemented); use mask_rules'),
-      erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token']),
-      erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password']),
+      erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', [...DEFAULT_ERASE_HEADERS]),
+      erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
     }),
 

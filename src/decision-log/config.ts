@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
-import { DEFAULT_ERASE_QUERY_PARAMS } from './erase.js'
+import { DEFAULT_ERASE_HEADERS, DEFAULT_ERASE_QUERY_PARAMS } from '../config/schema.js'
 
 export type SinkName = 'control_plane' | 'console' | 'file'
 export type FsyncPolicy = 'always' | 'interval' | 'never'
@@ -120,9 +120,9 @@ export interface DecisionLogConfig {
   readonly erase_query_params: readonly string[]
 }
 
-// Credential headers. x-api-key and x-auth-token are the common API-key / session-token
-// headers besides the standard ones; the configured auth header joins them at resolve time.
-export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
+// Credential headers: the config schema's default, one list for it and for loggers built
+// without it; the configured auth header joins them at resolve time.
+export { DEFAULT_ERASE_HEADERS }
 
 // OPA's own bounds for upload_size_limit_bytes: one minimal event plus an empty gzip stream,
 // and 4 GiB.

@@ -4,8 +4,9 @@
 // pino formatter in src/index.ts). Everything is compiled once from the configured names; the
 // per-request work is a few string scans, no regex is built.
 
-/** Query parameter (and JSON body field) names erased by default. */
-export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = Object.freeze(['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
+/** Query parameter (and JSON body field) names erased by default: the config schema's default,
+ * one list for it and for loggers built without it. */
+export { DEFAULT_ERASE_QUERY_PARAMS } from '../config/schema.js'
 
 /** What an erased query parameter's value is replaced with in a logged URL or path. */
 export const REDACTED_VALUE = '[REDACTED]'

@@ -1,0 +1,94 @@
+// The decision cache never answers differently from the policy: two bouncers with the shipped
+// policy and JWT verification, one with the decision cache (in-process tier) and one without,
+// get the same seeded random sequence of requests — callers with different roles and tenants,
+// expired and forged tokens, no token, object-shaped roles, methods, routes, tenant headers —
+// with many repeats, so most of the first bouncer's answers come from its cache. For every
+// request both must answer the same status, and where the request is forwarded, the upstream
+// must get the same identity headers from both. A cache key that missed something the policy
+// reads would hand one caller's decision to another here (the class of Oathkeeper's
+// CVE-2021-32701).
+import { fileURLToPath } from 'node:url'
+import { SignJWT } from 'jose'
+import t from 'tap'
+import { request } from 'undici'
+import { rawRequest, startBouncer, startUpstream } from '../helpers/index.js'
+
+const POLICIES = fileURLToPath(new URL('../../policies', import.meta.url))
+const SECRET = 'cache-coherence-test-secret-0123456789'
+
+function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+async function token (claims: Record<string, unknown>, opts: { expired?: boolean; key?: string } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(now - 600).setExpirationTime(opts.expired === true ? now - 300 : now + 3600)
+    .sign(new TextEncoder().encode(opts.key ?? SECRET))
+}
+
+t.test('with and without the decision cache, every request is answered alike', async (t) => {
+  const up = await startUpstream()
+  const common = { auth: { jwt: { enabled: true, keys: [{ alg: 'HS256', secret: SECRET }] } } }
+  const cached = await startBouncer({ upstream: up.url, policyPath: POLICIES, config: { ...common, cache: { enabled: true } } })
+  const direct = await startBouncer({ upstream: up.url, policyPath: POLICIES, config: { ...common, cache: { enabled: false } } })
+  t.teardown(async () => { await cached.close(); await direct.close(); await up.close() })
+
+  const tokens: Array<string | undefined> = [
+    await token({ sub: 'alice', tenant: 'acme', roles: ['admin'] }),
+    await token({ sub: 'bob', tenant: 'acme', roles: ['support'] }),
+    await token({ sub: 'carol', tenant: 'globex', roles: ['viewer'] }),
+    await token({ sub: 'dave', tenant: 'globex', roles: ['platform-admin', 'support'] }),
+    await token({ sub: 'erin', tenant: 'acme', roles: { a: 'admin' } }),
+    await token({ sub: 'frank', tenant: 'acme', roles: [] }),
+    await token({ sub: 'alice', tenant: 'acme', roles: ['admin'] }, { expired: true }),
+    await token({ sub: 'alice', tenant: 'acme', roles: ['admin'] }, { key: 'not-the-secret-not-the-secret-0000' }),
+    undefined,
+  ]
+  const PATHS = ['/v1/orders', '/v1/orders/1', '/v1/orders/2/', '/v1/customers', '/v1/customers/7', '/health', '/v1/products',
+    '/v1/products/9', '/v1/admin', '/', '/v1/orders/1?x=1', '/v1/Orders/1', '/v1/customers/7/notes']
+  const METHODS = ['GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE']
+  const TENANTS = ['acme', 'acme', 'globex', undefined, 'ACME']
+
+  const rnd = prng(0xcac4e)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
+  // 80 distinct requests, drawn 400 times: most draws repeat an earlier request, which the
+  // cached bouncer then answers from its cache.
+  const distinct = Array.from({ length: 80 }, () => ({ method: pick(METHODS), path: pick(PATHS), tk: pick(tokens), tenant: pick(TENANTS) }))
+  const COUNT = 400
+  const differences: string[] = []
+  const statuses = new Map<number | undefined, number>()
+  for (let i = 0; i < COUNT && differences.length < 10; i++) {
+    const { method, path, tk, tenant } = pick(distinct)
+    const head = [`Host: api.local`, ...(tk !== undefined ? [`Authorization: Bearer ${tk}`] : []), ...(tenant !== undefined ? [`X-Tenant: ${tenant}`] : []),
+      ...(method === 'POST' || method === 'PUT' ? ['Content-Length: 2', 'Content-Type: application/json'] : []), 'Connection: close']
+    const payload = `${method} ${path} HTTP/1.1\r\n${head.join('\r\n')}\r\n\r\n${method === 'POST' || method === 'PUT' ? '{}' : ''}`
+    const answer = async (port: number) => {
+      up.requests.length = 0
+      const r = await rawRequest(port, payload)
+      const got = up.requests[0]
+      return { status: r.status, subject: got?.headers['x-bouncer-subject'], tenant: got?.headers['x-bouncer-tenant'], forwarded: up.requests.length }
+    }
+    const a = await answer(cached.port)
+    const b = await answer(direct.port)
+    statuses.set(b.status, (statuses.get(b.status) ?? 0) + 1)
+    if (JSON.stringify(a) !== JSON.stringify(b)) {
+      differences.push(`${method} ${path} as ${tk === undefined ? 'nobody' : `token ${tokens.indexOf(tk)}`}, x-tenant ${tenant ?? '(none)'}: with the cache ${JSON.stringify(a)}, without ${JSON.stringify(b)}`)
+    }
+  }
+  t.same(differences, [], 'the cache never answers differently from the policy')
+  // Allows, authentication failures and denials all occur (each cached in its own way).
+  for (const st of [200, 401, 403]) t.ok((statuses.get(st) ?? 0) >= 20, `status ${st}: ${statuses.get(st) ?? 0} answers`)
+
+  // Most answers of the cached bouncer came from its cache (else this proved nothing about it).
+  const metrics = await (await request(`${cached.adminUrl}/metrics`)).body.text()
+  const hits = Number(/^bouncer_decision_cache_hits_total\{tier="memory"\} (\d+)/m.exec(metrics)?.[1] ?? 0)
+  t.ok(hits >= COUNT / 2, `${hits} of ${COUNT} decisions were cache hits`)
+})

@@ -364,6 +364,16 @@ class Parser {
       if (ref.slice(1).some(t => t.type !== 'string')) {
         this.fail(`default rule ${this.refText(ref)} must not have variables in its reference`, nameTok)
       }
+      // OPA's parser: the value is a constant (comprehensions aside), and a default function's
+      // arguments are distinct variables
+      const kind = rule.value === undefined ? undefined : nonConstant(rule.value)
+      if (kind !== undefined) this.fail(`illegal default rule (value cannot contain ${kind})`, first)
+      const seen = new Set<string>()
+      for (const a of rule.args ?? []) {
+        if (a.type !== 'var') this.fail(`illegal default rule (arguments cannot contain ${a.type})`, first)
+        else if (a.name !== '_' && seen.has(a.name)) this.fail(`illegal default rule (arguments cannot be repeated ${a.name})`, first)
+        else seen.add(a.name)
+      }
       return rule
     }
 
@@ -990,4 +1000,19 @@ function mergeDiagnostics (lexDiags: Diagnostic[], parseDiags: Diagnostic[]): Di
   const at = new Set(lexDiags.map(d => `${d.loc.line}:${d.loc.col}`))
   const all = [...lexDiags, ...parseDiags.filter(d => !at.has(`${d.loc.line}:${d.loc.col}`))]
   return all.sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col)
+}
+
+/** The first var, ref or call in `t` outside comprehensions (what a default rule's value may
+ * not hold), by OPA's name for it; undefined for a constant. */
+function nonConstant (t: Term): 'var' | 'ref' | 'call' | undefined {
+  switch (t.type) {
+    case 'var': case 'ref': case 'call': return t.type
+    case 'array': case 'set':
+      for (const x of t.items) { const k = nonConstant(x); if (k !== undefined) return k }
+      return undefined
+    case 'object':
+      for (const [k, v] of t.entries) { const r = nonConstant(k) ?? nonConstant(v); if (r !== undefined) return r }
+      return undefined
+    default: return undefined // scalars; comprehensions are closures, evaluated when the default applies
+  }
 }

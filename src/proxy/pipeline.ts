@@ -42,7 +42,7 @@ import {
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
-import type { Target, TargetNormalizer } from './target.js'
+import { withHost, type Target, type TargetNormalizer } from './target.js'
 import { compileUpgradePolicy, headerValue, rawHead } from './upgrade.js'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 
@@ -80,6 +80,9 @@ function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): Req
 
 const BAD_TARGET_QUERY: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_QUERY'
 const BAD_TARGET_PATH: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_PATH'
+/** The error code of a refused target (path, query, or the Host it is for). */
+const badTargetCode = (reason: string): ErrorCode =>
+  reason.includes('query') ? BAD_TARGET_QUERY : reason.includes('Host') ? 'BOUNCER_ERR_PROXY_BAD_REQUEST' : BAD_TARGET_PATH
 
 export function createPipeline (deps: PipelineDeps): Pipeline {
   const { config, log, decide, normalize, forwarder, auth, masker, tunnels, grpc } = deps
@@ -146,7 +149,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   // ===================== HTTP requests =====================
 
   function onRequest (req: ClientRequest, res: ClientResponse): void {
-    const x = begin(req, normalize(req.url ?? ''))
+    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req)))
     const h2 = isHttp2(req as ProxyRequest)
     const http1 = !h2 && req.httpVersionMajor === 1
     // gRPC: an HTTP/2 stream with a gRPC content type (gRPC-Web is plain HTTP). Every answer
@@ -184,7 +187,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     const t = x.target
-    if (!t.ok) return reject(rejectStatus, t.reason, 'bad_target', t.reason.includes('query') ? BAD_TARGET_QUERY : BAD_TARGET_PATH)
+    if (!t.ok) return reject(rejectStatus, t.reason, 'bad_target', badTargetCode(t.reason))
     if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
 
     exchange(x, req, res, t, chunked, contentLength, hasBody, reject, grpcCall).catch((e: unknown) => {
@@ -410,7 +413,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
     if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
-    const x = begin(req, normalize(req.url ?? ''))
+    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req)))
     let accounted = false
     const done = (status: number): void => {
       if (accounted) return
@@ -419,7 +422,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     }
     const t = x.target
     if (!t.ok) {
-      x.fail('rejected', t.reason, t.reason.includes('query') ? BAD_TARGET_QUERY : BAD_TARGET_PATH)
+      x.fail('rejected', t.reason, badTargetCode(t.reason))
       acct.rejected('bad_target')
       writeRawReply(socket, errorReply(rejectStatus, x.requestId))
       return done(rejectStatus)

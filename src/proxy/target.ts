@@ -29,6 +29,7 @@ export interface PathRules {
 }
 
 export type Target =
+  /** authority: the absolute-form target's; after withHost, the host the request is for (normalizeHost) */
   | { readonly ok: true; readonly path: string; readonly query: string; readonly authority: string | undefined }
   | { readonly ok: false; readonly reason: string }
 
@@ -57,6 +58,40 @@ const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
 const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/
 
 const fail = (reason: string): Target => ({ ok: false, reason })
+
+/**
+ * The host a request is for, as upstreams read it: host names are case-insensitive and a
+ * trailing dot names the same host (RFC 3986 §3.2.2; nginx, Envoy routes and Node frameworks
+ * match "ADMIN.example." as "admin.example"), so both are normalised away — else a policy that
+ * denies `host == "admin.example"` is passed by a client that writes it in capitals, while the
+ * upstream serves the admin host all the same. null: not a valid authority (userinfo, spaces,
+ * a path, a bad port...). An empty Host (allowed by RFC 9112 for targets without an authority)
+ * stays empty.
+ */
+export function normalizeHost (raw: string): string | null {
+  if (raw === '') return ''
+  if (!AUTHORITY.test(raw)) return null
+  const host = raw.toLowerCase()
+  if (host.charCodeAt(0) === 91 /* [ */) return host // IPv6 literal: no trailing dot to drop
+  const colon = host.lastIndexOf(':')
+  const name = colon < 0 ? host : host.slice(0, colon)
+  if (!name.endsWith('.') || name.length === 1) return host
+  return name.slice(0, -1) + (colon < 0 ? '' : host.slice(colon))
+}
+
+/**
+ * The target with the host the request is for (see normalizeHost): the absolute-form authority
+ * when there is one, else the Host header (HTTP/2: :authority). An invalid Host is refused like
+ * an invalid target: the policy and the upstream must agree on which host this is.
+ */
+export function withHost (t: Target, hostHeader: string | undefined): Target {
+  if (!t.ok) return t
+  const raw = t.authority ?? hostHeader
+  if (raw === undefined) return t
+  const host = normalizeHost(raw)
+  if (host === null) return fail(t.authority !== undefined ? 'invalid authority in absolute-form target' : 'invalid Host header')
+  return host === t.authority ? t : { ...t, authority: host }
+}
 
 export type TargetNormalizer = (rawTarget: string) => Target
 

@@ -79,6 +79,36 @@ t.test('normalisation', async (t) => {
     t.equal(up.requests.length, 0, 'nothing reached the upstream')
   })
 
+  t.test('the host is normalised as upstreams read it, the same for the policy and the upstream', async (t) => {
+    // A policy that denies one host must not be passed by a spelling of the same host.
+    const deny = await startBouncer({ upstream: up.url, rego: { 'd.rego': `package bouncer
+
+decision := {"allow": false} if input.attributes.request.http.host == "admin.local"
+
+decision := {"allow": true, "headers": {"x-policy-host": input.attributes.request.http.host}} if input.attributes.request.http.host != "admin.local"
+` } })
+    t.teardown(() => deny.close())
+    for (const [target, host] of [['/x', 'admin.local'], ['/x', 'ADMIN.local'], ['/x', 'admin.local.'], ['/x', 'Admin.LOCAL.'], ['http://ADMIN.local./x', 'other.local']]) {
+      up.requests.length = 0
+      const r = await get(deny.port, target, host)
+      t.equal(r.status, 403, `${target} with Host ${host}: the admin host, denied`)
+      t.equal(up.requests.length, 0, 'never forwarded')
+    }
+    for (const [host, normal] of [['API.Local', 'api.local'], ['api.local.:8080', 'api.local:8080'], ['[::1]:80', '[::1]:80'], ['Api.Local', 'api.local']]) {
+      up.requests.length = 0
+      const r = await get(deny.port, '/x', host)
+      t.equal(r.status, 200, `Host ${host} allowed`)
+      t.equal(up.requests[0]?.headers.host, normal, `the upstream gets Host ${normal}`)
+      t.equal(up.requests[0]?.headers['x-policy-host'], normal, `the policy saw ${normal}`)
+    }
+    for (const host of ['user@api.local', 'api local', 'api.local:80:80', 'api.local/x']) {
+      up.requests.length = 0
+      const r = await get(deny.port, '/x', host)
+      t.equal(r.status, 400, `Host ${JSON.stringify(host)} refused`)
+      t.equal(up.requests.length, 0, 'never forwarded')
+    }
+  })
+
   t.test('configurable: keep encoded slashes, no slash merging, custom status', async (t) => {
     up.requests.length = 0
     const r = await get(bk.port, '/public/a%2fb')

@@ -17,20 +17,10 @@ import { request } from 'undici'
 import { rawRequest, startBouncer, startUpstream, type Upstream } from '../helpers/index.js'
 import { redisServerMissing, startRedis } from '../cache/fixtures/redis-server.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
+import { prng } from '../helpers/random.js'
 
 const POLICIES = fileURLToPath(new URL('../../policies', import.meta.url))
 const SECRET = 'cache-coherence-test-secret-0123456789'
-
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function token (claims: Record<string, unknown>, opts: { expired?: boolean; key?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { rawRequest, startBouncer, startUpstream } from '../helpers/index.js'
 import { startControlPlane, tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
+import { prng, randomCase } from '../helpers/random.js'
 
 // The decision hands the caller's token on, as policies that forward credentials do: the logged
 // result then holds it too, under header names the erasure covers.
@@ -23,22 +24,7 @@ decision := {
 }
 `
 
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const AROUND = ['"', '\\', '+', '%', '=', ';', ',', '/', '\u00e9', ' ', "'", '<', '&', '~']
-
-function randomCase (rnd: () => number, s: string): string {
-  return [...s].map((c) => (rnd() < 0.4 ? c.toUpperCase() : c)).join('')
-}
 
 t.test('generated credentials in headers, queries and decisions never reach the decision log', async (t) => {
   const dir = tempDir(t)
@@ -64,10 +50,10 @@ t.test('generated credentials in headers, queries and decisions never reach the 
     const lines: string[] = []
     const where: string[] = []
     let query = ''
-    if (rnd() < 0.6) { lines.push(`${randomCase(rnd, 'authorization')}: Bearer ${secret()}`); where.push('authorization') }
-    if (rnd() < 0.5) { lines.push(`${randomCase(rnd, 'cookie')}: session=${secret()}; theme=dark`); where.push('cookie') }
-    if (rnd() < 0.3) { lines.push(`${randomCase(rnd, 'x-api-key')}: ${secret()}`); where.push('x-api-key') }
-    if (rnd() < 0.3) { lines.push(`${randomCase(rnd, 'x-auth-token')}: ${secret()}`); where.push('x-auth-token') }
+    if (rnd() < 0.6) { lines.push(`${randomCase(rnd, 'authorization', 0.4)}: Bearer ${secret()}`); where.push('authorization') }
+    if (rnd() < 0.5) { lines.push(`${randomCase(rnd, 'cookie', 0.4)}: session=${secret()}; theme=dark`); where.push('cookie') }
+    if (rnd() < 0.3) { lines.push(`${randomCase(rnd, 'x-api-key', 0.4)}: ${secret()}`); where.push('x-api-key') }
+    if (rnd() < 0.3) { lines.push(`${randomCase(rnd, 'x-auth-token', 0.4)}: ${secret()}`); where.push('x-auth-token') }
     if (rnd() < 0.4) { query = `?${rnd() < 0.5 ? 'token' : 'API_KEY'}=${encodeURIComponent(secret())}&page=2`; where.push('query') }
     if (where.length === 0) { lines.push(`Authorization: Bearer ${secret()}`); where.push('authorization') }
     carried.push(where)

@@ -13,6 +13,7 @@
 import { connect as h2connect } from 'node:http2'
 import t from 'tap'
 import { rawRequest, startBouncer, startUpstream, type Upstream } from '../helpers/index.js'
+import { prng } from '../helpers/random.js'
 
 const POLICY = `package bouncer
 
@@ -25,18 +26,6 @@ decision := {
   },
 }
 `
-
-// mulberry32: a small seeded PRNG, so a failure names a target that fails on every run
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // Spellings a canonical path may be made of (dot segments, escapes of unreserved and reserved
 // characters, valid UTF-8 escapes, characters that must be escaped) ...

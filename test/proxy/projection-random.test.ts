@@ -9,6 +9,7 @@
 import t from 'tap'
 import { loadPolicyFromRego } from '../../src/policy/load.js'
 import { compileInputView, inputBytes } from '../../src/proxy/projection.js'
+import { prng } from '../helpers/random.js'
 
 // decision bodies (package bouncer; entrypoint bouncer/decision); helpers may follow on other lines
 const POLICIES: string[] = [
@@ -82,18 +83,6 @@ const POLICIES: string[] = [
   'decision := q\nq := x if { x := input.headers["x-a"] }',
   'decision := yaml.marshal(input.user)',
 ]
-
-// mulberry32: seeded, so a mismatch names an input that fails on every run
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const KEYS = ['a', 'b', 'c', 'd', 'k', 'x', 'arr', 'headers', 'user', 'roles', 'x-a', 'x-b']
 const SCALARS: unknown[] = ['x', 'a', 'b', 'c', 'k', 'admin', '', 0, 1, 2.5, -1, true, false, null]

@@ -11,6 +11,7 @@
 import { connect as h2connect } from 'node:http2'
 import t from 'tap'
 import { rawRequest, startBouncer, startUpstream, type Upstream } from '../helpers/index.js'
+import { prng, randomCase } from '../helpers/random.js'
 
 const POLICY = `package bouncer
 
@@ -19,18 +20,6 @@ decision := {
   "headers": {"x-policy-headers": base64.encode(json.marshal(input.attributes.request.http.headers))},
 }
 `
-
-// mulberry32 (as in normalisation-random.test.ts): a failure names a request that fails on every run
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const NAMES = [
   'x-a', 'x-b', 'accept', 'accept-language', 'user-agent', 'authorization', 'cookie', 'x-tenant', 'cache-control', 'traceparent',
@@ -45,10 +34,6 @@ const H2_SINGLE = new Set(['authorization', 'proxy-authorization', 'user-agent']
 const VALUES = ['1', 'a b', 'x,y', '"quoted"', 'caf\u00e9', 'k=v; k2=v2', 'Bearer abc.def.ghi', 'trailers', 'gzip, br', '*', '', 'x-a', 'req-42']
 // Names that must never reach the upstream as the client sent them.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'transfer-encoding'])
-
-function randomCase (rnd: () => number, s: string): string {
-  return [...s].map((c) => (rnd() < 0.3 ? c.toUpperCase() : c)).join('')
-}
 
 /** One request's header fields, in order, and the names its Connection header nominates. */
 interface Generated { fields: Array<[string, string]>; nominated: string[] }

@@ -60,13 +60,12 @@ const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,
 const fail = (reason: string): Target => ({ ok: false, reason })
 
 /**
- * The host a request is for, as upstreams read it: host names are case-insensitive and a
- * trailing dot names the same host (RFC 3986 §3.2.2; nginx, Envoy routes and Node frameworks
- * match "ADMIN.example." as "admin.example"), so both are normalised away — else a policy that
- * denies `host == "admin.example"` is passed by a client that writes it in capitals, while the
- * upstream serves the admin host all the same. null: not a valid authority (userinfo, spaces,
- * a path, a bad port...). An empty Host (allowed by RFC 9112 for targets without an authority)
- * stays empty.
+ * The host a request is for, as upstreams read it: host names are case-insensitive (RFC 3986
+ * §3.2.2; nginx and Envoy match virtual hosts without regard to case) and a trailing dot names
+ * the same host (nginx drops it), so both are normalised away — else a policy that denies
+ * `host == "admin.example"` is passed by a client that writes it in capitals, while the upstream
+ * serves the admin host all the same. null: not a valid authority (userinfo, spaces, a path, a
+ * bad port...). An empty Host (allowed by RFC 9112 for targets without an authority) stays empty.
  */
 export function normalizeHost (raw: string): string | null {
   if (raw === '') return ''

@@ -71,6 +71,16 @@ t.test('the CheckRequest decoder reads what protobufjs writes', async (t) => {
   t.throws(() => decodeCheckRequest(Buffer.from([0x0a, 0x07, 0x22, 0x05, 0x12, 0x03, 0x12, 0x01, 0xff])), /not valid UTF-8/)
 })
 
+t.test('host and path reach the policy as Envoy sent them (the plugin does not normalise them)', async (t) => {
+  const req = checkRequest({ method: 'GET', path: '/A//b/./c/../d%2Fe?x=1' }) as Record<string, any>
+  req.attributes.request.http.host = 'People.Example.'
+  const input = inputFromCheckRequest(decodeCheckRequest(requestSerialize(req)))
+  const http = input.attributes.request.http as Record<string, unknown>
+  t.equal(http.host, 'People.Example.', 'case and the trailing dot kept (the proxy port lower-cases and drops it)')
+  t.equal(http.path, '/A//b/./c/../d%2Fe?x=1', 'the path as sent')
+  t.same(input.parsed_path, ['A', '', 'b', '.', 'c', '..', 'd', 'e'], 'split after decoding, dot segments kept, as the plugin splits')
+})
+
 t.test('the result read as the plugin reads it', async (t) => {
   t.equal(parseExtAuthzDecision(true).allow, true)
   t.equal(parseExtAuthzDecision(false).envoy.object, false)

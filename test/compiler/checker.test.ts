@@ -66,6 +66,17 @@ t.test('references a known value cannot have', async t => {
     'p.rego:5:10: rego_type_error: undefined ref: data.p.n.x\n\tdata.p.n.x\n\t^^^^^^^^\n\thave: number',
   ])
   t.same(typeErrors('package p\n\nallow if {\n  x := {"a": 1}\n  x.a == 1\n  input.anything.goes == 1\n  data.other.tree[_] == 1\n}\n'), [], 'known keys, input and base data are fine')
+  // A collection literal indexed directly: OPA moves it into a local (__local0__) and checks the
+  // key against its type; we name the literal itself.
+  t.same(typeErrors('package p\n\nv := [1, 2]["a"]\n'), [
+    'p.rego:3:6: rego_type_error: undefined ref: [1, 2].a\n\t[1, 2].a\n\t       ^\n\t       have: "a"\n\t       want (type): number',
+  ], 'an array literal has number keys')
+  t.same(typeErrors('package p\n\nv := {"a": 1}.b\n'), [
+    'p.rego:3:6: rego_type_error: undefined ref: {"a": 1}.b\n\t{"a": 1}.b\n\t         ^\n\t         have: "b"\n\t         want (one of): ["a"]',
+  ], 'an object literal has its keys')
+  t.equal(typeErrors('package p\n\nv := [1][5]\n').length, 1, 'past the end of an array literal')
+  t.same(typeErrors('package p\n\nv := [1, 2][1]\nw := {"a": {"b": 1}}.a.b\nx := {k: 1 | k := input[_]}.b\ny := [x | x := input[_]][3]\nz := [1][i] if i := input.i\n'), [],
+    'keys a literal has, comprehensions with any keys, variable keys')
 })
 
 t.test('argument counts, with OPA\'s have/want', async t => {

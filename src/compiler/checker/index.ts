@@ -412,7 +412,12 @@ class Checker {
   /** The type a reference evaluates to. */
   refType (t: Extract<Term, { type: 'ref' }>, bc: BodyCtx): Type {
     const head = t.head
-    if (head.type !== 'var') return this.selectPath(this.typeOf(head, bc), t.path, bc, t, 0, true)
+    if (head.type !== 'var') {
+      // A literal's type is exact, so a key it cannot have is an error, as in OPA ([1, 2]["a"],
+      // {"a": 1}.b: "undefined ref"); a call's result type may be wider than ours: no errors.
+      const literal = LITERAL_HEADS.has(head.type)
+      return this.selectPath(this.typeOf(head, bc), t.path, bc, t, 0, !literal)
+    }
     const name = head.name
     if (bc.scope.owner(name) !== null) {
       let base = bc.scope.get(name)
@@ -806,8 +811,13 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** A reference as Rego prints it (data.p.q["k"][x]); with `upto`, only the head and the keys
  *  before that index. */
+/** Reference heads whose type is exactly what they are: collection literals and comprehensions. */
+const LITERAL_HEADS = new Set<Term['type']>(['array', 'object', 'set', 'arraycompr', 'setcompr', 'objectcompr'])
+
 function refText (t: Term, upto?: number): string | null {
   if (t.type === 'var') return t.name.startsWith(WILDCARD) ? '_' : t.name
+  // (OPA names the literal by the local it moves it into, __localN__; we show the literal)
+  if (LITERAL_HEADS.has(t.type)) return literalText(t)
   if (t.type !== 'ref') return null
   let s = refText(t.head)
   if (s === null) return null
@@ -821,6 +831,28 @@ function refText (t: Term, upto?: number): string | null {
     else s += '[...]'
   }
   return s
+}
+
+/** Rego text of a literal used as a reference head (comprehensions and long literals shortened). */
+function literalText (t: Term): string {
+  const inner = (x: Term): string => {
+    switch (x.type) {
+      case 'null': return 'null'
+      case 'boolean': return String(x.value)
+      case 'number': return x.raw
+      case 'string': return JSON.stringify(x.value)
+      case 'var': return x.name.startsWith(WILDCARD) ? '_' : x.name
+      case 'array': return `[${x.items.map(inner).join(', ')}]`
+      case 'set': return x.items.length === 0 ? 'set()' : `{${x.items.map(inner).join(', ')}}`
+      case 'object': return `{${x.entries.map(([k, v]) => `${inner(k)}: ${inner(v)}`).join(', ')}}`
+      case 'arraycompr': return '[... | ...]'
+      case 'setcompr': return '{... | ...}'
+      case 'objectcompr': return '{...: ... | ...}'
+      default: return refText(x) ?? '...'
+    }
+  }
+  const text = inner(t)
+  return text.length <= 60 ? text : `${text.slice(0, 57)}...`
 }
 
 

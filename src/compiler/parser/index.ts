@@ -838,6 +838,10 @@ class Parser {
 
   extendRef (t: Term, seg: Term): Term {
     if (t.type === 'ref') return { type: 'ref', head: t.head, path: [...t.path, seg], loc: t.loc }
+    // As OPA's parser: a scalar cannot be indexed ("abc"[0] is an error, not undefined)
+    if (t.type === 'string' || t.type === 'number' || t.type === 'boolean' || t.type === 'null') {
+      throw new ParseError({ code: 'rego_parse_error', message: `illegal ref (head cannot be ${t.type})`, loc: t.loc })
+    }
     return { type: 'ref', head: t, path: [seg], loc: t.loc }
   }
 

@@ -56,6 +56,22 @@ p := x if { some x in input.xs }
   t.equal(await evalRego(src, 'c/p', { xs: [1, 1] }), 1)
 })
 
+t.test('an object literal with a key written twice is one key, not a conflict (as OPA\'s parser)', async t => {
+  const src = `package d
+p := {"a": x, "a": y} if { x := input.x; y := input.y }
+q := {input.k: 1, input.k: 2}
+`
+  t.same(await evalRego(src, 'd/p', { x: 1, y: 2 }), { a: 2 }, 'the last value')
+  t.same(await evalRego(src, 'd/q', { k: 'z' }), { z: 2 }, 'the same reference twice')
+  // Keys that only turn out equal during evaluation: OPA keeps one value, which one depends on
+  // its generated variable names; we refuse (fails closed) when the values differ.
+  const late = `package e
+p := {input.k1: 1, input.k2: 2}
+`
+  await t.rejects(evalRego(late, 'e/p', { k1: 'a', k2: 'a' }), /eval_conflict_error: object keys must be unique/)
+  t.same(await evalRego(late, 'e/p', { k1: 'a', k2: 'b' }), { a: 1, b: 2 })
+})
+
 t.test('compile errors carry file:line:col and codes', async t => {
   const bad = `package b
 p if { x := 1; x := 2 }

@@ -358,6 +358,17 @@ t.test('composites and comprehensions', async t => {
   t.match(parseTerm('[x | x = 1]').term, { type: 'arraycompr', term: { name: 'x' } })
   t.match(parseTerm('{x | x = 1}').term, { type: 'setcompr', term: { name: 'x' } })
   t.equal(term('[[x | x = 1][0] | true]'), '[([x | x = 1])[0] | true]')
+  // A key written twice is one key: its first place, the last value (OPA's parser inserts the
+  // pairs into one object), so {"a": x, "a": y} never becomes an evaluation conflict.
+  t.equal(term('{"a": 1, "b": 2, "a": 3}'), '{"a": 3, "b": 2}')
+  t.equal(term('{"a": x, "a": y}'), '{"a": y}')
+  t.equal(term('{x: 1, y: 2, x: 3}'), '{x: 3, y: 2}')
+  t.equal(term('{input.k: 1, input.k: 2, input.j: 3}'), '{input.k: 2, input.j: 3}')
+  t.equal(term('{[1, {"b": c}]: 1, [1, {"b": c}]: 2}'), '{[1, {"b": c}]: 2}')
+  t.equal(term('{_: 1, _: 2}'), '{_: 1, _: 2}', 'every _ is a variable of its own')
+  t.equal(term('{1: "x", 1.0: "y"}'), '{1: "y"}', 'an integer, then the same number')
+  t.equal(term('{1.0: "y", 1: "x"}'), '{1.0: "y", 1: "x"}', 'not the other way round (as OPA)')
+  t.equal(term('{"1": 1, 1: 2}'), '{"1": 1, 1: 2}', 'a string is not a number')
 })
 
 t.test('locations', async t => {

@@ -920,7 +920,12 @@ class Parser {
           if (this.isOp('}')) { this.advance(); break }
           const k = this.parseIn(false)
           this.expectOp(':')
-          entries.push([k, this.parseIn(false)])
+          const v = this.parseIn(false)
+          // As OPA's parser builds the object: a key written twice keeps its first place and
+          // takes the last value ({"a": x, "a": y} is {"a": y}, not an evaluation conflict).
+          const at = entries.findIndex(([prev]) => sameKeyTerm(prev, k))
+          if (at >= 0) entries[at] = [entries[at]![0], v]
+          else entries.push([k, v])
         }
         return { type: 'object', entries, loc }
       }
@@ -1019,4 +1024,34 @@ function nonConstant (t: Term): 'var' | 'ref' | 'call' | undefined {
       return undefined
     default: return undefined // scalars; comprehensions are closures, evaluated when the default applies
   }
+}
+
+/**
+ * Whether two object-literal keys are the same term, as OPA's object insertion compares them
+ * while parsing: equal constants and composites, the same variable (every `_` is a variable of
+ * its own), the same reference or call. An integer literal also equals a later number of the
+ * same value (1 then 1.0: one key), but not the other way round, as in OPA. Comprehensions are
+ * never merged here.
+ */
+function sameKeyTerm (a: Term, b: Term): boolean {
+  switch (a.type) {
+    case 'null': return b.type === 'null'
+    case 'boolean': return b.type === 'boolean' && a.value === b.value
+    case 'string': return b.type === 'string' && a.value === b.value
+    case 'number':
+      return b.type === 'number' && (a.raw === b.raw || (/^-?[0-9]+$/.test(a.raw) && Number(a.raw) === Number(b.raw) && Number.isSafeInteger(Number(a.raw))))
+    case 'var': return b.type === 'var' && a.name === b.name && a.name !== '_'
+    case 'ref': return b.type === 'ref' && sameKeyTerm(a.head, b.head) && sameTerms(a.path, b.path)
+    case 'array': return b.type === 'array' && sameTerms(a.items, b.items)
+    case 'set': return b.type === 'set' && sameTerms(a.items, b.items)
+    case 'object':
+      return b.type === 'object' && a.entries.length === b.entries.length &&
+        a.entries.every(([k, v], i) => sameKeyTerm(k, b.entries[i]![0]) && sameKeyTerm(v, b.entries[i]![1]))
+    case 'call': return b.type === 'call' && a.name === b.name && sameTerms(a.args, b.args)
+    default: return false
+  }
+}
+
+function sameTerms (a: Term[], b: Term[]): boolean {
+  return a.length === b.length && a.every((t, i) => sameKeyTerm(t, b[i]!))
 }

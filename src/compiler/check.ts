@@ -3,7 +3,7 @@
 // `opa check` reports them, without building a module; `strict` adds opa check --strict's
 // checks (./checker/strict.ts).
 import { checkTypes, combineDiagnostics, sortDiagnostics } from './checker/index.js'
-import { regoV1Checks, strictChecks } from './checker/strict.js'
+import { alwaysChecks, strictChecks } from './checker/strict.js'
 import { Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseSources, type RegoVersion, type SourceFile } from './index.js'
 import { planPolicy } from './planner/index.js'
@@ -19,7 +19,7 @@ export interface CheckOptions {
 export function checkSources (opts: CheckOptions): Diagnostic[] {
   const parsed = parseSources(opts.modules, opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {})
   if (parsed.diagnostics.length > 0) return sortDiagnostics(parsed.diagnostics)
-  const typeErrors = [...checkTypes({ modules: parsed.modules }), ...regoV1Checks(parsed.modules)]
+  const typeErrors = [...checkTypes({ modules: parsed.modules }), ...alwaysChecks(parsed.modules)]
   const diags = new Diagnostics()
   planPolicy({ modules: parsed.modules, entrypoints: [] }, diags)
   const found = combineDiagnostics(typeErrors, diags.list)

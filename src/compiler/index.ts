@@ -10,7 +10,7 @@ import YAML from 'yaml'
 import type { Module } from './ast/index.js'
 import { anyNondeterministic } from './builtins.js'
 import { checkTypes, combineDiagnostics } from './checker/index.js'
-import { regoV1Checks } from './checker/strict.js'
+import { alwaysChecks } from './checker/strict.js'
 import type { CoveragePoint } from './coverage.js'
 import { CompileError, Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseModule, parseQuery } from './parser/index.js'
@@ -168,7 +168,7 @@ function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
   if (diags.hasErrors) return diags.list
   const rewrite = opts.rewriteModules
   if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
-  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => [...checkTypes({ modules: parsed.modules, query: query?.body }), ...regoV1Checks(parsed.modules)])
+  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => [...checkTypes({ modules: parsed.modules, query: query?.body }), ...alwaysChecks(parsed.modules)])
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,

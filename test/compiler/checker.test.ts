@@ -79,6 +79,26 @@ t.test('references a known value cannot have', async t => {
     'keys a literal has, comprehensions with any keys, variable keys')
 })
 
+t.test('unused `some` and `every` variables are errors without --strict, in v0 modules too (OPA\'s RewriteLocalVars)', async t => {
+  const diag = (body: string, regoVersion: 0 | 1 = 1): string[] =>
+    checkSources({ modules: [{ file: 'd.rego', source: `package d\n\n${body}\n` }], regoVersion }).map(formatDiagnostic)
+  t.same(diag('p if {\n  some x\n  input.a == 1\n}'), ['d.rego:4:3: rego_compile_error: declared var x unused'], 'at the some expression')
+  t.same(diag('p if {\n  some x, y\n  input.a[x] == 1\n}'), ['d.rego:4:3: rego_compile_error: declared var y unused'], 'one of two')
+  t.same(diag('p if {\n  every x in [1] {\n    true\n  }\n}'), ['d.rego:5:5: rego_compile_error: declared var x unused'], 'an every value, at the body\'s first expression')
+  t.same(diag('p if {\n  every k, v in {"a": 1} { v == 1 }\n}'), ['d.rego:4:28: rego_compile_error: declared var k unused'], 'an every key')
+  t.same(diag('p if {\n  x := [1 | some y; true]\n  x[0] == 1\n}'), ['d.rego:4:13: rego_compile_error: declared var y unused'], 'inside a comprehension')
+  t.same(diag('p {\n  some x\n  input.a == 1\n}', 0), ['d.rego:4:3: rego_compile_error: declared var x unused'], 'a v0 module')
+  t.same(diag([
+    'p if {\n  every _, v in {"a": 1} { v == 1 }\n}',
+    'q if {\n  some x in [1]\n  true\n}',
+    'r if {\n  some k, v in {"a": 1}\n  v == 1\n}',
+    's contains x if {\n  some x\n  input.a[x]\n}',
+    't if {\n  some x\n  ys := [y | y := input.a[x]]\n  count(ys) > 0\n}',
+    'u if {\n  some x\n  input.b[x]\n  every y in input.a { y != x }\n}',
+    'v := o if {\n  some k\n  o := {k: 1 | input.a[k]}\n}',
+  ].join('\n\n')), [], 'used later, in the head, in a comprehension or an every body; some ... in always uses its variables')
+})
+
 t.test('argument counts, with OPA\'s have/want', async t => {
   t.same(typeErrors('package p\n\nv := upper("a", "b", "c")\n'), [
     'p.rego:3:6: rego_type_error: upper: too many arguments\n\thave: (string, string, string, ???)\n\twant: (x: string, y: string)',
@@ -193,11 +213,12 @@ r := any([true])
 `
   const lax = checkSources({ modules: [{ file: 's.rego', source }] })
   t.same(lax.map(formatDiagnostic), [
+    's.rego:11:3: rego_compile_error: declared var w unused',
     's.rego:15:1: rego_compile_error: rules must not shadow data (use a different rule name)',
     's.rego:18:3: rego_compile_error: variables must not shadow input (use a different variable name)',
     's.rego:19:3: rego_type_error: deprecated built-in function calls in expression: cast_string',
     's.rego:22:6: rego_type_error: deprecated built-in function calls in expression: any',
-  ], 'without --strict, what OPA 1.x rejects in any Rego v1 module')
+  ], 'without --strict, what OPA 1.x rejects: unused `some` variables in any module, the rest in Rego v1 modules')
   t.same(checkSources({ modules: [{ file: 'v0.rego', source: 'package s\n\nr := any([true])\n\ndata := 1\n' }], regoVersion: 0 }).map(formatDiagnostic), [], 'a v0 module may use them')
   t.same(checkSources({ modules: [{ file: 'u.rego', source: 'package u\n\nany(xs) := true if { some x in xs; x }\n\np := any([true])\n' }], strict: true }).map(formatDiagnostic), [], 'a function of the package named like a deprecated builtin')
   const strict = checkSources({ modules: [{ file: 's.rego', source }], strict: true })
@@ -206,7 +227,7 @@ r := any([true])
     's.rego:5:1: rego_compile_error: import input.x as alias unused',
     's.rego:7:6: rego_compile_error: unused argument b. (hint: use _ (wildcard variable) instead)',
     's.rego:10:3: rego_compile_error: assigned var v unused',
-    's.rego:11:8: rego_compile_error: declared var w unused',
+    's.rego:11:3: rego_compile_error: declared var w unused',
     's.rego:15:1: rego_compile_error: rules must not shadow data (use a different rule name)',
     's.rego:18:3: rego_compile_error: variables must not shadow input (use a different variable name)',
     's.rego:19:3: rego_type_error: deprecated built-in function calls in expression: cast_string',

@@ -94,7 +94,7 @@ t.test('every: undefined or non-collection domain, vacuous truth; not every is a
   const src = `package t
 r_undef if every x in input.missing { x > 0 }
 r_scalar if every x in input.n { x > 0 }
-r_empty if every x in [] { false }
+r_empty if every x in [] { x == false }
 r_all if every x in input.xs { x > 0 }
 `
   // an undefined domain fails the body; a scalar domain too (conformance every/non_iterable_domain)

@@ -9,7 +9,8 @@
 //                                                              variables must not shadow data (use a different variable name)
 //   - calls to deprecated builtins         rego_type_error     deprecated built-in function calls in expression: any
 // The last two OPA 1.x enforces in every Rego v1 module, strict or not (its parser's
-// checkRegoV1Module, with duplicate imports, which the planner rejects): regoV1Checks().
+// checkRegoV1Module, with duplicate imports, which the planner rejects), and unused `some` and
+// `every` variables in every module, v0 too (its compiler's RewriteLocalVars stage): alwaysChecks().
 import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
 import { builtinDecl } from '../builtins.js'
 import type { Diagnostic } from '../diagnostics.js'
@@ -22,11 +23,85 @@ export function strictChecks (modules: Module[]): Diagnostic[] {
   return out
 }
 
-/** What OPA 1.x rejects in every Rego v1 module: rules and variables named input or data,
+/** What OPA 1.x rejects without strict mode: in every module, `some` and `every` variables no
+ *  later expression uses; in every Rego v1 module, rules and variables named input or data and
  *  calls to deprecated builtins. */
-export function regoV1Checks (modules: Module[]): Diagnostic[] {
+export function alwaysChecks (modules: Module[]): Diagnostic[] {
   const out: Diagnostic[] = []
-  for (const m of modules) if (m.regoVersion !== 0) checkModule(m, out, false)
+  for (const m of modules) {
+    for (const rule of m.rules) {
+      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) checkDeclared(r.body, headTerms(r), [], out)
+    }
+    if (m.regoVersion !== 0) checkModule(m, out, false)
+  }
+  return out
+}
+
+function headTerms (r: Rule): Term[] {
+  const head: Term[] = [...r.ref.slice(1)]
+  if (r.key !== undefined) head.push(r.key)
+  if (r.value !== undefined) head.push(r.value)
+  return head
+}
+
+type VarTerm = Extract<Term, { type: 'var' }>
+
+/**
+ * "declared var x unused", as OPA's RewriteLocalVars reports it: a variable of `some x` that no
+ * later expression of its body (nested bodies and `with` included) nor the head that body
+ * produces (the rule's head, a comprehension's term) mentions; an `every` key or value its
+ * body does not mention (reported at the body's first expression, as OPA). `some ... in`
+ * always uses its variables. Nested bodies are checked first, and only the first body of a
+ * rule with unused variables reports them (OPA stops at the first). True once reported.
+ */
+function checkDeclared (body: Body, head: Term[], everyVars: VarTerm[], out: Diagnostic[]): boolean {
+  for (const e of body) {
+    for (const n of nestedScopes(e)) if (checkDeclared(n.body, n.head, n.declared, out)) return true
+  }
+  const before = out.length
+  const unused = (name: string, loc: Diagnostic['loc']): void => { out.push({ code: 'rego_compile_error', message: `declared var ${name} unused`, loc }) }
+  if (everyVars.length > 0) {
+    const used = new Set<string>()
+    bodyVars(body, n => used.add(n))
+    for (const v of everyVars) if (!used.has(v.name)) unused(v.name, body[0]?.loc ?? v.loc)
+  }
+  for (let i = 0; i < body.length; i++) {
+    const e = body[i]!
+    if (e.kind.type !== 'some') continue
+    const used = new Set<string>()
+    bodyVars(body.slice(i + 1), n => used.add(n))
+    for (const t of head) termVars(t, n => used.add(n))
+    for (const v of e.kind.vars) if (v.name !== '_' && !used.has(v.name)) unused(v.name, e.loc)
+  }
+  return out.length > before
+}
+
+/** The bodies nested in an expression, with what each produces and declares. */
+function nestedScopes (e: Expr): Array<{ body: Body; head: Term[]; declared: VarTerm[] }> {
+  const out: Array<{ body: Body; head: Term[]; declared: VarTerm[] }> = []
+  const visit = (t: Term): void => {
+    switch (t.type) {
+      case 'ref': visit(t.head); t.path.forEach(visit); return
+      case 'array': case 'set': t.items.forEach(visit); return
+      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
+      case 'call': t.args.forEach(visit); return
+      case 'arraycompr': case 'setcompr': visit(t.term); out.push({ body: t.body, head: [t.term], declared: [] }); return
+      case 'objectcompr': visit(t.key); visit(t.value); out.push({ body: t.body, head: [t.key, t.value], declared: [] })
+    }
+  }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': visit(k.term); break
+    case 'unify': case 'assign': visit(k.left); visit(k.right); break
+    case 'somein': visit(k.collection); break
+    case 'every': {
+      visit(k.collection)
+      const declared = [k.key, k.value].filter((v): v is VarTerm => v !== undefined && v.type === 'var' && v.name !== '_')
+      out.push({ body: k.body, head: [], declared })
+      break
+    }
+  }
+  for (const w of e.with) visit(w.value)
   return out
 }
 
@@ -111,13 +186,11 @@ function checkBody (body: Body, counts: Map<string, number>, err: Report, deprec
         else if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `assigned var ${v.name} unused`, v.loc)
       }
     }
-    if (k.type === 'some') {
-      for (const v of k.vars) if (v.name !== '_' && (counts.get(v.name) ?? 0) <= 1) err('rego_compile_error', `declared var ${v.name} unused`, v.loc)
-    }
+    // (unused `some` variables: alwaysChecks, strict or not)
     exprCalls(e, (name, loc) => {
       if (deprecated(name)) err('rego_type_error', `deprecated built-in function calls in expression: ${name}`, loc, true)
     })
-    for (const b of nestedBodies(e)) checkBody(b, counts, err, deprecated)
+    for (const n of nestedScopes(e)) checkBody(n.body, counts, err, deprecated)
   }
 }
 
@@ -173,29 +246,6 @@ function exprCalls (e: Expr, cb: (name: string, loc: Term['loc']) => void): void
     case 'every': visit(k.collection); break
   }
   for (const w of e.with) visit(w.value)
-}
-
-/** Comprehension and `every` bodies directly in an expression. */
-function nestedBodies (e: Expr): Body[] {
-  const out: Body[] = []
-  const visit = (t: Term): void => {
-    switch (t.type) {
-      case 'ref': visit(t.head); t.path.forEach(visit); return
-      case 'array': case 'set': t.items.forEach(visit); return
-      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
-      case 'call': t.args.forEach(visit); return
-      case 'arraycompr': case 'setcompr': case 'objectcompr': out.push(t.body)
-    }
-  }
-  const k = e.kind
-  switch (k.type) {
-    case 'term': visit(k.term); break
-    case 'unify': case 'assign': visit(k.left); visit(k.right); break
-    case 'somein': visit(k.collection); break
-    case 'every': visit(k.collection); out.push(k.body); break
-  }
-  for (const w of e.with) visit(w.value)
-  return out
 }
 
 /** Every name a rule mentions: variables, reference heads and the first part of call names. */

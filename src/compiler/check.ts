@@ -3,7 +3,8 @@
 // `opa check` reports them, without building a module; `strict` adds opa check --strict's
 // checks (./checker/strict.ts).
 import { checkTypes, combineDiagnostics, sortDiagnostics } from './checker/index.js'
-import { alwaysChecks, strictChecks } from './checker/strict.js'
+import { regoV1Checks, strictChecks } from './checker/strict.js'
+import { localVarChecks } from './checker/locals.js'
 import { Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseSources, type RegoVersion, type SourceFile } from './index.js'
 import { planPolicy } from './planner/index.js'
@@ -19,7 +20,13 @@ export interface CheckOptions {
 export function checkSources (opts: CheckOptions): Diagnostic[] {
   const parsed = parseSources(opts.modules, opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {})
   if (parsed.diagnostics.length > 0) return sortDiagnostics(parsed.diagnostics)
-  const typeErrors = [...checkTypes({ modules: parsed.modules }), ...alwaysChecks(parsed.modules)]
+  // OPA stops at the first stage that finds errors: its parser's Rego v1 checks, then the
+  // compiler's rewriting of local variables (with --strict, every finding is listed together)
+  const v1 = regoV1Checks(parsed.modules)
+  if (v1.length > 0 && opts.strict !== true) return sortDiagnostics(v1)
+  const locals = localVarChecks(parsed.modules)
+  if (locals.length > 0 && opts.strict !== true) return sortDiagnostics(locals)
+  const typeErrors = [...v1, ...locals, ...checkTypes({ modules: parsed.modules })]
   const diags = new Diagnostics()
   planPolicy({ modules: parsed.modules, entrypoints: [] }, diags)
   const found = combineDiagnostics(typeErrors, diags.list)

@@ -9,8 +9,9 @@ import path from 'node:path'
 import YAML from 'yaml'
 import type { Module } from './ast/index.js'
 import { anyNondeterministic } from './builtins.js'
-import { checkTypes, combineDiagnostics } from './checker/index.js'
-import { alwaysChecks } from './checker/strict.js'
+import { checkTypes, combineDiagnostics, sortDiagnostics } from './checker/index.js'
+import { regoV1Checks } from './checker/strict.js'
+import { localVarChecks } from './checker/locals.js'
 import type { CoveragePoint } from './coverage.js'
 import { CompileError, Diagnostics, type Diagnostic } from './diagnostics.js'
 import { parseModule, parseQuery } from './parser/index.js'
@@ -168,7 +169,14 @@ function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
   if (diags.hasErrors) return diags.list
   const rewrite = opts.rewriteModules
   if (rewrite !== undefined) timed(timings, 'rewrite', () => rewrite(parsed.modules))
-  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => [...checkTypes({ modules: parsed.modules, query: query?.body }), ...alwaysChecks(parsed.modules)])
+  // OPA stops at the first stage that finds errors: its parser's Rego v1 checks, then the
+  // compiler's rewriting of local variables, then the rest (safety, types, ...)
+  // (typeCheck: false, for tests of deprecated builtins, also skips the v1 checks, as before)
+  const v1 = opts.typeCheck === false ? [] : regoV1Checks(parsed.modules)
+  if (v1.length > 0) return sortDiagnostics(v1)
+  const locals = localVarChecks(parsed.modules)
+  if (locals.length > 0) return sortDiagnostics(locals)
+  const typeErrors = opts.typeCheck === false ? [] : timed(timings, 'check', () => checkTypes({ modules: parsed.modules, query: query?.body }))
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,

@@ -9,10 +9,12 @@
 //                                                              variables must not shadow data (use a different variable name)
 //   - calls to deprecated builtins         rego_type_error     deprecated built-in function calls in expression: any
 // The last two OPA 1.x enforces in every Rego v1 module, strict or not (its parser's
-// checkRegoV1Module, with duplicate imports, which the planner rejects), and unused `some` and
-// `every` variables in every module, v0 too (its compiler's RewriteLocalVars stage): alwaysChecks().
+// checkRegoV1Module, with duplicate imports, which the planner rejects): regoV1Checks(). Local
+// variable declarations (unused `some` variables among them) are checked in every module, v0
+// too, strict or not: ./locals.ts.
 import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
 import { builtinDecl } from '../builtins.js'
+import { bodyVars, nestedScopes, termVars } from './locals.js'
 import type { Diagnostic } from '../diagnostics.js'
 
 const ROOT_DOCUMENTS = new Set(['input', 'data'])
@@ -23,85 +25,11 @@ export function strictChecks (modules: Module[]): Diagnostic[] {
   return out
 }
 
-/** What OPA 1.x rejects without strict mode: in every module, `some` and `every` variables no
- *  later expression uses; in every Rego v1 module, rules and variables named input or data and
+/** What OPA 1.x rejects in every Rego v1 module: rules and variables named input or data,
  *  calls to deprecated builtins. */
-export function alwaysChecks (modules: Module[]): Diagnostic[] {
+export function regoV1Checks (modules: Module[]): Diagnostic[] {
   const out: Diagnostic[] = []
-  for (const m of modules) {
-    for (const rule of m.rules) {
-      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) checkDeclared(r.body, headTerms(r), [], out)
-    }
-    if (m.regoVersion !== 0) checkModule(m, out, false)
-  }
-  return out
-}
-
-function headTerms (r: Rule): Term[] {
-  const head: Term[] = [...r.ref.slice(1)]
-  if (r.key !== undefined) head.push(r.key)
-  if (r.value !== undefined) head.push(r.value)
-  return head
-}
-
-type VarTerm = Extract<Term, { type: 'var' }>
-
-/**
- * "declared var x unused", as OPA's RewriteLocalVars reports it: a variable of `some x` that no
- * later expression of its body (nested bodies and `with` included) nor the head that body
- * produces (the rule's head, a comprehension's term) mentions; an `every` key or value its
- * body does not mention (reported at the body's first expression, as OPA). `some ... in`
- * always uses its variables. Nested bodies are checked first, and only the first body of a
- * rule with unused variables reports them (OPA stops at the first). True once reported.
- */
-function checkDeclared (body: Body, head: Term[], everyVars: VarTerm[], out: Diagnostic[]): boolean {
-  for (const e of body) {
-    for (const n of nestedScopes(e)) if (checkDeclared(n.body, n.head, n.declared, out)) return true
-  }
-  const before = out.length
-  const unused = (name: string, loc: Diagnostic['loc']): void => { out.push({ code: 'rego_compile_error', message: `declared var ${name} unused`, loc }) }
-  if (everyVars.length > 0) {
-    const used = new Set<string>()
-    bodyVars(body, n => used.add(n))
-    for (const v of everyVars) if (!used.has(v.name)) unused(v.name, body[0]?.loc ?? v.loc)
-  }
-  for (let i = 0; i < body.length; i++) {
-    const e = body[i]!
-    if (e.kind.type !== 'some') continue
-    const used = new Set<string>()
-    bodyVars(body.slice(i + 1), n => used.add(n))
-    for (const t of head) termVars(t, n => used.add(n))
-    for (const v of e.kind.vars) if (v.name !== '_' && !used.has(v.name)) unused(v.name, e.loc)
-  }
-  return out.length > before
-}
-
-/** The bodies nested in an expression, with what each produces and declares. */
-function nestedScopes (e: Expr): Array<{ body: Body; head: Term[]; declared: VarTerm[] }> {
-  const out: Array<{ body: Body; head: Term[]; declared: VarTerm[] }> = []
-  const visit = (t: Term): void => {
-    switch (t.type) {
-      case 'ref': visit(t.head); t.path.forEach(visit); return
-      case 'array': case 'set': t.items.forEach(visit); return
-      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
-      case 'call': t.args.forEach(visit); return
-      case 'arraycompr': case 'setcompr': visit(t.term); out.push({ body: t.body, head: [t.term], declared: [] }); return
-      case 'objectcompr': visit(t.key); visit(t.value); out.push({ body: t.body, head: [t.key, t.value], declared: [] })
-    }
-  }
-  const k = e.kind
-  switch (k.type) {
-    case 'term': visit(k.term); break
-    case 'unify': case 'assign': visit(k.left); visit(k.right); break
-    case 'somein': visit(k.collection); break
-    case 'every': {
-      visit(k.collection)
-      const declared = [k.key, k.value].filter((v): v is VarTerm => v !== undefined && v.type === 'var' && v.name !== '_')
-      out.push({ body: k.body, head: [], declared })
-      break
-    }
-  }
-  for (const w of e.with) visit(w.value)
+  for (const m of modules) if (m.regoVersion !== 0) checkModule(m, out, false)
   return out
 }
 
@@ -195,32 +123,6 @@ function checkBody (body: Body, counts: Map<string, number>, err: Report, deprec
 }
 
 // ---- walking ----
-
-function termVars (t: Term, cb: (name: string) => void): void {
-  switch (t.type) {
-    case 'var': cb(t.name); return
-    case 'ref': termVars(t.head, cb); t.path.forEach(p => termVars(p, cb)); return
-    case 'array': case 'set': t.items.forEach(i => termVars(i, cb)); return
-    case 'object': t.entries.forEach(([a, b]) => { termVars(a, cb); termVars(b, cb) }); return
-    case 'call': t.args.forEach(a => termVars(a, cb)); return
-    case 'arraycompr': case 'setcompr': termVars(t.term, cb); bodyVars(t.body, cb); return
-    case 'objectcompr': termVars(t.key, cb); termVars(t.value, cb); bodyVars(t.body, cb)
-  }
-}
-
-function bodyVars (body: Body, cb: (name: string) => void): void {
-  for (const e of body) {
-    const k = e.kind
-    switch (k.type) {
-      case 'term': termVars(k.term, cb); break
-      case 'unify': case 'assign': termVars(k.left, cb); termVars(k.right, cb); break
-      case 'some': k.vars.forEach(v => cb(v.name)); break
-      case 'somein': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); break
-      case 'every': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); bodyVars(k.body, cb); break
-    }
-    for (const w of e.with) { termVars(w.target, cb); termVars(w.value, cb) }
-  }
-}
 
 function patternVars (t: Term, out: Array<Extract<Term, { type: 'var' }>>): void {
   if (t.type === 'var') out.push(t)

@@ -114,6 +114,7 @@ class Planner {
     for (const n of groups) {
       n.func = this.newFunc(n)
     }
+    for (const n of groups) this.checkRulesBelow(n)
     for (const n of groups) this.planGroup(n)
     const entrypoints: Array<[string, number]> = []
     for (const ep of this.input.entrypoints) {
@@ -262,6 +263,27 @@ class Planner {
   }
 
   // ---- rule groups ----
+
+  /**
+   * A rule whose whole reference is ground (a complete rule, `p contains x`, a function) holds
+   * the whole document at its path, so no rule may define something below it: OPA's
+   * CheckRuleConflicts refuses `a.b := 1` beside `a.b.c := 2` (we merged the two before).
+   * Rules with a variable in their reference (`a.b[x] := ...`) may have rules below them.
+   */
+  checkRulesBelow (n: TreeNode): void {
+    const ground = [...n.rules, ...n.defaults].some(r => r.keyPath.length === 0)
+    if (!ground) return
+    const below: string[][] = []
+    const visit = (c: TreeNode): void => {
+      if (c.hasRules) { below.push(c.path); return } // the shortest path of each branch
+      for (const g of c.children.values()) visit(g)
+    }
+    for (const c of n.children.values()) visit(c)
+    if (below.length === 0) return
+    const names = below.map(refName).sort()
+    const first = [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]!
+    this.diags.add('rego_type_error', `rule ${refName(n.path)} conflicts with [${names.join(' ')}]`, first.rule.loc)
+  }
 
   planGroup (n: TreeNode): void {
     const f = n.func
@@ -650,10 +672,8 @@ class Lowerer {
         for (const t of [k.key, k.value]) if (t !== undefined) forEachVar(t, v => { this.scope.declared.add(v); declareName(v, true) }, false)
       }
       if (k.type === 'assign') {
+        // (a name declared twice, or after it was used, is the checker's: ../checker/locals.ts)
         forEachVar(k.left, v => {
-          if (this.scope.vars.has(v) && this.scope.assigned.has(v)) {
-            this.diags.add('rego_compile_error', `var ${v} assigned above`, e.loc)
-          }
           this.scope.assigned.add(v)
           declareName(v, true)
         }, false)
@@ -1340,4 +1360,9 @@ function forEachExprVar (e: Expr, cb: (name: string) => void, skipWith: (t: Term
     case 'some': break
   }
   for (const w of e.with) if (!skipWith(w.value)) forEachVar(w.value, cb, false)
+}
+
+/** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
+function refName (path: string[]): string {
+  return 'data' + path.map(k => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`).join('')
 }

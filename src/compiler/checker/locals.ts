@@ -1,0 +1,245 @@
+// Local variable declarations, as OPA's compiler checks them (its RewriteLocalVars stage), in
+// every module, strict or not:
+//   - a name declared (`:=`, `some`, `some ... in`, `every`) after the same body used it
+//                                                  rego_compile_error  var x referenced above
+//   - declared twice in one body                   rego_compile_error  var x assigned above / var x declared above
+//   - a function argument declared in the body     rego_compile_error  arg a redeclared
+//   - a `some` variable, or an `every` key or value, that nothing after it uses
+//                                                  rego_compile_error  declared var x unused
+// Scopes: a rule body (holding the function's arguments), a comprehension body (its term
+// belongs to it), an `every` body (holding its key and value). A declaration only conflicts
+// with its own scope, so comprehensions and `every` may shadow outer names. A use resolves to
+// the nearest declaration; a name no scope declares is "seen" where it is used (a rule, an
+// import, a builtin or a mistake). OPA skips the unused check once a declaration error exists;
+// so does this, per rule branch.
+import type { Body, Expr, Module, Rule, Term } from '../ast/index.js'
+import type { Diagnostic } from '../diagnostics.js'
+
+type VarTerm = Extract<Term, { type: 'var' }>
+type Occurrence = 'seen' | 'assigned' | 'declared' | 'arg'
+
+class Scope {
+  readonly names = new Map<string, Occurrence>()
+  constructor (readonly parent: Scope | null) {}
+
+  /** declared (not only seen) here or in an enclosing scope */
+  resolves (name: string): boolean {
+    for (let s: Scope | null = this; s !== null; s = s.parent) {
+      const o = s.names.get(name)
+      if (o !== undefined && o !== 'seen') return true
+    }
+    return false
+  }
+}
+
+const ABOVE: Record<Occurrence, (name: string) => string> = {
+  seen: n => `var ${n} referenced above`,
+  assigned: n => `var ${n} assigned above`,
+  declared: n => `var ${n} declared above`,
+  arg: n => `arg ${n} redeclared`,
+}
+
+const isWildcard = (name: string): boolean => name === '_' || name.startsWith('$')
+
+export function localVarChecks (modules: Module[]): Diagnostic[] {
+  const out: Diagnostic[] = []
+  for (const m of modules) {
+    for (const rule of m.rules) {
+      const args = new Scope(null)
+      for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) args.names.set(v.name, 'arg') })
+      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
+        const base = new Scope(null)
+        for (const [n, o] of args.names) base.names.set(n, o)
+        const before = out.length
+        new Walker(out).body(r.body, base)
+        if (out.length === before) checkUnused(r.body, headTerms(r), [], out)
+      }
+    }
+  }
+  return out
+}
+
+/** Variables an argument binds: array elements and object values, nested (not object keys or sets). */
+function argVars (t: Term, cb: (v: VarTerm) => void): void {
+  if (t.type === 'var') cb(t)
+  else if (t.type === 'array') t.items.forEach(i => argVars(i, cb))
+  else if (t.type === 'object') t.entries.forEach(([, v]) => argVars(v, cb))
+}
+
+/** Declaration order of one body: what each expression uses, then what it declares (`:=`
+ *  uses its right side and `with` values first; `some ... in` declares before it uses). */
+class Walker {
+  constructor (private readonly out: Diagnostic[]) {}
+
+  body (body: Body, scope: Scope): void {
+    for (const e of body) this.expr(e, scope)
+  }
+
+  expr (e: Expr, scope: Scope): void {
+    const k = e.kind
+    switch (k.type) {
+      case 'assign':
+        this.term(k.right, scope)
+        for (const w of e.with) { this.term(w.target, scope); this.term(w.value, scope) }
+        this.pattern(k.left, scope, 'assigned', null)
+        return
+      case 'some':
+        for (const v of k.vars) this.declare(v, scope, 'declared', e.loc)
+        break
+      case 'somein':
+        if (k.key !== undefined) this.pattern(k.key, scope, 'declared', e.loc)
+        this.pattern(k.value, scope, 'declared', e.loc)
+        this.term(k.collection, scope)
+        break
+      case 'every': {
+        this.term(k.collection, scope)
+        const inner = new Scope(scope)
+        for (const t of [k.key, k.value]) if (t !== undefined && t.type === 'var') this.declare(t, inner, 'declared', e.loc)
+        this.body(k.body, inner)
+        break
+      }
+      case 'term': this.term(k.term, scope); break
+      case 'unify': this.term(k.left, scope); this.term(k.right, scope); break
+    }
+    for (const w of e.with) { this.term(w.target, scope); this.term(w.value, scope) }
+  }
+
+  /** Declares the variables of a pattern (array elements, object values); object keys are uses. */
+  pattern (t: Term, scope: Scope, kind: Occurrence, loc: Diagnostic['loc'] | null): void {
+    if (t.type === 'var') this.declare(t, scope, kind, loc ?? t.loc)
+    else if (t.type === 'array') t.items.forEach(i => this.pattern(i, scope, kind, loc))
+    else if (t.type === 'object') t.entries.forEach(([key, v]) => { this.term(key, scope); this.pattern(v, scope, kind, loc) })
+    else this.term(t, scope)
+  }
+
+  declare (v: VarTerm, scope: Scope, kind: Occurrence, loc: Diagnostic['loc']): void {
+    if (isWildcard(v.name)) return
+    const prev = scope.names.get(v.name)
+    if (prev !== undefined) {
+      this.out.push({ code: 'rego_compile_error', message: ABOVE[prev](v.name), loc })
+      return
+    }
+    scope.names.set(v.name, kind)
+  }
+
+  use (name: string, scope: Scope): void {
+    if (isWildcard(name) || scope.resolves(name) || scope.names.has(name)) return
+    scope.names.set(name, 'seen')
+  }
+
+  term (t: Term, scope: Scope): void {
+    switch (t.type) {
+      case 'var': this.use(t.name, scope); return
+      case 'ref': this.term(t.head, scope); t.path.forEach(p => this.term(p, scope)); return
+      case 'array': case 'set': t.items.forEach(i => this.term(i, scope)); return
+      case 'object': t.entries.forEach(([a, b]) => { this.term(a, scope); this.term(b, scope) }); return
+      case 'call': this.use(t.name.split('.')[0]!, scope); t.args.forEach(a => this.term(a, scope)); return
+      case 'arraycompr': case 'setcompr': {
+        const inner = new Scope(scope)
+        this.body(t.body, inner)
+        this.term(t.term, inner)
+        return
+      }
+      case 'objectcompr': {
+        const inner = new Scope(scope)
+        this.body(t.body, inner)
+        this.term(t.key, inner)
+        this.term(t.value, inner)
+      }
+    }
+  }
+}
+
+function headTerms (r: Rule): Term[] {
+  const head: Term[] = [...r.ref.slice(1)]
+  if (r.key !== undefined) head.push(r.key)
+  if (r.value !== undefined) head.push(r.value)
+  return head
+}
+
+/**
+ * "declared var x unused": a variable of `some x` that no later expression of its body
+ * (nested bodies and `with` included) nor the head that body produces (the rule's head, a
+ * comprehension's term) mentions; an `every` key or value its body does not mention (reported
+ * at the body's first expression, as OPA). `some ... in` always uses its variables. Nested
+ * bodies are checked first, and only the first body of a rule with unused variables reports
+ * them (OPA stops at the first). True once reported.
+ */
+function checkUnused (body: Body, head: Term[], everyVars: VarTerm[], out: Diagnostic[]): boolean {
+  for (const e of body) {
+    for (const n of nestedScopes(e)) if (checkUnused(n.body, n.head, n.declared, out)) return true
+  }
+  const before = out.length
+  const unused = (name: string, loc: Diagnostic['loc']): void => { out.push({ code: 'rego_compile_error', message: `declared var ${name} unused`, loc }) }
+  if (everyVars.length > 0) {
+    const used = new Set<string>()
+    bodyVars(body, n => used.add(n))
+    for (const v of everyVars) if (!used.has(v.name)) unused(v.name, body[0]?.loc ?? v.loc)
+  }
+  for (let i = 0; i < body.length; i++) {
+    const e = body[i]!
+    if (e.kind.type !== 'some') continue
+    const used = new Set<string>()
+    bodyVars(body.slice(i + 1), n => used.add(n))
+    for (const t of head) termVars(t, n => used.add(n))
+    for (const v of e.kind.vars) if (!isWildcard(v.name) && !used.has(v.name)) unused(v.name, e.loc)
+  }
+  return out.length > before
+}
+
+/** The bodies nested in an expression, with what each produces and declares. */
+export function nestedScopes (e: Expr): Array<{ body: Body; head: Term[]; declared: VarTerm[] }> {
+  const out: Array<{ body: Body; head: Term[]; declared: VarTerm[] }> = []
+  const visit = (t: Term): void => {
+    switch (t.type) {
+      case 'ref': visit(t.head); t.path.forEach(visit); return
+      case 'array': case 'set': t.items.forEach(visit); return
+      case 'object': t.entries.forEach(([a, b]) => { visit(a); visit(b) }); return
+      case 'call': t.args.forEach(visit); return
+      case 'arraycompr': case 'setcompr': visit(t.term); out.push({ body: t.body, head: [t.term], declared: [] }); return
+      case 'objectcompr': visit(t.key); visit(t.value); out.push({ body: t.body, head: [t.key, t.value], declared: [] })
+    }
+  }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': visit(k.term); break
+    case 'unify': case 'assign': visit(k.left); visit(k.right); break
+    case 'somein': visit(k.collection); break
+    case 'every': {
+      visit(k.collection)
+      const declared = [k.key, k.value].filter((v): v is VarTerm => v !== undefined && v.type === 'var' && !isWildcard(v.name))
+      out.push({ body: k.body, head: [], declared })
+      break
+    }
+  }
+  for (const w of e.with) visit(w.value)
+  return out
+}
+
+/** Every variable name a term mentions, nested bodies included. */
+export function termVars (t: Term, cb: (name: string) => void): void {
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'ref': termVars(t.head, cb); t.path.forEach(p => termVars(p, cb)); return
+    case 'array': case 'set': t.items.forEach(i => termVars(i, cb)); return
+    case 'object': t.entries.forEach(([a, b]) => { termVars(a, cb); termVars(b, cb) }); return
+    case 'call': t.args.forEach(a => termVars(a, cb)); return
+    case 'arraycompr': case 'setcompr': termVars(t.term, cb); bodyVars(t.body, cb); return
+    case 'objectcompr': termVars(t.key, cb); termVars(t.value, cb); bodyVars(t.body, cb)
+  }
+}
+
+/** Every variable name a body mentions, nested bodies and `with` included. */
+export function bodyVars (body: Body, cb: (name: string) => void): void {
+  for (const e of body) {
+    const k = e.kind
+    switch (k.type) {
+      case 'term': termVars(k.term, cb); break
+      case 'unify': case 'assign': termVars(k.left, cb); termVars(k.right, cb); break
+      case 'some': k.vars.forEach(v => cb(v.name)); break
+      case 'somein': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); break
+      case 'every': if (k.key !== undefined) termVars(k.key, cb); termVars(k.value, cb); termVars(k.collection, cb); bodyVars(k.body, cb); break
+    }
+    for (const w of e.with) { termVars(w.target, cb); termVars(w.value, cb) }
+  }
+}

@@ -226,7 +226,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('object.union', [OBJ_AA, OBJ_AA], A, native('collections.objectUnion'), { names: ['a', 'b', 'output'] }),
   fn('object.union_n', [arr(OBJ_AA)], A, native('collections.objectUnionN'), { names: ['objects', 'output'] }),
   fn('object.filter', [OBJ_AA, KEYS], A, native('collections.objectFilter'), { names: ['object', 'keys', 'filtered'] }),
-  fn('object.subset', [or(OBJ_AA, SET_A, ARR_A), or(OBJ_AA, SET_A, ARR_A)], A, HOST, { names: ['super', 'sub', 'result'] }),
+  fn('object.subset', [or(OBJ_AA, SET_A, ARR_A), or(OBJ_AA, SET_A, ARR_A)], A, native('collections.objectSubset'), { names: ['super', 'sub', 'result'] }),
   fn('json.filter', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'filtered'] }),
   fn('json.remove', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'output'] }),
   fn('json.patch', [A, arr(objWith({ op: S, path: A }, [A, A]))], A, HOST, { names: ['object', 'patches', 'output'] }),

@@ -1,5 +1,7 @@
 // object.subset, json.filter, json.remove, json.patch.
 // Sets arrive as arrays over the SDK's JSON ABI, so set arguments get array semantics here.
+// (Our own modules run object.subset in the runtime, where sets are sets: this host version
+// serves modules built by OPA that import it.)
 import { BuiltinError, type HostBuiltin } from './context.js'
 import { arr, deepEqual, isObject, obj, operandTypeError, type Json, type JsonObject } from './args.js'
 
@@ -8,7 +10,7 @@ function objectSubset (sup: JsonObject, sub: JsonObject): boolean {
     if (!Object.prototype.hasOwnProperty.call(sup, k)) return false
     const a = sup[k]
     const b = sub[k]
-    if (isObject(a) && isObject(b)) { if (!objectSubset(a, b)) return false } else if (!deepEqual(a, b)) return false
+    if (isObject(a) && isObject(b)) { if (!objectSubset(a, b)) return false } else if (Array.isArray(a) && Array.isArray(b)) { if (!arraySubset(a as Json[], b as Json[])) return false } else if (!deepEqual(a, b)) return false
   }
   return true
 }

@@ -14,6 +14,17 @@ t.test('object.subset', async t => {
     ['object.subset([1, 2, 3, 4], [2, 3])', V(true)],
     ['object.subset([1, 2, 3, 4], [1, 3])', V(false)],
     ['object.subset(1, {})', E(/^eval_type_error: object\.subset: operand 1 must be one of \{object, set, array\} but got number$/)],
+    // sets are sets (they were compared as sorted arrays, contiguously, before: {1, 3} was not in {1, 2, 3})
+    ['object.subset({1, 2, 3}, {3, 1})', V(true)],
+    ['object.subset({1, 2, 3}, {3, 4})', V(false)],
+    ['object.subset([1, 2, 3], {3, 1})', V(true)],
+    ['object.subset([1, 2, 3], {4})', V(false)],
+    // inside objects, values are subsets in the same sense (OPA's "nested object subset" case)
+    ['object.subset({"a": 5, "n": {"x": 10, "s": {1, 2, 3, 4}, "r": [6, 7, 8, 9]}}, {"a": 5, "n": {"s": {4, 1}, "r": [7, 8]}})', V(true)],
+    ['object.subset({"n": {"r": [6, 7, 8, 9]}}, {"n": {"r": [6, 8]}})', V(false)],
+    ['object.subset({"n": {"s": {1, 2}}}, {"n": {"s": {3}}})', V(false)],
+    ['object.subset({"a": 1}, [1])', E(/^eval_type_error: object\.subset: both arguments must be of the same type or array and set$/)],
+    ['object.subset({1}, [1])', E(/^eval_type_error: object\.subset: both arguments must be of the same type or array and set$/)],
   ])
 })
 

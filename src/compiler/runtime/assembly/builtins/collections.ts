@@ -4,7 +4,7 @@ import {
   Value, ArrV, ObjV, SetV, T_ARRAY, T_OBJECT, T_SET, T_NUMBER,
   mkBool, mkInt, newArrayCap, newSet, setFromItems, compare, equals, numToI64, i64Ok,
 } from "../value";
-import { typeError, elementError } from "./errors";
+import { typeError, elementError, typeErrorMsg } from "./errors";
 import { intArg, intOk } from "./numbers";
 
 // ---- sets -------------------------------------------------------------------------
@@ -214,6 +214,61 @@ export function objectUnion (args: Array<Value>): Value | null {
   if (a.kind != T_OBJECT) return typeError("object.union", 1, "object", a);
   if (b.kind != T_OBJECT) return typeError("object.union", 2, "object", b);
   return mergeObjects(changetype<ObjV>(a), changetype<ObjV>(b));
+}
+
+// ---- object.subset ------------------------------------------------------------------
+// Objects: every key of sub is in super, with a value that is a subset in the same sense;
+// sets: every element of sub is in super; arrays: sub appears contiguously, in order, in
+// super; an array super and a set sub: every element of sub is in super. Anything else (inside
+// objects) is compared for equality. Sets stay sets here (over the JSON ABI they were arrays).
+
+function subsetOf (sup: Value, sub: Value): bool {
+  if (sup.kind == T_OBJECT && sub.kind == T_OBJECT) {
+    let a = changetype<ObjV>(sup), b = changetype<ObjV>(sub);
+    for (let i = 0, n = b.keys.length; i < n; i++) {
+      let v = a.get(unchecked(b.keys[i]));
+      if (v === null || !subsetOf(v, unchecked(b.vals[i]))) return false;
+    }
+    return true;
+  }
+  if (sup.kind == T_SET && sub.kind == T_SET) {
+    let a = changetype<SetV>(sup), items = changetype<SetV>(sub).items;
+    for (let i = 0, n = items.length; i < n; i++) if (!a.has(unchecked(items[i]))) return false;
+    return true;
+  }
+  if (sup.kind == T_ARRAY && sub.kind == T_ARRAY) {
+    let a = changetype<ArrV>(sup).items, b = changetype<ArrV>(sub).items;
+    let n = a.length, m = b.length;
+    if (m == 0) return true;
+    for (let i = 0; i + m <= n; i++) {
+      let j = 0;
+      while (j < m && equals(unchecked(a[i + j]), unchecked(b[j]))) j++;
+      if (j == m) return true;
+    }
+    return false;
+  }
+  if (sup.kind == T_ARRAY && sub.kind == T_SET) {
+    let a = changetype<ArrV>(sup).items, items = changetype<SetV>(sub).items;
+    for (let i = 0, n = items.length; i < n; i++) {
+      let found = false;
+      for (let j = 0, m = a.length; j < m && !found; j++) found = equals(unchecked(a[j]), unchecked(items[i]));
+      if (!found) return false;
+    }
+    return true;
+  }
+  return equals(sup, sub);
+}
+
+const isCollection = (v: Value): bool => v.kind == T_OBJECT || v.kind == T_SET || v.kind == T_ARRAY;
+
+export function objectSubset (args: Array<Value>): Value | null {
+  let sup = args[0], sub = args[1];
+  if (!isCollection(sup)) return typeError("object.subset", 1, "one of {object, set, array}", sup);
+  if (!isCollection(sub)) return typeError("object.subset", 2, "one of {object, set, array}", sub);
+  if (sup.kind != sub.kind && !(sup.kind == T_ARRAY && sub.kind == T_SET)) {
+    return typeErrorMsg("object.subset", "both arguments must be of the same type or array and set");
+  }
+  return mkBool(subsetOf(sup, sub));
 }
 
 // ---- membership and casts ---------------------------------------------------------

@@ -82,6 +82,7 @@ class Planner {
   readonly builtins: string[] = []
   readonly builtinIndex = new Map<string, number>()
   readonly host: number[] = []
+  readonly hostSets: number[] = []
   readonly root: TreeNode
   readonly ctxs: ModuleCtx[]
   readonly ruleNames = new Map<string, Set<string>>()
@@ -163,6 +164,7 @@ class Planner {
       entrypoints,
       builtins: this.builtins,
       host: this.host,
+      hostSets: this.hostSets,
     }
     return { plan, inputPaths, builtinsUsed, queryVars: this.queryVars, ...(this.input.coverage === true ? { coveragePoints: this.coveragePoints } : {}) }
   }
@@ -206,7 +208,11 @@ class Planner {
       i = this.builtins.length
       this.builtins.push(name)
       this.builtinIndex.set(name, i)
-      if (builtinInfo(name)?.impl === 'host') this.host.push(i)
+      if (builtinInfo(name)?.impl === 'host') {
+        this.host.push(i)
+        // its result crosses the JSON ABI as an array: the runtime makes it a set again
+        if (builtinDecl(name)?.result?.type === 'set') this.hostSets.push(i)
+      }
     }
     return i
   }

@@ -59,4 +59,6 @@ export interface Plan {
   builtins: string[]
   /** which builtins must be provided by the host (opa_builtinN), by index into builtins */
   host: number[]
+  /** host builtins whose result is a set (it arrives as a JSON array), by index into builtins */
+  hostSets: number[]
 }

@@ -55,6 +55,10 @@ for (const g of groups) {
 }
 
 /** Names in `required` that neither the SDK nor the host registry implements. */
+/** Host builtins kept for modules built by OPA that import them, which our own modules run in
+ *  the runtime (where sets stay sets). */
+export const OPA_MODULE_BUILTINS: ReadonlySet<string> = new Set(['object.subset'])
+
 export function missingBuiltins (required: readonly string[], registry: Record<string, HostBuiltin> = hostBuiltins): string[] {
   return required.filter((name) => !SDK_BUILTINS.has(name) && !Object.prototype.hasOwnProperty.call(registry, name))
 }

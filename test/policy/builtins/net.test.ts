@@ -50,6 +50,19 @@ t.test('cidr_merge / cidr_expand / cidr_contains_matches (set results come back 
     ['net.cidr_contains_matches(["1.1.1.0/24", "1.1.2.0/24"], "1.1.1.128")', V([[0, '1.1.1.128']])],
     ['net.cidr_contains_matches([["1.1.0.0/16", "foo"], "1.1.2.0/24"], ["1.1.1.128", ["1.1.254.254", "bar"]])', V([[0, 0], [0, 1]])],
     ['net.cidr_contains_matches({"x": "1.1.0.0/16", "y": "1.1.2.0/24"}, {"a": "1.1.1.128", "b": "1.1.2.3"})', V([['x', 'a'], ['x', 'b'], ['y', 'b']])],
+    // a set names its matches by their elements (the host saw an array and gave indices)
+    ['net.cidr_contains_matches({"1.1.1.0/24", "1.1.2.0/24"}, {"1.1.1.1", "1.1.2.1"})', V([['1.1.1.0/24', '1.1.1.1'], ['1.1.2.0/24', '1.1.2.1']])],
+    ['net.cidr_contains_matches(["1.1.0.0/16"], {"1.1.2.1", "9.9.9.9"})', V([[0, '1.1.2.1']])],
+  ])
+})
+
+t.test('set results of host builtins are sets (they cross the JSON ABI as arrays)', async t => {
+  await table(t, [
+    ['net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}', V(true)],
+    ['net.cidr_expand("10.0.0.0/31")["10.0.0.1"]', V('10.0.0.1')],
+    ['is_set(net.cidr_merge(["10.0.0.0/24", "10.0.1.0/24"]))', V(true)],
+    ['net.cidr_merge(["10.0.0.0/24", "10.0.1.0/24"]) | {"1.1.1.1/32"}', V(['1.1.1.1/32', '10.0.0.0/23'])],
+    ['is_set(graph.reachable({"a": {"b"}, "b": set()}, {"a"}))', V(true)],
   ])
 })
 

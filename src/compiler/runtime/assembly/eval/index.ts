@@ -12,7 +12,7 @@
 import {
   Value, BoolV, ArrV, ObjV, SetV, StrV,
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
-  mkInt, mkStr, newArray, newObject, newSet, equals, isInteger, numToI64,
+  mkInt, mkStr, newArray, newObject, newSet, equals, isInteger, numToI64, setFromItems,
 } from '../value'
 import { abortWith, callHost } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
@@ -86,6 +86,37 @@ let epValue: ObjV = newObject()
 let builtinsMap: ObjV = newObject()
 let bIsHost: Array<bool> = new Array<bool>()
 let bNative: Array<i32> = new Array<i32>()
+/** index of net.cidr_contains_matches among the plan's builtins (host-implemented), or -1 */
+let bCidrMatches: i32 = -1
+/** per builtin: a host builtin whose result is a set (the host returns it as a JSON array) */
+let bSetResult: Array<bool> = new Array<bool>()
+
+/**
+ * net.cidr_contains_matches names each match by its key in the operands: an array index, an
+ * object key, or for a set the element itself. Host builtins receive sets as JSON arrays (in
+ * sorted order), so the host names a set's elements by their index: put the elements back.
+ */
+function setKeysOfMatches (r: Value, args: Array<Value>): Value {
+  if (r.kind != T_SET || (args[0].kind != T_SET && args[1].kind != T_SET)) return r
+  const tuples = changetype<SetV>(r).items
+  const out = new Array<Value>(tuples.length)
+  for (let i = 0; i < tuples.length; i++) {
+    const t = tuples[i]
+    if (t.kind != T_ARRAY || changetype<ArrV>(t).items.length != 2) return r
+    const pair = changetype<ArrV>(t).items.slice(0)
+    for (let j = 0; j < 2; j++) {
+      if (args[j].kind != T_SET) continue
+      const elems = changetype<SetV>(args[j]).items
+      const k = pair[j]
+      if (k.kind != T_NUMBER || !isInteger(k)) return r
+      const at = numToI64(k)
+      if (at < 0 || at >= <i64>elems.length) return r
+      pair[j] = elems[<i32>at]
+    }
+    out[i] = new ArrV(pair)
+  }
+  return setFromItems(out)
+}
 
 function field (o: Value, name: string): Value {
   if (o.kind != T_OBJECT) abortWith('bouncer plan: expected object for ' + name)
@@ -251,11 +282,18 @@ export function planInit (plan: Value | null): void {
   const host = ints(field(plan, 'host'))
   bIsHost = new Array<bool>(bs.length)
   bNative = new Array<i32>(bs.length)
+  bSetResult = new Array<bool>(bs.length)
+  bCidrMatches = -1
+  if (plan.kind == T_OBJECT && changetype<ObjV>(plan).getStr('hostSets') !== null) {
+    const sets = ints(field(plan, 'hostSets'))
+    for (let i = 0; i < sets.length; i++) bSetResult[sets[i]] = true
+  }
   for (let i = 0; i < host.length; i++) {
     bIsHost[host[i]] = true
     builtinsMap.set(bs[host[i]], mkInt(host[i]))
   }
   for (let i = 0; i < bs.length; i++) {
+    if (bIsHost[i] && str(bs[i]) == 'net.cidr_contains_matches') bCidrMatches = i
     if (bIsHost[i]) { bNative[i] = -1; continue }
     const id = nativeBuiltinId(str(bs[i]))
     if (id < 0) abortWith('rego_type_error: builtin ' + str(bs[i]) + ' is not implemented by this runtime')
@@ -672,7 +710,9 @@ function callBuiltin (b: i32, args: Array<Value>): Value | null {
 }
 
 function callBuiltinDirect (b: i32, args: Array<Value>): Value | null {
-  const r = unchecked(bIsHost[b]) ? callHost(b, args) : callNative(unchecked(bNative[b]), args)
+  let r = unchecked(bIsHost[b]) ? callHost(b, args) : callNative(unchecked(bNative[b]), args)
+  if (r !== null && unchecked(bSetResult[b]) && r.kind == T_ARRAY) r = setFromItems(changetype<ArrV>(r).items)
+  if (b == bCidrMatches && r !== null) r = setKeysOfMatches(r, args)
   if (r !== null) {
     switch (r.kind) {
       case T_ARRAY: tick(<i64>changetype<ArrV>(r).items.length); break

@@ -55,8 +55,12 @@ leaf_keys contains k if { walk(input, [[_, k], v]); is_string(k) }
   t.same(await evalQuery([src], 'x := data.w.leaf_keys', input), [['containers', 'image']])
 })
 
-t.test('walk without an output argument is a compile error', async t => {
-  t.match(compileErrors('package w\nimport rego.v1\nx if walk(input)\n'), ['3:6: rego_type_error: walk: too few arguments (a relation: walk(x, output))'])
+t.test('walk called as a value is each [path, value] pair in turn (as OPA rewrites a nested call)', async t => {
+  const src = 'package w\nx := {"a": [{"b": 1}, {"c": 2}]}\nleaves := {path: value | [path, value] := walk(x); count(path) == 3}\nany_pair if walk(input)\n'
+  t.same(await evalQuery([src], 'x := data.w.leaves'), [{ '["a",0,"b"]': 1, '["a",1,"c"]': 2 }])
+  t.same(await evalQuery([src], 'x := data.w.any_pair', {}), [true])
+  t.same(await evalQuery([], 'x := [v | [_, v] := walk([1, [2]])]'), [[[1, [2]], 1, [2], 2]])
+  t.match(compileErrors('package w\nimport rego.v1\nx if walk(input, 1, 2)\n'), [/^3:6: rego_type_error: walk: too many arguments/])
 })
 
 t.test('builtins OPA has and Bouncer lacks: a compile error naming each', async t => {

@@ -1251,9 +1251,11 @@ class Lowerer {
   }
 
   /** A relation (walk): the builtin returns every result, the call iterates over them and
-   *  unifies each with its output argument, so `walk(x, [p, v])` generates all pairs. */
+   *  unifies each with its output argument, so `walk(x, [p, v])` generates all pairs. Called
+   *  as a value (`[p, v] := walk(x)`, `count(walk(x))`), it is each result in turn, as OPA
+   *  rewrites a nested call into one with an output variable. */
   lowerRelation (t: Extract<Term, { type: 'call' }>, arity: number): number | null {
-    if (t.args.length !== arity + 1) {
+    if (t.args.length !== arity + 1 && t.args.length !== arity) {
       this.diags.add('rego_type_error', `${t.name}: ${t.args.length > arity + 1 ? 'too many arguments' : 'too few arguments'} (a relation: ${t.name}(x, output))`, t.loc)
       return null
     }
@@ -1264,6 +1266,7 @@ class Lowerer {
     this.emit([Op.CALLB, all, b, ops])
     const each = this.tmp()
     this.emit([Op.SCAN, all, -1, each])
+    if (t.args.length === arity) return each
     this.match(t.args[arity], each)
     return null
   }

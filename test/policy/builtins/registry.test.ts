@@ -37,7 +37,7 @@ t.test('errors that abort whatever the mode: http.send', async t => {
     const h = await evalOne('http.send({"method": "get", "url": "http://localhost"})', { strict })
     t.equal(h.error, 'eval_builtin_error: http.send: not available in the sidecar')
   }
-  // walk is a relation: without an output argument it is a compile error (test/compiler/builtins-features.test.ts)
+  // walk is a relation, run in the runtime (test/compiler/builtins-features.test.ts)
   t.notOk(Object.prototype.hasOwnProperty.call(hostBuiltins, 'walk'), 'walk runs in the Wasm runtime')
 })
 

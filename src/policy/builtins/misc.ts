@@ -3,30 +3,34 @@ import { randomInt, randomUUID } from 'node:crypto'
 import { BuiltinHalt, builtinError, evaluationMemo, evaluationPrintHook, type HostBuiltin } from './context.js'
 import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
 
-// ---- semver (OPA's semver package: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no "v") ----
+// ---- semver (SemVer 2.0.0, as OPA's semver package reads it: MAJOR.MINOR.PATCH[-PRERELEASE]
+// [+BUILD], no "v"; numbers and numeric pre-release identifiers without leading zeros; a "-" or
+// "+" must be followed by identifiers) ----
 
 interface SemVer { nums: bigint[]; pre: string }
-const IDENT = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
+const NUMBER = /^(0|[1-9][0-9]*)$/
+const PRE = /^(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*$/
+const BUILD = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
 
 export function parseSemVer (s: string): SemVer | null {
   let v = s
   const plus = v.indexOf('+')
-  const meta = plus >= 0 ? v.slice(plus + 1) : ''
+  const meta = plus >= 0 ? v.slice(plus + 1) : null
   if (plus >= 0) v = v.slice(0, plus)
   const dash = v.indexOf('-')
-  const pre = dash >= 0 ? v.slice(dash + 1) : ''
+  const pre = dash >= 0 ? v.slice(dash + 1) : null
   if (dash >= 0) v = v.slice(0, dash)
   const parts = v.split('.')
   if (parts.length !== 3) return null
-  if ((pre !== '' && !IDENT.test(pre)) || (meta !== '' && !IDENT.test(meta))) return null
+  if ((pre !== null && !PRE.test(pre)) || (meta !== null && !BUILD.test(meta))) return null
   const nums: bigint[] = []
   for (const p of parts) {
-    if (!/^[+-]?\d+$/.test(p)) return null
+    if (!NUMBER.test(p)) return null
     const n = BigInt(p)
     if (n > 2n ** 63n - 1n || n < -(2n ** 63n)) return null
     nums.push(n)
   }
-  return { nums, pre }
+  return { nums, pre: pre ?? '' }
 }
 
 const toInt = (s: string): number | null => /^[+-]?\d+$/.test(s) && Math.abs(Number(s)) <= Number.MAX_SAFE_INTEGER ? Number(s) : null
@@ -54,9 +58,9 @@ function semverCompare (a: unknown, b: unknown): number {
   const x = str(name, 1, a)
   const y = str(name, 2, b)
   const va = parseSemVer(x)
-  if (va === null) throw builtinError(name, `operand 1: string ${x} is not a valid SemVer`)
+  if (va === null) throw builtinError(name, `operand 1: string ${JSON.stringify(x)} is not a valid SemVer`)
   const vb = parseSemVer(y)
-  if (vb === null) throw builtinError(name, `operand 2: string ${y} is not a valid SemVer`)
+  if (vb === null) throw builtinError(name, `operand 2: string ${JSON.stringify(y)} is not a valid SemVer`)
   return compareSemVer(va, vb)
 }
 

@@ -66,25 +66,47 @@ function semverCompare (a: unknown, b: unknown): number {
 
 // ---- units (exact decimal arithmetic, as OPA's big.Float results print) ----
 
-/** "12.5" × mul / div, exactly; returns the decimal string. */
-function scaleDecimal (num: string, mul: bigint, divPow10: number): string {
-  const m = /^(\d*)(?:\.(\d*))?$/.exec(num)
-  if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw new Error('parse')
-  const frac = m[2] ?? ''
-  const digits = BigInt((m[1] || '0') + frac) * mul
-  const scale = frac.length + divPow10
-  let s = digits.toString()
-  if (scale === 0) return s
-  s = s.padStart(scale + 1, '0')
-  const int = s.slice(0, s.length - scale)
-  const fr = s.slice(s.length - scale).replace(/0+$/, '')
-  return fr ? `${int}.${fr}` : int
+/** An amount as written: sign, decimal digits, optional exponent ("-3.5E2", "1e3", ".5"). */
+interface Amount { negative: boolean; int: string; frac: string; exp: number }
+
+// An exponent past this is refused ("exponent too large", as OPA) rather than expanded.
+const MAX_EXPONENT = 10_000
+
+/**
+ * Splits "<amount><unit>": the amount is an optional "-", digits with an optional fraction and
+ * an optional exponent ([eE] followed by an optionally signed integer; an "e" not followed by
+ * digits is the exa unit). Throws "exponent too large" past MAX_EXPONENT.
+ */
+function amountAndUnit (name: string, s: string): [Amount | null, string] {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?/.exec(s)!
+  const rest = s.slice(m[0].length)
+  if (m[2] === '' && (m[3] ?? '') === '') return [null, rest]
+  const exp = m[4] === undefined ? 0 : Number(m[4])
+  if (!Number.isSafeInteger(exp) || Math.abs(exp) > MAX_EXPONENT) throw builtinError(name, 'exponent too large')
+  return [{ negative: m[1] === '-', int: m[2]!, frac: m[3] ?? '', exp }, rest]
 }
 
-function numAndUnit (s: string): [string, string] {
-  const i = s.search(/[^\d.]/)
-  if (i < 0) return [s, '']
-  return [s.slice(0, i), s.slice(i)]
+/** amount × mul / 10^divPow10, exactly; returns the decimal string. */
+function scaleDecimal (a: Amount, mul: bigint, divPow10: number): string {
+  const digits = BigInt((a.int || '0') + a.frac) * mul
+  let scale = a.frac.length + divPow10 - a.exp
+  let s = digits.toString()
+  if (scale <= 0) { s = digits === 0n ? '0' : s + '0'.repeat(-scale); scale = 0 }
+  if (scale > 0) {
+    s = s.padStart(scale + 1, '0')
+    const int = s.slice(0, s.length - scale)
+    const fr = s.slice(s.length - scale).replace(/0+$/, '')
+    s = fr ? `${int}.${fr}` : int
+  }
+  return a.negative && /[1-9]/.test(s) ? '-' + s : s
+}
+
+/** A decimal string as a JSON number, exactly: an integer past 2^53 keeps its digits. */
+function exactNumber (dec: string): number {
+  const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON
+  const n = Number(dec)
+  if (rawJSON !== undefined && /^-?\d+$/.test(dec) && !Number.isSafeInteger(n)) return rawJSON(dec) as number
+  return n
 }
 
 const K = 1000n
@@ -104,27 +126,25 @@ function unitsParse (x: unknown): number {
   const name = 'units.parse'
   const s = str(name, 1, x).replace(/"/g, '')
   if (s.includes(' ')) throw builtinError(name, 'spaces not allowed in resource strings')
-  const [num, rawUnit] = numAndUnit(s)
-  if (num === '') throw builtinError(name, 'no amount provided')
+  const [amount, rawUnit] = amountAndUnit(name, s)
+  if (amount === null) throw builtinError(name, 'no amount provided')
+  if (/^[\d.]/.test(rawUnit)) throw builtinError(name, 'could not parse amount to a number')
   const unit = rawUnit.length > 1 ? rawUnit[0] + rawUnit.slice(1).toLowerCase() : rawUnit
   const u = DEC[unit]
   if (u === undefined) throw builtinError(name, `unit ${unit} not recognized`)
-  let out: string
-  try { out = scaleDecimal(num, u[0], u[1]) } catch { throw builtinError(name, 'could not parse amount to a number') }
-  return Number(out)
+  return exactNumber(scaleDecimal(amount, u[0], u[1]))
 }
 
 function unitsParseBytes (x: unknown): number {
   const name = 'units.parse_bytes'
   const s = str(name, 1, x).replace(/"/g, '').toLowerCase()
   if (s.includes(' ')) throw builtinError(name, 'spaces not allowed in resource strings')
-  const [num, unit] = numAndUnit(s)
-  if (num === '') throw builtinError(name, 'no byte amount provided')
+  const [amount, unit] = amountAndUnit(name, s)
+  if (amount === null || amount.negative) throw builtinError(name, 'no byte amount provided')
+  if (/^[\d.]/.test(unit)) throw builtinError(name, 'could not parse byte amount to a number')
   const u = BYTES[unit]
   if (u === undefined) throw builtinError(name, `byte unit ${unit} not recognized`)
-  let out: string
-  try { out = scaleDecimal(num, u, 0) } catch { throw builtinError(name, 'could not parse byte amount to a number') }
-  return Number(out.split('.')[0])
+  return exactNumber(scaleDecimal(amount, u, 0).split('.')[0]!)
 }
 
 // ---- print / trace ----

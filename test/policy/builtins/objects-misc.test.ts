@@ -144,6 +144,23 @@ t.test('units', async t => {
     ['units.parse_bytes("100")', V(100)],
     ['units.parse_bytes("GB")', E(/no byte amount provided/)],
     ['units.parse_bytes("1XB")', E(/byte unit xb not recognized/)],
+    // scientific notation, negative amounts, exact results past 2^53 (OPA's newer units cases)
+    ['units.parse("1e10")', V(10000000000)],
+    ['units.parse("2.5e3K")', V(2500000)],
+    ['units.parse("7.8E-1")', V(0.78)],
+    ['units.parse("-3.5E2m")', V(-0.35)],
+    ['units.parse("-350m")', V(-0.35)],
+    ['units.parse("10e")', V(10000000000000000000)],
+    ['units.parse("10ei") == 11529215046068469760', V(true)],
+    ['units.parse_bytes("10eib") == 11529215046068469760', V(true)],
+    ['units.parse_bytes("1e3KB")', V(1000000)],
+    ['units.parse_bytes("3.2E2MiB")', V(335544320)],
+    ['units.parse_bytes("1e-2KB")', V(10)],
+    ['units.parse_bytes("5e6")', V(5000000)],
+    ['units.parse_bytes("10eb")', V(10000000000000000000)],
+    ['units.parse_bytes("1e10000000eib")', E(/^eval_builtin_error: units\.parse_bytes: exponent too large$/)],
+    ['units.parse("1e10000000ei")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
+    ['units.parse_bytes("-5")', E(/no byte amount provided/)],
   ])
 })
 

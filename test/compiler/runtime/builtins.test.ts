@@ -252,6 +252,11 @@ t.test('strict builtin errors abort with OPA messages', async (t) => {
   t.equal(err('div', '[1, 0]'), 'eval_builtin_error: div: divide by zero')
   t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
   t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  // Go's ParseFloat reads these; OPA refuses them as a type error (not a parse failure)
+  for (const w of ['"nan"', '"inf"', '"-inf"', '"Infinity"', '"-NaN"', '"+-iNf"']) {
+    t.equal(err('to_number', `[${w}]`), 'eval_type_error: to_number: operand 1 must be valid number string but got string', `to_number(${w})`)
+  }
+  t.equal(err('to_number', '["abc"]'), 'eval_builtin_error: to_number: strconv.ParseFloat: parsing "abc": invalid syntax')
   t.equal(err('plus', '["a", 1]'), 'eval_type_error: plus: operand 1 must be number but got string')
   t.equal(err('minus', '[{1}, 1]'), 'eval_type_error: minus: operand 2 must be set but got number')
   t.equal(err('minus', '[1, {1}]'), 'eval_type_error: minus: operand 2 must be number but got set')

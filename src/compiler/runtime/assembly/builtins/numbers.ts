@@ -218,12 +218,22 @@ export function toNumber (args: Array<Value>): Value | null {
     case T_NUMBER: return a;
     case T_STRING: {
       let s = changetype<StrV>(a).s;
+      // Go's ParseFloat would read these as non-finite numbers; OPA refuses them as a type error
+      if (isNonFiniteWord(s)) return typeError("to_number", 1, "valid number string", a);
       let v = parseLooseNumber(s);
       if (v === null) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": invalid syntax");
       return v;
     }
   }
   return typeError("to_number", 1, "one of {boolean, null, number, string}", a);
+}
+
+/** "inf", "infinity" or "nan" in any case, after any leading signs. */
+function isNonFiniteWord (s: string): bool {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) == 43 || s.charCodeAt(i) == 45)) i++;
+  let w = s.substring(i).toLowerCase();
+  return w == "inf" || w == "infinity" || w == "nan";
 }
 
 /** JSON number syntax, also accepting a leading '+', ".5" and "5." (as Go's ParseFloat). */

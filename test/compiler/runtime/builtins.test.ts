@@ -134,6 +134,12 @@ t.test('strings', async (t) => {
     ['replace', '["ab", "", "-"]', '"-a-b-"'],
     ['strings.replace_n', '[{"a": "1", "ab": "2"}, "abab"]', '"1b1b"'],
     ['strings.replace_n', '[{"cat": "dog", "dog": "cat"}, "cat and dog"]', '"dog and cat"'],
+    // an empty pattern: before every character and at the end, as Go's strings.Replacer
+    ['strings.replace_n', '[{"": "X"}, ""]', '"X"'],
+    ['strings.replace_n', '[{"": "X"}, "ab"]', '"XaXbX"'],
+    ['strings.replace_n', '[{"": "X", "a": "Y"}, "ab"]', '"XYXbX"'],
+    ['strings.replace_n', '[{"": "-", "é": "e"}, "aéb"]', '"-a-e-b-"'],
+    ['strings.replace_n', '[{"": "-"}, "a😀"]', '"-a-😀-"'],
     ['trim', '["xxhixx", "x"]', '"hi"'],
     ['trim', '["  hi  ", " "]', '"hi"'],
     ['trim_left', '["aabca", "a"]', '"bca"'],

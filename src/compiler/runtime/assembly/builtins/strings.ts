@@ -168,24 +168,32 @@ export function replaceN (args: Array<Value>): Value | null {
     unchecked(news[i] = S(v));
   }
   // Like Go's strings.Replacer: scan left to right; at each position the first pattern
-  // (in key order) that matches wins; matches do not overlap.
+  // (in key order) that matches wins; matches do not overlap. An empty pattern matches at
+  // every position (before each character and at the end), but not twice in a row at the
+  // same position, so a longer pattern there still gets its turn: {"": "X", "a": "Y"} turns
+  // "ab" into "XYXbX".
   let s = S(sv);
   let out = new Array<string>();
   let i = 0, last = 0, len = s.length;
+  let prevEmpty = false;
   while (i <= len) {
     let matched = -1;
     for (let j = 0; j < n; j++) {
       let old = unchecked(olds[j]);
-      if (old.length == 0) continue;
+      if (old.length == 0) {
+        if (prevEmpty) continue;
+        matched = j; break;
+      }
       if (i + old.length <= len && s.substr(i, old.length) == old) { matched = j; break; }
     }
+    prevEmpty = matched >= 0 && unchecked(olds[matched]).length == 0;
     if (matched >= 0) {
       out.push(s.substring(last, i));
       out.push(unchecked(news[matched]));
       i += unchecked(olds[matched]).length;
       last = i;
     } else {
-      i++;
+      i += i < len ? cpWidth(cpAt(s, i)) : 1;
     }
   }
   if (last < len) out.push(s.substring(last));

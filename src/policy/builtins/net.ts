@@ -171,6 +171,8 @@ function cidrMerge (addrs: unknown): string[] {
     } else {
       const ip = parseIP(s)
       if (ip === null) throw builtinError(name, `IP address must be a valid IP address or CIDR: ${s}`)
+      // OPA reads a bare IPv4 address as a /32 but refuses a bare IPv6 one
+      if (!ip.v4) throw builtinError(name, 'IPv6 invalid: needs prefix length')
       n = { v4: ip.v4, base: ip.bits, prefix: width(ip.v4) }
     }
     nets.push(n)

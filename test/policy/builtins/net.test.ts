@@ -41,6 +41,8 @@ t.test('cidr_merge / cidr_expand / cidr_contains_matches (set results come back 
     ['net.cidr_merge(["2001:db8::/33", "2001:db8:8000::/33", "1.1.1.1"])', V(['1.1.1.1/32', '2001:db8::/32'])],
     ['net.cidr_merge([])', V([])],
     ['net.cidr_merge(["bad"])', E(/^eval_builtin_error: net\.cidr_merge: /)],
+    ['net.cidr_merge(["2601:600:8a80:207e:a57d:7567:e2c9:e7b3"])', E(/^eval_builtin_error: net\.cidr_merge: IPv6 invalid: needs prefix length$/)],
+    ['net.cidr_merge(["2601:600:8a80:207e:a57d:7567:e2c9:e7b3/128"])', V(['2601:600:8a80:207e:a57d:7567:e2c9:e7b3/128'])],
     ['net.cidr_merge([1])', E(/^eval_type_error: net\.cidr_merge: operand 1 must be array of strings but got array containing number$/)],
     ['net.cidr_expand("192.168.0.0/30")', V(['192.168.0.0', '192.168.0.1', '192.168.0.2', '192.168.0.3'])],
     ['net.cidr_expand("10.0.0.7/32")', V(['10.0.0.7'])],

@@ -52,8 +52,15 @@ t.test('conflicts are evaluation errors', async t => {
   const src = `package c
 p := x if { some x in input.xs }
 `
-  await t.rejects(evalRego(src, 'c/p', { xs: [1, 2] }), /eval_conflict_error/)
+  await t.rejects(evalRego(src, 'c/p', { xs: [1, 2] }), /eval_conflict_error: complete rules must not produce multiple outputs/)
   t.equal(await evalRego(src, 'c/p', { xs: [1, 1] }), 1)
+  const fsrc = `package c
+f(x) := 1 if x > 0
+f(x) := 2 if x > 1
+p := f(input.x)
+`
+  await t.rejects(evalRego(fsrc, 'c/p', { x: 5 }), /eval_conflict_error: function data\.c\.f produced conflicting values for the same inputs/, 'OPA\'s wording, with the function')
+  t.equal(await evalRego(fsrc, 'c/p', { x: 1 }), 1)
 })
 
 t.test('an object literal with a key written twice is one key, not a conflict (as OPA\'s parser)', async t => {

@@ -428,15 +428,12 @@ class ComprCont extends Cont {
 class ValueCont extends Cont {
   found: bool = false
   value: Value | null = null
-  constructor (public op: i32, public frame: StaticArray<Value | null>, public isFunc: bool) { super() }
+  constructor (public op: i32, public frame: StaticArray<Value | null>, public fn: Func) { super() }
   run (): bool {
     const v = get(this.frame, this.op)
     const prev = this.value
     if (prev !== null) {
-      if (!equals(prev, v)) {
-        if (this.isFunc) abortWith('eval_conflict_error: functions must not produce multiple outputs for same inputs')
-        else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
-      }
+      if (!equals(prev, v)) conflict(this.fn)
       return false
     }
     this.found = true
@@ -625,29 +622,31 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
     }
   }
   let result: Value | null = null
-  const isFunc = fn.kind == K_FUNCTION
   for (let i = 0; i < rules.length; i++) {
-    const v = evalChain(rules[i], frame, isFunc)
+    const v = evalChain(rules[i], frame, fn)
     if (v !== null) {
-      if (result !== null && !equals(result, v)) {
-        if (isFunc) abortWith('eval_conflict_error: functions must not produce multiple outputs for same inputs')
-        else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
-      }
+      if (result !== null && !equals(result, v)) conflict(fn)
       result = v
     }
   }
   if (result === null && fn.def != 0) result = get(frame, fn.def)
   if (result === null) {
     const dr = fn.defRule
-    if (dr !== null) result = evalChain(dr, frame, isFunc)
+    if (dr !== null) result = evalChain(dr, frame, fn)
   }
   return result
 }
 
-function evalChain (r: Rule, frame: StaticArray<Value | null>, isFunc: bool): Value | null {
+/** Two different values for one complete rule, or for one function call: OPA's messages. */
+function conflict (fn: Func): void {
+  if (fn.kind == K_FUNCTION) abortWith('eval_conflict_error: function ' + fn.name + ' produced conflicting values for the same inputs')
+  else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
+}
+
+function evalChain (r: Rule, frame: StaticArray<Value | null>, fn: Func): Value | null {
   let cur: Rule | null = r
   while (cur !== null) {
-    const k = new ValueCont(cur.value, frame, isFunc)
+    const k = new ValueCont(cur.value, frame, fn)
     execBlock(cur.body, 0, frame, k)
     if (k.found) return k.value
     cur = cur.els

@@ -44,6 +44,8 @@ t.test('types flow through variables, rules, functions and comprehensions', asyn
   t.same(typeErrors('package p\n\ninc(x) := x + 1\n\nv := inc("s")\n'), [
     'p.rego:5:6: rego_type_error: data.p.inc: invalid argument(s)\n\thave: (string, ???)\n\twant: (number, number)',
   ], 'a function\'s argument type comes from how its body uses it')
+  t.same(typeErrors('package p\n\nfn(x) := [x]\n\ng(x) := {"a": x}\n\nr contains v if {\n  fn(1, y)\n  v := y[0]\n  g(2, z)\n  z.a == 2\n}\n'), [],
+    'an argument nothing types is any in the result: a call\'s output argument can be indexed (OPA\'s indirectreferences "user call")')
   t.same(typeErrors('package p\n\nxs := [x | some x in [1, 2]]\n\nv := lower(xs[0])\n'), [
     'p.rego:5:6: rego_type_error: lower: invalid argument(s)\n\thave: (number, ???)\n\twant: (x: string, y: string)',
   ], 'comprehensions and `some ... in`')

@@ -221,6 +221,22 @@ class Checker {
     this.checkBody(rule.body, bc, heads)
     if (this.diags.list.length > before) return null
     const typeOf = (t: Term | undefined, dflt: Type): Type => t === undefined ? dflt : this.typeOf(t, bc)
+    let value = this.headValueType(entry, rule, kind, bc, typeOf)
+    // an argument neither the body nor the head types is any ([x] is array[any], not an array
+    // of nothing: a caller indexing the result through an output argument, fn(1, y); y[0], is fine)
+    let untyped = false
+    for (const a of args) forEachVarName(a, n => { if (scope.get(n) === undefined) { scope.put(n, ANY); untyped = true } })
+    if (untyped) value = this.headValueType(entry, rule, kind, bc, typeOf)
+    if (this.diags.list.length > before) return null
+    // arguments last: calls in the head (f(x) := x + 1) type them too
+    const argTypes = kind === 'function'
+      ? args.map(a => a.type === 'var' ? (scope.get(a.name) ?? ANY) : (this.typeOf(a, bc) ?? ANY))
+      : undefined
+    return { value: value ?? ANY, ...(argTypes !== undefined ? { args: argTypes } : {}) }
+  }
+
+  /** The type a definition's head gives its document (value, or set/object of it). */
+  headValueType (entry: RuleEntry, rule: Rule, kind: RuleKind, bc: BodyCtx, typeOf: (t: Term | undefined, dflt: Type) => Type): Type {
     let value: Type
     switch (kind) {
       case 'function':
@@ -241,12 +257,7 @@ class Checker {
         break
       }
     }
-    if (this.diags.list.length > before) return null
-    // arguments last: calls in the head (f(x) := x + 1) type them too
-    const argTypes = kind === 'function'
-      ? args.map(a => a.type === 'var' ? (scope.get(a.name) ?? ANY) : (this.typeOf(a, bc) ?? ANY))
-      : undefined
-    return { value: value ?? ANY, ...(argTypes !== undefined ? { args: argTypes } : {}) }
+    return value
   }
 
   // ---- bodies ----

@@ -90,3 +90,19 @@ p if {
     t.match((e as CompileError).diagnostics.map(d => `${d.code}: ${d.message}`).join('\n'), /rego_unsafe_var_error: var x is unsafe/)
   }
 })
+
+t.test('a variable a reference in a call\'s arguments iterates over is bound for the whole call (OPA\'s planner-ir "fixpoint key/value")', async t => {
+  const src = `package f
+p := foo if {
+  some foo
+  foo == input.foos[foo]
+}
+q contains i if count(input.x[i]) > i
+r contains [i, j] if input.a[i] == input.b[j]
+`
+  t.equal(await evalRego(src, 'f/p', { foos: [2, 1, 0] }), 1, 'the variable on the left of == is bound by the reference on the right')
+  t.equal(await evalRego(src, 'f/p', { foos: ['foo'] }), undefined)
+  t.same(await evalRego(src, 'f/q', { x: ['a', 'bbb', 'cc'] }), [0, 1], 'through a nested call')
+  t.same(await evalRego(src, 'f/r', { a: [1, 2], b: [2, 1] }), [[0, 1], [1, 0]])
+  t.throws(() => compileModules({ modules: [{ file: 'p.rego', source: 'package f\np if { some x; x == count(input) }\n' }], entrypoints: ['f/p'] }), CompileError, 'a variable nothing binds is still unsafe')
+})

@@ -8,7 +8,7 @@ import { builtinDecl, builtinInfo, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
-import { analyseBody, withOuterNames } from './safety.js'
+import { analyseBody, refKeyVars, withOuterNames } from './safety.js'
 import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
@@ -744,9 +744,8 @@ class Lowerer {
           return
         }
         if (t.type === 'call' && t.name === 'equal' && t.args.length === 2) {
-          const a = this.evalTerm(t.args[0])
-          const b = this.evalTerm(t.args[1])
-          this.emit([Op.EQ, a, b])
+          const [a, b] = this.evalArgs(t.args)
+          this.emit([Op.EQ, a!, b!])
           return
         }
         if (t.type === 'call') {
@@ -923,6 +922,16 @@ class Lowerer {
   }
 
   // ---- unification ----
+
+  /** A call's arguments: those whose references bind variables first (they iterate), the
+   *  others after, each at its own position (`x == input.xs[x]`). */
+  evalArgs (args: Term[]): number[] {
+    const ops = new Array<number>(args.length)
+    const binding = args.map(a => { const vs = new Set<string>(); refKeyVars(a, vs); return [...vs].some(this.isUnboundName) })
+    for (let i = 0; i < args.length; i++) if (binding[i]) ops[i] = this.evalTerm(args[i]!)
+    for (let i = 0; i < args.length; i++) if (!binding[i]) ops[i] = this.evalTerm(args[i]!)
+    return ops
+  }
 
   isUnboundName = (name: string): boolean => {
     const s = this.scope.lookup(name)
@@ -1224,7 +1233,7 @@ class Lowerer {
         this.diags.add('rego_type_error', `${fn.name.replace(/^data\./, 'data.')}: arity mismatch: ${args.length} arguments given, function has arity ${arity}`, t.loc)
         return null
       }
-      const ops = args.slice(0, arity).map(a => this.evalTerm(a))
+      const ops = this.evalArgs(args.slice(0, arity))
       this.p.calls[this.f].add(fnode.func)
       const d = this.tmp()
       this.emit([Op.CALLFN, d, fnode.func, ops])
@@ -1241,7 +1250,7 @@ class Lowerer {
       this.diags.add('rego_type_error', `${t.name}: ${which}`, t.loc)
       return null
     }
-    const ops = t.args.slice(0, info.arity).map(a => this.evalTerm(a))
+    const ops = this.evalArgs(t.args.slice(0, info.arity))
     const b = this.p.builtin(t.name)
     this.p.funcBuiltins[this.f].add(t.name)
     const d = this.tmp()
@@ -1259,7 +1268,7 @@ class Lowerer {
       this.diags.add('rego_type_error', `${t.name}: ${t.args.length > arity + 1 ? 'too many arguments' : 'too few arguments'} (a relation: ${t.name}(x, output))`, t.loc)
       return null
     }
-    const ops = t.args.slice(0, arity).map(a => this.evalTerm(a))
+    const ops = this.evalArgs(t.args.slice(0, arity))
     const b = this.p.builtin(t.name)
     this.p.funcBuiltins[this.f].add(t.name)
     const all = this.tmp()

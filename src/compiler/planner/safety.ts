@@ -99,9 +99,29 @@ function evaluable (t: Term, isBound: IsBound): boolean {
     }
     case 'array': case 'set': return t.items.every(i => evaluable(i, isBound))
     case 'object': return t.entries.every(([k, v]) => evaluable(k, isBound) && evaluable(v, isBound))
-    case 'call': return t.args.every(a => evaluable(a, isBound)) || callWithOutput(t, isBound)
+    case 'call': {
+      if (t.args.every(a => evaluable(a, isBound)) || callWithOutput(t, isBound)) return true
+      // A variable a reference in the arguments iterates over binds it for the whole call, as
+      // in OPA (`x == input.xs[x]`: the reference runs first, whatever side it is on)
+      const binds = new Set<string>()
+      for (const a of t.args) refKeyVars(a, binds)
+      if (binds.size === 0) return false
+      const orBinds = (n: string): boolean => isBound(n) || binds.has(n)
+      return t.args.every(a => evaluable(a, orBinds))
+    }
     case 'arraycompr': case 'setcompr': case 'objectcompr':
       return comprFree(t).every(isBound)
+  }
+}
+
+/** Variables that are keys of references in a term (not inside comprehensions): a reference
+ *  iterates over them. */
+export function refKeyVars (t: Term, out: Set<string>): void {
+  switch (t.type) {
+    case 'ref': refKeyVars(t.head, out); for (const k of t.path) { if (k.type === 'var') out.add(k.name); else refKeyVars(k, out) } return
+    case 'array': case 'set': t.items.forEach(i => refKeyVars(i, out)); return
+    case 'object': t.entries.forEach(([a, b]) => { refKeyVars(a, out); refKeyVars(b, out) }); return
+    case 'call': t.args.forEach(a => refKeyVars(a, out))
   }
 }
 

@@ -232,6 +232,8 @@ function jsonPatch (o: unknown, patches: unknown): Json | undefined {
           doc = addAt(doc, path, clone(getAt(doc, pointer(p.from))))
           break
         case 'test':
+          // without "value" the patch fails (a missing value is not null)
+          if (!('value' in p)) throw new PatchFailed('missing value')
           if (!deepEqual(getAt(doc, path), p.value)) throw new PatchFailed('test failed')
           break
         default:

@@ -65,6 +65,8 @@ t.test('json.patch (RFC 6902; a failing patch is undefined)', async t => {
     ['json.patch({"a": {"b": 1}}, [{"op": "copy", "from": "/a", "path": "/c"}])', V({ a: { b: 1 }, c: { b: 1 } })],
     ['json.patch({"baz": "qux", "foo": ["a", 2, "c"]}, [{"op": "test", "path": "/baz", "value": "qux"}, {"op": "test", "path": "/foo/1", "value": 2}])', V({ baz: 'qux', foo: ['a', 2, 'c'] })],
     ['json.patch({"baz": "qux"}, [{"op": "test", "path": "/baz", "value": "bar"}])', U],
+    ['json.patch([null], [{"op": "test", "path": "/0"}])', U], // a test without "value" fails, even against null
+    ['json.patch([null], [{"op": "test", "path": "/0", "value": null}])', V([null])],
     ['json.patch({"foo": "bar"}, [{"op": "add", "path": "/baz/bat", "value": "qux"}])', U],
     ['json.patch({"foo": "bar"}, [{"op": "remove", "path": "/nope"}])', U],
     ['json.patch({"a": 1}, [{"op": "add", "path": "", "value": [1]}])', V([1])],

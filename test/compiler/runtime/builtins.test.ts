@@ -63,6 +63,9 @@ t.test('arithmetic', async (t) => {
     ['numbers.range_step', '[0, 10, 3]', '[0,3,6,9]'],
     ['numbers.range_step', '[10, 0, 5]', '[10,5,0]'],
     ['numbers.range_step', '[0, 10, 0]', undefined],
+    ['numbers.range_step', '[0, 10, 99999999999999999999]', '[0]'],
+    ['numbers.range_step', '[10, 0, 99999999999999999999]', '[10]'],
+    ['numbers.range_step', '[0, 10, -99999999999999999999]', undefined],
     ['to_number', '["10"]', '10'],
     ['to_number', '["-1.5e2"]', '-150'],
     ['to_number', '[".5"]', '0.5'],
@@ -258,6 +261,7 @@ t.test('strict builtin errors abort with OPA messages', async (t) => {
   t.equal(err('div', '[1, 0]'), 'eval_builtin_error: div: divide by zero')
   t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
   t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  t.equal(err('numbers.range_step', '[0, 10, 0]'), 'eval_builtin_error: numbers.range_step: step must be a positive integer')
   // Go's ParseFloat reads these; OPA refuses them as a type error (not a parse failure)
   for (const w of ['"nan"', '"inf"', '"-inf"', '"Infinity"', '"-NaN"', '"+-iNf"']) {
     t.equal(err('to_number', `[${w}]`), 'eval_type_error: to_number: operand 1 must be valid number string but got string', `to_number(${w})`)

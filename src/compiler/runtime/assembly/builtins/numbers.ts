@@ -191,9 +191,16 @@ export function rangeStep (args: Array<Value>): Value | null {
   if (!intOk) return null;
   let b = intArg("numbers.range_step", args[1], 2);
   if (!intOk) return null;
-  let s = intArg("numbers.range_step", args[2], 3);
-  if (!intOk) return null;
-  if (s <= 0) return builtinError("numbers.range_step", "step must be a positive number above zero");
+  // a step past i64 (an integer literal kept exact) is longer than any range: just the start
+  let sv = args[2];
+  let big = sv.kind == T_NUMBER && changetype<NumV>(sv).raw !== null && isInteger(sv);
+  let s: i64 = 0;
+  if (big) s = changetype<NumV>(sv).raw!.charCodeAt(0) == 45 ? -1 : i64.MAX_VALUE;
+  else {
+    s = intArg("numbers.range_step", sv, 3);
+    if (!intOk) return null;
+  }
+  if (s <= 0) return builtinError("numbers.range_step", "step must be a positive integer");
   return buildRange("numbers.range_step", a, b, s);
 }
 

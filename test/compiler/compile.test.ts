@@ -154,3 +154,18 @@ t.test('results stay identical across thousands of evaluations (no state leaks a
   t.equal(mismatches, 0)
   t.match(JSON.parse(first[0])[0].result, { allow: true, headers: { 'x-bouncer-subject': 'u1', 'x-bouncer-tenant': 'acme' } })
 })
+
+t.test('an integer key into base data reads its digits, as OPA\'s storage does (data[2] is data["2"])', async t => {
+  const src = `package d
+p := data[2]
+q := data.nested[2]
+obj := {2: "number key"}
+r := data.d.obj[2]
+s := o[2] if o := data.nested
+`
+  const data = { 2: 'bar', nested: { 2: 'baz' } }
+  t.equal(await evalRego(src, 'd/p', {}, data), 'bar', 'at the root: not a recursion through every rule')
+  t.equal(await evalRego(src, 'd/q', {}, data), 'baz')
+  t.equal(await evalRego(src, 'd/r', {}, data), 'number key', 'inside a rule\'s value the key stays a number')
+  t.equal(await evalRego(src, 'd/s', {}, data), undefined, 'a value taken out of data is indexed as a value')
+})

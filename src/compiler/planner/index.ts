@@ -1150,12 +1150,15 @@ class Lowerer {
   }
 
   lowerDataRef (path: Term[], loc: Loc): number {
+    // Above the first rule, keys name packages, rules or base data, whose keys are strings: an
+    // integer key is read as its digits there, as OPA's storage reads data[2] as data["2"]
+    const keyOf = (t: Term): string | null => t.type === 'string' ? t.value : t.type === 'number' && /^-?[0-9]+$/.test(t.raw) ? t.raw : null
     let node = this.p.root
     let i = 0
     while (i < path.length) {
-      const t = path[i]
-      if (t.type !== 'string') break
-      const child = node.children.get(t.value)
+      const key = keyOf(path[i]!)
+      if (key === null) break
+      const child = node.children.get(key)
       if (child === undefined) break
       node = child
       i++
@@ -1174,11 +1177,11 @@ class Lowerer {
         return this.applyPath(d, path.slice(i))
       }
     }
-    if (!node.subtreeHasRules() || (i < path.length && path[i].type === 'string')) {
+    if (!node.subtreeHasRules() || (i < path.length && keyOf(path[i]!) !== null)) {
       // pure base data from here on: fold the following static keys into one lookup
       const keys: string[] = [...node.path]
-      while (i < path.length && path[i].type === 'string') {
-        keys.push((path[i] as { value: string }).value)
+      for (let key = i < path.length ? keyOf(path[i]!) : null; key !== null; key = i < path.length ? keyOf(path[i]!) : null) {
+        keys.push(key)
         i++
       }
       const d = this.tmp()

@@ -1150,15 +1150,15 @@ class Lowerer {
   }
 
   lowerDataRef (path: Term[], loc: Loc): number {
-    // Above the first rule, keys name packages, rules or base data, whose keys are strings: an
-    // integer key is read as its digits there, as OPA's storage reads data[2] as data["2"]
-    const keyOf = (t: Term): string | null => t.type === 'string' ? t.value : t.type === 'number' && /^-?[0-9]+$/.test(t.raw) ? t.raw : null
+    // Packages and rules are named by strings; an integer key can only name base data, where
+    // the runtime reads it as its digits on objects (as OPA's storage: data[2] is data["2"])
+    const keyOf = (t: Term): string | number | null => t.type === 'string' ? t.value : t.type === 'number' && /^-?[0-9]+$/.test(t.raw) && Number.isSafeInteger(Number(t.raw)) ? Number(t.raw) : null
     let node = this.p.root
     let i = 0
     while (i < path.length) {
-      const key = keyOf(path[i]!)
-      if (key === null) break
-      const child = node.children.get(key)
+      const t = path[i]!
+      if (t.type !== 'string') break
+      const child = node.children.get(t.value)
       if (child === undefined) break
       node = child
       i++
@@ -1179,7 +1179,7 @@ class Lowerer {
     }
     if (!node.subtreeHasRules() || (i < path.length && keyOf(path[i]!) !== null)) {
       // pure base data from here on: fold the following static keys into one lookup
-      const keys: string[] = [...node.path]
+      const keys: Array<string | number> = [...node.path]
       for (let key = i < path.length ? keyOf(path[i]!) : null; key !== null; key = i < path.length ? keyOf(path[i]!) : null) {
         keys.push(key)
         i++

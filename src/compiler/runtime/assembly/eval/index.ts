@@ -575,8 +575,22 @@ function overriddenAt (path: Array<Value>): bool {
   return false
 }
 
+/** Base data: an integer key on an object is read as its digits (OPA's storage: data[2] is data["2"]). */
+function walkBase (v: Value | null, path: Array<Value>): Value | null {
+  let cur = v
+  for (let i = 0; i < path.length; i++) {
+    if (cur === null) return null
+    const k = path[i]
+    if (cur.kind == T_OBJECT && k.kind == T_NUMBER && isInteger(k)) {
+      const n = numToI64(k)
+      cur = changetype<ObjV>(cur).getStr(n.toString())
+    } else cur = index(cur, k)
+  }
+  return cur
+}
+
 function dataLookup (path: Array<Value>): Value | null {
-  const v = walk(gData, path, 0)
+  const v = walkBase(gData, path)
   if (st.dataOv.length == 0) return v
   return applyDataOverrides(path, v)
 }

@@ -228,10 +228,10 @@ class Parser {
     this.keywords.add(kw)
   }
 
-  /** After a package/import/rule the next token must start a new line. */
-  endOfStatement (): void {
-    if (!this.atEof() && !this.tok.nlBefore) this.unexpected('end of line')
-  }
+  /** After a package/import/rule the next statement may follow on the same line, as OPA's
+   *  parser reads statements one after the other (`package p q := 1` is two statements): a
+   *  token that starts no statement is reported where the next statement is parsed. */
+  endOfStatement (): void {}
 
   /** Skips to the next line that starts (column 1) with a rule name, `default` or `import`,
    *  past the token at index `start`. */

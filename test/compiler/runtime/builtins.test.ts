@@ -136,6 +136,19 @@ t.test('strings', async (t) => {
     ['replace', '["aaa", "a", "b"]', '"bbb"'],
     ['replace', '["ab", "", "-"]', '"-a-b-"'],
     ['strings.replace_n', '[{"a": "1", "ab": "2"}, "abab"]', '"1b1b"'],
+    // strings.split_n: the first n parts, or the last -n
+    ['strings.split_n', '["a.b.c.d", ".", 2]', '["a","b"]'],
+    ['strings.split_n', '["a.b.c.d", ".", 9]', '["a","b","c","d"]'],
+    ['strings.split_n', '["a.b.c.d", ".", 0]', '[]'],
+    ['strings.split_n', '["a.b.c.d", ".", -1]', '["d"]'],
+    ['strings.split_n', '["a.b.c.d", ".", -9]', '["a","b","c","d"]'],
+    ['strings.split_n', '["", ".", 2]', '[""]'],
+    ['strings.split_n', '["abc", "", -2]', '["b","c"]'],
+    ['strings.split_n', '["a.b", ".", 1.5]', undefined],
+    // array.flatten: one level
+    ['array.flatten', '[[[1, 2], "s", [3, {"a": "b"}], 4.5, [6, [7, 8]]]]', '[1,2,"s",3,{"a":"b"},4.5,6,[7,8]]'],
+    ['array.flatten', '[[]]', '[]'],
+    ['array.flatten', '[42]', undefined],
     ['strings.replace_n', '[{"cat": "dog", "dog": "cat"}, "cat and dog"]', '"dog and cat"'],
     // an empty pattern: before every character and at the end, as Go's strings.Replacer
     ['strings.replace_n', '[{"": "X"}, ""]', '"X"'],
@@ -262,6 +275,8 @@ t.test('strict builtin errors abort with OPA messages', async (t) => {
   t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
   t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
   t.equal(err('numbers.range_step', '[0, 10, 0]'), 'eval_builtin_error: numbers.range_step: step must be a positive integer')
+  t.equal(err('strings.split_n', '["a.b", ".", 1.5]'), 'eval_type_error: strings.split_n: operand 3 must be integer number but got floating-point number')
+  t.equal(err('array.flatten', '[42]'), 'eval_type_error: array.flatten: operand 1 must be array but got number')
   // Go's ParseFloat reads these; OPA refuses them as a type error (not a parse failure)
   for (const w of ['"nan"', '"inf"', '"-inf"', '"Infinity"', '"-NaN"', '"+-iNf"']) {
     t.equal(err('to_number', `[${w}]`), 'eval_type_error: to_number: operand 1 must be valid number string but got string', `to_number(${w})`)

@@ -93,6 +93,20 @@ export function arrayConcat (args: Array<Value>): Value | null {
   return new ArrV(x.concat(y));
 }
 
+/** array.flatten(arr): the elements of arr, with the elements of each array element in its place (one level). */
+export function arrayFlatten (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_ARRAY) return typeError("array.flatten", 1, "array", a);
+  let items = changetype<ArrV>(a).items;
+  let out = new Array<Value>();
+  for (let i = 0, n = items.length; i < n; i++) {
+    let v = unchecked(items[i]);
+    if (v.kind == T_ARRAY) { let inner = changetype<ArrV>(v).items; for (let j = 0, m = inner.length; j < m; j++) out.push(unchecked(inner[j])); }
+    else out.push(v);
+  }
+  return new ArrV(out);
+}
+
 export function arraySlice (args: Array<Value>): Value | null {
   let a = args[0];
   if (a.kind != T_ARRAY) return typeError("array.slice", 1, "array", a);

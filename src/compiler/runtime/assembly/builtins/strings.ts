@@ -117,6 +117,21 @@ export function upper (args: Array<Value>): Value | null {
   return mkStr(S(args[0]).toUpperCase());
 }
 
+/** strings.split_n(x, delimiter, n): the first n parts of split(x, delimiter), or for a
+ *  negative n the last -n (all of them when there are fewer; none for 0). */
+export function splitN (args: Array<Value>): Value | null {
+  if (args[0].kind != T_STRING) return typeError("strings.split_n", 1, "string", args[0]);
+  if (args[1].kind != T_STRING) return typeError("strings.split_n", 2, "string", args[1]);
+  let n = intArg("strings.split_n", args[2], 3);
+  if (!intOk) return null;
+  let all = split(args);
+  if (all === null) return null;
+  let parts = changetype<ArrV>(all).items;
+  let len = <i64>parts.length;
+  if (n >= 0) return n >= len ? all : new ArrV(parts.slice(0, <i32>n));
+  return -n >= len ? all : new ArrV(parts.slice(<i32>(len + n)));
+}
+
 export function split (args: Array<Value>): Value | null {
   if (!strings("split", args, 2)) return null;
   let s = S(args[0]), d = S(args[1]);

@@ -7,7 +7,7 @@ import { isObject, obj, str, type JsonObject } from './args.js'
 // {{.field}}, {{.a.b}}, {{ . }}, whitespace trimming markers {{- -}}, and comments {{/* */}}.
 // Anything else (range, if, pipelines, functions) is an error rather than a wrong rendering.
 function formatTemplateValue (v: unknown): string {
-  if (v === undefined) return '<no value>'
+  if (v === undefined) return '<undefined>' // current OPA's text for a missing key (Go prints <no value>)
   if (v === null) return '<nil>'
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean') return String(v)

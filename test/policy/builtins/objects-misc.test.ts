@@ -178,7 +178,8 @@ t.test('graph.reachable, casts, render_template, opa.runtime', async t => {
     ['cast_object({"a": 1})', V({ a: 1 })],
     ['cast_string(1)', E(/^eval_type_error: cast_string: operand 1 must be string but got number$/)],
     ['strings.render_template("Hello {{.name}}!", {"name": "world"})', V('Hello world!')],
-    ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', V('x-5-<no value>')],
+    ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', V('x-5-<undefined>')],
+    ['strings.render_template("test {{.foo}} {{.bar}} {{.baz}}", {"baz": 1})', V('test <undefined> <undefined> 1')],
     ['strings.render_template("{{range .x}}{{.}}{{end}}", {"x": [1]})', E(/unsupported action/)],
     ['opa.runtime()', V({})],
   ])

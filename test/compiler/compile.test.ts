@@ -169,3 +169,20 @@ s := o[2] if o := data.nested
   t.equal(await evalRego(src, 'd/r', {}, data), 'number key', 'inside a rule\'s value the key stays a number')
   t.equal(await evalRego(src, 'd/s', {}, data), undefined, 'a value taken out of data is indexed as a value')
 })
+
+t.test('a package exists as a document even when nothing in it is defined, as in OPA (its fix 1863)', async t => {
+  const c = compileModules({
+    modules: [
+      { file: 'empty.rego', source: 'package a.b\n\n# nothing here\n' },
+      { file: 'undef.rego', source: 'package a.u\n\nr if false\n' },
+      { file: 'x.rego', source: 'package x\n\np := data.a.b\n\nq if not data.a.b\n\nall := data.a\n' },
+    ],
+    entrypoints: ['x/p', 'x/q', 'x/all', 'a/b'],
+  })
+  const p = await loadWasmPolicy(c.wasm)
+  const one = (ep: string): unknown => { const rs = p.evaluate({}, ep) as Array<{ result: unknown }>; return rs.length === 0 ? undefined : rs[0].result }
+  t.same(one('x/p'), {}, 'data.a.b of an empty package is {}, not undefined')
+  t.equal(one('x/q'), undefined, 'so `not data.a.b` is false')
+  t.same(one('x/all'), { b: {}, u: {} }, 'the enclosing document lists it, and a package whose rules are undefined')
+  t.same(one('a/b'), {}, 'an entrypoint may name it')
+})

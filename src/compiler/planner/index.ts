@@ -121,7 +121,7 @@ class Planner {
     for (const ep of this.input.entrypoints) {
       const path = ep.split('/').filter(s => s.length > 0)
       const node = findNode(this.root, path)
-      if (node === undefined || !node.subtreeHasRules()) {
+      if (node === undefined || !node.definesDocument()) {
         this.diags.add('rego_compile_error', `entrypoint ${ep} does not name a rule or package`, { file: '<entrypoint>', line: 1, col: 1 })
         continue
       }
@@ -219,7 +219,8 @@ class Planner {
 
   assignIds (n: TreeNode): void {
     n.id = this.nodes.length
-    const pn: PlanNode = { path: n.path, children: {}, func: -1 }
+    // a package without rules of its own is still a document ({} at least), as in OPA
+    const pn: PlanNode = { path: n.path, children: {}, func: n.isPackage && !n.hasRules ? -3 : -1 }
     this.nodes.push(pn)
     for (const [k, c] of n.children) {
       this.assignIds(c)
@@ -1177,7 +1178,7 @@ class Lowerer {
         return this.applyPath(d, path.slice(i))
       }
     }
-    if (!node.subtreeHasRules() || (i < path.length && keyOf(path[i]!) !== null)) {
+    if (!node.definesDocument() || (i < path.length && keyOf(path[i]!) !== null)) {
       // pure base data from here on: fold the following static keys into one lookup
       const keys: Array<string | number> = [...node.path]
       for (let key = i < path.length ? keyOf(path[i]!) : null; key !== null; key = i < path.length ? keyOf(path[i]!) : null) {

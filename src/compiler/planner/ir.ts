@@ -44,7 +44,8 @@ export interface PlanNode {
   /** keys below data */
   path: string[]
   children: Record<string, number>
-  /** rule group at this node; -1 if none, -2 when the node is a function (not a value) */
+  /** rule group at this node; -1 if none, -2 when the node is a function (not a value), -3 for a
+   *  package without rules at the node (a document: {} at least) */
   func: number
 }
 

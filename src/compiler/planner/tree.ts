@@ -25,6 +25,8 @@ export class TreeNode {
   readonly defaults: RuleEntry[] = []
   func = -1
   id = -1
+  /** a module declares this package (it exists as a document, {} when nothing defines anything in it) */
+  isPackage = false
   constructor (readonly path: string[]) {}
 
   child (name: string): TreeNode {
@@ -41,6 +43,13 @@ export class TreeNode {
   }
 
   get hasRules (): boolean { return this.rules.length > 0 || this.defaults.length > 0 }
+
+  /** true when this node or a descendant holds rules or is a package: a document exists here */
+  definesDocument (): boolean {
+    if (this.hasRules || this.isPackage) return true
+    for (const c of this.children.values()) if (c.definesDocument()) return true
+    return false
+  }
 
   /** true when this node or any descendant holds rules */
   subtreeHasRules (): boolean {
@@ -107,6 +116,7 @@ export function buildTree (modules: Module[], diags: Diagnostics): { root: TreeN
     ctxs.push(ctx)
     let pkgNode = root
     for (const p of pkg) pkgNode = pkgNode.child(p)
+    pkgNode.isPackage = true
     for (const rule of module.rules) {
       const head = rule.ref[0]
       if (head === undefined || head.type !== 'var') {

@@ -76,6 +76,7 @@ class Node {
   childIds: Array<i32> = new Array<i32>()
   func: i32 = -1
   isFunction: bool = false
+  isPackage: bool = false
 }
 
 let consts: Array<Value> = new Array<Value>()
@@ -270,6 +271,7 @@ export function planInit (plan: Value | null): void {
     n.func = int(field(nv, 'func'))
     if (n.func >= 0) funcs[n.func].path = n.path
     else if (n.func == -2) n.isFunction = true
+    else if (n.func == -3) n.isPackage = true
     nodes.push(n)
   }
   const eps = arr(field(plan, 'entrypoints'))
@@ -761,7 +763,7 @@ function materialize (nodeId: i32): Value {
     if (c.isFunction) continue
     let cv: Value | null = null
     if (c.func >= 0 && c.childIds.length == 0) cv = evalRule(c.func)
-    else if (c.func >= 0 || hasRulesBelow(c)) cv = materialize(n.childIds[i])
+    else if (c.func >= 0 || c.isPackage || hasRulesBelow(c)) cv = materialize(n.childIds[i])
     else continue
     if (cv !== null) {
       const key = n.childKeys[i]
@@ -784,11 +786,11 @@ function materialize (nodeId: i32): Value {
   return obj
 }
 
-/** Packages holding any rule (functions included) exist as objects, even when empty. */
+/** Packages exist as objects, even when empty, and so do the paths to rules (functions included). */
 function hasRulesBelow (n: Node): bool {
   for (let i = 0; i < n.childIds.length; i++) {
     const c = nodes[n.childIds[i]]
-    if (c.func >= 0 || c.isFunction || hasRulesBelow(c)) return true
+    if (c.func >= 0 || c.isFunction || c.isPackage || hasRulesBelow(c)) return true
   }
   return false
 }

@@ -6,8 +6,8 @@
 //
 // Rego version of a case: OPA keeps v0 cases under testdata/v0 and v1 ones under testdata/v1
 // and parses each tree with that version. Files read from an older OPA (before the split, when
-// every case was v0) can sit under v1 with v0 syntax: a case whose modules all fail to parse
-// as v1 but all parse as v0 is run as v0, as OPA ran it then (caseRegoVersion).
+// every case was v0) can sit under v1 with v0 syntax: a case whose modules all parse as v0,
+// some of them only as v0, is run as v0, as OPA ran it then (caseRegoVersion).
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -96,7 +96,9 @@ export function caseRegoVersion (file: string, tc: { modules?: string[] }): Rego
   const modules = tc.modules ?? []
   if (modules.length === 0) return 1
   const parses = (v: RegoVersion): boolean[] => modules.map((m, i) => parseModule(m, `module${i}.rego`, { regoVersion: v }).diagnostics.length === 0)
-  if (parses(1).some(ok => ok)) return 1
+  // v1 unless some module only parses as v0 (a module that parses either way, e.g. an empty
+  // one, does not decide)
+  if (parses(1).every(ok => ok)) return 1
   return parses(0).every(ok => ok) ? 0 : 1
 }
 

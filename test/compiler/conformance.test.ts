@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { runConformance } from '../../src/conformance/runner.js'
+import { caseRegoVersion, runConformance } from '../../src/conformance/runner.js'
 import { DEFAULT_CORPUS, loadDisputed } from '../../src/cli/conformance.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -31,3 +31,10 @@ const skip = existsSync(DEFAULT_CORPUS) ? false : `conformance corpus not found 
     }
   })
 }
+
+t.test('a case runs as v0 when all its modules parse as v0 and some only as v0 (an empty module does not decide)', async t => {
+  t.equal(caseRegoVersion('x/v1/c.yaml', { modules: ['package a\n\n# empty\n', 'package x\n\np { true }\n'] }), 0, 'an empty module beside a v0 one')
+  t.equal(caseRegoVersion('x/v1/c.yaml', { modules: ['package a\n\n# empty\n', 'package x\n\np if { true }\n'] }), 1)
+  t.equal(caseRegoVersion('x/v1/c.yaml', { modules: ['package x\n\np if { true }\n', 'package y\n\nq { true }\n'] }), 1, 'a v1-only module and a v0-only module: v1 (it fails, as it would in OPA)')
+  t.equal(caseRegoVersion('x/v0/c.yaml', { modules: ['package x\n\np if { true }\n'] }), 0, 'the v0 tree is v0')
+})

@@ -111,6 +111,10 @@ t.test('local variables declared after use or twice, as OPA\'s compiler reports 
     'r if {\n  ys := [x | x := input[_]]\n  x := count(ys)\n  x > 0\n}',
     's := y if {\n  some x in input\n  y := x\n} else := z if {\n  z := 1\n}',
   ].join('\n\n')), [], 'comprehensions and every may shadow outer names (arguments too); a name only used inside a comprehension is free outside; else branches are scopes of their own')
+  t.same(diag('p if {\n  input.a := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign to ref'], 'was "var input is unsafe"')
+  t.same(diag('p if {\n  "a" := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign to string'])
+  t.same(diag('p if {\n  not x := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign vars inside negated expression'], 'was "var x is unsafe"')
+  t.same(diag('p if {\n  [x, 1] := [2, 1]\n  {"k": y} := {"k": x}\n  y == 2\n}'), [], 'arrays and objects may be assigned to')
   // the same mistakes in a v0 module
   t.same(checkSources({ modules: [{ file: 'v0.rego', source: 'package t\n\np { x = 1; x := 2 }\n' }], regoVersion: 0 }).map(formatDiagnostic),
     ['v0.rego:3:12: rego_compile_error: var x referenced above'])

@@ -6,6 +6,8 @@
 //   - a function argument declared in the body     rego_compile_error  arg a redeclared
 //   - a `some` variable, or an `every` key or value, that nothing after it uses
 //                                                  rego_compile_error  declared var x unused
+//   - `:=` under `not`, or to something else than a variable, array or object
+//                                                  rego_compile_error  cannot assign vars inside negated expression / cannot assign to ref
 // Scopes: a rule body (holding the function's arguments), a comprehension body (its term
 // belongs to it), an `every` body (holding its key and value). A declaration only conflicts
 // with its own scope, so comprehensions and `every` may shadow outer names. A use resolves to
@@ -40,6 +42,11 @@ const ABOVE: Record<Occurrence, (name: string) => string> = {
 }
 
 const isWildcard = (name: string): boolean => name === '_' || name.startsWith('$')
+
+/** OPA's names of the kinds of terms (ValueName), where ours differ. */
+const VALUE_NAMES: Partial<Record<Term['type'], string>> = {
+  arraycompr: 'arraycomprehension', setcompr: 'setcomprehension', objectcompr: 'objectcomprehension',
+}
 
 export function localVarChecks (modules: Module[]): Diagnostic[] {
   const out: Diagnostic[] = []
@@ -79,6 +86,13 @@ class Walker {
     const k = e.kind
     switch (k.type) {
       case 'assign':
+        // OPA's checks of the same stage: := declares, so not under `not`, and only a variable,
+        // an array or an object can be assigned to
+        if (e.negated) { this.out.push({ code: 'rego_compile_error', message: 'cannot assign vars inside negated expression', loc: e.loc }); return }
+        if (k.left.type !== 'var' && k.left.type !== 'array' && k.left.type !== 'object') {
+          this.out.push({ code: 'rego_compile_error', message: `cannot assign to ${VALUE_NAMES[k.left.type] ?? k.left.type}`, loc: e.loc })
+          return
+        }
         this.term(k.right, scope)
         for (const w of e.with) { this.term(w.target, scope); this.term(w.value, scope) }
         this.pattern(k.left, scope, 'assigned', null)

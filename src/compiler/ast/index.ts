@@ -96,3 +96,8 @@ export interface Module {
   /** every METADATA block of the module, in source order */
   annotations?: Annotation[]
 }
+
+/** Reference keys as Rego prints them after a head: .a.b["c d"][1] (identifiers with a dot). */
+export function keysText (keys: readonly unknown[]): string {
+  return keys.map(k => typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`).join('')
+}

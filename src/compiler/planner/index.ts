@@ -4,6 +4,7 @@
 // input/data, builtins); expressions are reordered so every variable is bound before it is
 // read; unification is compiled into assignments, comparisons and scans.
 import type { Body, Expr, Loc, Module, Term } from '../ast/index.js'
+import { keysText } from '../ast/index.js'
 import { builtinDecl, builtinInfo, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
@@ -1386,5 +1387,5 @@ function forEachExprVar (e: Expr, cb: (name: string) => void, skipWith: (t: Term
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
 function refName (path: string[]): string {
-  return 'data' + path.map(k => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`).join('')
+  return 'data' + keysText(path)
 }

@@ -9,6 +9,7 @@
 //       dot %1 = %0["user"]
 //       eq %1, "admin"
 //       value true
+import { keysText } from '../ast/index.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanRule, WithKind } from './ir.js'
 import { RawNumber } from './index.js'
 
@@ -132,12 +133,12 @@ class Printer {
   path (c: number): string {
     const keys = this.constant(c)
     if (!Array.isArray(keys)) return `[${this.operand(c)}]`
-    return keys.map(k => (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('')
+    return keysText(keys)
   }
 
   nodePath (n: number): string {
     const node = this.plan.nodes[n]
-    return node === undefined ? `[node ${n}]` : node.path.map(k => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('')
+    return node === undefined ? `[node ${n}]` : keysText(node.path)
   }
 
   dst (n: number): string { return n === -1 ? '_' : this.operand(n) }

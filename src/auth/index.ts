@@ -13,6 +13,7 @@ import {
   type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type CryptoKey,
 } from 'jose'
 import { deepFreeze } from '../deep-freeze.js'
+import { mayLoseDigits, parseJsonExact } from '../exact-json.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { BouncerError } from '../errors.js'
 import type { BouncerConfig } from '../config/index.js'
@@ -184,7 +185,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     return verify(token).then((payload) => {
       // Once per token: keys in canonical order (the decision log's serialiser takes it as it
       // is) and deep-frozen (shared by every request with this token; canonical-json keeps its text).
-      const identity = deepFreeze(sortedCopy(payload))
+      const identity = deepFreeze(sortedCopy(exactClaims(token, payload)))
       // Remember until exp; tokens without exp are re-verified at most a minute later.
       const expMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000
       cache?.set(token, { identity, expMs })
@@ -205,5 +206,24 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       return { status: 'OK', jwks_fetched_at: jwks.fetchedAt ? new Date(jwks.fetchedAt).toISOString() : null, last_verified_at: lastOk ? new Date(lastOk).toISOString() : null }
     },
     async close (): Promise<void> { await dispatcher?.close() },
+  }
+}
+
+/**
+ * The verified claims with integers past 2^53 exact (exact-json.ts): jose parses the payload
+ * with JSON.parse, so a numeric account id 9007199254740993 would reach the policy as
+ * 9007199254740992. The payload segment jose has just verified is read again, exactly; once per
+ * token (the result is cached with it).
+ */
+function exactClaims (token: string, payload: JWTPayload): JWTPayload {
+  const seg = token.split('.')[1]
+  if (seg === undefined) return payload
+  try {
+    const text = Buffer.from(seg, 'base64url').toString('utf8')
+    if (!mayLoseDigits(text)) return payload
+    const exact = parseJsonExact(text)
+    return exact !== null && typeof exact === 'object' && !Array.isArray(exact) ? exact as JWTPayload : payload
+  } catch {
+    return payload
   }
 }

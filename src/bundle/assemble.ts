@@ -1,11 +1,12 @@
 // From extracted files to a LoadedBundle: manifest, data placed by directory, Rego
 // sources, Wasm modules, and OPA's consistency rules (roots own everything the bundle
 // carries; every wasm entrypoint names a module that exists).
-import { parse as parseYaml } from 'yaml'
 import { BundleError, describeError } from './bundle-error.js'
 import { normalizeManifest } from './manifest.js'
 import { isAncestorOfRoot, rootsContain, segments } from './paths.js'
 import type { BundleManifest, LoadedBundle, RegoFile, WasmModuleFile } from './types.js'
+import { isRawJson, parseJsonExact } from '../exact-json.js'
+import { parseYamlExact } from '../exact-yaml.js'
 
 export const MANIFEST_FILE = '.manifest'
 export const SIGNATURES_FILE = '.signatures.json'
@@ -30,7 +31,7 @@ function text (path: string, bytes: Uint8Array, code: 'BOUNCER_ERR_BUNDLE_DATA' 
 }
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isRawJson(v)
 }
 
 /** Own-property write: a data key named `__proto__` must stay data, never a prototype. */
@@ -76,9 +77,9 @@ function insertData (root: Record<string, unknown>, path: string[], value: unkno
 function parseDataFile (path: string, bytes: Uint8Array): unknown {
   const src = text(path, bytes, 'BOUNCER_ERR_BUNDLE_DATA')
   try {
-    if (path.endsWith('.json')) return JSON.parse(src)
+    if (path.endsWith('.json')) return parseJsonExact(src)
     // maxAliasCount bounds "billion laughs" expansion of YAML anchors.
-    return parseYaml(src, { maxAliasCount: 100 }) ?? null
+    return parseYamlExact(src, { maxAliasCount: 100 }) ?? null
   } catch (e) {
     throw new BundleError('BOUNCER_ERR_BUNDLE_DATA', path, describeError(e), { cause: e })
   }

@@ -9,6 +9,7 @@
 // merge two inputs the policy can tell apart.
 import { isDeepFrozen } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
+import { isRawJson, rawJsonText } from '../exact-json.js'
 
 /**
  * Paths to drop while serialising (ignore_paths). A key mapped to `null` is dropped; a key
@@ -65,6 +66,8 @@ function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: 
   }
   if (v === null) return 'null'
   if (depth >= MAX_DEPTH) throw new BouncerError('BOUNCER_ERR_CACHE_KEY_INPUT', [`nested deeper than ${MAX_DEPTH} levels (or cyclic)`])
+  // An integer past 2^53 read exactly (exact-json.ts): its digits, as JSON.stringify writes it.
+  if (isRawJson(v)) return rawJsonText(v)
   const obj = v as Record<string, unknown>
   if (typeof obj.toJSON === 'function') return write((obj.toJSON as (k: string) => unknown)(key), ignore, depth + 1, key)
   // A deep-frozen value (a verified token's claims, a shared decision) cannot change: its text

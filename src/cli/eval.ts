@@ -10,6 +10,7 @@ import { parseQuery } from '../compiler/parser/index.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 import { bool, type CommandSpec, diagnosticsOf, EXIT_ERROR, EXIT_FAILURE, EXIT_OK, parseOrExit, printFailure, str, strs, usageError } from './args.js'
+import { parseJsonExact } from '../exact-json.js'
 
 const EXPR_VAR = '__bouncer_expr__'
 
@@ -147,11 +148,10 @@ async function readStdin (): Promise<string> {
 
 async function parseDocument (text: string, what: string): Promise<unknown> {
   try {
-    return JSON.parse(text)
+    return parseJsonExact(text)
   } catch (e) {
     if (what.endsWith('.json')) throw e
-    const YAML = (await import('yaml')).default
-    return YAML.parse(text)
+    return (await import('../exact-yaml.js')).parseYamlExact(text)
   }
 }
 

@@ -6,7 +6,6 @@
 //   parse -> [rewrite, when asked] -> check (types, ./checker) -> plan (resolve, safety, lower) -> serialize -> link (embed plan in the runtime)
 import { readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import YAML from 'yaml'
 import type { Module } from './ast/index.js'
 import { anyNondeterministic } from './builtins.js'
 import { checkTypes, combineDiagnostics, sortDiagnostics } from './checker/index.js'
@@ -18,6 +17,8 @@ import { parseModule, parseQuery } from './parser/index.js'
 import { planPolicy, type PlanOutput } from './planner/index.js'
 import { serializePlan } from './planner/serialize.js'
 import { linkPolicy } from './wasm/link.js'
+import { isRawJson, parseJsonExact } from '../exact-json.js'
+import { parseYamlExact } from '../exact-yaml.js'
 
 export { CompileError, formatDiagnostic } from './diagnostics.js'
 export { capabilities, type Capabilities } from './capabilities.js'
@@ -226,7 +227,7 @@ export async function loadSources (paths: string[]): Promise<LoadedSources> {
       const text = await readFile(p, 'utf8')
       let value: unknown
       try {
-        value = base === 'data.json' ? JSON.parse(text) : YAML.parse(text)
+        value = base === 'data.json' ? parseJsonExact(text) : parseYamlExact(text)
       } catch (e) {
         throw new CompileError([{ code: 'rego_parse_error', message: `invalid data file: ${(e as Error).message}`, loc: { file: p, line: 1, col: 1 } }])
       }
@@ -247,25 +248,29 @@ function mergeAt (target: Record<string, unknown>, keys: string[], value: unknow
   for (const k of keys) {
     const next = cur[k]
     if (next === undefined) cur[k] = {}
-    else if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+    else if (typeof next !== 'object' || next === null || Array.isArray(next) || isRawJson(next)) {
       throw new CompileError([{ code: 'rego_compile_error', message: `data at ${keys.join('.')} conflicts`, loc: { file, line: 1, col: 1 } }])
     }
     cur = cur[k] as Record<string, unknown>
   }
-  if (keys.length === 0 && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+  if (keys.length === 0 && !isObjectNode(value)) {
     throw new CompileError([{ code: 'rego_compile_error', message: 'root data file must hold an object', loc: { file, line: 1, col: 1 } }])
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+  if (isObjectNode(value)) {
     deepMerge(cur, value as Record<string, unknown>)
   } else {
     throw new CompileError([{ code: 'rego_compile_error', message: 'data file must hold an object', loc: { file, line: 1, col: 1 } }])
   }
 }
 
+function isObjectNode (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isRawJson(v)
+}
+
 function deepMerge (a: Record<string, unknown>, b: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(b)) {
     const cur = a[k]
-    if (typeof cur === 'object' && cur !== null && !Array.isArray(cur) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    if (isObjectNode(cur) && isObjectNode(v)) {
       deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
     } else {
       a[k] = v

@@ -10,11 +10,12 @@
 // some of them only as v0, is run as v0, as OPA ran it then (caseRegoVersion).
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import YAML from 'yaml'
 import { CompileError, type RegoVersion } from '../compiler/index.js'
 import { parseModule } from '../compiler/parser/index.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
+import { isRawJson, parseJsonExact } from '../exact-json.js'
+import { parseYamlExact } from '../exact-yaml.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
 
@@ -65,7 +66,7 @@ export async function runConformance (opts: RunOptions): Promise<RunReport> {
   for (const { category, file } of files) {
     let doc: { cases?: TestCase[] }
     try {
-      doc = YAML.parse(await readFile(file, 'utf8'), { intAsBigInt: false }) as { cases?: TestCase[] }
+      doc = parseYamlExact(await readFile(file, 'utf8')) as { cases?: TestCase[] }
     } catch (e) {
       record(report, { category, note: path.basename(file), file, outcome: 'unsupported', detail: 'unreadable YAML: ' + (e as Error).message }, opts)
       continue
@@ -106,7 +107,7 @@ export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Prom
   if (tc.query === undefined) return { outcome: 'unsupported', detail: 'no query' }
   let input: unknown
   if (tc.input_term !== undefined) {
-    try { input = JSON.parse(tc.input_term) } catch { return { outcome: 'unsupported', detail: 'input_term is not JSON' } }
+    try { input = parseJsonExact(tc.input_term) } catch { return { outcome: 'unsupported', detail: 'input_term is not JSON' } }
   } else input = tc.input
   const wantError = tc.want_error_code !== undefined || tc.want_error !== undefined
   let rows: unknown
@@ -142,13 +143,14 @@ function matchError (tc: TestCase, msg: string): { outcome: Outcome; detail?: st
   return { outcome: 'passed' }
 }
 
-/** Canonical form for comparison: numbers by value, object keys sorted. */
+/** Canonical form for comparison: numbers by value (integers past 2^53 by their digits), object keys sorted. */
 function canon (v: unknown, sortArrays: boolean): unknown {
   if (Array.isArray(v)) {
     const items = v.map(x => canon(x, sortArrays))
     if (sortArrays) items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
     return items
   }
+  if (isRawJson(v)) return v // an exact integer past 2^53: JSON.stringify writes its digits
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {}
     for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k], sortArrays)

@@ -13,6 +13,8 @@
 //     lone surrogates as \udxxx, everything else literal);
 //   - numbers: ECMAScript Number-to-string (shortest round-trip form, -0 → 0); NaN and ±Infinity
 //     are refused because they have no JSON form and a silent `null` would hide an edit;
+//     integers past 2^53 read exactly (exact-json.ts) keep their digits, and verify-log reads
+//     stored lines the same way;
 //   - true, false, null as literals; values with toJSON() are replaced by its result first;
 //   - the resulting string is hashed as UTF-8.
 //
@@ -23,6 +25,8 @@
 // Strings with nothing to escape are quoted directly: JSON.stringify on every key and value
 // costs about as much as the rest of the serialisation together. Surrogates take the slow
 // path so lone ones are escaped exactly as JSON.stringify does.
+import { isRawJson, rawJsonText } from '../exact-json.js'
+
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
 export function quote (s: string): string {
@@ -46,6 +50,8 @@ function write (value: unknown): string | undefined {
     case 'undefined': case 'function': case 'symbol': return undefined
   }
   if (value === null) return 'null'
+  // An integer past 2^53 read exactly (exact-json.ts): its digits.
+  if (isRawJson(value)) return rawJsonText(value)
   const obj = value as Record<string, unknown> & { toJSON?: () => unknown }
   if (typeof obj.toJSON === 'function') return write(obj.toJSON())
   if (Array.isArray(value)) {
@@ -128,12 +134,12 @@ function membersText (o: Record<string, unknown>): string {
 // are replaced by copies built in that order, toJSON is applied the way write() applies it, and
 // non-finite numbers and bigints throw as in write(). It sets `bail` when it meets something
 // it cannot vouch for (a key starting with a digit, a "__proto__" key in an object it would
-// copy, an object that is neither plain, null-prototype nor an array, a JSON.rawJSON value);
+// copy, an object that is neither plain, null-prototype nor an array, a JSON.rawJSON value
+// whose text is not canonical);
 // the caller then uses write().
 
 let bail = false
 const OBJECT_PROTO = Object.prototype
-const isRawJSON = (JSON as unknown as { isRawJSON?: (v: unknown) => boolean }).isRawJSON
 
 function prep (value: unknown): unknown {
   switch (typeof value) {
@@ -170,7 +176,12 @@ function prepObject (obj: Record<string, unknown> & { toJSON?: () => unknown }):
     return copy ?? obj
   }
   const proto = Object.getPrototypeOf(obj) as unknown
-  if (proto !== OBJECT_PROTO && (proto !== null || (isRawJSON !== undefined && isRawJSON(obj)))) { bail = true; return obj }
+  if (isRawJson(obj)) {
+    // An exact big integer (exact-json.ts): JSON.stringify writes its text, canonical as it is.
+    if (rawJsonText(obj) !== obj.rawJSON) bail = true
+    return obj
+  }
+  if (proto !== OBJECT_PROTO && proto !== null) { bail = true; return obj }
   const keys = Object.keys(obj)
   let sorted = true
   for (let i = 0; i < keys.length; i++) {

@@ -4,6 +4,8 @@
 // pino formatter in src/index.ts). Everything is compiled once from the configured names; the
 // per-request work is a few string scans, no regex is built.
 
+import { isRawJson } from '../exact-json.js'
+
 /** Query parameter (and JSON body field) names erased by default: the config schema's default,
  * one list for it and for loggers built without it. */
 export { DEFAULT_ERASE_QUERY_PARAMS } from '../config/schema.js'
@@ -76,7 +78,7 @@ const MAX_ERASE_DEPTH = 256
  * Nesting beyond 256 levels is replaced whole (and listed), never walked or kept unchecked.
  */
 export function eraseKeysDeep (v: unknown, isCredential: NameMatcher, prefix: string, erased: string[], depth = 0): unknown {
-  if (v === null || typeof v !== 'object') return v
+  if (v === null || typeof v !== 'object' || isRawJson(v)) return v
   if (depth >= MAX_ERASE_DEPTH) { erased.push(prefix); return REDACTED_VALUE }
   if (Array.isArray(v)) {
     let copy: unknown[] | undefined

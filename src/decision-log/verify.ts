@@ -27,6 +27,7 @@ import { gunzipSync } from 'node:zlib'
 import { computeHash, GENESIS_HASH } from './chain.js'
 import type { DropDeclaration } from './event.js'
 import { SEGMENT_RE, STATE_FILE } from './spool.js'
+import { parseJsonExact } from '../exact-json.js'
 
 export type BreakReason = 'edit' | 'link' | 'gap' | 'reorder' | 'duplicate' | 'restart' | 'malformed'
 
@@ -136,7 +137,7 @@ function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
   // One JSON array for the whole file (an upload body saved as is).
   if (/^\s*\[/.test(text)) {
     try {
-      const arr = JSON.parse(text) as unknown
+      const arr = parseJsonExact(text)
       if (Array.isArray(arr)) {
         for (const ev of arr) pushRecord(ev, file, 1, out)
         return false
@@ -148,7 +149,7 @@ function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
     const line = lines[i]!.trim()
     if (line === '') continue
     let v: unknown
-    try { v = JSON.parse(line) } catch {
+    try { v = parseJsonExact(line) } catch {
       if (allowTorn && i === lines.length - 1) return true // no newline after it: torn write
       throw new Malformed(file, i + 1, `${name}:${i + 1}: not valid JSON`)
     }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads'
 import { BouncerError, type ErrorCode } from '../errors.js'
 import { readLogFile, type InputFile, type Position, type ReadHandlers, type ReadResult } from './source.js'
+import { parseJsonExact } from '../exact-json.js'
 
 /** Batches the worker may have sent that the main thread has not worked through. */
 export const IN_FLIGHT = 16
@@ -138,7 +139,7 @@ function deliver (b: Batch, name: string, h: FileHandlers): void {
     if (k === 0) {
       const text = b.texts.slice(t, t += meta[4 * i + 3]!)
       const hash = b.hashes.slice(hs, hs += 64)
-      h.item(JSON.parse(text), pos, text, hash === NO_HASH ? null : hash)
+      h.item(parseJsonExact(text), pos, text, hash === NO_HASH ? null : hash)
     } else if (k === 1) h.item(b.values[v++], pos)
     else h.malformed(pos, b.messages[m++]!)
   }

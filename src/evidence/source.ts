@@ -17,6 +17,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { createGunzip } from 'node:zlib'
 import { SEGMENT_RE, STATE_FILE } from '../decision-log/spool.js'
 import { bouncerError } from '../errors.js'
+import { parseJsonExact } from '../exact-json.js'
 
 export interface InputFile { readonly path: string; readonly name: string; readonly bytes: number }
 
@@ -215,7 +216,7 @@ class Splitter {
 
   /** JSON.parse(text), or UNPARSED for text the reader does not need parsed (ReadOptions.unparsed). */
   private parse (text: string): unknown {
-    return this.unparsed !== undefined && this.unparsed(text) ? UNPARSED : JSON.parse(text)
+    return this.unparsed !== undefined && this.unparsed(text) ? UNPARSED : parseJsonExact(text)
   }
 
   private readonly decoder = new StringDecoder('utf8')

@@ -12,6 +12,8 @@
 // a body that does not parse as its content type says) is an InputError: the request is denied
 // with 400, as the plugin does.
 
+import { parseJsonExact } from '../exact-json.js'
+
 export class InputError extends Error {
   constructor (message: string) {
     super(message)
@@ -91,7 +93,7 @@ function boundaryOf (contentType: string): string | undefined {
 
 function parseJson (text: string, what: string): unknown {
   try {
-    return JSON.parse(text)
+    return parseJsonExact(text)
   } catch (e) {
     // V8's message quotes the text around the error: only the position is kept (the body may
     // hold credentials, and this reason is logged and sent back).

@@ -1,6 +1,7 @@
 // What each mask action does to one matched value. Each action is built into a closure once,
 // when its rule is compiled, so applying a rule does no option parsing.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { isRawJson } from '../exact-json.js'
 import { canonicalJson } from './json.js'
 
 export const MASK_ACTIONS = ['redact', 'remove', 'null', 'hash', 'last4'] as const
@@ -72,6 +73,7 @@ export function last4 (v: unknown, prefix: string): string {
   let s: string
   if (typeof v === 'string') s = v
   else if (typeof v === 'number' && Number.isFinite(v)) s = String(v)
+  else if (isRawJson(v)) s = v.rawJSON // an exact big integer: its digits, as the text masker keeps them
   else return prefix
   let i = s.length
   for (let n = 0; n < 4 && i > 0; n++) {

@@ -16,6 +16,7 @@
 //   same split as OPA's decision-log mask (`erased` / `masked`).
 import { MIN_HASH_KEY_BYTES, REMOVED } from './actions.js'
 import { BouncerError } from '../errors.js'
+import { isRawJson } from '../exact-json.js'
 import { escapeToken, type PathToken } from './pointer.js'
 import type { CompiledMask, CompiledRule } from './rules.js'
 
@@ -98,7 +99,7 @@ function visit (node: unknown, depth: number, ctx: Ctx): unknown {
     if (out === REMOVED) { ctx.erased.add(p); ctx.masked.delete(p) } else ctx.masked.add(p)
     return out
   }
-  if (node === null || typeof node !== 'object') return node
+  if (node === null || typeof node !== 'object' || isRawJson(node)) return node // a leaf (an exact big integer too)
   const tok = ctx.tokens[depth]!
   let target = node as Container
   if (Array.isArray(node)) {
@@ -143,7 +144,7 @@ function visitKey (obj: Record<string, unknown>, k: string, depth: number, ctx: 
 
 /** A copy of `v` without REMOVED array placeholders (objects lose removed members at once). */
 function withoutRemoved (v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v
+  if (v === null || typeof v !== 'object' || isRawJson(v)) return v
   if (Array.isArray(v)) return v.filter((x) => x !== REMOVED).map(withoutRemoved)
   const out: Record<string, unknown> = {}
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {

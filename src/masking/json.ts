@@ -11,6 +11,8 @@
 // does the real parsing and syntax validation. The scan only has to be exact for valid JSON:
 // for anything else JSON.parse throws.
 
+import { isRawJson, parseJsonExact, rawJsonText } from '../exact-json.js'
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export type StrictParseResult = { ok: true; value: unknown } | { ok: false; reason: string }
@@ -25,7 +27,7 @@ export function parseStrictJson (bytes: Uint8Array, maxDepth: number): StrictPar
   const scan = scanStructure(text, maxDepth)
   if (scan !== null) return { ok: false, reason: scan }
   try {
-    return { ok: true, value: JSON.parse(text) }
+    return { ok: true, value: parseJsonExact(text) }
   } catch {
     // V8's SyntaxError quotes a piece of the body; that may be the data being masked, so the
     // message (and the error as cause) is deliberately not passed on.
@@ -101,6 +103,7 @@ export function canonicalJson (v: unknown, depth = 0): string {
       if (!Number.isFinite(v)) throw new TypeError('non-finite number')
       return JSON.stringify(v)
     case 'object': {
+      if (isRawJson(v)) return rawJsonText(v) // an exact integer past 2^53 (exact-json.ts)
       if (Array.isArray(v)) return '[' + v.map((x) => canonicalJson(x, depth + 1)).join(',') + ']'
       const o = v as Record<string, unknown>
       const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort()

@@ -10,6 +10,7 @@
 // some elements would renumber them). The policy therefore evaluates exactly as on the whole
 // input — the same property the decision cache key relies on.
 import { canonicalJson } from '../cache/canonical-json.js'
+import { isRawJson } from '../exact-json.js'
 
 type Trie = Map<string, Trie | null>
 
@@ -59,8 +60,9 @@ function sortTrie (t: Trie): SortedTrie {
 }
 
 function project (v: unknown, t: SortedTrie): string | undefined {
-  // Not an object to descend into (a scalar, an array, something with toJSON): the whole value.
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson(v)
+  // Not an object to descend into (a scalar, an exact big integer, an array, something with
+  // toJSON): the whole value.
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || isRawJson(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson(v)
   const obj = v as Record<string, unknown>
   let out = '{'
   for (let i = 0; i < t.keys.length; i++) {

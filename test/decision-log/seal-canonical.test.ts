@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { canonicalJson } from '../../src/decision-log/canonical.js'
 import { computeHash, parseChainPrefix, sealEvent } from '../../src/decision-log/chain.js'
+import { parseJsonExact } from '../../src/exact-json.js'
 
 const PREV = 'cd'.repeat(32)
 
@@ -39,7 +40,7 @@ function randomValue (r: () => number, depth: number): unknown {
   const k = Math.floor(r() * (depth > 3 ? 6 : 9))
   switch (k) {
     case 0: return STR_POOL[Math.floor(r() * STR_POOL.length)]! + (r() < 0.3 ? String(Math.floor(r() * 1000)) : '')
-    case 1: return [0, -0, 1.5e-7, 1e21, 123456789012, -3.25, 2 ** 53, Number.MIN_VALUE][Math.floor(r() * 8)]
+    case 1: return [0, -0, 1.5e-7, 1e21, 123456789012, -3.25, 2 ** 53, Number.MIN_VALUE, parseJsonExact('9007199254740993')][Math.floor(r() * 9)]
     case 2: return r() < 0.5
     case 3: return null
     case 4: return r() < 0.5 ? undefined : () => 1
@@ -72,7 +73,7 @@ t.test('random events: the fast path gives the reference line and hash', async (
     check(t, event, `event ${i}`)
     // A JSON round trip (what a control plane and verify-log see) hashes the same.
     const s = sealEvent(event, 42, PREV)
-    t.equal(computeHash(JSON.parse(s.line) as Record<string, unknown>), s.hash, `event ${i}: verifies after a round trip`)
+    t.equal(computeHash(parseJsonExact(s.line) as Record<string, unknown>), s.hash, `event ${i}: verifies after a round trip`)
     t.same(parseChainPrefix(s.line), { seq: 42, prevHash: PREV, hash: s.hash })
   }
 })
@@ -100,8 +101,17 @@ t.test('shapes the fast path hands to the reference serialiser', async (t) => {
     ['undefined, functions and symbols', { input: { u: undefined, f: () => 1, s: Symbol('s'), arr: [undefined, () => 1, Symbol('t')] }, result: undefined }],
   ]
   const raw = (JSON as unknown as { rawJSON?: (s: string) => unknown }).rawJSON
-  if (raw !== undefined) cases.push(['JSON.rawJSON value', { input: { r: raw('1e1000'), s: raw('"x"') } }])
+  // Exact integers past 2^53 (src/exact-json.ts): their digits, on both paths.
+  if (raw !== undefined) cases.push(['JSON.rawJSON integers', { input: { r: raw('9007199254740993'), n: [raw('-123456789012345678901234')], z: raw('-0') } }])
   for (const [what, event] of cases) check(t, event, what)
+  if (raw !== undefined) {
+    const line = sealEvent({ input: { r: raw('9007199254740993'), z: raw('-0') } }, 1, PREV).line
+    t.match(line, '"input":{"r":9007199254740993,"z":0}', 'the digits, and -0 as 0')
+    // Raw text that is not an exact integer has no canonical form here (parseJsonExact never
+    // makes one): refused, as non-finite numbers are.
+    t.throws(() => sealEvent({ input: { r: raw('1e1000') } }, 1, PREV), /not a finite number/)
+    t.throws(() => sealEvent({ input: { s: raw('"x"') } }, 1, PREV), /not a finite number/)
+  }
 })
 
 t.test('refusals stay refusals', async (t) => {

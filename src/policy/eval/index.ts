@@ -37,6 +37,7 @@ import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
 import { COVERAGE_BUILTIN } from '../../compiler/coverage.js'
 import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '../builtins/index.js'
+import { parseJsonExact } from '../../exact-json.js'
 
 export interface WasmPolicyOptions {
   /** Host builtins (default: the registry in src/policy/builtins). */
@@ -221,7 +222,7 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): EvalCalls {
     const end = bytes.indexOf(0, addr)
     return buf.toString('utf8', addr, end < 0 ? bytes.length : end)
   }
-  return { run: (input, id) => JSON.parse(text(input, id)), text }
+  return { run: (input, id) => parseJsonExact(text(input, id)), text }
 }
 
 function readCString (mem: WebAssembly.Memory, addr: number): string {
@@ -388,7 +389,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
           const hit = shared.get(t)
           if (hit !== undefined) return hit.value
           let rs: unknown
-          try { rs = JSON.parse(t) } catch (e) { throw evaluationFailure(e) }
+          try { rs = parseJsonExact(t) } catch (e) { throw evaluationFailure(e) }
           const result = deepFreeze(resultOf(rs))
           if (t.length <= SHARED_MAX_TEXT) {
             if (shared.size >= SHARED_MAX_ENTRIES) shared.clear()

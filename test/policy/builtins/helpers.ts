@@ -5,6 +5,7 @@
 import type { Test } from 'tap'
 import { compileModules } from '../../../src/compiler/index.js'
 import { evaluationMessage, loadWasmPolicy } from '../../../src/policy/eval/index.js'
+import { canonicalJson } from '../../../src/cache/canonical-json.js'
 
 export interface Outcome { value?: unknown; error?: string }
 
@@ -36,7 +37,7 @@ export const lit = (v: unknown): string => JSON.stringify(v)
 
 export type Want = { value: unknown } | { undefined: true } | { error: RegExp }
 
-type Asserts = Pick<Test, 'same' | 'match'>
+type Asserts = Pick<Test, 'same' | 'match' | 'equal'>
 
 export const V = (value: unknown): Want => ({ value })
 export const U: Want = { undefined: true }
@@ -48,7 +49,9 @@ export async function table (t: Asserts, cases: Array<[string, Want]>, input?: u
   const plain = cases.filter(([, w]) => !('error' in w))
   const outs = plain.length ? await evalAll(plain.map(([e]) => e), input) : []
   plain.forEach(([expr, w], i) => {
-    if ('value' in w) t.same(outs[i], { value: w.value }, expr)
+    // Compared as canonical JSON: results keep integers past 2^53 exactly (src/exact-json.ts),
+    // so 1496455200000000000 is compared by its digits.
+    if ('value' in w) t.equal(outs[i] !== undefined && 'value' in outs[i]! ? canonicalJson(outs[i]!.value) : 'undefined', canonicalJson(w.value), expr)
     else t.same(outs[i], {}, `${expr} is undefined`)
   })
   for (const [expr, w] of cases) {

@@ -1,0 +1,73 @@
+import t from 'tap'
+import { isRawJson, mayLoseDigits, parseJsonExact, rawJsonText } from '../src/exact-json.js'
+import { canonicalJson as cacheCanonical } from '../src/cache/canonical-json.js'
+import { canonicalJson as logCanonical, sealEvent } from '../src/decision-log/index.js'
+import { computeHash } from '../src/decision-log/chain.js'
+import { applyMask, compileMaskRules, maskJsonText } from '../src/masking/index.js'
+import { canonicalJson as maskCanonical } from '../src/masking/json.js'
+import { hashValue, last4 } from '../src/masking/actions.js'
+import { eraseKeysDeep, compileNameMatcher } from '../src/decision-log/erase.js'
+import { compileInputView } from '../src/proxy/projection.js'
+
+const BIG = '9007199254740993' // 2^53 + 1: a double reads 9007199254740992
+
+t.test('parseJsonExact keeps integers past 2^53 as their digits, and nothing else', async (t) => {
+  const v = parseJsonExact(`{"a": ${BIG}, "b": [-${BIG}, 9007199254740991, 1.5, 1e300, 12345678901234567890123], "c": "${BIG}"}`) as Record<string, unknown[] | unknown>
+  t.ok(isRawJson(v.a), 'an unsafe integer is raw')
+  t.equal(JSON.stringify(v), `{"a":${BIG},"b":[-${BIG},9007199254740991,1.5,1e+300,12345678901234567890123],"c":"${BIG}"}`, 'JSON.stringify writes the digits back')
+  const b = v.b as unknown[]
+  t.ok(isRawJson(b[0]), 'negative too')
+  t.equal(b[1], 9007199254740991, 'the largest safe integer stays a number')
+  t.equal(b[2], 1.5, 'fractions stay numbers')
+  t.equal(b[3], 1e300, 'exponent forms stay numbers')
+  t.ok(isRawJson(b[4]), 'past 64 bits: still the digits')
+  t.equal(v.c, BIG, 'strings are strings')
+  t.same(parseJsonExact('{"a": 1, "b": [2.5, "x"]}'), { a: 1, b: [2.5, 'x'] }, 'ordinary JSON is JSON.parse\'s value')
+  t.notOk(mayLoseDigits('{"a": 900719925474099}'), 'fifteen digits: plain JSON.parse is exact')
+  t.ok(mayLoseDigits(`{"a": ${BIG}}`))
+  t.throws(() => parseJsonExact(`{"a": ${BIG}`), SyntaxError, 'malformed JSON throws as JSON.parse does')
+  const neg = (parseJsonExact(`[-${BIG}]`) as unknown[])[0]
+  t.equal(isRawJson(neg) ? rawJsonText(neg) : neg, `-${BIG}`, 'canonical text: the digits')
+  t.equal(rawJsonText({ rawJSON: '-0' }), '0', 'canonical: -0 is 0')
+})
+
+t.test('every canonical serialiser writes the digits', async (t) => {
+  const doc = parseJsonExact(`{"z": 1, "id": ${BIG}, "list": [${BIG}]}`) as Record<string, unknown>
+  const want = `{"id":${BIG},"list":[${BIG}],"z":1}`
+  t.equal(cacheCanonical(doc), want, 'cache key')
+  t.equal(logCanonical(doc), want, 'decision-log chain')
+  t.equal(maskCanonical(doc), want, 'masking (hash of a container)')
+  t.not(cacheCanonical(parseJsonExact('{"id": 9007199254740992}')), cacheCanonical(doc), 'two ids a double merges have different cache keys')
+
+  // The chain: the line carries the digits and its hash is the hash of the canonical text.
+  const entry = sealEvent({ input: doc, path: 'p' }, 1, '0'.repeat(64))
+  t.match(entry.line, `"input":${want}`)
+  const reread = parseJsonExact(entry.line) as Record<string, unknown>
+  t.equal(computeHash(reread), entry.hash, 'a line read back exactly has the hash it was sealed with')
+  t.not(computeHash(JSON.parse(entry.line) as Record<string, unknown>), entry.hash, 'read as doubles, it would not (which is why verify-log reads exactly)')
+})
+
+t.test('the evaluator input view and erasure treat a raw integer as a value', async (t) => {
+  const input = parseJsonExact(`{"parsed_body": {"account": ${BIG}, "token": "s"}}`) as Record<string, unknown>
+  const view = compileInputView([['parsed_body', 'account', 'x']])
+  t.equal(view.text(input), `{"parsed_body":{"account":${BIG}}}`, 'a path into a number: the number itself, not an object')
+  const erased: string[] = []
+  const out = eraseKeysDeep((input as { parsed_body: unknown }).parsed_body, compileNameMatcher(['token', 'rawJSON']), '/input/parsed_body', erased)
+  t.same(erased, ['/input/parsed_body/token'], 'the raw value\'s internal key is never a member')
+  t.equal(JSON.stringify(out), `{"account":${BIG}}`)
+})
+
+t.test('masking a raw integer uses its digits', async (t) => {
+  const key = Buffer.alloc(32, 7)
+  const big = (parseJsonExact(`[${BIG}]`) as unknown[])[0]
+  t.equal(last4(big, '****'), '****0993', 'last4 of the digits')
+  t.equal(hashValue(big, key), hashValue(BIG, key), 'hash of an integer hashes its digits (as 42 and "42" hash alike)')
+  // The parsed-document masker (decision-log mask rules) and the byte-level masker agree.
+  const rules = compileMaskRules([{ path: '/card', action: 'last4' }, { path: '/id/*', action: 'redact' }])
+  const doc = parseJsonExact(`{"card": ${BIG}, "id": ${BIG}}`)
+  const masked = applyMask(doc, rules, {})
+  t.equal(JSON.stringify(masked.value), `{"card":"****0993","id":${BIG}}`, 'a wildcard does not reach inside a number')
+  const text = maskJsonText(Buffer.from(`{"card": ${BIG}, "id": ${BIG}}`), rules, { maxDepth: 16 })
+  t.ok(text.ok)
+  if (text.ok) t.equal(text.body.toString(), `{"card": "****0993", "id": ${BIG}}`)
+})

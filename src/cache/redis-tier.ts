@@ -22,6 +22,7 @@ import {
   createRedisClient, redactRedisUrl, REDIS_DEFAULTS,
   type RedisClient, type RedisConnectionOptions, type RedisSecurityOptions,
 } from './redis-client.js'
+import { parseJsonExact } from '../exact-json.js'
 
 export interface RedisTierOptions extends RedisConnectionOptions, RedisSecurityOptions {
   /** Prepended to every key. Default 'bouncer:dc:'. */
@@ -428,7 +429,7 @@ export class RedisTier {
     if (expiresAt <= Date.now()) return null
     let decision = this.#memo.get(json)
     if (decision === undefined) {
-      try { decision = JSON.parse(json) } catch { return undefined }
+      try { decision = parseJsonExact(json) } catch { return undefined } // as the fresh decision reads (exact-json.ts)
       if (json.length <= MEMO_MAX_CHARS) {
         // Frozen before it is shared (TieredDecisionCache hands out frozen decisions anyway).
         deepFreeze(decision)

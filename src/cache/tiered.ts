@@ -17,6 +17,7 @@ import { estimateEntryBytes, MemoryTier, type MemoryEntry, type MemoryTierOption
 import type { CacheLogger, CacheMetrics, CacheTier } from './metrics.js'
 import { RedisTier, type RedisTierOptions } from './redis-tier.js'
 import type { TtlDefaults } from './ttl.js'
+import { parseJsonExact } from '../exact-json.js'
 
 export interface CacheOptions {
   /** In-process LRU. Omit or false to turn it off. */
@@ -135,7 +136,7 @@ export class TieredDecisionCache {
     if (json === undefined) return
     const expiresAt = Date.now() + ttlMs
     if (this.#memory !== undefined) {
-      const copy = deepFreeze(JSON.parse(json))
+      const copy = deepFreeze(parseJsonExact(json)) // a cached decision reads as the fresh one (exact-json.ts)
       this.#memory.set(key, new MemoryHit(copy, expiresAt), ttlMs, estimateEntryBytes(key, json))
     }
     this.#redis?.set(key, json, expiresAt)

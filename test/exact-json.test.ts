@@ -25,6 +25,10 @@ t.test('parseJsonExact keeps integers past 2^53 as their digits, and nothing els
   t.same(parseJsonExact('{"a": 1, "b": [2.5, "x"]}'), { a: 1, b: [2.5, 'x'] }, 'ordinary JSON is JSON.parse\'s value')
   t.notOk(mayLoseDigits('{"a": 900719925474099}'), 'fifteen digits: plain JSON.parse is exact')
   t.ok(mayLoseDigits(`{"a": ${BIG}}`))
+  t.ok(mayLoseDigits(`[1,\n -${BIG}]`) && mayLoseDigits(` ${BIG}`) && mayLoseDigits(`[${BIG}]`), 'after ",", "[" and at the start')
+  t.notOk(mayLoseDigits('{"card": "4111111111111111"}'), 'sixteen digits in a string: plain JSON.parse')
+  t.ok(isRawJson(parseJsonExact(BIG)), 'a top-level number too')
+  t.equal(JSON.stringify(parseJsonExact(`\t${BIG} `)), BIG)
   t.throws(() => parseJsonExact(`{"a": ${BIG}`), SyntaxError, 'malformed JSON throws as JSON.parse does')
   const neg = (parseJsonExact(`[-${BIG}]`) as unknown[])[0]
   t.equal(isRawJson(neg) ? rawJsonText(neg) : neg, `-${BIG}`, 'canonical text: the digits')

@@ -7,6 +7,7 @@ import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign as
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { goJSON, isObject, obj, str, type JsonObject } from './args.js'
 import { goBase64Decode, opaBase64UrlDecode } from './encoding.js'
+import { isRawJson, parseJsonExact } from '../../exact-json.js'
 
 interface Token { header: string; payload: string; signature: string; decodedHeader?: JsonObject }
 
@@ -29,7 +30,7 @@ function errMsg (e: unknown): string {
 function jsonObject (s: string): JsonObject {
   let v: unknown
   try {
-    v = JSON.parse(s)
+    v = parseJsonExact(s) // claims past 2^53 (numeric ids) reach the policy exactly, as in OPA
   } catch (e) {
     throw new Error(`invalid JSON: ${errMsg(e)}`)
   }
@@ -434,12 +435,14 @@ function decodeVerify (jwt: unknown, constraints: unknown): unknown[] {
   }
   const now = time / 1e9
   if (payload.exp !== undefined) {
-    if (typeof payload.exp !== 'number') throw builtinError(name, 'exp value must be a number')
-    if (now >= payload.exp) return UNVERIFIED
+    const exp = claimNumber(payload.exp)
+    if (exp === undefined) throw builtinError(name, 'exp value must be a number')
+    if (now >= exp) return UNVERIFIED
   }
   if (payload.nbf !== undefined) {
-    if (typeof payload.nbf !== 'number') throw builtinError(name, 'nbf value must be a number')
-    if (now < payload.nbf) return UNVERIFIED
+    const nbf = claimNumber(payload.nbf)
+    if (nbf === undefined) throw builtinError(name, 'nbf value must be a number')
+    if (now < nbf) return UNVERIFIED
   }
   return [true, t.decodedHeader, payload]
 }
@@ -520,3 +523,9 @@ export const jwtBuiltins: Record<string, HostBuiltin> = {
   },
 }
 
+
+/** A numeric claim as a double for comparing with the clock (an exact big integer included). */
+function claimNumber (v: unknown): number | undefined {
+  if (typeof v === 'number') return v
+  return isRawJson(v) ? Number(v.rawJSON) : undefined
+}

@@ -18,6 +18,17 @@ const jwk = (k: KeyObject): object => k.export({ format: 'jwk' })
 const A1_KEY = { kty: 'oct', k: 'AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow' }
 const A1_JWS = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' // security-gate: allow-secret (RFC 7515 A.1 example)
 
+t.test('claims past 2^53 are exact (numeric ids; a far exp is a number too), as OPA decodes them', async t => {
+  const token = 'io.jwt.encode_sign_raw(input.h, "{\\"exp\\": 99999999999999999999, \\"id\\": 9007199254740993}", input.k)'
+  const opts = '{"cert": input.k, "time": 1300819379000000000}'
+  await table(t, [
+    [`io.jwt.decode(${token})[1].id == 9007199254740993`, V(true)],
+    [`io.jwt.decode(${token})[1].id == 9007199254740992`, V(false)],
+    [`io.jwt.decode_verify(${token}, ${opts})[0]`, V(true)],
+    [`io.jwt.decode_verify(${token}, ${opts})[2].id - 9007199254740992`, V(1)],
+  ], { h: '{"alg":"HS256"}', k: JSON.stringify(A1_KEY) })
+})
+
 t.test('RFC 7515 A.1 and compact encode_sign', async t => {
   await table(t, [
     ['io.jwt.encode_sign_raw(input.h, input.p, input.k)', V(A1_JWS)],

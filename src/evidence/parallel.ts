@@ -21,7 +21,8 @@ export interface WorkerData {
 /** What readLogFile handed its handlers, in order: n entries of four numbers in meta — kind
  * (0 a record's text, 1 a value without its own text, 2 a malformed part), line, element (-1 for
  * none), the length of its text in texts (kind 0); each kind-0 record's textHash in hashes, 64
- * characters each (NO_HASH for null); values (kind 1) and messages (kind 2) in order. bytes:
+ * characters each (NO_HASH for null); values (kind 1, as JSON text: integers past 2^53 are JSON.rawJSON values, which cannot be posted) and
+ * messages (kind 2) in order. bytes:
  * the file's bytes read so far (-1: not known). */
 export interface Batch {
   t: 'batch'
@@ -30,7 +31,7 @@ export interface Batch {
   meta: Int32Array
   texts: string
   hashes: string
-  values: unknown[]
+  values: string[]
   messages: string[]
   bytes: number
 }
@@ -140,7 +141,7 @@ function deliver (b: Batch, name: string, h: FileHandlers): void {
       const text = b.texts.slice(t, t += meta[4 * i + 3]!)
       const hash = b.hashes.slice(hs, hs += 64)
       h.item(parseJsonExact(text), pos, text, hash === NO_HASH ? null : hash)
-    } else if (k === 1) h.item(b.values[v++], pos)
+    } else if (k === 1) h.item(parseJsonExact(b.values[v++]!), pos)
     else h.malformed(pos, b.messages[m++]!)
   }
   if (b.bytes >= 0) h.progress?.(b.bytes)

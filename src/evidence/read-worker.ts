@@ -25,7 +25,8 @@ class Builder {
   elements: number[] = []
   texts: string[] = []
   hashes: string[] = []
-  values: unknown[] = []
+  /** As JSON text: an exact big integer (a JSON.rawJSON value) cannot be posted, its text can. */
+  values: string[] = []
   messages: string[] = []
   bytes = -1
   constructor (readonly file: number) {}
@@ -79,7 +80,7 @@ for (let i = 0; i < files.length; i++) {
           b.hashes.push((text === hashedText ? hashed : textHash(text)) ?? NO_HASH)
         } else {
           b.kinds.push(1)
-          b.values.push(value)
+          b.values.push(JSON.stringify(value))
         }
         b.lines.push(pos.line)
         b.elements.push(pos.element ?? -1)

@@ -8,6 +8,7 @@ import t, { type Test } from 'tap'
 import { computeHash, DecisionLogger } from '../../src/decision-log/index.js'
 import { isBouncerError } from '../../src/errors.js'
 import { buildEvidence, readLogFile, recordHash } from '../../src/evidence/index.js'
+import { readerStats, readInWorker } from '../../src/evidence/parallel.js'
 import { sampleInput, tempDir } from '../decision-log/fixtures/control-plane.js'
 
 const T0 = Date.UTC(2025, 0, 6)
@@ -206,4 +207,26 @@ t.test('chain fields that are not hex are malformed records, not edits', async (
   t.ok(bad.every((f) => /no valid seq \/ prev_hash \/ hash/.test(f.message)))
   t.equal(r.integrity.findings.filter((f) => f.kind === 'edit').length, 0)
   t.equal(r.integrity.complete, false)
+})
+
+t.test('integers past 2^53 keep their digits, read here or on the second thread', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'export.json')
+  // A JSON line, then a line holding an array (its elements are parsed with it, no text each).
+  const text = '{"seq":1,"input":{"account":9007199254740993}}\n[{"seq":2,"input":{"account":-12345678901234567890}},{"seq":3,"n":1}]\n'
+  writeFileSync(path, text)
+  const file = { path, name: 'export.json', bytes: statSync(path).size }
+  const collect = async (read: (h: { item (v: unknown): void; malformed (): void }) => Promise<unknown>): Promise<string[]> => {
+    const out: string[] = []
+    await read({ item: (v) => { out.push(JSON.stringify(v)) }, malformed: () => { out.push('malformed') } })
+    return out
+  }
+  const want = ['{"seq":1,"input":{"account":9007199254740993}}', '{"seq":2,"input":{"account":-12345678901234567890}}', '{"seq":3,"n":1}']
+  t.same(await collect((h) => readLogFile(file, h, { allowTornTail: false })), want, 'here')
+  const before = readerStats.inWorker
+  const w = readInWorker([{ file, allowTornTail: false }])
+  try {
+    t.same(await collect((h) => w.read(0, file, h, { allowTornTail: false })), want, 'on the reading thread (its values cross as text)')
+  } finally { await w.close() }
+  t.equal(readerStats.inWorker, before + 1, 'the worker read it')
 })

@@ -19,6 +19,11 @@ default decision := {"allow": false}
 decision := {"allow": true} if input.parsed_body.account == data.owner.account
 
 decision := {"allow": true} if input.identity.account == data.owner.account
+
+decision := {"allow": true} if {
+  input.parsed_path[0] == "pay"
+  input.parsed_body.amount < 100
+}
 `
 // 2^53 and 2^63 - 1: the owner's ids. One more than 2^53 is another account.
 const OWNER = '9007199254740992'
@@ -53,6 +58,26 @@ t.test('parsed_body: a big integer is the one the upstream receives', async (t) 
   const same = await post(i64.url, '{"account": 9223372036854775806}')
   t.equal(same.statusCode, 200)
   await same.body.dump()
+})
+
+t.test('parsed_body: a number past the double range is a number, not null', async (t) => {
+  const up = await startUpstream()
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, data: DATA, config: { policy: { parsed_body: { enabled: true } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const pay = (amount: string) => request(`${b.url}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"amount": ${amount}}` })
+  const small = await pay('42')
+  t.equal(small.statusCode, 200)
+  await small.body.dump()
+  // JSON.parse reads 1e400 as Infinity, which reached the policy as null: null < 100 in Rego.
+  for (const amount of ['1e400', '2E+308', '123456789e300']) {
+    const r = await pay(amount)
+    t.equal(r.statusCode, 403, `amount ${amount} is not under 100`)
+    await r.body.dump()
+  }
+  const negative = await pay('-1e400')
+  t.equal(negative.statusCode, 200, '-1e400 is under 100 (as in OPA)')
+  await negative.body.dump()
+  t.same(up.requests.map((r) => r.body.toString()), ['{"amount": 42}', '{"amount": -1e400}'], 'only those reached the upstream')
 })
 
 t.test('decision cache: two big integers a double cannot tell apart get their own decisions', async (t) => {

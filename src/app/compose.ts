@@ -144,7 +144,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   let decisionLog: DecisionLogger | undefined
   if (deps.decisionLog !== undefined) decisionLog = deps.decisionLog === null ? undefined : decisionLogSeam(deps.decisionLog)
   else if (config.decision_logs.enabled) {
-    decisionLog = (await import('./decision-log.js')).fromConfig(config.decision_logs, { metrics, log, ...globals, authHeader: config.auth.jwt.header, hashKey })
+    decisionLog = (await import('./decision-log.js')).fromConfig(config.decision_logs, { metrics, log, ...globals, authHeader: config.auth.jwt.header, hashKey, holder })
   }
 
   let auth = deps.authenticator

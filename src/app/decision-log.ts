@@ -3,7 +3,8 @@
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { ConfigError } from '../config/index.js'
-import { DecisionLogger, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
+import { chainMaskers, DecisionLogger, logPolicyMasker, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
+import type { PolicyHolder } from '../policy/holder.js'
 import { applyMask, compileMaskRules } from '../masking/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
@@ -17,21 +18,25 @@ export interface DecisionLogDeps {
   readonly authHeader: string
   /** The masking HMAC key, for "hash" rules in mask_rules. */
   readonly hashKey: Buffer | undefined
+  /** The active policy: its decision-log policies (data.system.log.mask / drop) apply to events. */
+  readonly holder: PolicyHolder
 }
 
 /** The logger described by the slice, or undefined when decision logs are disabled. */
 export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLogger | undefined {
   if (!dl.enabled) return undefined
   const { metrics, log } = deps
-  let mask: EventMasker | undefined
+  // The bundle's own mask and drop policies first (as OPA applies them), then mask_rules.
+  const holder = deps.holder
+  let mask: EventMasker = logPolicyMasker(() => holder.current?.logPolicy)
   if (dl.mask_rules.length) {
     const compiled = compileMaskRules(dl.mask_rules)
     const hashKey = deps.hashKey
     if (compiled.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
-    mask = (event) => {
+    mask = chainMaskers(mask, (event) => {
       const r = applyMask(event, compiled, { hashKey })
       return { event: r.value as typeof event, erased: r.erased, masked: r.masked }
-    }
+    })
   }
   // Files are read here, through the one helper (the logger is handed their contents).
   const { bearer_token_file: tokenFile, tls: tlsFiles, ...rest } = dl

@@ -8,6 +8,11 @@ function bad (reason: string): BundleError {
   return new BundleError('BOUNCER_ERR_BUNDLE_MANIFEST', FILE, reason)
 }
 
+/** OPA's decision-log policies (data.system.log.mask / drop): entrypoints a bundle may carry
+ * besides its decision; compiled and used when its sources define them. */
+export const LOG_MASK_ENTRYPOINT = 'system/log/mask'
+export const LOG_DROP_ENTRYPOINT = 'system/log/drop'
+
 function isPlainObject (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -38,6 +38,8 @@ export interface SourceFile {
 export interface CompileOptions {
   modules: SourceFile[]
   entrypoints: string[]
+  /** compiled too when the modules define them, left out when not (see PlanInput) */
+  optionalEntrypoints?: string[]
   /** an ad-hoc query compiled as the extra entrypoint `$query` (used by eval/test/conformance) */
   query?: string
   strictBuiltinErrors?: boolean
@@ -181,6 +183,7 @@ function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
   const planned: PlanOutput = timed(timings, 'plan', () => planPolicy({
     modules: parsed.modules,
     entrypoints: opts.entrypoints,
+    ...(opts.optionalEntrypoints !== undefined ? { optionalEntrypoints: opts.optionalEntrypoints } : {}),
     query,
     strict: opts.strictBuiltinErrors,
     printStatements: opts.printStatements,

@@ -223,7 +223,7 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (dl.min_delay_seconds > dl.max_delay_seconds) p.push(`${where('decision_logs.min_delay_seconds')}: must be <= max_delay_seconds`)
   // Accepted by the schema but never implemented: refused rather than ignored, so nobody relies
   // on log masking that does not happen.
-  if (dl.mask_entrypoint !== undefined) p.push(`${where('decision_logs.mask_entrypoint')}: is not supported (a policy entrypoint that masks log events, as OPA's system.log.mask, is not implemented); mask events with decision_logs.mask_rules`)
+  if (dl.mask_entrypoint !== undefined) p.push(`${where('decision_logs.mask_entrypoint')}: is not supported: the bundle's own data.system.log.mask and data.system.log.drop are applied (OPA's default paths; another path is not); or mask events with decision_logs.mask_rules`)
   // h2c through a tunnel would be HTTP/2 requests the policy never sees.
   if (c.server.upgrade.allowed.some((u) => u.toLowerCase() === 'h2c')) p.push(`${where('server.upgrade.allowed')}: "h2c" is never tunnelled (requests inside the tunnel would bypass the policy)`)
   for (const h of c.server.reserved_headers) {

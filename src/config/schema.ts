@@ -286,7 +286,7 @@ export const configSchema = {
       sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
-      mask_entrypoint: str('not supported: refused at start (a policy entrypoint returning mask rules, as OPA\'s system.log.mask, is not implemented); use mask_rules'),
+      mask_entrypoint: str('not supported: refused at start (the bundle\'s data.system.log.mask and data.system.log.drop are applied at OPA\'s default paths; another path is not); use mask_rules'),
       erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', [...DEFAULT_ERASE_HEADERS]),
       erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },

@@ -122,9 +122,10 @@ export type DropReason = 'spool_full' | 'rejected_too_large'
 /**
  * Optional masking step, e.g. mask rules or a mask policy (OPA's system.log.mask). Receives the
  * event after the built-in header erasure; must not modify its argument in place; returns the
- * event to store plus the JSON pointers it erased / masked (merged into the event's lists).
+ * event to store plus the JSON pointers it erased / masked (merged into the event's lists), or
+ * `drop: true` when the event is not to be logged at all (OPA's system.log.drop).
  */
-export type EventMasker = (event: DecisionEvent) => { event: DecisionEvent; erased: readonly string[]; masked: readonly string[] }
+export type EventMasker = (event: DecisionEvent) => { event: DecisionEvent; erased: readonly string[]; masked: readonly string[]; drop?: boolean }
 
 /** Adapter for document maskers shaped like src/masking's applyMask(doc, mask, opts) →
  * { value, masked, erased }, with rule paths addressing the whole event ("/input/…",
@@ -133,6 +134,16 @@ export function maskerFromDocumentMask (apply: (doc: DecisionEvent) => { value: 
   return (event) => {
     const r = apply(event)
     return { event: r.value as DecisionEvent, erased: r.erased ?? [], masked: r.masked }
+  }
+}
+
+/** `first`, then `second` on what it left (lists concatenated); a drop by `first` ends there. */
+export function chainMaskers (first: EventMasker, second: EventMasker): EventMasker {
+  return (event) => {
+    const a = first(event)
+    if (a.drop === true) return a
+    const b = second(a.event)
+    return { event: b.event, erased: [...a.erased, ...b.erased], masked: [...a.masked, ...b.masked], ...(b.drop === true ? { drop: true } : {}) }
   }
 }
 
@@ -162,7 +173,7 @@ export interface EventBuilderOptions {
   mask?: EventMasker
 }
 
-export interface BuiltEvent { event: DecisionEvent; maskError?: Error }
+export interface BuiltEvent { event: DecisionEvent; maskError?: Error; /** a drop policy said not to log it */ drop?: true }
 
 // Header maps that may hold credentials: the request headers in the policy input (Envoy
 // ext_authz shape), and the headers a decision adds upstream or to the response.
@@ -228,6 +239,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     if (mask !== undefined) {
       try {
         const r = mask(event)
+        if (r.drop === true) return { event, drop: true }
         let next = r.event
         let maskedNow = rewritten.length === 0 ? r.masked : [...rewritten, ...r.masked]
         const erasedNow = [...r.erased]

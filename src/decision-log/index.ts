@@ -9,7 +9,8 @@ export { DEFAULT_ERASE_QUERY_PARAMS, REDACTED_VALUE, compileLogScrubber, compile
 export type {
   DecisionLogConfig, DecisionLogConfigInput, DecisionLogGlobals, SinkName, FsyncPolicy, OverflowPolicy, WriteMode,
 } from './config.js'
-export { compileEventBuilder, maskerFromDocumentMask, parseTraceparent } from './event.js'
+export { chainMaskers, compileEventBuilder, maskerFromDocumentMask, parseTraceparent } from './event.js'
+export { logPolicyMasker, type LogPolicy } from './log-policy.js'
 export type {
   DecisionEventInput, ShadowRecord, DecisionEvent, EventMasker, DropMarker, DropDeclaration, DropReason, ChainFields, TraceContext,
 } from './event.js'

@@ -76,6 +76,8 @@ export interface DecisionLogStatus {
   /** record() calls answered 'backpressure'. */
   backpressure_rejections: number
   mask_errors: number
+  /** Events the bundle's drop policy (data.system.log.drop) kept out of the log. */
+  policy_drops: number
   /** Chain records not yet delivered (spool plus in-memory queue). */
   pending_events: number
   spool_bytes: number
@@ -123,7 +125,7 @@ export class DecisionLogger {
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   private head: ChainHead = GENESIS
   private readonly c = {
-    recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0,
+    recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0, policyDrops: 0,
     dropped: { spool_full: 0, rejected_too_large: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
   }
 
@@ -245,6 +247,12 @@ export class DecisionLogger {
       this.deps.log?.error({ error: (e as Error).message, path: d.path }, 'decision event cannot be serialised; not logged')
       return this.config.overflow === 'backpressure' ? this.refuse() : undefined
     }
+    if (built.drop === true) {
+      // The bundle's drop policy (data.system.log.drop) keeps it out of the log, as in OPA: not
+      // a loss, so it takes no seq and no drop marker; counted apart.
+      this.c.policyDrops++
+      return undefined
+    }
     if (built.maskError !== undefined) {
       this.c.maskErrors++
       this.deps.metrics?.maskError?.()
@@ -325,6 +333,7 @@ export class DecisionLogger {
       dropped_by_reason: { ...this.c.dropped },
       backpressure_rejections: this.c.backpressure,
       mask_errors: this.c.maskErrors,
+      policy_drops: this.c.policyDrops,
       pending_events: this.spool.pendingEvents,
       spool_bytes: this.spool.bytes,
       spool_max_bytes: this.maxBytes,

@@ -24,6 +24,8 @@ export interface ActivePolicy {
   readonly bundles: Readonly<Record<string, { revision: string }>>
   /** ms since epoch; set by PolicyHolder.activate. */
   readonly activatedAt: number
+  /** The bundle's decision-log policies (data.system.log.mask / drop), when it has them. */
+  readonly logPolicy?: { readonly mask?: Evaluator; readonly drop?: Evaluator }
 }
 
 export type ActivationListener = (next: ActivePolicy, previous: ActivePolicy | null) => void

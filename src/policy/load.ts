@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BouncerError } from '../errors.js'
 // the manifest module only: the archive reader (tar, gzip, signatures) is imported when a bundle file is read
-import { normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
+import { LOG_DROP_ENTRYPOINT, LOG_MASK_ENTRYPOINT, normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
 import type { BundleLimits, BundleManifest, LoadedBundle, VerificationConfig } from '../bundle/index.js'
 import { readEntrypointFacts } from '../bundle/facts.js'
 import { loadWasmPolicy, type WasmPolicy } from './eval/index.js'
@@ -55,6 +55,13 @@ function finish (policy: WasmPolicy, entrypoint: string, meta: {
   // Readers of a loaded policy's results (the proxy's engine, the shadow comparison, replay)
   // never modify them: results are shared, frozen objects (see EvaluatorOptions).
   const evaluate = policy.evaluator(entrypoint, { shareResults: true })
+  const has = (ep: string): boolean => ep !== entrypoint && policy.entrypoints.includes(ep)
+  const logPolicy = has(LOG_MASK_ENTRYPOINT) || has(LOG_DROP_ENTRYPOINT)
+    ? Object.freeze({
+      ...(has(LOG_MASK_ENTRYPOINT) ? { mask: policy.evaluator(LOG_MASK_ENTRYPOINT) } : {}),
+      ...(has(LOG_DROP_ENTRYPOINT) ? { drop: policy.evaluator(LOG_DROP_ENTRYPOINT) } : {}),
+    })
+    : undefined
   return Object.freeze({
     revision: meta.revision,
     source: meta.source,
@@ -65,6 +72,7 @@ function finish (policy: WasmPolicy, entrypoint: string, meta: {
     // OR, never "the manifest wins": see entrypointFacts.
     cacheable: !(meta.nondeterministic === true || policy.nondeterministic),
     bundles: Object.freeze({ [meta.bundleName]: Object.freeze({ revision: meta.revision }) }),
+    ...(logPolicy !== undefined ? { logPolicy } : {}),
   })
 }
 
@@ -83,7 +91,8 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
   let loaded
   try {
     // without a print hook (policy.print off) print() calls are left out of the module
-    loaded = await loadRego({ modules, entrypoints: [entrypoint] }, data, opts)
+    // data.system.log.mask / drop too, when the sources define them (decision-log policies)
+    loaded = await loadRego({ modules, entrypoints: [entrypoint], optionalEntrypoints: [LOG_MASK_ENTRYPOINT, LOG_DROP_ENTRYPOINT] }, data, opts)
   } catch (e) {
     if (e instanceof c.CompileError) {
       const lines = e.diagnostics.slice(0, 20).map((d) => c.formatDiagnostic(d))

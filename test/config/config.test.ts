@@ -80,9 +80,9 @@ t.test('cross-field rules', async (t) => {
   t.match(problemsOf(() => createConfig({ upstream: { url: 'ftp://x' } })).join(), /upstream\.url: "ftp:\/\/x" does not match/)
 })
 
-t.test('decision_logs.mask_entrypoint is refused, not ignored (log masking by a policy entrypoint is not implemented)', async (t) => {
+t.test('decision_logs.mask_entrypoint is refused, not ignored (only the bundle\'s data.system.log.mask / drop paths are applied)', async (t) => {
   const p = problemsOf(() => createConfig({ upstream: { url: 'http://x' }, decision_logs: { mask_entrypoint: 'system/log/mask' } }))
-  t.match(p.join('\n'), /decision_logs\.mask_entrypoint.*: is not supported .*mask events with decision_logs\.mask_rules/)
+  t.match(p.join('\n'), /decision_logs\.mask_entrypoint.*: is not supported: the bundle's own data\.system\.log\.mask and data\.system\.log\.drop are applied.*decision_logs\.mask_rules/)
   t.doesNotThrow(() => createConfig({ upstream: { url: 'http://x' }, decision_logs: { mask_rules: [{ path: '/input/x', action: 'redact' }] } }))
 })
 

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { writeBundle, type BundleManifest, type SignOptions } from '../../bundle/index.js'
 import { BOUNCER_METADATA_KEY, bouncerMetadata } from '../../bundle/facts.js'
+import { LOG_DROP_ENTRYPOINT, LOG_MASK_ENTRYPOINT } from '../../bundle/manifest.js'
 import { compileModules, factsOf, loadSources, type CompiledPolicy, type RegoVersion } from '../index.js'
 
 export interface CompileBundleOptions {
@@ -24,7 +25,8 @@ export interface CompiledBundle extends CompiledPolicy {
 
 export async function compileBundle (opts: CompileBundleOptions): Promise<CompiledBundle> {
   const { modules, data } = await loadSources(opts.paths)
-  const compiled = compileModules({ modules, entrypoints: opts.entrypoints, regoVersion: opts.regoVersion })
+  // The decision-log policies too, when the sources define them: a built bundle keeps masking.
+  const compiled = compileModules({ modules, entrypoints: opts.entrypoints, optionalEntrypoints: [LOG_MASK_ENTRYPOINT, LOG_DROP_ENTRYPOINT], regoVersion: opts.regoVersion })
   const facts = factsOf(compiled)
   const meta = bouncerMetadata(facts.entrypoints.map(ep => [ep, facts.entrypointFacts[ep]] as const))
   const manifest: BundleManifest = {

@@ -21,6 +21,9 @@ export class RawNumber { constructor (readonly raw: string) {} }
 export interface PlanInput {
   modules: Module[]
   entrypoints: string[]
+  /** compiled too when they name a rule or package, left out when they do not (the decision-log
+   *  policies, data.system.log.mask/drop, that a bundle may or may not carry) */
+  optionalEntrypoints?: string[]
   query?: { body: Body; pkg?: string[] }
   strict?: boolean
   /** compile print() calls (default true); false removes them (see ./print.ts) */
@@ -119,9 +122,11 @@ class Planner {
     for (const n of groups) this.checkRulesBelow(n)
     for (const n of groups) this.planGroup(n)
     const entrypoints: Array<[string, number]> = []
-    for (const ep of this.input.entrypoints) {
+    const optional = new Set((this.input.optionalEntrypoints ?? []).filter(ep => !this.input.entrypoints.includes(ep)))
+    for (const ep of [...this.input.entrypoints, ...optional]) {
       const path = ep.split('/').filter(s => s.length > 0)
       const node = findNode(this.root, path)
+      if (optional.has(ep) && (node === undefined || !node.definesDocument() || node.isFunction)) continue
       if (node === undefined || !node.definesDocument()) {
         this.diags.add('rego_compile_error', `entrypoint ${ep} does not name a rule or package`, { file: '<entrypoint>', line: 1, col: 1 })
         continue

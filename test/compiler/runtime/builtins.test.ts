@@ -32,6 +32,31 @@ t.test('arithmetic', async (t) => {
     ['plus', '[1, 2]', '3'],
     ['plus', '[1.5, 2]', '3.5'],
     ['plus', '[9223372036854775807, 1]', '9223372036854775808'],
+    // bits.*: OPA's own cases, then negatives (two's complement, as Go's math/big) and lsh past i64
+    ['bits.and', '[7, 9]', '1'],
+    ['bits.and', '[50, 0]', '0'],
+    ['bits.or', '[7, 9]', '15'],
+    ['bits.or', '[50, 0]', '50'],
+    ['bits.xor', '[42, 3]', '41'],
+    ['bits.xor', '[42, 42]', '0'],
+    ['bits.negate', '[42]', '-43'],
+    ['bits.lsh', '[1, 3]', '8'],
+    ['bits.lsh', '[2147483647, 1]', '4294967294'],
+    ['bits.lsh', '[9223372036854775807, 1]', '18446744073709551614'],
+    ['bits.rsh', '[8, 3]', '1'],
+    ['bits.and', '[-8, 12]', '8'],
+    ['bits.or', '[-8, 3]', '-5'],
+    ['bits.xor', '[-1, 5]', '-6'],
+    ['bits.negate', '[-9223372036854775808]', '9223372036854775807'],
+    ['bits.rsh', '[-7, 1]', '-4'],
+    ['bits.rsh', '[-7, 100]', '-1'],
+    ['bits.rsh', '[7, 63]', '0'],
+    ['bits.lsh', '[-3, 100]', '-3802951800684688204490109616128'],
+    ['bits.lsh', '[1, 64]', '18446744073709551616'],
+    ['bits.lsh', '[0, 5000]', '0'],
+    ['bits.lsh', '[1, 5000]', undefined],
+    ['bits.and', '[7.2, 42]', undefined],
+    ['bits.and', '[18446744073709551616, 1]', undefined],
     ['plus', '["a", 1]', undefined],
     ['minus', '[1, 3]', '-2'],
     ['minus', '[{1, 2, 3}, {2}]', '{1,3}'],
@@ -272,6 +297,10 @@ t.test('strict builtin errors abort with OPA messages', async (t) => {
     return 'no error'
   }
   t.equal(err('div', '[1, 0]'), 'eval_builtin_error: div: divide by zero')
+  for (const b of ['and', 'or', 'xor', 'lsh', 'rsh']) t.equal(err(`bits.${b}`, '[7.2, 42]'), `eval_type_error: bits.${b}: operand 1 must be integer number but got floating-point number`)
+  t.equal(err('bits.negate', '[7.2]'), 'eval_type_error: bits.negate: operand 1 must be integer number but got floating-point number')
+  for (const b of ['lsh', 'rsh']) t.equal(err(`bits.${b}`, '[7, -1]'), `eval_type_error: bits.${b}: operand 2 must be an unsigned integer number but got a negative integer`)
+  t.equal(err('bits.and', '[18446744073709551616, 1]'), 'eval_builtin_error: bits.and: operand 1 is an integer beyond 64 bits, which is not supported here')
   t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
   t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
   t.equal(err('numbers.range_step', '[0, 10, 0]'), 'eval_builtin_error: numbers.range_step: step must be a positive integer')

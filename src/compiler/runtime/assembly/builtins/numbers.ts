@@ -5,7 +5,7 @@
 import {
   Value, NumV, StrV, BoolV, T_NUMBER, T_STRING, T_SET, T_NULL, T_BOOL,
   mkInt, mkFloat, mkBool, mkStr, newArrayCap, compare, equals, numToF64, numToI64, i64Ok, isInteger,
-  mkNum,
+  mkNum, mkBigInt,
 } from "../value";
 import { builtinError, typeError, typeErrorMsg } from "./errors";
 import { setMinus, setUnion, setIntersect } from "./collections";
@@ -301,3 +301,95 @@ export function lt (args: Array<Value>): Value | null { return mkBool(compare(ar
 export function lte (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) <= 0); }
 export function gt (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) > 0); }
 export function gte (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) >= 0); }
+
+// ---- bits -------------------------------------------------------------------------
+// OPA's bits.* work on arbitrary-precision integers (two's complement for negatives: Go's
+// math/big). Here operands are 64-bit, where and/or/xor/negate/rsh in i64 give exactly those
+// results; lsh is exact at any size (past i64 the result is written out in decimal, as a big
+// literal is kept). An operand past 64 bits is an error (fails closed), never a wrong answer.
+
+function bitsArg (name: string, v: Value, operand: i32): i64 {
+  if (v.kind == T_NUMBER && changetype<NumV>(v).raw !== null) {
+    intOk = false;
+    builtinError(name, "operand " + operand.toString() + " is an integer beyond 64 bits, which is not supported here");
+    return 0;
+  }
+  return intArg(name, v, operand);
+}
+
+function shiftArg (name: string, v: Value): i64 {
+  let s = bitsArg(name, v, 2);
+  if (!intOk) return 0;
+  if (s < 0) { intOk = false; typeErrorMsg(name, "operand 2 must be an unsigned integer number but got a negative integer"); }
+  return s;
+}
+
+export function bitsOr (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.or", args[0], 1); if (!intOk) return null;
+  let b = bitsArg("bits.or", args[1], 2); if (!intOk) return null;
+  return mkInt(a | b);
+}
+
+export function bitsAnd (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.and", args[0], 1); if (!intOk) return null;
+  let b = bitsArg("bits.and", args[1], 2); if (!intOk) return null;
+  return mkInt(a & b);
+}
+
+export function bitsXor (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.xor", args[0], 1); if (!intOk) return null;
+  let b = bitsArg("bits.xor", args[1], 2); if (!intOk) return null;
+  return mkInt(a ^ b);
+}
+
+export function bitsNegate (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.negate", args[0], 1); if (!intOk) return null;
+  return mkInt(~a);
+}
+
+export function bitsRsh (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.rsh", args[0], 1); if (!intOk) return null;
+  let s = shiftArg("bits.rsh", args[1]); if (!intOk) return null;
+  return mkInt(s >= 63 ? (a < 0 ? -1 : 0) : a >> s); // arithmetic: floor(a / 2^s)
+}
+
+/** Past this many bits a shifted value is refused rather than written out (a policy bound). */
+const MAX_LSH_BITS: i64 = 4096;
+
+export function bitsLsh (args: Array<Value>): Value | null {
+  let a = bitsArg("bits.lsh", args[0], 1); if (!intOk) return null;
+  let s = shiftArg("bits.lsh", args[1]); if (!intOk) return null;
+  if (a == 0) return mkInt(0);
+  if (s < 63) {
+    let r = a << s;
+    if ((r >> s) == a) return mkInt(r);
+  }
+  if (s > MAX_LSH_BITS) return builtinError("bits.lsh", "a shift of more than " + MAX_LSH_BITS.toString() + " bits is not supported here");
+  // |a| * 2^s in base-10^9 limbs (least significant first), then its decimal text.
+  let neg = a < 0;
+  let mag: u64 = neg ? <u64>(-(a + 1)) + 1 : <u64>a;
+  let limbs = new Array<u32>();
+  while (mag != 0) { limbs.push(<u32>(mag % 1000000000)); mag /= 1000000000; }
+  let left = s;
+  while (left > 0) {
+    let k = left > 29 ? 29 : left;
+    let m: u64 = (<u64>1) << <u64>k;
+    let carry: u64 = 0;
+    for (let i = 0; i < limbs.length; i++) {
+      let t = <u64>unchecked(limbs[i]) * m + carry;
+      unchecked(limbs[i] = <u32>(t % 1000000000));
+      carry = t / 1000000000;
+    }
+    while (carry != 0) { limbs.push(<u32>(carry % 1000000000)); carry /= 1000000000; }
+    left -= k;
+  }
+  let text = neg ? "-" : "";
+  text += limbs[limbs.length - 1].toString();
+  for (let i = limbs.length - 2; i >= 0; i--) {
+    let part = unchecked(limbs[i]).toString();
+    while (part.length < 9) part = "0" + part;
+    text += part;
+  }
+  chargeSteps(limbs.length);
+  return mkBigInt(text, <f64>a * Math.pow(2, <f64>s));
+}

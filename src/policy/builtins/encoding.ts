@@ -1,7 +1,7 @@
 // Encoding builtins: base64.is_valid, urlquery.*, json.marshal_with_options, and Go's base64
 // decoder (same acceptance rules and "illegal base64 data at input byte N" offsets) for JWTs.
 // yaml.* are the SDK's; the other base64/hex/json builtins are native (Wasm runtime).
-import { builtinError, type HostBuiltin } from './context.js'
+import { builtinError, typeErrorMsg, type HostBuiltin } from './context.js'
 import { compareStrings, goJSON, obj, operandTypeError, str } from './args.js'
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -169,12 +169,13 @@ function marshalWithOptions (x: unknown, opts: unknown): string {
       if (typeof v !== 'boolean') throw operandTypeError(name, 2, opts, 'object with pretty boolean')
       pretty = v
     } else {
-      throw builtinError(name, `object contained unknown key ${JSON.stringify(k)}`)
+      throw typeErrorMsg(name, `object contained unknown key ${JSON.stringify(k)}`) // a type error, as in OPA
     }
   }
   const usePretty = pretty ?? hasPrefixOrIndent
   if (!usePretty) return goJSON(x)
-  return goJSON(x, { prefix, indent })
+  // Go's MarshalIndent puts the prefix before every line but the first; OPA adds it there too.
+  return prefix + goJSON(x, { prefix, indent })
 }
 
 function base64IsValid (s: unknown): boolean {

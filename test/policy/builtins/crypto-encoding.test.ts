@@ -54,9 +54,11 @@ t.test('urlquery (Go net/url)', async t => {
 t.test('json.marshal_with_options (Go json.MarshalIndent)', async t => {
   await table(t, [
     ['json.marshal_with_options({"b": [1, 2], "a": "<"}, {"pretty": true})', V('{\n\t"a": "\\u003c",\n\t"b": [\n\t\t1,\n\t\t2\n\t]\n}')],
-    ['json.marshal_with_options({"a": [1]}, {"indent": "  ", "prefix": "> "})', V('{\n>   "a": [\n>     1\n>   ]\n> }')],
+    // the prefix starts every line, the first too (OPA adds it where Go's MarshalIndent does not)
+    ['json.marshal_with_options({"a": [1]}, {"indent": "  ", "prefix": "> "})', V('> {\n>   "a": [\n>     1\n>   ]\n> }')],
+    ['json.marshal_with_options([], {"indent": "    ", "prefix": "---"})', V('---[]')],
     ['json.marshal_with_options({"a": [1]}, {"pretty": false, "indent": "  "})', V('{"a":[1]}')],
     ['json.marshal_with_options([], {"pretty": true})', V('[]')],
-    ['json.marshal_with_options({}, {"foo": 1})', E(/object contained unknown key "foo"/)],
+    ['json.marshal_with_options({}, {"foo": 1})', E(/^eval_type_error: json\.marshal_with_options: object contained unknown key "foo"$/)],
   ])
 })

@@ -66,7 +66,7 @@ function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: 
   }
   if (v === null) return 'null'
   if (depth >= MAX_DEPTH) throw new BouncerError('BOUNCER_ERR_CACHE_KEY_INPUT', [`nested deeper than ${MAX_DEPTH} levels (or cyclic)`])
-  // An integer past 2^53 read exactly (exact-json.ts): its digits, as JSON.stringify writes it.
+  // A number read exactly (exact-json.ts): its text, as JSON.stringify writes it.
   if (isRawJson(v)) return rawJsonText(v)
   const obj = v as Record<string, unknown>
   if (typeof obj.toJSON === 'function') return write((obj.toJSON as (k: string) => unknown)(key), ignore, depth + 1, key)

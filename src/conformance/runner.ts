@@ -150,7 +150,7 @@ function canon (v: unknown, sortArrays: boolean): unknown {
     if (sortArrays) items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
     return items
   }
-  if (isRawJson(v)) return v // an exact integer past 2^53: JSON.stringify writes its digits
+  if (isRawJson(v)) return v // a number kept as its text (exact-json.ts): JSON.stringify writes it
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {}
     for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k], sortArrays)

@@ -13,8 +13,8 @@
 //     lone surrogates as \udxxx, everything else literal);
 //   - numbers: ECMAScript Number-to-string (shortest round-trip form, -0 → 0); NaN and ±Infinity
 //     are refused because they have no JSON form and a silent `null` would hide an edit;
-//     integers past 2^53 read exactly (exact-json.ts) keep their digits, and verify-log reads
-//     stored lines the same way;
+//     numbers read exactly (exact-json.ts: integers past 2^53, numbers past the doubles) keep
+//     their text (an integer's digits; -0 is 0), and verify-log reads stored lines the same way;
 //   - true, false, null as literals; values with toJSON() are replaced by its result first;
 //   - the resulting string is hashed as UTF-8.
 //
@@ -50,7 +50,7 @@ function write (value: unknown): string | undefined {
     case 'undefined': case 'function': case 'symbol': return undefined
   }
   if (value === null) return 'null'
-  // An integer past 2^53 read exactly (exact-json.ts): its digits.
+  // A number read exactly (exact-json.ts): its canonical text.
   if (isRawJson(value)) return rawJsonText(value)
   const obj = value as Record<string, unknown> & { toJSON?: () => unknown }
   if (typeof obj.toJSON === 'function') return write(obj.toJSON())

@@ -21,7 +21,7 @@ export interface WorkerData {
 /** What readLogFile handed its handlers, in order: n entries of four numbers in meta — kind
  * (0 a record's text, 1 a value without its own text, 2 a malformed part), line, element (-1 for
  * none), the length of its text in texts (kind 0); each kind-0 record's textHash in hashes, 64
- * characters each (NO_HASH for null); values (kind 1, as JSON text: integers past 2^53 are JSON.rawJSON values, which cannot be posted) and
+ * characters each (NO_HASH for null); values (kind 1, as JSON text: numbers kept exactly are JSON.rawJSON values, which cannot be posted) and
  * messages (kind 2) in order. bytes:
  * the file's bytes read so far (-1: not known). */
 export interface Batch {

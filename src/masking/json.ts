@@ -103,7 +103,7 @@ export function canonicalJson (v: unknown, depth = 0): string {
       if (!Number.isFinite(v)) throw new TypeError('non-finite number')
       return JSON.stringify(v)
     case 'object': {
-      if (isRawJson(v)) return rawJsonText(v) // an exact integer past 2^53 (exact-json.ts)
+      if (isRawJson(v)) return rawJsonText(v) // a number kept as its text (exact-json.ts)
       if (Array.isArray(v)) return '[' + v.map((x) => canonicalJson(x, depth + 1)).join(',') + ']'
       const o = v as Record<string, unknown>
       const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort()

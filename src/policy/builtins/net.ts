@@ -162,31 +162,40 @@ function cidrExpand (cidr: unknown): string[] {
 function cidrMerge (addrs: unknown): string[] {
   const name = 'net.cidr_merge'
   const items = strings(name, 1, addrs)
-  const nets: Net[] = []
+  // `alone`: how OPA prints the network when nothing merges with it (a bare address keeps its
+  // own digits in Go's IPNet.String(), below).
+  const nets: Array<Net & { alone?: string }> = []
   for (const s of items) {
-    let n: Net | null
+    let n: (Net & { alone?: string }) | null
     if (s.includes('/')) {
       n = parseCIDR(s)
       if (n === null) throw builtinError(name, `invalid CIDR address: ${s}`)
     } else {
       const ip = parseIP(s)
       if (ip === null) throw builtinError(name, `IP address must be a valid IP address or CIDR: ${s}`)
-      // OPA reads a bare IPv4 address as a /32 but refuses a bare IPv6 one
+      // OPA refuses a bare IPv6 address and gives a bare IPv4 one its classful default mask
+      // (Go's IP.DefaultMask: /8 below 128.0.0.0, /16 below 192.0.0.0, else /24): a lone
+      // "1.1.1.1" is "1.1.1.1/8", and "192.0.2.112" merges as 192.0.2.0/24.
       if (!ip.v4) throw builtinError(name, 'IPv6 invalid: needs prefix length')
-      n = { v4: ip.v4, base: ip.bits, prefix: width(ip.v4) }
+      const first = Number(ip.bits >> 24n)
+      const prefix = first < 128 ? 8 : first < 192 ? 16 : 24
+      n = { v4: true, base: ip.bits & mask(true, prefix), prefix, alone: `${formatNet({ v4: true, base: ip.bits, prefix: 32 }).split('/')[0]}/${prefix}` }
     }
     nets.push(n)
   }
   const out: string[] = []
   for (const v4 of [true, false]) {
-    const iv = nets.filter(n => n.v4 === v4).map(n => [n.base, lastIP(n)] as [bigint, bigint]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    const merged: Array<[bigint, bigint]> = []
-    for (const [a, b] of iv) {
+    const iv = nets.filter(n => n.v4 === v4).map(n => ({ a: n.base, b: lastIP(n), alone: n.alone, count: 1 })).sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : 0))
+    const merged: typeof iv = []
+    for (const r of iv) {
       const last = merged[merged.length - 1]
-      if (last && a <= last[1] + 1n) { if (b > last[1]) last[1] = b } else merged.push([a, b])
+      if (last && r.a <= last.b + 1n) { if (r.b > last.b) last.b = r.b; last.count++ } else merged.push({ ...r })
     }
     const w = width(v4)
-    for (let [a, b] of merged) {
+    for (const m of merged) {
+      if (m.count === 1 && m.alone !== undefined) { out.push(m.alone); continue }
+      let a = m.a
+      const b = m.b
       // decompose [a, b] into aligned blocks
       while (a <= b) {
         let size = 0

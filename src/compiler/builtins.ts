@@ -265,8 +265,9 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('urlquery.encode_object', [obj(S, or(S, arr(S), set(S)))], S, HOST, { names: ['object', 'y'] }),
   fn('urlquery.decode_object', [S], obj(S, arr(S)), HOST, { names: ['x', 'object'] }),
   fn('yaml.marshal', [A], S, HOST, { ...SDK, names: ['x', 'y'] }),
-  fn('yaml.unmarshal', [S], A, HOST, { ...SDK, names: ['x', 'y'] }),
-  fn('yaml.is_valid', [S], B, HOST, { ...SDK, names: ['x', 'result'] }),
+  // not SDK: the SDK's are wrapped with OPA's answers for non-strings and invalid YAML (src/policy/builtins/yaml.ts)
+  fn('yaml.unmarshal', [S], A, HOST, { names: ['x', 'y'] }),
+  fn('yaml.is_valid', [S], B, HOST, { names: ['x', 'result'] }),
   // regex / glob
   fn('regex.match', [S, S], B, HOST, { names: ['pattern', 'value', 'result'] }),
   fn('re_match', [S, S], B, HOST, DEPRECATED),

@@ -11,9 +11,10 @@
 //
 // The SDK (1.10) implements, and takes precedence for: sprintf (Bouncer-compiled policies run
 // sprintf natively in the Wasm runtime with Go semantics; this applies to OPA-built Wasm only: sprintf-js, no Go verbs like
-// %v of composites in Go syntax, big integers arrive rounded), json.is_valid, yaml.is_valid,
-// yaml.marshal, yaml.unmarshal. Its regex.split (JS RegExp: backtracking, JS syntax) is withdrawn
-// when regex.ts loads, so ours (Go semantics) serves every module. Everything else a module imports
+// %v of composites in Go syntax, big integers arrive rounded), json.is_valid,
+// yaml.marshal. Its regex.split (JS RegExp: backtracking, JS syntax) is withdrawn when regex.ts
+// loads, so ours (Go semantics) serves every module; its yaml.is_valid / yaml.unmarshal are
+// wrapped with OPA's answers for non-strings and invalid documents (yaml.ts, sdk.ts). Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
 import { SDK_BUILTINS } from '../../compiler/builtins.js'
 import { guard, type HostBuiltin } from './context.js'
@@ -28,6 +29,7 @@ import { regexBuiltins } from './regex.js'
 import { schemaBuiltins } from './schema.js'
 import { stringBuiltins } from './strings.js'
 import { timeBuiltins } from './time.js'
+import { yamlBuiltins } from './yaml.js'
 
 export type { HostBuiltin } from './context.js'
 export {
@@ -42,7 +44,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
-  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins,
+  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

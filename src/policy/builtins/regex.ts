@@ -3,9 +3,8 @@
 // (JavaScript RegExp: backtracking, JS syntax, capture groups in the output) and would win over
 // customBuiltins by name, so loading this module withdraws it from the SDK (see withdrawSdkBuiltin).
 import { Buffer } from 'node:buffer'
-import { createRequire } from 'node:module'
-import path from 'node:path'
 import { builtinError, type HostBuiltin } from './context.js'
+import { withdrawSdkBuiltin } from './sdk.js'
 import { int, str } from './args.js'
 import { compileGoRegexp, findAll, GoRegexpError, quoteMeta, replaceAllString, split } from './goregexp.js'
 import type { RE2JS } from 're2js'
@@ -206,21 +205,6 @@ export const regexBuiltins: Record<string, HostBuiltin> = {
   'regex.split': regexSplit,
   'regex.template_match': templateMatch,
   'regex.globs_match': globsMatch,
-}
-
-/**
- * Takes a builtin back from the opa-wasm SDK, whose own implementations win over the
- * customBuiltins a policy is loaded with. The SDK keeps them in one module-level map (its
- * src/builtins/index.js, next to the package's entry point; the package exports only that
- * entry point, so the file is required by path) shared by every policy it loads. Fails loudly
- * when the map cannot be found: the SDK's implementation would otherwise stay in force.
- */
-export function withdrawSdkBuiltin (name: string): void {
-  const require = createRequire(import.meta.url)
-  const file = path.join(path.dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js')
-  const map = require(file) as Record<string, unknown>
-  if (typeof map !== 'object' || map === null) throw new Error(`@open-policy-agent/opa-wasm: no builtin map in ${file}; cannot withdraw ${name}`)
-  delete map[name]
 }
 
 withdrawSdkBuiltin('regex.split')

@@ -19,6 +19,9 @@ export interface EvaluationOptions {
   /** Receives the lines print() and trace() output during this evaluation; without it they
    *  are dropped (print is off). */
   onPrint?: (line: string) => void
+  /** The arguments of the host builtin being called, read exactly from the module (integers
+   *  past 2^53 as their digits); undefined when the module cannot give them (OPA-built Wasm). */
+  hostArgs?: () => unknown[] | undefined
 }
 
 interface EvaluationState {
@@ -26,6 +29,7 @@ interface EvaluationState {
   nowNs: bigint | undefined
   cache: Map<string, unknown> | undefined
   onPrint: ((line: string) => void) | undefined
+  hostArgs: (() => unknown[] | undefined) | undefined
 }
 
 let defaultStrict = false
@@ -37,7 +41,7 @@ export function setDefaultStrictBuiltinErrors (on: boolean): void { defaultStric
 /** Runs `fn` (normally one `policy.evaluate(...)`) as one evaluation. */
 export function runEvaluation<T> (fn: () => T, opts: EvaluationOptions = {}): T {
   const prev = current
-  current = { strict: opts.strict ?? defaultStrict, nowNs: opts.nowNs, cache: undefined, onPrint: opts.onPrint }
+  current = { strict: opts.strict ?? defaultStrict, nowNs: opts.nowNs, cache: undefined, onPrint: opts.onPrint, hostArgs: opts.hostArgs }
   try {
     return fn()
   } finally {
@@ -109,6 +113,15 @@ export function typeErrorMsg (builtin: string, reason: string): BuiltinError {
 
 export type HostBuiltin = (...args: any[]) => unknown
 
+/** An argument, or an element of an array argument, is a number a double may have rounded. */
+function anyUnsafeNumber (args: readonly unknown[]): boolean {
+  for (const a of args) {
+    if (typeof a === 'number' && !Number.isSafeInteger(a) && Number.isInteger(a)) return true
+    if (Array.isArray(a)) for (const x of a) if (typeof x === 'number' && !Number.isSafeInteger(x) && Number.isInteger(x)) return true
+  }
+  return false
+}
+
 /**
  * Wraps an implementation with OPA's error behaviour. Implementations throw BuiltinError (or
  * any Error, reported as eval_builtin_error with its message); non-strict evaluations turn
@@ -117,6 +130,12 @@ export type HostBuiltin = (...args: any[]) => unknown
 export function guard (name: string, impl: HostBuiltin): HostBuiltin {
   const wrapped = (...args: unknown[]): unknown => {
     try {
+      // The SDK parsed the arguments as doubles: a number past 2^53 (a nanosecond timestamp)
+      // arrives rounded. Read them again exactly from the module when it can give them.
+      if (current?.hostArgs !== undefined && anyUnsafeNumber(args)) {
+        const exact = current.hostArgs()
+        if (exact !== undefined && exact.length === args.length) return impl(...exact)
+      }
       return impl(...args)
     } catch (e) {
       if (e instanceof BuiltinHalt) throw e

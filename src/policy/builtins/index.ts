@@ -1,7 +1,8 @@
 // Host builtins: JS implementations of Rego builtins that a policy module imports (its
 // `builtins()` map names them) and that @open-policy-agent/opa-wasm does not implement
 // itself. They are passed to loadPolicy as customBuiltins. Arguments and results are plain
-// JSON values (the SDK dumps/loads them; sets arrive as arrays, numbers as float64).
+// JSON values (the SDK dumps/loads them; sets arrive as arrays, numbers as float64 — an integer a
+// double may have rounded is read again exactly from a module of Bouncer's runtime: see guard()).
 //
 // Errors follow OPA: a failing builtin is undefined, or — with strict builtin errors on for the
 // evaluation — aborts it with `eval_builtin_error: <name>: <reason>` /

@@ -1,17 +1,26 @@
 // time.* builtins on exact nanoseconds (BigInt) with Go's semantics: layouts, durations,
 // IANA zones via Intl, int64 range checks ("time outside of valid range").
 //
-// Precision note: the SDK passes arguments as float64, so an argument beyond 2^53 ns (any
-// current timestamp) arrives rounded to a multiple of 256 ns; results are exact (exactInt).
+// Precision: the SDK passes arguments as float64, which rounds a timestamp beyond 2^53 ns (any
+// current one) to a multiple of 256 ns; with modules of Bouncer's runtime, guard() reads them
+// again exactly (context.ts), so nanoseconds arrive as their digits. Results are exact (exactInt).
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { exactInt, int, num, operandTypeError, str } from './args.js'
+import { isRawJson } from '../../exact-json.js'
 import { NAMED_LAYOUTS, TimeParseError, WEEKDAYS, formatCivil, parseLayout } from './golayout.js'
 import { MAX_NS, MIN_NS, NS_PER_SECOND, UnknownZoneError, daysIn, fromCivil, loadZone, toCivil, utcZone, type Civil, type Zone } from './tz.js'
 
 const TWO63 = 2 ** 63
+const MIN_INT64 = -(2n ** 63n)
 
-/** An integral float64 as exact int64 ns ("timestamp too big" otherwise, as OPA). */
-function nsOf (name: string, x: number): bigint {
+/** A number (exact digits, or an integral float64) as int64 ns ("timestamp too big" otherwise, as OPA). */
+function nsOf (name: string, v: unknown): bigint {
+  if (isRawJson(v)) {
+    const ns = /^-?[0-9]+$/.test(v.rawJSON) ? BigInt(v.rawJSON) : null
+    if (ns === null || ns < MIN_INT64 || ns > MAX_NS) throw builtinError(name, 'timestamp too big')
+    return ns
+  }
+  const x = num(name, 1, v)
   if (!Number.isInteger(x) || x < -TWO63 || x > TWO63) throw builtinError(name, 'timestamp too big')
   // 2^63 is how float64 carries int64's maximum (2^63 - 1) through the SDK
   return x === TWO63 ? MAX_NS : BigInt(x)
@@ -45,12 +54,12 @@ function tzTime (name: string, v: unknown): { ns: bigint; zone: Zone; layout: st
       const l = str(name, 1, v[2])
       layout = NAMED_LAYOUTS[l] ?? l
     }
-  } else if (typeof v === 'number') {
+  } else if (typeof v === 'number' || isRawJson(v)) {
     nsVal = v
   } else {
     throw operandTypeError(name, 1, v, want)
   }
-  return { ns: nsOf(name, num(name, 1, nsVal)), zone: z, layout }
+  return { ns: nsOf(name, nsVal), zone: z, layout }
 }
 
 function civil (name: string, v: unknown): Civil {
@@ -132,7 +141,7 @@ function diff (a: unknown, b: unknown): number[] {
 
 function addDate (ns: unknown, years: unknown, months: unknown, days: unknown): number | ArrayBuffer {
   const name = 'time.add_date'
-  const t = nsOf(name, num(name, 1, ns))
+  const t = nsOf(name, ns)
   const y = int(name, 2, years)
   const m = int(name, 3, months)
   const d = int(name, 4, days)

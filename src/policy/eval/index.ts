@@ -132,6 +132,8 @@ type Exports = {
   opa_eval?: (reserved: number, entrypoint: number, data: number, inputAddr: number, inputLen: number, heapPtr: number, format: number) => number
   bouncer_eval_step_budget_set?: (budget: number) => void
   bouncer_eval_steps?: () => number
+  bouncer_host_arg_count?: () => number
+  bouncer_host_arg?: (i: number) => number
 }
 
 /** What evaluateWith reads of the SDK's LoadedPolicy (public properties of opa-wasm 1.x, not in its types). */
@@ -331,6 +333,19 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
     return eps[entrypoint]
   }
   const strict = opts.strictBuiltinErrors ?? false
+  // The arguments of the host builtin being called, exactly (see context.ts guard): modules of
+  // Bouncer's runtime expose them; OPA-built ones do not.
+  const argCount = exp.bouncer_host_arg_count
+  const argAt = exp.bouncer_host_arg
+  const hostArgs = argCount !== undefined && argAt !== undefined
+    ? (): unknown[] | undefined => {
+        const n = argCount()
+        if (n === 0) return undefined
+        const out: unknown[] = []
+        for (let i = 0; i < n; i++) out.push(parseJsonExact(readCString(loaded.mem, exp.opa_json_dump(argAt(i)))))
+        return out
+      }
+    : undefined
   const calls = evaluateWith(loaded as unknown as LoadedInternals, exp)
   const evalOnce = calls.run
 
@@ -347,7 +362,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
       const onPrint = opts.onPrint
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input: value })
       try {
-        return runEvaluation(() => evalOnce(value, id), { strict, onPrint: print }) as ResultSet
+        return runEvaluation(() => evalOnce(value, id), { strict, onPrint: print, hostArgs }) as ResultSet
       } catch (e) {
         throw evaluationFailure(e)
       }
@@ -358,7 +373,7 @@ export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts
       let input: unknown
       // one closure per entrypoint (not per evaluation): it reads the current input
       const print = onPrint === undefined ? undefined : (line: string) => onPrint(line, { entrypoint, input })
-      const evalOpts = { strict, onPrint: print }
+      const evalOpts = { strict, onPrint: print, hostArgs }
       // A module that imports no host builtin (print and coverage are host builtins too) never
       // reads the evaluation scope: it is not set up.
       const scoped = required.length > 0

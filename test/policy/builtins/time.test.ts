@@ -1,6 +1,7 @@
 // time.* builtins: Go layouts and durations, IANA zones, int64 range checks.
 import t from 'tap'
 import { E, table, V } from './helpers.js'
+import { parseJsonExact } from '../../../src/exact-json.js'
 import { parseDuration } from '../../../src/policy/builtins/time.js'
 import { parseLayout, formatCivil } from '../../../src/policy/builtins/golayout.js'
 import { loadZone, toCivil } from '../../../src/policy/builtins/tz.js'
@@ -65,6 +66,11 @@ t.test('date, clock, weekday, add_date, diff', async t => {
 t.test('time.format', async t => {
   await table(t, [
     ['time.format(0)', V('1970-01-01T00:00:00Z')],
+    // nanoseconds past 2^53 reach the builtin exactly (the SDK's doubles would end in ...864)
+    ['time.format(1670006453141828752)', V('2022-12-02T18:40:53.141828752Z')],
+    ['time.format([1670006453141828752, "Asia/Kolkata"])', V('2022-12-03T00:10:53.141828752+05:30')],
+    ['time.add_date(1670006453141828752, 0, 0, 1) - 1670006453141828752', V(86400000000000)],
+    ['time.add_date(1670006453141828751, 0, 0, 0)', V(parseJsonExact('1670006453141828751'))],
     ['time.format(1500000000)', V('1970-01-01T00:00:01.5Z')],
     ['time.format([0, "Asia/Kolkata"])', V('1970-01-01T05:30:00+05:30')],
     ['time.format([0, "UTC", "Mon Jan _2 15:04:05 2006"])', V('Thu Jan  1 00:00:00 1970')],

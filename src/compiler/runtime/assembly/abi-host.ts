@@ -37,12 +37,22 @@ export function printLine (msg: string): void {
   opa_println(cstring(msg));
 }
 
+// The arguments of the host call in progress. The SDK hands a host builtin its arguments through
+// JSON.parse (numbers as doubles); the host can read them again exactly through
+// bouncer_host_arg (index.ts) while the call runs.
+// @ts-ignore: decorator
+@lazy let hostArgs: Array<Value> | null = null;
+
+export function currentHostArgs (): Array<Value> | null { return hostArgs; }
+
 /**
  * Calls a host-implemented builtin (ids come from builtins()). The host returns 0 when
  * its function returned undefined; that becomes null.
  */
 export function callHost (builtinId: i32, args: Array<Value>): Value | null {
   let r: usize = 0;
+  let outer = hostArgs;
+  hostArgs = args;
   switch (args.length) {
     case 0: r = opa_builtin0(builtinId, 0); break;
     case 1: r = opa_builtin1(builtinId, 0, changetype<usize>(args[0])); break;
@@ -51,6 +61,7 @@ export function callHost (builtinId: i32, args: Array<Value>): Value | null {
     case 4: r = opa_builtin4(builtinId, 0, changetype<usize>(args[0]), changetype<usize>(args[1]), changetype<usize>(args[2]), changetype<usize>(args[3])); break;
     default: abortWith("host builtin called with " + args.length.toString() + " arguments (at most 4 supported)");
   }
+  hostArgs = outer;
   return r == 0 ? null : changetype<Value>(r);
 }
 

@@ -11,7 +11,7 @@ import {
 import {
   parseJSON, parseValue, dumpJSONToMemory, dumpValueToMemory, ByteWriter, writeValue,
 } from "./json";
-import { abortWith } from "./abi-host";
+import { abortWith, currentHostArgs } from "./abi-host";
 import { heapGet, heapSet, PLAN_INFO } from "~lib/rt/bouncer";
 import { planInit, entrypointsValue, builtinsValue, evalEntrypoint } from "./eval/index";
 import { setStepBudget, lastEvalSteps } from "./budget";
@@ -147,6 +147,18 @@ export function entrypoints (): usize {
 /** Sets the step budget of every following evaluation; 0 = none. */
 export function bouncer_eval_step_budget_set (budget: f64): void {
   setStepBudget(budget >= 9.0e15 ? <i64>9.0e15 : <i64>budget);
+}
+
+/** How many arguments the host builtin being called has (0 outside a host call). */
+export function bouncer_host_arg_count (): i32 {
+  let a = currentHostArgs();
+  return a === null ? 0 : a.length;
+}
+
+/** Argument `i` of the host builtin being called (dump it with opa_json_dump), or 0. */
+export function bouncer_host_arg (i: i32): usize {
+  let a = currentHostArgs();
+  return a === null || i < 0 || i >= a.length ? 0 : changetype<usize>(unchecked(a[i]));
 }
 
 /** Steps taken by the last evaluation (also after it was stopped by the budget). */

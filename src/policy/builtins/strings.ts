@@ -7,7 +7,6 @@ import { isObject, obj, str, type JsonObject } from './args.js'
 // {{.field}}, {{.a.b}}, {{ . }}, whitespace trimming markers {{- -}}, and comments {{/* */}}.
 // Anything else (range, if, pipelines, functions) is an error rather than a wrong rendering.
 function formatTemplateValue (v: unknown): string {
-  if (v === undefined) return '<undefined>' // current OPA's text for a missing key (Go prints <no value>)
   if (v === null) return '<nil>'
   if (typeof v === 'string') return v
   if (typeof v === 'number' || typeof v === 'boolean') return String(v)
@@ -39,11 +38,10 @@ function renderTemplate (template: unknown, vars: unknown): string {
     if (!/^(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(action)) throw builtinError(name, `template: unsupported action {{${action}}}`)
     let v: unknown = data
     for (const key of action.slice(1).split('.')) {
-      if (!isObject(v)) {
-        if (v === undefined) break
-        throw builtinError(name, `template: can't evaluate field ${key} in type ${typeof v}`)
-      }
-      v = Object.prototype.hasOwnProperty.call(v, key) ? v[key] : undefined
+      if (!isObject(v)) throw builtinError(name, `template: can't evaluate field ${key} in type ${typeof v}`)
+      // OPA renders with Go's missingkey=error: a key the variables lack fails the call
+      if (!Object.prototype.hasOwnProperty.call(v, key)) throw builtinError(name, `template: template: executing "template" at <${action}>: map has no entry for key "${key}"`)
+      v = v[key]
     }
     out += formatTemplateValue(v)
   }

@@ -55,6 +55,11 @@ export function parseJsonExact (text: string): unknown {
   return LONG_DIGITS.test(text) ? JSON.parse(text, keepDigits as (k: string, v: unknown) => unknown) : JSON.parse(text)
 }
 
+/** A number kept as its JSON text (JSON.rawJSON); `text` must be a JSON number literal. */
+export function rawJson (text: string): RawJson {
+  return J.rawJSON(text)
+}
+
 /** True for a value parseJsonExact kept as its digits (any JSON.rawJSON value). */
 export function isRawJson (v: unknown): v is RawJson {
   return typeof v === 'object' && v !== null && J.isRawJSON(v)

@@ -19,6 +19,7 @@
 // chain without its input and result (event.ts): nothing is hidden from the audit trail, and
 // nothing unmasked is stored.
 
+import { isRawJson } from '../exact-json.js'
 import type { DecisionEvent, EventMasker } from './event.js'
 
 /** The decision-log entrypoints of the active policy (each absent when the bundle has none). */
@@ -106,7 +107,7 @@ function pathEscape (s: string): string {
 
 type Container = Record<string, unknown> | unknown[]
 
-const isContainer = (v: unknown): v is Container => v !== null && typeof v === 'object' && !(JSON as unknown as { isRawJSON (v: unknown): boolean }).isRawJSON(v)
+const isContainer = (v: unknown): v is Container => v !== null && typeof v === 'object' && !isRawJson(v)
 
 /** Go's strconv.Atoi of an array index, in [0, len); -1 when it is not one. */
 function indexOf (seg: string, len: number): number {

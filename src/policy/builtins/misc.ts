@@ -2,6 +2,7 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import { BuiltinHalt, builtinError, evaluationMemo, evaluationPrintHook, type HostBuiltin } from './context.js'
 import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
+import { rawJson } from '../../exact-json.js'
 
 // ---- semver (SemVer 2.0.0, as OPA's semver package reads it: MAJOR.MINOR.PATCH[-PRERELEASE]
 // [+BUILD], no "v"; numbers and numeric pre-release identifiers without leading zeros; a "-" or
@@ -103,9 +104,8 @@ function scaleDecimal (a: Amount, mul: bigint, divPow10: number): string {
 
 /** A decimal string as a JSON number, exactly: an integer past 2^53 keeps its digits. */
 function exactNumber (dec: string): number {
-  const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON
   const n = Number(dec)
-  if (rawJSON !== undefined && /^-?\d+$/.test(dec) && !Number.isSafeInteger(n)) return rawJSON(dec) as number
+  if (/^-?\d+$/.test(dec) && !Number.isSafeInteger(n)) return rawJson(dec) as unknown as number
   return n
 }
 

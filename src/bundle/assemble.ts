@@ -6,7 +6,7 @@ import { normalizeManifest } from './manifest.js'
 import { isAncestorOfRoot, rootsContain, segments } from './paths.js'
 import type { BundleManifest, LoadedBundle, RegoFile, WasmModuleFile } from './types.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
-import { parseYamlExact } from '../exact-yaml.js'
+import { parseOpaDocument } from '../opa-yaml.js'
 
 export const MANIFEST_FILE = '.manifest'
 export const SIGNATURES_FILE = '.signatures.json'
@@ -78,8 +78,9 @@ function parseDataFile (path: string, bytes: Uint8Array): unknown {
   const src = text(path, bytes, 'BOUNCER_ERR_BUNDLE_DATA')
   try {
     if (path.endsWith('.json')) return parseJsonExact(src)
-    // maxAliasCount bounds "billion laughs" expansion of YAML anchors.
-    return parseYamlExact(src, { maxAliasCount: 100 }) ?? null
+    // As OPA reads data.yaml (util.Unmarshal): JSON if it is JSON, else YAML 1.1 as go-yaml v2
+    // reads it. Alias expansion is bounded ("billion laughs").
+    return parseOpaDocument(src)
   } catch (e) {
     throw new BundleError('BOUNCER_ERR_BUNDLE_DATA', path, describeError(e), { cause: e })
   }

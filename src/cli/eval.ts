@@ -151,7 +151,7 @@ async function parseDocument (text: string, what: string): Promise<unknown> {
     return parseJsonExact(text)
   } catch (e) {
     if (what.endsWith('.json')) throw e
-    return (await import('../exact-yaml.js')).parseYamlExact(text)
+    return (await import('../opa-yaml.js')).parseOpaYaml(text)
   }
 }
 

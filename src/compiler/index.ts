@@ -18,7 +18,7 @@ import { planPolicy, type PlanOutput } from './planner/index.js'
 import { serializePlan } from './planner/serialize.js'
 import { linkPolicy } from './wasm/link.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
-import { parseYamlExact } from '../exact-yaml.js'
+import { parseOpaDocument } from '../opa-yaml.js'
 
 export { CompileError, formatDiagnostic } from './diagnostics.js'
 export { capabilities, type Capabilities } from './capabilities.js'
@@ -230,7 +230,7 @@ export async function loadSources (paths: string[]): Promise<LoadedSources> {
       const text = await readFile(p, 'utf8')
       let value: unknown
       try {
-        value = base === 'data.json' ? parseJsonExact(text) : parseYamlExact(text)
+        value = base === 'data.json' ? parseJsonExact(text) : parseOpaDocument(text)
       } catch (e) {
         throw new CompileError([{ code: 'rego_parse_error', message: `invalid data file: ${(e as Error).message}`, loc: { file: p, line: 1, col: 1 } }])
       }

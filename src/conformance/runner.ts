@@ -15,7 +15,7 @@ import { parseModule } from '../compiler/parser/index.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
-import { parseYamlExact } from '../exact-yaml.js'
+import { parseOpaYaml } from '../opa-yaml.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
 
@@ -66,7 +66,7 @@ export async function runConformance (opts: RunOptions): Promise<RunReport> {
   for (const { category, file } of files) {
     let doc: { cases?: TestCase[] }
     try {
-      doc = parseYamlExact(await readFile(file, 'utf8')) as { cases?: TestCase[] }
+      doc = parseOpaYaml(await readFile(file, 'utf8')) as { cases?: TestCase[] }
     } catch (e) {
       record(report, { category, note: path.basename(file), file, outcome: 'unsupported', detail: 'unreadable YAML: ' + (e as Error).message }, opts)
       continue

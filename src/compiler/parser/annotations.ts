@@ -9,7 +9,9 @@
 // `subpackages` the package. Values are normalised to the shape rego.metadata.* returns (OPA's
 // Annotations.toObject): authors as {name, email}, related_resources as {ref, description},
 // schemas as {path, schema | definition} with refs as arrays of strings; empty fields left out.
-import YAML from 'yaml'
+// The YAML is read as OPA reads it (sigs.k8s.io/yaml, YAML 1.1: src/opa-yaml.ts): `entrypoint: yes`
+// is true and `custom: {enforce: on}` holds true, as rego.metadata.* gives them in OPA.
+import { parseOpaYaml } from '../../opa-yaml.js'
 import type { Annotation, Loc, Module, Rule } from '../ast/index.js'
 import type { Diagnostic } from '../diagnostics.js'
 import type { Comment } from '../lexer/index.js'
@@ -56,7 +58,7 @@ export function attachAnnotations (module: Module, comments: Comment[], diags: D
     const error = (message: string): void => { diags.push({ code: 'rego_parse_error', message, loc: b.loc }) }
     let raw: unknown
     try {
-      raw = b.lines.length === 0 ? {} : YAML.parse(b.lines.join('\n'))
+      raw = b.lines.length === 0 ? {} : parseOpaYaml(b.lines.join('\n'))
     } catch (e) {
       error(`invalid METADATA block: ${(e as Error).message.split('\n')[0]}`)
       continue

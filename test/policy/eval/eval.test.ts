@@ -269,3 +269,25 @@ t.test('bundles built by `bouncer build` (compileBundle) load with their recorde
   const clock = await loadPolicyFromPath(path.join(dir, 'b.tar.gz'), 'bouncer/clock')
   t.notOk(clock.cacheable)
 })
+
+t.test('data.yaml is read as OPA reads it (YAML 1.1, go-yaml v2), from a directory and from a bundle', async (t) => {
+  // With YAML 1.2 `maintenance: on` was the string "on": this policy let every request through
+  // while the operator had switched maintenance on. `mode: 0600` is octal (384) in OPA.
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-yaml-data-'))
+  mkdirSync(path.join(dir, 'flags'))
+  writeFileSync(path.join(dir, 'flags', 'policy.rego'), 'package flags\n\ndecision := {"allow": data.flags.maintenance != true, "mode": data.flags.mode}\n')
+  writeFileSync(path.join(dir, 'flags', 'data.yaml'), 'maintenance: on\nmode: 0600\n')
+  const fromDir = await loadPolicyFromPath(dir, 'flags/decision')
+  t.same(fromDir.evaluate({}), { allow: false, mode: 384 })
+
+  const c = compileModules({ modules: [{ file: 'flags/policy.rego', source: 'package flags\n\ndecision := {"allow": data.flags.maintenance != true, "mode": data.flags.mode}\n' }], entrypoints: ['flags/decision'] })
+  const { rawTarGz } = await import('../bundle/helpers.js')
+  const file = path.join(dir, 'flags.tar.gz')
+  writeFileSync(file, await rawTarGz([
+    { name: '/.manifest', body: JSON.stringify({ revision: 'y1', roots: ['flags'], wasm: [{ entrypoint: 'flags/decision', module: '/policy.wasm' }] }) },
+    { name: '/flags/data.yaml', body: 'maintenance: yes\nmode: 0o600\n' },
+    { name: '/policy.wasm', body: Buffer.from(c.wasm) },
+  ]))
+  const fromBundle = await loadPolicyFromPath(file, 'flags/decision', { bundleName: 'main' })
+  t.same(fromBundle.evaluate({}), { allow: false, mode: 384 })
+})

@@ -1,0 +1,332 @@
+// YAML read and written as OPA reads and writes it.
+//
+// OPA turns YAML into JSON with sigs.k8s.io/yaml, which decodes with go-yaml v2: YAML 1.1
+// scalars, not 1.2. That is what yaml.unmarshal, yaml.is_valid, data.yaml files in bundles and
+// `opa eval --input x.yaml` give a policy, so a different reading is a different decision: with
+// YAML 1.2, `debug: on` is the string "on", and a policy denying `config.debug == true` allowed
+// a config OPA denies. What go-yaml v2 does, and so what this module does:
+// - plain (unquoted, untagged) scalars resolve as YAML 1.1: y/Y/yes/Yes/YES/on/On/ON and their
+//   negatives are booleans; integers are Go's strconv.ParseInt(s, 0, 64) after removing "_"
+//   (0x/0X, 0o/0O, 0b/0B prefixes, a leading 0 is octal: 010 is 8), then ParseUint (up to
+//   2^64-1); then decimal floats; a float overflowing a double (1e400) stays a string; quoted
+//   and block scalars are strings; timestamps and base-60 numbers stay strings;
+// - explicit tags: !!str, !!binary (base64, decoded), !!bool/!!int/!!float/!!timestamp (the
+//   text must resolve to that type, else the document is an error); other tags are ignored;
+// - only the first document is read; a later duplicate key wins; "<<" merges in place (the
+//   merged keys override keys before it; in a sequence of maps, earlier maps win);
+// - keys become strings as sigs.k8s.io/yaml makes them: true → "true", 10 → "10", 1.5 → "1.5"
+//   (Go's %g of a float32); a null key, a key past int64, a map or sequence key is an error;
+// - a value JSON cannot hold (.inf, .nan) makes the whole document an error.
+// Integers past 2^53 keep their digits (exact-json.ts). The `yaml` package parses the syntax
+// with its failsafe schema, which keeps every scalar as written; resolution is done here.
+import { Document, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Node, type ParsedNode, type Scalar } from 'yaml'
+import { isRawJson, parseJsonExact, rawJson } from './exact-json.js'
+
+/** A document OPA would refuse: invalid YAML, or YAML that has no JSON form. */
+export class YamlReadError extends Error {
+  override readonly name = 'YamlReadError'
+}
+
+export interface OpaYamlOptions {
+  /** Most nodes the document may expand to through aliases before it is refused ("billion
+   * laughs"); default 10,000 + 20 per character of the text, so a short string in a request
+   * cannot make yaml.unmarshal build millions of nodes. */
+  maxNodes?: number
+}
+
+/** YAML text → the JSON value OPA's sigs.k8s.io/yaml gives (undefined-free; null for an empty stream). */
+export function parseOpaYaml (text: string, opts: OpaYamlOptions = {}): unknown {
+  const lines = new LineCounter()
+  const docs = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, merge: false, uniqueKeys: false, lineCounter: lines, prettyErrors: true })
+  const doc = (docs as Document.Parsed[])[0]
+  if (doc === undefined) return null
+  if (doc.errors.length > 0) throw new YamlReadError(doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, ''))
+  const r = new Reader(doc, lines, opts.maxNodes ?? 10_000 + 20 * text.length)
+  return r.value(doc.contents as ParsedNode | null)
+}
+
+/**
+ * A document file as OPA's util.Unmarshal reads it (data files, `eval --input`): a UTF-8 BOM
+ * is skipped, valid JSON is read as JSON, anything else as YAML.
+ */
+export function parseOpaDocument (text: string, opts: OpaYamlOptions = {}): unknown {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  try {
+    return parseJsonExact(src)
+  } catch {
+    return parseOpaYaml(src, opts)
+  }
+}
+
+const STR = 'str', NULL = 'null', BOOL = 'bool', INT = 'int', UINT = 'uint', FLOAT = 'float', TIMESTAMP = 'timestamp'
+type Kind = typeof STR | typeof NULL | typeof BOOL | typeof INT | typeof UINT | typeof FLOAT | typeof TIMESTAMP
+interface Resolved { kind: Kind; value: unknown }
+
+// Scalars go-yaml v2 looks up by their exact text before anything else.
+const LOOKUP = new Map<string, Resolved>()
+for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']) LOOKUP.set(s, { kind: BOOL, value: true })
+for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']) LOOKUP.set(s, { kind: BOOL, value: false })
+for (const s of ['', '~', 'null', 'Null', 'NULL']) LOOKUP.set(s, { kind: NULL, value: null })
+for (const s of ['.nan', '.NaN', '.NAN']) LOOKUP.set(s, { kind: FLOAT, value: NaN })
+for (const s of ['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF']) LOOKUP.set(s, { kind: FLOAT, value: Infinity })
+for (const s of ['-.inf', '-.Inf', '-.INF']) LOOKUP.set(s, { kind: FLOAT, value: -Infinity })
+
+// The first characters that make go-yaml v2 try anything but a string.
+const RESOLVABLE_START = /^(?:$|[-+0-9.yYnNtTfFoO~])/
+// Go's strconv.ParseInt/ParseUint with base 0 (underscores already removed).
+const GO_INT = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))$/
+const YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/
+// Go's ParseFloat of a text starting with "." (underscores only between digits).
+const DOT_FLOAT = /^\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?$/
+const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n, UINT64_MAX = 2n ** 64n - 1n
+// go-yaml v2's timestamp layouts (2006-1-2, with a time: T/t and a zone, or a space and none).
+const TIMESTAMP_RE = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2}))|(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]{1,9})?))?$/
+const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/
+
+function goInt (s: string, signed: boolean): bigint | undefined {
+  const m = GO_INT.exec(s)
+  if (m === null || (!signed && m[1] !== '')) return undefined
+  const v = m[2] !== undefined ? BigInt('0x' + m[2]) : m[3] !== undefined ? BigInt('0o' + m[3]) : m[4] !== undefined ? BigInt('0b' + m[4])
+    : m[5] !== undefined ? (m[5] === '' ? 0n : BigInt('0o' + m[5])) : BigInt(m[6]!)
+  const n = m[1] === '-' ? -v : v
+  if (signed ? n < INT64_MIN || n > INT64_MAX : n > UINT64_MAX) return undefined
+  return n
+}
+
+function isTimestamp (s: string): boolean {
+  const m = TIMESTAMP_RE.exec(s)
+  if (m === null) return false
+  const month = Number(m[2]), day = Number(m[3])
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(Number(m[1]), month, 0)).getUTCDate()) return false
+  const h = Number(m[4] ?? m[7] ?? 0), min = Number(m[5] ?? m[8] ?? 0), sec = Number(m[6] ?? m[9] ?? 0)
+  return h < 24 && min < 60 && sec < 60
+}
+
+/** go-yaml v2's resolution of a scalar's text, for an untagged plain scalar (tag '') or a resolvable tag. */
+function resolveText (text: string, tag: Kind | ''): Resolved {
+  if (tag === STR || !RESOLVABLE_START.test(text)) return { kind: STR, value: text }
+  const known = LOOKUP.get(text)
+  if (known !== undefined) return known
+  const c = text.charCodeAt(0)
+  if (c === 0x2e) { // "."
+    if (DOT_FLOAT.test(text)) {
+      const f = Number(text.replace(/_/g, ''))
+      if (Number.isFinite(f)) return { kind: FLOAT, value: f }
+    }
+    return { kind: STR, value: text }
+  }
+  if (c === 0x2b || c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    if ((tag === '' || tag === TIMESTAMP) && isTimestamp(text)) return { kind: TIMESTAMP, value: text }
+    const plain = text.replace(/_/g, '')
+    const i = goInt(plain, true)
+    if (i !== undefined) return { kind: INT, value: i }
+    const u = goInt(plain, false)
+    if (u !== undefined) return { kind: UINT, value: u }
+    if (YAML_FLOAT.test(plain)) {
+      const f = Number(plain)
+      // Go's ParseFloat fails on overflow: the text stays a string.
+      if (Number.isFinite(f)) return { kind: FLOAT, value: f }
+    }
+  }
+  return { kind: STR, value: text }
+}
+
+/** Whether go-yaml v2 reads `s`, written as a plain scalar, as something other than this
+ * string (a plain "<<" key is a merge: quoted too, where go-yaml v2 writes it plain). */
+export function plainIsNotString (s: string): boolean {
+  const r = resolveText(s, '')
+  return r.kind !== STR || BASE60_FLOAT.test(s) || s === '<<'
+}
+
+const TAG_PREFIX = 'tag:yaml.org,2002:'
+const RESOLVABLE_TAGS = new Set<string>([STR, BOOL, INT, FLOAT, TIMESTAMP])
+
+function numberOf (n: bigint): unknown {
+  const x = Number(n)
+  return Number.isSafeInteger(x) ? (x === 0 ? 0 : x) : rawJson(n.toString())
+}
+
+function isMergeKey (key: unknown): boolean {
+  return isScalar(key) && key.value === '<<' && ((key.tag === undefined && key.type === 'PLAIN') || key.tag === TAG_PREFIX + 'merge')
+}
+
+class Reader {
+  private nodes = 0
+  private readonly expanding = new Set<Node>()
+  constructor (private readonly doc: Document.Parsed, private readonly lines: LineCounter, private readonly maxNodes: number) {}
+
+  private fail (node: Node | null, msg: string): never {
+    const at = node?.range?.[0]
+    if (at === undefined) throw new YamlReadError(msg)
+    const { line, col } = this.lines.linePos(at)
+    throw new YamlReadError(`${msg} at line ${line}, column ${col}`)
+  }
+
+  /** The node an alias names (and the alias itself counted against the expansion budget). */
+  private target (node: Node): Node {
+    if (!isAlias(node)) return node
+    const t = node.resolve(this.doc) as Node | undefined
+    if (t === undefined) this.fail(node, `unknown anchor ${node.source}`)
+    if (this.expanding.has(t)) this.fail(node, `anchor ${node.source} refers to itself`)
+    return t
+  }
+
+  private count (node: Node | null): void {
+    if (++this.nodes > this.maxNodes) this.fail(node, 'document contains excessive aliasing')
+  }
+
+  value (node0: ParsedNode | Node | null): unknown {
+    if (node0 === null) return null
+    const node = this.target(node0)
+    this.count(node0)
+    if (isScalar(node)) {
+      const r = this.scalar(node)
+      switch (r.kind) {
+        case INT: case UINT: return numberOf(r.value as bigint)
+        case FLOAT: {
+          const f = r.value as number
+          if (!Number.isFinite(f)) this.fail(node, `${String(f)} has no JSON form`)
+          return f === 0 ? 0 : f
+        }
+        default: return r.value
+      }
+    }
+    this.expanding.add(node)
+    try {
+      if (isSeq(node)) return node.items.map((item) => this.value(item as Node | null))
+      if (isMap(node)) {
+        const out: Record<string, unknown> = {}
+        this.mapping(node, out)
+        return out
+      }
+    } finally {
+      this.expanding.delete(node)
+    }
+    return this.fail(node, 'unsupported YAML node')
+  }
+
+  /** A mapping's pairs into `out`, in order: a later key wins, "<<" merges where it stands. */
+  private mapping (node: Node, out: Record<string, unknown>): void {
+    if (!isMap(node)) return this.fail(node, 'map merge requires map or sequence of maps as the value')
+    for (const pair of node.items) {
+      const k = pair.key as Node | null
+      if (isMergeKey(k)) {
+        this.merge(pair.value as Node | null, node, out)
+        continue
+      }
+      const key = this.key(k, node)
+      const v = this.value(pair.value as Node | null)
+      if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true })
+      else out[key] = v
+    }
+  }
+
+  /** "<<": a map's pairs (or each map's of a sequence, last first: earlier maps win) into `out`. */
+  private merge (v0: Node | null, map: Node, out: Record<string, unknown>): void {
+    if (v0 === null) return this.fail(map, 'map merge requires map or sequence of maps as the value')
+    const v = this.target(v0)
+    this.count(v0)
+    if (isSeq(v)) {
+      for (let i = v.items.length - 1; i >= 0; i--) {
+        const item = v.items[i] as Node | null
+        const m = item === null ? null : this.target(item)
+        if (m === null || !isMap(m)) return this.fail(item ?? v, 'map merge requires map or sequence of maps as the value')
+        this.count(item)
+        this.within(m, () => this.mapping(m, out))
+      }
+      return
+    }
+    this.within(v, () => this.mapping(v, out))
+  }
+
+  private within (node: Node, fn: () => void): void {
+    this.expanding.add(node)
+    try { fn() } finally { this.expanding.delete(node) }
+  }
+
+  /** A key as sigs.k8s.io/yaml turns it into a JSON object key. */
+  private key (k0: Node | null, map: Node): string {
+    if (k0 === null) return this.fail(map, 'a map key cannot be null')
+    const k = this.target(k0)
+    this.count(k0)
+    if (!isScalar(k)) return this.fail(k0, 'a map key must be a scalar')
+    const r = this.scalar(k)
+    switch (r.kind) {
+      case STR: case TIMESTAMP: return r.value as string
+      case BOOL: return r.value === true ? 'true' : 'false'
+      case INT: return (r.value as bigint).toString()
+      case FLOAT: return goFloat32G(r.value as number)
+      case UINT: return this.fail(k0, `a map key past int64 (${String(r.value)}) is not supported`)
+      default: return this.fail(k0, 'a map key cannot be null')
+    }
+  }
+
+  private scalar (node: Scalar): Resolved {
+    const text = String(node.value)
+    const tag = node.tag
+    if (tag === undefined || tag === '') return node.type === 'PLAIN' ? resolveText(text, '') : { kind: STR, value: text }
+    const short = tag.startsWith(TAG_PREFIX) ? tag.slice(TAG_PREFIX.length) : null
+    if (short === 'binary') {
+      const b64 = text.replace(/[\r\n]/g, '')
+      if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) this.fail(node, '!!binary value contains invalid base64 data')
+      return { kind: STR, value: Buffer.from(b64, 'base64').toString('utf8') }
+    }
+    if (short === null || !RESOLVABLE_TAGS.has(short)) return { kind: STR, value: text }
+    const want = short as Kind
+    const r = resolveText(text, want)
+    if (r.kind === want || want === STR) return want === STR ? { kind: STR, value: text } : r
+    if (want === FLOAT && (r.kind === INT || r.kind === UINT)) return { kind: FLOAT, value: Number(r.value as bigint) }
+    return this.fail(node, `cannot decode !!${r.kind} \`${text}\` as a !!${want}`)
+  }
+}
+
+/** Go's strconv.FormatFloat(f, 'g', -1, 32), with go-yaml's names for the infinities and NaN. */
+export function goFloat32G (f: number): string {
+  if (Number.isNaN(f)) return '.nan'
+  const x = Math.fround(f)
+  if (x === Infinity) return '.inf'
+  if (x === -Infinity) return '-.inf'
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0'
+  let p = 1
+  while (p < 9 && Math.fround(Number(x.toPrecision(p))) !== x) p++
+  const [mant, e] = Math.abs(x).toExponential(p - 1).split('e') as [string, string]
+  const digits = mant.replace('.', '')
+  const exp = Number(e)
+  const sign = x < 0 ? '-' : ''
+  if (exp < -4 || exp >= 6) {
+    const abs = Math.abs(exp)
+    return `${sign}${digits[0]}${digits.length > 1 ? '.' + digits.slice(1) : ''}e${exp < 0 ? '-' : '+'}${abs < 10 ? '0' : ''}${abs}`
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`
+  const whole = digits.length > exp + 1 ? digits.slice(0, exp + 1) : digits.padEnd(exp + 1, '0')
+  const frac = digits.slice(exp + 1)
+  return `${sign}${whole}${frac === '' ? '' : '.' + frac}`
+}
+
+// yaml.marshal: strings a YAML 1.1 reader (go-yaml v2, OPA) would read as something else are
+// quoted, so yaml.unmarshal(yaml.marshal(x)) == x here and in OPA. The `yaml` package quotes a
+// plain string when a default tag's `test` matches it; this tag's test is go-yaml's resolution.
+const GO_YAML_NON_STRING = {
+  tag: 'tag:bouncer,2026:go-yaml-v2-non-string',
+  default: true,
+  test: { test: plainIsNotString } as unknown as RegExp,
+  resolve: (s: string) => s,
+}
+
+/** The YAML text of a JSON value, as OPA's yaml.marshal lays it out (go-yaml v2: sequences not indented under their key). */
+export function stringifyOpaYaml (value: unknown): string {
+  const doc = new Document(plainValues(value), { schema: 'core', customTags: [GO_YAML_NON_STRING] })
+  return doc.toString({ indentSeq: false, lineWidth: 0 })
+}
+
+/** Numbers kept as text (exact-json.ts) → bigint / number, which `yaml` writes as their digits. */
+function plainValues (v: unknown): unknown {
+  if (isRawJson(v)) return /^-?[0-9]+$/.test(v.rawJSON) ? BigInt(v.rawJSON) : Number(v.rawJSON)
+  if (Array.isArray(v)) return v.map(plainValues)
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) out[k] = plainValues(x)
+    return out
+  }
+  return v
+}

@@ -350,7 +350,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('json.match_schema', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, arr(objWith({ error: S, type: S, field: S, desc: S }))), HOST, { names: ['document', 'schema', 'output'] }),
   fn('json.verify_schema', [or(S, OBJ_AA)], tuple(B, or(NUL, S)), HOST, { names: ['schema', 'output'] }),
   fn('graph.reachable', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], SET_A, HOST, { names: ['graph', 'initial', 'output'] }),
-  fn('graph.reachable_paths', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], set(ARR_A), NONE, { names: ['graph', 'initial', 'output'] }),
+  fn('graph.reachable_paths', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], set(ARR_A), HOST, { names: ['graph', 'initial', 'output'] }),
   // a relation: the planner iterates over the runtime's list of [path, value] pairs
   fn('walk', [A], tuple(ARR_A, A), native('collections.walk'), { relation: true, names: ['x', 'output'] }),
   fn('graphql.is_valid', [or(S, OBJ_AA), or(S, OBJ_AA)], B, NONE, { names: ['query', 'schema', 'output'] }),

@@ -1,8 +1,9 @@
-// uuid, rand, semver, units, opa.runtime, http.send, print/trace, casts, graph.reachable.
+// uuid, rand, semver, units, opa.runtime, http.send, print/trace, casts, graph.reachable(_paths).
 import { randomInt, randomUUID } from 'node:crypto'
 import { BuiltinHalt, builtinError, evaluationMemo, evaluationPrintHook, type HostBuiltin } from './context.js'
 import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
 import { rawJson } from '../../exact-json.js'
+import { canonicalJson } from '../../cache/canonical-json.js'
 
 // ---- semver (SemVer 2.0.0, as OPA's semver package reads it: MAJOR.MINOR.PATCH[-PRERELEASE]
 // [+BUILD], no "v"; numbers and numeric pre-release identifiers without leading zeros; a "-" or
@@ -193,6 +194,17 @@ function castTo (name: string, check: (v: unknown) => boolean, type: string) {
   }
 }
 
+// graph.reachable / graph.reachable_paths as OPA's topdown/reachable.go: a node's edges are an
+// array or a set (sets arrive as arrays); any other value is a node without edges. Nodes are
+// compared as values (canonical JSON).
+const nodeKey = (node: Json): string => canonicalJson(node) ?? 'null'
+
+function edgesOf (g: Record<string, Json>, node: Json): Json | undefined {
+  const key = typeof node === 'string' ? node : JSON.stringify(node)
+  return Object.prototype.hasOwnProperty.call(g, key) ? g[key] : undefined
+}
+const vertices = (edges: Json): Json[] => Array.isArray(edges) ? edges : []
+
 function graphReachable (graph: unknown, initial: unknown): Json[] {
   const name = 'graph.reachable'
   const g = obj(name, 1, graph)
@@ -201,15 +213,45 @@ function graphReachable (graph: unknown, initial: unknown): Json[] {
   const queue: Json[] = [...start]
   while (queue.length) {
     const node = queue.shift()!
-    const key = typeof node === 'string' ? node : JSON.stringify(node)
+    const key = nodeKey(node)
     if (reached.has(key)) continue
-    const edges = g[key]
+    const edges = edgesOf(g, node)
     if (edges === undefined) continue
     reached.set(key, node)
-    if (Array.isArray(edges)) queue.push(...edges)
-    else if (isObject(edges)) queue.push(...Object.values(edges))
+    queue.push(...vertices(edges))
   }
   return setOf([...reached.values()])
+}
+
+/**
+ * Every path from an initial node, following edges until a node without edges (included), a
+ * node not in the graph (left out), or a node already on the path (the path so far).
+ */
+function graphReachablePaths (graph: unknown, initial: unknown): Json[] {
+  const name = 'graph.reachable_paths'
+  const g = obj(name, 1, graph)
+  const start = arr(name, 2, initial, 'array', 'set')
+  const paths: Json[] = []
+  const walk = (node: Json, path: Json[], onPath: ReadonlySet<string>): void => {
+    const edges = edgesOf(g, node)
+    if (edges === undefined) { paths.push(path); return }
+    const here = [...path, node]
+    const next = vertices(edges)
+    if (next.length === 0) { paths.push(here); return }
+    const seen = new Set(onPath).add(nodeKey(node))
+    for (const n of next) {
+      if (seen.has(nodeKey(n))) paths.push(here)
+      else walk(n, here, seen)
+    }
+  }
+  for (const node of start) {
+    const edges = edgesOf(g, node)
+    if (edges === undefined) continue
+    const next = vertices(edges)
+    if (next.length === 0) { paths.push([node]); continue }
+    for (const n of next) walk(n, [node], new Set([nodeKey(node)]))
+  }
+  return setOf(paths)
 }
 
 export const miscBuiltins: Record<string, HostBuiltin> = {
@@ -240,4 +282,5 @@ export const miscBuiltins: Record<string, HostBuiltin> = {
   cast_null: castTo('cast_null', v => v === null, 'null'),
   cast_object: castTo('cast_object', isObject, 'object'),
   'graph.reachable': graphReachable,
+  'graph.reachable_paths': graphReachablePaths,
 }

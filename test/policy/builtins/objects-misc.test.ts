@@ -202,3 +202,20 @@ t.test('print and trace go to the print hook', async t => {
   t.same(seen, ['x', 'y'])
   t.same(lines.length, 3, 'an evaluation without onPrint prints nothing')
 })
+
+t.test('graph.reachable_paths as OPA (topdown/reachable.go); graph.reachable treats a non-collection as no edges', async t => {
+  await table(t, [
+    // was "unsupported built-in function" at load
+    ['graph.reachable_paths({"a": {"b"}, "b": {"c"}, "c": {"a"}}, {"a"})', V([['a', 'b', 'c']])], // a cycle ends the path
+    ['graph.reachable_paths({"a": ["b", "c"], "b": ["c"], "c": []}, {"a"})', V([['a', 'b', 'c'], ['a', 'c']])],
+    ['graph.reachable_paths({"a": ["b"], "b": ["nonexistent"]}, {"a", "b"})', V([['a', 'b'], ['b']])], // a node outside the graph is left out
+    ['graph.reachable_paths({"a": null}, ["a"])', V([['a']])],
+    ['graph.reachable_paths({}, {"a"})', V([])],
+    ['graph.reachable_paths({"5": ["4"], "4": ["3", "2"], "3": ["2"], "2": ["1"], "1": []}, ["5"])', V([['5', '4', '2', '1'], ['5', '4', '3', '2', '1']])],
+    ['graph.reachable_paths(1, [1])', E(/^eval_type_error: graph\.reachable_paths: operand 1 must be object but got number$/)],
+    ['graph.reachable_paths({"a": []}, "a")', E(/^eval_type_error: graph\.reachable_paths: operand 2 must be one of \{array, set\} but got string$/)],
+    // OPA follows only arrays and sets; an object value is a node without edges (we followed its values)
+    ['graph.reachable({"a": {"x": "b"}, "b": []}, ["a"])', V(['a'])],
+    ['graph.reachable_paths({"a": {"x": "b"}, "b": []}, ["a"])', V([['a']])],
+  ])
+})

@@ -330,7 +330,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
     .map(alg => fn(`io.jwt.verify_${alg}`, [S, S], B, HOST, { names: ['jwt', alg.startsWith('hs') ? 'secret' : 'certificate', 'result'] })),
   // misc
   fn('uuid.rfc4122', [S], S, HOST, { ...ND, names: ['k', 'output'] }),
-  fn('uuid.parse', [S], OBJ_SA, NONE, { names: ['uuid', 'result'] }),
+  fn('uuid.parse', [S], OBJ_SA, HOST, { names: ['uuid', 'result'] }),
   fn('rand.intn', [S, N], N, HOST, { ...ND, names: ['str', 'n', 'y'] }),
   fn('semver.compare', [S, S], N, HOST, { names: ['a', 'b', 'result'] }),
   fn('semver.is_valid', [A], B, HOST, { names: ['vsn', 'result'] }),

@@ -254,7 +254,76 @@ function graphReachablePaths (graph: unknown, initial: unknown): Json[] {
   return setOf(paths)
 }
 
+// ---- uuid.parse: OPA's internal/uuid over github.com/google/uuid. The text is one of
+// google/uuid's four forms (36 with hyphens, 32 hex digits, {…}, urn:uuid:…); anything else is
+// undefined, never an error. version and variant for every UUID; versions 1 and 2 also carry
+// the time (ns since the Unix epoch, wrapping as Go's int64 does), the node id and the clock
+// sequence; version 2 the local id and domain. ----
+
+const HEX_PAIR = /^[0-9a-fA-F]{2}$/
+
+function uuidBytes (s: string): Uint8Array | undefined {
+  let t = s
+  if (t.length === 45) {
+    if (t.slice(0, 9).toLowerCase() !== 'urn:uuid:') return undefined
+    t = t.slice(9)
+  } else if (t.length === 38) {
+    if (t[0] !== '{' || t[37] !== '}') return undefined
+    t = t.slice(1, 37)
+  } else if (t.length === 32) {
+    t = `${t.slice(0, 8)}-${t.slice(8, 12)}-${t.slice(12, 16)}-${t.slice(16, 20)}-${t.slice(20)}`
+  } else if (t.length !== 36) return undefined
+  if (t[8] !== '-' || t[13] !== '-' || t[18] !== '-' || t[23] !== '-') return undefined
+  const hex = t.slice(0, 8) + t.slice(9, 13) + t.slice(14, 18) + t.slice(19, 23) + t.slice(24)
+  const out = new Uint8Array(16)
+  for (let i = 0; i < 16; i++) {
+    const pair = hex.slice(2 * i, 2 * i + 2)
+    if (!HEX_PAIR.test(pair)) return undefined
+    out[i] = parseInt(pair, 16)
+  }
+  return out
+}
+
+function uuidVariant (b: number): string {
+  if ((b & 0xc0) === 0x80) return 'RFC4122'
+  if ((b & 0xe0) === 0xc0) return 'Microsoft'
+  if ((b & 0xe0) === 0xe0) return 'Future'
+  return 'Reserved'
+}
+
+function macVariables (b: number): string {
+  if ((b & 0b11) === 0b11) return 'local:multicast'
+  if ((b & 0b01) === 0b01) return 'global:multicast'
+  if ((b & 0b10) === 0b10) return 'local:unicast'
+  return 'global:unicast'
+}
+
+// 100-ns intervals from the Gregorian reform (1582-10-15) to the Unix epoch.
+const GREGORIAN_TO_UNIX_100NS = 122192928000000000n
+
+function uuidParse (x: unknown): Json | undefined {
+  const u = uuidBytes(str('uuid.parse', 1, x))
+  if (u === undefined) return undefined
+  const version = u[6]! >> 4
+  // time: past 2^53 its digits (exact-json.ts), which Json does not name
+  const out: Record<string, Json> = { version, variant: uuidVariant(u[8]!) }
+  if (version === 1 || version === 2) {
+    const dv = new DataView(u.buffer)
+    const ticks = BigInt(dv.getUint32(0)) | (BigInt(dv.getUint16(4)) << 32n) | (BigInt(dv.getUint16(6) & 0xfff) << 48n)
+    const ns = BigInt.asIntN(64, (ticks - GREGORIAN_TO_UNIX_100NS) * 100n)
+    out.time = Number.isSafeInteger(Number(ns)) ? Number(ns) : rawJson(ns.toString()) as unknown as number
+    out.nodeid = macVariables(u[10]!) + ':' + Buffer.from(u.subarray(10)).toString('hex')
+    out.clocksequence = dv.getUint16(8) & 0x3fff
+    if (version === 2) {
+      out.id = dv.getUint32(0)
+      out.domain = ['Person', 'Group', 'Org'][u[9]!] ?? `Domain${u[9]!}`
+    }
+  }
+  return out
+}
+
 export const miscBuiltins: Record<string, HostBuiltin> = {
+  'uuid.parse': uuidParse,
   'uuid.rfc4122': (seed: unknown) => {
     const s = str('uuid.rfc4122', 1, seed)
     return evaluationMemo(`uuid.rfc4122\u0000${s}`, () => randomUUID())

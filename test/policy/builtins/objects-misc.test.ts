@@ -2,6 +2,7 @@
 // graph.reachable, casts, strings.render_template, opa.runtime, print/trace.
 import t from 'tap'
 import { E, table, U, V } from './helpers.js'
+import { rawJson } from '../../../src/exact-json.js'
 import { hostBuiltins, runEvaluation, setPrintHook } from '../../../src/policy/builtins/index.js'
 
 t.test('object.subset', async t => {
@@ -217,5 +218,24 @@ t.test('graph.reachable_paths as OPA (topdown/reachable.go); graph.reachable tre
     // OPA follows only arrays and sets; an object value is a node without edges (we followed its values)
     ['graph.reachable({"a": {"x": "b"}, "b": []}, ["a"])', V(['a'])],
     ['graph.reachable_paths({"a": {"x": "b"}, "b": []}, ["a"])', V([['a']])],
+  ])
+})
+
+t.test('uuid.parse as OPA (internal/uuid over google/uuid)', async t => {
+  // 886630433151182400 is past 2^53: compared by its digits
+  const v1 = { version: 1, variant: 'RFC4122', time: rawJson('886630433151182400'), nodeid: 'global:unicast:00c04fd430c8', clocksequence: 180 }
+  await table(t, [
+    // was "unsupported built-in function" at load
+    ['uuid.parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")', V(v1)], // RFC 4122's DNS namespace, 1998-02-04
+    ['uuid.parse("urn:uuid:6BA7B810-9DAD-11D1-80B4-00C04FD430C8")', V(v1)],
+    ['uuid.parse("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}")', V(v1)],
+    ['uuid.parse("6ba7b8109dad11d180b400c04fd430c8")', V(v1)],
+    ['uuid.parse("000003e8-0000-21ef-8100-325096b39f47")', V({ version: 2, variant: 'RFC4122', time: 1713718547177572000, nodeid: 'local:unicast:325096b39f47', clocksequence: 256, id: 1000, domain: 'Person' })],
+    ['uuid.parse("f47ac10b-58cc-4372-a567-0e02b2c3d479")', V({ version: 4, variant: 'RFC4122' })],
+    ['uuid.parse("f47ac10b-58cc-4372-c567-0e02b2c3d479")', V({ version: 4, variant: 'Microsoft' })],
+    ['uuid.parse("f47ac10b-58cc-4372-a567-0e02b2c3d47")', U], // invalid: undefined, not an error
+    ['uuid.parse("f47ac10b_58cc-4372-a567-0e02b2c3d479")', U],
+    ['uuid.parse("g47ac10b-58cc-4372-a567-0e02b2c3d479")', U],
+    ['uuid.parse(1)', E(/^eval_type_error: uuid\.parse: operand 1 must be string but got number$/)],
   ])
 })

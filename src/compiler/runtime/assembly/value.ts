@@ -57,6 +57,9 @@ export class ArrV extends Value {
 export class ObjV extends Value {
   keys: Array<Value>;
   vals: Array<Value>;
+  /** Built by the evaluator from rule paths (ref heads, partial objects, virtual documents):
+   * its keys are path elements another rule may add to. Every other object is a value. */
+  path: bool = false;
   constructor (keys: Array<Value>, vals: Array<Value>) {
     super(T_OBJECT); this.keys = keys; this.vals = vals;
   }
@@ -200,6 +203,8 @@ export function newArrayCap (cap: i32): ArrV {
   return new ArrV(a);
 }
 export function newObject (): ObjV { return new ObjV(emptyValues(), emptyValues()); }
+/** An object whose keys are rule path elements (see ObjV.path). */
+export function newPathObject (): ObjV { const o = newObject(); o.path = true; return o; }
 export function newSet (): SetV { return new SetV(emptyValues()); }
 
 /** Builds an object from unsorted pairs (takes ownership of both arrays); on duplicate keys the last one wins. */

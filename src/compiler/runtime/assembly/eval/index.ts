@@ -12,7 +12,7 @@
 import {
   Value, BoolV, ArrV, ObjV, SetV, StrV,
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
-  mkInt, mkStr, newArray, newObject, newSet, equals, isInteger, numToI64, setFromItems,
+  mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, isInteger, numToI64, setFromItems,
 } from '../value'
 import { abortWith, callHost } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
@@ -459,12 +459,13 @@ class ObjRuleCont extends Cont {
       const k = get(this.frame, keys[j])
       const child = cur.get(k)
       if (child === null) {
-        const o = newObject()
+        const o = newPathObject()
         cur.set(k, o)
         cur = o
-      } else if (child.kind == T_OBJECT) {
+      } else if (child.kind == T_OBJECT && changetype<ObjV>(child).path) {
         cur = changetype<ObjV>(child)
       } else {
+        // a rule's value is there (an object included): OPA does not add to it
         abortWith('eval_conflict_error: object keys must be unique')
       }
     }
@@ -629,7 +630,7 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
       return set
     }
     case K_OBJECT: {
-      const obj = newObject()
+      const obj = newPathObject()
       for (let i = 0; i < rules.length; i++) {
         const r = rules[i]
         execBlock(r.body, 0, frame, new ObjRuleCont(obj, r, frame))
@@ -743,9 +744,9 @@ function materialize (nodeId: i32): Value {
   const s = st
   if (s.dataOv.length > 0 && overriddenAt(n.path)) {
     const v = applyDataOverrides(n.path, null)
-    return v === null ? newObject() : v
+    return v === null ? newPathObject() : v
   }
-  const obj = newObject()
+  const obj = newPathObject()
   const base = walk(gData, n.path, 0)
   if (base !== null && base.kind == T_OBJECT) {
     const b = changetype<ObjV>(base)
@@ -781,7 +782,7 @@ function materialize (nodeId: i32): Value {
   }
   if (s.dataOv.length > 0) {
     const v = applyDataOverrides(n.path, obj)
-    return v === null ? newObject() : v
+    return v === null ? newPathObject() : v
   }
   return obj
 }
@@ -795,11 +796,16 @@ function hasRulesBelow (n: Node): bool {
   return false
 }
 
-/** Merge two virtual documents for the same key: objects deeply, sets by union; else equal or conflict (null). */
+/**
+ * Merge two virtual documents for the same key: objects built from rule paths deeply, sets by
+ * union; else equal or conflict (null). A rule's object value is not merged into: OPA reports
+ * a conflict when another rule's path reaches inside it (p[q].r := {"s": 1} and p.q.r.t := 2).
+ */
 function mergeDocs (a: Value, b: Value): Value | null {
   if (equals(a, b)) return a
   if (a.kind == T_OBJECT && b.kind == T_OBJECT) {
-    const out = newObject()
+    if (!changetype<ObjV>(a).path || !changetype<ObjV>(b).path) return null
+    const out = newPathObject()
     const ao = changetype<ObjV>(a)
     const bo = changetype<ObjV>(b)
     for (let i = 0; i < ao.keys.length; i++) { out.keys.push(ao.keys[i]); out.vals.push(ao.vals[i]) }

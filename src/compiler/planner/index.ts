@@ -83,6 +83,8 @@ class Planner {
   readonly constIndex = new Map<string, number>()
   readonly funcs: PlanFunc[] = []
   readonly nodes: PlanNode[] = []
+  /** Plan nodes made by prunedDoc, with the tree node whose rule group they share (set at the end). */
+  private readonly pruned: Array<[PlanNode, TreeNode]> = []
   readonly builtins: string[] = []
   readonly builtinIndex = new Map<string, number>()
   readonly host: number[] = []
@@ -161,6 +163,7 @@ class Planner {
       inputPaths[name] = whole ? null : dedupePaths(paths)
       builtinsUsed[name] = [...bis].sort()
     }
+    for (const [pn, n] of this.pruned) pn.func = this.nodes[n.id].func
     const plan: Plan = {
       version: 1,
       strict: this.input.strict === true,
@@ -263,6 +266,29 @@ class Planner {
       for (const c of n.children.values()) visit(c)
     }
     visit(node)
+  }
+
+  /**
+   * The document at `node` as a ref that continues with `rest` (its first term not a constant
+   * the tree knows) can read it: a plan node keeping only the children the ref's constant keys
+   * name (any child where a key is computed), and whole subtrees past the ref's end. Base data
+   * is kept whole. The recursion check then sees only the rules the ref can reach, as OPA's
+   * does: `p := data[x].allow.see` in package test does not read data.test.p (OPA issue 7399),
+   * and evaluating it builds no more than that.
+   */
+  prunedDoc (f: number, node: TreeNode, rest: Term[]): number {
+    if (rest.length === 0) { this.noteDoc(f, node); return node.id }
+    if (node.func >= 0 && !node.isFunction) this.calls[f].add(node.func)
+    const t = rest[0]!
+    const constant = t.type === 'string' ? t.value : t.type === 'number' || t.type === 'boolean' || t.type === 'null' ? null : undefined
+    const pn: PlanNode = { path: node.path, children: {}, func: -1 }
+    for (const [k, c] of node.children) {
+      if (constant === undefined || constant === k) pn.children[k] = this.prunedDoc(f, c, rest.slice(1))
+    }
+    const id = this.nodes.length
+    this.nodes.push(pn)
+    this.pruned.push([pn, node])
+    return id
   }
 
   ruleNamesOf (pkg: string[]): Set<string> {
@@ -1195,9 +1221,8 @@ class Lowerer {
       this.emit([Op.DATA, d, this.p.const(keys)])
       return this.applyPath(d, path.slice(i))
     }
-    this.p.noteDoc(this.f, node)
     const d = this.tmp()
-    this.emit([Op.DOC, d, node.id])
+    this.emit([Op.DOC, d, this.p.prunedDoc(this.f, node, path.slice(i))])
     return this.applyPath(d, path.slice(i))
   }
 

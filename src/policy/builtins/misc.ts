@@ -257,8 +257,8 @@ function graphReachablePaths (graph: unknown, initial: unknown): Json[] {
 // ---- uuid.parse: OPA's internal/uuid over github.com/google/uuid. The text is one of
 // google/uuid's four forms (36 with hyphens, 32 hex digits, {…}, urn:uuid:…); anything else is
 // undefined, never an error. version and variant for every UUID; versions 1 and 2 also carry
-// the time (ns since the Unix epoch, wrapping as Go's int64 does), the node id and the clock
-// sequence; version 2 the local id and domain. ----
+// the time (ns since the Unix epoch, wrapping as Go's int64 does), the node id (hex bytes joined
+// by "-"), its MAC variables and the clock sequence; version 2 the local id and domain. ----
 
 const HEX_PAIR = /^[0-9a-fA-F]{2}$/
 
@@ -312,7 +312,8 @@ function uuidParse (x: unknown): Json | undefined {
     const ticks = BigInt(dv.getUint32(0)) | (BigInt(dv.getUint16(4)) << 32n) | (BigInt(dv.getUint16(6) & 0xfff) << 48n)
     const ns = BigInt.asIntN(64, (ticks - GREGORIAN_TO_UNIX_100NS) * 100n)
     out.time = Number.isSafeInteger(Number(ns)) ? Number(ns) : rawJson(ns.toString()) as unknown as number
-    out.nodeid = macVariables(u[10]!) + ':' + Buffer.from(u.subarray(10)).toString('hex')
+    out.nodeid = [...u.subarray(10)].map((b) => b.toString(16).padStart(2, '0')).join('-')
+    out.macvariables = macVariables(u[10]!)
     out.clocksequence = dv.getUint16(8) & 0x3fff
     if (version === 2) {
       out.id = dv.getUint32(0)

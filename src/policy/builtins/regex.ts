@@ -138,6 +138,9 @@ function parseGlobRegex (name: string, s: string): Tok[] {
       set = { neg: false, ranges }
     } else if (c === '*' || c === '+') {
       throw builtinError(name, `quantifier ${c} without a preceding character in ${JSON.stringify(s)}`)
+    } else if (c === ']') {
+      // OPA (yashtewari/glob-intersection) refuses it; read as a literal it matched "]"
+      throw builtinError(name, `input:${s}, pos:${i + 1}, set-close ']' with no preceding '[': the input provided is invalid`)
     } else {
       let ch = c
       if (c === '\\') { i++; ch = cps[i] ?? '\\' }

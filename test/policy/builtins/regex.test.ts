@@ -122,6 +122,8 @@ t.test('regex.template_match and regex.globs_match', async t => {
     ['regex.globs_match(".*", "")', V(false)],
     ['regex.globs_match("a.a.", ".b.b")', V(true)],
     ['regex.globs_match("a.a", "abb")', V(false)],
+    // a "]" outside a class is an error in OPA (it was read as the character "]": false here)
+    ['regex.globs_match("pqrs]", "[a-b]+")', E(/^eval_builtin_error: regex\.globs_match: input:pqrs\], pos:5, set-close '\]' with no preceding '\[': the input provided is invalid$/)],
   ])
 })
 

@@ -183,7 +183,7 @@ t.test('graph.reachable, casts, render_template, opa.runtime', async t => {
     ['strings.render_template("{{ .a.b }}-{{.n}}", {"a": {"b": "x"}, "n": 5})', V('x-5')],
     ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', E(/^eval_builtin_error: strings\.render_template: template: .*map has no entry for key "missing"$/)],
     ['strings.render_template("{{.a.missing}}", {"a": {"b": "x"}})', E(/map has no entry for key "missing"/)],
-    ['strings.render_template("{{range .x}}{{.}}{{end}}", {"x": [1]})', E(/unsupported action/)],
+    ['strings.render_template("{{range .x}}{{.}}{{end}}", {"x": [1]})', V('1')], // was refused (undefined)
     ['opa.runtime()', V({})],
   ])
 })
@@ -237,5 +237,27 @@ t.test('uuid.parse as OPA (internal/uuid over google/uuid)', async t => {
     ['uuid.parse("f47ac10b_58cc-4372-a567-0e02b2c3d479")', U],
     ['uuid.parse("g47ac10b-58cc-4372-a567-0e02b2c3d479")', U],
     ['uuid.parse(1)', E(/^eval_type_error: uuid\.parse: operand 1 must be string but got number$/)],
+  ])
+})
+
+t.test('strings.render_template: Go text/template as OPA runs it (range, if, with, variables, functions)', async t => {
+  // Before, {{range}} and {{if}} were refused: the call was undefined, so a deny rule building
+  // its message with them did not fire where OPA denies.
+  await table(t, [
+    ['strings.render_template("{{range $i, $n := .names}}{{if $i}},{{end}}hi {{$n}}{{end}}", {"names": ["ann", "bo b"]})', V('hi ann,hi bo b')],
+    ['strings.render_template("{{range $k, $v := .m}}{{$k}}={{$v}};{{end}}", {"m": {"b": 2, "a": 1}})', V('a=1;b=2;')],
+    ['strings.render_template("{{range .xs}}[{{.}}]{{else}}none{{end}}", {"xs": []})', V('none')],
+    ['strings.render_template("{{if eq .role \\"admin\\"}}A{{else if eq .role \\"dev\\"}}D{{else}}U{{end}}", {"role": "dev"})', V('D')],
+    // numbers reach the template as json.Number, a string type: "0" is non-empty, so true
+    ['strings.render_template("{{if .count}}yes{{else}}no{{end}}", {"count": 0})', V('yes')],
+    ['strings.render_template("{{len .xs}} {{index .xs 1}} {{index .m \\"a\\"}} {{.s | len}}", {"xs": [1, 2], "m": {"a": "q"}, "s": "héllo"})', V('2 2 q 6')],
+    ['strings.render_template("{{with .u}}{{.name}}{{end}}{{$x := .a}}{{$x}}{{$x = \\"z\\"}}{{$x}}", {"u": {"name": "bob"}, "a": "y"})', V('bobyz')],
+    ['strings.render_template("{{range .xs}}{{if eq . \\"b\\"}}{{break}}{{end}}{{.}}{{end}}", {"xs": ["a", "b", "c"]})', V('a')],
+    ['strings.render_template("{{and .a .b}}|{{or .c .a}}|{{not .a}}|{{print 1 2 \\"x\\" 3}}", {"a": "x", "b": "", "c": ""})', V('|x|false|1 2x3')],
+    ['strings.render_template("{{.}}", {"a": [1, null], "b": true})', V('map[a:[1 <nil>] b:true]')],
+    ['strings.render_template("{{eq .n 1}}", {"n": 1})', E(/incompatible types for comparison/)],
+    ['strings.render_template("{{printf \\"%s\\" .a}}", {"a": "y"})', E(/function "printf" not defined/)],
+    ['strings.render_template("{{range .xs}}", {"xs": []})', E(/missing \{\{end\}\}/)],
+    ['strings.render_template("{{range .s}}{{end}}", {"s": "abc"})', E(/range can't iterate over abc/)],
   ])
 })

@@ -128,7 +128,8 @@ type Expr =
   | { t: 'pipe'; pipe: Pipe; names: string[] }
 interface Pipe { decl: string[]; assign: boolean; cmds: Expr[][] }
 
-const FUNCS = new Set(['and', 'or', 'not', 'len', 'index', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'print'])
+// text/template's own functions (not Rego builtins, though some share names)
+const TEMPLATE_FUNC = /^(?:and|or|not|len|index|eq|ne|lt|le|gt|ge|print)$/
 
 function tokens (src: string): string[] {
   const out: string[] = []
@@ -202,7 +203,7 @@ function operand (tk: string): Expr {
     return { t: 'lit', v: new GoInt(int[1] === '-' ? -n : n) }
   }
   if (/^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$/.test(tk)) return { t: 'lit', v: new GoFloat(Number(tk)) }
-  if (FUNCS.has(tk)) return { t: 'call', fn: tk, args: [] }
+  if (TEMPLATE_FUNC.test(tk)) return { t: 'call', fn: tk, args: [] }
   return fail(`function "${tk}" not defined`)
 }
 

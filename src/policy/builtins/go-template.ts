@@ -121,7 +121,7 @@ function split (t: string): Tok[] {
 // ---- parsing an action's pipeline ----
 
 type Expr =
-  | { t: 'field'; base: Expr | null; names: string[] } // base null: dot
+  | { t: 'field'; names: string[] } // of dot
   | { t: 'var'; name: string; names: string[] }
   | { t: 'lit'; v: Val }
   | { t: 'call'; fn: string; args: Expr[] }
@@ -189,8 +189,8 @@ function parsePipe (toks: string[], pos: { i: number }, inParen: boolean): Pipe 
 }
 
 function operand (tk: string): Expr {
-  if (tk === '.') return { t: 'field', base: null, names: [] }
-  if (FIELDS.test(tk)) return { t: 'field', base: null, names: tk.slice(1).split('.') }
+  if (tk === '.') return { t: 'field', names: [] }
+  if (FIELDS.test(tk)) return { t: 'field', names: tk.slice(1).split('.') }
   const v = VAR.exec(tk)
   if (v !== null) return { t: 'var', name: tk.slice(0, tk.length - v[1]!.length), names: v[1]!.split('.').filter(Boolean) }
   if (tk.startsWith('"') || tk.startsWith('`')) return { t: 'lit', v: unquote(tk) }
@@ -332,7 +332,7 @@ function evalPipe (p: Pipe, dot: Val, sc: Scope): Val {
 
 function evalArg (e: Expr, dot: Val, sc: Scope): Val {
   switch (e.t) {
-    case 'field': return fieldOf(e.base === null ? dot : evalArg(e.base, dot, sc), e.names, '.' + e.names.join('.'))
+    case 'field': return fieldOf(dot, e.names, '.' + e.names.join('.'))
     case 'var': return fieldOf(sc.get(e.name), e.names, e.name + (e.names.length ? '.' + e.names.join('.') : ''))
     case 'lit': return e.v
     case 'pipe': return fieldOf(evalPipe(e.pipe, dot, sc), e.names, '(…)')

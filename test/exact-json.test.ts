@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isRawJson, mayLoseDigits, parseJsonExact, rawJsonText } from '../src/exact-json.js'
+import { compareDecimals, isRawJson, losesDigits, mayLoseDigits, parseJsonExact, rawJsonText } from '../src/exact-json.js'
 import { canonicalJson as cacheCanonical } from '../src/cache/canonical-json.js'
 import { canonicalJson as logCanonical, sealEvent } from '../src/decision-log/index.js'
 import { computeHash } from '../src/decision-log/chain.js'
@@ -22,7 +22,8 @@ t.test('parseJsonExact keeps integers past 2^53 as their digits, and nothing els
   t.equal(b[3], 1e300, 'exponent forms stay numbers')
   const far = parseJsonExact('[1e400, -2E+308, 1e-400, 1.7976931348623157e308]') as unknown[]
   t.ok(isRawJson(far[0]) && isRawJson(far[1]), 'past the double range: the text (JSON.parse gives Infinity, written as null)')
-  t.equal(JSON.stringify(far), '[1e400,-2E+308,0,1.7976931348623157e+308]', 'an underflow is 0 and the largest double a number, as for JSON.parse')
+  t.ok(isRawJson(far[2]), 'an underflow is the text: JSON.parse gives 0, and in OPA 1e-400 > 0')
+  t.equal(JSON.stringify(far), '[1e400,-2E+308,1e-400,1.7976931348623157e+308]', 'the largest double stays a number')
   t.equal(rawJsonText(far[0] as { rawJSON: string }), '1e400', 'canonical text: as written')
   t.ok(isRawJson(b[4]), 'past 64 bits: still the digits')
   t.equal(v.c, BIG, 'strings are strings')
@@ -39,6 +40,25 @@ t.test('parseJsonExact keeps integers past 2^53 as their digits, and nothing els
   const neg = (parseJsonExact(`[-${BIG}]`) as unknown[])[0]
   t.equal(isRawJson(neg) ? rawJsonText(neg) : neg, `-${BIG}`, 'canonical text: the digits')
   t.equal(rawJsonText({ rawJSON: '-0' }), '0', 'canonical: -0 is 0')
+})
+
+t.test('parseJsonExact keeps fractions with more digits than a double keeps', async (t) => {
+  const v = parseJsonExact('[1000.00000000000000001, 0.1234567890123456789, 0.30000000000000004, 1.50000000000000000000, 123456789.1234567, 0.0000000000000001, -1000.00000000000000001]') as unknown[]
+  t.ok(isRawJson(v[0]) && isRawJson(v[1]) && isRawJson(v[6]), 'a double would read 1000 (so 1000.00000000000000001 <= 1000 would hold; in OPA it does not)')
+  t.equal(JSON.stringify(v), '[1000.00000000000000001,0.1234567890123456789,0.30000000000000004,1.5,123456789.1234567,1e-16,-1000.00000000000000001]',
+    'written back as read; a double\'s own shortest form and trailing zeros stay numbers')
+  t.equal(rawJsonText(v[0] as { rawJSON: string }), '1000.00000000000000001', 'canonical text: as written (no shorter form is exact)')
+  t.not(cacheCanonical(v[0]), cacheCanonical(1000), 'its cache key is not that of 1000')
+  t.ok(mayLoseDigits('{"amount": 1000.00000000000000001}') && mayLoseDigits('[0.1234567890123456789]'), 'sixteen digits in a fraction: the exact path')
+  t.notOk(mayLoseDigits('{"amount": 1000.000000001, "b": 0.12345}'), 'short fractions: plain JSON.parse')
+  t.equal(losesDigits('2.5'), false)
+  t.equal(losesDigits('1e30'), false, '1e30 is what its double prints as')
+  t.equal(losesDigits('9007199254740993.0'), true, 'an integral fraction past 2^53')
+  t.equal(compareDecimals('1e400', '1e399'), 1)
+  t.equal(compareDecimals('-0.05', '-0.5'), 1)
+  t.equal(compareDecimals('-0', '0.0e7'), 0)
+  t.equal(compareDecimals('3.50', '35E-1'), 0)
+  t.equal(compareDecimals('1e-400', '0'), 1)
 })
 
 t.test('every canonical serialiser writes the digits', async (t) => {

@@ -80,6 +80,29 @@ t.test('parsed_body: a number past the double range is a number, not null', asyn
   t.same(up.requests.map((r) => r.body.toString()), ['{"amount": 42}', '{"amount": -1e400}'], 'only those reached the upstream')
 })
 
+t.test('parsed_body: a fraction is compared as the decimal it is, as OPA compares it', async (t) => {
+  const up = await startUpstream()
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': POLICY }, data: DATA,
+    config: { policy: { parsed_body: { enabled: true } }, cache: { enabled: true, l1: { enabled: true }, redis: { enabled: false } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const pay = (amount: string) => request(`${b.url}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"amount": ${amount}}` })
+  // A double reads 100.00000000000000001 as 100 and 99.999999999999999999 as 100: both would be
+  // "not under 100" alike, and 1e-400 would be 0. OPA compares the decimals.
+  for (const [amount, status] of [
+    ['99.99999999999999999', 200], ['100.00000000000000001', 403], ['99.99999999999999999', 200], ['100', 403],
+    ['1e-400', 200], ['-1e-400', 200], ['0.30000000000000004', 200],
+  ] as const) {
+    const r = await pay(amount)
+    t.equal(r.statusCode, status, `amount ${amount} → ${status} (the cache keeps them apart too)`)
+    await r.body.dump()
+  }
+  t.same(up.requests.map((r) => r.body.toString()),
+    ['{"amount": 99.99999999999999999}', '{"amount": 99.99999999999999999}', '{"amount": 1e-400}', '{"amount": -1e-400}', '{"amount": 0.30000000000000004}'],
+    'the allowed requests reached the upstream byte for byte')
+})
+
 t.test('decision cache: two big integers a double cannot tell apart get their own decisions', async (t) => {
   const up = await startUpstream()
   const b = await startBouncer({

@@ -13,6 +13,7 @@ import { analyseBody, refKeyVars, withOuterNames } from './safety.js'
 import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
+import { losesDigits } from '../../exact-json.js'
 import { isPrintStatement, rewritePrint } from './print.js'
 
 /** A number constant kept as its source text (big integers, exact decimals). */
@@ -527,8 +528,9 @@ function constKey (v: unknown): string {
 
 export function numberValue (raw: string): number | RawNumber {
   const n = Number(raw)
-  // big integers and numbers beyond float64 keep their source text (JSON would turn them into null)
-  if ((/^-?\d+$/.test(raw) && !Number.isSafeInteger(n)) || !Number.isFinite(n)) return new RawNumber(raw)
+  // numbers no double denotes (big integers, numbers beyond float64, fractions with more
+  // digits than a double keeps) keep their source text: OPA compares the decimals
+  if (losesDigits(raw, n)) return new RawNumber(raw)
   return n
 }
 

@@ -11,7 +11,7 @@
 import {
   Value, NumV, StrV, ArrV, ObjV, SetV, BoolV,
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  mkNull, mkBool, mkInt, mkFloat, mkBigInt, objectFromPairs, setFromItems, newSet, emptyValues,
+  mkNull, mkBool, mkInt, mkFloat, mkBigInt, mkDecimal, compareDecimalText, objectFromPairs, setFromItems, newSet, emptyValues,
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
 
@@ -245,7 +245,18 @@ function parseNumber (): Value {
   } else {
     f = decimalToF64(mant, e10, sticky);
   }
-  return mkFloat(neg ? -f : f);
+  if (neg) f = -f;
+  // At most 15 significant digits within the normal range: the double's shortest form is this
+  // decimal. Otherwise keep the text unless that form still denotes the same number.
+  let sig = digits;
+  let m = mant;
+  while (m != 0 && m % 10 == 0) { m /= 10; sig--; }
+  let a = Math.abs(f);
+  if (sticky || sig > 15 || !isFinite(f) || (a < 2.2250738585072014e-308 && mant != 0)) {
+    let text = String.UTF8.decodeUnsafe(start, pos - start, false);
+    if (!isFinite(f) || compareDecimalText(text, f.toString()) != 0) return mkDecimal(text, f);
+  }
+  return mkFloat(f);
 }
 
 /** Parses a whole string as a JSON number; null when it is not exactly one. */
@@ -552,6 +563,8 @@ export function writeNumber (w: ByteWriter, n: NumV): void {
   if (n.isInt) { writeI64(w, n.i); return; }
   let raw = n.raw;
   if (raw !== null) { w.ascii(raw); return; }
+  let dec = n.dec;
+  if (dec !== null) { w.ascii(dec); return; }
   let f = n.f;
   if (!isFinite(f)) { w.ascii("null"); return; }
   if (Math.floor(f) == f) {

@@ -7,8 +7,11 @@
 // mutating it (see copyValue).
 //
 // Numbers: integers that fit i64 are exact (isInt); other numbers are f64. Integer literals
-// too large for i64 keep their text in `raw` (isInt false, f the f64 approximation).
-// Numeric comparison ignores representation: 1 == 1.0.
+// too large for i64 keep their text in `raw` (isInt false, f the f64 approximation). Other
+// literals that no double denotes (more than 15 significant digits, or past the double range:
+// 1000.00000000000000001, 1e-400, 1e400) keep their text in `dec`, because OPA compares
+// numbers by the decimal they denote: 1000.00000000000000001 <= 1000 is false there, and a
+// double would make it true. Numeric comparison ignores representation: 1 == 1.0.
 
 import { parseNumberString } from "./json";
 
@@ -39,6 +42,8 @@ export class NumV extends Value {
   i: i64 = 0;
   f: f64 = 0;
   raw: string | null = null;
+  /** The literal's text when it is not an integer and f does not denote it exactly. */
+  dec: string | null = null;
   constructor () { super(T_NUMBER); }
 }
 
@@ -175,6 +180,13 @@ export function mkFloat (f: f64): Value {
 export function mkBigInt (raw: string, approx: f64): Value {
   let n = new NumV();
   n.f = approx; n.raw = raw;
+  return n;
+}
+
+/** A non-integer literal no double denotes: keeps its text (`approx` is the nearest double). */
+export function mkDecimal (text: string, approx: f64): Value {
+  let n = new NumV();
+  n.f = approx; n.dec = text;
   return n;
 }
 
@@ -376,11 +388,13 @@ export function compareStrings (a: string, b: string): i32 {
 export function compareNumbers (a: NumV, b: NumV): i32 {
   if (a.isInt && b.isInt) return a.i == b.i ? 0 : (a.i < b.i ? -1 : 1);
   let ra = a.raw, rb = b.raw;
-  if (ra !== null || rb !== null) {
-    // At least one big integer: compare exactly when both are integers.
-    let ta = ra !== null ? ra : (a.isInt ? a.i.toString() : null);
-    let tb = rb !== null ? rb : (b.isInt ? b.i.toString() : null);
-    if (ta !== null && tb !== null) return compareIntText(ta, tb);
+  if (ra !== null || rb !== null || a.dec !== null || b.dec !== null) {
+    // A number kept as its text: compare the decimals exactly (both big integers: by digits).
+    let ta = exactText(a), tb = exactText(b);
+    if (ta !== null && tb !== null) {
+      if (ra !== null && rb !== null) return compareIntText(ta, tb);
+      return compareDecimalText(ta, tb);
+    }
   }
   let x = a.isInt ? <f64>a.i : a.f;
   let y = b.isInt ? <f64>b.i : b.f;
@@ -396,6 +410,83 @@ export function compareNumbers (a: NumV, b: NumV): i32 {
   let an = isNaN(x), bn = isNaN(y);
   if (an && bn) return 0;
   return an ? -1 : 1;
+}
+
+/** The decimal a number denotes, as text: its literal when kept, else its digits or the
+ * double's shortest form; null for a non-finite double (compared as a double). */
+function exactText (n: NumV): string | null {
+  let t = n.raw;
+  if (t !== null) return t;
+  t = n.dec;
+  if (t !== null) return t;
+  if (n.isInt) return n.i.toString();
+  return isFinite(n.f) ? n.f.toString() : null;
+}
+
+// A decimal literal taken apart: value = (neg ? -1 : 1) * 0.DIGITS * 10^exp, DIGITS without
+// leading or trailing zeros ("" for zero).
+// @ts-ignore: decorator
+@lazy let decNeg: bool = false;
+// @ts-ignore: decorator
+@lazy let decDigits: string = "";
+// @ts-ignore: decorator
+@lazy let decExp: i64 = 0;
+
+function splitDecimal (s: string): void {
+  let i = 0, n = s.length;
+  decNeg = false;
+  if (i < n && s.charCodeAt(i) == 45) { decNeg = true; i++; }
+  let digits = "";
+  let intLen: i64 = 0;
+  let seenPoint = false;
+  for (; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits += String.fromCharCode(c);
+      if (!seenPoint) intLen++;
+    } else if (c == 46) {
+      seenPoint = true;
+    } else break;
+  }
+  let exp: i64 = 0;
+  if (i < n) { // e / E
+    i++;
+    let eneg = false;
+    if (i < n && (s.charCodeAt(i) == 45 || s.charCodeAt(i) == 43)) { eneg = s.charCodeAt(i) == 45; i++; }
+    for (; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      if (exp < 1000000000000) exp = exp * 10 + <i64>(c - 48);
+    }
+    if (eneg) exp = -exp;
+  }
+  let lead = 0;
+  while (lead < digits.length && digits.charCodeAt(lead) == 48) lead++;
+  let end = digits.length;
+  while (end > lead && digits.charCodeAt(end - 1) == 48) end--;
+  decDigits = digits.substring(lead, end);
+  decExp = intLen - <i64>lead + exp;
+}
+
+/** Orders two JSON number literals by the numbers they denote. */
+export function compareDecimalText (a: string, b: string): i32 {
+  splitDecimal(a);
+  let na = decNeg, da = decDigits, ea = decExp;
+  splitDecimal(b);
+  let nb = decNeg, db = decDigits, eb = decExp;
+  let za = da.length == 0, zb = db.length == 0;
+  if (za && zb) return 0;
+  if (za) return nb ? 1 : -1;
+  if (zb) return na ? -1 : 1;
+  if (na != nb) return na ? -1 : 1;
+  let c = ea != eb ? (ea < eb ? -1 : 1) : compareStrings(da, db);
+  return na ? -c : c;
+}
+
+/** Whether a JSON number literal denotes an integer. */
+export function decimalIsInteger (s: string): bool {
+  splitDecimal(s);
+  return decDigits.length == 0 || decExp >= <i64>decDigits.length;
 }
 
 function compareIntF64 (i: i64, f: f64): i32 {
@@ -428,6 +519,7 @@ export function isInteger (v: Value): bool {
   if (v.kind != T_NUMBER) return false;
   let n = changetype<NumV>(v);
   if (n.isInt || n.raw !== null) return true;
+  if (n.dec !== null) return decimalIsInteger(n.dec!);
   let f = n.f;
   return isFinite(f) && Math.floor(f) == f;
 }
@@ -438,7 +530,7 @@ export function isInteger (v: Value): bool {
 export function numToI64 (v: Value): i64 {
   let n = changetype<NumV>(v);
   if (n.isInt) { i64Ok = true; return n.i; }
-  if (n.raw === null) {
+  if (n.raw === null && n.dec === null) {
     let f = n.f;
     if (isFinite(f) && Math.floor(f) == f && f >= -9223372036854775808.0 && f < 9223372036854775808.0) {
       i64Ok = true; return <i64>f;

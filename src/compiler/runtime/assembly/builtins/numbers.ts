@@ -143,6 +143,8 @@ export function abs (args: Array<Value>): Value | null {
   }
   let raw = n.raw;
   if (raw !== null) return raw.charCodeAt(0) == 45 ? mkNum(raw.substring(1))! : a;
+  let dec = n.dec;
+  if (dec !== null) return dec.charCodeAt(0) == 45 ? mkNum(dec.substring(1))! : a;
   return mkFloat(Math.abs(n.f));
 }
 

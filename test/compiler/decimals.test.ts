@@ -1,0 +1,55 @@
+// Numbers compare as the decimals they denote, as in OPA (ast.Compare: exact, through big.Rat).
+// A double cannot tell 1000.00000000000000001 from 1000, nor 1e-400 from 0, nor 1e400 from
+// 1e399: a policy's `amount <= 1000` held where OPA's fails. Literals and input both keep such
+// numbers as their text (the runtime's NumV.dec, the host's JSON.rawJSON), and the text is what
+// comes back out.
+import t from 'tap'
+import { compileModules } from '../../src/compiler/index.js'
+import { parseJsonExact } from '../../src/exact-json.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
+
+async function evalP (source: string, inputText = '{}'): Promise<unknown> {
+  const c = compileModules({ modules: [{ file: 'p.rego', source: `package test\n\n${source}` }], entrypoints: ['test/p'] })
+  const p = await loadWasmPolicy(c.wasm)
+  const rs = p.evaluate(parseJsonExact(inputText), 'test/p') as Array<{ result: unknown }>
+  return rs[0]?.result
+}
+
+const ORDER = `p := {k: order(pair[0], pair[1]) | some k, pair in input.pairs}
+order(a, b) := -1 if a < b
+order(a, b) := 1 if a > b
+order(a, b) := 0 if a == b
+`
+
+t.test('input numbers order as decimals', async t => {
+  const got = await evalP(ORDER, `{"pairs": {
+    "more digits than a double": [1000.00000000000000001, 1000],
+    "below, by a hair": [99.99999999999999999, 100],
+    "underflow": [1e-400, 0],
+    "negative underflow": [-1e-400, 0],
+    "past the range": [1e400, 1e399],
+    "19 digits": [0.1234567890123456789, 0.1234567890123456788],
+    "text vs double, equal": [0.30000000000000004, 0.30000000000000004],
+    "trailing zeros": [1.50000000000000000000, 1.5],
+    "big integer vs fraction": [18446744073709551617, 18446744073709551616.5],
+    "ordinary": [2.5, 3]
+  }}`)
+  t.same(got, {
+    'more digits than a double': 1, 'below, by a hair': -1, underflow: 1, 'negative underflow': -1, 'past the range': 1,
+    '19 digits': 1, 'text vs double, equal': 0, 'trailing zeros': 0, 'big integer vs fraction': 1, ordinary: -1,
+  })
+})
+
+t.test('literals too, and sets and keys treat equal decimals as one', async t => {
+  t.same(await evalP(`p := [1000.00000000000000001 > 1000, 1e-400 > 0, 1e400 > 1e399, 0.1234567890123456789 == 0.1234567890123456788, count({3.5, 3.50, 35e-1, 1000.00000000000000001, 1000})]`),
+    [true, true, true, false, 3])
+  t.same(await evalP('p := input.amount <= 1000', '{"amount": 1000.00000000000000001}'), false, 'the bypass this closes: a double would say true')
+  t.same(await evalP('p := input.amount <= 1000', '{"amount": 1000.000000000001}'), false, 'fifteen digits: a double already says so')
+})
+
+t.test('a kept number comes back as its text', async t => {
+  const c = compileModules({ modules: [{ file: 'p.rego', source: 'package test\n\np := [input.a, 1e-400, abs(input.b)]\n' }], entrypoints: ['test/p'] })
+  const p = await loadWasmPolicy(c.wasm)
+  const rs = p.evaluate(parseJsonExact('{"a": 1000.00000000000000001, "b": -0.1234567890123456789}'), 'test/p') as Array<{ result: unknown }>
+  t.equal(JSON.stringify(rs[0]!.result), '[1000.00000000000000001,1e-400,0.1234567890123456789]')
+})

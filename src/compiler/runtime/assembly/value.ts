@@ -483,6 +483,17 @@ export function compareDecimalText (a: string, b: string): i32 {
   return na ? -c : c;
 }
 
+/** The integer a JSON number literal denotes, as signed decimal digits ("-0" is "0"); null when
+ * it is not an integer or has more than maxDigits digits. */
+export function decimalIntegerText (s: string, maxDigits: i32): string | null {
+  splitDecimal(s);
+  let d = decDigits;
+  if (d.length == 0) return "0";
+  if (decExp < <i64>d.length || decExp > <i64>maxDigits) return null;
+  let out = d + "0".repeat(<i32>(decExp - <i64>d.length));
+  return decNeg ? "-" + out : out;
+}
+
 /** Whether a JSON number literal denotes an integer. */
 export function decimalIsInteger (s: string): bool {
   splitDecimal(s);

@@ -1,6 +1,7 @@
 // Arithmetic, rounding, comparison and number conversion builtins.
-// Integers that fit i64 stay exact; overflow falls back to f64 (OPA uses arbitrary
-// precision; results beyond i64 are approximate here).
+// Integers that fit i64 stay exact; integer results past i64 (and operands kept as text or past
+// 2^53) are computed exactly (bigint.ts), as OPA's math/big does. Non-integers are doubles
+// (OPA uses arbitrary-precision floats: results past a double's precision differ).
 
 import {
   Value, NumV, StrV, BoolV, T_NUMBER, T_STRING, T_SET, T_NULL, T_BOOL,
@@ -10,6 +11,7 @@ import {
 import { builtinError, typeError, typeErrorMsg } from "./errors";
 import { setMinus, setUnion, setIntersect } from "./collections";
 import { chargeSteps } from "../budget";
+import { integerText, needsBig, fromText, bigAdd, bigSub, bigMul, bigRem } from "../bigint";
 
 // ---- arguments ------------------------------------------------------------------
 
@@ -35,6 +37,10 @@ export function addNum (a: NumV, b: NumV): Value {
     let x = a.i, y = b.i, r = x + y;
     if (((x ^ r) & (y ^ r)) >= 0) return mkInt(r);
   }
+  if (needsBig(a, b)) {
+    let x = integerText(a), y = integerText(b);
+    if (x !== null && y !== null) return fromText(bigAdd(x, y));
+  }
   return mkFloat(numToF64(a) + numToF64(b));
 }
 
@@ -42,6 +48,10 @@ export function subNum (a: NumV, b: NumV): Value {
   if (a.isInt && b.isInt) {
     let x = a.i, y = b.i, r = x - y;
     if (((x ^ y) & (x ^ r)) >= 0) return mkInt(r);
+  }
+  if (needsBig(a, b)) {
+    let x = integerText(a), y = integerText(b);
+    if (x !== null && y !== null) return fromText(bigSub(x, y));
   }
   return mkFloat(numToF64(a) - numToF64(b));
 }
@@ -52,6 +62,10 @@ export function mulNum (a: NumV, b: NumV): Value {
     if (x == 0 || y == 0) return mkInt(0);
     let r = x * y;
     if (!((x == -1 && y == i64.MIN_VALUE) || (y == -1 && x == i64.MIN_VALUE)) && r / y == x) return mkInt(r);
+  }
+  if (needsBig(a, b)) {
+    let x = integerText(a), y = integerText(b);
+    if (x !== null && y !== null) return fromText(bigMul(x, y));
   }
   return mkFloat(numToF64(a) * numToF64(b));
 }
@@ -106,6 +120,11 @@ export function rem (args: Array<Value>): Value | null {
     if (y == -1) return mkInt(0);
     return mkInt(x % y);
   }
+  let tx = integerText(changetype<NumV>(a)), ty = integerText(changetype<NumV>(b));
+  if (tx !== null && ty !== null) {
+    if (ty == "0") return builtinError("rem", "modulo by zero");
+    return fromText(bigRem(tx, ty));
+  }
   let fy = numToF64(b);
   if (fy == 0) return builtinError("rem", "modulo by zero");
   return mkFloat(numToF64(a) % fy);
@@ -139,7 +158,7 @@ export function abs (args: Array<Value>): Value | null {
   if (n.isInt) {
     if (n.i >= 0) return a;
     if (n.i != i64.MIN_VALUE) return mkInt(-n.i);
-    return mkFloat(9223372036854775808.0);
+    return mkBigInt("9223372036854775808", 9223372036854775808.0);
   }
   let raw = n.raw;
   if (raw !== null) return raw.charCodeAt(0) == 45 ? mkNum(raw.substring(1))! : a;

@@ -342,6 +342,8 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   // values are formatted with sprintf("%v") in the runtime (src/compiler/planner/print.ts)
   fn('print', [], null, COMPILER, { variadic: A }),
   fn('internal.print', [arr(SET_A)], null, HOST),
+  // $"text {expr}" is parsed into internal.template_string([parts]) (src/compiler/parser)
+  fn('internal.template_string', [ARR_A], S, native('sprintf.templateString')),
   fn('trace', [S], B, HOST, { names: ['note', 'result'] }),
   // rego.metadata.* become constants at compile time, as OPA's rewriteRegoMetadataCalls does
   fn('rego.metadata.chain', [], ARR_A, COMPILER, { names: ['chain'] }),

@@ -23,7 +23,7 @@ export interface Capabilities {
 }
 
 /** Language features in OPA's capabilities vocabulary that the compiler implements. */
-const FEATURES = ['keywords_in_refs', 'rego_v1', 'rule_head_ref_string_prefixes', 'rule_head_refs']
+const FEATURES = ['keywords_in_refs', 'rego_v1', 'rule_head_ref_string_prefixes', 'rule_head_refs', 'template_strings']
 
 function entry (d: BuiltinDecl): CapabilitiesBuiltin {
   const decl: CapabilitiesBuiltin['decl'] = { type: 'function' }

@@ -10,6 +10,10 @@ export type TokenKind =
   | 'ident' // identifiers and keywords (see KEYWORDS)
   | 'number' // text holds the raw literal (no sign)
   | 'string' // "..." or `...`; value holds the decoded string
+  /** a piece of literal text of a template string ($"..." / $`...`): value holds the decoded
+   *  text; tmplStart marks the piece that opens the template, tmplMore one that ends at an
+   *  expression's `{` (the expression's tokens follow, then the next piece) */
+  | 'template'
   | 'op' // punctuation and operators; text holds the operator
   | 'eof'
 
@@ -21,6 +25,8 @@ export interface Token {
   value?: string
   /** true for raw (backtick) strings */
   raw?: boolean
+  tmplStart?: boolean
+  tmplMore?: boolean
   line: number
   col: number
   offset: number
@@ -99,6 +105,48 @@ export function lex (source: string, file: string): LexResult {
     })
     ws = false
     nl = false
+  }
+
+  // Template strings being read: an expression's tokens are lexed as usual, and the `}` that
+  // closes it (braces opened inside it aside) resumes the template's literal text.
+  const templates: Array<{ raw: boolean; depth: number }> = []
+
+  // Literal text of a template from i (just past `$"`, `$\``, or an expression's `}`) up to the
+  // next expression's `{` or the closing quote. As OPA's scanner: `\{` is a literal brace; a
+  // $"..." template also takes JSON's escapes and ends at a newline (unterminated).
+  const templateText = (raw: boolean, startTok: number, sLine: number, sCol: number, first: boolean): void => {
+    let value = ''
+    let more = false
+    let terminated = false
+    while (i < n) {
+      const d = source[i]
+      if (d === (raw ? '`' : '"')) { i++; terminated = true; break }
+      if (d === '{') { i++; more = true; terminated = true; break }
+      if (d === '\\') {
+        const e = source[i + 1]
+        if (e === '{') { value += '{'; i += 2; continue }
+        if (!raw) {
+          const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+          if (e !== undefined && simple[e] !== undefined) { value += simple[e]; i += 2; continue }
+          const hex = source.slice(i + 2, i + 6)
+          if (e === 'u' && hex.length === 4 && [...hex].every(isHex)) { value += String.fromCharCode(parseInt(hex, 16)); i += 6; continue }
+          error('illegal escape sequence', line, i - lineStart + 1)
+          i += e === undefined || e === '\n' ? 1 : 2
+          continue
+        }
+      }
+      if (d === '\n') {
+        if (!raw) break
+        line++; lineStart = i + 1
+      } else if (!raw && d < ' ' && d !== '\t') {
+        error('invalid string: control character in string literal', line, i - lineStart + 1)
+      }
+      value += d
+      i++
+    }
+    if (!terminated) error('non-terminated string', sLine, sCol)
+    if (more) templates.push({ raw, depth: 0 })
+    push('template', startTok, sLine, sCol, { value, raw, tmplStart: first, tmplMore: more })
   }
 
   while (i < n) {
@@ -219,6 +267,31 @@ export function lex (source: string, file: string): LexResult {
       else error('non-terminated raw string', sLine, sCol)
       push('string', start, sLine, sCol, { value, raw: true })
       continue
+    }
+
+    if (c === '$') {
+      const q = source[i + 1]
+      if (q === '"' || q === '`') {
+        i += 2
+        templateText(q === '`', start, sLine, sCol, true)
+      } else {
+        error('illegal $ character', sLine, sCol)
+        i++
+        ws = true
+      }
+      continue
+    }
+
+    const tpl = templates[templates.length - 1]
+    if (tpl !== undefined && (c === '{' || c === '}')) {
+      if (c === '{') tpl.depth++
+      else if (tpl.depth === 0) {
+        // the expression is complete: the template's text goes on
+        templates.pop()
+        i++
+        templateText(tpl.raw, start, sLine, sCol, false)
+        continue
+      } else tpl.depth--
     }
 
     const op = OPERATORS.find(o => source.startsWith(o, i))

@@ -60,6 +60,8 @@ type BodyEnd = '}' | ']' | 'eof'
 
 class Parser {
   private pos = 0
+  /** numbers the variables of template-string parts ($tmplN: no Rego name starts with $) */
+  templateVars = 0
   private readonly ctx: Ctx[] = [{ nl: true, noOr: false }]
   /** the syntax in force: 0 until a v0 module imports rego.v1 */
   version: 0 | 1
@@ -100,6 +102,7 @@ class Parser {
       case 'op': return `${t.text} token`
       case 'number': return `number ${t.text}`
       case 'string': return 'string token'
+      case 'template': return 'template string token'
       case 'ident': return this.isKeyword(t.text) ? `${t.text} keyword` : `identifier ${t.text}`
     }
   }
@@ -574,7 +577,12 @@ class Parser {
       expr = this.parseExpr(first)
       expr.negated = true
     } else expr = this.parseExpr(first)
+    this.parseWiths(expr)
+    return expr
+  }
 
+  /** `with target as value` modifiers after an expression, added to `expr.with`. */
+  parseWiths (expr: Expr): void {
     while (this.isKw('with')) {
       const w = this.advance()
       const target = this.parsePostfix(this.parsePrimary())
@@ -586,7 +594,52 @@ class Parser {
       const value = this.parseIn(false)
       expr.with.push({ target, value, loc: this.loc(w) } satisfies With)
     }
-    return expr
+  }
+
+  /**
+   * A template string, $"text {expr} text" (OPA 1.12), as OPA's compiler rewrites it:
+   * internal.template_string([parts]), where text and scalar literals are themselves and every
+   * other expression is the set of its values, {v | v = expr} (so an undefined one is the empty
+   * set, rendered "<undefined>", and never fails the body). An expression is a term or call,
+   * with optional `with` modifiers; not, some, every, := and = are refused, as in OPA.
+   */
+  parseTemplate (): Term {
+    const open = this.tok
+    const loc = this.loc(open)
+    const parts: Term[] = []
+    let piece = this.advance()
+    for (;;) {
+      if (piece.value !== undefined && piece.value !== '') parts.push({ type: 'string', value: piece.value, loc: this.loc(piece) })
+      if (piece.tmplMore !== true) break
+      if (this.tok.kind === 'template' && this.tok.tmplStart !== true) this.fail('invalid template-string expression: empty {}')
+      for (const [kw, what] of [['not', "negation ('not')"], ['some', "'some'"], ['every', "'every'"]] as const) {
+        if (this.isKw(kw)) this.fail(`unexpected ${what} in template-string expression`)
+      }
+      const first = this.tok
+      const expr = this.withCtx({ nl: false, noOr: false }, () => {
+        const e = this.parseExpr(first)
+        this.parseWiths(e)
+        return e
+      })
+      if (expr.kind.type === 'assign') this.fail("unexpected assignment (':=') in template-string expression", first)
+      if (expr.kind.type === 'unify') this.fail("unexpected unification ('=') in template-string expression", first)
+      const term = (expr.kind as { type: 'term'; term: Term }).term
+      if (expr.with.length === 0 && (term.type === 'string' || term.type === 'number' || term.type === 'boolean' || term.type === 'null')) {
+        parts.push(term)
+      } else {
+        const v: Term = { type: 'var', name: `$tmpl${this.templateVars++}`, loc: term.loc }
+        parts.push({
+          type: 'setcompr',
+          term: v,
+          body: [{ loc: expr.loc, negated: false, with: expr.with, kind: { type: 'unify', left: v, right: term } }],
+          loc: term.loc,
+        })
+      }
+      if (this.tok.kind !== 'template' || this.tok.tmplStart === true) this.fail('expected } to end template string expression')
+      piece = this.advance()
+    }
+    if (parts.length === 0) parts.push({ type: 'string', value: '', loc })
+    return this.call('internal.template_string', [{ type: 'array', items: parts, loc }], loc)
   }
 
   parseExpr (first: Token): Expr {
@@ -772,6 +825,9 @@ class Parser {
       case 'string':
         this.advance()
         return { type: 'string', value: t.value ?? '', loc }
+      case 'template':
+        if (t.tmplStart !== true) this.unexpected('term', t)
+        return this.parseTemplate()
       case 'ident': {
         if (t.text === 'null') { this.advance(); return { type: 'null', loc } }
         if (t.text === 'true') { this.advance(); return { type: 'boolean', value: true, loc } }

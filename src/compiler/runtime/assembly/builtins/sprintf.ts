@@ -14,6 +14,7 @@ import {
 import { numberText } from "../json";
 import { decimalToF64 } from "../decimal";
 import { typeError } from "./errors";
+import { abortWith } from "../abi-host";
 
 // Go operand kinds.
 const K_INT: i32 = 0;
@@ -76,6 +77,33 @@ function toArg (v: Value): Arg {
   if (v.kind == T_STRING) { a.s = changetype<StrV>(v).s; return a; }
   a.s = regoText(v);
   return a;
+}
+
+// ---- internal.template_string (OPA 1.12's $"..." templates) ------------------------------
+
+/**
+ * The text of a template string. The parser made each part a string or scalar literal (as
+ * written), or the set of an expression's values: empty when it was undefined ("<undefined>"),
+ * one value (strings bare, anything else as Rego text), and more than one is a conflict, as in
+ * OPA's topdown.
+ */
+export function templateString (args: Array<Value>): Value | null {
+  let a = args[0];
+  if (a.kind != T_ARRAY) return typeError("internal.template_string", 1, "array", a);
+  let items = changetype<ArrV>(a).items;
+  let out = new Array<string>();
+  for (let i = 0, n = items.length; i < n; i++) {
+    let p = unchecked(items[i]);
+    if (p.kind == T_SET) {
+      let vs = changetype<SetV>(p).items;
+      if (vs.length == 0) { out.push("<undefined>"); continue; }
+      if (vs.length > 1) abortWith("eval_conflict_error: template-strings must not produce multiple outputs");
+      p = unchecked(vs[0]);
+    }
+    if (p.kind == T_STRING) out.push(changetype<StrV>(p).s);
+    else writeRego(out, p);
+  }
+  return mkStr(out.join(""));
 }
 
 // ---- Rego value text (OPA's term String()) ----------------------------------------------

@@ -42,7 +42,8 @@ function entry (d: BuiltinDecl): CapabilitiesBuiltin {
 export function capabilities (): Capabilities {
   return {
     builtins: BUILTIN_TABLE.filter(d => d.impl.kind !== 'none').map(entry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    future_keywords: [...FUTURE_KEYWORDS].sort(),
+    // `not`: import future.keywords.not (OPA 1.17); `and`/`or` (1.20) are not implemented
+    future_keywords: [...FUTURE_KEYWORDS, 'not'].sort(),
     wasm_abi_versions: [{ version: 1, minor_version: 1 }, { version: 1, minor_version: 2 }],
     features: [...FEATURES],
   }

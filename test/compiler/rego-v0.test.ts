@@ -87,7 +87,7 @@ in := "a name still"
 `
   t.same(await evalV0(every, 'x = [data.a.q, data.a.in]', { xs: [1] }), [[true, 'a name still']])
   t.match(v0Errors('package a\np { 1 in [1] }\n'), [/unexpected/])
-  t.match(v0Errors('package a\nimport future.keywords.bogus\n'), ['2: unexpected keyword, must be one of [contains every if in]'])
+  t.match(v0Errors('package a\nimport future.keywords.bogus\n'), ['2: unexpected keyword, must be one of [contains every if in not]'])
   t.match(v0Errors('package a\nimport future.keywords.in as x\n'), ['2: `future` imports cannot be aliased'])
   t.match(v0Errors('package a\nimport future.stuff\n'), ['2: invalid import, must be `future.keywords`'])
 })
@@ -96,7 +96,9 @@ t.test('import rego.v1 in a v0 module switches it to v1 syntax', async t => {
   t.match(v0Errors('package a\nimport rego.v1\np { true }\n'), ['3: `if` keyword is required before rule body'])
   t.same(v0Errors('package a\nimport rego.v1\np if { true }\nq contains 1\n'), [])
   t.equal(parseModule('package a\nimport rego.v1\np := 1\n', 'p.rego', { regoVersion: 0 }).module?.regoVersion, 1)
-  t.match(v0Errors('package a\nimport rego.v2\n'), ['2: invalid import, must be `rego.v1`'])
+  t.match(v0Errors('package a\nimport rego.v3\n'), ['2: invalid import, must be `rego.v1` or `rego.v2`'])
+  t.same(v0Errors('package a\nimport rego.v2\np if { not { input.a } }\n'), [], 'rego.v2 (OPA 1.22) implies rego.v1 in a v0 module')
+  t.equal(parseModule('package a\nimport rego.v2\np := 1\n', 'p.rego', { regoVersion: 0 }).module?.regoVersion, 1)
 })
 
 t.test('v0 chained bodies, else chains, default', async t => {

@@ -62,6 +62,8 @@ class Parser {
   private pos = 0
   /** numbers the variables of template-string parts ($tmplN: no Rego name starts with $) */
   templateVars = 0
+  /** `import future.keywords.not` / `import rego.v2`: OPA 1.17's negation (parseNotBody) */
+  notBodies = false
   private readonly ctx: Ctx[] = [{ nl: true, noOr: false }]
   /** the syntax in force: 0 until a v0 module imports rego.v1 */
   version: 0 | 1
@@ -211,10 +213,13 @@ class Parser {
     const rest = p.type === 'ref' ? p.path.map(t => t.type === 'string' ? t.value : null) : []
     const error = (message: string): void => { this.diags.push({ code: 'rego_parse_error', message, loc: imp.loc }) }
     if (head.name === 'rego') {
-      if (rest.length !== 1 || rest[0] !== 'v1') { error('invalid import, must be `rego.v1`'); return }
+      if (rest.length !== 1 || (rest[0] !== 'v1' && rest[0] !== 'v2')) { error('invalid import, must be `rego.v1` or `rego.v2`'); return }
       if (imp.alias !== undefined) { error('`rego` imports cannot be aliased'); return }
       this.version = 1
       for (const k of KEYWORDS) this.keywords.add(k)
+      // rego.v2 (OPA 1.22) is rego.v1 plus the future keywords not, and and or; `and`/`or` are
+      // not implemented, so a module using them fails to parse (it is never read otherwise)
+      if (rest[0] === 'v2') this.notBodies = true
       return
     }
     if (rest[0] !== 'keywords' || rest.length > 2) { error('invalid import, must be `future.keywords`'); return }
@@ -224,8 +229,10 @@ class Parser {
       return
     }
     const kw = rest[1]
+    // `not` is a keyword already; importing it changes what a negation covers (parseNotBody)
+    if (kw === 'not') { this.notBodies = true; return }
     if (kw === null || !FUTURE_KEYWORDS.includes(kw)) {
-      error(`unexpected keyword, must be one of [${[...FUTURE_KEYWORDS].sort().join(' ')}]`)
+      error(`unexpected keyword, must be one of [${[...FUTURE_KEYWORDS, 'not'].sort().join(' ')}]`)
       return
     }
     this.keywords.add(kw)
@@ -573,12 +580,46 @@ class Parser {
     else if (this.isKw('every')) expr = this.parseEvery()
     else if (this.isKw('not')) {
       this.advance()
+      if (this.notBodies) return this.parseNotBody(first)
       if (this.isKw('not') || this.isKw('some') || this.isKw('every')) this.unexpected('expression after not')
       expr = this.parseExpr(first)
       expr.negated = true
     } else expr = this.parseExpr(first)
     this.parseWiths(expr)
     return expr
+  }
+
+  /**
+   * `not` where `import future.keywords.not` (or `import rego.v2`) is in force (OPA 1.17): the
+   * negation covers the whole expression, including what OPA otherwise evaluates in front of
+   * it (`not f(input.x)` succeeds when input.x is undefined), and `not { a; b }` negates a body.
+   * Both become `{true | body} == set()`: the body has no solution. Variables bound in the body
+   * stay in it; `with` after the negation applies to every expression of the body.
+   */
+  parseNotBody (first: Token): Expr {
+    let body: Body
+    if (this.isOp('{')) {
+      const open = this.advance()
+      body = this.parseBody('}', false, open)
+      this.expectOp('}')
+    } else {
+      if (this.isKw('some') || this.isKw('every')) this.fail(`illegal negation of '${this.tok.text}'`)
+      let inner: Expr
+      if (this.isKw('not')) {
+        const t = this.advance()
+        inner = this.parseNotBody(t)
+      } else {
+        inner = this.parseExpr(this.tok)
+        if (inner.kind.type === 'assign') this.fail('cannot assign vars inside negated expression', first)
+      }
+      body = [inner]
+    }
+    const outer: Expr = { loc: this.loc(first), negated: false, with: [], kind: { type: 'term', term: { type: 'null', loc: this.loc(first) } } }
+    this.parseWiths(outer)
+    if (outer.with.length > 0) body = body.map(e => ({ ...e, with: [...outer.with, ...e.with] }))
+    const loc = this.loc(first)
+    const none: Term = { type: 'setcompr', term: { type: 'boolean', value: true, loc }, body, loc }
+    return { loc, negated: false, with: [], kind: { type: 'term', term: this.call('equal', [none, { type: 'set', items: [], loc }], loc) } }
   }
 
   /** `with target as value` modifiers after an expression, added to `expr.with`. */

@@ -23,7 +23,7 @@ export interface Capabilities {
 }
 
 /** Language features in OPA's capabilities vocabulary that the compiler implements. */
-const FEATURES = ['keywords_in_refs', 'rego_v1', 'rule_head_ref_string_prefixes', 'rule_head_refs', 'template_strings']
+const FEATURES = ['keywords_in_refs', 'rego_v1', 'rule_head_ref_string_prefixes', 'rule_head_refs', 'rego_v2_import', 'template_strings']
 
 function entry (d: BuiltinDecl): CapabilitiesBuiltin {
   const decl: CapabilitiesBuiltin['decl'] = { type: 'function' }
@@ -42,8 +42,8 @@ function entry (d: BuiltinDecl): CapabilitiesBuiltin {
 export function capabilities (): Capabilities {
   return {
     builtins: BUILTIN_TABLE.filter(d => d.impl.kind !== 'none').map(entry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    // `not`: import future.keywords.not (OPA 1.17); `and`/`or` (1.20) are not implemented
-    future_keywords: [...FUTURE_KEYWORDS, 'not'].sort(),
+    // and, not, or: OPA 1.17 / 1.20 (src/compiler/parser: parseNotBody, parseLogicalLiteral)
+    future_keywords: [...FUTURE_KEYWORDS, 'and', 'not', 'or'].sort(),
     wasm_abi_versions: [{ version: 1, minor_version: 1 }, { version: 1, minor_version: 2 }],
     features: [...FEATURES],
   }

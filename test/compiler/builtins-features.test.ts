@@ -213,7 +213,7 @@ t.test('rego.metadata in a query is an error; in v0 it works the same', async t 
 
 t.test('capabilities: OPA\'s shape, supported builtins only', async t => {
   const caps = capabilities()
-  t.same(caps.future_keywords, ['contains', 'every', 'if', 'in', 'not'])
+  t.same(caps.future_keywords, ['and', 'contains', 'every', 'if', 'in', 'not', 'or'])
   t.ok(caps.features.includes('rego_v1'))
   t.same(caps.wasm_abi_versions.at(-1), { version: 1, minor_version: 2 })
   const byName = new Map(caps.builtins.map(b => [b.name, b]))

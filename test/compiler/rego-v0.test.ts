@@ -87,7 +87,7 @@ in := "a name still"
 `
   t.same(await evalV0(every, 'x = [data.a.q, data.a.in]', { xs: [1] }), [[true, 'a name still']])
   t.match(v0Errors('package a\np { 1 in [1] }\n'), [/unexpected/])
-  t.match(v0Errors('package a\nimport future.keywords.bogus\n'), ['2: unexpected keyword, must be one of [contains every if in not]'])
+  t.match(v0Errors('package a\nimport future.keywords.bogus\n'), ['2: unexpected keyword, must be one of [and contains every if in not or]'])
   t.match(v0Errors('package a\nimport future.keywords.in as x\n'), ['2: `future` imports cannot be aliased'])
   t.match(v0Errors('package a\nimport future.stuff\n'), ['2: invalid import, must be `future.keywords`'])
 })

@@ -58,12 +58,32 @@ interface SavePoint { pos: number; diags: number; ctx: number }
 
 type BodyEnd = '}' | ']' | 'eof'
 
+/** An `and` / `or` literal before it becomes an expression (Parser.parseLogicalLiteral). */
+type Logical =
+  | { kind: 'plain'; expr: Expr; loc: Loc }
+  | { kind: 'body'; body: Body; loc: Loc }
+  | { kind: 'not'; item: Logical; loc: Loc }
+  | { kind: 'and' | 'or'; items: Logical[] }
+
+/** `n` with the modifiers `ws` added to every expression it evaluates. */
+function withAll (n: Logical, ws: With[]): Logical {
+  if (ws.length === 0) return n
+  switch (n.kind) {
+    case 'plain': return { ...n, expr: { ...n.expr, with: [...ws, ...n.expr.with] } }
+    case 'body': return { ...n, body: n.body.map(e => ({ ...e, with: [...ws, ...e.with] })) }
+    case 'not': return { ...n, item: withAll(n.item, ws) }
+    default: return { ...n, items: n.items.map(i => withAll(i, ws)) }
+  }
+}
+
 class Parser {
   private pos = 0
   /** numbers the variables of template-string parts ($tmplN: no Rego name starts with $) */
   templateVars = 0
   /** `import future.keywords.not` / `import rego.v2`: OPA 1.17's negation (parseNotBody) */
   notBodies = false
+  /** `and` / `or` are keywords here (parseLogicalLiteral) */
+  logical = false
   private readonly ctx: Ctx[] = [{ nl: true, noOr: false }]
   /** the syntax in force: 0 until a v0 module imports rego.v1 */
   version: 0 | 1
@@ -217,9 +237,8 @@ class Parser {
       if (imp.alias !== undefined) { error('`rego` imports cannot be aliased'); return }
       this.version = 1
       for (const k of KEYWORDS) this.keywords.add(k)
-      // rego.v2 (OPA 1.22) is rego.v1 plus the future keywords not, and and or; `and`/`or` are
-      // not implemented, so a module using them fails to parse (it is never read otherwise)
-      if (rest[0] === 'v2') this.notBodies = true
+      // rego.v2 (OPA 1.22) is rego.v1 plus the future keywords not, and and or
+      if (rest[0] === 'v2') { this.notBodies = true; this.logical = true; this.keywords.add('and'); this.keywords.add('or') }
       return
     }
     if (rest[0] !== 'keywords' || rest.length > 2) { error('invalid import, must be `future.keywords`'); return }
@@ -231,8 +250,9 @@ class Parser {
     const kw = rest[1]
     // `not` is a keyword already; importing it changes what a negation covers (parseNotBody)
     if (kw === 'not') { this.notBodies = true; return }
+    if (kw === 'and' || kw === 'or') { this.logical = true; this.keywords.add(kw); return }
     if (kw === null || !FUTURE_KEYWORDS.includes(kw)) {
-      error(`unexpected keyword, must be one of [${[...FUTURE_KEYWORDS, 'not'].sort().join(' ')}]`)
+      error(`unexpected keyword, must be one of [${[...FUTURE_KEYWORDS, 'and', 'not', 'or'].sort().join(' ')}]`)
       return
     }
     this.keywords.add(kw)
@@ -576,6 +596,7 @@ class Parser {
   parseLiteral (): Expr {
     const first = this.tok
     let expr: Expr
+    if (this.logical && !this.isKw('some') && !this.isKw('every')) return this.parseLogicalLiteral()
     if (this.isKw('some')) expr = this.parseSome()
     else if (this.isKw('every')) expr = this.parseEvery()
     else if (this.isKw('not')) {
@@ -620,6 +641,133 @@ class Parser {
     const loc = this.loc(first)
     const none: Term = { type: 'setcompr', term: { type: 'boolean', value: true, loc }, body, loc }
     return { loc, negated: false, with: [], kind: { type: 'term', term: this.call('equal', [none, { type: 'set', items: [], loc }], loc) } }
+  }
+
+  // ---- `and` / `or` (OPA 1.20: import future.keywords.and / .or, or rego.v2) ----
+  //
+  // Between body expressions, binding looser than `not`: `not a and b or c` is
+  // ((not a) and b) or c. An operand is an expression, a parenthesised group, or an explicit
+  // body `{ ... }`; the whole succeeds or fails and binds nothing (variables bound in an
+  // explicit body stay in it). Each operator becomes an expression over set comprehensions:
+  //   a and b  →  {true | a; b} != set()
+  //   a or b   →  {true | {true | a} == set(); {true | b} == set()} == set()
+  // evaluated left to right and stopping as OPA's do (b is not evaluated once a decides).
+  // A literal without and/or is parsed as before, so `x := 1` still binds x.
+
+  parseLogicalLiteral (): Expr {
+    const first = this.tok
+    const node = this.parseOrChain()
+    if (node.kind === 'plain') {
+      const e = node.expr
+      this.parseWiths(e)
+      return e
+    }
+    const holder: Expr = { loc: this.loc(first), negated: false, with: [], kind: { type: 'term', term: { type: 'null', loc: this.loc(first) } } }
+    this.parseWiths(holder)
+    if (this.isKw('and') || this.isKw('or')) this.unexpected(undefined)
+    return this.logicalExpr(withAll(node, holder.with), this.loc(first))
+  }
+
+  parseOrChain (): Logical {
+    const items = [this.parseAndChain()]
+    while (this.isKw('or')) { this.advance(); items.push(this.parseAndChain()) }
+    return items.length === 1 ? items[0]! : { kind: 'or', items }
+  }
+
+  parseAndChain (): Logical {
+    const items = [this.parseNotOperand()]
+    while (this.isKw('and')) { this.advance(); items.push(this.parseNotOperand()) }
+    return items.length === 1 ? items[0]! : { kind: 'and', items }
+  }
+
+  parseNotOperand (): Logical {
+    if (!this.isKw('not')) return this.parseOperand()
+    const kw = this.advance()
+    if (this.isKw('some') || this.isKw('every')) this.fail(`illegal negation of '${this.tok.text}'`)
+    if (this.notBodies && this.isOp('{')) {
+      // not { ... } always negates a body (OPA: a set needs not ({...}))
+      const open = this.advance()
+      const body = this.parseBody('}', false, open)
+      this.expectOp('}')
+      return { kind: 'not', item: { kind: 'body', body, loc: this.loc(open) }, loc: this.loc(kw) }
+    }
+    const item = this.parseNotOperand()
+    if (!this.notBodies) {
+      // the classic negation of one expression (its operands are evaluated in front of it)
+      if (item.kind !== 'plain' || item.expr.negated) this.fail('negating a group or a body needs import future.keywords.not', kw)
+      item.expr.negated = true
+      return { kind: 'plain', expr: item.expr, loc: this.loc(kw) }
+    }
+    return { kind: 'not', item, loc: this.loc(kw) }
+  }
+
+  parseOperand (): Logical {
+    const first = this.tok
+    if (this.isOp('(')) {
+      // (a + b) == c is an expression; (a or b) is a group
+      const s = this.save()
+      try {
+        const e = this.parseExpr(first)
+        if (this.operandEnds()) return { kind: 'plain', expr: e, loc: e.loc }
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err
+      }
+      this.restore(s)
+      this.advance()
+      if (this.isOp(')')) this.fail('empty parenthesized group')
+      const inner = this.withCtx({ nl: false, noOr: false }, () => {
+        const n = this.parseOrChain()
+        const holder: Expr = { loc: this.loc(first), negated: false, with: [], kind: { type: 'term', term: { type: 'null', loc: this.loc(first) } } }
+        this.parseWiths(holder)
+        return withAll(n, holder.with)
+      })
+      if (!this.isOp(')')) this.fail('expected ) to close parenthesized group')
+      this.advance()
+      return inner
+    }
+    if (this.isOp('{')) {
+      // { ... } next to and/or holds a body; {1, 2} == x is an expression
+      const s = this.save()
+      try {
+        const open = this.advance()
+        const body = this.parseBody('}', false, open)
+        this.expectOp('}')
+        if (this.isKw('and') || this.isKw('or')) return { kind: 'body', body, loc: this.loc(first) }
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err
+      }
+      this.restore(s)
+    }
+    const e = this.parseExpr(first)
+    return { kind: 'plain', expr: e, loc: e.loc }
+  }
+
+  /** After an operand parsed as an expression: does the literal or group go on correctly? */
+  operandEnds (): boolean {
+    return this.isKw('and') || this.isKw('or') || this.isKw('with') || this.isOp(')') || this.isOp(';') || this.isOp('}') ||
+      this.isOp(']') || this.atEof() || this.tok.nlBefore
+  }
+
+  /** The expression that succeeds when `n` does (see parseLogicalLiteral). */
+  logicalExpr (n: Logical, loc: Loc): Expr {
+    const t = (term: Term): Expr => ({ loc, negated: false, with: [], kind: { type: 'term', term } })
+    const none = (body: Body): Term => this.call('equal', [{ type: 'setcompr', term: { type: 'boolean', value: true, loc }, body, loc }, { type: 'set', items: [], loc }], loc)
+    const some = (body: Body): Term => this.call('neq', [{ type: 'setcompr', term: { type: 'boolean', value: true, loc }, body, loc }, { type: 'set', items: [], loc }], loc)
+    switch (n.kind) {
+      case 'plain': {
+        const k = n.expr.kind.type
+        if (k === 'assign') this.failAt('cannot assign vars inside implicit and/or operand', n.loc)
+        return n.expr
+      }
+      case 'body': return t(some(n.body))
+      case 'not': return t(none([this.logicalExpr(n.item, n.loc)]))
+      case 'and': return t(some(n.items.map(i => this.logicalExpr(i, loc))))
+      case 'or': return t(none(n.items.map(i => t(none([this.logicalExpr(i, loc)])))))
+    }
+  }
+
+  failAt (message: string, loc: Loc): never {
+    throw new ParseError({ code: 'rego_parse_error', message, loc })
   }
 
   /** `with target as value` modifiers after an expression, added to `expr.with`. */
@@ -876,7 +1024,7 @@ class Parser {
         this.advance()
         if (this.isKeyword(t.text)) {
           // `contains` is a keyword in rule heads but also a builtin: `contains(s, "x")`
-          if (t.text === 'contains' && this.isOp('(') && !this.tok.wsBefore) {
+          if ((t.text === 'contains' || t.text === 'and' || t.text === 'or') && this.isOp('(') && !this.tok.wsBefore) {
             return { type: 'var', name: t.text, loc }
           }
           this.unexpected('term', t)

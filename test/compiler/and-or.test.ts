@@ -37,6 +37,7 @@ t.test('truth tables and precedence', async t => {
   t.equal(await truth('{ some v in input.vs; v > 2 } or input.y', { vs: [1, 2] }), false)
   t.equal(await truth('input.ok or 1 / 0 == 1', { ok: true }), true, 'or stops at the first operand that succeeds')
   t.equal(await truth('input.x and input.y', { x: true, y: true }, 'import future.keywords.and'), true, 'import future.keywords.and alone')
+  t.equal(await truth('input.x or input.y', { y: true }, 'import future.keywords'), true, 'the catch-all import includes them')
 })
 
 t.test('with, bindings and the set builtins', async t => {

@@ -244,7 +244,13 @@ class Parser {
     if (rest[0] !== 'keywords' || rest.length > 2) { error('invalid import, must be `future.keywords`'); return }
     if (imp.alias !== undefined) { error('`future` imports cannot be aliased'); return }
     if (rest.length === 1) {
+      // every future keyword, not, and and or included (OPA PR #9093): a module importing the
+      // catch-all gets OPA 1.17's negation and the and/or keywords, as in current OPA
       for (const k of FUTURE_KEYWORDS) this.keywords.add(k)
+      this.notBodies = true
+      this.logical = true
+      this.keywords.add('and')
+      this.keywords.add('or')
       return
     }
     const kw = rest[1]

@@ -260,6 +260,9 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('base64url.encode_no_pad', [S], S, native('encoding.base64UrlEncodeNoPad'), { names: ['x', 'y'] }),
   fn('hex.encode', [S], S, native('encoding.hexEncode'), { names: ['x', 'y'] }),
   fn('hex.decode', [S], S, native('encoding.hexDecode'), { names: ['x', 'y'] }),
+  // Go's net/url.Parse (src/policy/builtins/uri.ts)
+  fn('uri.parse', [S], obj(S, S), HOST, { names: ['uri', 'result'] }),
+  fn('uri.is_valid', [S], B, HOST, { names: ['uri', 'result'] }),
   fn('urlquery.encode', [S], S, HOST, { names: ['x', 'y'] }),
   fn('urlquery.decode', [S], S, HOST, { names: ['x', 'y'] }),
   fn('urlquery.encode_object', [obj(S, or(S, arr(S), set(S)))], S, HOST, { names: ['object', 'y'] }),

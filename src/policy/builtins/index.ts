@@ -30,6 +30,7 @@ import { regexBuiltins } from './regex.js'
 import { schemaBuiltins } from './schema.js'
 import { stringBuiltins } from './strings.js'
 import { timeBuiltins } from './time.js'
+import { uriBuiltins } from './uri.js'
 import { yamlBuiltins } from './yaml.js'
 
 export type { HostBuiltin } from './context.js'
@@ -45,7 +46,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
-  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins,
+  jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

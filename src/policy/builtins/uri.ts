@@ -1,4 +1,4 @@
-// uri.parse and uri.is_valid (OPA 1.16, topdown/uri.go): a URI as Go's net/url.Parse reads it.
+// uri.parse and uri.is_valid (OPA PR #8578, 2026; topdown/uri.go): a URI as Go's net/url.Parse reads it.
 // A policy checking a redirect target's host or scheme must see the parts the Go upstreams
 // (and OPA) see, so the parser below follows net/url's rules, not the WHATWG URL that
 // JavaScript's URL implements (which lowercases hosts, resolves dot segments and accepts

@@ -1,4 +1,4 @@
-// uri.parse / uri.is_valid (OPA 1.16): Go's net/url.Parse, through compiled policies. Bundles
+// uri.parse / uri.is_valid (OPA PR #8578, 2026): Go's net/url.Parse, through compiled policies. Bundles
 // using them could not load before ("unsupported builtin"). Expected values are Go's: a policy
 // allow-listing redirect hosts must see the host Go upstreams see (exa%6dple.com is refused,
 // not read as example.com; a port is ASCII digits; userinfo is checked).

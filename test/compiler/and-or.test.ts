@@ -2,23 +2,9 @@
 // import rego.v2). Precedence: other expressions, then not, then and, then or; short-circuit;
 // the whole succeeds or fails and binds nothing. Modules using them were refused at load.
 import t from 'tap'
-import { compileModules } from '../../src/compiler/index.js'
-import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { runRego, type RegoOutcome } from './run-rego.js'
 
-async function evalP (rules: string, input: unknown = {}, imp = 'import rego.v2'): Promise<{ value?: unknown; error?: string }> {
-  let c
-  try {
-    c = compileModules({ modules: [{ file: 'p.rego', source: `package test\n\n${imp}\n\n${rules}` }], entrypoints: ['test/p'] })
-  } catch (e) {
-    return { error: (e as Error).message }
-  }
-  const p = await loadWasmPolicy(c.wasm)
-  try {
-    return { value: (p.evaluate(input, 'test/p') as Array<{ result: unknown }>)[0]?.result }
-  } catch (e) {
-    return { error: evaluationMessage(e) }
-  }
-}
+const evalP = (rules: string, input: unknown = {}, imp = 'import rego.v2'): Promise<RegoOutcome> => runRego(`package test\n\n${imp}\n\n${rules}`, input)
 
 const truth = async (expr: string, input: unknown, imp?: string): Promise<unknown> => (await evalP(`default p := false\n\np if {\n  ${expr}\n}\n`, input, imp)).value
 

@@ -4,15 +4,13 @@
 // numbers as their text (the runtime's NumV.dec, the host's JSON.rawJSON), and the text is what
 // comes back out.
 import t from 'tap'
-import { compileModules } from '../../src/compiler/index.js'
 import { parseJsonExact } from '../../src/exact-json.js'
-import { loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { runRego } from './run-rego.js'
 
 async function evalP (source: string, inputText = '{}'): Promise<unknown> {
-  const c = compileModules({ modules: [{ file: 'p.rego', source: `package test\n\n${source}` }], entrypoints: ['test/p'] })
-  const p = await loadWasmPolicy(c.wasm)
-  const rs = p.evaluate(parseJsonExact(inputText), 'test/p') as Array<{ result: unknown }>
-  return rs[0]?.result
+  const r = await runRego(`package test\n\n${source}`, parseJsonExact(inputText))
+  if (r.error !== undefined) throw new Error(r.error)
+  return r.value
 }
 
 const ORDER = `p := {k: order(pair[0], pair[1]) | some k, pair in input.pairs}
@@ -48,10 +46,8 @@ t.test('literals too, and sets and keys treat equal decimals as one', async t =>
 })
 
 t.test('a kept number comes back as its text', async t => {
-  const c = compileModules({ modules: [{ file: 'p.rego', source: 'package test\n\np := [input.a, 1e-400, abs(input.b)]\n' }], entrypoints: ['test/p'] })
-  const p = await loadWasmPolicy(c.wasm)
-  const rs = p.evaluate(parseJsonExact('{"a": 1000.00000000000000001, "b": -0.1234567890123456789}'), 'test/p') as Array<{ result: unknown }>
-  t.equal(JSON.stringify(rs[0]!.result), '[1000.00000000000000001,1e-400,0.1234567890123456789]')
+  const got = await evalP('p := [input.a, 1e-400, abs(input.b)]', '{"a": 1000.00000000000000001, "b": -0.1234567890123456789}')
+  t.equal(JSON.stringify(got), '[1000.00000000000000001,1e-400,0.1234567890123456789]')
 })
 
 // OPA's integer arithmetic is math/big: exact at any size. Ours is i64, and went to doubles past

@@ -5,23 +5,9 @@
 // were refused at load before; the catch-all `import future.keywords` includes `not` (and
 // `and`/`or`) in current OPA, so a module carrying it gets the new negation too.
 import t from 'tap'
-import { compileModules } from '../../src/compiler/index.js'
-import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { runRego, type RegoOutcome } from './run-rego.js'
 
-async function evalP (source: string, input: unknown = {}): Promise<{ value?: unknown; error?: string }> {
-  let c
-  try {
-    c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: ['test/p'] })
-  } catch (e) {
-    return { error: (e as Error).message }
-  }
-  const p = await loadWasmPolicy(c.wasm)
-  try {
-    return { value: (p.evaluate(input, 'test/p') as Array<{ result: unknown }>)[0]?.result }
-  } catch (e) {
-    return { error: evaluationMessage(e) }
-  }
-}
+const evalP = (source: string, input: unknown = {}): Promise<RegoOutcome> => runRego(source, input)
 
 const RULE = 'default p := false\n\np if {\n  not input.x + input.y == input.z\n}\n'
 

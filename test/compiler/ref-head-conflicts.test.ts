@@ -3,19 +3,9 @@
 // and merges only the path objects (its case "refheads/general, overlapping rule, deep injection
 // into other rule object value, conflict"). We merged the two, giving a value neither rule wrote.
 import t from 'tap'
-import { compileModules } from '../../src/compiler/index.js'
-import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { runRego, type RegoOutcome } from './run-rego.js'
 
-async function evalP (source: string, input: unknown = {}): Promise<{ value?: unknown; error?: string }> {
-  const c = compileModules({ modules: [{ file: 'p.rego', source: `package test\n\n${source}` }], entrypoints: ['test/p'] })
-  const p = await loadWasmPolicy(c.wasm)
-  try {
-    const rs = p.evaluate(input, 'test/p') as Array<{ result: unknown }>
-    return { value: rs[0]?.result }
-  } catch (e) {
-    return { error: evaluationMessage(e) }
-  }
-}
+const evalP = (source: string, input: unknown = {}): Promise<RegoOutcome> => runRego(`package test\n\n${source}`, input)
 
 t.test('a rule path reaching inside another rule\'s value is a conflict', async t => {
   // a generic rule above, a static rule below

@@ -4,24 +4,9 @@
 // "<undefined>" and never fails the rule; two values are eval_conflict_error), strings are
 // inserted bare and everything else as Rego text; \{ is a literal brace.
 import t from 'tap'
-import { compileModules } from '../../src/compiler/index.js'
-import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { runRego, type RegoOutcome } from './run-rego.js'
 
-async function evalP (source: string, input: unknown = {}): Promise<{ value?: unknown; error?: string }> {
-  let c
-  try {
-    c = compileModules({ modules: [{ file: 'p.rego', source: `package test\n\n${source}` }], entrypoints: ['test/p'] })
-  } catch (e) {
-    return { error: (e as Error).message }
-  }
-  const p = await loadWasmPolicy(c.wasm)
-  try {
-    const rs = p.evaluate(input, 'test/p') as Array<{ result: unknown }>
-    return { value: rs[0]?.result }
-  } catch (e) {
-    return { error: evaluationMessage(e) }
-  }
-}
+const evalP = (source: string, input: unknown = {}): Promise<RegoOutcome> => runRego(`package test\n\n${source}`, input)
 
 t.test('values render as OPA renders them', async t => {
   t.same(await evalP('x := 5\np := $"a{x}b{input.missing}c{[1, "two", {"k": null}]}d{set()}e{{1}}f{1.5}{true}{null}{"s"}"'),

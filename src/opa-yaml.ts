@@ -1,21 +1,24 @@
 // YAML read and written as OPA reads and writes it.
 //
-// OPA turns YAML into JSON with sigs.k8s.io/yaml, which decodes with go-yaml v2: YAML 1.1
-// scalars, not 1.2. That is what yaml.unmarshal, yaml.is_valid, data.yaml files in bundles and
-// `opa eval --input x.yaml` give a policy, so a different reading is a different decision: with
-// YAML 1.2, `debug: on` is the string "on", and a policy denying `config.debug == true` allowed
-// a config OPA denies. What go-yaml v2 does, and so what this module does:
-// - plain (unquoted, untagged) scalars resolve as YAML 1.1: y/Y/yes/Yes/YES/on/On/ON and their
-//   negatives are booleans; integers are Go's strconv.ParseInt(s, 0, 64) after removing "_"
-//   (0x/0X, 0o/0O, 0b/0B prefixes, a leading 0 is octal: 010 is 8), then ParseUint (up to
-//   2^64-1); then decimal floats; a float overflowing a double (1e400) stays a string; quoted
-//   and block scalars are strings; timestamps and base-60 numbers stay strings;
+// Current OPA (PR #9174, September 2026) turns YAML into JSON with its own internal/yaml package
+// over go-yaml v3, which resolves plain scalars by the YAML 1.2 core schema: `debug: on` is the
+// string "on" (OPA up to 1.20 read it as true through sigs.k8s.io/yaml and go-yaml v2). That is
+// what yaml.unmarshal, yaml.is_valid, data.yaml files in bundles and `opa eval --input x.yaml`
+// give a policy, so a different reading is a different decision. What OPA does, and so what this
+// module does:
+// - plain (unquoted, untagged) scalars: true/True/TRUE and false/False/FALSE are booleans (not
+//   yes/no/on/off/y/n); ""/~/null/Null/NULL are null; integers are Go's strconv.ParseInt(s, 0,
+//   64) after removing "_" (0x/0o/0b prefixes, and a leading 0 is still octal: 010 is 8), then
+//   ParseUint (up to 2^64-1); then decimal floats; a float overflowing a double (1e400) stays a
+//   string; timestamps stay strings (OPA re-tags them); quoted and block scalars are strings;
 // - explicit tags: !!str, !!binary (base64, decoded), !!bool/!!int/!!float/!!timestamp (the
 //   text must resolve to that type, else the document is an error); other tags are ignored;
-// - only the first document is read; a later duplicate key wins; "<<" merges in place (the
-//   merged keys override keys before it; in a sequence of maps, earlier maps win);
-// - keys become strings as sigs.k8s.io/yaml makes them: true → "true", 10 → "10", 1.5 → "1.5"
-//   (Go's %g of a float32); a null key, a key past int64, a map or sequence key is an error;
+// - only the first document is read, but every document must parse; a later duplicate key wins;
+//   "<<" merges as go-yaml v3 does: the mapping's own keys win over merged ones, and among
+//   merged maps (repeated "<<" keys are folded into one list, in order) the first one wins;
+// - keys become strings as OPA's keyString makes them: true → "true", 10 → "10", a uint64 as
+//   its digits, 1.5 → "1.5" (Go's %g of a float32), .inf → ".inf"; a null, map or sequence key
+//   is an error;
 // - a value JSON cannot hold (.inf, .nan) makes the whole document an error.
 // Integers past 2^53 keep their digits (exact-json.ts). The `yaml` package parses the syntax
 // with its failsafe schema, which keeps every scalar as written; resolution is done here.
@@ -34,13 +37,16 @@ export interface OpaYamlOptions {
   maxNodes?: number
 }
 
-/** YAML text → the JSON value OPA's sigs.k8s.io/yaml gives (undefined-free; null for an empty stream). */
+/** YAML text → the JSON value OPA's internal/yaml gives (undefined-free; null for an empty stream). */
 export function parseOpaYaml (text: string, opts: OpaYamlOptions = {}): unknown {
   const lines = new LineCounter()
   const docs = parseAllDocuments(text, { schema: 'failsafe', resolveKnownTags: false, merge: false, uniqueKeys: false, lineCounter: lines, prettyErrors: true })
+  // only the first document is read, but a syntax error in any of them fails the whole text
+  for (const d of docs as Document.Parsed[]) {
+    if (d.errors.length > 0) throw new YamlReadError(d.errors[0]!.message.split('\n')[0]!.replace(/:$/, ''))
+  }
   const doc = (docs as Document.Parsed[])[0]
   if (doc === undefined) return null
-  if (doc.errors.length > 0) throw new YamlReadError(doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, ''))
   const r = new Reader(doc, lines, opts.maxNodes ?? 10_000 + 20 * text.length)
   return r.value(doc.contents as ParsedNode | null)
 }
@@ -62,16 +68,19 @@ const STR = 'str', NULL = 'null', BOOL = 'bool', INT = 'int', UINT = 'uint', FLO
 type Kind = typeof STR | typeof NULL | typeof BOOL | typeof INT | typeof UINT | typeof FLOAT | typeof TIMESTAMP
 interface Resolved { kind: Kind; value: unknown }
 
-// Scalars go-yaml v2 looks up by their exact text before anything else.
+// Scalars go-yaml v3 looks up by their exact text before anything else.
 const LOOKUP = new Map<string, Resolved>()
-for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']) LOOKUP.set(s, { kind: BOOL, value: true })
-for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']) LOOKUP.set(s, { kind: BOOL, value: false })
+for (const s of ['true', 'True', 'TRUE']) LOOKUP.set(s, { kind: BOOL, value: true })
+for (const s of ['false', 'False', 'FALSE']) LOOKUP.set(s, { kind: BOOL, value: false })
 for (const s of ['', '~', 'null', 'Null', 'NULL']) LOOKUP.set(s, { kind: NULL, value: null })
 for (const s of ['.nan', '.NaN', '.NAN']) LOOKUP.set(s, { kind: FLOAT, value: NaN })
 for (const s of ['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF']) LOOKUP.set(s, { kind: FLOAT, value: Infinity })
 for (const s of ['-.inf', '-.Inf', '-.INF']) LOOKUP.set(s, { kind: FLOAT, value: -Infinity })
 
-// The first characters that make go-yaml v2 try anything but a string.
+// YAML 1.1 booleans: strings to go-yaml v3, which still quotes them when it writes them.
+const OLD_BOOLS = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'])
+
+// The first characters that make go-yaml try anything but a string.
 const RESOLVABLE_START = /^(?:$|[-+0-9.yYnNtTfFoO~])/
 // Go's strconv.ParseInt/ParseUint with base 0 (underscores already removed).
 const GO_INT = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))$/
@@ -79,7 +88,7 @@ const YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/
 // Go's ParseFloat of a text starting with "." (underscores only between digits).
 const DOT_FLOAT = /^\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?$/
 const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n, UINT64_MAX = 2n ** 64n - 1n
-// go-yaml v2's timestamp layouts (2006-1-2, with a time: T/t and a zone, or a space and none).
+// go-yaml's timestamp layouts (2006-1-2, with a time: T/t and a zone, or a space and none).
 const TIMESTAMP_RE = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2}))|(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]{1,9})?))?$/
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/
 
@@ -102,7 +111,7 @@ function isTimestamp (s: string): boolean {
   return h < 24 && min < 60 && sec < 60
 }
 
-/** go-yaml v2's resolution of a scalar's text, for an untagged plain scalar (tag '') or a resolvable tag. */
+/** go-yaml v3's resolution of a scalar's text, for an untagged plain scalar (tag '') or a resolvable tag. */
 function resolveText (text: string, tag: Kind | ''): Resolved {
   if (tag === STR || !RESOLVABLE_START.test(text)) return { kind: STR, value: text }
   const known = LOOKUP.get(text)
@@ -131,11 +140,11 @@ function resolveText (text: string, tag: Kind | ''): Resolved {
   return { kind: STR, value: text }
 }
 
-/** Whether go-yaml v2 reads `s`, written as a plain scalar, as something other than this
- * string (a plain "<<" key is a merge: quoted too, where go-yaml v2 writes it plain). */
+/** Whether go-yaml v3 writes `s` quoted: it would read it, plain, as something other than this
+ * string, or it is a YAML 1.1 boolean or base-60 number (quoted for older readers), or "<<". */
 export function plainIsNotString (s: string): boolean {
   const r = resolveText(s, '')
-  return r.kind !== STR || BASE60_FLOAT.test(s) || s === '<<'
+  return r.kind !== STR || OLD_BOOLS.has(s) || BASE60_FLOAT.test(s) || s === '<<'
 }
 
 const TAG_PREFIX = 'tag:yaml.org,2002:'
@@ -205,38 +214,44 @@ class Reader {
     return this.fail(node, 'unsupported YAML node')
   }
 
-  /** A mapping's pairs into `out`, in order: a later key wins, "<<" merges where it stands. */
-  private mapping (node: Node, out: Record<string, unknown>): void {
+  /**
+   * A mapping's pairs into `out`, as go-yaml v3 decodes them after OPA's normalisation: a later
+   * duplicate key wins; the mapping's own keys come first, then every "<<" source in order
+   * (repeated "<<" keys folded into one list), each adding only keys nobody set before it.
+   * `taken` holds the keys already set when this mapping is itself merged into another.
+   */
+  private mapping (node: Node, out: Record<string, unknown>, taken: Set<string> | null = null): void {
     if (!isMap(node)) return this.fail(node, 'map merge requires map or sequence of maps as the value')
+    const own = new Map<string, unknown>()
+    const sources: Array<Node | null> = []
     for (const pair of node.items) {
       const k = pair.key as Node | null
       if (isMergeKey(k)) {
-        this.merge(pair.value as Node | null, node, out)
+        const v0 = pair.value as Node | null
+        const v = v0 === null ? null : this.target(v0)
+        if (v !== null && isSeq(v)) { this.count(v0); sources.push(...(v.items as Array<Node | null>)) } else sources.push(v0)
         continue
       }
       const key = this.key(k, node)
-      const v = this.value(pair.value as Node | null)
+      own.delete(key) // a duplicate takes the later value
+      own.set(key, this.value(pair.value as Node | null))
+    }
+    for (const [key, v] of own) {
+      if (taken !== null) {
+        if (taken.has(key)) continue
+        taken.add(key)
+      }
       if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true })
       else out[key] = v
     }
-  }
-
-  /** "<<": a map's pairs (or each map's of a sequence, last first: earlier maps win) into `out`. */
-  private merge (v0: Node | null, map: Node, out: Record<string, unknown>): void {
-    if (v0 === null) return this.fail(map, 'map merge requires map or sequence of maps as the value')
-    const v = this.target(v0)
-    this.count(v0)
-    if (isSeq(v)) {
-      for (let i = v.items.length - 1; i >= 0; i--) {
-        const item = v.items[i] as Node | null
-        const m = item === null ? null : this.target(item)
-        if (m === null || !isMap(m)) return this.fail(item ?? v, 'map merge requires map or sequence of maps as the value')
-        this.count(item)
-        this.within(m, () => this.mapping(m, out))
-      }
-      return
+    if (sources.length === 0) return
+    const seen = taken ?? new Set(own.keys())
+    for (const src of sources) {
+      const m = src === null ? null : this.target(src)
+      if (m === null || !isMap(m)) return this.fail(src ?? node, 'map merge requires map or sequence of maps as the value')
+      this.count(src)
+      this.within(m, () => this.mapping(m, out, seen))
     }
-    this.within(v, () => this.mapping(v, out))
   }
 
   private within (node: Node, fn: () => void): void {
@@ -244,7 +259,7 @@ class Reader {
     try { fn() } finally { this.expanding.delete(node) }
   }
 
-  /** A key as sigs.k8s.io/yaml turns it into a JSON object key. */
+  /** A key as OPA's internal/yaml (keyString) turns it into a JSON object key. */
   private key (k0: Node | null, map: Node): string {
     if (k0 === null) return this.fail(map, 'a map key cannot be null')
     const k = this.target(k0)
@@ -254,9 +269,8 @@ class Reader {
     switch (r.kind) {
       case STR: case TIMESTAMP: return r.value as string
       case BOOL: return r.value === true ? 'true' : 'false'
-      case INT: return (r.value as bigint).toString()
+      case INT: case UINT: return (r.value as bigint).toString()
       case FLOAT: return goFloat32G(r.value as number)
-      case UINT: return this.fail(k0, `a map key past int64 (${String(r.value)}) is not supported`)
       default: return this.fail(k0, 'a map key cannot be null')
     }
   }
@@ -303,20 +317,20 @@ export function goFloat32G (f: number): string {
   return `${sign}${whole}${frac === '' ? '' : '.' + frac}`
 }
 
-// yaml.marshal: strings a YAML 1.1 reader (go-yaml v2, OPA) would read as something else are
-// quoted, so yaml.unmarshal(yaml.marshal(x)) == x here and in OPA. The `yaml` package quotes a
-// plain string when a default tag's `test` matches it; this tag's test is go-yaml's resolution.
+// yaml.marshal: strings go-yaml v3 quotes (those it would read as something else, and the YAML
+// 1.1 booleans) are quoted, so yaml.unmarshal(yaml.marshal(x)) == x here and in OPA. The `yaml`
+// package quotes a plain string when a default tag's `test` matches it.
 const GO_YAML_NON_STRING = {
-  tag: 'tag:bouncer,2026:go-yaml-v2-non-string',
+  tag: 'tag:bouncer,2026:go-yaml-v3-non-string',
   default: true,
   test: { test: plainIsNotString } as unknown as RegExp,
   resolve: (s: string) => s,
 }
 
-/** The YAML text of a JSON value, as OPA's yaml.marshal lays it out (go-yaml v2: sequences not indented under their key). */
+/** The YAML text of a JSON value, as OPA's yaml.marshal lays it out (go-yaml v3, indent 2: sequences indented under their key). */
 export function stringifyOpaYaml (value: unknown): string {
   const doc = new Document(plainValues(value), { schema: 'core', customTags: [GO_YAML_NON_STRING] })
-  return doc.toString({ indentSeq: false, lineWidth: 0 })
+  return doc.toString({ indent: 2, indentSeq: true, lineWidth: 0 })
 }
 
 /** Numbers kept as text (exact-json.ts) → bigint / number, which `yaml` writes as their digits. */

@@ -78,7 +78,7 @@ function parseDataFile (path: string, bytes: Uint8Array): unknown {
   const src = text(path, bytes, 'BOUNCER_ERR_BUNDLE_DATA')
   try {
     if (path.endsWith('.json')) return parseJsonExact(src)
-    // As OPA reads data.yaml (util.Unmarshal): JSON if it is JSON, else YAML 1.1 as go-yaml v2
+    // As OPA reads data.yaml (util.Unmarshal): JSON if it is JSON, else YAML as OPA's go-yaml v3
     // reads it. Alias expansion is bounded ("billion laughs").
     return parseOpaDocument(src)
   } catch (e) {

@@ -267,7 +267,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('urlquery.decode', [S], S, HOST, { names: ['x', 'y'] }),
   fn('urlquery.encode_object', [obj(S, or(S, arr(S), set(S)))], S, HOST, { names: ['object', 'y'] }),
   fn('urlquery.decode_object', [S], obj(S, arr(S)), HOST, { names: ['x', 'object'] }),
-  // not SDK: the SDK's read YAML 1.2, OPA's go-yaml v2 reads YAML 1.1 (src/policy/builtins/yaml.ts)
+  // not SDK: OPA's go-yaml v3 reading, not the SDK's (src/policy/builtins/yaml.ts)
   fn('yaml.marshal', [A], S, HOST, { names: ['x', 'y'] }),
   fn('yaml.unmarshal', [S], A, HOST, { names: ['x', 'y'] }),
   fn('yaml.is_valid', [S], B, HOST, { names: ['x', 'result'] }),

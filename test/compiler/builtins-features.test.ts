@@ -232,15 +232,16 @@ t.test('capabilities: OPA\'s shape, supported builtins only', async t => {
   t.same(JSON.parse(JSON.stringify(caps)), caps, 'plain JSON')
 })
 
-t.test('METADATA YAML is read as OPA reads it (YAML 1.1): on/yes are true, 010 is octal', async t => {
+t.test('METADATA YAML is read as current OPA reads it (go-yaml v3): on is a string, true a boolean, 010 is octal', async t => {
   const src = `package m
 
 # METADATA
 # custom:
 #   enforce: on
 #   audit: "on"
+#   strict: true
 #   mode: 010
 r := rego.metadata.rule()
 `
-  t.same(await evalQuery([src], 'x := data.m.r.custom'), [{ enforce: true, audit: 'on', mode: 8 }])
+  t.same(await evalQuery([src], 'x := data.m.r.custom'), [{ enforce: 'on', audit: 'on', strict: true, mode: 8 }])
 })

@@ -9,8 +9,8 @@
 // `subpackages` the package. Values are normalised to the shape rego.metadata.* returns (OPA's
 // Annotations.toObject): authors as {name, email}, related_resources as {ref, description},
 // schemas as {path, schema | definition} with refs as arrays of strings; empty fields left out.
-// The YAML is read as OPA reads it (sigs.k8s.io/yaml, YAML 1.1: src/opa-yaml.ts): `entrypoint: yes`
-// is true and `custom: {enforce: on}` holds true, as rego.metadata.* gives them in OPA.
+// The YAML is read as current OPA reads it (go-yaml v3: src/opa-yaml.ts): `entrypoint: true` is
+// true and `custom: {enforce: on}` holds the string "on", as rego.metadata.* gives them in OPA.
 import { parseOpaYaml } from '../../opa-yaml.js'
 import type { Annotation, Loc, Module, Rule } from '../ast/index.js'
 import type { Diagnostic } from '../diagnostics.js'

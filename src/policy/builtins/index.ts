@@ -14,8 +14,8 @@
 // sprintf natively in the Wasm runtime with Go semantics; this applies to OPA-built Wasm only: sprintf-js, no Go verbs like
 // %v of composites in Go syntax, big integers arrive rounded), json.is_valid. Its regex.split
 // (JS RegExp: backtracking, JS syntax) is withdrawn when regex.ts loads, so ours (Go semantics)
-// serves every module; its yaml.* (YAML 1.2) are withdrawn by yaml.ts for OPA's YAML 1.1
-// reading (src/opa-yaml.ts). Everything else a module imports
+// serves every module; its yaml.* are withdrawn by yaml.ts for OPA's own reading (go-yaml v3:
+// src/opa-yaml.ts). Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
 import { SDK_BUILTINS } from '../../compiler/builtins.js'
 import { guard, type HostBuiltin } from './context.js'

@@ -1,7 +1,8 @@
-// yaml.marshal, yaml.unmarshal and yaml.is_valid as OPA answers them: YAML 1.1 scalars as
-// go-yaml v2 reads them (`on` is true, `010` is 8), keys made strings as sigs.k8s.io/yaml makes
-// them, and a document with no JSON form (a null key, .inf) an error — src/opa-yaml.ts. The
-// SDK's own three (YAML 1.2) are withdrawn: they read `on` as "on". is_valid of a non-string
+// yaml.marshal, yaml.unmarshal and yaml.is_valid as current OPA answers them: scalars as its
+// go-yaml v3 resolves them (`on` is "on", `010` is 8, `1_000` is 1000), keys made strings as
+// OPA's internal/yaml makes them, and a document with no JSON form (a null key, .inf) an
+// error — src/opa-yaml.ts. The SDK's own three are withdrawn: they differ from OPA on octal
+// and underscored numbers, keys, merges and documents that do not parse past the first. is_valid of a non-string
 // is false; unmarshal of an invalid document is a builtin error (undefined, or with strict
 // builtin errors an evaluation error).
 import { builtinError, type HostBuiltin } from './context.js'

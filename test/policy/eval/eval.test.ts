@@ -270,24 +270,25 @@ t.test('bundles built by `bouncer build` (compileBundle) load with their recorde
   t.notOk(clock.cacheable)
 })
 
-t.test('data.yaml is read as OPA reads it (YAML 1.1, go-yaml v2), from a directory and from a bundle', async (t) => {
-  // With YAML 1.2 `maintenance: on` was the string "on": this policy let every request through
-  // while the operator had switched maintenance on. `mode: 0600` is octal (384) in OPA.
+t.test('data.yaml is read as current OPA reads it (go-yaml v3), from a directory and from a bundle', async (t) => {
+  // `maintenance: on` is the string "on" in current OPA (PR #9174; up to 1.20 it was true), so
+  // this policy's switch is `true`; `mode: 0600` is octal (384), and 1_000 is 1000.
   const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-yaml-data-'))
   mkdirSync(path.join(dir, 'flags'))
-  writeFileSync(path.join(dir, 'flags', 'policy.rego'), 'package flags\n\ndecision := {"allow": data.flags.maintenance != true, "mode": data.flags.mode}\n')
-  writeFileSync(path.join(dir, 'flags', 'data.yaml'), 'maintenance: on\nmode: 0600\n')
+  const policy = 'package flags\n\ndecision := {"allow": data.flags.maintenance != true, "mode": data.flags.mode, "switch": data.flags.switch, "limit": data.flags.limit}\n'
+  writeFileSync(path.join(dir, 'flags', 'policy.rego'), policy)
+  writeFileSync(path.join(dir, 'flags', 'data.yaml'), 'maintenance: true\nmode: 0600\nswitch: on\nlimit: 1_000\n')
   const fromDir = await loadPolicyFromPath(dir, 'flags/decision')
-  t.same(fromDir.evaluate({}), { allow: false, mode: 384 })
+  t.same(fromDir.evaluate({}), { allow: false, mode: 384, switch: 'on', limit: 1000 })
 
-  const c = compileModules({ modules: [{ file: 'flags/policy.rego', source: 'package flags\n\ndecision := {"allow": data.flags.maintenance != true, "mode": data.flags.mode}\n' }], entrypoints: ['flags/decision'] })
+  const c = compileModules({ modules: [{ file: 'flags/policy.rego', source: policy }], entrypoints: ['flags/decision'] })
   const { rawTarGz } = await import('../bundle/helpers.js')
   const file = path.join(dir, 'flags.tar.gz')
   writeFileSync(file, await rawTarGz([
     { name: '/.manifest', body: JSON.stringify({ revision: 'y1', roots: ['flags'], wasm: [{ entrypoint: 'flags/decision', module: '/policy.wasm' }] }) },
-    { name: '/flags/data.yaml', body: 'maintenance: yes\nmode: 0o600\n' },
+    { name: '/flags/data.yaml', body: 'maintenance: yes\nmode: 0o600\nswitch: True\nlimit: 0x10\n' },
     { name: '/policy.wasm', body: Buffer.from(c.wasm) },
   ]))
   const fromBundle = await loadPolicyFromPath(file, 'flags/decision', { bundleName: 'main' })
-  t.same(fromBundle.evaluate({}), { allow: false, mode: 384 })
+  t.same(fromBundle.evaluate({}), { allow: true, mode: 384, switch: true, limit: 16 }, 'maintenance: yes is the string "yes", not true')
 })

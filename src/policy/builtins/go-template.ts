@@ -1,4 +1,5 @@
-// strings.render_template: Go's text/template as OPA runs it (missingkey=error, the variables
+// strings.render_template: Go's text/template as OPA runs it (Go's default for a missing map
+// key since OPA PR #8128: no error, the missing value renders "<undefined>"; the variables
 // converted with ast.JSON, so numbers are json.Number — a string type to the template: printed
 // with their digits, compared as strings, and true in `if` even when 0).
 //
@@ -22,6 +23,9 @@ class GoNumber { constructor (readonly text: string) {} }
 class GoInt { constructor (readonly v: bigint) {} }
 class GoFloat { constructor (readonly v: number) {} }
 type Val = unknown
+/** A missing map key (Go's invalid reflect.Value): false in `if`, "<undefined>" when printed
+ * (OPA's rendering of Go's "<no value>"), and a field of it is missing too. */
+const NO_VALUE = Symbol('no value')
 
 function fromJson (v: unknown): Val {
   if (typeof v === 'number') return new GoNumber(String(v))
@@ -47,7 +51,7 @@ function kindOf (v: Val): string {
 }
 
 function truth (v: Val): boolean {
-  if (v === null || v === undefined) return false
+  if (v === null || v === undefined || v === NO_VALUE) return false
   if (typeof v === 'boolean') return v
   if (typeof v === 'string') return v.length > 0
   if (v instanceof GoNumber) return v.text.length > 0
@@ -60,6 +64,7 @@ function truth (v: Val): boolean {
 
 /** fmt's %v of a value. */
 function show (v: Val): string {
+  if (v === NO_VALUE) return '<undefined>'
   if (v === null || v === undefined) return '<nil>'
   if (typeof v === 'string') return v
   if (v instanceof GoNumber) return v.text
@@ -306,10 +311,9 @@ class Continue {}
 function fieldOf (v: Val, names: string[], what: string): Val {
   let cur = v
   for (const n of names) {
+    if (cur === NO_VALUE) continue
     if (cur instanceof Map) {
-      // OPA renders with missingkey=error
-      if (!cur.has(n)) fail(`executing at <${what}>: map has no entry for key "${n}"`)
-      cur = cur.get(n)
+      cur = cur.has(n) ? cur.get(n) : NO_VALUE
     } else if (cur === null || cur === undefined) fail(`executing at <${what}>: nil pointer evaluating interface {}.${n}`)
     else fail(`executing at <${what}>: can't evaluate field ${n} in type ${kindOf(cur)}`)
   }

@@ -78,8 +78,13 @@ function parse (name: string, layout: string, value: string): number | ArrayBuff
   return exactInt(inRange(name, ns))
 }
 
-// Go's time.ParseDuration
-const UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: NS_PER_SECOND, m: 60n * NS_PER_SECOND, h: 3600n * NS_PER_SECOND }
+// Go's time.ParseDuration, plus the days, weeks and years OPA added (1.16, issue 2719): a day is
+// 24h, a week 7 days, a year 365 days
+const HOUR = 3600n * NS_PER_SECOND
+const UNITS: Record<string, bigint> = {
+  ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: NS_PER_SECOND, m: 60n * NS_PER_SECOND, h: HOUR,
+  d: 24n * HOUR, w: 7n * 24n * HOUR, y: 365n * 24n * HOUR,
+}
 
 export function parseDuration (s: string): bigint {
   const orig = s

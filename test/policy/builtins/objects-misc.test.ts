@@ -179,10 +179,12 @@ t.test('graph.reachable, casts, render_template, opa.runtime', async t => {
     ['cast_object({"a": 1})', V({ a: 1 })],
     ['cast_string(1)', E(/^eval_type_error: cast_string: operand 1 must be string but got number$/)],
     ['strings.render_template("Hello {{.name}}!", {"name": "world"})', V('Hello world!')],
-    // OPA renders with Go's missingkey=error (v1/topdown/template.go; OPA's case rendertemplate/missingkey)
+    // A missing key is no error since OPA PR #8128 (Go's default): it renders "<undefined>"
+    // (OPA's cases rendertemplate/missingkey and missingmultiplekeys), is false in {{if}}
     ['strings.render_template("{{ .a.b }}-{{.n}}", {"a": {"b": "x"}, "n": 5})', V('x-5')],
-    ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', E(/^eval_builtin_error: strings\.render_template: template: .*map has no entry for key "missing"$/)],
-    ['strings.render_template("{{.a.missing}}", {"a": {"b": "x"}})', E(/map has no entry for key "missing"/)],
+    ['strings.render_template("{{ .a.b }}-{{.n}}-{{.missing}}", {"a": {"b": "x"}, "n": 5})', V('x-5-<undefined>')],
+    ['strings.render_template("test {{.foo}} {{.bar}} {{.baz}}", {"baz": 1})', V('test <undefined> <undefined> 1')],
+    ['strings.render_template("{{.a.missing}}|{{.b.c.d}}|{{if .b}}y{{else}}n{{end}}", {"a": {"b": "x"}})', V('<undefined>|<undefined>|n')],
     ['strings.render_template("{{range .x}}{{.}}{{end}}", {"x": [1]})', V('1')], // was refused (undefined)
     ['opa.runtime()', V({})],
   ])

@@ -31,7 +31,12 @@ t.test('parsing', async t => {
     ['time.parse_duration_ns("300ms")', V(300000000)],
     ['time.parse_duration_ns("1µs")', V(1000)],
     ['time.parse_duration_ns("0")', V(0)],
-    ['time.parse_duration_ns("1d")', E(/^eval_builtin_error: time\.parse_duration_ns: time: unknown unit "d" in duration "1d"$/)],
+    // days, weeks and years (OPA 1.16, issue 2719): 24h, 7 days, 365 days
+    ['time.parse_duration_ns("1d")', V(86400000000000)],
+    ['time.parse_duration_ns("1w")', V(604800000000000)],
+    ['time.parse_duration_ns("1y")', V(31536000000000000)],
+    ['time.parse_duration_ns("1d12h")', V(129600000000000)],
+    ['time.parse_duration_ns("1mo")', E(/^eval_builtin_error: time\.parse_duration_ns: time: unknown unit "mo" in duration "1mo"$/)],
     ['time.parse_duration_ns("5")', E(/time: missing unit in duration "5"/)],
     ['time.parse_duration_ns("")', E(/time: invalid duration ""/)],
   ])

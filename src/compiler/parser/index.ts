@@ -80,7 +80,7 @@ class Parser {
   private pos = 0
   /** numbers the variables of template-string parts ($tmplN: no Rego name starts with $) */
   templateVars = 0
-  /** `import future.keywords.not` / `import rego.v2`: OPA 1.17's negation (parseNotBody) */
+  /** `import future.keywords.not` / `import rego.v2`: OPA 1.17's negation (parseLogicalLiteral) */
   notBodies = false
   /** `and` / `or` are keywords here (parseLogicalLiteral) */
   logical = false
@@ -254,7 +254,7 @@ class Parser {
       return
     }
     const kw = rest[1]
-    // `not` is a keyword already; importing it changes what a negation covers (parseNotBody)
+    // `not` is a keyword already; importing it changes what a negation covers (parseLogicalLiteral)
     if (kw === 'not') { this.notBodies = true; return }
     if (kw === 'and' || kw === 'or') { this.logical = true; this.keywords.add(kw); return }
     if (kw === null || !FUTURE_KEYWORDS.includes(kw)) {
@@ -602,12 +602,11 @@ class Parser {
   parseLiteral (): Expr {
     const first = this.tok
     let expr: Expr
-    if (this.logical && !this.isKw('some') && !this.isKw('every')) return this.parseLogicalLiteral()
+    if ((this.logical || this.notBodies) && !this.isKw('some') && !this.isKw('every')) return this.parseLogicalLiteral()
     if (this.isKw('some')) expr = this.parseSome()
     else if (this.isKw('every')) expr = this.parseEvery()
     else if (this.isKw('not')) {
       this.advance()
-      if (this.notBodies) return this.parseNotBody(first)
       if (this.isKw('not') || this.isKw('some') || this.isKw('every')) this.unexpected('expression after not')
       expr = this.parseExpr(first)
       expr.negated = true
@@ -616,49 +615,22 @@ class Parser {
     return expr
   }
 
-  /**
-   * `not` where `import future.keywords.not` (or `import rego.v2`) is in force (OPA 1.17): the
-   * negation covers the whole expression, including what OPA otherwise evaluates in front of
-   * it (`not f(input.x)` succeeds when input.x is undefined), and `not { a; b }` negates a body.
-   * Both become `{true | body} == set()`: the body has no solution. Variables bound in the body
-   * stay in it; `with` after the negation applies to every expression of the body.
-   */
-  parseNotBody (first: Token): Expr {
-    let body: Body
-    if (this.isOp('{')) {
-      const open = this.advance()
-      body = this.parseBody('}', false, open)
-      this.expectOp('}')
-    } else {
-      if (this.isKw('some') || this.isKw('every')) this.fail(`illegal negation of '${this.tok.text}'`)
-      let inner: Expr
-      if (this.isKw('not')) {
-        const t = this.advance()
-        inner = this.parseNotBody(t)
-      } else {
-        inner = this.parseExpr(this.tok)
-        if (inner.kind.type === 'assign') this.fail('cannot assign vars inside negated expression', first)
-      }
-      body = [inner]
-    }
-    const outer: Expr = { loc: this.loc(first), negated: false, with: [], kind: { type: 'term', term: { type: 'null', loc: this.loc(first) } } }
-    this.parseWiths(outer)
-    if (outer.with.length > 0) body = body.map(e => ({ ...e, with: [...outer.with, ...e.with] }))
-    const loc = this.loc(first)
-    const none: Term = { type: 'setcompr', term: { type: 'boolean', value: true, loc }, body, loc }
-    return { loc, negated: false, with: [], kind: { type: 'term', term: this.call('equal', [none, { type: 'set', items: [], loc }], loc) } }
-  }
-
-  // ---- `and` / `or` (OPA 1.20: import future.keywords.and / .or, or rego.v2) ----
+  // ---- `not` (OPA 1.17: import future.keywords.not), `and` / `or` (OPA 1.20: import
+  // future.keywords.and / .or); all three with rego.v2 or the catch-all future.keywords ----
   //
-  // Between body expressions, binding looser than `not`: `not a and b or c` is
-  // ((not a) and b) or c. An operand is an expression, a parenthesised group, or an explicit
-  // body `{ ... }`; the whole succeeds or fails and binds nothing (variables bound in an
-  // explicit body stay in it). Each operator becomes an expression over set comprehensions:
+  // With the `not` import the negation covers the whole expression, including what OPA
+  // otherwise evaluates in front of it (`not f(input.x)` succeeds when input.x is undefined),
+  // and `not { a; b }` negates a body. `and` and `or` go between body expressions, binding
+  // looser than `not`: `not a and b or c` is ((not a) and b) or c. An operand is an expression,
+  // a parenthesised group, or an explicit body `{ ... }`; the whole succeeds or fails and binds
+  // nothing (variables bound in a body stay in it). Each becomes an expression over set
+  // comprehensions:
+  //   not a    →  {true | a} == set()
   //   a and b  →  {true | a; b} != set()
   //   a or b   →  {true | {true | a} == set(); {true | b} == set()} == set()
   // evaluated left to right and stopping as OPA's do (b is not evaluated once a decides).
-  // A literal without and/or is parsed as before, so `x := 1` still binds x.
+  // A `with` after the whole applies to every expression in it. A literal without these is
+  // parsed as before, so `x := 1` still binds x.
 
   parseLogicalLiteral (): Expr {
     const first = this.tok
@@ -766,7 +738,12 @@ class Parser {
         return n.expr
       }
       case 'body': return t(some(n.body))
-      case 'not': return t(none([this.logicalExpr(n.item, n.loc)]))
+      case 'not': {
+        const item = n.item
+        if (item.kind === 'body') return t(none(item.body))
+        if (item.kind === 'plain' && item.expr.kind.type === 'assign') this.failAt('cannot assign vars inside negated expression', n.loc)
+        return t(none([item.kind === 'plain' ? item.expr : this.logicalExpr(item, n.loc)]))
+      }
       case 'and': return t(some(n.items.map(i => this.logicalExpr(i, loc))))
       case 'or': return t(none(n.items.map(i => t(none([this.logicalExpr(i, loc)])))))
     }

@@ -32,15 +32,29 @@ export function sha256Hex (s: string): string {
   return oneShotHash('sha256', s, 'hex') // one-shot: no Hash object per event
 }
 
-/** Seal `event` (which must not contain seq/prev_hash/hash) as entry `seq` after `prevHash`. */
-export function sealEvent (event: Record<string, unknown>, seq: number, prevHash: string): SealedEntry {
+/** An event's canonical members in the three runs the chain fields slot between (sealRuns). */
+export type EventRuns = readonly [string, string, string]
+
+/** The canonical runs of `event`, which must not carry seq/prev_hash/hash (throws otherwise, or
+ * when the event cannot be serialised: canonical.ts refuses non-finite numbers). */
+export function eventRuns (event: Record<string, unknown>): EventRuns {
   for (const k of RESERVED) {
     const v = event[k]
     if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') throw new TypeError(`sealEvent: event must not carry "${k}"`)
   }
   // Keys are sorted, so the chain members slot in between the runs: [keys < prev_hash],
   // prev_hash, [prev_hash < keys < seq], seq, [keys > seq].
-  const [a, b, c] = canonicalRuns(event, 'prev_hash', 'seq')
+  return canonicalRuns(event, 'prev_hash', 'seq')
+}
+
+/** Seal `event` (which must not contain seq/prev_hash/hash) as entry `seq` after `prevHash`. */
+export function sealEvent (event: Record<string, unknown>, seq: number, prevHash: string): SealedEntry {
+  return sealRuns(eventRuns(event), seq, prevHash)
+}
+
+/** Seal an event given as its canonical runs (eventRuns) as entry `seq` after `prevHash`. */
+export function sealRuns (runs: EventRuns, seq: number, prevHash: string): SealedEntry {
+  const [a, b, c] = runs
   const seqMember = '"seq":' + seq
   const prevMember = '"prev_hash":"' + prevHash + '"'
   const body = '{' + (a === '' ? '' : a + ',') + prevMember + (b === '' ? ',' : ',' + b + ',') + seqMember + (c === '' ? '' : ',' + c) + '}'

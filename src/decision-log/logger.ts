@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { BouncerError } from '../errors.js'
-import { type ChainHead, GENESIS, sealEvent, type SealedEntry } from './chain.js'
+import { type ChainHead, type EventRuns, eventRuns, GENESIS, sealEvent, sealRuns, type SealedEntry } from './chain.js'
 import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type DecisionLogGlobals } from './config.js'
 import {
   compileEventBuilder, type BuiltEvent, type DecisionEventInput, type DropDeclaration, type DropMarker,
@@ -205,6 +205,9 @@ export class DecisionLogger {
     this.uploader.start()
   }
 
+  /** The labels every event carries (set by start(): labels.id defaults to the spool's id). */
+  get eventLabels (): Readonly<Record<string, string>> { return this.labels }
+
   /**
    * Log one decision. Returns 'backpressure' when the event could not be stored and the
    * overflow policy is backpressure (the proxy should answer 503), or after stop().
@@ -238,10 +241,10 @@ export class DecisionLogger {
 
   private recordNow (d: DecisionEventInput, timestamp: string | undefined): void | 'backpressure' {
     let built: BuiltEvent
-    let entry: SealedEntry
+    let runs: EventRuns
     try {
       built = this.build(d, timestamp)
-      entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
+      runs = eventRuns(built.event as unknown as Record<string, unknown>)
     } catch (e) {
       this.lose('unserializable', 1)
       this.deps.log?.error({ error: (e as Error).message, path: d.path }, 'decision event cannot be serialised; not logged')
@@ -258,6 +261,25 @@ export class DecisionLogger {
       this.deps.metrics?.maskError?.()
       this.deps.log?.error({ error: built.maskError.message }, 'decision log masking failed; input and result erased from the event')
     }
+    return this.append(runs)
+  }
+
+  /**
+   * Chain and store events built elsewhere, given as their canonical runs (eventRuns): the
+   * logger thread (thread.ts) receives a turn's events this way from the request thread, which
+   * built, erased and masked them. Same outcomes as record() for each.
+   */
+  appendRuns (runs: readonly EventRuns[]): void {
+    if (this.phase !== 'running' && this.phase !== 'stopping') {
+      if (this.phase === 'new') throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED')
+      for (let i = 0; i < runs.length; i++) this.refuse()
+      return
+    }
+    for (let i = 0; i < runs.length; i++) this.append(runs[i]!)
+  }
+
+  private append (runs: EventRuns): void | 'backpressure' {
+    let entry = sealRuns(runs, this.head.seq + 1, this.head.hash)
     let data = entry.line + '\n'
     let bytes = Buffer.byteLength(data)
     if (this.spool.bytes + bytes > this.maxBytes) {
@@ -271,7 +293,7 @@ export class DecisionLogger {
       }
       if (marked) {
         // A drop marker took the next seq: seal again after it.
-        entry = sealEvent(built.event as unknown as Record<string, unknown>, this.head.seq + 1, this.head.hash)
+        entry = sealRuns(runs, this.head.seq + 1, this.head.hash)
         data = entry.line + '\n'
         bytes = Buffer.byteLength(data)
       }

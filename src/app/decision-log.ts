@@ -60,7 +60,7 @@ export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLo
     mask,
     log,
     metrics: {
-      recorded: () => recorded.inc(),
+      recorded: (n = 1) => recorded.inc(n),
       delivered: (n) => uploaded.inc(n),
       dropped: (reason, n) => { dropped.inc(n); metrics.decisionLogDropped.inc({ reason }, n) },
       backpressure: () => metrics.decisionLogDropped.inc({ reason: 'backpressure' }),

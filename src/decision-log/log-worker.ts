@@ -1,23 +1,19 @@
 // The decision-log thread (see thread.ts): a DecisionLogger that owns the hash chain, the spool
-// and delivery, fed each turn's events by the request thread as their canonical runs. Everything
-// it would tell the process — logs, metrics, status — goes back as messages.
+// and delivery, fed each turn's events by the request thread as their canonical runs. Its
+// counters and chain head are published in shared memory (shared-status.ts); logs, upload
+// failures and the rare status strings go back as messages.
 
 import { parentPort, workerData } from 'node:worker_threads'
 import { isBouncerError } from '../errors.js'
 import type { EventRuns } from './chain.js'
 import type { DecisionLogConfigInput, DecisionLogGlobals } from './config.js'
-import { DecisionLogger, type DecisionLogMetrics, type DecisionLogStatus, type LossReason } from './logger.js'
+import { DecisionLogger } from './logger.js'
+import { StatusWriter } from './shared-status.js'
 
-export interface LogWorkerData { config: DecisionLogConfigInput; globals: DecisionLogGlobals }
+export interface LogWorkerData { config: DecisionLogConfigInput; globals: DecisionLogGlobals; status: SharedArrayBuffer }
 
-/** Metric increments since the last report (the request thread applies them to prom-client). */
-export interface MetricDeltas {
-  recorded: number
-  delivered: number
-  dropped: Partial<Record<LossReason, number>>
-  backpressure: number
-  uploadFailed: Array<number | undefined>
-}
+/** Status fields that are not counters. */
+export interface StatusStrings { sink: string; last_error?: string; last_error_at?: string; last_success_at?: string }
 
 export type ToWorker =
   | { t: 'batch'; id: number; runs: string[] } // three strings per event
@@ -25,9 +21,9 @@ export type ToWorker =
   | { t: 'stop'; id: number; deadlineMs: number }
 
 export type FromWorker =
-  | { t: 'started'; labels: Record<string, string>; status: DecisionLogStatus }
+  | { t: 'started'; labels: Record<string, string>; strings: StatusStrings }
   | { t: 'failed'; error: { message: string; code?: string } }
-  | { t: 'report'; status: DecisionLogStatus; deltas: MetricDeltas }
+  | { t: 'report'; strings: StatusStrings; uploadFailed: Array<number | undefined> }
   | { t: 'written'; id: number; ok: boolean }
   | { t: 'settled'; id: number }
   | { t: 'stopped'; id: number; delivered: number; pending: number }
@@ -36,20 +32,16 @@ export type FromWorker =
 const port = parentPort!
 const data = workerData as LogWorkerData
 const post = (m: FromWorker): void => port.postMessage(m)
+const shared = new StatusWriter(data.status)
 
-const fresh = (): MetricDeltas => ({ recorded: 0, delivered: 0, dropped: {}, backpressure: 0, uploadFailed: [] })
-let deltas = fresh()
-const metrics: DecisionLogMetrics = {
-  recorded: () => { deltas.recorded++ },
-  delivered: (n) => { deltas.delivered += n; scheduleReport() },
-  dropped: (reason, n) => { deltas.dropped[reason] = (deltas.dropped[reason] ?? 0) + n; scheduleReport() },
-  backpressure: () => { deltas.backpressure++ },
-  uploadFailed: (status) => { deltas.uploadFailed.push(status); scheduleReport() },
-}
-
+let uploadFailed: Array<number | undefined> = []
 const logger = new DecisionLogger(data.config, {
   ...data.globals,
-  metrics,
+  // Counters reach the request thread through shared memory; these change the status strings.
+  metrics: {
+    delivered: () => scheduleReport(),
+    uploadFailed: (status) => { uploadFailed.push(status); scheduleReport() },
+  },
   log: {
     warn: (obj, msg) => post({ t: 'log', level: 'warn', obj, msg }),
     error: (obj, msg) => post({ t: 'log', level: 'error', obj, msg }),
@@ -57,10 +49,14 @@ const logger = new DecisionLogger(data.config, {
   },
 })
 
-function report (): void {
-  const d = deltas
-  deltas = fresh()
-  post({ t: 'report', status: logger.status(), deltas: d })
+function strings (): StatusStrings {
+  const s = logger.status()
+  shared.publish(s)
+  return {
+    sink: s.sink,
+    ...(s.last_error !== undefined ? { last_error: s.last_error, last_error_at: s.last_error_at } : {}),
+    ...(s.last_success_at !== undefined ? { last_success_at: s.last_success_at } : {}),
+  }
 }
 
 // Uploads and their failures happen between batches: one report at the end of that turn.
@@ -68,7 +64,12 @@ let reportScheduled = false
 function scheduleReport (): void {
   if (reportScheduled) return
   reportScheduled = true
-  setImmediate(() => { reportScheduled = false; report() })
+  setImmediate(() => {
+    reportScheduled = false
+    const failed = uploadFailed
+    uploadFailed = []
+    post({ t: 'report', strings: strings(), uploadFailed: failed })
+  })
 }
 
 port.on('message', (m: ToWorker) => {
@@ -77,15 +78,15 @@ port.on('message', (m: ToWorker) => {
       const runs: EventRuns[] = []
       for (let i = 0; i + 2 < m.runs.length; i += 3) runs.push([m.runs[i]!, m.runs[i + 1]!, m.runs[i + 2]!])
       logger.appendRuns(runs)
-      void logger.written().then((ok) => { report(); post({ t: 'written', id: m.id, ok }) })
+      void logger.written().then((ok) => { shared.publish(logger.status()); post({ t: 'written', id: m.id, ok }) })
       break
     }
     case 'settle':
-      void logger.settled().then(() => { report(); post({ t: 'settled', id: m.id }) })
+      void logger.settled().then(() => { shared.publish(logger.status()); post({ t: 'settled', id: m.id }) })
       break
     case 'stop':
       void logger.stop(m.deadlineMs).then((r) => {
-        report()
+        post({ t: 'report', strings: strings(), uploadFailed })
         post({ t: 'stopped', id: m.id, ...r })
         port.close()
       }, (e: unknown) => {
@@ -98,7 +99,7 @@ port.on('message', (m: ToWorker) => {
 })
 
 logger.start().then(() => {
-  post({ t: 'started', labels: { ...logger.eventLabels }, status: logger.status() })
+  post({ t: 'started', labels: { ...logger.eventLabels }, strings: strings() })
 }, (e: unknown) => {
   post({ t: 'failed', error: { message: (e as Error).message, ...(isBouncerError(e) ? { code: e.code } : {}) } })
   port.close()

@@ -31,7 +31,8 @@ import { Uploader } from './uploader.js'
 /** Counters the metrics module implements (prom-client). Gauges (spool bytes, pending events)
  * are read from status() at scrape time. All methods optional. */
 export interface DecisionLogMetrics {
-  recorded?(): void
+  /** n events (1 when absent) accepted into the chain. */
+  recorded?(n?: number): void
   delivered?(n: number): void
   dropped?(reason: LossReason, n: number): void
   backpressure?(): void

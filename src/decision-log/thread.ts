@@ -22,8 +22,9 @@ import { BouncerError, type ErrorCode } from '../errors.js'
 import { eventRuns } from './chain.js'
 import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput } from './config.js'
 import { compileEventBuilder, type BuiltEvent, type DecisionEventInput } from './event.js'
-import type { DecisionLoggerOptions, DecisionLogStatus, LossReason, StopResult } from './logger.js'
-import type { FromWorker, LogWorkerData, ToWorker } from './log-worker.js'
+import type { DecisionLoggerOptions, DecisionLogStatus, StopResult } from './logger.js'
+import type { FromWorker, LogWorkerData, StatusStrings, ToWorker } from './log-worker.js'
+import { LOSS_REASONS, sharedStatusBuffer, StatusReader, type SharedCounters } from './shared-status.js'
 import { nowRfc3339Nano } from './timestamp.js'
 
 const RESOLVED_TRUE = Promise.resolve(true)
@@ -50,8 +51,13 @@ export class ThreadedDecisionLogger {
   private readonly writtenWaiters = new Map<number, { resolve: (ok: boolean) => void; events: number }>()
   private readonly waiters = new Map<number, Waiter<unknown>>()
   private inFlightEvents = 0
-  private snapshot: DecisionLogStatus | null = null
+  private readonly shared = sharedStatusBuffer()
+  private readonly reader = new StatusReader(this.shared)
+  private strings: StatusStrings | null = null
+  /** Counters as last passed on to deps.metrics. */
+  private applied: SharedCounters | null = null
   private dead: Error | null = null
+  private deadAt: string | undefined
   private readonly c = { maskErrors: 0, policyDrops: 0, unserializable: 0, lost: 0, backpressure: 0 }
 
   constructor (config: DecisionLogConfigInput, deps: DecisionLoggerOptions = {}) {
@@ -73,6 +79,7 @@ export class ThreadedDecisionLogger {
     const { production, allow_insecure: allowInsecure, auth_header: authHeader } = this.deps
     const data: LogWorkerData = {
       config: this.rawConfig,
+      status: this.shared,
       globals: {
         ...(production !== undefined ? { production } : {}),
         ...(allowInsecure !== undefined ? { allow_insecure: allowInsecure } : {}),
@@ -84,13 +91,17 @@ export class ThreadedDecisionLogger {
       // the process's loaders (tsx) are wanted; --input-type (node -e) would stop a module file
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
       name: 'bouncer-decision-log',
+      // Its allocation rate is a fraction of the request thread's: a small young generation
+      // keeps the thread's memory down (the process's --max-semi-space-size would apply too).
+      resourceLimits: { maxYoungGenerationSizeMb: 12 },
     })
     this.worker = worker
     const started = new Promise<void>((resolve, reject) => {
       this.onStart = (m) => {
         if (m.t === 'started') {
           this.build = compileEventBuilder({ labels: m.labels, eraseHeaders: this.config.erase_headers, eraseQueryParams: this.config.erase_query_params, mask: this.deps.mask })
-          this.snapshot = m.status
+          this.strings = m.strings
+          this.applied = this.reader.read()
           resolve()
         } else {
           this.phase = 'stopped' // its exit that follows is not a death
@@ -155,37 +166,54 @@ export class ThreadedDecisionLogger {
   }
 
   async stop (deadlineMs = 5000): Promise<StopResult> {
-    if (this.phase !== 'running') return { delivered: 0, pending: this.snapshot?.pending_events ?? 0 }
+    if (this.phase !== 'running') return { delivered: 0, pending: this.reader.read().pending_events }
     this.phase = 'stopping'
     this.flush()
     const r = await this.request({ t: 'stop', id: this.nextId++, deadlineMs }) as StopResult | undefined
     this.phase = 'stopped'
+    this.applyMetrics(this.reader.read())
     await this.worker!.terminate()
-    return r ?? { delivered: 0, pending: this.snapshot?.pending_events ?? 0 }
+    return r ?? { delivered: 0, pending: this.reader.read().pending_events }
   }
 
   status (): DecisionLogStatus {
-    const s = this.snapshot
-    const base: DecisionLogStatus = s !== null
-      ? { ...s, dropped_by_reason: { ...s.dropped_by_reason }, head: { ...s.head } }
-      : {
-          state: 'NOT_READY', sink: this.config.sinks.join('+'), overflow: this.config.overflow, recorded: 0, delivered: 0, dropped: 0,
-          dropped_by_reason: { spool_full: 0, rejected_too_large: 0, write_error: 0, unserializable: 0 }, backpressure_rejections: 0,
-          mask_errors: 0, policy_drops: 0, pending_events: 0, spool_bytes: 0, spool_max_bytes: this.config.spool.max_bytes,
-          spool_segments: 0, head: { seq: 0, hash: '0'.repeat(64) }, acked_seq: 0, consecutive_failures: 0, recovered_bytes: 0, corrupt_lines: 0,
-        }
-    base.backpressure_rejections += this.c.backpressure
-    base.mask_errors += this.c.maskErrors
-    base.policy_drops += this.c.policyDrops
-    base.dropped_by_reason.unserializable += this.c.unserializable
-    base.dropped_by_reason.write_error += this.c.lost
-    base.dropped += this.c.unserializable + this.c.lost
-    if (this.phase !== 'running') base.state = 'NOT_READY'
-    if (this.dead !== null) {
-      base.state = 'ERROR'
-      base.last_error = this.dead.message
+    const n = this.reader.read()
+    this.applyMetrics(n)
+    const fill = n.spool_bytes / this.config.spool.max_bytes
+    let state: DecisionLogStatus['state'] = 'OK'
+    if (this.phase !== 'running') state = 'NOT_READY'
+    else if (this.dead !== null || n.consecutive_failures >= 10) state = 'ERROR'
+    else if (n.consecutive_failures > 0 || fill >= 0.8) state = 'WARN'
+    const byReason = {
+      spool_full: n.spool_full, rejected_too_large: n.rejected_too_large,
+      write_error: n.write_error + this.c.lost, unserializable: n.unserializable + this.c.unserializable,
     }
-    return base
+    const str = this.strings
+    const s: DecisionLogStatus = {
+      state,
+      sink: str?.sink ?? this.config.sinks.join('+'),
+      overflow: this.config.overflow,
+      recorded: n.recorded,
+      delivered: n.delivered,
+      dropped: byReason.spool_full + byReason.rejected_too_large + byReason.write_error + byReason.unserializable,
+      dropped_by_reason: byReason,
+      backpressure_rejections: n.backpressure + this.c.backpressure,
+      mask_errors: n.mask_errors + this.c.maskErrors,
+      policy_drops: n.policy_drops + this.c.policyDrops,
+      pending_events: n.pending_events,
+      spool_bytes: n.spool_bytes,
+      spool_max_bytes: this.config.spool.max_bytes,
+      spool_segments: n.spool_segments,
+      head: n.head,
+      acked_seq: n.acked_seq,
+      consecutive_failures: n.consecutive_failures,
+      recovered_bytes: n.recovered_bytes,
+      corrupt_lines: n.corrupt_lines,
+    }
+    if (this.dead !== null) { s.last_error = this.dead.message; s.last_error_at = this.deadAt }
+    else if (str?.last_error !== undefined) { s.last_error = str.last_error; s.last_error_at = str.last_error_at }
+    if (str?.last_success_at !== undefined) s.last_success_at = str.last_success_at
+    return s
   }
 
   // --- internals ---
@@ -256,18 +284,11 @@ export class ThreadedDecisionLogger {
       case 'started': case 'failed':
         this.onStart?.(m)
         return
-      case 'report': {
-        this.snapshot = m.status
-        const d = m.deltas
-        const metrics = this.deps.metrics
-        if (metrics === undefined) return
-        for (let i = 0; i < d.recorded; i++) metrics.recorded?.()
-        if (d.delivered > 0) metrics.delivered?.(d.delivered)
-        for (const [reason, n] of Object.entries(d.dropped)) if (n > 0) metrics.dropped?.(reason as LossReason, n)
-        for (let i = 0; i < d.backpressure; i++) metrics.backpressure?.()
-        for (const status of d.uploadFailed) metrics.uploadFailed?.(status)
+      case 'report':
+        this.strings = m.strings
+        for (const status of m.uploadFailed) this.deps.metrics?.uploadFailed?.(status)
+        this.applyMetrics(this.reader.read())
         return
-      }
       case 'written': {
         const w = this.writtenWaiters.get(m.id)
         if (w === undefined) return
@@ -291,9 +312,22 @@ export class ThreadedDecisionLogger {
     }
   }
 
+  /** Passes what the logger thread counted since last time on to deps.metrics. */
+  private applyMetrics (n: SharedCounters): void {
+    const was = this.applied
+    const metrics = this.deps.metrics
+    if (was === null || metrics === undefined) return
+    this.applied = n
+    if (n.recorded > was.recorded) metrics.recorded?.(n.recorded - was.recorded)
+    if (n.delivered > was.delivered) metrics.delivered?.(n.delivered - was.delivered)
+    for (const r of LOSS_REASONS) if (n[r] > was[r]) metrics.dropped?.(r, n[r] - was[r])
+    for (let i = was.backpressure; i < n.backpressure; i++) metrics.backpressure?.()
+  }
+
   private died (e: Error): void {
     if (this.dead !== null) return
     this.dead = e
+    this.deadAt = new Date().toISOString()
     this.onDeath?.(e)
     this.deps.log?.error({ error: e.message }, 'decision log thread failed; events are lost until restart')
     for (const w of this.writtenWaiters.values()) { this.lose('write_error', w.events); w.resolve(false) }

@@ -18,10 +18,10 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createDecisionLogger, type DecisionEventInput } from '../src/decision-log/index.js'
+import { DecisionLogger, type DecisionEventInput } from '../src/decision-log/index.js'
 import { BENCH_DIR, spawnTs } from './lib/procs.js'
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' }, mode: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, runs: { type: 'string', default: '2' }, mode: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
   console.log(`npx tsx bench/decision-log.ts [--events N] [--runs N] [--mode group|sync|batched]
 
@@ -29,15 +29,12 @@ CPU of the whole decision-log pipeline per event (record, spool, read back, gzip
 suite's control-plane stub in its own process), for each write_mode in a fresh process.
   --events N   events per run (default 20000; 4 per event-loop turn, one turn per millisecond)
   --runs N     runs per mode, median reported (default 2)
-  --mode M     run one mode in this process and print its row as JSON (what the driver spawns)
-With /worker the chain, spool and delivery run on the logger's own thread (decision_logs.thread
-worker): "loop busy" is then what is left on the request thread, CPU includes the logger thread.`)
+  --mode M     run one mode in this process and print its row as JSON (what the driver spawns)`)
   process.exit(0)
 }
 const EVENTS = Number(values.events)
 const RUNS = Number(values.runs)
-// group and batched twice: on the request thread (thread: main) and on the logger's own thread.
-const MODES = ['group', 'group/worker', 'sync', 'batched', 'batched/worker'] as const
+const MODES = ['group', 'sync', 'batched'] as const
 
 function decision (i: number): DecisionEventInput {
   return {
@@ -61,8 +58,7 @@ function decision (i: number): DecisionEventInput {
 async function runOnce (mode: typeof MODES[number], url: string): Promise<{ cpuUs: number; busyUs: number; recordUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bouncer-bench-dl-'))
   try {
-    const [writeMode, thread] = mode.split('/') as ['group' | 'sync' | 'batched', 'worker' | undefined]
-    const lg = createDecisionLogger({ spool_dir: dir, service_url: url, min_delay_seconds: 1, write_mode: writeMode, thread: thread ?? 'main' })
+    const lg = new DecisionLogger({ spool_dir: dir, service_url: url, min_delay_seconds: 1, write_mode: mode })
     await lg.start()
     const inputs = Array.from({ length: EVENTS }, (_, i) => decision(i))
     const elu0 = performance.eventLoopUtilization()
@@ -99,10 +95,10 @@ if (values.mode !== undefined) {
 
 const self = fileURLToPath(import.meta.url)
 console.log(`decision-log pipeline: ${EVENTS} events per run, ${RUNS} run(s) per mode (median), delivered to a local control plane\n`)
-console.log(`${'write_mode'.padEnd(16)}${'CPU µs/event'.padEnd(15)}${'loop busy µs/event'.padEnd(20)}${'record() µs/event'.padEnd(18)}`)
-for (const mode of MODES.filter((m) => values.only === undefined || values.only.split(',').includes(m))) {
+console.log(`${'write_mode'.padEnd(12)}${'CPU µs/event'.padEnd(15)}${'loop busy µs/event'.padEnd(20)}${'record() µs/event'.padEnd(18)}`)
+for (const mode of MODES) {
   const r = spawnSync(process.execPath, [...process.execArgv, self, '--mode', mode, '--events', String(EVENTS), '--runs', String(RUNS)], { encoding: 'utf8' })
   if (r.status !== 0) { process.stderr.write(r.stderr); process.exit(1) }
   const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as { cpuUs: number; busyUs: number; recordUs: number }
-  console.log(`${mode.padEnd(16)}${row.cpuUs.toFixed(1).padEnd(15)}${row.busyUs.toFixed(1).padEnd(20)}${row.recordUs.toFixed(2).padEnd(18)}`)
+  console.log(`${mode.padEnd(12)}${row.cpuUs.toFixed(1).padEnd(15)}${row.busyUs.toFixed(1).padEnd(20)}${row.recordUs.toFixed(2).padEnd(18)}`)
 }

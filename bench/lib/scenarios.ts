@@ -40,7 +40,6 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'bouncer-l1', kind: 'bouncer', description: 'decision cache, in-process tier (hits)', path: ORDERS, caller: 'admin', needs: [], expect: granted },
   { name: 'bouncer-redis', kind: 'bouncer', description: 'decision cache, Redis tier only (hits)', path: ORDERS, caller: 'admin', needs: ['redis'], expect: granted },
   { name: 'bouncer-logs', kind: 'bouncer', description: 'eval + decision logs to a local control plane', path: ORDERS, caller: 'admin', needs: ['control-plane'], expect: granted },
-  { name: 'bouncer-logs-main', kind: 'bouncer', description: 'bouncer-logs with the chain, spool and delivery on the request thread (decision_logs.thread main)', path: ORDERS, caller: 'admin', needs: ['control-plane'], expect: granted },
   { name: 'bare-proxy-100kb', kind: 'bare-proxy', description: 'bare proxy, ~100 KB JSON response (reference for masking)', path: CUSTOMERS, caller: 'support', needs: [], expect: { status: 200, bodyIncludes: '"ssn":"' } },
   { name: 'bouncer-mask', kind: 'bouncer', description: 'eval + masking a ~100 KB JSON response', path: CUSTOMERS, caller: 'support', needs: [], expect: { status: 200, header: 'x-upstream-saw-subject', bodyExcludes: '"ssn":"1' } },
   { name: 'nginx', kind: 'nginx', description: 'nginx reverse proxy (1 worker, keep-alive upstream)', path: ORDERS, caller: 'admin', needs: [], expect: small },
@@ -86,14 +85,10 @@ export function bouncerConfig (name: string, ctx: BouncerContext): Record<string
       if (!ctx.redisUrl) throw new Error('bouncer-redis needs a Redis URL')
       return { ...base, cache: { enabled: true, l1: { enabled: false }, redis: { enabled: true, url: ctx.redisUrl } } }
     case 'bouncer-logs':
-    case 'bouncer-logs-main':
-      if (!ctx.controlPlaneUrl || !ctx.spoolDir) throw new Error(`${name} needs a control plane and a spool directory`)
+      if (!ctx.controlPlaneUrl || !ctx.spoolDir) throw new Error('bouncer-logs needs a control plane and a spool directory')
       return {
         ...base,
-        decision_logs: {
-          enabled: true, service_url: ctx.controlPlaneUrl, spool_dir: ctx.spoolDir, sinks: ['control_plane'], min_delay_seconds: 1, max_delay_seconds: 5,
-          thread: name === 'bouncer-logs' ? 'worker' : 'main',
-        },
+        decision_logs: { enabled: true, service_url: ctx.controlPlaneUrl, spool_dir: ctx.spoolDir, sinks: ['control_plane'], min_delay_seconds: 1, max_delay_seconds: 5 },
       }
     default:
       throw new Error(`no bouncer configuration for scenario ${name}`)

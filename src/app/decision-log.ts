@@ -3,7 +3,7 @@
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { ConfigError } from '../config/index.js'
-import { chainMaskers, createDecisionLogger, type DecisionLog, logPolicyMasker, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
+import { chainMaskers, DecisionLogger, logPolicyMasker, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
 import type { PolicyHolder } from '../policy/holder.js'
 import { applyMask, compileMaskRules } from '../masking/index.js'
 import type { Metrics } from '../metrics/index.js'
@@ -23,7 +23,7 @@ export interface DecisionLogDeps {
 }
 
 /** The logger described by the slice, or undefined when decision logs are disabled. */
-export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLog | undefined {
+export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLogger | undefined {
   if (!dl.enabled) return undefined
   const { metrics, log } = deps
   // The bundle's own mask and drop policies first (as OPA applies them), then mask_rules.
@@ -53,14 +53,14 @@ export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLo
   const recorded = metrics.decisionLogEvents.labels('recorded')
   const uploaded = metrics.decisionLogEvents.labels('uploaded')
   const dropped = metrics.decisionLogEvents.labels('dropped')
-  const logger = createDecisionLogger(slice, {
+  const logger = new DecisionLogger(slice, {
     production: deps.production,
     allow_insecure: deps.allowInsecure,
     auth_header: deps.authHeader,
     mask,
     log,
     metrics: {
-      recorded: (n = 1) => recorded.inc(n),
+      recorded: () => recorded.inc(),
       delivered: (n) => uploaded.inc(n),
       dropped: (reason, n) => { dropped.inc(n); metrics.decisionLogDropped.inc({ reason }, n) },
       backpressure: () => metrics.decisionLogDropped.inc({ reason: 'backpressure' }),

@@ -283,10 +283,6 @@ export const configSchema = {
         type: 'string', enum: ['group', 'sync', 'batched'], default: 'group',
         description: 'group: one spool write per event-loop turn shared by its requests, each request held until its event is written; sync: write on the event loop before forwarding; batched: as group without holding requests (a crash loses the last turn)',
       },
-      thread: {
-        type: 'string', enum: ['worker', 'main'], default: 'worker',
-        description: 'worker: with write_mode group or batched and overflow drop_oldest, the hash chain, the spool and delivery run on a thread of their own (events are built, erased and masked on the request thread); main: everything on the request thread',
-      },
       sinks: { type: 'array', items: { type: 'string', enum: ['control_plane', 'console', 'file'] }, default: ['control_plane'], uniqueItems: true },
       file_path: str('target of the file sink'),
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
@@ -423,7 +419,6 @@ export interface BouncerConfig {
     readonly upload_size_limit_bytes: number; readonly min_delay_seconds: number; readonly max_delay_seconds: number
     readonly fsync: 'always' | 'interval' | 'never'; readonly fsync_interval_seconds: number
     readonly write_mode: 'group' | 'sync' | 'batched'
-    readonly thread: 'worker' | 'main'
     readonly sinks: readonly ('control_plane' | 'console' | 'file')[]; readonly file_path?: string
     readonly mask_rules: readonly Readonly<MaskRuleConfig>[]; readonly mask_entrypoint?: string
     readonly erase_headers: readonly string[]

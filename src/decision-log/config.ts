@@ -20,9 +20,6 @@ export type OverflowPolicy = 'drop_oldest' | 'backpressure'
  * itself before returning (a syscall on the event loop per event). batched: as group, but
  * requests are not held (a crash loses the events of the last turn). */
 export type WriteMode = 'group' | 'sync' | 'batched'
-/** worker (default): sealing, the spool and delivery run on a thread of their own when write_mode
- * is group or batched and overflow drop_oldest; main: always on the request thread. */
-export type LogThread = 'worker' | 'main'
 
 export interface DecisionLogTlsInput {
   readonly enabled?: boolean
@@ -77,8 +74,6 @@ export interface DecisionLogConfigInput {
   readonly write_mode?: WriteMode
   /** extra: timeout of one upload request. */
   readonly request_timeout_seconds?: number
-  /** Where the hash chain, spool and delivery run (default worker; see create.ts). */
-  readonly thread?: LogThread
 }
 
 /** Process-wide settings the decision log also obeys (top level of the config). */
@@ -116,7 +111,6 @@ export interface DecisionLogConfig {
   readonly labels: Readonly<Record<string, string>>
   readonly spool: SpoolConfig
   readonly overflow: OverflowPolicy
-  readonly thread: LogThread
   readonly upload_size_limit_bytes: number
   readonly upload_interval_ms: number
   readonly retry_min_delay_ms: number
@@ -218,7 +212,6 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
   }
 
   const overflow = oneOf(o.overflow, 'overflow', ['drop_oldest', 'backpressure'] as const, 'drop_oldest', errors)
-  const thread = oneOf(o.thread, 'thread', ['worker', 'main'] as const, 'worker', errors)
   const uploadLimit = int(o.upload_size_limit_bytes, 'upload_size_limit_bytes', 32768, MIN_UPLOAD_BYTES, MAX_UPLOAD_BYTES, errors)
 
   if (errors.length > 0) throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [errors.join('; ')])
@@ -229,7 +222,6 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
     labels,
     spool,
     overflow,
-    thread,
     upload_size_limit_bytes: uploadLimit,
     upload_interval_ms: Math.round(minDelay * 1000),
     // The first retry waits about the batching window (at least 10 ms), doubling up to the cap.

@@ -1,15 +1,13 @@
 // Public surface of decision logging: OPA-format events, hash-chained, spooled to disk and
 // delivered in the background; verifyLog checks a stored chain.
 export { DecisionLogger, BOUNCER_VERSION } from './logger.js'
-export { ThreadedDecisionLogger } from './thread.js'
-export { createDecisionLogger, type DecisionLog } from './create.js'
 export type {
   DecisionLoggerOptions, DecisionLogMetrics, DecisionLogLog, DecisionLogStatus, DecisionLogState, LossReason, StopResult,
 } from './logger.js'
 export { resolveDecisionLogConfig, validateServiceUrl, DEFAULT_ERASE_HEADERS } from './config.js'
 export { DEFAULT_ERASE_QUERY_PARAMS, REDACTED_VALUE, compileLogScrubber, compileNameMatcher, compileUrlScrubber } from './erase.js'
 export type {
-  DecisionLogConfig, DecisionLogConfigInput, DecisionLogGlobals, SinkName, FsyncPolicy, OverflowPolicy, WriteMode, LogThread,
+  DecisionLogConfig, DecisionLogConfigInput, DecisionLogGlobals, SinkName, FsyncPolicy, OverflowPolicy, WriteMode,
 } from './config.js'
 export { chainMaskers, compileEventBuilder, maskerFromDocumentMask, parseTraceparent } from './event.js'
 export { logPolicyMasker, type LogPolicy } from './log-policy.js'

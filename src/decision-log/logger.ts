@@ -31,8 +31,7 @@ import { Uploader } from './uploader.js'
 /** Counters the metrics module implements (prom-client). Gauges (spool bytes, pending events)
  * are read from status() at scrape time. All methods optional. */
 export interface DecisionLogMetrics {
-  /** n events (1 when absent) accepted into the chain. */
-  recorded?(n?: number): void
+  recorded?(): void
   delivered?(n: number): void
   dropped?(reason: LossReason, n: number): void
   backpressure?(): void
@@ -206,9 +205,6 @@ export class DecisionLogger {
     this.uploader.start()
   }
 
-  /** The labels every event carries (set by start(): labels.id defaults to the spool's id). */
-  get eventLabels (): Readonly<Record<string, string>> { return this.labels }
-
   /**
    * Log one decision. Returns 'backpressure' when the event could not be stored and the
    * overflow policy is backpressure (the proxy should answer 503), or after stop().
@@ -265,20 +261,8 @@ export class DecisionLogger {
     return this.append(runs)
   }
 
-  /**
-   * Chain and store events built elsewhere, given as their canonical runs (eventRuns): the
-   * logger thread (thread.ts) receives a turn's events this way from the request thread, which
-   * built, erased and masked them. Same outcomes as record() for each.
-   */
-  appendRuns (runs: readonly EventRuns[]): void {
-    if (this.phase !== 'running' && this.phase !== 'stopping') {
-      if (this.phase === 'new') throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED')
-      for (let i = 0; i < runs.length; i++) this.refuse()
-      return
-    }
-    for (let i = 0; i < runs.length; i++) this.append(runs[i]!)
-  }
-
+  /** Chain and store one event given as its canonical runs: serialised once, even when a drop
+   * marker takes its seq and it is sealed again. */
   private append (runs: EventRuns): void | 'backpressure' {
     let entry = sealRuns(runs, this.head.seq + 1, this.head.hash)
     let data = entry.line + '\n'

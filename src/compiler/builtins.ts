@@ -29,7 +29,9 @@
 //               (a truth test, never called with an output argument); relation: OPA's
 //               relation builtins (walk: one result per element, called with an output
 //               argument); infix: the operator spelling; variadic: the type of every argument
-//               of a variadic function (print); deprecated: OPA deprecated it (capabilities'
+//               of a variadic function (print); float: its runtime implementation hands
+//               non-integer arithmetic to the host call FLOAT_BUILTIN (src/compiler/float-builtin.ts),
+//               which the planner adds to every plan calling it; deprecated: OPA deprecated it (capabilities'
 //               "deprecated"; `bouncer check --strict` rejects calls to it, as opa check --strict);
 //               names: OPA's names of the arguments then the result, as its type errors print
 //               them (`want: (x: number, y: number, z: number)`).
@@ -98,12 +100,14 @@ export interface BuiltinDecl {
   readonly infix?: string
   readonly variadic?: RegoType
   readonly deprecated: boolean
+  /** Non-integer results come from the host's big.Float arithmetic (FLOAT_BUILTIN). */
+  readonly float: boolean
   /** OPA's names of the arguments (argNames[i] for args[i]) and of the result, if it has them */
   readonly argNames?: readonly string[]
   readonly resultName?: string
 }
 
-interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType; deprecated?: true; names?: string[] }
+interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType; deprecated?: true; float?: true; names?: string[] }
 
 const HOST: BuiltinImpl = Object.freeze({ kind: 'host' })
 const COMPILER: BuiltinImpl = Object.freeze({ kind: 'compiler' })
@@ -126,6 +130,7 @@ function fn (name: string, args: RegoType[], result: RegoType | null, impl: Buil
     ...(flags.infix !== undefined ? { infix: flags.infix } : {}),
     ...(flags.variadic !== undefined ? { variadic: flags.variadic } : {}),
     deprecated: flags.deprecated === true,
+    float: flags.float === true,
     ...(flags.names !== undefined ? namesOf(name, args, result, flags.names) : {}),
   })
 }
@@ -154,10 +159,10 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('lte', [A, A], B, native('numbers.lte'), { ...CMP('<='), names: ['x', 'y', 'result'] }),
   fn('gt', [A, A], B, native('numbers.gt'), { ...CMP('>'), names: ['x', 'y', 'result'] }),
   fn('gte', [A, A], B, native('numbers.gte'), { ...CMP('>='), names: ['x', 'y', 'result'] }),
-  fn('plus', [N, N], N, native('numbers.plus'), { infix: '+', names: ['x', 'y', 'z'] }),
-  fn('minus', [or(N, SET_A), or(N, SET_A)], or(N, SET_A), native('numbers.minus'), { infix: '-', names: ['x', 'y', 'z'] }),
-  fn('mul', [N, N], N, native('numbers.mul'), { infix: '*', names: ['x', 'y', 'z'] }),
-  fn('div', [N, N], N, native('numbers.div'), { infix: '/', names: ['x', 'y', 'z'] }),
+  fn('plus', [N, N], N, native('numbers.plus'), { infix: '+', float: true, names: ['x', 'y', 'z'] }),
+  fn('minus', [or(N, SET_A), or(N, SET_A)], or(N, SET_A), native('numbers.minus'), { infix: '-', float: true, names: ['x', 'y', 'z'] }),
+  fn('mul', [N, N], N, native('numbers.mul'), { infix: '*', float: true, names: ['x', 'y', 'z'] }),
+  fn('div', [N, N], N, native('numbers.div'), { infix: '/', float: true, names: ['x', 'y', 'z'] }),
   fn('rem', [N, N], N, native('numbers.rem'), { infix: '%', names: ['x', 'y', 'z'] }),
   fn('and', [SET_A, SET_A], SET_A, native('numbers.andOp'), { infix: '&', names: ['x', 'y', 'z'] }),
   fn('or', [SET_A, SET_A], SET_A, native('numbers.orOp'), { infix: '|', names: ['x', 'y', 'z'] }),
@@ -180,8 +185,8 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('bits.rsh', [N, N], N, native('numbers.bitsRsh'), { names: ['x', 's', 'z'] }),
   // aggregates
   fn('count', [or(SET_A, ARR_A, OBJ_AA, S)], N, native('aggregates.count'), { names: ['collection', 'n'] }),
-  fn('sum', [or(set(N), arr(N))], N, native('aggregates.sum'), { names: ['collection', 'n'] }),
-  fn('product', [or(set(N), arr(N))], N, native('aggregates.product'), { names: ['collection', 'n'] }),
+  fn('sum', [or(set(N), arr(N))], N, native('aggregates.sum'), { float: true, names: ['collection', 'n'] }),
+  fn('product', [or(set(N), arr(N))], N, native('aggregates.product'), { float: true, names: ['collection', 'n'] }),
   fn('max', [or(SET_A, ARR_A)], A, native('aggregates.max'), { names: ['collection', 'n'] }),
   fn('min', [or(SET_A, ARR_A)], A, native('aggregates.min'), { names: ['collection', 'n'] }),
   fn('sort', [or(ARR_A, SET_A)], ARR_A, native('aggregates.sort'), { names: ['collection', 'n'] }),
@@ -385,6 +390,9 @@ const namesWhere = (p: (d: BuiltinDecl) => boolean): ReadonlySet<string> =>
 
 /** Builtins whose result is not a function of their arguments: decisions using them are not cached by default. */
 export const NONDETERMINISTIC_BUILTINS: ReadonlySet<string> = namesWhere(d => d.nondeterministic)
+
+/** Builtins whose non-integer arithmetic is the host's (see the `float` flag). */
+export const FLOAT_BUILTINS: ReadonlySet<string> = namesWhere(d => d.float)
 
 /** Builtins the opa-wasm SDK provides on its own (they win over customBuiltins by name). */
 export const SDK_BUILTINS: ReadonlySet<string> = namesWhere(d => d.sdk)

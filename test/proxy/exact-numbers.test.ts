@@ -167,3 +167,24 @@ t.test('decision log: the event keeps the digits and the chain verifies', async 
   t.ok(exported.ok, 'the exported chain verifies (read with the digits intact)')
   t.equal(exported.decisions, 2)
 })
+
+t.test('a limit on a computed amount: the policy computes as OPA does, so what reaches the upstream is what OPA would let through', async (t) => {
+  const up = await startUpstream()
+  // Orders below the minimum total are refused. 0.01 * 10 is 0.099999999999999999995 in OPA
+  // (64-bit big.Float): below 0.1. A double makes it exactly 0.1, and let it through.
+  const policy = `package bouncer
+
+default decision := {"allow": false}
+
+decision := {"allow": true} if input.parsed_body.unit_price * input.parsed_body.quantity >= 0.1
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, config: { policy: { parsed_body: { enabled: true } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const below = await post(b.url, '{"unit_price": 0.01, "quantity": 10}')
+  t.equal(below.statusCode, 403, '0.01 * 10 is below 0.1 in OPA')
+  await below.body.dump()
+  const above = await post(b.url, '{"unit_price": 0.011, "quantity": 10}')
+  t.equal(above.statusCode, 200)
+  await above.body.dump()
+  t.same(up.requests.map((r) => r.body.toString()), ['{"unit_price": 0.011, "quantity": 10}'], 'only the order OPA allows reached the upstream')
+})

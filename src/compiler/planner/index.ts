@@ -5,12 +5,13 @@
 // read; unification is compiled into assignments, comparisons and scans.
 import type { Body, Expr, Loc, Module, Term } from '../ast/index.js'
 import { keysText } from '../ast/index.js'
-import { builtinDecl, builtinInfo, RELATIONS } from '../builtins.js'
+import { builtinDecl, builtinInfo, FLOAT_BUILTINS, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
 import { analyseBody, refKeyVars, withOuterNames } from './safety.js'
 import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
+import { FLOAT_BUILTIN } from '../float-builtin.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
 import { losesDigits } from '../../exact-json.js'
@@ -222,6 +223,12 @@ class Planner {
         this.host.push(i)
         // its result crosses the JSON ABI as an array: the runtime makes it a set again
         if (builtinDecl(name)?.result?.type === 'set') this.hostSets.push(i)
+      }
+      if (FLOAT_BUILTINS.has(name) && !this.builtinIndex.has(FLOAT_BUILTIN)) {
+        const f = this.builtins.length
+        this.builtins.push(FLOAT_BUILTIN)
+        this.builtinIndex.set(FLOAT_BUILTIN, f)
+        this.host.push(f)
       }
     }
     return i

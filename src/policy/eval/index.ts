@@ -36,6 +36,9 @@ import { deepFreeze } from '../../deep-freeze.js'
 import { BouncerError } from '../../errors.js'
 import { anyNondeterministic } from '../../compiler/builtins.js'
 import { COVERAGE_BUILTIN } from '../../compiler/coverage.js'
+import { FLOAT_BUILTIN } from '../../compiler/float-builtin.js'
+import { floatBuiltin } from '../builtins/big-float.js'
+import { guard } from '../builtins/context.js'
 import { hostBuiltins, missingBuiltins, runEvaluation, type HostBuiltin } from '../builtins/index.js'
 import { parseJsonExact } from '../../exact-json.js'
 
@@ -266,11 +269,17 @@ function setDataOf (loaded: { setData: (d: object) => void }, data: unknown): vo
   }
 }
 
+// Errors are OPA's: undefined, or with strict builtin errors an evaluation error.
+const floatHost = guard(FLOAT_BUILTIN, floatBuiltin)
+
 export async function loadWasmPolicy (wasm: Uint8Array, data: unknown = {}, opts: WasmPolicyOptions = {}): Promise<WasmPolicy> {
   const onCoverage = opts.onCoverage
-  const registry = onCoverage === undefined
-    ? opts.builtins ?? hostBuiltins
-    : { ...(opts.builtins ?? hostBuiltins), [COVERAGE_BUILTIN]: (point: unknown) => { onCoverage(Number(point)); return true } }
+  // Host calls the planner adds itself: non-integer arithmetic always, coverage hits on request.
+  const registry = {
+    ...(opts.builtins ?? hostBuiltins),
+    [FLOAT_BUILTIN]: floatHost,
+    ...(onCoverage === undefined ? {} : { [COVERAGE_BUILTIN]: (point: unknown) => { onCoverage(Number(point)); return true } }),
+  }
   let initial = opts.initialMemoryPages ?? 16
   let maximum = opts.maxMemoryPages ?? 4096
   let loaded!: ReturnType<typeof loadPolicySync>

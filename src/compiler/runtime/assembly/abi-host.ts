@@ -45,6 +45,13 @@ export function printLine (msg: string): void {
 
 export function currentHostArgs (): Array<Value> | null { return hostArgs; }
 
+// The id of the host call "bouncer.internal.float" (src/compiler/float-builtin.ts) in this
+// plan, or -1: non-integer arithmetic goes to the host through it (builtins/numbers.ts).
+// @ts-ignore: decorator
+@lazy let floatBuiltin: i32 = -1;
+export function floatBuiltinId (): i32 { return floatBuiltin; }
+export function setFloatBuiltinId (id: i32): void { floatBuiltin = id; }
+
 /**
  * Calls a host-implemented builtin (ids come from builtins()). The host returns 0 when
  * its function returned undefined; that becomes null.

@@ -2,10 +2,10 @@
 
 import {
   Value, ArrV, ObjV, SetV, StrV, NumV, BoolV, T_ARRAY, T_OBJECT, T_SET, T_STRING, T_NUMBER, T_BOOL,
-  mkInt, mkBool, compare, sortValues,
+  mkInt, mkBool, compare, sortValues, isInteger,
 } from "../value";
 import { typeError, elementError } from "./errors";
-import { addNum, mulNum } from "./numbers";
+import { addNum, mulNum, floatAggregate } from "./numbers";
 import { codePointCount } from "./strings";
 
 /** Items of an array or set, or null when `v` is neither. */
@@ -31,10 +31,18 @@ export function sum (args: Array<Value>): Value | null {
   let xs = items(a);
   if (xs === null) return typeError("sum", 1, "one of {array, set}", a);
   let acc = mkInt(0);
+  let floats = false;
   for (let i = 0, n = xs.length; i < n; i++) {
     let x = unchecked(xs[i]);
     if (x.kind != T_NUMBER) return elementError("sum", 1, a, "number", x);
-    acc = addNum(changetype<NumV>(acc), changetype<NumV>(x));
+    if (!isInteger(x)) floats = true;
+  }
+  // Any non-integer: OPA sums every element in one 64-bit big.Float (the host does it).
+  if (floats) { let r = floatAggregate("sum", a); if (r !== a) return r; }
+  for (let i = 0, n = xs.length; i < n; i++) {
+    let r = addNum(changetype<NumV>(acc), changetype<NumV>(unchecked(xs[i])));
+    if (r === null) return null;
+    acc = r;
   }
   return acc;
 }
@@ -44,10 +52,18 @@ export function product (args: Array<Value>): Value | null {
   let xs = items(a);
   if (xs === null) return typeError("product", 1, "one of {array, set}", a);
   let acc = mkInt(1);
+  let floats = false;
   for (let i = 0, n = xs.length; i < n; i++) {
     let x = unchecked(xs[i]);
     if (x.kind != T_NUMBER) return elementError("product", 1, a, "number", x);
-    acc = mulNum(changetype<NumV>(acc), changetype<NumV>(x));
+    if (!isInteger(x)) floats = true;
+  }
+  // Any non-integer: OPA multiplies in a big.Float that starts as big.NewFloat(1), at 53 bits.
+  if (floats) { let r = floatAggregate("product", a); if (r !== a) return r; }
+  for (let i = 0, n = xs.length; i < n; i++) {
+    let r = mulNum(changetype<NumV>(acc), changetype<NumV>(unchecked(xs[i])));
+    if (r === null) return null;
+    acc = r;
   }
   return acc;
 }

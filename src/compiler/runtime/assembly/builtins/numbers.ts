@@ -1,7 +1,9 @@
 // Arithmetic, rounding, comparison and number conversion builtins.
 // Integers that fit i64 stay exact; integer results past i64 (and operands kept as text or past
-// 2^53) are computed exactly (bigint.ts), as OPA's math/big does. Non-integers are doubles
-// (OPA uses arbitrary-precision floats: results past a double's precision differ).
+// 2^53) are computed exactly (bigint.ts), as OPA's math/big does. Everything else — an operand
+// that is not an integer, a quotient that is not one — is OPA's 64-bit big.Float arithmetic,
+// done by the host (floatOp: src/policy/builtins/big-float.ts); a module without that host call
+// (built before it existed) computes in doubles.
 
 import {
   Value, NumV, StrV, BoolV, T_NUMBER, T_STRING, T_SET, T_NULL, T_BOOL,
@@ -12,6 +14,17 @@ import { builtinError, typeError, typeErrorMsg } from "./errors";
 import { setMinus, setUnion, setIntersect } from "./collections";
 import { chargeSteps } from "../budget";
 import { integerText, needsBig, fromText, bigAdd, bigSub, bigMul, bigRem } from "../bigint";
+import { callHost, floatBuiltinId } from "../abi-host";
+
+/** OPA's float arithmetic on a and b (op: plus, minus, mul, div, sum, product), by the host;
+ * null (undefined) when the host reports an error. */
+function floatOp (op: string, a: Value, b: Value): Value | null {
+  let args = new Array<Value>(3);
+  args[0] = mkStr(op);
+  args[1] = a;
+  args[2] = b;
+  return callHost(floatBuiltinId(), args);
+}
 
 // ---- arguments ------------------------------------------------------------------
 
@@ -30,9 +43,16 @@ export function intArg (name: string, v: Value, operand: i32): i64 {
   return i;
 }
 
+/** sum or product of a collection holding a non-integer, by the host; `a` itself when this
+ * module has no float host call (the caller then folds in doubles). */
+export function floatAggregate (op: string, a: Value): Value | null {
+  if (floatBuiltinId() < 0) return a;
+  return floatOp(op, a, mkInt(0));
+}
+
 // ---- arithmetic -----------------------------------------------------------------
 
-export function addNum (a: NumV, b: NumV): Value {
+export function addNum (a: NumV, b: NumV): Value | null {
   if (a.isInt && b.isInt) {
     let x = a.i, y = b.i, r = x + y;
     if (((x ^ r) & (y ^ r)) >= 0) return mkInt(r);
@@ -41,10 +61,11 @@ export function addNum (a: NumV, b: NumV): Value {
     let x = integerText(a), y = integerText(b);
     if (x !== null && y !== null) return fromText(bigAdd(x, y));
   }
+  if (floatBuiltinId() >= 0) return floatOp("plus", a, b);
   return mkFloat(numToF64(a) + numToF64(b));
 }
 
-export function subNum (a: NumV, b: NumV): Value {
+export function subNum (a: NumV, b: NumV): Value | null {
   if (a.isInt && b.isInt) {
     let x = a.i, y = b.i, r = x - y;
     if (((x ^ y) & (x ^ r)) >= 0) return mkInt(r);
@@ -53,10 +74,11 @@ export function subNum (a: NumV, b: NumV): Value {
     let x = integerText(a), y = integerText(b);
     if (x !== null && y !== null) return fromText(bigSub(x, y));
   }
+  if (floatBuiltinId() >= 0) return floatOp("minus", a, b);
   return mkFloat(numToF64(a) - numToF64(b));
 }
 
-export function mulNum (a: NumV, b: NumV): Value {
+export function mulNum (a: NumV, b: NumV): Value | null {
   if (a.isInt && b.isInt) {
     let x = a.i, y = b.i;
     if (x == 0 || y == 0) return mkInt(0);
@@ -67,6 +89,7 @@ export function mulNum (a: NumV, b: NumV): Value {
     let x = integerText(a), y = integerText(b);
     if (x !== null && y !== null) return fromText(bigMul(x, y));
   }
+  if (floatBuiltinId() >= 0) return floatOp("mul", a, b);
   return mkFloat(numToF64(a) * numToF64(b));
 }
 
@@ -93,16 +116,30 @@ export function mul (args: Array<Value>): Value | null {
   return mulNum(changetype<NumV>(a), changetype<NumV>(b));
 }
 
+/** True unless `dec` (a number's kept text) has a nonzero digit: 1e-400 is not zero. */
+function isZeroText (dec: string | null): bool {
+  if (dec === null) return true;
+  for (let i = 0, n = dec.length; i < n; i++) {
+    let c = dec.charCodeAt(i);
+    if (c == 101 || c == 69) break; // the exponent
+    if (c >= 49 && c <= 57) return false;
+  }
+  return true;
+}
+
 export function div (args: Array<Value>): Value | null {
   let a = args[0], b = args[1];
   if (!isNum(a)) return typeError("div", 1, "number", a);
   if (!isNum(b)) return typeError("div", 2, "number", b);
   let x = changetype<NumV>(a), y = changetype<NumV>(b);
-  if (numToF64(y) == 0) return builtinError("div", "divide by zero");
+  if (numToF64(y) == 0 && isZeroText(y.dec)) return builtinError("div", "divide by zero");
   if (x.isInt && y.isInt) {
     let p = x.i, q = y.i;
-    if (!(p == i64.MIN_VALUE && q == -1) && p % q == 0) return mkInt(p / q);
+    // a zero dividend is a float quotient in OPA (0 / -2 is -0)
+    if (!(p == i64.MIN_VALUE && q == -1) && p % q == 0 && p != 0) return mkInt(p / q);
+    if (p == 0 && q > 0) return mkInt(0);
   }
+  if (floatBuiltinId() >= 0) return floatOp("div", x, y);
   return mkFloat(numToF64(x) / numToF64(y));
 }
 

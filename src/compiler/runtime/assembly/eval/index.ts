@@ -14,7 +14,7 @@ import {
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
   mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, isInteger, numToI64, setFromItems,
 } from '../value'
-import { abortWith, callHost } from '../abi-host'
+import { abortWith, callHost, setFloatBuiltinId } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
 import { setStrictBuiltinErrors } from '../builtins/errors'
 import { chargeSteps as tick, startEvaluation } from '../budget'
@@ -286,6 +286,7 @@ export function planInit (plan: Value | null): void {
   bNative = new Array<i32>(bs.length)
   bSetResult = new Array<bool>(bs.length)
   bCidrMatches = -1
+  setFloatBuiltinId(-1)
   if (plan.kind == T_OBJECT && changetype<ObjV>(plan).getStr('hostSets') !== null) {
     const sets = ints(field(plan, 'hostSets'))
     for (let i = 0; i < sets.length; i++) bSetResult[sets[i]] = true
@@ -296,6 +297,7 @@ export function planInit (plan: Value | null): void {
   }
   for (let i = 0; i < bs.length; i++) {
     if (bIsHost[i] && str(bs[i]) == 'net.cidr_contains_matches') bCidrMatches = i
+    if (bIsHost[i] && str(bs[i]) == 'bouncer.internal.float') setFloatBuiltinId(i)
     if (bIsHost[i]) { bNative[i] = -1; continue }
     const id = nativeBuiltinId(str(bs[i]))
     if (id < 0) abortWith('rego_type_error: builtin ' + str(bs[i]) + ' is not implemented by this runtime')

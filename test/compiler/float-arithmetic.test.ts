@@ -1,0 +1,71 @@
+// Non-integer arithmetic in compiled policies gives OPA's answers (64-bit big.Float, through the
+// host call the planner adds), not a double's: at the boundary of a limit the two disagree, and a
+// policy's decision with them.
+import t from 'tap'
+import { compileModules } from '../../src/compiler/index.js'
+import { FLOAT_BUILTIN } from '../../src/compiler/float-builtin.js'
+import { parseJsonExact } from '../../src/exact-json.js'
+import { runRego } from './run-rego.js'
+
+async function evalP (source: string, inputText = '{}'): Promise<unknown> {
+  const r = await runRego(`package test\n\n${source}`, parseJsonExact(inputText))
+  if (r.error !== undefined) throw new Error(r.error)
+  return r.value
+}
+
+t.test('results are OPA\'s numbers, with their digits', async t => {
+  const got = await evalP(`p := {
+    "sum": 0.1 + 0.2,
+    "third": 10 / 3,
+    "minus": 0.3 - 0.1,
+    "tenth": input.cent * 10,
+    "half": 7 / 2,
+    "agg_sum": sum([0.1, 0.2, 0.3]),
+    "agg_sum_set": sum({1, 0.5, 0.25}),
+    "agg_product": product([0.1, 3]),
+    "ints": 6 * 7,
+    "int_div": 12 / 4,
+    "tiny": input.tiny * 3
+  }`, '{"cent": 0.01, "tiny": 1e-400}')
+  t.equal(JSON.stringify(got), JSON.stringify({
+    agg_product: 0.30000000000000004, // product() multiplies at 53 bits, as OPA's big.NewFloat(1) does
+    agg_sum: 0.6,
+    agg_sum_set: 1.75,
+    half: 3.5,
+    int_div: 3,
+    ints: 42,
+    minus: JSON.rawJSON('0.20000000000000000002'),
+    sum: 0.3,
+    tenth: JSON.rawJSON('0.099999999999999999995'),
+    third: JSON.rawJSON('3.3333333333333333333'),
+    tiny: JSON.rawJSON('3e-400'),
+  }))
+})
+
+t.test('a limit checked on a computed amount decides as OPA decides', async t => {
+  const policy = `default allow := false
+allow if input.unit_price * input.quantity >= input.minimum
+exact if input.unit_price * input.quantity == input.minimum
+p := {"allow": allow, "exact": exact} if true
+exact := false if not input.unit_price * input.quantity == input.minimum`
+  // 0.01 * 10 is 0.099999999999999999995 in OPA: below the minimum of 0.1 (doubles: equal).
+  t.same(await evalP(policy, '{"unit_price": 0.01, "quantity": 10, "minimum": 0.1}'), { allow: false, exact: false })
+  // 0.07 * 100 is 7 in OPA too.
+  t.same(await evalP(policy, '{"unit_price": 0.07, "quantity": 100, "minimum": 7}'), { allow: true, exact: true })
+  t.same(await evalP('p := 0.1 + 0.2 == 0.3'), true, 'OPA: 0.1 + 0.2 is 0.3 (doubles: false)')
+})
+
+t.test('division: a zero divisor of any spelling fails, a tiny one does not', async t => {
+  t.equal((await runRego('package test\n\np := 1 / input.z', { z: 0 })).value, undefined, '1 / 0 is undefined')
+  const zeroFloat = await runRego('package test\n\nimport rego.v1\n\np := x if { x := 1 / 0.0 }', {})
+  t.equal(zeroFloat.value, undefined, "1 / 0.0 is undefined")
+  t.equal(JSON.stringify(await evalP('p := 1e-400 / 1e-400')), '1', '1e-400 is not zero')
+})
+
+t.test('the planner adds the host call only to plans doing arithmetic', async t => {
+  const withArith = compileModules({ modules: [{ file: 'p.rego', source: 'package test\n\np := input.x * 2' }], entrypoints: ['test/p'] })
+  const without = compileModules({ modules: [{ file: 'p.rego', source: 'package test\n\np := input.x == 2' }], entrypoints: ['test/p'] })
+  t.ok(withArith.hostBuiltins.includes(FLOAT_BUILTIN), `${FLOAT_BUILTIN} with *`)
+  t.notOk(without.hostBuiltins.includes(FLOAT_BUILTIN), 'not without')
+  t.match((await runRego(`package test\n\np := ${FLOAT_BUILTIN.replace(/\./g, '_')}(1)`)).error, /undefined function/, 'a policy cannot call it by name')
+})

@@ -170,9 +170,9 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('internal.member_3', [A, A, A], B, native('collections.member3'), { infix: 'in' }),
   // numbers
   fn('abs', [N], N, native('numbers.abs'), { names: ['x', 'y'] }),
-  fn('round', [N], N, native('numbers.round'), { names: ['x', 'y'] }),
-  fn('ceil', [N], N, native('numbers.ceil'), { names: ['x', 'y'] }),
-  fn('floor', [N], N, native('numbers.floor'), { names: ['x', 'y'] }),
+  fn('round', [N], N, native('numbers.round'), { float: true, names: ['x', 'y'] }),
+  fn('ceil', [N], N, native('numbers.ceil'), { float: true, names: ['x', 'y'] }),
+  fn('floor', [N], N, native('numbers.floor'), { float: true, names: ['x', 'y'] }),
   fn('numbers.range', [N, N], arr(N), native('numbers.range'), { names: ['a', 'b', 'range'] }),
   fn('numbers.range_step', [N, N, N], arr(N), native('numbers.rangeStep'), { names: ['a', 'b', 'step', 'range'] }),
   fn('to_number', [or(N, S, B, NUL)], N, native('numbers.toNumber'), { names: ['x', 'num'] }),

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
 import { FLOAT_BUILTIN } from '../../src/compiler/float-builtin.js'
-import { parseJsonExact } from '../../src/exact-json.js'
+import { parseJsonExact, rawJson } from '../../src/exact-json.js'
 import { runRego } from './run-rego.js'
 
 async function evalP (source: string, inputText = '{}'): Promise<unknown> {
@@ -34,11 +34,11 @@ t.test('results are OPA\'s numbers, with their digits', async t => {
     half: 3.5,
     int_div: 3,
     ints: 42,
-    minus: JSON.rawJSON('0.20000000000000000002'),
+    minus: rawJson('0.20000000000000000002'),
     sum: 0.3,
-    tenth: JSON.rawJSON('0.099999999999999999995'),
-    third: JSON.rawJSON('3.3333333333333333333'),
-    tiny: JSON.rawJSON('3e-400'),
+    tenth: rawJson('0.099999999999999999995'),
+    third: rawJson('3.3333333333333333333'),
+    tiny: rawJson('3e-400'),
   }))
 })
 
@@ -68,4 +68,31 @@ t.test('the planner adds the host call only to plans doing arithmetic', async t 
   t.ok(withArith.hostBuiltins.includes(FLOAT_BUILTIN), `${FLOAT_BUILTIN} with *`)
   t.notOk(without.hostBuiltins.includes(FLOAT_BUILTIN), 'not without')
   t.match((await runRego(`package test\n\np := ${FLOAT_BUILTIN.replace(/\./g, '_')}(1)`)).error, /undefined function/, 'a policy cannot call it by name')
+})
+
+t.test('round, ceil and floor: OPA\'s answers, for long numbers and between -1 and 0', async t => {
+  const got = await evalP(`p := {
+    "round_long": round(input.long),
+    "round_half_up": round(2.5),
+    "round_half_down": round(-2.5),
+    "ceil_neg_fraction": ceil(-0.5),
+    "floor_neg_fraction": floor(-0.5),
+    "ceil_neg": ceil(-1.5),
+    "floor_neg": floor(-1.5),
+    "floor_tiny_neg": floor(input.tiny_neg),
+    "ceil_tiny": ceil(input.tiny)
+  }`, '{"long": 2.4999999999999999, "tiny_neg": -1e-400, "tiny": 1e-400}')
+  t.same(got, {
+    // 2.4999999999999999 is 2.5 as a double; OPA reads it at 64 bits, below 2.5
+    round_long: 2,
+    round_half_up: 3,
+    round_half_down: -3,
+    // arithCeil/arithFloor: the integer part of -0.5 is +0, which they do not adjust
+    ceil_neg_fraction: 1,
+    floor_neg_fraction: 0,
+    ceil_neg: -1,
+    floor_neg: -2,
+    floor_tiny_neg: 0,
+    ceil_tiny: 1,
+  })
 })

@@ -247,6 +247,50 @@ export function formatNumber (x: BigFloat, prec = OPA_PREC): string {
   return sign + fmtF(d, Math.max(p - d.exp, 0))
 }
 
+/** Float.Int: the integer part, toward zero. */
+function truncInt (x: BigFloat): bigint {
+  const v = x.e >= 0 ? x.m << BigInt(x.e) : x.m >> BigInt(-x.e)
+  return x.neg ? -v : v
+}
+
+function fromInt (v: bigint): BigFloat {
+  // SetInt: exact (its precision is the integer's), and 0 is +0
+  return v === 0n ? ZERO : { neg: v < 0n, m: v < 0n ? -v : v, e: 0 }
+}
+
+const HALF: BigFloat = Object.freeze({ neg: false, m: 1n, e: -1 })
+
+/** OPA's round: x ± 0.5 (rounded to 64 bits), then toward zero: half away from zero. */
+export function roundOpa (x: BigFloat): bigint {
+  return truncInt(x.neg ? sub(x, HALF) : add(x, HALF))
+}
+
+// OPA's arithCeil and arithFloor take the integer part toward zero as a big.Float, which is +0
+// for -1 < x < 0, and adjust by one unless its sign bit is set: so in OPA ceil(-0.5) is 1 and
+// floor(-0.5) is 0. Kept as OPA answers (topdown/arithmetic.go), the runtime does the same for
+// doubles.
+
+/** OPA's ceil: the integer part, plus one unless it is negative or x is an integer. */
+export function ceilOpa (x: BigFloat): bigint {
+  const i = truncInt(x)
+  if (i < 0n || compareExact(x, fromInt(i)) === 0) return i
+  return i + 1n
+}
+
+/** OPA's floor: the integer part, minus one if it is negative and x is not an integer. */
+export function floorOpa (x: BigFloat): bigint {
+  const i = truncInt(x)
+  if (i >= 0n || compareExact(x, fromInt(i)) === 0) return i
+  return i - 1n
+}
+
+/** The sign of x - y, exactly. */
+function compareExact (x: BigFloat, y: BigFloat): number {
+  const e = Math.min(x.e, y.e)
+  const v = (signed(x) << BigInt(x.e - e)) - (signed(y) << BigInt(y.e - e))
+  return v === 0n ? 0 : v < 0n ? -1 : 1
+}
+
 // ---- the host call (FLOAT_BUILTIN) ----
 
 function operand (op: string, v: unknown): BigFloat {
@@ -266,8 +310,8 @@ function result (op: string, x: BigFloat, prec = OPA_PREC): unknown {
 }
 
 /**
- * FLOAT_BUILTIN(op, x, y): `op` is plus, minus, mul or div on the numbers x and y, or sum or
- * product of the collection x (y unused). The runtime calls it only where OPA's answer is a
+ * FLOAT_BUILTIN(op, x, y): `op` is plus, minus, mul or div on the numbers x and y; round, ceil
+ * or floor of the number x; or sum or product of the collection x (y unused). The runtime calls it only where OPA's answer is a
  * big.Float one; the runtime already checked the operand types and division by zero.
  */
 export function floatBuiltin (op: unknown, x: unknown, y: unknown): unknown {
@@ -283,6 +327,9 @@ export function floatBuiltin (op: unknown, x: unknown, y: unknown): unknown {
       if (d.m === 0n) throw new BuiltinError('eval_builtin_error', name, 'divide by zero')
       return result(name, quo(operand(name, x), d))
     }
+    case 'round': return rawJson(String(roundOpa(operand(name, x))))
+    case 'ceil': return rawJson(String(ceilOpa(operand(name, x))))
+    case 'floor': return rawJson(String(floorOpa(operand(name, x))))
     case 'sum': {
       let acc: BigFloat = { neg: false, m: 0n, e: 0 }
       for (const v of Array.isArray(x) ? x : []) acc = add(acc, operand(name, v))

@@ -209,6 +209,8 @@ export function round (args: Array<Value>): Value | null {
   if (!isNum(a)) return typeError("round", 1, "number", a);
   let n = changetype<NumV>(a);
   if (n.isInt || n.raw !== null) return a;
+  // A number kept as its text (more digits than a double holds): OPA's 64-bit rounding decides.
+  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("round", a, mkInt(0));
   let f = n.f;
   // half away from zero (Go's math.Round)
   let t = Math.trunc(f);
@@ -216,12 +218,19 @@ export function round (args: Array<Value>): Value | null {
   return intResult(t);
 }
 
+// OPA's ceil and floor (arithCeil, arithFloor) adjust the integer part toward zero unless its
+// sign bit is set, and for -1 < x < 0 that part is +0: OPA's ceil(-0.5) is 1 and floor(-0.5)
+// is 0. Kept as OPA answers (src/policy/builtins/big-float.ts has the same for long numbers).
+
 export function ceil (args: Array<Value>): Value | null {
   let a = args[0];
   if (!isNum(a)) return typeError("ceil", 1, "number", a);
   let n = changetype<NumV>(a);
   if (n.isInt || n.raw !== null) return a;
-  return intResult(Math.ceil(n.f));
+  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("ceil", a, mkInt(0));
+  let t = Math.trunc(n.f);
+  if (t < 0 || t == n.f) return intResult(t);
+  return intResult(t + 1);
 }
 
 export function floor (args: Array<Value>): Value | null {
@@ -229,7 +238,10 @@ export function floor (args: Array<Value>): Value | null {
   if (!isNum(a)) return typeError("floor", 1, "number", a);
   let n = changetype<NumV>(a);
   if (n.isInt || n.raw !== null) return a;
-  return intResult(Math.floor(n.f));
+  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("floor", a, mkInt(0));
+  let t = Math.trunc(n.f);
+  if (t >= 0 || t == n.f) return intResult(t);
+  return intResult(t - 1);
 }
 
 // ---- ranges -----------------------------------------------------------------------

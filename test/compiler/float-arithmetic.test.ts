@@ -96,3 +96,14 @@ t.test('round, ceil and floor: OPA\'s answers, for long numbers and between -1 a
     ceil_tiny: 1,
   })
 })
+
+t.test('operands the runtime keeps as text reach the arithmetic as their digits, in collections too', async t => {
+  // Expected from the independent model of the big-float tests: a double would have lost the
+  // digits (0.30000000000000000001 is 0.3; 9007199254740993 is 9007199254740992).
+  const got = await evalP(`p := {
+    "long_plus": input.long + 1,
+    "sum_long": sum([0.1, input.long]),
+    "big_int_plus_half": input.big + 0.5
+  }`, '{"long": 0.30000000000000000001, "big": 9007199254740993}')
+  t.equal(JSON.stringify(got), JSON.stringify({ big_int_plus_half: rawJson('9.0071992547409935e+15'), long_plus: 1.3, sum_long: 0.4 }))
+})

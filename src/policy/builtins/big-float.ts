@@ -15,7 +15,7 @@
 // fmtE/fmtF), including its comparison of the bounds' digits by position.
 
 import { rawJson } from '../../exact-json.js'
-import { BuiltinError, exactHostArgs } from './context.js'
+import { BuiltinError } from './context.js'
 
 export interface BigFloat { readonly neg: boolean; readonly m: bigint; readonly e: number }
 
@@ -93,11 +93,12 @@ export function parseDecimal (text: string, prec = OPA_PREC): BigFloat {
   return roundQuotient(neg, digits, pow10(-exp), 0, prec)
 }
 
-/** The operand of a host call as decimal text: a double (its shortest form, which is the text
- * it was read from), or an exact number (JSON.rawJSON) as read from the module. */
+/** An operand of the host call as decimal text. The runtime sends a number that has kept its
+ * text (more digits than a double, big integers) as that text, a string; any other number as
+ * itself, a double whose shortest form is the text it was read from. */
 export function numberText (v: unknown): string | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : String(v)) : undefined
-  if (typeof v === 'object' && v !== null && typeof (v as { rawJSON?: unknown }).rawJSON === 'string') return (v as { rawJSON: string }).rawJSON
+  if (typeof v === 'string') return v
   return undefined
 }
 
@@ -312,11 +313,10 @@ function result (op: string, x: BigFloat, prec = OPA_PREC): unknown {
 /**
  * FLOAT_BUILTIN(op, x, y): `op` is plus, minus, mul or div on the numbers x and y; round, ceil
  * or floor of the number x; or sum or product of the collection x (y unused). The runtime calls it only where OPA's answer is a
- * big.Float one; the runtime already checked the operand types and division by zero.
+ * big.Float one; the runtime already checked the operand types and division by zero, and sends
+ * numbers as numberText reads them (they are not read again through bouncer_host_arg).
  */
 export function floatBuiltin (op: unknown, x: unknown, y: unknown): unknown {
-  const exact = exactHostArgs()
-  if (exact !== undefined && exact.length === 3) { x = exact[1]; y = exact[2] }
   const name = String(op)
   switch (name) {
     case 'plus': return result(name, add(operand(name, x), operand(name, y)))

@@ -57,12 +57,6 @@ export function evaluationPrintHook (fallback: (line: string) => void): ((line: 
   return current === null ? fallback : current.onPrint
 }
 
-/** The arguments of the host builtin being called, exactly (numbers a double cannot hold as
- * JSON.rawJSON), when the module can give them; else undefined. */
-export function exactHostArgs (): unknown[] | undefined {
-  return current?.hostArgs?.()
-}
-
 /** True while strict builtin errors are on (outside any evaluation: the process default). */
 export function strictBuiltinErrors (): boolean { return current?.strict ?? defaultStrict }
 

@@ -38,7 +38,7 @@ export function sum (args: Array<Value>): Value | null {
     if (!isInteger(x)) floats = true;
   }
   // Any non-integer: OPA sums every element in one 64-bit big.Float (the host does it).
-  if (floats) { let r = floatAggregate("sum", a); if (r !== a) return r; }
+  if (floats) { let r = floatAggregate("sum", a, xs); if (r !== a) return r; }
   for (let i = 0, n = xs.length; i < n; i++) {
     let r = addNum(changetype<NumV>(acc), changetype<NumV>(unchecked(xs[i])));
     if (r === null) return null;
@@ -59,7 +59,7 @@ export function product (args: Array<Value>): Value | null {
     if (!isInteger(x)) floats = true;
   }
   // Any non-integer: OPA multiplies in a big.Float that starts as big.NewFloat(1), at 53 bits.
-  if (floats) { let r = floatAggregate("product", a); if (r !== a) return r; }
+  if (floats) { let r = floatAggregate("product", a, xs); if (r !== a) return r; }
   for (let i = 0, n = xs.length; i < n; i++) {
     let r = mulNum(changetype<NumV>(acc), changetype<NumV>(unchecked(xs[i])));
     if (r === null) return null;

@@ -16,13 +16,28 @@ import { chargeSteps } from "../budget";
 import { integerText, needsBig, fromText, bigAdd, bigSub, bigMul, bigRem } from "../bigint";
 import { callHost, floatBuiltinId } from "../abi-host";
 
-/** OPA's float arithmetic on a and b (op: plus, minus, mul, div, sum, product), by the host;
- * null (undefined) when the host reports an error. */
+/**
+ * A number as the host call reads it: its text when it has one (kept digits, big integers), else
+ * the number itself — a double, whose shortest form (JavaScript's, exact) is the text it was
+ * read from. The runtime's own printing of doubles is not always the shortest, so the host is
+ * never left to guess from it.
+ */
+function hostOperand (v: Value): Value {
+  if (v.kind != T_NUMBER) return v;
+  let n = changetype<NumV>(v);
+  if (n.dec !== null) return mkStr(n.dec!);
+  if (n.raw !== null) return mkStr(n.raw!);
+  if (n.isInt && (n.i > 9007199254740991 || n.i < -9007199254740991)) return mkStr(n.i.toString());
+  return v;
+}
+
+/** OPA's float arithmetic on a and b (op: plus, minus, mul, div; round, ceil, floor of a), by
+ * the host; null (undefined) when the host reports an error. */
 function floatOp (op: string, a: Value, b: Value): Value | null {
   let args = new Array<Value>(3);
   args[0] = mkStr(op);
-  args[1] = a;
-  args[2] = b;
+  args[1] = hostOperand(a);
+  args[2] = hostOperand(b);
   return callHost(floatBuiltinId(), args);
 }
 
@@ -45,9 +60,11 @@ export function intArg (name: string, v: Value, operand: i32): i64 {
 
 /** sum or product of a collection holding a non-integer, by the host; `a` itself when this
  * module has no float host call (the caller then folds in doubles). */
-export function floatAggregate (op: string, a: Value): Value | null {
+export function floatAggregate (op: string, a: Value, items: Array<Value>): Value | null {
   if (floatBuiltinId() < 0) return a;
-  return floatOp(op, a, mkInt(0));
+  let xs = newArrayCap(items.length);
+  for (let i = 0, n = items.length; i < n; i++) xs.push(hostOperand(unchecked(items[i])));
+  return floatOp(op, xs, mkInt(0));
 }
 
 // ---- arithmetic -----------------------------------------------------------------

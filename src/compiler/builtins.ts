@@ -169,7 +169,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('internal.member_2', [A, A], B, native('collections.member2'), { infix: 'in' }),
   fn('internal.member_3', [A, A, A], B, native('collections.member3'), { infix: 'in' }),
   // numbers
-  fn('abs', [N], N, native('numbers.abs'), { names: ['x', 'y'] }),
+  fn('abs', [N], N, native('numbers.abs'), { float: true, names: ['x', 'y'] }),
   fn('round', [N], N, native('numbers.round'), { float: true, names: ['x', 'y'] }),
   fn('ceil', [N], N, native('numbers.ceil'), { float: true, names: ['x', 'y'] }),
   fn('floor', [N], N, native('numbers.floor'), { float: true, names: ['x', 'y'] }),

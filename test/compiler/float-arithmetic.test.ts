@@ -107,3 +107,11 @@ t.test('operands the runtime keeps as text reach the arithmetic as their digits,
   }`, '{"long": 0.30000000000000000001, "big": 9007199254740993}')
   t.equal(JSON.stringify(got), JSON.stringify({ big_int_plus_half: rawJson('9.0071992547409935e+15'), long_plus: 1.3, sum_long: 0.4 }))
 })
+
+t.test('abs, round, ceil and floor of numbers past an i64 or a double: OPA\'s 64-bit big.Float, which rounds', async t => {
+  // OPA's arithUnary keeps only int32-window integers exact; the rest go through NumberToFloat.
+  const got = await evalP(`p := [
+    abs(-18446744073709551617), round(18446744073709551617), abs(input.long), floor(18446744073709551617.5), abs(-9223372036854775808)
+  ]`, '{"long": -0.30000000000000000001}')
+  t.equal(JSON.stringify(got), '[18446744073709551616,18446744073709551616,0.3,18446744073709551618,9223372036854775808]')
+})

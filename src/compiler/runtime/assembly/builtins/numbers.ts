@@ -214,6 +214,9 @@ export function abs (args: Array<Value>): Value | null {
     if (n.i != i64.MIN_VALUE) return mkInt(-n.i);
     return mkBigInt("9223372036854775808", 9223372036854775808.0);
   }
+  // Past an i64 or past a double's digits, OPA's abs is a 64-bit big.Float (arithUnary): it
+  // rounds (abs(18446744073709551617) is 18446744073709551616).
+  if ((n.raw !== null || n.dec !== null) && floatBuiltinId() >= 0) return floatOp("abs", a, mkInt(0));
   let raw = n.raw;
   if (raw !== null) return raw.charCodeAt(0) == 45 ? mkNum(raw.substring(1))! : a;
   let dec = n.dec;
@@ -225,9 +228,10 @@ export function round (args: Array<Value>): Value | null {
   let a = args[0];
   if (!isNum(a)) return typeError("round", 1, "number", a);
   let n = changetype<NumV>(a);
+  // A number kept as its text (past an i64, or more digits than a double holds): OPA's 64-bit
+  // big.Float decides (arithUnary), and rounds big integers too.
+  if ((n.raw !== null || n.dec !== null) && floatBuiltinId() >= 0) return floatOp("round", a, mkInt(0));
   if (n.isInt || n.raw !== null) return a;
-  // A number kept as its text (more digits than a double holds): OPA's 64-bit rounding decides.
-  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("round", a, mkInt(0));
   let f = n.f;
   // half away from zero (Go's math.Round)
   let t = Math.trunc(f);
@@ -243,8 +247,8 @@ export function ceil (args: Array<Value>): Value | null {
   let a = args[0];
   if (!isNum(a)) return typeError("ceil", 1, "number", a);
   let n = changetype<NumV>(a);
+  if ((n.raw !== null || n.dec !== null) && floatBuiltinId() >= 0) return floatOp("ceil", a, mkInt(0));
   if (n.isInt || n.raw !== null) return a;
-  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("ceil", a, mkInt(0));
   let t = Math.trunc(n.f);
   if (t < 0 || t == n.f) return intResult(t);
   return intResult(t + 1);
@@ -254,8 +258,8 @@ export function floor (args: Array<Value>): Value | null {
   let a = args[0];
   if (!isNum(a)) return typeError("floor", 1, "number", a);
   let n = changetype<NumV>(a);
+  if ((n.raw !== null || n.dec !== null) && floatBuiltinId() >= 0) return floatOp("floor", a, mkInt(0));
   if (n.isInt || n.raw !== null) return a;
-  if (n.dec !== null && floatBuiltinId() >= 0) return floatOp("floor", a, mkInt(0));
   let t = Math.trunc(n.f);
   if (t >= 0 || t == n.f) return intResult(t);
   return intResult(t - 1);

@@ -79,6 +79,14 @@ class Big {
   }
 }
 
+// Two numbers reused by every comparison: a Big is 80 limbs, and formatting one double (sprintf
+// tries precisions until one reads back) made dozens of them, ~17 KB per number, which an
+// evaluation never frees: 20,000 numbers in one input exhausted the module's memory.
+// @ts-ignore: decorator
+@lazy const scratchL = new Big();
+// @ts-ignore: decorator
+@lazy const scratchR = new Big();
+
 /** Sign of mant * 10^e10 - (midpoint between y and the next double up). */
 function cmpNextMid (mant: u64, e10: i32, y: f64): i32 {
   let bits = reinterpret<u64>(y);
@@ -87,8 +95,8 @@ function cmpNextMid (mant: u64, e10: i32, y: f64): i32 {
   let k: i32;
   if (be == 0) { k = -1074; } else { m |= <u64>1 << 52; k = be - 1075; }
   // midpoint = (2m + 1) * 2^(k - 1)
-  let L = new Big().setU64(mant);
-  let R = new Big().setU64(2 * m + 1);
+  let L = scratchL.setU64(mant);
+  let R = scratchR.setU64(2 * m + 1);
   if (e10 >= 0) L.mulPow5(e10); else R.mulPow5(-e10);
   let a2 = e10 - (k - 1);
   if (a2 >= 0) L.shl(a2); else R.shl(-a2);

@@ -106,3 +106,24 @@ r contains [i, j] if input.a[i] == input.b[j]
   t.same(await evalRego(src, 'f/r', { a: [1, 2], b: [2, 1] }), [[0, 1], [1, 0]])
   t.throws(() => compileModules({ modules: [{ file: 'p.rego', source: 'package f\np if { some x; x == count(input) }\n' }], entrypoints: ['f/p'] }), CompileError, 'a variable nothing binds is still unsafe')
 })
+
+t.test(':= reads its right-hand side: the left-hand side never makes it safe (OPA PR #8874, issue #3546)', async t => {
+  const compileError = (body: string): string => {
+    try {
+      compileModules({ modules: [{ file: 'p.rego', source: `package a\n\np if {\n  ${body}\n}\n` }], entrypoints: ['a/p'] })
+      return ''
+    } catch (e) {
+      t.type(e, CompileError)
+      return (e as Error).message
+    }
+  }
+  // Before, the checker reordered `x = 7` first and then let `x := y` bind y to 7.
+  t.match(compileError('x := y\n  x = 7'), /rego_unsafe_var_error: var y is unsafe/)
+  t.match(compileError('[a, b] := [c, 1]\n  a = 2'), /var c is unsafe/, 'destructuring too')
+  // Other expressions still make the right-hand side safe, in any order, and references on the
+  // right still iterate.
+  t.equal(compileError('x := y\n  y = 7'), '')
+  t.equal(compileError('some k\n  v := input.obj[k]'), '')
+  t.equal(compileError('[a, b] := [c, 1]\n  c = 2'), '')
+  t.equal(await evalRego('package a\n\np := x if {\n  x := y\n  y = 7\n}\n', 'a/p', {}), 7)
+})

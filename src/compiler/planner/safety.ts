@@ -62,7 +62,10 @@ function readyPositive (k: Expr['kind'], isBound: IsBound): boolean {
   switch (k.type) {
     case 'some': return true
     case 'term': return evaluable(k.term, isBound)
-    case 'unify': case 'assign': return unifiable(k.left, k.right, isBound)
+    case 'unify': return unifiable(k.left, k.right, isBound)
+    // := reads its right-hand side: only other expressions can make it safe, never the
+    // left-hand side (OPA PR #8874, issue #3546: `x := y; x = 7` is rego_unsafe_var_error)
+    case 'assign': return evaluable(k.right, isBound) && receivable(k.left, isBound)
     case 'somein': return evaluable(k.collection, isBound)
     case 'every': return evaluable(k.collection, isBound)
   }

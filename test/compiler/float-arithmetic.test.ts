@@ -3,6 +3,7 @@
 // policy's decision with them.
 import t from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
+import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
 import { FLOAT_BUILTIN } from '../../src/compiler/float-builtin.js'
 import { parseJsonExact, rawJson } from '../../src/exact-json.js'
 import { runRego } from './run-rego.js'
@@ -114,4 +115,16 @@ t.test('abs, round, ceil and floor of numbers past an i64 or a double: OPA\'s 64
     abs(-18446744073709551617), round(18446744073709551617), abs(input.long), floor(18446744073709551617.5), abs(-9223372036854775808)
   ]`, '{"long": -0.30000000000000000001}')
   t.equal(JSON.stringify(got), '[18446744073709551616,18446744073709551616,0.3,18446744073709551618,9223372036854775808]')
+})
+
+t.test('an operand a request could use to stall the evaluation is refused: undefined, or an error with strict builtin errors', async t => {
+  const src = 'package test\n\np := input.x * 3'
+  const input = parseJsonExact('{"x": 1.5e-20000}')
+  t.equal((await runRego(src, input)).value, undefined, 'undefined: the policy\'s default decides (a deny)')
+  const c = compileModules({ modules: [{ file: 'p.rego', source: src }], entrypoints: ['test/p'], strictBuiltinErrors: true })
+  const p = await loadWasmPolicy(c.wasm, {}, { strictBuiltinErrors: true })
+  let message = ''
+  try { p.evaluate(input, 'test/p') } catch (e) { message = evaluationMessage(e) }
+  t.match(message, /eval_builtin_error: mul: number exponent out of range/)
+  t.equal(JSON.stringify((await runRego(src, parseJsonExact('{"x": 1.5e-2000}'))).value), '4.5000000000000000003e-2000', 'within the limits (the independent model\'s value)')
 })

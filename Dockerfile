@@ -71,7 +71,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/build/runtime.wasm /src/build/runtime.json ./build/
+COPY --from=build /src/build/runtime.wasm /src/build/runtime.json /src/build/json-scan.wasm ./build/
 COPY --from=build /src/docker/entrypoint.sh ./docker/entrypoint.sh
 
 # Numeric, so Kubernetes can verify runAsNonRoot without looking the name up.

@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync, readdirSync, existsSync, mkdirSync, rename
 import { readFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { buildJsonScan } from './build-json-scan.mjs'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SRC_DIR = join(ROOT, 'src/compiler/runtime/assembly')
@@ -328,7 +329,8 @@ export async function buildRuntime ({ force = false, quiet = false } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  buildRuntime({ force: process.argv.includes('--force') }).catch((err) => {
+  // The masker's JSON scanner is built alongside (its own script and hash).
+  buildRuntime({ force: process.argv.includes('--force') }).then(() => buildJsonScan({ force: process.argv.includes('--force') })).catch((err) => {
     process.stderr.write(String(err && err.message ? err.message : err) + '\n')
     process.exit(1)
   })

@@ -23,9 +23,16 @@
 // Buffer assembled from untouched spans and replacement texts — or, with `inPlace`, the body's
 // own Buffer rewritten from the front. Containers no rule reaches into are only validated
 // (skipContainer); the rules active in a container are precompiled per depth (Dispatch).
+//
+// Without pointer lists (as the proxy masks) the same pass runs in Wasm (json-scan.ts and
+// assembly/json-scan.ts, about twice as fast): the dispatches are handed over as a table
+// (walkTableOf), and the walk asks back only for escaped keys and for replacements that are
+// not constant (WalkAnswers). This file's scanner remains the one with pointer lists, and the
+// reference the tests compare the walk with.
 import { isUtf8 } from 'node:buffer'
 import { DEFAULT_LAST4_PREFIX, DEFAULT_REDACTION, hashText, last4 } from './actions.js'
 import { escapeToken, type PathToken } from './pointer.js'
+import { WALK_TOO_DEEP, walkJson, WalkTexts, type WalkHooks } from './json-scan.js'
 import type { CompiledMask, CompiledRule } from './rules.js'
 
 export interface TextMaskOptions {
@@ -41,6 +48,12 @@ export interface TextMaskOptions {
    * undefined after the call, whatever the result, except when the result is `body` itself.
    */
   inPlace?: boolean
+  /**
+   * 'js' masks with the JavaScript scanner even where the Wasm walk would (json-scan.ts:
+   * without pointer lists); the results are the same, only slower. For comparisons (tests,
+   * bench/mask.ts).
+   */
+  scanner?: 'wasm' | 'js'
 }
 
 export type TextMaskResult =
@@ -50,6 +63,11 @@ export type TextMaskResult =
 /** Thrown inside the scanner, turned into { ok: false, reason } at the entry point. */
 class Invalid extends Error {}
 const INVALID_JSON = 'body is not valid JSON'
+const tooDeep = (maxDepth: number): string => `nesting is deeper than ${maxDepth} levels`
+
+const TEXTS = new WalkTexts()
+// The table of a mask without rules: the walk only validates.
+const NO_RULES = new Uint8Array(new Int32Array([-1]).buffer)
 
 /** A rule as the scanner uses it: tokens plus the UTF-8 bytes of each literal key token. */
 interface TextRule {
@@ -114,9 +132,18 @@ export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMa
   const ctx: Ctx = { hashKey: opts.hashKey, lists, inPlace: opts.inPlace === true && !lists, masked: [], erased: [], duplicates: false }
   // A UTF-8 BOM is skipped by the scanner (RFC 8259 lets parsers ignore it) and kept in the output.
   const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
+  const rules = mask.empty ? null : textRules(mask)
+  // Without pointer lists (as the proxy masks) the Wasm walk does it all: validation, the
+  // rules, the edits; JavaScript answers only for replacements the walk has no text for.
+  if (!lists && opts.scanner !== 'js') {
+    const table = rules === null ? null : walkTableOf(rules)
+    const r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx), TEXTS, ctx.inPlace ? buf : null)
+    if (typeof r === 'number') return { ok: false, reason: r === WALK_TOO_DEEP ? tooDeep(opts.maxDepth) : INVALID_JSON }
+    if (r !== null) return { ok: true, body: r, masked: [], erased: [] }
+  }
   let out: Buffer
   try {
-    out = scan(buf, start, buf.length, mask.empty ? null : textRules(mask), 0, '', opts.maxDepth, ctx, true)
+    out = scan(buf, start, buf.length, rules, 0, '', opts.maxDepth, ctx, true)
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, reason: e.message }
     throw e
@@ -298,7 +325,7 @@ function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null
         }
       }
       if (c === LBRACE || c === LBRACKET) {
-        if (depth >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
+        if (depth >= maxDepth) throw new Invalid(tooDeep(maxDepth))
         const disp = f === null ? (rules === null ? null : dispatchOf(rules, rootDepth)) : f.curEnds || f.match === null ? null : f.match.next()
         if (disp === null) {
           // No rule reaches inside: the container is only validated, without frames.
@@ -517,14 +544,7 @@ class Emitter {
       this.note(path, false, r.order)
       f.anyKept = true
     } else {
-      let v: unknown // undefined until the first rule ending here decided
-      let bytes: Buffer | null = null // the JSON text of v when known in advance
-      for (let k = first; k < rules.length; k++) {
-        const r = rules[k]!
-        if (r.tokens.length !== d) continue
-        if (v !== undefined) { v = r.rule.apply(v, this.ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, this.ctx)
-      }
-      this.replace(vs, ve, bytes ?? (v === null ? NULL : Buffer.from(JSON.stringify(v), 'utf8')))
+      this.replace(vs, ve, replacementOf(rules, first, d, valueBuf, vStart, vEnd, kind, this.ctx))
       this.note(path, false, rules[first]!.order)
       f.anyKept = true
     }
@@ -543,6 +563,116 @@ class Emitter {
   }
 }
 
+// --- the Wasm walk's table and answers ----------------------------------------------------
+
+/** The rules' dispatches as the Wasm walk reads them (layout: assembly/json-scan.ts). */
+interface WalkTable {
+  bytes: Uint8Array
+  /** Dispatch by its node's table address, match by ordinal and the table address of each. */
+  nodes: Map<number, Dispatch>
+  matches: Match[]
+  addr: Map<Match, number>
+}
+
+const walkTables = new WeakMap<TextRule[], WalkTable>()
+const M_ENDS = 1, M_REMOVE = 2, M_CONST = 4, M_LAST4 = 8
+
+function walkTableOf (rules: TextRule[]): WalkTable {
+  let table = walkTables.get(rules)
+  if (table !== undefined) return table
+  // Every dispatch the walk can reach (a match no rule ends at leads to its child's), in order.
+  const nodes: Dispatch[] = []
+  const matches: Match[] = []
+  const seenNode = new Set<Dispatch>()
+  const seenMatch = new Set<Match>()
+  const visit = (d: Dispatch): void => {
+    if (seenNode.has(d)) return
+    seenNode.add(d); nodes.push(d)
+    for (const m of [...d.byKey, ...d.byIndex.values(), ...(d.wild === null ? [] : [d.wild])]) {
+      if (seenMatch.has(m)) continue
+      seenMatch.add(m); matches.push(m)
+      if (!m.ends) visit(m.next())
+    }
+  }
+  visit(dispatchOf(rules, 0))
+  // Addresses: header, nodes, their keys and indices, matches, then the bytes (keys, texts).
+  const nodeAt = new Map<Dispatch, number>()
+  let at = 4
+  for (const d of nodes) { nodeAt.set(d, at); at += 20 }
+  const keysAt = new Map<Dispatch, number>()
+  for (const d of nodes) { keysAt.set(d, at); at += 12 * d.keys.length + 8 * d.byIndex.size }
+  const addr = new Map<Match, number>()
+  for (const m of matches) { addr.set(m, at); at += 36 }
+  const words: number[] = new Array<number>(at >> 2).fill(0)
+  const bytes: number[] = []
+  const put = (b: Uint8Array): number => { const p = at + bytes.length; for (const x of b) bytes.push(x); return p }
+  words[0] = nodeAt.get(nodes[0]!)!
+  for (const d of nodes) {
+    const w = nodeAt.get(d)! >> 2
+    const k0 = keysAt.get(d)!
+    words[w] = d.keys.length; words[w + 1] = k0; words[w + 2] = d.byIndex.size; words[w + 3] = k0 + 12 * d.keys.length
+    words[w + 4] = d.wild === null ? -1 : addr.get(d.wild)!
+    d.keys.forEach((kb, k) => { const e = (k0 >> 2) + 3 * k; words[e] = put(kb); words[e + 1] = kb.length; words[e + 2] = addr.get(d.byKey[k]!)! })
+    let e = (k0 + 12 * d.keys.length) >> 2
+    for (const [index, m] of d.byIndex) { words[e++] = index; words[e++] = addr.get(m)! }
+  }
+  matches.forEach((m, ordinal) => {
+    const w = addr.get(m)! >> 2
+    const rules = m.cur
+    const d = m.depth + 1
+    let first = -1
+    for (let k = 0; k < rules.length; k++) if (rules[k]!.tokens.length === d) { first = k; break }
+    const r = first < 0 ? null : rules[first]!
+    const sole = r !== null && !m.remove && alone(rules, first, d)
+    let flags = (m.ends ? M_ENDS : 0) | (m.remove ? M_REMOVE : 0)
+    if (sole && r.bytes !== null) { flags |= M_CONST; words[w + 2] = put(r.bytes); words[w + 3] = r.bytes.length }
+    if (sole && r.rule.action === 'last4') {
+      flags |= M_LAST4
+      words[w + 4] = put(r.prefixOpen); words[w + 5] = r.prefixOpen.length
+      words[w + 6] = put(r.prefixJson); words[w + 7] = r.prefixJson.length
+    }
+    words[w] = flags
+    words[w + 1] = m.ends ? -1 : nodeAt.get(m.next())!
+    words[w + 8] = ordinal
+  })
+  const out = new Uint8Array(at + bytes.length)
+  new Int32Array(out.buffer, 0, at >> 2).set(words)
+  out.set(bytes, at)
+  table = { bytes: out, nodes: new Map([...nodeAt].map(([d, a]) => [a, d])), matches, addr }
+  walkTables.set(rules, table)
+  return table
+}
+
+/** What the walk asks JavaScript for: escaped keys, and replacements it has no text for. */
+class WalkAnswers implements WalkHooks {
+  constructor (readonly buf: Buffer, readonly table: WalkTable | null, readonly ctx: Ctx) {}
+
+  escapedKey (node: number, from: number, to: number): number {
+    const d = this.table!.nodes.get(node)!
+    const m = d.byString.get(JSON.parse(this.buf.toString('utf8', from, to)) as string) ?? d.wild
+    return m === null ? -1 : this.table!.addr.get(m)!
+  }
+
+  /** As Emitter.endMember for a value that is replaced (not removed), without pointer lists. */
+  replace (ordinal: number, vs: number, ve: number, kind: number): Uint8Array {
+    const m = this.table!.matches[ordinal]!
+    const rules = m.cur
+    const d = m.depth + 1
+    let inner: TextRule[] | null = null
+    let first = -1
+    for (let k = 0; k < rules.length; k++) {
+      if (rules[k]!.tokens.length === d) { first = k; break }
+      if (kind === KIND_CONTAINER) (inner ??= []).push(rules[k]!)
+    }
+    // Rules listed before the first one ending here that reach inside show in a hash of it.
+    if (inner !== null && rules[first]!.rule.action === 'hash') {
+      const inside = scan(this.buf, vs, ve, inner, d, '', Number.MAX_SAFE_INTEGER, this.ctx, false)
+      return replacementOf(rules, first, d, inside, 0, inside.length, kind, this.ctx)
+    }
+    return replacementOf(rules, first, d, this.buf, vs, ve, kind, this.ctx)
+  }
+}
+
 /** The current member's token, escaped for a reported pointer. */
 function tokenOf (f: Frame, buf: Buffer): string {
   if (!f.isObj) return String(f.index)
@@ -557,6 +687,22 @@ function keyOf (f: Frame, buf: Buffer): string {
     f.keyStr = f.keyEsc ? JSON.parse(buf.toString('utf8', f.keyStart - 1, f.keyEnd + 1)) as string : buf.toString('utf8', f.keyStart, f.keyEnd)
   }
   return f.keyStr
+}
+
+/**
+ * The JSON text that replaces a value (valueBuf[vStart, vEnd), of `kind`) which the rules of
+ * `rules` from `first` on ending at depth `d` mask (none of them `remove`): the first decides
+ * from the original value, each later one applies to the result.
+ */
+function replacementOf (rules: TextRule[], first: number, d: number, valueBuf: Buffer, vStart: number, vEnd: number, kind: number, ctx: Ctx): Buffer {
+  let v: unknown // undefined until the first rule ending here decided
+  let bytes: Buffer | null = null // the JSON text of v when known in advance
+  for (let k = first; k < rules.length; k++) {
+    const r = rules[k]!
+    if (r.tokens.length !== d) continue
+    if (v !== undefined) { v = r.rule.apply(v, ctx.hashKey); bytes = null } else if (r.bytes !== null) { v = r.value; bytes = r.bytes } else v = firstAction(r, valueBuf, vStart, vEnd, kind, ctx)
+  }
+  return bytes ?? (v === null ? NULL : Buffer.from(JSON.stringify(v), 'utf8'))
 }
 
 /** No rule of `rules` after `first` ends at depth `d`. */
@@ -632,7 +778,7 @@ function skipContainer (buf: Buffer, i: number, n: number, depth: number, maxDep
     if (state === S_VALUE) {
       if (i >= n) throw new Invalid(INVALID_JSON)
       if (c === LBRACE || c === LBRACKET) {
-        if (depth + top >= maxDepth) throw new Invalid(`nesting is deeper than ${maxDepth} levels`)
+        if (depth + top >= maxDepth) throw new Invalid(tooDeep(maxDepth))
         if (top === skipStack.length) { const grown = new Uint8Array(2 * top); grown.set(skipStack); skipStack = grown }
         skipStack[top++] = c === LBRACE ? 1 : 0
         i++

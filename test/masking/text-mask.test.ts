@@ -176,8 +176,9 @@ t.test('invalid JSON and UTF-8 are refused exactly where JSON.parse refuses', as
   t.equal(reason(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22])), 'body is not valid UTF-8', 'an encoded surrogate')
 })
 
-// Randomised comparison with applyMask on the parsed document (seeded: every run is the same).
-t.test('same results as applyMask on random documents and rules', async (t) => {
+// Randomised comparison with applyMask on the parsed document (seeded: every run is the same),
+// with the Wasm token index (the default) and with the JavaScript scanner alone.
+for (const scanner of ['wasm', 'js'] as const) t.test(`same results as applyMask on random documents and rules (${scanner} scanner)`, async (t) => {
   // xorshift32: the low bits of a power-of-two LCG repeat with tiny periods, which left most
   // shapes (strings in particular) out of the documents.
   let seed = 12345
@@ -224,7 +225,7 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
       path: '/' + Array.from({ length: 1 + rnd(3) }, () => tokens[rnd(tokens.length)]).join('/'),
       action: actions[rnd(actions.length)]!,
     }))
-    const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128 })
+    const r = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128, scanner })
     if (!r.ok) { t.fail(`refused: ${r.reason}`); continue }
     const want = applyMask(JSON.parse(body), compileMaskRules(rules), { hashKey })
     const got = JSON.parse(r.body.toString()) as unknown
@@ -232,12 +233,12 @@ t.test('same results as applyMask on random documents and rules', async (t) => {
       t.fail('differs from applyMask', { body, rules, got, want: want.value, lists: [r.masked, r.erased], wantLists: [want.masked, want.erased] })
       break
     }
-    const quick = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false })
+    const quick = maskJsonText(Buffer.from(body), compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false, scanner })
     if (!quick.ok || !quick.body.equals(r.body)) { t.fail('without lists the body differs', { body, rules }); break }
     // Written over the body: the same bytes, whether the output stays behind the reading
     // position throughout or passes it (a replacement longer than the value) and moves out.
     const scratch = Buffer.alloc(Buffer.byteLength(body), body) // not from the shared pool
-    const inPlace = maskJsonText(scratch, compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false, inPlace: true })
+    const inPlace = maskJsonText(scratch, compileMaskRules(rules), { hashKey, maxDepth: 128, lists: false, inPlace: true, scanner })
     if (!inPlace.ok || !inPlace.body.equals(r.body)) { t.fail('masked in place, the body differs', { body, rules, got: inPlace.ok ? inPlace.body.toString() : inPlace }); break }
     if (inPlace.body.buffer === scratch.buffer && r.masked.length + r.erased.length > 0) inPlaceRounds++
     compared++
@@ -278,13 +279,35 @@ t.test('refusals: a body broken at a random place, or nested too deeply, is refu
     let parses = true
     try { JSON.parse(text) } catch { parses = false }
     const body = Buffer.from(text)
-    const results = [everywhere, nowhere, some].map((m) => maskJsonText(body, m, { hashKey, maxDepth, lists: false }))
+    // Each mask with the Wasm token index and with the JavaScript scanner alone.
+    const results = [everywhere, nowhere, some].flatMap((m) => (['wasm', 'js'] as const).map((scanner) => maskJsonText(body, m, { hashKey, maxDepth, lists: false, scanner })))
     const reasons = results.map((r) => r.ok ? 'ok' : r.reason)
-    if (new Set(reasons).size !== 1) { t.fail('the masks disagree', { text, maxDepth, reasons }); break }
+    if (new Set(reasons).size !== 1) { t.fail('the masks or the scanners disagree', { text, maxDepth, reasons }); break }
+    const bodies = results.map((r) => r.ok ? r.body.toString('latin1') : '')
+    if (bodies[4] !== bodies[5]) { t.fail('the scanners mask differently', { text, bodies }); break }
     if (reasons[0]!.startsWith('nesting')) { deep++; continue }
     if (parses !== results[0]!.ok) { t.fail('accepts what JSON.parse refuses, or the reverse', { text, reasons }); break }
-    if (!results[1]!.ok) refused++
-    else if (!results[1]!.body.equals(body)) { t.fail('no rule matched, yet the bytes changed', { text }); break }
+    if (!results[2]!.ok) refused++
+    else if (!results[2]!.body.equals(body) || !results[3]!.ok || !results[3].body.equals(body)) { t.fail('no rule matched, yet the bytes changed', { text }); break }
   }
   t.ok(refused > 1000 && refused < 3000 && deep > 300, `${refused} of 4000 refused as invalid, ${deep} as too deep`)
+})
+
+t.test('the Wasm token index: bodies past its shared memory, and back, mask as the JavaScript scanner does', async (t) => {
+  // Over 1 MiB a body gets an instance of its own; the shared one keeps serving smaller bodies.
+  const rows = (n: number): string => '{"rows": [' + Array.from({ length: n }, (_, i) => `{"id": ${i}, "ssn": "123-45-${String(i).padStart(4, '0')}", "note": "x\\u0041${'y'.repeat(i % 40)}"}`).join(',\n') + ']}'
+  const rules = compileMaskRules([{ path: '/rows/*/ssn', action: 'last4' }, { path: '/rows/*/note', action: 'remove' }])
+  for (const n of [3, 30_000, 40, 20_000, 5]) {
+    const body = Buffer.from(rows(n))
+    const wasm = maskJsonText(body, rules, { hashKey, maxDepth: 8, lists: false })
+    const js = maskJsonText(body, rules, { hashKey, maxDepth: 8, lists: false, scanner: 'js' })
+    if (!wasm.ok || !js.ok) { t.fail('refused', { n }); continue }
+    t.ok(wasm.body.equals(js.body), `${body.length} bytes: the same masked body`)
+    const doc = JSON.parse(wasm.body.toString()) as { rows: { ssn: string, note?: string }[] }
+    t.same([doc.rows.length, doc.rows[n - 1]!.ssn, doc.rows.some((r) => 'note' in r)], [n, '****' + String(n - 1).padStart(4, '0').slice(-4), false])
+  }
+  // A broken body past the limit is refused like a small one.
+  const broken = Buffer.from(rows(30_000).slice(0, -2))
+  t.same(maskJsonText(broken, rules, { hashKey, maxDepth: 8, lists: false }), { ok: false, reason: 'body is not valid JSON' })
+  t.same(maskJsonText(Buffer.from(rows(30_000)), rules, { hashKey, maxDepth: 2, lists: false }), { ok: false, reason: 'nesting is deeper than 2 levels' })
 })

@@ -1,0 +1,387 @@
+// The byte-level masker's hot loop (src/masking/text-mask.ts), in AssemblyScript: one pass over
+// the body that validates it as the JavaScript scanner does (the same checks in the same order,
+// so the same first error), follows the mask's rules into the containers they reach, and
+// records the edits; assemble() then writes the masked body. The JavaScript scanner costs
+// 2-3 ns a byte; this under 1 (SIMD over string contents). Built by
+// scripts/build-json-scan.mjs into build/json-scan.wasm; json-scan.ts is its JavaScript side.
+
+const OK: i32 = 0
+const INVALID: i32 = -1
+const TOO_DEEP: i32 = -2
+
+const QUOTE: u32 = 0x22
+const BACKSLASH: u32 = 0x5c
+const LBRACE: u32 = 0x7b
+const RBRACE: u32 = 0x7d
+const LBRACKET: u32 = 0x5b
+const RBRACKET: u32 = 0x5d
+const COMMA: u32 = 0x2c
+const COLON: u32 = 0x3a
+const END: u32 = 0x100 // a read at or past the end
+
+const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM = 4
+
+// Set by scanString: whether the string just scanned had an escape (0 or 1).
+let esc: u32 = 0
+
+@inline function isWs (c: u32): bool { return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 }
+@inline function isDigit (c: u32): bool { return c - 0x30 < 10 }
+@inline function isHex (c: u32): bool { return c - 0x30 < 10 || (c | 0x20) - 0x61 < 6 }
+@inline function at (i: usize, end: usize): u32 { return i < end ? <u32>load<u8>(i) : END }
+
+/** The string opening at i: the offset after its closing quote, or 0 if it is not valid. */
+function scanString (i: usize, end: usize): usize {
+  esc = 0
+  i++
+  for (;;) {
+    // Sixteen bytes at a time while none is a quote, a backslash or a control character.
+    while (i + 16 <= end) {
+      const v = v128.load(i)
+      const stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), i8x16.lt_u(v, i8x16.splat(0x20))))
+      if (stop == 0) { i += 16; continue }
+      i += <usize>ctz(stop)
+      break
+    }
+    if (i >= end) return 0
+    const c = <u32>load<u8>(i)
+    if (c == QUOTE) return i + 1
+    if (c == BACKSLASH) {
+      esc = 1
+      const e = at(i + 1, end)
+      if (e == 0x75) { // \uXXXX
+        if (i + 5 >= end || !isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0
+        i += 6
+      } else if (e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+        i += 2
+      } else return 0
+    } else if (c < 0x20) {
+      return 0
+    } else i++
+  }
+  return 0
+}
+
+/** -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?: the offset after it, or 0. */
+function scanNumber (i: usize, end: usize): usize {
+  if (load<u8>(i) == 0x2d) i++
+  let c = at(i, end)
+  if (c == 0x30) c = at(++i, end)
+  else if (c >= 0x31 && c <= 0x39) { do c = at(++i, end); while (isDigit(c)) } else return 0
+  if (c == 0x2e) {
+    c = at(++i, end)
+    if (!isDigit(c)) return 0
+    do c = at(++i, end); while (isDigit(c))
+  }
+  if (c == 0x65 || c == 0x45) {
+    c = at(++i, end)
+    if (c == 0x2b || c == 0x2d) c = at(++i, end)
+    if (!isDigit(c)) return 0
+    do c = at(++i, end); while (isDigit(c))
+  }
+  return i
+}
+
+/** true, false or null at i: the offset after it, or 0. */
+function scanLiteral (i: usize, end: usize, c: u32): usize {
+  if (c == 0x74) return i + 4 <= end && load<u8>(i + 1) == 0x72 && load<u8>(i + 2) == 0x75 && load<u8>(i + 3) == 0x65 ? i + 4 : 0
+  if (c == 0x66) return i + 5 <= end && load<u8>(i + 1) == 0x61 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x73 && load<u8>(i + 4) == 0x65 ? i + 5 : 0
+  if (c == 0x6e) return i + 4 <= end && load<u8>(i + 1) == 0x75 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x6c ? i + 4 : 0
+  return 0
+}
+
+/** Why the last skipContainer or walk failed: INVALID or TOO_DEEP. */
+let failure: i32 = INVALID
+
+/**
+ * Validates the container opening at i ("{" or "[", `depth` containers already open) and
+ * returns the address after its closing bracket, or 0 (see `failure`). `stack` has a byte per
+ * container it opens.
+ */
+function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, stack: usize): usize {
+  let top: usize = 0 // containers open in here
+  let state = S_VALUE
+  for (;;) {
+    let c = at(i, end)
+    while (isWs(c)) c = at(++i, end)
+
+    if (state == S_VALUE) {
+      if (i >= end) return fail(INVALID)
+      if (c == LBRACE || c == LBRACKET) {
+        if (depth + top >= maxDepth) return fail(TOO_DEEP)
+        store<u8>(stack + top, c == LBRACE ? 1 : 0)
+        top++
+        i++
+        state = c == LBRACE ? S_FIRST_KEY : S_FIRST_ELEM
+        continue
+      }
+      i = scanScalar(i, end, c)
+      if (i == 0) return fail(INVALID)
+      state = S_AFTER_VALUE
+      continue
+    }
+
+    if (state == S_AFTER_VALUE) {
+      const isObj = load<u8>(stack + top - 1) == 1
+      if (c == COMMA) { i++; state = isObj ? S_KEY : S_VALUE; continue }
+      if (c != (isObj ? RBRACE : RBRACKET)) return fail(INVALID)
+      // close
+    } else if (state == S_FIRST_KEY || state == S_KEY) {
+      if (c == QUOTE) {
+        i = scanString(i, end)
+        if (i == 0) return fail(INVALID)
+        c = at(i, end)
+        while (isWs(c)) c = at(++i, end)
+        if (c != COLON) return fail(INVALID)
+        i++
+        state = S_VALUE
+        continue
+      }
+      if (state == S_KEY || c != RBRACE) return fail(INVALID)
+      // "{}": close
+    } else { // S_FIRST_ELEM
+      if (c != RBRACKET) { state = S_VALUE; continue }
+      // "[]": close
+    }
+    i++
+    if (--top == 0) return i
+    state = S_AFTER_VALUE
+  }
+  return 0
+}
+
+@inline function fail (why: i32): usize { failure = why; return 0 }
+
+/** A string, number or literal at i (first byte c): the address after it, or 0 (not valid). */
+@inline function scanScalar (i: usize, end: usize, c: u32): usize {
+  if (c == QUOTE) return scanString(i, end)
+  if (c == 0x2d || isDigit(c)) return scanNumber(i, end)
+  return scanLiteral(i, end, c)
+}
+
+/** Where memory is free for the caller's layout (after this module's own data). */
+export function heapBase (): usize { return (__heap_base + 15) & ~15 }
+
+/**
+ * Writes the masked body to `out`: the body's bytes with `count` edits applied (four i32 each
+ * at `edits`: from, to, text address, text length; in body order, not overlapping). A negative
+ * text address t is offset -(t + 1) in JavaScript's text area at `texts`. Returns the length
+ * written, or -1 if the edits are out of order (a bug: no body).
+ */
+export function assemble (body: usize, n: usize, edits: usize, count: usize, texts: usize, out: usize): isize {
+  let q = out
+  let src: usize = 0
+  for (let k: usize = 0; k < count; k++) {
+    const e = edits + (k << 4)
+    const from = <usize>load<u32>(e)
+    const to = <usize>load<u32>(e, 4)
+    const t = load<i32>(e, 8)
+    const len = <usize>load<u32>(e, 12)
+    if (from < src || to < from || to > n) return -1
+    memory.copy(q, body + src, from - src)
+    q += from - src
+    memory.copy(q, t < 0 ? texts + <usize>(-(t + 1)) : <usize>t, len)
+    q += len
+    src = to
+  }
+  memory.copy(q, body + src, n - src)
+  return <isize>(q + (n - src) - out)
+}
+
+// --- the masking walk ------------------------------------------------------------------
+//
+// walk() validates the body and follows the mask's rules into it, recording the edits as
+// text-mask.ts's scan does for the rules that end at a member (Emitter.endMember): removals
+// (with one separating comma), constant replacements (redact, null), `last4` of a string
+// without escapes; every other replacement asks JavaScript (the `replace` import). Containers
+// no rule reaches into are only validated (skipContainer).
+//
+// The rules come as a table (all i32, addresses relative to the table; see text-mask.ts):
+//   header: root node (-1: no rules, validate only)
+//   node:   nKeys, keys, nIndices, indices, wild match (-1: none)
+//   key:    bytes, length, match          index: index, match
+//   match:  flags, child node (-1: none), text, text length, open prefix, its length,
+//           closed prefix, its length, ordinal
+// An edit is four i32: from, to (body offsets), text address (negative: JavaScript's text
+// area), text length.
+
+const M_ENDS = 1, M_REMOVE = 2, M_CONST = 4, M_LAST4 = 8
+const FULL: i32 = -3
+
+@external("env", "escapedKey")
+declare function escapedKey (node: i32, from: i32, to: i32): i32
+
+@external("env", "replace")
+declare function replaceValue (ordinal: i32, from: i32, to: i32, kind: i32, escaped: i32, slot: usize): void
+
+/** Bytes the constant edits added minus the bytes all edits cut (JavaScript's texts aside). */
+let growth: i32 = 0
+export function walkGrowth (): i32 { return growth }
+
+@inline function word (table: usize, rel: i32): i32 { return load<i32>(table + <usize>rel) }
+
+@inline function skipWs (i: usize, end: usize): usize {
+  let c = at(i, end)
+  while (isWs(c)) c = at(++i, end)
+  return i
+}
+
+/** The match of the key at [ks + 1, ke - 1) (no escapes; addresses) in `node`, or -1. */
+function keyMatch (table: usize, node: i32, ks: usize, ke: usize): i32 {
+  const len = <i32>(ke - ks - 2)
+  const n = word(table, node)
+  let at = word(table, node + 4)
+  for (let k = 0; k < n; k++, at += 12) {
+    if (word(table, at + 4) != len) continue
+    if (memory.compare(table + <usize>word(table, at), ks + 1, <usize>len) == 0) return word(table, at + 8)
+  }
+  return word(table, node + 16)
+}
+
+function indexMatch (table: usize, node: i32, index: i32): i32 {
+  const n = word(table, node + 8)
+  let at = word(table, node + 12)
+  for (let k = 0; k < n; k++, at += 8) if (word(table, at) == index) return word(table, at + 4)
+  return word(table, node + 16)
+}
+
+// One open container the rules reach into: 8 i32 at `frames` (never more than a rule has tokens).
+const F_NODE = 0, F_OBJ = 4, F_INDEX = 8, F_KEPT = 12, F_PREV = 16, F_COMMA = 20
+const FRAME = 32
+
+@inline function edit (edits: usize, count: i32, body: usize, from: usize, to: usize, text: i32, len: i32): void {
+  const e = edits + (<usize>count << 4)
+  store<i32>(e, <i32>(from - body)); store<i32>(e, <i32>(to - body), 4); store<i32>(e, text, 8); store<i32>(e, len, 12)
+  growth += len - <i32>(to - from)
+}
+
+@inline function openFrame (f: usize, node: i32, isObj: bool): void {
+  store<i32>(f + F_NODE, node); store<i32>(f + F_OBJ, isObj ? 1 : 0); store<i32>(f + F_INDEX, -1)
+  store<i32>(f + F_KEPT, 0); store<i32>(f + F_PREV, -1); store<i32>(f + F_COMMA, -1)
+}
+
+/**
+ * Validates body[start, n) (at most maxDepth levels of nesting; `stack` has a byte per level)
+ * and records the mask's edits at `edits` (room for `cap`). Returns the number of edits,
+ * INVALID, TOO_DEEP, or FULL (call again with more room).
+ */
+export function walk (body: usize, n: usize, start: usize, table: usize, stack: usize, maxDepth: usize, frames: usize, edits: usize, cap: i32): i32 {
+  growth = 0
+  const end = body + n
+  let count = 0
+  let i = skipWs(body + start, end)
+  if (i >= end) return INVALID
+  let c = at(i, end)
+  const root = word(table, 0)
+  if (c != LBRACE && c != LBRACKET) {
+    i = scanScalar(i, end, c) // the root is a scalar: nothing to mask
+    if (i == 0) return INVALID
+    return skipWs(i, end) == end ? 0 : INVALID
+  }
+  if (maxDepth == 0) return TOO_DEEP
+  if (root < 0) {
+    i = skipContainer(i, end, 0, maxDepth, stack)
+    if (i == 0) return failure
+    return skipWs(i, end) == end ? 0 : INVALID
+  }
+  let f = frames
+  let depth: usize = 1 // open frames
+  openFrame(f, root, c == LBRACE)
+  i++
+  let first = true // the current container has no member yet
+  for (;;) {
+    // Room for the two edits one member can make.
+    if (count + 2 > cap) return FULL
+    i = skipWs(i, end)
+    c = at(i, end)
+    const isObj = load<i32>(f + F_OBJ) != 0
+    if (c == (isObj ? RBRACE : RBRACKET)) {
+      i++
+      if (f == frames) return skipWs(i, end) == end ? count : INVALID
+      // As a member of its parent the container is kept, and ends here.
+      f -= FRAME
+      depth--
+      store<i32>(f + F_KEPT, 1); store<i32>(f + F_PREV, <i32>(i - body))
+      first = false
+      continue
+    }
+    if (!first) {
+      if (c != COMMA) return INVALID
+      // After removed leading members the comma waits: it goes with the next kept member.
+      if (load<i32>(f + F_KEPT) == 0 && load<i32>(f + F_PREV) >= 0) store<i32>(f + F_COMMA, <i32>(i - body))
+      i = skipWs(i + 1, end)
+      c = at(i, end)
+    }
+    first = false
+    const ms = i
+    const node = load<i32>(f + F_NODE)
+    let m: i32
+    if (isObj) {
+      if (c != QUOTE) return INVALID
+      const ke = scanString(i, end)
+      if (ke == 0) return INVALID
+      m = esc != 0 ? escapedKey(node, <i32>(i - body), <i32>(ke - body)) : keyMatch(table, node, i, ke)
+      i = skipWs(ke, end)
+      if (at(i, end) != COLON) return INVALID
+      i = skipWs(i + 1, end)
+      c = at(i, end)
+    } else {
+      const index = load<i32>(f + F_INDEX) + 1
+      store<i32>(f + F_INDEX, index)
+      m = indexMatch(table, node, index)
+    }
+    if (i >= end) return INVALID
+    const vs = i
+    const flags = m < 0 ? 0 : word(table, m)
+    const comma = load<i32>(f + F_COMMA)
+    if (comma >= 0 && (flags & M_REMOVE) == 0) {
+      edit(edits, count++, body, body + <usize>comma, ms, 0, 0) // the comma before the first kept member
+      store<i32>(f + F_COMMA, -1)
+    }
+    const container = c == LBRACE || c == LBRACKET
+    if (container && m >= 0 && (flags & M_ENDS) == 0) {
+      // Rules reach inside: descend.
+      if (depth >= maxDepth) return TOO_DEEP
+      f += FRAME
+      depth++
+      openFrame(f, word(table, m + 4), c == LBRACE)
+      i = vs + 1
+      first = true
+      continue
+    }
+    let ve: usize
+    let vesc: u32 = 0
+    if (container) {
+      ve = skipContainer(vs, end, depth, maxDepth, stack)
+      if (ve == 0) return failure
+    } else {
+      ve = scanScalar(vs, end, c)
+      if (ve == 0) return INVALID
+      if (c == QUOTE) vesc = esc
+    }
+    if ((flags & M_REMOVE) != 0) {
+      const prev = load<i32>(f + F_PREV)
+      if (load<i32>(f + F_KEPT) != 0) edit(edits, count++, body, body + <usize>prev, ve, 0, 0) // ", member"
+      else if (comma >= 0) { edit(edits, count++, body, body + <usize>comma, ve, 0, 0); store<i32>(f + F_COMMA, -1) }
+      else edit(edits, count++, body, ms, ve, 0, 0) // the first member: its comma goes with the next kept one
+    } else {
+      if ((flags & M_ENDS) != 0) {
+        const kind = c == QUOTE ? 1 : container ? 4 : c == 0x2d || isDigit(c) ? 2 : 3
+        if ((flags & M_CONST) != 0) edit(edits, count++, body, vs, ve, <i32>table + word(table, m + 8), word(table, m + 12))
+        else if ((flags & M_LAST4) != 0 && kind == 1 && vesc == 0) {
+          // Its last four code points (UTF-8 sequences) and the closing quote are kept.
+          let p = ve - 1
+          for (let k = 0; k < 4 && p > vs + 1; k++) { p--; while ((load<u8>(p) & 0xc0) == 0x80) p-- }
+          if (p == vs + 1) edit(edits, count++, body, vs, ve, <i32>table + word(table, m + 24), word(table, m + 28))
+          else edit(edits, count++, body, vs, p, <i32>table + word(table, m + 16), word(table, m + 20))
+        } else {
+          replaceValue(word(table, m + 32), <i32>(vs - body), <i32>(ve - body), kind, <i32>vesc, edits + (<usize>count << 4))
+          count++
+        }
+      }
+      store<i32>(f + F_KEPT, 1)
+    }
+    store<i32>(f + F_PREV, <i32>(ve - body))
+    i = ve
+  }
+  return INVALID
+}

@@ -136,9 +136,10 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
     if (count < 0) return count
     if (count === 0) return buf
     const total = n + ex.walkGrowth() - walkTexts.shrink
+    // 32 bytes of room after the texts and after the output: assemble's short copies.
     const textsAt = (editsAt + 16 * count + 15) & ~15
-    const out = (textsAt + walkTexts.length + 15) & ~15
-    reserve(ex, out + total)
+    const out = (textsAt + walkTexts.length + 32 + 15) & ~15
+    reserve(ex, out + total + 32)
     new Uint8Array(ex.memory.buffer, textsAt, walkTexts.length).set(walkTexts.bytes.subarray(0, walkTexts.length))
     const written = ex.assemble(body, n, editsAt, count, textsAt, out)
     // An edit out of order (a bug) must not produce a body.

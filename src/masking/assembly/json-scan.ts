@@ -162,10 +162,23 @@ function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, sta
 export function heapBase (): usize { return (__heap_base + 15) & ~15 }
 
 /**
+ * Copies len bytes from src to dst (regions apart). Spans of up to 32 bytes — most of them
+ * between masked values — go as two 16-byte moves, cheaper than memory.copy's call; they may
+ * write up to 32 bytes past dst + len, which the next copy overwrites (the caller leaves room).
+ */
+@inline function copy (dst: usize, src: usize, len: usize): void {
+  if (len <= 32) {
+    v128.store(dst, v128.load(src))
+    if (len > 16) v128.store(dst + 16, v128.load(src + 16))
+  } else memory.copy(dst, src, len)
+}
+
+/**
  * Writes the masked body to `out`: the body's bytes with `count` edits applied (four i32 each
  * at `edits`: from, to, text address, text length; in body order, not overlapping). A negative
  * text address t is offset -(t + 1) in JavaScript's text area at `texts`. Returns the length
- * written, or -1 if the edits are out of order (a bug: no body).
+ * written, or -1 if the edits are out of order (a bug: no body). Needs 32 bytes of room past
+ * the output and past the texts (see copy).
  */
 export function assemble (body: usize, n: usize, edits: usize, count: usize, texts: usize, out: usize): isize {
   let q = out
@@ -177,9 +190,9 @@ export function assemble (body: usize, n: usize, edits: usize, count: usize, tex
     const t = load<i32>(e, 8)
     const len = <usize>load<u32>(e, 12)
     if (from < src || to < from || to > n) return -1
-    memory.copy(q, body + src, from - src)
+    copy(q, body + src, from - src)
     q += from - src
-    memory.copy(q, t < 0 ? texts + <usize>(-(t + 1)) : <usize>t, len)
+    copy(q, t < 0 ? texts + <usize>(-(t + 1)) : <usize>t, len)
     q += len
     src = to
   }
@@ -232,7 +245,11 @@ function keyMatch (table: usize, node: i32, ks: usize, ke: usize): i32 {
   let at = word(table, node + 4)
   for (let k = 0; k < n; k++, at += 12) {
     if (word(table, at + 4) != len) continue
-    if (memory.compare(table + <usize>word(table, at), ks + 1, <usize>len) == 0) return word(table, at + 8)
+    // Keys are short: a byte loop beats memory.compare's alignment prologue.
+    const kb = table + <usize>word(table, at)
+    let j = 0
+    while (j < len && load<u8>(kb + <usize>j) == load<u8>(ks + 1 + <usize>j)) j++
+    if (j == len) return word(table, at + 8)
   }
   return word(table, node + 16)
 }
@@ -244,19 +261,15 @@ function indexMatch (table: usize, node: i32, index: i32): i32 {
   return word(table, node + 16)
 }
 
-// One open container the rules reach into: 8 i32 at `frames` (never more than a rule has tokens).
-const F_NODE = 0, F_OBJ = 4, F_INDEX = 8, F_KEPT = 12, F_PREV = 16, F_COMMA = 20
+// The containers the rules reach into, outside the current one: 8 i32 each at `frames` (never
+// more than a rule has tokens). The current one's state is in walk()'s locals.
+const F_NODE = 0, F_OBJ = 4, F_INDEX = 8, F_COMMA = 12
 const FRAME = 32
 
 @inline function edit (edits: usize, count: i32, body: usize, from: usize, to: usize, text: i32, len: i32): void {
   const e = edits + (<usize>count << 4)
   store<i32>(e, <i32>(from - body)); store<i32>(e, <i32>(to - body), 4); store<i32>(e, text, 8); store<i32>(e, len, 12)
   growth += len - <i32>(to - from)
-}
-
-@inline function openFrame (f: usize, node: i32, isObj: bool): void {
-  store<i32>(f + F_NODE, node); store<i32>(f + F_OBJ, isObj ? 1 : 0); store<i32>(f + F_INDEX, -1)
-  store<i32>(f + F_KEPT, 0); store<i32>(f + F_PREV, -1); store<i32>(f + F_COMMA, -1)
 }
 
 /**
@@ -283,9 +296,16 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
     if (i == 0) return failure
     return skipWs(i, end) == end ? 0 : INVALID
   }
-  let f = frames
-  let depth: usize = 1 // open frames
-  openFrame(f, root, c == LBRACE)
+  let f = frames // where the current container's state goes while a child is open
+  let depth: usize = 1 // open containers the rules reach into
+  // The current container: its node, kind, last index, whether a member was kept, where the
+  // previous member ended, and a comma waiting to go with the next kept member.
+  let node = root
+  let isObj = c == LBRACE
+  let index = -1
+  let kept = false
+  let prev = -1
+  let comma = -1
   i++
   let first = true // the current container has no member yet
   for (;;) {
@@ -293,27 +313,28 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
     if (count + 2 > cap) return FULL
     i = skipWs(i, end)
     c = at(i, end)
-    const isObj = load<i32>(f + F_OBJ) != 0
     if (c == (isObj ? RBRACE : RBRACKET)) {
       i++
       if (f == frames) return skipWs(i, end) == end ? count : INVALID
-      // As a member of its parent the container is kept, and ends here.
+      // Back in the parent, where the container was a member: kept, and ending here.
       f -= FRAME
       depth--
-      store<i32>(f + F_KEPT, 1); store<i32>(f + F_PREV, <i32>(i - body))
+      node = load<i32>(f + F_NODE); isObj = load<i32>(f + F_OBJ) != 0; index = load<i32>(f + F_INDEX)
+      comma = load<i32>(f + F_COMMA)
+      kept = true
+      prev = <i32>(i - body)
       first = false
       continue
     }
     if (!first) {
       if (c != COMMA) return INVALID
       // After removed leading members the comma waits: it goes with the next kept member.
-      if (load<i32>(f + F_KEPT) == 0 && load<i32>(f + F_PREV) >= 0) store<i32>(f + F_COMMA, <i32>(i - body))
+      if (!kept && prev >= 0) comma = <i32>(i - body)
       i = skipWs(i + 1, end)
       c = at(i, end)
     }
     first = false
     const ms = i
-    const node = load<i32>(f + F_NODE)
     let m: i32
     if (isObj) {
       if (c != QUOTE) return INVALID
@@ -325,25 +346,24 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
       i = skipWs(i + 1, end)
       c = at(i, end)
     } else {
-      const index = load<i32>(f + F_INDEX) + 1
-      store<i32>(f + F_INDEX, index)
+      index++
       m = indexMatch(table, node, index)
     }
     if (i >= end) return INVALID
     const vs = i
     const flags = m < 0 ? 0 : word(table, m)
-    const comma = load<i32>(f + F_COMMA)
     if (comma >= 0 && (flags & M_REMOVE) == 0) {
       edit(edits, count++, body, body + <usize>comma, ms, 0, 0) // the comma before the first kept member
-      store<i32>(f + F_COMMA, -1)
+      comma = -1
     }
     const container = c == LBRACE || c == LBRACKET
     if (container && m >= 0 && (flags & M_ENDS) == 0) {
       // Rules reach inside: descend.
       if (depth >= maxDepth) return TOO_DEEP
+      store<i32>(f + F_NODE, node); store<i32>(f + F_OBJ, isObj ? 1 : 0); store<i32>(f + F_INDEX, index); store<i32>(f + F_COMMA, comma)
       f += FRAME
       depth++
-      openFrame(f, word(table, m + 4), c == LBRACE)
+      node = word(table, m + 4); isObj = c == LBRACE; index = -1; kept = false; prev = -1; comma = -1
       i = vs + 1
       first = true
       continue
@@ -359,9 +379,8 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
       if (c == QUOTE) vesc = esc
     }
     if ((flags & M_REMOVE) != 0) {
-      const prev = load<i32>(f + F_PREV)
-      if (load<i32>(f + F_KEPT) != 0) edit(edits, count++, body, body + <usize>prev, ve, 0, 0) // ", member"
-      else if (comma >= 0) { edit(edits, count++, body, body + <usize>comma, ve, 0, 0); store<i32>(f + F_COMMA, -1) }
+      if (kept) edit(edits, count++, body, body + <usize>prev, ve, 0, 0) // ", member"
+      else if (comma >= 0) { edit(edits, count++, body, body + <usize>comma, ve, 0, 0); comma = -1 }
       else edit(edits, count++, body, ms, ve, 0, 0) // the first member: its comma goes with the next kept one
     } else {
       if ((flags & M_ENDS) != 0) {
@@ -378,10 +397,11 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
           count++
         }
       }
-      store<i32>(f + F_KEPT, 1)
+      kept = true
     }
-    store<i32>(f + F_PREV, <i32>(ve - body))
+    prev = <i32>(ve - body)
     i = ve
   }
   return INVALID
 }
+

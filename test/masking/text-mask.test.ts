@@ -177,7 +177,8 @@ t.test('invalid JSON and UTF-8 are refused exactly where JSON.parse refuses', as
 })
 
 // Randomised comparison with applyMask on the parsed document (seeded: every run is the same),
-// with the Wasm token index (the default) and with the JavaScript scanner alone.
+// with the Wasm walk where it applies (no pointer lists; the default) and with the JavaScript
+// scanner alone.
 for (const scanner of ['wasm', 'js'] as const) t.test(`same results as applyMask on random documents and rules (${scanner} scanner)`, async (t) => {
   // xorshift32: the low bits of a power-of-two LCG repeat with tiny periods, which left most
   // shapes (strings in particular) out of the documents.
@@ -279,7 +280,7 @@ t.test('refusals: a body broken at a random place, or nested too deeply, is refu
     let parses = true
     try { JSON.parse(text) } catch { parses = false }
     const body = Buffer.from(text)
-    // Each mask with the Wasm token index and with the JavaScript scanner alone.
+    // Each mask with the Wasm walk and with the JavaScript scanner alone.
     const results = [everywhere, nowhere, some].flatMap((m) => (['wasm', 'js'] as const).map((scanner) => maskJsonText(body, m, { hashKey, maxDepth, lists: false, scanner })))
     const reasons = results.map((r) => r.ok ? 'ok' : r.reason)
     if (new Set(reasons).size !== 1) { t.fail('the masks or the scanners disagree', { text, maxDepth, reasons }); break }
@@ -293,7 +294,7 @@ t.test('refusals: a body broken at a random place, or nested too deeply, is refu
   t.ok(refused > 1000 && refused < 3000 && deep > 300, `${refused} of 4000 refused as invalid, ${deep} as too deep`)
 })
 
-t.test('the Wasm token index: bodies past its shared memory, and back, mask as the JavaScript scanner does', async (t) => {
+t.test('the Wasm walk: bodies past its shared memory, and back, mask as the JavaScript scanner does', async (t) => {
   // Over 1 MiB a body gets an instance of its own; the shared one keeps serving smaller bodies.
   const rows = (n: number): string => '{"rows": [' + Array.from({ length: n }, (_, i) => `{"id": ${i}, "ssn": "123-45-${String(i).padStart(4, '0')}", "note": "x\\u0041${'y'.repeat(i % 40)}"}`).join(',\n') + ']}'
   const rules = compileMaskRules([{ path: '/rows/*/ssn', action: 'last4' }, { path: '/rows/*/note', action: 'remove' }])
@@ -310,4 +311,24 @@ t.test('the Wasm token index: bodies past its shared memory, and back, mask as t
   const broken = Buffer.from(rows(30_000).slice(0, -2))
   t.same(maskJsonText(broken, rules, { hashKey, maxDepth: 8, lists: false }), { ok: false, reason: 'body is not valid JSON' })
   t.same(maskJsonText(Buffer.from(rows(30_000)), rules, { hashKey, maxDepth: 2, lists: false }), { ok: false, reason: 'nesting is deeper than 2 levels' })
+})
+
+t.test('the Wasm walk: more edits than its first guess of room, replacements from JavaScript among them', async (t) => {
+  // Room for edits starts at 64 + 1 per 32 bytes; these bodies need one or two edits per element,
+  // so the walk runs out, gets more room and starts over (the texts JavaScript supplied with it).
+  const elements = (n: number): string => '[' + Array.from({ length: n }, (_, i) => i % 3 === 0 ? `{"k": "v${i}"}` : `"s${i}"`).join(',') + ']'
+  const cases: MaskRule[][] = [
+    [{ path: '/*', action: 'redact' }],
+    [{ path: '/*', action: 'hash' }],
+    [{ path: '/*/k', action: 'remove' }, { path: '/*', action: 'last4' }],
+    [{ path: '/*', action: 'remove' }],
+  ]
+  for (const rules of cases) {
+    const body = Buffer.from(elements(6000))
+    const wasm = maskJsonText(body, compileMaskRules(rules), { hashKey, maxDepth: 8, lists: false })
+    const js = maskJsonText(body, compileMaskRules(rules), { hashKey, maxDepth: 8, lists: false, scanner: 'js' })
+    t.ok(wasm.ok && js.ok && wasm.body.equals(js.body), `${JSON.stringify(rules)}: the same body`)
+    const want = applyMask(JSON.parse(body.toString()), compileMaskRules(rules), { hashKey }).value
+    t.same(wasm.ok ? JSON.parse(wasm.body.toString()) : null, want, 'as applyMask has it')
+  }
 })

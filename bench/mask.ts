@@ -4,8 +4,9 @@
 // mean CPU ms per operation (wall ms alongside), scaled to exactly 100 KB of JSON, and each
 // row's speed relative to the slowest. JSON.parse + JSON.stringify is the floor any
 // parse-and-serialise rewrite pays (the old path); the byte-level masker (maskJsonText) copies
-// the bytes and rewrites only the masked values. Rows marked "JavaScript scanner only" run
-// without the Wasm token index (src/masking/json-scan.ts), side by side with it. `hash` rows are dominated by one HMAC per value.
+// the bytes and rewrites only the masked values; without pointer lists (as the proxy masks) it
+// runs in Wasm (src/masking/json-scan.ts). Rows marked "JavaScript scanner only" run the
+// JavaScript scanner instead, side by side. `hash` rows are dominated by one HMAC per value.
 import os from 'node:os'
 import zlib from 'node:zlib'
 import { performance } from 'node:perf_hooks'

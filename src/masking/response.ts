@@ -133,10 +133,14 @@ function withLazyLists (res: Omit<MaskedResponse, 'masked' | 'erased'>, raw: () 
     }
     return lists
   }
-  return Object.defineProperties(res as MaskedResponse, {
-    masked: { get: () => get().masked, enumerable: true, configurable: true },
-    erased: { get: () => get().erased, enumerable: true, configurable: true },
-  })
+  // A literal with getters (not Object.defineProperties on `res`, which leaves a dictionary-mode object).
+  return {
+    statusCode: res.statusCode,
+    headers: res.headers,
+    body: res.body,
+    get masked () { return get().masked },
+    get erased () { return get().erased },
+  }
 }
 
 /**

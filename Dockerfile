@@ -5,8 +5,9 @@
 #     --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) --build-arg SOURCE_URL=<your repository URL> .
 #
 # Stage "build" installs every dependency (AssemblyScript and TypeScript are dev
-# dependencies), compiles the policy compiler's Wasm runtime (build/runtime.wasm) and the
-# bouncer itself (tsc -> dist/, with source maps). Stage "deps" installs production
+# dependencies), compiles the policy compiler's Wasm runtime (build/runtime.wasm), the
+# masker's JSON scanner (build/json-scan.wasm) and the bouncer itself (tsc -> dist/, with
+# source maps). Stage "deps" installs production
 # dependencies only. Stage "runtime" is the base image without npm, npx, corepack or yarn,
 # plus node_modules from "deps" and the build outputs: no TypeScript, tsx or esbuild at run
 # time. The runtime works with a read-only root filesystem: everything it writes goes to

@@ -68,7 +68,7 @@ t.test('only steps that can run', async (t) => {
   const stageNames = new Map(df.stages.map((s) => [s.name, s.index]))
   // What each stage has under its WORKDIR: files copied from the context, and files produced by RUN steps we can name.
   const produced: Record<string, string[]> = {
-    'npm run build': ['build/runtime.wasm', 'build/runtime.json', 'dist/cli/index.js', 'dist/config/index.js', 'dist/compiler/index.js'],
+    'npm run build': ['build/runtime.wasm', 'build/runtime.json', 'build/json-scan.wasm', 'dist/cli/index.js', 'dist/config/index.js', 'dist/compiler/index.js'],
   }
   const stageFiles = df.stages.map(() => new Set<string>())
   for (const s of df.stages) {
@@ -119,11 +119,13 @@ t.test('only steps that can run', async (t) => {
     }
   }
   // The runtime image has what bin/bouncer.js needs to start.
-  for (const f of ['/app/package.json', '/app/node_modules/.package-lock.json', '/app/build/runtime.wasm', '/app/docker/entrypoint.sh', '/app/bin/bouncer.js', '/app/dist/cli/index.js', '/app/dist/config/index.js', '/app/dist/compiler/index.js']) {
+  for (const f of ['/app/package.json', '/app/node_modules/.package-lock.json', '/app/build/runtime.wasm', '/app/build/json-scan.wasm', '/app/docker/entrypoint.sh', '/app/bin/bouncer.js', '/app/dist/cli/index.js', '/app/dist/config/index.js', '/app/dist/compiler/index.js']) {
     t.ok(stageFiles[runtime.index].has(f), `runtime image contains ${f}`)
   }
   t.ok(context.has('scripts/build-runtime.mjs'), 'the build:runtime script is in the build context')
   t.match(readFileSync(join(root, 'scripts/build-runtime.mjs'), 'utf8'), /build\/runtime\.wasm/, 'and writes build/runtime.wasm')
+  t.match(readFileSync(join(root, 'scripts/build-runtime.mjs'), 'utf8'), /buildJsonScan\(/, 'and has the masker\'s build/json-scan.wasm built')
+  t.ok(context.has('scripts/build-json-scan.mjs') && context.has('src/masking/assembly/json-scan.ts'), 'whose script and source are in the build context')
 })
 
 t.test('non-root numeric user, the same one the Helm chart runs as', async (t) => {

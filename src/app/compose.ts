@@ -134,7 +134,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   const holder = deps.holder ?? new PolicyHolder()
   const globals = { production: config.production, allowInsecure: config.allow_insecure }
   const hashKey = masking.readHashKey(config.masking)
-  const masker = deps.masker === null ? undefined : (deps.masker ?? masking.fromConfig(config.masking, { hashKey }))
+  const masker = deps.masker === null ? undefined : (deps.masker ?? masking.fromConfig(config.masking, { hashKey, log }))
 
   let cache: DecisionCache | undefined
   const cacheComponent = deps.cache || (deps.cache === undefined && config.cache.enabled) ? await import('./cache.js') : undefined

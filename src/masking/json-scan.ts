@@ -84,16 +84,14 @@ const imports = {
 function scanModule (): WebAssembly.Module | null {
   if (module !== undefined) return module
   const path = join(packageRoot(), 'build', 'json-scan.wasm')
-  if (!existsSync(path)) {
-    process.emitWarning(`${path} is missing (run "npm run build:runtime"): masking scans JSON in JavaScript, which is slower`, { code: 'BOUNCER_W_JSON_SCAN_MISSING' })
-    return (module = null)
-  }
+  // The app says so at start (src/app/masking.ts); the masker just falls back.
+  if (!existsSync(path)) return (module = null)
   return (module = new WebAssembly.Module(readFileSync(path)))
 }
 
-/** Whether the Wasm walk is available (false: the masker scans in JavaScript). */
-export function walkAvailable (): boolean {
-  return scanModule() !== null
+/** build/json-scan.wasm, or null when it is missing (the masker then scans in JavaScript). */
+export function walkModulePath (): string | null {
+  return scanModule() === null ? null : join(packageRoot(), 'build', 'json-scan.wasm')
 }
 
 function reserve (ex: ScanExports, bytes: number): void {

@@ -137,7 +137,14 @@ export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMa
   // rules, the edits; JavaScript answers only for replacements the walk has no text for.
   if (!lists && opts.scanner !== 'js') {
     const table = rules === null ? null : walkTableOf(rules)
-    const r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx), TEXTS, ctx.inPlace ? buf : null)
+    let r: Buffer | number | null
+    try {
+      r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx), TEXTS, ctx.inPlace ? buf : null)
+    } catch (e) {
+      // From an answer (a value to hash nested too deeply): refused as the scanner refuses it.
+      if (e instanceof Invalid) return { ok: false, reason: e.message }
+      throw e
+    }
     if (typeof r === 'number') return { ok: false, reason: r === WALK_TOO_DEEP ? tooDeep(opts.maxDepth) : INVALID_JSON }
     if (r !== null) return { ok: true, body: r, masked: [], erased: [] }
   }

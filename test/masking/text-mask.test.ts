@@ -332,3 +332,18 @@ t.test('the Wasm walk: more edits than its first guess of room, replacements fro
     t.same(wasm.ok ? JSON.parse(wasm.body.toString()) : null, want, 'as applyMask has it')
   }
 })
+
+t.test('the Wasm walk: a value to hash nested too deeply is refused with the reason the JavaScript scanner gives', async (t) => {
+  const deep = (n: number): string => '{"a": ' + '['.repeat(n) + '1' + ']'.repeat(n) + ', "b": "x"}'
+  const rules = compileMaskRules([{ path: '/a', action: 'hash' }])
+  for (const n of [10, 600]) {
+    const body = Buffer.from(deep(n))
+    const [wasm, js] = (['wasm', 'js'] as const).map((scanner) => maskJsonText(body, rules, { hashKey, maxDepth: 1000, lists: false, scanner }))
+    t.same(wasm, js, `${n} levels: the same result`)
+    if (n === 600) t.same(wasm, { ok: false, reason: 'a value to hash is nested deeper than 512 levels' })
+    else t.match(wasm, { ok: true })
+  }
+  // The walk's instance serves the next body as usual.
+  const again = maskJsonText(Buffer.from('{"a": [1, 2], "b": 3}'), rules, { hashKey, maxDepth: 8, lists: false })
+  t.ok(again.ok && JSON.parse(again.body.toString()).a.startsWith('hmac-sha256:'), 'and the next body is masked')
+})

@@ -30,7 +30,7 @@ let esc: u32 = 0
 @inline function at (i: usize, end: usize): u32 { return i < end ? <u32>load<u8>(i) : END }
 
 /** The string opening at i: the offset after its closing quote, or 0 if it is not valid. */
-function scanString (i: usize, end: usize): usize {
+@inline function scanString (i: usize, end: usize): usize {
   esc = 0
   i++
   for (;;) {
@@ -62,7 +62,7 @@ function scanString (i: usize, end: usize): usize {
 }
 
 /** -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?: the offset after it, or 0. */
-function scanNumber (i: usize, end: usize): usize {
+@inline function scanNumber (i: usize, end: usize): usize {
   if (load<u8>(i) == 0x2d) i++
   let c = at(i, end)
   if (c == 0x30) c = at(++i, end)

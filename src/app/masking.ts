@@ -1,6 +1,7 @@
 // Response masking (src/masking) as the pipeline's Masker, from config.masking; and the HMAC key
 // of the "hash" action, which decision-log mask rules use too.
 import type { BouncerConfig } from '../config/index.js'
+import { bouncerError } from '../errors.js'
 import { ConfigError } from '../config/index.js'
 import { compileMaskRules, maskUpstreamResponse, MIN_HASH_KEY_BYTES, type CompiledMask } from '../masking/index.js'
 import { walkModulePath } from '../masking/json-scan.js'
@@ -32,7 +33,8 @@ export function fromConfig (cfg: BouncerConfig['masking'], deps: MaskingDeps): M
   // A build without the masker's Wasm walk still masks (in JavaScript, the same bytes), at about
   // twice the CPU: said once, at start, where the platform team looks.
   if ((deps.walkModule ?? walkModulePath)() === null) {
-    deps.log.warn({ code: 'BOUNCER_W_JSON_SCAN_MISSING' }, 'build/json-scan.wasm is missing (npm run build): responses are masked by the JavaScript scanner, with the same results at about twice the CPU')
+    const e = bouncerError('BOUNCER_ERR_MASK_SCANNER_MISSING', 'build/json-scan.wasm')
+    deps.log.warn({ code: e.code }, e.message)
   }
   const opts = { hashKey, maxBodyBytes: cfg.max_body_bytes, failStatus: cfg.fail_status }
   return {

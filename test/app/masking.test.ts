@@ -26,6 +26,6 @@ t.test('without it: one warning at start naming the code, and the same masked by
   const warnings: { obj: object, msg: string }[] = []
   const masker = fromConfig(config, { hashKey: undefined, log: { warn: (obj, msg) => { warnings.push({ obj, msg }) } }, walkModule: () => null })
   t.equal(warnings.length, 1)
-  t.match(warnings[0], { obj: { code: 'BOUNCER_W_JSON_SCAN_MISSING' }, msg: /json-scan\.wasm is missing/ })
+  t.match(warnings[0], { obj: { code: 'BOUNCER_ERR_MASK_SCANNER_MISSING' }, msg: /json-scan\.wasm is missing/ })
   t.equal(await masked(masker), '{"ssn": "[REDACTED]", "name": "Ann", "card": "****1111"}')
 })

@@ -6,15 +6,17 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { packageRoot } from '../compiler/wasm/runtime-files.js'
+import { MAX_POINTER_TOKENS } from './pointer.js'
 
 /** What the walk found wrong with a body (the first problem in document order). */
 export const WALK_INVALID = -1
 export const WALK_TOO_DEEP = -2
 const WALK_FULL = -3
+const WALK_BROKEN = -4
 
 interface ScanExports {
   memory: WebAssembly.Memory
-  walk (body: number, n: number, start: number, table: number, stack: number, maxDepth: number, frames: number, edits: number, cap: number): number
+  walk (body: number, n: number, start: number, table: number, stack: number, maxDepth: number, frames: number, maxFrames: number, edits: number, cap: number): number
   walkGrowth (): number
   assemble (body: number, n: number, edits: number, count: number, texts: number, out: number): number
   heapBase (): number
@@ -57,9 +59,10 @@ export class WalkTexts {
 // next); a larger body gets an instance of its own that is dropped after.
 const SHARED_LIMIT = 1024 * 1024
 const PAGE = 65536
-// Frames of the walk: one per container rules reach into, never more than a rule has tokens
-// (MAX_POINTER_TOKENS), 32 bytes each.
-const FRAME_BYTES = 32 * 130
+// Frames of the walk: one per open container rules reach into (the current one's state is in
+// the walk's locals), never more than a rule has tokens; 32 bytes each.
+const MAX_FRAMES = MAX_POINTER_TOKENS + 1
+const FRAME_BYTES = 32 * MAX_FRAMES
 
 let module: WebAssembly.Module | null | undefined
 let shared: ScanExports | undefined
@@ -128,9 +131,10 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
     current = ex; hooks = walkHooks; texts = walkTexts
     let count: number
     try {
-      count = ex.walk(body, n, start, tableAt, stack, Math.min(maxDepth, 0x7fffffff), frames, editsAt, cap)
+      count = ex.walk(body, n, start, tableAt, stack, Math.min(maxDepth, 0x7fffffff), frames, MAX_FRAMES, editsAt, cap)
     } finally { current = undefined; hooks = null; texts = null }
     if (count === WALK_FULL) { cap *= 4; reserve(ex, editsAt + 16 * cap); continue }
+    if (count === WALK_BROKEN) throw new Error('masking: the walk went deeper than the rules reach (a bug): no body')
     if (count < 0) return count
     if (count === 0) return buf
     const total = n + ex.walkGrowth() - walkTexts.shrink

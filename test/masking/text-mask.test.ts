@@ -347,3 +347,17 @@ t.test('the Wasm walk: a value to hash nested too deeply is refused with the rea
   const again = maskJsonText(Buffer.from('{"a": [1, 2], "b": 3}'), rules, { hashKey, maxDepth: 8, lists: false })
   t.ok(again.ok && JSON.parse(again.body.toString()).a.startsWith('hmac-sha256:'), 'and the next body is masked')
 })
+
+t.test('the Wasm walk: rules as deep as a pointer may be (128 segments) reach their values', async (t) => {
+  const nested = (n: number, open: string, close: string, leaf: string): string => open.repeat(n) + leaf + close.repeat(n)
+  const cases: [string, MaskRule[]][] = [
+    [nested(128, '{"a": ', '}', '"x"'), [{ path: '/' + Array(128).fill('a').join('/'), action: 'redact' }]],
+    [nested(128, '[', ']', '"x"'), [{ path: '/' + Array(128).fill('*').join('/'), action: 'last4' }]],
+    [nested(127, '{"a": ', '}', '{"a": "x", "b": 1}'), [{ path: '/' + Array(128).fill('a').join('/'), action: 'remove' }]],
+  ]
+  for (const [text, rules] of cases) {
+    const body = Buffer.from(text)
+    const [wasm, js] = (['wasm', 'js'] as const).map((scanner) => maskJsonText(body, compileMaskRules(rules), { hashKey, maxDepth: 200, lists: false, scanner }))
+    t.ok(wasm.ok && js.ok && wasm.body.equals(js.body) && !wasm.body.equals(body), `${rules[0]!.action} at depth 128: masked, as the JavaScript scanner masks it`)
+  }
+})

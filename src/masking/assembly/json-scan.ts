@@ -219,6 +219,7 @@ export function assemble (body: usize, n: usize, edits: usize, count: usize, tex
 
 const M_ENDS = 1, M_REMOVE = 2, M_CONST = 4, M_LAST4 = 8
 const FULL: i32 = -3
+const BROKEN: i32 = -4 // more frames than the rules' depth allows: a bug, never a body
 
 @external("env", "escapedKey")
 declare function escapedKey (node: i32, from: i32, to: i32): i32
@@ -274,10 +275,10 @@ const FRAME = 32
 
 /**
  * Validates body[start, n) (at most maxDepth levels of nesting; `stack` has a byte per level)
- * and records the mask's edits at `edits` (room for `cap`). Returns the number of edits,
- * INVALID, TOO_DEEP, or FULL (call again with more room).
+ * and records the mask's edits at `edits` (room for `cap`). `frames` has room for `maxFrames`.
+ * Returns the number of edits, INVALID, TOO_DEEP, FULL (call again with more room) or BROKEN.
  */
-export function walk (body: usize, n: usize, start: usize, table: usize, stack: usize, maxDepth: usize, frames: usize, edits: usize, cap: i32): i32 {
+export function walk (body: usize, n: usize, start: usize, table: usize, stack: usize, maxDepth: usize, frames: usize, maxFrames: usize, edits: usize, cap: i32): i32 {
   growth = 0
   const end = body + n
   let count = 0
@@ -360,6 +361,7 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
     if (container && m >= 0 && (flags & M_ENDS) == 0) {
       // Rules reach inside: descend.
       if (depth >= maxDepth) return TOO_DEEP
+      if (depth > maxFrames) return BROKEN
       store<i32>(f + F_NODE, node); store<i32>(f + F_OBJ, isObj ? 1 : 0); store<i32>(f + F_INDEX, index); store<i32>(f + F_COMMA, comma)
       f += FRAME
       depth++

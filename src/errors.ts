@@ -93,7 +93,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_MASK_BODY_READ: { message: 'upstream response body could not be read: %s', status: 502 },
   BOUNCER_ERR_MASK_BODY_INVALID: { message: 'response body cannot be masked: %s', status: 502 },
   // Logged as a warning at start, never thrown: masking still works, in JavaScript.
-  BOUNCER_ERR_MASK_SCANNER_MISSING: { message: '%s is missing (npm run build): responses are masked by the JavaScript scanner, with the same results at about twice the CPU', status: 500 },
+  BOUNCER_ERR_MASK_SCANNER_MISSING: { message: '%s is missing or from another build (npm run build): responses are masked by the JavaScript scanner, with the same results at about twice the CPU', status: 500 },
 
   // --- cache ---
   // Config-time codes (thrown while building the cache). On the request path the cache never

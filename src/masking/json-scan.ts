@@ -14,7 +14,11 @@ export const WALK_TOO_DEEP = -2
 const WALK_FULL = -3
 const WALK_BROKEN = -4
 
+// The interface this file speaks (assembly/json-scan.ts's version()).
+const WALK_VERSION = 2
+
 interface ScanExports {
+  version?: () => number
   memory: WebAssembly.Memory
   walk (body: number, n: number, start: number, table: number, stack: number, maxDepth: number, frames: number, maxFrames: number, edits: number, cap: number): number
   walkGrowth (): number
@@ -89,10 +93,16 @@ function scanModule (): WebAssembly.Module | null {
   const path = join(packageRoot(), 'build', 'json-scan.wasm')
   // The app says so at start (src/app/masking.ts); the masker just falls back.
   if (!existsSync(path)) return (module = null)
-  return (module = new WebAssembly.Module(readFileSync(path)))
+  const m = new WebAssembly.Module(readFileSync(path))
+  // A module of another interface (build/ from another checkout, dist/ not rebuilt) would be
+  // called with the wrong arguments: the same as missing.
+  const ex = new WebAssembly.Instance(m, imports).exports as unknown as ScanExports
+  if (ex.version?.() !== WALK_VERSION) return (module = null)
+  shared = ex
+  return (module = m)
 }
 
-/** build/json-scan.wasm, or null when it is missing (the masker then scans in JavaScript). */
+/** build/json-scan.wasm, or null when it is missing or of another interface (the masker then scans in JavaScript). */
 export function walkModulePath (): string | null {
   return scanModule() === null ? null : join(packageRoot(), 'build', 'json-scan.wasm')
 }
@@ -133,7 +143,11 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
     try {
       count = ex.walk(body, n, start, tableAt, stack, Math.min(maxDepth, 0x7fffffff), frames, MAX_FRAMES, editsAt, cap)
     } finally { current = undefined; hooks = null; texts = null }
-    if (count === WALK_FULL) { cap *= 4; reserve(ex, editsAt + 16 * cap); continue }
+    if (count === WALK_FULL) {
+      // A member makes two edits at most, and a member takes two bytes at least.
+      if (cap > n + 4) throw new Error('masking: the walk asks for more room for edits than the body can need (a bug): no body')
+      cap *= 4; reserve(ex, editsAt + 16 * cap); continue
+    }
     if (count === WALK_BROKEN) throw new Error('masking: the walk went deeper than the rules reach (a bug): no body')
     if (count < 0) return count
     if (count === 0) return buf

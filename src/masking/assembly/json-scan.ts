@@ -158,6 +158,11 @@ function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, sta
   return scanLiteral(i, end, c)
 }
 
+/** The interface's version: json-scan.ts refuses a module whose number differs from its own
+ * (a build/ left from another checkout), and masks in JavaScript instead. Bump on any change
+ * to an export's parameters or to the table's layout. */
+export function version (): i32 { return 2 }
+
 /** Where memory is free for the caller's layout (after this module's own data). */
 export function heapBase (): usize { return (__heap_base + 15) & ~15 }
 

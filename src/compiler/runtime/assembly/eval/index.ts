@@ -678,23 +678,27 @@ function callFunc (f: i32, args: Array<Value>): Value | null {
   if (s.hasFuncOv) {
     const r = s.funcOv[f]
     if (r !== null) {
-      // inside the replacement, the mocked function means the original again
-      const inner = new State()
-      inner.input = s.input
-      inner.dataOv = s.dataOv
-      inner.funcOv = s.funcOv.slice(0)
-      inner.funcOv[f] = null
-      inner.hasFuncOv = true
-      inner.builtinOv = s.builtinOv
-      inner.hasBuiltinOv = s.hasBuiltinOv
-      freshMemo(inner)
-      st = inner
-      const v = callRepl(r, args)
-      st = s
-      return v
+      return callUnmocked(s, r, args)
     }
   }
   return computeFunc(funcs[f], args)
+}
+
+/**
+ * A replacement runs with no function or builtin replaced (as OPA, which gives a mock's call an
+ * empty frame of mocks): the mocked function means the original again, and another `with`'s
+ * mock does not reach into it ("mock will not call other mock"); a `with` inside it starts
+ * afresh. input and data replacements stay in force.
+ */
+function callUnmocked (s: State, r: Repl, args: Array<Value>): Value | null {
+  const inner = new State()
+  inner.input = s.input
+  inner.dataOv = s.dataOv
+  freshMemo(inner)
+  st = inner
+  const v = callRepl(r, args)
+  st = s
+  return v
 }
 
 function callRepl (r: Repl, args: Array<Value>): Value | null {
@@ -708,20 +712,7 @@ function callBuiltin (b: i32, args: Array<Value>): Value | null {
   if (s.hasBuiltinOv) {
     const r = s.builtinOv[b]
     if (r !== null) {
-      // inside the replacement, the mocked builtin means the original again
-      const inner = new State()
-      inner.input = s.input
-      inner.dataOv = s.dataOv
-      inner.funcOv = s.funcOv
-      inner.hasFuncOv = s.hasFuncOv
-      inner.builtinOv = s.builtinOv.slice(0)
-      inner.builtinOv[b] = null
-      inner.hasBuiltinOv = true
-      freshMemo(inner)
-      st = inner
-      const v = callRepl(r, args)
-      st = s
-      return v
+      return callUnmocked(s, r, args)
     }
   }
   return callBuiltinDirect(b, args)

@@ -123,6 +123,19 @@ t.test('big integers stay exact', async t => {
   ])
 })
 
+// OPA converts a number to a float64 only when that succeeds: past the doubles the operand is
+// the number's text, a Go string (a double would print +Inf). Below them it is 0, as Go parses it.
+t.test('numbers past the doubles are their text', async t => {
+  await table(t, [
+    ['hi %v', '[2e308]', 'hi 2e308'],
+    ['%s', '[-2E308]', '-2E308'],
+    ['%d', '[2e308]', '%!d(string=2e308)'],
+    ['%T', '[1e400]', 'string'],
+    ['%v', '[1e-400]', '0'],
+    ['%T', '[1e-400]', 'float64'],
+  ])
+})
+
 t.test('floats: %f %e %E %g %G %x %b and flags', async t => {
   await table(t, [
     ['hi %.2f', '[3.1415]', 'hi 3.14'],

@@ -1,7 +1,8 @@
 // sprintf(format, values) with Go fmt semantics, as OPA applies them: each operand is first
 // converted to a Go value and the result is fmt.Sprintf(format, operands...).
 //   number: an int when its text is an i64 integer; else a *big.Int when it is an integer
-//           literal beyond i64 (raw); else a float64
+//           literal beyond i64 (raw); else a float64, or the literal's text when it is
+//           past the doubles (OPA's float64 conversion fails there)
 //   string: a Go string
 //   anything else (null, booleans, arrays, objects, sets): the Go string of its Rego text
 //           (["a", 1], {"k": 1}, {1, 2}, set(), null, true)
@@ -71,6 +72,10 @@ function toArg (v: Value): Arg {
     if (n.isInt) { a.kind = K_INT; a.i = n.i; return a; }
     let raw = n.raw;
     if (raw !== null) { a.kind = K_BIG; a.s = raw; return a; }
+    // Past the doubles (2e308): OPA's conversion to a float64 fails and the operand is the
+    // number's text, a Go string.
+    let dec = n.dec;
+    if (dec !== null && !isFinite(n.f)) { a.s = dec; return a; }
     a.kind = K_FLOAT; a.f = n.f;
     return a;
   }

@@ -127,3 +127,30 @@ t.test(':= reads its right-hand side: the left-hand side never makes it safe (OP
   t.equal(compileError('[a, b] := [c, 1]\n  c = 2'), '')
   t.equal(await evalRego('package a\n\np := x if {\n  x := y\n  y = 7\n}\n', 'a/p', {}), 7)
 })
+
+// A call given as many arguments as it takes has no output argument: its arguments are inputs,
+// and the expression that binds them goes first, as OPA orders it (a Gatekeeper library
+// policy builds `[s | s = concat(":", [key, val]); val = obj.spec.selector[key]]`). Before,
+// `upper(v)` inside `=`, `:=` or `==` was taken for the output form `upper(out)` and the body
+// failed to compile with "var v is unsafe".
+t.test('a nested call waits for the expression that binds its arguments', async t => {
+  const src = `package n
+obj := {"a": "b", "c": "d"}
+xs := [s | s = upper(v); v = obj[_]]
+unify if { s = abs(v); v = -2; s == 2 }
+assign := s if { s := abs(v); v = -2 }
+compare if { abs(v) == 2; v = -2 }
+f(x) := x * 10
+user := s if { s = f(v); v = 2 }
+pairs contains s if { s = concat(":", [k, "x"]); obj[k] }
+output if { count([1, 2], n); n == 2 }
+`
+  t.same(await evalRego(src, 'n/xs'), ['B', 'D'])
+  t.equal(await evalRego(src, 'n/unify'), true)
+  t.equal(await evalRego(src, 'n/assign'), 2)
+  t.equal(await evalRego(src, 'n/compare'), true)
+  t.equal(await evalRego(src, 'n/user'), 20)
+  t.same(await evalRego(src, 'n/pairs'), ['a:x', 'c:x'])
+  t.equal(await evalRego(src, 'n/output'), true, 'a call with one more argument still binds it')
+  t.throws(() => compileModules({ modules: [{ file: 'p.rego', source: 'package m\ne if { s = upper(q) }\n' }], entrypoints: ['m/e'] }), /var q is unsafe/, 'an argument nothing binds is still unsafe')
+})

@@ -304,6 +304,12 @@ class Checker {
         },
         isLocal: (name) => scope.owner(name) !== null,
         isCallable: (t) => this.callTarget(t, bc) !== null,
+        callArity: (t) => {
+          const c = this.callTarget(t.name, bc)
+          if (c === null) return undefined
+          if ('node' in c) return (c.node.rules[0] ?? c.node.defaults[0])?.rule.args?.length ?? 0
+          return c.decl.variadic !== undefined ? undefined : c.decl.args.length
+        },
       }))
       return r.unsafe.length > 0 ? exprs : r.exprs
     } catch {

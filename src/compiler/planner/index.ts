@@ -643,6 +643,7 @@ class Lowerer {
         },
         isLocal: (name) => this.scope.lookup(name) !== undefined,
         isCallable: (t) => this.isCallableTerm(t),
+        callArity: (t) => this.callArity(t.name),
       }))
       if (order.unsafe.length > 0) {
         for (const u of order.unsafe) this.diags.add('rego_unsafe_var_error', `var ${u.name} is unsafe`, u.loc)
@@ -664,6 +665,13 @@ class Lowerer {
       return [t.head.name, ...t.path.map(x => (x as { value: string }).value)].join('.')
     }
     return null
+  }
+
+  /** The number of arguments a function or (non-variadic) builtin takes, as lowerCall reads it. */
+  callArity (name: string): number | undefined {
+    const fnode = this.functionNode(name)
+    if (fnode !== null) return fnode.rules[0]?.rule.args?.length ?? fnode.defaults[0]?.rule.args?.length ?? 0
+    return builtinInfo(name)?.arity
   }
 
   isCallableTerm (t: Term): boolean {

@@ -13,11 +13,23 @@ export interface SafetyEnv {
   isLocal: (name: string) => boolean
   /** the term names a function or builtin (a `with` replacement, not a value) */
   isCallable: (t: Term) => boolean
+  /** how many arguments the called function or builtin takes (undefined: not known, e.g. a
+   *  variadic builtin): a call has an output argument only when it is given one more */
+  callArity?: (t: Extract<Term, { type: 'call' }>) => number | undefined
 }
 
 export interface SafetyResult { exprs: Expr[]; unsafe: Array<{ name: string; loc: Loc }> }
 
 export function analyseBody (exprs: Expr[], env: SafetyEnv): SafetyResult {
+  const saved = arityOf
+  arityOf = env.callArity ?? null
+  try { return order(exprs, env) } finally { arityOf = saved }
+}
+
+// The arity lookup of the body being analysed (set per call, single-threaded, as outerNames).
+let arityOf: SafetyEnv['callArity'] | null = null
+
+function order (exprs: Expr[], env: SafetyEnv): SafetyResult {
   const bound = new Set<string>()
   const isBound = (n: string): boolean => bound.has(n) || env.isBound(n)
   const remaining = [...exprs]
@@ -128,9 +140,13 @@ export function refKeyVars (t: Term, out: Set<string>): void {
   }
 }
 
-/** `f(x, out)` where only the last argument is unbound: the output form. */
+/** `f(x, out)` where only the last argument is unbound: the output form. A call given as many
+ *  arguments as it takes has none (`s = upper(v)`: v is an input, bound by another expression,
+ *  which then goes first, as OPA orders it). */
 function callWithOutput (t: Extract<Term, { type: 'call' }>, isBound: IsBound): boolean {
   if (t.args.length < 1) return false
+  const arity = arityOf?.(t)
+  if (arity !== undefined && t.args.length !== arity + 1) return false
   const last = t.args[t.args.length - 1]
   return t.args.slice(0, -1).every(a => evaluable(a, isBound)) && receivable(last, isBound)
 }

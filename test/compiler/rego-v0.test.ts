@@ -115,6 +115,21 @@ e { false } else { true }
   t.same(await evalV0(src, 'x = data.a.p', {}), [])
 })
 
+// OPA v0 reads a module-level call as a function that is true for matching arguments
+// (ParseRuleFromCallExpr): Gatekeeper's psp users policy declares accept_users("RunAsAny", _)
+// that way. v1 still requires a value or a body.
+t.test('a bare function head is f(args) = true in v0', async t => {
+  const src = `package a
+accept("RunAsAny", _)
+accept("MustRunAs", n) { n > 0 }
+`
+  t.same(await evalV0(src, 'x = [y | y := data.a.accept("RunAsAny", 0)]'), [[true]])
+  t.same(await evalV0(src, 'x = [y | y := data.a.accept("Other", 1)]'), [[]])
+  t.same(await evalV0(src, 'x = [y | y := data.a.accept("MustRunAs", 1)]'), [[true]])
+  t.match(v0Errors('package a\naccept("RunAsAny", _)\n', 1), ['2: rule accept must have a value, a contains term or an if body'])
+  t.match(v0Errors('package a\nf()\n', 0), ['2: rule f must have a value, a contains term or an if body'], 'an empty argument list is no function head (OPA: at least one argument)')
+})
+
 t.test('duplicate imports are allowed in v0, an error in v1', async t => {
   const src = 'package a\nimport data.x\nimport data.x\np { true }\n'
   t.doesNotThrow(() => compileModules({ modules: [{ file: 'p.rego', source: src }], entrypoints: ['a/p'], regoVersion: 0 }))

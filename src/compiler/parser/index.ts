@@ -416,7 +416,9 @@ class Parser {
     const hasIf = this.isKw('if')
     const body = this.parseRuleBody()
     if (body !== null) rule.body = body
-    else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
+    else if (this.version === 0 && rule.value === undefined && rule.key === undefined && ref.length === 1 && (rule.args?.length ?? 0) > 0) {
+      // v0: a bare function head `f("a", _)` is f("a", _) = true (OPA's ParseRuleFromCallExpr)
+    } else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
       this.fail(`rule ${this.refText(ref)} must have a value, a contains term or an if body`, nameTok)
     }
     if (this.version === 0 && !hasIf && rule.key === undefined && rule.value === undefined &&

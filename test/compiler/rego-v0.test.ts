@@ -130,6 +130,23 @@ accept("MustRunAs", n) { n > 0 }
   t.match(v0Errors('package a\nf()\n', 0), ['2: rule f must have a value, a contains term or an if body'], 'an empty argument list is no function head (OPA: at least one argument)')
 })
 
+// OPA reads `f() := v` as the rule `f := v` (issue #6315): a value, part of the package's
+// document, and `f()` gives it too. Gatekeeper's psp seccomp policy uses its
+// canonicalize_runtime_default_profile() that way; it was "function ... used as a value".
+t.test('a rule declared with an empty argument list is a rule, in v0 and v1', async t => {
+  const v0 = `package a
+profile() = out { out := "runtime/default" }
+uses_value := profile
+uses_call := profile()
+`
+  t.same(await evalV0(v0, 'x = [data.a.uses_value, data.a.uses_call, data.a.profile]'), [['runtime/default', 'runtime/default', 'runtime/default']])
+  t.same(await evalV0(v0, 'x = data.a'), [{ profile: 'runtime/default', uses_call: 'runtime/default', uses_value: 'runtime/default' }], 'in the package document, as OPA lists it')
+  const c = compileModules({ modules: [{ file: 'p.rego', source: 'package b\nf() := 2 if input.on\ng := f\nh := f()\n' }], entrypoints: ['b'] })
+  const p = await loadWasmPolicy(c.wasm)
+  t.same((p.evaluate({ on: true }, 'b') as Array<{ result: unknown }>)[0]!.result, { f: 2, g: 2, h: 2 })
+  t.same((p.evaluate({ on: false }, 'b') as Array<{ result: unknown }>)[0]!.result, {}, 'undefined when its body fails, as a rule')
+})
+
 t.test('duplicate imports are allowed in v0, an error in v1', async t => {
   const src = 'package a\nimport data.x\nimport data.x\np { true }\n'
   t.doesNotThrow(() => compileModules({ modules: [{ file: 'p.rego', source: src }], entrypoints: ['a/p'], regoVersion: 0 }))

@@ -381,7 +381,9 @@ class Parser {
     const rule: Rule = { loc: this.loc(first), default: isDefault, ref, assign: false, body: [] }
 
     if (this.isOp('(') && !this.tok.wsBefore) {
-      rule.args = this.parseArgs()
+      const args = this.parseArgs()
+      // `f() := 1` is the rule `f := 1` in OPA (no semantic difference: OPA issue #6315)
+      if (args.length > 0) rule.args = args
     }
 
     if (this.isKw('contains')) {

@@ -955,6 +955,12 @@ class Lowerer {
 
   /** Tree node of a user function named as written in the source, or null. */
   functionNode (name: string): TreeNode | null {
+    const node = this.ruleNode(name)
+    return node !== null && node.isFunction ? node : null
+  }
+
+  /** Tree node of the rules (or function) named as written in the source, or null. */
+  ruleNode (name: string): TreeNode | null {
     const parts = name.split('.')
     let path: string[] | null = null
     if (parts[0] === 'data') path = parts.slice(1)
@@ -967,8 +973,7 @@ class Lowerer {
       }
     }
     if (path === null) return null
-    const node = findNode(this.p.root, path)
-    return node !== undefined && node.isFunction ? node : null
+    return findNode(this.p.root, path) ?? null
   }
 
   // ---- unification ----
@@ -1360,6 +1365,13 @@ class Lowerer {
     if (decl?.impl.kind === 'none') {
       this.diags.add('rego_unsupported_error', `unsupported built-in function ${t.name}: OPA has it, Bouncer does not implement it`, t.loc)
       return null
+    }
+    // `f()` of a rule declared `f() := ...`, which OPA reads as the rule `f := ...`: its value
+    const node = t.args.length === 0 ? this.ruleNode(t.name) : null
+    if (node !== null && node.hasRules && !node.isFunction) {
+      const [head, ...rest] = t.name.split('.')
+      const v: Term = { type: 'var', name: head!, loc: t.loc }
+      return this.evalTerm(rest.length === 0 ? v : { type: 'ref', head: v, path: rest.map((s): Term => ({ type: 'string', value: s, loc: t.loc })), loc: t.loc })
     }
     // a rule (not a function) called like one, or an unknown function
     this.diags.add('rego_type_error', `undefined function ${t.name}`, t.loc)

@@ -154,3 +154,26 @@ output if { count([1, 2], n); n == 2 }
   t.equal(await evalRego(src, 'n/output'), true, 'a call with one more argument still binds it')
   t.throws(() => compileModules({ modules: [{ file: 'p.rego', source: 'package m\ne if { s = upper(q) }\n' }], entrypoints: ['m/e'] }), /var q is unsafe/, 'an argument nothing binds is still unsafe')
 })
+
+// A reference inside a composite term binds its key variables for the whole term, wherever the
+// variable stands in it, as OPA (which pulls the reference out of the term first). Before, a
+// variable written ahead of the reference that binds it was unsafe.
+t.test('a variable bound by a reference later in the same term', async t => {
+  const src = `package c
+obj := {"a": "b", "c": "d"}
+in_call contains s if { s = concat(":", [k, obj[k]]) }
+in_array contains x if { x = [k, obj[k]] }
+in_object contains x if { x := {"k": k, "v": obj[k]} }
+in_nested_call contains x if { x = [k, upper(obj[k])] }
+in_set contains x if { x = {k, obj[k]} }
+compared if { [k, obj[k]] == ["c", "d"] }
+filtered contains x if { x = [k, obj[k]]; k == "a" }
+`
+  t.same(await evalRego(src, 'c/in_call'), ['a:b', 'c:d'])
+  t.same(await evalRego(src, 'c/in_array'), [['a', 'b'], ['c', 'd']])
+  t.same(await evalRego(src, 'c/in_object'), [{ k: 'a', v: 'b' }, { k: 'c', v: 'd' }])
+  t.same(await evalRego(src, 'c/in_nested_call'), [['a', 'B'], ['c', 'D']])
+  t.same(await evalRego(src, 'c/in_set'), [['a', 'b'], ['c', 'd']])
+  t.equal(await evalRego(src, 'c/compared'), true)
+  t.same(await evalRego(src, 'c/filtered'), [['a', 'b']])
+})

@@ -988,6 +988,30 @@ class Lowerer {
     return ops
   }
 
+  /**
+   * Evaluates, before a composite term, the references inside it whose keys are unbound
+   * variables: they iterate and bind them, so a variable may come before the reference that
+   * binds it (`[k, obj[k]]`, as OPA, which pulls such references out of the term first). The
+   * term then reads them again with the keys bound.
+   */
+  bindingRefsFirst (t: Term): void {
+    const visit = (x: Term): void => {
+      switch (x.type) {
+        case 'ref': {
+          const vs = new Set<string>()
+          refKeyVars(x, vs)
+          if ([...vs].some(this.isUnboundName)) this.evalTerm(x)
+          return
+        }
+        case 'array': case 'set': x.items.forEach(visit); return
+        case 'object': x.entries.forEach(([k, v]) => { visit(k); visit(v) }); return
+        case 'call': x.args.forEach(visit)
+      }
+    }
+    if (t.type === 'array' || t.type === 'set') t.items.forEach(visit)
+    else if (t.type === 'object') t.entries.forEach(([k, v]) => { visit(k); visit(v) })
+  }
+
   isUnboundName = (name: string): boolean => {
     const s = this.scope.lookup(name)
     return s !== undefined && !this.bound.has(s)
@@ -1026,6 +1050,10 @@ class Lowerer {
       }
       return
     }
+    // references inside a composite side bind their key variables before the sides are
+    // weighed (`x = [k, obj[k]]`: k is bound by obj[k], not a pattern variable)
+    this.bindingRefsFirst(l)
+    this.bindingRefsFirst(r)
     const lUnbound = containsUnbound(l, this.isUnboundName)
     const rUnbound = containsUnbound(r, this.isUnboundName)
     if (lUnbound && !rUnbound) {
@@ -1110,12 +1138,14 @@ class Lowerer {
       case 'array': {
         const g = groundValue(t)
         if (g !== undefined) return this.p.const(g)
+        this.bindingRefsFirst(t)
         const ops = t.items.map(i => this.evalTerm(i))
         const d = this.tmp()
         this.emit([Op.MAKEARR, d, ops])
         return d
       }
       case 'set': {
+        this.bindingRefsFirst(t)
         const ops = t.items.map(i => this.evalTerm(i))
         const d = this.tmp()
         this.emit([Op.MAKESET, d, ops])
@@ -1124,6 +1154,7 @@ class Lowerer {
       case 'object': {
         const g = groundValue(t)
         if (g !== undefined) return this.p.const(g)
+        this.bindingRefsFirst(t)
         const ks = t.entries.map(([k]) => this.evalTerm(k))
         const vs = t.entries.map(([, v]) => this.evalTerm(v))
         const d = this.tmp()

@@ -112,21 +112,30 @@ function evaluable (t: Term, isBound: IsBound): boolean {
       if (t.head.type === 'var') { if (!isBound(t.head.name)) return false } else if (!evaluable(t.head, isBound)) return false
       return t.path.every(k => k.type === 'var' || ((k.type === 'array' || k.type === 'object') && receivable(k, isBound)) || evaluable(k, isBound))
     }
-    case 'array': case 'set': return t.items.every(i => evaluable(i, isBound))
-    case 'object': return t.entries.every(([k, v]) => evaluable(k, isBound) && evaluable(v, isBound))
-    case 'call': {
+    case 'array': case 'set':
+      return t.items.every(i => evaluable(i, isBound)) || withRefBindings(t, isBound, (b) => t.items.every(i => evaluable(i, b)))
+    case 'object': {
+      const all = (b: IsBound): boolean => t.entries.every(([k, v]) => evaluable(k, b) && evaluable(v, b))
+      return all(isBound) || withRefBindings(t, isBound, all)
+    }
+    case 'call':
       if (t.args.every(a => evaluable(a, isBound)) || callWithOutput(t, isBound)) return true
       // A variable a reference in the arguments iterates over binds it for the whole call, as
       // in OPA (`x == input.xs[x]`: the reference runs first, whatever side it is on)
-      const binds = new Set<string>()
-      for (const a of t.args) refKeyVars(a, binds)
-      if (binds.size === 0) return false
-      const orBinds = (n: string): boolean => isBound(n) || binds.has(n)
-      return t.args.every(a => evaluable(a, orBinds))
-    }
+      return withRefBindings(t, isBound, (b) => t.args.every(a => evaluable(a, b)))
     case 'arraycompr': case 'setcompr': case 'objectcompr':
       return comprFree(t).every(isBound)
   }
+}
+
+/** `check` with the variables that references inside `t` iterate over counted as bound: the
+ *  planner evaluates those references first (OPA pulls them out of the term before it), so
+ *  `[k, obj[k]]` and `concat(":", [k, obj[k]])` bind k. */
+function withRefBindings (t: Term, isBound: IsBound, check: (b: IsBound) => boolean): boolean {
+  const binds = new Set<string>()
+  refKeyVars(t, binds)
+  if (binds.size === 0) return false
+  return check((n: string): boolean => isBound(n) || binds.has(n))
 }
 
 /** Variables that are keys of references in a term (not inside comprehensions): a reference

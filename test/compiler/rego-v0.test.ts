@@ -115,10 +115,10 @@ e { false } else { true }
   t.same(await evalV0(src, 'x = data.a.p', {}), [])
 })
 
-// OPA v0 reads a module-level call as a function that is true for matching arguments
-// (ParseRuleFromCallExpr): Gatekeeper's psp users policy declares accept_users("RunAsAny", _)
-// that way. v1 still requires a value or a body.
-t.test('a bare function head is f(args) = true in v0', async t => {
+// OPA reads a module-level call as a function that is true for matching arguments
+// (ParseRuleFromCallExpr), in v0 and v1: Gatekeeper's psp users policy (v0) declares
+// accept_users("RunAsAny", _) that way, Regal's library (v1) parse_bool("1").
+t.test('a bare function head is f(args) = true, in v0 and v1', async t => {
   const src = `package a
 accept("RunAsAny", _)
 accept("MustRunAs", n) { n > 0 }
@@ -126,7 +126,10 @@ accept("MustRunAs", n) { n > 0 }
   t.same(await evalV0(src, 'x = [y | y := data.a.accept("RunAsAny", 0)]'), [[true]])
   t.same(await evalV0(src, 'x = [y | y := data.a.accept("Other", 1)]'), [[]])
   t.same(await evalV0(src, 'x = [y | y := data.a.accept("MustRunAs", 1)]'), [[true]])
-  t.match(v0Errors('package a\naccept("RunAsAny", _)\n', 1), ['2: rule accept must have a value, a contains term or an if body'])
+  t.same(v0Errors('package a\naccept("RunAsAny", _)\n', 1), [], 'v1 too')
+  const c = compileModules({ modules: [{ file: 'p.rego', source: 'package b\nis_one(1)\nyes if is_one(1)\nno if is_one(2)\n' }], entrypoints: ['b'] })
+  const p = await loadWasmPolicy(c.wasm)
+  t.same((p.evaluate({}, 'b') as Array<{ result: unknown }>)[0]!.result, { yes: true }, 'v1: true for a matching argument, undefined otherwise')
   t.match(v0Errors('package a\nf()\n', 0), ['2: rule f must have a value, a contains term or an if body'], 'an empty argument list is no function head (OPA: at least one argument)')
 })
 

@@ -418,8 +418,9 @@ class Parser {
     const hasIf = this.isKw('if')
     const body = this.parseRuleBody()
     if (body !== null) rule.body = body
-    else if (this.version === 0 && rule.value === undefined && rule.key === undefined && ref.length === 1 && (rule.args?.length ?? 0) > 0) {
-      // v0: a bare function head `f("a", _)` is f("a", _) = true (OPA's ParseRuleFromCallExpr)
+    else if (rule.value === undefined && rule.key === undefined && ref.length === 1 && rule.args !== undefined) {
+      // a bare function head `f("a", _)` is f("a", _) = true (OPA's ParseRuleFromCallExpr, in
+      // v0 and v1: Regal's own v1 library declares parse_bool("1") that way)
     } else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
       this.fail(`rule ${this.refText(ref)} must have a value, a contains term or an if body`, nameTok)
     }

@@ -7,14 +7,21 @@
 // planning), so a failing duplicate cannot hide behind a passing one. --run takes a Go (RE2)
 // regular expression, matched against the reported name (data.pkg.test_x#01).
 //
+// Parameterized tests (OPA 1.2): a test rule whose head goes on past its name, `test_x[tc.note]
+// if { some tc in cases; ... }`, is one test over the object it builds, a case per key: the
+// test passes when every case is true. As OPA's tester does, a call is injected into the body
+// just after the head's variables are first used, so a case that fails further down is still
+// known (and reported as failing) although it never appears in the object.
+//
 // Output (pretty): the tests that did not pass (every test with -v) with their location,
 // duration and print() output, then the counts. --format json: opa test's JSON report.
 // --coverage: opa test --coverage's JSON report (per file: covered and not covered lines).
 // Exit status: 0 every test passed, 1 a test failed or errored (or coverage is below
 // --threshold), 2 usage or compile error.
-import type { Module, Rule } from '../compiler/ast/index.js'
+import type { Expr, Module, Rule, Term } from '../compiler/ast/index.js'
 import { CompileError, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
+import { forEachVar } from '../compiler/planner/index.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
@@ -25,7 +32,8 @@ export const spec: CommandSpec = {
   summary: 'Run the test_* rules of Rego files, as opa test does.',
   usage: '<paths...> [flags]',
   description: 'Paths are .rego files, data files or directories of them. A test passes when it is true;\n' +
-    'todo_test_* rules are skipped. Exit status: 0 all passed, 1 a test failed or errored (or\n' +
+    'a parameterized test (test_x[case] if ...) when every case is true; todo_test_* rules are\n' +
+    'skipped. Exit status: 0 all passed, 1 a test failed or errored (or\n' +
     'coverage is below --threshold), 2 usage or compile error.',
   flags: {
     verbose: { type: 'boolean', short: 'v', help: 'print every test with its result and time (and its print() output)' },
@@ -37,6 +45,9 @@ export const spec: CommandSpec = {
   },
   positionals: { min: 1 },
 }
+
+/** One case of a parameterized test: its key path (each key a string, or JSON for others). */
+export interface TestCase { name: string; outcome: 'PASS' | 'FAIL' }
 
 export interface TestResult {
   /** data.<package>.<rule>, as reported */
@@ -51,6 +62,8 @@ export interface TestResult {
   error?: string
   /** lines printed by print() while the test ran */
   output: string[]
+  /** a parameterized test's cases */
+  cases?: TestCase[]
 }
 
 export interface RunTestsOptions {
@@ -64,11 +77,95 @@ export interface TestRun { results: TestResult[]; coverage?: CoverageReport }
 const TEST_PREFIX = 'test_'
 const TODO_PREFIX = 'todo_test_'
 
-/** The name of a test rule (`test_x if ...`, `test_x := ...`): a plain name, no args. */
+/** The name of a test rule (`test_x if ...`, `test_x := ...`, a parameterized `test_x[c] if
+ *  ...`): its first name, no args. */
 function testRuleName (r: Rule): string | undefined {
   const head = r.ref[0]
-  if (r.ref.length !== 1 || head.type !== 'var' || r.args !== undefined) return undefined
+  if (head.type !== 'var' || r.args !== undefined) return undefined
   return head.name.startsWith(TEST_PREFIX) || head.name.startsWith(TODO_PREFIX) ? head.name : undefined
+}
+
+// The injected call prints this, then the case's head values as JSON (print goes to the
+// runner's onPrint; these lines are taken out of the test's output).
+const CASE_MARK = '\u0000bouncer-test-case'
+
+/**
+ * Into each parameterized test rule, `internal.print([{CASE_MARK}, {json.marshal([head
+ * values])}])` just below the expression that first uses the last of the head's variables
+ * (OPA's injectTestCaseFunc, pass 2; the top of the body when the head has none).
+ */
+export function injectCaseMarks (modules: Module[]): void {
+  for (const m of modules) {
+    for (const r of m.rules) {
+      if (r.ref.length < 2 || testRuleName(r) === undefined || r.body.length === 0) continue
+      const tail = r.ref.slice(1)
+      const vars = new Set<string>()
+      for (const t of tail) forEachVar(t, (n) => { vars.add(n) }, false)
+      let below = -1
+      for (const v of vars) {
+        const first = r.body.findIndex(e => exprMentions(e, v))
+        if (first > below) below = first
+      }
+      const loc = r.loc
+      const set = (term: Term): Term => ({ type: 'set', items: [term], loc })
+      const mark: Expr = {
+        loc, negated: false, with: [],
+        kind: {
+          type: 'term',
+          term: {
+            type: 'call', name: 'internal.print', loc,
+            args: [{ type: 'array', loc, items: [set({ type: 'string', value: CASE_MARK, loc }), set({ type: 'call', name: 'json.marshal', loc, args: [{ type: 'array', items: tail, loc }] })] }],
+          },
+        },
+      }
+      r.body.splice(below + 1, 0, mark)
+    }
+  }
+}
+
+
+/** Whether the expression names the variable (comprehension heads and every bodies included). */
+function exprMentions (e: Expr, name: string): boolean {
+  let found = false
+  const cb = (n: string): void => { if (n === name) found = true }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': forEachVar(k.term, cb, true); break
+    case 'unify': case 'assign': forEachVar(k.left, cb, true); forEachVar(k.right, cb, true); break
+    case 'somein': case 'every':
+      if (k.key !== undefined) forEachVar(k.key, cb, true)
+      forEachVar(k.value, cb, true)
+      forEachVar(k.collection, cb, true)
+      if (k.type === 'every' && k.body.some(b => exprMentions(b, name))) found = true
+      break
+    case 'some': for (const v of k.vars) cb(v.name); break
+  }
+  for (const w of e.with) forEachVar(w.value, cb, true)
+  return found
+}
+
+/** The cases of a parameterized test's object: key paths to leaves, PASS where the leaf is true. */
+function caseResults (value: unknown, started: readonly string[]): TestCase[] {
+  const out = new Map<string, TestCase>()
+  const walk = (v: unknown, path: string[]): void => {
+    if (path.length > 0 && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+      out.set(JSON.stringify(path), { name: path.join('.'), outcome: v === true ? 'PASS' : 'FAIL' })
+      return
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, [...path, k])
+  }
+  walk(value, [])
+  // A case that started (the injected call ran) but is not in the object failed further down.
+  for (const json of started) {
+    let keys: unknown
+    try { keys = JSON.parse(json) } catch { continue }
+    if (!Array.isArray(keys)) continue
+    const path = keys.map(k => (typeof k === 'string' ? k : JSON.stringify(k)))
+    const id = JSON.stringify(path)
+    if (!out.has(id) && ![...out.keys()].some(o => o.startsWith(id.slice(0, -1) + ','))) out.set(id, { name: path.join('.'), outcome: 'FAIL' })
+  }
+  return [...out.values()]
 }
 
 const packagePath = (m: Module): string[] => m.package.path.map(t => (t.type === 'string' ? t.value : '?'))
@@ -106,7 +203,7 @@ export function testFilter (pattern: string): TestFilter {
   }
 }
 
-interface Found { ep: string; pkg: string[]; rule: string; loc: Rule['loc']; skip: boolean }
+interface Found { ep: string; pkg: string[]; rule: string; loc: Rule['loc']; skip: boolean; parameterized: boolean }
 
 /** Runs the tests under `paths`. Throws CompileError when the sources do not compile. */
 export async function runTests (paths: string[], filterOrOpts?: TestFilter | RunTestsOptions): Promise<TestResult[]> {
@@ -129,7 +226,7 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
       const ep = [...pkg, name].join('/')
       if (found.some(f => f.ep === ep)) continue
       if (opts.filter !== undefined && !opts.filter.test(reportedName(ep))) continue
-      found.push({ ep, pkg, rule: name, loc: r.loc, skip: name.startsWith(TODO_PREFIX) })
+      found.push({ ep, pkg, rule: name, loc: r.loc, skip: name.startsWith(TODO_PREFIX), parameterized: r.ref.length > 1 })
     }
   }
   const toRun = found.filter(f => !f.skip)
@@ -143,29 +240,38 @@ export async function runTestSuite (paths: string[], opts: RunTestsOptions = {})
   })
   if (toRun.length === 0) return { results: found.map(f => ({ ...base(f), outcome: 'SKIP' as const, durationNs: 0 })) }
   let output: string[] = []
+  let started: string[] = []
   const hits = new Set<number>()
-  const { policy, facts } = await loadRego({ modules, entrypoints: toRun.map(f => f.ep), rewriteModules: renameDuplicateTests }, data, {
+  const rewrite = (ms: Module[]): void => { renameDuplicateTests(ms); injectCaseMarks(ms) }
+  const { policy, facts } = await loadRego({ modules, entrypoints: toRun.map(f => f.ep), rewriteModules: rewrite }, data, {
     ...versioned,
     evalStepBudget: 0, // as opa test: no step budget, no memory cap
     maxMemoryPages: WASM_MAX_MEMORY_PAGES,
-    onPrint: (line) => { output.push(line) },
+    onPrint: (line) => { if (line.startsWith(CASE_MARK + ' ')) started.push(line.slice(CASE_MARK.length + 1)); else output.push(line) },
     ...(opts.coverage === true ? { onCoverage: (id: number) => { hits.add(id) } } : {}),
   })
   for (const f of found) {
     if (f.skip) { results.push({ ...base(f), outcome: 'SKIP', durationNs: 0 }); continue }
     output = []
+    started = []
     const t0 = process.hrtime.bigint()
     let outcome: TestResult['outcome']
     let error: string | undefined
+    let cases: TestCase[] | undefined
     try {
       const rs = policy.evaluate(undefined, f.ep)
-      outcome = rs.length > 0 && rs[0].result === true ? 'PASS' : 'FAIL'
+      if (!f.parameterized) outcome = rs.length > 0 && rs[0].result === true ? 'PASS' : 'FAIL'
+      else if (rs.length === 0) outcome = 'FAIL'
+      else {
+        cases = caseResults(rs[0].result, started)
+        outcome = cases.some(c => c.outcome === 'FAIL') ? 'FAIL' : 'PASS'
+      }
     } catch (e) {
       outcome = 'ERROR'
       error = evaluationMessage(e)
     }
     const durationNs = Number(process.hrtime.bigint() - t0)
-    results.push({ ...base(f), outcome, durationNs, ...(error !== undefined ? { error } : {}), output })
+    results.push({ ...base(f), outcome, durationNs, ...(error !== undefined ? { error } : {}), output, ...(cases !== undefined ? { cases } : {}) })
   }
   const run: TestRun = { results }
   if (opts.coverage === true) run.coverage = coverageReport(facts.coveragePoints ?? [], hits)
@@ -203,6 +309,7 @@ export function prettyReport (results: TestResult[], verbose: boolean): string {
       out += '\n' + r.output.map(l => `  ${l}\n`).join('') + '\n'
     }
     if (r.error !== undefined) out += `  ${r.error}\n`
+    for (const c of r.cases ?? []) if (verbose || c.outcome !== 'PASS') out += `  ${c.name}: ${c.outcome}\n`
   }
   if (dirty) out += '-'.repeat(80) + '\n'
   const total = results.length
@@ -224,6 +331,7 @@ export function jsonReport (results: TestResult[]): string {
     ...(r.outcome === 'ERROR' ? { error: { message: r.error ?? '' } } : {}),
     ...(r.outcome === 'SKIP' ? { skip: true } : {}),
     duration: r.durationNs,
+    ...(r.cases !== undefined ? { sub_results: Object.fromEntries(r.cases.map(c => [c.name, { name: c.name, ...(c.outcome === 'FAIL' ? { fail: true } : {}) }])) } : {}),
     ...(r.output.length > 0 ? { output: Buffer.from(r.output.map(l => l + '\n').join('')).toString('base64') } : {}),
   })), null, 2) + '\n'
 }

@@ -109,3 +109,58 @@ t.test('--run: a Go regular expression over the reported names', async t => {
   t.equal(bad.code, 2, 'an invalid --run is a usage error')
   t.match(bad.stderr, /invalid or unsupported Perl syntax/)
 })
+
+// Parameterized tests (OPA 1.2): a test rule whose head goes on past its name is one test over
+// the object it builds. They used to be left out without a word, so a failing one passed CI.
+const PARAMS = `package pt
+
+import rego.v1
+
+test_plain if true
+
+# every case fails after its key is known: both are reported, the test fails
+test_none[x] if {
+	some x in [1, 2]
+	x > 5
+}
+
+# case 3 fails below the point where its key is first used: still reported (OPA's test_case)
+test_some[x] if {
+	some x in [1, 2, 3]
+	print("checking", x)
+	x < 3
+}
+
+test_notes[tc.note] if {
+	some tc in [{"note": "one", "v": 1}, {"note": "two", "v": 2}]
+	tc.v > 0
+}
+
+test_nested[a][b] if {
+	some a in [1]
+	some b in ["z"]
+}
+`
+
+t.test('parameterized tests: each case is checked, a case that fails anywhere fails the test', async t => {
+  const dir = await policyDir({ 'p_test.rego': PARAMS })
+  const results = await runTests([dir])
+  const by = Object.fromEntries(results.map(r => [r.rule, r]))
+  t.same(results.map(r => [r.name, r.outcome]), [
+    ['data.pt.test_plain', 'PASS'], ['data.pt.test_none', 'FAIL'], ['data.pt.test_some', 'FAIL'],
+    ['data.pt.test_notes', 'PASS'], ['data.pt.test_nested', 'PASS'],
+  ])
+  t.same(by.test_none!.cases, [{ name: '1', outcome: 'FAIL' }, { name: '2', outcome: 'FAIL' }])
+  t.same(by.test_some!.cases, [{ name: '1', outcome: 'PASS' }, { name: '2', outcome: 'PASS' }, { name: '3', outcome: 'FAIL' }])
+  t.same(by.test_some!.output, ['checking 1', 'checking 2', 'checking 3'], 'print output only, no case markers')
+  t.same(by.test_notes!.cases, [{ name: 'one', outcome: 'PASS' }, { name: 'two', outcome: 'PASS' }])
+  t.same(by.test_nested!.cases, [{ name: '1.z', outcome: 'PASS' }])
+
+  const r = await run(['test', dir])
+  t.equal(r.code, 1, 'the command fails')
+  t.match(r.stdout, /data\.pt\.test_some: FAIL[^\n]*\n(?:.*\n)*? {2}3: FAIL/)
+  t.notMatch(r.stdout, / {2}1: PASS/, 'passing cases only with -v')
+  t.match(r.stdout, /^PASS: 3\/5$/m)
+  const json = JSON.parse((await run(['test', '--format', 'json', dir])).stdout) as Array<{ name: string; sub_results?: Record<string, { fail?: boolean }> }>
+  t.same(json.find(x => x.name === 'test_none')!.sub_results, { 1: { name: '1', fail: true }, 2: { name: '2', fail: true } })
+})

@@ -107,14 +107,57 @@ export function endswith (args: Array<Value>): Value | null {
   return mkBool(S(args[0]).endsWith(S(args[1])));
 }
 
+// lower/upper as Go's strings.ToLower/ToUpper, which OPA calls: each code point on its own,
+// by Unicode's simple (one-to-one) case mapping. The runtime's toLowerCase/toUpperCase apply the
+// full mapping instead: upper("ß") "SS", lower("İ") "i̇" (two code points), a final Σ "ς". A
+// policy comparing lower(name) == "admin" must decide as OPA does, so a code point whose full
+// mapping is not one code point takes its simple mapping (below) or stays as it is.
+
 export function lower (args: Array<Value>): Value | null {
   if (!strings("lower", args, 1)) return null;
-  return mkStr(S(args[0]).toLowerCase());
+  return mkStr(goCase(S(args[0]), false));
 }
 
 export function upper (args: Array<Value>): Value | null {
   if (!strings("upper", args, 1)) return null;
-  return mkStr(S(args[0]).toUpperCase());
+  return mkStr(goCase(S(args[0]), true));
+}
+
+function isAscii (s: string): bool {
+  for (let i = 0, n = s.length; i < n; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+function goCase (s: string, up: bool): string {
+  if (isAscii(s)) return up ? s.toUpperCase() : s.toLowerCase();
+  let out = new Array<string>();
+  let n = s.length;
+  for (let i = 0; i < n;) {
+    let cp = cpAt(s, i);
+    let w = cpWidth(cp);
+    i += w;
+    let one = String.fromCodePoint(cp);
+    let mapped = up ? one.toUpperCase() : one.toLowerCase();
+    if (codePointCount(mapped) == 1) { out.push(mapped); continue; }
+    let simple = up ? simpleUpper(cp) : simpleLower(cp);
+    out.push(simple < 0 ? one : String.fromCodePoint(simple));
+  }
+  return out.join("");
+}
+
+/** Simple uppercase of a code point whose full uppercase is several (UnicodeData field 12);
+ *  -1: none (the code point stays). Only the Greek letters with ypogegrammeni have one. */
+function simpleUpper (cp: i32): i32 {
+  if ((cp >= 0x1F80 && cp <= 0x1F87) || (cp >= 0x1F90 && cp <= 0x1F97) || (cp >= 0x1FA0 && cp <= 0x1FA7)) return cp + 8;
+  if (cp == 0x1FB3) return 0x1FBC;
+  if (cp == 0x1FC3) return 0x1FCC;
+  if (cp == 0x1FF3) return 0x1FFC;
+  return -1;
+}
+
+/** Simple lowercase of a code point whose full lowercase is several: only İ (U+0130) → i. */
+function simpleLower (cp: i32): i32 {
+  return cp == 0x130 ? 0x69 : -1;
 }
 
 /** strings.split_n(x, delimiter, n): the first n parts of split(x, delimiter), or for a

@@ -50,7 +50,8 @@ export async function evalQuery (paths: string[], query: string, input: unknown,
   const parsed = parseQuery(query, '<query>', { regoVersion: opts.regoVersion ?? 1 })
   if (parsed.body === null) throw new CompileError(parsed.diagnostics)
   // A single-expression query that is not itself a unification reports its value, like opa eval.
-  const single = parsed.body.length === 1 && parsed.body[0].kind.type === 'term' && !parsed.body[0].negated && parsed.body[0].with.length === 0
+  // (with its with modifiers: they apply to the capturing expression as they did to the term)
+  const single = parsed.body.length === 1 && parsed.body[0].kind.type === 'term' && !parsed.body[0].negated
   const prefix = single ? `${EXPR_VAR} = ` : ''
   const onPrint = opts.onPrint
   let policy

@@ -69,6 +69,20 @@ t.test('bouncer eval prints an opa-eval-shaped result set', async t => {
   t.same(JSON.parse(r2.stdout).result[0].bindings, { i: 0, x: 'bob' })
 })
 
+// A one-expression query with `with` reports its value, as opa eval (it reported true, and
+// nothing at all when the value was false).
+t.test('bouncer eval: an expression with a with modifier reports its value', async t => {
+  const value = async (q: string): Promise<unknown> => {
+    const r = await run(['eval', q])
+    t.equal(r.code, 0, r.stderr)
+    return (JSON.parse(r.stdout) as { result: Array<{ expressions: Array<{ value: unknown }> }> }).result.map(x => x.expressions[0]!.value)
+  }
+  t.same(await value('input.a with input as {"a": 5}'), [5])
+  t.same(await value('count([1, 2]) with input as {}'), [2])
+  t.same(await value('input.a with input as {"a": false}'), [false])
+  t.same(await value('input.a'), [], 'undefined without the modifier')
+})
+
 t.test('compile errors name file:line:col and exit non-zero', async t => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bouncer-err-'))
   await writeFile(path.join(dir, 'bad.rego'), 'package b\n\np if {\n  x > 1\n}\n')

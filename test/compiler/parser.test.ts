@@ -538,3 +538,17 @@ t.test('OPA conformance corpus parses', { skip: existsSync(corpus) ? false : `co
   t.equal(queriesOk, queries, 'every query parses')
   t.ok(failures.every(f => f.includes('`if` keyword is required before rule body')), 'remaining failures are v0 syntax')
 })
+
+// Number literals as OPA's parser reads them: `.5` is 0.5 (and -.5 is -0.5), a leading zero is
+// an error except in 0, 0.x and 0e... (both were the other way round here).
+t.test('number literals: a leading decimal point, no leading zeros', async t => {
+  t.equal(term('.5'), '0.5')
+  t.equal(term('-.5'), '-0.5')
+  t.equal(term('.5e2'), '0.5e2')
+  t.equal(term('0.5'), '0.5')
+  t.equal(term('0e3'), '0e3')
+  t.equal(term('[1, .25]'), '[1, 0.25]')
+  t.same(qerrs('x := 01'), ['1:6 unexpected number 01: expected number without leading zero'])
+  t.same(qerrs('x := -007'), ['1:7 unexpected number 007: expected number without leading zero'])
+  t.same(qerrs('x := 00'), ['1:6 unexpected number 00: expected number without leading zero'])
+})

@@ -133,6 +133,20 @@ class Parser {
     throw new ParseError({ code: 'rego_parse_error', message, loc: this.loc(t) })
   }
 
+  /** A number token's text; OPA refuses a leading zero but in 0, 0.x and 0e... */
+  numberText (t: Token): string {
+    const x = t.text
+    if (x.length > 1 && x[0] === '0' && x[1] !== '.' && x[1] !== 'e' && x[1] !== 'E') this.unexpected('number without leading zero', t)
+    return x
+  }
+
+  /** The digits after `.` in `.5` (the current token, a number of digits only), consumed. */
+  fractionText (): string {
+    const t = this.advance()
+    if (!/^[0-9]+([eE][+-]?[0-9]+)?$/.test(t.text)) this.unexpected('digits after the decimal point', t)
+    return t.text
+  }
+
   unexpected (expected?: string, t: Token = this.tok): never {
     this.fail(`unexpected ${this.describe(t)}${expected !== undefined ? `: expected ${expected}` : ''}`, t)
   }
@@ -983,7 +997,11 @@ class Parser {
       const n = this.tok
       if (n.kind === 'number' && !n.wsBefore) {
         this.advance()
-        return { type: 'number', raw: '-' + n.text, loc: this.loc(minus) }
+        return { type: 'number', raw: '-' + this.numberText(n), loc: this.loc(minus) }
+      }
+      if (this.isOp('.') && !n.wsBefore && this.peek().kind === 'number' && !this.peek().wsBefore) {
+        this.advance()
+        return { type: 'number', raw: '-0.' + this.fractionText(), loc: this.loc(minus) }
       }
       const operand = this.parseUnary()
       const loc = this.loc(minus)
@@ -995,10 +1013,15 @@ class Parser {
   parsePrimary (): Term {
     const t = this.tok
     const loc = this.loc(t)
+    // `.5` is the number 0.5, as OPA reads it (a decimal point before the digits)
+    if (this.isOp('.') && this.peek().kind === 'number' && !this.peek().wsBefore) {
+      this.advance()
+      return { type: 'number', raw: '0.' + this.fractionText(), loc }
+    }
     switch (t.kind) {
       case 'number':
         this.advance()
-        return { type: 'number', raw: t.text, loc }
+        return { type: 'number', raw: this.numberText(t), loc }
       case 'string':
         this.advance()
         return { type: 'string', value: t.value ?? '', loc }

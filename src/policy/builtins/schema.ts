@@ -37,7 +37,53 @@ function newAjv (): Ajv {
     code: { regExp: goRegExp },
   })
   addFormats(ajv)
+  // `enum: []` (see withoutEmptyEnums): matches nothing, reported as an enum error
+  const emptyEnum = (): boolean => {
+    emptyEnum.errors = [{ keyword: 'enum', params: { allowedValues: [] }, message: 'must be equal to one of the allowed values' }]
+    return false
+  }
+  emptyEnum.errors = undefined as Array<Partial<ErrorObject>> | undefined
+  ajv.addKeyword({ keyword: EMPTY_ENUM, schemaType: 'boolean', errors: true, validate: emptyEnum })
   return ajv
+}
+
+// gojsonschema (OPA's validator) takes `enum: []` as a valid schema that nothing matches; ajv
+// refuses it when compiling. Each subschema's empty enum becomes this keyword first.
+const EMPTY_ENUM = 'x-bouncer-empty-enum'
+const ONE = ['additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items']
+const LIST = ['allOf', 'anyOf', 'oneOf', 'items']
+const MAP = ['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']
+
+/** `schema` with every subschema's `enum: []` replaced (a copy only where one is found). */
+function withoutEmptyEnums (schema: unknown, depth = 0): unknown {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema) || depth > 256) return schema
+  const o = schema as Record<string, unknown>
+  let out: Record<string, unknown> | null = null
+  const put = (k: string, v: unknown): void => { if (v !== o[k]) (out ??= { ...o })[k] = v }
+  if (Array.isArray(o.enum) && o.enum.length === 0) {
+    out = { ...o }
+    delete out.enum
+    out[EMPTY_ENUM] = true
+  }
+  for (const k of ONE) if (k in o && !Array.isArray(o[k])) put(k, withoutEmptyEnums(o[k], depth + 1))
+  for (const k of LIST) {
+    const v = o[k]
+    if (!Array.isArray(v)) continue
+    const mapped = v.map(x => withoutEmptyEnums(x, depth + 1))
+    if (mapped.some((x, i) => x !== v[i])) put(k, mapped)
+  }
+  for (const k of MAP) {
+    const v = o[k]
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) continue
+    const m = v as Record<string, unknown>
+    let copy: Record<string, unknown> | null = null
+    for (const name of Object.keys(m)) {
+      const x = withoutEmptyEnums(m[name], depth + 1)
+      if (x !== m[name]) (copy ??= { ...m })[name] = x
+    }
+    if (copy !== null) put(k, copy)
+  }
+  return out ?? o
 }
 
 let ajv = newAjv()
@@ -64,7 +110,7 @@ function compile (schema: unknown): ValidateFunction | Error {
       s = rest
     }
     if (typeof s !== 'boolean' && (typeof s !== 'object' || s === null || Array.isArray(s))) throw new Error('schema must be an object or a boolean')
-    result = ajv.compile(s as object)
+    result = ajv.compile(withoutEmptyEnums(s) as object)
   } catch (e) {
     result = e instanceof Error ? e : new Error(String(e))
     // a failed compile can leave a half-registered schema (by $id) behind

@@ -88,3 +88,22 @@ t.test('untrusted schemas: Go regexps (linear time), no remote $ref, draft-04 ac
   const [d4] = await evalAll(['json.match_schema({"a": 1}, {"$schema": "http://json-schema.org/draft-04/schema#", "properties": {"a": {"type": "string"}}})'])
   t.same((d4.value as [boolean])[0], false)
 })
+
+// gojsonschema takes `enum: []` as a valid schema that nothing matches (OPA's case
+// json_match_schema/empty enum rejects document); ajv refused it, so match_schema was
+// undefined and verify_schema [false, ...]. A `const` or data that merely holds such an
+// object is left as it is.
+t.test('an empty enum is a valid schema that matches nothing', async t => {
+  const [top, nested, verify, other, constant] = await evalAll([
+    'json.match_schema({"value": "allow"}, {"enum": []})',
+    'json.match_schema({"x": 1, "y": 2}, {"properties": {"x": {"enum": []}, "y": {"enum": [2]}}})',
+    'json.verify_schema({"anyOf": [{"enum": []}, {"type": "string"}]})',
+    'json.match_schema({"v": "a"}, {"properties": {"v": {"anyOf": [{"enum": []}, {"type": "string"}]}}})',
+    'json.match_schema({"enum": []}, {"const": {"enum": []}})',
+  ])
+  t.same(top.value, [false, [{ error: '(root): (root) must be one of the following: ', type: 'enum', field: '(root)', desc: '(root) must be one of the following: ' }]])
+  t.same(nested.value, [false, [{ error: 'x: x must be one of the following: ', type: 'enum', field: 'x', desc: 'x must be one of the following: ' }]])
+  t.same(verify.value, [true, null])
+  t.same(other.value, [true, []])
+  t.same(constant.value, [true, []], 'a const value is data, not a schema')
+})

@@ -123,7 +123,6 @@ export function injectCaseMarks (modules: Module[]): void {
   }
 }
 
-
 /** Whether the expression names the variable (comprehension heads and every bodies included). */
 function exprMentions (e: Expr, name: string): boolean {
   let found = false

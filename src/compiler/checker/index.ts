@@ -183,7 +183,7 @@ class Checker {
 
   funcType (n: TreeNode): FuncType {
     const known = this.funcTypes.get(n)
-    const arity = (n.rules[0] ?? n.defaults[0])?.rule.args?.length ?? 0
+    const arity = n.arity
     const unknown: FuncType = { args: new Array<Type>(arity).fill(ANY), result: ANY }
     if (known === 'busy') return unknown
     if (known !== undefined) return known
@@ -307,7 +307,7 @@ class Checker {
         callArity: (t) => {
           const c = this.callTarget(t.name, bc)
           if (c === null) return undefined
-          if ('node' in c) return (c.node.rules[0] ?? c.node.defaults[0])?.rule.args?.length ?? 0
+          if ('node' in c) return c.node.arity
           return c.decl.variadic !== undefined ? undefined : c.decl.args.length
         },
       }))

@@ -670,7 +670,7 @@ class Lowerer {
   /** The number of arguments a function or (non-variadic) builtin takes, as lowerCall reads it. */
   callArity (name: string): number | undefined {
     const fnode = this.functionNode(name)
-    if (fnode !== null) return fnode.rules[0]?.rule.args?.length ?? fnode.defaults[0]?.rule.args?.length ?? 0
+    if (fnode !== null) return fnode.arity
     return builtinInfo(name)?.arity
   }
 
@@ -1313,7 +1313,7 @@ class Lowerer {
     const fnode = this.functionNode(t.name)
     if (fnode !== null) {
       const fn = this.p.funcs[fnode.func]
-      const arity = fnode.rules[0]?.rule.args?.length ?? fnode.defaults[0]?.rule.args?.length ?? 0
+      const arity = fnode.arity
       const args = t.args
       let out: Term | undefined
       if (args.length === arity + 1) out = args[arity]

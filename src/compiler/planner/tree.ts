@@ -42,6 +42,11 @@ export class TreeNode {
     return this.rules.some(r => r.rule.args !== undefined) || this.defaults.some(r => r.rule.args !== undefined)
   }
 
+  /** A function's number of arguments, as its first rule (or default) declares them. */
+  get arity (): number {
+    return (this.rules[0] ?? this.defaults[0])?.rule.args?.length ?? 0
+  }
+
   get hasRules (): boolean { return this.rules.length > 0 || this.defaults.length > 0 }
 
   /** true when this node or a descendant holds rules or is a package: a document exists here */

@@ -15,7 +15,7 @@ const WALK_FULL = -3
 const WALK_BROKEN = -4
 
 // The interface this file speaks (assembly/json-scan.ts's version()).
-const WALK_VERSION = 2
+const WALK_VERSION = 3
 
 interface ScanExports {
   version?: () => number
@@ -58,6 +58,9 @@ export class WalkTexts {
     return -(at + 1)
   }
 }
+
+// Zero bytes after the body (assembly/json-scan.ts's PAD).
+const PAD = 32
 
 // Bodies up to this size use one long-lived instance (its memory stays allocated for the
 // next); a larger body gets an instance of its own that is dropped after.
@@ -125,16 +128,19 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
   if (m === null) return null
   const n = buf.length
   const ex = n <= SHARED_LIMIT ? (shared ??= new WebAssembly.Instance(m, imports).exports as unknown as ScanExports) : new WebAssembly.Instance(m, imports).exports as unknown as ScanExports
-  // Layout after the module's own data: body, depth stack (a byte per level), table, frames, edits.
+  // Layout after the module's own data: body, its zero padding (the walk's scans stop at its
+  // NUL instead of checking bounds), depth stack (a byte per level), table, frames, edits.
   const body = ex.heapBase()
-  const stack = body + n
+  const stack = body + n + PAD
   const depth = Math.min(maxDepth, n + 1)
   const tableAt = (stack + depth + 15) & ~15
   const frames = (tableAt + table.length + 15) & ~15
   const editsAt = frames + FRAME_BYTES
   let cap = 64 + (n >>> 5)
   reserve(ex, editsAt + 16 * cap)
-  new Uint8Array(ex.memory.buffer, body, n).set(buf)
+  const mem = new Uint8Array(ex.memory.buffer)
+  mem.set(buf, body)
+  mem.fill(0, body + n, stack)
   new Uint8Array(ex.memory.buffer, tableAt, table.length).set(table)
   for (;;) {
     walkTexts.reset()

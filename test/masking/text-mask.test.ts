@@ -294,6 +294,31 @@ t.test('refusals: a body broken at a random place, or nested too deeply, is refu
   t.ok(refused > 1000 && refused < 3000 && deep > 300, `${refused} of 4000 refused as invalid, ${deep} as too deep`)
 })
 
+t.test('the Wasm walk: a body cut short is judged by its own bytes, whatever a longer body left after its end', async (t) => {
+  // The walk reads past the body's end into zero padding instead of checking bounds. Each cut
+  // of a body is walked right after the whole body, whose bytes past the cut would otherwise
+  // be read: a valid cut (a number, trailing whitespace) must be accepted, the rest refused.
+  const wholes = ['123456', '-12.5e+34 ', '{"a": [true, false, null, -12.5e+3, "s\\u0041\\n"], "b": {"c": "x"}, "d": 1}   ', '[1]\n\n\n', 'true  ', '"ab\\"c"  ']
+  const rules = [compileMaskRules([{ path: '/zz', action: 'redact' }]), compileMaskRules([{ path: '/a/*', action: 'null' }, { path: '/b/c', action: 'redact' }])]
+  let accepted = 0
+  let refused = 0
+  for (const m of rules) {
+    for (const whole of wholes) {
+      for (let cut = 1; cut <= whole.length; cut++) {
+        const prefix = whole.slice(0, cut)
+        let parses = true
+        try { JSON.parse(prefix) } catch { parses = false }
+        if (!maskJsonText(Buffer.from(whole), m, { hashKey, maxDepth: 8, lists: false }).ok) t.fail('whole body refused', { whole })
+        const r = maskJsonText(Buffer.from(prefix), m, { hashKey, maxDepth: 8, lists: false })
+        if (r.ok !== parses) t.fail(parses ? 'refused a valid cut' : 'accepted an invalid cut', { prefix })
+        if (r.ok) accepted++
+        else refused++
+      }
+    }
+  }
+  t.same([accepted, refused], [52, 176], 'valid cuts accepted, the rest refused')
+})
+
 t.test('the Wasm walk: bodies past its shared memory, and back, mask as the JavaScript scanner does', async (t) => {
   // Over 1 MiB a body gets an instance of its own; the shared one keeps serving smaller bodies.
   const rows = (n: number): string => '{"rows": [' + Array.from({ length: n }, (_, i) => `{"id": ${i}, "ssn": "123-45-${String(i).padStart(4, '0')}", "note": "x\\u0041${'y'.repeat(i % 40)}"}`).join(',\n') + ']}'

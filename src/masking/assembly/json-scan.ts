@@ -17,75 +17,79 @@ const LBRACKET: u32 = 0x5b
 const RBRACKET: u32 = 0x5d
 const COMMA: u32 = 0x2c
 const COLON: u32 = 0x3a
-const END: u32 = 0x100 // a read at or past the end
 
 const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM = 4
 
 // Set by scanString: whether the string just scanned had an escape (0 or 1).
 let esc: u32 = 0
 
-@inline function isWs (c: u32): bool { return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 }
+// The body is followed by PAD zero bytes (json-scan.ts puts them there). A NUL is valid
+// nowhere in JSON, outside strings or in them, so every scan stops at the end by itself: reads
+// need no bounds check, and a 16-byte load may start at any offset up to the end.
+export const PAD: i32 = 32
+
+// Space, \t, \n, \r: one compare for the usual byte (above 0x20), a bit test for the rest.
+@inline function isWs (c: u32): bool { return c <= 0x20 && ((<u64>0x100002600 >> <u64>c) & 1) != 0 }
 @inline function isDigit (c: u32): bool { return c - 0x30 < 10 }
 @inline function isHex (c: u32): bool { return c - 0x30 < 10 || (c | 0x20) - 0x61 < 6 }
-@inline function at (i: usize, end: usize): u32 { return i < end ? <u32>load<u8>(i) : END }
+@inline function at (i: usize): u32 { return <u32>load<u8>(i) }
 
 /** The string opening at i: the offset after its closing quote, or 0 if it is not valid. */
-@inline function scanString (i: usize, end: usize): usize {
+@inline function scanString (i: usize): usize {
   esc = 0
   i++
   for (;;) {
-    // Sixteen bytes at a time while none is a quote, a backslash or a control character.
-    while (i + 16 <= end) {
+    // Sixteen bytes at a time while none is a quote, a backslash or a control character (the
+    // padding's NUL stops it at the end).
+    let stop: i32
+    for (;;) {
       const v = v128.load(i)
-      const stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), i8x16.lt_u(v, i8x16.splat(0x20))))
-      if (stop == 0) { i += 16; continue }
-      i += <usize>ctz(stop)
-      break
+      stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), i8x16.lt_u(v, i8x16.splat(0x20))))
+      if (stop != 0) break
+      i += 16
     }
-    if (i >= end) return 0
+    i += <usize>ctz(stop)
     const c = <u32>load<u8>(i)
     if (c == QUOTE) return i + 1
-    if (c == BACKSLASH) {
-      esc = 1
-      const e = at(i + 1, end)
-      if (e == 0x75) { // \uXXXX
-        if (i + 5 >= end || !isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0
-        i += 6
-      } else if (e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
-        i += 2
-      } else return 0
-    } else if (c < 0x20) {
-      return 0
-    } else i++
+    if (c != BACKSLASH) return 0 // a control character, or the end
+    esc = 1
+    const e = at(i + 1)
+    if (e == 0x75) { // \uXXXX
+      if (!isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0
+      i += 6
+    } else if (e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+      i += 2
+    } else return 0
   }
   return 0
 }
 
 /** -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?: the offset after it, or 0. */
-@inline function scanNumber (i: usize, end: usize): usize {
+@inline function scanNumber (i: usize): usize {
   if (load<u8>(i) == 0x2d) i++
-  let c = at(i, end)
-  if (c == 0x30) c = at(++i, end)
-  else if (c >= 0x31 && c <= 0x39) { do c = at(++i, end); while (isDigit(c)) } else return 0
+  let c = at(i)
+  if (c == 0x30) c = at(++i)
+  else if (c >= 0x31 && c <= 0x39) { do c = at(++i); while (isDigit(c)) } else return 0
   if (c == 0x2e) {
-    c = at(++i, end)
+    c = at(++i)
     if (!isDigit(c)) return 0
-    do c = at(++i, end); while (isDigit(c))
+    do c = at(++i); while (isDigit(c))
   }
   if (c == 0x65 || c == 0x45) {
-    c = at(++i, end)
-    if (c == 0x2b || c == 0x2d) c = at(++i, end)
+    c = at(++i)
+    if (c == 0x2b || c == 0x2d) c = at(++i)
     if (!isDigit(c)) return 0
-    do c = at(++i, end); while (isDigit(c))
+    do c = at(++i); while (isDigit(c))
   }
   return i
 }
 
 /** true, false or null at i: the offset after it, or 0. */
-function scanLiteral (i: usize, end: usize, c: u32): usize {
-  if (c == 0x74) return i + 4 <= end && load<u8>(i + 1) == 0x72 && load<u8>(i + 2) == 0x75 && load<u8>(i + 3) == 0x65 ? i + 4 : 0
-  if (c == 0x66) return i + 5 <= end && load<u8>(i + 1) == 0x61 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x73 && load<u8>(i + 4) == 0x65 ? i + 5 : 0
-  if (c == 0x6e) return i + 4 <= end && load<u8>(i + 1) == 0x75 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x6c ? i + 4 : 0
+function scanLiteral (i: usize, c: u32): usize {
+  // Whole words compared at once (the padding makes the reads safe); the first byte is c.
+  if (c == 0x74) return load<u32>(i) == 0x65757274 ? i + 4 : 0 // "true"
+  if (c == 0x66) return load<u32>(i + 1) == 0x65736c61 ? i + 5 : 0 // "alse"
+  if (c == 0x6e) return load<u32>(i) == 0x6c6c756e ? i + 4 : 0 // "null"
   return 0
 }
 
@@ -97,15 +101,14 @@ let failure: i32 = INVALID
  * returns the address after its closing bracket, or 0 (see `failure`). `stack` has a byte per
  * container it opens.
  */
-function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, stack: usize): usize {
+function skipContainer (i: usize, depth: usize, maxDepth: usize, stack: usize): usize {
   let top: usize = 0 // containers open in here
   let state = S_VALUE
   for (;;) {
-    let c = at(i, end)
-    while (isWs(c)) c = at(++i, end)
+    let c = at(i)
+    while (isWs(c)) c = at(++i)
 
     if (state == S_VALUE) {
-      if (i >= end) return fail(INVALID)
       if (c == LBRACE || c == LBRACKET) {
         if (depth + top >= maxDepth) return fail(TOO_DEEP)
         store<u8>(stack + top, c == LBRACE ? 1 : 0)
@@ -114,7 +117,7 @@ function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, sta
         state = c == LBRACE ? S_FIRST_KEY : S_FIRST_ELEM
         continue
       }
-      i = scanScalar(i, end, c)
+      i = scanScalar(i, c)
       if (i == 0) return fail(INVALID)
       state = S_AFTER_VALUE
       continue
@@ -127,10 +130,10 @@ function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, sta
       // close
     } else if (state == S_FIRST_KEY || state == S_KEY) {
       if (c == QUOTE) {
-        i = scanString(i, end)
+        i = scanString(i)
         if (i == 0) return fail(INVALID)
-        c = at(i, end)
-        while (isWs(c)) c = at(++i, end)
+        c = at(i)
+        while (isWs(c)) c = at(++i)
         if (c != COLON) return fail(INVALID)
         i++
         state = S_VALUE
@@ -152,16 +155,16 @@ function skipContainer (i: usize, end: usize, depth: usize, maxDepth: usize, sta
 @inline function fail (why: i32): usize { failure = why; return 0 }
 
 /** A string, number or literal at i (first byte c): the address after it, or 0 (not valid). */
-@inline function scanScalar (i: usize, end: usize, c: u32): usize {
-  if (c == QUOTE) return scanString(i, end)
-  if (c == 0x2d || isDigit(c)) return scanNumber(i, end)
-  return scanLiteral(i, end, c)
+@inline function scanScalar (i: usize, c: u32): usize {
+  if (c == QUOTE) return scanString(i)
+  if (c == 0x2d || isDigit(c)) return scanNumber(i)
+  return scanLiteral(i, c)
 }
 
 /** The interface's version: json-scan.ts refuses a module whose number differs from its own
  * (a build/ left from another checkout), and masks in JavaScript instead. Bump on any change
  * to an export's parameters or to the table's layout. */
-export function version (): i32 { return 2 }
+export function version (): i32 { return 3 }
 
 /** Where memory is free for the caller's layout (after this module's own data). */
 export function heapBase (): usize { return (__heap_base + 15) & ~15 }
@@ -238,9 +241,9 @@ export function walkGrowth (): i32 { return growth }
 
 @inline function word (table: usize, rel: i32): i32 { return load<i32>(table + <usize>rel) }
 
-@inline function skipWs (i: usize, end: usize): usize {
-  let c = at(i, end)
-  while (isWs(c)) c = at(++i, end)
+@inline function skipWs (i: usize): usize {
+  let c = at(i)
+  while (isWs(c)) c = at(++i)
   return i
 }
 
@@ -287,20 +290,20 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
   growth = 0
   const end = body + n
   let count = 0
-  let i = skipWs(body + start, end)
+  let i = skipWs(body + start)
   if (i >= end) return INVALID
-  let c = at(i, end)
+  let c = at(i)
   const root = word(table, 0)
   if (c != LBRACE && c != LBRACKET) {
-    i = scanScalar(i, end, c) // the root is a scalar: nothing to mask
+    i = scanScalar(i, c) // the root is a scalar: nothing to mask
     if (i == 0) return INVALID
-    return skipWs(i, end) == end ? 0 : INVALID
+    return skipWs(i) == end ? 0 : INVALID
   }
   if (maxDepth == 0) return TOO_DEEP
   if (root < 0) {
-    i = skipContainer(i, end, 0, maxDepth, stack)
+    i = skipContainer(i, 0, maxDepth, stack)
     if (i == 0) return failure
-    return skipWs(i, end) == end ? 0 : INVALID
+    return skipWs(i) == end ? 0 : INVALID
   }
   let f = frames // where the current container's state goes while a child is open
   let depth: usize = 1 // open containers the rules reach into
@@ -317,11 +320,11 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
   for (;;) {
     // Room for the two edits one member can make.
     if (count + 2 > cap) return FULL
-    i = skipWs(i, end)
-    c = at(i, end)
+    i = skipWs(i)
+    c = at(i)
     if (c == (isObj ? RBRACE : RBRACKET)) {
       i++
-      if (f == frames) return skipWs(i, end) == end ? count : INVALID
+      if (f == frames) return skipWs(i) == end ? count : INVALID
       // Back in the parent, where the container was a member: kept, and ending here.
       f -= FRAME
       depth--
@@ -336,21 +339,21 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
       if (c != COMMA) return INVALID
       // After removed leading members the comma waits: it goes with the next kept member.
       if (!kept && prev >= 0) comma = <i32>(i - body)
-      i = skipWs(i + 1, end)
-      c = at(i, end)
+      i = skipWs(i + 1)
+      c = at(i)
     }
     first = false
     const ms = i
     let m: i32
     if (isObj) {
       if (c != QUOTE) return INVALID
-      const ke = scanString(i, end)
+      const ke = scanString(i)
       if (ke == 0) return INVALID
       m = esc != 0 ? escapedKey(node, <i32>(i - body), <i32>(ke - body)) : keyMatch(table, node, i, ke)
-      i = skipWs(ke, end)
-      if (at(i, end) != COLON) return INVALID
-      i = skipWs(i + 1, end)
-      c = at(i, end)
+      i = skipWs(ke)
+      if (at(i) != COLON) return INVALID
+      i = skipWs(i + 1)
+      c = at(i)
     } else {
       index++
       m = indexMatch(table, node, index)
@@ -378,10 +381,10 @@ export function walk (body: usize, n: usize, start: usize, table: usize, stack: 
     let ve: usize
     let vesc: u32 = 0
     if (container) {
-      ve = skipContainer(vs, end, depth, maxDepth, stack)
+      ve = skipContainer(vs, depth, maxDepth, stack)
       if (ve == 0) return failure
     } else {
-      ve = scanScalar(vs, end, c)
+      ve = scanScalar(vs, c)
       if (ve == 0) return INVALID
       if (c == QUOTE) vesc = esc
     }

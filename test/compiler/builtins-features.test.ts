@@ -76,6 +76,25 @@ t.test('builtins OPA has and Bouncer lacks: a compile error naming each', async 
   }
 })
 
+t.test('a rule or import named like a builtin hides the builtin in its package, as in OPA', async t => {
+  // OPA resolves a call's name against the package's rules and the imports before builtins:
+  // object.get beside a rule `object` is data.<pkg>.object.get, an undefined function (it was
+  // the builtin here, so a policy OPA refuses compiled and ran).
+  t.same(compileErrors('package lib.k\nimport rego.v1\nobject := input\nr := object.get({"k": 1}, "k", 0)\n'),
+    ['4:6: rego_type_error: undefined function data.lib.k.object.get'])
+  t.same(compileErrors('package lib.k\nobject = input\nr = x { x := object.get({"k": 1}, "k", 0) }\n').length, 1, 'v0 as well')
+  t.same(compileErrors('package play\nimport rego.v1\ncount := 5\np := count([])\n'),
+    ['4:6: rego_type_error: function data.play.count has arity 0, got 1 argument'])
+  t.same(compileErrors('package play\nimport rego.v1\nimport data.lib.strings\np := strings.count("aa", "a")\n'),
+    ['4:6: rego_type_error: undefined function data.lib.strings.count'])
+  // an imported package that does define the function: that function is called
+  const lib = 'package lib.object\nimport rego.v1\nget(o, k, d) := "mine"\n'
+  t.same(await evalQuery([lib, 'package p\nimport rego.v1\nimport data.lib.object\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.p.r'), ['mine'])
+  // in a package without such a rule or import: the builtin
+  t.same(await evalQuery(['package q\nimport rego.v1\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.q.r'), [1])
+  t.same(await evalQuery(['package other\nimport rego.v1\nobject := 1\n', 'package q\nimport rego.v1\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.q.r'), [1])
+})
+
 const annotated = `# METADATA
 # title: The package
 # description: Rules about things

@@ -1329,7 +1329,7 @@ class Lowerer {
       return d
     }
     const info = builtinInfo(t.name)
-    if (info === undefined) return this.lowerSpecialCall(t)
+    if (info === undefined || this.shadowedCall(t.name) !== null) return this.lowerSpecialCall(t)
     if (info.relation === true) return this.lowerRelation(t, info.arity)
     let out: Term | undefined
     if (t.args.length === info.arity + 1 && !RELATIONS.has(t.name)) out = t.args[info.arity]
@@ -1371,7 +1371,8 @@ class Lowerer {
   /** Calls to names that are not callable builtins: the compiler's own (rego.metadata.*,
    *  print), builtins OPA has and Bouncer lacks, unknown names. */
   lowerSpecialCall (t: Extract<Term, { type: 'call' }>): number | null {
-    const decl = builtinDecl(t.name)
+    const shadowed = this.shadowedCall(t.name)
+    const decl = shadowed === null ? builtinDecl(t.name) : undefined
     if (decl?.impl.kind === 'compiler') {
       if (t.name === 'rego.metadata.chain' || t.name === 'rego.metadata.rule') {
         if (t.args.length > 1) {
@@ -1398,15 +1399,32 @@ class Lowerer {
       return null
     }
     // `f()` of a rule declared `f() := ...`, which OPA reads as the rule `f := ...`: its value
-    const node = t.args.length === 0 ? this.ruleNode(t.name) : null
-    if (node !== null && node.hasRules && !node.isFunction) {
+    const node = this.ruleNode(t.name)
+    if (t.args.length === 0 && node !== null && node.hasRules && !node.isFunction) {
       const [head, ...rest] = t.name.split('.')
       const v: Term = { type: 'var', name: head!, loc: t.loc }
       return this.evalTerm(rest.length === 0 ? v : { type: 'ref', head: v, path: rest.map((s): Term => ({ type: 'string', value: s, loc: t.loc })), loc: t.loc })
     }
     // a rule (not a function) called like one, or an unknown function
-    this.diags.add('rego_type_error', `undefined function ${t.name}`, t.loc)
+    if (node !== null && node.hasRules && !node.isFunction) {
+      const n = t.args.length
+      this.diags.add('rego_type_error', `function ${shadowed ?? t.name} has arity 0, got ${n} argument${n === 1 ? '' : 's'}`, t.loc)
+    } else this.diags.add('rego_type_error', `undefined function ${shadowed ?? t.name}`, t.loc)
     return null
+  }
+
+  /**
+   * The reference a call's name stands for when its first segment is a rule of this package or
+   * an import (`object.get(...)` beside a rule `object := ...`), else null. OPA resolves the
+   * name against those before builtins, so such a call is never the builtin: it is a function of
+   * that name or a compile error.
+   */
+  shadowedCall (name: string): string | null {
+    const parts = name.split('.')
+    const r = this.resolveName(parts[0]!)
+    if (r === null || r.kind === 'local' || parts[0] === 'input' || parts[0] === 'data') return null
+    const path = r.path.map(x => x.type === 'string' ? x.value : '?')
+    return [r.kind, ...path, ...parts.slice(1)].join('.')
   }
 }
 

@@ -231,46 +231,60 @@ export function objectUnion (args: Array<Value>): Value | null {
 }
 
 // ---- object.subset ------------------------------------------------------------------
-// Objects: every key of sub is in super, with a value that is a subset in the same sense;
-// sets: every element of sub is in super; arrays: sub appears contiguously, in order, in
-// super; an array super and a set sub: every element of sub is in super. Anything else (inside
-// objects) is compared for equality. Sets stay sets here (over the JSON ABI they were arrays).
+// As OPA's topdown/subset.go: objects: every key of sub is in super with an equal value, or
+// both values objects (recursively), both sets or both arrays in the sense below; sets: every
+// element of sub is in super; arrays: sub appears contiguously, in order, in super; an array
+// super and a set sub: counting the array's elements that are in the set reaches the set's
+// size (so duplicates count twice, and an empty array is never a superset, not even of the
+// empty set: OPA's answers, kept). Sets stay sets here (over the JSON ABI they were arrays).
+
+function objectSubsetOf (a: ObjV, b: ObjV): bool {
+  for (let i = 0, n = b.keys.length; i < n; i++) {
+    let v = a.get(unchecked(b.keys[i]));
+    if (v === null) return false;
+    let w = unchecked(b.vals[i]);
+    if (equals(v, w)) continue;
+    if (v.kind == T_OBJECT && w.kind == T_OBJECT) { if (!objectSubsetOf(changetype<ObjV>(v), changetype<ObjV>(w))) return false; }
+    else if (v.kind == T_SET && w.kind == T_SET) { if (!setSubsetOf(changetype<SetV>(v), changetype<SetV>(w))) return false; }
+    else if (v.kind == T_ARRAY && w.kind == T_ARRAY) { if (!arraySubsetOf(changetype<ArrV>(v), changetype<ArrV>(w))) return false; }
+    else return false;
+  }
+  return true;
+}
+
+function setSubsetOf (a: SetV, b: SetV): bool {
+  let items = b.items;
+  for (let i = 0, n = items.length; i < n; i++) if (!a.has(unchecked(items[i]))) return false;
+  return true;
+}
+
+function arraySubsetOf (sup: ArrV, sub: ArrV): bool {
+  let a = sup.items, b = sub.items;
+  let n = a.length, m = b.length;
+  if (m == 0) return true;
+  for (let i = 0; i + m <= n; i++) {
+    let j = 0;
+    while (j < m && equals(unchecked(a[i + j]), unchecked(b[j]))) j++;
+    if (j == m) return true;
+  }
+  return false;
+}
+
+function arraySetSubsetOf (sup: ArrV, sub: SetV): bool {
+  let a = sup.items;
+  let unmatched = sub.items.length;
+  for (let i = 0, n = a.length; i < n; i++) {
+    if (sub.has(unchecked(a[i]))) unmatched--;
+    if (unmatched == 0) return true;
+  }
+  return false;
+}
 
 function subsetOf (sup: Value, sub: Value): bool {
-  if (sup.kind == T_OBJECT && sub.kind == T_OBJECT) {
-    let a = changetype<ObjV>(sup), b = changetype<ObjV>(sub);
-    for (let i = 0, n = b.keys.length; i < n; i++) {
-      let v = a.get(unchecked(b.keys[i]));
-      if (v === null || !subsetOf(v, unchecked(b.vals[i]))) return false;
-    }
-    return true;
-  }
-  if (sup.kind == T_SET && sub.kind == T_SET) {
-    let a = changetype<SetV>(sup), items = changetype<SetV>(sub).items;
-    for (let i = 0, n = items.length; i < n; i++) if (!a.has(unchecked(items[i]))) return false;
-    return true;
-  }
-  if (sup.kind == T_ARRAY && sub.kind == T_ARRAY) {
-    let a = changetype<ArrV>(sup).items, b = changetype<ArrV>(sub).items;
-    let n = a.length, m = b.length;
-    if (m == 0) return true;
-    for (let i = 0; i + m <= n; i++) {
-      let j = 0;
-      while (j < m && equals(unchecked(a[i + j]), unchecked(b[j]))) j++;
-      if (j == m) return true;
-    }
-    return false;
-  }
-  if (sup.kind == T_ARRAY && sub.kind == T_SET) {
-    let a = changetype<ArrV>(sup).items, items = changetype<SetV>(sub).items;
-    for (let i = 0, n = items.length; i < n; i++) {
-      let found = false;
-      for (let j = 0, m = a.length; j < m && !found; j++) found = equals(unchecked(a[j]), unchecked(items[i]));
-      if (!found) return false;
-    }
-    return true;
-  }
-  return equals(sup, sub);
+  if (sup.kind == T_OBJECT) return objectSubsetOf(changetype<ObjV>(sup), changetype<ObjV>(sub));
+  if (sup.kind == T_SET) return setSubsetOf(changetype<SetV>(sup), changetype<SetV>(sub));
+  if (sub.kind == T_SET) return arraySetSubsetOf(changetype<ArrV>(sup), changetype<SetV>(sub));
+  return arraySubsetOf(changetype<ArrV>(sup), changetype<ArrV>(sub));
 }
 
 const isCollection = (v: Value): bool => v.kind == T_OBJECT || v.kind == T_SET || v.kind == T_ARRAY;

@@ -209,7 +209,12 @@ function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
 
 export interface LoadedSources { modules: SourceFile[]; data: Record<string, unknown> }
 
-/** Reads .rego files and data.json/data.yaml from files or directories (data placed by directory). */
+/**
+ * Reads .rego files and data files from files or directories, as OPA's loader (opa eval -d,
+ * opa test, opa build): every .json, .yaml and .yml file is data, whatever its name, placed at
+ * the path of its directory below the one given (a file given by name: at the root). Two files
+ * that define the same value are an error (OPA: "merge error"), not one silently winning.
+ */
 export async function loadSources (paths: string[]): Promise<LoadedSources> {
   const modules: SourceFile[] = []
   const data: Record<string, unknown> = {}
@@ -223,14 +228,14 @@ export async function loadSources (paths: string[]): Promise<LoadedSources> {
       }
       return
     }
-    const base = path.basename(p)
-    if (p.endsWith('.rego')) {
+    const ext = path.extname(p)
+    if (ext === '.rego') {
       modules.push({ file: p, source: await readFile(p, 'utf8') })
-    } else if (base === 'data.json' || base === 'data.yaml' || base === 'data.yml') {
+    } else if (ext === '.json' || ext === '.yaml' || ext === '.yml') {
       const text = await readFile(p, 'utf8')
       let value: unknown
       try {
-        value = base === 'data.json' ? parseJsonExact(text) : parseOpaDocument(text)
+        value = ext === '.json' ? parseJsonExact(text) : parseOpaDocument(text)
       } catch (e) {
         throw new CompileError([{ code: 'rego_parse_error', message: `invalid data file: ${(e as Error).message}`, loc: { file: p, line: 1, col: 1 } }])
       }
@@ -246,37 +251,46 @@ export async function loadSources (paths: string[]): Promise<LoadedSources> {
   return { modules, data }
 }
 
+function mergeError (keys: string[], file: string): CompileError {
+  return new CompileError([{ code: 'rego_compile_error', message: `merge error: data${keys.map(k => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`).join('')} is also defined by an earlier data file`, loc: { file, line: 1, col: 1 } }])
+}
+
 function mergeAt (target: Record<string, unknown>, keys: string[], value: unknown, file: string): void {
-  let cur = target
-  for (const k of keys) {
-    const next = cur[k]
-    if (next === undefined) cur[k] = {}
-    else if (typeof next !== 'object' || next === null || Array.isArray(next) || isRawJson(next)) {
-      throw new CompileError([{ code: 'rego_compile_error', message: `data at ${keys.join('.')} conflicts`, loc: { file, line: 1, col: 1 } }])
-    }
-    cur = cur[k] as Record<string, unknown>
-  }
   if (keys.length === 0 && !isObjectNode(value)) {
     throw new CompileError([{ code: 'rego_compile_error', message: 'root data file must hold an object', loc: { file, line: 1, col: 1 } }])
   }
-  if (isObjectNode(value)) {
-    deepMerge(cur, value as Record<string, unknown>)
-  } else {
-    throw new CompileError([{ code: 'rego_compile_error', message: 'data file must hold an object', loc: { file, line: 1, col: 1 } }])
+  let cur = target
+  for (let i = 0; i < keys.length - 1; i++) {
+    const k = keys[i]!
+    let next = ownValue(cur, k)
+    if (next === undefined) setOwn(cur, k, next = {})
+    else if (!isObjectNode(next)) throw mergeError(keys.slice(0, i + 1), file)
+    cur = next as Record<string, unknown>
   }
+  if (keys.length === 0) deepMerge(cur, value as Record<string, unknown>, [], file)
+  else deepMerge(cur, { [keys[keys.length - 1]!]: value }, keys.slice(0, -1), file)
+}
+
+/** Merges b into a; a key both define is a conflict unless both values are objects (OPA's merge.InterfaceMaps). */
+function deepMerge (a: Record<string, unknown>, b: Record<string, unknown>, at: string[], file: string): void {
+  for (const [k, v] of Object.entries(b)) {
+    const cur = ownValue(a, k)
+    if (cur === undefined) setOwn(a, k, v)
+    else if (isObjectNode(cur) && isObjectNode(v)) deepMerge(cur, v, [...at, k], file)
+    else throw mergeError([...at, k], file)
+  }
+}
+
+// Own properties only: a key "__proto__" in a data file is data, never the prototype.
+function ownValue (o: Record<string, unknown>, k: string): unknown {
+  return Object.hasOwn(o, k) ? o[k] : undefined
+}
+
+function setOwn (o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
 }
 
 function isObjectNode (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !isRawJson(v)
 }
 
-function deepMerge (a: Record<string, unknown>, b: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(b)) {
-    const cur = a[k]
-    if (isObjectNode(cur) && isObjectNode(v)) {
-      deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
-    } else {
-      a[k] = v
-    }
-  }
-}

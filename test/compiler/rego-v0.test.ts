@@ -150,6 +150,17 @@ uses_call := profile()
   t.same((p.evaluate({ on: false }, 'b') as Array<{ result: unknown }>)[0]!.result, {}, 'undefined when its body fails, as a rule')
 })
 
+// OPA's parseHeadFinish skips whitespace between a rule's name and the "[", "(" or "." that
+// continues it; kubescape's regolibrary writes `deny [msga] {` (it was a parse error here).
+t.test('whitespace between a rule name and its key or arguments, as OPA', async t => {
+  t.same(await evalV0('package a\ndeny [msg] {\n  input.user == "mallory"\n  msg := "blocked"\n}\n', 'x = data.a.deny', { user: 'mallory' }), [['blocked']])
+  t.same(await evalV0('package a\nf (x) = y {\n  y := x + 1\n}\nr = f(1)\n', 'x = data.a.r'), [2])
+  t.same(await evalV0('package a\nimport rego.v1\ndeny [msg] := "x" if msg := "k"\n', 'x = data.a.deny'), [{ k: 'x' }])
+  t.same(await evalV0('package a\np .q = 1\n', 'x = data.a.p.q'), [1])
+  // only right after the name: a further segment after whitespace is not part of the head
+  t.equal(v0Errors('package a\np[1] [2] = 1\n').length > 0, true)
+})
+
 t.test('duplicate imports are allowed in v0, an error in v1', async t => {
   const src = 'package a\nimport data.x\nimport data.x\np { true }\n'
   t.doesNotThrow(() => compileModules({ modules: [{ file: 'p.rego', source: src }], entrypoints: ['a/p'], regoVersion: 0 }))

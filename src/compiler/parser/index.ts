@@ -374,15 +374,18 @@ class Parser {
     if (this.isKeyword(nameTok.text)) this.unexpected(isDefault ? 'rule name' : 'rule')
     this.advance()
     const ref: Term[] = [{ type: 'var', name: nameTok.text, loc: this.loc(nameTok) }]
+    // As OPA's parseHeadFinish, whitespace may separate the name from what continues it
+    // (`deny [msg] { ... }`, `f (x) = y`); further segments follow without.
     for (;;) {
       const t = this.tok
-      if (this.isOp('.') && !t.wsBefore) {
+      const joined = !t.wsBefore || ref.length === 1
+      if (this.isOp('.') && joined) {
         this.advance()
         const n = this.tok
         if (n.kind !== 'ident' || n.wsBefore) this.unexpected('identifier after .')
         this.advance()
         ref.push({ type: 'string', value: n.text, loc: this.loc(n) })
-      } else if (this.isOp('[') && !t.wsBefore) {
+      } else if (this.isOp('[') && joined) {
         this.advance()
         ref.push(this.withCtx({ nl: false, noOr: false }, () => {
           const k = this.parseIn(true)
@@ -394,7 +397,7 @@ class Parser {
 
     const rule: Rule = { loc: this.loc(first), default: isDefault, ref, assign: false, body: [] }
 
-    if (this.isOp('(') && !this.tok.wsBefore) {
+    if (this.isOp('(') && (!this.tok.wsBefore || ref.length === 1)) {
       const args = this.parseArgs()
       // `f() := 1` is the rule `f := 1` in OPA (no semantic difference: OPA issue #6315)
       if (args.length > 0) rule.args = args

@@ -59,7 +59,7 @@ f(x) := 1 if x > 0
 f(x) := 2 if x > 1
 p := f(input.x)
 `
-  await t.rejects(evalRego(fsrc, 'c/p', { x: 5 }), /eval_conflict_error: function data\.c\.f produced conflicting values for the same inputs/, 'OPA\'s wording, with the function')
+  await t.rejects(evalRego(fsrc, 'c/p', { x: 5 }), /eval_conflict_error: functions must not produce multiple outputs for same inputs/, 'OPA\'s wording (topdown functionConflictErr)')
   t.equal(await evalRego(fsrc, 'c/p', { x: 1 }), 1)
 })
 

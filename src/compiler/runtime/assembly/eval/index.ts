@@ -658,7 +658,7 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
 
 /** Two different values for one complete rule, or for one function call: OPA's messages. */
 function conflict (fn: Func): void {
-  if (fn.kind == K_FUNCTION) abortWith('eval_conflict_error: function ' + fn.name + ' produced conflicting values for the same inputs')
+  if (fn.kind == K_FUNCTION) abortWith('eval_conflict_error: functions must not produce multiple outputs for same inputs')
   else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
 }
 

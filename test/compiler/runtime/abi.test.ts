@@ -113,6 +113,27 @@ t.test('memory does not grow over 10,000 evaluations', async (t) => {
   t.equal(raw.ex.opa_heap_ptr_get() <= p.dataHeapPtr + JSON.stringify(input).length + 65536, true, 'heap pointer stays near the data')
 })
 
+t.test('a memory grown to its 4 GiB limit keeps serving, and no block wraps past it', async (t) => {
+  const p = await loadPlan()
+  const raw = new Raw(p)
+  const input = { a: [1, 'two'] }
+  t.same(p.evaluate(input), [{ result: input }])
+  // Grown from the host to the whole 32-bit space (address space, not RAM: pages are touched
+  // lazily), as an evaluation that allocated past 2 GiB leaves it (the allocator doubles).
+  p.mem.grow(65536 - p.mem.buffer.byteLength / 65536)
+  t.equal(p.mem.buffer.byteLength, 2 ** 32)
+  // In 32-bit arithmetic the full memory's size was 0: every allocation after it trapped, so one
+  // such evaluation broke all the following ones (opa test's later tests, or every request).
+  t.same(p.evaluate(input), [{ result: input }], 'evaluations still run')
+  // A block that would end past 2^32 is out of memory; it wrapped to a low end address, and the
+  // next blocks went over the module's data.
+  raw.ex.opa_heap_ptr_set(2 ** 32 - 4096)
+  let thrown: unknown
+  try { raw.ex.opa_malloc(8192) } catch (e) { thrown = e }
+  t.match(String(thrown), /^out of memory: /, 'out of memory at the top (the SDK throws opa_abort\'s text)')
+  t.same(p.evaluate(input), [{ result: input }], 'and the next evaluation runs')
+})
+
 t.test('big inputs grow memory and still round-trip', async (t) => {
   const p = await loadPlan()
   const input = { items: Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b'] })) }

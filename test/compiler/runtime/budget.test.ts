@@ -32,3 +32,16 @@ t.test('no budget unless the host sets one; then opa_abort past it', async t => 
   ex.bouncer_eval_step_budget_set(0)
   t.same(p.evaluate({ xs: xs(300) }, 'h/n'), [{ result: 90000 }], '0 = no budget again')
 })
+
+t.test('memory: past the maximum an evaluation aborts with "out of memory", and the instance keeps evaluating', async t => {
+  ensureRuntime()
+  const { loadWasmPolicy } = await import('../../../src/policy/eval/index.js')
+  const src = 'package m\n\nbig := concat("", [s | some _ in numbers.range(1, input.n); s := "0123456789"])\n\nlen := count(big)\n'
+  const c = compileModules({ modules: [{ file: 'm.rego', source: src }], entrypoints: ['m/len'] })
+  const p = await loadWasmPolicy(c.wasm, {}, { maxMemoryPages: 64 })
+  const ev = p.evaluator('m/len')
+  t.equal(ev({ n: 10 }), 100)
+  t.throws(() => ev({ n: 1_000_000 }), /policy evaluation failed: out of memory: the evaluation needs more than the module's maximum memory/)
+  t.equal(p.memoryBytes(), 64 * 65536, 'at its maximum')
+  t.equal(ev({ n: 20 }), 200, 'the next evaluation runs')
+})

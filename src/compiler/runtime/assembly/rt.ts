@@ -45,14 +45,37 @@ export function initialOffset (): usize {
   return alignHeader(start);
 }
 
-export function ensureMemory (end: usize): void {
+// Addresses are 32-bit, but a full memory (65536 pages) ends at 2^32 and a block near its
+// top can end past it: both are computed in 64 bits. In 32 bits the full memory's size was 0
+// (every later allocation failed, so one evaluation that filled it broke all the following
+// ones) and an end past 2^32 wrapped to a low address (the next blocks would have been placed
+// over the module's data).
+const ADDRESS_SPACE: u64 = 0x100000000;
+
+@external("env", "opa_abort")
+declare function abortOutOfMemory (addr: usize): void;
+
+// The message is static: out of memory, nothing more can be allocated to build one.
+const OUT_OF_MEMORY: usize = memory.data<u8>([
+  0x6f, 0x75, 0x74, 0x20, 0x6f, 0x66, 0x20, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x3a, 0x20, 0x74, 0x68, 0x65, 0x20, 0x65, 0x76, 0x61, 0x6c, 0x75, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x20, 0x6e, 0x65, 0x65, 0x64, 0x73, 0x20, 0x6d, 0x6f, 0x72, 0x65, 0x20, 0x74, 0x68, 0x61, 0x6e, 0x20, 0x74, 0x68, 0x65, 0x20, 0x6d, 0x6f, 0x64, 0x75, 0x6c, 0x65, 0x27, 0x73, 0x20, 0x6d, 0x61, 0x78, 0x69, 0x6d, 0x75, 0x6d, 0x20, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x00,
+]);
+
+function outOfMemory (): void {
+  abortOutOfMemory(OUT_OF_MEMORY);
+  unreachable();
+}
+
+/** Makes memory reach `end` (exclusive, 64-bit); out of memory (a trap) when it cannot. */
+export function ensureMemory (end: u64): void {
+  // The end itself must be an address (offset 0 means "not started" to the allocator).
+  if (end >= ADDRESS_SPACE) outOfMemory();
   let pages = memory.size();
-  let have = <usize>pages << 16;
+  let have = <u64>pages << 16;
   if (end > have) {
-    let need = <i32>((end - have + 0xffff) >>> 16);
+    let need = <i32>((end - have + 0xffff) >> 16);
     let want = max(need, pages); // double to keep grow calls rare
     if (memory.grow(want) < 0) {
-      if (memory.grow(need) < 0) unreachable(); // out of memory
+      if (memory.grow(need) < 0) outOfMemory();
     }
   }
 }
@@ -68,6 +91,7 @@ export function heapGet (): usize {
 
 /** Moves the heap pointer; everything allocated at or above `p` is discarded. */
 export function heapSet (p: usize): void {
+  if (<u64>p + 16 >= ADDRESS_SPACE) unreachable(); // not an address a block could start at
   let base = initialOffset();
   offset = p < base ? base : alignHeader(p);
 }
@@ -76,15 +100,15 @@ export function heapSet (p: usize): void {
 // @ts-ignore: decorator
 @unsafe @global
 function __alloc(size: usize): usize {
-  if (size > BLOCK_MAXSIZE) unreachable();
+  if (size > BLOCK_MAXSIZE) outOfMemory();
   if (offset == 0) offset = initialOffset();
   let block = offset;
   let ptr = block + BLOCK_OVERHEAD;
   let sz = payloadSize(size);
-  let end = ptr + sz;
+  let end = <u64>ptr + <u64>sz;
   ensureMemory(end);
   store<u32>(block, <u32>sz);
-  offset = end;
+  offset = <usize>end;
   return ptr;
 }
 
@@ -95,7 +119,7 @@ function __realloc(ptr: usize, size: usize): usize {
   let isLast = ptr + actual == offset;
   let sz = payloadSize(size);
   if (isLast) {
-    ensureMemory(ptr + sz);
+    ensureMemory(<u64>ptr + <u64>sz);
     store<u32>(ptr - BLOCK_OVERHEAD, <u32>sz);
     offset = ptr + sz;
     return ptr;
@@ -124,7 +148,7 @@ function __reset(): void {
 // @ts-ignore: decorator
 @unsafe @global
 function __new(size: usize, id: u32): usize {
-  if (size > OBJECT_MAXSIZE) unreachable();
+  if (size > OBJECT_MAXSIZE) outOfMemory();
   let ptr = __alloc(OBJECT_OVERHEAD + size);
   let obj = changetype<OBJECT>(ptr - BLOCK_OVERHEAD);
   obj.gcInfo = 0;
@@ -137,7 +161,7 @@ function __new(size: usize, id: u32): usize {
 // @ts-ignore: decorator
 @unsafe @global
 function __renew(oldPtr: usize, size: usize): usize {
-  if (size > OBJECT_MAXSIZE) unreachable();
+  if (size > OBJECT_MAXSIZE) outOfMemory();
   let np = __realloc(oldPtr - OBJECT_OVERHEAD, OBJECT_OVERHEAD + size);
   changetype<OBJECT>(np - BLOCK_OVERHEAD).rtSize = <u32>size;
   return np + OBJECT_OVERHEAD;

@@ -90,6 +90,12 @@ t.test('a rule or import named like a builtin hides the builtin in its package, 
   // an imported package that does define the function: that function is called
   const lib = 'package lib.object\nimport rego.v1\nget(o, k, d) := "mine"\n'
   t.same(await evalQuery([lib, 'package p\nimport rego.v1\nimport data.lib.object\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.p.r'), ['mine'])
+  // a sub-package is not a rule of its parent: json.remove in package lib beside package
+  // lib.json is the builtin (Enterprise Contract's policy/lib loads both)
+  t.same(await evalQuery(['package lib\nimport rego.v1\nr := json.remove({"a": 1, "b": 2}, ["a"])\n', 'package lib.json\nimport rego.v1\nhelper := 1\n'], 'x := data.lib.r'), [{ b: 2 }])
+  // a rule with a ref head is a rule of its first name
+  t.same(compileErrors('package lib.k\nimport rego.v1\nobject.extra := 1\nr := object.get({"k": 1}, "k", 0)\n'),
+    ['4:6: rego_type_error: undefined function data.lib.k.object.get'])
   // in a package without such a rule or import: the builtin
   t.same(await evalQuery(['package q\nimport rego.v1\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.q.r'), [1])
   t.same(await evalQuery(['package other\nimport rego.v1\nobject := 1\n', 'package q\nimport rego.v1\nr := object.get({"k": 1}, "k", 0)\n'], 'x := data.q.r'), [1])

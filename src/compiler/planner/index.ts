@@ -8,7 +8,7 @@ import { keysText } from '../ast/index.js'
 import { builtinDecl, builtinInfo, FLOAT_BUILTINS, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
-import { buildTree, findNode, type ModuleCtx, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
+import { buildTree, findNode, type ModuleCtx, ownRuleNames, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
 import { analyseBody, refKeyVars, withOuterNames } from './safety.js'
 import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { FLOAT_BUILTIN } from '../float-builtin.js'
@@ -297,6 +297,19 @@ class Planner {
     this.nodes.push(pn)
     this.pruned.push([pn, node])
     return id
+  }
+
+  private readonly ownRuleNames = new Map<string, Set<string>>()
+
+  /** ownRuleNames (tree.ts) of `pkg`, memoised. */
+  ownRuleNamesOf (pkg: string[]): Set<string> {
+    const key = pkg.join('\u0000')
+    let s = this.ownRuleNames.get(key)
+    if (s === undefined) {
+      s = ownRuleNames(this.root, pkg)
+      this.ownRuleNames.set(key, s)
+    }
+    return s
   }
 
   ruleNamesOf (pkg: string[]): Set<string> {
@@ -1421,10 +1434,12 @@ class Lowerer {
    */
   shadowedCall (name: string): string | null {
     const parts = name.split('.')
-    const r = this.resolveName(parts[0]!)
-    if (r === null || r.kind === 'local' || parts[0] === 'input' || parts[0] === 'data') return null
-    const path = r.path.map(x => x.type === 'string' ? x.value : '?')
-    return [r.kind, ...path, ...parts.slice(1)].join('.')
+    const head = parts[0]!
+    if (head === 'input' || head === 'data' || this.scope.lookup(head) !== undefined) return null
+    const imp = this.ctx.imports.get(head)
+    if (imp !== undefined) return [imp.root, ...imp.path.map(x => x.type === 'string' ? x.value : '?'), ...parts.slice(1)].join('.')
+    if (this.ctx.pkg.length > 0 && this.p.ownRuleNamesOf(this.ctx.pkg).has(head)) return ['data', ...this.ctx.pkg, ...parts].join('.')
+    return null
   }
 }
 

@@ -161,6 +161,21 @@ export function packageRuleNames (root: TreeNode, pkg: string[]): Set<string> {
   return names
 }
 
+/**
+ * The names package `pkg`'s own modules give rules (the first name of each head), as OPA's
+ * exports: a sub-package (`pkg.json`) is not one of them, though its rules sit in the same tree.
+ */
+export function ownRuleNames (root: TreeNode, pkg: string[]): Set<string> {
+  const node = findNode(root, pkg)
+  const names = new Set<string>()
+  if (node === undefined) return names
+  const key = pkg.join('\u0000')
+  const declaredHere = (n: TreeNode): boolean =>
+    [...n.rules, ...n.defaults].some(e => e.ctx.pkg.join('\u0000') === key) || [...n.children.values()].some(declaredHere)
+  for (const [name, child] of node.children) if (declaredHere(child)) names.add(name)
+  return names
+}
+
 export function findNode (root: TreeNode, path: string[]): TreeNode | undefined {
   let node: TreeNode | undefined = root
   for (const p of path) node = node?.children.get(p)

@@ -1,5 +1,9 @@
-// json.verify_schema and json.match_schema with ajv (draft-07; a draft-04/06 `$schema` is
-// accepted and validated with the draft-07 vocabulary, which covers what those drafts use).
+// json.verify_schema and json.match_schema with ajv (draft-07). A schema's `$schema` does not
+// choose anything: gojsonschema (OPA's validator) knows drafts 04-07, takes any other URL
+// (2019-09, 2020-12, a typo) as no draft and validates with its default, and never checks a
+// schema against its meta-schema; here every `$schema` string is set aside and the draft-07
+// vocabulary (which covers what the older drafts use) applies. (Ajv looked the URL up and
+// refused an unknown one, so match_schema was undefined and `not ok` rules never fired.)
 //
 // Results have OPA's shapes: verify_schema(schema) is [true, null] or [false, "jsonschema: ..."];
 // match_schema(document, schema) is [valid, errors] with errors as OPA reports gojsonschema's:
@@ -90,8 +94,6 @@ let ajv = newAjv()
 const MAX_CACHED = 256
 const cache = new Map<string, ValidateFunction | Error>()
 
-const OLDER_DRAFTS = /^https?:\/\/json-schema\.org\/draft-0[4-7]\/schema#?$/
-
 /** Compiles `schema` (cached by its JSON text); returns the error when it is not a valid schema. */
 function compile (schema: unknown): ValidateFunction | Error {
   const key = JSON.stringify(schema)
@@ -104,8 +106,7 @@ function compile (schema: unknown): ValidateFunction | Error {
   let result: ValidateFunction | Error
   try {
     let s = schema
-    if (typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as Record<string, unknown>).$schema === 'string' &&
-        OLDER_DRAFTS.test((s as Record<string, string>).$schema)) {
+    if (typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as Record<string, unknown>).$schema === 'string') {
       const { $schema: _ignored, ...rest } = s as Record<string, unknown>
       s = rest
     }

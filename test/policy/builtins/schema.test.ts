@@ -89,6 +89,22 @@ t.test('untrusted schemas: Go regexps (linear time), no remote $ref, draft-04 ac
   t.same((d4.value as [boolean])[0], false)
 })
 
+// gojsonschema knows drafts 04-07 and takes any other `$schema` URL as no draft: the schema is
+// used with its default (never checked against a meta-schema). Ajv looked the URL up and refused
+// 2020-12, so match_schema was undefined (Enterprise Contract's schema tests expect these).
+t.test('a $schema of a later or unknown draft is used, not refused', async t => {
+  const [verify, match, typo, ok] = await evalAll([
+    'json.verify_schema({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"})',
+    'json.match_schema({"a": "b"}, {"$schema": "https://json-schema.org/draft/2020-12/schema", "properties": {"a": {"type": "number"}}})',
+    'json.verify_schema({"$schema": "not a url", "type": "string"})',
+    'json.match_schema({"a": 1}, {"$schema": "https://json-schema.org/draft/2019-09/schema", "properties": {"a": {"type": "number"}}})',
+  ])
+  t.same(verify.value, [true, null])
+  t.same(match.value, [false, [{ error: 'a: Invalid type. Expected: number, given: string', type: 'invalid_type', field: 'a', desc: 'Invalid type. Expected: number, given: string' }]])
+  t.same(typo.value, [true, null])
+  t.same(ok.value, [true, []])
+})
+
 // gojsonschema takes `enum: []` as a valid schema that nothing matches (OPA's case
 // json_match_schema/empty enum rejects document); ajv refused it, so match_schema was
 // undefined and verify_schema [false, ...]. A `const` or data that merely holds such an

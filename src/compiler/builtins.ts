@@ -176,7 +176,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('numbers.range', [N, N], arr(N), native('numbers.range'), { names: ['a', 'b', 'range'] }),
   fn('numbers.range_step', [N, N, N], arr(N), native('numbers.rangeStep'), { names: ['a', 'b', 'step', 'range'] }),
   fn('to_number', [or(N, S, B, NUL)], N, native('numbers.toNumber'), { names: ['x', 'num'] }),
-  fn('format_int', [N, N], S, native('numbers.formatInt'), { names: ['number', 'base', 'output'] }),
+  fn('format_int', [N, N], S, native('numbers.formatInt'), { float: true, names: ['number', 'base', 'output'] }),
   fn('bits.or', [N, N], N, native('numbers.bitsOr'), { names: ['x', 'y', 'z'] }),
   fn('bits.and', [N, N], N, native('numbers.bitsAnd'), { names: ['x', 'y', 'z'] }),
   fn('bits.negate', [N], N, native('numbers.bitsNegate'), { names: ['x', 'z'] }),

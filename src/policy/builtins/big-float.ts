@@ -312,7 +312,7 @@ function result (op: string, x: BigFloat, prec = OPA_PREC): unknown {
 
 /**
  * FLOAT_BUILTIN(op, x, y): `op` is plus, minus, mul or div on the numbers x and y; round, ceil,
- * floor or abs of the number x; or sum or product of the collection x (y unused). The runtime calls it only where OPA's answer is a
+ * floor, trunc or abs of the number x; or sum or product of the collection x (y unused). The runtime calls it only where OPA's answer is a
  * big.Float one; the runtime already checked the operand types and division by zero, and sends
  * numbers as numberText reads them (they are not read again through bouncer_host_arg).
  */
@@ -331,6 +331,8 @@ export function floatBuiltin (op: unknown, x: unknown, y: unknown): unknown {
     case 'round': return rawJson(String(roundOpa(operand(name, x))))
     case 'ceil': return rawJson(String(ceilOpa(operand(name, x))))
     case 'floor': return rawJson(String(floorOpa(operand(name, x))))
+    // format_int: the integer part (toward zero) of the 64-bit big.Float (NumberToFloat, Int)
+    case 'trunc': return rawJson(String(truncInt(operand(name, x))))
     case 'abs': { const v = operand(name, x); return result(name, { neg: false, m: v.m, e: v.e }) }
     case 'sum': {
       let acc: BigFloat = { neg: false, m: 0n, e: 0 }

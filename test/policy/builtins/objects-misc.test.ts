@@ -272,3 +272,20 @@ t.test('strings.render_template: Go text/template as OPA runs it (range, if, wit
     ['strings.render_template("{{range .s}}{{end}}", {"s": "abc"})', E(/range can't iterate over abc/)],
   ])
 })
+
+// OPA's format_int formats the integer part of NumberToFloat(x) (a 64-bit big.Float): numbers
+// past an i64 were an error here (undefined), so `not format_int(input.n, 10)` held where it
+// does not in OPA. Expected texts: exact integers as written; the others from Python's exact
+// fractions rounded half to even at 64 bits, then truncated (independent of this code).
+t.test('format_int past 64 bits, as OPA\'s 64-bit big.Float gives it', async t => {
+  await table(t, [
+    ['format_int(9223372036854775808, 10)', V('9223372036854775808')],
+    ['format_int(-9223372036854775809, 16)', V('-8000000000000001')],
+    ['format_int(1e20, 16)', V('56bc75e2d63100000')],
+    ['format_int(1e30, 10)', V('1000000000000000000024696061952')],
+    ['format_int(12345678901234567890123.7, 10)', V('12345678901234567889920')],
+    ['format_int(-1.5e19, 8)', V('-1500525510331667000000')],
+    ['format_int(-0.5, 2)', V('0')],
+    ['format_int(255, 16)', V('ff')],
+  ])
+})

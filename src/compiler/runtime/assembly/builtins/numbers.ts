@@ -373,15 +373,52 @@ export function formatInt (args: Array<Value>): Value | null {
   let n = changetype<NumV>(a);
   let i: i64;
   if (n.isInt) i = n.i;
+  else if (n.raw !== null) return mkStr(signedInBase(integerText(n)!, <i32>base)); // an integer past i64: exact
   else {
     let f = Math.trunc(numToF64(a));
-    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) return builtinError("format_int", "number too large");
+    if (n.dec !== null || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) {
+      // OPA formats the integer part of the number's 64-bit big.Float (NumberToFloat, Int), which
+      // is no i64 here: 1e20 is "100000000000000000000", 9.3e40 its 64-bit rounding's digits.
+      if (floatBuiltinId() < 0) return builtinError("format_int", "number too large");
+      let t = floatOp("trunc", a, mkInt(0));
+      if (t === null || t.kind != T_NUMBER) return null;
+      let digits = integerText(changetype<NumV>(t));
+      if (digits === null) return builtinError("format_int", "number too large");
+      return mkStr(signedInBase(digits, <i32>base));
+    }
     i = <i64>f;
   }
   let neg = i < 0;
   let u: u64 = neg ? <u64>(0 - i) : <u64>i;
   let s = u.toString(<i32>base);
   return mkStr(neg ? "-" + s : s);
+}
+
+/** Signed decimal digits written in base 2, 8, 10 or 16 (lowercase, as Go's %b %o %d %x). */
+function signedInBase (dec: string, base: i32): string {
+  let neg = dec.charCodeAt(0) == 45;
+  let mag = neg ? dec.substring(1) : dec;
+  if (base == 10) return mag == "0" ? "0" : dec;
+  // Repeated division of the decimal digits by the base: the remainders are the digits.
+  let digits = new Array<i32>(mag.length);
+  for (let k = 0; k < mag.length; k++) digits[k] = mag.charCodeAt(k) - 48;
+  let out = new Array<string>();
+  while (digits.length > 0) {
+    let q = new Array<i32>();
+    let rem = 0;
+    for (let k = 0, m = digits.length; k < m; k++) {
+      let cur = rem * 10 + unchecked(digits[k]);
+      let d = cur / base;
+      rem = cur % base;
+      if (q.length > 0 || d > 0) q.push(d);
+    }
+    out.push("0123456789abcdef".charAt(rem));
+    digits = q;
+  }
+  if (out.length == 0) return "0";
+  out.reverse();
+  let s = out.join("");
+  return neg ? "-" + s : s;
 }
 
 // ---- comparison -------------------------------------------------------------------

@@ -177,3 +177,22 @@ filtered contains x if { x = [k, obj[k]]; k == "a" }
   t.equal(await evalRego(src, 'c/compared'), true)
   t.same(await evalRego(src, 'c/filtered'), [['a', 'b']])
 })
+
+// OPA rewrites `some <term> in xs` to `<term> = xs[_]` and declares only that equality's output
+// variables: a reference on the left is compared with each element (Spacelift's allowlist
+// example, `some input.cmd in allowlist`). It was "var input is unsafe" here.
+t.test('some <reference> in xs: the reference is compared, not declared', async t => {
+  const src = `package s
+import rego.v1
+allowlist := ["ls", "ps"]
+approve if some input.cmd in allowlist
+pair if { some [input.a, x] in [[1, 2], [3, 4]]; x > 2 }
+keyed if some input.k, "ps" in allowlist
+`
+  t.equal(await evalRego(src, 's/approve', { cmd: 'ls' }), true)
+  t.equal(await evalRego(src, 's/approve', { cmd: 'rm' }), undefined)
+  t.equal(await evalRego(src, 's/pair', { a: 3 }), true)
+  t.equal(await evalRego(src, 's/pair', { a: 1 }), undefined)
+  t.equal(await evalRego(src, 's/keyed', { k: 1 }), true)
+  t.equal(await evalRego(src, 's/keyed', { k: 0 }), undefined)
+})

@@ -9,7 +9,7 @@ import { builtinDecl, builtinInfo, FLOAT_BUILTINS, RELATIONS } from '../builtins
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
 import { buildTree, findNode, type ModuleCtx, ownRuleNames, packageRuleNames, type RuleEntry, type TreeNode } from './tree.js'
-import { analyseBody, refKeyVars, withOuterNames } from './safety.js'
+import { analyseBody, forEachPatternVar, refKeyVars, withOuterNames } from './safety.js'
 import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { FLOAT_BUILTIN } from '../float-builtin.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
@@ -738,7 +738,7 @@ class Lowerer {
       const k = e.kind
       if (k.type === 'some') for (const v of k.vars) { this.scope.declared.add(v.name); declareName(v.name, true) }
       if (k.type === 'somein') {
-        for (const t of [k.key, k.value]) if (t !== undefined) forEachVar(t, v => { this.scope.declared.add(v); declareName(v, true) }, false)
+        for (const t of [k.key, k.value]) if (t !== undefined) forEachPatternVar(t, v => { this.scope.declared.add(v); declareName(v, true) })
       }
       if (k.type === 'assign') {
         // (a name declared twice, or after it was used, is the checker's: ../checker/locals.ts)

@@ -214,7 +214,7 @@ function withDeclared (local: ReadonlySet<string>, body: Expr[]): Set<string> {
     const k = e.kind
     const names: string[] = []
     if (k.type === 'some') for (const v of k.vars) names.push(v.name)
-    else if (k.type === 'somein') { if (k.key !== undefined) termVars(k.key, names, false); termVars(k.value, names, false) } else if (k.type === 'assign') termVars(k.left, names, false)
+    else if (k.type === 'somein') { if (k.key !== undefined) forEachPatternVar(k.key, n => names.push(n)); forEachPatternVar(k.value, n => names.push(n)) } else if (k.type === 'assign') termVars(k.left, names, false)
     for (const n of names) out.add(n)
   }
   return out
@@ -231,6 +231,20 @@ export function withOuterNames<T> (pred: (n: string) => boolean, fn: () => T): T
 function outerFilter (names: string[]): string[] {
   const p = outerNames
   return p === null ? [] : names.filter(p)
+}
+
+/**
+ * The variables `some <key>, <value> in xs` declares: those of its patterns (a variable, or
+ * variables inside arrays and objects), not those of a reference, which is compared with each
+ * element as it is (OPA rewrites `some input.cmd in xs` to `input.cmd = xs[_]` and declares
+ * only the output variables of that equality).
+ */
+export function forEachPatternVar (t: Term, cb: (name: string) => void): void {
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'array': case 'set': t.items.forEach(x => forEachPatternVar(x, cb)); return
+    case 'object': t.entries.forEach(([a, b]) => { forEachPatternVar(a, cb); forEachPatternVar(b, cb) })
+  }
 }
 
 function termVars (t: Term, out: string[], deep: boolean): void {

@@ -53,7 +53,22 @@ export function decodeUtf8Lenient (p: usize, n: usize): string {
 // ---- json ---------------------------------------------------------------------------
 
 export function jsonMarshal (args: Array<Value>): Value | null {
-  return mkStr(dumpJSON(args[0]));
+  return mkStr(goHtmlEscape(dumpJSON(args[0])));
+}
+
+/**
+ * Go's json.Marshal (OPA's json.marshal) escapes <, > and & (HTML safety) and U+2028/U+2029 in
+ * strings. They can only occur inside strings of the JSON text, so the whole text is rewritten.
+ */
+function goHtmlEscape (t: string): string {
+  let plain = true;
+  for (let i = 0, n = t.length; i < n; i++) {
+    let c = t.charCodeAt(i);
+    if (c == 0x3c || c == 0x3e || c == 0x26 || c == 0x2028 || c == 0x2029) { plain = false; break; }
+  }
+  if (plain) return t;
+  return t.replaceAll("<", "\\u003c").replaceAll(">", "\\u003e").replaceAll("&", "\\u0026")
+    .replaceAll("\u2028", "\\u2028").replaceAll("\u2029", "\\u2029");
 }
 
 export function jsonUnmarshal (args: Array<Value>): Value | null {

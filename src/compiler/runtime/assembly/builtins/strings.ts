@@ -325,6 +325,7 @@ export function trimSpace (args: Array<Value>): Value | null {
 export function indexof (args: Array<Value>): Value | null {
   if (!strings("indexof", args, 2)) return null;
   let s = S(args[0]), sub = S(args[1]);
+  if (sub.length == 0) return builtinError("indexof", "empty search character"); // as OPA
   let u = s.indexOf(sub);
   if (u < 0) return mkInt(-1);
   return mkInt(cpIndex(s, u));
@@ -409,6 +410,8 @@ export function reverse (args: Array<Value>): Value | null {
 export function indexofN (args: Array<Value>): Value | null {
   if (!strings("indexof_n", args, 2)) return null;
   let s = S(args[0]), sub = S(args[1]);
+  // As OPA; and String#indexOf("", u) is 0 for every u, so the loop below would never end.
+  if (sub.length == 0) return builtinError("indexof_n", "empty search character");
   let out = newArrayCap(0);
   let u = 0, cpAtU = 0, scanned = 0;
   while (true) {

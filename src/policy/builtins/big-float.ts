@@ -248,6 +248,15 @@ export function formatNumber (x: BigFloat, prec = OPA_PREC): string {
   return sign + fmtF(d, Math.max(p - d.exp, 0))
 }
 
+/**
+ * units.parse_bytes' arithmetic: the decimal `text` read as a 64-bit big.Float, times the
+ * integer `factor` (rounded to 64 bits again), then its integer part (parse_bytes.go: SetString,
+ * Mul, Int): OPA's units.parse_bytes("0.001mb") is 999.
+ */
+export function truncTimesOpa (text: string, factor: bigint): bigint {
+  return truncInt(mul(parseDecimal(text), fromInt(factor)))
+}
+
 /** Float.Int: the integer part, toward zero. */
 function truncInt (x: BigFloat): bigint {
   const v = x.e >= 0 ? x.m << BigInt(x.e) : x.m >> BigInt(-x.e)

@@ -3,6 +3,7 @@ import { randomInt, randomUUID } from 'node:crypto'
 import { BuiltinHalt, builtinError, evaluationMemo, evaluationPrintHook, type HostBuiltin } from './context.js'
 import { arr, int, isObject, obj, operandTypeError, setOf, str, type Json } from './args.js'
 import { rawJson } from '../../exact-json.js'
+import { truncTimesOpa } from './big-float.js'
 import { canonicalJson } from '../../cache/canonical-json.js'
 
 // ---- semver (SemVer 2.0.0, as OPA's semver package reads it: MAJOR.MINOR.PATCH[-PRERELEASE]
@@ -118,8 +119,9 @@ const DEC: Record<string, [bigint, number]> = {
   ki: [Ki, 0], Ki: [Ki, 0], mi: [Ki ** 2n, 0], Mi: [Ki ** 2n, 0], gi: [Ki ** 3n, 0], Gi: [Ki ** 3n, 0], ti: [Ki ** 4n, 0], Ti: [Ki ** 4n, 0],
   pi: [Ki ** 5n, 0], Pi: [Ki ** 5n, 0], ei: [Ki ** 6n, 0], Ei: [Ki ** 6n, 0],
 }
+// No "b": OPA's parse_bytes has no unit "b" ("1B" is "byte unit b not recognized").
 const BYTES: Record<string, bigint> = {
-  '': 1n, b: 1n, kb: K, k: K, kib: Ki, ki: Ki, mb: K ** 2n, m: K ** 2n, mib: Ki ** 2n, mi: Ki ** 2n, gb: K ** 3n, g: K ** 3n, gib: Ki ** 3n, gi: Ki ** 3n,
+  '': 1n, kb: K, k: K, kib: Ki, ki: Ki, mb: K ** 2n, m: K ** 2n, mib: Ki ** 2n, mi: Ki ** 2n, gb: K ** 3n, g: K ** 3n, gib: Ki ** 3n, gi: Ki ** 3n,
   tb: K ** 4n, t: K ** 4n, tib: Ki ** 4n, ti: Ki ** 4n, pb: K ** 5n, p: K ** 5n, pib: Ki ** 5n, pi: Ki ** 5n, eb: K ** 6n, e: K ** 6n, eib: Ki ** 6n, ei: Ki ** 6n,
 }
 
@@ -145,7 +147,11 @@ function unitsParseBytes (x: unknown): number {
   if (/^[\d.]/.test(unit)) throw builtinError(name, 'could not parse byte amount to a number')
   const u = BYTES[unit]
   if (u === undefined) throw builtinError(name, `byte unit ${unit} not recognized`)
-  return exactNumber(scaleDecimal(amount, u, 0).split('.')[0]!)
+  // An integer amount is exact at any size; a fraction or exponent goes through OPA's 64-bit
+  // big.Float (0.001mb is 999 there, not 1000).
+  if (amount.frac === '' && amount.exp === 0) return exactNumber(scaleDecimal(amount, u, 0))
+  const text = `${amount.int || '0'}${amount.frac === '' ? '' : '.' + amount.frac}e${amount.exp}`
+  return exactNumber(String(truncTimesOpa(text, u)))
 }
 
 // ---- print / trace ----

@@ -173,6 +173,13 @@ t.test('units', async t => {
     ['units.parse_bytes("1e10000000eib")', E(/^eval_builtin_error: units\.parse_bytes: exponent too large$/)],
     ['units.parse("1e10000000ei")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
     ['units.parse_bytes("-5")', E(/no byte amount provided/)],
+    // OPA has no unit "b", and reads a fraction as a 64-bit big.Float before multiplying and
+    // truncating (expected values from an independent Python model of that arithmetic)
+    ['units.parse_bytes("1B")', E(/^eval_builtin_error: units\.parse_bytes: byte unit b not recognized$/)],
+    ['units.parse_bytes("0.001mb")', V(999)],
+    ['units.parse_bytes("0.001kb")', V(0)],
+    ['units.parse_bytes("0.001gb")', V(999999)],
+    ['units.parse_bytes("0.01kb")', V(10)],
   ])
 })
 

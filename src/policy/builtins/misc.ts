@@ -69,7 +69,7 @@ function semverCompare (a: unknown, b: unknown): number {
 
 // ---- units (exact decimal arithmetic, as OPA's big.Float results print) ----
 
-/** An amount as written: sign, decimal digits, optional exponent ("-3.5E2", "1e3", ".5"). */
+/** An amount as written: sign, decimal digits, optional exponent ("-3.5E2", "+1", "1e3", ".5"). */
 interface Amount { negative: boolean; int: string; frac: string; exp: number }
 
 // An exponent past this is refused ("exponent too large", as OPA) rather than expanded.
@@ -81,7 +81,8 @@ const MAX_EXPONENT = 10_000
  * digits is the exa unit). Throws "exponent too large" past MAX_EXPONENT.
  */
 function amountAndUnit (name: string, s: string): [Amount | null, string] {
-  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?/.exec(s)!
+  // OPA's extractNumAndUnit keeps a sign in the number ("+1m", "-1kb"); SetString reads it.
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?/.exec(s)!
   const rest = s.slice(m[0].length)
   if (m[2] === '' && (m[3] ?? '') === '') return [null, rest]
   const exp = m[4] === undefined ? 0 : Number(m[4])
@@ -135,7 +136,24 @@ function unitsParse (x: unknown): number {
   const unit = rawUnit.length > 1 ? rawUnit[0] + rawUnit.slice(1).toLowerCase() : rawUnit
   const u = DEC[unit]
   if (u === undefined) throw builtinError(name, `unit ${unit} not recognized`)
-  return exactNumber(scaleDecimal(amount, u[0], u[1]))
+  return exactNumber(roundTo10(scaleDecimal(amount, u[0], u[1])))
+}
+
+/**
+ * A non-integer result as OPA returns it: big.Rat's FloatString(10), rounded to 10 decimals,
+ * halves away from zero (units.parse("1.23456789012m") is 0.0012345679, "1e-20" is 0).
+ */
+function roundTo10 (dec: string): string {
+  const dot = dec.indexOf('.')
+  if (dot < 0 || dec.length - dot - 1 <= 10) return dec
+  const neg = dec.startsWith('-')
+  const int = dec.slice(neg ? 1 : 0, dot)
+  const frac = dec.slice(dot + 1)
+  let v = BigInt(int + frac.slice(0, 10))
+  if (frac.charCodeAt(10) >= 53) v += 1n // '5'..'9'
+  const t = v.toString().padStart(11, '0')
+  const out = `${t.slice(0, t.length - 10)}.${t.slice(t.length - 10)}`.replace(/\.?0+$/, '')
+  return neg && v !== 0n ? '-' + out : out
 }
 
 function unitsParseBytes (x: unknown): number {
@@ -143,14 +161,14 @@ function unitsParseBytes (x: unknown): number {
   const s = str(name, 1, x).replace(/"/g, '').toLowerCase()
   if (s.includes(' ')) throw builtinError(name, 'spaces not allowed in resource strings')
   const [amount, unit] = amountAndUnit(name, s)
-  if (amount === null || amount.negative) throw builtinError(name, 'no byte amount provided')
+  if (amount === null) throw builtinError(name, 'no byte amount provided')
   if (/^[\d.]/.test(unit)) throw builtinError(name, 'could not parse byte amount to a number')
   const u = BYTES[unit]
   if (u === undefined) throw builtinError(name, `byte unit ${unit} not recognized`)
   // An integer amount is exact at any size; a fraction or exponent goes through OPA's 64-bit
   // big.Float (0.001mb is 999 there, not 1000).
   if (amount.frac === '' && amount.exp === 0) return exactNumber(scaleDecimal(amount, u, 0))
-  const text = `${amount.int || '0'}${amount.frac === '' ? '' : '.' + amount.frac}e${amount.exp}`
+  const text = `${amount.negative ? '-' : ''}${amount.int || '0'}${amount.frac === '' ? '' : '.' + amount.frac}e${amount.exp}`
   return exactNumber(String(truncTimesOpa(text, u)))
 }
 

@@ -301,25 +301,13 @@ class Planner {
 
   private readonly ownRuleNames = new Map<string, Set<string>>()
 
-  /** ownRuleNames (tree.ts) of `pkg`, memoised. */
+  /** ownRuleNames (tree.ts) of `pkg`: its own modules' rule names, no sub-packages. */
   ownRuleNamesOf (pkg: string[]): Set<string> {
-    const key = pkg.join('\u0000')
-    let s = this.ownRuleNames.get(key)
-    if (s === undefined) {
-      s = ownRuleNames(this.root, pkg)
-      this.ownRuleNames.set(key, s)
-    }
-    return s
+    return perPackage(this.ownRuleNames, pkg, () => ownRuleNames(this.root, pkg))
   }
 
   ruleNamesOf (pkg: string[]): Set<string> {
-    const key = pkg.join('\u0000')
-    let s = this.ruleNames.get(key)
-    if (s === undefined) {
-      s = packageRuleNames(this.root, pkg)
-      this.ruleNames.set(key, s)
-    }
-    return s
+    return perPackage(this.ruleNames, pkg, () => packageRuleNames(this.root, pkg))
   }
 
   // ---- rule groups ----
@@ -1506,6 +1494,14 @@ function forEachExprVar (e: Expr, cb: (name: string) => void, skipWith: (t: Term
     case 'some': break
   }
   for (const w of e.with) if (!skipWith(w.value)) forEachVar(w.value, cb, false)
+}
+
+/** `compute()` for `pkg`, once: memoised in `cache` by the package path. */
+function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: () => Set<string>): Set<string> {
+  const key = pkg.join('\u0000')
+  let s = cache.get(key)
+  if (s === undefined) cache.set(key, s = compute())
+  return s
 }
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */

@@ -24,6 +24,8 @@ interface ScanExports {
   walkGrowth (): number
   assemble (body: number, n: number, edits: number, count: number, texts: number, out: number): number
   heapBase (): number
+  /** Zero bytes the walk needs after the body: its widest read past the end (its own constant). */
+  PAD: WebAssembly.Global
 }
 
 /** What the walk asks JavaScript for (text-mask.ts answers). */
@@ -58,9 +60,6 @@ export class WalkTexts {
     return -(at + 1)
   }
 }
-
-// Zero bytes after the body (assembly/json-scan.ts's PAD).
-const PAD = 32
 
 // Bodies up to this size use one long-lived instance (its memory stays allocated for the
 // next); a larger body gets an instance of its own that is dropped after.
@@ -131,7 +130,7 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
   // Layout after the module's own data: body, its zero padding (the walk's scans stop at its
   // NUL instead of checking bounds), depth stack (a byte per level), table, frames, edits.
   const body = ex.heapBase()
-  const stack = body + n + PAD
+  const stack = body + n + (ex.PAD.value as number)
   const depth = Math.min(maxDepth, n + 1)
   const tableAt = (stack + depth + 15) & ~15
   const frames = (tableAt + table.length + 15) & ~15

@@ -23,7 +23,7 @@ const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM =
 // Set by scanString: whether the string just scanned had an escape (0 or 1).
 let esc: u32 = 0
 
-// The body is followed by PAD zero bytes (json-scan.ts puts them there). A NUL is valid
+// The body is followed by PAD zero bytes (json-scan.ts reads PAD and puts them there). A NUL is valid
 // nowhere in JSON, outside strings or in them, so every scan stops at the end by itself: reads
 // need no bounds check, and a 16-byte load may start at any offset up to the end.
 export const PAD: i32 = 32

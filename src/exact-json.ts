@@ -19,6 +19,11 @@
 // 1000.00000000000000001, which JSON.parse reads as 1000. Likewise 1e-400 (0 as a double) is
 // greater than 0 in OPA.
 //
+// And so are numbers written in a form JavaScript does not print them in: 1.0, 22.0, 1e2, 0.50,
+// 0.0000001. OPA keeps every number's text (json.Number): json.marshal and results print it as
+// written, and 1.0 is no integer operand there (`arr[1.0]` is undefined, `substring(s, 1.0, 2)`
+// an error, sprintf's %d of it "%!d(float64=1)"), so a policy can tell 22.0 from 22.
+//
 // Only those kinds of literal are kept this way; every other number stays a JS number, so
 // code that reads ordinary numbers (exp, status, limits) is unaffected. A raw value is a frozen
 // null-prototype object with one key, `rawJSON`: JS code that expects a number sees an object
@@ -33,14 +38,16 @@ interface JsonWithRaw {
 }
 const J = JSON as unknown as JsonWithRaw
 
-// Every integer of at most 15 digits is a safe integer, every decimal of at most 15 significant
-// digits is what its double prints as, and no number with an exponent of at most two digits
-// leaves the double range, so text without 16 digits in one number (17 characters of digits and
-// a point) or a three-digit exponent parses exactly with plain JSON.parse (the common case, and
-// the fast one: a reviver with source access costs ~8x). A JSON number follows ":", "[", "," or
-// the start of the text (whitespace aside), so 16 digits right after a quote (a card number in
-// a string) do not count.
-const LONG_DIGITS = /(?:^|[:[,])\s*-?(?:[0-9]{16}|[0-9.]{17})|[0-9.][eE][+-]?[0-9]{3}/
+// Every integer of at most 15 digits is a safe integer and prints as written, and a decimal of
+// at most 15 significant digits without an exponent prints as written unless its fraction ends
+// in 0 or it starts 0.000000 (printed with an exponent), so text without 16 digits in one number
+// (17 characters of digits and a point), an exponent, a fraction ending in 0, a "-0" or a
+// 0.000000 parses exactly with plain JSON.parse (the common case, and the fast one: a reviver
+// with source access costs ~8x). A JSON number follows ":", "[", "," or the start of the text
+// (whitespace aside), so such text right after a quote (a card number, a version "1.0" in a
+// string) does not count; text inside a string after one of those characters only costs the
+// slower parse.
+const LONG_DIGITS = /(?:^|[:[,])\s*(?:-0(?![.0-9eE])|-?(?:[0-9]{16}|[0-9.]{17}|[0-9]+\.[0-9]*0(?![0-9])|[0-9.]+[eE]|0\.0{6}))/
 const INTEGER = /^-?(?:0|[1-9][0-9]*)$/
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/
 
@@ -48,7 +55,13 @@ function keepDigits (_key: string, value: unknown, context?: { source?: string }
   if (typeof value !== 'number') return value
   const source = context?.source
   if (source === undefined) return value
-  return losesDigits(source, value) ? J.rawJSON(source) : value
+  return keepsText(source, value) ? J.rawJSON(source) : value
+}
+
+/** Whether the JSON number literal `text` is kept as its text: it denotes another number than
+ * its double (losesDigits), or it is not the double's own printed form (1.0, 1e2, 0.50, -0). */
+export function keepsText (text: string, n: number = Number(text)): boolean {
+  return text !== String(n) || losesDigits(text, n)
 }
 
 /**
@@ -97,7 +110,7 @@ export function mayLoseDigits (text: string): boolean {
   return LONG_DIGITS.test(text)
 }
 
-/** JSON.parse, with the numbers a double does not denote (losesDigits) kept as their text
+/** JSON.parse, with the numbers a double does not denote or print as written (keepsText) kept as their text
  * (RawJson). Throws as JSON.parse does. */
 export function parseJsonExact (text: string): unknown {
   return LONG_DIGITS.test(text) ? JSON.parse(text, keepDigits as (k: string, v: unknown) => unknown) : JSON.parse(text)
@@ -114,10 +127,22 @@ export function isRawJson (v: unknown): v is RawJson {
 }
 
 /**
- * The canonical text of a raw value, as the canonical serialisers write it: an integer's digits
- * as they are ("-0" is "0"); a number no double denotes (past the double range, or with more
+ * A raw value's text as written (what JSON.stringify writes and the policy reads: 1.0 stays
+ * 1.0), for serialisers whose equal texts must mean values no policy can tell apart (the
+ * evaluation input, the decision cache key). Throws for a raw value that is not a number.
+ */
+export function rawNumberText (v: RawJson): string {
+  const t = v.rawJSON
+  if (!NUMBER.test(t)) throw new TypeError(`raw JSON ${JSON.stringify(t.slice(0, 40))} is not a number`)
+  return t
+}
+
+/**
+ * The canonical text of a raw value, as the decision log's hash chain and masking's hashes
+ * write it (a receiver that re-serialises 1.0 as 1 must still verify): an integer's digits as
+ * they are ("-0" is "0"); a number no double denotes (past the double range, or with more
  * digits than a double keeps) as it was written, since no shorter form is exact; any other
- * number as JavaScript prints it.
+ * number as JavaScript prints it (1.0 is 1).
  */
 export function rawJsonText (v: RawJson): string {
   const t = v.rawJSON
@@ -125,4 +150,15 @@ export function rawJsonText (v: RawJson): string {
   if (!NUMBER.test(t)) throw new TypeError(`raw JSON ${JSON.stringify(t.slice(0, 40))} is not a number`)
   const n = Number(t)
   return losesDigits(t, n) ? t : String(n)
+}
+
+/**
+ * A JSON number where a plain number is expected (a decision's status or cache_ttl): a JS
+ * number, or a raw value whose text denotes a double exactly (403.0, 6e1); undefined for
+ * anything else (a big integer, a number past the doubles, any other value).
+ */
+export function jsonNumber (v: unknown): number | undefined {
+  if (typeof v === 'number') return v
+  if (!isRawJson(v) || !NUMBER.test(v.rawJSON) || losesDigits(v.rawJSON)) return undefined
+  return Number(v.rawJSON)
 }

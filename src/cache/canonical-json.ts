@@ -9,7 +9,7 @@
 // merge two inputs the policy can tell apart.
 import { isDeepFrozen } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
-import { isRawJson, rawJsonText } from '../exact-json.js'
+import { isRawJson, rawNumberText } from '../exact-json.js'
 
 /**
  * Paths to drop while serialising (ignore_paths). A key mapped to `null` is dropped; a key
@@ -66,8 +66,9 @@ function write (v: unknown, ignore: IgnoreTree | undefined, depth: number, key: 
   }
   if (v === null) return 'null'
   if (depth >= MAX_DEPTH) throw new BouncerError('BOUNCER_ERR_CACHE_KEY_INPUT', [`nested deeper than ${MAX_DEPTH} levels (or cyclic)`])
-  // A number read exactly (exact-json.ts): its text, as JSON.stringify writes it.
-  if (isRawJson(v)) return rawJsonText(v)
+  // A number read exactly (exact-json.ts): its text as written, as JSON.stringify writes it
+  // (the policy can tell 1.0 from 1, so the key must too).
+  if (isRawJson(v)) return rawNumberText(v)
   const obj = v as Record<string, unknown>
   if (typeof obj.toJSON === 'function') return write((obj.toJSON as (k: string) => unknown)(key), ignore, depth + 1, key)
   // A deep-frozen value (a verified token's claims, a shared decision) cannot change: its text

@@ -10,6 +10,7 @@
 //  4. Otherwise the configured default, separate for allow and deny.
 
 import { NONDETERMINISTIC_BUILTINS } from '../compiler/builtins.js'
+import { jsonNumber } from '../exact-json.js'
 
 export { NONDETERMINISTIC_BUILTINS }
 
@@ -53,8 +54,8 @@ export function ttlFor (decision: unknown, defaults: TtlDefaults, ctx: TtlContex
   }
 
   if (obj !== undefined && obj.cache_ttl !== undefined) {
-    const t = obj.cache_ttl
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) return 0
+    const t = jsonNumber(obj.cache_ttl) // 60.0 is kept as its text (exact-json.ts)
+    if (t === undefined || !Number.isFinite(t) || t <= 0) return 0
     return defaults.maxSeconds !== undefined && defaults.maxSeconds >= 0 ? Math.min(t, defaults.maxSeconds) : t
   }
   if (ctx.nondeterministic === true) return 0

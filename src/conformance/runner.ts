@@ -14,7 +14,7 @@ import { CompileError, type RegoVersion } from '../compiler/index.js'
 import { parseModule } from '../compiler/parser/index.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
-import { isRawJson, parseJsonExact } from '../exact-json.js'
+import { isRawJson, parseJsonExact, rawJson, rawJsonText } from '../exact-json.js'
 import { parseOpaYaml } from '../opa-yaml.js'
 
 export type Outcome = 'passed' | 'failed' | 'unsupported' | 'disputed'
@@ -150,7 +150,8 @@ function canon (v: unknown, sortArrays: boolean): unknown {
     if (sortArrays) items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
     return items
   }
-  if (isRawJson(v)) return v // a number kept as its text (exact-json.ts): JSON.stringify writes it
+  // a number kept as its text (exact-json.ts): by value, as OPA's runner compares (3.0 is 3)
+  if (isRawJson(v)) return rawJson(rawJsonText(v))
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {}
     for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k], sortArrays)

@@ -15,6 +15,7 @@
 // As in the plugin, the fields of the other branch are not read (an allow's body is ignored).
 // Anything malformed is a policy error (BOUNCER_ERR_POLICY_DECISION): the engine denies.
 import { BouncerError } from '../errors.js'
+import { jsonNumber } from '../exact-json.js'
 import { STATUS_CODES } from '../node-http.js'
 import type { Decision, HeaderList } from '../proxy/decision.js'
 
@@ -102,8 +103,9 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
   if (Array.isArray(d.mask) && d.mask.length > 0 && allow) throw invalid('mask rules cannot be enforced through ext_authz (Envoy forwards the response)')
   let cacheTtl: number | undefined
   if (d.cache_ttl !== undefined) {
-    if (typeof d.cache_ttl !== 'number' || !Number.isFinite(d.cache_ttl) || d.cache_ttl < 0) throw invalid('cache_ttl must be a number of seconds >= 0')
-    cacheTtl = d.cache_ttl
+    const n = jsonNumber(d.cache_ttl)
+    if (n === undefined || !Number.isFinite(n) || n < 0) throw invalid('cache_ttl must be a number of seconds >= 0')
+    cacheTtl = n
   }
   let reason: string | undefined
   if (typeof d.reason === 'string') reason = d.reason.length > MAX_REASON ? d.reason.slice(0, MAX_REASON) : d.reason
@@ -118,8 +120,11 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
     headersToRemove = [...names(d.request_headers_to_remove, 'request_headers_to_remove'), ...names(d.remove_headers, 'remove_headers')].map((h) => h.toLowerCase())
     queryParametersToRemove = names(d.query_parameters_to_remove, 'query_parameters_to_remove')
   } else {
-    const s = d.http_status ?? d.status
-    if (d.http_status !== undefined && d.status !== undefined && d.http_status !== d.status) throw invalid('http_status and status disagree')
+    // A number the policy wrote as 403.0 is kept as its text (exact-json.ts): read as a number.
+    const hs = d.http_status === undefined ? undefined : jsonNumber(d.http_status) ?? d.http_status
+    const ds = d.status === undefined ? undefined : jsonNumber(d.status) ?? d.status
+    const s = hs ?? ds
+    if (hs !== undefined && ds !== undefined && hs !== ds) throw invalid('http_status and status disagree')
     if (s !== undefined) {
       if (typeof s !== 'number' || !Number.isInteger(s) || STATUS_CODES[s] === undefined || s < 200) throw invalid(`Invalid HTTP status code ${JSON.stringify(s)}`)
       status = s

@@ -15,6 +15,7 @@
 // a ProtoError naming the field.
 
 import { isUtf8 } from 'node:buffer'
+import { isRawJson } from '../exact-json.js'
 
 export class ProtoError extends Error {
   constructor (readonly field: string, reason: string) {
@@ -413,6 +414,7 @@ function valueOf (v: unknown): Writer {
   // null_value and bool_value are oneof members: written even when zero.
   if (v === null || v === undefined) return w.raw(Uint8Array.of((1 << 3) | WT_VARINT, 0))
   if (typeof v === 'number') return w.double(2, v)
+  if (isRawJson(v)) return w.double(2, Number(v.rawJSON)) // a number kept as its text (exact-json.ts): a Struct number is a double
   if (typeof v === 'string') return w.string(3, v, true)
   if (typeof v === 'boolean') return w.raw(Uint8Array.of((4 << 3) | WT_VARINT, v ? 1 : 0))
   if (Array.isArray(v)) {

@@ -4,6 +4,7 @@
 // Unknown fields are ignored (forward compatibility); known fields with a wrong type are errors.
 import { BouncerError } from '../errors.js'
 import { PROTECTED } from './headers.js'
+import { isRawJson, jsonNumber } from '../exact-json.js'
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string | string[]]>
 
@@ -52,6 +53,7 @@ function headerList (v: unknown, field: string): HeaderList {
     let val: string | string[]
     if (typeof value === 'string') val = value
     else if (typeof value === 'number' || typeof value === 'boolean') val = String(value)
+    else if (isRawJson(value)) val = value.rawJSON // a number as the policy wrote it (1.0)
     else if (Array.isArray(value) && value.every((x) => typeof x === 'string')) val = value as string[]
     else throw invalid(`${field}.${name} must be a string or a list of strings`)
     if (Array.isArray(val) ? val.some((x) => BAD_VALUE.test(x)) : BAD_VALUE.test(val)) throw invalid(`${field}.${name}: value contains CR, LF or NUL`)
@@ -83,8 +85,9 @@ export function parseDecision (result: unknown): Decision {
   }
   let status = allow ? 200 : 403
   if (d.status !== undefined) {
-    if (typeof d.status !== 'number' || !Number.isInteger(d.status) || d.status < 200 || d.status > 599) throw invalid('status must be an integer between 200 and 599')
-    status = d.status
+    const n = jsonNumber(d.status)
+    if (n === undefined || !Number.isInteger(n) || n < 200 || n > 599) throw invalid('status must be an integer between 200 and 599')
+    status = n
   }
   let body: string | undefined
   let bodyType: string | undefined
@@ -107,8 +110,9 @@ export function parseDecision (result: unknown): Decision {
   }
   let cacheTtl: number | undefined
   if (d.cache_ttl !== undefined) {
-    if (typeof d.cache_ttl !== 'number' || !Number.isFinite(d.cache_ttl) || d.cache_ttl < 0) throw invalid('cache_ttl must be a number of seconds >= 0')
-    cacheTtl = d.cache_ttl
+    const n = jsonNumber(d.cache_ttl)
+    if (n === undefined || !Number.isFinite(n) || n < 0) throw invalid('cache_ttl must be a number of seconds >= 0')
+    cacheTtl = n
   }
   let reason: string | undefined
   if (d.reason !== undefined && d.reason !== null) {

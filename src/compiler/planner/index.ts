@@ -14,7 +14,7 @@ import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { FLOAT_BUILTIN } from '../float-builtin.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
-import { losesDigits } from '../../exact-json.js'
+import { keepsText } from '../../exact-json.js'
 import { isPrintStatement, rewritePrint } from './print.js'
 
 /** A number constant kept as its source text (big integers, exact decimals). */
@@ -537,8 +537,9 @@ function constKey (v: unknown): string {
 export function numberValue (raw: string): number | RawNumber {
   const n = Number(raw)
   // numbers no double denotes (big integers, numbers beyond float64, fractions with more
-  // digits than a double keeps) keep their source text: OPA compares the decimals
-  if (losesDigits(raw, n)) return new RawNumber(raw)
+  // digits than a double keeps) keep their source text: OPA compares the decimals; and so do
+  // numbers written otherwise than a double prints (1.0, 1e2): OPA keeps the text (exact-json.ts)
+  if (keepsText(raw, n)) return new RawNumber(raw)
   return n
 }
 

@@ -127,12 +127,14 @@ function anyUnsafeNumber (args: readonly unknown[]): boolean {
  * any Error, reported as eval_builtin_error with its message); non-strict evaluations turn
  * that into undefined, strict ones into an Error whose message starts with the OPA code.
  */
-export function guard (name: string, impl: HostBuiltin): HostBuiltin {
+export function guard (name: string, impl: HostBuiltin, exactArgs = false): HostBuiltin {
   const wrapped = (...args: unknown[]): unknown => {
     try {
       // The SDK parsed the arguments as doubles: a number past 2^53 (a nanosecond timestamp)
-      // arrives rounded. Read them again exactly from the module when it can give them.
-      if (current?.hostArgs !== undefined && anyUnsafeNumber(args)) {
+      // arrives rounded, and 1.0 arrives as 1. Read them again exactly from the module when it
+      // can give them: when a number may have been rounded, or always (exactArgs) for a builtin
+      // that prints numbers as written.
+      if (current?.hostArgs !== undefined && (exactArgs || anyUnsafeNumber(args))) {
         const exact = current.hostArgs()
         if (exact !== undefined && exact.length === args.length) return impl(...exact)
       }

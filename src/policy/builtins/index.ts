@@ -49,12 +49,16 @@ const groups: Array<Record<string, HostBuiltin>> = [
   jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
 ]
 
+/** Host builtins that print their arguments' numbers as written (OPA hands them json.Numbers:
+ * 0.0000001 stays 0.0000001, 1.0 stays 1.0): they always read their arguments exactly. */
+const EXACT_ARGS: ReadonlySet<string> = new Set(['strings.render_template'])
+
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */
 export const hostBuiltins: Record<string, HostBuiltin> = {}
 for (const g of groups) {
   for (const [name, impl] of Object.entries(g)) {
     if (Object.prototype.hasOwnProperty.call(hostBuiltins, name)) throw new Error(`host builtin ${name} registered twice`)
-    hostBuiltins[name] = guard(name, impl)
+    hostBuiltins[name] = guard(name, impl, EXACT_ARGS.has(name))
   }
 }
 

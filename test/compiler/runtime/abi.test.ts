@@ -53,8 +53,9 @@ t.test('exact number and string text through opa_eval', async (t) => {
   t.equal(evalText('-9223372036854775808'), '[{"result":-9223372036854775808}]', 'i64 min')
   t.equal(evalText('9223372036854775807'), '[{"result":9223372036854775807}]', 'i64 max')
   t.equal(evalText('9223372036854775808'), '[{"result":9223372036854775808}]', 'i64 max + 1 (raw)')
-  t.equal(evalText('1.0'), '[{"result":1}]', 'integral float written as integer')
-  t.equal(evalText('1e2'), '[{"result":100}]')
+  t.equal(evalText('1.0'), '[{"result":1.0}]', 'a whole float keeps its text (OPA keeps json.Number text)')
+  t.equal(evalText('1e2'), '[{"result":1e2}]')
+  t.equal(evalText('[0.50, 1.5, 0.0000001, 1E21, 2.5e-3]'), '[{"result":[0.50,1.5,0.0000001,1E21,2.5e-3]}]', 'any text a double would print otherwise')
   // Float text is round-trip exact, though not always Go's shortest form (see STATUS.md).
   t.equal(JSON.parse(evalText('0.30000000000000004'))[0].result, 0.30000000000000004)
   t.same(JSON.parse(evalText('[5e-324, 2.4703282292062328e-324, 2.4703282292062327e-324, 1.7976931348623157e308, 1e-400, 2.2250738585072011e-308, 9007199254740993.0, 0.1e1, 1234567890123456789012345678901234567890e-30]'))[0].result,

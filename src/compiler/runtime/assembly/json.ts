@@ -256,6 +256,16 @@ function parseNumber (): Value {
     let text = String.UTF8.decodeUnsafe(start, pos - start, false);
     if (!isFinite(f) || compareDecimalText(text, f.toString()) != 0) return mkDecimal(text, f);
   }
+  // OPA keeps a number's text as written (json.Number): "1.0", "1e2" and "0.50" print so
+  // (json.marshal, results), and "1.0" is no integer operand (array index, substring, sprintf's
+  // %d). Kept only when the text is not what this number prints as anyway: an exponent, a
+  // fraction ending in 0, or a magnitude printed with an exponent.
+  if (c2 == 0x65 || c2 == 0x45 || load<u8>(pos - 1) == 0x30 || (a != 0 && a < 1e-6) || a >= 1e21) {
+    let text = String.UTF8.decodeUnsafe(start, pos - start, false);
+    let n = changetype<NumV>(mkFloat(f));
+    if (text != numberText(n)) return mkDecimal(text, f);
+    return n;
+  }
   return mkFloat(f);
 }
 

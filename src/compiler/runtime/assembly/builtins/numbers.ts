@@ -270,17 +270,17 @@ export function floor (args: Array<Value>): Value | null {
 const MAX_RANGE: i64 = 100000000;
 
 export function range (args: Array<Value>): Value | null {
-  let a = intArg("numbers.range", args[0], 1);
+  let a = bigIntArg("numbers.range", args[0], 1);
   if (!intOk) return null;
-  let b = intArg("numbers.range", args[1], 2);
+  let b = bigIntArg("numbers.range", args[1], 2);
   if (!intOk) return null;
   return buildRange("numbers.range", a, b, 1);
 }
 
 export function rangeStep (args: Array<Value>): Value | null {
-  let a = intArg("numbers.range_step", args[0], 1);
+  let a = bigIntArg("numbers.range_step", args[0], 1);
   if (!intOk) return null;
-  let b = intArg("numbers.range_step", args[1], 2);
+  let b = bigIntArg("numbers.range_step", args[1], 2);
   if (!intOk) return null;
   // a step past i64 (an integer literal kept exact) is longer than any range: just the start
   let sv = args[2];
@@ -288,7 +288,7 @@ export function rangeStep (args: Array<Value>): Value | null {
   let s: i64 = 0;
   if (big) s = changetype<NumV>(sv).raw!.charCodeAt(0) == 45 ? -1 : i64.MAX_VALUE;
   else {
-    s = intArg("numbers.range_step", sv, 3);
+    s = bigIntArg("numbers.range_step", sv, 3);
     if (!intOk) return null;
   }
   if (s <= 0) return builtinError("numbers.range_step", "step must be a positive integer");
@@ -430,6 +430,20 @@ export function lte (args: Array<Value>): Value | null { return mkBool(compare(a
 export function gt (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) > 0); }
 export function gte (args: Array<Value>): Value | null { return mkBool(compare(args[0], args[1]) >= 0); }
 
+/** An integer operand as OPA's BigIntOperand reads it: any number whose value is an integer
+ * (3.0 and 1e2 too, unlike intArg's Number.Int); sets `intOk`. Integers past i64 are refused
+ * by the callers before this. */
+function bigIntArg (name: string, v: Value, operand: i32): i64 {
+  if (v.kind == T_NUMBER && changetype<NumV>(v).dec !== null && isInteger(v)) {
+    let t = integerText(changetype<NumV>(v));
+    if (t !== null) {
+      let r = fromText(t);
+      if (changetype<NumV>(r).isInt) { intOk = true; return changetype<NumV>(r).i; }
+    }
+  }
+  return intArg(name, v, operand);
+}
+
 // ---- bits -------------------------------------------------------------------------
 // OPA's bits.* work on arbitrary-precision integers (two's complement for negatives: Go's
 // math/big). Here operands are 64-bit, where and/or/xor/negate/rsh in i64 give exactly those
@@ -442,7 +456,7 @@ function bitsArg (name: string, v: Value, operand: i32): i64 {
     builtinError(name, "operand " + operand.toString() + " is an integer beyond 64 bits, which is not supported here");
     return 0;
   }
-  return intArg(name, v, operand);
+  return bigIntArg(name, v, operand);
 }
 
 function shiftArg (name: string, v: Value): i64 {

@@ -12,7 +12,7 @@
 import {
   Value, BoolV, ArrV, ObjV, SetV, StrV,
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
-  mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, isInteger, numToI64, setFromItems,
+  mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, numToI64, i64Ok, setFromItems,
 } from '../value'
 import { abortWith, callHost, setFloatBuiltinId } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
@@ -109,9 +109,9 @@ function setKeysOfMatches (r: Value, args: Array<Value>): Value {
       if (args[j].kind != T_SET) continue
       const elems = changetype<SetV>(args[j]).items
       const k = pair[j]
-      if (k.kind != T_NUMBER || !isInteger(k)) return r
+      if (k.kind != T_NUMBER) return r
       const at = numToI64(k)
-      if (at < 0 || at >= <i64>elems.length) return r
+      if (!i64Ok || at < 0 || at >= <i64>elems.length) return r
       pair[j] = elems[<i32>at]
     }
     out[i] = new ArrV(pair)
@@ -515,10 +515,11 @@ function index (coll: Value, key: Value): Value | null {
   switch (coll.kind) {
     case T_OBJECT: return changetype<ObjV>(coll).get(key)
     case T_ARRAY: {
-      if (key.kind != T_NUMBER || !isInteger(key)) return null
+      // OPA's Array.Get: an integer (Number.Int), so arr[1.0] is undefined as in OPA
+      if (key.kind != T_NUMBER) return null
       const i = numToI64(key)
       const items = changetype<ArrV>(coll).items
-      if (i < 0 || i >= <i64>items.length) return null
+      if (!i64Ok || i < 0 || i >= <i64>items.length) return null
       return items[<i32>i]
     }
     case T_SET: return changetype<SetV>(coll).has(key) ? key : null
@@ -586,8 +587,8 @@ function walkBase (v: Value | null, path: Array<Value>): Value | null {
   for (let i = 0; i < path.length; i++) {
     if (cur === null) return null
     const k = path[i]
-    if (cur.kind == T_OBJECT && k.kind == T_NUMBER && isInteger(k)) {
-      const n = numToI64(k)
+    let n: i64 = 0
+    if (cur.kind == T_OBJECT && k.kind == T_NUMBER && (n = numToI64(k), i64Ok)) {
       cur = changetype<ObjV>(cur).getStr(n.toString())
     } else cur = index(cur, k)
   }

@@ -1,0 +1,75 @@
+// Numbers keep the text they were written with, as OPA's json.Number does: 1.0, 1e2 and 0.50
+// print as written (json.Marshal, results, strings.render_template), and 1.0 is no integer
+// operand (OPA's Number.Int fails for it: an array index or substring's position of 1.0 is
+// undefined, sprintf's %d of it is "%!d(float64=1)"), while its value compares as 1. A number
+// computed by arithmetic is OPA's big.Float Text('g', -1): 1.0 + 1 is 2, an integer again.
+// Through real compiled policies; the inputs are read by exact-json as the proxy reads them.
+import t from 'tap'
+import { compileModules } from '../../src/compiler/index.js'
+import { loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { parseJsonExact } from '../../src/exact-json.js'
+
+async function evaluate (source: string, inputText: string): Promise<Record<string, unknown>> {
+  const c = compileModules({ modules: [{ file: 'n.rego', source }], entrypoints: ['n'] })
+  const p = await loadWasmPolicy(c.wasm)
+  const rs = p.evaluate(parseJsonExact(inputText), 'n') as Array<{ result: Record<string, unknown> }>
+  return rs[0]!.result
+}
+
+t.test('a number from the input keeps its text', async t => {
+  const r = await evaluate(`package n
+marshal := json.marshal(input)
+d := sprintf("%d", [input.x])
+v := sprintf("%v", [input.x])
+idx := input.arr[input.x]
+sub := substring("hello", input.x, 2)
+rng := numbers.range(1, input.three)
+eq if input.x == 1
+member if input.x in {1}
+sum := input.x + 1
+sumd := sprintf("%d", [input.x + 1])
+echo := input.x
+big := input.big
+`, '{"x": 1.0, "three": 3.0, "arr": [10, 20], "e": 1e2, "half": 0.50, "tiny": 0.0000001, "big": 9007199254740993}')
+  t.equal(r.marshal, '{"arr":[10,20],"big":9007199254740993,"e":1e2,"half":0.50,"three":3.0,"tiny":0.0000001,"x":1.0}', 'json.marshal prints each number as written')
+  t.equal(r.d, '%!d(float64=1)', "sprintf's %d of 1.0 is Go's %d of a float64")
+  t.equal(r.v, '1', "sprintf's %v of 1.0 is the float64's shortest form")
+  t.notOk('idx' in r, 'arr[1.0] is undefined (Array.Get needs Number.Int)')
+  t.notOk('sub' in r, 'substring at 1.0 is an operand error (IntOperand)')
+  t.same(r.rng, [1, 2, 3], 'numbers.range takes 3.0 (BigIntOperand: an integral big.Float)')
+  t.equal(r.eq, true, '1.0 == 1')
+  t.equal(r.member, true, '1.0 in {1}')
+  t.equal(r.sum, 2, '1.0 + 1 is 2')
+  t.equal(r.sumd, '2', "1.0 + 1 is an integer for sprintf's %d (FloatToNumber prints 2)")
+  t.equal(JSON.stringify(r.echo), '1.0', 'the result carries 1.0 as written')
+  t.equal(JSON.stringify(r.big), '9007199254740993', 'and a big integer exactly')
+})
+
+t.test('a number literal in the policy keeps its text', async t => {
+  const r = await evaluate(`package n
+marshal := json.marshal([1.0, 1e2, 0.50, 1.5, 0.0000001, 7])
+d := sprintf("%d|%d", [1.0, 7])
+idx := [10, 20][1.0]
+less if 1.0 < 1.5
+`, '{}')
+  t.equal(r.marshal, '[1.0,1e2,0.50,1.5,0.0000001,7]')
+  t.equal(r.d, '%!d(float64=1)|7')
+  t.notOk('idx' in r, '[10, 20][1.0] is undefined')
+  t.equal(r.less, true)
+})
+
+t.test('to_number keeps the text it parsed', async t => {
+  const r = await evaluate(`package n
+m := json.marshal([to_number("2.0"), to_number("2"), to_number("1e3")])
+d := sprintf("%d", [to_number("2.0")])
+`, '{}')
+  t.equal(r.m, '[2.0,2,1e3]')
+  t.equal(r.d, '%!d(float64=2)')
+})
+
+t.test('strings.render_template prints numbers as written', async t => {
+  const r = await evaluate(`package n
+out := strings.render_template("{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}}", input)
+`, '{"a": 9007199254740993, "b": 1e23, "c": 0.0000001, "d": 1.50, "e": 2, "f": 0.5}')
+  t.equal(r.out, '9007199254740993 1e23 0.0000001 1.50 2 0.5', "OPA hands the template json.Numbers: each number's text")
+})

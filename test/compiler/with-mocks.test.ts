@@ -52,3 +52,36 @@ for (const [rule, want] of cases) {
     t.same(r.value, want)
   })
 }
+
+// What OPA's compiler refuses in a `with` (validateWith, validateWithBuiltinTarget and the type
+// checker's checkExprWith). Each of these compiled here before and evaluated to something; one
+// (`count` replaced by `concat`) crashed the evaluation.
+t.test('with targets and replacements OPA refuses', async t => {
+  const refused: Array<[string, RegExp]> = [
+    ['p := {"a": 1}\nr := x if { x := p with p.a as 2 }', /rego_compile_error: with keyword cannot partially replace virtual document\(s\)/],
+    ['deny contains "x" if true\nr if { deny with data.test.deny.x as 1 }', /rego_compile_error: with keyword cannot partially replace virtual document\(s\)/],
+    ['r if { 1 in [1] with internal.member_2 as false }', /rego_compile_error: with keyword replacing built-in function: replacement of internal function "internal\.member_2" invalid/],
+    ['w(_) := 1\nr := y if { y := [p | walk({"a": 1}, [p, _])] with walk as w }', /with keyword replacing built-in function: target must not be a relation/],
+    ['r if { true with rego.metadata.rule as {} }', /with keyword replacing built-in function: replacement of "rego\.metadata\.rule" invalid/],
+    ['r if { true with eq as true }', /with keyword replacing built-in function: replacement of "eq" invalid/],
+    ['r if { true with print as true }', /with keyword replacing built-in function: target must not be a void function/],
+    ['f(x) := x\ng(x, y) := x\nr := y if { y := f(1) with f as g }', /rego_type_error: data\.test\.f: arity mismatch\n\thave: \(any, any\)\n\twant: \(any\)/],
+    ['r := y if { y := count([1]) with count as concat }', /rego_type_error: count: arity mismatch\n\thave: \(string, any<array\[string\], set\[string\]>\)\n\twant: \(collection: any<string, array\[any\], object\[any: any\], set\[any\]>\)/],
+    ['r := y if { y := concat(",", ["a"]) with concat as count }', /rego_type_error: concat: arity mismatch/],
+  ]
+  for (const [body, want] of refused) {
+    const out = await runRego(`package test\n${body}\n`, {}, 'test/r')
+    t.match(out.error ?? '', want, body)
+    t.notOk('value' in out, `${body}: not evaluated`)
+  }
+  // Still allowed: a whole rule replaced; a ref-head rule's own path; a value mock; functions
+  // whose arguments unify (the results are not compared); a builtin by one of the same arity.
+  const allowed: Array<[string, unknown]> = [
+    ['p := {"a": 1}\nr := x if { x := p with p as {"a": 2} }', { a: 2 }],
+    ['a.b.c := 1\nr := x if { x := a.b.c with data.test.a.b.c as 2 }', 2],
+    ['r := y if { y := count([1]) with count as 7 }', 7],
+    ['f(x) := x\ng(_) := "g"\nr := y if { y := f(1) with f as g }', 'g'],
+    ['r := y if { y := count([1, 2]) with count as sum }', 3],
+  ]
+  for (const [body, want] of allowed) t.same(await runRego(`package test\n${body}\n`, {}, 'test/r'), { value: want }, body)
+})

@@ -73,3 +73,35 @@ out := strings.render_template("{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}}", inpu
 `, '{"a": 9007199254740993, "b": 1e23, "c": 0.0000001, "d": 1.50, "e": 2, "f": 0.5}')
   t.equal(r.out, '9007199254740993 1e23 0.0000001 1.50 2 0.5', "OPA hands the template json.Numbers: each number's text")
 })
+
+t.test("a computed number is OPA's 64-bit big.Float and its FloatToNumber text", async t => {
+  // OPA's abs of a non-integer is arithUnary: big.Float, printed with Text('g', -1); format_int
+  // past int64 reads the number through that 64-bit big.Float too (18446744073709551617 has
+  // 65 significant bits). Values from Go's math/big semantics, checked against an independent
+  // Python model (Fraction, round half to even at 64 bits).
+  const r = await evaluate(`package n
+abs_frac := json.marshal([abs(-1234567.5), abs(-0.00001), abs(-1.5), abs(-3), abs(1.0)])
+fmt_big := [format_int(18446744073709551617, 10), format_int(123456789012345678901234567890, 16), format_int(-9223372036854775809, 10)]
+over := to_number("1e400")
+under := to_number("1e-400") > 0
+`, '{}')
+  t.equal(r.abs_frac, '[1.2345675e+06,1e-05,1.5,3,1]')
+  t.same(r.fmt_big, ['18446744073709551616', '18ee90ff6c373e0ee00000000', '-9223372036854775809'])
+  t.notOk('over' in r, "to_number past the doubles is ParseFloat's range error (undefined)")
+  t.equal(r.under, true, 'an underflow is no error in ParseFloat, and the number stays above 0')
+})
+
+t.test('json.marshal of an object with non-string keys is the Go map OPA makes of it', async t => {
+  // ast.JSON turns each key into its JSON text (a later key with the same text replaces an
+  // earlier one) and json.Marshal sorts the map's keys as strings.
+  const r = await evaluate(`package n
+dup := json.marshal({1: "a", "1": "b"})
+order := json.marshal({"$x": 1, 5: 2, null: 3, "a": 4})
+nested := json.marshal([{[1]: 2, "z": {true: 1}}])
+plain := json.marshal({"b": 1, "a": 2})
+`, '{}')
+  t.equal(r.dup, '{"1":"b"}')
+  t.equal(r.order, '{"$x":1,"5":2,"a":4,"null":3}')
+  t.equal(r.nested, '[{"[1]":2,"z":{"true":1}}]')
+  t.equal(r.plain, '{"a":2,"b":1}')
+})

@@ -117,6 +117,29 @@ t.test('decision cache: two big integers a double cannot tell apart get their ow
   }
 })
 
+t.test('parsed_body: 22.0 is not 22 where OPA tells them apart, and the cache keeps them apart', async (t) => {
+  // OPA keeps a number's text: sprintf's %d of 22.0 is "%!d(float64=22)", and an array index
+  // of 1.0 is undefined. A policy pinning the port by its printed form denies 22.0.
+  const up = await startUpstream()
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': `package bouncer
+
+default decision := {"allow": false}
+
+decision := {"allow": true} if sprintf("%d", [input.parsed_body.port]) == "22"
+` },
+    config: { policy: { parsed_body: { enabled: true } }, cache: { enabled: true, l1: { enabled: true }, redis: { enabled: false } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  for (const [port, status] of [['22', 200], ['22.0', 403], ['22', 200], ['2.2e1', 403], ['22.0', 403]] as const) {
+    const r = await request(`${b.url}/ssh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"port": ${port}}` })
+    t.equal(r.statusCode, status, `port ${port} → ${status}`)
+    await r.body.dump()
+  }
+  t.same(up.requests.map((r) => r.body.toString()), ['{"port": 22}', '{"port": 22}'], 'only 22 reached the upstream')
+})
+
 t.test('JWT claims: a numeric claim past 2^53 is read exactly', async (t) => {
   const secret = 'exact-numbers-test-secret-0123456789abcdef'
   const up = await startUpstream()

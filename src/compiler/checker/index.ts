@@ -325,7 +325,9 @@ class Checker {
 
   checkExpr (e: Expr, bc: BodyCtx): void {
     for (const w of e.with) {
-      if (this.callTarget(w.value, bc) === null) this.typeOf(w.value, bc)
+      const value = this.callTarget(w.value, bc) ?? this.builtinValue(w.value, bc)
+      if (value === null) this.typeOf(w.value, bc)
+      else this.checkWithFunction(w, value, bc)
     }
     const k = e.kind
     switch (k.type) {
@@ -570,6 +572,32 @@ class Checker {
     const decl = builtinDecl(name)
     if (decl === undefined || decl.impl.kind === 'none') return null
     return { decl }
+  }
+
+  /** A `with` value naming a builtin (`with count as concat`): a variable of the body only
+   * by name, unless the body declares or binds it. */
+  builtinValue (t: Term, bc: BodyCtx): { decl: BuiltinDecl } | null {
+    if (t.type !== 'var') return null
+    for (let s: Scope | null = bc.scope; s !== null; s = s.parent) if (s.declared.has(t.name) || s.bound.has(t.name)) return null
+    const decl = builtinDecl(t.name)
+    return decl === undefined || decl.impl.kind === 'none' ? null : { decl }
+  }
+
+  /**
+   * A function or builtin replaced by another (`with count as f`): OPA's checkExprWith wants
+   * the same arity and arguments that unify pairwise (the results are not compared).
+   */
+  checkWithFunction (w: Expr['with'][number], value: NonNullable<ReturnType<Checker['callTarget']>>, bc: BodyCtx): void {
+    const target = this.callTarget(w.target, bc)
+    if (target === null) return
+    const sig = (x: typeof target): { name: string; args: Type[]; names: readonly string[] } => 'node' in x
+      ? { name: 'data.' + x.node.path.join('.'), args: this.funcType(x.node).args, names: [] }
+      : { name: x.decl.name, args: [...x.decl.args], names: x.decl.argNames ?? [] }
+    const t = sig(target)
+    const v = sig(value)
+    if (t.args.length === v.args.length && t.args.every((a, i) => unifies(a, v.args[i]!))) return
+    const want = `(${t.args.map((a, i) => (t.names[i] !== undefined ? `${t.names[i]}: ` : '') + typeString(a)).join(', ')})`
+    this.error(w.loc, `${t.name}: arity mismatch`, [`have: (${v.args.map(typeString).join(', ')})`, `want: ${want}`])
   }
 
   /**

@@ -529,6 +529,15 @@ function dedupePaths (paths: string[][]): string[][] {
   return out.sort((a, b) => a.join('\u0000') < b.join('\u0000') ? -1 : 1)
 }
 
+/** Why a builtin cannot be a `with` target (OPA's validateWithBuiltinTarget), or null. */
+function withBuiltinTargetError (name: string): string | null {
+  if (name === 'eq' || name === 'rego.metadata.chain' || name === 'rego.metadata.rule') return `replacement of ${JSON.stringify(name)} invalid`
+  if (name.startsWith('internal.')) return `replacement of internal function ${JSON.stringify(name)} invalid`
+  if (name === 'print') return 'target must not be a void function'
+  if (builtinInfo(name)?.relation === true) return 'target must not be a relation'
+  return null
+}
+
 function constKey (v: unknown): string {
   if (v instanceof RawNumber) return 'n:' + v.raw
   return 'j:' + JSON.stringify(v, (_k, x) => x instanceof RawNumber ? { $raw: x.raw } : x)
@@ -918,12 +927,26 @@ class Lowerer {
       }
     }
     if (dataPath !== null) {
+      // OPA's validateWith: a rule's value is replaced whole or not at all (`p.a` of a rule p)
+      for (let k = 0; k < dataPath.length; k++) {
+        const prefix = findNode(this.p.root, dataPath.slice(0, k))
+        if (prefix === undefined) break
+        if (prefix.rules.length > 0 || prefix.defaults.length > 0) {
+          this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
+          return null
+        }
+      }
       const node = findNode(this.p.root, dataPath)
       if (node !== undefined && node.isFunction) {
         return [WithKind.FUNC, node.func, this.replacement(value)]
       }
       this.p.funcInput[this.f].whole = true
       return [WithKind.DATA, this.p.const(dataPath), this.evalTerm(value)]
+    }
+    const refused = withBuiltinTargetError(dotted)
+    if (refused !== null) {
+      this.diags.add('rego_compile_error', `with keyword replacing built-in function: ${refused}`, target.loc)
+      return null
     }
     if (builtinInfo(dotted) !== undefined) {
       const b = this.p.builtin(dotted)

@@ -11,7 +11,7 @@
 import {
   Value, NumV, StrV, ArrV, ObjV, SetV, BoolV,
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET,
-  mkNull, mkBool, mkInt, mkFloat, mkBigInt, mkDecimal, compareDecimalText, objectFromPairs, setFromItems, newSet, emptyValues,
+  mkNull, mkBool, mkInt, mkFloat, mkBigInt, mkDecimal, compareDecimalText, compareStrings, objectFromPairs, setFromItems, newSet, emptyValues,
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
 
@@ -631,6 +631,13 @@ export function writeValue (w: ByteWriter, v: Value, json: bool): void {
     case T_OBJECT: {
       let o = changetype<ObjV>(v);
       let keys = o.keys, vals = o.vals;
+      let nk = keys.length;
+      // Keys sort null < boolean < number < string < array < object < set: a non-string key is
+      // first or last.
+      if (json && nk > 0 && (unchecked(keys[0]).kind != T_STRING || unchecked(keys[nk - 1]).kind != T_STRING)) {
+        writeTextKeyed(w, keys, vals);
+        return;
+      }
       w.byte(0x7B);
       for (let i = 0, n = keys.length; i < n; i++) {
         if (i > 0) w.byte(0x2C);
@@ -644,6 +651,41 @@ export function writeValue (w: ByteWriter, v: Value, json: bool): void {
       return;
     }
   }
+}
+
+// @ts-ignore: decorator
+@lazy let sortTexts: Array<string> = new Array<string>();
+
+/**
+ * An object with non-string keys as JSON, as OPA's ast.JSON makes it a Go map[string]any: each
+ * key becomes its JSON text, a later key with the same text replaces an earlier one ({1: "a",
+ * "1": "b"} is {"1": "b"}), and json.Marshal writes the keys in byte order of their text.
+ */
+function writeTextKeyed (w: ByteWriter, keys: Array<Value>, vals: Array<Value>): void {
+  let texts = new Array<string>();
+  let out = new Array<Value>();
+  let at = new Map<string, i32>();
+  for (let i = 0, n = keys.length; i < n; i++) {
+    let k = unchecked(keys[i]);
+    let t = k.kind == T_STRING ? changetype<StrV>(k).s : dumpJSON(k);
+    if (at.has(t)) { unchecked(out[at.get(t)] = unchecked(vals[i])); continue; }
+    at.set(t, texts.length);
+    texts.push(t);
+    out.push(unchecked(vals[i]));
+  }
+  let order = new Array<i32>(texts.length);
+  for (let i = 0; i < order.length; i++) unchecked(order[i] = i);
+  sortTexts = texts; // the comparator cannot close over a local; it sorts before any recursion
+  order.sort((a: i32, b: i32): i32 => compareStrings(unchecked(sortTexts[a]), unchecked(sortTexts[b])));
+  w.byte(0x7B);
+  for (let j = 0; j < order.length; j++) {
+    if (j > 0) w.byte(0x2C);
+    let i = unchecked(order[j]);
+    writeQuoted(w, unchecked(texts[i]));
+    w.byte(0x3A);
+    writeValue(w, unchecked(out[i]), true);
+  }
+  w.byte(0x7D);
 }
 
 export function dumpJSON (v: Value): string {

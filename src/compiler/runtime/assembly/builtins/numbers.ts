@@ -214,9 +214,10 @@ export function abs (args: Array<Value>): Value | null {
     if (n.i != i64.MIN_VALUE) return mkInt(-n.i);
     return mkBigInt("9223372036854775808", 9223372036854775808.0);
   }
-  // Past an i64 or past a double's digits, OPA's abs is a 64-bit big.Float (arithUnary): it
-  // rounds (abs(18446744073709551617) is 18446744073709551616).
-  if ((n.raw !== null || n.dec !== null) && floatBuiltinId() >= 0) return floatOp("abs", a, mkInt(0));
+  // Any other number is OPA's arithUnary: a 64-bit big.Float, which rounds past 64 bits
+  // (abs(18446744073709551617) is 18446744073709551616) and is printed by FloatToNumber
+  // (abs(-1234567.5) is 1.2345675e+06), so the host computes it.
+  if (floatBuiltinId() >= 0) return floatOp("abs", a, mkInt(0));
   let raw = n.raw;
   if (raw !== null) return raw.charCodeAt(0) == 45 ? mkNum(raw.substring(1))! : a;
   let dec = n.dec;
@@ -320,6 +321,8 @@ export function toNumber (args: Array<Value>): Value | null {
       if (isNonFiniteWord(s)) return typeError("to_number", 1, "valid number string", a);
       let v = parseLooseNumber(s);
       if (v === null) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": invalid syntax");
+      // OPA checks the string with ParseFloat first, which refuses a number past the doubles
+      if (!isFinite(numToF64(v))) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": value out of range");
       return v;
     }
   }
@@ -373,10 +376,9 @@ export function formatInt (args: Array<Value>): Value | null {
   let n = changetype<NumV>(a);
   let i: i64;
   if (n.isInt) i = n.i;
-  else if (n.raw !== null) return mkStr(signedInBase(integerText(n)!, <i32>base)); // an integer past i64: exact
   else {
     let f = Math.trunc(numToF64(a));
-    if (n.dec !== null || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) {
+    if (n.raw !== null || n.dec !== null || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) {
       // OPA formats the integer part of the number's 64-bit big.Float (NumberToFloat, Int), which
       // is no i64 here: 1e20 is "100000000000000000000", 9.3e40 its 64-bit rounding's digits.
       if (floatBuiltinId() < 0) return builtinError("format_int", "number too large");

@@ -508,7 +508,7 @@ function compareIntF64 (i: i64, f: f64): i32 {
 }
 
 /** Compares two decimal integer literals (optional leading '-', no leading zeros). */
-function compareIntText (a: string, b: string): i32 {
+export function compareIntText (a: string, b: string): i32 {
   let na = a.charCodeAt(0) == 45, nb = b.charCodeAt(0) == 45;
   if (na != nb) return na ? -1 : 1;
   let c: i32;

@@ -8,7 +8,7 @@
 import {
   Value, NumV, StrV, BoolV, T_NUMBER, T_STRING, T_SET, T_NULL, T_BOOL,
   mkInt, mkFloat, mkBool, mkStr, newArrayCap, compare, equals, numToF64, numToI64, i64Ok, isInteger,
-  mkNum, mkBigInt,
+  mkNum, mkBigInt, compareIntText,
 } from "../value";
 import { builtinError, typeError, typeErrorMsg } from "./errors";
 import { setMinus, setUnion, setIntersect } from "./collections";
@@ -270,7 +270,54 @@ export function floor (args: Array<Value>): Value | null {
 
 const MAX_RANGE: i64 = 100000000;
 
+/** An endpoint that is an integer past i64 (kept as its digits): OPA's BigIntOperand takes it. */
+function bigEndpoint (v: Value): bool {
+  return v.kind == T_NUMBER && changetype<NumV>(v).raw !== null && isInteger(v);
+}
+
+/** numbers.range(_step) when an endpoint is past i64: OPA steps through big.Ints. */
+function bigRange (name: string, a: Value, b: Value, step: i64): Value | null {
+  let ta = integerText(changetype<NumV>(a));
+  let tb = integerText(changetype<NumV>(b));
+  if (ta === null || tb === null) return builtinError(name, "operand must be integer number but got floating-point number");
+  let diff = bigSub(tb, ta);
+  let down = diff.charCodeAt(0) == 45;
+  let mag = down ? diff.substring(1) : diff;
+  let st = step.toString();
+  let n: i64;
+  if (mag.length <= 18) {
+    n = I64.parseInt(mag) / step + 1;
+  } else {
+    // span / step in doubles: far past the limit is too large; otherwise its cost is charged
+    // before counting by stepping (the count is exact, the estimate may be off by a little)
+    let est = parseFloat(mag) / <f64>step;
+    if (est > <f64>MAX_RANGE * 1.001) return builtinError(name, "range too large");
+    chargeSteps(<i64>est);
+    n = 1;
+    for (let cur = ta; n <= MAX_RANGE; n++) {
+      cur = down ? bigSub(cur, st) : bigAdd(cur, st);
+      if (down ? compareIntText(cur, tb) < 0 : compareIntText(cur, tb) > 0) break;
+    }
+  }
+  if (n > MAX_RANGE) return builtinError(name, "range too large");
+  chargeSteps(n);
+  let out = newArrayCap(<i32>n);
+  let cur = ta;
+  for (let i: i64 = 0; i < n; i++) {
+    out.push(fromText(cur));
+    cur = down ? bigSub(cur, st) : bigAdd(cur, st);
+  }
+  return out;
+}
+
 export function range (args: Array<Value>): Value | null {
+  if (bigEndpoint(args[0]) || bigEndpoint(args[1])) {
+    bigIntArg("numbers.range", bigEndpoint(args[0]) ? mkInt(0) : args[0], 1);
+    if (!intOk) return null;
+    bigIntArg("numbers.range", bigEndpoint(args[1]) ? mkInt(0) : args[1], 2);
+    if (!intOk) return null;
+    return bigRange("numbers.range", args[0], args[1], 1);
+  }
   let a = bigIntArg("numbers.range", args[0], 1);
   if (!intOk) return null;
   let b = bigIntArg("numbers.range", args[1], 2);
@@ -279,9 +326,10 @@ export function range (args: Array<Value>): Value | null {
 }
 
 export function rangeStep (args: Array<Value>): Value | null {
-  let a = bigIntArg("numbers.range_step", args[0], 1);
+  let bigEnds = bigEndpoint(args[0]) || bigEndpoint(args[1]);
+  let a = bigIntArg("numbers.range_step", bigEndpoint(args[0]) ? mkInt(0) : args[0], 1);
   if (!intOk) return null;
-  let b = bigIntArg("numbers.range_step", args[1], 2);
+  let b = bigIntArg("numbers.range_step", bigEndpoint(args[1]) ? mkInt(0) : args[1], 2);
   if (!intOk) return null;
   // a step past i64 (an integer literal kept exact) is longer than any range: just the start
   let sv = args[2];
@@ -293,6 +341,7 @@ export function rangeStep (args: Array<Value>): Value | null {
     if (!intOk) return null;
   }
   if (s <= 0) return builtinError("numbers.range_step", "step must be a positive integer");
+  if (bigEnds) return bigRange("numbers.range_step", args[0], args[1], s);
   return buildRange("numbers.range_step", a, b, s);
 }
 

@@ -1,0 +1,3 @@
+package test
+# exp: undefined
+p if { every x in input { print(x) } }

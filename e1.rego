@@ -1,3 +1,0 @@
-package test
-# exp: true, no prints
-p if { every x in [] { print(x) } }

@@ -1,3 +1,0 @@
-package test
-# exp: undefined
-p if { every x in input { print(x) } }

@@ -162,3 +162,16 @@ export function jsonNumber (v: unknown): number | undefined {
   if (!isRawJson(v) || !NUMBER.test(v.rawJSON) || losesDigits(v.rawJSON)) return undefined
   return Number(v.rawJSON)
 }
+
+/**
+ * The integer a JSON number literal denotes, exactly (1e18 and 1000000000000000000.0 too), or
+ * undefined when it is not an integer or has more than `maxDigits` digits.
+ */
+export function integerOf (text: string, maxDigits = 400): bigint | undefined {
+  const d = splitDecimal(text)
+  if (d.digits === '') return 0n
+  const zeros = d.exp - d.digits.length // value = DIGITS × 10^zeros
+  if (zeros < 0 || d.exp > maxDigits) return undefined
+  const n = BigInt(d.digits + '0'.repeat(zeros))
+  return d.neg ? -n : n
+}

@@ -34,7 +34,9 @@
 //               which the planner adds to every plan calling it; deprecated: OPA deprecated it (capabilities'
 //               "deprecated"; `bouncer check --strict` rejects calls to it, as opa check --strict);
 //               names: OPA's names of the arguments then the result, as its type errors print
-//               them (`want: (x: number, y: number, z: number)`).
+//               them (`want: (x: number, y: number, z: number)`); exact: a host builtin that
+//               reads its arguments exactly, not as the SDK's doubles (it prints numbers as
+//               written, or has an integer operand, which 2.0 is not: src/policy/builtins).
 
 // ---- types (OPA's type language, capabilities JSON shape) ----
 
@@ -102,12 +104,14 @@ export interface BuiltinDecl {
   readonly deprecated: boolean
   /** Non-integer results come from the host's big.Float arithmetic (FLOAT_BUILTIN). */
   readonly float: boolean
+  /** A host builtin given its arguments exactly (numbers as written), not as doubles. */
+  readonly exact: boolean
   /** OPA's names of the arguments (argNames[i] for args[i]) and of the result, if it has them */
   readonly argNames?: readonly string[]
   readonly resultName?: string
 }
 
-interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType; deprecated?: true; float?: true; names?: string[] }
+interface Flags { nondeterministic?: true; sdk?: true; comparison?: true; relation?: true; infix?: string; variadic?: RegoType; deprecated?: true; float?: true; exact?: true; names?: string[] }
 
 const HOST: BuiltinImpl = Object.freeze({ kind: 'host' })
 const COMPILER: BuiltinImpl = Object.freeze({ kind: 'compiler' })
@@ -131,6 +135,7 @@ function fn (name: string, args: RegoType[], result: RegoType | null, impl: Buil
     ...(flags.variadic !== undefined ? { variadic: flags.variadic } : {}),
     deprecated: flags.deprecated === true,
     float: flags.float === true,
+    exact: flags.exact === true,
     ...(flags.names !== undefined ? namesOf(name, args, result, flags.names) : {}),
   })
 }
@@ -218,7 +223,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('strings.count', [S, S], N, native('strings.count'), { names: ['search', 'substring', 'output'] }),
   // The SDK's sprintf (sprintf-js) serves OPA-built modules only; ours runs natively.
   fn('sprintf', [S, ARR_A], S, native('sprintf.sprintf'), { ...SDK, names: ['format', 'values', 'output'] }),
-  fn('strings.render_template', [S, OBJ_SA], S, HOST, { names: ['value', 'vars', 'result'] }),
+  fn('strings.render_template', [S, OBJ_SA], S, HOST, { exact: true, names: ['value', 'vars', 'result'] }),
   // arrays / sets / objects
   fn('array.concat', [ARR_A, ARR_A], ARR_A, native('collections.arrayConcat'), { names: ['x', 'y', 'z'] }),
   fn('array.slice', [ARR_A, N, N], ARR_A, native('collections.arraySlice'), { names: ['arr', 'start', 'stop', 'slice'] }),
@@ -236,7 +241,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('object.subset', [or(OBJ_AA, SET_A, ARR_A), or(OBJ_AA, SET_A, ARR_A)], A, native('collections.objectSubset'), { names: ['super', 'sub', 'result'] }),
   fn('json.filter', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'filtered'] }),
   fn('json.remove', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'output'] }),
-  fn('json.patch', [A, arr(objWith({ op: S, path: A }, [A, A]))], A, HOST, { names: ['object', 'patches', 'output'] }),
+  fn('json.patch', [A, arr(objWith({ op: S, path: A }, [A, A]))], A, HOST, { exact: true, names: ['object', 'patches', 'output'] }),
   // types
   fn('type_name', [A], S, native('types.typeName'), { names: ['x', 'type'] }),
   fn('is_number', [A], B, native('types.isNumber'), { names: ['x', 'result'] }),
@@ -254,7 +259,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('cast_object', [A], OBJ_AA, HOST, DEPRECATED),
   // encoding
   fn('json.marshal', [A], S, native('encoding.jsonMarshal'), { names: ['x', 'y'] }),
-  fn('json.marshal_with_options', [A, objWith({ pretty: B, indent: S, prefix: S }, [S, A])], S, HOST, { names: ['x', 'opts', 'y'] }),
+  fn('json.marshal_with_options', [A, objWith({ pretty: B, indent: S, prefix: S }, [S, A])], S, HOST, { exact: true, names: ['x', 'opts', 'y'] }),
   fn('json.unmarshal', [S], A, native('encoding.jsonUnmarshal'), { names: ['x', 'y'] }),
   fn('json.is_valid', [S], B, native('encoding.jsonIsValid'), { ...SDK, names: ['x', 'result'] }),
   fn('base64.encode', [S], S, native('encoding.base64Encode'), { names: ['x', 'y'] }),
@@ -280,11 +285,11 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('regex.match', [S, S], B, HOST, { names: ['pattern', 'value', 'result'] }),
   fn('re_match', [S, S], B, HOST, DEPRECATED),
   fn('regex.is_valid', [S], B, HOST, { names: ['pattern', 'result'] }),
-  fn('regex.find_n', [S, S, N], arr(S), HOST, { names: ['pattern', 'value', 'number', 'output'] }),
+  fn('regex.find_n', [S, S, N], arr(S), HOST, { exact: true, names: ['pattern', 'value', 'number', 'output'] }),
   // not SDK: the SDK's own (JS RegExp) is withdrawn at load, ours has Go semantics (src/policy/builtins/regex.ts)
   fn('regex.split', [S, S], arr(S), HOST, { names: ['pattern', 'value', 'output'] }),
   fn('regex.replace', [S, S, S], S, HOST, { names: ['s', 'pattern', 'value', 'output'] }),
-  fn('regex.find_all_string_submatch_n', [S, S, N], arr(arr(S)), HOST, { names: ['pattern', 'value', 'number', 'output'] }),
+  fn('regex.find_all_string_submatch_n', [S, S, N], arr(arr(S)), HOST, { exact: true, names: ['pattern', 'value', 'number', 'output'] }),
   fn('regex.template_match', [S, S, S, S], B, HOST, { names: ['template', 'value', 'delimiter_start', 'delimiter_end', 'result'] }),
   fn('regex.globs_match', [S, S], B, HOST, { names: ['glob1', 'glob2', 'result'] }),
   fn('glob.match', [S, or(arr(S), NUL), S], B, HOST, { names: ['pattern', 'delimiters', 'match', 'result'] }),
@@ -297,7 +302,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('time.date', [TIME_ARG], tuple(N, N, N), HOST, { names: ['x', 'date'] }),
   fn('time.clock', [TIME_ARG], tuple(N, N, N), HOST, { names: ['x', 'output'] }),
   fn('time.weekday', [TIME_ARG], S, HOST, { names: ['x', 'day'] }),
-  fn('time.add_date', [N, N, N, N], N, HOST, { names: ['ns', 'years', 'months', 'days', 'output'] }),
+  fn('time.add_date', [N, N, N, N], N, HOST, { exact: true, names: ['ns', 'years', 'months', 'days', 'output'] }),
   fn('time.diff', [TIME_ARG, TIME_ARG], tuple(N, N, N, N, N, N), HOST, { names: ['ns1', 'ns2', 'output'] }),
   fn('time.format', [or(N, tuple(N, S), tuple(N, S, S))], S, HOST, { names: ['x', 'formatted timestamp'] }),
   // net
@@ -332,14 +337,14 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   // exp/nbf are checked against the current time unless the constraints pin `time`.
   fn('io.jwt.decode_verify', [S, OBJ_SA], tuple(B, OBJ_AA, OBJ_AA), HOST, { ...ND, names: ['jwt', 'constraints', 'output'] }),
   // ECDSA/PSS signatures are randomised.
-  fn('io.jwt.encode_sign', [OBJ_SA, OBJ_SA, OBJ_SA], S, HOST, { ...ND, names: ['headers', 'payload', 'key', 'output'] }),
+  fn('io.jwt.encode_sign', [OBJ_SA, OBJ_SA, OBJ_SA], S, HOST, { ...ND, exact: true, names: ['headers', 'payload', 'key', 'output'] }),
   fn('io.jwt.encode_sign_raw', [S, S, S], S, HOST, { ...ND, names: ['headers', 'payload', 'key', 'output'] }),
   ...['rs256', 'rs384', 'rs512', 'ps256', 'ps384', 'ps512', 'es256', 'es384', 'es512', 'hs256', 'hs384', 'hs512', 'eddsa']
     .map(alg => fn(`io.jwt.verify_${alg}`, [S, S], B, HOST, { names: ['jwt', alg.startsWith('hs') ? 'secret' : 'certificate', 'result'] })),
   // misc
   fn('uuid.rfc4122', [S], S, HOST, { ...ND, names: ['k', 'output'] }),
   fn('uuid.parse', [S], OBJ_SA, HOST, { names: ['uuid', 'result'] }),
-  fn('rand.intn', [S, N], N, HOST, { ...ND, names: ['str', 'n', 'y'] }),
+  fn('rand.intn', [S, N], N, HOST, { ...ND, exact: true, names: ['str', 'n', 'y'] }),
   fn('semver.compare', [S, S], N, HOST, { names: ['a', 'b', 'result'] }),
   fn('semver.is_valid', [A], B, HOST, { names: ['vsn', 'result'] }),
   fn('units.parse', [S], N, HOST, { names: ['x', 'y'] }),
@@ -393,6 +398,9 @@ export const NONDETERMINISTIC_BUILTINS: ReadonlySet<string> = namesWhere(d => d.
 
 /** Builtins whose non-integer arithmetic is the host's (see the `float` flag). */
 export const FLOAT_BUILTINS: ReadonlySet<string> = namesWhere(d => d.float)
+
+/** Host builtins that read their arguments exactly (see the `exact` flag). */
+export const EXACT_ARG_BUILTINS: ReadonlySet<string> = namesWhere(d => d.exact)
 
 /** Builtins the opa-wasm SDK provides on its own (they win over customBuiltins by name). */
 export const SDK_BUILTINS: ReadonlySet<string> = namesWhere(d => d.sdk)

@@ -88,7 +88,14 @@ t.test('a rule with a ground reference has no rules below it (OPA\'s CheckRuleCo
     'both were merged into {"b": {"c": 2}} before, dropping a.b := 1')
   t.same(diag('package t\n\na.b contains 1\n\na.b.c := 2\n\na.b.d.e := 3\n'), ['m0.rego:3:1: rego_type_error: rule data.t.a.b conflicts with [data.t.a.b.c data.t.a.b.d.e]'], 'a multi-value rule too')
   t.same(diag('package t\n\nf(x) := x\n\nf.g := 1\n'), ['m0.rego:3:1: rego_type_error: rule data.t.f conflicts with [data.t.f.g]'], 'a function')
-  t.same(diag('package t\n\na := 1\n', 'package t.a\n\nb := 2\n'), ['m0.rego:3:1: rego_type_error: rule data.t.a conflicts with [data.t.a.b]'], 'a package below a rule')
+  t.same(diag('package t\n\na := 1\n', 'package t.a\n\nb := 2\n'), [
+    'm0.rego:3:1: rego_type_error: rule data.t.a conflicts with [data.t.a.b]',
+    'm1.rego:1:1: rego_type_error: package t.a conflicts with rule a defined at m0.rego:3',
+  ], 'a package below a rule')
+  // OPA's TestCompilerCheckRuleConflictsDotsInRuleHeads, "module conflict: non-ref rule" / "ref rule"
+  t.same(diag('package pkg.q\n\nr if true\n', 'package pkg.q.r\n'), ['m1.rego:1:1: rego_type_error: package pkg.q.r conflicts with rule r defined at m0.rego:3'], 'an empty package at a rule\'s path')
+  t.same(diag('package pkg\n\np.q.r if true\n', 'package pkg.p.q.r\n'), ['m1.rego:1:1: rego_type_error: package pkg.p.q.r conflicts with rule p.q.r defined at m0.rego:3'], 'at a ref-head rule\'s path')
+  t.same(diag('package pkg.q\n\nr if true\n', 'package pkg.q.s\n'), [], 'a sibling package is fine')
   t.same(diag('package t\n\na.b[x] := 1 if some x in ["y"]\n\na.b.c := 2\n', 'package t.u\n\nv := 1\n\nw.z := 2\n'), [], 'a reference with a variable may have rules below it; siblings are fine')
 })
 
@@ -114,7 +121,11 @@ t.test('local variables declared after use or twice, as OPA\'s compiler reports 
   t.same(diag('p if {\n  input.a := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign to ref'], 'was "var input is unsafe"')
   t.same(diag('p if {\n  "a" := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign to string'])
   t.same(diag('p if {\n  not x := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign vars inside negated expression'], 'was "var x is unsafe"')
-  t.same(diag('p if {\n  [x, 1] := [2, 1]\n  {"k": y} := {"k": x}\n  y == 2\n}'), [], 'arrays and objects may be assigned to')
+  t.same(diag('p if {\n  [x, _] := [2, 1]\n  {"k": y} := {"k": x}\n  y == 2\n}'), [], 'arrays and objects may be assigned to')
+  // OPA's TestRewriteLocalVarDeclarationErrors: `[z, 1] := [1, 2]` assigns to a number
+  t.same(diag('p if {\n  [z, 1] := [1, 1]\n  z == 1\n}'), ['d.rego:4:7: rego_compile_error: cannot assign to number'], 'a constant inside an array')
+  t.same(diag('p if {\n  {"a": z, "b": "x"} := {"a": 1, "b": "x"}\n  z == 1\n}'), ['d.rego:4:17: rego_compile_error: cannot assign to string'], 'an object value (keys may be constants)')
+  t.same(diag('p if {\n  [z, [y, input.x]] := [1, [2, 3]]\n  z == y\n}'), ['d.rego:4:11: rego_compile_error: cannot assign to ref'], 'nested')
   // the same mistakes in a v0 module
   t.same(checkSources({ modules: [{ file: 'v0.rego', source: 'package t\n\np { x = 1; x := 2 }\n' }], regoVersion: 0 }).map(formatDiagnostic),
     ['v0.rego:3:12: rego_compile_error: var x referenced above'])
@@ -292,4 +303,13 @@ t.test('type algebra: OPA\'s printing, unions and unification', async t => {
   t.notOk(unifies(undefined, N), 'an unknown type unifies with nothing')
   t.ok(unifies({ type: 'array', static: [N, N] }, { type: 'array', dynamic: N }))
   t.notOk(unifies({ type: 'array', static: [N, S] }, { type: 'array', dynamic: N }))
+})
+
+t.test('a rule reference starting with input or data shadows it (OPA: checkKeywordOverrides, the leading term of a rule ref)', async t => {
+  const diag = (body: string): string[] =>
+    checkSources({ modules: [{ file: 'k.rego', source: `package t\n\n${body}\n` }] }).map(formatDiagnostic)
+  t.same(diag('input.a if true'), ['k.rego:3:1: rego_compile_error: rules must not shadow input (use a different rule name)'])
+  t.same(diag('input.a := 1 if true'), ['k.rego:3:1: rego_compile_error: rules must not shadow input (use a different rule name)'])
+  t.same(diag('data.b.c := "foo" if true'), ['k.rego:3:1: rego_compile_error: rules must not shadow data (use a different rule name)'])
+  t.same(diag('a.input := 1 if true'), [], 'only the leading term')
 })

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { CompileError, compileModules } from '../../src/compiler/index.js'
 import { loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { parseJsonExact } from '../../src/exact-json.js'
 
 async function run (source: string, entrypoint: string, input: unknown = {}, opts: { printStatements?: boolean } = {}): Promise<{ result: unknown; lines: string[]; eps: unknown[] }> {
   const c = compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: [entrypoint], ...opts })
@@ -39,12 +40,12 @@ r if {
   t.same(r.lines, ['x 1 a', 'x 1 b', 'x 2 a', 'x 2 b'])
 })
 
-t.test('print runs once per solution, after the variables it prints are bound', async t => {
+t.test('print runs once per solution', async t => {
   const src = `package p
 import rego.v1
 s contains y if {
-  print("before", x)
   x = input.xs[_]
+  print("bound", x)
   y := x * 10
 }
 f(a) := b if {
@@ -54,7 +55,7 @@ f(a) := b if {
 g := [v | some v in [1, 2]; print("in comprehension", v)]
 h := f(1)
 `
-  t.same((await run(src, 'p/s', { xs: [1, 2] })).lines, ['before 1', 'before 2'])
+  t.same((await run(src, 'p/s', { xs: [1, 2] })).lines, ['bound 1', 'bound 2'])
   t.same((await run(src, 'p/g')).lines, ['in comprehension 1', 'in comprehension 2'])
   t.same((await run(src, 'p/h')).lines, ['f 1'])
 })
@@ -113,4 +114,28 @@ r := y if { y := print(2) }
 `
   t.equal((await run(own, 'p/r')).result, 2)
   t.ok(CompileError)
+})
+
+t.test('numbers print as written (OPA prints each operand with its String())', async t => {
+  const r = await run(`package p
+allow if {
+  print(2.0, [1e2], {"a": 0.50}, 1e21, 0.00001, 1234567.5, input.n, 7)
+}
+`, 'p/allow', parseJsonExact('{"n": 3.0}'))
+  t.same(r.lines, ['2.0 [1e2] {"a": 0.50} 1e21 0.00001 1234567.5 3.0 7'], 'sprintf("%v") printed 2 [1e2] {"a": 0.50} 1e+21 1e-05 1.2345675e+06')
+})
+
+t.test('a variable print reads must be bound before it, as OPA rewrites print before ordering a body', async t => {
+  const errors = (source: string): string[] => {
+    try {
+      compileModules({ modules: [{ file: 'p.rego', source }], entrypoints: ['p/allow'] })
+      return []
+    } catch (e) { return (e as CompileError).diagnostics.map((d) => `${d.loc.line}:${d.loc.col}: ${d.code}: ${d.message}`) }
+  }
+  // OPA's TestCompilerRewritePrintCallsErrors ("declared after print")
+  t.same(errors('package p\nallow if {\n  print(x)\n  x = 7\n}\n'), ['3:9: rego_compile_error: var x is undeclared'])
+  t.same(errors('package p\nallow if {\n  print({"k": z})\n}\n'), ['3:9: rego_compile_error: var z is undeclared'], 'no internal $print names in the message')
+  t.same(errors('package p\nallow if {\n  y := [1 | print(x); true]\n  x := 1\n}\n'), ['3:19: rego_compile_error: var x is undeclared'], 'in a comprehension, before the outer binding')
+  t.same(errors('package p\nq := 1\nf(a) := a if print(a, q, input.x, data.p.q)\nallow if {\n  x := 1\n  print(x, [y | some y in [x]], f(1))\n  every v in [1] { print(v, x) }\n}\n'), [],
+    'bound before it, a function argument, a rule, input, data, a comprehension of its own, an every body')
 })

@@ -123,3 +123,61 @@ huge := numbers.range(0, 100000000000000000000)
   t.same(r.small, [1, 2, 3])
   t.notOk('huge' in r, 'a range of 10^20 elements is "range too large" (undefined), not built')
 })
+
+t.test('host builtins read numbers as written: integer operands refuse 2.0, output keeps the text', async t => {
+  // The SDK hands host builtins doubles; these read their arguments exactly (the builtin table's `exact` flag).
+  // OPA: rand.intn, regex.find_n, regex.find_all_string_submatch_n and time.add_date take
+  // IntOperands; json.marshal_with_options and io.jwt.encode_sign marshal json.Numbers.
+  const r = await evaluate(`package n
+intn_float := rand.intn("x", 1.0)
+intn_int := rand.intn("x", 1)
+find_float := regex.find_n("a", "aaaa", 2.0)
+find_int := regex.find_n("a", "aaaa", 2)
+sub_float := regex.find_all_string_submatch_n("a(b)", "ababab", 2.0)
+add_float := time.add_date(0, 1.0, 0, 0)
+add_int := time.add_date(0, 1, 0, 0)
+date_exp := time.date(1e18)
+format_exp := time.format(1e18)
+date_input := time.date(input.ns)
+marshal_opts := json.marshal_with_options({"a": 2.0, "b": [1e2, 0.50]}, {"pretty": false})
+jwt_payload := io.jwt.decode(io.jwt.encode_sign({"alg": "HS256"}, {"exp": 2.0, "h": 0.50}, {"kty": "oct", "k": "c2VjcmV0"}))[1]
+jwt_text := base64url.decode(split(io.jwt.encode_sign({"alg": "HS256"}, {"exp": 2.0}, {"kty": "oct", "k": "c2VjcmV0"}), ".")[1])
+`, '{"ns": 1000000000000000000.0}')
+  for (const k of ['intn_float', 'find_float', 'sub_float', 'add_float']) t.notOk(k in r, `${k}: 2.0 is no integer operand (undefined)`)
+  t.equal(r.intn_int, 0)
+  t.same(r.find_int, ['a', 'a'])
+  t.equal(JSON.stringify(r.add_int), '31536000000000000')
+  t.same(r.date_exp, [2001, 9, 9], 'nanoseconds written 1e18 are an exact int64 (was "timestamp too big")')
+  t.equal(r.format_exp, '2001-09-09T01:46:40Z')
+  t.same(r.date_input, [2001, 9, 9], 'and 1000000000000000000.0 from the input')
+  t.equal(r.marshal_opts, '{"a":2.0,"b":[1e2,0.50]}')
+  t.equal(r.jwt_text, '{"exp":2.0}', 'the signed payload carries 2.0 as written')
+  t.equal(JSON.stringify(r.jwt_payload), '{"exp":2.0,"h":0.50}')
+})
+
+t.test('json.patch, json.remove and json.filter address array elements as OPA does', async t => {
+  // json.patch's edit tree wants an integer (Number.Int: 1.0 is none); json.remove and
+  // json.filter look an array position up by its decimal string, so a number never matches.
+  const r = await evaluate(`package n
+patch_float := json.patch(["a", "b", "c"], [{"op": "replace", "path": [1.0], "value": "X"}])
+patch_int := json.patch(["a", "b", "c"], [{"op": "replace", "path": [1], "value": "X"}])
+patch_keeps := json.patch({"a": 2.0}, [{"op": "add", "path": "/b", "value": 1e2}])
+patch_test := json.patch({"a": 2.0}, [{"op": "test", "path": "/a", "value": 2}])
+remove_num := json.remove({"a": ["x", "y"]}, [["a", 1]])
+remove_str := json.remove({"a": ["x", "y"]}, [["a", "1"]])
+filter_num := json.filter({"a": ["x", "y"]}, [["a", 1]])
+filter_str := json.filter({"a": ["x", "y"]}, ["a/1"])
+max_min := json.marshal([max([2.0, 2]), max([2, 2.0]), min([2, 2.0]), min([2.0, 2])])
+big := numbers.range(1e20, 1e20)
+`, '{}')
+  t.notOk('patch_float' in r, 'path [1.0] is no index (undefined)')
+  t.same(r.patch_int, ['a', 'X', 'c'])
+  t.equal(JSON.stringify(r.patch_keeps), '{"a":2.0,"b":1e2}', 'numbers keep their text through a patch')
+  t.equal(JSON.stringify(r.patch_test), '{"a":2.0}', 'test compares values: 2.0 equals 2')
+  t.same(r.remove_num, { a: ['x', 'y'] }, 'a number segment does not address an array element')
+  t.same(r.remove_str, { a: ['x'] })
+  t.same(r.filter_num, { a: [] })
+  t.same(r.filter_str, { a: ['y'] })
+  t.equal(r.max_min, '[2,2.0,2.0,2]', 'of equal elements max and min return the last, as OPA')
+  t.equal(JSON.stringify(r.big), '[100000000000000000000]', '1e20 is an integer past int64 (BigIntOperand)')
+})

@@ -14,7 +14,7 @@
 // the nearest declaration; a name no scope declares is "seen" where it is used (a rule, an
 // import, a builtin or a mistake). OPA skips the unused check once a declaration error exists;
 // so does this, per rule branch.
-import type { Body, Expr, Module, Rule, Term } from '../ast/index.js'
+import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
 import type { Diagnostic } from '../diagnostics.js'
 
 type VarTerm = Extract<Term, { type: 'var' }>
@@ -50,7 +50,18 @@ const VALUE_NAMES: Partial<Record<Term['type'], string>> = {
 
 export function localVarChecks (modules: Module[]): Diagnostic[] {
   const out: Diagnostic[] = []
+  // Names a body may use without binding them: the package's rules (in any of its modules), its
+  // imports, input and data (print's arguments are checked against them; ./locals.ts Walker).
+  const rulesOf = new Map<string, Set<string>>()
   for (const m of modules) {
+    const key = pkgKey(m)
+    let names = rulesOf.get(key)
+    if (names === undefined) rulesOf.set(key, names = new Set(['input', 'data']))
+    for (const r of m.rules) if (r.ref[0]?.type === 'var') names.add(r.ref[0].name)
+  }
+  for (const m of modules) {
+    const globals = new Set(rulesOf.get(pkgKey(m)))
+    for (const imp of m.imports) { const a = importAlias(imp); if (a !== null) globals.add(a) }
     for (const rule of m.rules) {
       const args = new Scope(null)
       for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) args.names.set(v.name, 'arg') })
@@ -58,12 +69,39 @@ export function localVarChecks (modules: Module[]): Diagnostic[] {
         const base = new Scope(null)
         for (const [n, o] of args.names) base.names.set(n, o)
         const before = out.length
-        new Walker(out).body(r.body, base)
+        new Walker(out, globals).body(r.body, base)
         if (out.length === before) checkUnused(r.body, headTerms(r), [], out)
       }
     }
   }
   return out
+}
+
+/** The variables of a print argument as OPA's check visits them: not inside comprehensions or
+ *  set literals, not object keys, not a reference's head. */
+function printVars (t: Term, cb: (name: string) => void): void {
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'ref': t.path.forEach(p => printVars(p, cb)); if (t.head.type !== 'var') printVars(t.head, cb); return
+    case 'array': t.items.forEach(i => printVars(i, cb)); return
+    case 'object': t.entries.forEach(([, v]) => printVars(v, cb)); return
+    case 'call': t.args.forEach(a => printVars(a, cb)); return
+  }
+}
+
+function pkgKey (m: Module): string {
+  return m.package.path.map(t => t.type === 'string' ? t.value : t.type === 'var' ? t.name : '?').join('\u0000')
+}
+
+/** The name an import binds (its alias, or its last segment). */
+function importAlias (imp: Import): string | null {
+  if (imp.alias !== undefined) return imp.alias
+  const p = imp.path
+  if (p.type === 'var') return p.name
+  if (p.type !== 'ref') return null
+  const last = p.path[p.path.length - 1]
+  if (last === undefined) return p.head.type === 'var' ? p.head.name : null
+  return last.type === 'string' ? last.value : null
 }
 
 /** Variables an argument binds: array elements and object values, nested (not object keys or sets). */
@@ -76,7 +114,7 @@ function argVars (t: Term, cb: (v: VarTerm) => void): void {
 /** Declaration order of one body: what each expression uses, then what it declares (`:=`
  *  uses its right side and `with` values first; `some ... in` declares before it uses). */
 class Walker {
-  constructor (private readonly out: Diagnostic[]) {}
+  constructor (private readonly out: Diagnostic[], private readonly globals: ReadonlySet<string>) {}
 
   body (body: Body, scope: Scope): void {
     for (const e of body) this.expr(e, scope)
@@ -84,6 +122,7 @@ class Walker {
 
   expr (e: Expr, scope: Scope): void {
     const k = e.kind
+    if (k.type === 'term' && !e.negated && k.term.type === 'call' && k.term.name === 'print' && !this.globals.has('print')) this.printArgs(k.term.args, scope)
     switch (k.type) {
       case 'assign':
         // OPA's checks of the same stage: := declares, so not under `not`, and only a variable,
@@ -93,6 +132,9 @@ class Walker {
           this.out.push({ code: 'rego_compile_error', message: `cannot assign to ${VALUE_NAMES[k.left.type] ?? k.left.type}`, loc: e.loc })
           return
         }
+        // and so must every array element and object value inside it ([z, 1] := ... assigns to
+        // a number: OPA's rewriteDeclaredAssignment refuses it)
+        if (this.unassignable(k.left)) return
         this.term(k.right, scope)
         for (const w of e.with) { this.term(w.target, scope); this.term(w.value, scope) }
         this.pattern(k.left, scope, 'assigned', null)
@@ -119,6 +161,37 @@ class Walker {
   }
 
   /** Declares the variables of a pattern (array elements, object values); object keys are uses. */
+  /**
+   * OPA rewrites print calls before it orders a body for safety (RewritePrintCalls): a variable
+   * in print's arguments must be bound by an expression before it, else "var x is undeclared".
+   * Here a variable some earlier expression (or an enclosing scope, or the function's
+   * arguments) mentions counts; one that is unsafe there is the safety check's to report.
+   */
+  printArgs (args: Term[], scope: Scope): void {
+    for (const a of args) {
+      const missing = new Set<string>()
+      printVars(a, name => {
+        if (isWildcard(name) || this.globals.has(name)) return
+        for (let s: Scope | null = scope; s !== null; s = s.parent) if (s.names.has(name)) return
+        missing.add(name)
+      })
+      for (const v of [...missing].sort()) this.out.push({ code: 'rego_compile_error', message: `var ${v} is undeclared`, loc: a.loc })
+    }
+  }
+
+  /** Reports each constant or reference inside an assignment's array/object left side. */
+  unassignable (t: Term): boolean {
+    const inner = t.type === 'array' ? t.items : t.type === 'object' ? t.entries.map(([, v]) => v) : []
+    let bad = false
+    for (const x of inner) {
+      if (x.type === 'var') continue
+      if (x.type === 'array' || x.type === 'object') { bad = this.unassignable(x) || bad; continue }
+      this.out.push({ code: 'rego_compile_error', message: `cannot assign to ${VALUE_NAMES[x.type] ?? x.type}`, loc: x.loc })
+      bad = true
+    }
+    return bad
+  }
+
   pattern (t: Term, scope: Scope, kind: Occurrence, loc: Diagnostic['loc'] | null): void {
     if (t.type === 'var') this.declare(t, scope, kind, loc ?? t.loc)
     else if (t.type === 'array') t.items.forEach(i => this.pattern(i, scope, kind, loc))

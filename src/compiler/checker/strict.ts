@@ -63,7 +63,8 @@ function checkModule (m: Module, out: Diagnostic[], strict: boolean): void {
 
   for (const rule of m.rules) {
     const head = rule.ref[0]
-    if (head?.type === 'var' && ROOT_DOCUMENTS.has(head.name) && rule.ref.length === 1) {
+    // `input.a := 1` shadows input too (OPA: checkKeywordOverrides, the leading term of a ref)
+    if (head?.type === 'var' && ROOT_DOCUMENTS.has(head.name)) {
       err('rego_compile_error', `rules must not shadow ${head.name} (use a different rule name)`, rule.loc, true)
     }
     // unused arguments: a variable argument that occurs nowhere else in any branch

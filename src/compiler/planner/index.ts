@@ -3,7 +3,7 @@
 // and one for an ad-hoc query. Names are resolved here (locals, imports, package rules,
 // input/data, builtins); expressions are reordered so every variable is bound before it is
 // read; unification is compiled into assignments, comparisons and scans.
-import type { Body, Expr, Loc, Module, Term } from '../ast/index.js'
+import type { Body, Expr, Loc, Module, Rule, Term } from '../ast/index.js'
 import { keysText } from '../ast/index.js'
 import { builtinDecl, builtinInfo, FLOAT_BUILTINS, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
@@ -124,6 +124,7 @@ class Planner {
       n.func = this.newFunc(n)
     }
     for (const n of groups) this.checkRulesBelow(n)
+    this.checkPackagesAtRules()
     for (const n of groups) this.planGroup(n)
     const entrypoints: Array<[string, number]> = []
     const optional = new Set((this.input.optionalEntrypoints ?? []).filter(ep => !this.input.entrypoints.includes(ep)))
@@ -331,6 +332,21 @@ class Planner {
     const names = below.map(refName).sort()
     const first = [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]!
     this.diags.add('rego_type_error', `rule ${refName(n.path)} conflicts with [${names.join(' ')}]`, first.rule.loc)
+  }
+
+  /** A package may not be declared at a rule's path (OPA's CheckRuleConflicts), even empty. */
+  checkPackagesAtRules (): void {
+    const seen = new Set<string>()
+    for (const ctx of this.ctxs) {
+      const key = ctx.pkg.join('\u0000')
+      if (seen.has(key)) continue
+      seen.add(key)
+      const node = findNode(this.root, ctx.pkg)
+      const first = node === undefined ? undefined : [...node.rules, ...node.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
+      if (first === undefined) continue
+      const pkg = ctx.module.package
+      this.diags.add('rego_type_error', `package ${ctx.pkg.join('.')} conflicts with rule ${headRefText(first.rule)} defined at ${first.rule.loc.file}:${first.rule.loc.line}`, pkg.loc)
+    }
   }
 
   planGroup (n: TreeNode): void {
@@ -1529,6 +1545,15 @@ function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: ()
 }
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
+/** A rule's head reference as written (`r`, `p.q.r`, `p["a b"]`, `p[x]`). */
+function headRefText (r: Rule): string {
+  return r.ref.map((t, i) => {
+    if (i === 0 && t.type === 'var') return t.name
+    if (t.type === 'string') return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t.value) ? '.' + t.value : `[${JSON.stringify(t.value)}]`
+    return t.type === 'var' ? `[${t.name}]` : '[...]'
+  }).join('')
+}
+
 function refName (path: string[]): string {
   return 'data' + keysText(path)
 }

@@ -4,9 +4,10 @@
 // succeeds. The host prints one line per combination of the sets' elements, separated by
 // spaces (src/policy/builtins/misc.ts).
 //
-// Each value is formatted in the runtime, with sprintf("%v"), before it reaches the host:
-// the host only sees JSON, where a set and an array look the same, while %v prints Rego's own
-// syntax (strings bare, {1, 2} for a set, set() for an empty one), as OPA's print does.
+// Each value is formatted in the runtime before it reaches the host (the host only sees JSON,
+// where a set and an array look the same): strings bare, anything else in Rego's own syntax
+// ({1, 2} for a set, set() for an empty one, a number as written), as OPA's print does. The
+// formatter is internal.template_string's, which prints a part exactly so.
 //
 // With print statements disabled (CompileOptions.printStatements = false, as OPA's compiler
 // without EnablePrintStatements) the calls are removed: the plan has no trace of them.
@@ -37,7 +38,9 @@ export function rewritePrint (e: Expr & { kind: { type: 'term'; term: Extract<Te
           kind: {
             type: 'assign',
             left: v(text),
-            right: { type: 'call', name: 'sprintf', args: [{ type: 'string', value: '%v', loc }, { type: 'array', items: [v(value)], loc }], loc },
+            // a template-string part of one value: strings bare, anything else as its term's
+            // String() (a number as written: 2.0, 1e2), as OPA's print formats each operand
+            right: { type: 'call', name: 'internal.template_string', args: [{ type: 'array', items: [{ type: 'set', items: [v(value)], loc }], loc }], loc },
           },
         },
       ],

@@ -4,6 +4,7 @@
 // numbers as float64. Results are JSON-encoded by the SDK, except an ArrayBuffer, which it
 // passes through as JSON text — exactInt uses that to return integers beyond 2^53 exactly.
 import { BuiltinError } from './context.js'
+import { compareDecimals, isRawJson } from '../../exact-json.js'
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 export type JsonObject = { [k: string]: Json }
@@ -16,8 +17,13 @@ export function typeName (v: unknown): string {
     case 'boolean': return 'boolean'
     case 'number': case 'bigint': return 'number'
     case 'string': return 'string'
-    default: return 'object'
+    default: return isRawJson(v) ? 'number' : 'object' // a number kept as its text (exact-json.ts)
   }
+}
+
+/** A number's JSON text, for exact comparison (a raw value's own text). */
+function numberLiteral (v: unknown): string {
+  return isRawJson(v) ? v.rawJSON : typeof v === 'bigint' ? v.toString() : String(v as number)
 }
 
 function want (types: string[]): string {
@@ -45,7 +51,14 @@ export function num (name: string, pos: number, v: unknown): number {
   return v
 }
 
+/** OPA's IntOperand: an integer as written (2.0 and 1e2 are not: Number.Int parses the text).
+ * A number kept as its text (exact-json.ts) is read from it; builtins that take integers are
+ * given their arguments exactly (the builtin table's `exact` flag). */
 export function int (name: string, pos: number, v: unknown): number {
+  if (isRawJson(v)) {
+    if (!/^-?[0-9]+$/.test(v.rawJSON)) throw new BuiltinError('eval_type_error', name, `operand ${pos} must be integer number but got floating-point number`)
+    return Number(v.rawJSON)
+  }
   const n = num(name, pos, v)
   if (!Number.isInteger(n)) throw new BuiltinError('eval_type_error', name, `operand ${pos} must be integer number but got floating-point number`)
   return n
@@ -112,7 +125,9 @@ export function compareValues (a: unknown, b: unknown): number {
   switch (ta) {
     case 'null': return 0
     case 'boolean': return a === b ? 0 : a ? 1 : -1
-    case 'number': return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0
+    case 'number':
+      if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0
+      return compareDecimals(numberLiteral(a), numberLiteral(b)) // by the decimals they denote
     case 'string': return compareStrings(a as string, b as string)
     case 'array': {
       const x = a as unknown[]
@@ -157,6 +172,7 @@ export function goJSON (v: unknown, indent?: { prefix: string; indent: string })
     if (typeof x === 'string') return esc(x)
     if (typeof x === 'number') return Number.isFinite(x) ? JSON.stringify(x) : 'null'
     if (typeof x === 'boolean') return x ? 'true' : 'false'
+    if (isRawJson(x)) return x.rawJSON // a number as written (json.Number)
     const nl = indent ? '\n' + indent.prefix + indent.indent.repeat(depth + 1) : ''
     const end = indent ? '\n' + indent.prefix + indent.indent.repeat(depth) : ''
     const colon = indent ? ': ' : ':'

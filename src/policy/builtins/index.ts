@@ -17,7 +17,7 @@
 // serves every module; its yaml.* are withdrawn by yaml.ts for OPA's own reading (go-yaml v3:
 // src/opa-yaml.ts). Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
-import { SDK_BUILTINS } from '../../compiler/builtins.js'
+import { EXACT_ARG_BUILTINS, SDK_BUILTINS } from '../../compiler/builtins.js'
 import { guard, type HostBuiltin } from './context.js'
 import { cryptoBuiltins } from './crypto.js'
 import { encodingBuiltins } from './encoding.js'
@@ -49,16 +49,12 @@ const groups: Array<Record<string, HostBuiltin>> = [
   jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
 ]
 
-/** Host builtins that print their arguments' numbers as written (OPA hands them json.Numbers:
- * 0.0000001 stays 0.0000001, 1.0 stays 1.0): they always read their arguments exactly. */
-const EXACT_ARGS: ReadonlySet<string> = new Set(['strings.render_template'])
-
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */
 export const hostBuiltins: Record<string, HostBuiltin> = {}
 for (const g of groups) {
   for (const [name, impl] of Object.entries(g)) {
     if (Object.prototype.hasOwnProperty.call(hostBuiltins, name)) throw new Error(`host builtin ${name} registered twice`)
-    hostBuiltins[name] = guard(name, impl, EXACT_ARGS.has(name))
+    hostBuiltins[name] = guard(name, impl, EXACT_ARG_BUILTINS.has(name))
   }
 }
 

@@ -4,6 +4,7 @@
 // serves modules built by OPA that import it.)
 import { BuiltinError, type HostBuiltin } from './context.js'
 import { arr, deepEqual, isObject, obj, operandTypeError, type Json, type JsonObject } from './args.js'
+import { parseJsonExact } from '../../exact-json.js'
 
 function objectSubset (sup: JsonObject, sub: JsonObject): boolean {
   for (const k of Object.keys(sub)) {
@@ -80,8 +81,9 @@ function buildTrie (paths: Segment[][]): Trie {
   return root
 }
 
-/** The trie child for an array index (string "0" or number 0 both address element 0). */
-const indexChild = (t: Trie, i: number): Trie | undefined => t.children.get('s' + i) ?? t.children.get('j' + i)
+/** The trie child for an array index: only the string "0" addresses element 0 (OPA looks an
+ * array position up as its decimal string, so a number segment 0 never matches). */
+const indexChild = (t: Trie, i: number): Trie | undefined => t.children.get('s' + i)
 
 function filterValue (v: Json, t: Trie): Json {
   if (t.leaf) return v
@@ -149,7 +151,8 @@ function pointer (p: unknown): string[] {
   throw new PatchFailed('invalid path')
 }
 
-const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)) as T)
+// numbers kept as their text (exact-json.ts) stay so
+const clone = <T>(v: T): T => (v === undefined ? v : parseJsonExact(JSON.stringify(v)) as T)
 
 function arrayIndex (a: Json[], seg: string, forAdd: boolean): number {
   if (forAdd && seg === '-') return a.length

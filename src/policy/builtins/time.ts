@@ -6,7 +6,7 @@
 // again exactly (context.ts), so nanoseconds arrive as their digits. Results are exact (exactInt).
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { exactInt, int, num, operandTypeError, str } from './args.js'
-import { isRawJson } from '../../exact-json.js'
+import { integerOf, isRawJson } from '../../exact-json.js'
 import { NAMED_LAYOUTS, TimeParseError, WEEKDAYS, formatCivil, parseLayout } from './golayout.js'
 import { MAX_NS, MIN_NS, NS_PER_SECOND, UnknownZoneError, daysIn, fromCivil, loadZone, toCivil, utcZone, type Civil, type Zone } from './tz.js'
 
@@ -16,8 +16,10 @@ const MIN_INT64 = -(2n ** 63n)
 /** A number (exact digits, or an integral float64) as int64 ns ("timestamp too big" otherwise, as OPA). */
 function nsOf (name: string, v: unknown): bigint {
   if (isRawJson(v)) {
-    const ns = /^-?[0-9]+$/.test(v.rawJSON) ? BigInt(v.rawJSON) : null
-    if (ns === null || ns < MIN_INT64 || ns > MAX_NS) throw builtinError(name, 'timestamp too big')
+    // an integer however written (1e18, 1000000000000000000.0): OPA reads it as a big.Float
+    // and takes it when it is an exact int64
+    const ns = integerOf(v.rawJSON, 30)
+    if (ns === undefined || ns < MIN_INT64 || ns > MAX_NS) throw builtinError(name, 'timestamp too big')
     return ns
   }
   const x = num(name, 1, v)

@@ -76,7 +76,8 @@ export function max (args: Array<Value>): Value | null {
   if (n == 0) return null;
   if (a.kind == T_SET) return unchecked(xs[n - 1]);
   let best = unchecked(xs[0]);
-  for (let i = 1; i < n; i++) if (compare(unchecked(xs[i]), best) > 0) best = unchecked(xs[i]);
+  // of equal elements (2 and 2.0) the last, as OPA's builtinMax keeps it
+  for (let i = 1; i < n; i++) if (compare(unchecked(xs[i]), best) >= 0) best = unchecked(xs[i]);
   return best;
 }
 
@@ -88,7 +89,7 @@ export function min (args: Array<Value>): Value | null {
   if (n == 0) return null;
   if (a.kind == T_SET) return unchecked(xs[0]);
   let best = unchecked(xs[0]);
-  for (let i = 1; i < n; i++) if (compare(unchecked(xs[i]), best) < 0) best = unchecked(xs[i]);
+  for (let i = 1; i < n; i++) if (compare(unchecked(xs[i]), best) <= 0) best = unchecked(xs[i]);
   return best;
 }
 

@@ -272,7 +272,13 @@ const MAX_RANGE: i64 = 100000000;
 
 /** An endpoint that is an integer past i64 (kept as its digits): OPA's BigIntOperand takes it. */
 function bigEndpoint (v: Value): bool {
-  return v.kind == T_NUMBER && changetype<NumV>(v).raw !== null && isInteger(v);
+  if (v.kind != T_NUMBER || !isInteger(v)) return false;
+  let n = changetype<NumV>(v);
+  if (n.raw !== null) return true;
+  // an integral number written with a fraction or exponent (1e20): past i64 by its digits
+  if (n.dec === null) return false;
+  let t = integerText(n);
+  return t !== null && !changetype<NumV>(fromText(t)).isInt;
 }
 
 /** numbers.range(_step) when an endpoint is past i64: OPA steps through big.Ints. */

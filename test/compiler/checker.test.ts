@@ -122,6 +122,8 @@ t.test('local variables declared after use or twice, as OPA\'s compiler reports 
   t.same(diag('p if {\n  "a" := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign to string'])
   t.same(diag('p if {\n  not x := 1\n}'), ['d.rego:4:3: rego_compile_error: cannot assign vars inside negated expression'], 'was "var x is unsafe"')
   t.same(diag('p if {\n  [x, _] := [2, 1]\n  {"k": y} := {"k": x}\n  y == 2\n}'), [], 'arrays and objects may be assigned to')
+  t.same(diag('f({{a | a := 1; a := 2}}) if true'), ['d.rego:3:17: rego_compile_error: var a assigned above'], 'a comprehension in a function argument is a body too')
+  t.same(diag('g({x | x := 1}) if true'), [], 'and may declare its own names')
   // OPA's TestRewriteLocalVarDeclarationErrors: `[z, 1] := [1, 2]` assigns to a number
   t.same(diag('p if {\n  [z, 1] := [1, 1]\n  z == 1\n}'), ['d.rego:4:7: rego_compile_error: cannot assign to number'], 'a constant inside an array')
   t.same(diag('p if {\n  {"a": z, "b": "x"} := {"a": 1, "b": "x"}\n  z == 1\n}'), ['d.rego:4:17: rego_compile_error: cannot assign to string'], 'an object value (keys may be constants)')

@@ -65,6 +65,8 @@ export function localVarChecks (modules: Module[]): Diagnostic[] {
     for (const rule of m.rules) {
       const args = new Scope(null)
       for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) args.names.set(v.name, 'arg') })
+      // a comprehension in an argument is a body of its own (`f({{x | x := 1; x := 2}})`)
+      for (const a of rule.args ?? []) new Walker(out, globals).term(a, new Scope(null))
       for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
         const base = new Scope(null)
         for (const [n, o] of args.names) base.names.set(n, o)

@@ -196,3 +196,19 @@ keyed if some input.k, "ps" in allowlist
   t.equal(await evalRego(src, 's/keyed', { k: 1 }), true)
   t.equal(await evalRego(src, 's/keyed', { k: 0 }), undefined)
 })
+
+t.test('two literals unify part by part, as OPA pairs them: objects by identical keys, arrays of one length', async t => {
+  const unsafe = (src: string): string[] => {
+    try {
+      compileModules({ modules: [{ file: 'p.rego', source: `package u\n${src}\n` }], entrypoints: ['u/p'] })
+      return []
+    } catch (e) { return (e as CompileError).diagnostics.map(d => d.message).sort() }
+  }
+  // OPA's TestCompilerCheckSafetyBodyErrors, "unordered-object-keys"
+  t.same(unsafe('p if { x = "a"; [{x: y, z: a}] = [{"a": 1, "b": 2}] }'), ['var a is unsafe', 'var y is unsafe', 'var z is unsafe'])
+  t.same(unsafe('p if { x = "a"; {x: y} = {"a": 1} }'), ['var y is unsafe'], 'a variable key pairs with no constant key (it evaluated to undefined)')
+  t.same(unsafe('p if { [y] = [1, 2] }'), ['var y is unsafe'], 'arrays of different lengths pair nothing')
+  t.same(await evalRego('package u\np := [y, z] if { {"a": y, "b": z} = {"b": 2, "a": 1} }\n', 'u/p'), [1, 2], 'identical keys pair, in any order')
+  t.same(await evalRego('package u\np if { x := "a"; {x: 1} = {"a": 1} }\n', 'u/p'), true, 'all bound: a comparison')
+  t.same(await evalRego('package u\np := y if { {"k": [y, 2]} = {"k": [1, 2]} }\n', 'u/p'), 1, 'nested')
+})

@@ -84,13 +84,38 @@ function readyPositive (k: Expr['kind'], isBound: IsBound): boolean {
 }
 
 function unifiable (l: Term, r: Term, isBound: IsBound): boolean {
-  if (l.type === 'array' && r.type === 'array' && l.items.length === r.items.length) {
-    return l.items.every((x, i) => unifiable(x, r.items[i], isBound))
+  // Two literals unify part by part, as OPA's safety unifier pairs them: arrays of one length
+  // element by element, objects of one size by identical keys. Parts that do not pair bind
+  // nothing (`{x: y} = {"a": 1}` leaves y unsafe), so their variables must be bound already.
+  if (l.type === 'array' && r.type === 'array') {
+    if (l.items.length === r.items.length) return l.items.every((x, i) => unifiable(x, r.items[i], isBound))
+    return evaluable(l, isBound) && evaluable(r, isBound)
   }
-  if (l.type === 'object' && r.type === 'object' && l.entries.length === r.entries.length) {
-    return r.entries.every(([, v], i) => unifiable(l.entries[i][1], v, isBound))
+  if (l.type === 'object' && r.type === 'object') {
+    if (l.entries.length !== r.entries.length) return evaluable(l, isBound) && evaluable(r, isBound)
+    return l.entries.every(([k, v]) => {
+      const other = r.entries.find(([k2]) => sameKey(k, k2))
+      return other === undefined ? evaluable(k, isBound) && evaluable(v, isBound) : unifiable(v, other[1], isBound)
+    }) && r.entries.every(([k, v]) => l.entries.some(([k2]) => sameKey(k, k2)) || (evaluable(k, isBound) && evaluable(v, isBound)))
   }
   return (evaluable(l, isBound) && receivable(r, isBound)) || (evaluable(r, isBound) && receivable(l, isBound))
+}
+
+/** Identical object keys, as written: the same scalar, or the same variable. */
+function sameKey (a: Term, b: Term): boolean {
+  if (a.type === 'var' || b.type === 'var') return a.type === 'var' && b.type === 'var' && a.name === b.name
+  const x = groundKey(a)
+  return x !== undefined && x === groundKey(b)
+}
+
+function groundKey (t: Term): string | undefined {
+  switch (t.type) {
+    case 'null': return 'null'
+    case 'boolean': return String(t.value)
+    case 'number': return 'n' + t.raw
+    case 'string': return JSON.stringify(t.value)
+  }
+  return undefined
 }
 
 /** A term is receivable when it can be matched against a value: vars, scalars, patterns. */

@@ -315,3 +315,13 @@ t.test('a rule reference starting with input or data shadows it (OPA: checkKeywo
   t.same(diag('data.b.c := "foo" if true'), ['k.rego:3:1: rego_compile_error: rules must not shadow data (use a different rule name)'])
   t.same(diag('a.input := 1 if true'), [], 'only the leading term')
 })
+
+t.test('a typed variable key the value cannot have is an undefined ref (OPA: TestCheckRefErrInvalid)', async t => {
+  const diag = (body: string): string[] =>
+    checkSources({ modules: [{ file: 'r.rego', source: `package test\n\n${body}\n` }] }).map(formatDiagnostic)
+  t.same(diag('obj := {"a": 1, "b": 2}\np if { k := 1; obj[k] }'),
+    ['r.rego:4:16: rego_type_error: undefined ref: data.test.obj[k]\n\tdata.test.obj[k]\n\t              ^\n\t              have (type): number\n\t              want (one of): ["a" "b"]'])
+  t.same(diag('arr := [1, 2]\np if { k := "a"; arr[k] }'),
+    ['r.rego:4:18: rego_type_error: undefined ref: data.test.arr[k]\n\tdata.test.arr[k]\n\t              ^\n\t              have (type): string\n\t              want (type): number'])
+  t.same(diag('obj := {"a": 1, "b": 2}\np if { k := "a"; obj[k] }\nq if { some k; obj[k] }\nr if { k := 1; input.x[k] }'), [], 'a key it can have, an untyped variable, input')
+})

@@ -514,6 +514,15 @@ class Checker {
         this.typeKey(k, ANY, bc)
         return ANY
       }
+      // a variable already typed must be a key the value can have (OPA's checkRefLeaf:
+      // `k := 1; obj[k]` into an object of string keys is an undefined ref)
+      if (k.type === 'var' && k.name !== '_' && bc.scope.owner(k.name) !== null) {
+        const exist = bc.scope.get(k.name)
+        if (exist !== undefined && !isTop(cur) && !unifies(exist, keys)) {
+          if (!noErrors) this.refErrorType(ref, offset + i, cur, exist)
+          return ANY
+        }
+      }
       this.typeKey(k, keys, bc)
       cur = isTop(cur) ? ANY : valuesOf(cur)
     }
@@ -545,6 +554,18 @@ class Checker {
       ? `want (one of): [${(have.static ?? []).map(s => JSON.stringify(s.key)).sort().join(' ')}]`
       : `want (type): ${typeString(keysOf(have))}`
     this.error(ref.loc, `undefined ref: ${text}`, [text, pad + '^', `${pad}have: ${JSON.stringify(key)}`, pad + oneOf])
+  }
+
+  /** A variable key whose type the value's keys do not have (OPA's RefErrInvalidDetail with a have type). */
+  refErrorType (ref: Term, index: number, have: RegoType, keyType: RegoType): void {
+    const text = refText(ref)
+    if (text === null) return
+    const prefix = refText(ref, index) ?? text
+    const pad = ' '.repeat(prefix.length + 1)
+    const oneOf = have.type === 'object' && have.dynamic === undefined && (have.static ?? []).length > 0
+      ? `want (one of): [${(have.static ?? []).map(s => JSON.stringify(s.key)).sort().join(' ')}]`
+      : `want (type): ${typeString(keysOf(have))}`
+    this.error(ref.loc, `undefined ref: ${text}`, [text, pad + '^', `${pad}have (type): ${typeString(keyType)}`, pad + oneOf])
   }
 
   // ---- calls ----

@@ -85,3 +85,20 @@ t.test('with targets and replacements OPA refuses', async t => {
   ]
   for (const [body, want] of allowed) t.same(await runRego(`package test\n${body}\n`, {}, 'test/r'), { value: want }, body)
 })
+
+t.test('a with target may have variable keys bound before it (OPA rewrites them like any term)', async t => {
+  // OPA's TestRewriteDeclaredVars, "with: rewrite target" and the every case (they were
+  // "with keyword target must be a static reference" here)
+  const cases: Array<[string, unknown]> = [
+    ['r if { x := "foo"; input[x] == 1 with input[x] as 1 }', true],
+    ['r := v if { x := "k"; v := input.k with input[x] as 7 }', 7],
+    ['r := v if { x := "z"; v := data.d.z with data.d[x] as 9 }', 9],
+    ['r if { every x, y in {"a": "b"} { data.q[x][y] == 100 with data.q[x][y] as 100 } }', true],
+    ['r := v if { some i in [1, 2]; v := input.a[i] with input.a[i] as "set" }', 'set'],
+  ]
+  for (const [body, want] of cases) t.same(await runRego(`package test\n${body}\n`, { a: { 1: 'x', 2: 'y' } }, 'test/r'), { value: want }, body)
+  const unbound = await runRego('package test\nr := v if { v := input.k with input[x] as 7 }\n', {}, 'test/r')
+  t.match(unbound.error ?? '', /var x is unsafe/, 'a key bound nowhere is unsafe, named')
+  const partial = await runRego('package test\nq := 1\nr := v if { x := "k"; v := q with data.test.q[x] as 3 }\n', {}, 'test/r')
+  t.match(partial.error ?? '', /with keyword cannot partially replace virtual document\(s\)/, 'below a rule, whatever the key')
+})

@@ -919,28 +919,52 @@ class Lowerer {
       this.diags.add('rego_type_error', 'with keyword target must be a reference', target.loc)
       return null
     }
-    const strPath = path.every(t => t.type === 'string') ? path.map(t => (t as { value: string }).value) : null
-    if (strPath === null) {
+    // A key may be a variable bound before (`with input[x] as 1`, OPA rewrites it like any
+    // other term): the path is then built when the expression runs.
+    const dynamic = !path.every(t => t.type === 'string')
+    if (dynamic && !path.every(t => t.type === 'string' || t.type === 'var' || t.type === 'number' || t.type === 'boolean' || t.type === 'null')) {
       this.diags.add('rego_type_error', 'with keyword target must be a static reference', target.loc)
       return null
     }
+    const staticLen = dynamic ? path.findIndex(t => t.type !== 'string') : path.length
+    const strPath = path.slice(0, staticLen).map(t => (t as { value: string }).value)
+    const pathOp = (prefix: string[]): number => dynamic
+      ? this.evalTerm({ type: 'array', items: [...prefix.map(v => ({ type: 'string', value: v, loc: target.loc }) as Term), ...path], loc: target.loc })
+      : this.p.const([...prefix, ...strPath])
     const dotted = [name, ...strPath].join('.')
     const markWhole = (): void => { this.p.funcInput[this.f].whole = true }
     if (name === 'input') {
       markWhole()
-      return [WithKind.INPUT, this.p.const(strPath), this.evalTerm(value)]
+      return [WithKind.INPUT, pathOp([]), this.evalTerm(value)]
     }
     // user function?
     let dataPath: string[] | null = null
+    let dataPrefix: string[] = []
     if (name === 'data') dataPath = strPath
     else {
       const r = this.resolveName(name)
-      if (r?.kind === 'data' && r.path.every(t => t.type === 'string')) dataPath = [...r.path.map(t => (t as { value: string }).value), ...strPath]
+      if (r?.kind === 'data' && r.path.every(t => t.type === 'string')) {
+        dataPrefix = r.path.map(t => (t as { value: string }).value)
+        dataPath = [...dataPrefix, ...strPath]
+      }
       if (r?.kind === 'input') {
         markWhole()
         const ip = r.path.every(t => t.type === 'string') ? r.path.map(t => (t as { value: string }).value) : []
-        return [WithKind.INPUT, this.p.const([...ip, ...strPath]), this.evalTerm(value)]
+        return [WithKind.INPUT, pathOp(ip), this.evalTerm(value)]
       }
+    }
+    if (dataPath !== null && dynamic) {
+      // only the static prefix can name rules: none may hold a part of what is replaced
+      for (let k = 0; k <= dataPath.length; k++) {
+        const prefix = findNode(this.p.root, dataPath.slice(0, k))
+        if (prefix === undefined) break
+        if (prefix.rules.length > 0 || prefix.defaults.length > 0) {
+          this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
+          return null
+        }
+      }
+      this.p.funcInput[this.f].whole = true
+      return [WithKind.DATA, pathOp(dataPrefix), this.evalTerm(value)]
     }
     if (dataPath !== null) {
       // OPA's validateWith: a rule's value is replaced whole or not at all (`p.a` of a rule p)

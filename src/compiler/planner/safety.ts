@@ -60,7 +60,11 @@ function order (exprs: Expr[], env: SafetyEnv): SafetyResult {
 type IsBound = (n: string) => boolean
 
 function ready (e: Expr, isBound: IsBound, env: SafetyEnv): boolean {
-  for (const w of e.with) if (!env.isCallable(w.value) && !evaluable(w.value, isBound)) return false
+  for (const w of e.with) {
+    if (!env.isCallable(w.value) && !evaluable(w.value, isBound)) return false
+    // a variable key of the target (`with input[x] as 1`) is read, never bound, by the `with`
+    if (w.target.type === 'ref' && !w.target.path.every(k => k.type !== 'var' || isBound(k.name))) return false
+  }
   const k = e.kind
   if (e.negated) {
     // every local var of a negated expression must already be bound, except wildcards
@@ -341,5 +345,13 @@ function exprInputs (e: Expr): Array<{ name: string; loc: Loc }> {
     case 'every': visit(k.collection); break
     case 'some': break
   }
-  return out
+  // a `with` reads its target's keys and its value first (the unsafe report names those)
+  const withs: Array<{ name: string; loc: Loc }> = []
+  const own = out.splice(0)
+  for (const w of e.with) {
+    if (w.target.type === 'ref') w.target.path.forEach(visit)
+    visit(w.value)
+  }
+  withs.push(...out.splice(0))
+  return [...withs, ...own]
 }

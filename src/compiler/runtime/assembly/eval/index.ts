@@ -542,6 +542,11 @@ function constPath (op: i32): Array<Value> {
   return arr(unchecked(consts[-1 - op]))
 }
 
+/** A `with` target's path: a constant, or built by the expression (`with input[x] as ...`). */
+function withPath (frame: StaticArray<Value | null>, op: i32): Array<Value> {
+  return arr(get(frame, op))
+}
+
 /** `value` with `v` placed at `path` (copies along the path; never mutates shared values). */
 function upsert (value: Value | null, path: Array<Value>, from: i32, v: Value): Value {
   if (from >= path.length) return v
@@ -1033,12 +1038,12 @@ function execWith (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<
   for (let j = 0; j < ws.length; j++) {
     const w = ws[j]
     if (w.kind == W_INPUT) {
-      const path = constPath(w.target)
+      const path = withPath(frame, w.target)
       const v = get(frame, w.value)
       s.input = path.length == 0 ? v : upsert(s.input, path, 0, v)
     } else if (w.kind == W_DATA) {
       if (!copiedData) { s.dataOv = s.dataOv.slice(0); copiedData = true }
-      s.dataOv.push(new DataOverride(constPath(w.target), get(frame, w.value)))
+      s.dataOv.push(new DataOverride(withPath(frame, w.target), get(frame, w.value)))
     } else {
       const r = new Repl()
       r.kind = w.replKind

@@ -212,3 +212,15 @@ t.test('two literals unify part by part, as OPA pairs them: objects by identical
   t.same(await evalRego('package u\np if { x := "a"; {x: 1} = {"a": 1} }\n', 'u/p'), true, 'all bound: a comparison')
   t.same(await evalRego('package u\np := y if { {"k": [y, 2]} = {"k": [1, 2]} }\n', 'u/p'), 1, 'nested')
 })
+
+t.test('a comprehension re-declaring an enclosing variable reads the enclosing one on its right side', async t => {
+  // OPA's rewriteDeclaredAssignment rewrites the right-hand side against the enclosing scope
+  // before declaring the new variable (TestCompilerCheckUnusedAssignedVar, "rule with nested
+  // array comprehension and shadowing"); this was "var x is unsafe"
+  t.same(await evalRego('package u\np := y if { x := 2; y := [x | x := 2 * x] }\n', 'u/p'), [4])
+  t.same(await evalRego('package u\np := y if { x := 2; y := {x | x := x + 1} }\n', 'u/p'), [3])
+  t.same(await evalRego('package u\np := y if { x := 2; y := {x: v | x := x * 10; v := [x | x := x + 1]} }\n', 'u/p'), { 20: [21] }, 'nested, each level its own')
+  t.same(await evalRego('package u\np := y if { x := 2; y := [z | x := x + 1; z := [x, 7]] }\n', 'u/p'), [[3, 7]], 'later expressions read the new one')
+  t.same(await evalRego('package u\np if { x := 1; every v in [1] { x := x + v; x == 2 } }\n', 'u/p'), true, 'in an every body too')
+  t.same(await evalRego('package u\np := y if { x := 2; y := [x | some x in [5]] }\n', 'u/p'), [5], 'a plain re-declaration is untouched')
+})

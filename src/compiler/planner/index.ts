@@ -5,6 +5,7 @@
 // read; unification is compiled into assignments, comparisons and scans.
 import type { Body, Expr, Loc, Module, Rule, Term } from '../ast/index.js'
 import { keysText } from '../ast/index.js'
+import { renameShadowing, SHADOW_SEP, shadowDisplayName } from './shadow.js'
 import { builtinDecl, builtinInfo, FLOAT_BUILTINS, RELATIONS } from '../builtins.js'
 import type { Diagnostics } from '../diagnostics.js'
 import { FuncKind, type Instr, Op, type Plan, type PlanFunc, type PlanNode, type PlanRule, WithKind } from './ir.js'
@@ -616,6 +617,8 @@ class Lowerer {
   wildcard = 0
   negated = 0
   printed = 0
+  /** renamed shadowing declarations (./shadow.ts) */
+  shadowed = 0
   /** the rule whose body this is, for rego.metadata.* (null in a query) */
   metaRule: import('../ast/index.js').Rule | null = null
 
@@ -882,7 +885,8 @@ class Lowerer {
         bindPattern(k.value, vslot)
         const scanBlock = this.instrs
         this.instrs = []
-        const inner = this.planBody([...pre, ...k.body], new Scope(scope), new Set(this.bound), [])
+        const everyBody = renameShadowing(k.body, [], n => this.scope.lookup(n) !== undefined, n => `${n}${SHADOW_SEP}${this.shadowed++}`).body
+        const inner = this.planBody([...pre, ...everyBody], new Scope(scope), new Set(this.bound), [])
         const bodyBlock = inner ?? []
         this.instrs = scanBlock
         this.emit([Op.NOT, bodyBlock])
@@ -1240,16 +1244,18 @@ class Lowerer {
     const outer = this.instrs
     this.instrs = []
     const scope = new Scope(this.scope)
-    const head: Term[] = t.type === 'objectcompr' ? [t.key, t.value] : [t.term]
+    const written: Term[] = t.type === 'objectcompr' ? [t.key, t.value] : [t.term]
+    // `x := f(x)` re-declaring an enclosing x reads the enclosing one on its right (./shadow.ts)
+    const { body, head } = renameShadowing(t.body, written, n => this.scope.lookup(n) !== undefined, n => `${n}${SHADOW_SEP}${this.shadowed++}`)
     const savedBound = this.bound
-    const ok = this.planBody(t.body, scope, new Set(this.bound), head)
+    const ok = this.planBody(body, scope, new Set(this.bound), head)
     let key = -1
     let val = -1
     if (ok !== null) {
       const savedScope = this.scope
       this.scope = scope
       this.bound = this.lastBound
-      if (t.type === 'objectcompr') { key = this.evalTerm(t.key); val = this.evalTerm(t.value) } else val = this.evalTerm(t.term)
+      if (t.type === 'objectcompr') { key = this.evalTerm(head[0]!); val = this.evalTerm(head[1]!) } else val = this.evalTerm(head[0]!)
       this.scope = savedScope
     }
     this.bound = savedBound
@@ -1495,7 +1501,7 @@ class Lowerer {
   }
 }
 
-function displayName (n: string): string { return n.startsWith(WILDCARD_PREFIX) ? '_' : n }
+function displayName (n: string): string { return n.startsWith(WILDCARD_PREFIX) ? '_' : shadowDisplayName(n) }
 
 function isPattern (t: Term): boolean {
   if (t.type === 'var') return true

@@ -28,8 +28,16 @@ t.test('escapes and the raw form', async t => {
 })
 
 t.test('errors', async t => {
-  t.match(await evalP('p := $"{input.xs[_]}"', { xs: [1, 2] }), { error: /eval_conflict_error: template-strings must not produce multiple outputs/ })
-  t.same(await evalP('p := $"{input.xs[_]}"', { xs: [1, 1] }), { value: '1' }, 'equal values are one value')
+  t.match(await evalP('p := msg if { some i; msg := $"{input.xs[i]}" }', { xs: [1, 2] }), { error: /eval_conflict_error: template-strings must not produce multiple outputs/ })
+  t.same(await evalP('p := msg if { some i; msg := $"{input.xs[i]}" }', { xs: [1, 1] }), { value: '1' }, 'equal values are one value')
+  // OPA checks a template's variables before it orders the body: one its body has somewhere
+  // (before or after) is fine, `_` and a name only the template has are "undeclared"
+  t.match(await evalP('p := $"{input.xs[_]}"', { xs: [1] }), { error: /rego_compile_error: var _ is undeclared/ })
+  t.match(await evalP('p := msg if { a := ["a"]; msg := $"{a[x]}" }'), { error: /rego_compile_error: var x is undeclared/ })
+  t.match(await evalP('p := $"{x}"'), { error: /rego_compile_error: var x is undeclared/ }, 'no internal $tmpl name in the message')
+  t.match(await evalP('a := ["a"]\np := [$"{a[_]}" | x := 42]'), { error: /var _ is undeclared/ }, 'in a comprehension head')
+  t.match(await evalP('p if { every x in {"a", $"{x}"} { x != "b" } }'), { error: /var x is undeclared/ }, 'an every variable is not the collection\'s')
+  t.same(await evalP('p := msg if { msg := $"{x}"; x = 42 }'), { value: '42' }, 'bound after the template: fine')
   t.match(await evalP('p := $"{x := 1}"'), { error: /rego_parse_error: unexpected assignment \(':='\) in template-string expression/ })
   t.match(await evalP('p := $"{x = 1}"'), { error: /unexpected unification/ })
   t.match(await evalP('p := $"{not true}"'), { error: /unexpected negation/ })

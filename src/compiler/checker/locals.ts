@@ -66,12 +66,16 @@ export function localVarChecks (modules: Module[]): Diagnostic[] {
       const args = new Scope(null)
       for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) args.names.set(v.name, 'arg') })
       // a comprehension in an argument is a body of its own (`f({{x | x := 1; x := 2}})`)
-      for (const a of rule.args ?? []) new Walker(out, globals).term(a, new Scope(null))
+      for (const a of rule.args ?? []) { const w = new Walker(out, globals); w.term(a, new Scope(null)); w.checkTemplates() }
       for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
         const base = new Scope(null)
         for (const [n, o] of args.names) base.names.set(n, o)
         const before = out.length
-        new Walker(out, globals).body(r.body, base)
+        const walker = new Walker(out, globals)
+        walker.body(r.body, base)
+        // the head reads what the body binds (its template strings and comprehensions included)
+        for (const h of headTerms(r)) walker.term(h, base)
+        walker.checkTemplates()
         if (out.length === before) checkUnused(r.body, headTerms(r), [], out)
       }
     }
@@ -181,6 +185,40 @@ class Walker {
     }
   }
 
+  private readonly templates: Array<{ call: Extract<Term, { type: 'call' }>; scope: Scope }> = []
+
+  /** Notes a template string; checkTemplates() checks it once its body has been walked. */
+  templateParts (call: Extract<Term, { type: 'call' }>, scope: Scope): void {
+    this.templates.push({ call, scope })
+  }
+
+  /**
+   * Template strings' expressions, as OPA checks them (rewriteTemplateStrings): a variable
+   * must be one its body (or an enclosing one) has, before or after the template, else
+   * "var x is undeclared"; `_` never is (a part is one value). The parser made each expression
+   * part the set comprehension {$tmplN | $tmplN = expr}, whose own names stay in its scope.
+   */
+  checkTemplates (): void {
+    for (const { call, scope } of this.templates.splice(0)) this.checkTemplate(call, scope)
+  }
+
+  private checkTemplate (call: Extract<Term, { type: 'call' }>, scope: Scope): void {
+    const parts = call.args[0]
+    if (parts?.type !== 'array') return
+    for (const p of parts.items) {
+      if (p.type !== 'setcompr' || p.body.length !== 1) continue
+      const k = p.body[0]!.kind
+      if (k.type !== 'unify' || k.left.type !== 'var' || !k.left.name.startsWith('$tmpl')) continue
+      const missing = new Set<string>()
+      printVars(k.right, name => {
+        if (name.startsWith('$') || this.globals.has(name)) return
+        if (name !== '_') for (let s: Scope | null = scope; s !== null; s = s.parent) if (s.names.has(name)) return
+        missing.add(name)
+      })
+      for (const v of [...missing].sort()) this.out.push({ code: 'rego_compile_error', message: `var ${v} is undeclared`, loc: k.right.loc })
+    }
+  }
+
   /** Reports each constant or reference inside an assignment's array/object left side. */
   unassignable (t: Term): boolean {
     const inner = t.type === 'array' ? t.items : t.type === 'object' ? t.entries.map(([, v]) => v) : []
@@ -222,7 +260,9 @@ class Walker {
       case 'ref': this.term(t.head, scope); t.path.forEach(p => this.term(p, scope)); return
       case 'array': case 'set': t.items.forEach(i => this.term(i, scope)); return
       case 'object': t.entries.forEach(([a, b]) => { this.term(a, scope); this.term(b, scope) }); return
-      case 'call': this.use(t.name.split('.')[0]!, scope); t.args.forEach(a => this.term(a, scope)); return
+      case 'call':
+        if (t.name === 'internal.template_string') this.templateParts(t, scope)
+        this.use(t.name.split('.')[0]!, scope); t.args.forEach(a => this.term(a, scope)); return
       case 'arraycompr': case 'setcompr': {
         const inner = new Scope(scope)
         this.body(t.body, inner)

@@ -325,3 +325,9 @@ t.test('a typed variable key the value cannot have is an undefined ref (OPA: Tes
     ['r.rego:4:18: rego_type_error: undefined ref: data.test.arr[k]\n\tdata.test.arr[k]\n\t              ^\n\t              have (type): string\n\t              want (type): number'])
   t.same(diag('obj := {"a": 1, "b": 2}\np if { k := "a"; obj[k] }\nq if { some k; obj[k] }\nr if { k := 1; input.x[k] }'), [], 'a key it can have, an untyped variable, input')
 })
+
+t.test('duplicate imports are checked by name, input too (OPA: checkDuplicateImports)', async t => {
+  const diag = (source: string): string[] => checkSources({ modules: [{ file: 'i.rego', source }] }).map(formatDiagnostic)
+  t.same(diag('package t\nimport input\nimport input\np := input.x\n'), ['i.rego:3:1: rego_compile_error: import must not shadow import input'])
+  t.same(diag('package t\nimport data.a\nimport data.b as a\np := a\n'), ['i.rego:3:1: rego_compile_error: import must not shadow import data.a'], 'the message names the first import as written')
+})

@@ -101,3 +101,15 @@ export interface Module {
 export function keysText (keys: readonly unknown[]): string {
   return keys.map(k => typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`).join('')
 }
+
+/** An import as OPA prints it (`input`, `data.a.b`, `data.a as x`), for messages; null for a
+ *  path that is not a plain reference. */
+export function importText (imp: Import): string | null {
+  const t = imp.path
+  let path: string
+  if (t.type === 'var') path = t.name
+  else if (t.type === 'ref' && t.head.type === 'var' && t.path.every(p => p.type === 'string')) {
+    path = t.head.name + keysText(t.path.map(p => (p as { value: string }).value))
+  } else return null
+  return imp.alias !== undefined ? `${path} as ${imp.alias}` : path
+}

@@ -13,6 +13,7 @@
 // variable declarations (unused `some` variables among them) are checked in every module, v0
 // too, strict or not: ./locals.ts.
 import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
+import { importText } from '../ast/index.js'
 import { builtinDecl } from '../builtins.js'
 import { bodyVars, nestedScopes, termVars } from './locals.js'
 import type { Diagnostic } from '../diagnostics.js'
@@ -47,7 +48,7 @@ function checkModule (m: Module, out: Diagnostic[], strict: boolean): void {
     const alias = imp.alias ?? lastSegment(imp.path)
     if (alias === null) continue
     const prev = seen.get(alias)
-    if (prev !== undefined) err('rego_compile_error', `import must not shadow import ${importPath(prev.path) ?? alias}`, imp.loc)
+    if (prev !== undefined) err('rego_compile_error', `import must not shadow import ${importText(prev) ?? alias}`, imp.loc)
     seen.set(alias, imp)
     if (!used.has(alias)) err('rego_compile_error', `import ${text}${imp.alias !== undefined ? ` as ${imp.alias}` : ''} unused`, imp.loc)
   }

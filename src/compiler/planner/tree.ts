@@ -1,7 +1,8 @@
 // The rule tree: every rule is attached to the node named by the static prefix of its head
 // reference (package path + head ref up to the first non-string key). A node's rules form
 // one rule group, planned into one plan function; nodes without rules only route lookups.
-import type { Module, Rule, Term } from '../ast/index.js'
+import type { Import, Module, Rule, Term } from '../ast/index.js'
+import { importText } from '../ast/index.js'
 import type { Diagnostics } from '../diagnostics.js'
 
 export interface ImportTarget { root: 'data' | 'input'; path: Term[] }
@@ -98,6 +99,7 @@ export function buildTree (modules: Module[], diags: Diagnostics): { root: TreeN
     const pkg = stringPath(module.package.path, diags, 'package path')
     if (pkg === null) continue
     const imports = new Map<string, ImportTarget>()
+    const importedBy = new Map<string, Import>()
     for (const imp of module.imports) {
       const target = importTarget(imp.path)
       if (target === null) {
@@ -111,11 +113,14 @@ export function buildTree (modules: Module[], diags: Diagnostics): { root: TreeN
         diags.add('rego_parse_error', 'invalid import: needs an alias', imp.loc)
         continue
       }
-      // v0 allows duplicate imports (OPA 1.x checks them for v1 modules only)
-      if (imports.has(alias) && alias !== 'input' && alias !== 'data' && module.regoVersion !== 0) {
-        diags.add('rego_compile_error', `import must not shadow import ${alias}`, imp.loc)
+      // v0 allows duplicate imports (OPA 1.x checks them for v1 modules only: checkDuplicateImports,
+      // by name, so `import input` twice too)
+      const prev = importedBy.get(alias)
+      if (prev !== undefined && module.regoVersion !== 0) {
+        diags.add('rego_compile_error', `import must not shadow import ${importText(prev) ?? alias}`, imp.loc)
       }
       imports.set(alias, target)
+      importedBy.set(alias, imp)
     }
     const ctx: ModuleCtx = { module, pkg, imports }
     ctxs.push(ctx)

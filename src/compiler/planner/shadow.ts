@@ -6,6 +6,7 @@
 // the right side keeps the enclosing x, and later expressions and the comprehension's head
 // read the new one. Only such declarations are renamed; every other body is left alone.
 import type { Body, Expr, Term } from '../ast/index.js'
+import { mapExprTerms } from './index.js'
 
 /** Separates a renamed variable's name from its suffix; error messages print the name only. */
 export const SHADOW_SEP = '\u0001'
@@ -79,22 +80,13 @@ function renameTerm (t: Term, from: string, to: string, seen?: () => void): Term
 
 function renameExpr (e: Expr, from: string, to: string, seen?: () => void): Expr {
   const r = (x: Term): Term => renameTerm(x, from, to, seen)
-  const k = e.kind
-  let kind: Expr['kind']
-  switch (k.type) {
-    case 'term': kind = { type: 'term', term: r(k.term) }; break
-    case 'unify': kind = { type: 'unify', left: r(k.left), right: r(k.right) }; break
-    case 'assign': kind = { type: 'assign', left: r(k.left), right: r(k.right) }; break
-    case 'some': kind = k; break
-    case 'somein': kind = { type: 'somein', key: k.key === undefined ? undefined : r(k.key), value: r(k.value), collection: r(k.collection) }; break
-    case 'every': {
-      // the key and value are the every body's own: a body naming one of them as `from` keeps it
-      const own = [k.key, k.value].some(x => x !== undefined && x.type === 'var' && x.name === from)
-      kind = { ...k, collection: r(k.collection), body: own ? k.body : renameBody(k.body, from, to, seen).body }
-      break
-    }
+  const mapped = mapExprTerms(e, r)
+  let kind = mapped.kind
+  // an every body is a body of its own; its key and value are its own (naming `from` keeps it)
+  if (kind.type === 'every' && ![kind.key, kind.value].some(x => x !== undefined && x.type === 'var' && x.name === from)) {
+    kind = { ...kind, body: renameBody(kind.body, from, to, seen).body }
   }
-  return { ...e, kind, with: e.with.map(w => ({ ...w, target: r(w.target), value: r(w.value) })) }
+  return { ...mapped, kind, with: mapped.with.map(w => ({ ...w, target: r(w.target) })) }
 }
 
 /**

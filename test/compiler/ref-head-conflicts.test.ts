@@ -23,3 +23,16 @@ t.test('paths merge, equal values agree, sets unite', async t => {
   // the same keys on different inputs do not meet
   t.same(await evalP('p[q] := {"s": 1} if q := input.a\np[q].t := 2 if q := input.b\n', { a: 'x', b: 'y' }), { value: { x: { s: 1 }, y: { t: 2 } } })
 })
+
+t.test('reading one key evaluates only the rules that can give it (OPA regression test #6211)', async t => {
+  // OPA's TestPartialRule, "intersecting key override rule (query into partial object)": the
+  // conflict at baz is not seen when bar is asked for; the whole object, or baz, still is one
+  const src = 'p.foo.q[y] := {"x": 7} if { y := ["bar", "baz"][_] }\np.foo.q.baz.y = 9 if { true }\n'
+  const r = (ref: string): Promise<RegoOutcome> => runRego(`package test\n\n${src}r := ${ref}\n`, {}, 'test/r')
+  t.same(await r('p.foo.q.bar'), { value: { x: 7 } }, 'p.foo.q.bar (it was eval_conflict_error)')
+  t.same(await r('data.test.p.foo.q.bar.x'), { value: 7 }, 'deeper, through data')
+  t.match(await r('p.foo.q.baz'), { error: /^eval_conflict_error/ }, 'the conflicting key')
+  t.match(await r('p.foo.q'), { error: /^eval_conflict_error/ }, 'the whole object')
+  t.same(await runRego(`package test\n\n${src}r := p.foo.q.nope\n`, {}, 'test/r'), {}, 'a key nothing gives is undefined')
+  t.same(await runRego('package test\n\np.a[k] := 1 if { k := "x" }\np.a.y := 2\n', {}, 'test/p/a/y'), { value: 2 }, 'a child alone')
+})

@@ -1329,6 +1329,12 @@ class Lowerer {
         if (node.children.size === 0) this.emit([Op.CALLRULE, d, node.func])
         else {
           this.p.noteDoc(this.f, node)
+          const next = path[i]
+          if (next !== undefined && next.type === 'string') {
+            // one key of a document with rules below it: only what can give that key (DOCKEY)
+            this.emit([Op.DOCKEY, d, node.id, this.p.const(next.value)])
+            return this.applyPath(d, path.slice(i + 1))
+          }
           this.emit([Op.DOC, d, node.id])
         }
         return this.applyPath(d, path.slice(i))

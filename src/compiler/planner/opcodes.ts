@@ -34,6 +34,9 @@ export const Op = {
   ISOBJ: 18, // [18, a, nkeys]
   DOC: 20, // [20, dst, node]                merged base + virtual document of a tree node
   ISCOLL: 22, // [22, a]                     fail unless a is an array, object or set
+  DOCKEY: 23, // [23, dst, node, key]         DOC's value at one key, from only the rules that can
+  //                                           give it (fail when undefined): OPA does not evaluate
+  //                                           the other keys, so their conflicts do not surface
 } as const
 
 /** WITH target kinds */

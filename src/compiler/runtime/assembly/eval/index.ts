@@ -24,7 +24,7 @@ import {
   OP_ASSIGN as ASSIGN, OP_EQ as EQ, OP_DOT as DOT, OP_SCAN as SCAN, OP_INPUT as INPUT, OP_DATA as DATA,
   OP_CALLRULE as CALLRULE, OP_CALLFN as CALLFN, OP_CALLB as CALLB, OP_NOTFALSE as NOTFALSE, OP_NOT as NOT,
   OP_MAKEARR as MAKEARR, OP_MAKESET as MAKESET, OP_MAKEOBJ as MAKEOBJ, OP_COMPR as COMPR, OP_WITH as WITH,
-  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL,
+  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL, OP_DOCKEY as DOCKEY,
   FUNC_COMPLETE as K_COMPLETE, FUNC_SET as K_SET, FUNC_OBJECT as K_OBJECT, FUNC_FUNCTION as K_FUNCTION,
   WITH_INPUT as W_INPUT, WITH_DATA as W_DATA, WITH_FUNC as W_FUNC, WITH_BUILTIN as W_BUILTIN,
 } from "./opcodes.generated"
@@ -162,7 +162,7 @@ function decodeInstr (x: Array<Value>): Instr {
   ins.op = op
   switch (op) {
     case ASSIGN: case EQ: case INPUT: case DATA: case CALLRULE: case NOTFALSE: case ISARR: case ISOBJ: case DOC: case ISCOLL:
-    case DOT: case SCAN:
+    case DOT: case SCAN: case DOCKEY:
       if (x.length > 1) ins.a = int(x[1])
       if (x.length > 2) ins.b = int(x[2])
       if (x.length > 3) ins.c = int(x[3])
@@ -206,7 +206,7 @@ function decodeInstr (x: Array<Value>): Instr {
   }
   switch (op) {
     case ASSIGN: case DOT: case INPUT: case DATA: case CALLRULE: case CALLFN: case CALLB:
-    case MAKEARR: case MAKESET: case MAKEOBJ: case DOC:
+    case MAKEARR: case MAKESET: case MAKEOBJ: case DOC: case DOCKEY:
       checkSlot(ins.a)
       break
     case COMPR:
@@ -738,6 +738,48 @@ function callBuiltinDirect (b: i32, args: Array<Value>): Value | null {
   return r
 }
 
+/**
+ * materialize(nodeId)[key], built from only what can give that key: the base document's
+ * value, the node's own rules' value at the key, and the child node named by it (merged as
+ * materialize merges them). Conflicts between other keys' rules are not looked at, as OPA
+ * evaluates only the rules a reference can reach. Null when the key is undefined.
+ */
+function materializeKey (nodeId: i32, key: Value): Value | null {
+  const n = nodes[nodeId]
+  const s = st
+  if (s.dataOv.length > 0) return lookupKey(materialize(nodeId), key)
+  const base = walk(gData, n.path, 0)
+  let v: Value | null = base !== null && base.kind == T_OBJECT ? changetype<ObjV>(base).get(key) : null
+  if (n.func >= 0) {
+    const gv = evalRule(n.func)
+    if (gv !== null && gv.kind == T_OBJECT) {
+      const own = changetype<ObjV>(gv).get(key)
+      if (own !== null) v = own
+    }
+  }
+  for (let i = 0; i < n.childIds.length; i++) {
+    if (!equals(n.childKeys[i], key)) continue
+    const c = nodes[n.childIds[i]]
+    if (c.isFunction) break
+    let cv: Value | null = null
+    if (c.func >= 0 && c.childIds.length == 0) cv = evalRule(c.func)
+    else if (c.func >= 0 || c.isPackage || hasRulesBelow(c)) cv = materialize(n.childIds[i])
+    if (cv === null) break
+    if (c.childIds.length == 0 && base !== null && base.kind == T_OBJECT && changetype<ObjV>(base).has(key)) break
+    if (v !== null && n.func >= 0) {
+      const merged = mergeDocs(v, cv)
+      if (merged === null) abortWith('eval_conflict_error: object keys must be unique')
+      v = merged
+    } else v = cv
+    break
+  }
+  return v
+}
+
+function lookupKey (doc: Value, key: Value): Value | null {
+  return doc.kind == T_OBJECT ? changetype<ObjV>(doc).get(key) : null
+}
+
 function materialize (nodeId: i32): Value {
   const n = nodes[nodeId]
   const s = st
@@ -969,6 +1011,12 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
       case DOC:
         unchecked(frame[ins.a] = materialize(ins.b))
         break
+      case DOCKEY: {
+        const v = materializeKey(ins.b, get(frame, ins.c))
+        if (v === null) return false
+        unchecked(frame[ins.a] = v)
+        break
+      }
       case ISCOLL: {
         const kd = get(frame, ins.a).kind
         if (kd != T_ARRAY && kd != T_OBJECT && kd != T_SET) return false

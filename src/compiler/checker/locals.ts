@@ -174,15 +174,20 @@ class Walker {
    * arguments) mentions counts; one that is unsafe there is the safety check's to report.
    */
   printArgs (args: Term[], scope: Scope): void {
-    for (const a of args) {
-      const missing = new Set<string>()
-      printVars(a, name => {
-        if (isWildcard(name) || this.globals.has(name)) return
-        for (let s: Scope | null = scope; s !== null; s = s.parent) if (s.names.has(name)) return
-        missing.add(name)
-      })
-      for (const v of [...missing].sort()) this.out.push({ code: 'rego_compile_error', message: `var ${v} is undeclared`, loc: a.loc })
-    }
+    for (const a of args) this.undeclared(a, scope, false)
+  }
+
+  /** Reports "var x is undeclared" for each variable of `t` (as printVars visits them) that no
+   *  scope from `scope` out has and that is no global; `_` too when `underscore`. */
+  private undeclared (t: Term, scope: Scope, underscore: boolean): void {
+    const missing = new Set<string>()
+    printVars(t, name => {
+      if (name.startsWith('$') || this.globals.has(name)) return
+      if (name === '_' && !underscore) return
+      if (name !== '_') for (let s: Scope | null = scope; s !== null; s = s.parent) if (s.names.has(name)) return
+      missing.add(name)
+    })
+    for (const v of [...missing].sort()) this.out.push({ code: 'rego_compile_error', message: `var ${v} is undeclared`, loc: t.loc })
   }
 
   private readonly templates: Array<{ call: Extract<Term, { type: 'call' }>; scope: Scope }> = []
@@ -209,13 +214,7 @@ class Walker {
       if (p.type !== 'setcompr' || p.body.length !== 1) continue
       const k = p.body[0]!.kind
       if (k.type !== 'unify' || k.left.type !== 'var' || !k.left.name.startsWith('$tmpl')) continue
-      const missing = new Set<string>()
-      printVars(k.right, name => {
-        if (name.startsWith('$') || this.globals.has(name)) return
-        if (name !== '_') for (let s: Scope | null = scope; s !== null; s = s.parent) if (s.names.has(name)) return
-        missing.add(name)
-      })
-      for (const v of [...missing].sort()) this.out.push({ code: 'rego_compile_error', message: `var ${v} is undeclared`, loc: k.right.loc })
+      this.undeclared(k.right, scope, true)
     }
   }
 

@@ -331,7 +331,7 @@ class Planner {
     for (const c of n.children.values()) visit(c)
     if (below.length === 0) return
     const names = below.map(refName).sort()
-    const first = [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]!
+    const first = firstRule(n)!
     this.diags.add('rego_type_error', `rule ${refName(n.path)} conflicts with [${names.join(' ')}]`, first.rule.loc)
   }
 
@@ -343,7 +343,7 @@ class Planner {
       if (seen.has(key)) continue
       seen.add(key)
       const node = findNode(this.root, ctx.pkg)
-      const first = node === undefined ? undefined : [...node.rules, ...node.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
+      const first = node === undefined ? undefined : firstRule(node)
       if (first === undefined) continue
       const pkg = ctx.module.package
       this.diags.add('rego_type_error', `package ${ctx.pkg.join('.')} conflicts with rule ${headRefText(first.rule)} defined at ${first.rule.loc.file}:${first.rule.loc.line}`, pkg.loc)
@@ -959,26 +959,18 @@ class Lowerer {
     }
     if (dataPath !== null && dynamic) {
       // only the static prefix can name rules: none may hold a part of what is replaced
-      for (let k = 0; k <= dataPath.length; k++) {
-        const prefix = findNode(this.p.root, dataPath.slice(0, k))
-        if (prefix === undefined) break
-        if (prefix.rules.length > 0 || prefix.defaults.length > 0) {
-          this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
-          return null
-        }
+      if (this.rulesAbove(dataPath, dataPath.length)) {
+        this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
+        return null
       }
       this.p.funcInput[this.f].whole = true
       return [WithKind.DATA, pathOp(dataPrefix), this.evalTerm(value)]
     }
     if (dataPath !== null) {
       // OPA's validateWith: a rule's value is replaced whole or not at all (`p.a` of a rule p)
-      for (let k = 0; k < dataPath.length; k++) {
-        const prefix = findNode(this.p.root, dataPath.slice(0, k))
-        if (prefix === undefined) break
-        if (prefix.rules.length > 0 || prefix.defaults.length > 0) {
-          this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
-          return null
-        }
+      if (this.rulesAbove(dataPath, dataPath.length - 1)) {
+        this.diags.add('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', target.loc)
+        return null
       }
       const node = findNode(this.p.root, dataPath)
       if (node !== undefined && node.isFunction) {
@@ -999,6 +991,16 @@ class Lowerer {
     }
     this.diags.add('rego_type_error', `with keyword target ${dotted} must reference input, data or a function`, target.loc)
     return null
+  }
+
+  /** Whether rules sit at one of the first `upto` + 1 prefixes of `path` (the empty one first). */
+  rulesAbove (path: string[], upto: number): boolean {
+    for (let k = 0; k <= upto; k++) {
+      const prefix = findNode(this.p.root, path.slice(0, k))
+      if (prefix === undefined) return false
+      if (prefix.rules.length > 0 || prefix.defaults.length > 0) return true
+    }
+    return false
   }
 
   /** replacement for a function/builtin mock: another function, a builtin, or a value */
@@ -1581,6 +1583,11 @@ function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: ()
 }
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
+/** A node's rule that comes first in its source (defaults included), for messages. */
+function firstRule (n: TreeNode): RuleEntry | undefined {
+  return [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
+}
+
 /** A rule's head reference as written (`r`, `p.q.r`, `p["a b"]`, `p[x]`). */
 function headRefText (r: Rule): string {
   return r.ref.map((t, i) => {

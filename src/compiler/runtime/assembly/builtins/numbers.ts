@@ -293,6 +293,8 @@ function bigRange (name: string, a: Value, b: Value, step: i64): Value | null {
   let n: i64;
   if (mag.length <= 18) {
     n = I64.parseInt(mag) / step + 1;
+    if (n > MAX_RANGE) return builtinError(name, "range too large");
+    chargeSteps(n);
   } else {
     // span / step in doubles: far past the limit is too large; otherwise its cost is charged
     // before counting by stepping (the count is exact, the estimate may be off by a little)
@@ -306,7 +308,6 @@ function bigRange (name: string, a: Value, b: Value, step: i64): Value | null {
     }
   }
   if (n > MAX_RANGE) return builtinError(name, "range too large");
-  chargeSteps(n);
   let out = newArrayCap(<i32>n);
   let cur = ta;
   for (let i: i64 = 0; i < n; i++) {

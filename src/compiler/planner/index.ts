@@ -388,6 +388,8 @@ class Planner {
       const pr = this.planRule(f, entry, frame, fn.kind, entry.rule)
       if (pr !== null) fn.rules.push(pr)
     }
+    if ((fn.kind === FuncKind.COMPLETE || fn.kind === FuncKind.FUNCTION) && fn.rules.length === n.rules.length &&
+      earlyExitOf(n.rules.map(e => e.rule), fn.rules)) fn.earlyExit = true
     if (n.defaults.length > 0) {
       const d = n.defaults[0].rule
       const v = d.value ?? { type: 'boolean', value: true, loc: d.loc } as Term
@@ -1599,4 +1601,35 @@ function headRefText (r: Rule): string {
 
 function refName (path: string[]): string {
   return 'data' + keysText(path)
+}
+
+/**
+ * OPA's early exit (its rule index's EarlyExit): a complete rule or function whose rules all
+ * have the same ground value stops at the first solution, since later ones could only repeat
+ * it. Decided here from the source: every rule and else branch (the default aside) has a
+ * literal value — OPA's compiler moves any reference, call or comprehension out of a head, so
+ * only literals stay ground — and the planned values are one constant. Conservative where the
+ * two might differ (a literal set, `1` beside `1.0`): no early exit, as before.
+ */
+function earlyExitOf (rules: Rule[], planned: PlanRule[]): boolean {
+  let value: number | undefined
+  const visit = (rule: Rule | undefined, pr: PlanRule | null): boolean => {
+    for (; rule !== undefined; rule = rule.else, pr = pr?.else ?? null) {
+      if (pr === null || pr.value >= 0) return false
+      if (rule.value !== undefined && !isLiteral(rule.value)) return false
+      if (value === undefined) value = pr.value
+      else if (value !== pr.value) return false
+    }
+    return pr === null
+  }
+  return rules.length > 0 && rules.every((r, i) => visit(r, planned[i]!))
+}
+
+function isLiteral (t: Term): boolean {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string': return true
+    case 'array': case 'set': return t.items.every(isLiteral)
+    case 'object': return t.entries.every(([k, v]) => isLiteral(k) && isLiteral(v))
+    default: return false
+  }
 }

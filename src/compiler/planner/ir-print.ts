@@ -43,6 +43,7 @@ class Printer {
     if (f.nargs > 0) facts.push(`${f.nargs} arg${f.nargs === 1 ? '' : 's'}`)
     facts.push(`${f.nlocals} local${f.nlocals === 1 ? '' : 's'}`)
     if (f.default !== 0) facts.push(`default ${this.operand(f.default)}`)
+    if (f.earlyExit === true) facts.push('early exit')
     this.out.push('', `func ${i} ${f.name} (${facts.join(', ')})`)
     for (const r of f.rules) this.rule(r, f, '  ', 'rule')
     if (f.defaultRule !== null) this.rule(f.defaultRule, f, '  ', 'default rule')

@@ -38,6 +38,10 @@ export interface PlanFunc {
   default: number
   /** default value that is not a constant (e.g. a comprehension), evaluated like a rule */
   defaultRule: PlanRule | null
+  /** COMPLETE/FUNCTION whose rules (else branches included, the default not) all have one
+   *  literal value: evaluation stops at the first solution, as OPA's early exit does (later
+   *  iterations and rules are not evaluated, so their errors and prints never happen) */
+  earlyExit?: boolean
 }
 
 export interface PlanNode {

@@ -68,6 +68,8 @@ class Func {
   def: i32 = 0
   defRule: Rule | null = null
   path: Array<Value> = new Array<Value>()
+  /** OPA's early exit (the planner's earlyExit): stop at the first solution */
+  ee: bool = false
 }
 
 class Node {
@@ -256,6 +258,8 @@ export function planInit (plan: Value | null): void {
     f.def = int(field(fv, 'default'))
     const dr = field(fv, 'defaultRule')
     if (dr.kind == T_OBJECT) f.defRule = decodeRule(dr)
+    const ee = changetype<ObjV>(fv).getStr('earlyExit')
+    f.ee = ee !== null && ee.kind == T_BOOL && changetype<BoolV>(ee).b
     funcs.push(f)
   }
   const ns = arr(field(plan, 'nodes'))
@@ -432,7 +436,8 @@ class ComprCont extends Cont {
 class ValueCont extends Cont {
   found: bool = false
   value: Value | null = null
-  constructor (public op: i32, public frame: StaticArray<Value | null>, public fn: Func) { super() }
+  /** `stop`: early exit — the first solution ends the body's evaluation */
+  constructor (public op: i32, public frame: StaticArray<Value | null>, public fn: Func, public stop: bool) { super() }
   run (): bool {
     const v = get(this.frame, this.op)
     const prev = this.value
@@ -442,7 +447,7 @@ class ValueCont extends Cont {
     }
     this.found = true
     this.value = v
-    return false
+    return this.stop
   }
 }
 
@@ -647,17 +652,20 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
     }
   }
   let result: Value | null = null
+  // With early exit the first value is the value: later rules could only repeat it.
+  const ee = fn.ee
   for (let i = 0; i < rules.length; i++) {
-    const v = evalChain(rules[i], frame, fn)
+    const v = evalChain(rules[i], frame, fn, ee)
     if (v !== null) {
       if (result !== null && !equals(result, v)) conflict(fn)
       result = v
+      if (ee) break
     }
   }
   if (result === null && fn.def != 0) result = get(frame, fn.def)
   if (result === null) {
     const dr = fn.defRule
-    if (dr !== null) result = evalChain(dr, frame, fn)
+    if (dr !== null) result = evalChain(dr, frame, fn, false)
   }
   return result
 }
@@ -668,10 +676,10 @@ function conflict (fn: Func): void {
   else abortWith('eval_conflict_error: complete rules must not produce multiple outputs')
 }
 
-function evalChain (r: Rule, frame: StaticArray<Value | null>, fn: Func): Value | null {
+function evalChain (r: Rule, frame: StaticArray<Value | null>, fn: Func, ee: bool): Value | null {
   let cur: Rule | null = r
   while (cur !== null) {
-    const k = new ValueCont(cur.value, frame, fn)
+    const k = new ValueCont(cur.value, frame, fn, ee)
     execBlock(cur.body, 0, frame, k)
     if (k.found) return k.value
     cur = cur.els

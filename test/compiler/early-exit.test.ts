@@ -5,7 +5,7 @@
 // values) when every solution is evaluated; OPA answers them.
 import t from 'tap'
 import { compileModules } from '../../src/compiler/index.js'
-import { loadWasmPolicy } from '../../src/policy/eval/index.js'
+import { evaluationMessage, loadWasmPolicy } from '../../src/policy/eval/index.js'
 import { printPlan } from '../../src/compiler/planner/ir-print.js'
 import { parseSources } from '../../src/compiler/index.js'
 import { planPolicy } from '../../src/compiler/planner/index.js'
@@ -76,4 +76,43 @@ k := {1} if input.x
   // k: a set literal is planned as a built value; no early exit (conservative: only errors that
   // OPA would skip can surface, as before)
   t.same(marked.sort(), ['data.test.a', 'data.test.c', 'data.test.f', 'data.test.h', 'data.test.j'])
+})
+
+// Iterating a document of packages (`data.pkgs[name].ok`) builds each package's value when the
+// iteration reaches it, as OPA's evaluator does: with an early exit, the packages after the
+// first match are never evaluated. Here package b's `ok` is a conflict.
+const PACKAGES = [
+  { file: 'a.rego', source: 'package pkgs.a\nok if true' },
+  { file: 'b.rego', source: `package pkgs.b\n${CONFLICT}ok if f(2)` },
+]
+
+async function evalModules (modules: Array<{ file: string, source: string }>, entrypoint: string, data: unknown = {}, input: unknown = {}): Promise<unknown> {
+  const { wasm } = compileModules({ modules, entrypoints: [entrypoint] })
+  const policy = await loadWasmPolicy(wasm, data)
+  try {
+    return { value: policy.evaluate(input, entrypoint)[0]?.result }
+  } catch (e) {
+    return { error: evaluationMessage(e) }
+  }
+}
+
+t.test('a document of packages is iterated key by key', async t => {
+  const mods = (body: string) => [...PACKAGES, { file: 't.rego', source: `package test\n${body}` }]
+  t.same(await evalModules(mods('allow if { data.pkgs[_].ok }'), 'test/allow'), { value: true })
+  t.same(await evalModules(mods('allow if { some name; data.pkgs[name].ok }'), 'test/allow'), { value: true })
+  // every key is needed here (a partial set): b's conflict surfaces, as in OPA
+  t.same(await evalModules(mods('oks contains name if data.pkgs[name].ok'), 'test/oks'), { error: CONFLICT_ERROR })
+  // a later key first: b (the conflict) is reached before any match
+  t.same(await evalModules([...PACKAGES, { file: 'c.rego', source: 'package pkgs.c\nok if true' }, { file: 't.rego', source: 'package test\nallow if { some name; data.pkgs[name].ok; name != "a" }' }], 'test/allow'), { error: CONFLICT_ERROR })
+})
+
+t.test('key by key gives the same document: base data, packages and with', async t => {
+  const modules = [
+    { file: 'a.rego', source: 'package pkgs.a\nok := 1' },
+    { file: 'c.rego', source: 'package pkgs.c\nok := 3\nother := 4' },
+    { file: 't.rego', source: 'package test\noks[name] := v if { v := data.pkgs[name].ok }\nreplaced[name] := v if { v := data.pkgs[name].ok with data.pkgs as {"z": {"ok": 26}} }' },
+  ]
+  const data = { pkgs: { b: { ok: 2 }, d: { ok: 4 }, e: { no: 5 } } }
+  t.same(await evalModules(modules, 'test/oks', data), { value: { a: 1, b: 2, c: 3, d: 4 } })
+  t.same(await evalModules(modules, 'test/replaced', data), { value: { z: 26 } })
 })

@@ -1356,8 +1356,20 @@ class Lowerer {
       return this.applyPath(d, path.slice(i))
     }
     const d = this.tmp()
-    this.emit([Op.DOC, d, this.p.prunedDoc(this.f, node, path.slice(i))])
-    return this.applyPath(d, path.slice(i))
+    const rest = path.slice(i)
+    const doc = this.p.prunedDoc(this.f, node, rest)
+    const first = rest[0]
+    if (first !== undefined && first.type === 'var') {
+      const s = this.scope.lookup(first.name)
+      if (s !== undefined && !this.bound.has(s)) {
+        // iterating a document of packages (`data.pkgs[name].allow`): one key at a time
+        this.emit([Op.SCANDOC, doc, s, d])
+        this.bound.add(s)
+        return this.applyPath(d, rest.slice(1))
+      }
+    }
+    this.emit([Op.DOC, d, doc])
+    return this.applyPath(d, rest)
   }
 
   applyPath (base: number, path: Term[]): number {

@@ -108,6 +108,7 @@ class Printer {
       case Op.ISOBJ: return line(`isobject ${o(1)} (${a(2)} keys)`)
       case Op.DOC: return line(`doc ${this.dst(a(1))} = data${this.nodePath(a(2))}`)
       case Op.DOCKEY: return line(`doc ${this.dst(a(1))} = data${this.nodePath(a(2))}[${this.operand(a(3))}]`)
+      case Op.SCANDOC: return line(`scan data${this.nodePath(a(1))} -> key ${this.dst(a(2))}, value ${this.dst(a(3))} (key by key)`)
       case Op.ISCOLL: return line(`iscollection ${o(1)}`)
       default: return line(`${OP_NAMES[op] ?? `op ${op}`} ${JSON.stringify(ins.slice(1))}`)
     }

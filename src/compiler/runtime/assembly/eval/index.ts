@@ -12,7 +12,7 @@
 import {
   Value, BoolV, ArrV, ObjV, SetV, StrV,
   T_BOOL, T_ARRAY, T_OBJECT, T_SET, T_NUMBER, T_STRING,
-  mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, numToI64, i64Ok, setFromItems,
+  mkInt, mkStr, newArray, newObject, newPathObject, newSet, equals, compare, emptyValues, numToI64, i64Ok, setFromItems,
 } from '../value'
 import { abortWith, callHost, setFloatBuiltinId } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
@@ -24,7 +24,7 @@ import {
   OP_ASSIGN as ASSIGN, OP_EQ as EQ, OP_DOT as DOT, OP_SCAN as SCAN, OP_INPUT as INPUT, OP_DATA as DATA,
   OP_CALLRULE as CALLRULE, OP_CALLFN as CALLFN, OP_CALLB as CALLB, OP_NOTFALSE as NOTFALSE, OP_NOT as NOT,
   OP_MAKEARR as MAKEARR, OP_MAKESET as MAKESET, OP_MAKEOBJ as MAKEOBJ, OP_COMPR as COMPR, OP_WITH as WITH,
-  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL, OP_DOCKEY as DOCKEY,
+  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL, OP_DOCKEY as DOCKEY, OP_SCANDOC as SCANDOC,
   FUNC_COMPLETE as K_COMPLETE, FUNC_SET as K_SET, FUNC_OBJECT as K_OBJECT, FUNC_FUNCTION as K_FUNCTION,
   WITH_INPUT as W_INPUT, WITH_DATA as W_DATA, WITH_FUNC as W_FUNC, WITH_BUILTIN as W_BUILTIN,
 } from "./opcodes.generated"
@@ -164,7 +164,7 @@ function decodeInstr (x: Array<Value>): Instr {
   ins.op = op
   switch (op) {
     case ASSIGN: case EQ: case INPUT: case DATA: case CALLRULE: case NOTFALSE: case ISARR: case ISOBJ: case DOC: case ISCOLL:
-    case DOT: case SCAN: case DOCKEY:
+    case DOT: case SCAN: case DOCKEY: case SCANDOC:
       if (x.length > 1) ins.a = int(x[1])
       if (x.length > 2) ins.b = int(x[2])
       if (x.length > 3) ins.c = int(x[3])
@@ -214,7 +214,7 @@ function decodeInstr (x: Array<Value>): Instr {
     case COMPR:
       checkSlot(ins.b)
       break
-    case SCAN:
+    case SCAN: case SCANDOC:
       if (ins.b >= 0) checkSlot(ins.b)
       if (ins.c >= 0) checkSlot(ins.c)
       break
@@ -932,6 +932,8 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
       }
       case SCAN:
         return scan(ins, instrs, i, frame, k)
+      case SCANDOC:
+        return scanDoc(ins, instrs, i, frame, k)
       case INPUT: {
         const v = st.input
         if (v === null) return false
@@ -1038,10 +1040,48 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
 }
 
 function scan (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Value | null>, k: Cont): bool {
-  const coll = get(frame, ins.a)
+  return scanColl(get(frame, ins.a), ins.b, ins.c, instrs, i + 1, frame, k)
+}
+
+/**
+ * SCANDOC: a SCAN over DOC's document, one key at a time — each key's value is built when the
+ * iteration reaches it (materializeKey), as OPA's evaluator enumerates a document of packages,
+ * so an early exit ends it before the later children's rules are evaluated (their conflicts do
+ * not surface). Keys in the document's order (sorted). A node with rules of its own, or `with`
+ * replacing data, is built whole first, as DOC.
+ */
+function scanDoc (ins: Instr, instrs: Array<Instr>, i: i32, frame: StaticArray<Value | null>, k: Cont): bool {
+  const nodeId = ins.a
+  const n = nodes[nodeId]
+  if (n.func >= 0 || st.dataOv.length > 0) return scanColl(materialize(nodeId), ins.b, ins.c, instrs, i + 1, frame, k)
+  const base = walk(gData, n.path, 0)
+  const bk = base !== null && base.kind == T_OBJECT ? changetype<ObjV>(base).keys : emptyValues()
+  const ck = n.childKeys
   const kd = ins.b
   const vd = ins.c
-  const next = i + 1
+  let a = 0
+  let b = 0
+  while (a < bk.length || b < ck.length) {
+    let key: Value
+    if (b >= ck.length) key = unchecked(bk[a++])
+    else if (a >= bk.length) key = unchecked(ck[b++])
+    else {
+      const c = compare(unchecked(bk[a]), unchecked(ck[b]))
+      if (c < 0) key = unchecked(bk[a++])
+      else if (c > 0) key = unchecked(ck[b++])
+      else { key = unchecked(bk[a++]); b++ }
+    }
+    const v = materializeKey(nodeId, key)
+    if (v === null) continue
+    tick(1)
+    if (kd >= 0) unchecked(frame[kd] = key)
+    if (vd >= 0) unchecked(frame[vd] = v)
+    if (execBlock(instrs, i + 1, frame, k)) return true
+  }
+  return false
+}
+
+function scanColl (coll: Value, kd: i32, vd: i32, instrs: Array<Instr>, next: i32, frame: StaticArray<Value | null>, k: Cont): bool {
   switch (coll.kind) {
     case T_ARRAY: {
       const items = changetype<ArrV>(coll).items

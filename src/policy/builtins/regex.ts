@@ -102,100 +102,268 @@ function templateMatch (template: unknown, value: unknown, start: unknown, end: 
   return compile(name, pattern).test(v)
 }
 
-// ---- regex.globs_match: do two glob-style regexes (only . * + [ - ] \ are special) share a
-// non-empty string? Product of the two automata, searched breadth-first.
+// ---- regex.globs_match: OPA answers with gintersect.NonEmpty from
+// github.com/yashtewari/glob-intersection v0.2.0, which is not an exact intersection test. It
+// trims the unflagged ends both globs agree on, then walks the two greedily; so it says false
+// for globs that share a string ("ab*" and "a": both match "a") and true for "" and "". Any
+// other answer than OPA's is a policy bug, so its syntax, error messages and decision
+// procedure are reproduced here, in our own code. Only the cost differs: the library re-walks
+// the same sub-problems (exponential in the number of + and *), we keep each sub-answer once
+// and walk on an explicit stack (no recursion limit on long globs).
+//
+// Syntax: '.' any rune, '[...]' a class of runes and ranges ('-' only between two runes),
+// '+' / '*' after a rune, '.' or class, '\' makes the next rune literal; ']' outside a class,
+// a leading or repeated flag, a dangling '\' and a bad class are errors. Positions count runes.
 
-interface CharSet { neg: boolean; ranges: Array<[number, number]> }
-interface Tok { set: CharSet; star: boolean }
+type Repeat = 'once' | 'plus' | 'star'
 
-function parseGlobRegex (name: string, s: string): Tok[] {
-  const cps = Array.from(s)
-  const toks: Tok[] = []
-  let i = 0
-  while (i < cps.length) {
-    const c = cps[i]
-    let set: CharSet
-    if (c === '.') { set = { neg: true, ranges: [] }; i++ } else if (c === '[') {
-      const ranges: Array<[number, number]> = []
-      i++
-      let closed = false
-      while (i < cps.length) {
-        if (cps[i] === ']') { closed = true; i++; break }
-        let lo = cps[i]
-        if (lo === '\\') { i++; lo = cps[i] ?? '\\' }
-        i++
-        if (cps[i] === '-' && cps[i + 1] !== undefined && cps[i + 1] !== ']') {
-          let hi = cps[i + 1]
-          i += 2
-          if (hi === '\\') { hi = cps[i] ?? '\\'; i++ }
-          if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw builtinError(name, `invalid character range ${lo}-${hi}`)
-          ranges.push([lo.codePointAt(0)!, hi.codePointAt(0)!])
-        } else {
-          ranges.push([lo.codePointAt(0)!, lo.codePointAt(0)!])
-        }
+interface Atom {
+  kind: 'rune' | 'any' | 'class'
+  /** the rune of a 'rune' atom */
+  cp: number
+  /** a class's runes: sorted, disjoint, non-adjacent inclusive ranges */
+  ranges: Array<[number, number]>
+  rep: Repeat
+}
+
+const runeAtom = (cp: number): Atom => ({ kind: 'rune', cp, ranges: [], rep: 'once' })
+const anyAtom = (): Atom => ({ kind: 'any', cp: 0, ranges: [], rep: 'once' })
+
+function classAtom (members: Array<[number, number]>): Atom {
+  const sorted = [...members].sort((p, q) => p[0] - q[0])
+  const ranges: Array<[number, number]> = []
+  for (const [lo, hi] of sorted) {
+    const last = ranges[ranges.length - 1]
+    if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
+    else ranges.push([lo, hi])
+  }
+  return { kind: 'class', cp: 0, ranges, rep: 'once' }
+}
+
+const inClass = (cp: number, ranges: Array<[number, number]>): boolean => ranges.some(([lo, hi]) => lo <= cp && cp <= hi)
+
+/** Do two atoms (flags aside) have a rune in common? '.' is taken to meet anything, even "[]". */
+function meets (a: Atom, b: Atom): boolean {
+  if (a.kind === 'any' || b.kind === 'any') return true
+  if (a.kind === 'rune' && b.kind === 'rune') return a.cp === b.cp
+  if (a.kind === 'rune') return inClass(a.cp, b.ranges)
+  if (b.kind === 'rune') return inClass(b.cp, a.ranges)
+  return a.ranges.some(([x, y]) => b.ranges.some(([p, q]) => x <= q && p <= y))
+}
+
+/** The same atom, flags aside (a class by its set of runes). */
+function sameAtom (a: Atom, b: Atom): boolean {
+  if (a.kind !== b.kind) return false
+  if (a.kind === 'rune') return a.cp === b.cp
+  return a.ranges.length === b.ranges.length && a.ranges.every(([lo, hi], i) => lo === b.ranges[i][0] && hi === b.ranges[i][1])
+}
+
+/** Reads one glob into atoms; errors are builtin errors worded as the library words them. */
+class GlobReader {
+  private readonly runes: string[]
+
+  constructor (private readonly name: string, private readonly text: string) {
+    this.runes = Array.from(text)
+  }
+
+  private fail (pos: number, detail: string): never {
+    throw builtinError(this.name, `input:${this.text}, pos:${pos}, ${detail}: the input provided is invalid`)
+  }
+
+  /** The rune at pos (a '\' escapes the one after it): [rune, escaped, position after], null at the end. */
+  private next (pos: number): [string, boolean, number] | null {
+    if (pos >= this.runes.length) return null
+    const r = this.runes[pos]
+    if (r !== '\\') return [r, false, pos + 1]
+    if (pos + 1 < this.runes.length) return [this.runes[pos + 1], true, pos + 2]
+    return this.fail(pos, 'input ends with a \\ (escape) character')
+  }
+
+  read (): Atom[] {
+    const atoms: Atom[] = []
+    let pos = 0
+    for (let got = this.next(pos); got !== null; got = this.next(pos)) {
+      const [r, escaped, after] = got
+      pos = after
+      let atom: Atom
+      if (escaped) atom = runeAtom(r.codePointAt(0)!)
+      else if (r === '.') atom = anyAtom()
+      else if (r === ']') return this.fail(pos, "set-close ']' with no preceding '['")
+      else if (r === '+' || r === '*') return this.fail(pos, `flag '${r}' must be preceded by a non-flag`)
+      else if (r === '[') [atom, pos] = this.readClass(pos)
+      else atom = runeAtom(r.codePointAt(0)!)
+      const flag = this.next(pos)
+      if (flag !== null && !flag[1] && (flag[0] === '+' || flag[0] === '*')) {
+        atom.rep = flag[0] === '+' ? 'plus' : 'star'
+        pos = flag[2]
       }
-      if (!closed) throw builtinError(name, `unterminated character class in ${JSON.stringify(s)}`)
-      set = { neg: false, ranges }
-    } else if (c === '*' || c === '+') {
-      throw builtinError(name, `quantifier ${c} without a preceding character in ${JSON.stringify(s)}`)
-    } else if (c === ']') {
-      // OPA (yashtewari/glob-intersection) refuses it; read as a literal it matched "]"
-      throw builtinError(name, `input:${s}, pos:${i + 1}, set-close ']' with no preceding '[': the input provided is invalid`)
-    } else {
-      let ch = c
-      if (c === '\\') { i++; ch = cps[i] ?? '\\' }
-      i++
-      set = { neg: false, ranges: [[ch.codePointAt(0)!, ch.codePointAt(0)!]] }
+      atoms.push(atom)
     }
-    if (cps[i] === '*') { toks.push({ set, star: true }); i++ } else if (cps[i] === '+') { toks.push({ set, star: false }, { set, star: true }); i++ } else toks.push({ set, star: false })
-    if (cps[i] === '*' || cps[i] === '+') throw builtinError(name, `repeated quantifier in ${JSON.stringify(s)}`)
+    return atoms
   }
-  return toks
+
+  /** A class whose '[' ends before pos: the atom and the position after its ']'. */
+  private readClass (pos: number): [Atom, number] {
+    const members: Array<[number, number]> = []
+    let prev = 0
+    let hasPrev = false
+    for (;;) {
+      const got = this.next(pos)
+      if (got === null) return this.fail(pos, 'found [ without matching ]')
+      const [r, escaped, after] = got
+      pos = after
+      const cp = r.codePointAt(0)!
+      if (!escaped && r === ']') return [classAtom(members), pos]
+      if (escaped || r !== '-') {
+        members.push([cp, cp])
+        prev = cp
+        hasPrev = true
+        continue
+      }
+      // a range: the rune before '-' (not already a range's end) to the rune after it
+      if (!hasPrev) return this.fail(pos, "range character '-' must be preceded by a Unicode character")
+      if (pos >= this.runes.length - 1) return this.fail(pos, "range character '-' must be followed by a Unicode character")
+      const [end, endEscaped, endAfter] = this.next(pos)!
+      pos = endAfter
+      if (!endEscaped && (end === ']' || end === '-')) return this.fail(pos, "range character '-' cannot be followed by a special symbol")
+      const hi = end.codePointAt(0)!
+      if (hi < prev) return this.fail(pos, `range is out of order: '${end}' comes before '${String.fromCodePoint(prev)}' in Unicode`)
+      members.push([prev, hi])
+      hasPrev = false
+    }
+  }
 }
 
-function minus (a: Array<[number, number]>, b: Array<[number, number]>): boolean {
-  // is there a code point in ranges a that is in none of ranges b?
-  for (const [lo, hi] of a) {
-    let cur = lo
-    const cover = b.filter(([x, y]) => y >= lo && x <= hi).sort((p, q) => p[0] - q[0])
-    for (const [x, y] of cover) {
-      if (x > cur) return true
-      cur = Math.max(cur, y + 1)
-      if (cur > hi) break
+/** Neighbouring flagged atoms that are the same atom become one: '+' if either was '+', else '*'. */
+function mergeRepeats (atoms: Atom[]): Atom[] {
+  const out: Atom[] = []
+  for (const atom of atoms) {
+    const last = out[out.length - 1]
+    if (last !== undefined && last.rep !== 'once' && atom.rep !== 'once' && sameAtom(last, atom)) {
+      if (atom.rep === 'plus') last.rep = 'plus'
+      continue
     }
-    if (cur <= hi) return true
+    out.push(atom)
   }
-  return false
+  return out
 }
 
-function intersects (a: CharSet, b: CharSet): boolean {
-  if (!a.neg && !b.neg) return a.ranges.some(([x, y]) => b.ranges.some(([p, q]) => x <= q && p <= y))
-  if (a.neg && b.neg) return minus([[0, 0x10ffff]], [...a.ranges, ...b.ranges])
-  const pos = a.neg ? b : a
-  const neg = a.neg ? a : b
-  return minus(pos.ranges, neg.ranges)
+/**
+ * Cuts the unflagged atoms both globs agree on at the start and at the end, keeping one at each
+ * cut end; null when an unflagged pair there does not meet.
+ */
+function trimAgreeingEnds (a: Atom[], b: Atom[]): [Atom[], Atom[]] | null {
+  let head = 0
+  for (; head < a.length && head < b.length && a[head].rep === 'once' && b[head].rep === 'once'; head++) {
+    if (!meets(a[head], b[head])) return null
+  }
+  if (head > 0) head--
+  let endA = a.length - 1
+  let endB = b.length - 1
+  for (; endA >= head && endB >= head && a[endA].rep === 'once' && b[endB].rep === 'once'; endA--, endB--) {
+    if (!meets(a[endA], b[endB])) return null
+  }
+  if (endA < a.length - 1) {
+    endA++
+    endB++
+  }
+  return [a.slice(head, endA + 1), b.slice(head, endB + 1)]
+}
+
+// The walk. Every question is about a suffix of one trimmed glob against a suffix of the other:
+// side says which glob the first suffix is from, at1/at2 where the two suffixes start.
+//   aligned:  step both suffixes together while neither atom is flagged (each pair must meet);
+//             at a flagged atom, hand over to led (the first suffix's flag if it has one);
+//             true only if both run out together.
+//   led '+':  the flagged atom meets the other's first; then either it also absorbs what follows
+//             there (led '*' on the rest of the other), or, when that first atom is flagged too,
+//             'aligned' from the flagged one's successor.
+//   led '*':  absorb the other's atoms while they meet the starred one; wherever one meets the
+//             atom after the star, try 'aligned' from there; true if nothing follows the star and
+//             everything was absorbed.
+const ALIGNED = 0
+const LED_PLUS = 1
+const LED_STAR = 2
+type Walk = typeof ALIGNED | typeof LED_PLUS | typeof LED_STAR
+
+interface Question { walk: Walk; side: 0 | 1; at1: number; at2: number }
+
+class GlobWalk {
+  private readonly globs: [Atom[], Atom[]]
+  private readonly answers = new Map<number, boolean>()
+  private readonly width: number
+
+  constructor (a: Atom[], b: Atom[]) {
+    this.globs = [a, b]
+    this.width = Math.max(a.length, b.length) + 1
+  }
+
+  private key (q: Question): number {
+    return ((q.walk * 2 + q.side) * this.width + q.at1) * this.width + q.at2
+  }
+
+  /** Answers q; sub-questions go through an explicit stack and are answered once each. */
+  answer (q: Question): boolean {
+    const frames: Array<{ key: number; steps: Generator<Question, boolean, boolean> }> = [{ key: this.key(q), steps: this.steps(q) }]
+    let reply = false
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1]
+      const step = top.steps.next(reply)
+      if (step.done === true) {
+        this.answers.set(top.key, step.value)
+        frames.pop()
+        reply = step.value
+        continue
+      }
+      const key = this.key(step.value)
+      const known = this.answers.get(key)
+      if (known !== undefined) reply = known
+      else frames.push({ key, steps: this.steps(step.value) })
+    }
+    return reply
+  }
+
+  private * steps (q: Question): Generator<Question, boolean, boolean> {
+    const first = this.globs[q.side]
+    const other = this.globs[1 - q.side]
+    const other2 = (1 - q.side) as 0 | 1
+    if (q.walk === ALIGNED) {
+      let i = q.at1
+      let j = q.at2
+      for (; i < first.length && j < other.length; i++, j++) {
+        if (first[i].rep === 'once' && other[j].rep === 'once') {
+          if (!meets(first[i], other[j])) return false
+          continue
+        }
+        const [side, at1, at2, rep] = first[i].rep !== 'once' ? [q.side, i, j, first[i].rep] : [other2, j, i, other[j].rep]
+        return yield { walk: rep === 'plus' ? LED_PLUS : LED_STAR, side, at1, at2 }
+      }
+      return i === first.length && j === other.length
+    }
+    if (q.walk === LED_PLUS) {
+      if (!meets(first[q.at1], other[q.at2])) return false
+      if (yield { walk: LED_STAR, side: q.side, at1: q.at1, at2: q.at2 + 1 }) return true
+      return other[q.at2].rep !== 'once' && (yield { walk: ALIGNED, side: q.side, at1: q.at1 + 1, at2: q.at2 })
+    }
+    const starred = first[q.at1]
+    const after = q.at1 + 1 < first.length ? first[q.at1 + 1] : undefined
+    for (let j = q.at2; j < other.length; j++) {
+      if (after !== undefined && meets(other[j], after)) {
+        if (yield { walk: ALIGNED, side: q.side, at1: q.at1 + 1, at2: j }) return true
+      }
+      if (!meets(other[j], starred)) return false
+    }
+    return after === undefined
+  }
 }
 
 function globsMatch (g1: unknown, g2: unknown): boolean {
   const name = 'regex.globs_match'
-  const a = parseGlobRegex(name, str(name, 1, g1))
-  const b = parseGlobRegex(name, str(name, 2, g2))
-  // state (i, j, consumed): before token i of a and token j of b; epsilon moves skip starred tokens
-  const seen = new Set<string>()
-  const queue: Array<[number, number, number]> = [[0, 0, 0]]
-  for (let head = 0; head < queue.length; head++) {
-    const [i, j, k] = queue[head]
-    const key = `${i},${j},${k}`
-    if (seen.has(key)) continue
-    seen.add(key)
-    if (i === a.length && j === b.length && k === 1) return true
-    if (i < a.length && a[i].star) queue.push([i + 1, j, k])
-    if (j < b.length && b[j].star) queue.push([i, j + 1, k])
-    if (i < a.length && j < b.length && intersects(a[i].set, b[j].set)) {
-      queue.push([a[i].star ? i : i + 1, b[j].star ? j : j + 1, 1])
-    }
-  }
-  return false
+  const a = mergeRepeats(new GlobReader(name, str(name, 1, g1)).read())
+  const b = mergeRepeats(new GlobReader(name, str(name, 2, g2)).read())
+  const trimmed = trimAgreeingEnds(a, b)
+  if (trimmed === null) return false
+  return new GlobWalk(...trimmed).answer({ walk: ALIGNED, side: 0, at1: 0, at2: 0 })
 }
 
 export const regexBuiltins: Record<string, HostBuiltin> = {

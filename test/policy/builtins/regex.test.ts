@@ -127,6 +127,150 @@ t.test('regex.template_match and regex.globs_match', async t => {
   ])
 })
 
+// regex.globs_match is gintersect.NonEmpty from github.com/yashtewari/glob-intersection v0.2.0
+// (OPA's go.mod): a heuristic, not an exact intersection test, and OPA's answer is the one to
+// give. Every expected value below is the library's, by its own tests or by tracing its
+// tokenizer (tokenize.go), Simplify and NonEmpty (non_empty.go: trimGlobs, intersectNormal,
+// intersectPlus, intersectStar) by hand. Pairs are JS strings; the Rego literal is their JSON.
+const globs = (a: string, b: string): string => `regex.globs_match(${JSON.stringify(a)}, ${JSON.stringify(b)})`
+const invalid = (input: string, pos: number, detail: string): RegExp =>
+  new RegExp('^eval_builtin_error: regex\\.globs_match: ' + `input:${input}, pos:${pos}, ${detail}: the input provided is invalid`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$')
+
+t.test('regex.globs_match: the library\'s own NonEmpty tests (non_empty_test.go), both ways round', async t => {
+  // lhs → rhss, from TestNonEmptyIntersections (true) and TestEmptyIntersections (false); the
+  // library's tests only ask lhs, rhs. Swapped, its walk can differ only where both globs have a
+  // flagged atom at the same place after trimming; those pairs were traced by hand: same answers
+  const nonEmpty: Array<[string, string[]]> = [
+    ['abcd', ['abcd', '....', '[a-d]*']],
+    ['pqrs', ['.qrs', 'p.rs', 'pq.s', 'pqr.']],
+    ['.*', ['asdklfj', 'jasdfh', 'asdhfajfh', 'asdflkasdfjl']],
+    ['d*', ['[abcd][abcd]', 'd[a-z]+', '.....', '[d]*']],
+    ['[a-p]+', ['[p-z]+', 'apapapaapapapap', '.*', 'abcdefgh*']],
+    ['abcd[a-c]z+', ['abcd[b-d][yz]*', 'abcdazzzz', 'abcdbzzz', 'abcdcz']],
+    ['.*\\\\', ['.*', 'asdfasdf\\\\']], // an escaped \ at the end
+    ['.a.a', ['b.b.', 'c.c.', 'd.d.', 'e.e.']],
+    ['.*.*.*.*.*.*.*.*.*.*.*.*.*.*.*', ['.*.*.*.*.*.*.*.*.*.*.*']],
+  ]
+  const empty: Array<[string, string[]]> = [
+    ['abcd', ['lsdfhda', 'abcdla', 'asdlfk', 'ksdfj']],
+    ['[a-d]+', ['xyz', 'p+', '[e-f]+']],
+    ['[0-9]*', ['[a-z]', '.\\*', '\\*']], // '\\*' is an earlier version's case, same answer
+    ['mamama.*', ['dadada.*', 'nanana.*']],
+    ['.*mamama', ['.*dadada', '.*nanana']],
+    ['.xyz.', ['paaap', '.*pqr.*']],
+    ['ab+', ['a', 'b', 'abc']],
+    ['.*.*.*.*f', ['.*.*.*.*g']],
+  ]
+  const cases: Array<[string, ReturnType<typeof V>]> = []
+  for (const [want, groups] of [[true, nonEmpty], [false, empty]] as const) {
+    for (const [lhs, rhss] of groups) {
+      for (const rhs of rhss) cases.push([globs(lhs, rhs), V(want)], [globs(rhs, lhs), V(want)])
+    }
+  }
+  t.equal(cases.length, 2 * 50)
+  await table(t, cases)
+})
+
+t.test('regex.globs_match: the library\'s tokenizer tests (tokenize_test.go)', async t => {
+  await table(t, [
+    // validInputs: each tokenizes; each against itself is true (traced)
+    ...['abcd', 'ab+cd+', 'a*b', 'a\\*b', 'a.c.', '.*x*y*', '\\.\\.\\.+', '[a-z]+', '[0-9]\\*', '[A-Z]*[a-z]']
+      .map((g): [string, ReturnType<typeof V>] => [globs(g, g), V(true)]),
+    // invalidInputs: each is an error (position and wording traced through tokenize.go)
+    [globs('\\', 'a'), E(invalid('\\', 0, 'input ends with a \\ (escape) character'))],
+    [globs('+', 'a'), E(invalid('+', 1, "flag '+' must be preceded by a non-flag"))],
+    [globs('abcd\\', 'a'), E(invalid('abcd\\', 4, 'input ends with a \\ (escape) character'))],
+    [globs('\\[]', 'a'), E(invalid('\\[]', 3, "set-close ']' with no preceding '['"))],
+    [globs('abcd]', 'a'), E(invalid('abcd]', 5, "set-close ']' with no preceding '['"))],
+    [globs('pq[a-]', 'a'), E(invalid('pq[a-]', 5, "range character '-' must be followed by a Unicode character"))],
+    // a '-' one rune before the end is refused before the class's end is looked for
+    [globs('[a-z', 'a'), E(invalid('[a-z', 3, "range character '-' must be followed by a Unicode character"))],
+    [globs('[123a-z-]', 'a'), E(invalid('[123a-z-]', 8, "range character '-' must be preceded by a Unicode character"))],
+    [globs('\\.**', 'a'), E(invalid('\\.**', 4, "flag '*' must be preceded by a non-flag"))],
+    [globs('[z-a]', 'a'), E(invalid('[z-a]', 4, "range is out of order: 'a' comes before 'z' in Unicode"))],
+  ])
+})
+
+t.test('regex.globs_match: OPA\'s tests and README examples', async t => {
+  await table(t, [
+    // v1/topdown/regex_test.go TestTopDownGlobsMatch and test/cases globsmatch 0865-0870
+    [globs('a.a.[0-9]+z', '.b.b2359825792*594823z'), V(true)],
+    [globs('[a-z]+', '[0-9]*'), V(false)], // the rule is undefined there
+    [globs('pqrs]', '[a-b]+'), E(invalid('pqrs]', 5, "set-close ']' with no preceding '['"))],
+    [globs('b.*', 'bar'), V(true)],
+    [globs('b.*', 'baz'), V(true)],
+    ['regex.globs_match(`[a-z]+\\[[0-9]+\\]`, "foo\\\\[1\\\\]")', V(true)],
+    ['regex.globs_match(`[a-z]+\\[[0-9]+\\]`, "foo[\\"bar\\"]")', V(false)], // the rule is undefined there
+    // the library's README
+    [globs('a.a.', '.b.b'), V(true)],
+  ])
+})
+
+t.test('regex.globs_match: where the library is not an exact intersection test', async t => {
+  await table(t, [
+    // "a" is in both, but trimming the agreeing "a" leaves "b*" against nothing: false
+    [globs('ab*', 'a'), V(false)],
+    [globs('a', 'ab*'), V(false)],
+    [globs('a.*', 'a'), V(false)],
+    [globs('a', 'a.*'), V(false)],
+    // "ac" is in neither: the star meets no "c"-compatible atom before a mismatch
+    [globs('b*c', 'a*c'), V(false)],
+    // two empty globs: nothing to walk, both ran out together
+    [globs('', ''), V(true)],
+    [globs('', 'a'), V(false)],
+    [globs('', '.*'), V(false)],
+    [globs('.*', ''), V(false)],
+    // '.' meets any atom, even the empty class (which matches nothing)
+    [globs('[]', '.'), V(true)],
+    [globs('[]', 'a'), V(false)],
+    [globs('[]', '[]'), V(false)],
+    // intersectPlus's second way (v0.2.0): the other's first atom is flagged and absorbs the '+'
+    [globs('a+b', '.*'), V(true)],
+    [globs('.*', 'a+b'), V(true)],
+    // Simplify: a*a+ is a+, .*.*.* is .*
+    [globs('a*a+', 'a'), V(true)],
+    [globs('.*.*.*c', '.*d'), V(false)],
+  ])
+})
+
+t.test('regex.globs_match: tokenizer errors (OPA: a builtin error, undefined when not strict)', async t => {
+  await table(t, [
+    [globs('[a-]', 'a'), E(invalid('[a-]', 3, "range character '-' must be followed by a Unicode character"))],
+    [globs('[a-]x', 'ax'), E(invalid('[a-]x', 4, "range character '-' cannot be followed by a special symbol"))],
+    [globs('[-a]', 'a'), E(invalid('[-a]', 2, "range character '-' must be preceded by a Unicode character"))],
+    [globs('[a-c-e]', 'a'), E(invalid('[a-c-e]', 5, "range character '-' must be preceded by a Unicode character"))],
+    [globs('a\\', 'a'), E(invalid('a\\', 1, 'input ends with a \\ (escape) character'))],
+    [globs('a\\', 'a\\\\'), E(invalid('a\\', 1, 'input ends with a \\ (escape) character'))],
+    // the second glob is read after the first
+    [globs('a', 'b]'), E(invalid('b]', 2, "set-close ']' with no preceding '['"))],
+    [globs('[a', 'a'), E(invalid('[a', 2, 'found [ without matching ]'))],
+    [globs('*', 'a'), E(invalid('*', 1, "flag '*' must be preceded by a non-flag"))],
+    [globs('a+*', 'a'), E(invalid('a+*', 3, "flag '*' must be preceded by a non-flag"))],
+    // an escaped range end, and '\]' inside a class, are runes
+    [globs('[!-\\]]', 'A'), V(true)],
+    [globs('[a-\\]]', 'b'), E(invalid('[a-\\]]', 5, "range is out of order: ']' comes before 'a' in Unicode"))],
+    [globs('[\\]]', '\\]'), V(true)],
+    [globs('[\\]]', ']'), E(invalid(']', 1, "set-close ']' with no preceding '['"))],
+    [globs('[a-\\-]', 'a'), E(invalid('[a-\\-]', 5, "range is out of order: '-' comes before 'a' in Unicode"))],
+  ])
+})
+
+t.test('regex.globs_match: long globs answer without a stack overflow or exponential time', async t => {
+  const started = Date.now()
+  await table(t, [
+    ['regex.globs_match(input.many, input.many)', V(true)],
+    ['regex.globs_match(input.b, input.c)', V(false)],
+    ['regex.globs_match(input.stars, input.dots)', V(false)],
+  ], {
+    many: '.*a'.repeat(5000),
+    b: '.*a'.repeat(30) + 'b',
+    c: '.*a'.repeat(30) + 'c',
+    stars: 'a*b'.repeat(200),
+    dots: '.*'.repeat(200) + 'a',
+  })
+  t.ok(Date.now() - started < 20000, 'in time')
+})
+
 t.test('regex.split (Go Regexp.Split(s, -1), not the SDK\'s JavaScript split)', async t => {
   await table(t, [
     ['regex.split("a", "banana")', V(['b', 'n', 'n', ''])],

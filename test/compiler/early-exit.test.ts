@@ -100,6 +100,9 @@ t.test('a document of packages is iterated key by key', async t => {
   const mods = (body: string) => [...PACKAGES, { file: 't.rego', source: `package test\n${body}` }]
   t.same(await evalModules(mods('allow if { data.pkgs[_].ok }'), 'test/allow'), { value: true })
   t.same(await evalModules(mods('allow if { some name; data.pkgs[name].ok }'), 'test/allow'), { value: true })
+  // `some x in data.pkgs` is `x = data.pkgs[_]` in OPA: the same walk
+  t.same(await evalModules(mods('allow if { some pkg in data.pkgs; pkg.ok }'), 'test/allow'), { value: true })
+  t.same(await evalModules(mods('import data.pkgs\nallow if { some name, pkg in pkgs; pkg.ok; name == "a" }'), 'test/allow'), { value: true })
   // every key is needed here (a partial set): b's conflict surfaces, as in OPA
   t.same(await evalModules(mods('oks contains name if data.pkgs[name].ok'), 'test/oks'), { error: CONFLICT_ERROR })
   // a later key first: b (the conflict) is reached before any match
@@ -115,4 +118,7 @@ t.test('key by key gives the same document: base data, packages and with', async
   const data = { pkgs: { b: { ok: 2 }, d: { ok: 4 }, e: { no: 5 } } }
   t.same(await evalModules(modules, 'test/oks', data), { value: { a: 1, b: 2, c: 3, d: 4 } })
   t.same(await evalModules(modules, 'test/replaced', data), { value: { z: 26 } })
+  const some = [...modules, { file: 's.rego', source: 'package s\nnames contains [name, v] if { some name, pkg in data.pkgs; v := pkg.ok }\nvalues contains v if { some v in data.pkgs.c }' }]
+  t.same(await evalModules(some, 's/names', data), { value: [['a', 1], ['b', 2], ['c', 3], ['d', 4]] })
+  t.same(await evalModules(some, 's/values', data), { value: [3, 4] })
 })

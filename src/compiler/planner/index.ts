@@ -849,6 +849,21 @@ class Lowerer {
         return
       }
       case 'somein': {
+        // OPA rewrites `some k, v in coll` to `v = coll[k]`: over a data reference the
+        // iteration is the reference's own, so a document of packages is walked key by key
+        // (SCANDOC) instead of being built whole first
+        const c = k.collection
+        const root = c.type === 'ref' && c.head.type === 'var' ? this.resolveName(c.head.name) : c.type === 'var' ? this.resolveName(c.name) : null
+        if (root !== null && root.kind === 'data') {
+          const ks = this.tmp()
+          const keyName = `$somekey${ks}`
+          this.scope.vars.set(keyName, ks)
+          const keyVar: Term = { type: 'var', name: keyName, loc: c.loc }
+          const d = this.lowerDataRef([...root.path, ...(c.type === 'ref' ? c.path : []), keyVar], c.loc)
+          if (k.key !== undefined) this.match(k.key, ks)
+          this.match(k.value, d)
+          return
+        }
         const coll = this.evalTerm(k.collection)
         const kv = k.key === undefined ? -1 : this.targetSlot(k.key)
         const vv = this.targetSlot(k.value)

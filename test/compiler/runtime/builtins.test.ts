@@ -291,7 +291,30 @@ t.test('encoding', async (t) => {
     ['hex.decode', '["686921"]', '"hi!"'],
     ['hex.decode', '["6g"]', undefined],
     ['hex.decode', '["686"]', undefined],
-    ['hex.decode', '["ff41"]', '"\uFFFDA"'],
+    // Invalid UTF-8 decodes to its bytes (each held as U+DC00+byte; the hook writes and reads
+    // them as \udcXX), not to U+FFFD: OPA's strings are Go byte strings.
+    ['hex.decode', '["ff41"]', '"\\udcffA"'],
+    ['hex.decode', '["c3"]', '"\\udcc3"'], // cut short
+    ['hex.decode', '["e08080"]', '"\\udce0\\udc80\\udc80"'], // overlong: each byte on its own
+    ['hex.decode', '["eda080"]', '"\\udced\\udca0\\udc80"'], // a surrogate's UTF-8
+    ['hex.decode', '["c3a9f09f9880"]', '"é😀"'],
+    ['base64.decode', '["/w=="]', '"\\udcff"'],
+    ['base64.decode', '["/g=="]', '"\\udcfe"'],
+    ['base64url.decode', '["__4"]', '"\\udcff\\udcfe"'],
+    // ...and the encoders give the bytes back
+    ['hex.encode', '["\\udcffA\\udc80é"]', '"ff4180c3a9"'],
+    ['base64.encode', '["\\udc80"]', '"gA=="'],
+    ['base64url.encode', '["\\udcff\\udcfe"]', '"__4="'],
+    ['base64url.encode_no_pad', '["\\udcff\\udcfe"]', '"__4"'],
+    ['sprintf', '["%x", ["\\udcff\\udc00é"]]', '"ffefbfbdc3a9"'], // \udc00 is no byte: U+FFFD's
+    // Go's encoding/json writes an invalid byte as \ufffd; json.unmarshal reads one as U+FFFD
+    ['json.marshal', '["a\\udcff"]', '"\\"a\\\\ufffd\\""'],
+    ['json.unmarshal', '["\\"\\udcff\\""]', '"\uFFFD"'],
+    ['json.unmarshal', '["[\\udcff]"]', undefined],
+    ['json.is_valid', '["\\"\\udcff\\""]', 'true'],
+    // a byte is one rune to count; bytes order as bytes (a8 < c3 a9 < ef bf bf < ff)
+    ['count', '["\\udcffA\\udc80"]', '3'],
+    ['sort', '[["\\udcff", "\\uffff", "é", "\\udca8", "a"]]', '["a","\\udca8","é","\uffff","\\udcff"]'],
   ])
   // OPA conformance: count of a base64-decoded string with invalid UTF-8 counts runes
   t.equal(call(raw, 'count', `[${call(raw, 'base64.decode', '["2E84ZuPUd7zfvCZSNEchVpDEIj6PL7JfLpIqyxVG16k="]')}]`), '30')

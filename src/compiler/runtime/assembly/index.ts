@@ -62,8 +62,11 @@ export function opa_value_free (ptr: usize): void {
 // ---------------------------------------------------------------------------
 // Values
 
+// During a host call the SDK dumps the builtin's arguments and parses its result through these:
+// invalid bytes in strings travel as \udcXX escapes then (json.ts, bytes.ts), and only then.
+
 export function opa_json_parse (addr: usize, len: usize): usize {
-  let v = parseJSON(addr, len);
+  let v = parseJSON(addr, len, currentHostArgs() !== null);
   return v === null ? 0 : changetype<usize>(v);
 }
 
@@ -73,7 +76,7 @@ export function opa_value_parse (addr: usize, len: usize): usize {
 }
 
 export function opa_json_dump (v: usize): usize {
-  return dumpJSONToMemory(changetype<Value>(v));
+  return dumpJSONToMemory(changetype<Value>(v), currentHostArgs() !== null);
 }
 
 export function opa_value_dump (v: usize): usize {

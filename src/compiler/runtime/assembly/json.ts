@@ -7,6 +7,11 @@
 //
 // dumpJSON writes sets as arrays and non-string object keys as their JSON text in a
 // string; dumpValue writes sets as `{...}` (`set()` when empty) and keeps keys as values.
+//
+// Invalid UTF-8 bytes in strings (held escaped, ./bytes): written as \ufffd, as Go's
+// encoding/json does, and an escape \udc80..\udcff read as U+FFFD, as Go reads it; only the hop
+// to a host builtin and back (`bytes` = true: opa_json_dump / opa_json_parse during a host call)
+// writes and reads them as \udcXX so that the bytes survive it.
 
 import {
   Value, NumV, StrV, ArrV, ObjV, SetV, BoolV,
@@ -14,6 +19,7 @@ import {
   mkNull, mkBool, mkInt, mkFloat, mkBigInt, mkDecimal, compareDecimalText, compareStrings, objectFromPairs, setFromItems, newSet, emptyValues,
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
+import { isByteEscape, loneSurrogateAt } from "./bytes";
 
 const MAX_DEPTH: i32 = 1000;
 
@@ -22,19 +28,40 @@ let pos: usize = 0;
 let end: usize = 0;
 let allowSets: bool = false;
 let failed: bool = false;
+// Whether an escape \udc80..\udcff is an escaped byte (the host hop) rather than U+FFFD.
+let keepBytes: bool = false;
+// Whether writeQuoted writes an escaped byte as \udcXX (the host hop) rather than \ufffd.
+let writeBytes: bool = false;
 
-export function parseJSON (ptr: usize, len: usize): Value | null {
-  return parseText(ptr, len, false);
+/** Parses JSON text; `bytes`: the text comes back from a host builtin (see the top). */
+export function parseJSON (ptr: usize, len: usize, bytes: bool = false): Value | null {
+  let saved = keepBytes;
+  keepBytes = bytes;
+  let v = parseText(ptr, len, false);
+  keepBytes = saved;
+  return v;
 }
 
-export function parseValue (ptr: usize, len: usize): Value | null {
-  return parseText(ptr, len, true);
+export function parseValue (ptr: usize, len: usize, bytes: bool = false): Value | null {
+  let saved = keepBytes;
+  keepBytes = bytes;
+  let v = parseText(ptr, len, true);
+  keepBytes = saved;
+  return v;
 }
 
-/** Parses a JSON text held in an AssemblyScript string. */
+/**
+ * Parses a JSON text held in an AssemblyScript string (json.unmarshal). An invalid byte in it is
+ * read as Go's decoder reads it: U+FFFD inside a string, a syntax error elsewhere.
+ */
 export function parseJSONString (s: string): Value | null {
-  let buf = String.UTF8.encode(s, false);
-  return parseText(changetype<usize>(buf), <usize>buf.byteLength, false);
+  let w = new ByteWriter(<usize>s.length + 1);
+  w.utf8(s);
+  let saved = keepBytes;
+  keepBytes = false;
+  let v = parseText(w.ptr, w.len, false);
+  keepBytes = saved;
+  return v;
 }
 
 function parseText (ptr: usize, len: usize, sets: bool): Value | null {
@@ -352,7 +379,7 @@ function readString (): string {
               c = 0xFFFD;
             }
           } else if (u >= 0xDC00 && u < 0xE000) {
-            c = 0xFFFD;
+            c = keepBytes && isByteEscape(<u32>u) ? <u32>u : 0xFFFD;
           } else {
             c = <u32>u;
           }
@@ -522,9 +549,17 @@ export function writeQuoted (w: ByteWriter, s: string): void {
     }
     let c = <u32>load<u16>(src + (i << 1));
     if (c >= 0x80) {
-      // Find the end of the non-ASCII run and encode it.
-      let j = i;
-      while (j < n && <u32>load<u16>(src + (j << 1)) >= 0x80) j++;
+      if (loneSurrogateAt(s, <i32>i)) {
+        // An escaped invalid byte (./bytes): see the top.
+        let e = writeBytes && isByteEscape(c) ? c : 0xFFFD;
+        w.ascii("\\u");
+        for (let k = 12; k >= 0; k -= 4) w.byte(<u32>HEX.charCodeAt(<i32>((e >> <u32>k) & 15)));
+        i++;
+        continue;
+      }
+      // Find the end of the non-ASCII run (up to a lone surrogate) and encode it.
+      let j = i + 1;
+      while (j < n && <u32>load<u16>(src + (j << 1)) >= 0x80 && !loneSurrogateAt(s, <i32>j)) j++;
       w.utf8(s.substring(<i32>i, <i32>j));
       i = j;
       continue;
@@ -689,8 +724,11 @@ function writeTextKeyed (w: ByteWriter, keys: Array<Value>, vals: Array<Value>):
 }
 
 export function dumpJSON (v: Value): string {
+  let saved = writeBytes;
+  writeBytes = false; // a text the policy sees (json.marshal, key texts): Go's \ufffd
   let w = new ByteWriter();
   writeValue(w, v, true);
+  writeBytes = saved;
   return w.toString();
 }
 
@@ -700,16 +738,25 @@ export function dumpValue (v: Value): string {
   return w.toString();
 }
 
-/** Dumps `v` to a NUL-terminated UTF-8 string in memory; returns its address. */
-export function dumpJSONToMemory (v: Value): usize {
+/**
+ * Dumps `v` to a NUL-terminated UTF-8 string in memory; returns its address. `bytes`: for a host
+ * builtin, invalid bytes as \udcXX (see the top).
+ */
+export function dumpJSONToMemory (v: Value, bytes: bool = false): usize {
+  let saved = writeBytes;
+  writeBytes = bytes;
   let w = new ByteWriter();
   writeValue(w, v, true);
+  writeBytes = saved;
   return w.finish();
 }
 
-export function dumpValueToMemory (v: Value): usize {
+export function dumpValueToMemory (v: Value, bytes: bool = false): usize {
+  let saved = writeBytes;
+  writeBytes = bytes;
   let w = new ByteWriter();
   writeValue(w, v, false);
+  writeBytes = saved;
   return w.finish();
 }
 

@@ -14,6 +14,7 @@
 // double would make it true. Numeric comparison ignores representation: 1 == 1.0.
 
 import { parseNumberString } from "./json";
+import { isByteEscape, loneSurrogateAt, compareBytesFrom } from "./bytes";
 
 export const T_NULL: i32 = 0;
 export const T_BOOL: i32 = 1;
@@ -374,6 +375,11 @@ export function compareStrings (a: string, b: string): i32 {
     let ca = <i32>load<u16>(pa + (<usize>i << 1));
     let cb = <i32>load<u16>(pb + (<usize>i << 1));
     if (ca != cb) {
+      // An escaped invalid byte (./bytes) orders as that byte, as Go compares bytes: rare, so the
+      // rest of both strings is compared as bytes.
+      if ((isByteEscape(<u32>ca) && loneSurrogateAt(a, i)) || (isByteEscape(<u32>cb) && loneSurrogateAt(b, i))) {
+        return compareBytesFrom(a, b, i);
+      }
       // UTF-16 units order differently from code points only for surrogates vs U+E000..FFFF.
       if (ca >= 0xD800 && cb >= 0xD800) {
         ca = ca >= 0xE000 ? ca - 0x800 : ca + 0x2000;

@@ -1,54 +1,14 @@
-// JSON, base64 and hex builtins. Encoders work on the UTF-8 bytes of a string; decoded
-// bytes become a string with every invalid UTF-8 byte replaced by U+FFFD (as Go does when
-// it ranges over such a string).
+// JSON, base64 and hex builtins. Encoders work on the bytes of a string and decoders return the
+// decoded bytes as a string, invalid UTF-8 included (../bytes: such bytes are held escaped), as
+// OPA's Go strings do.
 
 import { Value, StrV, T_STRING, mkStr, mkBool } from "../value";
 import { parseJSONString, dumpJSON } from "../json";
+import { decodeBytes, encodeBytes } from "../bytes";
 import { typeError, builtinError } from "./errors";
 
 // @ts-ignore: decorator
 @inline function S (v: Value): string { return changetype<StrV>(v).s; }
-
-/** UTF-8 bytes of `s` (address and length via the returned buffer). */
-function utf8 (s: string): ArrayBuffer { return String.UTF8.encode(s, false); }
-
-/** Decodes UTF-8 leniently: each byte of an invalid sequence becomes U+FFFD. */
-export function decodeUtf8Lenient (p: usize, n: usize): string {
-  let out = __new(n << 1, idof<String>()); // never more UTF-16 units than bytes
-  let o: usize = 0;
-  let i: usize = 0;
-  while (i < n) {
-    let c = <u32>load<u8>(p + i);
-    if (c < 0x80) { store<u16>(out + (o << 1), <u16>c); o++; i++; continue; }
-    let need: usize = 0;
-    let cp: u32 = 0;
-    let minCp: u32 = 0;
-    if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; minCp = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; minCp = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; minCp = 0x10000; }
-    let ok = need > 0;
-    if (ok) {
-      for (let k: usize = 1; k <= need; k++) {
-        if (i + k >= n) { ok = false; break; }
-        let cc = <u32>load<u8>(p + i + k);
-        if ((cc & 0xC0) != 0x80) { ok = false; break; }
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-    }
-    if (ok && (cp < minCp || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))) ok = false;
-    if (!ok) { store<u16>(out + (o << 1), 0xFFFD); o++; i++; continue; }
-    if (cp >= 0x10000) {
-      let v = cp - 0x10000;
-      store<u16>(out + (o << 1), <u16>(0xD800 | (v >> 10))); o++;
-      store<u16>(out + (o << 1), <u16>(0xDC00 | (v & 0x3FF))); o++;
-    } else {
-      store<u16>(out + (o << 1), <u16>cp); o++;
-    }
-    i += need + 1;
-  }
-  if (o < n) out = __renew(out, o << 1);
-  return changetype<string>(out);
-}
 
 // ---- json ---------------------------------------------------------------------------
 
@@ -91,9 +51,9 @@ const STD: string = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 const URL: string = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 function b64encode (s: string, alphabet: string, pad: bool): string {
-  let buf = utf8(s);
-  let p = changetype<usize>(buf);
-  let n = <usize>buf.byteLength;
+  let buf = encodeBytes(s);
+  let p = buf.dataStart;
+  let n = <usize>buf.length;
   let outLen = pad ? ((n + 2) / 3) * 4 : (n * 4 + 2) / 3;
   let out = __new(outLen << 1, idof<String>());
   let o: usize = 0;
@@ -182,7 +142,7 @@ function b64decode (s: string, url: bool, padded: bool): string {
   } else if (quad == 3) {
     bytes.push(<u8>(acc >> 10)); bytes.push(<u8>(acc >> 2));
   }
-  return decodeUtf8Lenient(bytes.dataStart, <usize>bytes.length);
+  return decodeBytes(bytes.dataStart, <usize>bytes.length);
 }
 
 export function base64Encode (args: Array<Value>): Value | null {
@@ -228,9 +188,9 @@ const HEXDIGITS: string = "0123456789abcdef";
 export function hexEncode (args: Array<Value>): Value | null {
   let a = args[0];
   if (a.kind != T_STRING) return typeError("hex.encode", 1, "string", a);
-  let buf = utf8(S(a));
-  let p = changetype<usize>(buf);
-  let n = <usize>buf.byteLength;
+  let buf = encodeBytes(S(a));
+  let p = buf.dataStart;
+  let n = <usize>buf.length;
   let out = __new(n << 2, idof<String>());
   let h = changetype<usize>(HEXDIGITS);
   for (let i: usize = 0; i < n; i++) {
@@ -265,7 +225,7 @@ export function hexDecode (args: Array<Value>): Value | null {
     if (hexVal(s.charCodeAt(i)) < 0) return builtinError("hex.decode", "encoding/hex: invalid byte: " + describeRune(s, i));
     return builtinError("hex.decode", "encoding/hex: odd length hex string");
   }
-  return mkStr(decodeUtf8Lenient(bytes.dataStart, <usize>bytes.length));
+  return mkStr(decodeBytes(bytes.dataStart, <usize>bytes.length));
 }
 
 /** Go's %#U of the character at i: U+0067 'g' */

@@ -13,6 +13,7 @@ import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, mkStr,
 } from "../value";
 import { numberText } from "../json";
+import { encodeBytes } from "../bytes";
 import { decimalToF64 } from "../decimal";
 import { typeError } from "./errors";
 import { abortWith } from "../abi-host";
@@ -191,8 +192,9 @@ function cpLen (s: string): i32 {
   return count;
 }
 
+/** The bytes of s as Go holds them (an escaped invalid byte as itself: ../bytes). */
 function utf8Bytes (s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s, false));
+  return encodeBytes(s);
 }
 
 function repeatChar (c: string, n: i32): string {

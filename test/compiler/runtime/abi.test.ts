@@ -1,6 +1,6 @@
 import t from 'tap'
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
-import { ensureRuntime, loadPlan, Raw, echoPlan, testRuntimeWasm } from './helpers.js'
+import { ensureRuntime, loadPlan, Raw, echoPlan, sourcePlan, testRuntimeWasm } from './helpers.js'
 import { linkPolicy, linkPlanInto } from '../../../src/compiler/wasm/link.js'
 import { readRuntimeWasm } from '../../../src/compiler/wasm/runtime-files.js'
 
@@ -244,6 +244,27 @@ t.test('host builtins are reachable and the plan is parsed at start', async (t) 
   const q = await loadPlan(echoPlan(), { 'crypto.sha256': () => undefined })
   t.same(q.evaluate([1], 'stub/host'), [], 'undefined from the host is undefined')
   t.same(q.evaluate([1], 'stub/echo'), [{ result: [1] }])
+})
+
+t.test('invalid UTF-8 bytes cross the host hop as \\udcXX and only there', async (t) => {
+  // hex.decode("ff") is the byte ff (held as U+DCFF). A host builtin must see and return that
+  // byte (crypto.hmac.equal, hashes); results and input read \udcXX / write it as Go does (\ufffd).
+  const plan = sourcePlan([
+    'package stub',
+    'back := hex.encode(crypto.sha256(hex.decode(input)))',
+    'result := crypto.sha256(hex.decode(input))',
+    'same := input == "\\ufffd"',
+  ].join('\n'), ['stub/back', 'stub/result', 'stub/same'])
+  const seen: unknown[] = []
+  const p = await loadPlan(plan, { 'crypto.sha256': (x: unknown) => { seen.push(x); return x } })
+  t.same(p.evaluate('ff80', 'stub/back'), [{ result: 'ff80' }], 'the bytes went to the host and came back')
+  t.same(seen, ['\udcff\udc80'], 'the host saw them as lone surrogates')
+  t.same(p.evaluate('ff', 'stub/result'), [{ result: '\ufffd' }], 'a result writes the byte as \\ufffd')
+  const raw = new Raw(p)
+  const [addr, len] = raw.write('"ff"')
+  t.equal(raw.cstr(raw.ex.opa_eval(0, (p.entrypoints as Record<string, number>)['stub/result']!, p.dataAddr, addr, len, raw.ex.opa_heap_ptr_get(), 0)), '[{"result":"\\ufffd"}]', 'as the six characters \\ufffd')
+  t.same(p.evaluate(enc('"\\udcff"'), 'stub/same'), [{ result: true }], 'input \\udcff is U+FFFD, as Go reads it')
+  t.same(JSON.parse(raw.jsonDump(raw.jsonParse('"\\udcff"'))), '\ufffd', 'opa_json_parse outside a host call: U+FFFD')
 })
 
 t.test('linker: layout, data count, plans of any size', async (t) => {

@@ -35,10 +35,15 @@ export function echoPlan (padding = 0): string {
     'host := crypto.sha256(input)',
     `pad := ${JSON.stringify('x'.repeat(padding))}`,
   ].join('\n')
+  return sourcePlan(source, ['stub/echo', 'stub/host', 'stub/pad'])
+}
+
+/** Plan JSON of a one-module policy (`source`, package stub) with these entrypoints. */
+export function sourcePlan (source: string, entrypoints: string[]): string {
   const parsed = parseModule(source, 'stub.rego')
   if (parsed.module === null) throw new Error('stub policy does not parse')
   const diags = new Diagnostics()
-  const out = planPolicy({ modules: [parsed.module], entrypoints: ['stub/echo', 'stub/host', 'stub/pad'] }, diags)
+  const out = planPolicy({ modules: [parsed.module], entrypoints }, diags)
   if (diags.hasErrors) throw new Error('stub policy does not plan: ' + JSON.stringify(diags.list))
   return serializePlan(out.plan)
 }

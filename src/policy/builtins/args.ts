@@ -5,6 +5,7 @@
 // passes through as JSON text — exactInt uses that to return integers beyond 2^53 exactly.
 import { BuiltinError } from './context.js'
 import { compareDecimals, isRawJson } from '../../exact-json.js'
+import { hasLoneSurrogate, LONE_SURROGATES } from './bytes.js'
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 export type JsonObject = { [k: string]: Json }
@@ -166,7 +167,11 @@ export function setOf<T> (items: T[]): T[] {
 
 /** Go's json.Marshal of a value: sorted keys, HTML-safe escapes, compact. */
 export function goJSON (v: unknown, indent?: { prefix: string; indent: string }): string {
-  const esc = (s: string): string => JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+  const esc = (s: string): string => {
+    // an invalid byte (a lone surrogate: ./bytes.ts) as Go's encoding/json writes it: \ufffd
+    if (hasLoneSurrogate(s)) return '"' + s.split(LONE_SURROGATES).map(p => esc(p).slice(1, -1)).join('\\ufffd') + '"'
+    return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+  }
   const write = (x: unknown, depth: number): string => {
     if (x === null || x === undefined) return 'null'
     if (typeof x === 'string') return esc(x)

@@ -1,20 +1,22 @@
-// crypto.* hashes and HMACs over the UTF-8 bytes of strings, hex-encoded as OPA.
+// crypto.* hashes and HMACs over the bytes of strings (invalid UTF-8 included: ./bytes.ts),
+// hex-encoded as OPA.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import type { HostBuiltin } from './context.js'
 import { str } from './args.js'
+import { stringBytes } from './bytes.js'
 
 const hash = (name: string, algo: string) => (x: unknown): string =>
-  createHash(algo).update(str(name, 1, x), 'utf8').digest('hex')
+  createHash(algo).update(stringBytes(str(name, 1, x))).digest('hex')
 
 const hmac = (name: string, algo: string) => (x: unknown, key: unknown): string => {
-  const data = str(name, 1, x)
-  const k = str(name, 2, key)
-  return createHmac(algo, Buffer.from(k, 'utf8')).update(data, 'utf8').digest('hex')
+  const data = stringBytes(str(name, 1, x))
+  const k = stringBytes(str(name, 2, key))
+  return createHmac(algo, k).update(data).digest('hex')
 }
 
 function hmacEqual (a: unknown, b: unknown): boolean {
-  const x = Buffer.from(str('crypto.hmac.equal', 1, a), 'utf8')
-  const y = Buffer.from(str('crypto.hmac.equal', 2, b), 'utf8')
+  const x = stringBytes(str('crypto.hmac.equal', 1, a))
+  const y = stringBytes(str('crypto.hmac.equal', 2, b))
   return x.length === y.length && timingSafeEqual(x, y)
 }
 

@@ -3,6 +3,7 @@
 // yaml.* are the SDK's; the other base64/hex/json builtins are native (Wasm runtime).
 import { builtinError, typeErrorMsg, type HostBuiltin } from './context.js'
 import { compareStrings, goJSON, obj, operandTypeError, str } from './args.js'
+import { bytesString, stringBytes } from './bytes.js'
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -26,7 +27,7 @@ const FAST_URL = /^[A-Za-z0-9_-]*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/
 export function goBase64Decode (s: string, url: boolean, padded = true): Buffer {
   // well-formed input (the common case): node's decoder gives the same bytes
   if (padded && s.length % 4 === 0 && (url ? FAST_URL : FAST_STD).test(s)) return Buffer.from(s, url ? 'base64url' : 'base64')
-  const src = Buffer.from(s, 'utf8')
+  const src = stringBytes(s) // offsets count bytes, as Go's do
   const map = url ? URL_MAP : STD_MAP
   const PAD = 0x3d
   const out: number[] = []
@@ -85,7 +86,7 @@ export function opaBase64UrlDecode (s: string): Buffer {
 
 function queryEscape (s: string): string {
   let out = ''
-  for (const b of Buffer.from(s, 'utf8')) {
+  for (const b of stringBytes(s)) {
     const c = String.fromCharCode(b)
     if (/[A-Za-z0-9\-_.~]/.test(c)) out += c
     else if (c === ' ') out += '+'
@@ -110,11 +111,11 @@ function queryUnescape (s: string): string {
     } else {
       let j = i
       while (j < s.length && s[j] !== '%' && s[j] !== '+') j++
-      for (const b of Buffer.from(s.slice(i, j), 'utf8')) bytes.push(b)
+      for (const b of stringBytes(s.slice(i, j))) bytes.push(b)
       i = j
     }
   }
-  return Buffer.from(bytes).toString('utf8')
+  return bytesString(Buffer.from(bytes)) // the bytes, invalid UTF-8 too (Go's string of them)
 }
 
 function encodeObject (o: unknown): string {

@@ -7,6 +7,7 @@ import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign as
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { goJSON, isObject, obj, str, type JsonObject } from './args.js'
 import { goBase64Decode, opaBase64UrlDecode } from './encoding.js'
+import { goTextValue, stringBytes } from './bytes.js'
 import { isRawJson, parseJsonExact } from '../../exact-json.js'
 
 interface Token { header: string; payload: string; signature: string; decodedHeader?: JsonObject }
@@ -35,7 +36,7 @@ function jsonObject (s: string): JsonObject {
     throw new Error(`invalid JSON: ${errMsg(e)}`)
   }
   if (!isObject(v)) throw new Error('decoded JSON type was not an Object')
-  return v
+  return goTextValue(v) as JsonObject // an escape "\udcff" is U+FFFD to Go's decoder
 }
 
 function decodeHeader (name: string, t: Token): JsonObject {
@@ -315,7 +316,7 @@ function verifyAsymmetric (alg: string) {
     const keys = verificationKeys(name, str(name, 2, certificate))
     const sig = decodeSignature(name, t)
     const header = parseHeader(name, decodeHeader(name, t))
-    const data = Buffer.from(t.header + '.' + t.payload)
+    const data = stringBytes(t.header + '.' + t.payload)
     if (header.kid !== '') {
       const k = keys.find(x => x.kid === header.kid)
       if (k !== undefined) return tryVerify(verify, k.key, data, sig)
@@ -333,9 +334,9 @@ function verifyHMAC (alg: string) {
   const { verify } = ALGORITHMS[alg]
   return (jwt: unknown, secret: unknown): boolean => {
     const t = splitToken(name, jwt)
-    const key = Buffer.from(str(name, 2, secret), 'utf8')
+    const key = stringBytes(str(name, 2, secret))
     const sig = decodeSignature(name, t)
-    return verify(key, Buffer.from(t.header + '.' + t.payload), sig)
+    return verify(key, stringBytes(t.header + '.' + t.payload), sig)
   }
 }
 
@@ -390,7 +391,7 @@ function decodeVerify (jwt: unknown, constraints: unknown): unknown[] {
     const sig = decodeSignature(name, t)
     const a = ALGORITHMS[header.alg]
     if (a === undefined) throw builtinError(name, `unknown JWS algorithm: ${header.alg}`)
-    const data = Buffer.from(t.header + '.' + t.payload)
+    const data = stringBytes(t.header + '.' + t.payload)
     if (keys !== null) {
       let verified = false
       const byKid = header.kid !== '' ? keys.find(k => k.kid === header.kid) : undefined
@@ -405,7 +406,7 @@ function decodeVerify (jwt: unknown, constraints: unknown): unknown[] {
     } else {
       let ok: boolean
       try {
-        ok = a.verify(Buffer.from(secret, 'utf8'), data, sig)
+        ok = a.verify(stringBytes(secret), data, sig)
       } catch (e) {
         throw builtinError(name, errMsg(e))
       }
@@ -477,7 +478,7 @@ function encodeSign (name: string, headers: string, payload: string, jwkSrc: str
   if (typ === '' || typ === 'JWT') {
     try { JSON.parse(payload) } catch { throw builtinError(name, 'type is JWT but payload is not JSON') }
   }
-  const signingInput = Buffer.from(headers).toString('base64url') + '.' + Buffer.from(payload).toString('base64url')
+  const signingInput = stringBytes(headers).toString('base64url') + '.' + stringBytes(payload).toString('base64url')
   const data = Buffer.from(signingInput)
   let sig: Buffer
   try {

@@ -10,6 +10,7 @@
 import { isIPv6 } from 'node:net'
 import { builtinError, type HostBuiltin } from './context.js'
 import { str } from './args.js'
+import { bytesString, stringBytes } from './bytes.js'
 
 class UrlError extends Error {}
 
@@ -54,9 +55,9 @@ function shouldEscape (c: number, mode: Mode): boolean {
   return true
 }
 
-/** net/url's unescape over the UTF-8 bytes of `s`. */
+/** net/url's unescape over the bytes of `s` (./bytes.ts). */
 function unescape (s: string, mode: Mode): string {
-  const b = Buffer.from(s, 'utf8')
+  const b = stringBytes(s)
   const out: number[] = []
   for (let i = 0; i < b.length;) {
     const c = b[i]!
@@ -79,13 +80,13 @@ function unescape (s: string, mode: Mode): string {
       i++
     }
   }
-  return Buffer.from(out).toString('utf8')
+  return bytesString(Buffer.from(out))
 }
 
-/** net/url's escape of the UTF-8 bytes of `s` (upper-case hex). */
+/** net/url's escape of the bytes of `s` (upper-case hex). */
 function escape (s: string, mode: Mode): string {
   let out = ''
-  for (const c of Buffer.from(s, 'utf8')) {
+  for (const c of stringBytes(s)) {
     out += shouldEscape(c, mode) ? '%' + c.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(c)
   }
   return out

@@ -7,12 +7,13 @@
 // builtin errors an evaluation error).
 import { builtinError, type HostBuiltin } from './context.js'
 import { str } from './args.js'
+import { goTextValue } from './bytes.js'
 import { withdrawSdkBuiltin } from './sdk.js'
 import { parseOpaYaml, stringifyOpaYaml, YamlReadError } from '../../opa-yaml.js'
 
 function read (name: string, text: string): unknown {
   try {
-    return parseOpaYaml(text)
+    return goTextValue(parseOpaYaml(text)) // no lone surrogate but an escaped byte reaches the policy (./bytes.ts)
   } catch (e) {
     if (e instanceof YamlReadError) throw builtinError(name, `yaml: ${e.message}`)
     throw e

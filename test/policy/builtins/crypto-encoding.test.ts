@@ -1,7 +1,7 @@
 // crypto.* (standard test vectors: FIPS 180, RFC 1321, RFC 2202, RFC 4231), base64.is_valid,
 // urlquery.*, json.marshal_with_options.
 import t from 'tap'
-import { E, table, V } from './helpers.js'
+import { E, table, V, type Want } from './helpers.js'
 
 const DATA = 'what do ya want for nothing?'
 
@@ -60,5 +60,44 @@ t.test('json.marshal_with_options (Go json.MarshalIndent)', async t => {
     ['json.marshal_with_options({"a": [1]}, {"pretty": false, "indent": "  "})', V('{"a":[1]}')],
     ['json.marshal_with_options([], {"pretty": true})', V('[]')],
     ['json.marshal_with_options({}, {"foo": 1})', E(/^eval_type_error: json\.marshal_with_options: object contained unknown key "foo"$/)],
+  ])
+})
+
+// OPA's strings are Go byte strings: decoding invalid UTF-8 keeps the bytes (held as U+DC00+byte
+// in Bouncer), so distinct bytes stay distinct (a MAC compare cannot be forged with bytes that
+// all became U+FFFD) and hashes/encoders see the bytes. Expected values are OPA's.
+t.test('invalid UTF-8 bytes from decoders stay bytes', async t => {
+  await table(t, [
+    ['base64.decode("/w==") == base64.decode("/g==")', V(false)],
+    ['hex.decode("ff") == hex.decode("fe")', V(false)],
+    ['urlquery.decode("%C3") == urlquery.decode("%FF")', V(false)],
+    ['base64.decode("/w==") == "\\ufffd"', V(false)],
+    ['urlquery.decode("%FF") == hex.decode("ff")', V(true)], // host-made and native bytes are the same
+    // ...by Go's rules of which bytes are invalid (overlong, surrogate, past U+10FFFF, cut short)
+    ...['e08080', 'eda080', 'f4908080', 'f09f98', 'c3a9ff', 'f09f9880'].map((h): [string, Want] =>
+      [`urlquery.decode(${JSON.stringify(h.replace(/../g, '%$&'))}) == hex.decode(${JSON.stringify(h)})`, V(true)]),
+    ['count(urlquery.decode("%E0%80%80"))', V(3)],
+    ['crypto.hmac.equal(hex.decode("ff"), hex.decode("fe"))', V(false)],
+    ['crypto.hmac.equal(hex.decode("ff"), urlquery.decode("%FF"))', V(true)],
+    ['crypto.sha256(hex.decode("ff"))', V('a8100ae6aa1940d0b663bb31cd466142ebbdbd5187131b92d93818987832eb89')],
+    ['crypto.md5(hex.decode("ff"))', V('00594fd4f42ba43fc1ca0427a0576295')],
+    ['crypto.sha1(hex.decode("ff"))', V('85e53271e14006f0265921d02d4d736cdc580b0b')],
+    ['crypto.sha512(hex.decode("fffe"))', V('98c5f56f3de340690c139e58eb7dac111979f0d4dffe9c4b24ff849510f4b6ffa9fd608c0a3de9ac3c9fd2190f0efaf715309061490f9755a9bfdf1c54ca0d84')],
+    ['crypto.hmac.sha1(hex.decode("80"), hex.decode("ff"))', V('909ce5472d7e3450b1e6baa7ead9be3810a8350c')],
+    ['crypto.sha256("\\ufffd") == crypto.sha256(hex.decode("ff"))', V(false)],
+    ['hex.encode(hex.decode("ff"))', V('ff')],
+    ['base64.encode(base64.decode("gA=="))', V('gA==')],
+    ['urlquery.encode(urlquery.decode("%FF"))', V('%FF')],
+    ['hex.encode(urlquery.decode("%FFa%C3%A9"))', V('ff61c3a9')],
+    ['urlquery.encode_object({"k": hex.decode("ff")})', V('k=%FF')],
+    ['base64url.encode(hex.decode("fffe"))', V('__4=')],
+    ['base64url.encode_no_pad(hex.decode("fffe"))', V('__4')],
+    ['count(hex.decode("ff41"))', V(2)],
+    // how such a byte leaves: Go's encoding/json writes \ufffd (six characters)
+    ['json.marshal(hex.decode("ff"))', V('"\\ufffd"')],
+    ['json.marshal_with_options([hex.decode("ff")], {"pretty": false})', V('["\\ufffd"]')],
+    ['hex.decode("ff")', V('\ufffd')],
+    // a lone-surrogate escape in a literal is U+FFFD, as Go reads it
+    ['hex.encode("\\udcff")', V('efbfbd')],
   ])
 })

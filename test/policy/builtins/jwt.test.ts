@@ -123,3 +123,18 @@ t.test('exp and nbf against the evaluation clock', async t => {
   const e = await evalOne('io.jwt.decode(input.t)', { input: { t: 'a.b' }, strict: true })
   t.equal(e.error, 'eval_builtin_error: io.jwt.decode: encoded JWT must have 3 sections, found 2')
 })
+
+// A token HS256-signed with the one-byte key ff, its payload {"a":"\udcff","b":1}.
+const BYTE_KEY_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoiXHVkY2ZmIiwiYiI6MX0.zdv_qsCFdd7nELFb1ky8mfgFuIFSZkG60now6nighdI'
+
+t.test('secrets are bytes (hex.decode of invalid UTF-8); claims read \\udcff as U+FFFD', async t => {
+  await table(t, [
+    ['io.jwt.verify_hs256(input.tok, hex.decode("ff"))', V(true)],
+    ['io.jwt.verify_hs256(input.tok, hex.decode("fe"))', V(false)],
+    ['io.jwt.verify_hs256(input.tok, "\\ufffd")', V(false)],
+    ['io.jwt.decode_verify(input.tok, {"secret": hex.decode("ff")})[0]', V(true)],
+    ['io.jwt.decode_verify(input.tok, {"secret": hex.decode("fe")})[0]', V(false)],
+    // Go's JSON decoding makes the escape U+FFFD (not the byte ff)
+    ['hex.encode(io.jwt.decode(input.tok)[1].a)', V('efbfbd')],
+  ], { tok: BYTE_KEY_TOKEN })
+})

@@ -6,6 +6,14 @@
 // Lexical errors are reported as diagnostics (never thrown); the offending text is skipped.
 import type { Diagnostic } from '../diagnostics.js'
 
+// A \u escape of a lone surrogate ("\udc80") is U+FFFD to OPA (Go's JSON string decoding), as it
+// is when the runtime reads the plan; the compiler sees the same. (Lone surrogates at run time
+// stand for invalid UTF-8 bytes: src/compiler/runtime/assembly/bytes.ts.)
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+function goEscapes (s: string): string {
+  return s.replace(LONE_SURROGATES, '\ufffd')
+}
+
 export type TokenKind =
   | 'ident' // identifiers and keywords (see KEYWORDS)
   | 'number' // text holds the raw literal (no sign)
@@ -146,7 +154,7 @@ export function lex (source: string, file: string): LexResult {
     }
     if (!terminated) error('non-terminated string', sLine, sCol)
     if (more) templates.push({ raw, depth: 0 })
-    push('template', startTok, sLine, sCol, { value, raw, tmplStart: first, tmplMore: more })
+    push('template', startTok, sLine, sCol, { value: goEscapes(value), raw, tmplStart: first, tmplMore: more })
   }
 
   while (i < n) {
@@ -250,7 +258,7 @@ export function lex (source: string, file: string): LexResult {
       }
       // A bad string still yields a token so the parser does not cascade errors; the
       // diagnostic is already out (and parse errors at its position are dropped).
-      push('string', start, sLine, sCol, { value })
+      push('string', start, sLine, sCol, { value: goEscapes(value) })
       continue
     }
 

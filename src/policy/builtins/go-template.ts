@@ -12,6 +12,7 @@
 // Before this, {{range}} and {{if}} were refused, so a deny rule building its message with
 // them produced nothing where OPA denied.
 import { isRawJson } from '../../exact-json.js'
+import { stringBytes } from './bytes.js'
 
 export class TemplateError extends Error {}
 const fail = (msg: string): never => { throw new TemplateError(msg) }
@@ -391,7 +392,7 @@ function call (fn: string, argExprs: Expr[], dot: Val, sc: Scope, piped?: { v: V
     case 'len': {
       want(1)
       const x = args[0]
-      if (typeof x === 'string') return new GoInt(BigInt(Buffer.byteLength(x)))
+      if (typeof x === 'string') return new GoInt(BigInt(stringBytes(x).length)) // bytes, invalid UTF-8 too (./bytes.ts)
       if (x instanceof GoNumber) return new GoInt(BigInt(x.text.length))
       if (Array.isArray(x)) return new GoInt(BigInt(x.length))
       if (x instanceof Map) return new GoInt(BigInt(x.size))

@@ -206,6 +206,7 @@ t.test('graph.reachable, casts, render_template, opa.runtime', async t => {
     ['cast_object({"a": 1})', V({ a: 1 })],
     ['cast_string(1)', E(/^eval_type_error: cast_string: operand 1 must be string but got number$/)],
     ['strings.render_template("Hello {{.name}}!", {"name": "world"})', V('Hello world!')],
+    ['strings.render_template("{{len .x}}", {"x": hex.decode("ff41")})', V('2')], // Go's len counts bytes; an invalid one is one
     // A missing key is no error since OPA PR #8128 (Go's default): it renders "<undefined>"
     // (OPA's cases rendertemplate/missingkey and missingmultiplekeys), is false in {{if}}
     ['strings.render_template("{{ .a.b }}-{{.n}}", {"a": {"b": "x"}, "n": 5})', V('x-5')],

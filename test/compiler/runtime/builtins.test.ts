@@ -315,6 +315,14 @@ t.test('encoding', async (t) => {
     // a byte is one rune to count; bytes order as bytes (a8 < c3 a9 < ef bf bf < ff)
     ['count', '["\\udcffA\\udc80"]', '3'],
     ['sort', '[["\\udcff", "\\uffff", "é", "\\udca8", "a"]]', '["a","\\udca8","é","\uffff","\\udcff"]'],
+    // where OPA converts to runes and back ([]rune, strings.Map) an invalid byte becomes U+FFFD
+    ['substring', '["\\udcffA", 0, 1]', '"\uFFFD"'],
+    ['substring', '["A\\udcffB", 1, -1]', '"\uFFFDB"'],
+    ['substring', '["\\udcffA", 0, 2]', '"\\udcffA"'], // the whole string: returned as it is
+    ['upper', '["\\udcffa"]', '"\uFFFDA"'],
+    ['lower', '["\\udcfe"]', '"\uFFFD"'],
+    ['indexof', '["A\\udcff", "\uFFFD"]', '1'],
+    ['indexof_n', '["\uFFFD\\udcff", "\\udcfe"]', '[0,1]'],
   ])
   // OPA conformance: count of a base64-decoded string with invalid UTF-8 counts runes
   t.equal(call(raw, 'count', `[${call(raw, 'base64.decode', '["2E84ZuPUd7zfvCZSNEchVpDEIj6PL7JfLpIqyxVG16k="]')}]`), '30')

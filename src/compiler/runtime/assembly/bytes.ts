@@ -130,6 +130,22 @@ function unitBytes (src: usize, i: i32, n: i32): i32 {
   return 3;
 }
 
+/**
+ * `s` as Go's rune view sees it ([]rune(s), strings.Map): every invalid byte U+FFFD. For the
+ * builtins OPA computes on runes (substring, upper/lower, indexof).
+ */
+export function goRunes (s: string): string {
+  if (!hasByteEscape(s)) return s;
+  let n = s.length;
+  let out = __new(<usize>n << 1, idof<String>());
+  let src = changetype<usize>(s);
+  for (let i = 0; i < n; i++) {
+    let c = <u32>load<u16>(src + (<usize>i << 1));
+    store<u16>(out + (<usize>i << 1), <u16>(isByteEscape(c) && loneSurrogateAt(s, i) ? 0xFFFD : c));
+  }
+  return changetype<string>(out);
+}
+
 /** Whether `s` holds an escaped byte (cheap test before the byte-exact paths). */
 export function hasByteEscape (s: string): bool {
   let src = changetype<usize>(s);

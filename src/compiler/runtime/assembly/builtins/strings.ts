@@ -1,5 +1,7 @@
 // String builtins. Strings are UTF-16 inside the runtime; every index or length that OPA
-// defines in runes (code points) is computed in code points here.
+// defines in runes (code points) is computed in code points here. An invalid UTF-8 byte (held
+// escaped: ../bytes) is one rune; where OPA converts to runes and back (substring, upper/lower)
+// or compares runes (indexof), it becomes U+FFFD there, as in Go (goRunes).
 
 import {
   Value, StrV, ArrV, SetV, ObjV, T_STRING, T_ARRAY, T_SET, T_OBJECT,
@@ -7,6 +9,7 @@ import {
 } from "../value";
 import { typeError, elementError, typeErrorMsg, builtinError } from "./errors";
 import { intArg, intOk } from "./numbers";
+import { goRunes } from "../bytes";
 
 // ---- code point helpers -------------------------------------------------------------
 
@@ -130,6 +133,7 @@ function isAscii (s: string): bool {
 
 function goCase (s: string, up: bool): string {
   if (isAscii(s)) return up ? s.toUpperCase() : s.toLowerCase();
+  s = goRunes(s); // strings.Map writes an invalid byte as U+FFFD
   let out = new Array<string>();
   let n = s.length;
   for (let i = 0; i < n;) {
@@ -324,7 +328,7 @@ export function trimSpace (args: Array<Value>): Value | null {
 
 export function indexof (args: Array<Value>): Value | null {
   if (!strings("indexof", args, 2)) return null;
-  let s = S(args[0]), sub = S(args[1]);
+  let s = goRunes(S(args[0])), sub = goRunes(S(args[1])); // OPA compares []rune: an invalid byte is U+FFFD
   if (sub.length == 0) return builtinError("indexof", "empty search character"); // as OPA
   let u = s.indexOf(sub);
   if (u < 0) return mkInt(-1);
@@ -342,6 +346,9 @@ export function substring (args: Array<Value>): Value | null {
   let s = S(a);
   let n = <i64>codePointCount(s);
   if (start >= n) return mkStr("");
+  // OPA returns the whole string as it is, or string([]rune(s)[...]): invalid bytes U+FFFD
+  if (start == 0 && length >= n) return a;
+  s = goRunes(s);
   let from = unitIndex(s, <i32>start);
   if (length < 0 || start + length >= n) return mkStr(s.substring(from));
   let to = unitIndex(s, <i32>(start + length));
@@ -409,7 +416,7 @@ export function reverse (args: Array<Value>): Value | null {
 /** All code point indices where `sub` starts (overlapping matches included). */
 export function indexofN (args: Array<Value>): Value | null {
   if (!strings("indexof_n", args, 2)) return null;
-  let s = S(args[0]), sub = S(args[1]);
+  let s = goRunes(S(args[0])), sub = goRunes(S(args[1])); // OPA compares []rune: an invalid byte is U+FFFD
   // As OPA; and String#indexOf("", u) is 0 for every u, so the loop below would never end.
   if (sub.length == 0) return builtinError("indexof_n", "empty search character");
   let out = newArrayCap(0);

@@ -323,6 +323,11 @@ t.test('encoding', async (t) => {
     ['lower', '["\\udcfe"]', '"\uFFFD"'],
     ['indexof', '["A\\udcff", "\uFFFD"]', '1'],
     ['indexof_n', '["\uFFFD\\udcff", "\\udcfe"]', '[0,1]'],
+    // Go's Trim tests runes (an invalid byte is U+FFFD) and keeps the bytes it does not trim
+    ['trim', '["\\udcffA\\udcfe", "\uFFFD"]', '"A"'],
+    ['trim_left', '["\uFFFD\\udcfeA\\udcff", "\\udc80"]', '"A\\udcff"'],
+    ['trim_right', '["\\udcffA\\udcfe", "\\udc80"]', '"\\udcffA"'],
+    ['trim', '["\\udcffA", "B"]', '"\\udcffA"'],
   ])
   // OPA conformance: count of a base64-decoded string with invalid UTF-8 counts runes
   t.equal(call(raw, 'count', `[${call(raw, 'base64.decode', '["2E84ZuPUd7zfvCZSNEchVpDEIj6PL7JfLpIqyxVG16k="]')}]`), '30')

@@ -9,7 +9,7 @@ import {
 } from "../value";
 import { typeError, elementError, typeErrorMsg, builtinError } from "./errors";
 import { intArg, intOk } from "./numbers";
-import { goRunes } from "../bytes";
+import { goRunes, isByteEscape } from "../bytes";
 
 // ---- code point helpers -------------------------------------------------------------
 
@@ -262,11 +262,15 @@ export function replaceN (args: Array<Value>): Value | null {
   return mkStr(out.join(""));
 }
 
+// Go's Trim decodes runes of both: an invalid byte (../bytes) is U+FFFD to the test, and stays
+// a byte in what is kept.
+
 function trimLeftSet (s: string, cut: string): string {
   let i = 0, n = s.length;
+  cut = goRunes(cut);
   while (i < n) {
     let c = cpAt(s, i);
-    if (!hasCodePoint(cut, c)) break;
+    if (!hasCodePoint(cut, isByteEscape(<u32>c) ? 0xFFFD : c)) break;
     i += cpWidth(c);
   }
   return s.substring(i);
@@ -274,10 +278,12 @@ function trimLeftSet (s: string, cut: string): string {
 
 function trimRightSet (s: string, cut: string): string {
   let e = s.length;
+  cut = goRunes(cut);
   while (e > 0) {
     let c = s.charCodeAt(e - 1);
     let w = 1;
     if (isLow(c) && e >= 2 && isHigh(s.charCodeAt(e - 2))) { c = cpAt(s, e - 2); w = 2; }
+    else if (isByteEscape(<u32>c)) c = 0xFFFD;
     if (!hasCodePoint(cut, c)) break;
     e -= w;
   }

@@ -307,6 +307,7 @@ t.test('encoding', async (t) => {
     ['base64url.encode', '["\\udcff\\udcfe"]', '"__4="'],
     ['base64url.encode_no_pad', '["\\udcff\\udcfe"]', '"__4"'],
     ['sprintf', '["%x", ["\\udcff\\udc00é"]]', '"ffefbfbdc3a9"'], // \udc00 is no byte: U+FFFD's
+    ['sprintf', '["%q|%#q|%s", ["\\udcffA", "\\udcff", "\\udcfe"]]', '"\\"\\\\xffA\\"|\\"\\\\xff\\"|\\udcfe"'], // strconv.Quote: \xff
     // Go's encoding/json writes an invalid byte as \ufffd; json.unmarshal reads one as U+FFFD
     ['json.marshal', '["a\\udcff"]', '"\\"a\\\\ufffd\\""'],
     ['json.unmarshal', '["\\"\\udcff\\""]', '"\uFFFD"'],

@@ -13,7 +13,7 @@ import {
   T_NULL, T_BOOL, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_SET, mkStr,
 } from "../value";
 import { numberText } from "../json";
-import { encodeBytes } from "../bytes";
+import { encodeBytes, isByteEscape } from "../bytes";
 import { decimalToF64 } from "../decimal";
 import { typeError } from "./errors";
 import { abortWith } from "../abi-host";
@@ -165,8 +165,11 @@ function writeRego (out: Array<string>, v: Value): void {
 
 // ---- code points ------------------------------------------------------------------------
 
-/** Code points of s (unpaired surrogates become U+FFFD, as Go's UTF-8 conversion does). */
-function codePoints (s: string): Array<i32> {
+/**
+ * Code points of s (unpaired surrogates become U+FFFD, as Go's UTF-8 conversion does; with
+ * `bytes`, an escaped invalid byte U+DC80..U+DCFF (../bytes) stays as it is).
+ */
+function codePoints (s: string, bytes: bool = false): Array<i32> {
   let out = new Array<i32>();
   for (let i = 0, n = s.length; i < n; i++) {
     let c = s.charCodeAt(i);
@@ -174,7 +177,7 @@ function codePoints (s: string): Array<i32> {
       let d = s.charCodeAt(i + 1);
       if (d >= 0xDC00 && d < 0xE000) { out.push(0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00)); i++; continue; }
     }
-    if (c >= 0xD800 && c < 0xE000) c = 0xFFFD;
+    if (c >= 0xD800 && c < 0xE000 && !(bytes && isByteEscape(<u32>c))) c = 0xFFFD;
     out.push(c);
   }
   return out;
@@ -245,10 +248,14 @@ function escapeRune (c: i32, quote: i32, ascii: bool): string {
 
 /** strconv.Quote (ascii: QuoteToASCII). */
 function goQuote (s: string, ascii: bool): string {
-  let cps = codePoints(s);
+  let cps = codePoints(s, true);
   let parts = new Array<string>();
   parts.push("\"");
-  for (let i = 0, n = cps.length; i < n; i++) parts.push(escapeRune(unchecked(cps[i]), 0x22, ascii));
+  for (let i = 0, n = cps.length; i < n; i++) {
+    let c = unchecked(cps[i]);
+    // an invalid byte: \x and its hex, as strconv.Quote writes it
+    parts.push(isByteEscape(<u32>c) ? "\\x" + hexN(c & 0xFF, 2) : escapeRune(c, 0x22, ascii));
+  }
   parts.push("\"");
   return parts.join("");
 }

@@ -122,3 +122,17 @@ t.test('key by key gives the same document: base data, packages and with', async
   t.same(await evalModules(some, 's/names', data), { value: [['a', 1], ['b', 2], ['c', 3], ['d', 4]] })
   t.same(await evalModules(some, 's/values', data), { value: [3, 4] })
 })
+
+// OPA's `not` evaluates every solution of the negated expression (its evalNot does not stop at
+// the first), so an error a later one raises surfaces; `every` stops at the first element whose
+// body fails, and its body at the first solution.
+t.test('not evaluates every solution; every stops at the first failing element', async t => {
+  const mods = (body: string) => [...PACKAGES, { file: 't.rego', source: `package test\n${CONFLICT}${body}` }]
+  // a.ok is a solution, b.ok a conflict: OPA reaches it
+  t.same(await evalModules(mods('p if { not data.pkgs[_].ok }'), 'test/p'), { error: CONFLICT_ERROR })
+  t.same(await evalModules(mods('p if { not input.xs[_] == f(input.k) }'), 'test/p', {}, { xs: [1], k: 1 }), { value: undefined })
+  // every: x = 1 fails (f(1) is 1), x = 2's body (a conflict) is never evaluated
+  t.same(await evalModules(mods('p if { every x in [1, 2] { f(x) == 7 } }'), 'test/p'), { value: undefined })
+  // its body stops at the first solution: y = 1 passes, y = 2 (a conflict) is not tried
+  t.same(await evalModules(mods('p if { every x in [1] { some y in [1, 2]; f(y) == x } }'), 'test/p'), { value: true })
+})

@@ -86,7 +86,7 @@ function planWith (instr: unknown[]): string {
 function sample (op: number): unknown[] {
   switch (op) {
     case Op.CALLFN: case Op.CALLB: return [op, 0, 0, []]
-    case Op.NOT: return [op, []]
+    case Op.NOT: case Op.NOTALL: return [op, []]
     case Op.MAKEARR: case Op.MAKESET: return [op, 0, []]
     case Op.MAKEOBJ: return [op, 0, [], []]
     case Op.COMPR: return [op, 0, 0, [], 0, 0]

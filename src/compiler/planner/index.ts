@@ -799,7 +799,8 @@ class Lowerer {
       const block = this.instrs
       this.instrs = outer
       this.bound = savedBound
-      this.emit([Op.NOT, block])
+      // every solution, as OPA (`every` keeps NOT: OPA's stops at the first failing element)
+      this.emit([Op.NOTALL, block])
       return
     }
     if (e.with.length > 0) {

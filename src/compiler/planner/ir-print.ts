@@ -82,8 +82,11 @@ class Printer {
       case Op.CALLFN: return line(`callfn ${this.dst(a(1))} = ${this.fn(a(2))}(${list(3)})`)
       case Op.CALLB: return line(`call ${this.dst(a(1))} = ${this.plan.builtins[a(2)] ?? `builtin ${a(2)}`}(${list(3)})`)
       case Op.NOTFALSE: return line(`notfalse ${o(1)}`)
-      case Op.NOT:
+      case Op.NOTALL:
         line('not')
+        return this.block(ins[1] as Instr[], indent + '  ')
+      case Op.NOT:
+        line('not (first solution)')
         return this.block(ins[1] as Instr[], indent + '  ')
       case Op.MAKEARR: return line(`array ${this.dst(a(1))} = [${list(2)}]`)
       case Op.MAKESET: return line(`set ${this.dst(a(1))} = {${list(2)}}`)

@@ -37,6 +37,9 @@ export const Op = {
   DOCKEY: 23, // [23, dst, node, key]         DOC's value at one key, from only the rules that can
   //                                           give it (fail when undefined): OPA does not evaluate
   //                                           the other keys, so their conflicts do not surface
+  NOTALL: 26, // [26, block]                 `not expr`: as NOT, after enumerating every solution
+  //                                           of the block (OPA's evalNot does not stop at the first:
+  //                                           an error a later one raises surfaces)
   SCANDOC: 25, // [25, node, kdst, vdst]      SCAN over DOC's document, building each key's value
   //                                           when the iteration reaches it (as DOCKEY): an early
   //                                           exit leaves the later children unevaluated, as in OPA

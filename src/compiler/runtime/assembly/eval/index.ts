@@ -24,7 +24,7 @@ import {
   OP_ASSIGN as ASSIGN, OP_EQ as EQ, OP_DOT as DOT, OP_SCAN as SCAN, OP_INPUT as INPUT, OP_DATA as DATA,
   OP_CALLRULE as CALLRULE, OP_CALLFN as CALLFN, OP_CALLB as CALLB, OP_NOTFALSE as NOTFALSE, OP_NOT as NOT,
   OP_MAKEARR as MAKEARR, OP_MAKESET as MAKESET, OP_MAKEOBJ as MAKEOBJ, OP_COMPR as COMPR, OP_WITH as WITH,
-  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL, OP_DOCKEY as DOCKEY, OP_SCANDOC as SCANDOC,
+  OP_ISARR as ISARR, OP_ISOBJ as ISOBJ, OP_DOC as DOC, OP_ISCOLL as ISCOLL, OP_DOCKEY as DOCKEY, OP_SCANDOC as SCANDOC, OP_NOTALL as NOTALL,
   FUNC_COMPLETE as K_COMPLETE, FUNC_SET as K_SET, FUNC_OBJECT as K_OBJECT, FUNC_FUNCTION as K_FUNCTION,
   WITH_INPUT as W_INPUT, WITH_DATA as W_DATA, WITH_FUNC as W_FUNC, WITH_BUILTIN as W_BUILTIN,
 } from "./opcodes.generated"
@@ -172,7 +172,7 @@ function decodeInstr (x: Array<Value>): Instr {
     case CALLFN: case CALLB:
       ins.a = int(x[1]); ins.b = int(x[2]); ins.list1 = ints(x[3])
       break
-    case NOT:
+    case NOT: case NOTALL:
       ins.block = decodeBlock(x[1])
       break
     case MAKEARR: case MAKESET:
@@ -404,9 +404,11 @@ abstract class Cont {
   abstract run (): bool
 }
 
+/** A negation's continuation: notes a solution; `all` goes on to the next one (NOTALL). */
 class StopCont extends Cont {
   found: bool = false
-  run (): bool { this.found = true; return true }
+  constructor (public all: bool) { super() }
+  run (): bool { this.found = true; return !this.all }
 }
 
 class SeqCont extends Cont {
@@ -969,8 +971,8 @@ function execBlock (instrs: Array<Instr>, start: i32, frame: StaticArray<Value |
         if (v.kind == T_BOOL && !changetype<BoolV>(v).b) return false
         break
       }
-      case NOT: {
-        const stop = new StopCont()
+      case NOT: case NOTALL: {
+        const stop = new StopCont(ins.op == NOTALL)
         execBlock(ins.block, 0, frame, stop)
         if (stop.found) return false
         break

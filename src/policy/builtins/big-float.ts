@@ -78,17 +78,20 @@ function roundQuotient (neg: boolean, num: bigint, den: bigint, e: number, prec:
 
 const DECIMAL = /^(-)?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/
 
-/** Float.SetString(text) at `prec` bits. Throws on text that is not a decimal number. */
-export function parseDecimal (text: string, prec = OPA_PREC): BigFloat {
+/**
+ * Float.SetString(text) at `prec` bits. Throws on text that is not a decimal number, and past
+ * the operand limits unless `unlimited` (units.parse_bytes: its callers bound the exponent).
+ */
+export function parseDecimal (text: string, prec = OPA_PREC, unlimited = false): BigFloat {
   const m = DECIMAL.exec(text)
   if (m === null || (m[2] === '' && (m[3] ?? '') === '')) throw new Error(`not a number: ${text}`)
   const neg = m[1] === '-'
   const frac = m[3] ?? ''
-  if ((m[2] ?? '').length + frac.length > MAX_DIGITS) throw new Error(`number has more than ${MAX_DIGITS} digits`)
+  if (!unlimited && (m[2] ?? '').length + frac.length > MAX_DIGITS) throw new Error(`number has more than ${MAX_DIGITS} digits`)
   const digits = BigInt((m[2] ?? '') + frac)
   if (digits === 0n) return { neg, m: 0n, e: 0 }
   const exp = Number(m[4] ?? '0') - frac.length
-  if (!Number.isSafeInteger(exp) || Math.abs(exp) > MAX_DECIMAL_EXPONENT) throw new Error(`number exponent out of range: ${text}`)
+  if (!Number.isSafeInteger(exp) || (!unlimited && Math.abs(exp) > MAX_DECIMAL_EXPONENT)) throw new Error(`number exponent out of range: ${text}`)
   if (exp >= 0) return roundTo(neg, digits * pow10(exp), 0, prec)
   return roundQuotient(neg, digits, pow10(-exp), 0, prec)
 }
@@ -251,10 +254,11 @@ export function formatNumber (x: BigFloat, prec = OPA_PREC): string {
 /**
  * units.parse_bytes' arithmetic: the decimal `text` read as a 64-bit big.Float, times the
  * integer `factor` (rounded to 64 bits again), then its integer part (parse_bytes.go: SetString,
- * Mul, Int): OPA's units.parse_bytes("0.001mb") is 999.
+ * Mul, Int): OPA's units.parse_bytes("0.001mb") is 999, "18446744073709551617" 2^64. The
+ * caller bounds the exponent (OPA: at most 6 digits), so the operand limits do not apply.
  */
 export function truncTimesOpa (text: string, factor: bigint): bigint {
-  return truncInt(mul(parseDecimal(text), fromInt(factor)))
+  return truncInt(mul(parseDecimal(text, OPA_PREC, true), fromInt(factor)))
 }
 
 /** Float.Int: the integer part, toward zero. */

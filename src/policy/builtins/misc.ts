@@ -72,22 +72,56 @@ function semverCompare (a: unknown, b: unknown): number {
 /** An amount as written: sign, decimal digits, optional exponent ("-3.5E2", "+1", "1e3", ".5"). */
 interface Amount { negative: boolean; int: string; frac: string; exp: number }
 
-// An exponent past this is refused ("exponent too large", as OPA) rather than expanded.
-const MAX_EXPONENT = 10_000
+// OPA (extractNumAndUnit) refuses an exponent written with more than 6 digits ("exponent too
+// large"), leading zeros included; 6 digits are read in full ("1e999999" has a million digits).
+const MAX_EXPONENT_DIGITS = 6
+// big.Rat's SetString (units.parse) fails past 10^±1e6, the point's shift included.
+const MAX_RAT_EXPONENT = 1_000_000
+
+/**
+ * Whether OPA's scan of the amount meets an exponent with too many digits: it walks the leading
+ * run of digits, ".", "+", "-" and "e"/"E", and at each "e" followed by a digit or sign counts
+ * the digits after the optional sign ("1e5e1234567" is refused too).
+ */
+function exponentTooLong (s: string): boolean {
+  const digit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!
+    if (c !== 'e' && c !== 'E') {
+      if (!digit(c) && c !== '.' && c !== '+' && c !== '-') return false
+      continue
+    }
+    const next = s[i + 1]
+    if (!digit(next) && next !== '+' && next !== '-') return false
+    if (next === '+' || next === '-') i++
+    let j = i + 1
+    while (digit(s[j])) j++
+    if (j - (i + 1) > MAX_EXPONENT_DIGITS) return true
+  }
+  return false
+}
 
 /**
  * Splits "<amount><unit>": the amount is an optional "-", digits with an optional fraction and
  * an optional exponent ([eE] followed by an optionally signed integer; an "e" not followed by
- * digits is the exa unit). Throws "exponent too large" past MAX_EXPONENT.
+ * digits is the exa unit). Throws "exponent too large" as OPA does (exponentTooLong).
  */
 function amountAndUnit (name: string, s: string): [Amount | null, string] {
+  if (exponentTooLong(s)) throw builtinError(name, 'exponent too large')
   // OPA's extractNumAndUnit keeps a sign in the number ("+1m", "-1kb"); SetString reads it.
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?/.exec(s)!
   const rest = s.slice(m[0].length)
   if (m[2] === '' && (m[3] ?? '') === '') return [null, rest]
   const exp = m[4] === undefined ? 0 : Number(m[4])
-  if (!Number.isSafeInteger(exp) || Math.abs(exp) > MAX_EXPONENT) throw builtinError(name, 'exponent too large')
   return [{ negative: m[1] === '-', int: m[2]!, frac: m[3] ?? '', exp }, rest]
+}
+
+/** s without its trailing zeros; linear, where /0+$/ backtracks quadratically over long zero runs
+ * ("1e-999999" has a million of them). */
+function trimZeros (s: string): string {
+  let end = s.length
+  while (end > 0 && s.charCodeAt(end - 1) === 48) end--
+  return s.slice(0, end)
 }
 
 /** amount × mul / 10^divPow10, exactly; returns the decimal string. */
@@ -99,7 +133,7 @@ function scaleDecimal (a: Amount, mul: bigint, divPow10: number): string {
   if (scale > 0) {
     s = s.padStart(scale + 1, '0')
     const int = s.slice(0, s.length - scale)
-    const fr = s.slice(s.length - scale).replace(/0+$/, '')
+    const fr = trimZeros(s.slice(s.length - scale))
     s = fr ? `${int}.${fr}` : int
   }
   return a.negative && /[1-9]/.test(s) ? '-' + s : s
@@ -136,6 +170,10 @@ function unitsParse (x: unknown): number {
   const unit = rawUnit.length > 1 ? rawUnit[0] + rawUnit.slice(1).toLowerCase() : rawUnit
   const u = DEC[unit]
   if (u === undefined) throw builtinError(name, `unit ${unit} not recognized`)
+  // big.Rat refuses a nonzero amount whose power of ten (exponent less fraction digits) passes 1e6
+  if (/[1-9]/.test(amount.int + amount.frac) && Math.abs(amount.exp - amount.frac.length) > MAX_RAT_EXPONENT) {
+    throw builtinError(name, 'could not parse amount to a number')
+  }
   return exactNumber(roundTo10(scaleDecimal(amount, u[0], u[1])))
 }
 
@@ -152,7 +190,8 @@ function roundTo10 (dec: string): string {
   let v = BigInt(int + frac.slice(0, 10))
   if (frac.charCodeAt(10) >= 53) v += 1n // '5'..'9'
   const t = v.toString().padStart(11, '0')
-  const out = `${t.slice(0, t.length - 10)}.${t.slice(t.length - 10)}`.replace(/\.?0+$/, '')
+  const fr = trimZeros(t.slice(t.length - 10))
+  const out = fr === '' ? t.slice(0, t.length - 10) : `${t.slice(0, t.length - 10)}.${fr}`
   return neg && v !== 0n ? '-' + out : out
 }
 

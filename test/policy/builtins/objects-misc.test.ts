@@ -172,6 +172,15 @@ t.test('units', async t => {
     ['units.parse_bytes("10eb")', V(10000000000000000000)],
     ['units.parse_bytes("1e10000000eib")', E(/^eval_builtin_error: units\.parse_bytes: exponent too large$/)],
     ['units.parse("1e10000000ei")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
+    // OPA refuses only exponents of more than 6 digits (leading zeros count); 6 are read in full
+    ['units.parse("1e10001") > 0', V(true)],
+    ['units.parse("1e-10001")', V(0)],
+    ['units.parse_bytes("1e-10001")', V(0)],
+    ['units.parse("1e0000001")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
+    ['units.parse_bytes("1e+0000001")', E(/^eval_builtin_error: units\.parse_bytes: exponent too large$/)],
+    // big.Rat's SetString gives up past 10^±1e6, the fraction's digits included
+    ['units.parse("1.0000001e-999999")', E(/^eval_builtin_error: units\.parse: could not parse amount to a number$/)],
+    ['units.parse("0.0000000e-999999")', V(0)],
     // OPA's current extractNumAndUnit keeps a sign with the number (older releases refused "-5")
     ['units.parse_bytes("-5")', V(-5)],
     ['units.parse_bytes("-1kb")', V(-1000)],
@@ -192,6 +201,17 @@ t.test('units', async t => {
     ['units.parse_bytes("0.001gb")', V(999999)],
     ['units.parse_bytes("0.01kb")', V(10)],
   ])
+})
+
+t.test('units: exponents up to 6 digits, on the host (results too long for a policy comparison)', async t => {
+  const parse = hostBuiltins['units.parse']!
+  const bytes = hostBuiltins['units.parse_bytes']!
+  const digits = (v: unknown): string => JSON.stringify(v)
+  t.equal(digits(parse('1e123456')), '1' + '0'.repeat(123456))
+  t.equal(digits(parse('1e999999')).length, 1000000)
+  t.equal(digits(parse('1e-999999')), '0')
+  // OPA's own test case: 1e10 * 10^10000 EiB, through the 64-bit big.Float
+  t.match(digits(bytes('10000000000e10000EiB')), /^1152921504606846976\d{10010}$/)
 })
 
 t.test('graph.reachable, casts, render_template, opa.runtime', async t => {

@@ -6,54 +6,67 @@ import { rawJson } from '../../exact-json.js'
 import { truncTimesOpa } from './big-float.js'
 import { canonicalJson } from '../../cache/canonical-json.js'
 
-// ---- semver (SemVer 2.0.0, as OPA's semver package reads it: MAJOR.MINOR.PATCH[-PRERELEASE]
-// [+BUILD], no "v"; numbers and numeric pre-release identifiers without leading zeros; a "-" or
-// "+" must be followed by identifiers) ----
+// ---- semver, as OPA's internal/semver Parse reads it: an optional leading "v" dropped, then
+// [+METADATA] cut at the first "+", [-PRERELEASE] at the first "-" of the rest, each empty or
+// dot-separated [0-9A-Za-z-]+ identifiers; MAJOR.MINOR.PATCH are strconv.ParseInt numbers (any
+// digits, leading zeros too, within int64). Looser than SemVer 2.0.0: "01.2.3", "1.2.3-",
+// "1.2.3-01" are valid there. ----
 
 interface SemVer { nums: bigint[]; pre: string }
-const NUMBER = /^(0|[1-9][0-9]*)$/
-const PRE = /^(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*$/
-const BUILD = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
+const NUMBER = /^[0-9]+$/
+const IDENTS = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
+const INT64_MAX = 2n ** 63n - 1n
 
 export function parseSemVer (s: string): SemVer | null {
-  let v = s
+  let v = s.startsWith('v') ? s.slice(1) : s
   const plus = v.indexOf('+')
-  const meta = plus >= 0 ? v.slice(plus + 1) : null
+  const meta = plus >= 0 ? v.slice(plus + 1) : ''
   if (plus >= 0) v = v.slice(0, plus)
   const dash = v.indexOf('-')
-  const pre = dash >= 0 ? v.slice(dash + 1) : null
+  const pre = dash >= 0 ? v.slice(dash + 1) : ''
   if (dash >= 0) v = v.slice(0, dash)
+  if ((meta !== '' && !IDENTS.test(meta)) || (pre !== '' && !IDENTS.test(pre))) return null
   const parts = v.split('.')
   if (parts.length !== 3) return null
-  if ((pre !== null && !PRE.test(pre)) || (meta !== null && !BUILD.test(meta))) return null
   const nums: bigint[] = []
   for (const p of parts) {
     if (!NUMBER.test(p)) return null
     const n = BigInt(p)
-    if (n > 2n ** 63n - 1n || n < -(2n ** 63n)) return null
+    if (n > INT64_MAX) return null
     nums.push(n)
   }
-  return { nums, pre: pre ?? '' }
+  return { nums, pre }
 }
 
-const toInt = (s: string): number | null => /^[+-]?\d+$/.test(s) && Math.abs(Number(s)) <= Number.MAX_SAFE_INTEGER ? Number(s) : null
+/** strconv.Atoi of an all-digit identifier: past int64 it saturates (and OPA ignores the error). */
+const preInt = (s: string): bigint => { const n = BigInt(s); return n > INT64_MAX ? INT64_MAX : n }
 
+/**
+ * OPA's Version.Compare: numbers, then no pre-release above any, then identifier by identifier:
+ * all-digit ones numerically ("01" equals "1") and below the others, the others by bytes, and a
+ * longer list above its prefix. Where every identifier compares equal but the texts differ
+ * ("01" and "1"), OPA's loop never ends; we answer 0, the order it had found.
+ */
 export function compareSemVer (a: SemVer, b: SemVer): number {
-  for (let i = 0; i < 3; i++) if (a.nums[i] !== b.nums[i]) return a.nums[i] < b.nums[i] ? -1 : 1
-  if (a.pre === '' && b.pre !== '') return 1
-  if (b.pre === '' && a.pre !== '') return -1
+  for (let i = 0; i < 3; i++) if (a.nums[i] !== b.nums[i]) return a.nums[i]! < b.nums[i]! ? -1 : 1
+  if (a.pre === b.pre) return 0
+  if (a.pre === '') return 1
+  if (b.pre === '') return -1
   const x = a.pre.split('.')
   const y = b.pre.split('.')
-  for (let i = 0; ; i++) {
-    if (i >= x.length) return i >= y.length ? 0 : -1
-    if (i >= y.length) return 1
-    const ai = toInt(x[i])
-    const bi = toInt(y[i])
-    if (ai !== null && bi === null) return -1
-    if (ai === null && bi !== null) return 1
-    if (ai !== null && bi !== null && ai !== bi) return ai < bi ? -1 : 1
-    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const xi = x[i]!
+    const yi = y[i]!
+    const xn = NUMBER.test(xi)
+    const yn = NUMBER.test(yi)
+    if (xn !== yn) return xn ? -1 : 1
+    if (xn) {
+      const p = preInt(xi)
+      const q = preInt(yi)
+      if (p !== q) return p < q ? -1 : 1
+    } else if (xi !== yi) return xi < yi ? -1 : 1
   }
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1
 }
 
 function semverCompare (a: unknown, b: unknown): number {

@@ -98,22 +98,31 @@ t.test('json.patch (RFC 6902; a failing patch is undefined)', async t => {
   ])
 })
 
-t.test('semver (OPA: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no leading v)', async t => {
+t.test('semver (OPA internal/semver: optional leading v, ParseInt numbers, identifiers may be empty)', async t => {
   await table(t, [
     ['semver.is_valid("1.0.0")', V(true)],
     ['semver.is_valid("1.1.12-rc1+foo")', V(true)],
-    ['semver.is_valid("v1.1.12-rc1+foo")', V(false)],
+    // Parse drops one leading "v"
+    ['semver.is_valid("v1.1.12-rc1+foo")', V(true)],
+    ['semver.is_valid("vv1.0.0")', V(false)],
     ['semver.is_valid("1.0")', V(false)],
     ['semver.is_valid("1.0.0-a..b")', V(false)],
-    // SemVer 2.0.0 as current OPA reads it: no leading zeros, nothing empty after - or +
-    ['semver.is_valid("1.0.0-")', V(false)],
-    ['semver.is_valid("1.0.0+")', V(false)],
-    ['semver.is_valid("01.2.3")', V(false)],
-    ['semver.is_valid("1.02.3")', V(false)],
-    ['semver.is_valid("1.2.03")', V(false)],
-    ['semver.is_valid("1.2.3-01")', V(false)],
-    ['semver.is_valid("1.2.3-alpha.01")', V(false)],
+    ['semver.is_valid("1.0.0-a.")', V(false)],
+    // looser than SemVer 2.0.0: leading zeros (strconv.ParseInt), empty pre-release / metadata
+    ['semver.is_valid("1.0.0-")', V(true)],
+    ['semver.is_valid("1.0.0+")', V(true)],
+    ['semver.is_valid("1.2.3-+")', V(true)],
+    ['semver.is_valid("1.2.3+-")', V(true)],
+    ['semver.is_valid("01.2.3")', V(true)],
+    ['semver.is_valid("1.02.3")', V(true)],
+    ['semver.is_valid("1.2.03")', V(true)],
+    ['semver.is_valid("00.0.0")', V(true)],
+    ['semver.is_valid("1.2.3-01")', V(true)],
+    ['semver.is_valid("1.2.3-alpha.01")', V(true)],
     ['semver.is_valid("+1.2.3")', V(false)],
+    ['semver.is_valid("1.2.-3")', V(false)],
+    ['semver.is_valid("9223372036854775807.0.0")', V(true)],
+    ['semver.is_valid("9223372036854775808.0.0")', V(false)],
     ['semver.is_valid("1.2.3-0.alpha.0a+001.build-7")', V(true)],
     ['semver.is_valid("0.0.0-0")', V(true)],
     ['semver.is_valid(100)', V(false)],
@@ -125,10 +134,20 @@ t.test('semver (OPA: MAJOR.MINOR.PATCH[-PRERELEASE][+METADATA], no leading v)', 
     ['semver.compare("1.0.0-beta.11", "1.0.0-rc.1")', V(-1)],
     ['semver.compare("1.0.0-rc.1", "1.0.0")', V(-1)],
     ['semver.compare("1.0.0+a", "1.0.0+b")', V(0)],
+    ['semver.compare("v1.0.0", "1.0.0")', V(0)],
+    ['semver.compare("01.2.3", "1.2.3")', V(0)],
+    ['semver.compare("1.02.3", "1.2.3")', V(0)],
+    // an empty pre-release is no pre-release
+    ['semver.compare("1.2.3-", "1.2.3")', V(0)],
+    ['semver.compare("1.2.3", "1.2.3-01")', V(1)],
+    ['semver.compare("1.2.3-2", "1.2.3-010")', V(-1)],
+    // numeric identifiers are compared as numbers only ("01" is 1); OPA loops forever when all
+    // compare equal but the texts differ, we answer 0
+    ['semver.compare("1.2.3-01.a", "1.2.3-1.b")', V(-1)],
+    ['semver.compare("1.2.3-01", "1.2.3-1")', V(0)],
     ['semver.compare("x", "1.0.0")', E(/^eval_builtin_error: semver\.compare: operand 1: string "x" is not a valid SemVer$/)],
     ['semver.compare("1.0.0", "1")', E(/operand 2: string "1" is not a valid SemVer/)],
-    ['semver.compare("1.02.3", "1.2.3")', E(/^eval_builtin_error: semver\.compare: operand 1: string "1\.02\.3" is not a valid SemVer$/)],
-    ['semver.compare("1.2.3", "1.2.3-01")', E(/operand 2: string "1\.2\.3-01" is not a valid SemVer/)],
+    ['semver.compare("1.0.0", "1.0.0-a..b")', E(/operand 2: string "1\.0\.0-a\.\.b" is not a valid SemVer/)],
   ])
 })
 

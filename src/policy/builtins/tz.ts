@@ -1,5 +1,6 @@
 // Time zones through Intl (IANA names, as Go's time.LoadLocation), and civil-date arithmetic
 // on exact integers (BigInt nanoseconds, day numbers) so no Date range or precision limits apply.
+import { TZDATA_NAMES } from './tz-names.js'
 
 export const NS_PER_SECOND = 1_000_000_000n
 export const MIN_NS = -(2n ** 63n)
@@ -51,13 +52,22 @@ function intlZone (name: string): Zone {
 
 const zones = new Map<string, Zone>()
 
-/** Go's LoadLocation: "" and "UTC" are UTC, "Local" is the process zone, else an IANA name. */
+/**
+ * A tz database name spelled exactly as there (TZDATA_NAMES, or a canonical name of a newer ICU):
+ * Intl alone would take "utc", "america/new_york" or "+05", which Go's LoadLocation refuses.
+ */
+function isTzdataName (name: string): boolean {
+  return TZDATA_NAMES.has(name) || (intlNames ??= new Set(Intl.supportedValuesOf('timeZone'))).has(name)
+}
+let intlNames: Set<string> | undefined
+
+/** OPA's tzTime: "" and "UTC" are UTC, "Local" is the process zone, else LoadLocation's tz name. */
 export function loadZone (name: string): Zone {
   if (name === '' || name === 'UTC') return UTC
   let z = zones.get(name)
   if (z === undefined) {
     const iana = name === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : name
-    if (name !== 'Local' && !/^[A-Za-z0-9_+\-/]+$/.test(name)) throw new UnknownZoneError(name)
+    if (name !== 'Local' && !isTzdataName(name)) throw new UnknownZoneError(name)
     z = iana === 'UTC' ? UTC : intlZone(iana)
     zones.set(name, z)
   }

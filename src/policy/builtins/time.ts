@@ -148,12 +148,13 @@ function diff (a: unknown, b: unknown): number[] {
 
 function addDate (ns: unknown, years: unknown, months: unknown, days: unknown): number | ArrayBuffer {
   const name = 'time.add_date'
-  const t = nsOf(name, ns)
+  // OPA reads the time through tzTime ([ns, tz] too) and adds on that zone's wall clock
+  const t = tzTime(name, ns)
   const y = int(name, 2, years)
   const m = int(name, 3, months)
   const d = int(name, 4, days)
-  const c = toCivil(t, utcZone)
-  return exactInt(inRange(name, fromCivil(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, c.nanos, utcZone)))
+  const c = toCivil(t.ns, t.zone)
+  return exactInt(inRange(name, fromCivil(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, c.nanos, t.zone)))
 }
 
 export const timeBuiltins: Record<string, HostBuiltin> = {

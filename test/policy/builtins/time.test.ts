@@ -75,11 +75,16 @@ t.test('date, clock, weekday, add_date, diff', async t => {
     ['time.add_date(1580428800000000000, 0, 1, 0)', V(1583107200000000000)],
     ['time.add_date(0, 0, 0, -1)', V(-86400000000000)],
     ['time.add_date(0, 1.5, 0, 0)', E(/operand 2 must be integer number but got floating-point number/)],
+    // [ns, tz] as the other time builtins take it: a day on New York's wall clock across the
+    // 2024-03-10 DST change is 23 hours
+    ['time.add_date(input.t, 0, 0, 1)', V(1710129600000000000)],
+    ['time.add_date(input.u, 0, 0, 1)', V(86400000000000)],
+    ['time.add_date(input.v, 0, 1, 0)', V(1712721600000000000)],
     ['time.diff(0, 86400000000000)', V([0, 0, 1, 0, 0, 0])],
     ['time.diff(time.parse_rfc3339_ns("2021-01-31T00:00:00Z"), time.parse_rfc3339_ns("2021-03-01T00:00:00Z"))', V([0, 1, 1, 0, 0, 0])],
     ['time.diff(time.parse_rfc3339_ns("2000-01-01T00:00:00Z"), time.parse_rfc3339_ns("1999-12-31T23:59:59Z"))', V([0, 0, 0, 0, 0, 1])],
     ['time.diff([0, "UTC"], [0, "Asia/Tokyo"])', V([0, 0, 0, 0, 0, 0])],
-  ])
+  ], { t: [1710046800000000000, 'America/New_York'], u: [0], v: [1710046800000000000, 'America/New_York', 'RFC3339'] })
 })
 
 t.test('time.format', async t => {

@@ -385,19 +385,32 @@ export function parseLayout (layout: string, value: string): bigint {
         break
       }
       default: {
-        // numeric zone offsets
+        // numeric zone offsets: fixed-width fields as Go reads them ("+hh", "+hhmm", "+hh:mm",
+        // "+hhmmss", "+hh:mm:ss"), each field two digits
         const std = ch.std
         if (std.startsWith('ISO8601') && value[0] === 'Z') { utc = true; value = value.slice(1); break }
         const colon = std.includes('Colon')
         const withSec = std.includes('Second') || std === 'NumSecondsTz'
         const short = std.includes('Short')
-        const re = short ? /^([+-])(\d\d)/ : withSec ? (colon ? /^([+-])(\d\d):(\d\d):(\d\d)/ : /^([+-])(\d\d)(\d\d)(\d\d)/) : (colon ? /^([+-])(\d\d):(\d\d)/ : /^([+-])(\d\d)(\d\d)/)
-        const m = re.exec(value)
-        if (!m) fail()
-        const hh = Number(m![2]); const mm = Number(m![3] ?? 0); const ss = Number(m![4] ?? 0)
-        if (hh > 24 || mm >= 60 || ss >= 60) range('time zone offset')
-        zoneOffset = (hh * 3600 + mm * 60 + ss) * (m![1] === '-' ? -1 : 1)
-        value = value.slice(m![0].length)
+        const width = short ? 3 : withSec ? (colon ? 9 : 7) : (colon ? 6 : 5)
+        if (value.length < width) fail()
+        if (colon && (value[3] !== ':' || (withSec && value[6] !== ':'))) fail()
+        const field = (at: number): number | null => (isDigit(value, at) && isDigit(value, at + 1) ? Number(value.slice(at, at + 2)) : null)
+        // Go reads hour, minute, second in turn and stops at the first bad one (the rest stay 0)
+        const h = field(1)
+        const m = h === null || short ? 0 : field(colon ? 4 : 3)
+        const x = h === null || m === null || !withSec ? 0 : field(colon ? 7 : 5)
+        const hh = h ?? 0; const mm = m ?? 0; const ss = x ?? 0
+        value = value.slice(width)
+        // Go checks with > (offsets of 24 hours, 60 minutes or 60 seconds are written); a range
+        // error wins over a bad field or sign, and a later field's over an earlier one's
+        if (ss > 60) range('time zone offset second')
+        if (mm > 60) range('time zone offset minute')
+        if (hh > 24) range('time zone offset hour')
+        if (h === null || m === null || x === null) fail()
+        const sign = hold[0]
+        if (sign !== '+' && sign !== '-') fail()
+        zoneOffset = (hh * 3600 + mm * 60 + ss) * (sign === '-' ? -1 : 1)
       }
     }
   }

@@ -352,17 +352,8 @@ export function parseLayout (layout: string, value: string): bigint {
       }
       case 'TZ': {
         if (value.startsWith('UTC')) { utc = true; value = value.slice(3); break }
-        const gmt = /^GMT([+-]\d{1,2})?/.exec(value)
-        if (gmt) {
-          zoneName = gmt[0]
-          zoneOffset = gmt[1] ? Number(gmt[1]) * 3600 : 0
-          value = value.slice(gmt[0].length)
-          break
-        }
-        const m = /^[A-Z]{3,5}/.exec(value)
-        if (!m || (m[0].length >= 4 && !m[0].endsWith('T') && m[0] !== 'ChST' && m[0] !== 'MeST')) fail()
-        let n = m![0].length
-        if (n > 3 && !m![0].endsWith('T')) n = 3
+        const n = timeZoneLength(value)
+        if (n === 0) fail()
         zoneName = value.slice(0, n)
         value = value.slice(n)
         break
@@ -433,13 +424,45 @@ export function parseLayout (layout: string, value: string): bigint {
   if (utc) return fromCivil(year, month, day, hour, min, sec, nsec, utcZone)
   if (zoneOffset !== null) return fromCivil(year, month, day, hour, min, sec, nsec, fixedZone(zoneOffset))
   if (zoneName !== '') {
-    // Go uses the local zone's offset when it knows the abbreviation, else offset 0
+    // Go uses the local zone's offset when it knows the abbreviation; else it fabricates a zone,
+    // offset 0 but for "GMT+h" / "GMT-h" ("GMT+003" is +3h)
     const local = loadZone('Local')
     const guess = fromCivil(year, month, day, hour, min, sec, nsec, local)
     if (toCivil(guess, local).zone.abbreviation(Number(guess / 1_000_000_000n)) === zoneName) return guess
-    return fromCivil(year, month, day, hour, min, sec, nsec, utcZone)
+    const offset = zoneName.length > 3 && zoneName.startsWith('GMT') ? Number(zoneName.slice(3)) * 3600 : 0
+    return fromCivil(year, month, day, hour, min, sec, nsec, fixedZone(offset))
   }
   return fromCivil(year, month, day, hour, min, sec, nsec, utcZone)
+}
+
+/**
+ * The length of the zone abbreviation `value` starts with, 0 if none (Go's parseTimeZone):
+ * "ChST" or "MeST"; "GMT" with an optional signed hour offset of at most 23; a signed offset
+ * ("+03", "-11"); three upper-case letters, or four or five ending in "T" ("WITA" too).
+ */
+function timeZoneLength (value: string): number {
+  if (value.length < 3) return 0
+  if (value.startsWith('ChST') || value.startsWith('MeST')) return 4
+  if (value.startsWith('GMT')) return 3 + signedOffsetLength(value.slice(3))
+  if (value[0] === '+' || value[0] === '-') return signedOffsetLength(value)
+  let upper = 0
+  while (upper < 6 && upper < value.length && value[upper]! >= 'A' && value[upper]! <= 'Z') upper++
+  if (upper === 3) return 3
+  if (upper === 4 && (value[3] === 'T' || value.startsWith('WITA'))) return 4
+  if (upper === 5 && value[4] === 'T') return 5
+  return 0
+}
+
+/** Go's parseSignedOffset: a sign and digits worth at most 23 (any number of them); 0 if not. */
+function signedOffsetLength (value: string): number {
+  if (value[0] !== '+' && value[0] !== '-') return 0
+  let i = 1
+  while (isDigit(value, i)) i++
+  if (i === 1) return 0
+  // Go's leadingInt fails past 2^63, and anything that large is past 23 anyway
+  const digits = value.slice(1, i).replace(/^0+/, '')
+  if (digits.length > 2 || Number(digits || '0') > 23) return 0
+  return i
 }
 
 function fracNanos (digits: string): number {

@@ -13,6 +13,8 @@ type Std =
 
 export interface Chunk { text: string; std?: Std; digits?: number; sep?: string }
 
+// The layout names OPA's time.go accepts (acceptedTimeFormats); any other string, Go's other
+// names included ("Kitchen", "DateOnly"), is a layout itself.
 export const NAMED_LAYOUTS: Record<string, string> = {
   ANSIC: 'Mon Jan _2 15:04:05 2006',
   UnixDate: 'Mon Jan _2 15:04:05 MST 2006',
@@ -24,14 +26,11 @@ export const NAMED_LAYOUTS: Record<string, string> = {
   RFC1123Z: 'Mon, 02 Jan 2006 15:04:05 -0700',
   RFC3339: '2006-01-02T15:04:05Z07:00',
   RFC3339Nano: '2006-01-02T15:04:05.999999999Z07:00',
-  Kitchen: '3:04PM',
-  Stamp: 'Jan _2 15:04:05',
-  StampMilli: 'Jan _2 15:04:05.000',
-  StampMicro: 'Jan _2 15:04:05.000000',
-  StampNano: 'Jan _2 15:04:05.000000000',
-  DateTime: '2006-01-02 15:04:05',
-  DateOnly: '2006-01-02',
-  TimeOnly: '15:04:05',
+}
+
+/** A layout as OPA's time builtins take it: a name above, or the layout text itself. */
+export function namedLayout (l: string): string {
+  return Object.prototype.hasOwnProperty.call(NAMED_LAYOUTS, l) ? NAMED_LAYOUTS[l] : l
 }
 
 const LONG_MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
@@ -446,7 +445,7 @@ function timeZoneLength (value: string): number {
   if (value.startsWith('GMT')) return 3 + signedOffsetLength(value.slice(3))
   if (value[0] === '+' || value[0] === '-') return signedOffsetLength(value)
   let upper = 0
-  while (upper < 6 && upper < value.length && value[upper]! >= 'A' && value[upper]! <= 'Z') upper++
+  while (upper < 6 && upper < value.length && value[upper] >= 'A' && value[upper] <= 'Z') upper++
   if (upper === 3) return 3
   if (upper === 4 && (value[3] === 'T' || value.startsWith('WITA'))) return 4
   if (upper === 5 && value[4] === 'T') return 5

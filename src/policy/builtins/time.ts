@@ -7,7 +7,7 @@
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { exactInt, int, num, operandTypeError, str } from './args.js'
 import { integerOf, isRawJson } from '../../exact-json.js'
-import { NAMED_LAYOUTS, TimeParseError, WEEKDAYS, formatCivil, parseLayout } from './golayout.js'
+import { NAMED_LAYOUTS, TimeParseError, WEEKDAYS, formatCivil, namedLayout, parseLayout } from './golayout.js'
 import { MAX_NS, MIN_NS, NS_PER_SECOND, UnknownZoneError, daysIn, fromCivil, loadZone, toCivil, utcZone, type Civil, type Zone } from './tz.js'
 
 const TWO63 = 2 ** 63
@@ -53,8 +53,9 @@ function tzTime (name: string, v: unknown): { ns: bigint; zone: Zone; layout: st
     nsVal = v[0]
     if (v.length > 1) z = zone(name, str(name, 1, v[1]))
     if (v.length > 2) {
+      // OPA's time.format: an empty layout is RFC3339Nano
       const l = str(name, 1, v[2])
-      layout = NAMED_LAYOUTS[l] ?? l
+      layout = l === '' ? NAMED_LAYOUTS.RFC3339Nano : namedLayout(l)
     }
   } else if (typeof v === 'number' || isRawJson(v)) {
     nsVal = v
@@ -162,7 +163,7 @@ export const timeBuiltins: Record<string, HostBuiltin> = {
   'time.parse_rfc3339_ns': (v: unknown) => parse('time.parse_rfc3339_ns', NAMED_LAYOUTS.RFC3339, str('time.parse_rfc3339_ns', 1, v)),
   'time.parse_ns': (layout: unknown, value: unknown) => {
     const l = str('time.parse_ns', 1, layout)
-    return parse('time.parse_ns', NAMED_LAYOUTS[l] ?? l, str('time.parse_ns', 2, value))
+    return parse('time.parse_ns', namedLayout(l), str('time.parse_ns', 2, value))
   },
   'time.parse_duration_ns': (v: unknown) => {
     const s = str('time.parse_duration_ns', 1, v)

@@ -217,9 +217,8 @@ function unitsParseBytes (x: unknown): number {
   if (/^[\d.]/.test(unit)) throw builtinError(name, 'could not parse byte amount to a number')
   const u = BYTES[unit]
   if (u === undefined) throw builtinError(name, `byte unit ${unit} not recognized`)
-  // An integer amount is exact at any size; a fraction or exponent goes through OPA's 64-bit
-  // big.Float (0.001mb is 999 there, not 1000).
-  if (amount.frac === '' && amount.exp === 0) return exactNumber(scaleDecimal(amount, u, 0))
+  // Every amount goes through OPA's 64-bit big.Float, integers too: 0.001mb is 999, not 1000,
+  // and 18446744073709551617 is 2^64.
   const text = `${amount.negative ? '-' : ''}${amount.int || '0'}${amount.frac === '' ? '' : '.' + amount.frac}e${amount.exp}`
   return exactNumber(String(truncTimesOpa(text, u)))
 }

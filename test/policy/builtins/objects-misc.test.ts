@@ -219,6 +219,11 @@ t.test('units', async t => {
     ['units.parse_bytes("0.001kb")', V(0)],
     ['units.parse_bytes("0.001gb")', V(999999)],
     ['units.parse_bytes("0.01kb")', V(10)],
+    // integers too: the amount is a 64-bit big.Float, multiplied and rounded again
+    ['units.parse_bytes("18446744073709551617")', V(rawJson('18446744073709551616'))],
+    ['units.parse_bytes("123456789eb")', V(rawJson('123456788999999999996592128'))],
+    ['units.parse_bytes("9007199254740993")', V(rawJson('9007199254740993'))],
+    ['units.parse_bytes("-18446744073709551617")', V(rawJson('-18446744073709551616'))],
   ])
 })
 

@@ -6,6 +6,8 @@
 import t from 'tap'
 import { parseJsonExact } from '../../src/exact-json.js'
 import { runRego } from './run-rego.js'
+import { compileModules } from '../../src/compiler/index.js'
+import { InputJson, loadWasmPolicy } from '../../src/policy/eval/index.js'
 
 async function evalP (source: string, inputText = '{}'): Promise<unknown> {
   const r = await runRego(`package test\n\n${source}`, parseJsonExact(inputText))
@@ -68,3 +70,14 @@ t.test('integer arithmetic past 64 bits is exact', async t => {
 })
 
 function rawBig (t: string): unknown { return parseJsonExact(t) }
+
+t.test('a number of 100,000 digits compares in linear memory', async t => {
+  // Comparing two number texts split their digits a character at a time: memory quadratic in
+  // the digits (the runtime frees nothing during an evaluation), so a 20,000-digit number in a
+  // request took 2 GB and half a second, and this one ran out of memory.
+  const { wasm } = compileModules({ modules: [{ file: 'p.rego', source: 'package test\np if input.x > 5\nq := input.x == input.y' }], entrypoints: ['test'] })
+  const policy = await loadWasmPolicy(wasm)
+  const digits = '1' + '0'.repeat(100_000)
+  t.same(policy.evaluator('test')(new InputJson(`{"x": ${digits}, "y": ${digits}.0}`)), { p: true, q: true })
+  t.ok(policy.memoryBytes() <= 16 * 1024 * 1024, `memory ${policy.memoryBytes()} bytes`)
+})

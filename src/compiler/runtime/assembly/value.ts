@@ -442,17 +442,18 @@ function splitDecimal (s: string): void {
   let i = 0, n = s.length;
   decNeg = false;
   if (i < n && s.charCodeAt(i) == 45) { decNeg = true; i++; }
-  let digits = "";
-  let intLen: i64 = 0;
-  let seenPoint = false;
-  for (; i < n; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      digits += String.fromCharCode(c);
-      if (!seenPoint) intLen++;
-    } else if (c == 46) {
-      seenPoint = true;
-    } else break;
+  // The digits as one or two slices of the text: built a character at a time they cost memory
+  // quadratic in their number (the allocator frees nothing within an evaluation), and a number
+  // of 20000 digits in the input took hundreds of megabytes.
+  let intStart = i;
+  while (i < n && <u32>(s.charCodeAt(i) - 48) < 10) i++;
+  let intLen: i64 = <i64>(i - intStart);
+  let digits = s.substring(intStart, i);
+  if (i < n && s.charCodeAt(i) == 46) {
+    i++;
+    let fracStart = i;
+    while (i < n && <u32>(s.charCodeAt(i) - 48) < 10) i++;
+    if (i > fracStart) digits = digits.concat(s.substring(fracStart, i));
   }
   let exp: i64 = 0;
   if (i < n) { // e / E

@@ -81,3 +81,14 @@ t.test('a number of 100,000 digits compares in linear memory', async t => {
   t.same(policy.evaluator('test')(new InputJson(`{"x": ${digits}, "y": ${digits}.0}`)), { p: true, q: true })
   t.ok(policy.memoryBytes() <= 16 * 1024 * 1024, `memory ${policy.memoryBytes()} bytes`)
 })
+
+t.test('arithmetic on a 20,000-digit integer is exact and small', async t => {
+  // Results were written a digit at a time (quadratic memory): this ran out of memory.
+  const { wasm } = compileModules({ modules: [{ file: 'p.rego', source: 'package test\nsum := input.x + 1\nproduct := input.x * 3' }], entrypoints: ['test'] })
+  const policy = await loadWasmPolicy(wasm)
+  const zeros = '0'.repeat(20_000)
+  const out = policy.evaluator('test')(new InputJson(`{"x": 1${zeros}}`)) as { sum: unknown, product: unknown }
+  t.equal(JSON.stringify(out.sum), `1${zeros.slice(1)}1`)
+  t.equal(JSON.stringify(out.product), `3${zeros}`)
+  t.ok(policy.memoryBytes() <= 16 * 1024 * 1024, `memory ${policy.memoryBytes()} bytes`)
+})

@@ -92,3 +92,18 @@ t.test('arithmetic on a 20,000-digit integer is exact and small', async t => {
   t.equal(JSON.stringify(out.product), `3${zeros}`)
   t.ok(policy.memoryBytes() <= 16 * 1024 * 1024, `memory ${policy.memoryBytes()} bytes`)
 })
+
+t.test('big-integer multiplication and remainder are charged to the step budget', async t => {
+  // |a| x |b| digit steps: two 20,000-digit numbers would block the event loop for ~0.7 s; the
+  // default budget (10,000,000 steps) stops them first, as it stops any runaway evaluation
+  const { wasm } = compileModules({ modules: [{ file: 'p.rego', source: 'package test\nproduct := input.x * input.y\nremainder := input.x % input.y' }], entrypoints: ['test/product', 'test/remainder'] })
+  const policy = await loadWasmPolicy(wasm)
+  const big = new InputJson(`{"x": 7${'3'.repeat(20_000)}, "y": 9${'1'.repeat(20_000)}}`)
+  for (const ep of ['test/product', 'test/remainder']) {
+    t.throws(() => policy.evaluator(ep)(big), { code: 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT' }, ep)
+  }
+  // the remainder in linear memory, exactly (it copied the running remainder at every digit)
+  const mid = `{"x": 7${'3'.repeat(4000)}, "y": 9${'1'.repeat(3997)}}`
+  t.equal(JSON.stringify(policy.evaluator('test/remainder')(new InputJson(mid))), (BigInt(`7${'3'.repeat(4000)}`) % BigInt(`9${'1'.repeat(3997)}`)).toString())
+  t.ok(policy.memoryBytes() <= 16 * 1024 * 1024, `memory ${policy.memoryBytes()} bytes`)
+})

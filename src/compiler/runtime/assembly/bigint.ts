@@ -4,6 +4,7 @@
 // Only the rare operations past i64 come here, so plain digit-string arithmetic is enough.
 
 import { Value, NumV, mkInt, mkBigInt, decimalIntegerText, isInteger } from "./value";
+import { chargeSteps } from "./budget";
 
 // Integers with more digits than this are not expanded (1e100000 stays a double).
 const MAX_DIGITS: i32 = 4096;
@@ -84,8 +85,15 @@ function subMag (a: string, b: string): string {
   return digitsText(out);
 }
 
+// Schoolbook multiplication and long division take |a| x |b| digit steps: charged to the
+// evaluation's step budget (budget.ts) before they run, so two 100,000-digit numbers from a
+// request stop the evaluation (fail closed) instead of blocking the event loop for seconds.
+// One step per DIGIT_WORK digit products, about an interpreter step's time.
+const DIGIT_WORK: i64 = 16;
+
 function mulMag (a: string, b: string): string {
   let n = a.length, m = b.length;
+  chargeSteps(<i64>n * <i64>m / DIGIT_WORK);
   let acc = new Array<i64>(n + m);
   for (let i = n - 1; i >= 0; i--) {
     let x = <i64>(a.charCodeAt(i) - 48);
@@ -104,12 +112,43 @@ function mulMag (a: string, b: string): string {
 
 /** Remainder of a / b (b != 0), by long division. */
 function remMag (a: string, b: string): string {
-  let r = "0";
+  let m = b.length;
+  chargeSteps(<i64>a.length * <i64>m / DIGIT_WORK);
+  // The running remainder as digits (most significant first, at most m + 1 of them), updated
+  // in place: as strings, every step copied it (memory |a| x |b|: 128 MB for 10,000 digits).
+  let bd = new StaticArray<i32>(m);
+  for (let j = 0; j < m; j++) unchecked(bd[j] = b.charCodeAt(j) - 48);
+  let r = new StaticArray<i32>(m + 1);
+  let len = 0; // digits of r in use, no leading zero
   for (let i = 0; i < a.length; i++) {
-    r = strip(r + String.fromCharCode(a.charCodeAt(i)));
-    while (cmpMag(r, b) >= 0) r = subMag(r, b);
+    let d = a.charCodeAt(i) - 48;
+    if (len > 0 || d != 0) { unchecked(r[len] = d); len++; }
+    while (len > m || (len == m && cmpDigits(r, bd, m) >= 0)) {
+      // r -= b, aligned at the right
+      let borrow = 0;
+      for (let k = 0; k < len; k++) {
+        let x = unchecked(r[len - 1 - k]) - borrow - (k < m ? unchecked(bd[m - 1 - k]) : 0);
+        borrow = x < 0 ? 1 : 0;
+        unchecked(r[len - 1 - k] = x + borrow * 10);
+      }
+      let z = 0;
+      while (z < len && unchecked(r[z]) == 0) z++;
+      if (z > 0) { for (let k = z; k < len; k++) unchecked(r[k - z] = r[k]); len -= z; }
+    }
   }
-  return r;
+  if (len == 0) return "0";
+  let out = __new(<usize>len << 1, idof<String>());
+  for (let k = 0; k < len; k++) store<u16>(out + (<usize>k << 1), <u16>(48 + unchecked(r[k])));
+  return changetype<string>(out);
+}
+
+/** Compares the first m digits of x with y (both m digits, most significant first). */
+function cmpDigits (x: StaticArray<i32>, y: StaticArray<i32>, m: i32): i32 {
+  for (let k = 0; k < m; k++) {
+    let p = unchecked(x[k]), q = unchecked(y[k]);
+    if (p != q) return p < q ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Little-endian digits to text, without leading zeros. */

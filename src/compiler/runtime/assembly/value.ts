@@ -375,6 +375,7 @@ export function compareStrings (a: string, b: string): i32 {
     let ca = <i32>load<u16>(pa + (<usize>i << 1));
     let cb = <i32>load<u16>(pb + (<usize>i << 1));
     if (ca != cb) {
+      if (ca < 0xD800 && cb < 0xD800) return ca < cb ? -1 : 1; // the usual case
       // An escaped invalid byte (./bytes) orders as that byte, as Go compares bytes: rare, so the
       // rest of both strings is compared as bytes.
       if ((isByteEscape(<u32>ca) && loneSurrogateAt(a, i)) || (isByteEscape(<u32>cb) && loneSurrogateAt(b, i))) {

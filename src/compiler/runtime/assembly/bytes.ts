@@ -83,7 +83,16 @@ export function encodeBytes (s: string): Uint8Array {
   let len = 0;
   for (let i = 0; i < n; i++) len += unitBytes(src, i, n);
   let out = new Uint8Array(len);
-  let d = out.dataStart;
+  writeUtf8(src, n, out.dataStart, true);
+  return out;
+}
+
+/**
+ * Writes the `n` UTF-16 units at `src` as UTF-8 at `d` (room for 3 bytes a unit) and returns
+ * the bytes written. A lone surrogate is U+FFFD, except, with `bytes`, an escaped byte, which is
+ * that byte (encodeBytes); without it, as text is written out (json.ts's ByteWriter).
+ */
+export function writeUtf8 (src: usize, n: i32, d: usize, bytes: bool): usize {
   let o: usize = 0;
   for (let i = 0; i < n; i++) {
     let c = <u32>load<u16>(src + (<usize>i << 1));
@@ -104,14 +113,14 @@ export function encodeBytes (s: string): Uint8Array {
         o += 4; i++; continue;
       }
     }
-    if (isByteEscape(c)) { store<u8>(d + o, <u8>(c & 0xFF)); o++; continue; }
+    if (bytes && isByteEscape(c)) { store<u8>(d + o, <u8>(c & 0xFF)); o++; continue; }
     if (c >= 0xD800 && c < 0xE000) c = 0xFFFD;
     store<u8>(d + o, <u8>(0xE0 | (c >> 12)));
     store<u8>(d + o + 1, <u8>(0x80 | ((c >> 6) & 0x3F)));
     store<u8>(d + o + 2, <u8>(0x80 | (c & 0x3F)));
     o += 3;
   }
-  return out;
+  return o;
 }
 
 /** Bytes unit `i` adds to encodeBytes' output (4 for a pair's high half, 0 for its low half). */

@@ -19,7 +19,7 @@ import {
   mkNull, mkBool, mkInt, mkFloat, mkBigInt, mkDecimal, compareDecimalText, compareStrings, objectFromPairs, setFromItems, newSet, emptyValues,
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
-import { isByteEscape, loneSurrogateAt } from "./bytes";
+import { isByteEscape, loneSurrogateAt, writeUtf8 } from "./bytes";
 
 const MAX_DEPTH: i32 = 1000;
 
@@ -477,39 +477,9 @@ export class ByteWriter {
   }
   /** Appends `s` as UTF-8 (lone surrogates become U+FFFD). */
   utf8 (s: string): void {
-    let n = <usize>s.length;
-    this.reserve(n * 3);
-    let src = changetype<usize>(s);
-    let d = this.ptr;
-    let o = this.len;
-    for (let i: usize = 0; i < n; i++) {
-      let c = <u32>load<u16>(src + (i << 1));
-      if (c < 0x80) { store<u8>(d + o, <u8>c); o++; continue; }
-      if (c < 0x800) {
-        store<u8>(d + o, <u8>(0xC0 | (c >> 6)));
-        store<u8>(d + o + 1, <u8>(0x80 | (c & 0x3F)));
-        o += 2; continue;
-      }
-      if (c >= 0xD800 && c < 0xE000) {
-        if (c < 0xDC00 && i + 1 < n) {
-          let lo = <u32>load<u16>(src + ((i + 1) << 1));
-          if (lo >= 0xDC00 && lo < 0xE000) {
-            let cp = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-            store<u8>(d + o, <u8>(0xF0 | (cp >> 18)));
-            store<u8>(d + o + 1, <u8>(0x80 | ((cp >> 12) & 0x3F)));
-            store<u8>(d + o + 2, <u8>(0x80 | ((cp >> 6) & 0x3F)));
-            store<u8>(d + o + 3, <u8>(0x80 | (cp & 0x3F)));
-            o += 4; i++; continue;
-          }
-        }
-        c = 0xFFFD;
-      }
-      store<u8>(d + o, <u8>(0xE0 | (c >> 12)));
-      store<u8>(d + o + 1, <u8>(0x80 | ((c >> 6) & 0x3F)));
-      store<u8>(d + o + 2, <u8>(0x80 | (c & 0x3F)));
-      o += 3;
-    }
-    this.len = o;
+    let n = s.length;
+    this.reserve(<usize>n * 3);
+    this.len += writeUtf8(changetype<usize>(s), n, this.ptr + this.len, false);
   }
   /** NUL-terminates and returns the address of the text. */
   finish (): usize {

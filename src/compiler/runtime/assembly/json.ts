@@ -35,19 +35,11 @@ let writeBytes: bool = false;
 
 /** Parses JSON text; `bytes`: the text comes back from a host builtin (see the top). */
 export function parseJSON (ptr: usize, len: usize, bytes: bool = false): Value | null {
-  let saved = keepBytes;
-  keepBytes = bytes;
-  let v = parseText(ptr, len, false);
-  keepBytes = saved;
-  return v;
+  return parseText(ptr, len, false, bytes);
 }
 
 export function parseValue (ptr: usize, len: usize, bytes: bool = false): Value | null {
-  let saved = keepBytes;
-  keepBytes = bytes;
-  let v = parseText(ptr, len, true);
-  keepBytes = saved;
-  return v;
+  return parseText(ptr, len, true, bytes);
 }
 
 /**
@@ -57,16 +49,12 @@ export function parseValue (ptr: usize, len: usize, bytes: bool = false): Value 
 export function parseJSONString (s: string): Value | null {
   let w = new ByteWriter(<usize>s.length + 1);
   w.utf8(s);
-  let saved = keepBytes;
-  keepBytes = false;
-  let v = parseText(w.ptr, w.len, false);
-  keepBytes = saved;
-  return v;
+  return parseText(w.ptr, w.len, false, false);
 }
 
-function parseText (ptr: usize, len: usize, sets: bool): Value | null {
-  let savedPos = pos, savedEnd = end, savedSets = allowSets, savedFailed = failed;
-  pos = ptr; end = ptr + len; allowSets = sets; failed = false;
+function parseText (ptr: usize, len: usize, sets: bool, bytes: bool): Value | null {
+  let savedPos = pos, savedEnd = end, savedSets = allowSets, savedFailed = failed, savedBytes = keepBytes;
+  pos = ptr; end = ptr + len; allowSets = sets; failed = false; keepBytes = bytes;
   skipWs();
   let v = parseAny(0);
   if (!failed) {
@@ -74,7 +62,7 @@ function parseText (ptr: usize, len: usize, sets: bool): Value | null {
     if (pos != end) failed = true;
   }
   let ok = !failed;
-  pos = savedPos; end = savedEnd; allowSets = savedSets; failed = savedFailed;
+  pos = savedPos; end = savedEnd; allowSets = savedSets; failed = savedFailed; keepBytes = savedBytes;
   return ok ? v : null;
 }
 

@@ -125,7 +125,7 @@ t.test('exp and nbf against the evaluation clock', async t => {
 })
 
 // A token HS256-signed with the one-byte key ff, its payload {"a":"\udcff","b":1}.
-const BYTE_KEY_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoiXHVkY2ZmIiwiYiI6MX0.zdv_qsCFdd7nELFb1ky8mfgFuIFSZkG60now6nighdI'
+const BYTE_KEY_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoiXHVkY2ZmIiwiYiI6MX0.zdv_qsCFdd7nELFb1ky8mfgFuIFSZkG60now6nighdI' // security-gate: allow-secret (test token, key ff)
 
 t.test('secrets are bytes (hex.decode of invalid UTF-8); claims read \\udcff as U+FFFD', async t => {
   await table(t, [

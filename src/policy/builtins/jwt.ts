@@ -99,7 +99,8 @@ function decode (jwt: unknown): unknown[] {
 
 // ---- keys ----
 
-interface VerificationKey { alg: string; kid: string; key: KeyObject }
+/** `priv`: a private JWK (verify_* refuses it, as OPA's type assertion on the public key does). */
+interface VerificationKey { alg: string; kid: string; key: KeyObject; priv: boolean }
 
 /** Go's pem.Decode: the first well-formed block and what follows its END line. */
 function pemDecode (data: string): { type: string; der: Buffer; rest: string } | null {
@@ -187,14 +188,14 @@ function loadVerificationKeys (certificate: string): VerificationKey[] {
     if (block.rest.length > 0) throw new Error('extra data after a PEM certificate block')
     if (block.type === 'CERTIFICATE') {
       try {
-        return [{ alg: '', kid: '', key: new X509Certificate(block.der).publicKey }]
+        return [{ alg: '', kid: '', key: goKey(new X509Certificate(block.der).publicKey), priv: false }]
       } catch (e) {
         throw new Error(`failed to parse a PEM certificate: ${errMsg(e)}`)
       }
     }
     if (block.type === 'PUBLIC KEY') {
       try {
-        return [{ alg: '', kid: '', key: createPublicKey({ key: block.der, format: 'der', type: 'spki' }) }]
+        return [{ alg: '', kid: '', key: goKey(createPublicKey({ key: block.der, format: 'der', type: 'spki' })), priv: false }]
       } catch (e) {
         throw new Error(`failed to parse a PEM public key: ${errMsg(e)}`)
       }
@@ -207,15 +208,31 @@ function loadVerificationKeys (certificate: string): VerificationKey[] {
   } catch (e) {
     throw new Error(`failed to parse a JWK key (set): ${errMsg(e)}`)
   }
-  return jwks.map(k => {
+  const out: VerificationKey[] = []
+  for (const k of jwks) {
+    const alg = typeof k.alg === 'string' ? k.alg : ''
+    // OPA keeps only keys for JWS algorithms it knows (an "RSA-OAEP" encryption key is dropped
+    // even when its kid matches the token's)
+    if (alg !== '' && !Object.prototype.hasOwnProperty.call(ALGORITHMS, alg)) continue
     let key: KeyObject
     try {
-      key = jwkToKey(k, false)
+      key = k.kty === 'oct' ? jwkToKey(k, false) : goKey(jwkToKey(k, false))
     } catch (e) {
       throw new Error(`failed to parse a JWK key (set): ${errMsg(e)}`)
     }
-    return { alg: typeof k.alg === 'string' ? k.alg : '', kid: typeof k.kid === 'string' ? k.kid : '', key }
-  })
+    out.push({ alg, kid: typeof k.kid === 'string' ? k.kid : '', key, priv: k.kty !== 'oct' && k.d !== undefined })
+  }
+  return out
+}
+
+// The public keys Go's crypto parses (x509.ParsePKIXPublicKey, jwx): RSA, ECDSA on P-256, P-384
+// and P-521, Ed25519. Node also reads Ed448, secp256k1 and RSA-PSS keys, which OPA refuses.
+const GO_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1'])
+function goKey (key: KeyObject): KeyObject {
+  const t = key.asymmetricKeyType
+  if (t === 'rsa' || t === 'ed25519') return key
+  if (t === 'ec' && GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) return key
+  throw new Error(t === 'ec' ? 'unsupported elliptic curve' : `unknown public key algorithm ${t ?? ''}`.trimEnd())
 }
 
 // ---- algorithms ----
@@ -281,6 +298,26 @@ const ALGORITHMS: Record<string, { hash: string | null; verify: Verify }> = {
   HS512: { hash: 'sha512', verify: hmacVerify('sha512') },
 }
 
+// decode_verify checks signatures as OPA's jws library does, stricter than the verify_*
+// builtins: a PSS salt as long as the hash (verify_ps* detects it), an ECDSA signature exactly
+// twice the curve's size (verify_es* splits whatever it gets in half).
+const CURVE_BYTES: Record<string, number> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }
+const exactEcdsa = (v: Verify): Verify => (key, data, sig) => {
+  const size = Buffer.isBuffer(key) ? undefined : CURVE_BYTES[key.asymmetricKeyDetails?.namedCurve ?? '']
+  if (size !== undefined && sig.length !== 2 * size) return false
+  return v(key, data, sig)
+}
+const pssHashSalt = (bytes: number) => (): object => ({ padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bytes })
+const DECODE_VERIFY_ALGORITHMS: Record<string, { hash: string | null; verify: Verify }> = {
+  ...ALGORITHMS,
+  PS256: { hash: 'sha256', verify: asymmetric('rsa', 'sha256', pssHashSalt(32)) },
+  PS384: { hash: 'sha384', verify: asymmetric('rsa', 'sha384', pssHashSalt(48)) },
+  PS512: { hash: 'sha512', verify: asymmetric('rsa', 'sha512', pssHashSalt(64)) },
+  ES256: { hash: 'sha256', verify: exactEcdsa(ALGORITHMS.ES256!.verify) },
+  ES384: { hash: 'sha384', verify: exactEcdsa(ALGORITHMS.ES384!.verify) },
+  ES512: { hash: 'sha512', verify: exactEcdsa(ALGORITHMS.ES512!.verify) },
+}
+
 const tryVerify = (v: Verify, key: KeyObject | Buffer, data: Buffer, sig: Buffer): boolean => {
   try { return v(key, data, sig) } catch { return false }
 }
@@ -317,12 +354,13 @@ function verifyAsymmetric (alg: string) {
     const sig = decodeSignature(name, t)
     const header = parseHeader(name, decodeHeader(name, t))
     const data = stringBytes(t.header + '.' + t.payload)
+    // a private JWK is no public key to OPA's verify_* (its type assertion fails): false
     if (header.kid !== '') {
       const k = keys.find(x => x.kid === header.kid)
-      if (k !== undefined) return tryVerify(verify, k.key, data, sig)
+      if (k !== undefined) return !k.priv && tryVerify(verify, k.key, data, sig)
     }
     for (const k of keys) {
-      if (k.alg !== '' && k.alg !== header.alg) continue
+      if (k.priv || (k.alg !== '' && k.alg !== header.alg)) continue
       if (tryVerify(verify, k.key, data, sig)) return true
     }
     return false
@@ -389,8 +427,10 @@ function decodeVerify (jwt: unknown, constraints: unknown): unknown[] {
     if (!headerValid(header)) return UNVERIFIED
     if (alg !== '' && alg !== header.alg) return UNVERIFIED
     const sig = decodeSignature(name, t)
-    const a = ALGORITHMS[header.alg]
-    if (a === undefined) throw builtinError(name, `unknown JWS algorithm: ${header.alg}`)
+    // OPA: any failure of the signature check (an algorithm it does not know, a key of the wrong
+    // kind) is "not verified", not an error
+    const a = Object.prototype.hasOwnProperty.call(DECODE_VERIFY_ALGORITHMS, header.alg) ? DECODE_VERIFY_ALGORITHMS[header.alg]! : undefined
+    if (a === undefined) return UNVERIFIED
     const data = stringBytes(t.header + '.' + t.payload)
     if (keys !== null) {
       let verified = false
@@ -404,13 +444,7 @@ function decodeVerify (jwt: unknown, constraints: unknown): unknown[] {
       }
       if (!verified) return UNVERIFIED
     } else {
-      let ok: boolean
-      try {
-        ok = a.verify(stringBytes(secret), data, sig)
-      } catch (e) {
-        throw builtinError(name, errMsg(e))
-      }
-      if (!ok) return UNVERIFIED
+      if (!tryVerify(a.verify, stringBytes(secret), data, sig)) return UNVERIFIED
     }
     try {
       payloadRaw = b64url(t.payload)

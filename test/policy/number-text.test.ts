@@ -67,6 +67,25 @@ d := sprintf("%d", [to_number("2.0")])
   t.equal(r.d, '%!d(float64=2)')
 })
 
+t.test("to_number reads Go's float syntax: underscores and hexadecimal floats", async t => {
+  // OPA's to_number accepts what strconv.ParseFloat reads and keeps the text, which compares
+  // and computes as big.Float reads it. A deny rule on the number must fire for "1_000" as in
+  // OPA: here it was undefined, so the rule did not fire.
+  const r = await evaluate(`package n
+import rego.v1
+deny contains s if { some s in input.limits; to_number(s) > 100 }
+vals := json.marshal([to_number("0x1p4"), to_number("0x1.8p-1"), to_number("-0x_1p4"), to_number("0x1P+2"), to_number("0x.8p1"), to_number("0x1e2p0"), to_number("1_000.5_5"), to_number("1e1_0")])
+rounded := json.marshal(to_number("0xffffffffffffffffffp0"))
+tiny := [to_number("0x1p-1074") > 0, to_number("0x1p-1074") < 5e-324, to_number("0x1p-5000") > 0]
+refused := [s | some s in ["0x10", "1__0", "_1", "1_", "0x1p1024", "0x_p1", "0x1.8.p1", "1_.5"]; to_number(s)]
+`, '{"limits": ["1_000", "0x1p10", "99", "0x1.8p6"]}')
+  t.same(r.deny, ['0x1p10', '1_000'], '1_000 and 0x1p10 (1024) are over the limit; 0x1.8p6 is 96')
+  t.equal(r.vals, '[16,0.75,-16,4,1,482,1000.55,1e10]', 'as decimal text (OPA prints the text it was given)')
+  t.equal(r.rounded, '4722366482869645213696', '72 one-bits round to 2^72 at big.Float\'s 64-bit mantissa')
+  t.same(r.tiny, [true, true, true], '2^-1074 is exact, 2^-5000 stays above 0 (big.Float)')
+  t.same(r.refused, [], 'no p exponent, misplaced underscores, past the doubles: ParseFloat errors')
+})
+
 t.test('strings.render_template prints numbers as written', async t => {
   const r = await evaluate(`package n
 out := strings.render_template("{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}}", input)

@@ -6,36 +6,39 @@ import { rawJson } from '../../exact-json.js'
 import { truncTimesOpa } from './big-float.js'
 import { canonicalJson } from '../../cache/canonical-json.js'
 
-// ---- semver, as OPA's internal/semver Parse reads it: an optional leading "v" dropped, then
-// [+METADATA] cut at the first "+", [-PRERELEASE] at the first "-" of the rest, each empty or
-// dot-separated [0-9A-Za-z-]+ identifiers; MAJOR.MINOR.PATCH are strconv.ParseInt numbers (any
-// digits, leading zeros too, within int64). Looser than SemVer 2.0.0: "01.2.3", "1.2.3-",
-// "1.2.3-01" are valid there. ----
+// ---- semver, as OPA reads it: an optional leading "v" dropped, then [+METADATA] cut at the
+// first "+", [-PRERELEASE] at the first "-" of the rest, each a non-empty list of dot-separated
+// [0-9A-Za-z-]+ identifiers; MAJOR.MINOR.PATCH numbers within int64. SemVer 2.0.0's rules on
+// zeros hold: no leading zero in MAJOR, MINOR, PATCH or an all-digit pre-release identifier
+// ("01.2.3", "1.2.3-01" and an empty "1.2.3-" or "1.2.3+" are invalid; build metadata may start
+// with 0), as OPA's test cases pin them (testdata semverisvalid/semvercompare "strict"). ----
 
 interface SemVer { nums: bigint[]; pre: string }
 const NUMBER = /^[0-9]+$/
+const CORE = /^(0|[1-9][0-9]*)$/
 const IDENTS = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/
 const INT64_MAX = 2n ** 63n - 1n
 
 export function parseSemVer (s: string): SemVer | null {
   let v = s.startsWith('v') ? s.slice(1) : s
   const plus = v.indexOf('+')
-  const meta = plus >= 0 ? v.slice(plus + 1) : ''
+  const meta = plus >= 0 ? v.slice(plus + 1) : null
   if (plus >= 0) v = v.slice(0, plus)
   const dash = v.indexOf('-')
-  const pre = dash >= 0 ? v.slice(dash + 1) : ''
+  const pre = dash >= 0 ? v.slice(dash + 1) : null
   if (dash >= 0) v = v.slice(0, dash)
-  if ((meta !== '' && !IDENTS.test(meta)) || (pre !== '' && !IDENTS.test(pre))) return null
+  if ((meta !== null && !IDENTS.test(meta)) || (pre !== null && !IDENTS.test(pre))) return null
+  if (pre !== null && pre.split('.').some((id) => id.length > 1 && id[0] === '0' && NUMBER.test(id))) return null
   const parts = v.split('.')
   if (parts.length !== 3) return null
   const nums: bigint[] = []
   for (const p of parts) {
-    if (!NUMBER.test(p)) return null
+    if (!CORE.test(p)) return null
     const n = BigInt(p)
     if (n > INT64_MAX) return null
     nums.push(n)
   }
-  return { nums, pre }
+  return { nums, pre: pre ?? '' }
 }
 
 /** strconv.Atoi of an all-digit identifier: past int64 it saturates (and OPA ignores the error). */
@@ -43,9 +46,8 @@ const preInt = (s: string): bigint => { const n = BigInt(s); return n > INT64_MA
 
 /**
  * OPA's Version.Compare: numbers, then no pre-release above any, then identifier by identifier:
- * all-digit ones numerically ("01" equals "1") and below the others, the others by bytes, and a
- * longer list above its prefix. Where every identifier compares equal but the texts differ
- * ("01" and "1"), OPA's loop never ends; we answer 0, the order it had found.
+ * all-digit ones numerically and below the others, the others by bytes, and a longer list
+ * above its prefix.
  */
 export function compareSemVer (a: SemVer, b: SemVer): number {
   for (let i = 0; i < 3; i++) if (a.nums[i] !== b.nums[i]) return a.nums[i]! < b.nums[i]! ? -1 : 1

@@ -375,10 +375,13 @@ export function toNumber (args: Array<Value>): Value | null {
       let s = changetype<StrV>(a).s;
       // Go's ParseFloat would read these as non-finite numbers; OPA refuses them as a type error
       if (isNonFiniteWord(s)) return typeError("to_number", 1, "valid number string", a);
-      let v = parseLooseNumber(s);
+      let text = goFloatSyntax(s);
+      if (text === OUT_OF_RANGE) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": value out of range");
+      let v: Value | null = null;
+      if (text !== null) v = parseLooseNumber(text);
       if (v === null) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": invalid syntax");
       // OPA checks the string with ParseFloat first, which refuses a number past the doubles
-      if (!isFinite(numToF64(v))) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": value out of range");
+      if (!isFinite(numToF64(v!))) return builtinError("to_number", "strconv.ParseFloat: parsing " + quoteGo(s) + ": value out of range");
       return v;
     }
   }
@@ -391,6 +394,142 @@ function isNonFiniteWord (s: string): bool {
   while (i < s.length && (s.charCodeAt(i) == 43 || s.charCodeAt(i) == 45)) i++;
   let w = s.substring(i).toLowerCase();
   return w == "inf" || w == "infinity" || w == "nan";
+}
+
+// ---- Go float syntax beyond JSON's --------------------------------------------------
+// OPA's to_number accepts what Go's strconv.ParseFloat reads and keeps the text, which then
+// compares and computes as the number it denotes (big.Float). Beyond JSON's syntax that is
+// digit-separating underscores ("1_000", "0x_1p4") and hexadecimal floats ("0x1p4" is 16,
+// "0x1.8p-1" is 0.75; the p exponent is required). Both are rewritten to decimal text here, so
+// that `to_number(input.limit) > 100` holds for "1_000" as in OPA (it was undefined, and a
+// deny rule on it did not fire).
+
+const OUT_OF_RANGE = "!";
+// Hexadecimal values are written out exactly down to 2^-HEX_EXACT_EXP (below the doubles'
+// range already); smaller ones, which only big.Float holds, get a double's significant digits.
+const HEX_EXACT_EXP: i64 = 1200;
+
+/** s with Go's extras rewritten as decimal text (s itself when it has none), null when Go
+ * refuses its underscores, OUT_OF_RANGE for a hexadecimal value past the doubles. */
+function goFloatSyntax (s: string): string | null {
+  let n = s.length;
+  let i = 0;
+  let neg = false;
+  if (n > 0 && (s.charCodeAt(0) == 43 || s.charCodeAt(0) == 45)) { neg = s.charCodeAt(0) == 45; i = 1; }
+  let hex = i + 2 < n && s.charCodeAt(i) == 48 && (s.charCodeAt(i + 1) | 0x20) == 0x78;
+  let underscores = s.indexOf("_") >= 0;
+  if (underscores && !underscoresOk(s.substring(i), hex)) return null;
+  if (!hex) return underscores ? s.replaceAll("_", "") : s;
+  let t = hexFloatText(s.substring(i + 2));
+  if (t === null || t === OUT_OF_RANGE) return t;
+  return neg && t != "0" ? "-" + t : t;
+}
+
+/** Go's rule for underscores (strconv's underscoreOK): each sits between two digits, or
+ * between the base prefix and a digit. `t` has no sign. */
+function underscoresOk (t: string, hex: bool): bool {
+  let i = 0;
+  let last = 0x5e; // '^' start, '0' digit or prefix, '_' underscore, '!' anything else
+  if (t.length >= 2 && t.charCodeAt(0) == 48) {
+    let b = t.charCodeAt(1) | 0x20;
+    if (b == 0x62 || b == 0x6f || b == 0x78) { i = 2; last = 48; }
+  }
+  for (; i < t.length; i++) {
+    let c = t.charCodeAt(i);
+    let lc = c | 0x20;
+    if (isDigitCode(c) || (hex && lc >= 0x61 && lc <= 0x66)) { last = 48; continue; }
+    if (c == 95) {
+      if (last != 48) return false;
+      last = 95;
+      continue;
+    }
+    if (last == 95) return false;
+    last = 0x21;
+  }
+  return last != 95;
+}
+
+function hexValue (c: i32): i32 {
+  if (isDigitCode(c)) return c - 48;
+  let lc = c | 0x20;
+  return lc >= 0x61 && lc <= 0x66 ? lc - 87 : -1;
+}
+
+/** The value of a hexadecimal float's digits after "0x" (underscores already checked), rounded
+ * to a 64-bit mantissa as big.Float reads it, as decimal text; null when not Go's syntax. */
+function hexFloatText (t: string): string | null {
+  let n = t.length;
+  let i = 0;
+  let mant: u64 = 0;
+  let taken: i64 = 0; // mantissa bits in mant (at most 64)
+  let rest: i64 = 0; // significant bits after those
+  let roundBit = false, sticky = false;
+  let digits = false, dot = false;
+  let frac: i64 = 0; // hex digits after the point
+  for (; i < n; i++) {
+    let c = t.charCodeAt(i);
+    if (c == 95) continue;
+    if (c == 46) { if (dot) return null; dot = true; continue; }
+    let d = hexValue(c);
+    if (d < 0) break;
+    digits = true;
+    if (dot) frac++;
+    for (let b = 3; b >= 0; b--) {
+      let bit = (d >> b) & 1;
+      if (taken == 0 && rest == 0 && bit == 0) continue; // leading zeros
+      if (taken < 64) { mant = (mant << 1) | <u64>bit; taken++; } else {
+        if (rest == 0) roundBit = bit != 0; else if (bit != 0) sticky = true;
+        rest++;
+      }
+    }
+  }
+  if (!digits || i >= n || (t.charCodeAt(i) | 0x20) != 0x70) return null;
+  i++;
+  let eneg = false;
+  if (i < n && (t.charCodeAt(i) == 43 || t.charCodeAt(i) == 45)) { eneg = t.charCodeAt(i) == 45; i++; }
+  if (i >= n || !isDigitCode(t.charCodeAt(i))) return null;
+  let e: i64 = 0;
+  for (; i < n; i++) {
+    let c = t.charCodeAt(i);
+    if (c == 95) continue;
+    if (!isDigitCode(c)) return null;
+    if (e < 10000) e = e * 10 + <i64>(c - 48); // as Go: larger exponents stop growing
+  }
+  if (mant == 0) return "0";
+  let exp = rest - 4 * frac + (eneg ? -e : e);
+  if (roundBit && (sticky || (mant & 1) != 0)) {
+    mant++;
+    if (mant == 0) { mant = <u64>1 << 63; exp++; }
+  }
+  if (exp >= 0) {
+    if (exp + taken > 1100) return OUT_OF_RANGE;
+    return bigMul(mant.toString(), powerText(2, <i32>exp));
+  }
+  if (-exp > HEX_EXACT_EXP) {
+    // Far below the doubles: mant * 2^exp to a double's precision.
+    let l = Math.log10(<f64>mant) + <f64>exp * Math.log10(2.0);
+    let e10 = Math.floor(l);
+    return Math.pow(10, l - e10).toString() + "e" + (<i64>e10).toString();
+  }
+  // mant * 2^exp = mant * 5^-exp / 10^-exp
+  let k = <i32>-exp;
+  let ds = bigMul(mant.toString(), powerText(5, k));
+  let whole = ds.length > k ? ds.substring(0, ds.length - k) : "0";
+  let fraction = ds.length > k ? ds.substring(ds.length - k) : "0".repeat(k - ds.length) + ds;
+  let end = fraction.length;
+  while (end > 0 && fraction.charCodeAt(end - 1) == 48) end--;
+  return end == 0 ? whole : whole + "." + fraction.substring(0, end);
+}
+
+/** base^k as decimal digits (base 2 or 5, k at most a few thousand). */
+function powerText (base: i32, k: i32): string {
+  let r = "1";
+  let step = base == 2 ? "1073741824" : "1220703125"; // 2^30, 5^13
+  let per = base == 2 ? 30 : 13;
+  while (k >= per) { r = bigMul(r, step); k -= per; }
+  let last: i64 = 1;
+  for (let j = 0; j < k; j++) last *= base;
+  return last == 1 ? r : bigMul(r, last.toString());
 }
 
 /** JSON number syntax, also accepting a leading '+', ".5" and "5." (as Go's ParseFloat). */

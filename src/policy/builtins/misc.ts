@@ -11,7 +11,8 @@ import { canonicalJson } from '../../cache/canonical-json.js'
 // [0-9A-Za-z-]+ identifiers; MAJOR.MINOR.PATCH numbers within int64. SemVer 2.0.0's rules on
 // zeros hold: no leading zero in MAJOR, MINOR, PATCH or an all-digit pre-release identifier
 // ("01.2.3", "1.2.3-01" and an empty "1.2.3-" or "1.2.3+" are invalid; build metadata may start
-// with 0), as OPA's test cases pin them (testdata semverisvalid/semvercompare "strict"). ----
+// with 0), as OPA does since PR #9004 (August 2026; its testdata semverisvalid/semvercompare
+// "strict" pin them). ----
 
 interface SemVer { nums: bigint[]; pre: string }
 const NUMBER = /^[0-9]+$/

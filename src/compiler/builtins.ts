@@ -231,7 +231,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('array.flatten', [ARR_A], ARR_A, native('collections.arrayFlatten')),
   fn('union', [set(SET_A)], SET_A, native('collections.union'), { names: ['xs', 'y'] }),
   fn('intersection', [set(SET_A)], SET_A, native('collections.intersection'), { names: ['xs', 'y'] }),
-  fn('set_diff', [SET_A, SET_A], SET_A, NONE, DEPRECATED),
+  fn('set_diff', [SET_A, SET_A], SET_A, native('collections.setDiff'), DEPRECATED),
   fn('object.get', [OBJ_AA, A, A], A, native('collections.objectGet'), { names: ['object', 'key', 'default', 'value'] }),
   fn('object.keys', [OBJ_AA], SET_A, native('collections.objectKeys'), { names: ['object', 'value'] }),
   fn('object.remove', [OBJ_AA, KEYS], A, native('collections.objectRemove'), { names: ['object', 'keys', 'output'] }),
@@ -313,7 +313,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('net.cidr_contains_matches', [CIDR_OPERAND, CIDR_OPERAND], set(tuple(A, A)), HOST, { names: ['cidrs', 'cidrs_or_ips', 'output'] }),
   fn('net.cidr_expand', [S], set(S), HOST, { names: ['cidr', 'hosts'] }),
   fn('net.lookup_ip_addr', [S], set(S), NONE, { ...ND, names: ['name', 'addrs'] }),
-  fn('net.cidr_overlap', [S, S], B, NONE, DEPRECATED),
+  fn('net.cidr_overlap', [S, S], B, HOST, DEPRECATED),
   // crypto
   fn('crypto.sha256', [S], S, HOST, { names: ['x', 'y'] }),
   fn('crypto.sha1', [S], S, HOST, { names: ['x', 'y'] }),

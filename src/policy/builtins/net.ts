@@ -239,6 +239,16 @@ export const netBuiltins: Record<string, HostBuiltin> = {
     const n = cidrOperand('net.cidr_contains', 1, cidr)
     return cidrContains('net.cidr_contains', n, str('net.cidr_contains', 2, x))
   },
+  // Deprecated (v0 policies): whether the network holds an address (not a CIDR). OPA reads
+  // both operands as "operand 1" and refuses a CIDR as the second.
+  'net.cidr_overlap': (cidr: unknown, x: unknown) => {
+    const name = 'net.cidr_overlap'
+    const n = cidrOperand(name, 1, cidr)
+    const s = str(name, 1, x)
+    const ip = parseIP(s)
+    if (ip === null) throw builtinError(name, `not a valid textual representation of an IP address: ${s}`)
+    return contains(n, ip)
+  },
   'net.cidr_intersects': (a: unknown, b: unknown) => {
     const x = cidrOperand('net.cidr_intersects', 1, a)
     const y = cidrOperand('net.cidr_intersects', 2, b)

@@ -87,3 +87,16 @@ t.test('address formatting as Go', async t => {
   t.equal(parseIP('1:2:3:4:5:6:7:8:9'), null)
   t.equal(parseIP('1::2::3'), null)
 })
+
+t.test('net.cidr_overlap and set_diff (deprecated, for v0 policies): OPA testdata netcidroverlap', async t => {
+  // They were refused at compile time ("OPA has it, Bouncer does not implement it").
+  await table(t, [
+    ['net.cidr_overlap("192.168.1.0/24", "192.168.1.67")', V(true)],
+    ['net.cidr_overlap("192.168.1.0/28", "192.168.1.67")', V(false)],
+    ['net.cidr_overlap("fd1e:5bfe:8af3:9ddc::/64", "fd1e:5bfe:8af3:9ddc:1::1")', V(true)],
+    ['net.cidr_overlap("10.0.0.0/8", "10.1.0.0/16")', E(/^eval_builtin_error: net\.cidr_overlap: not a valid textual representation of an IP address: 10\.1\.0\.0\/16$/)],
+    ['net.cidr_overlap("10.0.0.0/33", "10.0.0.1")', E(/invalid CIDR address: 10\.0\.0\.0\/33/)],
+    ['set_diff({1, 2, 3}, {2, 4})', V([1, 3])],
+    ['set_diff({1}, [1])', E(/^eval_type_error: set_diff: operand 2 must be set but got array$/)],
+  ])
+})

@@ -353,6 +353,14 @@ export function objectUnionN (args: Array<Value>): Value | null {
   return acc;
 }
 
+/** set_diff (deprecated since OPA v0.4.2, still in v0 policies): `a - b` for sets only. */
+export function setDiff (args: Array<Value>): Value | null {
+  let a = args[0], b = args[1];
+  if (a.kind != T_SET) return typeError("set_diff", 1, "set", a);
+  if (b.kind != T_SET) return typeError("set_diff", 2, "set", b);
+  return setMinus(a, b);
+}
+
 export function castSet (args: Array<Value>): Value | null {
   let a = args[0];
   if (a.kind == T_SET) return a;

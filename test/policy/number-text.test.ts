@@ -95,17 +95,19 @@ out := strings.render_template("{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}}", inpu
 
 t.test("a computed number is OPA's 64-bit big.Float and its FloatToNumber text", async t => {
   // OPA's abs of a non-integer is arithUnary: big.Float, printed with Text('g', -1); format_int
-  // past int64 reads the number through that 64-bit big.Float too (18446744073709551617 has
-  // 65 significant bits). Values from Go's math/big semantics, checked against an independent
-  // Python model (Fraction, round half to even at 64 bits).
+  // of a non-integer past int64 reads it through that 64-bit big.Float too (1e20, 9.3e40), but
+  // an integer is formatted exactly since OPA PR #8857 (July 2026; before it,
+  // 18446744073709551617 came out as ...616). Values from Go's math/big semantics, checked
+  // against an independent Python model (Fraction, round half to even at 64 bits).
   const r = await evaluate(`package n
 abs_frac := json.marshal([abs(-1234567.5), abs(-0.00001), abs(-1.5), abs(-3), abs(1.0)])
-fmt_big := [format_int(18446744073709551617, 10), format_int(123456789012345678901234567890, 16), format_int(-9223372036854775809, 10)]
+fmt_big := [format_int(18446744073709551617, 10), format_int(123456789012345678901234567890, 16), format_int(-9223372036854775809, 10), format_int(18446744073709551617, 16), format_int(-18446744073709551617, 2), format_int(1e20, 16), format_int(-15.9, 16)]
 over := to_number("1e400")
 under := to_number("1e-400") > 0
 `, '{}')
   t.equal(r.abs_frac, '[1.2345675e+06,1e-05,1.5,3,1]')
-  t.same(r.fmt_big, ['18446744073709551616', '18ee90ff6c373e0ee00000000', '-9223372036854775809'])
+  t.same(r.fmt_big, ['18446744073709551617', '18ee90ff6c373e0ee4e3f0ad2', '-9223372036854775809', '10000000000000001',
+    '-10000000000000000000000000000000000000000000000000000000000000001', '56bc75e2d63100000', '-f'])
   t.notOk('over' in r, "to_number past the doubles is ParseFloat's range error (undefined)")
   t.equal(r.under, true, 'an underflow is no error in ParseFloat, and the number stays above 0')
 })

@@ -333,7 +333,8 @@ function graphReachablePaths (graph: unknown, initial: unknown): Json[] {
 }
 
 // ---- uuid.parse: OPA's internal/uuid over github.com/google/uuid. The text is one of
-// google/uuid's four forms (36 with hyphens, 32 hex digits, {…}, urn:uuid:…); anything else is
+// google/uuid's four forms (36 with hyphens, 32 hex digits, 38 with any two wrapping characters as
+// {…}, urn:uuid:…); anything else is
 // undefined, never an error. version and variant for every UUID; versions 1 and 2 also carry
 // the time (ns since the Unix epoch, wrapping as Go's int64 does), the node id (hex bytes joined
 // by "-"), its MAC variables and the clock sequence; version 2 the local id and domain. ----
@@ -346,7 +347,8 @@ function uuidBytes (s: string): Uint8Array | undefined {
     if (t.slice(0, 9).toLowerCase() !== 'urn:uuid:') return undefined
     t = t.slice(9)
   } else if (t.length === 38) {
-    if (t[0] !== '{' || t[37] !== '}') return undefined
+    // google/uuid drops the first and last characters without looking at them: "{…}", but also
+    // "(…)" or "X…Y" (java-opa-sdk's check of OPA 1.19.0 found the same)
     t = t.slice(1, 37)
   } else if (t.length === 32) {
     t = `${t.slice(0, 8)}-${t.slice(8, 12)}-${t.slice(12, 16)}-${t.slice(16, 20)}-${t.slice(20)}`

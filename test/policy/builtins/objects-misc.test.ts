@@ -304,6 +304,11 @@ t.test('uuid.parse as OPA (internal/uuid over google/uuid)', async t => {
     ['uuid.parse("urn:uuid:6BA7B810-9DAD-11D1-80B4-00C04FD430C8")', V(v1)],
     ['uuid.parse("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}")', V(v1)],
     ['uuid.parse("6ba7b8109dad11d180b400c04fd430c8")', V(v1)],
+    // 38 characters: google/uuid drops the first and the last unseen (they were undefined here)
+    ['uuid.parse("(6ba7b810-9dad-11d1-80b4-00c04fd430c8)")', V(v1)],
+    ['uuid.parse("X6ba7b810-9dad-11d1-80b4-00c04fd430c8Y")', V(v1)],
+    ['uuid.parse("{6ba7b810-9dad-11d1-80b4-00c04fd430c8-")', V(v1)],
+    ['uuid.parse("{6ba7b810_9dad-11d1-80b4-00c04fd430c8}")', U],
     ['uuid.parse("000003e8-0000-21ef-8100-325096b39f47")', V({ version: 2, variant: 'RFC4122', time: 1713718547177572000, nodeid: '32-50-96-b3-9f-47', macvariables: 'local:unicast', clocksequence: 256, id: 1000, domain: 'Person' })],
     ['uuid.parse("f47ac10b-58cc-4372-a567-0e02b2c3d479")', V({ version: 4, variant: 'RFC4122' })],
     ['uuid.parse("f47ac10b-58cc-4372-c567-0e02b2c3d479")', V({ version: 4, variant: 'Microsoft' })],
@@ -336,10 +341,11 @@ t.test('strings.render_template: Go text/template as OPA runs it (range, if, wit
   ])
 })
 
-// OPA's format_int formats the integer part of NumberToFloat(x) (a 64-bit big.Float): numbers
-// past an i64 were an error here (undefined), so `not format_int(input.n, 10)` held where it
-// does not in OPA. Expected texts: exact integers as written; the others from Python's exact
-// fractions rounded half to even at 64 bits, then truncated (independent of this code).
+// OPA's format_int formats the integer part of NumberToFloat(x) (a 64-bit big.Float) for
+// non-integers, and an integer exactly (PR #8857): numbers past an i64 were an error here
+// (undefined), so `not format_int(input.n, 10)` held where it does not in OPA. Expected texts:
+// integers exact; the others from Python's exact fractions rounded half to even at 64 bits,
+// then truncated (independent of this code).
 t.test('format_int past 64 bits, as OPA\'s 64-bit big.Float gives it', async t => {
   await table(t, [
     ['format_int(9223372036854775808, 10)', V('9223372036854775808')],
@@ -350,5 +356,10 @@ t.test('format_int past 64 bits, as OPA\'s 64-bit big.Float gives it', async t =
     ['format_int(-1.5e19, 8)', V('-1500525510331667000000')],
     ['format_int(-0.5, 2)', V('0')],
     ['format_int(255, 16)', V('ff')],
+    ['format_int(18446744073709551617, 16)', V('10000000000000001')],
+    ['format_int(-36893488147419103233, 8)', V('-4000000000000000000001')],
+    ['format_int(1606938044258990275541962092341162602522202993782792835301376, 16)', V('1' + '0'.repeat(50))], // 2^200
+    ['format_int(1606938044258990275541962092341162602522202993782792835301375, 2)', V('1'.repeat(200))],
+    ['format_int(1606938044258990275541962092341162602522202993782792835301377, 8)', V('4' + '0'.repeat(65) + '1')],
   ])
 })

@@ -571,9 +571,16 @@ export function formatInt (args: Array<Value>): Value | null {
   let n = changetype<NumV>(a);
   let i: i64;
   if (n.isInt) i = n.i;
-  else {
+  else if (n.raw !== null) {
+    // An integer past i64 is formatted exactly, as OPA does since PR #8857 (July 2026; it went
+    // through the 64-bit big.Float before, as non-integers still do below). Repeated division
+    // is quadratic in the digits (about n^2/60 limb divisions): charged to the step budget.
+    let digits = integerText(n)!;
+    if (base != 10) chargeSteps(<i64>digits.length * <i64>digits.length / 256);
+    return mkStr(signedInBase(digits, <i32>base));
+  } else {
     let f = Math.trunc(numToF64(a));
-    if (n.raw !== null || n.dec !== null || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) {
+    if (n.dec !== null || !(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) {
       // OPA formats the integer part of the number's 64-bit big.Float (NumberToFloat, Int), which
       // is no i64 here: 1e20 is "100000000000000000000", 9.3e40 its 64-bit rounding's digits.
       if (floatBuiltinId() < 0) return builtinError("format_int", "number too large");
@@ -596,26 +603,42 @@ function signedInBase (dec: string, base: i32): string {
   let neg = dec.charCodeAt(0) == 45;
   let mag = neg ? dec.substring(1) : dec;
   if (base == 10) return mag == "0" ? "0" : dec;
-  // Repeated division of the decimal digits by the base: the remainders are the digits.
-  let digits = new Array<i32>(mag.length);
-  for (let k = 0; k < mag.length; k++) digits[k] = mag.charCodeAt(k) - 48;
-  let out = new Array<string>();
-  while (digits.length > 0) {
-    let q = new Array<i32>();
-    let rem = 0;
-    for (let k = 0, m = digits.length; k < m; k++) {
-      let cur = rem * 10 + unchecked(digits[k]);
-      let d = cur / base;
-      rem = cur % base;
-      if (q.length > 0 || d > 0) q.push(d);
-    }
-    out.push("0123456789abcdef".charAt(rem));
-    digits = q;
+  // Repeated division, in place, of the decimal digits (as limbs of 9) by base^k < 2^31: each
+  // round's remainder gives k output digits. Memory stays linear (the runtime frees nothing
+  // within an evaluation) and a round handles k digits, not one.
+  let k = base == 2 ? 30 : base == 8 ? 10 : 7;
+  let div: i64 = 1;
+  for (let j = 0; j < k; j++) div *= base;
+  let n = (mag.length + 8) / 9;
+  let limbs = new StaticArray<i64>(n);
+  let first = mag.length - (n - 1) * 9;
+  for (let j = 0, at = 0; j < n; j++) {
+    let len = j == 0 ? first : 9;
+    let v: i64 = 0;
+    for (let c = 0; c < len; c++) v = v * 10 + <i64>(mag.charCodeAt(at + c) - 48);
+    unchecked(limbs[j] = v);
+    at += len;
   }
-  if (out.length == 0) return "0";
-  out.reverse();
-  let s = out.join("");
-  return neg ? "-" + s : s;
+  let out = new Array<i32>(); // output digits, least significant first
+  let lead = 0;
+  while (lead < n && unchecked(limbs[lead]) == 0) lead++;
+  while (lead < n) {
+    let rem: i64 = 0;
+    for (let j = lead; j < n; j++) {
+      let cur = rem * 1000000000 + unchecked(limbs[j]);
+      unchecked(limbs[j] = cur / div);
+      rem = cur % div;
+    }
+    for (let j = 0; j < k; j++) { out.push(<i32>(rem % base)); rem /= base; }
+    while (lead < n && unchecked(limbs[lead]) == 0) lead++;
+  }
+  let top = out.length - 1;
+  while (top > 0 && unchecked(out[top]) == 0) top--;
+  if (top < 0) return "0";
+  let b = new Array<string>(top + 1);
+  for (let j = top, q = 0; j >= 0; j--, q++) unchecked(b[q] = "0123456789abcdef".charAt(unchecked(out[j])));
+  let str = b.join("");
+  return neg && str != "0" ? "-" + str : str;
 }
 
 // ---- comparison -------------------------------------------------------------------

@@ -234,13 +234,15 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('set_diff', [SET_A, SET_A], SET_A, native('collections.setDiff'), DEPRECATED),
   fn('object.get', [OBJ_AA, A, A], A, native('collections.objectGet'), { names: ['object', 'key', 'default', 'value'] }),
   fn('object.keys', [OBJ_AA], SET_A, native('collections.objectKeys'), { names: ['object', 'value'] }),
-  fn('object.remove', [OBJ_AA, KEYS], A, native('collections.objectRemove'), { names: ['object', 'keys', 'output'] }),
-  fn('object.union', [OBJ_AA, OBJ_AA], A, native('collections.objectUnion'), { names: ['a', 'b', 'output'] }),
-  fn('object.union_n', [arr(OBJ_AA)], A, native('collections.objectUnionN'), { names: ['objects', 'output'] }),
-  fn('object.filter', [OBJ_AA, KEYS], A, native('collections.objectFilter'), { names: ['object', 'keys', 'filtered'] }),
-  fn('object.subset', [or(OBJ_AA, SET_A, ARR_A), or(OBJ_AA, SET_A, ARR_A)], A, native('collections.objectSubset'), { names: ['super', 'sub', 'result'] }),
-  fn('json.filter', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'filtered'] }),
-  fn('json.remove', [OBJ_AA, JSON_PATHS], A, HOST, { names: ['object', 'paths', 'output'] }),
+  // Results typed as OPA types them since PR #8849 (July 2026; they were `any`): an object, and
+  // object.subset a boolean, so `count(object.subset(a, b))` is a type error at compile time.
+  fn('object.remove', [OBJ_AA, KEYS], OBJ_AA, native('collections.objectRemove'), { names: ['object', 'keys', 'output'] }),
+  fn('object.union', [OBJ_AA, OBJ_AA], OBJ_AA, native('collections.objectUnion'), { names: ['a', 'b', 'output'] }),
+  fn('object.union_n', [arr(OBJ_AA)], OBJ_AA, native('collections.objectUnionN'), { names: ['objects', 'output'] }),
+  fn('object.filter', [OBJ_AA, KEYS], OBJ_AA, native('collections.objectFilter'), { names: ['object', 'keys', 'filtered'] }),
+  fn('object.subset', [or(OBJ_AA, SET_A, ARR_A), or(OBJ_AA, SET_A, ARR_A)], B, native('collections.objectSubset'), { names: ['super', 'sub', 'result'] }),
+  fn('json.filter', [OBJ_AA, JSON_PATHS], OBJ_AA, HOST, { names: ['object', 'paths', 'filtered'] }),
+  fn('json.remove', [OBJ_AA, JSON_PATHS], OBJ_AA, HOST, { names: ['object', 'paths', 'output'] }),
   fn('json.patch', [A, arr(objWith({ op: S, path: A }, [A, A]))], A, HOST, { exact: true, names: ['object', 'patches', 'output'] }),
   // types
   fn('type_name', [A], S, native('types.typeName'), { names: ['x', 'type'] }),

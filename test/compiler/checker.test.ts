@@ -331,3 +331,17 @@ t.test('duplicate imports are checked by name, input too (OPA: checkDuplicateImp
   t.same(diag('package t\nimport input\nimport input\np := input.x\n'), ['i.rego:3:1: rego_compile_error: import must not shadow import input'])
   t.same(diag('package t\nimport data.a\nimport data.b as a\np := a\n'), ['i.rego:3:1: rego_compile_error: import must not shadow import data.a'], 'the message names the first import as written')
 })
+
+t.test('object.* and json.filter/remove results are typed as OPA types them since PR #8849', async t => {
+  // They were `any`, so these compiled and were undefined at run time.
+  t.same(typeErrors('package p\n\nn := count(object.subset({"a": 1}, {"a": 1}))\n'), [
+    `p.rego:3:6: rego_type_error: count: invalid argument(s)\n\thave: (boolean, ???)\n\twant: (collection: ${COLLECTION}, n: number)`,
+  ])
+  t.same(typeErrors('package p\n\nn := object.union({"a": 1}, {"b": 2}) + 1\n'), [
+    'p.rego:3:6: rego_type_error: plus: invalid argument(s)\n\thave: (object[any: any], number, ???)\n\twant: (x: number, y: number, z: number)',
+  ])
+  t.same(typeErrors('package p\n\nn := upper(json.remove({"a": 1}, ["a"]))\n'), [
+    'p.rego:3:6: rego_type_error: upper: invalid argument(s)\n\thave: (object[any: any], ???)\n\twant: (x: string, y: string)',
+  ])
+  t.same(typeErrors('package p\n\nallow if object.subset(input.claims, {"admin": true})\n\nb := object.filter({"a": 1}, ["a"]).a\n\nc := object.union_n([{"a": 1}])\n'), [], 'the usual uses still type-check')
+})

@@ -1,6 +1,6 @@
 // sprintf(format, values) with Go fmt semantics, as OPA applies them: each operand is first
 // converted to a Go value and the result is fmt.Sprintf(format, operands...).
-//   number: an int when its text is an i64 integer; else a *big.Int when it is an integer
+//   number: an int64 when its text is an i64 integer; else a *big.Int when it is an integer
 //           literal beyond i64 (raw); else a float64, or the literal's text when it is
 //           past the doubles (OPA's float64 conversion fails there)
 //   string: a Go string
@@ -470,7 +470,7 @@ function intFromArg (ops: Array<Arg>, argNum: i32): IntArg {
 
 function typeOf (a: Arg): string {
   switch (a.kind) {
-    case K_INT: return "int";
+    case K_INT: return "int64"; // OPA passes util.Atoi64's int64 (since v1.20; an int before)
     case K_BIG: return "*big.Int";
     case K_FLOAT: return "float64";
   }

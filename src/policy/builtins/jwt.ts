@@ -255,12 +255,22 @@ function derLen (n: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes])
 }
 
+// Go's crypto/rsa refuses keys under 1024 bits for every operation, verification included, since
+// Go 1.24 (its rsa1024min default), so OPA verifies nothing with such a key and signs nothing:
+// a 512-bit modulus can be factored, and a token "signed" with it proves nothing.
+const RSA_MIN_BITS = 1024
+const weakRsa = (key: KeyObject): number | null => {
+  const bits = key.asymmetricKeyDetails?.modulusLength
+  return (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') && bits !== undefined && bits < RSA_MIN_BITS ? bits : null
+}
+
 const asymmetric = (type: 'rsa' | 'ec' | 'ed', hashAlg: string | null, opts: (key: KeyObject) => object = () => ({})): Verify =>
   (key, data, sig) => {
     if (Buffer.isBuffer(key) || key.type === 'secret') throw new KeyTypeError('incorrect public key type')
     const kt = key.asymmetricKeyType
     const ok = type === 'rsa' ? kt === 'rsa' || kt === 'rsa-pss' : type === 'ec' ? kt === 'ec' : kt === 'ed25519' || kt === 'ed448'
     if (!ok) throw new KeyTypeError('incorrect public key type')
+    if (weakRsa(key) !== null) return false
     if (type === 'ec') {
       // r || s split in half, as Go's verifyES; re-encoded as DER for node
       const n = Math.floor(sig.length / 2)
@@ -521,6 +531,8 @@ function encodeSign (name: string, headers: string, payload: string, jwkSrc: str
       sig = createHmac(a.hash!, key.export()).update(data).digest()
     } else {
       if (key.type !== 'private') throw new Error(`a private key is required to sign with ${alg}`)
+      const weak = weakRsa(key)
+      if (weak !== null) throw new Error(`crypto/rsa: ${weak}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)`)
       if (alg.startsWith('RS')) sig = cryptoSign(a.hash, data, { key, padding: constants.RSA_PKCS1_PADDING })
       else if (alg.startsWith('PS')) sig = cryptoSign(a.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
       else if (alg.startsWith('ES')) sig = cryptoSign(a.hash, data, { key, dsaEncoding: 'ieee-p1363' })

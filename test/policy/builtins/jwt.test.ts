@@ -209,3 +209,32 @@ t.test('keys and signatures OPA does not accept', async t => {
     ['io.jwt.decode_verify(input.none, {"cert": input.rsaPem})', V([false, {}, {}])],
   ], input)
 })
+
+t.test('RSA keys under 1024 bits verify and sign nothing, as Go 1.24+ crypto/rsa (OPA)', async t => {
+  // A 512-bit modulus can be factored: a token it "signs" proves nothing, and OPA's Go refuses
+  // the key for every operation. These verified here before.
+  const weak = generateKeyPairSync('rsa', { modulusLength: 768 })
+  const ok = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  const b64 = (x: Buffer | string): string => Buffer.from(x).toString('base64url')
+  const rsTok = (key: KeyObject): string => {
+    const data = `${b64('{"alg":"RS256"}')}.${b64('{"sub":"u"}')}`
+    return `${data}.${b64(cryptoSign('sha256', Buffer.from(data), key))}`
+  }
+  const input = {
+    weakTok: rsTok(weak.privateKey),
+    weakPem: pem(weak.publicKey),
+    weakJwk: JSON.stringify(jwk(weak.publicKey)),
+    weakPriv: jwk(weak.privateKey),
+    okTok: rsTok(ok.privateKey),
+    okPem: pem(ok.publicKey),
+  }
+  await table(t, [
+    ['io.jwt.verify_rs256(input.weakTok, input.weakPem)', V(false)],
+    ['io.jwt.verify_rs256(input.weakTok, input.weakJwk)', V(false)],
+    ['io.jwt.decode_verify(input.weakTok, {"cert": input.weakPem})[0]', V(false)],
+    ['io.jwt.encode_sign({"alg": "RS256"}, {}, input.weakPriv)', E(/^eval_builtin_error: io\.jwt\.encode_sign: crypto\/rsa: 768-bit keys are insecure/)],
+    // 1024 bits is the minimum, and accepted
+    ['io.jwt.verify_rs256(input.okTok, input.okPem)', V(true)],
+    ['io.jwt.decode_verify(input.okTok, {"cert": input.okPem})[0]', V(true)],
+  ], input)
+})

@@ -348,6 +348,11 @@ t.test('strict builtin errors abort with OPA messages', async (t) => {
   t.equal(err('bits.and', '[18446744073709551616, 1]'), 'eval_builtin_error: bits.and: operand 1 is an integer beyond 64 bits, which is not supported here')
   t.equal(err('rem', '[7, 0]'), 'eval_builtin_error: rem: modulo by zero')
   t.equal(err('rem', '[1.1, 1]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  // an integer with an exponent past the digits kept (OPA's TestRemOutOfRangeExponent): the
+  // double's NaN remainder leaked out as a number below 0
+  t.equal(err('rem', '[1e2147483648, 2]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  t.equal(err('rem', '[2, 1e5000]'), 'eval_builtin_error: rem: modulo on floating-point number')
+  t.equal(err('rem', '[1e30, 7]'), 'no error', '1e30 is an integer of 31 digits: exact')
   t.equal(err('numbers.range_step', '[0, 10, 0]'), 'eval_builtin_error: numbers.range_step: step must be a positive integer')
   t.equal(err('strings.split_n', '["a.b", ".", 1.5]'), 'eval_type_error: strings.split_n: operand 3 must be integer number but got floating-point number')
   t.equal(err('array.flatten', '[42]'), 'eval_type_error: array.flatten: operand 1 must be array but got number')

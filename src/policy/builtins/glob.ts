@@ -33,13 +33,25 @@ const ANY = '(?s:.)'
 const NOTHING = '[^\\x00-\\x{10FFFF}]'
 
 class GlobSyntaxError extends Error {}
+const syntax = (offset: number, reason: string): GlobSyntaxError => new GlobSyntaxError(`glob: syntax error at ${offset}: ${reason}`)
 
-/** gobwas/glob pattern → anchored Go regexp source. */
+/** gobwas/glob pattern → anchored Go regexp source. Malformed patterns are errors worded as
+ * OPA's glob library words them, at the byte offset it gives (a trailing backslash, an empty
+ * class `[]`, a reversed range `[c-a]`: errors in OPA, so undefined; here they matched, `a\\`
+ * matched "a", or never matched). */
 export function globToRegexSource (pattern: string, delimiters: string[]): string {
   const cps = Array.from(pattern)
   // gobwas reads a NUL rune as the end of the pattern
   const nul = cps.indexOf('\0')
   if (nul >= 0) cps.length = nul
+  // Byte offsets of the runes (an invalid byte held as U+DC80..U+DCFF is one byte, and an error)
+  const off: number[] = [0]
+  for (let i = 0; i < cps.length; i++) {
+    const cp = cps[i]!.codePointAt(0)!
+    if (cp >= 0xdc80 && cp <= 0xdcff) throw syntax(off[i]!, 'invalid UTF-8 sequence')
+    off.push(off[i]! + (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4))
+  }
+  const end = off[cps.length]!
   const notDelim = delimiters.length ? `[^${delimiters.map(reChar).join('')}]` : ANY
   let pos = 0
   let depth = 0
@@ -50,11 +62,14 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
     while (pos < cps.length) {
       const c = cps[pos]
       if (!escaped) {
-        if (c === '\\') { escaped = true; pos++; continue }
-        if (breakers.includes(c)) break
+        if (c === '\\') {
+          if (pos + 1 >= cps.length) throw syntax(end, 'trailing backslash')
+          escaped = true; pos++; continue
+        }
+        if (breakers.includes(c!)) break
       }
       escaped = false
-      out += reChar(c)
+      out += reChar(c!)
       pos++
     }
     return out
@@ -68,10 +83,10 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
     let hi: string | null = null
     let seenNot = false
     for (;;) {
-      if (pos >= cps.length) throw new GlobSyntaxError('unexpected end of input')
-      const c = cps[pos]
+      if (pos >= cps.length) throw syntax(end, 'unexpected end of input')
+      const c = cps[pos]!
       if (listBody !== null || hi !== null) {
-        if (c !== ']') throw new GlobSyntaxError('expected close range character')
+        if (c !== ']') throw syntax(off[pos + 1]!, 'expected close range character')
         pos++
         break
       }
@@ -82,9 +97,12 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
       let body = ''
       let escaped = false
       while (pos < cps.length) {
-        const d = cps[pos]
+        const d = cps[pos]!
         if (!escaped) {
-          if (d === '\\') { escaped = true; pos++; continue }
+          if (d === '\\') {
+            if (pos + 1 >= cps.length) throw syntax(end, 'trailing backslash')
+            escaped = true; pos++; continue
+          }
           if (d === ']') break
         }
         escaped = false
@@ -93,13 +111,14 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
       }
       listBody = body
     }
+    // `pos` is past the `]`: OPA's lexer reads the class whole and reports there
     if (listBody !== null) {
-      if (listBody === '') return negate ? ANY : NOTHING
+      if (listBody === '') throw syntax(off[pos]!, 'could not parse range')
       return `[${negate ? '^' : ''}${listBody}]`
     }
     const a = lo!.codePointAt(0)!
     const b = hi!.codePointAt(0)!
-    if (a > b) return negate ? ANY : NOTHING
+    if (a > b) throw syntax(off[pos]!, 'range hi character is less than lo')
     return `[${negate ? '^' : ''}${reChar(lo!)}-${reChar(hi!)}]`
   }
 
@@ -113,7 +132,7 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
         depth++
         const alts: string[] = [seq()]
         while (pos < cps.length && cps[pos] === ',') { pos++; alts.push(seq()) }
-        if (pos >= cps.length) throw new GlobSyntaxError('unexpected end of input')
+        if (pos >= cps.length) throw syntax(end, 'unclosed `{`')
         pos++ // '}'
         depth--
         out += `(?:${alts.join('|')})`

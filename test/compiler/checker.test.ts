@@ -345,3 +345,16 @@ t.test('object.* and json.filter/remove results are typed as OPA types them sinc
   ])
   t.same(typeErrors('package p\n\nallow if object.subset(input.claims, {"admin": true})\n\nb := object.filter({"a": 1}, ["a"]).a\n\nc := object.union_n([{"a": 1}])\n'), [], 'the usual uses still type-check')
 })
+
+t.test('function arguments OPA refuses: calls, and input or data (its compile_test.go cases)', async t => {
+  // Both compiled here: f(2) returned 7, and `f(input)` shadowed the input document.
+  const diag = (source: string, regoVersion?: 0): string[] =>
+    checkSources({ modules: [{ file: 'a.rego', source: `package test\n\n${source}\n` }], ...(regoVersion === 0 ? { regoVersion } : {}) }).map(formatDiagnostic)
+  t.same(diag('f(1+1) := 7'), ['a.rego:3:3: rego_compile_error: rule arguments cannot contain calls'])
+  t.same(diag('f(1+1) = 7', 0), ['a.rego:3:3: rego_compile_error: rule arguments cannot contain calls'], 'Rego v0 too')
+  t.same(diag('f([count([1])]) := 7'), ['a.rego:3:4: rego_compile_error: rule arguments cannot contain calls'], 'inside an array')
+  t.same(diag('f([input]) if { true }'), ['a.rego:3:1: rego_compile_error: args must not shadow input (use a different variable name)'])
+  t.same(diag('f(data) if { true }'), ['a.rego:3:1: rego_compile_error: args must not shadow data (use a different variable name)'])
+  t.same(diag('f({"k": input}) if { true }'), ['a.rego:3:1: rego_compile_error: args must not shadow input (use a different variable name)'], 'an object value')
+  t.same(diag('f(input.x) := 1\n\nf([1][0]) := 2\n\ng({count([1])}) := 3\n\np := [f(1), g({1})]'), [], 'a reference into input, an indirect reference and a set are fine')
+})

@@ -1,5 +1,7 @@
 // Local variable declarations, as OPA's compiler checks them (its RewriteLocalVars stage), in
 // every module, strict or not:
+//   - a function argument that is or holds input/data  rego_compile_error  args must not shadow input (...)
+//   - a call in a function argument (`f(1 + 1)`)       rego_compile_error  rule arguments cannot contain calls
 //   - a name declared (`:=`, `some`, `some ... in`, `every`) after the same body used it
 //                                                  rego_compile_error  var x referenced above
 //   - declared twice in one body                   rego_compile_error  var x assigned above / var x declared above
@@ -63,6 +65,12 @@ export function localVarChecks (modules: Module[]): Diagnostic[] {
     const globals = new Set(rulesOf.get(pkgKey(m)))
     for (const imp of m.imports) { const a = importAlias(imp); if (a !== null) globals.add(a) }
     for (const rule of m.rules) {
+      for (const a of rule.args ?? []) {
+        // OPA's resolveAllRefs and rewriteLocalVars stages, for every module
+        const root = shadowedRoot(a)
+        if (root !== null) out.push({ code: 'rego_compile_error', message: `args must not shadow ${root} (use a different variable name)`, loc: rule.loc })
+        argCalls(a, call => out.push({ code: 'rego_compile_error', message: 'rule arguments cannot contain calls', loc: call.loc }))
+      }
       const args = new Scope(null)
       for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) args.names.set(v.name, 'arg') })
       // a comprehension in an argument is a body of its own (`f({{x | x := 1; x := 2}})`)
@@ -108,6 +116,36 @@ function importAlias (imp: Import): string | null {
   const last = p.path[p.path.length - 1]
   if (last === undefined) return p.head.type === 'var' ? p.head.name : null
   return last.type === 'string' ? last.value : null
+}
+
+/** input or data used as (part of) a function argument, as OPA's resolveRefsInRule finds it:
+ *  `f(input)`, `f([data])` (object values and refs are looked into; keys, sets, comprehensions
+ *  and calls are not). */
+function shadowedRoot (t: Term): string | null {
+  switch (t.type) {
+    case 'var': return t.name === 'input' || t.name === 'data' ? t.name : null
+    case 'ref': {
+      // `input.x` is a reference into input, not input itself: only a head that is no variable is looked into
+      if (t.path.length === 0 || t.head.type !== 'var') { const r = shadowedRoot(t.head); if (r !== null) return r }
+      for (const p of t.path) { const r = shadowedRoot(p); if (r !== null) return r }
+      return null
+    }
+    case 'array': for (const i of t.items) { const r = shadowedRoot(i); if (r !== null) return r } return null
+    case 'object': for (const [, v] of t.entries) { const r = shadowedRoot(v); if (r !== null) return r } return null
+    default: return null
+  }
+}
+
+/** Calls in a function argument (`f(1 + 1)`, `f([count(x)])`): OPA's rewriteLocalVars refuses
+ *  them ("rule arguments cannot contain calls"); refs, arrays and object values are looked into,
+ *  sets and comprehensions are not. */
+function argCalls (t: Term, cb: (call: Term) => void): void {
+  switch (t.type) {
+    case 'call': cb(t); return
+    case 'ref': argCalls(t.head, cb); t.path.forEach(p => argCalls(p, cb)); return
+    case 'array': t.items.forEach(i => argCalls(i, cb)); return
+    case 'object': t.entries.forEach(([, v]) => argCalls(v, cb))
+  }
 }
 
 /** Variables an argument binds: array elements and object values, nested (not object keys or sets). */

@@ -358,3 +358,15 @@ t.test('function arguments OPA refuses: calls, and input or data (its compile_te
   t.same(diag('f({"k": input}) if { true }'), ['a.rego:3:1: rego_compile_error: args must not shadow input (use a different variable name)'], 'an object value')
   t.same(diag('f(input.x) := 1\n\nf([1][0]) := 2\n\ng({count([1])}) := 3\n\np := [f(1), g({1})]'), [], 'a reference into input, an indirect reference and a set are fine')
 })
+
+t.test('--strict: a local of the same name is not a use of an import or an argument (OPA compile_test.go)', async t => {
+  const strict = (source: string, regoVersion?: 0): string[] =>
+    checkSources({ modules: [{ file: 's.rego', source: `package test\n\n${source}\n` }], strict: true, ...(regoVersion === 0 ? { regoVersion } : {}) }).map(formatDiagnostic)
+  t.same(strict('import data.foo\n\nr { f(1) }\n\nf(foo) = foo == 1', 0), ['s.rego:3:1: rego_compile_error: import data.foo unused'], 'an argument named like the import')
+  t.same(strict('import data.foo\n\nr { foo := true; foo }', 0), ['s.rego:3:1: rego_compile_error: import data.foo unused'], 'a local assigned')
+  t.same(strict('import data.foo\n\nr if { x := [foo | true]; x }'), [], 'read inside a comprehension: used')
+  t.same(strict('import data.foo\n\nf(foo.bar) := 1'), [], 'a reference argument reads it')
+  t.same(strict('a := {"foo": 1}\n\nfunc(x) := {x: v | x := "foo"; v := a[x]} if { input.test == "foo" }'),
+    ['s.rego:5:6: rego_compile_error: unused argument x. (hint: use _ (wildcard variable) instead)'], 'the comprehension\'s own x')
+  t.same(strict('f(x) := y if { y := x }\n\ng(x, x) := 1\n\nh(x) := 1 if { true } else := x'), [], 'read in the body, repeated, read in an else')
+})

@@ -28,11 +28,16 @@ class Scope {
 
   /** declared (not only seen) here or in an enclosing scope */
   resolves (name: string): boolean {
+    return this.declaration(name) !== undefined
+  }
+
+  /** how the nearest declaration of `name` declared it */
+  declaration (name: string): Occurrence | undefined {
     for (let s: Scope | null = this; s !== null; s = s.parent) {
       const o = s.names.get(name)
-      if (o !== undefined && o !== 'seen') return true
+      if (o !== undefined && o !== 'seen') return o
     }
-    return false
+    return undefined
   }
 }
 
@@ -89,6 +94,43 @@ export function localVarChecks (modules: Module[]): Diagnostic[] {
     }
   }
   return out
+}
+
+/**
+ * The names a module's rules read that no local declaration of theirs binds (arguments, `:=`,
+ * `some`, `every`, comprehension scopes): rules, imports, builtins. An import only a local
+ * shadows (`f(foo) := foo`, `foo := true; foo`) is not used, as OPA's unused-import check says.
+ */
+export function globalUses (m: Module): Set<string> {
+  const used = new Set<string>()
+  for (const rule of m.rules) walkRule(rule, n => { used.add(n) })
+  return used
+}
+
+/** The arguments of a function some branch reads (a local of the same name in a comprehension
+ *  or `every` is not the argument). */
+export function usedArgs (rule: Rule): Set<string> {
+  const used = new Set<string>()
+  walkRule(rule, undefined, n => { used.add(n) })
+  return used
+}
+
+/** Walks every branch of a rule: its arguments declared, its body, then its head. */
+function walkRule (rule: Rule, onGlobal?: (name: string) => void, onArg?: (name: string) => void): void {
+  const argUses = (t: Term, w: Walker, scope: Scope): void => {
+    if (t.type === 'var') return
+    if (t.type === 'array') t.items.forEach(i => argUses(i, w, scope))
+    else if (t.type === 'object') t.entries.forEach(([k, v]) => { w.term(k, scope); argUses(v, w, scope) })
+    else w.term(t, scope)
+  }
+  for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
+    const base = new Scope(null)
+    for (const a of rule.args ?? []) argVars(a, v => { if (!isWildcard(v.name)) base.names.set(v.name, 'arg') })
+    const walker = new Walker([], new Set(), onGlobal, onArg)
+    for (const a of rule.args ?? []) argUses(a, walker, base)
+    walker.body(r.body, base)
+    for (const h of headTerms(r)) walker.term(h, base)
+  }
 }
 
 /** The variables of a print argument as OPA's check visits them: not inside comprehensions or
@@ -158,7 +200,8 @@ function argVars (t: Term, cb: (v: VarTerm) => void): void {
 /** Declaration order of one body: what each expression uses, then what it declares (`:=`
  *  uses its right side and `with` values first; `some ... in` declares before it uses). */
 class Walker {
-  constructor (private readonly out: Diagnostic[], private readonly globals: ReadonlySet<string>) {}
+  constructor (private readonly out: Diagnostic[], private readonly globals: ReadonlySet<string>,
+    private readonly onGlobal?: (name: string) => void, private readonly onArg?: (name: string) => void) {}
 
   body (body: Body, scope: Scope): void {
     for (const e of body) this.expr(e, scope)
@@ -287,8 +330,14 @@ class Walker {
   }
 
   use (name: string, scope: Scope): void {
-    if (isWildcard(name) || scope.resolves(name) || scope.names.has(name)) return
+    if (isWildcard(name)) return
+    if (scope.resolves(name)) {
+      if (this.onArg !== undefined && scope.declaration(name) === 'arg') this.onArg(name)
+      return
+    }
+    if (scope.names.has(name)) return
     scope.names.set(name, 'seen')
+    this.onGlobal?.(name)
   }
 
   term (t: Term, scope: Scope): void {

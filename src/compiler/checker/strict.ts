@@ -15,7 +15,7 @@
 import type { Body, Expr, Import, Module, Rule, Term } from '../ast/index.js'
 import { importText } from '../ast/index.js'
 import { builtinDecl } from '../builtins.js'
-import { bodyVars, nestedScopes, termVars } from './locals.js'
+import { bodyVars, globalUses, nestedScopes, termVars, usedArgs } from './locals.js'
 import type { Diagnostic } from '../diagnostics.js'
 
 const ROOT_DOCUMENTS = new Set(['input', 'data'])
@@ -39,8 +39,7 @@ function checkModule (m: Module, out: Diagnostic[], strict: boolean): void {
   const err: Report = (code, message, loc, always = false) => { if (strict || always) out.push({ code, message, loc }) }
 
   // imports: duplicates and unused ones
-  const used = new Set<string>()
-  for (const r of m.rules) ruleNames(r, n => used.add(n))
+  const used = globalUses(m)
   const seen = new Map<string, Import>()
   for (const imp of m.imports) {
     const text = importPath(imp.path)
@@ -68,13 +67,14 @@ function checkModule (m: Module, out: Diagnostic[], strict: boolean): void {
     if (head?.type === 'var' && ROOT_DOCUMENTS.has(head.name)) {
       err('rego_compile_error', `rules must not shadow ${head.name} (use a different rule name)`, rule.loc, true)
     }
-    // unused arguments: a variable argument that occurs nowhere else in any branch
+    // unused arguments: a variable argument no branch reads (a comprehension's own `x := ...`
+    // is another x) and no other argument repeats
     if (rule.args !== undefined) {
       const counts = new Map<string, number>()
       for (const a of rule.args) termVars(a, n => { counts.set(n, (counts.get(n) ?? 0) + 1) })
-      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) ruleVars(r, n => { counts.set(n, (counts.get(n) ?? 0) + 1) })
+      const read = usedArgs(rule)
       for (const a of rule.args) {
-        if (a.type === 'var' && a.name !== '_' && (counts.get(a.name) ?? 0) <= 1) {
+        if (a.type === 'var' && a.name !== '_' && !read.has(a.name) && (counts.get(a.name) ?? 0) <= 1) {
           err('rego_compile_error', `unused argument ${a.name}. (hint: use _ (wildcard variable) instead)`, a.loc)
         }
       }
@@ -150,41 +150,6 @@ function exprCalls (e: Expr, cb: (name: string, loc: Term['loc']) => void): void
     case 'every': visit(k.collection); break
   }
   for (const w of e.with) visit(w.value)
-}
-
-/** Every name a rule mentions: variables, reference heads and the first part of call names. */
-function ruleNames (r: Rule, cb: (name: string) => void): void {
-  const callHead = (t: Term): void => {
-    switch (t.type) {
-      case 'call': cb(t.name.split('.')[0]); t.args.forEach(callHead); return
-      case 'ref': callHead(t.head); t.path.forEach(callHead); return
-      case 'array': case 'set': t.items.forEach(callHead); return
-      case 'object': t.entries.forEach(([a, b]) => { callHead(a); callHead(b) }); return
-      case 'arraycompr': case 'setcompr': callHead(t.term); bodyTerms(t.body, callHead); return
-      case 'objectcompr': callHead(t.key); callHead(t.value); bodyTerms(t.body, callHead)
-    }
-  }
-  for (let x: Rule | undefined = r; x !== undefined; x = x.else) {
-    const terms: Term[] = [...x.ref.slice(1), ...(x.args ?? [])]
-    if (x.key !== undefined) terms.push(x.key)
-    if (x.value !== undefined) terms.push(x.value)
-    for (const t of terms) { termVars(t, cb); callHead(t) }
-    bodyVars(x.body, cb)
-    bodyTerms(x.body, callHead)
-  }
-}
-
-function bodyTerms (body: Body, cb: (t: Term) => void): void {
-  for (const e of body) {
-    const k = e.kind
-    switch (k.type) {
-      case 'term': cb(k.term); break
-      case 'unify': case 'assign': cb(k.left); cb(k.right); break
-      case 'somein': if (k.key !== undefined) cb(k.key); cb(k.value); cb(k.collection); break
-      case 'every': cb(k.collection); bodyTerms(k.body, cb); break
-    }
-    for (const w of e.with) { cb(w.target); cb(w.value) }
-  }
 }
 
 function importPath (t: Term): string | null {

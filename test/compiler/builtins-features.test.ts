@@ -227,6 +227,10 @@ t.test('METADATA errors are parse errors at the block', async t => {
   t.same(errs('package p\n# just a comment\n  # METADATA\np := 1\n'), [])
   t.match(compileErrors('package p\nimport rego.v1\n# METADATA\n# scope: document\np := 1\n# METADATA\n# scope: document\np := 1\nx := rego.metadata.chain()\n'),
     [/^6:1: rego_type_error: document annotation redeclared: p\.rego:3/])
+  // checked whether or not the policy reads its metadata, as OPA's compiler does (it was only
+  // checked on the first rego.metadata.* call; OPA check_test.go TestCheckAnnotationRules)
+  t.match(compileErrors('package p\n# METADATA\n# scope: document\n# title: a\np := 1\n# METADATA\n# scope: document\n# title: b\np := 1\n'),
+    [/^6:1: rego_type_error: document annotation redeclared: p\.rego:2/])
 })
 
 t.test('rego.metadata in a query is an error; in v0 it works the same', async t => {

@@ -78,6 +78,9 @@ interface InputUse { paths: string[][]; whole: boolean }
 
 export function planPolicy (input: PlanInput, diags: Diagnostics): PlanOutput {
   const p = new Planner(input, diags)
+  // OPA checks METADATA blocks for conflicts ("annotation redeclared") whether or not the policy
+  // reads them: build the index now, not only on the first rego.metadata.* call
+  p.annotationIndex()
   return p.run()
 }
 
@@ -101,7 +104,7 @@ class Planner {
   readonly funcBuiltins: Array<Set<string>> = []
   readonly funcNodes: TreeNode[] = []
   queryVars: string[] = []
-  /** METADATA blocks by target, built on first use of rego.metadata.* */
+  /** METADATA blocks by target (built before planning: it reports conflicts) */
   private annotations: AnnotationIndex | null = null
   readonly coveragePoints: CoveragePoint[] = []
   coverBuiltin = -1

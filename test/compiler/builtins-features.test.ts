@@ -223,8 +223,11 @@ t.test('METADATA errors are parse errors at the block', async t => {
   t.match(errs('# METADATA\n# scope: rule\npackage p\n'), ['1: annotation scope \'rule\' must be applied to rule (package)'])
   t.match(errs('package p\n# METADATA\n# title: [unclosed\np := 1\n'), [/^2: invalid METADATA block/])
   t.match(errs('package p\n# METADATA\n# entrypoint: true\n# scope: rule\np := 1\n'), [/^2: annotation entrypoint applied to non-document or package scope 'rule'/])
-  // a comment that is not at column 1 ends the block; an ordinary comment is not a block
-  t.same(errs('package p\n# just a comment\n  # METADATA\np := 1\n'), [])
+  // an ordinary comment is not a block; a block with nothing in it is an error, as OPA's
+  // metadata parser says (it was an empty block here)
+  t.same(errs('package p\n# just a comment\np := 1\n'), [])
+  t.same(errs('package p\n# METADATA\n\n# title: x\np := 1\n'), ['2: expected METADATA block, found whitespace'])
+  t.same(errs('package p\n# just a comment\n  # METADATA\np := 1\n'), ['3: expected METADATA block, found whitespace'])
   t.match(compileErrors('package p\nimport rego.v1\n# METADATA\n# scope: document\np := 1\n# METADATA\n# scope: document\np := 1\nx := rego.metadata.chain()\n'),
     [/^6:1: rego_type_error: document annotation redeclared: p\.rego:3/])
   // checked whether or not the policy reads its metadata, as OPA's compiler does (it was only

@@ -163,7 +163,8 @@ export function lex (source: string, file: string): LexResult {
     if (c === '\n') {
       i++; line++; lineStart = i; ws = true; nl = true; continue
     }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\ufeff') {
+    // (a vertical tab or form feed is no whitespace to OPA's scanner: an illegal token)
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\ufeff') {
       i++; ws = true; continue
     }
     if (c === '#') {

@@ -56,9 +56,11 @@ export function attachAnnotations (module: Module, comments: Comment[], diags: D
   const all: Annotation[] = []
   for (const b of blocks) {
     const error = (message: string): void => { diags.push({ code: 'rego_parse_error', message, loc: b.loc }) }
+    // OPA's metadata parser: a block with nothing but whitespace is an error
+    if (b.lines.join('\n').trim() === '') { error('expected METADATA block, found whitespace'); continue }
     let raw: unknown
     try {
-      raw = b.lines.length === 0 ? {} : parseOpaYaml(b.lines.join('\n'))
+      raw = parseOpaYaml(b.lines.join('\n'))
     } catch (e) {
       error(`invalid METADATA block: ${(e as Error).message.split('\n')[0]}`)
       continue

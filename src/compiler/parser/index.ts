@@ -137,6 +137,7 @@ class Parser {
   numberText (t: Token): string {
     const x = t.text
     if (x.length > 1 && x[0] === '0' && x[1] !== '.' && x[1] !== 'e' && x[1] !== 'E') this.unexpected('number without leading zero', t)
+    if (numberTooBig(x)) this.fail('number too big', t)
     return x
   }
 
@@ -144,6 +145,7 @@ class Parser {
   fractionText (): string {
     const t = this.advance()
     if (!/^[0-9]+([eE][+-]?[0-9]+)?$/.test(t.text)) this.unexpected('digits after the decimal point', t)
+    if (numberTooBig('0.' + t.text)) this.fail('number too big', t)
     return t.text
   }
 
@@ -215,7 +217,10 @@ class Parser {
         if (this.isKw('import')) {
           const t = this.tok
           const imp = this.parseImport()
-          if (sawRule) {
+          // OPA reads an import anywhere in the module; a language import (future.*, rego.*) after
+          // a rule would change how the rules above it were read, so it is refused
+          const h = imp.path.type === 'ref' ? imp.path.head : imp.path
+          if (sawRule && h.type === 'var' && (h.name === 'future' || h.name === 'rego')) {
             this.diags.push({ code: 'rego_parse_error', message: 'imports must appear before rules', loc: this.loc(t) })
           }
           this.languageImport(imp)
@@ -314,6 +319,12 @@ class Parser {
       if (t.kind !== 'ident' || this.isKeyword(t.text)) this.unexpected('import alias (a variable name)')
       alias = this.advance().text
     }
+    // OPA: "unexpected import path, must not end with a keyword" unless aliased (`import data.foo.in`)
+    const last = path.path.length > 0 ? path.path[path.path.length - 1] : undefined
+    const language = path.head.type === 'var' && (path.head.name === 'future' || path.head.name === 'rego')
+    if (alias === undefined && !language && last?.type === 'string' && KEYWORDS.has(last.value)) {
+      this.fail('unexpected import path, must not end with a keyword', kw)
+    }
     return { path, alias, loc: this.loc(kw) }
   }
 
@@ -397,7 +408,9 @@ class Parser {
 
     const rule: Rule = { loc: this.loc(first), default: isDefault, ref, assign: false, body: [] }
 
-    if (this.isOp('(') && (!this.tok.wsBefore || ref.length === 1)) {
+    // `p() contains x` is refused like `p(a) contains x`, though `p() := 1` is `p := 1`
+    const hadArgs = this.isOp('(') && (!this.tok.wsBefore || ref.length === 1)
+    if (hadArgs) {
       const args = this.parseArgs()
       // `f() := 1` is the rule `f := 1` in OPA (no semantic difference: OPA issue #6315)
       if (args.length > 0) rule.args = args
@@ -406,7 +419,7 @@ class Parser {
     if (this.isKw('contains')) {
       const c = this.advance()
       if (isDefault) this.fail('default rules cannot use contains', c)
-      if (rule.args !== undefined) this.fail('functions cannot use contains', c)
+      if (hadArgs) this.fail('functions cannot use contains', c)
       rule.key = this.parseIn(false)
     } else if (this.isOp(':=') || this.isOp('=')) {
       rule.assign = this.advance().text === ':='
@@ -440,6 +453,9 @@ class Parser {
       // v0 and v1: Regal's own v1 library declares parse_bool("1") that way)
     } else if (rule.value === undefined && rule.key === undefined && ref.length === 1) {
       this.fail(`rule ${this.refText(ref)} must have a value, a contains term or an if body`, nameTok)
+    } else if (this.version === 1 && rule.value === undefined && rule.key === undefined && rule.args === undefined) {
+      // `p.q` or `p[x]` alone: v0's partial set rule, which Rego v1 spells `p contains "q"`
+      this.fail(ref.length === 2 ? '`contains` keyword is required for partial set rules' : 'rule must have value assignment and/or body declaration', nameTok)
     }
     if (this.version === 0 && !hasIf && rule.key === undefined && rule.value === undefined &&
         rule.args === undefined && ref.length === 2) {
@@ -589,7 +605,13 @@ class Parser {
   separator (end: BodyEnd): boolean {
     if (this.isOp(';')) {
       this.advance()
-      return this.atBodyEnd(end)
+      // `p if { true; }`: a `;` separates two expressions, as OPA's parser reads it (a query
+      // may still end with one)
+      if (this.atBodyEnd(end)) {
+        if (end !== 'eof') this.unexpected('expression')
+        return true
+      }
+      return false
     }
     if (this.atBodyEnd(end)) return true
     if (this.tok.nlBefore) return false
@@ -862,6 +884,10 @@ class Parser {
     } catch (e) {
       if (!(e instanceof ParseError)) throw e
     }
+    // `some internal.member_2()` written out: not a domain (it crashed the checker)
+    if (t !== null && t.type === 'call' && ((t.name === 'internal.member_2' && t.args.length !== 2) || (t.name === 'internal.member_3' && t.args.length !== 3))) {
+      this.fail('illegal domain', kw)
+    }
     if (t !== null && t.type === 'call' && t.name === 'internal.member_2') {
       return { loc, negated: false, with: [], kind: { type: 'somein', value: t.args[0], collection: t.args[1] } }
     }
@@ -898,6 +924,9 @@ class Parser {
     }
     // `in` here even where it is not a keyword (a v0 module importing only future.keywords.every)
     if (!(this.tok.kind === 'ident' && this.tok.text === 'in')) this.unexpected('in')
+    // OPA's parser: `every 10 in xs`, `every "k", x in xs` are no iteration
+    if (key !== undefined && key.type !== 'var') this.fail('expected key to be a variable', kw)
+    if (value.type !== 'var') this.fail('expected value to be a variable', kw)
     this.advance()
     const collection = this.parseRelation()
     if (!this.isOp('{')) this.unexpected('{')
@@ -1313,4 +1342,20 @@ function sameKeyTerm (a: Term, b: Term): boolean {
 
 function sameTerms (a: Term[], b: Term[]): boolean {
   return a.length === b.length && a.every((t, i) => sameKeyTerm(t, b[i]!))
+}
+
+/** OPA's parser refuses a number literal whose binary exponent is past ±1e5 ("number too big":
+ *  printing such a big.Float costs time non-linear in the exponent). */
+function numberTooBig (text: string): boolean {
+  const m = /^[-+]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([-+]?[0-9]+))?$/.exec(text)
+  if (m === null) return false
+  const int = m[1] ?? ''
+  const first = (int + (m[2] ?? '')).search(/[1-9]/)
+  if (first < 0) return false // zero
+  const digits = (int + (m[2] ?? '')).slice(first)
+  const e = m[3] === undefined ? 0 : Number(m[3])
+  // big.Float's MantExp: floor(log2 |x|) + 1, from the leading digits and the decimal exponent
+  const lead = Number(`${digits[0]}.${digits.slice(1, 16) || '0'}`)
+  const exp = Math.floor(Math.log2(lead) + (int.length - first - 1 + e) * Math.log2(10)) + 1
+  return !(Math.abs(exp) <= 1e5)
 }

@@ -68,6 +68,9 @@ t.test('with targets and replacements OPA refuses', async t => {
     ['f(x) := x\ng(x, y) := x\nr := y if { y := f(1) with f as g }', /rego_type_error: data\.test\.f: arity mismatch\n\thave: \(any, any\)\n\twant: \(any\)/],
     ['r := y if { y := count([1]) with count as concat }', /rego_type_error: count: arity mismatch\n\thave: \(string, any<array\[string\], set\[string\]>\)\n\twant: \(collection: any<string, array\[any\], object\[any: any\], set\[any\]>\)/],
     ['r := y if { y := concat(",", ["a"]) with concat as count }', /rego_type_error: concat: arity mismatch/],
+    // a dotted builtin as the replacement is checked too (OPA compile_test.go; it was not)
+    ['r := y if { y := count([1]) with count as array.concat }', /rego_type_error: count: arity mismatch/],
+    ['r := y if { y := upper("a") with upper as array.reverse }', /rego_type_error: upper: arity mismatch/],
   ]
   for (const [body, want] of refused) {
     const out = await runRego(`package test\n${body}\n`, {}, 'test/r')

@@ -598,9 +598,13 @@ class Checker {
   /** A `with` value naming a builtin (`with count as concat`): a variable of the body only
    * by name, unless the body declares or binds it. */
   builtinValue (t: Term, bc: BodyCtx): { decl: BuiltinDecl } | null {
-    if (t.type !== 'var') return null
-    for (let s: Scope | null = bc.scope; s !== null; s = s.parent) if (s.declared.has(t.name) || s.bound.has(t.name)) return null
-    const decl = builtinDecl(t.name)
+    // `with count as concat`, and a dotted one (`with http.send as array.concat`, whose head
+    // `array` is a body variable only by name): its arity and arguments are checked too
+    const name = dottedName(t)
+    if (name === null) return null
+    const head = name.split('.')[0]!
+    for (let s: Scope | null = bc.scope; s !== null; s = s.parent) if (s.declared.has(head) || s.bound.has(head)) return null
+    const decl = builtinDecl(name)
     return decl === undefined || decl.impl.kind === 'none' ? null : { decl }
   }
 

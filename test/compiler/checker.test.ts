@@ -370,3 +370,16 @@ t.test('--strict: a local of the same name is not a use of an import or an argum
     ['s.rego:5:6: rego_compile_error: unused argument x. (hint: use _ (wildcard variable) instead)'], 'the comprehension\'s own x')
   t.same(strict('f(x) := y if { y := x }\n\ng(x, x) := 1\n\nh(x) := 1 if { true } else := x'), [], 'read in the body, repeated, read in an else')
 })
+
+t.test('a composite or reference key a typed value cannot have is an undefined ref (OPA check_test.go TestCheckRefErrInvalid)', async t => {
+  // Only a typed variable key was checked: these compiled and were undefined.
+  const errs = (body: string): string[] => checkSources({ modules: [
+    { file: 'a.rego', source: 'package test\n\nq := {"foo": 1, "bar": 2}\n' },
+    { file: 'b.rego', source: `package other\n\nr if {\n  ${body}\n}\n` },
+  ] }).map(d => d.message)
+  t.same(errs('data.test.q[[1, 2]]'), ['undefined ref: data.test.q[...]'])
+  t.same(errs('arr := [1]\n  data.test.q[arr[0]]'), ['undefined ref: data.test.q[...]'])
+  t.same(errs('o := {"a": 1}\n  arr := [1]\n  o[arr[0]]'), ['undefined ref: o[...]'])
+  t.same(errs('a := {[1], [2]}\n  a[["foo"]]'), ['undefined ref: a[...]'])
+  t.same(errs('arr := ["foo"]\n  data.test.q[arr[0]]\n  data.test[arr[0]]\n  data[2]\n  data.test.q["bar"]'), [], 'string keys, and data[2] (OPA reads data["2"])')
+})

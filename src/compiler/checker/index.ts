@@ -483,7 +483,8 @@ class Checker {
         return this.selectPath(base, path.slice(i), bc, ref, i)
       }
     }
-    // a package prefix, or base data: any; type the remaining keys' variables
+    // a package prefix (or base data): any, whatever the key (OPA reads data[2] as data["2"]:
+    // its dataderef cases); type the remaining keys' variables
     return this.selectPath(ANY, path.slice(i), bc, ref, i, true)
   }
 
@@ -523,21 +524,29 @@ class Checker {
           return ANY
         }
       }
-      this.typeKey(k, keys, bc)
+      // a composite or a reference key is checked too (OPA's checkRefLeaf: `[1, 2]` or `arr[0]`
+      // into an object of string keys is an undefined ref)
+      if (!this.typeKey(k, keys, bc) && !isTop(cur)) {
+        if (!noErrors) this.refErrorType(ref, offset + i, cur, (this.typeOf(k, bc) ?? ANY) as RegoType)
+        return ANY
+      }
       cur = isTop(cur) ? ANY : valuesOf(cur)
     }
     return cur
   }
 
   /** Types a non-constant reference key against the keys of what it indexes. */
-  typeKey (k: Term, keys: RegoType, bc: BodyCtx): void {
+  /** Types a key's variables from the keys a value can have; false when the key (a composite
+   *  or a reference, typed) cannot be one of them. */
+  typeKey (k: Term, keys: RegoType, bc: BodyCtx): boolean {
     if (k.type === 'var') {
-      if (k.name === '_' || bc.scope.owner(k.name) === null) { this.typeOf(k, bc); return }
+      if (k.name === '_' || bc.scope.owner(k.name) === null) { this.typeOf(k, bc); return true }
       if (bc.scope.get(k.name) === undefined) bc.scope.put(k.name, keys)
-      return
+      return true
     }
-    if (k.type === 'array' || k.type === 'object' || k.type === 'set') { this.unify1(k, keys, bc, false); return }
-    this.typeOf(k, bc)
+    if (k.type === 'array' || k.type === 'object' || k.type === 'set') return this.unify1(k, keys, bc, false)
+    const kt = this.typeOf(k, bc)
+    return kt === undefined || unifies(kt, keys)
   }
 
   refError (ref: Term, index: number, have: RegoType, key: unknown): void {

@@ -576,3 +576,10 @@ t.test('what OPA\'s parser refuses and was read here (its parser_test.go)', asyn
   t.equal(first('p.q.r'), '2:1 rule must have value assignment and/or body declaration')
   t.same(parseModule('package t\np[1]\np.q\n', 'v0.rego', { regoVersion: 0 }).diagnostics, [], 'v0: partial set rules')
 })
+
+t.test('further bodies chained after an if block are rules of their own, as OPA reads them (MultipleEnclosedBodies)', async t => {
+  const m = parseModule('package t\np if { a } { b }\nf(x) := 1 if { x == 1 } { x == 2 }\n', 'c.rego')
+  t.same(m.diagnostics, [])
+  t.same(m.module?.rules.map(r => pt(r.ref[0]!)), ['p', 'p', 'f', 'f'])
+  t.same(errs('package t\np := 1 { true }').filter(e => e !== 'module is not null'), ['2:8 `if` keyword is required before rule body'], 'a body without if stays refused in v1')
+})

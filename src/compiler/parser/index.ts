@@ -101,6 +101,8 @@ class Parser {
   }
 
   isKeyword (word: string): boolean { return this.keywords.has(word) }
+  /** the rule just parsed had an `if { ... }` block body (further bodies may be chained to it) */
+  ifBlock = false
 
   // ---------------------------------------------------------------- token helpers
 
@@ -357,11 +359,13 @@ class Parser {
 
   // ---------------------------------------------------------------- rules
 
-  /** A rule, plus in v0 the further bodies chained to it (`p { a } { b }`: one rule per body). */
+  /** A rule, plus the further bodies chained to it (`p { a } { b }` in v0, `p if { a } { b }`:
+   *  one rule per body, as OPA's parser reads them). */
   parseRules (): Rule[] {
+    this.ifBlock = false
     const rule = this.parseRule()
     const rules = [rule]
-    if (this.version === 0) {
+    if (this.version === 0 || this.ifBlock) {
       while (this.isOp('{') && rule.else === undefined && !rule.default) {
         const open = this.advance()
         const body = this.parseBody('}', false, open)
@@ -509,7 +513,8 @@ class Parser {
           const open = this.advance()
           const body = this.parseBody('}', false, open)
           this.expectOp('}')
-          this.checkRuleEnd()
+          this.checkRuleEnd(true)
+          this.ifBlock = true
           return body
         } catch (e) {
           if (!(e instanceof ParseError)) throw e
@@ -543,9 +548,10 @@ class Parser {
 
   /** A rule (or else branch) ends at end of line / file or continues with `else` (in v0 also
    *  with another body). */
-  checkRuleEnd (): void {
+  /** `chained`: after an `if { ... }` block, which further bodies may follow */
+  checkRuleEnd (chained = false): void {
     if (this.isKw('else')) return
-    if (this.version === 0 && this.isOp('{')) return
+    if ((this.version === 0 || chained) && this.isOp('{')) return
     this.endOfStatement()
   }
 

@@ -99,6 +99,29 @@ for (const mode of ['group', 'batched'] as const) {
   })
 }
 
+
+t.test('a turn of lines past one write chunk: every line reaches the disk whole, multi-byte text and a line longer than a chunk included', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const lg = await start(t, dir, gateSink())
+  // ~1.5 KB each with two- to four-byte UTF-8 characters: 120 of them are several 48 KiB chunks.
+  const wide = 'ü€😀'.repeat(100)
+  for (let i = 0; i < 120; i++) {
+    const extra = i === 60 ? { note: 'x'.repeat(200_000) } : { note: `${i} ${wide}` } // one line of ~200 KB
+    lg.record({ path: 'envoy/authz/allow', input: sampleInput(i, extra), result: true })
+  }
+  t.equal(await lg.written(), true, 'written')
+  await lg.stop(0)
+  const text = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join('')
+  const lines = text.split('\n')
+  t.equal(lines.pop(), '', 'the file ends with a whole line')
+  const events = lines.map((l) => JSON.parse(l) as { seq: number; input: { note: string } })
+  t.same(events.map((e) => e.seq), Array.from({ length: 120 }, (_, i) => i + 1), 'every line, in order')
+  t.equal(events[60]!.input.note.length, 200_000, 'the long line whole')
+  t.equal(events[61]!.input.note, `61 ${wide}`, 'multi-byte text intact after it')
+  const f = join(tempDir(t), 'all.jsonl')
+  writeFileSync(f, text)
+  t.ok((await verifyLog(f)).ok, 'the chain verifies')
+})
 // A real ENOSPC: the next segment file is a symlink to /dev/full, so the group's write fails.
 t.test('a failed group write: written() is false, the events are counted as lost, and the chain goes on from the disk', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
   const dir = join(tempDir(t), 'spool')

@@ -1,0 +1,21 @@
+import { join } from 'node:path'
+import { TYPICAL } from './cases.js'
+import { ROOT_DIR } from '../lib/procs.js'
+const { compileBundle } = await import('../../src/compiler/bundle/index.js')
+const { loadWasmPolicy, InputJson } = await import('../../src/policy/eval/index.js')
+const { compileInputView } = await import('../../src/proxy/projection.js')
+const bundle = await compileBundle({ paths: [join(ROOT_DIR, 'policies')], entrypoints: ['bouncer/decision'] })
+const ev = (await loadWasmPolicy(bundle.wasm, bundle.data)).evaluator('bouncer/decision', { shareResults: true })
+const view = compileInputView(bundle.inputPaths['bouncer/decision'])
+const N = Number(process.argv[2] ?? 400000)
+let t = performance.now()
+for (let i = 0; i < N; i++) ev(new InputJson(view.text(TYPICAL)))
+console.log('projected µs', (performance.now() - t) * 1000 / N)
+const txt = view.text(TYPICAL)
+console.log(txt.length, txt)
+t = performance.now()
+for (let i = 0; i < N; i++) view.text(TYPICAL)
+console.log('projection only µs', (performance.now() - t) * 1000 / N)
+t = performance.now()
+for (let i = 0; i < N; i++) ev(new InputJson(txt))
+console.log('eval of fixed text µs', (performance.now() - t) * 1000 / N)

@@ -373,8 +373,8 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('graphql.is_valid', [or(S, OBJ_AA), or(S, OBJ_AA)], B, NONE, { names: ['query', 'schema', 'output'] }),
   fn('graphql.parse', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(OBJ_AA, OBJ_AA), NONE, { names: ['query', 'schema', 'output'] }),
   fn('graphql.parse_and_verify', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, OBJ_AA, OBJ_AA), NONE, { names: ['query', 'schema', 'output'] }),
-  fn('graphql.parse_query', [S], OBJ_AA, NONE, { names: ['query', 'output'] }),
-  fn('graphql.parse_schema', [S], OBJ_AA, NONE, { names: ['schema', 'output'] }),
+  fn('graphql.parse_query', [S], OBJ_AA, HOST, { names: ['query', 'output'] }),
+  fn('graphql.parse_schema', [S], OBJ_AA, HOST, { names: ['schema', 'output'] }),
   fn('graphql.schema_is_valid', [or(S, OBJ_AA)], B, NONE, { names: ['schema', 'output'] }),
   fn('providers.aws.sign_req', [OBJ_SA, OBJ_SA, N], OBJ_AA, NONE, { names: ['request', 'aws_config', 'time_ns', 'signed_request'] }),
 ])

@@ -22,6 +22,7 @@ import { guard, type HostBuiltin } from './context.js'
 import { cryptoBuiltins } from './crypto.js'
 import { encodingBuiltins } from './encoding.js'
 import { globBuiltins } from './glob.js'
+import { graphqlBuiltins } from './graphql/index.js'
 import { jwtBuiltins } from './jwt.js'
 import { miscBuiltins } from './misc.js'
 import { netBuiltins } from './net.js'
@@ -47,6 +48,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
   jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
+  graphqlBuiltins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

@@ -200,3 +200,16 @@ t.test('parse_schema: syntax errors with the library\'s words and positions', as
     [s('"""\nabc\n"""\nextend type X { a: Int }'), E(/^eval_builtin_error: graphql\.parse_schema: GraphQL parse error: input:3:-4: Unexpected BlockString "abc"$/)],
   ])
 })
+
+t.test('documents nested past Bouncer\'s limit are an error, not a crash; up to it they parse whole', async t => {
+  const lists = (n: number): string => `{ f(a: ${'['.repeat(n)}${']'.repeat(n)}) }`
+  const selections = (n: number): string => `${'{ a '.repeat(n)}${'}'.repeat(n)}`
+  await table(t, [
+    // The outer selection set is one level: 249 lists under it reach the limit of 250.
+    [`count(${q(lists(249))}.Operations[0].SelectionSet)`, V(1)],
+    [`count(${q(selections(250))}.Operations)`, V(1)],
+    [q(lists(250)), E(/^eval_builtin_error: graphql\.parse_query: nested deeper than 250 levels \(Bouncer's limit\) in GraphQL string at location 1:257$/)],
+    [q(lists(100_000)), E(/nested deeper than 250 levels/)],
+    [s(`type T { f: ${'['.repeat(251)}Int${']'.repeat(251)} }`), E(/^eval_builtin_error: graphql\.parse_schema: nested deeper than 250 levels \(Bouncer's limit\) in GraphQL string at location 1:263$/)],
+  ])
+})

@@ -52,9 +52,17 @@ function describe (t: Token): string {
   return t.value === '' ? t.kind : `${t.kind} ${goQuote(t.value)}`
 }
 
+/**
+ * Bouncer's own limit (OPA's library has none): lists, objects, selection sets and list types
+ * nested deeper than this are an error. The AST of a deeper document is past the Wasm runtime's
+ * JSON nesting limit (1,000) anyway, and the parser recurses per level.
+ */
+export const MAX_NESTING = 250
+
 class Parser {
   private readonly lexer: Lexer
   private peeked: Token | null = null
+  private depth = 0
   /** Comments read just before the peeked token (null once it is consumed). */
   protected comment: CommentGroup = null
 
@@ -134,6 +142,12 @@ class Parser {
 
   protected name (): string { return this.expect('Name').value }
 
+  /** `inner` one level deeper (see MAX_NESTING). */
+  protected nested<T> (t: Token, inner: () => T): T {
+    if (++this.depth > MAX_NESTING) throw this.error(t, `nested deeper than ${MAX_NESTING} levels (Bouncer's limit)`)
+    try { return inner() } finally { this.depth-- }
+  }
+
   /** Consumes one token, whatever it is: its text must name an operation. */
   protected operationType (): string {
     const t = this.next()
@@ -169,12 +183,12 @@ class Parser {
       Raw, Children, Kind, Position: null, Comment, Definition: null, VariableDefinition: null, ExpectedType: null, ExpectedTypeHasDefault: false,
     })
     switch (t.kind) {
-      case '[': {
+      case '[': return this.nested(t, () => {
         const items: Node[] = []
         this.many('[', ']', () => { items.push({ Name: '', Value: this.value(isConst), Position: null, Comment: null }) })
         return node(LIST, '', items, comment)
-      }
-      case '{': {
+      })
+      case '{': return this.nested(t, () => {
         const fields: Node[] = []
         this.many('{', '}', () => {
           this.peek()
@@ -184,7 +198,7 @@ class Parser {
           fields.push({ Name, Value: this.value(isConst), Position: null, Comment: c })
         })
         return node(OBJECT, '', fields, comment)
-      }
+      })
       case '$':
         if (isConst) this.unexpected()
         this.next()
@@ -203,8 +217,9 @@ class Parser {
 
   protected type (): Node {
     let t: Node
+    const open = this.peek()
     if (this.skip('[')) {
-      const Elem = this.type()
+      const Elem = this.nested(open, () => this.type())
       this.expect(']')
       t = { NamedType: '', Elem, NonNull: false, Position: null }
     } else {
@@ -260,9 +275,11 @@ export class QueryParser extends Parser {
   private selectionSet (): Node[] {
     const t = this.peek()
     if (t.kind !== '{') throw this.error(t, `Expected {, found ${t.kind}`)
-    const out: Node[] = []
-    this.some('{', '}', () => { out.push(this.selection()) })
-    return out
+    return this.nested(t, () => {
+      const out: Node[] = []
+      this.some('{', '}', () => { out.push(this.selection()) })
+      return out
+    })
   }
 
   private selection (): Node {

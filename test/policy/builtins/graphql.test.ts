@@ -10,6 +10,9 @@ const s = (text: string): string => `graphql.parse_schema(${lit(text)})`
 const val = (Kind: number, Raw: string, extra: Record<string, unknown> = {}) => ({ ExpectedTypeHasDefault: false, Kind, Raw, ...extra })
 const field = (name: string, extra: Record<string, unknown> = {}) => ({ Alias: name, Name: name, ...extra })
 const named = (NamedType: string, NonNull = false) => ({ NamedType, NonNull })
+/** The whole strict-mode message of a syntax error of `builtin`. */
+const syntax = (builtin: string) => (m: string): RegExp =>
+  new RegExp(`^eval_builtin_error: ${builtin.replace('.', '\\.')}: ${m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
 
 t.test('parse_query: operations, fields, aliases, arguments and selection sets', async t => {
   await table(t, [
@@ -94,7 +97,7 @@ t.test('parse_query: comments are kept on the node after them', async t => {
 })
 
 t.test('parse_query: syntax errors with the library\'s words and positions', async t => {
-  const err = (m: string): RegExp => new RegExp(`^eval_builtin_error: graphql\\.parse_query: ${m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+  const err = syntax('graphql.parse_query')
   await table(t, [
     [q('{'), E(err('Expected Name, found <EOF> in GraphQL string at location 1:2'))],
     [q('\n  { ...MissingOn }\n  fragment MissingOn Type\n'), E(err('Expected "on", found Name "Type" in GraphQL string at location 3:22'))],
@@ -176,7 +179,7 @@ t.test('parse_schema: schema, directives and extensions', async t => {
 })
 
 t.test('parse_schema: syntax errors with the library\'s words and positions', async t => {
-  const err = (m: string): RegExp => new RegExp(`^eval_builtin_error: graphql\\.parse_schema: ${m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+  const err = syntax('graphql.parse_schema')
   await table(t, [
     [s('type Hello {}'), E(err('expected at least one definition, found } in GraphQL string at location 1:13'))],
     [s('extend type Hello'), E(err('Unexpected <EOF> in GraphQL string at location 1:18'))],

@@ -166,14 +166,17 @@ class Parser {
 
   protected arguments (isConst: boolean): Node[] {
     const out: Node[] = []
-    this.some('(', ')', () => {
-      this.peek()
-      const comment = this.comment
-      const Name = this.name()
-      this.expect(':')
-      out.push({ Name, Value: this.value(isConst), Position: null, Comment: comment })
-    })
+    this.some('(', ')', () => { out.push(this.namedValue(isConst)) })
     return out
+  }
+
+  /** `name: value`, an argument or an object's field (the library's Argument and ChildValue have one shape). */
+  private namedValue (isConst: boolean): Node {
+    this.peek()
+    const comment = this.comment
+    const Name = this.name()
+    this.expect(':')
+    return { Name, Value: this.value(isConst), Position: null, Comment: comment }
   }
 
   protected value (isConst: boolean): Node {
@@ -190,13 +193,7 @@ class Parser {
       })
       case '{': return this.nested(t, () => {
         const fields: Node[] = []
-        this.many('{', '}', () => {
-          this.peek()
-          const c = this.comment
-          const Name = this.name()
-          this.expect(':')
-          fields.push({ Name, Value: this.value(isConst), Position: null, Comment: c })
-        })
+        this.many('{', '}', () => { fields.push(this.namedValue(isConst)) })
         return node(OBJECT, '', fields, comment)
       })
       case '$':

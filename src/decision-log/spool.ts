@@ -471,7 +471,9 @@ export class Spool {
         } else decisions++
       }
     }
-    try { count(readFileSync(victim.path, 'utf8').slice(0, victim.written)) } catch (e) { throw this.err('cannot read segment', e) }
+    // Up to `written`, a byte offset: bytes past it (a failed write whose cut failed too) were
+    // never accepted as events.
+    try { count(readFileSync(victim.path).toString('utf8', 0, victim.written)) } catch (e) { throw this.err('cannot read segment', e) }
     this.pending = this.pending.filter((c) => { if (c.seg !== victim) return true; for (const l of c.lines) count(l); return false })
     this.remove(victim)
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null

@@ -2,7 +2,7 @@
 //   drop_oldest: old events go, every loss is counted and declared in the chain, and what
 //                arrives afterwards still verifies;
 //   backpressure: record() refuses ('backpressure' → the proxy answers 503), nothing is lost.
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { DecisionLogger, verifyLog, type LossReason } from '../../src/decision-log/index.js'
@@ -106,4 +106,43 @@ t.test('backpressure: record() refuses once full, nothing is dropped, and accept
   // Delivered segments go once state.json records the delivery (written off the event loop).
   await waitFor(() => lg.status().spool_bytes < LIMITS.segment_max_bytes, 5000, 'delivered segments deleted')
   t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(accepted), result: true }), undefined, 'accepting again')
+})
+
+t.test('drop_oldest counts what a dropped segment held up to its written length in bytes, with multi-byte events', async (t) => {
+  const dir = tempDir(t)
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  await cp.down()
+  const lg = new DecisionLogger({
+    spool_dir: join(dir, 'spool'), service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.1,
+    overflow: 'drop_oldest', ...LIMITS,
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  // ~1 KB of three-byte characters per event: a segment's text is ~1,000 UTF-16 units shorter
+  // per event than its length in bytes.
+  const note = '€'.repeat(350)
+  const record = (i: number): void => { lg.record({ path: 'envoy/authz/allow', input: sampleInput(i, { note }), result: true }) }
+  for (let i = 0; i < 6; i++) record(i)
+  const segs = (): string[] => readdirSync(join(dir, 'spool')).filter((n) => n.startsWith('seg-')).sort().map((n) => join(dir, 'spool', n))
+  const onDisk = (f: string): string[] => readFileSync(f, 'utf8').split('\n').filter((l) => l !== '')
+  // The writer runs off the event loop: wait until the oldest segment is full and on disk.
+  await waitFor(() => segs().length >= 2 && onDisk(segs()[0]!).length >= 2 && onDisk(segs()[1]!).length >= 1, 5000, 'segments written')
+  // What a failed write leaves when cutting it back fails too (ENOSPC, then a failed
+  // ftruncate): a whole line past the segment's written length. It was never accepted.
+  const oldest = segs()[0]!
+  const lines = onDisk(oldest)
+  t.ok(Buffer.byteLength(lines.join('\n')) - lines.join('\n').length > lines[0]!.length, 'the segment has more surplus bytes than a line has characters')
+  appendFileSync(oldest, lines[lines.length - 1] + '\n')
+
+  const N = 60
+  for (let i = 6; i < N; i++) record(i)
+  const st = lg.status()
+  t.ok(st.dropped > 0, `${st.dropped} events dropped`)
+  await cp.up()
+  await waitFor(() => lg.status().pending_events === 0, 15000, 'drained')
+  const decisions = cp.decisions()
+  t.equal(decisions.length + lg.status().dropped, N, 'delivered + dropped = recorded: the stray line was not counted')
+  const markers = cp.events().filter((e) => e.drop !== undefined)
+  t.equal(markers.reduce((n, m) => n + (m.drop.count as number), 0), lg.status().dropped, 'markers declare exactly the dropped count')
 })

@@ -261,6 +261,8 @@ t.test('refusals: a body broken at a random place, or nested too deeply, is refu
     '{"a": [1, {"b": "x", "c": [true, null, -1.5e3]}], "b": {"a": {"a": "\\u0073sn"}}, "c": [[[]], {}, "y"]}',
     '[{"a": 1, "b": [2, 3]}, [{"c": {"d": "e"}}], "s\\"q", 12345678901234567891]',
     '{"ssn": {"inner": [{"ssn": "1"}, "ssn"]}, "x": "\\"ssn\\": 1"}',
+    // Keys longer than a vector step, escapes past it (skipContainer scans keys a byte at a time).
+    '{"q": {"a_rather_long_key_name_\\u0041bc": {"another_long_key_with_a_\\"quote": [1, "a_long_value_string_\\n_with_escape"]}, "k": {"\\\\": "v"}}}',
   ]
   const everywhere = compileMaskRules([{ path: '/' + Array(12).fill('*').join('/'), action: 'redact' }]) // reaches inside every container, matches nothing here
   const nowhere = compileMaskRules([{ path: '/zz', action: 'redact' }]) // reaches inside no container

@@ -32,6 +32,7 @@ import { schemaBuiltins } from './schema.js'
 import { stringBuiltins } from './strings.js'
 import { timeBuiltins } from './time.js'
 import { uriBuiltins } from './uri.js'
+import { x509Builtins } from './x509/index.js'
 import { yamlBuiltins } from './yaml.js'
 
 export type { HostBuiltin } from './context.js'
@@ -48,7 +49,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
   jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
-  graphqlBuiltins,
+  graphqlBuiltins, x509Builtins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

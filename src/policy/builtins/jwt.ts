@@ -6,7 +6,8 @@
 import { createHmac, createPrivateKey, createPublicKey, createSecretKey, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, X509Certificate, constants, type KeyObject } from 'node:crypto'
 import { builtinError, evaluationNowNs, type HostBuiltin } from './context.js'
 import { goJSON, isObject, obj, str, type JsonObject } from './args.js'
-import { goBase64Decode, opaBase64UrlDecode } from './encoding.js'
+import { opaBase64UrlDecode } from './encoding.js'
+import { pemDecode } from './pem.js'
 import { goTextValue, stringBytes } from './bytes.js'
 import { isRawJson, parseJsonExact } from '../../exact-json.js'
 
@@ -101,47 +102,6 @@ function decode (jwt: unknown): unknown[] {
 
 /** `priv`: a private JWK (verify_* refuses it, as OPA's type assertion on the public key does). */
 interface VerificationKey { alg: string; kid: string; key: KeyObject; priv: boolean }
-
-/** Go's pem.Decode: the first well-formed block and what follows its END line. */
-function pemDecode (data: string): { type: string; der: Buffer; rest: string } | null {
-  let from = 0
-  for (;;) {
-    let start: number
-    if (from === 0 && data.startsWith('-----BEGIN ')) start = 0
-    else {
-      const i = data.indexOf('\n-----BEGIN ', from)
-      if (i < 0) return null
-      start = i + 1
-    }
-    from = start + 1
-    const lineEnd = data.indexOf('\n', start)
-    const typeLine = (lineEnd < 0 ? data.slice(start) : data.slice(start, lineEnd)).replace(/[ \t\r]+$/, '')
-    if (!typeLine.endsWith('-----') || lineEnd < 0) continue
-    const type = typeLine.slice('-----BEGIN '.length, -5)
-    const body = data.slice(lineEnd + 1)
-    const endMarker = `-----END ${type}-----`
-    let endIdx: number
-    if (body.startsWith(endMarker)) endIdx = 0
-    else {
-      const j = body.indexOf('\n' + endMarker)
-      if (j < 0) continue
-      endIdx = j + 1
-    }
-    let content = body.slice(0, endIdx)
-    if (/^[\w-]+:/m.test(content.split('\n\n')[0]) && content.includes('\n\n')) content = content.slice(content.indexOf('\n\n') + 2)
-    const after = body.slice(endIdx + endMarker.length)
-    const nl = after.indexOf('\n')
-    const restOfLine = nl < 0 ? after : after.slice(0, nl)
-    if (restOfLine.replace(/[ \t\r]/g, '') !== '') continue
-    let der: Buffer
-    try {
-      der = goBase64Decode(content.replace(/[ \t\r]/g, ''), false, true)
-    } catch {
-      continue
-    }
-    return { type, der, rest: nl < 0 ? '' : after.slice(nl + 1) }
-  }
-}
 
 function jwkToKey (jwk: JsonObject, forSigning: boolean): KeyObject {
   const kty = jwk.kty

@@ -1,0 +1,123 @@
+// crypto.x509.parse_certificates through compiled policies: Go's x509.Certificate as OPA turns
+// it into a value (encoding/json's field names, nulls, base64 bytes, exact big integers), for
+// certificates made with openssl (fixtures/x509: an RSA root with a 130-bit serial, an ECDSA
+// P-256 client certificate with most extensions Go reads, an Ed25519 device certificate, and
+// a CA with name constraints, which Bouncer refuses). Expected values are read off
+// `openssl x509 -text` and node:crypto, independently of the parser under test.
+import { createPublicKey, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { rawJson } from '../../../src/exact-json.js'
+import { urlEncodePem } from '../../../src/proxy/tls.js'
+import { E, lit, table, V } from './helpers.js'
+
+const dir = join(import.meta.dirname, 'fixtures', 'x509')
+const pem = (name: string): string => readFileSync(join(dir, `${name}.pem`), 'utf8')
+const [leaf, ca, ed, nc] = ['leaf', 'ca', 'ed', 'nc'].map(pem) as [string, string, string, string]
+const der = (p: string): Buffer => new X509Certificate(p).raw
+const decimal = (b64url: string): string => BigInt('0x' + Buffer.from(b64url, 'base64url').toString('hex')).toString()
+const p = (arg: string): string => `crypto.x509.parse_certificates(${arg})`
+const input = { leaf, ca, ed, nc, chain: leaf + ca + ed }
+const hex = (h: string): string => Buffer.from(h.replace(/:/g, ''), 'hex').toString('base64')
+const failing = (m: string): RegExp => new RegExp(`^eval_builtin_error: crypto\\.x509\\.parse_certificates: ${m}`)
+
+t.test('a PEM chain: one certificate each, in order', async t => {
+  await table(t, [
+    [`[c.Subject.CommonName | some c in ${p('input.chain')}]`, V(['web.payments.svc', 'Bouncer Test Root', 'ed25519 device'])],
+    [`count(${p('input.leaf')})`, V(1)],
+    [`${p('input.leaf')}[0].Raw`, V(der(leaf).toString('base64'))],
+  ], input)
+})
+
+t.test('the client certificate: names, key usages, key identifiers and the extensions Go reads', async t => {
+  const c = `${p('input.leaf')}[0]`
+  const jwk = createPublicKey(leaf).export({ format: 'jwk' })
+  await table(t, [
+    [`${c}.Version`, V(3)],
+    [`${c}.SerialNumber`, V(123456789)],
+    [`${c}.SignatureAlgorithm`, V(4)], // SHA256WithRSA (signed by the RSA root)
+    [`${c}.PublicKeyAlgorithm`, V(3)], // ECDSA
+    [`${c}.PublicKey`, V({ Curve: {}, X: rawJson(decimal(jwk.x!)), Y: rawJson(decimal(jwk.y!)) })],
+    [`${c}.Subject`, V({
+      Country: ['DE'], Organization: ['Example Org'], OrganizationalUnit: ['Payments', 'Platform'], Locality: ['Berlin'], Province: ['Berlin'],
+      StreetAddress: null, PostalCode: null, SerialNumber: '4711', CommonName: 'web.payments.svc',
+      Names: [[6, 'DE'], [8, 'Berlin'], [7, 'Berlin'], [10, 'Example Org'], [11, 'Payments'], [11, 'Platform'], [3, 'web.payments.svc'], [5, '4711']]
+        .map(([n, v]) => ({ Type: [2, 5, 4, n], Value: v })),
+      ExtraNames: null,
+    })],
+    [`${c}.Issuer.CommonName`, V('Bouncer Test Root')],
+    [`${c}.NotBefore`, V('2026-12-06T00:31:41Z')],
+    [`${c}.NotAfter`, V('2029-03-10T00:31:41Z')],
+    [`${c}.KeyUsage`, V(1 | 4)], // digitalSignature, keyEncipherment
+    [`${c}.ExtKeyUsage`, V([2, 1])], // clientAuth, serverAuth, in the certificate's order
+    [`${c}.UnknownExtKeyUsage`, V([[1, 3, 6, 1, 4, 1, 57264, 1, 99]])],
+    [`[${c}.BasicConstraintsValid, ${c}.IsCA, ${c}.MaxPathLen, ${c}.MaxPathLenZero]`, V([true, false, -1, false])],
+    [`${c}.SubjectKeyId`, V(hex('4B:66:28:30:C0:7F:62:DC:8B:0C:84:14:82:59:BF:F4:AC:65:97:57'))],
+    [`${c}.AuthorityKeyId`, V(hex('A0:57:22:FC:A2:E1:45:13:39:0E:77:F4:C6:E6:39:03:79:B6:32:AB'))],
+    [`${c}.AuthorityKeyId == ${p('input.ca')}[0].SubjectKeyId`, V(true)],
+    [`${c}.DNSNames`, V(['web.payments.svc', 'localhost'])],
+    [`${c}.EmailAddresses`, V(['ops@example.com'])],
+    [`${c}.IPAddresses`, V(['10.0.0.7', '2001:db8::1'])],
+    [`${c}.URIs`, V([{ Scheme: 'spiffe', Opaque: '', User: null, Host: 'example.com', Path: '/ns/payments/sa/web', RawPath: '', OmitHost: false, ForceQuery: false, RawQuery: '', Fragment: '', RawFragment: '' }])],
+    [`${c}.URIStrings`, V(['spiffe://example.com/ns/payments/sa/web'])],
+    [`${c}.OCSPServer`, V(['http://ocsp.example.com'])],
+    [`${c}.IssuingCertificateURL`, V(['http://ca.example.com/root.crt'])],
+    [`${c}.CRLDistributionPoints`, V(['http://crl.example.com/root.crl'])],
+    [`${c}.PolicyIdentifiers`, V([[2, 23, 140, 1, 2, 1], [1, 3, 6, 1, 4, 1, 44947, 1, 1, 1]])],
+    [`${c}.Policies`, V(['2.23.140.1.2.1', '1.3.6.1.4.1.44947.1.1.1'])],
+    [`[e.Id | some e in ${c}.Extensions; e.Critical]`, V([[2, 5, 29, 19], [2, 5, 29, 15]])],
+    [`count(${c}.Extensions)`, V(10)],
+    // A private extension, as a policy checks one (a TPM attestation OID, say): its DER value.
+    [`[base64.decode(e.Value) | some e in ${c}.Extensions; e.Id == [1, 3, 6, 1, 4, 1, 9999, 1]]`, V(['\u000c\u000ctpm-attested'])],
+    [`[${c}.UnhandledCriticalExtensions, ${c}.ExtraExtensions, ${c}.PermittedDNSDomains, ${c}.PolicyMappings]`, V([null, null, null, null])],
+  ], input)
+})
+
+t.test('the RSA root: a serial past 2^53 and the modulus exactly; the Ed25519 certificate', async t => {
+  const r = `${p('input.ca')}[0]`
+  const rsa = createPublicKey(ca).export({ format: 'jwk' })
+  const e = `${p('input.ed')}[0]`
+  await table(t, [
+    [`${r}.SerialNumber`, V(rawJson(BigInt('0x1F00000000000000000000000000000001').toString()))],
+    [`${r}.PublicKey`, V({ N: rawJson(decimal(rsa.n!)), E: 65537 })],
+    [`${r}.PublicKeyAlgorithm`, V(1)],
+    [`[${r}.IsCA, ${r}.MaxPathLen, ${r}.MaxPathLenZero, ${r}.KeyUsage]`, V([true, 0, true, 32 | 64])], // pathlen:0; keyCertSign, cRLSign
+    [`${r}.Subject.Names[1]`, V({ Type: [2, 5, 4, 10], Value: 'Bouncer Test CA' })],
+    [`${r}.NotAfter`, V('2036-12-03T00:31:36Z')],
+    [`[${e}.SignatureAlgorithm, ${e}.PublicKeyAlgorithm]`, V([16, 4])], // PureEd25519, Ed25519
+    [`${e}.PublicKey`, V(Buffer.from(createPublicKey(ed).export({ format: 'jwk' }).x!, 'base64url').toString('base64'))],
+    [`[${e}.IsCA, ${e}.MaxPathLen]`, V([true, -1])],
+  ], input)
+})
+
+t.test("what OPA reads: PEM, base64 of PEM, base64 of DER (several back to back); the proxy's URL-encoded PEM", async t => {
+  const cn = (arg: string): string => `[c.Subject.CommonName | some c in ${p(arg)}]`
+  await table(t, [
+    [cn(lit(Buffer.from(leaf + ca).toString('base64'))), V(['web.payments.svc', 'Bouncer Test Root'])],
+    [cn(lit(der(ed).toString('base64'))), V(['ed25519 device'])],
+    [cn(lit(Buffer.concat([der(ca), der(leaf)]).toString('base64'))), V(['Bouncer Test Root', 'web.payments.svc'])],
+    // Go's base64 skips line breaks.
+    [cn(lit(der(ed).toString('base64').replace(/(.{64})/g, '$1\r\n'))), V(['ed25519 device'])],
+    // As a policy reads the client certificate the proxy puts in its input (attributes.source.certificate).
+    [`${p('urlquery.decode(input.attributes.source.certificate)')}[0].URIStrings`, V(['spiffe://example.com/ns/payments/sa/web'])],
+    [p(lit('')), V([])],
+    [p(lit('-----BEGIN nothing after it')), V([])],
+  ], { attributes: { source: { certificate: urlEncodePem(leaf) } } })
+})
+
+t.test('refusals: errors (undefined unless strict), never a partly read certificate', async t => {
+  const key = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKuYrZrKqDqY1FKdNqXhmXvQcmq2d0t2cLsfZdc1ivJZ\n-----END PRIVATE KEY-----\n'
+  const truncated = der(leaf).subarray(0, 300).toString('base64')
+  const flipped = Buffer.from(der(ed))
+  flipped[1] = 0x84 // a length of four bytes where one was: runs past the end
+  await table(t, [
+    [p(lit(leaf + key)), E(failing("PEM block type is 'PRIVATE KEY', expected CERTIFICATE"))],
+    [p(lit('not base64!')), E(failing('illegal base64 data at input byte 3'))],
+    [p(lit(truncated)), E(failing('x509: malformed certificate'))],
+    [p(lit(flipped.toString('base64'))), E(failing('x509: malformed certificate'))],
+    [p(lit(Buffer.from('hello').toString('base64'))), E(failing('x509: malformed certificate'))],
+    [p('input.nc'), E(failing("x509: a certificate with name constraints is not supported by Bouncer's crypto.x509 builtins"))],
+  ], input)
+  await table(t, [[p('1'), E(/^eval_type_error: crypto\.x509\.parse_certificates: operand 1 must be string but got number$/)]])
+})

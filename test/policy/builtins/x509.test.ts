@@ -14,11 +14,11 @@ import { E, lit, table, V } from './helpers.js'
 
 const dir = join(import.meta.dirname, 'fixtures', 'x509')
 const pem = (name: string): string => readFileSync(join(dir, `${name}.pem`), 'utf8')
-const [leaf, ca, ed, nc] = ['leaf', 'ca', 'ed', 'nc'].map(pem) as [string, string, string, string]
+const [leaf, ca, ed, nc, x25519] = ['leaf', 'ca', 'ed', 'nc', 'x25519'].map(pem) as [string, string, string, string, string]
 const der = (p: string): Buffer => new X509Certificate(p).raw
 const decimal = (b64url: string): string => BigInt('0x' + Buffer.from(b64url, 'base64url').toString('hex')).toString()
 const p = (arg: string): string => `crypto.x509.parse_certificates(${arg})`
-const input = { leaf, ca, ed, nc, chain: leaf + ca + ed }
+const input = { leaf, ca, ed, nc, x25519, chain: leaf + ca + ed }
 const hex = (h: string): string => Buffer.from(h.replace(/:/g, ''), 'hex').toString('base64')
 const failing = (m: string): RegExp => new RegExp(`^eval_builtin_error: crypto\\.x509\\.parse_certificates: ${m}`)
 
@@ -88,6 +88,15 @@ t.test('the RSA root: a serial past 2^53 and the modulus exactly; the Ed25519 ce
     [`[${e}.SignatureAlgorithm, ${e}.PublicKeyAlgorithm]`, V([16, 4])], // PureEd25519, Ed25519
     [`${e}.PublicKey`, V(Buffer.from(createPublicKey(ed).export({ format: 'jwk' }).x!, 'base64url').toString('base64'))],
     [`[${e}.IsCA, ${e}.MaxPathLen]`, V([true, -1])],
+  ], input)
+})
+
+t.test('a key of an algorithm outside Go\'s enum (X25519): algorithm 0, key null; a GeneralizedTime past 2049', async t => {
+  const x = `${p('input.x25519')}[0]`
+  await table(t, [
+    [`[${x}.PublicKeyAlgorithm, ${x}.PublicKey, ${x}.SignatureAlgorithm]`, V([0, null, 4])],
+    [`${x}.Subject.CommonName`, V('x25519 peer')],
+    [`${x}.NotAfter`, V('2109-01-25T00:35:00Z')],
   ], input)
 })
 

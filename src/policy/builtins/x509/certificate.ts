@@ -6,9 +6,9 @@
 //
 // Parsing follows crypto/x509 (Go 1.24): the same structure checks and the extensions it
 // interprets. What Bouncer does not interpret yet — name constraints, policy constraints and
-// mappings, inhibitAnyPolicy, public keys other than RSA, ECDSA (P-224/256/384/521), Ed25519
-// and DSA, SAN URIs needing more than scheme://host/path?query#fragment without escapes — is
-// an error naming it (the builtin is then undefined), never a partly filled certificate.
+// mappings, inhibitAnyPolicy, SAN URIs needing more than scheme://host/path?query#fragment
+// without escapes — is an error naming it (the builtin is then undefined), never a partly
+// filled certificate.
 import { createPublicKey, X509Certificate } from 'node:crypto'
 import {
   BIT_STRING, BMP_STRING, DerError, GENERALIZED_TIME, IA5_STRING, INTEGER, NULL, NUMERIC_STRING, OCTET_STRING, OID, PRINTABLE_STRING,
@@ -229,12 +229,8 @@ function publicKeyOf (buf: Uint8Array, spki: Element): { algorithm: number; key:
   if (algEl === undefined) throw new DerError('public key algorithm')
   const oid = oidText(oidOf(buf, algEl))
   const algorithm = PUBLIC_KEY_ALGORITHMS[oid] ?? 0
-  // Go leaves the key of an algorithm it does not know nil; X25519 and others it reads into
-  // types Bouncer does not write.
-  if (algorithm === 0) {
-    if (oid === '1.3.101.110') throw new UnsupportedCertificate('an X25519 public key')
-    return { algorithm, key: null }
-  }
+  // Go leaves the key of an algorithm outside its enum (X25519 among them) nil.
+  if (algorithm === 0) return { algorithm, key: null }
   const keyBits = bitStringOf(buf, bits).bytes
   if (algorithm === DSA) return { algorithm, key: dsaKeyOf(buf, params, keyBits) }
   // The key as OpenSSL reads it: a modulus, point or key it refuses is refused here too.
@@ -371,7 +367,7 @@ function timeOf (buf: Uint8Array, el: Element): string {
     year = yy >= 50 ? 1900 + yy : 2000 + yy
     rest = ''
   } else if (el.tag === GENERALIZED_TIME) {
-    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d*[1-9])?(Z|[+-]\d{4})$/.exec(s)
+    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{0,8}[1-9])?(Z|[+-]\d{4})$/.exec(s)
     if (m === null) throw new DerError('malformed GeneralizedTime')
     year = Number(m[1])
     rest = m[7] ?? ''
@@ -382,7 +378,8 @@ function timeOf (buf: Uint8Array, el: Element): string {
   // Go's time.Parse refuses out-of-range fields (and its re-formatting check any other form).
   const dim = new Date(Date.UTC(year, month, 0)).getUTCDate()
   if (month < 1 || month > 12 || day < 1 || day > dim || hour > 23 || minute > 59 || second > 59) throw new DerError('invalid time')
-  if (zone !== 'Z' && (Number(zone.slice(3)) > 59 || Number(zone.slice(1, 3)) > 23)) throw new DerError('invalid time zone')
+  // An offset of zero is written back as Z by Go's round-trip check, so "+0000" fails it.
+  if (zone !== 'Z' && (Number(zone.slice(3)) > 59 || Number(zone.slice(1, 3)) > 23 || zone.slice(1) === '0000')) throw new DerError('invalid time zone')
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
   const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3)}`
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}${rest}${offset}`

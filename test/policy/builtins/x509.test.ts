@@ -18,7 +18,7 @@ const [leaf, ca, ed, nc, x25519] = ['leaf', 'ca', 'ed', 'nc', 'x25519'].map(pem)
 const der = (p: string): Buffer => new X509Certificate(p).raw
 const decimal = (b64url: string): string => BigInt('0x' + Buffer.from(b64url, 'base64url').toString('hex')).toString()
 const p = (arg: string): string => `crypto.x509.parse_certificates(${arg})`
-const input = { leaf, ca, ed, nc, x25519, chain: leaf + ca + ed }
+const input = { leaf, ca, ed, nc, x25519, crlPoints: pem('crl-points'), chain: leaf + ca + ed }
 const hex = (h: string): string => Buffer.from(h.replace(/:/g, ''), 'hex').toString('base64')
 const failing = (m: string): RegExp => new RegExp(`^eval_builtin_error: crypto\\.x509\\.parse_certificates: ${m}`)
 
@@ -97,6 +97,8 @@ t.test('a key of an algorithm outside Go\'s enum (X25519): algorithm 0, key null
     [`[${x}.PublicKeyAlgorithm, ${x}.PublicKey, ${x}.SignatureAlgorithm]`, V([0, null, 4])],
     [`${x}.Subject.CommonName`, V('x25519 peer')],
     [`${x}.NotAfter`, V('2109-01-25T00:35:00Z')],
+    // Each point's full name is read up to its first name that is not a URI, as Go reads it.
+    [`${p('input.crlPoints')}[0].CRLDistributionPoints`, V(['http://crl.example.com/a.crl', 'http://crl2.example.com/b.crl'])],
   ], input)
 })
 

@@ -432,17 +432,17 @@ function interpret (oid: string, v: Buffer, cert: Obj): boolean {
       let k = 0
       let isCA = false
       if (parts[k]?.tag === 0x01) isCA = booleanOf(v, parts[k++]!)
-      let maxPathLen = -1
+      let maxPathLen = -1n
       if (parts[k]?.tag === INTEGER) {
-        const n = integerOf(v, parts[k++]!)
-        if (n < 0n || n > 0x7fffffffn) throw new DerError('invalid basic constraints path length')
-        maxPathLen = Number(n)
+        // Read as Go reads it into an int: any value that fits, negative ones too.
+        maxPathLen = integerOf(v, parts[k++]!)
+        if (maxPathLen < -(1n << 63n) || maxPathLen >= 1n << 63n) throw new DerError('invalid basic constraints')
       }
       if (k !== parts.length) throw new DerError('invalid basic constraints')
       cert.BasicConstraintsValid = true
       cert.IsCA = isCA
-      cert.MaxPathLen = maxPathLen
-      cert.MaxPathLenZero = maxPathLen === 0
+      cert.MaxPathLen = bigint(maxPathLen)
+      cert.MaxPathLenZero = maxPathLen === 0n
       return true
     }
     case '2.5.29.17': return subjectAltNames(v, top(SEQUENCE, 'subject alternative name'), cert)
@@ -468,16 +468,18 @@ function interpret (oid: string, v: Buffer, cert: Obj): boolean {
       if (unknown.length > 0) cert.UnknownExtKeyUsage = unknown
       return true
     }
-    case '2.5.29.31': { // CRL distribution points: the URIs of each point's fullName
+    case '2.5.29.31': { // CRL distribution points: the leading URIs of each point's fullName
       const urls: string[] = []
       for (const dp of children(v, top(SEQUENCE, 'CRL distribution points'))) {
-        if (dp.tag !== SEQUENCE) throw new DerError('CRL distribution point')
-        for (const f of children(v, dp)) {
-          if (f.tag !== context(0)) continue
-          for (const n of children(v, f)) {
-            if (n.tag !== context(0)) continue
-            for (const g of children(v, n)) if (g.tag === contextPrimitive(6)) urls.push(bytesOf(v, g).toString('latin1'))
-          }
+        if (dp.tag !== SEQUENCE) throw new DerError('invalid CRL distribution points')
+        const name = children(v, dp).find((f) => f.tag === context(0))
+        if (name === undefined) continue
+        // A nameRelativeToCRLIssuer instead of a fullName is an error in Go.
+        const [full] = children(v, name)
+        if (full === undefined || full.tag !== context(0)) throw new DerError('invalid CRL distribution point')
+        for (const g of children(v, full)) {
+          if (g.tag !== contextPrimitive(6)) break // Go stops at the first name that is not a URI
+          urls.push(bytesOf(v, g).toString('latin1'))
         }
       }
       if (urls.length > 0) cert.CRLDistributionPoints = urls

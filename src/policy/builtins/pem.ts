@@ -34,7 +34,8 @@ export function pemDecode (data: string): { type: string; der: Buffer; rest: str
     if (restOfLine.replace(/[ \t\r]/g, '') !== '') continue
     let der: Buffer
     try {
-      der = goBase64Decode(content.replace(/[ \t\r]/g, ''), false, true)
+      // Go removes spaces and tabs, and its base64 decoder skips line breaks: the same bytes.
+      der = goBase64Decode(content.replace(/[ \t\r\n]/g, ''), false, true)
     } catch {
       continue
     }

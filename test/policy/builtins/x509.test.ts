@@ -132,3 +132,14 @@ t.test('refusals: errors (undefined unless strict), never a partly read certific
   ], input)
   await table(t, [[p('1'), E(/^eval_type_error: crypto\.x509\.parse_certificates: operand 1 must be string but got number$/)]])
 })
+
+t.test('the same text is parsed once: one frozen answer, one error, for every later call', async t => {
+  const { parseCertificates } = await import('../../../src/policy/builtins/x509/index.js')
+  const a = parseCertificates(leaf + ca)
+  t.equal(parseCertificates(leaf + ca), a, 'the same value')
+  t.ok(Object.isFrozen(a) && Object.isFrozen(a[0]) && Object.isFrozen((a[0] as { Subject: object }).Subject), 'frozen through')
+  t.not(parseCertificates(ca + leaf), a, 'another text, another value')
+  const bad = Buffer.from('hello').toString('base64')
+  t.throws(() => parseCertificates(bad), /x509: malformed certificate/)
+  t.throws(() => parseCertificates(bad), /x509: malformed certificate/, 'and again')
+})

@@ -5,6 +5,7 @@
 //
 // The other crypto.x509.* builtins (verifying a chain as Go's Verify does, certificate
 // requests, key pairs) are not implemented; a policy calling them is refused at compile time.
+import { LRUCache } from 'lru-cache'
 import { str } from '../args.js'
 import { builtinError, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
@@ -34,7 +35,34 @@ function pemCertificates (text: string): Buffer {
   return Buffer.concat(parts)
 }
 
-export function parseCertificates (input: string): Array<Record<string, unknown>> {
+// A policy that reads the client certificate parses the same text on every request of a
+// connection (~100 µs a certificate here): answers, and errors, are kept by the exact text.
+// The values are frozen: every caller gets the same one.
+const parsed = new LRUCache<string, ReadonlyArray<Record<string, unknown>> | Error>({
+  max: 256,
+  maxSize: 8 * 1024 * 1024,
+  sizeCalculation: (_v, key) => 4 * key.length + 64,
+})
+
+export function parseCertificates (input: string): ReadonlyArray<Record<string, unknown>> {
+  let r = parsed.get(input)
+  if (r === undefined) {
+    try { r = deepFreeze(parseUncached(input)) } catch (e) { r = e as Error }
+    parsed.set(input, r)
+  }
+  if (r instanceof Error) throw r
+  return r
+}
+
+function deepFreeze<T> (v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x)
+    Object.freeze(v)
+  }
+  return v
+}
+
+function parseUncached (input: string): Array<Record<string, unknown>> {
   const der = certificatesDer(input)
   const certs: Array<Record<string, unknown>> = []
   for (let at = 0; at < der.length;) {

@@ -16,6 +16,7 @@ import {
   integerOf, oidOf, oidText, rawOf, readElement, type Element,
 } from './der.js'
 import { rawJson } from '../../../exact-json.js'
+import { formatIP } from '../net.js'
 
 export class UnsupportedCertificate extends Error {
   constructor (what: string) {
@@ -539,9 +540,9 @@ function subjectAltNames (v: Buffer, seq: Element, cert: Obj): boolean {
         break
       }
       case contextPrimitive(7):
-        if (b.length === 4) ips.push(Array.from(b).join('.'))
-        else if (b.length === 16) ips.push(ipv6Text(b))
-        else throw new DerError(`cannot parse IP address of length ${b.length}`)
+        // net.IP's text: dotted for IPv4 (and IPv4-mapped IPv6), else RFC 5952.
+        if (b.length !== 4 && b.length !== 16) throw new DerError(`cannot parse IP address of length ${b.length}`)
+        ips.push(formatIP({ v4: b.length === 4, bits: unsigned(b) }))
         break
       default: break
     }
@@ -552,25 +553,6 @@ function subjectAltNames (v: Buffer, seq: Element, cert: Obj): boolean {
   if (uris.length > 0) { cert.URIs = uris; cert.URIStrings = uriStrings }
   // A SAN extension with none of these counts as unhandled (its criticality then shows).
   return dns.length + emails.length + ips.length + uris.length > 0
-}
-
-/** net.IP's text of a 16-byte address: dotted for IPv4-mapped ones, else RFC 5952. */
-function ipv6Text (b: Buffer): string {
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return Array.from(b.subarray(12)).join('.')
-  const words: number[] = []
-  for (let k = 0; k < 16; k += 2) words.push((b[k]! << 8) | b[k + 1]!)
-  // The longest run of two or more zero words becomes "::" (the first such run on a tie).
-  let best = -1, bestLen = 0
-  for (let k = 0; k < 8;) {
-    if (words[k] !== 0) { k++; continue }
-    let j = k
-    while (j < 8 && words[j] === 0) j++
-    if (j - k > bestLen && j - k >= 2) { best = k; bestLen = j - k }
-    k = j
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':')
-  if (best < 0) return hex(words)
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`
 }
 
 /**

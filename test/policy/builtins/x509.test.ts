@@ -143,3 +143,62 @@ t.test('the same text is parsed once: one frozen answer, one error, for every la
   t.throws(() => parseCertificates(bad), /x509: malformed certificate/)
   t.throws(() => parseCertificates(bad), /x509: malformed certificate/, 'and again')
 })
+
+// --- crypto.x509.parse_and_verify_certificates: Go's Verify with OPA's options (the first
+// certificate the root, the last the leaf; server authentication; the evaluation's time).
+const v = (name: string): string => pem(name)
+const verifyInput = {
+  twoLevel: ca + leaf,
+  threeLevel: ed + v('int-under-ed') + v('srv-under-int'),
+  threeLevelExtra: ed + leaf + v('int-under-ed') + v('srv-under-int'),
+  pathLen: ca + v('int-under-ca') + v('srv-under-int'),
+  clientOnly: ca + v('cli-under-ca'),
+  sha1: ca + v('sha1-under-ca'),
+  nonCaSigner: ca + leaf + v('srv-under-leaf'),
+  leafFirst: leaf + ca,
+  otherRoot: ed + leaf,
+  oneCert: ca,
+  wrongIssuer: ca + v('int-under-ed') + v('srv-under-int'),
+}
+const pv = (arg: string): string => `crypto.x509.parse_and_verify_certificates(${arg})`
+const subjects = (arg: string): string => `[c.Subject.CommonName | some c in ${pv(arg)}[1]]`
+
+t.test('parse_and_verify_certificates: chains that verify give [true, leaf … root]', async t => {
+  await table(t, [
+    [`${pv('input.twoLevel')}[0]`, V(true)],
+    [subjects('input.twoLevel'), V(['web.payments.svc', 'Bouncer Test Root'])],
+    // An Ed25519 root, an ECDSA intermediate, a server certificate.
+    [subjects('input.threeLevel'), V(['api.example.com', 'Bouncer Test Intermediate', 'ed25519 device'])],
+    // Certificates between the root and the leaf are a pool: one that plays no part is left out.
+    [subjects('input.threeLevelExtra'), V(['api.example.com', 'Bouncer Test Intermediate', 'ed25519 device'])],
+    [`${pv('input.twoLevel')}[1][0].URIStrings`, V(['spiffe://example.com/ns/payments/sa/web'])],
+  ], verifyInput)
+})
+
+t.test('parse_and_verify_certificates: [false, []] for every chain Go refuses', async t => {
+  const no = V([false, []])
+  await table(t, [
+    [pv('input.pathLen'), no], // the root allows no intermediate (pathlen:0)
+    [pv('input.clientOnly'), no], // no server authentication (OPA passes no key usages: Go's default)
+    [pv('input.sha1'), no], // SHA-1 signatures are insecure
+    [pv('input.nonCaSigner'), no], // signed by a certificate that is not a CA
+    [pv('input.leafFirst'), no], // the root comes first
+    [pv('input.otherRoot'), no],
+    [pv('input.wrongIssuer'), no],
+    [pv('input.oneCert'), no],
+    [pv(lit('not base64!')), no], // unreadable: false, not an error
+    [pv('input.nc'), no], // name constraints: refused by the parser, so never verified on fewer checks
+  ], { ...verifyInput, nc: nc + leaf })
+  await table(t, [[pv('1'), E(/^eval_type_error: crypto\.x509\.parse_and_verify_certificates: operand 1 must be string but got number$/)]])
+})
+
+t.test('parse_and_verify_certificates: the evaluation\'s time decides validity', async t => {
+  const { runEvaluation } = await import('../../../src/policy/builtins/context.js')
+  const { parseAndVerifyCertificates } = await import('../../../src/policy/builtins/x509/index.js')
+  const at = (iso: string): boolean => runEvaluation(() => parseAndVerifyCertificates(ca + leaf)[0], { nowNs: BigInt(Date.parse(iso)) * 1_000_000n })
+  t.equal(at('2027-06-01T00:00:00Z'), true)
+  t.equal(at('2026-12-06T00:31:40Z'), false, 'a second before the leaf\'s NotBefore')
+  t.equal(at('2026-12-06T00:31:41Z'), true, 'at NotBefore')
+  t.equal(at('2029-03-10T00:31:41Z'), true, 'at NotAfter')
+  t.equal(at('2029-03-10T00:31:42Z'), false, 'a second after the leaf\'s NotAfter')
+})

@@ -3,14 +3,16 @@
 // and the certificates' DER is parsed back to back (x509.ParseCertificates). No certificates
 // is an empty array. See certificate.ts for what each certificate becomes.
 //
-// The other crypto.x509.* builtins (verifying a chain as Go's Verify does, certificate
-// requests, key pairs) are not implemented; a policy calling them is refused at compile time.
+// crypto.x509.parse_and_verify_certificates checks the chain as Go's Verify does (verify.ts).
+// The other crypto.x509.* builtins (verifying with options, certificate requests, key pairs)
+// are not implemented; a policy calling them is refused at compile time.
 import { LRUCache } from 'lru-cache'
 import { str } from '../args.js'
-import { builtinError, type HostBuiltin } from '../context.js'
+import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
 import { pemDecode } from '../pem.js'
 import { parseCertificateAt } from './certificate.js'
+import { verifyChain } from './verify.js'
 
 const NAME = 'crypto.x509.parse_certificates'
 
@@ -74,6 +76,17 @@ function parseUncached (input: string): Array<Record<string, unknown>> {
   return certs
 }
 
+const VERIFY = 'crypto.x509.parse_and_verify_certificates'
+
+/** [true, chain (leaf … root)] when the certificates verify as a chain, else [false, []]; an unreadable argument is [false, []] too, as in OPA. */
+export function parseAndVerifyCertificates (input: string): [boolean, ReadonlyArray<Record<string, unknown>>] {
+  let certs: ReadonlyArray<Record<string, unknown>>
+  try { certs = parseCertificates(input) } catch { return [false, []] }
+  const chain = verifyChain(certs, { nowNs: evaluationNowNs() })
+  return chain === null ? [false, []] : [true, chain]
+}
+
 export const x509Builtins: Record<string, HostBuiltin> = {
   [NAME]: (certs: unknown) => parseCertificates(str(NAME, 1, certs)),
+  [VERIFY]: (certs: unknown) => parseAndVerifyCertificates(str(VERIFY, 1, certs)),
 }

@@ -328,7 +328,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('crypto.hmac.equal', [S, S], B, HOST, { names: ['mac1', 'mac2', 'result'] }),
   // Chain verification checks validity windows against the current time.
   fn('crypto.x509.parse_and_verify_certificates', [S], tuple(B, arr(OBJ_SA)), HOST, { ...ND, names: ['certs', 'output'] }),
-  fn('crypto.x509.parse_and_verify_certificates_with_options', [S, OBJ_SA], tuple(B, arr(OBJ_SA)), NONE, { ...ND, names: ['certs', 'options', 'output'] }),
+  fn('crypto.x509.parse_and_verify_certificates_with_options', [S, OBJ_SA], tuple(B, arr(OBJ_SA)), HOST, { ...ND, exact: true, names: ['certs', 'options', 'output'] }),
   fn('crypto.x509.parse_certificates', [S], arr(OBJ_SA), HOST, { names: ['certs', 'output'] }),
   fn('crypto.x509.parse_certificate_request', [S], OBJ_SA, NONE, { names: ['csr', 'output'] }),
   fn('crypto.x509.parse_rsa_private_key', [S], OBJ_SA, NONE, { names: ['pem', 'output'] }),

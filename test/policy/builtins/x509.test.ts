@@ -202,3 +202,41 @@ t.test('parse_and_verify_certificates: the evaluation\'s time decides validity',
   t.equal(at('2029-03-10T00:31:41Z'), true, 'at NotAfter')
   t.equal(at('2029-03-10T00:31:42Z'), false, 'a second after the leaf\'s NotAfter')
 })
+
+const pvo = (arg: string, options: string): string => `crypto.x509.parse_and_verify_certificates_with_options(${arg}, ${options})`
+
+t.test('parse_and_verify_certificates_with_options: DNSName, KeyUsages, CurrentTime (to the nanosecond)', async t => {
+  const notAfterNs = BigInt(Date.parse('2029-03-10T00:31:41Z')) * 1_000_000n
+  await table(t, [
+    [`${pvo('input.threeLevel', '{"DNSName": "api.example.com"}')}[0]`, V(true)],
+    [`${pvo('input.threeLevel', '{"DNSName": "API.Example.COM."}')}[0]`, V(true)], // case and a trailing dot
+    [`${pvo('input.threeLevel', '{"DNSName": "other.example.com"}')}[0]`, V(false)],
+    [`${pvo('input.twoLevel', '{"DNSName": "10.0.0.7"}')}[0]`, V(true)], // IP SANs
+    [`${pvo('input.twoLevel', '{"DNSName": "[2001:db8::1]"}')}[0]`, V(true)],
+    [`${pvo('input.twoLevel', '{"DNSName": "::ffff:10.0.0.7"}')}[0]`, V(true)],
+    [`${pvo('input.twoLevel', '{"DNSName": "10.0.0.8"}')}[0]`, V(false)],
+    [`${pvo('input.twoLevel', '{"DNSName": "web.payments.svc"}')}[0]`, V(true)],
+    [`${pvo('input.clientOnly', '{}')}[0]`, V(false)],
+    [`${pvo('input.clientOnly', '{"KeyUsages": ["KeyUsageClientAuth"]}')}[0]`, V(true)],
+    [`${pvo('input.clientOnly', '{"KeyUsages": {"KeyUsageAny"}}')}[0]`, V(true)], // a set works too
+    [`${pvo('input.twoLevel', `{"CurrentTime": ${notAfterNs}}`)}[0]`, V(true)],
+    [`${pvo('input.twoLevel', `{"CurrentTime": ${notAfterNs + 1n}}`)}[0]`, V(false)], // one ns past NotAfter
+    // This variant gives Go's certificates as they are: no URIStrings.
+    [`[k | some c in ${pvo('input.twoLevel', '{}')}[1]; some k, _ in c; k == "URIStrings"]`, V([])],
+    [`${pvo('input.twoLevel', '{}')}[1][0].URIs[0].Host`, V('example.com')],
+  ], verifyInput)
+})
+
+t.test('parse_and_verify_certificates_with_options: OPA\'s errors for bad options; unreadable certificates are [false, []] first', async t => {
+  const m = (s: string): RegExp => new RegExp(`^eval_builtin_error: crypto\\.x509\\.parse_and_verify_certificates_with_options: ${s.replace(/[[\]]/g, '\\$&')}$`)
+  await table(t, [
+    [pvo('input.twoLevel', '{"Foo": 1}'), E(m('invalid key option'))],
+    [pvo('input.twoLevel', '{"DNSName": 1}'), E(m("'DNSName' should be a string"))],
+    [pvo('input.twoLevel', '{"CurrentTime": "now"}'), E(m("'CurrentTime' should be a number"))],
+    [pvo('input.twoLevel', '{"CurrentTime": 1.5}'), E(m("'CurrentTime' should be a valid int64 number"))],
+    [pvo('input.twoLevel', '{"CurrentTime": 9223372036854775808}'), E(m("'CurrentTime' should be a valid int64 number"))],
+    [pvo('input.twoLevel', '{"KeyUsages": "KeyUsageAny"}'), E(m("'KeyUsages' should be an Array or Set"))],
+    [pvo('input.twoLevel', '{"KeyUsages": ["Nope", "KeyUsageAny", "Bad"]}'), E(m("invalid entries for 'KeyUsages' found: [Nope Bad]"))],
+    [pvo('"not base64!"', '{"Foo": 1}'), V([false, []])],
+  ], verifyInput)
+})

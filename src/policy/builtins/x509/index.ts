@@ -3,16 +3,17 @@
 // and the certificates' DER is parsed back to back (x509.ParseCertificates). No certificates
 // is an empty array. See certificate.ts for what each certificate becomes.
 //
-// crypto.x509.parse_and_verify_certificates checks the chain as Go's Verify does (verify.ts).
-// The other crypto.x509.* builtins (verifying with options, certificate requests, key pairs)
-// are not implemented; a policy calling them is refused at compile time.
+// crypto.x509.parse_and_verify_certificates(_with_options) check the chain as Go's Verify does
+// (verify.ts). The other crypto.x509.* builtins (certificate requests, key pairs, RSA private
+// keys) are not implemented; a policy calling them is refused at compile time.
 import { LRUCache } from 'lru-cache'
-import { str } from '../args.js'
+import { obj, str } from '../args.js'
+import { isRawJson } from '../../../exact-json.js'
 import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
 import { pemDecode } from '../pem.js'
 import { parseCertificateAt } from './certificate.js'
-import { verifyChain } from './verify.js'
+import { verifyChain, type VerifyOptions } from './verify.js'
 
 const NAME = 'crypto.x509.parse_certificates'
 
@@ -86,7 +87,77 @@ export function parseAndVerifyCertificates (input: string): [boolean, ReadonlyAr
   return chain === null ? [false, []] : [true, chain]
 }
 
+const WITH_OPTIONS = 'crypto.x509.parse_and_verify_certificates_with_options'
+
+// OPA's names of the key usages a caller may ask for (Go's ExtKeyUsage numbers).
+const KEY_USAGES: Record<string, number> = {
+  KeyUsageAny: 0, KeyUsageServerAuth: 1, KeyUsageClientAuth: 2, KeyUsageCodeSigning: 3, KeyUsageEmailProtection: 4,
+  KeyUsageIPSECEndSystem: 5, KeyUsageIPSECTunnel: 6, KeyUsageIPSECUser: 7, KeyUsageTimeStamping: 8, KeyUsageOCSPSigning: 9,
+  KeyUsageMicrosoftServerGatedCrypto: 10, KeyUsageNetscapeServerGatedCrypto: 11, KeyUsageMicrosoftCommercialCodeSigning: 12,
+  KeyUsageMicrosoftKernelCodeSigning: 13,
+}
+const INT64 = 1n << 63n
+const trimQuotes = (s: string): string => s.replace(/^"+|"+$/g, '')
+
+/** An integer number's value if it is an int64 as written (json.Number's Int64), else null. */
+function int64Of (v: unknown): bigint | null {
+  const text = isRawJson(v) ? v.rawJSON : typeof v === 'number' ? String(v) : null
+  if (text === null || !/^-?\d+$/.test(text)) return null
+  const n = BigInt(text)
+  return n >= -INT64 && n < INT64 ? n : null
+}
+
+/** The verification options, read as OPA reads them (its keys in order; its messages). */
+function verifyOptionsOf (options: Record<string, unknown>): VerifyOptions {
+  const opts: { nowNs: bigint; keyUsages?: number[]; dnsName?: string } = { nowNs: evaluationNowNs() }
+  const fail = (m: string): never => { throw builtinError(WITH_OPTIONS, m) }
+  for (const key of Object.keys(options).sort()) {
+    const v = options[key]
+    switch (key) {
+      case 'DNSName':
+        if (typeof v !== 'string') fail("'DNSName' should be a string")
+        opts.dnsName = trimQuotes(v as string)
+        break
+      case 'CurrentTime': {
+        if (typeof v !== 'number' && !isRawJson(v)) fail("'CurrentTime' should be a number")
+        const ns = int64Of(v)
+        if (ns === null) fail("'CurrentTime' should be a valid int64 number")
+        opts.nowNs = ns!
+        break
+      }
+      case 'MaxConstraintComparisons':
+        // Only name constraints use it, and certificates with them are refused by the parser.
+        if (typeof v !== 'number' && !isRawJson(v)) fail("'MaxConstraintComparisons' should be a number")
+        if (int64Of(v) === null) fail("'MaxConstraintComparisons' should be a valid number")
+        break
+      case 'KeyUsages': {
+        if (!Array.isArray(v)) fail("'KeyUsages' should be an Array or Set")
+        const invalid: string[] = []
+        for (const u of v as unknown[]) {
+          if (typeof u !== 'string') continue
+          const n = KEY_USAGES[trimQuotes(u)]
+          if (n === undefined) invalid.push(trimQuotes(u))
+          else (opts.keyUsages ??= []).push(n)
+        }
+        if (invalid.length > 0) fail(`invalid entries for 'KeyUsages' found: [${invalid.join(' ')}]`)
+        break
+      }
+      default: fail('invalid key option')
+    }
+  }
+  return opts
+}
+
+export function parseAndVerifyWithOptions (input: string, options: Record<string, unknown>): [boolean, ReadonlyArray<Record<string, unknown>>] {
+  let certs: ReadonlyArray<Record<string, unknown>>
+  try { certs = parseCertificates(input) } catch { return [false, []] }
+  const chain = verifyChain(certs, verifyOptionsOf(options))
+  // OPA gives this variant the plain x509.Certificate values: no URIStrings.
+  return chain === null ? [false, []] : [true, chain.map(({ URIStrings: _, ...cert }) => cert)]
+}
+
 export const x509Builtins: Record<string, HostBuiltin> = {
   [NAME]: (certs: unknown) => parseCertificates(str(NAME, 1, certs)),
   [VERIFY]: (certs: unknown) => parseAndVerifyCertificates(str(VERIFY, 1, certs)),
+  [WITH_OPTIONS]: (certs: unknown, options: unknown) => parseAndVerifyWithOptions(str(WITH_OPTIONS, 1, certs), obj(WITH_OPTIONS, 2, options)),
 }

@@ -6,6 +6,7 @@
 // (certificate.ts: name constraints, policy constraints and mappings), so it ends as
 // [false, []], never as a chain verified on fewer checks.
 import { constants, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { parseIP } from '../net.js'
 
 type Cert = Readonly<Record<string, unknown>>
 
@@ -33,6 +34,8 @@ export interface VerifyOptions {
   nowNs: bigint
   /** Extended key usages the chain must allow (Go's ExtKeyUsage numbers); empty: server authentication. */
   keyUsages?: readonly number[]
+  /** A host name or IP address the leaf must be valid for (VerifyHostname). */
+  dnsName?: string
 }
 
 /** The first chain Go's Verify would return for `certs` (root first, leaf last), or null. */
@@ -42,6 +45,7 @@ export function verifyChain (certs: readonly Cert[], opts: VerifyOptions): Cert[
   const leaf = certs[certs.length - 1]!
   const intermediates = dedupe(certs.slice(1, -1))
   if (!isValid(leaf, LEAF, [], opts)) return null
+  if (opts.dnsName !== undefined && opts.dnsName !== '' && !verifyHostname(leaf, opts.dnsName)) return null
   let chains: Cert[][]
   if (raw(leaf, 'Raw').equals(raw(root, 'Raw'))) chains = [[leaf]]
   else {
@@ -142,4 +146,42 @@ function allowsKeyUsages (chain: readonly Cert[], requested: readonly number[]):
     if (remaining.size === 0) return false
   }
   return true
+}
+
+/**
+ * VerifyHostname: an IP address (brackets allowed) against the IP SANs; a name against the DNS
+ * SANs, case-insensitively, a full left-most "*" label matching one label when both are valid
+ * host names, an exact match otherwise. The common name is not read.
+ */
+export function verifyHostname (c: Cert, host: string): boolean {
+  const ipText = host.length >= 3 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  const ip = parseIP(ipText)
+  if (ip !== null) {
+    return (list(c, 'IPAddresses') as string[]).some((t) => { const x = parseIP(t); return x !== null && x.v4 === ip.v4 && x.bits === ip.bits })
+  }
+  const name = lowerAscii(host)
+  const validName = validHostname(name, false)
+  return (list(c, 'DNSNames') as string[]).some((pattern) => validName && validHostname(pattern, true) ? matchHostnames(pattern, name) : matchExactly(pattern, name))
+}
+
+const lowerAscii = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase())
+
+function validHostname (host: string, isPattern: boolean): boolean {
+  if (!isPattern && host.endsWith('.')) host = host.slice(0, -1)
+  if (host.length === 0 || host === '*') return false
+  return host.split('.').every((label, i) => label !== '' && ((isPattern && i === 0 && label === '*') || /^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(label)))
+}
+
+function matchExactly (a: string, b: string): boolean {
+  if (a === '' || a === '.' || b === '' || b === '.') return false
+  return lowerAscii(a) === lowerAscii(b)
+}
+
+function matchHostnames (pattern: string, host: string): boolean {
+  pattern = lowerAscii(pattern)
+  host = lowerAscii(host.endsWith('.') ? host.slice(0, -1) : host)
+  if (pattern.length === 0 || host.length === 0) return false
+  const p = pattern.split('.')
+  const h = host.split('.')
+  return p.length === h.length && p.every((part, i) => (i === 0 && part === '*') || part === h[i])
 }

@@ -79,7 +79,8 @@ const bigint = (v: bigint): Json => Number.isSafeInteger(Number(v)) ? Number(v) 
 
 /** Parses the certificate at buf[at, …) and returns it with the offset after it. */
 export function parseCertificateAt (buf: Uint8Array, at: number): { cert: Obj; end: number } {
-  const whole = expect(buf, at, buf.length, SEQUENCE, 'certificate')
+  let whole: Element
+  try { whole = expect(buf, at, buf.length, SEQUENCE, 'certificate') } catch { throw new DerError() }
   const der = rawOf(buf, whole)
   // OpenSSL reads it too: a certificate it cannot parse is not one, whatever this walk accepts.
   try { void new X509Certificate(der) } catch (e) { throw new DerError((e as Error).message) }

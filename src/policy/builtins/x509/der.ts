@@ -4,8 +4,9 @@
 // can read. Values are left to the caller.
 
 export class DerError extends Error {
-  constructor (message: string) {
-    super(`x509: malformed certificate (${message})`)
+  /** `detail` says where the DER broke; without it the message is Go's own for a certificate that is no SEQUENCE at all. */
+  constructor (detail?: string) {
+    super(detail === undefined ? 'x509: malformed certificate' : `x509: malformed certificate (${detail})`)
     this.name = 'DerError'
   }
 }

@@ -8,6 +8,7 @@
 // kind; `schema` needs no braces; lists that may not be empty say "expected at least one
 // definition"; comments attach to the node after them.
 import { Lexer, type Kind, type Token } from './lexer.js'
+import type { Position } from './types.js'
 
 export class GraphQLSyntaxError extends Error {
   constructor (message: string, readonly line: number, readonly column: number) {
@@ -17,6 +18,8 @@ export class GraphQLSyntaxError extends Error {
 }
 
 type Node = Record<string, unknown>
+
+const at = (t: Token): Position => ({ Line: t.line, Column: t.column })
 type CommentGroup = { List: Node[] } | null
 
 const OPERATIONS = new Set(['query', 'mutation', 'subscription'])
@@ -142,6 +145,9 @@ class Parser {
 
   protected name (): string { return this.expect('Name').value }
 
+  /** Where the next token starts: the library's peekPos(), which most nodes take as theirs. */
+  protected peekPos (): Position { return at(this.peek()) }
+
   /** `inner` one level deeper (see MAX_NESTING). */
   protected nested<T> (t: Token, inner: () => T): T {
     if (++this.depth > MAX_NESTING) throw this.error(t, `nested deeper than ${MAX_NESTING} levels (Bouncer's limit)`)
@@ -159,7 +165,8 @@ class Parser {
     const out: Node[] = []
     while (this.peek().kind === '@') {
       this.next()
-      out.push({ Name: this.name(), Arguments: this.arguments(isConst), Position: null, ParentDefinition: null, Definition: null, Location: '' })
+      const Position = this.peekPos()
+      out.push({ Name: this.name(), Arguments: this.arguments(isConst), Position, ParentDefinition: null, Definition: null, Location: '' })
     }
     return out
   }
@@ -172,18 +179,18 @@ class Parser {
 
   /** `name: value`, an argument or an object's field (the library's Argument and ChildValue have one shape). */
   private namedValue (isConst: boolean): Node {
-    this.peek()
+    const Position = this.peekPos()
     const comment = this.comment
     const Name = this.name()
     this.expect(':')
-    return { Name, Value: this.value(isConst), Position: null, Comment: comment }
+    return { Name, Value: this.value(isConst), Position, Comment: comment }
   }
 
   protected value (isConst: boolean): Node {
     const t = this.peek()
     const comment = this.comment
     const node = (Kind: number, Raw: string, Children: Node[] | null = null, Comment: CommentGroup = null): Node => ({
-      Raw, Children, Kind, Position: null, Comment, Definition: null, VariableDefinition: null, ExpectedType: null, ExpectedTypeHasDefault: false,
+      Raw, Children, Kind, Position: at(t), Comment, Definition: null, VariableDefinition: null, ExpectedType: null, ExpectedTypeHasDefault: false,
     })
     switch (t.kind) {
       case '[': return this.nested(t, () => {
@@ -213,16 +220,20 @@ class Parser {
   }
 
   protected type (): Node {
+    // Positions as the library takes them: the token after '[' for a list, the name for a named
+    // type, and with '!' the token after it.
     let t: Node
     const open = this.peek()
     if (this.skip('[')) {
+      const Position = this.peekPos()
       const Elem = this.nested(open, () => this.type())
       this.expect(']')
-      t = { NamedType: '', Elem, NonNull: false, Position: null }
+      t = { NamedType: '', Elem, NonNull: false, Position }
     } else {
-      t = { NamedType: this.name(), Elem: null, NonNull: false, Position: null }
+      const Position = this.peekPos()
+      t = { NamedType: this.name(), Elem: null, NonNull: false, Position }
     }
-    if (this.skip('!')) t.NonNull = true
+    if (this.skip('!')) { t.Position = this.peekPos(); t.NonNull = true }
     return t
   }
 }
@@ -232,38 +243,41 @@ export class QueryParser extends Parser {
   document (): Node {
     const Operations: Node[] = []
     const Fragments: Node[] = []
+    let Position: Position | null = null // the library leaves the last definition's start here
     for (let t = this.peek(); t.kind !== '<EOF>'; t = this.peek()) {
+      Position = at(t)
       if (t.kind === '{') Operations.push(this.operation())
       else if (t.kind === 'Name' && OPERATIONS.has(t.value)) Operations.push(this.operation())
       else if (t.kind === 'Name' && t.value === 'fragment') Fragments.push(this.fragmentDefinition())
       else this.unexpected()
     }
-    return { Operations, Fragments, Position: null, Comment: null }
+    return { Operations, Fragments, Position, Comment: null }
   }
 
   private operation (): Node {
     const comment = this.comment
+    const Position = this.peekPos()
     if (this.peek().kind === '{') {
-      return { Operation: 'query', Name: '', VariableDefinitions: null, Directives: null, SelectionSet: this.selectionSet(), Position: null, Comment: comment }
+      return { Operation: 'query', Name: '', VariableDefinitions: null, Directives: null, SelectionSet: this.selectionSet(), Position, Comment: comment }
     }
     const Operation = this.operationType()
     const Name = this.peek().kind === 'Name' ? this.next().value : ''
     const VariableDefinitions = this.variableDefinitions()
     const Directives = this.directives(false)
-    return { Operation, Name, VariableDefinitions, Directives, SelectionSet: this.selectionSet(), Position: null, Comment: comment }
+    return { Operation, Name, VariableDefinitions, Directives, SelectionSet: this.selectionSet(), Position, Comment: comment }
   }
 
   private variableDefinitions (): Node[] {
     const out: Node[] = []
     this.some('(', ')', () => {
-      this.peek()
+      const Position = this.peekPos()
       const comment = this.comment
       this.expect('$')
       const Variable = this.name()
       this.expect(':')
       const Type = this.type()
       const DefaultValue = this.skip('=') ? this.value(true) : null
-      out.push({ Variable, Type, DefaultValue, Directives: this.directives(false), Position: null, Comment: comment, Definition: null, Used: false })
+      out.push({ Variable, Type, DefaultValue, Directives: this.directives(false), Position, Comment: comment, Definition: null, Used: false })
     })
     return out
   }
@@ -284,22 +298,23 @@ export class QueryParser extends Parser {
   }
 
   private field (): Node {
-    this.peek()
+    const Position = this.peekPos()
     const comment = this.comment
     const Alias = this.name()
     const Name = this.skip(':') ? this.name() : Alias
     const Arguments = this.arguments(false)
     const Directives = this.directives(false)
     const SelectionSet = this.peek().kind === '{' ? this.selectionSet() : null
-    return { Alias, Name, Arguments, Directives, SelectionSet, Position: null, Comment: comment, Definition: null, ObjectDefinition: null }
+    return { Alias, Name, Arguments, Directives, SelectionSet, Position, Comment: comment, Definition: null, ObjectDefinition: null }
   }
 
   private fragment (): Node {
     const comment = this.comment
     this.expect('...')
     const t = this.peek()
+    const Position = at(t) // the token after "...", for both kinds
     if (t.kind === 'Name' && t.value !== 'on') {
-      return { Name: this.fragmentName(), Directives: this.directives(false), ObjectDefinition: null, Definition: null, Position: null, Comment: comment }
+      return { Name: this.fragmentName(), Directives: this.directives(false), ObjectDefinition: null, Definition: null, Position, Comment: comment }
     }
     let TypeCondition = ''
     if (t.value === 'on') { // the text, whatever the token's kind
@@ -307,7 +322,7 @@ export class QueryParser extends Parser {
       TypeCondition = this.name()
     }
     const Directives = this.directives(false)
-    return { TypeCondition, Directives, SelectionSet: this.selectionSet(), ObjectDefinition: null, Position: null, Comment: comment }
+    return { TypeCondition, Directives, SelectionSet: this.selectionSet(), ObjectDefinition: null, Position, Comment: comment }
   }
 
   private fragmentName (): string {
@@ -317,13 +332,14 @@ export class QueryParser extends Parser {
 
   private fragmentDefinition (): Node {
     const comment = this.comment
+    const Position = this.peekPos()
     this.expectKeyword('fragment')
     const Name = this.fragmentName()
     const VariableDefinition = this.variableDefinitions()
     this.expectKeyword('on')
     const TypeCondition = this.name()
     const Directives = this.directives(false)
-    return { Name, VariableDefinition, TypeCondition, Directives, SelectionSet: this.selectionSet(), Definition: null, Position: null, Comment: comment }
+    return { Name, VariableDefinition, TypeCondition, Directives, SelectionSet: this.selectionSet(), Definition: null, Position, Comment: comment }
   }
 }
 
@@ -332,7 +348,7 @@ interface Described { description: string; before: CommentGroup; after: CommentG
 /** A schema document (graphql.parse_schema): the library's SchemaDocument. */
 export class SchemaParser extends Parser {
   document (): Node {
-    const doc = { Schema: [] as Node[], SchemaExtension: [] as Node[], Directives: [] as Node[], Definitions: [] as Node[], Extensions: [] as Node[], Position: null, Comment: null as CommentGroup }
+    const doc = { Schema: [] as Node[], SchemaExtension: [] as Node[], Directives: [] as Node[], Definitions: [] as Node[], Extensions: [] as Node[], Position: this.peekPos(), Comment: null as CommentGroup }
     for (let t = this.peek(); t.kind !== '<EOF>'; t = this.peek()) {
       const descriptionToken = t.kind === 'String' || t.kind === 'BlockString' ? t : null
       const d = this.described()
@@ -362,16 +378,18 @@ export class SchemaParser extends Parser {
     return { description: t.value, before: t.value === '' ? null : first, after: this.comment }
   }
 
-  private definition (Kind: string, d: Described, Name: string): Node {
+  /** A type's definition or extension, at its name (where the library puts its position). */
+  private definition (Kind: string, d: Described): Node {
+    const Position = this.peekPos()
     return {
-      Kind, Description: d.description, Name, Directives: null, Interfaces: null, Fields: null, Types: null, EnumValues: null,
-      Position: null, BuiltIn: false, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after, EndOfDefinitionComment: null,
+      Kind, Description: d.description, Name: this.name(), Directives: null, Interfaces: null, Fields: null, Types: null, EnumValues: null,
+      Position, BuiltIn: false, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after, EndOfDefinitionComment: null,
     }
   }
 
   private typeDefinition (keyword: string, d: Described): Node {
     this.expectKeyword(keyword)
-    const def = this.definition(TYPE_KINDS[keyword]!, d, this.name())
+    const def = this.definition(TYPE_KINDS[keyword]!, d)
     this.typeBody(keyword, def)
     return def
   }
@@ -423,6 +441,7 @@ export class SchemaParser extends Parser {
   }
 
   private fieldDefinition (): Node {
+    const Position = this.peekPos()
     const d = this.described()
     const Name = this.name()
     const Arguments = this.argumentDefinitions()
@@ -430,13 +449,14 @@ export class SchemaParser extends Parser {
     const Type = this.type()
     return {
       Description: d.description, Name, Arguments, DefaultValue: null, Type, Directives: this.directives(true),
-      Position: null, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
+      Position, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
     }
   }
 
   private argumentDefinitions (): Node[] {
     const out: Node[] = []
     this.some('(', ')', () => {
+      const Position = this.peekPos()
       const d = this.described()
       const Name = this.name()
       this.expect(':')
@@ -444,7 +464,7 @@ export class SchemaParser extends Parser {
       const DefaultValue = this.skip('=') ? this.value(true) : null
       out.push({
         Description: d.description, Name, DefaultValue, Type, Directives: this.directives(true),
-        Position: null, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
+        Position, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
       })
     })
     return out
@@ -452,6 +472,7 @@ export class SchemaParser extends Parser {
 
   /** An input object's field: the library's FieldDefinition, with a default value and no arguments. */
   private inputValueDefinition (): Node {
+    const Position = this.peekPos()
     const d = this.described()
     const Name = this.name()
     this.expect(':')
@@ -459,41 +480,44 @@ export class SchemaParser extends Parser {
     const DefaultValue = this.skip('=') ? this.value(true) : null
     return {
       Description: d.description, Name, Arguments: null, DefaultValue, Type, Directives: this.directives(true),
-      Position: null, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
+      Position, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
     }
   }
 
   private enumValueDefinition (): Node {
+    const Position = this.peekPos()
     const d = this.described()
     const Name = this.name()
     return {
       Description: d.description, Name, Directives: this.directives(true),
-      Position: null, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
+      Position, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after,
     }
   }
 
   private schemaDefinition (d: Described): Node {
     this.expectKeyword('schema')
+    const Position = this.peekPos()
     const Directives = this.directives(true)
     const OperationTypes: Node[] = []
     const end = this.some('{', '}', () => { OperationTypes.push(this.operationTypeDefinition()) })
     return {
-      Description: d.description, Directives, OperationTypes, Position: null,
+      Description: d.description, Directives, OperationTypes, Position,
       BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after, EndOfDefinitionComment: end,
     }
   }
 
   private operationTypeDefinition (): Node {
-    this.peek()
+    const Position = this.peekPos()
     const comment = this.comment
     const Operation = this.operationType()
     this.expect(':')
-    return { Operation, Type: this.name(), Position: null, Comment: comment }
+    return { Operation, Type: this.name(), Position, Comment: comment }
   }
 
   private directiveDefinition (d: Described): Node {
     this.expectKeyword('directive')
     this.expect('@')
+    const Position = this.peekPos()
     const Name = this.name()
     const Arguments = this.argumentDefinitions()
     let IsRepeatable = false
@@ -503,7 +527,7 @@ export class SchemaParser extends Parser {
     this.skip('|')
     const Locations = [this.directiveLocation()]
     while (this.skip('|')) Locations.push(this.directiveLocation())
-    return { Description: d.description, Name, Arguments, Locations, IsRepeatable, Position: null, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after }
+    return { Description: d.description, Name, Arguments, Locations, IsRepeatable, Position, BeforeDescriptionComment: d.before, AfterDescriptionComment: d.after }
   }
 
   private directiveLocation (): string {
@@ -518,19 +542,20 @@ export class SchemaParser extends Parser {
     const keyword = this.peek().value // the text, whatever the token's kind
     if (keyword === 'schema') {
       this.expectKeyword('schema')
+      const Position = this.peekPos()
       const Directives = this.directives(true)
       const OperationTypes: Node[] = []
       const end = this.some('{', '}', () => { OperationTypes.push(this.operationTypeDefinition()) })
       if (Directives.length === 0 && OperationTypes.length === 0) this.unexpected()
       doc.SchemaExtension.push({
-        Description: '', Directives, OperationTypes, Position: null,
+        Description: '', Directives, OperationTypes, Position,
         BeforeDescriptionComment: null, AfterDescriptionComment: after, EndOfDefinitionComment: end,
       })
       return
     }
     if (!Object.prototype.hasOwnProperty.call(TYPE_KINDS, keyword)) this.unexpected()
     this.expectKeyword(keyword)
-    const def = this.definition(TYPE_KINDS[keyword]!, { description: '', before: null, after }, this.name())
+    const def = this.definition(TYPE_KINDS[keyword]!, { description: '', before: null, after })
     this.typeBody(keyword, def)
     const empty = (k: string): boolean => def[k] === null || (def[k] as unknown[]).length === 0
     if (['Interfaces', 'Directives', 'Fields', 'Types', 'EnumValues'].every(empty)) this.unexpected()

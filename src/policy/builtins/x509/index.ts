@@ -8,6 +8,7 @@
 // keys) are not implemented; a policy calling them is refused at compile time.
 import { LRUCache } from 'lru-cache'
 import { obj, str } from '../args.js'
+import { deepFreeze } from '../../../deep-freeze.js'
 import { isRawJson } from '../../../exact-json.js'
 import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
@@ -55,14 +56,6 @@ export function parseCertificates (input: string): ReadonlyArray<Record<string, 
   }
   if (r instanceof Error) throw r
   return r
-}
-
-function deepFreeze<T> (v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x)
-    Object.freeze(v)
-  }
-  return v
 }
 
 function parseUncached (input: string): Array<Record<string, unknown>> {

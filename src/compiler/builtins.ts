@@ -370,12 +370,12 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('graph.reachable_paths', [obj(A, or(SET_A, ARR_A)), or(SET_A, ARR_A)], set(ARR_A), HOST, { names: ['graph', 'initial', 'output'] }),
   // a relation: the planner iterates over the runtime's list of [path, value] pairs
   fn('walk', [A], tuple(ARR_A, A), native('collections.walk'), { relation: true, names: ['x', 'output'] }),
-  fn('graphql.is_valid', [or(S, OBJ_AA), or(S, OBJ_AA)], B, NONE, { names: ['query', 'schema', 'output'] }),
-  fn('graphql.parse', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(OBJ_AA, OBJ_AA), NONE, { names: ['query', 'schema', 'output'] }),
-  fn('graphql.parse_and_verify', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, OBJ_AA, OBJ_AA), NONE, { names: ['query', 'schema', 'output'] }),
+  fn('graphql.is_valid', [or(S, OBJ_AA), or(S, OBJ_AA)], B, HOST, { names: ['query', 'schema', 'output'] }),
+  fn('graphql.parse', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(OBJ_AA, OBJ_AA), HOST, { names: ['query', 'schema', 'output'] }),
+  fn('graphql.parse_and_verify', [or(S, OBJ_AA), or(S, OBJ_AA)], tuple(B, OBJ_AA, OBJ_AA), HOST, { names: ['query', 'schema', 'output'] }),
   fn('graphql.parse_query', [S], OBJ_AA, HOST, { names: ['query', 'output'] }),
   fn('graphql.parse_schema', [S], OBJ_AA, HOST, { names: ['schema', 'output'] }),
-  fn('graphql.schema_is_valid', [or(S, OBJ_AA)], B, NONE, { names: ['schema', 'output'] }),
+  fn('graphql.schema_is_valid', [or(S, OBJ_AA)], B, HOST, { names: ['schema', 'output'] }),
   fn('providers.aws.sign_req', [OBJ_SA, OBJ_SA, N], OBJ_AA, NONE, { names: ['request', 'aws_config', 'time_ns', 'signed_request'] }),
 ])
 

@@ -2,6 +2,7 @@
 // OPA): per rule, a valid and an invalid query with the library's exact messages, positions and
 // error order, and the quirks it has on purpose.
 import t, { type Test } from 'tap'
+import { queryDocumentFromObject } from '../../../src/policy/builtins/graphql/document.js'
 import { QueryParser, SchemaParser } from '../../../src/policy/builtins/graphql/parser.js'
 import { buildSchema } from '../../../src/policy/builtins/graphql/schema.js'
 import type { QueryDocument, Schema, SchemaDocument } from '../../../src/policy/builtins/graphql/types.js'
@@ -162,6 +163,29 @@ t.test('OverlappingFieldsCanBeMerged', async t => {
     ['{ dog { mother { name } mother { name: nickname } } }', ['1:25: Fields "mother" conflict because subfields "name" conflict because "name" and "nickname" are different fields. Use different aliases on the fields to fetch both if this was intentional.']],
     // Different object types can never both apply: different fields under one name are fine.
     ['{ pet { ... on Dog { x: nickname } ... on Cat { x: name } } }', []],
+  ])
+})
+
+t.test('OverlappingFieldsCanBeMerged: a spread fragment whose fields equal the set\'s is not compared with it', async t => {
+  // The library tells "the same fields" by deep equality, not identity. A parsed document's
+  // fields all differ (positions); a decoded AST object's need not. The spread's Position of the
+  // wrong kind makes the decoder take it as a spread rather than a field named "F".
+  const dog = (names: string[]): unknown => ({ Alias: 'dog', Name: 'dog', SelectionSet: names.map(n => ({ Alias: 'name', Name: n })) })
+  const doc = (fragmentNames: string[]): QueryDocument => queryDocumentFromObject({
+    Operations: [{ Operation: 'query', SelectionSet: [dog(['nickname', 'name']), { Name: 'F', Position: 'not a position' }] }],
+    Fragments: [{ Name: 'F', TypeCondition: 'Query', SelectionSet: [dog(fragmentNames)] }],
+  })
+  const run = (d: QueryDocument): string[] => validateQuery(schema, d).map(e => e.message.replace(/\. Use different.*/, ''))
+  // Written alike: only each dog's own conflict.
+  t.strictSame(run(doc(['nickname', 'name'])), [
+    'Fields "name" conflict because "nickname" and "name" are different fields',
+    'Fields "name" conflict because "nickname" and "name" are different fields',
+  ])
+  // Written differently: the two dogs are compared as well.
+  t.strictSame(run(doc(['name', 'nickname'])), [
+    'Fields "name" conflict because "nickname" and "name" are different fields',
+    'Fields "name" conflict because "name" and "nickname" are different fields',
+    'Fields "dog" conflict because subfields "name" conflict because "nickname" and "name" are different fields and subfields "name" conflict because "name" and "nickname" are different fields',
   ])
 })
 

@@ -1,12 +1,13 @@
 // From a schema document to the schema queries are validated against, as OPA does it for
 // graphql.is_valid, graphql.parse, graphql.parse_and_verify and graphql.schema_is_valid: the
-// library's prelude merged in first, then its ValidateSchemaDocument (vektah/gqlparser v2, as
-// vendored in OPA). Every check runs in the library's order and fails with its message at the
-// position it names, because OPA prints the first failure and policies may compare the text.
+// library's prelude merged in first, then its ValidateSchemaDocument (vektah/gqlparser v2.5.31,
+// the upstream module current OPA builds with). Every check runs in the library's order and fails
+// with its message at the position it names, because OPA prints the first failure and policies may
+// compare the text.
 import { goQuote, SchemaParser } from './parser.js'
 import { PRELUDE_FILE, PRELUDE_SDL } from './prelude.js'
 import {
-  GraphQLError,
+  GraphQLError, ValueKind,
   type ArgumentDefinition, type Definition, type DefinitionKind, type Directive, type DirectiveDefinition,
   type FieldDefinition, type OperationTypeDefinition, type Position, type Schema, type SchemaDocument, type TypeRef,
 } from './types.js'
@@ -184,7 +185,7 @@ function linkInterfaces (b: Building, def: Definition): void {
   }
 }
 
-/** Directive definitions; the spec's own directives may be defined again, and the last one wins. */
+/** Directive definitions; the built-in directives may be defined again, and the last one wins. */
 function registerDirectives (b: Building, doc: SchemaDocument): void {
   const dirs = b.schema.Directives
   for (const dir of list(doc.Directives)) {
@@ -194,22 +195,23 @@ function registerDirectives (b: Building, doc: SchemaDocument): void {
     dirs.set(dir.Name, dir)
   }
 }
-const REDEFINABLE_DIRECTIVES = new Set(['include', 'skip', 'deprecated', 'specifiedBy'])
+const REDEFINABLE_DIRECTIVES = new Set(['include', 'skip', 'deprecated', 'specifiedBy', 'defer', 'oneOf'])
 
-/** The schema definition's root operation types, then those of schema extensions (later ones win). */
+/**
+ * The schema definition's root operation types, then those of schema extensions (later ones win).
+ * After each one's roots, its directives are checked (as used on SCHEMA) and kept.
+ */
 function assignRoots (b: Building, doc: SchemaDocument): void {
   const schemas = list(doc.Schema)
   if (schemas.length > 1) {
     throw fail(schemas[1].Position, 'Cannot have multiple schema entry points, consider schema extensions instead.')
   }
-  if (schemas.length === 1) {
-    b.schema.Description = schemas[0].Description
-    assignOperationTypes(b, schemas[0].OperationTypes)
-    b.schema.SchemaDirectives.push(...list(schemas[0].Directives))
-  }
-  for (const ext of list(doc.SchemaExtension)) {
-    assignOperationTypes(b, ext.OperationTypes)
-    b.schema.SchemaDirectives.push(...list(ext.Directives))
+  const parts = schemas.length === 1 ? [schemas[0], ...list(doc.SchemaExtension)] : list(doc.SchemaExtension)
+  if (schemas.length === 1) b.schema.Description = schemas[0].Description
+  for (const part of parts) {
+    assignOperationTypes(b, part.OperationTypes)
+    validateDirectives(b.schema, part.Directives, 'SCHEMA', null)
+    b.schema.SchemaDirectives.push(...list(part.Directives))
   }
 }
 
@@ -288,7 +290,11 @@ function validateArgs (schema: Schema, args: ArgumentDefinition[] | null, curren
   }
 }
 
-/** Directives used in the schema: defined, not on their own definition, allowed where used. */
+/**
+ * Directives used in the schema: defined, not on their own definition, allowed where used, given
+ * only arguments their definition has, and given every required argument (non-null without a
+ * default) a value other than null.
+ */
 function validateDirectives (schema: Schema, dirs: Directive[] | null, location: string, current: DirectiveDefinition | null): void {
   for (const dir of list(dirs)) {
     validateName(dir.Position, dir.Name)
@@ -296,7 +302,25 @@ function validateDirectives (schema: Schema, dirs: Directive[] | null, location:
     const def = schema.Directives.get(dir.Name)
     if (def === undefined) throw fail(dir.Position, `Undefined directive ${dir.Name}.`)
     if (!list(def.Locations).includes(location)) throw fail(dir.Position, `Directive ${dir.Name} is not applicable on ${location}.`)
+    validateDirectiveArguments(dir, def)
     dir.Definition = def
+  }
+}
+
+function validateDirectiveArguments (dir: Directive, def: DirectiveDefinition): void {
+  for (const arg of list(dir.Arguments)) {
+    if (byName(def.Arguments, arg.Name) === undefined) {
+      throw fail(arg.Position, `Undefined argument ${arg.Name} for directive ${dir.Name}.`)
+    }
+  }
+  for (const param of list(def.Arguments)) {
+    if (param.Type === null) throw new GqlparserPanic('nil type reference')
+    if (!param.Type.NonNull || param.DefaultValue !== null) continue
+    const given = byName(dir.Arguments, param.Name)
+    if (given !== undefined && given.Value === null) throw new GqlparserPanic(`argument ${param.Name} without a value`)
+    if (given === undefined || given.Value!.Kind === ValueKind.Null) {
+      throw fail(dir.Position, `Argument ${param.Name} for directive ${dir.Name} cannot be null.`)
+    }
   }
 }
 
@@ -338,6 +362,7 @@ function validateKindContents (schema: Schema, def: Definition): void {
         if (value.Name === 'true' || value.Name === 'false' || value.Name === 'null') {
           throw fail(def.Position, `${def.Kind} ${def.Name}: non-enum value ${value.Name}.`)
         }
+        validateDirectives(schema, value.Directives, 'ENUM_VALUE', null)
       }
       break
     case 'INPUT_OBJECT':

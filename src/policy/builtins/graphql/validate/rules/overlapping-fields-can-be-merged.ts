@@ -202,19 +202,51 @@ function collect (set: Selection[] | null): [FieldMap, FragmentSpread[]] {
 }
 
 /**
- * The library compares the two collections with reflect.DeepEqual; for parsed documents (every
- * field at its own position) that is the same fields in the same order.
+ * The library compares the two collections with reflect.DeepEqual: the same response names in
+ * the same order, and fields equal in every part, not only the same nodes. In a parsed document
+ * every field has its own position, so only the same nodes are equal; in a document decoded
+ * from an AST object (no positions) two fields written alike in different places are equal too.
  */
 function sameFieldMap (a: FieldMap, b: FieldMap): boolean {
   if (a.size !== b.size) return false
   const namesA = [...a.keys()]
   const namesB = [...b.keys()]
+  const seen = new Map<object, Set<object>>()
   return namesA.every((name, i) => {
     if (namesB[i] !== name) return false
     const x = a.get(name)!
     const y = b.get(name)!
-    return x.length === y.length && x.every((f, j) => f === y[j])
+    return x.length === y.length && x.every((f, j) => deepEqual(f, y[j], seen))
   })
+}
+
+/**
+ * reflect.DeepEqual over the AST's nodes: the same node, or the same kind of node (the same
+ * keys) with equal parts; null (a nil pointer or slice) equals only null, so an empty list is
+ * not a missing one. A pair already being compared counts as equal, as in Go.
+ */
+function deepEqual (x: unknown, y: unknown, seen: Map<object, Set<object>>): boolean {
+  if (x === y) return true
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false
+  let pairs = seen.get(x)
+  if (pairs?.has(y) === true) return true
+  if (pairs === undefined) seen.set(x, pairs = new Set())
+  pairs.add(y)
+  if (Array.isArray(x) || Array.isArray(y)) {
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false
+    return x.every((v, i) => deepEqual(v, y[i], seen))
+  }
+  if (x instanceof Map || y instanceof Map) {
+    if (!(x instanceof Map) || !(y instanceof Map) || x.size !== y.size) return false
+    for (const [k, v] of x) if (!y.has(k) || !deepEqual(v, y.get(k), seen)) return false
+    return true
+  }
+  if (Object.getPrototypeOf(x) !== Object.getPrototypeOf(y)) return false
+  const keys = Object.keys(x)
+  if (keys.length !== Object.keys(y).length) return false
+  const xo = x as Record<string, unknown>
+  const yo = y as Record<string, unknown>
+  return keys.every(k => Object.hasOwn(yo, k) && deepEqual(xo[k], yo[k], seen))
 }
 
 /** The same argument names with the same kind and raw text, in any order. */

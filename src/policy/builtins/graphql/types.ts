@@ -1,7 +1,7 @@
 // The shapes the GraphQL builtins share: the library's AST nodes as parser.ts builds them (OPA's
-// library is vektah/gqlparser v2, vendored in OPA as internal/gqlparser; the Go field names are
-// kept because OPA returns these objects to policies), the schema the validator checks queries
-// against, and the validation error.
+// library is vektah/gqlparser v2, v2.5.31 in current OPA; the Go field names are kept because
+// OPA returns these objects to policies), the schema the validator checks queries against, and
+// the validation error.
 
 /** Where a node starts (1-based), as the library's parser records it; null for nodes that came
  * from an AST object a policy passed in (OPA unmarshals those without positions). */

@@ -201,8 +201,8 @@ export class Lexer {
         out += cp >= 0xd800 && cp <= 0xdfff ? '\ufffd' : String.fromCharCode(cp) // surrogates are not paired
         for (let k = 0; k < 6; k++) this.advance()
       } else {
-        const cp = this.code(escAt + 1)
-        return this.fail(`Invalid character escape sequence: \\${cp < 0x80 ? String.fromCodePoint(cp) : '\ufffd'}.`, this.r + 1)
+        // The library prints the escaped byte as a code point: the first byte of a character, as Latin-1.
+        return this.fail(`Invalid character escape sequence: \\${firstByteChar(this.code(escAt + 1))}.`, this.r + 1)
       }
       from = this.i
     }
@@ -216,10 +216,16 @@ export class Lexer {
     for (;;) {
       if (this.i >= s.length) return this.fail('Unterminated string.')
       const c = s.charCodeAt(this.i)
-      if (c === 0x22 && s.charCodeAt(this.i + 1) === 0x22 && s.charCodeAt(this.i + 2) === 0x22) {
-        raw += s.slice(from, this.i)
-        this.advance(); this.advance(); this.advance()
-        return { kind: 'BlockString', value: blockStringValue(raw), line: this.line, column: this.col(start + 3) }
+      if (c === 0x22) {
+        // A run of three quotes or more ends the string at its last three; the ones before them
+        // belong to the value (so `"""a "b""""` is `a "b"`). One or two quotes are text.
+        let run = 1
+        while (s.charCodeAt(this.i + run) === 0x22) run++
+        if (run >= 3) {
+          raw += s.slice(from, this.i) + '"'.repeat(run - 3)
+          for (let k = 0; k < run; k++) this.advance()
+          return { kind: 'BlockString', value: blockStringValue(raw), line: this.line, column: this.col(start + 3) }
+        }
       }
       if (c === 0x5c && s.startsWith('"""', this.i + 1)) {
         raw += s.slice(from, this.i) + '"""'

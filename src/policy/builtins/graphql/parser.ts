@@ -65,6 +65,8 @@ export const MAX_NESTING = 250
 class Parser {
   private readonly lexer: Lexer
   private peeked: Token | null = null
+  /** The last token consumed, a comment included (the library reads comments as it peeks). */
+  protected prev: Token | null = null
   private depth = 0
   /** Comments read just before the peeked token (null once it is consumed). */
   protected comment: CommentGroup = null
@@ -80,6 +82,7 @@ class Parser {
         const list: Node[] = []
         while (t.kind === 'Comment') {
           list.push({ Value: t.value, Position: null })
+          this.prev = t
           t = this.lexer.next()
         }
         this.comment = { List: list }
@@ -94,6 +97,7 @@ class Parser {
     this.peeked = null
     this.comment = null
     if (t.kind === '<Invalid>') throw this.error(t, t.error!)
+    this.prev = t
     return t
   }
 
@@ -221,7 +225,7 @@ class Parser {
 
   protected type (): Node {
     // Positions as the library takes them: the token after '[' for a list, the name for a named
-    // type, and with '!' the token after it.
+    // type ('!' leaves it there).
     let t: Node
     const open = this.peek()
     if (this.skip('[')) {
@@ -233,7 +237,7 @@ class Parser {
       const Position = this.peekPos()
       t = { NamedType: this.name(), Elem: null, NonNull: false, Position }
     }
-    if (this.skip('!')) { t.Position = this.peekPos(); t.NonNull = true }
+    if (this.skip('!')) t.NonNull = true
     return t
   }
 }
@@ -258,7 +262,10 @@ export class QueryParser extends Parser {
     const comment = this.comment
     const Position = this.peekPos()
     if (this.peek().kind === '{') {
-      return { Operation: 'query', Name: '', VariableDefinitions: null, Directives: null, SelectionSet: this.selectionSet(), Position, Comment: comment }
+      // The library reads the comment only once the selection set is parsed (Go evaluates the
+      // calls in a composite literal before its plain loads), when none is pending any more:
+      // a shorthand query never keeps the comments before it.
+      return { Operation: 'query', Name: '', VariableDefinitions: null, Directives: null, SelectionSet: this.selectionSet(), Position, Comment: null }
     }
     const Operation = this.operationType()
     const Name = this.peek().kind === 'Name' ? this.next().value : ''
@@ -350,16 +357,16 @@ export class SchemaParser extends Parser {
   document (): Node {
     const doc = { Schema: [] as Node[], SchemaExtension: [] as Node[], Directives: [] as Node[], Definitions: [] as Node[], Extensions: [] as Node[], Position: this.peekPos(), Comment: null as CommentGroup }
     for (let t = this.peek(); t.kind !== '<EOF>'; t = this.peek()) {
-      const descriptionToken = t.kind === 'String' || t.kind === 'BlockString' ? t : null
-      const d = this.described()
+      const d = this.described(true)
       const k = this.peek()
       if (k.kind !== 'Name') this.unexpected()
       if (Object.prototype.hasOwnProperty.call(TYPE_KINDS, k.value)) doc.Definitions.push(this.typeDefinition(k.value, d))
       else if (k.value === 'schema') doc.Schema.push(this.schemaDefinition(d))
       else if (k.value === 'directive') doc.Directives.push(this.directiveDefinition(d))
       else if (k.value === 'extend') {
-        // A description before `extend` is an error, unless it is empty.
-        if (d.description !== '') this.unexpected(descriptionToken!)
+        // A description before `extend` is an error, unless it is empty. The library blames the
+        // last token it read: the description, or the last comment after it.
+        if (d.description !== '') this.unexpected(this.prev!)
         this.extension(doc, d.after)
       } else this.unexpected()
     }
@@ -367,15 +374,18 @@ export class SchemaParser extends Parser {
     return doc
   }
 
-  /** An optional description, with the comments before it and after it. */
-  private described (): Described {
+  /**
+   * An optional description, with the comments before it and after it. Before a definition the
+   * comments before a description are kept even when it is empty; inside one they are not.
+   */
+  private described (topLevel = false): Described {
     this.peek()
     const first = this.comment
     const t = this.peek()
     if (t.kind !== 'String' && t.kind !== 'BlockString') return { description: '', before: null, after: first }
     this.next()
     this.peek()
-    return { description: t.value, before: t.value === '' ? null : first, after: this.comment }
+    return { description: t.value, before: t.value === '' && !topLevel ? null : first, after: this.comment }
   }
 
   /** A type's definition or extension, at its name (where the library puts its position). */
@@ -394,10 +404,13 @@ export class SchemaParser extends Parser {
     return def
   }
 
-  /** What follows a type's name, in a definition or an extension. */
-  private typeBody (keyword: string, def: Node): void {
-    if (keyword === 'type' || keyword === 'interface') def.Interfaces = this.implementsInterfaces()
-    def.Directives = this.directives(true)
+  /**
+   * What follows a type's name, in a definition or an extension. An interface's extension takes
+   * no `implements`, and an input's extension takes directives with variables (the library's).
+   */
+  private typeBody (keyword: string, def: Node, extension = false): void {
+    if (keyword === 'type' || (keyword === 'interface' && !extension)) def.Interfaces = this.implementsInterfaces()
+    def.Directives = this.directives(!(extension && keyword === 'input'))
     switch (keyword) {
       case 'type': case 'interface': {
         const fields: Node[] = []
@@ -556,7 +569,7 @@ export class SchemaParser extends Parser {
     if (!Object.prototype.hasOwnProperty.call(TYPE_KINDS, keyword)) this.unexpected()
     this.expectKeyword(keyword)
     const def = this.definition(TYPE_KINDS[keyword]!, { description: '', before: null, after })
-    this.typeBody(keyword, def)
+    this.typeBody(keyword, def, true)
     const empty = (k: string): boolean => def[k] === null || (def[k] as unknown[]).length === 0
     if (['Interfaces', 'Directives', 'Fields', 'Types', 'EnumValues'].every(empty)) this.unexpected()
     doc.Extensions.push(def)

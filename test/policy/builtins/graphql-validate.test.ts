@@ -1,6 +1,6 @@
-// Query validation (validate/index.ts) against OPA's library (vektah/gqlparser as vendored in
-// OPA): per rule, a valid and an invalid query with the library's exact messages, positions and
-// error order, and the quirks it has on purpose.
+// Query validation (validate/index.ts) against OPA's library (upstream vektah/gqlparser v2.5.31,
+// as OPA uses it): per rule, a valid and an invalid query with the library's exact messages,
+// positions and error order, and the quirks it has on purpose.
 import t, { type Test } from 'tap'
 import { queryDocumentFromObject } from '../../../src/policy/builtins/graphql/document.js'
 import { QueryParser, SchemaParser } from '../../../src/policy/builtins/graphql/parser.js'
@@ -149,6 +149,9 @@ t.test('variables: undefined, unused, unique, input types, allowed positions', a
     // A non-null default on the variable, or a default on the argument, lets a nullable variable in.
     ['query ($v: Int = 1) { args { nonNullIntArg(i: $v) } }', []],
     ['query ($v: Int) { args { withDefault(i: $v) } }', []],
+    // The same for an input object field with a default; a required one without a default does not.
+    ['query ($b: Boolean) { args { complexArg(c: {requiredField: true, nonNullField: $b}) } }', []],
+    ['query ($b: Boolean) { args { complexArg(c: {requiredField: $b}) } }', ['1:60: Variable "$b" of type "Boolean" used in position expecting type "Boolean!".']],
     ['query ($v: Int = null) { args { nonNullIntArg(i: $v) } }', ['1:50: Variable "$v" of type "Int" used in position expecting type "Int!".']],
     ['query ($v: [String]) { args { complexArg(c: {requiredField: true, stringListField: $v}) } }', []],
     ['query ($s: String) { args { listArg(l: [$s]) } }', []],
@@ -245,6 +248,54 @@ t.test('ValuesOfCorrectType', async t => {
     ['{ args { complexArg(c: "x") } }', ['1:25: Expected value of type "ComplexInput", found "x".']],
     // Custom scalars take anything.
     ['{ args { customArg(c: {a: [1, "b"]}) } }', []],
+  ])
+})
+
+t.test('ValuesOfCorrectType: @oneOf input objects', async t => {
+  const oneOf = buildSchema(new SchemaParser(
+    'input Pick @oneOf { first: String, second: Int }\ntype Query { pick(p: Pick): String, name: String }',
+  ).document() as unknown as SchemaDocument)
+  const list: Array<[string, string[]]> = [
+    ['{ pick(p: {second: 2}) }', []],
+    ['query ($s: String!) { pick(p: {first: $s}) }', []],
+    // Reported at the object.
+    ['{ pick(p: {first: "a", second: 2}) }', ['1:11: OneOf Input Object "Pick" must specify exactly one key.']],
+    ['{ pick(p: {}) }', ['1:11: OneOf Input Object "Pick" must specify exactly one key.']],
+    // Reported at the null; the message names the type's first field, whichever key was given.
+    ['{ pick(p: {second: null}) }', ['1:20: Field "Pick.first" must be non-null.']],
+    // Reported at the variable, named without its `$`.
+    ['query ($n: Int) { pick(p: {second: $n}) }', ['1:36: Variable "n" must be non-nullable to be used for OneOf Input Object "Pick".']],
+    // An unknown single key passes the @oneOf check and fails as an unknown field.
+    ['{ pick(p: {third: 3}) }', ['1:12: Field "third" is not defined by type "Pick".']],
+    // A variable of the @oneOf type itself is not looked into.
+    ['query ($p: Pick) { pick(p: $p) }', []],
+  ]
+  for (const [query, want] of list) t.strictSame(errors(query, oneOf), want, query)
+  // A variable the operation does not define (or any variable in a fragment no operation
+  // spreads) has no definition to read: the library dereferences nil there.
+  for (const query of ['{ pick(p: {second: $n}) }', '{ name } fragment F on Query { pick(p: {second: $n}) }']) {
+    t.throws(() => errors(query, oneOf), { name: 'GqlparserPanic' }, query)
+  }
+})
+
+t.test('MaxIntrospectionDepth: three nested introspection list fields', async t => {
+  const deep = '{ fields { type { fields { type { interfaces { name } } } } } }'
+  cases(t, [
+    ['{ __schema { types { fields { type { fields { name } } } } } }', []],
+    [`{ __schema { types ${deep} } }`, ['1:3: Maximum introspection depth exceeded']],
+    // Counted through inline fragments and spread fragments; reported at the introspection field.
+    ['{ name ... { __schema { types { inputFields { type { ...T } } } } } } fragment T on __Type { possibleTypes { interfaces { name } } }',
+      ['1:14: Maximum introspection depth exceeded']],
+    // A fragment holding the field is checked through its spread and again by itself.
+    [`{ ...Q } fragment Q on Query { __schema { types ${deep} } }`, [
+      '1:32: Maximum introspection depth exceeded',
+      '1:32: Maximum introspection depth exceeded',
+    ]],
+    // At one field, rules report in name order: MaxIntrospectionDepth before ProvidedRequiredArguments.
+    [`{ __type ${deep} }`, [
+      '1:3: Maximum introspection depth exceeded',
+      '1:3: Field "__type" argument "name" of type "String!" is required, but it was not provided.',
+    ]],
   ])
 })
 

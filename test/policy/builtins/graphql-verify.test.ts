@@ -145,3 +145,18 @@ t.test('answers and built schemas are cached by text, frozen, and stay right acr
   t.throws(() => parse('{ order { id } }', schema), /required, but it was not provided/, 'a cached refusal is refused again')
   t.throws(() => parse('{ order { id } }', schema), /required, but it was not provided/)
 })
+
+t.test('a query whose fields would take seconds to compare is refused (Bouncer\'s limit), not validated for seconds', async t => {
+  // 400 fields under one response name: 79,800 pairs, past the 50,000 the merge check may
+  // compare. The library has no limit and would take seconds on larger ones (quadratic).
+  const many = (n: number): string => '{ ' + Array.from({ length: n }, (_, i) => `order(id: ${i % 2}) { id }`).join(' ') + ' }'
+  await table(t, [
+    [call('is_valid', many(400)), V(false)],
+    [call('parse_and_verify', many(400)), V([false, {}, {}])],
+    [call('parse', many(400)), E(parseError('query not validated: more than 50000 pairs of fields to compare for merging (Bouncer\'s limit)'))],
+    // Under the limit the same kind of query is validated: 200 fields, 19,900 pairs, whose
+    // differing arguments conflict.
+    [call('is_valid', many(200)), V(false)],
+    [call('is_valid', '{ ' + Array.from({ length: 200 }, () => 'order(id: 1) { id }').join(' ') + ' }'), V(true)],
+  ])
+})

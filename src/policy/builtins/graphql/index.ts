@@ -18,7 +18,7 @@ import { deepFreeze } from '../../../deep-freeze.js'
 import { NilElementError, queryDocumentFromObject, schemaDocumentFromObject } from './document.js'
 import { GraphQLSyntaxError, QueryParser, SchemaParser } from './parser.js'
 import { buildSchema, GqlparserPanic, schemaErrorText } from './schema.js'
-import { GraphQLError, type QueryDocument, type Schema, type SchemaDocument } from './types.js'
+import { GraphQLError, GraphQLLimitError, type QueryDocument, type Schema, type SchemaDocument } from './types.js'
 import { validateQuery } from './validate/index.js'
 
 /** OPA's pruning of the library's AST: no positions, no nulls, no empty collections. */
@@ -186,7 +186,11 @@ function freezeSchema (s: Schema): Schema {
 function verify (query: unknown, schema: unknown): Verified {
   const q = operand<QueryDocument>(0, query, (s) => new QueryParser(s).document(), queryDocumentFromObject)
   const s = schemaOperand(1, schema)
-  const errors = validateQuery(s.schema, q.doc)
+  let errors: GraphQLError[]
+  try { errors = validateQuery(s.schema, q.doc) } catch (e) {
+    if (e instanceof GraphQLLimitError) throw new Refused('eval_builtin_error', `query not validated: ${e.message}`)
+    throw e
+  }
   if (errors.length > 0) throw new Refused('eval_builtin_error', queryErrorText(errors))
   return { query: q.value, schema: s.value }
 }
@@ -194,7 +198,12 @@ function verify (query: unknown, schema: unknown): Verified {
 // Policies call these per request with the same schema text and a handful of distinct queries:
 // the answers for text operands are kept (frozen; by the exact texts), shared by the three
 // builtins that verify.
-const answers = new LRUCache<string, Verified | Refused>({ max: 512, maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, k) => k.length + 64 })
+// Sizes are estimates: a parsed value takes ~16 bytes of heap per byte of query text.
+const answers = new LRUCache<string, Verified | Refused>({
+  max: 512,
+  maxSize: 64 * 1024 * 1024,
+  sizeCalculation: (v, k) => (v instanceof Refused ? 2 * (k.length + v.reason.length) : 16 * k.length) + 1024,
+})
 
 function verifyCached (query: unknown, schema: unknown): Verified | Refused {
   const cacheable = typeof query === 'string' && typeof schema === 'string'

@@ -229,6 +229,15 @@ export class GraphQLError extends Error {
   }
 }
 
+/** A document past one of Bouncer's own limits on the work validation may do (the library has
+ * none): it is refused, so the proxy denies instead of spending seconds on a client's query. */
+export class GraphQLLimitError extends GraphQLError {
+  constructor (message: string) {
+    super(message)
+    this.name = 'GraphQLLimitError'
+  }
+}
+
 export function isField (s: Selection): s is Field { return 'Alias' in s }
 export function isFragmentSpread (s: Selection): s is FragmentSpread { return !('Alias' in s) && 'Name' in s }
 export function isInlineFragment (s: Selection): s is InlineFragment { return !('Alias' in s) && !('Name' in s) }

@@ -1,4 +1,5 @@
-// Query validation as OPA's library does it (validator.Validate): every rule registers its
+// Query validation as OPA's library does it: OPA uses upstream github.com/vektah/gqlparser/v2
+// (v2.5.31) and its validator.Validate with the default rule set. Every rule registers its
 // observers, one walk over the document fires them, and the errors come out in the order they
 // were found. The walk writes what it resolves onto the document's nodes.
 import { GraphQLError, type QueryDocument, type Schema } from '../types.js'

@@ -1,7 +1,8 @@
-// The library's walk over a query document (validator/walk.go): the order nodes are visited in,
-// what it resolves against the schema and writes onto the nodes (Definition, ObjectDefinition,
-// Location, ExpectedType, ...), and when each event fires. Every event fires after the node's
-// children were walked, and rules observe nodes in that state.
+// The library's walk over a query document (upstream gqlparser v2.5.31, validator/core): the
+// order nodes are visited in, what it resolves against the schema and writes onto the nodes
+// (Definition, ObjectDefinition, Location, ExpectedType and whether the spot has a default,
+// ...), and when each event fires. Every event fires after the node's children were walked,
+// and rules observe nodes in that state.
 import {
   isField, isFragmentSpread, ValueKind,
   type ArgumentDefinition, type Argument, type Definition, type Directive, type Field, type FieldDefinition,

@@ -1,6 +1,6 @@
-// Every rule OPA's copy of the library registers, in its registration order: Go runs the rules
-// package's init functions file by file in file-name order, and observers of one event fire in
-// that order, so errors found at the same node come out in this order.
+// The library's default rule set, in the order it runs it: validation sorts the rules by name
+// (plain byte order) before they register their observers, and observers of one event fire in
+// registration order, so errors found at the same node come out in this order.
 import type { Rule } from '../rule.js'
 import { fieldsOnCorrectType } from './fields-on-correct-type.js'
 import { fragmentsOnCompositeTypes } from './fragments-on-composite-types.js'
@@ -10,6 +10,7 @@ import { knownFragmentNames } from './known-fragment-names.js'
 import { knownRootType } from './known-root-type.js'
 import { knownTypeNames } from './known-type-names.js'
 import { loneAnonymousOperation } from './lone-anonymous-operation.js'
+import { maxIntrospectionDepth } from './max-introspection-depth.js'
 import { noFragmentCycles } from './no-fragment-cycles.js'
 import { noUndefinedVariables } from './no-undefined-variables.js'
 import { noUnusedFragments } from './no-unused-fragments.js'
@@ -29,7 +30,7 @@ import { valuesOfCorrectType } from './values-of-correct-type.js'
 import { variablesAreInputTypes } from './variables-are-input-types.js'
 import { variablesInAllowedPosition } from './variables-in-allowed-position.js'
 
-export const RULES: readonly Rule[] = [
+const DEFAULT_RULES: readonly Rule[] = [
   fieldsOnCorrectType,
   fragmentsOnCompositeTypes,
   knownArgumentNames,
@@ -38,6 +39,7 @@ export const RULES: readonly Rule[] = [
   knownRootType,
   knownTypeNames,
   loneAnonymousOperation,
+  maxIntrospectionDepth,
   noFragmentCycles,
   noUndefinedVariables,
   noUnusedFragments,
@@ -57,3 +59,6 @@ export const RULES: readonly Rule[] = [
   variablesAreInputTypes,
   variablesInAllowedPosition,
 ]
+
+/** Sorted by name as the library sorts them (names are ASCII, so code-unit order is byte order). */
+export const RULES: readonly Rule[] = [...DEFAULT_RULES].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)

@@ -1,13 +1,15 @@
 // Literal values must fit the type expected where they stand: null only where nullable, the
 // built-in scalars by literal kind (custom scalars take anything), enum values by name, input
-// objects with their required fields and no unknown ones. Variables are another rule's job.
+// objects with their required fields and no unknown ones, and a @oneOf input object with
+// exactly one non-null key. Variables are another rule's job (save a nullable one given as the
+// key of a @oneOf object).
 //
 // Kept as the library has it: a literal Go cannot convert (an int past int64, a float past
 // float64, or a list/object holding one) is reported first and then checked again as usual,
 // so it can be reported twice; a list where a single value is expected is one error, its
 // items are not checked.
-import { ValueKind, type Value } from '../../types.js'
-import { forName, isOneOf, parsesInt, typeString, valueConverts, valueString } from '../ast.js'
+import { ValueKind, type Definition, type Value } from '../../types.js'
+import { forName, isOneOf, must, parsesInt, typeString, valueConverts, valueString } from '../ast.js'
 import { orList, suggestionList } from '../messaging.js'
 import type { AddError, Rule } from '../rule.js'
 import { didYouMean } from './known-argument-names.js'
@@ -71,6 +73,10 @@ export const valuesOfCorrectType: Rule = {
               addError(`Field "${def.Name}.${field.Name}" of required type "${typeString(field.Type)}" was not provided.`, value.Position)
             }
           }
+          // Once per @oneOf the input type carries.
+          for (const dir of def.Directives ?? []) {
+            if (dir.Name === 'oneOf') checkOneOf(addError, value, def)
+          }
           for (const child of value.Children ?? []) {
             if (forName(def.Fields, child.Name) !== null) continue
             const names = (def.Fields ?? []).map(f => f.Name)
@@ -80,6 +86,31 @@ export const valuesOfCorrectType: Rule = {
       }
     })
   },
+}
+
+/**
+ * A @oneOf input object literal: exactly one key, not null, and a variable there must be of a
+ * non-null type. The null case names the type's first field whichever key was given, as the
+ * library does; where the library dereferences something missing (no fields, a variable not
+ * resolved to a definition) this throws GqlparserPanic.
+ */
+function checkOneOf (addError: AddError, value: Value, def: Definition): void {
+  const children = value.Children ?? []
+  if (children.length !== 1) {
+    addError(`OneOf Input Object "${def.Name}" must specify exactly one key.`, value.Position)
+    return
+  }
+  const given = must(children[0]!.Value, 'ChildValue.Value')
+  if (given.Kind === ValueKind.Null) {
+    const first = must((def.Fields ?? [])[0], 'Definition.Fields[0]')
+    addError(`Field "${def.Name}.${first.Name}" must be non-null.`, given.Position)
+    return
+  }
+  if (given.Kind !== ValueKind.Variable) return
+  const variable = must(given.VariableDefinition, 'Value.VariableDefinition')
+  if (!must(variable.Type, 'VariableDefinition.Type').NonNull) {
+    addError(`Variable "${variable.Variable}" must be non-nullable to be used for OneOf Input Object "${def.Name}".`, given.Position)
+  }
 }
 
 function unexpectedType (addError: AddError, value: Value): void {

@@ -160,3 +160,18 @@ t.test('a query whose fields would take seconds to compare is refused (Bouncer\'
     [call('is_valid', '{ ' + Array.from({ length: 200 }, () => 'order(id: 1) { id }').join(' ') + ' }'), V(true)],
   ])
 })
+
+t.test('introspection fragments that would take seconds to search are refused (Bouncer\'s limit)', async t => {
+  // Each fragment spreads the next twice: the library's depth search enters a fragment once per
+  // path to it, 2^n paths. 12 levels are searched; 20 pass the limit of 100,000 visits.
+  const chain = (n: number): string => {
+    let q = '{ __schema { types { ...F0 } } }\n'
+    for (let i = 0; i < n; i++) q += `fragment F${i} on __Type { name ...F${i + 1} ...F${i + 1} }\n`
+    return q + `fragment F${n} on __Type { name }\n`
+  }
+  await table(t, [
+    [call('is_valid', chain(12)), V(true)],
+    [call('is_valid', chain(20)), V(false)],
+    [call('parse', chain(20)), E(parseError('query not validated: more than 100000 selections to visit for the introspection depth (Bouncer\'s limit)'))],
+  ])
+})

@@ -376,7 +376,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('graphql.parse_query', [S], OBJ_AA, HOST, { names: ['query', 'output'] }),
   fn('graphql.parse_schema', [S], OBJ_AA, HOST, { names: ['schema', 'output'] }),
   fn('graphql.schema_is_valid', [or(S, OBJ_AA)], B, HOST, { names: ['schema', 'output'] }),
-  fn('providers.aws.sign_req', [OBJ_SA, OBJ_SA, N], OBJ_AA, NONE, { names: ['request', 'aws_config', 'time_ns', 'signed_request'] }),
+  fn('providers.aws.sign_req', [OBJ_SA, OBJ_SA, N], OBJ_AA, HOST, { exact: true, names: ['request', 'aws_config', 'time_ns', 'signed_request'] }),
 ])
 
 // ---- derived facts ----

@@ -18,6 +18,7 @@
 // src/opa-yaml.ts). Everything else a module imports
 // must be here, or loading fails with BOUNCER_ERR_POLICY_MISSING_BUILTIN (see missingBuiltins).
 import { EXACT_ARG_BUILTINS, SDK_BUILTINS } from '../../compiler/builtins.js'
+import { awsBuiltins } from './aws-sign.js'
 import { guard, type HostBuiltin } from './context.js'
 import { cryptoBuiltins } from './crypto.js'
 import { encodingBuiltins } from './encoding.js'
@@ -49,7 +50,7 @@ export { SDK_BUILTINS, NONDETERMINISTIC_BUILTINS } from '../../compiler/builtins
 const groups: Array<Record<string, HostBuiltin>> = [
   stringBuiltins, regexBuiltins, globBuiltins, timeBuiltins, netBuiltins, cryptoBuiltins,
   jwtBuiltins, objectBuiltins, encodingBuiltins, miscBuiltins, schemaBuiltins, yamlBuiltins, uriBuiltins,
-  graphqlBuiltins, x509Builtins,
+  graphqlBuiltins, x509Builtins, awsBuiltins,
 ]
 
 /** The registry: every host builtin, wrapped with OPA's error behaviour. */

@@ -7,6 +7,7 @@
 // may %-escape only non-ASCII bytes; a port is ASCII digits; a bracketed host is an IPv6
 // address; a path keeps its raw form only when the default escaping would not give it back.
 // Errors carry Go's messages (`parse "<url>": <reason>`).
+import { goQuote } from './go-quote.js'
 import { isIPv6 } from 'node:net'
 import { builtinError, type HostBuiltin } from './context.js'
 import { str } from './args.js'
@@ -17,21 +18,6 @@ class UrlError extends Error {}
 const enum Mode { Path, Host, Zone, UserPassword, QueryComponent, Fragment }
 
 interface GoUrl { scheme: string; opaque: string; host: string; path: string; rawPath: string; rawQuery: string; fragment: string }
-
-/** Go's strconv.Quote for the messages (non-ASCII letters are printable and kept). */
-function goQuote (s: string): string {
-  let out = '"'
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!
-    if (ch === '"' || ch === '\\') out += '\\' + ch
-    else if (c === 0x0a) out += '\\n'
-    else if (c === 0x09) out += '\\t'
-    else if (c === 0x0d) out += '\\r'
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0')
-    else out += ch
-  }
-  return out + '"'
-}
 
 const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 const unhex = (c: number): number => c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10

@@ -24,6 +24,8 @@ t.test('uri.parse', async (t) => {
     ['uri.parse("http://a<b@example.com/")', E(/parse "http:\/\/a<b@example.com\/": net\/url: invalid userinfo/)],
     ['uri.parse("http://example.com:٣٤/")', E(/invalid port ":٣٤" after host/)],
     ['uri.parse("http://exa mple.com/")', E(/invalid character " " in host name/)],
+    // The URL in the message is quoted as Go's strconv.Quote quotes: a no-break space is not printable.
+    ['uri.parse("http://a b\\u00a0c/")', E(/^eval_builtin_error: uri\.parse: parse "http:\/\/a b\\u00a0c\/": invalid character " " in host name$/)],
     ['uri.parse(":nothing")', E(/missing protocol scheme/)],
     ['uri.parse("a:b/c:d")', V({ scheme: 'a' })],
     ['uri.parse("ab/c:d")', V({ path: 'ab/c:d', raw_path: 'ab/c:d' })],

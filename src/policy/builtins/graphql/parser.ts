@@ -9,6 +9,7 @@
 // definition"; comments attach to the node after them.
 import { Lexer, type Kind, type Token } from './lexer.js'
 import type { Position } from './types.js'
+import { goQuote } from '../go-quote.js'
 
 export class GraphQLSyntaxError extends Error {
   constructor (message: string, readonly line: number, readonly column: number) {
@@ -33,22 +34,6 @@ const TYPE_KINDS: Record<string, string> = { scalar: 'SCALAR', type: 'OBJECT', i
 // ValueKind of the library's Value.
 const VARIABLE = 0, INT = 1, FLOAT = 2, STRING = 3, BLOCK = 4, BOOLEAN = 5, NULL = 6, ENUM = 7, LIST = 8, OBJECT = 9
 
-/** Go's strconv.Quote, as the library quotes a token's text in its messages. */
-export function goQuote (s: string): string {
-  let out = '"'
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!
-    if (ch === '"' || ch === '\\') out += '\\' + ch
-    else if (PRINTABLE.test(ch)) out += ch
-    else if (GO_ESCAPES[cp] !== undefined) out += GO_ESCAPES[cp]
-    else if (cp < 0x80) out += '\\x' + cp.toString(16).padStart(2, '0')
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0')
-    else out += '\\U' + cp.toString(16).padStart(8, '0')
-  }
-  return out + '"'
-}
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u // Go's unicode.IsPrint
-const GO_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' }
 
 /** A token as the library names it in messages: `Name "x"`, `{`, `<EOF>`, `String` (empty). */
 function describe (t: Token): string {

@@ -4,7 +4,8 @@
 // the upstream module current OPA builds with). Every check runs in the library's order and fails
 // with its message at the position it names, because OPA prints the first failure and policies may
 // compare the text.
-import { goQuote, SchemaParser } from './parser.js'
+import { goQuote } from '../go-quote.js'
+import { SchemaParser } from './parser.js'
 import { PRELUDE_FILE, PRELUDE_SDL } from './prelude.js'
 import {
   GraphQLError, ValueKind,

@@ -2,7 +2,7 @@
 // IsCompatible, Definition.IsLeafType & co, the lists' ForName, Value.String), with the same
 // answers; where Go would dereference nil (a policy's AST object missing a part), must()
 // throws the schema module's GqlparserPanic.
-import { goQuote } from '../parser.js'
+import { goQuote } from '../../go-quote.js'
 import { GqlparserPanic } from '../schema.js'
 import { ValueKind, type Definition, type Schema, type TypeRef, type Value } from '../types.js'
 

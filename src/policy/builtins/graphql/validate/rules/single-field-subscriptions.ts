@@ -1,6 +1,6 @@
 // A subscription selects exactly one top-level field (fragments looked through), and not an
 // introspection one. Only checked when the schema has a subscription type.
-import { goQuote } from '../../parser.js'
+import { goQuote } from '../../../go-quote.js'
 import { isField, isFragmentSpread, type Position, type Selection } from '../../types.js'
 import type { Rule } from '../rule.js'
 

@@ -1,13 +1,21 @@
-// Time zones through Intl (IANA names, as Go's time.LoadLocation), and civil-date arithmetic
-// on exact integers (BigInt nanoseconds, day numbers) so no Date range or precision limits apply.
+// Time zones as Go's time.LoadLocation loads them: from the tz database's TZif files where they
+// exist (./tzif.ts: the offsets and abbreviations Go prints, "CET", "JST"), else through Intl (IANA
+// names; numeric abbreviations outside the US). Civil-date arithmetic on exact integers (BigInt
+// nanoseconds, day numbers) so no Date range or precision limits apply.
 import { TZDATA_NAMES } from './tz-names.js'
+import { isSafeZoneName, loadTzif, type ZonePeriod } from './tzif.js'
 
 export const NS_PER_SECOND = 1_000_000_000n
 export const MIN_NS = -(2n ** 63n)
 export const MAX_NS = 2n ** 63n - 1n
 
 export class UnknownZoneError extends Error {
-  constructor (zone: string) { super(`unknown time zone ${zone}`) }
+  constructor (zone: string, message = `unknown time zone ${zone}`) { super(message) }
+}
+
+/** Go's LoadLocation error for names with ".." or a leading "/" or "\\" (never looked up). */
+export class InvalidZoneNameError extends UnknownZoneError {
+  constructor (zone: string) { super(zone, 'time: invalid location name') }
 }
 
 export interface Zone {
@@ -16,6 +24,8 @@ export interface Zone {
   offset (sec: number): number
   /** abbreviation at the instant, Go style ("EST", "+0530", "UTC") */
   abbreviation (sec: number): string
+  /** the zone period at the instant with its range (zones from TZif files: Go's lookup exactly) */
+  lookup?: (sec: number) => ZonePeriod
 }
 
 const UTC: Zone = { name: 'UTC', offset: () => 0, abbreviation: () => 'UTC' }
@@ -50,7 +60,25 @@ function intlZone (name: string): Zone {
   return { name, offset, abbreviation }
 }
 
+/** A zone from a TZif file (Go's Location): offset, abbreviation and range from one lookup. */
+function tzifZone (name: string): Zone | null {
+  const z = loadTzif(name)
+  if (z === null) return null
+  let lastSec = NaN
+  let last: ZonePeriod | undefined
+  const lookup = (sec: number): ZonePeriod => {
+    if (sec !== lastSec || last === undefined) { last = z.lookup(sec); lastSec = sec }
+    return last
+  }
+  return { name, offset: sec => lookup(sec).offset, abbreviation: sec => lookup(sec).name, lookup }
+}
+
+/** Loaded zones by name, oldest dropped past MAX_ZONES (names come from policy input). */
 const zones = new Map<string, Zone>()
+const MAX_ZONES = 256
+
+/** Forgets loaded zones (tests: after changing $ZONEINFO or the zone sources). */
+export function clearZoneCache (): void { zones.clear() }
 
 /**
  * A tz database name spelled exactly as there (TZDATA_NAMES, or a canonical name of a newer ICU):
@@ -61,14 +89,28 @@ function isTzdataName (name: string): boolean {
 }
 let intlNames: Set<string> | undefined
 
-/** OPA's tzTime: "" and "UTC" are UTC, "Local" is the process zone, else LoadLocation's tz name. */
+/**
+ * OPA's tzTime: "" and "UTC" are UTC, "Local" is the process zone (Intl's name for it), else
+ * LoadLocation's tz name: names with ".." or a leading "/" or "\\" are refused as Go refuses
+ * them; a TZif file found where Go looks ($ZONEINFO, /usr/share/zoneinfo, ...) gives the zone;
+ * without one, Intl does for a tz database name.
+ */
 export function loadZone (name: string): Zone {
   if (name === '' || name === 'UTC') return UTC
   let z = zones.get(name)
   if (z === undefined) {
     const iana = name === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : name
-    if (name !== 'Local' && !isTzdataName(name)) throw new UnknownZoneError(name)
-    z = iana === 'UTC' ? UTC : intlZone(iana)
+    if (name !== 'Local' && !isSafeZoneName(name)) throw new InvalidZoneNameError(name)
+    if (iana === 'UTC') z = UTC
+    else {
+      const fromFile = isSafeZoneName(iana) ? tzifZone(iana) : null
+      if (fromFile !== null) z = fromFile
+      else {
+        if (name !== 'Local' && !isTzdataName(name)) throw new UnknownZoneError(name)
+        z = intlZone(iana)
+      }
+    }
+    if (zones.size >= MAX_ZONES) zones.delete(zones.keys().next().value!)
     zones.set(name, z)
   }
   return z
@@ -145,14 +187,22 @@ export function fromCivil (year: number, month: number, day: number, hour: numbe
   month = (((m0 % 12) + 12) % 12) + 1
   const days = daysFromCivil(year, month, 1) + day - 1
   const local = BigInt(days) * 86400n + BigInt(hour) * 3600n + BigInt(minute) * 60n + BigInt(second)
-  // Resolve the zone offset like Go: offset at (local - offset guess), re-checked once.
+  // Go's Date: the offset found for the wall time read as UTC, unless UTC minus that offset
+  // leaves the period it was found in; then the offset there. (A wall time in a gap lands
+  // before it: 02:30 on a spring-forward day in Los Angeles is 01:30 PST, Go's own test case.)
   const guess = Number(local)
-  let off = zone.offset(guess)
-  const off2 = zone.offset(guess - off)
-  if (off2 !== off) {
-    // in a transition: Go uses the offset in effect just before it
-    const alt = zone.offset(guess - off2)
-    off = alt === off2 ? off2 : off
+  let off: number
+  if (zone.lookup !== undefined) {
+    const p = zone.lookup(guess)
+    off = p.offset
+    if (off !== 0) {
+      const utc = guess - off
+      if (utc < p.start || utc >= p.end) off = zone.lookup(utc).offset
+    }
+  } else {
+    // without ranges (Intl): the same answer, as a period's offset holds throughout it
+    off = zone.offset(guess)
+    if (off !== 0) off = zone.offset(guess - off)
   }
   return (local - BigInt(off)) * NS_PER_SECOND + BigInt(nanos)
 }

@@ -150,7 +150,7 @@ interface BuiltSchema { value: unknown; schema: Schema }
 // Building a schema parses and checks the prelude with it (~1 ms): built schemas are kept by
 // their text, frozen, and shared by every query validated against them (validation only
 // annotates the query's nodes; a write to a schema node would throw).
-const schemas = new LRUCache<string, BuiltSchema | Refused>({ max: 32, maxSize: 64 * 1024 * 1024, sizeCalculation: (_v, k) => 16 * k.length + 65536 })
+const schemas = new LRUCache<string, BuiltSchema | Refused>({ max: 32, maxSize: 16 * 1024 * 1024, sizeCalculation: (_v, k) => 16 * k.length + 65536 })
 
 function buildOperand (pos: number, v: unknown): BuiltSchema {
   const s = operand<SchemaDocument>(pos, v, (t) => new SchemaParser(t).document(), schemaDocumentFromObject)
@@ -201,7 +201,7 @@ function verify (query: unknown, schema: unknown): Verified {
 // Sizes are estimates: a parsed value takes ~16 bytes of heap per byte of query text.
 const answers = new LRUCache<string, Verified | Refused>({
   max: 512,
-  maxSize: 64 * 1024 * 1024,
+  maxSize: 16 * 1024 * 1024, // beside the chart's 384 MiB memory limit
   sizeCalculation: (v, k) => (v instanceof Refused ? 2 * (k.length + v.reason.length) : 16 * k.length) + 1024,
 })
 

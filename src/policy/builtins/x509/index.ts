@@ -4,8 +4,9 @@
 // is an empty array. See certificate.ts for what each certificate becomes.
 //
 // crypto.x509.parse_and_verify_certificates(_with_options) check the chain as Go's Verify does
-// (verify.ts). The other crypto.x509.* builtins (certificate requests, key pairs, RSA private
-// keys) are not implemented; a policy calling them is refused at compile time.
+// (verify.ts); crypto.x509.parse_rsa_private_key reads private keys (private-key.ts). The other
+// crypto.x509.* builtins (certificate requests, key pairs) and crypto.parse_private_keys are not
+// implemented; a policy calling them is refused at compile time.
 import { LRUCache } from 'lru-cache'
 import { obj, str } from '../args.js'
 import { deepFreeze } from '../../../deep-freeze.js'
@@ -14,6 +15,7 @@ import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
 import { pemDecode } from '../pem.js'
 import { parseCertificateAt } from './certificate.js'
+import { PARSE_RSA_PRIVATE_KEY, parseRsaPrivateKey } from './private-key.js'
 import { verifyChain, type VerifyOptions } from './verify.js'
 
 const NAME = 'crypto.x509.parse_certificates'
@@ -153,4 +155,5 @@ export const x509Builtins: Record<string, HostBuiltin> = {
   [NAME]: (certs: unknown) => parseCertificates(str(NAME, 1, certs)),
   [VERIFY]: (certs: unknown) => parseAndVerifyCertificates(str(VERIFY, 1, certs)),
   [WITH_OPTIONS]: (certs: unknown, options: unknown) => parseAndVerifyWithOptions(str(WITH_OPTIONS, 1, certs), obj(WITH_OPTIONS, 2, options)),
+  [PARSE_RSA_PRIVATE_KEY]: (pem: unknown) => parseRsaPrivateKey(str(PARSE_RSA_PRIVATE_KEY, 1, pem)),
 }

@@ -330,7 +330,7 @@ export const BUILTIN_TABLE: readonly BuiltinDecl[] = Object.freeze([
   fn('crypto.x509.parse_and_verify_certificates', [S], tuple(B, arr(OBJ_SA)), HOST, { ...ND, names: ['certs', 'output'] }),
   fn('crypto.x509.parse_and_verify_certificates_with_options', [S, OBJ_SA], tuple(B, arr(OBJ_SA)), HOST, { ...ND, exact: true, names: ['certs', 'options', 'output'] }),
   fn('crypto.x509.parse_certificates', [S], arr(OBJ_SA), HOST, { names: ['certs', 'output'] }),
-  fn('crypto.x509.parse_certificate_request', [S], OBJ_SA, NONE, { names: ['csr', 'output'] }),
+  fn('crypto.x509.parse_certificate_request', [S], OBJ_SA, HOST, { names: ['csr', 'output'] }),
   fn('crypto.x509.parse_rsa_private_key', [S], OBJ_SA, HOST, { names: ['pem', 'output'] }),
   fn('crypto.x509.parse_keypair', [S, S], OBJ_SA, NONE, { names: ['cert', 'pem', 'output'] }),
   fn('crypto.parse_private_keys', [S], arr(OBJ_SA), NONE, { names: ['keys', 'output'] }),

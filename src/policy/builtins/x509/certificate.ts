@@ -29,7 +29,7 @@ type Json = unknown
 type Obj = Record<string, Json>
 
 // x509.SignatureAlgorithm by the algorithm identifier's OID (RSA-PSS by its hash: see pssAlgorithm).
-const SIGNATURE_ALGORITHMS: Record<string, number> = {
+export const SIGNATURE_ALGORITHMS: Record<string, number> = {
   '1.2.840.113549.1.1.2': 1, // MD2WithRSA
   '1.2.840.113549.1.1.4': 2, // MD5WithRSA
   '1.2.840.113549.1.1.5': 3, // SHA1WithRSA
@@ -45,7 +45,7 @@ const SIGNATURE_ALGORITHMS: Record<string, number> = {
   '1.2.840.10045.4.3.4': 12, // ECDSAWithSHA512
   '1.3.101.112': 16, // PureEd25519
 }
-const RSA_PSS = '1.2.840.113549.1.1.10'
+export const RSA_PSS = '1.2.840.113549.1.1.10'
 const PSS_BY_HASH: Record<string, [number, number]> = { // hash OID -> [SignatureAlgorithm, salt length]
   '2.16.840.1.101.3.4.2.1': [13, 32], '2.16.840.1.101.3.4.2.2': [14, 48], '2.16.840.1.101.3.4.2.3': [15, 64],
 }
@@ -201,7 +201,7 @@ function signatureAlgorithmOf (buf: Uint8Array, ai: Element): number {
 }
 
 /** RSASSA-PSS parameters as Go accepts them: SHA-256/384/512, MGF1 with the same hash, the hash's length of salt, trailer 1. */
-function pssAlgorithm (buf: Uint8Array, params: Element): number {
+export function pssAlgorithm (buf: Uint8Array, params: Element): number {
   if (params.tag !== SEQUENCE) return 0
   let hash: string | null = null
   let mgfHash: string | null = null
@@ -223,7 +223,7 @@ function pssAlgorithm (buf: Uint8Array, params: Element): number {
   return known[0]
 }
 
-function publicKeyOf (buf: Uint8Array, spki: Element): { algorithm: number; key: Json } {
+export function publicKeyOf (buf: Uint8Array, spki: Element): { algorithm: number; key: Json } {
   if (spki.tag !== SEQUENCE) throw new DerError('subjectPublicKeyInfo')
   const [ai, bits, ...rest] = children(buf, spki)
   if (ai === undefined || bits === undefined || rest.length > 0 || ai.tag !== SEQUENCE) throw new DerError('subjectPublicKeyInfo')
@@ -523,7 +523,7 @@ function interpret (oid: string, v: Buffer, cert: Obj): boolean {
 }
 
 /** Subject alternative names: e-mail, DNS, URI and IP entries (others ignored, as Go does). */
-function subjectAltNames (v: Buffer, seq: Element, cert: Obj): boolean {
+export function subjectAltNames (v: Buffer, seq: Element, cert: Obj): boolean {
   const dns: string[] = []
   const emails: string[] = []
   const ips: string[] = []

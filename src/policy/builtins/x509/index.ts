@@ -4,9 +4,9 @@
 // is an empty array. See certificate.ts for what each certificate becomes.
 //
 // crypto.x509.parse_and_verify_certificates(_with_options) check the chain as Go's Verify does
-// (verify.ts); crypto.x509.parse_rsa_private_key reads private keys (private-key.ts). The other
-// crypto.x509.* builtins (certificate requests, key pairs) and crypto.parse_private_keys are not
-// implemented; a policy calling them is refused at compile time.
+// (verify.ts); crypto.x509.parse_rsa_private_key reads private keys (private-key.ts);
+// crypto.x509.parse_certificate_request reads a PKCS #10 request (csr.ts). crypto.x509.parse_keypair
+// and crypto.parse_private_keys are not implemented; a policy calling them is refused at compile time.
 import { LRUCache } from 'lru-cache'
 import { obj, str } from '../args.js'
 import { deepFreeze } from '../../../deep-freeze.js'
@@ -15,6 +15,7 @@ import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
 import { pemDecode } from '../pem.js'
 import { parseCertificateAt } from './certificate.js'
+import { parseCertificateRequestDer } from './csr.js'
 import { PARSE_RSA_PRIVATE_KEY, parseRsaPrivateKey } from './private-key.js'
 import { verifyChain, type VerifyOptions } from './verify.js'
 
@@ -151,9 +152,49 @@ export function parseAndVerifyWithOptions (input: string, options: Record<string
   return chain === null ? [false, []] : [true, chain.map(({ URIStrings: _, ...cert }) => cert)]
 }
 
+const CSR = 'crypto.x509.parse_certificate_request'
+
+/**
+ * The request's DER, as OPA reads the argument: the text itself when it starts with
+ * "-----BEGIN CERTIFICATE REQUEST-----", else standard base64 (of PEM or DER). The first PEM
+ * block found, if any, must be a CERTIFICATE REQUEST and gives the DER; without one the bytes
+ * are the DER.
+ */
+function csrDer (input: string): Buffer {
+  let bytes: Buffer
+  if (input.startsWith('-----BEGIN CERTIFICATE REQUEST-----')) bytes = Buffer.from(input, 'utf8')
+  else {
+    try { bytes = goBase64Decode(input, false, true) } catch (e) { throw builtinError(CSR, (e as Error).message) }
+  }
+  const block = pemDecode(bytes.toString('latin1'))
+  if (block !== null && block.type !== 'CERTIFICATE REQUEST') throw builtinError(CSR, 'invalid PEM-encoded certificate signing request')
+  return block === null ? bytes : block.der
+}
+
+// Kept by the exact text, frozen, as for certificates.
+const parsedRequests = new LRUCache<string, Readonly<Record<string, unknown>> | Error>({
+  max: 128,
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (_v, key) => 4 * key.length + 64,
+})
+
+export function parseCertificateRequest (input: string): Readonly<Record<string, unknown>> {
+  let r = parsedRequests.get(input)
+  if (r === undefined) {
+    try {
+      const der = csrDer(input)
+      try { r = deepFreeze(parseCertificateRequestDer(der)) } catch (e) { throw builtinError(CSR, (e as Error).message) }
+    } catch (e) { r = e as Error }
+    parsedRequests.set(input, r)
+  }
+  if (r instanceof Error) throw r
+  return r
+}
+
 export const x509Builtins: Record<string, HostBuiltin> = {
   [NAME]: (certs: unknown) => parseCertificates(str(NAME, 1, certs)),
   [VERIFY]: (certs: unknown) => parseAndVerifyCertificates(str(VERIFY, 1, certs)),
   [WITH_OPTIONS]: (certs: unknown, options: unknown) => parseAndVerifyWithOptions(str(WITH_OPTIONS, 1, certs), obj(WITH_OPTIONS, 2, options)),
+  [CSR]: (csr: unknown) => parseCertificateRequest(str(CSR, 1, csr)),
   [PARSE_RSA_PRIVATE_KEY]: (pem: unknown) => parseRsaPrivateKey(str(PARSE_RSA_PRIVATE_KEY, 1, pem)),
 }

@@ -332,20 +332,9 @@ function stringOf (buf: Uint8Array, el: Element): string {
     case T61_STRING:
       // Go keeps the bytes as a string; encoding/json writes bytes that are not UTF-8 as U+FFFD.
       return b.toString('utf8')
-    case BMP_STRING: {
-      let body = b
-      if (body.length % 2 !== 0) throw new DerError('invalid BMPString')
-      if (body.length >= 2 && body[body.length - 1] === 0 && body[body.length - 2] === 0) body = body.subarray(0, body.length - 2)
-      // UTF-16 as Go's utf16.Decode reads it: a lone surrogate becomes U+FFFD.
-      let out = ''
-      for (let k = 0; k < body.length; k += 2) {
-        const u = (body[k]! << 8) | body[k + 1]!
-        const next = k + 3 < body.length ? (body[k + 2]! << 8) | body[k + 3]! : -1
-        if (u >= 0xd800 && u < 0xdc00 && next >= 0xdc00 && next < 0xe000) { out += String.fromCharCode(u, next); k += 2 } else if (u >= 0xd800 && u < 0xe000) out += '\ufffd'
-        else out += String.fromCharCode(u)
-      }
-      return out
-    }
+    case BMP_STRING:
+      if (b.length % 2 !== 0) throw new DerError('invalid BMPString')
+      return bmpString(b)
     default: throw new DerError(`unsupported string type: ${el.tag}`)
   }
 }
@@ -580,4 +569,19 @@ function parseUri (s: string): { uri: Obj; text: string } {
     },
     text: `${scheme}://${host}${path}${forceQuery || query !== '' ? '?' + query : ''}${fragment !== '' ? '#' + fragment : ''}`,
   }
+}
+
+/** A BMPString's UTF-16 (even length) as Go reads it: one trailing NUL pair dropped, a lone
+ * surrogate becomes U+FFFD (utf16.Decode). */
+export function bmpString (b: Buffer): string {
+  let body = b
+  if (body.length >= 2 && body[body.length - 1] === 0 && body[body.length - 2] === 0) body = body.subarray(0, body.length - 2)
+  let out = ''
+  for (let k = 0; k < body.length; k += 2) {
+    const u = (body[k]! << 8) | body[k + 1]!
+    const next = k + 3 < body.length ? (body[k + 2]! << 8) | body[k + 3]! : -1
+    if (u >= 0xd800 && u < 0xdc00 && next >= 0xdc00 && next < 0xe000) { out += String.fromCharCode(u, next); k += 2 } else if (u >= 0xd800 && u < 0xe000) out += '\ufffd'
+    else out += String.fromCharCode(u)
+  }
+  return out
 }

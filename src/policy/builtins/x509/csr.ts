@@ -21,7 +21,7 @@
 // is an error here.
 import { rawJson } from '../../../exact-json.js'
 import { DerError, type Element } from './der.js'
-import { publicKeyOf, pssAlgorithm, RSA_PSS, SIGNATURE_ALGORITHMS, subjectAltNames, UnsupportedCertificate } from './certificate.js'
+import { bmpString, publicKeyOf, pssAlgorithm, RSA_PSS, SIGNATURE_ALGORITHMS, subjectAltNames, UnsupportedCertificate } from './certificate.js'
 
 type Json = unknown
 type Obj = Record<string, Json>
@@ -201,19 +201,9 @@ function anyValue (buf: Uint8Array, t: Tlv): Json {
     case T_GENERALIZED_TIME:
       throw new UnsupportedCertificate('a time in a certificate request attribute or name')
     case T_OCTET_STRING: return b64(b)
-    case T_BMP: {
-      let body = b
-      if (body.length % 2 !== 0) throw new Error('pkcs12: odd-length BMP string')
-      if (body.length >= 2 && body[body.length - 1] === 0 && body[body.length - 2] === 0) body = body.subarray(0, body.length - 2)
-      let out = ''
-      for (let k = 0; k < body.length; k += 2) {
-        const u = (body[k]! << 8) | body[k + 1]!
-        const next = k + 3 < body.length ? (body[k + 2]! << 8) | body[k + 3]! : -1
-        if (u >= 0xd800 && u < 0xdc00 && next >= 0xdc00 && next < 0xe000) { out += String.fromCharCode(u, next); k += 2 } else if (u >= 0xd800 && u < 0xe000) out += '\ufffd'
-        else out += String.fromCharCode(u)
-      }
-      return out
-    }
+    case T_BMP:
+      if (b.length % 2 !== 0) throw new Error('pkcs12: odd-length BMP string')
+      return bmpString(b)
     default: return null // BOOLEAN, NULL, …: Go leaves the value nil
   }
 }

@@ -241,3 +241,12 @@ t.test('parse_and_verify_certificates_with_options: OPA\'s errors for bad option
     [pvo('"not base64!"', '{"Foo": 1}'), V([false, []])],
   ], verifyInput)
 })
+
+t.test('a subject in a BMPString (UTF-16, as OpenSSL writes names outside T61String): decoded as Go does', async t => {
+  // fixtures/x509/bmp-subject.pem: `openssl req -x509` with `string_mask = default`, CN "Ωmega".
+  const p = lit(pem('bmp-subject'))
+  await table(t, [
+    [`crypto.x509.parse_certificates(${p})[0].Subject.CommonName`, V('Ωmega')],
+    [`crypto.x509.parse_certificates(${p})[0].Issuer.Names[0].Value`, V('Ωmega')],
+  ])
+})

@@ -7,9 +7,7 @@
 // (verify.ts); crypto.x509.parse_rsa_private_key reads private keys (private-key.ts);
 // crypto.x509.parse_certificate_request reads a PKCS #10 request (csr.ts). crypto.x509.parse_keypair
 // and crypto.parse_private_keys are not implemented; a policy calling them is refused at compile time.
-import { LRUCache } from 'lru-cache'
 import { obj, str } from '../args.js'
-import { deepFreeze } from '../../../deep-freeze.js'
 import { isRawJson } from '../../../exact-json.js'
 import { builtinError, evaluationNowNs, type HostBuiltin } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
@@ -17,6 +15,7 @@ import { pemDecode } from '../pem.js'
 import { parseCertificateAt } from './certificate.js'
 import { parseCertificateRequestDer } from './csr.js'
 import { PARSE_RSA_PRIVATE_KEY, parseRsaPrivateKey } from './private-key.js'
+import { memoByText } from './memo.js'
 import { verifyChain, type VerifyOptions } from './verify.js'
 
 const NAME = 'crypto.x509.parse_certificates'
@@ -43,23 +42,8 @@ function pemCertificates (text: string): Buffer {
 }
 
 // A policy that reads the client certificate parses the same text on every request of a
-// connection (~100 µs a certificate here): answers, and errors, are kept by the exact text.
-// The values are frozen: every caller gets the same one.
-const parsed = new LRUCache<string, ReadonlyArray<Record<string, unknown>> | Error>({
-  max: 256,
-  maxSize: 8 * 1024 * 1024,
-  sizeCalculation: (_v, key) => 4 * key.length + 64,
-})
-
-export function parseCertificates (input: string): ReadonlyArray<Record<string, unknown>> {
-  let r = parsed.get(input)
-  if (r === undefined) {
-    try { r = deepFreeze(parseUncached(input)) } catch (e) { r = e as Error }
-    parsed.set(input, r)
-  }
-  if (r instanceof Error) throw r
-  return r
-}
+// connection (~100 µs a certificate here): see memo.ts.
+export const parseCertificates: (input: string) => ReadonlyArray<Record<string, unknown>> = memoByText(256, 8 * 1024 * 1024, (input) => parseUncached(input))
 
 function parseUncached (input: string): Array<Record<string, unknown>> {
   const der = certificatesDer(input)
@@ -172,24 +156,10 @@ function csrDer (input: string): Buffer {
 }
 
 // Kept by the exact text, frozen, as for certificates.
-const parsedRequests = new LRUCache<string, Readonly<Record<string, unknown>> | Error>({
-  max: 128,
-  maxSize: 4 * 1024 * 1024,
-  sizeCalculation: (_v, key) => 4 * key.length + 64,
+export const parseCertificateRequest = memoByText(128, 4 * 1024 * 1024, (input): Readonly<Record<string, unknown>> => {
+  const der = csrDer(input)
+  try { return parseCertificateRequestDer(der) } catch (e) { throw builtinError(CSR, (e as Error).message) }
 })
-
-export function parseCertificateRequest (input: string): Readonly<Record<string, unknown>> {
-  let r = parsedRequests.get(input)
-  if (r === undefined) {
-    try {
-      const der = csrDer(input)
-      try { r = deepFreeze(parseCertificateRequestDer(der)) } catch (e) { throw builtinError(CSR, (e as Error).message) }
-    } catch (e) { r = e as Error }
-    parsedRequests.set(input, r)
-  }
-  if (r instanceof Error) throw r
-  return r
-}
 
 export const x509Builtins: Record<string, HostBuiltin> = {
   [NAME]: (certs: unknown) => parseCertificates(str(NAME, 1, certs)),

@@ -21,11 +21,10 @@
 // encoding/json (the Precomputed CRT values, the curve's parameters), whose members change
 // with the Go release.
 import { createPrivateKey, type KeyObject } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
-import { deepFreeze } from '../../../deep-freeze.js'
 import { builtinError } from '../context.js'
 import { goBase64Decode } from '../encoding.js'
 import { pemDecode } from '../pem.js'
+import { memoByText } from './memo.js'
 import { children, DerError, integerOf, oidOf, oidText, readElement, type Element } from './der.js'
 
 export const PARSE_RSA_PRIVATE_KEY = 'crypto.x509.parse_rsa_private_key'
@@ -207,23 +206,5 @@ function parseUncached (input: string): Record<string, string> | null {
   return { kty: kty!, n: n!, e: e!, d: d!, p: p!, q: q!, dp: dp!, dq: dq!, qi: qi! }
 }
 
-// The same key text is parsed on every evaluation that reads it: answers and errors are kept by
-// the exact text, frozen, so every caller gets the same value.
-const parsed = new LRUCache<string, Readonly<Record<string, string>> | { none: true } | Error>({
-  max: 64,
-  maxSize: 2 * 1024 * 1024,
-  sizeCalculation: (_v, key) => 4 * key.length + 64,
-})
-
-export function parseRsaPrivateKey (input: string): Readonly<Record<string, string>> | null {
-  let r = parsed.get(input)
-  if (r === undefined) {
-    try {
-      const v = parseUncached(input)
-      r = v === null ? { none: true } : deepFreeze(v)
-    } catch (e) { r = e as Error }
-    parsed.set(input, r)
-  }
-  if (r instanceof Error) throw r
-  return 'none' in r ? null : r
-}
+// The same key text is parsed on every evaluation that reads it: see memo.ts.
+export const parseRsaPrivateKey: (input: string) => Readonly<Record<string, string>> | null = memoByText(64, 2 * 1024 * 1024, parseUncached)

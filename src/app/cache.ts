@@ -105,6 +105,9 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
       } else {
         const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
         fn = (input) => key(input)
+        if (paths !== undefined) {
+          log.warn({ revision: p.revision, entrypoint: p.entrypoint }, 'the policy can read the whole input (it passes input to a function, walks it or replaces it with `with`): decision cache keys cover every field, the request id included, so only identical requests share a decision')
+        }
       }
     } catch (e) {
       log.error({ err: e, revision: p.revision }, 'cannot derive decision cache keys for this policy; caching disabled for it')

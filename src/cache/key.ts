@@ -10,7 +10,8 @@
 // Where the paths come from (see resolveKeySpec):
 //  - Bundles built by our compiler record, per entrypoint, the `input` paths it can read
 //    (dynamic refs such as input.x[y] widen to input.x; `with input as` and passing `input`
-//    to a function widen to the whole input, reported as null). This is exact.
+//    to a function widen to the whole input, reported as null). This is exact, and it is the
+//    whole key: with null, every field (request id included) is in it.
 //  - Bundles from `opa build` carry no such record. The operator may configure a list of
 //    paths; otherwise the whole input is used minus "ignore paths" (per-request noise such
 //    as the request id). Trade-off: the whole input is always safe but hits only when every
@@ -60,19 +61,22 @@ const KEY_FORMAT = 'bouncer.decision-key.v1'
 
 /**
  * Picks the key spec for an active policy: paths recorded by the compiler when the bundle has
- * them (null there means "the policy can read everything"), else the configured list, else
- * the whole input minus ignore paths.
+ * them, else the configured list, else the whole input minus ignore paths. A record of null
+ * ("the policy can read everything": it passes `input` to a function, walks it, ...) keys on
+ * the whole input with nothing ignored: the policy is evaluated on every field, so a field left
+ * out of the key would let a request differing only there (a request id carrying "../") reuse
+ * another's decision. Ignore paths are the operator's promise about a policy nobody analysed.
  */
 export function resolveKeySpec (
   policy: { revision: string; entrypoint: string; compiledInputPaths?: readonly InputPath[] | null },
   configured: { inputPaths?: readonly InputPath[] | null; ignorePaths?: readonly InputPath[] } = {},
 ): DecisionKeySpec {
-  const inputPaths = policy.compiledInputPaths !== undefined ? policy.compiledInputPaths : (configured.inputPaths ?? null)
+  const recorded = policy.compiledInputPaths !== undefined
   return {
     revision: policy.revision,
     entrypoint: policy.entrypoint,
-    inputPaths,
-    ignorePaths: configured.ignorePaths ?? DEFAULT_IGNORE_PATHS,
+    inputPaths: recorded ? policy.compiledInputPaths : (configured.inputPaths ?? null),
+    ignorePaths: recorded ? [] : configured.ignorePaths ?? DEFAULT_IGNORE_PATHS,
   }
 }
 

@@ -157,6 +157,15 @@ t.test('resolveKeySpec prefers the compiler record, then configured paths, then 
   const dflt = resolveKeySpec(p)
   t.equal(dflt.inputPaths, null)
   t.equal(dflt.ignorePaths, DEFAULT_IGNORE_PATHS)
+  // A compiler record of "the whole input" ignores nothing: the policy is evaluated on every
+  // field, so a request id it may read must not be left out of the key.
+  const whole = resolveKeySpec({ ...p, compiledInputPaths: null }, { ignorePaths: DEFAULT_IGNORE_PATHS })
+  t.same(whole.ignorePaths, [])
+  const key = compileDecisionKey(whole)
+  t.not(key(request({ id: 'r1' })), key(request({ id: '../../etc' })), 'the request id is in the key')
+  t.same(resolveKeySpec({ ...p, compiledInputPaths: [[]] }, { ignorePaths: [['x']] }).ignorePaths, [])
+  // Only a bundle without a record (opa build) takes the operator's ignore paths.
+  t.same(resolveKeySpec(p, { ignorePaths: [['x']] }).ignorePaths, [['x']])
 })
 
 t.test('bad specs and unserialisable inputs are BouncerErrors', async t => {

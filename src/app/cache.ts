@@ -107,6 +107,9 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
         fn = (input) => key(input)
         if (paths !== undefined) {
           log.warn({ revision: p.revision, entrypoint: p.entrypoint }, 'the policy can read the whole input (it passes input to a function, walks it or replaces it with `with`): decision cache keys cover every field, the request id included, so only identical requests share a decision')
+        } else if (configured.inputPaths === null && c.ignore_paths.length > 0) {
+          // Nobody analysed this policy: leaving fields out of its key is a promise about it.
+          log.warn({ revision: p.revision, entrypoint: p.entrypoint, ignore_paths: c.ignore_paths }, 'the bundle records no input paths (not built by bouncer build): decision cache keys are the whole input minus cache.ignore_paths, so the policy must not read those fields (set cache.ignore_paths to [] if it might, or build the bundle with bouncer build)')
         }
       }
     } catch (e) {

@@ -5,6 +5,7 @@
 // cached allow. Real proxy, real upstream, the default cache configuration.
 import t from 'tap'
 import { Client } from 'undici'
+import { loadPolicyFromRego } from '../../src/policy/load.js'
 import { memoryLogger, startBouncer, startUpstream } from '../helpers/index.js'
 
 // `allowed(input)`: the compiler records "the whole input" for this entrypoint.
@@ -73,4 +74,16 @@ t.test('a policy reading recorded paths keeps its key to them: a different reque
   }
   const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text()
   t.match(metrics, /bouncer_decision_cache_hits_total\{tier="memory"\} 2\b/, 'requests differing only in fields the policy cannot read share one decision')
+})
+
+t.test('a bundle without recorded paths (opa build): the operator is told what ignore_paths promise', async (t) => {
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const logs = memoryLogger('warn')
+  const b = await startBouncer({ upstream: up.url, noPolicy: true, config: { cache: { enabled: true } }, deps: { logger: logs.logger } })
+  t.teardown(() => b.close())
+  const loaded = await loadPolicyFromRego([{ file: 'p.rego', source: POLICY }], {}, 'bouncer/decision', { source: 'test' }, b.app.policyOptions)
+  b.app.holder.activate({ ...loaded, inputPaths: undefined }) // as a bundle from `opa build` carries none
+  t.match(logs.text(), /records no input paths[^\n]*cache\.ignore_paths/, 'activation names the promise')
+  t.match(logs.text(), /x-request-id/, 'and the fields it covers')
 })

@@ -159,11 +159,22 @@ class RelayHandler {
 /**
  * request(): the body as a Readable fed by push() (backpressure: a full buffer pauses undici,
  * the next read() resumes it) — a PassThrough would add a Writable side and a transform per chunk.
+ * Destroying the Readable before the end (the masker refusing a body it will not read: too
+ * large, not JSON) aborts the upstream request: otherwise undici stays paused on a body nobody
+ * reads — its body timeout does not run while paused — and the pool's connection is lost for
+ * good (enough such responses and every request waits for a connection).
  */
 class BodyHandler {
   #body: Readable | undefined
   #resume: (() => void) | undefined
+  #abort: Abort | undefined
+  #complete = false
   readonly #read = (): void => { this.#resume?.() }
+  readonly #destroy = (err: Error | null, cb: (err?: Error | null) => void): void => {
+    if (!this.#complete) { this.#complete = true; this.#abort?.(err ?? new Error('upstream response body not read to its end')) }
+    cb(err)
+  }
+
   #settled = false
   readonly #abortable: (abort: Abort) => void
   readonly #resolve: (head: UpstreamHead & { body: Readable }) => void
@@ -175,21 +186,22 @@ class BodyHandler {
     this.#reject = reject
   }
 
-  onConnect (abort: Abort): void { this.#abortable(abort) }
+  onConnect (abort: Abort): void { this.#abort = abort; this.#abortable(abort) }
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true
     this.#resume = resume
-    const body = this.#body = new Readable({ read: this.#read })
+    const body = this.#body = new Readable({ read: this.#read, destroy: this.#destroy })
     this.#settled = true
     this.#resolve({ statusCode, headers: headersObject(rawHeaders), body })
     return true
   }
 
   onData (chunk: Buffer): boolean { return this.#body!.push(chunk) }
-  onComplete (): void { this.#body?.push(null) }
+  onComplete (): void { this.#complete = true; this.#body?.push(null) }
 
   onError (err: Error): void {
+    this.#complete = true // undici is done with this request: nothing to abort
     if (this.#body) this.#body.destroy(err)
     else if (!this.#settled) { this.#settled = true; this.#reject(err) }
   }
@@ -239,9 +251,11 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
       return new Promise<UpgradeOutcome>((resolve, reject) => {
         let body: PassThrough | undefined
         let settled = false
+        let ended = false
+        let abortUpstream: Abort | undefined
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
         pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol }, {
-          onConnect (abort: Abort) { abortable(abort) },
+          onConnect (abort: Abort) { abortUpstream = abort; abortable(abort) },
           onUpgrade (statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex) {
             settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeaders), socket })
           },
@@ -249,12 +263,15 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
             if (statusCode < 200) return true
             body = new PassThrough()
             body.on('drain', resume)
+            // As BodyHandler: a body destroyed before its end must not leave undici paused on it.
+            body.on('close', () => { if (!ended) { ended = true; abortUpstream?.(new Error('upstream response body not read to its end')) } })
             settle({ kind: 'response', statusCode, statusText: statusText ?? '', rawHeaders: strings(rawHeaders), body })
             return true
           },
           onData (chunk: Buffer) { return body!.write(chunk) },
-          onComplete () { body?.end() },
+          onComplete () { ended = true; body?.end() },
           onError (err: Error) {
+            ended = true
             if (body) body.destroy(err)
             else if (!settled) { settled = true; reject(err) }
           },

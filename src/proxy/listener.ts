@@ -357,6 +357,12 @@ export interface ConnectionFacts {
 const HTTP: ConnectionFacts = Object.freeze({ scheme: 'http', protocol: 'HTTP/1.1' })
 const HTTP2: ConnectionFacts = Object.freeze({ scheme: 'http', protocol: 'HTTP/2' })
 
+/** The request connection's scheme alone (no certificate read): the default port normalizeHost drops. */
+export function schemeOf (req: ProxyRequest): 'http' | 'https' {
+  if (isHttp2(req)) return req.stream.session?.encrypted === true ? 'https' : 'http'
+  return (req.socket as TLSSocket | null)?.encrypted === true ? 'https' : 'http'
+}
+
 /** Scheme, protocol and client certificate of the request's connection (the certificate is read once per connection). */
 export function connectionFacts (req: ProxyRequest): ConnectionFacts {
   if (isHttp2(req)) {

@@ -34,7 +34,7 @@ import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
 import { classifyUpstreamError, type Forwarder, type RelayTarget } from './forward.js'
 import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrpcReply, type GrpcForwarder } from './grpc.js'
-import { connectionFacts, isHttp2, type ConnectionFacts, type ProxyRequest } from './listener.js'
+import { connectionFacts, isHttp2, schemeOf, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
   HOP_BY_HOP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
   privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
@@ -149,7 +149,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   // ===================== HTTP requests =====================
 
   function onRequest (req: ClientRequest, res: ClientResponse): void {
-    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req)))
+    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     const h2 = isHttp2(req as ProxyRequest)
     const http1 = !h2 && req.httpVersionMajor === 1
     // gRPC: an HTTP/2 stream with a gRPC content type (gRPC-Web is plain HTTP). Every answer
@@ -413,7 +413,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
     if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
-    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req)))
+    const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     let accounted = false
     const done = (status: number): void => {
       if (accounted) return

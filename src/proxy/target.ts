@@ -64,18 +64,28 @@ const fail = (reason: string): Target => ({ ok: false, reason })
  * §3.2.2; nginx and Envoy match virtual hosts without regard to case) and a trailing dot names
  * the same host (nginx drops it), so both are normalised away — else a policy that denies
  * `host == "admin.example"` is passed by a client that writes it in capitals, while the upstream
- * serves the admin host all the same. null: not a valid authority (userinfo, spaces, a path, a
- * bad port...). An empty Host (allowed by RFC 9112 for targets without an authority) stays empty.
+ * serves the admin host all the same. The port is normalised as RFC 3986 §6.2.3 says: an empty
+ * one (`admin.example:`) and the scheme's default (`:80` for http, `:443` for https) are
+ * dropped, leading zeros go (`:0080`), and a port past 65535 is not valid. null: not a valid
+ * authority (userinfo, spaces, a path, a bad port...). An empty Host (allowed by RFC 9112 for
+ * targets without an authority) stays empty.
  */
-export function normalizeHost (raw: string): string | null {
+export function normalizeHost (raw: string, scheme: 'http' | 'https' = 'http'): string | null {
   if (raw === '') return ''
   if (!AUTHORITY.test(raw)) return null
-  const host = raw.toLowerCase()
-  if (host.charCodeAt(0) === 91 /* [ */) return host // IPv6 literal: no trailing dot to drop
-  const colon = host.lastIndexOf(':')
-  const name = colon < 0 ? host : host.slice(0, colon)
-  if (!name.endsWith('.') || name.length === 1) return host
-  return name.slice(0, -1) + (colon < 0 ? '' : host.slice(colon))
+  const lower = raw.toLowerCase()
+  // The port's colon: after "]" for an IPv6 literal, else the last one (names hold none).
+  const v6 = lower.charCodeAt(0) === 91 /* [ */
+  const colon = v6 ? (lower.endsWith(']') ? -1 : lower.indexOf(']:') + 1) : lower.lastIndexOf(':')
+  let name = colon < 0 ? lower : lower.slice(0, colon)
+  let port = colon < 0 ? '' : lower.slice(colon + 1)
+  if (port !== '') {
+    const n = Number(port)
+    if (n > 65535) return null
+    port = n === (scheme === 'https' ? 443 : 80) ? '' : String(n)
+  }
+  if (!v6 && name.endsWith('.') && name.length > 1) name = name.slice(0, -1)
+  return port === '' ? name : `${name}:${port}`
 }
 
 /**
@@ -83,11 +93,11 @@ export function normalizeHost (raw: string): string | null {
  * when there is one, else the Host header (HTTP/2: :authority). An invalid Host is refused like
  * an invalid target: the policy and the upstream must agree on which host this is.
  */
-export function withHost (t: Target, hostHeader: string | undefined): Target {
+export function withHost (t: Target, hostHeader: string | undefined, scheme: 'http' | 'https' = 'http'): Target {
   if (!t.ok) return t
   const raw = t.authority ?? hostHeader
   if (raw === undefined) return t
-  const host = normalizeHost(raw)
+  const host = normalizeHost(raw, scheme)
   if (host === null) return fail(t.authority !== undefined ? 'invalid authority in absolute-form target' : 'invalid Host header')
   return host === t.authority ? t : { ...t, authority: host }
 }

@@ -88,20 +88,24 @@ decision := {"allow": false} if input.attributes.request.http.host == "admin.loc
 decision := {"allow": true, "headers": {"x-policy-host": input.attributes.request.http.host}} if input.attributes.request.http.host != "admin.local"
 ` } })
     t.teardown(() => deny.close())
-    for (const [target, host] of [['/x', 'admin.local'], ['/x', 'ADMIN.local'], ['/x', 'admin.local.'], ['/x', 'Admin.LOCAL.'], ['http://ADMIN.local./x', 'other.local']]) {
+    // Ports: empty, the scheme's default (80 here) and zero-padded spellings name the same
+    // host (Go's ServeMux, for one, serves its admin.local/ pattern for all of them).
+    for (const [target, host] of [['/x', 'admin.local'], ['/x', 'ADMIN.local'], ['/x', 'admin.local.'], ['/x', 'Admin.LOCAL.'], ['http://ADMIN.local./x', 'other.local'],
+      ['/x', 'admin.local:'], ['/x', 'admin.local:80'], ['/x', 'admin.local:0080'], ['/x', 'ADMIN.local.:080'], ['http://admin.local:/x', 'other.local'], ['http://admin.local:00080/x', 'other.local']]) {
       up.requests.length = 0
       const r = await get(deny.port, target, host)
       t.equal(r.status, 403, `${target} with Host ${host}: the admin host, denied`)
       t.equal(up.requests.length, 0, 'never forwarded')
     }
-    for (const [host, normal] of [['API.Local', 'api.local'], ['api.local.:8080', 'api.local:8080'], ['[::1]:80', '[::1]:80'], ['Api.Local', 'api.local']]) {
+    for (const [host, normal] of [['API.Local', 'api.local'], ['api.local.:8080', 'api.local:8080'], ['[::1]:80', '[::1]'], ['[::1]:8080', '[::1]:8080'], ['Api.Local', 'api.local'],
+      ['api.local:08080', 'api.local:8080'], ['api.local:443', 'api.local:443'], ['api.local:0', 'api.local:0']]) {
       up.requests.length = 0
       const r = await get(deny.port, '/x', host)
       t.equal(r.status, 200, `Host ${host} allowed`)
       t.equal(up.requests[0]?.headers.host, normal, `the upstream gets Host ${normal}`)
       t.equal(up.requests[0]?.headers['x-policy-host'], normal, `the policy saw ${normal}`)
     }
-    for (const host of ['user@api.local', 'api local', 'api.local:80:80', 'api.local/x']) {
+    for (const host of ['user@api.local', 'api local', 'api.local:80:80', 'api.local/x', 'api.local:65536', 'api.local:99999']) {
       up.requests.length = 0
       const r = await get(deny.port, '/x', host)
       t.equal(r.status, 400, `Host ${JSON.stringify(host)} refused`)

@@ -3,6 +3,8 @@
 // a token names an unknown `kid`; either way at most one fetch per `cooldownMs`, counted from
 // the last attempt, so neither unknown kids nor an IdP outage make every request refetch.
 // (Reviewed against jose's createRemoteJWKSet: see the README's library table.)
+// `generation` counts the distinct key sets fetched, so whoever remembers a verification can
+// tell (with one comparison) that the keys it was made with may have gone.
 import { Agent, request } from 'undici'
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import { BouncerError } from '../errors.js'
@@ -22,6 +24,8 @@ export interface JwksOptions {
 export class RemoteJwks {
   readonly #opts: JwksOptions
   #resolver: JWTVerifyGetKey | undefined
+  #keysText: string | undefined
+  #generation = 0
   #fetchedAt = 0
   #attemptAt = -Infinity
   #inflight: Promise<void> | undefined
@@ -36,6 +40,11 @@ export class RemoteJwks {
 
   get lastError (): Error | undefined { return this.#lastError }
   get fetchedAt (): number { return this.#fetchedAt }
+  /**
+   * Incremented each time a fetch returns keys that differ from the previous set's (0 before the
+   * first). Read it before resolver(): a verification is then never credited to a newer set.
+   */
+  get generation (): number { return this.#generation }
 
   /** Fetch now (deduplicated). Rejects with BOUNCER_ERR_AUTH_JWKS_FETCH. */
   refresh (): Promise<void> {
@@ -70,6 +79,9 @@ export class RemoteJwks {
       const jwks = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet
       if (!jwks || !Array.isArray(jwks.keys)) throw new Error('not a JWK set (no "keys" array)')
       this.#resolver = createLocalJWKSet(jwks)
+      // Same keys in the same order: same generation (a refetch alone must not void every cached token).
+      const keysText = JSON.stringify(jwks.keys)
+      if (keysText !== this.#keysText) { this.#keysText = keysText; this.#generation++ }
       this.#fetchedAt = this.#now()
       this.#lastError = undefined
       this.#opts.onFetch?.('ok')
@@ -91,10 +103,19 @@ export class RemoteJwks {
       // No set yet and the last attempt failed within the cooldown: fail now, do not refetch.
       if (this.#lastError && !this.#inflight && this.#coolingDown()) throw this.#lastError
       await this.refresh()
-    } else if (this.#now() - this.#fetchedAt > this.#opts.maxAgeMs && !this.#coolingDown()) {
+    } else this.refreshIfStale()
+    return this.#resolver!
+  }
+
+  /**
+   * Start a background refresh when the set is older than maxAgeMs (and not cooling down).
+   * Cheap enough for every request: callers that answer from their own cache (without calling
+   * resolver()) call it so that a removed key is still noticed within maxAgeMs.
+   */
+  refreshIfStale (): void {
+    if (this.#now() - this.#fetchedAt > this.#opts.maxAgeMs && !this.#coolingDown()) {
       this.refresh().catch(() => { /* keep the stale set; reported via status */ })
     }
-    return this.#resolver!
   }
 
   #coolingDown (): boolean { return this.#now() - this.#attemptAt < this.#opts.cooldownMs }

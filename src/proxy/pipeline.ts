@@ -17,7 +17,7 @@
 // handed the socket over as an upgrade, so a body cannot be re-framed: such a request with a
 // body is refused with 400.
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { METHODS, type IncomingMessage } from 'node:http'
 import { ServerResponse } from '../node-http.js'
 import type { Socket } from 'node:net'
 import { pipeline as pipe, type Duplex, type Readable } from 'node:stream'
@@ -78,6 +78,8 @@ function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): Req
   }
 }
 
+// The methods Node's HTTP/1.1 parser accepts (upper case, a fixed list).
+const HTTP1_METHODS: ReadonlySet<string> = new Set(METHODS)
 const BAD_TARGET_QUERY: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_QUERY'
 const BAD_TARGET_PATH: ErrorCode = 'BOUNCER_ERR_PROXY_BAD_PATH'
 /** The error code of a refused target (path, query, or the Host it is for). */
@@ -186,6 +188,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     }
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    // HTTP/2 carries any token as :method; HTTP/1.1's parser takes only the methods it knows,
+    // in upper case. `delete` is not DELETE to a policy, but frameworks that upper-case the
+    // method (Werkzeug) would route it as DELETE: over HTTP/2, the same methods as HTTP/1.1.
+    if (h2 && !HTTP1_METHODS.has(req.method ?? '')) return reject(400, `method ${JSON.stringify((req.method ?? '').slice(0, 32))} is not one HTTP/1.1 accepts`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     const t = x.target
     if (!t.ok) return reject(rejectStatus, t.reason, 'bad_target', badTargetCode(t.reason))
     if (contentLength !== undefined && contentLength > maxBody) return reject(413, `content-length ${contentLength} exceeds ${maxBody}`, 'body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')

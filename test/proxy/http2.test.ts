@@ -130,6 +130,18 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   const connect = await h2req(s, { ':method': 'CONNECT', ':authority': 'example.com:443' })
   t.not(connect.status, 200)
   t.notOk(s.destroyed, 'the connection goes on')
+
+  // Methods HTTP/1.1 refuses are refused over HTTP/2 too: `delete` is not DELETE to a policy,
+  // but a framework that upper-cases the method would run its DELETE route.
+  const before = up.requests.length
+  for (const method of ['delete', 'Get', 'FOO', 'G-E-T']) {
+    const r = await h2req(s, { ':method': method, ':path': '/public/a' })
+    t.equal(r.status, 400, `:method ${method} refused`)
+  }
+  t.equal(up.requests.length, before, 'none reached the upstream')
+  const ok = await h2req(s, { ':method': 'DELETE', ':path': '/public/a' })
+  t.equal(ok.status, 200, 'DELETE itself goes on to the policy')
+  t.equal(up.requests.at(-1)!.method, 'DELETE')
 })
 
 t.test('h2c: a request body not received within server.request_timeout_seconds resets the stream; gRPC calls are left to grpc-timeout', async (t) => {

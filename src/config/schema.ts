@@ -72,6 +72,7 @@ export const configSchema = {
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
       shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
       trust_forwarded_headers: bool('keep client-supplied forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, True-Client-IP, X-Client-IP) and append the peer to X-Forwarded-For, instead of dropping them and setting our own (only behind a trusted proxy)', false),
+      underscore_headers: { type: 'string', enum: ['drop', 'keep'], default: 'drop', description: 'request headers whose names contain "_": drop them before the policy runs (as nginx does: CGI-style upstreams read X_User as X-User, so one could shadow a header the policy judged or a reserved one), or keep them (reserved and forwarding names are then matched with "_" as "-")' },
       reserved_headers: {
         type: 'array',
         default: [],
@@ -350,6 +351,7 @@ export interface BouncerConfig {
     readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean
+    readonly underscore_headers: 'drop' | 'keep'
     readonly reserved_headers: readonly string[]
     readonly upgrade: { readonly allowed: readonly string[] }
     readonly tls: Readonly<ServerTlsConfig>

@@ -87,6 +87,8 @@ export interface ForwardContext {
 
 export interface RequestHeaderOptions {
   readonly trustForwarded: boolean
+  /** server.underscore_headers (default drop) */
+  readonly underscores?: 'drop' | 'keep'
   /** false: Host is the upstream's authority (upstreamHost, or left to the HTTP client) */
   readonly preserveHost: boolean
   /** the upstream's host:port, for Host when preserveHost is off or the client sent none */
@@ -107,20 +109,32 @@ const defaultReserved = compileReserved()
  *    True-Client-IP, X-Client-IP are removed and X-Forwarded-For/-Proto/-Host set from the
  *    connection; on: they are kept and the peer is appended to X-Forwarded-For (as Envoy does);
  *  - Host is the client's (preserve_host) or the upstream's authority;
- *  - x-request-id is the request id; an allowed upgrade keeps Connection: upgrade + Upgrade.
+ *  - x-request-id is the request id; an allowed upgrade keeps Connection: upgrade + Upgrade;
+ *  - names with "_" are dropped (server.underscore_headers: drop, as nginx does): CGI-style
+ *    upstreams (WSGI, Rack, PHP) read `X_Bouncer_Subject` as `X-Bouncer-Subject` and
+ *    `X_Role` as `X-Role`, so such a name could stand in for a reserved or forwarding header,
+ *    or shadow one the policy judged. With keep, those checks read "_" as "-".
  */
 export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext, opts: RequestHeaderOptions): OutgoingHeaders {
   const out: OutgoingHeaders = {}
   const extra = incoming.connection ? connectionTokens(incoming.connection) : undefined
   const reserved = opts.reserved ?? defaultReserved
   const trust = opts.trustForwarded
+  const keepUnderscores = opts.underscores === 'keep'
   for (const name in incoming) {
     const v = incoming[name]
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, not headers.
-    if (v === undefined || name.charCodeAt(0) === 0x3a || HOP_BY_HOP.has(name) || name === 'expect') continue
-    if (extra !== undefined && extra.includes(name)) continue
-    if (reserved(name)) continue
-    if (!trust && (name.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(name))) continue
+    if (v === undefined || name.charCodeAt(0) === 0x3a) continue
+    let as = name // the name as a CGI-style upstream reads it
+    if (name.includes('_')) {
+      if (!keepUnderscores) continue
+      as = name.replaceAll('_', '-')
+      if (as === REQUEST_ID || as === 'host' || as === 'content-length' || as === 'content-type') continue
+    }
+    if (HOP_BY_HOP.has(as) || as === 'expect') continue
+    if (extra !== undefined && extra.includes(as)) continue
+    if (reserved(as)) continue
+    if (!trust && (as.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(as))) continue
     out[name] = typeof v === 'string' ? ows(v) : v.map(ows)
   }
   if (ctx.upgrade !== undefined) {

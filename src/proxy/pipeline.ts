@@ -72,6 +72,7 @@ export interface Pipeline {
 function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): RequestHeaderOptions {
   return {
     trustForwarded: config.server.trust_forwarded_headers,
+    underscores: config.server.underscore_headers,
     preserveHost: config.upstream.preserve_host,
     upstreamHost,
     reserved: compileReserved(config.server.reserved_headers),

@@ -68,6 +68,8 @@ const HOSTILE: Array<[name: string, request: string]> = [
     'POST /public/g HTTP/1.1\r\nHost: api.local\r\nTransfer-Encoding: chunked\r\nConnection: close, Content-Type\r\nContent-Type: text/plain\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
   ['a header named in Connection with odd case and spacing',
     'GET /public/h HTTP/1.1\r\nHost: api.local\r\nX-Secret-Hop: 1\r\nConnection:  x-SECRET-hop ,close\r\n\r\n'],
+  ['underscore spellings of reserved, forwarding and policy headers',
+    'GET /public/i HTTP/1.1\r\nHost: api.local\r\nX_Bouncer_Subject: admin\r\nX_Real_IP: 6.6.6.6\r\nX_Tenant: other\r\nX-Tenant: acme\r\nConnection: close\r\n\r\n'],
 ]
 
 async function setup (t: Test, config: Record<string, unknown> = {}): Promise<{ up: Upstream; b: StartedBouncer; rec: InputRecorder }> {
@@ -171,6 +173,38 @@ t.test('trust_forwarded_headers: the peer is appended, the same in the input and
   t.equal(policy.forwarded, 'for=10.0.0.3', 'kept: the proxy in front is trusted')
   t.equal(policy['x-forwarded-proto'], 'https')
   t.same(policy, forwarded(up.requests[0].headers), 'input headers == forwarded headers')
+})
+
+t.test('server.underscore_headers: names with "_" are dropped (default) or kept with "_" read as "-"', async (t) => {
+  // CGI-style upstreams (WSGI, Rack, PHP) read X_Tenant as X-Tenant: left in, it would shadow the
+  // x-tenant the policy judged, and X_Bouncer_Subject would pass for the reserved header.
+  const req = 'GET /tenant/a HTTP/1.1\r\nHost: api.local\r\nX-Tenant: acme\r\nX_Tenant: other\r\nX_Bouncer_Subject: admin\r\n' +
+    'X_Real_IP: 6.6.6.6\r\nX_Request_Id: spoof\r\nX_Trace: t1\r\nConnection: close\r\n\r\n'
+  {
+    const { up, b, rec } = await setup(t)
+    const r = await rawRequest(b.port, req)
+    t.equal(finalStatus(r.text), 200)
+    const got = up.requests[0]!.headers
+    for (const h of ['x_tenant', 'x_bouncer_subject', 'x_real_ip', 'x_request_id', 'x_trace']) {
+      t.equal(got[h], undefined, `drop: ${h} not forwarded`)
+      t.equal(rec.inputs[0]!.headers[h], undefined, `drop: ${h} not in the input`)
+    }
+    t.equal(got['x-tenant'], 'acme')
+  }
+  {
+    const { up, b, rec } = await setup(t, { server: { underscore_headers: 'keep' } })
+    const r = await rawRequest(b.port, req)
+    t.equal(finalStatus(r.text), 200)
+    const got = up.requests[0]!.headers
+    t.equal(got.x_trace, 't1', 'keep: an ordinary name is kept')
+    t.equal(rec.inputs[0]!.headers.x_trace, 't1', 'keep: and the policy sees it')
+    t.equal(got.x_tenant, 'other', 'keep: the policy sees x_tenant beside x-tenant, as the upstream gets them')
+    t.equal(rec.inputs[0]!.headers.x_tenant, 'other')
+    for (const h of ['x_bouncer_subject', 'x_real_ip', 'x_request_id']) {
+      t.equal(got[h], undefined, `keep: ${h} (reserved, forwarding, request id as "-") still dropped`)
+      t.equal(rec.inputs[0]!.headers[h], undefined)
+    }
+  }
 })
 
 t.test('preserve_host off: the Host in the input is the one the upstream gets', async (t) => {

@@ -35,6 +35,30 @@ export function parseStrictJson (bytes: Uint8Array, maxDepth: number): StrictPar
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/
+
+/**
+ * A key as case-insensitive decoders match it: Go's encoding/json (upper case of lower case,
+ * code point by code point, simple mappings: "ſ" is "S", the Kelvin sign "K"), .NET's
+ * PropertyNameCaseInsensitive, Jackson's ACCEPT_CASE_INSENSITIVE_PROPERTIES. Two keys of one
+ * object that fold alike are refused like duplicates: {"role": "user", "ROLE": "admin"} is
+ * role "admin" to a Go upstream. JavaScript's mappings stand in for the simple ones where
+ * they give one code point; İ (whose full lower case is two) folds to I as in Go.
+ */
+function foldKey (key: string): string {
+  if (ASCII.test(key)) return key.toUpperCase()
+  let out = ''
+  for (const c of key) {
+    if (c === '\u0130') { out += 'I'; continue }
+    const lower = c.toLowerCase()
+    const l = [...lower].length === 1 ? lower : c
+    const upper = l.toUpperCase()
+    out += [...upper].length === 1 ? upper : l
+  }
+  return out
+}
+
 const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d, COMMA = 0x2c, COLON = 0x3a
 
 /**
@@ -44,6 +68,8 @@ const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0
 function scanStructure (s: string, maxDepth: number): string | null {
   // Stack of open containers: a Set of keys for an object, null for an array.
   const stack: (Set<string> | null)[] = []
+  // The folded keys (foldKey) of the open objects, innermost last.
+  const folds: Set<string>[] = []
   let expectKey = false
   const n = s.length
   for (let i = 0; i < n; i++) {
@@ -69,6 +95,10 @@ function scanStructure (s: string, maxDepth: number): string | null {
         }
         if (keys.has(key)) return `duplicate object key at offset ${i} (ambiguous: parsers disagree on which value wins)`
         keys.add(key)
+        const folded = foldKey(key)
+        const foldedKeys = folds[folds.length - 1]!
+        if (foldedKeys.has(folded)) return `object key at offset ${i} equals another ignoring case (ambiguous: case-insensitive parsers such as Go's encoding/json read them as one)`
+        foldedKeys.add(folded)
         expectKey = false
       }
       i = end
@@ -76,9 +106,10 @@ function scanStructure (s: string, maxDepth: number): string | null {
       if (stack.length >= maxDepth) return `nesting is deeper than ${maxDepth} levels`
       const isObject = c === LBRACE
       stack.push(isObject ? new Set() : null)
+      if (isObject) folds.push(new Set())
       expectKey = isObject
     } else if (c === RBRACE || c === RBRACKET) {
-      stack.pop()
+      if (stack.pop() != null) folds.pop()
       expectKey = false
     } else if (c === COMMA) {
       expectKey = stack.length > 0 && stack[stack.length - 1] !== null

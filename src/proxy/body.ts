@@ -64,8 +64,23 @@ export function replay (chunks: Buffer[], req: IncomingMessage): Readable {
   return out
 }
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+// What frameworks trim around a media type: Python's str.strip() also takes NEL (U+0085),
+// which JavaScript's \s does not.
+const MEDIA_TRIM = /^[\s\x85]+|[\s\x85]+$/g
 
+/**
+ * Whether upstream frameworks read a body of this content type as JSON: any `json` or `+json`
+ * subtype (`application/json`, `application/vnd.api+json`, `application/+json` — Flask takes
+ * it —, `text/json` — ASP.NET Core takes it), parameters and surrounding whitespace aside.
+ * Erring wide costs only a parse; erring narrow lets a body the upstream reads reach it unseen
+ * by the policy.
+ */
 export function isJsonContentType (ct: string | undefined): boolean {
-  return ct !== undefined && JSON_TYPE.test(ct)
+  if (ct === undefined) return false
+  const semi = ct.indexOf(';')
+  const mt = (semi < 0 ? ct : ct.slice(0, semi)).replace(MEDIA_TRIM, '').toLowerCase()
+  const slash = mt.indexOf('/')
+  if (slash <= 0) return false
+  const sub = mt.slice(slash + 1)
+  return sub === 'json' || sub.endsWith('+json')
 }

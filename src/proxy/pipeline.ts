@@ -208,11 +208,15 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   async function exchange (x: Exchange, req: ClientRequest, res: ClientResponse, t: Target & { ok: true }, chunked: boolean,
     contentLength: number | undefined, hasBody: boolean, reject: (status: number, why: string, counter: string, code: ErrorCode) => void,
     grpcCall: boolean): Promise<void> {
-    // 1. parsed_body: JSON only, bounded; the bytes read are forwarded unchanged.
+    // 1. parsed_body: JSON only, bounded; the bytes read are forwarded unchanged. A body with
+    // no content type is parsed too when it is JSON (Go's encoding/json and FastAPI read it as
+    // JSON), but it is not held to the JSON rules: not JSON, or too large, it goes on unparsed.
     let parsedBody: unknown
     let body: Readable | Buffer | null = null
-    if (hasBody && pb.enabled && isJsonContentType(req.headers['content-type'])) {
-      if (contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
+    const ct = req.headers['content-type']
+    const declaredJson = isJsonContentType(ct)
+    if (hasBody && pb.enabled && (declaredJson || ct === undefined)) {
+      if (declaredJson && contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
         return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
       }
       if (contentLength === undefined || contentLength <= parseLimit) {
@@ -222,13 +226,13 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
           body = prefix.body
           const parsed = parseStrictJson(prefix.body, 128)
           if (parsed.ok) parsedBody = parsed.value
-          else if (pb.invalid_json === 'reject') {
+          else if (declaredJson && pb.invalid_json === 'reject') {
             x.fail('rejected', parsed.reason, 'BOUNCER_ERR_PROXY_BAD_BODY')
             acct.rejected('invalid_json')
             return sendReply(res, errorReply(400, x.requestId))
           }
         } else {
-          if (pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
+          if (declaredJson && pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
           body = replay(prefix.chunks, req as IncomingMessage)
           if (chunked) body = body.pipe(new BodyLimit(maxBody))
         }

@@ -30,6 +30,21 @@ t.test('duplicate keys are refused, including escaped spellings', async (t) => {
   }
 })
 
+t.test('keys equal ignoring case are refused as Go would read them as one (its case folding)', async (t) => {
+  // ASCII case, the long s and the Kelvin sign (Go folds them to S and K), İ (Go: ToLower → i),
+  // escaped spellings, nested objects.
+  for (const s of ['{"role":"user","ROLE":"admin"}', '{"is":1,"iſ":2}', '{"kid":1,"\u212aid":2}', '{"İd":1,"id":2}', '{"Ab":1,"\u0061B":2}',
+    '{"x":{"y":1,"Y":2}}', '[{"Σa":1,"σA":2}]']) {
+    const r = parse(s)
+    t.equal(r.ok, false, s)
+    if (!r.ok) t.match(r.reason, /object key at offset \d+ equals another ignoring case/)
+  }
+  // Not the same: other objects, other letters, ß and ss (no simple case mapping between them).
+  for (const s of ['{"a":{"k":1},"b":{"K":2}}', '{"a":1,"b":2}', '[{"k":1},{"K":2}]', '{"ß":1,"ss":2}', '{"é":1,"e":2}']) {
+    t.equal(parse(s).ok, true, s)
+  }
+})
+
 t.test('nesting depth is bounded before parsing', async (t) => {
   t.equal(parse('[[[1]]]', 3).ok, true, 'exactly at the bound')
   const r = parse('[[[[1]]]]', 3)

@@ -16,6 +16,14 @@ decision := {"allow": true, "response_headers": {"x-amount": format_int(input.pa
   input.parsed_path[0] == "pay"
   input.parsed_body.amount < 100
 }
+
+# a deny-list on the body: whatever the policy cannot see passes, so it must see every body
+decision := {"allow": true} if {
+  input.parsed_path[0] == "transfer"
+  not large_transfer
+}
+
+large_transfer if input.parsed_body.amount >= 1000
 `
 
 t.test('malformed requests', async (t) => {
@@ -121,7 +129,10 @@ t.test('parsed_body', async (t) => {
   const denied = await post(b.url, '{"amount": 1000}')
   t.equal(denied.statusCode, 403)
   await denied.body.dump()
-  for (const body of ['{"amount": 4', 'not json', '{"amount": 1, "amount": 1000}', '\xff\xfe']) {
+  // Keys equal ignoring case are duplicates to Go's encoding/json (the last match wins: amount
+  // 1000), so they are refused as exact duplicates are; "ſ" (U+017F) folds to "s" there.
+  for (const body of ['{"amount": 4', 'not json', '{"amount": 1, "amount": 1000}', '\xff\xfe', '{"amount": 1, "Amount": 1000}',
+    '{"amount": 1, "AMOUNT": 1000}', '{"a":{"x":1,"X":2},"amount":1}', '{"iſ_admin": true, "IS_ADMIN": false, "amount": 1}']) {
     const r = await post(b.url, body)
     t.equal(r.statusCode, 400, `invalid JSON ${JSON.stringify(body)} → 400`)
     await r.body.dump()
@@ -138,6 +149,22 @@ t.test('parsed_body', async (t) => {
   const text = await post(b.url, 'amount=1', 'text/plain')
   t.equal(text.statusCode, 403, 'non-JSON bodies are not parsed (the policy sees no parsed_body)')
   await text.body.dump()
+  // Content types upstream frameworks read as JSON are parsed: application/+json (Flask),
+  // text/json (ASP.NET Core), a trailing NEL Python strips, and no content type at all (Go,
+  // FastAPI) — a denied amount must be denied whatever the spelling.
+  up.requests.length = 0
+  for (const type of ['application/+json', 'text/json', 'application/json\x85', ' Application/JSON ; charset=utf-8', 'application/problem+json']) {
+    const r = await rawRequest(b.port, Buffer.from(`POST /transfer HTTP/1.1\r\nHost: a\r\nContent-Type: ${type}\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{"amount": 5000}`, 'latin1'))
+    t.equal(r.status, 403, `content-type ${JSON.stringify(type)}: the policy saw the amount`)
+  }
+  const none = await rawRequest(b.port, 'POST /transfer HTTP/1.1\r\nHost: a\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{"amount": 5000}')
+  t.equal(none.status, 403, 'no content type: a JSON body is parsed too')
+  t.equal(up.requests.length, 0, 'none of them reached the upstream')
+  const noneOk = await rawRequest(b.port, 'POST /transfer HTTP/1.1\r\nHost: a\r\nContent-Length: 14\r\nConnection: close\r\n\r\n{"amount": 42}')
+  t.equal(noneOk.status, 200, 'no content type: a small amount passes')
+  const notJson = await rawRequest(b.port, 'POST /public/blob HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json')
+  t.equal(notJson.status, 200, 'no content type and not JSON: forwarded unparsed, not refused')
+  t.equal(up.requests.at(-1)?.body.toString(), 'not json')
 
   const sk = await post(skip.url, '{"amount": 4')
   t.equal(sk.statusCode, 403, 'invalid_json: skip → evaluated without parsed_body')

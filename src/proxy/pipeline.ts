@@ -325,7 +325,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // Validators and ranges describe the unmasked representation.
     for (const h of MASK_RESPONSE_DROP) delete out[h]
     out[REQUEST_ID] = x.requestId
-    out['content-length'] = String(masked.body.length)
+    // HEAD and 204 carry no body: a length of 0 would tell caches the resource is empty (and
+    // the masked length is unknown without the body).
+    if (upstreamReq.method === 'HEAD' || masked.statusCode === 204) delete out['content-length']
+    else out['content-length'] = String(masked.body.length)
     if (x.clientGone) return
     x.headSentNs = process.hrtime.bigint()
     res.writeHead(masked.statusCode, out)

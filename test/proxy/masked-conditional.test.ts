@@ -90,3 +90,24 @@ t.test('masked responses: no ranges, no conditionals, no validators', async (t) 
     t.match(c.text, new RegExp(`etag: ${ETAG}`, 'i'))
   })
 })
+
+t.test('a masked HEAD or 204 carries no content-length (not a length of 0)', async (t) => {
+  const up = await startUpstream()
+  up.handle = (req, res) => {
+    if (req.url === '/masked/none') { res.writeHead(204, { 'content-type': 'application/json' }); res.end(); return }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(DOC.length) })
+    res.end(req.method === 'HEAD' ? undefined : DOC)
+  }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const head = await rawRequest(b.port, 'HEAD /masked/doc HTTP/1.1\r\nHost: api.local\r\nConnection: close\r\n\r\n')
+  t.equal(head.status, 200)
+  t.notMatch(head.text, /content-length/i, 'HEAD: no content-length')
+  t.notMatch(head.text, /transfer-encoding/i, 'nor chunked framing')
+  const none = await rawRequest(b.port, 'GET /masked/none HTTP/1.1\r\nHost: api.local\r\nConnection: close\r\n\r\n')
+  t.equal(none.status, 204)
+  t.notMatch(none.text, /content-length/i, '204: no content-length')
+  const get = await rawRequest(b.port, 'GET /masked/doc HTTP/1.1\r\nHost: api.local\r\nConnection: close\r\n\r\n')
+  t.match(get.text, /content-length: \d+/i, 'GET: the masked length')
+  t.notMatch(get.text, /123-45-6789/)
+})

@@ -154,6 +154,7 @@ export const configSchema = {
       double_encoding: { type: 'string', enum: ['reject', 'keep'], default: 'reject', description: '%25 followed by two hex digits: reject, or keep encoded' },
       matrix_params: { type: 'string', enum: ['keep', 'reject'], default: 'keep', description: 'path parameters (raw ";" in a segment): keep, or reject; a dot-segment with parameters ("..;", ".;x") is always rejected' },
       semicolons: { type: 'string', enum: ['keep', 'reject'], description: 'deprecated alias of matrix_params (reject wins when either says reject)' },
+      query_semicolons: { type: 'string', enum: ['keep', 'reject'], default: 'keep', description: 'raw ";" in the query: keep (data, not a separator, as parsed_query reads it), or reject (for upstreams that split the query on ";": Rack 2, Bottle, Python before 3.9.2)' },
       merge_slashes: bool('merge runs of "/" into one', true),
       reject_status: httpStatus('status for a rejected request target', 400),
     }),
@@ -372,7 +373,7 @@ export interface BouncerConfig {
   }
   readonly path: {
     readonly encoded_slash: 'reject' | 'keep'; readonly encoded_backslash: 'reject' | 'keep'
-    readonly double_encoding: 'reject' | 'keep'; readonly matrix_params: 'keep' | 'reject'; readonly semicolons?: 'keep' | 'reject'
+    readonly double_encoding: 'reject' | 'keep'; readonly matrix_params: 'keep' | 'reject'; readonly semicolons?: 'keep' | 'reject'; readonly query_semicolons?: 'keep' | 'reject'
     readonly merge_slashes: boolean; readonly reject_status: number
   }
   readonly policy: {

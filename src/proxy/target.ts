@@ -25,6 +25,8 @@ export interface PathRules {
   readonly matrix_params: 'keep' | 'reject'
   /** deprecated alias of matrix_params ("reject" wins) */
   readonly semicolons?: 'keep' | 'reject'
+  /** raw ";" in the query: data (keep), or refused for upstreams that split on it */
+  readonly query_semicolons?: 'keep' | 'reject'
   readonly merge_slashes: boolean
 }
 
@@ -110,6 +112,7 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
   const keepBackslash = rules.encoded_backslash === 'keep'
   const keepDouble = rules.double_encoding === 'keep'
   const rejectSemicolon = rules.matrix_params === 'reject' || rules.semicolons === 'reject'
+  const rejectQuerySemicolon = rules.query_semicolons === 'reject'
   const merge = rules.merge_slashes
 
   function normalizePath (raw: string): string | { reason: string } {
@@ -196,6 +199,9 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
       const bad = checkQuery(query)
       if (bad) return fail(bad)
     }
+    // parsed_query splits on "&" only (as Go and current Python do); an upstream that also
+    // splits on ";" would read `role=user;role=admin` as two parameters the policy never saw.
+    if (rejectQuerySemicolon && query.includes(';')) return fail('";" in query (path.query_semicolons: reject)')
     return { ok: true, path: path === '' ? '/' : path, query, authority }
   }
 }

@@ -48,3 +48,22 @@ t.test('path.matrix_params: reject refuses every ";"', async (t) => {
   t.equal((await get(strict.port, '/public/report%3Bx')).status, 200, 'an encoded ";" is data')
   t.equal(up.requests.length, 1)
 })
+
+t.test('path.query_semicolons: a raw ";" in the query is data by default, refused with reject', async (t) => {
+  // Rack 2, Bottle and Python before 3.9.2 split the query on ";": role=user;role=admin is two
+  // parameters to them, one value "user;role=admin" to parsed_query.
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  t.teardown(() => b.close())
+  const strict = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { path: { query_semicolons: 'reject' } } })
+  t.teardown(() => strict.close())
+  t.equal((await get(b.port, '/public/x?role=user;role=admin')).status, 200, 'keep (default): forwarded as it is')
+  t.equal(up.requests[0]?.url, '/public/x?role=user;role=admin')
+  up.requests.length = 0
+  const r = await get(strict.port, '/public/x?role=user;role=admin')
+  t.equal(r.status, 400, 'reject: refused')
+  t.equal((await get(strict.port, '/public/x?role=user%3Brole=admin')).status, 200, 'an encoded ";" is data')
+  t.equal((await get(strict.port, '/public/a;b?x=1')).status, 200, 'path parameters are matrix_params\' business')
+  t.equal(up.requests.length, 2)
+})

@@ -112,6 +112,7 @@ interface Chain {
 const RING = 1 << 14
 const MAX_GAPS = 10_000
 const MAX_FINDINGS = 10_000
+const MAX_SEVERE = 200_000
 const HEX64 = /^[0-9a-f]{64}$/
 
 export type Disposition = 'use' | 'skip'
@@ -138,6 +139,8 @@ export class ChainChecker {
   private pendingAnchor: { seq: number; hash: string } | null = null
   /** Malformed findings waiting for the time of the next record in the same file. */
   private undated: Finding[] = []
+  /** Findings other than notes past MAX_SEVERE: not listed, so not placed in the period. */
+  severeNotListed = 0
   private lastTsText: string | null = null
 
   constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
@@ -198,8 +201,6 @@ export class ChainChecker {
       this.malformed(pos, `${formatPosition(pos)}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'
     }
-    this.flushUndated(tsText)
-    if (tsText !== null) this.lastTsText = tsText
     const hash = o.hash
     const prev = o.prev_hash
     const isMarker = o.drop !== undefined
@@ -212,6 +213,12 @@ export class ChainChecker {
     if (edited && !HEX64.test(hash)) {
       this.malformed(pos, `${formatPosition(pos)}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'
+    }
+    // Only a record whose content matches its hash dates anything: an edited one's timestamp is
+    // whatever the editor wrote (moved out of the period, it would take its finding along).
+    if (!edited) {
+      this.flushUndated(tsText)
+      if (tsText !== null) this.lastTsText = tsText
     }
     this.records++
 
@@ -332,7 +339,11 @@ export class ChainChecker {
 
   private editedRecord (c: Chain, seq: number, at: string, tsText: string | null): Disposition {
     this.edited++
-    this.add({ kind: 'edit', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: content does not match its hash (the record was edited); left out of the sections below` })
+    // Dated by the verified records around it, never by its own (edited) timestamp.
+    if (c.head.seq === seq) c.head = { ...c.head, ts: null, tsText: null }
+    const f = this.add({ kind: 'edit', chain: c.key, seq, at, message: `${at}: seq ${seq}: content does not match its hash (the record was edited${tsText !== null ? `; its timestamp says ${tsText}, which the edit may have changed` : ''}); left out of the sections below` })
+    f.between = [this.lastTsText, null]
+    this.undated.push(f)
     return 'skip'
   }
 
@@ -470,10 +481,17 @@ export class ChainChecker {
     this.undated = []
   }
 
+  /**
+   * Notes are listed up to MAX_FINDINGS; anything that can make the record incomplete is kept
+   * past that (up to MAX_SEVERE), so a flood of notes (a log read out of order) cannot push a
+   * gap found at the end out of the verdict. Past MAX_SEVERE they are counted in
+   * severeNotListed, and the report calls the record not complete.
+   */
   private add (f: Omit<Finding, 'severity'>, severity: Severity = SEVERITY[f.kind]): Finding {
     const full: Finding = { severity, ...f }
     this.findingCounts[f.kind] = (this.findingCounts[f.kind] ?? 0) + 1
-    if (this.findings.length < MAX_FINDINGS) this.findings.push(full)
+    if (severity === 'note' ? this.findings.length < MAX_FINDINGS : this.findings.length < MAX_SEVERE) this.findings.push(full)
+    else if (severity !== 'note') this.severeNotListed++
     return full
   }
 }

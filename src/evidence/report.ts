@@ -523,6 +523,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   if (n('restart').length > 0) reasons.push(`${n('restart').length} restart(s) of a chain under the same labels.id: what the earlier chain had not delivered cannot be accounted for`)
   if (n('malformed').length > 0) reasons.push(`${(checker.findingCounts.malformed ?? 0)} unreadable or truncated part(s) of the input`)
   if (dropped > 0 || n('drop', 'loss').length > 0) reasons.push(`${dropped} decision(s) were dropped by the logger and declared in the chain by ${n('drop', 'loss').length} drop marker(s)`)
+  if (checker.severeNotListed > 0) reasons.push(`${checker.severeNotListed} integrity finding(s) past the report's limit could not be placed in the period`)
   if (n('chain_start', 'uncovered').length > 0) reasons.push(`${n('chain_start', 'uncovered').length} chain(s) begin inside the period after seq 1, so the log does not show what came before them`)
   const complete = reasons.length === 0
   const chainWord = chains.length === 1 ? '1 chain' : `${chains.length} chains`

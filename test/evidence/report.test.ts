@@ -5,7 +5,7 @@ import { cpSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
-import { canonicalJson } from '../../src/decision-log/index.js'
+import { canonicalJson, GENESIS_HASH, sealEvent } from '../../src/decision-log/index.js'
 import { hash } from 'node:crypto'
 import { buildEvidence, renderHtml, renderMarkdown, reportDigest, type EvidenceReport } from '../../src/evidence/index.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
@@ -212,4 +212,47 @@ t.test('the same period as JSON lines and as one pretty-printed array reads the 
     t.equal(r.summary.decisions, full.summary.decisions)
     t.same(r.integrity.chains.map((c) => c.last.hash), full.integrity.chains.map((c) => c.last.hash))
   }
+})
+
+t.test('an edited record moved out of the period by its own timestamp still makes the period incomplete', async (t) => {
+  const dir = copyExports(t)
+  const files = readdirSync(dir).sort()
+  const f3 = join(dir, files[2]!)
+  const arr = JSON.parse(gunzipSync(readFileSync(f3)).toString()) as Array<Record<string, any>>
+  const target = arr.findIndex((e) => e.drop === undefined && Date.parse(e.timestamp) >= period.t0 && Date.parse(e.timestamp) < period.t0 + 3 * DAY)
+  t.ok(target >= 0, 'a decision inside the period')
+  arr[target]!.timestamp = '2019-06-01T00:00:00Z' // not re-hashed: an edit that also moves the date
+  arr[target]!.result = { allow: true }
+  writeFileSync(f3, gzipSync(JSON.stringify(arr)))
+  const r = await buildEvidence({ logs: [dir], from: period.t0, to: period.t0 + 3 * DAY })
+  const edit = r.integrity.findings.filter((x) => x.kind === 'edit')
+  t.equal(edit.length, 1)
+  t.equal(edit[0]!.in_period, true, 'dated by the verified records around it, not by the timestamp the edit wrote')
+  t.equal(r.integrity.complete, false)
+  t.match(r.integrity.statement, /1 record\(s\) were edited/)
+})
+
+t.test('a gap is never pushed out of the verdict by a flood of notes (10,000+ records read out of order)', async (t) => {
+  // Sealed directly (sealEvent): three files read in name order — a: seq 1..100, b: the last
+  // 100, c: everything between, less seq 5000. c fills b's gap with 10,099 reorder notes; the
+  // one record missing is found at the end.
+  const dir = join(tempDir(t), 'flood')
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(dir)
+  const N = 10_300
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= N; seq++) {
+    const e = sealEvent({ decision_id: `d${seq}`, timestamp: new Date(Date.UTC(2025, 1, 1) + seq * 60_000).toISOString(), labels: { id: 'pod-a' }, path: 'bouncer/decision', result: { allow: true } }, seq, prev)
+    lines.push(e.line)
+    prev = e.hash
+  }
+  writeFileSync(join(dir, 'a.jsonl'), lines.slice(0, 100).join('\n') + '\n')
+  writeFileSync(join(dir, 'b.jsonl'), lines.slice(N - 100).join('\n') + '\n')
+  writeFileSync(join(dir, 'c.jsonl'), lines.slice(100, N - 100).filter((_, i) => i + 101 !== 5000).join('\n') + '\n')
+  const r = await buildEvidence({ logs: [dir] })
+  t.ok((r.integrity.counts.reorder ?? 0) > 10_000, 'more notes than the listing holds')
+  t.ok(r.integrity.findings.some((f) => f.kind === 'gap' && f.seq === 5000), 'the gap is listed')
+  t.equal(r.integrity.complete, false)
+  t.match(r.integrity.statement, /1 record\(s\) are missing/)
 })

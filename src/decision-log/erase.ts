@@ -34,8 +34,11 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
 export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly?: boolean } = {}): (url: string) => string {
   const queryOnly = opts.queryOnly === true
   return function scrub (url: string): string {
-    let i = queryOnly ? 0 : url.indexOf('?') + 1
-    if (i === 0) return url
+    let i = 0
+    if (!queryOnly) {
+      i = url.indexOf('?') + 1
+      if (i === 0) return url // no query
+    }
     let end = url.indexOf('#', i)
     if (end < 0) end = url.length
     let out = ''

@@ -195,6 +195,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   const queryNames = opts.eraseQueryParams ?? []
   const isCredential = compileNameMatcher(queryNames)
   const scrubPath = compileUrlScrubber(isCredential)
+  const scrubQueryValue = compileUrlScrubber(isCredential, { queryOnly: true })
   const mask = opts.mask
 
   // `timestamp`: the event's time, already formatted, when it was taken earlier than now
@@ -230,7 +231,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased)
     }
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
-      eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, erased, rewritten)
+      eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, scrubQueryValue, erased, rewritten)
     }
 
     let out = event
@@ -394,7 +395,7 @@ const TARGET_HEADERS: readonly (readonly string[])[] = [':path', 'x-envoy-origin
  * input.parsed_body (listed in `erased`). Copy-on-write, as eraseHeadersAt.
  */
 function eraseQueryCredentials (root: Record<string, unknown>, isCredential: NameMatcher, scrubPath: (url: string) => string,
-  erased: string[], rewritten: string[]): void {
+  scrubQueryValue: (query: string) => string, erased: string[], rewritten: string[]): void {
   const path = walk(root, HTTP_PATH)
   if (typeof path === 'string' && path.includes('?')) {
     const scrubbed = scrubPath(path)
@@ -418,6 +419,29 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     if (v === null || typeof v !== 'object') continue
     const e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
     if (e !== v) setAt(root, ['input', field], e)
+  }
+  // parsed_query splits on "&" only, so `?x=1;token=abc` is x: ["1;token=abc"]: the token hides in
+  // a value. The path above was scrubbed with ";" as a separator (some upstreams split on it);
+  // the values get the same treatment.
+  const pq = (root.input as Record<string, unknown>).parsed_query
+  if (pq !== null && typeof pq === 'object' && !Array.isArray(pq)) {
+    let copy: Record<string, unknown> | undefined
+    for (const k of Object.keys(pq)) {
+      const list = (pq as Record<string, unknown>)[k]
+      if (!Array.isArray(list)) continue
+      let next: unknown[] | undefined
+      for (let i = 0; i < list.length; i++) {
+        const one = list[i]
+        if (typeof one !== 'string' || !one.includes(';') || !one.includes('=')) continue
+        const scrubbed = scrubQueryValue(one)
+        if (scrubbed === one) continue
+        next ??= [...list]
+        next[i] = scrubbed
+        rewritten.push('/input/parsed_query/' + escapePointer(k) + '/' + i)
+      }
+      if (next !== undefined) (copy ??= { ...(pq as Record<string, unknown>) })[k] = next
+    }
+    if (copy !== undefined) setAt(root, ['input', 'parsed_query'], sortedCopy(copy))
   }
 }
 

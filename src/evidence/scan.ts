@@ -86,10 +86,10 @@ function scanHeader (name: string, value: string, base: string, out: CredentialH
   return false
 }
 
-function scanQuery (path: unknown, out: CredentialHit[]): void {
+function scanQuery (path: unknown, out: CredentialHit[], location = '/input/attributes/request/http/path'): void {
   if (typeof path !== 'string') return
-  const q = path.indexOf('?')
-  if (q < 0) return
+  const q = location === '/input/attributes/request/http/path' ? path.indexOf('?') : -1
+  if (q < 0 && location === '/input/attributes/request/http/path') return
   for (const part of path.slice(q + 1).split(/[&;]/)) {
     const eq = part.indexOf('=')
     if (eq <= 0) continue
@@ -100,10 +100,10 @@ function scanQuery (path: unknown, out: CredentialHit[]): void {
       value = decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))
     } catch { continue }
     if (REDACTED.has(value.trim())) continue
-    if (CREDENTIAL_FIELDS.has(name)) out.push({ location: '/input/attributes/request/http/path', kind: `query parameter ${name}` })
+    if (CREDENTIAL_FIELDS.has(name)) out.push({ location, kind: `query parameter ${name}` })
     else {
       const k = valueKind(value)
-      if (k !== null) out.push({ location: '/input/attributes/request/http/path', kind: `${k} in query parameter ${name}` })
+      if (k !== null) out.push({ location, kind: `${k} in query parameter ${name}` })
     }
   }
 }
@@ -144,7 +144,17 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
       scanQuery(http.path, out)
     }
     const budget = { n: 5000 }
-    if (input.parsed_query !== undefined) scanTree(input.parsed_query, '/input/parsed_query', CREDENTIAL_FIELDS, out, budget)
+    if (input.parsed_query !== undefined) {
+      scanTree(input.parsed_query, '/input/parsed_query', CREDENTIAL_FIELDS, out, budget)
+      // `?x=1;token=abc` is x: ["1;token=abc"] in parsed_query (it splits on "&" only).
+      if (isObject(input.parsed_query)) {
+        for (const k of Object.keys(input.parsed_query)) {
+          const list = input.parsed_query[k]
+          if (!Array.isArray(list)) continue
+          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanQuery(one, out, `/input/parsed_query/${escapePointer(k)}/${i}`) })
+        }
+      }
+    }
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
   }
   const result = ev.result

@@ -14,7 +14,7 @@ import {
 import { startBouncer, startUpstream } from '../helpers/index.js'
 import { tempDir } from './fixtures/control-plane.js'
 
-const SECRETS = ['S-query', 'S-query2', 'S-apikey', 'S-semi', 'S-pq', 'S-body', 'S-body-nested', 'S-body-list', 'S-header', 'S-cookie']
+const SECRETS = ['S-query', 'S-query2', 'S-apikey', 'S-semi', 'S-pq', 'S-pqsemi', 'S-body', 'S-body-nested', 'S-body-list', 'S-header', 'S-cookie']
 const leaked = (text: string): string[] => SECRETS.filter((s) => text.includes(s))
 
 const input = (): Record<string, any> => ({
@@ -28,7 +28,7 @@ const input = (): Record<string, any> => ({
     },
   },
   parsed_path: ['v1', 'pay'],
-  parsed_query: Object.assign(Object.create(null) as Record<string, string[]>, { access_token: ['S-pq'], a: ['1'], ID_TOKEN: ['S-pq'] }),
+  parsed_query: Object.assign(Object.create(null) as Record<string, string[]>, { access_token: ['S-pq'], a: ['1'], ID_TOKEN: ['S-pq'], b: ['1;token=S-pqsemi', 'plain;x=1'] }),
   parsed_body: { password: 'S-body', user: { name: 'n', Password: 'S-body-nested' }, list: [{ key: 'S-body-list', v: 1 }, 2], amount: 10 },
 })
 
@@ -45,7 +45,8 @@ t.test('event building: auth header, credential query parameters in path, parsed
   t.equal(http.path, '/v1/pay?access_token=[REDACTED]&a=1&Token=[REDACTED]&x=access_token&api%5Fkey=[REDACTED];password=[REDACTED]&empty=&key',
     'values replaced, names kept (decoded and case-insensitive), other parameters as they were')
   t.same(http.headers, { 'x-ok': 'yes' })
-  t.same({ ...ev.input.parsed_query }, { a: ['1'] })
+  // parsed_query splits on "&" only: `?b=1;token=...` is one value, scrubbed as the path is.
+  t.same({ ...ev.input.parsed_query }, { a: ['1'], b: ['1;token=[REDACTED]', 'plain;x=1'] })
   t.same(ev.input.parsed_body, { user: { name: 'n' }, list: [{ v: 1 }, 2], amount: 10 })
   t.same(ev.erased, [
     '/input/attributes/request/http/headers/x-auth-token',
@@ -56,7 +57,7 @@ t.test('event building: auth header, credential query parameters in path, parsed
     '/input/parsed_body/user/Password',
     '/input/parsed_body/list/0/key',
   ])
-  t.same(ev.masked, ['/input/attributes/request/http/path'], 'the rewritten path is listed as masked')
+  t.same(ev.masked, ['/input/attributes/request/http/path', '/input/parsed_query/b/0'], 'the rewritten path and query value are listed as masked')
   t.equal(ev.input.parsed_path, inp.parsed_path, 'untouched branches are shared, not copied')
   t.equal(ev.input.parsed_body.list[1], 2)
 
@@ -115,6 +116,7 @@ t.test('process logs: credential query parameters and the auth header are scrubb
   const requestLog = log.child({}, { redact: { paths: [] } })
   requestLog.info({ url: '/a?access_token=S-query&b=1', path: '/a?api_key=S-apikey', query: { token: ['S-pq'], b: ['1'] } }, 'request')
   requestLog.info({ req: { method: 'GET', url: '/r?password=S-semi' } }, 'with req')
+  requestLog.info({ query: 'a=1&token=S-query2;b=2' }, 'a query as a string')
   const logged = { url: '/z?key=S-body' }
   log.info(logged, 'again')
   await new Promise((resolve) => setImmediate(resolve))
@@ -125,6 +127,7 @@ t.test('process logs: credential query parameters and the auth header are scrubb
   t.equal(lines[1]!.path, '/a?api_key=[REDACTED]')
   t.same(lines[1]!.query, { b: ['1'] })
   t.same(lines[2]!.req, { method: 'GET', url: '/r?password=[REDACTED]' })
+  t.equal(lines[3]!.query, 'a=1&token=[REDACTED];b=2', 'a query string alone is scrubbed too')
   t.equal(logged.url, '/z?key=S-body', 'the logged object itself is not modified')
 })
 

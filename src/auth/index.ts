@@ -2,15 +2,15 @@
 // invalid token leaves identity absent and sets input.identity_error to a short code the
 // policy can read (missing, malformed_header, malformed_token, expired, not_yet_valid,
 // invalid_signature, invalid_claims, unknown_key, algorithm_not_allowed, jwks_unavailable).
-// Tokens are never logged. Verified tokens are remembered until they expire, so the
-// per-request cost of a repeated token is one map lookup.
+// Tokens are never logged. Verified tokens are remembered until they expire (or, for a JWKS
+// key, until the key set changes), so the per-request cost of a repeated token is one map lookup.
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Agent } from 'undici'
 import { LRUCache } from 'lru-cache'
 import {
   decodeProtectedHeader, errors as joseErrors, importJWK, importSPKI, jwtVerify,
-  type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type CryptoKey,
+  type JWK, type JWTPayload, type JWTVerifyOptions, type CryptoKey,
 } from 'jose'
 import { deepFreeze } from '../deep-freeze.js'
 import { mayLoseDigits, parseJsonExact } from '../exact-json.js'
@@ -51,6 +51,43 @@ export interface JwksTlsMaterial {
 
 type JwtConfig = BouncerConfig['auth']['jwt']
 type Key = CryptoKey | Uint8Array
+type StaticKey = { kid?: string; alg: string; key: Key }
+/** The verified payload and the JWKS generation it was verified under (STATIC: a static key). */
+type Verified = { payload: JWTPayload; gen: number }
+const STATIC = -1
+
+/**
+ * A compact JWS and nothing else: three base64url segments, no padding, no whitespace. jose
+ * decodes base64url leniently (atob drops whitespace and accepts "="), and the signature segment
+ * is not itself signed, so `h.p.s==` or `h.p.s` with spaces in s verify as well: unlimited new
+ * strings, each a new token-cache entry, from one token. JWE (5 segments) was never accepted.
+ * The signature may be empty so that an unsecured (alg "none") token still reaches jose and is
+ * refused as algorithm_not_allowed; an empty signature verifies nothing, so it is never cached.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+function isCanonicalJws (token: string): boolean {
+  if (!COMPACT_JWS.test(token)) return false
+  // The signature's last character can carry unused bits, which atob ignores: only the
+  // zero-bit spelling (what every encoder writes) is accepted, one string per signature.
+  // (In the signed segments any other spelling changes the signing input and fails anyway.)
+  const sig = token.slice(token.lastIndexOf('.') + 1)
+  return Buffer.from(sig, 'base64url').toString('base64url') === sig
+}
+
+/**
+ * Token-cache budget: token_cache_entries × 4 KiB, enough for every entry at typical token sizes
+ * (~1-2 KiB with its identity) while 16 KiB tokens fill it at about a tenth of the entries; never
+ * below what one largest token needs.
+ */
+const CACHE_BYTES_PER_ENTRY = 4096
+const CACHE_MIN_BYTES = 64 * 1024
+
+/** Rough bytes held by one entry: the token, its claims as objects (~2× their JSON), overhead. */
+function cacheEntrySize (token: string): number {
+  const payloadChars = token.indexOf('.', token.indexOf('.') + 1) - token.indexOf('.')
+  return token.length + Math.ceil(payloadChars * 1.5) + 200
+}
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
 
@@ -73,8 +110,8 @@ function readSecretFile (file: string, what: string): string {
   }
 }
 
-async function importStaticKeys (cfg: JwtConfig): Promise<{ kid?: string; alg: string; key: Key }[]> {
-  const out: { kid?: string; alg: string; key: Key }[] = []
+async function importStaticKeys (cfg: JwtConfig): Promise<StaticKey[]> {
+  const out: StaticKey[] = []
   for (const [i, k] of cfg.keys.entries()) {
     try {
       let key: Key
@@ -83,7 +120,9 @@ async function importStaticKeys (cfg: JwtConfig): Promise<{ kid?: string; alg: s
         if (Buffer.byteLength(secret) < 32) throw new Error(`HMAC secret for ${k.alg} must be at least 32 bytes`)
         key = new TextEncoder().encode(secret)
       } else if (k.jwk !== undefined) {
-        key = await importJWK(k.jwk as JWK, k.alg) as CryptoKey
+        key = await importJWK(k.jwk as JWK, k.alg)
+        // An oct JWK is an HMAC secret (jose returns its bytes): the same minimum as `secret`.
+        if (key instanceof Uint8Array && key.byteLength < 32) throw new Error(`HMAC secret (jwk "k") for ${k.alg} must be at least 32 bytes`)
       } else {
         key = await importSPKI(k.pem ?? readSecretFile(k.pem_file!, 'pem_file'), k.alg)
       }
@@ -131,37 +170,60 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   const headerName = cfg.header.toLowerCase()
   const scheme = cfg.scheme
   const prefix = scheme ? scheme.toLowerCase() + ' ' : ''
+  // Bounded by entries and by (estimated) bytes: 10000 tokens of 16 KiB would hold well over 150 MB.
   const cache = cfg.token_cache_entries > 0
-    ? new LRUCache<string, { identity: Readonly<Record<string, unknown>>; expMs: number }>({ max: cfg.token_cache_entries })
+    ? new LRUCache<string, { identity: Readonly<Record<string, unknown>>; expMs: number; gen: number }>({
+      max: cfg.token_cache_entries,
+      maxSize: Math.max(cfg.token_cache_entries * CACHE_BYTES_PER_ENTRY, CACHE_MIN_BYTES),
+    })
     : undefined
   const toleranceMs = cfg.clock_tolerance_seconds * 1000
   let lastOk = 0
 
-  function staticResolver (header: { kid?: string; alg?: string }): Key {
+  function staticPick (header: { kid?: string; alg?: string }): StaticKey {
     const candidates = staticKeys.filter((k) => k.alg === header.alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid))
     const exact = header.kid === undefined ? candidates : candidates.filter((k) => k.kid === header.kid)
     const pick = exact.length ? exact : candidates
     if (pick.length !== 1) throw new joseErrors.JWKSNoMatchingKey()
-    return pick[0].key
+    return pick[0]
   }
 
-  async function verify (token: string): Promise<JWTPayload> {
+  async function verify (token: string): Promise<Verified> {
     let header: ReturnType<typeof decodeProtectedHeader>
     try { header = decodeProtectedHeader(token) } catch (e) { throw new joseErrors.JWTInvalid((e as Error).message) }
+    let staticError: unknown
     if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || k.kid === header.kid)))) {
+      let pick: StaticKey | undefined
       try {
-        return (await jwtVerify(token, staticResolver(header) as Parameters<typeof jwtVerify>[1], verifyOptions)).payload
+        pick = staticPick(header)
+        return { payload: (await jwtVerify(token, pick.key as Parameters<typeof jwtVerify>[1], verifyOptions)).payload, gen: STATIC }
       } catch (e) {
-        if (!jwks || !(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
+        if (!jwks) throw e
+        // A bad signature from a static key the token did not name by kid (picked by alg alone)
+        // says nothing about the JWKS keys: try them. Everything else is final. A claim failure
+        // (expired, nbf, iss, aud) comes from jose only after the signature verified, so the
+        // static key's holder did sign this token, and the JWKS, checked with the same options,
+        // could not make it valid. A disallowed alg or a bad format fails before any key.
+        const named = header.kid !== undefined && pick?.kid === header.kid
+        if (e instanceof joseErrors.JWSSignatureVerificationFailed && !named) staticError = e
+        else if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
       }
     }
     if (!jwks) throw new joseErrors.JWKSNoMatchingKey()
+    const viaJwks = async (): Promise<Verified> => {
+      const { resolver, generation } = await jwks.current()
+      return { payload: (await jwtVerify(token, resolver, verifyOptions)).payload, gen: generation }
+    }
     try {
-      return (await jwtVerify(token, await jwks.resolver() as JWTVerifyGetKey, verifyOptions)).payload
+      try {
+        return await viaJwks()
+      } catch (e) {
+        if (!(e instanceof joseErrors.JWKSNoMatchingKey) || !(await jwks.refreshForUnknownKey())) throw e
+        return await viaJwks()
+      }
     } catch (e) {
-      if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
-      if (!(await jwks.refreshForUnknownKey())) throw e
-      return (await jwtVerify(token, await jwks.resolver() as JWTVerifyGetKey, verifyOptions)).payload
+      // No JWKS key for it either: the static key's answer stands.
+      throw staticError !== undefined && e instanceof joseErrors.JWKSNoMatchingKey ? staticError : e
     }
   }
 
@@ -179,16 +241,23 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     if (token === '' || token.length > 16384) return fail('malformed_header')
     const hit = cache?.get(token)
     if (hit) {
-      if (hit.expMs + toleranceMs > Date.now()) { deps.onResult?.('verified'); return { identity: hit.identity } }
+      // A JWKS-verified entry holds while the key set is the one it was verified with; static keys never change.
+      if (hit.expMs + toleranceMs > Date.now() && (hit.gen === STATIC || hit.gen === jwks!.generation)) {
+        // Hits do not ask the JWKS for keys: keep it refreshing, or a removed key would go unnoticed.
+        if (hit.gen !== STATIC) jwks!.refreshIfStale()
+        deps.onResult?.('verified')
+        return { identity: hit.identity }
+      }
       cache!.delete(token)
     }
-    return verify(token).then((payload) => {
+    if (!isCanonicalJws(token)) return fail('malformed_token')
+    return verify(token).then(({ payload, gen }) => {
       // Once per token: keys in canonical order (the decision log's serialiser takes it as it
       // is) and deep-frozen (shared by every request with this token; canonical-json keeps its text).
       const identity = deepFreeze(sortedCopy(exactClaims(token, payload)))
       // Remember until exp; tokens without exp are re-verified at most a minute later.
       const expMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000
-      cache?.set(token, { identity, expMs })
+      cache?.set(token, { identity, expMs, gen }, { size: cacheEntrySize(token) })
       lastOk = Date.now()
       deps.onResult?.('verified')
       return { identity }

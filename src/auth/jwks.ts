@@ -21,11 +21,17 @@ export interface JwksOptions {
   now?: () => number
 }
 
+export interface JwksSnapshot {
+  readonly resolver: JWTVerifyGetKey
+  /** See RemoteJwks.generation. */
+  readonly generation: number
+}
+
 export class RemoteJwks {
   readonly #opts: JwksOptions
-  #resolver: JWTVerifyGetKey | undefined
+  /** The current set: its resolver and generation, replaced together. */
+  #set: JwksSnapshot | undefined
   #keysText: string | undefined
-  #generation = 0
   #fetchedAt = 0
   #attemptAt = -Infinity
   #inflight: Promise<void> | undefined
@@ -40,11 +46,8 @@ export class RemoteJwks {
 
   get lastError (): Error | undefined { return this.#lastError }
   get fetchedAt (): number { return this.#fetchedAt }
-  /**
-   * Incremented each time a fetch returns keys that differ from the previous set's (0 before the
-   * first). Read it before resolver(): a verification is then never credited to a newer set.
-   */
-  get generation (): number { return this.#generation }
+  /** Incremented each time a fetch returns keys that differ from the previous set's (0 before the first). */
+  get generation (): number { return this.#set?.generation ?? 0 }
 
   /** Fetch now (deduplicated). Rejects with BOUNCER_ERR_AUTH_JWKS_FETCH. */
   refresh (): Promise<void> {
@@ -78,10 +81,11 @@ export class RemoteJwks {
       }
       const jwks = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet
       if (!jwks || !Array.isArray(jwks.keys)) throw new Error('not a JWK set (no "keys" array)')
-      this.#resolver = createLocalJWKSet(jwks)
       // Same keys in the same order: same generation (a refetch alone must not void every cached token).
       const keysText = JSON.stringify(jwks.keys)
-      if (keysText !== this.#keysText) { this.#keysText = keysText; this.#generation++ }
+      const generation = this.generation + (keysText === this.#keysText ? 0 : 1)
+      this.#set = { resolver: createLocalJWKSet(jwks), generation }
+      this.#keysText = keysText
       this.#fetchedAt = this.#now()
       this.#lastError = undefined
       this.#opts.onFetch?.('ok')
@@ -98,13 +102,16 @@ export class RemoteJwks {
    * refresh runs in the background; fetches happen at most once per cooldown (a failing IdP is
    * not asked again on every request, and without a set the request fails at once).
    */
-  async resolver (): Promise<JWTVerifyGetKey> {
-    if (!this.#resolver) {
+  async resolver (): Promise<JWTVerifyGetKey> { return (await this.current()).resolver }
+
+  /** As resolver(), with the generation of the set the resolver belongs to. */
+  async current (): Promise<JwksSnapshot> {
+    if (!this.#set) {
       // No set yet and the last attempt failed within the cooldown: fail now, do not refetch.
       if (this.#lastError && !this.#inflight && this.#coolingDown()) throw this.#lastError
       await this.refresh()
     } else this.refreshIfStale()
-    return this.#resolver!
+    return this.#set!
   }
 
   /**

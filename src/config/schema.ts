@@ -217,7 +217,7 @@ export const configSchema = {
         audience: { type: ['string', 'array'], items: { type: 'string' }, description: 'accepted audience(s)' },
         algorithms: strList('accepted algorithms (default: those of the configured keys / JWKS, never "none")'),
         clock_tolerance_seconds: seconds('clock skew allowed for exp/nbf', 30),
-        token_cache_entries: int('verified tokens remembered until they expire (0 = off)', 10000, 0),
+        token_cache_entries: int('verified tokens remembered until they expire, or for JWKS-verified ones until the key set changes (0 = off); the cache also holds at most about 4 KiB per entry in total, so large tokens make room for fewer', 10000, 0),
       }),
     }),
 

@@ -1,10 +1,53 @@
-// createAuthenticator with a static HS256 key, from the validated config's defaults.
-import t from 'tap'
-import { SignJWT } from 'jose'
-import { createAuthenticator } from '../../src/auth/index.js'
+// createAuthenticator from the validated config's defaults: static keys, and a JWKS served by a
+// real IdP on loopback. A cached token's identity is the same object on every hit, which is how
+// these tests see whether an answer came from the token cache.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK, type CryptoKey } from 'jose'
+import { createAuthenticator, type Authenticator } from '../../src/auth/index.js'
 import { createConfig } from '../../src/index.js'
 
 const SECRET = 'a-test-secret-of-at-least-thirty-two-bytes!'
+const b64 = (s: string) => Buffer.from(s).toString('base64url')
+
+function jwtConfig (jwt: Record<string, unknown>) {
+  return createConfig({ upstream: { url: 'http://127.0.0.1:1' }, auth: { jwt: { enabled: true, ...jwt } } } as Parameters<typeof createConfig>[0]).auth.jwt
+}
+
+async function open (t: Test, jwt: Record<string, unknown>, deps: Parameters<typeof createAuthenticator>[1] = {}): Promise<Authenticator> {
+  const auth = (await createAuthenticator(jwtConfig(jwt), deps))!
+  t.teardown(() => auth.close())
+  return auth
+}
+
+const bearer = async (auth: Authenticator, token: string) => await auth.authenticate({ authorization: `Bearer ${token}` })
+
+async function keyPair (alg: string, kid?: string) {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
+  return {
+    publicKey, alg, kid, jwk: { ...(await exportJWK(publicKey)), kid, alg } as JWK,
+    /** kid: the key's unless given (null: none). */
+    sign: (claims: Record<string, unknown>, opts: { exp?: string | number; kid?: string | null } = {}) =>
+      signWith(privateKey, alg, claims, opts.exp ?? '5m', opts.kid === null ? undefined : opts.kid ?? kid),
+  }
+}
+function signWith (key: CryptoKey | Uint8Array, alg: string, claims: Record<string, unknown>, exp: string | number = '5m', kid?: string) {
+  return new SignJWT(claims).setProtectedHeader({ alg, ...(kid === undefined ? {} : { kid }) }).setExpirationTime(exp).sign(key)
+}
+
+/** A JWKS endpoint on loopback serving `state.keys`, counting fetches. */
+async function idp (t: Test, keys: JWK[]) {
+  const state = { keys, fetches: 0 }
+  const server = createServer((_req, res) => {
+    state.fetches++
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ keys: state.keys }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks` }
+}
 
 t.test('identity: the verified claims, keys in canonical order, frozen, the same object on a cached token', async (t) => {
   const cfg = createConfig({ upstream: { url: 'http://127.0.0.1:1' }, auth: { jwt: { enabled: true, keys: [{ alg: 'HS256', secret: SECRET }] } } })
@@ -25,4 +68,105 @@ t.test('identity: the verified claims, keys in canonical order, frozen, the same
   t.ok(Object.isFrozen(id) && Object.isFrozen(id.roles) && Object.isFrozen(id.alpha), 'frozen all the way down (shared by every request with this token)')
   const again = await auth.authenticate({ authorization: `Bearer ${token}` })
   t.equal(again.identity, id, 'a cached token gives the same identity object')
+})
+
+t.test('one token is one string: padding, whitespace and spare bits in the signature are malformed_token, never cached', async (t) => {
+  const k1 = await keyPair('RS256', 'k1')
+  const server = await idp(t, [k1.jwk])
+  const auth = await open(t, { jwks_url: server.url })
+  const token = await k1.sign({ sub: 'alice' })
+  const id = (await bearer(auth, token)).identity
+  t.ok(id, 'the token verifies')
+  const [h, p, s] = token.split('.')
+  // RS256: 256 bytes in 342 characters, so the last one carries 4 bits atob ignores.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const spare = alphabet[alphabet.indexOf(s.at(-1)!) ^ 1]
+  const variants = {
+    'padding': `${token}==`,
+    'a space in the signature': `${h}.${p}.${s.slice(0, 10)} ${s.slice(10)}`,
+    'a tab in the signature': `${h}.${p}.${s.slice(0, 10)}\t${s.slice(10)}`,
+    'a run of spaces in the signature': `${h}.${p}.${s.slice(0, 10)}${' '.repeat(1000)}${s.slice(10)}`,
+    'spare bits in the last character': `${h}.${p}.${s.slice(0, -1)}${spare}`,
+    'standard base64 alphabet': `${h}.${p}.${s.replaceAll('-', '+').replaceAll('_', '/')}`,
+    'four segments': `${token}.${s}`,
+    'an empty payload': `${h}..${s}`,
+  }
+  for (const [name, v] of Object.entries(variants)) {
+    if (v === token) continue // (no "-" or "_" in this signature)
+    t.same(await bearer(auth, v), { error: 'malformed_token' }, name)
+  }
+  t.equal((await bearer(auth, token)).identity, id, 'the token itself is still a cache hit')
+  // Unsecured tokens still reach jose (an empty signature verifies nothing, so it is never cached).
+  t.same(await bearer(auth, `${b64('{"alg":"none"}')}.${b64('{"sub":"alice"}')}.`), { error: 'algorithm_not_allowed' })
+})
+
+t.test('the token cache is bounded by bytes as well as entries', async (t) => {
+  const secret = new TextEncoder().encode(SECRET)
+  // token_cache_entries 16: a budget of 64 KiB, which holds one 15 KB token (with its claims) but not two.
+  const auth = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }], token_cache_entries: 16 })
+  const pad = 'x'.repeat(11_000)
+  const [big1, big2] = [await signWith(secret, 'HS256', { sub: 'a', pad }), await signWith(secret, 'HS256', { sub: 'b', pad })]
+  const id1 = (await bearer(auth, big1)).identity
+  t.equal((await bearer(auth, big1)).identity, id1, 'a large token is cached')
+  t.ok((await bearer(auth, big2)).identity)
+  t.not((await bearer(auth, big1)).identity, id1, 'a second one evicted it: the cache stayed within its bytes')
+  t.equal((await bearer(auth, big1)).identity?.sub, 'a')
+  // Small tokens: all 16 entries fit.
+  const small = await Promise.all(Array.from({ length: 16 }, (_, i) => signWith(secret, 'HS256', { sub: `u${i}` })))
+  const ids = await Promise.all(small.map(async (tok) => (await bearer(auth, tok)).identity))
+  for (const [i, tok] of small.entries()) t.equal((await bearer(auth, tok)).identity, ids[i], `small token ${i} still cached`)
+})
+
+t.test('a cached token stops verifying once its key leaves the JWKS, even when only cached tokens arrive', async (t) => {
+  const [k1, k2] = [await keyPair('RS256', 'k1'), await keyPair('RS256', 'k2')]
+  const server = await idp(t, [k1.jwk, k2.jwk])
+  let fetched: (() => void) | undefined
+  const auth = await open(t, { jwks_url: server.url, jwks_cache_seconds: 1, jwks_cooldown_seconds: 0 }, { onJwksFetch: () => fetched?.() })
+  const [byK1, byK2] = [await k1.sign({ sub: 'alice' }, { exp: '2h' }), await k2.sign({ sub: 'bob' }, { exp: '2h' })]
+  const [id1, id2] = [(await bearer(auth, byK1)).identity, (await bearer(auth, byK2)).identity]
+  t.ok(id1 && id2)
+  t.equal(server.state.fetches, 1)
+
+  server.state.keys = [k1.jwk] // the IdP retires k2
+  await new Promise((resolve) => setTimeout(resolve, 1100)) // the set is now stale
+  const refetch = new Promise<void>((resolve) => { fetched = resolve })
+  t.equal((await bearer(auth, byK2)).identity, id2, 'a hit on a stale set answers at once...')
+  await Promise.race([refetch, new Promise((resolve) => setTimeout(resolve, 2000))])
+  t.equal(server.state.fetches, 2, '...and starts a background refetch')
+  t.same(await bearer(auth, byK2), { error: 'unknown_key' }, 'the key set changed: re-verified, and k2 is gone')
+  t.not((await bearer(auth, byK1)).identity, id1, 'k1 token re-verified once (the set changed)...')
+  const again = (await bearer(auth, byK1)).identity
+  t.equal((await bearer(auth, byK1)).identity, again, '...and cached again')
+  t.equal(again?.sub, 'alice')
+})
+
+t.test('an oct JWK is an HMAC secret: the same 32-byte minimum as `secret`', async (t) => {
+  for (const [k, what] of [['eA', '1 byte'], [Buffer.alloc(31, 7).toString('base64url'), '31 bytes']] as const) {
+    await t.rejects(createAuthenticator(jwtConfig({ keys: [{ alg: 'HS256', jwk: { kty: 'oct', k } }] })), {
+      code: 'BOUNCER_ERR_AUTH_CONFIG', message: /auth\.jwt\.keys\.0: HMAC secret \(jwk "k"\) for HS256 must be at least 32 bytes/,
+    }, what)
+  }
+  await t.rejects(createAuthenticator(jwtConfig({ keys: [{ alg: 'HS256', secret: 'x' }] })), { message: /HMAC secret for HS256 must be at least 32 bytes/ })
+  const bytes = new Uint8Array(Buffer.alloc(32, 7))
+  const auth = await open(t, { keys: [{ alg: 'HS256', jwk: { kty: 'oct', k: Buffer.from(bytes).toString('base64url') } }] })
+  t.equal((await bearer(auth, await signWith(bytes, 'HS256', { sub: 'alice' }))).identity?.sub, 'alice', '32 bytes are accepted')
+})
+
+t.test('a static key without kid beside a JWKS: JWKS tokens of the same alg still verify; other failures stay final', async (t) => {
+  const st = await keyPair('RS256') // static, no kid
+  const k1 = await keyPair('RS256', 'k1')
+  const rogue = await keyPair('RS256', 'k1')
+  const server = await idp(t, [k1.jwk])
+  const auth = await open(t, { jwks_url: server.url, jwks_cooldown_seconds: 0, keys: [{ alg: 'RS256', pem: await exportSPKI(st.publicKey) }] })
+  t.equal((await bearer(auth, await st.sign({ sub: 'static' }))).identity?.sub, 'static', 'static-key token')
+  t.equal((await bearer(auth, await k1.sign({ sub: 'jwks' }))).identity?.sub, 'jwks', 'JWKS token with a kid')
+  t.equal((await bearer(auth, await k1.sign({ sub: 'jwks' }, { kid: null }))).identity?.sub, 'jwks', 'JWKS token without a kid')
+  t.same(await bearer(auth, await rogue.sign({ sub: 'x' })), { error: 'invalid_signature' }, 'neither key signed it')
+  t.same(await bearer(auth, await rogue.sign({ sub: 'x' }, { kid: 'k-unknown' })), { error: 'invalid_signature' }, 'an unknown kid: still the static key\'s answer')
+  t.same(await bearer(auth, await k1.sign({ sub: 'x' }, { exp: Math.floor(Date.now() / 1000) - 3600 })), { error: 'expired' }, 'an expired JWKS token is expired')
+
+  // The static key signed it, so its verdict is final: no JWKS lookup that could answer otherwise.
+  const f0 = server.state.fetches
+  t.same(await bearer(auth, await st.sign({ sub: 'x' }, { exp: Math.floor(Date.now() / 1000) - 3600, kid: 'k-unknown' })), { error: 'expired' }, 'expired static-key token')
+  t.equal(server.state.fetches, f0, 'not retried against the JWKS (no unknown-kid refetch)')
 })

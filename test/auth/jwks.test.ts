@@ -99,3 +99,25 @@ t.test('responses: size limit, not a JWK set', async (t) => {
   s.state.body = '{"nokeys": true}'
   await t.rejects(jwks.refresh(), { message: /not a JWK set/ })
 })
+
+t.test('generation: counts changed key sets, not fetches; the resolver and its generation come together', async (t) => {
+  const s = await idp(t)
+  const [k1, k2] = [await key('k1'), await key('k2')]
+  s.state.keys = [k1.jwk, k2.jwk]
+  const { jwks } = setup(s.url)
+  t.equal(jwks.generation, 0, 'no set yet')
+  const first = await jwks.current()
+  t.equal(first.generation, 1)
+  await jwks.refresh()
+  t.equal(jwks.generation, 1, 'the same keys again: same generation')
+  s.state.keys = [k1.jwk]
+  await jwks.refresh()
+  t.equal(jwks.generation, 2, 'k2 removed: a new generation')
+  const second = await jwks.current()
+  t.equal(second.generation, 2)
+  await t.rejects(jwtVerify(await k2.sign('bob'), second.resolver), { code: 'ERR_JWKS_NO_MATCHING_KEY' }, 'generation 2 has no k2')
+  t.equal((await jwtVerify(await k2.sign('bob'), first.resolver)).payload.sub, 'bob', 'generation 1 did')
+  s.state.status = 503
+  await t.rejects(jwks.refresh())
+  t.equal(jwks.generation, 2, 'a failed fetch keeps the set and its generation')
+})

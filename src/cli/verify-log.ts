@@ -59,5 +59,6 @@ export function describe (r: VerifyResult): string {
     lines.push(`declared drop: seq ${d.from_seq}..${d.to_seq} (${d.count} event(s), ${d.reason})`)
   }
   if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
+  if (r.duplicates_skipped !== undefined) lines.push(`note: ${r.duplicates_skipped} record(s) read again exactly as already checked (delivered twice), skipped`)
   return lines.join('\n') + '\n'
 }

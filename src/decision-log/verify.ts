@@ -14,8 +14,10 @@
 //   link       prev_hash is not the hash of the record before (a record was altered and
 //              re-hashed, or one was inserted)
 //   gap        seqs are missing and no drop marker declares them (removal)
-//   reorder    seqs go backwards, or missing seqs appear later
-//   duplicate  the same record twice
+//   reorder    seqs go backwards (another record under a seq already read), or missing seqs
+//              appear later
+// A record read again exactly as already checked (same seq and hash: an upload delivered twice,
+// at-least-once) is skipped and counted in duplicates_skipped, as the evidence report does.
 //   restart    the chain starts again at seq 1 (spool state lost)
 //   malformed  not JSON, or chain fields missing
 // A gap is fine when drop markers in the input declare every missing seq, and the markers'
@@ -29,7 +31,7 @@ import type { DropDeclaration } from './event.js'
 import { SEGMENT_RE, STATE_FILE } from './spool.js'
 import { parseJsonExact } from '../exact-json.js'
 
-export type BreakReason = 'edit' | 'link' | 'gap' | 'reorder' | 'duplicate' | 'restart' | 'malformed'
+export type BreakReason = 'edit' | 'link' | 'gap' | 'reorder' | 'restart' | 'malformed'
 
 export interface ChainBreak {
   /** seq of the record where the chain breaks (null when the record has no readable seq). */
@@ -56,6 +58,8 @@ export interface VerifyResult {
   last_hash: string | null
   /** Gaps that drop markers declare. */
   declared_drops: DropDeclaration[]
+  /** Records read again exactly as already checked (a batch delivered twice: at-least-once). */
+  duplicates_skipped?: number
   /** Spool only: acknowledged point from state.json, and records still to be delivered. */
   acked_seq?: number
   undelivered?: number
@@ -181,6 +185,9 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
   seqs.sort((a, b) => a - b)
 
   let prev: { seq: number; hash: string } | null = null
+  // What was checked, by seq: a record read again with the same hash is a re-delivery (the
+  // control plane got a batch twice), not a break; another record under a seen seq still is.
+  const checked = new Map<number, string>()
   for (const r of recs) {
     const o = r.obj
     const at = (reason: BreakReason, message: string, seq: number | null = o.seq as number): ChainBreak =>
@@ -205,7 +212,7 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     } else if (seq === prev.seq + 1) {
       if (o.prev_hash !== prev.hash) return at('link', `seq ${seq}: prev_hash is not the hash of seq ${prev.seq} (a record was altered and re-hashed, or inserted)`)
     } else if (seq <= prev.seq) {
-      if (seq === prev.seq && o.hash === prev.hash) return at('duplicate', `seq ${seq} appears twice`)
+      if (checked.get(seq) === o.hash) { result.duplicates_skipped = (result.duplicates_skipped ?? 0) + 1; continue }
       if (seq === 1 && o.prev_hash === GENESIS_HASH) return at('restart', `chain restarts at seq 1 after seq ${prev.seq} (spool state lost?)`)
       return at('reorder', `seq ${seq} comes after seq ${prev.seq}`)
     } else {
@@ -222,6 +229,7 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     result.last_seq = seq
     result.last_hash = o.hash as string
     result.records++
+    checked.set(seq, o.hash as string)
     if (o.drop !== undefined) result.markers++
     else if (o.shadow !== undefined) result.shadows++
     else result.decisions++

@@ -39,6 +39,18 @@ t.test('an intact export verifies', async (t) => {
   t.match(r, { kind: 'export', records: 10, decisions: 10, markers: 0, first_seq: 1, last_seq: 10 })
 })
 
+t.test('a record read again exactly as checked (a batch delivered twice) is skipped, not a break', async (t) => {
+  const l = chain(10)
+  const resent = [...l.slice(0, 8), ...l.slice(4, 8), ...l.slice(8)] // seq 5..8 twice, as a re-sent upload
+  const r = await verifyLog(file(t, resent))
+  t.equal(r.ok, true)
+  t.equal(r.duplicates_skipped, 4)
+  t.equal(r.records, 10)
+  const adjacent = await verifyLog(file(t, [...l.slice(0, 5), l[4]!, ...l.slice(5)]))
+  t.equal(adjacent.ok, true, 'the same record twice in a row')
+  t.equal(adjacent.duplicates_skipped, 1)
+})
+
 t.test('tampering is named with the seq of the first break', async (t) => {
   const cases: Array<[string, (l: string[]) => string[], number, string, RegExp]> = [
     ['edited field', (l) => { l[4] = edit(l[4]!, (e) => { e.result.allow = false }); return l }, 5, 'edit', /content does not match its hash/],
@@ -47,8 +59,8 @@ t.test('tampering is named with the seq of the first break', async (t) => {
     ['removed several', (l) => { l.splice(3, 3); return l }, 7, 'gap', /seq 4\.\.6 are missing/],
     ['swapped', (l) => { [l[4], l[5]] = [l[5]!, l[4]!]; return l }, 6, 'reorder', /seq 6 follows seq 4, but seq 5 appears later/],
     ['moved back', (l) => { const [x] = l.splice(2, 1); l.push(x!); return l }, 4, 'reorder', /seq 4 follows seq 2, but seq 3 appears later/],
-    ['duplicated', (l) => { l.splice(5, 0, l[4]!); return l }, 5, 'duplicate', /appears twice/],
-    ['chain restarted', (l) => [...l, ...chain(2)], 1, 'restart', /restarts at seq 1/],
+    ['a second version of a seq', (l) => { l.splice(7, 0, edit(l[4]!, (e) => { e.result.allow = false }, true)); return l }, 5, 'reorder', /seq 5 comes after seq 7/],
+    ['chain restarted', (l) => [...l, ...chain(2).map((x) => edit(x, (e) => { e.timestamp = '2024-01-02T00:00:00.000000000Z' }, true))], 1, 'restart', /restarts at seq 1/],
     ['seq renumbered', (l) => { l[4] = edit(l[4]!, (e) => { e.seq = 50 }, true); return l }, 50, 'reorder', /seq 50 follows seq 4, but seq 6 appears later/],
     ['last removed, seq renumbered', (l) => { l[8] = edit(l[8]!, (e) => { e.seq = 50 }, true); l.pop(); return l }, 50, 'gap', /seq 9\.\.49 are missing/],
     ['not JSON', (l) => { l[6] = l[6]!.slice(0, 40); return l }, 0, 'malformed', /export\.jsonl:7: not valid JSON/],

@@ -7,7 +7,8 @@
 //           literal text (OPA decodes with json.Number), so `1.0` and `1` hash differently.
 // Other files are hashed as raw bytes.
 import { createHash } from 'node:crypto'
-import { parse as parseYaml } from 'yaml'
+import { parseJsonExact, isRawJson, rawJsonText } from '../exact-json.js'
+import { parseOpaDocument } from '../opa-yaml.js'
 
 const MAX_DEPTH = 1000
 
@@ -44,6 +45,7 @@ export function canonicalValue (v: unknown, depth = 0): string {
     return JSON.stringify(v)
   }
   if (typeof v === 'bigint') return v.toString()
+  if (isRawJson(v)) return rawJsonText(v) // a number kept exact (its digits)
   if (Array.isArray(v)) return '[' + v.map(e => canonicalValue(e, depth + 1)).join(',') + ']'
   if (v instanceof Date) return goString(v.toISOString())
   if (typeof v === 'object') {
@@ -64,19 +66,49 @@ export function fileDigest (path: string, bytes: Uint8Array, nodeAlg: string): s
 
 function canonicalFileText (path: string, bytes: Uint8Array): string {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
-  try {
-    return canonicalJsonText(text)
-  } catch (e) {
-    // OPA reads data.yaml as JSON when it is valid JSON, else converts YAML to JSON.
-    if (!path.endsWith('data.yaml')) throw e
-    return canonicalValue(parseYaml(text, { schema: 'core' }))
-  }
+  if (!path.endsWith('data.yaml')) return canonicalJsonText(text)
+  // data.yaml is hashed as the loader reads it (src/bundle/assemble.ts → parseOpaDocument, as OPA
+  // reads it): JSON when it is JSON (a BOM aside), hashed with its number literals, else YAML as
+  // go-yaml v3 reads it. Hashed through another YAML reading, `010` (octal 8 to the loader) and
+  // `10` had one digest: a signed 21 could be loaded as 17.
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  let json = true
+  try { parseJsonExact(src) } catch { json = false }
+  return json ? canonicalJsonText(src) : canonicalValue(parseOpaDocument(src))
 }
 
-/** Compares strings by their UTF-8 bytes (Go's string order), not UTF-16 code units. */
+/**
+ * Compares strings by their UTF-8 bytes (Go's string order), not UTF-16 code units. Code point
+ * order is UTF-8 byte order; UTF-16 units differ from it only where a surrogate pair meets
+ * U+E000..U+FFFF, and lone surrogates (U+FFFD in UTF-8) are left to Buffer.compare. No
+ * allocation: a data.json of a million keys is sorted before its digest can be found wrong.
+ */
 export function compareUtf8 (a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x < 0xd800 && y < 0xd800) return x - y
+    if ((x >= 0xd800 && x <= 0xdfff) || (y >= 0xd800 && y <= 0xdfff)) {
+      if (!pairAt(a, i) || !pairAt(b, i)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+    }
+    // A surrogate pair (a code point above U+FFFF) sorts after every other BMP unit.
+    return rank(x) - rank(y)
+  }
+  return a.length - b.length
 }
+
+/** Whether the unit at i is part of a well-formed surrogate pair (or not a surrogate at all). */
+function pairAt (s: string, i: number): boolean {
+  const c = s.charCodeAt(i)
+  if (c < 0xd800 || c > 0xdfff) return true
+  if (c <= 0xdbff) { const d = s.charCodeAt(i + 1); return d >= 0xdc00 && d <= 0xdfff }
+  const p = s.charCodeAt(i - 1)
+  return p >= 0xd800 && p <= 0xdbff
+}
+
+function rank (c: number): number { return c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c }
 
 const HEX = '0123456789abcdef'
 

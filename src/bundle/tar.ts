@@ -99,8 +99,11 @@ const TYPES: Record<string, TarEntryType> = {
   3: 'character-device', 4: 'block-device', 6: 'fifo'
 }
 
-function parsePax (body: Buffer): Record<string, string> {
-  const out: Record<string, string> = {}
+// The pax keys this reader uses; others (mtime, uid, comments...) are validated, not kept.
+const PAX_KEYS = new Set(['path', 'linkpath', 'size'])
+
+/** Parses one pax body into `out` (the keys of PAX_KEYS; a later record wins, as in tar). */
+function parsePax (body: Buffer, out: Record<string, string>): Record<string, string> {
   let i = 0
   while (i < body.length) {
     const sp = body.indexOf(0x20, i)
@@ -110,7 +113,8 @@ function parsePax (body: Buffer): Record<string, string> {
     const rec = body.toString('utf8', sp + 1, i + len - 1)
     const eq = rec.indexOf('=')
     if (eq < 0 || body[i + len - 1] !== 0x0a) throw new TarFormatError('malformed pax record')
-    out[rec.slice(0, eq)] = rec.slice(eq + 1)
+    const key = rec.slice(0, eq)
+    if (PAX_KEYS.has(key)) out[key] = rec.slice(eq + 1)
     i += len
   }
   return out
@@ -137,6 +141,9 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
   let longName: string | null = null
   let longLink: string | null = null
   let pax: Record<string, string> | null = null
+  // Extended-header bytes since the last entry: a run of them is metadata for one entry, and
+  // without a bound a stream of small headers costs time before any entry (or signature) is seen.
+  let metaBytes = 0
   try {
     for (;;) {
       const h = await r.read(BLOCK)
@@ -151,12 +158,13 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
       const flag = String.fromCharCode(h[156]!)
       let size = num(h, 124, 12, 'size')
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-        if (size > MAX_META_BYTES) throw new TarFormatError(`extended header of ${size} bytes`)
+        metaBytes += size
+        if (metaBytes > MAX_META_BYTES) throw new TarFormatError(`extended headers of more than ${MAX_META_BYTES} bytes for one entry`)
         const body = await r.read(size)
         if (body.length < size) throw new TarFormatError('archive truncated inside an extended header')
         const pad = await r.read(padding(size))
         if (pad.length < padding(size)) throw new TarFormatError('archive truncated inside an extended header')
-        if (flag === 'x') pax = { ...(pax ?? {}), ...parsePax(body) }
+        if (flag === 'x') pax = parsePax(body, pax ?? {})
         else if (flag === 'L') longName = cstr(body, 0, body.length)
         else if (flag === 'K') longLink = cstr(body, 0, body.length)
         // 'g' (global pax) carries defaults such as mtime; nothing we use.
@@ -183,6 +191,7 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
       }
       longName = longLink = null
       pax = null
+      metaBytes = 0
 
       const type: TarEntryType = TYPES[flag] ?? `unknown(${JSON.stringify(flag)})`
       const header: TarHeader = { name, type, size, linkname }

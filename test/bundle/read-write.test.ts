@@ -270,3 +270,27 @@ t.test('a data key named __proto__ stays data', async (t) => {
   t.same(Object.keys(b.data), ['__proto__'])
   t.same(JSON.parse(JSON.stringify(b.data)), JSON.parse('{"__proto__": {"x": 1, "polluted": true}}'))
 })
+
+t.test('extended headers are bounded per entry: a run of small pax headers is refused, not parsed for minutes', async (t) => {
+  // Each pax header merged into the last by copying it made a run of N headers cost N² before
+  // any entry (or signature) was seen: 2,000 headers of 512 bytes took ~2 minutes.
+  let key = 0
+  const paxBody = (): Buffer => {
+    let s = ''
+    for (;;) {
+      const kv = `k${(key).toString(36)}=`
+      const rec = `${String(kv.length + 4).length + 1 + kv.length + 1} ${kv}\n`
+      if (s.length + rec.length > 512) return Buffer.from(s)
+      key++; s += rec
+    }
+  }
+  const run = (n: number): Buffer => {
+    const blocks: Buffer[] = []
+    for (let i = 0; i < n; i++) { const b = paxBody(); blocks.push(ustarHeader('P', b.length, 'x'), b, Buffer.alloc((512 - b.length % 512) % 512)) }
+    blocks.push(ustarHeader('data.json', 2), Buffer.from('{}'), Buffer.alloc(510), Buffer.alloc(1024))
+    return gzipSync(Buffer.concat(blocks))
+  }
+  await rejects(t, run(2100), 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /extended headers of more than 1048576 bytes for one entry/)
+  const ok = await readBundle(run(50))
+  t.same(ok.files, ['data.json'], 'a short run (keys it does not use) still reads')
+})

@@ -208,3 +208,50 @@ t.test('bad verification config is refused up front', async (t) => {
   await t.rejects(readBundle(b, undefined, { verification: { keys: {}, keyId: 'k' } }), { code: 'BOUNCER_ERR_BUNDLE_CONFIG', file: 'signing.keyid' })
   await t.rejects(writeBundle(CONTENTS, { key: 'not a pem', alg: 'RS256' }), { code: 'BOUNCER_ERR_BUNDLE_SIGN' })
 })
+
+t.test('data.yaml is hashed as the loader reads it: a rewrite that loads other data fails the signature', async (t) => {
+  // Hashed through another YAML reading than the loader's, `021` (octal 17 to the loader, as to
+  // go-yaml v3) had the digest of the signed `21`, and loaded as 17.
+  const { signBundleFiles, packFiles } = await import('../../src/bundle/index.js')
+  const verification: VerificationConfig = { keys: { k1: { key: ec256.publicKey, algorithm: 'ES256' } } }
+  const signedYaml = 'min_age: 21\nmax_transfer: 1000\nblocked: {"10": true}\nids: [9007199254740992]\nlabel: "1_000"\n'
+  const files = new Map<string, Uint8Array>([
+    ['.manifest', Buffer.from(JSON.stringify({ revision: 'r1', roots: ['authz'] }))],
+    ['authz/data.yaml', Buffer.from(signedYaml)],
+  ])
+  const sig = await signBundleFiles(files, { key: ec256.privateKey, alg: 'ES256', keyId: 'k1' })
+  files.set('.signatures.json', Buffer.from(sig))
+  const good = await readBundle(await packFiles(files), undefined, { verification })
+  t.same((good.data as any).authz.min_age, 21)
+  for (const tampered of [
+    'min_age: 021\nmax_transfer: 1000\nblocked: {"10": true}\nids: [9007199254740992]\nlabel: "1_000"\n',
+    'min_age: 21\nmax_transfer: 01000\nblocked: {"10": true}\nids: [9007199254740992]\nlabel: "1_000"\n',
+    'min_age: 21\nmax_transfer: 1000\nblocked: {010: true}\nids: [9007199254740992]\nlabel: "1_000"\n',
+    'min_age: 21\nmax_transfer: 1000\nblocked: {"10": true}\nids: [9007199254740993]\nlabel: "1_000"\n',
+    'min_age: 21\nmax_transfer: 1000\nblocked: {"10": true}\nids: [9007199254740992]\nlabel: 1_000\n',
+  ]) {
+    const evil = new Map(files)
+    evil.set('authz/data.yaml', Buffer.from(tampered))
+    const err = await readBundle(await packFiles(evil), undefined, { verification }).then(() => null, (e: unknown) => e)
+    t.ok(err instanceof BundleError && err.code === 'BOUNCER_ERR_BUNDLE_SIGNATURE', `refused: ${tampered.split('\n').find((l, i) => l !== signedYaml.split('\n')[i])}`)
+  }
+  // JSON in a data.yaml: its number literals count, and a BOM (which the loader skips) does not.
+  const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"tier": 1}')])
+  t.equal(fileDigest('a/data.yaml', bom, 'sha256'), fileDigest('a/data.yaml', Buffer.from('{"tier": 1}'), 'sha256'))
+  t.not(fileDigest('a/data.yaml', Buffer.concat([bom.subarray(0, 3), Buffer.from('{"tier": 1.0}')]), 'sha256'), fileDigest('a/data.yaml', Buffer.from('{"tier": 1}'), 'sha256'))
+})
+
+t.test('compareUtf8 orders as UTF-8 bytes do, without allocating per comparison', async (t) => {
+  const { compareUtf8 } = await import('../../src/bundle/canonical.js')
+  const alphabet = ['a', 'B', '~', '\u00e9', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\ud800\udc00', '\udbff\udfff', '\ud83d\ude00', '\ud800', '\udc00', '']
+  let seed = 7
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  const word = (): string => Array.from({ length: rnd(4) }, () => alphabet[rnd(alphabet.length)]).join('')
+  for (let i = 0; i < 5000; i++) {
+    const a = word(); const b = word()
+    const want = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
+    const got = Math.sign(compareUtf8(a, b))
+    if (got !== want) { t.fail(`${JSON.stringify(a)} vs ${JSON.stringify(b)}: ${got}, UTF-8 bytes say ${want}`); return }
+  }
+  t.pass('5000 random pairs agree with Buffer.compare of their UTF-8')
+})

@@ -15,7 +15,10 @@
 //
 // Fail closed: a request that does not make a valid input → 400 with the reason; a body over
 // ext_authz.max_request_bytes → 413; a policy failure → policy.error_status (503 without a
-// policy). None of these is 200, so Envoy denies.
+// policy). Envoy allows on 200 and, with failure_mode_allow, on a 5xx (the authorization
+// service failing), so no denial or failure is answered with either: a 2xx or 5xx status
+// (the policy's http_status, policy.error_status, no policy, an internal error) becomes 403.
+// An allow this protocol cannot carry (query_parameters_to_remove) is refused the same way.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
@@ -42,21 +45,36 @@ export interface ExtAuthzHttpServer {
 
 interface Reply { status: number; headers: [string, string][]; body: string }
 
+/** A status Envoy cannot take for an allow: 2xx and 5xx become 403 (see the top of this file). */
+export function denialStatus (status: number): number {
+  return (status >= 200 && status < 300) || status >= 500 ? 403 : status
+}
+
+// What Node's HTTP/1 writer accepts in a header value (else writeHead throws: a 500).
+const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
 /** The HTTP answer for a decision or a failure. */
 export function httpReplyOf (r: CheckResult): Reply {
-  if (r.kind === 'fail') {
-    return { status: r.status, headers: [['content-type', 'application/json']], body: JSON.stringify({ error: ERROR_CODES[r.status] ?? 'denied', decision_id: r.decisionId }) }
-  }
+  if (r.kind === 'fail') return failReply(r.status, ERROR_CODES[r.status] ?? 'denied', r.decisionId)
   const e = r.decision.envoy
   if (r.kind === 'allow') {
+    // Envoy's HTTP protocol has no way to say it: allowing without the removal would let the
+    // parameters the policy judged unsafe through.
+    if (e.queryParametersToRemove.length > 0) return failReply(403, 'decision_not_enforceable', r.decisionId)
     const headers: [string, string][] = [...e.headerOptions, ...e.responseHeadersToAdd].map(([n, v]) => [n, v])
     if (e.headersToRemove.length > 0) headers.push([HEADERS_TO_REMOVE, e.headersToRemove.join(', ')])
+    if (headers.some(([, v]) => NOT_FIELD_VALUE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
     return { status: 200, headers, body: '' }
   }
   const headers: [string, string][] = e.headerOptions.map(([n, v]) => [n, v])
+  if (headers.some(([, v]) => NOT_FIELD_VALUE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
   const body = r.decision.body ?? ''
   if (body !== '' && !headers.some(([n]) => n === 'content-type')) headers.push(['content-type', 'text/plain; charset=utf-8'])
-  return { status: r.decision.status, headers, body }
+  return { status: denialStatus(r.decision.status), headers, body }
+}
+
+function failReply (status: number, error: string, decisionId: string | undefined): Reply {
+  return { status: denialStatus(status), headers: [['content-type', 'application/json']], body: JSON.stringify({ error, decision_id: decisionId }) }
 }
 
 // Framing is ours: a policy's header of these names is not sent (it would corrupt the answer).
@@ -161,8 +179,14 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
   const server = createServer({ maxHeaderSize: 65536 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       log.error({ err: e }, 'ext_authz: unexpected error answering an HTTP authorization request')
-      send(res, { status: 500, headers: [['content-type', 'application/json']], body: '{"error":"internal_error"}' })
+      send(res, failReply(500, 'internal_error', undefined))
     })
+  })
+  // CONNECT gets an answer, never a silent close (a transport error, which failure_mode_allow allows).
+  server.on('connect', (_req, socket: Socket) => {
+    socket.on('error', () => socket.destroy())
+    const body = '{"error":"not_allowed"}'
+    socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
   })
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')

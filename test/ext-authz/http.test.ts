@@ -100,3 +100,36 @@ t.test('HTTP ext_authz: a policy cannot set the answer\'s framing headers', asyn
   t.equal(r.headers['transfer-encoding'], undefined)
   t.equal(r.headers['retry-after'], '7', 'other headers pass')
 })
+
+t.test('HTTP ext_authz: no denial or failure is a 200 or a 5xx (Envoy allows on 200, and on 5xx with failure_mode_allow)', async (t) => {
+  const POL = `package envoy.authz
+
+result := {"allowed": false, "http_status": 200, "body": "denied"} if input.parsed_path[0] == "ok-status"
+result := {"allowed": false, "http_status": 503, "body": "maintenance"} if input.parsed_path[0] == "busy"
+result := {"allowed": false, "http_status": 429} if input.parsed_path[0] == "slow"
+result := {"allowed": false, "headers": {"x-echo": input.parsed_path[1]}} if input.parsed_path[0] == "echo"
+result := {"allowed": true, "query_parameters_to_remove": ["debug"]} if input.parsed_path[0] == "strip"
+result := {"allowed": true} if input.parsed_path[0] == "fine"
+`
+  const b = await startExtAuthz({ rego: POL, entrypoint: 'envoy/authz/result', config: { policy: { error_status: 500 } } })
+  t.teardown(() => b.close())
+  const base = `http://127.0.0.1:${b.httpPort}`
+  const status = async (path: string, method = 'GET'): Promise<[number, string]> => {
+    const r = await request(`${base}${path}`, { method: method as 'GET' })
+    return [r.statusCode, await r.body.text()]
+  }
+  t.same(await status('/ok-status'), [403, 'denied'], 'a denial with http_status 200 is a 403')
+  t.same(await status('/busy'), [403, 'maintenance'], 'a denial with a 5xx is a 403')
+  t.same((await status('/slow'))[0], 429, 'other 4xx statuses stay')
+  t.same((await status('/fine'))[0], 200)
+  const strip = await status('/strip?debug=1')
+  t.equal(strip[0], 403, 'an allow HTTP cannot carry (query_parameters_to_remove) is refused')
+  t.match(strip[1], /decision_not_enforceable/)
+  // A header value Node cannot write (a client-chosen U+20AC): a 403, not a 500.
+  t.equal((await status('/echo/%E2%82%AC'))[0], 403)
+  const err = await status('/nothing') // undefined result: a policy error with policy.error_status 500
+  t.equal(err[0], 403, 'policy.error_status 500 is sent as 403')
+  const { rawRequest } = await import('../helpers/index.js')
+  const connect = await rawRequest(b.httpPort, 'CONNECT api.local:443 HTTP/1.1\r\nHost: api.local:443\r\n\r\n')
+  t.equal(connect.status, 403, 'CONNECT is answered, not dropped')
+})

@@ -229,9 +229,13 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     const rewritten: string[] = []
     if (erase.size > 0) {
       for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased)
+      eraseHeaderList(event as unknown as Record<string, unknown>, erase, erased)
     }
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
       eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, scrubQueryValue, erased, rewritten)
+      // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it.
+      if (erased.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
+      else scrubFormBody(event as unknown as Record<string, unknown>, scrubQueryValue, rewritten)
     }
 
     let out = event
@@ -303,6 +307,48 @@ function buildMetrics (d: DecisionEventInput): Record<string, number> | undefine
   if (d.eval_ns !== undefined && Number.isFinite(d.eval_ns)) (m ??= {}).timer_rego_query_eval_ns = Math.round(d.eval_ns)
   if (d.total_ns !== undefined && Number.isFinite(d.total_ns)) (m ??= {}).timer_server_handler_ns = Math.round(d.total_ns)
   return m
+}
+
+// ext_authz (opa-envoy-plugin's protojson names): Envoy's header_map — a list of {key, value |
+// rawValue} — beside `headers`, and the body as text and as base64.
+const HEADER_LIST = ['input', 'attributes', 'request', 'http', 'headerMap', 'headers'] as const
+const RAW_BODIES = ['body', 'rawBody']
+
+/** The header_map entries whose key is an erased header name, removed (as eraseHeadersAt). */
+function eraseHeaderList (root: Record<string, unknown>, names: ReadonlySet<string>, erased: string[]): void {
+  const list = walk(root, HEADER_LIST)
+  if (!Array.isArray(list)) return
+  const keep: unknown[] = []
+  list.forEach((el: unknown, idx) => {
+    const key = el !== null && typeof el === 'object' ? (el as { key?: unknown }).key : undefined
+    if (typeof key === 'string' && names.has(key.toLowerCase())) erased.push('/input/attributes/request/http/headerMap/headers/' + idx)
+    else keep.push(el)
+  })
+  if (keep.length !== list.length) setAt(root, HEADER_LIST, keep)
+}
+
+/** The request body as text (ext_authz), erased whole: the parsed fields erased from it are in it. */
+function eraseRawBody (root: Record<string, unknown>, erased: string[]): void {
+  const http = walk(root, HTTP_PATH.slice(0, -1))
+  if (http === null || typeof http !== 'object') return
+  for (const f of RAW_BODIES) {
+    if ((http as Record<string, unknown>)[f] === undefined) continue
+    const copy = { ...(walk(root, HTTP_PATH.slice(0, -1)) as Record<string, unknown>) }
+    delete copy[f]
+    setAt(root, HTTP_PATH.slice(0, -1), sortedCopy(copy))
+    erased.push('/input/attributes/request/http/' + f)
+  }
+}
+
+/** A body text nothing parsed (ext_authz) scrubbed as a form (`password=...`), as the query is. */
+function scrubFormBody (root: Record<string, unknown>, scrub: (query: string) => string, rewritten: string[]): void {
+  const http = walk(root, HTTP_PATH.slice(0, -1)) as Record<string, unknown> | undefined
+  const body = http?.body
+  if (typeof body !== 'string' || !body.includes('=')) return
+  const scrubbed = scrub(body)
+  if (scrubbed === body) return
+  setAt(root, [...HTTP_PATH.slice(0, -1), 'body'], scrubbed)
+  rewritten.push('/input/attributes/request/http/body')
 }
 
 function headerOf (input: unknown, name: string): string | undefined {

@@ -13,6 +13,7 @@
 // with 400, as the plugin does.
 
 import { parseJsonExact } from '../exact-json.js'
+import { formParts, parseMediaType } from './multipart.js'
 
 export class InputError extends Error {
   constructor (message: string) {
@@ -84,13 +85,6 @@ function truncated (headers: Obj, payload: string): boolean {
   return n !== -1 && n > Buffer.byteLength(payload)
 }
 
-/** The boundary parameter of a multipart content type (mime.ParseMediaType, the parts we need). */
-function boundaryOf (contentType: string): string | undefined {
-  const m = /;\s*boundary=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(contentType)
-  if (m === null) return undefined
-  return m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]
-}
-
 function parseJson (text: string, what: string): unknown {
   try {
     return parseJsonExact(text)
@@ -102,37 +96,20 @@ function parseJson (text: string, what: string): unknown {
   }
 }
 
-/** multipart/form-data → name → values (JSON parts parsed), as the plugin does with mime/multipart. */
+/** multipart/form-data → name → values (JSON parts parsed), as the plugin reads it (multipart.ts). */
 function parseMultipart (payload: string, boundary: string): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {}
-  const delimiter = `--${boundary}`
-  const pieces = payload.split(delimiter)
-  if (pieces.length < 2) throw new InputError('multipart body has no parts')
-  // pieces[0] is the preamble; a piece starting with "--" is the close delimiter's tail.
-  for (let i = 1; i < pieces.length; i++) {
-    let piece = pieces[i]!
-    if (piece.startsWith('--')) return out
-    piece = piece.replace(/^[ \t]*\r?\n/, '')
-    const end = /\r?\n\r?\n/.exec(piece)
-    if (end === null) throw new InputError('multipart part has no header end')
-    const head = piece.slice(0, end.index)
-    let body = piece.slice(end.index + end[0].length)
-    body = body.replace(/\r?\n$/, '')
-    const headers: Record<string, string> = {}
-    for (const line of head.split(/\r?\n/)) {
-      const c = line.indexOf(':')
-      if (c <= 0) throw new InputError('malformed multipart part header (no name: value)')
-      headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim()
-    }
-    const cd = headers['content-disposition'] ?? ''
-    if (!/^form-data\b/i.test(cd)) continue
-    const nm = /;\s*name=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(cd)
-    const name = nm === null ? '' : (nm[1] !== undefined ? nm[1].replace(/\\(.)/g, '$1') : nm[2]!)
-    if (name === '') continue
-    const value = (headers['content-type'] ?? '').includes('application/json') ? parseJson(body, `multipart part ${JSON.stringify(name)}`) : body
-    ;(out[name] ??= []).push(value)
+  const out = Object.create(null) as Record<string, unknown[]> // a part may be named "constructor"
+  for (const part of formParts(Buffer.from(payload, 'utf8'), boundary)) {
+    const text = part.value.toString('utf8')
+    const value = (part.contentType ?? '').includes('application/json') ? parseJson(text, `multipart part ${JSON.stringify(part.name)}`) : text
+    ;(out[part.name] ??= []).push(value)
   }
-  throw new InputError('multipart body has no close delimiter')
+  return { ...out }
+}
+
+/** The boundary parameter of a multipart content type, its parameters read as Go reads them. */
+function boundaryOf (contentType: string): string | undefined {
+  return parseMediaType(contentType, 'content-type').params.get('boundary')
 }
 
 export function parseBody (headers: Obj, body: string, rawBase64: string | undefined): { parsed_body: unknown; truncated_body: boolean } {

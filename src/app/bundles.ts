@@ -7,6 +7,7 @@ import { BundleManager } from '../policy/bundle/index.js'
 import type { PolicyHolder } from '../policy/holder.js'
 import { loadPolicyFromBundle, type LoadedPolicy, type LoadPolicyOptions } from '../policy/load.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
+import { redactUrl } from '../redact-url.js'
 
 export interface BundleDeps {
   readonly holder: PolicyHolder
@@ -68,7 +69,7 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
     activate: async (bundle) => {
       let policy: LoadedPolicy
       try {
-        policy = await loadPolicyFromBundle(bundle, deps.entrypoint, { ...deps.policyOptions, bundleName: name, source: `${b.service_url}/${resource}` })
+        policy = await loadPolicyFromBundle(bundle, deps.entrypoint, { ...deps.policyOptions, bundleName: name, source: redactUrl(`${b.service_url}/${resource}`) })
       } catch (e) {
         which?.onError?.(e)
         throw e

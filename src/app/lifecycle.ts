@@ -11,6 +11,7 @@ import type { Components } from './compose.js'
 import { accountExternalMemory, releaseYoungGeneration } from './memory.js'
 import { listenAdmin, type ProxyPort } from './server.js'
 import type { ExtAuthzAddresses } from './ext-authz.js'
+import { redactUrl } from '../redact-url.js'
 
 export interface ListenAddresses {
   /** absent in mode ext_authz (the proxy port is not opened) */
@@ -105,7 +106,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       log.info({
         mode: config.mode, proxy: proxyAddress ? `${proxyAddress.address}:${proxyAddress.port}` : undefined, admin: admin ? `${admin.address}:${admin.port}` : undefined,
         ext_authz_grpc: ext?.grpc ? `${ext.grpc.address}:${ext.grpc.port}` : undefined, ext_authz_http: ext?.http ? `${ext.http.address}:${ext.http.port}` : undefined,
-        protocols: proxyAddress ? proxy.protocols : undefined, upstream: proxyAddress ? config.upstream.url : undefined,
+        protocols: proxyAddress ? proxy.protocols : undefined, upstream: proxyAddress && config.upstream.url !== undefined ? redactUrl(config.upstream.url) : undefined,
       }, 'listening')
       return { ...(proxyAddress ? { proxy: proxyAddress } : {}), admin, ...(ext ? { ext_authz: ext } : {}) }
     },

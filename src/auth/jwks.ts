@@ -8,6 +8,7 @@
 import { Agent, request } from 'undici'
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import { BouncerError } from '../errors.js'
+import { redactUrl } from '../redact-url.js'
 
 export interface JwksOptions {
   url: string
@@ -90,7 +91,7 @@ export class RemoteJwks {
       this.#lastError = undefined
       this.#opts.onFetch?.('ok')
     } catch (e) {
-      const err = new BouncerError('BOUNCER_ERR_AUTH_JWKS_FETCH', [url, (e as Error).message], { cause: e })
+      const err = new BouncerError('BOUNCER_ERR_AUTH_JWKS_FETCH', [redactUrl(url), (e as Error).message], { cause: e })
       this.#lastError = err
       this.#opts.onFetch?.('error', err)
       throw err

@@ -80,6 +80,8 @@ function toBuffer (k: string | Uint8Array): Buffer {
   return typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k.buffer, k.byteOffset, k.byteLength)
 }
 
+const MIN_HMAC_BYTES = 32
+
 function importVerifyKey (m: KeyMaterial, alg: SigningAlgorithm): KeyObject {
   if (typeof m === 'object' && !(m instanceof Uint8Array)) return m
   if (isHmac(alg)) return createSecretKey(toBuffer(m))
@@ -124,6 +126,10 @@ export function prepareVerification (cfg: VerificationConfig): PreparedVerificat
     const want = isHmac(k.algorithm) ? 'secret' : k.algorithm.startsWith('ES') ? 'ec' : 'rsa'
     if (type !== want && !(want === 'rsa' && type === 'rsa-pss')) {
       throw configError(`keys.${id}.key`, `a ${String(type)} key cannot verify ${k.algorithm}`)
+    }
+    // A short shared secret is guessed from one signed bundle; the JWT authenticator asks the same.
+    if (type === 'secret' && (key.symmetricKeySize ?? 0) < MIN_HMAC_BYTES) {
+      throw configError(`keys.${id}.key`, `an HMAC key for ${k.algorithm} must be at least ${MIN_HMAC_BYTES} bytes (got ${key.symmetricKeySize ?? 0})`)
     }
     keys.set(id, { key, algorithm: k.algorithm, scope: k.scope ?? '' })
   }
@@ -267,6 +273,9 @@ export async function signBundleFiles (files: ReadonlyMap<string, Uint8Array>, o
     key = importSignKey(opts.key, opts.alg)
   } catch (e) {
     throw new BundleError('BOUNCER_ERR_BUNDLE_SIGN', SIGNATURES_FILE, `cannot import the signing key: ${describeError(e)}`, { cause: e })
+  }
+  if (key.type === 'secret' && (key.symmetricKeySize ?? 0) < MIN_HMAC_BYTES) {
+    throw new BundleError('BOUNCER_ERR_BUNDLE_SIGN', SIGNATURES_FILE, `an HMAC signing key must be at least ${MIN_HMAC_BYTES} bytes (got ${key.symmetricKeySize ?? 0})`)
   }
   const header: { alg: string; kid?: string } = { alg: opts.alg }
   if (opts.keyId !== undefined && opts.keyId !== '') header.kid = opts.keyId

@@ -3,6 +3,7 @@
 import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
 import { suggest } from './args.js'
+import { redactUrl } from '../redact-url.js'
 
 const USAGE = `usage: bouncer config schema
        bouncer config check [options]
@@ -18,10 +19,17 @@ ${FLAGS_HELP}
 const SECRET = /(^|_)(secret|hash_key|password|token|key)$/
 
 function redact (v: unknown, key = ''): unknown {
-  if (Array.isArray(v)) return v.map((x) => redact(x))
+  if (Array.isArray(v)) return v.map((x) => redact(x, key))
+  // A JWK carries its secret in fields named for their math (k, d, p, q, dp, dq, qi).
+  if (key === 'jwk' && v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, JWK_SECRET.has(k) ? '[redacted]' : x]))
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x, k)]))
-  return typeof v === 'string' && SECRET.test(key) ? '[redacted]' : v
+  if (typeof v !== 'string') return v
+  if (SECRET.test(key)) return '[redacted]'
+  // URLs may hold a password or a token in their query (redis://:pw@..., ?api_key=...).
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? redactUrl(v) : v
 }
+
+const JWK_SECRET = new Set(['k', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth'])
 
 export async function main (argv: string[]): Promise<number> {
   const [sub, ...rest] = argv

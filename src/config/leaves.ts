@@ -45,7 +45,9 @@ export const leaves = build()
 export function schemaAt (path: readonly string[]): SchemaNode | undefined {
   let node: SchemaNode | undefined = configSchema as unknown as SchemaNode
   for (const key of path) {
-    node = node?.properties?.[key]
+    // Own properties only: `--set __proto__=x` names no setting (the prototype's members are none).
+    const props: Record<string, SchemaNode> | undefined = node?.properties
+    node = props !== undefined && Object.hasOwn(props, key) ? props[key] : undefined
     if (!node) return undefined
   }
   return node

@@ -70,6 +70,10 @@ export function readConfigFile (file: string): Record<string, unknown> {
   return doc as Record<string, unknown>
 }
 
+// Kubernetes service-link variables: <SERVICE>_SERVICE_HOST, <SERVICE>_SERVICE_PORT[_<name>],
+// <SERVICE>_PORT, <SERVICE>_PORT_<n>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR].
+const SERVICE_LINK = /^BOUNCER(?:_[A-Z0-9]+)*_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?)$/
+
 /** file ← env ← flags, then validate. Throws ConfigError listing every problem. */
 export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
   const env = opts.env ?? {}
@@ -82,6 +86,9 @@ export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith('BOUNCER_') || name === 'BOUNCER_CONFIG' || text === undefined) continue
     const leaf = leaves.byEnv.get(name)
+    // Kubernetes injects these for a Service named bouncer (or bouncer-...) in the namespace;
+    // they are no setting, and refusing them would stop every new pod from starting.
+    if (!leaf && SERVICE_LINK.test(name)) continue
     if (!leaf) { problems.push(`${name}: unknown setting (environment variable)`); continue }
     setPath(raw, leaf.path, coerce(leaf.schema, text))
     sources.set(leaf.dotted, `env ${name}`)

@@ -255,3 +255,12 @@ t.test('compareUtf8 orders as UTF-8 bytes do, without allocating per comparison'
   }
   t.pass('5000 random pairs agree with Buffer.compare of their UTF-8')
 })
+
+t.test('HMAC keys shorter than 32 bytes are refused for verifying and for signing', async (t) => {
+  const { prepareVerification } = await import('../../src/bundle/index.js')
+  for (const key of ['a', 'x'.repeat(31)]) {
+    t.throws(() => prepareVerification({ keys: { k1: { key, algorithm: 'HS256' } } }), /keys\.k1\.key.*at least 32 bytes/)
+    await t.rejects(writeBundle(CONTENTS, { key, alg: 'HS256', keyId: 'k1' }), /HMAC signing key must be at least 32 bytes/)
+  }
+  t.doesNotThrow(() => prepareVerification({ keys: { k1: { key: 'x'.repeat(32), algorithm: 'HS256' } } }))
+})

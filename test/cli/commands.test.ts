@@ -13,9 +13,9 @@ const bin = path.join(root, 'bin/bouncer.js')
 
 interface Run { code: number; stdout: string; stderr: string }
 
-function run (args: string[], opts: { cwd?: string } = {}): Promise<Run> {
+function run (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: opts.cwd ?? root, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: opts.cwd ?? root, timeout: 60_000, ...(opts.env !== undefined ? { env: opts.env } : {}) }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
       resolve({ code, stdout, stderr })
     })
@@ -274,4 +274,21 @@ t.test('--v0-compatible reaches the compiler in build, eval, test and check', as
   t.equal((await run(['test', '--v0-compatible', d])).code, 0)
   const out = path.join(d, 'b.tar.gz')
   t.equal((await run(['build', '--v0-compatible', d, '-e', 'v/deny', '-o', out])).code, 0)
+})
+
+t.test('config check: passwords in URLs, query tokens and JWK secrets are redacted', async t => {
+  const d = await mkdtemp(path.join(tmpdir(), 'bouncer-cfg-'))
+  const file = path.join(d, 'bouncer.yaml')
+  await writeFile(file, [
+    'upstream: {url: "http://upuser:UPSTREAMPASS@127.0.0.1:3000"}',
+    'auth: {jwt: {enabled: true, jwks_url: "https://idp.example/jwks?api_key=JWKSQUERYKEY", keys: [{alg: HS256, kid: k, jwk: {kty: oct, k: "SUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRT"}}]}}',
+    'cache: {redis: {url: "rediss://default:REDISPASS@redis:6380"}}',
+  ].join('\n'))
+  // Without the test run's own BOUNCER_* variables (config check reads the environment too).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')))
+  const r = await run(['config', 'check', '--config', file], { env })
+  t.equal(r.code, 0, r.stderr)
+  t.notMatch(r.stdout, /UPSTREAMPASS|JWKSQUERYKEY|REDISPASS|SUNSRVRT/)
+  t.match(r.stdout, /upuser:\*\*\*@127\.0\.0\.1:3000/)
+  t.match(r.stdout, /api_key=\*\*\*/)
 })

@@ -48,6 +48,16 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   t.match(problems.join('\n'), /admin\.port \(flag --admin-port\): must be <= 65535, got 70000/)
   t.match(problems.join('\n'), /--set cache\.l1\.max_entry: unknown setting/)
   t.equal(problems.length, 5, 'every problem reported at once')
+
+  // Kubernetes service links for a Service named bouncer: not settings, not refused.
+  const links = loadConfig({ file, env: { BOUNCER_SERVICE_HOST: '10.0.0.1', BOUNCER_SERVICE_PORT: '80', BOUNCER_SERVICE_PORT_HTTP: '80', BOUNCER_PORT: 'tcp://10.0.0.1:80',
+    BOUNCER_PORT_80_TCP: 'tcp://10.0.0.1:80', BOUNCER_PORT_80_TCP_PROTO: 'tcp', BOUNCER_PORT_80_TCP_PORT: '80', BOUNCER_PORT_80_TCP_ADDR: '10.0.0.1', BOUNCER_WEB_SERVICE_HOST: '10.0.0.2' } })
+  t.equal(links.server.port, 1111, 'service-link variables are ignored')
+  t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_PORTS: '1' } })).join('\n'), /BOUNCER_PORTS: unknown setting/, 'other unknown names are still refused')
+  // Members of Object.prototype are no settings.
+  for (const name of ['__proto__', 'upstream.__proto__', 'upstream.constructor']) {
+    t.match(problemsOf(() => loadConfig({ file, flags: [[name, 'x', `--set ${name}`]] })).join('\n'), /unknown setting/, `--set ${name} refused`)
+  }
 })
 
 t.test('file errors', async (t) => {

@@ -199,6 +199,7 @@ t.test('example workload: app + bouncer sidecar, Service to the proxy port, prob
   t.equal(sa.automountServiceAccountToken, false)
   t.equal(pod.serviceAccountName, sa.metadata.name)
   t.equal(pod.automountServiceAccountToken, false)
+  t.equal(pod.enableServiceLinks, false, 'no Kubernetes service-link variables (BOUNCER_ADMIN_PORT=tcp://... would be read as a setting)')
   t.notOk(find(manifests, 'ServiceMonitor').length, 'no ServiceMonitor unless enabled')
   t.notOk(find(manifests, 'Deployment', 'demo-bouncer-redis').length, 'no Redis unless asked')
 })

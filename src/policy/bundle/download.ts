@@ -5,6 +5,7 @@
 // min and max, immediate re-request after a long poll, exponential backoff after failures.
 import { Agent, request, type Dispatcher } from 'undici'
 import { BundleError, describeError } from '../../bundle/index.js'
+import { redactUrl } from '../../redact-url.js'
 
 export const LONG_POLL_CONTENT_TYPE = 'application/vnd.openpolicyagent.bundles'
 
@@ -68,7 +69,7 @@ export function serviceHeaders (s: ServiceClientOptions): Record<string, string>
 export class DownloadError extends BundleError {
   readonly httpCode: number | undefined
   constructor (url: string, reason: string, httpCode?: number, options?: { cause?: unknown }) {
-    super('BOUNCER_ERR_BUNDLE_DOWNLOAD', url, reason, options)
+    super('BOUNCER_ERR_BUNDLE_DOWNLOAD', redactUrl(url), reason, options)
     this.httpCode = httpCode
   }
 }

@@ -11,6 +11,7 @@ import { backoffDelayMs, BundleDownloader, createServiceDispatcher, DownloadErro
 import { BundlePersistence } from './persist.js'
 import { StatusReporter, type BundleStatusReport } from './status.js'
 import { noopMetrics, type BundleMetrics, type Logger } from './telemetry.js'
+import { redactUrl } from '../../redact-url.js'
 
 export type ManagerState = 'NOT_READY' | 'OK' | 'WARN' | 'ERROR'
 
@@ -101,7 +102,8 @@ export class BundleManager {
   }
 
   get active (): LoadedBundle | null { return this.#active }
-  get url (): string { return this.#downloader.url }
+  /** The bundle's URL as it may be shown (credentials in it redacted). */
+  get url (): string { return redactUrl(this.#downloader.url) }
 
   status (): BundleManagerStatus {
     let state: ManagerState

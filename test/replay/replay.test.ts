@@ -225,9 +225,9 @@ t.test('the control plane\'s gzip\'d uploads give the same result; a bundle cand
 t.test('a signed bundle: refused without a key, replayed with the right one, refused with a wrong one', async (t) => {
   const dir = tempDir(t)
   const signed = join(dir, 'signed.tar.gz')
-  writeFileSync(signed, (await compileBundle({ paths: [fx.candidate], entrypoints: ['bouncer/decision'], revision: 'cand-signed', sign: { key: 'a shared secret for the test', alg: 'HS256', keyId: 'ci' } })).tarGz)
-  writeFileSync(join(dir, 'right.key'), 'a shared secret for the test')
-  writeFileSync(join(dir, 'wrong.key'), 'another secret altogether')
+  writeFileSync(signed, (await compileBundle({ paths: [fx.candidate], entrypoints: ['bouncer/decision'], revision: 'cand-signed', sign: { key: 'a shared secret for the test, 32 bytes and more', alg: 'HS256', keyId: 'ci' } })).tarGz)
+  writeFileSync(join(dir, 'right.key'), 'a shared secret for the test, 32 bytes and more')
+  writeFileSync(join(dir, 'wrong.key'), 'another secret altogether, also 32 bytes long')
   const none = capture()
   t.equal(await main(['--log', fx.spool, '--policy', signed], none.io), 2)
   t.match(none.err(), /signed\.tar\.gz: .*the bundle is signed but no verification keys are configured/)

@@ -63,7 +63,10 @@ export function renderConfigReference (): string {
     'Every setting can be given in the YAML config file (`--config FILE` or `BOUNCER_CONFIG`), as an',
     'environment variable (the name in the table), or as a flag (`--set key=value`, plus the named',
     'flags of `bouncer run --help`). Flags win over environment variables, which win over the file.',
-    'Lists given through the environment are comma-separated or JSON.',
+    'Lists given through the environment are comma-separated or JSON; an empty variable is an',
+    'error (an unset template value must not empty `decision_logs.erase_headers`), `[]` is the empty',
+    'list. Configuration errors name a secret setting without repeating its value, and hide a',
+    'password in a URL.',
     '',
   ]
   const byTop = new Map<string, typeof configLeaves.all>()

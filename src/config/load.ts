@@ -90,6 +90,10 @@ export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
     // they are no setting, and refusing them would stop every new pod from starting.
     if (!leaf && SERVICE_LINK.test(name)) continue
     if (!leaf) { problems.push(`${name}: unknown setting (environment variable)`); continue }
+    // An empty variable (an unset template value) must not quietly empty a list such as
+    // decision_logs.erase_headers: an empty list is written [].
+    const types = Array.isArray(leaf.schema.type) ? leaf.schema.type : [leaf.schema.type]
+    if (text.trim() === '' && types.includes('array')) { problems.push(`${leaf.dotted} (env ${name}): empty; write [] for an empty list`); continue }
     setPath(raw, leaf.path, coerce(leaf.schema, text))
     sources.set(leaf.dotted, `env ${name}`)
   }
@@ -132,8 +136,13 @@ function at (dotted: string, sources: Sources): string {
   return dotted || '(root)'
 }
 
-function show (v: unknown): string {
-  const s = JSON.stringify(v)
+// Settings whose value is a secret: an error names the setting, never repeats the value.
+const SECRET_SETTING = /(^|[._])(secret|hash_key|password|token|key)$/
+
+/** A value for an error message: secrets hidden (a mistyped `redis//user:pw@host` is still a password). */
+function show (v: unknown, dotted = ''): string {
+  if (v !== undefined && SECRET_SETTING.test(dotted)) return '[redacted]'
+  const s = JSON.stringify(typeof v === 'string' ? v.replace(/:[^:@/\s]*@/g, ':***@').replace(/([?&][^=&#]+=)[^&#]*/g, '$1***') : v)
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s
 }
 
@@ -177,13 +186,13 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
       return `${at(full, sources)}: is required`
     }
     case 'enum':
-      return `${at(dotted, sources)}: must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${show(value)}`
+      return `${at(dotted, sources)}: must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${show(value, dotted)}`
     case 'type':
-      return `${at(dotted, sources)}: must be ${String(err.params.type).replace(',', ' or ')}, got ${show(value)}`
+      return `${at(dotted, sources)}: must be ${String(err.params.type).replace(',', ' or ')}, got ${show(value, dotted)}`
     case 'pattern':
-      return `${at(dotted, sources)}: ${show(value)} does not match ${String(err.params.pattern)}`
+      return `${at(dotted, sources)}: ${show(value, dotted)} does not match ${String(err.params.pattern)}`
     default:
-      return `${at(dotted, sources)}: ${err.message ?? 'is invalid'}${value !== undefined && typeof value !== 'object' ? `, got ${show(value)}` : ''}`
+      return `${at(dotted, sources)}: ${err.message ?? 'is invalid'}${value !== undefined && typeof value !== 'object' ? `, got ${show(value, dotted)}` : ''}`
   }
 }
 

@@ -54,6 +54,18 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
     BOUNCER_PORT_80_TCP: 'tcp://10.0.0.1:80', BOUNCER_PORT_80_TCP_PROTO: 'tcp', BOUNCER_PORT_80_TCP_PORT: '80', BOUNCER_PORT_80_TCP_ADDR: '10.0.0.1', BOUNCER_WEB_SERVICE_HOST: '10.0.0.2' } })
   t.equal(links.server.port, 1111, 'service-link variables are ignored')
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_PORTS: '1' } })).join('\n'), /BOUNCER_PORTS: unknown setting/, 'other unknown names are still refused')
+  // An empty variable does not quietly empty a list; [] does, on purpose.
+  t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_HEADERS: '' } })).join('\n'), /decision_logs\.erase_headers \(env BOUNCER_DECISION_LOGS_ERASE_HEADERS\): empty; write \[\] for an empty list/)
+  t.same(loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_QUERY_PARAMS: '[]' } }).decision_logs.erase_query_params, [])
+  // Errors name a secret setting without repeating its value, and hide a password in a URL.
+  const redis = problemsOf(() => loadConfig({ file, env: { BOUNCER_CACHE_REDIS_URL: 'redis//default:TYPOREDISPASS@redis:6379' } })).join('\n')
+  t.match(redis, /cache\.redis\.url \(env BOUNCER_CACHE_REDIS_URL\): "redis\/\/default:\*\*\*@redis:6379" does not match/)
+  t.notMatch(redis, /TYPOREDISPASS/)
+  const secretFile = path.join(path.dirname(file), 'secret.yaml')
+  writeFileSync(secretFile, 'masking: {hash_key: 987654321}\n')
+  const hk = problemsOf(() => loadConfig({ file: secretFile })).join('\n')
+  t.match(hk, /masking\.hash_key \(file [^)]*\): must be string, got \[redacted\]/, 'a secret setting\'s value is not repeated')
+  t.notMatch(hk, /987654321/)
   // Members of Object.prototype are no settings.
   for (const name of ['__proto__', 'upstream.__proto__', 'upstream.constructor']) {
     t.match(problemsOf(() => loadConfig({ file, flags: [[name, 'x', `--set ${name}`]] })).join('\n'), /unknown setting/, `--set ${name} refused`)

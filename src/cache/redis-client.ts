@@ -8,6 +8,7 @@ import { Redis, Cluster, type RedisOptions, type ClusterOptions } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls'
 import { isIP } from 'node:net'
 import { BouncerError } from '../errors.js'
+import { redactUrl } from '../redact-url.js'
 
 export type RedisMode = 'single' | 'sentinel' | 'cluster'
 
@@ -82,15 +83,9 @@ export const REDIS_DEFAULTS = Object.freeze({
   maxReconnectDelayMs: 1000,
 })
 
-/** The URL with its password replaced by ***, for messages and logs. */
+/** The URL with its password (and any query value) replaced by ***, for messages and logs. */
 export function redactRedisUrl (url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password !== '') u.password = '***'
-    return u.toString()
-  } catch {
-    return '<unparseable URL>'
-  }
+  return redactUrl(url)
 }
 
 /**

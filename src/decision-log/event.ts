@@ -329,15 +329,15 @@ function eraseHeaderList (root: Record<string, unknown>, names: ReadonlySet<stri
 
 /** The request body as text (ext_authz), erased whole: the parsed fields erased from it are in it. */
 function eraseRawBody (root: Record<string, unknown>, erased: string[]): void {
-  const http = walk(root, HTTP_PATH.slice(0, -1))
+  const at = HTTP_PATH.slice(0, -1)
+  const http = walk(root, at)
   if (http === null || typeof http !== 'object') return
-  for (const f of RAW_BODIES) {
-    if ((http as Record<string, unknown>)[f] === undefined) continue
-    const copy = { ...(walk(root, HTTP_PATH.slice(0, -1)) as Record<string, unknown>) }
-    delete copy[f]
-    setAt(root, HTTP_PATH.slice(0, -1), sortedCopy(copy))
-    erased.push('/input/attributes/request/http/' + f)
-  }
+  const present = RAW_BODIES.filter((f) => (http as Record<string, unknown>)[f] !== undefined)
+  if (present.length === 0) return
+  const copy: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(http)) if (!present.includes(k)) copy[k] = v
+  setAt(root, at, sortedCopy(copy))
+  for (const f of present) erased.push('/input/attributes/request/http/' + f)
 }
 
 /** A body text nothing parsed (ext_authz) scrubbed as a form (`password=...`), as the query is. */

@@ -86,11 +86,15 @@ function scanHeader (name: string, value: string, base: string, out: CredentialH
   return false
 }
 
-function scanQuery (path: unknown, out: CredentialHit[], location = '/input/attributes/request/http/path'): void {
+function scanQuery (path: unknown, out: CredentialHit[]): void {
   if (typeof path !== 'string') return
-  const q = location === '/input/attributes/request/http/path' ? path.indexOf('?') : -1
-  if (q < 0 && location === '/input/attributes/request/http/path') return
-  for (const part of path.slice(q + 1).split(/[&;]/)) {
+  const q = path.indexOf('?')
+  if (q >= 0) scanQueryString(path.slice(q + 1), '/input/attributes/request/http/path', out)
+}
+
+/** name=value parts separated by "&" or ";" (some servers split on either). */
+function scanQueryString (query: string, location: string, out: CredentialHit[]): void {
+  for (const part of query.split(/[&;]/)) {
     const eq = part.indexOf('=')
     if (eq <= 0) continue
     let name: string
@@ -151,7 +155,7 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
         for (const k of Object.keys(input.parsed_query)) {
           const list = input.parsed_query[k]
           if (!Array.isArray(list)) continue
-          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanQuery(one, out, `/input/parsed_query/${escapePointer(k)}/${i}`) })
+          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanQueryString(one, `/input/parsed_query/${escapePointer(k)}/${i}`, out) })
         }
       }
     }

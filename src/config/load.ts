@@ -288,6 +288,10 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
     if (c.cache.enabled && redis.enabled && redis.url?.startsWith('redis://') && !redis.tls.enabled) {
       p.push(`${where('cache.redis.url')}: plaintext redis:// ${insecure}; use rediss://`)
     }
+    // Whoever can write to a shared Redis could otherwise plant an allow for any request.
+    if (c.cache.enabled && redis.enabled && redis.integrity_key_file === undefined) {
+      p.push(`${where('cache.redis.integrity_key_file')}: a Redis tier whose values are not authenticated ${insecure}; whoever can write to the Redis could plant a decision for any request. Set integrity_key_file (a secret of at least 16 bytes, the same on every pod)`)
+    }
     if (dl.enabled && dl.service_url?.startsWith('http://')) p.push(`${where('decision_logs.service_url')}: plaintext http:// ${insecure}`)
     if (c.bundles.service_url?.startsWith('http://')) p.push(`${where('bundles.service_url')}: plaintext http:// ${insecure}`)
     if (c.bundles.service_url && Object.keys(c.bundles.signing.keys).length === 0) {

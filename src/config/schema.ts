@@ -237,7 +237,7 @@ export const configSchema = {
         enabled: bool('use Redis', false),
         url: str('redis:// or rediss:// URL (single node)', { pattern: '^rediss?://' }),
         password_file: str('file holding the Redis password'),
-        integrity_key_file: str('file holding a secret of at least 16 bytes that authenticates every cached value (HMAC-SHA-256 over its key, expiry and decision); every pod sharing the Redis needs the same one. Without it, whoever can write to the Redis can plant a decision for any request'),
+        integrity_key_file: str('file holding a secret of at least 16 bytes that authenticates every cached value (HMAC-SHA-256 over its key, expiry and decision); every pod sharing the Redis needs the same one. Without it, whoever can write to the Redis can plant a decision for any request; production mode refuses a Redis tier without it (unless allow_insecure)'),
         key_prefix: str('prefix for every key', { default: 'bouncer:decision:' }),
         tls: tlsOptions,
         sentinel: section('Redis Sentinel', {

@@ -123,15 +123,16 @@ t.test('production mode refuses plaintext and unsigned', async (t) => {
   t.match(text, /bundles\.service_url: plaintext http:\/\//)
   t.match(text, /bundles\.signing\.keys: unsigned bundles are refused/)
   t.match(text, /auth\.jwt\.jwks_url: plaintext http:\/\//)
+  t.match(text, /cache\.redis\.integrity_key_file: a Redis tier whose values are not authenticated is refused in production mode/, 'a Redis tier without an integrity key')
   t.ok(createConfig({ ...insecure, allow_insecure: true }), 'allow_insecure overrides')
   t.match(text, /server\.tls\.enabled: a cleartext proxy port is refused in production mode/)
   t.ok(createConfig({
     production: true,
     server: { tls: { enabled: true, cert_file: '/etc/bouncer/tls/tls.crt', key_file: '/etc/bouncer/tls/tls.key' } },
     upstream: { url: 'http://127.0.0.1:3000' },
-    cache: { enabled: true, redis: { enabled: true, url: 'rediss://cache:6379' } },
+    cache: { enabled: true, redis: { enabled: true, url: 'rediss://cache:6379', integrity_key_file: '/etc/bouncer/secrets/redis-integrity/integrity-key' } },
     bundles: { service_url: 'https://cp', signing: { keys: { k: { algorithm: 'RS256', key: 'PEM' } } } },
-  }), 'TLS and signing keys pass')
+  }), 'TLS, signing keys and an integrity key pass')
 })
 
 t.test('tls.enabled with an http:// URL is refused, not silently cleartext', async (t) => {

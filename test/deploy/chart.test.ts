@@ -409,11 +409,26 @@ t.test('redis.integrityKey: cached decisions are authenticated with a key every 
     t.match(mount, { mountPath: '/etc/bouncer/secrets/redis-integrity', readOnly: true }, `${name}: mounted read-only`)
     t.same(pod.volumes.find((v: Obj) => v.name === 'bouncer-redis-integrity').secret, { secretName: 'cache-integrity', items: [{ key: 'integrity-key', path: 'integrity-key' }] },
       `${name}: from the Secret, by reference`)
-    t.notMatch(r.notes, /not authenticated/, `${name}: no warning`)
+    t.notOk(find(r.manifests, 'Secret', 'demo-bouncer-redis-integrity').length, `${name}: no Secret generated`)
+    t.notMatch(r.notes, /key the chart generated/, `${name}: no note`)
+    // Without one, the chart generates the key: cached values are never unauthenticated.
     const without = render({ ...scenario, redis: { ...scenario.redis, integrityKey: { existingSecret: '' } } })
-    t.notOk(createConfig(bouncerConfig(without.manifests)).cache.redis.integrity_key_file, `${name}: without the Secret, no key file`)
-    t.notOk(bouncerContainer(podOf(without.manifests)).volumeMounts.some((m: Obj) => m.name === 'bouncer-redis-integrity'), `${name}: and no mount`)
-    t.match(without.notes, /WARNING: decisions cached in the shared Redis are not authenticated \(redis\.integrityKey\.existingSecret/, `${name}: the install notes warn`)
+    t.equal(createConfig(bouncerConfig(without.manifests)).cache.redis.integrity_key_file, KEY_FILE, `${name}: without a Secret of yours, a key file all the same`)
+    const gen = one(without.manifests, 'Secret', 'demo-bouncer-redis-integrity')
+    const key = Buffer.from(gen.data['integrity-key'], 'base64').toString()
+    t.match(key, /^[A-Za-z0-9]{48}$/, `${name}: a generated key of 48 random characters (the bouncer asks for 16 bytes)`)
+    t.equal(gen.metadata.namespace, 'shop', `${name}: in the release's namespace`)
+    t.same(podOf(without.manifests).volumes.find((v: Obj) => v.name === 'bouncer-redis-integrity').secret, { secretName: 'demo-bouncer-redis-integrity', items: [{ key: 'integrity-key', path: 'integrity-key' }] },
+      `${name}: mounted from the generated Secret`)
+    t.match(bouncerContainer(podOf(without.manifests)).volumeMounts.find((m: Obj) => m.name === 'bouncer-redis-integrity'), { mountPath: '/etc/bouncer/secrets/redis-integrity', readOnly: true })
+    t.match(without.notes, /authenticated with a key the chart generated\s+\(Secret demo-bouncer-redis-integrity\)/, `${name}: the notes say where the key is`)
+    t.notMatch(without.notes, /not authenticated/, `${name}: and warn of nothing`)
+    const again = render({ ...scenario, redis: { ...scenario.redis, integrityKey: { existingSecret: '' } } })
+    t.not(one(again.manifests, 'Secret', 'demo-bouncer-redis-integrity').data['integrity-key'], gen.data['integrity-key'], `${name}: each install draws its own key`)
+    // An upgrade keeps the key the cluster holds: pods old and new verify each other's values.
+    const cluster = new Map([['v1/Secret/shop/demo-bouncer-redis-integrity', { apiVersion: 'v1', kind: 'Secret', data: { 'integrity-key': gen.data['integrity-key'] } }]])
+    const upgraded = renderChart(chartDir, { ...scenario, redis: { ...scenario.redis, integrityKey: { existingSecret: '' } } }, undefined, { cluster })
+    t.equal(one(upgraded.manifests as Obj[], 'Secret', 'demo-bouncer-redis-integrity').data['integrity-key'], gen.data['integrity-key'], `${name}: an upgrade keeps the key`)
   }
   // No Redis: the key has nothing to protect, so it is neither mounted nor named.
   const none = render({ ...APP, redis: { mode: 'none', integrityKey: { existingSecret: 'cache-integrity' } } })

@@ -156,7 +156,7 @@ for (const [label, kubeVersion] of [['1.29', 'v1.29.0'], ['newest', NEWEST_KUBE_
     }
     t.same([...kinds].sort(), [
       'apps/v1/Deployment', 'cert-manager.io/v1/Certificate', 'monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1/ServiceMonitor',
-      'networking.k8s.io/v1/NetworkPolicy', 'policy/v1/PodDisruptionBudget', 'v1/ConfigMap', 'v1/Pod', 'v1/Service', 'v1/ServiceAccount',
+      'networking.k8s.io/v1/NetworkPolicy', 'policy/v1/PodDisruptionBudget', 'v1/ConfigMap', 'v1/Pod', 'v1/Secret', 'v1/Service', 'v1/ServiceAccount',
     ], 'every kind the chart renders is checked')
     const problems = label === '1.29' ? validate129(manifests) : await validateNewest(manifests)
     t.same(problems, [], `${manifests.length} manifests from ${all.length} value sets:\n${report(problems)}`)

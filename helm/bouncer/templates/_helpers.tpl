@@ -109,6 +109,12 @@ Always, Kubernetes >= 1.29). Fails for a cluster that cannot run native sidecars
 {{- printf "%s-redis" (include "bouncer.fullname" .) }}
 {{- end }}
 
+{{/* The Secret holding the decision cache's integrity key: the user's, or the one the chart
+generates (templates/redis-integrity-secret.yaml). */}}
+{{- define "bouncer.redisIntegritySecret" -}}
+{{- default (printf "%s-redis-integrity" (include "bouncer.fullname" .)) .Values.redis.integrityKey.existingSecret }}
+{{- end }}
+
 {{- define "bouncer.policyConfigMap" -}}
 {{- default (printf "%s-policy" (include "bouncer.fullname" .)) .Values.policy.existingConfigMap }}
 {{- end }}
@@ -190,9 +196,7 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if $v.redis.internal.password.existingSecret }}
 {{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.internal.password.key) }}
 {{- end }}
-{{- if $v.redis.integrityKey.existingSecret }}
 {{- $_ := set $r "integrity_key_file" (printf "%s/redis-integrity/%s" $secrets $v.redis.integrityKey.key) }}
-{{- end }}
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- else if eq $v.redis.mode "external" }}
 {{- $r := dict "enabled" true "url" (required "redis.external.url is required when redis.mode is external" $v.redis.external.url) }}
@@ -209,9 +213,7 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if $v.redis.external.password.existingSecret }}
 {{- $_ := set $r "password_file" (printf "%s/redis/%s" $secrets $v.redis.external.password.key) }}
 {{- end }}
-{{- if $v.redis.integrityKey.existingSecret }}
 {{- $_ := set $r "integrity_key_file" (printf "%s/redis-integrity/%s" $secrets $v.redis.integrityKey.key) }}
-{{- end }}
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- end }}
 {{- toYaml (mustMergeOverwrite $c $w) }}
@@ -299,10 +301,10 @@ wired values win, except upstream.url, which a user may set explicitly.
         path: {{ $v.redis.external.tls.caKey }}
 {{- end }}
 {{- end }}
-{{- if and (ne $v.redis.mode "none") $v.redis.integrityKey.existingSecret }}
+{{- if ne $v.redis.mode "none" }}
 - name: bouncer-redis-integrity
   secret:
-    secretName: {{ $v.redis.integrityKey.existingSecret }}
+    secretName: {{ include "bouncer.redisIntegritySecret" . }}
     items:
       - key: {{ $v.redis.integrityKey.key }}
         path: {{ $v.redis.integrityKey.key }}
@@ -419,7 +421,7 @@ wired values win, except upstream.url, which a user may set explicitly.
       mountPath: /etc/bouncer/secrets/redis-ca
       readOnly: true
     {{- end }}
-    {{- if and (ne $v.redis.mode "none") $v.redis.integrityKey.existingSecret }}
+    {{- if ne $v.redis.mode "none" }}
     - name: bouncer-redis-integrity
       mountPath: /etc/bouncer/secrets/redis-integrity
       readOnly: true

@@ -74,6 +74,9 @@ export function readConfigFile (file: string): Record<string, unknown> {
 // <SERVICE>_PORT, <SERVICE>_PORT_<n>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR].
 const SERVICE_LINK = /^BOUNCER(?:_[A-Z0-9]+)*_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?)$/
 
+/** The value Kubernetes gives <SERVICE>_PORT: the Service's first port as a URL. */
+const SERVICE_LINK_VALUE = /^(?:tcp|udp|sctp):\/\/(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F:]+\]?):\d{1,5}$/
+
 /** file ← env ← flags, then validate. Throws ConfigError listing every problem. */
 export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
   const env = opts.env ?? {}
@@ -89,6 +92,9 @@ export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
     // Kubernetes injects these for a Service named bouncer (or bouncer-...) in the namespace;
     // they are no setting, and refusing them would stop every new pod from starting.
     if (!leaf && SERVICE_LINK.test(name)) continue
+    // A Service named bouncer-admin (bouncer-server, ...) sets BOUNCER_ADMIN_PORT to
+    // "tcp://<cluster ip>:<port>": a service link, not the port setting of the same name.
+    if (leaf && SERVICE_LINK_VALUE.test(text) && SERVICE_LINK.test(name)) continue
     if (!leaf) { problems.push(`${name}: unknown setting (environment variable)`); continue }
     // An empty variable (an unset template value) must not quietly empty a list such as
     // decision_logs.erase_headers: an empty list is written [].

@@ -53,6 +53,13 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   const links = loadConfig({ file, env: { BOUNCER_SERVICE_HOST: '10.0.0.1', BOUNCER_SERVICE_PORT: '80', BOUNCER_SERVICE_PORT_HTTP: '80', BOUNCER_PORT: 'tcp://10.0.0.1:80',
     BOUNCER_PORT_80_TCP: 'tcp://10.0.0.1:80', BOUNCER_PORT_80_TCP_PROTO: 'tcp', BOUNCER_PORT_80_TCP_PORT: '80', BOUNCER_PORT_80_TCP_ADDR: '10.0.0.1', BOUNCER_WEB_SERVICE_HOST: '10.0.0.2' } })
   t.equal(links.server.port, 1111, 'service-link variables are ignored')
+  // A Service named bouncer-admin or bouncer-server: its <SERVICE>_PORT is a setting's name too.
+  const named = loadConfig({ file, env: { BOUNCER_ADMIN_PORT: 'tcp://10.96.0.12:9090', BOUNCER_ADMIN_SERVICE_HOST: '10.96.0.12', BOUNCER_ADMIN_PORT_9090_TCP: 'tcp://10.96.0.12:9090',
+    BOUNCER_SERVER_PORT: 'tcp://[fd00::12]:80' } })
+  t.equal(named.admin.port, 9090, 'a service link named like admin.port is not read as the setting')
+  t.equal(named.server.port, 1111, 'nor one named like server.port (IPv6 cluster)')
+  t.equal(loadConfig({ file, env: { BOUNCER_ADMIN_PORT: '9191' } }).admin.port, 9191, 'the setting itself still works')
+  t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_ADMIN_PORT: 'tcp://10.96.0.12' } })).join('\n'), /admin\.port \(env BOUNCER_ADMIN_PORT\): must be integer/, 'anything else is still an error')
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_PORTS: '1' } })).join('\n'), /BOUNCER_PORTS: unknown setting/, 'other unknown names are still refused')
   // An empty variable does not quietly empty a list; [] does, on purpose.
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_HEADERS: '' } })).join('\n'), /decision_logs\.erase_headers \(env BOUNCER_DECISION_LOGS_ERASE_HEADERS\): empty; write \[\] for an empty list/)

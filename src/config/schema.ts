@@ -262,7 +262,7 @@ export const configSchema = {
     }),
 
     masking: section('response masking', {
-      max_body_bytes: int('largest upstream body that can be masked; larger is refused (fail_status)', 10485760, 0),
+      max_body_bytes: int('largest upstream body that can be masked, and the largest masked body (rules that lengthen values cannot take it past this); larger is refused (fail_status)', 10485760, 0),
       hash_key: str('HMAC key for the hash action, at least 16 bytes (prefer hash_key_file)'),
       hash_key_file: str('file holding the HMAC key (at least 16 bytes once surrounding whitespace is trimmed)'),
       fail_status: httpStatus('status when a response cannot be masked', 502),

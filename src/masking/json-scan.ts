@@ -11,16 +11,20 @@ import { MAX_POINTER_TOKENS } from './pointer.js'
 /** What the walk found wrong with a body (the first problem in document order). */
 export const WALK_INVALID = -1
 export const WALK_TOO_DEEP = -2
+/** The masked body would be larger than the caller's limit (found here, not by the walk). */
+export const WALK_TOO_LARGE = -5
 const WALK_FULL = -3
 const WALK_BROKEN = -4
 
-// The interface this file speaks (assembly/json-scan.ts's version()).
-const WALK_VERSION = 3
+// The interface this file speaks (assembly/json-scan.ts's version()). 4: walkGrowth() is an
+// f64 of a 64-bit count (3's i32 wrapped past 2 GiB of growth: a wrong output size).
+const WALK_VERSION = 4
 
 interface ScanExports {
   version?: () => number
   memory: WebAssembly.Memory
   walk (body: number, n: number, start: number, table: number, stack: number, maxDepth: number, frames: number, maxFrames: number, edits: number, cap: number): number
+  /** The constant edits' growth (an exact integer; see assembly/json-scan.ts). */
   walkGrowth (): number
   assemble (body: number, n: number, edits: number, count: number, texts: number, out: number): number
   heapBase (): number
@@ -45,14 +49,19 @@ export class WalkTexts {
   length = 0
   /** Bytes their edits cut minus the bytes the texts add. */
   shrink = 0
+  /** Most bytes the texts may take: every text is part of the output, so past the output's limit they are not kept. */
+  limit = Infinity
+  /** A text was not kept (the output is over its limit): no assembly. */
+  over = false
 
-  reset (): void { this.length = 0; this.shrink = 0 }
+  reset (limit: number): void { this.length = 0; this.shrink = 0; this.limit = limit; this.over = false }
 
   /** Keeps `text`; returns its address as an edit names it. */
   add (text: Uint8Array): number {
     const tl = text.length
+    if (this.over || this.length + tl > this.limit) { this.over = true; return -1 }
     let b = this.bytes
-    if (this.length + tl > b.length) { b = new Uint8Array(Math.max(2 * b.length, this.length + tl)); b.set(this.bytes.subarray(0, this.length)); this.bytes = b }
+    if (this.length + tl > b.length) { b = new Uint8Array(Math.max(Math.min(2 * b.length, this.limit), this.length + tl)); b.set(this.bytes.subarray(0, this.length)); this.bytes = b }
     const at = this.length
     let q = at
     for (let i = 0; i < tl; i++) b[q++] = text[i]!
@@ -117,12 +126,14 @@ function reserve (ex: ScanExports, bytes: number): void {
 /**
  * Validates buf[start, buf.length) as one JSON value (at most maxDepth levels of nesting) and
  * masks it by `table` (text-mask.ts builds it; its root -1: validate only). Returns null when
- * the Wasm module is not available, WALK_INVALID or WALK_TOO_DEEP, `buf` itself when nothing
- * changed, else the masked body — in `target` when it fits (the caller's scratch copy of the
- * body), else in a new Buffer.
+ * the Wasm module is not available, WALK_INVALID or WALK_TOO_DEEP (these first: the whole body
+ * is validated), WALK_TOO_LARGE when the masked body would be longer than `maxOutput` bytes
+ * (found before its memory is reserved; `buf` itself, returned when nothing changed, is the
+ * caller's to judge), `buf` itself when nothing changed, else the masked body — in `target`
+ * when it fits (the caller's scratch copy of the body), else in a new Buffer.
  */
 export function walkJson (buf: Buffer, start: number, maxDepth: number, table: Uint8Array, walkHooks: WalkHooks,
-  walkTexts: WalkTexts, target: Buffer | null): Buffer | number | null {
+  walkTexts: WalkTexts, target: Buffer | null, maxOutput = Infinity): Buffer | number | null {
   const m = scanModule()
   if (m === null) return null
   const n = buf.length
@@ -142,7 +153,7 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
   mem.fill(0, body + n, stack)
   new Uint8Array(ex.memory.buffer, tableAt, table.length).set(table)
   for (;;) {
-    walkTexts.reset()
+    walkTexts.reset(maxOutput)
     current = ex; hooks = walkHooks; texts = walkTexts
     let count: number
     try {
@@ -156,7 +167,10 @@ export function walkJson (buf: Buffer, start: number, maxDepth: number, table: U
     if (count === WALK_BROKEN) throw new Error('masking: the walk went deeper than the rules reach (a bug): no body')
     if (count < 0) return count
     if (count === 0) return buf
+    // The output's size is known now, before any room for it is taken: over the limit, none is.
+    if (walkTexts.over) return WALK_TOO_LARGE
     const total = n + ex.walkGrowth() - walkTexts.shrink
+    if (total > maxOutput) return WALK_TOO_LARGE
     // 32 bytes of room after the texts and after the output: assemble's short copies.
     const textsAt = (editsAt + 16 * count + 15) & ~15
     const out = (textsAt + walkTexts.length + 32 + 15) & ~15

@@ -12,7 +12,11 @@ import type { CompiledMask } from './rules.js'
 export interface MaskResponseOptions {
   /** HMAC key for `hash` rules (at least 16 bytes). */
   hashKey?: Uint8Array
-  /** Largest decoded (decompressed) body that will be masked. Default 8 MiB. */
+  /**
+   * Largest decoded (decompressed) body that will be masked, and the largest masked body: rules
+   * that make a body longer (redact, hash, last4, null replace a value by their text) cannot take it
+   * past this. Default 8 MiB.
+   */
   maxBodyBytes?: number
   /** Largest body accepted on the wire, before decoding. Default: maxBodyBytes. */
   maxWireBytes?: number
@@ -22,6 +26,8 @@ export interface MaskResponseOptions {
   failStatus?: number
   /** Request method: HEAD responses have no body to mask. */
   method?: string
+  /** 'js': mask with the JavaScript scanner, not the Wasm walk (the same results; for tests and benchmarks). */
+  scanner?: 'wasm' | 'js'
 }
 
 export interface UpstreamResponse {
@@ -113,8 +119,12 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   // assembled from several chunks is our own copy: it is masked in place (no second 100 KB
   // buffer per response), and the chunks keep the original bytes for the lists.
   const own = parts.length > 1
-  const r = maskJsonText(raw, mask, { hashKey: opts.hashKey, maxDepth, lists: false, inPlace: own })
-  if (!r.ok) return fail('BOUNCER_ERR_MASK_BODY_INVALID', r.reason)
+  // The masked body has the decoded body's limit: a body within it that masking makes longer
+  // (a 10 MB list of 1s each redacted to "[REDACTED]" would be 60 MB, per response) is refused
+  // before the masked body is allocated. The body is read whole by now; fail() destroys it all
+  // the same, as every refusal does.
+  const r = maskJsonText(raw, mask, { hashKey: opts.hashKey, maxDepth, lists: false, inPlace: own, maxOutputBytes: maxBodyBytes, scanner: opts.scanner })
+  if (!r.ok) return r.tooLarge === true ? fail('BOUNCER_ERR_MASK_TOO_LARGE', maxBodyBytes, 'after masking') : fail('BOUNCER_ERR_MASK_BODY_INVALID', r.reason)
   headers['content-length'] = String(r.body.length)
   return withLazyLists({ statusCode: res.statusCode, headers, body: r.body }, own ? () => Buffer.concat(parts) : () => raw, mask, opts.hashKey, maxDepth)
 }
@@ -122,7 +132,8 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
 /**
  * `masked` / `erased` are computed when first read, by a second pass over the upstream body:
  * building a pointer per masked value costs more than the masking itself, and the proxy does
- * not read them on the request path.
+ * not read them on the request path. That pass has no output limit: it masks what the first
+ * pass masked within its limit, so it cannot be refused where the first pass was not.
  */
 function withLazyLists (res: Omit<MaskedResponse, 'masked' | 'erased'>, raw: () => Buffer, mask: CompiledMask, hashKey: Uint8Array | undefined, maxDepth: number): MaskedResponse {
   let lists: { masked: string[]; erased: string[] } | undefined

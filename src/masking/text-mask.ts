@@ -32,7 +32,7 @@
 import { isUtf8 } from 'node:buffer'
 import { DEFAULT_LAST4_PREFIX, DEFAULT_REDACTION, hashText, last4 } from './actions.js'
 import { escapeToken, type PathToken } from './pointer.js'
-import { WALK_TOO_DEEP, walkJson, WalkTexts, type WalkHooks } from './json-scan.js'
+import { WALK_TOO_DEEP, WALK_TOO_LARGE, walkJson, WalkTexts, type WalkHooks } from './json-scan.js'
 import type { CompiledMask, CompiledRule } from './rules.js'
 
 export interface TextMaskOptions {
@@ -54,16 +54,25 @@ export interface TextMaskOptions {
    * bench/mask.ts).
    */
   scanner?: 'wasm' | 'js'
+  /**
+   * Largest masked body, in bytes (default: no limit). A longer one gives { ok: false,
+   * tooLarge: true }, and no buffer longer than the limit is allocated for it; the body is
+   * still validated and every replacement computed, so any other refusal wins — alike with
+   * both scanners. A container a `hash` rule hashes after rules inside it ran is built as
+   * text first: that text has the same limit (over it is the same refusal).
+   */
+  maxOutputBytes?: number
 }
 
 export type TextMaskResult =
   | { ok: true; body: Buffer; masked: string[]; erased: string[] }
-  | { ok: false; reason: string }
+  | { ok: false; reason: string; tooLarge?: true }
 
 /** Thrown inside the scanner, turned into { ok: false, reason } at the entry point. */
 class Invalid extends Error {}
 const INVALID_JSON = 'body is not valid JSON'
 const tooDeep = (maxDepth: number): string => `nesting is deeper than ${maxDepth} levels`
+const tooLarge = (limit: number): TextMaskResult => ({ ok: false, reason: `the masked body would be larger than ${limit} bytes`, tooLarge: true })
 
 const TEXTS = new WalkTexts()
 // The table of a mask without rules: the walk only validates.
@@ -129,7 +138,8 @@ export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMa
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   if (!isUtf8(buf)) return { ok: false, reason: 'body is not valid UTF-8' }
   const lists = opts.lists !== false
-  const ctx: Ctx = { hashKey: opts.hashKey, lists, inPlace: opts.inPlace === true && !lists, masked: [], erased: [], duplicates: false }
+  const limit = opts.maxOutputBytes ?? Infinity
+  const ctx: Ctx = { hashKey: opts.hashKey, lists, inPlace: opts.inPlace === true && !lists, masked: [], erased: [], duplicates: false, over: false }
   // A UTF-8 BOM is skipped by the scanner (RFC 8259 lets parsers ignore it) and kept in the output.
   const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
   const rules = mask.empty ? null : textRules(mask)
@@ -139,22 +149,24 @@ export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMa
     const table = rules === null ? null : walkTableOf(rules)
     let r: Buffer | number | null
     try {
-      r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx), TEXTS, ctx.inPlace ? buf : null)
+      r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx, TEXTS, limit), TEXTS, ctx.inPlace ? buf : null, limit)
     } catch (e) {
       // From an answer (a value to hash nested too deeply): refused as the scanner refuses it.
       if (e instanceof Invalid) return { ok: false, reason: e.message }
       throw e
     }
-    if (typeof r === 'number') return { ok: false, reason: r === WALK_TOO_DEEP ? tooDeep(opts.maxDepth) : INVALID_JSON }
-    if (r !== null) return { ok: true, body: r, masked: [], erased: [] }
+    if (typeof r === 'number') return r === WALK_TOO_LARGE ? tooLarge(limit) : { ok: false, reason: r === WALK_TOO_DEEP ? tooDeep(opts.maxDepth) : INVALID_JSON }
+    // The body itself, unchanged, is the output too.
+    if (r !== null) return r.length > limit || ctx.over ? tooLarge(limit) : { ok: true, body: r, masked: [], erased: [] }
   }
-  let out: Buffer
+  let out: Buffer | null
   try {
-    out = scan(buf, start, buf.length, rules, 0, '', opts.maxDepth, ctx, true)
+    out = scan(buf, start, buf.length, rules, 0, '', opts.maxDepth, ctx, true, limit)
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, reason: e.message }
     throw e
   }
+  if (out === null || ctx.over || out.length > limit) return tooLarge(limit)
   // Listed as applyMask lists them: by the rule that decided (rule order), then document order.
   const masked = flatten(ctx.masked, ctx.duplicates)
   const erased = flatten(ctx.erased, ctx.duplicates)
@@ -179,6 +191,8 @@ interface Ctx {
   erased: string[][]
   /** Some object had the same key twice among members rules matched: pointers may repeat. */
   duplicates: boolean
+  /** A text with a limit (the output, or a container's text to hash) went over it: refused once the scan ends. */
+  over: boolean
 }
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d, COMMA = 0x2c, COLON = 0x3a
@@ -303,10 +317,12 @@ const S_VALUE = 0, S_AFTER_VALUE = 1, S_FIRST_KEY = 2, S_KEY = 3, S_FIRST_ELEM =
  * text. `rules` are the rules that may match inside the root value, whose path is `rootPath`
  * with `rootDepth` tokens. `top`: the whole body (validation of the bytes before `start` and
  * after the value is this call's job); false for a re-scan of an already validated container.
+ * A text longer than `limit` bytes is not kept: the scan still goes to the end (so that any
+ * other refusal wins, as in the Wasm walk), sets ctx.over and returns null.
  */
 function scan (buf: Buffer, start: number, end: number, rules: TextRule[] | null, rootDepth: number, rootPath: string,
-  maxDepth: number, ctx: Ctx, top: boolean): Buffer {
-  const e = new Emitter(buf, start, end, top, ctx, rootPath)
+  maxDepth: number, ctx: Ctx, top: boolean, limit: number): Buffer | null {
+  const e = new Emitter(buf, start, end, top, ctx, rootPath, limit)
   const pool: Frame[] = []
   let depth = 0
   let f: Frame | null = null
@@ -418,9 +434,11 @@ class Emitter {
   out: Buffer | null = null
   w = 0
   copyFrom: number
+  /** The output passed `limit`: nothing more is written (finish() gives null). */
+  over = false
 
   constructor (readonly buf: Buffer, readonly start: number, readonly end: number, readonly top: boolean,
-    readonly ctx: Ctx, readonly rootPath: string) {
+    readonly ctx: Ctx, readonly rootPath: string, readonly limit: number) {
     this.copyFrom = top ? 0 : start
   }
 
@@ -430,20 +448,30 @@ class Emitter {
     const tl = text.length
     const cf = this.copyFrom
     const need = from - cf + tl
+    // What is written stays: the output's length so far is a floor of its final length. Past
+    // the limit nothing is allocated or written any more; the scan goes on only to validate.
+    if (this.over || this.w + need > this.limit) {
+      this.over = true
+      this.ctx.over = true
+      this.copyFrom = to
+      return
+    }
+    // Buffers are never allocated larger than the limit (nor than the text needs).
+    const limit = this.limit
     let o = this.out
     if (o === null) {
       // In place: the output goes over bytes already read (w <= copyFrom). Every later read of
       // the body is at or after copyFrom, so this holds while the output does not pass `to`.
-      o = this.out = this.top && this.ctx.inPlace && need <= to ? buf : Buffer.allocUnsafe(Math.max(need, (this.top ? buf.length : this.end - this.start) + 256))
+      o = this.out = this.top && this.ctx.inPlace && need <= to ? buf : Buffer.allocUnsafe(Math.max(need, Math.min((this.top ? buf.length : this.end - this.start) + 256, limit)))
     } else if (o === buf) {
       if (this.w + need > to) {
         // The output would pass the reading position: go on in a buffer of its own.
-        const own = Buffer.allocUnsafe(this.w + need + (buf.length - to) + 256)
+        const own = Buffer.allocUnsafe(Math.max(this.w + need, Math.min(this.w + need + (buf.length - to) + 256, limit)))
         buf.copy(own, 0, 0, this.w)
         o = this.out = own
       }
     } else if (this.w + need > o.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * o.length, this.w + need))
+      const grown = Buffer.allocUnsafe(Math.max(Math.min(2 * o.length, limit), this.w + need))
       o.copy(grown, 0, 0, this.w)
       o = this.out = grown
     }
@@ -456,12 +484,12 @@ class Emitter {
     this.copyFrom = to
   }
 
-  /** The masked text: the input itself when nothing changed. */
-  finish (): Buffer {
-    if (this.out === null) return this.top ? this.buf : this.buf.subarray(this.start, this.end)
+  /** The masked text: the input itself when nothing changed; null when it is over the limit. */
+  finish (): Buffer | null {
+    if (this.out === null && !this.over) return this.top ? this.buf : this.buf.subarray(this.start, this.end)
     const end = this.top ? this.buf.length : this.end
     this.replace(end, end, CUT)
-    return this.out.subarray(0, this.w)
+    return this.over ? null : this.out!.subarray(0, this.w)
   }
 
   /** Rules of f.active matching f's current member → f.match / f.cur / f.curEnds / f.curRemove. */
@@ -526,10 +554,15 @@ class Emitter {
     let vStart = vs
     let vEnd = ve
     // Their effect shows only in the lists and in a hash of the container.
+    let hashed = true
     if (inner !== null && (this.ctx.lists || (!f.curRemove && rules[first]!.rule.action === 'hash'))) {
-      valueBuf = scan(this.buf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, this.ctx, false)
-      vStart = 0
-      vEnd = valueBuf.length
+      // The text to hash is held whole: it has this text's limit (the Wasm walk's answers give
+      // it the output's, as the top scan has). A text for the lists alone has none, so that
+      // the pass for the lists masks whatever the pass without them did.
+      const inside = scan(this.buf, vs, ve, inner, d, path, Number.MAX_SAFE_INTEGER, this.ctx, false,
+        !f.curRemove && rules[first]!.rule.action === 'hash' ? this.limit : Infinity)
+      if (inside === null) hashed = false // over its limit (ctx.over is set): nothing to hash
+      else { valueBuf = inside; vStart = 0; vEnd = inside.length }
     }
     if (f.curRemove) {
       let order = -1
@@ -551,7 +584,7 @@ class Emitter {
       this.note(path, false, r.order)
       f.anyKept = true
     } else {
-      this.replace(vs, ve, replacementOf(rules, first, d, valueBuf, vStart, vEnd, kind, this.ctx))
+      this.replace(vs, ve, hashed ? replacementOf(rules, first, d, valueBuf, vStart, vEnd, kind, this.ctx) : CUT)
       this.note(path, false, rules[first]!.order)
       f.anyKept = true
     }
@@ -652,7 +685,7 @@ function walkTableOf (rules: TextRule[]): WalkTable {
 
 /** What the walk asks JavaScript for: escaped keys, and replacements it has no text for. */
 class WalkAnswers implements WalkHooks {
-  constructor (readonly buf: Buffer, readonly table: WalkTable | null, readonly ctx: Ctx) {}
+  constructor (readonly buf: Buffer, readonly table: WalkTable | null, readonly ctx: Ctx, readonly texts: WalkTexts, readonly limit: number) {}
 
   escapedKey (node: number, from: number, to: number): number {
     const d = this.table!.nodes.get(node)!
@@ -673,7 +706,10 @@ class WalkAnswers implements WalkHooks {
     }
     // Rules listed before the first one ending here that reach inside show in a hash of it.
     if (inner !== null && rules[first]!.rule.action === 'hash') {
-      const inside = scan(this.buf, vs, ve, inner, d, '', Number.MAX_SAFE_INTEGER, this.ctx, false)
+      // The text to hash has the output's limit, as in the JavaScript scan; over it, the walk
+      // goes on (to validate) and no output is assembled.
+      const inside = scan(this.buf, vs, ve, inner, d, '', Number.MAX_SAFE_INTEGER, this.ctx, false, this.limit)
+      if (inside === null) { this.texts.over = true; return CUT }
       return replacementOf(rules, first, d, inside, 0, inside.length, kind, this.ctx)
     }
     return replacementOf(rules, first, d, this.buf, vs, ve, kind, this.ctx)

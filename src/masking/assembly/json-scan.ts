@@ -203,7 +203,7 @@ function skipContainer (i: usize, depth: usize, maxDepth: usize, stack: usize): 
 /** The interface's version: json-scan.ts refuses a module whose number differs from its own
  * (a build/ left from another checkout), and masks in JavaScript instead. Bump on any change
  * to an export's parameters or to the table's layout. */
-export function version (): i32 { return 3 }
+export function version (): i32 { return 4 }
 
 /** Where memory is free for the caller's layout (after this module's own data). */
 export function heapBase (): usize { return (__heap_base + 15) & ~15 }
@@ -274,9 +274,14 @@ declare function escapedKey (node: i32, from: i32, to: i32): i32
 @external("env", "replace")
 declare function replaceValue (ordinal: i32, from: i32, to: i32, kind: i32, escaped: i32, slot: usize): void
 
-/** Bytes the constant edits added minus the bytes all edits cut (JavaScript's texts aside). */
-let growth: i32 = 0
-export function walkGrowth (): i32 { return growth }
+/**
+ * Bytes the constant edits added minus the bytes all edits cut (JavaScript's texts aside). A
+ * 64-bit count: a million values redacted with a 1024-character replacement add more than an
+ * i32 holds, and a wrapped count would let json-scan.ts size the output (and judge it against
+ * the masking limit) by a wrong total. Returned as an f64, exact far beyond any body.
+ */
+let growth: i64 = 0
+export function walkGrowth (): f64 { return <f64>growth }
 
 @inline function word (table: usize, rel: i32): i32 { return load<i32>(table + <usize>rel) }
 
@@ -317,7 +322,7 @@ const FRAME = 32
 @inline function edit (edits: usize, count: i32, body: usize, from: usize, to: usize, text: i32, len: i32): void {
   const e = edits + (<usize>count << 4)
   store<i32>(e, <i32>(from - body)); store<i32>(e, <i32>(to - body), 4); store<i32>(e, text, 8); store<i32>(e, len, 12)
-  growth += len - <i32>(to - from)
+  growth += <i64>len - <i64>(to - from)
 }
 
 /**

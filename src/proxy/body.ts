@@ -8,15 +8,23 @@ import { BouncerError } from '../errors.js'
 export class BodyLimit extends Transform {
   #seen = 0
   readonly #limit: number
-  constructor (limit: number) {
+  readonly #aborted: (() => boolean) | undefined
+  /** `aborted`: asked when the source ends; true fails the body (a reset stream is no end). */
+  constructor (limit: number, aborted?: () => boolean) {
     super()
     this.#limit = limit
+    this.#aborted = aborted
   }
 
   override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.#seen += chunk.length
     if (this.#seen > this.#limit) cb(new BouncerError('BOUNCER_ERR_PROXY_BODY_TOO_LARGE', [this.#limit]))
     else cb(null, chunk)
+  }
+
+  override _flush (cb: TransformCallback): void {
+    if (this.#aborted?.() === true) cb(new Error('the client aborted the request body'))
+    else cb()
   }
 }
 
@@ -44,7 +52,12 @@ export function readPrefix (req: IncomingMessage, limit: number): Promise<Prefix
         resolve({ complete: false, chunks, size })
       }
     }
-    const onEnd = () => { cleanup(); resolve({ complete: true, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) }) }
+    const onEnd = () => {
+      cleanup()
+      // HTTP/2 ends a reset stream's request too ('aborted' first): not a complete body.
+      if (req.aborted) reject(new Error('client aborted the request'))
+      else resolve({ complete: true, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) })
+    }
     const onError = (e: Error) => { cleanup(); reject(e) }
     const onAborted = () => { cleanup(); reject(new Error('client aborted the request')) }
     req.on('data', onData)

@@ -241,6 +241,8 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
         const te = req.headers.te
         if (typeof te === 'string' && /(^|,)\s*trailers\s*(;|,|$)/i.test(te)) headers.te = 'trailers'
 
+        // The client reset the call already: nothing goes upstream.
+        if (req.aborted || res.stream.destroyed || res.stream.closed) { done({ kind: 'client_aborted' }); return }
         let p: PooledSession
         let up: ClientHttp2Stream
         try {
@@ -279,13 +281,18 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
           if (!ended && !up.closed && !up.destroyed) up.close(h2.NGHTTP2_CANCEL)
         })
 
-        // Request body and trailers.
+        // Request body. The client's request trailers are not forwarded: the policy never saw
+        // them (a trailer could carry a reserved header or one a rule judged), and gRPC clients
+        // send none.
         up.on('wantTrailers', () => {
-          const t = req.trailers ? forwardable(req.trailers, HOP_BY_HOP) : {}
-          try { up.sendTrailers(t) } catch { /* stream already gone */ }
+          try { up.sendTrailers({}) } catch { /* stream already gone */ }
         })
-        req.pipe(up)
-        req.on('error', () => { if (!up.destroyed) up.close(h2.NGHTTP2_CANCEL) })
+        const cancel = (): void => { if (!up.closed && !up.destroyed) up.close(h2.NGHTTP2_CANCEL) }
+        req.pipe(up, { end: false })
+        // A reset stream ends the request too ('aborted' first): cancel, never a clean half-close.
+        req.once('end', () => { if (req.aborted) cancel(); else up.end() })
+        req.once('aborted', cancel)
+        req.on('error', cancel)
 
         up.on('response', (head: IncomingHttpHeaders, flags: number) => {
           call.onHead?.()

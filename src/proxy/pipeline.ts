@@ -166,10 +166,15 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // response did not complete.
     res.once('close', () => {
       acct.inflight.dec()
-      const complete = res.writableFinished
+      // HTTP/2: a client's RST_STREAM ends the stream's writable side too, so writableFinished
+      // says nothing about it; the request's `aborted` does.
+      const complete = res.writableFinished && !(h2 && (req as unknown as Http2ServerRequest).aborted)
       if (!complete) x.gone()
       acct.request(x, req, socket, res.headersSent ? res.statusCode : 0, complete, wire)
     })
+    // A reset stream stops the upstream request at once (while the decision is pending, before
+    // it is sent), as a closed HTTP/1.1 connection does.
+    if (h2) req.once('aborted', () => x.gone())
     const te = req.headers['transfer-encoding']
     const clHeader = req.headers['content-length']
     const contentLength = clHeader === undefined ? undefined : Number(clHeader)
@@ -213,6 +218,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // JSON), but it is not held to the JSON rules: not JSON, or too large, it goes on unparsed.
     let parsedBody: unknown
     let body: Readable | Buffer | null = null
+    // HTTP/2: a stream reset mid-body still ends the request ('aborted', then 'end'): a body that
+    // ends so must fail, not reach the upstream as complete (bodies without a content-length;
+    // undici refuses one shorter than its content-length by itself).
+    const aborted = (): boolean => (req as IncomingMessage).aborted
     const ct = req.headers['content-type']
     const declaredJson = isJsonContentType(ct)
     if (hasBody && pb.enabled && (declaredJson || ct === undefined)) {
@@ -234,7 +243,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
         } else {
           if (declaredJson && pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
           body = replay(prefix.chunks, req as IncomingMessage)
-          if (chunked) body = body.pipe(new BodyLimit(maxBody))
+          if (chunked) body = body.pipe(new BodyLimit(maxBody, aborted))
         }
       }
     }
@@ -242,7 +251,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // server.max_body_bytes for a stream of messages that may rightly last for hours)
     if (body === null && hasBody && !grpcCall) {
       if (chunked) {
-        const limit = new BodyLimit(maxBody)
+        const limit = new BodyLimit(maxBody, aborted)
         pipe(req, limit, () => {})
         body = limit
       } else {
@@ -259,6 +268,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? hostOf(req), requestId: x.requestId }, headerOpts)
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
     const v = await decideOn(x, req, t, headers, parsedBody, conn)
+    // Gone while the decision was made: nothing is sent upstream.
+    if (x.clientGone) { x.outcome = 'client_aborted'; return }
     if (grpcCall) return grpcExchange(x, req as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse, t, headers, v)
 
     // 4. apply the decision
@@ -427,6 +438,19 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
     if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
+    // A body on an Upgrade request would go into the tunnel as the first bytes of the new
+    // protocol, after a decision on headers that announced it as a body (WebSocket handshakes
+    // have none): refused.
+    const te = req.headers['transfer-encoding']
+    const cl = req.headers['content-length']
+    if (te !== undefined || (cl !== undefined && cl !== '0')) {
+      const x = begin(req, { ok: false, reason: 'request body with an Upgrade' })
+      x.fail('rejected', 'request body with an Upgrade', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED')
+      acct.rejected('upgrade_refused')
+      writeRawReply(socket, errorReply(400, x.requestId))
+      acct.upgradeRefused(x, req)
+      return
+    }
     const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     let accounted = false
     const done = (status: number): void => {

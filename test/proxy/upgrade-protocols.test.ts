@@ -93,6 +93,19 @@ t.test('h2c and other protocols that are not allowed are never tunnelled', async
     t.same(seen.tunnelled, [])
   })
 
+  t.test('a body on a tunnelled Upgrade is refused: it would go into the tunnel as the new protocol\'s first bytes', async (t) => {
+    const smuggle = 'GET /admin/secrets HTTP/1.1\r\nHost: api.local\r\n\r\n'
+    for (const framing of [`Content-Length: ${smuggle.length}\r\n\r\n${smuggle}`, `Transfer-Encoding: chunked\r\n\r\n${smuggle.length.toString(16)}\r\n${smuggle}\r\n0\r\n\r\n`]) {
+      up.requests.length = 0
+      seen.upgrades.length = 0
+      const r = await rawRequest(b.port, `GET /ws/a HTTP/1.1\r\nHost: api.local\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${framing}`)
+      t.match(r.text, /^HTTP\/1\.1 400 /, framing.split(':')[0])
+      t.same(seen.upgrades, [], 'the upstream was not asked to switch')
+      t.equal(up.requests.length, 0)
+      t.same(seen.tunnelled, [])
+    }
+  })
+
   t.test('the upstream must switch to the protocol that was allowed', async (t) => {
     up.server.removeAllListeners('upgrade')
     up.server.on('upgrade', (_req, socket) => {

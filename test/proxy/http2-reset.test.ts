@@ -1,0 +1,152 @@
+// A client that resets its HTTP/2 stream (RST_STREAM) has left: nothing of its request may reach
+// the upstream after that, and a body cut short by the reset must never arrive as complete.
+//   - Node ends a reset stream's writable side itself, so "the response did not finish" is no
+//     sign of it there; the request's 'aborted' is.
+//   - Node's compatibility request ends ('end') a stream reset mid-body, right after 'aborted':
+//     a body that ends so is not a body.
+// Real parts: a real decision log (write_mode group, fsync always) holds each request until its
+// event is synced, and libuv's thread pool is kept busy meanwhile (a slow disk), so the decision
+// is pending when the client leaves. Raw frames send a reset without END_STREAM (node's client
+// ends the stream before it resets).
+import { pbkdf2 } from 'node:crypto'
+import { join } from 'node:path'
+import { connect as tcp, type AddressInfo } from 'node:net'
+import { connect as h2connect, createServer as h2Server, constants as h2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import t, { type Test } from 'tap'
+import { startBouncer, startUpstream } from '../helpers/index.js'
+import { tempDir } from '../decision-log/fixtures/control-plane.js'
+
+const ALLOW = 'package bouncer\n\ndecision := {"allow": true}\n'
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Keep libuv's thread pool (where the spool syncs) busy for about `ms`. */
+function busyThreadPool (ms: number): Promise<unknown> {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+  const iterations = Math.max(1000, Math.round(ms * 2000))
+  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', resolve))))
+}
+
+interface H2Record { path: string; body: string; aborted: boolean; complete: boolean }
+
+/** An HTTP/2 (gRPC) upstream that records each call: its body, and whether it ended cleanly. */
+async function h2Upstream (t: Test): Promise<{ url: string; calls: H2Record[] }> {
+  const calls: H2Record[] = []
+  const server = h2Server((req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const rec: H2Record = { path: req.url, body: '', aborted: false, complete: false }
+    calls.push(rec)
+    req.on('data', (d: Buffer) => { rec.body += d.toString() })
+    req.on('aborted', () => { rec.aborted = true })
+    req.on('end', () => {
+      // Read where the end is delivered: a reset one is already marked aborted then.
+      rec.complete = !req.aborted
+      if (!req.stream.destroyed) { res.writeHead(200, { 'content-type': 'application/grpc' }); res.end() }
+    })
+  })
+  server.on('sessionError', () => {})
+  const sessions = new Set<import('node:http2').ServerHttp2Session>()
+  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { for (const s of sessions) s.destroy(); server.close(() => resolve()) }))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls }
+}
+
+// --- raw HTTP/2 frames (a reset without END_STREAM) ---
+function frame (type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9)
+  h.writeUIntBE(payload.length, 0, 3)
+  h[3] = type
+  h[4] = flags
+  h.writeUInt32BE(stream, 5)
+  return Buffer.concat([h, payload])
+}
+/** HPACK literal header fields without indexing (names and values under 127 bytes). */
+function hpack (headers: Array<[string, string]>): Buffer {
+  const out: number[] = []
+  for (const [n, v] of headers) out.push(0, n.length, ...Buffer.from(n), v.length, ...Buffer.from(v))
+  return Buffer.from(out)
+}
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+const DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4
+const END_HEADERS = 4
+
+/** HEADERS and a DATA frame without END_STREAM, then (after `gapMs`) RST_STREAM(CANCEL). */
+async function resetMidBody (port: number, headers: Array<[string, string]>, data: Buffer, gapMs: number): Promise<void> {
+  const sock = tcp(port, '127.0.0.1')
+  sock.on('data', () => {})
+  sock.on('error', () => {})
+  await new Promise((resolve) => sock.once('connect', resolve))
+  sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, hpack(headers)), frame(DATA, 0, 1, data)]))
+  await sleep(gapMs)
+  const code = Buffer.alloc(4)
+  code.writeUInt32BE(h2.NGHTTP2_CANCEL)
+  sock.write(frame(RST_STREAM, 0, 1, code))
+  await sleep(50)
+  sock.destroy()
+}
+
+t.test('a stream reset while the decision is pending: nothing reaches the upstream', async (t) => {
+  const dir = tempDir(t)
+  const up = await startUpstream()
+  const grpcUp = await h2Upstream(t)
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': ALLOW },
+    config: {
+      server: { http2: { cleartext: true } },
+      upstream: { http2: { url: grpcUp.url } },
+      decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: join(dir, 'spool'), fsync: 'always' },
+    },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const cases: Array<[string, Record<string, string>, boolean]> = [
+    ['GET', { ':method': 'GET', ':path': '/transfer/get' }, false],
+    ['POST with its body sent', { ':method': 'POST', ':path': '/transfer/post', 'content-type': 'application/octet-stream' }, true],
+    ['gRPC call with its message sent', { ':method': 'POST', ':path': '/bank.Transfers/Send', 'content-type': 'application/grpc', te: 'trailers' }, true],
+  ]
+  for (const [name, headers, body] of cases) {
+    const s = h2connect(b.url)
+    s.on('error', () => {})
+    // The sync of this request's event waits for the busy pool: the decision is pending.
+    const busy = busyThreadPool(300)
+    const st = s.request(headers, { endStream: !body })
+    st.on('error', () => {})
+    if (body) st.end(Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]))
+    await sleep(60)
+    st.close(h2.NGHTTP2_CANCEL)
+    await busy
+    await sleep(300)
+    t.same(up.requests.map((r) => r.url), [], `${name}: the HTTP/1.1 upstream saw nothing`)
+    t.same(grpcUp.calls.map((c) => c.path), [], `${name}: the gRPC upstream saw nothing`)
+    s.close()
+  }
+  // The bouncer serves the next request as usual.
+  const s = h2connect(b.url)
+  t.teardown(() => s.close())
+  const status = await new Promise<number>((resolve) => {
+    const st = s.request({ ':method': 'GET', ':path': '/after' })
+    st.on('response', (h) => resolve(Number(h[':status'])))
+    st.resume()
+  })
+  t.equal(status, 200)
+  t.same(up.requests.map((r) => r.url), ['/after'])
+})
+
+t.test('a body cut short by a reset never reaches the upstream as complete', async (t) => {
+  const up = await startUpstream()
+  const grpcUp = await h2Upstream(t)
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': ALLOW },
+    config: { server: { http2: { cleartext: true } }, policy: { parsed_body: { enabled: true } }, upstream: { http2: { url: grpcUp.url } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const base: Array<[string, string]> = [[':method', 'POST'], [':scheme', 'http'], [':authority', 'api.local']]
+  // No content-length: the length is the stream's, so its end is all there is to go by.
+  await resetMidBody(b.port, [...base, [':path', '/upload'], ['content-type', 'application/octet-stream']], Buffer.from('partial-body'), 100)
+  // parsed_body: the policy would have judged the part, as if it were the body.
+  await resetMidBody(b.port, [...base, [':path', '/json'], ['content-type', 'application/json']], Buffer.from('{"amount": 1'), 100)
+  await resetMidBody(b.port, [...base, [':path', '/json-whole'], ['content-type', 'application/json']], Buffer.from('{"amount": 100}'), 100)
+  // gRPC: a message of a stream the client cancelled.
+  await resetMidBody(b.port, [...base, [':path', '/bank.Transfers/Send'], ['content-type', 'application/grpc'], ['te', 'trailers']], Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]), 100)
+  await sleep(300)
+  t.same(up.requests.map((r) => `${r.url} ${r.body.toString()}`), [], 'the HTTP/1.1 upstream received no complete request')
+  t.same(grpcUp.calls.filter((c) => c.complete).map((c) => c.path), [], 'the gRPC upstream saw no call end cleanly')
+})

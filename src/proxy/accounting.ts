@@ -114,7 +114,7 @@ export function createAccounting (metrics: Metrics, log: Logger) {
       }, 'request')
     },
 
-    /** An Upgrade that is not tunnelled, with a body that cannot be re-framed: refused with 400 on the raw socket. */
+    /** An Upgrade request with a body (tunnelled or not): refused with 400 on the raw socket. */
     upgradeRefused (x: Exchange, req: ClientRequest): void {
       requests('rejected|400').inc()
       if (!logRequests) return

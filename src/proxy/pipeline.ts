@@ -411,16 +411,6 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
   /** An Upgrade we do not tunnel: the request path answers it over this socket, then it closes. */
   function asPlainHttp (req: IncomingMessage, socket: Duplex): void {
-    const te = req.headers['transfer-encoding']
-    const cl = req.headers['content-length']
-    if (te !== undefined || (cl !== undefined && cl !== '0')) {
-      const x = begin(req, { ok: false, reason: 'request body with an Upgrade that is not tunnelled' })
-      x.fail('rejected', 'request body with an Upgrade that is not tunnelled', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED')
-      acct.rejected('upgrade_refused')
-      writeRawReply(socket, errorReply(400, x.requestId))
-      acct.upgradeRefused(x, req)
-      return
-    }
     const res = new ServerResponse(req)
     res.shouldKeepAlive = false
     res.assignSocket(socket as Socket)
@@ -437,10 +427,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
-    // A body on an Upgrade request would go into the tunnel as the first bytes of the new
-    // protocol, after a decision on headers that announced it as a body (WebSocket handshakes
-    // have none): refused.
+    // A body on an Upgrade request is refused. Tunnelled, it would go into the tunnel as the
+    // first bytes of the new protocol, after a decision on headers that announced it as a body
+    // (WebSocket handshakes have none); answered as plain HTTP, it cannot be re-framed.
     const te = req.headers['transfer-encoding']
     const cl = req.headers['content-length']
     if (te !== undefined || (cl !== undefined && cl !== '0')) {
@@ -451,6 +440,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       acct.upgradeRefused(x, req)
       return
     }
+    if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
     const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     let accounted = false
     const done = (status: number): void => {

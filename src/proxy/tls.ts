@@ -4,7 +4,7 @@
 // connections get the new certificate and open ones are never dropped; and the client
 // certificate as opa-envoy-plugin puts it in the input (attributes.source.principal and
 // attributes.source.certificate).
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto'
+import { X509Certificate, constants as cryptoConstants, createPrivateKey, type KeyObject } from 'node:crypto'
 import { readFileSync, watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -67,7 +67,10 @@ export function buildServerTls (cfg: ServerTlsSettings, m: Material, now = Date.
     throw new Error(`server.tls.key_file: the key in ${keyFile} does not belong to the certificate in ${certFile} (server.tls.cert_file; the leaf certificate must come first)`)
   }
   if (m.ca !== undefined) certificates(m.ca.toString('latin1'), cfg.ca_file!, 'server.tls.ca_file')
-  const context: SecureContextOptions = { cert: m.cert, key: m.key, minVersion: cfg.min_version, ...(m.ca !== undefined ? { ca: m.ca } : {}) }
+  // No TLS 1.2 renegotiation: Node checks the client certificate of the first handshake only
+  // (socket.authorized stays true), so a client could renegotiate to an untrusted certificate
+  // and be judged by its identity. Part of the context, so a reloaded one keeps it.
+  const context: SecureContextOptions = { cert: m.cert, key: m.key, minVersion: cfg.min_version, secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION, ...(m.ca !== undefined ? { ca: m.ca } : {}) }
   try { createSecureContext(context) } catch (e) {
     throw new Error(`server.tls: OpenSSL refuses ${certFile} with ${keyFile}${m.ca !== undefined ? ` and ${cfg.ca_file}` : ''}: ${(e as Error).message}`)
   }
@@ -297,7 +300,8 @@ export function peerIdentity (socket: TLSSocket | undefined): PeerIdentity | und
   if (socket === undefined || typeof socket.getPeerX509Certificate !== 'function') return undefined
   let v = peerCache.get(socket)
   if (v === undefined) {
-    const cert = socket.authorized ? socket.getPeerX509Certificate() : undefined
+    // authorizationError too: Node leaves `authorized` set after a later handshake fails to verify.
+    const cert = socket.authorized && !socket.authorizationError ? socket.getPeerX509Certificate() : undefined
     v = cert ? { principal: principalOf(cert), certificate: urlEncodePem(cert.toString()) } : null
     peerCache.set(socket, v)
   }

@@ -64,6 +64,22 @@ function get1 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; ag
   })
 }
 
+/** A TLS 1.2 connection that asks to renegotiate once established: 'refused' or 'renegotiated'. */
+function renegotiate (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<'refused' | 'renegotiated'> {
+  return new Promise((resolve, reject) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: opts.ca, cert: opts.cert, key: opts.key, maxVersion: 'TLSv1.2' }, () => {
+      const asked = sock.renegotiate({ rejectUnauthorized: true }, (err) => {
+        sock.destroy()
+        resolve(err ? 'refused' : 'renegotiated')
+      })
+      if (!asked) { sock.destroy(); resolve('refused') }
+    })
+    sock.on('error', () => {})
+    sock.on('close', () => resolve('refused'))
+    setTimeout(() => { sock.destroy(); reject(new Error('renegotiation: no answer')) }, 5000).unref()
+  })
+}
+
 function h2 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer }): ClientHttp2Session {
   const s = h2connect(`https://127.0.0.1:${port}`, { ca: opts.ca, cert: opts.cert, key: opts.key })
   s.on('error', () => {})
@@ -210,6 +226,15 @@ t.test('client certificates', { skip }, async (t) => {
     t.equal((await get1(port, { ca })).protocol, 'HTTP/1.1', 'the server goes on')
   })
 
+  t.test('no TLS 1.2 renegotiation: a second handshake\'s certificate would not be checked', async (t) => {
+    // Node checks the client certificate of the first handshake only (socket.authorized stays
+    // true): a client that renegotiated to an untrusted certificate was judged by its identity.
+    for (const mode of ['request', 'require'] as const) {
+      const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key, ca_file: pki.ca.cert, client_certificates: mode })
+      t.equal(await renegotiate(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem }), 'refused', `${mode}: refused`)
+    }
+  })
+
   t.test('none: no certificate is asked for, none is in the input', async (t) => {
     const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
     const a = await get1(port, { ca, cert: spiffe.certPem, key: spiffe.keyPem })
@@ -308,6 +333,7 @@ t.test('certificates are reloaded when the files change; open connections stay o
   t.equal((await get1(port, { ca })).serial, serial(c))
   t.equal(ps.tls!.status().status, 'OK')
   t.equal((await get2(session)).serial, serial(a), 'the first HTTP/2 connection is still open')
+  t.equal(await renegotiate(port, { ca }), 'refused', 'a reloaded context still refuses renegotiation')
 })
 
 t.test('the periodic check finds a change the watch did not report', { skip }, async (t) => {

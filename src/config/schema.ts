@@ -37,7 +37,7 @@ const tlsOptions = section('TLS client options', {
   ca_file: str('PEM file with CA certificates to trust'),
   cert_file: str('PEM client certificate (mTLS)'),
   key_file: str('PEM client key (mTLS)'),
-  servername: str('SNI server name override'),
+  servername: str('the server name sent (SNI) and checked in the server\'s certificate; default: the host of the URL (an IP is checked, not sent). For the upstream, never the client\'s Host header'),
   reject_unauthorized: bool('verify the server certificate', true),
 })
 

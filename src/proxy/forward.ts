@@ -11,15 +11,17 @@
 // client certificate, SNI, verification) and response-head timeout.
 // Failures are classified here: timeouts → 504, anything else before the response head → 502.
 // Nothing about the failure reaches the client except the status.
+import { isIP } from 'node:net'
 import { PassThrough, Readable, type Duplex } from 'node:stream'
 import { createRequire } from 'node:module'
-import type { Dispatcher, Pool as PoolType } from 'undici'
+import type { Dispatcher, Pool as PoolType, buildConnector as buildConnectorType } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
 import type { OutgoingHeaders } from './headers.js'
 
 // The Pool alone: undici's index loads fetch, WebSocket, caches and the rest with it (~4 MB
 // of idle RSS a proxy that only forwards does not need).
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType
+const buildConnector = createRequire(import.meta.url)('undici/lib/core/connect.js') as typeof buildConnectorType
 
 export interface UpstreamRequest {
   readonly method: string
@@ -212,24 +214,38 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
   const url = new URL(cfg.url)
   const base = url.pathname.replace(/\/+$/, '')
   const tls = deps.tls
+  const https = url.protocol === 'https:'
+  const connectOptions = {
+    timeout: cfg.connect_timeout_seconds * 1000,
+    ...(https && tls !== undefined
+      ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized }
+      : {}),
+  }
+  // The upstream's TLS name (SNI and the certificate check): upstream.tls.servername, else the
+  // host of upstream.url (none for an IP: the certificate is checked against the IP). Never the
+  // request's Host: undici takes each request's servername from its Host header, so with
+  // preserve_host a client chose which name the upstream's certificate had to carry (any name
+  // the CA signed passed), and every new Host dropped the pooled connection.
+  const hostname = url.hostname.replace(/^\[|\]$/g, '')
+  const upstreamName = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
+  const connector = buildConnector(connectOptions)
   const pool = new Pool(url.origin, {
     connections: cfg.connections,
     keepAliveTimeout: cfg.keep_alive_timeout_seconds * 1000,
     headersTimeout: cfg.timeout_seconds * 1000,
     bodyTimeout: cfg.body_timeout_seconds * 1000,
-    connect: {
-      timeout: cfg.connect_timeout_seconds * 1000,
-      ...(url.protocol === 'https:' && tls !== undefined
-        ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized }
-        : {}),
-    },
+    connect: https ? (opts, cb) => { connector({ ...opts, servername: upstreamName }, cb) } : connectOptions,
   })
+  // One constant per request, so undici sees no change of name between requests (it would
+  // close the connection); the connector above ignores it.
+  const requestServername = https ? { servername: upstreamName ?? hostname } : {}
 
   const options = (r: UpstreamRequest): Dispatcher.DispatchOptions => ({
     method: r.method as Dispatcher.HttpMethod,
     path: base + r.path,
     headers: r.headers as Record<string, string | string[]>,
     body: r.body,
+    ...requestServername,
   })
 
   return {
@@ -254,7 +270,7 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         let ended = false
         let abortUpstream: Abort | undefined
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
-        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol }, {
+        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, {
           onConnect (abort: Abort) { abortUpstream = abort; abortable(abort) },
           onUpgrade (statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex) {
             settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeaders), socket })

@@ -97,3 +97,17 @@ export function isJsonContentType (ct: string | undefined): boolean {
   const sub = mt.slice(slash + 1)
   return sub === 'json' || sub.endsWith('+json')
 }
+
+/**
+ * The content coding of a request body, or undefined when it has none: no header, or only
+ * `identity` (any case, in a list). Anything else (gzip, br, an unknown token) is returned.
+ */
+export function contentCodingOf (header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const text = Array.isArray(header) ? header.join(',') : header
+  for (const c of text.split(',')) {
+    const coding = c.trim().toLowerCase()
+    if (coding !== '' && coding !== 'identity') return text.trim()
+  }
+  return undefined
+}

@@ -28,7 +28,7 @@ import type { ErrorCode } from '../errors.js'
 import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
-import { BodyLimit, isJsonContentType, readPrefix, replay } from './body.js'
+import { BodyLimit, contentCodingOf, isJsonContentType, readPrefix, replay } from './body.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
@@ -222,9 +222,24 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // ends so must fail, not reach the upstream as complete (bodies without a content-length;
     // undici refuses one shorter than its content-length by itself).
     const aborted = (): boolean => (req as IncomingMessage).aborted
-    const ct = req.headers['content-type']
+    // The request view (what the upstream gets) is built first: the body is judged by the
+    // content type the upstream will see. `Connection: content-type` drops it from the view, and
+    // an upstream that reads a body without a content type as JSON (FastAPI, Go) would read a
+    // body we skipped as text/plain. A blank content type is none (FastAPI: `if not ...`).
+    const conn = connectionFacts(req as ProxyRequest)
+    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? hostOf(req), requestId: x.requestId }, headerOpts)
+    const viewCt = headers['content-type']
+    const ct = typeof viewCt === 'string' && viewCt.trim() !== '' ? viewCt : undefined
     const declaredJson = isJsonContentType(ct)
     if (hasBody && pb.enabled && (declaredJson || ct === undefined)) {
+      // A compressed body: the policy could not read it, an upstream that inflates would (Express
+      // does by default). Refused whatever invalid_json says, as its content cannot be judged.
+      const coding = contentCodingOf(headers['content-encoding'])
+      if (coding !== undefined) {
+        x.fail('rejected', `content-encoding ${JSON.stringify(coding.slice(0, 32))} on a body parsed_body reads`, 'BOUNCER_ERR_PROXY_BAD_BODY')
+        acct.rejected('encoded_body')
+        return sendReply(res, errorReply(415, x.requestId), true)
+      }
       if (declaredJson && contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
         return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
       }
@@ -264,8 +279,6 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     // 2. input, 3. decide — on the request view (what the upstream will get)
     if (x.clientGone) return
-    const conn = connectionFacts(req as ProxyRequest)
-    const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? hostOf(req), requestId: x.requestId }, headerOpts)
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
     const v = await decideOn(x, req, t, headers, parsedBody, conn)
     // Gone while the decision was made: nothing is sent upstream.

@@ -1,0 +1,55 @@
+// parsed_body judges a body by the content type the upstream will see, and never lets a body it
+// could not read through as if it had read it:
+//   - `Connection: content-type` drops the content type from the request view (hop-by-hop): the
+//     upstream then gets a body without one, which FastAPI and Go read as JSON. It was judged by
+//     the client's raw `text/plain` and skipped.
+//   - a blank `Content-Type:` is no content type (FastAPI: `if not content_type_value`).
+//   - a compressed body cannot be judged: an upstream that inflates (Express does by default)
+//     reads it all the same. 415, whatever invalid_json says.
+import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib'
+import t from 'tap'
+import { request } from 'undici'
+import { startBouncer, startUpstream, rawRequest } from '../helpers/index.js'
+
+const POLICY = `package bouncer
+
+default decision := {"allow": true}
+
+decision := {"allow": false, "status": 403} if input.parsed_body.role == "admin"
+`
+const ADMIN = '{"role":"admin"}'
+
+t.test('parsed_body: the body is judged as the upstream will read it', async (t) => {
+  const up = await startUpstream()
+  for (const invalid of ['reject', 'skip'] as const) {
+    const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { policy: { parsed_body: { enabled: true, invalid_json: invalid } } } })
+    t.teardown(() => b.close())
+    const raw = async (headers: string, body: string | Buffer): Promise<number | undefined> => {
+      const head = `POST /x HTTP/1.1\r\nHost: api.local\r\n${headers}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`
+      return (await rawRequest(b.port, Buffer.concat([Buffer.from(head), Buffer.from(body)]))).status
+    }
+    up.requests.length = 0
+    t.equal(await raw('Content-Type: application/json\r\n', ADMIN), 403, `${invalid}: a JSON body is judged`)
+    t.equal(await raw('Content-Type: text/plain\r\nConnection: content-type\r\n', ADMIN), 403, `${invalid}: Connection: content-type — the upstream gets no content type, the body is parsed as such a body is`)
+    t.equal(await raw('Content-Type: application/xml\r\nConnection: keep-alive, Content-Type\r\n', ADMIN), 403, `${invalid}: in a list, any case`)
+    t.equal(await raw('Content-Type: \r\n', ADMIN), 403, `${invalid}: a blank content type is none`)
+    t.equal(await raw('Content-Type: text/plain\r\n', ADMIN), 200, `${invalid}: a body the upstream is told is text is not parsed`)
+    t.same(up.requests.map((r) => r.headers['content-type']), ['text/plain'], `${invalid}: only that one reached the upstream`)
+    up.requests.length = 0
+    for (const [name, coding, body] of [['gzip', 'gzip', gzipSync(ADMIN)], ['deflate', 'deflate', deflateSync(ADMIN)], ['br', 'br', brotliCompressSync(ADMIN)],
+      ['upper case', 'GZIP', gzipSync(ADMIN)], ['a list', 'gzip, identity', gzipSync(ADMIN)], ['stacked', 'gzip, gzip', gzipSync(gzipSync(ADMIN))]] as const) {
+      t.equal(await raw(`Content-Type: application/json\r\nContent-Encoding: ${coding}\r\n`, body), 415, `${invalid}: ${name}: refused, it cannot be judged`)
+      t.equal(await raw(`Content-Encoding: ${coding}\r\n`, body), 415, `${invalid}: ${name}, no content type: refused too`)
+    }
+    t.equal(await raw('Content-Type: application/json\r\nContent-Encoding: identity\r\n', ADMIN), 403, `${invalid}: identity is no coding`)
+    t.equal(await raw('Content-Type: image/png\r\nContent-Encoding: gzip\r\n', gzipSync('png')), 200, `${invalid}: a body parsed_body does not read keeps its coding`)
+    t.same(up.requests.map((r) => r.headers['content-encoding']), ['gzip'], `${invalid}: no encoded JSON reached the upstream`)
+    up.requests.length = 0
+  }
+  // The proxy goes on serving.
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { policy: { parsed_body: { enabled: true } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const r = await request(`${b.url}/after`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"role":"user"}' })
+  await r.body.dump()
+  t.equal(r.statusCode, 200)
+})

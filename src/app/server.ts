@@ -41,6 +41,9 @@ const CLOSING_HTTP1 = { ...CLOSING, connection: 'close' }
 function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return
+    // The client hung up in the middle of a request already being handled: that request counts
+    // it (client_aborted); it is no malformed request, and there is no one to answer.
+    if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage != null) { socket.destroy(); return }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     const [reason, error, text] = CLIENT_ERRORS[status]!
     metrics.rejected.inc({ reason })

@@ -53,6 +53,26 @@ t.test('malformed requests', async (t) => {
     t.equal(up.requests.length, 0)
   })
 
+  t.test('a client that hangs up mid-body is counted once, as a request, not also as malformed', { timeout: 10_000 }, async (t) => {
+    const metric = async (): Promise<string> => (await (await request(b.adminUrl + '/metrics')).body.text())
+    const total = (text: string, re: RegExp): number => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
+    const malformed = /^bouncer_rejected_requests_total\{reason="malformed"\} (\d+)$/gm
+    const requests = /^bouncer_requests_total\{[^}]*\} (\d+)$/gm
+    const before = await metric()
+    const sock = connect(b.port, '127.0.0.1')
+    sock.on('error', () => {})
+    const closed = new Promise((resolve) => sock.once('close', resolve))
+    await new Promise((resolve) => sock.once('connect', resolve))
+    sock.write('POST /public HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nhalf')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    sock.end()
+    await closed
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const after = await metric()
+    t.equal(total(after, malformed) - total(before, malformed), 0, 'not a malformed request')
+    t.equal(total(after, requests) - total(before, requests), 1, 'one request')
+  })
+
   t.test('oversized headers → 431', async (t) => {
     const r = await rawRequest(b.port, `GET /public HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(5000)}\r\nConnection: close\r\n\r\n`)
     t.equal(r.status, 431)

@@ -235,11 +235,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       // A compressed body: the policy could not read it, an upstream that inflates would (Express
       // does by default). Refused whatever invalid_json says, as its content cannot be judged.
       const coding = contentCodingOf(headers['content-encoding'])
-      if (coding !== undefined) {
-        x.fail('rejected', `content-encoding ${JSON.stringify(coding.slice(0, 32))} on a body parsed_body reads`, 'BOUNCER_ERR_PROXY_BAD_BODY')
-        acct.rejected('encoded_body')
-        return sendReply(res, errorReply(415, x.requestId), true)
-      }
+      if (coding !== undefined) return reject(415, `content-encoding ${JSON.stringify(coding.slice(0, 32))} on a body parsed_body reads`, 'encoded_body', 'BOUNCER_ERR_PROXY_BAD_BODY')
       if (declaredJson && contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
         return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
       }

@@ -56,6 +56,8 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_PROXY_BAD_QUERY: { message: 'rejected query string: %s', status: 400 },
   BOUNCER_ERR_PROXY_BAD_BODY: { message: 'rejected request body: %s', status: 400 },
   BOUNCER_ERR_PROXY_BODY_TOO_LARGE: { message: 'request body exceeds %s bytes', status: 413 },
+  // parsed_body.max_buffered_bytes: the bodies held for parsing, all requests together, are at the cap.
+  BOUNCER_ERR_PROXY_BODY_BUDGET: { message: 'request bodies held for parsing would exceed %s bytes', status: 503 },
   BOUNCER_ERR_PROXY_NO_POLICY: { message: 'no policy is active', status: 503 },
   BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT: { message: 'upstream did not answer in time', status: 504 },
   BOUNCER_ERR_PROXY_UPSTREAM_FAILED: { message: 'upstream connection failed: %s', status: 502 },

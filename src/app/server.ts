@@ -77,6 +77,7 @@ export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: Pro
     onClientError: clientErrorHandler(metrics, log),
     onClientCertificateRejected: () => metrics.rejected.inc({ reason: 'client_certificate' }),
     onStreamTimeout: () => metrics.rejected.inc({ reason: 'request_timeout' }),
+    onConnectionDropped: () => metrics.rejected.inc({ reason: 'max_connections' }),
     log,
   })
   return { proxy, refuseNewRequests () { closing = true } }

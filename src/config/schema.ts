@@ -67,6 +67,7 @@ export const configSchema = {
       port: port('proxy port', 8080),
       max_header_bytes: int('largest request head (request line + headers) accepted; larger gets 431', 16384, 1024, 1048576),
       max_body_bytes: int('largest request body forwarded; larger gets 413', 10485760, 0),
+      max_connections: int('most client connections open at once on the proxy port (HTTP/1.1 and HTTP/2 alike); a connection past it is closed as soon as it is accepted and counted in bouncer_rejected_requests_total{reason="max_connections"} (0 = no cap)', 10000, 0),
       headers_timeout_seconds: seconds('time allowed to receive the request head', 30, 1),
       request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit); HTTP/1.1: 408, HTTP/2: the stream is reset (gRPC calls excepted: they have grpc-timeout)', 300),
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
@@ -181,6 +182,7 @@ export const configSchema = {
         max_bytes: int('largest body parsed', 65536, 0),
         over_limit: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'a JSON body over max_bytes: 413, or forward without parsed_body' },
         invalid_json: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'an unparseable JSON body: 400, or evaluate without parsed_body' },
+        max_buffered_bytes: int('most bytes of request bodies held in memory for parsing at once, all requests together (a body is held from its first byte until its response ends); a body that would go past it is refused with 503 before the policy or the upstream sees it (0 = no limit)', 67108864, 0),
       }),
     }),
 
@@ -348,7 +350,7 @@ export interface BouncerConfig {
   readonly production: boolean
   readonly allow_insecure: boolean
   readonly server: {
-    readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number
+    readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number; readonly max_connections: number
     readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean
@@ -383,7 +385,7 @@ export interface BouncerConfig {
     readonly shadow?: string; readonly shadow_entrypoint?: string; readonly shadow_sample: number; readonly shadow_max_per_second: number; readonly shadow_eval_step_budget?: number
     readonly parsed_body: {
       readonly enabled: boolean; readonly max_bytes: number
-      readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'
+      readonly over_limit: 'reject' | 'skip'; readonly invalid_json: 'reject' | 'skip'; readonly max_buffered_bytes: number
     }
   }
   readonly auth: {

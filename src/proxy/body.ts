@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
 import { BouncerError } from '../errors.js'
+import type { BodyLease } from './body-budget.js'
 
 /** A pass-through that fails with BOUNCER_ERR_PROXY_BODY_TOO_LARGE past `limit` bytes. */
 export class BodyLimit extends Transform {
@@ -34,9 +35,11 @@ export type Prefix =
 
 /**
  * Reads the body if it fits in `limit` bytes. Otherwise stops at the first chunk past the
- * limit, leaves the request paused, and returns what was read (see replay()).
+ * limit, leaves the request paused, and returns what was read (see replay()). Every chunk read
+ * is charged to `lease`: one it cannot hold fails the read with BOUNCER_ERR_PROXY_BODY_BUDGET
+ * (the request is left paused; the caller refuses it).
  */
-export function readPrefix (req: IncomingMessage, limit: number): Promise<Prefix> {
+export function readPrefix (req: IncomingMessage, limit: number, lease: BodyLease, budgetLimit: number): Promise<Prefix> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -44,6 +47,12 @@ export function readPrefix (req: IncomingMessage, limit: number): Promise<Prefix
       req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted)
     }
     const onData = (chunk: Buffer) => {
+      if (!lease.take(chunk.length)) {
+        req.pause()
+        cleanup()
+        reject(new BouncerError('BOUNCER_ERR_PROXY_BODY_BUDGET', [budgetLimit]))
+        return
+      }
       chunks.push(chunk)
       size += chunk.length
       if (size > limit) {

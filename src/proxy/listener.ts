@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
   readonly onClientCertificateRejected?: (reason: string) => void
   /** An HTTP/2 stream reset because its request was not received within server.request_timeout_seconds. */
   readonly onStreamTimeout?: () => void
+  /** A connection closed on accept: server.max_connections were open. */
+  readonly onConnectionDropped?: () => void
 }
 
 export interface ProxyServer {
@@ -147,6 +149,12 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
     }
   }
 
+  // server.max_connections: counted by the listening server, so HTTP/1.1, h2c handed over by
+  // preface, TLS and HTTP/2 connections all count; Node closes a connection past it on accept.
+  if (s.max_connections > 0) {
+    server.maxConnections = s.max_connections
+    server.on('drop', () => opts.onConnectionDropped?.())
+  }
   server.on('upgrade', opts.onUpgrade)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (opts.onClientError) opts.onClientError(err, socket)

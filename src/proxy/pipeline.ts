@@ -24,11 +24,12 @@ import { pipeline as pipe, type Duplex, type Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/index.js'
 import type { BouncerConfig } from '../config/index.js'
-import type { ErrorCode } from '../errors.js'
+import { BouncerError, type ErrorCode } from '../errors.js'
 import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
 import { BodyLimit, contentCodingOf, isJsonContentType, readPrefix, replay } from './body.js'
+import { BodyBudget } from './body-budget.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
@@ -93,6 +94,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const maxBody = config.server.max_body_bytes
   const pb = config.policy.parsed_body
   const parseLimit = Math.min(pb.max_bytes, maxBody)
+  const bodyBudget = new BodyBudget(pb.max_buffered_bytes, (used) => deps.metrics.parsedBodyBuffered.set(used))
   const rejectStatus = config.path.reject_status
   const headerOpts = requestHeaderOptions(config, forwarder.authority)
   const reserved = headerOpts.reserved
@@ -240,8 +242,18 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
         return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
       }
       if (contentLength === undefined || contentLength <= parseLimit) {
+        const overBudget = (): void => reject(503, `request bodies held for parsing would exceed parsed_body.max_buffered_bytes (${pb.max_buffered_bytes})`, 'body_budget', 'BOUNCER_ERR_PROXY_BODY_BUDGET')
+        if (contentLength !== undefined && !bodyBudget.fits(contentLength)) return overBudget()
+        // Held until the exchange ends: the bytes read stay in memory until they are forwarded.
+        const lease = bodyBudget.lease()
+        res.once('close', lease.release)
         let prefix
-        try { prefix = await readPrefix(req as IncomingMessage, parseLimit) } catch { x.outcome = 'client_aborted'; res.destroy(); return }
+        try {
+          prefix = await readPrefix(req as IncomingMessage, parseLimit, lease, pb.max_buffered_bytes)
+        } catch (e) {
+          if (e instanceof BouncerError && e.code === 'BOUNCER_ERR_PROXY_BODY_BUDGET') { lease.release(); return overBudget() }
+          x.outcome = 'client_aborted'; res.destroy(); return
+        }
         if (prefix.complete) {
           body = prefix.body
           const parsed = parseStrictJson(prefix.body, 128)

@@ -6,6 +6,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { connect, type Socket } from 'node:net'
+import { connect as h2connect } from 'node:http2'
 import { startBouncer, startUpstream, rawRequest } from '../helpers/index.js'
 
 const POLICY = `package bouncer
@@ -70,7 +71,7 @@ t.test('parsed_body.max_buffered_bytes: stalled bodies cannot hold more than the
   const b = await startBouncer({
     upstream: up.url,
     rego: { 'p.rego': POLICY },
-    config: { policy: { parsed_body: { enabled: true, max_bytes: 4096, max_buffered_bytes: 5000 } } },
+    config: { server: { http2: { cleartext: true } }, policy: { parsed_body: { enabled: true, max_bytes: 4096, max_buffered_bytes: 5000 } } },
   })
   t.teardown(async () => { await b.close(); await up.close() })
   const buffered = async (): Promise<number | undefined> => gauge(await metrics(b.adminUrl), 'bouncer_parsed_body_buffered_bytes')
@@ -95,6 +96,19 @@ t.test('parsed_body.max_buffered_bytes: stalled bodies cannot hold more than the
   t.equal(chunked.status, 503, 'a chunked body is refused once it would go past the budget')
   t.match(chunked.text, /connection: close/i, 'HTTP/1.1: the unread body ends the connection')
   t.equal(await buffered(), 2000, 'what the refused bodies had read is released')
+  // HTTP/2 streams draw on the same budget: one without content-length, its body sent in full.
+  const session = h2connect(b.url)
+  t.teardown(() => session.destroy())
+  session.on('error', () => {})
+  const h2status = await new Promise<unknown>((resolve) => {
+    const st = session.request({ ':method': 'POST', ':path': '/h2', 'content-type': 'application/json' })
+    st.on('response', (h) => resolve(h[':status']))
+    st.on('error', () => resolve('error'))
+    st.end(jsonBody(3500))
+    st.resume()
+  })
+  t.equal(h2status, 503, 'HTTP/2: refused as well')
+  t.ok(await eventually(async () => (await buffered()) === 2000), 'HTTP/2: released')
   // D: fits beside A.
   t.equal(await post('/d', jsonBody(2500)), 200, 'a body that fits is parsed, judged and forwarded')
   t.ok(await eventually(async () => (await buffered()) === 2000), 'released when its exchange ends')
@@ -105,7 +119,7 @@ t.test('parsed_body.max_buffered_bytes: stalled bodies cannot hold more than the
   t.ok(await eventually(async () => (await buffered()) === 0), 'nothing held once every exchange ended')
   t.same(up.requests.map((r) => r.url), ['/d', '/a'], 'the refused requests never reached the upstream')
   t.equal(up.requests[1]!.body.toString(), aBody, 'the stalled body reached the upstream unchanged')
-  t.match(await metrics(b.adminUrl), /bouncer_rejected_requests_total\{reason="body_budget"\} 2/, 'both refusals counted')
+  t.match(await metrics(b.adminUrl), /bouncer_rejected_requests_total\{reason="body_budget"\} 3/, 'every refusal counted')
   t.equal(await post('/e', jsonBody(4096)), 200, 'a body of max_bytes fits an empty budget')
 })
 

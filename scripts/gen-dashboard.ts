@@ -92,6 +92,7 @@ export function buildDashboard (): Record<string, unknown> {
     timeseries('In flight', 'Requests being processed and tunnelled upgrade connections.', 'short', [
       t(`sum(bouncer_inflight_requests{${S}})`, 'requests'), t(`sum(bouncer_websocket_connections{${S}})`, 'upgraded connections'),
     ]),
+    timeseries('Request bodies held for parsing', 'Bytes held for parsed_body now (capped by policy.parsed_body.max_buffered_bytes; past it, 503 body_budget).', 'bytes', [t(`max by (pod) (bouncer_parsed_body_buffered_bytes{${S}})`, '{{pod}}')]),
     timeseries('Upgrades', 'Upgrade (WebSocket) requests by outcome.', 'reqps', [t(rate('bouncer_websocket_upgrades_total', 'outcome'), '{{outcome}}')]),
     timeseries('Bearer tokens', 'Token verification results, and JWKS fetches.', 'reqps', [
       t(rate('bouncer_auth_results_total', 'result'), '{{result}}'), t(rate('bouncer_auth_jwks_refreshes_total', 'outcome'), 'JWKS fetch {{outcome}}'),

@@ -85,7 +85,7 @@ async function main (): Promise<void> {
   // Pre-build inputs so the benchmark measures hashing, not object construction.
   const inputs = Array.from({ length: 1024 }, (_, i) => makeInput(i))
   const inp = (i: number): unknown => inputs[i & 1023]
-  const spec = { revision: 'bundle-2024-06-01T12:00:00Z-9f3c2a', entrypoint: 'bouncer/authz/decision' }
+  const spec = { revision: 'bundle-2024-06-01T12:00:00Z-9f3c2a', contentDigest: '3f1c0e6b5a2d', entrypoint: 'bouncer/authz/decision' }
 
   const paths = compileDecisionKey({ ...spec, inputPaths: READ_PATHS })
   const whole = compileDecisionKey({ ...spec, inputPaths: null, ignorePaths: [...DEFAULT_IGNORE_PATHS, ['attributes', 'request', 'http', 'headers', 'x-request-id'], ['attributes', 'source']] })
@@ -93,7 +93,7 @@ async function main (): Promise<void> {
   bench('key derivation', 'compiled, whole input minus ignore paths', i => whole(inp(i)), N)
   // Built as a literal, the way a caller would: an object spread here costs more than the key.
   const { revision, entrypoint } = spec
-  bench('key derivation', 'decisionCacheKey() one-shot (memo hit)', i => decisionCacheKey({ revision, entrypoint, inputPaths: READ_PATHS, input: inp(i) }), N)
+  bench('key derivation', 'decisionCacheKey() one-shot (memo hit)', i => decisionCacheKey({ revision, contentDigest: spec.contentDigest, entrypoint, inputPaths: READ_PATHS, input: inp(i) }), N)
   // Reference only: not canonical (key order matters) and keeps the noise fields.
   bench('key derivation', 'naive sha256(JSON.stringify(input))', i => createHash('sha256').update(JSON.stringify(inp(i))).digest('base64url'), N)
 

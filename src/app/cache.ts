@@ -100,10 +100,10 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
       const paths = p.inputPaths
       if (Array.isArray(paths) && !paths.some((x) => x.length === 0)) {
         // Compiler-recorded paths: the evaluator was given exactly their projection; hash that text.
-        const key = compileProjectionKey({ revision: p.revision, entrypoint: p.entrypoint, inputPaths: paths })
+        const key = compileProjectionKey({ revision: p.revision, contentDigest: p.contentDigest, entrypoint: p.entrypoint, inputPaths: paths })
         fn = (_input, text) => key(text)
       } else {
-        const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
+        const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, contentDigest: p.contentDigest, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
         fn = (input) => key(input)
         if (paths !== undefined) {
           log.warn({ revision: p.revision, entrypoint: p.entrypoint }, 'the policy can read the whole input (it passes input to a function, walks it or replaces it with `with`): decision cache keys cover every field, the request id included, so only identical requests share a decision')
@@ -123,7 +123,7 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
   holder.onActivate((next) => {
     keyPolicy = next
     keyFn = compile(next)
-    // Keys carry the revision: the old policy's L1 entries are dead weight from now on.
+    // Keys carry the revision and content digest: the old policy's L1 entries are dead weight from now on.
     // (Requests still finishing on it may add a few back; LRU and TTL take care of those.)
     cache.clearMemory()
   })

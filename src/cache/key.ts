@@ -1,6 +1,6 @@
 // Decision cache keys.
 //
-// key = SHA-256( [format, bundle revision, entrypoint, key spec] ‖ selection )
+// key = SHA-256( [format, bundle revision, policy content digest, entrypoint, key spec] ‖ selection )
 //
 // `selection` is the canonical JSON of exactly the input values the policy can read. Two
 // requests share a key only if the policy could not tell them apart — the property whose
@@ -32,6 +32,10 @@ export type InputPath = readonly (string | number)[]
 export interface DecisionKeySpec {
   /** Bundle revision: a new revision changes every key, so stale decisions are never served. */
   revision: string
+  /** Digest of the policy's module and data: a bundle rebuilt under the same revision (a hotfix,
+   *  a pipeline that stamps "prod"), or pods on one Redis running different bundles of one
+   *  revision, never share decisions. */
+  contentDigest: string
   /** Entrypoint queried, e.g. 'bouncer/authz/decision'. */
   entrypoint: string
   /** Paths the policy can read. null/undefined = the whole input. */
@@ -57,7 +61,7 @@ export const DEFAULT_IGNORE_PATHS: readonly InputPath[] = Object.freeze([
 ])
 
 // Bump when the serialisation changes, so a shared Redis never mixes two formats.
-const KEY_FORMAT = 'bouncer.decision-key.v1'
+const KEY_FORMAT = 'bouncer.decision-key.v2'
 
 /**
  * Picks the key spec for an active policy: paths recorded by the compiler when the bundle has
@@ -68,12 +72,13 @@ const KEY_FORMAT = 'bouncer.decision-key.v1'
  * another's decision. Ignore paths are the operator's promise about a policy nobody analysed.
  */
 export function resolveKeySpec (
-  policy: { revision: string; entrypoint: string; compiledInputPaths?: readonly InputPath[] | null },
+  policy: { revision: string; contentDigest: string; entrypoint: string; compiledInputPaths?: readonly InputPath[] | null },
   configured: { inputPaths?: readonly InputPath[] | null; ignorePaths?: readonly InputPath[] } = {},
 ): DecisionKeySpec {
   const recorded = policy.compiledInputPaths !== undefined
   return {
     revision: policy.revision,
+    contentDigest: policy.contentDigest,
     entrypoint: policy.entrypoint,
     inputPaths: recorded ? policy.compiledInputPaths : (configured.inputPaths ?? null),
     ignorePaths: recorded ? [] : configured.ignorePaths ?? DEFAULT_IGNORE_PATHS,
@@ -82,6 +87,7 @@ export function resolveKeySpec (
 
 export function compileDecisionKey (spec: DecisionKeySpec): DecisionKeyFn {
   if (typeof spec.revision !== 'string') throw optionsError('revision must be a string')
+  if (typeof spec.contentDigest !== 'string' || spec.contentDigest === '') throw optionsError('contentDigest must be a non-empty string')
   if (typeof spec.entrypoint !== 'string' || spec.entrypoint === '') throw optionsError('entrypoint must be a non-empty string')
   const paths = spec.inputPaths == null ? null : normalizePaths(spec.inputPaths, 'inputPaths')
   // An empty path selects the whole input: same meaning as null, so the same key.
@@ -91,7 +97,7 @@ export function compileDecisionKey (spec: DecisionKeySpec): DecisionKeyFn {
 
   // Everything that changes how a selection is built goes into the hashed prefix: two pods
   // sharing Redis with different path configs must not share keys.
-  const prefix = JSON.stringify([KEY_FORMAT, spec.revision, spec.entrypoint, whole ? null : paths, ignore])
+  const prefix = JSON.stringify([KEY_FORMAT, spec.revision, spec.contentDigest, spec.entrypoint, whole ? null : paths, ignore])
 
   if (whole) {
     const tree = buildIgnoreTree(ignore)
@@ -111,16 +117,17 @@ export function compileDecisionKey (spec: DecisionKeySpec): DecisionKeyFn {
 // Keys over a projection's text (src/proxy/projection.ts): the canonical JSON of exactly the
 // values at the paths the compiler recorded — the same text the evaluator is given, so the
 // input is serialised once per request. Its own format tag: these keys never equal v1 keys.
-const PROJECTION_KEY_FORMAT = 'bouncer.decision-key.projection.v1'
+const PROJECTION_KEY_FORMAT = 'bouncer.decision-key.projection.v2'
 
 /**
  * For a policy with compiler-recorded input paths (never operator-configured ones: those are
  * not used to cut the evaluator's input). The returned function hashes the projection text.
  */
-export function compileProjectionKey (spec: { revision: string; entrypoint: string; inputPaths: readonly InputPath[] }): (projection: string) => string {
+export function compileProjectionKey (spec: { revision: string; contentDigest: string; entrypoint: string; inputPaths: readonly InputPath[] }): (projection: string) => string {
   if (typeof spec.revision !== 'string') throw optionsError('revision must be a string')
+  if (typeof spec.contentDigest !== 'string' || spec.contentDigest === '') throw optionsError('contentDigest must be a non-empty string')
   if (typeof spec.entrypoint !== 'string' || spec.entrypoint === '') throw optionsError('entrypoint must be a non-empty string')
-  const prefix = JSON.stringify([PROJECTION_KEY_FORMAT, spec.revision, spec.entrypoint, normalizePaths(spec.inputPaths, 'inputPaths')])
+  const prefix = JSON.stringify([PROJECTION_KEY_FORMAT, spec.revision, spec.contentDigest, spec.entrypoint, normalizePaths(spec.inputPaths, 'inputPaths')])
   return (projection) => digest(prefix, projection)
 }
 
@@ -134,10 +141,10 @@ let memoFn: DecisionKeyFn | undefined
  */
 export function decisionCacheKey (req: DecisionKeyRequest): string {
   const m = memoSpec
-  if (m === undefined || memoFn === undefined || m.revision !== req.revision || m.entrypoint !== req.entrypoint ||
+  if (m === undefined || memoFn === undefined || m.revision !== req.revision || m.contentDigest !== req.contentDigest || m.entrypoint !== req.entrypoint ||
       m.inputPaths !== req.inputPaths || m.ignorePaths !== req.ignorePaths) {
     memoFn = compileDecisionKey(req)
-    memoSpec = { revision: req.revision, entrypoint: req.entrypoint, inputPaths: req.inputPaths, ignorePaths: req.ignorePaths }
+    memoSpec = { revision: req.revision, contentDigest: req.contentDigest, entrypoint: req.entrypoint, inputPaths: req.inputPaths, ignorePaths: req.ignorePaths }
   }
   return memoFn(req.input)
 }

@@ -9,6 +9,10 @@ export type InputPaths = readonly (readonly string[])[] | null | undefined
 export interface ActivePolicy {
   /** Bundle revision ("" when the source has none). */
   readonly revision: string
+  /** SHA-256 (hex) of the policy's Wasm module and data: two policies share decision cache
+   *  entries only when both their revision and this are equal (a revision is a label anyone
+   *  can reuse). */
+  readonly contentDigest: string
   /** Where it came from: a path, a bundle URL, ... (for logs and /readyz). */
   readonly source: string
   /** The decision entrypoint this policy is evaluated at. */

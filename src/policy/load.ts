@@ -28,8 +28,14 @@ export interface LoadPolicyOptions extends PolicyOptions {
   verification?: VerificationConfig
 }
 
-function contentRevision (wasm: Uint8Array, data: unknown): string {
-  return 'sha256:' + createHash('sha256').update(wasm).update(JSON.stringify(data ?? {})).digest('hex').slice(0, 16)
+/** SHA-256 of the module and the data: what the policy decides with (ActivePolicy.contentDigest). */
+function contentDigestOf (wasm: Uint8Array, data: unknown): string {
+  return createHash('sha256').update(wasm).update(JSON.stringify(data ?? {})).digest('hex')
+}
+
+/** The revision of a source that has none: the content digest, shortened. */
+function contentRevision (digest: string): string {
+  return 'sha256:' + digest.slice(0, 16)
 }
 
 interface EntrypointFacts { inputPaths: InputPaths; nondeterministic: boolean | undefined }
@@ -50,7 +56,7 @@ function entrypointFacts (metadata: Record<string, unknown> | undefined, entrypo
 }
 
 function finish (policy: WasmPolicy, entrypoint: string, meta: {
-  revision: string; source: string; inputPaths: InputPaths; nondeterministic?: boolean; bundleName: string
+  revision: string; contentDigest: string; source: string; inputPaths: InputPaths; nondeterministic?: boolean; bundleName: string
 }): LoadedPolicy {
   // Readers of a loaded policy's results (the proxy's engine, the shadow comparison, replay)
   // never modify them: results are shared, frozen objects (see EvaluatorOptions).
@@ -64,6 +70,7 @@ function finish (policy: WasmPolicy, entrypoint: string, meta: {
     : undefined
   return Object.freeze({
     revision: meta.revision,
+    contentDigest: meta.contentDigest,
     source: meta.source,
     entrypoint,
     evaluate,
@@ -101,8 +108,10 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
     throw e
   }
   const facts = loaded.facts.entrypointFacts[entrypoint]
+  const contentDigest = contentDigestOf(loaded.wasm, data)
   return finish(loaded.policy, entrypoint, {
-    revision: meta.revision || contentRevision(loaded.wasm, data),
+    revision: meta.revision || contentRevision(contentDigest),
+    contentDigest,
     source: meta.source,
     inputPaths: facts?.inputPaths,
     nondeterministic: facts?.nondeterministic ?? false,
@@ -119,8 +128,10 @@ export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: st
       throw new BouncerError('BOUNCER_ERR_POLICY_ENTRYPOINT', [entrypoint, declared.join(', ')])
     }
     const facts = entrypointFacts(bundle.manifest.metadata, entrypoint)
+    const contentDigest = contentDigestOf(bundle.wasm, bundle.data)
     return finish(await loadWasmPolicy(bundle.wasm, bundle.data, opts), entrypoint, {
-      revision: bundle.manifest.revision || contentRevision(bundle.wasm, bundle.data),
+      revision: bundle.manifest.revision || contentRevision(contentDigest),
+      contentDigest,
       source,
       inputPaths: facts.inputPaths,
       nondeterministic: facts.nondeterministic,

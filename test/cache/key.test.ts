@@ -27,7 +27,7 @@ function request (over: { id?: string; method?: string; path?: string; headers?:
   }
 }
 
-const base = { revision: 'r1', entrypoint: 'bouncer/authz/decision' }
+const base = { revision: 'r1', contentDigest: 'd1', entrypoint: 'bouncer/authz/decision' }
 const METHOD: InputPath = ['attributes', 'request', 'http', 'method']
 const TENANT: InputPath = ['attributes', 'request', 'http', 'headers', 'x-tenant']
 
@@ -65,6 +65,7 @@ t.test('a new revision or another entrypoint changes every key', async t => {
   for (const inputPaths of [[METHOD], null]) {
     const k = decisionCacheKey({ ...base, inputPaths, input })
     t.not(decisionCacheKey({ ...base, revision: 'r2', inputPaths, input }), k, 'revision')
+    t.not(decisionCacheKey({ ...base, contentDigest: 'd2', inputPaths, input }), k, 'content digest (the same revision rebuilt)')
     t.not(decisionCacheKey({ ...base, entrypoint: 'other/decision', inputPaths, input }), k, 'entrypoint')
   }
 })
@@ -149,7 +150,7 @@ t.test('whole input minus ignore paths', async t => {
 })
 
 t.test('resolveKeySpec prefers the compiler record, then configured paths, then the whole input', async t => {
-  const p = { revision: 'r', entrypoint: 'e' }
+  const p = { revision: 'r', contentDigest: 'd', entrypoint: 'e' }
   t.same(resolveKeySpec({ ...p, compiledInputPaths: [['a']] }, { inputPaths: [['b']] }).inputPaths, [['a']])
   // The compiler saying "whole input" (null) beats a configured list that could be wrong.
   t.equal(resolveKeySpec({ ...p, compiledInputPaths: null }, { inputPaths: [['b']] }).inputPaths, null)
@@ -172,7 +173,7 @@ t.test('bad specs and unserialisable inputs are BouncerErrors', async t => {
   t.throws(() => compileDecisionKey({ ...base, inputPaths: [['a', -1]] }), { name: 'BouncerError', code: 'BOUNCER_ERR_CACHE_OPTIONS' })
   t.throws(() => compileDecisionKey({ ...base, inputPaths: [{ a: 1 } as unknown as InputPath] }), { name: 'BouncerError', code: 'BOUNCER_ERR_CACHE_OPTIONS' })
   t.throws(() => compileDecisionKey({ ...base, inputPaths: null, ignorePaths: [[]] }), { name: 'BouncerError', code: 'BOUNCER_ERR_CACHE_OPTIONS' })
-  t.throws(() => compileDecisionKey({ revision: 'r', entrypoint: '' }), { name: 'BouncerError', code: 'BOUNCER_ERR_CACHE_OPTIONS' })
+  t.throws(() => compileDecisionKey({ revision: 'r', contentDigest: 'd', entrypoint: '' }), { name: 'BouncerError', code: 'BOUNCER_ERR_CACHE_OPTIONS' })
   const whole = compileDecisionKey({ ...base })
   const cyclic: Record<string, unknown> = {}
   cyclic.self = cyclic

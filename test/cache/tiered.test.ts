@@ -61,7 +61,7 @@ async function main (): Promise<void> {
   }
 
   let n = 0
-  const freshKey = (): string => compileDecisionKey({ revision: `rev-${++n}`, entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
+  const freshKey = (): string => compileDecisionKey({ revision: `rev-${++n}`, contentDigest: 'd', entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
 
   t.test('miss, then memory hit; another pod gets a Redis hit, then a memory hit', async t => {
     const podA = await open(t)
@@ -123,8 +123,8 @@ async function main (): Promise<void> {
   t.test('the key drives the cache: revision, read and unread fields', async t => {
     const cache = await open(t)
     const spec = { entrypoint: 'authz/decision', inputPaths: [['attributes', 'request', 'http', 'method'], ['identity', 'sub']] }
-    const r1 = compileDecisionKey({ revision: 'bundle-1', ...spec })
-    const r2 = compileDecisionKey({ revision: 'bundle-2', ...spec })
+    const r1 = compileDecisionKey({ revision: 'bundle-1', contentDigest: 'd', ...spec })
+    const r2 = compileDecisionKey({ revision: 'bundle-2', contentDigest: 'd', ...spec })
     const input = (method: string, sub: string, id: string) => ({ attributes: { request: { http: { method, id } } }, identity: { sub } })
 
     cache.set(r1(input('GET', 'alice', 'a')), { allow: true }, 60)

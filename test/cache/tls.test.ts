@@ -68,7 +68,7 @@ async function main (): Promise<void> {
   if (typeof started === 'string') { t.plan(0, started); return }
   t.teardown(() => started.server.stop())
 
-  const key = compileDecisionKey({ revision: 'tls', entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
+  const key = compileDecisionKey({ revision: 'tls', contentDigest: 'd', entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
 
   function cache (tt: Test, redis: RedisTierOptions, metrics: CacheMetrics = {}): TieredDecisionCache {
     const c = new TieredDecisionCache({ memory: false, redis: { commandTimeoutMs: 200, breaker: { openMs: 50 }, ...redis }, ttl: { allowSeconds: 60, denySeconds: 10 } }, { metrics })

@@ -14,7 +14,7 @@ if (missing !== undefined) {
 }
 
 async function main (): Promise<void> {
-  const key = (rev: string): string => compileDecisionKey({ revision: rev, entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
+  const key = (rev: string): string => compileDecisionKey({ revision: rev, contentDigest: 'd', entrypoint: 'authz/decision', inputPaths: [['user']] })({ user: 'alice' })
 
   function cache (tt: Test, redis: RedisTierOptions): TieredDecisionCache {
     const c = new TieredDecisionCache({ memory: false, redis: { commandTimeoutMs: 100, maxReconnectDelayMs: 100, breaker: { openMs: 50, failureThreshold: 2 }, ...redis }, ttl: { allowSeconds: 60, denySeconds: 10 } })

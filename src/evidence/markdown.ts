@@ -2,9 +2,26 @@
 // lists are cut to what a ticket can hold, with a line saying where the rest is.
 import type { EvidenceReport, OutcomeCounts } from './report.js'
 
-/** A table cell: no pipes, newlines or HTML from the log text. */
+/**
+ * A table cell: no pipes, newlines, HTML or Markdown from the log text. Paths and subjects come
+ * from requests: `/v1/[sign off](https://evil.example)` must not become a link (nor `![x](...)`
+ * a remote image) in the ticket it is pasted into, so Markdown punctuation is escaped and
+ * autolinks (`scheme://`, `www.`) are broken by an escape GitHub and CommonMark honour.
+ */
 function cell (v: unknown): string {
-  return String(v).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/`/g, "'")
+  return String(v)
+    .replace(/\\/g, '\\\\')
+    .replace(/[|[\]()!*_~#{}>+]/g, '\\$&')
+    .replace(/:\/\//g, '\\://')
+    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/</g, '&lt;')
+    .replace(/`/g, "'")
+}
+
+/** A code span: nothing inside is Markdown, so only what would end it (a backtick, a line break) goes. */
+function code (v: unknown): string {
+  return '`' + String(v).replace(/`/g, "'").replace(/[\r\n]+/g, ' ') + '`'
 }
 
 function table (head: string[], rows: unknown[][]): string {
@@ -25,7 +42,7 @@ export function renderMarkdown (r: EvidenceReport, opts: MarkdownOptions = {}): 
   out.push(`# Decision-log evidence: ${r.period.from} to ${r.period.to}\n`)
   out.push(`**${i.complete ? 'Complete' : 'NOT COMPLETE'}** · ${r.summary.decisions} decisions · ${r.summary.subjects} subjects · ${r.summary.revisions} policy revisions · ` +
     `${r.privacy.events_with_credentials === 0 ? 'no credentials in logged inputs' : `**credentials found in ${r.privacy.events_with_credentials} events**`}\n`)
-  out.push(`Generated ${r.generated_at} by ${r.generator} from ${r.input.paths.map((p) => '`' + cell(p) + '`').join(', ')} (${r.input.files.length} file(s)).  `)
+  out.push(`Generated ${r.generated_at} by ${r.generator} from ${r.input.paths.map(code).join(', ')} (${r.input.files.length} file(s)).  `)
   out.push(`Report SHA-256 (canonical JSON without \`digest\`): \`${r.digest?.value ?? ''}\`\n`)
 
   out.push('## Integrity\n')
@@ -57,7 +74,7 @@ export function renderMarkdown (r: EvidenceReport, opts: MarkdownOptions = {}): 
 
   out.push('\n## Who accessed what\n')
   out.push(r.subjects.statement + '\n')
-  if (r.subjects.new.length > 0) out.push(`\nNew in the period: ${r.subjects.new.slice(0, max).map((s) => '`' + cell(s) + '`').join(', ')}${r.subjects.new.length > max ? ', ...' : ''}\n`)
+  if (r.subjects.new.length > 0) out.push(`\nNew in the period: ${r.subjects.new.slice(0, max).map(code).join(', ')}${r.subjects.new.length > max ? ', ...' : ''}\n`)
   out.push('\n' + table(['subject', 'allowed', 'denied', 'first seen', 'last seen', 'routes (allowed/denied)'],
     r.subjects.list.slice(0, max).map((s) => [s.subject + (s.new ? ' (new)' : ''), s.allowed, s.denied, s.first_seen, s.last_seen,
       s.routes.slice(0, 6).map((x) => `${x.route} ${x.allowed}/${x.denied}`).join('; ') + (s.routes.length > 6 ? '; ...' : '')])))

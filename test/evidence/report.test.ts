@@ -176,6 +176,25 @@ t.test('a tampered copy: an edited record, a removed upload and a truncated file
   t.match(md, /\| BREAK \| gap \|/)
 })
 
+t.test('markdown: request-controlled text cannot become links, images or formatting', async (t) => {
+  const r = structuredClone(full)
+  const hostile = ['/v1/[Evidence verified, click to sign off](https://evil.example)', '/v1/![x](https://evil.example/p.png)', '/v1/www.evil.example/*bold*_x_', '/v1/<img src=x>|`code`']
+  r.access.routes = hostile.map((route) => ({ ...full.access.routes[0]!, route }))
+  const md = renderMarkdown(r)
+  const rows = md.split('\n').filter((l) => l.includes('evil') || l.includes('img'))
+  t.equal(rows.length, 4, 'each hostile route is one table row')
+  for (const row of rows) {
+    t.notMatch(row, /(^|[^\\])\[[^\]]*[^\\]\]\(/, 'no [text](url) link')
+    t.notMatch(row, /(^|[^\\])!\[/, 'no image')
+    t.notMatch(row, /https:\/\//, 'no bare URL an autolink would take')
+    t.notMatch(row, /(^|[^\\])www\./, 'no www. autolink')
+    t.notMatch(row, /(^|[^\\])[*_]/, 'no emphasis')
+    t.notMatch(row, /<img/, 'no HTML')
+  }
+  t.ok(rows[0]!.startsWith('| /v1/\\[Evidence verified, click to sign off\\]\\(https\\://evil.example\\) |'), 'the route is still readable, escaped')
+  t.match(md, /Generated .* from `[^`]+`/, 'paths stay code spans')
+})
+
 t.test('at-least-once delivery: a batch received twice is counted once', async (t) => {
   const dir = copyExports(t)
   const files = readdirSync(dir).sort()

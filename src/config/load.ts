@@ -243,6 +243,11 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (dl.enabled && dl.sinks.includes('control_plane') && !dl.service_url) p.push(`${where('decision_logs.service_url')}: is required by the control_plane sink`)
   if (dl.enabled && dl.sinks.includes('file') && !dl.file_path) p.push(`${where('decision_logs.file_path')}: is required by the file sink`)
   if (dl.min_delay_seconds > dl.max_delay_seconds) p.push(`${where('decision_logs.min_delay_seconds')}: must be <= max_delay_seconds`)
+  // batched answers a request before its event is written: a write that then fails cannot
+  // refuse it, which is backpressure's promise (requests are served with their events lost).
+  if (dl.enabled && dl.overflow === 'backpressure' && dl.write_mode === 'batched') {
+    p.push(`${where('decision_logs.write_mode')}: "batched" answers requests before their events are written, so overflow "backpressure" could not refuse a request whose event fails to be written (a full or failing disk); use write_mode "group" (the default) or "sync", or overflow "drop_oldest"`)
+  }
   // Accepted by the schema but never implemented: refused rather than ignored, so nobody relies
   // on log masking that does not happen.
   if (dl.mask_entrypoint !== undefined) p.push(`${where('decision_logs.mask_entrypoint')}: is not supported: the bundle's own data.system.log.mask and data.system.log.drop are applied (OPA's default paths; another path is not); or mask events with decision_logs.mask_rules`)

@@ -123,6 +123,8 @@ export class DecisionLogger {
   private sink: Sink | null = null
   private uploader: Uploader | null = null
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  /** The last spool write failed (full or failing disk); cleared by the next one that succeeds. status() says ERROR meanwhile. */
+  private writeFailing = false
   private head: ChainHead = GENESIS
   private readonly c = {
     recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0, policyDrops: 0,
@@ -139,11 +141,12 @@ export class DecisionLogger {
     const cfg = this.config
     this.spool = new Spool(cfg.spool, {
       warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg),
-      written: () => this.uploader?.notify(),
+      written: () => { this.writeFailing = false; this.uploader?.notify() },
       collect: () => this.sealDeferred(),
       lost: (head, events, error) => {
         // Those seqs never reached the disk: the chain continues from what did.
         this.head = head
+        this.writeFailing = true
         this.c.recorded -= events
         this.lose('write_error', events)
         this.deps.log?.error({ error: error.message, events }, 'cannot write decision log spool; events lost')
@@ -328,6 +331,7 @@ export class DecisionLogger {
     const fill = this.spool.bytes / this.maxBytes
     let state: DecisionLogState = 'OK'
     if (this.phase !== 'running') state = 'NOT_READY'
+    else if (this.writeFailing) state = 'ERROR'
     else if ((this.config.overflow === 'backpressure' && fill >= 0.95) || failures >= 10) state = 'ERROR'
     else if (failures > 0 || fill >= 0.8) state = 'WARN'
     const s: DecisionLogStatus = {
@@ -389,7 +393,9 @@ export class DecisionLogger {
     }
     try {
       this.spool.append(data, bytes, entry, { seq: entry.seq, hash: entry.hash })
+      this.writeFailing = false
     } catch (e) {
+      this.writeFailing = true
       if (isEvent) this.lose('write_error', 1)
       this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
       return false

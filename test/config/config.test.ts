@@ -109,6 +109,15 @@ t.test('cross-field rules', async (t) => {
   t.match(problemsOf(() => createConfig({ upstream: { url: 'ftp://x' } })).join(), /upstream\.url: "ftp:\/\/x" does not match/)
 })
 
+t.test('decision_logs: write_mode batched cannot keep overflow backpressure\'s promise, so the pair is refused', async (t) => {
+  const base = { upstream: { url: 'http://x' } }
+  const p = problemsOf(() => createConfig({ ...base, decision_logs: { enabled: true, sinks: ['console'], overflow: 'backpressure', write_mode: 'batched' } }))
+  t.match(p.join('\n'), /decision_logs\.write_mode.*: "batched" answers requests before their events are written, so overflow "backpressure" could not refuse/)
+  for (const [overflow, writeMode] of [['backpressure', 'group'], ['backpressure', 'sync'], ['drop_oldest', 'batched']]) {
+    t.doesNotThrow(() => createConfig({ ...base, decision_logs: { enabled: true, sinks: ['console'], overflow, write_mode: writeMode } }), `${overflow} + ${writeMode} is fine`)
+  }
+})
+
 t.test('decision_logs.mask_entrypoint is refused, not ignored (only the bundle\'s data.system.log.mask / drop paths are applied)', async (t) => {
   const p = problemsOf(() => createConfig({ upstream: { url: 'http://x' }, decision_logs: { mask_entrypoint: 'system/log/mask' } }))
   t.match(p.join('\n'), /decision_logs\.mask_entrypoint.*: is not supported: the bundle's own data\.system\.log\.mask and data\.system\.log\.drop are applied.*decision_logs\.mask_rules/)

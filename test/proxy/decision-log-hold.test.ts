@@ -81,10 +81,13 @@ t.test('a spool write that fails: backpressure answers 503 and the upstream neve
       t.equal(r.statusCode, 200, 'drop_oldest: served')
       t.equal(up.requests.length, 1)
     }
+    const state = (): unknown => (b.app.health.readiness().components.decision_logs as unknown as { state: string }).state
+    t.equal(state(), 'ERROR', `${overflow}: the decision log reports the failing disk`)
     // The failed segment is removed; the next request is logged normally.
     const again = await request(`${b.url}/second`)
     await again.body.dump()
     t.equal(again.statusCode, 200, `${overflow}: the process keeps serving`)
+    t.equal(state(), 'OK', `${overflow}: and says so once a write succeeds`)
     t.match(spoolText(spool), /"path":"\/second"/)
     await b.close()
     await up.close()

@@ -14,8 +14,9 @@ export const spec: CommandSpec = {
   description: 'Verifies a spool directory (seg-*.jsonl + state.json), an export (JSON lines, JSON arrays,\n' +
     'optionally gzip\'d), or a directory of exports. Reports the first break (edit, link, gap,\n' +
     'reorder, duplicate, restart, malformed) with its sequence number. Gaps declared by drop\n' +
-    'markers are listed, not errors.\n' +
-    'Exit status: 0 chain intact, 1 chain broken, 2 usage or read error.',
+    'markers are listed, not breaks, but the record is then not complete.\n' +
+    'Exit status: 0 chain intact and complete, 1 chain broken, 2 usage or read error,\n' +
+    '3 chain intact but drop markers declare lost decisions.',
   flags: {
     json: { type: 'boolean', help: 'print the verification result as JSON' },
   },
@@ -38,7 +39,8 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
   }
   if (json) io.stdout(JSON.stringify(r, null, 2) + '\n')
   else io.stdout(describe(r))
-  return r.ok ? 0 : 1
+  if (!r.ok) return 1
+  return r.declared_drops.length > 0 ? 3 : 0
 }
 
 export function describe (r: VerifyResult): string {
@@ -57,6 +59,10 @@ export function describe (r: VerifyResult): string {
   if (r.acked_seq !== undefined) lines.push(`acknowledged up to seq ${r.acked_seq}${r.undelivered !== undefined ? `, ${r.undelivered} undelivered` : ''}`)
   for (const d of r.declared_drops) {
     lines.push(`declared drop: seq ${d.from_seq}..${d.to_seq} (${d.count} event(s), ${d.reason})`)
+  }
+  if (r.ok && r.declared_drops.length > 0) {
+    const lost = r.declared_drops.reduce((n, d) => n + d.count, 0)
+    lines.push(`INCOMPLETE: drop markers declare ${lost} lost event(s); the chain holds together, but this is not a complete record (exit status 3)`)
   }
   if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
   if (r.duplicates_skipped !== undefined) lines.push(`note: ${r.duplicates_skipped} record(s) read again exactly as already checked (delivered twice), skipped`)

@@ -109,6 +109,10 @@ t.test('declared drops are accepted when the marker joins the chain on both side
   t.ok(r.ok, 'declared gap is fine')
   t.match(r, { records: 8, decisions: 7, markers: 1 })
   t.match(r.declared_drops, [{ from_seq: 4, to_seq: 6, count: 3, reason: 'spool_full' }])
+  // Intact is not complete: the CLI says so, with its own exit status (a marker needs no secret).
+  const out: string[] = []
+  t.equal(await verifyLogCli([file(t, kept)], { stdout: (s: string) => { out.push(s) }, stderr: () => {} }), 3, 'exit status 3: intact, losses declared')
+  t.match(out.join(''), /INCOMPLETE: drop markers declare 3 lost event\(s\)/)
 
   const lying = sealEvent({ decision_id: 'm', labels: {}, timestamp: 'x', drop: { reason: 'spool_full', from_seq: 4, to_seq: 6, count: 3, from_prev_hash: ev[2].hash, to_hash: 'f'.repeat(64) } }, 11, ev[9].hash)
   const r2 = await verifyLog(file(t, [...lines.slice(0, 3), ...lines.slice(6), lying.line]))

@@ -11,6 +11,7 @@ import type { PolicyInput } from './input.js'
 import { compileInputView, type InputView } from './projection.js'
 import { InputJson } from '../policy/eval/index.js'
 import type { DecisionCache, DecisionEventInput, DecisionLogger, Masker } from './seams.js'
+import { compileSecretScrubber } from './secret-values.js'
 
 export type FailReason = 'no_policy' | 'eval_error' | 'eval_timeout' | 'invalid_decision' | 'invalid_mask' | 'mask_unavailable' | 'log_backpressure'
 
@@ -110,6 +111,7 @@ export function createEngine (deps: EngineDeps): Decide {
     policyErrors.set(r, metrics.policyErrors.labels(r))
   }
   const evalHist = metrics.evalDuration
+  const scrubSecrets = compileSecretScrubber(config)
   const beforeEvaluate = deps.beforeEvaluate
   // What the evaluator gets, per policy (compiled once per activation, like the cache key).
   const views = new WeakMap<ActivePolicy, InputView>()
@@ -149,6 +151,8 @@ export function createEngine (deps: EngineDeps): Decide {
     failClosed.get(reason)!.inc()
     if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.get(reason)!.inc()
     const code = FAIL_CODES[reason]
+    // A builtin error may quote a credential from the input (strict builtin errors).
+    if (reason === 'eval_error') message = scrubSecrets(message, input)
     log.warn({ id: ctx.id, reason, code, error: message, revision: policy?.revision }, 'fail closed')
     if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code, message })
     return { verdict: { kind: 'fail', status, reason }, cached, evalNs, reason: message, revision: policy?.revision }

@@ -1,0 +1,56 @@
+// Error messages may quote the input: with strict builtin errors, `to_number(input...authorization)`
+// fails with `strconv.ParseFloat: parsing "Bearer <token>"`, and `io.jwt.decode` quotes the bad
+// token. The header is erased from the logged input, but the message went to the process log
+// and the decision-log event as it was. Before a fail-closed message is logged or recorded, the
+// values of credential headers and query parameters in the input are cut out of it.
+import { compileNameMatcher, type NameMatcher } from '../decision-log/erase.js'
+import type { BouncerConfig } from '../config/index.js'
+
+const ERASED = '[erased]'
+// A token's parts as messages quote them: "Bearer <token>" → "<token>", cookies → each value.
+const PARTS = /[\s;,=]+/
+// Shorter parts ("Bearer", "id") are words a message may rightly hold.
+const MIN_PART = 6
+
+export type SecretScrubber = (message: string, input: unknown) => string
+
+/** Credential header names (the decision log's erase list, the auth header) and query parameter names, from the config. */
+export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
+  const headers = compileNameMatcher([...config.decision_logs.erase_headers, config.auth.jwt.header, 'authorization', 'proxy-authorization', 'cookie'])
+  const params = compileNameMatcher(config.decision_logs.erase_query_params)
+  return (message, input) => {
+    const values = secretValues(input, headers, params)
+    if (values.length === 0) return message
+    let out = message
+    // Longest first: a whole value before the parts it contains.
+    for (const v of values.sort((a, b) => b.length - a.length)) if (out.includes(v)) out = out.split(v).join(ERASED)
+    return out
+  }
+}
+
+function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher): string[] {
+  const out: string[] = []
+  const add = (v: unknown): void => {
+    if (typeof v !== 'string' || v === '') return
+    out.push(v)
+    for (const part of v.split(PARTS)) if (part.length >= MIN_PART && part !== v) out.push(part)
+  }
+  const http = field(field(field(input, 'attributes'), 'request'), 'http')
+  const hs = field(http, 'headers')
+  if (hs !== null && typeof hs === 'object') {
+    for (const [name, v] of Object.entries(hs)) if (headers(name)) add(v)
+  }
+  const query = field(input, 'parsed_query')
+  if (query !== null && typeof query === 'object') {
+    for (const [name, v] of Object.entries(query)) {
+      if (!params(name)) continue
+      if (Array.isArray(v)) v.forEach(add)
+      else add(v)
+    }
+  }
+  return out
+}
+
+function field (v: unknown, name: string): unknown {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[name] : undefined
+}

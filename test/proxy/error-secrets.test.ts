@@ -1,0 +1,55 @@
+// A builtin error can quote the input: with strict builtin errors, to_number() of the
+// Authorization header fails with `parsing "Bearer <token>"`. The header is erased from the
+// logged input; the fail-closed message must not carry it to the process log or the decision
+// log either. Real bouncer, real decision-log spool, real compiled policy.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { request } from 'undici'
+import { memoryLogger, startBouncer, startUpstream } from '../helpers/index.js'
+import { tempDir } from '../decision-log/fixtures/control-plane.js'
+
+const POLICY = `package bouncer
+
+decision := {"allow": to_number(input.attributes.request.http.headers.authorization) > 0} if input.parsed_path[0] == "header"
+decision := {"allow": to_number(input.parsed_query.access_token[0]) > 0} if input.parsed_path[0] == "query"
+decision := {"allow": to_number(input.attributes.request.http.headers["x-trace"]) > 0} if input.parsed_path[0] == "other"
+`
+const TOKEN = 'eyJhbGciOiJub25lIn0.SECRET-TOKEN-VALUE'
+const QUERY_SECRET = 'QUERY-SECRET-VALUE'
+
+t.test('fail-closed messages quote no credential from the input', async (t) => {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const logs = memoryLogger('warn')
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': POLICY },
+    deps: { logger: logs.logger },
+    config: {
+      policy: { strict_builtin_errors: true, error_status: 500 },
+      decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' },
+    },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+
+  const get = async (path: string, headers: Record<string, string> = {}): Promise<number> => {
+    const r = await request(`${b.url}${path}`, { headers })
+    await r.body.dump()
+    return r.statusCode
+  }
+  t.equal(await get('/header', { authorization: `Bearer ${TOKEN}` }), 500, 'the builtin error fails closed')
+  t.equal(await get(`/query?access_token=${QUERY_SECRET}`), 500)
+  t.equal(await get('/other', { 'x-trace': 'not-a-number-but-no-secret' }), 500)
+  t.equal(up.requests.length, 0)
+  // write_mode group (the default): each request was answered once its event was on disk.
+
+  const spoolText = readdirSync(spool).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(spool, f), 'utf8')).join('')
+  for (const [where, text] of [['process log', logs.text()], ['decision log', spoolText]] as const) {
+    t.notMatch(text, /SECRET-TOKEN-VALUE/, `${where}: the bearer token is not quoted`)
+    t.notMatch(text, /QUERY-SECRET-VALUE/, `${where}: the credential query parameter is not quoted`)
+    t.match(text, /to_number: .*\[erased\]/, `${where}: the message says what was cut`)
+    t.match(text, /not-a-number-but-no-secret/, `${where}: a value that is no credential is kept (the message stays useful)`)
+  }
+})

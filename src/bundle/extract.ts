@@ -2,6 +2,7 @@
 // declared size is checked from its tar header before its bytes are read, the compressed
 // input is counted, and the decompressed stream is capped as a second line of defence.
 // Reading stops at the tar end-of-archive marker, so trailing zeros are never inflated.
+// An EntryGate (signature verification) may pass over an entry, or refuse it, from its header.
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { BundleError, describeError } from './bundle-error.js'
@@ -15,11 +16,28 @@ export type BundleSource = Uint8Array | AsyncIterable<Uint8Array> | Readable
 const FRAMING_PER_ENTRY = 4 * 512
 
 /**
- * Reads a gzip'd tar into path → bytes (paths without a leading slash). Directories are
- * skipped; every other non-regular entry (symlink, hardlink, device, fifo) is refused.
+ * Decides, per regular file, whether its bytes are read at all (signature verification,
+ * src/bundle/verify-stream.ts). `admit` sees the path and declared size after the reader's
+ * own checks (type, path, duplicates, limits) and before a byte of the body is inflated:
+ * `keep` reads it and hands it to `accept` before the next entry is looked at, `skip`
+ * passes over it without keeping it, `stop` ends the read there. Either may throw.
+ */
+export interface EntryGate {
+  admit: (path: string, size: number) => 'keep' | 'skip' | 'stop'
+  accept: (path: string, body: Buffer) => void | Promise<void>
+}
+
+export interface ExtractOptions {
+  gate?: EntryGate
+}
+
+/**
+ * Reads a gzip'd tar into path → bytes (paths without a leading slash; with a gate, the
+ * files it kept). Directories are skipped; every other non-regular entry (symlink, hardlink, device, fifo) is refused.
  * `label` names the archive in errors about the archive as a whole.
  */
-export async function extractFiles (source: BundleSource, limits: BundleLimits | undefined, label: string): Promise<Map<string, Buffer>> {
+export async function extractFiles (source: BundleSource, limits: BundleLimits | undefined, label: string, options: ExtractOptions = {}): Promise<Map<string, Buffer>> {
+  const gate = options.gate
   const lim = resolveLimits(limits)
   const decompressedCap = lim.maxTotalBytes + (lim.maxEntries + 2) * FRAMING_PER_ENTRY
 
@@ -55,8 +73,10 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
   }
 
   const files = new Map<string, Buffer>()
+  const seen = new Set<string>()
   let entries = 0
   let total = 0
+  let stopped = false
   try {
     for await (const entry of readTar(counted())) {
       const h = entry.header
@@ -74,7 +94,7 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
         throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `${h.type}${target}; only regular files and directories are allowed`)
       }
       const path = normalizeEntryPath(h.name, { allowRoot: true })
-      if (files.has(path)) {
+      if (seen.has(path)) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_DUPLICATE_ENTRY', path, 'a bundle path must be unique (a signature could cover one copy while the other is loaded)')
       }
       if (h.size > lim.maxFileBytes) {
@@ -83,9 +103,18 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
       if (total + h.size > lim.maxTotalBytes) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', path, `the files together would exceed max_total_bytes (${lim.maxTotalBytes})`)
       }
+      seen.add(path)
+      const verdict = gate === undefined ? 'keep' : gate.admit(path, h.size)
+      if (verdict === 'stop') { stopped = true; break }
+      if (verdict === 'skip') {
+        await entry.skip()
+        total += h.size
+        continue
+      }
       const body = await entry.read()
       total += body.length
       files.set(path, body)
+      if (gate !== undefined) await gate.accept(path, body)
     }
     if (gzipError !== undefined) throw gzipError
   } catch (e) {
@@ -102,7 +131,7 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
   // Stop inflating whatever follows the end-of-archive marker.
   gunzip.destroy()
   input.destroy()
-  if (files.size === 0) {
+  if (seen.size === 0 && !stopped) {
     // An empty archive would replace every policy with nothing; it is always a mistake
     // (an empty 200 from a proxy, a truncated upload), so it is refused, not activated.
     throw new BundleError('BOUNCER_ERR_BUNDLE_TAR', label, 'the archive contains no files')

@@ -4,11 +4,12 @@
 // in the manifest (./facts). Delivery (download, persistence, status) is src/policy/bundle.
 export { readBundle, readBundleStream, type ReadBundleOptions } from './read.js'
 export { writeBundle, packFiles, type BundleContents } from './write.js'
-export { extractFiles, type BundleSource } from './extract.js'
+export { extractFiles, type BundleSource, type EntryGate, type ExtractOptions } from './extract.js'
+export { extractVerified, MAX_SIGNATURES_BYTES, MAX_UNVERIFIED_BYTES, type VerifiedFiles } from './verify-stream.js'
 export { assembleBundle, regoPackagePath, MANIFEST_FILE, SIGNATURES_FILE } from './assemble.js'
 export { normalizeManifest, regoVersionForFile, serializeManifest } from './manifest.js'
 export {
-  signBundleFiles, verifyBundleSignature, prepareVerification, sha256Hex,
+  signBundleFiles, verifyBundleSignature, verifySignaturesFile, SignedFileList, prepareVerification, sha256Hex,
   type SignOptions, type VerificationConfig, type VerificationKey, type PreparedVerification, type HashAlgorithm, type KeyMaterial
 } from './signatures.js'
 export {

@@ -164,15 +164,78 @@ function decodeSegment (seg: string, what: string): Record<string, unknown> {
 interface FileEntry { name: string; hash: string; algorithm: string }
 
 /**
- * Verifies `.signatures.json` against every other file of the bundle.
- * Throws BOUNCER_ERR_BUNDLE_SIGNATURE naming the offending file, or
- * BOUNCER_ERR_BUNDLE_UNSIGNED when there is no `.signatures.json`.
+ * The files a verified `.signatures.json` lists, checked one by one as a reader meets them:
+ * `admit` before a file's bytes are read (so an unlisted file is refused unread), `check`
+ * once they are, `finish` at the end (nothing listed may be missing). One instance per read.
  */
-export async function verifyBundleSignature (files: ReadonlyMap<string, Uint8Array>, cfg: VerificationConfig | PreparedVerification, label = 'archive'): Promise<VerifiedSignature> {
-  const pv = 'exclude' in cfg && cfg.keys instanceof Map ? cfg as PreparedVerification : prepareVerification(cfg as VerificationConfig)
-  const sigBytes = files.get(SIGNATURES_FILE)
-  if (sigBytes === undefined) throw new BundleError('BOUNCER_ERR_BUNDLE_UNSIGNED', label, `it has no ${SIGNATURES_FILE} and verification keys are configured`)
+export class SignedFileList {
+  readonly keyId: string
+  readonly algorithm: SigningAlgorithm
+  readonly scope: string
+  readonly #pv: PreparedVerification
+  readonly #listed: Map<string, FileEntry>
+  readonly #checked: string[] = []
 
+  constructor (pv: PreparedVerification, keyId: string, algorithm: SigningAlgorithm, scope: string, listed: Map<string, FileEntry>) {
+    this.#pv = pv
+    this.keyId = keyId
+    this.algorithm = algorithm
+    this.scope = scope
+    this.#listed = new Map(listed)
+  }
+
+  /** True when `exclude_files` leaves `path` out of verification. */
+  isExcluded (path: string): boolean {
+    return this.#pv.exclude.some(r => r.test(path))
+  }
+
+  /** Accepts a bundle path before its bytes are read; throws when the signature does not cover it. */
+  admit (path: string): void {
+    if (path === SIGNATURES_FILE || this.isExcluded(path)) return
+    const entry = this.#listed.get(path)
+    if (entry === undefined) throw sigError(path, 'is not covered by the bundle signature (extra unsigned file)')
+    if (HASHES[entry.algorithm] === undefined) throw sigError(path, `hash algorithm "${entry.algorithm}" is not accepted (use SHA-224..SHA-512)`)
+  }
+
+  /** Checks a file's digest against its listing (admit first); throws on a mismatch. */
+  check (path: string, bytes: Uint8Array): void {
+    if (path === SIGNATURES_FILE) return
+    if (this.isExcluded(path)) { this.#listed.delete(path); return }
+    this.admit(path)
+    const entry = this.#listed.get(path)!
+    let digest: string
+    try {
+      digest = fileDigest(path, bytes, HASHES[entry.algorithm]!)
+    } catch (e) {
+      throw sigError(path, `cannot compute its canonical digest: ${describeError(e)}`, e)
+    }
+    if (digest !== entry.hash.toLowerCase()) throw sigError(path, `digest mismatch (signed ${entry.hash}, actual ${digest})`)
+    this.#listed.delete(path)
+    this.#checked.push(path)
+  }
+
+  /** After the last file: throws when a listed file never came; otherwise the verified signature. */
+  finish (): VerifiedSignature {
+    if (this.#listed.size > 0) {
+      const missing = [...this.#listed.keys()].sort()
+      throw sigError(missing.join(', '), 'listed in the bundle signature but missing from the bundle')
+    }
+    return { keyId: this.keyId, algorithm: this.algorithm, scope: this.scope, files: [...this.#checked].sort() }
+  }
+}
+
+/** A verification config prepared (prepareVerification), or the prepared one as given. */
+export function toPrepared (cfg: VerificationConfig | PreparedVerification): PreparedVerification {
+  return 'exclude' in cfg && cfg.keys instanceof Map ? cfg as PreparedVerification : prepareVerification(cfg as VerificationConfig)
+}
+
+/**
+ * Verifies the `.signatures.json` text alone: one compact JWS, its key (configured key id,
+ * else `kid`, else the `keyid` claim), the key's algorithm and the scope. Returns the files
+ * its payload lists, to be checked as the bundle is read. Throws BOUNCER_ERR_BUNDLE_SIGNATURE.
+ */
+export async function verifySignaturesFile (sigBytes: Uint8Array, cfg: VerificationConfig | PreparedVerification): Promise<SignedFileList> {
+  const pv = toPrepared(cfg)
   let sc: unknown
   try {
     sc = JSON.parse(Buffer.from(sigBytes).toString('utf8'))
@@ -222,30 +285,26 @@ export async function verifyBundleSignature (files: ReadonlyMap<string, Uint8Arr
     if (listed.has(name)) throw sigError(name, 'is listed more than once in the signature')
     listed.set(name, { name, hash: e.hash, algorithm: e.algorithm })
   }
+  return new SignedFileList(pv, keyId, key.algorithm, expectedScope, listed)
+}
 
-  const checked: string[] = []
-  for (const [path, bytes] of [...files].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
-    if (path === SIGNATURES_FILE) continue
-    if (pv.exclude.some(r => r.test(path))) { listed.delete(path); continue }
-    const entry = listed.get(path)
-    if (entry === undefined) throw sigError(path, 'is not covered by the bundle signature (extra unsigned file)')
-    const nodeAlg = HASHES[entry.algorithm]
-    if (nodeAlg === undefined) throw sigError(path, `hash algorithm "${entry.algorithm}" is not accepted (use SHA-224..SHA-512)`)
-    let digest: string
-    try {
-      digest = fileDigest(path, bytes, nodeAlg)
-    } catch (e) {
-      throw sigError(path, `cannot compute its canonical digest: ${describeError(e)}`, e)
-    }
-    if (digest !== entry.hash.toLowerCase()) throw sigError(path, `digest mismatch (signed ${entry.hash}, actual ${digest})`)
-    listed.delete(path)
-    checked.push(path)
-  }
-  if (listed.size > 0) {
-    const missing = [...listed.keys()].sort()
-    throw sigError(missing.join(', '), 'listed in the bundle signature but missing from the bundle')
-  }
-  return { keyId, algorithm: key.algorithm, scope: expectedScope, files: checked }
+/**
+ * Verifies `.signatures.json` against every other file of the bundle.
+ * Throws BOUNCER_ERR_BUNDLE_SIGNATURE naming the offending file, or
+ * BOUNCER_ERR_BUNDLE_UNSIGNED when there is no `.signatures.json`.
+ */
+export async function verifyBundleSignature (files: ReadonlyMap<string, Uint8Array>, cfg: VerificationConfig | PreparedVerification, label = 'archive'): Promise<VerifiedSignature> {
+  const pv = toPrepared(cfg)
+  const sigBytes = files.get(SIGNATURES_FILE)
+  if (sigBytes === undefined) throw unsignedError(label)
+  const list = await verifySignaturesFile(sigBytes, pv)
+  for (const [path, bytes] of [...files].sort((a, b) => a[0] < b[0] ? -1 : 1)) list.check(path, bytes)
+  return list.finish()
+}
+
+/** BOUNCER_ERR_BUNDLE_UNSIGNED for an archive (named by `label`) without `.signatures.json`. */
+export function unsignedError (label: string): BundleError {
+  return new BundleError('BOUNCER_ERR_BUNDLE_UNSIGNED', label, `it has no ${SIGNATURES_FILE} and verification keys are configured`)
 }
 
 /** Produces the `.signatures.json` text for `files` (which must not include it). */

@@ -53,6 +53,32 @@ class ByteReader {
     return out
   }
 
+  /** Consumes up to n bytes without keeping them; returns how many there were. */
+  async skip (n: number): Promise<number> {
+    let left = n
+    while (left > 0) {
+      if (this.#len === 0) {
+        if (this.#done) break
+        const r = await this.#it.next()
+        if (r.done === true) { this.#done = true; break }
+        const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+        if (b.length > 0) { this.#chunks = [b]; this.#len = b.length }
+        continue
+      }
+      const head = this.#chunks[0]!
+      if (head.length <= left) {
+        left -= head.length
+        this.#len -= head.length
+        this.#chunks.shift()
+      } else {
+        this.#chunks[0] = head.subarray(left)
+        this.#len -= left
+        left = 0
+      }
+    }
+    return n - left
+  }
+
   async close (): Promise<void> {
     await this.#it.return?.()
   }
@@ -128,6 +154,8 @@ export interface TarEntry {
   header: TarHeader
   /** Reads the whole body; must be called (or skip()) before asking for the next entry. */
   read: () => Promise<Buffer>
+  /** Passes over the body without keeping it (the reader does this for an entry left unread). */
+  skip: () => Promise<void>
 }
 
 /**
@@ -205,8 +233,14 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
         if (pad.length < padding(size)) throw new TarFormatError(`archive truncated after ${JSON.stringify(name)}`)
         return body
       }
-      yield { header, read }
-      if (!consumed) await read()
+      const skip = async (): Promise<void> => {
+        if (consumed) throw new Error('tar entry body already read')
+        consumed = true
+        if (await r.skip(size) < size) throw new TarFormatError(`archive truncated inside ${JSON.stringify(name)}`)
+        if (await r.skip(padding(size)) < padding(size)) throw new TarFormatError(`archive truncated after ${JSON.stringify(name)}`)
+      }
+      yield { header, read, skip }
+      if (!consumed) await skip()
     }
   } finally {
     await r.close()

@@ -327,8 +327,8 @@ export const configSchema = {
         exclude_files: strList('files excluded from verification', []),
       }),
       persist_dir: str('where the last good bundle is kept', { default: '/var/lib/bouncer/bundles' }),
-      max_bundle_bytes: int('largest bundle download / total uncompressed size', 536870912, 1024),
-      max_file_bytes: int('largest file inside a bundle', 268435456, 1024),
+      max_bundle_bytes: int('largest bundle download / total uncompressed size (the default fits the chart\'s 384 MiB memory limit: a bundle is held whole, and its data parsed, while the previous one still serves; raise both with the pod\'s memory)', 67108864, 1024),
+      max_file_bytes: int('largest file inside a bundle', 33554432, 1024),
     }),
   },
 } as const

@@ -35,11 +35,14 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
   const activate = which?.activate ?? ((p: LoadedPolicy) => holder.activate(p))
   // Only this bundle's revision series is replaced (another manager's stays).
   let shownRevision: string | undefined
+  // The token file is read here once so that a missing one is a config error at start; the
+  // downloader reads it again for every request (tokens are rotated on disk).
+  readOptionalFile(b.bearer_token_file, 'bundles.bearer_token_file', { trim: true })
   return new BundleManager({
     name,
     service: {
       url: b.service_url,
-      bearerToken: readOptionalFile(b.bearer_token_file, 'bundles.bearer_token_file', { trim: true }),
+      ...(b.bearer_token_file === undefined ? {} : { bearerTokenFile: b.bearer_token_file }),
       tls: readTlsFiles(b.tls, 'bundles.tls'),
     },
     resource,

@@ -45,7 +45,10 @@ export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLo
     const tls = readTlsFiles(tlsFiles, 'decision_logs.tls')
     slice = {
       ...rest,
+      // Read now so that a missing file is a config error at start; the uploader reads the
+      // file again for every upload (tokens are rotated on disk).
       bearer_token: readOptionalFile(tokenFile, 'decision_logs.bearer_token_file', { trim: true }),
+      ...(tokenFile === undefined ? {} : { bearer_token_file: tokenFile }),
       tls: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, reject_unauthorized: tls.rejectUnauthorized },
     }
   }

@@ -90,6 +90,9 @@ export interface TlsConnectOptions { ca?: string; cert?: string; key?: string; r
 export interface ServiceConfig {
   readonly url: string // service_url + resource
   readonly token?: string
+  /** bearer_token_file: read again for every upload (it takes the place of `token`, which is
+   * what it held at start), so a token rotated on disk is sent from the next upload on. */
+  readonly token_file?: string
   readonly tls?: TlsConnectOptions
   readonly request_timeout_ms: number
 }
@@ -163,6 +166,7 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
     service = {
       url: (o.service_url ?? '').replace(/\/+$/, '') + resource,
       token,
+      ...(o.bearer_token_file === undefined ? {} : { token_file: o.bearer_token_file }),
       tls,
       request_timeout_ms: Math.round(seconds(o.request_timeout_seconds, 'request_timeout_seconds', 10, 0.001, errors) * 1000),
     }

@@ -6,6 +6,8 @@ import type { TlsClientOptions } from './download.js'
 export interface BundleServiceConfig {
   url: string
   bearerToken?: string
+  /** Read again for every request (see ServiceClientOptions.bearerTokenFile). */
+  bearerTokenFile?: string
   tls?: TlsClientOptions
   headers?: Record<string, string>
 }
@@ -83,6 +85,9 @@ export function resolveBundleManagerConfig (c: BundleManagerConfig): ResolvedBun
     throw bad('service.tls.rejectUnauthorized', 'cannot be false in production mode')
   }
   if (c.service.bearerToken !== undefined && typeof c.service.bearerToken !== 'string') throw bad('service.bearerToken', 'must be a string')
+  if (c.service.bearerTokenFile !== undefined && (typeof c.service.bearerTokenFile !== 'string' || c.service.bearerTokenFile === '')) {
+    throw bad('service.bearerTokenFile', 'must be a non-empty string')
+  }
   if (c.signing !== undefined) prepareVerification(c.signing)
 
   const p = c.polling ?? {}

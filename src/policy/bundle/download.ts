@@ -1,8 +1,14 @@
 // Bundle service client (OPA's bundle service API): GET <service>/<resource> with
 // If-None-Match/ETag, 304 Not Modified, long polling (`Prefer: wait=N`, honoured when the
 // server answers with the bundle content type), bearer token, mTLS, a cap on the response
-// size and a deadline per request. The polling loop lives here too: jittered delay between
-// min and max, immediate re-request after a long poll, exponential backoff after failures.
+// size and a deadline per request. The polling helpers live here too: jittered delay between
+// min and max, exponential backoff after failures (the manager decides when a long poll is
+// re-issued at once). A bearer token file is read again for every request, so a token rotated
+// on disk (Kubernetes projected service-account tokens, Vault agent) is used at the next one.
+// An error answer's body is never read into a message: a proxy that echoes the request would
+// put the token and presigned query values into /readyz and the logs.
+import { readFile } from 'node:fs/promises'
+import { STATUS_CODES } from 'node:http'
 import { Agent, request, type Dispatcher } from 'undici'
 import { BundleError, describeError } from '../../bundle/index.js'
 import { redactUrl } from '../../redact-url.js'
@@ -25,6 +31,11 @@ export interface ServiceClientOptions {
   /** Service base URL, e.g. `https://cp.example.com/v1`. */
   url: string
   bearerToken?: string
+  /**
+   * File holding the bearer token, read again (and trimmed) for every request; takes the place
+   * of bearerToken. A file that cannot be read fails that request with an error naming it.
+   */
+  bearerTokenFile?: string
   tls?: TlsClientOptions
   /** Extra headers sent with every request. */
   headers?: Record<string, string>
@@ -58,11 +69,29 @@ export function createServiceDispatcher (tls?: TlsClientOptions): Dispatcher {
   })
 }
 
-/** Authorization and static headers for every request to the service. */
-export function serviceHeaders (s: ServiceClientOptions): Record<string, string> {
+/**
+ * Authorization and static headers for one request to the service: the token file (when set)
+ * is read now. Throws an Error naming the file when it cannot be read.
+ */
+export async function serviceHeaders (s: ServiceClientOptions): Promise<Record<string, string>> {
   const h: Record<string, string> = { ...(s.headers ?? {}) }
-  if (s.bearerToken !== undefined && s.bearerToken !== '') h.authorization = `Bearer ${s.bearerToken}`
+  const token = s.bearerTokenFile === undefined ? s.bearerToken : await readTokenFile(s.bearerTokenFile)
+  if (token !== undefined && token !== '') h.authorization = `Bearer ${token}`
   return h
+}
+
+async function readTokenFile (file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim()
+  } catch (e) {
+    throw new Error(`cannot read bearer token file ${file}: ${describeError(e)}`, { cause: e })
+  }
+}
+
+/** "HTTP 401 (Unauthorized)": the status and its standard reason phrase, nothing the server wrote. */
+export function describeStatus (status: number): string {
+  const phrase = STATUS_CODES[status]
+  return phrase === undefined ? `HTTP ${status}` : `HTTP ${status} (${phrase})`
 }
 
 /** Downloads error carry the HTTP status for the status API's `http_code`. */
@@ -102,7 +131,14 @@ export class BundleDownloader {
    */
   async fetchOnce (signal?: AbortSignal): Promise<DownloadResult> {
     const o = this.#opts
-    const headers: Record<string, string> = { ...serviceHeaders(o.service), accept: `application/gzip, ${LONG_POLL_CONTENT_TYPE}` }
+    let auth: Record<string, string>
+    try {
+      auth = await serviceHeaders(o.service)
+    } catch (e) {
+      // No request without the token: the last good bundle stays, the status names the file.
+      throw new DownloadError(this.url, describeError(e), undefined, { cause: e })
+    }
+    const headers: Record<string, string> = { ...auth, accept: `application/gzip, ${LONG_POLL_CONTENT_TYPE}` }
     if (this.#etag !== '') headers['if-none-match'] = this.#etag
     let deadlineMs = o.requestTimeoutSeconds * 1000
     if (o.longPollingTimeoutSeconds !== undefined) {
@@ -136,8 +172,9 @@ export class BundleDownloader {
       return { kind: 'not-modified', longPoll, etag: this.#etag }
     }
     if (res.statusCode !== 200) {
-      const snippet = await readSnippet(res.body)
-      throw new DownloadError(this.url, `server answered HTTP ${res.statusCode}${snippet === '' ? '' : `: ${snippet}`}`, res.statusCode)
+      // The body is not read into the message: it may echo the request (token, query values).
+      await res.body.dump().catch(() => {})
+      throw new DownloadError(this.url, `server answered ${describeStatus(res.statusCode)}`, res.statusCode)
     }
     const declared = Number(res.headers['content-length'])
     if (Number.isFinite(declared) && declared > o.maxResponseBytes) {
@@ -178,19 +215,6 @@ export class BundleDownloader {
 function discard (body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => {})
   body.destroy()
-}
-
-async function readSnippet (body: Dispatcher.ResponseData['body']): Promise<string> {
-  try {
-    let out = ''
-    for await (const c of body as AsyncIterable<Buffer>) {
-      out += c.toString('utf8')
-      if (out.length >= 200) { discard(body); break }
-    }
-    return out.slice(0, 200).replace(/\s+/g, ' ').trim()
-  } catch {
-    return ''
-  }
 }
 
 export interface PollingOptions {

@@ -54,7 +54,21 @@ export interface BundleManagerStatus {
   consecutiveFailures: number
 }
 
-type CycleOutcome = { ok: true; longPoll: boolean } | { ok: false }
+/**
+ * ok: `now` when the next request may follow at once — a long poll that ended because the
+ * bundle changed, or one the server held for the wait; otherwise the poll delay applies.
+ */
+type CycleOutcome = { ok: true; now: boolean } | { ok: false }
+
+/**
+ * The least time a "nothing new" long-poll answer must have been held to count as a long poll:
+ * 1 s, or half the wait when that is shorter. A server that answers at once (ignoring
+ * `Prefer: wait`, or anything at its address answering with the long-poll content type) is
+ * polled at the normal delay instead of in a tight loop.
+ */
+export function longPollHeldMs (longPollingTimeoutSeconds: number): number {
+  return Math.min(1000, longPollingTimeoutSeconds * 500)
+}
 
 export class BundleManager {
   readonly config: ResolvedBundleManagerConfig
@@ -150,7 +164,7 @@ export class BundleManager {
     while (!signal.aborted) {
       const p = this.config.polling
       const delay = outcome.ok
-        ? (outcome.longPoll ? 0 : pollDelayMs(p, this.#deps.random))
+        ? (outcome.now ? 0 : pollDelayMs(p, this.#deps.random))
         // Failures back off, including rejected bundles: with long polling a server that keeps
         // serving a bad bundle would otherwise be re-requested in a tight loop.
         : backoffDelayMs(p, Math.max(1, this.#failures), this.#deps.random)
@@ -170,6 +184,7 @@ export class BundleManager {
   async #cycle (signal: AbortSignal): Promise<CycleOutcome> {
     const now = (): string => new Date().toISOString()
     this.#times.lastRequest = now()
+    const sentAt = performance.now()
     let result
     try {
       result = await this.#downloader.fetchOnce(signal)
@@ -185,9 +200,18 @@ export class BundleManager {
     }
     this.#times.lastSuccessfulRequest = now()
     this.#metrics.incDownload?.(this.config.name, result.kind === 'not-modified' ? '304' : '200')
+    // An answer saying nothing changed ends a long poll only once the server held it; the
+    // hold is measured here, since the server's say-so (the content type) is all we have.
+    const unchanged = (): CycleOutcome => {
+      const lp = this.config.polling.longPollingTimeoutSeconds
+      const heldMs = performance.now() - sentAt
+      const held = result.longPoll && lp !== undefined && heldMs >= longPollHeldMs(lp)
+      if (result.longPoll && !held) this.#log?.debug({ bundle: this.config.name, heldMs: Math.round(heldMs) }, 'long poll answered without waiting; next request after the poll delay')
+      return { ok: true, now: held }
+    }
     if (result.kind === 'not-modified') {
       this.#succeeded()
-      return { ok: true, longPoll: result.longPoll }
+      return unchanged()
     }
     this.#times.lastSuccessfulDownload = now()
     const sha = sha256Hex(result.bytes)
@@ -196,12 +220,13 @@ export class BundleManager {
       this.#downloader.setETag(result.etag)
       this.#source = 'service'
       this.#succeeded()
-      return { ok: true, longPoll: result.longPoll }
+      return unchanged()
     }
     const ok = await this.#verifyAndActivate(result.bytes, sha, 'service')
     if (ok) this.#downloader.setETag(result.etag)
     else this.#downloader.clearETag()
-    return ok ? { ok: true, longPoll: result.longPoll } : { ok: false }
+    // A new bundle ends a long poll early by design: ask for the next change at once.
+    return ok ? { ok: true, now: result.longPoll } : { ok: false }
   }
 
   async #verifyAndActivate (bytes: Buffer, sha: string, source: 'service' | 'persisted'): Promise<boolean> {

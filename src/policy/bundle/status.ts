@@ -6,6 +6,7 @@ import { request, type Dispatcher } from 'undici'
 import { describeError } from '../../bundle/index.js'
 import { createServiceDispatcher, joinUrl, serviceHeaders, type ServiceClientOptions } from './download.js'
 import type { Logger } from './telemetry.js'
+import { redactUrl } from '../../redact-url.js'
 
 /** One bundle's entry in `bundles` (OPA field names). */
 export interface BundleStatusReport {
@@ -88,7 +89,7 @@ export class StatusReporter {
     try {
       const res = await request(this.url, {
         method: 'POST',
-        headers: { ...serviceHeaders(this.#opts.service), 'content-type': 'application/json' },
+        headers: { ...(await serviceHeaders(this.#opts.service)), 'content-type': 'application/json' },
         body: JSON.stringify(r),
         dispatcher: this.#dispatcher,
         signal: AbortSignal.timeout(ms),
@@ -98,13 +99,13 @@ export class StatusReporter {
       await res.body.dump().catch(() => {})
       if (res.statusCode < 200 || res.statusCode >= 300) {
         this.#failed++
-        this.#log?.warn({ url: this.url, status: res.statusCode }, 'status report rejected')
+        this.#log?.warn({ url: redactUrl(this.url), status: res.statusCode }, 'status report rejected')
       } else {
         this.#sent++
       }
     } catch (e) {
       this.#failed++
-      this.#log?.warn({ url: this.url, err: describeError(e) }, 'status report failed')
+      this.#log?.warn({ url: redactUrl(this.url), err: describeError(e) }, 'status report failed')
     }
   }
 

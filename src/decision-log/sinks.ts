@@ -27,8 +27,10 @@ const gzip = (data: Buffer): Promise<Buffer> => gzipAsync(data, { level: 1, chun
 
 export type SendResult =
   | { readonly ok: true; readonly sent: number }
-  /** The receiver refused the batch as too large (HTTP 413): send fewer lines. */
-  | { readonly ok: false; readonly tooLarge: true; readonly status?: number; readonly error: string }
+  /** The receiver refused the batch as too large (HTTP 413): send fewer lines. `withinLimit`:
+   *  the refused body was no larger than upload_size_limit_bytes (a receiver that takes what it
+   *  was configured to take would not refuse it: possibly passing). */
+  | { readonly ok: false; readonly tooLarge: true; readonly withinLimit?: boolean; readonly status?: number; readonly error: string }
   /** Anything else: keep the lines and retry later. */
   | { readonly ok: false; readonly tooLarge?: false; readonly status?: number; readonly error: string }
 
@@ -131,7 +133,7 @@ export class ServiceSink implements Sink {
       await res.body.dump()
       if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, sent: n }
       const error = `control plane answered HTTP ${res.statusCode}`
-      if (res.statusCode === 413) return { ok: false, tooLarge: true, status: 413, error }
+      if (res.statusCode === 413) return { ok: false, tooLarge: true, withinLimit: body.length <= this.limit, status: 413, error }
       return { ok: false, status: res.statusCode, error }
     } catch (e) {
       return { ok: false, error: `upload failed: ${(e as Error).message}` }

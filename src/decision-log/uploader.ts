@@ -7,7 +7,11 @@
 //     hundreds of tiny uploads a second, each with its own read, gzip, request and state write;
 //   - a 2xx acknowledges exactly the lines the sink took; only then are they removed;
 //   - 413: the batch is halved and retried at once; later batches stay below the refused
-//     size. A single event refused as too large is handed to onRejected (dropped and declared);
+//     size. A single event refused as too large is handed to onRejected (dropped and declared):
+//     at once when it is larger than upload_size_limit_bytes, otherwise only after
+//     LONE_REFUSALS refusals in a row, with backoff between them (a receiver that refuses what
+//     it was configured to take may be passing: a restart, a proxy in the way; dropping at the
+//     first 413 lost a whole backlog in a second);
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -31,6 +35,9 @@ export interface UploaderHooks {
   rejected (item: SpoolItem): void
 }
 
+/** 413s in a row for one event within upload_size_limit_bytes before it is declared too large. */
+export const LONE_REFUSALS = 5
+
 export class Uploader {
   private readonly spool: Spool
   private readonly sink: Sink
@@ -47,6 +54,8 @@ export class Uploader {
   private maxLines = Infinity
   private refusedAt = Infinity
   private successesSinceRefusal = 0
+  /** The event refused alone (413) within the size limit, and how many times in a row. */
+  private loneRefused: { seq: number; times: number } | null = null
 
   constructor (spool: Spool, sink: Sink, opts: UploaderOptions, hooks: UploaderHooks) {
     this.spool = spool
@@ -123,6 +132,7 @@ export class Uploader {
         const last = items[res.sent - 1]!
         this.spool.ack(last.seq, last.hash, last.end)
         this.failures = 0
+        this.loneRefused = null
         this.hooks.delivered(res.sent)
         this.growAfterSuccess()
         if (!this.draining && this.opts.intervalMs > 0 && this.spool.readableBytes < this.sink.batchBytes() &&
@@ -136,7 +146,17 @@ export class Uploader {
           this.successesSinceRefusal = 0
           continue // retry at once with half
         }
-        this.hooks.rejected(items[0]!)
+        const item = items[0]!
+        if (res.withinLimit === true) {
+          const times = this.loneRefused?.seq === item.seq ? this.loneRefused.times + 1 : 1
+          this.loneRefused = { seq: item.seq, times }
+          if (times < LONE_REFUSALS) {
+            await this.failed({ ...res, error: `${res.error} for one event within upload_size_limit_bytes (refusal ${times} of ${LONE_REFUSALS} before it is declared too large)` })
+            return 'done'
+          }
+        }
+        this.loneRefused = null
+        this.hooks.rejected(item)
         continue
       }
       await this.failed(res)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { DecisionLogger, verifyLog, type DecisionLogConfigInput, type DecisionLoggerOptions } from '../../src/decision-log/index.js'
+import { LONE_REFUSALS } from '../../src/decision-log/uploader.js'
 import { sampleInput, startControlPlane, tempDir as tmp, waitFor, type ControlPlane } from './fixtures/control-plane.js'
 
 async function logger (t: Test, cp: ControlPlane, cfg: Partial<DecisionLogConfigInput> = {}, opts: DecisionLoggerOptions = {}): Promise<DecisionLogger> {
@@ -176,7 +177,8 @@ t.test('a single event the control plane refuses as too large is dropped, counte
   const cp = await startControlPlane({ maxBodyBytes: 4000 })
   t.teardown(() => cp.close())
   const dropped: string[] = []
-  const lg = await logger(t, cp, {}, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
+  // upload_size_limit_bytes as the control plane's: the event is over it, so its 413 is final.
+  const lg = await logger(t, cp, { upload_size_limit_bytes: 4000 }, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
   record(lg, 0, 3)
   // Random hex does not compress: this event's gzip'd body is far over 4000 bytes.
   const huge = Array.from({ length: 2000 }, () => Math.random().toString(16).slice(2)).join('')
@@ -192,6 +194,35 @@ t.test('a single event the control plane refuses as too large is dropped, counte
   const v = await verifyReceived(t, cp)
   t.ok(v.ok, 'the gap is declared, so the received chain verifies')
   t.match(v.declared_drops, [{ from_seq: 4, to_seq: 4 }])
+})
+
+t.test('a 413 for an event within upload_size_limit_bytes is retried with backoff, not taken as final', async (t) => {
+  // A control plane that refuses everything for a while (a restart, a proxy in front of it):
+  // dropping at the first 413 lost the whole backlog and its markers within a second.
+  const cp = await startControlPlane({ maxBodyBytes: 1 })
+  t.teardown(() => cp.close())
+  const dropped: string[] = []
+  const lg = await logger(t, cp, { min_delay_seconds: 1, max_delay_seconds: 4 }, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
+  record(lg, 0, 1)
+  await waitFor(() => cp.statuses.includes(413), 10000, 'the first refusal')
+  t.match(lg.status().last_error, /413 for one event within upload_size_limit_bytes \(refusal 1 of 5/, 'a failure, retried')
+  t.equal(lg.status().pending_events, 1, 'the event stays in the spool')
+  cp.maxBodyBytes = undefined // the control plane takes uploads again
+  await cp.waitForEvents(1)
+  t.same(cp.events().map((e) => [e.seq, e.drop === undefined]), [[1, true]], 'delivered, no drop marker')
+  t.same(dropped, [])
+  t.equal(lg.status().dropped, 0)
+  t.ok((await verifyReceived(t, cp)).ok)
+})
+
+t.test(`a 413 that persists for an event within the limit is final after ${LONE_REFUSALS} refusals: dropped and declared`, async (t) => {
+  const cp = await startControlPlane({ maxBodyBytes: 1 })
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { min_delay_seconds: 0.02, max_delay_seconds: 0.05 })
+  record(lg, 0, 1)
+  await waitFor(() => lg.status().dropped === 1, 10000, 'declared too large')
+  t.ok(cp.statuses.filter((s) => s === 413).length >= LONE_REFUSALS, `refused ${LONE_REFUSALS} times before it was dropped`)
+  t.equal(lg.status().dropped_by_reason.rejected_too_large, 1)
 })
 
 t.test('batches respect upload_size_limit_bytes (gzip\'d size)', async (t) => {

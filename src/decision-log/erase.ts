@@ -4,7 +4,7 @@
 // pino formatter in src/index.ts). Everything is compiled once from the configured names; the
 // per-request work is a few string scans, no regex is built.
 
-import { isRawJson } from '../exact-json.js'
+import { isRawJson, parseJsonExact } from '../exact-json.js'
 
 /** Query parameter (and JSON body field) names erased by default: the config schema's default,
  * one list for it and for loggers built without it. */
@@ -16,56 +16,180 @@ export const REDACTED_VALUE = '[REDACTED]'
 /** Case-insensitive membership test for a list of names, built once. */
 export type NameMatcher = (name: string) => boolean
 
+/**
+ * The one test of "is this parameter / field name a credential?", shared by the decision-log
+ * erasure (event.ts), the process-log scrubber and `bouncer evidence`'s scan
+ * (src/evidence/scan.ts). A name matches when, compared case-insensitively, it is one of
+ * `names`, or, percent-decoded ("+" is a space) as frameworks decode a parameter name first:
+ *   - it is one of `names`                          (`access%5Ftoken`)
+ *   - its part before the first "[" is one          (`access_token[]`, `access_token[0]`, PHP, Rails, qs)
+ *     or is one once "." and " " are "_" (PHP)     (`access.token`)
+ *   - one of its bracketed segments is one          (`user[password]`, `a[b][token]`)
+ * Over-matching a name only costs a logged value; under-matching logs a credential.
+ */
 export function compileNameMatcher (names: readonly string[]): NameMatcher {
   const set = new Set(names.map((n) => n.toLowerCase()))
   if (set.size === 0) return () => false
   let min = Infinity
   let max = 0
   for (const n of set) { min = Math.min(min, n.length); max = Math.max(max, n.length) }
-  return (name) => name.length >= min && name.length <= max && (set.has(name) || set.has(name.toLowerCase()))
+  const exact = (s: string): boolean => s.length >= min && s.length <= max && (set.has(s) || set.has(s.toLowerCase()))
+  return function isCredential (name: string): boolean {
+    if (exact(name)) return true
+    if (!hasSpecial(name)) return false
+    const d = decodeName(name)
+    if (d !== name && exact(d)) return true
+    const open = d.indexOf('[')
+    const base = open < 0 ? d : d.slice(0, open)
+    if (open >= 0 && exact(base)) return true
+    if ((base.includes('.') || base.includes(' ')) && exact(base.replace(PHP_UNDERSCORE, '_'))) return true
+    for (let i = open; i >= 0; i = d.indexOf('[', i + 1)) {
+      const close = d.indexOf(']', i + 1)
+      if (close < 0) break
+      if (exact(d.slice(i + 1, close))) return true
+      i = close
+    }
+    return false
+  }
+}
+
+const PHP_UNDERSCORE = /[. ]/g
+
+/** Whether a name has anything compileNameMatcher's decoded forms depend on (% + [ . space). */
+function hasSpecial (s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x25 || c === 0x2b || c === 0x5b || c === 0x2e || c === 0x20) return true
+  }
+  return false
 }
 
 /**
- * Returns `url` (a path with an optional query, or a query alone when `queryOnly`) with the
- * value of every credential parameter replaced by [REDACTED] — the same string when nothing
- * changed. Names are compared decoded (`access%5Ftoken`, `Access_Token`); `&` and `;` both
- * separate parameters (some servers split on either, so both are treated as boundaries).
+ * Calls `each(start, eq, end)` for every `name=value` parameter of the query (and fragment) of
+ * `url` — or of all of it when `queryOnly` — where url[start, eq) is the raw name and
+ * url(eq, end) the raw value. The query starts after the first "?", or the first "#" when there
+ * is none before it; "&", ";" and "#" all separate parameters (some servers split on ";", and
+ * OAuth puts tokens in the fragment). The erasure and the evidence scan read URLs this way.
+ */
+export function forEachParam (url: string, queryOnly: boolean, each: (start: number, eq: number, end: number) => void): void {
+  let i = 0
+  if (!queryOnly) {
+    let q = -1
+    for (let k = 0; k < url.length; k++) {
+      const c = url.charCodeAt(k)
+      if (c === 0x3f || c === 0x23) { q = k; break } // ? #
+    }
+    if (q < 0) return
+    i = q + 1
+  }
+  const end = url.length
+  while (i <= end) {
+    let pe = i
+    let eq = -1
+    for (; pe < end; pe++) {
+      const c = url.charCodeAt(pe)
+      if (c === 0x26 || c === 0x3b || c === 0x23) break // & ; #
+      if (c === 0x3d && eq < 0) eq = pe // =
+    }
+    if (eq >= 0) each(i, eq, pe)
+    i = pe + 1
+  }
+}
+
+/**
+ * Returns `url` (a path or URL with an optional query, or a query alone when `queryOnly`) with
+ * the value of every credential parameter replaced by [REDACTED] — the same string when nothing
+ * changed. Names are matched by `isCredential` (compileNameMatcher: decoded, bracket forms);
+ * parameters as forEachParam reads them.
  */
 export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly?: boolean } = {}): (url: string) => string {
   const queryOnly = opts.queryOnly === true
   return function scrub (url: string): string {
-    let i = 0
-    if (!queryOnly) {
-      i = url.indexOf('?') + 1
-      if (i === 0) return url // no query
-    }
-    let end = url.indexOf('#', i)
-    if (end < 0) end = url.length
+    if (!queryOnly && !url.includes('?') && !url.includes('#')) return url
     let out = ''
     let copied = 0
-    while (i <= end) {
-      let pe = i
-      let eq = -1
-      for (; pe < end; pe++) {
-        const c = url.charCodeAt(pe)
-        if (c === 0x26 || c === 0x3b) break // & ;
-        if (c === 0x3d && eq < 0) eq = pe // =
-      }
-      if (eq >= 0 && eq + 1 < pe && isCredential(decodeName(url.slice(i, eq))) && url.slice(eq + 1, pe) !== REDACTED_VALUE) {
+    forEachParam(url, queryOnly, (start, eq, end) => {
+      if (eq + 1 < end && isCredential(url.slice(start, eq)) && url.slice(eq + 1, end) !== REDACTED_VALUE) {
         out += url.slice(copied, eq + 1) + REDACTED_VALUE
-        copied = pe
+        copied = end
       }
-      i = pe + 1
-    }
+    })
     return copied === 0 ? url : out + url.slice(copied)
   }
 }
 
-function decodeName (s: string): string {
+/**
+ * Request headers whose value is a URL or a path with a query (a fixed list): the query
+ * credentials in them are scrubbed as in the request path, and `bouncer evidence` scans them.
+ * `:path` and `x-envoy-original-path` are Envoy's (ext_authz inputs); `referer` carries the
+ * previous page's URL; the rest are the original-URL headers reverse proxies and rewrite
+ * modules set (IIS, nginx, Traefik, Envoy), and location-like ones.
+ */
+export const URL_HEADERS: readonly string[] = Object.freeze([
+  ':path', 'x-envoy-original-path', 'referer', 'x-original-url', 'x-original-uri', 'x-forwarded-uri',
+  'x-forwarded-url', 'x-rewrite-url', 'x-request-uri', 'x-request-url', 'location', 'content-location',
+])
+
+/** A name percent-decoded ("+" a space), leniently: an invalid escape stays as it is (as PHP and
+ * most frameworks read it); bytes that are not UTF-8 become U+FFFD. */
+export function decodeName (s: string): string {
   if (s.includes('+')) s = s.replace(/\+/g, ' ')
   if (!s.includes('%')) return s
-  try { return decodeURIComponent(s) } catch { return s }
+  try { return decodeURIComponent(s) } catch {}
+  const bytes: number[] = []
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x25 && i + 2 < s.length && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16))
+      i += 2
+    } else if (c < 0x80) bytes.push(c)
+    else {
+      const cp = s.codePointAt(i)!
+      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b)
+      if (cp > 0xffff) i++
+    }
+  }
+  return Buffer.from(bytes).toString('utf8')
 }
+
+function isHex (c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+}
+
+/** What replaces a logged request body text that erasure cannot read (neither JSON nor a form):
+ * its credentials could be anywhere in it, so none of it is kept. */
+export const WITHHELD_BODY = '[WITHHELD: request body not parsed; it may hold credentials]'
+
+/** A request body text as erasure (and the evidence scan) reads it: JSON (an object or an
+ * array), a form (`a=1&b=2`, URL-encoded characters only, at least one "="), or other text. */
+export type BodyText = { kind: 'json'; value: unknown } | { kind: 'form' } | { kind: 'text' }
+
+export function readBodyText (text: string): BodyText {
+  let i = 0
+  while (i < text.length && (text.charCodeAt(i) <= 0x20)) i++
+  const first = text.charCodeAt(i)
+  if (first === 0x7b || first === 0x5b) { // { [
+    try { return { kind: 'json', value: parseJsonExact(text) } } catch { return { kind: 'text' } }
+  }
+  return isFormText(text) ? { kind: 'form' } : { kind: 'text' }
+}
+
+/** `name=value&…` in the characters a form encoder writes (and raw brackets), trailing
+ * whitespace allowed; anything else (spaces, quotes, braces, control or non-ASCII characters)
+ * is not read as a form. */
+function isFormText (text: string): boolean {
+  let end = text.length
+  while (end > 0 && text.charCodeAt(end - 1) <= 0x20) end--
+  let eq = false
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x3d) eq = true
+    else if (c <= 0x20 || c >= 0x7f || FORM_EXCLUDED.includes(text[i]!)) return false
+  }
+  return eq
+}
+
+const FORM_EXCLUDED = '"{}<>\\^`|'
 
 /** JSON Pointer escaping of one key (RFC 6901). */
 export function escapePointer (s: string): string {

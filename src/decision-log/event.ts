@@ -5,7 +5,7 @@
 // so nothing unmasked ever reaches the spool, a sink or the control plane.
 
 import { randomUUID } from 'node:crypto'
-import { compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, type NameMatcher } from './erase.js'
+import { compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
@@ -233,9 +233,10 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
     }
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
       eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, scrubQueryValue, erased, rewritten)
-      // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it.
+      // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it;
+      // a body nothing parsed is scrubbed (JSON, a form) or withheld (anything else).
       if (erased.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
-      else scrubFormBody(event as unknown as Record<string, unknown>, scrubQueryValue, rewritten)
+      else if (!isParsed((event.input as Record<string, unknown>).parsed_body)) scrubBodyTexts(event as unknown as Record<string, unknown>, isCredential, scrubQueryValue, erased, rewritten)
     }
 
     let out = event
@@ -340,15 +341,45 @@ function eraseRawBody (root: Record<string, unknown>, erased: string[]): void {
   for (const f of present) erased.push('/input/attributes/request/http/' + f)
 }
 
-/** A body text nothing parsed (ext_authz) scrubbed as a form (`password=...`), as the query is. */
-function scrubFormBody (root: Record<string, unknown>, scrub: (query: string) => string, rewritten: string[]): void {
-  const http = walk(root, HTTP_PATH.slice(0, -1)) as Record<string, unknown> | undefined
-  const body = http?.body
-  if (typeof body !== 'string' || !body.includes('=')) return
-  const scrubbed = scrub(body)
-  if (scrubbed === body) return
-  setAt(root, [...HTTP_PATH.slice(0, -1), 'body'], scrubbed)
-  rewritten.push('/input/attributes/request/http/body')
+/** Whether parsed_body holds the body (ext_authz sets null for a body it does not parse). */
+function isParsed (parsedBody: unknown): boolean {
+  return parsedBody !== null && parsedBody !== undefined
+}
+
+/**
+ * The request body texts nothing parsed (ext_authz: `body`, and `rawBody` as base64), scrubbed
+ * as erasure reads them (erase.ts readBodyText): JSON loses its credential members at any depth
+ * and is written back re-serialised (each listed in `erased`, as the body's pointer followed by
+ * the member's: /input/attributes/request/http/body/user/password); a form gets its credential
+ * values replaced (the body listed in `masked`, as the query in the path); any other text is
+ * replaced by WITHHELD_BODY (the body listed in `erased`): never logged as it came.
+ */
+function scrubBodyTexts (root: Record<string, unknown>, isCredential: NameMatcher, scrubForm: (query: string) => string,
+  erased: string[], rewritten: string[]): void {
+  const at = HTTP_PATH.slice(0, -1)
+  for (const f of RAW_BODIES) {
+    const http = walk(root, at)
+    if (http === null || typeof http !== 'object') return
+    const v = (http as Record<string, unknown>)[f]
+    if (typeof v !== 'string' || v === '') continue
+    const base64 = f === 'rawBody'
+    const text = base64 ? Buffer.from(v, 'base64').toString('utf8') : v
+    if (text.trim() === '' || text === WITHHELD_BODY) continue
+    const pointer = '/input/attributes/request/http/' + f
+    const b = readBodyText(text)
+    let next: string | undefined
+    if (b.kind === 'json') {
+      const e = eraseKeysDeep(b.value, isCredential, pointer, erased)
+      if (e !== b.value) next = JSON.stringify(e)
+    } else if (b.kind === 'form') {
+      const s = scrubForm(text)
+      if (s !== text) { next = s; rewritten.push(pointer) }
+    } else {
+      next = WITHHELD_BODY
+      erased.push(pointer)
+    }
+    if (next !== undefined) setAt(root, [...at, f], base64 ? Buffer.from(next, 'utf8').toString('base64') : next)
+  }
 }
 
 function headerOf (input: unknown, name: string): string | undefined {
@@ -432,8 +463,10 @@ function isErased (k: string, names: ReadonlySet<string>): boolean {
 
 const HTTP_PATH = ['input', 'attributes', 'request', 'http', 'path'] as const
 const HTTP_PATH_POINTER = '/input/attributes/request/http/path'
-// Envoy's CheckRequest (ext_authz input) carries the request target in headers too.
-const TARGET_HEADERS: readonly (readonly string[])[] = [':path', 'x-envoy-original-path'].map((h) => ['input', 'attributes', 'request', 'http', 'headers', h])
+const HTTP_HEADERS = ['input', 'attributes', 'request', 'http', 'headers'] as const
+// Request headers whose value is a URL (erase.ts URL_HEADERS): Envoy's CheckRequest carries the
+// request target in :path and x-envoy-original-path; referer, x-original-url… carry other URLs.
+const URL_HEADER_SET: ReadonlySet<string> = new Set(URL_HEADERS)
 
 /**
  * Credential query parameters: their values are replaced in input.attributes.request.http.path
@@ -450,13 +483,17 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
       rewritten.push(HTTP_PATH_POINTER)
     }
   }
-  for (const at of TARGET_HEADERS) {
+  scrubUrlHeaders(root, scrubPath, rewritten)
+  // Envoy's CheckRequest has query and fragment fields too (documented as always empty: the
+  // query is in the path); whoever fills them gets them scrubbed as a query.
+  for (const f of ['query', 'fragment'] as const) {
+    const at = [...HTTP_PATH.slice(0, -1), f]
     const v = walk(root, at)
-    if (typeof v !== 'string' || !v.includes('?')) continue
-    const scrubbed = scrubPath(v)
+    if (typeof v !== 'string' || !v.includes('=')) continue
+    const scrubbed = scrubQueryValue(v)
     if (scrubbed !== v) {
       setAt(root, at, scrubbed)
-      rewritten.push('/' + at.map(escapePointer).join('/'))
+      rewritten.push('/input/attributes/request/http/' + f)
     }
   }
   const input = root.input as Record<string, unknown>
@@ -489,6 +526,59 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     }
     if (copy !== undefined) setAt(root, ['input', 'parsed_query'], sortedCopy(copy))
   }
+}
+
+/** A URL-valued header's value (a string, or a list of them) with its query credentials
+ * scrubbed; the same value when nothing changed. */
+function scrubUrlValue (v: unknown, scrubPath: (url: string) => string, pointer: string, rewritten: string[]): unknown {
+  if (typeof v === 'string') {
+    const s = v.includes('?') || v.includes('#') ? scrubPath(v) : v
+    if (s !== v) rewritten.push(pointer)
+    return s
+  }
+  if (!Array.isArray(v)) return v
+  let copy: unknown[] | undefined
+  v.forEach((one: unknown, i) => {
+    const s = scrubUrlValue(one, scrubPath, pointer + '/' + i, rewritten)
+    if (s !== one) (copy ??= [...v])[i] = s
+  })
+  return copy ?? v
+}
+
+/** Query credentials in the URL-valued request headers (URL_HEADERS), in `headers` and in
+ * Envoy's header_map list (`value`, or `rawValue` as base64), replaced as in the path. */
+function scrubUrlHeaders (root: Record<string, unknown>, scrubPath: (url: string) => string, rewritten: string[]): void {
+  const headers = walk(root, HTTP_HEADERS)
+  if (headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
+    const h = headers as Record<string, unknown>
+    for (const name of Object.keys(h)) {
+      if (!URL_HEADER_SET.has(name) && !URL_HEADER_SET.has(name.toLowerCase())) continue
+      const v = h[name]
+      const s = scrubUrlValue(v, scrubPath, '/input/attributes/request/http/headers/' + escapePointer(name), rewritten)
+      if (s !== v) setAt(root, [...HTTP_HEADERS, name], s)
+    }
+  }
+  const list = walk(root, HEADER_LIST)
+  if (!Array.isArray(list)) return
+  let copy: unknown[] | undefined
+  list.forEach((el: unknown, idx) => {
+    if (el === null || typeof el !== 'object') return
+    const e = el as Record<string, unknown>
+    if (typeof e.key !== 'string' || !URL_HEADER_SET.has(e.key.toLowerCase())) return
+    const pointer = '/input/attributes/request/http/headerMap/headers/' + idx + '/'
+    let next: Record<string, unknown> | undefined
+    if (typeof e.value === 'string') {
+      const s = scrubUrlValue(e.value, scrubPath, pointer + 'value', rewritten)
+      if (s !== e.value) next = { ...e, value: s }
+    }
+    if (typeof e.rawValue === 'string') {
+      const raw = Buffer.from(e.rawValue, 'base64').toString('utf8')
+      const s = scrubUrlValue(raw, scrubPath, pointer + 'rawValue', rewritten)
+      if (s !== raw) next = { ...(next ?? e), rawValue: Buffer.from(s as string, 'utf8').toString('base64') }
+    }
+    if (next !== undefined) (copy ??= [...list])[idx] = next
+  })
+  if (copy !== undefined) setAt(root, HEADER_LIST, copy)
 }
 
 /** Sets root[path[0]]…[path[n-1]] = value, copying every object on the way (root is ours). */

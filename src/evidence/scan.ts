@@ -4,6 +4,14 @@
 // header missing from erase_headers, a token in an unexpected header, or a log written before
 // erasure existed is found. Values are never copied into the report: a finding names the
 // event, the location and the kind of credential only.
+//
+// Names are read by the same rules as the erasure's (erase.ts compileNameMatcher: decoded,
+// bracket forms such as `access_token[]` and `user[password]`), URLs in the same places (the
+// path and the URL-valued headers, URL_HEADERS) and request body texts as erasure reads them
+// (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
+
+import { Buffer } from 'node:buffer'
+import { compileNameMatcher, decodeName, forEachParam, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -20,14 +28,14 @@ const CREDENTIAL_HEADERS = new Set([
 ])
 
 /** Query / body field names whose value is a credential (lower case, compared decoded). */
-const CREDENTIAL_FIELDS = new Set([
+const CREDENTIAL_FIELDS = compileNameMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'api-key', 'key', 'password', 'passwd',
   'secret', 'client_secret', 'private_key', 'session', 'sessionid', 'session_id', 'auth', 'authorization',
   'x-amz-signature', 'x-amz-security-token', 'x-amz-credential', 'sig', 'signature',
 ])
 
 /** Body field names: the unambiguous ones only ("key" or "session" in a JSON body is usually data). */
-const CREDENTIAL_BODY_FIELDS = new Set([
+const CREDENTIAL_BODY_FIELDS = compileNameMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
   'client_secret', 'private_key',
 ])
@@ -60,60 +68,73 @@ function isObject (v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+const URL_HEADER_SET: ReadonlySet<string> = new Set(URL_HEADERS)
+
 function scanHeaders (h: unknown, base: string, out: CredentialHit[]): void {
   if (!isObject(h)) return
   for (const name in h) {
     const v = h[name]
-    if (typeof v === 'string') scanHeader(name, v, base, out)
+    const at = base + escapePointer(name)
+    if (typeof v === 'string') scanHeader(name, v, at, out)
     else if (Array.isArray(v)) {
-      for (const one of v) if (typeof one === 'string' && scanHeader(name, one, base, out)) break
+      for (const one of v) if (typeof one === 'string' && scanHeader(name, one, at, out)) break
     }
   }
 }
 
-function scanHeader (name: string, value: string, base: string, out: CredentialHit[]): boolean {
+/** Envoy's header_map (ext_authz with encode_raw_headers): {key, value | rawValue (base64)}. */
+function scanHeaderList (list: unknown, base: string, out: CredentialHit[]): void {
+  if (!Array.isArray(list)) return
+  list.forEach((el: unknown, i) => {
+    if (!isObject(el) || typeof el.key !== 'string') return
+    const v = typeof el.value === 'string' ? el.value : typeof el.rawValue === 'string' ? Buffer.from(el.rawValue, 'base64').toString('utf8') : undefined
+    if (v !== undefined) scanHeader(el.key, v, base + i, out)
+  })
+}
+
+function scanHeader (name: string, value: string, location: string, out: CredentialHit[]): boolean {
   const lower = CREDENTIAL_HEADERS.has(name) ? name : name.toLowerCase()
   if (CREDENTIAL_HEADERS.has(lower)) {
     if (REDACTED.has(value.trim())) return false
-    out.push({ location: base + escapePointer(name), kind: `${lower} header` })
+    out.push({ location, kind: `${lower} header` })
     return true
   }
   const k = valueKind(value)
   if (k !== null && !REDACTED.has(value.trim())) {
-    out.push({ location: base + escapePointer(name), kind: `${k} in the ${lower} header` })
+    out.push({ location, kind: `${k} in the ${lower} header` })
     return true
+  }
+  // A URL (referer, x-original-url, …): its query, read as the erasure reads it.
+  if (URL_HEADER_SET.has(lower) && (value.includes('?') || value.includes('#'))) {
+    const n = out.length
+    scanParams(value, false, location, CREDENTIAL_FIELDS, `query parameter`, out)
+    return out.length > n
   }
   return false
 }
 
 function scanQuery (path: unknown, out: CredentialHit[]): void {
-  if (typeof path !== 'string') return
-  const q = path.indexOf('?')
-  if (q >= 0) scanQueryString(path.slice(q + 1), '/input/attributes/request/http/path', out)
+  if (typeof path === 'string') scanParams(path, false, '/input/attributes/request/http/path', CREDENTIAL_FIELDS, 'query parameter', out)
 }
 
-/** name=value parts separated by "&" or ";" (some servers split on either). */
-function scanQueryString (query: string, location: string, out: CredentialHit[]): void {
-  for (const part of query.split(/[&;]/)) {
-    const eq = part.indexOf('=')
-    if (eq <= 0) continue
-    let name: string
-    let value: string
-    try {
-      name = decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' ')).toLowerCase()
-      value = decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))
-    } catch { continue }
-    if (REDACTED.has(value.trim())) continue
-    if (CREDENTIAL_FIELDS.has(name)) out.push({ location, kind: `query parameter ${name}` })
+/** The name=value parameters of a URL's query (or of a query or form alone, `queryOnly`), as
+ * erase.ts forEachParam splits them ("&", ";" and "#" separate). */
+function scanParams (text: string, queryOnly: boolean, location: string, fields: NameMatcher, what: string, out: CredentialHit[]): void {
+  forEachParam(text, queryOnly, (start, eq, end) => {
+    if (eq <= start) return
+    const raw = text.slice(start, eq)
+    const value = decodeName(text.slice(eq + 1, end))
+    if (REDACTED.has(value.trim())) return
+    if (fields(raw)) out.push({ location, kind: `${what} ${decodeName(raw).toLowerCase()}` })
     else {
       const k = valueKind(value)
-      if (k !== null) out.push({ location, kind: `${k} in query parameter ${name}` })
+      if (k !== null) out.push({ location, kind: `${k} in ${what} ${decodeName(raw).toLowerCase()}` })
     }
-  }
+  })
 }
 
 /** Walk a parsed query or body for credential field names and credential-shaped values. */
-function scanTree (v: unknown, base: string, fields: ReadonlySet<string>, out: CredentialHit[], budget: { n: number }, depth = 0): void {
+function scanTree (v: unknown, base: string, fields: NameMatcher, out: CredentialHit[], budget: { n: number }, depth = 0): void {
   if (budget.n-- <= 0 || depth > 16) return
   if (typeof v === 'string') {
     const k = REDACTED.has(v.trim()) ? null : valueKind(v)
@@ -128,7 +149,7 @@ function scanTree (v: unknown, base: string, fields: ReadonlySet<string>, out: C
   for (const name of Object.keys(v)) {
     const x = v[name]
     const at = base + '/' + escapePointer(name)
-    if (fields.has(name.toLowerCase()) && x !== null && x !== undefined && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
+    if (fields(name) && x !== null && x !== undefined && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
         !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim())))) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue
@@ -137,17 +158,53 @@ function scanTree (v: unknown, base: string, fields: ReadonlySet<string>, out: C
   }
 }
 
+// The request body as text (ext_authz inputs): `body`, and the bytes as base64 (`rawBody`, its
+// protojson name; `raw_body` as well).
+const BODY_TEXTS: readonly (readonly [string, boolean])[] = [['body', false], ['rawBody', true], ['raw_body', true]]
+
+// In a text that is neither JSON nor a form (a partial JSON body, a text/plain body), a
+// credential name followed by ":" or "=" and a value, quoted or not.
+const TEXT_FIELD = /["']?([A-Za-z0-9_.%+[\]-]{1,64})["']?\s*[:=]\s*("(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^\s&;,}"']*)/g
+
+/** A request body text, read as erasure reads it (erase.ts readBodyText). */
+function scanBodyText (text: string, location: string, out: CredentialHit[], budget: { n: number }): void {
+  if (text.trim() === '' || text === WITHHELD_BODY) return
+  const b = readBodyText(text)
+  if (b.kind === 'json') return scanTree(b.value, location, CREDENTIAL_BODY_FIELDS, out, budget)
+  if (b.kind === 'form') return scanParams(text, true, location, CREDENTIAL_BODY_FIELDS, 'body field', out)
+  const kinds = new Set<string>()
+  for (const m of text.matchAll(TEXT_FIELD)) {
+    if (!CREDENTIAL_BODY_FIELDS(m[1]!)) continue
+    const value = m[2]!.replace(/^["']|["']$/g, '').trim()
+    if (value === '' || REDACTED.has(value)) continue
+    kinds.add(`field ${decodeName(m[1]!).toLowerCase()} in the body text`)
+  }
+  const k = valueKind(text)
+  if (k !== null) kinds.add(`${k} in the body text`)
+  for (const kind of kinds) out.push({ location, kind })
+}
+
 /** Credentials in one decision event's logged input and in the headers its decision set. */
 export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
   const out: CredentialHit[] = []
   const input = ev.input
+  const budget = { n: 5000 }
   if (isObject(input)) {
     const http = (input.attributes as any)?.request?.http as Record<string, unknown> | undefined
     if (isObject(http)) {
       scanHeaders(http.headers, '/input/attributes/request/http/headers/', out)
+      if (isObject(http.headerMap)) scanHeaderList(http.headerMap.headers, '/input/attributes/request/http/headerMap/headers/', out)
       scanQuery(http.path, out)
+      for (const f of ['query', 'fragment']) {
+        const v = http[f]
+        if (typeof v === 'string' && v.includes('=')) scanParams(v, true, '/input/attributes/request/http/' + f, CREDENTIAL_FIELDS, 'query parameter', out)
+      }
+      for (const [field, base64] of BODY_TEXTS) {
+        const v = http[field]
+        if (typeof v !== 'string' || v === '') continue
+        scanBodyText(base64 ? Buffer.from(v, 'base64').toString('utf8') : v, '/input/attributes/request/http/' + field, out, budget)
+      }
     }
-    const budget = { n: 5000 }
     if (input.parsed_query !== undefined) {
       scanTree(input.parsed_query, '/input/parsed_query', CREDENTIAL_FIELDS, out, budget)
       // `?x=1;token=abc` is x: ["1;token=abc"] in parsed_query (it splits on "&" only).
@@ -155,7 +212,7 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
         for (const k of Object.keys(input.parsed_query)) {
           const list = input.parsed_query[k]
           if (!Array.isArray(list)) continue
-          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanQueryString(one, `/input/parsed_query/${escapePointer(k)}/${i}`, out) })
+          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanParams(one, true, `/input/parsed_query/${escapePointer(k)}/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
         }
       }
     }

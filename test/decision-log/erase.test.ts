@@ -91,7 +91,7 @@ t.test('default erase_headers: the standard credential headers and x-api-key / x
 })
 
 t.test('configuration: the auth header joins erase_headers; erase_query_params has a default and can be set', async (t) => {
-  t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
+  t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret', 'client_secret', 'client_assertion'])
   const schemaDefault = (configSchema as any).properties.decision_logs.properties.erase_query_params.default
   t.same(schemaDefault, DEFAULT_ERASE_QUERY_PARAMS, 'the config schema has the same default')
   const headerDefault = (configSchema as any).properties.decision_logs.properties.erase_headers.default

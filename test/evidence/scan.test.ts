@@ -1,6 +1,7 @@
 // The privacy scan finds credentials that survived into logged events, wherever the query put
 // them: parsed_query splits on "&" only, so `?x=1;token=abc` is x: ["1;token=abc"].
 import t from 'tap'
+import * as erase from '../../src/decision-log/erase.js'
 import { scanEvent } from '../../src/evidence/scan.js'
 
 const ev = (parsedQuery: Record<string, unknown>, path = '/a') => ({ input: { attributes: { request: { http: { path, headers: {} } } }, parsed_query: parsedQuery } })
@@ -12,4 +13,38 @@ t.test('a credential parameter after ";" inside a parsed_query value is found', 
   t.same(scanEvent(ev({ x: ['1;tokens=2', 'a;b'] })), [], 'no credential name')
   t.same(scanEvent(ev({ x: ['1;token=SEMI1'] }, '/a?x=1;token=SEMI1')).map((h) => h.location).sort(),
     ['/input/attributes/request/http/path', '/input/parsed_query/x/0'], 'and in the path, as before')
+})
+
+t.test('the scan reads names as the erasure does: bracket forms, decoded', async (t) => {
+  const kinds = (path: string, pq: Record<string, unknown> = {}): string[] => scanEvent(ev(pq, path)).map((h) => `${h.location} ${h.kind}`)
+  t.same(kinds('/a?access_token[]=X1&user%5Bpassword%5D=X2&a[b][token]=X3&ok=1'), [
+    '/input/attributes/request/http/path query parameter access_token[]',
+    '/input/attributes/request/http/path query parameter user[password]',
+    '/input/attributes/request/http/path query parameter a[b][token]',
+  ])
+  t.same(kinds('/a?access_token[]=[REDACTED]&user%5Bpassword%5D=[REDACTED]'), [], 'redacted already')
+  t.same(kinds('/a', { 'user[password]': ['X4'], 'user[name]': ['bob'] }), ['/input/parsed_query/user[password] field user[password]'])
+  t.same(kinds('/a?tokens=1&mytoken[]=2'), [], 'other names')
+})
+
+t.test('URL-valued headers, header_map and body texts are scanned; the withheld marker is not a finding', async (t) => {
+  const scan = (http: Record<string, unknown>, top: Record<string, unknown> = {}): string[] =>
+    scanEvent({ input: { attributes: { request: { http: { path: '/a', ...http } } }, ...top } }).map((h) => `${h.location} ${h.kind}`)
+  t.same(scan({ headers: { referer: 'https://app/cb?x=1&access_token=X5', 'x-original-url': ['/o#id_token=X6'], 'x-other': '/q?token=X7' } }), [
+    '/input/attributes/request/http/headers/referer query parameter access_token',
+    '/input/attributes/request/http/headers/x-original-url query parameter id_token',
+  ], 'only headers that carry URLs are read as URLs')
+  t.same(scan({ headers: { referer: 'https://app/cb?access_token=[REDACTED]' } }), [])
+  t.same(scan({ headerMap: { headers: [{ key: 'Authorization', value: 'Bearer abcdefghijkl' }, { key: 'referer', rawValue: Buffer.from('/cb?token=X8').toString('base64') }] } }), [
+    '/input/attributes/request/http/headerMap/headers/0 authorization header',
+    '/input/attributes/request/http/headerMap/headers/1 query parameter token',
+  ])
+  t.same(scan({ body: '{"a":[{"password":"X9"}],"token":"[REDACTED]"}' }), ['/input/attributes/request/http/body/a/0/password field password'])
+  t.same(scan({ body: 'grant_type=password&client_secret=X10' }), ['/input/attributes/request/http/body body field client_secret'])
+  t.same(scan({ body: '{"username":"bob","password":"X11","pad":"' }), ['/input/attributes/request/http/body field password in the body text'], 'a partial JSON body')
+  t.same(scan({ body: '{"password":"","x":1' }), [], 'an empty value is no credential')
+  t.same(scan({ rawBody: Buffer.from('{"api_key":"X12"}').toString('base64') }), ['/input/attributes/request/http/rawBody/api_key field api_key'])
+  t.same(scan({ body: erase.WITHHELD_BODY }), [], 'withheld')
+  t.same(scan({ body: 'plain notes, nothing here' }), [])
+  t.same(scan({ query: 'token=X13' }), ['/input/attributes/request/http/query query parameter token'])
 })

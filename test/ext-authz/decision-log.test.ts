@@ -61,3 +61,39 @@ t.test('ext_authz inputs: header_map entries and the body text lose their creden
   t.ok(e2.erased!.includes('/input/attributes/request/http/rawBody'))
   t.notMatch(JSON.stringify(e2), /tok-4|eyJwYXNz/)
 })
+
+t.test('ext_authz inputs: query credentials in URL-valued headers, header_map entries and the query/fragment fields are scrubbed', async (t) => {
+  const b = compileEventBuilder({ labels: {}, eraseHeaders: ['authorization'], eraseQueryParams: ['access_token', 'token', 'password'] })
+  const raw = (s: string): string => Buffer.from(s).toString('base64')
+  const input = {
+    attributes: { request: { http: {
+      method: 'GET', path: '/p', query: 'a=1&token=tok-1', fragment: 'access_token=tok-2',
+      headers: { referer: 'https://app/cb?access_token[]=tok-3&x=1', 'X-Original-URL': '/o?user%5Bpassword%5D=tok-4', accept: '*/*' },
+      headerMap: { headers: [
+        { key: 'Referer', value: 'https://app/cb?token=tok-5' },
+        { key: 'x-rewrite-url', rawValue: raw('/r?access_token=tok-6&y=2') },
+        { key: 'x-other', value: '/q?token=kept' },
+      ] },
+    } } },
+  }
+  const { event } = b({ path: 'envoy/authz/result', input, result: { allowed: true } })
+  t.notMatch(JSON.stringify(event), /tok-\d/, 'in no field')
+  const http = (event.input as any).attributes.request.http
+  t.equal(http.query, 'a=1&token=[REDACTED]')
+  t.equal(http.fragment, 'access_token=[REDACTED]')
+  t.equal(http.headers.referer, 'https://app/cb?access_token[]=[REDACTED]&x=1')
+  t.equal(http.headers['X-Original-URL'], '/o?user%5Bpassword%5D=[REDACTED]', 'a header name in any case')
+  t.same(http.headerMap.headers[0], { key: 'Referer', value: 'https://app/cb?token=[REDACTED]' })
+  t.equal(Buffer.from(http.headerMap.headers[1].rawValue, 'base64').toString(), '/r?access_token=[REDACTED]&y=2', 'raw_value bytes too')
+  t.equal(http.headerMap.headers[2].value, '/q?token=kept', 'a header not in the list of URL-valued headers is left alone')
+  t.same([...event.masked!].sort(), [
+    '/input/attributes/request/http/fragment',
+    '/input/attributes/request/http/headerMap/headers/0/value',
+    '/input/attributes/request/http/headerMap/headers/1/rawValue',
+    '/input/attributes/request/http/headers/X-Original-URL',
+    '/input/attributes/request/http/headers/referer',
+    '/input/attributes/request/http/query',
+  ])
+  t.equal(input.attributes.request.http.headers.referer, 'https://app/cb?access_token[]=tok-3&x=1', 'the caller\'s input is not modified')
+  t.equal(input.attributes.request.http.headerMap.headers[0]!.value, 'https://app/cb?token=tok-5')
+})

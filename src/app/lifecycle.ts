@@ -1,8 +1,9 @@
 // Start, reload, shutdown. start(): the configured policy, the bundle poller's first attempt,
-// the decision-log spool, the JWKS warm-up, then both ports. close(): bounded and graceful —
-// readiness drops, no new connections, requests still arriving on open ones get 503, in-flight
-// requests finish, idle connections close as they go idle, everything left is cut at the
-// deadline; then components stop in dependency order.
+// the decision-log spool, the JWKS warm-up, then both ports. The shadow policy's bundle poller is
+// started on the way, not waited for (src/app/shadow.ts): nothing here waits on the shadow's
+// bundle service. close(): bounded and graceful — readiness drops, no new connections, requests
+// still arriving on open ones get 503, in-flight requests finish, idle connections close as they
+// go idle, everything left is cut at the deadline; then components stop in dependency order.
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ActivePolicy } from '../policy/holder.js'
@@ -22,7 +23,11 @@ export interface ListenAddresses {
 }
 
 export interface Lifecycle {
-  /** Loads config.policy.path (if set) and activates it; null when there is none. Also loads the shadow policy (if configured). */
+  /**
+   * Loads config.policy.path (if set) and activates it; null when there is none. Also loads the
+   * shadow policy (if configured): policy.shadow before returning; a bundles.shadow_resource
+   * poller is started, its first download not waited for.
+   */
   loadPolicy (): Promise<ActivePolicy | null>
   /** Loads the policy (if configured and none is active), starts components, listens on both ports. */
   start (): Promise<ListenAddresses>
@@ -43,6 +48,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
   async function loadPolicy (): Promise<ActivePolicy | null> {
     if (config.policy.path) holder.activate(await loadPolicyFromPath(config.policy.path, config.policy.entrypoint, c.policyOptions))
     // The shadow after the active policy; its failure is its own (logged, counted, never thrown).
+    // A shadow bundle's first download is not waited for (load() returns once it is started).
     await c.shadow?.load()
     return config.policy.path ? holder.current : null
   }
@@ -65,6 +71,7 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       try { await hook(left()) } catch (e) { log.error({ err: e }, 'close hook failed') }
     }
     try { await bundles?.stop() } catch (e) { log.error({ err: e }, 'bundle manager stop failed') }
+    // Stops the shadow bundle's poller, a first download still waiting included.
     try { await c.shadow?.close() } catch (e) { log.error({ err: e }, 'shadow bundle manager stop failed') }
     try { await extAuthz?.close(left()) } catch (e) { log.error({ err: e }, 'ext_authz listeners close failed') }
     try {

@@ -5,12 +5,16 @@
 //
 // policy.shadow is loaded at start and on reload; bundles.shadow_resource is polled like the
 // active bundle, by its own BundleManager named "shadow" (same service, signing keys and limits;
-// its own persisted copy). A shadow that cannot be loaded (missing file, compile error, bad or
-// unverifiable bundle) is not a reason to refuse to start or to stop serving: the error is logged
-// with the compiler's diagnostics (file:line:col), counted (bouncer_shadow_load_failures_total),
-// reported by /readyz as a non-critical WARN, and the proxy serves with the active policy alone
-// (decisions are counted as skipped, no_shadow_policy). A reload or a new bundle that fails keeps
-// the shadow that was loaded before.
+// its own persisted copy), started without waiting for its first download: the shadow is not
+// critical, so a bundle service slow to answer for it (a hung request, long polling) delays
+// neither the active policy nor the listeners; decisions made before it is active are skipped
+// (no_shadow_policy), those after are compared. A shadow that cannot be loaded (missing file,
+// compile error, bad or unverifiable bundle) is not a reason to refuse to start or to stop
+// serving: the error is logged with the compiler's diagnostics (file:line:col), counted
+// (bouncer_shadow_load_failures_total), reported by /readyz as a non-critical WARN, and the proxy
+// serves with the active policy alone (decisions are counted as skipped, no_shadow_policy). A
+// reload or a new bundle that fails keeps the shadow that was loaded before. close() stops the
+// poller, its first download too if that is still waiting.
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { ConfigError } from '../config/index.js'
@@ -29,9 +33,14 @@ export interface ShadowComponent {
   readonly observe: DecisionObserver
   /** Evaluates what is queued now (tests). */
   readonly drain: Shadow['drain']
-  /** Loads policy.shadow, or makes the shadow bundle's first attempt and starts polling; never throws. */
+  /**
+   * Loads policy.shadow; or starts the shadow bundle's poller and returns without waiting for its
+   * first attempt (`started` settles after it). Never throws.
+   */
   load (): Promise<void>
-  /** Stops the shadow bundle's poller (if any). */
+  /** The shadow bundle's first attempt (and, failing it, the persisted copy), once load() started it; tests wait on it. */
+  readonly started: Promise<void> | undefined
+  /** Stops the shadow bundle's poller (if any), its first attempt included, and waits for it. */
   close (): Promise<void>
 }
 
@@ -88,6 +97,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
     sample: p.shadow_sample,
     maxPerSecond: p.shadow_max_per_second,
     evalTimeoutSeconds: p.eval_timeout_seconds,
+    parsedBodyMaxBytes: p.parsed_body.max_bytes,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker, beforeEvaluate: deps.beforeEvaluate })
@@ -107,16 +117,19 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
     const manager = bundles
     if (manager) health.register('shadow_bundle', () => normalizeStatus(manager.status()), { critical: false })
   }
-  let started = false
+  let started: Promise<void> | undefined
+  let closed = false
   return {
     holder,
     observe: shadow.observe,
     drain: shadow.drain,
+    get started () { return started },
     async load () {
       if (bundles !== undefined) {
-        if (started) return
-        started = true
-        try { await bundles.start() } catch (e) { failed('bundles.shadow_resource', e) }
+        if (started !== undefined || closed) return
+        // Not awaited: its outcome is the shadow's own (activated, or counted and logged by
+        // onError and the manager), and close() stops it even mid-request.
+        started = bundles.start().catch((e: unknown) => failed('bundles.shadow_resource', e))
         return
       }
       try {
@@ -126,7 +139,13 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
       }
     },
     async close () {
-      await bundles?.stop()
+      closed = true
+      if (bundles === undefined) return
+      // stop() aborts the first attempt if it is still waiting (nothing is counted for that), and
+      // the poller after it; close() returns once both are over.
+      const stopping = bundles.stop()
+      await started
+      await stopping
     },
   }
 }

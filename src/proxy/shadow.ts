@@ -5,11 +5,16 @@
 // loaded, sampling, the per-second cap — each counted in bouncer_shadow_skipped_total) and queues
 // it; the queue is drained in a later turn of the event loop (setImmediate), after the request's
 // continuation has applied the active decision and started forwarding, a slice of at most
-// SLICE_MS at a time (I/O runs between slices); a queue that has reached MAX_QUEUE takes no more
-// (skipped, queue_full: a shadow slower than the traffic, with no cap). So the shadow costs the
-// request nothing but the queueing, and nothing the shadow does reaches it: the shadow's
-// evaluation errors, step-budget exhaustion, slow evaluations and invalid decisions are outcomes
-// ("error"), never exceptions, and nothing it returns is enforced or cached.
+// SLICE_MS at a time (I/O runs between slices); a queue that has reached MAX_QUEUE decisions, or
+// MAX_QUEUE_BYTES of input, takes no more (skipped, queue_full: a shadow slower than the traffic,
+// with no cap). A waiting decision keeps its input alive, so the bytes matter as much as the
+// count: each is charged (pendingBytes) the length of the input text the active policy was given,
+// serialised already, when that text is the whole input; otherwise what the text leaves out is
+// bounded instead (the headers' lengths, parsed_body.max_bytes for a parsed body); plus
+// ENTRY_BYTES. So the shadow costs the request nothing but the queueing, and nothing the shadow
+// does reaches it: the shadow's evaluation errors, step-budget exhaustion, slow evaluations and
+// invalid decisions are outcomes ("error"), never exceptions, and nothing it returns is enforced
+// or cached.
 //
 // The shadow sees the input the active policy saw (the same object; the pipeline does not change
 // it after the decision). The evaluator is given the paths the shadow's entrypoint reads: when
@@ -44,6 +49,14 @@ export const SKIP_REASONS: readonly SkipReason[] = Object.freeze(['sampled_out',
 
 /** Decisions waiting for their shadow evaluation, at most. */
 export const MAX_QUEUE = 4096
+/**
+ * Input waiting for its shadow evaluation, at most (bytes of input text, as charged by
+ * pendingBytes). A decision whose charge would go past it is skipped (queue_full), unless the
+ * queue is empty.
+ */
+export const MAX_QUEUE_BYTES = 32 * 1024 * 1024
+/** Charged for each waiting decision besides its input text: the entry, the input's skeleton, the decision. */
+export const ENTRY_BYTES = 1024
 /** Longest run of shadow evaluations in one turn of the event loop (ms). */
 const SLICE_MS = 2
 
@@ -116,6 +129,11 @@ export interface ShadowOptions {
   readonly now?: () => number
   /** Uniform [0, 1) (sampling); default Math.random. */
   readonly random?: () => number
+  /**
+   * The largest parsed_body (policy.parsed_body.max_bytes): what a waiting decision is charged for
+   * its parsed body when the active policy's text does not hold the whole input. Default 0.
+   */
+  readonly parsedBodyMaxBytes?: number
 }
 
 export interface ShadowDeps {
@@ -146,12 +164,30 @@ interface Pending {
   readonly result: unknown
   readonly text: string | undefined
   readonly shadow: ActivePolicy
+  /** What it counts against MAX_QUEUE_BYTES (pendingBytes). */
+  readonly bytes: number
 }
 
 /** A key for what a policy's evaluator is given: two policies with the same key get the same text. */
 function viewKeyOf (paths: InputPaths): string {
   if (paths == null || paths.some((p) => p.length === 0)) return 'whole'
   return JSON.stringify(paths.map((p) => JSON.stringify(p)).sort())
+}
+
+/**
+ * What a waiting decision is charged against MAX_QUEUE_BYTES, without serialising anything: the
+ * length of the text the active policy was given when that text is the whole input (`whole`);
+ * otherwise that text (a projection, or none on a cache hit) plus a bound on what it may leave
+ * out: the path and headers (their lengths) and a parsed body (`bodyBytes`, its largest size).
+ */
+export function pendingBytes (input: PolicyInput, text: string | undefined, whole: boolean, bodyBytes: number): number {
+  if (whole && text !== undefined) return ENTRY_BYTES + text.length
+  const http = input.attributes.request.http
+  let n = ENTRY_BYTES + (text?.length ?? 0) + http.path.length
+  const h = http.headers
+  for (const k in h) n += k.length + h[k]!.length
+  if (input.parsed_body !== undefined) n += bodyBytes
+  return n
 }
 
 export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
@@ -161,6 +197,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
   const now = opts.now ?? Date.now
   const random = opts.random ?? Math.random
   const timeoutNs = opts.evalTimeoutSeconds * 1e9
+  const bodyBytes = opts.parsedBodyMaxBytes ?? 0
   const decided = new Map<Agreement, { inc (): void }>()
   for (const a of AGREEMENTS) decided.set(a, metrics.shadowDecisions.labels(a))
   const skipped = new Map<SkipReason, { inc (): void }>()
@@ -180,6 +217,8 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
   let used = 0
   let queue: Pending[] = []
   let head = 0
+  /** The charges (pendingBytes) of queue[head..]. */
+  let queuedBytes = 0
   let scheduled = false
 
   function admit (): SkipReason | undefined {
@@ -198,10 +237,14 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
     if (v.kind === 'fail' || r.policy === undefined) { skipped.get('active_failed')!.inc(); return }
     const shadow = holder.current
     if (shadow === null) { skipped.get('no_shadow_policy')!.inc(); return }
-    if (queue.length - head >= MAX_QUEUE) { skipped.get('queue_full')!.inc(); return }
+    const waiting = queue.length - head
+    if (waiting >= MAX_QUEUE) { skipped.get('queue_full')!.inc(); return }
+    const bytes = pendingBytes(input, r.text, viewOf(r.policy).view.whole, bodyBytes)
+    if (waiting > 0 && queuedBytes + bytes > MAX_QUEUE_BYTES) { skipped.get('queue_full')!.inc(); return }
     const why = admit()
     if (why !== undefined) { skipped.get(why)!.inc(); return }
-    queue.push({ input, id: ctx.id, requestedBy: ctx.requestedBy, active: r.policy, decision: v.decision, result: r.result, text: r.text, shadow })
+    queue.push({ input, id: ctx.id, requestedBy: ctx.requestedBy, active: r.policy, decision: v.decision, result: r.result, text: r.text, shadow, bytes })
+    queuedBytes += bytes
     if (!scheduled) { scheduled = true; setImmediate(slice) }
   }
 
@@ -210,15 +253,21 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
     scheduled = false
     const until = process.hrtime.bigint() + BigInt(SLICE_MS * 1e6)
     while (head < queue.length) {
-      run(queue[head++]!)
+      run(take())
       if (process.hrtime.bigint() >= until) break
     }
     settle()
   }
 
   function drain (): void {
-    while (head < queue.length) run(queue[head++]!)
+    while (head < queue.length) run(take())
     settle()
+  }
+
+  function take (): Pending {
+    const p = queue[head++]!
+    queuedBytes -= p.bytes
+    return p
   }
 
   function settle (): void {

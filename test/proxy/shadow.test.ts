@@ -311,7 +311,9 @@ t.test('bundles.shadow_resource: the shadow from the bundle service, polled; a r
   })
   t.teardown(async () => { await b.close(); await up.close(); await new Promise((r) => server.close(r)) })
   t.equal(b.app.holder.current?.revision, 'active-1')
-  t.equal(b.app.shadow!.holder.current?.revision, 'shadow-1', 'the shadow bundle is active as the shadow after start')
+  // start() does not wait for the shadow bundle's first download (test/app/shadow-start.test.ts).
+  await b.app.shadow!.started
+  t.equal(b.app.shadow!.holder.current?.revision, 'shadow-1', 'the shadow bundle is active as the shadow after its first download')
 
   t.equal((await get(b, '/tighten')).status, 200, 'the active policy decides')
   b.app.shadow!.drain()

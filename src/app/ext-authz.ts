@@ -34,6 +34,7 @@ export async function fromConfig (c: BouncerConfig, deps: { engine: Omit<EngineD
     metrics: deps.metrics,
     log,
     errorStatus: c.policy.error_status,
+    holder: deps.engine.holder,
   })
   const grpc: ExtAuthzGrpcServer | undefined = x.grpc.enabled
     ? await createGrpcServer(checkerFor('grpc'), { host: x.grpc.host, port: x.grpc.port, maxRequestBytes: x.max_request_bytes }, log)

@@ -9,7 +9,8 @@ import type { Metrics } from '../metrics/index.js'
 import { FAIL_CODES, type Decide, type FailReason } from '../proxy/engine.js'
 import type { PolicyInput } from '../proxy/input.js'
 import { isExtAuthzDecision, type ExtAuthzDecision } from './decision.js'
-import type { ExtAuthzInput } from './input.js'
+import type { ActivePolicy } from '../policy/holder.js'
+import { readsBody, type ExtAuthzInput } from './input.js'
 
 export type Transport = 'grpc' | 'http'
 export type Outcome = 'allow' | 'deny' | 'fail_closed' | 'invalid'
@@ -19,8 +20,17 @@ export type CheckResult =
   | { readonly kind: 'fail'; readonly status: number; readonly reason: FailReason; readonly code: ErrorCode; readonly decisionId: string }
 
 export interface Checker {
-  /** Decides on an input (never throws: an unexpected error is a failure, fail closed). */
-  check (input: ExtAuthzInput, requestedBy: string, startNs: bigint): Promise<CheckResult>
+  /**
+   * Whether the input must carry the parsed body: the active policy can read parsed_body or
+   * truncated_body (input.ts readsBody), or there is no policy holder to ask (always).
+   */
+  readsBody (): boolean
+  /**
+   * Decides on an input (never throws: an unexpected error is a failure, fail closed).
+   * `bodyParsed` false: built without the body (readsBody() said so); a policy that decides
+   * it and can read the body (activated in between) fails closed.
+   */
+  check (input: ExtAuthzInput, requestedBy: string, startNs: bigint, bodyParsed?: boolean): Promise<CheckResult>
   /** Counts an answered check and logs it at debug level. */
   account (transport: Transport, outcome: Outcome, startNs: bigint, fields?: Record<string, unknown>): void
 }
@@ -32,6 +42,8 @@ export interface CheckerDeps {
   readonly log: Logger
   /** status when something unexpected fails (policy.error_status) */
   readonly errorStatus: number
+  /** The engine's policy holder: the body is parsed only when its active policy can read it. */
+  readonly holder: { readonly current: ActivePolicy | null }
 }
 
 export function createChecker (deps: CheckerDeps): Checker {
@@ -44,9 +56,22 @@ export function createChecker (deps: CheckerDeps): Checker {
     return c
   }
   const durations = { grpc: metrics.extAuthzDuration.labels('grpc'), http: metrics.extAuthzDuration.labels('http') }
+  const holder = deps.holder
+  const bodyNeeds = new WeakMap<ActivePolicy, boolean>()
+  const needsBody = (p: ActivePolicy): boolean => {
+    let b = bodyNeeds.get(p)
+    if (b === undefined) { b = readsBody(p.inputPaths); bodyNeeds.set(p, b) }
+    return b
+  }
 
   return {
-    async check (input, requestedBy, startNs) {
+    readsBody () {
+      const p = holder.current
+      // No policy: the engine fails closed without reading the input.
+      return p === null ? false : needsBody(p)
+    },
+
+    async check (input, requestedBy, startNs, bodyParsed = true) {
       const decisionId = randomUUID()
       try {
         // The ext_authz input is not the proxy's input shape; the engine only serialises it,
@@ -54,6 +79,9 @@ export function createChecker (deps: CheckerDeps): Checker {
         const r = await decide(input as unknown as PolicyInput, { id: decisionId, requestedBy, startNs })
         const v = r.verdict
         if (v.kind === 'fail') return { kind: 'fail', status: v.status, reason: v.reason, code: FAIL_CODES[v.reason], decisionId }
+        // The input is built and decided in one turn, so the policy that decided is the one
+        // readsBody() asked about; should that ever not hold, the decision is not used.
+        if (!bodyParsed && r.policy !== undefined && needsBody(r.policy)) throw new Error('the policy that decided reads the body, which was not parsed')
         if (!isExtAuthzDecision(v.decision)) throw new Error('the engine did not read the result as an ext_authz decision')
         return { kind: v.kind, decision: v.decision, decisionId, cached: r.cached }
       } catch (e) {

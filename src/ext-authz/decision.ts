@@ -12,12 +12,14 @@
 //   http_status (or Bouncer's status)     denial status, default 403
 //   body                                  denial body (a string)
 //   dynamic_metadata                      object, returned as CheckResponse.dynamic_metadata
+//                                         (at most 32 levels deep and 1 MiB encoded: proto.ts)
 // As in the plugin, the fields of the other branch are not read (an allow's body is ignored).
 // Anything malformed is a policy error (BOUNCER_ERR_POLICY_DECISION): the engine denies.
 import { BouncerError } from '../errors.js'
 import { jsonNumber } from '../exact-json.js'
 import { STATUS_CODES } from '../node-http.js'
 import type { Decision, HeaderList } from '../proxy/decision.js'
+import { metadataProblem } from './proto.js'
 
 export interface EnvoyResult {
   /** the result was an object (the plugin then sends ok_response / denied_response), not a boolean */
@@ -35,7 +37,12 @@ export interface ExtAuthzDecision extends Decision {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const BAD_VALUE = /[\0\r\n]/
+/**
+ * What RFC 9110 does not allow in a field value (field-vchar, obs-text, SP and HTAB are): the
+ * control characters. Every header value a decision sets is checked here, whichever transport
+ * carries it (http.ts also refuses what Node's HTTP/1 writer cannot encode, above U+00FF).
+ */
+export const NOT_FIELD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/
 const MAX_REASON = 512
 
 function invalid (why: string): BouncerError {
@@ -53,7 +60,7 @@ function headerOptions (v: unknown, field: string): [string, string][] {
       const values = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((x) => typeof x === 'string') ? value as string[] : undefined
       if (values === undefined) throw invalid(`${field}.${name} must be a string`)
       for (const one of values) {
-        if (BAD_VALUE.test(one)) throw invalid(`${field}.${name}: value contains CR, LF or NUL`)
+        if (NOT_FIELD_VALUE.test(one)) throw invalid(`${field}.${name}: value contains a control character (not allowed in an HTTP field value)`)
         out.push([name.toLowerCase(), one])
       }
     }
@@ -99,6 +106,8 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
   if (d.dynamic_metadata !== undefined && d.dynamic_metadata !== null) {
     if (typeof d.dynamic_metadata !== 'object' || Array.isArray(d.dynamic_metadata)) throw invalid('dynamic_metadata must be an object')
     dynamicMetadata = d.dynamic_metadata as Record<string, unknown>
+    const problem = metadataProblem(dynamicMetadata)
+    if (problem !== undefined) throw invalid(`dynamic_metadata is ${problem}`)
   }
   if (Array.isArray(d.mask) && d.mask.length > 0 && allow) throw invalid('mask rules cannot be enforced through ext_authz (Envoy forwards the response)')
   let cacheTtl: number | undefined

@@ -56,6 +56,14 @@ export function checkResponseOf (r: CheckResult): CheckResponseFields {
   }
 }
 
+/** The in-band denial of a decision whose answer could not be encoded. */
+function unencodable (decisionId: string): CheckResponseFields {
+  return {
+    status: { code: GrpcCode.PERMISSION_DENIED, message: 'BOUNCER_ERR_POLICY_DECISION' },
+    denied: { httpStatus: 403, headers: [JSON_TYPE], body: JSON.stringify({ error: 'decision_not_enforceable', decision_id: decisionId }) },
+  }
+}
+
 /** The in-band denial of a malformed request. */
 export function invalidResponse (message: string): CheckResponseFields {
   return { status: { code: GrpcCode.INVALID_ARGUMENT, message }, denied: { httpStatus: 400, headers: [], body: message } }
@@ -90,16 +98,25 @@ export async function createGrpcServer (checker: Checker, o: GrpcServerOptions, 
   async function answer (bytes: Buffer, peer: string): Promise<Buffer> {
     const t0 = process.hrtime.bigint()
     let input
+    const body = checker.readsBody()
     try {
-      input = inputFromCheckRequest(decodeCheckRequest(bytes))
+      input = inputFromCheckRequest(decodeCheckRequest(bytes), { body })
     } catch (e) {
       if (!(e instanceof ProtoError) && !(e instanceof InputError)) throw e
       checker.account('grpc', 'invalid', t0, { peer, error: e.message })
       log.info({ transport: 'grpc', peer, error: e.message }, 'ext_authz: malformed CheckRequest denied')
       return encodeCheckResponse(invalidResponse(e.message))
     }
-    const r = await checker.check(input, peerAddress(input.attributes.source) || peer, t0)
-    const out = encodeCheckResponse(checkResponseOf(r))
+    const r = await checker.check(input, peerAddress(input.attributes.source) || peer, t0, body)
+    let out: Buffer
+    try {
+      out = encodeCheckResponse(checkResponseOf(r))
+    } catch (e) {
+      // Never an RPC error (failure_mode_allow would let the request through): denied in band.
+      log.error({ err: e, decision_id: r.decisionId }, 'ext_authz: the CheckResponse could not be encoded; denied')
+      checker.account('grpc', 'fail_closed', t0, { decision_id: r.decisionId })
+      return encodeCheckResponse(unencodable(r.decisionId))
+    }
     checker.account('grpc', r.kind === 'fail' ? 'fail_closed' : r.kind, t0, { decision_id: r.decisionId })
     return out
   }

@@ -50,8 +50,10 @@ export function denialStatus (status: number): number {
   return (status >= 200 && status < 300) || status >= 500 ? 403 : status
 }
 
-// What Node's HTTP/1 writer accepts in a header value (else writeHead throws: a 500).
-const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+// What Node's HTTP/1 writer accepts in a header value (else writeHead throws: a 500). The
+// control characters are refused when the decision is read (decision.ts NOT_FIELD_VALUE, for
+// both transports); what is left is a character above U+00FF, which Node cannot write.
+const NOT_WRITABLE = /[^\t\x20-\x7e\x80-\xff]/
 
 /** The HTTP answer for a decision or a failure. */
 export function httpReplyOf (r: CheckResult): Reply {
@@ -63,11 +65,11 @@ export function httpReplyOf (r: CheckResult): Reply {
     if (e.queryParametersToRemove.length > 0) return failReply(403, 'decision_not_enforceable', r.decisionId)
     const headers: [string, string][] = [...e.headerOptions, ...e.responseHeadersToAdd].map(([n, v]) => [n, v])
     if (e.headersToRemove.length > 0) headers.push([HEADERS_TO_REMOVE, e.headersToRemove.join(', ')])
-    if (headers.some(([, v]) => NOT_FIELD_VALUE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
+    if (headers.some(([, v]) => NOT_WRITABLE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
     return { status: 200, headers, body: '' }
   }
   const headers: [string, string][] = e.headerOptions.map(([n, v]) => [n, v])
-  if (headers.some(([, v]) => NOT_FIELD_VALUE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
+  if (headers.some(([, v]) => NOT_WRITABLE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)
   const body = r.decision.body ?? ''
   if (body !== '' && !headers.some(([n]) => n === 'content-type')) headers.push(['content-type', 'text/plain; charset=utf-8'])
   return { status: denialStatus(r.decision.status), headers, body }
@@ -82,8 +84,9 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 
 function send (res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return
-  // Several values of one name are sent as separate header lines.
-  const out: Record<string, string | string[]> = {}
+  // Several values of one name are sent as separate header lines. (No prototype: a policy's
+  // header may be named "__proto__".)
+  const out = Object.create(null) as Record<string, string | string[]>
   for (const [n, v] of r.headers) {
     if (FRAMING.has(n)) continue
     const prev = out[n]
@@ -116,6 +119,8 @@ function socketAddress (ip: string | undefined, port: number | undefined): Recor
   return { address: { socketAddress: { ...(address !== '' ? { address } : {}), ...(port ? { portValue: port } : {}) } } }
 }
 
+const PROTO = '__proto__'
+
 /** The CheckRequest Envoy would have sent over gRPC for this HTTP authorization request. */
 export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: string): Record<string, unknown> {
   let path = req.url ?? '/'
@@ -124,10 +129,16 @@ export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: 
     path = path.slice(pathPrefix.length)
     if (!path.startsWith('/')) path = '/' + path
   }
-  const headers: Record<string, string> = {}
+  const headers = Object.create(null) as Record<string, string> // a header may be named "__proto__"
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue
     headers[k] = Array.isArray(v) ? v.join(',') : v
+  }
+  // Node leaves a header named "__proto__" out of req.headers (not out of rawHeaders).
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== PROTO) continue
+    headers[PROTO] = PROTO in headers ? `${headers[PROTO]},${raw[i + 1]!}` : raw[i + 1]!
   }
   const http: Record<string, unknown> = {}
   const id = headers['x-request-id']
@@ -162,8 +173,9 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
       return
     }
     let input
+    const parse = checker.readsBody()
     try {
-      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix))
+      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix), { body: parse })
     } catch (e) {
       if (!(e instanceof InputError)) throw e
       checker.account('http', 'invalid', t0, { peer, error: e.message })
@@ -171,7 +183,7 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
       send(res, { status: 400, headers: [['content-type', 'text/plain; charset=utf-8']], body: e.message })
       return
     }
-    const r = await checker.check(input, peerAddress(input.attributes.source), t0)
+    const r = await checker.check(input, peerAddress(input.attributes.source), t0, parse)
     send(res, httpReplyOf(r))
     checker.account('http', r.kind === 'fail' ? 'fail_closed' : r.kind, t0, { decision_id: r.decisionId })
   }

@@ -5,6 +5,8 @@
 //   parsed_query    the query, form-decoded ("+" is a space), name → list of values
 //   parsed_body     the body by content type: JSON, x-www-form-urlencoded (name → values),
 //                   multipart/form-data (name → values; JSON parts parsed); otherwise null
+//                   (media types matched without regard to case; JSON also under text/json,
+//                   +json); not parsed at all when the policy cannot read it (readsBody)
 //   truncated_body  true when Envoy says it sent part of the body (x-envoy-auth-partial-body:
 //                   true) or content-length is larger than the body it sent (parsed_body null)
 //   source_principal  attributes.source.principal, when set
@@ -13,6 +15,8 @@
 // with 400, as the plugin does.
 
 import { parseJsonExact } from '../exact-json.js'
+import type { InputPaths } from '../policy/holder.js'
+import { isJsonContentType } from '../proxy/body.js'
 import { formParts, parseMediaType } from './multipart.js'
 
 export class InputError extends Error {
@@ -62,7 +66,7 @@ function parseForm (q: string): Record<string, string[]> {
     ;(out[k] ??= []).push(v)
   }
   if (first) throw first
-  return { ...out }
+  return out
 }
 
 export function parsePathAndQuery (path: string): { parsed_path: string[]; parsed_query: Record<string, string[]> } {
@@ -101,7 +105,7 @@ function parseMultipart (payload: string, boundary: string): Record<string, unkn
   const out = Object.create(null) as Record<string, unknown[]> // a part may be named "constructor"
   for (const part of formParts(Buffer.from(payload, 'utf8'), boundary)) {
     const text = part.value.toString('utf8')
-    const value = (part.contentType ?? '').includes('application/json') ? parseJson(text, `multipart part ${JSON.stringify(part.name)}`) : text
+    const value = part.contentType !== undefined && isJson(part.contentType) ? parseJson(text, `multipart part ${JSON.stringify(part.name)}`) : text
     ;(out[part.name] ??= []).push(value)
   }
   return { ...out }
@@ -112,12 +116,36 @@ function boundaryOf (contentType: string): string | undefined {
   return parseMediaType(contentType, 'content-type').params.get('boundary')
 }
 
+// Which parser a content type gets. The plugin looks for "application/json" (then
+// "application/grpc", "application/x-www-form-urlencoded", "multipart/form-data") anywhere in
+// the header, as spelt; an upstream reads media types without regard to case, and JSON under
+// other names (text/json, application/vnd.api+json): a body the policy is shown as null while
+// the upstream parses it would be judged unseen. So the same search, case-insensitively, and
+// every JSON media type the proxy parses (src/proxy/body.ts isJsonContentType) — a body the
+// plugin parses is parsed here too.
+function isJson (contentType: string): boolean {
+  return contentType.toLowerCase().includes('application/json') || isJsonContentType(contentType)
+}
+
+type BodyKind = 'json' | 'grpc' | 'form' | 'multipart' | undefined
+
+function bodyKind (contentType: string): BodyKind {
+  const ct = contentType.toLowerCase()
+  if (ct.includes('application/json')) return 'json'
+  if (ct.includes('application/grpc')) return 'grpc'
+  if (isJsonContentType(contentType)) return 'json'
+  if (ct.includes('application/x-www-form-urlencoded')) return 'form'
+  if (ct.includes('multipart/form-data')) return 'multipart'
+  return undefined
+}
+
 export function parseBody (headers: Obj, body: string, rawBase64: string | undefined): { parsed_body: unknown; truncated_body: boolean } {
   if (headers['x-envoy-auth-partial-body'] === 'true') return { parsed_body: null, truncated_body: true }
   const ct = headers['content-type']
   if (typeof ct !== 'string') return { parsed_body: null, truncated_body: false }
   const payload = (): string => body !== '' ? body : rawBase64 ? Buffer.from(rawBase64, 'base64').toString('utf8') : ''
-  if (ct.includes('application/json')) {
+  const kind = bodyKind(ct)
+  if (kind === 'json') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
     if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
@@ -125,14 +153,14 @@ export function parseBody (headers: Obj, body: string, rawBase64: string | undef
   }
   // application/grpc: the plugin decodes a message only with a configured descriptor set
   // (none here): null, as the plugin without one.
-  if (ct.includes('application/grpc')) return { parsed_body: null, truncated_body: false }
-  if (ct.includes('application/x-www-form-urlencoded')) {
+  if (kind === 'grpc') return { parsed_body: null, truncated_body: false }
+  if (kind === 'form') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
     if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
     return { parsed_body: parseForm(p), truncated_body: false }
   }
-  if (ct.includes('multipart/form-data')) {
+  if (kind === 'multipart') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
     if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
@@ -153,8 +181,47 @@ export interface ExtAuthzInput extends Obj {
   source_principal?: string
 }
 
+/**
+ * Envoy's request headers as the `headers` map holds them, from `header_map` (what Envoy sends
+ * instead with encode_raw_headers: a list of HeaderValue {key, value, raw_value}): names
+ * lower-cased, the values of a name joined with "," (as Envoy merges them into the map), a
+ * raw_value's bytes read as UTF-8. Undefined when there is no header_map.
+ */
+export function headersFromHeaderMap (headerMap: unknown): Record<string, string> | undefined {
+  const list = obj(headerMap)?.headers
+  if (list === undefined) return obj(headerMap) === undefined ? undefined : Object.create(null) as Record<string, string>
+  if (!Array.isArray(list)) return undefined
+  const out = Object.create(null) as Record<string, string> // a header may be named "__proto__"
+  for (const h of list) {
+    const e = obj(h)
+    if (e === undefined || typeof e.key !== 'string' || e.key === '') continue
+    const name = e.key.toLowerCase()
+    const value = typeof e.rawValue === 'string' ? Buffer.from(e.rawValue, 'base64').toString('utf8') : typeof e.value === 'string' ? e.value : ''
+    out[name] = name in out ? `${out[name]},${value}` : value
+  }
+  return out
+}
+
+/**
+ * Whether a policy can read parsed_body or truncated_body, from the input paths the compiler
+ * recorded for its entrypoint (null or undefined: it may read anything).
+ */
+export function readsBody (paths: InputPaths): boolean {
+  if (paths == null) return true
+  return paths.some((p) => p.length === 0 || p[0] === 'parsed_body' || p[0] === 'truncated_body')
+}
+
+export interface InputOptions {
+  /**
+   * false: the active policy reads neither parsed_body nor truncated_body (readsBody), so the
+   * body is not parsed (a large form or JSON body costs nothing the policy needs): both are
+   * null / false, and a body that would not parse is not refused.
+   */
+  readonly body?: boolean
+}
+
 /** The input from a decoded CheckRequest (proto.ts); an InputError for what the plugin refuses. */
-export function inputFromCheckRequest (req: Obj): ExtAuthzInput {
+export function inputFromCheckRequest (req: Obj, opts: InputOptions = {}): ExtAuthzInput {
   const attributes = obj(req.attributes)
   const request = obj(attributes?.request)
   const http = obj(request?.http)
@@ -162,9 +229,20 @@ export function inputFromCheckRequest (req: Obj): ExtAuthzInput {
     throw new InputError('missing required attributes in v3 CheckRequest: attributes.request.http')
   }
   const path = typeof http.path === 'string' ? http.path : ''
+  // With encode_raw_headers Envoy sends the headers only in header_map: the policy (and the
+  // content type below) read them under `headers` as usual.
+  const fromMap = headersFromHeaderMap(http.headerMap)
+  if (fromMap !== undefined) {
+    const merged = Object.create(null) as Obj
+    for (const [k, v] of Object.entries(obj(http.headers) ?? {})) merged[k] = v
+    for (const [k, v] of Object.entries(fromMap)) merged[k] = v
+    http.headers = merged
+  }
   const headers = obj(http.headers) ?? {}
   const { parsed_path, parsed_query } = parsePathAndQuery(path)
-  const { parsed_body, truncated_body } = parseBody(headers, typeof http.body === 'string' ? http.body : '', typeof http.rawBody === 'string' ? http.rawBody : undefined)
+  const { parsed_body, truncated_body } = opts.body === false
+    ? { parsed_body: null, truncated_body: false }
+    : parseBody(headers, typeof http.body === 'string' ? http.body : '', typeof http.rawBody === 'string' ? http.rawBody : undefined)
   const input = { ...req, version: VERSION, parsed_path, parsed_query, parsed_body, truncated_body } as ExtAuthzInput
   const principal = obj(attributes.source)?.principal
   if (typeof principal === 'string' && principal !== '') input.source_principal = principal

@@ -283,7 +283,8 @@ function readMessage (r: Reader, s: MessageSchema, depth: number): Json {
     } else {
       const entry = sub(r, wt, field)
       const [k, v] = readMapEntry(entry, t.map, field, depth)
-      const m = (out[f.name] ??= {}) as Record<string, Json>
+      // A map's keys are data (a header may be named "__proto__"): an object without a prototype.
+      const m = (out[f.name] ??= Object.create(null) as Record<string, Json>) as Record<string, Json>
       m[k] = v
     }
   }
@@ -327,27 +328,39 @@ export function decodeCheckRequest (buf: Uint8Array): Record<string, Json> {
 // --- encoding (CheckResponse) ---
 
 class Writer {
-  // Bytes as numbers, copied once into a Buffer by finish(); nested messages are appended with
-  // their length (they are small: headers, Struct values).
-  private readonly bytesOut: number[] = []
+  // A message as a list of parts — runs of bytes of its own and nested Writers, by reference —
+  // and its encoded length, which is all a parent needs to write a nested message's length
+  // prefix. finish() allocates the whole message once and copies every byte once: nothing is
+  // copied into a parent (a 1 MB string 100 lists deep was copied 100 times, byte by byte).
+  private readonly parts: (Uint8Array | Writer)[] = []
+  /** tags, varints and other small values not yet flushed into `parts` */
+  private small: number[] = []
+  /** encoded length in bytes */
+  length = 0
+
+  private push (b: number): void { this.small.push(b); this.length++ }
+
+  private flush (): void {
+    if (this.small.length > 0) { this.parts.push(Uint8Array.from(this.small)); this.small = [] }
+  }
 
   private varint (v: number): void {
-    const out = this.bytesOut
     if (v >= 0 && v < 0x80000000) {
-      while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v >>>= 7 }
-      out.push(v)
+      while (v >= 0x80) { this.push((v & 0x7f) | 0x80); v >>>= 7 }
+      this.push(v)
       return
     }
     let n = BigInt.asUintN(64, BigInt(v))
-    while (n >= 0x80n) { out.push(Number(n & 0x7fn) | 0x80); n >>= 7n }
-    out.push(Number(n))
+    while (n >= 0x80n) { this.push(Number(n & 0x7fn) | 0x80); n >>= 7n }
+    this.push(Number(n))
   }
 
   private tag (no: number, wt: number): void { this.varint((no << 3) | wt) }
 
-  private append (b: ArrayLike<number>): void {
-    const out = this.bytesOut
-    for (let i = 0; i < b.length; i++) out.push(b[i]!)
+  private part (p: Uint8Array | Writer): void {
+    this.flush()
+    this.parts.push(p)
+    this.length += p.length
   }
 
   int (no: number, v: number): this {
@@ -355,18 +368,21 @@ class Writer {
     return this
   }
 
+  /** A bool field with implicit presence (false is not written). */
+  bool (no: number, v: boolean): this { return this.int(no, v ? 1 : 0) }
+
   double (no: number, v: number): this {
     this.tag(no, WT_I64)
-    const b = Buffer.alloc(8)
+    const b = Buffer.allocUnsafe(8)
     b.writeDoubleLE(v, 0)
-    this.append(b)
+    for (let i = 0; i < 8; i++) this.push(b[i]!)
     return this
   }
 
-  bytes (no: number, b: ArrayLike<number>): this {
+  bytes (no: number, b: Uint8Array): this {
     this.tag(no, WT_LEN)
     this.varint(b.length)
-    this.append(b)
+    if (b.length > 0) this.part(b)
     return this
   }
 
@@ -376,11 +392,33 @@ class Writer {
     return this
   }
 
-  message (no: number, w: Writer): this { return this.bytes(no, w.bytesOut) }
+  message (no: number, w: Writer): this {
+    this.tag(no, WT_LEN)
+    this.varint(w.length)
+    if (w.length > 0) this.part(w)
+    return this
+  }
 
-  raw (b: ArrayLike<number>): this { this.append(b); return this }
+  raw (b: ArrayLike<number>): this {
+    for (let i = 0; i < b.length; i++) this.push(b[i]!)
+    return this
+  }
 
-  finish (): Buffer { return Buffer.from(this.bytesOut) }
+  finish (): Buffer {
+    const out = Buffer.allocUnsafe(this.length)
+    const end = this.copyInto(out, 0)
+    if (end !== this.length) throw new Error(`protobuf writer: wrote ${end} bytes of ${this.length}`)
+    return out
+  }
+
+  private copyInto (out: Buffer, at: number): number {
+    this.flush()
+    for (const p of this.parts) {
+      if (p instanceof Writer) at = p.copyInto(out, at)
+      else { out.set(p, at); at += p.length }
+    }
+    return at
+  }
 }
 
 export interface HeaderOption { readonly key: string; readonly value: string }
@@ -399,30 +437,85 @@ export interface CheckResponseFields {
   readonly dynamicMetadata?: Readonly<Record<string, unknown>>
 }
 
-function headerOption (h: HeaderOption): Writer {
-  return new Writer().message(1, new Writer().string(1, h.key).string(2, h.value))
+// Each HeaderValueOption says what Envoy does with a header of that name already there:
+// `append` (google.protobuf.BoolValue) false replaces it, true adds the value beside it (request
+// headers: joined to it with ","; response headers: a line of its own). Left unset, Envoy read
+// ok_response.headers as `append: false` until 1.36 (the ext_authz API documents that default),
+// but reads response_headers_to_add (since append_action exists) and, from 1.37, every list as
+// append_action's default, APPEND_IF_EXISTS_OR_ADD: a client's own `x-user: admin` would reach
+// the upstream beside the policy's value. So `append` is always written — false on the first
+// value of a name (the policy's value replaces the client's), true on its later values (the
+// policy's other values are kept) — which every Envoy reads the same way (`append`, when set,
+// wins over append_action). append_action OVERWRITE_IF_EXISTS_OR_ADD alone would not do: Envoy
+// before 1.37 ignores it on ok_response.headers, and it cannot carry a second value of a name.
+function headerOptions (list: readonly HeaderOption[]): Writer[] {
+  const seen = new Set<string>()
+  return list.map((h) => {
+    const name = h.key.toLowerCase()
+    const later = seen.has(name)
+    seen.add(name)
+    return new Writer()
+      .message(1, new Writer().string(1, h.key).string(2, h.value))
+      .message(2, new Writer().bool(1, later))
+  })
 }
 
-function structOf (o: Readonly<Record<string, unknown>>): Writer {
+// dynamic_metadata is the policy's to fill. Envoy parses the CheckResponse with a protobuf
+// parser that stops at 100 nested messages (each JSON level here is two: a Value and its
+// Struct or ListValue), and the whole answer is held in memory on both sides: deeper or larger
+// metadata is refused (decision.ts, a policy error: denied) before anything is encoded.
+export const MAX_METADATA_DEPTH = 32
+export const MAX_METADATA_BYTES = 1 << 20
+
+/**
+ * Why `o` cannot be sent as dynamic_metadata (nested deeper than MAX_METADATA_DEPTH, or more
+ * than MAX_METADATA_BYTES once encoded), or undefined. The walk stops at the first limit hit.
+ */
+export function metadataProblem (o: Readonly<Record<string, unknown>>): string | undefined {
+  let bytes = 0
+  const walk = (v: unknown, depth: number): string | undefined => {
+    if (depth > MAX_METADATA_DEPTH) return `nested more than ${MAX_METADATA_DEPTH} levels deep`
+    // An upper bound of each value's encoding: its content plus tags and length prefixes.
+    if (typeof v === 'string') bytes += Buffer.byteLength(v) + 12
+    else if (v === null || typeof v !== 'object' || isRawJson(v)) bytes += 12
+    else if (Array.isArray(v)) {
+      bytes += 12
+      for (const x of v) { const p = walk(x, depth + 1); if (p !== undefined) return p }
+    } else {
+      bytes += 12
+      for (const [k, x] of Object.entries(v)) {
+        bytes += Buffer.byteLength(k) + 12
+        const p = walk(x, depth + 1)
+        if (p !== undefined) return p
+      }
+    }
+    return bytes > MAX_METADATA_BYTES ? `larger than ${MAX_METADATA_BYTES} bytes` : undefined
+  }
+  return walk(o, 1)
+}
+
+function structOf (o: Readonly<Record<string, unknown>>, depth: number): Writer {
+  if (depth > MAX_METADATA_DEPTH) throw new ProtoError('dynamic_metadata', `nested more than ${MAX_METADATA_DEPTH} levels deep`)
   const w = new Writer()
-  for (const [k, v] of Object.entries(o)) w.message(1, new Writer().string(1, k).message(2, valueOf(v)))
+  for (const [k, v] of Object.entries(o)) w.message(1, new Writer().string(1, k).message(2, valueOf(v, depth)))
   return w
 }
 
-function valueOf (v: unknown): Writer {
+function valueOf (v: unknown, depth: number): Writer {
   const w = new Writer()
   // null_value and bool_value are oneof members: written even when zero.
-  if (v === null || v === undefined) return w.raw(Uint8Array.of((1 << 3) | WT_VARINT, 0))
+  if (v === null || v === undefined) return w.raw([(1 << 3) | WT_VARINT, 0])
   if (typeof v === 'number') return w.double(2, v)
   if (isRawJson(v)) return w.double(2, Number(v.rawJSON)) // a number kept as its text (exact-json.ts): a Struct number is a double
   if (typeof v === 'string') return w.string(3, v, true)
-  if (typeof v === 'boolean') return w.raw(Uint8Array.of((4 << 3) | WT_VARINT, v ? 1 : 0))
+  if (typeof v === 'boolean') return w.raw([(4 << 3) | WT_VARINT, v ? 1 : 0])
+  if (depth + 1 > MAX_METADATA_DEPTH) throw new ProtoError('dynamic_metadata', `nested more than ${MAX_METADATA_DEPTH} levels deep`)
   if (Array.isArray(v)) {
     const list = new Writer()
-    for (const x of v) list.message(1, valueOf(x))
+    for (const x of v) list.message(1, valueOf(x, depth + 1))
     return w.message(6, list)
   }
-  return w.message(5, structOf(v as Record<string, unknown>))
+  return w.message(5, structOf(v as Record<string, unknown>, depth + 1))
 }
 
 export function encodeCheckResponse (r: CheckResponseFields): Buffer {
@@ -430,17 +523,17 @@ export function encodeCheckResponse (r: CheckResponseFields): Buffer {
   w.message(1, new Writer().int(1, r.status.code).string(2, r.status.message ?? ''))
   if (r.denied !== undefined) {
     const d = new Writer().message(1, new Writer().int(1, r.denied.httpStatus))
-    for (const h of r.denied.headers) d.message(2, headerOption(h))
+    for (const h of headerOptions(r.denied.headers)) d.message(2, h)
     d.string(3, r.denied.body)
     w.message(2, d)
   } else if (r.ok !== undefined) {
     const o = new Writer()
-    for (const h of r.ok.headers) o.message(2, headerOption(h))
+    for (const h of headerOptions(r.ok.headers)) o.message(2, h)
     for (const h of r.ok.headersToRemove) o.string(5, h, true)
-    for (const h of r.ok.responseHeadersToAdd) o.message(6, headerOption(h))
+    for (const h of headerOptions(r.ok.responseHeadersToAdd)) o.message(6, h)
     for (const q of r.ok.queryParametersToRemove) o.string(8, q, true)
     w.message(3, o)
   }
-  if (r.dynamicMetadata !== undefined) w.message(4, structOf(r.dynamicMetadata))
+  if (r.dynamicMetadata !== undefined) w.message(4, structOf(r.dynamicMetadata, 1))
   return w.finish()
 }

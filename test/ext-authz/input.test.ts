@@ -91,7 +91,7 @@ t.test('the result read as the plugin reads it', async (t) => {
   const list = parseExtAuthzDecision({ allowed: true, headers: [{ 'X-A': '1' }, { 'x-a': '2', 'x-b': '3' }] })
   t.same(list.envoy.headerOptions, [['x-a', '1'], ['x-a', '2'], ['x-b', '3']], 'a list of header objects keeps every value')
   t.throws(() => parseExtAuthzDecision({ allowed: true, headers: { 'x-a': 1 } }), /headers\.x-a must be a string/)
-  t.throws(() => parseExtAuthzDecision({ allowed: true, headers: { 'x-a': 'a\r\nb' } }), /CR, LF or NUL/)
+  t.throws(() => parseExtAuthzDecision({ allowed: true, headers: { 'x-a': 'a\r\nb' } }), /control character/)
   t.throws(() => parseExtAuthzDecision({ allowed: true, headers: { 'bad name': 'x' } }), /invalid header name/)
   t.throws(() => parseExtAuthzDecision({ allowed: false, http_status: 999 }), /Invalid HTTP status code 999/)
   t.throws(() => parseExtAuthzDecision({ allowed: false, body: { a: 1 } }), /body must be a string/)

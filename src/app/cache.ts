@@ -3,10 +3,11 @@
 import { ConfigError, type BouncerConfig } from '../config/index.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics/index.js'
+import { buildInfo } from '../metrics/build-info.js'
 import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, compileProjectionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import type { DecisionCache } from '../proxy/seams.js'
-import { readOptionalFile, readTlsFiles } from './tls.js'
+import { readOptionalFile, readSettingBytes, readTlsFiles } from './tls.js'
 
 /** "/a/b~1c" → ['a', 'b/c'] */
 const pointerToPath = (p: string): InputPath => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
@@ -37,7 +38,8 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
     const tls = readTlsFiles(r.tls, 'cache.redis.tls')
     redis = {
       mode,
-      url: r.url,
+      // tls.enabled means TLS whatever the URL's scheme says (as for cluster and sentinel nodes).
+      url: mode === 'single' && scheme === 'rediss' && r.url?.startsWith('redis://') === true ? 'rediss://' + r.url.slice('redis://'.length) : r.url,
       nodes: mode === 'cluster' ? r.cluster.nodes.map((n) => `${scheme}://${n}`) : mode === 'sentinel' ? r.sentinel.sentinels.map((n) => `${scheme}://${n}`) : undefined,
       sentinelName: r.sentinel.name,
       sentinelPassword: readOptionalFile(r.sentinel.password_file, 'cache.redis.sentinel.password_file', { trim: true }),
@@ -78,6 +80,18 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
   return cache
 }
 
+/**
+ * What decides besides the policy's module and data: the build that runs it (host builtins) and
+ * the evaluation options that change results (strict builtin errors turn an undefined into a
+ * failure; the step budget and memory limit turn an evaluation into a fail-closed denial). Pods
+ * on one Redis that differ in any of these never share decisions: an allow a lenient pod cached
+ * must not be served by a strict one.
+ */
+export function evaluationScope (policy: BouncerConfig['policy']): string {
+  const b = buildInfo()
+  return JSON.stringify([b.version, b.revision, policy.strict_builtin_errors, policy.eval_step_budget, policy.max_memory_pages])
+}
+
 /** The key of a request: from the input, or from the text the evaluator got (projection.ts). */
 type KeyFn = (input: unknown, text: string) => string
 
@@ -87,11 +101,13 @@ type KeyFn = (input: unknown, text: string) => string
  * compared by identity, a WeakMap serves requests still finishing on an older one), and the TTL
  * of a result (cache.ttl defaults; non-deterministic policies only with an explicit cache_ttl).
  */
-export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyHolder; cache: DecisionCache; log: Logger }): {
+export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyHolder; cache: DecisionCache; log: Logger; evaluation: string }): {
   cacheKey: (p: ActivePolicy) => KeyFn | undefined
   ttlFor: (result: unknown, p: ActivePolicy) => number
 } {
   const { holder, cache, log } = deps
+  // Keys are scoped to what decides: the module and data, and how they are run.
+  const scope = (p: ActivePolicy): string => `${p.contentDigest}/${deps.evaluation}`
   const keyFns = new WeakMap<ActivePolicy, KeyFn | undefined>()
   const configured = { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) }
   const compile = (p: ActivePolicy): KeyFn | undefined => {
@@ -100,10 +116,10 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
       const paths = p.inputPaths
       if (Array.isArray(paths) && !paths.some((x) => x.length === 0)) {
         // Compiler-recorded paths: the evaluator was given exactly their projection; hash that text.
-        const key = compileProjectionKey({ revision: p.revision, contentDigest: p.contentDigest, entrypoint: p.entrypoint, inputPaths: paths })
+        const key = compileProjectionKey({ revision: p.revision, contentDigest: scope(p), entrypoint: p.entrypoint, inputPaths: paths })
         fn = (_input, text) => key(text)
       } else {
-        const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, contentDigest: p.contentDigest, entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
+        const key = compileDecisionKey(resolveKeySpec({ revision: p.revision, contentDigest: scope(p), entrypoint: p.entrypoint, compiledInputPaths: p.inputPaths }, configured))
         fn = (input) => key(input)
         if (paths !== undefined) {
           log.warn({ revision: p.revision, entrypoint: p.entrypoint }, 'the policy can read the whole input (it passes input to a function, walks it or replaces it with `with`): decision cache keys cover every field, the request id included, so only identical requests share a decision')
@@ -127,18 +143,33 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
     // (Requests still finishing on it may add a few back; LRU and TTL take care of those.)
     cache.clearMemory()
   })
-  const ttlDefaults = { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds }
+  const ttlDefaults = { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds, maxSeconds: c.ttl.max_seconds }
   return {
     cacheKey: (p) => p === keyPolicy ? keyFn : keyFns.has(p) ? keyFns.get(p) : compile(p),
     ttlFor: (result, p) => ttlFor(result, ttlDefaults, { nondeterministic: !p.cacheable }),
   }
 }
 
-/** The secret of cache.redis.integrity_key_file (read now), at least 16 bytes. */
-function integrityKeyOf (file: string | undefined): string | undefined {
-  const key = readOptionalFile(file, 'cache.redis.integrity_key_file', { trim: true })
-  if (key !== undefined && Buffer.byteLength(key) < 16) {
-    throw new ConfigError([`cache.redis.integrity_key_file: ${file} holds ${Buffer.byteLength(key)} bytes; the secret must be at least 16 bytes`])
+/**
+ * The secret of cache.redis.integrity_key_file (read now) as bytes, at least 16 of them. Read as
+ * raw bytes: decoded as UTF-8 text, every invalid byte became U+FFFD, so two different binary
+ * keys (`openssl rand 32`) could become one HMAC key, and a short one pass the length check.
+ * Only ASCII whitespace around it is trimmed (a trailing newline from `echo`).
+ */
+function integrityKeyOf (file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined
+  const raw = readSettingBytes(file, 'cache.redis.integrity_key_file')
+  let start = 0
+  let end = raw.length
+  while (start < end && isAsciiSpace(raw[start]!)) start++
+  while (end > start && isAsciiSpace(raw[end - 1]!)) end--
+  const key = raw.subarray(start, end)
+  if (key.length < 16) {
+    throw new ConfigError([`cache.redis.integrity_key_file: ${file} holds ${key.length} bytes; the secret must be at least 16 bytes`])
   }
   return key
+}
+
+function isAsciiSpace (b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d
 }

@@ -193,7 +193,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   const engineDeps = {
     config, holder, metrics, log, masker, decisionLog,
     ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
-    ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log }) } : {}),
+    ...(cache && cacheComponent ? { cache, ...cacheComponent.decisionKeys(config.cache, { holder, cache, log, evaluation: cacheComponent.evaluationScope(config.policy) }) } : {}),
   }
   const decide = createEngine({ ...engineDeps, ...(shadow ? { observe: shadow.observe } : {}) })
   const extAuthz = config.ext_authz.grpc.enabled || config.ext_authz.http.enabled

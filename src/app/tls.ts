@@ -34,6 +34,15 @@ export function readSettingFile (file: string, setting: string): string {
   }
 }
 
+/** The bytes of `file`, for binary secrets (an HMAC key from `openssl rand`). */
+export function readSettingBytes (file: string, setting: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (e) {
+    throw new ConfigError([`${setting}: cannot read ${file}: ${(e as Error).message}`])
+  }
+}
+
 /** readSettingFile for an optional setting; `trim` for one-line secrets (tokens, passwords). */
 export function readOptionalFile (file: string | undefined, setting: string, opts: { trim?: boolean } = {}): string | undefined {
   if (file === undefined) return undefined

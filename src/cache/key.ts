@@ -32,9 +32,9 @@ export type InputPath = readonly (string | number)[]
 export interface DecisionKeySpec {
   /** Bundle revision: a new revision changes every key, so stale decisions are never served. */
   revision: string
-  /** Digest of the policy's module and data: a bundle rebuilt under the same revision (a hotfix,
-   *  a pipeline that stamps "prod"), or pods on one Redis running different bundles of one
-   *  revision, never share decisions. */
+  /** Digest of what decides: the policy's module and data (the app adds how they are run): a
+   *  bundle rebuilt under the same revision (a hotfix, a pipeline that stamps "prod"), or pods
+   *  on one Redis running different bundles or options under one revision, never share decisions. */
   contentDigest: string
   /** Entrypoint queried, e.g. 'bouncer/authz/decision'. */
   entrypoint: string

@@ -207,6 +207,20 @@ const FRAMING_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connect
 
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost'])
 
+const HEADERS_POINTER = '/attributes/request/http/headers/'
+
+/** Why `ptr` cannot name a field of the policy input (a JSON Pointer, RFC 6901), or undefined. */
+function inputPointerProblem (ptr: string): string | undefined {
+  if (!ptr.startsWith('/')) return 'is not a JSON Pointer: it must start with "/" (e.g. /attributes/request/http/path)'
+  if (/~[^01]|~$/.test(ptr)) return 'has a "~" that is not ~0 or ~1'
+  if (ptr.split('/').slice(1).some((t) => t === '')) return 'has an empty segment (a doubled or trailing "/")'
+  if (ptr.startsWith(HEADERS_POINTER)) {
+    const name = ptr.slice(HEADERS_POINTER.length).split('/')[0]!
+    if (name !== name.toLowerCase()) return `names header "${name}": header names in the input are lower case (${HEADERS_POINTER}${name.toLowerCase()})`
+  }
+  return undefined
+}
+
 function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   const p: string[] = []
   const where = (d: string) => at(d, sources)
@@ -238,6 +252,14 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   const redis = c.cache.redis
   if (c.cache.enabled && redis.enabled && !redis.url && !(redis.sentinel.name && redis.sentinel.sentinels.length) && !redis.cluster.nodes.length) {
     p.push(`${where('cache.redis')}: enabled but none of url, sentinel (name + sentinels) or cluster.nodes is set`)
+  }
+  // cache.input_paths / ignore_paths: a pointer that names nothing silently widens what requests
+  // share a key ("attributes/..." lost its first segment; header names in the input are lower case).
+  for (const setting of ['input_paths', 'ignore_paths'] as const) {
+    (c.cache[setting] ?? []).forEach((ptr, i) => {
+      const why = inputPointerProblem(ptr)
+      if (why !== undefined) p.push(`${where(`cache.${setting}.${i}`)}: ${JSON.stringify(ptr)} ${why}`)
+    })
   }
   const dl = c.decision_logs
   if (dl.enabled && dl.sinks.includes('control_plane') && !dl.service_url) p.push(`${where('decision_logs.service_url')}: is required by the control_plane sink`)

@@ -30,7 +30,7 @@ export const DEFAULT_EVAL_STEP_BUDGET = 10_000_000
 // loggers built without this schema, are these same lists: src/decision-log).
 // x-api-key and x-auth-token are the common API-key / session-token headers.
 export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
-export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = Object.freeze(['access_token', 'id_token', 'token', 'api_key', 'apikey', 'key', 'password'])
+export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = Object.freeze(['access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret', 'client_secret', 'client_assertion'])
 
 const tlsOptions = section('TLS client options', {
   enabled: bool('redis: use TLS even with a redis:// URL; HTTP clients choose TLS by the URL scheme, so with an http:// URL this is a config error (use https://)', false),
@@ -258,6 +258,7 @@ export const configSchema = {
       ttl: section('default time-to-live when the decision has no cache_ttl', {
         allow_seconds: seconds('allows', 60),
         deny_seconds: seconds('denials', 10),
+        max_seconds: seconds('largest time-to-live a decision\'s own cache_ttl can ask for (longer is cut to this)', 86400, 1),
       }),
       ignore_paths: strList('input paths (JSON Pointers) left out of the key for bundles without recorded input paths', ['/attributes/request/http/id', '/attributes/request/http/headers/x-request-id']),
       input_paths: strList('input paths (JSON Pointers) the key is built from for bundles without recorded input paths (default: whole input)'),
@@ -292,7 +293,7 @@ export const configSchema = {
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
       mask_entrypoint: str('not supported: refused at start (the bundle\'s data.system.log.mask and data.system.log.drop are applied at OPA\'s default paths; another path is not); use mask_rules'),
       erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', [...DEFAULT_ERASE_HEADERS]),
-      erase_query_params: strList('query parameters that are credentials (case-insensitive): values replaced in the logged path, removed from parsed_query and from parsed_body at any depth; also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
+      erase_query_params: strList('query parameters that are credentials (case-insensitive, percent-decoded, also as `name[]`, `name[x]`, `a[name]`): values replaced in the logged path and in URL-valued request headers (`referer`, `x-original-url`, …), removed from parsed_query and from parsed_body at any depth; an ext_authz body nothing parsed loses them too (JSON, a form) or is withheld (other text); also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
     }),
 
@@ -411,7 +412,7 @@ export interface BouncerConfig {
       readonly connect_timeout_seconds: number; readonly command_timeout_seconds: number
       readonly breaker_failures: number; readonly breaker_reset_seconds: number
     }
-    readonly ttl: { readonly allow_seconds: number; readonly deny_seconds: number }
+    readonly ttl: { readonly allow_seconds: number; readonly deny_seconds: number; readonly max_seconds: number }
     readonly ignore_paths: readonly string[]
     readonly input_paths?: readonly string[]
   }

@@ -88,3 +88,31 @@ t.test('an integrity key shorter than 16 bytes stops the start with the setting 
     config: { cache: { enabled: true, redis: { enabled: true, url: 'redis://127.0.0.1:1', integrity_key_file: join(dir, 'key') } } },
   }), /cache\.redis\.integrity_key_file: .*key holds 5 bytes; the secret must be at least 16 bytes/)
 })
+
+t.test('a binary integrity key is used as its bytes: two different keys never verify each other\'s values', { skip: redisServerMissing() ?? false }, async (t) => {
+  // Read as UTF-8 text, every invalid byte became U+FFFD: 32 bytes of 0xff and 32 of 0xfe were
+  // one HMAC key, and a 6-byte binary key passed the 16-byte minimum (18 bytes once decoded).
+  const { url, raw } = await redisWithClient(t)
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const dir = mkdtempSync(join(tmpdir(), 'bouncer-integrity-'))
+  writeFileSync(join(dir, 'key1'), Buffer.alloc(32, 0xff))
+  writeFileSync(join(dir, 'key2'), Buffer.alloc(32, 0xfe))
+  const cache = (file: string) => ({ cache: { enabled: true, l1: { enabled: false }, ttl: { allow_seconds: 60, deny_seconds: 60 }, redis: { enabled: true, url, key_prefix: 'bin:', integrity_key_file: join(dir, file) } } })
+  const a = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: cache('key1') })
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: cache('key2') })
+  t.teardown(async () => { await a.close(); await b.close() })
+  await redisReady(a)
+  await redisReady(b)
+  await (await request(`${a.url}/open`)).body.dump()
+  let keys: string[] = []
+  for (let i = 0; i < 100 && keys.length === 0; i++) { keys = await raw.keys('bin:*'); if (keys.length === 0) await new Promise((resolve) => setTimeout(resolve, 10)) }
+  t.equal(keys.length, 1, 'A\'s decision is in Redis')
+  await (await request(`${b.url}/open`)).body.dump()
+  const hits = (await (await request(`${b.adminUrl}/metrics`)).body.text()).match(/bouncer_decision_cache_hits_total\{tier="redis"\} (\d+)/)?.[1]
+  t.equal(Number(hits ?? 0), 0, 'B, with another key, does not accept A\'s value')
+
+  writeFileSync(join(dir, 'short'), Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa]))
+  await t.rejects(startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: cache('short') }),
+    /cache\.redis\.integrity_key_file: .*short holds 6 bytes; the secret must be at least 16 bytes/, 'a 6-byte binary key is 6 bytes')
+})

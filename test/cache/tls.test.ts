@@ -104,6 +104,22 @@ async function main (): Promise<void> {
     t.notOk(await wrongName.whenRedisReady(500), 'certificate does not name the requested server')
   })
 
+  t.test('cache.redis.tls.enabled with a redis:// URL: TLS all the same, as the setting says', async t => {
+    // The app's cache from config (src/app/cache.ts): the flag used to reach only cluster and
+    // sentinel nodes, so a single node got the password and every lookup in cleartext.
+    const { fromConfig } = await import('../../src/app/cache.js')
+    const { createConfig } = await import('../../src/config/index.js')
+    const { createMetrics } = await import('../../src/metrics/index.js')
+    const { pino } = await import('pino')
+    const cfg = createConfig({
+      upstream: { url: 'http://127.0.0.1:1' },
+      cache: { enabled: true, l1: { enabled: false }, redis: { enabled: true, url: `redis://localhost:${started.port}`, tls: { enabled: true, ca_file: pki.caFile } } },
+    })
+    const c = fromConfig(cfg.cache, { metrics: createMetrics(), log: pino({ level: 'silent' }), production: false, allowInsecure: false }) as unknown as TieredDecisionCache
+    t.teardown(() => c.close())
+    t.ok(await c.whenRedisReady(5000), 'connected to the TLS-only port, certificate verified')
+  })
+
   t.test('plaintext to a TLS port never becomes usable', async t => {
     const plain = cache(t, { url: `redis://localhost:${started.port}` })
     t.notOk(await plain.whenRedisReady(500))

@@ -109,6 +109,23 @@ t.test('cross-field rules', async (t) => {
   t.match(problemsOf(() => createConfig({ upstream: { url: 'ftp://x' } })).join(), /upstream\.url: "ftp:\/\/x" does not match/)
 })
 
+t.test('cache.input_paths / ignore_paths: a pointer that names nothing is refused, not a key that every request shares', async (t) => {
+  const p = problemsOf(() => createConfig({
+    upstream: { url: 'http://x' },
+    cache: {
+      input_paths: ['attributes/request/http/path', '/attributes/request/http/headers/X-Tenant', '/parsed_path/', '/a/~2b', '/attributes/request/http/method'],
+      ignore_paths: ['/attributes//id'],
+    },
+  })).join('\n')
+  t.match(p, /cache\.input_paths\.0: "attributes\/request\/http\/path" is not a JSON Pointer: it must start with "\/"/)
+  t.match(p, /cache\.input_paths\.1: .*names header "X-Tenant": header names in the input are lower case \(\/attributes\/request\/http\/headers\/x-tenant\)/)
+  t.match(p, /cache\.input_paths\.2: .*has an empty segment/)
+  t.match(p, /cache\.input_paths\.3: .*has a "~" that is not ~0 or ~1/)
+  t.notMatch(p, /input_paths\.4/, 'a good pointer passes')
+  t.match(p, /cache\.ignore_paths\.0: .*has an empty segment/)
+  t.doesNotThrow(() => createConfig({ upstream: { url: 'http://x' }, cache: { input_paths: ['/attributes/request/http/headers/x-tenant', '/a~1b/~0c'] } }))
+})
+
 t.test('decision_logs: write_mode batched cannot keep overflow backpressure\'s promise, so the pair is refused', async (t) => {
   const base = { upstream: { url: 'http://x' } }
   const p = problemsOf(() => createConfig({ ...base, decision_logs: { enabled: true, sinks: ['console'], overflow: 'backpressure', write_mode: 'batched' } }))

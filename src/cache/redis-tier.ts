@@ -6,9 +6,11 @@
 //    With a key, anyone who can write to Redis but does not hold the key cannot forge an allow,
 //    move one to another request's key, or extend its life: a bad or missing mac is a miss.
 //
-// Lookups made in one event-loop turn travel together: one MGET (one socket write, one reply
-// to read) per turn instead of a GET each; a cluster client gets one GET per key, as the keys
-// may live on different nodes. Each batch and each write has a deadline, and one timer for
+// Lookups made in one event-loop turn travel together: one pipeline (one socket write, one
+// read of the replies) per turn; a cluster client sends each key to its slot's node. Values
+// are read with GETRANGE 0..maxValueBytes, never whole: someone who can write to Redis could
+// otherwise make one hot key 512 MB and every pod that looks it up buffer all of it (an OOM
+// kill; the integrity key does not help, the length was checked after the read). Each batch and each write has a deadline, and one timer for
 // all of them checks the deadlines (no timer per command). A deadline is only acted on after
 // the loop has read its sockets: on a busy process the timer can fire while Redis's answer is
 // already waiting unread, and that is not Redis being slow (nor a reason to open the breaker).
@@ -50,7 +52,7 @@ const FORMAT = '1'
 class TimeoutError extends Error {}
 const TIMEOUT = new TimeoutError('redis call exceeded the command timeout')
 
-// A batch never exceeds this many keys (a turn with more lookups sends several MGETs).
+// A batch never exceeds this many keys (a turn with more lookups sends several pipelines).
 const MAX_BATCH = 128
 // Decoded decisions are kept by their JSON text, so the same value read again is neither
 // parsed nor frozen again, and is the same frozen object (the proxy memoises its validation
@@ -180,9 +182,14 @@ export class RedisTier {
       timeout: () => this.#lookupsFailed(batch, TIMEOUT),
     }
     if (this.#cluster) { this.#sendEach(batch, keys); return }
-    let p: Promise<Array<string | null>>
+    let p: Promise<Array<Buffer | null>>
     try {
-      p = this.client.mget(keys)
+      const pipeline = this.client.pipeline()
+      for (const k of keys) pipeline.getrangeBuffer(k, 0, this.#maxValueBytes)
+      p = pipeline.exec().then((replies) => (replies ?? []).map(([err, v]) => {
+        if (err) throw err
+        return Buffer.isBuffer(v) ? v : null
+      }))
     } catch (err) {
       this.#lookupsFailed(batch, err)
       return
@@ -200,8 +207,8 @@ export class RedisTier {
     })
   }
 
-  // Cluster: one GET per key (ioredis sends each to its slot's node), each answered on its
-  // own, under the batch's one deadline.
+  // Cluster: one GETRANGE per key (ioredis sends each to its slot's node), each answered on
+  // its own, under the batch's one deadline.
   #sendEach (batch: Batch, keys: string[]): void {
     const lookups = batch.lookups
     let left = keys.length
@@ -214,9 +221,9 @@ export class RedisTier {
     }
     this.#track(batch)
     for (let i = 0; i < keys.length; i++) {
-      let p: Promise<string | null>
+      let p: Promise<Buffer | null>
       try {
-        p = this.client.get(keys[i])
+        p = this.client.getrangeBuffer(keys[i], 0, this.#maxValueBytes)
       } catch (err) {
         p = Promise.reject(err)
       }
@@ -234,9 +241,12 @@ export class RedisTier {
     }
   }
 
-  #lookupResult (rkey: string, raw: string | null): RedisLookup {
-    if (raw === null) return MISS
-    const hit = this.#decode(rkey, raw)
+  /** `raw`: at most maxValueBytes + 1 bytes of the value; empty when the key does not exist. */
+  #lookupResult (rkey: string, raw: Buffer | null): RedisLookup {
+    if (raw === null || raw.length === 0) return MISS
+    // One byte more than the limit: the value is larger, and was not read.
+    if (raw.length > this.#maxValueBytes) { this.#metrics.redisErrors?.inc({ op: 'get' }); return MISS }
+    const hit = this.#decode(rkey, raw.toString('utf8'))
     if (hit === undefined) { this.#metrics.redisErrors?.inc({ op: 'get' }); return MISS }
     return hit === null ? MISS : hit
   }

@@ -1,4 +1,4 @@
-// The Redis tier's lookups travel in batches (one MGET per event-loop turn) under one deadline
+// The Redis tier's lookups travel in batches (one pipeline of GETRANGEs per event-loop turn) under one deadline
 // timer; against a real redis-server started by the test.
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -44,7 +44,16 @@ async function main (): Promise<void> {
   let n = 0
   const fresh = (): string => `batch-${process.pid}-${++n}`
 
-  t.test('lookups of one turn are one MGET; each gets its own answer (hit, miss, expired, garbage)', async t => {
+  /** Counts the pipelines (round trips) the tier's client sends from now on. */
+  function countPipelines (r: RedisTier): () => number {
+    const client = r.client as Redis
+    const real = client.pipeline.bind(client)
+    let count = 0
+    client.pipeline = ((...args: Parameters<Redis['pipeline']>) => { count++; return real(...args) }) as Redis['pipeline']
+    return () => count
+  }
+
+  t.test('lookups of one turn are one pipeline; each gets its own answer (hit, miss, expired, garbage)', async t => {
     const errors = new Counter({ name: 'e_batch', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [] })
     const r = await tier(t, {}, { redisErrors: errors })
     const [kHit, kMiss, kExpired, kJunk] = [fresh(), fresh(), fresh(), fresh()]
@@ -54,6 +63,7 @@ async function main (): Promise<void> {
     for (let i = 0; i < 100 && await raw.exists(r.keyPrefix + kHit) === 0; i++) await sleep(5)
 
     await raw.config('RESETSTAT')
+    const pipelines = countPipelines(r)
     const out = await Promise.all([kHit, kMiss, kExpired, kJunk, kHit].map(k => r.get(k)))
     t.match(out[0], { kind: 'hit', decision: { allow: true }, json: '{"allow":true}' })
     t.same(out[1], { kind: 'miss' })
@@ -61,14 +71,29 @@ async function main (): Promise<void> {
     t.same(out[3], { kind: 'miss' }, 'garbage is a miss')
     t.match(out[4], { kind: 'hit' })
     t.equal((await errors.get()).values.find(v => v.labels.op === 'get')?.value, 1, 'the garbage counted as an error, nothing else')
-    t.equal(await calls('mget'), 1, 'one MGET for the five lookups')
-    t.equal(await calls('get'), 0, 'no GET')
+    t.equal(pipelines(), 1, 'one pipeline (one round trip) for the five lookups')
+    t.equal(await calls('getrange'), 5, 'each read bounded by GETRANGE')
+    t.equal(await calls('get') + await calls('mget'), 0, 'no GET, no MGET (they read a value whole)')
 
     // Lookups in separate turns are separate batches.
-    await raw.config('RESETSTAT')
     t.match(await r.get(kHit), { kind: 'hit' })
     t.match(await r.get(kHit), { kind: 'hit' })
-    t.equal(await calls('mget'), 2)
+    t.equal(pipelines(), 3)
+  })
+
+  t.test('a value far over maxValueBytes is a miss, and is never read whole', async t => {
+    // Someone who can write to Redis makes a hot key huge (SETRANGE): reading it whole put a pod
+    // at 1.7 GB RSS for one lookup. The lookup reads maxValueBytes + 1 bytes and stops.
+    const errors = new Counter({ name: 'e_huge', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [] })
+    const r = await tier(t, { maxValueBytes: 4096 }, { redisErrors: errors })
+    const k = fresh()
+    await raw.setrange(r.keyPrefix + k, 8 * 1024 * 1024 - 1, 'x') // 8 MiB
+    const sent = async (): Promise<number> => Number(/total_net_output_bytes:(\d+)/.exec(await raw.info('stats'))?.[1])
+    const before = await sent()
+    t.same(await r.get(k), { kind: 'miss' }, 'a miss')
+    const bytes = await sent() - before
+    t.ok(bytes < 64 * 1024, `Redis sent ${bytes} bytes for the lookup (and this INFO), not the 8 MiB value`)
+    t.equal((await errors.get()).values.find(v => v.labels.op === 'get')?.value, 1, 'counted as an unusable value')
   })
 
   t.test('a turn with more lookups than one batch holds is split, every lookup answered', async t => {
@@ -76,7 +101,7 @@ async function main (): Promise<void> {
     const keys = Array.from({ length: 300 }, () => fresh())
     for (let i = 0; i < keys.length; i += 2) r.set(keys[i], JSON.stringify({ i }), Date.now() + 60_000)
     for (let i = 0; i < 100 && await raw.exists(r.keyPrefix + keys[298]) === 0; i++) await sleep(5)
-    await raw.config('RESETSTAT')
+    const pipelines = countPipelines(r)
     const out = await Promise.all(keys.map(k => r.get(k)))
     for (let i = 0; i < keys.length; i++) {
       const o = out[i]
@@ -85,8 +110,7 @@ async function main (): Promise<void> {
       } else if (o.kind !== 'miss') { t.fail(`lookup ${i}: ${JSON.stringify(o)}`); return }
     }
     t.pass('300 answers, each for its own key')
-    const mgets = await calls('mget')
-    t.ok(mgets >= 3 && mgets < 300, `a few MGETs (${mgets}), not one per key`)
+    t.ok(pipelines() >= 3 && pipelines() < 300, `a few pipelines (${pipelines()}), not one per key`)
   })
 
   t.test('a reply that arrived while the loop was busy is a hit, not a timeout', async t => {

@@ -117,7 +117,7 @@ export interface DropDeclaration {
  * carry `drop`; they exist so a verifier can tell a declared gap from a silent one. */
 export interface DropMarker { labels: Record<string, string>; decision_id: string; timestamp: string; drop: DropDeclaration }
 
-export type DropReason = 'spool_full' | 'rejected_too_large'
+export type DropReason = 'spool_full' | 'rejected_too_large' | 'rejected_invalid'
 
 /**
  * Optional masking step, e.g. mask rules or a mask policy (OPA's system.log.mask). Receives the

@@ -128,7 +128,7 @@ export class DecisionLogger {
   private head: ChainHead = GENESIS
   private readonly c = {
     recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0, policyDrops: 0,
-    dropped: { spool_full: 0, rejected_too_large: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
+    dropped: { spool_full: 0, rejected_too_large: 0, rejected_invalid: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
   }
 
   private lastError: string | undefined
@@ -191,17 +191,18 @@ export class DecisionLogger {
         // Once per outage, then every 100th attempt: the status and metrics carry the rest.
         if (failures === 1 || failures % 100 === 0) this.deps.log?.warn({ error: res.error, status: res.status, failures }, 'decision log delivery failed; events stay in the spool')
       },
-      rejected: (item) => {
+      rejected: (item, reason) => {
         this.spool.resolve(item.seq, item.hash, item.end)
+        const why = reason === 'rejected_too_large' ? 'as too large' : 'as invalid'
         if (isMarkerLine(item.bytes.toString('utf8'))) {
           // A receiver that refuses a ~600-byte marker would refuse the next one too; declaring
           // it again would loop. The gap stays undeclared and verify-log will report it.
-          this.deps.log?.error({ seq: item.seq }, 'control plane refused a drop marker as too large; it is lost')
+          this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why}; it is lost`)
           return
         }
-        this.lose('rejected_too_large', 1)
-        this.deps.log?.error({ seq: item.seq, bytes: item.bytes.length }, 'control plane refused a single decision event as too large; dropped and declared')
-        this.appendMarker({ reason: 'rejected_too_large', from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
+        this.lose(reason, 1)
+        this.deps.log?.error({ seq: item.seq, bytes: item.bytes.length }, `control plane refused a single decision event ${why}; dropped and declared`)
+        this.appendMarker({ reason, from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
       },
     })
     this.phase = 'running'

@@ -12,6 +12,12 @@
 //     LONE_REFUSALS refusals in a row, with backoff between them (a receiver that refuses what
 //     it was configured to take may be passing: a restart, a proxy in the way; dropping at the
 //     first 413 lost a whole backlog in a second);
+//   - 400, 415, 422 (the receiver refuses the content: a strict JSON decoder, a schema): the
+//     batch is halved at once to isolate the record it refuses; a single event refused so
+//     LONE_REFUSALS times in a row, with backoff between, is dropped and declared
+//     (rejected_invalid) so that one record — which a client can shape: a lone surrogate in a
+//     JSON body, refused by serde_json — cannot stop delivery for good (with overflow
+//     backpressure, every request after it got 503);
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -31,12 +37,15 @@ export interface UploaderOptions {
 export interface UploaderHooks {
   delivered (n: number): void
   failed (result: Extract<SendResult, { ok: false }>, failures: number): void
-  /** A lone event the receiver will never take (413). The hook must ack it and declare it. */
-  rejected (item: SpoolItem): void
+  /** A lone event the receiver will never take (413, or its content refused). The hook must ack it and declare it. */
+  rejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): void
 }
 
-/** 413s in a row for one event within upload_size_limit_bytes before it is declared too large. */
+/** Refusals in a row for one event (a 413 within upload_size_limit_bytes, or its content refused) before it is declared. */
 export const LONE_REFUSALS = 5
+
+/** Statuses that refuse what was sent (not who sent it, nor when): a record may be the cause. */
+const CONTENT_REFUSED: ReadonlySet<number> = new Set([400, 415, 422])
 
 export class Uploader {
   private readonly spool: Spool
@@ -147,22 +156,38 @@ export class Uploader {
           continue // retry at once with half
         }
         const item = items[0]!
-        if (res.withinLimit === true) {
-          const times = this.loneRefused?.seq === item.seq ? this.loneRefused.times + 1 : 1
-          this.loneRefused = { seq: item.seq, times }
-          if (times < LONE_REFUSALS) {
-            await this.failed({ ...res, error: `${res.error} for one event within upload_size_limit_bytes (refusal ${times} of ${LONE_REFUSALS} before it is declared too large)` })
-            return 'done'
-          }
-        }
+        if (res.withinLimit === true && await this.refusedAgain(item, res, 'within upload_size_limit_bytes', 'too large')) return 'done'
         this.loneRefused = null
-        this.hooks.rejected(item)
+        this.hooks.rejected(item, 'rejected_too_large')
+        continue
+      }
+      if (res.status !== undefined && CONTENT_REFUSED.has(res.status)) {
+        if (items.length > 1) {
+          this.maxLines = Math.max(1, Math.ceil(items.length / 2))
+          continue // isolate the record it refuses
+        }
+        const item = items[0]!
+        if (await this.refusedAgain(item, res, 'alone', 'invalid')) return 'done'
+        this.loneRefused = null
+        this.hooks.rejected(item, 'rejected_invalid')
         continue
       }
       await this.failed(res)
       return 'done'
     }
     return 'done'
+  }
+
+  /**
+   * One event refused alone: true (after a failure and its backoff) while it has been refused
+   * fewer than LONE_REFUSALS times in a row, false once it is to be declared.
+   */
+  private async refusedAgain (item: SpoolItem, res: Extract<SendResult, { ok: false }>, how: string, as: string): Promise<boolean> {
+    const times = this.loneRefused?.seq === item.seq ? this.loneRefused.times + 1 : 1
+    this.loneRefused = { seq: item.seq, times }
+    if (times >= LONE_REFUSALS) return false
+    await this.failed({ ...res, error: `${res.error} for one event ${how} (refusal ${times} of ${LONE_REFUSALS} before it is declared ${as})` })
+    return true
   }
 
   private growAfterSuccess (): void {

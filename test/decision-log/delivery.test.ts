@@ -225,6 +225,27 @@ t.test(`a 413 that persists for an event within the limit is final after ${LONE_
   t.equal(lg.status().dropped_by_reason.rejected_too_large, 1)
 })
 
+t.test('one record the control plane refuses (400) is isolated, dropped and declared; delivery goes on', async (t) => {
+  // A client can shape a record: a lone surrogate in a JSON body is \ud800 in the event, which a
+  // strict decoder (serde_json) refuses. Retrying the same batch for ever stopped delivery, and
+  // with overflow backpressure every request after it got 503.
+  const cp = await startControlPlane({ refuse: (raw) => raw.includes('\\ud800') })
+  t.teardown(() => cp.close())
+  const dropped: string[] = []
+  const lg = await logger(t, cp, { min_delay_seconds: 0.02, max_delay_seconds: 0.05 }, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
+  record(lg, 0, 3)
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(3, { parsed_body: { q: '\ud800' } }), result: true })
+  record(lg, 4, 7)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'all resolved')
+  const ev = cp.events()
+  t.same(ev.filter((e) => e.drop === undefined).map((e) => e.seq), [1, 2, 3, 5, 6, 7], 'every other record delivered, in order')
+  t.match(ev.find((e) => e.drop !== undefined)?.drop, { reason: 'rejected_invalid', from_seq: 4, to_seq: 4, count: 1 })
+  t.same(dropped, ['rejected_invalid:1'])
+  t.ok(cp.statuses.filter((s) => s === 400).length >= LONE_REFUSALS, 'refused alone several times before it was declared')
+  const v = await verifyReceived(t, cp)
+  t.ok(v.ok, 'the declared gap verifies')
+})
+
 t.test('batches respect upload_size_limit_bytes (gzip\'d size)', async (t) => {
   const cp = await startControlPlane()
   t.teardown(() => cp.close())

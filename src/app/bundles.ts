@@ -26,7 +26,7 @@ export interface BundleDeps {
  * activating it does.
  */
 export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
-  which?: { name: string; resource: string; activate: (policy: LoadedPolicy) => void; onError?: (e: unknown) => void }): BundleManager | undefined {
+  which?: { name: string; resource: string; scope?: string; activate: (policy: LoadedPolicy) => void; onError?: (e: unknown) => void }): BundleManager | undefined {
   if (!b.service_url) return undefined
   const { holder, metrics } = deps
   const keys = Object.entries(b.signing.keys)
@@ -59,7 +59,7 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
               key: k.key ?? readOptionalFile(k.key_file, `bundles.signing.keys.${id}.key_file`) ?? '',
               algorithm: k.algorithm as 'RS256',
             }])),
-            ...(b.signing.scope ? { scope: b.signing.scope } : {}),
+            ...(which === undefined ? (b.signing.scope ? { scope: b.signing.scope } : {}) : (which.scope ? { scope: which.scope } : {})),
             excludeFiles: [...b.signing.exclude_files],
           },
         }

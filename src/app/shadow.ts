@@ -109,6 +109,8 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
     }, {
       name: 'shadow',
       resource,
+      // Its own scope (bundles.signing.shadow_scope), so neither bundle can stand in for the other.
+      scope: c.bundles.signing.shadow_scope ?? c.bundles.signing.scope,
       activate,
       // A bundle that does not load (entrypoint missing, a module that does not compile): the
       // manager keeps the previous one and counts it in bouncer_bundle_failures_total{name="shadow"}.

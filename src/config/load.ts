@@ -261,6 +261,18 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
       if (why !== undefined) p.push(`${where(`cache.${setting}.${i}`)}: ${JSON.stringify(ptr)} ${why}`)
     })
   }
+  // A shadow bundle signed like the active one could be moved to the active resource and
+  // enforced by whoever can write the bundle store: two scopes keep the two apart.
+  const sign = c.bundles.signing
+  if (c.bundles.shadow_resource !== undefined && Object.keys(sign.keys).length > 0) {
+    if (sign.shadow_scope === undefined) {
+      if (c.production && !c.allow_insecure) p.push(`${where('bundles.signing.shadow_scope')}: is required in production mode with bundles.shadow_resource and signing keys (sign shadow bundles with another scope than the active bundle's, so that one cannot be enforced as the other)`)
+    } else if (sign.scope === undefined) {
+      p.push(`${where('bundles.signing.scope')}: must be set when bundles.signing.shadow_scope is (without it the active bundle's signature may carry any scope, the shadow's too)`)
+    } else if (sign.scope === sign.shadow_scope) {
+      p.push(`${where('bundles.signing.shadow_scope')}: must differ from bundles.signing.scope ("${sign.scope}")`)
+    }
+  }
   const dl = c.decision_logs
   if (dl.enabled && dl.sinks.includes('control_plane') && !dl.service_url) p.push(`${where('decision_logs.service_url')}: is required by the control_plane sink`)
   if (dl.enabled && dl.sinks.includes('file') && !dl.file_path) p.push(`${where('decision_logs.file_path')}: is required by the file sink`)

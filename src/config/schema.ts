@@ -324,7 +324,8 @@ export const configSchema = {
             },
           },
         },
-        scope: str('required scope claim'),
+        scope: str('required scope claim of the active bundle\'s signature'),
+        shadow_scope: str('required scope claim of the shadow bundle\'s signature (bundles.shadow_resource); must differ from scope, which must then be set, so that a bundle signed for shadow evaluation is refused as the active policy (whoever can write the bundle store could otherwise move an unapproved candidate to the active resource and have it enforced). Required in production mode with shadow_resource and signing keys'),
         exclude_files: strList('files excluded from verification', []),
       }),
       persist_dir: str('where the last good bundle is kept', { default: '/var/lib/bouncer/bundles' }),
@@ -436,7 +437,7 @@ export interface BouncerConfig {
     readonly polling: { readonly min_delay_seconds: number; readonly max_delay_seconds: number; readonly long_polling_timeout_seconds: number }
     readonly signing: {
       readonly keys: Readonly<Record<string, Readonly<{ algorithm: string; key?: string; key_file?: string }>>>
-      readonly scope?: string; readonly exclude_files: readonly string[]
+      readonly scope?: string; readonly shadow_scope?: string; readonly exclude_files: readonly string[]
     }
     readonly persist_dir: string; readonly max_bundle_bytes: number; readonly max_file_bytes: number
   }

@@ -7,6 +7,7 @@
 // converts units for internal use and freezes; each component then reads only its part.
 
 import { readFileSync } from 'node:fs'
+import { joinUrl } from '../url-join.js'
 import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import { DEFAULT_ERASE_HEADERS, DEFAULT_ERASE_QUERY_PARAMS } from '../config/schema.js'
@@ -164,7 +165,7 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
       errors.push('tls.reject_unauthorized: false is refused in production mode unless allow_insecure')
     }
     service = {
-      url: (o.service_url ?? '').replace(/\/+$/, '') + resource,
+      url: o.service_url === undefined || o.service_url === '' ? '' : joinUrl(o.service_url, resource),
       token,
       ...(o.bearer_token_file === undefined ? {} : { token_file: o.bearer_token_file }),
       tls,

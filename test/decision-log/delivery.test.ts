@@ -246,6 +246,17 @@ t.test('one record the control plane refuses (400) is isolated, dropped and decl
   t.ok(v.ok, 'the declared gap verifies')
 })
 
+t.test('a service_url with a path and a query: events go to <path>/logs?<query>', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const lg = new DecisionLogger({ spool_dir: join(tmp(t), 'spool'), service_url: `${cp.url}/tenant-a?org=acme`, min_delay_seconds: 0.02, max_delay_seconds: 0.05 })
+  t.teardown(() => lg.stop(0))
+  await lg.start()
+  record(lg, 0, 1)
+  await cp.waitForEvents(1)
+  t.equal(cp.batches[0]?.path, '/tenant-a/logs?org=acme')
+})
+
 t.test('batches respect upload_size_limit_bytes (gzip\'d size)', async (t) => {
   const cp = await startControlPlane()
   t.teardown(() => cp.close())

@@ -8,6 +8,7 @@
 // An error answer's body is never read into a message: a proxy that echoes the request would
 // put the token and presigned query values into /readyz and the logs.
 import { readFile } from 'node:fs/promises'
+import { joinUrl } from '../../url-join.js'
 import { STATUS_CODES } from 'node:http'
 import { Agent, request, type Dispatcher } from 'undici'
 import { BundleError, describeError } from '../../bundle/index.js'
@@ -57,9 +58,7 @@ export type DownloadResult =
   | { kind: 'bundle'; bytes: Buffer; etag: string; longPoll: boolean }
 
 /** Joins a service URL and a resource with exactly one slash. */
-export function joinUrl (base: string, path: string): string {
-  return base.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '')
-}
+export { joinUrl }
 
 /** An undici dispatcher carrying the service's TLS client options (one per service). */
 export function createServiceDispatcher (tls?: TlsClientOptions): Dispatcher {

@@ -101,3 +101,20 @@ t.test('the downloader refuses oversized bodies with and without Content-Length'
   server.ts.handle((_req, res) => { res.writeHead(200, { 'content-length': big.length }).end(big) })
   await t.rejects(d.fetchOnce(), { code: 'BOUNCER_ERR_BUNDLE_DOWNLOAD', reason: /response of 5000 bytes exceeds/ })
 })
+
+t.test('a service URL with a path and a query: the resource goes after the path, the query stays the query', async (t) => {
+  // The resource was appended to the query (`/v1?tenant=a/bundles/b.tar.gz`): every request went
+  // to a mangled URL. The same join serves the decision-log control plane (test/decision-log).
+  const server = await BundleServer.start()
+  t.teardown(async () => { await server.close() })
+  server.ts.handle((_req, res) => { res.writeHead(404); res.end() })
+  const d = new BundleDownloader({ service: { url: `${server.url}/v1/?tenant=a#frag` }, resource: '/bundles/b.tar.gz', requestTimeoutSeconds: 2, maxResponseBytes: 4096 })
+  t.teardown(async () => { await d.close() })
+  await t.rejects(d.fetchOnce())
+  t.equal(server.ts.requests[0]?.url, '/v1/bundles/b.tar.gz?tenant=a', 'path joined, query kept, no fragment')
+  // A presigned resource brings its own query: both are sent.
+  const p = new BundleDownloader({ service: { url: `${server.url}/v1?tenant=a` }, resource: 'bundles/b.tar.gz?X-Amz-Signature=abc', requestTimeoutSeconds: 2, maxResponseBytes: 4096 })
+  t.teardown(async () => { await p.close() })
+  await t.rejects(p.fetchOnce())
+  t.equal(server.ts.requests[1]?.url, '/v1/bundles/b.tar.gz?tenant=a&X-Amz-Signature=abc', 'the resource\'s query is added to the base URL\'s')
+})

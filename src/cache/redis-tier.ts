@@ -140,7 +140,8 @@ export class RedisTier {
       this.client.on('ready', () => { c.options.commandTimeout = undefined })
       this.client.on('close', () => { c.options.commandTimeout = backstop })
     }
-    this.client.on('close', () => this.breaker.trip())
+    // A connection lost while in use opens the breaker; our own close() (shutdown) is no outage.
+    this.client.on('close', () => { if (!this.#closed) this.breaker.trip() })
     this.client.on('ready', () => this.breaker.probeSoon())
   }
 

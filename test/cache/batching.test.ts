@@ -81,6 +81,17 @@ async function main (): Promise<void> {
     t.equal(pipelines(), 3)
   })
 
+  t.test('closing the tier is not reported as Redis going unavailable', async t => {
+    const warnings: string[] = []
+    const log = { warn: (_o: object, msg: string) => { warnings.push(msg) }, info: () => {} }
+    const r = new RedisTier({ url, commandTimeoutMs: COMMAND_TIMEOUT_MS }, { log })
+    t.ok(await r.whenUsable(5000))
+    await r.close()
+    // ioredis emits 'close' for the connection our close() ended, after close() resolved.
+    for (let i = 0; i < 20; i++) await sleep(5)
+    t.same(warnings, [], 'no "Redis unavailable" warning after a clean close')
+  })
+
   t.test('a value far over maxValueBytes is a miss, and is never read whole', async t => {
     // Someone who can write to Redis makes a hot key huge (SETRANGE): reading it whole put a pod
     // at 1.7 GB RSS for one lookup. The lookup reads maxValueBytes + 1 bytes and stops.

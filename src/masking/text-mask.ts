@@ -584,7 +584,9 @@ class Emitter {
       this.note(path, false, r.order)
       f.anyKept = true
     } else {
-      this.replace(vs, ve, hashed ? replacementOf(rules, first, d, valueBuf, vStart, vEnd, kind, this.ctx) : CUT)
+      // Over the output's limit (refused at the end): no scalar's replacement is computed (a
+      // container's still is: hashing it checks its depth, a refusal that wins over the size).
+      this.replace(vs, ve, hashed && (!this.over || kind === KIND_CONTAINER) ? replacementOf(rules, first, d, valueBuf, vStart, vEnd, kind, this.ctx) : CUT)
       this.note(path, false, rules[first]!.order)
       f.anyKept = true
     }
@@ -695,6 +697,10 @@ class WalkAnswers implements WalkHooks {
 
   /** As Emitter.endMember for a value that is replaced (not removed), without pointer lists. */
   replace (ordinal: number, vs: number, ve: number, kind: number): Uint8Array {
+    // The output is already over its limit (the response will be refused): the walk only goes
+    // on to validate, so no replacement is computed (an HMAC per value of an 8 MiB array held
+    // the event loop ~15 s for a refusal).
+    if (this.texts.over) return CUT
     const m = this.table!.matches[ordinal]!
     const rules = m.cur
     const d = m.depth + 1

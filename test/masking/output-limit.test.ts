@@ -211,3 +211,20 @@ t.test('maskUpstreamResponse: a real upstream connection refused this way serves
   const ok = await maskUpstreamResponse(res, rules, { maxBodyBytes: 100_000 })
   t.equal(ok.body.toString(), '{"a":["[REDACTED]","[REDACTED]"]}', 'the next response on the same connection is masked')
 })
+
+t.test('once the output is over its limit, no more replacements are computed (an HMAC per value held the event loop)', async (t) => {
+  // A spy on node:crypto's createHmac (the hash action's), counting the HMACs one refusal costs.
+  let hmacs = 0
+  const crypto = await import('node:crypto')
+  const m = await t.mockImport<typeof import('../../src/masking/index.js')>('../../src/masking/index.js', {
+    'node:crypto': { ...crypto, createHmac: (...args: Parameters<typeof crypto.createHmac>) => { hmacs++; return crypto.createHmac(...args) } },
+  })
+  const body = ones(100_000) // 200 KB, 100,000 values to hash
+  const mask = m.compileMaskRules([{ path: '/a/*', action: 'hash' }])
+  for (const scanner of SCANNERS) {
+    hmacs = 0
+    const r = m.maskJsonText(Buffer.from(body), mask, { hashKey, maxDepth: 128, lists: false, scanner, maxOutputBytes: 10_000 })
+    t.notOk(r.ok, `${scanner}: refused, over the limit`)
+    t.ok(hmacs > 0 && hmacs < 1000, `${scanner}: ${hmacs} HMACs computed for the refusal, not one per value`)
+  }
+})

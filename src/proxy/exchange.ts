@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js'
 import type { Decision } from './decision.js'
 import { FAIL_CODES, type Verdict } from './engine.js'
 import type { Abort } from './forward.js'
-import { MASK_REQUEST_DROP, type OutgoingHeaders } from './headers.js'
+import { maskAcceptEncoding, MASK_REQUEST_DROP, type OutgoingHeaders } from './headers.js'
 import type { Target } from './target.js'
 
 /**
@@ -123,12 +123,17 @@ export function codeOf (v: Verdict): ErrorCode | undefined {
  * What an allow does to the request view before it is forwarded: the decision's
  * remove_headers, then its headers; and when the response will be masked, the conditional and
  * Range headers go (a Range fragment would be masked as if it were a document and match no
- * rule; a 304 answers an oracle question about the unmasked body).
+ * rule; a 304 answers an oracle question about the unmasked body), and Accept-Encoding names only
+ * the codings the masker decodes.
  */
 export function applyDecision (headers: OutgoingHeaders, d: Decision, masked: boolean): void {
   for (const h of d.removeHeaders) delete headers[h]
   for (const [n, val] of d.headers) headers[n] = val
-  if (masked) for (const h of MASK_REQUEST_DROP) delete headers[h]
+  if (masked) {
+    for (const h of MASK_REQUEST_DROP) delete headers[h]
+    const ae = headers['accept-encoding']
+    if (ae !== undefined) headers['accept-encoding'] = maskAcceptEncoding(ae)
+  }
 }
 
 // Compile-time: node's request/response objects are what the pipeline takes (HTTP/2's

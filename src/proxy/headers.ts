@@ -34,6 +34,47 @@ export const MASK_REQUEST_DROP: readonly string[] = ['range', 'if-range', 'if-no
 /** Validators and range headers describe the unmasked representation: dropped from a masked response. */
 export const MASK_RESPONSE_DROP: readonly string[] = ['etag', 'last-modified', 'content-range', 'accept-ranges']
 
+/**
+ * Other headers a masked response must not carry, besides MASK_RESPONSE_DROP: CDN cache controls,
+ * which CDNs obey before Cache-Control (RFC 9213: CDN-Cache-Control, Surrogate-Control, the
+ * vendors' own *-CDN-Cache-Control), so a per-caller masked view could be stored and served to
+ * others; and digests of the unmasked body (Digest, Content-Digest, Content-MD5, x-goog-hash,
+ * x-amz-checksum-*), with which a masked low-entropy value (an SSN) could be brute-forced.
+ */
+export function isMaskedResponseDrop (name: string): boolean {
+  return MASK_DROP_NAMES.has(name) || name.endsWith('-cdn-cache-control') || name.startsWith('x-amz-checksum-')
+}
+const MASK_DROP_NAMES: ReadonlySet<string> = new Set([
+  ...MASK_RESPONSE_DROP, 'cdn-cache-control', 'surrogate-control', 'surrogate-key',
+  'digest', 'content-digest', 'repr-digest', 'content-md5', 'x-goog-hash',
+])
+
+const MASK_CODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity'])
+
+/**
+ * Accept-Encoding for a request whose response will be masked: the client's codings that the
+ * masker can decode (src/masking/body.ts), q-values kept; `*` stands for those; none left is
+ * `identity`. A browser advertising zstd got 502 on every masked route from an upstream that
+ * honours it. (A masked body is sent decoded; one without rules is passed on as it came, so
+ * the client's own list still bounds what the upstream may choose.)
+ */
+export function maskAcceptEncoding (value: string | string[]): string {
+  const kept: string[] = []
+  let any = false
+  for (const raw of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const part = raw.trim()
+    const semi = part.indexOf(';')
+    const coding = (semi < 0 ? part : part.slice(0, semi)).trim().toLowerCase()
+    const refused = semi >= 0 && /;\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)/i.test(part.slice(semi))
+    if (coding === '*') { if (!refused) any = true } else if (MASK_CODINGS.has(coding)) kept.push(part)
+  }
+  if (any) {
+    const named = new Set(kept.map((k) => k.split(';')[0]!.trim().toLowerCase()))
+    for (const c of ['gzip', 'deflate', 'br']) if (!named.has(c)) kept.push(c)
+  }
+  return kept.length > 0 ? kept.join(', ') : 'identity'
+}
+
 export type OutgoingHeaders = Record<string, string | string[]>
 
 const NO_TOKENS: readonly string[] = Object.freeze([])

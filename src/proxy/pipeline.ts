@@ -37,7 +37,7 @@ import { classifyUpstreamError, type Forwarder, type RelayTarget } from './forwa
 import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrpcReply, type GrpcForwarder } from './grpc.js'
 import { connectionFacts, isHttp2, schemeOf, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
-  HOP_BY_HOP, MASK_RESPONSE_DROP, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
+  HOP_BY_HOP, isMaskedResponseDrop, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
   privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
 } from './headers.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
@@ -355,7 +355,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // per caller and must not be served to anyone else by a shared cache.
     out['cache-control'] = privateCacheControl(out['cache-control'])
     // Validators and ranges describe the unmasked representation.
-    for (const h of MASK_RESPONSE_DROP) delete out[h]
+    for (const h of Object.keys(out)) if (isMaskedResponseDrop(h)) delete out[h]
     out[REQUEST_ID] = x.requestId
     // HEAD and 204 carry no body: a length of 0 would tell caches the resource is empty (and
     // the masked length is unknown without the body).

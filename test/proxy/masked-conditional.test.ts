@@ -111,3 +111,48 @@ t.test('a masked HEAD or 204 carries no content-length (not a length of 0)', asy
   t.match(get.text, /content-length: \d+/i, 'GET: the masked length')
   t.notMatch(get.text, /123-45-6789/)
 })
+
+t.test('masked responses: no CDN cache controls, no digests of the unmasked body; Accept-Encoding only what the masker decodes', async (t) => {
+  const up = await startUpstream()
+  up.handle = (req, res) => {
+    // zstd when the client offers it (current Node, nginx and CDNs do); otherwise plain JSON.
+    if (/zstd/.test(String(req.headers['accept-encoding']))) {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' }); res.end(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])); return
+    }
+    res.writeHead(200, {
+      'content-type': 'application/json', 'cache-control': 'public, max-age=600',
+      'cdn-cache-control': 'public, max-age=600', 'surrogate-control': 'max-age=600', 'cloudflare-cdn-cache-control': 'max-age=600',
+      'surrogate-key': 'customers', digest: 'sha-256=abc', 'content-digest': 'sha-256=:abc:', 'content-md5': 'abc', 'x-goog-hash': 'md5=abc', 'x-amz-checksum-sha256': 'abc',
+      'x-kept': 'yes',
+    })
+    res.end(DOC)
+  }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const get = (path: string, extra = '') => rawRequest(b.port, `GET ${path} HTTP/1.1\r\nHost: api.local\r\n${extra}Connection: close\r\n\r\n`)
+
+  const r = await get('/masked/c')
+  t.equal(r.status, 200)
+  t.notMatch(r.text, /123-45-6789/)
+  for (const h of ['cdn-cache-control', 'surrogate-control', 'cloudflare-cdn-cache-control', 'surrogate-key', 'digest', 'content-digest', 'content-md5', 'x-goog-hash', 'x-amz-checksum-sha256']) {
+    t.notMatch(r.text, new RegExp(`^${h}:`, 'im'), `${h} is not on the masked response`)
+  }
+  t.match(r.text, /^cache-control: private/im, 'Cache-Control is private')
+  t.match(r.text, /^x-kept: yes/im, 'other headers are kept')
+  const plain = await get('/plain/c')
+  t.match(plain.text, /^cdn-cache-control: public, max-age=600/im, 'an unmasked response keeps them')
+
+  up.requests.length = 0
+  const z = await get('/masked/c', 'Accept-Encoding: gzip, deflate, br, zstd\r\n')
+  t.equal(z.status, 200, 'a browser offering zstd gets the masked document, not 502')
+  t.equal(up.requests[0]?.headers['accept-encoding'], 'gzip, deflate, br', 'the upstream was offered only what the masker decodes')
+  up.requests.length = 0
+  await get('/masked/c', 'Accept-Encoding: zstd;q=1, gzip;q=0.5\r\n')
+  t.equal(up.requests[0]?.headers['accept-encoding'], 'gzip;q=0.5', 'q-values kept')
+  up.requests.length = 0
+  await get('/masked/c', 'Accept-Encoding: zstd\r\n')
+  t.equal(up.requests[0]?.headers['accept-encoding'], 'identity', 'nothing decodable: identity')
+  up.requests.length = 0
+  await get('/plain/c', 'Accept-Encoding: zstd\r\n')
+  t.equal(up.requests[0]?.headers['accept-encoding'], 'zstd', 'an unmasked request is forwarded as it came')
+})

@@ -427,6 +427,12 @@ class Planner {
         scope.vars.set(a.name, i)
         bound.add(i)
       } else {
+        // The variables of a pattern are the function's own (OPA: a head's argument vars are
+        // never resolved to rules or imports), even where a rule or import has the name: they
+        // are declared here, unbound, so the unification below binds them.
+        forEachPatternVar(a, (v) => {
+          if (v !== '_' && !v.startsWith('$') && !scope.vars.has(v)) scope.vars.set(v, frame.alloc())
+        })
         const tmpName = `$arg${i}`
         scope.vars.set(tmpName, i)
         bound.add(i)

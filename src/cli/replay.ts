@@ -21,8 +21,9 @@ export const spec: CommandSpec = {
     'Changes are grouped by kind: ' + CHANGE_KINDS.slice(0, 5).join(', ') + ',\n' + CHANGE_KINDS.slice(5).join(', ') + '.\n' +
     'Events whose logged input was erased or masked where the policy reads it are replayed but\n' +
     'counted apart as "input incomplete".\n' +
-    '--fail-on takes change kinds, "any", "input-incomplete" and "incomplete-record" (the log has\n' +
-    'breaks or declared drops).\n' +
+    '--fail-on takes change kinds, "any" (every change kind), "input-incomplete" and\n' +
+    '"incomplete-record" (the log has breaks or declared drops, or a chain does not start at seq 1);\n' +
+    '"any" does not include the last two: name them too (--fail-on any,incomplete-record).\n' +
     'Exit status: 0 replayed, 1 a change of a kind listed in --fail-on, 2 usage error, a policy\n' +
     'that fails to load or compile, or a log that cannot be read.',
   flags: {

@@ -178,12 +178,20 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
   }
 
   // The counts are complete (the findings list is capped): any break or declared loss.
-  const intact = !read.findings.some((f) => f.severity === 'break' || f.severity === 'loss') &&
+  const unbroken = !read.findings.some((f) => f.severity === 'break' || f.severity === 'loss') &&
     BREAK_KINDS.every((k) => (read.findingCounts[k] ?? 0) === 0)
+  // A chain that does not begin at seq 1 lost its beginning (a head cut from an export reads as
+  // intact from its first record on): not a complete record.
+  const headless = read.chains.filter((c) => !c.starts_at_genesis)
+  const intact = unbroken && headless.length === 0
   const evaluated = complete.evaluated + incomplete.evaluated
+  // Records cut after the last one cannot be told from the log itself.
+  const tail = 'Whether records were cut after the last one cannot be told from the log itself: compare its last seq and hash with the control plane\'s copy or an anchor kept apart.'
   const statement = intact
-    ? `The log is a complete record: ${read.records} chain record(s) in ${read.chains.length} chain(s), each matching its hash and linked to the one before, with no gaps and no drops; ${evaluated} decision(s) replayed.`
-    : `The result is over an INCOMPLETE record: ${describeBreaks(read.findingCounts)}. ${evaluated} decision(s) could be read and checked and were replayed; decisions that were lost, altered or unreadable are not in the result. Each finding is listed with its file and line.`
+    ? `The log is a complete record: ${read.records} chain record(s) in ${read.chains.length} chain(s), each starting at seq 1, matching its hash and linked to the one before, with no gaps and no drops; ${evaluated} decision(s) replayed. ${tail}`
+    : unbroken
+      ? `The result is over an INCOMPLETE record: ${headless.length} chain(s) do not start at seq 1 (${headless.slice(0, 3).map((c) => `${c.id} from seq ${c.first.seq}`).join(', ')}${headless.length > 3 ? ', ...' : ''}), so the decisions before are not in the log; from there on every record matches its hash and links to the one before. ${evaluated} decision(s) replayed. ${tail}`
+      : `The result is over an INCOMPLETE record: ${describeBreaks(read.findingCounts)}. ${evaluated} decision(s) could be read and checked and were replayed; decisions that were lost, altered or unreadable are not in the result. Each finding is listed with its file and line.`
 
   const notes: string[] = []
   if (candidate.nondeterministic) notes.push('The candidate policy calls builtins whose result is not a function of the input (time, random numbers, HTTP): it was evaluated at replay time, so changes may come from that alone.')

@@ -378,3 +378,20 @@ t.test('bad input: exit 2 with a precise message', async (t) => {
   t.match(h.out(), /^usage: bouncer replay --log PATH --policy CANDIDATE/)
   t.match(h.out(), /--fail-on KINDS/)
 })
+
+t.test('an export whose head was cut is not called complete, and trips --fail-on incomplete-record', async (t) => {
+  // Records 1.. removed from the front of an export verify from the first one left on: the
+  // statement said "complete" and a gate on incomplete-record passed.
+  const lines = readdirSync(fx.spool).filter((f) => f.endsWith('.jsonl')).sort()
+    .flatMap((f) => readFileSync(join(fx.spool, f), 'utf8').split('\n').filter((l) => l !== ''))
+  const dir = tempDir(t)
+  const cut = join(dir, 'export.jsonl')
+  writeFileSync(cut, lines.slice(2).join('\n') + '\n')
+  const r = await replay({ logs: [cut], policy: fx.candidate })
+  t.equal(r.integrity.complete, false)
+  t.match(r.integrity.statement, /INCOMPLETE record: 1 chain\(s\) do not start at seq 1 \(.* from seq 3\)/)
+  const c = capture()
+  t.equal(await main(['--log', cut, '--policy', fx.candidate, '--fail-on', 'incomplete-record'], c.io), 1, 'the gate trips')
+  const whole = await replay({ logs: [fx.spool], policy: fx.candidate })
+  t.match(whole.integrity.statement, /each starting at seq 1/, 'the whole log is complete')
+})

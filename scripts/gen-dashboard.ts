@@ -92,7 +92,9 @@ export function buildDashboard (): Record<string, unknown> {
     timeseries('In flight', 'Requests being processed and tunnelled upgrade connections.', 'short', [
       t(`sum(bouncer_inflight_requests{${S}})`, 'requests'), t(`sum(bouncer_websocket_connections{${S}})`, 'upgraded connections'),
     ]),
-    timeseries('Request bodies held for parsing', 'Bytes held for parsed_body now (capped by policy.parsed_body.max_buffered_bytes; past it, 503 body_budget).', 'bytes', [t(`max by (pod) (bouncer_parsed_body_buffered_bytes{${S}})`, '{{pod}}')]),
+    timeseries('Bodies held in memory', 'Request bodies held for parsed_body (capped by policy.parsed_body.max_buffered_bytes; past it, 503 body_budget) and responses held for masking (masking.max_buffered_bytes; past it, 503).', 'bytes', [
+      t(`max by (pod) (bouncer_parsed_body_buffered_bytes{${S}})`, 'parsed_body {{pod}}'), t(`max by (pod) (bouncer_mask_buffered_bytes{${S}})`, 'masking {{pod}}'),
+    ]),
     timeseries('Upgrades', 'Upgrade (WebSocket) requests by outcome.', 'reqps', [t(rate('bouncer_websocket_upgrades_total', 'outcome'), '{{outcome}}')]),
     timeseries('Bearer tokens', 'Token verification results, and JWKS fetches.', 'reqps', [
       t(rate('bouncer_auth_results_total', 'result'), '{{result}}'), t(rate('bouncer_auth_jwks_refreshes_total', 'outcome'), 'JWKS fetch {{outcome}}'),

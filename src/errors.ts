@@ -90,6 +90,8 @@ export const ERROR_DEFS = {
   // Fail-closed codes: the client gets an error status (502 unless configured), never the unmasked body.
   // Messages never quote body content (it may be the very data being masked).
   BOUNCER_ERR_MASK_NOT_JSON: { message: 'response is not JSON (%s) but mask rules apply', status: 502 },
+  // masking.max_buffered_bytes: the responses held for masking, all together, are at the cap.
+  BOUNCER_ERR_MASK_BUSY: { message: 'responses held for masking would exceed %s bytes', status: 503 },
   BOUNCER_ERR_MASK_TOO_LARGE: { message: 'response body exceeds the masking limit of %s bytes (%s)', status: 502 },
   BOUNCER_ERR_MASK_ENCODING: { message: 'response content-encoding cannot be decoded: %s', status: 502 },
   BOUNCER_ERR_MASK_BODY_READ: { message: 'upstream response body could not be read: %s', status: 502 },

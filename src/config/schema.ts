@@ -266,6 +266,7 @@ export const configSchema = {
 
     masking: section('response masking', {
       max_body_bytes: int('largest upstream body that can be masked, and the largest masked body (rules that lengthen values cannot take it past this); larger is refused (fail_status)', 10485760, 0),
+      max_buffered_bytes: int('most bytes of upstream responses held in memory for masking at once, all requests together (a response is held from its first byte until it has been sent); one that would go past it is refused with 503 (0 = no limit)', 67108864, 0),
       hash_key: str('HMAC key for the hash action, at least 16 bytes (prefer hash_key_file)'),
       hash_key_file: str('file holding the HMAC key (at least 16 bytes once surrounding whitespace is trimmed)'),
       fail_status: httpStatus('status when a response cannot be masked', 502),
@@ -418,7 +419,7 @@ export interface BouncerConfig {
     readonly input_paths?: readonly string[]
   }
   readonly masking: {
-    readonly max_body_bytes: number; readonly hash_key?: string; readonly hash_key_file?: string; readonly fail_status: number
+    readonly max_body_bytes: number; readonly max_buffered_bytes: number; readonly hash_key?: string; readonly hash_key_file?: string; readonly fail_status: number
   }
   readonly decision_logs: {
     readonly enabled: boolean; readonly service_url?: string; readonly bearer_token_file?: string; readonly tls: Readonly<TlsOptions>

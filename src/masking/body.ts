@@ -10,6 +10,9 @@ export interface BodyLimits {
   maxWireBytes: number
   maxBodyBytes: number
   failStatus: number
+  /** Shared by every response held for masking at once (masking.max_buffered_bytes): each
+   *  chunk kept is charged; one the budget cannot hold fails the read with 503. */
+  budget?: { readonly lease: { take (n: number): boolean }; readonly limit: number }
 }
 
 export type BodySource = AsyncIterable<Uint8Array> | Readable
@@ -56,6 +59,10 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
 
   const chunks: Buffer[] = []
   let size = 0
+  const budget = limits.budget
+  const charge = (n: number): void => {
+    if (budget !== undefined && !budget.lease.take(n)) throw new MaskFailClosedError('BOUNCER_ERR_MASK_BUSY', [budget.limit], 503)
+  }
   // No coding to undo (the usual case): the chunks are read directly. pipeline() with generator
   // stages costs an AbortController, a DOMException on completion and a promise per stage per
   // chunk; the caps and the failures are the same.
@@ -65,6 +72,7 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
         size += chunk.length
         if (size > limits.maxWireBytes) throw tooLarge(limits.maxWireBytes, 'on the wire')
         if (size > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, 'on the wire')
+        charge(chunk.length)
         chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
       }
     } catch (e) {
@@ -80,6 +88,7 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
       size += chunk.length
       // Throwing here makes pipeline destroy the decoders: decompression stops at the cap.
       if (size > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, codings.length > 0 ? 'after decompression' : 'on the wire')
+      charge(chunk.length)
       chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
     }
   }

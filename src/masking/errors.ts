@@ -28,6 +28,7 @@ export type FailClosedCode =
   | 'BOUNCER_ERR_MASK_ENCODING'
   | 'BOUNCER_ERR_MASK_BODY_READ'
   | 'BOUNCER_ERR_MASK_BODY_INVALID'
+  | 'BOUNCER_ERR_MASK_BUSY'
 
 /**
  * A response that mask rules apply to could not be masked. The proxy must answer with

@@ -6,7 +6,7 @@
 import { checkHashKey } from './apply.js'
 import { MaskFailClosedError } from './errors.js'
 import { maskJsonText } from './text-mask.js'
-import { destroySource, parseContentEncoding, readBody, type BodySource } from './body.js'
+import { destroySource, parseContentEncoding, readBody, type BodyLimits, type BodySource } from './body.js'
 import type { CompiledMask } from './rules.js'
 
 export interface MaskResponseOptions {
@@ -28,6 +28,8 @@ export interface MaskResponseOptions {
   method?: string
   /** 'js': mask with the JavaScript scanner, not the Wasm walk (the same results; for tests and benchmarks). */
   scanner?: 'wasm' | 'js'
+  /** The memory budget shared by responses held for masking (see BodyLimits.budget). */
+  budget?: BodyLimits['budget']
 }
 
 export interface UpstreamResponse {
@@ -83,7 +85,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
       const lk = k.toLowerCase()
       if (v !== undefined && lk !== 'content-length' && lk !== 'transfer-encoding') passthrough[k] = v
     }
-    const body = await readBody(res.body, [], { maxWireBytes, maxBodyBytes: maxWireBytes, failStatus })
+    const body = await readBody(res.body, [], { maxWireBytes, maxBodyBytes: maxWireBytes, failStatus, budget: opts.budget })
     // Now a complete buffer: framed by content-length, not by the upstream's transfer-encoding.
     passthrough['content-length'] = String(body.length)
     return { statusCode: res.statusCode, headers: passthrough, body, masked: [], erased: [] }
@@ -108,7 +110,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   if (typeof cl === 'string' && /^\d+$/.test(cl.trim()) && Number(cl) > maxWireBytes) return fail('BOUNCER_ERR_MASK_TOO_LARGE', maxWireBytes, `content-length ${cl.trim()}`)
 
   const parts: Buffer[] = []
-  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus }, parts)
+  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus, budget: opts.budget }, parts)
 
   if (raw.length === 0) {
     // An empty body holds nothing to mask (and is not JSON to parse).

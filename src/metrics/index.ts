@@ -50,6 +50,7 @@ export function createMetrics (opts: MetricsOptions = {}) {
     policyErrors: new Counter({ name: 'bouncer_policy_errors_total', help: 'Evaluations that failed or returned an invalid decision', labelNames: ['reason'] as const, registers: r }),
     failClosed: new Counter({ name: 'bouncer_fail_closed_total', help: 'Requests denied because something failed (fail closed), by reason', labelNames: ['reason'] as const, registers: r }),
     rejected: new Counter({ name: 'bouncer_rejected_requests_total', help: 'Requests rejected before evaluation (bad target, body limits, ...)', labelNames: ['reason'] as const, registers: r }),
+    maskBuffered: new Gauge({ name: 'bouncer_mask_buffered_bytes', help: 'Bytes of upstream responses held in memory for masking now, all requests together (capped by masking.max_buffered_bytes)', registers: r }),
     parsedBodyBuffered: new Gauge({ name: 'bouncer_parsed_body_buffered_bytes', help: 'Bytes of request bodies held in memory for parsed_body now, all requests together (capped by policy.parsed_body.max_buffered_bytes)', registers: r }),
     upstreamDuration: new FastHistogram({ name: 'bouncer_upstream_duration_seconds', help: 'Time until the upstream response head', labelNames: ['outcome'] as const, buckets: HTTP_BUCKETS, registers: r }),
     upstreamErrors: new Counter({ name: 'bouncer_upstream_errors_total', help: 'Upstream failures, by kind (timeout, connect, reset, ...)', labelNames: ['reason'] as const, registers: r }),

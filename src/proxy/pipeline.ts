@@ -95,6 +95,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const pb = config.policy.parsed_body
   const parseLimit = Math.min(pb.max_bytes, maxBody)
   const bodyBudget = new BodyBudget(pb.max_buffered_bytes, (used) => deps.metrics.parsedBodyBuffered.set(used))
+  const maskBudget = new BodyBudget(config.masking.max_buffered_bytes, (used) => deps.metrics.maskBuffered.set(used))
   const rejectStatus = config.path.reject_status
   const headerOpts = requestHeaderOptions(config, forwarder.authority)
   const reserved = headerOpts.reserved
@@ -335,11 +336,15 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       return sendReply(res, errorReply(maskFailStatus, x.requestId))
     }
     const tm = process.hrtime.bigint()
+    // Held until the response has been sent (the masked body stays in memory until then).
+    const lease = maskBudget.lease()
+    res.once('close', lease.release)
     let masked
     try {
-      masked = await masker!.apply(up, mask, { method: upstreamReq.method })
+      masked = await masker!.apply(up, mask, { method: upstreamReq.method, budget: { lease, limit: maskBudget.limit } })
     } catch (e) {
       up.body.destroy()
+      lease.release()
       const err = e as { code?: unknown; statusCode?: unknown; message: string }
       x.fail('mask_failed', err.message, typeof err.code === 'string' && err.code.startsWith('BOUNCER_ERR_') ? err.code as ErrorCode : 'BOUNCER_ERR_PROXY_MASK_FAILED')
       acct.masked('failed')

@@ -74,7 +74,8 @@ export interface MaskedResult {
  */
 export interface Masker<Compiled = unknown> {
   compile (rules: readonly unknown[]): Compiled
-  apply (res: UpstreamResponseForMask, compiled: Compiled, ctx: { method: string }): Promise<MaskedResult>
+  /** `budget`: the share of masking.max_buffered_bytes this response may hold (charged as it is read). */
+  apply (res: UpstreamResponseForMask, compiled: Compiled, ctx: { method: string; budget?: { readonly lease: { take (n: number): boolean }; readonly limit: number } }): Promise<MaskedResult>
 }
 
 // --- what buildApp() accepts in place of the full seams ---

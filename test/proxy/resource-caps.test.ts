@@ -149,3 +149,41 @@ t.test('server.max_connections: a connection past the cap is closed on accept, a
   t.ok(await eventually(async () => (await rawRequest(b.port, 'GET /y HTTP/1.1\r\nHost: api.local\r\nConnection: close\r\n\r\n')).status === 200), 'a new connection is served once one closed')
   t.same(up.requests.map((r) => r.url).filter((u) => u === '/x').length, 2, 'the dropped connection\'s request never reached the upstream')
 })
+
+t.test('masking.max_buffered_bytes: responses held for masking share one budget', { timeout: 30_000 }, async (t) => {
+  const MASKING = `package bouncer
+
+decision := {"allow": true, "mask": [{"path": "/ssn", "action": "redact"}]}
+`
+  const doc = (n: number): string => { const head = '{"ssn":"123-45-6789","pad":"'; return head + 'x'.repeat(n - head.length - 2) + '"}' }
+  let release: (() => void) | undefined
+  const up = await startUpstream()
+  up.handle = (req, res) => {
+    const body = doc(4000)
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) })
+    if (req.url === '/slow') {
+      // 3000 bytes, then the rest only when the test says so: the masker holds what it read.
+      res.write(body.slice(0, 3000))
+      release = () => res.end(body.slice(3000))
+    } else res.end(body)
+  }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': MASKING }, config: { masking: { max_buffered_bytes: 5000 } } })
+  t.teardown(async () => { release?.(); await b.close(); await up.close() })
+  const held = async (): Promise<number | undefined> => gauge(await metrics(b.adminUrl), 'bouncer_mask_buffered_bytes')
+
+  const slow = request(`${b.url}/slow`).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }))
+  t.ok(await eventually(async () => (await held()) === 3000), 'the slow response\'s bytes are held and counted')
+  const fast = await request(`${b.url}/fast`)
+  const fastBody = await fast.body.text()
+  t.equal(fast.statusCode, 503, 'a response that would go past the budget is refused')
+  t.notMatch(fastBody, /123-45-6789/, 'nothing of it reached the client')
+  t.equal(await held(), 3000, 'what the refused one had read is released')
+  release!()
+  const s = await slow
+  t.equal(s.status, 200)
+  t.match(s.body, /"ssn":"\[REDACTED\]"/, 'the slow one is masked and sent')
+  t.ok(await eventually(async () => (await held()) === 0), 'released once sent')
+  const again = await request(`${b.url}/fast`)
+  await again.body.dump()
+  t.equal(again.statusCode, 200, 'served again once the budget has room')
+})

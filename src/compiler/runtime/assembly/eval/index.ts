@@ -491,10 +491,13 @@ class ObjRuleCont extends Cont {
       } else {
         abortWith('eval_conflict_error: object keys must be unique')
       }
-    } else {
-      if (prev !== null && !equals(prev, v)) abortWith('eval_conflict_error: object keys must be unique')
+    } else if (prev === null) {
       cur.set(last, v)
+    } else if (!equals(prev, v)) {
+      abortWith('eval_conflict_error: object keys must be unique')
     }
+    // An equal value is not stored again: the first one stays (OPA's reduce keeps it; equal
+    // numbers may differ in their text, 403.0 and 403).
     return false
   }
 }
@@ -659,8 +662,10 @@ function computeFunc (fn: Func, args: Array<Value> | null): Value | null {
   for (let i = 0; i < rules.length; i++) {
     const v = evalChain(rules[i], frame, fn, ee)
     if (v !== null) {
-      if (result !== null && !equals(result, v)) conflict(fn)
-      result = v
+      // The first rule's value stays when a later one is equal (OPA keeps the first result;
+      // equal numbers may differ in their text).
+      if (result === null) result = v
+      else if (!equals(result, v)) conflict(fn)
       if (ee) break
     }
   }

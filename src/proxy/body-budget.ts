@@ -17,11 +17,18 @@ export class BodyBudget {
   /** Whether `n` more bytes would fit now (a body whose length is known up front). */
   fits (n: number): boolean { return this.limit === 0 || this.#used + n <= this.limit }
 
-  /** A per-request account: take() as bytes arrive, release() once (later calls do nothing). */
+  /**
+   * A per-request account: take() as bytes arrive, release() once. Release is final: a take()
+   * after it charges nothing and returns false (a reader still going after its exchange ended —
+   * the client gone while a compressed body inflates — would otherwise charge bytes nobody
+   * releases, and the budget drains for good).
+   */
   lease (): BodyLease {
     let held = 0
+    let released = false
     return {
       take: (n: number): boolean => {
+        if (released) return false
         if (this.limit > 0 && this.#used + n > this.limit) return false
         this.#used += n
         held += n
@@ -29,6 +36,7 @@ export class BodyBudget {
         return true
       },
       release: (): void => {
+        released = true
         if (held === 0) return
         this.#used -= held
         held = 0
@@ -39,7 +47,7 @@ export class BodyBudget {
 }
 
 export interface BodyLease {
-  /** Charges `n` bytes; false (nothing charged) when the budget cannot hold them. */
+  /** Charges `n` bytes; false (nothing charged) when the budget cannot hold them, or after release(). */
   take (n: number): boolean
   release (): void
 }

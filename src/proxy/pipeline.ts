@@ -29,7 +29,7 @@ import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
 import { BodyLimit, contentCodingOf, isJsonContentType, readPrefix, replay } from './body.js'
-import { BodyBudget } from './body-budget.js'
+import { BodyBudget, type BodyLease } from './body-budget.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
@@ -247,7 +247,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
         if (contentLength !== undefined && !bodyBudget.fits(contentLength)) return overBudget()
         // Held until the exchange ends: the bytes read stay in memory until they are forwarded.
         const lease = bodyBudget.lease()
-        res.once('close', lease.release)
+        releaseOnClose(res, lease)
         let prefix
         try {
           prefix = await readPrefix(req as IncomingMessage, parseLimit, lease, pb.max_buffered_bytes)
@@ -338,7 +338,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const tm = process.hrtime.bigint()
     // Held until the response has been sent (the masked body stays in memory until then).
     const lease = maskBudget.lease()
-    res.once('close', lease.release)
+    releaseOnClose(res, lease)
     let masked
     try {
       masked = await masker!.apply(up, mask, { method: upstreamReq.method, budget: { lease, limit: maskBudget.limit } })
@@ -574,4 +574,11 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */
 function hostOf (req: ClientRequest): string | undefined {
   return req.headers.host ?? (req.headers[':authority'] as string | undefined)
+}
+
+/** Releases `lease` when the response closes, or now if it already has (no 'close' will come). */
+function releaseOnClose (res: ClientResponse, lease: BodyLease): void {
+  const r = res as { closed?: boolean; destroyed?: boolean }
+  if (r.closed === true || r.destroyed === true) lease.release()
+  else res.once('close', lease.release)
 }

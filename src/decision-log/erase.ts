@@ -24,6 +24,7 @@ export type NameMatcher = (name: string) => boolean
  *   - it is one of `names`                          (`access%5Ftoken`)
  *   - its part before the first "[" is one          (`access_token[]`, `access_token[0]`, PHP, Rails, qs)
  *     or is one once "." and " " are "_" (PHP)     (`access.token`)
+ *   - leading spaces dropped, or an unclosed "[" as "_" (PHP: `%20token`, `access[token`)
  *   - one of its bracketed segments is one          (`user[password]`, `a[b][token]`)
  * Over-matching a name only costs a logged value; under-matching logs a credential.
  */
@@ -37,12 +38,15 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
   return function isCredential (name: string): boolean {
     if (exact(name)) return true
     if (!hasSpecial(name)) return false
-    const d = decodeName(name)
+    // PHP drops leading spaces from a name (`%20access_token` is access_token).
+    const d = decodeName(name).replace(LEADING_SPACES, '')
     if (d !== name && exact(d)) return true
     const open = d.indexOf('[')
     const base = open < 0 ? d : d.slice(0, open)
     if (open >= 0 && exact(base)) return true
     if ((base.includes('.') || base.includes(' ')) && exact(base.replace(PHP_UNDERSCORE, '_'))) return true
+    // PHP: a "[" without a closing "]" is "_" too (`access[token` is access_token).
+    if (open >= 0 && d.indexOf(']', open + 1) < 0 && exact(d.replace(PHP_UNCLOSED, '_'))) return true
     for (let i = open; i >= 0; i = d.indexOf('[', i + 1)) {
       const close = d.indexOf(']', i + 1)
       if (close < 0) break
@@ -54,12 +58,14 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
 }
 
 const PHP_UNDERSCORE = /[. ]/g
+const PHP_UNCLOSED = /[. []/g
+const LEADING_SPACES = /^ +/
 
 /** Whether a name has anything compileNameMatcher's decoded forms depend on (% + [ . space). */
 function hasSpecial (s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
-    if (c === 0x25 || c === 0x2b || c === 0x5b || c === 0x2e || c === 0x20) return true
+    if (c === 0x25 || c === 0x2b || c === 0x5b || c === 0x2e || c === 0x20) return true // % + [ . space
   }
   return false
 }

@@ -16,7 +16,7 @@ t.test('one name matcher: configured names, decoded, in their bracket forms', as
   const m = compileNameMatcher(erase.DEFAULT_ERASE_QUERY_PARAMS)
   for (const name of ['access_token', 'Access_Token', 'access%5Ftoken', 'access_token[]', 'access_token%5B%5D', 'ACCESS_TOKEN[0]',
     'access_token[x', 'user[password]', 'user%5Bpassword%5D', 'user%5bPassword%5d', 'a[b][token]', 'a[][password]', 'access.token',
-    'api+key', 'user%5Bpassword%5D%zz', 'data[api_key][x]']) {
+    'api+key', 'user%5Bpassword%5D%zz', 'data[api_key][x]', 'access[token', 'api[key', '%20access_token', '+token', '  password[]']) {
     t.ok(m(name), `${name} is a credential name`)
   }
   for (const name of ['tokens', 'access_token_x', 'mytoken[]', 'user[passwords]', 'a[b]token', 'user.password', 'x', '', '[', ']', '[]', '%5B']) {

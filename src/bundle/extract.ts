@@ -86,7 +86,9 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
       }
       if (h.type === 'directory') {
         normalizeEntryPath(h.name, { allowRoot: true })
-        if (h.size > lim.maxFileBytes) throw new BundleError('BOUNCER_ERR_BUNDLE_TOO_LARGE', JSON.stringify(h.name), `directory entry declares ${h.size} bytes`)
+        // A directory carries no bytes; one that declares some could make the reader inflate
+        // them (up to max_file_bytes each) without their counting anywhere.
+        if (h.size !== 0) throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `directory entry declares ${h.size} bytes; a directory has none`)
         continue
       }
       if (h.type !== 'file' && h.type !== 'contiguous-file') {

@@ -144,6 +144,9 @@ t.test('../, absolute and other unsafe paths are rejected', async (t) => {
   }
   // A directory entry cannot smuggle ../ either.
   await rejects(t, await rawTarGz([{ name: '../up/', type: 'directory' }]), 'BOUNCER_ERR_BUNDLE_UNSAFE_PATH', '"../up/"', /escapes/)
+  // Nor bytes: a directory that declares a body could make the reader inflate it unseen.
+  const dirWithBody = gzipSync(Buffer.concat([ustarHeader('authz/', 4096, '5'), Buffer.alloc(4096, 0x41), Buffer.alloc(1024)]))
+  await rejects(t, dirWithBody, 'BOUNCER_ERR_BUNDLE_ENTRY_TYPE', '"authz/"', /directory entry declares 4096 bytes; a directory has none/)
 })
 
 t.test('symlinks, hardlinks, devices and fifos are rejected', async (t) => {

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { memoryLogger, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
+import { memoryLogger, startBouncer, startUpstream, type StartedBouncer, redisReady } from '../helpers/index.js'
 import { redisServerMissing, redisWithClient } from '../cache/fixtures/redis-server.js'
 
 const POLICY = `package bouncer
@@ -14,13 +14,6 @@ decision := {"allow": true} if input.parsed_path[0] == "open"
 decision := {"allow": false, "status": 403} if input.parsed_path[0] != "open"
 `
 
-async function redisReady (b: StartedBouncer): Promise<void> {
-  const until = Date.now() + 5000
-  while ((b.app.health.readiness().components.cache as { redis?: string } | undefined)?.redis !== 'ok') {
-    if (Date.now() > until) throw new Error('Redis tier not usable within 5 s')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 t.test('a planted or edited Redis value is a miss with an integrity key, and is served without one', { skip: redisServerMissing() ?? false }, async (t) => {
   const { url, raw } = await redisWithClient(t)

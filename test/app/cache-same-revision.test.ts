@@ -4,7 +4,7 @@
 // from the shared Redis tier. Real redis-server, real compiled policies.
 import t from 'tap'
 import { request } from 'undici'
-import { startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
+import { startBouncer, startUpstream, type StartedBouncer, redisReady } from '../helpers/index.js'
 import { redisServerMissing, redisWithClient } from '../cache/fixtures/redis-server.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,13 +31,6 @@ async function redisHits (b: StartedBouncer): Promise<number> {
   return Number(/bouncer_decision_cache_hits_total\{tier="redis"\} (\d+)/.exec(text)?.[1] ?? 0)
 }
 
-async function redisReady (b: StartedBouncer): Promise<void> {
-  const until = Date.now() + 5000
-  while ((b.app.health.readiness().components.cache as { redis?: string } | undefined)?.redis !== 'ok') {
-    if (Date.now() > until) throw new Error('Redis tier not usable within 5 s')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 t.test('two policies with one revision never share cached decisions', { skip: redisServerMissing() ?? false }, async (t) => {
   const { url, raw } = await redisWithClient(t)

@@ -194,3 +194,12 @@ decision := {"allow": true, "reason": "public"} if {
   input.parsed_path[0] == "public"
 }
 `
+
+/** Waits (at most 5 s) until the bouncer's Redis tier is in use. */
+export async function redisReady (b: StartedBouncer): Promise<void> {
+  const until = Date.now() + 5000
+  while ((b.app.health.readiness().components.cache as { redis?: string } | undefined)?.redis !== 'ok') {
+    if (Date.now() > until) throw new Error('Redis tier not usable within 5 s')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { memoryLogger, startBouncer, startUpstream, type StartedBouncer, redisReady } from '../helpers/index.js'
+import { memoryLogger, startBouncer, startUpstream, redisReady } from '../helpers/index.js'
 import { redisServerMissing, redisWithClient } from '../cache/fixtures/redis-server.js'
 
 const POLICY = `package bouncer

@@ -3,15 +3,13 @@
 // shadow resource to the active one and have it enforced: the active manager refuses its scope.
 // Real bundle server, real signed bundles built by the project's compiler and writer.
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { compileBundle } from '../../src/compiler/bundle/index.js'
 import { writeBundle } from '../../src/bundle/index.js'
 import { createConfig } from '../../src/config/index.js'
-import { startBouncer, startUpstream } from '../helpers/index.js'
+import { startBouncer, startBundleService, startUpstream } from '../helpers/index.js'
 import { tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
 
 const SECRET = 'a-bundle-signing-secret-of-32-bytes!'
@@ -29,21 +27,14 @@ t.test('a bundle signed for shadow evaluation is refused as the active policy', 
     '/bundles/active.tar.gz': { etag: '"a1"', body: await build(ACTIVE, 'active-1', 'prod') },
     '/bundles/shadow.tar.gz': { etag: '"c1"', body: await build(CANDIDATE, 'candidate-1', 'candidate') },
   }
-  let activeRequests = 0
-  const server = createServer((req, res) => {
-    if (req.url === '/bundles/active.tar.gz') activeRequests++
-    const b = served[req.url ?? '']
-    if (b === undefined) { res.writeHead(404).end(); return }
-    if (req.headers['if-none-match'] === b.etag) { res.writeHead(304).end(); return }
-    res.writeHead(200, { 'content-type': 'application/gzip', etag: b.etag }).end(b.body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const service = await startBundleService(served)
+  const activeRequests = (): number => service.requests.filter((r) => r.url === '/bundles/active.tar.gz').length
   const up = await startUpstream()
   const b = await startBouncer({
     upstream: up.url,
     config: {
       bundles: {
-        service_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        service_url: service.url,
         resource: 'bundles/active.tar.gz',
         shadow_resource: 'bundles/shadow.tar.gz',
         polling: { min_delay_seconds: 0.05, max_delay_seconds: 0.1 },
@@ -52,7 +43,7 @@ t.test('a bundle signed for shadow evaluation is refused as the active policy', 
       },
     },
   })
-  t.teardown(async () => { await b.close(); await up.close(); await new Promise((resolve) => server.close(resolve)) })
+  t.teardown(async () => { await b.close(); await up.close(); await service.close() })
   await b.app.shadow!.started
   t.equal(b.app.holder.current?.revision, 'active-1')
   t.equal(b.app.shadow!.holder.current?.revision, 'candidate-1', 'the candidate, signed with the shadow scope, is the shadow')
@@ -65,8 +56,8 @@ t.test('a bundle signed for shadow evaluation is refused as the active policy', 
 
   // The store is written: the candidate now sits at the active resource.
   served['/bundles/active.tar.gz'] = { etag: '"swapped"', body: served['/bundles/shadow.tar.gz']!.body }
-  const seen = activeRequests
-  await waitFor(() => activeRequests > seen + 1, 5000, 'the active resource polled again')
+  const seen = activeRequests()
+  await waitFor(() => activeRequests() > seen + 1, 5000, 'the active resource polled again')
   t.equal(b.app.holder.current?.revision, 'active-1', 'the swapped bundle was not activated')
   t.equal(await del(), 403, 'the candidate is not enforced')
   t.match(await (await request(`${b.adminUrl}/metrics`)).body.text(), /bouncer_bundle_failures_total\{name="bouncer",reason="[a-z_]+"\} [1-9]/, 'counted as a failure')

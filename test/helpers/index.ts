@@ -203,3 +203,30 @@ export async function redisReady (b: StartedBouncer): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/**
+ * A bundle service on 127.0.0.1: answers `served[url]` (read at each request, so a test can swap
+ * what a resource serves) with its ETag, 304 when the client already has it, 404 for anything
+ * else; `requests` records each request's URL and If-None-Match.
+ */
+export async function startBundleService (served: Record<string, { etag: string; body: Buffer }>): Promise<{
+  url: string
+  requests: Array<{ url: string; ifNoneMatch: string | undefined }>
+  close (): Promise<void>
+}> {
+  const requests: Array<{ url: string; ifNoneMatch: string | undefined }> = []
+  const server = createServer((req, res) => {
+    const ifNoneMatch = req.headers['if-none-match']
+    requests.push({ url: req.url ?? '', ifNoneMatch })
+    const b = served[req.url ?? '']
+    if (b === undefined) { res.writeHead(404).end(); return }
+    if (ifNoneMatch === b.etag) { res.writeHead(304).end(); return }
+    res.writeHead(200, { 'content-type': 'application/gzip', etag: b.etag }).end(b.body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) },
+  }
+}

@@ -4,15 +4,13 @@
 // (delivered to a control plane, chain verified); the shadow's failures (an evaluation error, a
 // step budget exhausted, a compile error at start) never change a response.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { compileBundle } from '../../src/compiler/bundle/index.js'
 import { verifyLog } from '../../src/decision-log/index.js'
 import { buildEvidence } from '../../src/evidence/report.js'
-import { memoryLogger, rawRequest, startBouncer, startUpstream, type StartedBouncer } from '../helpers/index.js'
+import { memoryLogger, rawRequest, startBouncer, startBundleService, startUpstream, type StartedBouncer } from '../helpers/index.js'
 import { startControlPlane, tempDir, waitFor } from '../decision-log/fixtures/control-plane.js'
 
 const ACTIVE = `package bouncer
@@ -283,24 +281,16 @@ t.test('bundles.shadow_resource: the shadow from the bundle service, polled; a r
     '/bundles/active.tar.gz': { etag: '"a1"', body: await build(ACTIVE, 'active-1') },
     '/bundles/shadow.tar.gz': { etag: '"s1"', body: await build(SHADOW, 'shadow-1') },
   }
-  const shadowRequests: string[] = []
   const mem = memoryLogger()
-  const server = createServer((req, res) => {
-    const b = served[req.url ?? '']
-    if (req.url === '/bundles/shadow.tar.gz') shadowRequests.push(String(req.headers['if-none-match']))
-    if (b === undefined) { res.writeHead(404); res.end(); return }
-    if (req.headers['if-none-match'] === b.etag) { res.writeHead(304); res.end(); return }
-    res.writeHead(200, { 'content-type': 'application/gzip', etag: b.etag })
-    res.end(b.body)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const service = await startBundleService(served)
+  const shadowRequests = (): number => service.requests.filter((r) => r.url === '/bundles/shadow.tar.gz').length
   const up = await startUpstream()
   const events: Array<{ shadow?: { revisions: { active: string; shadow: string }; agreement: string } }> = []
   const b = await startBouncer({
     upstream: up.url,
     config: {
       bundles: {
-        service_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        service_url: service.url,
         resource: 'bundles/active.tar.gz',
         shadow_resource: 'bundles/shadow.tar.gz',
         polling: { min_delay_seconds: 0.05, max_delay_seconds: 0.1 },
@@ -309,7 +299,7 @@ t.test('bundles.shadow_resource: the shadow from the bundle service, polled; a r
     },
     deps: { logger: mem.logger, decisionLog: { record: (e) => { events.push(e as typeof events[number]) } } },
   })
-  t.teardown(async () => { await b.close(); await up.close(); await new Promise((r) => server.close(r)) })
+  t.teardown(async () => { await b.close(); await up.close(); await service.close() })
   t.equal(b.app.holder.current?.revision, 'active-1')
   // start() does not wait for the shadow bundle's first download (test/app/shadow-start.test.ts).
   await b.app.shadow!.started
@@ -324,9 +314,9 @@ t.test('bundles.shadow_resource: the shadow from the bundle service, polled; a r
 
   // A new shadow revision built for another entrypoint: it does not load; the previous stays.
   served['/bundles/shadow.tar.gz'] = { etag: '"s2"', body: await build(SHADOW.replace('package bouncer', 'package other'), 'shadow-2', 'other/decision') }
-  const seen = shadowRequests.length
+  const seen = shadowRequests()
   const failedToLoad = () => mem.lines().filter((l) => l.msg === 'shadow policy failed to load; the previous shadow stays')
-  await waitFor(() => shadowRequests.length > seen && failedToLoad().length > 0, 5000, 'the failed shadow activation')
+  await waitFor(() => shadowRequests() > seen && failedToLoad().length > 0, 5000, 'the failed shadow activation')
   t.match(failedToLoad()[0], { code: 'BOUNCER_ERR_POLICY_ENTRYPOINT', error: /^bundles\.shadow_resource: .*bouncer\/decision/, kept: 'shadow-1' })
   t.equal(b.app.shadow!.holder.current?.revision, 'shadow-1', 'the previous shadow stays')
   t.equal((await get(b, '/tighten')).status, 200)

@@ -119,8 +119,6 @@ function socketAddress (ip: string | undefined, port: number | undefined): Recor
   return { address: { socketAddress: { ...(address !== '' ? { address } : {}), ...(port ? { portValue: port } : {}) } } }
 }
 
-const PROTO = '__proto__'
-
 /** The CheckRequest Envoy would have sent over gRPC for this HTTP authorization request. */
 export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: string): Record<string, unknown> {
   let path = req.url ?? '/'
@@ -129,16 +127,15 @@ export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: 
     path = path.slice(pathPrefix.length)
     if (!path.startsWith('/')) path = '/' + path
   }
-  const headers = Object.create(null) as Record<string, string> // a header may be named "__proto__"
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined) continue
-    headers[k] = Array.isArray(v) ? v.join(',') : v
-  }
-  // Node leaves a header named "__proto__" out of req.headers (not out of rawHeaders).
+  // From rawHeaders, every value of a name joined with "," (as the gRPC CheckRequest's headers
+  // map has them): req.headers keeps only the first of a duplicated Authorization, Content-Type,
+  // Host..., so a second one the policy never saw could reach the upstream, and it leaves out a
+  // header named "__proto__".
+  const headers = Object.create(null) as Record<string, string>
   const raw = req.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== PROTO) continue
-    headers[PROTO] = PROTO in headers ? `${headers[PROTO]},${raw[i + 1]!}` : raw[i + 1]!
+    const k = raw[i]!.toLowerCase()
+    headers[k] = k in headers ? `${headers[k]},${raw[i + 1]!}` : raw[i + 1]!
   }
   const http: Record<string, unknown> = {}
   const id = headers['x-request-id']

@@ -56,3 +56,20 @@ t.test('a request header named "__proto__" reaches the policy', async (t) => {
   t.ok(seenHttp.includes('__proto__'), 'HTTP: in the headers map')
   t.ok(seenHttp.includes('x-a'))
 })
+
+t.test('HTTP: a duplicated Authorization (or Content-Type) reaches the policy whole, as over gRPC', async (t) => {
+  // Node's req.headers keeps only the first of these: a second token the policy never saw could
+  // reach the upstream, which may read the last.
+  const SEEN = 'package envoy.authz\n\nresult := {"allowed": true, "headers": {"x-seen": input.attributes.request.http.headers.authorization, "x-ct": input.attributes.request.http.headers["content-type"]}}\n'
+  const h = await startExtAuthz({ rego: SEEN, entrypoint: 'envoy/authz/result' })
+  t.teardown(() => h.close())
+  const raw = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const s = connect(h.httpPort, '127.0.0.1', () => s.end('GET /x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer good\r\nauthorization: Bearer evil\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nConnection: close\r\n\r\n'))
+    s.on('data', (d) => { out += String(d) })
+    s.on('close', () => resolve(out))
+    s.on('error', reject)
+  })
+  t.match(raw, /\r\nx-seen: Bearer good,Bearer evil\r\n/i, 'both tokens')
+  t.match(raw, /\r\nx-ct: a\/b,c\/d\r\n/i, 'both content types')
+})

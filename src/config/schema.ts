@@ -74,6 +74,7 @@ export const configSchema = {
       shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
       trust_forwarded_headers: bool('keep client-supplied forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, True-Client-IP, X-Client-IP) and append the peer to X-Forwarded-For, instead of dropping them and setting our own (only behind a trusted proxy)', false),
       underscore_headers: { type: 'string', enum: ['drop', 'keep'], default: 'drop', description: 'request headers whose names contain "_": drop them before the policy runs (as nginx does: CGI-style upstreams read X_User as X-User, so one could shadow a header the policy judged or a reserved one), or keep them (reserved and forwarding names are then matched with "_" as "-")' },
+      header_charset: { type: 'string', enum: ['latin1', 'utf8', 'ascii'], default: 'latin1', description: 'how the policy (and the JWT authenticator) reads request header values with bytes >= 0x80; they are forwarded as the same bytes whatever is chosen, so pick the upstream\'s reading. latin1: one character per byte (Node, Python ASGI/WSGI, Java servlets); utf8: decoded as UTF-8 (Go, and OPA behind Envoy), a value that is not valid UTF-8 is refused with 400; ascii: any such value is refused with 400' },
       reserved_headers: {
         type: 'array',
         default: [],
@@ -358,6 +359,7 @@ export interface BouncerConfig {
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean
     readonly underscore_headers: 'drop' | 'keep'
+    readonly header_charset: 'latin1' | 'utf8' | 'ascii'
     readonly reserved_headers: readonly string[]
     readonly upgrade: { readonly allowed: readonly string[] }
     readonly tls: Readonly<ServerTlsConfig>

@@ -25,6 +25,7 @@ import type { Logger } from 'pino'
 import { createServer } from '../node-http.js'
 import { ERROR_CODES } from '../proxy/respond.js'
 import type { CheckResult, Checker } from './check.js'
+import { readHeaderValues, type HeaderCharset } from '../proxy/header-charset.js'
 import { inputFromCheckRequest, InputError, peerAddress } from './input.js'
 
 export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove'
@@ -35,6 +36,8 @@ export interface HttpServerOptions {
   readonly maxRequestBytes: number
   /** http_service.path_prefix as configured in Envoy ("" = none); removed before the policy sees the path */
   readonly pathPrefix: string
+  /** server.header_charset: how header values with bytes >= 0x80 are read (default latin1). */
+  readonly headerCharset?: HeaderCharset
 }
 
 export interface ExtAuthzHttpServer {
@@ -120,7 +123,7 @@ function socketAddress (ip: string | undefined, port: number | undefined): Recor
 }
 
 /** The CheckRequest Envoy would have sent over gRPC for this HTTP authorization request. */
-export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: string): Record<string, unknown> {
+export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: string, charset: HeaderCharset = 'latin1'): Record<string, unknown> {
   let path = req.url ?? '/'
   if (pathPrefix !== '') {
     if (!path.startsWith(pathPrefix)) throw new InputError(`path does not start with ext_authz.http.path_prefix ${JSON.stringify(pathPrefix)}`)
@@ -137,6 +140,8 @@ export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: 
     const k = raw[i]!.toLowerCase()
     headers[k] = k in headers ? `${headers[k]},${raw[i + 1]!}` : raw[i + 1]!
   }
+  const unreadable = readHeaderValues(headers, charset)
+  if (unreadable !== undefined) throw new InputError(`header ${JSON.stringify(unreadable.slice(0, 64))} is not ${charset === 'utf8' ? 'valid UTF-8' : 'ASCII'} (server.header_charset)`)
   const http: Record<string, unknown> = {}
   const id = headers['x-request-id']
   if (id) http.id = id
@@ -172,7 +177,7 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
     let input
     const parse = checker.readsBody()
     try {
-      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix), { body: parse })
+      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix, o.headerCharset), { body: parse })
     } catch (e) {
       if (!(e instanceof InputError)) throw e
       checker.account('http', 'invalid', t0, { peer, error: e.message })

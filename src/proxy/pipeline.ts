@@ -40,6 +40,7 @@ import {
   HOP_BY_HOP, isMaskedResponseDrop, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
   privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
 } from './headers.js'
+import { readHeaderValues } from './header-charset.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
@@ -97,6 +98,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const bodyBudget = new BodyBudget(pb.max_buffered_bytes, (used) => deps.metrics.parsedBodyBuffered.set(used))
   const maskBudget = new BodyBudget(config.masking.max_buffered_bytes, (used) => deps.metrics.maskBuffered.set(used))
   const rejectStatus = config.path.reject_status
+  const headerCharset = config.server.header_charset
   const headerOpts = requestHeaderOptions(config, forwarder.authority)
   const reserved = headerOpts.reserved
   const maskFailStatus = config.masking.fail_status
@@ -115,9 +117,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   // --- input and decide (shared): the input is built from the request view, the headers the
   // upstream will get before the decision's edits; the policy and the authenticator see exactly
   // those headers, never the client's raw ones ---
-  async function decideOn (x: Exchange, req: ClientRequest, target: Target & { ok: true }, view: Readonly<OutgoingHeaders>, parsedBody: unknown,
+  async function decideOn (x: Exchange, req: ClientRequest, target: Target & { ok: true }, headers: Record<string, string>, parsedBody: unknown,
     conn: ConnectionFacts): Promise<Verdict> {
-    const headers = policyHeaders(view)
     let identity: Readonly<Record<string, unknown>> | undefined
     let identityError: string | undefined
     if (auth) {
@@ -231,6 +232,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // body we skipped as text/plain. A blank content type is none (FastAPI: `if not ...`).
     const conn = connectionFacts(req as ProxyRequest)
     const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? hostOf(req), requestId: x.requestId }, headerOpts)
+    // What the policy reads of them (a copy: the view is edited further for the upstream).
+    const policyView = policyHeaders(headers)
+    const unreadable = readHeaderValues(policyView, headerCharset)
+    if (unreadable !== undefined) return reject(400, `header ${JSON.stringify(unreadable.slice(0, 64))} is not ${headerCharset === 'utf8' ? 'valid UTF-8' : 'ASCII'} (server.header_charset)`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     const viewCt = headers['content-type']
     const ct = typeof viewCt === 'string' && viewCt.trim() !== '' ? viewCt : undefined
     const declaredJson = isJsonContentType(ct)
@@ -289,7 +294,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // 2. input, 3. decide — on the request view (what the upstream will get)
     if (x.clientGone) return
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
-    const v = await decideOn(x, req, t, headers, parsedBody, conn)
+    const v = await decideOn(x, req, t, policyView, parsedBody, conn)
     // Gone while the decision was made: nothing is sent upstream.
     if (x.clientGone) { x.outcome = 'client_aborted'; return }
     if (grpcCall) return grpcExchange(x, req as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse, t, headers, v)
@@ -495,7 +500,15 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const upgrade = req.headers.upgrade!
     const conn = connectionFacts(req)
     const headers = upstreamRequestHeaders(req.headers, { peerIp: peerIp(req), scheme: conn.scheme, host: t.authority ?? req.headers.host, requestId: x.requestId, upgrade }, headerOpts)
-    const v = await decideOn(x, req, t, headers, undefined, conn)
+    const policyView = policyHeaders(headers)
+    const unreadable = readHeaderValues(policyView, headerCharset)
+    if (unreadable !== undefined) {
+      x.fail('rejected', `header ${JSON.stringify(unreadable.slice(0, 64))} is not ${headerCharset === 'utf8' ? 'valid UTF-8' : 'ASCII'} (server.header_charset)`, 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+      acct.rejected('malformed')
+      writeRawReply(socket, errorReply(400, x.requestId))
+      return done(400)
+    }
+    const v = await decideOn(x, req, t, policyView, undefined, conn)
 
     // 4. apply the decision
     if (v.kind !== 'allow') {

@@ -19,10 +19,11 @@ import {
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import type { X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { BouncerError } from '../errors.js'
-import { enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, type LoadedServerTls } from './tls.js'
+import { chainStillTrusted, enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, trustAnchors, type LoadedServerTls } from './tls.js'
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest
 export type ProxyResponse = ServerResponse | Http2ServerResponse
@@ -106,6 +107,8 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
   const s = opts.server
   const log = opts.log
   const sessions = new Set<Http2Session>()
+  // Open TLS connections whose client certificate verified (and so carry an identity).
+  const certified = new Set<TLSSocket>()
   const tlsOn = s.tls.enabled
   if (tlsOn && !opts.tls) throw new TypeError('server.tls is enabled: pass the loaded TLS material (loadServerTls)')
   const h2On = tlsOn ? s.http2.enabled : s.http2.cleartext
@@ -130,6 +133,12 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
         opts.onClientCertificateRejected?.(why)
         const err = new BouncerError('BOUNCER_ERR_PROXY_CLIENT_CERT', [why])
         log.info({ code: err.code, peer: socket.remoteAddress, reason: why }, err.message)
+        return
+      }
+      // Kept while open: a ca_file change re-judges them (see revokeUntrusted).
+      if (peerIdentity(socket) !== undefined) {
+        certified.add(socket)
+        socket.once('close', () => certified.delete(socket))
       }
     })
     // A failed handshake (wrong version, no certificate when required, garbage): that
@@ -189,8 +198,34 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
     ? new TlsReloader(s.tls, opts.tls!, {
         apply: (context) => (server as import('node:tls').Server).setSecureContext({ ...context }),
         log,
+        onReload: (next, prev) => {
+          const a = next.material.ca
+          const b = prev.material.ca
+          if (a === undefined ? b !== undefined : b === undefined || !a.equals(b)) revokeUntrusted(trustAnchors(a))
+        },
       })
     : undefined
+
+  /**
+   * After ca_file changed: a connection whose client certificate no longer chains to a CA in it
+   * is closed (with its requests in flight). Its identity was judged once, at the handshake,
+   * and would otherwise stay in every request's input for as long as the client keeps the
+   * connection open; the client reconnects and is verified against the new CAs.
+   */
+  function revokeUntrusted (anchors: X509Certificate[]): void {
+    let closed = 0
+    for (const socket of certified) {
+      if (chainStillTrusted(socket, anchors)) continue
+      certified.delete(socket)
+      socket.destroy()
+      closed++
+      opts.onClientCertificateRejected?.('no longer trusted after server.tls.ca_file changed')
+    }
+    if (closed > 0) {
+      const err = new BouncerError('BOUNCER_ERR_PROXY_CLIENT_CERT', ['no longer trusted after server.tls.ca_file changed'])
+      log.warn({ code: err.code, connections: closed }, `${err.message}: connections closed`)
+    }
+  }
 
   const http1CloseIdle = (): void => {
     // http.Server and https.Server have it; Http2SecureServer tracks its HTTP/1.1 connections the

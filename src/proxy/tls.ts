@@ -8,7 +8,7 @@ import { X509Certificate, constants as cryptoConstants, createPrivateKey, type K
 import { readFileSync, watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { createSecureContext, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
+import { createSecureContext, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls'
 import type { Logger } from 'pino'
 import { ConfigError, type BouncerConfig } from '../config/index.js'
 import { BouncerError } from '../errors.js'
@@ -128,6 +128,45 @@ export function enforceClientCertificate (cfg: ServerTlsSettings, socket: TLSSoc
   return why
 }
 
+/**
+ * The self-signed CA certificates of a ca_file's contents: what a client chain must reach for
+ * OpenSSL to verify it (Node does not allow partial chains by default).
+ */
+export function trustAnchors (ca: Buffer | undefined): X509Certificate[] {
+  if (ca === undefined) return []
+  const out: X509Certificate[] = []
+  for (const b of ca.toString('latin1').match(PEM_CERT) ?? []) {
+    try {
+      const c = new X509Certificate(b)
+      if (c.checkIssued(c) && c.verify(c.publicKey)) out.push(c)
+    } catch { /* checked at load: not reached */ }
+  }
+  return out
+}
+
+/**
+ * Whether the client certificate verified on `socket` still chains to one of `anchors` (after
+ * ca_file changed): the chain OpenSSL verified at the handshake is walked from the leaf, and it
+ * holds if one of its certificates is an anchor or is signed by one. Anything unreadable: no.
+ */
+export function chainStillTrusted (socket: TLSSocket, anchors: readonly X509Certificate[]): boolean {
+  if (anchors.length === 0) return false
+  let link: DetailedPeerCertificate | undefined
+  try { link = socket.getPeerCertificate(true) } catch { return false }
+  const seen = new Set<string>()
+  while (link !== undefined && link.raw !== undefined && !seen.has(link.fingerprint256)) {
+    seen.add(link.fingerprint256)
+    let c: X509Certificate
+    try { c = new X509Certificate(link.raw) } catch { return false }
+    for (const a of anchors) {
+      if (c.fingerprint256 === a.fingerprint256) return true
+      if (c.checkIssued(a) && c.verify(a.publicKey)) return true
+    }
+    link = link.issuerCertificate
+  }
+  return false
+}
+
 // ---- reloading ----
 
 export type TlsStatus = 'OK' | 'WARN'
@@ -136,8 +175,8 @@ export interface TlsReloaderDeps {
   /** Installs a new context (Server.setSecureContext). */
   readonly apply: (options: SecureContextOptions) => void
   readonly log: Logger
-  /** After each successful reload. */
-  readonly onReload?: (loaded: LoadedServerTls) => void
+  /** After each successful reload (with what it replaced). */
+  readonly onReload?: (loaded: LoadedServerTls, previous: LoadedServerTls) => void
   /** false: only the periodic check (tests of the fallback). Default true. */
   readonly watchFiles?: boolean
 }
@@ -252,7 +291,7 @@ export class TlsReloader {
       previous_serial: prev.leaf.serialNumber,
     }, 'TLS certificate reloaded')
     for (const w of next.warnings) this.deps.log.warn(w)
-    this.deps.onReload?.(next)
+    this.deps.onReload?.(next, prev)
     return true
   }
 

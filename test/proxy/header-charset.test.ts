@@ -6,7 +6,8 @@ import { connect as h2connect } from 'node:http2'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import type { BouncerConfig, DecisionEventInput, DecisionLogger } from '../../src/index.js'
-import { startBouncer, startUpstream, rawRequest, type DeepPartial } from '../helpers/index.js'
+import type { DeepPartial } from '../../src/config/index.js'
+import { startBouncer, startUpstream, rawRequest } from '../helpers/index.js'
 import { startExtAuthz } from '../ext-authz/fixtures/client.js'
 
 const POLICY = `package bouncer

@@ -355,3 +355,52 @@ t.test('the periodic check finds a change the watch did not report', { skip }, a
   await until('the periodic check', () => applied.length > 0)
   t.same(applied, [new X509Certificate(b.certPem).serialNumber])
 })
+
+t.test('a ca_file change closes the connections whose client certificate it no longer trusts', { skip }, async (t) => {
+  // Without this, a client whose CA was removed (compromised, decommissioned) kept its identity
+  // in every request for as long as it held its connection open.
+  const dir = tempDir(t)
+  const pki = new Pki(dir)
+  const other = new Pki(dir, 'other-ca')
+  const third = new Pki(dir, 'third-ca')
+  const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
+  const alice = pki.issue('alice', { san: 'URI:spiffe://td/alice', usage: 'clientAuth' })
+  const bob = other.issue('bob', { san: 'URI:spiffe://td/bob', usage: 'clientAuth' })
+  const caFile = join(dir, 'cas', 'ca.crt')
+  mkdirSync(join(dir, 'cas'))
+  writeFileSync(caFile, Buffer.concat([pki.ca.certPem, other.ca.certPem]))
+  const mem = memoryLogger()
+  const { ps, port, rejected } = await start(t, { cert_file: srv.cert, key_file: srv.key, ca_file: caFile, client_certificates: 'require', reload_check_seconds: 0 }, {}, mem.logger)
+  const ca = pki.ca.certPem
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const sockets: TLSSocket[] = []
+  agent.on('free', (s: TLSSocket) => { if (!sockets.includes(s)) sockets.push(s) })
+  t.equal((await get1(port, { ca, agent, cert: alice.certPem, key: alice.keyPem })).principal, 'spiffe://td/alice')
+  const bobH2 = h2(port, { ca, cert: bob.certPem, key: bob.keyPem })
+  t.teardown(() => bobH2.close())
+  t.equal((await get2(bobH2)).principal, 'spiffe://td/bob')
+  const bobH1 = new HttpsAgent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => bobH1.destroy())
+  t.equal((await get1(port, { ca, agent: bobH1, cert: bob.certPem, key: bob.keyPem })).principal, 'spiffe://td/bob')
+
+  // A CA added: nobody is closed.
+  writeFileSync(caFile, Buffer.concat([pki.ca.certPem, other.ca.certPem, third.ca.certPem]))
+  await ps.tls!.check()
+  await until('the CA reload', () => mem.lines().filter((l) => l.msg === 'TLS certificate reloaded').length === 1)
+  t.same(rejected, [], 'a CA added closes no connection')
+  t.equal((await get2(bobH2)).principal, 'spiffe://td/bob', 'bob\'s HTTP/2 connection is still open')
+
+  // bob's CA removed: bob's connections are closed, alice's stays.
+  const bobClosed = new Promise<void>((resolve) => bobH2.once('close', () => resolve()))
+  writeFileSync(caFile, Buffer.concat([pki.ca.certPem, third.ca.certPem]))
+  await ps.tls!.check()
+  await bobClosed
+  await until('both of bob\'s connections', () => rejected.length === 2)
+  t.same(rejected, ['no longer trusted after server.tls.ca_file changed', 'no longer trusted after server.tls.ca_file changed'])
+  t.ok(mem.lines().some((l) => l.code === 'BOUNCER_ERR_PROXY_CLIENT_CERT' && l.connections === 2), 'logged with its code and the count')
+  const again = await get1(port, { ca, agent, cert: alice.certPem, key: alice.keyPem })
+  t.equal(again.principal, 'spiffe://td/alice', 'alice is still served')
+  t.equal(sockets.length, 1, 'on the same connection')
+  await t.rejects(get1(port, { ca, cert: bob.certPem, key: bob.keyPem }), 'a new connection with bob\'s certificate is refused')
+})

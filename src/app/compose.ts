@@ -197,7 +197,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   }
   const decide = createEngine({ ...engineDeps, ...(shadow ? { observe: shadow.observe } : {}) })
   const extAuthz = config.ext_authz.grpc.enabled || config.ext_authz.http.enabled
-    ? await (await import('./ext-authz.js')).fromConfig(config, { engine: engineDeps, metrics, log })
+    ? await (await import('./ext-authz.js')).fromConfig(config, { engine: engineDeps, metrics, log, ...(auth !== undefined ? { auth } : {}) })
     : undefined
   // mode ext_authz: the proxy port never listens, so the forwarders are never used; without an
   // upstream.url they get a placeholder (undici and node:http2 connect on first use: nothing is opened).

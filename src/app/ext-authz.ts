@@ -4,6 +4,7 @@
 // and keys, and decision logger as the proxy (createEngine with the plugin's reading of the
 // result and a bouncer_mode label on its events); nothing listens until listen().
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/index.js'
 import type { BouncerConfig } from '../config/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { createEngine, type EngineDeps } from '../proxy/engine.js'
@@ -25,7 +26,7 @@ export interface ExtAuthzComponent {
 /** The decision-log label of each transport's events. */
 export const MODE_LABELS = Object.freeze({ grpc: 'ext_authz_grpc', http: 'ext_authz_http' })
 
-export async function fromConfig (c: BouncerConfig, deps: { engine: Omit<EngineDeps, 'parse' | 'eventLabels'>; metrics: Metrics; log: Logger }): Promise<ExtAuthzComponent | undefined> {
+export async function fromConfig (c: BouncerConfig, deps: { engine: Omit<EngineDeps, 'parse' | 'eventLabels'>; metrics: Metrics; log: Logger; auth?: Authenticator }): Promise<ExtAuthzComponent | undefined> {
   const x = c.ext_authz
   if (!x.grpc.enabled && !x.http.enabled) return undefined
   const log = deps.log.child({ component: 'ext_authz' })
@@ -35,6 +36,7 @@ export async function fromConfig (c: BouncerConfig, deps: { engine: Omit<EngineD
     log,
     errorStatus: c.policy.error_status,
     holder: deps.engine.holder,
+    ...(deps.auth !== undefined ? { auth: deps.auth } : {}),
   })
   const grpc: ExtAuthzGrpcServer | undefined = x.grpc.enabled
     ? await createGrpcServer(checkerFor('grpc'), { host: x.grpc.host, port: x.grpc.port, maxRequestBytes: x.max_request_bytes }, log)

@@ -4,6 +4,7 @@
 // mode. The transports map the verdict to their own answer and account for it here.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/index.js'
 import type { ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/index.js'
 import { FAIL_CODES, type Decide, type FailReason } from '../proxy/engine.js'
@@ -44,10 +45,12 @@ export interface CheckerDeps {
   readonly errorStatus: number
   /** The engine's policy holder: the body is parsed only when its active policy can read it. */
   readonly holder: { readonly current: ActivePolicy | null }
+  /** auth.jwt, when enabled: the input gets identity / identity_error as the proxy's does. */
+  readonly auth?: Authenticator
 }
 
 export function createChecker (deps: CheckerDeps): Checker {
-  const { decide, metrics, log, errorStatus } = deps
+  const { decide, metrics, log, errorStatus, auth } = deps
   const counters = new Map<string, { inc (): void }>()
   const counter = (transport: Transport, outcome: Outcome): { inc (): void } => {
     const k = `${transport}|${outcome}`
@@ -74,6 +77,14 @@ export function createChecker (deps: CheckerDeps): Checker {
     async check (input, requestedBy, startNs, bodyParsed = true) {
       const decisionId = randomUUID()
       try {
+        if (auth !== undefined) {
+          // The header the authenticator reads, as Envoy passed it (names lower-case): one
+          // bundle judges the same identity whether it runs behind the proxy port or Envoy.
+          const headers = (input.attributes.request.http.headers ?? {}) as Record<string, string>
+          const a = await auth.authenticate(headers)
+          if (a.identity !== undefined) input.identity = a.identity
+          if (a.error !== undefined) input.identity_error = a.error
+        }
         // The ext_authz input is not the proxy's input shape; the engine only serialises it,
         // hands it to the policy and logs it.
         const r = await decide(input as unknown as PolicyInput, { id: decisionId, requestedBy, startNs })

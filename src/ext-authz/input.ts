@@ -179,6 +179,9 @@ export interface ExtAuthzInput extends Obj {
   parsed_body: unknown
   truncated_body: boolean
   source_principal?: string
+  /** auth.jwt: the verified claims, or why there are none (as in the proxy's input) */
+  identity?: Readonly<Record<string, unknown>>
+  identity_error?: string
 }
 
 /**

@@ -142,12 +142,21 @@ function at (dotted: string, sources: Sources): string {
   return dotted || '(root)'
 }
 
-// Settings whose value is a secret: an error names the setting, never repeats the value.
-const SECRET_SETTING = /(^|[._])(secret|hash_key|password|token|key)$/
+// Settings whose value is a secret, or holds one somewhere below it (auth.jwt.keys: a key's
+// secret written where an object was expected, `keys: ["..."]`): an error names the setting,
+// never repeats the value. A key's alg and kid are not secret and help find the mistake.
+const SECRET_SEGMENT = /(^|_)(secret|hash_key|password|token|key|keys|jwk|pem)$/
+const PUBLIC_LEAF = new Set(['alg', 'kid'])
+
+function isSecretSetting (dotted: string): boolean {
+  const parts = dotted.split('.')
+  if (PUBLIC_LEAF.has(parts[parts.length - 1]!)) return false
+  return parts.some((p) => SECRET_SEGMENT.test(p))
+}
 
 /** A value for an error message: secrets hidden (a mistyped `redis//user:pw@host` is still a password). */
 function show (v: unknown, dotted = ''): string {
-  if (v !== undefined && SECRET_SETTING.test(dotted)) return '[redacted]'
+  if (v !== undefined && isSecretSetting(dotted)) return '[redacted]'
   const s = JSON.stringify(typeof v === 'string' ? v.replace(/:[^:@/\s]*@/g, ':***@').replace(/([?&][^=&#]+=)[^&#]*/g, '$1***') : v)
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s
 }

@@ -73,6 +73,19 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   const hk = problemsOf(() => loadConfig({ file: secretFile })).join('\n')
   t.match(hk, /masking\.hash_key \(file [^)]*\): must be string, got \[redacted\]/, 'a secret setting\'s value is not repeated')
   t.notMatch(hk, /987654321/)
+  // Nor a key's secret written where an object or a list was expected (auth.jwt.keys).
+  for (const [yaml, where] of [
+    ['auth: {jwt: {enabled: true, keys: ["HMACSECRET0123456789abcdef"]}}', /auth\.jwt\.keys\.0 \(file [^)]*\): must be object, got \[redacted\]/],
+    ['auth: {jwt: {enabled: true, keys: "HMACSECRET0123456789abcdef"}}', /auth\.jwt\.keys \(file [^)]*\): must be array, got \[redacted\]/],
+    ['auth: {jwt: {enabled: true, keys: [{alg: HS256, jwk: "HMACSECRET0123456789abcdef"}]}}', /auth\.jwt\.keys\.0\.jwk \(file [^)]*\): must be object, got \[redacted\]/],
+  ] as const) {
+    writeFileSync(secretFile, yaml + '\n')
+    const msg = problemsOf(() => loadConfig({ file: secretFile })).join('\n')
+    t.match(msg, where)
+    t.notMatch(msg, /HMACSECRET/, `not repeated: ${yaml}`)
+  }
+  writeFileSync(secretFile, 'auth: {jwt: {enabled: true, keys: [{alg: HS257, secret: x}]}}\n')
+  t.match(problemsOf(() => loadConfig({ file: secretFile })).join('\n'), /auth\.jwt\.keys\.0\.alg \(file [^)]*\): must be one of .*, got "HS257"/, 'a key\'s alg is shown')
   // Members of Object.prototype are no settings.
   for (const name of ['__proto__', 'upstream.__proto__', 'upstream.constructor']) {
     t.match(problemsOf(() => loadConfig({ file, flags: [[name, 'x', `--set ${name}`]] })).join('\n'), /unknown setting/, `--set ${name} refused`)

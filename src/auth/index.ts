@@ -89,6 +89,9 @@ function cacheEntrySize (token: string): number {
   return token.length + Math.ceil(payloadChars * 1.5) + 200
 }
 
+// JWKS keys tried for one token when several match its header.
+const MAX_CANDIDATE_KEYS = 8
+
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
 
 function errorCode (e: unknown): string {
@@ -212,7 +215,24 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     if (!jwks) throw new joseErrors.JWKSNoMatchingKey()
     const viaJwks = async (): Promise<Verified> => {
       const { resolver, generation } = await jwks.current()
-      return { payload: (await jwtVerify(token, resolver, verifyOptions)).payload, gen: generation }
+      try {
+        return { payload: (await jwtVerify(token, resolver, verifyOptions)).payload, gen: generation }
+      } catch (e) {
+        if (!(e instanceof joseErrors.JWKSMultipleMatchingKeys)) throw e
+        // Several keys fit the header (kid-less keys of one type during a rotation, a kid listed
+        // twice): the one that verifies the signature is the signer's. jose hands the candidates
+        // over as an async iterator; a few at most, so a crafted set cannot make this expensive.
+        let tried = 0
+        for await (const key of e as unknown as AsyncIterable<Parameters<typeof jwtVerify>[1]>) {
+          if (++tried > MAX_CANDIDATE_KEYS) break
+          try {
+            return { payload: (await jwtVerify(token, key, verifyOptions)).payload, gen: generation }
+          } catch (inner) {
+            if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
+          }
+        }
+        throw new joseErrors.JWSSignatureVerificationFailed()
+      }
     }
     try {
       try {

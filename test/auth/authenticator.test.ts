@@ -170,3 +170,24 @@ t.test('a static key without kid beside a JWKS: JWKS tokens of the same alg stil
   t.same(await bearer(auth, await st.sign({ sub: 'x' }, { exp: Math.floor(Date.now() / 1000) - 3600, kid: 'k-unknown' })), { error: 'expired' }, 'expired static-key token')
   t.equal(server.state.fetches, f0, 'not retried against the JWKS (no unknown-kid refetch)')
 })
+
+t.test('several JWKS keys match a token: the one whose signature verifies is used, up to a few', async (t) => {
+  // Two kid-less keys of one type (an IdP rotating without kids) or one kid listed twice: jose
+  // reports both as candidates. Every such token was unknown_key.
+  const one = await keyPair('ES256')
+  const two = await keyPair('ES256')
+  const outsider = await keyPair('ES256')
+  const { url } = await idp(t, [one.jwk, two.jwk])
+  const auth = await open(t, { jwks_url: url })
+  t.same((await bearer(auth, await one.sign({ sub: 'one' }))).identity?.sub, 'one', 'signed by the first candidate')
+  t.same((await bearer(auth, await two.sign({ sub: 'two' }))).identity?.sub, 'two', 'signed by the second candidate')
+  t.equal((await bearer(auth, await outsider.sign({ sub: 'x' }))).error, 'invalid_signature', 'signed by neither: refused')
+  const expired = await bearer(auth, await two.sign({ sub: 'late' }, { exp: Math.floor(Date.now() / 1000) - 3600 }))
+  t.equal(expired.error, 'expired', 'a candidate that verifies the signature decides the claims')
+
+  const dup = await keyPair('RS256', 'rot')
+  const other = await keyPair('RS256', 'rot')
+  const { url: url2 } = await idp(t, [other.jwk, dup.jwk])
+  const auth2 = await open(t, { jwks_url: url2 })
+  t.same((await bearer(auth2, await dup.sign({ sub: 'dup' }))).identity?.sub, 'dup', 'a kid listed twice: the key that verifies')
+})

@@ -42,7 +42,7 @@ import {
 } from './headers.js'
 import { readHeaderValues } from './header-charset.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
-import { denialReply, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
+import { denialReply, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
 import { withHost, type Target, type TargetNormalizer } from './target.js'
 import { compileUpgradePolicy, headerValue, rawHead } from './upgrade.js'
@@ -449,7 +449,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     res.on('close', () => { closed = true })
     res.once('finish', () => {
       res.detachSocket(socket as Socket)
-      socket.end()
+      endAndReap(socket)
       // Node's server emits 'close' on a finished response; this one is not the server's.
       process.nextTick(() => { if (!closed) res.emit('close') })
     })
@@ -458,6 +458,33 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
+    // Node parses pipelined requests ahead: an Upgrade can arrive while the answer to a request
+    // sent before it on this connection is still pending (its decision is async). It waits its
+    // turn, as Node queues pipelined answers: written now, its answer (or a 101 and the tunnel)
+    // would come before the earlier one, and taking the socket threw out of the parser.
+    const pending = (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage
+    if (pending != null) {
+      pending.once('close', () => {
+        // Node's own finish handling (detach, keep-alive or close) has run by now.
+        if (!pending.writableFinished || socket.destroyed || !socket.writable) { socket.destroy(); return }
+        upgradeRequest(req, socket, head)
+      })
+      return
+    }
+    upgradeRequest(req, socket, head)
+  }
+
+  function upgradeRequest (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node checks Host (requireHostHeader) for every HTTP/1.1 request but an Upgrade: here then,
+    // before either path below (the policy would see host "" while the upstream got its own).
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+      const x = begin(req, { ok: false, reason: 'no Host header' })
+      x.fail('rejected', 'an HTTP/1.1 Upgrade request without Host', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+      acct.rejected('malformed')
+      writeRawReply(socket, errorReply(400, x.requestId))
+      acct.upgradeRefused(x, req)
+      return
+    }
     // A body on an Upgrade request is refused. Tunnelled, it would go into the tunnel as the
     // first bytes of the new protocol, after a decision on headers that announced it as a body
     // (WebSocket handshakes have none); answered as plain HTTP, it cannot be re-framed.
@@ -546,6 +573,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       if (socket.destroyed) { up.body.destroy(); return done(0) }
       socket.write(rawHead(up.statusCode, up.statusText, up.rawHeaders, extra, dropOnResponse) + 'connection: close\r\n\r\n')
       up.body.on('error', () => socket.destroy())
+      // Ended by pipe(): reaped once the answer is flushed (an upgrade socket has no timeouts).
+      socket.once('finish', () => endAndReap(socket))
       up.body.pipe(socket)
       return done(up.statusCode)
     }

@@ -63,5 +63,28 @@ export function writeRawReply (socket: Duplex, r: Reply): void {
     for (const one of Array.isArray(v) ? v : [v]) head += `${n}: ${one}\r\n`
   }
   head += `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n`
-  socket.end(head + r.body)
+  endAndReap(socket, head + r.body)
 }
+
+// How long a client may take to close a connection we have answered and ended.
+const LINGER_MS = 2000
+
+/**
+ * Ends a connection taken over from Node's HTTP server (an Upgrade's socket), and makes sure it
+ * goes away. Node drops its timeouts from such a socket and lets it stay half-open, so a client
+ * that never closes its side would hold the connection (and a server.max_connections slot) for
+ * ever. What the client still sends is read and dropped (closing with unread input would reset
+ * the connection and could lose the answer), and after LINGER_MS it is destroyed.
+ */
+export function endAndReap (socket: Duplex, data?: string): void {
+  if (socket.destroyed) return
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  socket.on('data', noop)
+  socket.resume()
+  if (data === undefined) socket.end()
+  else socket.end(data)
+}
+
+function noop (): void {}

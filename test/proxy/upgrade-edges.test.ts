@@ -1,0 +1,112 @@
+// Upgrade requests at the edges of HTTP/1.1 (found by an adversarial review): an Upgrade
+// pipelined behind a request whose answer is still pending (Node parses ahead; it crashed the
+// process when it was answered as plain HTTP, and was answered before the earlier request when
+// tunnelled), connections whose Upgrade was refused and which the client never closes (Node
+// takes its timeouts off an upgrade socket: each one was held for ever), and an Upgrade without
+// Host (Node checks Host on every HTTP/1.1 request but those).
+import { connect, type Socket } from 'node:net'
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { startBouncer, startUpstream, rawRequest } from '../helpers/index.js'
+
+const POLICY = `package bouncer
+
+default decision := {"allow": false, "reason": "default deny"}
+
+decision := {"allow": true} if input.parsed_path[0] != "admin"
+`
+
+async function setup (t: Test, server: Record<string, unknown> = {}) {
+  const up = await startUpstream()
+  // /slow answers after 300 ms: an Upgrade pipelined behind it arrives while it is pending.
+  up.handle = (req, res) => {
+    const send = (): void => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(`answer to ${req.url}`) }
+    if (req.url?.startsWith('/slow')) setTimeout(send, 300)
+    else send()
+  }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { server } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  return { up, b }
+}
+
+const WS = (path: string, extra = ''): string =>
+  `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`
+const H2C = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`
+
+const statuses = (text: string): string[] => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!)
+
+t.test('an Upgrade pipelined behind a pending request waits its turn', async (t) => {
+  const { up, b } = await setup(t)
+  const died: unknown[] = []
+  const onErr = (e: unknown): void => { died.push(e) }
+  process.on('uncaughtException', onErr)
+  t.teardown(() => process.off('uncaughtException', onErr))
+
+  // Not tunnelled (h2c): answered as plain HTTP, after the first answer. This threw
+  // ERR_HTTP_SOCKET_ASSIGNED out of Node's parser (the process exited).
+  const plain = await rawRequest(b.port, 'GET /slow/1 HTTP/1.1\r\nHost: h\r\n\r\n' + H2C('/public/2'), 1500)
+  t.same(died, [], 'nothing thrown')
+  t.same(statuses(plain.text), ['200', '200'], 'both answered')
+  t.ok(plain.text.indexOf('answer to /slow/1') < plain.text.indexOf('answer to /public/2'), 'in order')
+
+  // Tunnelled (WebSocket): the 101 comes after the first answer, not before it (the first
+  // answer used to arrive inside the tunnel).
+  const ws = await rawRequest(b.port, 'GET /slow/3 HTTP/1.1\r\nHost: h\r\n\r\n' + WS('/ws/4'), 1500)
+  t.same(statuses(ws.text), ['200', '101'])
+  t.ok(ws.text.indexOf('answer to /slow/3') < ws.text.indexOf('101 Switching'), 'the 101 after the first answer')
+
+  // Denied: the first answer is not lost (its request reached the upstream).
+  const denied = await rawRequest(b.port, 'GET /slow/5 HTTP/1.1\r\nHost: h\r\n\r\n' + WS('/admin/6'), 1500)
+  t.same(statuses(denied.text), ['200', '403'])
+  t.match(denied.text, /answer to \/slow\/5/)
+  t.same(up.requests.map((r) => r.url), ['/slow/1', '/public/2', '/slow/3', '/ws/4', '/slow/5'], 'the upstream got what the client was answered for, never /admin')
+
+  const after = await request(`${b.url}/public/after`)
+  t.equal(after.statusCode, 200, 'still serving')
+  await after.body.dump()
+})
+
+t.test('a refused or denied Upgrade\'s connection is closed even when the client keeps its side open', async (t) => {
+  const { b } = await setup(t, { max_connections: 5 })
+  const connections = (): Promise<number> => new Promise((resolve) => b.app.proxy.server.getConnections((_e, n) => resolve(n)))
+  const halfOpen = async (payload: string): Promise<{ s: Socket; got: () => string }> => {
+    const s = connect({ port: b.port, host: '127.0.0.1', allowHalfOpen: true })
+    let buf = ''
+    s.on('data', (d: Buffer) => { buf += d.toString('latin1') })
+    s.on('error', () => {})
+    s.on('end', () => {}) // our side stays open
+    await new Promise((resolve) => s.once('connect', resolve))
+    s.write(payload)
+    return { s, got: () => buf }
+  }
+  const cases: Array<[string, string, string]> = [
+    ['denied', WS('/admin/x'), '403'],
+    ['bad path', WS('/public/a%2Fb'), '400'],
+    ['a body', WS('/public/x', 'Content-Length: 1\r\n').replace(/\r\n\r\n$/, '\r\n\r\nx'), '400'],
+    ['h2c, answered as plain HTTP', H2C('/admin/y'), '403'],
+    ['upstream refuses the upgrade (404)', WS('/public/not-ws'), '404'],
+  ]
+  const held: Socket[] = []
+  for (const [what, payload, status] of cases) {
+    const c = await halfOpen(payload)
+    held.push(c.s)
+    for (let i = 0; i < 100 && !c.got().includes('\r\n\r\n'); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.equal(statuses(c.got())[0], status, `${what}: answered ${status}`)
+  }
+  t.teardown(() => { for (const s of held) s.destroy() })
+  // Lingering (2 s) then closed: the five slots are free again.
+  let n = await connections()
+  for (let i = 0; i < 100 && n > 0; i++) { await new Promise((resolve) => setTimeout(resolve, 50)); n = await connections() }
+  t.equal(n, 0, 'every such connection was closed by the bouncer')
+  const ok = await rawRequest(b.port, 'GET /public/next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+  t.equal(ok.status, 200, 'a new client gets in (max_connections 5)')
+})
+
+t.test('an HTTP/1.1 Upgrade without Host is refused, as any HTTP/1.1 request without Host', async (t) => {
+  const { up, b } = await setup(t)
+  const noHost = (upgrade: string): string => `GET /public/x HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`
+  t.equal((await rawRequest(b.port, noHost('websocket'), 1000)).status, 400, 'websocket')
+  t.equal((await rawRequest(b.port, noHost('h2c'), 1000)).status, 400, 'h2c (answered as plain HTTP)')
+  t.equal((await rawRequest(b.port, 'GET /public/x HTTP/1.1\r\n\r\n', 1000)).status, 400, 'as a plain request')
+  t.equal(up.requests.length, 0, 'none reached the upstream')
+})

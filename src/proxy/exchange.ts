@@ -33,6 +33,8 @@ export interface ClientResponse {
   statusCode: number
   readonly headersSent: boolean
   readonly writableFinished: boolean
+  getHeaderNames (): string[]
+  removeHeader (name: string): void
   writeHead (statusCode: number, headers?: OutgoingHttpHeaders | string[]): unknown
   write (chunk: Buffer | string): boolean
   end (): unknown

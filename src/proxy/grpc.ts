@@ -106,8 +106,14 @@ export function sendGrpcReply (res: Http2ServerResponse, r: GrpcReply): void {
   res.setHeader('content-type', 'application/grpc')
   res.setHeader('grpc-status', String(r.grpcStatus))
   res.setHeader('grpc-message', encodeGrpcMessage(r.message))
-  // end() without writeHead: the head goes out with END_STREAM (trailers-only).
-  res.end()
+  // end() without writeHead: the head goes out with END_STREAM (trailers-only). A client still
+  // sending is then told to stop (RST_STREAM NO_ERROR, RFC 9113 8.1): gRPC calls are exempt
+  // from request_timeout, and a denied call whose client never ended it kept its stream, and
+  // with it the connection (a max_connections slot), open for ever.
+  res.end(() => {
+    const st = res.stream
+    if (!st.destroyed && !st.closed && !res.req.complete) st.close(h2.NGHTTP2_NO_ERROR)
+  })
 }
 
 // ---- forwarding ----

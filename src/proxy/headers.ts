@@ -307,6 +307,50 @@ export function responseHead (raw: readonly Buffer[], extra: HeaderList, request
   return out
 }
 
+// Response headers Node's HTTP/2 layer takes once per message (ERR_HTTP2_HEADER_SINGLE_VALUE,
+// thrown by writeHead); HTTP/1.1 carries them repeated as the upstream sent them.
+const HTTP2_SINGLE_VALUE: ReadonlySet<string> = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
+  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
+  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
+  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+])
+
+/**
+ * A flat response head (responseHead) made fit for an HTTP/2 client: a single-value header the
+ * upstream repeated with the same value (helmet and nginx both adding `nosniff`) is sent once;
+ * repeated with different values, the response has no HTTP/2 form and its name is returned (the
+ * caller answers 502 rather than pick one: two Locations or Content-Types are ambiguous).
+ */
+export function foldForHttp2 (flat: string[]): string[] | { conflict: string } {
+  let seen: Map<string, string> | undefined
+  let drop: Set<number> | undefined
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!
+    if (!HTTP2_SINGLE_VALUE.has(name)) continue
+    const prev = (seen ??= new Map()).get(name)
+    if (prev === undefined) { seen.set(name, flat[i + 1]!); continue }
+    if (prev !== flat[i + 1]) return { conflict: name }
+    ;(drop ??= new Set()).add(i)
+  }
+  if (drop === undefined) return flat
+  const out: string[] = []
+  for (let i = 0; i < flat.length; i += 2) if (!drop.has(i)) out.push(flat[i]!, flat[i + 1]!)
+  return out
+}
+
+/** foldForHttp2 for a headers object (values may be lists), in place: the conflicting name, or undefined. */
+export function foldObjectForHttp2 (headers: OutgoingHeaders): string | undefined {
+  for (const name of Object.keys(headers)) {
+    const v = headers[name]
+    if (!Array.isArray(v) || !HTTP2_SINGLE_VALUE.has(name)) continue
+    if (v.some((one) => one !== v[0])) return name
+    headers[name] = v[0]!
+  }
+  return undefined
+}
+
 function overridden (extra: HeaderList, name: string): boolean {
   for (const [n] of extra) if (n === name) return true
   return false

@@ -38,7 +38,7 @@ import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrp
 import { connectionFacts, isHttp2, schemeOf, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
   HOP_BY_HOP, isMaskedResponseDrop, REQUEST_ID, clientRequestId, compileReserved, downstreamResponseHeaders, policyHeaders,
-  privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
+  foldForHttp2, foldObjectForHttp2, privateCacheControl, responseHead, upstreamRequestHeaders, type OutgoingHeaders, type RequestHeaderOptions,
 } from './headers.js'
 import { readHeaderValues } from './header-charset.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
@@ -308,7 +308,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const upstreamReq = { method: req.method ?? 'GET', path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers, body }
     const t0 = process.hrtime.bigint()
     try {
-      if (v.mask !== undefined) return await forwardMasked(x, res, upstreamReq, d.responseHeaders, v.mask, t0)
+      if (v.mask !== undefined) return await forwardMasked(x, res, upstreamReq, d.responseHeaders, v.mask, t0, isHttp2(req as ProxyRequest))
       await forwarder.relay(upstreamReq, {
         abortable: x.abortable,
         head: (statusCode, rawHeaders): RelayTarget => {
@@ -316,7 +316,13 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
           x.upstreamMs = ms
           acct.upstreamHead(ms / 1000)
           x.headSentNs = process.hrtime.bigint()
-          res.writeHead(statusCode, responseHead(rawHeaders, d.responseHeaders, x.requestId))
+          let head = responseHead(rawHeaders, d.responseHeaders, x.requestId)
+          if (isHttp2(req as ProxyRequest)) {
+            const folded = foldForHttp2(head)
+            if (!Array.isArray(folded)) throw new Error(`the response repeats ${folded.conflict} with different values, which HTTP/2 cannot carry`)
+            head = folded
+          }
+          res.writeHead(statusCode, head)
           return res as RelayTarget
         },
       })
@@ -326,7 +332,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   }
 
   /** The response of a masked request: buffered, masked, sent whole (or refused: fail closed). */
-  async function forwardMasked (x: Exchange, res: ClientResponse, upstreamReq: Parameters<Forwarder['request']>[0], responseHeaders: HeaderList, mask: unknown, t0: bigint): Promise<void> {
+  async function forwardMasked (x: Exchange, res: ClientResponse, upstreamReq: Parameters<Forwarder['request']>[0], responseHeaders: HeaderList, mask: unknown, t0: bigint, h2: boolean): Promise<void> {
     const up = await forwarder.request(upstreamReq, x.abortable)
     const ms = Number(process.hrtime.bigint() - t0) / 1e6
     x.upstreamMs = ms
@@ -372,6 +378,14 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (upstreamReq.method === 'HEAD' || masked.statusCode === 204) delete out['content-length']
     else out['content-length'] = String(masked.body.length)
     if (x.clientGone) return
+    const conflict = h2 ? foldObjectForHttp2(out) : undefined
+    if (conflict !== undefined) {
+      const why = `the response repeats ${conflict} with different values, which HTTP/2 cannot carry`
+      x.fail('upstream_error', `upstream other: ${why}`, 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+      acct.upstreamFailed('other', undefined)
+      log.warn({ id: x.id, request_id: x.requestId, kind: 'other', err: why }, 'upstream failure')
+      return sendReply(res, errorReply(502, x.requestId))
+    }
     x.headSentNs = process.hrtime.bigint()
     res.writeHead(masked.statusCode, out)
     res.end(masked.body)

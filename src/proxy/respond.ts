@@ -49,10 +49,18 @@ export function denialReply (d: Decision, requestId: string): Reply {
 /** `closeConnection`: HTTP/1.1 only (Connection is not an HTTP/2 header; a stream just ends). */
 export function sendReply (res: ClientResponse, r: Reply, closeConnection = false): void {
   if (res.headersSent || (res as { destroyed?: boolean }).destroyed === true) { res.destroy(); return }
+  // A writeHead that threw (Node's HTTP/2 layer refuses some heads) may have left its headers on
+  // res: they are not the error reply's.
+  for (const n of res.getHeaderNames()) res.removeHeader(n)
   const headers: Record<string, string | string[] | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) }
   if (closeConnection && res instanceof ServerResponse) headers.connection = 'close'
-  res.writeHead(r.status, headers)
-  res.end(r.body)
+  try {
+    res.writeHead(r.status, headers)
+    res.end(r.body)
+  } catch {
+    // Never thrown back into an error path (that ended the process): the stream is cut instead.
+    res.destroy()
+  }
 }
 
 /** For upgrade requests: there is no ServerResponse, only the socket. */

@@ -136,6 +136,8 @@ export interface RequestHeaderOptions {
   readonly upstreamHost?: string
   /** reserved header predicate (compileReserved); x-bouncer-* when absent */
   readonly reserved?: (name: string) => boolean
+  /** auth.jwt.header (lower case): with underscores kept, its "_" spelling is never forwarded */
+  readonly authHeader?: string
 }
 
 const defaultReserved = compileReserved()
@@ -154,7 +156,8 @@ const defaultReserved = compileReserved()
  *  - names with "_" are dropped (server.underscore_headers: drop, as nginx does): CGI-style
  *    upstreams (WSGI, Rack, PHP) read `X_Bouncer_Subject` as `X-Bouncer-Subject` and
  *    `X_Role` as `X-Role`, so such a name could stand in for a reserved or forwarding header,
- *    or shadow one the policy judged. With keep, those checks read "_" as "-".
+ *    or shadow one the policy judged. With keep, those checks read "_" as "-", and a name
+ *    that spells another header of the request, or auth.jwt.header, is dropped.
  */
 export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext, opts: RequestHeaderOptions): OutgoingHeaders {
   const out: OutgoingHeaders = {}
@@ -170,7 +173,10 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
     if (name.includes('_')) {
       if (!keepUnderscores) continue
       as = name.replaceAll('_', '-')
-      if (as === REQUEST_ID || as === 'host' || as === 'content-length' || as === 'content-type') continue
+      if (as === REQUEST_ID || as === 'host' || as === 'content-length' || as === 'content-type' || as === opts.authHeader) continue
+      // Beside the header it spells (X_Role with X-Role), a CGI-style upstream reads the two as
+      // one, maybe this one, while the policy judged the other.
+      if (incoming[as] !== undefined) continue
     }
     if (HOP_BY_HOP.has(as) || as === 'expect') continue
     if (extra !== undefined && extra.includes(as)) continue

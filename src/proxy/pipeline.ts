@@ -78,6 +78,7 @@ function requestHeaderOptions (config: BouncerConfig, upstreamHost: string): Req
     preserveHost: config.upstream.preserve_host,
     upstreamHost,
     reserved: compileReserved(config.server.reserved_headers),
+    ...(config.auth.jwt.enabled ? { authHeader: config.auth.jwt.header.toLowerCase() } : {}),
   }
 }
 

@@ -78,6 +78,9 @@ function decode (jwt: unknown): unknown[] {
     } catch (e) {
       throw builtinError(name, `JWT payload had invalid encoding: ${errMsg(e)}`)
     }
+    // OPA reads cty as a string without checking (a number or an object panics there): such a
+    // token is never decoded, here an error.
+    if (header.cty !== undefined && typeof header.cty !== 'string') throw builtinError(name, 'JWT header cty must be a string')
     if (header.cty === 'JWT') {
       token = p.toString('utf8').replace(/^["']+|["']+$/g, '')
       continue

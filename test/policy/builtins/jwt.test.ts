@@ -107,6 +107,15 @@ t.test('tokens from jose verify; tampering does not', async t => {
   ], input)
 })
 
+t.test('io.jwt.decode: a cty that is not a string gives no value (OPA panics on it)', async t => {
+  const tok = (header: object): string => `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from('{"sub":"admin"}').toString('base64url')}.`
+  await table(t, [
+    ['io.jwt.decode(input.num)', E(/^eval_builtin_error: io\.jwt\.decode: JWT header cty must be a string$/)],
+    ['io.jwt.decode(input.obj)', E(/cty must be a string/)],
+    ['io.jwt.decode(input.str)[1].sub', V('admin')],
+  ], { num: tok({ alg: 'none', cty: 1 }), obj: tok({ alg: 'none', cty: { a: 1 } }), str: tok({ alg: 'none', cty: 'json' }) })
+})
+
 t.test('exp and nbf against the evaluation clock', async t => {
   const key = { kty: 'oct', k: Buffer.from('secret').toString('base64url') }
   const now = Math.floor(Date.now() / 1000)

@@ -45,7 +45,7 @@ import { buildInput, formatAddress, type PolicyInput } from './input.js'
 import { denialReply, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
 import { withHost, type Target, type TargetNormalizer } from './target.js'
-import { compileUpgradePolicy, headerValue, rawHead } from './upgrade.js'
+import { compileUpgradePolicy, headerValue, rawHead, upgradeAnswered } from './upgrade.js'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 
 export interface PipelineDeps {
@@ -598,6 +598,13 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (!tunnelled(headerValue(up.rawHeaders, 'upgrade'))) {
       upSocket.destroy()
       x.fail('upstream_error', `upstream switched to ${JSON.stringify(headerValue(up.rawHeaders, 'upgrade') ?? '')}`, 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
+      acct.upstreamFailed('other', undefined)
+      writeRawReply(socket, errorReply(502, x.requestId))
+      return done(502)
+    }
+    if (!upgradeAnswered(upgrade, req.headers['sec-websocket-key'], up.rawHeaders)) {
+      upSocket.destroy()
+      x.fail('upstream_error', 'upstream answered 101 to a WebSocket upgrade without the Sec-WebSocket-Accept for its key', 'BOUNCER_ERR_PROXY_UPSTREAM_FAILED')
       acct.upstreamFailed('other', undefined)
       writeRawReply(socket, errorReply(502, x.requestId))
       return done(502)

@@ -1,6 +1,7 @@
 // Upgrade requests: which protocols may be tunnelled (server.upgrade.allowed; h2c never), and
 // the raw response heads written on an upgraded socket. The exchange itself is the pipeline's
 // (pipeline.ts): an upgrade goes through the same steps as any request.
+import { createHash } from 'node:crypto'
 import { STATUS_CODES } from '../node-http.js'
 import type { HeaderList } from './decision.js'
 
@@ -36,4 +37,21 @@ export function rawHead (status: number, message: string | undefined, rawHeaders
 export function headerValue (rawHeaders: readonly string[], name: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === name) return rawHeaders[i + 1]
   return undefined
+}
+
+// RFC 6455 4.2.2: the accept value is base64(SHA-1(key + this GUID)).
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+
+/**
+ * Whether a 101 to a WebSocket upgrade comes from a WebSocket server: its Sec-WebSocket-Accept
+ * must answer the client's Sec-WebSocket-Key (RFC 6455). Anything else (an endpoint that can be
+ * made to answer 101 and stays HTTP) would turn the tunnel into a way past the policy: the
+ * client's later bytes would reach the upstream as requests nobody judged. Protocols other than
+ * websocket have no such check: true.
+ */
+export function upgradeAnswered (upgrade: string, clientKey: string | string[] | undefined, rawHeaders: readonly string[]): boolean {
+  if (!upgradeProtocols(upgrade).includes('websocket')) return true
+  if (typeof clientKey !== 'string') return false
+  const accept = headerValue(rawHeaders, 'sec-websocket-accept')
+  return accept !== undefined && accept.trim() === createHash('sha1').update(clientKey.trim() + WS_GUID).digest('base64')
 }

@@ -110,3 +110,33 @@ t.test('an HTTP/1.1 Upgrade without Host is refused, as any HTTP/1.1 request wit
   t.equal((await rawRequest(b.port, 'GET /public/x HTTP/1.1\r\n\r\n', 1000)).status, 400, 'as a plain request')
   t.equal(up.requests.length, 0, 'none reached the upstream')
 })
+
+t.test('a 101 to a WebSocket upgrade must answer the client\'s key (Sec-WebSocket-Accept)', async (t) => {
+  // An upstream endpoint that can be made to answer 101 while it stays HTTP (a status echoed
+  // from a parameter, a misbehaving health check): tunnelled, the client's next bytes would reach
+  // it as HTTP requests the policy never judged ("WebSocket smuggling").
+  const { createServer } = await import('node:http')
+  const seen: string[] = []
+  const liar = createServer((req, res) => { seen.push(req.url!); res.end('ok') })
+  liar.on('upgrade', (req, socket) => {
+    seen.push(req.url!)
+    const accept = req.url === '/ws/wrong-accept' ? 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' : undefined
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${accept ? `Sec-WebSocket-Accept: ${accept}\r\n` : ''}\r\n`)
+    socket.on('data', (d: Buffer) => { seen.push(`raw: ${d.toString('latin1').split('\r\n')[0]}`) })
+  })
+  await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => { liar.closeAllConnections(); liar.close() })
+  const b = await startBouncer({ upstream: `http://127.0.0.1:${(liar.address() as import('node:net').AddressInfo).port}`, rego: { 'p.rego': POLICY } })
+  t.teardown(() => b.close())
+  for (const path of ['/ws/no-accept', '/ws/wrong-accept']) {
+    const r = await rawRequest(b.port, WS(path) + 'GET /admin/secrets HTTP/1.1\r\nHost: h\r\n\r\n', 1000)
+    t.equal(r.status, 502, `${path}: no tunnel`)
+  }
+  t.same(seen, ['/ws/no-accept', '/ws/wrong-accept'], 'the smuggled request never reached the upstream')
+
+  // A real WebSocket server still tunnels.
+  const { up, b: b2 } = await setup(t)
+  const ok = await rawRequest(b2.port, WS('/ws/real'), 1000)
+  t.equal(ok.status, 101)
+  t.equal(up.requests.at(-1)!.url, '/ws/real')
+})

@@ -129,6 +129,12 @@ async function importStaticKeys (cfg: JwtConfig): Promise<StaticKey[]> {
       } else {
         key = await importSPKI(k.pem ?? readSecretFile(k.pem_file!, 'pem_file'), k.alg)
       }
+      // A key that cannot verify a token of its alg is a mistake to report now, not a 401 for
+      // every token later; a private key in the config is a secret where none should be.
+      const hmac = k.alg.startsWith('HS')
+      if (hmac && !(key instanceof Uint8Array)) throw new Error(`${k.alg} needs a shared secret (secret, secret_file or an oct JWK), not a public key`)
+      if (!hmac && key instanceof Uint8Array) throw new Error(`${k.alg} needs a public key (pem, pem_file or a JWK of its type), not a shared secret`)
+      if (!hmac && (key as CryptoKey).type !== 'public') throw new Error(`the key for ${k.alg} is a ${(key as CryptoKey).type} key; give the public key only`)
       out.push({ kid: k.kid, alg: k.alg, key })
     } catch (e) {
       if (e instanceof BouncerError) throw e

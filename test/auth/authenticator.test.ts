@@ -191,3 +191,16 @@ t.test('several JWKS keys match a token: the one whose signature verifies is use
   const auth2 = await open(t, { jwks_url: url2 })
   t.same((await bearer(auth2, await dup.sign({ sub: 'dup' }))).identity?.sub, 'dup', 'a kid listed twice: the key that verifies')
 })
+
+t.test('a static key that cannot verify a token of its alg is refused at start, naming the key', async (t) => {
+  // Accepted before, it answered every token with a 401 (an oct JWK declared RS256), or put a
+  // private key in the configuration (a private JWK verifies as its public half).
+  const ec = await generateKeyPair('ES256', { extractable: true })
+  const refused = async (key: Record<string, unknown>): Promise<string> => {
+    try { await (await createAuthenticator(jwtConfig({ keys: [key] })))?.close(); return 'accepted' } catch (e) { return (e as Error).message }
+  }
+  t.match(await refused({ alg: 'RS256', jwk: { kty: 'oct', k: Buffer.alloc(40, 1).toString('base64url') } }), /auth\.jwt\.keys\.0: RS256 needs a public key .*not a shared secret/)
+  t.match(await refused({ alg: 'ES256', jwk: await exportJWK(ec.privateKey) }), /auth\.jwt\.keys\.0: the key for ES256 is a private key; give the public key only/)
+  t.equal(await refused({ alg: 'ES256', jwk: await exportJWK(ec.publicKey) }), 'accepted')
+  t.equal(await refused({ alg: 'ES256', pem: await exportSPKI(ec.publicKey) }), 'accepted')
+})

@@ -182,11 +182,13 @@ class Parser {
     return r
   }
 
-  /** Can `t` continue the current expression as a binary operator? */
+  /**
+   * Can `t` continue the current expression as a binary operator? Any operator does, after a
+   * newline too, as in OPA's parser (its arithmetic takes a `-` on the next line as minus:
+   * `x := input.a` then `-1 < input.b` on the next line is `x := input.a - 1 < input.b`).
+   */
   continues (t: Token): boolean {
-    if (t.kind !== 'op') return false
-    if (t.text === '-' && t.nlBefore && this.top.nl) return false
-    return true
+    return t.kind === 'op'
   }
 
   // ---------------------------------------------------------------- module

@@ -1123,14 +1123,14 @@ class Lowerer {
       let progress = true
       while (pending.length > 0 && progress) {
         progress = false
-        for (let i = 0; i < pending.length; i++) {
-          const [a, b] = pending[i]
-          if (!containsUnbound(a, this.isUnboundName) || !containsUnbound(b, this.isUnboundName)) {
-            pending.splice(i, 1)
-            this.unify(a, b)
-            progress = true
-            break
-          }
+        // A pair with a side that can be evaluated first; else two literals of one shape, which
+        // unify part by part (`[[x, 1]] = [[2, y]]`), as the safety check paired them.
+        let i = pending.findIndex(([a, b]) => !containsUnbound(a, this.isUnboundName) || !containsUnbound(b, this.isUnboundName))
+        if (i < 0) i = pending.findIndex(([a, b]) => (a.type === 'array' && b.type === 'array' && a.items.length === b.items.length) || (a.type === 'object' && b.type === 'object'))
+        if (i >= 0) {
+          const [a, b] = pending.splice(i, 1)[0]!
+          this.unify(a, b)
+          progress = true
         }
       }
       for (const [a] of pending) this.diags.add('rego_unsafe_var_error', 'var in ' + a.type + ' is unsafe', a.loc)

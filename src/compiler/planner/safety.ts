@@ -92,8 +92,26 @@ function unifiable (l: Term, r: Term, isBound: IsBound): boolean {
   // element by element, objects of one size by identical keys. Parts that do not pair bind
   // nothing (`{x: y} = {"a": 1}` leaves y unsafe), so their variables must be bound already.
   if (l.type === 'array' && r.type === 'array') {
-    if (l.items.length === r.items.length) return l.items.every((x, i) => unifiable(x, r.items[i], isBound))
-    return evaluable(l, isBound) && evaluable(r, isBound)
+    if (l.items.length !== r.items.length) return evaluable(l, isBound) && evaluable(r, isBound)
+    // Pairs bind each other's variables, in whatever order they can (OPA's unifier marks vars
+    // linked through another pair safe once one of them is: `[a, b] = [b, 1]` binds b, then a).
+    const local = new Set<string>()
+    const bound = (n: string): boolean => local.has(n) || isBound(n)
+    const pending = l.items.map((x, i) => [x, r.items[i]!] as const)
+    for (let progress = true; progress && pending.length > 0;) {
+      progress = false
+      for (let i = 0; i < pending.length; i++) {
+        const [a, b] = pending[i]!
+        if (!unifiable(a, b, bound)) continue
+        pending.splice(i, 1)
+        const vars: string[] = []
+        termVars(a, vars, false); termVars(b, vars, false)
+        for (const v of vars) local.add(v)
+        progress = true
+        break
+      }
+    }
+    return pending.length === 0
   }
   if (l.type === 'object' && r.type === 'object') {
     if (l.entries.length !== r.entries.length) return evaluable(l, isBound) && evaluable(r, isBound)

@@ -17,7 +17,7 @@ import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stre
 import type { BouncerConfig } from '../config/index.js'
 import type { Decision, HeaderList } from './decision.js'
 import { classifyUpstreamError, type FailureKind, type UpstreamTls } from './forward.js'
-import { HOP_BY_HOP, type OutgoingHeaders } from './headers.js'
+import { foldObjectForHttp2, HOP_BY_HOP, type OutgoingHeaders } from './headers.js'
 import { ERROR_CODES } from './respond.js'
 
 /** gRPC status codes used here (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
@@ -101,8 +101,17 @@ export function sendGrpcReply (res: Http2ServerResponse, r: GrpcReply): void {
     if (!res.stream.destroyed && !res.stream.closed) res.stream.close(h2.NGHTTP2_INTERNAL_ERROR)
     return
   }
+  // Headers left by a write that threw are not this reply's.
+  for (const n of res.getHeaderNames()) res.removeHeader(n)
   res.statusCode = 200
-  for (const [n, v] of Object.entries(r.headers)) res.setHeader(n, v)
+  // A denial's headers that HTTP/2 cannot carry (a single-value header listed with different
+  // values): the status alone, never a throw.
+  const extra: OutgoingHeaders = { ...r.headers }
+  try {
+    if (foldObjectForHttp2(extra) === undefined) for (const [n, v] of Object.entries(extra)) res.setHeader(n, v)
+  } catch {
+    for (const n of res.getHeaderNames()) res.removeHeader(n)
+  }
   res.setHeader('content-type', 'application/grpc')
   res.setHeader('grpc-status', String(r.grpcStatus))
   res.setHeader('grpc-message', encodeGrpcMessage(r.message))
@@ -306,6 +315,15 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
           const out = forwardable(head, RESPONSE_DROP)
           for (const [n, v] of Object.entries(call.responseHeaders)) out[n] = v
           if (res.stream.destroyed || res.stream.closed) return
+          // The decision's response_headers may list a header HTTP/2 takes once: no HTTP/2 form
+          // (writeHead would throw in this event handler: the process would exit). The call
+          // fails as an upstream failure would, before anything is sent.
+          const conflict = foldObjectForHttp2(out as OutgoingHeaders)
+          if (conflict !== undefined) {
+            lastError = new Error(`the response would repeat ${conflict} with different values, which HTTP/2 cannot carry`)
+            up.close(h2.NGHTTP2_CANCEL)
+            return
+          }
           if ((flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0) {
             // Trailers-only (a status without messages): one HEADERS frame on our side too.
             grpcStatus = typeof head['grpc-status'] === 'string' ? head['grpc-status'] : undefined

@@ -101,3 +101,54 @@ t.test('a gRPC call the bouncer answers itself is reset with NO_ERROR when its c
   t.equal(answer.rst, 0, 'and the stream reset with NO_ERROR once the answer was sent')
   t.equal(up.requests.length, 0)
 })
+
+t.test('gRPC: a decision listing a single-value response header twice fails the call, never the process', async (t) => {
+  // On the allow path writeHead threw inside the upstream's 'response' handler (the process
+  // exited); on the deny path the status was lost.
+  const { createServer: h2server } = await import('node:http2')
+  const g = h2server()
+  g.on('stream', (st) => {
+    st.on('data', () => {})
+    st.on('end', () => {
+      st.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true })
+      st.on('wantTrailers', () => st.sendTrailers({ 'grpc-status': '0' }))
+      st.end(Buffer.from([0, 0, 0, 0, 0]))
+    })
+  })
+  await new Promise<void>((resolve) => g.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => g.close())
+  const up = await startUpstream()
+  const rego = `package bouncer
+
+default decision := {"allow": false}
+
+decision := {"allow": false, "response_headers": {"location": ["/a", "/b"]}} if input.parsed_path[0] == "deny"
+
+decision := {"allow": true, "response_headers": {"location": ["/a", "/b"]}} if input.parsed_path[0] == "allow"
+
+decision := {"allow": true, "response_headers": {"x-content-type-options": ["nosniff", "nosniff"]}} if input.parsed_path[0] == "same"
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': rego }, config: { server: { http2: { cleartext: true } }, upstream: { http2: { url: `http://127.0.0.1:${(g.address() as import('node:net').AddressInfo).port}` } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const died: unknown[] = []
+  const onDeath = (e: unknown): void => { died.push(e) }
+  process.on('uncaughtException', onDeath)
+  t.teardown(() => process.off('uncaughtException', onDeath))
+  const s = h2connect(b.url)
+  t.teardown(() => s.close())
+  const call = (path: string): Promise<{ status: string | undefined; location: unknown }> => new Promise((resolve, reject) => {
+    const st = s.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' })
+    let status: string | undefined
+    let location: unknown
+    st.on('response', (h) => { status = h['grpc-status'] as string | undefined; location = h.location })
+    st.on('trailers', (h) => { status ??= h['grpc-status'] as string | undefined })
+    st.on('error', reject)
+    st.on('close', () => resolve({ status, location }))
+    st.resume()
+    st.end(Buffer.from([0, 0, 0, 0, 0]))
+  })
+  t.same(await call('/allow/Svc/M'), { status: '14', location: undefined }, 'allowed: UNAVAILABLE, nothing half-sent')
+  t.same(await call('/deny/Svc/M'), { status: '7', location: undefined }, 'denied: PERMISSION_DENIED, without the headers')
+  t.same((await call('/same/Svc/M')).status, '0', 'the same value twice: sent once, the call goes through')
+  t.same(died, [], 'nothing escaped')
+})

@@ -60,6 +60,16 @@ t.test('an Upgrade pipelined behind a pending request waits its turn', async (t)
   t.same(statuses(denied.text), ['200', '403'])
   t.match(denied.text, /answer to \/slow\/5/)
   t.same(up.requests.map((r) => r.url), ['/slow/1', '/public/2', '/slow/3', '/ws/4', '/slow/5'], 'the upstream got what the client was answered for, never /admin')
+  up.requests.length = 0
+
+  // Two answers pending: the Upgrade waits for both (it waited for the first only, and the
+  // second threw ERR_HTTP_SOCKET_ASSIGNED again).
+  for (const [upgrade, last] of [[H2C('/public/7'), '200'], [WS('/ws/8'), '101'], [WS('/admin/9'), '403']] as const) {
+    const two = await rawRequest(b.port, 'GET /slow/a HTTP/1.1\r\nHost: h\r\n\r\nGET /public/b HTTP/1.1\r\nHost: h\r\n\r\n' + upgrade, 1500)
+    t.same(statuses(two.text), ['200', '200', last], `two pending, then ${last}`)
+    t.ok(two.text.indexOf('answer to /slow/a') < two.text.indexOf('answer to /public/b'), 'in order')
+  }
+  t.same(died, [], 'nothing thrown')
 
   const after = await request(`${b.url}/public/after`)
   t.equal(after.statusCode, 200, 'still serving')
@@ -139,4 +149,21 @@ t.test('a 101 to a WebSocket upgrade must answer the client\'s key (Sec-WebSocke
   const ok = await rawRequest(b2.port, WS('/ws/real'), 1000)
   t.equal(ok.status, 101)
   t.equal(up.requests.at(-1)!.url, '/ws/real')
+})
+
+t.test('a client that leaves while its Upgrade waits stops the earlier request too', async (t) => {
+  const { up, b } = await setup(t)
+  let aborted = false
+  up.handle = (req, res) => {
+    res.on('close', () => { if (!res.writableFinished) aborted = true })
+    setTimeout(() => { if (!res.destroyed) res.end('late') }, 3000)
+  }
+  const s = connect(b.port, '127.0.0.1')
+  s.on('error', () => {})
+  await new Promise((resolve) => s.once('connect', resolve))
+  s.write('GET /slow/x HTTP/1.1\r\nHost: h\r\n\r\n' + WS('/ws/y'))
+  for (let i = 0; i < 100 && up.requests.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  s.destroy()
+  for (let i = 0; i < 100 && !aborted; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.ok(aborted, 'the upstream request was aborted when the client left, not answered 3 s later')
 })

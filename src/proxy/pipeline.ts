@@ -294,7 +294,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     // 2. input, 3. decide — on the request view (what the upstream will get)
     if (x.clientGone) return
-    if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length)
+    if (Buffer.isBuffer(body)) policyView['content-length'] = headers['content-length'] = String(body.length)
     const v = await decideOn(x, req, t, policyView, parsedBody, conn)
     // Gone while the decision was made: nothing is sent upstream.
     if (x.clientGone) { x.outcome = 'client_aborted'; return }

@@ -53,3 +53,21 @@ t.test('parsed_body: the body is judged as the upstream will read it', async (t)
   await r.body.dump()
   t.equal(r.statusCode, 200)
 })
+
+t.test('a chunked body read for parsed_body: the policy sees the Content-Length the upstream gets', async (t) => {
+  // The body is buffered and forwarded with a Content-Length (request view, step 4); the policy's
+  // copy of the headers was taken before it was set (a regression of 2026-12-06).
+  const up = await startUpstream()
+  const rego = `package bouncer
+
+default decision := {"allow": true}
+
+decision := {"allow": false, "status": 413} if to_number(input.attributes.request.http.headers["content-length"]) > 10
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': rego }, config: { policy: { parsed_body: { enabled: true } } } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const chunked = (body: string): string => `POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
+  t.equal((await rawRequest(b.port, chunked('{"a":"' + 'x'.repeat(50) + '"}'))).status, 413, 'a 58-byte body is over the policy\'s limit')
+  t.equal((await rawRequest(b.port, chunked('{"a":1}'))).status, 200)
+  t.same(up.requests.map((r) => r.headers['content-length']), ['7'], 'the upstream got the length the policy saw')
+})

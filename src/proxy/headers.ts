@@ -165,6 +165,7 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
   const reserved = opts.reserved ?? defaultReserved
   const trust = opts.trustForwarded
   const keepUnderscores = opts.underscores === 'keep'
+  let spellings: Map<string, number> | undefined
   for (const name in incoming) {
     const v = incoming[name]
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are the request line, not headers.
@@ -174,9 +175,9 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
       if (!keepUnderscores) continue
       as = name.replaceAll('_', '-')
       if (as === REQUEST_ID || as === 'host' || as === 'content-length' || as === 'content-type' || as === opts.authHeader) continue
-      // Beside the header it spells (X_Role with X-Role), a CGI-style upstream reads the two as
-      // one, maybe this one, while the policy judged the other.
-      if (incoming[as] !== undefined) continue
+      // Beside another header it spells (X_Role with X-Role, X-Tenant_Id with x_tenant-id), a
+      // CGI-style upstream reads them as one, maybe this one, while the policy judged another.
+      if ((spellings ??= countSpellings(incoming)).get(as)! > 1) continue
     }
     if (HOP_BY_HOP.has(as) || as === 'expect') continue
     if (extra !== undefined && extra.includes(as)) continue
@@ -202,6 +203,16 @@ export function upstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Forw
     if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host
   }
   if (ctx.requestId !== undefined) out[REQUEST_ID] = ctx.requestId
+  return out
+}
+
+/** How many request header names read as each name with "_" as "-". */
+function countSpellings (incoming: IncomingHttpHeaders): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const name in incoming) {
+    const as = name.replaceAll('_', '-')
+    out.set(as, (out.get(as) ?? 0) + 1)
+  }
   return out
 }
 

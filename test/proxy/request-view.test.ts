@@ -203,6 +203,13 @@ t.test('server.underscore_headers: names with "_" are dropped (default) or kept 
     t.equal(got.x_tenant, undefined, 'keep: x_tenant beside x-tenant is not forwarded')
     t.equal(rec.inputs[0]!.headers.x_tenant, undefined, 'keep: nor in the input')
     t.equal(got['x-tenant'], 'acme')
+    // Two underscore spellings of one name, without the dashed one: neither goes either.
+    const two = await rawRequest(b.port, 'GET /tenant/a HTTP/1.1\r\nHost: api.local\r\nX-Tenant: acme\r\nX-Tenant_Id: t2\r\nx_tenant-id: t3\r\nConnection: close\r\n\r\n')
+    t.equal(finalStatus(two.text), 200)
+    const got2 = up.requests.at(-1)!.headers
+    t.equal(got2['x-tenant_id'], undefined, 'keep: X-Tenant_Id beside x_tenant-id is not forwarded')
+    t.equal(got2['x_tenant-id'], undefined, 'keep: nor x_tenant-id')
+    t.equal(rec.inputs.at(-1)!.headers['x-tenant_id'], undefined)
     for (const h of ['x_bouncer_subject', 'x_real_ip', 'x_request_id']) {
       t.equal(got[h], undefined, `keep: ${h} (reserved, forwarding, request id as "-") still dropped`)
       t.equal(rec.inputs[0]!.headers[h], undefined)

@@ -23,7 +23,7 @@ import type { X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { BouncerError } from '../errors.js'
-import { chainStillTrusted, enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, trustAnchors, type LoadedServerTls } from './tls.js'
+import { chainStillTrusted, enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, trustStore, type LoadedServerTls } from './tls.js'
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest
 export type ProxyResponse = ServerResponse | Http2ServerResponse
@@ -109,6 +109,8 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
   const sessions = new Set<Http2Session>()
   // Open TLS connections whose client certificate verified (and so carry an identity).
   const certified = new Set<TLSSocket>()
+  // The CA store after the last ca_file change (undefined: never changed).
+  let reloadedStore: X509Certificate[] | undefined
   const tlsOn = s.tls.enabled
   if (tlsOn && !opts.tls) throw new TypeError('server.tls is enabled: pass the loaded TLS material (loadServerTls)')
   const h2On = tlsOn ? s.http2.enabled : s.http2.cleartext
@@ -135,11 +137,17 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
         log.info({ code: err.code, peer: socket.remoteAddress, reason: why }, err.message)
         return
       }
-      // Kept while open: a ca_file change re-judges them (see revokeUntrusted).
-      if (peerIdentity(socket) !== undefined) {
-        certified.add(socket)
-        socket.once('close', () => certified.delete(socket))
+      if (peerIdentity(socket) === undefined) return
+      // Once ca_file has changed, a handshake may have begun under the old context (a client
+      // can hold its Certificate flight across the reload): judged again by today's store.
+      if (reloadedStore !== undefined && !chainStillTrusted(socket, reloadedStore)) {
+        socket.destroy()
+        revoked(1)
+        return
       }
+      // Kept while open: a ca_file change re-judges them (see revokeUntrusted).
+      certified.add(socket)
+      socket.once('close', () => certified.delete(socket))
     })
     // A failed handshake (wrong version, no certificate when required, garbage): that
     // connection only.
@@ -201,7 +209,7 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
         onReload: (next, prev) => {
           const a = next.material.ca
           const b = prev.material.ca
-          if (a === undefined ? b !== undefined : b === undefined || !a.equals(b)) revokeUntrusted(trustAnchors(a))
+          if (a === undefined ? b !== undefined : b === undefined || !a.equals(b)) revokeUntrusted(reloadedStore = trustStore(a))
         },
       })
     : undefined
@@ -212,19 +220,22 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
    * and would otherwise stay in every request's input for as long as the client keeps the
    * connection open; the client reconnects and is verified against the new CAs.
    */
-  function revokeUntrusted (anchors: X509Certificate[]): void {
+  function revokeUntrusted (store: X509Certificate[]): void {
     let closed = 0
     for (const socket of certified) {
-      if (chainStillTrusted(socket, anchors)) continue
+      if (chainStillTrusted(socket, store)) continue
       certified.delete(socket)
       socket.destroy()
       closed++
-      opts.onClientCertificateRejected?.('no longer trusted after server.tls.ca_file changed')
     }
-    if (closed > 0) {
-      const err = new BouncerError('BOUNCER_ERR_PROXY_CLIENT_CERT', ['no longer trusted after server.tls.ca_file changed'])
-      log.warn({ code: err.code, connections: closed }, `${err.message}: connections closed`)
-    }
+    revoked(closed)
+  }
+
+  function revoked (n: number): void {
+    if (n === 0) return
+    for (let i = 0; i < n; i++) opts.onClientCertificateRejected?.('no longer trusted after server.tls.ca_file changed')
+    const err = new BouncerError('BOUNCER_ERR_PROXY_CLIENT_CERT', ['no longer trusted after server.tls.ca_file changed'])
+    log.warn({ code: err.code, connections: n }, `${err.message}: connections closed`)
   }
 
   const http1CloseIdle = (): void => {

@@ -128,42 +128,53 @@ export function enforceClientCertificate (cfg: ServerTlsSettings, socket: TLSSoc
   return why
 }
 
-/**
- * The self-signed CA certificates of a ca_file's contents: what a client chain must reach for
- * OpenSSL to verify it (Node does not allow partial chains by default).
- */
-export function trustAnchors (ca: Buffer | undefined): X509Certificate[] {
+/** The certificates of a ca_file's contents (the trust store a reloaded context verifies with). */
+export function trustStore (ca: Buffer | undefined): X509Certificate[] {
   if (ca === undefined) return []
   const out: X509Certificate[] = []
   for (const b of ca.toString('latin1').match(PEM_CERT) ?? []) {
-    try {
-      const c = new X509Certificate(b)
-      if (c.checkIssued(c) && c.verify(c.publicKey)) out.push(c)
-    } catch { /* checked at load: not reached */ }
+    try { out.push(new X509Certificate(b)) } catch { /* checked at load: not reached */ }
   }
   return out
 }
 
+const selfSigned = (c: X509Certificate): boolean => c.checkIssued(c) && c.verify(c.publicKey)
+const signedBy = (c: X509Certificate, issuer: X509Certificate): boolean => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey)
+
+/** Whether `c` is, or is signed through the store's certificates by, a self-signed certificate of the store (as OpenSSL needs: no partial chains). */
+function reachesRoot (c: X509Certificate, store: readonly X509Certificate[], depth = 0): boolean {
+  if (depth > 8) return false
+  for (const s of store) {
+    if (s.fingerprint256 === c.fingerprint256) { if (selfSigned(s)) return true; continue }
+    if (signedBy(c, s) && (selfSigned(s) || reachesRoot(s, store, depth + 1))) return true
+  }
+  return false
+}
+
 /**
- * Whether the client certificate verified on `socket` still chains to one of `anchors` (after
- * ca_file changed): the chain OpenSSL verified at the handshake is walked from the leaf, and it
- * holds if one of its certificates is an anchor or is signed by one. Anything unreadable: no.
+ * Whether the client certificate of `socket` is still trusted by `store` (after ca_file
+ * changed, or for a handshake that straddled the change): from the leaf, each certificate the
+ * client sent must be signed by the next (and that one be a CA) until one is signed, through
+ * the store, by a self-signed certificate of the store. Every link is a signature check: the
+ * chain Node reports is linked by names only, and a client can send anything after its leaf.
  */
-export function chainStillTrusted (socket: TLSSocket, anchors: readonly X509Certificate[]): boolean {
-  if (anchors.length === 0) return false
+export function chainStillTrusted (socket: TLSSocket, store: readonly X509Certificate[]): boolean {
+  if (store.length === 0) return false
   let link: DetailedPeerCertificate | undefined
   try { link = socket.getPeerCertificate(true) } catch { return false }
-  const seen = new Set<string>()
-  while (link !== undefined && link.raw !== undefined && !seen.has(link.fingerprint256)) {
-    seen.add(link.fingerprint256)
-    let c: X509Certificate
-    try { c = new X509Certificate(link.raw) } catch { return false }
-    for (const a of anchors) {
-      if (c.fingerprint256 === a.fingerprint256) return true
-      if (c.checkIssued(a) && c.verify(a.publicKey)) return true
+  if (link?.raw === undefined) return false
+  try {
+    let c = new X509Certificate(link.raw)
+    for (let depth = 0; depth < 10; depth++) {
+      if (reachesRoot(c, store)) return true
+      const next: DetailedPeerCertificate | undefined = link!.issuerCertificate
+      if (next === undefined || next === link || next.raw === undefined) return false
+      const n = new X509Certificate(next.raw)
+      if (n.fingerprint256 === c.fingerprint256 || !signedBy(c, n)) return false
+      link = next
+      c = n
     }
-    link = link.issuerCertificate
-  }
+  } catch { return false }
   return false
 }
 

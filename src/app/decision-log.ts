@@ -39,7 +39,8 @@ export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLo
     })
   }
   // Files are read here, through the one helper (the logger is handed their contents).
-  const { bearer_token_file: tokenFile, tls: tlsFiles, ...rest } = dl
+  // shutdown_flush_seconds is the lifecycle's (how long stop() is given), not the logger's.
+  const { bearer_token_file: tokenFile, tls: tlsFiles, shutdown_flush_seconds: _flush, ...rest } = dl
   let slice: DecisionLogConfigInput = rest
   if (dl.sinks.includes('control_plane')) {
     const tls = readTlsFiles(tlsFiles, 'decision_logs.tls')

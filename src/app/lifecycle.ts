@@ -84,7 +84,9 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
     await forwarder.close().catch(() => {})
     await grpc.close().catch(() => {})
     await auth?.close().catch(() => {})
-    try { await decisionLog?.stop(left()) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
+    // Audit events get their own time: a connection held to the deadline (a tunnel, a slow
+    // client) used to leave them none, and the spool goes with the pod.
+    try { await decisionLog?.stop(Math.max(left(), config.decision_logs.shutdown_flush_seconds * 1000)) } catch (e) { log.error({ err: e }, 'decision log stop failed') }
     try { await cache?.close(left()) } catch (e) { log.error({ err: e }, 'cache close failed') }
     if (adminServer?.listening) {
       adminServer.closeAllConnections()

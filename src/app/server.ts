@@ -12,6 +12,7 @@ import { createAdminServer } from '../health/admin.js'
 import type { Health } from '../health/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { createProxyServer, type ProxyServer, type RequestListener, type UpgradeListener } from '../proxy/listener.js'
+import { afterPendingAnswers, endAndReap } from '../proxy/respond.js'
 import { loadServerTls } from '../proxy/tls.js'
 
 export interface ProxyHandlers {
@@ -36,6 +37,7 @@ const CLIENT_ERRORS: Readonly<Record<number, readonly [reason: string, error: st
 const CLOSING_BODY = '{"error":"unavailable"}'
 const CLOSING = { 'content-type': 'application/json', 'content-length': String(CLOSING_BODY.length) }
 const CLOSING_HTTP1 = { ...CLOSING, connection: 'close' }
+const CLOSING_RAW = `HTTP/1.1 503 Service Unavailable\r\n${Object.entries(CLOSING_HTTP1).map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${CLOSING_BODY}`
 
 /** HTTP/1.1 requests that never parsed: a short JSON answer on the raw socket, then close. */
 function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
@@ -73,7 +75,13 @@ export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: Pro
       r.writeHead(503, req.httpVersionMajor === 1 ? CLOSING_HTTP1 : CLOSING)
       r.end(CLOSING_BODY)
     },
-    onUpgrade: handlers.onUpgrade,
+    onUpgrade: (req, socket, head) => {
+      if (!closing) return handlers.onUpgrade(req, socket, head)
+      // No new tunnel once shutdown began (it would be authorised after readiness went false,
+      // and hold the drain to its deadline).
+      socket.on('error', () => socket.destroy())
+      afterPendingAnswers(socket, () => endAndReap(socket, CLOSING_RAW))
+    },
     onClientError: clientErrorHandler(metrics, log),
     onClientCertificateRejected: () => metrics.rejected.inc({ reason: 'client_certificate' }),
     onStreamTimeout: () => metrics.rejected.inc({ reason: 'request_timeout' }),

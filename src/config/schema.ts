@@ -286,6 +286,7 @@ export const configSchema = {
       max_delay_seconds: seconds('maximum delay (backoff cap)', 120),
       fsync: { type: 'string', enum: ['always', 'interval', 'never'], default: 'interval', description: 'when spool appends are fsync\'d' },
       fsync_interval_seconds: seconds('fsync period when fsync is "interval"', 1),
+      shutdown_flush_seconds: seconds('on SIGTERM, time the spooled events get to be delivered after the connections are closed, however long closing them took (events not delivered stay in the spool; the pod\'s terminationGracePeriodSeconds must cover server.shutdown_timeout_seconds plus this)', 5),
       write_mode: {
         type: 'string', enum: ['group', 'sync', 'batched'], default: 'group',
         description: 'group: one spool write per event-loop turn shared by its requests, each request held until its event is written; sync: write on the event loop before forwarding; batched: as group without holding requests (a crash loses the last turn)',
@@ -428,6 +429,7 @@ export interface BouncerConfig {
     readonly spool_dir: string; readonly max_bytes: number; readonly overflow: 'drop_oldest' | 'backpressure'
     readonly upload_size_limit_bytes: number; readonly min_delay_seconds: number; readonly max_delay_seconds: number
     readonly fsync: 'always' | 'interval' | 'never'; readonly fsync_interval_seconds: number
+    readonly shutdown_flush_seconds: number
     readonly write_mode: 'group' | 'sync' | 'batched'
     readonly sinks: readonly ('control_plane' | 'console' | 'file')[]; readonly file_path?: string
     readonly mask_rules: readonly Readonly<MaskRuleConfig>[]; readonly mask_entrypoint?: string

@@ -42,7 +42,7 @@ import {
 } from './headers.js'
 import { readHeaderValues } from './header-charset.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
-import { denialReply, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
+import { afterPendingAnswers, denialReply, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
 import { withHost, type Target, type TargetNormalizer } from './target.js'
 import { compileUpgradePolicy, headerValue, rawHead, upgradeAnswered } from './upgrade.js'
@@ -477,29 +477,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // sent before it on this connection is still pending (its decision is async). It waits its
     // turn, as Node queues pipelined answers: written now, its answer (or a 101 and the tunnel)
     // would come before the earlier one, and taking the socket threw out of the parser.
-    whenAnswered(socket, () => upgradeRequest(req, socket, head))
+    afterPendingAnswers(socket, () => upgradeRequest(req, socket, head))
   }
 
-  /**
-   * Runs `go` once no earlier response owns the socket: each pending one in turn (Node attaches
-   * the next queued answer as one finishes). A client that leaves meanwhile stops the answer
-   * being written (Node no longer watches an upgrade's socket for that).
-   */
-  function whenAnswered (socket: Duplex, go: () => void): void {
-    const pending = (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage
-    if (pending == null) { go(); return }
-    // Node's server aborts pending answers when the client ends its side (httpAllowHalfOpen off).
-    const gone = (): void => { pending.destroy(); socket.destroy() }
-    socket.once('close', gone)
-    socket.once('end', gone)
-    pending.once('close', () => {
-      socket.off('close', gone)
-      socket.off('end', gone)
-      // Node's own finish handling (detach, keep-alive or close, the next answer) has run.
-      if (!pending.writableFinished || socket.destroyed || !socket.writable) { socket.destroy(); return }
-      whenAnswered(socket, go)
-    })
-  }
 
   function upgradeRequest (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node checks Host (requireHostHeader) for every HTTP/1.1 request but an Upgrade: here then,

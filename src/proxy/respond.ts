@@ -96,3 +96,25 @@ export function endAndReap (socket: Duplex, data?: string): void {
 }
 
 function noop (): void {}
+
+/**
+ * Runs `go` once no earlier response owns an upgrade's socket: each pending one in turn (Node
+ * parses pipelined requests ahead, and attaches the next queued answer as one finishes). A
+ * client that leaves meanwhile stops the answer being written, as Node's server would (it no
+ * longer watches an upgrade's socket).
+ */
+export function afterPendingAnswers (socket: Duplex, go: () => void): void {
+  const pending = (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage
+  if (pending == null) { go(); return }
+  // Node's server aborts pending answers when the client ends its side (httpAllowHalfOpen off).
+  const gone = (): void => { pending.destroy(); socket.destroy() }
+  socket.once('close', gone)
+  socket.once('end', gone)
+  pending.once('close', () => {
+    socket.off('close', gone)
+    socket.off('end', gone)
+    // Node's own finish handling (detach, keep-alive or close, the next answer) has run.
+    if (!pending.writableFinished || socket.destroyed || !socket.writable) { socket.destroy(); return }
+    afterPendingAnswers(socket, go)
+  })
+}

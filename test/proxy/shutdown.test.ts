@@ -49,3 +49,38 @@ t.test('shutdown is bounded by the deadline', async (t) => {
   t.equal(ended, true)
   t.ok(outcome instanceof Error || outcome === 502 || outcome === 503, `the stuck request was ended (${String(outcome)})`)
 })
+
+t.test('shutdown: decision logs get their own time after a connection held to the deadline; no new tunnel once it began', async (t) => {
+  // A WebSocket held open kept the drain to its deadline, which left the decision log no time:
+  // its events stayed in the spool (lost with the pod). And an Upgrade sent after shutdown began
+  // was still tunnelled (authorised after readiness went false).
+  const { startControlPlane, tempDir } = await import('../decision-log/fixtures/control-plane.js')
+  const { WebSocket } = await import('ws')
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': 'package bouncer\n\ndecision := {"allow": true}\n' },
+    config: { decision_logs: { enabled: true, service_url: cp.url, spool_dir: tempDir(t), min_delay_seconds: 60, max_delay_seconds: 60, shutdown_flush_seconds: 5 } },
+  })
+  for (let i = 0; i < 3; i++) { const r = await request(`${b.url}/public/${i}`); await r.body.dump() }
+  const ws = new WebSocket(`${b.url.replace('http', 'ws')}/ws/held`)
+  ws.on('error', () => {})
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  // A keep-alive connection to send an Upgrade on once shutdown has begun.
+  const { connect } = await import('node:net')
+  const late = connect(b.port, '127.0.0.1')
+  late.on('error', () => {})
+  await new Promise((resolve) => late.once('connect', resolve))
+  const closing = b.app.close(300)
+  let answer = ''
+  late.on('data', (d: Buffer) => { answer += d.toString('latin1') })
+  late.write('GET /ws/late HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+  await closing
+  t.match(answer, /^HTTP\/1\.1 503 /, 'an Upgrade after shutdown began: 503, no tunnel')
+  t.notOk(up.requests.some((r) => r.url === '/ws/late'), 'never sent upstream')
+  t.equal(cp.decisions().length, 4, 'every decision (3 requests and the held WebSocket) delivered at shutdown')
+  late.destroy()
+})

@@ -140,7 +140,9 @@ export class BundleDownloader {
     const headers: Record<string, string> = { ...auth, accept: `application/gzip, ${LONG_POLL_CONTENT_TYPE}` }
     if (this.#etag !== '') headers['if-none-match'] = this.#etag
     let deadlineMs = o.requestTimeoutSeconds * 1000
-    if (o.longPollingTimeoutSeconds !== undefined) {
+    // Long polling waits for a change from the version we hold: with none held yet (no ETag),
+    // the answer is due at once, and a server that holds it must not hold the start too.
+    if (o.longPollingTimeoutSeconds !== undefined && this.#etag !== '') {
       headers.prefer = `wait=${o.longPollingTimeoutSeconds}`
       // The server may hold the request for the whole wait; our deadline must outlast it.
       deadlineMs += o.longPollingTimeoutSeconds * 1000

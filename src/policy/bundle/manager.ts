@@ -135,18 +135,21 @@ export class BundleManager {
   }
 
   /**
-   * Makes one attempt against the service; when that leaves no bundle active, loads the
-   * persisted last good bundle. Then keeps polling in the background. Resolves after the
-   * first attempt, so status() tells the caller whether a policy is active.
+   * Activates the persisted last good bundle when there is one (as OPA loads it from disk
+   * before its first download), then asks the service: in the background when a bundle is
+   * active already, else once before resolving (so status() tells the caller whether a policy
+   * is active), and keeps polling in the background. A service that accepts and never answers
+   * cannot hold the start (and the startup probe) while a good bundle is on disk.
    */
   async start (): Promise<void> {
     if (this.#abort !== null) throw new Error('BundleManager already started')
     const abort = new AbortController()
     this.#abort = abort
-    const outcome = await this.#cycle(abort.signal)
-    if (this.#active === null && this.#persistence !== null && !abort.signal.aborted) {
-      await this.#loadPersisted()
+    if (this.#persistence !== null && await this.#loadPersisted()) {
+      this.#loop = (async () => { await this.#run(await this.#cycle(abort.signal), abort.signal) })()
+      return
     }
+    const outcome = await this.#cycle(abort.signal)
     this.#loop = this.#run(outcome, abort.signal)
   }
 
@@ -280,7 +283,7 @@ export class BundleManager {
       return false
     }
     if (persisted === null) return false
-    this.#log?.info({ bundle: this.config.name, path: this.#persistence!.archivePath, revision: persisted.meta?.revision }, 'service unavailable at start; loading the persisted bundle')
+    this.#log?.info({ bundle: this.config.name, path: this.#persistence!.archivePath, revision: persisted.meta?.revision }, 'loading the persisted bundle; the service is asked next')
     // Keep the failure count: the service is still failing, so the state is WARN, not OK.
     const failures = this.#failures
     const lastError = this.#lastError

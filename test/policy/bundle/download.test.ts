@@ -87,6 +87,7 @@ t.test('a long poll that times out (304 + bundle content type) is re-issued at o
   const gap = third!.at - second!.at
   t.ok(gap >= 900 && gap < 1500, `second request held for the wait (${gap.toFixed(0)} ms), third sent right after`)
   t.equal(third!.headers.prefer, 'wait=1')
+  t.equal(server.ts.requests[0]!.headers.prefer, undefined, 'the first request, with no version held (no ETag), is not a long poll')
   t.equal(m.status().state, 'OK')
 })
 

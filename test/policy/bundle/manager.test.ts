@@ -303,9 +303,11 @@ t.test('persistence: the last good bundle is loaded at start when the service is
   }, { activate: async (b) => { activated.push(b.manifest.revision) }, logger: rec, metrics: rec })
   t.teardown(async () => { await second.stop() })
   await second.start()
+  t.same(activated, ['B'], 'the persisted (last good) bundle was activated before the service was asked')
+  t.equal(second.status().source, 'persisted')
+  // The service is asked in the background: its failure shows once the attempt has ended.
+  await waitFor(() => second.status().state === 'WARN', 3000, 'the failed attempt')
   const s = second.status()
-  t.same(activated, ['B'], 'the persisted (last good) bundle was activated')
-  t.equal(s.source, 'persisted')
   t.equal(s.state, 'WARN', 'serving, but the service is still failing')
   t.equal(s.lastError?.code, 'BOUNCER_ERR_BUNDLE_DOWNLOAD')
   t.match(s.lastError?.reason, /ECONNREFUSED/)
@@ -317,14 +319,16 @@ t.test('persistence: the last good bundle is loaded at start when the service is
   const p = new BundlePersistence(dir2, 'authz')
   await p.save(await signedBundle('A'), { revision: 'A', etag: '' })
   writeFileSync(p.archivePath, await signedBundle('forged', {}, { ...SIGN, key: pemKeys('ec').privateKey }))
+  const rec3 = new Recorder()
   const third = new BundleManager({
     name: 'authz', service: { url: deadUrl }, signing: SIGNING, persistDir: dir2, requestTimeoutSeconds: 0.5,
     polling: { minDelaySeconds: 1, maxDelaySeconds: 1 }
-  }, { activate: async () => { t.fail('must not activate a forged persisted bundle') } })
+  }, { activate: async () => { t.fail('must not activate a forged persisted bundle') }, logger: rec3, metrics: rec3 })
   t.teardown(async () => { await third.stop() })
   await third.start()
   t.equal(third.status().state, 'ERROR')
-  t.equal(third.status().lastError?.code, 'BOUNCER_ERR_BUNDLE_SIGNATURE')
+  t.ok(rec3.logs.some((l) => (l.obj as { code?: string }).code === 'BOUNCER_ERR_BUNDLE_SIGNATURE'), 'the forged persisted bundle refused for its signature')
+  t.equal(third.status().lastError?.code, 'BOUNCER_ERR_BUNDLE_DOWNLOAD', 'then the service was asked (and is down)')
 })
 
 t.test('status reports carry OPA\'s fields', async (t) => {
@@ -378,4 +382,30 @@ t.test('an unsigned-bundle setup (signing not configured) still refuses signed b
   h.server.serve({ kind: 'bundle', bytes: await signedBundle('S'), etag: '"s"' })
   await waitFor(() => h.manager.status().lastError !== null, 3000, 'rejection')
   t.match(h.manager.status().lastError, { code: 'BOUNCER_ERR_BUNDLE_SIGNATURE', reason: /no verification keys/ })
+})
+
+t.test('persistence: a service that accepts and never answers does not hold the start while a good bundle is on disk', async (t) => {
+  // It held start() for the request timeout plus the long-poll wait (2+ minutes with a long
+  // poll of 100 s): past the startup probe, the pod was restarted and waited again.
+  const dir = mkdtempSync(join(tmpdir(), 'bundle-persist-hang-'))
+  const first = await harness(t, { persistDir: dir })
+  first.server.serve({ kind: 'bundle', bytes: await signedBundle('A'), etag: '"A"' })
+  await first.manager.start()
+  await first.manager.stop()
+  await first.server.close()
+  const { createServer } = await import('node:net')
+  const held: import('node:net').Socket[] = []
+  const silent = createServer((s) => { held.push(s); s.on('error', () => {}) })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => { for (const s of held) s.destroy(); silent.close() })
+  const activated: string[] = []
+  const m = new BundleManager({
+    name: 'authz', service: { url: `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}` }, resource: 'bundles/authz.tar.gz', signing: SIGNING, persistDir: dir,
+    polling: { minDelaySeconds: 1, maxDelaySeconds: 1, longPollingTimeoutSeconds: 600 }, requestTimeoutSeconds: 600
+  }, { activate: async (b) => { activated.push(b.manifest.revision) } })
+  t.teardown(async () => { await m.stop() })
+  await m.start() // the request would take 20 minutes: start() must not wait for it
+  t.same(activated, ['A'])
+  t.equal(m.status().source, 'persisted')
+  await waitFor(() => held.length === 1, 3000, 'the request to the service')
 })

@@ -69,6 +69,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_PROXY_UPGRADE_REFUSED: { message: 'upgrade refused: %s', status: 400 },
   BOUNCER_ERR_PROXY_LOG_BACKPRESSURE: { message: 'decision log is full; refusing new requests', status: 503 },
   BOUNCER_ERR_PROXY_LISTEN: { message: 'cannot listen on %s: %s', status: 500 },
+  BOUNCER_ERR_STOPPED_DURING_START: { message: 'stopped while starting: %s', status: 503 },
   // server.tls: a renewed certificate that cannot be used is logged, the previous one stays in service.
   BOUNCER_ERR_PROXY_TLS_RELOAD: { message: 'TLS certificate not reloaded, the previous one is still served: %s', status: 500 },
   // client_certificates "request": a certificate was presented but does not verify against ca_file.

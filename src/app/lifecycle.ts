@@ -13,6 +13,7 @@ import { accountExternalMemory, releaseYoungGeneration } from './memory.js'
 import { listenAdmin, type ProxyPort } from './server.js'
 import type { ExtAuthzAddresses } from './ext-authz.js'
 import { redactUrl } from '../redact-url.js'
+import { BouncerError } from '../errors.js'
 
 export interface ListenAddresses {
   /** absent in mode ext_authz (the proxy port is not opened) */
@@ -106,6 +107,8 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       // One attempt against the bundle service (or the persisted last good bundle), then background polling.
       await bundles?.start()
       await decisionLog?.start()
+      // Told to stop while the policy or a first download was awaited: no port is opened.
+      if (closing !== undefined) throw new BouncerError('BOUNCER_ERR_STOPPED_DURING_START', ['no port was opened'])
       auth?.warm()
       const proxyAddress = config.mode === 'ext_authz' ? undefined : await proxy.listen(config.server.port, config.server.host)
       const ext = await extAuthz?.listen()

@@ -43,10 +43,12 @@ const processIo: RunIo = {
   stderr: (s) => process.stderr.write(s),
   stdout: (s) => process.stdout.write(s),
   signals: (on) => {
+    // Kept until the process ends: a second signal during the drain is reported, never Node's
+    // default (an exit that cuts the requests still being finished).
     const term = () => on('SIGTERM')
     const int = () => on('SIGINT')
-    process.once('SIGTERM', term)
-    process.once('SIGINT', int)
+    process.on('SIGTERM', term)
+    process.on('SIGINT', int)
     return () => { process.off('SIGTERM', term); process.off('SIGINT', int) }
   },
 }
@@ -91,10 +93,27 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     return 1
   }
   let stopSignals: () => void = () => {}
-  const stopped = new Promise<string>((resolve) => { stopSignals = io.signals(resolve) })
-  try {
-    await app.start()
-  } catch (e) {
+  let received: string | undefined
+  const stopped = new Promise<string>((resolve) => {
+    stopSignals = io.signals((signal) => {
+      if (received !== undefined) { app.log.warn({ signal }, 'signal received again; still shutting down'); return }
+      received = signal
+      resolve(signal)
+    })
+  })
+  // A signal during start (a first bundle download, a policy compile) stops it there: the
+  // start is abandoned (bundle pollers aborted) and no port is opened.
+  const starting = app.start().then(() => undefined, (e: unknown) => e)
+  const first = await Promise.race([starting.then((e) => ({ e })), stopped.then((signal) => ({ signal }))])
+  if ('signal' in first) {
+    app.log.info({ signal: first.signal }, 'signal received while starting')
+    const closed = await app.close().then(() => true, () => false)
+    await starting
+    stopSignals()
+    return closed ? 0 : 1
+  }
+  if (first.e !== undefined) {
+    const e = first.e
     app.log.fatal({ err: e }, 'cannot start')
     stopSignals()
     await app.close(0).catch(() => {})
@@ -103,7 +122,6 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
   }
   if (!config.policy.path) app.log.warn('no policy.path: waiting for a bundle to be activated (not ready until then)')
   const signal = await stopped
-  stopSignals()
   app.log.info({ signal }, 'signal received')
   try {
     await app.close()
@@ -111,5 +129,7 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
   } catch (e) {
     io.stderr(`bouncer run: shutdown failed: ${(e as Error).message}\n`)
     return 1
+  } finally {
+    stopSignals()
   }
 }

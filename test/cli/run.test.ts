@@ -123,3 +123,48 @@ t.test('loads a bundle archive built by the project', async (t) => {
   p.child.kill('SIGINT')
   t.equal(await p.exited, 0)
 })
+
+t.test('signals: a second one during the drain is logged and the drain goes on; one during start stops it without opening a port', async (t) => {
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const port = await freePort()
+  const adminPort = await freePort()
+  const env = { BOUNCER_ADMIN_PORT: String(adminPort), BOUNCER_ADMIN_HOST: '127.0.0.1', BOUNCER_SERVER_SHUTDOWN_TIMEOUT_SECONDS: '10' }
+  const p = run(['run', '--upstream', up.url, '--policy', 'policies', '--port', String(port), '--host', '127.0.0.1'], env)
+  t.teardown(() => { if (p.child.exitCode === null) p.child.kill('SIGKILL') })
+  await waitReady(adminPort, p)
+  let release!: () => void
+  const arrived = new Promise<void>((resolve) => { up.raw = (req, res) => { req.resume(); release = () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('done') }; resolve() } })
+  const inflight = request(`http://127.0.0.1:${port}/v1/products/slow`)
+  await arrived
+  p.child.kill('SIGTERM')
+  const logged = (msg: string): boolean => p.out().split('\n').some((l) => l.includes(`"msg":"${msg}"`))
+  for (let i = 0; i < 100 && !logged('signal received'); i++) await new Promise((r) => setTimeout(r, 20))
+  p.child.kill('SIGINT') // Node's default would exit at once (130), cutting the request
+  for (let i = 0; i < 100 && !logged('signal received again; still shutting down'); i++) await new Promise((r) => setTimeout(r, 20))
+  release()
+  const r = await inflight
+  t.equal(await r.body.text(), 'done', 'the in-flight request completed')
+  t.equal(await p.exited, 0)
+  t.ok(logged('signal received again; still shutting down'))
+
+  // A bundle service that accepts and never answers, nothing on disk: start waits on the first
+  // download; SIGTERM stops it there.
+  const { createServer } = await import('node:net')
+  const held: import('node:net').Socket[] = []
+  const silent = createServer((s) => { held.push(s); s.on('error', () => {}) })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => { for (const s of held) s.destroy(); silent.close() })
+  const q = run(['run', '--upstream', up.url, '--port', String(port), '--host', '127.0.0.1'], {
+    ...env,
+    BOUNCER_BUNDLES_SERVICE_URL: `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`,
+    BOUNCER_BUNDLES_PERSIST_DIR: mkdtempSync(path.join(tmpdir(), 'bouncer-run-persist-')),
+  })
+  t.teardown(() => { if (q.child.exitCode === null) q.child.kill('SIGKILL') })
+  for (let i = 0; i < 300 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(held.length, 1, 'the first download was asked for')
+  q.child.kill('SIGTERM')
+  t.equal(await q.exited, 0, 'exit 0, without waiting for the download')
+  t.match(q.out(), /"msg":"signal received while starting"/)
+  t.notMatch(q.out(), /"msg":"listening"/, 'no port was opened')
+})

@@ -3,6 +3,14 @@
 // into dist/ (tsc, with source maps so stack traces and profiles name the TypeScript lines).
 import { existsSync } from 'node:fs'
 
+// package.json says node >= 24; on an older Node some checks fail in ways that say nothing
+// about why (JSON.isRawJSON, RegExp.escape are missing): refuse plainly instead.
+const major = Number(process.versions.node.split('.')[0])
+if (major < 24) {
+  process.stderr.write(`bouncer: Node.js 24 or later is required (this is ${process.version})\n`)
+  process.exit(2)
+}
+
 const entry = new URL('../dist/cli/index.js', import.meta.url)
 if (!existsSync(entry)) {
   process.stderr.write('bouncer: dist/ is missing; run `npm run build` (npm install does it)\n')

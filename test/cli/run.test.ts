@@ -168,3 +168,16 @@ t.test('signals: a second one during the drain is logged and the drain goes on; 
   t.match(q.out(), /"msg":"signal received while starting"/)
   t.notMatch(q.out(), /"msg":"listening"/, 'no port was opened')
 })
+
+t.test('an older Node.js is refused with a plain message', async (t) => {
+  // The machines have Node 20 beside the project's Node 24: run the executable with it.
+  const { spawnSync } = await import('node:child_process')
+  const old = ['/usr/bin/node', '/usr/local/bin/node'].find((n) => {
+    const v = spawnSync(n, ['-p', 'process.versions.node'], { encoding: 'utf8' })
+    return v.status === 0 && Number(v.stdout.split('.')[0]) < 24
+  })
+  if (old === undefined) { t.pass('no Node older than 24 on this machine to try'); return }
+  const r = spawnSync(old, [bin, 'run'], { encoding: 'utf8' })
+  t.equal(r.status, 2)
+  t.match(r.stderr, /^bouncer: Node\.js 24 or later is required \(this is v\d+\./)
+})

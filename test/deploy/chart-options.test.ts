@@ -198,3 +198,7 @@ t.test('combinations the chart cannot honour fail rendering, naming the value', 
   t.throws(() => render({ app: APP.app }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName/, 'production mode without proxy TLS')
   t.throws(() => render({ ...APP, metrics: { prometheusRule: { enabled: true } } }), /metrics\.prometheusRule\.selector is required when metrics\.serviceMonitor\.enabled is false/)
 })
+
+t.test('the example app needs a fixed image tag (no floating latest)', async (t) => {
+  t.throws(() => render({ app: { image: { repository: 'registry.example.com/shop-api' } }, bouncer: APP.bouncer }), /app\.image\.tag is required/)
+})

@@ -202,3 +202,11 @@ t.test('combinations the chart cannot honour fail rendering, naming the value', 
 t.test('the example app needs a fixed image tag (no floating latest)', async (t) => {
   t.throws(() => render({ app: { image: { repository: 'registry.example.com/shop-api' } }, bouncer: APP.bouncer }), /app\.image\.tag is required/)
 })
+
+t.test('values that would render a pod that cannot run are refused at render time', async (t) => {
+  t.throws(() => render({ ...APP, bouncer: { ...APP.bouncer, ports: { proxy: 9090, admin: 9090 } } }), /bouncer\.ports\.proxy and bouncer\.ports\.admin must differ/)
+  for (const host of ['127.0.0.1', 'localhost', '::1']) {
+    t.throws(() => render({ ...APP, config: { admin: { host } } }), /config\.admin\.host .*probes/, `admin host ${host}`)
+  }
+  t.ok(render({ ...APP, config: { admin: { host: '0.0.0.0' } } }).length > 0, '0.0.0.0 renders')
+})

@@ -134,6 +134,12 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if and (hasKey $admin "port") (ne (int $admin.port) (int $v.bouncer.ports.admin)) }}
 {{- fail "set the admin port with bouncer.ports.admin, not config.admin.port" }}
 {{- end }}
+{{- if eq (int $v.bouncer.ports.proxy) (int $v.bouncer.ports.admin) }}
+{{- fail (printf "bouncer.ports.proxy and bouncer.ports.admin must differ (both %d): the bouncer refuses the config and the pod would crash-loop" (int $v.bouncer.ports.proxy)) }}
+{{- end }}
+{{- if and (hasKey $admin "host") (or (eq (toString $admin.host) "127.0.0.1") (eq (toString $admin.host) "localhost") (eq (toString $admin.host) "::1")) }}
+{{- fail (printf "config.admin.host %s: the kubelet's probes (and Prometheus) reach the admin port from outside the pod; leave it unset (0.0.0.0)" (toString $admin.host)) }}
+{{- end }}
 {{- $w := dict "server" (dict "port" (int $v.bouncer.ports.proxy)) "admin" (dict "port" (int $v.bouncer.ports.admin) "enabled" true) }}
 {{- if include "bouncer.tlsSecretName" . }}
 {{- $_ := set $w.server "tls" (dict "enabled" true "cert_file" "/etc/bouncer/tls/tls.crt" "key_file" "/etc/bouncer/tls/tls.key") }}

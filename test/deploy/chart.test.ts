@@ -332,6 +332,14 @@ t.test('NetworkPolicy: only the proxy port in (metrics from the monitoring peers
   t.same(egressPorts, ['53/UDP,53/TCP', '443/TCP', '6379/TCP'])
   t.ok(matches(np.spec.egress[2].to[0].podSelector.matchLabels, one(manifests, 'Deployment', 'demo-bouncer-redis').spec.template.metadata.labels), 'Redis egress goes to the Redis pods')
 
+  // The port in the URL is the one the egress rule opens (controlPlane.port is only the fallback).
+  const onPort = one(render({ ...FULL, controlPlane: { ...FULL.controlPlane, url: 'https://cp.example.com:8443' } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(onPort.spec.egress[1].ports, [{ port: 8443, protocol: 'TCP' }], 'the control plane URL\'s port')
+  const ext = one(render({ ...FULL, redis: { mode: 'external', external: { url: 'rediss://cache.example.com:6390' } } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(ext.spec.egress.at(-1).ports, [{ port: 6390, protocol: 'TCP' }], 'the external Redis URL\'s port')
+  const extDefault = one(render({ ...FULL, redis: { mode: 'external', external: { url: 'rediss://cache.example.com' } } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+  t.same(extDefault.spec.egress.at(-1).ports, [{ port: 6380, protocol: 'TCP' }], 'no port in the URL: redis.external.port')
+
   const minimal = one(render(APP).manifests, 'NetworkPolicy', 'demo-bouncer')
   t.same(minimal.spec.egress.map((r: Obj) => r.ports[0].port), [53], 'nothing but DNS when nothing else is configured')
   const open = one(render({ ...APP, networkPolicy: { metricsFrom: [] } }).manifests, 'NetworkPolicy', 'demo-bouncer')

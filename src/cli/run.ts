@@ -90,7 +90,8 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     app = await buildApp(config)
   } catch (e) {
     io.stderr(`bouncer run: ${(e as Error).message}\n`)
-    return 1
+    // A file a setting names that cannot be read is invalid configuration too (usage: exit 2).
+    return e instanceof ConfigError ? 2 : 1
   }
   let stopSignals: () => void = () => {}
   let received: string | undefined

@@ -23,7 +23,7 @@ import type { X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { BouncerConfig } from '../config/index.js'
 import { BouncerError } from '../errors.js'
-import { chainStillTrusted, enforceClientCertificate, peerIdentity, serverTlsOptions, TlsReloader, trustStore, type LoadedServerTls } from './tls.js'
+import { chainTrusted, enforceClientCertificate, peerIdentity, presentedChain, serverTlsOptions, TlsReloader, trustStore, type LoadedServerTls } from './tls.js'
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest
 export type ProxyResponse = ServerResponse | Http2ServerResponse
@@ -108,7 +108,22 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
   const log = opts.log
   const sessions = new Set<Http2Session>()
   // Open TLS connections whose client certificate verified (and so carry an identity).
-  const certified = new Set<TLSSocket>()
+  const certified = new Map<TLSSocket, Buffer[]>()
+  // The chains clients sent at full handshakes, by leaf: a resumed session presents the leaf
+  // alone, and its intermediates are needed to judge it again after a ca_file change.
+  const chainsByLeaf = new Map<string, Buffer[]>()
+  const chainOf = (socket: TLSSocket): Buffer[] => {
+    const chain = presentedChain(socket)
+    const leaf = socket.getPeerX509Certificate()?.fingerprint256
+    if (leaf === undefined) return chain
+    if (!socket.isSessionReused()) {
+      chainsByLeaf.delete(leaf)
+      chainsByLeaf.set(leaf, chain)
+      if (chainsByLeaf.size > 10_000) chainsByLeaf.delete(chainsByLeaf.keys().next().value!)
+      return chain
+    }
+    return chainsByLeaf.get(leaf) ?? chain
+  }
   // The CA store after the last ca_file change (undefined: never changed).
   let reloadedStore: X509Certificate[] | undefined
   const tlsOn = s.tls.enabled
@@ -138,15 +153,17 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
         return
       }
       if (peerIdentity(socket) === undefined) return
+      const chain = chainOf(socket)
       // Once ca_file has changed, a handshake may have begun under the old context (a client
-      // can hold its Certificate flight across the reload): judged again by today's store.
-      if (reloadedStore !== undefined && !chainStillTrusted(socket, reloadedStore)) {
+      // can hold its Certificate flight across the reload), or resumed a session made under it:
+      // judged again by today's store.
+      if (reloadedStore !== undefined && !chainTrusted(chain, reloadedStore)) {
         socket.destroy()
         revoked(1)
         return
       }
       // Kept while open: a ca_file change re-judges them (see revokeUntrusted).
-      certified.add(socket)
+      certified.set(socket, chain)
       socket.once('close', () => certified.delete(socket))
     })
     // A failed handshake (wrong version, no certificate when required, garbage): that
@@ -222,8 +239,8 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
    */
   function revokeUntrusted (store: X509Certificate[]): void {
     let closed = 0
-    for (const socket of certified) {
-      if (chainStillTrusted(socket, store)) continue
+    for (const [socket, chain] of certified) {
+      if (chainTrusted(chain, store)) continue
       certified.delete(socket)
       socket.destroy()
       closed++

@@ -139,7 +139,10 @@ export function trustStore (ca: Buffer | undefined): X509Certificate[] {
 }
 
 const selfSigned = (c: X509Certificate): boolean => c.checkIssued(c) && c.verify(c.publicKey)
-const signedBy = (c: X509Certificate, issuer: X509Certificate): boolean => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey)
+// A self-signed certificate of the store is a trust anchor whatever its extensions say (OpenSSL
+// accepts a v1 root, or one with keyCertSign only); an intermediate must be a CA.
+const signedBy = (c: X509Certificate, issuer: X509Certificate): boolean =>
+  c.checkIssued(issuer) && c.verify(issuer.publicKey) && (issuer.ca || selfSigned(issuer))
 
 /** Whether `c` is, or is signed through the store's certificates by, a self-signed certificate of the store (as OpenSSL needs: no partial chains). */
 function reachesRoot (c: X509Certificate, store: readonly X509Certificate[], depth = 0): boolean {
@@ -152,30 +155,40 @@ function reachesRoot (c: X509Certificate, store: readonly X509Certificate[], dep
 }
 
 /**
- * Whether the client certificate of `socket` is still trusted by `store` (after ca_file
- * changed, or for a handshake that straddled the change): from the leaf, each certificate the
- * client sent must be signed by the next (and that one be a CA) until one is signed, through
- * the store, by a self-signed certificate of the store. Every link is a signature check: the
- * chain Node reports is linked by names only, and a client can send anything after its leaf.
+ * The certificates the client sent at a full handshake, leaf first (DER), as Node reports them
+ * (linked by names only: nothing here is trusted yet). A resumed session has the leaf alone.
  */
-export function chainStillTrusted (socket: TLSSocket, store: readonly X509Certificate[]): boolean {
-  if (store.length === 0) return false
+export function presentedChain (socket: TLSSocket): Buffer[] {
+  const out: Buffer[] = []
   let link: DetailedPeerCertificate | undefined
-  try { link = socket.getPeerCertificate(true) } catch { return false }
-  if (link?.raw === undefined) return false
+  try { link = socket.getPeerCertificate(true) } catch { return out }
+  const seen = new Set<string>()
+  while (link?.raw !== undefined && !seen.has(link.fingerprint256) && out.length < 10) {
+    seen.add(link.fingerprint256)
+    out.push(link.raw)
+    link = link.issuerCertificate
+  }
+  return out
+}
+
+/**
+ * Whether a client chain (leaf first, DER) is trusted by `store` (after ca_file changed): from
+ * the leaf, each certificate must be signed by the next (a CA) until one is signed, through the
+ * store, by a self-signed certificate of the store. Every link is a signature check: a client can
+ * send anything after its leaf.
+ */
+export function chainTrusted (chain: readonly Buffer[], store: readonly X509Certificate[]): boolean {
+  if (store.length === 0 || chain.length === 0) return false
   try {
-    let c = new X509Certificate(link.raw)
-    for (let depth = 0; depth < 10; depth++) {
+    let c = new X509Certificate(chain[0]!)
+    for (let i = 1; ; i++) {
       if (reachesRoot(c, store)) return true
-      const next: DetailedPeerCertificate | undefined = link!.issuerCertificate
-      if (next === undefined || next === link || next.raw === undefined) return false
-      const n = new X509Certificate(next.raw)
+      if (i >= chain.length) return false
+      const n = new X509Certificate(chain[i]!)
       if (n.fingerprint256 === c.fingerprint256 || !signedBy(c, n)) return false
-      link = next
       c = n
     }
   } catch { return false }
-  return false
 }
 
 // ---- reloading ----

@@ -106,8 +106,10 @@ export function createLifecycle (c: Components, port: ProxyPort, adminServer: Se
       else if (c.shadow && !c.shadow.holder.current) await c.shadow.load()
       // One attempt against the bundle service (or the persisted last good bundle), then background polling.
       await bundles?.start()
+      // Told to stop while the policy or a first download was awaited: nothing more is started
+      // (a decision log started after its stop() would hold the spool and upload on), no port.
+      if (closing !== undefined) throw new BouncerError('BOUNCER_ERR_STOPPED_DURING_START', ['no port was opened'])
       await decisionLog?.start()
-      // Told to stop while the policy or a first download was awaited: no port is opened.
       if (closing !== undefined) throw new BouncerError('BOUNCER_ERR_STOPPED_DURING_START', ['no port was opened'])
       auth?.warm()
       const proxyAddress = config.mode === 'ext_authz' ? undefined : await proxy.listen(config.server.port, config.server.host)

@@ -84,3 +84,26 @@ t.test('shutdown: decision logs get their own time after a connection held to th
   t.equal(cp.decisions().length, 4, 'every decision (3 requests and the held WebSocket) delivered at shutdown')
   late.destroy()
 })
+
+t.test('close() while start() is loading the policy: nothing more is started, the spool is left unlocked', async (t) => {
+  // What `bouncer run` does on a signal during start. The decision log was started after its
+  // stop(): the spool stayed locked and its uploader ran on after "stopped".
+  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tempDir } = await import('../decision-log/fixtures/control-plane.js')
+  const { createConfig, buildApp } = await import('../../src/index.js')
+  const { pino } = await import('pino')
+  const dir = tempDir(t)
+  mkdirSync(join(dir, 'pol'))
+  writeFileSync(join(dir, 'pol', 'p.rego'), 'package bouncer\n\ndecision := {"allow": true}\n')
+  const config = createConfig({
+    upstream: { url: 'http://127.0.0.1:9' }, server: { port: 0, host: '127.0.0.1' }, admin: { enabled: false },
+    policy: { path: join(dir, 'pol') },
+    decision_logs: { enabled: true, service_url: 'http://127.0.0.1:9', spool_dir: join(dir, 'spool') },
+  })
+  const app = await buildApp(config, { logger: pino({ level: 'silent' }) })
+  const starting = app.start().then(() => 'started', (e: Error) => e.message)
+  await app.close()
+  t.match(await starting, /stopped while starting: no port was opened/)
+  t.notOk(existsSync(join(dir, 'spool', 'LOCK')), 'the spool is not held')
+})

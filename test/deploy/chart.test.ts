@@ -335,6 +335,10 @@ t.test('NetworkPolicy: only the proxy port in (metrics from the monitoring peers
   // The port in the URL is the one the egress rule opens (controlPlane.port is only the fallback).
   const onPort = one(render({ ...FULL, controlPlane: { ...FULL.controlPlane, url: 'https://cp.example.com:8443' } }).manifests, 'NetworkPolicy', 'demo-bouncer')
   t.same(onPort.spec.egress[1].ports, [{ port: 8443, protocol: 'TCP' }], 'the control plane URL\'s port')
+  for (const [url, port] of [['https://[fd00::10]:8443', 8443], ['https://[fd00::10]', 443]] as const) {
+    const v6 = one(render({ ...FULL, controlPlane: { ...FULL.controlPlane, url } }).manifests, 'NetworkPolicy', 'demo-bouncer')
+    t.same(v6.spec.egress[1].ports, [{ port, protocol: 'TCP' }], `an IPv6 literal: ${url}`)
+  }
   const ext = one(render({ ...FULL, redis: { mode: 'external', external: { url: 'rediss://cache.example.com:6390' } } }).manifests, 'NetworkPolicy', 'demo-bouncer')
   t.same(ext.spec.egress.at(-1).ports, [{ port: 6390, protocol: 'TCP' }], 'the external Redis URL\'s port')
   const extDefault = one(render({ ...FULL, redis: { mode: 'external', external: { url: 'rediss://cache.example.com' } } }).manifests, 'NetworkPolicy', 'demo-bouncer')

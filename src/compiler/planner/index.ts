@@ -619,6 +619,29 @@ function containsUnbound (t: Term, isUnbound: (name: string) => boolean): boolea
   }
 }
 
+/**
+ * Whether two literals of one shape unify part by part with what is bound now (the pairs in the
+ * order they can go, each binding its variables for the next), as the safety check accepted
+ * them: `[[y], [z, 1]] = [[z], [2, w]]` completes through its second pair first.
+ */
+function completes (a: Term, b: Term, isUnbound: (name: string) => boolean): boolean {
+  if (!containsUnbound(a, isUnbound) || !containsUnbound(b, isUnbound)) return true
+  if (!(a.type === 'array' && b.type === 'array' && a.items.length === b.items.length)) return false
+  const local = new Set<string>()
+  const unbound = (n: string): boolean => !local.has(n) && isUnbound(n)
+  const pending = a.items.map((x, k) => [x, b.items[k]!] as const)
+  for (let progress = true; progress && pending.length > 0;) {
+    progress = false
+    const k = pending.findIndex(([x, y]) => completes(x, y, unbound))
+    if (k < 0) break
+    const [x, y] = pending.splice(k, 1)[0]!
+    forEachVar(x, (n) => { local.add(n) }, false)
+    forEachVar(y, (n) => { local.add(n) }, false)
+    progress = true
+  }
+  return pending.length === 0
+}
+
 /** Lowers bodies of one plan function into instructions. */
 class Lowerer {
   instrs: Instr[] = []
@@ -1126,7 +1149,7 @@ class Lowerer {
         // A pair with a side that can be evaluated first; else two literals of one shape, which
         // unify part by part (`[[x, 1]] = [[2, y]]`), as the safety check paired them.
         let i = pending.findIndex(([a, b]) => !containsUnbound(a, this.isUnboundName) || !containsUnbound(b, this.isUnboundName))
-        if (i < 0) i = pending.findIndex(([a, b]) => (a.type === 'array' && b.type === 'array' && a.items.length === b.items.length) || (a.type === 'object' && b.type === 'object'))
+        if (i < 0) i = pending.findIndex(([a, b]) => completes(a, b, this.isUnboundName))
         if (i >= 0) {
           const [a, b] = pending.splice(i, 1)[0]!
           this.unify(a, b)

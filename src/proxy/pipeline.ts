@@ -484,27 +484,22 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   function upgradeRequest (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node checks Host (requireHostHeader) for every HTTP/1.1 request but an Upgrade: here then,
     // before either path below (the policy would see host "" while the upstream got its own).
-    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
-      const x = begin(req, { ok: false, reason: 'no Host header' })
-      x.fail('rejected', 'an HTTP/1.1 Upgrade request without Host', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
-      acct.rejected('malformed')
+    const refuse = (why: string, code: ErrorCode, counter: string): void => {
+      const x = begin(req, { ok: false, reason: why })
+      x.fail('rejected', why, code)
+      acct.rejected(counter)
       writeRawReply(socket, errorReply(400, x.requestId))
       acct.upgradeRefused(x, req)
-      return
+    }
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+      return refuse('an HTTP/1.1 Upgrade request without Host', 'BOUNCER_ERR_PROXY_BAD_REQUEST', 'malformed')
     }
     // A body on an Upgrade request is refused. Tunnelled, it would go into the tunnel as the
     // first bytes of the new protocol, after a decision on headers that announced it as a body
     // (WebSocket handshakes have none); answered as plain HTTP, it cannot be re-framed.
     const te = req.headers['transfer-encoding']
     const cl = req.headers['content-length']
-    if (te !== undefined || (cl !== undefined && cl !== '0')) {
-      const x = begin(req, { ok: false, reason: 'request body with an Upgrade' })
-      x.fail('rejected', 'request body with an Upgrade', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED')
-      acct.rejected('upgrade_refused')
-      writeRawReply(socket, errorReply(400, x.requestId))
-      acct.upgradeRefused(x, req)
-      return
-    }
+    if (te !== undefined || (cl !== undefined && cl !== '0')) return refuse('request body with an Upgrade', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED', 'upgrade_refused')
     if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
     const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     let accounted = false

@@ -173,6 +173,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   const verifyOptions: JWTVerifyOptions = {
     algorithms,
     clockTolerance: cfg.clock_tolerance_seconds,
+    // Presence only: jose validates exp, nbf, iss and aud when present whether required or not.
+    ...(cfg.required_claims.length > 0 ? { requiredClaims: [...cfg.required_claims] } : {}),
+    ...(cfg.typ !== undefined ? { typ: cfg.typ } : {}),
     ...(cfg.issuer !== undefined ? { issuer: typeof cfg.issuer === 'string' ? cfg.issuer : [...cfg.issuer] } : {}),
     ...(cfg.audience !== undefined ? { audience: typeof cfg.audience === 'string' ? cfg.audience : [...cfg.audience] } : {}),
   }

@@ -220,6 +220,8 @@ export const configSchema = {
         audience: { type: ['string', 'array'], items: { type: 'string' }, description: 'accepted audience(s)' },
         algorithms: strList('accepted algorithms (default: those of the configured keys / JWKS, never "none")'),
         clock_tolerance_seconds: seconds('clock skew allowed for exp/nbf', 30),
+        required_claims: { ...strList('claims every token must carry, else identity_error "invalid_claims" (exp by default: a token without exp never expires; [] accepts one)', ['exp']), uniqueItems: true, items: { type: 'string', minLength: 1 } },
+        typ: str('required JOSE header "typ" (e.g. "at+jwt", RFC 9068 access tokens, so an ID token of the same issuer is refused); unset: any', { minLength: 1 }),
         token_cache_entries: int('verified tokens remembered until they expire, or for JWKS-verified ones until the key set changes (0 = off); the cache also holds at most about 4 KiB per entry in total, so large tokens make room for fewer', 10000, 0),
       }),
     }),
@@ -402,6 +404,7 @@ export interface BouncerConfig {
       readonly keys: readonly Readonly<JwtKeyConfig>[]
       readonly issuer?: string | readonly string[]; readonly audience?: string | readonly string[]
       readonly algorithms?: readonly string[]; readonly clock_tolerance_seconds: number
+      readonly required_claims: readonly string[]; readonly typ?: string
       readonly token_cache_entries: number
     }
   }

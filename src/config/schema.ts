@@ -298,7 +298,7 @@ export const configSchema = {
       mask_rules: { type: 'array', items: maskRule, default: [], description: 'erase/mask /input/... and /result/... fields before storage' },
       mask_entrypoint: str('not supported: refused at start (the bundle\'s data.system.log.mask and data.system.log.drop are applied at OPA\'s default paths; another path is not); use mask_rules'),
       erase_headers: strList('request headers erased from logged input (auth.jwt.header is always erased too)', [...DEFAULT_ERASE_HEADERS]),
-      erase_query_params: strList('query parameters that are credentials (case-insensitive, percent-decoded, also as `name[]`, `name[x]`, `a[name]`): values replaced in the logged path and in URL-valued request headers (`referer`, `x-original-url`, …), removed from parsed_query and from parsed_body at any depth; an ext_authz body nothing parsed loses them too (JSON, a form) or is withheld (other text); also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
+      erase_query_params: strList('query parameters that are credentials (case-insensitive, percent-decoded, also as `name[]`, `name[x]`, `a[name]`): values replaced in the logged path and in URL-valued request headers (`referer`, `x-original-url`, …), removed from parsed_query, and from parsed_body and the verified token claims (identity) at any depth; an ext_authz body nothing parsed loses them too (JSON, a form) or is withheld (other text); also scrubbed from process logs', [...DEFAULT_ERASE_QUERY_PARAMS]),
       labels: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'labels added to every event' },
     }),
 

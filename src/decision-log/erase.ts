@@ -57,6 +57,30 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
   }
 }
 
+/**
+ * compileNameMatcher's test for the claims of a verified token, where IdPs name the upstream
+ * tokens they pass on with a prefix of their own: a claim is also a credential when its name
+ * ends in one of `names` after a "_", "-" or "." (`idp_access_token`, `github-token`,
+ * `vault.secret`), compared case-insensitively.
+ */
+export function compileClaimMatcher (names: readonly string[]): NameMatcher {
+  const isCredential = compileNameMatcher(names)
+  const suffixes = [...new Set(names.map((n) => n.toLowerCase()))]
+  if (suffixes.length === 0) return isCredential
+  return function isCredentialClaim (name: string): boolean {
+    if (isCredential(name)) return true
+    const lower = name.toLowerCase()
+    for (const s of suffixes) {
+      const at = lower.length - s.length - 1
+      if (at >= 0 && lower.endsWith(s)) {
+        const c = lower.charCodeAt(at)
+        if (c === 0x5f || c === 0x2d || c === 0x2e) return true // _ - .
+      }
+    }
+    return false
+  }
+}
+
 const PHP_UNDERSCORE = /[. ]/g
 const PHP_UNCLOSED = /[. []/g
 const LEADING_SPACES = /^ +/

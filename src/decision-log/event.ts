@@ -5,7 +5,7 @@
 // so nothing unmasked ever reaches the spool, a sink or the control plane.
 
 import { randomUUID } from 'node:crypto'
-import { compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
+import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
@@ -194,6 +194,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   const erase = new Set(opts.eraseHeaders.map((h) => h.toLowerCase()))
   const queryNames = opts.eraseQueryParams ?? []
   const isCredential = compileNameMatcher(queryNames)
+  const isCredentialClaim = compileClaimMatcher(queryNames)
   const scrubPath = compileUrlScrubber(isCredential)
   const scrubQueryValue = compileUrlScrubber(isCredential, { queryOnly: true })
   const mask = opts.mask
@@ -237,6 +238,13 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       // a body nothing parsed is scrubbed (JSON, a form) or withheld (anything else).
       if (erased.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
       else if (!isParsed((event.input as Record<string, unknown>).parsed_body)) scrubBodyTexts(event as unknown as Record<string, unknown>, isCredential, scrubQueryValue, erased, rewritten)
+      // The verified token's claims: IdPs pass upstream tokens on in them (`idp_access_token`,
+      // `tokens.refresh_token`), which the policy may read but the log must not keep.
+      const identity = (event.input as Record<string, unknown>).identity
+      if (identity !== null && typeof identity === 'object') {
+        const e = eraseKeysDeep(identity, isCredentialClaim, '/input/identity', erased)
+        if (e !== identity) setAt(event as unknown as Record<string, unknown>, ['input', 'identity'], e)
+      }
     }
 
     let out = event

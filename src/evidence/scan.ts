@@ -11,7 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
-import { compileNameMatcher, decodeName, forEachParam, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, decodeName, forEachParam, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -36,6 +36,12 @@ const CREDENTIAL_FIELDS = compileNameMatcher([
 
 /** Body field names: the unambiguous ones only ("key" or "session" in a JSON body is usually data). */
 const CREDENTIAL_BODY_FIELDS = compileNameMatcher([
+  'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
+  'client_secret', 'private_key',
+])
+
+/** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
+const CREDENTIAL_CLAIMS = compileClaimMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
   'client_secret', 'private_key',
 ])
@@ -217,6 +223,7 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
       }
     }
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
+    if (input.identity !== undefined) scanTree(input.identity, '/input/identity', CREDENTIAL_CLAIMS, out, budget)
   }
   const result = ev.result
   if (isObject(result)) {

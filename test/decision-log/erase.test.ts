@@ -67,6 +67,27 @@ t.test('event building: auth header, credential query parameters in path, parsed
   t.equal((plain.input as any).attributes.request.http.path, '/x?a=1&tokens=2', 'similar names are kept')
 })
 
+t.test('token claims: credentials among the verified claims are erased from the event, also after an IdP prefix; the policy\'s input is not touched', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const identity = Object.freeze({
+    sub: 'alice', roles: Object.freeze(['admin']), idp_access_token: 'S-claim', Refresh_Token: 'S-claim2',
+    upstream: Object.freeze({ 'github-token': 'S-claim3', 'vault.secret': 'S-claim4', team: 'red' }), token_type: 'Bearer', tokenizer: 'v2',
+  })
+  const inp = { attributes: { request: { http: { method: 'GET', path: '/a', headers: {} } } }, identity }
+  const { event } = build({ path: 'p', input: inp, result: true })
+  const ev = event as Record<string, any>
+  t.notOk(/S-claim/.test(JSON.stringify(event)), 'no credential claim in the event')
+  t.same(ev.input.identity, { sub: 'alice', roles: ['admin'], upstream: { team: 'red' }, token_type: 'Bearer', tokenizer: 'v2' }, 'other claims kept, names that only start like a credential too')
+  t.same(ev.erased, ['/input/identity/idp_access_token', '/input/identity/Refresh_Token', '/input/identity/upstream/github-token', '/input/identity/upstream/vault.secret'])
+  t.equal(inp.identity, identity, 'the input the policy saw keeps its claims')
+  t.equal(identity.idp_access_token, 'S-claim')
+  const bob = Object.freeze({ sub: 'bob', scope: 'read' })
+  const plain = build({ path: 'p', input: { ...inp, identity: bob }, result: true }).event as Record<string, any>
+  t.equal(plain.input.identity, bob, 'nothing to erase: the same object, not a copy')
+  t.equal(plain.erased, undefined)
+})
+
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
   t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
   const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })

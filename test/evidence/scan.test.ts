@@ -48,3 +48,12 @@ t.test('URL-valued headers, header_map and body texts are scanned; the withheld 
   t.same(scan({ body: 'plain notes, nothing here' }), [])
   t.same(scan({ query: 'token=X13' }), ['/input/attributes/request/http/query query parameter token'])
 })
+
+t.test('token claims: a credential claim, also after an IdP prefix, is found; erased or harmless claims are not', async (t) => {
+  const withIdentity = (identity: Record<string, unknown>) => ({ input: { attributes: { request: { http: { path: '/a', headers: {} } } }, identity } })
+  t.same(scanEvent(withIdentity({ sub: 'alice', idp_access_token: 'ya29.X1', tokens: { 'github-token': 'X2' } })).map((h) => `${h.location} ${h.kind}`), [
+    '/input/identity/idp_access_token field idp_access_token',
+    '/input/identity/tokens/github-token field github-token',
+  ])
+  t.same(scanEvent(withIdentity({ sub: 'alice', roles: ['admin'], tokenizer: 'x', token_type: 'Bearer' })), [], 'names that only start like one')
+})

@@ -210,3 +210,16 @@ t.test('values that would render a pod that cannot run are refused at render tim
   }
   t.ok(render({ ...APP, config: { admin: { host: '0.0.0.0' } } }).length > 0, '0.0.0.0 renders')
 })
+
+t.test('terminationGracePeriodSeconds must cover the preStop sleep, the drain and the decision-log flush', async (t) => {
+  const grace = (n: number) => ({ workload: { terminationGracePeriodSeconds: n } })
+  t.ok(render({ ...APP, ...grace(15) }).length > 0, 'defaults without decision logs: 5 s preStop + 10 s drain fit in 15')
+  t.throws(() => render({ ...APP, ...grace(14) }), /workload\.terminationGracePeriodSeconds \(14\) is shorter than the bouncer's shutdown: .* = 15 s/)
+  const logs = { decision_logs: { enabled: true, service_url: 'https://cp.example.com' } }
+  t.throws(() => render({ ...APP, ...grace(19), config: logs }), /\(19\) is shorter .*shutdown_flush_seconds \(5\) = 20 s/, 'with decision logs the flush counts (default 5)')
+  t.ok(render({ ...APP, ...grace(20), config: logs }).length > 0)
+  t.throws(() => render({ ...APP, config: { ...logs, server: { shutdown_timeout_seconds: 25.5 } } }), /\(30\) is shorter .*= 35\.5 s/, 'a longer drain in the default 30 s')
+  t.ok(render({ ...APP, ...grace(5), config: { server: { shutdown_timeout_seconds: 0 } } }).length > 0, 'an explicit 0 counts as 0, not as the default')
+  t.ok(render({ ...APP, ...grace(10), bouncer: { ...APP.bouncer, sidecarMode: 'native' } }, 'v1.29.0').length > 0, 'native sidecars render no preStop sleep')
+  t.ok(render({ ...EXISTING, workload: { ...EXISTING.workload, terminationGracePeriodSeconds: 1 } }).length > 0, 'an existing workload\'s grace period is its own')
+})

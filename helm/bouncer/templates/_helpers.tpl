@@ -447,3 +447,30 @@ wired values win, except upstream.url, which a user may set explicitly.
     {{- toYaml . | nindent 4 }}
     {{- end }}
 {{- end }}
+
+{{/*
+Fails when the pod's terminationGracePeriodSeconds cannot cover the bouncer's own shutdown: the
+preStop sleep (container mode), then up to config.server.shutdown_timeout_seconds for in-flight
+requests, then config.decision_logs.shutdown_flush_seconds for spooled events (decision logs on).
+Past the grace period the kubelet kills the container: requests are cut and events wait in an
+emptyDir that goes with the pod. Defaults as in the bouncer's config schema.
+*/}}
+{{- define "bouncer.checkGracePeriod" -}}
+{{- $v := .Values }}
+{{- $c := default (dict) $v.config }}
+{{- $server := default (dict) $c.server }}
+{{- $dl := default (dict) $c.decision_logs }}
+{{- $drain := ternary $server.shutdown_timeout_seconds 10 (hasKey $server "shutdown_timeout_seconds") }}
+{{- $flush := 0 }}
+{{- if $dl.enabled }}
+{{- $flush = ternary $dl.shutdown_flush_seconds 5 (hasKey $dl "shutdown_flush_seconds") }}
+{{- end }}
+{{- $sleep := 0 }}
+{{- if ne (include "bouncer.sidecarMode" .) "native" }}
+{{- $sleep = default 0 $v.bouncer.preStopSleepSeconds }}
+{{- end }}
+{{- $need := addf $sleep $drain $flush }}
+{{- if gt $need (float64 $v.workload.terminationGracePeriodSeconds) }}
+{{- fail (printf "workload.terminationGracePeriodSeconds (%v) is shorter than the bouncer's shutdown: bouncer.preStopSleepSeconds (%v) + config.server.shutdown_timeout_seconds (%v) + config.decision_logs.shutdown_flush_seconds (%v) = %v s; the kubelet would kill it mid-drain" $v.workload.terminationGracePeriodSeconds $sleep $drain $flush $need) }}
+{{- end }}
+{{- end }}

@@ -53,6 +53,19 @@ export function schemaAt (path: readonly string[]): SchemaNode | undefined {
   return node
 }
 
+/** schemaAt for a place in a config document: a numeric segment there is an element of a list
+ * (auth.jwt.keys.0.secret), which settings named by env vars and flags never are. */
+export function schemaOfDocumentPath (path: readonly string[]): SchemaNode | undefined {
+  let node: SchemaNode | undefined = configSchema as unknown as SchemaNode
+  for (const key of path) {
+    if (node?.items !== undefined && /^\d+$/.test(key)) { node = node.items; continue }
+    const props: Record<string, SchemaNode> | undefined = node?.properties
+    node = props !== undefined && Object.hasOwn(props, key) ? props[key] : undefined
+    if (!node) return undefined
+  }
+  return node
+}
+
 const TRUE = new Set(['true', '1', 'yes', 'on'])
 const FALSE = new Set(['false', '0', 'no', 'off'])
 

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml'
 import { deepFreeze } from '../deep-freeze.js'
 import { BouncerError } from '../errors.js'
 import { configSchema, type BouncerConfig } from './schema.js'
-import { coerce, leaves, schemaAt } from './leaves.js'
+import { coerce, leaves, schemaAt, schemaOfDocumentPath } from './leaves.js'
 // The masking engine refuses shorter keys when a hash rule runs; config refuses them at startup.
 import { MIN_HASH_KEY_BYTES } from '../masking/actions.js'
 
@@ -154,6 +154,16 @@ function isSecretSetting (dotted: string): boolean {
   return parts.some((p) => SECRET_SEGMENT.test(p))
 }
 
+/** Whether a setting lies under one that holds secrets (auth.jwt.keys.0.alg): a name there that
+ * is no setting may be a secret typed as a YAML key, a value there that is not allowed may be a
+ * secret typed into the wrong field. */
+function underSecretSetting (dotted: string): boolean {
+  return dotted.split('.').slice(0, -1).some((p) => SECRET_SEGMENT.test(p))
+}
+
+// What a mistyped algorithm looks like (HS257, rs256, EdDSA, none); a secret pasted into alg does not.
+const ALG_LIKE = /^[A-Za-z]{2,5}[0-9]{0,3}$/
+
 /** A value for an error message: secrets hidden (a mistyped `redis//user:pw@host` is still a password). */
 function show (v: unknown, dotted = ''): string {
   if (v !== undefined && isSecretSetting(dotted)) return '[redacted]'
@@ -190,10 +200,12 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
     case 'additionalProperties': {
       const extra = String(err.params.additionalProperty)
       const full = dotted ? `${dotted}.${extra}` : extra
-      const node = schemaAt(dotted ? dotted.split('.') : [])
+      const node = schemaOfDocumentPath(dotted ? dotted.split('.') : [])
       const known = Object.keys((node as { properties?: object } | undefined)?.properties ?? {})
       const best = known.map((k) => [k, levenshtein(k, extra)] as const).sort((a, b) => a[1] - b[1])[0]
       const hint = best && best[1] <= 3 ? ` (did you mean "${best[0]}"?)` : ''
+      // Not a near miss of a setting's name, under one that holds secrets: the name is not repeated.
+      if (hint === '' && underSecretSetting(full)) return `${at(dotted, sources)}: unknown setting (its name is not shown: it may be a secret typed as a key)`
       return `${at(full, sources)}: unknown setting${hint}`
     }
     case 'required': {
@@ -201,7 +213,7 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
       return `${at(full, sources)}: is required`
     }
     case 'enum':
-      return `${at(dotted, sources)}: must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${show(value, dotted)}`
+      return `${at(dotted, sources)}: must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${underSecretSetting(dotted) && !(typeof value === 'string' && ALG_LIKE.test(value)) ? '[redacted]' : show(value, dotted)}`
     case 'type':
       return `${at(dotted, sources)}: must be ${String(err.params.type).replace(',', ' or ')}, got ${show(value, dotted)}`
     case 'pattern':

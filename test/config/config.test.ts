@@ -86,6 +86,14 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   }
   writeFileSync(secretFile, 'auth: {jwt: {enabled: true, keys: [{alg: HS257, secret: x}]}}\n')
   t.match(problemsOf(() => loadConfig({ file: secretFile })).join('\n'), /auth\.jwt\.keys\.0\.alg \(file [^)]*\): must be one of .*, got "HS257"/, 'a key\'s alg is shown')
+  // A secret typed as a YAML key, or into alg, under auth.jwt.keys: neither is repeated.
+  writeFileSync(secretFile, 'auth: {jwt: {enabled: true, keys: [{alg: HS256, "HMACSECRET0123456789abcdef": x}, {alg: "HMACSECRET9876543210fedcba", secret: y}, {alg: HS256, secert: z}]}}\nupstream: {nmae: x}\n')
+  const typed = problemsOf(() => loadConfig({ file: secretFile })).join('\n')
+  t.match(typed, /auth\.jwt\.keys\.0 \(file [^)]*\): unknown setting \(its name is not shown: it may be a secret typed as a key\)/)
+  t.match(typed, /auth\.jwt\.keys\.1\.alg \(file [^)]*\): must be one of .*, got \[redacted\]/)
+  t.notMatch(typed, /HMACSECRET/, 'neither secret is repeated')
+  t.match(typed, /auth\.jwt\.keys\.2\.secert \(file [^)]*\): unknown setting \(did you mean "secret"\?\)/, 'a near miss of a setting\'s name is shown, with the hint')
+  t.match(typed, /upstream\.nmae \(file [^)]*\): unknown setting/, 'names outside secret settings are shown')
   // Members of Object.prototype are no settings.
   for (const name of ['__proto__', 'upstream.__proto__', 'upstream.constructor']) {
     t.match(problemsOf(() => loadConfig({ file, flags: [[name, 'x', `--set ${name}`]] })).join('\n'), /unknown setting/, `--set ${name} refused`)

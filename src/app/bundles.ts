@@ -7,6 +7,7 @@ import { BundleManager } from '../policy/bundle/index.js'
 import type { PolicyHolder } from '../policy/holder.js'
 import { loadPolicyFromBundle, type LoadedPolicy, type LoadPolicyOptions } from '../policy/load.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
+import { signingFromConfig } from './bundle-signing.js'
 import { redactUrl } from '../redact-url.js'
 
 export interface BundleDeps {
@@ -29,7 +30,7 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
   which?: { name: string; resource: string; scope?: string; activate: (policy: LoadedPolicy) => void; onError?: (e: unknown) => void }): BundleManager | undefined {
   if (!b.service_url) return undefined
   const { holder, metrics } = deps
-  const keys = Object.entries(b.signing.keys)
+  const signing = signingFromConfig(b, which === undefined ? b.signing.scope : which.scope)
   const name = which?.name ?? 'bouncer'
   const resource = which?.resource ?? b.resource
   const activate = which?.activate ?? ((p: LoadedPolicy) => holder.activate(p))
@@ -52,18 +53,7 @@ export function fromConfig (b: BouncerConfig['bundles'], deps: BundleDeps,
       ...(b.polling.long_polling_timeout_seconds > 0 ? { longPollingTimeoutSeconds: b.polling.long_polling_timeout_seconds } : {}),
     },
     limits: { maxCompressedBytes: b.max_bundle_bytes, maxTotalBytes: b.max_bundle_bytes, maxFileBytes: b.max_file_bytes },
-    ...(keys.length
-      ? {
-          signing: {
-            keys: Object.fromEntries(keys.map(([id, k]) => [id, {
-              key: k.key ?? readOptionalFile(k.key_file, `bundles.signing.keys.${id}.key_file`) ?? '',
-              algorithm: k.algorithm as 'RS256',
-            }])),
-            ...(which === undefined ? (b.signing.scope ? { scope: b.signing.scope } : {}) : (which.scope ? { scope: which.scope } : {})),
-            excludeFiles: [...b.signing.exclude_files],
-          },
-        }
-      : {}),
+    ...(signing === undefined ? {} : { signing }),
     persistDir: b.persist_dir,
     production: deps.production,
     allowInsecureHttp: deps.allowInsecure,

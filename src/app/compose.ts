@@ -32,6 +32,7 @@ import {
 import * as logging from './logger.js'
 import * as masking from './masking.js'
 import { readTlsFiles } from './tls.js'
+import { signingFromConfig } from './bundle-signing.js'
 
 export interface AppDeps {
   /** pino logger (default: JSON to stdout at config.logging.level, secrets redacted) */
@@ -169,7 +170,13 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   }
 
   let evaluating: PolicyInput | undefined
-  const policyOptions = policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins, evaluating: () => evaluating })
+  // A bundle archive as policy.path is verified with bundles.signing's keys (a signed one cannot
+  // load without them; with them, an unsigned one is refused), as a downloaded one is.
+  const verification = signingFromConfig(config.bundles, config.bundles.signing.scope)
+  const policyOptions: LoadPolicyOptions = {
+    ...policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins, evaluating: () => evaluating }),
+    ...(verification === undefined ? {} : { verification }),
+  }
   const bundles = config.bundles.service_url
     ? (await import('./bundles.js')).fromConfig(config.bundles, { holder, entrypoint: config.policy.entrypoint, policyOptions, metrics, log, ...globals })
     : undefined

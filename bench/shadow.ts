@@ -10,6 +10,7 @@ import { createConfig } from '../src/config/index.js'
 import { createMetrics } from '../src/metrics/index.js'
 import { PolicyHolder } from '../src/policy/holder.js'
 import { loadPolicyFromPath, loadPolicyFromRego } from '../src/policy/load.js'
+import { compileSecretScrubber } from '../src/proxy/secret-values.js'
 import { createEngine, type DecideContext } from '../src/proxy/engine.js'
 import type { PolicyInput } from '../src/proxy/input.js'
 import { createShadow } from '../src/proxy/shadow.js'
@@ -33,8 +34,8 @@ shadowHolder.activate(await loadPolicyFromPath(policies, 'bouncer/decision'))
 const otherHolder = new PolicyHolder()
 otherHolder.activate(await loadPolicyFromRego([{ file: 'p.rego', source: 'package bouncer\n\ndecision := {"allow": count(input.attributes.request.http.headers) >= 0}\n' }], {}, 'bouncer/decision', { source: 'bench' }))
 
-const shadow = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder: shadowHolder, metrics, log })
-const other = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder: otherHolder, metrics, log })
+const shadow = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder: shadowHolder, metrics, log, scrubSecrets: compileSecretScrubber(config) })
+const other = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder: otherHolder, metrics, log, scrubSecrets: compileSecretScrubber(config) })
 const plain = createEngine({ config, holder, metrics, log })
 const observed = createEngine({ config, holder, metrics, log, observe: shadow.observe })
 const input = TYPICAL as unknown as PolicyInput

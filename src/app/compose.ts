@@ -19,6 +19,7 @@ import type { BundleManager } from '../policy/bundle/index.js'
 import type { ShadowComponent } from './shadow.js'
 import type { ExtAuthzComponent } from './ext-authz.js'
 import { createEngine } from '../proxy/engine.js'
+import { compileSecretScrubber } from '../proxy/secret-values.js'
 import type { PolicyInput } from '../proxy/input.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
 import { createGrpcForwarder, grpcUpstreamUrl, type GrpcForwarder } from '../proxy/grpc.js'
@@ -190,6 +191,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   const shadow = config.policy.shadow || config.bundles.shadow_resource
     ? await (await import('./shadow.js')).fromConfig(config, {
       metrics, log, health, policyOptions, decisionLog, masker, ...globals, ...deps.shadow,
+      scrubSecrets: compileSecretScrubber(config),
       // policy.print: the shadow's print lines carry the request id of the input it evaluates
       ...(config.policy.print ? { beforeEvaluate: (input: PolicyInput) => { evaluating = input } } : {}),
     })

@@ -27,6 +27,7 @@ import type { DecisionObserver } from '../proxy/engine.js'
 import type { PolicyInput } from '../proxy/input.js'
 import type { DecisionLogger, Masker } from '../proxy/seams.js'
 import { createShadow, type Shadow } from '../proxy/shadow.js'
+import type { SecretScrubber } from '../proxy/secret-values.js'
 
 export interface ShadowComponent {
   readonly holder: PolicyHolder
@@ -53,6 +54,8 @@ export interface ShadowComponentDeps {
   readonly masker?: Masker
   readonly production: boolean
   readonly allowInsecure: boolean
+  /** Cuts credential values of the input out of an error message (the active path's, src/proxy/secret-values.ts). */
+  readonly scrubSecrets: SecretScrubber
   /** Called with the input right before each shadow evaluation (policy.print). */
   readonly beforeEvaluate?: (input: PolicyInput) => void
   /** Clock in ms for the per-second cap (tests inject one). */
@@ -100,7 +103,7 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
     parsedBodyMaxBytes: p.parsed_body.max_bytes,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
-  }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker, beforeEvaluate: deps.beforeEvaluate })
+  }, { holder, metrics, log, decisionLog: deps.decisionLog, masker: deps.masker, beforeEvaluate: deps.beforeEvaluate, scrubSecrets: deps.scrubSecrets })
 
   let bundles: BundleManager | undefined
   if (resource) {

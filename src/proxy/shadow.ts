@@ -37,6 +37,7 @@ import type { DecideContext, DecideResult, DecisionObserver } from './engine.js'
 import type { PolicyInput } from './input.js'
 import { compileInputView, inputBytes, type InputView } from './projection.js'
 import type { DecisionLogger, Masker } from './seams.js'
+import type { SecretScrubber } from './secret-values.js'
 import { canonicalJson } from '../cache/canonical-json.js'
 
 /** bouncer_shadow_decisions_total{agreement}: how the shadow decision compares with the active one. */
@@ -146,6 +147,8 @@ export interface ShadowDeps {
   readonly masker?: Masker
   /** Called with the input right before each shadow evaluation (policy.print: the request id of print lines). */
   readonly beforeEvaluate?: (input: PolicyInput) => void
+  /** A builtin error may quote a credential of the input (strict builtin errors): cut out before it is logged or recorded, as on the active path. */
+  readonly scrubSecrets: SecretScrubber
 }
 
 export interface Shadow {
@@ -297,7 +300,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
     try {
       result = shadow.evaluate(bytes)
     } catch (e) {
-      error = { code: isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT') ? 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT' : 'BOUNCER_ERR_POLICY_EVAL', message: (e as Error).message }
+      error = { code: isBouncerError(e, 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT') ? 'BOUNCER_ERR_POLICY_EVAL_TIMEOUT' : 'BOUNCER_ERR_POLICY_EVAL', message: deps.scrubSecrets((e as Error).message, p.input) }
     }
     const ns = Number(process.hrtime.bigint() - t0)
     evalHist.observe(ns / 1e9)

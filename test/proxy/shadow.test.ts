@@ -372,3 +372,31 @@ t.test('policy.print: the shadow\'s print lines carry the id of the request it e
   t.equal(lines.length, paths.length, 'one print line per shadow evaluation')
   t.same(new Map(lines.map((l) => [String(l.id), String(l.print).replace(/^.*shadow saw /, '')])), new Map(ids), 'each with its own request\'s id')
 })
+
+t.test('a shadow builtin error quoting a credential of the input is scrubbed before it is logged or recorded, as the active path\'s', async (t) => {
+  const dirs = policyDirs(t, 'package bouncer\n\ndecision := {"allow": to_number(input.attributes.request.http.headers.authorization) > 0}\n')
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const up = await startUpstream()
+  const logs = memoryLogger('debug')
+  const b = await startBouncer({
+    upstream: up.url,
+    policyPath: dirs.active,
+    deps: { logger: logs.logger },
+    config: {
+      policy: { shadow: dirs.shadow, strict_builtin_errors: true },
+      decision_logs: { enabled: true, service_url: cp.url, spool_dir: join(tempDir(t), 'spool'), min_delay_seconds: 0.01, max_delay_seconds: 0.05 },
+    },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const token = 'eyJhbGciOiJIUzI1NiJ9.SHADOW-TOKEN-PART.c2lnbmF0dXJl'
+  t.equal((await get(b, '/same', { authorization: `Bearer ${token}` })).status, 200, 'the active policy decides')
+  b.app.shadow!.drain()
+  await cp.waitForEvents(2)
+  const shadowEvent = cp.events().find((e) => e.shadow !== undefined)!
+  t.match(shadowEvent.shadow, { agreement: 'error', error: { code: 'BOUNCER_ERR_POLICY_EVAL', message: /to_number/ } }, 'the shadow\'s error is recorded')
+  t.match(shadowEvent.shadow.error.message, /\[erased\]/)
+  t.notOk(JSON.stringify(cp.events()).includes('SHADOW-TOKEN-PART'), 'no part of the token in the decision log')
+  t.notOk(logs.text().includes('SHADOW-TOKEN-PART'), 'nor in the process log')
+  t.match(logs.text(), /shadow policy error/, 'the debug line was written')
+})

@@ -282,7 +282,7 @@ export const configSchema = {
       tls: tlsOptions,
       spool_dir: str('directory of the on-disk spool', { default: '/var/lib/bouncer/spool' }),
       max_bytes: int('spool size limit', 268435456, 1024),
-      overflow: { type: 'string', enum: ['drop_oldest', 'backpressure'], default: 'drop_oldest', description: 'what happens when the spool is full' },
+      overflow: { type: 'string', enum: ['drop_oldest', 'backpressure'], default: 'drop_oldest', description: 'what happens when the spool is full: delete the oldest undelivered events and declare them in the chain with a drop marker, or refuse requests with 503. A spool write that fails (a disk error) refuses the request either way in the group and sync write modes: its event cannot be declared' },
       upload_size_limit_bytes: int('largest gzip\'d batch uploaded', 32768, 1024),
       min_delay_seconds: seconds('minimum delay between uploads', 1),
       max_delay_seconds: seconds('maximum delay (backoff cap)', 120),

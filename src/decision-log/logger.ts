@@ -287,9 +287,11 @@ export class DecisionLogger {
         bytes = Buffer.byteLength(data)
       }
     }
-    if (!this.write(data, bytes, entry, true)) {
-      return this.config.overflow === 'backpressure' ? this.refuse() : undefined
-    }
+    // Whatever `overflow` says: drop_oldest declares what it deletes to make room in the chain,
+    // but an event that never reached the disk took no seq and cannot be declared. Going on
+    // without it would leave a chain that reads complete (verify-log, evidence) with a decision
+    // missing, so the request is refused.
+    if (!this.write(data, bytes, entry, true)) return this.refuse()
     this.c.recorded++
     this.deps.metrics?.recorded?.()
     return undefined

@@ -279,6 +279,13 @@ export class Spool {
     } catch (e) {
       // Do not leave half a line behind: the next append would glue onto it.
       if (written > 0) { try { ftruncateSync(fd, seg.written) } catch { /* reported below */ } }
+      // A segment nothing reached is removed, as the group writer removes it (writeFailed): the
+      // next append opens a file of its own instead of failing on this one for ever.
+      if (seg.written === 0) {
+        try { this.remove(seg) } catch { /* an empty file is cut at the next open */ }
+        const last = this.segments[this.segments.length - 1]
+        if (this.active === null && last !== undefined && last.fd !== null && !this.toClose.includes(last)) this.active = last
+      }
       throw this.err('write failed', e)
     }
     this.accept(seg, bytes, last)

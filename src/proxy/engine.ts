@@ -162,7 +162,6 @@ export function createEngine (deps: EngineDeps): Decide {
   // together with the events of every other request of the turn. The request waits for that
   // write (tens of µs, no CPU) so that nothing goes on whose event a crash could still lose.
   const hold = decisionLog?.holdRequests === true ? decisionLog : undefined
-  const holdRefuses = hold?.config.overflow === 'backpressure'
 
   const observe = deps.observe
   if (hold === undefined) {
@@ -176,7 +175,9 @@ export function createEngine (deps: EngineDeps): Decide {
   return async function decide (input: PolicyInput, ctx: DecideContext): Promise<DecideResult> {
     const r = await decideNow(input, ctx)
     if (r.verdict.kind === 'fail' && r.verdict.reason === 'log_backpressure') { observe?.(input, ctx, r); return r }
-    if (!await hold.written() && holdRefuses) {
+    // A write that failed lost the turn's events, which no drop marker can declare (they took
+    // no seq): refused whatever decision_logs.overflow says (see DecisionLogger.append).
+    if (!await hold.written()) {
       const f = fail(ctx, input, holder.current, 'log_backpressure', 503, 'decision log could not be written', undefined, r.evalNs, r.cached)
       observe?.(input, ctx, f)
       return f

@@ -14,7 +14,9 @@ export const spec: CommandSpec = {
   description: 'Verifies a spool directory (seg-*.jsonl + state.json), an export (JSON lines, JSON arrays,\n' +
     'optionally gzip\'d), or a directory of exports. Reports the first break (edit, link, gap,\n' +
     'reorder, duplicate, restart, malformed) with its sequence number. Gaps declared by drop\n' +
-    'markers are listed, not breaks, but the record is then not complete.\n' +
+    'markers are listed, not breaks, but the record is then not complete. An export whose first\n' +
+    'record is not seq 1 is checked from there on (NOT ANCHORED): chain exports by comparing its\n' +
+    'first prev_hash with the previous export\'s head hash.\n' +
     'Exit status: 0 chain intact and complete, 1 chain broken, 2 usage or read error,\n' +
     '3 chain intact but drop markers declare lost decisions.',
   flags: {
@@ -63,6 +65,9 @@ export function describe (r: VerifyResult): string {
   if (r.ok && r.declared_drops.length > 0) {
     const lost = r.declared_drops.reduce((n, d) => n + d.count, 0)
     lines.push(`INCOMPLETE: drop markers declare ${lost} lost event(s); the chain holds together, but this is not a complete record (exit status 3)`)
+  }
+  if (r.anchored === 'none') {
+    lines.push(`NOT ANCHORED: the first record is seq ${r.first_seq}, not seq 1, and no spool state anchors it: records before it (a cut-off head included) are not in this input; its prev_hash ${r.first_prev_hash} must be the head hash of the export before it`)
   }
   if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
   if (r.duplicates_skipped !== undefined) lines.push(`note: ${r.duplicates_skipped} record(s) read again exactly as already checked (delivered twice), skipped`)

@@ -56,8 +56,15 @@ export interface VerifyResult {
   first_seq: number | null
   last_seq: number | null
   last_hash: string | null
-  /** Gaps that drop markers declare. */
+  /** What every drop marker in the input declares (also gaps before its first record: an
+   * export that starts after a drop still lost those decisions). */
   declared_drops: DropDeclaration[]
+  /** What the first record is checked against: the genesis hash (seq 1), the acknowledged point
+   * of a spool's state.json, or nothing (an export starting at a later seq: whatever preceded it,
+   * a cut-off head included, is not in the input; `first_prev_hash` must be the previous export's
+   * head hash). Null with no records. */
+  anchored?: 'genesis' | 'state' | 'none'
+  first_prev_hash?: string
   /** Records read again exactly as already checked (a batch delivered twice: at-least-once). */
   duplicates_skipped?: number
   /** Spool only: acknowledged point from state.json, and records still to be delivered. */
@@ -222,10 +229,13 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
       if (later !== undefined) return at('reorder', `seq ${seq} follows seq ${prev.seq}, but seq ${later} appears later`)
       const brk = checkDeclaredGap(from, to, prev.hash, o.prev_hash as string, declared)
       if (brk !== null) return at(brk.reason, brk.message)
-      result.declared_drops.push(...declared.filter((d) => d.to_seq >= from && d.from_seq <= to))
     }
 
-    if (result.first_seq === null) result.first_seq = seq
+    if (result.first_seq === null) {
+      result.first_seq = seq
+      result.first_prev_hash = o.prev_hash as string
+      result.anchored = seq === 1 ? 'genesis' : anchor !== null ? 'state' : 'none'
+    }
     result.last_seq = seq
     result.last_hash = o.hash as string
     result.records++
@@ -234,6 +244,14 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     else if (o.shadow !== undefined) result.shadows++
     else result.decisions++
     prev = { seq, hash: o.hash as string }
+  }
+  // Every declaration, once (a marker delivered twice, or carried into a later one, declares the same seqs).
+  const seen = new Set<string>()
+  for (const d of declared.sort((a, b) => a.from_seq - b.from_seq || a.to_seq - b.to_seq)) {
+    const k = `${d.from_seq}..${d.to_seq}`
+    if (seen.has(k)) continue
+    seen.add(k)
+    result.declared_drops.push(d)
   }
   return undefined
 }

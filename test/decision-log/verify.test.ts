@@ -195,3 +195,30 @@ t.test('verify-log CLI: exit status and report', async (t) => {
   t.equal(await verifyLogCli([join(tempDir(t), 'missing.jsonl')], io), 2)
   t.match(err.join(''), /cannot read .*missing\.jsonl/)
 })
+
+t.test('an export that starts after a drop: the declared loss is reported (exit 3) and the start is said to be unanchored', async (t) => {
+  const lines = chain(30)
+  const ev = lines.map((l) => JSON.parse(l) as Record<string, any>)
+  // The control plane never got 1..20 (dropped while it was away); the marker after 30 says so.
+  const marker = sealEvent({ decision_id: 'm', labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z', drop: { reason: 'spool_full', from_seq: 1, to_seq: 20, count: 20, from_prev_hash: GENESIS_HASH, to_hash: ev[19].hash } }, 31, ev[29].hash)
+  const copy = [...lines.slice(20), marker.line, marker.line]
+  const r = await verifyLog(file(t, copy))
+  t.ok(r.ok, 'the chain that is there holds together')
+  t.match(r, { first_seq: 21, anchored: 'none', first_prev_hash: ev[19].hash })
+  t.same(r.declared_drops.map((d) => [d.from_seq, d.to_seq, d.count]), [[1, 20, 20]], 'the marker\'s declaration, once')
+  const out: string[] = []
+  const io = { stdout: (s: string) => { out.push(s) }, stderr: () => {} }
+  t.equal(await verifyLogCli([file(t, copy)], io), 3, 'exit 3: losses declared (it was 0)')
+  t.match(out.join(''), /INCOMPLETE: drop markers declare 20 lost event\(s\)/)
+  t.match(out.join(''), new RegExp(`NOT ANCHORED: the first record is seq 21, not seq 1.*prev_hash ${ev[19].hash}`))
+
+  // The head cut off: nothing in the input can show it, so verify-log says it cannot.
+  out.length = 0
+  const cut = lines.slice(5)
+  t.equal(await verifyLogCli([file(t, cut)], io), 0)
+  t.match(out.join(''), /NOT ANCHORED: the first record is seq 6/)
+  out.length = 0
+  t.equal(await verifyLogCli([file(t, lines)], io), 0)
+  t.notMatch(out.join(''), /NOT ANCHORED/, 'a chain from seq 1 is anchored by the genesis hash')
+  t.equal((await verifyLog(file(t, lines))).anchored, 'genesis')
+})

@@ -66,7 +66,10 @@ export function sealRuns (runs: EventRuns, seq: number, prevHash: string): Seale
 /** Recompute the hash of a parsed event (any key order, any whitespace it was stored with). */
 export function computeHash (event: Record<string, unknown>): string {
   const copy: Record<string, unknown> = {}
-  for (const k of Object.keys(event)) if (k !== 'hash') copy[k] = event[k]
+  // defineProperty, not assignment: a "__proto__" member added to a stored record must stay a
+  // member and so change the hash (assigned, it set the copy's prototype and went unseen, while
+  // every consumer outside JavaScript reads it).
+  for (const k of Object.keys(event)) if (k !== 'hash') Object.defineProperty(copy, k, { value: event[k], enumerable: true, writable: true, configurable: true })
   return sha256Hex(canonicalJson(copy))
 }
 

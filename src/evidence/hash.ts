@@ -38,7 +38,7 @@ export function recordHash (record: Record<string, unknown>): string {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!
     if (k === 'hash') continue
-    // computeHash copies the record into a fresh object, where "__proto__" is not an own key
+    // computeHash hashes "__proto__" as the member it is (no event has one: an edit)
     if (k === '__proto__') return computeHash(record)
     const v = record[k]
     if (v === undefined) continue

@@ -222,3 +222,12 @@ t.test('an export that starts after a drop: the declared loss is reported (exit 
   t.notMatch(out.join(''), /NOT ANCHORED/, 'a chain from seq 1 is anchored by the genesis hash')
   t.equal((await verifyLog(file(t, lines))).anchored, 'genesis')
 })
+
+t.test('a top-level "__proto__" member added to a stored record is an edit (consumers outside JavaScript read it)', async (t) => {
+  const lines = chain(4)
+  const smuggled = lines[2]!.slice(0, -1) + ',"__proto__":{"result":{"allow":true},"comment":"approved"}}'
+  t.equal(JSON.parse(smuggled).__proto__.comment, 'approved', 'JSON.parse keeps it as an own member')
+  const r = await verifyLog(file(t, [lines[0]!, lines[1]!, smuggled, lines[3]!]))
+  t.equal(r.break?.reason, 'edit')
+  t.equal(r.break?.seq, 3)
+})

@@ -135,3 +135,15 @@ t.test('random records and random edits: textHash is computeHash or declines', a
   t.equal(fast, 200, 'every sealed record without fractions or escaped keys is hashed from its text')
   t.ok(edits > 500, `${edits} edits kept valid JSON (${declined} declined)`)
 })
+
+t.test('a "__proto__" member added to a logger line changes the record\'s hash, by text and by the parsed record', async (t) => {
+  const { recordHash } = await import('../../src/evidence/hash.js')
+  const s = sealEvent({ decision_id: 'd1', path: 'p', input: { a: 1 }, result: { allow: false }, labels: {}, timestamp: '2024-01-01T00:00:00.000000000Z' }, 1, GENESIS_HASH)
+  for (const line of [s.line.slice(0, -1) + ',"__proto__":{"result":{"allow":true}}}', s.line.replace('{"seq":1,', '{"__proto__":{"x":1},"seq":1,')]) {
+    const parsed = JSON.parse(line) as Record<string, unknown>
+    t.not(recordHash(parsed), s.hash, 'the parsed record no longer matches its hash')
+    t.not(computeHash(parsed), s.hash)
+    const h = textHash(line)
+    t.ok(h === null || h !== s.hash, 'nor does its text')
+  }
+})

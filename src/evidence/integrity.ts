@@ -241,6 +241,14 @@ export class ChainChecker {
       // seq <= head: a duplicate, a late record filling a gap, a conflict or a restart.
       const slot = seq & (RING - 1)
       if (c.ringSeq[slot] === seq) {
+        // The same stored hash over other content is an edited copy, not a re-delivery.
+        if (c.ringHash[slot] === hash && edited) {
+          this.edited++
+          const f = this.add({ kind: 'edit', chain: c.key, seq, at, message: `${at}: seq ${seq}: content does not match its hash (a copy of a record read before, edited); left out of the sections below` })
+          f.between = [this.lastTsText, null]
+          this.undated.push(f)
+          return 'skip'
+        }
         if (c.ringHash[slot] === hash) {
           c.duplicates++
           this.duplicates++

@@ -230,3 +230,24 @@ t.test('integers past 2^53 keep their digits, read here or on the second thread'
   } finally { await w.close() }
   t.equal(readerStats.inWorker, before + 1, 'the worker read it')
 })
+
+t.test('an edited copy of a record read before is an edit, not a re-delivered duplicate', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 5)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const copy = JSON.parse(lines[2]!) as Record<string, any>
+  copy.decision_id = 'forged'
+  const tampered = join(dir, 'tampered.jsonl')
+  writeFileSync(tampered, [...lines, JSON.stringify(copy)].join('\n') + '\n')
+  const r = await buildEvidence({ logs: [tampered] })
+  const edits = r.integrity.findings.filter((f) => f.kind === 'edit')
+  t.equal(edits.length, 1, 'the edited copy is named')
+  t.equal(edits[0]!.seq, copy.seq)
+  t.equal(r.integrity.complete, false)
+  const exact = join(dir, 'again.jsonl')
+  writeFileSync(exact, [...lines, lines[2]].join('\n') + '\n')
+  const r2 = await buildEvidence({ logs: [exact] })
+  t.same(r2.integrity.findings.filter((f) => f.kind === 'edit'), [], 'an exact copy is still a duplicate')
+  t.equal(r2.integrity.complete, true)
+})

@@ -21,7 +21,11 @@ export const WILDCARD: PathToken = Object.freeze({ wildcard: true })
 export const MAX_POINTER_LENGTH = 2048
 export const MAX_POINTER_TOKENS = 128
 
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,14})$/ // 15 digits stay below 2^53
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/
+// Past this no array fits in memory (an element takes two bytes of JSON at least), and the Wasm
+// walk's table holds indices as i32: 4294967296 wrapped to 0 there and masked the first element.
+// A larger token still names an object key.
+const MAX_INDEX = 0x7fffffff
 
 /** Parses a mask pointer; returns the tokens or a reason string (the caller names the rule). */
 export function parseMaskPointer (path: string): PathToken[] | string {
@@ -38,7 +42,7 @@ export function parseMaskPointer (path: string): PathToken[] | string {
     if (bad) return `segment ${i + 1} ("${r}") has an invalid escape: "~" must be followed by 0, 1 or 2`
     // Order matters: ~01 is "~1" literally, so ~1/~2 are decoded before ~0.
     const key = r.includes('~') ? r.replace(/~1/g, '/').replace(/~2/g, '*').replace(/~0/g, '~') : r
-    tokens.push(Object.freeze({ wildcard: false, key, index: ARRAY_INDEX.test(key) ? Number(key) : -1 }))
+    tokens.push(Object.freeze({ wildcard: false, key, index: ARRAY_INDEX.test(key) && Number(key) <= MAX_INDEX ? Number(key) : -1 }))
   }
   return tokens
 }

@@ -33,6 +33,9 @@ t.test('array indices are recognised only in canonical form', async (t) => {
   t.equal(idx('/+1'), -1)
   t.equal(idx('/1e3'), -1)
   t.equal(idx('/9999999999999999999'), -1, 'beyond safe integers is just a key')
+  t.equal(idx('/2147483647'), 2147483647)
+  t.equal(idx('/2147483648'), -1, 'past what an i32 holds (no array is that long) is just a key')
+  t.equal(idx('/4294967296'), -1)
 })
 
 t.test('invalid pointers give a reason', async (t) => {

@@ -388,3 +388,20 @@ t.test('the Wasm walk: rules as deep as a pointer may be (128 segments) reach th
     t.ok(wasm.ok && js.ok && wasm.body.equals(js.body) && !wasm.body.equals(body), `${rules[0]!.action} at depth 128: masked, as the JavaScript scanner masks it`)
   }
 })
+
+t.test('an index past 2^31 in a rule is a key only: it never stands for element 0 (the Wasm walk wrapped it) nor hides another rule', async (t) => {
+  const body = Buffer.from('{"customers":[{"name":"Ann","ssn":"123-45-6789"}],"m":{"4294967296":"x"}}')
+  const mask = compileMaskRules([
+    { path: '/customers/4294967296/name', action: 'redact' },
+    { path: '/customers/0/ssn', action: 'redact' },
+    { path: '/m/4294967296', action: 'redact' },
+  ])
+  for (const scanner of ['wasm', 'js'] as const) {
+    const r = maskJsonText(body, mask, { maxDepth: 128, lists: false, scanner })
+    t.ok(r.ok)
+    t.equal(r.ok && r.body.toString(), '{"customers":[{"name":"Ann","ssn":"[REDACTED]"}],"m":{"4294967296":"[REDACTED]"}}', `${scanner}: element 0 by its own rule only; the long index still names an object key`)
+  }
+  const removeAt = compileMaskRules([{ path: '/customers/4294967296', action: 'remove' }])
+  const r = maskJsonText(body, removeAt, { maxDepth: 128, lists: false })
+  t.equal(r.ok && r.body.toString(), body.toString(), 'nothing removed')
+})

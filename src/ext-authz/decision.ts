@@ -109,6 +109,9 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
     const problem = metadataProblem(dynamicMetadata)
     if (problem !== undefined) throw invalid(`dynamic_metadata is ${problem}`)
   }
+  // As the proxy reads it (src/proxy/decision.ts): anything but a list is an invalid decision,
+  // never a mask quietly left out of a response Envoy then forwards whole.
+  if (d.mask !== undefined && d.mask !== null && !Array.isArray(d.mask)) throw invalid('mask must be a list of rules')
   if (Array.isArray(d.mask) && d.mask.length > 0 && allow) throw invalid('mask rules cannot be enforced through ext_authz (Envoy forwards the response)')
   let cacheTtl: number | undefined
   if (d.cache_ttl !== undefined) {

@@ -100,6 +100,11 @@ t.test('the result read as the plugin reads it', async (t) => {
   const bouncer = parseExtAuthzDecision({ allow: false, status: 429, body: 'slow down' })
   t.equal(bouncer.status, 429, 'the Bouncer contract\'s allow/status work too (one bundle, both modes)')
   t.throws(() => parseExtAuthzDecision({ allowed: true, mask: [{ path: '/ssn', action: 'redact' }] }), /cannot be enforced through ext_authz/)
+  for (const mask of [{ path: '/ssn', action: 'redact' }, '/ssn', true, 1]) {
+    t.throws(() => parseExtAuthzDecision({ allowed: true, mask }), /mask must be a list of rules/, `a mask that is no list (${JSON.stringify(mask)}) is invalid, not left out`)
+  }
+  t.equal(parseExtAuthzDecision({ allowed: true, mask: [] }).allow, true, 'an empty list masks nothing')
+  t.equal(parseExtAuthzDecision({ allowed: true, mask: null }).allow, true)
   t.throws(() => parseExtAuthzDecision({ allowed: true, allow: false }), /disagree/)
 })
 

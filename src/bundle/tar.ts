@@ -180,7 +180,14 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
         return
       }
       if (h.length < BLOCK) throw new TarFormatError('archive truncated inside an entry header')
-      if (h.every(b => b === 0)) return
+      if (h.every(b => b === 0)) {
+        // The end is two zero blocks (or the input's end after one, which Go's archive/tar and
+        // so OPA accept too). A zero block followed by anything else is refused, as Go refuses
+        // it: entries hidden behind it would be read by other tar tools, never verified here.
+        const next = await r.read(BLOCK)
+        if (next.length === 0 || (next.length === BLOCK && next.every(b => b === 0))) return
+        throw new TarFormatError('a zero block followed by data (the archive ends with two zero blocks)')
+      }
       if (!checksumOk(h)) throw new TarFormatError('header checksum mismatch (corrupt or not a tar archive)')
 
       const flag = String.fromCharCode(h[156]!)

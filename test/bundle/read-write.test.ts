@@ -297,3 +297,19 @@ t.test('extended headers are bounded per entry: a run of small pax headers is re
   const ok = await readBundle(run(50))
   t.same(ok.files, ['data.json'], 'a short run (keys it does not use) still reads')
 })
+
+t.test('a zero block followed by more entries is refused (as Go\'s archive/tar, so OPA, refuses it); one or two zero blocks end the archive', async (t) => {
+  const entry = (name: string, body: string): Buffer => {
+    const data = Buffer.from(body)
+    return Buffer.concat([ustarHeader(name, data.length), data, Buffer.alloc((512 - data.length % 512) % 512)])
+  }
+  const manifest = entry('/.manifest', JSON.stringify({ revision: 'r1', roots: ['authz'] }))
+  const data = entry('/data.json', '{"authz":{"x":"y"}}')
+  const hidden = entry('/x/data.json', '{"hidden":true}')
+  const zero = Buffer.alloc(512)
+  await rejects(t, gzipSync(Buffer.concat([manifest, data, zero, hidden, zero, zero])), 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /zero block followed by data/)
+  for (const [what, end] of [['two zero blocks', Buffer.concat([zero, zero])], ['one, then the end', zero], ['two, then zero padding and anything', Buffer.concat([zero, zero, zero, Buffer.from('x'.repeat(512))])]] as const) {
+    const b = await readBundle(gzipSync(Buffer.concat([manifest, data, end])))
+    t.same(b.data, { authz: { x: 'y' } }, what)
+  }
+})

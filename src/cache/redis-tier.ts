@@ -394,6 +394,18 @@ export class RedisTier {
   #failed (op: RedisOp, err: unknown): void {
     this.#count(op, err)
     this.breaker.failure()
+    if (err === TIMEOUT) this.#dropConnection()
+  }
+
+  // A command past its deadline leaves the connection inside a reply that the server may make
+  // as long and as large as it likes (a GETRANGE answered with 800 MB was read whole and held):
+  // the connection is dropped and made anew, at most once a second.
+  #lastDrop = -Infinity
+  #dropConnection (): void {
+    const now = performance.now()
+    if (this.#closed || now - this.#lastDrop < 1000) return
+    this.#lastDrop = now
+    try { this.client.disconnect(true) } catch { /* already closing */ }
   }
 
   #count (op: RedisOp, err: unknown): void {

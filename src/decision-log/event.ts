@@ -484,7 +484,8 @@ const URL_HEADER_SET: ReadonlySet<string> = new Set(URL_HEADERS)
 function eraseQueryCredentials (root: Record<string, unknown>, isCredential: NameMatcher, scrubPath: (url: string) => string,
   scrubQueryValue: (query: string) => string, erased: string[], rewritten: string[]): void {
   const path = walk(root, HTTP_PATH)
-  if (typeof path === 'string' && path.includes('?')) {
+  // After "?", or after "#" with no "?" (OAuth's implicit flow puts tokens in the fragment).
+  if (typeof path === 'string' && (path.includes('?') || path.includes('#'))) {
     const scrubbed = scrubPath(path)
     if (scrubbed !== path) {
       setAt(root, HTTP_PATH, scrubbed)

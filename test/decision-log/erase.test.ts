@@ -88,6 +88,14 @@ t.test('token claims: credentials among the verified claims are erased from the 
   t.equal(plain.erased, undefined)
 })
 
+t.test('a credential in the path\'s fragment with no query (ext_authz inputs: /cb#access_token=...) is scrubbed', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/cb#access_token=S-frag&state=ok', headers: {} } } } }, result: true }).event as Record<string, any>
+  t.equal(ev.input.attributes.request.http.path, '/cb#access_token=[REDACTED]&state=ok')
+  t.same(ev.masked, ['/input/attributes/request/http/path'])
+})
+
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
   t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
   const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })

@@ -23,6 +23,7 @@
 // A gap is fine when drop markers in the input declare every missing seq, and the markers'
 // boundary hashes match the records on both sides.
 
+import { firstDuplicateMember } from './duplicate-keys.js'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -147,13 +148,14 @@ function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
   const name = basename(file)
   // One JSON array for the whole file (an upload body saved as is).
   if (/^\s*\[/.test(text)) {
-    try {
-      const arr = parseJsonExact(text)
-      if (Array.isArray(arr)) {
-        for (const ev of arr) pushRecord(ev, file, 1, out)
-        return false
-      }
-    } catch { /* not a single array: one array or event per line */ }
+    let arr: unknown
+    try { arr = parseJsonExact(text) } catch { /* not a single array: one array or event per line */ }
+    if (Array.isArray(arr)) {
+      const twice = firstDuplicateMember(text)
+      if (twice !== null) throw new Malformed(file, 1, `${name}: element ${twice.split('/')[1]}: member /${twice.split('/').slice(2).join('/')} appears twice (JSON.parse keeps the last, other readers the first: the record was edited)`)
+      for (const ev of arr) pushRecord(ev, file, 1, out)
+      return false
+    }
   }
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
@@ -164,6 +166,8 @@ function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
       if (allowTorn && i === lines.length - 1) return true // no newline after it: torn write
       throw new Malformed(file, i + 1, `${name}:${i + 1}: not valid JSON`)
     }
+    const twice = firstDuplicateMember(line)
+    if (twice !== null) throw new Malformed(file, i + 1, `${name}:${i + 1}: member ${twice} appears twice (JSON.parse keeps the last, other readers the first: the record was edited)`)
     if (Array.isArray(v)) for (const ev of v) pushRecord(ev, file, i + 1, out)
     else pushRecord(v, file, i + 1, out)
   }

@@ -21,6 +21,7 @@
 //   duplicate  the same record twice (at-least-once delivery re-sends a batch): counted once
 // Memory is bounded by the number of chains and open gaps, not by the number of records.
 
+import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
 import type { DropDeclaration } from '../decision-log/index.js'
 import { GENESIS_HASH } from '../decision-log/index.js'
 import { recordHash, textHash } from './hash.js'
@@ -205,11 +206,17 @@ export class ChainChecker {
     const prev = o.prev_hash
     const isMarker = o.drop !== undefined
     let computed: string
-    try { computed = (textHashed !== undefined ? textHashed : text !== undefined ? textHash(text) : null) ?? recordHash(o) } catch (e) {
+    let fast: string | null = null
+    try {
+      fast = textHashed !== undefined ? textHashed : text !== undefined ? textHash(text) : null
+      computed = fast ?? recordHash(o)
+    } catch (e) {
       this.malformed(pos, `${formatPosition(pos)}: seq ${seq}: cannot be canonicalised (${(e as Error).message})`)
       return 'skip'
     }
-    const edited = computed !== hash
+    // Off the fast path (which hashes the text itself), a member named twice hides from the
+    // parsed record (JSON.parse keeps the last) what a first-wins reader sees: an edit.
+    const edited = computed !== hash || (fast === null && text !== undefined && firstDuplicateMember(text) !== null)
     if (edited && !HEX64.test(hash)) {
       this.malformed(pos, `${formatPosition(pos)}: not a decision-log record (no valid seq / prev_hash / hash)`)
       return 'skip'

@@ -231,3 +231,19 @@ t.test('a top-level "__proto__" member added to a stored record is an edit (cons
   t.equal(r.break?.reason, 'edit')
   t.equal(r.break?.seq, 3)
 })
+
+t.test('a member named twice in a record is an edit: JSON.parse keeps the last, other readers the first', async (t) => {
+  const lines = chain(4)
+  const e = JSON.parse(lines[2]!) as Record<string, any>
+  // The hashed record's result stays last (what JSON.parse and the hash see); a first-wins reader sees allow: false.
+  const twice = lines[2]!.replace('"result":', '"result":{"allow":false},"result":')
+  t.same(JSON.parse(twice).result, e.result, 'JSON.parse sees the record as hashed')
+  const r = await verifyLog(file(t, [lines[0]!, lines[1]!, twice, lines[3]!]))
+  t.equal(r.break?.reason, 'malformed')
+  t.match(r.break?.message, /export\.jsonl:3: member \/result appears twice/)
+  const nested = lines[1]!.replace('"input":{"i":2}', '"input":{"i":2,"\\u0069":2}')
+  t.not(nested, lines[1], 'the nested copy is in place')
+  t.match((await verifyLog(file(t, [lines[0]!, nested]))).break?.message, /member \/input\/i appears twice/, 'nested, and compared decoded')
+  const arrayFile = file(t, [`[${lines[0]},${twice.replace('"seq":3', '"seq":3')}]`], 'upload.json')
+  t.match((await verifyLog(arrayFile)).break?.message, /element 1: member \/result appears twice/, 'in an upload body saved as one array')
+})

@@ -30,7 +30,7 @@
 // handle (kept open across reads of one segment) is closed only when no read is using it.
 
 import {
-  close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
+  appendFileSync, close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
   readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { open as openAsync, rename as renameAsync, unlink as unlinkAsync, type FileHandle } from 'node:fs/promises'
@@ -133,6 +133,8 @@ const MARKER_LINE = /^\{"seq":\d+,"prev_hash":"[0-9a-f]{64}","hash":"[0-9a-f]{64
 
 export const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/
 export const STATE_FILE = 'state.json'
+/** Damaged spool lines, kept (base64, with their segment and offset) before their segment goes. */
+export const CORRUPT_FILE = 'corrupt.jsonl'
 const LOCK_FILE = 'LOCK'
 
 export function segmentName (firstSeq: number): string {
@@ -185,6 +187,8 @@ export class Spool {
   recoveredBytes = 0
   /** Lines skipped by read() because they do not start with a chain prefix (tampering/corruption). */
   corruptLines = 0
+  /** segment:offset of the damaged lines kept in CORRUPT_FILE by this process. */
+  private readonly quarantined = new Set<string>()
 
   constructor (opts: SpoolOptions, hooks: SpoolHooks = {}) {
     this.opts = opts
@@ -421,8 +425,7 @@ export class Spool {
             const end = { segment: seg.name, offset: offset + p }
             const prefix = parseChainPrefixBytes(buf, from, nl)
             if (prefix === null) {
-              this.corruptLines++
-              this.hooks.warn?.('decision log spool line is not a sealed event; skipped', { segment: seg.name, offset: end.offset })
+              this.quarantine(seg.name, offset + from, buf.subarray(from, nl))
               continue
             }
             if (prefix.seq <= this.ackedHead.seq) continue
@@ -438,6 +441,24 @@ export class Spool {
       }
     }
     return items
+  }
+
+  /**
+   * A line that is not a sealed event (damaged on disk) is not delivered, and its segment goes
+   * once the lines around it are acknowledged: its bytes are first kept in corrupt.jsonl beside
+   * the segments (once per line), so that what the gap the control plane's copy shows held can
+   * still be examined.
+   */
+  private quarantine (segment: string, offset: number, bytes: Buffer): void {
+    const at = `${segment}:${offset}`
+    if (this.quarantined.has(at)) return
+    this.quarantined.add(at)
+    this.corruptLines++
+    let kept = true
+    try {
+      appendFileSync(join(this.dir, CORRUPT_FILE), JSON.stringify({ segment, offset, found_at: new Date().toISOString(), line_base64: bytes.toString('base64') }) + '\n')
+    } catch { kept = false }
+    this.hooks.warn?.(`decision log spool line is not a sealed event; skipped${kept ? ` (kept in ${CORRUPT_FILE})` : ', and could not be kept'}`, { segment, offset })
   }
 
   /** A sink took everything up to and including seq. Idempotent and monotonic. */

@@ -265,3 +265,31 @@ t.test('the reader keeps one handle per segment across batches, and none on dele
   stopped = true
   t.equal(segmentFds().size, 0, 'stop() closes the read handle too')
 })
+
+t.test('a spooled line damaged on disk is kept in corrupt.jsonl before its segment goes; the others are delivered', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const exportFile = join(tempDir(t), 'export.jsonl')
+  // Recorded while the control plane is away: the events stay in the spool.
+  let lg = new DecisionLogger({ spool_dir: dir, service_url: 'http://127.0.0.1:9', min_delay_seconds: 60, max_delay_seconds: 60, segment_max_bytes: 4096 })
+  await lg.start()
+  for (let i = 1; i <= 6; i++) lg.record({ path: 'authz/allow', input: { attributes: { request: { http: { id: `req-${i}`, path: '/' } } } }, result: { allow: true } })
+  t.equal(await lg.written(), true)
+  await lg.stop(100)
+  const seg = readdirSync(dir).find((n) => n.startsWith('seg-'))!
+  const lines = readFileSync(join(dir, seg), 'utf8').split('\n')
+  const damaged = lines[2]!.replace('"prev_hash"', '"prev_hasH"') // one bit flipped
+  lines[2] = damaged
+  writeFileSync(join(dir, seg), lines.join('\n'))
+  lg = new DecisionLogger({ spool_dir: dir, sinks: ['file'], file_path: exportFile, min_delay_seconds: 0.01, max_delay_seconds: 0.05, segment_max_bytes: 4096 })
+  await lg.start()
+  const end = Date.now() + 5000
+  while (lg.status().acked_seq < 6 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(lg.status().corrupt_lines, 1)
+  await lg.stop(1000)
+  t.same(readFileSync(exportFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [1, 2, 4, 5, 6], 'the sealed lines are delivered')
+  const kept = readFileSync(join(dir, 'corrupt.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { segment: string; offset: number; line_base64: string })
+  t.equal(kept.length, 1, 'kept once, though read more than once')
+  t.equal(kept[0]!.segment, seg)
+  t.equal(kept[0]!.offset, Buffer.byteLength(lines[0]! + '\n' + lines[1]! + '\n'))
+  t.equal(Buffer.from(kept[0]!.line_base64, 'base64').toString('utf8'), damaged, 'its bytes, as they were on disk')
+})

@@ -237,7 +237,9 @@ export class DecisionLogger {
     const at = this.deferredAt
     this.deferred = []
     this.deferredAt = []
-    for (let i = 0; i < events.length; i++) this.recordNow(events[i]!, at[i])
+    // An event that cannot be appended fails the turn's group: its request waits on it (group
+    // mode) and is refused, as when the write itself fails.
+    for (let i = 0; i < events.length; i++) if (this.recordNow(events[i]!, at[i]) === 'backpressure') this.spool.loseGroup()
   }
 
   private recordNow (d: DecisionEventInput, timestamp: string | undefined): void | 'backpressure' {
@@ -278,7 +280,7 @@ export class DecisionLogger {
         // The spool could not delete a segment: nothing sensible to do but lose this event.
         this.lose('write_error', 1)
         this.deps.log?.error({ error: (e as Error).message }, 'cannot make room in the decision log spool; event lost')
-        return undefined
+        return this.refuse()
       }
       if (marked) {
         // A drop marker took the next seq: seal again after it.

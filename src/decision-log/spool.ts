@@ -166,6 +166,8 @@ export class Spool {
   /** Where a chunk is encoded before its write (see encode). */
   private scratch = Buffer.allocUnsafe(WRITE_CHUNK_MAX_BYTES)
   private pendingGroup: Group | null = null
+  /** Set by loseGroup(): the pending group lost a line before it was queued. */
+  private groupLost = false
   private lastGroup: Group | null = null
   private toClose: Segment[] = []
   private fsyncDue = false
@@ -343,6 +345,15 @@ export class Spool {
       this.pendingGroup = this.lastGroup = { promise, settle, done: false }
     }
     this.kick()
+  }
+
+  /**
+   * A line of the group now pending could not be accepted (its segment could not be created, or
+   * room could not be made): the group resolves false once written, so that the requests waiting
+   * on it are refused, as they would be had the write itself failed.
+   */
+  loseGroup (): void {
+    if (this.pendingGroup !== null) this.groupLost = true
   }
 
   /** Resolves once everything accepted so far is on disk (false if some of it was lost). */
@@ -659,6 +670,8 @@ export class Spool {
         this.hooks.collect?.()
         const batch = this.pending
         const group = this.pendingGroup
+        const lost = this.groupLost
+        this.groupLost = false
         this.pending = []
         this.pendingGroup = null
         let ok = true
@@ -668,7 +681,7 @@ export class Spool {
           // Lines accepted while this runs form the next group: one fdatasync per group.
           for (const c of batch) if (c.seg.dirty) await this.datasync(c.seg)
         }
-        if (group !== null) { group.done = true; group.settle(ok) }
+        if (group !== null) { group.done = true; group.settle(ok && !lost) }
         if (this.toClose.length > 0) {
           const closing = this.toClose
           this.toClose = []

@@ -90,3 +90,26 @@ t.test('a spool write that fails: 503 whatever overflow says (the lost event cou
     await up.close()
   }
 })
+
+t.test('a spool segment that cannot be created: 503 whatever overflow says, in both write modes; the upstream never sees the request', async (t) => {
+  for (const [overflow, writeMode] of [['drop_oldest', 'group'], ['backpressure', 'group'], ['drop_oldest', 'sync'], ['backpressure', 'sync']] as const) {
+    const mode = `${overflow}, ${writeMode}`
+    const dir = tempDir(t)
+    const spool = join(dir, 'spool')
+    const up = await startUpstream()
+    const b = await startBouncer({
+      upstream: up.url, rego: { 'p.rego': ALLOW },
+      config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never', overflow, write_mode: writeMode } },
+    })
+    // The first segment's file cannot be opened: a dangling symlink into a missing directory.
+    symlinkSync(join(dir, 'missing', 'seg'), join(spool, 'seg-00000000000000000001.jsonl'))
+    const r = await request(`${b.url}/first`)
+    await r.body.dump()
+    t.equal(r.statusCode, 503, `${mode}: refused`)
+    t.equal(up.requests.length, 0, `${mode}: the upstream never saw it`)
+    const metrics = await (await request(`${b.adminUrl}/metrics`)).body.text()
+    t.match(metrics, /bouncer_decision_log_dropped_total\{reason="write_error"\} 1/, `${mode}: the lost event is counted`)
+    await b.close()
+    await up.close()
+  }
+})

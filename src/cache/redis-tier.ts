@@ -387,6 +387,7 @@ export class RedisTier {
       return true
     } catch (err) {
       this.#count('probe', err)
+      if (err === TIMEOUT) this.#dropConnection()
       return false
     }
   }

@@ -222,4 +222,9 @@ t.test('terminationGracePeriodSeconds must cover the preStop sleep, the drain an
   t.ok(render({ ...APP, ...grace(5), config: { server: { shutdown_timeout_seconds: 0 } } }).length > 0, 'an explicit 0 counts as 0, not as the default')
   t.ok(render({ ...APP, ...grace(10), bouncer: { ...APP.bouncer, sidecarMode: 'native' } }, 'v1.29.0').length > 0, 'native sidecars render no preStop sleep')
   t.ok(render({ ...EXISTING, workload: { ...EXISTING.workload, terminationGracePeriodSeconds: 1 } }).length > 0, 'an existing workload\'s grace period is its own')
+  // Decision logs the chart switches on from controlPlane count as well.
+  const cp = { controlPlane: { url: 'https://cp.example.com' } }
+  t.throws(() => render({ ...APP, ...grace(15), ...cp }), /\(15\) is shorter .*shutdown_flush_seconds \(5\) = 20 s/, 'logs wired from controlPlane: the flush counts')
+  t.throws(() => render({ ...APP, ...cp, config: { decision_logs: { shutdown_flush_seconds: 60 } } }), /\(30\) is shorter .*shutdown_flush_seconds \(60\) = 75 s/)
+  t.ok(render({ ...APP, ...grace(15), controlPlane: { url: 'https://cp.example.com', decisionLogs: { enabled: false } } }).length > 0, 'controlPlane without decision logs: no flush')
 })

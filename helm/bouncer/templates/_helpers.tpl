@@ -451,7 +451,9 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{/*
 Fails when the pod's terminationGracePeriodSeconds cannot cover the bouncer's own shutdown: the
 preStop sleep (container mode), then up to config.server.shutdown_timeout_seconds for in-flight
-requests, then config.decision_logs.shutdown_flush_seconds for spooled events (decision logs on).
+requests, then config.decision_logs.shutdown_flush_seconds for spooled events (decision logs on: in config,
+or wired by this chart from controlPlane, as bouncer.config does). Settings given through
+bouncer.env are not seen here.
 Past the grace period the kubelet kills the container: requests are cut and events wait in an
 emptyDir that goes with the pod. Defaults as in the bouncer's config schema.
 */}}
@@ -462,7 +464,11 @@ emptyDir that goes with the pod. Defaults as in the bouncer's config schema.
 {{- $dl := default (dict) $c.decision_logs }}
 {{- $drain := ternary $server.shutdown_timeout_seconds 10 (hasKey $server "shutdown_timeout_seconds") }}
 {{- $flush := 0 }}
-{{- if $dl.enabled }}
+{{- $logsOn := $dl.enabled }}
+{{- if and $v.controlPlane.url $v.controlPlane.decisionLogs.enabled }}
+{{- $logsOn = true }}
+{{- end }}
+{{- if $logsOn }}
 {{- $flush = ternary $dl.shutdown_flush_seconds 5 (hasKey $dl "shutdown_flush_seconds") }}
 {{- end }}
 {{- $sleep := 0 }}

@@ -27,6 +27,7 @@ import type { DecisionObserver } from '../proxy/engine.js'
 import type { PolicyInput } from '../proxy/input.js'
 import type { DecisionLogger, Masker } from '../proxy/seams.js'
 import { createShadow, type Shadow } from '../proxy/shadow.js'
+import { signingFromConfig } from './bundle-signing.js'
 import type { SecretScrubber } from '../proxy/secret-values.js'
 
 export interface ShadowComponent {
@@ -138,7 +139,11 @@ export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, 
         return
       }
       try {
-        activate(await loadPolicyFromPath(path!, entrypoint, policyOptions))
+        // A bundle archive as policy.shadow is checked against the shadow's own scope, as one
+        // from bundles.shadow_resource is: neither bundle can stand in for the other.
+        const verification = signingFromConfig(c.bundles, c.bundles.signing.shadow_scope ?? c.bundles.signing.scope)
+        const { verification: _active, ...rest } = policyOptions
+        activate(await loadPolicyFromPath(path!, entrypoint, verification === undefined ? rest : { ...rest, verification }))
       } catch (e) {
         failed('policy.shadow', e)
       }

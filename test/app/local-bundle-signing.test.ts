@@ -24,7 +24,7 @@ async function archive (t: Test, sign?: { key: string; scope?: string }): Promis
   return file
 }
 
-const signing = (scope?: string) => ({ bundles: { signing: { keys: { k1: { algorithm: 'HS256', key: SECRET } }, ...(scope ? { scope } : {}) } } })
+const signing = (scope?: string, shadowScope?: string) => ({ bundles: { signing: { keys: { k1: { algorithm: 'HS256', key: SECRET } }, ...(scope ? { scope } : {}), ...(shadowScope ? { shadow_scope: shadowScope } : {}) } } })
 
 t.test('a signed local bundle loads with the configured keys and enforces', async (t) => {
   const up = await startUpstream()
@@ -51,4 +51,20 @@ t.test('with keys configured, an unsigned, wrongly signed or wrongly scoped loca
   for (const [name, file, config, why] of cases) {
     await t.rejects(startBouncer({ upstream: up.url, policyPath: file, config }), why, name)
   }
+})
+
+t.test('a local shadow archive (policy.shadow) is checked against shadow_scope, not the active scope', async (t) => {
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  const active = await archive(t, { key: SECRET, scope: 'prod' })
+  const start = async (shadow: string) => {
+    const b = await startBouncer({ upstream: up.url, policyPath: active, config: { ...signing('prod', 'candidate'), policy: { shadow } } })
+    t.teardown(() => b.close())
+    return b
+  }
+  const good = await start(await archive(t, { key: SECRET, scope: 'candidate' }))
+  t.equal(good.app.holder.current?.revision, 'local-1', 'the active bundle, signed for prod')
+  t.equal(good.app.shadow!.holder.current?.revision, 'local-1', 'the shadow, signed for candidate, is loaded')
+  const swapped = await start(await archive(t, { key: SECRET, scope: 'prod' }))
+  t.equal(swapped.app.shadow!.holder.current, null, 'a bundle signed for the active scope is not taken as the shadow')
 })

@@ -96,7 +96,8 @@ const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 
 function errorCode (e: unknown): string {
   if (e instanceof joseErrors.JWTExpired) return 'expired'
-  if (e instanceof joseErrors.JWTClaimValidationFailed) return e.claim === 'nbf' ? 'not_yet_valid' : 'invalid_claims'
+  // A missing nbf (required_claims) is no token from the future.
+  if (e instanceof joseErrors.JWTClaimValidationFailed) return e.claim === 'nbf' && e.reason === 'check_failed' ? 'not_yet_valid' : 'invalid_claims'
   if (e instanceof joseErrors.JWSSignatureVerificationFailed) return 'invalid_signature'
   if (e instanceof joseErrors.JWKSNoMatchingKey) return 'unknown_key'
   if (e instanceof joseErrors.JWKSMultipleMatchingKeys) return 'unknown_key'

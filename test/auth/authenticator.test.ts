@@ -219,6 +219,10 @@ t.test('required_claims: a token without exp is refused by default; [] accepts i
   const withJti = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setJti('j1').setExpirationTime('5m').sign(key)
   t.equal((await bearer(jti, withJti)).identity?.jti, 'j1')
   t.throws(() => jwtConfig({ keys: [{ alg: 'HS256', secret: SECRET }], required_claims: ['exp', 'exp'] }), /required_claims/, 'a repeated claim is a config error')
+  const nbf = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }], required_claims: ['exp', 'nbf'] })
+  t.same(await bearer(nbf, withExp), { error: 'invalid_claims' }, 'a missing nbf is a missing claim, not a token from the future')
+  const future = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setNotBefore('1h').setExpirationTime('2h').sign(key)
+  t.same(await bearer(nbf, future), { error: 'not_yet_valid' }, 'an nbf in the future still is')
 })
 
 t.test('typ: only tokens whose header names the required type verify (an ID token of the same issuer is refused)', async (t) => {

@@ -81,6 +81,12 @@ t.test('host and path reach the policy as Envoy sent them (the plugin does not n
   t.same(input.parsed_path, ['A', '', 'b', '.', 'c', '..', 'd', 'e'], 'split after decoding, dot segments kept, as the plugin splits')
 })
 
+t.test('the fragment is neither path nor query (the plugin\'s url.Parse cuts it off): a token after "#" stays out of parsed_path and parsed_query', async (t) => {
+  t.same(parsePathAndQuery('/cb#access_token=SECRET&state=x'), { parsed_path: ['cb'], parsed_query: {} })
+  t.same(parsePathAndQuery('/cb?state=1#access_token=SECRET'), { parsed_path: ['cb'], parsed_query: { state: ['1'] } })
+  t.same(parsePathAndQuery('/a%23b?x=%23'), { parsed_path: ['a#b'], parsed_query: { x: ['#'] } }, 'an escaped # is data')
+})
+
 t.test('the result read as the plugin reads it', async (t) => {
   t.equal(parseExtAuthzDecision(true).allow, true)
   t.equal(parseExtAuthzDecision(false).envoy.object, false)

@@ -166,6 +166,8 @@ export class Spool {
   /** Where a chunk is encoded before its write (see encode). */
   private scratch = Buffer.allocUnsafe(WRITE_CHUNK_MAX_BYTES)
   private pendingGroup: Group | null = null
+  /** Files of segments dropOldest() took out, deleted after the next successful write (unlinkDropped). */
+  private dropped: string[] = []
   /** Set by loseGroup(): the pending group lost a line before it was queued. */
   private groupLost = false
   private lastGroup: Group | null = null
@@ -301,6 +303,7 @@ export class Spool {
     this.writtenHead = last
     if (this.opts.fsync === 'always') fsyncSync(fd)
     else seg.dirty = true
+    this.unlinkDropped()
   }
 
   /**
@@ -514,7 +517,11 @@ export class Spool {
     // never accepted as events.
     try { count(readFileSync(victim.path).toString('utf8', 0, victim.written)) } catch (e) { throw this.err('cannot read segment', e) }
     this.pending = this.pending.filter((c) => { if (c.seg !== victim) return true; for (const l of c.lines) count(l); return false })
-    this.remove(victim)
+    // Out of the spool now, off the disk only once a later write succeeds: that write carries the
+    // drop marker declaring these events (the caller chains it next), so a crash in between
+    // leaves the events on disk rather than gone undeclared.
+    this.forget(victim)
+    this.dropped.push(victim.path)
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
     if (victim.lastSeq <= this.ackedHead.seq) return null
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
@@ -579,6 +586,17 @@ export class Spool {
     seg.lastHash = last.hash
     this.totalBytes += bytes
     this.acceptedHead = last
+  }
+
+  /** Deletes the files of dropped segments: called once a write (and its fsync, by policy) has succeeded. */
+  private unlinkDropped (): void {
+    if (this.dropped.length === 0) return
+    for (const path of this.dropped.splice(0)) {
+      try { unlinkSync(path) } catch (e) {
+        // Left behind, it is deleted at the next open as acknowledged, or read again.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.warn?.('cannot delete a dropped decision log segment', { path, error: (e as Error).message })
+      }
+    }
   }
 
   /** Stop appending to seg; the writer closes its file after the lines queued for it. */
@@ -681,6 +699,7 @@ export class Spool {
           // Lines accepted while this runs form the next group: one fdatasync per group.
           for (const c of batch) if (c.seg.dirty) await this.datasync(c.seg)
         }
+        if (ok && batch.length > 0) this.unlinkDropped()
         if (group !== null) { group.done = true; group.settle(ok && !lost) }
         if (this.toClose.length > 0) {
           const closing = this.toClose

@@ -133,6 +133,10 @@ export class DecisionLogger {
 
   private lastError: string | undefined
   private lastErrorAt: string | undefined
+  /** A drop whose marker is not on disk yet (its write failed): chained before the next event. */
+  private undeclared: DropDeclaration | null = null
+  /** Queued mode: the drop whose marker went into the batch being written, until it is. */
+  private unconfirmed: DropDeclaration | null = null
   private lastSuccessAt: string | undefined
 
   constructor (config: DecisionLogConfigInput, deps: DecisionLoggerOptions = {}) {
@@ -141,12 +145,14 @@ export class DecisionLogger {
     const cfg = this.config
     this.spool = new Spool(cfg.spool, {
       warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg),
-      written: () => { this.writeFailing = false; this.uploader?.notify() },
+      written: () => { this.writeFailing = false; this.unconfirmed = null; this.uploader?.notify() },
       collect: () => this.sealDeferred(),
       lost: (head, events, error) => {
         // Those seqs never reached the disk: the chain continues from what did.
         this.head = head
         this.writeFailing = true
+        // A drop marker lost with the batch is chained again before the next event.
+        if (this.unconfirmed !== null) { this.undeclared = this.unconfirmed; this.unconfirmed = null }
         this.c.recorded -= events
         this.lose('write_error', events)
         this.deps.log?.error({ error: error.message, events }, 'cannot write decision log spool; events lost')
@@ -270,19 +276,23 @@ export class DecisionLogger {
   /** Chain and store one event given as its canonical runs: serialised once, even when a drop
    * marker takes its seq and it is sealed again. */
   private append (runs: EventRuns): void | 'backpressure' {
+    // No event follows a gap whose drop marker is not on disk: a declaration that could not be
+    // written goes first, or the event is refused.
+    if (this.undeclared !== null && !this.declare(this.undeclared)) return this.refuse()
     let entry = sealRuns(runs, this.head.seq + 1, this.head.hash)
     let data = entry.line + '\n'
     let bytes = Buffer.byteLength(data)
     if (this.spool.bytes + bytes > this.maxBytes) {
       if (this.config.overflow === 'backpressure') return this.refuse()
-      let marked: boolean
-      try { marked = this.makeRoom(bytes) } catch (e) {
-        // The spool could not delete a segment: nothing sensible to do but lose this event.
+      let made: 'none' | 'marked' | 'failed'
+      try { made = this.makeRoom(bytes) } catch (e) {
+        // The spool could not read a segment to drop: nothing sensible to do but lose this event.
         this.lose('write_error', 1)
         this.deps.log?.error({ error: (e as Error).message }, 'cannot make room in the decision log spool; event lost')
         return this.refuse()
       }
-      if (marked) {
+      if (made === 'failed') return this.refuse()
+      if (made === 'marked') {
         // A drop marker took the next seq: seal again after it.
         entry = sealRuns(runs, this.head.seq + 1, this.head.hash)
         data = entry.line + '\n'
@@ -414,9 +424,11 @@ export class DecisionLogger {
    * drop_oldest: delete old segments until `need` more bytes fit, and chain a drop marker.
    * The marker declares everything after the last delivered event up to the last one deleted:
    * that covers earlier drops too, so a declaration lost with a deleted marker is not lost from
-   * the chain (its count is carried into the new one). Returns true if a marker was chained.
+   * the chain (its count is carried into the new one). Returns whether segments were dropped
+   * and their marker chained ('marked'), or its write failed ('failed': declared later, see
+   * declare()).
    */
-  private makeRoom (need: number): boolean {
+  private makeRoom (need: number): 'none' | 'marked' | 'failed' {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
@@ -427,14 +439,26 @@ export class DecisionLogger {
       decisions += r.decisions
       carried += r.carried
     }
-    if (last === null) return false
+    if (last === null) return 'none'
     const delivered = this.spool.delivered
     this.lose('spool_full', decisions)
     this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
-    return this.appendMarker({
+    return this.declare({
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash,
-    })
+    }) ? 'marked' : 'failed'
+  }
+
+  /**
+   * Chains the marker of a drop. One that cannot be written (or, queued, whose write then fails)
+   * stays `undeclared` and is chained before the next event, which is refused until it is: the
+   * dropped segments' files stay on disk until a write carrying it succeeds (spool.ts).
+   */
+  private declare (drop: DropDeclaration): boolean {
+    if (!this.appendMarker(drop)) { this.undeclared = drop; return false }
+    this.undeclared = null
+    if (this.queued) this.unconfirmed = drop
+    return true
   }
 
   private appendMarker (drop: DropDeclaration): boolean {

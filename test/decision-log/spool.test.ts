@@ -293,3 +293,26 @@ t.test('a spooled line damaged on disk is kept in corrupt.jsonl before its segme
   t.equal(kept[0]!.offset, Buffer.byteLength(lines[0]! + '\n' + lines[1]! + '\n'))
   t.equal(Buffer.from(kept[0]!.line_base64, 'base64').toString('utf8'), damaged, 'its bytes, as they were on disk')
 })
+
+t.test('drop_oldest: a drop marker that cannot be written refuses the event, keeps the dropped segment on disk, and goes first once it can', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const sink = gateSink() // never open: nothing is delivered, the spool fills
+  const b = await start(t, dir, sink, { write_mode: 'sync', segment_max_bytes: 4096, max_bytes: 24 * 1024 })
+  // Each event fills a segment of its own, so the marker after one opens a new segment file.
+  const big = (i: number) => ({ path: 'envoy/authz/allow', input: { ...sampleInput(i), pad: 'x'.repeat(4200) }, result: true })
+  let i = 0
+  while (b.status().spool_bytes + 4800 <= 24 * 1024) t.equal(b.record(big(i++)), undefined)
+  const segments = () => readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()
+  const oldest = segments()[0]!
+  const head = b.status().head
+  // The segment the drop marker will open is the full device.
+  symlinkSync('/dev/full', join(dir, `seg-${String(head.seq + 1).padStart(20, '0')}.jsonl`))
+  t.equal(b.record(big(i++)), 'backpressure', 'the event that needed the room is refused: its gap could not be declared')
+  t.ok(existsSync(join(dir, oldest)), 'the dropped segment is still on disk (no marker declares it yet)')
+  t.same(b.status().head, head, 'nothing was chained')
+  t.equal(b.record(big(i++)), undefined, 'the next event goes, after the marker')
+  t.notOk(existsSync(join(dir, oldest)), 'the dropped segment is gone now that its marker is written')
+  const r = await verifyLog(dir)
+  t.ok(r.ok, r.break?.message ?? 'the spool verifies')
+  t.ok(r.declared_drops.some((d) => d.from_seq === 1), 'the marker declares the dropped events from seq 1')
+})

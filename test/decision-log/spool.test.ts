@@ -316,3 +316,27 @@ t.test('drop_oldest: a drop marker that cannot be written refuses the event, kee
   t.ok(r.ok, r.break?.message ?? 'the spool verifies')
   t.ok(r.declared_drops.some((d) => d.from_seq === 1), 'the marker declares the dropped events from seq 1')
 })
+
+t.test('drop_oldest, group mode: a drop marker lost with its batch is chained again before the next event', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const b = await start(t, dir, gateSink(), { write_mode: 'group', segment_max_bytes: 4096, max_bytes: 24 * 1024 })
+  const big = (i: number) => ({ path: 'envoy/authz/allow', input: { ...sampleInput(i), pad: 'x'.repeat(4200) }, result: true })
+  let i = 0
+  while (b.status().spool_bytes + 4800 <= 24 * 1024) { b.record(big(i++)); t.equal(await b.written(), true) }
+  const oldest = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()[0]!
+  const head = b.status().head
+  symlinkSync('/dev/full', join(dir, `seg-${String(head.seq + 1).padStart(20, '0')}.jsonl`))
+  b.record(big(i++))
+  t.equal(await b.written(), false, 'the batch with the marker and the event failed: the event\'s request is refused')
+  t.ok(existsSync(join(dir, oldest)), 'the dropped segment is still on disk')
+  b.record(big(i++))
+  t.equal(await b.written(), true, 'the next turn writes the marker, then its event')
+  t.notOk(existsSync(join(dir, oldest)), 'and only then the dropped segment goes')
+  const lines = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+  const next = lines.map((l) => JSON.parse(l) as { seq: number; drop?: { from_seq: number } }).find((e) => e.seq === head.seq + 1)
+  t.equal(next?.drop?.from_seq, 1, 'the record right after the old head is the drop marker, not the event')
+  await b.stop(0)
+  const r = await verifyLog(dir)
+  t.ok(r.ok, r.break?.message ?? 'the spool verifies')
+  t.ok(r.declared_drops.some((d) => d.from_seq === 1), 'the marker declares the dropped events from seq 1')
+})

@@ -21,7 +21,7 @@ export function firstDuplicateMember (text: string): string | null {
         if (d === 0x5c) { escaped = true; j++; continue }
         if (d === 0x22) break
       }
-      if (expectKey) {
+      if (expectKey && names[names.length - 1] !== null) {
         const raw = text.slice(i, j + 1)
         const name = escaped ? JSON.parse(raw) as string : raw.slice(1, -1)
         const set = names[names.length - 1]!
@@ -34,9 +34,10 @@ export function firstDuplicateMember (text: string): string | null {
     } else if (c === 0x7b) { // {
       names.push(new Set()); path.push(''); index.push(-1); expectKey = true
     } else if (c === 0x5b) { // [
-      names.push(null); path.push('0'); index.push(0)
+      names.push(null); path.push('0'); index.push(0); expectKey = false
     } else if (c === 0x7d || c === 0x5d) {
-      names.pop(); path.pop(); index.pop()
+      // "{}" leaves a name expected that never came: the container it sits in decides what's next.
+      names.pop(); path.pop(); index.pop(); expectKey = false
     } else if (c === 0x2c) { // ,
       const top = names.length - 1
       if (top >= 0 && names[top] !== null) expectKey = true

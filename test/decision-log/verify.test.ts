@@ -247,3 +247,10 @@ t.test('a member named twice in a record is an edit: JSON.parse keeps the last, 
   const arrayFile = file(t, [`[${lines[0]},${twice.replace('"seq":3', '"seq":3')}]`], 'upload.json')
   t.match((await verifyLog(arrayFile)).break?.message, /element 1: member \/result appears twice/, 'in an upload body saved as one array')
 })
+
+t.test('an intact record holding an empty object before a string in a list verifies (the duplicate check once threw on it)', async (t) => {
+  const s = sealEvent({ decision_id: 'd1', path: 'p', input: { parsed_body: [{}, 'x'] }, result: { allow: true }, labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z' }, 1, GENESIS_HASH)
+  const r = await verifyLog(file(t, [s.line]))
+  t.ok(r.ok, r.break?.message ?? 'intact')
+  t.equal(r.records, 1)
+})

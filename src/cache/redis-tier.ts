@@ -130,6 +130,7 @@ export class RedisTier {
     // state and its log lines, so they are consumed here (an 'error' event without a listener
     // would be printed by ioredis on every attempt).
     this.client.on('error', () => {})
+    this.client.on('ready', () => { this.#gen++ })
     if (!this.#cluster) {
       // ioredis' own command timeout (redis-client.ts) guards the handshake, which this tier
       // does not send; once the connection is ready, every command is this tier's and bounded
@@ -176,11 +177,12 @@ export class RedisTier {
       for (const l of lookups) l!(SKIPPED)
       return
     }
+    const gen = this.#gen
     const batch: Batch = {
       deadline: performance.now() + this.#timeoutMs,
       done: false,
       lookups,
-      timeout: () => this.#lookupsFailed(batch, TIMEOUT),
+      timeout: () => { this.#lookupsFailed(batch, TIMEOUT); this.#dropConnection(gen) },
     }
     if (this.#cluster) { this.#sendEach(batch, keys); return }
     let p: Promise<Array<Buffer | null>>
@@ -282,10 +284,11 @@ export class RedisTier {
       this.#failed('set', err)
       return
     }
+    const gen = this.#gen
     const w: Pending = {
       deadline: performance.now() + this.#timeoutMs,
       done: false,
-      timeout: () => { w.done = true; this.#failed('set', TIMEOUT) },
+      timeout: () => { w.done = true; this.#failed('set', TIMEOUT); this.#dropConnection(gen) },
     }
     this.#track(w)
     p.then(() => {
@@ -382,12 +385,13 @@ export class RedisTier {
   }
 
   async #ping (): Promise<boolean> {
+    const gen = this.#gen
     try {
       await this.#bounded(this.client.ping())
       return true
     } catch (err) {
       this.#count('probe', err)
-      if (err === TIMEOUT) this.#dropConnection()
+      if (err === TIMEOUT) this.#dropConnection(gen)
       return false
     }
   }
@@ -395,17 +399,17 @@ export class RedisTier {
   #failed (op: RedisOp, err: unknown): void {
     this.#count(op, err)
     this.breaker.failure()
-    if (err === TIMEOUT) this.#dropConnection()
   }
 
-  // A command past its deadline leaves the connection inside a reply that the server may make
-  // as long and as large as it likes (a GETRANGE answered with 800 MB was read whole and held):
-  // the connection is dropped and made anew, at most once a second.
-  #lastDrop = -Infinity
-  #dropConnection (): void {
-    const now = performance.now()
-    if (this.#closed || now - this.#lastDrop < 1000) return
-    this.#lastDrop = now
+  // A command past its deadline leaves its connection inside a reply that the server may make
+  // as long and as large as it likes (a GETRANGE or PING answered with 800 MB was read whole and
+  // held): that connection is dropped and made anew (ioredis' reconnect delay paces it), once per
+  // connection: `gen` is the connection the command went out on, counted at each 'ready'.
+  #gen = 0
+  #droppedGen = -1
+  #dropConnection (gen: number): void {
+    if (this.#closed || gen !== this.#gen || this.#droppedGen === gen) return
+    this.#droppedGen = gen
     try { this.client.disconnect(true) } catch { /* already closing */ }
   }
 

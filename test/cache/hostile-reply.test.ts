@@ -87,4 +87,9 @@ t.test('the breaker\'s PING probe answered by an endless bulk reply: the same', 
   t.ok(sockets[0]!.streamed < 256 * 1024 * 1024, `it stopped reading long before the announced 1 GiB (${(sockets[0]!.streamed / 1048576).toFixed(1)} MiB sent)`)
   await waitUntil(() => sockets.length >= 2)
   t.ok(sockets.length >= 2, 'and a new connection was made')
+  // The new connection's probe meets the same reply: it is dropped as well, however soon after
+  // the first (a once-a-second limit let it read the whole GiB).
+  await waitUntil(() => sockets[1]!.closed)
+  t.ok(sockets[1]!.closed, 'the second connection was dropped too')
+  t.ok(sockets[1]!.streamed < 256 * 1024 * 1024, `it too stopped reading early (${(sockets[1]!.streamed / 1048576).toFixed(1)} MiB sent)`)
 })

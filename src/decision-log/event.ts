@@ -512,6 +512,20 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     const e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
     if (e !== v) setAt(root, ['input', field], e)
   }
+  // ext_authz leaves a fragment where the plugin does (src/ext-authz/input.ts): in the last path
+  // segment (`/cb#access_token=abc`) or the last query value (`?x=1#access_token=abc`).
+  const pp = (root.input as Record<string, unknown>).parsed_path
+  if (Array.isArray(pp)) {
+    let copy: unknown[] | undefined
+    pp.forEach((seg: unknown, i) => {
+      if (typeof seg !== 'string' || !seg.includes('#') || !seg.includes('=')) return
+      const scrubbed = scrubPath(seg)
+      if (scrubbed === seg) return
+      ;(copy ??= [...pp])[i] = scrubbed
+      rewritten.push('/input/parsed_path/' + i)
+    })
+    if (copy !== undefined) setAt(root, ['input', 'parsed_path'], copy)
+  }
   // parsed_query splits on "&" only, so `?x=1;token=abc` is x: ["1;token=abc"]: the token hides in
   // a value. The path above was scrubbed with ";" as a separator (some upstreams split on it);
   // the values get the same treatment.
@@ -524,7 +538,7 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
       let next: unknown[] | undefined
       for (let i = 0; i < list.length; i++) {
         const one = list[i]
-        if (typeof one !== 'string' || !one.includes(';') || !one.includes('=')) continue
+        if (typeof one !== 'string' || (!one.includes(';') && !one.includes('#')) || !one.includes('=')) continue
         const scrubbed = scrubQueryValue(one)
         if (scrubbed === one) continue
         next ??= [...list]

@@ -218,9 +218,13 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
         for (const k of Object.keys(input.parsed_query)) {
           const list = input.parsed_query[k]
           if (!Array.isArray(list)) continue
-          list.forEach((one, i) => { if (typeof one === 'string' && one.includes(';')) scanParams(one, true, `/input/parsed_query/${escapePointer(k)}/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
+          list.forEach((one, i) => { if (typeof one === 'string' && (one.includes(';') || one.includes('#'))) scanParams(one, true, `/input/parsed_query/${escapePointer(k)}/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
         }
       }
+    }
+    // A fragment left in the last path segment (ext_authz, as the plugin leaves it).
+    if (Array.isArray(input.parsed_path)) {
+      input.parsed_path.forEach((seg, i) => { if (typeof seg === 'string' && seg.includes('#')) scanParams(seg, false, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
     }
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
     if (input.identity !== undefined) scanTree(input.identity, '/input/identity', CREDENTIAL_CLAIMS, out, budget)

@@ -70,14 +70,10 @@ function parseForm (q: string): Record<string, string[]> {
 }
 
 export function parsePathAndQuery (path: string): { parsed_path: string[]; parsed_query: Record<string, string[]> } {
-  // The fragment is neither path nor query (the plugin's url.Parse cuts it off first); left in,
-  // a token after "#" (OAuth's implicit flow) reached parsed_path or a query value.
-  const hash = path.indexOf('#')
-  const target = hash < 0 ? path : path.slice(0, hash)
-  const q = target.indexOf('?')
-  const raw = q < 0 ? target : target.slice(0, q)
+  const q = path.indexOf('?')
+  const raw = q < 0 ? path : path.slice(0, q)
   const decoded = unescape(raw, false)
-  return { parsed_path: decoded.replace(/^\/+/, '').split('/'), parsed_query: parseForm(q < 0 ? '' : target.slice(q + 1)) }
+  return { parsed_path: decoded.replace(/^\/+/, '').split('/'), parsed_query: parseForm(q < 0 ? '' : path.slice(q + 1)) }
 }
 
 /** Go's strconv.ParseInt(s, 10, 64). */

@@ -94,6 +94,12 @@ t.test('a credential in the path\'s fragment with no query (ext_authz inputs: /c
   const ev = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/cb#access_token=S-frag&state=ok', headers: {} } } } }, result: true }).event as Record<string, any>
   t.equal(ev.input.attributes.request.http.path, '/cb#access_token=[REDACTED]&state=ok')
   t.same(ev.masked, ['/input/attributes/request/http/path'])
+  // ext_authz leaves the fragment in the last path segment or query value, as the plugin does.
+  const ext = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/cb#access_token=S-frag2&state=ok', headers: {} } } }, parsed_path: ['cb#access_token=S-frag2&state=ok'], parsed_query: { x: ['1#access_token=S-frag3'] } }, result: true }).event as Record<string, any>
+  t.notOk(JSON.stringify(ext).includes('S-frag'), 'no token left anywhere in the event')
+  t.same(ext.input.parsed_path, ['cb#access_token=[REDACTED]&state=ok'])
+  t.same({ ...ext.input.parsed_query }, { x: ['1#access_token=[REDACTED]'] })
+  t.same([...ext.masked].sort(), ['/input/attributes/request/http/path', '/input/parsed_path/0', '/input/parsed_query/x/0'])
 })
 
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {

@@ -57,3 +57,8 @@ t.test('token claims: a credential claim, also after an IdP prefix, is found; er
   ])
   t.same(scanEvent(withIdentity({ sub: 'alice', roles: ['admin'], tokenizer: 'x', token_type: 'Bearer' })), [], 'names that only start like one')
 })
+
+t.test('a fragment left in the last path segment or query value (ext_authz) is scanned', async (t) => {
+  const e = { input: { attributes: { request: { http: { path: '/cb', headers: {} } } }, parsed_path: ['cb#access_token=FRAG1'], parsed_query: { x: ['1#id_token=FRAG2'] } } }
+  t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`), ['/input/parsed_query/x/0 query parameter id_token', '/input/parsed_path/0 query parameter access_token'])
+})

@@ -31,7 +31,7 @@
 
 import {
   appendFileSync, close as closeCb, closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, ftruncateSync, mkdirSync, openSync,
-  readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync,
+  readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs'
 import { open as openAsync, rename as renameAsync, unlink as unlinkAsync, type FileHandle } from 'node:fs/promises'
 import { promisify } from 'node:util'
@@ -135,6 +135,7 @@ export const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/
 export const STATE_FILE = 'state.json'
 /** Damaged spool lines, kept (base64, with their segment and offset) before their segment goes. */
 export const CORRUPT_FILE = 'corrupt.jsonl'
+const MAX_CORRUPT_BYTES = 16 * 1024 * 1024
 const LOCK_FILE = 'LOCK'
 
 export function segmentName (firstSeq: number): string {
@@ -191,8 +192,10 @@ export class Spool {
   recoveredBytes = 0
   /** Lines skipped by read() because they do not start with a chain prefix (tampering/corruption). */
   corruptLines = 0
-  /** segment:offset of the damaged lines kept in CORRUPT_FILE by this process. */
-  private readonly quarantined = new Set<string>()
+  /** segment:offset of the damaged lines CORRUPT_FILE holds (read from it when first needed). */
+  private quarantined: Set<string> | null = null
+  /** segment:offset of the damaged lines this process met (corruptLines counts each once). */
+  private readonly counted = new Set<string>()
 
   constructor (opts: SpoolOptions, hooks: SpoolHooks = {}) {
     this.opts = opts
@@ -465,14 +468,37 @@ export class Spool {
    */
   private quarantine (segment: string, offset: number, bytes: Buffer): void {
     const at = `${segment}:${offset}`
-    if (this.quarantined.has(at)) return
-    this.quarantined.add(at)
+    if (this.counted.has(at)) return
+    this.counted.add(at)
     this.corruptLines++
+    if (this.quarantined === null) this.quarantined = this.readQuarantined()
+    if (this.quarantined.has(at)) {
+      this.hooks.warn?.(`decision log spool line is not a sealed event; skipped (kept in ${CORRUPT_FILE} already)`, { segment, offset })
+      return
+    }
+    this.quarantined.add(at)
     let kept = true
+    const file = join(this.dir, CORRUPT_FILE)
     try {
-      appendFileSync(join(this.dir, CORRUPT_FILE), JSON.stringify({ segment, offset, found_at: new Date().toISOString(), line_base64: bytes.toString('base64') }) + '\n')
+      // Bounded: a disk that damages lines by the thousand is a disk to replace, not to copy.
+      if (existsSync(file) && statSync(file).size >= MAX_CORRUPT_BYTES) kept = false
+      else appendFileSync(file, JSON.stringify({ segment, offset, found_at: new Date().toISOString(), line_base64: bytes.toString('base64') }) + '\n')
     } catch { kept = false }
     this.hooks.warn?.(`decision log spool line is not a sealed event; skipped${kept ? ` (kept in ${CORRUPT_FILE})` : ', and could not be kept'}`, { segment, offset })
+  }
+
+  /** The segment:offset of the lines CORRUPT_FILE already holds (kept by an earlier process too). */
+  private readQuarantined (): Set<string> {
+    const keys = new Set<string>()
+    let text: string
+    try { text = readFileSync(join(this.dir, CORRUPT_FILE), 'utf8') } catch { return keys }
+    for (const line of text.split('\n')) {
+      try {
+        const o = JSON.parse(line) as { segment?: unknown; offset?: unknown }
+        if (typeof o.segment === 'string' && typeof o.offset === 'number') keys.add(`${o.segment}:${o.offset}`)
+      } catch { /* a torn last line */ }
+    }
+    return keys
   }
 
   /** A sink took everything up to and including seq. Idempotent and monotonic. */

@@ -340,3 +340,24 @@ t.test('drop_oldest, group mode: a drop marker lost with its batch is chained ag
   t.ok(r.ok, r.break?.message ?? 'the spool verifies')
   t.ok(r.declared_drops.some((d) => d.from_seq === 1), 'the marker declares the dropped events from seq 1')
 })
+
+t.test('a damaged line is kept in corrupt.jsonl once, however often the spool is reopened before its segment goes', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const down = 'http://127.0.0.1:9'
+  let lg = new DecisionLogger({ spool_dir: dir, service_url: down, min_delay_seconds: 60, max_delay_seconds: 60 })
+  await lg.start()
+  for (let i = 1; i <= 4; i++) lg.record({ path: 'authz/allow', input: { attributes: { request: { http: { id: `req-${i}`, path: '/' } } } }, result: { allow: true } })
+  t.equal(await lg.written(), true)
+  await lg.stop(100)
+  const seg = readdirSync(dir).find((n) => n.startsWith('seg-'))!
+  const lines = readFileSync(join(dir, seg), 'utf8').split('\n')
+  lines[1] = lines[1]!.replace('"prev_hash"', '"prev_hasH"')
+  writeFileSync(join(dir, seg), lines.join('\n'))
+  for (let r = 0; r < 3; r++) {
+    lg = new DecisionLogger({ spool_dir: dir, service_url: down, min_delay_seconds: 0.01, max_delay_seconds: 0.05 })
+    await lg.start()
+    await waitFor(() => lg.status().corrupt_lines === 1, 5000, 'the damaged line met by the uploader')
+    await lg.stop(100)
+  }
+  t.equal(readFileSync(join(dir, 'corrupt.jsonl'), 'utf8').trim().split('\n').length, 1, 'one entry after three openings')
+})

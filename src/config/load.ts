@@ -285,9 +285,11 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   // A shadow bundle signed like the active one could be moved to the active resource and
   // enforced by whoever can write the bundle store: two scopes keep the two apart.
   const sign = c.bundles.signing
-  if (c.bundles.shadow_resource !== undefined && Object.keys(sign.keys).length > 0) {
+  // A shadow bundle from the service, or a bundle archive as policy.shadow (verified with the same keys).
+  const shadowBundle = c.bundles.shadow_resource !== undefined || /\.(tar\.gz|tgz)$/.test(c.policy.shadow ?? '')
+  if (shadowBundle && Object.keys(sign.keys).length > 0) {
     if (sign.shadow_scope === undefined) {
-      if (c.production && !c.allow_insecure) p.push(`${where('bundles.signing.shadow_scope')}: is required in production mode with bundles.shadow_resource and signing keys (sign shadow bundles with another scope than the active bundle's, so that one cannot be enforced as the other)`)
+      if (c.production && !c.allow_insecure) p.push(`${where('bundles.signing.shadow_scope')}: is required in production mode with a shadow bundle (bundles.shadow_resource or a policy.shadow archive) and signing keys (sign shadow bundles with another scope than the active bundle's, so that one cannot be enforced as the other)`)
     } else if (sign.scope === undefined) {
       p.push(`${where('bundles.signing.scope')}: must be set when bundles.signing.shadow_scope is (without it the active bundle's signature may carry any scope, the shadow's too)`)
     } else if (sign.scope === sign.shadow_scope) {

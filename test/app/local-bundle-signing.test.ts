@@ -68,3 +68,14 @@ t.test('a local shadow archive (policy.shadow) is checked against shadow_scope, 
   const swapped = await start(await archive(t, { key: SECRET, scope: 'prod' }))
   t.equal(swapped.app.shadow!.holder.current, null, 'a bundle signed for the active scope is not taken as the shadow')
 })
+
+t.test('shadow_scope rules hold for a policy.shadow archive as for bundles.shadow_resource', async (t) => {
+  const { createConfig } = await import('../../src/config/index.js')
+  const keys = { k1: { algorithm: 'HS256', key: SECRET } }
+  const base = { upstream: { url: 'http://127.0.0.1:1' }, policy: { path: '/etc/p/active.tar.gz', shadow: '/etc/p/shadow.tar.gz' } }
+  t.throws(() => createConfig({ ...base, bundles: { signing: { keys, scope: 'prod', shadow_scope: 'prod' } } }), /bundles\.signing\.shadow_scope.*must differ from bundles\.signing\.scope/)
+  t.throws(() => createConfig({ ...base, bundles: { signing: { keys, shadow_scope: 'candidate' } } }), /bundles\.signing\.scope.*must be set when bundles\.signing\.shadow_scope is/)
+  t.throws(() => createConfig({ ...base, production: true, bundles: { signing: { keys, scope: 'prod' } } }), /shadow_scope.*is required in production mode with a shadow bundle/)
+  t.ok(createConfig({ ...base, bundles: { signing: { keys, scope: 'prod', shadow_scope: 'candidate' } } }), 'two scopes: accepted')
+  t.ok(createConfig({ ...base, policy: { path: '/etc/p/active.tar.gz', shadow: '/etc/p/candidate-rego/' }, bundles: { signing: { keys, scope: 'prod', shadow_scope: 'prod' } } }), 'a Rego directory as the shadow is not a signed bundle: no rule')
+})

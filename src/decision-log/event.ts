@@ -4,6 +4,7 @@
 // timestamp, metrics). Everything sensitive is removed here, before the event is serialised,
 // so nothing unmasked ever reaches the spool, a sink or the control plane.
 
+import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
 import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
@@ -195,6 +196,8 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   const queryNames = opts.eraseQueryParams ?? []
   const isCredential = compileNameMatcher(queryNames)
   const isCredentialClaim = compileClaimMatcher(queryNames)
+  // Per builder: another builder may erase other names.
+  const claimErasures = new WeakMap<object, { value: unknown; erased: readonly string[] }>()
   const scrubPath = compileUrlScrubber(isCredential)
   const scrubQueryValue = compileUrlScrubber(isCredential, { queryOnly: true })
   const mask = opts.mask
@@ -242,8 +245,16 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       // `tokens.refresh_token`), which the policy may read but the log must not keep.
       const identity = (event.input as Record<string, unknown>).identity
       if (identity !== null && typeof identity === 'object') {
-        const e = eraseKeysDeep(identity, isCredentialClaim, '/input/identity', erased)
-        if (e !== identity) setAt(event as unknown as Record<string, unknown>, ['input', 'identity'], e)
+        // The authenticator shares one frozen identity per token: its erasure is worked out once.
+        let done = Object.isFrozen(identity) ? claimErasures.get(identity) : undefined
+        if (done === undefined) {
+          const at: string[] = []
+          done = { value: eraseKeysDeep(identity, isCredentialClaim, '/input/identity', at), erased: at }
+          // Shared by every event of the token from now on: frozen, as the identity it came from.
+          if (Object.isFrozen(identity)) claimErasures.set(identity, { value: deepFreeze(done.value), erased: done.erased })
+        }
+        for (const p of done.erased) erased.push(p)
+        if (done.value !== identity) setAt(event as unknown as Record<string, unknown>, ['input', 'identity'], done.value)
       }
     }
 

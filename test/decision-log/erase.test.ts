@@ -211,3 +211,21 @@ t.test('end to end: a request carrying credentials everywhere leaves none in the
   t.same(leaked(chunks.join('')), [], 'no secret in the process log')
   t.ok(chunks.join('').includes('"msg":"request"'), 'the process log was captured')
 })
+
+t.test('a frozen identity (one per token) is erased once and its result shared, frozen; events stay right', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const identity = Object.freeze({ sub: 'alice', idp_access_token: 'S-claim' })
+  const input = () => ({ attributes: { request: { http: { method: 'GET', path: '/a', headers: {} } } }, identity })
+  const a = build({ path: 'p', input: input(), result: true }).event as Record<string, any>
+  const b = build({ path: 'p', input: input(), result: true }).event as Record<string, any>
+  t.same(a.input.identity, { sub: 'alice' })
+  t.equal(b.input.identity, a.input.identity, 'the same erased copy')
+  t.ok(Object.isFrozen(a.input.identity))
+  t.same(b.erased, ['/input/identity/idp_access_token'], 'each event lists what was erased')
+  const mutable = { sub: 'bob', refresh_token: 'S-claim2' }
+  const c = build({ path: 'p', input: { ...input(), identity: mutable }, result: true }).event as Record<string, any>
+  mutable.sub = 'mallory'
+  const d = build({ path: 'p', input: { ...input(), identity: mutable }, result: true }).event as Record<string, any>
+  t.same([c.input.identity, d.input.identity], [{ sub: 'bob' }, { sub: 'mallory' }], 'an identity that is not frozen is erased each time')
+})

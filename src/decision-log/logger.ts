@@ -135,8 +135,8 @@ export class DecisionLogger {
   private lastErrorAt: string | undefined
   /** A drop whose marker is not on disk yet (its write failed): chained before the next event. */
   private undeclared: DropDeclaration | null = null
-  /** Queued mode: the drop whose marker went into the batch being written, until it is. */
-  private unconfirmed: DropDeclaration | null = null
+  /** Queued mode: the drop whose marker went into a batch not yet written, and the marker's seq. */
+  private unconfirmed: { drop: DropDeclaration; seq: number } | null = null
   private lastSuccessAt: string | undefined
 
   constructor (config: DecisionLogConfigInput, deps: DecisionLoggerOptions = {}) {
@@ -145,14 +145,22 @@ export class DecisionLogger {
     const cfg = this.config
     this.spool = new Spool(cfg.spool, {
       warn: (msg, detail) => this.deps.log?.warn(detail ?? {}, msg),
-      written: () => { this.writeFailing = false; this.unconfirmed = null; this.uploader?.notify() },
+      written: () => { this.writeFailing = false; this.markerWritten(); this.uploader?.notify() },
       collect: () => this.sealDeferred(),
       lost: (head, events, error) => {
         // Those seqs never reached the disk: the chain continues from what did.
         this.head = head
         this.writeFailing = true
-        // A drop marker lost with the batch is chained again before the next event.
-        if (this.unconfirmed !== null) { this.undeclared = this.unconfirmed; this.unconfirmed = null }
+        // A drop marker lost with the batch is chained again before the next event; one the
+        // batch wrote before it failed (at or before `head`) is on disk.
+        const u = this.unconfirmed
+        if (u !== null) {
+          this.unconfirmed = null
+          if (u.seq <= head.seq) { if (this.undeclared === null) this.spool.setPendingDrop(null) } else {
+            this.undeclared = u.drop
+            this.spool.setPendingDrop({ drop: u.drop, marker_seq: null })
+          }
+        }
         this.c.recorded -= events
         this.lose('write_error', events)
         this.deps.log?.error({ error: error.message, events }, 'cannot write decision log spool; events lost')
@@ -179,6 +187,13 @@ export class DecisionLogger {
       this.deps.log?.warn({ bytes: this.spool.recoveredBytes }, 'decision log spool had a torn tail; it was cut off')
     }
     this.head = this.spool.head
+    // A drop whose marker an earlier process could not write (or had not yet written) is chained
+    // before anything else; one whose marker reached the disk (at or before the head) is done.
+    const pending = this.spool.pendingDrop
+    if (pending !== null) {
+      if (pending.marker_seq !== null && pending.marker_seq <= this.head.seq) this.spool.setPendingDrop(null)
+      else this.undeclared = pending.drop
+    }
     this.sink = this.deps.sink ?? this.makeSink()
     this.uploader = new Uploader(this.spool, this.sink, {
       intervalMs: this.config.upload_interval_ms,
@@ -455,10 +470,28 @@ export class DecisionLogger {
    * dropped segments' files stay on disk until a write carrying it succeeds (spool.ts).
    */
   private declare (drop: DropDeclaration): boolean {
-    if (!this.appendMarker(drop)) { this.undeclared = drop; return false }
+    if (!this.appendMarker(drop)) {
+      this.undeclared = drop
+      this.spool.setPendingDrop({ drop, marker_seq: null })
+      return false
+    }
+    const seq = this.head.seq // the marker's
     this.undeclared = null
-    if (this.queued) this.unconfirmed = drop
+    this.spool.confirmDrops(seq)
+    if (this.queued) {
+      // On disk once the batch carrying it is written: until then a restart must chain it again.
+      this.unconfirmed = { drop, seq }
+      this.spool.setPendingDrop({ drop, marker_seq: seq })
+    } else if (this.spool.pendingDrop !== null) this.spool.setPendingDrop(null)
     return true
+  }
+
+  /** The queued marker of `unconfirmed` is on disk (the last line written is at or past it). */
+  private markerWritten (): void {
+    const u = this.unconfirmed
+    if (u === null || this.spool.written.seq < u.seq) return
+    this.unconfirmed = null
+    if (this.undeclared === null) this.spool.setPendingDrop(null)
   }
 
   private appendMarker (drop: DropDeclaration): boolean {

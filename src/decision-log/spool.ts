@@ -40,6 +40,7 @@ import { join, resolve } from 'node:path'
 import { BouncerError } from '../errors.js'
 import { GENESIS, type ChainHead, parseChainPrefix, parseChainPrefixBytes } from './chain.js'
 import type { FsyncPolicy } from './config.js'
+import type { DropDeclaration } from './event.js'
 
 export interface SpoolOptions {
   readonly dir: string
@@ -135,6 +136,9 @@ export const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/
 export const STATE_FILE = 'state.json'
 /** Damaged spool lines, kept (base64, with their segment and offset) before their segment goes. */
 export const CORRUPT_FILE = 'corrupt.jsonl'
+
+/** A drop declaration whose marker is not known to be on disk, and the seq its marker took (null: none yet). */
+export interface PendingDrop { drop: DropDeclaration; marker_seq: number | null }
 const MAX_CORRUPT_BYTES = 16 * 1024 * 1024
 const LOCK_FILE = 'LOCK'
 
@@ -167,8 +171,12 @@ export class Spool {
   /** Where a chunk is encoded before its write (see encode). */
   private scratch = Buffer.allocUnsafe(WRITE_CHUNK_MAX_BYTES)
   private pendingGroup: Group | null = null
-  /** Files of segments dropOldest() took out, deleted after the next successful write (unlinkDropped). */
-  private dropped: string[] = []
+  /** Files of segments dropOldest() took out, with the seq of the drop marker declaring them once
+   * the logger chained one (confirmDrops): deleted once that seq is on disk (unlinkDropped). */
+  private dropped: Array<{ path: string; markerSeq: number | null }> = []
+  /** A drop whose marker is not known to be on disk (the logger's), kept in state.json so that a
+   * restart chains it again rather than losing it (see DecisionLogger.declare). */
+  private pendingDropState: PendingDrop | null = null
   /** Set by loseGroup(): the pending group lost a line before it was queued. */
   private groupLost = false
   private lastGroup: Group | null = null
@@ -236,6 +244,7 @@ export class Spool {
     try {
       const state = this.readState()
       this.ackedHead = state?.acked ?? GENESIS
+      this.pendingDropState = state?.pendingDrop ?? null
       this.deliveredHead = state?.delivered ?? this.ackedHead
       if (state?.instanceId !== undefined) this.instanceId = state.instanceId
       else { this.instanceId = randomUUID(); this.writeStateSync() }
@@ -547,7 +556,7 @@ export class Spool {
     // drop marker declaring these events (the caller chains it next), so a crash in between
     // leaves the events on disk rather than gone undeclared.
     this.forget(victim)
-    this.dropped.push(victim.path)
+    this.dropped.push({ path: victim.path, markerSeq: null })
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
     if (victim.lastSeq <= this.ackedHead.seq) return null
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
@@ -614,10 +623,28 @@ export class Spool {
     this.acceptedHead = last
   }
 
-  /** Deletes the files of dropped segments: called once a write (and its fsync, by policy) has succeeded. */
+  /** The segments dropped since the last call are declared by the drop marker at `markerSeq`. */
+  confirmDrops (markerSeq: number): void {
+    for (const d of this.dropped) if (d.markerSeq === null) d.markerSeq = markerSeq
+  }
+
+  /** The last line on disk. */
+  get written (): ChainHead { return this.writtenHead }
+
+  /** A drop whose marker is not known to be on disk: persisted with the state (null: none). */
+  get pendingDrop (): PendingDrop | null { return this.pendingDropState }
+  setPendingDrop (p: PendingDrop | null): void {
+    this.pendingDropState = p
+    this.markState()
+  }
+
+  /** Deletes the files of dropped segments whose marker is on disk: called once a write (and its fsync, by policy) has succeeded. */
   private unlinkDropped (): void {
     if (this.dropped.length === 0) return
-    for (const path of this.dropped.splice(0)) {
+    const due = this.dropped.filter((d) => d.markerSeq !== null && d.markerSeq <= this.writtenHead.seq)
+    if (due.length === 0) return
+    this.dropped = this.dropped.filter((d) => !due.includes(d))
+    for (const { path } of due) {
       try { unlinkSync(path) } catch (e) {
         // Left behind, it is deleted at the next open as acknowledged, or read again.
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.warn?.('cannot delete a dropped decision log segment', { path, error: (e as Error).message })
@@ -783,6 +810,8 @@ export class Spool {
   }
 
   private writeFailed (error: BouncerError, lost: readonly Chunk[]): void {
+    // A drop marker among the lost lines is not on disk: its segments wait for the next one.
+    for (const d of this.dropped) if (d.markerSeq !== null && d.markerSeq > this.writtenHead.seq) d.markerSeq = null
     let events = 0
     for (const c of [...lost, ...this.pending]) if (!c.seg.gone) events += c.events
     this.pending = []
@@ -849,6 +878,7 @@ export class Spool {
       instance_id: this.instanceId,
       acked_seq: this.ackedHead.seq, acked_hash: this.ackedHead.hash,
       delivered_seq: this.deliveredHead.seq, delivered_hash: this.deliveredHead.hash,
+      ...(this.pendingDropState === null ? {} : { pending_drop: this.pendingDropState }),
     }) + '\n'
   }
 
@@ -907,7 +937,7 @@ export class Spool {
     }
   }
 
-  private readState (): { acked: ChainHead; delivered: ChainHead; instanceId?: string } | null {
+  private readState (): { acked: ChainHead; delivered: ChainHead; instanceId?: string; pendingDrop?: PendingDrop } | null {
     const path = join(this.dir, STATE_FILE)
     if (!existsSync(path)) return null
     try {
@@ -917,7 +947,10 @@ export class Spool {
       const acked = head(s.acked_seq, s.acked_hash)
       if (acked !== null) {
         const delivered = head(s.delivered_seq, s.delivered_hash) ?? acked
-        return typeof s.instance_id === 'string' && s.instance_id !== '' ? { acked, delivered, instanceId: s.instance_id } : { acked, delivered }
+        const pd = s.pending_drop as PendingDrop | undefined
+        const pendingDrop = pd !== null && typeof pd === 'object' && pd.drop !== null && typeof pd.drop === 'object' && Number.isInteger(pd.drop.from_seq) && Number.isInteger(pd.drop.to_seq) &&
+          (pd.marker_seq === null || Number.isInteger(pd.marker_seq)) ? pd : undefined
+        return { acked, delivered, ...(typeof s.instance_id === 'string' && s.instance_id !== '' ? { instanceId: s.instance_id } : {}), ...(pendingDrop === undefined ? {} : { pendingDrop }) }
       }
     } catch { /* fall through */ }
     this.hooks.warn?.('decision log spool state.json is unreadable; treating nothing as delivered', { path })

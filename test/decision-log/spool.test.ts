@@ -361,3 +361,34 @@ t.test('a damaged line is kept in corrupt.jsonl once, however often the spool is
   }
   t.equal(readFileSync(join(dir, 'corrupt.jsonl'), 'utf8').trim().split('\n').length, 1, 'one entry after three openings')
 })
+
+t.test('drop_oldest: a drop whose marker could not be written is kept in state.json and chained first by the next process', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  for (const mode of ['sync', 'group'] as const) {
+    const dir = join(tempDir(t), 'spool')
+    const cfg = { spool_dir: dir, service_url: 'http://127.0.0.1:9', write_mode: mode, segment_max_bytes: 4096, max_bytes: 24 * 1024, min_delay_seconds: 60, max_delay_seconds: 60 }
+    const big = (i: number) => ({ path: 'envoy/authz/allow', input: { ...sampleInput(i), pad: 'x'.repeat(4200) }, result: true })
+    let lg = new DecisionLogger(cfg)
+    await lg.start()
+    let i = 0
+    while (lg.status().spool_bytes + 4800 <= 24 * 1024) { lg.record(big(i++)); t.equal(await lg.written(), true) }
+    const head = lg.status().head
+    symlinkSync('/dev/full', join(dir, `seg-${String(head.seq + 1).padStart(20, '0')}.jsonl`))
+    const r = lg.record(big(i++))
+    t.equal(r === 'backpressure' || !(await lg.written()), true, `${mode}: refused`)
+    await lg.stop(0)
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { acked_seq: number; pending_drop?: { drop: { from_seq: number; to_seq: number } } }
+    t.match(state.pending_drop, { drop: { from_seq: 1 } }, `${mode}: the undeclared drop is in state.json`)
+    // The next process: the marker goes first, before its first event.
+    lg = new DecisionLogger(cfg)
+    await lg.start()
+    lg.record(big(i++))
+    t.equal(await lg.written(), true)
+    await lg.stop(0)
+    const lines = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    const next = lines.map((l) => JSON.parse(l) as { seq: number; drop?: { from_seq: number } }).find((e) => e.seq === head.seq + 1)
+    t.equal(next?.drop?.from_seq, 1, `${mode}: the first record after the old head is the drop marker`)
+    t.equal((JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { pending_drop?: unknown }).pending_drop, undefined, `${mode}: and state.json no longer holds it`)
+    const v = await verifyLog(dir)
+    t.ok(v.ok, v.break?.message ?? `${mode}: the spool verifies`)
+  }
+})

@@ -4,7 +4,7 @@
 import { pbkdf2 } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
@@ -59,16 +59,24 @@ t.test('every request reaches the upstream only after its event is written (fsyn
   t.same(seen.filter((s) => !s.afterSync).map((s) => s.path), [], 'none arrived before a thread was free to sync it')
 })
 
+/** Every overflow setting with each write mode that holds or writes before forwarding. */
+const SPOOL_MODES = [['backpressure', 'group'], ['drop_oldest', 'group'], ['drop_oldest', 'sync'], ['backpressure', 'sync']] as const
+
+/** A bouncer logging every decision to a spool in `dir` (fsync never), in front of a real upstream. */
+async function spooledBouncer (t: Test, overflow: 'backpressure' | 'drop_oldest', writeMode: 'group' | 'sync') {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': ALLOW },
+    config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never', overflow, write_mode: writeMode } },
+  })
+  return { dir, spool, up, b, mode: `${overflow}, ${writeMode}`, close: async () => { await b.close(); await up.close() } }
+}
+
 t.test('a spool write that fails: 503 whatever overflow says (the lost event could not be declared in the chain), the upstream never sees the request, the loss is counted', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
-  for (const [overflow, writeMode] of [['backpressure', 'group'], ['drop_oldest', 'group'], ['drop_oldest', 'sync'], ['backpressure', 'sync']] as const) {
-    const mode = `${overflow}, ${writeMode}`
-    const dir = tempDir(t)
-    const spool = join(dir, 'spool')
-    const up = await startUpstream()
-    const b = await startBouncer({
-      upstream: up.url, rego: { 'p.rego': ALLOW },
-      config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never', overflow, write_mode: writeMode } },
-    })
+  for (const [overflow, writeMode] of SPOOL_MODES) {
+    const { spool, up, b, mode, close } = await spooledBouncer(t, overflow, writeMode)
     // The first segment file is about to be created: make it the full device (a real ENOSPC).
     symlinkSync('/dev/full', join(spool, 'seg-00000000000000000001.jsonl'))
     const r = await request(`${b.url}/first`)
@@ -86,21 +94,13 @@ t.test('a spool write that fails: 503 whatever overflow says (the lost event cou
     t.equal(up.requests.length, 1)
     t.equal(state(), 'OK', `${mode}: and says so once a write succeeds`)
     t.match(spoolText(spool), /"path":"\/second"/)
-    await b.close()
-    await up.close()
+    await close()
   }
 })
 
 t.test('a spool segment that cannot be created: 503 whatever overflow says, in both write modes; the upstream never sees the request', async (t) => {
-  for (const [overflow, writeMode] of [['drop_oldest', 'group'], ['backpressure', 'group'], ['drop_oldest', 'sync'], ['backpressure', 'sync']] as const) {
-    const mode = `${overflow}, ${writeMode}`
-    const dir = tempDir(t)
-    const spool = join(dir, 'spool')
-    const up = await startUpstream()
-    const b = await startBouncer({
-      upstream: up.url, rego: { 'p.rego': ALLOW },
-      config: { decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never', overflow, write_mode: writeMode } },
-    })
+  for (const [overflow, writeMode] of SPOOL_MODES) {
+    const { dir, spool, up, b, mode, close } = await spooledBouncer(t, overflow, writeMode)
     // The first segment's file cannot be opened: a dangling symlink into a missing directory.
     symlinkSync(join(dir, 'missing', 'seg'), join(spool, 'seg-00000000000000000001.jsonl'))
     const r = await request(`${b.url}/first`)
@@ -109,7 +109,6 @@ t.test('a spool segment that cannot be created: 503 whatever overflow says, in b
     t.equal(up.requests.length, 0, `${mode}: the upstream never saw it`)
     const metrics = await (await request(`${b.adminUrl}/metrics`)).body.text()
     t.match(metrics, /bouncer_decision_log_dropped_total\{reason="write_error"\} 1/, `${mode}: the lost event is counted`)
-    await b.close()
-    await up.close()
+    await close()
   }
 })

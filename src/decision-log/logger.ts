@@ -188,10 +188,12 @@ export class DecisionLogger {
     }
     this.head = this.spool.head
     // A drop whose marker an earlier process could not write (or had not yet written) is chained
-    // before anything else; one whose marker reached the disk (at or before the head) is done.
+    // before anything else; one whose marker is in the segment files is done. (Not the head: at
+    // open it is raised to the acknowledged point, which the drop itself moved past lines that
+    // were still queued, never written, when the process died.)
     const pending = this.spool.pendingDrop
     if (pending !== null) {
-      if (pending.marker_seq !== null && pending.marker_seq <= this.head.seq) this.spool.setPendingDrop(null)
+      if (pending.marker_seq !== null && pending.marker_seq <= this.spool.lastSeqOnDisk) this.spool.setPendingDrop(null)
       else this.undeclared = pending.drop
     }
     this.sink = this.deps.sink ?? this.makeSink()

@@ -631,6 +631,13 @@ export class Spool {
   /** The last line on disk. */
   get written (): ChainHead { return this.writtenHead }
 
+  /** The seq of the last line in the segment files (0: none). Unlike `written` after open(), never
+   * raised to the acknowledged point, which a drop can move past lines that were never written. */
+  get lastSeqOnDisk (): number {
+    const last = this.segments[this.segments.length - 1]
+    return last === undefined ? 0 : last.writtenSeq
+  }
+
   /** A drop whose marker is not known to be on disk: persisted with the state (null: none). */
   get pendingDrop (): PendingDrop | null { return this.pendingDropState }
   setPendingDrop (p: PendingDrop | null): void {

@@ -392,3 +392,32 @@ t.test('drop_oldest: a drop whose marker could not be written is kept in state.j
     t.ok(v.ok, v.break?.message ?? `${mode}: the spool verifies`)
   }
 })
+
+t.test('a pending drop whose marker never reached the disk is chained at start even when the acknowledged point is past the last line on disk', async (t) => {
+  // What a process killed mid-overflow leaves (group mode, lines still queued when it died): the
+  // drop moved the acknowledged point past lines never written, and state.json says the drop's
+  // marker took seq 7, which no segment holds. The head is raised to the acknowledged point at
+  // open; the marker must still be chained, or the next event follows an undeclared gap.
+  const dir = join(tempDir(t), 'spool')
+  let lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: gateSink() })
+  await lg.start()
+  rec(lg, 0, 5)
+  t.equal(await lg.written(), true)
+  await lg.stop(0)
+  const statePath = join(dir, 'state.json')
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as Record<string, unknown>
+  const ackedHash = 'a'.repeat(64)
+  writeFileSync(statePath, JSON.stringify({
+    ...state, acked_seq: 9, acked_hash: ackedHash,
+    pending_drop: { drop: { reason: 'spool_full', from_seq: 1, to_seq: 9, count: 9, from_prev_hash: '0'.repeat(64), to_hash: ackedHash }, marker_seq: 7 },
+  }))
+  lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: gateSink() })
+  await lg.start()
+  rec(lg, 100, 101)
+  t.equal(await lg.written(), true)
+  await lg.stop(0)
+  const lines = readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+  const recs = lines.map((l) => JSON.parse(l) as { seq: number; prev_hash: string; drop?: { from_seq: number; to_seq: number } })
+  t.same(recs.map((r) => [r.seq, r.drop === undefined ? 'event' : `drop ${r.drop.from_seq}..${r.drop.to_seq}`]), [[10, 'drop 1..9'], [11, 'event']], 'the marker first, then the event')
+  t.equal(recs[0]!.prev_hash, ackedHash, 'chained to the acknowledged point')
+})

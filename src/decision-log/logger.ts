@@ -153,13 +153,12 @@ export class DecisionLogger {
         this.writeFailing = true
         // A drop marker lost with the batch is chained again before the next event; one the
         // batch wrote before it failed (at or before `head`) is on disk.
+        this.markerWritten()
         const u = this.unconfirmed
         if (u !== null) {
           this.unconfirmed = null
-          if (u.seq <= head.seq) { if (this.undeclared === null) this.spool.setPendingDrop(null) } else {
-            this.undeclared = u.drop
-            this.spool.setPendingDrop({ drop: u.drop, marker_seq: null })
-          }
+          this.undeclared = u.drop
+          this.spool.setPendingDrop({ drop: u.drop, marker_seq: null })
         }
         this.c.recorded -= events
         this.lose('write_error', events)

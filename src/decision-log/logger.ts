@@ -187,12 +187,13 @@ export class DecisionLogger {
     }
     this.head = this.spool.head
     // A drop whose marker an earlier process could not write (or had not yet written) is chained
-    // before anything else; one whose marker is in the segment files is done. (Not the head: at
-    // open it is raised to the acknowledged point, which the drop itself moved past lines that
-    // were still queued, never written, when the process died.)
+    // before anything else; one whose marker is in the segment files is done. (Not a comparison
+    // of seqs: at open the head is raised to the acknowledged point, which the drop itself moved
+    // past lines that were still queued, never written, when the process died; and a marker's
+    // segment can be dropped with the marker still queued while later lines reach the disk.)
     const pending = this.spool.pendingDrop
     if (pending !== null) {
-      if (pending.marker_seq !== null && pending.marker_seq <= this.spool.lastSeqOnDisk) this.spool.setPendingDrop(null)
+      if (pending.marker_seq !== null && this.spool.markerOnDisk(pending.marker_seq)) this.spool.setPendingDrop(null)
       else this.undeclared = pending.drop
     }
     this.sink = this.deps.sink ?? this.makeSink()
@@ -228,6 +229,10 @@ export class DecisionLogger {
       },
     })
     this.phase = 'running'
+    // A drop an earlier process did not get on disk is chained now, not at the next event: a
+    // quiet service would otherwise keep the control plane from learning of it indefinitely.
+    // One that cannot be written stays undeclared and goes before the next event (declare()).
+    if (this.undeclared !== null) this.declare(this.undeclared)
     this.uploader.start()
   }
 

@@ -556,6 +556,10 @@ export class Spool {
     // drop marker declaring these events (the caller chains it next), so a crash in between
     // leaves the events on disk rather than gone undeclared.
     this.forget(victim)
+    // A drop marker that was still queued in the victim never reaches the disk: the segments it
+    // declared wait for the next marker (confirmDrops), which carries its count. Their files
+    // would otherwise go at the next write, as the head is raised past the marker below.
+    for (const d of this.dropped) if (d.markerSeq !== null && d.markerSeq > victim.writtenSeq && d.markerSeq <= victim.lastSeq) d.markerSeq = null
     this.dropped.push({ path: victim.path, markerSeq: null })
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
     if (victim.lastSeq <= this.ackedHead.seq) return null
@@ -631,11 +635,16 @@ export class Spool {
   /** The last line on disk. */
   get written (): ChainHead { return this.writtenHead }
 
-  /** The seq of the last line in the segment files (0: none). Unlike `written` after open(), never
-   * raised to the acknowledged point, which a drop can move past lines that were never written. */
-  get lastSeqOnDisk (): number {
-    const last = this.segments[this.segments.length - 1]
-    return last === undefined ? 0 : last.writtenSeq
+  /** Whether the segment files hold a drop marker at `seq`. A seq at or below the last line on
+   * disk is not enough: a process that died mid-overflow can leave later lines on disk while the
+   * segment that was to hold the marker was dropped with it still queued (state.json, written in
+   * the background, may predate that drop). Read at start only. */
+  markerOnDisk (seq: number): boolean {
+    const seg = this.segments.find((s) => s.firstSeq <= seq && seq <= s.writtenSeq)
+    if (seg === undefined) return false
+    let text: string
+    try { text = readFileSync(seg.path).toString('utf8', 0, seg.written) } catch { return false }
+    return text.split('\n').some((line) => parseChainPrefix(line)?.seq === seq && MARKER_LINE.test(line))
   }
 
   /** A drop whose marker is not known to be on disk: persisted with the state (null: none). */
@@ -762,8 +771,11 @@ export class Spool {
         if (ok && batch.length > 0) this.unlinkDropped()
         if (group !== null) { group.done = true; group.settle(ok && !lost) }
         if (this.toClose.length > 0) {
-          const closing = this.toClose
-          this.toClose = []
+          // A segment that filled up while this batch's fsync was in flight may still have lines
+          // queued (in `pending`, for the next round): it is closed after them, not before. A
+          // closed segment's chunks are skipped as dropped, so closing it here lost them unseen.
+          const closing = this.toClose.filter((seg) => seg.gone || !this.pending.some((c) => c.seg === seg))
+          this.toClose = this.toClose.filter((seg) => !closing.includes(seg))
           for (const seg of closing) await this.closeSegment(seg)
         }
         if (this.fsyncDue) {

@@ -413,6 +413,9 @@ t.test('a pending drop whose marker never reached the disk is chained at start e
   }))
   lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: gateSink() })
   await lg.start()
+  // At start, not at the next event: a quiet service would otherwise keep it off the chain.
+  t.equal(lg.status().head.seq, 10, 'the marker is chained at start, before any event')
+  t.equal(await lg.written(), true, 'and written')
   rec(lg, 100, 101)
   t.equal(await lg.written(), true)
   await lg.stop(0)

@@ -37,6 +37,17 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
   const exact = (s: string): boolean => s.length >= min && s.length <= max && (set.has(s) || set.has(s.toLowerCase()))
   return function isCredential (name: string): boolean {
     if (exact(name)) return true
+    // A name holding a fragment (Go's ParseQuery keeps `#`: `?x#access_token=…` is the key
+    // `x#access_token`): the parameter is what follows its last separator, as forEachParam reads it.
+    const hash = name.indexOf('#')
+    if (hash >= 0) {
+      let at = hash
+      for (let k = hash + 1; k < name.length; k++) {
+        const c = name.charCodeAt(k)
+        if (c === 0x23 || c === 0x2f || c === 0x3f || c === 0x26 || c === 0x3b) at = k // # / ? & ;
+      }
+      if (isCredential(name.slice(at + 1))) return true
+    }
     if (!hasSpecial(name)) return false
     // PHP drops leading spaces from a name (`%20access_token` is access_token).
     const d = decodeName(name).replace(LEADING_SPACES, '')
@@ -98,8 +109,9 @@ function hasSpecial (s: string): boolean {
  * Calls `each(start, eq, end)` for every `name=value` parameter of the query (and fragment) of
  * `url` — or of all of it when `queryOnly` — where url[start, eq) is the raw name and
  * url(eq, end) the raw value. The query starts after the first "?", or the first "#" when there
- * is none before it; "&", ";" and "#" all separate parameters (some servers split on ";", and
- * OAuth puts tokens in the fragment). The erasure and the evidence scan read URLs this way.
+ * is none before it; "&", ";", "#" and "?" all separate parameters (some servers split on ";",
+ * OAuth puts tokens in the fragment, a value may be a URL), and so does "/" in the fragment. The
+ * erasure and the evidence scan read URLs this way.
  */
 export function forEachParam (url: string, queryOnly: boolean, each: (start: number, eq: number, end: number) => void): void {
   let i = 0
@@ -113,17 +125,38 @@ export function forEachParam (url: string, queryOnly: boolean, each: (start: num
     i = q + 1
   }
   const end = url.length
+  // In the fragment, "/" and "?" separate too: a client-side route carries its own query
+  // (`#/cb?access_token=…`) or path (`#state=x/access_token=…`). In the query, "?" does (a URL
+  // in a value: `?next=/cb?token=…`). A value cut short only ever hides more.
+  let fragment = !queryOnly && url.charCodeAt(i - 1) === 0x23
   while (i <= end) {
     let pe = i
     let eq = -1
     for (; pe < end; pe++) {
       const c = url.charCodeAt(pe)
-      if (c === 0x26 || c === 0x3b || c === 0x23) break // & ; #
+      if (c === 0x26 || c === 0x3b || c === 0x23 || c === 0x3f) break // & ; # ?
+      if (c === 0x2f && fragment) break // /
       if (c === 0x3d && eq < 0) eq = pe // =
     }
     if (eq >= 0) each(i, eq, pe)
+    if (pe < end && url.charCodeAt(pe) === 0x23) fragment = true
     i = pe + 1
   }
+}
+
+/** Whether a query value (parsed_query splits on "&" only) may hold further parameters as
+ * forEachParam reads them: `1;token=…`, `1#access_token=…`, `/cb?token=…`. */
+export function mayHoldParams (value: string): boolean {
+  return value.includes('=') && (value.includes(';') || value.includes('#') || value.includes('?'))
+}
+
+/**
+ * The parsed_path segments that are fragment, as ext_authz leaves it (the path is split on "/"
+ * with its fragment), are the one at this index (holding the first "#") and every one after it.
+ * -1: none.
+ */
+export function firstFragmentSegment (segments: readonly unknown[]): number {
+  return segments.findIndex((s) => typeof s === 'string' && s.includes('#'))
 }
 
 /**

@@ -6,7 +6,7 @@
 
 import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
-import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
+import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
@@ -523,18 +523,21 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     const e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
     if (e !== v) setAt(root, ['input', field], e)
   }
-  // ext_authz leaves a fragment where the plugin does (src/ext-authz/input.ts): in the last path
-  // segment (`/cb#access_token=abc`) or the last query value (`?x=1#access_token=abc`).
+  // ext_authz leaves a fragment where the plugin does (src/ext-authz/input.ts): in the path
+  // segments from the one holding "#" on (`/cb#access_token=abc`, `/cb#state=x/access_token=abc`:
+  // the path is split on "/" fragment and all), or in the last query value (`?x=1#access_token=abc`).
   const pp = (root.input as Record<string, unknown>).parsed_path
   if (Array.isArray(pp)) {
     let copy: unknown[] | undefined
-    pp.forEach((seg: unknown, i) => {
-      if (typeof seg !== 'string' || !seg.includes('#') || !seg.includes('=')) return
-      const scrubbed = scrubPath(seg)
-      if (scrubbed === seg) return
+    const from = firstFragmentSegment(pp)
+    for (let i = from; i >= 0 && i < pp.length; i++) {
+      const seg: unknown = pp[i]
+      if (typeof seg !== 'string' || !seg.includes('=')) continue
+      const scrubbed = i === from ? scrubPath(seg) : scrubQueryValue(seg)
+      if (scrubbed === seg) continue
       ;(copy ??= [...pp])[i] = scrubbed
       rewritten.push('/input/parsed_path/' + i)
-    })
+    }
     if (copy !== undefined) setAt(root, ['input', 'parsed_path'], copy)
   }
   // parsed_query splits on "&" only, so `?x=1;token=abc` is x: ["1;token=abc"]: the token hides in
@@ -549,7 +552,7 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
       let next: unknown[] | undefined
       for (let i = 0; i < list.length; i++) {
         const one = list[i]
-        if (typeof one !== 'string' || (!one.includes(';') && !one.includes('#')) || !one.includes('=')) continue
+        if (typeof one !== 'string' || !mayHoldParams(one)) continue
         const scrubbed = scrubQueryValue(one)
         if (scrubbed === one) continue
         next ??= [...list]

@@ -11,7 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
-import { compileClaimMatcher, compileNameMatcher, decodeName, forEachParam, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, decodeName, firstFragmentSegment, forEachParam, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -124,7 +124,7 @@ function scanQuery (path: unknown, out: CredentialHit[]): void {
 }
 
 /** The name=value parameters of a URL's query (or of a query or form alone, `queryOnly`), as
- * erase.ts forEachParam splits them ("&", ";" and "#" separate). */
+ * erase.ts forEachParam splits them ("&", ";", "#" and "?" separate, and "/" in a fragment). */
 function scanParams (text: string, queryOnly: boolean, location: string, fields: NameMatcher, what: string, out: CredentialHit[]): void {
   forEachParam(text, queryOnly, (start, eq, end) => {
     if (eq <= start) return
@@ -218,13 +218,19 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
         for (const k of Object.keys(input.parsed_query)) {
           const list = input.parsed_query[k]
           if (!Array.isArray(list)) continue
-          list.forEach((one, i) => { if (typeof one === 'string' && (one.includes(';') || one.includes('#'))) scanParams(one, true, `/input/parsed_query/${escapePointer(k)}/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
+          list.forEach((one, i) => { if (typeof one === 'string' && mayHoldParams(one)) scanParams(one, true, `/input/parsed_query/${escapePointer(k)}/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
         }
       }
     }
-    // A fragment left in the last path segment (ext_authz, as the plugin leaves it).
+    // A fragment left in the path segments (ext_authz, as the plugin leaves it): from the one
+    // holding "#" on.
     if (Array.isArray(input.parsed_path)) {
-      input.parsed_path.forEach((seg, i) => { if (typeof seg === 'string' && seg.includes('#')) scanParams(seg, false, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out) })
+      const pp = input.parsed_path
+      const from = firstFragmentSegment(pp)
+      for (let i = from; i >= 0 && i < pp.length; i++) {
+        const seg: unknown = pp[i]
+        if (typeof seg === 'string') scanParams(seg, i !== from, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out)
+      }
     }
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
     if (input.identity !== undefined) scanTree(input.identity, '/input/identity', CREDENTIAL_CLAIMS, out, budget)

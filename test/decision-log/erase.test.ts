@@ -102,6 +102,28 @@ t.test('a credential in the path\'s fragment with no query (ext_authz inputs: /c
   t.same([...ext.masked].sort(), ['/input/attributes/request/http/path', '/input/parsed_path/0', '/input/parsed_query/x/0'])
 })
 
+t.test('fragment variants are scrubbed: a route or path in the fragment, a fragment in a query key, a URL in a query value', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({
+    path: 'p',
+    input: {
+      attributes: { request: { http: { method: 'GET', path: '/cb#/done?access_token=S-v1&state=1', headers: { referer: 'https://a.example/p?next=/cb?refresh_token=S-v2' } } } },
+      parsed_path: ['cb#state=ok', 'access_token=S-v3', 'x'],
+      parsed_query: { 'x#access_token': ['S-v4'], next: ['/cb?id_token=S-v5'], keep: ['1'] },
+    },
+    result: true,
+  }).event as Record<string, any>
+  t.notOk(JSON.stringify(ev).includes('S-v'), 'no token left anywhere in the event')
+  t.equal(ev.input.attributes.request.http.path, '/cb#/done?access_token=[REDACTED]&state=1')
+  t.equal(ev.input.attributes.request.http.headers.referer, 'https://a.example/p?next=/cb?refresh_token=[REDACTED]')
+  t.same(ev.input.parsed_path, ['cb#state=ok', 'access_token=[REDACTED]', 'x'])
+  t.same({ ...ev.input.parsed_query }, { keep: ['1'], next: ['/cb?id_token=[REDACTED]'] })
+  // What stays as it was: "/" separates only in a fragment, and a URL value keeps its shape.
+  const plain = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/p?redirect=https://a/b/token=c&x=1', headers: {} } } } }, result: true }).event as Record<string, any>
+  t.equal(plain.input.attributes.request.http.path, '/p?redirect=https://a/b/token=c&x=1')
+})
+
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
   t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
   const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })

@@ -62,3 +62,20 @@ t.test('a fragment left in the last path segment or query value (ext_authz) is s
   const e = { input: { attributes: { request: { http: { path: '/cb', headers: {} } } }, parsed_path: ['cb#access_token=FRAG1'], parsed_query: { x: ['1#id_token=FRAG2'] } } }
   t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`), ['/input/parsed_query/x/0 query parameter id_token', '/input/parsed_path/0 query parameter access_token'])
 })
+
+t.test('fragment variants: a client-side route or path in the fragment, a fragment in a query key, a URL in a query value', async (t) => {
+  const e = {
+    input: {
+      attributes: { request: { http: { path: '/cb#/done?access_token=V1&state=1', headers: { referer: 'https://a.example/p?next=/cb?refresh_token=V2' } } } },
+      parsed_path: ['cb#state=ok', 'access_token=V3'],
+      parsed_query: { 'x#access_token': ['V4'], next: ['/cb?id_token=V5'] },
+    },
+  }
+  t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`).sort(), [
+    '/input/attributes/request/http/headers/referer query parameter refresh_token',
+    '/input/attributes/request/http/path query parameter access_token',
+    '/input/parsed_path/1 query parameter access_token',
+    '/input/parsed_query/next/0 query parameter id_token',
+    '/input/parsed_query/x#access_token field x#access_token',
+  ])
+})

@@ -214,18 +214,28 @@ export class DecisionLogger {
         // Once per outage, then every 100th attempt: the status and metrics carry the rest.
         if (failures === 1 || failures % 100 === 0) this.deps.log?.warn({ error: res.error, status: res.status, failures }, 'decision log delivery failed; events stay in the spool')
       },
-      rejected: (item, reason) => {
-        this.spool.resolve(item.seq, item.hash, item.end)
+      rejected: async (item, reason) => {
         const why = reason === 'rejected_too_large' ? 'as too large' : 'as invalid'
         if (isMarkerLine(item.bytes.toString('utf8'))) {
           // A receiver that refuses a ~600-byte marker would refuse the next one too; declaring
           // it again would loop. The gap stays undeclared and verify-log will report it.
+          this.spool.resolve(item.seq, item.hash, item.end)
           this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why}; it is lost`)
-          return
+          return true
         }
+        // The event leaves the spool only once the marker declaring it is on disk: acknowledged
+        // first (state.json), a marker whose write then failed, or a crash in between, left a
+        // gap nothing declared. Not declared, it stays and is sent again after a backoff.
+        if ((this.phase !== 'running' && this.phase !== 'stopping') ||
+          !this.appendMarker({ reason, from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash }) ||
+          (this.queued && !await this.spool.whenWritten())) {
+          this.deps.log?.error({ seq: item.seq }, `control plane refused a single decision event ${why}; its drop marker could not be written, so it stays in the spool`)
+          return false
+        }
+        this.spool.resolve(item.seq, item.hash, item.end)
         this.lose(reason, 1)
         this.deps.log?.error({ seq: item.seq, bytes: item.bytes.length }, `control plane refused a single decision event ${why}; dropped and declared`)
-        this.appendMarker({ reason, from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
+        return true
       },
     })
     this.phase = 'running'
@@ -453,21 +463,33 @@ export class DecisionLogger {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
-    while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
-      const r = this.spool.dropOldest()
-      if (r === null) continue
-      last = r
-      decisions += r.decisions
-      carried += r.carried
+    let failure: unknown = null
+    try {
+      while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
+        const r = this.spool.dropOldest()
+        if (r === null) continue
+        last = r
+        decisions += r.decisions
+        carried += r.carried
+      }
+    } catch (e) {
+      // A segment could not be read (dropOldest changes nothing then): the ones dropped before
+      // it are gone from the spool all the same, and are declared below before this throws.
+      failure = e
     }
-    if (last === null) return 'none'
+    if (last === null) {
+      if (failure !== null) throw failure
+      return 'none'
+    }
     const delivered = this.spool.delivered
     this.lose('spool_full', decisions)
     this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
-    return this.declare({
+    const declared = this.declare({
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash,
-    }) ? 'marked' : 'failed'
+    })
+    if (failure !== null) throw failure
+    return declared ? 'marked' : 'failed'
   }
 
   /**

@@ -296,6 +296,9 @@ export class Spool {
       // Regular files take it whole; a short count means the disk is full or failing.
       written = writeSync(fd, data)
       if (written !== bytes) throw new Error(`short write (${written} of ${bytes} bytes)`)
+      // Before the bookkeeping: a line whose fsync failed is cut like a failed write, or the
+      // caller (told it failed) would chain its next line onto the same seq.
+      if (this.opts.fsync === 'always') fsyncSync(fd)
     } catch (e) {
       // Do not leave half a line behind: the next append would glue onto it.
       if (written > 0) { try { ftruncateSync(fd, seg.written) } catch { /* reported below */ } }
@@ -313,8 +316,7 @@ export class Spool {
     seg.writtenSeq = last.seq
     seg.writtenHash = last.hash
     this.writtenHead = last
-    if (this.opts.fsync === 'always') fsyncSync(fd)
-    else seg.dirty = true
+    if (this.opts.fsync !== 'always') seg.dirty = true
     this.unlinkDropped()
   }
 

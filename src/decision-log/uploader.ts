@@ -37,8 +37,10 @@ export interface UploaderOptions {
 export interface UploaderHooks {
   delivered (n: number): void
   failed (result: Extract<SendResult, { ok: false }>, failures: number): void
-  /** A lone event the receiver will never take (413, or its content refused). The hook must ack it and declare it. */
-  rejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): void
+  /** A lone event the receiver will never take (413, or its content refused). The hook declares
+   * it and, once the declaration is on disk, acks it: true. False: it could not be declared and
+   * stays in the spool (sent again after a backoff, as after a failed send). */
+  rejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): Promise<boolean>
 }
 
 /** Refusals in a row for one event (a 413 within upload_size_limit_bytes, or its content refused) before it is declared. */
@@ -158,7 +160,7 @@ export class Uploader {
         const item = items[0]!
         if (res.withinLimit === true && await this.refusedAgain(item, res, 'within upload_size_limit_bytes', 'too large')) return 'done'
         this.loneRefused = null
-        this.hooks.rejected(item, 'rejected_too_large')
+        if (!await this.declareRejected(item, 'rejected_too_large')) return 'done'
         continue
       }
       if (res.status !== undefined && CONTENT_REFUSED.has(res.status)) {
@@ -169,7 +171,7 @@ export class Uploader {
         const item = items[0]!
         if (await this.refusedAgain(item, res, 'alone', 'invalid')) return 'done'
         this.loneRefused = null
-        this.hooks.rejected(item, 'rejected_invalid')
+        if (!await this.declareRejected(item, 'rejected_invalid')) return 'done'
         continue
       }
       await this.failed(res)
@@ -198,6 +200,13 @@ export class Uploader {
     const next = this.maxLines * 2
     this.maxLines = next >= this.refusedAt ? Math.max(1, this.refusedAt - 1) : next
     if (this.refusedAt === Infinity && this.maxLines > 1e6) this.maxLines = Infinity
+  }
+
+  /** hooks.rejected; after a failure to declare, the backoff of a failed send. */
+  private async declareRejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): Promise<boolean> {
+    if (await this.hooks.rejected(item, reason)) return true
+    await this.failed({ ok: false, error: `seq ${item.seq} refused by the receiver; its drop marker could not be written, so it stays in the spool` })
+    return false
   }
 
   private async failed (res: Extract<SendResult, { ok: false }>): Promise<void> {

@@ -1,0 +1,131 @@
+// Faults the disk or the OS produce mid-operation, and what the chain must still say afterwards.
+// A full disk that stays full for as long as a test needs, an fsync that fails (EIO) and a read
+// that fails (EMFILE) cannot be produced on demand, so those node:fs calls are wrapped, once,
+// for the test that arms them. (A symlink to /dev/full, as spool.test.ts uses, is removed by the
+// spool after the first failed write, which is the point there.)
+import fs, { readFileSync, writeFileSync } from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
+import { join } from 'node:path'
+import t from 'tap'
+import { DecisionLogger, verifyLog, type Sink, type SendResult } from '../../src/decision-log/index.js'
+import { tempDir, waitFor } from './fixtures/control-plane.js'
+
+const fault: { fsync: number; segmentRead: number; diskFull: boolean } = { fsync: 0, segmentRead: 0, diskFull: false }
+const realWrite = fs.writeSync
+fs.writeSync = function (this: unknown, ...a: unknown[]): number {
+  if (fault.diskFull) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+  return (realWrite as (...x: unknown[]) => number).apply(this, a)
+} as typeof fs.writeSync
+const realFsync = fs.fsyncSync
+const realRead = fs.readFileSync
+fs.fsyncSync = function (fd: number): void {
+  if (fault.fsync > 0 && --fault.fsync === 0) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })
+  realFsync(fd)
+}
+fs.readFileSync = function (this: unknown, ...a: unknown[]): unknown {
+  if (fault.segmentRead > 0 && String(a[0]).includes('/seg-') && --fault.segmentRead === 0) {
+    throw Object.assign(new Error('EMFILE: too many open files, open'), { code: 'EMFILE' })
+  }
+  return (realRead as (...x: unknown[]) => unknown).apply(this, a)
+} as typeof fs.readFileSync
+syncBuiltinESMExports()
+
+/** A control plane stand-in that writes what it takes to an export file; it can be down, and can refuse given seqs for good (413 beyond the limit). */
+class ExportSink implements Sink {
+  readonly kind = 'export'
+  up = false
+  readonly refuse = new Set<number>()
+  private readonly taken: string[] = []
+  constructor (readonly file: string) {}
+  /** Writes the export file (not while a test's disk is full). */
+  save (): void { writeFileSync(this.file, this.taken.join('')) }
+  batchBytes (): number { return 1 << 20 }
+  async send (lines: readonly Buffer[]): Promise<SendResult> {
+    if (!this.up) return { ok: false, error: 'down' }
+    const seq = (b: Buffer): number => (JSON.parse(b.toString()) as { seq: number }).seq
+    const i = lines.findIndex((l) => this.refuse.has(seq(l)))
+    if (i === 0) return { ok: false, tooLarge: true, withinLimit: false, status: 413, error: 'HTTP 413' }
+    const n = i < 0 ? lines.length : i
+    for (let k = 0; k < n; k++) this.taken.push(lines[k]!.toString() + '\n')
+    return { ok: true, sent: n }
+  }
+  async close (): Promise<void> {}
+}
+
+const exported = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+  const o = JSON.parse(l) as { seq: number; drop?: { from_seq: number; to_seq: number } }
+  return o.drop === undefined ? String(o.seq) : `M${o.seq}[${o.drop.from_seq}-${o.drop.to_seq}]`
+})
+
+t.test('sync mode, fsync always: a line whose fsync fails is cut, and the next one takes its seq', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'always', min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: new ExportSink(dir + '.export') })
+  await lg.start()
+  const rec = (i: number) => lg.record({ path: 'p', input: { i }, result: true })
+  t.equal(rec(1), undefined)
+  fault.fsync = 1
+  t.equal(rec(2), 'backpressure', 'refused: not durably logged')
+  t.equal(lg.status().head.seq, 1, 'the head did not move')
+  t.equal(rec(3), undefined)
+  await lg.stop(0)
+  // Before, the line stayed and the next one was chained onto the same seq: 1, 2, 2 (a fork).
+  const v = await verifyLog(dir)
+  t.ok(v.ok, v.break?.message ?? 'the spool verifies')
+  t.equal(v.last_seq, 2)
+})
+
+for (const mode of ['sync', 'group'] as const) {
+  t.test(`${mode}: an event the receiver refuses for good leaves the spool only once its drop marker is on disk`, async (t) => {
+    const base = tempDir(t)
+    const dir = join(base, 'spool')
+    const sink = new ExportSink(join(base, 'export.jsonl'))
+    const errors: string[] = []
+    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: mode, fsync: 'never', min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { sink, log: { warn () {}, error: (_o: unknown, m: string) => errors.push(m) } as never })
+    await lg.start()
+    for (let i = 0; i < 8; i++) lg.record({ path: 'p', input: { i }, result: true })
+    t.equal(await lg.written(), true)
+    sink.refuse.add(5)
+    fault.diskFull = true
+    sink.up = true
+    await waitFor(() => errors.filter((m) => m.includes('its drop marker could not be written')).length >= 2, 5000, 'the marker failed, and again after a backoff')
+    // Before, the event was acknowledged first and its marker's failed write ignored: seq 5 was
+    // never delivered nor declared.
+    t.equal(lg.status().acked_seq, 4, 'the refused event is still in the spool')
+    fault.diskFull = false
+    await waitFor(() => lg.status().acked_seq === lg.status().head.seq && lg.status().head.seq > 8, 5000, 'declared and the rest delivered')
+    await lg.stop(1000)
+    sink.save()
+    const seqs = exported(sink.file)
+    t.same(seqs.filter((s) => s.startsWith('M')).map((s) => s.replace(/^M\d+/, '')), ['[5-5]'], `one marker, declaring seq 5 (${seqs.join(' ')})`)
+    t.notOk(seqs.includes('5'))
+    const v = await verifyLog(sink.file)
+    t.ok(v.ok, v.break?.message ?? 'the export verifies')
+  })
+
+  t.test(`${mode}: drop_oldest that cannot read a later victim still declares the segments it already dropped`, async (t) => {
+    const base = tempDir(t)
+    const dir = join(base, 'spool')
+    const sink = new ExportSink(join(base, 'export.jsonl'))
+    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: mode, fsync: 'never', max_bytes: 16384, segment_max_bytes: 4096, min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { sink, log: { warn () {}, error () {} } as never })
+    await lg.start()
+    let i = 0
+    const rec = (pad: number) => lg.record({ path: 'p', input: { i: i++, pad: 'x'.repeat(pad) }, result: true })
+    while (lg.status().spool_bytes + 1000 <= 16384) { rec(300); t.equal(await lg.written(), true) }
+    // An event large enough to drop two segments; reading the second one fails.
+    fault.segmentRead = 2
+    const r = rec(6000)
+    t.equal(r === 'backpressure' || !(await lg.written()), true, 'the event that needed the room is refused')
+    fault.segmentRead = 0
+    t.equal(lg.status().dropped_by_reason.spool_full > 0, true, 'the first segment events are counted as dropped')
+    rec(300)
+    t.equal(await lg.written(), true)
+    sink.up = true
+    await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+    await lg.stop(1000)
+    sink.save()
+    // Before, the first victim left the spool undeclared: the export had a gap nothing declared.
+    const v = await verifyLog(sink.file)
+    t.ok(v.ok, v.break?.message ?? 'the export verifies')
+    t.ok(exported(sink.file).some((s) => s.startsWith('M')), 'with a drop marker')
+  })
+}

@@ -157,8 +157,10 @@ export class DecisionLogger {
         const u = this.unconfirmed
         if (u !== null) {
           this.unconfirmed = null
-          this.undeclared = u.drop
-          this.spool.setPendingDrop({ drop: u.drop, marker_seq: null })
+          // A later drop may be waiting already (its marker could not be chained): one
+          // declaration covers both, never the older one alone.
+          this.undeclared = this.undeclared === null ? u.drop : mergeDrops(this.undeclared, u.drop)
+          this.spool.setPendingDrop({ drop: this.undeclared, marker_seq: null })
         }
         this.c.recorded -= events
         this.lose('write_error', events)
@@ -544,5 +546,19 @@ export class DecisionLogger {
     this.c.backpressure++
     this.deps.metrics?.backpressure?.()
     return 'backpressure'
+  }
+}
+
+/**
+ * One declaration for two drop_oldest drops whose markers are both off the disk: from the earlier
+ * start to the later end, counting both (each counted only its own segments and the markers
+ * lost with them).
+ */
+function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
+  const from = a.from_seq <= b.from_seq ? a : b
+  const to = a.to_seq >= b.to_seq ? a : b
+  return {
+    reason: a.reason, from_seq: from.from_seq, from_prev_hash: from.from_prev_hash,
+    to_seq: to.to_seq, to_hash: to.to_hash, count: a.count + b.count,
   }
 }

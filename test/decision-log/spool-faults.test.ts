@@ -16,6 +16,11 @@ fs.writeSync = function (this: unknown, ...a: unknown[]): number {
   if (fault.diskFull) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
   return (realWrite as (...x: unknown[]) => number).apply(this, a)
 } as typeof fs.writeSync
+const realOpen = fs.openSync
+fs.openSync = function (this: unknown, ...a: unknown[]): number {
+  if (fault.diskFull && String(a[0]).includes('/seg-') && a[1] === 'a') throw Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC' })
+  return (realOpen as (...x: unknown[]) => number).apply(this, a)
+} as typeof fs.openSync
 const realFsync = fs.fsyncSync
 const realRead = fs.readFileSync
 fs.fsyncSync = function (fd: number): void {
@@ -129,3 +134,56 @@ for (const mode of ['sync', 'group'] as const) {
     t.ok(exported(sink.file).some((s) => s.startsWith('M')), 'with a drop marker')
   })
 }
+
+t.test('group: a write failure that loses a queued drop marker does not replace a later drop still waiting for its own', async (t) => {
+  // In one turn with the disk full: drop D1 queues its marker; drop D2's marker needs a new
+  // segment, which cannot be created (D2 waits, undeclared); the turn's write fails, losing D1's
+  // marker. Before, D1 replaced D2 as the declaration to chain: D2's segments went undeclared.
+  const MAX = 16384
+  const SEG = 4096
+  const base = tempDir(t)
+  const sink = new ExportSink(join(base, 'export.jsonl'))
+  const lg = new DecisionLogger({ spool_dir: join(base, 'spool'), sinks: ['console'], write_mode: 'group', fsync: 'never', max_bytes: MAX, segment_max_bytes: SEG, min_delay_seconds: 0.01, max_delay_seconds: 0.02 },
+    { sink, log: { warn () {}, error: (_o: unknown, m: string) => { if (m.includes('events lost')) fault.diskFull = false } } as never })
+  await lg.start()
+  // Internals only to size lines: how full the spool and its active segment are.
+  const sp = (lg as unknown as { spool: { bytes: number; active: { bytes: number } | null; reading: boolean } }).spool
+  let i = 0
+  const rec = (pad: number) => lg.record({ path: 'p', input: { i: i++, pad: 'x'.repeat(Math.max(0, pad)) }, result: true })
+  sink.up = true
+  for (let k = 0; k < 3; k++) rec(300)
+  await lg.written()
+  await waitFor(() => lg.status().acked_seq === 3, 5000, 'delivery of 1..3')
+  sink.up = false
+  // Nearly full, while the active segment still has room for a marker.
+  for (let n = 0; ; n++) {
+    if (n > 400) throw new Error('could not reach the starting state')
+    const a = sp.active
+    if (a !== null && a.bytes < 2000 && sp.bytes + 2 * 520 > MAX && sp.bytes + 600 <= MAX) break
+    rec(sp.bytes + 1500 > MAX ? 100 : 300)
+    await lg.written()
+  }
+  const b0 = sp.bytes
+  rec(0)
+  await lg.written()
+  const lineBase = sp.bytes - b0
+  const sized = (bytes: number) => rec(bytes - lineBase)
+  await waitFor(() => !sp.reading, 5000, 'no read in flight')
+  fault.diskFull = true
+  sized(MAX - sp.bytes + 50) // D1: its marker queued in the active segment
+  lg.status()
+  if (sp.active !== null && sp.active.bytes < SEG) { sized(Math.max(lineBase + 5, SEG - sp.active.bytes + 20)); lg.status() }
+  sized(MAX - sp.bytes + 50) // D2: its marker needs a new segment
+  lg.status()
+  t.equal(await lg.written(), false, 'the turn was lost')
+  t.equal(fault.diskFull, false)
+  rec(300)
+  rec(300)
+  t.equal(await lg.written(), true)
+  sink.up = true
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  await lg.stop(1000)
+  sink.save()
+  const v = await verifyLog(sink.file)
+  t.ok(v.ok, v.break?.message ?? 'the export verifies')
+})

@@ -99,7 +99,9 @@ const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true)
  * most 96 KiB as a two-byte string.
  */
 export const WRITE_CHUNK_MAX_BYTES = 48 * 1024
-const fdatasyncAsync = promisify(fdatasyncCb)
+// Looked up at each call (not bound once by promisify): tests wrap node:fs's fdatasync to fail it
+// or to act while it is in flight.
+const fdatasyncAsync = (fd: number): Promise<void> => new Promise((resolve, reject) => { fdatasyncCb(fd, (e) => { if (e === null) resolve(); else reject(e) }) })
 const closeAsync = promisify(closeCb)
 
 /** Where the next unread line starts. */
@@ -765,13 +767,19 @@ export class Spool {
         this.pendingGroup = null
         let ok = true
         for (let i = 0; i < batch.length && ok; i++) ok = this.writeChunk(batch[i]!, batch.slice(i + 1))
-        if (ok && batch.length > 0) this.hooks.written?.()
+        // With fsync "always", written means on stable storage: a failed fdatasync fails the group
+        // (its requests are refused, not answered as logged), and neither the drop markers among
+        // its lines count as written nor do the files they declare go.
+        let durable = ok
         if (ok && this.opts.fsync === 'always') {
           // Lines accepted while this runs form the next group: one fdatasync per group.
-          for (const c of batch) if (c.seg.dirty) await this.datasync(c.seg)
+          for (const c of batch) if (c.seg.dirty && !await this.datasync(c.seg)) durable = false
         }
-        if (ok && batch.length > 0) this.unlinkDropped()
-        if (group !== null) { group.done = true; group.settle(ok && !lost) }
+        if (durable && batch.length > 0) {
+          this.hooks.written?.()
+          this.unlinkDropped()
+        }
+        if (group !== null) { group.done = true; group.settle(durable && !lost) }
         if (this.toClose.length > 0) {
           // A segment that filled up while this batch's fsync was in flight may still have lines
           // queued (in `pending`, for the next round): it is closed after them, not before. A
@@ -853,12 +861,15 @@ export class Spool {
     this.hooks.lost?.(this.writtenHead, events, error)
   }
 
-  private async datasync (seg: Segment): Promise<void> {
-    if (seg.fd === null) return
+  /** fdatasync: false (and a warning) if it failed. */
+  private async datasync (seg: Segment): Promise<boolean> {
+    if (seg.fd === null) return true
     seg.dirty = false
     try { await fdatasyncAsync(seg.fd) } catch (e) {
       this.hooks.warn?.('decision log spool fsync failed', { segment: seg.name, error: (e as Error).message })
+      return false
     }
+    return true
   }
 
   private async closeSegment (seg: Segment): Promise<void> {

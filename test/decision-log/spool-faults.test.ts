@@ -10,7 +10,12 @@ import t from 'tap'
 import { DecisionLogger, verifyLog, type Sink, type SendResult } from '../../src/decision-log/index.js'
 import { tempDir, waitFor } from './fixtures/control-plane.js'
 
-const fault: { fsync: number; segmentRead: number; diskFull: boolean } = { fsync: 0, segmentRead: 0, diskFull: false }
+const fault: { fsync: number; datasync: number; segmentRead: number; diskFull: boolean } = { fsync: 0, datasync: 0, segmentRead: 0, diskFull: false }
+const realDatasync = fs.fdatasync
+fs.fdatasync = function (fd: number, cb: (e: NodeJS.ErrnoException | null) => void): void {
+  if (fault.datasync > 0 && --fault.datasync === 0) { setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))); return }
+  realDatasync(fd, cb)
+} as typeof fs.fdatasync
 const realWrite = fs.writeSync
 fs.writeSync = function (this: unknown, ...a: unknown[]): number {
   if (fault.diskFull) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
@@ -77,6 +82,22 @@ t.test('sync mode, fsync always: a line whose fsync fails is cut, and the next o
   const v = await verifyLog(dir)
   t.ok(v.ok, v.break?.message ?? 'the spool verifies')
   t.equal(v.last_seq, 2)
+})
+
+t.test('group mode, fsync always: a failed fdatasync fails the turn (its requests are not answered as logged)', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'group', fsync: 'always', min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: new ExportSink(dir + '.export'), log: { warn () {}, error () {} } as never })
+  await lg.start()
+  lg.record({ path: 'p', input: { i: 1 }, result: true })
+  t.equal(await lg.written(), true)
+  fault.datasync = 1
+  lg.record({ path: 'p', input: { i: 2 }, result: true })
+  // Before, the failure was only a warning and the turn resolved as durably written.
+  t.equal(await lg.written(), false, 'not durable: refused')
+  lg.record({ path: 'p', input: { i: 3 }, result: true })
+  t.equal(await lg.written(), true, 'the next turn is written')
+  await lg.stop(0)
+  t.ok((await verifyLog(dir)).ok, 'the chain on disk is whole')
 })
 
 for (const mode of ['sync', 'group'] as const) {

@@ -37,21 +37,18 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
   const exact = (s: string): boolean => s.length >= min && s.length <= max && (set.has(s) || set.has(s.toLowerCase()))
   return function isCredential (name: string): boolean {
     if (exact(name)) return true
-    // A name holding a fragment (Go's ParseQuery keeps `#`: `?x#access_token=…` is the key
-    // `x#access_token`): the parameter is what follows its last separator, as forEachParam reads it.
-    const hash = name.indexOf('#')
-    if (hash >= 0) {
-      let at = hash
-      for (let k = hash + 1; k < name.length; k++) {
-        const c = name.charCodeAt(k)
-        if (c === 0x23 || c === 0x2f || c === 0x3f || c === 0x26 || c === 0x3b) at = k // # / ? & ;
-      }
-      if (isCredential(name.slice(at + 1))) return true
-    }
+    // A name holding a separator forEachParam splits on (a parsed_query key from `?x#access_token=…`
+    // or `?x?access_token=…`: parsers that split on "&" only keep the rest in the name): the
+    // parameter is what follows its last separator, as forEachParam reads it.
+    const at = lastSeparator(name)
+    if (at >= 0 && isCredential(name.slice(at + 1))) return true
     if (!hasSpecial(name)) return false
     // PHP drops leading spaces from a name (`%20access_token` is access_token).
     const d = decodeName(name).replace(LEADING_SPACES, '')
     if (d !== name && exact(d)) return true
+    // Percent-encoded separators (`x%23access_token`), as the name is decoded.
+    const dat = d !== name ? lastSeparator(d) : -1
+    if (dat >= 0 && isCredential(d.slice(dat + 1))) return true
     const open = d.indexOf('[')
     const base = open < 0 ? d : d.slice(0, open)
     if (open >= 0 && exact(base)) return true
@@ -92,6 +89,19 @@ export function compileClaimMatcher (names: readonly string[]): NameMatcher {
   }
 }
 
+/** The index of the last character forEachParam separates parameters on in `s` ("&", ";", "#",
+ * "?", and "/" after a "#"), or -1. */
+function lastSeparator (s: string): number {
+  let at = -1
+  let fragment = false
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k)
+    if (c === 0x23) fragment = true
+    if (c === 0x23 || c === 0x3f || c === 0x26 || c === 0x3b || (c === 0x2f && fragment)) at = k // # ? & ; /
+  }
+  return at
+}
+
 const PHP_UNDERSCORE = /[. ]/g
 const PHP_UNCLOSED = /[. []/g
 const LEADING_SPACES = /^ +/
@@ -108,18 +118,28 @@ function hasSpecial (s: string): boolean {
 /**
  * Calls `each(start, eq, end)` for every `name=value` parameter of the query (and fragment) of
  * `url` — or of all of it when `queryOnly` — where url[start, eq) is the raw name and
- * url(eq, end) the raw value. The query starts after the first "?", or the first "#" when there
+ * url(eq, end) the raw value. Before the query, matrix parameters (`;name=value` in a path
+ * segment) count. The query starts after the first "?", or the first "#" when there
  * is none before it; "&", ";", "#" and "?" all separate parameters (some servers split on ";",
  * OAuth puts tokens in the fragment, a value may be a URL), and so does "/" in the fragment. The
  * erasure and the evidence scan read URLs this way.
  */
-export function forEachParam (url: string, queryOnly: boolean, each: (start: number, eq: number, end: number) => void): void {
+export function forEachParam (url: string, queryOnly: boolean, each: (start: number, eq: number, end: number) => void, fragmentOnly = false): void {
   let i = 0
   if (!queryOnly) {
     let q = -1
-    for (let k = 0; k < url.length; k++) {
-      const c = url.charCodeAt(k)
-      if (c === 0x3f || c === 0x23) { q = k; break } // ? #
+    // Matrix parameters in the path (`/api;access_token=…/x`: Spring's @MatrixVariable reads
+    // them): from a ";" to the next ";" or "/".
+    let m = -1
+    let eq = -1
+    for (let k = 0; k <= url.length; k++) {
+      const c = k < url.length ? url.charCodeAt(k) : 0x3f
+      if (m >= 0 && (c === 0x3b || c === 0x2f || c === 0x3f || c === 0x23)) { // ; / ? #
+        if (eq >= 0) each(m + 1, eq, k)
+        m = -1
+      }
+      if (c === 0x3f || c === 0x23) { q = k < url.length ? k : -1; break } // ? #
+      if (c === 0x3b) { m = k; eq = -1 } else if (c === 0x3d && m >= 0 && eq < 0) eq = k // ; =
     }
     if (q < 0) return
     i = q + 1
@@ -128,7 +148,7 @@ export function forEachParam (url: string, queryOnly: boolean, each: (start: num
   // In the fragment, "/" and "?" separate too: a client-side route carries its own query
   // (`#/cb?access_token=…`) or path (`#state=x/access_token=…`). In the query, "?" does (a URL
   // in a value: `?next=/cb?token=…`). A value cut short only ever hides more.
-  let fragment = !queryOnly && url.charCodeAt(i - 1) === 0x23
+  let fragment = fragmentOnly || (!queryOnly && url.charCodeAt(i - 1) === 0x23)
   while (i <= end) {
     let pe = i
     let eq = -1
@@ -165,20 +185,72 @@ export function firstFragmentSegment (segments: readonly unknown[]): number {
  * changed. Names are matched by `isCredential` (compileNameMatcher: decoded, bracket forms);
  * parameters as forEachParam reads them.
  */
-export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly?: boolean } = {}): (url: string) => string {
-  const queryOnly = opts.queryOnly === true
+export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly?: boolean; fragmentOnly?: boolean } = {}): (url: string) => string {
+  const fragmentOnly = opts.fragmentOnly === true
+  const queryOnly = opts.queryOnly === true || fragmentOnly
   return function scrub (url: string): string {
-    if (!queryOnly && !url.includes('?') && !url.includes('#')) return url
+    if (!queryOnly && !mayHaveUrlParams(url)) return url
     let out = ''
     let copied = 0
     forEachParam(url, queryOnly, (start, eq, end) => {
-      if (eq + 1 < end && isCredential(url.slice(start, eq)) && url.slice(eq + 1, end) !== REDACTED_VALUE) {
+      if (eq + 1 >= end) return
+      const value = url.slice(eq + 1, end)
+      if (value === REDACTED_VALUE) return
+      // A value whose decoded form holds a credential parameter (`next=%2Fcb%3Ftoken%3D…`, as a
+      // parser decoding it reads it) is replaced whole.
+      if (isCredential(url.slice(start, eq)) || (value.includes('%') && holdsCredential(decodeName(value), true, isCredential))) {
         out += url.slice(copied, eq + 1) + REDACTED_VALUE
         copied = end
       }
-    })
-    return copied === 0 ? url : out + url.slice(copied)
+    }, fragmentOnly)
+    const scrubbed = copied === 0 ? url : out + url.slice(copied)
+    return queryOnly ? scrubbed : scrubEncodedSegments(scrubbed, isCredential)
   }
+}
+
+/** Whether `url` may hold a parameter forEachParam reads (a query, fragment, matrix parameter,
+ * or percent-encoded structure that decoding reveals). */
+export function mayHaveUrlParams (url: string): boolean {
+  return url.includes('?') || url.includes('#') || url.includes(';') || url.includes('%')
+}
+
+/** Whether forEachParam finds a parameter named as a credential, with a value, in `text`. */
+export function holdsCredential (text: string, queryOnly: boolean, isCredential: NameMatcher): boolean {
+  if (!text.includes('=')) return false
+  let found = false
+  forEachParam(text, queryOnly, (start, eq, end) => {
+    if (!found && eq + 1 < end && text.slice(eq + 1, end) !== REDACTED_VALUE && isCredential(text.slice(start, eq))) found = true
+  })
+  return found
+}
+
+/**
+ * The path part of `url` with each segment that holds a percent-encoded separator hiding a
+ * credential parameter (`/cb%23access_token=…`, `/api%3Btoken=…`: the decoded path ext_authz's
+ * parsed_path and many routers read) replaced by its decoded form with those values redacted,
+ * encoded again.
+ */
+function scrubEncodedSegments (url: string, isCredential: NameMatcher): string {
+  let q = url.length
+  for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
+  const path = url.slice(0, q)
+  if (!path.includes('%')) return url
+  let changed = false
+  const segments = path.split('/').map((seg) => {
+    if (!seg.includes('%')) return seg
+    const decoded = decodePathSegment(seg)
+    if (!decoded.includes('#') && !decoded.includes('?') && !decoded.includes(';')) return seg
+    if (!holdsCredential(decoded, false, isCredential)) return seg
+    changed = true
+    const scrubbed = compileUrlScrubber(isCredential)(decoded)
+    return encodeURIComponent(scrubbed).replace(/%3D/g, '=').replace(/%5B/g, '[').replace(/%5D/g, ']')
+  })
+  return changed ? segments.join('/') + url.slice(q) : url
+}
+
+/** A path segment percent-decoded ("+" stays), leniently as decodeName. */
+function decodePathSegment (s: string): string {
+  try { return decodeURIComponent(s) } catch { return decodeName(s.replace(/\+/g, '%2B')) }
 }
 
 /**
@@ -326,7 +398,7 @@ export function compileLogScrubber (names: readonly string[]): (obj: Record<stri
     for (let k = 0; k < URL_FIELDS.length; k++) {
       const f = URL_FIELDS[k]!
       const s = o[f]
-      if (typeof s !== 'string' || !s.includes('?')) continue
+      if (typeof s !== 'string' || !mayHaveUrlParams(s)) continue
       const t = scrubUrl(s)
       if (t !== s) (copy ??= { ...o })[f] = t
     }
@@ -344,7 +416,7 @@ export function compileLogScrubber (names: readonly string[]): (obj: Record<stri
     const req = out.req
     if (req === null || typeof req !== 'object') return out
     const url = (req as Record<string, unknown>).url
-    if (typeof url !== 'string' || !url.includes('?')) return out
+    if (typeof url !== 'string' || !mayHaveUrlParams(url)) return out
     const t = scrubUrl(url)
     if (t === url) return out
     // A plain object is copied. A request object (http.IncomingMessage, a Fastify request) goes

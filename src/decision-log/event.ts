@@ -6,7 +6,7 @@
 
 import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
-import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
+import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
@@ -200,6 +200,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
   const claimErasures = new WeakMap<object, { value: unknown; erased: readonly string[] }>()
   const scrubPath = compileUrlScrubber(isCredential)
   const scrubQueryValue = compileUrlScrubber(isCredential, { queryOnly: true })
+  const scrubFragment = compileUrlScrubber(isCredential, { fragmentOnly: true })
   const mask = opts.mask
 
   // `timestamp`: the event's time, already formatted, when it was taken earlier than now
@@ -236,7 +237,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       eraseHeaderList(event as unknown as Record<string, unknown>, erase, erased)
     }
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
-      eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, scrubPath, scrubQueryValue, erased, rewritten)
+      eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, { path: scrubPath, query: scrubQueryValue, fragment: scrubFragment }, erased, rewritten)
       // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it;
       // a body nothing parsed is scrubbed (JSON, a form) or withheld (anything else).
       if (erased.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
@@ -492,11 +493,13 @@ const URL_HEADER_SET: ReadonlySet<string> = new Set(URL_HEADERS)
  * (listed in `rewritten`), and they are removed from input.parsed_query and, at any depth, from
  * input.parsed_body (listed in `erased`). Copy-on-write, as eraseHeadersAt.
  */
-function eraseQueryCredentials (root: Record<string, unknown>, isCredential: NameMatcher, scrubPath: (url: string) => string,
-  scrubQueryValue: (query: string) => string, erased: string[], rewritten: string[]): void {
+function eraseQueryCredentials (root: Record<string, unknown>, isCredential: NameMatcher,
+  scrub: { path: (url: string) => string; query: (query: string) => string; fragment: (fragment: string) => string }, erased: string[], rewritten: string[]): void {
+  const scrubPath = scrub.path
+  const scrubQueryValue = scrub.query
   const path = walk(root, HTTP_PATH)
   // After "?", or after "#" with no "?" (OAuth's implicit flow puts tokens in the fragment).
-  if (typeof path === 'string' && (path.includes('?') || path.includes('#'))) {
+  if (typeof path === 'string' && mayHaveUrlParams(path)) {
     const scrubbed = scrubPath(path)
     if (scrubbed !== path) {
       setAt(root, HTTP_PATH, scrubbed)
@@ -505,12 +508,12 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
   }
   scrubUrlHeaders(root, scrubPath, rewritten)
   // Envoy's CheckRequest has query and fragment fields too (documented as always empty: the
-  // query is in the path); whoever fills them gets them scrubbed as a query.
+  // query is in the path); whoever fills them gets them scrubbed as a query and a fragment.
   for (const f of ['query', 'fragment'] as const) {
     const at = [...HTTP_PATH.slice(0, -1), f]
     const v = walk(root, at)
     if (typeof v !== 'string' || !v.includes('=')) continue
-    const scrubbed = scrubQueryValue(v)
+    const scrubbed = scrub[f](v)
     if (scrubbed !== v) {
       setAt(root, at, scrubbed)
       rewritten.push('/input/attributes/request/http/' + f)
@@ -530,10 +533,12 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
   if (Array.isArray(pp)) {
     let copy: unknown[] | undefined
     const from = firstFragmentSegment(pp)
-    for (let i = from; i >= 0 && i < pp.length; i++) {
+    for (let i = 0; i < pp.length; i++) {
       const seg: unknown = pp[i]
       if (typeof seg !== 'string' || !seg.includes('=')) continue
-      const scrubbed = i === from ? scrubPath(seg) : scrubQueryValue(seg)
+      // Before the fragment, a segment's matrix parameters (`api;access_token=…`).
+      if ((from < 0 || i < from) && !seg.includes(';')) continue
+      const scrubbed = from < 0 || i <= from ? scrubPath(seg) : scrubQueryValue(seg)
       if (scrubbed === seg) continue
       ;(copy ??= [...pp])[i] = scrubbed
       rewritten.push('/input/parsed_path/' + i)
@@ -569,7 +574,7 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
  * scrubbed; the same value when nothing changed. */
 function scrubUrlValue (v: unknown, scrubPath: (url: string) => string, pointer: string, rewritten: string[]): unknown {
   if (typeof v === 'string') {
-    const s = v.includes('?') || v.includes('#') ? scrubPath(v) : v
+    const s = mayHaveUrlParams(v) ? scrubPath(v) : v
     if (s !== v) rewritten.push(pointer)
     return s
   }

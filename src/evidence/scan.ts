@@ -11,7 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
-import { compileClaimMatcher, compileNameMatcher, decodeName, firstFragmentSegment, forEachParam, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, decodeName, firstFragmentSegment, forEachParam, holdsCredential, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -137,32 +137,49 @@ function scanHeader (name: string, value: string, location: string, out: Credent
     return true
   }
   // A URL (referer, x-original-url, …): its query, read as the erasure reads it.
-  if (URL_HEADER_SET.has(lower) && (value.includes('?') || value.includes('#'))) {
+  if (URL_HEADER_SET.has(lower) && mayHaveUrlParams(value)) {
     const n = out.length
-    scanParams(value, false, location, CREDENTIAL_FIELDS, `query parameter`, out)
+    scanUrl(value, location, out)
     return out.length > n
   }
   return false
 }
 
 function scanQuery (path: unknown, out: CredentialHit[]): void {
-  if (typeof path === 'string') scanParams(path, false, '/input/attributes/request/http/path', CREDENTIAL_FIELDS, 'query parameter', out)
+  if (typeof path === 'string') scanUrl(path, '/input/attributes/request/http/path', out)
+}
+
+/** A path or URL as the erasure reads it: its parameters (matrix, query, fragment), and the path
+ * segments whose percent-encoded separators hide parameters once decoded. */
+function scanUrl (url: string, location: string, out: CredentialHit[]): void {
+  scanParams(url, false, location, CREDENTIAL_FIELDS, 'query parameter', out)
+  let q = url.length
+  for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
+  if (!url.slice(0, q).includes('%')) return
+  for (const seg of url.slice(0, q).split('/')) {
+    if (!seg.includes('%')) continue
+    const decoded = decodeName(seg.replace(/\+/g, '%2B'))
+    if (decoded.includes('#') || decoded.includes('?') || decoded.includes(';')) scanParams(decoded, false, location, CREDENTIAL_FIELDS, 'query parameter', out)
+  }
 }
 
 /** The name=value parameters of a URL's query (or of a query or form alone, `queryOnly`), as
  * erase.ts forEachParam splits them ("&", ";", "#" and "?" separate, and "/" in a fragment). */
-function scanParams (text: string, queryOnly: boolean, location: string, fields: NameMatcher, what: string, out: CredentialHit[]): void {
+function scanParams (text: string, queryOnly: boolean, location: string, fields: NameMatcher, what: string, out: CredentialHit[], fragmentOnly = false): void {
   forEachParam(text, queryOnly, (start, eq, end) => {
     if (eq <= start) return
     const raw = text.slice(start, eq)
     const value = decodeName(text.slice(eq + 1, end))
     if (REDACTED.has(value.trim())) return
     if (fields(raw)) out.push({ location, kind: `${what} ${decodeName(raw).toLowerCase()}` })
-    else {
+    // A value whose decoded form holds parameters (`next=%2Fcb%3Ftoken%3D…`), as the erasure reads it.
+    else if (text.slice(eq + 1, end).includes('%') && mayHoldParams(value) && holdsCredential(value, true, fields)) {
+      out.push({ location, kind: `${what} ${decodeName(raw).toLowerCase()} (a URL holding a credential parameter)` })
+    } else {
       const k = valueKind(value)
       if (k !== null) out.push({ location, kind: `${k} in ${what} ${decodeName(raw).toLowerCase()}` })
     }
-  })
+  }, fragmentOnly)
 }
 
 /** Walk a parsed query or body for credential field names and credential-shaped values. */
@@ -229,7 +246,7 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
       scanQuery(http.path, out)
       for (const f of ['query', 'fragment']) {
         const v = http[f]
-        if (typeof v === 'string' && v.includes('=')) scanParams(v, true, '/input/attributes/request/http/' + f, CREDENTIAL_FIELDS, 'query parameter', out)
+        if (typeof v === 'string' && v.includes('=')) scanParams(v, true, '/input/attributes/request/http/' + f, CREDENTIAL_FIELDS, 'query parameter', out, f === 'fragment')
       }
       for (const [field, base64] of BODY_TEXTS) {
         const v = http[field]
@@ -249,13 +266,16 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
       }
     }
     // A fragment left in the path segments (ext_authz, as the plugin leaves it): from the one
-    // holding "#" on.
+    // holding "#" on; and matrix parameters before it.
     if (Array.isArray(input.parsed_path)) {
       const pp = input.parsed_path
       const from = firstFragmentSegment(pp)
-      for (let i = from; i >= 0 && i < pp.length; i++) {
+      for (let i = 0; i < pp.length; i++) {
         const seg: unknown = pp[i]
-        if (typeof seg === 'string') scanParams(seg, i !== from, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out)
+        if (typeof seg !== 'string') continue
+        // Before the fragment, a segment's matrix parameters (`api;access_token=…`).
+        if ((from < 0 || i < from) && !seg.includes(';')) continue
+        scanParams(seg, from >= 0 && i > from, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out)
       }
     }
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)

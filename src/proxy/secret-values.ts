@@ -2,8 +2,9 @@
 // fails with `strconv.ParseFloat: parsing "Bearer <token>"`, and `io.jwt.decode` quotes the bad
 // token. The header is erased from the logged input, but the message went to the process log
 // and the decision-log event as it was. Before a fail-closed message is logged or recorded, the
-// values of credential headers and query parameters in the input are cut out of it.
-import { compileNameMatcher, type NameMatcher } from '../decision-log/erase.js'
+// values the decision log erases from the input are cut out of it: credential headers, query
+// parameters (also inside other values), body fields and token claims.
+import { compileClaimMatcher, compileNameMatcher, forEachParam, mayHoldParams, type NameMatcher } from '../decision-log/erase.js'
 import type { BouncerConfig } from '../config/index.js'
 
 const ERASED = '[erased]'
@@ -18,8 +19,9 @@ export type SecretScrubber = (message: string, input: unknown) => string
 export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
   const headers = compileNameMatcher([...config.decision_logs.erase_headers, config.auth.jwt.header, 'authorization', 'proxy-authorization', 'cookie'])
   const params = compileNameMatcher(config.decision_logs.erase_query_params)
+  const claims = compileClaimMatcher(config.decision_logs.erase_query_params)
   return (message, input) => {
-    const values = secretValues(input, headers, params)
+    const values = secretValues(input, headers, params, claims)
     if (values.length === 0) return message
     let out = message
     // Longest first: a whole value before the parts it contains.
@@ -28,7 +30,7 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
   }
 }
 
-function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher): string[] {
+function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher, claims: NameMatcher): string[] {
   const out: string[] = []
   const add = (v: unknown): void => {
     if (typeof v !== 'string' || v === '') return
@@ -43,12 +45,45 @@ function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher
   const query = field(input, 'parsed_query')
   if (query !== null && typeof query === 'object') {
     for (const [name, v] of Object.entries(query)) {
-      if (!params(name)) continue
-      if (Array.isArray(v)) v.forEach(add)
-      else add(v)
+      if (params(name)) {
+        if (Array.isArray(v)) v.forEach(add)
+        else add(v)
+        continue
+      }
+      // A credential parameter inside a value (`?x=1;token=…`, `?next=/cb?token=…`).
+      for (const one of Array.isArray(v) ? v : [v]) {
+        if (typeof one !== 'string' || !mayHoldParams(one)) continue
+        forEachParam(one, true, (start, eq, end) => { if (eq + 1 < end && params(one.slice(start, eq))) add(one.slice(eq + 1, end)) })
+      }
     }
   }
+  // What the decision log erases from the body and the token's claims, at any depth.
+  const budget = { n: MAX_VALUES }
+  collectNamed(field(input, 'parsed_body'), params, add, 0, budget)
+  collectNamed(field(input, 'identity'), claims, add, 0, budget)
   return out
+}
+
+const MAX_DEPTH = 64
+const MAX_VALUES = 10000
+
+/** Adds the values (strings and numbers, at any depth below) of the members `named` matches. */
+function collectNamed (v: unknown, named: NameMatcher, add: (v: unknown) => void, depth: number, budget: { n: number }): void {
+  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH || budget.n <= 0) return
+  if (Array.isArray(v)) { for (const x of v) collectNamed(x, named, add, depth + 1, budget); return }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (--budget.n <= 0) return
+    if (named(k)) collectAll(x, add, depth + 1, budget)
+    else collectNamed(x, named, add, depth + 1, budget)
+  }
+}
+
+function collectAll (v: unknown, add: (v: unknown) => void, depth: number, budget: { n: number }): void {
+  if (typeof v === 'string') add(v)
+  else if (typeof v === 'number' || typeof v === 'bigint') add(String(v))
+  else if (v !== null && typeof v === 'object' && depth <= MAX_DEPTH) {
+    for (const x of Object.values(v as Record<string, unknown>)) { if (--budget.n <= 0) return; collectAll(x, add, depth + 1, budget) }
+  }
 }
 
 function field (v: unknown, name: string): unknown {

@@ -124,6 +124,28 @@ t.test('fragment variants are scrubbed: a route or path in the fragment, a fragm
   t.equal(plain.input.attributes.request.http.path, '/p?redirect=https://a/b/token=c&x=1')
 })
 
+t.test('hidden forms are scrubbed: separators in a parameter name, percent-encoded structure, matrix parameters, the fragment field', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({
+    path: 'p',
+    input: {
+      attributes: { request: { http: { method: 'GET', path: '/api;access_token=S-h1/cb%23access_token=S-h2?next=%2Fcb%3Ftoken%3DS-h3&x?id_token=S-h4', headers: {}, fragment: 'state=x/access_token=S-h5' } } },
+      parsed_path: ['api;access_token=S-h1', 'cb#access_token=S-h2'],
+      parsed_query: { next: ['/cb?token=S-h3'], 'x?id_token': ['S-h4'], 'y;password': ['S-h6'], keep: ['1'] },
+    },
+    result: true,
+  }).event as Record<string, any>
+  t.notOk(JSON.stringify(ev).includes('S-h'), `no credential left anywhere in the event: ${JSON.stringify(ev.input)}`)
+  t.equal(ev.input.attributes.request.http.path, '/api;access_token=[REDACTED]/cb%23access_token=[REDACTED]?next=[REDACTED]&x?id_token=[REDACTED]')
+  t.equal(ev.input.attributes.request.http.fragment, 'state=x/access_token=[REDACTED]')
+  t.same(ev.input.parsed_path, ['api;access_token=[REDACTED]', 'cb#access_token=[REDACTED]'])
+  t.same({ ...ev.input.parsed_query }, { keep: ['1'], next: ['/cb?token=[REDACTED]'] })
+  // Encoded text that hides nothing stays as it came.
+  const plain = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/a%20b;v=1/c?q=%2Fx%3Fy%3D1', headers: {} } } } }, result: true }).event as Record<string, any>
+  t.equal(plain.input.attributes.request.http.path, '/a%20b;v=1/c?q=%2Fx%3Fy%3D1')
+})
+
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
   t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
   const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })

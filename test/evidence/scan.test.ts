@@ -91,3 +91,21 @@ t.test('JWT detection: what the pattern finds, and a long run of "-eyJ" is read 
   // Quadratic before (a regex backtracking from every eyJ): 128 KB took 6.5 s, this 1 MB minutes.
   t.same(hit('-eyJ'.repeat(262144)), [], 'a 1 MB run with no "." holds none')
 })
+
+t.test('hidden forms are flagged as the erasure reads them: separators in a name, encoded structure, matrix parameters, the fragment field', async (t) => {
+  const e = {
+    input: {
+      attributes: { request: { http: { path: '/api;access_token=V1/cb%23access_token=V2?next=%2Fcb%3Ftoken%3DV3', headers: {}, fragment: 'state=x/access_token=V5' } } },
+      parsed_path: ['api;access_token=V1'],
+      parsed_query: { 'x?id_token': ['V4'] },
+    },
+  }
+  t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`).sort(), [
+    '/input/attributes/request/http/fragment query parameter access_token',
+    '/input/attributes/request/http/path query parameter access_token',
+    '/input/attributes/request/http/path query parameter access_token',
+    '/input/attributes/request/http/path query parameter next (a URL holding a credential parameter)',
+    '/input/parsed_path/0 query parameter access_token',
+    '/input/parsed_query/x?id_token field x?id_token',
+  ])
+})

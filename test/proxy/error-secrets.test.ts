@@ -14,6 +14,9 @@ const POLICY = `package bouncer
 decision := {"allow": to_number(input.attributes.request.http.headers.authorization) > 0} if input.parsed_path[0] == "header"
 decision := {"allow": to_number(input.parsed_query.access_token[0]) > 0} if input.parsed_path[0] == "query"
 decision := {"allow": to_number(input.attributes.request.http.headers["x-trace"]) > 0} if input.parsed_path[0] == "other"
+decision := {"allow": to_number(input.parsed_body.user.password) > 0} if input.parsed_path[0] == "body"
+decision := {"allow": to_number(input.parsed_query["x?access_token"][0]) > 0} if input.parsed_path[0] == "qkey"
+decision := {"allow": to_number(input.parsed_query.next[0]) > 0} if input.parsed_path[0] == "qvalue"
 `
 const TOKEN = 'eyJhbGciOiJub25lIn0.SECRET-TOKEN-VALUE'
 const QUERY_SECRET = 'QUERY-SECRET-VALUE'
@@ -28,7 +31,7 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
     rego: { 'p.rego': POLICY },
     deps: { logger: logs.logger },
     config: {
-      policy: { strict_builtin_errors: true, error_status: 500 },
+      policy: { strict_builtin_errors: true, error_status: 500, parsed_body: { enabled: true } },
       decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' },
     },
   })
@@ -42,6 +45,13 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
   t.equal(await get('/header', { authorization: `Bearer ${TOKEN}` }), 500, 'the builtin error fails closed')
   t.equal(await get(`/query?access_token=${QUERY_SECRET}`), 500)
   t.equal(await get('/other', { 'x-trace': 'not-a-number-but-no-secret' }), 500)
+  // What the decision log erases beyond headers and top-level parameters: a body field at
+  // depth, a parameter name holding a separator, a parameter inside a value.
+  const post = await request(`${b.url}/body`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: { name: 'bob', password: 'BODY-PASSWORD-SECRET' } }) })
+  await post.body.dump()
+  t.equal(post.statusCode, 500)
+  t.equal(await get('/qkey?x?access_token=QKEY-SECRET-VALUE'), 500)
+  t.equal(await get('/qvalue?next=/cb?token=QVALUE-SECRET-VALUE'), 500)
   t.equal(up.requests.length, 0)
   // write_mode group (the default): each request was answered once its event was on disk.
 
@@ -49,6 +59,9 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
   for (const [where, text] of [['process log', logs.text()], ['decision log', spoolText]] as const) {
     t.notMatch(text, /SECRET-TOKEN-VALUE/, `${where}: the bearer token is not quoted`)
     t.notMatch(text, /QUERY-SECRET-VALUE/, `${where}: the credential query parameter is not quoted`)
+    t.notMatch(text, /BODY-PASSWORD-SECRET/, `${where}: the credential body field is not quoted`)
+    t.notMatch(text, /QKEY-SECRET-VALUE/, `${where}: the parameter after a "?" in a name is not quoted`)
+    t.notMatch(text, /QVALUE-SECRET-VALUE/, `${where}: the parameter inside a value is not quoted`)
     t.match(text, /to_number: .*\[erased\]/, `${where}: the message says what was cut`)
     t.match(text, /not-a-number-but-no-secret/, `${where}: a value that is no credential is kept (the message stays useful)`)
   }

@@ -187,6 +187,7 @@ const HEADER_MAPS: readonly HeaderMap[] = [
   ['result', 'response_headers_to_add'],
   ['shadow', 'result', 'headers'],
   ['shadow', 'result', 'response_headers'],
+  ['shadow', 'result', 'response_headers_to_add'],
 ].map((path) => ({ path, pointer: '/' + path.map(escapePointer).join('/') + '/' }))
 
 /** Compile labels and the erasure list once; the returned function runs per decision. */

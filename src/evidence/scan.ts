@@ -31,19 +31,19 @@ const CREDENTIAL_HEADERS = new Set([
 const CREDENTIAL_FIELDS = compileNameMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'api-key', 'key', 'password', 'passwd',
   'secret', 'client_secret', 'private_key', 'session', 'sessionid', 'session_id', 'auth', 'authorization',
-  'x-amz-signature', 'x-amz-security-token', 'x-amz-credential', 'sig', 'signature',
+  'x-amz-signature', 'x-amz-security-token', 'x-amz-credential', 'sig', 'signature', 'client_assertion',
 ])
 
 /** Body field names: the unambiguous ones only ("key" or "session" in a JSON body is usually data). */
 const CREDENTIAL_BODY_FIELDS = compileNameMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
-  'client_secret', 'private_key',
+  'client_secret', 'private_key', 'client_assertion',
 ])
 
 /** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
 const CREDENTIAL_CLAIMS = compileClaimMatcher([
   'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
-  'client_secret', 'private_key',
+  'client_secret', 'private_key', 'client_assertion',
 ])
 
 const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]'])
@@ -281,10 +281,15 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
     if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
     if (input.identity !== undefined) scanTree(input.identity, '/input/identity', CREDENTIAL_CLAIMS, out, budget)
   }
-  const result = ev.result
-  if (isObject(result)) {
-    scanHeaders(result.headers, '/result/headers/', out)
-    scanHeaders(result.response_headers, '/result/response_headers/', out)
+  // The header maps of the result the erasure reads (event.ts HEADER_MAPS), as an object or a
+  // list of objects (opa-envoy-plugin accepts both), the shadow policy's result too.
+  for (const [result, base] of [[ev.result, '/result/'], [isObject(ev.shadow) ? ev.shadow.result : undefined, '/shadow/result/']] as const) {
+    if (!isObject(result)) continue
+    for (const f of ['headers', 'response_headers', 'response_headers_to_add']) {
+      const h = result[f]
+      if (Array.isArray(h)) h.forEach((one, i) => scanHeaders(one, `${base}${f}/${i}/`, out))
+      else scanHeaders(h, `${base}${f}/`, out)
+    }
   }
   return out
 }

@@ -273,3 +273,11 @@ t.test('a frozen identity (one per token) is erased once and its result shared, 
   const d = build({ path: 'p', input: { ...input(), identity: mutable }, result: true }).event as Record<string, any>
   t.same([c.input.identity, d.input.identity], [{ sub: 'bob' }, { sub: 'mallory' }], 'an identity that is not frozen is erased each time')
 })
+
+t.test('a shadow ext_authz result\'s response_headers_to_add loses its credential headers, as the live result\'s does', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({ path: 'p', input: {}, result: true, shadow: { revisions: {}, differences: [], result: { allowed: true, response_headers_to_add: { authorization: 'Bearer S-sh1', 'x-ok': '1' } } } } as never).event as Record<string, any>
+  t.notOk(JSON.stringify(ev).includes('S-sh1'))
+  t.same(ev.shadow.result.response_headers_to_add, { 'x-ok': '1' })
+})

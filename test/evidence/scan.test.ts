@@ -109,3 +109,17 @@ t.test('hidden forms are flagged as the erasure reads them: separators in a name
     '/input/parsed_query/x?id_token field x?id_token',
   ])
 })
+
+t.test('every header map the erasure reads is scanned, as an object or a list, the shadow result too; client_assertion is a credential', async (t) => {
+  const e = {
+    input: { attributes: { request: { http: { path: '/t?client_assertion=not-a-jwt-but-secret', headers: {} } } } },
+    result: { allowed: true, headers: [{ authorization: 'Bearer abcdefghijkl' }], response_headers_to_add: { 'x-api-key': 'k-123456789' } },
+    shadow: { result: { response_headers: [{ cookie: 'sid=abcdefghijkl' }] } },
+  }
+  t.same(scanEvent(e).map((h) => h.location).sort(), [
+    '/input/attributes/request/http/path',
+    '/result/headers/0/authorization',
+    '/result/response_headers_to_add/x-api-key',
+    '/shadow/result/response_headers/0/cookie',
+  ])
+})

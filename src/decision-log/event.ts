@@ -8,6 +8,7 @@ import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
 import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
+import { isRawJson } from '../exact-json.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
@@ -241,7 +242,7 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
       eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, { path: scrubPath, query: scrubQueryValue, fragment: scrubFragment }, erased, rewritten)
       // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it;
       // a body nothing parsed is scrubbed (JSON, a form) or withheld (anything else).
-      if (erased.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
+      if (erased.some((p) => p.startsWith('/input/parsed_body/')) || rewritten.some((p) => p.startsWith('/input/parsed_body/'))) eraseRawBody(event as unknown as Record<string, unknown>, erased)
       else if (!isParsed((event.input as Record<string, unknown>).parsed_body)) scrubBodyTexts(event as unknown as Record<string, unknown>, isCredential, scrubQueryValue, erased, rewritten)
       // The verified token's claims: IdPs pass upstream tokens on in them (`idp_access_token`,
       // `tokens.refresh_token`), which the policy may read but the log must not keep.
@@ -360,6 +361,33 @@ function eraseRawBody (root: Record<string, unknown>, erased: string[]): void {
   for (const [k, v] of Object.entries(http)) if (!present.includes(k)) copy[k] = v
   setAt(root, at, sortedCopy(copy))
   for (const f of present) erased.push('/input/attributes/request/http/' + f)
+}
+
+/** `v` with every string that holds a credential parameter (erase.ts mayHoldParams) scrubbed
+ * by `scrub`, copy-on-write; the same value when none changed. Pointers go to `rewritten`. */
+function scrubParamValuesDeep (v: unknown, scrub: (s: string) => string, pointer: string, rewritten: string[], depth: number): unknown {
+  if (typeof v === 'string') {
+    if (!mayHoldParams(v)) return v
+    const t = scrub(v)
+    if (t !== v) rewritten.push(pointer)
+    return t
+  }
+  if (v === null || typeof v !== 'object' || depth >= 256 || isRawJson(v)) return v
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined
+    for (let i = 0; i < v.length; i++) {
+      const x = scrubParamValuesDeep(v[i], scrub, pointer + '/' + i, rewritten, depth + 1)
+      if (x !== v[i]) (copy ??= [...v])[i] = x
+    }
+    return copy ?? v
+  }
+  let copy: Record<string, unknown> | undefined
+  for (const k of Object.keys(v)) {
+    const x0 = (v as Record<string, unknown>)[k]
+    const x = scrubParamValuesDeep(x0, scrub, pointer + '/' + escapePointer(k), rewritten, depth + 1)
+    if (x !== x0) (copy ??= sortedCopy(v as Record<string, unknown>))[k] = x
+  }
+  return copy ?? v
 }
 
 /** Whether parsed_body holds the body (ext_authz sets null for a body it does not parse). */
@@ -524,7 +552,10 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
   for (const field of ['parsed_query', 'parsed_body'] as const) {
     const v = input[field]
     if (v === null || typeof v !== 'object') continue
-    const e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
+    let e = eraseKeysDeep(v, isCredential, '/input/' + field, erased)
+    // A body value holding a credential parameter (a form's `next=/cb?token=…`), read as a
+    // query value is (parsed_query's own values are below).
+    if (field === 'parsed_body') e = scrubParamValuesDeep(e, scrubQueryValue, '/input/parsed_body', rewritten, 0)
     if (e !== v) setAt(root, ['input', field], e)
   }
   // ext_authz leaves a fragment where the plugin does (src/ext-authz/input.ts): in the path

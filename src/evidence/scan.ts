@@ -207,6 +207,19 @@ function scanTree (v: unknown, base: string, fields: NameMatcher, out: Credentia
   }
 }
 
+/** Strings holding a credential parameter (`/cb?token=…`), at any depth: the erasure scrubs
+ * them in parsed_body as query values. */
+function scanValueParams (v: unknown, base: string, out: CredentialHit[], budget: { n: number }, depth: number): void {
+  if (budget.n-- <= 0 || depth > 16) return
+  if (typeof v === 'string') {
+    if (mayHoldParams(v)) scanParams(v, true, base, CREDENTIAL_FIELDS, 'query parameter', out)
+    return
+  }
+  if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) scanValueParams(v[i], base + '/' + i, out, budget, depth + 1); return }
+  if (!isObject(v)) return
+  for (const name of Object.keys(v)) scanValueParams(v[name], base + '/' + escapePointer(name), out, budget, depth + 1)
+}
+
 // The request body as text (ext_authz inputs): `body`, and the bytes as base64 (`rawBody`, its
 // protojson name; `raw_body` as well).
 const BODY_TEXTS: readonly (readonly [string, boolean])[] = [['body', false], ['rawBody', true], ['raw_body', true]]
@@ -278,7 +291,10 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
         scanParams(seg, from >= 0 && i > from, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out)
       }
     }
-    if (input.parsed_body !== undefined) scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
+    if (input.parsed_body !== undefined) {
+      scanTree(input.parsed_body, '/input/parsed_body', CREDENTIAL_BODY_FIELDS, out, budget)
+      scanValueParams(input.parsed_body, '/input/parsed_body', out, budget, 0)
+    }
     if (input.identity !== undefined) scanTree(input.identity, '/input/identity', CREDENTIAL_CLAIMS, out, budget)
   }
   // The header maps of the result the erasure reads (event.ts HEADER_MAPS), as an object or a

@@ -281,3 +281,16 @@ t.test('a shadow ext_authz result\'s response_headers_to_add loses its credentia
   t.notOk(JSON.stringify(ev).includes('S-sh1'))
   t.same(ev.shadow.result.response_headers_to_add, { 'x-ok': '1' })
 })
+
+t.test('a parsed body value holding a credential parameter is scrubbed, and the body text that carried it goes', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({
+    path: 'p',
+    input: { attributes: { request: { http: { method: 'POST', path: '/f', headers: {}, body: 'x=1?access_token=S-fb1&next=%2Fcb%3Ftoken%3DS-fb2' } } }, parsed_body: { x: ['1?access_token=S-fb1'], next: ['/cb?token=S-fb2'], keep: 'a?b=c' } },
+    result: true,
+  }).event as Record<string, any>
+  t.notOk(JSON.stringify(ev).includes('S-fb'), 'no credential left')
+  t.same(ev.input.parsed_body, { keep: 'a?b=c', next: ['/cb?token=[REDACTED]'], x: ['1?access_token=[REDACTED]'] })
+  t.equal(ev.input.attributes.request.http.body, undefined, 'the body text is not logged')
+})

@@ -123,3 +123,8 @@ t.test('every header map the erasure reads is scanned, as an object or a list, t
     '/shadow/result/response_headers/0/cookie',
   ])
 })
+
+t.test('a parsed body value holding a credential parameter is flagged, as the erasure scrubs it', async (t) => {
+  const e = { input: { attributes: { request: { http: { path: '/f', headers: {} } } }, parsed_body: { x: ['1?access_token=V1'], keep: 'a?b=c' } } }
+  t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`), ['/input/parsed_body/x/0 query parameter access_token'])
+})

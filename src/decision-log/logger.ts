@@ -266,6 +266,8 @@ export class DecisionLogger {
       this.deferredAt.push(nowRfc3339Nano())
       return undefined
     }
+    // Events deferred earlier in this turn (before stop() began) go first: the chain keeps record() order.
+    this.sealDeferred()
     return this.recordNow(d, undefined)
   }
 

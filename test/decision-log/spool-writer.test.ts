@@ -85,3 +85,20 @@ t.test('a dropped segment stays on disk until a marker that declares it is writt
   t.equal(s1Exists, true, 'S1 was on disk until marker 4 was written')
   t.notOk(existsSync(join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`)), 'and is deleted after it')
 })
+
+t.test('group, drop_oldest: an event recorded after stop() began is chained after those recorded before it in the same turn', async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'group', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} } })
+  await lg.start()
+  lg.record({ path: 'p', input: { order: 'first' }, result: true })
+  const stopping = lg.stop(0)
+  lg.record({ path: 'p', input: { order: 'second' }, result: true })
+  await stopping
+  const lines: Array<{ seq: number; input: { order: string } }> = []
+  for (const name of readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()) {
+    for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line))
+  }
+  // Before, the second was sealed at once, ahead of the first (still waiting for the end of the turn).
+  t.same(lines.map((l) => [l.seq, l.input.order]), [[1, 'first'], [2, 'second']])
+})

@@ -6,7 +6,7 @@
 import fs, { readFileSync, writeFileSync } from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { DecisionLogger, verifyLog, type Sink, type SendResult } from '../../src/decision-log/index.js'
 import { tempDir, waitFor } from './fixtures/control-plane.js'
 
@@ -60,6 +60,16 @@ class ExportSink implements Sink {
     return { ok: true, sent: n }
   }
   async close (): Promise<void> {}
+}
+
+/** The control plane comes back: everything is delivered, the logger stops, and the export verifies. */
+async function deliverAndVerify (t: Test, lg: DecisionLogger, sink: ExportSink): Promise<void> {
+  sink.up = true
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
+  await lg.stop(1000)
+  sink.save()
+  const v = await verifyLog(sink.file)
+  t.ok(v.ok, v.break?.message ?? 'the export verifies')
 }
 
 const exported = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
@@ -145,13 +155,8 @@ for (const mode of ['sync', 'group'] as const) {
     t.equal(lg.status().dropped_by_reason.spool_full > 0, true, 'the first segment events are counted as dropped')
     rec(300)
     t.equal(await lg.written(), true)
-    sink.up = true
-    await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
-    await lg.stop(1000)
-    sink.save()
     // Before, the first victim left the spool undeclared: the export had a gap nothing declared.
-    const v = await verifyLog(sink.file)
-    t.ok(v.ok, v.break?.message ?? 'the export verifies')
+    await deliverAndVerify(t, lg, sink)
     t.ok(exported(sink.file).some((s) => s.startsWith('M')), 'with a drop marker')
   })
 }
@@ -201,10 +206,5 @@ t.test('group: a write failure that loses a queued drop marker does not replace 
   rec(300)
   rec(300)
   t.equal(await lg.written(), true)
-  sink.up = true
-  await waitFor(() => lg.status().pending_events === 0, 5000, 'delivered')
-  await lg.stop(1000)
-  sink.save()
-  const v = await verifyLog(sink.file)
-  t.ok(v.ok, v.break?.message ?? 'the export verifies')
+  await deliverAndVerify(t, lg, sink)
 })

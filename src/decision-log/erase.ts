@@ -35,20 +35,13 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
   let max = 0
   for (const n of set) { min = Math.min(min, n.length); max = Math.max(max, n.length) }
   const exact = (s: string): boolean => s.length >= min && s.length <= max && (set.has(s) || set.has(s.toLowerCase()))
-  return function isCredential (name: string): boolean {
+  /** The forms of one parameter name; `decoded`: it is decoded already (never decoded twice). */
+  const forms = (name: string, decoded: boolean): boolean => {
     if (exact(name)) return true
-    // A name holding a separator forEachParam splits on (a parsed_query key from `?x#access_token=…`
-    // or `?x?access_token=…`: parsers that split on "&" only keep the rest in the name): the
-    // parameter is what follows its last separator, as forEachParam reads it.
-    const at = lastSeparator(name)
-    if (at >= 0 && isCredential(name.slice(at + 1))) return true
-    if (!hasSpecial(name)) return false
+    if (!decoded && !hasSpecial(name)) return false
     // PHP drops leading spaces from a name (`%20access_token` is access_token).
-    const d = decodeName(name).replace(LEADING_SPACES, '')
+    const d = (decoded ? name : decodeName(name)).replace(LEADING_SPACES, '')
     if (d !== name && exact(d)) return true
-    // Percent-encoded separators (`x%23access_token`), as the name is decoded.
-    const dat = d !== name ? lastSeparator(d) : -1
-    if (dat >= 0 && isCredential(d.slice(dat + 1))) return true
     const open = d.indexOf('[')
     const base = open < 0 ? d : d.slice(0, open)
     if (open >= 0 && exact(base)) return true
@@ -62,6 +55,20 @@ export function compileNameMatcher (names: readonly string[]): NameMatcher {
       i = close
     }
     return false
+  }
+  return function isCredential (name: string): boolean {
+    if (forms(name, false)) return true
+    // A name holding a separator forEachParam splits on (a parsed_query key from `?x#access_token=…`
+    // or `?x?access_token=…`: parsers that split on "&" only keep the rest in the name): the
+    // parameter is what follows its last separator, as forEachParam reads it. Each form is
+    // decoded once at most, as a parser decodes a name: no recursion (nested encodings of a
+    // 1 MB name took seconds).
+    const at = lastSeparator(name)
+    if (at >= 0 && forms(name.slice(at + 1), false)) return true
+    if (!name.includes('%')) return false
+    const d = decodeName(name)
+    const dat = lastSeparator(d)
+    return dat >= 0 && forms(d.slice(dat + 1), true)
   }
 }
 
@@ -188,24 +195,33 @@ export function firstFragmentSegment (segments: readonly unknown[]): number {
 export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly?: boolean; fragmentOnly?: boolean } = {}): (url: string) => string {
   const fragmentOnly = opts.fragmentOnly === true
   const queryOnly = opts.queryOnly === true || fragmentOnly
-  return function scrub (url: string): string {
-    if (!queryOnly && !mayHaveUrlParams(url)) return url
+  const scrubParams = (url: string, asQuery: boolean, asFragment: boolean): string => {
     let out = ''
     let copied = 0
-    forEachParam(url, queryOnly, (start, eq, end) => {
+    forEachParam(url, asQuery, (start, eq, end) => {
       if (eq + 1 >= end) return
       const value = url.slice(eq + 1, end)
       if (value === REDACTED_VALUE) return
       // A value whose decoded form holds a credential parameter (`next=%2Fcb%3Ftoken%3D…`, as a
-      // parser decoding it reads it) is replaced whole.
-      if (isCredential(url.slice(start, eq)) || (value.includes('%') && holdsCredential(decodeName(value), true, isCredential))) {
+      // parser decoding it reads it) is replaced whole; one decoding, as parsers do.
+      if (isCredential(url.slice(start, eq)) || (value.includes('%') && encodedCredential(decodeName(value), isCredential))) {
         out += url.slice(copied, eq + 1) + REDACTED_VALUE
         copied = end
       }
-    }, fragmentOnly)
-    const scrubbed = copied === 0 ? url : out + url.slice(copied)
-    return queryOnly ? scrubbed : scrubEncodedSegments(scrubbed, isCredential)
+    }, asFragment)
+    return copied === 0 ? url : out + url.slice(copied)
   }
+  return function scrub (url: string): string {
+    if (queryOnly) return scrubParams(url, true, fragmentOnly)
+    if (!mayHaveUrlParams(url)) return url
+    return scrubEncodedSegments(scrubParams(url, false, false), isCredential, (decoded) => scrubParams(decoded, false, false))
+  }
+}
+
+/** Whether a decoded query value holds parameters (erase.ts mayHoldParams: a separator and a
+ * "=") one of which is a credential with a value: `/cb?token=…`, not `key=PROJ-1`. */
+export function encodedCredential (decoded: string, isCredential: NameMatcher): boolean {
+  return mayHoldParams(decoded) && holdsCredential(decoded, true, isCredential)
 }
 
 /** Whether `url` may hold a parameter forEachParam reads (a query, fragment, matrix parameter,
@@ -230,7 +246,7 @@ export function holdsCredential (text: string, queryOnly: boolean, isCredential:
  * parsed_path and many routers read) replaced by its decoded form with those values redacted,
  * encoded again.
  */
-function scrubEncodedSegments (url: string, isCredential: NameMatcher): string {
+function scrubEncodedSegments (url: string, isCredential: NameMatcher, scrubDecoded: (decoded: string) => string): string {
   let q = url.length
   for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
   const path = url.slice(0, q)
@@ -242,8 +258,11 @@ function scrubEncodedSegments (url: string, isCredential: NameMatcher): string {
     if (!decoded.includes('#') && !decoded.includes('?') && !decoded.includes(';')) return seg
     if (!holdsCredential(decoded, false, isCredential)) return seg
     changed = true
-    const scrubbed = compileUrlScrubber(isCredential)(decoded)
-    return encodeURIComponent(scrubbed).replace(/%3D/g, '=').replace(/%5B/g, '[').replace(/%5D/g, ']')
+    // Scrubbed as decoded, not decoded again. A lone surrogate (from a JSON \ud800 escape) makes
+    // encodeURIComponent throw: such a segment goes whole.
+    try {
+      return encodeURIComponent(scrubDecoded(decoded)).replace(/%3D/g, '=').replace(/%5B/g, '[').replace(/%5D/g, ']')
+    } catch { return REDACTED_VALUE }
   })
   return changed ? segments.join('/') + url.slice(q) : url
 }

@@ -568,8 +568,9 @@ function eraseQueryCredentials (root: Record<string, unknown>, isCredential: Nam
     for (let i = 0; i < pp.length; i++) {
       const seg: unknown = pp[i]
       if (typeof seg !== 'string' || !seg.includes('=')) continue
-      // Before the fragment, a segment's matrix parameters (`api;access_token=…`).
-      if ((from < 0 || i < from) && !seg.includes(';')) continue
+      // Before the fragment, a segment's matrix parameters (`api;access_token=…`) or a decoded
+      // "?" (`/cb%3Ftoken%3D…` is `cb?token=…`).
+      if ((from < 0 || i < from) && !seg.includes(';') && !seg.includes('?')) continue
       const scrubbed = from < 0 || i <= from ? scrubPath(seg) : scrubQueryValue(seg)
       if (scrubbed === seg) continue
       ;(copy ??= [...pp])[i] = scrubbed

@@ -228,9 +228,13 @@ export class DecisionLogger {
         // The event leaves the spool only once the marker declaring it is on disk: acknowledged
         // first (state.json), a marker whose write then failed, or a crash in between, left a
         // gap nothing declared. Not declared, it stays and is sent again after a backoff.
-        if ((this.phase !== 'running' && this.phase !== 'stopping') ||
-          !this.appendMarker({ reason, from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash }) ||
-          (this.queued && !await this.spool.whenWritten())) {
+        const placed = (this.phase === 'running' || this.phase === 'stopping') &&
+          this.appendMarker({ reason, from_seq: item.seq, to_seq: item.seq, count: 1, from_prev_hash: item.prevHash, to_hash: item.hash })
+        const marker = this.head
+        // Queued: whether that very line reached the file, not the turn's result (a turn fails
+        // for other lines too, or for its fdatasync, with the marker written: declaring it
+        // again would count the event twice).
+        if (!placed || (this.queued && !(await this.spool.whenWritten() || this.spool.markerOnDisk(marker.seq, marker.hash)))) {
           this.deps.log?.error({ seq: item.seq }, `control plane refused a single decision event ${why}; its drop marker could not be written, so it stays in the spool`)
           return false
         }

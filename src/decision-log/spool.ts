@@ -642,13 +642,17 @@ export class Spool {
   /** Whether the segment files hold a drop marker at `seq`. A seq at or below the last line on
    * disk is not enough: a process that died mid-overflow can leave later lines on disk while the
    * segment that was to hold the marker was dropped with it still queued (state.json, written in
-   * the background, may predate that drop). Read at start only. */
-  markerOnDisk (seq: number): boolean {
+   * the background, may predate that drop). `hash`: that marker line exactly. Read at start and
+   * for a refused event's marker only. */
+  markerOnDisk (seq: number, hash?: string): boolean {
     const seg = this.segments.find((s) => s.firstSeq <= seq && seq <= s.writtenSeq)
     if (seg === undefined) return false
     let text: string
     try { text = readFileSync(seg.path).toString('utf8', 0, seg.written) } catch { return false }
-    return text.split('\n').some((line) => parseChainPrefix(line)?.seq === seq && MARKER_LINE.test(line))
+    return text.split('\n').some((line) => {
+      const p = parseChainPrefix(line)
+      return p !== null && p.seq === seq && (hash === undefined || p.hash === hash) && MARKER_LINE.test(line)
+    })
   }
 
   /** A drop whose marker is not known to be on disk: persisted with the state (null: none). */

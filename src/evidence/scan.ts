@@ -11,7 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
-import { compileClaimMatcher, compileNameMatcher, decodeName, firstFragmentSegment, forEachParam, holdsCredential, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, decodeName, encodedCredential, firstFragmentSegment, forEachParam, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -173,7 +173,7 @@ function scanParams (text: string, queryOnly: boolean, location: string, fields:
     if (REDACTED.has(value.trim())) return
     if (fields(raw)) out.push({ location, kind: `${what} ${decodeName(raw).toLowerCase()}` })
     // A value whose decoded form holds parameters (`next=%2Fcb%3Ftoken%3D…`), as the erasure reads it.
-    else if (text.slice(eq + 1, end).includes('%') && mayHoldParams(value) && holdsCredential(value, true, fields)) {
+    else if (text.slice(eq + 1, end).includes('%') && encodedCredential(value, fields)) {
       out.push({ location, kind: `${what} ${decodeName(raw).toLowerCase()} (a URL holding a credential parameter)` })
     } else {
       const k = valueKind(value)
@@ -286,8 +286,9 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
       for (let i = 0; i < pp.length; i++) {
         const seg: unknown = pp[i]
         if (typeof seg !== 'string') continue
-        // Before the fragment, a segment's matrix parameters (`api;access_token=…`).
-        if ((from < 0 || i < from) && !seg.includes(';')) continue
+        // Before the fragment, a segment's matrix parameters (`api;access_token=…`) or a decoded
+        // "?" (`/cb%3Ftoken%3D…` is `cb?token=…`).
+        if ((from < 0 || i < from) && !seg.includes(';') && !seg.includes('?')) continue
         scanParams(seg, from >= 0 && i > from, `/input/parsed_path/${i}`, CREDENTIAL_FIELDS, 'query parameter', out)
       }
     }

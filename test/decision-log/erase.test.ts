@@ -294,3 +294,24 @@ t.test('a parsed body value holding a credential parameter is scrubbed, and the 
   t.same(ev.input.parsed_body, { keep: 'a?b=c', next: ['/cb?token=[REDACTED]'], x: ['1?access_token=[REDACTED]'] })
   t.equal(ev.input.attributes.request.http.body, undefined, 'the body text is not logged')
 })
+
+t.test('each form is decoded once, as parsers do; ordinary encoded URLs stay as they came; a lone surrogate does not throw', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const pathOf = (path: string, extra: Record<string, unknown> = {}) => (build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path, headers: {} } } }, ...extra }, result: true }).event as Record<string, any>).input
+  // Decoded twice these would hide a credential; decoded once (what an upstream reads) they do
+  // not. Decoding again at every level made nested encodings of a 1 MB name take seconds.
+  t.equal(pathOf('/x?a%2523access_token=v').attributes.request.http.path, '/x?a%2523access_token=v')
+  t.equal(pathOf('/x/' + encodeURIComponent(';token=S-once/' + encodeURIComponent(';token=inner'))).attributes.request.http.path,
+    '/x/' + encodeURIComponent(';token=[REDACTED]/' + encodeURIComponent(';token=inner')).replace(/%3D/g, '=').replace(/%5B/g, '[').replace(/%5D/g, ']'))
+  // A decoded value is a credential only when it holds parameters (a separator): `key=PROJ-1` is a search.
+  for (const url of ['/x?jql=key%3DPROJ-1', '/x?q=token%3D1', '/a;v=1/b', '/files/a%2Fb', '/p?q=a%3Fb', '/p?sig=ab/cd+ef==&x=1']) {
+    t.equal(pathOf(url).attributes.request.http.path, url, `${url} unchanged`)
+  }
+  // parsed_path holds the decoded segment: its "?" is read there as in the path.
+  const dec = pathOf('/cb%3Ftoken%3DS-dec/more', { parsed_path: ['cb?token=S-dec', 'more'] })
+  t.same(dec.parsed_path, ['cb?token=[REDACTED]', 'more'])
+  t.notOk(JSON.stringify(dec).includes('S-dec'))
+  // A lone surrogate (a JSON \ud800 escape) in a segment that hides a credential.
+  t.equal(pathOf('/a\ud800%3Ftoken%3Dabc').attributes.request.http.path, '/[REDACTED]')
+})

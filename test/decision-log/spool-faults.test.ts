@@ -138,6 +138,24 @@ for (const mode of ['sync', 'group'] as const) {
     t.ok(v.ok, v.break?.message ?? 'the export verifies')
   })
 
+  t.test(`${mode}: a refused event whose marker was written is declared once, even when its turn failed afterwards`, async (t) => {
+    const base = tempDir(t)
+    const sink = new ExportSink(join(base, 'export.jsonl'))
+    const lg = new DecisionLogger({ spool_dir: join(base, 'spool'), sinks: ['console'], write_mode: mode, fsync: 'always', min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { sink, log: { warn () {}, error () {} } as never })
+    await lg.start()
+    for (let i = 0; i < 8; i++) lg.record({ path: 'p', input: { i }, result: true })
+    t.equal(await lg.written(), true)
+    sink.refuse.add(5)
+    // The next fdatasync is the marker's turn (group); sync mode fsyncs each line itself.
+    if (mode === 'group') fault.datasync = 1
+    sink.up = true
+    await waitFor(() => lg.status().acked_seq === lg.status().head.seq && lg.status().head.seq > 8, 5000, 'declared and delivered')
+    await lg.stop(1000)
+    sink.save()
+    // Before, a failed turn read as an unwritten marker: the event was refused 5 more times and declared again.
+    t.same(exported(sink.file).filter((s) => s.startsWith('M')).map((s) => s.replace(/^M\d+/, '')), ['[5-5]'], 'one marker')
+  })
+
   t.test(`${mode}: drop_oldest that cannot read a later victim still declares the segments it already dropped`, async (t) => {
     const base = tempDir(t)
     const dir = join(base, 'spool')

@@ -5,6 +5,7 @@
 // per-request work is a few string scans, no regex is built.
 
 import { isRawJson, parseJsonExact } from '../exact-json.js'
+import { sortedCopy } from '../sorted-copy.js'
 
 /** Query parameter (and JSON body field) names erased by default: the config schema's default,
  * one list for it and for loggers built without it. */
@@ -345,6 +346,33 @@ function isFormText (text: string): boolean {
 
 const FORM_EXCLUDED = '"{}<>\\^`|'
 
+/** `v` with every string that holds a credential parameter (mayHoldParams) scrubbed
+ * by `scrub`, copy-on-write; the same value when none changed. Pointers go to `rewritten`. */
+export function scrubParamValuesDeep (v: unknown, scrub: (s: string) => string, pointer: string, rewritten: string[], depth: number): unknown {
+  if (typeof v === 'string') {
+    if (!mayHoldParams(v)) return v
+    const t = scrub(v)
+    if (t !== v) rewritten.push(pointer)
+    return t
+  }
+  if (v === null || typeof v !== 'object' || depth >= 256 || isRawJson(v)) return v
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined
+    for (let i = 0; i < v.length; i++) {
+      const x = scrubParamValuesDeep(v[i], scrub, pointer + '/' + i, rewritten, depth + 1)
+      if (x !== v[i]) (copy ??= [...v])[i] = x
+    }
+    return copy ?? v
+  }
+  let copy: Record<string, unknown> | undefined
+  for (const k of Object.keys(v)) {
+    const x0 = (v as Record<string, unknown>)[k]
+    const x = scrubParamValuesDeep(x0, scrub, pointer + '/' + escapePointer(k), rewritten, depth + 1)
+    if (x !== x0) (copy ??= sortedCopy(v as Record<string, unknown>))[k] = x
+  }
+  return copy ?? v
+}
+
 /** JSON Pointer escaping of one key (RFC 6901). */
 export function escapePointer (s: string): string {
   return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s
@@ -425,7 +453,9 @@ export function compileLogScrubber (names: readonly string[]): (obj: Record<stri
       const f = QUERY_FIELDS[k]!
       const q = o[f]
       if (q === undefined || q === null) continue
-      const r = typeof q === 'string' ? scrubQuery(q) : eraseKeysDeep(q, isCredential, '', [])
+      // An object: credential members removed, and values holding a credential parameter
+      // (`next: '/cb?token=…'`) scrubbed, as the decision log treats parsed_query.
+      const r = typeof q === 'string' ? scrubQuery(q) : scrubParamValuesDeep(eraseKeysDeep(q, isCredential, '', []), scrubQuery, '', [], 0)
       if (r !== q) (copy ??= { ...o })[f] = r
     }
     return copy ?? o

@@ -6,9 +6,8 @@
 
 import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
-import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
+import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, scrubParamValuesDeep, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
-import { isRawJson } from '../exact-json.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
@@ -361,33 +360,6 @@ function eraseRawBody (root: Record<string, unknown>, erased: string[]): void {
   for (const [k, v] of Object.entries(http)) if (!present.includes(k)) copy[k] = v
   setAt(root, at, sortedCopy(copy))
   for (const f of present) erased.push('/input/attributes/request/http/' + f)
-}
-
-/** `v` with every string that holds a credential parameter (erase.ts mayHoldParams) scrubbed
- * by `scrub`, copy-on-write; the same value when none changed. Pointers go to `rewritten`. */
-function scrubParamValuesDeep (v: unknown, scrub: (s: string) => string, pointer: string, rewritten: string[], depth: number): unknown {
-  if (typeof v === 'string') {
-    if (!mayHoldParams(v)) return v
-    const t = scrub(v)
-    if (t !== v) rewritten.push(pointer)
-    return t
-  }
-  if (v === null || typeof v !== 'object' || depth >= 256 || isRawJson(v)) return v
-  if (Array.isArray(v)) {
-    let copy: unknown[] | undefined
-    for (let i = 0; i < v.length; i++) {
-      const x = scrubParamValuesDeep(v[i], scrub, pointer + '/' + i, rewritten, depth + 1)
-      if (x !== v[i]) (copy ??= [...v])[i] = x
-    }
-    return copy ?? v
-  }
-  let copy: Record<string, unknown> | undefined
-  for (const k of Object.keys(v)) {
-    const x0 = (v as Record<string, unknown>)[k]
-    const x = scrubParamValuesDeep(x0, scrub, pointer + '/' + escapePointer(k), rewritten, depth + 1)
-    if (x !== x0) (copy ??= sortedCopy(v as Record<string, unknown>))[k] = x
-  }
-  return copy ?? v
 }
 
 /** Whether parsed_body holds the body (ext_authz sets null for a body it does not parse). */

@@ -9,7 +9,7 @@ import { request } from 'undici'
 import { createLogger } from '../../src/index.js'
 import { configSchema } from '../../src/config/index.js'
 import {
-  compileEventBuilder, computeHash, DEFAULT_ERASE_HEADERS, DEFAULT_ERASE_QUERY_PARAMS, resolveDecisionLogConfig, verifyLog,
+  compileEventBuilder, compileLogScrubber, computeHash, DEFAULT_ERASE_HEADERS, DEFAULT_ERASE_QUERY_PARAMS, resolveDecisionLogConfig, verifyLog,
 } from '../../src/decision-log/index.js'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 import { tempDir } from './fixtures/control-plane.js'
@@ -314,4 +314,12 @@ t.test('each form is decoded once, as parsers do; ordinary encoded URLs stay as 
   t.notOk(JSON.stringify(dec).includes('S-dec'))
   // A lone surrogate (a JSON \ud800 escape) in a segment that hides a credential.
   t.equal(pathOf('/a\ud800%3Ftoken%3Dabc').attributes.request.http.path, '/[REDACTED]')
+})
+
+t.test('process logs: a query object loses credential members and values holding a credential parameter, as the decision log does', async (t) => {
+  const scrub = compileLogScrubber(DEFAULT_ERASE_QUERY_PARAMS)
+  const out = scrub({ msg: 'x', query: { next: '/cb?token=S-pl1', keep: 'a', access_token: 'S-pl2' }, url: '/api;access_token=S-pl3/x' })
+  t.notOk(JSON.stringify(out).includes('S-pl'), JSON.stringify(out))
+  t.same(out.query, { keep: 'a', next: '/cb?token=[REDACTED]' })
+  t.equal(out.url, '/api;access_token=[REDACTED]/x')
 })

@@ -205,7 +205,7 @@ export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly
       if (value === REDACTED_VALUE) return
       // A value whose decoded form holds a credential parameter (`next=%2Fcb%3Ftoken%3D…`, as a
       // parser decoding it reads it) is replaced whole; one decoding, as parsers do.
-      if (isCredential(url.slice(start, eq)) || (value.includes('%') && encodedCredential(decodeName(value), isCredential))) {
+      if (isCredential(url.slice(start, eq)) || (ENCODED_SEPARATOR.test(value) && encodedCredential(decodeName(value), isCredential))) {
         out += url.slice(copied, eq + 1) + REDACTED_VALUE
         copied = end
       }
@@ -218,6 +218,10 @@ export function compileUrlScrubber (isCredential: NameMatcher, opts: { queryOnly
     return scrubEncodedSegments(scrubParams(url, false, false), isCredential, (decoded) => scrubParams(decoded, false, false))
   }
 }
+
+/** A percent-encoded "#", "&", ";" or "?": only text holding one can hide a parameter that
+ * decoding reveals (checked first: most encoded values, `status%3Aopen`, hold none). */
+const ENCODED_SEPARATOR = /%(?:2[36]|3[bBfF])/
 
 /** Whether a decoded query value holds parameters (erase.ts mayHoldParams: a separator and a
  * "=") one of which is a credential with a value: `/cb?token=…`, not `key=PROJ-1`. */
@@ -248,6 +252,7 @@ export function holdsCredential (text: string, queryOnly: boolean, isCredential:
  * encoded again.
  */
 function scrubEncodedSegments (url: string, isCredential: NameMatcher, scrubDecoded: (decoded: string) => string): string {
+  if (!ENCODED_SEPARATOR.test(url)) return url
   let q = url.length
   for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
   const path = url.slice(0, q)

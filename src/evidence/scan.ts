@@ -61,10 +61,13 @@ const MAYBE = /\s\S{8}|eyJ|AKIA|ASIA|-----BEGIN/
  * a "." (`-eyJ-eyJ…`, 64 KB took 1.6 s), where this finds each run's end once. */
 function hasJwt (s: string): boolean {
   let runEnd = -1
+  let second = -1 // the first run whose second part was read (the same for every eyJ of it)
   for (let p = s.indexOf('eyJ'); p >= 0; p = s.indexOf('eyJ', p + 1)) {
     if (p > 0 && isWordChar(s.charCodeAt(p - 1))) continue
     if (p >= runEnd) runEnd = tokenRunEnd(s, p) // the same end for every eyJ of one run
     if (runEnd - (p + 3) < 8 || s.charCodeAt(runEnd) !== 0x2e) continue // .
+    if (second === runEnd) continue
+    second = runEnd
     const q = runEnd + 1
     if (!s.startsWith('eyJ', q)) continue
     const end = tokenRunEnd(s, q)

@@ -5,13 +5,14 @@
 // Where Go's reading is itself ambiguous (a repeated part header, of which Go takes the first),
 // the body is refused. Errors are InputErrors: the caller answers 400.
 import { InputError } from './input.js'
+import { isSpaceOrNel, trimBy } from '../text-trim.js'
 
 const SPECIALS = new Set('()<>@,;:\\"/[]?=')
 const isTokenChar = (c: number): boolean => c > 0x20 && c < 0x7f && !SPECIALS.has(String.fromCharCode(c))
 const isLwsp = (c: number | undefined): boolean => c === 0x20 || c === 0x09
-// What Go trims around a media type and its parameters (unicode.IsSpace).
+
+// What Go trims around a media type's parameters (unicode.IsSpace); anchored at the start, so linear.
 const SPACE = /^[\s\x85]+/
-const SPACE_END = /[\s\x85]+$/
 
 export interface MediaType { readonly type: string; readonly params: ReadonlyMap<string, string> }
 
@@ -23,7 +24,8 @@ export interface MediaType { readonly type: string; readonly params: ReadonlyMap
  */
 export function parseMediaType (value: string, what: string): MediaType {
   const semi = value.indexOf(';')
-  const type = (semi < 0 ? value : value.slice(0, semi)).replace(SPACE, '').replace(SPACE_END, '').toLowerCase()
+  // What Go trims around a media type and its parameters (unicode.IsSpace).
+  const type = trimBy(semi < 0 ? value : value.slice(0, semi), isSpaceOrNel).toLowerCase()
   const slash = type.indexOf('/')
   const major = slash < 0 ? type : type.slice(0, slash)
   if (major === '' || ![...major].every((c) => isTokenChar(c.charCodeAt(0)))) throw new InputError(`${what} has no media type`)

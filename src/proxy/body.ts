@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
 import { BouncerError } from '../errors.js'
 import type { BodyLease } from './body-budget.js'
+import { isSpaceOrNel, trimBy } from '../text-trim.js'
 
 /** A pass-through that fails with BOUNCER_ERR_PROXY_BODY_TOO_LARGE past `limit` bytes. */
 export class BodyLimit extends Transform {
@@ -86,9 +87,6 @@ export function replay (chunks: Buffer[], req: IncomingMessage): Readable {
   return out
 }
 
-// What frameworks trim around a media type: Python's str.strip() also takes NEL (U+0085),
-// which JavaScript's \s does not.
-const MEDIA_TRIM = /^[\s\x85]+|[\s\x85]+$/g
 
 /**
  * Whether upstream frameworks read a body of this content type as JSON: any `json` or `+json`
@@ -100,7 +98,8 @@ const MEDIA_TRIM = /^[\s\x85]+|[\s\x85]+$/g
 export function isJsonContentType (ct: string | undefined): boolean {
   if (ct === undefined) return false
   const semi = ct.indexOf(';')
-  const mt = (semi < 0 ? ct : ct.slice(0, semi)).replace(MEDIA_TRIM, '').toLowerCase()
+  // What frameworks trim around a media type: Python's str.strip() also takes NEL (U+0085).
+  const mt = trimBy(semi < 0 ? ct : ct.slice(0, semi), isSpaceOrNel).toLowerCase()
   const slash = mt.indexOf('/')
   if (slash <= 0) return false
   const sub = mt.slice(slash + 1)

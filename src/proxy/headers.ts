@@ -4,6 +4,7 @@
 // the policy sees are the headers the upstream gets, minus what the decision changes.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { HeaderList } from './decision.js'
+import { isOws, trimBy } from '../text-trim.js'
 
 /** Connection-specific headers never forwarded in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -228,7 +229,7 @@ function ows (v: string): string {
   if (n === 0) return v
   const a = v.charCodeAt(0)
   const z = v.charCodeAt(n - 1)
-  return a === 32 || a === 9 || z === 32 || z === 9 ? v.replace(/^[ \t]+|[ \t]+$/g, '') : v
+  return a === 32 || a === 9 || z === 32 || z === 9 ? trimBy(v, isOws) : v
 }
 
 /**

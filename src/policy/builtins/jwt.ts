@@ -10,6 +10,7 @@ import { opaBase64UrlDecode } from './encoding.js'
 import { pemDecode } from './pem.js'
 import { goTextValue, stringBytes } from './bytes.js'
 import { isRawJson, parseJsonExact } from '../../exact-json.js'
+import { trimBy } from '../../text-trim.js'
 
 interface Token { header: string; payload: string; signature: string; decodedHeader?: JsonObject }
 
@@ -82,7 +83,7 @@ function decode (jwt: unknown): unknown[] {
     // token is never decoded, here an error.
     if (header.cty !== undefined && typeof header.cty !== 'string') throw builtinError(name, 'JWT header cty must be a string')
     if (header.cty === 'JWT') {
-      token = p.toString('utf8').replace(/^["']+|["']+$/g, '')
+      token = trimBy(p.toString('utf8'), (c) => c === 0x22 || c === 0x27) // " '
       continue
     }
     let payload: JsonObject

@@ -1,5 +1,6 @@
 // Go's encoding/pem Decode, as OPA's builtins read PEM (io.jwt.* keys, crypto.x509.*).
 import { goBase64Decode } from './encoding.js'
+import { trimEndBy } from '../../text-trim.js'
 
 /** Go's pem.Decode: the first well-formed block and what follows its END line. */
 export function pemDecode (data: string): { type: string; der: Buffer; rest: string } | null {
@@ -14,7 +15,7 @@ export function pemDecode (data: string): { type: string; der: Buffer; rest: str
     }
     from = start + 1
     const lineEnd = data.indexOf('\n', start)
-    const typeLine = (lineEnd < 0 ? data.slice(start) : data.slice(start, lineEnd)).replace(/[ \t\r]+$/, '')
+    const typeLine = trimEndBy(lineEnd < 0 ? data.slice(start) : data.slice(start, lineEnd), (c) => c === 0x20 || c === 0x09 || c === 0x0d)
     if (!typeLine.endsWith('-----') || lineEnd < 0) continue
     const type = typeLine.slice('-----BEGIN '.length, -5)
     const body = data.slice(lineEnd + 1)

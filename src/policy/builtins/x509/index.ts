@@ -17,6 +17,7 @@ import { parseCertificateRequestDer } from './csr.js'
 import { PARSE_RSA_PRIVATE_KEY, parseRsaPrivateKey } from './private-key.js'
 import { memoByText } from './memo.js'
 import { verifyChain, type VerifyOptions } from './verify.js'
+import { trimBy } from '../../../text-trim.js'
 
 const NAME = 'crypto.x509.parse_certificates'
 
@@ -77,7 +78,7 @@ const KEY_USAGES: Record<string, number> = {
   KeyUsageMicrosoftKernelCodeSigning: 13,
 }
 const INT64 = 1n << 63n
-const trimQuotes = (s: string): string => s.replace(/^"+|"+$/g, '')
+const trimQuotes = (s: string): string => trimBy(s, (c) => c === 0x22)
 
 /** An integer number's value if it is an int64 as written (json.Number's Int64), else null. */
 function int64Of (v: unknown): bigint | null {

@@ -2,7 +2,7 @@
 // Sets arrive as arrays over the SDK's JSON ABI, so set arguments get array semantics here.
 // (Our own modules run object.subset in the runtime, where sets are sets: this host version
 // serves modules built by OPA that import it.)
-import { BuiltinError, type HostBuiltin } from './context.js'
+import { BuiltinError, builtinError, type HostBuiltin } from './context.js'
 import { arr, deepEqual, isObject, obj, operandTypeError, type Json, type JsonObject } from './args.js'
 import { parseJsonExact } from '../../exact-json.js'
 
@@ -151,8 +151,14 @@ function pointer (p: unknown): string[] {
   throw new PatchFailed('invalid path')
 }
 
-// numbers kept as their text (exact-json.ts) stay so
-const clone = <T>(v: T): T => (v === undefined ? v : parseJsonExact(JSON.stringify(v)) as T)
+
+/**
+ * Most bytes of JSON one json.patch call may copy. Go shares the values a patch copies, so a
+ * document that copies itself k times costs it k steps; copies here are deep, and ~40
+ * `{"op":"copy","from":"/a","path":"/a/-"}` (under 2 KB of input) doubled the document until the
+ * process ran out of memory. Past this the call is an error (the policy fails closed) instead.
+ */
+const MAX_PATCH_COPY_BYTES = 64 * 1024 * 1024
 
 function arrayIndex (a: Json[], seg: string, forAdd: boolean): number {
   if (forAdd && seg === '-') return a.length
@@ -205,7 +211,17 @@ function removeAt (doc: Json, path: string[]): Json {
 function jsonPatch (o: unknown, patches: unknown): Json | undefined {
   const name = 'json.patch'
   const list = arr(name, 2, patches)
-  let doc = clone(o as Json)
+  let copied = 0
+  /** A deep copy (numbers kept as their text, exact-json.ts, stay so), counting the bytes
+   * copied against MAX_PATCH_COPY_BYTES. */
+  const copy = <T>(v: T): T => {
+    if (v === undefined) return v
+    const text = JSON.stringify(v)
+    copied += text.length
+    if (copied > MAX_PATCH_COPY_BYTES) throw builtinError(name, `the patched document grows past ${MAX_PATCH_COPY_BYTES} bytes`)
+    return parseJsonExact(text) as T
+  }
+  let doc = copy(o as Json)
   try {
     for (const p of list) {
       if (!isObject(p)) throw new PatchFailed('patch must be an object')
@@ -214,7 +230,7 @@ function jsonPatch (o: unknown, patches: unknown): Json | undefined {
       switch (op) {
         case 'add':
           if (!('value' in p)) throw new PatchFailed('missing value')
-          doc = addAt(doc, path, clone(p.value))
+          doc = addAt(doc, path, copy(p.value))
           break
         case 'remove':
           doc = removeAt(doc, path)
@@ -222,7 +238,7 @@ function jsonPatch (o: unknown, patches: unknown): Json | undefined {
         case 'replace':
           if (!('value' in p)) throw new PatchFailed('missing value')
           getAt(doc, path)
-          doc = path.length === 0 ? clone(p.value) : addAt(removeAt(doc, path), path, clone(p.value))
+          doc = path.length === 0 ? copy(p.value) : addAt(removeAt(doc, path), path, copy(p.value))
           break
         case 'move': {
           const from = pointer(p.from)
@@ -232,7 +248,7 @@ function jsonPatch (o: unknown, patches: unknown): Json | undefined {
           break
         }
         case 'copy':
-          doc = addAt(doc, path, clone(getAt(doc, pointer(p.from))))
+          doc = addAt(doc, path, copy(getAt(doc, pointer(p.from))))
           break
         case 'test':
           // without "value" the patch fails (a missing value is not null)

@@ -62,6 +62,17 @@ t.test('json.filter / json.remove', async t => {
   ])
 })
 
+t.test('json.patch: a patch that copies the document into itself over and over is an error, not an exhausted heap', async t => {
+  // Each copy doubles the document: 40 of these (under 2 KB) took the process past a 4 GB heap
+  // before. Go shares the copied values; here the copies are counted and capped.
+  const ops = Array.from({ length: 40 }, () => '{"op": "copy", "from": "/a", "path": "/a/-"}').join(', ')
+  await table(t, [
+    [`json.patch({"a": ["${'x'.repeat(100)}"]}, [${ops}])`, E(/^eval_builtin_error: json\.patch: the patched document grows past 67108864 bytes$/)],
+    // a few copies are fine
+    ['json.patch({"a": [1]}, [{"op": "copy", "from": "/a", "path": "/a/-"}, {"op": "copy", "from": "/a", "path": "/a/-"}])', V({ a: [1, [1], [1, [1]]] })],
+  ])
+})
+
 t.test('json.patch (RFC 6902; a failing patch is undefined)', async t => {
   await table(t, [
     ['json.patch({"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux"}])', V({ baz: 'qux', foo: 'bar' })],

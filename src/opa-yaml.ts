@@ -22,7 +22,7 @@
 // - a value JSON cannot hold (.inf, .nan) makes the whole document an error.
 // Integers past 2^53 keep their digits (exact-json.ts). The `yaml` package parses the syntax
 // with its failsafe schema, which keeps every scalar as written; resolution is done here.
-import { Document, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Node, type ParsedNode, type Scalar } from 'yaml'
+import { Document, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, visit, type Alias, type Node, type ParsedNode, type Scalar } from 'yaml'
 import { isRawJson, parseJsonExact, rawJson } from './exact-json.js'
 
 /** A document OPA would refuse: invalid YAML, or YAML that has no JSON form. */
@@ -171,10 +171,30 @@ class Reader {
     throw new YamlReadError(`${msg} at line ${line}, column ${col}`)
   }
 
+  /** Each alias's node: the last node before it with that anchor, found in one pass over the
+   * document. The library's Alias.resolve walks the document again for every alias, which made
+   * 64 KB of `*a` take ~28 s; go-yaml resolves them in one pass. */
+  private aliases: Map<Alias, Node | undefined> | null = null
+
+  private resolveAlias (alias: Alias): Node | undefined {
+    if (this.aliases === null) {
+      const aliases = new Map<Alias, Node | undefined>()
+      const anchors = new Map<string, Node>()
+      visit(this.doc, {
+        Node: (_key, n) => {
+          if (isAlias(n)) aliases.set(n, anchors.get(n.source))
+          else if (n.anchor !== undefined && n.anchor !== '') anchors.set(n.anchor, n)
+        },
+      })
+      this.aliases = aliases
+    }
+    return this.aliases.get(alias)
+  }
+
   /** The node an alias names (and the alias itself counted against the expansion budget). */
   private target (node: Node): Node {
     if (!isAlias(node)) return node
-    const t = node.resolve(this.doc) as Node | undefined
+    const t = this.resolveAlias(node)
     if (t === undefined) this.fail(node, `unknown anchor ${node.source}`)
     if (this.expanding.has(t)) this.fail(node, `anchor ${node.source} refers to itself`)
     return t

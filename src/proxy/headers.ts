@@ -282,11 +282,33 @@ const SHARED_ONLY = new Set(['public', 's-maxage', 'proxy-revalidate'])
  * A field-scoped `private="..."` (RFC 9111 §5.2.2.7) only covers the named fields, so it
  * becomes the unqualified form.
  */
+/**
+ * `raw` split on the commas outside complete quoted strings (a backslash escapes inside one). A
+ * quote that never closes is an ordinary character, and so is every quote after it, which keeps
+ * this one pass (a regex for it backtracked: 32 KB of `"\\` took 1.3 s).
+ */
+function splitOutsideQuotes (raw: string): string[] {
+  const out: string[] = []
+  let from = 0
+  let quotesClose = true
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 0x2c) { out.push(raw.slice(from, i)); from = i + 1; continue } // ,
+    if (c !== 0x22 || !quotesClose) continue // "
+    let j = i + 1
+    while (j < raw.length && raw.charCodeAt(j) !== 0x22) j += raw.charCodeAt(j) === 0x5c ? 2 : 1 // \
+    if (j >= raw.length) quotesClose = false
+    else i = j
+  }
+  out.push(raw.slice(from))
+  return out
+}
+
 export function privateCacheControl (value: string | string[] | undefined): string {
   const raw = value === undefined ? '' : Array.isArray(value) ? value.join(',') : value
   const kept: string[] = []
   // Split on commas outside quoted strings (no-cache="a, b" is one directive).
-  for (const d of raw.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+  for (const d of splitOutsideQuotes(raw)) {
     const directive = d.trim()
     if (directive === '') continue
     const name = directive.split('=', 1)[0].trim().toLowerCase()

@@ -57,3 +57,10 @@ t.test('privateCacheControl parses directives, quoted strings included', async (
   t.equal(privateCacheControl(['public', 's-maxage=10, must-revalidate']), 'private, must-revalidate', 'repeated header lines are one list')
   t.equal(privateCacheControl('private, private'), 'private', 'never repeated')
 })
+
+t.test('privateCacheControl: an unterminated quote is an ordinary character, and a long run of quotes is one pass', async (t) => {
+  t.equal(privateCacheControl('x="a, public'), 'private, x="a', 'the directive after an unclosed quote is still read (and public dropped)')
+  t.equal(privateCacheControl('x="a\\", public", y'), 'private, x="a\\", public", y', 'an escaped quote does not close the string')
+  // A regex split backtracked on this (32 KB took 1.3 s; 1 MB, minutes).
+  t.equal(privateCacheControl('"\\'.repeat(1 << 19)).length, 'private, '.length + (1 << 20))
+})

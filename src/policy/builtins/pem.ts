@@ -5,6 +5,10 @@ import { trimEndBy } from '../../text-trim.js'
 /** Go's pem.Decode: the first well-formed block and what follows its END line. */
 export function pemDecode (data: string): { type: string; der: Buffer; rest: string } | null {
   let from = 0
+  // Per type, where its next END line starts (-1: none) as found from an earlier BEGIN: valid
+  // for any later BEGIN before it. Searching again from every BEGIN was quadratic (1 MB of
+  // repeated BEGIN lines took 11 s; Go fixed the same in CVE-2025-61723).
+  const nextEnd = new Map<string, number>()
   for (;;) {
     let start: number
     if (from === 0 && data.startsWith('-----BEGIN ')) start = 0
@@ -23,9 +27,13 @@ export function pemDecode (data: string): { type: string; der: Buffer; rest: str
     let endIdx: number
     if (body.startsWith(endMarker)) endIdx = 0
     else {
-      const j = body.indexOf('\n' + endMarker)
-      if (j < 0) continue
-      endIdx = j + 1
+      let at = nextEnd.get(type)
+      if (at === undefined || (at >= 0 && at < lineEnd)) {
+        at = data.indexOf('\n' + endMarker, lineEnd)
+        nextEnd.set(type, at)
+      }
+      if (at < 0) continue
+      endIdx = at - lineEnd
     }
     let content = body.slice(0, endIdx)
     if (/^[\w-]+:/m.test(content.split('\n\n')[0]) && content.includes('\n\n')) content = content.slice(content.indexOf('\n\n') + 2)

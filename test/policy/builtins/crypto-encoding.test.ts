@@ -101,3 +101,12 @@ t.test('invalid UTF-8 bytes from decoders stay bytes', async t => {
     ['hex.encode("\\udcff")', V('efbfbd')],
   ])
 })
+
+t.test('pemDecode: blocks found as Go finds them, and repeated BEGIN lines without an END read in one pass', async (t) => {
+  const { pemDecode } = await import('../../../src/policy/builtins/pem.js')
+  t.equal(pemDecode('-----BEGIN A-----\n-----BEGIN B-----\nAAAA\n-----END B-----\n')?.type, 'B', 'a BEGIN without its END is skipped')
+  t.equal(pemDecode('x\n-----BEGIN A-----\nAAAA\n-----END A-----\ntail')?.rest, 'tail')
+  t.equal(pemDecode('-----BEGIN A-----\nAAAA\n-----END A----- x\n-----BEGIN A-----\nAAAA\n-----END A-----\n')?.der.length, 3, 'an END line with more on it is not an end; the next block is read')
+  // 1 MB of BEGIN lines: each searched the rest of the text for its END before (11 s).
+  t.equal(pemDecode('-----BEGIN A-----\n'.repeat(58254)), null)
+})

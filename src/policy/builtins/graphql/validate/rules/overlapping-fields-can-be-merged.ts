@@ -77,10 +77,17 @@ class MergeChecker {
       })
     }
     this.comparedFragments = new Set()
-    spreads.forEach((a, i) => {
+    // One spread per fragment name: a repeated spread adds nothing (a fragment is compared once
+    // with the fields, and a pair once, in either order), and the pair loop over every spread was
+    // quadratic in them (64 KB of `...f` took 25 s).
+    const once = new Map<string, FragmentSpread>()
+    for (const s of spreads) if (!once.has(s.Name)) once.set(s.Name, s)
+    const unique = [...once.values()]
+    for (let i = 0; i < unique.length; i++) {
+      const a = unique[i]!
       this.betweenFieldsAndFragment(conflicts, false, fields, a)
-      for (const b of spreads.slice(i + 1)) this.betweenFragments(conflicts, false, a, b)
-    })
+      for (let j = i + 1; j < unique.length; j++) this.betweenFragments(conflicts, false, a, unique[j]!)
+    }
     return conflicts
   }
 

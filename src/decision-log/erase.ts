@@ -253,8 +253,7 @@ export function holdsCredential (text: string, queryOnly: boolean, isCredential:
  */
 function scrubEncodedSegments (url: string, isCredential: NameMatcher, scrubDecoded: (decoded: string) => string): string {
   if (!ENCODED_SEPARATOR.test(url)) return url
-  let q = url.length
-  for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
+  const q = pathEnd(url)
   const path = url.slice(0, q)
   if (!path.includes('%')) return url
   let changed = false
@@ -271,6 +270,12 @@ function scrubEncodedSegments (url: string, isCredential: NameMatcher, scrubDeco
     } catch { return REDACTED_VALUE }
   })
   return changed ? segments.join('/') + url.slice(q) : url
+}
+
+/** Where the path part of `url` ends: its first "?" or "#" (the length when it has neither). */
+export function pathEnd (url: string): number {
+  for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) return k }
+  return url.length
 }
 
 /** A path segment percent-decoded ("+" stays), leniently as decodeName. */

@@ -11,7 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
-import { compileClaimMatcher, compileNameMatcher, decodeName, encodedCredential, firstFragmentSegment, forEachParam, mayHaveUrlParams, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, decodeName, encodedCredential, firstFragmentSegment, forEachParam, mayHaveUrlParams, pathEnd, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
   /** JSON pointer into the event, e.g. /input/attributes/request/http/headers/x-api-key */
@@ -156,8 +156,7 @@ function scanQuery (path: unknown, out: CredentialHit[]): void {
  * segments whose percent-encoded separators hide parameters once decoded. */
 function scanUrl (url: string, location: string, out: CredentialHit[]): void {
   scanParams(url, false, location, CREDENTIAL_FIELDS, 'query parameter', out)
-  let q = url.length
-  for (let k = 0; k < url.length; k++) { const c = url.charCodeAt(k); if (c === 0x3f || c === 0x23) { q = k; break } }
+  const q = pathEnd(url)
   if (!url.slice(0, q).includes('%')) return
   for (const seg of url.slice(0, q).split('/')) {
     if (!seg.includes('%')) continue

@@ -41,26 +41,74 @@ function newAjv (): Ajv {
     code: { regExp: goRegExp },
   })
   addFormats(ajv)
-  // `enum: []` (see withoutEmptyEnums): matches nothing, reported as an enum error
+  // `enum: []` (see forAjv): matches nothing, reported as an enum error
   const emptyEnum = (): boolean => {
     emptyEnum.errors = [{ keyword: 'enum', params: { allowedValues: [] }, message: 'must be equal to one of the allowed values' }]
     return false
   }
   emptyEnum.errors = undefined as Array<Partial<ErrorObject>> | undefined
   ajv.addKeyword({ keyword: EMPTY_ENUM, schemaType: 'boolean', errors: true, validate: emptyEnum })
+  ajv.addKeyword({ keyword: UNIQUE_ITEMS, type: 'array', schemaType: 'boolean', errors: true, validate: uniqueItems })
   return ajv
 }
 
+// `uniqueItems: true` (see forAjv) is checked here, as gojsonschema checks it: each item's
+// canonical text goes into a map, and every item whose text an earlier one had is an error
+// items[i,j] with i the latest such earlier item. Ajv compares the items pairwise: 32K items
+// of a request body took 16 s of the event loop, and it reported only one pair.
+const UNIQUE_ITEMS = 'x-bouncer-unique-items'
+const MAX_SCHEMA_DEPTH = 1024
+function uniqueItems (_schema: boolean, data: unknown[]): boolean {
+  const seen = new Map<string, number>()
+  const errors: Array<Partial<ErrorObject>> = []
+  for (let j = 0; j < data.length; j++) {
+    const key = canonicalText(data[j])
+    const i = seen.get(key)
+    if (i !== undefined) errors.push({ keyword: 'uniqueItems', params: { i, j }, message: 'must NOT have duplicate items' })
+    seen.set(key, j)
+  }
+  uniqueItems.errors = errors.length === 0 ? undefined : errors
+  return errors.length === 0
+}
+uniqueItems.errors = undefined as Array<Partial<ErrorObject>> | undefined
+
+/**
+ * One text per JSON value such that equal texts mean equal values, as gojsonschema's
+ * comparison has it: object keys sorted, numbers as the float64 they denote (1 and 1.0 are
+ * one value; -0 is not 0, as Go prints it).
+ */
+function canonicalText (v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v)
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v)
+  if (Array.isArray(v)) {
+    let out = '['
+    for (let k = 0; k < v.length; k++) out += (k === 0 ? '' : ',') + canonicalText(v[k])
+    return out + ']'
+  }
+  const o = v as Record<string, unknown>
+  let out = '{'
+  let first = true
+  for (const k of Object.keys(o).sort()) {
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalText(o[k])
+    first = false
+  }
+  return out + '}'
+}
+
 // gojsonschema (OPA's validator) takes `enum: []` as a valid schema that nothing matches; ajv
-// refuses it when compiling. Each subschema's empty enum becomes this keyword first.
+// refuses it when compiling. Each subschema's empty enum becomes this keyword first, and each
+// `uniqueItems: true` becomes UNIQUE_ITEMS (a non-boolean one stays, for ajv to refuse).
 const EMPTY_ENUM = 'x-bouncer-empty-enum'
 const ONE = ['additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items']
 const LIST = ['allOf', 'anyOf', 'oneOf', 'items']
 const MAP = ['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']
 
-/** `schema` with every subschema's `enum: []` replaced (a copy only where one is found). */
-function withoutEmptyEnums (schema: unknown, depth = 0): unknown {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema) || depth > 256) return schema
+/** `schema` with every subschema's `enum: []` and `uniqueItems: true` replaced (a copy only where one is found). */
+function forAjv (schema: unknown, depth = 0): unknown {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema
+  // Past this, a subschema would keep ajv's pairwise uniqueItems (and ajv's own recursion
+  // would overflow the stack first anyway): a schema error, never a slow check.
+  if (depth > MAX_SCHEMA_DEPTH) throw new Error(`schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels`)
   const o = schema as Record<string, unknown>
   let out: Record<string, unknown> | null = null
   const put = (k: string, v: unknown): void => { if (v !== o[k]) (out ??= { ...o })[k] = v }
@@ -69,11 +117,16 @@ function withoutEmptyEnums (schema: unknown, depth = 0): unknown {
     delete out.enum
     out[EMPTY_ENUM] = true
   }
-  for (const k of ONE) if (k in o && !Array.isArray(o[k])) put(k, withoutEmptyEnums(o[k], depth + 1))
+  if (o.uniqueItems === true) {
+    out ??= { ...o }
+    delete out.uniqueItems
+    out[UNIQUE_ITEMS] = true
+  }
+  for (const k of ONE) if (k in o && !Array.isArray(o[k])) put(k, forAjv(o[k], depth + 1))
   for (const k of LIST) {
     const v = o[k]
     if (!Array.isArray(v)) continue
-    const mapped = v.map(x => withoutEmptyEnums(x, depth + 1))
+    const mapped = v.map(x => forAjv(x, depth + 1))
     if (mapped.some((x, i) => x !== v[i])) put(k, mapped)
   }
   for (const k of MAP) {
@@ -82,7 +135,7 @@ function withoutEmptyEnums (schema: unknown, depth = 0): unknown {
     const m = v as Record<string, unknown>
     let copy: Record<string, unknown> | null = null
     for (const name of Object.keys(m)) {
-      const x = withoutEmptyEnums(m[name], depth + 1)
+      const x = forAjv(m[name], depth + 1)
       if (x !== m[name]) (copy ??= { ...m })[name] = x
     }
     if (copy !== null) put(k, copy)
@@ -111,7 +164,7 @@ function compile (schema: unknown): ValidateFunction | Error {
       s = rest
     }
     if (typeof s !== 'boolean' && (typeof s !== 'object' || s === null || Array.isArray(s))) throw new Error('schema must be an object or a boolean')
-    result = ajv.compile(withoutEmptyEnums(s) as object)
+    result = ajv.compile(forAjv(s) as object)
   } catch (e) {
     result = e instanceof Error ? e : new Error(String(e))
     // a failed compile can leave a half-registered schema (by $id) behind

@@ -123,3 +123,32 @@ t.test('an empty enum is a valid schema that matches nothing', async t => {
   t.same(other.value, [true, []])
   t.same(constant.value, [true, []], 'a const value is data, not a schema')
 })
+
+t.test('uniqueItems: every repeated item, paired with the latest earlier equal one (gojsonschema)', async t => {
+  const unique = { type: 'array', uniqueItems: true }
+  const errs = (r: { value?: unknown }) => (r.value as [boolean, Array<{ error: string }>])[1].map(e => e.error)
+  const [three, objects, numbers, nested, distinct, off, big] = await evalAll([
+    `json.match_schema([1, 1, 1], ${lit(unique)})`,
+    // key order does not make two objects different
+    `json.match_schema([{"a": 1, "b": [2, {"c": 3}]}, "x", {"b": [2, {"c": 3}], "a": 1}], ${lit(unique)})`,
+    // 1 and 1.0 are one float64; "1" is a string
+    `json.match_schema(input.numbers, ${lit(unique)})`,
+    `json.match_schema({"tags": ["a", "b", "a", "b", "a"]}, {"properties": {"tags": {"items": {"type": "string"}, "uniqueItems": true}}})`,
+    `json.match_schema([[1, 2], [2, 1], {"a": null}, {"a": false}, "null", null], ${lit(unique)})`,
+    `json.match_schema([1, 1], {"uniqueItems": false})`,
+    'json.match_schema(input.big, {"uniqueItems": true})',
+  ], { numbers: JSON.parse('[1, "1", 1.0, 2]'), big: ['id-0', ...Array.from({ length: 20000 }, (_, i) => `id-${i}`)] })
+  t.same(errs(three), ['(root): array items[0,1] must be unique', '(root): array items[1,2] must be unique'])
+  t.same(errs(objects), ['(root): array items[0,2] must be unique'])
+  t.same(errs(numbers), ['(root): array items[0,2] must be unique'])
+  t.same(errs(nested), ['tags: array items[0,2] must be unique', 'tags: array items[1,3] must be unique', 'tags: array items[2,4] must be unique'])
+  t.same(distinct.value, [true, []])
+  t.same(off.value, [true, []])
+  // 20,001 items, the repeat at the front: one pass (ajv compared them pairwise from the end)
+  t.same(errs(big), ['(root): array items[0,1] must be unique'])
+})
+
+t.test('uniqueItems that is not a boolean stays a schema error', async t => {
+  const [r] = await evalAll(['json.verify_schema({"uniqueItems": "yes"})'])
+  t.match(r.value, [false, /^jsonschema: /])
+})

@@ -254,3 +254,74 @@ t.test('an intact record holding an empty object before a string in a list verif
   t.ok(r.ok, r.break?.message ?? 'intact')
   t.equal(r.records, 1)
 })
+
+t.test('declared gaps: the indexed check answers as a scan of every declaration would, on random declarations', async (t) => {
+  const { Declarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
+  type D = { from_seq: number; to_seq: number; from_prev_hash: string; to_hash: string; reason: string; count: number }
+  // The reference: every declaration that touches the gap, walked in from_seq order.
+  const reference = (from: number, to: number, before: string, after: string, declared: D[]): string | null => {
+    const covering = declared.filter((d) => d.to_seq >= from && d.from_seq <= to).sort((a, b) => a.from_seq - b.from_seq)
+    let next = from
+    for (const d of covering) { if (d.from_seq > next) break; next = Math.max(next, d.to_seq + 1) }
+    if (next <= to) return `gap ${next}`
+    const start = covering.find((d) => d.from_seq === from)
+    if (start !== undefined && start.from_prev_hash !== before) return `link start ${start.to_seq}`
+    const end = covering.find((d) => d.to_seq === to)
+    if (end !== undefined && end.to_hash !== after) return 'link end'
+    return null
+  }
+  let seed = 7
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return (seed >>> 16) % n }
+  const hashes = ['a', 'b'].map((c) => c.repeat(64))
+  const outcomes = new Set<string>()
+  for (let trial = 0; trial < 3000; trial++) {
+    const declared: D[] = Array.from({ length: rnd(6) }, () => {
+      const from = 1 + rnd(20)
+      return { from_seq: from, to_seq: from + rnd(8) - 1, from_prev_hash: hashes[rnd(2)]!, to_hash: hashes[rnd(2)]!, reason: 'spool_full', count: 1 }
+    })
+    const index = new Declarations(declared)
+    for (let g = 0; g < 4; g++) {
+      // half the gaps are (or start inside) a declared range, so covered gaps come up too
+      const near = declared.length > 0 && rnd(2) === 0 ? declared[rnd(declared.length)]! : null
+      const from = near !== null ? near.from_seq + rnd(2) : 1 + rnd(20)
+      const to = near !== null ? Math.max(from, near.to_seq) : from + rnd(6)
+      const before = hashes[rnd(2)]!
+      const after = hashes[rnd(2)]!
+      const want = reference(from, to, before, after, declared)
+      const brk = checkDeclaredGap(from, to, before, after, index)
+      const got = brk === null ? null : brk.reason === 'gap' ? `gap ${/seq (\d+)\./.exec(brk.message)![1]}` : /continue from/.test(brk.message) ? `link start ${/\.\.(\d+)/.exec(brk.message)![1]}` : 'link end'
+      if (got !== want) { t.fail(`declarations ${JSON.stringify(declared)}, gap ${from}..${to}: ${got} ≠ ${want}`); return }
+      outcomes.add(want === null ? 'ok' : want.startsWith('gap') ? 'gap' : want.startsWith('link start') ? 'link start' : 'link end')
+    }
+  }
+  t.same([...outcomes].sort(), ['gap', 'link end', 'link start', 'ok'], 'every outcome came up')
+})
+
+t.test('an export of many declared gaps verifies (each gap is one lookup, not a pass over every marker)', async (t) => {
+  const dir = tempDir(t)
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  let seq = 1
+  for (let k = 0; k < 3000; k++) {
+    const e = sealEvent({ decision_id: `e${k}`, labels: {}, timestamp: 't' }, seq, prev)
+    const dropped = sealEvent({ decision_id: `d${k}`, labels: {}, timestamp: 't' }, seq + 1, e.hash)
+    const m = sealEvent({ decision_id: `m${k}`, labels: {}, timestamp: 't', drop: { reason: 'spool_full', from_seq: seq + 1, to_seq: seq + 1, count: 1, from_prev_hash: e.hash, to_hash: dropped.hash } }, seq + 2, dropped.hash)
+    lines.push(e.line, m.line)
+    prev = m.hash
+    seq += 3
+  }
+  writeFileSync(join(dir, 'export.jsonl'), lines.join('\n') + '\n')
+  const r = await verifyLog(join(dir, 'export.jsonl'))
+  t.equal(r.ok, true)
+  t.equal(r.markers, 3000)
+  t.equal(r.declared_drops.length, 3000)
+  // one marker's to_hash altered (and re-sealed): the gap it declares no longer joins the chain
+  const k = 1500
+  const bad = JSON.parse(lines[2 * k + 1]!) as Record<string, unknown> & { drop: Record<string, unknown> }
+  const forged = sealEvent({ decision_id: bad.decision_id, labels: {}, timestamp: 't', drop: { ...bad.drop, to_hash: 'f'.repeat(64) } }, bad.seq as number, bad.prev_hash as string)
+  lines[2 * k + 1] = forged.line
+  writeFileSync(join(dir, 'export.jsonl'), lines.join('\n') + '\n')
+  const r2 = await verifyLog(join(dir, 'export.jsonl'))
+  t.equal(r2.break?.reason, 'link')
+  t.equal(r2.break?.seq, 3 * k + 3)
+})

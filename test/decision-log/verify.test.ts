@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import { main as verifyLogCli } from '../../src/cli/verify-log.js'
 import { computeHash, DecisionLogger, GENESIS_HASH, sealEvent, verifyLog } from '../../src/decision-log/index.js'
+import type { DropDeclaration } from '../../src/decision-log/event.js'
 import { sampleInput, tempDir } from './fixtures/control-plane.js'
 
 /** n sealed lines, seq 1..n, as the file sink or a control plane would export them. */
@@ -257,7 +258,7 @@ t.test('an intact record holding an empty object before a string in a list verif
 
 t.test('declared gaps: the indexed check answers as a scan of every declaration would, on random declarations', async (t) => {
   const { Declarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
-  type D = { from_seq: number; to_seq: number; from_prev_hash: string; to_hash: string; reason: string; count: number }
+  type D = DropDeclaration
   // The reference: every declaration that touches the gap, walked in from_seq order.
   const reference = (from: number, to: number, before: string, after: string, declared: D[]): string | null => {
     const covering = declared.filter((d) => d.to_seq >= from && d.from_seq <= to).sort((a, b) => a.from_seq - b.from_seq)

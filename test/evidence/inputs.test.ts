@@ -192,6 +192,28 @@ t.test('records split across read chunks anywhere come out the same', async (t) 
   }
 })
 
+t.test('a long record in an array is read in one pass over the chunks, whatever their size', async (t) => {
+  const dir = tempDir(t)
+  // 1 MB: strings with escapes and brackets, many small members, then a primitive element that
+  // spans chunks (reported, not read) and a short record.
+  const big = { decision_id: 'big', input: { s: '[{\\"}]'.repeat(40_000), list: Array.from({ length: 20_000 }, (_, k) => ({ k, v: `x${k}` })) } }
+  const text = '[' + JSON.stringify(big) + ',\n"' + 'p'.repeat(5000) + '",\n{"decision_id":"small"}]'
+  const p = join(dir, 'upload.json.gz')
+  writeFileSync(p, gzipSync(text))
+  const read = async (chunkBytes?: number): Promise<unknown[]> => {
+    const out: unknown[] = []
+    await readLogFile({ path: p, name: 'upload.json.gz', bytes: statSync(p).size }, {
+      item: (v, pos) => out.push([(v as { decision_id?: string }).decision_id ?? typeof v, JSON.stringify(v).length, pos.line, pos.element]),
+      malformed: (pos, m) => out.push(['malformed', pos.line, pos.element, m]),
+    }, chunkBytes !== undefined ? { chunkBytes } : {})
+    return out
+  }
+  const whole = await read()
+  t.same(whole.map((r) => (r as unknown[])[0]), ['big', 'string', 'small'])
+  t.equal((whole[0] as unknown[])[1], JSON.stringify(big).length, 'the long record whole')
+  for (const n of [256, 4099]) t.same(await read(n), whole, `${n}-byte chunks`)
+})
+
 t.test('chain fields that are not hex are malformed records, not edits', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'd.jsonl')

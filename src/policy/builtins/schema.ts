@@ -17,6 +17,7 @@
 // (an unresolvable reference is a schema error); compiled schemas are kept in a bounded cache.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { isRawJson } from '../../exact-json.js'
 import { builtinError, type HostBuiltin } from './context.js'
 import { compileGoRegexp } from './goregexp.js'
 
@@ -41,31 +42,32 @@ function newAjv (): Ajv {
     code: { regExp: goRegExp },
   })
   addFormats(ajv)
-  // `enum: []` (see forAjv): matches nothing, reported as an enum error
+  // `enum: []` (see withoutEmptyEnums): matches nothing, reported as an enum error
   const emptyEnum = (): boolean => {
     emptyEnum.errors = [{ keyword: 'enum', params: { allowedValues: [] }, message: 'must be equal to one of the allowed values' }]
     return false
   }
   emptyEnum.errors = undefined as Array<Partial<ErrorObject>> | undefined
   ajv.addKeyword({ keyword: EMPTY_ENUM, schemaType: 'boolean', errors: true, validate: emptyEnum })
-  ajv.addKeyword({ keyword: UNIQUE_ITEMS, type: 'array', schemaType: 'boolean', errors: true, validate: uniqueItems })
+  ajv.removeKeyword('uniqueItems')
+  ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: uniqueItems })
   return ajv
 }
 
-// `uniqueItems: true` (see forAjv) is checked here, as gojsonschema checks it: each item's
-// canonical text goes into a map, and every item whose text an earlier one had is an error
-// items[i,j] with i the latest such earlier item. Ajv compares the items pairwise: 32K items
-// of a request body took 16 s of the event loop, and it reported only one pair.
-const UNIQUE_ITEMS = 'x-bouncer-unique-items'
-const MAX_SCHEMA_DEPTH = 1024
-function uniqueItems (_schema: boolean, data: unknown[]): boolean {
-  const seen = new Map<string, number>()
+// uniqueItems replaces ajv's own keyword (wherever a schema or a $ref puts it) and is checked
+// as gojsonschema checks it: each item's canonical form goes into a map, and every item whose
+// form an earlier one had is an error items[i,j] with i the latest such earlier item. Ajv
+// compared the items pairwise (32K items of a request body held the event loop 16 s) and
+// reported one pair.
+function uniqueItems (schema: boolean, data: unknown[]): boolean {
+  if (schema !== true) return true
+  const seen = new Map<number, number>()
   const errors: Array<Partial<ErrorObject>> = []
   for (let j = 0; j < data.length; j++) {
-    const key = canonicalText(data[j])
-    const i = seen.get(key)
+    const id = interned.id(data[j])
+    const i = seen.get(id)
     if (i !== undefined) errors.push({ keyword: 'uniqueItems', params: { i, j }, message: 'must NOT have duplicate items' })
-    seen.set(key, j)
+    seen.set(id, j)
   }
   uniqueItems.errors = errors.length === 0 ? undefined : errors
   return errors.length === 0
@@ -73,42 +75,88 @@ function uniqueItems (_schema: boolean, data: unknown[]): boolean {
 uniqueItems.errors = undefined as Array<Partial<ErrorObject>> | undefined
 
 /**
- * One text per JSON value such that equal texts mean equal values, as gojsonschema's
- * comparison has it: object keys sorted, numbers as the float64 they denote (1 and 1.0 are
- * one value; -0 is not 0, as Go prints it).
+ * Numbers for JSON values such that equal numbers mean equal values, as gojsonschema's
+ * comparison has it (it compares the items' JSON after a round trip through float64): object
+ * keys in any order, numbers as the float64 they denote (1, 1.0 and an exact 1 are one value;
+ * -0 is not 0, as Go prints it), strings with lone surrogates as U+FFFD (Go's UTF-8). A
+ * container's number is made from its members' numbers, never from its text, and is kept for
+ * the rest of the call: nesting costs nothing extra (a canonical text per item made every level
+ * of a recursive schema serialise its whole subtree again), and the walk keeps its own stack
+ * (a deeply nested item must not overflow the call stack and turn a failed match into none).
  */
-function canonicalText (v: unknown): string {
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v)
-  if (typeof v !== 'object' || v === null) return JSON.stringify(v)
-  if (Array.isArray(v)) {
-    let out = '['
-    for (let k = 0; k < v.length; k++) out += (k === 0 ? '' : ',') + canonicalText(v[k])
-    return out + ']'
+class Interned {
+  private readonly ids = new Map<string, number>()
+  private containers = new WeakMap<object, number>()
+
+  /** Forget the containers (their numbers hold within one match_schema call). */
+  reset (): void {
+    this.ids.clear()
+    this.containers = new WeakMap()
   }
-  const o = v as Record<string, unknown>
-  let out = '{'
-  let first = true
-  for (const k of Object.keys(o).sort()) {
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalText(o[k])
-    first = false
+
+  private of (key: string): number {
+    let id = this.ids.get(key)
+    if (id === undefined) { id = this.ids.size; this.ids.set(key, id) }
+    return id
   }
-  return out + '}'
+
+  private leaf (v: unknown): number {
+    if (typeof v === 'string') return this.of('s' + wellFormed(v))
+    if (typeof v === 'number') return this.of('n' + (Object.is(v, -0) ? '-0' : String(v)))
+    if (isRawJson(v)) {
+      const n = Number(v.rawJSON)
+      return this.of('n' + (Object.is(n, -0) ? '-0' : String(n)))
+    }
+    return this.of('l' + String(v)) // true, false, null
+  }
+
+  id (root: unknown): number {
+    if (typeof root !== 'object' || root === null || isRawJson(root)) return this.leaf(root)
+    const done = this.containers.get(root)
+    if (done !== undefined) return done
+    // Post-order over the containers not numbered yet: a frame is entered (its children pushed)
+    // once, and numbered when it comes up again.
+    const stack: Array<{ v: object; entered: boolean }> = [{ v: root, entered: false }]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      if (this.containers.has(top.v)) { stack.pop(); continue }
+      const children = Array.isArray(top.v) ? top.v as unknown[] : Object.values(top.v)
+      if (!top.entered) {
+        top.entered = true
+        for (const c of children) {
+          if (typeof c === 'object' && c !== null && !isRawJson(c) && !this.containers.has(c)) stack.push({ v: c, entered: false })
+        }
+        continue
+      }
+      stack.pop()
+      const idOf = (c: unknown): number => (typeof c === 'object' && c !== null && !isRawJson(c) ? this.containers.get(c)! : this.leaf(c))
+      let key: string
+      if (Array.isArray(top.v)) key = 'a' + (top.v as unknown[]).map(idOf).join(',')
+      else {
+        const o = top.v as Record<string, unknown>
+        key = 'o' + Object.keys(o).sort().map((k) => this.leaf(k) + ':' + idOf(o[k])).join(',')
+      }
+      this.containers.set(top.v, this.of(key))
+    }
+    return this.containers.get(root)!
+  }
 }
+const interned = new Interned()
+
+// ES2024 string methods (Node 20+), not in the compiler's lib yet.
+type WellFormed = { isWellFormed (): boolean; toWellFormed (): string }
+const wellFormed = (s: string): string => ((s as unknown as WellFormed).isWellFormed() ? s : (s as unknown as WellFormed).toWellFormed())
 
 // gojsonschema (OPA's validator) takes `enum: []` as a valid schema that nothing matches; ajv
-// refuses it when compiling. Each subschema's empty enum becomes this keyword first, and each
-// `uniqueItems: true` becomes UNIQUE_ITEMS (a non-boolean one stays, for ajv to refuse).
+// refuses it when compiling. Each subschema's empty enum becomes this keyword first.
 const EMPTY_ENUM = 'x-bouncer-empty-enum'
 const ONE = ['additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items']
 const LIST = ['allOf', 'anyOf', 'oneOf', 'items']
 const MAP = ['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']
 
-/** `schema` with every subschema's `enum: []` and `uniqueItems: true` replaced (a copy only where one is found). */
-function forAjv (schema: unknown, depth = 0): unknown {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema
-  // Past this, a subschema would keep ajv's pairwise uniqueItems (and ajv's own recursion
-  // would overflow the stack first anyway): a schema error, never a slow check.
-  if (depth > MAX_SCHEMA_DEPTH) throw new Error(`schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels`)
+/** `schema` with every subschema's `enum: []` replaced (a copy only where one is found). */
+function withoutEmptyEnums (schema: unknown, depth = 0): unknown {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema) || depth > 256) return schema
   const o = schema as Record<string, unknown>
   let out: Record<string, unknown> | null = null
   const put = (k: string, v: unknown): void => { if (v !== o[k]) (out ??= { ...o })[k] = v }
@@ -117,16 +165,11 @@ function forAjv (schema: unknown, depth = 0): unknown {
     delete out.enum
     out[EMPTY_ENUM] = true
   }
-  if (o.uniqueItems === true) {
-    out ??= { ...o }
-    delete out.uniqueItems
-    out[UNIQUE_ITEMS] = true
-  }
-  for (const k of ONE) if (k in o && !Array.isArray(o[k])) put(k, forAjv(o[k], depth + 1))
+  for (const k of ONE) if (k in o && !Array.isArray(o[k])) put(k, withoutEmptyEnums(o[k], depth + 1))
   for (const k of LIST) {
     const v = o[k]
     if (!Array.isArray(v)) continue
-    const mapped = v.map(x => forAjv(x, depth + 1))
+    const mapped = v.map(x => withoutEmptyEnums(x, depth + 1))
     if (mapped.some((x, i) => x !== v[i])) put(k, mapped)
   }
   for (const k of MAP) {
@@ -135,7 +178,7 @@ function forAjv (schema: unknown, depth = 0): unknown {
     const m = v as Record<string, unknown>
     let copy: Record<string, unknown> | null = null
     for (const name of Object.keys(m)) {
-      const x = forAjv(m[name], depth + 1)
+      const x = withoutEmptyEnums(m[name], depth + 1)
       if (x !== m[name]) (copy ??= { ...m })[name] = x
     }
     if (copy !== null) put(k, copy)
@@ -164,7 +207,8 @@ function compile (schema: unknown): ValidateFunction | Error {
       s = rest
     }
     if (typeof s !== 'boolean' && (typeof s !== 'object' || s === null || Array.isArray(s))) throw new Error('schema must be an object or a boolean')
-    result = ajv.compile(forAjv(s) as object)
+    // (checking the schema against the meta-schema runs uniqueItems too)
+    try { result = ajv.compile(withoutEmptyEnums(s) as object) } finally { interned.reset() }
   } catch (e) {
     result = e instanceof Error ? e : new Error(String(e))
     // a failed compile can leave a half-registered schema (by $id) behind
@@ -203,7 +247,9 @@ function matchSchema (document: unknown, schema: unknown): [boolean, SchemaError
   try { s = load(schema) } catch (e) { throw builtinError(name, (e as Error).message) }
   const v = compile(s)
   if (v instanceof Error) throw builtinError(name, v.message)
-  if (v(doc) === true) return [true, []]
+  let valid: boolean
+  try { valid = v(doc) === true } finally { interned.reset() }
+  if (valid) return [true, []]
   return [false, toOpaErrors(v.errors ?? [])]
 }
 

@@ -152,3 +152,27 @@ t.test('uniqueItems that is not a boolean stays a schema error', async t => {
   const [r] = await evalAll(['json.verify_schema({"uniqueItems": "yes"})'])
   t.match(r.value, [false, /^jsonschema: /])
 })
+
+t.test('uniqueItems wherever a schema puts it, on any nesting, with exact numbers', async t => {
+  const errs = (r: { value?: unknown }) => (r.value as [boolean, Array<{ error: string }>])[1].map(e => e.error)
+  const body = '{"tags": [' + '['.repeat(20000) + '0' + ']'.repeat(20000) + ']}'
+  const required = '{"required": ["role"], "properties": {"tags": {"type": "array", "uniqueItems": true}}}'
+  const [deep, denies, viaRef, exact, surrogates, falseOff] = await evalAll([
+    // one item nested 20,000 deep: the check must still answer (a stack overflow made it undefined)
+    `json.match_schema(input.body, ${lit(required)})`,
+    `count([1 | [ok, _] := json.match_schema(input.body, ${lit(required)}); not ok])`,
+    // a $ref to a location that is no keyword: still this check (ajv's reported one pair)
+    'json.match_schema([1, 1, 1], {"$ref": "#/x", "x": {"uniqueItems": true}})',
+    // 1.0, 1 and an integer past 2^53 (read exactly): the first two are one float64
+    'json.match_schema([1.0, 1, 9007199254740993, 9007199254740992], {"uniqueItems": true})',
+    // lone surrogates are U+FFFD to Go
+    'json.match_schema(["\\ud800", "\\udc00", "\\ufffd"], {"uniqueItems": true})',
+    'json.match_schema([1, 1], {"items": {"uniqueItems": false}, "uniqueItems": false})',
+  ], { body })
+  t.same(errs(deep), ['(root): role is required'])
+  t.equal(denies.value, 1, 'a deny rule on `not ok` fires')
+  t.same(errs(viaRef), ['(root): array items[0,1] must be unique', '(root): array items[1,2] must be unique'])
+  t.same(errs(exact), ['(root): array items[0,1] must be unique', '(root): array items[2,3] must be unique'])
+  t.same(errs(surrogates), ['(root): array items[0,1] must be unique', '(root): array items[1,2] must be unique'])
+  t.same(falseOff.value, [true, []])
+})

@@ -294,7 +294,10 @@ export class Declarations {
     while (next <= to) {
       const i = lastAtMost(this.froms, next)
       if (i < 0 || this.reach[i]! < next) return next
-      next = this.reach[i]! + 1
+      // Past 2^53 adding one changes nothing: stop there, as a walk over the declarations would.
+      const after = this.reach[i]! + 1
+      if (after <= next) return next
+      next = after
     }
     return undefined
   }

@@ -326,3 +326,11 @@ t.test('an export of many declared gaps verifies (each gap is one lookup, not a 
   t.equal(r2.break?.reason, 'link')
   t.equal(r2.break?.seq, 3 * k + 3)
 })
+
+t.test('a declaration reaching past 2^53 ends the coverage walk (adding one no longer moves it)', async (t) => {
+  const { Declarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
+  const h = 'a'.repeat(64)
+  const big = 2 ** 53
+  const brk = checkDeclaredGap(2, big + 2, h, h, new Declarations([{ reason: 'spool_full', from_seq: 2, to_seq: big, count: 1, from_prev_hash: h, to_hash: h }]))
+  t.equal(brk?.reason, 'gap')
+})

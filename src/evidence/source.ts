@@ -15,6 +15,7 @@ import { createReadStream } from 'node:fs'
 import { basename, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { createGunzip } from 'node:zlib'
+import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
 import { SEGMENT_RE, STATE_FILE } from '../decision-log/spool.js'
 import { bouncerError } from '../errors.js'
 import { parseJsonExact } from '../exact-json.js'
@@ -403,6 +404,15 @@ class Splitter {
     this.noneYet = false
     if (v === UNPARSED) this.item(undefined, { file: this.name, line, element: null }, text)
     else if (Array.isArray(v)) {
+      // Its elements reach the checker without their text, so a member named twice in one of
+      // them (JSON.parse keeps the last, other readers the first) is looked for here; such a
+      // line was edited, and none of its records is read (verify-log refuses it too).
+      const twice = firstDuplicateMember(text)
+      if (twice !== null) {
+        const [, element, ...member] = twice.split('/')
+        this.malformed({ file: this.name, line, element: Number(element) }, `member /${member.join('/')} appears twice in this element (JSON.parse keeps the last, other readers the first: the record was edited); the line's records are not read`)
+        return
+      }
       for (let i = 0; i < v.length; i++) this.item(v[i], { file: this.name, line, element: i })
     } else this.item(v, { file: this.name, line, element: null }, text)
   }

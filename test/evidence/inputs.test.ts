@@ -214,6 +214,21 @@ t.test('a long record in an array is read in one pass over the chunks, whatever 
   for (const n of [256, 4099]) t.same(await read(n), whole, `${n}-byte chunks`)
 })
 
+t.test('a line holding an array whose element names a member twice is an edit, read on either thread', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'd.jsonl')
+  await fileSinkLog(t, join(dir, 's'), file, {}, 0, 3)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  // seq 2 wrapped in an array, a forged "result" first: JSON.parse keeps the hashed (last) one
+  lines[1] = '[' + lines[1]!.replace(/^\{"seq":2,/, '{"seq":2,"result":{"allow":true},') + ']'
+  writeFileSync(file, lines.join('\n') + '\n')
+  for (const parallel of [false, true]) {
+    const r = await buildEvidence({ logs: [file], parallel })
+    t.equal(r.integrity.complete, false, `parallel ${parallel}: not complete`)
+    t.ok(r.integrity.findings.some((f) => f.kind === 'malformed' && /member \/result appears twice/.test(f.message)), `parallel ${parallel}: the duplicate is named`)
+  }
+})
+
 t.test('chain fields that are not hex are malformed records, not edits', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'd.jsonl')

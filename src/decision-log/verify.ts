@@ -95,8 +95,20 @@ export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
       kind = 'spool'
       files = segments.map((n) => join(pathOrDir, n))
       if (names.includes(STATE_FILE)) {
-        const s = JSON.parse(readFileSync(join(pathOrDir, STATE_FILE), 'utf8')) as { acked_seq: number; acked_hash: string }
-        anchor = { seq: s.acked_seq, hash: s.acked_hash }
+        // The anchor decides what may be missing at the start: one that is absent or not a
+        // seq and a hash is refused, never read as "acknowledged up to nothing in particular"
+        // (a state.json of {} made the gap arithmetic NaN, and a deleted head segment passed).
+        const path = join(pathOrDir, STATE_FILE)
+        let s: Record<string, unknown> | null = null
+        try { s = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== undefined) throw e
+        }
+        if (s === null || typeof s !== 'object' || !Number.isSafeInteger(s.acked_seq) || (s.acked_seq as number) < 0 ||
+            typeof s.acked_hash !== 'string' || !HEX64.test(s.acked_hash)) {
+          const result: VerifyResult = { ok: true, kind, files, records: 0, decisions: 0, shadows: 0, markers: 0, first_seq: null, last_seq: null, last_hash: null, declared_drops: [] }
+          return fail(result, { seq: null, reason: 'malformed', message: `${STATE_FILE}: acked_seq / acked_hash missing or invalid (the acknowledged point cannot be checked)`, file: path, line: 1 })
+        }
+        anchor = { seq: s.acked_seq as number, hash: s.acked_hash }
       }
     } else {
       files = names.filter((n) => /\.(jsonl|ndjson|json|log)(\.gz)?$|\.gz$/.test(n)).map((n) => join(pathOrDir, n))
@@ -213,12 +225,10 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     try { computed = computeHash(o) } catch (e) { return at('malformed', `cannot canonicalise: ${(e as Error).message}`) }
     if (computed !== o.hash) return at('edit', `seq ${seq}: content does not match its hash (the record was edited)`)
 
-    if (prev === null && anchor !== null) {
-      // Spool: the acknowledged point anchors the first records.
-      if (seq <= anchor.seq) {
-        if (seq === anchor.seq && o.hash !== anchor.hash) return at('link', `seq ${seq}: hash differs from the acknowledged hash in state.json`)
-      } else prev = anchor
-    }
+    // Spool: the acknowledged point anchors the records (the record at it, wherever it comes,
+    // must be the one acknowledged; a chain starting after it must link to it).
+    if (anchor !== null && seq === anchor.seq && o.hash !== anchor.hash) return at('link', `seq ${seq}: hash differs from the acknowledged hash in state.json`)
+    if (prev === null && anchor !== null && seq > anchor.seq) prev = anchor
     if (prev === null) {
       if (seq === 1 && o.prev_hash !== GENESIS_HASH) return at('link', 'seq 1: prev_hash is not the genesis hash')
     } else if (seq === prev.seq + 1) {
@@ -249,6 +259,12 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     else if (o.shadow !== undefined) result.shadows++
     else result.decisions++
     prev = { seq, hash: o.hash as string }
+  }
+  // Delivered segments go oldest first, and the newest one is never removed: a spool whose
+  // records end before the acknowledged point lost its newest records (they were removed).
+  const last = recs[recs.length - 1]
+  if (anchor !== null && last !== undefined && result.last_seq !== null && result.last_seq < anchor.seq) {
+    return { seq: result.last_seq + 1, reason: 'gap', message: `${basename(last.file)}:${last.line}: the spool's records end at seq ${result.last_seq}, but ${STATE_FILE} acknowledges seq ${anchor.seq}: seq ${result.last_seq + 1}..${anchor.seq} are missing (removed)`, file: last.file, line: last.line }
   }
   // Every declaration, once (a marker delivered twice, or carried into a later one, declares the same seqs).
   const seen = new Set<string>()

@@ -106,6 +106,8 @@ interface Chain {
   version: string | null
   versions: Set<string>
   anchoredAt?: number
+  /** The spool's acknowledged hash at anchoredAt: the record there, wherever it comes, must be it. */
+  anchorHash?: string
   ringSeq: Float64Array
   ringHash: string[]
 }
@@ -138,6 +140,8 @@ export class ChainChecker {
   edited = 0
   /** Spool anchor for the next new chain read from a spool. */
   private pendingAnchor: { seq: number; hash: string } | null = null
+  /** The chain the current spool's anchor went to (endSpool checks where it ends). */
+  private anchoredChain: Chain | null = null
   /** Malformed findings waiting for the time of the next record in the same file. */
   private undated: Finding[] = []
   /** Findings other than notes past MAX_SEVERE: not listed, so not placed in the period. */
@@ -154,7 +158,21 @@ export class ChainChecker {
   }
 
   /** The next new chain comes from a spool whose state.json acknowledged `anchor`. */
-  setAnchor (anchor: { seq: number; hash: string } | null): void { this.pendingAnchor = anchor }
+  setAnchor (anchor: { seq: number; hash: string } | null): void { this.pendingAnchor = anchor; this.anchoredChain = null }
+
+  /**
+   * The end of a spool's files. Delivered segments go oldest first and the newest is never
+   * removed, so a chain anchored by state.json that ends before the acknowledged point lost its
+   * newest records (forged records below the point were reported as anchored and complete).
+   */
+  endSpool (at: string): void {
+    const c = this.anchoredChain
+    this.anchoredChain = null
+    this.pendingAnchor = null
+    if (c === null || c.anchoredAt === undefined || c.head.seq >= c.anchoredAt) return
+    this.add({ kind: 'gap', chain: c.key, seq: c.head.seq + 1, to_seq: c.anchoredAt, at,
+      message: `${at}: the spool's records end at seq ${c.head.seq}, but state.json acknowledges seq ${c.anchoredAt}: seq ${c.head.seq + 1}..${c.anchoredAt} are missing (removed)` })
+  }
 
   startFile (): void {
     this.flushUndated(null)
@@ -229,6 +247,10 @@ export class ChainChecker {
     }
     this.records++
 
+    if (c !== undefined && seq === c.anchoredAt && hash !== c.anchorHash && c.first.seq !== seq) {
+      const at = formatPosition(pos)
+      this.add({ kind: 'link', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
+    }
     // The next record of an intact chain: nothing to report, so no position text to build.
     if (c !== undefined && !edited && seq === c.head.seq + 1 && prev === c.head.hash) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
     const at = formatPosition(pos)
@@ -304,6 +326,7 @@ export class ChainChecker {
     }
     const anchor = this.pendingAnchor
     this.pendingAnchor = null
+    if (anchor !== null) { c.anchorHash = anchor.hash; this.anchoredChain = c }
     const others = this.order.length > 0
     this.chains.set(id, c)
     this.order.push(c)

@@ -6,6 +6,7 @@
 import { canonicalJson } from '../decision-log/index.js'
 import { BOUNCER_VERSION } from '../decision-log/index.js'
 import { hash as oneShotHash } from 'node:crypto'
+import { basename } from 'node:path'
 import { bouncerError } from '../errors.js'
 import { FAIL_CODES } from '../proxy/engine.js'
 import { readBundleKeyIds, type BundleKeyInfo } from './bundles.js'
@@ -464,6 +465,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
         bytesDone += file.bytes
         filesDone++
       }
+      if (input.kind === 'spool') checker.endSpool(`${basename(input.path)}/state.json`)
     }
   } finally {
     await reader.close()
@@ -487,8 +489,13 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   const pTo = to ?? last + 1
   const overlaps = (f: Finding): boolean => {
     if (f.between !== undefined) {
-      const a = f.between[0] !== null ? Date.parse(f.between[0]) : -Infinity
-      const b = f.between[1] !== null ? Date.parse(f.between[1]) : Infinity
+      // A time that does not read, or times out of order, cannot place the finding outside the
+      // period: it counts (a forged "timestamp" of "x" next to a gap took the gap out of it).
+      let a = f.between[0] !== null ? Date.parse(f.between[0]) : NaN
+      let b = f.between[1] !== null ? Date.parse(f.between[1]) : NaN
+      if (Number.isNaN(a)) a = -Infinity
+      if (Number.isNaN(b)) b = Infinity
+      if (a > b) { a = -Infinity; b = Infinity }
       return b >= pFrom && a < pTo
     }
     if (f.timestamp !== undefined) {
@@ -499,7 +506,8 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   }
   for (const f of checker.findings) {
     f.in_period = overlaps(f)
-    if (f.kind === 'chain_start' && from !== null && f.timestamp !== undefined && Date.parse(f.timestamp) > from && f.in_period) {
+    // A chain that begins after seq 1 covers the period only if it provably began before it.
+    if (f.kind === 'chain_start' && from !== null && f.in_period && !(f.timestamp !== undefined && Date.parse(f.timestamp) <= from)) {
       f.severity = 'uncovered'
       f.message += `; it begins after the period's start, so records before it in the period may be missing (include the log from before ${iso(from)})`
     }

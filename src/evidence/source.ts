@@ -76,7 +76,7 @@ export function openLogInput (path: string): LogInput {
       }
     }
     const files = segments.map(fileOf).filter((f): f is InputFile => f !== null)
-    return { path, kind: 'spool', files, anchor: anchor !== null && anchor.seq > 0 ? anchor : null, instanceId, stateError }
+    return { path, kind: 'spool', files, anchor, instanceId, stateError }
   }
   const files = names.filter((n) => EXPORT_FILE.test(n)).map(fileOf).filter((f): f is InputFile => f !== null)
   if (files.length === 0) {

@@ -334,3 +334,34 @@ t.test('a declaration reaching past 2^53 ends the coverage walk (adding one no l
   const brk = checkDeclaredGap(2, big + 2, h, h, new Declarations([{ reason: 'spool_full', from_seq: 2, to_seq: big, count: 1, from_prev_hash: h, to_hash: h }]))
   t.equal(brk?.reason, 'gap')
 })
+
+t.test('a spool is checked against its acknowledged point: state.json must hold one, and the records must reach it', async (t) => {
+  const lines = chain(10)
+  const spool = (name: string, first: number, recs: string[], state: unknown): string => {
+    const d = join(tempDir(t), name)
+    mkdirSync(d)
+    writeFileSync(join(d, `seg-${String(first).padStart(20, '0')}.jsonl`), recs.map((l) => l + '\n').join(''))
+    writeFileSync(join(d, 'state.json'), JSON.stringify(state))
+    return d
+  }
+  const hashOf = (i: number) => (JSON.parse(lines[i - 1]!) as { hash: string }).hash
+  // seq 1..3 deleted; state.json without a usable acknowledged point
+  for (const state of [{}, { acked_seq: '0', acked_hash: GENESIS_HASH }, { acked_seq: 0 }, { acked_seq: 1.5, acked_hash: GENESIS_HASH }]) {
+    const r = await verifyLog(spool('s', 4, lines.slice(3, 6), state))
+    t.equal(r.break?.reason, 'malformed', `${JSON.stringify(state)} is refused`)
+    t.match(r.break?.message, /state\.json: acked_seq \/ acked_hash missing or invalid/)
+  }
+  const zero = await verifyLog(spool('z', 4, lines.slice(3, 6), { acked_seq: 0, acked_hash: GENESIS_HASH }))
+  t.equal(zero.break?.reason, 'gap', 'acknowledged up to 0: seq 1..3 are missing')
+  // records that end before the acknowledged point
+  const below = await verifyLog(spool('b', 1, lines.slice(0, 5), { acked_seq: 8, acked_hash: hashOf(8) }))
+  t.equal(below.break?.reason, 'gap')
+  t.match(below.break?.message, /end at seq 5, but state\.json acknowledges seq 8: seq 6\.\.8 are missing/)
+  // the acknowledged record inside the spool (not its first line) must be the acknowledged one
+  const other = await verifyLog(spool('o', 1, lines.slice(0, 6), { acked_seq: 4, acked_hash: 'c'.repeat(64) }))
+  t.equal(other.break?.reason, 'link')
+  t.equal(other.break?.seq, 4)
+  const good = await verifyLog(spool('g', 1, lines.slice(0, 6), { acked_seq: 4, acked_hash: hashOf(4) }))
+  t.equal(good.ok, true)
+  t.equal(good.undelivered, 2)
+})

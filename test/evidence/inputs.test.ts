@@ -229,6 +229,48 @@ t.test('a line holding an array whose element names a member twice is an edit, r
   }
 })
 
+t.test('forged records cannot take findings out of the period or hide what a spool lost', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const ev = (i: number, extra: Record<string, unknown> = {}) => ({ decision_id: `d${i}`, labels: { id: 'inst' }, path: 'bouncer/decision', input: { i }, result: { allow: true }, timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString().replace('Z', '000000Z'), ...extra })
+  const seal = (events: Array<Record<string, unknown>>, seq = 1, prev = GENESIS_HASH) => events.map((e) => { const x = sealEvent(e, seq++, prev); prev = x.hash; return x })
+  const dir = tempDir(t)
+  const orig = seal(Array.from({ length: 10 }, (_, k) => ev(k + 1)))
+  const period = { from: Date.parse('2025-01-01T00:00:00Z'), to: Date.parse('2025-01-02T00:00:00Z') }
+
+  // 1. seq 5 removed; a forged seq 4 in front whose timestamp does not read ("x")
+  const forged = sealEvent({ labels: { id: 'inst' }, decision_id: 'f', timestamp: 'x', shadow: { agreement: 'agree' } }, 4, 'e'.repeat(64))
+  writeFileSync(join(dir, 'x.jsonl'), [forged.line, ...orig.slice(5).map((e) => e.line)].join('\n') + '\n')
+  const r1 = await buildEvidence({ logs: [join(dir, 'x.jsonl')], ...period })
+  t.equal(r1.integrity.complete, false, 'an unreadable time next to a gap does not take the gap out of the period')
+  t.ok(r1.integrity.findings.some((f) => f.kind === 'gap' && f.in_period === true))
+
+  // 2. a spool whose state.json acknowledges seq 0 and whose first segment (seq 1..3) is gone
+  const s0 = join(dir, 'spool0')
+  mkdirSync(s0)
+  writeFileSync(join(s0, `seg-${'4'.padStart(20, '0')}.jsonl`), orig.slice(3, 6).map((e) => e.line + '\n').join(''))
+  writeFileSync(join(s0, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 0, acked_hash: GENESIS_HASH }))
+  const r2 = await buildEvidence({ logs: [s0] })
+  t.equal(r2.integrity.complete, false, 'acknowledged up to 0: seq 1..3 are missing')
+  t.same(r2.integrity.findings.filter((f) => f.kind === 'gap').map((f) => [f.seq, f.to_seq]), [[1, 3]])
+
+  // 3. a spool of forged records all below the acknowledged point
+  const s1 = join(dir, 'spool1')
+  mkdirSync(s1)
+  writeFileSync(join(s1, `seg-${'50'.padStart(20, '0')}.jsonl`), seal([50, 51, 52, 53].map((i) => ev(i)), 50, 'e'.repeat(64)).map((e) => e.line + '\n').join(''))
+  writeFileSync(join(s1, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 100, acked_hash: 'c'.repeat(64) }))
+  const r3 = await buildEvidence({ logs: [s1] })
+  t.equal(r3.integrity.complete, false, 'records end before the acknowledged point')
+  t.same(r3.integrity.findings.filter((f) => f.kind === 'gap').map((f) => [f.seq, f.to_seq]), [[54, 100]])
+
+  // 4. the record at the acknowledged point, not the first one read, is not the one acknowledged
+  const s2 = join(dir, 'spool2')
+  mkdirSync(s2)
+  writeFileSync(join(s2, `seg-${'1'.padStart(20, '0')}.jsonl`), orig.slice(0, 6).map((e) => e.line + '\n').join(''))
+  writeFileSync(join(s2, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 4, acked_hash: 'c'.repeat(64) }))
+  const r4 = await buildEvidence({ logs: [s2] })
+  t.ok(r4.integrity.findings.some((f) => f.kind === 'link' && f.seq === 4), 'seq 4 is not the acknowledged record')
+})
+
 t.test('chain fields that are not hex are malformed records, not edits', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'd.jsonl')

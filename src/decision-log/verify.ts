@@ -23,6 +23,7 @@
 // A gap is fine when drop markers in the input declare every missing seq, and the markers'
 // boundary hashes match the records on both sides.
 
+import { DeclarationIndex } from './declarations.js'
 import { firstDuplicateMember } from './duplicate-keys.js'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -206,7 +207,7 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) declared.push(d)
   }
   seqs.sort((a, b) => a - b)
-  const declarations = new Declarations(declared)
+  const declarations = indexDeclarations(declared)
 
   let prev: { seq: number; hash: string } | null = null
   // What was checked, by seq: a record read again with the same hash is a re-delivery (the
@@ -277,78 +278,28 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
   return undefined
 }
 
-/**
- * The input's drop declarations, indexed once for every gap (a filter over all of them per gap
- * made an export of 20,000 declared gaps take 2 s and one of 200,000 minutes).
- */
-export class Declarations {
-  /** from_seq of each declaration, ascending. */
-  private readonly froms: number[]
-  /** Highest to_seq among the declarations up to and including each index (by from_seq). */
-  private readonly reach: number[]
-  /** By from_seq: the first such declaration in input order. */
-  private readonly byFrom = new Map<number, DropDeclaration>()
-  /** By to_seq: the one with the lowest from_seq (the first in input order among equals). */
-  private readonly byTo = new Map<number, DropDeclaration>()
-
-  constructor (declared: readonly DropDeclaration[]) {
-    const sorted = declared.slice().sort((a, b) => a.from_seq - b.from_seq)
-    this.froms = sorted.map((d) => d.from_seq)
-    this.reach = []
-    let max = -Infinity
-    for (const d of sorted) { max = Math.max(max, d.to_seq); this.reach.push(max) }
-    for (const d of sorted) {
-      if (d.to_seq < d.from_seq) continue // declares nothing: never the start or end of a gap
-      if (!this.byFrom.has(d.from_seq)) this.byFrom.set(d.from_seq, d)
-      if (!this.byTo.has(d.to_seq)) this.byTo.set(d.to_seq, d)
-    }
-  }
-
-  /** The first seq of [from, to] that no declaration covers, or undefined. */
-  firstUncovered (from: number, to: number): number | undefined {
-    let next = from
-    while (next <= to) {
-      const i = lastAtMost(this.froms, next)
-      if (i < 0 || this.reach[i]! < next) return next
-      // Past 2^53 adding one changes nothing: stop there, as a walk over the declarations would.
-      const after = this.reach[i]! + 1
-      if (after <= next) return next
-      next = after
-    }
-    return undefined
-  }
-
-  startingAt (seq: number): DropDeclaration | undefined { return this.byFrom.get(seq) }
-  endingAt (seq: number): DropDeclaration | undefined { return this.byTo.get(seq) }
+/** The input's drop declarations, indexed for the gap checks. */
+export function indexDeclarations (declared: readonly DropDeclaration[]): DeclarationIndex<{ d: DropDeclaration }> {
+  const index = new DeclarationIndex<{ d: DropDeclaration }>()
+  for (const d of declared) index.add({ d })
+  return index
 }
 
-export function checkDeclaredGap (from: number, to: number, hashBefore: string, prevHashAfter: string, declared: Declarations): { reason: BreakReason; message: string } | null {
+export function checkDeclaredGap (from: number, to: number, hashBefore: string, prevHashAfter: string, declared: DeclarationIndex<{ d: DropDeclaration }>): { reason: BreakReason; message: string } | null {
   const missing = declared.firstUncovered(from, to)
   if (missing !== undefined) {
     return { reason: 'gap', message: `seq ${missing}..${to} are missing and no drop marker declares them (removed)` }
   }
   // The declarations must join the chain on both sides of the gap.
-  const start = declared.startingAt(from)
+  const start = declared.startingAt(from)?.d
   if (start !== undefined && start.from_prev_hash !== hashBefore) {
     return { reason: 'link', message: `drop marker for seq ${from}..${start.to_seq} does not continue from seq ${from - 1}` }
   }
-  const end = declared.endingAt(to)
+  const end = declared.endingAt(to)?.d
   if (end !== undefined && end.to_hash !== prevHashAfter) {
     return { reason: 'link', message: `seq ${to + 1}: prev_hash does not match the dropped seq ${to} the marker declares` }
   }
   return null
-}
-
-/** The index of the last value of sorted that is <= x, or -1. */
-function lastAtMost (sorted: readonly number[], x: number): number {
-  let a = 0
-  let b = sorted.length
-  while (a < b) {
-    const m = (a + b) >> 1
-    if (sorted[m]! <= x) a = m + 1
-    else b = m
-  }
-  return a - 1
 }
 
 /** The smallest value of sorted within [lo, hi], if any. */

@@ -21,6 +21,7 @@
 //   duplicate  the same record twice (at-least-once delivery re-sends a batch): counted once
 // Memory is bounded by the number of chains and open gaps, not by the number of records.
 
+import { DeclarationIndex } from '../decision-log/declarations.js'
 import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
 import type { DropDeclaration } from '../decision-log/index.js'
 import { GENESIS_HASH } from '../decision-log/index.js'
@@ -98,7 +99,7 @@ interface Chain {
   periodFirst: ChainSummary['period_first']
   periodLast: ChainSummary['period_last']
   gaps: Gap[]
-  declared: Array<{ d: DropDeclaration; finding: Finding }>
+  declared: DeclarationIndex<{ d: DropDeclaration; finding: Finding }>
   records: number
   decisions: number
   markers: number
@@ -320,7 +321,7 @@ export class ChainChecker {
       first: { seq, hash, prev_hash: prev, timestamp: tsText, at },
       head: { seq: 0, hash: GENESIS_HASH, ts: null, tsText: null },
       periodFirst: null, periodLast: null,
-      gaps: [], declared: [], records: 0, decisions: 0, markers: 0, duplicates: 0,
+      gaps: [], declared: new DeclarationIndex(), records: 0, decisions: 0, markers: 0, duplicates: 0,
       version: null, versions: new Set(),
       ringSeq: new Float64Array(RING), ringHash: new Array<string>(RING),
     }
@@ -430,7 +431,7 @@ export class ChainChecker {
       message: `drop marker seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: ${count} decision(s) lost (${String(d.reason)}), declared for seq ${d.from_seq}..${d.to_seq}`,
     })
     f.between = [null, tsText]
-    c.declared.push({ d, finding: f })
+    c.declared.add({ d, finding: f })
   }
 
   private remember (c: Chain, seq: number, hash: string): void {
@@ -461,14 +462,9 @@ export class ChainChecker {
 
   /** A gap that stayed open: declared by drop markers, or a break. */
   private closeGap (c: Chain, g: Gap): void {
-    const covering = c.declared.filter((x) => x.d.to_seq >= g.from && x.d.from_seq <= g.to).sort((a, b) => a.d.from_seq - b.d.from_seq)
-    let next = g.from
-    for (const x of covering) {
-      if (x.d.from_seq > next) break
-      next = Math.max(next, x.d.to_seq + 1)
-    }
+    const next = c.declared.firstUncovered(g.from, g.to)
     const range = (a: number, b: number): string => a === b ? `seq ${a}` : `seq ${a}..${b}`
-    if (next <= g.to) {
+    if (next !== undefined) {
       const f = this.add({
         kind: 'gap', chain: c.key, seq: next, to_seq: g.to, at: g.at,
         message: `${g.at}: ${range(next, g.to)} ${next === g.to ? 'is' : 'are'} missing and no drop marker declares ${next === g.to ? 'it' : 'them'} (removed)${describeBetween(g.tsBefore, g.tsAfter)}`,
@@ -476,15 +472,18 @@ export class ChainChecker {
       f.between = [g.tsBefore, g.tsAfter]
       return
     }
-    for (const x of covering) {
+    // The markers' losses are dated by the gap they declare (a declaration starting before
+    // the gap was dated by the one it starts in; one starting outside every gap keeps its own
+    // time, which places it in the period at least as often).
+    for (const x of c.declared.startingIn(g.from, g.to)) {
       const b = x.finding.between
       if (b !== undefined && b[0] === null) x.finding.between = [g.tsBefore, g.tsAfter ?? b[1]]
     }
-    const start = covering.find((x) => x.d.from_seq === g.from)
+    const start = c.declared.startingAt(g.from)
     if (start !== undefined && start.d.from_prev_hash !== g.hashBefore) {
       this.add({ kind: 'link', chain: c.key, seq: g.from, at: g.at, message: `drop marker for seq ${g.from}..${start.d.to_seq} does not continue from seq ${g.from - 1}` })
     }
-    const end = covering.find((x) => x.d.to_seq === g.to)
+    const end = c.declared.endingAt(g.to)
     if (end !== undefined && end.d.to_hash !== g.prevHashAfter) {
       this.add({ kind: 'link', chain: c.key, seq: g.to + 1, at: g.at, message: `${g.at}: seq ${g.to + 1}: prev_hash does not match the dropped seq ${g.to} the marker declares` })
     }

@@ -257,7 +257,7 @@ t.test('an intact record holding an empty object before a string in a list verif
 })
 
 t.test('declared gaps: the indexed check answers as a scan of every declaration would, on random declarations', async (t) => {
-  const { Declarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
+  const { indexDeclarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
   type D = DropDeclaration
   // The reference: every declaration that touches the gap, walked in from_seq order.
   const reference = (from: number, to: number, before: string, after: string, declared: D[]): string | null => {
@@ -280,7 +280,7 @@ t.test('declared gaps: the indexed check answers as a scan of every declaration 
       const from = 1 + rnd(20)
       return { from_seq: from, to_seq: from + rnd(8) - 1, from_prev_hash: hashes[rnd(2)]!, to_hash: hashes[rnd(2)]!, reason: 'spool_full', count: 1 }
     })
-    const index = new Declarations(declared)
+    const index = indexDeclarations(declared)
     for (let g = 0; g < 4; g++) {
       // half the gaps are (or start inside) a declared range, so covered gaps come up too
       const near = declared.length > 0 && rnd(2) === 0 ? declared[rnd(declared.length)]! : null
@@ -328,10 +328,10 @@ t.test('an export of many declared gaps verifies (each gap is one lookup, not a 
 })
 
 t.test('a declaration reaching past 2^53 ends the coverage walk (adding one no longer moves it)', async (t) => {
-  const { Declarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
+  const { indexDeclarations, checkDeclaredGap } = await import('../../src/decision-log/verify.js')
   const h = 'a'.repeat(64)
   const big = 2 ** 53
-  const brk = checkDeclaredGap(2, big + 2, h, h, new Declarations([{ reason: 'spool_full', from_seq: 2, to_seq: big, count: 1, from_prev_hash: h, to_hash: h }]))
+  const brk = checkDeclaredGap(2, big + 2, h, h, indexDeclarations([{ reason: 'spool_full', from_seq: 2, to_seq: big, count: 1, from_prev_hash: h, to_hash: h }]))
   t.equal(brk?.reason, 'gap')
 })
 

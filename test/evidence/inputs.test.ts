@@ -271,6 +271,31 @@ t.test('forged records cannot take findings out of the period or hide what a spo
   t.ok(r4.integrity.findings.some((f) => f.kind === 'link' && f.seq === 4), 'seq 4 is not the acknowledged record')
 })
 
+t.test('many declared gaps: each is checked against an index of the markers, with the same findings', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  let seq = 1
+  const ts = '2025-01-01T00:00:01.000000000Z'
+  for (let k = 0; k < 3000; k++) {
+    const e = sealEvent({ decision_id: `e${k}`, labels: { id: 'x' }, timestamp: ts, result: { allow: true } }, seq, prev)
+    const dropped = sealEvent({ decision_id: `d${k}`, labels: { id: 'x' }, timestamp: ts }, seq + 1, e.hash)
+    // every 1000th marker's to_hash is forged: the record after its gap does not link to it
+    const toHash = k % 1000 === 999 ? 'f'.repeat(64) : dropped.hash
+    const m = sealEvent({ decision_id: `m${k}`, labels: { id: 'x' }, timestamp: ts, drop: { reason: 'spool_full', from_seq: seq + 1, to_seq: seq + 1, count: 1, from_prev_hash: e.hash, to_hash: toHash } }, seq + 2, dropped.hash)
+    lines.push(e.line, m.line)
+    prev = m.hash
+    seq += 3
+  }
+  writeFileSync(join(dir, 'x.jsonl'), lines.join('\n') + '\n')
+  const r = await buildEvidence({ logs: [join(dir, 'x.jsonl')] })
+  const kinds = (k: string) => r.integrity.findings.filter((f) => f.kind === k)
+  t.equal(kinds('drop').length, 3000)
+  t.equal(kinds('gap').length, 0, 'every gap is declared')
+  t.same(kinds('link').map((f) => f.seq), [3 * 999 + 3, 3 * 1999 + 3, 3 * 2999 + 3], 'the forged markers')
+})
+
 t.test('chain fields that are not hex are malformed records, not edits', async (t) => {
   const dir = tempDir(t)
   const file = join(dir, 'd.jsonl')

@@ -80,6 +80,9 @@ export interface VerifyResult {
 
 interface Rec { obj: Record<string, unknown>; file: string; line: number }
 
+/** Largest file (decompressed) verify-log checks: about the longest string V8 makes. */
+const MAX_FILE_BYTES = 512 * 2 ** 20
+
 class Malformed extends Error {
   constructor (readonly file: string, readonly line: number, msg: string) { super(msg) }
 }
@@ -155,10 +158,22 @@ function fail (result: VerifyResult, brk: ChainBreak): VerifyResult {
 /** Append the records of one file. Returns true if the file ends in a torn line that is
  * tolerated (allowTorn). Throws Malformed on unreadable content. */
 function readRecords (file: string, out: Rec[], allowTorn: boolean): boolean {
-  let buf = readFileSync(file)
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf)
-  const text = buf.toString('utf8')
   const name = basename(file)
+  let buf = readFileSync(file)
+  const gzip = buf[0] === 0x1f && buf[1] === 0x8b
+  let tooLarge = buf.length > MAX_FILE_BYTES
+  if (gzip) {
+    // A file is checked whole, as one string: past the longest string there is, decompressing
+    // further only fills memory (a 1.5 MB gzip bomb took 4.5 GB before failing).
+    try { buf = gunzipSync(buf, { maxOutputLength: MAX_FILE_BYTES }) } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw e
+      tooLarge = true
+    }
+  }
+  if (tooLarge) {
+    throw new Malformed(file, 1, `${name}: more than ${MAX_FILE_BYTES / 2 ** 20} MiB${gzip ? ' once decompressed' : ''}; verify-log reads a file whole: split it (one segment or upload batch per file), or use bouncer evidence, which streams`)
+  }
+  const text = buf.toString('utf8')
   // One JSON array for the whole file (an upload body saved as is).
   if (/^\s*\[/.test(text)) {
     let arr: unknown

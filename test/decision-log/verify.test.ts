@@ -365,3 +365,13 @@ t.test('a spool is checked against its acknowledged point: state.json must hold 
   t.equal(good.ok, true)
   t.equal(good.undelivered, 2)
 })
+
+t.test('a file that decompresses past what verify-log can hold is refused by name, without filling memory', async (t) => {
+  const dir = tempDir(t)
+  // ten gzip members of 64 MiB of zeros each (about 64 KB apiece): 640 MiB once decompressed
+  const member = gzipSync(Buffer.alloc(64 * 2 ** 20))
+  writeFileSync(join(dir, 'bomb.jsonl.gz'), Buffer.concat(Array.from({ length: 10 }, () => member)))
+  const r = await verifyLog(join(dir, 'bomb.jsonl.gz'))
+  t.equal(r.break?.reason, 'malformed')
+  t.match(r.break?.message, /bomb\.jsonl\.gz: more than 512 MiB once decompressed; verify-log reads a file whole/)
+})

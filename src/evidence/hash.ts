@@ -6,6 +6,7 @@
 // plane) takes computeHash, so the result is always exactly computeHash's.
 import { hash as oneShotHash } from 'node:crypto'
 import { computeHash } from '../decision-log/chain.js'
+import { isRawJson, rawJsonText } from '../exact-json.js'
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
@@ -17,6 +18,9 @@ function quote (s: string): string {
  * holds only JSON values: then JSON.stringify(v) is canonical. */
 function canonicalAlready (v: unknown): boolean {
   if (v === null || typeof v !== 'object') return typeof v !== 'number' || Number.isFinite(v)
+  // A number read exactly (exact-json.ts): JSON.stringify writes its text as it came, the
+  // canonical form only when that is its canonical text (1.5e-07, 100.0 and -0 are not).
+  if (isRawJson(v)) return rawJsonText(v) === v.rawJSON
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (!canonicalAlready(v[i])) return false
     return true

@@ -147,3 +147,20 @@ t.test('a "__proto__" member added to a logger line changes the record\'s hash, 
     t.ok(h === null || h !== s.hash, 'nor does its text')
   }
 })
+
+t.test('numbers written another way hash as verify-log hashes them (their canonical value), read exactly', async (t) => {
+  const { recordHash } = await import('../../src/evidence/hash.js')
+  const { parseJsonExact } = await import('../../src/exact-json.js')
+  const sealed = sealEvent({ decision_id: 'd', labels: { id: 'x' }, timestamp: 't', metrics: { a: 1.5e-7, b: 100, c: 0, d: 12345678901234567890n.toString() } }, 1, GENESIS_HASH)
+  for (const [from, to] of [['"a":1.5e-7', '"a":1.5e-07'], ['"b":100', '"b":100.0'], ['"c":0', '"c":-0'], ['"b":100', '"b":1e2']]) {
+    const line = sealed.line.replace(from, to)
+    t.not(line, sealed.line)
+    const exact = parseJsonExact(line) as Record<string, unknown>
+    t.equal(recordHash(exact), sealed.hash, `${to}: the record's hash`)
+    t.equal(computeHash(exact), sealed.hash, `${to}: verify-log's hash`)
+  }
+  // and the other way: a record sealed over a literal another reader keeps (1.0) is an edit to both
+  const literal = sealed.line.replace('"b":100', '"b":100.0')
+  const exact = parseJsonExact(literal) as Record<string, unknown>
+  t.equal(recordHash(exact), computeHash(exact))
+})

@@ -276,11 +276,12 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     else result.decisions++
     prev = { seq, hash: o.hash as string }
   }
-  // Delivered segments go oldest first, and the newest one is never removed: a spool whose
-  // records end before the acknowledged point lost its newest records (they were removed).
+  // Delivered segments go oldest first, and the newest one is never deleted: a spool whose
+  // records end before the acknowledged point lost its newest records (removed, or not yet
+  // synced when the power went, with fsync interval).
   const last = recs[recs.length - 1]
   if (anchor !== null && last !== undefined && result.last_seq !== null && result.last_seq < anchor.seq) {
-    return { seq: result.last_seq + 1, reason: 'gap', message: `${basename(last.file)}:${last.line}: the spool's records end at seq ${result.last_seq}, but ${STATE_FILE} acknowledges seq ${anchor.seq}: seq ${result.last_seq + 1}..${anchor.seq} are missing (removed)`, file: last.file, line: last.line }
+    return { seq: result.last_seq + 1, reason: 'gap', message: `${basename(last.file)}:${last.line}: the spool's records end at seq ${result.last_seq}, but ${STATE_FILE} acknowledges seq ${anchor.seq}: seq ${result.last_seq + 1}..${anchor.seq} are not in the spool (removed, or lost to a power loss before they were synced; the control plane's copy should have them)`, file: last.file, line: last.line }
   }
   // Every declaration, once (a marker delivered twice, or carried into a later one, declares the same seqs).
   const seen = new Set<string>()

@@ -107,8 +107,6 @@ interface Chain {
   version: string | null
   versions: Set<string>
   anchoredAt?: number
-  /** The spool's acknowledged hash at anchoredAt: the record there, wherever it comes, must be it. */
-  anchorHash?: string
   ringSeq: Float64Array
   ringHash: string[]
 }
@@ -141,8 +139,10 @@ export class ChainChecker {
   edited = 0
   /** Spool anchor for the next new chain read from a spool. */
   private pendingAnchor: { seq: number; hash: string } | null = null
-  /** The chain the current spool's anchor went to (endSpool checks where it ends). */
-  private anchoredChain: Chain | null = null
+  /** The spool being read: its acknowledged point, and the highest seq and its position read
+   * from its files (under any labels.id: the spool's seqs are one sequence). */
+  private spoolAnchor: { seq: number; hash: string } | null = null
+  private spoolMax: { seq: number; chain: string; at: Position } | null = null
   /** Malformed findings waiting for the time of the next record in the same file. */
   private undated: Finding[] = []
   /** Findings other than notes past MAX_SEVERE: not listed, so not placed in the period. */
@@ -159,20 +159,28 @@ export class ChainChecker {
   }
 
   /** The next new chain comes from a spool whose state.json acknowledged `anchor`. */
-  setAnchor (anchor: { seq: number; hash: string } | null): void { this.pendingAnchor = anchor; this.anchoredChain = null }
+  setAnchor (anchor: { seq: number; hash: string } | null): void {
+    this.pendingAnchor = anchor
+    this.spoolAnchor = anchor
+    this.spoolMax = null
+  }
 
   /**
    * The end of a spool's files. Delivered segments go oldest first and the newest is never
-   * removed, so a chain anchored by state.json that ends before the acknowledged point lost its
-   * newest records (forged records below the point were reported as anchored and complete).
+   * deleted, so records that end before the acknowledged point lost the newest ones: removed,
+   * or not yet synced when the power went (fsync interval); either way the spool does not show
+   * them (forged records below the point were reported as anchored and complete).
    */
-  endSpool (at: string): void {
-    const c = this.anchoredChain
-    this.anchoredChain = null
+  endSpool (): void {
+    const anchor = this.spoolAnchor
+    const max = this.spoolMax
     this.pendingAnchor = null
-    if (c === null || c.anchoredAt === undefined || c.head.seq >= c.anchoredAt) return
-    this.add({ kind: 'gap', chain: c.key, seq: c.head.seq + 1, to_seq: c.anchoredAt, at,
-      message: `${at}: the spool's records end at seq ${c.head.seq}, but state.json acknowledges seq ${c.anchoredAt}: seq ${c.head.seq + 1}..${c.anchoredAt} are missing (removed)` })
+    this.spoolAnchor = null
+    this.spoolMax = null
+    if (anchor === null || max === null || max.seq >= anchor.seq) return
+    const at = formatPosition(max.at)
+    this.add({ kind: 'gap', chain: max.chain, seq: max.seq + 1, to_seq: anchor.seq, at,
+      message: `${at}: the spool's records end at seq ${max.seq}, but its state.json acknowledges seq ${anchor.seq}: seq ${max.seq + 1}..${anchor.seq} are not in the spool (removed, or lost to a power loss before they were synced; the control plane's copy should have them)` })
   }
 
   startFile (): void {
@@ -248,9 +256,15 @@ export class ChainChecker {
     }
     this.records++
 
-    if (c !== undefined && seq === c.anchoredAt && hash !== c.anchorHash && c.first.seq !== seq) {
-      const at = formatPosition(pos)
-      this.add({ kind: 'link', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
+    // A spool's records, whichever chain (labels.id) they go to and whatever was read before:
+    // the one at the acknowledged point must be the acknowledged one.
+    const anchor = this.spoolAnchor
+    if (anchor !== null) {
+      if (this.spoolMax === null || seq > this.spoolMax.seq) this.spoolMax = { seq, chain: c?.key ?? id, at: pos }
+      if (seq === anchor.seq && hash !== anchor.hash) {
+        const at = formatPosition(pos)
+        this.add({ kind: 'link', chain: c?.key ?? id, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
+      }
     }
     // The next record of an intact chain: nothing to report, so no position text to build.
     if (c !== undefined && !edited && seq === c.head.seq + 1 && prev === c.head.hash) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
@@ -327,7 +341,6 @@ export class ChainChecker {
     }
     const anchor = this.pendingAnchor
     this.pendingAnchor = null
-    if (anchor !== null) { c.anchorHash = anchor.hash; this.anchoredChain = c }
     const others = this.order.length > 0
     this.chains.set(id, c)
     this.order.push(c)
@@ -341,10 +354,8 @@ export class ChainChecker {
       } else {
         this.openGap(c, { from: anchor.seq + 1, to: seq - 1, hashBefore: anchor.hash, tsBefore: null, prevHashAfter: prev, tsAfter: tsText, at })
       }
-    } else if (anchor !== null && seq === anchor.seq && hash !== anchor.hash) {
-      c.anchoredAt = anchor.seq
-      this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
     } else if (anchor !== null) {
+      // (a record at the acknowledged point that is not the acknowledged one: see record())
       c.anchoredAt = anchor.seq
     } else if (seq === 1) {
       if (prev !== GENESIS_HASH) this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq 1: prev_hash is not the genesis hash` })

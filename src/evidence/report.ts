@@ -6,7 +6,6 @@
 import { canonicalJson } from '../decision-log/index.js'
 import { BOUNCER_VERSION } from '../decision-log/index.js'
 import { hash as oneShotHash } from 'node:crypto'
-import { basename } from 'node:path'
 import { bouncerError } from '../errors.js'
 import { FAIL_CODES } from '../proxy/engine.js'
 import { readBundleKeyIds, type BundleKeyInfo } from './bundles.js'
@@ -465,7 +464,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
         bytesDone += file.bytes
         filesDone++
       }
-      if (input.kind === 'spool') checker.endSpool(`${basename(input.path)}/state.json`)
+      if (input.kind === 'spool') checker.endSpool()
     }
   } finally {
     await reader.close()

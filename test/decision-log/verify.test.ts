@@ -356,7 +356,7 @@ t.test('a spool is checked against its acknowledged point: state.json must hold 
   // records that end before the acknowledged point
   const below = await verifyLog(spool('b', 1, lines.slice(0, 5), { acked_seq: 8, acked_hash: hashOf(8) }))
   t.equal(below.break?.reason, 'gap')
-  t.match(below.break?.message, /end at seq 5, but state\.json acknowledges seq 8: seq 6\.\.8 are missing/)
+  t.match(below.break?.message, /end at seq 5, but state\.json acknowledges seq 8: seq 6\.\.8 are not in the spool \(removed, or lost to a power loss/)
   // the acknowledged record inside the spool (not its first line) must be the acknowledged one
   const other = await verifyLog(spool('o', 1, lines.slice(0, 6), { acked_seq: 4, acked_hash: 'c'.repeat(64) }))
   t.equal(other.break?.reason, 'link')

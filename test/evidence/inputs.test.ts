@@ -269,6 +269,27 @@ t.test('forged records cannot take findings out of the period or hide what a spo
   writeFileSync(join(s2, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 4, acked_hash: 'c'.repeat(64) }))
   const r4 = await buildEvidence({ logs: [s2] })
   t.ok(r4.integrity.findings.some((f) => f.kind === 'link' && f.seq === 4), 'seq 4 is not the acknowledged record')
+
+  // 5. one spool, labels.id changed at a restart (seq 1..10 under one id, 11..15 under another),
+  // everything delivered: intact, whichever chain the records go to
+  const relabelled = seal(Array.from({ length: 15 }, (_, k) => ev(k + 1, k >= 10 ? { labels: { id: 'inst-renamed' } } : {})))
+  const s3 = join(dir, 'spool3')
+  mkdirSync(s3)
+  writeFileSync(join(s3, `seg-${'1'.padStart(20, '0')}.jsonl`), relabelled.map((e) => e.line + '\n').join(''))
+  writeFileSync(join(s3, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 15, acked_hash: relabelled[14]!.hash }))
+  const r5 = await buildEvidence({ logs: [s3] })
+  t.same(r5.integrity.findings.filter((f) => f.kind === 'gap' || f.kind === 'link'), [], 'no gap: the records reach the acknowledged point under the new id')
+
+  // 6. an export read first does not excuse the spool read after it
+  const s4 = join(dir, 'spool4')
+  mkdirSync(s4)
+  writeFileSync(join(s4, `seg-${'1'.padStart(20, '0')}.jsonl`), orig.slice(0, 8).map((e) => e.line + '\n').join(''))
+  writeFileSync(join(s4, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 10, acked_hash: orig[9]!.hash }))
+  writeFileSync(join(dir, 'early.jsonl'), orig.slice(0, 5).map((e) => e.line).join('\n') + '\n')
+  for (const logs of [[s4, join(dir, 'early.jsonl')], [join(dir, 'early.jsonl'), s4]]) {
+    const r6 = await buildEvidence({ logs })
+    t.same(r6.integrity.findings.filter((f) => f.kind === 'gap').map((f) => [f.seq, f.to_seq]), [[9, 10]], `${logs.map((l) => l.split('/').pop()).join(', ')}: seq 9..10 not in the spool`)
+  }
 })
 
 t.test('many declared gaps: each is checked against an index of the markers, with the same findings', async (t) => {

@@ -87,7 +87,35 @@ class Malformed extends Error {
   constructor (readonly file: string, readonly line: number, msg: string) { super(msg) }
 }
 
+/** Reads of a spool the logger keeps changing before verify-log gives up. */
+const LIVE_ATTEMPTS = 5
+
+/**
+ * Checks a log: a spool directory (segments + state.json), an export directory or one file.
+ * A spool the logger is writing changes under the reader (a delivered segment deleted, the
+ * acknowledged point raised, a new segment begun): a read during which state.json changed, or
+ * a segment went, is done again, so the answer is about one state of the spool.
+ */
 export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
+  for (let attempt = 1; ; attempt++) {
+    const before = stateText(pathOrDir)
+    try {
+      const result = verifyOnce(pathOrDir)
+      if (before === null || stateText(pathOrDir) === before) return result
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || before === null) throw e
+    }
+    if (attempt === LIVE_ATTEMPTS) throw new Error(`the spool changed during each of ${LIVE_ATTEMPTS} reads (the logger is delivering): verify a copy of it, or stop the logger`)
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+  }
+}
+
+/** state.json's text when `path` is a directory holding one, else null. */
+function stateText (path: string): string | null {
+  try { return readFileSync(join(path, STATE_FILE), 'utf8') } catch { return null }
+}
+
+function verifyOnce (pathOrDir: string): VerifyResult {
   const st = statSync(pathOrDir)
   let files: string[]
   let kind: 'spool' | 'export' = 'export'

@@ -264,7 +264,11 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   const quietHours = opts.quietHours ?? 1
   const claim = opts.subjectClaim ?? 'sub'
   const claimPath = claim.split('.')
+  // Exports before spools, each in the order given: a spool holds a chain's newest records and
+  // an export its delivered ones, so read the other way the export's seq 1 came after the
+  // spool's head and was reported as a restart (the spool given first made the report incomplete).
   const inputs: LogInput[] = opts.logs.map((p) => openLogInput(p))
+    .sort((a, b) => (a.kind === 'spool' ? 1 : 0) - (b.kind === 'spool' ? 1 : 0))
   const bundleKeys: BundleKeyInfo[] = await readBundleKeyIds(opts.bundles ?? [])
 
   const inPeriod = (ts: number | null): boolean => ts !== null ? (from === null || ts >= from) && (to === null || ts < to) : (from === null && to === null)

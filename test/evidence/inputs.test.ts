@@ -292,6 +292,29 @@ t.test('forged records cannot take findings out of the period or hide what a spo
   }
 })
 
+t.test('a spool given before an export of its chain\'s start: read after it, not as a restart', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const recs: Array<{ line: string; hash: string }> = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= 15; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString().replace('Z', '000000Z'), result: { allow: true } }, seq, prev)
+    recs.push(s)
+    prev = s.hash
+  }
+  const spool = join(dir, 'spool')
+  mkdirSync(spool)
+  // delivered up to 12; the segments before seq 11 deleted
+  writeFileSync(join(spool, `seg-${'11'.padStart(20, '0')}.jsonl`), recs.slice(10).map((l) => l.line + '\n').join(''))
+  writeFileSync(join(spool, 'state.json'), JSON.stringify({ version: 1, instance_id: 'x', acked_seq: 12, acked_hash: recs[11]!.hash }))
+  writeFileSync(join(dir, 'export.jsonl'), recs.slice(0, 12).map((l) => l.line).join('\n') + '\n')
+  for (const logs of [[spool, join(dir, 'export.jsonl')], [join(dir, 'export.jsonl'), spool]]) {
+    const r = await buildEvidence({ logs })
+    t.equal(r.integrity.complete, true, logs.map((l) => l.split('/').pop()).join(', '))
+    t.same(r.integrity.findings.map((f) => f.kind), [])
+  }
+})
+
 t.test('many declared gaps: each is checked against an index of the markers, with the same findings', async (t) => {
   const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
   const dir = tempDir(t)

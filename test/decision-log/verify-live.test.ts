@@ -36,20 +36,25 @@ const ack = (dir: string, seq: number, extra: Record<string, unknown> = {}): voi
 }
 t.afterEach(() => { onSegmentRead = null })
 
-t.test('a delivered segment deleted while verify-log reads: read again, the spool is intact', async (t) => {
+/** A spool of seq 1..10 in two segments, acknowledged up to 3; `move` runs once, in the middle of the first read of the first segment. */
+function liveSpool (t: Parameters<typeof tempDir>[0], move: (dir: string, first: string) => void): { dir: string; moves: () => number } {
   const dir = join(tempDir(t), 'spool')
   mkdirSync(dir)
   const first = seg(dir, 1, 5)
   seg(dir, 6, 10)
   ack(dir, 3)
   let moves = 0
-  onSegmentRead = (p) => {
-    if (p !== first || moves++ > 0) return
+  onSegmentRead = (p) => { if (p === first && moves++ === 0) move(dir, first) }
+  return { dir, moves: () => moves }
+}
+
+t.test('a delivered segment deleted while verify-log reads: read again, the spool is intact', async (t) => {
+  const { dir, moves } = liveSpool(t, (dir, first) => {
     ack(dir, 5) // the logger: seq 4..5 delivered, then the segment holding 1..5 deleted
     unlinkSync(first)
-  }
+  })
   const r = await verifyLog(dir)
-  t.equal(moves, 1, 'the logger moved once, in the middle of the first read')
+  t.equal(moves(), 1, 'the logger moved once, in the middle of the first read')
   t.equal(r.ok, true)
   t.equal(r.acked_seq, 5)
   t.equal(r.first_seq, 6)
@@ -57,17 +62,10 @@ t.test('a delivered segment deleted while verify-log reads: read again, the spoo
 })
 
 t.test('the acknowledged point raised and a segment begun while verify-log reads: the answer is about the new state', async (t) => {
-  const dir = join(tempDir(t), 'spool')
-  mkdirSync(dir)
-  const first = seg(dir, 1, 5)
-  seg(dir, 6, 10)
-  ack(dir, 3)
-  let moves = 0
-  onSegmentRead = (p) => {
-    if (p !== first || moves++ > 0) return
+  const { dir } = liveSpool(t, (dir) => {
     seg(dir, 11, 12) // the logger: seq 11..12 in a new segment, all delivered
     ack(dir, 12)
-  }
+  })
   const r = await verifyLog(dir)
   t.equal(r.ok, true)
   t.equal(r.acked_seq, 12)

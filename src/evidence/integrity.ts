@@ -111,6 +111,9 @@ interface Chain {
   ringHash: string[]
 }
 
+/** A record of the spool being read, for following the spool's sequence at its end. */
+interface SpoolRec { seq: number; hash: string; prev: string; chain: string; at: Position }
+
 const RING = 1 << 14
 const MAX_GAPS = 10_000
 const MAX_FINDINGS = 10_000
@@ -139,10 +142,11 @@ export class ChainChecker {
   edited = 0
   /** Spool anchor for the next new chain read from a spool. */
   private pendingAnchor: { seq: number; hash: string } | null = null
-  /** The spool being read: its acknowledged point, and the highest seq and its position read
-   * from its files (under any labels.id: the spool's seqs are one sequence). */
+  /** The spool being read: its acknowledged point, its records whose content matches their
+   * hash, and its drop declarations (under any labels.id: a spool's seqs are one sequence). */
   private spoolAnchor: { seq: number; hash: string } | null = null
-  private spoolMax: { seq: number; chain: string; at: Position } | null = null
+  private spoolRecs: SpoolRec[] = []
+  private spoolDecl = new DeclarationIndex<{ d: DropDeclaration }>()
   /** Malformed findings waiting for the time of the next record in the same file. */
   private undated: Finding[] = []
   /** Findings other than notes past MAX_SEVERE: not listed, so not placed in the period. */
@@ -162,7 +166,8 @@ export class ChainChecker {
   setAnchor (anchor: { seq: number; hash: string } | null): void {
     this.pendingAnchor = anchor
     this.spoolAnchor = anchor
-    this.spoolMax = null
+    this.spoolRecs = []
+    this.spoolDecl = new DeclarationIndex()
   }
 
   /**
@@ -173,14 +178,35 @@ export class ChainChecker {
    */
   endSpool (): void {
     const anchor = this.spoolAnchor
-    const max = this.spoolMax
+    const recs = this.spoolRecs.sort((a, b) => a.seq - b.seq)
+    const decl = this.spoolDecl
     this.pendingAnchor = null
     this.spoolAnchor = null
-    this.spoolMax = null
-    if (anchor === null || max === null || max.seq >= anchor.seq) return
-    const at = formatPosition(max.at)
-    this.add({ kind: 'gap', chain: max.chain, seq: max.seq + 1, to_seq: anchor.seq, at,
-      message: `${at}: the spool's records end at seq ${max.seq}, but its state.json acknowledges seq ${anchor.seq}: seq ${max.seq + 1}..${anchor.seq} are not in the spool (removed, or lost to a power loss before they were synced; the control plane's copy should have them)` })
+    this.spoolRecs = []
+    this.spoolDecl = new DeclarationIndex()
+    if (anchor === null || recs.length === 0) return
+    // Follow the spool's sequence as verify-log does, whatever labels.id each record carries:
+    // from its first record (delivered ones may still be there) or from the acknowledged point,
+    // through records that link and gaps that markers declare and join. The highest seq read
+    // alone proved nothing: a self-hashed record under another labels.id, above removed ones,
+    // raised it.
+    let cur: { seq: number; hash: string; chain: string; at: Position | null } = recs[0]!.seq > anchor.seq
+      ? { ...anchor, chain: recs[0]!.chain, at: null }
+      : recs[0]!
+    for (const r of recs) {
+      if (r.seq <= cur.seq) continue // itself, a repeat, or a conflict (the chains report those)
+      if (r.seq > cur.seq + 1) {
+        const start = decl.startingAt(cur.seq + 1)?.d
+        const end = decl.endingAt(r.seq - 1)?.d
+        if (decl.firstUncovered(cur.seq + 1, r.seq - 1) !== undefined || (start !== undefined && start.from_prev_hash !== cur.hash) ||
+            (end !== undefined && end.to_hash !== r.prev)) break
+      } else if (r.prev !== cur.hash) break
+      cur = r
+    }
+    if (cur.seq >= anchor.seq) return
+    const at = cur.at !== null ? formatPosition(cur.at) : 'state.json'
+    this.add({ kind: 'gap', chain: cur.chain, seq: cur.seq + 1, to_seq: anchor.seq, at,
+      message: `${at}: the spool's records continue only to seq ${cur.seq}, but its state.json acknowledges seq ${anchor.seq}: seq ${cur.seq + 1}..${anchor.seq} are not in the spool (removed, or lost to a power loss before they were synced; the control plane's copy should have them)` })
   }
 
   startFile (): void {
@@ -260,7 +286,11 @@ export class ChainChecker {
     // the one at the acknowledged point must be the acknowledged one.
     const anchor = this.spoolAnchor
     if (anchor !== null) {
-      if (this.spoolMax === null || seq > this.spoolMax.seq) this.spoolMax = { seq, chain: c?.key ?? id, at: pos }
+      if (!edited) {
+        this.spoolRecs.push({ seq, hash, prev, chain: c?.key ?? id, at: pos })
+        const d = o.drop as DropDeclaration | null | undefined
+        if (d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) this.spoolDecl.add({ d })
+      }
       if (seq === anchor.seq && hash !== anchor.hash) {
         const at = formatPosition(pos)
         this.add({ kind: 'link', chain: c?.key ?? id, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })

@@ -290,6 +290,16 @@ t.test('forged records cannot take findings out of the period or hide what a spo
     const r6 = await buildEvidence({ logs })
     t.same(r6.integrity.findings.filter((f) => f.kind === 'gap').map((f) => [f.seq, f.to_seq]), [[9, 10]], `${logs.map((l) => l.split('/').pop()).join(', ')}: seq 9..10 not in the spool`)
   }
+
+  // 7. the same removal, with a self-hashed record under another labels.id appended above it
+  const s5 = join(dir, 'spool5')
+  mkdirSync(s5)
+  const above = sealEvent({ ...ev(11), labels: { id: 'other' } }, 11, orig[9]!.hash)
+  writeFileSync(join(s5, `seg-${'1'.padStart(20, '0')}.jsonl`), [...orig.slice(0, 8).map((e) => e.line), above.line].map((l) => l + '\n').join(''))
+  writeFileSync(join(s5, 'state.json'), JSON.stringify({ version: 1, instance_id: 'inst', acked_seq: 10, acked_hash: orig[9]!.hash }))
+  const r7 = await buildEvidence({ logs: [s5] })
+  t.equal(r7.integrity.complete, false, 'a record above the removed ones does not continue the spool')
+  t.same(r7.integrity.findings.filter((f) => f.kind === 'gap').map((f) => [f.seq, f.to_seq]), [[9, 10]])
 })
 
 t.test('a spool given before an export of its chain\'s start: read after it, not as a restart', async (t) => {

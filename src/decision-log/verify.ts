@@ -98,21 +98,25 @@ const LIVE_ATTEMPTS = 5
  */
 export async function verifyLog (pathOrDir: string): Promise<VerifyResult> {
   for (let attempt = 1; ; attempt++) {
-    const before = stateText(pathOrDir)
+    const before = spoolState(pathOrDir)
+    let cause: string
     try {
       const result = verifyOnce(pathOrDir)
-      if (before === null || stateText(pathOrDir) === before) return result
+      if (before === null || spoolState(pathOrDir) === before) return result
+      cause = `${STATE_FILE} changed`
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || before === null) throw e
+      // A file that is missing while nothing else moved is not the logger's doing: say so.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || before === null || spoolState(pathOrDir) === before) throw e
+      cause = (e as Error).message
     }
-    if (attempt === LIVE_ATTEMPTS) throw new Error(`the spool changed during each of ${LIVE_ATTEMPTS} reads (the logger is delivering): verify a copy of it, or stop the logger`)
+    if (attempt === LIVE_ATTEMPTS) throw new Error(`the spool changed during each of ${LIVE_ATTEMPTS} reads (the logger is delivering; last: ${cause}): verify a copy of it, or stop the logger`)
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
   }
 }
 
-/** state.json's text when `path` is a directory holding one, else null. */
-function stateText (path: string): string | null {
-  try { return readFileSync(join(path, STATE_FILE), 'utf8') } catch { return null }
+/** A spool directory's state.json text and file names, or null when `path` holds no state.json. */
+function spoolState (path: string): string | null {
+  try { return readFileSync(join(path, STATE_FILE), 'utf8') + '\n' + readdirSync(path).sort().join('\n') } catch { return null }
 }
 
 function verifyOnce (pathOrDir: string): VerifyResult {

@@ -83,3 +83,12 @@ t.test('a spool that changes during every read: verify-log says so rather than a
   await t.rejects(verifyLog(dir), /the spool changed during each of 5 reads/)
   t.equal(n, 5)
 })
+
+t.test('a segment missing while nothing else moves is not blamed on the logger: the error names it', async (t) => {
+  const dir = join(tempDir(t), 'spool')
+  mkdirSync(dir)
+  seg(dir, 1, 5)
+  ack(dir, 3)
+  fs.symlinkSync(join(dir, 'nowhere'), join(dir, `seg-${'9'.padStart(20, '0')}.jsonl`))
+  await t.rejects(verifyLog(dir), { code: 'ENOENT', message: /seg-00000000000000000009\.jsonl/ })
+})

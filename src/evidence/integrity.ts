@@ -111,8 +111,10 @@ interface Chain {
   ringHash: string[]
 }
 
-/** A record of the spool being read, for following the spool's sequence at its end. */
-interface SpoolRec { seq: number; hash: string; prev: string; chain: string; at: Position }
+/** Records of the spool being read that link one to the next (seq from..to), for following
+ * the spool's sequence at its end: an intact spool is one run, so memory stays bounded by its
+ * breaks, not by its records. */
+interface SpoolRun { from: number; prev: string; to: number; hash: string; chain: string; at: Position }
 
 const RING = 1 << 14
 const MAX_GAPS = 10_000
@@ -142,10 +144,11 @@ export class ChainChecker {
   edited = 0
   /** Spool anchor for the next new chain read from a spool. */
   private pendingAnchor: { seq: number; hash: string } | null = null
-  /** The spool being read: its acknowledged point, its records whose content matches their
-   * hash, and its drop declarations (under any labels.id: a spool's seqs are one sequence). */
+  /** The spool being read: its acknowledged point, the runs of its records whose content
+   * matches their hash, and its drop declarations (under any labels.id: a spool's seqs are one
+   * sequence). */
   private spoolAnchor: { seq: number; hash: string } | null = null
-  private spoolRecs: SpoolRec[] = []
+  private spoolRuns: SpoolRun[] = []
   private spoolDecl = new DeclarationIndex<{ d: DropDeclaration }>()
   /** Malformed findings waiting for the time of the next record in the same file. */
   private undated: Finding[] = []
@@ -166,7 +169,7 @@ export class ChainChecker {
   setAnchor (anchor: { seq: number; hash: string } | null): void {
     this.pendingAnchor = anchor
     this.spoolAnchor = anchor
-    this.spoolRecs = []
+    this.spoolRuns = []
     this.spoolDecl = new DeclarationIndex()
   }
 
@@ -178,30 +181,31 @@ export class ChainChecker {
    */
   endSpool (): void {
     const anchor = this.spoolAnchor
-    const recs = this.spoolRecs.sort((a, b) => a.seq - b.seq)
+    const runs = this.spoolRuns.sort((a, b) => a.from - b.from)
     const decl = this.spoolDecl
     this.pendingAnchor = null
     this.spoolAnchor = null
-    this.spoolRecs = []
+    this.spoolRuns = []
     this.spoolDecl = new DeclarationIndex()
-    if (anchor === null || recs.length === 0) return
+    if (anchor === null || runs.length === 0) return
     // Follow the spool's sequence as verify-log does, whatever labels.id each record carries:
     // from its first record (delivered ones may still be there) or from the acknowledged point,
     // through records that link and gaps that markers declare and join. The highest seq read
     // alone proved nothing: a self-hashed record under another labels.id, above removed ones,
     // raised it.
-    let cur: { seq: number; hash: string; chain: string; at: Position | null } = recs[0]!.seq > anchor.seq
-      ? { ...anchor, chain: recs[0]!.chain, at: null }
-      : recs[0]!
-    for (const r of recs) {
-      if (r.seq <= cur.seq) continue // itself, a repeat, or a conflict (the chains report those)
-      if (r.seq > cur.seq + 1) {
+    const first = runs[0]!
+    let cur: { seq: number; hash: string; chain: string; at: Position | null } = first.from > anchor.seq
+      ? { ...anchor, chain: first.chain, at: null }
+      : { seq: first.to, hash: first.hash, chain: first.chain, at: first.at }
+    for (const r of runs) {
+      if (r.from <= cur.seq) continue // the first run, or repeated seqs (a conflict the chains report)
+      if (r.from > cur.seq + 1) {
         const start = decl.startingAt(cur.seq + 1)?.d
-        const end = decl.endingAt(r.seq - 1)?.d
-        if (decl.firstUncovered(cur.seq + 1, r.seq - 1) !== undefined || (start !== undefined && start.from_prev_hash !== cur.hash) ||
+        const end = decl.endingAt(r.from - 1)?.d
+        if (decl.firstUncovered(cur.seq + 1, r.from - 1) !== undefined || (start !== undefined && start.from_prev_hash !== cur.hash) ||
             (end !== undefined && end.to_hash !== r.prev)) break
       } else if (r.prev !== cur.hash) break
-      cur = r
+      cur = { seq: r.to, hash: r.hash, chain: r.chain, at: r.at }
     }
     if (cur.seq >= anchor.seq) return
     const at = cur.at !== null ? formatPosition(cur.at) : 'state.json'
@@ -287,7 +291,9 @@ export class ChainChecker {
     const anchor = this.spoolAnchor
     if (anchor !== null) {
       if (!edited) {
-        this.spoolRecs.push({ seq, hash, prev, chain: c?.key ?? id, at: pos })
+        const run = this.spoolRuns[this.spoolRuns.length - 1]
+        if (run !== undefined && seq === run.to + 1 && prev === run.hash) { run.to = seq; run.hash = hash; run.chain = c?.key ?? id; run.at = pos }
+        else this.spoolRuns.push({ from: seq, prev, to: seq, hash, chain: c?.key ?? id, at: pos })
         const d = o.drop as DropDeclaration | null | undefined
         if (d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) this.spoolDecl.add({ d })
       }

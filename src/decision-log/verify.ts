@@ -124,6 +124,7 @@ function verifyOnce (pathOrDir: string): VerifyResult {
   let files: string[]
   let kind: 'spool' | 'export' = 'export'
   let anchor: { seq: number; hash: string } | null = null
+  let badState: string | null = null
   if (st.isDirectory()) {
     const names = readdirSync(pathOrDir).sort()
     const segments = names.filter((n) => SEGMENT_RE.test(n))
@@ -140,11 +141,8 @@ function verifyOnce (pathOrDir: string): VerifyResult {
           if ((e as NodeJS.ErrnoException).code !== undefined) throw e
         }
         if (s === null || typeof s !== 'object' || !Number.isSafeInteger(s.acked_seq) || (s.acked_seq as number) < 0 ||
-            typeof s.acked_hash !== 'string' || !HEX64.test(s.acked_hash)) {
-          const result: VerifyResult = { ok: true, kind, files, records: 0, decisions: 0, shadows: 0, markers: 0, first_seq: null, last_seq: null, last_hash: null, declared_drops: [] }
-          return fail(result, { seq: null, reason: 'malformed', message: `${STATE_FILE}: acked_seq / acked_hash missing or invalid (the acknowledged point cannot be checked)`, file: path, line: 1 })
-        }
-        anchor = { seq: s.acked_seq as number, hash: s.acked_hash }
+            typeof s.acked_hash !== 'string' || !HEX64.test(s.acked_hash)) badState = path
+        else anchor = { seq: s.acked_seq as number, hash: s.acked_hash }
       }
     } else {
       files = names.filter((n) => /\.(jsonl|ndjson|json|log)(\.gz)?$|\.gz$/.test(n)).map((n) => join(pathOrDir, n))
@@ -155,6 +153,9 @@ function verifyOnce (pathOrDir: string): VerifyResult {
   const result: VerifyResult = {
     ok: true, kind, files, records: 0, decisions: 0, shadows: 0, markers: 0,
     first_seq: null, last_seq: null, last_hash: null, declared_drops: [],
+  }
+  if (badState !== null) {
+    return fail(result, { seq: null, reason: 'malformed', message: `${STATE_FILE}: acked_seq / acked_hash missing or invalid (the acknowledged point cannot be checked)`, file: badState, line: 1 })
   }
   if (anchor !== null) result.acked_seq = anchor.seq
 

@@ -12,6 +12,10 @@
 //   reorder    a record arrives after later ones (files read out of order); its links are
 //              still checked, so a reorder alone loses nothing
 //   restart    the chain starts again at seq 1 under the same labels.id (spool state lost)
+//              (records below the first one read of a chain, from an export given after a
+//              later one, are checked as the chain's front: merged when they link to it, with a
+//              reorder note; only a front from seq 1 that never links, and runs later in time
+//              or into the chain, is a restart)
 //   malformed  not JSON, not an object, chain fields missing, or a truncated file
 //   drop       a drop marker: decisions lost and declared (spool full, or refused as too large)
 //   new_chain  another chain begins at seq 1 (a new instance, e.g. a pod replaced)
@@ -109,6 +113,25 @@ interface Chain {
   anchoredAt?: number
   ringSeq: Float64Array
   ringHash: string[]
+  /** time of `first` */
+  firstTs: number | null
+  /** the chain_start note, while the chain begins in the input after seq 1 */
+  startFinding?: Finding
+  /** Set while this chain is another chain's earlier records read after it (exports given
+   * late-first): checked on its own until it reaches base's first record (see settle). */
+  front?: Front
+}
+
+interface Front {
+  base: Chain
+  /** begins at seq 1 after the genesis hash: a restart if it never links to base */
+  genesis: boolean
+  /** the restart finding it is, if it is one */
+  restart: Omit<Finding, 'severity'>
+  /** findings from here on may name this chain's key (merged: renamed to base's) */
+  findingsFrom: number
+  /** the restart numbering it took (id#n), given back when it merges */
+  epoch?: number
 }
 
 /** Records of the spool being read that link one to the next (seq from..to), for following
@@ -155,6 +178,8 @@ export class ChainChecker {
   /** Findings other than notes past MAX_SEVERE: not listed, so not placed in the period. */
   severeNotListed = 0
   private lastTsText: string | null = null
+  /** Chains that are a front (Chain.front) not yet settled: usually none. */
+  private readonly fronts = new Set<Chain>()
 
   constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
 
@@ -242,6 +267,15 @@ export class ChainChecker {
    * textHash(text) when the reader already computed it (src/evidence/parallel.ts).
    */
   record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string, textHashed?: string | null): Disposition {
+    const d = this.check(v, pos, ts, tsText, text, textHashed)
+    if (this.fronts.size > 0) {
+      // A front that reached the record before its base's first one is settled at once.
+      for (const p of [...this.fronts]) if (p.head.seq >= p.front!.base.first.seq - 1) this.settle(p)
+    }
+    return d
+  }
+
+  private check (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string, textHashed?: string | null): Disposition {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       this.malformed(pos, `${formatPosition(pos)}: a chain record must be a JSON object`)
       return 'skip'
@@ -301,6 +335,18 @@ export class ChainChecker {
         const at = formatPosition(pos)
         this.add({ kind: 'link', chain: c?.key ?? id, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
       }
+    }
+    if (c?.front !== undefined && seq >= c.front.base.first.seq) {
+      // A front that stops short of its base, and a record of the base's range comes.
+      this.settle(c)
+      c = this.chains.get(id)
+    }
+    if (c !== undefined && c.front === undefined && seq < c.first.seq && this.spoolAnchor === null && c.anchoredAt === undefined) {
+      // Below the first record read of this chain: its earlier records, read late (an export
+      // given after a later one), or a restart. Checked as a front until that shows.
+      const at = formatPosition(pos)
+      const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
+      return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
     }
     // The next record of an intact chain: nothing to report, so no position text to build.
     if (c !== undefined && !edited && seq === c.head.seq + 1 && prev === c.head.hash) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
@@ -365,7 +411,7 @@ export class ChainChecker {
     return this.accept(c, o, seq, hash, ts, tsText, isMarker)
   }
 
-  private newChain (id: string, key: string, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string): Chain {
+  private newChain (id: string, key: string, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, front = false): Chain {
     const c: Chain = {
       id, key,
       first: { seq, hash, prev_hash: prev, timestamp: tsText, at },
@@ -374,6 +420,7 @@ export class ChainChecker {
       gaps: [], declared: new DeclarationIndex(), records: 0, decisions: 0, markers: 0, duplicates: 0,
       version: null, versions: new Set(),
       ringSeq: new Float64Array(RING), ringHash: new Array<string>(RING),
+      firstTs: ts,
     }
     const anchor = this.pendingAnchor
     this.pendingAnchor = null
@@ -395,21 +442,106 @@ export class ChainChecker {
       c.anchoredAt = anchor.seq
     } else if (seq === 1) {
       if (prev !== GENESIS_HASH) this.add({ kind: 'link', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq 1: prev_hash is not the genesis hash` })
-      else if (others) this.add({ kind: 'new_chain', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${label} begins at seq 1${tsText !== null ? ` at ${tsText}` : ''} (a new instance: a new pod, or a spool that was replaced)` })
-    } else {
-      const f = this.add({ kind: 'chain_start', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${label} begins in this input at seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: seq 1..${seq - 1} are not in the input; its first prev_hash ${prev} ties it to them` })
-      f.between = [null, tsText]
+      else if (others && !front) this.add({ kind: 'new_chain', chain: key, seq, at, timestamp: tsText ?? undefined, message: `${label} begins at seq 1${tsText !== null ? ` at ${tsText}` : ''} (a new instance: a new pod, or a spool that was replaced)` })
+    } else if (!front) {
+      c.startFinding = this.add(chainStart(key, label, seq, prev, tsText, at))
     }
     void o
-    void ts
     return c
   }
 
+  /** The earlier records of chain `base`, from `seq` on, read after it: a chain of their own,
+   * the front, until settle() merges it into base or names it a restart. */
+  private startFront (base: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string): Chain {
+    const genesis = seq === 1 && prev === GENESIS_HASH
+    let key = base.key
+    let epoch: number | undefined
+    if (genesis) {
+      epoch = (this.epochs.get(base.id) ?? 1) + 1
+      this.epochs.set(base.id, epoch)
+      key = `${base.id}#${epoch}`
+    }
+    const restart = restartFinding(base, key, seq, at, tsText)
+    const findingsFrom = this.findings.length
+    const p = this.newChain(base.id, key, o, seq, hash, prev, ts, tsText, at, true)
+    p.front = { base, genesis, restart, findingsFrom, ...(epoch !== undefined ? { epoch } : {}) }
+    this.fronts.add(p)
+    return p
+  }
+
+  /**
+   * A front is done: it reached its base's first record, a record of the base's range came, or
+   * the input ended. Linked to the base's first record, it is the base's start read late (one
+   * reorder note). From seq 1 and not linked, it is a restart, unless it stops short of the
+   * base and ends before the base's first record in time: then, as a front that does not begin
+   * at seq 1, it is merged and what lies between is a gap (declared by drop markers, or a break).
+   */
+  private settle (p: Chain): void {
+    const f = p.front!
+    const base = f.base
+    this.fronts.delete(p)
+    p.front = undefined
+    const n = base.first.seq
+    const linked = p.head.seq === n - 1 && p.head.hash === base.first.prev_hash
+    const earlier = p.head.seq < n - 1 && p.head.ts !== null && base.firstTs !== null && p.head.ts <= base.firstTs
+    if (!linked && f.genesis && !earlier) {
+      this.add(f.restart)
+      return
+    }
+    // Merge: the base takes the front's records, findings and key back.
+    this.order.splice(this.order.indexOf(p), 1)
+    this.chains.set(base.id, base)
+    if (f.epoch !== undefined && this.epochs.get(base.id) === f.epoch) {
+      if (f.epoch === 2) this.epochs.delete(base.id)
+      else this.epochs.set(base.id, f.epoch - 1)
+    }
+    for (let i = f.findingsFrom; i < this.findings.length; i++) if (this.findings[i]!.chain === p.key) this.findings[i]!.chain = base.key
+    const range = `seq ${p.first.seq}..${p.head.seq}`
+    this.add({ kind: 'reorder', chain: base.key, seq: p.first.seq, to_seq: p.head.seq, at: p.first.at, timestamp: p.first.timestamp ?? undefined,
+      message: `${p.first.at}: ${range} come after seq ${n} and later were read (the input is out of order); their links are checked` })
+    if (p.head.seq === n - 1) {
+      if (!linked) this.add({ kind: 'link', chain: base.key, seq: n, at: base.first.at, timestamp: base.first.timestamp ?? undefined, message: `${base.first.at}: seq ${n}: prev_hash is not the hash of seq ${n - 1}, read later (a record was altered and re-hashed, or inserted)` })
+    } else {
+      this.openGap(base, { from: p.head.seq + 1, to: n - 1, hashBefore: p.head.hash, tsBefore: p.head.tsText, prevHashAfter: base.first.prev_hash, tsAfter: base.first.timestamp, at: base.first.at })
+    }
+    for (const g of p.gaps) this.openGap(base, g)
+    for (const x of p.declared.startingIn(-Infinity, Infinity)) base.declared.add(x)
+    for (let i = 0; i < RING; i++) {
+      if (base.ringSeq[i] === 0 && p.ringSeq[i] !== 0) { base.ringSeq[i] = p.ringSeq[i]!; base.ringHash[i] = p.ringHash[i]! }
+    }
+    base.records += p.records
+    base.decisions += p.decisions
+    base.markers += p.markers
+    base.duplicates += p.duplicates
+    if (p.periodFirst !== null) base.periodFirst = p.periodFirst
+    base.periodLast ??= p.periodLast
+    for (const v of p.versions) base.versions.add(v)
+    base.version ??= p.version
+    base.first = p.first
+    base.firstTs = p.firstTs
+    // The chain now begins where the front did: at seq 1 (no note), or later (the note moves).
+    const sf = base.startFinding
+    if (sf !== undefined) {
+      base.startFinding = undefined
+      const i = this.findings.indexOf(sf)
+      if (i >= 0) this.findings.splice(i, 1)
+      this.findingCounts.chain_start = (this.findingCounts.chain_start ?? 1) - 1
+    }
+    if (p.first.seq > 1) {
+      const label = base.key === '' ? 'the chain without labels.id' : `chain ${base.key}`
+      base.startFinding = this.add(chainStart(base.key, label, p.first.seq, p.first.prev_hash, p.first.timestamp, p.first.at))
+    }
+  }
+
   private restart (c: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, edited: boolean, isMarker: boolean): Disposition {
+    if (c.front !== undefined) {
+      this.settle(c)
+      c = this.chains.get(c.id)!
+    }
     const n = (this.epochs.get(c.id) ?? 1) + 1
     this.epochs.set(c.id, n)
     const key = `${c.id}#${n}`
-    this.add({ kind: 'restart', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: the chain starts again at seq 1 after seq ${c.head.seq} under the same labels.id (spool state lost?); records the earlier chain had not delivered cannot be accounted for; the rest is checked as chain ${key}` })
+    this.add(restartFinding(c, key, seq, at, tsText))
     this.chains.delete(c.id)
     const next = this.newChain(c.id, key, o, seq, hash, prev, ts, tsText, at)
     this.chains.set(c.id, next)
@@ -539,6 +671,7 @@ export class ChainChecker {
   /** End of all input: close the gaps that stayed open and summarise each chain. */
   finish (): ChainSummary[] {
     this.flushUndated(null)
+    for (const p of [...this.fronts]) this.settle(p)
     for (const c of this.order) {
       for (const g of c.gaps) this.closeGap(c, g)
       c.gaps = []
@@ -578,6 +711,14 @@ export class ChainChecker {
     else if (severity !== 'note') this.severeNotListed++
     return full
   }
+}
+
+function restartFinding (c: Chain, key: string, seq: number, at: string, tsText: string | null): Omit<Finding, 'severity'> {
+  return { kind: 'restart', chain: c.key, seq, at, timestamp: tsText ?? undefined, message: `${at}: the chain starts again at seq 1 after seq ${c.head.seq} under the same labels.id (spool state lost?); records the earlier chain had not delivered cannot be accounted for; the rest is checked as chain ${key}` }
+}
+
+function chainStart (key: string, label: string, seq: number, prev: string, tsText: string | null, at: string): Omit<Finding, 'severity'> {
+  return { kind: 'chain_start', chain: key, seq, at, timestamp: tsText ?? undefined, between: [null, tsText], message: `${label} begins in this input at seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: seq 1..${seq - 1} are not in the input; its first prev_hash ${prev} ties it to them` }
 }
 
 function describeBetween (a: string | null, b: string | null): string {

@@ -425,3 +425,76 @@ t.test('a record with a member named twice is an edit (JSON.parse keeps the last
   t.equal(edits[0]!.seq, 2)
   t.equal(r.integrity.complete, false)
 })
+
+t.test('exports of one chain given late-first: the earlier records link to the later ones, no restart and nothing left out', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const recs: Array<{ line: string; hash: string }> = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= 30; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(), result: { allow: true } }, seq, prev)
+    recs.push(s)
+    prev = s.hash
+  }
+  const write = (name: string, from: number, to: number): string => {
+    writeFileSync(join(dir, name), recs.slice(from - 1, to).map((l) => l.line).join('\n') + '\n')
+    return join(dir, name)
+  }
+  const a = write('a.jsonl', 1, 10)
+  const b = write('b.jsonl', 11, 20)
+  const c = write('c.jsonl', 21, 30)
+  const inOrder = await buildEvidence({ logs: [a, b, c] })
+  t.equal(inOrder.integrity.complete, true)
+  for (const logs of [[c, b, a], [b, a, c], [c, a, b], [b, c, a]]) {
+    const name = logs.map((l) => l.split('/').pop()).join(', ')
+    const r = await buildEvidence({ logs })
+    t.same(r.integrity.findings.filter((f) => f.severity !== 'note').map((f) => f.kind), [], `${name}: no break`)
+    t.equal(r.integrity.complete, true, name)
+    t.equal(r.summary.decisions, 30, `${name}: every record counted`)
+    t.same(r.integrity.chains.map((ch) => [ch.id, ch.first.seq, ch.last.seq, ch.records, ch.starts_at_genesis]), [['x', 1, 30, 30, true]], name)
+    t.ok(r.integrity.findings.some((f) => f.kind === 'reorder'), `${name}: the order is noted`)
+    t.notOk(r.integrity.findings.some((f) => f.kind === 'chain_start'), `${name}: the chain starts at seq 1 in the input`)
+  }
+  // without its start: the chain begins at seq 11 in the input (a note), whatever the order
+  const r2 = await buildEvidence({ logs: [c, b] })
+  t.same(r2.integrity.findings.filter((f) => f.severity !== 'note').map((f) => f.kind), [])
+  t.same(r2.integrity.findings.filter((f) => f.kind === 'chain_start').map((f) => f.seq), [11])
+  t.same(r2.integrity.chains.map((ch) => [ch.first.seq, ch.last.seq, ch.records]), [[11, 30, 20]])
+  // the earlier part with a hole: the missing seqs are a gap (a break), the rest is counted
+  const holed = join(dir, 'holed.jsonl')
+  writeFileSync(holed, recs.slice(0, 10).concat(recs.slice(11, 20)).map((l) => l.line).join('\n') + '\n')
+  const r3 = await buildEvidence({ logs: [c, holed] })
+  t.same(r3.integrity.findings.filter((f) => f.severity === 'break').map((f) => [f.kind, f.seq, f.to_seq ?? f.seq]), [['gap', 11, 11]])
+  t.equal(r3.summary.decisions, 29)
+  // the earlier part stops short of the later one: a gap between them
+  const r4 = await buildEvidence({ logs: [c, a] })
+  t.same(r4.integrity.findings.filter((f) => f.severity === 'break').map((f) => [f.kind, f.seq, f.to_seq]), [['gap', 11, 20]])
+  t.equal(r4.summary.decisions, 20)
+  // a real restart after an export that began mid-chain: still a restart (a break)
+  const other: Array<{ line: string }> = []
+  let p2 = GENESIS_HASH
+  for (let seq = 1; seq <= 5; seq++) {
+    const s = sealEvent({ decision_id: `n${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 2, 0, 0, seq)).toISOString(), result: { allow: false } }, seq, p2)
+    other.push(s)
+    p2 = s.hash
+  }
+  const fresh = join(dir, 'fresh.jsonl')
+  writeFileSync(fresh, other.map((l) => l.line).join('\n') + '\n')
+  const r5 = await buildEvidence({ logs: [c, fresh] })
+  t.same(r5.integrity.findings.filter((f) => f.severity === 'break').map((f) => f.kind), ['restart'])
+  t.same(r5.integrity.chains.map((ch) => [ch.id, ch.first.seq, ch.last.seq]), [['x', 21, 30], ['x#2', 1, 5]])
+  t.equal(r5.summary.decisions, 15)
+  // ...and one that runs past where the export began
+  const longer: Array<{ line: string }> = []
+  p2 = GENESIS_HASH
+  for (let seq = 1; seq <= 25; seq++) {
+    const s = sealEvent({ decision_id: `m${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 2, 0, 0, seq)).toISOString(), result: { allow: false } }, seq, p2)
+    longer.push(s)
+    p2 = s.hash
+  }
+  writeFileSync(fresh, longer.map((l) => l.line).join('\n') + '\n')
+  const r6 = await buildEvidence({ logs: [c, fresh] })
+  t.same(r6.integrity.findings.filter((f) => f.severity === 'break').map((f) => f.kind), ['restart'])
+  t.same(r6.integrity.chains.map((ch) => [ch.id, ch.first.seq, ch.last.seq, ch.records]), [['x', 21, 30, 10], ['x#2', 1, 25, 25]])
+  t.equal(r6.summary.decisions, 35)
+})

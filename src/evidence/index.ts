@@ -9,7 +9,7 @@ export type {
 } from './report.js'
 export type { Finding, FindingKind, Severity, ChainSummary } from './integrity.js'
 export { ChainChecker } from './integrity.js'
-export { openLogInput, readLogFile } from './source.js'
+export { closeLogInput, openLogInput, openLogInputs, readLogFile } from './source.js'
 export type { LogInput, InputFile, Position } from './source.js'
 export { scanEvent, type CredentialHit } from './scan.js'
 export { recordHash } from './hash.js'

@@ -13,7 +13,7 @@ import { ChainChecker, type ChainSummary, type Finding, type FindingKind } from 
 import { scanEvent } from './scan.js'
 import { parseTime } from './time.js'
 import { readHere, readInWorker } from './parallel.js'
-import { formatPosition, openLogInput, type LogInput, type Position } from './source.js'
+import { closeLogInput, formatPosition, openLogInputs, type LogInput, type Position } from './source.js'
 
 export const OUTCOMES = ['allow', 'masked', 'deny', 'fail_closed', 'unknown'] as const
 export type Outcome = typeof OUTCOMES[number]
@@ -267,9 +267,9 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   // Exports before spools, each in the order given: a spool holds a chain's newest records and
   // an export its delivered ones, so read the other way the export's seq 1 came after the
   // spool's head and was reported as a restart (the spool given first made the report incomplete).
-  const inputs: LogInput[] = opts.logs.map((p) => openLogInput(p))
-    .sort((a, b) => (a.kind === 'spool' ? 1 : 0) - (b.kind === 'spool' ? 1 : 0))
   const bundleKeys: BundleKeyInfo[] = await readBundleKeyIds(opts.bundles ?? [])
+  const inputs: LogInput[] = openLogInputs(opts.logs)
+    .sort((a, b) => (a.kind === 'spool' ? 1 : 0) - (b.kind === 'spool' ? 1 : 0))
 
   const inPeriod = (ts: number | null): boolean => ts !== null ? (from === null || ts >= from) && (to === null || ts < to) : (from === null && to === null)
   const checker = new ChainChecker(inPeriod)
@@ -471,6 +471,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
       if (input.kind === 'spool') checker.endSpool()
     }
   } finally {
+    for (const input of inputs) closeLogInput(input)
     await reader.close()
   }
   const chains = checker.finish()

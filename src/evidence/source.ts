@@ -7,12 +7,16 @@
 //     per line), or JSON arrays spread over any number of lines (a control plane's gzip'd
 //     upload bodies saved as received, pretty-printed or not); any of them gzip'd;
 //   - a directory of such files, read in name order.
+// A spool is read as one state of it (openLogInput): its segments are opened while state.json
+// stays the same, and read through those descriptors up to the size they had, so a logger that
+// delivers, deletes and appends meanwhile changes nothing in the answer.
 // Unlike verifyLog, nothing is read whole: files are streamed through gunzip and split into
 // records as they come, so memory does not grow with the size of the log.
 
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
 import { createReadStream } from 'node:fs'
 import { basename, join } from 'node:path'
+import { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { createGunzip } from 'node:zlib'
 import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
@@ -20,7 +24,14 @@ import { SEGMENT_RE, STATE_FILE } from '../decision-log/spool.js'
 import { bouncerError } from '../errors.js'
 import { parseJsonExact } from '../exact-json.js'
 
-export interface InputFile { readonly path: string; readonly name: string; readonly bytes: number }
+export interface InputFile {
+  readonly path: string
+  readonly name: string
+  readonly bytes: number
+  /** A spool segment opened with the spool's state (openLogInput): read through this
+   * descriptor, `bytes` of it, even when the file was deleted or grew since. */
+  readonly fd?: number
+}
 
 export interface LogInput {
   readonly path: string
@@ -59,25 +70,7 @@ export function openLogInput (path: string): LogInput {
       return s.isFile() ? { path: p, name: n, bytes: s.size } : null
     } catch (e) { throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e)) }
   }
-  if (segments.length > 0 || names.includes(STATE_FILE)) {
-    let anchor: LogInput['anchor'] = null
-    let instanceId: string | null = null
-    let stateError: string | null = null
-    if (names.includes(STATE_FILE)) {
-      try {
-        const s = JSON.parse(readFileSync(join(path, STATE_FILE), 'utf8')) as Record<string, unknown>
-        if (typeof s.acked_seq !== 'number' || !Number.isInteger(s.acked_seq) || s.acked_seq < 0 || typeof s.acked_hash !== 'string') {
-          stateError = `${STATE_FILE}: acked_seq / acked_hash missing or invalid`
-        } else anchor = { seq: s.acked_seq, hash: s.acked_hash }
-        if (typeof s.instance_id === 'string') instanceId = s.instance_id
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== undefined) throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', join(path, STATE_FILE), describeIoError(e))
-        stateError = `${STATE_FILE}: not valid JSON`
-      }
-    }
-    const files = segments.map(fileOf).filter((f): f is InputFile => f !== null)
-    return { path, kind: 'spool', files, anchor, instanceId, stateError }
-  }
+  if (segments.length > 0 || names.includes(STATE_FILE)) return openSpool(path)
   const files = names.filter((n) => EXPORT_FILE.test(n)).map(fileOf).filter((f): f is InputFile => f !== null)
   if (files.length === 0) {
     throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path,
@@ -85,6 +78,88 @@ export function openLogInput (path: string): LogInput {
   }
   return { path, kind: 'export', files, anchor: null, instanceId: null, stateError: null }
 }
+
+/** Snapshots of a live spool tried before giving up (each one is a few file operations). */
+const SPOOL_ATTEMPTS = 5
+
+/**
+ * One state of a spool: state.json read, the segments listed and opened, and state.json read
+ * again; when it changed, or a segment went between the listing and its opening (the logger
+ * delivered and deleted it), the descriptors are closed and it is tried again. The segments are
+ * then read through the descriptors up to the sizes they had. (A spool read file by file failed
+ * on a segment deleted after delivery, or paired an old acknowledged point with newer files.)
+ * Close the descriptors with closeLogInput.
+ */
+function openSpool (path: string): LogInput {
+  let last = ''
+  for (let attempt = 1; attempt <= SPOOL_ATTEMPTS; attempt++) {
+    const before = readState(path)
+    let names: string[]
+    try { names = readdirSync(path).sort() } catch (e) {
+      throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path, describeIoError(e))
+    }
+    const files: InputFile[] = []
+    let gone: string | null = null
+    for (const n of names.filter((x) => SEGMENT_RE.test(x))) {
+      const p = join(path, n)
+      let fd: number
+      try { fd = openSync(p, 'r') } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') { gone = n; break }
+        closeFiles(files)
+        throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e))
+      }
+      const st = fstatSync(fd)
+      if (!st.isFile()) { closeSync(fd); continue }
+      files.push({ path: p, name: n, bytes: st.size, fd })
+    }
+    const after = gone === null ? readState(path) : null
+    if (after !== null && after.text === before.text) {
+      return { path, kind: 'spool', files, anchor: before.anchor, instanceId: before.instanceId, stateError: before.stateError }
+    }
+    closeFiles(files)
+    last = gone !== null ? `${gone} was deleted while the spool was being opened` : `${STATE_FILE} changed while the spool was being opened`
+  }
+  throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path, `the spool changed during each of ${SPOOL_ATTEMPTS} attempts to read one state of it (last: ${last}); run bouncer evidence on a copy of it, or on the control plane's export`)
+}
+
+interface SpoolState { text: string | null; anchor: LogInput['anchor']; instanceId: string | null; stateError: string | null }
+
+function readState (dir: string): SpoolState {
+  const file = join(dir, STATE_FILE)
+  let text: string
+  try { text = readFileSync(file, 'utf8') } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { text: null, anchor: null, instanceId: null, stateError: null }
+    throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', file, describeIoError(e))
+  }
+  let s: Record<string, unknown>
+  try { s = JSON.parse(text) as Record<string, unknown> } catch {
+    return { text, anchor: null, instanceId: null, stateError: `${STATE_FILE}: not valid JSON` }
+  }
+  const instanceId = s !== null && typeof s === 'object' && typeof s.instance_id === 'string' ? s.instance_id : null
+  if (s === null || typeof s !== 'object' || typeof s.acked_seq !== 'number' || !Number.isInteger(s.acked_seq) || s.acked_seq < 0 || typeof s.acked_hash !== 'string') {
+    return { text, anchor: null, instanceId, stateError: `${STATE_FILE}: acked_seq / acked_hash missing or invalid` }
+  }
+  return { text, anchor: { seq: s.acked_seq, hash: s.acked_hash }, instanceId, stateError: null }
+}
+
+function closeFiles (files: readonly InputFile[]): void {
+  for (const f of files) if (f.fd !== undefined) { try { closeSync(f.fd) } catch { /* already closed */ } }
+}
+
+/** openLogInput of each path; what was opened is closed when one of them fails. */
+export function openLogInputs (paths: readonly string[]): LogInput[] {
+  const out: LogInput[] = []
+  try {
+    for (const p of paths) out.push(openLogInput(p))
+  } catch (e) {
+    for (const i of out) closeLogInput(i)
+    throw e
+  }
+  return out
+}
+
+/** Close what openLogInput opened (a spool's segments). */
+export function closeLogInput (input: LogInput): void { closeFiles(input.files) }
 
 export function describeIoError (e: unknown): string {
   const err = e as NodeJS.ErrnoException
@@ -146,11 +221,11 @@ export async function readLogFile (file: InputFile, h: ReadHandlers, opts: ReadO
   const name = file.name
   let gzip = false
   try {
-    const fd = openSync(file.path, 'r')
+    const fd = file.fd ?? openSync(file.path, 'r')
     try {
       const b = Buffer.alloc(2)
       gzip = readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b
-    } finally { closeSync(fd) }
+    } finally { if (file.fd === undefined) closeSync(fd) }
   } catch (e) {
     throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', file.path, describeIoError(e))
   }
@@ -164,14 +239,19 @@ export async function readLogFile (file: InputFile, h: ReadHandlers, opts: ReadO
   }
 
   const splitter = new Splitter(name, h.item, malformed, opts.unparsed)
-  const raw = createReadStream(file.path, { highWaterMark: opts.chunkBytes ?? 1 << 20 })
+  const highWaterMark = opts.chunkBytes ?? 1 << 20
+  // A spool segment opened with the spool's state: that many bytes of it, from its descriptor
+  // (kept open: closeLogInput closes it).
+  const raw: Readable = file.fd === undefined
+    ? createReadStream(file.path, { highWaterMark })
+    : file.bytes === 0 ? Readable.from([]) : createReadStream('', { fd: file.fd, start: 0, end: file.bytes - 1, autoClose: false, highWaterMark })
   let bytes = 0
   raw.on('data', (c: Buffer | string) => {
     bytes += c.length
     h.progress?.(bytes)
   })
   const stream = gzip ? raw.pipe(createGunzip(opts.chunkBytes !== undefined ? { chunkSize: Math.max(64, opts.chunkBytes) } : {})) : raw
-  if (gzip) raw.on('error', (e) => stream.destroy(e))
+  if (gzip) raw.on('error', (e: Error) => stream.destroy(e))
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) splitter.pushBytes(chunk)
   } catch (e) {

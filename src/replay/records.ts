@@ -4,7 +4,7 @@
 // anywhere — an edited line, a link that does not hold, a gap no drop marker declares, a
 // truncated file — is a finding with its file and line. Records whose content does not match
 // their hash (and duplicates) are not handed on; drop markers are not decisions.
-import { ChainChecker, openLogInput, readLogFile, type Finding, type LogInput, type Position } from '../evidence/index.js'
+import { ChainChecker, closeLogInput, openLogInputs, readLogFile, type Finding, type LogInput, type Position } from '../evidence/index.js'
 import type { ChainSummary, FindingKind } from '../evidence/integrity.js'
 
 /** Bytes of the log files (as stored, before gunzip) read so far, and chain records checked. */
@@ -29,7 +29,14 @@ export interface ReadSummary {
  */
 export async function readDecisions (paths: readonly string[], onDecision: (ev: Record<string, unknown>, pos: Position) => void,
   onProgress?: (p: ReadProgress) => void): Promise<ReadSummary> {
-  const inputs: LogInput[] = paths.map((p) => openLogInput(p))
+  const inputs: LogInput[] = openLogInputs(paths)
+  try { return await readInputs(inputs, onDecision, onProgress) } finally {
+    for (const input of inputs) closeLogInput(input)
+  }
+}
+
+async function readInputs (inputs: LogInput[], onDecision: (ev: Record<string, unknown>, pos: Position) => void,
+  onProgress?: (p: ReadProgress) => void): Promise<ReadSummary> {
   const checker = new ChainChecker(() => true)
   let files = 0
   const bytesTotal = inputs.reduce((n, i) => n + i.files.reduce((m, f) => m + f.bytes, 0), 0)

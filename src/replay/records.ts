@@ -35,9 +35,12 @@ export async function readDecisions (paths: readonly string[], onDecision: (ev: 
   }
 }
 
-async function readInputs (inputs: LogInput[], onDecision: (ev: Record<string, unknown>, pos: Position) => void,
+async function readInputs (given: LogInput[], onDecision: (ev: Record<string, unknown>, pos: Position) => void,
   onProgress?: (p: ReadProgress) => void): Promise<ReadSummary> {
   const checker = new ChainChecker(() => true)
+  // As bouncer evidence reads them (src/evidence/report.ts): exports before spools, and each
+  // spool's end checked against its acknowledged point.
+  const inputs = [...given].sort((a, b) => (a.kind === 'spool' ? 1 : 0) - (b.kind === 'spool' ? 1 : 0))
   let files = 0
   const bytesTotal = inputs.reduce((n, i) => n + i.files.reduce((m, f) => m + f.bytes, 0), 0)
   let bytesDone = 0
@@ -65,6 +68,7 @@ async function readInputs (inputs: LogInput[], onDecision: (ev: Record<string, u
       checker.endFile()
       files++
     }
+    if (input.kind === 'spool') checker.endSpool()
   }
   const chains = checker.finish()
   onProgress?.({ bytesRead: bytesDone, bytesTotal, records: checker.records })

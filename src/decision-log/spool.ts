@@ -9,7 +9,8 @@
 //                                      last event needing no further delivery (delivered, or
 //                                      dropped and declared); delivered is the last one a sink
 //                                      took. instance_id names the chain (labels.id by default).
-//                                      Written with tmp+rename.
+//                                      Written with tmp+rename, and (fsync "interval") only once
+//                                      the lines it acknowledges are synced (syncThrough).
 //   LOCK                               pid of the process using the spool
 //
 // Invariants: segments hold consecutive seqs; everything with seq <= acked_seq may be deleted;
@@ -184,6 +185,10 @@ export class Spool {
   private lastGroup: Group | null = null
   private toClose: Segment[] = []
   private fsyncDue = false
+  /** State writes waiting for the segments to be synced (syncThrough). */
+  private syncWaiters: Array<(ok: boolean) => void> = []
+  /** fdatasyncs in flight (a segment they run on is not dirty, yet not synced either). */
+  private syncing = 0
   private writing = false
   private kickScheduled = false
   private idleWaiters: Array<() => void> = []
@@ -794,8 +799,13 @@ export class Spool {
         }
         if (this.fsyncDue) {
           this.fsyncDue = false
-          const a = this.active
-          if (a !== null && a.dirty) await this.datasync(a)
+          const waiters = this.syncWaiters
+          this.syncWaiters = []
+          // Every open segment with lines not yet synced: the active one, and one that filled up
+          // and waits to be closed.
+          let ok = true
+          for (const s of this.segments) if (s.dirty && s.fd !== null && !s.gone && !await this.datasync(s)) ok = false
+          for (const w of waiters) w(ok)
         }
       }
     } finally {
@@ -869,11 +879,30 @@ export class Spool {
   private async datasync (seg: Segment): Promise<boolean> {
     if (seg.fd === null) return true
     seg.dirty = false
+    this.syncing++
     try { await fdatasyncAsync(seg.fd) } catch (e) {
       this.hooks.warn?.('decision log spool fsync failed', { segment: seg.name, error: (e as Error).message })
       return false
-    }
+    } finally { this.syncing-- }
     return true
+  }
+
+  /**
+   * With fsync "interval", the lines up to `acked` are made durable before state.json says they
+   * need no delivery: state.json is fsync'd, so after a power loss it acknowledged lines the
+   * segments had lost, and verify-log and bouncer evidence reported them missing (a break). One
+   * fdatasync per state write at most, by the writer (which alone may close the fds); false when
+   * it failed (state.json then keeps the point it had: a restart re-sends, nothing is lost).
+   */
+  private syncThrough (acked: ChainHead): Promise<boolean> {
+    if (this.opts.fsync !== 'interval') return RESOLVED_TRUE
+    const unsynced = this.syncing > 0 || this.segments.some((s) => s.dirty && s.fd !== null && !s.gone && s.firstSeq <= acked.seq)
+    if (!unsynced) return RESOLVED_TRUE
+    return new Promise((resolve) => {
+      this.syncWaiters.push(resolve)
+      this.fsyncDue = true
+      this.kick()
+    })
   }
 
   private async closeSegment (seg: Segment): Promise<void> {
@@ -896,6 +925,7 @@ export class Spool {
       while (this.stateDirty && this.opened) {
         this.stateDirty = false
         const acked = this.ackedHead
+        if (!await this.syncThrough(acked)) continue
         try {
           await writeAtomic(join(this.dir, STATE_FILE), this.stateBody(), this.opts.fsync !== 'never')
         } catch (e) {

@@ -144,32 +144,41 @@ function matchError (tc: TestCase, msg: string): { outcome: Outcome; detail?: st
 }
 
 /** Canonical form for comparison: numbers by value (integers past 2^53 by their digits), object keys sorted. */
-function canon (v: unknown, sortArrays: boolean): unknown {
-  if (Array.isArray(v)) {
-    const items = v.map(x => canon(x, sortArrays))
-    if (sortArrays) items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
-    return items
-  }
+function canon (v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(x => canon(x))
   // a number kept as its text (exact-json.ts): by value, as OPA's runner compares (3.0 is 3)
   if (isRawJson(v)) return rawJson(rawJsonText(v))
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {}
-    for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k], sortArrays)
+    for (const k of Object.keys(v).sort()) out[k] = canon((v as Record<string, unknown>)[k])
     return out
   }
   if (typeof v === 'bigint') return Number(v)
   return v
 }
 
+/**
+ * The rows compared as OPA's own case runner compares them: as a set of binding objects (the
+ * order of a query's result set is not part of a case, and a row given twice counts once), and
+ * with sort_bindings, a binding whose value is an array compared with its elements sorted (that
+ * array only, not arrays inside it).
+ */
 function compareRows (want: unknown[], got: unknown[], sortBindings: boolean): { outcome: Outcome; detail?: string } {
-  const norm = (rows: unknown[], deep: boolean): string[] => {
-    const out = rows.map(r => JSON.stringify(canon(r, deep)))
-    if (sortBindings || deep) out.sort()
-    return out
-  }
-  const a = norm(want, false)
-  const b = norm(got, false)
+  const norm = (rows: unknown[]): string[] => [...new Set(rows.map((r) => {
+    let row = canon(r)
+    if (sortBindings && row !== null && typeof row === 'object' && !Array.isArray(row)) {
+      row = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort(byText) : v]))
+    }
+    return JSON.stringify(row)
+  }))].sort()
+  const a = norm(want)
+  const b = norm(got)
   if (JSON.stringify(a) === JSON.stringify(b)) return { outcome: 'passed' }
-  if (sortBindings && JSON.stringify(norm(want, true)) === JSON.stringify(norm(got, true))) return { outcome: 'passed' }
   return { outcome: 'failed', detail: `want ${a.join(',')} got ${b.join(',')}`.slice(0, 600) }
+}
+
+function byText (x: unknown, y: unknown): number {
+  const a = JSON.stringify(x)
+  const b = JSON.stringify(y)
+  return a < b ? -1 : a > b ? 1 : 0
 }

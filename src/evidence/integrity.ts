@@ -336,14 +336,15 @@ export class ChainChecker {
         this.add({ kind: 'link', chain: c?.key ?? id, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
       }
     }
-    if (c?.front !== undefined && seq >= c.front.base.first.seq) {
+    while (c?.front !== undefined && seq >= c.front.base.first.seq) {
       // A front that stops short of its base, and a record of the base's range comes.
       this.settle(c)
       c = this.chains.get(id)
     }
-    if (c !== undefined && c.front === undefined && seq < c.first.seq && this.spoolAnchor === null && c.anchoredAt === undefined) {
+    if (c !== undefined && seq < c.first.seq && this.spoolAnchor === null && c.anchoredAt === undefined) {
       // Below the first record read of this chain: its earlier records, read late (an export
-      // given after a later one), or a restart. Checked as a front until that shows.
+      // given after a later one), or a restart. Checked as a front until that shows (a front's
+      // own earlier records, read later still, are a front of the front).
       const at = formatPosition(pos)
       const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
       return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
@@ -527,7 +528,7 @@ export class ChainChecker {
       if (i >= 0) this.findings.splice(i, 1)
       this.findingCounts.chain_start = (this.findingCounts.chain_start ?? 1) - 1
     }
-    if (p.first.seq > 1) {
+    if (p.first.seq > 1 && base.front === undefined) {
       const label = base.key === '' ? 'the chain without labels.id' : `chain ${base.key}`
       base.startFinding = this.add(chainStart(base.key, label, p.first.seq, p.first.prev_hash, p.first.timestamp, p.first.at))
     }

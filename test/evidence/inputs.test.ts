@@ -455,6 +455,17 @@ t.test('exports of one chain given late-first: the earlier records link to the l
     t.ok(r.integrity.findings.some((f) => f.kind === 'reorder'), `${name}: the order is noted`)
     t.notOk(r.integrity.findings.some((f) => f.kind === 'chain_start'), `${name}: the chain starts at seq 1 in the input`)
   }
+  // four parts in every order: merged whatever came first (a front's own front included)
+  const b1 = write('b1.jsonl', 11, 15)
+  const b2 = write('b2.jsonl', 16, 20)
+  const perms = (xs: string[]): string[][] => xs.length <= 1 ? [xs] : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]))
+  for (const logs of perms([a, b1, b2, c])) {
+    const name = logs.map((l) => l.split('/').pop()).join(', ')
+    const r = await buildEvidence({ logs })
+    t.same(r.integrity.findings.filter((f) => f.severity !== 'note').map((f) => f.kind), [], `${name}: no break`)
+    t.same([r.integrity.complete, r.summary.decisions, r.integrity.chains.length, r.integrity.chains[0]!.first.seq, r.integrity.chains[0]!.last.seq], [true, 30, 1, 1, 30], name)
+    t.notOk(r.integrity.findings.some((f) => f.kind === 'chain_start'), `${name}: no chain_start note left`)
+  }
   // without its start: the chain begins at seq 11 in the input (a note), whatever the order
   const r2 = await buildEvidence({ logs: [c, b] })
   t.same(r2.integrity.findings.filter((f) => f.severity !== 'note').map((f) => f.kind), [])

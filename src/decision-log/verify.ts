@@ -6,7 +6,8 @@
 //   - an export file: JSON lines of events (the file sink, or a control plane writing what it
 //     received), lines that are JSON arrays of events (one upload batch per line), or one JSON
 //     array; any of them gzip'd;
-//   - a directory of such files, read in name order.
+//   - a directory of such files, checked in the order of their first records' seqs (name
+//     order among files that begin at the same seq).
 //
 // Each record's hash is recomputed over its canonical form (chain.ts), so exports may have been
 // re-serialised. Breaks, first one wins:
@@ -159,19 +160,31 @@ function verifyOnce (pathOrDir: string): VerifyResult {
   }
   if (anchor !== null) result.acked_seq = anchor.seq
 
-  const recs: Rec[] = []
+  // Each file's records apart: a directory of exports (upload batches named by id or time) is
+  // checked in the order of the files' first seqs, so batches whose names do not sort as they
+  // were sent are not a reorder (they were, a break for an intact log); files that begin at the
+  // same seq (a restart) keep their name order. A spool's segments are named by first seq.
+  const perFile: Rec[][] = []
+  const ordered = (): Rec[] => {
+    if (kind === 'spool' || perFile.length < 2) return perFile.flat()
+    const firstSeq = (rs: Rec[]): number => { const q = rs[0]?.obj.seq; return typeof q === 'number' ? q : Infinity }
+    return perFile.map((rs, i) => ({ rs, i, at: firstSeq(rs) })).sort((a, b) => a.at - b.at || a.i - b.i).flatMap((x) => x.rs)
+  }
   try {
     for (let i = 0; i < files.length; i++) {
+      const recs: Rec[] = []
+      perFile.push(recs)
       const torn = readRecords(files[i]!, recs, kind === 'spool' && i === files.length - 1)
       if (torn) result.torn_tail = true
     }
   } catch (e) {
     if (!(e instanceof Malformed)) throw e
     // Check what precedes the unreadable line first: an earlier break is the first break.
-    const early = check(recs, anchor, result)
+    const early = check(ordered(), anchor, result)
     if (early !== undefined) return fail(result, early)
     return fail(result, { seq: null, reason: 'malformed', message: e.message, file: e.file, line: e.line })
   }
+  const recs = ordered()
   const brk = check(recs, anchor, result)
   if (brk !== undefined) return fail(result, brk)
   if (kind === 'spool') {

@@ -375,3 +375,31 @@ t.test('a file that decompresses past what verify-log can hold is refused by nam
   t.equal(r.break?.reason, 'malformed')
   t.match(r.break?.message, /bomb\.jsonl\.gz: more than 512 MiB once decompressed; verify-log reads a file whole/)
 })
+
+t.test('a directory of upload batches whose names do not sort as they were sent verifies (checked by first seq); a restart is still one', async (t) => {
+  const dir = join(tempDir(t), 'exports')
+  mkdirSync(dir)
+  const chain = (tag: string, n: number): string[] => {
+    const out: string[] = []
+    let prev = GENESIS_HASH
+    for (let seq = 1; seq <= n; seq++) {
+      const s = sealEvent({ decision_id: `${tag}${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
+      out.push(s.line)
+      prev = s.hash
+    }
+    return out
+  }
+  const lines = chain('d', 30)
+  // upload ids: the name order is 2nd, 3rd, 1st batch
+  writeFileSync(join(dir, '3f2a.jsonl'), lines.slice(10, 20).join('\n') + '\n')
+  writeFileSync(join(dir, '9c01.jsonl'), lines.slice(20).join('\n') + '\n')
+  writeFileSync(join(dir, 'e7b4.jsonl'), lines.slice(0, 10).join('\n') + '\n')
+  const r = await verifyLog(dir)
+  t.ok(r.ok, r.break?.message ?? 'verifies')
+  t.same([r.first_seq, r.last_seq, r.records], [1, 30, 30])
+  // a second chain from seq 1 under the same id (spool state lost), whatever the names
+  writeFileSync(join(dir, '0000.jsonl'), chain('n', 5).join('\n') + '\n')
+  const r2 = await verifyLog(dir)
+  t.equal(r2.ok, false)
+  t.equal(r2.break?.reason, 'restart', r2.break?.message)
+})

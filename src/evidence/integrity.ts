@@ -269,8 +269,9 @@ export class ChainChecker {
   record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string, textHashed?: string | null): Disposition {
     const d = this.check(v, pos, ts, tsText, text, textHashed)
     if (this.fronts.size > 0) {
-      // A front that reached the record before its base's first one is settled at once.
-      for (const p of [...this.fronts]) if (p.head.seq >= p.front!.base.first.seq - 1) this.settle(p)
+      // A front that reached the record before its base's first one is settled at once
+      // (settle deletes it from the set: deleting the entry being visited is safe).
+      for (const p of this.fronts) if (p.head.seq >= p.front!.base.first.seq - 1) this.settle(p)
     }
     return d
   }

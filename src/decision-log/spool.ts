@@ -881,6 +881,9 @@ export class Spool {
     seg.dirty = false
     this.syncing++
     try { await fdatasyncAsync(seg.fd) } catch (e) {
+      // Still not known to be on disk: the next state write asks again (syncThrough), instead of
+      // taking the segment for synced and acknowledging lines the device may have lost.
+      seg.dirty = true
       this.hooks.warn?.('decision log spool fsync failed', { segment: seg.name, error: (e as Error).message })
       return false
     } finally { this.syncing-- }
@@ -891,8 +894,10 @@ export class Spool {
    * With fsync "interval", the lines up to `acked` are made durable before state.json says they
    * need no delivery: state.json is fsync'd, so after a power loss it acknowledged lines the
    * segments had lost, and verify-log and bouncer evidence reported them missing (a break). One
-   * fdatasync per state write at most, by the writer (which alone may close the fds); false when
-   * it failed (state.json then keeps the point it had: a restart re-sends, nothing is lost).
+   * fdatasync per state write at most, by the writer (which alone may close the fds), shared with
+   * any other state write waiting then. (Waiting for the periodic one instead held no handle:
+   * a process with nothing else left exited with the state unwritten.) False when it failed
+   * (state.json then keeps the point it had: a restart re-sends, nothing is lost).
    */
   private syncThrough (acked: ChainHead): Promise<boolean> {
     if (this.opts.fsync !== 'interval') return RESOLVED_TRUE

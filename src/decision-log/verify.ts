@@ -131,7 +131,8 @@ function verifyOnce (pathOrDir: string): VerifyResult {
     const segments = names.filter((n) => SEGMENT_RE.test(n))
     if (segments.length > 0 || names.includes(STATE_FILE)) {
       kind = 'spool'
-      files = segments.map((n) => join(pathOrDir, n))
+      // Regular files only: reading a FIFO named like a segment would wait for ever.
+      files = segments.map((n) => join(pathOrDir, n)).filter((f) => statSync(f).isFile())
       if (names.includes(STATE_FILE)) {
         // The anchor decides what may be missing at the start: one that is absent or not a
         // seq and a hash is refused, never read as "acknowledged up to nothing in particular"
@@ -265,7 +266,10 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
   for (const r of recs) {
     if (typeof r.obj.seq === 'number') seqs.push(r.obj.seq)
     const d = r.obj.drop as DropDeclaration | undefined
-    if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) declared.push(d)
+    // A marker declares seqs before its own (the logger chains it after them); one that does
+    // not is refused below, and excuses nothing.
+    if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq) &&
+        d.from_seq >= 1 && typeof r.obj.seq === 'number' && d.to_seq < r.obj.seq) declared.push(d)
   }
   seqs.sort((a, b) => a - b)
   const declarations = indexDeclarations(declared)
@@ -286,6 +290,10 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
     let computed: string
     try { computed = computeHash(o) } catch (e) { return at('malformed', `cannot canonicalise: ${(e as Error).message}`) }
     if (computed !== o.hash) return at('edit', `seq ${seq}: content does not match its hash (the record was edited)`)
+    const d = o.drop as DropDeclaration | undefined
+    if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq) && (d.to_seq >= seq || d.from_seq < 1)) {
+      return at('malformed', `seq ${seq}: a drop marker declaring seq ${d.from_seq}..${d.to_seq}, which are not all before it (the logger chains a marker after the seqs it declares)`)
+    }
 
     // Spool: the acknowledged point anchors the records (the record at it, wherever it comes,
     // must be the one acknowledged; a chain starting after it must link to it).

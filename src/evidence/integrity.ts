@@ -111,12 +111,16 @@ interface Chain {
   version: string | null
   versions: Set<string>
   anchoredAt?: number
+  /** The hashes of the chain's latest seqs, by seq modulo the ring's size: grown with the span
+   * of seqs read, up to RING (a chain of one record holds 16 slots, not RING). */
   ringSeq: Float64Array
   ringHash: string[]
   /** time of `first` */
   firstTs: number | null
   /** the chain_start note, while the chain begins in the input after seq 1 */
   startFinding?: Finding
+  /** the reorder note of the last run of records taken below `first` (prepend) */
+  prepended?: Finding
   /** Set while this chain is another chain's earlier records read after it (exports given
    * late-first): checked on its own until it reaches base's first record (see settle). */
   front?: Front
@@ -140,8 +144,12 @@ interface Front {
 interface SpoolRun { from: number; prev: string; to: number; hash: string; chain: string; at: Position }
 
 const RING = 1 << 14
+const RING_MIN = 16
 const MAX_GAPS = 10_000
 const MAX_FINDINGS = 10_000
+/** Fronts open at once (each holds a ring); past this, a record below its chain's first one is
+ * a break as before fronts (a log shuffled record by record is not reordered). */
+const MAX_FRONTS = 64
 const MAX_SEVERE = 200_000
 const HEX64 = /^[0-9a-f]{64}$/
 
@@ -330,25 +338,30 @@ export class ChainChecker {
         if (run !== undefined && seq === run.to + 1 && prev === run.hash) { run.to = seq; run.hash = hash; run.chain = c?.key ?? id; run.at = pos }
         else this.spoolRuns.push({ from: seq, prev, to: seq, hash, chain: c?.key ?? id, at: pos })
         const d = o.drop as DropDeclaration | null | undefined
-        if (d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq)) this.spoolDecl.add({ d })
+        if (d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq) && d.from_seq >= 1 && d.from_seq <= d.to_seq && d.to_seq < seq) this.spoolDecl.add({ d })
       }
       if (seq === anchor.seq && hash !== anchor.hash) {
         const at = formatPosition(pos)
         this.add({ kind: 'link', chain: c?.key ?? id, seq, at, timestamp: tsText ?? undefined, message: `${at}: seq ${seq}: hash differs from the acknowledged hash in state.json` })
       }
     }
-    while (c?.front !== undefined && seq >= c.front.base.first.seq) {
-      // A front that stops short of its base, and a record of the base's range comes.
-      this.settle(c)
-      c = this.chains.get(id)
-    }
+    // A record in the range of the chain a front lies below goes to that chain; the front stays
+    // open (its missing records may still come: parts a, c, b of a log) until it links, or the
+    // input ends. A restart's records reach the record before the base's first before any of
+    // the base's range, so a restart is settled before.
+    while (c?.front !== undefined && seq >= c.front.base.first.seq) c = c.front.base
     if (c !== undefined && seq < c.first.seq && this.spoolAnchor === null && c.anchoredAt === undefined) {
       // Below the first record read of this chain: its earlier records, read late (an export
-      // given after a later one), or a restart. Checked as a front until that shows (a front's
-      // own earlier records, read later still, are a front of the front).
+      // given after a later one), or a restart. The record just before the first, linking to
+      // it, is taken at once (a log read newest first is one run of these); others are checked
+      // as a front until that shows (a front's own earlier records, read later still, are a
+      // front of the front). Past MAX_FRONTS open ones, a record goes the old way (a break).
       const at = formatPosition(pos)
-      const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
-      return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
+      if (!edited && seq === c.first.seq - 1 && hash === c.first.prev_hash) return this.prepend(c, o, seq, hash, prev, ts, tsText, at, isMarker)
+      if (this.fronts.size < MAX_FRONTS) {
+        const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
+        return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
+      }
     }
     // The next record of an intact chain: nothing to report, so no position text to build.
     if (c !== undefined && !edited && seq === c.head.seq + 1 && prev === c.head.hash) return this.accept(c, o, seq, hash, ts, tsText, isMarker)
@@ -367,7 +380,7 @@ export class ChainChecker {
       this.openGap(c, { from: head.seq + 1, to: seq - 1, hashBefore: head.hash, tsBefore: head.tsText, prevHashAfter: prev, tsAfter: tsText, at })
     } else {
       // seq <= head: a duplicate, a late record filling a gap, a conflict or a restart.
-      const slot = seq & (RING - 1)
+      const slot = seq & (c.ringSeq.length - 1)
       if (c.ringSeq[slot] === seq) {
         // The same stored hash over other content is an edited copy, not a re-delivery.
         if (c.ringHash[slot] === hash && edited) {
@@ -421,7 +434,7 @@ export class ChainChecker {
       periodFirst: null, periodLast: null,
       gaps: [], declared: new DeclarationIndex(), records: 0, decisions: 0, markers: 0, duplicates: 0,
       version: null, versions: new Set(),
-      ringSeq: new Float64Array(RING), ringHash: new Array<string>(RING),
+      ringSeq: new Float64Array(RING_MIN), ringHash: new Array<string>(RING_MIN),
       firstTs: ts,
     }
     const anchor = this.pendingAnchor
@@ -452,6 +465,29 @@ export class ChainChecker {
     return c
   }
 
+  /** The record before `c`'s first, linking to it, read after it: `c` begins there now. */
+  private prepend (c: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, isMarker: boolean): Disposition {
+    const n = c.first.seq
+    c.first = { seq, hash, prev_hash: prev, timestamp: tsText, at }
+    c.firstTs = ts
+    this.growRing(c, seq)
+    const slot = seq & (c.ringSeq.length - 1)
+    if (c.ringSeq[slot] === 0) { c.ringSeq[slot] = seq; c.ringHash[slot] = hash }
+    this.count(c, isMarker, o, seq, hash, ts, tsText, true)
+    // One reorder note per run read backwards.
+    const r = c.prepended
+    if (r !== undefined && r.seq === n) {
+      r.seq = seq
+      r.at = at
+      r.timestamp = tsText ?? undefined
+      r.message = reorderText(at, seq, r.to_seq!, r.to_seq! + 1)
+    } else {
+      c.prepended = this.add({ kind: 'reorder', chain: c.key, seq, to_seq: seq, at, timestamp: tsText ?? undefined, message: reorderText(at, seq, seq, n) })
+    }
+    this.restartAt(c)
+    return 'use'
+  }
+
   /** The earlier records of chain `base`, from `seq` on, read after it: a chain of their own,
    * the front, until settle() merges it into base or names it a restart. */
   private startFront (base: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string): Chain {
@@ -472,11 +508,9 @@ export class ChainChecker {
   }
 
   /**
-   * A front is done: it reached its base's first record, a record of the base's range came, or
-   * the input ended. Linked to the base's first record, it is the base's start read late (one
-   * reorder note). From seq 1 and not linked, it is a restart, unless it stops short of the
-   * base and ends before the base's first record in time: then, as a front that does not begin
-   * at seq 1, it is merged and what lies between is a gap (declared by drop markers, or a break).
+   * A front is done: it reached the record before its base's first one, or the input ended. Linked to the base's first record, it is the base's start read late (one
+   * reorder note). From seq 1 and not linked, it is a restart. Otherwise it is merged and what
+   * lies between is a gap (declared by drop markers, or a break).
    */
   private settle (p: Chain): void {
     const f = p.front!
@@ -485,8 +519,10 @@ export class ChainChecker {
     p.front = undefined
     const n = base.first.seq
     const linked = p.head.seq === n - 1 && p.head.hash === base.first.prev_hash
-    const earlier = p.head.seq < n - 1 && p.head.ts !== null && base.firstTs !== null && p.head.ts <= base.firstTs
-    if (!linked && f.genesis && !earlier) {
+    // Only a link proves a front from seq 1 to be the base's start: times are whatever a forger
+    // wrote (a dated-early seq 1..5 with a marker "declaring" up to the base merged and hid a
+    // removal).
+    if (!linked && f.genesis) {
       this.add(f.restart)
       return
     }
@@ -498,9 +534,8 @@ export class ChainChecker {
       else this.epochs.set(base.id, f.epoch - 1)
     }
     for (let i = f.findingsFrom; i < this.findings.length; i++) if (this.findings[i]!.chain === p.key) this.findings[i]!.chain = base.key
-    const range = `seq ${p.first.seq}..${p.head.seq}`
     this.add({ kind: 'reorder', chain: base.key, seq: p.first.seq, to_seq: p.head.seq, at: p.first.at, timestamp: p.first.timestamp ?? undefined,
-      message: `${p.first.at}: ${range} come after seq ${n} and later were read (the input is out of order); their links are checked` })
+      message: reorderText(p.first.at, p.first.seq, p.head.seq, n) })
     if (p.head.seq === n - 1) {
       if (!linked) this.add({ kind: 'link', chain: base.key, seq: n, at: base.first.at, timestamp: base.first.timestamp ?? undefined, message: `${base.first.at}: seq ${n}: prev_hash is not the hash of seq ${n - 1}, read later (a record was altered and re-hashed, or inserted)` })
     } else {
@@ -508,8 +543,12 @@ export class ChainChecker {
     }
     for (const g of p.gaps) this.openGap(base, g)
     for (const x of p.declared.startingIn(-Infinity, Infinity)) base.declared.add(x)
-    for (let i = 0; i < RING; i++) {
-      if (base.ringSeq[i] === 0 && p.ringSeq[i] !== 0) { base.ringSeq[i] = p.ringSeq[i]!; base.ringHash[i] = p.ringHash[i]! }
+    // The front's seqs lie below the base's: kept where the base's own do not take the slot.
+    this.growRing(base, p.first.seq)
+    const mask = base.ringSeq.length - 1
+    for (let i = 0; i < p.ringSeq.length; i++) {
+      const q = p.ringSeq[i]!
+      if (q !== 0 && base.ringSeq[q & mask] === 0) { base.ringSeq[q & mask] = q; base.ringHash[q & mask] = p.ringHash[i]! }
     }
     base.records += p.records
     base.decisions += p.decisions
@@ -521,18 +560,23 @@ export class ChainChecker {
     base.version ??= p.version
     base.first = p.first
     base.firstTs = p.firstTs
-    // The chain now begins where the front did: at seq 1 (no note), or later (the note moves).
+    this.restartAt(base)
+  }
+
+  /** The chain's start moved down (records before its first were read later): its chain_start
+   * note is updated in place, or withdrawn when it now begins at seq 1. */
+  private restartAt (base: Chain): void {
     const sf = base.startFinding
-    if (sf !== undefined) {
+    if (sf === undefined) return
+    if (base.first.seq === 1 && base.first.prev_hash === GENESIS_HASH) {
       base.startFinding = undefined
-      const i = this.findings.indexOf(sf)
+      const i = this.findings.lastIndexOf(sf)
       if (i >= 0) this.findings.splice(i, 1)
       this.findingCounts.chain_start = (this.findingCounts.chain_start ?? 1) - 1
+      return
     }
-    if (p.first.seq > 1 && base.front === undefined) {
-      const label = base.key === '' ? 'the chain without labels.id' : `chain ${base.key}`
-      base.startFinding = this.add(chainStart(base.key, label, p.first.seq, p.first.prev_hash, p.first.timestamp, p.first.at))
-    }
+    const label = base.key === '' ? 'the chain without labels.id' : `chain ${base.key}`
+    Object.assign(sf, chainStart(base.key, label, base.first.seq, base.first.prev_hash, base.first.timestamp, base.first.at))
   }
 
   private restart (c: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, edited: boolean, isMarker: boolean): Disposition {
@@ -574,7 +618,9 @@ export class ChainChecker {
     return 'use'
   }
 
-  private count (c: Chain, isMarker: boolean, o: Record<string, unknown>, seq: number, hash: string, ts: number | null, tsText: string | null): void {
+  /** `older`: a record below the chain's first, read after it (its version is not the chain's
+   * latest, so it changes nothing but the set of versions). */
+  private count (c: Chain, isMarker: boolean, o: Record<string, unknown>, seq: number, hash: string, ts: number | null, tsText: string | null, older = false): void {
     c.records++
     if (isMarker) {
       c.markers++
@@ -586,7 +632,8 @@ export class ChainChecker {
     }
     const labels = o.labels as Record<string, unknown> | undefined
     const version = labels !== undefined && labels !== null && typeof labels.version === 'string' ? labels.version : null
-    if (version !== null) {
+    if (version !== null && older) c.versions.add(version)
+    else if (version !== null) {
       if (c.version !== null && version !== c.version && !c.versions.has(version)) {
         this.add({ kind: 'version', chain: c.key, seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, message: `chain ${c.key || '(no labels.id)'}: labels.version changes from ${c.version} to ${version} at seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: Bouncer was upgraded and restarted, and the chain went on` })
       }
@@ -606,6 +653,12 @@ export class ChainChecker {
       this.add({ kind: 'malformed', chain: c.key, seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, message: `seq ${seq}: a drop marker without a valid from_seq..to_seq` })
       return
     }
+    if (d.to_seq >= seq || d.from_seq < 1) {
+      // The logger chains a marker after the seqs it declares: one that declares itself or
+      // later seqs (or seq 0) was not written by it, and would excuse records removed after it.
+      this.add({ kind: 'malformed', chain: c.key, seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, message: `seq ${seq}: a drop marker declaring seq ${d.from_seq}..${d.to_seq}, which are not all before it (a marker declares only seqs before its own); not taken as a declaration` })
+      return
+    }
     const count = typeof d.count === 'number' ? d.count : 0
     const f = this.add({
       kind: 'drop', chain: c.key, seq: d.from_seq, to_seq: d.to_seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, count,
@@ -616,9 +669,31 @@ export class ChainChecker {
   }
 
   private remember (c: Chain, seq: number, hash: string): void {
-    const slot = seq & (RING - 1)
+    this.growRing(c, seq)
+    const slot = seq & (c.ringSeq.length - 1)
     c.ringSeq[slot] = seq
     c.ringHash[slot] = hash
+  }
+
+  /** Room in c's ring for every seq from the lowest read to the highest, `seq` included, up to
+   * RING slots: seqs that fit are never evicted by another that fits (they differ modulo the
+   * size), and the entries move to their slots of the larger ring. */
+  private growRing (c: Chain, seq: number): void {
+    const size = c.ringSeq.length
+    if (size >= RING) return
+    const span = Math.max(c.head.seq, seq) - Math.min(c.first.seq, seq) + 1
+    if (span <= size) return
+    let next = size
+    while (next < span && next < RING) next *= 2
+    const rs = new Float64Array(next)
+    const rh = new Array<string>(next)
+    const mask = next - 1
+    for (let i = 0; i < size; i++) {
+      const q = c.ringSeq[i]!
+      if (q !== 0) { rs[q & mask] = q; rh[q & mask] = c.ringHash[i]! }
+    }
+    c.ringSeq = rs
+    c.ringHash = rh
   }
 
   private openGap (c: Chain, g: Gap): void {
@@ -701,7 +776,8 @@ export class ChainChecker {
   }
 
   /**
-   * Notes are listed up to MAX_FINDINGS; anything that can make the record incomplete is kept
+   * Notes are listed up to MAX_FINDINGS; anything that can make the record incomplete (a
+   * chain_start note included) is kept
    * past that (up to MAX_SEVERE), so a flood of notes (a log read out of order) cannot push a
    * gap found at the end out of the verdict. Past MAX_SEVERE they are counted in
    * severeNotListed, and the report calls the record not complete.
@@ -709,10 +785,16 @@ export class ChainChecker {
   private add (f: Omit<Finding, 'severity'>, severity: Severity = SEVERITY[f.kind]): Finding {
     const full: Finding = { severity, ...f }
     this.findingCounts[f.kind] = (this.findingCounts[f.kind] ?? 0) + 1
-    if (severity === 'note' ? this.findings.length < MAX_FINDINGS : this.findings.length < MAX_SEVERE) this.findings.push(full)
-    else if (severity !== 'note') this.severeNotListed++
+    // A chain_start note can make a bounded period incomplete (report.ts): kept as breaks are.
+    const weighty = severity !== 'note' || f.kind === 'chain_start'
+    if (weighty ? this.findings.length < MAX_SEVERE : this.findings.length < MAX_FINDINGS) this.findings.push(full)
+    else if (weighty) this.severeNotListed++
     return full
   }
+}
+
+function reorderText (at: string, from: number, to: number, after: number): string {
+  return `${at}: ${from === to ? `seq ${from}` : `seq ${from}..${to}`} ${from === to ? 'comes' : 'come'} after seq ${after} and later were read (the input is out of order); ${from === to ? 'its links are' : 'their links are'} checked`
 }
 
 function restartFinding (c: Chain, key: string, seq: number, at: string, tsText: string | null): Omit<Finding, 'severity'> {

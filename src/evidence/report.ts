@@ -471,8 +471,9 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
       if (input.kind === 'spool') checker.endSpool()
     }
   } finally {
-    for (const input of inputs) closeLogInput(input)
+    // The reading thread first: it may still be reading through the spools' descriptors.
     await reader.close()
+    for (const input of inputs) closeLogInput(input)
   }
   const chains = checker.finish()
   opts.onProgress?.({ bytesRead: bytesDone, bytesTotal, records: checker.records, file: '', filesDone, filesTotal })

@@ -13,7 +13,7 @@
 // Unlike verifyLog, nothing is read whole: files are streamed through gunzip and split into
 // records as they come, so memory does not grow with the size of the log.
 
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, constants as fsConstants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
 import { createReadStream } from 'node:fs'
 import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -100,19 +100,30 @@ function openSpool (path: string): LogInput {
     }
     const files: InputFile[] = []
     let gone: string | null = null
-    for (const n of names.filter((x) => SEGMENT_RE.test(x))) {
-      const p = join(path, n)
-      let fd: number
-      try { fd = openSync(p, 'r') } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') { gone = n; break }
-        closeFiles(files)
-        throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e))
+    let after: SpoolState | null = null
+    try {
+      for (const n of names.filter((x) => SEGMENT_RE.test(x))) {
+        const p = join(path, n)
+        let fd: number
+        // Non-blocking: a FIFO named like a segment would hold open(2) for ever; it is skipped
+        // below like any other file that is not a regular one.
+        try { fd = openSync(p, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK) } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') { gone = n; break }
+          throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e))
+        }
+        let st
+        try { st = fstatSync(fd) } catch (e) {
+          closeSync(fd)
+          throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', p, describeIoError(e))
+        }
+        if (!st.isFile()) { closeSync(fd); continue }
+        files.push({ path: p, name: n, bytes: st.size, fd })
       }
-      const st = fstatSync(fd)
-      if (!st.isFile()) { closeSync(fd); continue }
-      files.push({ path: p, name: n, bytes: st.size, fd })
+      if (gone === null) after = readState(path)
+    } catch (e) {
+      closeFiles(files)
+      throw e
     }
-    const after = gone === null ? readState(path) : null
     if (after !== null && after.text === before.text) {
       return { path, kind: 'spool', files, anchor: before.anchor, instanceId: before.instanceId, stateError: before.stateError }
     }

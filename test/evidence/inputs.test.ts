@@ -5,7 +5,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkS
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { computeHash, DecisionLogger } from '../../src/decision-log/index.js'
+import { computeHash, DecisionLogger, verifyLog } from '../../src/decision-log/index.js'
 import { isBouncerError } from '../../src/errors.js'
 import { buildEvidence, readLogFile, recordHash } from '../../src/evidence/index.js'
 import { readerStats, readInWorker } from '../../src/evidence/parallel.js'
@@ -477,10 +477,12 @@ t.test('exports of one chain given late-first: the earlier records link to the l
   const r3 = await buildEvidence({ logs: [c, holed] })
   t.same(r3.integrity.findings.filter((f) => f.severity === 'break').map((f) => [f.kind, f.seq, f.to_seq ?? f.seq]), [['gap', 11, 11]])
   t.equal(r3.summary.decisions, 29)
-  // the earlier part stops short of the later one: a gap between them
+  // the earlier part stops short of the later one: nothing links them, so seq 1 on is a restart
+  // (a break either way; timestamps, which a forger writes, do not decide it)
   const r4 = await buildEvidence({ logs: [c, a] })
-  t.same(r4.integrity.findings.filter((f) => f.severity === 'break').map((f) => [f.kind, f.seq, f.to_seq]), [['gap', 11, 20]])
+  t.same(r4.integrity.findings.filter((f) => f.severity === 'break').map((f) => f.kind), ['restart'])
   t.equal(r4.summary.decisions, 20)
+  t.equal(r4.integrity.complete, false)
   // a real restart after an export that began mid-chain: still a restart (a break)
   const other: Array<{ line: string }> = []
   let p2 = GENESIS_HASH
@@ -508,4 +510,84 @@ t.test('exports of one chain given late-first: the earlier records link to the l
   t.same(r6.integrity.findings.filter((f) => f.severity === 'break').map((f) => f.kind), ['restart'])
   t.same(r6.integrity.chains.map((ch) => [ch.id, ch.first.seq, ch.last.seq, ch.records]), [['x', 21, 30, 10], ['x#2', 1, 25, 25]])
   t.equal(r6.summary.decisions, 35)
+})
+
+t.test('forged records cannot use the late-first reading: a marker declares only seqs before it, a seq-1 front links or is a restart, a chain_start is always listed', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const T = (s: number): string => new Date(Date.UTC(2025, 0, 1) + s * 1000).toISOString()
+  const chainOf = (id: string, from: number, to: number, ts: (seq: number) => string): Array<{ line: string; hash: string; prev: string }> => {
+    const out: Array<{ line: string; hash: string; prev: string }> = []
+    let prev = GENESIS_HASH
+    for (let seq = 1; seq <= to; seq++) {
+      const s = sealEvent({ decision_id: `${id}${seq}`, labels: { id }, timestamp: ts(seq), path: 'bouncer/decision', input: {}, result: { allow: true } }, seq, prev)
+      if (seq >= from) out.push({ ...s, prev })
+      prev = s.hash
+    }
+    return out
+  }
+  // The real chain x: seq 100..300, all inside the period; 1..99 are not in the input.
+  const real = chainOf('x', 100, 300, (s) => T(100_000 + s))
+  const realFile = join(dir, 'real.jsonl')
+  writeFileSync(realFile, real.map((r) => r.line).join('\n') + '\n')
+  // A forger's seq 1..4 under x dated before the period, and at seq 5 a "drop marker" declaring
+  // seq 4..99 up to the real seq 100 (whose prev_hash is public).
+  let prev = GENESIS_HASH
+  const forged: string[] = []
+  for (let seq = 1; seq <= 4; seq++) {
+    const s = sealEvent({ decision_id: `f${seq}`, labels: { id: 'x' }, timestamp: T(seq), path: 'bouncer/decision', input: {}, result: { allow: true } }, seq, prev)
+    forged.push(s.line)
+    prev = s.hash
+  }
+  forged.push(sealEvent({ decision_id: 'm', labels: { id: 'x' }, timestamp: T(5), drop: { reason: 'spool_full', from_seq: 4, to_seq: 99, count: 96, from_prev_hash: prev, to_hash: real[0]!.prev } }, 5, prev).line)
+  const forgedFile = join(dir, 'forged.jsonl')
+  writeFileSync(forgedFile, forged.join('\n') + '\n')
+  const from = Date.parse(T(50_000))
+  const to = Date.parse(T(200_000))
+  for (const logs of [[realFile], [realFile, forgedFile], [forgedFile, realFile]]) {
+    const name = logs.map((l) => l.split('/').pop()).join(', ')
+    const r = await buildEvidence({ logs, from, to })
+    t.equal(r.integrity.complete, false, `${name}: not complete`)
+  }
+  const r1 = await buildEvidence({ logs: [forgedFile, realFile] })
+  t.ok(r1.integrity.findings.some((f) => f.kind === 'malformed' && /not all before it/.test(f.message)), 'the marker declaring later seqs is refused')
+  t.ok(r1.integrity.findings.some((f) => f.kind === 'gap' && f.seq === 6 && f.to_seq === 99), 'and the seqs it claimed are a gap')
+  const r2 = await buildEvidence({ logs: [realFile, forgedFile] })
+  t.ok(r2.integrity.findings.some((f) => f.kind === 'restart'), 'a seq-1 front that does not link is a restart, whatever its times')
+  const v = await verifyLog(forgedFile)
+  t.equal(v.ok, false)
+  t.match(v.break?.message ?? '', /drop marker declaring seq 4\.\.99, which are not all before it/)
+
+  // 10,001 other pods (a new_chain note each) read before the chain: its chain_start note is
+  // listed past the notes' limit, and leaves the period incomplete (it was dropped unlisted)
+  const pods = join(dir, 'pods.jsonl')
+  writeFileSync(pods, Array.from({ length: 10_001 }, (_, i) => chainOf(`pod-${i}`, 1, 1, () => T(100_001))[0]!.line).join('\n') + '\n')
+  const late = join(dir, 'late.jsonl')
+  writeFileSync(late, real.slice(100).map((r) => r.line).join('\n') + '\n')
+  const early = join(dir, 'early.jsonl')
+  writeFileSync(early, real.slice(0, 100).map((r) => r.line).join('\n') + '\n')
+  for (const logs of [[pods, realFile], [late, pods, early]]) {
+    const r = await buildEvidence({ logs, from, to })
+    t.same(r.integrity.findings.filter((f) => f.kind === 'chain_start').map((f) => [f.chain, f.seq, f.severity]), [['x', 100, 'uncovered']], logs.map((l) => l.split('/').pop()).join(', '))
+    t.equal(r.integrity.complete, false)
+  }
+})
+
+t.test('a log read newest first: each record taken below the chain at once, one reorder note', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= 3000; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }, seq, prev)
+    lines.push(s.line)
+    prev = s.hash
+  }
+  const file = join(dir, 'newest-first.jsonl')
+  writeFileSync(file, [...lines].reverse().join('\n') + '\n')
+  const r = await buildEvidence({ logs: [file] })
+  t.equal(r.integrity.complete, true)
+  t.equal(r.summary.decisions, 3000)
+  t.same(r.integrity.findings.map((f) => [f.kind, f.seq, f.to_seq]), [['reorder', 1, 2999]])
+  t.same(r.integrity.chains.map((c) => [c.first.seq, c.last.seq, c.records, c.starts_at_genesis]), [[1, 3000, 3000, true]])
 })

@@ -126,3 +126,27 @@ t.test('state.json raised while the segments are opened: opened again; a spool t
     t.match((e as Error).message, /spool/)
   }
 })
+
+t.test('a FIFO named like a segment is skipped, not waited on for ever (bouncer evidence and verify-log)', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const { verifyLog } = await import('../../src/decision-log/index.js')
+  const { dir } = spool(t)
+  execFileSync('mkfifo', [join(dir, `seg-${'11'.padStart(20, '0')}.jsonl`)])
+  const r = await buildEvidence({ logs: [dir] })
+  t.equal(r.integrity.records_checked, 10)
+  t.equal(r.integrity.complete, true)
+  const v = await verifyLog(dir)
+  t.ok(v.ok, v.break?.message ?? 'verifies')
+  t.equal(v.last_seq, 10)
+})
+
+t.test('a spool that fails while being opened leaves no descriptor open', async (t) => {
+  const { dir } = spool(t)
+  const fds = (): number => fs.readdirSync('/proc/self/fd').length
+  const before = fds()
+  let reads = 0
+  // the second read of state.json (after the segments were opened) fails
+  onStateRead = () => { if (++reads === 2) throw Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }) }
+  await t.rejects(buildEvidence({ logs: [dir] }), /permission denied/)
+  t.equal(fds(), before, 'the segments opened were closed')
+})

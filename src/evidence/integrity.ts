@@ -136,6 +136,8 @@ interface Front {
   findingsFrom: number
   /** the restart numbering it took (id#n), given back when it merges */
   epoch?: number
+  /** 1 for a front of a chain, 2 for a front of a front, ... */
+  depth: number
 }
 
 /** Records of the spool being read that link one to the next (seq from..to), for following
@@ -147,9 +149,11 @@ const RING = 1 << 14
 const RING_MIN = 16
 const MAX_GAPS = 10_000
 const MAX_FINDINGS = 10_000
-/** Fronts open at once (each holds a ring); past this, a record below its chain's first one is
- * a break as before fronts (a log shuffled record by record is not reordered). */
-const MAX_FRONTS = 64
+/** Fronts of fronts of one chain (a record is routed up through them), and fronts open at
+ * once; past either, a record below its chain's first one is a break as before fronts (a log
+ * shuffled record by record is not reordered). */
+const MAX_FRONT_DEPTH = 64
+const MAX_FRONTS = 100_000
 const MAX_SEVERE = 200_000
 const HEX64 = /^[0-9a-f]{64}$/
 
@@ -167,6 +171,11 @@ export class ChainChecker {
   private readonly epochs = new Map<string, number>()
   private readonly order: Chain[] = []
   readonly findings: Finding[] = []
+  /** Findings taken back (a chain_start note whose chain turned out to begin at seq 1): left
+   * in place until finish(), so positions in `findings` (Front.findingsFrom) stay true. */
+  private readonly withdrawn = new Set<Finding>()
+  /** The chain the last record went to (remember). */
+  private lastChain: Chain | null = null
   readonly findingCounts: Partial<Record<FindingKind, number>> = {}
   records = 0
   decisions = 0
@@ -188,6 +197,8 @@ export class ChainChecker {
   private lastTsText: string | null = null
   /** Chains that are a front (Chain.front) not yet settled: usually none. */
   private readonly fronts = new Set<Chain>()
+  /** The same, by labels.id (at most MAX_FRONT_DEPTH each). */
+  private readonly frontsOf = new Map<string, Chain[]>()
 
   constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
 
@@ -275,12 +286,12 @@ export class ChainChecker {
    * textHash(text) when the reader already computed it (src/evidence/parallel.ts).
    */
   record (v: unknown, pos: Position, ts: number | null, tsText: string | null, text?: string, textHashed?: string | null): Disposition {
+    this.lastChain = null
     const d = this.check(v, pos, ts, tsText, text, textHashed)
-    if (this.fronts.size > 0) {
-      // A front that reached the record before its base's first one is settled at once
-      // (settle deletes it from the set: deleting the entry being visited is safe).
-      for (const p of this.fronts) if (p.head.seq >= p.front!.base.first.seq - 1) this.settle(p)
-    }
+    // A front that reached the record before its base's first one is settled at once (only the
+    // chain the record went to can have moved).
+    const p = this.lastChain as Chain | null
+    if (p !== null && p.front !== undefined && p.head.seq >= p.front.base.first.seq - 1) this.settle(p)
     return d
   }
 
@@ -355,10 +366,10 @@ export class ChainChecker {
       // given after a later one), or a restart. The record just before the first, linking to
       // it, is taken at once (a log read newest first is one run of these); others are checked
       // as a front until that shows (a front's own earlier records, read later still, are a
-      // front of the front). Past MAX_FRONTS open ones, a record goes the old way (a break).
+      // front of the front). Past MAX_FRONTS / MAX_FRONT_DEPTH, a record goes the old way (a break).
       const at = formatPosition(pos)
       if (!edited && seq === c.first.seq - 1 && hash === c.first.prev_hash) return this.prepend(c, o, seq, hash, prev, ts, tsText, at, isMarker)
-      if (this.fronts.size < MAX_FRONTS) {
+      if (this.fronts.size < MAX_FRONTS && (c.front?.depth ?? 0) < MAX_FRONT_DEPTH) {
         const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
         return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
       }
@@ -502,8 +513,11 @@ export class ChainChecker {
     const restart = restartFinding(base, key, seq, at, tsText)
     const findingsFrom = this.findings.length
     const p = this.newChain(base.id, key, o, seq, hash, prev, ts, tsText, at, true)
-    p.front = { base, genesis, restart, findingsFrom, ...(epoch !== undefined ? { epoch } : {}) }
+    p.front = { base, genesis, restart, findingsFrom, depth: (base.front?.depth ?? 0) + 1, ...(epoch !== undefined ? { epoch } : {}) }
     this.fronts.add(p)
+    const same = this.frontsOf.get(base.id)
+    if (same === undefined) this.frontsOf.set(base.id, [p])
+    else same.push(p)
     return p
   }
 
@@ -516,6 +530,9 @@ export class ChainChecker {
     const f = p.front!
     const base = f.base
     this.fronts.delete(p)
+    const same = this.frontsOf.get(base.id)!
+    same.splice(same.indexOf(p), 1)
+    if (same.length === 0) this.frontsOf.delete(base.id)
     p.front = undefined
     const n = base.first.seq
     const linked = p.head.seq === n - 1 && p.head.hash === base.first.prev_hash
@@ -526,9 +543,15 @@ export class ChainChecker {
       this.add(f.restart)
       return
     }
-    // Merge: the base takes the front's records, findings and key back.
+    // Merge: the base takes the front's records, findings and key back; fronts opened below the
+    // front are fronts of the base now, and records go to the lowest of them still open.
     this.order.splice(this.order.indexOf(p), 1)
-    this.chains.set(base.id, base)
+    let lowest = base
+    for (const q of this.frontsOf.get(base.id) ?? []) {
+      if (q.front!.base === p) q.front!.base = base
+      if (q.first.seq < lowest.first.seq) lowest = q
+    }
+    this.chains.set(base.id, lowest)
     if (f.epoch !== undefined && this.epochs.get(base.id) === f.epoch) {
       if (f.epoch === 2) this.epochs.delete(base.id)
       else this.epochs.set(base.id, f.epoch - 1)
@@ -570,8 +593,7 @@ export class ChainChecker {
     if (sf === undefined) return
     if (base.first.seq === 1 && base.first.prev_hash === GENESIS_HASH) {
       base.startFinding = undefined
-      const i = this.findings.lastIndexOf(sf)
-      if (i >= 0) this.findings.splice(i, 1)
+      this.withdrawn.add(sf)
       this.findingCounts.chain_start = (this.findingCounts.chain_start ?? 1) - 1
       return
     }
@@ -669,6 +691,7 @@ export class ChainChecker {
   }
 
   private remember (c: Chain, seq: number, hash: string): void {
+    this.lastChain = c
     this.growRing(c, seq)
     const slot = seq & (c.ringSeq.length - 1)
     c.ringSeq[slot] = seq
@@ -676,12 +699,14 @@ export class ChainChecker {
   }
 
   /** Room in c's ring for every seq from the lowest read to the highest, `seq` included, up to
-   * RING slots: seqs that fit are never evicted by another that fits (they differ modulo the
-   * size), and the entries move to their slots of the larger ring. */
+   * RING slots and twice the records read (seqs far apart do not buy a large ring: a forged
+   * pod of two records, seq 1 and 20000, took RING slots): within it, seqs that fit are never
+   * evicted by another that fits (they differ modulo the size), and the entries move to their
+   * slots of the larger ring. */
   private growRing (c: Chain, seq: number): void {
     const size = c.ringSeq.length
     if (size >= RING) return
-    const span = Math.max(c.head.seq, seq) - Math.min(c.first.seq, seq) + 1
+    const span = Math.min(Math.max(c.head.seq, seq) - Math.min(c.first.seq, seq) + 1, 2 * (c.records + 1))
     if (span <= size) return
     let next = size
     while (next < span && next < RING) next *= 2
@@ -748,7 +773,13 @@ export class ChainChecker {
   /** End of all input: close the gaps that stayed open and summarise each chain. */
   finish (): ChainSummary[] {
     this.flushUndated(null)
-    for (const p of [...this.fronts]) this.settle(p)
+    // Innermost first (opened last): each links to the front above it before that one settles.
+    for (const p of [...this.fronts].reverse()) this.settle(p)
+    if (this.withdrawn.size > 0) {
+      let w = 0
+      for (const f of this.findings) if (!this.withdrawn.has(f)) this.findings[w++] = f
+      this.findings.length = w
+    }
     for (const c of this.order) {
       for (const g of c.gaps) this.closeGap(c, g)
       c.gaps = []

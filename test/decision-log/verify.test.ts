@@ -403,3 +403,22 @@ t.test('a directory of upload batches whose names do not sort as they were sent 
   t.equal(r2.ok, false)
   t.equal(r2.break?.reason, 'restart', r2.break?.message ?? 'restart')
 })
+
+t.test('a directory of exports with an unreadable line: the break is that line, not the seqs of the files left unread', async (t) => {
+  const dir = join(tempDir(t), 'exports')
+  mkdirSync(dir)
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= 30; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
+    lines.push(s.line)
+    prev = s.hash
+  }
+  writeFileSync(join(dir, 'a.jsonl'), lines.slice(20).join('\n') + '\n')
+  writeFileSync(join(dir, 'b.jsonl'), [...lines.slice(0, 5), '{not json', ...lines.slice(5, 10)].join('\n') + '\n')
+  writeFileSync(join(dir, 'c.jsonl'), lines.slice(10, 20).join('\n') + '\n')
+  const r = await verifyLog(dir)
+  t.equal(r.ok, false)
+  t.equal(r.break?.reason, 'malformed', r.break?.message ?? 'malformed')
+  t.match(r.break?.file ?? '', /b\.jsonl$/)
+})

@@ -591,3 +591,92 @@ t.test('a log read newest first: each record taken below the chain at once, one 
   t.same(r.integrity.findings.map((f) => [f.kind, f.seq, f.to_seq]), [['reorder', 1, 2999]])
   t.same(r.integrity.chains.map((c) => [c.first.seq, c.last.seq, c.records, c.starts_at_genesis]), [[1, 3000, 3000, true]])
 })
+
+t.test('exports cut anywhere and given in any order read as the one intact chain; a removal among them is still found', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const N = 60
+  const recs: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= N; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }, seq, prev)
+    recs.push(s.line)
+    prev = s.hash
+  }
+  // a deterministic generator: the same cuts and orders on every run
+  let state = 12345
+  const rand = (n: number): number => { state = (state * 1103515245 + 12345) % 2147483648; return state % n }
+  const write = (name: string, lines: string[]): string => { writeFileSync(join(dir, name), lines.join('\n') + '\n'); return join(dir, name) }
+  // the five parts a review found merged out of their order (c, b2, a, b3, b1), then random ones
+  const parts: Array<Array<[number, number]>> = [[[31, 60], [26, 28], [1, 10], [29, 30], [11, 25]]]
+  for (let k = 0; k < 40; k++) {
+    const cuts = new Set<number>()
+    const n = 2 + rand(6)
+    while (cuts.size < n - 1) cuts.add(1 + rand(N - 1))
+    const bounds = [0, ...[...cuts].sort((a, b) => a - b), N]
+    const ps: Array<[number, number]> = []
+    for (let i = 0; i + 1 < bounds.length; i++) ps.push([bounds[i]! + 1, bounds[i + 1]!])
+    for (let i = ps.length - 1; i > 0; i--) { const j = rand(i + 1); [ps[i], ps[j]] = [ps[j]!, ps[i]!] }
+    parts.push(ps)
+  }
+  for (const [k, ps] of parts.entries()) {
+    const name = ps.map(([a, b]) => `${a}..${b}`).join(', ')
+    const logs = ps.map(([a, b], i) => write(`p${k}-${i}.jsonl`, recs.slice(a - 1, b)))
+    const r = await buildEvidence({ logs })
+    t.same([r.integrity.complete, r.summary.decisions, r.integrity.chains.map((c) => [c.id, c.first.seq, c.last.seq, c.records])], [true, N, [['x', 1, N, N]]], name)
+    // the same parts less seq 17..19: never complete. A gap there, or, when the records before
+    // the hole come after those beyond it (nothing then links seq 1..16 to the chain), a restart.
+    const holed = ps.map(([a, b], i) => write(`h${k}-${i}.jsonl`, recs.slice(a - 1, b).filter((_, j) => a + j < 17 || a + j > 19)))
+    const h = await buildEvidence({ logs: holed })
+    const breaks = h.integrity.findings.filter((f) => f.severity === 'break').map((f) => `${f.kind} ${f.seq}..${f.to_seq ?? f.seq}`)
+    t.equal(h.integrity.complete, false, `${name}, less 17..19`)
+    t.ok(breaks.length === 1 && (breaks[0] === 'gap 17..19' || breaks[0] === 'restart 1..1'), `${name}, less 17..19: ${breaks.join('; ')}`)
+    t.equal(h.summary.decisions, N - 3)
+  }
+})
+
+t.test('two daily exports of 100 pods given late-first: every pod\'s chain is whole, no restart', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const pods = Array.from({ length: 100 }, (_, i) => {
+    const out: string[] = []
+    let prev = GENESIS_HASH
+    for (let seq = 1; seq <= 20; seq++) {
+      const s = sealEvent({ decision_id: `p${i}-${seq}`, labels: { id: `pod-${i}` }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 60_000 + i).toISOString(), result: { allow: true } }, seq, prev)
+      out.push(s.line)
+      prev = s.hash
+    }
+    return out
+  })
+  const day = (a: number, b: number): string[] => { const out: string[] = []; for (let s = a; s <= b; s++) for (const p of pods) out.push(p[s - 1]!); return out }
+  writeFileSync(join(dir, 'day1.jsonl'), day(1, 10).join('\n') + '\n')
+  writeFileSync(join(dir, 'day2.jsonl'), day(11, 20).join('\n') + '\n')
+  const r = await buildEvidence({ logs: [join(dir, 'day2.jsonl'), join(dir, 'day1.jsonl')] })
+  t.equal(r.integrity.complete, true)
+  t.equal(r.integrity.chains.length, 100)
+  t.ok(r.integrity.chains.every((c) => c.first.seq === 1 && c.last.seq === 20 && c.records === 20))
+  t.same(r.integrity.findings.filter((f) => f.severity !== 'note'), [])
+})
+
+t.test('a finding made under a front is filed under the chain it merges into', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const chainOf = (id: string, n: number): string[] => {
+    const out: string[] = []
+    let prev = GENESIS_HASH
+    for (let seq = 1; seq <= n; seq++) {
+      const s = sealEvent({ decision_id: `${id}${seq}`, labels: { id }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }, seq, prev)
+      out.push(s.line)
+      prev = s.hash
+    }
+    return out
+  }
+  const y = chainOf('y', 20)
+  const x = chainOf('x', 10)
+  const edited = y[1]!.replace('"allow":true', '"allow":false')
+  writeFileSync(join(dir, 'f1.jsonl'), [...y.slice(10), ...x.slice(1)].join('\n') + '\n')
+  writeFileSync(join(dir, 'f2.jsonl'), [y[0]!, edited, x[0]!, ...y.slice(2, 10)].join('\n') + '\n')
+  const r = await buildEvidence({ logs: [join(dir, 'f1.jsonl'), join(dir, 'f2.jsonl')] })
+  t.same(r.integrity.chains.map((c) => c.id).sort(), ['x', 'y'])
+  t.same(r.integrity.findings.filter((f) => f.kind === 'edit').map((f) => [f.chain, f.seq]), [['y', 2]])
+})

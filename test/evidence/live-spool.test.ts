@@ -6,11 +6,11 @@ import fs, { appendFileSync, mkdirSync, unlinkSync, writeFileSync } from 'node:f
 import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import t from 'tap'
-import { GENESIS_HASH, sealEvent } from '../../src/decision-log/index.js'
 import { isBouncerError } from '../../src/errors.js'
 import { buildEvidence } from '../../src/evidence/index.js'
 import { readerStats } from '../../src/evidence/parallel.js'
 import { readDecisions } from '../../src/replay/records.js'
+import { linesText, sealedChain } from '../decision-log/fixtures/chain.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
 
 type Hook = ((path: string) => void) | null
@@ -30,16 +30,8 @@ fs.readFileSync = function (this: unknown, ...a: unknown[]): unknown {
 syncBuiltinESMExports()
 t.afterEach(() => { onOpen = null; onStateRead = null })
 
-const lines: Array<{ line: string; hash: string }> = []
-{
-  let prev = GENESIS_HASH
-  for (let seq = 1; seq <= 12; seq++) {
-    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: `2025-01-01T00:00:${String(seq).padStart(2, '0')}.000000000Z`, path: 'bouncer/decision', input: {}, result: { allow: true } }, seq, prev)
-    lines.push(s)
-    prev = s.hash
-  }
-}
-const text = (first: number, last: number): string => lines.slice(first - 1, last).map((l) => l.line + '\n').join('')
+const lines = sealedChain(12)
+const text = (first: number, last: number): string => linesText(lines, first, last)
 const ack = (dir: string, seq: number): void => {
   writeFileSync(join(dir, 'state.json'), JSON.stringify({ version: 1, instance_id: 'x', acked_seq: seq, acked_hash: lines[seq - 1]!.hash }))
 }

@@ -3,20 +3,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { GENESIS_HASH, sealEvent } from '../../src/decision-log/index.js'
 import { readDecisions } from '../../src/replay/records.js'
+import { linesText, sealedChain } from '../decision-log/fixtures/chain.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
 
-const lines: Array<{ line: string; hash: string }> = []
-{
-  let prev = GENESIS_HASH
-  for (let seq = 1; seq <= 12; seq++) {
-    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: `2025-01-01T00:00:${String(seq).padStart(2, '0')}.000000000Z`, path: 'bouncer/decision', input: {}, result: { allow: true } }, seq, prev)
-    lines.push(s)
-    prev = s.hash
-  }
-}
-const text = (first: number, last: number): string => lines.slice(first - 1, last).map((l) => l.line + '\n').join('')
+const lines = sealedChain(12)
+const text = (first: number, last: number): string => linesText(lines, first, last)
 
 t.test('a spool whose records end before its acknowledged point is missing them (as in bouncer evidence)', async (t) => {
   const dir = join(tempDir(t), 'spool')

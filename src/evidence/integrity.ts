@@ -111,10 +111,12 @@ interface Chain {
   version: string | null
   versions: Set<string>
   anchoredAt?: number
-  /** The hashes of the chain's latest seqs, by seq modulo the ring's size: grown with the span
-   * of seqs read, up to RING (a chain of one record holds 16 slots, not RING). */
-  ringSeq: Float64Array
-  ringHash: string[]
+  /** The hashes of the last RING records taken, by seq, oldest taken first (duplicates and
+   * second versions of a seq are told apart with it). A map, not a ring indexed by seq modulo
+   * its size: a ring sized by the span of seqs took 16,384 slots for a forged pod of two
+   * records (seq 1 and 20000), and one sized by records read too evicted records still needed
+   * (an overlapping export read after a gap was a break). */
+  seen: Map<number, string>
   /** time of `first` */
   firstTs: number | null
   /** the chain_start note, while the chain begins in the input after seq 1 */
@@ -136,8 +138,6 @@ interface Front {
   findingsFrom: number
   /** the restart numbering it took (id#n), given back when it merges */
   epoch?: number
-  /** 1 for a front of a chain, 2 for a front of a front, ... */
-  depth: number
 }
 
 /** Records of the spool being read that link one to the next (seq from..to), for following
@@ -146,7 +146,6 @@ interface Front {
 interface SpoolRun { from: number; prev: string; to: number; hash: string; chain: string; at: Position }
 
 const RING = 1 << 14
-const RING_MIN = 16
 const MAX_GAPS = 10_000
 const MAX_FINDINGS = 10_000
 /** Fronts of fronts of one chain (a record is routed up through them), and fronts open at
@@ -369,7 +368,7 @@ export class ChainChecker {
       // front of the front). Past MAX_FRONTS / MAX_FRONT_DEPTH, a record goes the old way (a break).
       const at = formatPosition(pos)
       if (!edited && seq === c.first.seq - 1 && hash === c.first.prev_hash) return this.prepend(c, o, seq, hash, prev, ts, tsText, at, isMarker)
-      if (this.fronts.size < MAX_FRONTS && (c.front?.depth ?? 0) < MAX_FRONT_DEPTH) {
+      if (this.fronts.size < MAX_FRONTS && frontDepth(c) < MAX_FRONT_DEPTH) {
         const p = this.startFront(c, o, seq, hash, prev, ts, tsText, at)
         return this.firstOf(p, o, seq, hash, ts, tsText, at, edited, isMarker)
       }
@@ -391,17 +390,17 @@ export class ChainChecker {
       this.openGap(c, { from: head.seq + 1, to: seq - 1, hashBefore: head.hash, tsBefore: head.tsText, prevHashAfter: prev, tsAfter: tsText, at })
     } else {
       // seq <= head: a duplicate, a late record filling a gap, a conflict or a restart.
-      const slot = seq & (c.ringSeq.length - 1)
-      if (c.ringSeq[slot] === seq) {
+      const known = c.seen.get(seq)
+      if (known !== undefined) {
         // The same stored hash over other content is an edited copy, not a re-delivery.
-        if (c.ringHash[slot] === hash && edited) {
+        if (known === hash && edited) {
           this.edited++
           const f = this.add({ kind: 'edit', chain: c.key, seq, at, message: `${at}: seq ${seq}: content does not match its hash (a copy of a record read before, edited); left out of the sections below` })
           f.between = [this.lastTsText, null]
           this.undated.push(f)
           return 'skip'
         }
-        if (c.ringHash[slot] === hash) {
+        if (known === hash) {
           c.duplicates++
           this.duplicates++
           this.records--
@@ -445,7 +444,7 @@ export class ChainChecker {
       periodFirst: null, periodLast: null,
       gaps: [], declared: new DeclarationIndex(), records: 0, decisions: 0, markers: 0, duplicates: 0,
       version: null, versions: new Set(),
-      ringSeq: new Float64Array(RING_MIN), ringHash: new Array<string>(RING_MIN),
+      seen: new Map(),
       firstTs: ts,
     }
     const anchor = this.pendingAnchor
@@ -481,9 +480,7 @@ export class ChainChecker {
     const n = c.first.seq
     c.first = { seq, hash, prev_hash: prev, timestamp: tsText, at }
     c.firstTs = ts
-    this.growRing(c, seq)
-    const slot = seq & (c.ringSeq.length - 1)
-    if (c.ringSeq[slot] === 0) { c.ringSeq[slot] = seq; c.ringHash[slot] = hash }
+    if (!c.seen.has(seq)) this.see(c, seq, hash)
     this.count(c, isMarker, o, seq, hash, ts, tsText, true)
     // One reorder note per run read backwards.
     const r = c.prepended
@@ -513,7 +510,7 @@ export class ChainChecker {
     const restart = restartFinding(base, key, seq, at, tsText)
     const findingsFrom = this.findings.length
     const p = this.newChain(base.id, key, o, seq, hash, prev, ts, tsText, at, true)
-    p.front = { base, genesis, restart, findingsFrom, depth: (base.front?.depth ?? 0) + 1, ...(epoch !== undefined ? { epoch } : {}) }
+    p.front = { base, genesis, restart, findingsFrom, ...(epoch !== undefined ? { epoch } : {}) }
     this.fronts.add(p)
     const same = this.frontsOf.get(base.id)
     if (same === undefined) this.frontsOf.set(base.id, [p])
@@ -567,12 +564,7 @@ export class ChainChecker {
     for (const g of p.gaps) this.openGap(base, g)
     for (const x of p.declared.startingIn(-Infinity, Infinity)) base.declared.add(x)
     // The front's seqs lie below the base's: kept where the base's own do not take the slot.
-    this.growRing(base, p.first.seq)
-    const mask = base.ringSeq.length - 1
-    for (let i = 0; i < p.ringSeq.length; i++) {
-      const q = p.ringSeq[i]!
-      if (q !== 0 && base.ringSeq[q & mask] === 0) { base.ringSeq[q & mask] = q; base.ringHash[q & mask] = p.ringHash[i]! }
-    }
+    for (const [q, h] of p.seen) if (!base.seen.has(q)) this.see(base, q, h)
     base.records += p.records
     base.decisions += p.decisions
     base.markers += p.markers
@@ -692,33 +684,14 @@ export class ChainChecker {
 
   private remember (c: Chain, seq: number, hash: string): void {
     this.lastChain = c
-    this.growRing(c, seq)
-    const slot = seq & (c.ringSeq.length - 1)
-    c.ringSeq[slot] = seq
-    c.ringHash[slot] = hash
+    c.seen.delete(seq)
+    this.see(c, seq, hash)
   }
 
-  /** Room in c's ring for every seq from the lowest read to the highest, `seq` included, up to
-   * RING slots and twice the records read (seqs far apart do not buy a large ring: a forged
-   * pod of two records, seq 1 and 20000, took RING slots): within it, seqs that fit are never
-   * evicted by another that fits (they differ modulo the size), and the entries move to their
-   * slots of the larger ring. */
-  private growRing (c: Chain, seq: number): void {
-    const size = c.ringSeq.length
-    if (size >= RING) return
-    const span = Math.min(Math.max(c.head.seq, seq) - Math.min(c.first.seq, seq) + 1, 2 * (c.records + 1))
-    if (span <= size) return
-    let next = size
-    while (next < span && next < RING) next *= 2
-    const rs = new Float64Array(next)
-    const rh = new Array<string>(next)
-    const mask = next - 1
-    for (let i = 0; i < size; i++) {
-      const q = c.ringSeq[i]!
-      if (q !== 0) { rs[q & mask] = q; rh[q & mask] = c.ringHash[i]! }
-    }
-    c.ringSeq = rs
-    c.ringHash = rh
+  /** c.seen gets seq; past RING entries the oldest taken goes. */
+  private see (c: Chain, seq: number, hash: string): void {
+    c.seen.set(seq, hash)
+    if (c.seen.size > RING) c.seen.delete(c.seen.keys().next().value!)
   }
 
   private openGap (c: Chain, g: Gap): void {
@@ -822,6 +795,14 @@ export class ChainChecker {
     else if (weighty) this.severeNotListed++
     return full
   }
+}
+
+/** 0 for a chain, 1 for a front of one, 2 for a front of a front, ... (from the links, which
+ * settle() re-points). */
+function frontDepth (c: Chain): number {
+  let d = 0
+  for (let b: Chain = c; b.front !== undefined; b = b.front.base) d++
+  return d
 }
 
 function reorderText (at: string, from: number, to: number, after: number): string {

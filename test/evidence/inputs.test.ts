@@ -680,3 +680,45 @@ t.test('a finding made under a front is filed under the chain it merges into', a
   t.same(r.integrity.chains.map((c) => c.id).sort(), ['x', 'y'])
   t.same(r.integrity.findings.filter((f) => f.kind === 'edit').map((f) => [f.chain, f.seq]), [['y', 2]])
 })
+
+t.test('overlapping exports read out of order: a record sent twice is a duplicate, however far apart its copies are read', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const recs: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= 400; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }, seq, prev)
+    recs.push(s.line)
+    prev = s.hash
+  }
+  const write = (name: string, a: number, b: number): string => { writeFileSync(join(dir, name), recs.slice(a - 1, b).join('\n') + '\n'); return join(dir, name) }
+  // a gap while reading (1..7, then 23..30), then the middle re-sending seq 7
+  const r1 = await buildEvidence({ logs: [write('a.jsonl', 1, 7), write('c.jsonl', 23, 30), write('b.jsonl', 7, 22)] })
+  t.same([r1.integrity.complete, r1.summary.decisions, r1.integrity.duplicates_skipped], [true, 30, 1])
+  // a front merged, then the same export again
+  const late = write('late.jsonl', 301, 400)
+  const early = write('early.jsonl', 1, 300)
+  const r2 = await buildEvidence({ logs: [late, early, early] })
+  t.same([r2.integrity.complete, r2.summary.decisions, r2.integrity.duplicates_skipped], [true, 400, 300])
+  // 140 two-record parts in an order that opens fronts one after another (never more than two
+  // open at once): their depth is counted from the links as they are now
+  const M = 140
+  const order = [M, M - 2]
+  for (let j = 0; ; j++) {
+    const lo = M - 4 - 2 * j
+    const hi = M - 1 - 2 * j
+    if (lo >= 1) order.push(lo)
+    if (hi >= 1) order.push(hi)
+    if (lo < 1 && hi < 1) break
+  }
+  const longer: string[] = []
+  prev = GENESIS_HASH
+  for (let seq = 1; seq <= 2 * M; seq++) {
+    const s = sealEvent({ decision_id: `e${seq}`, labels: { id: 'y' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }, seq, prev)
+    longer.push(s.line)
+    prev = s.hash
+  }
+  const files = order.map((k, i) => { const f = join(dir, `p${i}.jsonl`); writeFileSync(f, longer.slice(2 * (k - 1), 2 * k).join('\n') + '\n'); return f })
+  const r3 = await buildEvidence({ logs: files })
+  t.same([r3.integrity.complete, r3.summary.decisions], [true, 2 * M])
+})

@@ -189,6 +189,10 @@ export class Spool {
   private syncWaiters: Array<(ok: boolean) => void> = []
   /** fdatasyncs in flight (a segment they run on is not dirty, yet not synced either). */
   private syncing = 0
+  /** Asks for the fdatasync a state write waits for, if the periodic one has not come by then. */
+  private syncWaitTimer: NodeJS.Timeout | null = null
+  /** settled() is waiting: a state write does not wait for the periodic fdatasync. */
+  private settling = 0
   private writing = false
   private kickScheduled = false
   private idleWaiters: Array<() => void> = []
@@ -389,11 +393,16 @@ export class Spool {
   /** Resolves when the writers have nothing left to do (queued lines, fd closes, fsyncs,
    * state.json and the deletions it allows). */
   async settled (): Promise<void> {
-    for (;;) {
-      if (!this.isIdle()) await new Promise<void>((resolve) => { this.idleWaiters.push(resolve) })
-      else if (this.stateWriting !== null) await this.stateWriting
-      else return
-    }
+    this.settling++
+    try {
+      for (;;) {
+        // A state write waiting for the periodic fdatasync (syncThrough) gets one now.
+        if (this.syncWaiters.length > 0) this.requestSync()
+        if (!this.isIdle()) await new Promise<void>((resolve) => { this.idleWaiters.push(resolve) })
+        else if (this.stateWriting !== null) await this.stateWriting
+        else return
+      }
+    } finally { this.settling-- }
   }
 
   /**
@@ -585,6 +594,7 @@ export class Spool {
     if (this.fsyncTimer !== null) clearInterval(this.fsyncTimer)
     this.fsyncTimer = null
     await this.settled()
+    if (this.syncWaitTimer !== null) { clearTimeout(this.syncWaitTimer); this.syncWaitTimer = null }
     // The writer is idle and nothing more is accepted: the fds can be closed here.
     for (const s of this.segments) {
       if (s.fd === null) continue
@@ -806,6 +816,7 @@ export class Spool {
           let ok = true
           for (const s of this.segments) if (s.dirty && s.fd !== null && !s.gone && !await this.datasync(s)) ok = false
           for (const w of waiters) w(ok)
+          if (this.syncWaitTimer !== null && this.syncWaiters.length === 0) { clearTimeout(this.syncWaitTimer); this.syncWaitTimer = null }
         }
       }
     } finally {
@@ -893,11 +904,14 @@ export class Spool {
   /**
    * With fsync "interval", the lines up to `acked` are made durable before state.json says they
    * need no delivery: state.json is fsync'd, so after a power loss it acknowledged lines the
-   * segments had lost, and verify-log and bouncer evidence reported them missing (a break). One
-   * fdatasync per state write at most, by the writer (which alone may close the fds), shared with
-   * any other state write waiting then. (Waiting for the periodic one instead held no handle:
-   * a process with nothing else left exited with the state unwritten.) False when it failed
-   * (state.json then keeps the point it had: a restart re-sends, nothing is lost).
+   * segments had lost, and verify-log and bouncer evidence reported them missing (a break). The
+   * writer's periodic fdatasync answers it, so none is added: while the writer waits for one,
+   * the turns' writes (and their requests, in group mode) wait too, and under load uploads go
+   * back to back, so a sync per acknowledgement would multiply those waits. A period longer
+   * than a second is not waited for, nor is any while settled() waits: then the writer is asked
+   * for one (after a second, by a timer that is ref'd, so a process with nothing else left stays
+   * until the state is written). False when it failed (state.json keeps the point it had: a
+   * restart re-sends, nothing is lost).
    */
   private syncThrough (acked: ChainHead): Promise<boolean> {
     if (this.opts.fsync !== 'interval') return RESOLVED_TRUE
@@ -905,9 +919,17 @@ export class Spool {
     if (!unsynced) return RESOLVED_TRUE
     return new Promise((resolve) => {
       this.syncWaiters.push(resolve)
-      this.fsyncDue = true
-      this.kick()
+      if (this.fsyncTimer === null || this.settling > 0) { this.requestSync(); return }
+      this.syncWaitTimer ??= setTimeout(() => {
+        this.syncWaitTimer = null
+        if (this.syncWaiters.length > 0) this.requestSync()
+      }, Math.min(this.opts.fsync_interval_ms, 1000))
     })
+  }
+
+  private requestSync (): void {
+    this.fsyncDue = true
+    this.kick()
   }
 
   private async closeSegment (seg: Segment): Promise<void> {

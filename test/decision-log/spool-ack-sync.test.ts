@@ -79,3 +79,18 @@ t.test('fsync interval: after a failed fdatasync the lines are still not taken f
   sp.ack(5, recs[4]!.hash)
   await waitFor(() => ackedOnDisk(dir) === 5, 10_000, 'a sync that succeeds lets state.json move')
 })
+
+t.test('fsync interval: a state write waits for the periodic fdatasync, and stop() does not wait for the period', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const dir = join(tempDir(t), 'spool')
+  // The period is an hour: only a state write's own request (after a second) or stop() syncs.
+  const lg = new DecisionLogger({ spool_dir: dir, service_url: cp.url, fsync: 'interval', fsync_interval_seconds: 3600, min_delay_seconds: 0.02, max_delay_seconds: 0.05 })
+  await lg.start()
+  for (let i = 0; i < 5; i++) t.equal(lg.record({ path: 'bouncer/decision', input: sampleInput(i), result: { allow: true } }), undefined)
+  await waitFor(() => lg.status().acked_seq === 5, 10_000, 'delivered')
+  await lg.stop(0)
+  t.equal(ackedOnDisk(dir), 5, 'stop() wrote the state, after a sync it asked for')
+  const v = await verifyLog(dir)
+  t.ok(v.ok, v.break?.message ?? 'verifies')
+})

@@ -814,7 +814,10 @@ export class Spool {
           // Every open segment with lines not yet synced: the active one, and one that filled up
           // and waits to be closed.
           let ok = true
-          for (const s of this.segments) if (s.dirty && s.fd !== null && !s.gone && !await this.datasync(s)) ok = false
+          // The segments to sync, taken first: the list can change while a sync awaits (a drop
+          // removes the oldest), and a live walk then skipped the segment after it.
+          const targets = this.segments.filter((s) => s.dirty && s.fd !== null && !s.gone)
+          for (const s of targets) if (s.dirty && s.fd !== null && !s.gone && !await this.datasync(s)) ok = false
           for (const w of waiters) w(ok)
           if (this.syncWaitTimer !== null && this.syncWaiters.length === 0) { clearTimeout(this.syncWaitTimer); this.syncWaitTimer = null }
         }

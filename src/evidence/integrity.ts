@@ -480,7 +480,9 @@ export class ChainChecker {
     const n = c.first.seq
     c.first = { seq, hash, prev_hash: prev, timestamp: tsText, at }
     c.firstTs = ts
-    if (!c.seen.has(seq)) this.see(c, seq, hash)
+    // Below every seq taken: kept only while there is room (the newest hashes are the ones an
+    // overlapping export's re-sent records need).
+    if (c.seen.size < RING && !c.seen.has(seq)) c.seen.set(seq, hash)
     this.count(c, isMarker, o, seq, hash, ts, tsText, true)
     // One reorder note per run read backwards.
     const r = c.prepended
@@ -563,8 +565,12 @@ export class ChainChecker {
     }
     for (const g of p.gaps) this.openGap(base, g)
     for (const x of p.declared.startingIn(-Infinity, Infinity)) base.declared.add(x)
-    // The front's seqs lie below the base's: kept where the base's own do not take the slot.
-    for (const [q, h] of p.seen) if (!base.seen.has(q)) this.see(base, q, h)
+    // The front's seqs lie below the base's: they fill free room only, never pushing out the
+    // base's newest hashes (which re-sent records of its latest part need).
+    for (const [q, h] of p.seen) {
+      if (base.seen.size >= RING) break
+      if (!base.seen.has(q)) base.seen.set(q, h)
+    }
     base.records += p.records
     base.decisions += p.decisions
     base.markers += p.markers

@@ -94,3 +94,47 @@ t.test('fsync interval: a state write waits for the periodic fdatasync, and stop
   const v = await verifyLog(dir)
   t.ok(v.ok, v.break?.message ?? 'verifies')
 })
+
+t.test('fsync interval: a segment dropped while the periodic fdatasync runs does not make it skip the next one', async (t) => {
+  // The real Spool and files; the periodic timer's firing is set by hand (its period is an hour)
+  // and fdatasync is held, so the drop lands while the sync of the segment before the active one
+  // is in flight.
+  const { Spool } = await import('../../src/decision-log/spool.js')
+  const { GENESIS_HASH, sealEvent } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  const sp = new Spool({ dir, segment_max_bytes: 600, fsync: 'interval', fsync_interval_ms: 3_600_000 }) as unknown as {
+    open(): void; close(): Promise<void>; append(l: string, b: number, p: { seq: number; prevHash: string }, h: { seq: number; hash: string }): void
+    ack(seq: number, hash: string): void; dropOldest(): unknown; fsyncDue: boolean
+    segments: Array<{ firstSeq: number; fd: number | null; dirty: boolean }>; syncWaiters: unknown[]
+  }
+  sp.open()
+  t.teardown(async () => { hold = false; for (const f of held.splice(0)) f(); await sp.close() })
+  const hashes: string[] = ['']
+  let prev = GENESIS_HASH
+  const append = (seq: number): void => {
+    const e = sealEvent({ decision_id: `d${seq}`, result: { allow: true } }, seq, prev)
+    const line = e.line + '\n'
+    sp.append(line, Buffer.byteLength(line), { seq, prevHash: prev }, { seq, hash: e.hash })
+    hashes[seq] = e.hash
+    prev = e.hash
+  }
+  const until = async (f: () => boolean, what: string): Promise<void> => { await waitFor(f, 10_000, what) }
+  for (let seq = 1; seq <= 3; seq++) append(seq)
+  hold = true
+  append(4) // the first segment is full: its closing sync is held
+  await until(() => held.length === 1, 'the closing sync held')
+  for (let seq = 5; seq <= 8; seq++) append(seq) // the next segment fills too; seq 7..8 in the active one
+  sp.ack(7, hashes[7]!)
+  await until(() => sp.syncWaiters.length === 1, 'the state write waits for a sync')
+  sp.fsyncDue = true // the periodic sync comes
+  for (const f of held.splice(0)) f()
+  await until(() => held.length === 1, 'the periodic sync of the segment before the active one, held')
+  sp.dropOldest() // the spool overflows meanwhile: the oldest segment leaves the list
+  const active = sp.segments.find((s) => s.firstSeq === 7)!
+  const fd = active.fd
+  hold = false
+  for (const f of held.splice(0)) f()
+  await until(() => ackedOnDisk(dir) === 7, 'state.json at seq 7')
+  t.equal(active.dirty, false, 'the active segment, holding seq 7, was synced before state.json acknowledged it')
+  t.not(fd, null)
+})

@@ -722,3 +722,27 @@ t.test('overlapping exports read out of order: a record sent twice is a duplicat
   const r3 = await buildEvidence({ logs: files })
   t.same([r3.integrity.complete, r3.summary.decisions], [true, 2 * M])
 })
+
+t.test('a large front merged, then an overlapping export of the newest records: re-sent copies, not breaks', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  const N = 40_000
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= N; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
+    lines.push(s.line)
+    prev = s.hash
+  }
+  const write = (name: string, a: number, b: number): string => { writeFileSync(join(dir, name), lines.slice(a - 1, b).join('\n') + '\n'); return join(dir, name) }
+  const later = write('later.jsonl', 20_001, N)
+  const earlier = write('earlier.jsonl', 1, 20_000)
+  const again = write('again.jsonl', 39_000, N)
+  const r = await buildEvidence({ logs: [later, earlier, again] })
+  t.same([r.integrity.complete, r.summary.decisions, r.integrity.duplicates_skipped], [true, N, 1001])
+  // read newest first, then the same newest records again
+  const backwards = join(dir, 'backwards.jsonl')
+  writeFileSync(backwards, [...lines].reverse().join('\n') + '\n')
+  const r2 = await buildEvidence({ logs: [backwards, again] })
+  t.same([r2.integrity.complete, r2.summary.decisions, r2.integrity.duplicates_skipped], [true, N, 1001])
+})

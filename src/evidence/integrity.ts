@@ -134,8 +134,9 @@ interface Front {
   genesis: boolean
   /** the restart finding it is, if it is one */
   restart: Omit<Finding, 'severity'>
-  /** findings from here on may name this chain's key (merged: renamed to base's) */
-  findingsFrom: number
+  /** findings made under this front's own key (a front from seq 1 has one, id#n): renamed to
+   * the base's when it merges */
+  named: Finding[]
   /** the restart numbering it took (id#n), given back when it merges */
   epoch?: number
 }
@@ -171,7 +172,7 @@ export class ChainChecker {
   private readonly order: Chain[] = []
   readonly findings: Finding[] = []
   /** Findings taken back (a chain_start note whose chain turned out to begin at seq 1): left
-   * in place until finish(), so positions in `findings` (Front.findingsFrom) stay true. */
+   * in place until finish() (splicing moved the others under a front's renaming). */
   private readonly withdrawn = new Set<Finding>()
   /** The chain the last record went to (remember). */
   private lastChain: Chain | null = null
@@ -198,6 +199,8 @@ export class ChainChecker {
   private readonly fronts = new Set<Chain>()
   /** The same, by labels.id (at most MAX_FRONT_DEPTH each). */
   private readonly frontsOf = new Map<string, Chain[]>()
+  /** Open fronts with a key of their own (from seq 1: id#n), by that key. */
+  private readonly keyed = new Map<string, Front>()
 
   constructor (private readonly inPeriod: (ts: number | null) => boolean) {}
 
@@ -510,9 +513,9 @@ export class ChainChecker {
       key = `${base.id}#${epoch}`
     }
     const restart = restartFinding(base, key, seq, at, tsText)
-    const findingsFrom = this.findings.length
     const p = this.newChain(base.id, key, o, seq, hash, prev, ts, tsText, at, true)
-    p.front = { base, genesis, restart, findingsFrom, ...(epoch !== undefined ? { epoch } : {}) }
+    p.front = { base, genesis, restart, named: [], ...(epoch !== undefined ? { epoch } : {}) }
+    if (genesis) this.keyed.set(key, p.front)
     this.fronts.add(p)
     const same = this.frontsOf.get(base.id)
     if (same === undefined) this.frontsOf.set(base.id, [p])
@@ -532,13 +535,15 @@ export class ChainChecker {
     const same = this.frontsOf.get(base.id)!
     same.splice(same.indexOf(p), 1)
     if (same.length === 0) this.frontsOf.delete(base.id)
+    if (f.genesis) this.keyed.delete(p.key)
     p.front = undefined
     const n = base.first.seq
     const linked = p.head.seq === n - 1 && p.head.hash === base.first.prev_hash
     // Only a link proves a front from seq 1 to be the base's start: times are whatever a forger
     // wrote (a dated-early seq 1..5 with a marker "declaring" up to the base merged and hid a
-    // removal).
-    if (!linked && f.genesis) {
+    // removal). A link through drop markers does too: the logger declares a drop from the last
+    // record delivered to the first kept, so uploads given late-first meet across it.
+    if (!linked && f.genesis && !(p.head.seq < n - 1 && this.declaredJoin(p, base))) {
       this.add(f.restart)
       return
     }
@@ -555,7 +560,7 @@ export class ChainChecker {
       if (f.epoch === 2) this.epochs.delete(base.id)
       else this.epochs.set(base.id, f.epoch - 1)
     }
-    for (let i = f.findingsFrom; i < this.findings.length; i++) if (this.findings[i]!.chain === p.key) this.findings[i]!.chain = base.key
+    for (const fd of f.named) fd.chain = base.key
     this.add({ kind: 'reorder', chain: base.key, seq: p.first.seq, to_seq: p.head.seq, at: p.first.at, timestamp: p.first.timestamp ?? undefined,
       message: reorderText(p.first.at, p.first.seq, p.head.seq, n) })
     if (p.head.seq === n - 1) {
@@ -582,6 +587,18 @@ export class ChainChecker {
     base.first = p.first
     base.firstTs = p.firstTs
     this.restartAt(base)
+  }
+
+  /** Drop markers of base and front together declare every seq between the front's last record
+   * and the base's first, starting from the one and ending at the other (both edge hashes). */
+  private declaredJoin (p: Chain, base: Chain): boolean {
+    const from = p.head.seq + 1
+    const to = base.first.seq - 1
+    const all = new DeclarationIndex<{ d: DropDeclaration; finding: Finding }>()
+    for (const x of base.declared.startingIn(-Infinity, Infinity)) all.add(x)
+    for (const x of p.declared.startingIn(-Infinity, Infinity)) all.add(x)
+    if (all.firstUncovered(from, to) !== undefined) return false
+    return all.startingAt(from)?.d.from_prev_hash === p.head.hash && all.endingAt(to)?.d.to_hash === base.first.prev_hash
   }
 
   /** The chain's start moved down (records before its first were read later): its chain_start
@@ -795,6 +812,7 @@ export class ChainChecker {
   private add (f: Omit<Finding, 'severity'>, severity: Severity = SEVERITY[f.kind]): Finding {
     const full: Finding = { severity, ...f }
     this.findingCounts[f.kind] = (this.findingCounts[f.kind] ?? 0) + 1
+    if (this.keyed.size > 0 && f.chain !== null) this.keyed.get(f.chain)?.named.push(full)
     // A chain_start note can make a bounded period incomplete (report.ts): kept as breaks are.
     const weighty = severity !== 'note' || f.kind === 'chain_start'
     if (weighty ? this.findings.length < MAX_SEVERE : this.findings.length < MAX_FINDINGS) this.findings.push(full)

@@ -746,3 +746,38 @@ t.test('a large front merged, then an overlapping export of the newest records: 
   const r2 = await buildEvidence({ logs: [backwards, again] })
   t.same([r2.integrity.complete, r2.summary.decisions, r2.integrity.duplicates_skipped], [true, N, 1001])
 })
+
+t.test('uploads either side of a declared drop, given late-first: joined through the marker, one chain, the drop reported', async (t) => {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const dir = tempDir(t)
+  // seq 1..420; 100..150 dropped (spool full) and declared by a marker at seq 400, as the logger
+  // writes it: from the last record delivered (99) to the last one dropped (150)
+  const hashes: string[] = [GENESIS_HASH]
+  const lines = new Map<number, string>()
+  for (let seq = 1; seq <= 420; seq++) {
+    const ev: Record<string, unknown> = seq === 400
+      ? { decision_id: 'm', labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), drop: { reason: 'spool_full', from_seq: 100, to_seq: 150, count: 51, from_prev_hash: hashes[99], to_hash: hashes[150] } }
+      : { decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString(), result: { allow: true } }
+    const s = sealEvent(ev, seq, hashes[seq - 1]!)
+    hashes.push(s.hash)
+    if (seq < 100 || seq > 150) lines.set(seq, s.line)
+  }
+  const write = (name: string, a: number, b: number): string => {
+    const out: string[] = []
+    for (let q = a; q <= b; q++) if (lines.has(q)) out.push(lines.get(q)!)
+    writeFileSync(join(dir, name), out.join('\n') + '\n')
+    return join(dir, name)
+  }
+  const a = write('a.jsonl', 1, 99)
+  const b = write('b.jsonl', 151, 420)
+  for (const logs of [[a, b], [b, a]]) {
+    const name = logs.map((l) => l.split('/').pop()).join(', ')
+    const r = await buildEvidence({ logs })
+    t.same(r.integrity.findings.filter((f) => f.severity !== 'note').map((f) => [f.kind, f.severity, f.seq, f.to_seq]), [['drop', 'loss', 100, 150]], name)
+    t.same(r.integrity.chains.map((c) => [c.id, c.first.seq, c.last.seq, c.records]), [['x', 1, 420, 369]], name)
+  }
+  // the same front without the marker's edge matching (its last record is not the one declared before the drop): a restart
+  const a2 = write('a2.jsonl', 1, 98)
+  const r2 = await buildEvidence({ logs: [b, a2] })
+  t.ok(r2.integrity.findings.some((f) => f.kind === 'restart'), 'a front that stops short of the declared range is not joined')
+})

@@ -117,8 +117,6 @@ interface Chain {
    * records (seq 1 and 20000), and one sized by records read too evicted records still needed
    * (an overlapping export read after a gap was a break). */
   seen: Map<number, string>
-  /** time of `first` */
-  firstTs: number | null
   /** the chain_start note, while the chain begins in the input after seq 1 */
   startFinding?: Finding
   /** the reorder note of the last run of records taken below `first` (prepend) */
@@ -448,7 +446,6 @@ export class ChainChecker {
       gaps: [], declared: new DeclarationIndex(), records: 0, decisions: 0, markers: 0, duplicates: 0,
       version: null, versions: new Set(),
       seen: new Map(),
-      firstTs: ts,
     }
     const anchor = this.pendingAnchor
     this.pendingAnchor = null
@@ -475,6 +472,7 @@ export class ChainChecker {
       c.startFinding = this.add(chainStart(key, label, seq, prev, tsText, at))
     }
     void o
+    void ts
     return c
   }
 
@@ -482,7 +480,6 @@ export class ChainChecker {
   private prepend (c: Chain, o: Record<string, unknown>, seq: number, hash: string, prev: string, ts: number | null, tsText: string | null, at: string, isMarker: boolean): Disposition {
     const n = c.first.seq
     c.first = { seq, hash, prev_hash: prev, timestamp: tsText, at }
-    c.firstTs = ts
     // Below every seq taken: kept only while there is room (the newest hashes are the ones an
     // overlapping export's re-sent records need).
     if (c.seen.size < RING && !c.seen.has(seq)) c.seen.set(seq, hash)
@@ -585,7 +582,6 @@ export class ChainChecker {
     for (const v of p.versions) base.versions.add(v)
     base.version ??= p.version
     base.first = p.first
-    base.firstTs = p.firstTs
     this.restartAt(base)
   }
 

@@ -2,6 +2,7 @@
 // Every setting lives here with its default and a description; the Helm chart reuses the
 // exported schema (values.schema.json), env-var names are derived from it (see env.ts).
 // Units are in key names (*_seconds, *_bytes). Each component reads only its own section.
+import { CREDENTIAL_HEADER_NAMES, CREDENTIAL_PARAM_NAMES } from '../decision-log/credential-names.js'
 
 const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', description, ...extra }) as const
 const bool = (description: string, dflt: boolean) => ({ type: 'boolean', default: dflt, description }) as const
@@ -26,14 +27,14 @@ const httpStatus = (description: string, dflt: number) => int(description, dflt,
  * billions.
  */
 export const DEFAULT_EVAL_STEP_BUDGET = 10_000_000
-// Credentials kept out of decision logs by default (the decision log's own defaults, for
-// loggers built without this schema, are these same lists: src/decision-log).
-// x-api-key and x-auth-token are the common API-key / session-token headers.
-export const DEFAULT_ERASE_HEADERS: readonly string[] = Object.freeze(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
-export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = Object.freeze(['access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret', 'client_secret', 'client_assertion'])
+// Credentials kept out of decision logs by default: the names `bouncer evidence` reports as
+// credentials (one list, src/decision-log/credential-names.ts). The decision log's own defaults,
+// for loggers built without this schema, are these same lists.
+export const DEFAULT_ERASE_HEADERS: readonly string[] = CREDENTIAL_HEADER_NAMES
+export const DEFAULT_ERASE_QUERY_PARAMS: readonly string[] = CREDENTIAL_PARAM_NAMES
 
 const tlsOptions = section('TLS client options', {
-  enabled: bool('redis: use TLS even with a redis:// URL; HTTP clients choose TLS by the URL scheme, so with an http:// URL this is a config error (use https://)', false),
+  enabled: bool('use TLS. A Redis client uses it even with a redis:// URL; an HTTP client (upstream, bundle server, control plane) takes TLS from its URL: https:// is TLS, and true with an http:// URL is a config error', false),
   ca_file: str('PEM file with CA certificates to trust'),
   cert_file: str('PEM client certificate (mTLS)'),
   key_file: str('PEM client key (mTLS)'),

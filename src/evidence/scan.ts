@@ -11,6 +11,7 @@
 // (readBodyText: JSON, a form, or other text), with this scan's own lists of names.
 
 import { Buffer } from 'node:buffer'
+import { CREDENTIAL_BODY_FIELD_NAMES, CREDENTIAL_HEADER_NAMES, CREDENTIAL_PARAM_NAMES } from '../decision-log/credential-names.js'
 import { compileClaimMatcher, compileNameMatcher, decodeName, encodedCredential, firstFragmentSegment, forEachParam, mayHaveUrlParams, pathEnd, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
@@ -19,32 +20,17 @@ export interface CredentialHit {
   kind: string
 }
 
-/** Header names whose value is a credential (lower case). */
-const CREDENTIAL_HEADERS = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'apikey', 'x-apikey',
-  'x-auth-token', 'x-access-token', 'x-id-token', 'x-refresh-token', 'x-session-token', 'x-amz-security-token',
-  'x-vault-token', 'private-token', 'x-goog-iam-authorization-token', 'x-csrf-token', 'x-xsrf-token',
-  'x-client-secret', 'x-upstream-authorization', 'x-forwarded-access-token', 'x-ms-token-aad-access-token',
-])
+/** Header names whose value is a credential (lower case): what the decision log erases by default. */
+const CREDENTIAL_HEADERS = new Set(CREDENTIAL_HEADER_NAMES)
 
 /** Query / body field names whose value is a credential (lower case, compared decoded). */
-const CREDENTIAL_FIELDS = compileNameMatcher([
-  'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'api-key', 'key', 'password', 'passwd',
-  'secret', 'client_secret', 'private_key', 'session', 'sessionid', 'session_id', 'auth', 'authorization',
-  'x-amz-signature', 'x-amz-security-token', 'x-amz-credential', 'sig', 'signature', 'client_assertion',
-])
+const CREDENTIAL_FIELDS = compileNameMatcher(CREDENTIAL_PARAM_NAMES)
 
 /** Body field names: the unambiguous ones only ("key" or "session" in a JSON body is usually data). */
-const CREDENTIAL_BODY_FIELDS = compileNameMatcher([
-  'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
-  'client_secret', 'private_key', 'client_assertion',
-])
+const CREDENTIAL_BODY_FIELDS = compileNameMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 
 /** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
-const CREDENTIAL_CLAIMS = compileClaimMatcher([
-  'access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'password', 'passwd', 'secret',
-  'client_secret', 'private_key', 'client_assertion',
-])
+const CREDENTIAL_CLAIMS = compileClaimMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 
 const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]'])
 

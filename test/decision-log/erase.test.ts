@@ -13,6 +13,8 @@ import {
 } from '../../src/decision-log/index.js'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 import { tempDir } from './fixtures/control-plane.js'
+import { CREDENTIAL_HEADER_NAMES, CREDENTIAL_PARAM_NAMES } from '../../src/decision-log/credential-names.js'
+import { scanEvent } from '../../src/evidence/scan.js'
 
 const SECRETS = ['S-query', 'S-query2', 'S-apikey', 'S-semi', 'S-pq', 'S-pqsemi', 'S-body', 'S-body-nested', 'S-body-list', 'S-header', 'S-cookie']
 const leaked = (text: string): string[] => SECRETS.filter((s) => text.includes(s))
@@ -147,7 +149,8 @@ t.test('hidden forms are scrubbed: separators in a parameter name, percent-encod
 })
 
 t.test('default erase_headers: the standard credential headers and x-api-key / x-auth-token', async (t) => {
-  t.same(DEFAULT_ERASE_HEADERS, ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
+  t.same(DEFAULT_ERASE_HEADERS.slice(0, 6), ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'])
+  t.same(DEFAULT_ERASE_HEADERS, CREDENTIAL_HEADER_NAMES, 'every header `bouncer evidence` counts as a credential')
   const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
   t.same(cfg.erase_headers, DEFAULT_ERASE_HEADERS, 'the default when erase_headers is not set')
   const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
@@ -170,13 +173,14 @@ t.test('default erase_headers: the standard credential headers and x-api-key / x
 })
 
 t.test('configuration: the auth header joins erase_headers; erase_query_params has a default and can be set', async (t) => {
-  t.same(DEFAULT_ERASE_QUERY_PARAMS, ['access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret', 'client_secret', 'client_assertion'])
+  t.same(DEFAULT_ERASE_QUERY_PARAMS.slice(0, 12), ['access_token', 'id_token', 'refresh_token', 'token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret', 'client_secret', 'client_assertion'])
+  t.same(DEFAULT_ERASE_QUERY_PARAMS, CREDENTIAL_PARAM_NAMES, 'every parameter `bouncer evidence` counts as a credential')
   const schemaDefault = (configSchema as any).properties.decision_logs.properties.erase_query_params.default
   t.same(schemaDefault, DEFAULT_ERASE_QUERY_PARAMS, 'the config schema has the same default')
   const headerDefault = (configSchema as any).properties.decision_logs.properties.erase_headers.default
   t.same(headerDefault, [...DEFAULT_ERASE_HEADERS], 'erase_headers: the config schema default is the logger\'s (x-api-key, x-auth-token included)')
-  const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Session-Token' })
-  t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-session-token'])
+  const c = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Tenant-Session' })
+  t.same(c.erase_headers, [...DEFAULT_ERASE_HEADERS, 'x-tenant-session'])
   t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'X-Auth-Token' }).erase_headers, DEFAULT_ERASE_HEADERS, 'a default one is not added twice')
   t.same(c.erase_query_params, DEFAULT_ERASE_QUERY_PARAMS)
   t.same(resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }, { auth_header: 'authorization' }).erase_headers, DEFAULT_ERASE_HEADERS, 'not twice')
@@ -305,7 +309,7 @@ t.test('each form is decoded once, as parsers do; ordinary encoded URLs stay as 
   t.equal(pathOf('/x/' + encodeURIComponent(';token=S-once/' + encodeURIComponent(';token=inner'))).attributes.request.http.path,
     '/x/' + encodeURIComponent(';token=[REDACTED]/' + encodeURIComponent(';token=inner')).replace(/%3D/g, '=').replace(/%5B/g, '[').replace(/%5D/g, ']'))
   // A decoded value is a credential only when it holds parameters (a separator): `key=PROJ-1` is a search.
-  for (const url of ['/x?jql=key%3DPROJ-1', '/x?q=token%3D1', '/a;v=1/b', '/files/a%2Fb', '/p?q=a%3Fb', '/p?sig=ab/cd+ef==&x=1']) {
+  for (const url of ['/x?jql=key%3DPROJ-1', '/x?q=token%3D1', '/a;v=1/b', '/files/a%2Fb', '/p?q=a%3Fb', '/p?s=ab/cd+ef==&x=1']) {
     t.equal(pathOf(url).attributes.request.http.path, url, `${url} unchanged`)
   }
   // parsed_path holds the decoded segment: its "?" is read there as in the path.
@@ -322,4 +326,32 @@ t.test('process logs: a query object loses credential members and values holding
   t.notOk(JSON.stringify(out).includes('S-pl'), JSON.stringify(out))
   t.same(out.query, { keep: 'a', next: '/cb?token=[REDACTED]' })
   t.equal(out.url, '/api;access_token=[REDACTED]/x')
+})
+
+t.test('a log written with the default erasure passes `bouncer evidence`\'s credential scan', async (t) => {
+  // Every name the scan counts as a credential, as a header, a query parameter (raw and
+  // bracketed) and a referer parameter; the event built with the defaults must hold none.
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const headers: Record<string, string> = { accept: '*/*' }
+  for (const [i, h] of CREDENTIAL_HEADER_NAMES.entries()) headers[h.toUpperCase()] = `Bearer SECRETHDR${i}xxxxxxxx`
+  const params = CREDENTIAL_PARAM_NAMES.flatMap((p, i) => [`${encodeURIComponent(p)}=SECRETQ${i}`, `${encodeURIComponent(p.toUpperCase())}[]=SECRETB${i}`])
+  const query = params.join('&')
+  headers.referer = `https://app.example/cb?${query}`
+  const parsedQuery: Record<string, string[]> = {}
+  for (const kv of params) { const [k, v] = kv.split('='); parsedQuery[decodeURIComponent(k!)] = [v!] }
+  const { event } = build({
+    path: 'p',
+    input: { attributes: { request: { http: { method: 'GET', path: `/v1/products?${query}`, headers } } }, parsed_query: parsedQuery },
+    result: true,
+  })
+  t.same(scanEvent(event as unknown as Record<string, unknown>), [], 'no credential found by the scan')
+  t.notOk(/SECRET(HDR|Q|B)\d/.test(JSON.stringify(event)), 'no credential value in the event')
+  // The report from the fresh-user review: these five reached the log in clear.
+  const five = build({
+    path: 'p',
+    input: { attributes: { request: { http: { method: 'GET', path: '/v1/products?api-key=S1xxxxxx&X-Amz-Signature=S2xxxxxx', headers: { 'private-token': 'S3xxxxxx', 'x-vault-token': 'S4xxxxxx', 'x-access-token': 'S5xxxxxx' } } } } },
+    result: true,
+  }).event
+  t.notOk(/S[1-5]xxxxxx/.test(JSON.stringify(five)), JSON.stringify(five))
 })

@@ -225,7 +225,13 @@ function checkQuery (query: string): string | undefined {
   for (let i = 0; i < query.length; i++) {
     const c = query.charCodeAt(i)
     if (c === 37) {
-      if (hexVal(query.charCodeAt(i + 1)) < 0 || hexVal(query.charCodeAt(i + 2)) < 0) return 'malformed percent-encoding in query'
+      const hi = hexVal(query.charCodeAt(i + 1))
+      const lo = hexVal(query.charCodeAt(i + 2))
+      if (hi < 0 || lo < 0) return 'malformed percent-encoding in query'
+      // %00: an upstream in C (or one passing values to C) ends the value there, so "admin%00x"
+      // would be "admin" to it and "admin\u0000x" to the policy. Other encoded controls are
+      // data (%0A is a line break in a GET form's text field) and reach both decoded alike.
+      if (hi === 0 && lo === 0) return 'encoded NUL (%00) in query'
       i += 2
       continue
     }

@@ -83,11 +83,20 @@ t.test('rejected by default', async (t) => {
     ['/a?x=%zz', /malformed percent-encoding in query/],
     ['/a?x=%C0%AF', /UTF-8 in query/],
     ['/a?x=\u00e9', /non-ASCII byte in query/],
+    ['/a?user=admin%00x', /encoded NUL \(%00\) in query/],
+    ['/a?x=1&%00=2', /encoded NUL/],
   ]
   for (const [input, why] of cases) {
     const r = norm(input)
     t.notOk(r.ok, `${JSON.stringify(input)} rejected`)
     if (!r.ok) t.match(r.reason, why, `${JSON.stringify(input)}: ${r.reason}`)
+  }
+})
+
+t.test('other encoded control characters in the query are data, forwarded as they came', async (t) => {
+  for (const q of ['text=line1%0D%0Aline2', 'x=%7F', 'x=%01%1f', 'x=%0a']) {
+    const r = norm(`/a?${q}`)
+    t.ok(r.ok && r.query === q, `${q} kept`)
   }
 })
 

@@ -2,6 +2,7 @@
 // it takes the pipeline's request and upgrade handlers and hands them to src/proxy/listener.ts,
 // which builds the http/https/HTTP/2 server the config asks for (server.tls, server.http2).
 // The admin port is plain node:http (src/health/admin.ts).
+import { randomUUID } from 'node:crypto'
 import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -12,7 +13,7 @@ import { createAdminServer } from '../health/admin.js'
 import type { Health } from '../health/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { createProxyServer, type ProxyServer, type RequestListener, type UpgradeListener } from '../proxy/listener.js'
-import { afterPendingAnswers, endAndReap } from '../proxy/respond.js'
+import { afterPendingAnswers, endAndReap, errorReply, sendReply } from '../proxy/respond.js'
 import { loadServerTls } from '../proxy/tls.js'
 
 export interface ProxyHandlers {
@@ -49,10 +50,13 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     const [reason, error, text] = CLIENT_ERRORS[status]!
     metrics.rejected.inc({ reason })
-    log.info({ code: err.code, status }, 'malformed request rejected')
-    const body = `{"error":"${error}"}`
+    // No request was parsed, so no client id: a fresh one, in the header and the body as on
+    // every answer the bouncer writes.
+    const requestId = randomUUID()
+    log.info({ code: err.code, status, request_id: requestId }, 'malformed request rejected')
+    const body = `{"error":"${error}","request_id":"${requestId}"}`
     if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
+      socket.write(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
     }
     socket.destroy()
   }
@@ -83,6 +87,13 @@ export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: Pro
       afterPendingAnswers(socket, () => endAndReap(socket, CLOSING_RAW))
     },
     onClientError: clientErrorHandler(metrics, log),
+    onExpectationFailed: (req, res) => {
+      // Node would answer a bare 417; ours carries a request id like every other answer.
+      const requestId = randomUUID()
+      metrics.rejected.inc({ reason: 'malformed' })
+      log.info({ status: 417, request_id: requestId, expect: String(req.headers.expect ?? '').slice(0, 64) }, 'malformed request rejected')
+      sendReply(res, errorReply(417, requestId), true)
+    },
     onClientCertificateRejected: () => metrics.rejected.inc({ reason: 'client_certificate' }),
     onStreamTimeout: () => metrics.rejected.inc({ reason: 'request_timeout' }),
     onConnectionDropped: () => metrics.rejected.inc({ reason: 'max_connections' }),

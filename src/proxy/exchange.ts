@@ -19,6 +19,8 @@ export interface ClientRequest extends Readable {
   readonly method?: string
   readonly url?: string
   readonly headers: IncomingHttpHeaders
+  /** name, value, name, value, ... as received (HTTP/1.1: repeated fields each appear) */
+  readonly rawHeaders: readonly string[]
   readonly httpVersion: string
   readonly httpVersionMajor: number
   readonly socket: { readonly remoteAddress?: string; readonly remotePort?: number; readonly localAddress?: string; readonly localPort?: number }

@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   readonly onUpgrade: UpgradeListener
   /** HTTP/1.1 parse errors (431, 408, 400 answers); default: the socket is destroyed. */
   readonly onClientError?: (err: NodeJS.ErrnoException, socket: Duplex) => void
+  /** An HTTP/1.1 request whose Expect is not 100-continue (417); default: Node's bare 417. */
+  readonly onExpectationFailed?: (req: IncomingMessage, res: ServerResponse) => void
   readonly log: Logger
   /** A TLS connection closed because its client certificate did not verify (client_certificates "request"). */
   readonly onClientCertificateRejected?: (reason: string) => void
@@ -190,6 +192,11 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
     server.on('drop', () => opts.onConnectionDropped?.())
   }
   server.on('upgrade', opts.onUpgrade)
+  // CONNECT (an authority-form target): Node hands over the socket as for an Upgrade and, with
+  // no listener, closes it unanswered. The upgrade path answers it as plain HTTP: the target
+  // is refused (path.reject_status), with a request id, logged and counted.
+  server.on('connect', opts.onUpgrade)
+  if (opts.onExpectationFailed) server.on('checkExpectation', opts.onExpectationFailed)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (opts.onClientError) opts.onClientError(err, socket)
     else socket.destroy()

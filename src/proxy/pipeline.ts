@@ -199,6 +199,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     }
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // HTTP/2 carries any token as :method; HTTP/1.1's parser takes only the methods it knows,
     // in upper case. `delete` is not DELETE to a policy, but frameworks that upper-case the
     // method (Werkzeug) would route it as DELETE: over HTTP/2, the same methods as HTTP/1.1.
@@ -494,6 +495,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
       return refuse('an HTTP/1.1 Upgrade request without Host', 'BOUNCER_ERR_PROXY_BAD_REQUEST', 'malformed')
     }
+    if (manyHosts(req.rawHeaders)) return refuse('more than one Host header', 'BOUNCER_ERR_PROXY_BAD_REQUEST', 'malformed')
     // A body on an Upgrade request is refused. Tunnelled, it would go into the tunnel as the
     // first bytes of the new protocol, after a decision on headers that announced it as a body
     // (WebSocket handshakes have none); answered as plain HTTP, it cannot be re-framed.
@@ -621,6 +623,22 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   return { onRequest, onUpgrade }
 }
 
+
+/**
+ * Two Host fields: RFC 9112 §3.2 requires a 400. Node keeps the first in req.headers; a proxy
+ * or upstream that takes the last would route by another host than the one the policy judged.
+ */
+function manyHosts (raw: readonly string[]): boolean {
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!
+    if (n.length === 4 && n.toLowerCase() === 'host') {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
+}
 
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */
 function hostOf (req: ClientRequest): string | undefined {

@@ -53,6 +53,39 @@ t.test('malformed requests', async (t) => {
     t.equal(up.requests.length, 0)
   })
 
+  t.test('two Host headers, CONNECT, parser errors and a failed Expect: answered with a request id, counted, never forwarded', async (t) => {
+    const metric = async (re: RegExp): Promise<number> => {
+      const text = await (await request(b.adminUrl + '/metrics')).body.text()
+      return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
+    }
+    const rejected = /^bouncer_rejected_requests_total\{reason="(?:malformed|bad_target)"\} (\d+)$/gm
+    const before = up.requests.length
+    const cases: Array<[string, number]> = [
+      ['GET /public HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
+      ['GET /public HTTP/1.1\r\nhost: a\r\nX-A: 1\r\nHOST: a\r\n\r\n', 400], // the same value twice too
+      ['GET /public HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 400],
+      ['CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', 400],
+      ['FOO /public HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['GET /public HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417],
+    ]
+    for (const [payload, status] of cases) {
+      const n0 = await metric(rejected)
+      const r = await rawRequest(b.port, payload)
+      const what = JSON.stringify(payload.slice(0, 48))
+      t.equal(r.status, status, `${what} → ${status}`)
+      const id = /\r\nx-request-id: ([0-9a-f-]{36})\r\n/i.exec(r.text)?.[1]
+      t.ok(id !== undefined, `${what}: x-request-id`)
+      const body = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { request_id?: string }
+      t.equal(body.request_id, id, `${what}: the body's request_id is the header's`)
+      t.equal(await metric(rejected), n0 + 1, `${what}: counted once as rejected`)
+    }
+    t.equal(up.requests.length, before, 'nothing reached the upstream')
+    const ok = await request(`${b.url}/public/x`)
+    t.equal(ok.statusCode, 200, 'still serving')
+    await ok.body.dump()
+    up.requests.length = 0 // the tests below count from none
+  })
+
   t.test('a client that hangs up mid-body is counted once, as a request, not also as malformed', { timeout: 10_000 }, async (t) => {
     const metric = async (): Promise<string> => (await (await request(b.adminUrl + '/metrics')).body.text())
     const total = (text: string, re: RegExp): number => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)

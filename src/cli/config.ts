@@ -1,6 +1,6 @@
 // bouncer config schema            print the configuration JSON Schema (Helm's values.schema.json source)
 // bouncer config check [run flags] validate file + env + flags like `run` does; print the result
-import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
+import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags, problemsText, requiredToRun } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
 import { suggest } from './args.js'
 import { redactUrl } from '../redact-url.js'
@@ -49,10 +49,13 @@ export async function main (argv: string[]): Promise<number> {
     try {
       const flags = parseConfigFlags(rest)
       const config = loadConfig({ file: flags.file, env: process.env, flags: flags.flags })
+      // What run refuses beyond the schema (no upstream, no policy source) is refused here too.
+      const problems = requiredToRun(config)
+      if (problems.length > 0) { process.stderr.write(problemsText('config check', problems)); return 2 }
       process.stdout.write(JSON.stringify(redact(config), null, 2) + '\n')
       return 0
     } catch (e) {
-      if (e instanceof ConfigError) process.stderr.write(`invalid configuration:\n${e.problems.map((p) => `  - ${p}\n`).join('')}`)
+      if (e instanceof ConfigError) process.stderr.write(problemsText('config check', e.problems))
       else if (isBouncerError(e)) process.stderr.write(`${e.message}\n`)
       else throw e
       return 2

@@ -4,7 +4,7 @@
 // configuration: one line per bad field, exit 2. SIGTERM/SIGINT: graceful, bounded shutdown,
 // exit 0.
 import { buildApp } from '../index.js'
-import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags } from '../config/index.js'
+import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags, problemsText, requiredToRun } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
 import { suggest } from './args.js'
 
@@ -69,7 +69,7 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     config = loadConfig({ file: flags.file, env: io.env, flags: flags.flags })
   } catch (e) {
     if (e instanceof ConfigError) {
-      io.stderr(`bouncer run: invalid configuration (${e.problems.length} problem${e.problems.length === 1 ? '' : 's'}):\n${e.problems.map((p) => `  - ${p}\n`).join('')}`)
+      io.stderr(problemsText('run', e.problems))
     } else if (isBouncerError(e)) {
       const unknown = /unknown flag "([^"]+)"/.exec(e.message)
       const hint = unknown !== null ? suggest(unknown[1], KNOWN_FLAGS) : undefined
@@ -77,11 +77,9 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     } else throw e
     return 2
   }
-  const problems: string[] = []
-  if (!config.upstream.url && config.mode !== 'ext_authz') problems.push('upstream.url: is required (--upstream or BOUNCER_UPSTREAM_URL) unless --mode ext_authz')
-  if (!config.policy.path && !config.bundles.service_url) problems.push('policy.path: is required (--policy or BOUNCER_POLICY_PATH) unless bundles.service_url is set')
+  const problems = requiredToRun(config)
   if (problems.length) {
-    io.stderr(`bouncer run: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}\n`).join('')}`)
+    io.stderr(problemsText('run', problems))
     return 2
   }
 

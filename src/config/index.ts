@@ -3,7 +3,7 @@
 // through the `env` object its caller passes in.
 export { configSchema } from './schema.js'
 export type { BouncerConfig, TlsOptions, MaskRuleConfig, JwtKeyConfig } from './schema.js'
-export { loadConfig, createConfig, resolveConfig, readConfigFile, ConfigError } from './load.js'
+export { loadConfig, createConfig, resolveConfig, readConfigFile, ConfigError, requiredToRun, problemsText } from './load.js'
 export type { LoadConfigOptions, DeepPartial } from './load.js'
 export { parseConfigFlags, FLAG_PATHS, FLAGS_HELP } from './flags.js'
 export type { ParsedFlags } from './flags.js'

@@ -374,3 +374,19 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   return p
 }
 
+/**
+ * What `bouncer run` needs beyond a valid configuration (which a library user building the app
+ * in code may supply otherwise): an upstream unless in ext_authz mode, and a policy source.
+ * `bouncer config check` reports the same, so a CI gate on it passes only what run starts.
+ */
+export function requiredToRun (config: BouncerConfig): string[] {
+  const problems: string[] = []
+  if (!config.upstream.url && config.mode !== 'ext_authz') problems.push('upstream.url: is required (--upstream or BOUNCER_UPSTREAM_URL) unless --mode ext_authz')
+  if (!config.policy.path && !config.bundles.service_url) problems.push('policy.path: is required (--policy or BOUNCER_POLICY_PATH) unless bundles.service_url is set')
+  return problems
+}
+
+/** The heading of a list of configuration problems, as run and config check print it. */
+export function problemsText (command: string, problems: readonly string[]): string {
+  return `bouncer ${command}: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}\n`).join('')}`
+}

@@ -283,6 +283,7 @@ t.test('config check: passwords in URLs, query tokens and JWK secrets are redact
     'upstream: {url: "http://upuser:UPSTREAMPASS@127.0.0.1:3000"}',
     'auth: {jwt: {enabled: true, jwks_url: "https://idp.example/jwks?api_key=JWKSQUERYKEY", keys: [{alg: HS256, kid: k, jwk: {kty: oct, k: "SUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRT"}}]}}',
     'cache: {redis: {url: "rediss://default:REDISPASS@redis:6380"}}',
+    'policy: {path: policies}',
   ].join('\n'))
   // Without the test run's own BOUNCER_* variables (config check reads the environment too).
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')))
@@ -291,4 +292,22 @@ t.test('config check: passwords in URLs, query tokens and JWK secrets are redact
   t.notMatch(r.stdout, /UPSTREAMPASS|JWKSQUERYKEY|REDISPASS|SUNSRVRT/)
   t.match(r.stdout, /upuser:\*\*\*@127\.0\.0\.1:3000/)
   t.match(r.stdout, /api_key=\*\*\*/)
+})
+
+t.test('config check refuses what run refuses: no upstream, no policy source', async t => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BOUNCER_')))
+  const none = await run(['config', 'check'], { env })
+  t.equal(none.code, 2)
+  t.match(none.stderr, /^bouncer config check: invalid configuration \(2 problems\):\n {2}- upstream\.url: is required/)
+  t.match(none.stderr, /policy\.path: is required/)
+  const noPolicy = await run(['config', 'check', '--upstream', 'http://127.0.0.1:3000'], { env })
+  t.equal(noPolicy.code, 2)
+  t.match(noPolicy.stderr, /\(1 problem\):\n {2}- policy\.path: is required/)
+  const both = await run(['config', 'check', '--upstream', 'http://127.0.0.1:3000', '--policy', 'policies'], { env })
+  t.equal(both.code, 0, both.stderr)
+  const ext = await run(['config', 'check', '--mode', 'ext_authz', '--policy', 'policies', '--set', 'ext_authz.http.enabled=true'], { env })
+  t.equal(ext.code, 0, `ext_authz needs no upstream: ${ext.stderr}`)
+  const bad = await run(['config', 'check', '--upstream', 'http://127.0.0.1:3000', '--policy', 'policies', '--set', 'server.port=x'], { env })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /^bouncer config check: invalid configuration \(1 problem\):/, 'schema problems under the same heading as run\'s')
 })

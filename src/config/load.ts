@@ -76,6 +76,23 @@ const SERVICE_LINK = /^BOUNCER(?:_[A-Z0-9]+)*_(?:SERVICE_HOST|SERVICE_PORT(?:_[A
 
 /** The value Kubernetes gives <SERVICE>_PORT: the Service's first port as a URL. */
 const SERVICE_LINK_VALUE = /^(?:tcp|udp|sctp):\/\/(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F:]+\]?):\d{1,5}$/
+const IP = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/
+const PORT_NUMBER = /^\d{1,5}$/
+
+/**
+ * Whether `name`=`text` is a variable Kubernetes injects as a service link: the name's form and
+ * a value of the kind Kubernetes writes for that form. A name alone is not enough: every
+ * BOUNCER_<anything>_PORT has a service link's form, so a typo of a setting
+ * (BOUNCER_ADMN_PORT=9999) would be skipped unreported.
+ */
+function isServiceLink (name: string, text: string): boolean {
+  if (!SERVICE_LINK.test(name)) return false
+  const t = text.trim()
+  if (name.endsWith('_SERVICE_HOST') || name.endsWith('_ADDR')) return IP.test(t)
+  if (/_SERVICE_PORT(?:_[A-Z0-9_]+)?$/.test(name) || /_PORT_\d+_(?:TCP|UDP|SCTP)_PORT$/.test(name)) return PORT_NUMBER.test(t)
+  if (name.endsWith('_PROTO')) return t === 'tcp' || t === 'udp' || t === 'sctp'
+  return SERVICE_LINK_VALUE.test(t) // <SERVICE>_PORT, <SERVICE>_PORT_<n>_<PROTO>
+}
 
 /** file ← env ← flags, then validate. Throws ConfigError listing every problem. */
 export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
@@ -91,7 +108,7 @@ export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
     const leaf = leaves.byEnv.get(name)
     // Kubernetes injects these for a Service named bouncer (or bouncer-...) in the namespace;
     // they are no setting, and refusing them would stop every new pod from starting.
-    if (!leaf && SERVICE_LINK.test(name)) continue
+    if (!leaf && isServiceLink(name, text)) continue
     // A Service named bouncer-admin (bouncer-server, ...) sets BOUNCER_ADMIN_PORT to
     // "tcp://<cluster ip>:<port>": a service link, not the port setting of the same name.
     if (leaf && SERVICE_LINK_VALUE.test(text) && SERVICE_LINK.test(name)) continue

@@ -61,6 +61,12 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   t.equal(loadConfig({ file, env: { BOUNCER_ADMIN_PORT: '9191' } }).admin.port, 9191, 'the setting itself still works')
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_ADMIN_PORT: 'tcp://10.96.0.12' } })).join('\n'), /admin\.port \(env BOUNCER_ADMIN_PORT\): must be integer/, 'anything else is still an error')
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_PORTS: '1' } })).join('\n'), /BOUNCER_PORTS: unknown setting/, 'other unknown names are still refused')
+  // A typo of a setting has a service link's name form; its value does not have the link's.
+  for (const [name, value] of [['BOUNCER_ADMN_PORT', '9999'], ['BOUNCER_SEVRER_PORT', '1'], ['BOUNCER_X_SERVICE_HOST', 'db.internal'], ['BOUNCER_X_SERVICE_PORT', 'http'],
+    ['BOUNCER_X_PORT_80_TCP_PROTO', 'http'], ['BOUNCER_X_PORT_80_TCP', '80'], ['BOUNCER_X_PORT_80_TCP_ADDR', 'x']]) {
+    t.match(problemsOf(() => loadConfig({ file, env: { [name]: value } })).join('\n'), new RegExp(`${name}: unknown setting`), `${name}=${value} is reported`)
+  }
+  t.equal(loadConfig({ file, env: { BOUNCER_X_SERVICE_HOST: 'fd00::12', BOUNCER_X_PORT_443_TCP_ADDR: 'fd00::12', BOUNCER_X_SERVICE_PORT_HTTPS: '443' } }).server.port, 1111, 'IPv6 service links still skipped')
   // An empty variable does not quietly empty a list; [] does, on purpose.
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_HEADERS: '' } })).join('\n'), /decision_logs\.erase_headers \(env BOUNCER_DECISION_LOGS_ERASE_HEADERS\): empty; write \[\] for an empty list/)
   t.same(loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_QUERY_PARAMS: '[]' } }).decision_logs.erase_query_params, [])

@@ -1,6 +1,7 @@
 // bouncer verify-log <file|dir> [--json]
 // Checks a decision-log hash chain (a spool directory, an export file, or a directory of
-// exports) and names the first break. Exit status: 0 intact, 1 broken, 2 usage or I/O error.
+// exports) and names the first break. Exit status: 0 intact, 1 broken, 2 usage or I/O error,
+// 3 intact with declared losses, 4 an export holding no records.
 
 import { verifyLog, type VerifyResult } from '../decision-log/index.js'
 import { type CliIo, type CommandSpec, helpText, parseOrExit, processIo } from './args.js'
@@ -18,7 +19,8 @@ export const spec: CommandSpec = {
     'record is not seq 1 is checked from there on (NOT ANCHORED): chain exports by comparing its\n' +
     'first prev_hash with the previous export\'s head hash.\n' +
     'Exit status: 0 chain intact and complete, 1 chain broken, 2 usage or read error,\n' +
-    '3 chain intact but drop markers declare lost decisions.',
+    '3 chain intact but drop markers declare lost decisions, 4 an export with no records\n' +
+    '(nothing was verified; a spool whose records were all delivered is 0).',
   flags: {
     json: { type: 'boolean', help: 'print the verification result as JSON' },
   },
@@ -42,7 +44,14 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
   if (json) io.stdout(JSON.stringify(r, null, 2) + '\n')
   else io.stdout(describe(r))
   if (!r.ok) return 1
-  return r.declared_drops.length > 0 ? 3 : 0
+  if (r.declared_drops.length > 0) return 3
+  return empty(r) ? 4 : 0
+}
+
+/** An export (not a spool, whose records may all have been delivered) with no record in it: an
+ * emptied or wrong file must not read as a verified log. */
+function empty (r: VerifyResult): boolean {
+  return r.kind !== 'spool' && r.records === 0
 }
 
 export function describe (r: VerifyResult): string {
@@ -69,6 +78,7 @@ export function describe (r: VerifyResult): string {
   if (r.anchored === 'none') {
     lines.push(`NOT ANCHORED: the first record is seq ${r.first_seq}, not seq 1, and no spool state anchors it: records before it (a cut-off head included) are not in this input; its prev_hash ${r.first_prev_hash} must be the head hash of the export before it`)
   }
+  if (r.ok && empty(r)) lines.push('EMPTY: the input holds no records; nothing was verified (exit status 4)')
   if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
   if (r.duplicates_skipped !== undefined) lines.push(`note: ${r.duplicates_skipped} record(s) read again exactly as already checked (delivered twice), skipped`)
   return lines.join('\n') + '\n'

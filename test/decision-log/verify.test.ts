@@ -195,6 +195,19 @@ t.test('verify-log CLI: exit status and report', async (t) => {
   t.equal(await verifyLogCli(['--frobnicate', good], io), 2)
   t.equal(await verifyLogCli([join(tempDir(t), 'missing.jsonl')], io), 2)
   t.match(err.join(''), /cannot read .*missing\.jsonl/)
+
+  // An emptied export verifies nothing: its own exit status, not "OK".
+  out.length = 0
+  t.equal(await verifyLogCli([file(t, [], 'empty.jsonl')], io), 4, 'an empty file: exit 4')
+  t.match(out.join(''), /EMPTY: the input holds no records; nothing was verified \(exit status 4\)/)
+  const emptyDir = tempDir(t)
+  t.equal(await verifyLogCli([emptyDir], io), 4, 'a directory with no export in it: exit 4')
+  // A spool whose records were all delivered and deleted holds none, and that is its normal state.
+  const spool = tempDir(t)
+  const lg = new DecisionLogger({ spool_dir: spool, sinks: ['console'], console: { write: () => {} } } as never)
+  await lg.start()
+  await lg.stop(1000)
+  t.equal(await verifyLogCli([spool], io), 0, 'an empty spool: exit 0')
 })
 
 t.test('an export that starts after a drop: the declared loss is reported (exit 3) and the start is said to be unanchored', async (t) => {

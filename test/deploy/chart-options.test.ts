@@ -8,15 +8,16 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { configSchema } from '../../src/config/index.js'
 import { renderChart } from './fixtures/gotemplate.js'
+import { POLICY_FILES } from './fixtures/values.js'
 import { freePort, startBouncer, startUpstream } from '../helpers/index.js'
 
 type Obj = Record<string, any>
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const chartDir = join(root, 'helm/bouncer')
 // config.production (the default) refuses a cleartext proxy port: a TLS Secret for it.
-const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, bouncer: { tls: { secretName: 'shop-api-tls' } } }
-const CLEARTEXT = { app: APP.app, config: { allow_insecure: true } }
-const EXISTING = { workload: { enabled: false, existingSelector: { 'app.kubernetes.io/name': 'shop-api' } }, bouncer: APP.bouncer }
+const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, bouncer: { tls: { secretName: 'shop-api-tls' } }, policy: POLICY_FILES }
+const CLEARTEXT = { app: APP.app, policy: POLICY_FILES, config: { allow_insecure: true } }
+const EXISTING = { workload: { enabled: false, existingSelector: { 'app.kubernetes.io/name': 'shop-api' } }, bouncer: APP.bouncer, policy: POLICY_FILES }
 
 const render = (o: Obj, kubeVersion?: string) => renderChart(chartDir, o, undefined, kubeVersion ? { kubeVersion } : {}).manifests as Obj[]
 const find = (ms: Obj[], kind: string, name?: string) => ms.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name))
@@ -40,7 +41,7 @@ t.test('native sidecar: the bouncer is an init container with restartPolicy Alwa
   t.same(nativeRest, containerRest, 'the same container definition in both modes')
   t.notOk(podSpec(render(APP)).initContainers, 'container mode (default): no init containers')
 
-  const withHook = podSpec(render({ bouncer: { ...APP.bouncer, sidecarMode: 'native' }, app: { ...APP.app, lifecycle: { preStop: { sleep: { seconds: 5 } } } } }))
+  const withHook = podSpec(render({ policy: POLICY_FILES, bouncer: { ...APP.bouncer, sidecarMode: 'native' }, app: { ...APP.app, lifecycle: { preStop: { sleep: { seconds: 5 } } } } }))
   t.same(withHook.containers[0].lifecycle, { preStop: { sleep: { seconds: 5 } } }, 'app.lifecycle reaches the app container')
 
   const patch = parseYaml(one(render({ ...EXISTING, bouncer: { ...APP.bouncer, sidecarMode: 'native' } }), 'ConfigMap', 'demo-bouncer-sidecar-patch').data['patch.yaml']) as Obj
@@ -63,7 +64,7 @@ t.test('proxy TLS: a Secret mounted at /etc/bouncer/tls, issued by cert-manager 
   t.same(volOf(own), { name: 'bouncer-tls', secret: { secretName: 'shop-api-tls' } })
   t.notOk(find(own, 'Certificate').length, 'a Secret you manage: no Certificate')
 
-  const cm = render({ app: APP.app, bouncer: { tls: { certManager: { enabled: true, issuerRef: { name: 'internal-ca', kind: 'ClusterIssuer' } } } } })
+  const cm = render({ app: APP.app, policy: POLICY_FILES, bouncer: { tls: { certManager: { enabled: true, issuerRef: { name: 'internal-ca', kind: 'ClusterIssuer' } } } } })
   const cert = one(cm, 'Certificate', 'demo-bouncer-tls')
   t.equal(cert.apiVersion, 'cert-manager.io/v1')
   t.equal(cert.spec.secretName, volOf(cm).secret.secretName, 'the Certificate fills the mounted Secret')
@@ -74,7 +75,7 @@ t.test('proxy TLS: a Secret mounted at /etc/bouncer/tls, issued by cert-manager 
   t.ok(cert.spec.usages.includes('server auth'))
   t.match(cert.spec, { duration: '2160h', renewBefore: '360h', privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' } })
 
-  const named = one(render({ app: APP.app, bouncer: { tls: { secretName: 'given', certManager: { enabled: true, issuerRef: { name: 'ca' }, dnsNames: ['api.example.com'] } } } }), 'Certificate')
+  const named = one(render({ app: APP.app, policy: POLICY_FILES, bouncer: { tls: { secretName: 'given', certManager: { enabled: true, issuerRef: { name: 'ca' }, dnsNames: ['api.example.com'] } } } }), 'Certificate')
   t.equal(named.spec.secretName, 'given')
   t.same(named.spec.dnsNames, ['api.example.com'])
   const patch = parseYaml(one(render({ ...EXISTING, bouncer: { tls: { secretName: 'x' } } }), 'ConfigMap', 'demo-bouncer-sidecar-patch').data['patch.yaml']) as Obj
@@ -194,13 +195,13 @@ t.test('combinations the chart cannot honour fail rendering, naming the value', 
   t.doesNotThrow(() => render({ ...EXISTING, bouncer: { ...APP.bouncer, sidecarMode: 'container' } }, 'v1.25.0'), 'container mode on older clusters')
   t.throws(() => render({ ...EXISTING, bouncer: { ...APP.bouncer, sidecarMode: 'native' } }, 'v1.27.3'), /bouncer\.sidecarMode=native/, 'also for the existing-workload patch')
   t.throws(() => render({ ...APP, bouncer: { ...APP.bouncer, sidecarMode: 'sidecar' } }), /bouncer\.sidecarMode must be "container" or "native"/)
-  t.throws(() => render({ app: APP.app, bouncer: { tls: { certManager: { enabled: true } } } }), /bouncer\.tls\.certManager\.issuerRef\.name is required/)
-  t.throws(() => render({ app: APP.app }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName/, 'production mode without proxy TLS')
+  t.throws(() => render({ app: APP.app, policy: POLICY_FILES, bouncer: { tls: { certManager: { enabled: true } } } }), /bouncer\.tls\.certManager\.issuerRef\.name is required/)
+  t.throws(() => render({ app: APP.app, policy: POLICY_FILES }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName/, 'production mode without proxy TLS')
   t.throws(() => render({ ...APP, metrics: { prometheusRule: { enabled: true } } }), /metrics\.prometheusRule\.selector is required when metrics\.serviceMonitor\.enabled is false/)
 })
 
 t.test('the example app needs a fixed image tag (no floating latest)', async (t) => {
-  t.throws(() => render({ app: { image: { repository: 'registry.example.com/shop-api' } }, bouncer: APP.bouncer }), /app\.image\.tag is required/)
+  t.throws(() => render({ app: { image: { repository: 'registry.example.com/shop-api' } }, bouncer: APP.bouncer, policy: POLICY_FILES }), /app\.image\.tag is required/)
 })
 
 t.test('values that would render a pod that cannot run are refused at render time', async (t) => {
@@ -223,8 +224,8 @@ t.test('terminationGracePeriodSeconds must cover the preStop sleep, the drain an
   t.ok(render({ ...APP, ...grace(10), bouncer: { ...APP.bouncer, sidecarMode: 'native' } }, 'v1.29.0').length > 0, 'native sidecars render no preStop sleep')
   t.ok(render({ ...EXISTING, workload: { ...EXISTING.workload, terminationGracePeriodSeconds: 1 } }).length > 0, 'an existing workload\'s grace period is its own')
   // Decision logs the chart switches on from controlPlane count as well.
-  const cp = { controlPlane: { url: 'https://cp.example.com' } }
+  const cp = { controlPlane: { url: 'https://cp.example.com' }, bundleSigning: { keys: { prod: { algorithm: 'RS256', existingSecret: 'bundle-signing', secretKey: 'public.pem' } } } }
   t.throws(() => render({ ...APP, ...grace(15), ...cp }), /\(15\) is shorter .*shutdown_flush_seconds \(5\) = 20 s/, 'logs wired from controlPlane: the flush counts')
   t.throws(() => render({ ...APP, ...cp, config: { decision_logs: { shutdown_flush_seconds: 60 } } }), /\(30\) is shorter .*shutdown_flush_seconds \(60\) = 75 s/)
-  t.ok(render({ ...APP, ...grace(15), controlPlane: { url: 'https://cp.example.com', decisionLogs: { enabled: false } } }).length > 0, 'controlPlane without decision logs: no flush')
+  t.ok(render({ ...APP, ...grace(15), controlPlane: { url: 'https://cp.example.com', decisionLogs: { enabled: false } }, bundleSigning: cp.bundleSigning }).length > 0, 'controlPlane without decision logs: no flush')
 })

@@ -12,6 +12,7 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { createConfig, configSchema } from '../../src/config/index.js'
 import { loadChart, renderChart } from './fixtures/gotemplate.js'
+import { POLICY_FILES } from './fixtures/values.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const chartDir = join(root, 'helm/bouncer')
@@ -21,7 +22,9 @@ type Obj = Record<string, any>
 // config.production (the chart's default) refuses a cleartext proxy port: every value set
 // brings the TLS Secret the chart mounts for it.
 const TLS = { tls: { secretName: 'shop-api-tls' } }
-const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, bouncer: TLS }
+// A policy source: without one the bouncer refuses to start, and the chart refuses to render.
+const POLICY = POLICY_FILES
+const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, bouncer: TLS, policy: POLICY }
 const FULL = {
   ...APP,
   policy: { files: { 'authz.rego': 'package bouncer\n\nimport rego.v1\n\ndecision := {"allow": input.attributes.request.http.method == "GET"}\n' } },
@@ -156,11 +159,16 @@ t.test('the rendered config is one the bouncer accepts (its own loader, producti
     t.equal(c.server.port, 8080)
     t.equal(c.admin.port, 9090)
   }
-  // The chart's safe defaults: the bouncer refuses these, so the chart does not hide it.
-  const unsigned = bouncerConfig(render({ ...APP, controlPlane: { url: 'https://cp.example.com' } }).manifests)
-  t.throws(() => createConfig(unsigned), { code: 'BOUNCER_ERR_CONFIG_INVALID', message: /unsigned bundles are refused/ }, 'a bundle server without signing keys is refused in production')
-  const plain = bouncerConfig(render({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }).manifests)
-  t.throws(() => createConfig(plain), { code: 'BOUNCER_ERR_CONFIG_INVALID', message: /plaintext redis:\/\/ is refused/ }, 'plaintext external Redis is refused in production')
+  // The chart's safe defaults: what the bouncer would refuse at start fails the render (a pod
+  // that can only crash-loop), and with allow_insecure the bouncer accepts it.
+  t.throws(() => render({ ...APP, controlPlane: { url: 'https://cp.example.com' } }), /bundles from https:\/\/cp\.example\.com would not be signature-checked .*config\.allow_insecure=true/, 'a bundle server without signing keys')
+  const insecure = { config: { production: true, allow_insecure: true } }
+  t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, controlPlane: { url: 'https://cp.example.com' } }).manifests)))
+  t.throws(() => render({ ...APP, controlPlane: { url: 'http://cp.example.com' }, bundleSigning: FULL.bundleSigning }), /bundles from a plaintext http:\/\/cp\.example\.com/, 'a plaintext bundle server')
+  t.throws(() => render({ ...APP, controlPlane: { url: 'http://cp.example.com', bundles: { enabled: false } } }), /decision logs from a plaintext http:\/\/cp\.example\.com/, 'a plaintext decision-log receiver')
+  t.throws(() => render({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }), /plaintext redis:\/\/r:6379, which config\.production refuses/, 'plaintext external Redis')
+  t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }).manifests)))
+  t.throws(() => render({ app: APP.app, bouncer: TLS }), /no policy source: set policy\.files/, 'no policy source')
 })
 
 t.test('example workload: app + bouncer sidecar, Service to the proxy port, probes on the admin port', async (t) => {
@@ -384,19 +392,19 @@ t.test('existing workload: no Deployment, a patch that adds the same sidecar', a
   t.equal(spec.volumes.find((v: Obj) => v.name === 'bouncer-config').configMap.name, 'demo-bouncer-config', 'patch points at this release\'s ConfigMap')
 
   // The patch's container is the example Deployment's container for the same values.
-  const same = { ...EXISTING, workload: { ...EXISTING.workload, enabled: true }, ...APP }
+  const same = { ...EXISTING, workload: { ...EXISTING.workload, enabled: true }, ...APP, policy: { files: {} } }
   const example = bouncerContainer(one(render(same).manifests, 'Deployment', 'demo-bouncer').spec.template.spec)
   t.same(b, example, 'one sidecar definition for both ways of deploying')
 
-  t.throws(() => render({ workload: { enabled: false }, bouncer: TLS }), /workload\.existingSelector is required/, 'existingSelector is required')
+  t.throws(() => render({ workload: { enabled: false }, bouncer: TLS, policy: POLICY }), /workload\.existingSelector is required/, 'existingSelector is required')
 })
 
 t.test('guard rails: failures the chart raises at render time', async (t) => {
-  t.throws(() => render({ bouncer: TLS }), /app\.image\.repository is required/)
-  t.throws(() => render({ app: APP.app }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName .* or config\.allow_insecure=true/, 'production mode without proxy TLS')
-  const cleartext = bouncerConfig(render({ app: APP.app, config: { allow_insecure: true } }).manifests)
+  t.throws(() => render({ bouncer: TLS, policy: POLICY }), /app\.image\.repository is required/)
+  t.throws(() => render({ app: APP.app, policy: POLICY }), /config\.production refuses a cleartext proxy port: set bouncer\.tls\.secretName .* or config\.allow_insecure=true/, 'production mode without proxy TLS')
+  const cleartext = bouncerConfig(render({ app: APP.app, policy: POLICY, config: { allow_insecure: true } }).manifests)
   t.notOk(cleartext.server.tls, 'allowed with allow_insecure, and then cleartext')
-  const own = bouncerConfig(render({ app: APP.app, config: { server: { tls: { enabled: true, cert_file: '/etc/bouncer/secrets/tls/c.pem', key_file: '/etc/bouncer/secrets/tls/k.pem' } } }, bouncer: { extraSecretMounts: [{ name: 'tls', secretName: 'x' }] } }).manifests)
+  const own = bouncerConfig(render({ app: APP.app, policy: POLICY, config: { server: { tls: { enabled: true, cert_file: '/etc/bouncer/secrets/tls/c.pem', key_file: '/etc/bouncer/secrets/tls/k.pem' } } }, bouncer: { extraSecretMounts: [{ name: 'tls', secretName: 'x' }] } }).manifests)
   t.equal(own.server.tls.cert_file, '/etc/bouncer/secrets/tls/c.pem', 'or with server.tls of your own')
   t.throws(() => render({ ...APP, redis: { mode: 'internal' } }), /in-chart Redis is plaintext/, 'plaintext in-chart Redis in production mode')
   const ok = render({ ...APP, redis: { mode: 'internal' }, config: { allow_insecure: true } })
@@ -457,7 +465,11 @@ t.test('image, checksum and NOTES', async (t) => {
   const b = one(render({ ...APP, config: { logging: { level: 'debug' } } }).manifests, 'Deployment').spec.template.metadata.annotations['checksum/config']
   t.match(a, /^[a-f0-9]{64}$/)
   t.not(a, b, 'a config change changes the pod template (rolling restart)')
-  t.match(render(APP).notes, /WARNING: no policy source is configured/)
   t.notMatch(render(FULL).notes, /WARNING/)
+  // The smoke test in the notes speaks the proxy port's protocol.
+  t.match(render(FULL).notes, /curl -i --cacert bouncer-ca\.crt --connect-to ::127\.0\.0\.1:8080 https:\/\/demo-bouncer\.shop\.svc\//)
+  t.notMatch(render(FULL).notes, /http:\/\/127\.0\.0\.1:8080/)
+  t.match(render({ app: APP.app, policy: POLICY, config: { allow_insecure: true } }).notes, /curl -i http:\/\/127\.0\.0\.1:8080\//, 'cleartext: plain http')
+  t.match(render({ ...APP, config: { allow_insecure: true }, controlPlane: { url: 'https://cp.example.com' } }).notes, /WARNING: bundles from https:\/\/cp\.example\.com are not signature-checked/)
   t.match(render(EXISTING).notes, /kubectl -n shop patch deployment <your-deployment> --type strategic --patch-file bouncer-patch\.yaml/)
 })

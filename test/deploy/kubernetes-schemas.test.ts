@@ -11,12 +11,13 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { NEWEST_KUBE_VERSION, renderChart } from './fixtures/gotemplate.js'
+import { POLICY_FILES } from './fixtures/values.js'
 import { validate129, validateNewest, type SchemaProblem } from './fixtures/kubernetes-schemas.js'
 
 type Obj = Record<string, any>
 const chartDir = join(fileURLToPath(new URL('../..', import.meta.url)), 'helm/bouncer')
 
-const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } } }
+const APP = { app: { image: { repository: 'registry.example.com/shop-api', tag: '1.4.2' } }, policy: POLICY_FILES }
 
 // One entry per documented option (values.yaml, helm/bouncer/README.md, docs/operations.md).
 const WORKLOAD: Record<string, Obj> = {
@@ -41,7 +42,7 @@ const TLS: Record<string, Obj> = {
 }
 // Rotated through the combinations above, so each value appears several times.
 const CONTROL_PLANE: Obj[] = [
-  {},
+  { policy: POLICY_FILES },
   {
     controlPlane: { url: 'https://control-plane.example.com', credentials: { existingSecret: 'cp-token' }, tls: { caSecret: 'cp-ca' } },
     bundleSigning: { keys: { prod: { algorithm: 'RS256', existingSecret: 'bundle-signing', secretKey: 'public.pem' } }, scope: 'write' },
@@ -82,8 +83,8 @@ function merge (...parts: Obj[]): Obj {
 interface Scenario { name: string; values: Obj }
 function scenarios (): Scenario[] {
   const out: Scenario[] = [
-    { name: 'defaults (example workload) + the required TLS Secret', values: merge(APP, TLS.secret!) },
-    { name: 'defaults (existing workload) + the required TLS Secret', values: merge(WORKLOAD.existing!, TLS.secret!) },
+    { name: 'defaults (example workload) + the required TLS Secret and a policy', values: merge(APP, TLS.secret!) },
+    { name: 'defaults (existing workload) + the required TLS Secret and a policy', values: merge(WORKLOAD.existing!, TLS.secret!, { policy: POLICY_FILES }) },
   ]
   let i = 0
   for (const [w, wv] of Object.entries(WORKLOAD)) {

@@ -9,6 +9,7 @@ import t from 'tap'
 import { createMetrics } from '../../src/metrics/index.js'
 import { DASHBOARD_JSON, renderDashboard } from '../../scripts/gen-dashboard.js'
 import { renderChart } from './fixtures/gotemplate.js'
+import { POLICY_FILES } from './fixtures/values.js'
 
 type Obj = Record<string, any>
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -51,7 +52,7 @@ t.test('the PromQL name extractor', async (t) => {
 })
 
 t.test('alerts: every metric the PrometheusRule queries is exported', async (t) => {
-  const ms = renderChart(join(root, 'helm/bouncer'), { app: { image: { repository: 'x', tag: '1' } }, config: { allow_insecure: true }, metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } }).manifests as Obj[]
+  const ms = renderChart(join(root, 'helm/bouncer'), { app: { image: { repository: 'x', tag: '1' } }, policy: POLICY_FILES, config: { allow_insecure: true }, metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } }).manifests as Obj[]
   const rule = ms.find((m) => m.kind === 'PrometheusRule')!
   let n = 0
   for (const r of rule.spec.groups.flatMap((g: Obj) => g.rules) as Obj[]) {
@@ -66,7 +67,7 @@ t.test('alerts: the ones docs/operations.md recommends, on the same metrics', as
   const ops = readFileSync(join(root, 'docs/operations.md'), 'utf8')
   const section = ops.slice(ops.indexOf('## Alerts'), ops.indexOf('## Runbook'))
   t.ok(section.length > 100, 'docs/operations.md has an Alerts section')
-  const ms = renderChart(join(root, 'helm/bouncer'), { app: { image: { repository: 'x', tag: '1' } }, config: { allow_insecure: true }, metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } }).manifests as Obj[]
+  const ms = renderChart(join(root, 'helm/bouncer'), { app: { image: { repository: 'x', tag: '1' } }, policy: POLICY_FILES, config: { allow_insecure: true }, metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } }).manifests as Obj[]
   const rules = ms.find((m) => m.kind === 'PrometheusRule')!.spec.groups.flatMap((g: Obj) => g.rules) as Obj[]
   for (const r of rules) {
     t.ok(section.includes(`\`${r.alert}\``), `${r.alert} is documented`)

@@ -222,7 +222,29 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- $_ := set $r "integrity_key_file" (printf "%s/redis-integrity/%s" $secrets $v.redis.integrityKey.key) }}
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- end }}
-{{- toYaml (mustMergeOverwrite $c $w) }}
+{{- $merged := mustMergeOverwrite $c $w }}
+{{- /* What the bouncer would refuse at start, refused here: a pod that can only crash-loop is no deployment. */}}
+{{- $mp := default (dict) $merged.policy }}
+{{- $mb := default (dict) $merged.bundles }}
+{{- if not (or $mp.path $mb.service_url) }}
+{{- fail "no policy source: set policy.files, policy.existingConfigMap or controlPlane.url (with controlPlane.bundles.enabled), or config.policy.path / config.bundles.service_url; the bouncer refuses to start without one (\"policy.path: is required\", exit 2) and the pod would crash-loop" }}
+{{- end }}
+{{- if and (default false $merged.production) (not (default false $merged.allow_insecure)) }}
+{{- if and $mb.service_url (not (default (dict) $mb.signing).keys) }}
+{{- fail (printf "bundles from %s would not be signature-checked (bundleSigning.keys is empty), which config.production refuses: the pod would crash-loop. Set bundleSigning.keys, or config.allow_insecure=true" $mb.service_url) }}
+{{- end }}
+{{- $mr := default (dict) (default (dict) $merged.cache).redis }}
+{{- if and (default false (default (dict) $merged.cache).enabled) (hasPrefix "redis://" (toString (default "" $mr.url))) }}
+{{- fail (printf "the decision cache's Redis is a plaintext %s, which config.production refuses: the pod would crash-loop. Use rediss://, or config.allow_insecure=true" $mr.url) }}
+{{- end }}
+{{- $dl := default (dict) $merged.decision_logs }}
+{{- range $what, $u := dict "bundles" (toString (default "" $mb.service_url)) "decision logs" (toString (default "" $dl.service_url)) }}
+{{- if hasPrefix "http://" $u }}
+{{- fail (printf "%s from a plaintext %s, which config.production refuses: the pod would crash-loop. Use https://, or config.allow_insecure=true" $what $u) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toYaml $merged }}
 {{- end }}
 
 {{/* Volumes the sidecar needs, as a YAML list. */}}

@@ -22,10 +22,10 @@ here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 app_dir=$(dirname -- "$here")
 
 log() {
-  # One JSON line in the same shape as the bouncer's pino logs, so log pipelines parse it.
-  # $1 = pino level number, $2 = message.
+  # One JSON line in the same shape as the bouncer's logs (level as a label, time in ISO 8601
+  # UTC), so log pipelines keyed on either read it alike. $1 = level label, $2 = message.
   msg=$(printf '%s' "$2" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r')
-  printf '{"level":%s,"time":%s,"name":"bouncer-entrypoint","msg":"%s"}\n' "$1" "$(date +%s)000" "$msg" >&2
+  printf '{"level":"%s","time":"%s","name":"bouncer-entrypoint","msg":"%s"}\n' "$1" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$msg" >&2
 }
 
 if [ "$#" -eq 0 ]; then
@@ -47,11 +47,11 @@ if [ "$1" = "healthcheck" ]; then
 fi
 
 if [ ! -f "$app_dir/bin/bouncer.js" ]; then
-  log 50 "bin/bouncer.js not found under $app_dir"
+  log error "bin/bouncer.js not found under $app_dir"
   exit 127
 fi
 if [ ! -f "$app_dir/dist/cli/index.js" ]; then
-  log 50 "dist/cli/index.js not found under $app_dir (the image build runs npm run build)"
+  log error "dist/cli/index.js not found under $app_dir (the image build runs npm run build)"
   exit 127
 fi
 

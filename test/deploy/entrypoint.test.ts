@@ -113,8 +113,11 @@ t.test('missing app: a JSON error and exit 127', async (t) => {
   rmSync(join(dir, 'bin/bouncer.js'))
   const r = await runToEnd(join(dir, 'docker/entrypoint.sh'), ['run'], cleanEnv())
   t.equal(r.code, 127)
-  const line = JSON.parse(r.stderr.trim()) as { level: number; msg: string }
-  t.equal(line.level, 50)
+  const line = JSON.parse(r.stderr.trim()) as { level: string; time: string; msg: string }
+  // The bouncer's own shape (src/app/logger.ts): the level's label and an ISO time.
+  t.equal(line.level, 'error')
+  t.match(line.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  t.ok(Math.abs(Date.parse(line.time) - Date.now()) < 60_000, 'now')
   t.match(line.msg, /bin\/bouncer\.js not found/)
 })
 

@@ -43,7 +43,7 @@ export function createMetrics (opts: MetricsOptions = {}) {
 
     // --- requests and decisions (proxy) ---
     /** every request answered, by outcome: allow | deny | policy_error | unavailable | rejected | upstream_error */
-    requests: new Counter({ name: 'bouncer_requests_total', help: 'Requests handled, by decision outcome and response status', labelNames: ['decision', 'status'] as const, registers: r }),
+    requests: new Counter({ name: 'bouncer_requests_total', help: 'Requests handled, by decision outcome and response status (status "0": no response was sent, the client left or the connection was cut first)', labelNames: ['decision', 'status'] as const, registers: r }),
     requestDuration: new FastHistogram({ name: 'bouncer_request_duration_seconds', help: 'Time from request start to response head sent', labelNames: ['decision'] as const, buckets: HTTP_BUCKETS, registers: r }),
     inflight: new Gauge({ name: 'bouncer_inflight_requests', help: 'Requests being processed', registers: r }),
     evalDuration: new FastHistogram({ name: 'bouncer_policy_eval_duration_seconds', help: 'Policy evaluation latency (cache misses only)', buckets: EVAL_BUCKETS, registers: r }),

@@ -119,7 +119,8 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     io.stderr(`bouncer run: ${(e as Error).message}\n`)
     return 1
   }
-  if (!config.policy.path) app.log.warn('no policy.path: waiting for a bundle to be activated (not ready until then)')
+  // Only while nothing is active: start() may already have activated the first bundle.
+  if (!config.policy.path && app.holder.current === null) app.log.warn('no policy.path: waiting for a bundle to be activated (not ready until then)')
   const signal = await stopped
   app.log.info({ signal }, 'signal received')
   try {

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
-import { freePort, startUpstream } from '../helpers/index.js'
+import { freePort, startBundleService, startUpstream } from '../helpers/index.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const bin = path.join(root, 'bin/bouncer.js')
@@ -125,6 +125,38 @@ t.test('loads a bundle archive built by the project', async (t) => {
   t.match(metrics, /bouncer_policy_info\{revision="cli-1"/)
   p.child.kill('SIGINT')
   t.equal(await p.exited, 0)
+})
+
+t.test('a bundle server: "waiting for a bundle" is logged only while none is active', async (t) => {
+  const { compileBundle } = await import('../../src/compiler/bundle/index.js')
+  const dir = mkdtempSync(path.join(tmpdir(), 'bouncer-cli-'))
+  writeFileSync(path.join(dir, 'p.rego'), 'package bouncer\n\ndecision := {"allow": true}\n')
+  const b = await compileBundle({ paths: [dir], entrypoints: ['bouncer/decision'], revision: 'cli-2' })
+  const svc = await startBundleService({ '/bundles/bundle.tar.gz': { etag: '"1"', body: Buffer.from(b.tarGz) } })
+  const up = await startUpstream()
+  t.teardown(async () => { await up.close(); await svc.close() })
+  for (const [resource, waits] of [['bundles/bundle.tar.gz', false], ['bundles/missing.tar.gz', true]] as const) {
+    const port = await freePort()
+    const adminPort = await freePort()
+    const p = run(['run', '--upstream', up.url, '--port', String(port), '--admin-port', String(adminPort), '--host', '127.0.0.1', '--admin-host', '127.0.0.1',
+      '--set', `bundles.service_url=${svc.url}`, '--set', `bundles.resource=${resource}`,
+      // A fresh last-good copy: the persisted bundle of the first run would be activated at start.
+      '--set', `bundles.persist_dir=${mkdtempSync(path.join(tmpdir(), 'bouncer-cli-persist-'))}`])
+    t.teardown(() => { if (p.child.exitCode === null) p.child.kill('SIGKILL') })
+    // Listening (the admin port answers) means start() has returned and the warning, if any, is out.
+    const end = Date.now() + 30_000
+    for (;;) {
+      const r = await request(`http://127.0.0.1:${adminPort}/healthz`).catch(() => undefined)
+      if (r !== undefined) { await r.body.dump(); break }
+      if (p.child.exitCode !== null || Date.now() > end) throw new Error(`did not start: ${p.err()}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const warned = p.out().includes('waiting for a bundle to be activated')
+    t.equal(warned, waits, `${resource}: ${waits ? 'warned (nothing active)' : 'no warning (the bundle is active)'}`)
+    p.child.kill('SIGINT')
+    await p.exited
+  }
 })
 
 t.test('signals: a second one during the drain is logged and the drain goes on; one during start stops it without opening a port', async (t) => {

@@ -61,13 +61,25 @@ export function readConfigFile (file: string): Record<string, unknown> {
   }
   let doc: unknown
   try { doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text) } catch (e) {
-    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, (e as Error).message.split('\n')[0]], { cause: e })
+    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, syntaxError(e as Error)], { cause: e })
   }
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, 'the top level must be a mapping'])
   }
   return doc as Record<string, unknown>
+}
+
+/**
+ * A parse error as one line: the yaml library's message ends "at line L, column C:" and puts the
+ * source excerpt on the lines after it, which a one-line message cut off mid-sentence. Here:
+ * "line L, column C: <what>". The excerpt is left out: the file may hold secrets (an inline
+ * password), and this message reaches process logs.
+ */
+function syntaxError (e: Error): string {
+  const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0]
+  const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+  return pos === undefined ? what : `line ${pos.line}, column ${pos.col}: ${what}`
 }
 
 // Kubernetes service-link variables: <SERVICE>_SERVICE_HOST, <SERVICE>_SERVICE_PORT[_<name>],
@@ -123,7 +135,11 @@ export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {
   for (const [dotted, value, flag] of opts.flags ?? []) {
     const path = dotted.split('.')
     const schema = schemaAt(path)
-    if (!schema) { problems.push(`${flag}: unknown setting ${dotted}`); continue }
+    if (!schema) {
+      const near = nearestSetting(path)
+      problems.push(`${flag}: unknown setting ${dotted}${near !== undefined ? ` (did you mean ${near}?)` : ''}`)
+      continue
+    }
     setPath(raw, path, typeof value === 'string' ? coerce(schema, value) : value)
     recordSources(value, path, `flag ${flag}`, sources)
   }
@@ -197,6 +213,31 @@ function valueAt (data: unknown, pointer: string): unknown {
   return node
 }
 
+// Names one section uses for what another calls otherwise: a JWT key's alg is a signing key's
+// algorithm. Listed, not guessed by prefix: a name under auth.jwt.keys may be a secret typed as
+// a key, and only a near miss of a setting's name is repeated in the message.
+const ALIASES: Readonly<Record<string, readonly string[]>> = { algorithm: ['alg'], alg: ['algorithm'], key_id: ['kid'], keyid: ['kid'], kid: ['key_id'] }
+
+/** The known name `name` most likely stands for: within 3 edits, or a listed alias of it. */
+function nearMiss (name: string, known: readonly string[]): string | undefined {
+  const best = known.map((k) => [k, levenshtein(k, name)] as const).sort((a, b) => a[1] - b[1])[0]
+  if (best !== undefined && best[1] <= 3) return best[0]
+  return (Object.hasOwn(ALIASES, name) ? ALIASES[name]! : []).find((a) => known.includes(a))
+}
+
+/** For `--set a.b.c` naming no setting: the setting one near miss away in one segment, if any. */
+function nearestSetting (path: readonly string[]): string | undefined {
+  for (let i = 0; i < path.length; i++) {
+    if (schemaAt(path.slice(0, i + 1)) !== undefined) continue
+    const known = Object.keys(schemaAt(path.slice(0, i))?.properties ?? {})
+    const near = nearMiss(path[i]!, known)
+    if (near === undefined) return undefined
+    const fixed = [...path.slice(0, i), near, ...path.slice(i + 1)]
+    return schemaAt(fixed) !== undefined ? fixed.join('.') : nearestSetting(fixed)
+  }
+  return undefined
+}
+
 function levenshtein (a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, i) => i)
   for (let i = 1; i <= a.length; i++) {
@@ -219,8 +260,8 @@ function describe (err: ErrorObject, data: unknown, sources: Sources): string {
       const full = dotted ? `${dotted}.${extra}` : extra
       const node = schemaOfDocumentPath(dotted ? dotted.split('.') : [])
       const known = Object.keys((node as { properties?: object } | undefined)?.properties ?? {})
-      const best = known.map((k) => [k, levenshtein(k, extra)] as const).sort((a, b) => a[1] - b[1])[0]
-      const hint = best && best[1] <= 3 ? ` (did you mean "${best[0]}"?)` : ''
+      const best = nearMiss(extra, known)
+      const hint = best !== undefined ? ` (did you mean "${best}"?)` : ''
       // Not a near miss of a setting's name, under one that holds secrets: the name is not repeated.
       if (hint === '' && underSecretSetting(full)) return `${at(dotted, sources)}: unknown setting (its name is not shown: it may be a secret typed as a key)`
       return `${at(full, sources)}: unknown setting${hint}`

@@ -100,6 +100,11 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   t.notMatch(typed, /HMACSECRET/, 'neither secret is repeated')
   t.match(typed, /auth\.jwt\.keys\.2\.secert \(file [^)]*\): unknown setting \(did you mean "secret"\?\)/, 'a near miss of a setting\'s name is shown, with the hint')
   t.match(typed, /upstream\.nmae \(file [^)]*\): unknown setting/, 'names outside secret settings are shown')
+  // bundles.signing.keys call it algorithm, JWT keys alg: the other section's name is named.
+  writeFileSync(secretFile, 'auth: {jwt: {enabled: true, keys: [{algorithm: HS256, secret: x}, {alg: HS256, secretkeyvalue: y}]}}\n')
+  const alias = problemsOf(() => loadConfig({ file: secretFile })).join('\n')
+  t.match(alias, /auth\.jwt\.keys\.0\.algorithm \(file [^)]*\): unknown setting \(did you mean "alg"\?\)/)
+  t.notMatch(alias, /secretkeyvalue/, 'a name that only starts like a setting is not repeated under a secret setting')
   // Members of Object.prototype are no settings.
   for (const name of ['__proto__', 'upstream.__proto__', 'upstream.constructor']) {
     t.match(problemsOf(() => loadConfig({ file, flags: [[name, 'x', `--set ${name}`]] })).join('\n'), /unknown setting/, `--set ${name} refused`)
@@ -116,6 +121,15 @@ t.test('file errors', async (t) => {
   writeFileSync(typo, 'upstream:\n  url: http://x\nsevrer:\n  port: 1\nupstream_url: x\n')
   const p = problemsOf(() => loadConfig({ file: typo }))
   t.match(p[0], new RegExp(`sevrer \\(file ${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): unknown setting \\(did you mean "server"\\?\\)`))
+  // A syntax error names its line and column, and says what is wrong (it ended at "column 9:").
+  writeFileSync(bad, 'server:\n  port: 8080: 9\n')
+  const syntax = (() => { try { loadConfig({ file: bad }) } catch (e) { return (e as Error).message } })()
+  t.match(syntax, /cannot read config file .*bad\.yaml: line 2, column 9: Nested mappings are not allowed in compact mappings$/)
+  // --set with a near miss gets the hint a file gets.
+  const near = problemsOf(() => loadConfig({ flags: [['sevrer.port', '1', '--set sevrer.port'], ['cache.l1.max_entriez', '1', '--set cache.l1.max_entriez'], ['nothing.like.it', '1', '--set nothing.like.it']] }))
+  t.match(near.join('\n'), /--set sevrer\.port: unknown setting sevrer\.port \(did you mean server\.port\?\)/)
+  t.match(near.join('\n'), /--set cache\.l1\.max_entriez: unknown setting cache\.l1\.max_entriez \(did you mean cache\.l1\.max_entries\?\)/)
+  t.match(near.join('\n'), /--set nothing\.like\.it: unknown setting nothing\.like\.it$/m, 'no hint when nothing is near')
 })
 
 t.test('cross-field rules', async (t) => {

@@ -180,6 +180,8 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
     server = http1
     if (h2On) {
       const h2c = createH2Server(http2Options(s), opts.onRequest)
+      // CONNECT streams come as 'connect', not 'request' (unanswered, Node's bare 405).
+      h2c.on('connect', opts.onRequest)
       h2server = h2c
       routeByPreface(http1, h2c, s.headers_timeout_seconds * 1000)
     }
@@ -192,10 +194,15 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
     server.on('drop', () => opts.onConnectionDropped?.())
   }
   server.on('upgrade', opts.onUpgrade)
-  // CONNECT (an authority-form target): Node hands over the socket as for an Upgrade and, with
-  // no listener, closes it unanswered. The upgrade path answers it as plain HTTP: the target
-  // is refused (path.reject_status), with a request id, logged and counted.
-  server.on('connect', opts.onUpgrade)
+  // CONNECT: over HTTP/1.1 Node hands over the socket as for an Upgrade and, with no listener,
+  // closes it unanswered; the upgrade path answers it as plain HTTP. Over HTTP/2 (a TLS server
+  // with http2) the compatibility layer emits it with a request and a response: the request
+  // path answers it. Either way it is refused (path.reject_status), with a request id, logged
+  // and counted.
+  server.on('connect', (req: IncomingMessage, socketOrRes: Duplex | ServerResponse, head: Buffer) => {
+    if (req.httpVersionMajor === 2) opts.onRequest(req, socketOrRes as ServerResponse)
+    else opts.onUpgrade(req, socketOrRes as Duplex, head)
+  })
   if (opts.onExpectationFailed) server.on('checkExpectation', opts.onExpectationFailed)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (opts.onClientError) opts.onClientError(err, socket)

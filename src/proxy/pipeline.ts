@@ -200,6 +200,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    // CONNECT asks for a tunnel to any host: never proxied, whatever its target form (an
+    // origin-form CONNECT /x was judged as a request for /x, then failed at the forwarder).
+    if (req.method === 'CONNECT') return reject(rejectStatus, 'CONNECT (a tunnel to another host) is not proxied', 'bad_target', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // HTTP/2 carries any token as :method; HTTP/1.1's parser takes only the methods it knows,
     // in upper case. `delete` is not DELETE to a policy, but frameworks that upper-case the
     // method (Werkzeug) would route it as DELETE: over HTTP/2, the same methods as HTTP/1.1.

@@ -65,6 +65,8 @@ t.test('malformed requests', async (t) => {
       ['GET /public HTTP/1.1\r\nhost: a\r\nX-A: 1\r\nHOST: a\r\n\r\n', 400], // the same value twice too
       ['GET /public HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 400],
       ['CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', 400],
+      ['CONNECT /public HTTP/1.1\r\nHost: x\r\n\r\n', 400], // origin-form: still no tunnel, and not judged as a request for /public
+      ['CONNECT http://x/public HTTP/1.1\r\nHost: x\r\n\r\n', 400],
       ['FOO /public HTTP/1.1\r\nHost: x\r\n\r\n', 400],
       ['GET /public HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417],
     ]

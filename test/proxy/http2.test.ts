@@ -127,8 +127,12 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   t.equal(up.requests.at(-1)!.headers['x-bouncer-protocol'], 'HTTP/1.1')
 
   // CONNECT over HTTP/2 is never tunnelled.
+  const sentBefore = up.requests.length
   const connect = await h2req(s, { ':method': 'CONNECT', ':authority': 'example.com:443' })
-  t.not(connect.status, 200)
+  t.equal(connect.status, 400, 'refused as a tunnel to another host, by the bouncer (Node alone answers a bare 405)')
+  t.match(String(connect.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  t.equal((JSON.parse(connect.body) as { request_id: string }).request_id, connect.headers['x-request-id'])
+  t.equal(up.requests.length, sentBefore, 'nothing reached the upstream')
   t.notOk(s.destroyed, 'the connection goes on')
 
   // Methods HTTP/1.1 refuses are refused over HTTP/2 too: `delete` is not DELETE to a policy,

@@ -146,6 +146,21 @@ t.test('HTTPS and HTTP/2 by ALPN on one port; HTTP/1.1 clients unchanged', { ski
   const pki = new Pki(tempDir(t))
   const srv = pki.issue('server', { san: 'IP:127.0.0.1' })
   const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
+  // An HTTP/2 CONNECT stream over TLS goes to the request path (which refuses it), not the
+  // upgrade path: that took the response for a socket, and the client read ":status 200".
+  const cs = h2(port, { ca: pki.ca.certPem })
+  const connect = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const st = cs.request({ ':method': 'CONNECT', ':authority': 'example.com:443' })
+    let status = 0
+    let body = ''
+    st.on('response', (h) => { status = Number(h[':status']) })
+    st.on('data', (d: Buffer) => { body += d })
+    st.on('close', () => resolve({ status, body }))
+    st.on('error', reject)
+  })
+  cs.close()
+  t.equal(connect.status, 200, 'answered by the request handler')
+  t.equal((JSON.parse(connect.body) as Answer).protocol, 'HTTP/2', 'as an HTTP/2 request')
   const one = await get1(port, { ca: pki.ca.certPem })
   t.equal(one.protocol, 'HTTP/1.1')
   t.equal(one.scheme, 'https')

@@ -100,11 +100,22 @@ const PORT_NUMBER = /^\d{1,5}$/
 function isServiceLink (name: string, text: string): boolean {
   if (!SERVICE_LINK.test(name)) return false
   const t = text.trim()
-  if (name.endsWith('_SERVICE_HOST') || name.endsWith('_ADDR')) return IP.test(t)
-  if (/_SERVICE_PORT(?:_[A-Z0-9_]+)?$/.test(name) || /_PORT_\d+_(?:TCP|UDP|SCTP)_PORT$/.test(name)) return PORT_NUMBER.test(t)
-  if (name.endsWith('_PROTO')) return t === 'tcp' || t === 'udp' || t === 'sctp'
-  return SERVICE_LINK_VALUE.test(t) // <SERVICE>_PORT, <SERVICE>_PORT_<n>_<PROTO>
+  // A service's name is part of the variable's, so a name can fit several forms (a Service
+  // named bouncer-service gives BOUNCER_SERVICE_PORT=tcp://...): any form it fits will do.
+  return LINK_FORMS.some(([form, value]) => form.test(name) && value(t))
 }
+
+const isIp = (t: string): boolean => IP.test(t)
+const isPort = (t: string): boolean => PORT_NUMBER.test(t)
+const LINK_FORMS: ReadonlyArray<readonly [RegExp, (t: string) => boolean]> = [
+  [/_SERVICE_HOST$/, isIp],
+  [/_SERVICE_PORT(?:_[A-Z0-9_]+)?$/, isPort],
+  [/_PORT$/, (t) => SERVICE_LINK_VALUE.test(t)],
+  [/_PORT_\d+_(?:TCP|UDP|SCTP)$/, (t) => SERVICE_LINK_VALUE.test(t)],
+  [/_PORT_\d+_(?:TCP|UDP|SCTP)_PROTO$/, (t) => t === 'tcp' || t === 'udp' || t === 'sctp'],
+  [/_PORT_\d+_(?:TCP|UDP|SCTP)_PORT$/, isPort],
+  [/_PORT_\d+_(?:TCP|UDP|SCTP)_ADDR$/, isIp],
+]
 
 /** file ← env ← flags, then validate. Throws ConfigError listing every problem. */
 export function loadConfig (opts: LoadConfigOptions = {}): BouncerConfig {

@@ -67,6 +67,26 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
     t.match(problemsOf(() => loadConfig({ file, env: { [name]: value } })).join('\n'), new RegExp(`${name}: unknown setting`), `${name}=${value} is reported`)
   }
   t.equal(loadConfig({ file, env: { BOUNCER_X_SERVICE_HOST: 'fd00::12', BOUNCER_X_PORT_443_TCP_ADDR: 'fd00::12', BOUNCER_X_SERVICE_PORT_HTTPS: '443' } }).server.port, 1111, 'IPv6 service links still skipped')
+  // Every variable the kubelet writes for a Service, for names that make the forms overlap
+  // (bouncer-service: BOUNCER_SERVICE_PORT is its <SERVICE>_PORT, a URL) and named ports
+  // ending like a form (http-addr).
+  const linkVars = (service: string, ip: string, ports: Array<{ name: string; port: number; proto: string }>): Record<string, string> => {
+    const S = service.toUpperCase().replace(/-/g, '_')
+    const host = ip.includes(':') ? `[${ip}]` : ip
+    const env: Record<string, string> = { [`${S}_SERVICE_HOST`]: ip, [`${S}_SERVICE_PORT`]: String(ports[0]!.port), [`${S}_PORT`]: `${ports[0]!.proto.toLowerCase()}://${host}:${ports[0]!.port}` }
+    for (const p of ports) {
+      if (p.name !== '') env[`${S}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port)
+      const base = `${S}_PORT_${p.port}_${p.proto}`
+      Object.assign(env, { [base]: `${p.proto.toLowerCase()}://${host}:${p.port}`, [`${base}_PROTO`]: p.proto.toLowerCase(), [`${base}_PORT`]: String(p.port), [`${base}_ADDR`]: ip })
+    }
+    return env
+  }
+  for (const service of ['bouncer', 'bouncer-service', 'bouncer-proxy-service', 'bouncer-admin', 'bouncer-server', 'bouncer-metrics']) {
+    for (const ip of ['10.96.0.12', 'fd00:10:96::a']) {
+      const env = linkVars(service, ip, [{ name: 'http', port: 8080, proto: 'TCP' }, { name: 'http-addr', port: 9091, proto: 'UDP' }, { name: 'http-metrics', port: 9090, proto: 'SCTP' }])
+      t.doesNotThrow(() => loadConfig({ file, env }), `Service ${service} (${ip}): its ${Object.keys(env).length} link variables start the bouncer`)
+    }
+  }
   // An empty variable does not quietly empty a list; [] does, on purpose.
   t.match(problemsOf(() => loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_HEADERS: '' } })).join('\n'), /decision_logs\.erase_headers \(env BOUNCER_DECISION_LOGS_ERASE_HEADERS\): empty; write \[\] for an empty list/)
   t.same(loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_QUERY_PARAMS: '[]' } }).decision_logs.erase_query_params, [])

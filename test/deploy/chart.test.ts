@@ -165,7 +165,20 @@ t.test('the rendered config is one the bouncer accepts (its own loader, producti
   const insecure = { config: { production: true, allow_insecure: true } }
   t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, controlPlane: { url: 'https://cp.example.com' } }).manifests)))
   t.throws(() => render({ ...APP, controlPlane: { url: 'http://cp.example.com' }, bundleSigning: FULL.bundleSigning }), /bundles from a plaintext http:\/\/cp\.example\.com/, 'a plaintext bundle server')
-  t.throws(() => render({ ...APP, controlPlane: { url: 'http://cp.example.com', bundles: { enabled: false } } }), /decision logs from a plaintext http:\/\/cp\.example\.com/, 'a plaintext decision-log receiver')
+  t.throws(() => render({ ...APP, controlPlane: { url: 'http://cp.example.com', bundles: { enabled: false } } }), /decision logs to a plaintext http:\/\/cp\.example\.com/, 'a plaintext decision-log receiver')
+  // On the bouncer's own conditions only: what it accepts renders (review of f5c1d21).
+  const accepted = (values: Obj, what: string): void => {
+    let cfg: Obj | undefined
+    t.doesNotThrow(() => { cfg = bouncerConfig(render(values).manifests) }, `${what}: renders`)
+    if (cfg !== undefined) t.doesNotThrow(() => createConfig(cfg!), `${what}: the bouncer accepts it`)
+  }
+  accepted({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } }, config: { cache: { redis: { tls: { enabled: true } } } } }, 'redis:// with cache.redis.tls.enabled')
+  accepted({ ...APP, config: { decision_logs: { enabled: false, service_url: 'http://old.example.com' } } }, 'a plaintext receiver with decision logs off')
+  // bouncer.env / bouncer.extraArgs may set what the chart cannot see: the bouncer checks at start.
+  for (const bouncer of [{ ...TLS, env: [{ name: 'BOUNCER_POLICY_PATH', value: '/mnt/policy' }] }, { ...TLS, extraArgs: ['--policy', '/mnt/policy'] }] as Obj[]) {
+    t.doesNotThrow(() => render({ app: APP.app, bouncer }), `no policy values, but ${JSON.stringify(bouncer.env ?? bouncer.extraArgs)}`)
+  }
+  t.doesNotThrow(() => render({ ...APP, bouncer: { ...TLS, env: [{ name: 'BOUNCER_ALLOW_INSECURE', value: 'true' }] }, controlPlane: { url: 'https://cp.example.com' } }), 'allow_insecure from bouncer.env')
   t.throws(() => render({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }), /plaintext redis:\/\/r:6379, which config\.production refuses/, 'plaintext external Redis')
   t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }).manifests)))
   t.throws(() => render({ app: APP.app, bouncer: TLS }), /no policy source: set policy\.files/, 'no policy source')

@@ -223,7 +223,11 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- $_ := set $w "cache" (dict "enabled" true "redis" $r) }}
 {{- end }}
 {{- $merged := mustMergeOverwrite $c $w }}
-{{- /* What the bouncer would refuse at start, refused here: a pod that can only crash-loop is no deployment. */}}
+{{- /* What the bouncer would refuse at start, refused here, on the same conditions (a pod that
+can only crash-loop is no deployment). bouncer.env and bouncer.extraArgs may set any setting
+the chart cannot see (BOUNCER_POLICY_PATH, --policy, BOUNCER_ALLOW_INSECURE): with either, the
+bouncer's own check at start is the only one. */}}
+{{- if not (or $v.bouncer.env $v.bouncer.extraArgs) }}
 {{- $mp := default (dict) $merged.policy }}
 {{- $mb := default (dict) $merged.bundles }}
 {{- if not (or $mp.path $mb.service_url) }}
@@ -233,14 +237,17 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- if and $mb.service_url (not (default (dict) $mb.signing).keys) }}
 {{- fail (printf "bundles from %s would not be signature-checked (bundleSigning.keys is empty), which config.production refuses: the pod would crash-loop. Set bundleSigning.keys, or config.allow_insecure=true" $mb.service_url) }}
 {{- end }}
-{{- $mr := default (dict) (default (dict) $merged.cache).redis }}
-{{- if and (default false (default (dict) $merged.cache).enabled) (hasPrefix "redis://" (toString (default "" $mr.url))) }}
-{{- fail (printf "the decision cache's Redis is a plaintext %s, which config.production refuses: the pod would crash-loop. Use rediss://, or config.allow_insecure=true" $mr.url) }}
+{{- if hasPrefix "http://" (toString (default "" $mb.service_url)) }}
+{{- fail (printf "bundles from a plaintext %s, which config.production refuses: the pod would crash-loop. Use https://, or config.allow_insecure=true" $mb.service_url) }}
 {{- end }}
 {{- $dl := default (dict) $merged.decision_logs }}
-{{- range $what, $u := dict "bundles" (toString (default "" $mb.service_url)) "decision logs" (toString (default "" $dl.service_url)) }}
-{{- if hasPrefix "http://" $u }}
-{{- fail (printf "%s from a plaintext %s, which config.production refuses: the pod would crash-loop. Use https://, or config.allow_insecure=true" $what $u) }}
+{{- if and (default false $dl.enabled) (hasPrefix "http://" (toString (default "" $dl.service_url))) }}
+{{- fail (printf "decision logs to a plaintext %s, which config.production refuses: the pod would crash-loop. Use https://, or config.allow_insecure=true" $dl.service_url) }}
+{{- end }}
+{{- $mc := default (dict) $merged.cache }}
+{{- $mr := default (dict) $mc.redis }}
+{{- if and (default false $mc.enabled) (default false $mr.enabled) (hasPrefix "redis://" (toString (default "" $mr.url))) (not (default false (default (dict) $mr.tls).enabled)) }}
+{{- fail (printf "the decision cache's Redis is a plaintext %s, which config.production refuses: the pod would crash-loop. Use rediss:// (or cache.redis.tls.enabled), or config.allow_insecure=true" $mr.url) }}
 {{- end }}
 {{- end }}
 {{- end }}

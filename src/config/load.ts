@@ -60,8 +60,11 @@ export function readConfigFile (file: string): Record<string, unknown> {
     throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, (e as Error).message], { cause: e })
   }
   let doc: unknown
-  try { doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text) } catch (e) {
-    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, syntaxError(e as Error)], { cause: e })
+  const json = file.endsWith('.json')
+  // logLevel error: the library's warnings (an unknown tag such as !vault) go to
+  // process.emitWarning with an excerpt of the line, which may hold a secret.
+  try { doc = json ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' }) } catch (e) {
+    throw new BouncerError('BOUNCER_ERR_CONFIG_FILE', [file, json ? jsonSyntaxError(e as Error, text) : syntaxError(e as Error)], { cause: e })
   }
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {
@@ -80,6 +83,16 @@ function syntaxError (e: Error): string {
   const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0]
   const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
   return pos === undefined ? what : `line ${pos.line}, column ${pos.col}: ${what}`
+}
+
+/** JSON.parse's message quotes the text around the error (a secret, perhaps): only where it is. */
+function jsonSyntaxError (e: Error, text: string): string {
+  const lc = /line (\d+) column (\d+)/.exec(e.message)
+  if (lc !== null) return `line ${lc[1]}, column ${lc[2]}: invalid JSON`
+  const at = /position (\d+)/.exec(e.message)
+  if (at === null) return 'invalid JSON'
+  const before = text.slice(0, Number(at[1])).split('\n')
+  return `line ${before.length}, column ${before[before.length - 1]!.length + 1}: invalid JSON`
 }
 
 // Kubernetes service-link variables: <SERVICE>_SERVICE_HOST, <SERVICE>_SERVICE_PORT[_<name>],

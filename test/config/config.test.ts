@@ -145,6 +145,23 @@ t.test('file errors', async (t) => {
   writeFileSync(bad, 'server:\n  port: 8080: 9\n')
   const syntax = (() => { try { loadConfig({ file: bad }) } catch (e) { return (e as Error).message } })()
   t.match(syntax, /cannot read config file .*bad\.yaml: line 2, column 9: Nested mappings are not allowed in compact mappings$/)
+  // Neither a JSON file's error nor a YAML warning repeats the file's text (it may hold secrets).
+  const json = path.join(dir, 'bad.json')
+  for (const text of ['{"auth":{"jwt":{"keys":[{"secret": s3cr3t-hunter2-value}]}}}', '{"auth": {"jwt": {"keys": [{"secret": "s3cr3t-hunter2-value"}]}}, x}', '{"auth": "s3cr3t-hunter2-value"']) {
+    writeFileSync(json, text)
+    const m = (() => { try { loadConfig({ file: json }) } catch (e) { return (e as Error).message } })()
+    t.match(m ?? '', /cannot read config file .*bad\.json: (line \d+, column \d+: )?invalid JSON$/, m ?? '')
+    t.notMatch(m, /hunter2/)
+  }
+  const warned: string[] = []
+  const onWarning = (w: Error): void => { warned.push(w.message) }
+  process.on('warning', onWarning)
+  try {
+    writeFileSync(bad, 'upstream: {url: "http://x"}\ncache: {redis: {url: !vault s3cr3t-hunter2-value}}\n')
+    try { loadConfig({ file: bad }) } catch { /* a value problem or none: the warning is what matters */ }
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally { process.off('warning', onWarning) }
+  t.notMatch(warned.join('\n'), /hunter2/, 'no YAML warning with an excerpt of the file')
   // --set with a near miss gets the hint a file gets.
   const near = problemsOf(() => loadConfig({ flags: [['sevrer.port', '1', '--set sevrer.port'], ['cache.l1.max_entriez', '1', '--set cache.l1.max_entriez'], ['nothing.like.it', '1', '--set nothing.like.it']] }))
   t.match(near.join('\n'), /--set sevrer\.port: unknown setting sevrer\.port \(did you mean server\.port\?\)/)

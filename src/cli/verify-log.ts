@@ -58,7 +58,10 @@ export function describe (r: VerifyResult): string {
   const lines: string[] = []
   const what = r.kind === 'spool' ? 'spool' : `${r.files.length} file(s)`
   const range = r.first_seq === null ? 'no records' : `seq ${r.first_seq}..${r.last_seq}`
-  if (r.ok) {
+  if (r.ok && empty(r)) {
+    // Not "OK" first: a script that greps for it would pass an emptied log.
+    lines.push(`EMPTY: ${what}, no records: nothing was verified (exit status 4)`)
+  } else if (r.ok) {
     lines.push(`OK: ${what}, ${r.records} record(s) (${r.decisions} decision(s), ${r.shadows > 0 ? `${r.shadows} shadow comparison(s), ` : ''}${r.markers} drop marker(s)), ${range}`)
     if (r.last_hash !== null) lines.push(`head hash: ${r.last_hash}`)
   } else {
@@ -78,7 +81,6 @@ export function describe (r: VerifyResult): string {
   if (r.anchored === 'none') {
     lines.push(`NOT ANCHORED: the first record is seq ${r.first_seq}, not seq 1, and no spool state anchors it: records before it (a cut-off head included) are not in this input; its prev_hash ${r.first_prev_hash} must be the head hash of the export before it`)
   }
-  if (r.ok && empty(r)) lines.push('EMPTY: the input holds no records; nothing was verified (exit status 4)')
   if (r.torn_tail === true) lines.push('note: the last segment ends in an incomplete line (cut off when the spool is next opened)')
   if (r.duplicates_skipped !== undefined) lines.push(`note: ${r.duplicates_skipped} record(s) read again exactly as already checked (delivered twice), skipped`)
   return lines.join('\n') + '\n'

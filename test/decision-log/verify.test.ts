@@ -199,7 +199,8 @@ t.test('verify-log CLI: exit status and report', async (t) => {
   // An emptied export verifies nothing: its own exit status, not "OK".
   out.length = 0
   t.equal(await verifyLogCli([file(t, [], 'empty.jsonl')], io), 4, 'an empty file: exit 4')
-  t.match(out.join(''), /EMPTY: the input holds no records; nothing was verified \(exit status 4\)/)
+  t.match(out.join(''), /^EMPTY: 1 file\(s\), no records: nothing was verified \(exit status 4\)\n$/)
+  t.notMatch(out.join(''), /OK/, 'no line says OK')
   const emptyDir = tempDir(t)
   t.equal(await verifyLogCli([emptyDir], io), 4, 'a directory with no export in it: exit 4')
   // A spool whose records were all delivered and deleted holds none, and that is its normal state.

@@ -12,6 +12,9 @@ const ERASED = '[erased]'
 const PARTS = /[\s;,=]+/
 // Shorter parts ("Bearer", "id") are words a message may rightly hold.
 const MIN_PART = 6
+// Shorter whole values ({"sig": "e"}, {"session": 1}) hide nothing worth hiding, and cutting
+// every "e" out of a message made it unreadable ("policy.r[erased]go:12").
+const MIN_VALUE = 4
 
 export type SecretScrubber = (message: string, input: unknown) => string
 
@@ -33,7 +36,7 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
 function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher, claims: NameMatcher): string[] {
   const out: string[] = []
   const add = (v: unknown): void => {
-    if (typeof v !== 'string' || v === '') return
+    if (typeof v !== 'string' || v.length < MIN_VALUE) return
     out.push(v)
     for (const part of v.split(PARTS)) if (part.length >= MIN_PART && part !== v) out.push(part)
   }

@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { memoryLogger, startBouncer, startUpstream } from '../helpers/index.js'
+import { createConfig } from '../../src/config/index.js'
+import { compileSecretScrubber } from '../../src/proxy/secret-values.js'
 import { tempDir } from '../decision-log/fixtures/control-plane.js'
 
 const POLICY = `package bouncer
@@ -65,4 +67,13 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
     t.match(text, /to_number: .*\[erased\]/, `${where}: the message says what was cut`)
     t.match(text, /not-a-number-but-no-secret/, `${where}: a value that is no credential is kept (the message stays useful)`)
   }
+})
+
+t.test('values too short to be secrets are not cut out of messages', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const message = 'policy.rego:12: eval_type_error: to_number: operand 1 must be one of {null, boolean, number, string} but got object'
+  const input = (body: unknown) => ({ attributes: { request: { http: { headers: {} } } }, parsed_body: body })
+  t.equal(scrub(message, input({ sig: 'e', session: 1, auth: 'on' })), message, 'one- to three-character values stay')
+  t.equal(scrub('got "abcdef-secret-sig" here', input({ sig: 'abcdef-secret-sig' })), 'got "[erased]" here', 'a real value is cut')
+  t.equal(scrub('pin 4821 wrong', input({ password: '4821' })), 'pin [erased] wrong', 'four characters are cut')
 })

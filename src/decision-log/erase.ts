@@ -415,7 +415,9 @@ export function eraseKeysDeep (v: unknown, isCredential: NameMatcher, prefix: st
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!
     const x = o[key]
-    if (isCredential(key)) {
+    // true/false/null under a credential's name is no credential (two_factor_auth: true, a
+    // form's remember_session: false): kept, so the logged input stays whole.
+    if (isCredential(key) && typeof x !== 'boolean' && x !== null) {
       copy ??= copyUntil(o, keys, k)
       erased.push(prefix + '/' + escapePointer(key))
       continue

@@ -368,3 +368,20 @@ t.test('a log written with the default erasure passes `bouncer evidence`\'s cred
   t.notOk(JSON.stringify(idp).includes(jwt), 'no token in the event')
   t.same(scanEvent(idp as unknown as Record<string, unknown>), [], 'nothing for the scan to report')
 })
+
+t.test('true, false and null under a credential name are kept: no credential, and the input stays whole', async (t) => {
+  const cfg = resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] })
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: cfg.erase_headers, eraseQueryParams: cfg.erase_query_params })
+  const ev = build({
+    path: 'p',
+    input: {
+      attributes: { request: { http: { method: 'POST', path: '/x', headers: {} } } },
+      identity: { sub: 'alice', two_factor_auth: true, session: null, idp_access_token: 'tok-123456' },
+      parsed_body: { remember_session: false, password: 4821, nested: { sig: 'abcdefgh' } },
+    },
+    result: true,
+  }).event as Record<string, any>
+  t.same(ev.input.identity, { sub: 'alice', two_factor_auth: true, session: null })
+  t.same(ev.input.parsed_body, { remember_session: false, nested: {} }, 'a number is still erased (a PIN)')
+  t.same([...ev.erased].sort(), ['/input/identity/idp_access_token', '/input/parsed_body/nested/sig', '/input/parsed_body/password'])
+})

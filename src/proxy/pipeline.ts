@@ -200,6 +200,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    // HTTP/2: a Host naming another authority than :authority is malformed (RFC 9113 §8.3.1);
+    // the policy judged Host, and anything in front that routes by :authority went elsewhere.
+    if (h2 && conflictingAuthority(req.headers)) return reject(400, 'Host differs from :authority', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // CONNECT asks for a tunnel to any host: never proxied, whatever its target form (an
     // origin-form CONNECT /x was judged as a request for /x, then failed at the forwarder).
     if (req.method === 'CONNECT') return reject(rejectStatus, 'CONNECT (a tunnel to another host) is not proxied', 'bad_target', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
@@ -641,6 +644,12 @@ function manyHosts (raw: readonly string[]): boolean {
     }
   }
   return false
+}
+
+function conflictingAuthority (headers: ClientRequest['headers']): boolean {
+  const host = headers.host
+  const authority = headers[':authority'] as string | undefined
+  return host !== undefined && authority !== undefined && host.toLowerCase() !== authority.toLowerCase()
 }
 
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */

@@ -135,6 +135,14 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   t.equal(up.requests.length, sentBefore, 'nothing reached the upstream')
   t.notOk(s.destroyed, 'the connection goes on')
 
+  // Host and :authority naming different hosts: malformed (RFC 9113 §8.3.1), not judged by Host.
+  const sent = up.requests.length
+  const two = await h2req(s, { ':method': 'GET', ':path': '/public/x', ':authority': 'evil.example', host: 'good.example' })
+  t.equal(two.status, 400, 'Host differs from :authority')
+  t.equal(up.requests.length, sent, 'not forwarded')
+  const same = await h2req(s, { ':method': 'GET', ':path': '/public/x', ':authority': 'Good.Example', host: 'good.example' })
+  t.equal(same.status, 200, 'the same authority in both (case aside) passes')
+
   // Methods HTTP/1.1 refuses are refused over HTTP/2 too: `delete` is not DELETE to a policy,
   // but a framework that upper-cases the method would run its DELETE route.
   const before = up.requests.length

@@ -186,7 +186,7 @@ function scanTree (v: unknown, base: string, fields: NameMatcher, out: Credentia
   for (const name of Object.keys(v)) {
     const x = v[name]
     const at = base + '/' + escapePointer(name)
-    if (fields(name) && x !== null && x !== undefined && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
+    if (fields(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
         !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim())))) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue

@@ -162,7 +162,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const http1 = !h2 && req.httpVersionMajor === 1
     // gRPC: an HTTP/2 stream with a gRPC content type (gRPC-Web is plain HTTP). Every answer
     // the bouncer writes for it is a gRPC status.
-    const grpcCall = h2 && isGrpcContentType(req.headers['content-type'])
+    // (Not for CONNECT: a gRPC error reply is :status 200, which to CONNECT means "tunnel established".)
+    const grpcCall = h2 && req.method !== 'CONNECT' && isGrpcContentType(req.headers['content-type'])
     // The socket is read when the line is written, after the response may have released it.
     const socket = req.socket
     const wire = acct.wireOf(req)
@@ -202,7 +203,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // HTTP/2: a Host naming another authority than :authority is malformed (RFC 9113 §8.3.1);
     // the policy judged Host, and anything in front that routes by :authority went elsewhere.
-    if (h2 && conflictingAuthority(req.headers)) return reject(400, 'Host differs from :authority', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    if (h2 && conflictingAuthority(req.headers, schemeOf(req as ProxyRequest))) return reject(400, 'Host differs from :authority', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // CONNECT asks for a tunnel to any host: never proxied, whatever its target form (an
     // origin-form CONNECT /x was judged as a request for /x, then failed at the forwarder).
     if (req.method === 'CONNECT') return reject(rejectStatus, 'CONNECT (a tunnel to another host) is not proxied', 'bad_target', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
@@ -508,7 +509,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const te = req.headers['transfer-encoding']
     const cl = req.headers['content-length']
     if (te !== undefined || (cl !== undefined && cl !== '0')) return refuse('request body with an Upgrade', 'BOUNCER_ERR_PROXY_UPGRADE_REFUSED', 'upgrade_refused')
-    if (!tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
+    // CONNECT is refused on the request path, whatever Upgrade it names: tunnelled as a WebSocket,
+    // `CONNECT /public/ws` was judged as a request for /public/ws and its tunnel opened.
+    if (req.method === 'CONNECT' || !tunnelled(req.headers.upgrade)) return asPlainHttp(req, socket)
     const x = begin(req, withHost(normalize(req.url ?? ''), hostOf(req), schemeOf(req as ProxyRequest)))
     let accounted = false
     const done = (status: number): void => {
@@ -646,10 +649,14 @@ function manyHosts (raw: readonly string[]): boolean {
   return false
 }
 
-function conflictingAuthority (headers: ClientRequest['headers']): boolean {
+function conflictingAuthority (headers: ClientRequest['headers'], scheme: 'http' | 'https'): boolean {
   const host = headers.host
   const authority = headers[':authority'] as string | undefined
-  return host !== undefined && authority !== undefined && host.toLowerCase() !== authority.toLowerCase()
+  if (host === undefined || authority === undefined) return false
+  // Compared as RFC 3986 §6.2 normalises them (what the target normaliser does too): case, and
+  // the scheme's default port (a:443 is a on TLS).
+  const norm = (a: string): string => { const l = a.toLowerCase(); return l.endsWith(scheme === 'https' ? ':443' : ':80') ? l.slice(0, l.lastIndexOf(':')) : l }
+  return norm(host) !== norm(authority)
 }
 
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */

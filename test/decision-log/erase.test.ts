@@ -384,4 +384,12 @@ t.test('true, false and null under a credential name are kept: no credential, an
   t.same(ev.input.identity, { sub: 'alice', two_factor_auth: true, session: null })
   t.same(ev.input.parsed_body, { remember_session: false, nested: {} }, 'a number is still erased (a PIN)')
   t.same([...ev.erased].sort(), ['/input/identity/idp_access_token', '/input/parsed_body/nested/sig', '/input/parsed_body/password'])
+  // What the logger keeps, the scan does not report (second review: it flagged password: true).
+  const kept = build({
+    path: 'p',
+    input: { attributes: { request: { http: { method: 'POST', path: '/x', headers: {} } } }, identity: { refresh_token: false, password: true }, parsed_body: { password: true, token: false } },
+    result: true,
+  }).event as Record<string, any>
+  t.same(kept.input.parsed_body, { password: true, token: false })
+  t.same(scanEvent(kept), [], 'booleans under credential names are not findings')
 })

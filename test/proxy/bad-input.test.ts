@@ -67,6 +67,8 @@ t.test('malformed requests', async (t) => {
       ['CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', 400],
       ['CONNECT /public HTTP/1.1\r\nHost: x\r\n\r\n', 400], // origin-form: still no tunnel, and not judged as a request for /public
       ['CONNECT http://x/public HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      // With an Upgrade the upgrade path allows, CONNECT was tunnelled as a WebSocket (second review).
+      ['CONNECT /public/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 400],
       ['FOO /public HTTP/1.1\r\nHost: x\r\n\r\n', 400],
       ['GET /public HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417],
     ]

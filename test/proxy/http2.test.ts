@@ -132,6 +132,8 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   t.equal(connect.status, 400, 'refused as a tunnel to another host, by the bouncer (Node alone answers a bare 405)')
   t.match(String(connect.headers['x-request-id']), /^[0-9a-f-]{36}$/)
   t.equal((JSON.parse(connect.body) as { request_id: string }).request_id, connect.headers['x-request-id'])
+  const grpcConnect = await h2req(s, { ':method': 'CONNECT', ':authority': 'example.com:443', 'content-type': 'application/grpc' })
+  t.equal(grpcConnect.status, 400, 'with a gRPC content type too (a gRPC error reply is :status 200: "tunnel established" to CONNECT)')
   t.equal(up.requests.length, sentBefore, 'nothing reached the upstream')
   t.notOk(s.destroyed, 'the connection goes on')
 
@@ -142,6 +144,10 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   t.equal(up.requests.length, sent, 'not forwarded')
   const same = await h2req(s, { ':method': 'GET', ':path': '/public/x', ':authority': 'Good.Example', host: 'good.example' })
   t.equal(same.status, 200, 'the same authority in both (case aside) passes')
+  for (const [authority, host] of [[`127.0.0.1:${new URL(b.url).port}`, `127.0.0.1:${new URL(b.url).port}`], ['good.example', 'good.example:80'], ['good.example:80', 'good.example']]) {
+    const r = await h2req(s, { ':method': 'GET', ':path': '/public/x', ':authority': authority, host })
+    t.equal(r.status, 200, `${authority} and ${host}: the same authority once the scheme's default port is dropped`)
+  }
 
   // Methods HTTP/1.1 refuses are refused over HTTP/2 too: `delete` is not DELETE to a policy,
   // but a framework that upper-cases the method would run its DELETE route.

@@ -41,7 +41,8 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
     io.stderr(`verify-log: cannot read ${paths[0]}: ${(e as Error).message}\n`)
     return 2
   }
-  if (json) io.stdout(JSON.stringify(r, null, 2) + '\n')
+  // `empty` says what exit status 4 says: an export with nothing in it verified nothing.
+  if (json) io.stdout(JSON.stringify(empty(r) ? { ...r, empty: true } : r, null, 2) + '\n')
   else io.stdout(describe(r))
   if (!r.ok) return 1
   if (r.declared_drops.length > 0) return 3

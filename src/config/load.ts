@@ -80,8 +80,14 @@ export function readConfigFile (file: string): Record<string, unknown> {
  * password), and this message reaches process logs.
  */
 function syntaxError (e: Error): string {
-  const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0]
-  const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+  const { linePos, code } = e as { linePos?: Array<{ line: number; col: number }>; code?: string }
+  const pos = linePos?.[0]
+  let what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+  // Some messages end by quoting the text ("Unresolved alias ...: <name>", an escape sequence):
+  // the part before the quote, or the error's code when the text is in the middle.
+  const colon = what.indexOf(': ')
+  if (colon > 0) what = what.slice(0, colon)
+  if (/["'\\]/.test(what)) what = `YAML error ${code ?? 'in the document'}`
   return pos === undefined ? what : `line ${pos.line}, column ${pos.col}: ${what}`
 }
 

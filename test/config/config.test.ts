@@ -162,6 +162,13 @@ t.test('file errors', async (t) => {
     await new Promise((resolve) => setImmediate(resolve))
   } finally { process.off('warning', onWarning) }
   t.notMatch(warned.join('\n'), /hunter2/, 'no YAML warning with an excerpt of the file')
+  // Nor does a YAML error that quotes the text (an alias name, an escape sequence).
+  for (const text of ['cache: {redis: {url: *hunter2SUPERSECRET}}\n', 'cache: {redis: {url: "x\\u12hunter2"}}\n']) {
+    writeFileSync(bad, text)
+    const m = (() => { try { loadConfig({ file: bad }) } catch (e) { return (e as Error).message } })() ?? ''
+    t.match(m, /cannot read config file .*bad\.yaml: (line \d+, column \d+: )?\S/, m)
+    t.notMatch(m, /hunter2/, m)
+  }
   // --set with a near miss gets the hint a file gets.
   const near = problemsOf(() => loadConfig({ flags: [['sevrer.port', '1', '--set sevrer.port'], ['cache.l1.max_entriez', '1', '--set cache.l1.max_entriez'], ['nothing.like.it', '1', '--set nothing.like.it']] }))
   t.match(near.join('\n'), /--set sevrer\.port: unknown setting sevrer\.port \(did you mean server\.port\?\)/)

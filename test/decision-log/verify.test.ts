@@ -201,6 +201,9 @@ t.test('verify-log CLI: exit status and report', async (t) => {
   t.equal(await verifyLogCli([file(t, [], 'empty.jsonl')], io), 4, 'an empty file: exit 4')
   t.match(out.join(''), /^EMPTY: 1 file\(s\), no records: nothing was verified \(exit status 4\)\n$/)
   t.notMatch(out.join(''), /OK/, 'no line says OK')
+  out.length = 0
+  t.equal(await verifyLogCli([file(t, [], 'empty2.jsonl'), '--json'], io), 4)
+  t.match(JSON.parse(out.join('')), { records: 0, empty: true }, '--json says empty too')
   const emptyDir = tempDir(t)
   t.equal(await verifyLogCli([emptyDir], io), 4, 'a directory with no export in it: exit 4')
   // A spool whose records were all delivered and deleted holds none, and that is its normal state.

@@ -179,6 +179,11 @@ t.test('the rendered config is one the bouncer accepts (its own loader, producti
     t.doesNotThrow(() => render({ app: APP.app, bouncer }), `no policy values, but ${JSON.stringify(bouncer.env ?? bouncer.extraArgs)}`)
   }
   t.doesNotThrow(() => render({ ...APP, bouncer: { ...TLS, env: [{ name: 'BOUNCER_ALLOW_INSECURE', value: 'true' }] }, controlPlane: { url: 'https://cp.example.com' } }), 'allow_insecure from bouncer.env')
+  // The older checks too (second review): a cleartext port with allow_insecure from bouncer.env,
+  // and ext_authz mode, which the bouncer exempts from the cleartext-port rule.
+  t.doesNotThrow(() => render({ app: APP.app, policy: POLICY, bouncer: { env: [{ name: 'BOUNCER_ALLOW_INSECURE', value: 'true' }] } }), 'cleartext port, allow_insecure from bouncer.env')
+  t.doesNotThrow(() => render({ ...APP, bouncer: { ...TLS, extraArgs: ['--set', 'allow_insecure=true'] }, redis: { mode: 'internal' } }), 'plaintext in-chart Redis, allow_insecure from extraArgs')
+  accepted({ app: APP.app, policy: POLICY, config: { mode: 'ext_authz', ext_authz: { http: { enabled: true } } } }, 'ext_authz mode without proxy TLS')
   t.throws(() => render({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }), /plaintext redis:\/\/r:6379, which config\.production refuses/, 'plaintext external Redis')
   t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }).manifests)))
   t.throws(() => render({ app: APP.app, bouncer: TLS }), /no policy source: set policy\.files/, 'no policy source')

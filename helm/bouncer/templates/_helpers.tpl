@@ -143,7 +143,7 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- $w := dict "server" (dict "port" (int $v.bouncer.ports.proxy)) "admin" (dict "port" (int $v.bouncer.ports.admin) "enabled" true) }}
 {{- if include "bouncer.tlsSecretName" . }}
 {{- $_ := set $w.server "tls" (dict "enabled" true "cert_file" "/etc/bouncer/tls/tls.crt" "key_file" "/etc/bouncer/tls/tls.key") }}
-{{- else if and (default false $c.production) (not (default false $c.allow_insecure)) (not (default (dict) $server.tls).enabled) }}
+{{- else if and (default false $c.production) (not (default false $c.allow_insecure)) (not (default (dict) $server.tls).enabled) (ne (toString (default "" $c.mode)) "ext_authz") (not (or $v.bouncer.env $v.bouncer.extraArgs)) }}
 {{- fail "config.production refuses a cleartext proxy port: set bouncer.tls.secretName (a kubernetes.io/tls Secret) or bouncer.tls.certManager.enabled=true with bouncer.tls.certManager.issuerRef.name, or config.allow_insecure=true" }}
 {{- end }}
 {{- $upstream := default (dict) $c.upstream }}
@@ -194,7 +194,7 @@ wired values win, except upstream.url, which a user may set explicitly.
 {{- $_ := set $r "url" (printf "rediss://%s:%d" (include "bouncer.redisHost" .) (int $v.redis.internal.port)) }}
 {{- $_ := set $r "tls" (dict "ca_file" (printf "%s/redis-ca/ca.crt" $secrets)) }}
 {{- else }}
-{{- if and (default false $c.production) (not (default false $c.allow_insecure)) }}
+{{- if and (default false $c.production) (not (default false $c.allow_insecure)) (not (or $v.bouncer.env $v.bouncer.extraArgs)) }}
 {{- fail "the in-chart Redis is plaintext without redis.internal.tls.existingSecret, which config.production refuses; set the TLS secret or config.allow_insecure=true" }}
 {{- end }}
 {{- $_ := set $r "url" (printf "redis://%s:%d" (include "bouncer.redisHost" .) (int $v.redis.internal.port)) }}

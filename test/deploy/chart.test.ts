@@ -187,6 +187,25 @@ t.test('the rendered config is one the bouncer accepts (its own loader, producti
   t.throws(() => render({ ...APP, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }), /plaintext redis:\/\/r:6379, which config\.production refuses/, 'plaintext external Redis')
   t.doesNotThrow(() => createConfig(bouncerConfig(render({ ...APP, ...insecure, redis: { mode: 'external', external: { url: 'redis://r:6379' } } }).manifests)))
   t.throws(() => render({ app: APP.app, bouncer: TLS }), /no policy source: set policy\.files/, 'no policy source')
+  // The rest of the bouncer's production refusals (session 52): each fails the render, and the
+  // same values rendered with allow_insecure and then put back to production are refused by the
+  // bouncer's own loader, so the chart refuses on the bouncer's conditions.
+  const refused = (config: Obj, re: RegExp, what: string): void => {
+    t.throws(() => render({ ...APP, config }), re, `${what}: the render fails`)
+    const cfg = bouncerConfig(render({ ...APP, config: { ...config, production: true, allow_insecure: true } }).manifests)
+    t.throws(() => createConfig({ ...cfg, allow_insecure: false }), /production mode/, `${what}: the bouncer refuses it too`)
+  }
+  refused({ auth: { jwt: { enabled: true, jwks_url: 'http://idp.example.com/jwks' } } }, /JWT keys from a plaintext http:\/\/idp\.example\.com\/jwks/, 'a plaintext JWKS endpoint')
+  for (const [where, config] of [
+    ['upstream.tls', { upstream: { url: 'https://127.0.0.1:8443', tls: { reject_unauthorized: false } } }],
+    ['auth.jwt.jwks_tls', { auth: { jwt: { enabled: true, jwks_url: 'https://idp.example.com/jwks', jwks_tls: { reject_unauthorized: false } } } }],
+    ['decision_logs.tls', { decision_logs: { enabled: true, service_url: 'https://cp.example.com', tls: { reject_unauthorized: false } } }],
+  ] as const) refused(config, new RegExp(`${where.replace(/\./g, '\\.')}\\.reject_unauthorized=false, which config\\.production refuses`), `${where}.reject_unauthorized=false`)
+  refused({ mode: 'ext_authz', ext_authz: { http: { enabled: true, host: '0.0.0.0' } } }, /a cleartext ext_authz http listener on 0\.0\.0\.0/, 'an ext_authz listener off loopback')
+  refused({ cache: { enabled: true, redis: { enabled: true, url: 'rediss://r.example.com:6380' } } }, /has no cache\.redis\.integrity_key_file/, 'a Redis tier without an integrity key')
+  accepted({ ...APP, config: { mode: 'ext_authz', ext_authz: { http: { enabled: true, host: '::1' } } } }, 'an ext_authz listener on ::1')
+  accepted({ ...APP, config: { auth: { jwt: { enabled: false, jwks_url: 'http://idp.example.com/jwks' } } } }, 'a plaintext JWKS endpoint with JWT off')
+  accepted({ ...APP, config: { upstream: { url: 'https://127.0.0.1:8443', tls: { reject_unauthorized: true } } } }, 'reject_unauthorized true')
 })
 
 t.test('example workload: app + bouncer sidecar, Service to the proxy port, probes on the admin port', async (t) => {

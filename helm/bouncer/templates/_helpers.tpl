@@ -249,6 +249,28 @@ bouncer's own check at start is the only one. */}}
 {{- if and (default false $mc.enabled) (default false $mr.enabled) (hasPrefix "redis://" (toString (default "" $mr.url))) (not (default false (default (dict) $mr.tls).enabled)) }}
 {{- fail (printf "the decision cache's Redis is a plaintext %s, which config.production refuses: the pod would crash-loop. Use rediss:// (or cache.redis.tls.enabled), or config.allow_insecure=true" $mr.url) }}
 {{- end }}
+{{- if and (default false $mc.enabled) (default false $mr.enabled) (not $mr.integrity_key_file) }}
+{{- fail "the decision cache's Redis has no cache.redis.integrity_key_file, which config.production refuses (whoever can write to the Redis could plant a decision): the pod would crash-loop. Use redis.mode internal or external (the chart sets it), or config.allow_insecure=true" }}
+{{- end }}
+{{- $ma := default (dict) $merged.auth }}
+{{- $mj := default (dict) $ma.jwt }}
+{{- if and (default false $mj.enabled) (hasPrefix "http://" (toString (default "" $mj.jwks_url))) }}
+{{- fail (printf "JWT keys from a plaintext %s, which config.production refuses: the pod would crash-loop. Use https://, or config.allow_insecure=true" $mj.jwks_url) }}
+{{- end }}
+{{- $mx := default (dict) $merged.ext_authz }}
+{{- range $l := list "grpc" "http" }}
+{{- $x := default (dict) (index $mx $l) }}
+{{- $host := toString (default "127.0.0.1" $x.host) }}
+{{- if and (default false $x.enabled) (not (or (eq $host "127.0.0.1") (eq $host "::1") (eq $host "localhost"))) }}
+{{- fail (printf "a cleartext ext_authz %s listener on %s, which config.production refuses: the pod would crash-loop. Listen on loopback (127.0.0.1) beside Envoy, or config.allow_insecure=true" $l $host) }}
+{{- end }}
+{{- end }}
+{{- range $where, $t := dict "cache.redis.tls" $mr.tls "bundles.tls" $mb.tls "decision_logs.tls" $dl.tls "auth.jwt.jwks_tls" $mj.jwks_tls "upstream.tls" (default (dict) $merged.upstream).tls }}
+{{- $tt := default (dict) $t }}
+{{- if and (hasKey $tt "reject_unauthorized") (eq (toString $tt.reject_unauthorized) "false") }}
+{{- fail (printf "%s.reject_unauthorized=false, which config.production refuses: the pod would crash-loop. Give the CA (ca_file), or config.allow_insecure=true" $where) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- toYaml $merged }}

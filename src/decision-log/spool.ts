@@ -184,6 +184,8 @@ export class Spool {
   private groupLost = false
   private lastGroup: Group | null = null
   private toClose: Segment[] = []
+  /** Retired segments whose close-time fdatasync failed: open until a sync succeeds. */
+  private readonly unsyncedRetired = new Set<Segment>()
   private fsyncDue = false
   /** State writes waiting for the segments to be synced (syncThrough). */
   private syncWaiters: Array<(ok: boolean) => void> = []
@@ -818,6 +820,7 @@ export class Spool {
           // removes the oldest), and a live walk then skipped the segment after it.
           const targets = this.segments.filter((s) => s.dirty && s.fd !== null && !s.gone)
           for (const s of targets) if (s.dirty && s.fd !== null && !s.gone && !await this.datasync(s)) ok = false
+          for (const s of [...this.unsyncedRetired]) if (!s.dirty || s.gone) await this.closeSegment(s)
           for (const w of waiters) w(ok)
           if (this.syncWaitTimer !== null && this.syncWaiters.length === 0) { clearTimeout(this.syncWaitTimer); this.syncWaitTimer = null }
         }
@@ -937,7 +940,14 @@ export class Spool {
 
   private async closeSegment (seg: Segment): Promise<void> {
     if (seg.fd === null) return
-    if (!seg.gone && seg.dirty && this.opts.fsync !== 'never') await this.datasync(seg)
+    if (!seg.gone && seg.dirty && this.opts.fsync !== 'never' && !await this.datasync(seg)) {
+      // Its lines are not known to be on disk: closed now, the segment would look synced (only
+      // an open one is asked again) and state.json could acknowledge lines the device lost. It
+      // stays open, dirty, for the next periodic sync, and is closed after one succeeds.
+      this.unsyncedRetired.add(seg)
+      return
+    }
+    this.unsyncedRetired.delete(seg)
     const fd = seg.fd
     seg.fd = null
     try { await closeAsync(fd) } catch { /* nothing useful to do */ }

@@ -138,3 +138,40 @@ t.test('fsync interval: a segment dropped while the periodic fdatasync runs does
   t.equal(active.dirty, false, 'the active segment, holding seq 7, was synced before state.json acknowledged it')
   t.not(fd, null)
 })
+
+t.test('fsync interval: a segment whose close-time fdatasync failed is synced again before state.json acknowledges its lines', async (t) => {
+  // Small segments, so that lines fill one and the writer closes it: the close's fdatasync
+  // fails. The closed segment used to look synced (only open ones were asked again).
+  const { Spool } = await import('../../src/decision-log/spool.js')
+  const { GENESIS_HASH, sealEvent } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  const warnings: string[] = []
+  const sp = new Spool({ dir, segment_max_bytes: 400, fsync: 'interval', fsync_interval_ms: 3_600_000 }, { warn: (m: string) => { warnings.push(m) } })
+  sp.open()
+  t.teardown(async () => { fail = false; await sp.close() })
+  const recs: Array<{ seq: number; hash: string }> = []
+  let prev = GENESIS_HASH
+  fail = true
+  for (let seq = 1; seq <= 6; seq++) {
+    const e = sealEvent({ decision_id: `d${seq}`, result: { allow: true } }, seq, prev)
+    const line = e.line + '\n'
+    sp.append(line, Buffer.byteLength(line), { seq, prevHash: prev }, { seq, hash: e.hash })
+    recs.push({ seq, hash: e.hash })
+    prev = e.hash
+    await sp.settled()
+  }
+  const segments = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))
+  t.ok(segments.length >= 2, `the lines filled ${segments.length} segments`)
+  const firstFailures = failed
+  t.ok(firstFailures >= 1, 'a close-time fdatasync failed')
+  sp.ack(2, recs[1]!.hash)
+  await sp.settled()
+  t.ok(failed > firstFailures, 'the state write asked for a sync of the closed segment again')
+  t.equal(ackedOnDisk(dir), 0, 'state.json does not acknowledge lines of a segment whose sync failed')
+  fail = false
+  sp.ack(2, recs[1]!.hash)
+  await waitFor(() => ackedOnDisk(dir) === 2, 10_000, 'a sync that succeeds lets state.json move')
+  const open = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + '/') && fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith('.jsonl') } catch { return false } })
+  t.ok(open.length <= 1, `the synced segment's file is closed (open: ${open.length}, the active one at most)`)
+  t.ok(warnings.some((w) => /fsync failed/.test(w)), 'the failure is reported')
+})

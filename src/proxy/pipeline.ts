@@ -133,7 +133,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       method: req.method ?? 'GET',
       path: target.path,
       query: target.query,
-      host: target.authority ?? hostOf(req) ?? '',
+      // No Host at all (HTTP/1.0): the one forwarded (the upstream's authority), so that
+      // http.host, headers.host and the upstream's Host agree.
+      host: target.authority ?? hostOf(req) ?? headers.host ?? '',
       scheme: conn.scheme,
       protocol: conn.protocol,
       headers,
@@ -201,6 +203,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    // Node's parser takes a coding before the final chunked (gzip, chunked) and removes only the
+    // chunking; forwarded as is, the upstream would read coded bytes as the body with nothing to
+    // say so. RFC 9112 §6.1: a transfer coding the server does not understand gets 501.
+    if (http1 && te !== undefined && te.trim().toLowerCase() !== 'chunked') return reject(501, `transfer coding ${JSON.stringify(te.slice(0, 64))} is not supported (only chunked)`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // HTTP/2: a Host naming another authority than :authority is malformed (RFC 9113 §8.3.1);
     // the policy judged Host, and anything in front that routes by :authority went elsewhere.
     if (h2 && conflictingAuthority(req.headers, schemeOf(req as ProxyRequest))) return reject(400, 'Host differs from :authority', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')

@@ -9,7 +9,7 @@ import type { ClientResponse } from './exchange.js'
 
 export const ERROR_CODES: Readonly<Record<number, string>> = Object.freeze({
   400: 'bad_request', 403: 'forbidden', 404: 'not_found', 408: 'request_timeout', 413: 'payload_too_large', 415: 'unsupported_media_type', 417: 'expectation_failed', 431: 'headers_too_large',
-  500: 'internal_error', 502: 'bad_gateway', 503: 'unavailable', 504: 'gateway_timeout',
+  500: 'internal_error', 501: 'not_implemented', 502: 'bad_gateway', 503: 'unavailable', 504: 'gateway_timeout',
 })
 
 export interface Reply {

@@ -132,6 +132,8 @@ export class DecisionLogger {
   }
 
   private lastError: string | undefined
+  /** The drop marker the receiver last refused (logged once, not at every retry). */
+  private refusedMarkerSeq = -1
   private lastErrorAt: string | undefined
   /** A drop whose marker is not on disk yet (its write failed): chained before the next event. */
   private undeclared: DropDeclaration | null = null
@@ -219,11 +221,14 @@ export class DecisionLogger {
       rejected: async (item, reason) => {
         const why = reason === 'rejected_too_large' ? 'as too large' : 'as invalid'
         if (isMarkerLine(item.bytes.toString('utf8'))) {
-          // A receiver that refuses a ~600-byte marker would refuse the next one too; declaring
-          // it again would loop. The gap stays undeclared and verify-log will report it.
-          this.spool.resolve(item.seq, item.hash, item.end)
-          this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why}; it is lost`)
-          return true
+          // A marker is the evidence of a loss: never dropped (declaring it would loop, and
+          // deleting it left the gap undeclared at the receiver). It stays at the head of the
+          // spool and is sent again after each backoff; delivery waits behind it, loudly.
+          if (this.refusedMarkerSeq !== item.seq) {
+            this.refusedMarkerSeq = item.seq
+            this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why}; it stays in the spool and is sent again (delivery waits behind it)`)
+          }
+          return false
         }
         // The event leaves the spool only once the marker declaring it is on disk: acknowledged
         // first (state.json), a marker whose write then failed, or a crash in between, left a

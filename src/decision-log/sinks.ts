@@ -38,6 +38,8 @@ export interface Sink {
   readonly kind: string
   /** Preferred uncompressed bytes per batch. */
   batchBytes (): number
+  /** Sends the lines; with none, asks whether the receiver takes an upload at all (an empty
+   * batch: the uploader's check before it declares an event the receiver refused). */
   send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult>
   close (): Promise<void>
 }
@@ -107,6 +109,7 @@ export class ServiceSink implements Sink {
     for (;;) {
       const json = joinLines(lines, n, OPEN, COMMA, CLOSE)
       body = await gzip(json)
+      if (n === 0) break // the empty batch (a probe): says nothing of the ratio
       this.ratio = this.ratio * 0.5 + (body.length / json.length) * 0.5
       if (body.length <= this.limit || n === 1) break
       n = Math.max(1, Math.min(n - 1, Math.floor(n * (this.limit / body.length) * 0.9)))
@@ -150,6 +153,7 @@ export class ConsoleSink implements Sink {
   constructor (private readonly out: NodeJS.WritableStream = process.stdout) {}
   batchBytes (): number { return 256 * 1024 }
   async send (lines: readonly Buffer[]): Promise<SendResult> {
+    if (lines.length === 0) return { ok: true, sent: 0 }
     const text = joinLines(lines, lines.length, CUT, NEWLINE, NEWLINE)
     return await new Promise((resolve) => {
       this.out.write(text, (e) => resolve(e == null ? { ok: true, sent: lines.length } : { ok: false, error: e.message }))
@@ -163,6 +167,7 @@ export class FileSink implements Sink {
   constructor (private readonly path: string, private readonly fsync: FsyncPolicy) {}
   batchBytes (): number { return 1024 * 1024 }
   async send (lines: readonly Buffer[]): Promise<SendResult> {
+    if (lines.length === 0) return { ok: true, sent: 0 }
     try {
       mkdirSync(dirname(this.path), { recursive: true })
       const fd = openSync(this.path, 'a', 0o600)
@@ -201,6 +206,14 @@ export class FanoutSink implements Sink {
   batchBytes (): number { return Math.min(...this.sinks.map((s) => s.batchBytes())) }
 
   async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
+    if (lines.length === 0) {
+      // The empty batch asks every sink.
+      for (const s of this.sinks) {
+        const r = await s.send(lines, signal)
+        if (!r.ok) return r
+      }
+      return { ok: true, sent: 0 }
+    }
     const seqs = lines.map((l) => parseChainPrefixBytes(l)?.seq ?? 0)
     let all = lines.length
     let failure: Extract<SendResult, { ok: false }> | undefined

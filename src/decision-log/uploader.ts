@@ -18,6 +18,8 @@
 //     (rejected_invalid) so that one record — which a client can shape: a lone surrogate in a
 //     JSON body, refused by serde_json — cannot stop delivery for good (with overflow
 //     backpressure, every request after it got 503);
+//   - an event is declared (413 or content refused) only if the receiver takes an empty batch
+//     first: one that refuses every upload must not have the spool dropped event by event;
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -159,6 +161,7 @@ export class Uploader {
         }
         const item = items[0]!
         if (res.withinLimit === true && await this.refusedAgain(item, res, 'within upload_size_limit_bytes', 'too large')) return 'done'
+        if (!await this.receiverTakesUploads(res)) return 'done'
         this.loneRefused = null
         if (!await this.declareRejected(item, 'rejected_too_large')) return 'done'
         continue
@@ -170,6 +173,7 @@ export class Uploader {
         }
         const item = items[0]!
         if (await this.refusedAgain(item, res, 'alone', 'invalid')) return 'done'
+        if (!await this.receiverTakesUploads(res)) return 'done'
         this.loneRefused = null
         if (!await this.declareRejected(item, 'rejected_invalid')) return 'done'
         continue
@@ -192,6 +196,26 @@ export class Uploader {
     return true
   }
 
+  /**
+   * Before an event is declared dropped because the receiver refused it: does the receiver take
+   * an upload at all? An empty batch asks. A receiver that refuses every upload (a gateway
+   * answering 400 to all, a broken deploy) would otherwise have every event in the spool
+   * dropped one after another, and then the markers declaring them (review, session 52).
+   * False (after the backoff of a failed send): nothing is declared, the event stays.
+   */
+  private async receiverTakesUploads (refused: Extract<SendResult, { ok: false }>): Promise<boolean> {
+    let probe: SendResult
+    try {
+      probe = await this.sink.send([], this.abort.signal)
+    } catch (e) {
+      probe = { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
+    }
+    if (probe.ok) return true
+    await this.failed({ ok: false, ...(refused.status !== undefined ? { status: refused.status } : {}),
+      error: `${refused.error} for one event, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for an empty batch: the receiver takes no upload now, so the event is not declared dropped and stays in the spool` })
+    return false
+  }
+
   private growAfterSuccess (): void {
     if (this.maxLines === Infinity) return
     // Grow back towards what was refused, but stay below it; after many good batches probe
@@ -205,7 +229,7 @@ export class Uploader {
   /** hooks.rejected; after a failure to declare, the backoff of a failed send. */
   private async declareRejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): Promise<boolean> {
     if (await this.hooks.rejected(item, reason)) return true
-    await this.failed({ ok: false, error: `seq ${item.seq} refused by the receiver; its drop marker could not be written, so it stays in the spool` })
+    await this.failed({ ok: false, error: `seq ${item.seq} refused by the receiver and not declared dropped (see the log): it stays in the spool` })
     return false
   }
 

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { DecisionLogger, verifyLog, type DecisionLogConfigInput, type DecisionLoggerOptions } from '../../src/decision-log/index.js'
 import { LONE_REFUSALS } from '../../src/decision-log/uploader.js'
+import { memoryLogger } from '../helpers/index.js'
 import { sampleInput, startControlPlane, tempDir as tmp, waitFor, type ControlPlane } from './fixtures/control-plane.js'
 
 async function logger (t: Test, cp: ControlPlane, cfg: Partial<DecisionLogConfigInput> = {}, opts: DecisionLoggerOptions = {}): Promise<DecisionLogger> {
@@ -218,7 +219,8 @@ t.test('a 413 for an event within upload_size_limit_bytes is retried with backof
 })
 
 t.test(`a 413 that persists for an event within the limit is final after ${LONE_REFUSALS} refusals: dropped and declared`, async (t) => {
-  const cp = await startControlPlane({ maxBodyBytes: 1 })
+  // Room for an empty batch (the check that the receiver takes uploads at all), not the event.
+  const cp = await startControlPlane({ maxBodyBytes: 64 })
   t.teardown(() => cp.close())
   const lg = await logger(t, cp, { min_delay_seconds: 0.02, max_delay_seconds: 0.05 })
   record(lg, 0, 1)
@@ -246,6 +248,46 @@ t.test('one record the control plane refuses (400) is isolated, dropped and decl
   t.ok(cp.statuses.filter((s) => s === 400).length >= LONE_REFUSALS, 'refused alone several times before it was declared')
   const v = await verifyReceived(t, cp)
   t.ok(v.ok, 'the declared gap verifies')
+})
+
+t.test('a control plane that refuses every upload (400, an empty batch too): nothing is declared dropped, everything is delivered once it recovers', async (t) => {
+  // Review, session 52: each event was refused alone five times, then dropped and declared,
+  // and the markers, refused in turn, were deleted: the whole spool lost, undeclared.
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.failWith = 400
+  const dropped: string[] = []
+  const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
+  record(lg, 0, 4)
+  await waitFor(() => /for an empty batch: the receiver takes no upload now/.test(lg.status().last_error ?? ''), 10000, 'the empty batch refused too')
+  const refusedBefore = cp.statuses.length
+  await waitFor(() => cp.statuses.length >= refusedBefore + 3 * LONE_REFUSALS, 10000, 'many more refusals')
+  t.equal(lg.status().dropped, 0, 'nothing declared dropped')
+  t.same(dropped, [])
+  t.equal(lg.status().pending_events, 4, 'every event still in the spool')
+  cp.failWith = null
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'delivered after the recovery')
+  t.same(cp.events().map((e) => [e.seq, e.drop === undefined]), [[1, true], [2, true], [3, true], [4, true]], 'all four, in order, no drop marker')
+  t.ok((await verifyReceived(t, cp)).ok)
+})
+
+t.test('a drop marker the control plane refuses stays in the spool (it is the evidence of the loss) and is delivered once taken', async (t) => {
+  let refuseMarkers = true
+  const cp = await startControlPlane({ refuse: (raw) => raw.includes('\\ud800') || (refuseMarkers && raw.includes('"drop":')) })
+  t.teardown(() => cp.close())
+  const { lines, logger: log } = memoryLogger()
+  const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { log })
+  record(lg, 0, 1)
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(1, { parsed_body: { q: '\ud800' } }), result: true })
+  await waitFor(() => lg.status().dropped === 1, 10000, 'the refused event declared')
+  const refusals = cp.statuses.length
+  await waitFor(() => cp.statuses.length >= refusals + 3 * LONE_REFUSALS, 10000, 'the marker refused again and again')
+  t.equal(lg.status().pending_events, 1, 'the marker stays in the spool')
+  t.equal(lines().filter((l) => /refused a drop marker/.test(String(l.msg))).length, 1, 'logged once, not at every retry')
+  refuseMarkers = false
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'the marker delivered')
+  t.match(cp.events().find((e) => e.drop !== undefined)?.drop, { reason: 'rejected_invalid', from_seq: 2, to_seq: 2, count: 1 })
+  t.ok((await verifyReceived(t, cp)).ok, 'the declared gap verifies')
 })
 
 t.test('a service_url with a path and a query: events go to <path>/logs?<query>', async (t) => {

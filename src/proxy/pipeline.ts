@@ -254,7 +254,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const viewCt = headers['content-type']
     const ct = typeof viewCt === 'string' && viewCt.trim() !== '' ? viewCt : undefined
     const declaredJson = isJsonContentType(ct)
-    if (hasBody && pb.enabled && (declaredJson || ct === undefined)) {
+    // Never a gRPC call's body (application/grpc+json too): length-prefixed messages streamed
+    // by grpc.ts, which reading them here left with nothing to send (review, session 52).
+    if (hasBody && pb.enabled && !grpcCall && (declaredJson || ct === undefined)) {
       // A compressed body: the policy could not read it, an upstream that inflates would (Express
       // does by default). Refused whatever invalid_json says, as its content cannot be judged.
       const coding = contentCodingOf(headers['content-encoding'])

@@ -44,6 +44,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS: { message: 'bundle file %s is outside the manifest roots: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_UNSIGNED: { message: 'bundle %s is not signed: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_SIGNATURE: { message: 'bundle signature check failed on %s: %s', status: 500 },
+  BOUNCER_ERR_BUNDLE_ROLLBACK: { message: 'bundle %s is older than the active one: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_SIGN: { message: 'cannot sign bundle file %s: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_DOWNLOAD: { message: 'bundle download from %s failed: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_ACTIVATION: { message: 'bundle revision %s was not activated: %s', status: 500 },

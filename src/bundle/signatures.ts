@@ -53,7 +53,7 @@ export interface SignOptions {
   /** Written as the JWS `kid` header and the (deprecated, still read by older OPAs) `keyid` claim. */
   keyId?: string
   scope?: string
-  /** Extra payload claims (`iss`, ...). `files` cannot be overridden. */
+  /** Extra payload claims (`iss`, `iat` for another time than now, ...). `files` cannot be overridden. */
   claims?: Record<string, unknown>
   hashAlgorithm?: HashAlgorithm
 }
@@ -172,15 +172,17 @@ export class SignedFileList {
   readonly keyId: string
   readonly algorithm: SigningAlgorithm
   readonly scope: string
+  readonly issuedAt: number | undefined
   readonly #pv: PreparedVerification
   readonly #listed: Map<string, FileEntry>
   readonly #checked: string[] = []
 
-  constructor (pv: PreparedVerification, keyId: string, algorithm: SigningAlgorithm, scope: string, listed: Map<string, FileEntry>) {
+  constructor (pv: PreparedVerification, keyId: string, algorithm: SigningAlgorithm, scope: string, listed: Map<string, FileEntry>, issuedAt?: number) {
     this.#pv = pv
     this.keyId = keyId
     this.algorithm = algorithm
     this.scope = scope
+    this.issuedAt = issuedAt
     this.#listed = new Map(listed)
   }
 
@@ -220,7 +222,7 @@ export class SignedFileList {
       const missing = [...this.#listed.keys()].sort()
       throw sigError(missing.join(', '), 'listed in the bundle signature but missing from the bundle')
     }
-    return { keyId: this.keyId, algorithm: this.algorithm, scope: this.scope, files: [...this.#checked].sort() }
+    return { keyId: this.keyId, algorithm: this.algorithm, scope: this.scope, files: [...this.#checked].sort(), ...(this.issuedAt === undefined ? {} : { issuedAt: this.issuedAt }) }
   }
 }
 
@@ -285,7 +287,8 @@ export async function verifySignaturesFile (sigBytes: Uint8Array, cfg: Verificat
     if (listed.has(name)) throw sigError(name, 'is listed more than once in the signature')
     listed.set(name, { name, hash: e.hash, algorithm: e.algorithm })
   }
-  return new SignedFileList(pv, keyId, key.algorithm, expectedScope, listed)
+  const iat = typeof claims.iat === 'number' && Number.isFinite(claims.iat) ? claims.iat : undefined
+  return new SignedFileList(pv, keyId, key.algorithm, expectedScope, listed, iat)
 }
 
 /**
@@ -324,7 +327,8 @@ export async function signBundleFiles (files: ReadonlyMap<string, Uint8Array>, o
     }
     list.push({ name: path, hash, algorithm: hashAlg })
   }
-  const payload: Record<string, unknown> = { ...(opts.claims ?? {}), files: list, iat: Math.floor(Date.now() / 1000) }
+  // iat: now, unless the claims give one (re-signing a bundle for a given time, tests).
+  const payload: Record<string, unknown> = { iat: Math.floor(Date.now() / 1000), ...(opts.claims ?? {}), files: list }
   if (opts.keyId !== undefined && opts.keyId !== '') payload.keyid = opts.keyId
   if (opts.scope !== undefined && opts.scope !== '') payload.scope = opts.scope
   let key: KeyObject

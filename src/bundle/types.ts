@@ -53,6 +53,8 @@ export interface VerifiedSignature {
   scope: string
   /** Files whose digests were checked. */
   files: string[]
+  /** The signature's `iat` claim (seconds), when it has a numeric one (OPA's signer adds none unless asked). */
+  issuedAt?: number
 }
 
 /**

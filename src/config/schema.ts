@@ -333,6 +333,7 @@ export const configSchema = {
         scope: str('required scope claim of the active bundle\'s signature'),
         shadow_scope: str('required scope claim of the shadow bundle\'s signature (bundles.shadow_resource); must differ from scope, which must then be set, so that a bundle signed for shadow evaluation is refused as the active policy (whoever can write the bundle store could otherwise move an unapproved candidate to the active resource and have it enforced). Required in production mode with shadow_resource and signing keys'),
         exclude_files: strList('files excluded from verification', []),
+        refuse_rollback: bool('refuse a bundle whose signature was issued (its iat claim) before the active bundle\'s: a rollback to an older signed revision, replayed by the bundle server or a cache in the way. Off by default, as in OPA (re-publishing an older bundle is a legitimate rollback; with this on, sign it again). Signatures without iat are not compared; a rollback is logged either way', false),
       }),
       persist_dir: str('where the last good bundle is kept', { default: '/var/lib/bouncer/bundles' }),
       max_bundle_bytes: int('largest bundle download / total uncompressed size (the default fits the chart\'s 384 MiB memory limit: a bundle is held whole, and its data parsed, while the previous one still serves; raise both with the pod\'s memory)', 67108864, 1024),
@@ -446,7 +447,7 @@ export interface BouncerConfig {
     readonly polling: { readonly min_delay_seconds: number; readonly max_delay_seconds: number; readonly long_polling_timeout_seconds: number }
     readonly signing: {
       readonly keys: Readonly<Record<string, Readonly<{ algorithm: string; key?: string; key_file?: string }>>>
-      readonly scope?: string; readonly shadow_scope?: string; readonly exclude_files: readonly string[]
+      readonly scope?: string; readonly shadow_scope?: string; readonly exclude_files: readonly string[]; readonly refuse_rollback: boolean
     }
     readonly persist_dir: string; readonly max_bundle_bytes: number; readonly max_file_bytes: number
   }

@@ -74,9 +74,17 @@ t.test('sign with writeBundle, verify with readBundle, for RS/PS/ES/HS', async (
   for (const [alg, priv, pub] of FAMILIES) {
     const bytes = await writeBundle(CONTENTS, { key: priv, alg, keyId: 'k1', scope: 'write' })
     const b = await readBundle(bytes, undefined, { verification: { keys: { k1: { key: pub, algorithm: alg, scope: 'write' } } } })
-    t.same(b.signature, { keyId: 'k1', algorithm: alg, scope: 'write', files: ['.manifest', 'authz/p.rego', 'data.json', 'policy.wasm'] }, `${alg} verifies every file`)
+    const { issuedAt, ...sig } = b.signature!
+    t.same(sig, { keyId: 'k1', algorithm: alg, scope: 'write', files: ['.manifest', 'authz/p.rego', 'data.json', 'policy.wasm'] }, `${alg} verifies every file`)
+    t.ok(typeof issuedAt === 'number' && Math.abs(issuedAt - Date.now() / 1000) < 60, `${alg}: its iat (signed now) is read back`)
     t.equal(b.manifest.revision, 'signed-1')
   }
+  // A signature without iat (OPA's signer adds none unless its claims file does): none read.
+  const [alg, priv, pub] = FAMILIES[0]!
+  const noIat = await readBundle(await writeBundle(CONTENTS, { key: priv, alg, keyId: 'k1', scope: 'write', claims: { iat: undefined } }), undefined, { verification: { keys: { k1: { key: pub, algorithm: alg, scope: 'write' } } } })
+  t.equal(noIat.signature?.issuedAt, undefined, 'no iat, no issuedAt')
+  const given = await readBundle(await writeBundle(CONTENTS, { key: priv, alg, keyId: 'k1', scope: 'write', claims: { iat: 1700000000 } }), undefined, { verification: { keys: { k1: { key: pub, algorithm: alg, scope: 'write' } } } })
+  t.equal(given.signature?.issuedAt, 1700000000, 'an iat from the claims is the one signed')
 })
 
 t.test('the signature payload follows OPA: files without leading slash, SHA-256, keyid claim, kid header', async (t) => {

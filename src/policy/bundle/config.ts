@@ -28,6 +28,8 @@ export interface BundleManagerConfig {
   limits?: BundleLimits
   /** Verification keys; when set every bundle must be signed by one of them. */
   signing?: VerificationConfig
+  /** Refuse a bundle whose signature was issued (iat) before the active bundle's: a rollback. */
+  refuseRollback?: boolean
   /** Directory for the last good bundle; unset = no persistence. */
   persistDir?: string
   status?: { enabled?: boolean; partition?: string; labels?: Record<string, string>; timeoutSeconds?: number }
@@ -45,6 +47,7 @@ export interface ResolvedBundleManagerConfig {
   readonly requestTimeoutSeconds: number
   readonly limits: Readonly<Required<BundleLimits>>
   readonly signing?: VerificationConfig
+  readonly refuseRollback: boolean
   readonly persistDir?: string
   readonly status: Readonly<{ enabled: boolean; partition?: string; labels: Record<string, string>; timeoutSeconds: number }>
   readonly production: boolean
@@ -113,6 +116,7 @@ export function resolveBundleManagerConfig (c: BundleManagerConfig): ResolvedBun
     requestTimeoutSeconds: positive(c.requestTimeoutSeconds, 'requestTimeoutSeconds', 30),
     limits: Object.freeze(limits),
     ...(c.signing === undefined ? {} : { signing: c.signing }),
+    refuseRollback: c.refuseRollback === true,
     ...(c.persistDir === undefined ? {} : { persistDir: c.persistDir }),
     status: Object.freeze({
       enabled: st.enabled === true,

@@ -213,6 +213,13 @@ export class BundleManager {
       return { ok: true, now: held }
     }
     if (result.kind === 'not-modified') {
+      if (this.#active === null) {
+        // Nothing active to be unchanged: reported as the failure it is, not as ERROR without
+        // a reason (a server answering 304 to a request without If-None-Match).
+        this.#downloader.clearETag()
+        await this.#fail(new BundleError('BOUNCER_ERR_BUNDLE_DOWNLOAD', this.url, 'the server answered 304 Not Modified, but no bundle is active'), 'download')
+        return { ok: false }
+      }
       this.#succeeded()
       return unchanged()
     }
@@ -245,6 +252,7 @@ export class BundleManager {
       return false
     }
     const revision = bundle.manifest.revision
+    if (!await this.#rollbackAllowed(bundle, label)) return false
     try {
       await this.#deps.activate(bundle)
     } catch (e) {
@@ -271,6 +279,27 @@ export class BundleManager {
       }
     }
     this.#report()
+    return true
+  }
+
+  /**
+   * A signed bundle issued before the active one (both signatures carry iat) is a rollback to an
+   * older revision: a bundle server or a cache replaying it can undo a policy change with a
+   * valid signature. Refused with bundles.signing.refuse_rollback, else logged (as OPA, which
+   * activates it silently).
+   */
+  async #rollbackAllowed (bundle: LoadedBundle, label: string): Promise<boolean> {
+    const iat = bundle.signature?.issuedAt
+    const activeIat = this.#active?.signature?.issuedAt
+    if (iat === undefined || activeIat === undefined || iat >= activeIat) return true
+    const when = (s: number): string => { const d = new Date(s * 1000); return Number.isNaN(d.getTime()) ? String(s) : d.toISOString() }
+    const what = `revision ${JSON.stringify(bundle.manifest.revision)} was signed at ${when(iat)}, before the active revision ${JSON.stringify(this.#active!.manifest.revision)} (signed at ${when(activeIat)})`
+    if (this.config.refuseRollback) {
+      await this.#fail(new BundleError('BOUNCER_ERR_BUNDLE_ROLLBACK', label, `${what}: refused (bundles.signing.refuse_rollback)`), 'verify')
+      return false
+    }
+    this.#log?.warn({ bundle: this.config.name, revision: bundle.manifest.revision, signed_at: when(iat), active_revision: this.#active!.manifest.revision, active_signed_at: when(activeIat) },
+      'activating a bundle signed before the active one (a rollback to an older signed revision; bundles.signing.refuse_rollback refuses it)')
     return true
   }
 

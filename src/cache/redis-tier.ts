@@ -76,6 +76,14 @@ export interface RedisTierDeps {
   log?: CacheLogger
 }
 
+/**
+ * A key holding a hash, list, ... (WRONGTYPE for GETRANGE): someone else's key under our
+ * prefix, or one planted. Answered per key; it failed the whole batch of lookups (every request
+ * batched with it was evaluated locally) and counted against the breaker (review, session 52).
+ */
+const WRONG_TYPE: unique symbol = Symbol('wrong type')
+const isWrongType = (err: unknown): boolean => err instanceof Error && err.message.startsWith('WRONGTYPE')
+
 export class RedisTier {
   readonly client: RedisClient
   readonly breaker: CircuitBreaker
@@ -185,12 +193,12 @@ export class RedisTier {
       timeout: () => { this.#lookupsFailed(batch, TIMEOUT); this.#dropConnection(gen) },
     }
     if (this.#cluster) { this.#sendEach(batch, keys); return }
-    let p: Promise<Array<Buffer | null>>
+    let p: Promise<Array<Buffer | null | typeof WRONG_TYPE>>
     try {
       const pipeline = this.client.pipeline()
       for (const k of keys) pipeline.getrangeBuffer(k, 0, this.#maxValueBytes)
       p = pipeline.exec().then((replies) => (replies ?? []).map(([err, v]) => {
-        if (err) throw err
+        if (err) { if (isWrongType(err)) return WRONG_TYPE; throw err }
         return Buffer.isBuffer(v) ? v : null
       }))
     } catch (err) {
@@ -202,7 +210,10 @@ export class RedisTier {
       if (batch.done) return
       this.#settled(batch)
       this.breaker.success()
-      for (let i = 0; i < keys.length; i++) lookups[i]!(this.#lookupResult(keys[i], values[i] ?? null))
+      for (let i = 0; i < keys.length; i++) {
+        const v = values[i] ?? null
+        lookups[i]!(v === WRONG_TYPE ? this.#notOurs() : this.#lookupResult(keys[i], v))
+      }
     }, (err: unknown) => {
       if (batch.done) return
       this.#settled(batch)
@@ -238,10 +249,17 @@ export class RedisTier {
       }, (err: unknown) => {
         const l = answered(i)
         if (l === undefined) return
+        if (isWrongType(err)) { this.breaker.success(); l(this.#notOurs()); return }
         this.#failed('get', err)
         l(ERROR)
       })
     }
+  }
+
+  /** A key that holds no string: not a value of ours (as garbage is), a miss, counted. */
+  #notOurs (): RedisLookup {
+    this.#metrics.redisErrors?.inc({ op: 'get' })
+    return MISS
   }
 
   /** `raw`: at most maxValueBytes + 1 bytes of the value; empty when the key does not exist. */

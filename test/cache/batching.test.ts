@@ -81,6 +81,26 @@ async function main (): Promise<void> {
     t.equal(pipelines(), 3)
   })
 
+  t.test('a key of another type (a hash under our prefix) is a miss for its lookup alone, not a failed batch', async t => {
+    // WRONGTYPE for one key failed every lookup batched with it and counted against the
+    // breaker (review, session 52).
+    const errors = new Counter({ name: 'e_wrongtype', help: 'h', labelNames: CACHE_METRIC_LABELS.redisErrors, registers: [] })
+    const r = await tier(t, { breaker: { failureThreshold: 1, openMs: 60_000, maxOpenMs: 60_000 } }, { redisErrors: errors })
+    const [kHit, kHash, kList] = [fresh(), fresh(), fresh()]
+    r.set(kHit, '{"allow":true}', Date.now() + 60_000)
+    await raw.hset(r.keyPrefix + kHash, 'f', 'v')
+    await raw.rpush(r.keyPrefix + kList, 'x')
+    for (let i = 0; i < 100 && await raw.exists(r.keyPrefix + kHit) === 0; i++) await sleep(5)
+    const out = await Promise.all([kHit, kHash, kList, kHit].map(k => r.get(k)))
+    t.match(out[0], { kind: 'hit', decision: { allow: true } }, 'the other lookups of the batch are answered')
+    t.same(out[1], { kind: 'miss' }, 'a hash is a miss')
+    t.same(out[2], { kind: 'miss' }, 'a list is a miss')
+    t.match(out[3], { kind: 'hit' })
+    t.equal((await errors.get()).values.find(v => v.labels.op === 'get')?.value, 2, 'each counted as an error')
+    t.equal(r.state, 'closed', 'the breaker (threshold 1) did not open')
+    t.match(await r.get(kHit), { kind: 'hit' }, 'Redis still in use')
+  })
+
   t.test('closing the tier is not reported as Redis going unavailable', async t => {
     const warnings: string[] = []
     const log = { warn: (_o: object, msg: string) => { warnings.push(msg) }, info: () => {} }

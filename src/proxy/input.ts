@@ -19,6 +19,8 @@ export interface RequestFacts {
   readonly sourcePrincipal?: string
   /** that certificate, URL-encoded PEM */
   readonly sourceCertificate?: string
+  /** the TLS server name the client asked for (SNI), when it sent one */
+  readonly sni?: string
 }
 
 export interface InputExtras {
@@ -39,6 +41,8 @@ export interface PolicyInput {
     /** principal and certificate: as opa-envoy-plugin, only with a verified client certificate */
     source: { address: string; principal?: string; certificate?: string }
     destination: { address: string }
+    /** as Envoy's AttributeContext: only on TLS with a server name sent */
+    tls_session?: { sni: string }
   }
   parsed_path: string[]
   parsed_query: Record<string, string[]>
@@ -68,6 +72,7 @@ export function buildInput (f: RequestFacts, extras: InputExtras = {}): PolicyIn
         : { address: f.sourceAddress, certificate: f.sourceCertificate ?? '', principal: f.sourcePrincipal },
     },
   } as PolicyInput
+  if (f.sni !== undefined) input.attributes.tls_session = { sni: f.sni }
   if (extras.identity !== undefined) input.identity = extras.identity
   if (extras.identityError !== undefined) input.identity_error = extras.identityError
   if (extras.parsedBody !== undefined) input.parsed_body = extras.parsedBody

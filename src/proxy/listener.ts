@@ -437,6 +437,8 @@ export interface ConnectionFacts {
   /** attributes.source.principal / .certificate: a verified client certificate (see tls.ts) */
   readonly principal?: string
   readonly certificate?: string
+  /** attributes.tls_session.sni: the server name the TLS client asked for, as Envoy gives it */
+  readonly sni?: string
 }
 
 const HTTP: ConnectionFacts = Object.freeze({ scheme: 'http', protocol: 'HTTP/1.1' })
@@ -453,12 +455,19 @@ export function connectionFacts (req: ProxyRequest): ConnectionFacts {
   if (isHttp2(req)) {
     const session = req.stream.session
     if (session === undefined || !session.encrypted) return HTTP2
-    const id = peerIdentity(session.socket as TLSSocket)
-    return id ? { scheme: 'https', protocol: 'HTTP/2', principal: id.principal, certificate: id.certificate } : { scheme: 'https', protocol: 'HTTP/2' }
+    const tls = session.socket as TLSSocket
+    const id = peerIdentity(tls)
+    return { scheme: 'https', protocol: 'HTTP/2', ...(id ? { principal: id.principal, certificate: id.certificate } : {}), ...sniOf(tls) }
   }
   const socket = req.socket as TLSSocket | null
   const protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`
   if (socket === null || socket.encrypted !== true) return protocol === 'HTTP/1.1' ? HTTP : { scheme: 'http', protocol }
   const id = peerIdentity(socket)
-  return id ? { scheme: 'https', protocol, principal: id.principal, certificate: id.certificate } : { scheme: 'https', protocol }
+  return { scheme: 'https', protocol, ...(id ? { principal: id.principal, certificate: id.certificate } : {}), ...sniOf(socket) }
+}
+
+/** The SNI the client sent (none: no key), for the policy as Envoy's tls_session.sni. */
+function sniOf (socket: TLSSocket): { sni?: string } {
+  const name = socket.servername
+  return typeof name === 'string' && name !== '' ? { sni: name } : {}
 }

@@ -142,6 +142,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       sourceAddress: formatAddress(peerIp(req), sock.remotePort),
       destinationAddress: formatAddress(sock.localAddress?.startsWith('::ffff:') ? sock.localAddress.slice(7) : sock.localAddress, sock.localPort),
       ...(conn.principal !== undefined ? { sourcePrincipal: conn.principal, sourceCertificate: conn.certificate } : {}),
+      ...(conn.sni !== undefined ? { sni: conn.sni } : {}),
     }, { parsedBody, identity, identityError })
     const r = await decide(input, { id: x.id, requestedBy: input.attributes.source.address, startNs: x.startNs })
     x.cached = r.cached

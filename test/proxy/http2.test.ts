@@ -22,6 +22,7 @@ echo := {
   "x-bouncer-principal": object.get(input.attributes.source, "principal", "none"),
   "x-bouncer-cert-bytes": format_int(count(object.get(input.attributes.source, "certificate", "")), 10),
   "x-bouncer-pseudo": format_int(count(pseudo), 10),
+  "x-bouncer-sni": object.get(input.attributes, ["tls_session", "sni"], "none"),
 }
 
 grpc_call if input.parsed_path[0] == "bouncer.test.Echo"
@@ -342,6 +343,12 @@ t.test('TLS port: HTTPS and HTTP/2 by ALPN; the client certificate in the input'
   t.equal(got.headers['x-bouncer-protocol'], 'HTTP/2')
   t.equal(got.headers['x-bouncer-scheme'], 'https')
   t.equal(got.headers['x-bouncer-principal'], 'spiffe://cluster.local/ns/shop/sa/frontend')
+  t.equal(got.headers['x-bouncer-sni'], 'none', 'no server name sent (an IP address): no tls_session.sni')
+  const named = h2connect(`https://127.0.0.1:${b.port}`, { ca, servername: '127.0.0.1.nip.example', checkServerIdentity: () => undefined })
+  named.on('error', () => {})
+  t.teardown(() => named.close())
+  t.equal((await h2req(named, { ':method': 'GET', ':path': '/public/sni' })).status, 200)
+  t.equal(up.requests.at(-1)!.headers['x-bouncer-sni'], '127.0.0.1.nip.example', 'the SNI sent is in input.attributes.tls_session.sni')
 
   // Without a client certificate ("request"): served, no principal.
   const anon = h2connect(`https://127.0.0.1:${b.port}`, { ca })

@@ -38,7 +38,7 @@ t.test('input objects are built with their keys in canonical order (the decision
   }
   sortedAll(buildInput({
     id: 'r', method: 'GET', path: '/a', query: 'q=1', host: 'h', scheme: 'https', protocol: 'HTTP/2',
-    headers: { b: '1', a: '2' }, sourceAddress: '10.0.0.1:1', destinationAddress: '10.0.0.2:2', sourcePrincipal: 'spiffe://x', sourceCertificate: 'PEM',
+    headers: { b: '1', a: '2' }, sourceAddress: '10.0.0.1:1', destinationAddress: '10.0.0.2:2', sourcePrincipal: 'spiffe://x', sourceCertificate: 'PEM', sni: 'api.example',
   }, { parsedBody: { a: 1 }, identity: { sub: 'alice' }, identityError: 'x' }), '')
   sortedAll(buildInput({ id: 'r', method: 'GET', path: '/', query: '', host: '', scheme: 'http', protocol: 'HTTP/1.1', headers: {}, sourceAddress: '', destinationAddress: '' }), '')
 })

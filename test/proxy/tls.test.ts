@@ -40,7 +40,7 @@ async function start (t: Test, tls: Tls, extra: Record<string, unknown> = {}, lo
       const sock = (isHttp2(req) ? req.stream.session!.socket : req.socket) as TLSSocket
       const facts = connectionFacts(req)
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ protocol: protocolName(req), scheme: facts.scheme, alpn: sock.alpnProtocol, principal: facts.principal ?? null, certificate: facts.certificate ?? null }))
+      res.end(JSON.stringify({ protocol: protocolName(req), scheme: facts.scheme, alpn: sock.alpnProtocol, principal: facts.principal ?? null, certificate: facts.certificate ?? null, sni: facts.sni ?? null }))
     },
     onUpgrade: (_req, socket) => socket.destroy(),
   })
@@ -49,12 +49,12 @@ async function start (t: Test, tls: Tls, extra: Record<string, unknown> = {}, lo
   return { ps, port, rejected }
 }
 
-type Answer = { protocol: string; scheme: string; alpn: string | false; principal: string | null; certificate: string | null; serial?: string }
+type Answer = { protocol: string; scheme: string; alpn: string | false; principal: string | null; certificate: string | null; sni: string | null; serial?: string }
 
 /** One HTTP/1.1 request over TLS; resolves the answer, or rejects with the connection error. */
-function get1 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent; maxVersion?: 'TLSv1.2' }): Promise<Answer> {
+function get1 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent; maxVersion?: 'TLSv1.2'; servername?: string }): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path: '/', ca: opts.ca, cert: opts.cert, key: opts.key, agent: opts.agent ?? false, maxVersion: opts.maxVersion }, (res) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/', ca: opts.ca, cert: opts.cert, key: opts.key, agent: opts.agent ?? false, maxVersion: opts.maxVersion, ...(opts.servername !== undefined ? { servername: opts.servername } : {}) }, (res) => {
       let body = ''
       const serial = (res.socket as TLSSocket).getPeerX509Certificate()?.serialNumber
       res.on('data', (d: Buffer) => { body += d })
@@ -82,8 +82,8 @@ function renegotiate (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buf
   })
 }
 
-function h2 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer }): ClientHttp2Session {
-  const s = h2connect(`https://127.0.0.1:${port}`, { ca: opts.ca, cert: opts.cert, key: opts.key })
+function h2 (port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; servername?: string }): ClientHttp2Session {
+  const s = h2connect(`https://127.0.0.1:${port}`, { ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.servername !== undefined ? { servername: opts.servername } : {}) })
   s.on('error', () => {})
   return s
 }
@@ -179,6 +179,17 @@ t.test('HTTPS and HTTP/2 by ALPN on one port; HTTP/1.1 clients unchanged', { ski
     })
     t.equal(alpn, want, `ALPN offer ${offer.join(',')} → ${want}`)
   }
+})
+
+t.test('the server name the client asked for (SNI) is in the connection facts, as Envoy\'s tls_session.sni', { skip }, async (t) => {
+  const pki = new Pki(tempDir(t))
+  const srv = pki.issue('server', { san: 'DNS:api.example,IP:127.0.0.1' })
+  const { port } = await start(t, { cert_file: srv.cert, key_file: srv.key })
+  t.equal((await get1(port, { ca: pki.ca.certPem, servername: 'api.example' })).sni, 'api.example', 'HTTP/1.1')
+  t.equal((await get1(port, { ca: pki.ca.certPem })).sni, null, 'none sent (an IP address): none in the facts')
+  const s = h2(port, { ca: pki.ca.certPem, servername: 'api.example' })
+  t.teardown(() => s.close())
+  t.equal((await get2(s)).sni, 'api.example', 'HTTP/2')
 })
 
 t.test('server.http2.enabled off: TLS with HTTP/1.1 only', { skip }, async (t) => {

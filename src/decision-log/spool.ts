@@ -940,10 +940,11 @@ export class Spool {
 
   private async closeSegment (seg: Segment): Promise<void> {
     if (seg.fd === null) return
-    if (!seg.gone && seg.dirty && this.opts.fsync !== 'never' && !await this.datasync(seg)) {
+    if (!seg.gone && seg.dirty && this.opts.fsync !== 'never' && !await this.datasync(seg) && this.opts.fsync === 'interval') {
       // Its lines are not known to be on disk: closed now, the segment would look synced (only
       // an open one is asked again) and state.json could acknowledge lines the device lost. It
-      // stays open, dirty, for the next periodic sync, and is closed after one succeeds.
+      // stays open, dirty, for the next periodic sync, and is closed after one succeeds. (With
+      // "always" a failed sync already failed its lines' group, and no periodic sync would come.)
       this.unsyncedRetired.add(seg)
       return
     }

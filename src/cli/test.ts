@@ -21,7 +21,6 @@
 import type { Expr, Module, Rule, Term } from '../compiler/ast/index.js'
 import { CompileError, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
-import { forEachVar } from '../compiler/planner/index.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
 import { evaluationMessage, WASM_MAX_MEMORY_PAGES } from '../policy/eval/index.js'
 import { loadRego } from '../policy/eval/rego.js'
@@ -100,7 +99,7 @@ export function injectCaseMarks (modules: Module[]): void {
       if (r.ref.length < 2 || testRuleName(r) === undefined || r.body.length === 0) continue
       const tail = r.ref.slice(1)
       const vars = new Set<string>()
-      for (const t of tail) forEachVar(t, (n) => { vars.add(n) }, false)
+      for (const t of tail) termVars(t, (n) => { vars.add(n) })
       let below = -1
       for (const v of vars) {
         const first = r.body.findIndex(e => exprMentions(e, v))
@@ -114,7 +113,7 @@ export function injectCaseMarks (modules: Module[]): void {
           type: 'term',
           term: {
             type: 'call', name: 'internal.print', loc,
-            args: [{ type: 'array', loc, items: [set({ type: 'string', value: CASE_MARK, loc }), set({ type: 'call', name: 'json.marshal', loc, args: [{ type: 'array', items: tail, loc }] })] }],
+            args: [{ type: 'array', loc, items: [set({ type: 'string', value: CASE_MARK, loc }), set({ type: 'call', name: 'json.marshal', loc, args: [{ type: 'array', items: markCopy(tail), loc }] })] }],
           },
         },
       }
@@ -123,24 +122,66 @@ export function injectCaseMarks (modules: Module[]): void {
   }
 }
 
-/** Whether the expression names the variable (comprehension heads and every bodies included). */
+/**
+ * The head's terms for the mark, copied with the parser's template-string variables renamed:
+ * the same `$tmplN` in the head and in the body's copy is one variable of the rule to the
+ * planner, which the copy's comprehension then reads unbound.
+ */
+function markCopy (terms: Term[]): Term[] {
+  const copy = structuredClone(terms)
+  const rename = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return
+    if (Array.isArray(x)) { x.forEach(rename); return }
+    const o = x as { type?: unknown; name?: unknown }
+    if (o.type === 'var' && typeof o.name === 'string' && o.name.startsWith('$tmpl')) o.name = `$mark${o.name.slice(1)}`
+    for (const v of Object.values(o)) rename(v)
+  }
+  rename(copy)
+  return copy
+}
+
+/** Whether the expression names the variable (comprehensions and every bodies included). */
 function exprMentions (e: Expr, name: string): boolean {
   let found = false
-  const cb = (n: string): void => { if (n === name) found = true }
+  exprVars(e, (n) => { if (n === name) found = true })
+  return found
+}
+
+/**
+ * Every variable a term names, comprehension bodies included: a template string (`$"{a}"`)
+ * is a comprehension whose body reads `a`, and a parameterized test named by one had its case
+ * mark put before `a` was bound (rego_unsafe_var_error, review session 52). A comprehension's
+ * own variables are visited too; they never occur in the rule's body, so they move no mark.
+ */
+function termVars (t: Term, cb: (name: string) => void): void {
+  const v = (x: Term): void => termVars(x, cb)
+  switch (t.type) {
+    case 'var': cb(t.name); return
+    case 'ref': v(t.head); t.path.forEach(v); return
+    case 'array': case 'set': t.items.forEach(v); return
+    case 'object': t.entries.forEach(([a, b]) => { v(a); v(b) }); return
+    case 'call': t.args.forEach(v); return
+    case 'arraycompr': case 'setcompr': v(t.term); break
+    case 'objectcompr': v(t.key); v(t.value); break
+    default: return
+  }
+  for (const e of t.body) exprVars(e, cb)
+}
+
+function exprVars (e: Expr, cb: (name: string) => void): void {
   const k = e.kind
   switch (k.type) {
-    case 'term': forEachVar(k.term, cb, true); break
-    case 'unify': case 'assign': forEachVar(k.left, cb, true); forEachVar(k.right, cb, true); break
+    case 'term': termVars(k.term, cb); break
+    case 'unify': case 'assign': termVars(k.left, cb); termVars(k.right, cb); break
     case 'somein': case 'every':
-      if (k.key !== undefined) forEachVar(k.key, cb, true)
-      forEachVar(k.value, cb, true)
-      forEachVar(k.collection, cb, true)
-      if (k.type === 'every' && k.body.some(b => exprMentions(b, name))) found = true
+      if (k.key !== undefined) termVars(k.key, cb)
+      termVars(k.value, cb)
+      termVars(k.collection, cb)
+      if (k.type === 'every') k.body.forEach(b => exprVars(b, cb))
       break
     case 'some': for (const v of k.vars) cb(v.name); break
   }
-  for (const w of e.with) forEachVar(w.value, cb, true)
-  return found
+  for (const w of e.with) termVars(w.value, cb)
 }
 
 /** The cases of a parameterized test's object: key paths to leaves, PASS where the leaf is true. */

@@ -164,3 +164,30 @@ t.test('parameterized tests: each case is checked, a case that fails anywhere fa
   const json = JSON.parse((await run(['test', '--format', 'json', dir])).stdout) as Array<{ name: string; sub_results?: Record<string, { fail?: boolean }> }>
   t.same(json.find(x => x.name === 'test_none')!.sub_results, { 1: { name: '1', fail: true }, 2: { name: '2', fail: true } })
 })
+
+t.test('parameterized tests named by a template string or a comprehension: the case mark goes after the variables it reads (review, session 52)', async t => {
+  // $"{a}" is a comprehension whose body reads a: the mark went to the top of the body, before
+  // a was bound, and the whole file failed to compile (rego_unsafe_var_error: var ? is unsafe).
+  const dir = await policyDir({
+    'p_test.rego': `package tp
+
+test_tmpl[$"{a} {b}"] if {
+  some [a, b] in [[1, 2], [3, 4]]
+  a < b
+}
+
+test_compr[[x | x := a]] if {
+  some a in [5, 6]
+  a != 6
+}
+`,
+  })
+  const results = await runTests([dir])
+  const by = Object.fromEntries(results.map(r => [r.rule, r]))
+  t.same(results.map(r => [r.name, r.outcome]), [['data.tp.test_tmpl', 'PASS'], ['data.tp.test_compr', 'FAIL']])
+  t.same(by.test_tmpl!.cases, [{ name: '1 2', outcome: 'PASS' }, { name: '3 4', outcome: 'PASS' }])
+  t.same(by.test_compr!.cases?.map(c => c.outcome), ['PASS', 'FAIL'], 'a = 6 fails its case')
+  const r = await run(['test', dir])
+  t.equal(r.code, 1)
+  t.notMatch(r.stderr, /unsafe/)
+})

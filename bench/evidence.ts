@@ -39,7 +39,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bouncer-bench-evidence-'))
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 
 async function writeLog (spool: string, n: number): Promise<void> {
-  const never = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+  const never = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
   const lg = new DecisionLogger({ spool_dir: spool, sinks: ['console'], write_mode: 'batched', max_bytes: 8 * 1024 ** 3, segment_max_bytes: 16 * 1024 ** 2, min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: never })
   await lg.start()
   const t0 = Date.UTC(2025, 0, 1)

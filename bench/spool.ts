@@ -54,7 +54,7 @@ const RUNS = Number(values.runs)
 interface Contender { name: string; events?: number; setup: (dir: string) => Promise<{ record: (d: DecisionEventInput) => void; finish: () => Promise<void> }> }
 
 // Holds everything: the benchmark measures the request path, not delivery.
-const idleSink: Sink = { kind: 'idle', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'idle' }), close: async () => {} }
+const idleSink: Sink = { kind: 'idle', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'idle' }), probe: async () => ({ ok: false, error: 'idle' }), close: async () => {} }
 
 function logger (dir: string, extra: Record<string, unknown>): DecisionLogger {
   return new DecisionLogger({

@@ -218,15 +218,20 @@ export class DecisionLogger {
         // Once per outage, then every 100th attempt: the status and metrics carry the rest.
         if (failures === 1 || failures % 100 === 0) this.deps.log?.warn({ error: res.error, status: res.status, failures }, 'decision log delivery failed; events stay in the spool')
       },
-      rejected: async (item, reason) => {
+      rejected: async (item, reason, proven) => {
         const why = reason === 'rejected_too_large' ? 'as too large' : 'as invalid'
         if (isMarkerLine(item.bytes.toString('utf8'))) {
-          // A marker is the evidence of a loss: never dropped (declaring it would loop, and
-          // deleting it left the gap undeclared at the receiver). It stays at the head of the
-          // spool and is sent again after each backoff; delivery waits behind it, loudly.
+          // A marker is the evidence of a loss. Dropped only when the receiver has just taken a
+          // probe (so it refuses this line, not everything): declaring it again would loop, and
+          // kept for ever it would stop delivery. Without that proof it stays and is sent again.
+          if (proven) {
+            this.spool.resolve(item.seq, item.hash, item.end)
+            this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why} (it takes other records); it is lost`)
+            return true
+          }
           if (this.refusedMarkerSeq !== item.seq) {
             this.refusedMarkerSeq = item.seq
-            this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why}; it stays in the spool and is sent again (delivery waits behind it)`)
+            this.deps.log?.error({ seq: item.seq }, `control plane refused a drop marker ${why} and takes no upload now; it stays in the spool and is sent again`)
           }
           return false
         }

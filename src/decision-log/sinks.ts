@@ -38,9 +38,14 @@ export interface Sink {
   readonly kind: string
   /** Preferred uncompressed bytes per batch. */
   batchBytes (): number
-  /** Sends the lines; with none, asks whether the receiver takes an upload at all (an empty
-   * batch: the uploader's check before it declares an event the receiver refused). */
   send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult>
+  /**
+   * Does the receiver take an upload at all? Sends `line` (one it already took: a duplicate,
+   * which at-least-once delivery allows) or, with none, an empty batch. The uploader asks before
+   * it declares a record the receiver refused, so that a receiver refusing everything does not
+   * have the spool dropped record by record. Sinks that never refuse content answer ok.
+   */
+  probe (line: Buffer | null, signal: AbortSignal): Promise<SendResult>
   close (): Promise<void>
 }
 
@@ -100,6 +105,10 @@ export class ServiceSink implements Sink {
     return Math.max(1024, Math.floor((this.limit / Math.max(this.ratio, 0.02)) * 0.9))
   }
 
+  async probe (line: Buffer | null, signal: AbortSignal): Promise<SendResult> {
+    return await this.send(line === null ? [] : [line], signal)
+  }
+
   async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
     // Take the longest prefix whose gzip'd array fits upload_size_limit_bytes. A single event
     // that does not fit alone is sent anyway: only the receiver can refuse it (413), and then
@@ -152,8 +161,8 @@ export class ConsoleSink implements Sink {
   readonly kind = 'console'
   constructor (private readonly out: NodeJS.WritableStream = process.stdout) {}
   batchBytes (): number { return 256 * 1024 }
+  async probe (): Promise<SendResult> { return { ok: true, sent: 0 } }
   async send (lines: readonly Buffer[]): Promise<SendResult> {
-    if (lines.length === 0) return { ok: true, sent: 0 }
     const text = joinLines(lines, lines.length, CUT, NEWLINE, NEWLINE)
     return await new Promise((resolve) => {
       this.out.write(text, (e) => resolve(e == null ? { ok: true, sent: lines.length } : { ok: false, error: e.message }))
@@ -166,8 +175,8 @@ export class FileSink implements Sink {
   readonly kind = 'file'
   constructor (private readonly path: string, private readonly fsync: FsyncPolicy) {}
   batchBytes (): number { return 1024 * 1024 }
+  async probe (): Promise<SendResult> { return { ok: true, sent: 0 } }
   async send (lines: readonly Buffer[]): Promise<SendResult> {
-    if (lines.length === 0) return { ok: true, sent: 0 }
     try {
       mkdirSync(dirname(this.path), { recursive: true })
       const fd = openSync(this.path, 'a', 0o600)
@@ -205,15 +214,15 @@ export class FanoutSink implements Sink {
 
   batchBytes (): number { return Math.min(...this.sinks.map((s) => s.batchBytes())) }
 
-  async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
-    if (lines.length === 0) {
-      // The empty batch asks every sink.
-      for (const s of this.sinks) {
-        const r = await s.send(lines, signal)
-        if (!r.ok) return r
-      }
-      return { ok: true, sent: 0 }
+  async probe (line: Buffer | null, signal: AbortSignal): Promise<SendResult> {
+    for (const s of this.sinks) {
+      const r = await s.probe(line, signal)
+      if (!r.ok) return r
     }
+    return { ok: true, sent: 0 }
+  }
+
+  async send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult> {
     const seqs = lines.map((l) => parseChainPrefixBytes(l)?.seq ?? 0)
     let all = lines.length
     let failure: Extract<SendResult, { ok: false }> | undefined

@@ -18,8 +18,10 @@
 //     (rejected_invalid) so that one record — which a client can shape: a lone surrogate in a
 //     JSON body, refused by serde_json — cannot stop delivery for good (with overflow
 //     backpressure, every request after it got 503);
-//   - an event is declared (413 or content refused) only if the receiver takes an empty batch
-//     first: one that refuses every upload must not have the spool dropped event by event;
+//   - before such a record is declared, a probe (the last line the receiver took, or an empty
+//     batch) asks whether the receiver takes anything now: without that proof at most one
+//     record is declared until the receiver takes something again, so one that refuses every
+//     upload does not have the spool dropped record by record;
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -41,8 +43,9 @@ export interface UploaderHooks {
   failed (result: Extract<SendResult, { ok: false }>, failures: number): void
   /** A lone event the receiver will never take (413, or its content refused). The hook declares
    * it and, once the declaration is on disk, acks it: true. False: it could not be declared and
-   * stays in the spool (sent again after a backoff, as after a failed send). */
-  rejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): Promise<boolean>
+   * stays in the spool (sent again after a backoff, as after a failed send). `proven`: the
+   * receiver took a probe just before (see proof()). */
+  rejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid', proven: boolean): Promise<boolean>
 }
 
 /** Refusals in a row for one event (a 413 within upload_size_limit_bytes, or its content refused) before it is declared. */
@@ -69,6 +72,10 @@ export class Uploader {
   private successesSinceRefusal = 0
   /** The event refused alone (413) within the size limit, and how many times in a row. */
   private loneRefused: { seq: number; times: number } | null = null
+  /** The last line the receiver took (a copy): what a probe sends. */
+  private lastTaken: Buffer | null = null
+  /** A record was declared without a probe's proof since the receiver last took anything. */
+  private unproven = false
 
   constructor (spool: Spool, sink: Sink, opts: UploaderOptions, hooks: UploaderHooks) {
     this.spool = spool
@@ -146,6 +153,8 @@ export class Uploader {
         this.spool.ack(last.seq, last.hash, last.end)
         this.failures = 0
         this.loneRefused = null
+        this.unproven = false
+        this.lastTaken = Buffer.from(last.bytes)
         this.hooks.delivered(res.sent)
         this.growAfterSuccess()
         if (!this.draining && this.opts.intervalMs > 0 && this.spool.readableBytes < this.sink.batchBytes() &&
@@ -160,10 +169,16 @@ export class Uploader {
           continue // retry at once with half
         }
         const item = items[0]!
-        if (res.withinLimit === true && await this.refusedAgain(item, res, 'within upload_size_limit_bytes', 'too large')) return 'done'
-        if (!await this.receiverTakesUploads(res)) return 'done'
+        // Larger than upload_size_limit_bytes: never sendable, whatever the receiver takes.
+        let proven = true
+        if (res.withinLimit === true) {
+          if (await this.refusedAgain(item, res, 'within upload_size_limit_bytes', 'too large')) return 'done'
+          const p = await this.proof(res)
+          if (p === null) return 'done'
+          proven = p
+        }
         this.loneRefused = null
-        if (!await this.declareRejected(item, 'rejected_too_large')) return 'done'
+        if (!await this.declareRejected(item, 'rejected_too_large', proven)) return 'done'
         continue
       }
       if (res.status !== undefined && CONTENT_REFUSED.has(res.status)) {
@@ -173,9 +188,10 @@ export class Uploader {
         }
         const item = items[0]!
         if (await this.refusedAgain(item, res, 'alone', 'invalid')) return 'done'
-        if (!await this.receiverTakesUploads(res)) return 'done'
+        const proven = await this.proof(res)
+        if (proven === null) return 'done'
         this.loneRefused = null
-        if (!await this.declareRejected(item, 'rejected_invalid')) return 'done'
+        if (!await this.declareRejected(item, 'rejected_invalid', proven)) return 'done'
         continue
       }
       await this.failed(res)
@@ -197,23 +213,32 @@ export class Uploader {
   }
 
   /**
-   * Before an event is declared dropped because the receiver refused it: does the receiver take
-   * an upload at all? An empty batch asks. A receiver that refuses every upload (a gateway
-   * answering 400 to all, a broken deploy) would otherwise have every event in the spool
-   * dropped one after another, and then the markers declaring them (review, session 52).
-   * False (after the backoff of a failed send): nothing is declared, the event stays.
+   * Before a record the receiver refused is declared: does the receiver take anything now? A
+   * probe sends an empty batch, and if that is refused the last line it took (a duplicate,
+   * which at-least-once delivery allows). True: it does, so the record is the cause. Null (after a failure's backoff): it refused a line it took
+   * before, so it refuses every upload now (a gateway answering 400 to all, a broken deploy) and
+   * the record stays: dropping record after record emptied the spool (review, session 52).
+   * False: the empty batch was refused and nothing was taken yet, so there is no proof either
+   * way; one record is declared without it until the receiver takes something (a record a
+   * client shaped cannot stop delivery for good), the next ones stay.
    */
-  private async receiverTakesUploads (refused: Extract<SendResult, { ok: false }>): Promise<boolean> {
-    let probe: SendResult
-    try {
-      probe = await this.sink.send([], this.abort.signal)
-    } catch (e) {
-      probe = { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
+  private async proof (refused: Extract<SendResult, { ok: false }>): Promise<boolean | null> {
+    const ask = async (line: Buffer | null): Promise<SendResult> => {
+      try {
+        return await this.sink.probe(line, this.abort.signal)
+      } catch (e) {
+        return { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
+      }
     }
-    if (probe.ok) return true
-    await this.failed({ ok: false, ...(refused.status !== undefined ? { status: refused.status } : {}),
-      error: `${refused.error} for one event, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for an empty batch: the receiver takes no upload now, so the event is not declared dropped and stays in the spool` })
-    return false
+    // The empty batch first (nothing sent twice); a line it took before only if that is refused.
+    let probe = await ask(null)
+    if (!probe.ok && !this.stopped && this.lastTaken !== null) probe = await ask(this.lastTaken)
+    if (this.stopped) return null
+    if (probe.ok) { this.unproven = false; return true }
+    if (this.lastTaken === null && !this.unproven) { this.unproven = true; return false }
+    await this.failed({ ok: false, ...(probe.status !== undefined ? { status: probe.status } : {}),
+      error: `${refused.error} for one record, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for ${this.lastTaken === null ? 'an empty batch' : 'a record it took before'}: the receiver takes no upload now, so the record is not declared dropped and stays in the spool` })
+    return null
   }
 
   private growAfterSuccess (): void {
@@ -227,8 +252,8 @@ export class Uploader {
   }
 
   /** hooks.rejected; after a failure to declare, the backoff of a failed send. */
-  private async declareRejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid'): Promise<boolean> {
-    if (await this.hooks.rejected(item, reason)) return true
+  private async declareRejected (item: SpoolItem, reason: 'rejected_too_large' | 'rejected_invalid', proven: boolean): Promise<boolean> {
+    if (await this.hooks.rejected(item, reason, proven)) return true
     await this.failed({ ok: false, error: `seq ${item.seq} refused by the receiver and not declared dropped (see the log): it stays in the spool` })
     return false
   }

@@ -250,44 +250,90 @@ t.test('one record the control plane refuses (400) is isolated, dropped and decl
   t.ok(v.ok, 'the declared gap verifies')
 })
 
-t.test('a control plane that refuses every upload (400, an empty batch too): nothing is declared dropped, everything is delivered once it recovers', async (t) => {
+t.test('a control plane that refuses every upload (400) after taking some: nothing is declared dropped, everything is delivered once it recovers', async (t) => {
   // Review, session 52: each event was refused alone five times, then dropped and declared,
-  // and the markers, refused in turn, were deleted: the whole spool lost, undeclared.
+  // and the markers, refused in turn, were deleted: the whole spool lost, undeclared. Now a
+  // probe re-sends a line the receiver took before: refused too, nothing is declared.
   const cp = await startControlPlane()
   t.teardown(() => cp.close())
-  cp.failWith = 400
   const dropped: string[] = []
   const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { metrics: { dropped: (reason, n) => dropped.push(`${reason}:${n}`) } })
-  record(lg, 0, 4)
-  await waitFor(() => /for an empty batch: the receiver takes no upload now/.test(lg.status().last_error ?? ''), 10000, 'the empty batch refused too')
+  record(lg, 0, 2)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'the first two delivered')
+  cp.failWith = 400
+  record(lg, 2, 6)
+  await waitFor(() => /for a record it took before: the receiver takes no upload now/.test(lg.status().last_error ?? ''), 10000, 'the probe refused too')
   const refusedBefore = cp.statuses.length
   await waitFor(() => cp.statuses.length >= refusedBefore + 3 * LONE_REFUSALS, 10000, 'many more refusals')
   t.equal(lg.status().dropped, 0, 'nothing declared dropped')
   t.same(dropped, [])
-  t.equal(lg.status().pending_events, 4, 'every event still in the spool')
+  t.equal(lg.status().pending_events, 4, 'every later event still in the spool')
   cp.failWith = null
   await waitFor(() => lg.status().pending_events === 0, 10000, 'delivered after the recovery')
-  t.same(cp.events().map((e) => [e.seq, e.drop === undefined]), [[1, true], [2, true], [3, true], [4, true]], 'all four, in order, no drop marker')
+  const seqs = [...new Set(cp.events().map((e) => e.seq))]
+  t.same(seqs, [1, 2, 3, 4, 5, 6], 'all six (the probe re-sent seq 2, which at-least-once delivery allows)')
+  t.notOk(cp.events().some((e) => e.drop !== undefined), 'no drop marker')
   t.ok((await verifyReceived(t, cp)).ok)
 })
 
-t.test('a drop marker the control plane refuses stays in the spool (it is the evidence of the loss) and is delivered once taken', async (t) => {
-  let refuseMarkers = true
-  const cp = await startControlPlane({ refuse: (raw) => raw.includes('\\ud800') || (refuseMarkers && raw.includes('"drop":')) })
+t.test('refused from the start, an empty batch too: at most one event is declared dropped, the rest wait for the recovery', async (t) => {
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  cp.failWith = 400
+  const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 })
+  record(lg, 0, 4)
+  await waitFor(() => /for an empty batch: the receiver takes no upload now/.test(lg.status().last_error ?? ''), 10000, 'the second refused record kept')
+  const refusedBefore = cp.statuses.length
+  await waitFor(() => cp.statuses.length >= refusedBefore + 3 * LONE_REFUSALS, 10000, 'many more refusals')
+  t.equal(lg.status().dropped, 1, 'one event declared (no proof either way: a client-shaped record must not stop delivery)')
+  cp.failWith = null
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'delivered after the recovery')
+  t.same(cp.decisions().map((e) => e.seq), [2, 3, 4], 'the other three, in order')
+  t.match(cp.events().find((e) => e.drop !== undefined)?.drop, { reason: 'rejected_invalid', from_seq: 1, to_seq: 1, count: 1 }, 'and the marker declaring the first')
+  t.ok((await verifyReceived(t, cp)).ok, 'the declared gap verifies')
+})
+
+t.test('a control plane that refuses an empty batch but takes records: a client-shaped first record is still declared, delivery goes on', async (t) => {
+  // The second review of session 52: with the empty batch as the only proof, such a receiver
+  // kept the record for ever (with overflow backpressure, every request got 503).
+  const cp = await startControlPlane({ refuse: (raw) => raw === '[]' || raw.includes('\\ud800') })
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 })
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(0, { parsed_body: { q: '\ud800' } }), result: true })
+  record(lg, 1, 4)
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(4, { parsed_body: { q: '\ud800' } }), result: true })
+  record(lg, 5, 6)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'all resolved')
+  t.same([...new Set(cp.decisions().map((e) => e.seq))], [2, 3, 4, 6], 'the good records delivered (seq 4 twice: the probe re-sent it, which at-least-once delivery allows)')
+  t.equal(lg.status().dropped, 2, 'both client-shaped records declared (the second with a probe: a record the receiver took)')
+  t.ok((await verifyReceived(t, cp)).ok, 'the declared gaps verify')
+})
+
+t.test('a drop marker refused while the receiver takes other records is dropped (logged); one refused with the receiver down stays', async (t) => {
+  let refuseAll = false
+  const cp = await startControlPlane({ refuse: (raw) => refuseAll || raw.includes('\\ud800') || raw.includes('"drop":') })
   t.teardown(() => cp.close())
   const { lines, logger: log } = memoryLogger()
   const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 }, { log })
   record(lg, 0, 1)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'the first delivered (a line to probe with)')
   lg.record({ path: 'envoy/authz/allow', input: sampleInput(1, { parsed_body: { q: '\ud800' } }), result: true })
-  await waitFor(() => lg.status().dropped === 1, 10000, 'the refused event declared')
+  record(lg, 2, 3)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'resolved: the marker refused and dropped, the rest delivered')
+  t.same(cp.decisions().map((e) => e.seq), [1, 3])
+  t.ok(lines().some((l) => /refused a drop marker as invalid \(it takes other records\); it is lost/.test(String(l.msg))), 'the lost marker logged')
+  // The receiver down for everything: a refused record stays (a line it took before is refused
+  // too), until it takes uploads again.
+  refuseAll = true
+  lg.record({ path: 'envoy/authz/allow', input: sampleInput(3, { parsed_body: { q: '\ud800' } }), result: true })
+  await waitFor(() => /for a record it took before: the receiver takes no upload now/.test(lg.status().last_error ?? ''), 10000, 'the probe refused too')
+  const droppedBefore = lg.status().dropped
   const refusals = cp.statuses.length
-  await waitFor(() => cp.statuses.length >= refusals + 3 * LONE_REFUSALS, 10000, 'the marker refused again and again')
-  t.equal(lg.status().pending_events, 1, 'the marker stays in the spool')
-  t.equal(lines().filter((l) => /refused a drop marker/.test(String(l.msg))).length, 1, 'logged once, not at every retry')
-  refuseMarkers = false
-  await waitFor(() => lg.status().pending_events === 0, 10000, 'the marker delivered')
-  t.match(cp.events().find((e) => e.drop !== undefined)?.drop, { reason: 'rejected_invalid', from_seq: 2, to_seq: 2, count: 1 })
-  t.ok((await verifyReceived(t, cp)).ok, 'the declared gap verifies')
+  await waitFor(() => cp.statuses.length >= refusals + 2 * LONE_REFUSALS, 10000, 'more refusals')
+  t.equal(lg.status().pending_events, 1, 'kept in the spool while the receiver refuses everything')
+  t.equal(lg.status().dropped, droppedBefore, 'not declared')
+  refuseAll = false
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'resolved after the recovery (declared then: the receiver takes other records)')
 })
 
 t.test('a service_url with a path and a query: events go to <path>/logs?<query>', async (t) => {

@@ -50,6 +50,7 @@ class ExportSink implements Sink {
   /** Writes the export file (not while a test's disk is full). */
   save (): void { writeFileSync(this.file, this.taken.join('')) }
   batchBytes (): number { return 1 << 20 }
+  async probe (): Promise<SendResult> { return this.up ? { ok: true, sent: 0 } : { ok: false, error: 'down' } }
   async send (lines: readonly Buffer[]): Promise<SendResult> {
     if (!this.up) return { ok: false, error: 'down' }
     const seq = (b: Buffer): number => (JSON.parse(b.toString()) as { seq: number }).seq

@@ -89,7 +89,7 @@ t.test('a dropped segment stays on disk until a marker that declares it is writt
 t.test('group, drop_oldest: an event recorded after stop() began is chained after those recorded before it in the same turn', async (t) => {
   const { DecisionLogger } = await import('../../src/decision-log/index.js')
   const dir = join(tempDir(t), 'spool')
-  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'group', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} } })
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'group', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} } })
   await lg.start()
   lg.record({ path: 'p', input: { order: 'first' }, result: true })
   const stopping = lg.stop(0)

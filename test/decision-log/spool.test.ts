@@ -13,6 +13,7 @@ function gateSink (): Sink & { open: boolean; got: string[] } {
   const s = {
     kind: 'gate', open: false, got: [] as string[],
     batchBytes: () => 1 << 20,
+    probe: async () => s.open ? { ok: true as const, sent: 0 } : { ok: false as const, error: 'closed' },
     send: async (lines: readonly Buffer[]) => {
       if (!s.open) return { ok: false as const, error: 'closed' }
       s.got.push(...lines.map((l) => l.toString('utf8')))

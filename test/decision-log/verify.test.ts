@@ -130,7 +130,7 @@ async function spoolWithEvents (t: Test, n: number): Promise<string> {
   const dir = join(tempDir(t), 'spool')
   // A sink that never takes anything: events stay in the spool.
   const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], segment_max_bytes: 4096, max_bytes: 1 << 20, min_delay_seconds: 3600, max_delay_seconds: 3600 },
-    { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'down' }), close: async () => {} } })
+    { sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false, error: 'down' }), probe: async () => ({ ok: false, error: 'down' }), close: async () => {} } })
   await lg.start()
   for (let i = 0; i < n; i++) lg.record({ path: 'envoy/authz/allow', input: sampleInput(i), result: true })
   await lg.stop(0)

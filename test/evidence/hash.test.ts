@@ -50,7 +50,7 @@ function randomValue (r: () => number, depth: number, plain: boolean): unknown {
 
 t.test('lines the logger writes are hashed from their text', async (t) => {
   const dir = join(tempDir(t), 'spool')
-  const down = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+  const down = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
   const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: down })
   await lg.start()
   const agents = ['curl/8', 'say "hi" \\ there', 'tab\there\nnewline', 'ünïcödé 日本 🚀', '\u0001\u001f control']

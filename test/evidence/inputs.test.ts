@@ -13,7 +13,7 @@ import { sampleInput, tempDir } from '../decision-log/fixtures/control-plane.js'
 
 const T0 = Date.UTC(2025, 0, 6)
 const ns = (ms: number): bigint => BigInt(ms) * 1_000_000n
-const down = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+const down = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
 
 function rec (lg: DecisionLogger, i: number, extra: Record<string, unknown> = {}): void {
   lg.record({ path: 'bouncer/decision', input: sampleInput(i, { identity: { sub: `user-${i % 4}`, email: `u${i % 4}@example.com` }, ...extra }), result: { allow: i % 3 !== 0 }, bundles: { main: { revision: 'v7' } }, timestamp_ns: ns(T0 + i * 60_000) })

@@ -597,7 +597,10 @@ export class Spool {
     this.fsyncTimer = null
     await this.settled()
     if (this.syncWaitTimer !== null) { clearTimeout(this.syncWaitTimer); this.syncWaitTimer = null }
-    // The writer is idle and nothing more is accepted: the fds can be closed here.
+    // The writer is idle and nothing more is accepted: the fds can be closed here (a retired
+    // segment kept open for its sync and deleted since is no longer among the segments).
+    for (const s of this.unsyncedRetired) if (s.fd !== null && !this.segments.includes(s)) { try { closeSync(s.fd) } catch { /* ignore */ } s.fd = null }
+    this.unsyncedRetired.clear()
     for (const s of this.segments) {
       if (s.fd === null) continue
       if (s.dirty && this.opts.fsync !== 'never') { try { fsyncSync(s.fd) } catch (e) { this.hooks.warn?.('decision log spool fsync failed', { segment: s.name, error: (e as Error).message }) } }

@@ -207,7 +207,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // Node's parser takes a coding before the final chunked (gzip, chunked) and removes only the
     // chunking; forwarded as is, the upstream would read coded bytes as the body with nothing to
     // say so. RFC 9112 §6.1: a transfer coding the server does not understand gets 501.
-    if (http1 && te !== undefined && te.trim().toLowerCase() !== 'chunked') return reject(501, `transfer coding ${JSON.stringify(te.slice(0, 64))} is not supported (only chunked)`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    if (http1 && te !== undefined && !onlyChunked(te)) return reject(501, `transfer coding ${JSON.stringify(te.slice(0, 64))} is not supported (only chunked)`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // HTTP/2: a Host naming another authority than :authority is malformed (RFC 9113 §8.3.1);
     // the policy judged Host, and anything in front that routes by :authority went elsewhere.
     if (h2 && conflictingAuthority(req.headers, schemeOf(req as ProxyRequest))) return reject(400, 'Host differs from :authority', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
@@ -666,6 +666,18 @@ function conflictingAuthority (headers: ClientRequest['headers'], scheme: 'http'
   // the scheme's default port (a:443 is a on TLS).
   const norm = (a: string): string => { const l = a.toLowerCase(); return l.endsWith(scheme === 'https' ? ':443' : ':80') ? l.slice(0, l.lastIndexOf(':')) : l }
   return norm(host) !== norm(authority)
+}
+
+/** Transfer-Encoding naming chunked alone; empty list elements (`,chunked`) are ignored, as RFC 9110 §5.6.1 says. */
+function onlyChunked (te: string): boolean {
+  let seen = false
+  for (const part of te.split(',')) {
+    const coding = part.trim()
+    if (coding === '') continue
+    if (seen || coding.toLowerCase() !== 'chunked') return false
+    seen = true
+  }
+  return seen
 }
 
 /** The Host the client asked for: the Host header, or an HTTP/2 stream's :authority. */

@@ -164,7 +164,10 @@ t.test('malformed requests', async (t) => {
     }
     const ok = await rawRequest(b.port, 'POST /public HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
     t.equal(ok.status, 200, 'Transfer-Encoding: Chunked is chunked')
-    t.same(up.requests.map((q) => q.url), ['/public', '/public'], 'none of the coded bodies reached the upstream')
+    // An empty list element is ignored (RFC 9110 §5.6.1): still chunked alone (second review).
+    const empty = await rawRequest(b.port, 'POST /public HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,chunked\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
+    t.equal(empty.status, 200, 'Transfer-Encoding: ,chunked is chunked')
+    t.same(up.requests.map((q) => q.url), ['/public', '/public', '/public'], 'none of the coded bodies reached the upstream')
   })
 
   t.test('still serving', async (t) => {

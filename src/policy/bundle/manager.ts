@@ -61,6 +61,15 @@ export interface BundleManagerStatus {
 type CycleOutcome = { ok: true; now: boolean } | { ok: false }
 
 /**
+ * A signature's iat as a point to compare, or undefined: one in the future (past five minutes of
+ * clock skew: milliseconds for seconds, a wrong clock) would otherwise win every comparison, and
+ * with refuse_rollback every correct bundle after it was refused (second review, session 52).
+ */
+function plausibleIat (iat: number | undefined): number | undefined {
+  return iat !== undefined && iat > 0 && iat <= Date.now() / 1000 + 300 ? iat : undefined
+}
+
+/**
  * The least time a "nothing new" long-poll answer must have been held to count as a long poll:
  * 1 s, or half the wait when that is shorter. A server that answers at once (ignoring
  * `Prefer: wait`, or anything at its address answering with the long-poll content type) is
@@ -289,8 +298,8 @@ export class BundleManager {
    * activates it silently).
    */
   async #rollbackAllowed (bundle: LoadedBundle, label: string): Promise<boolean> {
-    const iat = bundle.signature?.issuedAt
-    const activeIat = this.#active?.signature?.issuedAt
+    const iat = plausibleIat(bundle.signature?.issuedAt)
+    const activeIat = plausibleIat(this.#active?.signature?.issuedAt)
     if (iat === undefined || activeIat === undefined || iat >= activeIat) return true
     const when = (s: number): string => { const d = new Date(s * 1000); return Number.isNaN(d.getTime()) ? String(s) : d.toISOString() }
     const what = `revision ${JSON.stringify(bundle.manifest.revision)} was signed at ${when(iat)}, before the active revision ${JSON.stringify(this.#active!.manifest.revision)} (signed at ${when(activeIat)})`

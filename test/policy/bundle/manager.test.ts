@@ -442,6 +442,14 @@ t.test('rollback: a bundle signed before the active one is logged, and refused w
     const next = await signedBundle('v3', {}, { ...SIGN, claims: { iat: now } })
     h.server.serve({ kind: 'bundle', bytes: next, etag: '"3"' })
     await waitFor(() => h.manager.status().activeRevision === 'v3', 5000, 'v3')
+    // An iat in the future (milliseconds for seconds) is not a point to compare: it activates,
+    // and does not lock out the correct bundles after it (second review).
+    const ms = await signedBundle('v4-ms', {}, { ...SIGN, claims: { iat: now * 1000 } })
+    h.server.serve({ kind: 'bundle', bytes: ms, etag: '"4"' })
+    await waitFor(() => h.manager.status().activeRevision === 'v4-ms', 5000, 'v4')
+    const after = await signedBundle('v5', {}, { ...SIGN, claims: { iat: now } })
+    h.server.serve({ kind: 'bundle', bytes: after, etag: '"5"' })
+    await waitFor(() => h.manager.status().activeRevision === 'v5', 5000, 'v5 after a bundle with a future iat')
   })
 })
 

@@ -16,10 +16,17 @@ function sdkMap (): Record<string, SdkBuiltin | undefined> {
   return map
 }
 
+// What was withdrawn, per process: this module may be loaded twice (src/ and dist/ in one
+// process, two bundles of the package) while the SDK's map is one, and the second load found
+// the builtin gone and failed at import ("yaml.is_valid not found in its builtin map").
+const WITHDRAWN = Symbol.for('bouncer.withdrawnSdkBuiltins')
+const withdrawn: Map<string, SdkBuiltin> = ((globalThis as Record<symbol, unknown>)[WITHDRAWN] ??= new Map()) as Map<string, SdkBuiltin>
+
 /** Takes a builtin back from the SDK and returns its implementation (to wrap, or undefined). */
 export function withdrawSdkBuiltin (name: string): SdkBuiltin | undefined {
   const map = sdkMap()
-  const impl = map[name]
+  const impl = map[name] ?? withdrawn.get(name)
   delete map[name]
+  if (impl !== undefined) withdrawn.set(name, impl)
   return impl
 }

@@ -151,10 +151,11 @@ export function createEngine (deps: EngineDeps): Decide {
     failClosed.get(reason)!.inc()
     if (reason !== 'no_policy' && reason !== 'log_backpressure' && reason !== 'mask_unavailable') policyErrors.get(reason)!.inc()
     const code = FAIL_CODES[reason]
-    // A builtin error may quote a credential from the input (strict builtin errors).
-    if (reason === 'eval_error') message = scrubSecrets(message, input)
+    // Any of them may quote a credential from the input: a strict builtin's error, an invalid
+    // decision's header name, a mask rule's path (second review, session 52: only eval_error was).
+    message = scrubSecrets(message, input)
     log.warn({ id: ctx.id, reason, code, error: message, revision: policy?.revision }, 'fail closed')
-    if (reason !== 'log_backpressure') record(ctx, input, policy, result, evalNs, { code, message })
+    if (reason !== 'log_backpressure') record(ctx, input, policy, scrubSecrets.result(result, input), evalNs, { code, message })
     return { verdict: { kind: 'fail', status, reason }, cached, evalNs, reason: message, revision: policy?.revision }
   }
 
@@ -284,14 +285,17 @@ export function createEngine (deps: EngineDeps): Decide {
       }
     }
 
-    if (!record(ctx, input, policy, result, evalNs)) {
+    // What is logged of the result (the decision log, the request's log line) without the
+    // input's credentials, should the policy have echoed one.
+    const logged = scrubSecrets.result(result, input)
+    if (!record(ctx, input, policy, logged, evalNs)) {
       return fail(ctx, input, policy, 'log_backpressure', 503, 'decision log is full', result, evalNs, cached)
     }
     return {
       verdict: decision.allow ? { kind: 'allow', decision, mask } : { kind: 'deny', decision },
       cached,
       evalNs,
-      reason: decision.reason,
+      reason: logged === result || decision.reason === undefined ? decision.reason : scrubSecrets(decision.reason, input),
       revision: policy.revision,
       result,
       policy,

@@ -315,7 +315,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
         if (d.allow && d.mask !== undefined && masker !== undefined) masker.compile(d.mask)
         comparison = compareDecisions(p.decision, d)
       } catch (e) {
-        error = { code: 'BOUNCER_ERR_POLICY_DECISION', message: (e as BouncerError).message }
+        error = { code: 'BOUNCER_ERR_POLICY_DECISION', message: deps.scrubSecrets((e as BouncerError).message, p.input) }
       }
     }
     const agreement: Agreement = comparison?.agreement ?? 'error'
@@ -328,7 +328,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
         decision_id: randomUUID(),
         path: active.entrypoint,
         input: p.input,
-        ...(p.result !== undefined ? { result: p.result } : {}),
+        ...(p.result !== undefined ? { result: deps.scrubSecrets.result(p.result, p.input) } : {}),
         bundles: active.bundles,
         requested_by: p.requestedBy,
         shadow: {
@@ -338,7 +338,7 @@ export function createShadow (opts: ShadowOptions, deps: ShadowDeps): Shadow {
           revisions: { active: active.revision, shadow: shadow.revision },
           path: shadow.entrypoint,
           bundles: { ...shadow.bundles },
-          ...(error === undefined ? { result } : { error }),
+          ...(error === undefined ? { result: deps.scrubSecrets.result(result, p.input) } : { error }),
           metrics: { timer_rego_query_eval_ns: ns },
         },
       })

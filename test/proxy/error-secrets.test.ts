@@ -77,3 +77,60 @@ t.test('values too short to be secrets are not cut out of messages', async (t) =
   t.equal(scrub('got "abcdef-secret-sig" here', input({ sig: 'abcdef-secret-sig' })), 'got "[erased]" here', 'a real value is cut')
   t.equal(scrub('pin 4821 wrong', input({ password: '4821' })), 'pin [erased] wrong', 'four characters are cut')
 })
+
+// Review, session 52: messages of other failures (an invalid decision's header name, a mask
+// rule's path) were logged as they were, and a policy's result or reason echoing a credential
+// went to the request's log line and the decision log's result.
+const ECHO = `package bouncer
+
+decision := {"allow": true, "headers": {input.attributes.request.http.headers.authorization: "x"}} if input.parsed_path[0] == "hdrname"
+decision := {"allow": true, "mask": [{"path": concat("", ["no-slash-", input.parsed_query.token[0]]), "action": "redact"}]} if input.parsed_path[0] == "maskpath"
+decision := {"allow": false, "reason": sprintf("bad key %s", [input.attributes.request.http.headers["x-api-key"]])} if input.parsed_path[0] == "reason"
+decision := {"allow": true, "reason": "fine", "echo": {"nested": [input.parsed_body.password], input.attributes.request.http.headers.authorization: 1}} if input.parsed_path[0] == "result"
+decision := {"allow": true, "reason": sprintf("hello %s", [input.attributes.request.http.headers["x-user"]])} if input.parsed_path[0] == "plain"
+`
+
+t.test('invalid decisions, mask rules and results echoing a credential: cut out of every log', async (t) => {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const logs = memoryLogger('info')
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': ECHO },
+    deps: { logger: logs.logger },
+    config: {
+      policy: { error_status: 500, parsed_body: { enabled: true } },
+      decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' },
+    },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const send = async (path: string, headers: Record<string, string> = {}, body?: unknown): Promise<number> => {
+    const r = await request(`${b.url}${path}`, body === undefined ? { headers } : { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    await r.body.dump()
+    return r.statusCode
+  }
+  t.equal(await send('/hdrname', { authorization: 'Bearer HDRNAME-SECRET-TOKEN' }), 500, 'an invalid header name fails closed')
+  t.equal(await send('/maskpath?token=MASKPATH-SECRET-TOKEN'), 500, 'an invalid mask rule fails closed')
+  t.equal(await send('/reason', { 'x-api-key': 'REASON-SECRET-APIKEY' }), 403)
+  t.equal(await send('/result', { authorization: 'Bearer RESULTKEY-SECRET-TOKEN' }, { password: 'RESULT-BODY-PASSWORD' }), 200)
+  t.equal(await send('/plain', { 'x-user': 'visible-user-name' }), 200)
+  const spoolText = readdirSync(spool).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(spool, f), 'utf8')).join('')
+  for (const [where, text] of [['process log', logs.text()], ['decision log', spoolText]] as const) {
+    for (const secret of ['HDRNAME-SECRET-TOKEN', 'MASKPATH-SECRET-TOKEN', 'REASON-SECRET-APIKEY', 'RESULTKEY-SECRET-TOKEN', 'RESULT-BODY-PASSWORD']) {
+      t.notMatch(text, new RegExp(secret), `${where}: ${secret} is not there`)
+    }
+    t.match(text, /bad key \[erased\]/, `${where}: the reason says what was cut`)
+    t.match(text, /visible-user-name/, `${where}: what is no credential stays`)
+  }
+  t.match(spoolText, /"echo":\{"\[erased\]":1,"nested":\["\[erased\]"\]\}|"echo":\{"nested":\["\[erased\]"\],"\[erased\]":1\}/, 'the result keeps its shape, the values cut')
+})
+
+t.test('the result scrubber returns the same value when nothing is cut', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = { attributes: { request: { http: { headers: { authorization: 'Bearer abcdefgh-token' } } } } }
+  const result = Object.freeze({ allow: true, reason: 'a reason', headers: Object.freeze({ 'x-a': 'b' }) })
+  t.equal(scrub.result(result, input), result, 'untouched: the same (frozen, shared) object')
+  t.equal(scrub.result(true, input), true)
+  t.same(scrub.result({ allow: false, reason: 'token abcdefgh-token' }, input), { allow: false, reason: 'token [erased]' })
+})

@@ -82,7 +82,7 @@ t.test('a queue at MAX_QUEUE takes no more (queue_full); what is queued is evalu
   const holder = new PolicyHolder()
   holder.activate(await loadPolicyFromRego([{ file: 's.rego', source: 'package bouncer\n\ndecision := {"allow": false}\n' }], {}, 'bouncer/decision', { source: 's' }))
   const metrics = createMetrics()
-  const shadow = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder, metrics, log: pino({ level: 'silent' }), scrubSecrets: (m) => m })
+  const shadow = createShadow({ sample: 1, maxPerSecond: 0, evalTimeoutSeconds: 1 }, { holder, metrics, log: pino({ level: 'silent' }), scrubSecrets: Object.assign((m: string) => m, { result: (v: unknown) => v }) })
   const r = { verdict: { kind: 'allow' as const, decision: parseDecision(true), mask: undefined }, cached: false, evalNs: 1, reason: undefined, revision: active.revision, result: true, policy: { ...active, activatedAt: 0 } }
   const input = { attributes: { request: { http: { id: 'x', method: 'GET', path: '/', host: 'h', scheme: 'http', protocol: 'HTTP/1.1', headers: {} } }, source: { address: 'a' }, destination: { address: 'b' } }, parsed_path: [], parsed_query: {} }
   const ctx = { id: 'd', requestedBy: 'a', startNs: 0n }

@@ -112,6 +112,8 @@ export function createEngine (deps: EngineDeps): Decide {
   }
   const evalHist = metrics.evalDuration
   const scrubSecrets = compileSecretScrubber(config)
+  // The reason goes to the request's log line, written at info.
+  const reasonsLogged = log.isLevelEnabled('info')
   const beforeEvaluate = deps.beforeEvaluate
   // What the evaluator gets, per policy (compiled once per activation, like the cache key).
   const views = new WeakMap<ActivePolicy, InputView>()
@@ -286,8 +288,9 @@ export function createEngine (deps: EngineDeps): Decide {
     }
 
     // What is logged of the result (the decision log, the request's log line) without the
-    // input's credentials, should the policy have echoed one.
-    const logged = scrubSecrets.result(result, input)
+    // input's credentials, should the policy have echoed one; nothing is looked at for an
+    // output that is off (the values are worked out once per input for both).
+    const logged = decisionLog === undefined ? result : scrubSecrets.result(result, input)
     if (!record(ctx, input, policy, logged, evalNs)) {
       return fail(ctx, input, policy, 'log_backpressure', 503, 'decision log is full', result, evalNs, cached)
     }
@@ -295,7 +298,7 @@ export function createEngine (deps: EngineDeps): Decide {
       verdict: decision.allow ? { kind: 'allow', decision, mask } : { kind: 'deny', decision },
       cached,
       evalNs,
-      reason: logged === result || decision.reason === undefined ? decision.reason : scrubSecrets(decision.reason, input),
+      reason: decision.reason === undefined || !reasonsLogged ? decision.reason : scrubSecrets(decision.reason, input),
       revision: policy.revision,
       result,
       policy,

@@ -31,20 +31,50 @@ export interface SecretScrubber {
 
 /** Credential header names (the decision log's erase list, the auth header) and query parameter names, from the config. */
 export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
-  const headers = compileNameMatcher([...config.decision_logs.erase_headers, config.auth.jwt.header, 'authorization', 'proxy-authorization', 'cookie'])
+  // Header names in the input are lower case already (Node's): a set, not the query names' forms.
+  const headerSet = new Set([...config.decision_logs.erase_headers, config.auth.jwt.header, 'authorization', 'proxy-authorization', 'cookie'].map((h) => h.toLowerCase()))
+  const headers = (name: string): boolean => headerSet.has(name)
   const params = compileNameMatcher(config.decision_logs.erase_query_params)
   const claims = compileClaimMatcher(config.decision_logs.erase_query_params)
+  // Per input (one request's): the reason, the result and a failure's message share one search.
+  const byInput = new WeakMap<object, readonly string[]>()
+  const valuesOf = (input: unknown): readonly string[] => {
+    if (input === null || typeof input !== 'object') return secretValues(input, headers, params, claims)
+    let v = byInput.get(input)
+    if (v === undefined) byInput.set(input, v = secretValues(input, headers, params, claims))
+    return v
+  }
   // Longest first: a whole value before the parts it contains.
-  const valuesOf = (input: unknown): string[] => secretValues(input, headers, params, claims).sort((a, b) => b.length - a.length)
+  const longestFirst = (values: readonly string[]): string[] => [...values].sort((a, b) => b.length - a.length)
+  // Found clean for a shared value list: a (frozen, shared) result, or a text such as a reason.
+  const cleanResults = new WeakMap<object, WeakSet<readonly string[]>>()
+  const cleanTexts = new Map<string, WeakSet<readonly string[]>>()
   const scrub = ((message: string, input: unknown): string => {
+    if (message.length < MIN_VALUE) return message
     const values = valuesOf(input)
-    return values.length === 0 ? message : cut(message, values)
+    if (values.length === 0 || cleanTexts.get(message)?.has(values) === true) return message
+    if (holdsAny(message, values, 0)) return cut(message, longestFirst(values))
+    if (cleanTexts.size >= FORMS_MAX) cleanTexts.clear()
+    let seen = cleanTexts.get(message)
+    if (seen === undefined) cleanTexts.set(message, seen = new WeakSet())
+    seen.add(values)
+    return message
   }) as SecretScrubber
   scrub.result = (value, input) => {
-    // Strings shorter than any value cannot hold one: most results are let through unread.
-    if (!hasString(value, MIN_VALUE, 0)) return value
+    if (value === null || typeof value !== 'object' ? typeof value !== 'string' || value.length < MIN_VALUE : false) return value
     const values = valuesOf(input)
-    return values.length === 0 ? value : cutDeep(value, values, 0)
+    if (values.length === 0) return value
+    const shared = value !== null && typeof value === 'object' && Object.isFrozen(value) ? value : undefined
+    if (shared !== undefined && cleanResults.get(shared)?.has(values) === true) return value
+    // Strings shorter than any value cannot hold one.
+    if (!hasString(value, MIN_VALUE, 0)) return value
+    if (holdsAny(value, values, 0)) return cutDeep(value, longestFirst(values), 0)
+    if (shared !== undefined) {
+      let seen = cleanResults.get(shared)
+      if (seen === undefined) cleanResults.set(shared, seen = new WeakSet())
+      seen.add(values)
+    }
+    return value
   }
   return scrub
 }
@@ -53,6 +83,16 @@ function cut (s: string, values: readonly string[]): string {
   let out = s
   for (const v of values) if (out.includes(v)) out = out.split(v).join(ERASED)
   return out
+}
+
+/** Whether a string (or key) of `v` holds one of the values. */
+function holdsAny (v: unknown, values: readonly string[], depth: number): boolean {
+  if (typeof v === 'string') { for (const x of values) if (v.includes(x)) return true; return false }
+  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return false
+  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth)
+  if (Array.isArray(v)) { for (const x of v) if (holdsAny(x, values, depth + 1)) return true; return false }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (holdsAny(k, values, depth) || holdsAny(x, values, depth + 1)) return true
+  return false
 }
 
 function hasString (v: unknown, min: number, depth: number): boolean {
@@ -92,21 +132,45 @@ function cutDeep (v: unknown, values: readonly string[], depth: number): unknown
   return copy
 }
 
-function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher, claims: NameMatcher): string[] {
-  const out: string[] = []
+// A value's searchable forms (itself and its parts), by value: a client sends the same token
+// request after request, and splitting it each time cost most of a result's check.
+const FORMS_MAX = 4096
+const forms = new Map<string, readonly string[]>()
+function formsOf (v: string): readonly string[] {
+  let f = forms.get(v)
+  if (f === undefined) {
+    const all = [v]
+    for (const part of v.split(PARTS)) if (part.length >= MIN_PART && part !== v) all.push(part)
+    if (forms.size >= FORMS_MAX) forms.clear()
+    forms.set(v, f = all)
+  }
+  return f
+}
+// The claims' values by (frozen, shared per token) identity object.
+const claimValues = new WeakMap<object, readonly string[]>()
+
+const NONE: readonly string[] = Object.freeze([])
+
+/**
+ * The input's credential values and their parts. From one source (a bearer token alone, the
+ * usual case) the list is that value's shared one: the same array request after request, which
+ * lets a result or reason found clean for it be let through unread next time.
+ */
+function secretValues (input: unknown, headers: (name: string) => boolean, params: NameMatcher, claims: NameMatcher): readonly string[] {
+  const lists: Array<readonly string[]> = []
   const add = (v: unknown): void => {
     if (typeof v !== 'string' || v.length < MIN_VALUE) return
-    out.push(v)
-    for (const part of v.split(PARTS)) if (part.length >= MIN_PART && part !== v) out.push(part)
+    lists.push(formsOf(v))
   }
   const http = field(field(field(input, 'attributes'), 'request'), 'http')
-  const hs = field(http, 'headers')
+  const hs = field(http, 'headers') as Record<string, unknown> | null | undefined
   if (hs !== null && typeof hs === 'object') {
-    for (const [name, v] of Object.entries(hs)) if (headers(name)) add(v)
+    for (const name in hs) if (headers(name)) add(hs[name])
   }
-  const query = field(input, 'parsed_query')
+  const query = field(input, 'parsed_query') as Record<string, unknown> | null | undefined
   if (query !== null && typeof query === 'object') {
-    for (const [name, v] of Object.entries(query)) {
+    for (const name in query) {
+      const v = query[name]
       if (params(name)) {
         if (Array.isArray(v)) v.forEach(add)
         else add(v)
@@ -122,8 +186,17 @@ function secretValues (input: unknown, headers: NameMatcher, params: NameMatcher
   // What the decision log erases from the body and the token's claims, at any depth.
   const budget = { n: MAX_VALUES }
   collectNamed(field(input, 'parsed_body'), params, add, 0, budget)
-  collectNamed(field(input, 'identity'), claims, add, 0, budget)
-  return out
+  const identity = field(input, 'identity')
+  if (identity !== null && typeof identity === 'object' && Object.isFrozen(identity)) {
+    let cv = claimValues.get(identity)
+    if (cv === undefined) {
+      const mine: string[] = []
+      collectNamed(identity, claims, (v) => { if (typeof v === 'string' && v.length >= MIN_VALUE) mine.push(...formsOf(v)) }, 0, { n: MAX_VALUES })
+      claimValues.set(identity, cv = mine)
+    }
+    if (cv.length > 0) lists.push(cv)
+  } else collectNamed(identity, claims, add, 0, budget)
+  return lists.length === 0 ? NONE : lists.length === 1 ? lists[0]! : lists.flat()
 }
 
 const MAX_DEPTH = 64

@@ -11,6 +11,11 @@ t.test('redactUrl: the password and every query value become ***; a URL without 
   t.equal(redactUrl('https://idp.example/jwks?api_key=K'), 'https://idp.example/jwks?api_key=***')
   t.equal(redactUrl('http://h:1'), 'http://h:1', 'untouched, not even normalised')
   t.equal(redactUrl('not a url'), '<unparseable URL>')
+  // A user name alone is a token as often as a name (review, session 52): it goes; beside a
+  // password it stays.
+  t.equal(redactUrl('https://ghp_TOKENVALUE123@bundles.example/b.tar.gz'), 'https://***@bundles.example/b.tar.gz')
+  t.equal(redactUrl('rediss://TOKENVALUE456@redis.example:6380'), 'rediss://***@redis.example:6380')
+  t.equal(redactUrl('redis://default:PW@redis.example:6379'), 'redis://default:***@redis.example:6379')
   const e = new DownloadError('https://u:PW@bundles.example/b?sig=S', 'HTTP 500')
   t.notMatch(e.message, /PW|=S\b/)
 })

@@ -40,7 +40,7 @@ export interface Sink {
   batchBytes (): number
   send (lines: readonly Buffer[], signal: AbortSignal): Promise<SendResult>
   /**
-   * Does the receiver take an upload at all? Sends `line` (one it already took: a duplicate,
+   * Does the receiver take a record at all? Sends `line` (one it already took: a duplicate,
    * which at-least-once delivery allows) or, with none, an empty batch. The uploader asks before
    * it declares a record the receiver refused, so that a receiver refusing everything does not
    * have the spool dropped record by record. Sinks that never refuse content answer ok.

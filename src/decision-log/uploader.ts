@@ -18,10 +18,10 @@
 //     (rejected_invalid) so that one record — which a client can shape: a lone surrogate in a
 //     JSON body, refused by serde_json — cannot stop delivery for good (with overflow
 //     backpressure, every request after it got 503);
-//   - before such a record is declared, a probe (the last line the receiver took, or an empty
-//     batch) asks whether the receiver takes anything now: without that proof at most one
-//     record is declared until the receiver takes something again, so one that refuses every
-//     upload does not have the spool dropped record by record;
+//   - before such a record is declared, a probe (the last line the receiver took, or before any
+//     an empty batch) asks whether the receiver takes anything now: if it refuses a line it
+//     took before, nothing is declared (one that refuses every record must not have the spool
+//     dropped record by record);
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -74,8 +74,6 @@ export class Uploader {
   private loneRefused: { seq: number; times: number } | null = null
   /** The last line the receiver took (a copy): what a probe sends. */
   private lastTaken: Buffer | null = null
-  /** A record was declared without a probe's proof since the receiver last took anything. */
-  private unproven = false
 
   constructor (spool: Spool, sink: Sink, opts: UploaderOptions, hooks: UploaderHooks) {
     this.spool = spool
@@ -153,7 +151,6 @@ export class Uploader {
         this.spool.ack(last.seq, last.hash, last.end)
         this.failures = 0
         this.loneRefused = null
-        this.unproven = false
         this.lastTaken = Buffer.from(last.bytes)
         this.hooks.delivered(res.sent)
         this.growAfterSuccess()
@@ -213,31 +210,28 @@ export class Uploader {
   }
 
   /**
-   * Before a record the receiver refused is declared: does the receiver take anything now? A
-   * probe sends an empty batch, and if that is refused the last line it took (a duplicate,
-   * which at-least-once delivery allows). True: it does, so the record is the cause. Null (after a failure's backoff): it refused a line it took
-   * before, so it refuses every upload now (a gateway answering 400 to all, a broken deploy) and
-   * the record stays: dropping record after record emptied the spool (review, session 52).
-   * False: the empty batch was refused and nothing was taken yet, so there is no proof either
-   * way; one record is declared without it until the receiver takes something (a record a
-   * client shaped cannot stop delivery for good), the next ones stay.
+   * Before a record the receiver refused is declared: does the receiver take anything now? The
+   * probe re-sends the last line it took (a duplicate, which at-least-once delivery allows);
+   * before it took any, an empty batch. True: taken, so the record is the cause. Null (after a
+   * failure's backoff): it refused a line it took before, so it refuses every record now (a
+   * gateway answering 400 to all, a schema change, a broken deploy) and the record stays:
+   * dropping record after record emptied the spool and then the markers (review, session 52).
+   * An empty batch alone proved nothing there (a receiver refusing every record takes `[]`).
+   * False: nothing taken yet and `[]` refused, no proof either way: the record is declared (a
+   * record a client shaped must not stop delivery), and a refused marker is kept.
    */
   private async proof (refused: Extract<SendResult, { ok: false }>): Promise<boolean | null> {
-    const ask = async (line: Buffer | null): Promise<SendResult> => {
-      try {
-        return await this.sink.probe(line, this.abort.signal)
-      } catch (e) {
-        return { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
-      }
+    let probe: SendResult
+    try {
+      probe = await this.sink.probe(this.lastTaken, this.abort.signal)
+    } catch (e) {
+      probe = { ok: false, error: `sink failed: ${(e as Error)?.message ?? String(e)}` }
     }
-    // The empty batch first (nothing sent twice); a line it took before only if that is refused.
-    let probe = await ask(null)
-    if (!probe.ok && !this.stopped && this.lastTaken !== null) probe = await ask(this.lastTaken)
     if (this.stopped) return null
-    if (probe.ok) { this.unproven = false; return true }
-    if (this.lastTaken === null && !this.unproven) { this.unproven = true; return false }
+    if (probe.ok) return true
+    if (this.lastTaken === null) return false
     await this.failed({ ok: false, ...(probe.status !== undefined ? { status: probe.status } : {}),
-      error: `${refused.error} for one record, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for ${this.lastTaken === null ? 'an empty batch' : 'a record it took before'}: the receiver takes no upload now, so the record is not declared dropped and stays in the spool` })
+      error: `${refused.error} for one record, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for a record it took before: the receiver takes no upload now, so the record is not declared dropped and stays in the spool` })
     return null
   }
 

@@ -19,6 +19,7 @@
 // Exit status: 0 every test passed, 1 a test failed or errored (or coverage is below
 // --threshold), 2 usage or compile error.
 import type { Expr, Module, Rule, Term } from '../compiler/ast/index.js'
+import { forEachVar } from '../compiler/planner/index.js'
 import { CompileError, formatDiagnostic, loadSources, parseSources, type RegoVersion } from '../compiler/index.js'
 import { coverageReport, type CoverageReport } from '../compiler/coverage.js'
 import { compileGoRegexp, GoRegexpError } from '../policy/builtins/goregexp.js'
@@ -140,10 +141,26 @@ function markCopy (terms: Term[]): Term[] {
   return copy
 }
 
-/** Whether the expression names the variable (comprehensions and every bodies included). */
+/**
+ * Whether the expression names the variable in the rule's own scope: not inside a comprehension
+ * or an `every` body, whose variables are their own (a body's `[x | x := ...]` is not where a
+ * head's `x` is bound, and taking it for that hid a failing case, review session 52).
+ */
 function exprMentions (e: Expr, name: string): boolean {
   let found = false
-  exprVars(e, (n) => { if (n === name) found = true })
+  const cb = (n: string): void => { if (n === name) found = true }
+  const k = e.kind
+  switch (k.type) {
+    case 'term': forEachVar(k.term, cb, false); break
+    case 'unify': case 'assign': forEachVar(k.left, cb, false); forEachVar(k.right, cb, false); break
+    case 'somein': case 'every':
+      if (k.key !== undefined) forEachVar(k.key, cb, false)
+      forEachVar(k.value, cb, false)
+      forEachVar(k.collection, cb, false)
+      break
+    case 'some': for (const v of k.vars) cb(v.name); break
+  }
+  for (const w of e.with) forEachVar(w.value, cb, false)
   return found
 }
 

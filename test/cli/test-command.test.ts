@@ -191,3 +191,30 @@ test_compr[[x | x := a]] if {
   t.equal(r.code, 1)
   t.notMatch(r.stderr, /unsafe/)
 })
+
+t.test('the case mark goes below the variables the rule itself binds, not a comprehension\'s own of the same name (review of the fixes, session 52)', async t => {
+  // A body comprehension's y was taken for the head's y: the mark went below a failing check
+  // and the failing case vanished (the test passed). A body comprehension's a (shadowing the
+  // head's) put the mark above `some a`: the file failed to compile.
+  const dir = await policyDir({
+    'p_test.rego': `package tq
+
+test_local[[y | some y in [a]]] if {
+  some a in [1, 2]
+  a == 1
+  count([y | some y in [9]]) == 1
+}
+
+test_shadow[a] if {
+  xs := [a | some a in [7]]
+  some a in [1, 2]
+  a == 1
+}
+`,
+  })
+  const results = await runTests([dir])
+  const by = Object.fromEntries(results.map(r => [r.rule, r]))
+  t.same(results.map(r => [r.name, r.outcome]), [['data.tq.test_local', 'FAIL'], ['data.tq.test_shadow', 'FAIL']])
+  t.same(by.test_local!.cases?.map(c => c.outcome), ['PASS', 'FAIL'], 'the a = 2 case is reported, failing')
+  t.same(by.test_shadow!.cases, [{ name: '1', outcome: 'PASS' }, { name: '2', outcome: 'FAIL' }])
+})

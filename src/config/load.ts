@@ -227,10 +227,11 @@ function underSecretSetting (dotted: string): boolean {
 // What a mistyped algorithm looks like (HS257, rs256, EdDSA, none); a secret pasted into alg does not.
 const ALG_LIKE = /^[A-Za-z]{2,5}[0-9]{0,3}$/
 
-/** A value for an error message: secrets hidden (a mistyped `redis//user:pw@host` is still a password). */
+/** A value for an error message: secrets hidden (a mistyped `redis//user:pw@host` is still a
+ * password; a user name is a token as often as a name, `https://<token>@host`). */
 function show (v: unknown, dotted = ''): string {
   if (v !== undefined && isSecretSetting(dotted)) return '[redacted]'
-  const s = JSON.stringify(typeof v === 'string' ? v.replace(/:[^:@/\s]*@/g, ':***@').replace(/([?&][^=&#]+=)[^&#]*/g, '$1***') : v)
+  const s = JSON.stringify(typeof v === 'string' ? v.replace(/[^/@\s]*@/g, '***@').replace(/([?&][^=&#]+=)[^&#]*/g, '$1***') : v)
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s
 }
 

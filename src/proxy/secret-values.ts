@@ -10,9 +10,18 @@ import { isRawJson, rawJsonText } from '../exact-json.js'
 
 const ERASED = '[erased]'
 // A token's parts as messages quote them: "Bearer <token>" → "<token>", cookies → each value.
-const PARTS = /[\s;,=]+/
-// Shorter parts ("Bearer", "id") are words a message may rightly hold.
+// A part followed by "=" is a name (a cookie's, `csrftoken=`), and a first part followed by
+// a space is an auth scheme ("Bearer", "Basic"): words a message or a result may rightly hold
+// (erasing them rewrote `"Bearer realm=..."` in logged results, review of the fixes).
+const PART = /[^\s;,=]+/g
+// Shorter parts ("id") are words a message may rightly hold.
 const MIN_PART = 6
+// A value quoted cut short (a reason truncated at 512 characters, a message quoting the first
+// 40 characters and "…"): a run of at least this many of its first characters is cut too. Not
+// for a value with a scheme ("Bearer eyJ…": its head would match `Bearer error=`); its token,
+// a part of its own, is.
+const HEAD = 10
+const headOf = (v: string): string | undefined => v.length > HEAD && !/\s/.test(v) ? v.slice(0, HEAD) : undefined
 // Shorter whole values ({"sig": "e"}, {"session": 1}) hide nothing worth hiding, and cutting
 // every "e" out of a message made it unreadable ("policy.r[erased]go:12").
 const MIN_VALUE = 4
@@ -33,15 +42,19 @@ export interface SecretScrubber {
 export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
   // Header names in the input are lower case already (Node's): a set, not the query names' forms.
   const headerSet = new Set([...config.decision_logs.erase_headers, config.auth.jwt.header, 'authorization', 'proxy-authorization', 'cookie'].map((h) => h.toLowerCase()))
-  const headers = (name: string): boolean => headerSet.has(name)
+  // ext_authz's gRPC CheckRequest keeps the client's spelling in its headers map.
+  const headers = (name: string): boolean => headerSet.has(name) || headerSet.has(name.toLowerCase())
   const params = compileNameMatcher(config.decision_logs.erase_query_params)
   const claims = compileClaimMatcher(config.decision_logs.erase_query_params)
+  // The claims' values by (frozen, shared per token) identity object: per scrubber, whose
+  // erase list decides them.
+  const claimValues = new WeakMap<object, readonly string[]>()
   // Per input (one request's): the reason, the result and a failure's message share one search.
   const byInput = new WeakMap<object, readonly string[]>()
   const valuesOf = (input: unknown): readonly string[] => {
-    if (input === null || typeof input !== 'object') return secretValues(input, headers, params, claims)
+    if (input === null || typeof input !== 'object') return secretValues(input, headers, params, claims, claimValues)
     let v = byInput.get(input)
-    if (v === undefined) byInput.set(input, v = secretValues(input, headers, params, claims))
+    if (v === undefined) byInput.set(input, v = secretValues(input, headers, params, claims, claimValues))
     return v
   }
   // Longest first: a whole value before the parts it contains.
@@ -82,13 +95,34 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
 function cut (s: string, values: readonly string[]): string {
   let out = s
   for (const v of values) if (out.includes(v)) out = out.split(v).join(ERASED)
+  // What is left of a value cut short where it was quoted: from its first HEAD characters on,
+  // as far as it matches.
+  for (const v of values) {
+    const head = headOf(v)
+    if (head === undefined) continue
+    for (let i = out.indexOf(head); i >= 0; i = out.indexOf(head, i + ERASED.length)) {
+      let k = HEAD
+      while (k < v.length && i + k < out.length && out.charCodeAt(i + k) === v.charCodeAt(k)) k++
+      out = out.slice(0, i) + ERASED + out.slice(i + k)
+    }
+  }
   return out
 }
 
-/** Whether a string (or key) of `v` holds one of the values. */
+/** Whether a string (or key) of `v` holds one of the values or the start of one; a number one exactly. */
 function holdsAny (v: unknown, values: readonly string[], depth: number): boolean {
-  if (typeof v === 'string') { for (const x of values) if (v.includes(x)) return true; return false }
-  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return false
+  if (typeof v === 'string') {
+    for (const x of values) {
+      if (v.includes(x)) return true
+      const head = headOf(x)
+      if (head !== undefined && v.includes(head)) return true
+    }
+    return false
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') return values.includes(String(v))
+  if (v === null || typeof v !== 'object') return false
+  // Deeper than any result should be: taken as holding one, and cut whole (cutDeep).
+  if (depth > MAX_DEPTH) return true
   if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth)
   if (Array.isArray(v)) { for (const x of v) if (holdsAny(x, values, depth + 1)) return true; return false }
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (holdsAny(k, values, depth) || holdsAny(x, values, depth + 1)) return true
@@ -97,7 +131,9 @@ function holdsAny (v: unknown, values: readonly string[], depth: number): boolea
 
 function hasString (v: unknown, min: number, depth: number): boolean {
   if (typeof v === 'string') return v.length >= min
-  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return false
+  if (typeof v === 'number' || typeof v === 'bigint') return true // a numeric credential (a PIN) echoed as a number
+  if (v === null || typeof v !== 'object') return false
+  if (depth > MAX_DEPTH) return true
   if (isRawJson(v)) return rawJsonText(v).length >= min
   for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) if (hasString(x, min, depth + 1)) return true
   // Keys too: a policy may build an object keyed by the token.
@@ -107,9 +143,11 @@ function hasString (v: unknown, min: number, depth: number): boolean {
 /** `v` with the values cut out of its strings (and keys): `v` itself when nothing changed. */
 function cutDeep (v: unknown, values: readonly string[], depth: number): unknown {
   if (typeof v === 'string') return cut(v, values)
-  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v
+  if (typeof v === 'number' || typeof v === 'bigint') return values.includes(String(v)) ? ERASED : v
+  if (v === null || typeof v !== 'object') return v
+  if (depth > MAX_DEPTH) return ERASED
   // A number read exactly (a JSON.rawJSON): a leaf, erased whole if it holds a value.
-  if (isRawJson(v)) return cut(rawJsonText(v), values) === rawJsonText(v) ? v : ERASED
+  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth) || values.includes(rawJsonText(v)) ? ERASED : v
   if (Array.isArray(v)) {
     let copy: unknown[] | null = null
     for (let i = 0; i < v.length; i++) {
@@ -119,16 +157,22 @@ function cutDeep (v: unknown, values: readonly string[], depth: number): unknown
     }
     return copy ?? v
   }
-  let copy: Record<string, unknown> | null = null
   const entries = Object.entries(v as Record<string, unknown>)
+  let changed = false
+  const out: Array<[string, unknown]> = []
   for (const [k, x] of entries) {
     const k2 = cut(k, values)
     const x2 = cutDeep(x, values, depth + 1)
-    if ((k2 !== k || x2 !== x) && copy === null) copy = {}
-    if (copy !== null) break
+    if (k2 !== k || x2 !== x) changed = true
+    out.push([k2, x2])
   }
-  if (copy === null) return v
-  for (const [k, x] of entries) copy[cut(k, values)] = cutDeep(x, values, depth + 1)
+  if (!changed) return v
+  // Defined, not assigned (an own "__proto__" key stays a key); two keys cut alike both stay.
+  const copy: Record<string, unknown> = {}
+  for (let [k, x] of out) {
+    while (Object.prototype.hasOwnProperty.call(copy, k)) k += '*'
+    Object.defineProperty(copy, k, { value: x, enumerable: true, writable: true, configurable: true })
+  }
   return copy
 }
 
@@ -140,14 +184,17 @@ function formsOf (v: string): readonly string[] {
   let f = forms.get(v)
   if (f === undefined) {
     const all = [v]
-    for (const part of v.split(PARTS)) if (part.length >= MIN_PART && part !== v) all.push(part)
+    for (const m of v.matchAll(PART)) {
+      const part = m[0]
+      const after = v.charCodeAt(m.index + part.length)
+      if (after === 0x3d /* = */ || (m.index === 0 && (after === 0x20 || after === 0x09))) continue
+      if (part.length >= MIN_PART && part !== v) all.push(part)
+    }
     if (forms.size >= FORMS_MAX) forms.clear()
     forms.set(v, f = all)
   }
   return f
 }
-// The claims' values by (frozen, shared per token) identity object.
-const claimValues = new WeakMap<object, readonly string[]>()
 
 const NONE: readonly string[] = Object.freeze([])
 
@@ -156,7 +203,7 @@ const NONE: readonly string[] = Object.freeze([])
  * usual case) the list is that value's shared one: the same array request after request, which
  * lets a result or reason found clean for it be let through unread next time.
  */
-function secretValues (input: unknown, headers: (name: string) => boolean, params: NameMatcher, claims: NameMatcher): readonly string[] {
+function secretValues (input: unknown, headers: (name: string) => boolean, params: NameMatcher, claims: NameMatcher, claimValues: WeakMap<object, readonly string[]>): readonly string[] {
   const lists: Array<readonly string[]> = []
   const add = (v: unknown): void => {
     if (typeof v !== 'string' || v.length < MIN_VALUE) return

@@ -37,7 +37,7 @@ t.test('mode-specific options', async t => {
 })
 
 t.test('passwords never reach error messages', async t => {
-  t.equal(redactRedisUrl('redis://u:hunter2@h:1/0'), 'redis://u:***@h:1/0')
+  t.equal(redactRedisUrl('redis://u:hunter2@h:1/0'), 'redis://***:***@h:1/0')
   try {
     validateRedisUrl('redis://u:hunter2@h:1/0', { production: true })
     t.fail('should throw')

@@ -290,7 +290,8 @@ t.test('config check: passwords in URLs, query tokens and JWK secrets are redact
   const r = await run(['config', 'check', '--config', file], { env })
   t.equal(r.code, 0, r.stderr)
   t.notMatch(r.stdout, /UPSTREAMPASS|JWKSQUERYKEY|REDISPASS|SUNSRVRT/)
-  t.match(r.stdout, /upuser:\*\*\*@127\.0\.0\.1:3000/)
+  t.match(r.stdout, /\/\/\*\*\*:\*\*\*@127\.0\.0\.1:3000/)
+  t.notMatch(r.stdout, /upuser/, 'the user name too')
   t.match(r.stdout, /api_key=\*\*\*/)
 })
 

@@ -92,7 +92,7 @@ t.test('file ← env ← flags, with the source in every message', async (t) => 
   t.same(loadConfig({ file, env: { BOUNCER_DECISION_LOGS_ERASE_QUERY_PARAMS: '[]' } }).decision_logs.erase_query_params, [])
   // Errors name a secret setting without repeating its value, and hide a password in a URL.
   const redis = problemsOf(() => loadConfig({ file, env: { BOUNCER_CACHE_REDIS_URL: 'redis//default:TYPOREDISPASS@redis:6379' } })).join('\n')
-  t.match(redis, /cache\.redis\.url \(env BOUNCER_CACHE_REDIS_URL\): "redis\/\/default:\*\*\*@redis:6379" does not match/)
+  t.match(redis, /cache\.redis\.url \(env BOUNCER_CACHE_REDIS_URL\): "redis\/\/\*\*\*@redis:6379" does not match/)
   t.notMatch(redis, /TYPOREDISPASS/)
   const secretFile = path.join(path.dirname(file), 'secret.yaml')
   writeFileSync(secretFile, 'masking: {hash_key: 987654321}\n')

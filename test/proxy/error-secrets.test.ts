@@ -134,3 +134,29 @@ t.test('the result scrubber returns the same value when nothing is cut', async (
   t.equal(scrub.result(true, input), true)
   t.same(scrub.result({ allow: false, reason: 'token abcdefgh-token' }, input), { allow: false, reason: 'token [erased]' })
 })
+
+t.test('the scrubber (review of the fixes, session 52): any header spelling, values cut short, numbers, names and schemes kept, the shape kept', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' }, decision_logs: { erase_query_params: ['password'] } }))
+  const token = 'opaque-api-key-0123456789abcdefghij'
+  const input = (headers: Record<string, string>, body?: unknown) => ({ attributes: { request: { http: { headers } } }, ...(body === undefined ? {} : { parsed_body: body }) })
+  // ext_authz's gRPC CheckRequest keeps the client's spelling of header names.
+  t.equal(scrub(`bad Bearer ${token}`, input({ Authorization: `Bearer ${token}` })), 'bad [erased]', 'Authorization, capitalised')
+  // A reason cut at 512 characters in the middle of the token.
+  const reason = ('x'.repeat(480) + ' token ' + token).slice(0, 512)
+  t.equal(scrub(reason, input({ authorization: `Bearer ${token}` })), 'x'.repeat(480) + ' token [erased]', 'the start of a value cut short goes too')
+  t.equal(scrub('www-authenticate: Bearer error="invalid_token"', input({ authorization: `Bearer ${token}` })), 'www-authenticate: Bearer error="invalid_token"', 'the scheme of a value is no start of it')
+  t.equal(scrub(`mask rule action "${token.slice(0, 40)}…"`, input({ authorization: token })), 'mask rule action "[erased]…"')
+  // The auth scheme and cookie names are words, not secrets.
+  const result = { allow: false, body: 'Bearer token required; csrftoken missing', headers: { 'www-authenticate': 'Bearer realm="api"' } }
+  t.equal(scrub.result(result, input({ authorization: `Bearer ${token}`, cookie: 'csrftoken=abcdefgh123; sessionid=zyxwvut987' })), result, 'nothing cut: the same object')
+  t.same(scrub.result({ reason: 'cookie abcdefgh123' }, input({ cookie: 'csrftoken=abcdefgh123' })), { reason: 'cookie [erased]' }, 'a cookie value is')
+  // A numeric credential echoed as a number.
+  t.same(scrub.result({ pin: 48213377, other: 5 }, input({}, { password: 48213377 })), { pin: '[erased]', other: 5 })
+  // The shape: an own __proto__ key stays a key; keys cut alike both stay.
+  const proto = JSON.parse(`{"__proto__": "${token}", "a": 1}`) as Record<string, unknown>
+  const cut = scrub.result(proto, input({ authorization: token })) as Record<string, unknown>
+  t.same(Object.keys(cut), ['__proto__', 'a'])
+  t.equal(Object.getPrototypeOf(cut), Object.prototype)
+  t.equal(cut.__proto__ === '[erased]' || Object.getOwnPropertyDescriptor(cut, '__proto__')?.value === '[erased]', true)
+  t.same(Object.keys(scrub.result({ [token]: 1, '[erased]': 2 }, input({ authorization: token })) as object).sort(), ['[erased]', '[erased]*'])
+})

@@ -18,10 +18,10 @@
 //     (rejected_invalid) so that one record — which a client can shape: a lone surrogate in a
 //     JSON body, refused by serde_json — cannot stop delivery for good (with overflow
 //     backpressure, every request after it got 503);
-//   - before such a record is declared, a probe (the last line the receiver took, or before any
-//     an empty batch) asks whether the receiver takes anything now: if it refuses a line it
-//     took before, nothing is declared (one that refuses every record must not have the spool
-//     dropped record by record);
+//   - before such a record is declared, a probe (the last line the receiver took) asks whether
+//     the receiver takes a record at all: if it refuses that line too, nothing is declared (one
+//     that refuses every record must not have the spool dropped record by record); before it
+//     took any line, at most one record per UNPROVEN_MS is declared;
 //   - anything else: retry the same lines after exponential backoff with jitter:
 //       base = min(max_delay, min_delay * 2^(failures-1)); delay = base/2 + random(0, base/2)
 //     (half fixed so retries never bunch at zero, half random so many sidecars that lost the
@@ -51,6 +51,9 @@ export interface UploaderHooks {
 /** Refusals in a row for one event (a 413 within upload_size_limit_bytes, or its content refused) before it is declared. */
 export const LONE_REFUSALS = 5
 
+/** Before the receiver took any line: at most one refused record declared per this many ms (see proof()). */
+export const UNPROVEN_MS = 5 * 60_000
+
 /** Statuses that refuse what was sent (not who sent it, nor when): a record may be the cause. */
 const CONTENT_REFUSED: ReadonlySet<number> = new Set([400, 415, 422])
 
@@ -74,6 +77,8 @@ export class Uploader {
   private loneRefused: { seq: number; times: number } | null = null
   /** The last line the receiver took (a copy): what a probe sends. */
   private lastTaken: Buffer | null = null
+  /** When a record was last declared without proof (nothing taken yet). */
+  private unprovenAt = -Infinity
 
   constructor (spool: Spool, sink: Sink, opts: UploaderOptions, hooks: UploaderHooks) {
     this.spool = spool
@@ -210,17 +215,25 @@ export class Uploader {
   }
 
   /**
-   * Before a record the receiver refused is declared: does the receiver take anything now? The
-   * probe re-sends the last line it took (a duplicate, which at-least-once delivery allows);
-   * before it took any, an empty batch. True: taken, so the record is the cause. Null (after a
-   * failure's backoff): it refused a line it took before, so it refuses every record now (a
-   * gateway answering 400 to all, a schema change, a broken deploy) and the record stays:
-   * dropping record after record emptied the spool and then the markers (review, session 52).
-   * An empty batch alone proved nothing there (a receiver refusing every record takes `[]`).
-   * False: nothing taken yet and `[]` refused, no proof either way: the record is declared (a
-   * record a client shaped must not stop delivery), and a refused marker is kept.
+   * Before a record the receiver refused is declared: does the receiver take a record at all?
+   * The probe re-sends the last line it took (a duplicate, which at-least-once delivery allows).
+   * True: taken, so the record is the cause. Null (after a failure's backoff): it refused a line
+   * it took before, so it refuses every record now (a gateway answering 400 to all, a schema
+   * change, a broken deploy) and the record stays: dropping record after record emptied the
+   * spool and then the markers (review, session 52). Before it took any line since this process
+   * started there is no proof (an empty batch is none: a receiver refusing every record takes
+   * it): false for at most one record per UNPROVEN_MS (so a record a client shaped cannot stop
+   * delivery for good), null for the others, so that a restart during such an outage does not
+   * have its whole backlog declared.
    */
   private async proof (refused: Extract<SendResult, { ok: false }>): Promise<boolean | null> {
+    if (this.lastTaken === null) {
+      const now = Date.now()
+      if (now - this.unprovenAt >= UNPROVEN_MS) { this.unprovenAt = now; return false }
+      await this.failed({ ok: false, ...(refused.status !== undefined ? { status: refused.status } : {}),
+        error: `${refused.error} for one record, and the receiver has taken none since the start: nothing proves the record is the cause, so it is not declared dropped yet (one such record per ${UNPROVEN_MS / 60000} minutes is) and stays in the spool` })
+      return null
+    }
     let probe: SendResult
     try {
       probe = await this.sink.probe(this.lastTaken, this.abort.signal)
@@ -229,7 +242,6 @@ export class Uploader {
     }
     if (this.stopped) return null
     if (probe.ok) return true
-    if (this.lastTaken === null) return false
     await this.failed({ ok: false, ...(probe.status !== undefined ? { status: probe.status } : {}),
       error: `${refused.error} for one record, and ${probe.status !== undefined ? `HTTP ${probe.status}` : probe.error} for a record it took before: the receiver takes no upload now, so the record is not declared dropped and stays in the spool` })
     return null

@@ -153,11 +153,13 @@ function exprMentions (e: Expr, name: string): boolean {
   switch (k.type) {
     case 'term': forEachVar(k.term, cb, false); break
     case 'unify': case 'assign': forEachVar(k.left, cb, false); forEachVar(k.right, cb, false); break
-    case 'somein': case 'every':
+    case 'somein':
       if (k.key !== undefined) forEachVar(k.key, cb, false)
       forEachVar(k.value, cb, false)
       forEachVar(k.collection, cb, false)
       break
+    // every's key and value are its own, as its body's variables are.
+    case 'every': forEachVar(k.collection, cb, false); break
     case 'some': for (const v of k.vars) cb(v.name); break
   }
   for (const w of e.with) forEachVar(w.value, cb, false)

@@ -74,6 +74,8 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
     return message
   }) as SecretScrubber
   scrub.result = (value, input) => {
+    // A numeric credential (a PIN) returned as the result itself.
+    if (typeof value === 'number' || typeof value === 'bigint') return valuesOf(input).includes(String(value)) ? ERASED : value
     if (value === null || typeof value !== 'object' ? typeof value !== 'string' || value.length < MIN_VALUE : false) return value
     const values = valuesOf(input)
     if (values.length === 0) return value
@@ -95,28 +97,33 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
 function cut (s: string, values: readonly string[]): string {
   let out = s
   for (const v of values) if (out.includes(v)) out = out.split(v).join(ERASED)
-  // What is left of a value cut short where it was quoted: from its first HEAD characters on,
-  // as far as it matches.
+  // What is left of a value cut short where it was quoted (at the end of the text, or before
+  // "…"): from its first HEAD characters on. Only there: a run of a value's first characters
+  // elsewhere is ordinary text as often (`?key=products/2024/…` beside `products/2025/…`).
   for (const v of values) {
-    const head = headOf(v)
-    if (head === undefined) continue
-    for (let i = out.indexOf(head); i >= 0; i = out.indexOf(head, i + ERASED.length)) {
-      let k = HEAD
-      while (k < v.length && i + k < out.length && out.charCodeAt(i + k) === v.charCodeAt(k)) k++
-      out = out.slice(0, i) + ERASED + out.slice(i + k)
+    for (let r = truncatedRun(out, v, 0); r !== null; r = truncatedRun(out, v, r[0] + ERASED.length)) {
+      out = out.slice(0, r[0]) + ERASED + out.slice(r[0] + r[1])
     }
   }
   return out
 }
 
+/** The next place at or after `from` where `s` quotes `v` cut short: [index, length], or null. */
+function truncatedRun (s: string, v: string, from: number): [number, number] | null {
+  const head = headOf(v)
+  if (head === undefined) return null
+  for (let i = s.indexOf(head, from); i >= 0; i = s.indexOf(head, i + 1)) {
+    let k = HEAD
+    while (k < v.length && i + k < s.length && s.charCodeAt(i + k) === v.charCodeAt(k)) k++
+    if (k < v.length && (i + k === s.length || s.charCodeAt(i + k) === 0x2026 /* … */)) return [i, k]
+  }
+  return null
+}
+
 /** Whether a string (or key) of `v` holds one of the values or the start of one; a number one exactly. */
 function holdsAny (v: unknown, values: readonly string[], depth: number): boolean {
   if (typeof v === 'string') {
-    for (const x of values) {
-      if (v.includes(x)) return true
-      const head = headOf(x)
-      if (head !== undefined && v.includes(head)) return true
-    }
+    for (const x of values) if (v.includes(x) || truncatedRun(v, x, 0) !== null) return true
     return false
   }
   if (typeof v === 'number' || typeof v === 'bigint') return values.includes(String(v))
@@ -185,9 +192,19 @@ function formsOf (v: string): readonly string[] {
   if (f === undefined) {
     const all = [v]
     for (const m of v.matchAll(PART)) {
-      const part = m[0]
-      const after = v.charCodeAt(m.index + part.length)
-      if (after === 0x3d /* = */ || (m.index === 0 && (after === 0x20 || after === 0x09))) continue
+      let part = m[0]
+      const end = m.index + part.length
+      const after = v.charCodeAt(end)
+      if (m.index === 0 && (after === 0x20 || after === 0x09)) continue // an auth scheme
+      if (after === 0x3d /* = */) {
+        // One "=" and a value after it: a name (`csrftoken=`). Otherwise base64 padding
+        // (`<token>==`), which is part of the token.
+        let j = end
+        while (v.charCodeAt(j) === 0x3d) j++
+        const c = v.charCodeAt(j)
+        if (j === end + 1 && !(Number.isNaN(c) || c === 0x20 || c === 0x09 || c === 0x3b || c === 0x2c)) continue
+        part = v.slice(m.index, j)
+      }
       if (part.length >= MIN_PART && part !== v) all.push(part)
     }
     if (forms.size >= FORMS_MAX) forms.clear()

@@ -218,3 +218,19 @@ test_shadow[a] if {
   t.same(by.test_local!.cases?.map(c => c.outcome), ['PASS', 'FAIL'], 'the a = 2 case is reported, failing')
   t.same(by.test_shadow!.cases, [{ name: '1', outcome: 'PASS' }, { name: '2', outcome: 'FAIL' }])
 })
+
+t.test('an every reusing a head variable\'s name does not move the case mark (third review, session 52)', async t => {
+  const dir = await policyDir({
+    'p_test.rego': `package te
+
+test_every[a] if {
+  every a in [1] { a > 0 }
+  some a in [1, 2]
+  a == 1
+}
+`,
+  })
+  const results = await runTests([dir])
+  t.same(results.map(r => [r.name, r.outcome]), [['data.te.test_every', 'FAIL']])
+  t.same(results[0]!.cases, [{ name: '1', outcome: 'PASS' }, { name: '2', outcome: 'FAIL' }])
+})

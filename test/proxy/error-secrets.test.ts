@@ -160,3 +160,19 @@ t.test('the scrubber (review of the fixes, session 52): any header spelling, val
   t.equal(cut.__proto__ === '[erased]' || Object.getOwnPropertyDescriptor(cut, '__proto__')?.value === '[erased]', true)
   t.same(Object.keys(scrub.result({ [token]: 1, '[erased]': 2 }, input({ authorization: token })) as object).sort(), ['[erased]', '[erased]*'])
 })
+
+t.test('the scrubber (third review, session 52): base64 padding is part of a token; a value\'s first characters elsewhere are ordinary text; a numeric result', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = (headers: Record<string, string>, query: Record<string, string[]> = {}) => ({ attributes: { request: { http: { headers } } }, parsed_query: query })
+  const b64 = 'b3BhcXVlLXNlY3JldC10b2tlbi0xMjM0NTY3ODk='
+  t.equal(scrub(`parsing "${b64}"`, input({ authorization: `Bearer ${b64}` })), 'parsing "[erased]"', 'a padded token quoted on its own')
+  t.equal(scrub(`sid ${b64}`, input({ cookie: `sid=${b64}` })), 'sid [erased]', 'a padded cookie value')
+  // ?key= is a credential parameter by default: other text sharing its first characters stays.
+  const reason = 'tenant acme may read products/2023/summary.pdf only'
+  t.equal(scrub(reason, input({}, { key: ['products/2024/report.pdf'] })), reason, 'a shared beginning is not a value cut short')
+  t.equal(scrub('asked for products/2024/rep', input({}, { key: ['products/2024/report.pdf'] })), 'asked for [erased]', 'at the end of the text it is')
+  const jwtA = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnLWE'
+  const jwtB = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnLWI'
+  t.same(scrub.result({ other: jwtB }, input({ authorization: `Bearer ${jwtA}` })), { other: jwtB }, 'another JWT with the same header stays')
+  t.equal(scrub.result(48213377, input({ 'x-api-key': '48213377' })), '[erased]', 'a numeric credential as the whole result')
+})

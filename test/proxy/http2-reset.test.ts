@@ -5,10 +5,12 @@
 //   - Node's compatibility request ends ('end') a stream reset mid-body, right after 'aborted':
 //     a body that ends so is not a body.
 // Real parts: a real decision log (write_mode group, fsync always) holds each request until its
-// event is synced, and libuv's thread pool is kept busy meanwhile (a slow disk), so the decision
-// is pending when the client leaves. Raw frames send a reset without END_STREAM (node's client
+// event is synced, and the test holds that fdatasync (a slow disk) until the client has left, so
+// the decision is pending then. (A busy thread pool stood for the slow disk before: under load
+// the sync could finish first, and the test failed in a clean-clone CI run.) Raw frames send a reset without END_STREAM (node's client
 // ends the stream before it resets).
-import { pbkdf2 } from 'node:crypto'
+import fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { connect as tcp, type AddressInfo } from 'node:net'
 import { connect as h2connect, createServer as h2Server, constants as h2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
@@ -19,12 +21,15 @@ import { tempDir } from '../decision-log/fixtures/control-plane.js'
 const ALLOW = 'package bouncer\n\ndecision := {"allow": true}\n'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Keep libuv's thread pool (where the spool syncs) busy for about `ms`. */
-function busyThreadPool (ms: number): Promise<unknown> {
-  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
-  const iterations = Math.max(1000, Math.round(ms * 2000))
-  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve) => pbkdf2('x', 'y', iterations, 32, 'sha256', resolve))))
-}
+// fdatasync, held while `hold` is set (the spool looks it up at each call).
+let hold = false
+const held: Array<() => void> = []
+const realDatasync = fs.fdatasync
+fs.fdatasync = function (fd: number, cb: (e: NodeJS.ErrnoException | null) => void): void {
+  if (hold) { held.push(() => realDatasync(fd, cb)); return }
+  realDatasync(fd, cb)
+} as typeof fs.fdatasync
+syncBuiltinESMExports()
 
 interface H2Record { path: string; body: string; aborted: boolean; complete: boolean }
 
@@ -105,14 +110,17 @@ t.test('a stream reset while the decision is pending: nothing reaches the upstre
   for (const [name, headers, body] of cases) {
     const s = h2connect(b.url)
     s.on('error', () => {})
-    // The sync of this request's event waits for the busy pool: the decision is pending.
-    const busy = busyThreadPool(300)
+    // The sync of this request's event is held: the decision is pending.
+    hold = true
     const st = s.request(headers, { endStream: !body })
     st.on('error', () => {})
     if (body) st.end(Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]))
-    await sleep(60)
+    for (let i = 0; i < 500 && held.length === 0; i++) await sleep(10)
+    t.ok(held.length > 0, `${name}: the event's sync is held (the decision pending)`)
     st.close(h2.NGHTTP2_CANCEL)
-    await busy
+    await sleep(50)
+    hold = false
+    for (const f of held.splice(0)) f()
     await sleep(300)
     t.same(up.requests.map((r) => r.url), [], `${name}: the HTTP/1.1 upstream saw nothing`)
     t.same(grpcUp.calls.map((c) => c.path), [], `${name}: the gRPC upstream saw nothing`)

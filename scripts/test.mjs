@@ -33,19 +33,47 @@ const child = spawn(process.execPath, [
 ], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env })
 
 let passed = 0, failed = 0, skipped = 0
+// Where each failed assertion sits (file > subtests > assertion) and the start of its
+// diagnostics, repeated just above the summary: CI shows the tail of a long log.
+const subtests = []
+const failures = []
+let diag = null
 const rl = createInterface({ input: child.stdout })
 rl.on('line', (line) => {
   process.stdout.write(line + '\n')
-  const m = /^\s*(ok|not ok) \d+ /.exec(line)
+  if (diag) {
+    if (/^\s*\.\.\.\s*$/.test(line)) diag = null
+    else {
+      // The source excerpt is in the full log above; the digest keeps what was compared and where.
+      if (/^\s*source: /.test(line) || diag.lines.length >= 24) diag.full = true
+      if (!diag.full && !/^\s*(---\s*$|at:|columnNumber:|typeName:|isToplevel:)/.test(line)) diag.lines.push(line.trim())
+      return
+    }
+  }
+  const sub = /^(\s*)# Subtest: (.*)$/.exec(line)
+  if (sub) { subtests.length = sub[1].length / 4; subtests.push(sub[2]); return }
+  const m = /^(\s*)(ok|not ok) \d+ (?:- )?(.*)$/.exec(line)
   if (!m) return
   // Subtest summary lines end with "# time=..." — count only leaf assertions.
   if (/# time=[\d.]+m?s\s*$/.test(line) && !/# (SKIP|TODO)/.test(line)) return
   if (/# SKIP/.test(line)) { skipped++; return }
-  if (m[1] === 'ok') passed++; else failed++
+  if (m[2] === 'ok') { passed++; return }
+  failed++
+  if (failures.length < 20) {
+    diag = { at: [...subtests.slice(0, m[1].length / 4), m[3]].join(' > '), lines: [] }
+    failures.push(diag)
+  }
 })
 child.on('close', (code) => {
   rl.close()
   setImmediate(() => {
+    if (failures.length) {
+      console.log(`# ${failed} failed assertion(s)${failed > failures.length ? `, the first ${failures.length}` : ''}:`)
+      for (const f of failures) {
+        console.log(`#   ${f.at}`)
+        for (const l of f.lines) console.log(`#       ${l}`)
+      }
+    }
     if (code !== 0 && failed === 0) failed = 1
     console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`)
     process.exit(code ?? 1)

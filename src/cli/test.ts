@@ -100,7 +100,10 @@ export function injectCaseMarks (modules: Module[]): void {
       if (r.ref.length < 2 || testRuleName(r) === undefined || r.body.length === 0) continue
       const tail = r.ref.slice(1)
       const vars = new Set<string>()
-      for (const t of tail) termVars(t, (n) => { vars.add(n) })
+      // Comprehension bodies included: a template string (`$"{a}"`) is a comprehension whose body
+      // reads `a`, and a test named by one had its mark put before `a` was bound (review session
+      // 52). A comprehension's own variables never occur in the rule's body: they move no mark.
+      for (const t of tail) forEachVar(t, (n) => { vars.add(n) }, 'bodies')
       let below = -1
       for (const v of vars) {
         const first = r.body.findIndex(e => exprMentions(e, v))
@@ -164,43 +167,6 @@ function exprMentions (e: Expr, name: string): boolean {
   }
   for (const w of e.with) forEachVar(w.value, cb, false)
   return found
-}
-
-/**
- * Every variable a term names, comprehension bodies included: a template string (`$"{a}"`)
- * is a comprehension whose body reads `a`, and a parameterized test named by one had its case
- * mark put before `a` was bound (rego_unsafe_var_error, review session 52). A comprehension's
- * own variables are visited too; they never occur in the rule's body, so they move no mark.
- */
-function termVars (t: Term, cb: (name: string) => void): void {
-  const v = (x: Term): void => termVars(x, cb)
-  switch (t.type) {
-    case 'var': cb(t.name); return
-    case 'ref': v(t.head); t.path.forEach(v); return
-    case 'array': case 'set': t.items.forEach(v); return
-    case 'object': t.entries.forEach(([a, b]) => { v(a); v(b) }); return
-    case 'call': t.args.forEach(v); return
-    case 'arraycompr': case 'setcompr': v(t.term); break
-    case 'objectcompr': v(t.key); v(t.value); break
-    default: return
-  }
-  for (const e of t.body) exprVars(e, cb)
-}
-
-function exprVars (e: Expr, cb: (name: string) => void): void {
-  const k = e.kind
-  switch (k.type) {
-    case 'term': termVars(k.term, cb); break
-    case 'unify': case 'assign': termVars(k.left, cb); termVars(k.right, cb); break
-    case 'somein': case 'every':
-      if (k.key !== undefined) termVars(k.key, cb)
-      termVars(k.value, cb)
-      termVars(k.collection, cb)
-      if (k.type === 'every') k.body.forEach(b => exprVars(b, cb))
-      break
-    case 'some': for (const v of k.vars) cb(v.name); break
-  }
-  for (const w of e.with) termVars(w.value, cb)
 }
 
 /** The cases of a parameterized test's object: key paths to leaves, PASS where the leaf is true. */

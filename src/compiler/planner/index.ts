@@ -1610,8 +1610,12 @@ export function mapExprTerms (e: Expr, f: (t: Term) => Term): Expr {
   return { ...e, kind, with: e.with.map(w => ({ ...w, value: f(w.value) })) }
 }
 
-/** Visits vars of a term; nested comprehension bodies only when `deep`. */
-export function forEachVar (t: Term, cb: (name: string) => void, deep: boolean): void {
+/**
+ * Visits vars of a term. A comprehension's head terms only when `deep`; with 'bodies' its body's
+ * expressions too (every body, key and value of them: `bouncer test` finds a template string's
+ * variables there, since `$"{a}"` is a comprehension whose body reads `a`).
+ */
+export function forEachVar (t: Term, cb: (name: string) => void, deep: boolean | 'bodies'): void {
   const v = (x: Term): void => forEachVar(x, cb, deep)
   switch (t.type) {
     case 'var': cb(t.name); return
@@ -1619,9 +1623,29 @@ export function forEachVar (t: Term, cb: (name: string) => void, deep: boolean):
     case 'array': case 'set': t.items.forEach(v); return
     case 'object': t.entries.forEach(([a, b]) => { v(a); v(b) }); return
     case 'call': t.args.forEach(v); return
-    case 'arraycompr': case 'setcompr': if (deep) v(t.term); return
-    case 'objectcompr': if (deep) { v(t.key); v(t.value) } return
+    case 'arraycompr': case 'setcompr': if (deep) v(t.term); break
+    case 'objectcompr': if (deep) { v(t.key); v(t.value) } break
+    default: return
   }
+  if (deep === 'bodies') for (const e of t.body) forEachBodyVar(e, cb)
+}
+
+/** Every var an expression names, nested bodies included (forEachVar's 'bodies'). */
+function forEachBodyVar (e: Expr, cb: (name: string) => void): void {
+  const v = (x: Term): void => forEachVar(x, cb, 'bodies')
+  const k = e.kind
+  switch (k.type) {
+    case 'term': v(k.term); break
+    case 'unify': case 'assign': v(k.left); v(k.right); break
+    case 'somein': case 'every':
+      if (k.key !== undefined) v(k.key)
+      v(k.value)
+      v(k.collection)
+      if (k.type === 'every') for (const b of k.body) forEachBodyVar(b, cb)
+      break
+    case 'some': for (const x of k.vars) cb(x.name); break
+  }
+  for (const w of e.with) v(w.value)
 }
 
 function forEachExprVar (e: Expr, cb: (name: string) => void, skipWith: (t: Term) => boolean): void {

@@ -207,10 +207,45 @@ function formsOf (v: string): readonly string[] {
       }
       if (part.length >= MIN_PART && part !== v) all.push(part)
     }
+    for (const f of derivedForms(v, all)) if (!all.includes(f)) all.push(f)
     if (forms.size >= FORMS_MAX) forms.clear()
     forms.set(v, f = all)
   }
   return f
+}
+
+const JWT = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/
+const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i
+
+/**
+ * What a policy can turn a credential into with one builtin and then quote (third review,
+ * session 52): a JWT's payload and signature as `split(token, ".")` gives them (the header,
+ * `{"alg":...}`, is no secret and is shared by every token of an issuer); a value
+ * `urlquery.encode`d (a base64 token's `+/=`); Basic credentials `base64.decode`d, whole and
+ * their password (from MIN_PART characters, as a value's other parts).
+ */
+function derivedForms (v: string, parts: readonly string[]): string[] {
+  const out: string[] = []
+  for (const p of parts) {
+    const jwt = JWT.exec(p)
+    if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
+    // A lone surrogate (a JSON body's "\ud800") has no URL encoding: urlquery.encode fails too.
+    let encoded = p
+    try { encoded = encodeURIComponent(p) } catch {}
+    if (encoded !== p) out.push(encoded)
+  }
+  const basic = BASIC.exec(v)
+  if (basic !== null) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    // Only what decodes to user:password text (a stray base64 blob is not quoted decoded).
+    if (colon >= 0 && !decoded.includes('\uFFFD') && !/[\u0000-\u001f]/.test(decoded)) {
+      if (decoded.length >= MIN_VALUE) out.push(decoded)
+      const password = decoded.slice(colon + 1)
+      if (password.length >= MIN_PART) out.push(password)
+    }
+  }
+  return out
 }
 
 const NONE: readonly string[] = Object.freeze([])

@@ -176,3 +176,26 @@ t.test('the scrubber (third review, session 52): base64 padding is part of a tok
   t.same(scrub.result({ other: jwtB }, input({ authorization: `Bearer ${jwtA}` })), { other: jwtB }, 'another JWT with the same header stays')
   t.equal(scrub.result(48213377, input({ 'x-api-key': '48213377' })), '[erased]', 'a numeric credential as the whole result')
 })
+
+t.test('the scrubber: what one builtin makes of a credential (a JWT split at its dots, a value URL-encoded, Basic credentials decoded)', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = (headers: Record<string, string>, body?: unknown) => ({ attributes: { request: { http: { headers } } }, ...(body === undefined ? {} : { parsed_body: body }) })
+  const header = 'eyJhbGciOiJIUzI1NiJ9'
+  const payload = 'eyJzdWIiOiJhbGljZSIsInJvbGUiOiJhZG1pbiJ9'
+  const signature = 'c2lnbmF0dXJlLW9mLWFsaWNlcy10b2tlbg'
+  const jwt = `${header}.${payload}.${signature}`
+  // `reason := sprintf("%v", [split(token, ".")])`: each segment quoted on its own.
+  t.same(scrub.result({ reason: `parts ["${header}", "${payload}", "${signature}"]` }, input({ authorization: `Bearer ${jwt}` })),
+    { reason: `parts ["${header}", "[erased]", "[erased]"]` }, 'payload and signature cut; the header (no secret) kept')
+  // urlquery.encode of a base64 token.
+  const b64 = 'dG9rZW4rd2l0aC9zbGFzaGVzPT0+Pz8/'
+  t.equal(scrub(`redirect to /cb?t=${encodeURIComponent(b64)}`, input({ 'x-api-key': b64 })), 'redirect to /cb?t=[erased]', 'the URL-encoded form')
+  // base64.decode of Basic credentials, whole and the password alone.
+  const basic = `Basic ${Buffer.from('alice:correct-horse-battery').toString('base64')}`
+  t.equal(scrub('user alice:correct-horse-battery refused', input({ authorization: basic })), 'user [erased] refused')
+  t.equal(scrub.result('password correct-horse-battery is expired', input({ authorization: basic })), 'password [erased] is expired')
+  t.equal(scrub('user alice refused', input({ authorization: basic })), 'user alice refused', 'the user name alone is no secret')
+  // A value with a lone surrogate (a JSON body's "\ud800") has no URL form: no failure, the value itself is still cut.
+  const odd = 'secret-\ud800-value'
+  t.equal(scrub(`got ${odd}`, input({}, { password: odd })), 'got [erased]')
+})

@@ -32,10 +32,11 @@ const CREDENTIAL_BODY_FIELDS = compileNameMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 /** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
 const CREDENTIAL_CLAIMS = compileClaimMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 
-const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]'])
+// '[erased]': what the bouncer's scrubber leaves of a credential in a logged result (src/proxy/secret-values.ts).
+const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]', '[erased]'])
 
 // Values that are credentials whatever their name.
-const AUTH_SCHEME = /^(bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+\S{8,}/i
+const AUTH_SCHEME = /^(?:bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+(\S{8,})/i
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
 
@@ -72,9 +73,13 @@ function isWordChar (c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f
 }
 
-function valueKind (s: string): string | null {
+/** What credential `s` holds, or null. `schemes` false: a challenge header's value, where an
+ * auth scheme is followed by its parameters (`Bearer realm="api"`), not by a credential. */
+function valueKind (s: string, schemes = true): string | null {
   if (s.length < 12 || !MAYBE.test(s)) return null
-  if (AUTH_SCHEME.test(s)) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
+  const scheme = schemes ? AUTH_SCHEME.exec(s) : null
+  // "token [erased]": what the scrubber left of one is no finding.
+  if (scheme !== null && !REDACTED.has(scheme[1]!)) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
   if (hasJwt(s)) return 'JWT'
   if (AWS_KEY.test(s)) return 'AWS access key id'
   if (PRIVATE_KEY.test(s)) return 'private key'
@@ -90,6 +95,8 @@ function isObject (v: unknown): v is Record<string, unknown> {
 }
 
 const URL_HEADER_SET: ReadonlySet<string> = new Set(URL_HEADERS)
+// Challenges (a 401's `WWW-Authenticate: Bearer realm="api"`): an auth scheme and its parameters.
+const CHALLENGE_HEADERS: ReadonlySet<string> = new Set(['www-authenticate', 'proxy-authenticate'])
 
 function scanHeaders (h: unknown, base: string, out: CredentialHit[]): void {
   if (!isObject(h)) return
@@ -120,7 +127,7 @@ function scanHeader (name: string, value: string, location: string, out: Credent
     out.push({ location, kind: `${lower} header` })
     return true
   }
-  const k = valueKind(value)
+  const k = valueKind(value, !CHALLENGE_HEADERS.has(lower))
   if (k !== null && !REDACTED.has(value.trim())) {
     out.push({ location, kind: `${k} in the ${lower} header` })
     return true
@@ -288,13 +295,34 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
   }
   // The header maps of the result the erasure reads (event.ts HEADER_MAPS), as an object or a
   // list of objects (opa-envoy-plugin accepts both), the shadow policy's result too.
-  for (const [result, base] of [[ev.result, '/result/'], [isObject(ev.shadow) ? ev.shadow.result : undefined, '/shadow/result/']] as const) {
-    if (!isObject(result)) continue
-    for (const f of ['headers', 'response_headers', 'response_headers_to_add']) {
+  for (const [result, base] of [[ev.result, '/result'], [isObject(ev.shadow) ? ev.shadow.result : undefined, '/shadow/result']] as const) {
+    if (!isObject(result)) {
+      // A policy whose whole result is a string (an echoed token).
+      if (typeof result === 'string') scanTree(result, base, CREDENTIAL_BODY_FIELDS, out, budget)
+      continue
+    }
+    for (const f of RESULT_HEADER_MAPS) {
       const h = result[f]
-      if (Array.isArray(h)) h.forEach((one, i) => scanHeaders(one, `${base}${f}/${i}/`, out))
-      else scanHeaders(h, `${base}${f}/`, out)
+      if (Array.isArray(h)) h.forEach((one, i) => scanHeaders(one, `${base}/${f}/${i}/`, out))
+      else scanHeaders(h, `${base}/${f}/`, out)
+    }
+    // The rest of the result, as a body is read: credential-shaped strings (a reason built with
+    // sprintf from the Authorization header) and credential field names. The bouncer cuts the
+    // input's credential values out of what it logs of a result; this finds what it could not
+    // know was one (a token from a header not on the erase list).
+    for (const name of Object.keys(result)) {
+      if (RESULT_HEADER_MAPS.includes(name)) continue
+      const x = result[name]
+      const at = `${base}/${escapePointer(name)}`
+      if (CREDENTIAL_BODY_FIELDS(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim()))) {
+        out.push({ location: at, kind: `field ${name.toLowerCase()}` })
+        continue
+      }
+      scanTree(x, at, CREDENTIAL_BODY_FIELDS, out, budget)
     }
   }
   return out
 }
+
+// The header maps of a result the erasure reads (event.ts HEADER_MAPS), scanned as headers.
+const RESULT_HEADER_MAPS: readonly string[] = ['headers', 'response_headers', 'response_headers_to_add']

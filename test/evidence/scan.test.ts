@@ -130,3 +130,18 @@ t.test('a parsed body value holding a credential parameter is flagged, as the er
   const e = { input: { attributes: { request: { http: { path: '/f', headers: {} } } }, parsed_body: { x: ['1?access_token=V1'], keep: 'a?b=c' } } }
   t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`), ['/input/parsed_body/x/0 query parameter access_token'])
 })
+
+t.test('the rest of a result is scanned too: a credential-shaped string anywhere in it, a credential field; what the bouncer cut is not a finding', async (t) => {
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
+  const e = {
+    input: { attributes: { request: { http: { path: '/r', headers: {} } } } },
+    result: { allow: false, reason: `bad token Bearer ${jwt}`, details: [{ api_key: 'k-0123456789' }], note: 'token [erased] refused', password: '[erased]', headers: { 'www-authenticate': 'Bearer realm="api"' } },
+    shadow: { result: `echo ${jwt}` },
+  }
+  t.same(scanEvent(e).map((h) => `${h.location} ${h.kind}`).sort(), [
+    '/result/details/0/api_key field api_key',
+    '/result/reason JWT',
+    '/shadow/result JWT',
+  ])
+  t.same(scanEvent({ ...e, result: { allow: true, reason: 'Bearer token required' }, shadow: undefined }), [], 'ordinary words are no finding')
+})

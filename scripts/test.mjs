@@ -33,37 +33,51 @@ const child = spawn(process.execPath, [
 ], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env })
 
 let passed = 0, failed = 0, skipped = 0
-// Where each failed assertion sits (file > subtests > assertion) and the start of its
-// diagnostics, repeated just above the summary: CI shows the tail of a long log.
+// Where each failed assertion sits (file > subtests > assertion) and what it compared, repeated
+// just above the summary: CI shows the tail of a long log. A result's YAML diagnostics (from
+// its "---" to the "..." at the same indent) are never read as results: a source excerpt may
+// hold text shaped like one.
 const subtests = []
 const failures = []
-let diag = null
+let last = null // the result line just read: { indent, failure }
+let yaml = null // the diagnostics block being read: { indent, failure, skip, stackLines }
+const DIGEST_SKIP = new Set(['source', 'at'])
 const rl = createInterface({ input: child.stdout })
 rl.on('line', (line) => {
   process.stdout.write(line + '\n')
-  if (diag) {
-    if (/^\s*\.\.\.\s*$/.test(line)) diag = null
-    else {
-      // The source excerpt is in the full log above; the digest keeps what was compared and where.
-      if (/^\s*source: /.test(line) || diag.lines.length >= 24) diag.full = true
-      if (!diag.full && !/^\s*(---\s*$|at:|columnNumber:|typeName:|isToplevel:)/.test(line)) diag.lines.push(line.trim())
-      return
-    }
+  try { read(line) } catch (e) { console.error(`# scripts/test.mjs could not read a line (${e.message}); counted as nothing`) }
+})
+function read (line) {
+  const previous = last
+  last = null
+  if (yaml !== null) {
+    if (line === yaml.indent + '...') { yaml = null; return }
+    const f = yaml.failure
+    if (f === null || f.lines.length >= 30) return
+    if (line.startsWith(yaml.indent) && /^\S/.test(line.slice(yaml.indent.length))) {
+      const key = /^([\w-]+):/.exec(line.slice(yaml.indent.length))?.[1]
+      yaml.skip = key !== undefined && DIGEST_SKIP.has(key)
+      yaml.stackLines = key === 'stack' ? 0 : -1
+    } else if (yaml.stackLines >= 0 && ++yaml.stackLines > 2) return // the first two frames say where
+    if (!yaml.skip) f.lines.push(line.slice(yaml.indent.length))
+    return
   }
+  if (previous !== null && line === previous.indent + '  ---') { yaml = { indent: previous.indent + '  ', failure: previous.failure, skip: false, stackLines: -1 }; return }
   const sub = /^(\s*)# Subtest: (.*)$/.exec(line)
-  if (sub) { subtests.length = sub[1].length / 4; subtests.push(sub[2]); return }
+  if (sub) { subtests.length = Math.min(subtests.length, Math.floor(sub[1].length / 4)); subtests.push(sub[2]); return }
   const m = /^(\s*)(ok|not ok) \d+ (?:- )?(.*)$/.exec(line)
   if (!m) return
+  last = { indent: m[1], failure: null }
   // Subtest summary lines end with "# time=..." — count only leaf assertions.
   if (/# time=[\d.]+m?s\s*$/.test(line) && !/# (SKIP|TODO)/.test(line)) return
   if (/# SKIP/.test(line)) { skipped++; return }
   if (m[2] === 'ok') { passed++; return }
   failed++
   if (failures.length < 20) {
-    diag = { at: [...subtests.slice(0, m[1].length / 4), m[3]].join(' > '), lines: [] }
-    failures.push(diag)
+    last.failure = { at: [...subtests.slice(0, Math.floor(m[1].length / 4)), m[3]].join(' > '), lines: [] }
+    failures.push(last.failure)
   }
-})
+}
 child.on('close', (code) => {
   rl.close()
   setImmediate(() => {

@@ -7,6 +7,7 @@
 import { compileClaimMatcher, compileNameMatcher, forEachParam, mayHoldParams, type NameMatcher } from '../decision-log/erase.js'
 import type { BouncerConfig } from '../config/index.js'
 import { isRawJson, rawJsonText } from '../exact-json.js'
+import { queryEscape } from '../policy/builtins/encoding.js'
 
 const ERASED = '[erased]'
 // A token's parts as messages quote them: "Bearer <token>" → "<token>", cookies → each value.
@@ -186,7 +187,13 @@ function cutDeep (v: unknown, values: readonly string[], depth: number): unknown
 // A value's searchable forms (itself and its parts), by value: a client sends the same token
 // request after request, and splitting it each time cost most of a result's check.
 const FORMS_MAX = 4096
+// And by size: a body field's value may be 64 KB, and a client can send a new one each time.
+const FORMS_MAX_CHARS = 8 * 1024 * 1024
+let formsChars = 0
 const forms = new Map<string, readonly string[]>()
+// Derived forms (below) for values up to this length: tokens, keys, passwords. A longer value
+// (a document in a body field) is cut as itself and its parts.
+const DERIVE_MAX = 4096
 function formsOf (v: string): readonly string[] {
   let f = forms.get(v)
   if (f === undefined) {
@@ -207,43 +214,53 @@ function formsOf (v: string): readonly string[] {
       }
       if (part.length >= MIN_PART && part !== v) all.push(part)
     }
-    for (const f of derivedForms(v, all)) if (!all.includes(f)) all.push(f)
-    if (forms.size >= FORMS_MAX) forms.clear()
-    forms.set(v, f = all)
+    if (v.length <= DERIVE_MAX) {
+      const seen = new Set(all)
+      for (const d of derivedForms(v, all)) if (!seen.has(d)) { seen.add(d); all.push(d) }
+    }
+    let chars = 0
+    for (const x of all) chars += x.length
+    if (forms.size >= FORMS_MAX || formsChars + chars > FORMS_MAX_CHARS) { forms.clear(); formsChars = 0 }
+    // Values too large to keep are worked out each time (a 64 KB body field, rare).
+    if (chars <= FORMS_MAX_CHARS / 16) { forms.set(v, all); formsChars += chars }
+    f = all
   }
   return f
 }
 
-const JWT = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/
+// A JWS compact serialisation: its header is base64url JSON ("eyJ"), not any `a.b.c` (a domain
+// name in a cookie, `prod.payments.k1`, whose middle part is an ordinary word).
+const JWT = /^eyJ[A-Za-z0-9_-]*\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/
 const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i
 
 /**
  * What a policy can turn a credential into with one builtin and then quote (third review,
  * session 52): a JWT's payload and signature as `split(token, ".")` gives them (the header,
  * `{"alg":...}`, is no secret and is shared by every token of an issuer); a value
- * `urlquery.encode`d (a base64 token's `+/=`); Basic credentials `base64.decode`d, whole and
- * their password (from MIN_PART characters, as a value's other parts).
+ * `urlquery.encode`d (Go's QueryEscape: "+" for a space); Basic credentials `base64.decode`d,
+ * whole and their password (from MIN_PART characters, as a value's other parts).
  */
 function derivedForms (v: string, parts: readonly string[]): string[] {
   const out: string[] = []
-  for (const p of parts) {
-    const jwt = JWT.exec(p)
-    if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
-    // A lone surrogate (a JSON body's "\ud800") has no URL encoding: urlquery.encode fails too.
-    let encoded = p
-    try { encoded = encodeURIComponent(p) } catch {}
-    if (encoded !== p) out.push(encoded)
-  }
+  const plain = [...parts]
   const basic = BASIC.exec(v)
   if (basic !== null) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    // Only what decodes to user:password text (a stray base64 blob is not quoted decoded).
-    if (colon >= 0 && !decoded.includes('\uFFFD') && !/[\u0000-\u001f]/.test(decoded)) {
-      if (decoded.length >= MIN_VALUE) out.push(decoded)
+    // Only what decodes to user:password text with a password (a stray base64 blob is not
+    // quoted decoded, and "alice:" alone is a user name).
+    if (colon >= 0 && colon < decoded.length - 1 && !decoded.includes('\uFFFD') && !/[\u0000-\u001f]/.test(decoded)) {
+      if (decoded.length >= MIN_VALUE) plain.push(decoded)
       const password = decoded.slice(colon + 1)
-      if (password.length >= MIN_PART) out.push(password)
+      if (password.length >= MIN_PART) plain.push(password)
     }
+  }
+  for (const p of plain) {
+    if (p !== v && !parts.includes(p)) out.push(p)
+    const jwt = JWT.exec(p)
+    if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
+    const encoded = queryEscape(p)
+    if (encoded !== p) out.push(encoded)
   }
   return out
 }

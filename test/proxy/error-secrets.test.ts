@@ -199,3 +199,17 @@ t.test('the scrubber: what one builtin makes of a credential (a JWT split at its
   const odd = 'secret-\ud800-value'
   t.equal(scrub(`got ${odd}`, input({}, { password: odd })), 'got [erased]')
 })
+
+t.test('the scrubber\'s derived forms (review, session 53): only a real JWT is split, the URL form is urlquery.encode\'s, a user name alone is no secret', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = (headers: Record<string, string>) => ({ attributes: { request: { http: { headers } } } })
+  // `a.b.c` that is no JWT: its middle is an ordinary word.
+  t.equal(scrub('upstream example denied; see www.example.org/help', input({ cookie: 'domain=www.example.com' })), 'upstream example denied; see www.example.org/help')
+  t.equal(scrub('route payments refused', input({ 'x-api-key': 'prod.payments.k1' })), 'route payments refused')
+  // Go's QueryEscape: "+" for a space, !'()* escaped (encodeURIComponent keeps them).
+  const key = 'k3y!(secret)*value'
+  t.equal(scrub('next=/cb?k=k3y%21%28secret%29%2Avalue', input({ 'x-api-key': key })), 'next=/cb?k=[erased]')
+  const basic = `Basic ${Buffer.from('alice:correct horse battery').toString('base64')}`
+  t.equal(scrub('retry with p=correct+horse+battery', input({ authorization: basic })), 'retry with p=[erased]')
+  t.equal(scrub('user alice: not found', input({ authorization: `Basic ${Buffer.from('alice:').toString('base64')}` })), 'user alice: not found', 'no password: nothing derived')
+})

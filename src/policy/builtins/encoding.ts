@@ -84,7 +84,8 @@ export function opaBase64UrlDecode (s: string): Buffer {
 
 // ---- urlquery (Go's net/url QueryEscape / QueryUnescape / Values) ----
 
-function queryEscape (s: string): string {
+/** Go's url.QueryEscape (urlquery.encode): what a policy makes of a value it puts in a URL. */
+export function queryEscape (s: string): string {
   let out = ''
   for (const b of stringBytes(s)) {
     const c = String.fromCharCode(b)

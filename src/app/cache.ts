@@ -4,6 +4,7 @@ import { ConfigError, type BouncerConfig } from '../config/index.js'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics/index.js'
 import { buildInfo } from '../metrics/build-info.js'
+import { zoneScope } from '../policy/builtins/tz.js'
 import { BREAKER_STATE_VALUE, TieredDecisionCache, compileDecisionKey, compileProjectionKey, resolveKeySpec, ttlFor, type InputPath } from '../cache/index.js'
 import type { ActivePolicy, PolicyHolder } from '../policy/holder.js'
 import type { DecisionCache } from '../proxy/seams.js'
@@ -61,7 +62,7 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
   const cache = new TieredDecisionCache({
     memory: c.l1.enabled ? { maxEntries: c.l1.max_entries, maxBytes: c.l1.max_bytes } : false,
     redis,
-    ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds },
+    ttl: { allowSeconds: c.ttl.allow_seconds, denySeconds: c.ttl.deny_seconds, maxSeconds: c.ttl.max_seconds },
     key: { inputPaths: c.input_paths ? c.input_paths.map(pointerToPath) : null, ignorePaths: c.ignore_paths.map(pointerToPath) },
   }, {
     metrics: {
@@ -85,11 +86,12 @@ export function fromConfig (c: BouncerConfig['cache'], deps: CacheDeps): Decisio
  * the evaluation options that change results (strict builtin errors turn an undefined into a
  * failure; the step budget and memory limit turn an evaluation into a fail-closed denial). Pods
  * on one Redis that differ in any of these never share decisions: an allow a lenient pod cached
- * must not be served by a strict one.
+ * must not be served by a strict one. So do the process time zone and the zone data
+ * (`time.clock([t, "Local"])`, zone rules that changed between tzdata releases).
  */
 export function evaluationScope (policy: BouncerConfig['policy']): string {
   const b = buildInfo()
-  return JSON.stringify([b.version, b.revision, policy.strict_builtin_errors, policy.eval_step_budget, policy.max_memory_pages])
+  return JSON.stringify([b.version, b.revision, policy.strict_builtin_errors, policy.eval_step_budget, policy.max_memory_pages, zoneScope()])
 }
 
 /** The key of a request: from the input, or from the text the evaluator got (projection.ts). */

@@ -16,7 +16,7 @@ import type { InputPath } from './key.js'
 import { estimateEntryBytes, MemoryTier, type MemoryEntry, type MemoryTierOptions } from './memory-tier.js'
 import type { CacheLogger, CacheMetrics, CacheTier } from './metrics.js'
 import { RedisTier, type RedisTierOptions } from './redis-tier.js'
-import type { TtlDefaults } from './ttl.js'
+import { ttlFor, type TtlDefaults } from './ttl.js'
 import { parseJsonExact } from '../exact-json.js'
 
 export interface CacheOptions {
@@ -111,10 +111,18 @@ export class TieredDecisionCache {
       if (res.kind === 'miss' || res.kind === 'error') this.#metrics.misses?.inc({ tier: 'redis' })
       return undefined
     }
+    // The entry's expiry is the writer's: another pod's clock (ahead, it outlived Redis's own
+    // relative expiry in this pod's memory) and its cache.ttl (during a rollout that lowers
+    // allow_seconds to 0, old pods' hour-long entries). This pod serves an entry no longer
+    // than it would have cached the decision itself, and not at all where it caches none.
+    const now = Date.now()
+    const own = ttlFor(res.decision, this.ttlDefaults)
+    if (own <= 0) { this.#metrics.misses?.inc({ tier: 'redis' }); return undefined }
+    const expiresAt = Math.min(res.expiresAt, now + Math.round(own * 1000))
     const decision = deepFreeze(res.decision)
-    this.#memory?.set(key, new MemoryHit(decision, res.expiresAt), res.expiresAt - Date.now(), estimateEntryBytes(key, res.json))
+    this.#memory?.set(key, new MemoryHit(decision, expiresAt), expiresAt - now, estimateEntryBytes(key, res.json))
     this.#metrics.hits?.inc({ tier: 'redis' })
-    return { decision, tier: 'redis', expiresAt: res.expiresAt }
+    return { decision, tier: 'redis', expiresAt }
   }
 
   /**

@@ -21,3 +21,19 @@ t.test('a policy\'s cache_ttl is capped by cache.ttl.max_seconds (default one da
     t.equal(keys.ttlFor({ allow: true, cache_ttl: 30 }, policy), 30, 'a shorter one is kept')
   }
 })
+
+t.test('the cache scope holds the process time zone and the zone data: pods on one Redis with another TZ share no time.clock([t, "Local"]) answers', async (t) => {
+  const config = createConfig({ upstream: { url: 'http://127.0.0.1:1' } })
+  const saved = { TZ: process.env.TZ, ZONEINFO: process.env.ZONEINFO }
+  t.teardown(() => {
+    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
+  })
+  process.env.TZ = 'UTC'
+  const utc = evaluationScope(config.policy)
+  t.equal(evaluationScope(config.policy), utc, 'the same settings, the same scope')
+  process.env.TZ = 'Asia/Tokyo'
+  const tokyo = evaluationScope(config.policy)
+  t.not(tokyo, utc, 'another process zone, another scope')
+  process.env.ZONEINFO = '/opt/zoneinfo'
+  t.not(evaluationScope(config.policy), tokyo, 'zone files read from elsewhere, another scope')
+})

@@ -87,6 +87,34 @@ async function main (): Promise<void> {
     t.throws(() => { (remote?.decision as { headers: Record<string, string> }).headers['x-user'] = 'x' })
   })
 
+  t.test('a Redis hit lives no longer than this pod would cache the decision itself (the writer\'s clock ahead, its longer TTLs)', async t => {
+    const podA = await open(t, { ttl: { allowSeconds: 60, denySeconds: 10, maxSeconds: 86400 } })
+    const podB = await open(t, { ttl: { allowSeconds: 2, denySeconds: 0, maxSeconds: 5 } })
+    // The writer's clock runs an hour ahead: its entry's expiry is an hour off for this pod.
+    const k1 = freshKey()
+    const realNow = Date.now
+    Date.now = () => realNow() + 3_600_000
+    try { podA.set(k1, { allow: true }, 60) } finally { Date.now = realNow }
+    const h1 = await eventually(podB, k1)
+    t.equal(h1?.tier, 'redis')
+    const left = h1!.expiresAt - Date.now()
+    t.ok(left > 0 && left <= 2000, `kept for this pod's allow_seconds (2 s), not the writer's hour and a minute: ${left} ms`)
+    const mem = podB.getMemory(k1)
+    t.ok(mem !== undefined && mem.expiresAt - Date.now() <= 2000, 'its memory copy too')
+    // A result's cache_ttl is capped by this pod's max_seconds.
+    const k2 = freshKey()
+    podA.set(k2, { allow: true, cache_ttl: 3600 }, 3600)
+    const h2 = await eventually(podB, k2)
+    t.ok(h2 !== undefined && h2.expiresAt - Date.now() <= 5000, 'cache_ttl 3600 kept for max_seconds 5')
+    // deny_seconds 0 here: another pod's cached deny is evaluated again, not served.
+    const k3 = freshKey()
+    podA.set(k3, { allow: false }, 10)
+    for (let i = 0; i < 200 && await raw.exists('bouncer:dc:' + k3) === 0; i++) await sleep(5)
+    t.equal(await raw.exists('bouncer:dc:' + k3), 1, 'the deny is in Redis')
+    t.equal(await podB.get(k3), undefined, 'a miss for a pod that caches no denies')
+    t.equal((await podA.getRemote(k3))?.tier, 'redis', 'a hit for one that does')
+  })
+
   t.test('TTL: entries expire in both tiers; a Redis hit only lives as long as it has left', async t => {
     const podA = await open(t)
     const podB = await open(t)

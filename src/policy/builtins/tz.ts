@@ -2,8 +2,9 @@
 // exist (./tzif.ts: the offsets and abbreviations Go prints, "CET", "JST"), else through Intl (IANA
 // names; numeric abbreviations outside the US). Civil-date arithmetic on exact integers (BigInt
 // nanoseconds, day numbers) so no Date range or precision limits apply.
+import { readFileSync } from 'node:fs'
 import { TZDATA_NAMES } from './tz-names.js'
-import { isSafeZoneName, loadTzif, type ZonePeriod } from './tzif.js'
+import { isSafeZoneName, loadTzif, SYSTEM_ZONE_SOURCES, type ZonePeriod } from './tzif.js'
 
 export const NS_PER_SECOND = 1_000_000_000n
 export const MIN_NS = -(2n ** 63n)
@@ -76,6 +77,24 @@ function tzifZone (name: string): Zone | null {
 /** Loaded zones by name, oldest dropped past MAX_ZONES (names come from policy input). */
 const zones = new Map<string, Zone>()
 const MAX_ZONES = 256
+
+/**
+ * What zone answers depend on besides the policy and its input: the process zone ("Local"),
+ * where zone files are read ($ZONEINFO, the system tzdata's version) and ICU's zone data (the
+ * fallback). Part of the decision cache's scope: pods on one Redis with another TZ must not
+ * serve each other's `time.clock([t, "Local"])` answers (review, session 53).
+ */
+export function zoneScope (): string {
+  let tzdata = ''
+  for (const dir of SYSTEM_ZONE_SOURCES) {
+    try {
+      const head = readFileSync(dir + (dir.endsWith('/') ? '' : '/') + 'tzdata.zi', 'latin1').slice(0, 64)
+      tzdata = /^# version (\S+)/.exec(head)?.[1] ?? ''
+      break
+    } catch {}
+  }
+  return JSON.stringify([Intl.DateTimeFormat().resolvedOptions().timeZone, process.env.ZONEINFO ?? '', tzdata, process.versions.tz ?? ''])
+}
 
 /** Forgets loaded zones (tests: after changing $ZONEINFO or the zone sources). */
 export function clearZoneCache (): void { zones.clear() }

@@ -78,10 +78,10 @@ async function main (): Promise<void> {
     // Lookups of one turn on a cluster: keys in many slots (no MGET across slots), each
     // answered with its own value or miss.
     const keys = Array.from({ length: 40 }, (_, i) => key(`cluster-batch-${i}`))
-    for (let i = 0; i < keys.length; i += 2) a.set(keys[i], { i }, 60)
+    for (let i = 0; i < keys.length; i += 2) a.set(keys[i], { allow: true, i }, 60)
     for (let i = 0; i < 200 && await admin.exists('bouncer:dc:' + keys[38]) === 0; i++) await sleep(5)
     const got = await Promise.all(keys.map(k => b.get(k)))
-    t.same(got.map(h => h === undefined ? null : h.decision), keys.map((_, i) => i % 2 === 0 ? { i } : null), 'one turn of lookups across slots')
+    t.same(got.map(h => h === undefined ? null : h.decision), keys.map((_, i) => i % 2 === 0 ? { allow: true, i } : null), 'one turn of lookups across slots')
 
     await node.kill()
     const durations: number[] = []

@@ -32,10 +32,14 @@ const CREDENTIAL_BODY_FIELDS = compileNameMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 /** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
 const CREDENTIAL_CLAIMS = compileClaimMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 
+// What is left of a value a logger cut, maybe followed by punctuation ("Bearer [erased], expected …").
+const CUT_MARK = /^\[(erased|redacted|masked)\]/i
 // '[erased]': what the bouncer's scrubber leaves of a credential in a logged result (src/proxy/secret-values.ts).
 const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]', '[erased]'])
 
 // Values that are credentials whatever their name.
+type SchemeReading = 'any' | 'token' | 'none'
+const TOKEN_LIKE = /^(?=[^\s]*[0-9+/=_.~-])[A-Za-z0-9+/=_.~-]{16,}$/
 const AUTH_SCHEME = /^(?:bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+(\S{8,})/i
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
@@ -73,13 +77,17 @@ function isWordChar (c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f
 }
 
-/** What credential `s` holds, or null. `schemes` false: a challenge header's value, where an
- * auth scheme is followed by its parameters (`Bearer realm="api"`), not by a credential. */
-function valueKind (s: string, schemes = true): string | null {
+/**
+ * What credential `s` holds, or null. `schemes`: whether an auth scheme and a word after it count
+ * ('any': a request header's value), only when the word looks like a token ('token': 16 or more
+ * token characters with a digit or a symbol, not "Bearer credentials required" in a result's
+ * prose), or never ('none': a challenge header, `Bearer realm="api"`).
+ */
+function valueKind (s: string, schemes: SchemeReading = 'any'): string | null {
   if (s.length < 12 || !MAYBE.test(s)) return null
-  const scheme = schemes ? AUTH_SCHEME.exec(s) : null
+  const scheme = schemes === 'none' ? null : AUTH_SCHEME.exec(s)
   // "token [erased]": what the scrubber left of one is no finding.
-  if (scheme !== null && !REDACTED.has(scheme[1]!)) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
+  if (scheme !== null && !CUT_MARK.test(scheme[1]!) && (schemes === 'any' || TOKEN_LIKE.test(scheme[1]!.replace(/[,;:…)"']+$/, '')))) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
   if (hasJwt(s)) return 'JWT'
   if (AWS_KEY.test(s)) return 'AWS access key id'
   if (PRIVATE_KEY.test(s)) return 'private key'
@@ -127,7 +135,7 @@ function scanHeader (name: string, value: string, location: string, out: Credent
     out.push({ location, kind: `${lower} header` })
     return true
   }
-  const k = valueKind(value, !CHALLENGE_HEADERS.has(lower))
+  const k = valueKind(value, CHALLENGE_HEADERS.has(lower) ? 'none' : 'any')
   if (k !== null && !REDACTED.has(value.trim())) {
     out.push({ location, kind: `${k} in the ${lower} header` })
     return true
@@ -177,28 +185,41 @@ function scanParams (text: string, queryOnly: boolean, location: string, fields:
   }, fragmentOnly)
 }
 
-/** Walk a parsed query or body for credential field names and credential-shaped values. */
-function scanTree (v: unknown, base: string, fields: NameMatcher, out: CredentialHit[], budget: { n: number }, depth = 0): void {
+/**
+ * How a tree is read. A request's query and body: any value under a credential name is one, and
+ * an auth scheme followed by a word is a credential. A policy's result is prose and structure
+ * the policy chose: "Bearer credentials required" is a sentence, and `token: {valid: true}` is
+ * what it made of a token, so there an auth scheme counts only before a token-like word, and a
+ * credential name only over a leaf.
+ */
+interface TreeReading { readonly schemes: SchemeReading; readonly containersAreValues: boolean }
+const REQUEST_TREE: TreeReading = { schemes: 'any', containersAreValues: true }
+const RESULT_TREE: TreeReading = { schemes: 'token', containersAreValues: false }
+
+/** Walk a parsed query or body (or a result) for credential field names and credential-shaped values. */
+function scanTree (v: unknown, base: string, fields: NameMatcher, out: CredentialHit[], budget: { n: number }, depth = 0, reading: TreeReading = REQUEST_TREE, skip?: ReadonlySet<string>): void {
   if (budget.n-- <= 0 || depth > 16) return
   if (typeof v === 'string') {
-    const k = REDACTED.has(v.trim()) ? null : valueKind(v)
+    const k = REDACTED.has(v.trim()) ? null : valueKind(v, reading.schemes)
     if (k !== null) out.push({ location: base, kind: k })
     return
   }
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) scanTree(v[i], base + '/' + i, fields, out, budget, depth + 1)
+    for (let i = 0; i < v.length; i++) scanTree(v[i], base + '/' + i, fields, out, budget, depth + 1, reading)
     return
   }
   if (!isObject(v)) return
   for (const name of Object.keys(v)) {
+    if (skip?.has(name) === true) continue
     const x = v[name]
     const at = base + '/' + escapePointer(name)
     if (fields(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
-        !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim())))) {
+        !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim()))) &&
+        (reading.containersAreValues || x === null || typeof x !== 'object')) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue
     }
-    scanTree(x, at, fields, out, budget, depth + 1)
+    scanTree(x, at, fields, out, budget, depth + 1, reading)
   }
 }
 
@@ -295,34 +316,25 @@ export function scanEvent (ev: Record<string, unknown>): CredentialHit[] {
   }
   // The header maps of the result the erasure reads (event.ts HEADER_MAPS), as an object or a
   // list of objects (opa-envoy-plugin accepts both), the shadow policy's result too.
+  // Results have their own budget: a large input must not leave them unread.
+  const resultBudget = { n: 5000 }
   for (const [result, base] of [[ev.result, '/result'], [isObject(ev.shadow) ? ev.shadow.result : undefined, '/shadow/result']] as const) {
-    if (!isObject(result)) {
-      // A policy whose whole result is a string (an echoed token).
-      if (typeof result === 'string') scanTree(result, base, CREDENTIAL_BODY_FIELDS, out, budget)
-      continue
-    }
-    for (const f of RESULT_HEADER_MAPS) {
-      const h = result[f]
-      if (Array.isArray(h)) h.forEach((one, i) => scanHeaders(one, `${base}/${f}/${i}/`, out))
-      else scanHeaders(h, `${base}/${f}/`, out)
-    }
-    // The rest of the result, as a body is read: credential-shaped strings (a reason built with
-    // sprintf from the Authorization header) and credential field names. The bouncer cuts the
-    // input's credential values out of what it logs of a result; this finds what it could not
-    // know was one (a token from a header not on the erase list).
-    for (const name of Object.keys(result)) {
-      if (RESULT_HEADER_MAPS.includes(name)) continue
-      const x = result[name]
-      const at = `${base}/${escapePointer(name)}`
-      if (CREDENTIAL_BODY_FIELDS(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim()))) {
-        out.push({ location: at, kind: `field ${name.toLowerCase()}` })
-        continue
+    if (isObject(result)) {
+      for (const f of RESULT_HEADER_MAPS) {
+        const h = result[f]
+        if (Array.isArray(h)) h.forEach((one, i) => scanHeaders(one, `${base}/${f}/${i}/`, out))
+        else scanHeaders(h, `${base}/${f}/`, out)
       }
-      scanTree(x, at, CREDENTIAL_BODY_FIELDS, out, budget)
     }
+    // The rest of the result: credential-shaped strings (a reason built with sprintf from a
+    // header) and credential fields. The bouncer cuts the input's credential values out of what
+    // it logs of a result; this finds what it could not know was one (a token from a header not
+    // on the erase list).
+    scanTree(result, base, CREDENTIAL_BODY_FIELDS, out, resultBudget, 0, RESULT_TREE, RESULT_HEADER_MAP_SET)
   }
   return out
 }
 
 // The header maps of a result the erasure reads (event.ts HEADER_MAPS), scanned as headers.
 const RESULT_HEADER_MAPS: readonly string[] = ['headers', 'response_headers', 'response_headers_to_add']
+const RESULT_HEADER_MAP_SET: ReadonlySet<string> = new Set(RESULT_HEADER_MAPS)

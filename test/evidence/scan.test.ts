@@ -145,3 +145,20 @@ t.test('the rest of a result is scanned too: a credential-shaped string anywhere
   ])
   t.same(scanEvent({ ...e, result: { allow: true, reason: 'Bearer token required' }, shadow: undefined }), [], 'ordinary words are no finding')
 })
+
+t.test('results are read as prose and structure (review, session 53): sentences with a scheme word, cut values with punctuation, token objects are no finding; lists and strings are read', async (t) => {
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJvYg'
+  const hits = (result: unknown, shadow?: unknown) => scanEvent({ input: { attributes: { request: { http: { path: '/r', headers: {} } } } }, result, ...(shadow === undefined ? {} : { shadow: { result: shadow } }) }).map((h) => h.location)
+  for (const reason of ['Token signature invalid', 'Basic authentication is not allowed here', 'Bearer credentials required', 'Bearer [erased], expected a JWT', 'token [erased]: expired', 'Bearer [erased]…']) {
+    t.same(hits({ allow: false, reason }), [], reason)
+  }
+  t.same(hits({ allow: false, password: ['[erased]'] }), [], 'a list of cut values under a credential name')
+  t.same(hits({ allow: true, token: { valid: true, sub: 'alice' } }), [], 'what the policy made of a token')
+  t.same(hits({ allow: true, token: 'opaque-0123456789' }), ['/result/token'], 'a credential field holding a value is')
+  t.same(hits([`Bearer ${jwt}`]), ['/result/0'], 'a list result')
+  t.same(hits({ allow: true }, [jwt]), ['/shadow/result/0'], 'a list shadow result')
+  t.same(hits('Bearer abcdefgh12345678,'), ['/result'], 'a scheme before a token-like word')
+  // A large input leaves the result its own budget.
+  const big = { input: { attributes: { request: { http: { path: '/r', headers: {} } } }, parsed_body: { items: Array.from({ length: 6000 }, (_, i) => ({ n: i })) } }, result: { reason: `echo ${jwt}` } }
+  t.same(scanEvent(big).map((h) => h.location), ['/result/reason'])
+})

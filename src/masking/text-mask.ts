@@ -145,8 +145,8 @@ export function maskJsonText (body: Uint8Array, mask: CompiledMask, opts: TextMa
   const rules = mask.empty ? null : textRules(mask)
   // Without pointer lists (as the proxy masks) the Wasm walk does it all: validation, the
   // rules, the edits; JavaScript answers only for replacements the walk has no text for.
-  if (!lists && opts.scanner !== 'js') {
-    const table = rules === null ? null : walkTableOf(rules)
+  const table = lists || opts.scanner === 'js' || rules === null ? null : walkTableOf(rules)
+  if (!lists && opts.scanner !== 'js' && (rules === null || table !== null)) {
     let r: Buffer | number | null
     try {
       r = walkJson(buf, start, opts.maxDepth, table === null ? NO_RULES : table.bytes, new WalkAnswers(buf, table, ctx, TEXTS, limit), TEXTS, ctx.inPlace ? buf : null, limit)
@@ -247,9 +247,20 @@ class Frame {
 class Match {
   /** The child's dispatch (rules `cur` at depth + 1), built when first needed. */
   child: Dispatch | null = null
-  constructor (readonly cur: TextRule[], readonly ends: boolean, readonly remove: boolean, readonly depth: number) {}
-  next (): Dispatch { return this.child ??= new Dispatch(this.cur, this.depth + 1) }
+  constructor (readonly cur: TextRule[], readonly ends: boolean, readonly remove: boolean, readonly depth: number, private readonly shared: DispatchMemo) {}
+  next (): Dispatch {
+    if (this.child !== null) return this.child
+    // One dispatch per rule set and depth, whichever member leads there: built per match, the
+    // wildcard's and a key's children doubled at every level (`/0/0/…/0`: 2^k, and V8 out of memory).
+    const key = `${this.depth + 1}:${this.cur.map((r) => r.order).join(',')}`
+    let d = this.shared.get(key)
+    if (d === undefined) this.shared.set(key, d = new Dispatch(this.cur, this.depth + 1, this.shared))
+    return (this.child = d)
+  }
 }
+
+/** The dispatches built for one rule list, by depth and rule set. */
+type DispatchMemo = Map<string, Dispatch>
 
 /**
  * The rules that may match a container's children (`active`, token `depth` is the child's),
@@ -267,7 +278,7 @@ class Dispatch {
   /** Rules with a wildcard at `depth`: what any other member matches (null: none). */
   readonly wild: Match | null
 
-  constructor (readonly active: TextRule[], readonly depth: number) {
+  constructor (readonly active: TextRule[], readonly depth: number, private readonly shared: DispatchMemo) {
     const d = depth
     const keyed = new Set<string>()
     const indexed = new Set<number>()
@@ -284,7 +295,8 @@ class Dispatch {
       this.byKey.push(m)
       this.byString.set(k, m)
     }
-    for (const i of indexed) this.byIndex.set(i, this.matchOf((r) => r.keys[d] === null || r.indices[d] === i)!)
+    // An index is its key's canonical digits (pointer.ts): the same rules, the same match.
+    for (const i of indexed) this.byIndex.set(i, this.byString.get(String(i)) ?? this.matchOf((r) => r.keys[d] === null || r.indices[d] === i)!)
   }
 
   private matchOf (test: (r: TextRule) => boolean): Match | null {
@@ -295,7 +307,7 @@ class Dispatch {
     let remove = false
     for (const r of cur) if (r.tokens.length === d + 1) { ends = true; if (r.remove) remove = true }
     // Shared lists where possible (the whole active set, or one rule's own list).
-    return new Match(cur.length === this.active.length ? this.active : cur.length === 1 ? cur[0]!.alone : cur, ends, remove, d)
+    return new Match(cur.length === this.active.length ? this.active : cur.length === 1 ? cur[0]!.alone : cur, ends, remove, d, this.shared)
   }
 }
 
@@ -304,7 +316,7 @@ const dispatches = new WeakMap<TextRule[], Dispatch[]>()
 function dispatchOf (rules: TextRule[], depth: number): Dispatch {
   let byDepth = dispatches.get(rules)
   if (byDepth === undefined) { byDepth = []; dispatches.set(rules, byDepth) }
-  return byDepth[depth] ??= new Dispatch(rules, depth)
+  return byDepth[depth] ??= new Dispatch(rules, depth, new Map())
 }
 
 // Set by scanString: whether the string just scanned contains an escape.
@@ -616,10 +628,18 @@ interface WalkTable {
   addr: Map<Match, number>
 }
 
-const walkTables = new WeakMap<TextRule[], WalkTable>()
+const walkTables = new WeakMap<TextRule[], WalkTable | null>()
 const M_ENDS = 1, M_REMOVE = 2, M_CONST = 4, M_LAST4 = 8
 
-function walkTableOf (rules: TextRule[]): WalkTable {
+/**
+ * Most dispatches the walk's table holds. The table is built ahead for every container the rules
+ * can reach; rules whose sets of matches multiply (many rules each with a key at another depth
+ * and wildcards elsewhere) could need more: those masks are walked by the JavaScript scanner,
+ * which builds dispatches only where the body goes.
+ */
+const MAX_WALK_NODES = 4096
+
+function walkTableOf (rules: TextRule[]): WalkTable | null {
   let table = walkTables.get(rules)
   if (table !== undefined) return table
   // Every dispatch the walk can reach (a match no rule ends at leads to its child's), in order.
@@ -628,7 +648,7 @@ function walkTableOf (rules: TextRule[]): WalkTable {
   const seenNode = new Set<Dispatch>()
   const seenMatch = new Set<Match>()
   const visit = (d: Dispatch): void => {
-    if (seenNode.has(d)) return
+    if (seenNode.has(d) || nodes.length > MAX_WALK_NODES) return
     seenNode.add(d); nodes.push(d)
     for (const m of [...d.byKey, ...d.byIndex.values(), ...(d.wild === null ? [] : [d.wild])]) {
       if (seenMatch.has(m)) continue
@@ -637,6 +657,7 @@ function walkTableOf (rules: TextRule[]): WalkTable {
     }
   }
   visit(dispatchOf(rules, 0))
+  if (nodes.length > MAX_WALK_NODES) { walkTables.set(rules, null); return null }
   // Addresses: header, nodes, their keys and indices, matches, then the bytes (keys, texts).
   const nodeAt = new Map<Dispatch, number>()
   let at = 4

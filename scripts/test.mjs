@@ -41,7 +41,11 @@ const subtests = []
 const failures = []
 let last = null // the result line just read: { indent, failure }
 let yaml = null // the diagnostics block being read: { indent, failure, skip, stackLines }
-const DIGEST_SKIP = new Set(['source', 'at'])
+// What a digest entry leaves out: the source excerpt (in the full log), and a failed file's command line.
+const DIGEST_SKIP = new Set(['source', 'at', 'stdio', 'cwd', 'externalID', 'command', 'args'])
+// Leaf failures in the file being read: a file that fails with none (a crash, a timeout, a
+// plan not met) is a failure of its own.
+let fileFailures = 0
 const rl = createInterface({ input: child.stdout })
 rl.on('line', (line) => {
   process.stdout.write(line + '\n')
@@ -64,15 +68,26 @@ function read (line) {
   }
   if (previous !== null && line === previous.indent + '  ---') { yaml = { indent: previous.indent + '  ', failure: previous.failure, skip: false, stackLines: -1 }; return }
   const sub = /^(\s*)# Subtest: (.*)$/.exec(line)
-  if (sub) { subtests.length = Math.min(subtests.length, Math.floor(sub[1].length / 4)); subtests.push(sub[2]); return }
+  if (sub) {
+    if (sub[1] === '') fileFailures = 0
+    subtests.length = Math.min(subtests.length, Math.floor(sub[1].length / 4)); subtests.push(sub[2]); return
+  }
   const m = /^(\s*)(ok|not ok) \d+ (?:- )?(.*)$/.exec(line)
   if (!m) return
   last = { indent: m[1], failure: null }
   // Subtest summary lines end with "# time=..." — count only leaf assertions.
-  if (/# time=[\d.]+m?s\s*$/.test(line) && !/# (SKIP|TODO)/.test(line)) return
+  if (/# time=[\d.]+m?s\s*$/.test(line) && !/# (SKIP|TODO)/.test(line)) {
+    if (m[1] === '' && m[2] === 'not ok' && fileFailures === 0) {
+      failed++
+      last.failure = { at: `${m[3].replace(/ # time=.*$/, '')} (the file failed with no assertion failing: a crash, a timeout or its plan)`, lines: [] }
+      if (failures.length < 20) failures.push(last.failure)
+    }
+    return
+  }
   if (/# SKIP/.test(line)) { skipped++; return }
   if (m[2] === 'ok') { passed++; return }
   failed++
+  fileFailures++
   if (failures.length < 20) {
     last.failure = { at: [...subtests.slice(0, Math.floor(m[1].length / 4)), m[3]].join(' > '), lines: [] }
     failures.push(last.failure)

@@ -74,6 +74,14 @@ function names (v: unknown, field: string): string[] {
   return v as string[]
 }
 
+/** names() of headers: each a valid header name on both transports (HTTP could not send
+ *  `a\r\nx-evil: 1`, and gRPC passed it to Envoy as it was). */
+function headerNames (v: unknown, field: string): string[] {
+  const list = names(v, field)
+  for (const name of list) if (!TOKEN.test(name)) throw invalid(`${field}: invalid header name ${JSON.stringify(name)}`)
+  return list
+}
+
 function asHeaderList (opts: readonly (readonly [string, string])[]): HeaderList {
   return opts.map(([n, v]) => [n, v] as const)
 }
@@ -129,7 +137,7 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
   let queryParametersToRemove: string[] = []
   if (allow) {
     responseHeadersToAdd = [...headerOptions(d.response_headers_to_add, 'response_headers_to_add'), ...headerOptions(d.response_headers, 'response_headers')]
-    headersToRemove = [...names(d.request_headers_to_remove, 'request_headers_to_remove'), ...names(d.remove_headers, 'remove_headers')].map((h) => h.toLowerCase())
+    headersToRemove = [...headerNames(d.request_headers_to_remove, 'request_headers_to_remove'), ...headerNames(d.remove_headers, 'remove_headers')].map((h) => h.toLowerCase())
     queryParametersToRemove = names(d.query_parameters_to_remove, 'query_parameters_to_remove')
   } else {
     // A number the policy wrote as 403.0 is kept as its text (exact-json.ts): read as a number.

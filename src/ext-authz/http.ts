@@ -140,6 +140,13 @@ export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: 
     const k = raw[i]!.toLowerCase()
     headers[k] = k in headers ? `${headers[k]},${raw[i + 1]!}` : raw[i + 1]!
   }
+  // The pseudo-headers a gRPC CheckRequest's map holds (Envoy turns them into the request line
+  // and Host over HTTP): a policy reading headers[":path"] decides alike on both transports.
+  const forwardedProto = headers['x-forwarded-proto']
+  if (headers.host !== undefined) headers[':authority'] = headers.host
+  headers[':method'] = req.method ?? 'GET'
+  headers[':path'] = path
+  if (forwardedProto !== undefined) headers[':scheme'] = forwardedProto
   const unreadable = readHeaderValues(headers, charset)
   if (unreadable !== undefined) throw new InputError(`header ${JSON.stringify(unreadable.slice(0, 64))} is not ${charset === 'utf8' ? 'valid UTF-8' : 'ASCII'} (server.header_charset)`)
   const http: Record<string, unknown> = {}
@@ -177,7 +184,7 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
     let input
     const parse = checker.readsBody()
     try {
-      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix, o.headerCharset), { body: parse })
+      input = inputFromCheckRequest(checkRequestOf(req, body, o.pathPrefix, o.headerCharset), { body: parse, partialHeaderRequired: true })
     } catch (e) {
       if (!(e instanceof InputError)) throw e
       checker.account('http', 'invalid', t0, { peer, error: e.message })

@@ -82,11 +82,13 @@ function contentLength (v: string): number {
   return Number(v)
 }
 
-function truncated (headers: Obj, payload: string): boolean {
+/** Whether content-length says more bytes than were sent: counted as sent, before any text
+ *  decoding (an invalid byte read as U+FFFD is three, and a cut raw_body looked whole). */
+function truncated (headers: Obj, sentBytes: number): boolean {
   const cl = headers['content-length']
   if (typeof cl !== 'string') return false
   const n = contentLength(cl)
-  return n !== -1 && n > Buffer.byteLength(payload)
+  return n !== -1 && n > sentBytes
 }
 
 function parseJson (text: string, what: string): unknown {
@@ -139,16 +141,22 @@ function bodyKind (contentType: string): BodyKind {
   return undefined
 }
 
-export function parseBody (headers: Obj, body: string, rawBase64: string | undefined): { parsed_body: unknown; truncated_body: boolean } {
-  if (headers['x-envoy-auth-partial-body'] === 'true') return { parsed_body: null, truncated_body: true }
+export function parseBody (headers: Obj, body: string, rawBase64: string | undefined, partialHeaderRequired = false): { parsed_body: unknown; truncated_body: boolean } {
+  const partial = headers['x-envoy-auth-partial-body']
+  if (partial === 'true') return { parsed_body: null, truncated_body: true }
+  // Over HTTP Envoy's content-length is that of the bytes it forwards, so a body it cut looks
+  // whole; only this header (forwarded when allowed_headers lists it) says (review, session 53).
+  if (partialHeaderRequired && partial === undefined && (body !== '' || (rawBase64 ?? '') !== '')) return { parsed_body: null, truncated_body: true }
   const ct = headers['content-type']
   if (typeof ct !== 'string') return { parsed_body: null, truncated_body: false }
-  const payload = (): string => body !== '' ? body : rawBase64 ? Buffer.from(rawBase64, 'base64').toString('utf8') : ''
+  const raw = (): Buffer | string => body !== '' ? body : rawBase64 ? Buffer.from(rawBase64, 'base64') : ''
+  const sent = (): number => { const r = raw(); return typeof r === 'string' ? Buffer.byteLength(r) : r.length }
+  const payload = (): string => { const r = raw(); return typeof r === 'string' ? r : r.toString('utf8') }
   const kind = bodyKind(ct)
   if (kind === 'json') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
-    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    if (truncated(headers, sent())) return { parsed_body: null, truncated_body: true }
     return { parsed_body: parseJson(p, 'request body'), truncated_body: false }
   }
   // application/grpc: the plugin decodes a message only with a configured descriptor set
@@ -157,13 +165,13 @@ export function parseBody (headers: Obj, body: string, rawBase64: string | undef
   if (kind === 'form') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
-    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    if (truncated(headers, sent())) return { parsed_body: null, truncated_body: true }
     return { parsed_body: parseForm(p), truncated_body: false }
   }
   if (kind === 'multipart') {
     const p = payload()
     if (p === '') return { parsed_body: null, truncated_body: false }
-    if (truncated(headers, p)) return { parsed_body: null, truncated_body: true }
+    if (truncated(headers, sent())) return { parsed_body: null, truncated_body: true }
     const boundary = boundaryOf(ct)
     if (boundary === undefined) return { parsed_body: null, truncated_body: false }
     return { parsed_body: parseMultipart(p, boundary), truncated_body: false }
@@ -221,6 +229,8 @@ export interface InputOptions {
    * null / false, and a body that would not parse is not refused.
    */
   readonly body?: boolean
+  /** The HTTP transport: a body without x-envoy-auth-partial-body may have been cut (parseBody). */
+  readonly partialHeaderRequired?: boolean
 }
 
 /** The input from a decoded CheckRequest (proto.ts); an InputError for what the plugin refuses. */
@@ -245,7 +255,7 @@ export function inputFromCheckRequest (req: Obj, opts: InputOptions = {}): ExtAu
   const { parsed_path, parsed_query } = parsePathAndQuery(path)
   const { parsed_body, truncated_body } = opts.body === false
     ? { parsed_body: null, truncated_body: false }
-    : parseBody(headers, typeof http.body === 'string' ? http.body : '', typeof http.rawBody === 'string' ? http.rawBody : undefined)
+    : parseBody(headers, typeof http.body === 'string' ? http.body : '', typeof http.rawBody === 'string' ? http.rawBody : undefined, opts.partialHeaderRequired === true)
   const input = { ...req, version: VERSION, parsed_path, parsed_query, parsed_body, truncated_body } as ExtAuthzInput
   const principal = obj(attributes.source)?.principal
   if (typeof principal === 'string' && principal !== '') input.source_principal = principal

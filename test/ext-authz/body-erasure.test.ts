@@ -32,7 +32,7 @@ function decisions (file: string): Record<string, any>[] {
 }
 
 async function post (url: string, contentType: string, body: string, headers: Record<string, string> = {}): Promise<void> {
-  const r = await request(url, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body })
+  const r = await request(url, { method: 'POST', headers: { 'content-type': contentType, 'x-envoy-auth-partial-body': 'false', ...headers }, body })
   await r.body.dump()
   if (r.statusCode !== 200) throw new Error(`${url} ${contentType}: ${r.statusCode}`)
 }

@@ -62,7 +62,7 @@ t.test('HTTP: the same', async (t) => {
   const b = await startExtAuthz({ rego: POLICY, entrypoint: 'envoy/authz/result' })
   t.teardown(() => b.close())
   for (const [ct, body] of CASES) {
-    const r = await request(`http://127.0.0.1:${b.httpPort}/people`, { method: 'POST', headers: { 'content-type': ct }, body })
+    const r = await request(`http://127.0.0.1:${b.httpPort}/people`, { method: 'POST', headers: { 'content-type': ct, 'x-envoy-auth-partial-body': 'false' }, body })
     await r.body.dump()
     t.equal(r.statusCode, 403, `${ct}: denied`)
   }

@@ -45,7 +45,7 @@ t.test('HTTP ext_authz: 200 with headers on allow, the denial as the client answ
   t.equal(await ok.body.text(), '')
 
   const body = JSON.stringify({ firstname: 'Charlie' })
-  const post = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  const post = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'false' }, body })
   t.equal(post.statusCode, 200, 'the forwarded body is parsed (parsed_body)')
   await post.body.dump()
 
@@ -73,11 +73,11 @@ t.test('HTTP ext_authz: malformed requests and oversized bodies are denied, neve
   t.equal(prefix.statusCode, 400, 'a path outside http_service.path_prefix')
   t.match(await prefix.body.text(), /path_prefix/)
 
-  const json = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"firstname":' })
+  const json = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'false' }, body: '{"firstname":' })
   t.equal(json.statusCode, 400)
   t.match(await json.body.text(), /not valid JSON/)
 
-  const big = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ firstname: 'Charlie', pad: 'x'.repeat(2000) }) })
+  const big = await request(`${base}/authz/people`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'false' }, body: JSON.stringify({ firstname: 'Charlie', pad: 'x'.repeat(2000) }) })
   t.equal(big.statusCode, 413)
   await big.body.dump()
 

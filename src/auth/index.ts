@@ -15,6 +15,7 @@ import {
 import { deepFreeze } from '../deep-freeze.js'
 import { mayLoseDigits, parseJsonExact } from '../exact-json.js'
 import { sortedCopy } from '../sorted-copy.js'
+import { isOws, trimBy } from '../text-trim.js'
 import { BouncerError } from '../errors.js'
 import type { BouncerConfig } from '../config/index.js'
 import type { StatusReport } from '../health/index.js'
@@ -92,6 +93,11 @@ function cacheEntrySize (token: string): number {
 // JWKS keys tried for one token when several match its header.
 const MAX_CANDIDATE_KEYS = 8
 
+/** RFC 6750's `"Bearer" 1*SP b64token`, RFC 9110's OWS around a value: spaces and tabs only. A
+ *  token read after String#trim (which drops NBSP, BOM, U+3000) differed from the bytes the
+ *  upstream got, which were forwarded as they came. */
+const trimOws = (s: string): string => trimBy(s, isOws)
+
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
 
 function errorCode (e: unknown): string {
@@ -136,7 +142,9 @@ async function importStaticKeys (cfg: JwtConfig): Promise<StaticKey[]> {
       if (hmac && !(key instanceof Uint8Array)) throw new Error(`${k.alg} needs a shared secret (secret, secret_file or an oct JWK), not a public key`)
       if (!hmac && key instanceof Uint8Array) throw new Error(`${k.alg} needs a public key (pem, pem_file or a JWK of its type), not a shared secret`)
       if (!hmac && (key as CryptoKey).type !== 'public') throw new Error(`the key for ${k.alg} is a ${(key as CryptoKey).type} key; give the public key only`)
-      out.push({ kid: k.kid, alg: k.alg, key })
+      // A key pasted from an IdP's JWKS carries its kid inside the JWK.
+      const jwkKid = k.jwk !== undefined && typeof (k.jwk as { kid?: unknown }).kid === 'string' ? (k.jwk as { kid: string }).kid : undefined
+      out.push({ kid: k.kid ?? jwkKid, alg: k.alg, key })
     } catch (e) {
       if (e instanceof BouncerError) throw e
       throw new BouncerError('BOUNCER_ERR_AUTH_CONFIG', [`auth.jwt.keys.${i}: ${(e as Error).message}`], { cause: e })
@@ -193,12 +201,12 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   const toleranceMs = cfg.clock_tolerance_seconds * 1000
   let lastOk = 0
 
-  function staticPick (header: { kid?: string; alg?: string }): StaticKey {
+  /** The static keys that may have signed a token with this header: those it names by kid, else
+   *  every one of its alg without another kid (an HMAC secret listed old and new during a rotation). */
+  function staticCandidates (header: { kid?: string; alg?: string }): StaticKey[] {
     const candidates = staticKeys.filter((k) => k.alg === header.alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid))
     const exact = header.kid === undefined ? candidates : candidates.filter((k) => k.kid === header.kid)
-    const pick = exact.length ? exact : candidates
-    if (pick.length !== 1) throw new joseErrors.JWKSNoMatchingKey()
-    return pick[0]
+    return (exact.length ? exact : candidates).slice(0, MAX_CANDIDATE_KEYS)
   }
 
   async function verify (token: string): Promise<Verified> {
@@ -206,10 +214,21 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     try { header = decodeProtectedHeader(token) } catch (e) { throw new joseErrors.JWTInvalid((e as Error).message) }
     let staticError: unknown
     if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || k.kid === header.kid)))) {
-      let pick: StaticKey | undefined
+      const picks = staticCandidates(header)
       try {
-        pick = staticPick(header)
-        return { payload: (await jwtVerify(token, pick.key as Parameters<typeof jwtVerify>[1], verifyOptions)).payload, gen: STATIC }
+        if (picks.length === 0) throw new joseErrors.JWKSNoMatchingKey()
+        // Several candidates (a rotation): the one whose signature verifies is the signer's; a
+        // claim failure comes only after a signature verified, so it is final.
+        let failed: unknown
+        for (const pick of picks) {
+          try {
+            return { payload: (await jwtVerify(token, pick.key as Parameters<typeof jwtVerify>[1], verifyOptions)).payload, gen: STATIC }
+          } catch (e) {
+            if (!(e instanceof joseErrors.JWSSignatureVerificationFailed)) throw e
+            failed = e
+          }
+        }
+        throw failed
       } catch (e) {
         if (!jwks) throw e
         // A bad signature from a static key the token did not name by kid (picked by alg alone)
@@ -217,7 +236,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
         // (expired, nbf, iss, aud) comes from jose only after the signature verified, so the
         // static key's holder did sign this token, and the JWKS, checked with the same options,
         // could not make it valid. A disallowed alg or a bad format fails before any key.
-        const named = header.kid !== undefined && pick?.kid === header.kid
+        const named = header.kid !== undefined && picks.length > 0 && picks.every((k) => k.kid === header.kid)
         if (e instanceof joseErrors.JWSSignatureVerificationFailed && !named) staticError = e
         else if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e
       }
@@ -238,7 +257,11 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
           try {
             return { payload: (await jwtVerify(token, key, verifyOptions)).payload, gen: generation }
           } catch (inner) {
-            if (!(inner instanceof joseErrors.JWSSignatureVerificationFailed)) throw inner
+            // Claims fail only after the signature verified (this is the signer's key), and a
+            // disallowed alg or a bad token fails for every key: final. A key that cannot be used
+            // (its type, an import error) is one bad key in the set: the next is tried.
+            if (inner instanceof joseErrors.JWTClaimValidationFailed || inner instanceof joseErrors.JWTExpired ||
+                inner instanceof joseErrors.JOSEAlgNotAllowed || inner instanceof joseErrors.JWSInvalid || inner instanceof joseErrors.JWTInvalid) throw inner
           }
         }
         throw new joseErrors.JWSSignatureVerificationFailed()
@@ -266,8 +289,8 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     let token: string
     if (prefix) {
       if (value.length <= prefix.length || value.slice(0, prefix.length).toLowerCase() !== prefix) return fail('malformed_header')
-      token = value.slice(prefix.length).trim()
-    } else token = value.trim()
+      token = trimOws(value.slice(prefix.length))
+    } else token = trimOws(value)
     if (token === '' || token.length > 16384) return fail('malformed_header')
     const hit = cache?.get(token)
     if (hit) {

@@ -10,6 +10,7 @@ import { configSchema, type BouncerConfig } from './schema.js'
 import { coerce, leaves, schemaAt, schemaOfDocumentPath } from './leaves.js'
 // The masking engine refuses shorter keys when a hash rule runs; config refuses them at startup.
 import { MIN_HASH_KEY_BYTES } from '../masking/actions.js'
+import { droppedRequestHeader } from '../proxy/headers.js'
 
 export class ConfigError extends BouncerError {
   readonly problems: readonly string[]
@@ -359,6 +360,11 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
     if (!hmac && material.some((m) => m === 'secret' || m === 'secret_file')) p.push(`${where(`auth.jwt.keys.${i}`)}: ${k.alg} needs a public key (pem, pem_file or jwk)`)
   })
   if (jwt.algorithms?.some((a) => a.toLowerCase() === 'none')) p.push(`${where('auth.jwt.algorithms')}: "none" is never accepted`)
+  // The proxy port authenticates the request the upstream gets (Envoy's headers, on ext_authz, are not filtered).
+  const dropped = jwt.enabled && c.mode !== 'ext_authz'
+    ? droppedRequestHeader(jwt.header, { trustForwarded: c.server.trust_forwarded_headers, underscores: c.server.underscore_headers, reserved: c.server.reserved_headers })
+    : undefined
+  if (dropped !== undefined) p.push(`${where('auth.jwt.header')}: ${JSON.stringify(jwt.header)} is ${dropped}: removed from every request before authentication, so no token would ever be found`)
   const redis = c.cache.redis
   if (c.cache.enabled && redis.enabled && !redis.url && !(redis.sentinel.name && redis.sentinel.sentinels.length) && !redis.cluster.nodes.length) {
     p.push(`${where('cache.redis')}: enabled but none of url, sentinel (name + sentinels) or cluster.nodes is set`)

@@ -144,6 +144,20 @@ export interface RequestHeaderOptions {
 const defaultReserved = compileReserved()
 
 /**
+ * Why a request header of this name never reaches the policy or the upstream (the request view
+ * drops it), or undefined. The config refuses an auth.jwt.header so named: every caller would be
+ * "missing" (X-Forwarded-Access-Token, oauth2-proxy's, without trusted forwarding headers).
+ */
+export function droppedRequestHeader (name: string, opts: { trustForwarded: boolean; underscores: 'drop' | 'keep'; reserved: readonly string[] }): string | undefined {
+  const n = name.toLowerCase()
+  if (HOP_BY_HOP.has(n) || n === 'expect') return 'a hop-by-hop header'
+  if (compileReserved(opts.reserved)(n)) return 'reserved (x-bouncer-* or server.reserved_headers)'
+  if (!opts.trustForwarded && (n.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(n))) return 'a forwarding header, dropped unless server.trust_forwarded_headers'
+  if (opts.underscores === 'drop' && n.includes('_')) return 'a name with "_", dropped (server.underscore_headers: drop)'
+  return undefined
+}
+
+/**
  * The request view: the headers the upstream will get before the decision's edits, which are
  * also the headers the policy sees (policyHeaders). A fresh object the caller may edit.
  *  - hop-by-hop headers and every header named in Connection are removed (Expect too: Node

@@ -236,3 +236,37 @@ t.test('typ: only tokens whose header names the required type verify (an ID toke
   const any = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }] })
   t.equal((await bearer(any, await typed('JWT'))).identity?.sub, 'alice', 'unset: any typ')
 })
+
+t.test('static keys in rotation (review, session 53): several of one alg without kid, and kids inside pasted JWKs, verify the tokens each signs', async (t) => {
+  const OLD = 'the-old-secret-of-at-least-thirty-two-bytes!'
+  const NEW = 'the-new-secret-of-at-least-thirty-two-bytes!'
+  const hs = await open(t, { keys: [{ alg: 'HS256', secret: OLD }, { alg: 'HS256', secret: NEW }] })
+  const enc = (s: string) => new TextEncoder().encode(s)
+  t.equal((await bearer(hs, await signWith(enc(OLD), 'HS256', { sub: 'old' }))).identity?.sub, 'old', 'signed with the old secret')
+  t.equal((await bearer(hs, await signWith(enc(NEW), 'HS256', { sub: 'new' }))).identity?.sub, 'new', 'signed with the new secret')
+  t.equal((await bearer(hs, await signWith(enc('a-third-secret-of-at-least-thirty-two-bytes'), 'HS256', { sub: 'x' }))).error, 'invalid_signature', 'neither: refused')
+  const expired = await bearer(hs, await signWith(enc(NEW), 'HS256', { sub: 'late' }, Math.floor(Date.now() / 1000) - 3600))
+  t.equal(expired.error, 'expired', 'the key that verifies decides the claims')
+
+  const a = await keyPair('ES256', 'a')
+  const b = await keyPair('ES256', 'b')
+  const pasted = await open(t, { keys: [{ alg: 'ES256', jwk: a.jwk }, { alg: 'ES256', jwk: b.jwk }] })
+  t.equal((await bearer(pasted, await a.sign({ sub: 'a' }))).identity?.sub, 'a', 'kid a, from inside its JWK')
+  t.equal((await bearer(pasted, await b.sign({ sub: 'b' }))).identity?.sub, 'b', 'kid b')
+})
+
+t.test('the token is cut out of its header at spaces and tabs only: an NBSP or a BOM beside it is part of what the upstream gets, so no token', async (t) => {
+  const auth = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }] })
+  const token = await signWith(new TextEncoder().encode(SECRET), 'HS256', { sub: 'alice' })
+  t.equal((await auth.authenticate({ authorization: `Bearer  ${token}\t` })).identity?.sub, 'alice', 'spaces and a tab around it: fine')
+  t.equal((await auth.authenticate({ authorization: `Bearer ${token}\u00a0` })).error, 'malformed_token', 'a trailing NBSP')
+  t.equal((await auth.authenticate({ authorization: `Bearer \ufeff${token}` })).error, 'malformed_token', 'a leading BOM')
+})
+
+t.test('a JWKS key that cannot be used is one bad key among the candidates: the next is tried', async (t) => {
+  const good = await keyPair('RS256')
+  const bad = { kty: 'RSA', n: 'AQAB', e: 'AQAB' } as JWK // an RSA key of 17 bits: refused at import
+  const { url } = await idp(t, [bad, good.jwk])
+  const auth = await open(t, { jwks_url: url })
+  t.equal((await bearer(auth, await good.sign({ sub: 'good' }))).identity?.sub, 'good')
+})

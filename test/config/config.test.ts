@@ -1,5 +1,5 @@
 import t from 'tap'
-import { problemsOf } from './problems.js'
+import { base, problemsOf } from './problems.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -320,4 +320,15 @@ t.test('masking hash key: at least 16 bytes, inline or from a file', async (t) =
   const app = await buildApp(createConfig({ upstream: { url: 'http://127.0.0.1:1' }, logging: { level: 'silent' }, admin: { enabled: false }, masking: { hash_key_file: goodFile } }))
   await app.close(0)
   t.pass('a long enough key file is accepted')
+})
+
+t.test('auth.jwt.header naming a header the request view drops is refused (review, session 53): every caller would be "missing"', async (t) => {
+  const jwt = (header: string) => ({ enabled: true, header, scheme: '', keys: [{ alg: 'HS256', secret: 'a-test-secret-of-at-least-thirty-two-bytes!' }] })
+  for (const [header, why] of [['X-Forwarded-Access-Token', /forwarding header/], ['Proxy-Authorization', /hop-by-hop/], ['X-Bouncer-Token', /reserved/], ['x_token', /"_"/]] as const) {
+    const p = problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(header) } }))
+    t.match(p.join('\n'), new RegExp(`auth\\.jwt\\.header.*${why.source}`), header)
+  }
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt('X-Access-Token') } })), [], 'an ordinary header')
+  t.same(problemsOf(() => createConfig({ ...base, server: { trust_forwarded_headers: true }, auth: { jwt: jwt('X-Forwarded-Access-Token') } })), [], 'forwarding headers trusted: kept')
+  t.same(problemsOf(() => createConfig({ ...base, server: { reserved_headers: ['x-internal-*'] }, auth: { jwt: jwt('X-Internal-Token') } })).length, 1, 'a configured reserved prefix')
 })

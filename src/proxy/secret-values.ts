@@ -191,9 +191,10 @@ const FORMS_MAX = 4096
 const FORMS_MAX_CHARS = 8 * 1024 * 1024
 let formsChars = 0
 const forms = new Map<string, readonly string[]>()
-// Derived forms (below) for values up to this length: tokens, keys, passwords. A longer value
-// (a document in a body field) is cut as itself and its parts.
-const DERIVE_MAX = 4096
+// Derived forms (below) from this many characters of a value's parts, in order: every token,
+// key and password of a header (a 6 KB JWT, an 8 KB Cookie header), not all of a 64 KB body
+// field a client can make new on every request (it is cut as itself and its parts).
+const DERIVE_BUDGET = 16384
 function formsOf (v: string): readonly string[] {
   let f = forms.get(v)
   if (f === undefined) {
@@ -214,15 +215,16 @@ function formsOf (v: string): readonly string[] {
       }
       if (part.length >= MIN_PART && part !== v) all.push(part)
     }
-    if (v.length <= DERIVE_MAX) {
-      const seen = new Set(all)
-      for (const d of derivedForms(v, all)) if (!seen.has(d)) { seen.add(d); all.push(d) }
-    }
+    const seen = new Set(all)
+    for (const d of derivedForms(v, all)) if (!seen.has(d)) { seen.add(d); all.push(d) }
     let chars = 0
     for (const x of all) chars += x.length
-    if (forms.size >= FORMS_MAX || formsChars + chars > FORMS_MAX_CHARS) { forms.clear(); formsChars = 0 }
-    // Values too large to keep are worked out each time (a 64 KB body field, rare).
-    if (chars <= FORMS_MAX_CHARS / 16) { forms.set(v, all); formsChars += chars }
+    // Values too large to keep are worked out each time (a 64 KB body field, rare), and make
+    // no room either: they would evict every token's forms for nothing.
+    if (chars <= FORMS_MAX_CHARS / 16) {
+      if (forms.size >= FORMS_MAX || formsChars + chars > FORMS_MAX_CHARS) { forms.clear(); formsChars = 0 }
+      forms.set(v, all); formsChars += chars
+    }
     f = all
   }
   return f
@@ -242,21 +244,31 @@ const BASIC = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i
  */
 function derivedForms (v: string, parts: readonly string[]): string[] {
   const out: string[] = []
-  const plain = [...parts]
-  const basic = BASIC.exec(v)
+  // What to derive from: the value and its parts (the value first), as many as DERIVE_BUDGET
+  // characters hold, and what Basic credentials decode to.
+  const from: string[] = []
+  let budget = DERIVE_BUDGET
+  for (const p of parts) {
+    if (p.length > budget) continue
+    budget -= p.length
+    from.push(p)
+  }
+  const basic = v.length <= DERIVE_BUDGET ? BASIC.exec(v) : null
   if (basic !== null) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     // Only what decodes to user:password text with a password (a stray base64 blob is not
     // quoted decoded, and "alice:" alone is a user name).
     if (colon >= 0 && colon < decoded.length - 1 && !decoded.includes('\uFFFD') && !/[\u0000-\u001f]/.test(decoded)) {
-      if (decoded.length >= MIN_VALUE) plain.push(decoded)
       const password = decoded.slice(colon + 1)
-      if (password.length >= MIN_PART) plain.push(password)
+      for (const d of [decoded, password]) {
+        if (d.length < (d === decoded ? MIN_VALUE : MIN_PART)) continue
+        out.push(d)
+        from.push(d)
+      }
     }
   }
-  for (const p of plain) {
-    if (p !== v && !parts.includes(p)) out.push(p)
+  for (const p of from) {
     const jwt = JWT.exec(p)
     if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
     const encoded = queryEscape(p)

@@ -213,3 +213,16 @@ t.test('the scrubber\'s derived forms (review, session 53): only a real JWT is s
   t.equal(scrub('retry with p=correct+horse+battery', input({ authorization: basic })), 'retry with p=[erased]')
   t.equal(scrub('user alice: not found', input({ authorization: `Basic ${Buffer.from('alice:').toString('base64')}` })), 'user alice: not found', 'no password: nothing derived')
 })
+
+t.test('derived forms of long values (review of the fixes, session 53): a 6 KB JWT and an 8 KB Cookie header keep theirs', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = (headers: Record<string, string>) => ({ attributes: { request: { http: { headers } } } })
+  const payload = Buffer.from(JSON.stringify({ sub: 'alice', groups: Array.from({ length: 300 }, (_, i) => `group-${i}`) })).toString('base64url')
+  const jwt = `eyJhbGciOiJSUzI1NiJ9.${payload}.c2lnbmF0dXJlLW9mLWEtbG9uZy10b2tlbg`
+  t.ok(jwt.length > 4096)
+  t.equal(scrub.result(`payload ${payload}`, input({ authorization: `Bearer ${jwt}` })), 'payload [erased]', 'the payload segment of a long token')
+  const session = 'sess/ion+value=='
+  const cookie = `${Array.from({ length: 200 }, (_, i) => `_ga${i}=GA1.2.${1000000 + i}`).join('; ')}; sid=${session}`
+  t.ok(cookie.length > 4096)
+  t.equal(scrub(`redirect /cb?s=${encodeURIComponent(session)}`, input({ cookie })), 'redirect /cb?s=[erased]', 'the URL form of a cookie value in a long header')
+})

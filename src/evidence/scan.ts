@@ -39,7 +39,9 @@ const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERA
 
 // Values that are credentials whatever their name.
 type SchemeReading = 'any' | 'token' | 'none'
-const TOKEN_LIKE = /^(?=[^\s]*[0-9+/=_.~-])[A-Za-z0-9+/=_.~-]{16,}$/
+// 16 or more token characters (percent-escapes too) with a digit or a symbol, or of 20 or more
+// with both cases: no word of a sentence.
+const TOKEN_LIKE = /^(?:(?=\S*[0-9+/=_.~%-])[A-Za-z0-9+/=_.~%-]{16,}|(?=\S*[a-z])(?=\S*[A-Z])[A-Za-z]{20,})$/
 const AUTH_SCHEME = /^(?:bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+(\S{8,})/i
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
@@ -190,7 +192,7 @@ function scanParams (text: string, queryOnly: boolean, location: string, fields:
  * an auth scheme followed by a word is a credential. A policy's result is prose and structure
  * the policy chose: "Bearer credentials required" is a sentence, and `token: {valid: true}` is
  * what it made of a token, so there an auth scheme counts only before a token-like word, and a
- * credential name only over a leaf.
+ * credential name only over a leaf or a list of them.
  */
 interface TreeReading { readonly schemes: SchemeReading; readonly containersAreValues: boolean }
 const REQUEST_TREE: TreeReading = { schemes: 'any', containersAreValues: true }
@@ -215,7 +217,7 @@ function scanTree (v: unknown, base: string, fields: NameMatcher, out: Credentia
     const at = base + '/' + escapePointer(name)
     if (fields(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
         !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim()))) &&
-        (reading.containersAreValues || x === null || typeof x !== 'object')) {
+        (reading.containersAreValues || x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((e) => e === null || typeof e !== 'object')))) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue
     }

@@ -162,3 +162,13 @@ t.test('results are read as prose and structure (review, session 53): sentences 
   const big = { input: { attributes: { request: { http: { path: '/r', headers: {} } } }, parsed_body: { items: Array.from({ length: 6000 }, (_, i) => ({ n: i })) } }, result: { reason: `echo ${jwt}` } }
   t.same(scanEvent(big).map((h) => h.location), ['/result/reason'])
 })
+
+t.test('results (review of the fixes, session 53): a credential name over a list of values is a finding; opaque tokens after a scheme are too', async (t) => {
+  const hits = (result: unknown) => scanEvent({ input: { attributes: { request: { http: { path: '/r', headers: {} } } } }, result }).map((h) => h.location)
+  t.same(hits({ password: ['hunter2-hunter2'] }), ['/result/password'])
+  t.same(hits({ api_key: ['k3y-0123456789', 'k3y-abcdef'] }), ['/result/api_key'])
+  t.same(hits({ token: [{ valid: true }] }), [], 'a list of what the policy made of tokens')
+  t.same(hits({ reason: 'Bearer abc%2Bdefghijklmnop%3D' }), ['/result/reason'], 'percent-escapes')
+  t.same(hits({ reason: 'Bearer QWErtyUIOpasdfGHJKlzxcVBNm' }), ['/result/reason'], 'letters of both cases')
+  t.same(hits({ reason: 'Bearer authentication required' }), [], 'a sentence')
+})

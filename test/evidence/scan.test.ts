@@ -147,7 +147,7 @@ t.test('the rest of a result is scanned too: a credential-shaped string anywhere
 })
 
 t.test('results are read as prose and structure (review, session 53): sentences with a scheme word, cut values with punctuation, token objects are no finding; lists and strings are read', async (t) => {
-  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJvYg'
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLWJvYg'  // security-gate: allow-secret
   const hits = (result: unknown, shadow?: unknown) => scanEvent({ input: { attributes: { request: { http: { path: '/r', headers: {} } } } }, result, ...(shadow === undefined ? {} : { shadow: { result: shadow } }) }).map((h) => h.location)
   for (const reason of ['Token signature invalid', 'Basic authentication is not allowed here', 'Bearer credentials required', 'Bearer [erased], expected a JWT', 'token [erased]: expired', 'Bearer [erased]…']) {
     t.same(hits({ allow: false, reason }), [], reason)

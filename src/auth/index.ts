@@ -91,6 +91,7 @@ function cacheEntrySize (token: string): number {
 }
 
 // JWKS keys tried for one token when several match its header.
+// The config allows as many static keys of one alg without kid (MAX_STATIC_KEYS_WITHOUT_KID).
 const MAX_CANDIDATE_KEYS = 8
 
 /** RFC 6750's `"Bearer" 1*SP b64token`, RFC 9110's OWS around a value: spaces and tabs only. A
@@ -260,8 +261,8 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
             // Claims fail only after the signature verified (this is the signer's key), and a
             // disallowed alg or a bad token fails for every key: final. A key that cannot be used
             // (its type, an import error) is one bad key in the set: the next is tried.
-            if (inner instanceof joseErrors.JWTClaimValidationFailed || inner instanceof joseErrors.JWTExpired ||
-                inner instanceof joseErrors.JOSEAlgNotAllowed || inner instanceof joseErrors.JWSInvalid || inner instanceof joseErrors.JWTInvalid) throw inner
+            if (inner instanceof joseErrors.JWTClaimValidationFailed || inner instanceof joseErrors.JWTExpired || inner instanceof joseErrors.JOSEAlgNotAllowed ||
+                inner instanceof joseErrors.JWSInvalid || inner instanceof joseErrors.JWTInvalid) throw inner
           }
         }
         throw new joseErrors.JWSSignatureVerificationFailed()

@@ -12,6 +12,9 @@ import { coerce, leaves, schemaAt, schemaOfDocumentPath } from './leaves.js'
 import { MIN_HASH_KEY_BYTES } from '../masking/actions.js'
 import { droppedRequestHeader } from '../proxy/headers.js'
 
+/** The most static keys of one alg without kid (src/auth tries them in turn; MAX_CANDIDATE_KEYS there). */
+export const MAX_STATIC_KEYS_WITHOUT_KID = 8
+
 export class ConfigError extends BouncerError {
   readonly problems: readonly string[]
   constructor (problems: string[]) {
@@ -352,6 +355,11 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (jwt.enabled && !jwt.jwks_url && jwt.keys.length === 0) {
     p.push(`${where('auth.jwt')}: enabled but neither jwks_url nor keys is set`)
   }
+  // Keys a token without kid may have been signed with are tried in turn, a few at most (each
+  // try is a signature check a forged token can ask for): more of one alg need kids.
+  const kidless = new Map<string, number>()
+  for (const k of jwt.keys) if (k.kid === undefined && (k.jwk as { kid?: unknown } | undefined)?.kid === undefined) kidless.set(k.alg, (kidless.get(k.alg) ?? 0) + 1)
+  for (const [alg, n] of kidless) if (n > MAX_STATIC_KEYS_WITHOUT_KID) p.push(`${where('auth.jwt.keys')}: ${n} ${alg} keys without kid; at most ${MAX_STATIC_KEYS_WITHOUT_KID} (give the others a kid, as the tokens they sign name it)`)
   jwt.keys.forEach((k, i) => {
     const material = (['pem', 'pem_file', 'jwk', 'secret', 'secret_file'] as const).filter((f) => k[f] !== undefined)
     if (material.length !== 1) p.push(`${where(`auth.jwt.keys.${i}`)}: needs exactly one of pem, pem_file, jwk, secret, secret_file (has ${material.length})`)
@@ -360,8 +368,10 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
     if (!hmac && material.some((m) => m === 'secret' || m === 'secret_file')) p.push(`${where(`auth.jwt.keys.${i}`)}: ${k.alg} needs a public key (pem, pem_file or jwk)`)
   })
   if (jwt.algorithms?.some((a) => a.toLowerCase() === 'none')) p.push(`${where('auth.jwt.algorithms')}: "none" is never accepted`)
-  // The proxy port authenticates the request the upstream gets (Envoy's headers, on ext_authz, are not filtered).
-  const dropped = jwt.enabled && c.mode !== 'ext_authz'
+  // The proxy port authenticates the request the upstream gets (Envoy's headers, on ext_authz,
+  // are not filtered: with an ext_authz listener beside the proxy port, such a header may be
+  // meant for Envoy's requests alone).
+  const dropped = jwt.enabled && c.mode !== 'ext_authz' && !c.ext_authz.grpc.enabled && !c.ext_authz.http.enabled
     ? droppedRequestHeader(jwt.header, { trustForwarded: c.server.trust_forwarded_headers, underscores: c.server.underscore_headers, reserved: c.server.reserved_headers })
     : undefined
   if (dropped !== undefined) p.push(`${where('auth.jwt.header')}: ${JSON.stringify(jwt.header)} is ${dropped}: removed from every request before authentication, so no token would ever be found`)

@@ -149,11 +149,13 @@ const defaultReserved = compileReserved()
  * "missing" (X-Forwarded-Access-Token, oauth2-proxy's, without trusted forwarding headers).
  */
 export function droppedRequestHeader (name: string, opts: { trustForwarded: boolean; underscores: 'drop' | 'keep'; reserved: readonly string[] }): string | undefined {
-  const n = name.toLowerCase()
+  // With underscores kept, "_" is read as "-" for these checks, as upstreamRequestHeaders reads it.
+  const lower = name.toLowerCase()
+  if (opts.underscores === 'drop' && lower.includes('_')) return 'a name with "_", dropped (server.underscore_headers: drop)'
+  const n = lower.replaceAll('_', '-')
   if (HOP_BY_HOP.has(n) || n === 'expect') return 'a hop-by-hop header'
   if (compileReserved(opts.reserved)(n)) return 'reserved (x-bouncer-* or server.reserved_headers)'
   if (!opts.trustForwarded && (n.startsWith(X_FORWARDED) || CLIENT_FORWARDING.has(n))) return 'a forwarding header, dropped unless server.trust_forwarded_headers'
-  if (opts.underscores === 'drop' && n.includes('_')) return 'a name with "_", dropped (server.underscore_headers: drop)'
   return undefined
 }
 

@@ -331,4 +331,16 @@ t.test('auth.jwt.header naming a header the request view drops is refused (revie
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt('X-Access-Token') } })), [], 'an ordinary header')
   t.same(problemsOf(() => createConfig({ ...base, server: { trust_forwarded_headers: true }, auth: { jwt: jwt('X-Forwarded-Access-Token') } })), [], 'forwarding headers trusted: kept')
   t.same(problemsOf(() => createConfig({ ...base, server: { reserved_headers: ['x-internal-*'] }, auth: { jwt: jwt('X-Internal-Token') } })).length, 1, 'a configured reserved prefix')
+  // Review of the fixes: with underscores kept, "_" reads as "-"; an ext_authz listener beside
+  // the proxy port reads Envoy's headers unfiltered, so the header may be meant for it.
+  t.match(problemsOf(() => createConfig({ ...base, server: { underscore_headers: 'keep' }, auth: { jwt: jwt('x_forwarded_access_token') } })).join('\n'), /forwarding header/)
+  t.same(problemsOf(() => createConfig({ ...base, ext_authz: { grpc: { enabled: true } }, auth: { jwt: jwt('X-Forwarded-Access-Token') } })), [], 'an ext_authz listener beside the proxy port')
+})
+
+t.test('auth.jwt.keys: at most 8 keys of one alg without kid (each is a signature check a forged token can ask for)', async (t) => {
+  const key = (i: number, kid?: string) => ({ alg: 'HS256', secret: `secret-number-${i}-of-at-least-thirty-two-bytes!`, ...(kid === undefined ? {} : { kid }) })
+  const jwt = (keys: unknown[]) => ({ enabled: true, keys })
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 8 }, (_, i) => key(i))) } })), [])
+  t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => key(i))) } })).join('\n'), /auth\.jwt\.keys.*9 HS256 keys without kid; at most 8/)
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt([...Array.from({ length: 8 }, (_, i) => key(i)), key(8, 'k8'), key(9, 'k9')]) } })), [], 'the others with a kid')
 })

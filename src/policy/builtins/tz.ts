@@ -78,6 +78,8 @@ function tzifZone (name: string): Zone | null {
 const zones = new Map<string, Zone>()
 const MAX_ZONES = 256
 
+const UTC_NAMES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/UCT', 'UCT', 'Etc/Greenwich', 'Greenwich', 'Etc/GMT0', 'GMT0', 'Etc/GMT+0', 'Etc/GMT-0', '+00:00'])
+
 /**
  * What zone answers depend on besides the policy and its input: the process zone ("Local"),
  * where zone files are read ($ZONEINFO, the system tzdata's version) and ICU's zone data (the
@@ -93,7 +95,10 @@ export function zoneScope (): string {
       break
     } catch {}
   }
-  return JSON.stringify([Intl.DateTimeFormat().resolvedOptions().timeZone, process.env.ZONEINFO ?? '', tzdata, process.versions.tz ?? ''])
+  // One spelling for UTC (TZ unset, "UTC", "Etc/UTC", "GMT"...): pods alike in fact share a scope.
+  const local = Intl.DateTimeFormat().resolvedOptions().timeZone
+  const zone = UTC_NAMES.has(local) ? 'UTC' : local
+  return JSON.stringify([zone, process.env.ZONEINFO ?? '', tzdata, process.versions.tz ?? ''])
 }
 
 /** Forgets loaded zones (tests: after changing $ZONEINFO or the zone sources). */

@@ -207,7 +207,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   function staticCandidates (header: { kid?: string; alg?: string }): StaticKey[] {
     const candidates = staticKeys.filter((k) => k.alg === header.alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid))
     const exact = header.kid === undefined ? candidates : candidates.filter((k) => k.kid === header.kid)
-    return (exact.length ? exact : candidates).slice(0, MAX_CANDIDATE_KEYS)
+    // Keys without kid first: the config allows MAX_CANDIDATE_KEYS of them per alg, and all are tried.
+    const pick = exact.length ? exact : candidates
+    return [...pick.filter((k) => k.kid === undefined), ...pick.filter((k) => k.kid !== undefined)].slice(0, MAX_CANDIDATE_KEYS)
   }
 
   async function verify (token: string): Promise<Verified> {

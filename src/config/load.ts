@@ -358,7 +358,8 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   // Keys a token without kid may have been signed with are tried in turn, a few at most (each
   // try is a signature check a forged token can ask for): more of one alg need kids.
   const kidless = new Map<string, number>()
-  for (const k of jwt.keys) if (k.kid === undefined && (k.jwk as { kid?: unknown } | undefined)?.kid === undefined) kidless.set(k.alg, (kidless.get(k.alg) ?? 0) + 1)
+  // A kid inside a JWK counts only as a string (src/auth reads it so).
+  for (const k of jwt.keys) if (k.kid === undefined && typeof (k.jwk as { kid?: unknown } | undefined)?.kid !== 'string') kidless.set(k.alg, (kidless.get(k.alg) ?? 0) + 1)
   for (const [alg, n] of kidless) if (n > MAX_STATIC_KEYS_WITHOUT_KID) p.push(`${where('auth.jwt.keys')}: ${n} ${alg} keys without kid; at most ${MAX_STATIC_KEYS_WITHOUT_KID} (give the others a kid, as the tokens they sign name it)`)
   jwt.keys.forEach((k, i) => {
     const material = (['pem', 'pem_file', 'jwk', 'secret', 'secret_file'] as const).filter((f) => k[f] !== undefined)

@@ -39,9 +39,9 @@ const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERA
 
 // Values that are credentials whatever their name.
 type SchemeReading = 'any' | 'token' | 'none'
-// 16 or more token characters (percent-escapes too) with a digit or a symbol, or of 20 or more
-// with both cases: no word of a sentence.
-const TOKEN_LIKE = /^(?:(?=\S*[0-9+/=_.~%-])[A-Za-z0-9+/=_.~%-]{16,}|(?=\S*[a-z])(?=\S*[A-Z])[A-Za-z]{20,})$/
+// 16 or more token characters (percent-escapes too) with a digit or a symbol, or 20 or more
+// letters of both cases that are not words run together (ExpiredSignatureError).
+const TOKEN_LIKE = /^(?:(?=\S*[0-9+/=_.~%-])[A-Za-z0-9+/=_.~%-]{16,}|(?!(?:[A-Z][a-z]+)+$)(?=\S*[a-z])(?=\S*[A-Z])[A-Za-z]{20,})$/
 const AUTH_SCHEME = /^(?:bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+(\S{8,})/i
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
@@ -198,6 +198,11 @@ interface TreeReading { readonly schemes: SchemeReading; readonly containersAreV
 const REQUEST_TREE: TreeReading = { schemes: 'any', containersAreValues: true }
 const RESULT_TREE: TreeReading = { schemes: 'token', containersAreValues: false }
 
+/** A value a credential name holds as a credential: not null, a boolean or what a logger left. */
+function isCredentialLeaf (e: unknown): boolean {
+  return e !== null && e !== undefined && typeof e !== 'boolean' && !(typeof e === 'string' && REDACTED.has(e.trim()))
+}
+
 /** Walk a parsed query or body (or a result) for credential field names and credential-shaped values. */
 function scanTree (v: unknown, base: string, fields: NameMatcher, out: CredentialHit[], budget: { n: number }, depth = 0, reading: TreeReading = REQUEST_TREE, skip?: ReadonlySet<string>): void {
   if (budget.n-- <= 0 || depth > 16) return
@@ -217,7 +222,7 @@ function scanTree (v: unknown, base: string, fields: NameMatcher, out: Credentia
     const at = base + '/' + escapePointer(name)
     if (fields(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
         !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim()))) &&
-        (reading.containersAreValues || x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((e) => e === null || typeof e !== 'object')))) {
+        (reading.containersAreValues || x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((e) => e === null || typeof e !== 'object') && x.some(isCredentialLeaf)))) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue
     }

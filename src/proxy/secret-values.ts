@@ -246,13 +246,18 @@ function derivedForms (v: string, parts: readonly string[]): string[] {
   const out: string[] = []
   // What to derive from: the value and its parts (the value first), as many as DERIVE_BUDGET
   // characters hold, and what Basic credentials decode to.
+  // The parts first (they hold the value's characters; charged for the value too, a 12 KB
+  // header left its own token unread), then the value itself if room is left (a password with
+  // spaces is encoded whole).
   const from: string[] = []
   let budget = DERIVE_BUDGET
-  for (const p of parts) {
+  for (let i = parts.length > 1 ? 1 : 0; i < parts.length; i++) {
+    const p = parts[i]!
     if (p.length > budget) continue
     budget -= p.length
     from.push(p)
   }
+  if (parts.length > 1 && v.length <= budget) from.push(v)
   const basic = v.length <= DERIVE_BUDGET ? BASIC.exec(v) : null
   if (basic !== null) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')

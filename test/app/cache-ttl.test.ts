@@ -31,10 +31,13 @@ t.test('the cache scope holds the process time zone and the zone data: pods on o
   process.env.TZ = 'UTC'
   const utc = evaluationScope(config.policy)
   t.equal(evaluationScope(config.policy), utc, 'the same settings, the same scope')
-  for (const same of ['Etc/UTC', 'GMT', 'Etc/Universal']) {
+  for (const same of ['Etc/UTC', 'Zulu', 'Etc/Universal']) {
     process.env.TZ = same
     t.equal(evaluationScope(config.policy), utc, `${same}: UTC spelt otherwise, the same scope`)
   }
+  // GMT is UTC's offset under another name, which time.format prints: a scope of its own.
+  process.env.TZ = 'GMT'
+  t.not(evaluationScope(config.policy), utc, 'GMT: another abbreviation, another scope')
   process.env.TZ = 'Asia/Tokyo'
   const tokyo = evaluationScope(config.policy)
   t.not(tokyo, utc, 'another process zone, another scope')

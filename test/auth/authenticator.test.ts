@@ -270,3 +270,11 @@ t.test('a JWKS key that cannot be used is one bad key among the candidates: the 
   const auth = await open(t, { jwks_url: url })
   t.equal((await bearer(auth, await good.sign({ sub: 'good' }))).identity?.sub, 'good')
 })
+
+t.test('a token without kid is tried against every static key without kid the config allows, keys with a kid after them', async (t) => {
+  const secret = (i: number) => `rotation-secret-number-${i}-of-thirty-two-bytes`
+  const keys = [{ alg: 'HS256', kid: 'named', secret: secret(99) }, ...Array.from({ length: 8 }, (_, i) => ({ alg: 'HS256', secret: secret(i) }))]
+  const auth = await open(t, { keys })
+  const enc = (s: string) => new TextEncoder().encode(s)
+  t.equal((await bearer(auth, await signWith(enc(secret(7)), 'HS256', { sub: 'k7' }))).identity?.sub, 'k7', 'the eighth key without kid, behind one with a kid')
+})

@@ -343,4 +343,8 @@ t.test('auth.jwt.keys: at most 8 keys of one alg without kid (each is a signatur
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 8 }, (_, i) => key(i))) } })), [])
   t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => key(i))) } })).join('\n'), /auth\.jwt\.keys.*9 HS256 keys without kid; at most 8/)
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt([...Array.from({ length: 8 }, (_, i) => key(i)), key(8, 'k8'), key(9, 'k9')]) } })), [], 'the others with a kid')
+  // A kid inside a JWK counts only as a string, as the authenticator reads it.
+  const oct = (i: number, kid: unknown) => ({ alg: 'HS256', jwk: { kty: 'oct', k: Buffer.from(`secret-number-${i}-of-at-least-thirty-two-bytes!`).toString('base64url'), kid } })
+  t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => oct(i, i))) } })).join('\n'), /9 HS256 keys without kid/, 'numeric JWK kids are no kids')
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => oct(i, `k${i}`))) } })), [], 'string JWK kids are')
 })

@@ -172,3 +172,11 @@ t.test('results (review of the fixes, session 53): a credential name over a list
   t.same(hits({ reason: 'Bearer QWErtyUIOpasdfGHJKlzxcVBNm' }), ['/result/reason'], 'letters of both cases')
   t.same(hits({ reason: 'Bearer authentication required' }), [], 'a sentence')
 })
+
+t.test('results (third review, session 53): error names after a scheme word and lists of booleans or nulls are no finding', async (t) => {
+  const hits = (result: unknown) => scanEvent({ input: { attributes: { request: { http: { path: '/r', headers: {} } } } }, result }).map((h) => h.location)
+  for (const reason of ['Token ExpiredSignatureError', 'Bearer InsufficientScopeError', 'Basic AuthenticationFailed']) t.same(hits({ reason }), [], reason)
+  t.same(hits({ token: [true, false] }), [])
+  t.same(hits({ secret: [null] }), [])
+  t.same(hits({ token: ['[erased]', null] }), [])
+})

@@ -226,3 +226,12 @@ t.test('derived forms of long values (review of the fixes, session 53): a 6 KB J
   t.ok(cookie.length > 4096)
   t.equal(scrub(`redirect /cb?s=${encodeURIComponent(session)}`, input({ cookie })), 'redirect /cb?s=[erased]', 'the URL form of a cookie value in a long header')
 })
+
+t.test('derived forms of a 12 KB header (third review, session 53): the header\'s own length is not charged to the budget its parts share', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = (headers: Record<string, string>) => ({ attributes: { request: { http: { headers } } } })
+  const payload = Buffer.from(JSON.stringify({ sub: 'alice', groups: Array.from({ length: 700 }, (_, i) => `group-${i}`) })).toString('base64url')
+  const jwt = `eyJhbGciOiJSUzI1NiJ9.${payload}.c2lnbmF0dXJlLW9mLWEtbG9uZy10b2tlbg`
+  t.ok(jwt.length > 8192 && jwt.length < 16384)
+  t.equal(scrub.result(`payload ${payload}`, input({ authorization: `Bearer ${jwt}` })), 'payload [erased]')
+})

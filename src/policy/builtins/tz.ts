@@ -78,7 +78,9 @@ function tzifZone (name: string): Zone | null {
 const zones = new Map<string, Zone>()
 const MAX_ZONES = 256
 
-const UTC_NAMES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/UCT', 'UCT', 'Etc/Greenwich', 'Greenwich', 'Etc/GMT0', 'GMT0', 'Etc/GMT+0', 'Etc/GMT-0', '+00:00'])
+// Spellings of UTC whose zone is named "UTC" too (GMT, Greenwich, GMT0 are abbreviated "GMT":
+// time.format says so, so they keep their own scope).
+const UTC_NAMES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/UCT', 'UCT'])
 
 /**
  * What zone answers depend on besides the policy and its input: the process zone ("Local"),
@@ -96,9 +98,15 @@ export function zoneScope (): string {
     } catch {}
   }
   // One spelling for UTC (TZ unset, "UTC", "Etc/UTC", "GMT"...): pods alike in fact share a scope.
-  const local = Intl.DateTimeFormat().resolvedOptions().timeZone
+  const local = localZoneName()
   const zone = UTC_NAMES.has(local) ? 'UTC' : local
   return JSON.stringify([zone, process.env.ZONEINFO ?? '', tzdata, process.versions.tz ?? ''])
+}
+
+/** The process zone as Intl names it; UTC where it names none (a POSIX TZ string such as
+ *  "UTC0", which Go's time.Local reads as UTC too when no zone file has that name). */
+function localZoneName (): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC'
 }
 
 /** Forgets loaded zones (tests: after changing $ZONEINFO or the zone sources). */
@@ -123,7 +131,7 @@ export function loadZone (name: string): Zone {
   if (name === '' || name === 'UTC') return UTC
   let z = zones.get(name)
   if (z === undefined) {
-    const iana = name === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : name
+    const iana = name === 'Local' ? localZoneName() : name
     if (name !== 'Local' && !isSafeZoneName(name)) throw new InvalidZoneNameError(name)
     if (iana === 'UTC') z = UTC
     else {

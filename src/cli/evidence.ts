@@ -92,7 +92,7 @@ export async function main (argv: string[], io: CliIo = processIo): Promise<numb
   const bad = !report.integrity.complete || report.privacy.events_with_credentials > 0
   const summary = `${report.summary.decisions} decisions from ${report.period.from} to ${report.period.to}; ` +
     `${report.integrity.complete ? 'the record is complete' : 'the record is NOT complete'}; ` +
-    `${report.privacy.events_with_credentials === 0 ? 'no credentials in the logged inputs' : `credentials found in ${report.privacy.events_with_credentials} events`}\n`
+    `${report.privacy.events_with_credentials === 0 ? 'no credentials in the logged inputs or results' : `credentials found in ${report.privacy.events_with_credentials} events`}\n`
   if (out === '-') {
     io.stdout(renderEvidence(report, formats[0]!))
     io.stderr(`bouncer evidence: ${summary}`)

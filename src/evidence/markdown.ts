@@ -41,7 +41,7 @@ export function renderMarkdown (r: EvidenceReport, opts: MarkdownOptions = {}): 
   const i = r.integrity
   out.push(`# Decision-log evidence: ${r.period.from} to ${r.period.to}\n`)
   out.push(`**${i.complete ? 'Complete' : 'NOT COMPLETE'}** · ${r.summary.decisions} decisions · ${r.summary.subjects} subjects · ${r.summary.revisions} policy revisions · ` +
-    `${r.privacy.events_with_credentials === 0 ? 'no credentials in logged inputs' : `**credentials found in ${r.privacy.events_with_credentials} events**`}\n`)
+    `${r.privacy.events_with_credentials === 0 ? 'no credentials in logged inputs or results' : `**credentials found in ${r.privacy.events_with_credentials} events**`}\n`)
   out.push(`Generated ${r.generated_at} by ${r.generator} from ${r.input.paths.map(code).join(', ')} (${r.input.files.length} file(s)).  `)
   out.push(`Report SHA-256 (canonical JSON without \`digest\`): \`${r.digest?.value ?? ''}\`\n`)
 

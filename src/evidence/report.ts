@@ -630,7 +630,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
     .sort((a, b) => b.count - a.count || a.pointer.localeCompare(b.pointer))
   const credRows = [...credKinds].map(([k, count]) => { const [kind, location] = k.split('\u0000') as [string, string]; return { kind, location, count } }).sort((a, b) => b.count - a.count)
   const privacyStatement = (withCredentials === 0
-    ? `No credential header, cookie or token was found in the ${scanned} logged decision event(s) scanned (request headers, the query string of the path and of URL-valued headers such as referer, parsed_query, parsed_body, the verified token claims (identity) and request body texts of the input, and the headers the decisions set).`
+    ? `No credential header, cookie or token was found in the ${scanned} logged decision event(s) scanned (request headers, the query string of the path and of URL-valued headers such as referer, parsed_query, parsed_body, the verified token claims (identity) and request body texts of the input, and the decisions logged: the headers they set and the rest of their results).`
     : `CREDENTIALS FOUND: ${withCredentials} of ${scanned} logged decision event(s) hold a credential (${credRows.slice(0, 5).map((r) => `${r.kind} ×${r.count}`).join(', ')}${credRows.length > 5 ? ', ...' : ''}). The values are not copied into this report; fix the erasure settings (decision_logs.erase_headers, decision_logs.erase_query_params) and handle the stored logs as secret.`) +
     ` ${maskedResponses} response(s) were masked by the decision's mask rules.`
 

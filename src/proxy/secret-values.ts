@@ -67,7 +67,7 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
     if (message.length < MIN_VALUE) return message
     const values = valuesOf(input)
     if (values.length === 0 || cleanTexts.get(message)?.has(values) === true) return message
-    if (holdsAny(message, values, 0)) return cut(message, longestFirst(values))
+    if (holdsAny(message, values, 0, shortestOf(values))) return cut(message, longestFirst(values))
     if (cleanTexts.size >= FORMS_MAX) cleanTexts.clear()
     let seen = cleanTexts.get(message)
     if (seen === undefined) cleanTexts.set(message, seen = new WeakSet())
@@ -84,7 +84,7 @@ export function compileSecretScrubber (config: BouncerConfig): SecretScrubber {
     if (shared !== undefined && cleanResults.get(shared)?.has(values) === true) return value
     // Strings shorter than any value cannot hold one.
     if (!hasString(value, MIN_VALUE, 0)) return value
-    if (holdsAny(value, values, 0)) return cutDeep(value, longestFirst(values), 0)
+    if (holdsAny(value, values, 0, shortestOf(values))) return cutDeep(value, longestFirst(values), 0)
     if (shared !== undefined) {
       let seen = cleanResults.get(shared)
       if (seen === undefined) cleanResults.set(shared, seen = new WeakSet())
@@ -121,9 +121,21 @@ function truncatedRun (s: string, v: string, from: number): [number, number] | n
   return null
 }
 
+/**
+ * The shortest string that can hold a value or the start of one (HEAD characters, truncatedRun):
+ * shorter strings of a result (its keys, "alice") are passed over unread (review, session 53: each
+ * derived form is one more search per string).
+ */
+function shortestOf (values: readonly string[]): number {
+  let min = HEAD
+  for (const x of values) if (x.length < min) min = x.length
+  return min
+}
+
 /** Whether a string (or key) of `v` holds one of the values or the start of one; a number one exactly. */
-function holdsAny (v: unknown, values: readonly string[], depth: number): boolean {
+function holdsAny (v: unknown, values: readonly string[], depth: number, shortest: number): boolean {
   if (typeof v === 'string') {
+    if (v.length < shortest) return false
     for (const x of values) if (v.includes(x) || truncatedRun(v, x, 0) !== null) return true
     return false
   }
@@ -131,9 +143,9 @@ function holdsAny (v: unknown, values: readonly string[], depth: number): boolea
   if (v === null || typeof v !== 'object') return false
   // Deeper than any result should be: taken as holding one, and cut whole (cutDeep).
   if (depth > MAX_DEPTH) return true
-  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth)
-  if (Array.isArray(v)) { for (const x of v) if (holdsAny(x, values, depth + 1)) return true; return false }
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (holdsAny(k, values, depth) || holdsAny(x, values, depth + 1)) return true
+  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth, shortest)
+  if (Array.isArray(v)) { for (const x of v) if (holdsAny(x, values, depth + 1, shortest)) return true; return false }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (holdsAny(k, values, depth, shortest) || holdsAny(x, values, depth + 1, shortest)) return true
   return false
 }
 
@@ -155,7 +167,7 @@ function cutDeep (v: unknown, values: readonly string[], depth: number): unknown
   if (v === null || typeof v !== 'object') return v
   if (depth > MAX_DEPTH) return ERASED
   // A number read exactly (a JSON.rawJSON): a leaf, erased whole if it holds a value.
-  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth) || values.includes(rawJsonText(v)) ? ERASED : v
+  if (isRawJson(v)) return holdsAny(rawJsonText(v), values, depth, 0) || values.includes(rawJsonText(v)) ? ERASED : v
   if (Array.isArray(v)) {
     let copy: unknown[] | null = null
     for (let i = 0; i < v.length; i++) {
@@ -276,8 +288,9 @@ function derivedForms (v: string, parts: readonly string[]): string[] {
   for (const p of from) {
     const jwt = JWT.exec(p)
     if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
+    // Not when it holds `p` itself ("Bearer <jwt>" → "Bearer+<jwt>"): cutting `p` cuts it.
     const encoded = queryEscape(p)
-    if (encoded !== p) out.push(encoded)
+    if (encoded !== p && !encoded.includes(p)) out.push(encoded)
   }
   return out
 }

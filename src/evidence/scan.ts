@@ -203,6 +203,14 @@ function isCredentialLeaf (e: unknown): boolean {
   return e !== null && e !== undefined && typeof e !== 'boolean' && !(typeof e === 'string' && REDACTED.has(e.trim()))
 }
 
+/** Whether the value of a member with a credential name is one, as `reading` reads the tree. */
+function holdsCredential (x: unknown, reading: TreeReading): boolean {
+  if (!isCredentialLeaf(x)) return false
+  if (!Array.isArray(x)) return reading.containersAreValues || typeof x !== 'object'
+  if (x.every((e) => typeof e === 'string' && REDACTED.has(e.trim()))) return false
+  return reading.containersAreValues || (x.every((e) => e === null || typeof e !== 'object') && x.some(isCredentialLeaf))
+}
+
 /** Walk a parsed query or body (or a result) for credential field names and credential-shaped values. */
 function scanTree (v: unknown, base: string, fields: NameMatcher, out: CredentialHit[], budget: { n: number }, depth = 0, reading: TreeReading = REQUEST_TREE, skip?: ReadonlySet<string>): void {
   if (budget.n-- <= 0 || depth > 16) return
@@ -220,9 +228,7 @@ function scanTree (v: unknown, base: string, fields: NameMatcher, out: Credentia
     if (skip?.has(name) === true) continue
     const x = v[name]
     const at = base + '/' + escapePointer(name)
-    if (fields(name) && x !== null && x !== undefined && typeof x !== 'boolean' && !(typeof x === 'string' && REDACTED.has(x.trim())) &&
-        !(Array.isArray(x) && x.every((e) => typeof e === 'string' && REDACTED.has(e.trim()))) &&
-        (reading.containersAreValues || x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((e) => e === null || typeof e !== 'object') && x.some(isCredentialLeaf)))) {
+    if (fields(name) && holdsCredential(x, reading)) {
       out.push({ location: at, kind: `field ${name.toLowerCase()}` })
       continue
     }

@@ -276,6 +276,32 @@ t.test('a control plane that refuses every upload (400) after taking some: nothi
   t.ok((await verifyReceived(t, cp)).ok)
 })
 
+t.test('a receiver that recovers as the probe arrives: the refused record is sent once more and delivered, not declared', async (t) => {
+  // A clean-clone CI run (session 53): the record's last refusal came while the receiver refused
+  // everything, the probe found it recovered, and the record was declared dropped though it would
+  // now be taken. Here the receiver recovers exactly at the probe.
+  let refusing = false
+  const cp = await startControlPlane({
+    refuse: (raw) => {
+      if (!refusing || raw === '[]') return false
+      const seqs = (JSON.parse(raw) as Array<{ seq: number }>).map((e) => e.seq)
+      if (seqs.length === 1 && seqs[0] === 2) { refusing = false; return false } // the probe: seq 2, taken before
+      return true
+    },
+  })
+  t.teardown(() => cp.close())
+  const lg = await logger(t, cp, { min_delay_seconds: 0.01, max_delay_seconds: 0.02 })
+  record(lg, 0, 2)
+  await waitFor(() => cp.decisions().length === 2 && lg.status().pending_events === 0, 10000, 'the first two delivered')
+  refusing = true
+  record(lg, 2, 3)
+  await waitFor(() => lg.status().pending_events === 0, 10000, 'delivered after the recovery')
+  t.equal(lg.status().dropped, 0, 'nothing declared dropped')
+  t.same([...new Set(cp.events().map((e) => e.seq))], [1, 2, 3], 'seq 3 delivered (the probe re-sent seq 2)')
+  t.notOk(cp.events().some((e) => e.drop !== undefined), 'no drop marker')
+  t.ok((await verifyReceived(t, cp)).ok)
+})
+
 t.test('a receiver that takes an empty batch but refuses every record (after taking some): nothing is declared dropped', async (t) => {
   // Second review, session 52: the empty batch as proof let such a receiver (a schema change)
   // have every record declared and every marker dropped. The probe re-sends a line it took.

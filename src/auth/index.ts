@@ -172,6 +172,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       maxAgeMs: cfg.jwks_cache_seconds * 1000,
       cooldownMs: cfg.jwks_cooldown_seconds * 1000,
       timeoutMs: cfg.jwks_timeout_seconds * 1000,
+      maxStaleMs: cfg.jwks_max_stale_seconds * 1000,
       dispatcher,
       onFetch: deps.onJwksFetch,
     })
@@ -298,7 +299,8 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     const hit = cache?.get(token)
     if (hit) {
       // A JWKS-verified entry holds while the key set is the one it was verified with; static keys never change.
-      if (hit.expMs + toleranceMs > Date.now() && (hit.gen === STATIC || hit.gen === jwks!.generation)) {
+      // An expired set (jwks_max_stale_seconds) vouches for nothing: verified again, which fails until a fetch succeeds.
+      if (hit.expMs + toleranceMs > Date.now() && (hit.gen === STATIC || (hit.gen === jwks!.generation && !jwks!.expired))) {
         // Hits do not ask the JWKS for keys: keep it refreshing, or a removed key would go unnoticed.
         if (hit.gen !== STATIC) jwks!.refreshIfStale()
         deps.onResult?.('verified')
@@ -327,6 +329,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       if (!jwks) return { status: 'OK', static_keys: staticKeys.length }
       const err = jwks.lastError
       if (err && jwks.fetchedAt === 0) return { status: 'WARN', message: err.message }
+      if (jwks.expired) return { status: 'WARN', message: `no JWKS: the one fetched at ${new Date(jwks.fetchedAt).toISOString()} is older than auth.jwt.jwks_max_stale_seconds and tokens verified by it are refused${err ? `: ${err.message}` : ''}` }
       if (err) return { status: 'WARN', message: `using a JWKS fetched at ${new Date(jwks.fetchedAt).toISOString()}: ${err.message}` }
       return { status: 'OK', jwks_fetched_at: jwks.fetchedAt ? new Date(jwks.fetchedAt).toISOString() : null, last_verified_at: lastOk ? new Date(lastOk).toISOString() : null }
     },

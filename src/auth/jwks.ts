@@ -2,6 +2,8 @@
 // (the stale set keeps serving while a refresh runs, and after one fails) and on demand when
 // a token names an unknown `kid`; either way at most one fetch per `cooldownMs`, counted from
 // the last attempt, so neither unknown kids nor an IdP outage make every request refetch.
+// With `maxStaleMs`, a set that old (no fetch succeeded since) is not used: tokens then fail
+// as they do before the first fetch.
 // (Reviewed against jose's createRemoteJWKSet: see the README's library table.)
 // `generation` counts the distinct key sets fetched, so whoever remembers a verification can
 // tell (with one comparison) that the keys it was made with may have gone.
@@ -15,6 +17,8 @@ export interface JwksOptions {
   maxAgeMs: number
   cooldownMs: number
   timeoutMs: number
+  /** After this long without a successful fetch the set is no longer used (0 or absent: no limit). */
+  maxStaleMs?: number
   dispatcher?: Agent
   maxBytes?: number
   onFetch?: (outcome: 'ok' | 'error', error?: Error) => void
@@ -49,6 +53,15 @@ export class RemoteJwks {
   get fetchedAt (): number { return this.#fetchedAt }
   /** Incremented each time a fetch returns keys that differ from the previous set's (0 before the first). */
   get generation (): number { return this.#set?.generation ?? 0 }
+  /**
+   * The set is older than maxStaleMs: no refetch has succeeded for that long (an unreachable
+   * IdP). It verifies nothing more until a fetch succeeds, so a key the IdP has since removed
+   * (a compromised key, say) is not trusted for ever by whoever can keep the IdP out of reach.
+   */
+  get expired (): boolean {
+    const max = this.#opts.maxStaleMs ?? 0
+    return max > 0 && this.#set !== undefined && this.#now() - this.#fetchedAt > max
+  }
 
   /** Fetch now (deduplicated). Rejects with BOUNCER_ERR_AUTH_JWKS_FETCH. */
   refresh (): Promise<void> {
@@ -107,8 +120,8 @@ export class RemoteJwks {
 
   /** As resolver(), with the generation of the set the resolver belongs to. */
   async current (): Promise<JwksSnapshot> {
-    if (!this.#set) {
-      // No set yet and the last attempt failed within the cooldown: fail now, do not refetch.
+    if (!this.#set || this.expired) {
+      // No usable set and the last attempt failed within the cooldown: fail now, do not refetch.
       if (this.#lastError && !this.#inflight && this.#coolingDown()) throw this.#lastError
       await this.refresh()
     } else this.refreshIfStale()

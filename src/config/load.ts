@@ -355,6 +355,10 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (jwt.enabled && !jwt.jwks_url && jwt.keys.length === 0) {
     p.push(`${where('auth.jwt')}: enabled but neither jwks_url nor keys is set`)
   }
+  // Shorter than the refresh period, the set would expire before it is refetched, each time.
+  if (jwt.jwks_max_stale_seconds > 0 && jwt.jwks_max_stale_seconds < jwt.jwks_cache_seconds) {
+    p.push(`${where('auth.jwt.jwks_max_stale_seconds')}: must be 0 (no limit) or at least auth.jwt.jwks_cache_seconds (${jwt.jwks_cache_seconds})`)
+  }
   // Keys a token without kid may have been signed with are tried in turn, a few at most (each
   // try is a signature check a forged token can ask for): more of one alg need kids.
   const kidless = new Map<string, number>()

@@ -38,9 +38,10 @@ function signWith (key: CryptoKey | Uint8Array, alg: string, claims: Record<stri
 
 /** A JWKS endpoint on loopback serving `state.keys`, counting fetches. */
 async function idp (t: Test, keys: JWK[]) {
-  const state = { keys, fetches: 0 }
+  const state = { keys, fetches: 0, down: false }
   const server = createServer((_req, res) => {
     state.fetches++
+    if (state.down) { res.writeHead(503); res.end(); return }
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ keys: state.keys }))
   })
@@ -138,6 +139,45 @@ t.test('a cached token stops verifying once its key leaves the JWKS, even when o
   const again = (await bearer(auth, byK1)).identity
   t.equal((await bearer(auth, byK1)).identity, again, '...and cached again')
   t.equal(again?.sub, 'alice')
+})
+
+t.test('jwks_max_stale_seconds: past it without a successful fetch, the last set verifies nothing (cached tokens included) until the IdP answers again', async (t) => {
+  const k1 = await keyPair('RS256', 'k1')
+  const server = await idp(t, [k1.jwk])
+  const auth = await open(t, { jwks_url: server.url, jwks_cache_seconds: 1, jwks_cooldown_seconds: 0, jwks_max_stale_seconds: 1 })
+  const token = await k1.sign({ sub: 'alice' }, { exp: '2h' })
+  const id = (await bearer(auth, token)).identity
+  t.equal(id?.sub, 'alice')
+  t.equal(auth.status().status, 'OK')
+
+  server.state.down = true // the IdP becomes unreachable (and k1 might have been retired there)
+  await new Promise((resolve) => setTimeout(resolve, 1200)) // past jwks_max_stale_seconds
+  t.same(await bearer(auth, token), { error: 'jwks_unavailable' }, 'a cached token is verified again, and the expired set is not used')
+  const fresh = await k1.sign({ sub: 'bob' }, { exp: '2h' })
+  t.same(await bearer(auth, fresh), { error: 'jwks_unavailable' }, 'nor for a new token')
+  const st = auth.status()
+  t.equal(st.status, 'WARN')
+  t.match(st.message, /older than auth\.jwt\.jwks_max_stale_seconds.*HTTP 503/)
+
+  server.state.down = false
+  t.equal((await bearer(auth, token)).identity?.sub, 'alice', 'a successful fetch makes the set usable again')
+  t.equal(auth.status().status, 'OK')
+})
+
+t.test('without jwks_max_stale_seconds (the default) the last set keeps verifying while the IdP is down', async (t) => {
+  const k1 = await keyPair('RS256', 'k1')
+  const server = await idp(t, [k1.jwk])
+  const auth = await open(t, { jwks_url: server.url, jwks_cache_seconds: 1, jwks_cooldown_seconds: 0 })
+  const token = await k1.sign({ sub: 'alice' }, { exp: '2h' })
+  t.equal((await bearer(auth, token)).identity?.sub, 'alice')
+  server.state.down = true
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  const fresh = await k1.sign({ sub: 'bob' }, { exp: '2h' })
+  t.equal((await bearer(auth, fresh)).identity?.sub, 'bob', 'a stale set still verifies')
+  const fetches = server.state.fetches
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.ok(server.state.fetches > 1 && fetches > 1, 'and a refetch was tried')
+  t.match(auth.status().message, /using a JWKS fetched at/)
 })
 
 t.test('an oct JWK is an HMAC secret: the same 32-byte minimum as `secret`', async (t) => {

@@ -348,3 +348,14 @@ t.test('auth.jwt.keys: at most 8 keys of one alg without kid (each is a signatur
   t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => oct(i, i))) } })).join('\n'), /9 HS256 keys without kid/, 'numeric JWK kids are no kids')
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => oct(i, `k${i}`))) } })), [], 'string JWK kids are')
 })
+
+t.test('auth.jwt.jwks_max_stale_seconds: 0 (no limit) or at least jwks_cache_seconds', async (t) => {
+  const jwt = (extra: Record<string, unknown>) => ({ enabled: true, jwks_url: 'https://idp.example/jwks', ...extra })
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({}) } })), [], 'unset: no limit')
+  t.equal(createConfig({ ...base, auth: { jwt: jwt({}) } }).auth.jwt.jwks_max_stale_seconds, 0)
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 3600 }) } })), [])
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 300 }) } })), [], 'equal to the default refresh period')
+  t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 60 }) } })).join('\n'),
+    /auth\.jwt\.jwks_max_stale_seconds.*at least auth\.jwt\.jwks_cache_seconds \(300\)/)
+  t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: -1 }) } })).join('\n'), /jwks_max_stale_seconds/)
+})

@@ -473,7 +473,8 @@ export class DecisionLogger {
    * drop_oldest: delete old segments until `need` more bytes fit, and chain a drop marker.
    * The marker declares everything after the last delivered event up to the last one deleted:
    * that covers earlier drops too, so a declaration lost with a deleted marker is not lost from
-   * the chain (its count is carried into the new one). Returns whether segments were dropped
+   * the chain (its count is carried into the new one, and its range too where events after it
+   * were delivered: the new one then starts where the lost one did). Returns whether segments were dropped
    * and their marker chained ('marked'), or its write failed ('failed': declared later, see
    * declare()).
    */
@@ -481,6 +482,7 @@ export class DecisionLogger {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
+    let carriedFrom: { seq: number; prevHash: string } | null = null
     let failure: unknown = null
     try {
       while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
@@ -489,6 +491,7 @@ export class DecisionLogger {
         last = r
         decisions += r.decisions
         carried += r.carried
+        if (r.carriedFrom !== null && (carriedFrom === null || r.carriedFrom.seq < carriedFrom.seq)) carriedFrom = r.carriedFrom
       }
     } catch (e) {
       // A segment could not be read (dropOldest changes nothing then): the ones dropped before
@@ -500,11 +503,14 @@ export class DecisionLogger {
       return 'none'
     }
     const delivered = this.spool.delivered
+    // A lost marker's range is declared again: the delivered head may have moved past it
+    // (events after it delivered, the marker itself not), and the range would go undeclared.
+    const from = carriedFrom !== null && carriedFrom.seq <= delivered.seq ? carriedFrom : { seq: delivered.seq + 1, prevHash: delivered.hash }
     this.lose('spool_full', decisions)
-    this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
+    this.deps.log?.warn({ from_seq: from.seq, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     const declared = this.declare({
-      reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
-      from_prev_hash: delivered.hash, to_hash: last.toHash,
+      reason: 'spool_full', from_seq: from.seq, to_seq: last.toSeq, count: decisions + carried,
+      from_prev_hash: from.prevHash, to_hash: last.toHash,
     })
     if (failure !== null) throw failure
     return declared ? 'marked' : 'failed'

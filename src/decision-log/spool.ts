@@ -128,6 +128,10 @@ export interface DroppedSegment {
   /** Sum of `count` of undelivered drop markers deleted with it: losses they declared that
    * must now be declared again by the next marker. */
   carried: number
+  /** Of those markers, where the earliest declared range began (and the hash before it): the
+   * next marker must declare from there, not only from the last delivered event, which may
+   * have moved past that range since (records after it delivered, the marker not). */
+  carriedFrom: { seq: number; prevHash: string } | null
 }
 
 // A drop marker line (chain.ts layout; a marker's members after the chain fields are
@@ -559,12 +563,19 @@ export class Spool {
     // and lines still queued. Only on overflow, so reading here is acceptable.
     let decisions = 0
     let carried = 0
+    let carriedFrom: DroppedSegment['carriedFrom'] = null
     const count = (text: string): void => {
       for (const line of text.split('\n')) {
         const prefix = parseChainPrefix(line)
         if (prefix === null || prefix.seq <= this.ackedHead.seq) continue
         if (MARKER_LINE.test(line)) {
-          try { carried += Number((JSON.parse(line) as { drop: { count: number } }).drop.count) || 0 } catch { /* unreadable marker */ }
+          let drop: Partial<DropDeclaration> | undefined
+          try { drop = (JSON.parse(line) as { drop: Partial<DropDeclaration> }).drop } catch { /* unreadable marker */ }
+          carried += Number(drop?.count) || 0
+          const from = drop?.from_seq
+          if (Number.isSafeInteger(from) && typeof drop?.from_prev_hash === 'string' && (carriedFrom === null || from! < carriedFrom.seq)) {
+            carriedFrom = { seq: from!, prevHash: drop.from_prev_hash }
+          }
         } else decisions++
       }
     }
@@ -586,7 +597,7 @@ export class Spool {
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
     if (this.writtenHead.seq < victim.lastSeq) this.writtenHead = this.ackedHead
     this.markState()
-    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried }
+    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried, carriedFrom }
   }
 
   /** Write what is queued, fsync (unless the policy is "never"), close the files and save the

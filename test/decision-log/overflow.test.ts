@@ -70,6 +70,53 @@ t.test('drop_oldest: oldest events dropped a segment at a time, counted, declare
   t.equal(silent.break?.reason, 'gap')
 })
 
+t.test('drop_oldest: a lost drop marker is declared again from where it began, though events after its range were delivered since', async (t) => {
+  // The sequence a control plane accepting some uploads produced (review, session 54): segments
+  // dropped and declared by marker M1; the uploader then delivers events after the dropped
+  // range but not M1; M1's segment is dropped in turn. The next marker declared from the
+  // delivered head only, so M1's range went undeclared and the receiver's untouched copy
+  // failed verify-log as removed records.
+  const dir = tempDir(t)
+  const cp = await startControlPlane()
+  t.teardown(() => cp.close())
+  const lg = new DecisionLogger({
+    spool_dir: join(dir, 'spool'), service_url: cp.url, min_delay_seconds: 0.02, max_delay_seconds: 0.05,
+    overflow: 'drop_oldest', upload_size_limit_bytes: 1024, ...LIMITS,
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  let n = 0
+  const record = (): void => { t.equal(lg.record({ path: 'envoy/authz/allow', input: sampleInput(n++), result: true }), undefined) }
+  for (let i = 0; i < 5; i++) record()
+  await waitFor(() => lg.status().pending_events === 0, 5000, 'first events delivered')
+
+  cp.failWith = 503
+  while (lg.status().dropped === 0) record() // the first drop: marker M1
+  const m1 = lg.status().dropped
+  for (let i = 0; i < 3; i++) record()
+  // One upload is taken (events after M1's range, before M1: a batch holds ~1 KB), then none.
+  const taken = new Promise<void>((resolve) => { cp.onBatch = () => { cp.failWith = 503; cp.onBatch = null; resolve() } })
+  const before = lg.status().delivered
+  cp.failWith = null
+  await taken
+  // Its answer taken too: events dropped while it is in flight would be delivered and counted lost.
+  await waitFor(() => lg.status().delivered > before, 5000, 'the upload acknowledged')
+  t.notOk(cp.events().some((e) => e.drop !== undefined), 'M1 itself was not delivered')
+  while (lg.status().dropped < m1 + 60) record() // M1's segment goes too
+  cp.failWith = null
+  await waitFor(() => lg.status().pending_events === 0, 15000, 'drained')
+
+  const st = lg.status()
+  const markers = cp.events().filter((e) => e.drop !== undefined)
+  t.equal(markers.reduce((k, m) => k + (m.drop.count as number), 0), st.dropped, 'the delivered markers declare every loss once')
+  t.equal(cp.decisions().length + st.dropped, n, 'delivered + dropped = recorded')
+  const file = join(dir, 'received.jsonl')
+  writeFileSync(file, cp.exportJsonl())
+  const v = await verifyLog(file)
+  t.ok(v.ok, `the receiver's copy verifies${v.break ? `: ${v.break.message}` : ''}`)
+  t.equal(v.break, undefined)
+})
+
 t.test('backpressure: record() refuses once full, nothing is dropped, and accepts again after delivery', async (t) => {
   const dir = tempDir(t)
   const cp = await startControlPlane()

@@ -11,11 +11,14 @@ export class BodyLimit extends Transform {
   #seen = 0
   readonly #limit: number
   readonly #aborted: (() => boolean) | undefined
-  /** `aborted`: asked when the source ends; true fails the body (a reset stream is no end). */
-  constructor (limit: number, aborted?: () => boolean) {
+  readonly #expected: number | undefined
+  /** `aborted`: asked when the source ends; true fails the body (a reset stream is no end).
+   *  `expected`: the content-length; a body that ends shorter fails too. */
+  constructor (limit: number, aborted?: () => boolean, expected?: number) {
     super()
     this.#limit = limit
     this.#aborted = aborted
+    this.#expected = expected
   }
 
   override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -26,6 +29,7 @@ export class BodyLimit extends Transform {
 
   override _flush (cb: TransformCallback): void {
     if (this.#aborted?.() === true) cb(new Error('the client aborted the request body'))
+    else if (this.#expected !== undefined && this.#seen !== this.#expected) cb(new Error(`the request body ended after ${this.#seen} of its ${this.#expected} bytes`))
     else cb()
   }
 }

@@ -183,7 +183,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     })
     // A reset stream stops the upstream request at once (while the decision is pending, before
     // it is sent), as a closed HTTP/1.1 connection does.
-    if (h2) req.once('aborted', () => x.gone())
+    if (h2) {
+      req.once('aborted', () => x.gone())
+      if ((req as unknown as Http2ServerRequest).aborted) x.gone()
+    }
     const te = req.headers['transfer-encoding']
     const clHeader = req.headers['content-length']
     const contentLength = clHeader === undefined ? undefined : Number(clHeader)
@@ -238,10 +241,14 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // JSON), but it is not held to the JSON rules: not JSON, or too large, it goes on unparsed.
     let parsedBody: unknown
     let body: Readable | Buffer | null = null
-    // HTTP/2: a stream reset mid-body still ends the request ('aborted', then 'end'): a body that
-    // ends so must fail, not reach the upstream as complete (bodies without a content-length;
-    // undici refuses one shorter than its content-length by itself).
+    // HTTP/2: a stream reset mid-body still ends the request ('aborted', then 'end'), and one
+    // nghttp2 resets for sending less than its content-length ends with no bytes at all: a body
+    // that ends so must fail, not reach the upstream as complete. undici does not refuse a body
+    // of 0 bytes under a content-length (it sent `content-length: 0`), so the length is checked
+    // here. (HTTP/1.1's parser never ends a body short of its content-length.)
     const aborted = (): boolean => (req as IncomingMessage).aborted
+    const h2 = isHttp2(req as ProxyRequest)
+    const bodyCheck = (): BodyLimit => new BodyLimit(maxBody, aborted, chunked ? undefined : contentLength)
     // The request view (what the upstream gets) is built first: the body is judged by the
     // content type the upstream will see. `Connection: content-type` drops it from the view, and
     // an upstream that reads a body without a content type as JSON (FastAPI, Go) would read a
@@ -279,6 +286,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
           x.outcome = 'client_aborted'; res.destroy(); return
         }
         if (prefix.complete) {
+          if (contentLength !== undefined && prefix.body.length !== contentLength) { x.outcome = 'client_aborted'; res.destroy(); return }
           body = prefix.body
           const parsed = parseStrictJson(prefix.body, 128)
           if (parsed.ok) parsedBody = parsed.value
@@ -290,15 +298,15 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
         } else {
           if (declaredJson && pb.over_limit === 'reject') { req.resume(); return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') }
           body = replay(prefix.chunks, req as IncomingMessage)
-          if (chunked) body = body.pipe(new BodyLimit(maxBody, aborted))
+          if (chunked || h2) body = body.pipe(bodyCheck())
         }
       }
     }
     // (a gRPC call's messages stay on the request: grpc.ts streams them to the upstream; no
     // server.max_body_bytes for a stream of messages that may rightly last for hours)
     if (body === null && hasBody && !grpcCall) {
-      if (chunked) {
-        const limit = new BodyLimit(maxBody, aborted)
+      if (chunked || h2) {
+        const limit = bodyCheck()
         pipe(req, limit, () => {})
         body = limit
       } else {

@@ -158,3 +158,47 @@ t.test('a body cut short by a reset never reaches the upstream as complete', asy
   t.same(up.requests.map((r) => `${r.url} ${r.body.toString()}`), [], 'the HTTP/1.1 upstream received no complete request')
   t.same(grpcUp.calls.filter((c) => c.complete).map((c) => c.path), [], 'the gRPC upstream saw no call end cleanly')
 })
+
+/** HEADERS, then one DATA frame that ends the stream: nghttp2 resets a stream whose DATA differs from its content-length. */
+async function endShort (port: number, headers: Array<[string, string]>, data: Buffer): Promise<void> {
+  const sock = tcp(port, '127.0.0.1')
+  sock.on('data', () => {})
+  sock.on('error', () => {})
+  await new Promise((resolve) => sock.once('connect', resolve))
+  const END_STREAM = 1
+  sock.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, hpack(headers)), frame(DATA, END_STREAM, 1, data)]))
+  await sleep(200)
+  sock.destroy()
+}
+
+t.test('a body shorter than its content-length (the stream reset for it) never reaches the upstream, not even as an empty body', async (t) => {
+  // Review, session 54: the stream ended with 0 bytes, and undici sent the POST with
+  // content-length: 0, a complete request the upstream handled, while the bouncer logged
+  // client_aborted.
+  const up = await startUpstream()
+  const b = await startBouncer({
+    upstream: up.url, rego: { 'p.rego': ALLOW },
+    config: { server: { http2: { cleartext: true } }, policy: { parsed_body: { enabled: true, max_bytes: 8 } } },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const base: Array<[string, string]> = [[':method', 'POST'], [':scheme', 'http'], [':authority', 'api.local']]
+  await endShort(b.port, [...base, [':path', '/text'], ['content-type', 'text/plain'], ['content-length', '20']], Buffer.from('abc'))
+  await endShort(b.port, [...base, [':path', '/no-type'], ['content-length', '50']], Buffer.from('abc'))
+  // parsed_body: within max_bytes (read whole), and over it (streamed on after its first bytes).
+  await endShort(b.port, [...base, [':path', '/json'], ['content-type', 'application/json'], ['content-length', '6']], Buffer.from('{}'))
+  await endShort(b.port, [...base, [':path', '/json-long'], ['content-type', 'application/json'], ['content-length', '40']], Buffer.from('{"a": "0123456789"}'))
+  await sleep(300)
+  t.same(up.requests.map((r) => `${r.url} ${JSON.stringify(r.body.toString())}`), [], 'the upstream received no request')
+
+  // A body of its declared length goes through as before.
+  const s = h2connect(b.url)
+  t.teardown(() => s.close())
+  const got = await new Promise<number>((resolve) => {
+    const st = s.request({ ':method': 'POST', ':path': '/whole', 'content-type': 'text/plain', 'content-length': '3' })
+    st.on('response', (h) => resolve(Number(h[':status'])))
+    st.resume()
+    st.end('abc')
+  })
+  t.equal(got, 200)
+  t.same(up.requests.map((r) => `${r.url} ${r.body.toString()}`), ['/whole abc'])
+})

@@ -568,10 +568,16 @@ export class ChainChecker {
     for (const g of p.gaps) this.openGap(base, g)
     for (const x of p.declared.startingIn(-Infinity, Infinity)) base.declared.add(x)
     // The front's seqs lie below the base's: they fill free room only, never pushing out the
-    // base's newest hashes (which re-sent records of its latest part need).
-    for (const [q, h] of p.seen) {
-      if (base.seen.size >= RING) break
-      if (!base.seen.has(q)) base.seen.set(q, h)
+    // base's newest hashes (which re-sent records of its latest part need). The front's newest
+    // go in first: they lie just below the join, where a batch re-sent across it lands (its
+    // oldest were taken first, and kept, before).
+    const room = RING - base.seen.size
+    if (room > 0) {
+      const entries = [...p.seen]
+      for (let i = entries.length - 1, added = 0; i >= 0 && added < room; i--) {
+        const [q, h] = entries[i]!
+        if (!base.seen.has(q)) { base.seen.set(q, h); added++ }
+      }
     }
     base.records += p.records
     base.decisions += p.decisions

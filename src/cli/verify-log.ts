@@ -18,7 +18,10 @@ export const spec: CommandSpec = {
     'markers are listed, not breaks, but the record is then not complete. An export whose first\n' +
     'record is not seq 1 is checked from there on (NOT ANCHORED): chain exports by comparing its\n' +
     'first prev_hash with the previous export\'s head hash.\n' +
-    'Exit status: 0 chain intact and complete, 1 chain broken, 2 usage or read error,\n' +
+    'Exit status: 0 chain intact and complete from its first record (an export that starts\n' +
+    'after seq 1 says NOT ANCHORED and exits 0 too: daily exports do; compare its first prev_hash\n' +
+    'with the previous export\'s head hash, or pass --json and check "anchored"),\n' +
+    '1 chain broken, 2 usage or read error,\n' +
     '3 chain intact but drop markers declare lost decisions, 4 an export with no records\n' +
     '(nothing was verified; a spool whose records were all delivered is 0).',
   flags: {

@@ -5,7 +5,7 @@
 import type { Outcome } from './outcome.js'
 
 export const CHANGE_KINDS = [
-  'allow-to-deny', 'deny-to-allow', 'to-error', 'from-error', 'error-code', 'status', 'body', 'headers', 'mask', 'cache-ttl',
+  'allow-to-deny', 'deny-to-allow', 'to-error', 'from-error', 'error-code', 'status', 'body', 'headers', 'mask', 'cache-ttl', 'metadata',
 ] as const
 
 export type ChangeKind = typeof CHANGE_KINDS[number]
@@ -18,9 +18,10 @@ export const CHANGE_TITLES: Readonly<Record<ChangeKind, string>> = Object.freeze
   'error-code': 'error → another error',
   status: 'status changed',
   body: 'denial body changed',
-  headers: 'headers changed (headers, response_headers, remove_headers)',
+  headers: 'headers changed (headers, response_headers, remove_headers; ext_authz: also query_parameters_to_remove)',
   mask: 'mask changed',
   'cache-ttl': 'cache_ttl changed',
+  metadata: 'dynamic_metadata changed (ext_authz)',
 })
 
 const NONE: readonly ChangeKind[] = Object.freeze([])
@@ -41,6 +42,7 @@ export function compareOutcomes (baseline: Outcome, candidate: Outcome): readonl
   if (baseline.headers !== candidate.headers) (out ??= []).push('headers')
   if (baseline.mask !== candidate.mask) (out ??= []).push('mask')
   if (baseline.cacheTtl !== candidate.cacheTtl) (out ??= []).push('cache-ttl')
+  if (baseline.metadata !== candidate.metadata) (out ??= []).push('metadata')
   return out ?? NONE
 }
 

@@ -8,7 +8,7 @@ import { isBouncerError } from '../errors.js'
 import { loadPolicyFromPath, type LoadedPolicy } from '../policy/load.js'
 import { compileInputView, inputBytes } from '../proxy/projection.js'
 import { compileReads } from './incomplete.js'
-import { outcomeOfResult, type Outcome } from './outcome.js'
+import { outcomeOfResult, type DecisionMode, type Outcome } from './outcome.js'
 
 export interface Judge {
   /** The path as given and the revision the loader computed (content hash for Rego). */
@@ -24,9 +24,10 @@ export interface Judge {
   readonly viewKey: string
   /** What the evaluator is given for `input` (the projection, serialised canonically). */
   textOf (input: unknown): string
-  /** The decision for a text from textOf (of this judge, or one with the same viewKey). */
-  decideText (text: string): Outcome
-  decide (input: unknown): Outcome
+  /** The decision for a text from textOf (of this judge, or one with the same viewKey), read
+   *  under the contract of the mode the event was recorded in. */
+  decideText (text: string, mode: DecisionMode): Outcome
+  decide (input: unknown, mode: DecisionMode): Outcome
   /** Evaluations run, and decisions taken from the memo instead. */
   readonly stats: { evaluations: number; memoHits: number }
 }
@@ -49,7 +50,7 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
   const view = compileInputView(policy.inputPaths)
   const evaluate = policy.evaluate
   const stats = { evaluations: 0, memoHits: 0 }
-  const evaluateText = (text: string): Outcome => {
+  const evaluateText = (text: string, mode: DecisionMode): Outcome => {
     stats.evaluations++
     let result: unknown
     try {
@@ -58,19 +59,21 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
       const code = isBouncerError(e) ? e.code : 'BOUNCER_ERR_POLICY_EVAL'
       return { kind: 'error', code, message: (e as Error).message }
     }
-    return outcomeOfResult(result)
+    return outcomeOfResult(result, mode)
   }
   // The decision cache's reasoning (src/proxy/engine.ts): a deterministic policy decides the
   // same for the same projected input, so each distinct projection is evaluated once. Not for
   // policies that read the clock or random numbers, nor over the whole input (the request id
   // alone makes every text distinct).
-  const memo = policy.cacheable && !view.whole ? new Map<string, Outcome>() : null
-  const decideText = memo === null
+  // One memo per mode: the same result reads differently under the two contracts.
+  const memos = policy.cacheable && !view.whole ? { proxy: new Map<string, Outcome>(), ext_authz: new Map<string, Outcome>() } : null
+  const decideText = memos === null
     ? evaluateText
-    : (text: string): Outcome => {
+    : (text: string, mode: DecisionMode): Outcome => {
+        const memo = memos[mode]
         let o = memo.get(text)
         if (o !== undefined) { stats.memoHits++; return o }
-        o = evaluateText(text)
+        o = evaluateText(text, mode)
         if (memo.size >= MEMO_ENTRIES) memo.clear()
         memo.set(text, o)
         return o
@@ -84,7 +87,7 @@ export async function loadJudge (path: string, opts: JudgeOptions): Promise<Judg
     viewKey: view.whole ? '*' : JSON.stringify([...policy.inputPaths!].map((p) => [...p]).sort()),
     textOf: (input) => view.text(input),
     decideText,
-    decide: (input) => decideText(view.text(input)),
+    decide: (input, mode) => decideText(view.text(input), mode),
     stats,
   }
 }

@@ -9,7 +9,7 @@ import type { Finding, FindingKind } from '../evidence/index.js'
 import { CHANGE_KINDS, compareOutcomes, type ChangeKind } from './compare.js'
 import { alteredPointers, pathOfPointer, pointerOf } from './incomplete.js'
 import { loadJudge, type Judge } from './judge.js'
-import { outcomeOfEvent, type Outcome } from './outcome.js'
+import { modeOfEvent, outcomeOfEvent, type Outcome } from './outcome.js'
 import { readDecisions, type ReadProgress } from './records.js'
 import { exampleOf, Tally, type ChangeGroup, type Example } from './tally.js'
 
@@ -138,17 +138,19 @@ export async function replay (opts: ReplayOptions): Promise<ReplayReport> {
     const input = ev.input
     let before: Outcome
     let after: Outcome
+    // An ext_authz listener's event is read under opa-envoy-plugin's contract, as it was decided.
+    const mode = modeOfEvent(ev)
     if (baseline === null) {
       before = outcomeOfEvent(ev)
-      after = candidate.decide(input)
+      after = candidate.decide(input, mode)
     } else if (sameView) {
       // Both read the same input paths: project and serialise the input once.
       const text = candidate.textOf(input)
-      before = baseline.decideText(text)
-      after = candidate.decideText(text)
+      before = baseline.decideText(text, mode)
+      after = candidate.decideText(text, mode)
     } else {
-      before = baseline.decide(input)
-      after = candidate.decide(input)
+      before = baseline.decide(input, mode)
+      after = candidate.decide(input, mode)
     }
     const kinds = compareOutcomes(before, after)
     const altered = alteredPointers(ev, baseline === null)
@@ -267,6 +269,11 @@ export function failures (r: ReplayReport, kinds: ReadonlySet<string>): string[]
   }
   if (kinds.has('input-incomplete') && r.totals.input_incomplete > 0) out.push(`input-incomplete: ${r.totals.input_incomplete}`)
   if (kinds.has('incomplete-record') && !r.integrity.complete) out.push('incomplete-record')
+  // Whatever kinds are asked for, a gate that replayed nothing, or left out records whose content
+  // no longer matches their hash (the one record a change would flip, edited), cannot vouch
+  // for the candidate (review, session 54: both exited 0).
+  if (kinds.size > 0 && r.totals.evaluated === 0) out.push('nothing-replayed')
+  if (kinds.size > 0 && r.log.edited_left_out > 0) out.push(`edited-records-left-out: ${r.log.edited_left_out}`)
   return out
 }
 

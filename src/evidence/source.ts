@@ -6,8 +6,7 @@
 //   - an export file: JSON lines (the file sink), lines that are JSON arrays (one upload batch
 //     per line), or JSON arrays spread over any number of lines (a control plane's gzip'd
 //     upload bodies saved as received, pretty-printed or not); any of them gzip'd;
-//   - a directory of such files, read in the order of their first seqs (then by name), as
-//     verify-log checks them: upload batches named by id do not sort as they were sent.
+//   - a directory of such files, read in name order.
 // A spool is read as one state of it (openLogInput): its segments are opened while state.json
 // stays the same, and read through those descriptors up to the size they had, so a logger that
 // delivers, deletes and appends meanwhile changes nothing in the answer.
@@ -19,7 +18,7 @@ import { createReadStream } from 'node:fs'
 import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
-import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib'
+import { createGunzip } from 'node:zlib'
 import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
 import { SEGMENT_RE, STATE_FILE } from '../decision-log/spool.js'
 import { bouncerError } from '../errors.js'
@@ -77,35 +76,7 @@ export function openLogInput (path: string): LogInput {
     throw bouncerError('BOUNCER_ERR_EVIDENCE_INPUT', path,
       'no decision-log files in this directory (a spool has seg-*.jsonl and state.json; exports end in .jsonl, .ndjson, .json, .log or .gz)')
   }
-  return { path, kind: 'export', files: files.length < 2 ? files : byFirstSeq(files), anchor: null, instanceId: null, stateError: null }
-}
-
-/** Export files in the order of their first records' seqs, files that begin at the same seq (or
- * show none) in name order. Read in name order, batches named by upload id came far out of order:
- * a batch re-sent by the logger (at-least-once) then met its first copy more than the checker's
- * window of hashes back, and an intact log was reported as not complete. */
-function byFirstSeq (files: InputFile[]): InputFile[] {
-  return files.map((f, i) => ({ f, i, seq: firstSeqOf(f.path) })).sort((a, b) => a.seq - b.seq || a.i - b.i).map((x) => x.f)
-}
-
-const HEAD_BYTES = 64 * 1024
-
-/** The seq of a file's first record, looked for in its first 64 KiB (gunzipped as far as they
- * go); Infinity when none shows. Records begin with their seq (the logger writes it first). */
-function firstSeqOf (path: string): number {
-  let head: Buffer
-  try {
-    const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
-    try {
-      const buf = Buffer.alloc(HEAD_BYTES)
-      head = buf.subarray(0, readSync(fd, buf, 0, HEAD_BYTES, 0))
-    } finally { closeSync(fd) }
-    // The first 8 KiB of a gzip'd file hold its first record's beginning many times over; the
-    // output is bounded all the same (a bomb inflates ~1000-fold).
-    if (head[0] === 0x1f && head[1] === 0x8b) head = gunzipSync(head.subarray(0, 8192), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 16 * 1024 * 1024 })
-  } catch { return Infinity } // read (and reported) in full later
-  const m = /"seq"\s*:\s*(\d{1,15})\b/.exec(head.toString('utf8', 0, Math.min(head.length, 4 * HEAD_BYTES)))
-  return m === null ? Infinity : Number(m[1])
+  return { path, kind: 'export', files, anchor: null, instanceId: null, stateError: null }
 }
 
 /** Snapshots of a live spool tried before giving up (each one is a few file operations). */

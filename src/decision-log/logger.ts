@@ -473,8 +473,8 @@ export class DecisionLogger {
    * drop_oldest: delete old segments until `need` more bytes fit, and chain a drop marker.
    * The marker declares everything after the last delivered event up to the last one deleted:
    * that covers earlier drops too, so a declaration lost with a deleted marker is not lost from
-   * the chain (its count is carried into the new one, and its range too where events after it
-   * were delivered: the new one then starts where the lost one did). Returns whether segments were dropped
+   * the chain (its count is carried into the new one; one whose range the delivered head has
+   * passed is chained again as it was). Returns whether segments were dropped
    * and their marker chained ('marked'), or its write failed ('failed': declared later, see
    * declare()).
    */
@@ -482,7 +482,7 @@ export class DecisionLogger {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
-    let carriedFrom: { seq: number; prevHash: string } | null = null
+    const lostMarkers: DropDeclaration[] = []
     let failure: unknown = null
     try {
       while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
@@ -491,7 +491,7 @@ export class DecisionLogger {
         last = r
         decisions += r.decisions
         carried += r.carried
-        if (r.carriedFrom !== null && (carriedFrom === null || r.carriedFrom.seq < carriedFrom.seq)) carriedFrom = r.carriedFrom
+        lostMarkers.push(...r.lostMarkers)
       }
     } catch (e) {
       // A segment could not be read (dropOldest changes nothing then): the ones dropped before
@@ -503,14 +503,20 @@ export class DecisionLogger {
       return 'none'
     }
     const delivered = this.spool.delivered
-    // A lost marker's range is declared again: the delivered head may have moved past it
-    // (events after it delivered, the marker itself not), and the range would go undeclared.
-    const from = carriedFrom !== null && carriedFrom.seq <= delivered.seq ? carriedFrom : { seq: delivered.seq + 1, prevHash: delivered.hash }
+    // A lost marker whose whole range lies at or below the delivered head (events after it were
+    // delivered, the marker itself not) is not covered by the new declaration, which starts
+    // after that head: it is declared again, exactly, by a marker of its own, and its count is
+    // not carried. (Widening the new declaration down to it would cover delivered records too,
+    // whose removal from the receiver's copy would then go unseen.) One that cannot be chained
+    // now is carried as before.
+    for (const d of lostMarkers) {
+      if (d.to_seq <= delivered.seq && this.appendMarker(d)) carried -= d.count
+    }
     this.lose('spool_full', decisions)
-    this.deps.log?.warn({ from_seq: from.seq, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
+    this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     const declared = this.declare({
-      reason: 'spool_full', from_seq: from.seq, to_seq: last.toSeq, count: decisions + carried,
-      from_prev_hash: from.prevHash, to_hash: last.toHash,
+      reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
+      from_prev_hash: delivered.hash, to_hash: last.toHash,
     })
     if (failure !== null) throw failure
     return declared ? 'marked' : 'failed'

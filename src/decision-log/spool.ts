@@ -128,10 +128,9 @@ export interface DroppedSegment {
   /** Sum of `count` of undelivered drop markers deleted with it: losses they declared that
    * must now be declared again by the next marker. */
   carried: number
-  /** Of those markers, where the earliest declared range began (and the hash before it): the
-   * next marker must declare from there, not only from the last delivered event, which may
-   * have moved past that range since (records after it delivered, the marker not). */
-  carriedFrom: { seq: number; prevHash: string } | null
+  /** Those markers' declarations, as they were written (the logger re-declares, exactly, the
+   * ones the next marker's range cannot cover). */
+  lostMarkers: DropDeclaration[]
 }
 
 // A drop marker line (chain.ts layout; a marker's members after the chain fields are
@@ -563,19 +562,16 @@ export class Spool {
     // and lines still queued. Only on overflow, so reading here is acceptable.
     let decisions = 0
     let carried = 0
-    let carriedFrom: DroppedSegment['carriedFrom'] = null
+    const lostMarkers: DropDeclaration[] = []
     const count = (text: string): void => {
       for (const line of text.split('\n')) {
         const prefix = parseChainPrefix(line)
         if (prefix === null || prefix.seq <= this.ackedHead.seq) continue
         if (MARKER_LINE.test(line)) {
-          let drop: Partial<DropDeclaration> | undefined
-          try { drop = (JSON.parse(line) as { drop: Partial<DropDeclaration> }).drop } catch { /* unreadable marker */ }
+          let drop: DropDeclaration | undefined
+          try { drop = (JSON.parse(line) as { drop: DropDeclaration }).drop } catch { /* unreadable marker */ }
           carried += Number(drop?.count) || 0
-          const from = drop?.from_seq
-          if (Number.isSafeInteger(from) && typeof drop?.from_prev_hash === 'string' && (carriedFrom === null || from! < carriedFrom.seq)) {
-            carriedFrom = { seq: from!, prevHash: drop.from_prev_hash }
-          }
+          if (drop !== undefined && isDeclaration(drop)) lostMarkers.push(drop)
         } else decisions++
       }
     }
@@ -597,7 +593,7 @@ export class Spool {
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
     if (this.writtenHead.seq < victim.lastSeq) this.writtenHead = this.ackedHead
     this.markState()
-    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried, carriedFrom }
+    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried, lostMarkers }
   }
 
   /** Write what is queued, fsync (unless the policy is "never"), close the files and save the
@@ -1130,4 +1126,11 @@ function isAlive (pid: number): boolean {
 
 function isJson (s: string): boolean {
   try { JSON.parse(s); return true } catch { return false }
+}
+
+/** A drop declaration as the logger writes one (read back from a marker line). */
+function isDeclaration (d: unknown): d is DropDeclaration {
+  const x = d as Partial<DropDeclaration> | null
+  return x !== null && typeof x === 'object' && typeof x.reason === 'string' && Number.isSafeInteger(x.from_seq) && Number.isSafeInteger(x.to_seq) &&
+    Number.isSafeInteger(x.count) && typeof x.from_prev_hash === 'string' && typeof x.to_hash === 'string'
 }

@@ -70,7 +70,7 @@ t.test('drop_oldest: oldest events dropped a segment at a time, counted, declare
   t.equal(silent.break?.reason, 'gap')
 })
 
-t.test('drop_oldest: a lost drop marker is declared again from where it began, though events after its range were delivered since', async (t) => {
+t.test('drop_oldest: a lost drop marker whose range the delivered head has passed is declared again, exactly', async (t) => {
   // The sequence a control plane accepting some uploads produced (review, session 54): segments
   // dropped and declared by marker M1; the uploader then delivers events after the dropped
   // range but not M1; M1's segment is dropped in turn. The next marker declared from the
@@ -95,7 +95,8 @@ t.test('drop_oldest: a lost drop marker is declared again from where it began, t
   const m1 = lg.status().dropped
   for (let i = 0; i < 3; i++) record()
   // One upload is taken (events after M1's range, before M1: a batch holds ~1 KB), then none.
-  const taken = new Promise<void>((resolve) => { cp.onBatch = () => { cp.failWith = 503; cp.onBatch = null; resolve() } })
+  let between: number[] = []
+  const taken = new Promise<void>((resolve) => { cp.onBatch = (b) => { between = b.events.map((e) => e.seq as number); cp.failWith = 503; cp.onBatch = null; resolve() } })
   const before = lg.status().delivered
   cp.failWith = null
   await taken
@@ -115,6 +116,15 @@ t.test('drop_oldest: a lost drop marker is declared again from where it began, t
   const v = await verifyLog(file)
   t.ok(v.ok, `the receiver's copy verifies${v.break ? `: ${v.break.message}` : ''}`)
   t.equal(v.break, undefined)
+  // The events delivered between the two drops are not declared lost: one removed from the
+  // receiver's copy is a gap (a declaration widened over them would have hidden it).
+  t.ok(between.length > 0)
+  const victim = between[Math.floor(between.length / 2)]!
+  writeFileSync(file, cp.events().filter((e) => e.seq !== victim).map((e) => JSON.stringify(e)).join('\n') + '\n')
+  const cut = await verifyLog(file)
+  t.equal(cut.ok, false, `seq ${victim} removed from the receiver's copy is found`)
+  t.equal(cut.break?.reason, 'gap')
+  t.match(cut.break?.message, `seq ${victim}..${victim} are missing`)
 })
 
 t.test('backpressure: record() refuses once full, nothing is dropped, and accepts again after delivery', async (t) => {

@@ -329,7 +329,13 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
       if (!jwks) return { status: 'OK', static_keys: staticKeys.length }
       const err = jwks.lastError
       if (err && jwks.fetchedAt === 0) return { status: 'WARN', message: err.message }
-      if (jwks.expired) return { status: 'WARN', message: `no JWKS: the one fetched at ${new Date(jwks.fetchedAt).toISOString()} is older than auth.jwt.jwks_max_stale_seconds and tokens verified by it are refused${err ? `: ${err.message}` : ''}` }
+      if (jwks.expired) {
+        const at = new Date(jwks.fetchedAt).toISOString()
+        // Idle (nothing asked for keys since): the next token refetches; no fetch has failed.
+        return err
+          ? { status: 'WARN', message: `no JWKS: the one fetched at ${at} is older than auth.jwt.jwks_max_stale_seconds and tokens are refused until a fetch succeeds: ${err.message}` }
+          : { status: 'OK', message: `the JWKS fetched at ${at} is older than auth.jwt.jwks_max_stale_seconds (no token since): the next token refetches it` }
+      }
       if (err) return { status: 'WARN', message: `using a JWKS fetched at ${new Date(jwks.fetchedAt).toISOString()}: ${err.message}` }
       return { status: 'OK', jwks_fetched_at: jwks.fetchedAt ? new Date(jwks.fetchedAt).toISOString() : null, last_verified_at: lastOk ? new Date(lastOk).toISOString() : null }
     },

@@ -355,9 +355,12 @@ function crossFieldProblems (c: BouncerConfig, sources: Sources): string[] {
   if (jwt.enabled && !jwt.jwks_url && jwt.keys.length === 0) {
     p.push(`${where('auth.jwt')}: enabled but neither jwks_url nor keys is set`)
   }
-  // Shorter than the refresh period, the set would expire before it is refetched, each time.
-  if (jwt.jwks_max_stale_seconds > 0 && jwt.jwks_max_stale_seconds < jwt.jwks_cache_seconds) {
-    p.push(`${where('auth.jwt.jwks_max_stale_seconds')}: must be 0 (no limit) or at least auth.jwt.jwks_cache_seconds (${jwt.jwks_cache_seconds})`)
+  // The set must outlive its refresh and one retry after a failed refresh (the cooldown, the
+  // fetch's timeout): shorter, it expires as it is refetched, and one failed fetch would refuse
+  // every token for the cooldown although the IdP is back.
+  const minStale = jwt.jwks_cache_seconds + jwt.jwks_cooldown_seconds + jwt.jwks_timeout_seconds
+  if (jwt.jwks_max_stale_seconds > 0 && jwt.jwks_max_stale_seconds <= minStale) {
+    p.push(`${where('auth.jwt.jwks_max_stale_seconds')}: must be 0 (no limit) or more than jwks_cache_seconds + jwks_cooldown_seconds + jwks_timeout_seconds (${minStale}), so a failed refresh is retried before the set expires`)
   }
   // Keys a token without kid may have been signed with are tried in turn, a few at most (each
   // try is a signature check a forged token can ask for): more of one alg need kids.

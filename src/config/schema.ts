@@ -197,7 +197,7 @@ export const configSchema = {
         jwks_cache_seconds: seconds('how long a fetched JWKS is used before refetching', 300, 1),
         jwks_cooldown_seconds: seconds('minimum time between refetches triggered by an unknown kid', 10),
         jwks_timeout_seconds: seconds('JWKS fetch timeout', 5, 0.001),
-        jwks_max_stale_seconds: seconds('how long the last fetched JWKS keeps verifying tokens while refetches fail (an unreachable IdP); past it, tokens get identity_error jwks_unavailable until a fetch succeeds, so a key the IdP removed is not trusted for ever by whoever keeps the IdP out of reach (0 = no limit; otherwise at least jwks_cache_seconds)', 0),
+        jwks_max_stale_seconds: seconds('how long the last fetched JWKS keeps verifying tokens while refetches fail (an unreachable IdP); past it, tokens get identity_error jwks_unavailable until a fetch succeeds, so a key the IdP removed is not trusted for ever by whoever keeps the IdP out of reach (0 = no limit; otherwise more than jwks_cache_seconds + jwks_cooldown_seconds + jwks_timeout_seconds)', 0),
         jwks_tls: tlsOptions,
         keys: {
           type: 'array',

@@ -144,24 +144,33 @@ t.test('a cached token stops verifying once its key leaves the JWKS, even when o
 t.test('jwks_max_stale_seconds: past it without a successful fetch, the last set verifies nothing (cached tokens included) until the IdP answers again', async (t) => {
   const k1 = await keyPair('RS256', 'k1')
   const server = await idp(t, [k1.jwk])
-  const auth = await open(t, { jwks_url: server.url, jwks_cache_seconds: 1, jwks_cooldown_seconds: 0, jwks_max_stale_seconds: 1 })
+  const auth = await open(t, { jwks_url: server.url, jwks_cache_seconds: 1, jwks_cooldown_seconds: 0, jwks_timeout_seconds: 0.1, jwks_max_stale_seconds: 1.2 })
   const token = await k1.sign({ sub: 'alice' }, { exp: '2h' })
   const id = (await bearer(auth, token)).identity
   t.equal(id?.sub, 'alice')
   t.equal(auth.status().status, 'OK')
 
   server.state.down = true // the IdP becomes unreachable (and k1 might have been retired there)
-  await new Promise((resolve) => setTimeout(resolve, 1200)) // past jwks_max_stale_seconds
+  await new Promise((resolve) => setTimeout(resolve, 1400)) // past jwks_max_stale_seconds
   t.same(await bearer(auth, token), { error: 'jwks_unavailable' }, 'a cached token is verified again, and the expired set is not used')
   const fresh = await k1.sign({ sub: 'bob' }, { exp: '2h' })
   t.same(await bearer(auth, fresh), { error: 'jwks_unavailable' }, 'nor for a new token')
   const st = auth.status()
   t.equal(st.status, 'WARN')
-  t.match(st.message, /older than auth\.jwt\.jwks_max_stale_seconds.*HTTP 503/)
+  t.match(st.message, /older than auth\.jwt\.jwks_max_stale_seconds and tokens are refused until a fetch succeeds: .*HTTP 503/)
 
   server.state.down = false
   t.equal((await bearer(auth, token)).identity?.sub, 'alice', 'a successful fetch makes the set usable again')
   t.equal(auth.status().status, 'OK')
+
+  // Idle past the limit with the IdP up: nothing failed, so no warning; the next token refetches.
+  await new Promise((resolve) => setTimeout(resolve, 1400))
+  const idle = auth.status()
+  t.equal(idle.status, 'OK')
+  t.match(idle.message, /no token since\): the next token refetches it/)
+  const fetches = server.state.fetches
+  t.equal((await bearer(auth, token)).identity?.sub, 'alice')
+  t.equal(server.state.fetches, fetches + 1, 'refetched for it')
 })
 
 t.test('without jwks_max_stale_seconds (the default) the last set keeps verifying while the IdP is down', async (t) => {

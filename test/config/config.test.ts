@@ -349,13 +349,16 @@ t.test('auth.jwt.keys: at most 8 keys of one alg without kid (each is a signatur
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt(Array.from({ length: 9 }, (_, i) => oct(i, `k${i}`))) } })), [], 'string JWK kids are')
 })
 
-t.test('auth.jwt.jwks_max_stale_seconds: 0 (no limit) or at least jwks_cache_seconds', async (t) => {
+t.test('auth.jwt.jwks_max_stale_seconds: 0 (no limit) or more than a refresh and its retry', async (t) => {
   const jwt = (extra: Record<string, unknown>) => ({ enabled: true, jwks_url: 'https://idp.example/jwks', ...extra })
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({}) } })), [], 'unset: no limit')
   t.equal(createConfig({ ...base, auth: { jwt: jwt({}) } }).auth.jwt.jwks_max_stale_seconds, 0)
   t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 3600 }) } })), [])
-  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 300 }) } })), [], 'equal to the default refresh period')
-  t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 60 }) } })).join('\n'),
-    /auth\.jwt\.jwks_max_stale_seconds.*at least auth\.jwt\.jwks_cache_seconds \(300\)/)
+  // Refresh (300) + cooldown (10) + timeout (5): the set must outlive a failed refresh's retry.
+  t.same(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: 316 }) } })), [])
+  for (const v of [60, 300, 315]) {
+    t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: v }) } })).join('\n'),
+      /auth\.jwt\.jwks_max_stale_seconds.*more than jwks_cache_seconds \+ jwks_cooldown_seconds \+ jwks_timeout_seconds \(315\)/, String(v))
+  }
   t.match(problemsOf(() => createConfig({ ...base, auth: { jwt: jwt({ jwks_max_stale_seconds: -1 }) } })).join('\n'), /jwks_max_stale_seconds/)
 })

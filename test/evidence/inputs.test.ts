@@ -19,6 +19,19 @@ function rec (lg: DecisionLogger, i: number, extra: Record<string, unknown> = {}
   lg.record({ path: 'bouncer/decision', input: sampleInput(i, { identity: { sub: `user-${i % 4}`, email: `u${i % 4}@example.com` }, ...extra }), result: { allow: i % 3 !== 0 }, bundles: { main: { revision: 'v7' } }, timestamp_ns: ns(T0 + i * 60_000) })
 }
 
+/** n sealed records of one chain (labels.id x), seq 1..n, one timestamp, as lines. */
+async function sealedLines (n: number): Promise<string[]> {
+  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
+  const lines: string[] = []
+  let prev = GENESIS_HASH
+  for (let seq = 1; seq <= n; seq++) {
+    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
+    lines.push(s.line)
+    prev = s.hash
+  }
+  return lines
+}
+
 t.test('a spool the control plane never took: drop marker and torn tail reported, anchored at state.json', async (t) => {
   const dir = join(tempDir(t), 'spool')
   const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], overflow: 'drop_oldest', max_bytes: 32768, segment_max_bytes: 4096, min_delay_seconds: 3600, max_delay_seconds: 3600 }, { sink: down })
@@ -724,16 +737,9 @@ t.test('overlapping exports read out of order: a record sent twice is a duplicat
 })
 
 t.test('a large front merged, then an overlapping export of the newest records: re-sent copies, not breaks', async (t) => {
-  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
   const dir = tempDir(t)
   const N = 40_000
-  const lines: string[] = []
-  let prev = GENESIS_HASH
-  for (let seq = 1; seq <= N; seq++) {
-    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
-    lines.push(s.line)
-    prev = s.hash
-  }
+  const lines = await sealedLines(N)
   const write = (name: string, a: number, b: number): string => { writeFileSync(join(dir, name), lines.slice(a - 1, b).join('\n') + '\n'); return join(dir, name) }
   const later = write('later.jsonl', 20_001, N)
   const earlier = write('earlier.jsonl', 1, 20_000)
@@ -750,15 +756,8 @@ t.test('a large front merged, then an overlapping export of the newest records: 
 t.test('a front merged into its chain hands over its newest hashes: a batch re-sent across the join is a duplicate, not a break', async (t) => {
   // Review, session 54: the merge kept the front's oldest hashes, and a batch re-sent across the
   // join of an intact log of more than 16,384 records was "too far back to compare".
-  const { sealEvent, GENESIS_HASH } = await import('../../src/decision-log/index.js')
   const N = 20_000
-  const lines: string[] = []
-  let prev = GENESIS_HASH
-  for (let seq = 1; seq <= N; seq++) {
-    const s = sealEvent({ decision_id: `d${seq}`, labels: { id: 'x' }, timestamp: '2025-01-01T00:00:00Z', result: { allow: true } }, seq, prev)
-    lines.push(s.line)
-    prev = s.hash
-  }
+  const lines = await sealedLines(N)
   // Files given one by one keep their order: the later half first, then the earlier, then a
   // batch re-sent across their join. The earlier half's newest hashes are the ones kept.
   const files = join(tempDir(t), 'files')

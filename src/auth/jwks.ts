@@ -121,8 +121,10 @@ export class RemoteJwks {
   /** As resolver(), with the generation of the set the resolver belongs to. */
   async current (): Promise<JwksSnapshot> {
     if (!this.#set || this.expired) {
-      // No usable set and the last attempt failed within the cooldown: fail now, do not refetch.
-      if (this.#lastError && !this.#inflight && this.#coolingDown()) throw this.#lastError
+      // No usable set and the last attempt failed within the cooldown: fail now, do not refetch;
+      // unless the set expired after that attempt (a refresh that failed just before expiry
+      // is retried once at expiry, not a cooldown later, so a recovered IdP is asked).
+      if (this.#lastError && !this.#inflight && this.#coolingDown() && !this.#expiredSinceAttempt()) throw this.#lastError
       await this.refresh()
     } else this.refreshIfStale()
     return this.#set!
@@ -140,6 +142,11 @@ export class RemoteJwks {
   }
 
   #coolingDown (): boolean { return this.#now() - this.#attemptAt < this.#opts.cooldownMs }
+
+  #expiredSinceAttempt (): boolean {
+    const max = this.#opts.maxStaleMs ?? 0
+    return max > 0 && this.#set !== undefined && this.#attemptAt <= this.#fetchedAt + max
+  }
 
   /** For an unknown kid: refetch unless one was attempted within the cooldown. Returns whether it refetched. */
   async refreshForUnknownKey (): Promise<boolean> {

@@ -176,7 +176,10 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
 
   const labels: Record<string, string> = {}
   for (const [k, v] of Object.entries(o.labels ?? {})) {
-    if (typeof v === 'string') labels[k] = v
+    // The bouncer's own: ext_authz listeners' events carry it, and bouncer replay reads an
+    // event under their result contract by it (a proxy event labelled so was misread).
+    if (k === 'bouncer_mode') errors.push('labels.bouncer_mode: is set by the bouncer on ext_authz events (bouncer replay reads it); use another label name')
+    else if (typeof v === 'string') labels[k] = v
     else errors.push(`labels.${k}: must be a string`)
   }
 

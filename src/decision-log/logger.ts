@@ -508,16 +508,26 @@ export class DecisionLogger {
     // after that head: it is declared again, exactly, by a marker of its own, and its count is
     // not carried. (Widening the new declaration down to it would cover delivered records too,
     // whose removal from the receiver's copy would then go unseen.) One that cannot be chained
-    // now is carried as before.
-    for (const d of lostMarkers) {
-      if (d.to_seq <= delivered.seq && this.appendMarker(d)) carried -= d.count
-    }
-    this.lose('spool_full', decisions)
-    this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
-    const declared = this.declare({
+    // now (a failing disk) widens the new declaration down to its range, its count carried:
+    // on that failure path a range over delivered events is the lesser harm, against a range
+    // declared by nothing (a receiver's intact copy would read as tampered).
+    const passed = lostMarkers.filter((d) => d.to_seq <= delivered.seq)
+    let drop: DropDeclaration = {
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash,
-    })
+    }
+    // What is chained again if the new marker does not reach the disk (declare()): re-chained
+    // markers queued with it are lost with its batch, so it declares their ranges too (their
+    // counts are in `carried` already).
+    let recovery = drop
+    for (const d of passed) {
+      recovery = widenTo(recovery, d)
+      if (this.appendMarker(d)) drop = { ...drop, count: drop.count - d.count }
+      else drop = widenTo(drop, d)
+    }
+    this.lose('spool_full', decisions)
+    this.deps.log?.warn({ from_seq: drop.from_seq, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
+    const declared = this.declare(drop, recovery)
     if (failure !== null) throw failure
     return declared ? 'marked' : 'failed'
   }
@@ -527,10 +537,10 @@ export class DecisionLogger {
    * stays `undeclared` and is chained before the next event, which is refused until it is: the
    * dropped segments' files stay on disk until a write carrying it succeeds (spool.ts).
    */
-  private declare (drop: DropDeclaration): boolean {
+  private declare (drop: DropDeclaration, recovery: DropDeclaration = drop): boolean {
     if (!this.appendMarker(drop)) {
-      this.undeclared = drop
-      this.spool.setPendingDrop({ drop, marker_seq: null })
+      this.undeclared = recovery
+      this.spool.setPendingDrop({ drop: recovery, marker_seq: null })
       return false
     }
     const seq = this.head.seq // the marker's
@@ -538,8 +548,8 @@ export class DecisionLogger {
     this.spool.confirmDrops(seq)
     if (this.queued) {
       // On disk once the batch carrying it is written: until then a restart must chain it again.
-      this.unconfirmed = { drop, seq }
-      this.spool.setPendingDrop({ drop, marker_seq: seq })
+      this.unconfirmed = { drop: recovery, seq }
+      this.spool.setPendingDrop({ drop: recovery, marker_seq: seq })
     } else if (this.spool.pendingDrop !== null) this.spool.setPendingDrop(null)
     return true
   }
@@ -582,6 +592,11 @@ export class DecisionLogger {
  * start to the later end, counting both (each counted only its own segments and the markers
  * lost with them).
  */
+/** `drop` declaring `d`'s range too (from the lower start; the count as it is). */
+function widenTo (drop: DropDeclaration, d: DropDeclaration): DropDeclaration {
+  return d.from_seq < drop.from_seq ? { ...drop, from_seq: d.from_seq, from_prev_hash: d.from_prev_hash } : drop
+}
+
 function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
   const from = a.from_seq <= b.from_seq ? a : b
   const to = a.to_seq >= b.to_seq ? a : b

@@ -121,3 +121,39 @@ t.test('generation: counts changed key sets, not fetches; the resolver and its g
   await t.rejects(jwks.refresh())
   t.equal(jwks.generation, 2, 'a failed fetch keeps the set and its generation')
 })
+
+t.test('maxStaleMs: a refresh that failed just before expiry is retried at expiry, not a cooldown later; then the cooldown holds', async (t) => {
+  // Review, session 54: refreshes start on demand, so the first can fail within a cooldown of
+  // expiry; a recovered IdP was then not asked until the cooldown ended, refusing every token.
+  const s = await idp(t)
+  const k1 = await key('k1')
+  s.state.keys = [k1.jwk]
+  let now = 1_000_000
+  let done: (() => void) | undefined
+  const jwks = new RemoteJwks({ url: s.url, maxAgeMs: 300_000, cooldownMs: 10_000, timeoutMs: 2000, maxStaleMs: 316_000, now: () => now, onFetch: () => { done?.() } })
+  const token = await k1.sign('alice')
+  t.equal((await jwtVerify(token, await jwks.resolver())).payload.sub, 'alice')
+
+  now += 310_000 // stale: the background refresh fails (an IdP blip)
+  s.state.status = 503
+  const failed = new Promise<void>((resolve) => { done = resolve })
+  t.equal((await jwtVerify(token, await jwks.resolver())).payload.sub, 'alice', 'a stale set still serves')
+  await failed
+  await new Promise((resolve) => setImmediate(resolve)) // the failed fetch settles (its onFetch came first)
+  t.equal(s.state.fetches, 2)
+
+  s.state.status = 200 // recovered
+  now += 7_000 // expired (316 s), 7 s after the failed attempt: within its cooldown
+  t.equal(jwks.expired, true)
+  t.equal((await jwtVerify(token, await jwks.resolver())).payload.sub, 'alice', 'refetched at expiry, and served')
+  t.equal(s.state.fetches, 3)
+
+  // Past the limit again with the IdP down: one attempt at expiry, then none within its cooldown.
+  now += 317_000
+  s.state.status = 503
+  await t.rejects(jwks.resolver(), { code: 'BOUNCER_ERR_AUTH_JWKS_FETCH' }, 'expired, the attempt at expiry fails')
+  t.equal(s.state.fetches, 4)
+  now += 1_000
+  await t.rejects(jwks.resolver(), { code: 'BOUNCER_ERR_AUTH_JWKS_FETCH' })
+  t.equal(s.state.fetches, 4, 'no refetch within the cooldown')
+})

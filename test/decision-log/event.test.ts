@@ -189,6 +189,9 @@ t.test('configuration: defaults, units, and one error listing every bad field', 
   t.doesNotThrow(() => resolveDecisionLogConfig({ spool_dir: '/x', service_url: 'http://cp' }, { production: true, allow_insecure: true }))
   t.throws(() => resolveDecisionLogConfig({ spool_dir: '/x', service_url: 'https://cp', tls: { reject_unauthorized: false } }, { production: true }), /reject_unauthorized/)
   t.throws(() => resolveDecisionLogConfig({ spool_dir: '/x', sinks: ['console'], segment_max_bytes: 1 << 20, max_bytes: 1 << 20 }), /segment_max_bytes/)
+  // bouncer replay reads an event under the ext_authz result contract by this label (review, session 54).
+  t.throws(() => resolveDecisionLogConfig({ spool_dir: '/x', sinks: ['console'], labels: { bouncer_mode: 'ext_authz_canary' } }), /labels\.bouncer_mode: is set by the bouncer/)
+  t.same(resolveDecisionLogConfig({ spool_dir: '/x', sinks: ['console'], labels: { mode: 'canary' } }).labels, { mode: 'canary' })
 })
 
 t.test('request_id: the request correlation id beside the unique decision_id', async (t) => {

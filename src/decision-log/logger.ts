@@ -102,8 +102,14 @@ export const BOUNCER_VERSION: string = (() => {
   } catch { return '0.0.0' }
 })()
 
-// Room kept free for a drop marker when making space (markers are ~600 bytes).
+// Room kept free for a drop marker when making space (markers are ~600 bytes): the new one and
+// up to MAX_RECHAINED lost ones chained again as they were.
 const MARKER_RESERVE = 2048
+// Lost markers chained again exactly per drop, the oldest ranges first; past them the new marker
+// widens down to the rest. Unbounded, a control plane taking an upload now and then made every
+// drop re-chain every earlier one again: markers filled the spool past max_bytes and pushed the
+// decisions out (review, session 54).
+const MAX_RECHAINED = 2
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
@@ -503,7 +509,7 @@ export class DecisionLogger {
       return 'none'
     }
     const delivered = this.spool.delivered
-    // A lost marker whose whole range lies at or below the delivered head (events after it were
+    // A lost marker whose range begins at or below the delivered head (events after it were
     // delivered, the marker itself not) is not covered by the new declaration, which starts
     // after that head: it is declared again, exactly, by a marker of its own, and its count is
     // not carried. (Widening the new declaration down to it would cover delivered records too,
@@ -511,20 +517,35 @@ export class DecisionLogger {
     // now (a failing disk) widens the new declaration down to its range, its count carried:
     // on that failure path a range over delivered events is the lesser harm, against a range
     // declared by nothing (a receiver's intact copy would read as tampered).
-    const passed = lostMarkers.filter((d) => d.to_seq <= delivered.seq)
+    // Those beginning at or below the delivered head: the new declaration starts above it. (A
+    // range reaching past the head, widened over delivered events on an earlier drop, is one of
+    // them: its part below the head would go undeclared.) A range inside another is declared by
+    // it, and its count is carried like the others'.
+    const passed: DropDeclaration[] = []
+    let reach = -Infinity
+    for (const d of lostMarkers.filter((x) => x.from_seq <= delivered.seq).sort((x, y) => x.from_seq - y.from_seq || y.to_seq - x.to_seq)) {
+      if (d.to_seq <= reach) continue
+      passed.push(d)
+      reach = d.to_seq
+    }
     let drop: DropDeclaration = {
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash,
     }
-    // What is chained again if the new marker does not reach the disk (declare()): re-chained
-    // markers queued with it are lost with its batch, so it declares their ranges too (their
-    // counts are in `carried` already).
+    // Past the first MAX_RECHAINED (the oldest ranges: widening down to the newer ones covers
+    // fewer delivered events), the new marker covers them.
+    for (const d of passed.slice(MAX_RECHAINED)) drop = widenTo(drop, d)
+    // What is chained again if the new marker does not reach the disk (declare()). Queued, the
+    // markers chained again below go with its batch and are lost with it: it declares their
+    // ranges too (their counts are in `carried` already). Written at once (sync), they are on
+    // disk whatever happens to the new one.
     let recovery = drop
-    for (const d of passed) {
-      recovery = widenTo(recovery, d)
+    for (const d of passed.slice(0, MAX_RECHAINED)) {
+      if (this.queued) recovery = widenTo(recovery, d)
       if (this.appendMarker(d)) drop = { ...drop, count: drop.count - d.count }
       else drop = widenTo(drop, d)
     }
+    if (!this.queued) recovery = drop
     this.lose('spool_full', decisions)
     this.deps.log?.warn({ from_seq: drop.from_seq, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     const declared = this.declare(drop, recovery)
@@ -587,16 +608,16 @@ export class DecisionLogger {
   }
 }
 
-/**
- * One declaration for two drop_oldest drops whose markers are both off the disk: from the earlier
- * start to the later end, counting both (each counted only its own segments and the markers
- * lost with them).
- */
 /** `drop` declaring `d`'s range too (from the lower start; the count as it is). */
 function widenTo (drop: DropDeclaration, d: DropDeclaration): DropDeclaration {
   return d.from_seq < drop.from_seq ? { ...drop, from_seq: d.from_seq, from_prev_hash: d.from_prev_hash } : drop
 }
 
+/**
+ * One declaration for two drop_oldest drops whose markers are both off the disk: from the earlier
+ * start to the later end, counting both (each counted only its own segments and the markers
+ * lost with them).
+ */
 function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
   const from = a.from_seq <= b.from_seq ? a : b
   const to = a.to_seq >= b.to_seq ? a : b

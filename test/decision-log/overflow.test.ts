@@ -5,7 +5,7 @@
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { DecisionLogger, verifyLog, type LossReason } from '../../src/decision-log/index.js'
+import { DecisionLogger, verifyLog, type LossReason, type SendResult, type Sink } from '../../src/decision-log/index.js'
 import { sampleInput, startControlPlane, tempDir, waitFor } from './fixtures/control-plane.js'
 
 const LIMITS = { max_bytes: 32768, segment_max_bytes: 4096 }
@@ -125,6 +125,62 @@ t.test('drop_oldest: a lost drop marker whose range the delivered head has passe
   t.equal(cut.ok, false, `seq ${victim} removed from the receiver's copy is found`)
   t.equal(cut.break?.reason, 'gap')
   t.match(cut.break?.message, `seq ${victim}..${victim} are missing`)
+})
+
+/** A receiver that takes one upload per credit and refuses the rest ("down"). */
+class TrickleSink implements Sink {
+  readonly kind = 'trickle'
+  credits = 0
+  readonly taken: string[] = []
+  batchBytes (): number { return 1024 }
+  async probe (): Promise<SendResult> { return this.credits > 0 ? { ok: true, sent: 0 } : { ok: false, error: 'down' } }
+  async send (lines: readonly Buffer[]): Promise<SendResult> {
+    if (this.credits <= 0) return { ok: false, error: 'down' }
+    this.credits--
+    for (const l of lines) this.taken.push(l.toString())
+    return { ok: true, sent: lines.length }
+  }
+  async close (): Promise<void> {}
+}
+
+t.test('drop_oldest with a receiver that takes an upload now and then: lost markers chained again stay bounded, the spool within max_bytes, decisions kept', async (t) => {
+  // Review, session 54: every drop chained every earlier lost marker again, each partial
+  // delivery adding one for good; the spool grew to 1.65x max_bytes, 92 markers in it, and 24
+  // decisions of 2,400 got through where 212 had.
+  for (const mode of ['group', 'sync'] as const) {
+    const dir = tempDir(t)
+    const sink = new TrickleSink()
+    const lg = new DecisionLogger({
+      spool_dir: join(dir, 'spool'), sinks: ['console'], write_mode: mode, fsync: 'never', overflow: 'drop_oldest',
+      min_delay_seconds: 0.005, max_delay_seconds: 0.01, ...LIMITS,
+    }, { sink })
+    await lg.start()
+    let n = 0
+    let maxBytes = 0
+    for (let cycle = 0; cycle < 80; cycle++) {
+      for (let i = 0; i < 30; i++) lg.record({ path: 'envoy/authz/allow', input: sampleInput(n++, { pad: 'x'.repeat(150) }), result: true })
+      await lg.written()
+      maxBytes = Math.max(maxBytes, lg.status().spool_bytes)
+      sink.credits = 1
+      await waitFor(() => sink.credits === 0, 5000, 'one upload taken')
+    }
+    sink.credits = Infinity
+    await waitFor(() => lg.status().pending_events === 0, 15000, 'drained')
+    const st = lg.status()
+    await lg.stop(0)
+    const events = sink.taken.map((l) => JSON.parse(l) as { seq: number; drop?: { count: number } })
+    const markers = events.filter((e) => e.drop !== undefined)
+    const decisions = events.length - markers.length
+    t.ok(maxBytes <= LIMITS.max_bytes, `${mode}: the spool stayed within max_bytes (at most ${maxBytes} of ${LIMITS.max_bytes})`)
+    t.ok(decisions >= 150, `${mode}: ${decisions} decisions delivered (24 before the bound)`)
+    t.ok(markers.length < decisions, `${mode}: fewer markers (${markers.length}) than decisions delivered`)
+    t.equal(markers.reduce((k, m) => k + m.drop!.count, 0), st.dropped_by_reason.spool_full, `${mode}: the markers declare every loss once`)
+    t.equal(decisions + st.dropped, n, `${mode}: delivered + dropped = recorded`)
+    const file = join(dir, 'received.jsonl')
+    writeFileSync(file, sink.taken.join('\n') + '\n')
+    const v = await verifyLog(file)
+    t.ok(v.ok, `${mode}: the receiver's copy verifies${v.break !== undefined ? `: ${v.break.message}` : ''}`)
+  }
 })
 
 t.test('backpressure: record() refuses once full, nothing is dropped, and accepts again after delivery', async (t) => {

@@ -4,7 +4,7 @@
 // gaps take minutes (forging one needs no key). Declarations arrive in chain order, mostly by
 // ascending from_seq: those are appended; the others wait in a short list that is merged in
 // once it grows, so a forged order costs a bounded scan, never a sort per query.
-import type { DropDeclaration } from './event.js'
+import type { DeclaredRange, DropDeclaration } from './event.js'
 
 const PENDING_MAX = 256
 
@@ -86,4 +86,25 @@ function lastAtMost (sorted: ReadonlyArray<{ readonly d: DropDeclaration }>, seq
     else b = m
   }
   return a - 1
+}
+
+/**
+ * The declarations a marker at `seq` makes: its own range, and each of `drop.also` (ranges of
+ * earlier markers declared again, with no count of their own: the count is the marker's). Only
+ * well-formed ranges of seqs before the marker's own: one that is not excuses nothing.
+ */
+export function declarationsOf (drop: unknown, seq: number): DropDeclaration[] {
+  if (drop === null || typeof drop !== 'object') return []
+  const d = drop as DropDeclaration
+  const ok = (r: Partial<DeclaredRange>): boolean => Number.isInteger(r.from_seq) && Number.isInteger(r.to_seq) && r.from_seq! >= 1 && r.from_seq! <= r.to_seq! && r.to_seq! < seq
+  const out: DropDeclaration[] = []
+  if (ok(d)) out.push(d)
+  if (Array.isArray(d.also)) {
+    for (const r of d.also as unknown[]) {
+      if (r === null || typeof r !== 'object' || !ok(r as DeclaredRange)) continue
+      const x = r as DeclaredRange
+      out.push({ reason: d.reason, from_seq: x.from_seq, to_seq: x.to_seq, count: 0, from_prev_hash: x.from_prev_hash, to_hash: x.to_hash })
+    }
+  }
+  return out
 }

@@ -112,6 +112,21 @@ export interface DropDeclaration {
   from_prev_hash: string
   /** hash of record to_seq, so the record after the gap can still be linked. */
   to_hash: string
+  /**
+   * Ranges declared again: those of earlier markers dropped before delivery that begin at or
+   * below the last delivered record, so the range above does not cover them (a control plane
+   * took uploads after them but not the markers). Each as exact as it was declared; at most
+   * MAX_ALSO_RANGES (logger.ts). Absent when there is none.
+   */
+  also?: DeclaredRange[]
+}
+
+/** A range of a declaration (its own, or one of `also`). */
+export interface DeclaredRange {
+  from_seq: number
+  to_seq: number
+  from_prev_hash: string
+  to_hash: string
 }
 
 /** A chain record that declares a drop. Consumers of decision events should skip records that

@@ -20,7 +20,7 @@ import { BouncerError } from '../errors.js'
 import { type ChainHead, type EventRuns, eventRuns, GENESIS, sealEvent, sealRuns, type SealedEntry } from './chain.js'
 import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type DecisionLogGlobals } from './config.js'
 import {
-  compileEventBuilder, type BuiltEvent, type DecisionEventInput, type DropDeclaration, type DropMarker,
+  compileEventBuilder, type BuiltEvent, type DecisionEventInput, type DeclaredRange, type DropDeclaration, type DropMarker,
   type DropReason, type EventMasker,
 } from './event.js'
 import { ConsoleSink, FanoutSink, FileSink, ServiceSink, type Sink } from './sinks.js'
@@ -102,14 +102,10 @@ export const BOUNCER_VERSION: string = (() => {
   } catch { return '0.0.0' }
 })()
 
-// Room kept free for a drop marker when making space (markers are ~600 bytes): the new one and
-// up to MAX_RECHAINED lost ones chained again as they were.
-const MARKER_RESERVE = 2048
-// Lost markers chained again exactly per drop, the oldest ranges first; past them the new marker
-// widens down to the rest. Unbounded, a control plane taking an upload now and then made every
-// drop re-chain every earlier one again: markers filled the spool past max_bytes and pushed the
-// decisions out (review, session 54).
-const MAX_RECHAINED = 2
+// Ranges a drop marker declares again (`also`), at most: ~170 bytes each.
+const MAX_ALSO_RANGES = 8
+// Room kept free for a drop marker when making space (~600 bytes, and its `also` ranges).
+const MARKER_RESERVE = 2048 + MAX_ALSO_RANGES * 200
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
@@ -479,8 +475,9 @@ export class DecisionLogger {
    * drop_oldest: delete old segments until `need` more bytes fit, and chain a drop marker.
    * The marker declares everything after the last delivered event up to the last one deleted:
    * that covers earlier drops too, so a declaration lost with a deleted marker is not lost from
-   * the chain (its count is carried into the new one; one whose range the delivered head has
-   * passed is chained again as it was). Returns whether segments were dropped
+   * the chain (its count is carried into the new one). The ranges of lost markers that begin at
+   * or below the delivered head, which the new range does not cover, go into its `also`, as they
+   * were declared. Returns whether segments were dropped
    * and their marker chained ('marked'), or its write failed ('failed': declared later, see
    * declare()).
    */
@@ -488,7 +485,7 @@ export class DecisionLogger {
     let last: { toSeq: number; toHash: string } | null = null
     let decisions = 0
     let carried = 0
-    const lostMarkers: DropDeclaration[] = []
+    const lostRanges: DeclaredRange[] = []
     let failure: unknown = null
     try {
       while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
@@ -497,7 +494,7 @@ export class DecisionLogger {
         last = r
         decisions += r.decisions
         carried += r.carried
-        lostMarkers.push(...r.lostMarkers)
+        lostRanges.push(...r.lostRanges)
       }
     } catch (e) {
       // A segment could not be read (dropOldest changes nothing then): the ones dropped before
@@ -509,46 +506,15 @@ export class DecisionLogger {
       return 'none'
     }
     const delivered = this.spool.delivered
-    // A lost marker whose range begins at or below the delivered head (events after it were
-    // delivered, the marker itself not) is not covered by the new declaration, which starts
-    // after that head: it is declared again, exactly, by a marker of its own, and its count is
-    // not carried. (Widening the new declaration down to it would cover delivered records too,
-    // whose removal from the receiver's copy would then go unseen.) One that cannot be chained
-    // now (a failing disk) widens the new declaration down to its range, its count carried:
-    // on that failure path a range over delivered events is the lesser harm, against a range
-    // declared by nothing (a receiver's intact copy would read as tampered).
-    // Those beginning at or below the delivered head: the new declaration starts above it. (A
-    // range reaching past the head, widened over delivered events on an earlier drop, is one of
-    // them: its part below the head would go undeclared.) A range inside another is declared by
-    // it, and its count is carried like the others'.
-    const passed: DropDeclaration[] = []
-    let reach = -Infinity
-    for (const d of lostMarkers.filter((x) => x.from_seq <= delivered.seq).sort((x, y) => x.from_seq - y.from_seq || y.to_seq - x.to_seq)) {
-      if (d.to_seq <= reach) continue
-      passed.push(d)
-      reach = d.to_seq
-    }
-    let drop: DropDeclaration = {
-      reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
-      from_prev_hash: delivered.hash, to_hash: last.toHash,
-    }
-    // Past the first MAX_RECHAINED (the oldest ranges: widening down to the newer ones covers
-    // fewer delivered events), the new marker covers them.
-    for (const d of passed.slice(MAX_RECHAINED)) drop = widenTo(drop, d)
-    // What is chained again if the new marker does not reach the disk (declare()). Queued, the
-    // markers chained again below go with its batch and are lost with it: it declares their
-    // ranges too (their counts are in `carried` already). Written at once (sync), they are on
-    // disk whatever happens to the new one.
-    let recovery = drop
-    for (const d of passed.slice(0, MAX_RECHAINED)) {
-      if (this.queued) recovery = widenTo(recovery, d)
-      if (this.appendMarker(d)) drop = { ...drop, count: drop.count - d.count }
-      else drop = widenTo(drop, d)
-    }
-    if (!this.queued) recovery = drop
     this.lose('spool_full', decisions)
-    this.deps.log?.warn({ from_seq: drop.from_seq, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
-    const declared = this.declare(drop, recovery)
+    this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
+    // Before 2026-12-07 those went undeclared: a control plane taking some uploads had its
+    // intact copy read as tampered (review, session 54).
+    const also = boundedRanges(lostRanges.filter((r) => r.from_seq <= delivered.seq))
+    const declared = this.declare({
+      reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
+      from_prev_hash: delivered.hash, to_hash: last.toHash, ...(also.length > 0 ? { also } : {}),
+    })
     if (failure !== null) throw failure
     return declared ? 'marked' : 'failed'
   }
@@ -558,10 +524,10 @@ export class DecisionLogger {
    * stays `undeclared` and is chained before the next event, which is refused until it is: the
    * dropped segments' files stay on disk until a write carrying it succeeds (spool.ts).
    */
-  private declare (drop: DropDeclaration, recovery: DropDeclaration = drop): boolean {
+  private declare (drop: DropDeclaration): boolean {
     if (!this.appendMarker(drop)) {
-      this.undeclared = recovery
-      this.spool.setPendingDrop({ drop: recovery, marker_seq: null })
+      this.undeclared = drop
+      this.spool.setPendingDrop({ drop, marker_seq: null })
       return false
     }
     const seq = this.head.seq // the marker's
@@ -569,8 +535,8 @@ export class DecisionLogger {
     this.spool.confirmDrops(seq)
     if (this.queued) {
       // On disk once the batch carrying it is written: until then a restart must chain it again.
-      this.unconfirmed = { drop: recovery, seq }
-      this.spool.setPendingDrop({ drop: recovery, marker_seq: seq })
+      this.unconfirmed = { drop, seq }
+      this.spool.setPendingDrop({ drop, marker_seq: seq })
     } else if (this.spool.pendingDrop !== null) this.spool.setPendingDrop(null)
     return true
   }
@@ -608,11 +574,6 @@ export class DecisionLogger {
   }
 }
 
-/** `drop` declaring `d`'s range too (from the lower start; the count as it is). */
-function widenTo (drop: DropDeclaration, d: DropDeclaration): DropDeclaration {
-  return d.from_seq < drop.from_seq ? { ...drop, from_seq: d.from_seq, from_prev_hash: d.from_prev_hash } : drop
-}
-
 /**
  * One declaration for two drop_oldest drops whose markers are both off the disk: from the earlier
  * start to the later end, counting both (each counted only its own segments and the markers
@@ -621,8 +582,31 @@ function widenTo (drop: DropDeclaration, d: DropDeclaration): DropDeclaration {
 function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
   const from = a.from_seq <= b.from_seq ? a : b
   const to = a.to_seq >= b.to_seq ? a : b
+  const also = boundedRanges([...(a.also ?? []), ...(b.also ?? [])])
   return {
     reason: a.reason, from_seq: from.from_seq, from_prev_hash: from.from_prev_hash,
-    to_seq: to.to_seq, to_hash: to.to_hash, count: a.count + b.count,
+    to_seq: to.to_seq, to_hash: to.to_hash, count: a.count + b.count, ...(also.length > 0 ? { also } : {}),
   }
+}
+
+/**
+ * Ranges to declare again, as few as cover them: sorted, a range inside another left out, and
+ * at most MAX_ALSO_RANGES: past it the two neighbours with the fewest seqs between them are
+ * joined (the seqs between, delivered, are then declared too; each marker stays small, and one
+ * drop after another cannot grow it).
+ */
+function boundedRanges (ranges: readonly DeclaredRange[]): DeclaredRange[] {
+  const out: DeclaredRange[] = []
+  for (const r of [...ranges].sort((x, y) => x.from_seq - y.from_seq || y.to_seq - x.to_seq)) {
+    const prev = out[out.length - 1]
+    if (prev !== undefined && r.to_seq <= prev.to_seq) continue
+    out.push({ from_seq: r.from_seq, to_seq: r.to_seq, from_prev_hash: r.from_prev_hash, to_hash: r.to_hash })
+  }
+  while (out.length > MAX_ALSO_RANGES) {
+    let best = 0
+    for (let i = 1; i < out.length - 1; i++) if (out[i + 1]!.from_seq - out[i]!.to_seq < out[best + 1]!.from_seq - out[best]!.to_seq) best = i
+    const [x, y] = [out[best]!, out[best + 1]!]
+    out.splice(best, 2, { from_seq: x.from_seq, from_prev_hash: x.from_prev_hash, to_seq: Math.max(x.to_seq, y.to_seq), to_hash: y.to_seq >= x.to_seq ? y.to_hash : x.to_hash })
+  }
+  return out
 }

@@ -41,7 +41,8 @@ import { join, resolve } from 'node:path'
 import { BouncerError } from '../errors.js'
 import { GENESIS, type ChainHead, parseChainPrefix, parseChainPrefixBytes } from './chain.js'
 import type { FsyncPolicy } from './config.js'
-import type { DropDeclaration } from './event.js'
+import { declarationsOf } from './declarations.js'
+import type { DeclaredRange, DropDeclaration } from './event.js'
 
 export interface SpoolOptions {
   readonly dir: string
@@ -128,9 +129,9 @@ export interface DroppedSegment {
   /** Sum of `count` of undelivered drop markers deleted with it: losses they declared that
    * must now be declared again by the next marker. */
   carried: number
-  /** Those markers' declarations, as they were written (the logger re-declares, exactly, the
-   * ones the next marker's range cannot cover). */
-  lostMarkers: DropDeclaration[]
+  /** The ranges those markers declared (each one's own and its `also`), as they were written:
+   * the logger declares again, exactly, those the next marker's range does not cover. */
+  lostRanges: DeclaredRange[]
 }
 
 // A drop marker line (chain.ts layout; a marker's members after the chain fields are
@@ -562,7 +563,7 @@ export class Spool {
     // and lines still queued. Only on overflow, so reading here is acceptable.
     let decisions = 0
     let carried = 0
-    const lostMarkers: DropDeclaration[] = []
+    const lostRanges: DeclaredRange[] = []
     const count = (text: string): void => {
       for (const line of text.split('\n')) {
         const prefix = parseChainPrefix(line)
@@ -571,7 +572,9 @@ export class Spool {
           let drop: DropDeclaration | undefined
           try { drop = (JSON.parse(line) as { drop: DropDeclaration }).drop } catch { /* unreadable marker */ }
           carried += Number(drop?.count) || 0
-          if (drop !== undefined && isDeclaration(drop)) lostMarkers.push(drop)
+          for (const r of declarationsOf(drop, prefix.seq)) {
+            if (typeof r.from_prev_hash === 'string' && typeof r.to_hash === 'string') lostRanges.push({ from_seq: r.from_seq, to_seq: r.to_seq, from_prev_hash: r.from_prev_hash, to_hash: r.to_hash })
+          }
         } else decisions++
       }
     }
@@ -593,7 +596,7 @@ export class Spool {
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
     if (this.writtenHead.seq < victim.lastSeq) this.writtenHead = this.ackedHead
     this.markState()
-    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried, lostMarkers }
+    return { toSeq: victim.lastSeq, toHash: victim.lastHash, decisions, carried, lostRanges }
   }
 
   /** Write what is queued, fsync (unless the policy is "never"), close the files and save the
@@ -1126,11 +1129,4 @@ function isAlive (pid: number): boolean {
 
 function isJson (s: string): boolean {
   try { JSON.parse(s); return true } catch { return false }
-}
-
-/** A drop declaration as the logger writes one (read back from a marker line). */
-function isDeclaration (d: unknown): d is DropDeclaration {
-  const x = d as Partial<DropDeclaration> | null
-  return x !== null && typeof x === 'object' && typeof x.reason === 'string' && Number.isSafeInteger(x.from_seq) && Number.isSafeInteger(x.to_seq) &&
-    Number.isSafeInteger(x.count) && typeof x.from_prev_hash === 'string' && typeof x.to_hash === 'string'
 }

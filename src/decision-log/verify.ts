@@ -24,7 +24,7 @@
 // A gap is fine when drop markers in the input declare every missing seq, and the markers'
 // boundary hashes match the records on both sides.
 
-import { DeclarationIndex } from './declarations.js'
+import { DeclarationIndex, declarationsOf } from './declarations.js'
 import { firstDuplicateMember } from './duplicate-keys.js'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -267,11 +267,10 @@ function check (recs: Rec[], anchor: { seq: number; hash: string } | null, resul
   const declared: DropDeclaration[] = []
   for (const r of recs) {
     if (typeof r.obj.seq === 'number') seqs.push(r.obj.seq)
-    const d = r.obj.drop as DropDeclaration | undefined
     // A marker declares seqs before its own (the logger chains it after them); one that does
-    // not is refused below, and excuses nothing.
-    if (d !== undefined && d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq) &&
-        d.from_seq >= 1 && typeof r.obj.seq === 'number' && d.to_seq < r.obj.seq) declared.push(d)
+    // not is refused below, and excuses nothing. Its `also` ranges (earlier markers' ranges,
+    // declared again) declare as its own does.
+    if (typeof r.obj.seq === 'number') for (const d of declarationsOf(r.obj.drop, r.obj.seq)) declared.push(d)
   }
   seqs.sort((a, b) => a - b)
   const declarations = indexDeclarations(declared)

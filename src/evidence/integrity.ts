@@ -25,7 +25,7 @@
 //   duplicate  the same record twice (at-least-once delivery re-sends a batch): counted once
 // Memory is bounded by the number of chains and open gaps, not by the number of records.
 
-import { DeclarationIndex } from '../decision-log/declarations.js'
+import { DeclarationIndex, declarationsOf } from '../decision-log/declarations.js'
 import { firstDuplicateMember } from '../decision-log/duplicate-keys.js'
 import type { DropDeclaration } from '../decision-log/index.js'
 import { GENESIS_HASH } from '../decision-log/index.js'
@@ -348,8 +348,7 @@ export class ChainChecker {
         const run = this.spoolRuns[this.spoolRuns.length - 1]
         if (run !== undefined && seq === run.to + 1 && prev === run.hash) { run.to = seq; run.hash = hash; run.chain = c?.key ?? id; run.at = pos }
         else this.spoolRuns.push({ from: seq, prev, to: seq, hash, chain: c?.key ?? id, at: pos })
-        const d = o.drop as DropDeclaration | null | undefined
-        if (d !== null && typeof d === 'object' && Number.isInteger(d.from_seq) && Number.isInteger(d.to_seq) && d.from_seq >= 1 && d.from_seq <= d.to_seq && d.to_seq < seq) this.spoolDecl.add({ d })
+        for (const d of declarationsOf(o.drop, seq)) this.spoolDecl.add({ d })
       }
       if (seq === anchor.seq && hash !== anchor.hash) {
         const at = formatPosition(pos)
@@ -699,12 +698,15 @@ export class ChainChecker {
       return
     }
     const count = typeof d.count === 'number' ? d.count : 0
+    const ranges = declarationsOf(d, seq)
+    const again = ranges.slice(1).map((r) => `${r.from_seq}..${r.to_seq}`)
     const f = this.add({
       kind: 'drop', chain: c.key, seq: d.from_seq, to_seq: d.to_seq, at: `seq ${seq}`, timestamp: tsText ?? undefined, count,
-      message: `drop marker seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: ${count} decision(s) lost (${String(d.reason)}), declared for seq ${d.from_seq}..${d.to_seq}`,
+      message: `drop marker seq ${seq}${tsText !== null ? ` (${tsText})` : ''}: ${count} decision(s) lost (${String(d.reason)}), declared for seq ${d.from_seq}..${d.to_seq}${again.length > 0 ? ` (and again, from lost markers: ${again.join(', ')})` : ''}`,
     })
     f.between = [null, tsText]
-    c.declared.add({ d, finding: f })
+    // Its own range, and the ranges of earlier markers it declares again (`also`).
+    for (const r of ranges) c.declared.add({ d: r, finding: f })
   }
 
   private remember (c: Chain, seq: number, hash: string): void {

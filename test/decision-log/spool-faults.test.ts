@@ -228,11 +228,11 @@ t.test('group: a write failure that loses a queued drop marker does not replace 
   await deliverAndVerify(t, lg, sink)
 })
 
-// drop_oldest, when a lost drop marker (one whose range the delivered head has passed) is
-// re-chained as it was and the disk fails right then: in sync mode the re-chain's write fails,
-// in group/batched mode the batch carrying it and the new marker is lost. Either way the lost
-// marker's range must still be declared (the new declaration widened down to it), or the
-// receiver's untouched copy reads as tampered (review of aa5a3dd, session 54).
+// drop_oldest, when a lost drop marker (one whose range the delivered head has passed) is to
+// be declared again by the next marker's `also` and the disk fails right then: in sync mode the
+// marker's write fails, in group/batched mode its batch is lost. Either way the lost range must
+// still be declared once the disk is back (the marker is chained again before the next event),
+// or the receiver's untouched copy reads as tampered (review, session 54).
 /** Takes lines with seq <= allow (none: "down"). */
 class GateSink implements Sink {
   readonly kind = 'gate'
@@ -252,7 +252,7 @@ class GateSink implements Sink {
 }
 
 for (const mode of ['sync', 'group', 'batched'] as const) {
-  t.test(`${mode}: a lost marker whose re-chain fails with the disk is still declared`, async (t) => {
+  t.test(`${mode}: a lost marker's range declared again is declared, though the disk fails as it is`, async (t) => {
     const base = tempDir(t)
     const sink = new GateSink()
     const errors: string[] = []
@@ -275,12 +275,12 @@ for (const mode of ['sync', 'group', 'batched'] as const) {
     sink.allow = m1 - 1 // deliver the events after M1's range, not M1
     await waitFor(() => sp.delivered.seq === m1 - 1, 5000, 'events before M1 delivered')
     sink.allow = 0
-    // Arm the disk failure for the makeRoom that loses M1 (just before it re-chains it).
+    // Arm the disk failure for the makeRoom that loses M1 (just before its marker is written).
     const real = sp.dropOldest.bind(sp)
     let armed = false
     sp.dropOldest = () => {
-      const r = real() as { lostMarkers: Array<{ from_seq: number; to_seq: number }> } | null
-      if (r !== null && r.lostMarkers.length > 0 && !armed) { armed = true; fault.diskFull = true; t.comment(`lost markers: ${JSON.stringify(r.lostMarkers.map((d) => [d.from_seq, d.to_seq]))}, delivered=${sp.delivered.seq}`) }
+      const r = real() as { lostRanges: Array<{ from_seq: number; to_seq: number }> } | null
+      if (r !== null && r.lostRanges.length > 0 && !armed) { armed = true; fault.diskFull = true; t.comment(`lost ranges: ${JSON.stringify(r.lostRanges.map((d) => [d.from_seq, d.to_seq]))}, delivered=${sp.delivered.seq}`) }
       return r
     }
     while (!armed) { rec(); await lg.written() }
@@ -295,7 +295,7 @@ for (const mode of ['sync', 'group', 'batched'] as const) {
     t.comment(`markers received: ${markers.map((o) => `M${o.seq}[${o.drop!.from_seq}-${o.drop!.to_seq} n=${o.drop!.count}]`).join(' ')}; dropped=${lg.status().dropped}`)
     const v = await verifyLog(file)
     t.comment(`verify-log: ok=${v.ok} ${v.break?.reason ?? ''} ${v.break?.message ?? ''}`)
-    t.ok(armed, 'the disk failed as the lost marker was re-chained')
+    t.ok(armed, 'the disk failed as the lost range was to be declared again')
     t.ok(v.ok, `the untouched receiver copy verifies${v.break !== undefined ? `: ${v.break.message}` : ''}`)
     t.equal(markers.reduce((n, o) => n + o.drop!.count, 0), lg.status().dropped_by_reason.spool_full, 'the markers received declare what the spool dropped')
   })

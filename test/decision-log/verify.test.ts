@@ -126,6 +126,35 @@ t.test('declared drops are accepted when the marker joins the chain on both side
   t.match(r3.break?.message, /seq 6\.\.6 are missing/)
 })
 
+t.test('a marker\'s also ranges (lost markers\' ranges declared again) declare gaps as its own range does, and are checked the same way', async (t) => {
+  const lines = chain(20)
+  const ev = lines.map((l) => JSON.parse(l) as Record<string, any>)
+  // 4..6 dropped and declared by a marker that was itself lost; 8..9 delivered meanwhile; 11..13
+  // dropped: the next marker declares 10..13 and, in also, 4..6 again.
+  const also = [{ from_seq: 4, to_seq: 6, from_prev_hash: ev[2].hash, to_hash: ev[5].hash }]
+  const marker = (a: unknown[]) => sealEvent({ decision_id: 'm', labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z', drop: { reason: 'spool_full', from_seq: 10, to_seq: 13, count: 7, from_prev_hash: ev[8].hash, to_hash: ev[12].hash, also: a } }, 21, ev[19].hash).line
+  const kept = (m: string) => [...lines.slice(0, 3), ...lines.slice(6, 9), ...lines.slice(13), m]
+  const r = await verifyLog(file(t, kept(marker(also))))
+  t.ok(r.ok, r.break?.message ?? 'both gaps declared')
+  t.same(r.declared_drops.map((d) => [d.from_seq, d.to_seq, d.count]), [[4, 6, 0], [10, 13, 7]], 'listed; the count is the marker\'s')
+  const { buildEvidence } = await import('../../src/evidence/index.js')
+  const e = await buildEvidence({ logs: [file(t, kept(marker(also)), 'e.jsonl')] })
+  t.same(e.integrity.findings.filter((f) => f.severity === 'break'), [], 'evidence: no break')
+  t.equal(e.integrity.decisions_dropped, 7)
+  t.match(e.integrity.findings.find((f) => f.kind === 'drop')?.message, /and again, from lost markers: 4\.\.6/)
+
+  // Without it, 4..6 is a removal.
+  const none = await verifyLog(file(t, kept(marker([]))))
+  t.equal(none.break?.reason, 'gap')
+  t.match(none.break?.message, /seq 4\.\.6 are missing/)
+  // An also range must join the chain like any declaration...
+  const lying = await verifyLog(file(t, kept(marker([{ ...also[0], to_hash: 'f'.repeat(64) }]))))
+  t.equal(lying.break?.reason, 'link')
+  // ...and declares only seqs before its marker: one reaching past it excuses nothing.
+  const late = await verifyLog(file(t, kept(marker([{ from_seq: 4, to_seq: 40, from_prev_hash: ev[2].hash, to_hash: ev[5].hash }]))))
+  t.equal(late.break?.reason, 'gap')
+})
+
 async function spoolWithEvents (t: Test, n: number): Promise<string> {
   const dir = join(tempDir(t), 'spool')
   // A sink that never takes anything: events stay in the spool.

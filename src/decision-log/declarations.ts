@@ -97,8 +97,10 @@ export function declarationsOf (drop: unknown, seq: number): DropDeclaration[] {
   if (drop === null || typeof drop !== 'object') return []
   const d = drop as DropDeclaration
   const ok = (r: Partial<DeclaredRange>): boolean => Number.isInteger(r.from_seq) && Number.isInteger(r.to_seq) && r.from_seq! >= 1 && r.from_seq! <= r.to_seq! && r.to_seq! < seq
-  const out: DropDeclaration[] = []
-  if (ok(d)) out.push(d)
+  // A marker whose own range is not valid declares nothing, its also included (verify-log and
+  // evidence read it alike: review, session 54).
+  if (!ok(d)) return []
+  const out: DropDeclaration[] = [d]
   if (Array.isArray(d.also)) {
     for (const r of d.also as unknown[]) {
       if (r === null || typeof r !== 'object' || !ok(r as DeclaredRange)) continue

@@ -102,10 +102,13 @@ export const BOUNCER_VERSION: string = (() => {
   } catch { return '0.0.0' }
 })()
 
-// Ranges a drop marker declares again (`also`), at most: ~170 bytes each.
-const MAX_ALSO_RANGES = 8
+// Ranges a drop marker declares again (`also`), at most: ~170 bytes each. More keeps more
+// delivered events out of joined ranges; the room a marker takes grows with it, so small spools
+// get fewer (8 at the 16 KiB minimum, 32 from 128 KiB: the default 256 MiB has 32).
+const MAX_ALSO_RANGES = 32
+const alsoRangesFor = (maxBytes: number): number => Math.max(8, Math.min(MAX_ALSO_RANGES, Math.floor(maxBytes / 4096)))
 // Room kept free for a drop marker when making space (~600 bytes, and its `also` ranges).
-const MARKER_RESERVE = 2048 + MAX_ALSO_RANGES * 200
+const markerReserve = (alsoRanges: number): number => 2048 + alsoRanges * 200
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
@@ -114,6 +117,9 @@ export class DecisionLogger {
   private build: (d: DecisionEventInput, timestamp?: string) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
   private readonly spool: Spool
   private readonly maxBytes: number
+  /** `also` ranges a marker may carry, and the room kept for a marker (alsoRangesFor). */
+  private readonly alsoRanges: number
+  private readonly markerReserve: number
   private readonly queued: boolean
   private readonly defers: boolean
   /** Events recorded this turn, built and sealed by sealDeferred() when the writer runs. */
@@ -172,6 +178,8 @@ export class DecisionLogger {
       },
     })
     this.maxBytes = cfg.spool.max_bytes
+    this.alsoRanges = alsoRangesFor(this.maxBytes)
+    this.markerReserve = markerReserve(this.alsoRanges)
     this.queued = cfg.spool.write_mode !== 'sync'
     this.holdRequests = cfg.spool.write_mode === 'group'
     // Queued lines are written at the end of the turn anyway, so the event is built and sealed
@@ -488,7 +496,7 @@ export class DecisionLogger {
     const lostRanges: DeclaredRange[] = []
     let failure: unknown = null
     try {
-      while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
+      while (this.spool.bytes + need + this.markerReserve > this.maxBytes && this.spool.segmentCount > 0) {
         const r = this.spool.dropOldest()
         if (r === null) continue
         last = r
@@ -510,7 +518,7 @@ export class DecisionLogger {
     this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     // Before 2026-12-07 those went undeclared: a control plane taking some uploads had its
     // intact copy read as tampered (review, session 54).
-    const also = boundedRanges(lostRanges.filter((r) => r.from_seq <= delivered.seq))
+    const also = boundedRanges(lostRanges.filter((r) => r.from_seq <= delivered.seq), this.alsoRanges)
     const declared = this.declare({
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash, ...(also.length > 0 ? { also } : {}),
@@ -582,7 +590,7 @@ export class DecisionLogger {
 function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
   const from = a.from_seq <= b.from_seq ? a : b
   const to = a.to_seq >= b.to_seq ? a : b
-  const also = boundedRanges([...(a.also ?? []), ...(b.also ?? [])])
+  const also = boundedRanges([...(a.also ?? []), ...(b.also ?? [])], MAX_ALSO_RANGES)
   return {
     reason: a.reason, from_seq: from.from_seq, from_prev_hash: from.from_prev_hash,
     to_seq: to.to_seq, to_hash: to.to_hash, count: a.count + b.count, ...(also.length > 0 ? { also } : {}),
@@ -591,18 +599,18 @@ function mergeDrops (a: DropDeclaration, b: DropDeclaration): DropDeclaration {
 
 /**
  * Ranges to declare again, as few as cover them: sorted, a range inside another left out, and
- * at most MAX_ALSO_RANGES: past it the two neighbours with the fewest seqs between them are
+ * at most `max`: past it the two neighbours with the fewest seqs between them are
  * joined (the seqs between, delivered, are then declared too; each marker stays small, and one
  * drop after another cannot grow it).
  */
-function boundedRanges (ranges: readonly DeclaredRange[]): DeclaredRange[] {
+function boundedRanges (ranges: readonly DeclaredRange[], max: number): DeclaredRange[] {
   const out: DeclaredRange[] = []
   for (const r of [...ranges].sort((x, y) => x.from_seq - y.from_seq || y.to_seq - x.to_seq)) {
     const prev = out[out.length - 1]
     if (prev !== undefined && r.to_seq <= prev.to_seq) continue
     out.push({ from_seq: r.from_seq, to_seq: r.to_seq, from_prev_hash: r.from_prev_hash, to_hash: r.to_hash })
   }
-  while (out.length > MAX_ALSO_RANGES) {
+  while (out.length > max) {
     let best = 0
     for (let i = 1; i < out.length - 1; i++) if (out[i + 1]!.from_seq - out[i]!.to_seq < out[best + 1]!.from_seq - out[best]!.to_seq) best = i
     const [x, y] = [out[best]!, out[best + 1]!]

@@ -153,6 +153,16 @@ t.test('a marker\'s also ranges (lost markers\' ranges declared again) declare g
   // ...and declares only seqs before its marker: one reaching past it excuses nothing.
   const late = await verifyLog(file(t, kept(marker([{ from_seq: 4, to_seq: 40, from_prev_hash: ev[2].hash, to_hash: ev[5].hash }]))))
   t.equal(late.break?.reason, 'gap')
+  // A marker without a valid range of its own declares nothing, its also included: verify-log
+  // read its also while evidence called the marker malformed (review, session 54).
+  const ownless = (drop: Record<string, unknown>) => sealEvent({ decision_id: 'm', labels: { id: 'x' }, timestamp: '2024-01-01T00:00:00.000000000Z', drop: { reason: 'spool_full', count: 0, also, ...drop } }, 21, ev[19].hash).line
+  const keptAlso = (m: string) => [...lines.slice(0, 3), ...lines.slice(6), m] // only 4..6 missing
+  t.ok((await verifyLog(file(t, keptAlso(ownless({ from_seq: 10, to_seq: 10, from_prev_hash: ev[8].hash, to_hash: ev[9].hash }))))).ok, 'with a valid own range, its also declares 4..6')
+  for (const [what, drop] of [['no range', {}], ['from after to', { from_seq: 13, to_seq: 12 }]] as const) {
+    const v = await verifyLog(file(t, keptAlso(ownless(drop))))
+    t.equal(v.ok, false, `${what}: the also declares nothing`)
+    t.equal(v.break?.reason, 'gap')
+  }
 })
 
 async function spoolWithEvents (t: Test, n: number): Promise<string> {

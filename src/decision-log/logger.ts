@@ -102,13 +102,14 @@ export const BOUNCER_VERSION: string = (() => {
   } catch { return '0.0.0' }
 })()
 
-// Ranges a drop marker declares again (`also`), at most: ~170 bytes each. More keeps more
-// delivered events out of joined ranges; the room a marker takes grows with it, so small spools
-// get fewer (8 at the 16 KiB minimum, 32 from 128 KiB: the default 256 MiB has 32).
-const MAX_ALSO_RANGES = 32
-const alsoRangesFor = (maxBytes: number): number => Math.max(8, Math.min(MAX_ALSO_RANGES, Math.floor(maxBytes / 4096)))
+// Ranges a drop marker declares again (`also`), at most: ~170 bytes each (a marker of 8 is
+// ~2 KB, ~1 KB gzip'd). More would keep more delivered events out of joined ranges, but the room
+// kept for a marker at every drop grows with it, and a drop then deletes more undelivered
+// events (and, killed midway, declares files it had not deleted yet): tried at 32 and undone
+// (review, session 54).
+const MAX_ALSO_RANGES = 8
 // Room kept free for a drop marker when making space (~600 bytes, and its `also` ranges).
-const markerReserve = (alsoRanges: number): number => 2048 + alsoRanges * 200
+const MARKER_RESERVE = 2048 + MAX_ALSO_RANGES * 200
 
 export class DecisionLogger {
   readonly config: DecisionLogConfig
@@ -117,9 +118,6 @@ export class DecisionLogger {
   private build: (d: DecisionEventInput, timestamp?: string) => BuiltEvent = () => { throw new BouncerError('BOUNCER_ERR_DECISION_LOG_NOT_STARTED') }
   private readonly spool: Spool
   private readonly maxBytes: number
-  /** `also` ranges a marker may carry, and the room kept for a marker (alsoRangesFor). */
-  private readonly alsoRanges: number
-  private readonly markerReserve: number
   private readonly queued: boolean
   private readonly defers: boolean
   /** Events recorded this turn, built and sealed by sealDeferred() when the writer runs. */
@@ -178,8 +176,6 @@ export class DecisionLogger {
       },
     })
     this.maxBytes = cfg.spool.max_bytes
-    this.alsoRanges = alsoRangesFor(this.maxBytes)
-    this.markerReserve = markerReserve(this.alsoRanges)
     this.queued = cfg.spool.write_mode !== 'sync'
     this.holdRequests = cfg.spool.write_mode === 'group'
     // Queued lines are written at the end of the turn anyway, so the event is built and sealed
@@ -496,7 +492,7 @@ export class DecisionLogger {
     const lostRanges: DeclaredRange[] = []
     let failure: unknown = null
     try {
-      while (this.spool.bytes + need + this.markerReserve > this.maxBytes && this.spool.segmentCount > 0) {
+      while (this.spool.bytes + need + MARKER_RESERVE > this.maxBytes && this.spool.segmentCount > 0) {
         const r = this.spool.dropOldest()
         if (r === null) continue
         last = r
@@ -518,7 +514,7 @@ export class DecisionLogger {
     this.deps.log?.warn({ from_seq: delivered.seq + 1, to_seq: last.toSeq, events: decisions }, 'decision log spool full; oldest undelivered events dropped')
     // Before 2026-12-07 those went undeclared: a control plane taking some uploads had its
     // intact copy read as tampered (review, session 54).
-    const also = boundedRanges(lostRanges.filter((r) => r.from_seq <= delivered.seq), this.alsoRanges)
+    const also = boundedRanges(lostRanges.filter((r) => r.from_seq <= delivered.seq), MAX_ALSO_RANGES)
     const declared = this.declare({
       reason: 'spool_full', from_seq: delivered.seq + 1, to_seq: last.toSeq, count: decisions + carried,
       from_prev_hash: delivered.hash, to_hash: last.toHash, ...(also.length > 0 ? { also } : {}),

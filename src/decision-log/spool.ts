@@ -438,10 +438,10 @@ export class Spool {
     // is written, dropOldest deletes the oldest, rotation adds new ones): step to the next
     // segment by seq, never by position in the list, or a deletion shifts the list under the
     // loop and a whole segment is skipped (and acknowledged unsent by the next ack).
-    for (; seg !== undefined && total < maxBytes && items.length < maxLines; seg = this.segmentAfter(seg)) {
+    let stop = false
+    for (; !stop && seg !== undefined && total < maxBytes && items.length < maxLines; seg = this.segmentAfter(seg)) {
       let offset = start !== null && start.segment === seg.name ? start.offset : 0
-      const limit = seg.written // snapshot: never read past what was on disk when we looked
-      if (offset >= limit) continue
+      if (offset >= seg.written) continue
       let fh: FileHandle
       if (keep && this.reader !== null && this.reader.seg === seg) fh = this.reader.fh
       else {
@@ -453,7 +453,12 @@ export class Spool {
         if (keep) this.reader = { seg, fh }
       }
       try {
-        while (offset < limit && total < maxBytes && items.length < maxLines) {
+        // seg.written is looked at again each time: the writer may append to this segment while
+        // this awaits, then rotate. Stepping on at the size first seen skipped those lines, and
+        // the next ack acknowledged them unsent (review, session 54). Each look is a snapshot:
+        // never past what was on disk then.
+        while (offset < seg.written && total < maxBytes && items.length < maxLines) {
+          const limit = seg.written
           // Read what the byte budget asks for, but at least 64 KiB and always a full line.
           let size = Math.min(limit - offset, Math.max(maxBytes - total, 65536))
           // Not zero-filled (a few hundred KiB per upload): only the `got` bytes read are looked at.
@@ -483,7 +488,9 @@ export class Spool {
             total += lineBytes
             if (total >= maxBytes || items.length >= maxLines) break
           }
-          if (p === 0) break // no complete line: the writer's snapshot ended mid-line
+          // No complete line (the writer's snapshot ended mid-line): this batch ends here, never
+          // in the next segment with lines left behind.
+          if (p === 0) { stop = true; break }
           offset += p
         }
       } finally {

@@ -181,6 +181,9 @@ export class Spool {
   /** Files of segments dropOldest() took out, with the seq of the drop marker declaring them once
    * the logger chained one (confirmDrops): deleted once that seq is on disk (unlinkDropped). */
   private dropped: Array<{ path: string; markerSeq: number | null }> = []
+  /** Dropped segments whose events were all acknowledged: deleted once state.json records that
+   *  (unlinkAckedDropped), so a crash before cannot leave a gap the state does not explain. */
+  private ackedDropped: Array<{ path: string; lastSeq: number }> = []
   /** A drop whose marker is not known to be on disk (the logger's), kept in state.json so that a
    * restart chains it again rather than losing it (see DecisionLogger.declare). */
   private pendingDropState: PendingDrop | null = null
@@ -464,7 +467,9 @@ export class Spool {
           // Not zero-filled (a few hundred KiB per upload): only the `got` bytes read are looked at.
           let buf = Buffer.allocUnsafe(size)
           let got = (await fh.read(buf, 0, size, offset)).bytesRead
-          while (buf.subarray(0, got).lastIndexOf(10) < 0 && offset + got < limit) {
+          // (A read shorter than asked: the file is shorter than written says, cut from outside;
+          // doubling could never reach the limit.)
+          while (buf.subarray(0, got).lastIndexOf(10) < 0 && offset + got < limit && got === size) {
             size = Math.min(limit - offset, size * 2)
             buf = Buffer.allocUnsafe(size)
             got = (await fh.read(buf, 0, size, offset)).bytesRead
@@ -488,9 +493,16 @@ export class Spool {
             total += lineBytes
             if (total >= maxBytes || items.length >= maxLines) break
           }
-          // No complete line (the writer's snapshot ended mid-line): this batch ends here, never
-          // in the next segment with lines left behind.
-          if (p === 0) { stop = true; break }
+          if (p === 0) {
+            // No line end up to `written`, which only ever advances by whole lines: the bytes are
+            // damaged on disk. Kept in corrupt.jsonl and passed over, as a damaged line is
+            // (stopping here held every later event back for good). A file shorter than
+            // `written` ends the batch: never the next segment with lines left behind.
+            if (offset + got < limit) { stop = true; break }
+            this.quarantine(seg.name, offset, buf.subarray(0, got))
+            offset = limit
+            continue
+          }
           offset += p
         }
       } finally {
@@ -597,9 +609,15 @@ export class Spool {
     // declared wait for the next marker (confirmDrops), which carries its count. Their files
     // would otherwise go at the next write, as the head is raised past the marker below.
     for (const d of this.dropped) if (d.markerSeq !== null && d.markerSeq > victim.writtenSeq && d.markerSeq <= victim.lastSeq) d.markerSeq = null
-    this.dropped.push({ path: victim.path, markerSeq: null })
     if (this.cursor !== null && this.cursor.segment === victim.name) this.cursor = null
-    if (victim.lastSeq <= this.ackedHead.seq) return null
+    if (victim.lastSeq <= this.ackedHead.seq) {
+      // Everything in it was acknowledged: no marker declares it, so none would ever let its file
+      // go (it stayed on disk, a stale segment beside later ones deleted: the spool then read as
+      // missing records). It goes once state.json records the acknowledgement (review, session 54).
+      this.ackedDropped.push({ path: victim.path, lastSeq: victim.lastSeq })
+      return null
+    }
+    this.dropped.push({ path: victim.path, markerSeq: null })
     this.ackedHead = { seq: victim.lastSeq, hash: victim.lastHash }
     if (this.writtenHead.seq < victim.lastSeq) this.writtenHead = this.ackedHead
     this.markState()
@@ -629,6 +647,7 @@ export class Spool {
     const r = this.reader
     if (r !== null && !this.reading) { this.reader = null; await closeQuietly(r.fh) }
     this.writeStateSync()
+    this.unlinkAckedDropped(this.ackedHead.seq)
     this.unlock()
     this.opened = false
   }
@@ -697,6 +716,19 @@ export class Spool {
   setPendingDrop (p: PendingDrop | null): void {
     this.pendingDropState = p
     this.markState()
+  }
+
+  /** Deletes the files of acknowledged dropped segments up to `persisted`, the acked seq state.json holds. */
+  private unlinkAckedDropped (persisted: number): void {
+    if (this.ackedDropped.length === 0) return
+    const due = this.ackedDropped.filter((d) => d.lastSeq <= persisted)
+    this.ackedDropped = this.ackedDropped.filter((d) => d.lastSeq > persisted)
+    for (const { path } of due) {
+      try { unlinkSync(path) } catch (e) {
+        // Left behind, it is deleted at the next open as acknowledged.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.hooks.warn?.('cannot delete a dropped decision log segment', { path, error: (e as Error).message })
+      }
+    }
   }
 
   /** Deletes the files of dropped segments whose marker is on disk: called once a write (and its fsync, by policy) has succeeded. */
@@ -995,6 +1027,7 @@ export class Spool {
           continue
         }
         if (this.opened) await this.deleteAckedAsync(acked)
+        this.unlinkAckedDropped(acked.seq)
       }
     } finally { this.stateWriting = null }
   }

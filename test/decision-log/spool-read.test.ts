@@ -103,3 +103,28 @@ t.test('a segment dropped when all of it was acknowledged goes once state.json s
   const v = await verifyLog(dir)
   t.ok(v.ok, v.break?.message ?? 'the spool verifies')
 })
+
+t.test('a dropped segment with delivered events goes only once state.json acknowledges them (a crash between leaves no unexplained gap)', async (t) => {
+  // Review, session 54: its file went as soon as the drop marker was on disk, while state.json
+  // could still hold an older acknowledged point; killed then, the spool read as records removed.
+  const { existsSync, readdirSync } = await import('node:fs')
+  const dir = join(tempDir(t), 'spool')
+  const lines = chainLines(42)
+  const sp = new Spool({ dir, segment_max_bytes: 4096, fsync: 'never', fsync_interval_ms: 3_600_000 })
+  sp.open()
+  t.teardown(() => sp.close())
+  const append = (l: typeof lines[number]): void => sp.append(l.line, Buffer.byteLength(l.line), { seq: l.seq, prevHash: l.prevHash }, { seq: l.seq, hash: l.hash })
+  for (const l of lines.slice(0, 40)) append(l)
+  const oldest = join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort()[0]!)
+  const batch = await sp.read(1, 3) // the first three lines delivered...
+  const last = batch[batch.length - 1]!
+  sp.ack(last.seq, last.hash, last.end) // ...and acknowledged, in memory: state.json is written in the background
+  const dropped = sp.dropOldest()
+  t.ok(dropped !== null && dropped.toSeq > 3, 'the oldest segment held undelivered events too')
+  append(lines[40]!) // the drop marker (as the logger chains it)
+  sp.confirmDrops(41)
+  append(lines[41]!) // a later write: files of dropped segments whose marker is on disk go here
+  t.ok(existsSync(oldest), 'kept while state.json may not yet acknowledge its delivered events')
+  await sp.settled()
+  t.notOk(existsSync(oldest), 'gone once state.json acknowledges them')
+})

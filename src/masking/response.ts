@@ -4,6 +4,7 @@
 // Streaming is the caller's business: with `mask.empty` the proxy should stream the upstream
 // response as is and not call this at all (it buffers).
 import { checkHashKey } from './apply.js'
+import { isBodyDigestHeader } from './digest-headers.js'
 import { MaskFailClosedError } from './errors.js'
 import { maskJsonText } from './text-mask.js'
 import { destroySource, parseContentEncoding, readBody, type BodyLimits, type BodySource } from './body.js'
@@ -56,7 +57,7 @@ export const DEFAULT_MAX_DEPTH = 128
  * (a cache could otherwise revalidate the unmasked body's ETag against the masked one).
  * transfer-encoding goes because the result has a content-length.
  */
-const DROPPED_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'etag', 'content-md5', 'digest', 'content-digest', 'repr-digest'])
+const DROPPED_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'etag'])
 
 export async function maskUpstreamResponse (res: UpstreamResponse, mask: CompiledMask, opts: MaskResponseOptions = {}): Promise<MaskedResponse> {
   const failStatus = opts.failStatus ?? 502
@@ -75,7 +76,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
 
   const headers: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(res.headers)) {
-    if (v !== undefined && !DROPPED_HEADERS.has(k.toLowerCase())) headers[k] = v
+    if (v !== undefined && !DROPPED_HEADERS.has(k.toLowerCase()) && !isBodyDigestHeader(k.toLowerCase())) headers[k] = v
   }
 
   // No rules: nothing to hide; hand the bytes back untouched (still bounded, since we buffer).

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { HeaderList } from './decision.js'
 import { isOws, trimBy } from '../text-trim.js'
+import { isBodyDigestHeader } from '../masking/digest-headers.js'
 
 /** Connection-specific headers never forwarded in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -40,14 +41,14 @@ export const MASK_RESPONSE_DROP: readonly string[] = ['etag', 'last-modified', '
  * which CDNs obey before Cache-Control (RFC 9213: CDN-Cache-Control, Surrogate-Control, the
  * vendors' own *-CDN-Cache-Control), so a per-caller masked view could be stored and served to
  * others; and digests of the unmasked body (Digest, Content-Digest, Content-MD5, x-goog-hash,
- * x-amz-checksum-*), with which a masked low-entropy value (an SSN) could be brute-forced.
+ * x-amz-checksum-*, x-bz-content-sha1...: isBodyDigestHeader), with which a masked low-entropy
+ * value (an SSN) could be brute-forced.
  */
 export function isMaskedResponseDrop (name: string): boolean {
-  return MASK_DROP_NAMES.has(name) || name.endsWith('-cdn-cache-control') || name.startsWith('x-amz-checksum-')
+  return MASK_DROP_NAMES.has(name) || name.endsWith('-cdn-cache-control') || isBodyDigestHeader(name)
 }
 const MASK_DROP_NAMES: ReadonlySet<string> = new Set([
   ...MASK_RESPONSE_DROP, 'cdn-cache-control', 'surrogate-control', 'surrogate-key',
-  'digest', 'content-digest', 'repr-digest', 'content-md5', 'x-goog-hash',
 ])
 
 const MASK_CODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity'])

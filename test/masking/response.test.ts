@@ -107,6 +107,8 @@ const upstreamHeaders = {
   etag: '"abc123"',
   'content-md5': 'Q2hlY2sgSW50ZWdyaXR5IQ==',
   'repr-digest': 'sha-256=:AAAA:',
+  'x-bz-content-sha1': 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+  'x-oss-hash-crc64ecma': '4737526497436573736',
   'cache-control': 'private, max-age=60',
   'x-request-id': 'req-1',
   'set-cookie': ['a=1', 'b=2'],
@@ -116,7 +118,7 @@ function checkMasked (t: Test, r: MaskedResponse, status = 200): void {
   t.equal(r.statusCode, status)
   t.strictSame(JSON.parse(r.body.toString('utf8')), expected)
   t.equal(r.headers['content-length'], String(r.body.length), 'content-length matches the masked body')
-  for (const h of ['etag', 'content-md5', 'content-encoding', 'repr-digest', 'transfer-encoding']) t.notOk(h in r.headers, `${h} dropped`)
+  for (const h of ['etag', 'content-md5', 'content-encoding', 'repr-digest', 'transfer-encoding', 'x-bz-content-sha1', 'x-oss-hash-crc64ecma']) t.notOk(h in r.headers, `${h} dropped`)
   t.equal(r.headers['cache-control'], 'private, max-age=60', 'other headers kept')
   t.equal(r.headers['x-request-id'], 'req-1')
   t.strictSame(r.headers['set-cookie'], ['a=1', 'b=2'], 'multi-value headers kept')

@@ -107,7 +107,28 @@ export function isJsonContentType (ct: string | undefined): boolean {
   const slash = mt.indexOf('/')
   if (slash <= 0) return false
   const sub = mt.slice(slash + 1)
-  return sub === 'json' || sub.endsWith('+json')
+  // x-json and jsonrequest: Rails registers both as JSON and binds them into params.
+  return sub === 'json' || sub.endsWith('+json') || sub === 'x-json' || sub === 'jsonrequest'
+}
+
+/**
+ * The charset a content type names when it is not UTF-8 (quoted or not, any case), else
+ * undefined. The policy reads a JSON body as UTF-8; an upstream that honours the charset reads
+ * other text from the same bytes (body-parser decodes utf-7 and utf-16 through iconv-lite:
+ * `{"role":"+AGEAZABtAGkAbg-"}` in utf-7 is `{"role":"admin"}`), so such a body cannot be judged.
+ */
+export function foreignCharsetOf (ct: string | undefined): string | undefined {
+  if (ct === undefined) return undefined
+  const params = ct.split(';')
+  for (let i = 1; i < params.length; i++) {
+    const p = params[i]!
+    const eq = p.indexOf('=')
+    if (eq < 0 || trimBy(p.slice(0, eq), isSpaceOrNel).toLowerCase() !== 'charset') continue
+    let value = trimBy(p.slice(eq + 1), isSpaceOrNel)
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (value.toLowerCase() !== 'utf-8') return value
+  }
+  return undefined
 }
 
 /**

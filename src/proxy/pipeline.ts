@@ -28,7 +28,7 @@ import { BouncerError, type ErrorCode } from '../errors.js'
 import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
-import { BodyLimit, contentCodingOf, isJsonContentType, readPrefix, replay } from './body.js'
+import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
@@ -269,6 +269,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       // does by default). Refused whatever invalid_json says, as its content cannot be judged.
       const coding = contentCodingOf(headers['content-encoding'])
       if (coding !== undefined) return reject(415, `content-encoding ${JSON.stringify(coding.slice(0, 32))} on a body parsed_body reads`, 'encoded_body', 'BOUNCER_ERR_PROXY_BAD_BODY')
+      // Likewise a charset other than UTF-8: the upstream may decode other text from the bytes.
+      const charset = foreignCharsetOf(ct)
+      if (charset !== undefined) return reject(415, `charset ${JSON.stringify(charset.slice(0, 32))} on a body parsed_body reads (only UTF-8 is read)`, 'encoded_body', 'BOUNCER_ERR_PROXY_BAD_BODY')
       if (declaredJson && contentLength !== undefined && contentLength > parseLimit && pb.over_limit === 'reject') {
         return reject(413, `JSON body over parsed_body.max_bytes (${pb.max_bytes})`, 'parsed_body_too_large', 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')
       }

@@ -57,7 +57,12 @@ const DOUBLE = /%25[0-9A-Fa-f]{2}/
 const DOT_PARAMS = /\/\.\.?;/
 const FAST_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*$/
 const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
-const AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/
+// A host name of letters, digits, '-', '.', '_' and '~' (an IPv4 address is one), or an IPv6
+// literal. RFC 3986's reg-name also allows sub-delims and percent-escapes, but the host is copied
+// into the X-Forwarded-Host we set, which upstreams read as a list: Werkzeug's ProxyFix and
+// Rails take its last element, Express its first, so "a.test,admin.test" was judged as one host
+// and served as another (review helper).
+const AUTHORITY = /^(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/
 
 const fail = (reason: string): Target => ({ ok: false, reason })
 

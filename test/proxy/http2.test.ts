@@ -150,6 +150,13 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
     t.equal(r.status, 200, `${authority} and ${host}: the same authority once the scheme's default port is dropped`)
   }
 
+  // A list in :authority: copied into X-Forwarded-Host, which upstreams split on commas.
+  const listed = up.requests.length
+  for (const authority of ['good.example,admin.example', 'admin.example,good.example']) {
+    t.equal((await h2req(s, { ':method': 'GET', ':path': '/public/x', ':authority': authority })).status, 400, `:authority ${authority} refused`)
+  }
+  t.equal(up.requests.length, listed, 'not forwarded')
+
   // Methods HTTP/1.1 refuses are refused over HTTP/2 too: `delete` is not DELETE to a policy,
   // but a framework that upper-cases the method would run its DELETE route.
   const before = up.requests.length

@@ -105,7 +105,10 @@ decision := {"allow": true, "headers": {"x-policy-host": input.attributes.reques
       t.equal(up.requests[0]?.headers.host, normal, `the upstream gets Host ${normal}`)
       t.equal(up.requests[0]?.headers['x-policy-host'], normal, `the policy saw ${normal}`)
     }
-    for (const host of ['user@api.local', 'api local', 'api.local:80:80', 'api.local/x', 'api.local:65536', 'api.local:99999']) {
+    // Sub-delims and escapes: the host goes into X-Forwarded-Host, which upstreams split on
+    // commas (Werkzeug's ProxyFix and Rails take the last element, Express the first).
+    for (const host of ['user@api.local', 'api local', 'api.local:80:80', 'api.local/x', 'api.local:65536', 'api.local:99999',
+      'api.local,admin.local', 'admin.local,api.local', 'api.local;admin.local', 'api.local%2cadmin.local', "a!$&'()*+=.local"]) {
       up.requests.length = 0
       const r = await get(deny.port, '/x', host)
       t.equal(r.status, 400, `Host ${JSON.stringify(host)} refused`)

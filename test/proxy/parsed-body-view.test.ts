@@ -5,7 +5,8 @@
 //     the client's raw `text/plain` and skipped.
 //   - a blank `Content-Type:` is no content type (FastAPI: `if not content_type_value`).
 //   - a compressed body cannot be judged: an upstream that inflates (Express does by default)
-//     reads it all the same. 415, whatever invalid_json says.
+//     reads it all the same. 415, whatever invalid_json says; so is one in a charset other than
+//     UTF-8 (body-parser decodes utf-7: review helper, 2026-12-07).
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib'
 import t from 'tap'
 import { request } from 'undici'
@@ -44,6 +45,20 @@ t.test('parsed_body: the body is judged as the upstream will read it', async (t)
     t.equal(await raw('Content-Type: application/json\r\nContent-Encoding: identity\r\n', ADMIN), 403, `${invalid}: identity is no coding`)
     t.equal(await raw('Content-Type: image/png\r\nContent-Encoding: gzip\r\n', gzipSync('png')), 200, `${invalid}: a body parsed_body does not read keeps its coding`)
     t.same(up.requests.map((r) => r.headers['content-encoding']), ['gzip'], `${invalid}: no encoded JSON reached the upstream`)
+    up.requests.length = 0
+    // A charset other than UTF-8: body-parser decodes utf-7 through iconv-lite, so these bytes
+    // are {"role":"admin"} to Express while the policy read a harmless string.
+    const UTF7 = '{"role":"+AGEAZABtAGkAbg-"}'
+    for (const ct of ['application/json; charset=utf-7', 'application/json;charset="UTF-7"', 'application/json; charset=utf-16le', 'application/json; foo=bar; charset=latin1', 'application/json; Charset = us-ascii']) {
+      t.equal(await raw(`Content-Type: ${ct}\r\n`, UTF7), 415, `${invalid}: ${ct}: refused, it cannot be judged`)
+    }
+    t.equal(await raw('Content-Type: application/json; charset=utf-8\r\n', ADMIN), 403, `${invalid}: utf-8 is read`)
+    t.equal(await raw('Content-Type: application/json; charset="UTF-8"\r\n', ADMIN), 403, `${invalid}: quoted, any case`)
+    t.equal(await raw('Content-Type: text/plain; charset=utf-7\r\n', UTF7), 200, `${invalid}: a body parsed_body does not read keeps its charset`)
+    // JSON under the names Rails also binds as JSON.
+    t.equal(await raw('Content-Type: text/x-json\r\n', ADMIN), 403, `${invalid}: text/x-json is JSON`)
+    t.equal(await raw('Content-Type: application/jsonrequest\r\n', ADMIN), 403, `${invalid}: application/jsonrequest is JSON`)
+    t.same(up.requests.map((r) => r.headers['content-type']), ['text/plain; charset=utf-7'], `${invalid}: only the text body reached the upstream`)
     up.requests.length = 0
   }
   // The proxy goes on serving.

@@ -42,6 +42,7 @@ export const ERROR_DEFS = {
   BOUNCER_ERR_BUNDLE_UNSUPPORTED: { message: 'bundle file %s is not supported: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_DATA: { message: 'bundle data file %s is invalid: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS: { message: 'bundle file %s is outside the manifest roots: %s', status: 500 },
+  BOUNCER_ERR_BUNDLE_REGO: { message: 'bundle Rego module %s has no readable package clause: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_UNSIGNED: { message: 'bundle %s is not signed: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_SIGNATURE: { message: 'bundle signature check failed on %s: %s', status: 500 },
   BOUNCER_ERR_BUNDLE_ROLLBACK: { message: 'bundle %s is older than the active one: %s', status: 500 },

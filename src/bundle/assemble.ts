@@ -4,6 +4,7 @@
 import { BundleError, describeError } from './bundle-error.js'
 import { normalizeManifest } from './manifest.js'
 import { isAncestorOfRoot, rootsContain, segments } from './paths.js'
+import { parsePackagePath } from '../compiler/parser/index.js'
 import type { BundleManifest, LoadedBundle, RegoFile, WasmModuleFile } from './types.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
 import { parseOpaDocument } from '../opa-yaml.js'
@@ -113,31 +114,15 @@ function sourceOf (sources: Map<string, string>, path: string[]): string {
   return 'data.json'
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/
-/** The package path of a Rego module (`package a.b["c"]` → ["a","b","c"]), or null if none is found. */
-export function regoPackagePath (source: string): string[] | null {
-  const m = /^[ \t]*package[ \t]+([^\s#]+)/m.exec(source)
-  if (m === null) return null
-  let s = m[1]!
-  const out: string[] = []
-  const first = IDENT.exec(s)
-  if (first === null) return null
-  out.push(first[0])
-  s = s.slice(first[0].length)
-  while (s.length > 0) {
-    if (s.startsWith('.')) {
-      const id = IDENT.exec(s.slice(1))
-      if (id === null) return null
-      out.push(id[0])
-      s = s.slice(1 + id[0].length)
-      continue
-    }
-    const br = /^\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(s)
-    if (br === null) return null
-    out.push(JSON.parse(`"${br[1]!}"`) as string)
-    s = s.slice(br[0].length)
-  }
-  return out
+/**
+ * The package path of a Rego module (`package a.b["c"]` → ["a","b","c"]), read by the compiler's
+ * own parser; null when the module has no readable package clause. A hand-written pattern here
+ * missed spellings the compiler accepts (`package system[ "log" ]`, a newline after `package`),
+ * and a module it could not read skipped the roots check (review helper, 2026-12-07).
+ */
+export function regoPackagePath (source: string, file = 'module.rego'): string[] | null {
+  const r = parsePackagePath(source, file)
+  return 'path' in r ? r.path : null
 }
 
 /** Builds the LoadedBundle from already extracted (and, if required, verified) files. */
@@ -175,9 +160,14 @@ export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
       if (!dataSources.has(dir)) dataSources.set(dir, path)
     } else if (path.endsWith('.rego')) {
       const source = text(path, bytes, 'BOUNCER_ERR_BUNDLE_DATA')
-      const pkg = regoPackagePath(source)
-      if (pkg !== null && !rootsContain(roots, pkg.join('/'))) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', path, `package ${pkg.join('.')} is not under any of the roots ${JSON.stringify(roots)}`)
+      // Every module's package is checked against the roots, those beside a policy.wasm too; a
+      // module whose package cannot be read is refused (OPA parses every .rego of a bundle).
+      const pkg = parsePackagePath(source, path)
+      if (!('path' in pkg)) {
+        throw new BundleError('BOUNCER_ERR_BUNDLE_REGO', path, `line ${pkg.error.loc.line}, column ${pkg.error.loc.col}: ${pkg.error.message}`)
+      }
+      if (!rootsContain(roots, pkg.path.join('/'))) {
+        throw new BundleError('BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', path, `package ${pkg.path.join('.')} is not under any of the roots ${JSON.stringify(roots)}`)
       }
       rego.push({ path, source })
     } else if (base === 'policy.wasm') {

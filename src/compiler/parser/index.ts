@@ -1273,6 +1273,27 @@ export function parseModule (source: string, file: string, opts: ParseModuleOpti
   return { module: diagnostics.length > 0 ? null : module, diagnostics }
 }
 
+/**
+ * The path of a module's package clause (`package a.b["c"]` → ["a", "b", "c"]), read by the
+ * parser that compiles the module, so no spelling the compiler accepts (whitespace, a newline
+ * after `package`, brackets) escapes a caller's check of it; or the diagnostic that says why
+ * there is none. Rego v0's keywords (the fewer) are assumed: a path either version reads is read.
+ */
+export function parsePackagePath (source: string, file: string): { path: string[] } | { error: Diagnostic } {
+  const lexed = lex(source, file)
+  const p = new Parser(lexed.tokens, file, [], 0)
+  if (!p.isKw('package')) {
+    return { error: lexed.diagnostics[0] ?? { code: 'rego_parse_error', message: p.atEof() ? 'empty module' : `unexpected ${p.describe(p.tok)}: expected package`, loc: p.loc(p.tok) } }
+  }
+  try {
+    const pkg = p.parsePackage()
+    return { path: pkg.path.map((t) => (t as { value: string }).value) }
+  } catch (e) {
+    p.report(e)
+    return { error: lexed.diagnostics[0] ?? p.diags[0]! }
+  }
+}
+
 export function parseQuery (source: string, file = 'query', opts: ParseModuleOptions = {}): ParseQueryResult {
   const lexed = lex(source, file)
   const p = new Parser(lexed.tokens, file, [], opts.regoVersion ?? 1)

@@ -159,6 +159,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
     return c
   }
   if (auth === undefined && jwt.enabled) {
+    if (jwt.audience === undefined) log.warn('auth.jwt.audience is not set: tokens that name an audience (aud) are refused as invalid_claims (RFC 7519 §4.1.3); set it to the audience access tokens for this service carry')
     const { createAuthenticator } = await import('../auth/index.js')
     auth = await createAuthenticator(jwt, {
       jwksTls: jwt.jwks_url ? readTlsFiles(jwt.jwks_tls, 'auth.jwt.jwks_tls') : undefined,

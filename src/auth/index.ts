@@ -190,6 +190,7 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     ...(cfg.issuer !== undefined ? { issuer: typeof cfg.issuer === 'string' ? cfg.issuer : [...cfg.issuer] } : {}),
     ...(cfg.audience !== undefined ? { audience: typeof cfg.audience === 'string' ? cfg.audience : [...cfg.audience] } : {}),
   }
+  const anyAudience = cfg.audience === undefined
   const headerName = cfg.header.toLowerCase()
   const scheme = cfg.scheme
   const prefix = scheme ? scheme.toLowerCase() + ' ' : ''
@@ -310,6 +311,11 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     }
     if (!isCanonicalJws(token)) return fail('malformed_token')
     return verify(token).then(({ payload, gen }) => {
+      // RFC 7519 §4.1.3: a token naming an audience is refused by a recipient that does not
+      // identify itself with one of them; with no audience configured we are none (OPA's
+      // io.jwt.decode_verify does the same). Else any token the IdP issued, another API's or a
+      // client's ID token, would be an identity here.
+      if (anyAudience && payload.aud !== undefined) return fail('invalid_claims')
       // Once per token: keys in canonical order (the decision log's serialiser takes it as it
       // is) and deep-frozen (shared by every request with this token; canonical-json keeps its text).
       const identity = deepFreeze(sortedCopy(exactClaims(token, payload)))

@@ -274,6 +274,21 @@ t.test('required_claims: a token without exp is refused by default; [] accepts i
   t.same(await bearer(nbf, future), { error: 'not_yet_valid' }, 'an nbf in the future still is')
 })
 
+t.test('aud (RFC 7519 §4.1.3, as OPA\'s io.jwt.decode_verify): with no audience configured, a token naming one is refused; with one, only tokens naming it', async (t) => {
+  const key = new TextEncoder().encode(SECRET)
+  const withAud = (aud?: string | string[]) => new SignJWT({ sub: 'alice', ...(aud === undefined ? {} : { aud }) }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(key)
+  const none = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }] })
+  t.same(await bearer(none, await withAud('https://another-api.example')), { error: 'invalid_claims' }, 'another API\'s access token is no identity here')
+  t.same(await bearer(none, await withAud(['spa-client-id'])), { error: 'invalid_claims' }, 'nor a client\'s ID token')
+  const noAud = await withAud()
+  t.equal((await bearer(none, noAud)).identity?.sub, 'alice', 'a token naming no audience is accepted')
+  t.equal((await bearer(none, noAud)).identity?.sub, 'alice', 'also from the token cache')
+  const ours = await open(t, { keys: [{ alg: 'HS256', secret: SECRET }], audience: 'https://api.example' })
+  t.equal((await bearer(ours, await withAud(['https://other', 'https://api.example']))).identity?.sub, 'alice', 'an audience list naming us')
+  t.same(await bearer(ours, await withAud('https://other')), { error: 'invalid_claims' })
+  t.same(await bearer(ours, noAud), { error: 'invalid_claims' }, 'with an audience configured, a token must name it')
+})
+
 t.test('typ: only tokens whose header names the required type verify (an ID token of the same issuer is refused)', async (t) => {
   const key = new TextEncoder().encode(SECRET)
   const typed = (typ?: string) => new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256', ...(typ === undefined ? {} : { typ }) }).setExpirationTime('5m').sign(key)

@@ -134,10 +134,10 @@ t.test('static keys', async (t) => {
   const up = await startUpstream()
   const b = await startBouncer({
     upstream: up.url, rego: { 'p.rego': POLICY },
-    config: { auth: { jwt: { enabled: true, keys: [{ kid: 'es', alg: 'ES256', pem: await exportSPKI(es.publicKey) }, { alg: 'HS256', secret }] } } },
+    config: { auth: { jwt: { enabled: true, keys: [{ kid: 'es', alg: 'ES256', pem: await exportSPKI(es.publicKey) }, { alg: 'HS256', secret }], audience: 'bouncer' } } },
   })
   t.teardown(async () => { await b.close(); await up.close() })
-  const hs = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(secret))
+  const hs = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setAudience('bouncer').setExpirationTime('5m').sign(new TextEncoder().encode(secret))
   for (const token of [await sign(es, { sub: 'alice' }), hs]) {
     const r = await request(`${b.url}/x`, { headers: { authorization: `Bearer ${token}` } })
     t.equal(r.statusCode, 200)

@@ -3,7 +3,7 @@
 // carries; every wasm entrypoint names a module that exists).
 import { BundleError, describeError } from './bundle-error.js'
 import { normalizeManifest } from './manifest.js'
-import { isAncestorOfRoot, rootsContain, segments } from './paths.js'
+import { isAncestorOfRoot, rootsContain, rootsContainParts, segments } from './paths.js'
 import { parsePackagePath } from '../compiler/parser/index.js'
 import type { BundleManifest, LoadedBundle, RegoFile, WasmModuleFile } from './types.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
@@ -125,6 +125,11 @@ export function regoPackagePath (source: string, file = 'module.rego'): string[]
   return 'path' in r ? r.path : null
 }
 
+/** A package path as Rego spells it: `a.b["c/d"]`. */
+function regoPath (parts: readonly string[]): string {
+  return parts.map((p, i) => i === 0 ? p : /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? '.' + p : `[${JSON.stringify(p)}]`).join('')
+}
+
 /** Builds the LoadedBundle from already extracted (and, if required, verified) files. */
 export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
   let manifest: BundleManifest = { revision: '', roots: [''] }
@@ -166,8 +171,10 @@ export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
       if (!('path' in pkg)) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_REGO', path, `line ${pkg.error.loc.line}, column ${pkg.error.loc.col}: ${pkg.error.message}`)
       }
-      if (!rootsContain(roots, pkg.path.join('/'))) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', path, `package ${pkg.path.join('.')} is not under any of the roots ${JSON.stringify(roots)}`)
+      // Part by part: `package authz["public/x"]` is not under the root authz/public (OPA
+      // escapes the "/" in a part before comparing).
+      if (!rootsContainParts(roots, pkg.path)) {
+        throw new BundleError('BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', path, `package ${regoPath(pkg.path)} is not under any of the roots ${JSON.stringify(roots)}`)
       }
       rego.push({ path, source })
     } else if (base === 'policy.wasm') {

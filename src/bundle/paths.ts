@@ -62,6 +62,11 @@ export function rootsContain (roots: readonly string[], path: string): boolean {
   return roots.some(r => isPrefix(segments(r), sp))
 }
 
+/** True when the path of these parts (a package's: a part may hold a "/") lies under one of `roots`. */
+export function rootsContainParts (roots: readonly string[], parts: readonly string[]): boolean {
+  return roots.some(r => isPrefix(segments(r), parts as string[]))
+}
+
 /** True when `path` is an ancestor of (or equal to) one of `roots`. */
 export function isAncestorOfRoot (roots: readonly string[], path: string): boolean {
   const sp = segments(path)

@@ -107,8 +107,10 @@ export function isJsonContentType (ct: string | undefined): boolean {
   const slash = mt.indexOf('/')
   if (slash <= 0) return false
   const sub = mt.slice(slash + 1)
-  // x-json and jsonrequest: Rails registers both as JSON and binds them into params.
-  return sub === 'json' || sub.endsWith('+json') || sub === 'x-json' || sub === 'jsonrequest'
+  // x-json and jsonrequest: Rails registers both as JSON and binds them into params. A wildcard
+  // (`*/*`, `application/*`) is JSON to Django REST framework, whose media-type match lets a
+  // `*` in the request's type match its JSON parser.
+  return sub === 'json' || sub.endsWith('+json') || sub === 'x-json' || sub === 'jsonrequest' || sub === '*' || mt.slice(0, slash) === '*'
 }
 
 /**
@@ -123,13 +125,51 @@ export function foreignCharsetOf (ct: string | undefined): string | undefined {
   for (let i = 1; i < params.length; i++) {
     const p = params[i]!
     const eq = p.indexOf('=')
-    if (eq < 0 || trimBy(p.slice(0, eq), isSpaceOrNel).toLowerCase() !== 'charset') continue
+    if (eq < 0) continue
+    const name = trimBy(p.slice(0, eq), isSpaceOrNel).toLowerCase()
+    if (!name.startsWith('charset')) continue
     let value = trimBy(p.slice(eq + 1), isSpaceOrNel)
+    // RFC 2231's extended forms (`charset*=utf-8''utf-7`, `charset*0=...`): Django reads them
+    // as the charset. No client needs them for a charset, so any is taken as a foreign one.
+    if (name !== 'charset') return value === '' ? name : value
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-    if (value.toLowerCase() !== 'utf-8') return value
+    const lower = value.toLowerCase()
+    if (lower !== 'utf-8' && lower !== 'utf8') return value
   }
   return undefined
 }
+
+/**
+ * Whether a body that is not UTF-8 JSON is JSON text in UTF-16 or UTF-32 to an upstream that
+ * detects those: Python's json.loads(bytes) (Starlette's Request.json(), FastAPI) tells them by a
+ * byte order mark or by where NULs fall among the first four bytes (json.detect_encoding), which
+ * UTF-8 JSON never has. Then the first character after whitespace must start a JSON value, so a
+ * binary upload without a content type is not taken for one.
+ */
+export function mayBeWideJson (b: Uint8Array): boolean {
+  let width = 0
+  let little = false
+  let at = 0
+  if (b.length >= 4 && ((b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) || (b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0))) {
+    width = 4; little = b[0] === 0xff; at = 4
+  } else if (b.length >= 2 && ((b[0] === 0xfe && b[1] === 0xff) || (b[0] === 0xff && b[1] === 0xfe))) {
+    width = 2; little = b[0] === 0xff; at = 2
+  } else if (b.length >= 4) {
+    if (b[0] === 0) { width = b[1] !== 0 ? 2 : 4 } else if (b[1] === 0) { width = b[2] !== 0 || b[3] !== 0 ? 2 : 4; little = true }
+  } else if (b.length === 2) {
+    if (b[0] === 0) width = 2
+    else if (b[1] === 0) { width = 2; little = true }
+  }
+  if (width === 0) return false
+  for (let i = at; i + width <= b.length && i < at + 64 * width; i += width) {
+    let c = 0
+    for (let k = 0; k < width; k++) c = c * 256 + b[little ? i + width - 1 - k : i + k]!
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue
+    return JSON_START.has(c)
+  }
+  return false
+}
+const JSON_START: ReadonlySet<number> = new Set([...'{["-0123456789tfn'].map((ch) => ch.charCodeAt(0)))
 
 /**
  * The content coding of a request body, or undefined when it has none: no header, or only

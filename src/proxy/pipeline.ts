@@ -28,7 +28,7 @@ import { BouncerError, type ErrorCode } from '../errors.js'
 import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
-import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, readPrefix, replay } from './body.js'
+import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, mayBeWideJson, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
@@ -293,6 +293,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
           body = prefix.body
           const parsed = parseStrictJson(prefix.body, 128)
           if (parsed.ok) parsedBody = parsed.value
+          // JSON in UTF-16/32 to an upstream that detects it (FastAPI reads untyped bodies so):
+          // unreadable here, refused whatever invalid_json says, as an encoded body is.
+          else if (mayBeWideJson(prefix.body)) return reject(415, 'a body parsed_body reads looks like UTF-16 or UTF-32 (only UTF-8 is read)', 'encoded_body', 'BOUNCER_ERR_PROXY_BAD_BODY')
           else if (declaredJson && pb.invalid_json === 'reject') {
             x.fail('rejected', parsed.reason, 'BOUNCER_ERR_PROXY_BAD_BODY')
             acct.rejected('invalid_json')

@@ -257,8 +257,10 @@ t.test('data and packages outside the declared roots are rejected', async (t) =>
   // them and skipped the check, so a bundle rooted at authz could ship data.system.log.drop).
   for (const [i, body] of ['package system[ "log" ]\ndrop := true\n', 'package\nsystem.log\ndrop := true\n', '# c\npackage   system.log # x\n', 'package system["log"]\n',
     'package\tsystem["l\\u006fg"]\n', 'package other["x y"]\n'].entries()) {
-    await rejects(t, await rawTarGz([m, { name: `/authz/policy/${i}.rego`, body }]), 'BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', `authz/policy/${i}.rego`, /package (system\.log|other\.x y) is not under/)
+    await rejects(t, await rawTarGz([m, { name: `/authz/policy/${i}.rego`, body }]), 'BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', `authz/policy/${i}.rego`, /package (system\.log|other\["x y"\]) is not under/)
   }
+  // A "/" inside a part is not a segment boundary (OPA escapes it): data.authz["policy/x"] is outside authz/policy.
+  await rejects(t, await rawTarGz([m, { name: '/authz/policy/s.rego', body: 'package authz["policy/x"]\nallow := true\n' }]), 'BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', 'authz/policy/s.rego', /package authz\["policy\/x"\] is not under/)
   // A module whose package cannot be read is refused, not let through unchecked.
   await rejects(t, await rawTarGz([m, { name: '/authz/policy/p.rego', body: 'allow := true\n' }]), 'BOUNCER_ERR_BUNDLE_REGO', 'authz/policy/p.rego', /line 1, column 1: unexpected .*expected package/)
   await rejects(t, await rawTarGz([m, { name: '/authz/policy/p.rego', body: 'package 1\n' }]), 'BOUNCER_ERR_BUNDLE_REGO', 'authz/policy/p.rego', /line 1/)

@@ -125,6 +125,8 @@ t.test('masked responses: no CDN cache controls, no digests of the unmasked body
       'surrogate-key': 'customers', digest: 'sha-256=abc', 'content-digest': 'sha-256=:abc:', 'content-md5': 'abc', 'x-goog-hash': 'md5=abc', 'x-amz-checksum-sha256': 'abc',
       // Object stores' own checksum headers (Backblaze B2, Alibaba OSS, Tencent COS, Azure).
       'x-bz-content-sha1': 'abc', 'x-oss-hash-crc64ecma': '123', 'x-cos-hash-crc64ecma': '123', 'x-ms-content-crc64': 'abc', 'x-ms-blob-content-md5': 'abc',
+      // rclone's and s3cmd's hashes in S3 user metadata; a detached JWS over the body.
+      'x-amz-meta-md5chksum': 'abc', 'x-amz-meta-s3cmd-attrs': 'md5:abc', 'x-jws-signature': 'a..b',
       'x-kept': 'yes',
     })
     res.end(DOC)
@@ -137,7 +139,8 @@ t.test('masked responses: no CDN cache controls, no digests of the unmasked body
   t.equal(r.status, 200)
   t.notMatch(r.text, /123-45-6789/)
   for (const h of ['cdn-cache-control', 'surrogate-control', 'cloudflare-cdn-cache-control', 'surrogate-key', 'digest', 'content-digest', 'content-md5', 'x-goog-hash', 'x-amz-checksum-sha256',
-    'x-bz-content-sha1', 'x-oss-hash-crc64ecma', 'x-cos-hash-crc64ecma', 'x-ms-content-crc64', 'x-ms-blob-content-md5']) {
+    'x-bz-content-sha1', 'x-oss-hash-crc64ecma', 'x-cos-hash-crc64ecma', 'x-ms-content-crc64', 'x-ms-blob-content-md5',
+    'x-amz-meta-md5chksum', 'x-amz-meta-s3cmd-attrs', 'x-jws-signature']) {
     t.notMatch(r.text, new RegExp(`^${h}:`, 'im'), `${h} is not on the masked response`)
   }
   t.match(r.text, /^cache-control: private/im, 'Cache-Control is private')

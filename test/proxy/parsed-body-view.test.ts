@@ -52,13 +52,27 @@ t.test('parsed_body: the body is judged as the upstream will read it', async (t)
     for (const ct of ['application/json; charset=utf-7', 'application/json;charset="UTF-7"', 'application/json; charset=utf-16le', 'application/json; foo=bar; charset=latin1', 'application/json; Charset = us-ascii']) {
       t.equal(await raw(`Content-Type: ${ct}\r\n`, UTF7), 415, `${invalid}: ${ct}: refused, it cannot be judged`)
     }
+    t.equal(await raw("Content-Type: application/json; charset*=utf-8''utf-7\r\n", UTF7), 415, `${invalid}: RFC 2231's charset* (Django reads it) is refused too`)
+    t.equal(await raw('Content-Type: application/json; charset*0=utf-7\r\n', UTF7), 415, `${invalid}: and its continuations`)
+    t.equal(await raw('Content-Type: application/json; charset=UTF8\r\n', ADMIN), 403, `${invalid}: utf8 is UTF-8`)
+    // Django REST framework matches a * in the request's type to its JSON parser.
+    t.equal(await raw('Content-Type: */*\r\n', ADMIN), 403, `${invalid}: */* is read as JSON`)
+    t.equal(await raw('Content-Type: application/*\r\n', ADMIN), 403, `${invalid}: application/* is read as JSON`)
+    // JSON in UTF-16/32 without a content type: Python's json.loads detects it (FastAPI).
+    const u16 = Buffer.from('\ufeff' + ADMIN, 'utf16le')
+    const u32be = Buffer.alloc(ADMIN.length * 4)
+    for (let i = 0; i < ADMIN.length; i++) u32be.writeUInt32BE(ADMIN.charCodeAt(i), i * 4)
+    t.equal(await raw('', u16), 415, `${invalid}: UTF-16LE with a BOM, no content type: refused`)
+    t.equal(await raw('', u32be), 415, `${invalid}: UTF-32BE without a BOM, no content type: refused`)
+    t.equal(await raw('Content-Type: application/json\r\n', Buffer.from(ADMIN, 'utf16le')), 415, `${invalid}: declared JSON in UTF-16: refused whatever invalid_json says`)
+    t.equal(await raw('', Buffer.from([0, 1, 2, 3, 4, 5])), 200, `${invalid}: binary data without a content type is not taken for JSON`)
     t.equal(await raw('Content-Type: application/json; charset=utf-8\r\n', ADMIN), 403, `${invalid}: utf-8 is read`)
     t.equal(await raw('Content-Type: application/json; charset="UTF-8"\r\n', ADMIN), 403, `${invalid}: quoted, any case`)
     t.equal(await raw('Content-Type: text/plain; charset=utf-7\r\n', UTF7), 200, `${invalid}: a body parsed_body does not read keeps its charset`)
     // JSON under the names Rails also binds as JSON.
     t.equal(await raw('Content-Type: text/x-json\r\n', ADMIN), 403, `${invalid}: text/x-json is JSON`)
     t.equal(await raw('Content-Type: application/jsonrequest\r\n', ADMIN), 403, `${invalid}: application/jsonrequest is JSON`)
-    t.same(up.requests.map((r) => r.headers['content-type']), ['text/plain; charset=utf-7'], `${invalid}: only the text body reached the upstream`)
+    t.same(up.requests.map((r) => r.headers['content-type']), [undefined, 'text/plain; charset=utf-7'], `${invalid}: only the binary and the text body reached the upstream`)
     up.requests.length = 0
   }
   // The proxy goes on serving.

@@ -19,7 +19,7 @@ import type { BundleManager } from '../policy/bundle/index.js'
 import type { ShadowComponent } from './shadow.js'
 import type { ExtAuthzComponent } from './ext-authz.js'
 import { createEngine } from '../proxy/engine.js'
-import { compileSecretScrubber } from '../proxy/secret-values.js'
+import { compileSecretScrubber, type SecretScrubber } from '../proxy/secret-values.js'
 import type { PolicyInput } from '../proxy/input.js'
 import { createForwarder, type Forwarder } from '../proxy/forward.js'
 import { createGrpcForwarder, grpcUpstreamUrl, type GrpcForwarder } from '../proxy/grpc.js'
@@ -94,9 +94,12 @@ function requestIdOf (input: unknown): string | undefined {
  * version. `evaluating()` is the input of the evaluation in progress (the evaluator itself is
  * given only the serialised paths the policy reads), for the request id of print lines.
  */
-function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin>; evaluating?: () => unknown }): LoadPolicyOptions {
-  const { log } = deps
+function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logger; builtins?: Record<string, HostBuiltin>; evaluating?: () => unknown; scrub?: SecretScrubber }): LoadPolicyOptions {
+  const { log, scrub } = deps
   const evaluating = deps.evaluating ?? (() => undefined)
+  // A line printing the input (the usual way to debug a policy) held the bearer token, cookies
+  // and signed URLs: the input's credential values are cut out, as from a logged reason.
+  const printed = (line: string, input: unknown): string => scrub === undefined ? line : scrub(line, input)
   return {
     initialMemoryPages: p.initial_memory_pages,
     maxMemoryPages: p.max_memory_pages,
@@ -105,7 +108,14 @@ function policyOptionsFromConfig (p: BouncerConfig['policy'], deps: { log: Logge
     regoVersion: p.rego_version,
     // policy.print: print() lines at debug level with the request id; off, print() is compiled
     // out of Rego sources and a no-op in bundles
-    ...(p.print ? { onPrint: (line: string, ev: PrintEvent) => log.debug({ id: requestIdOf(evaluating() ?? ev.input), entrypoint: ev.entrypoint, print: line }, 'policy print') } : {}),
+    ...(p.print
+      ? {
+          onPrint: (line: string, ev: PrintEvent) => {
+            const input = evaluating() ?? ev.input
+            log.debug({ id: requestIdOf(input), entrypoint: ev.entrypoint, print: printed(line, input) }, 'policy print')
+          },
+        }
+      : {}),
     ...(deps.builtins ? { builtins: deps.builtins } : {}),
   }
 }
@@ -176,7 +186,7 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   // load without them; with them, an unsigned one is refused), as a downloaded one is.
   const verification = signingFromConfig(config.bundles, config.bundles.signing.scope)
   const policyOptions: LoadPolicyOptions = {
-    ...policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins, evaluating: () => evaluating }),
+    ...policyOptionsFromConfig(config.policy, { log, builtins: deps.builtins, evaluating: () => evaluating, ...(config.policy.print ? { scrub: compileSecretScrubber(config) } : {}) }),
     ...(verification === undefined ? {} : { verification }),
   }
   const bundles = config.bundles.service_url

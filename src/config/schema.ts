@@ -176,7 +176,7 @@ export const configSchema = {
       shadow_sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'fraction of decisions the shadow policy is evaluated for (0..1; 0 = none)' },
       shadow_eval_step_budget: int('steps one shadow evaluation may take (as policy.eval_step_budget, which is the default); evaluation is synchronous, so a shadow stuck in a loop delays the other requests of the process until it is stopped: a smaller budget bounds that. Past it, the shadow evaluation is an error; the request is not affected', undefined, 0, 1_000_000_000_000),
       shadow_max_per_second: int('most shadow evaluations per second (each second of the clock); the rest are counted as skipped (rate_limited); 0 = no cap', 1000, 0),
-      print: bool('log the output of the policy\'s print() calls at debug level, with the request id; when false, print() calls are left out of policies compiled at start and do nothing in bundles', false),
+      print: bool('log the output of the policy\'s print() calls at debug level, with the request id and without the credential values the decision log erases; when false, print() calls are left out of policies compiled at start and do nothing in bundles', false),
       initial_memory_pages: int('initial Wasm memory (64 KiB pages)', 16, 2, 65536),
       max_memory_pages: int('maximum Wasm memory (64 KiB pages)', 4096, 2, 65536),
       parsed_body: section('expose JSON request bodies as input.parsed_body', {

@@ -116,3 +116,27 @@ decision := {"allow": true, "response_headers": {"x-kept": "policy"}} if {
   t.match(raw.text, /^HTTP\/1\.1 200/)
   t.notMatch(raw.text, /upstream-id/)
 })
+
+t.test('print lines never carry the credentials the decision log erases (review helper, 2026-12-07)', async (t) => {
+  const up = await startUpstream()
+  const mem = memoryLogger('debug')
+  const policy = `package bouncer
+decision := {"allow": true} if {
+  print("headers", input.attributes.request.http.headers)
+  print("path", input.attributes.request.http.path)
+}
+`
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': policy }, config: { policy: { print: true } }, deps: { logger: mem.logger } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const secrets = ['Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXNlY3JldA', 'sid=cookie-secret-value', 'query-secret-value'] // security-gate: allow-secret
+  const r = await request(`${b.url}/ok?access_token=query-secret-value&x=1`, { headers: { authorization: secrets[0]!, cookie: secrets[1]! } })
+  t.equal(r.statusCode, 200)
+  await r.body.dump()
+  const lines = mem.lines().filter((l) => l.msg === 'policy print').map((l) => String(l.print))
+  t.equal(lines.length, 2, 'both lines logged')
+  for (const s of ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXNlY3JldA', 'cookie-secret-value', 'query-secret-value']) {
+    t.notOk(lines.some((l) => l.includes(s)), `${s.slice(0, 12)}… is not in a print line`)
+  }
+  t.ok(lines.some((l) => l.includes('[erased]')), 'the values are marked erased')
+  t.ok(lines.some((l) => l.includes('x=1')), 'the rest of the line is kept')
+})

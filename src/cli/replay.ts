@@ -26,7 +26,7 @@ export const spec: CommandSpec = {
     '"any" does not include the last two: name them too (--fail-on any,incomplete-record).\n' +
     'With any --fail-on, a run that replayed nothing, or left out edited records, exits 1 too.\n' +
     'Events of ext_authz listeners (labels.bouncer_mode) are read under opa-envoy-plugin\'s\n' +
-    'result contract, as they were decided (query_parameters_to_remove and dynamic_metadata compared).\n' +
+    'result contract, as they were decided (query_parameters_to_remove, query_parameters_to_set and dynamic_metadata compared).\n' +
     'Exit status: 0 replayed, 1 a change of a kind listed in --fail-on, 2 usage error, a policy\n' +
     'that fails to load or compile, or a log that cannot be read.',
   flags: {

@@ -9,6 +9,9 @@
 //                                         (Bouncer's response_headers is merged in)
 //   request_headers_to_remove             list of names, allow only (Bouncer: remove_headers)
 //   query_parameters_to_remove            list of names, allow only
+//   query_parameters_to_set               object of name → string (or list of strings), allow
+//                                         only: set on the upstream request (gRPC; HTTP cannot
+//                                         carry it and refuses the allow)
 //   http_status (or Bouncer's status)     denial status, default 403
 //   body                                  denial body (a string)
 //   dynamic_metadata                      object, returned as CheckResponse.dynamic_metadata
@@ -27,6 +30,8 @@ export interface EnvoyResult {
   readonly responseHeadersToAdd: readonly (readonly [string, string])[]
   readonly headersToRemove: readonly string[]
   readonly queryParametersToRemove: readonly string[]
+  /** name → value pairs in order (a list value becomes several) */
+  readonly queryParametersToSet: readonly (readonly [string, string])[]
   readonly dynamicMetadata: Readonly<Record<string, unknown>> | undefined
   /** headers as an ordered list of single values (a list value becomes several options) */
   readonly headerOptions: readonly (readonly [string, string])[]
@@ -82,11 +87,29 @@ function headerNames (v: unknown, field: string): string[] {
   return list
 }
 
+/** query_parameters_to_set as the plugin reads it: an object of name → string or list of strings. */
+function queryParams (v: unknown, field: string): [string, string][] {
+  if (v === undefined || v === null) return []
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`${field} must be an object of parameters`)
+  const out: [string, string][] = []
+  for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
+    // Envoy refuses an empty key (QueryParameter.key min_len 1): the whole response, then.
+    if (name === '' || NOT_FIELD_VALUE.test(name)) throw invalid(`${field}: invalid parameter name ${JSON.stringify(name)}`)
+    const values = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((x) => typeof x === 'string') ? value as string[] : undefined
+    if (values === undefined) throw invalid(`${field}.${name} must be a string or a list of strings`)
+    for (const one of values) {
+      if (NOT_FIELD_VALUE.test(one)) throw invalid(`${field}.${name}: value contains a control character`)
+      out.push([name, one])
+    }
+  }
+  return out
+}
+
 function asHeaderList (opts: readonly (readonly [string, string])[]): HeaderList {
   return opts.map(([n, v]) => [n, v] as const)
 }
 
-const NO_ENVOY: EnvoyResult = Object.freeze({ object: false, responseHeadersToAdd: [], headersToRemove: [], queryParametersToRemove: [], dynamicMetadata: undefined, headerOptions: [] })
+const NO_ENVOY: EnvoyResult = Object.freeze({ object: false, responseHeadersToAdd: [], headersToRemove: [], queryParametersToRemove: [], queryParametersToSet: [], dynamicMetadata: undefined, headerOptions: [] })
 const base = { body: undefined, bodyType: undefined, headers: [], responseHeaders: [], removeHeaders: [], mask: undefined, cacheTtl: undefined, reason: undefined }
 const ALLOW: ExtAuthzDecision = Object.freeze({ ...base, allow: true, status: 200, envoy: NO_ENVOY })
 const DENY: ExtAuthzDecision = Object.freeze({ ...base, allow: false, status: 403, envoy: NO_ENVOY })
@@ -135,10 +158,12 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
   let responseHeadersToAdd: [string, string][] = []
   let headersToRemove: string[] = []
   let queryParametersToRemove: string[] = []
+  let queryParametersToSet: [string, string][] = []
   if (allow) {
     responseHeadersToAdd = [...headerOptions(d.response_headers_to_add, 'response_headers_to_add'), ...headerOptions(d.response_headers, 'response_headers')]
     headersToRemove = [...headerNames(d.request_headers_to_remove, 'request_headers_to_remove'), ...headerNames(d.remove_headers, 'remove_headers')].map((h) => h.toLowerCase())
     queryParametersToRemove = names(d.query_parameters_to_remove, 'query_parameters_to_remove')
+    queryParametersToSet = queryParams(d.query_parameters_to_set, 'query_parameters_to_set')
   } else {
     // A number the policy wrote as 403.0 is kept as its text (exact-json.ts): read as a number.
     const hs = d.http_status === undefined ? undefined : jsonNumber(d.http_status) ?? d.http_status
@@ -165,7 +190,7 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
     mask: undefined,
     cacheTtl,
     reason,
-    envoy: { object: true, responseHeadersToAdd, headersToRemove, queryParametersToRemove, dynamicMetadata, headerOptions: headers },
+    envoy: { object: true, responseHeadersToAdd, headersToRemove, queryParametersToRemove, queryParametersToSet, dynamicMetadata, headerOptions: headers },
   }
 }
 

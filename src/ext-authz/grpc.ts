@@ -45,7 +45,7 @@ export function checkResponseOf (r: CheckResult): CheckResponseFields {
   if (r.kind === 'allow') {
     return {
       status: { code: GrpcCode.OK },
-      ...(e.object ? { ok: { headers: opts(e.headerOptions), headersToRemove: e.headersToRemove, responseHeadersToAdd: opts(e.responseHeadersToAdd), queryParametersToRemove: e.queryParametersToRemove } } : {}),
+      ...(e.object ? { ok: { headers: opts(e.headerOptions), headersToRemove: e.headersToRemove, responseHeadersToAdd: opts(e.responseHeadersToAdd), queryParametersToRemove: e.queryParametersToRemove, queryParametersToSet: e.queryParametersToSet } } : {}),
       dynamicMetadata,
     }
   }

@@ -18,7 +18,8 @@
 // policy). Envoy allows on 200 and, with failure_mode_allow, on a 5xx (the authorization
 // service failing), so no denial or failure is answered with either: a 2xx or 5xx status
 // (the policy's http_status, policy.error_status, no policy, an internal error) becomes 403.
-// An allow this protocol cannot carry (query_parameters_to_remove) is refused the same way.
+// An allow this protocol cannot carry (query_parameters_to_remove, query_parameters_to_set) is
+// refused the same way.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
@@ -65,7 +66,7 @@ export function httpReplyOf (r: CheckResult): Reply {
   if (r.kind === 'allow') {
     // Envoy's HTTP protocol has no way to say it: allowing without the removal would let the
     // parameters the policy judged unsafe through.
-    if (e.queryParametersToRemove.length > 0) return failReply(403, 'decision_not_enforceable', r.decisionId)
+    if (e.queryParametersToRemove.length > 0 || e.queryParametersToSet.length > 0) return failReply(403, 'decision_not_enforceable', r.decisionId)
     const headers: [string, string][] = [...e.headerOptions, ...e.responseHeadersToAdd].map(([n, v]) => [n, v])
     if (e.headersToRemove.length > 0) headers.push([HEADERS_TO_REMOVE, e.headersToRemove.join(', ')])
     if (headers.some(([, v]) => NOT_WRITABLE.test(v))) return failReply(403, 'decision_not_enforceable', r.decisionId)

@@ -432,6 +432,8 @@ export interface CheckResponseFields {
     readonly headersToRemove: readonly string[]
     readonly responseHeadersToAdd: readonly HeaderOption[]
     readonly queryParametersToRemove: readonly string[]
+    /** envoy.config.core.v3.QueryParameter (key, value) pairs */
+    readonly queryParametersToSet?: readonly (readonly [string, string])[]
   }
   /** google.protobuf.Struct */
   readonly dynamicMetadata?: Readonly<Record<string, unknown>>
@@ -531,6 +533,7 @@ export function encodeCheckResponse (r: CheckResponseFields): Buffer {
     for (const h of headerOptions(r.ok.headers)) o.message(2, h)
     for (const h of r.ok.headersToRemove) o.string(5, h, true)
     for (const h of headerOptions(r.ok.responseHeadersToAdd)) o.message(6, h)
+    for (const [key, value] of r.ok.queryParametersToSet ?? []) o.message(7, new Writer().string(1, key, true).string(2, value, true))
     for (const q of r.ok.queryParametersToRemove) o.string(8, q, true)
     w.message(3, o)
   }

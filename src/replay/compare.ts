@@ -18,7 +18,7 @@ export const CHANGE_TITLES: Readonly<Record<ChangeKind, string>> = Object.freeze
   'error-code': 'error → another error',
   status: 'status changed',
   body: 'denial body changed',
-  headers: 'headers changed (headers, response_headers, remove_headers; ext_authz: also query_parameters_to_remove)',
+  headers: 'headers changed (headers, response_headers, remove_headers; ext_authz: also query_parameters_to_remove and query_parameters_to_set)',
   mask: 'mask changed',
   'cache-ttl': 'cache_ttl changed',
   metadata: 'dynamic_metadata changed (ext_authz)',

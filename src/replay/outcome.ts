@@ -10,7 +10,7 @@ import { parseDecision } from '../proxy/decision.js'
 
 /**
  * Which decision contract a result is read under: the proxy's, or opa-envoy-plugin's (ext_authz
- * listeners: `allowed`, headers as lists, request_headers_to_remove, query_parameters_to_remove,
+ * listeners: `allowed`, headers as lists, request_headers_to_remove, query_parameters_to_remove and _to_set,
  * http_status, dynamic_metadata). A logged event says which by its labels.bouncer_mode.
  */
 export type DecisionMode = 'proxy' | 'ext_authz'
@@ -57,20 +57,21 @@ export function outcomeOfResult (result: unknown, mode: DecisionMode = 'proxy'):
   }
   const envoy = mode === 'ext_authz' ? (d as ReturnType<typeof parseExtAuthzDecision>).envoy : undefined
   const queryRemoved = envoy !== undefined && envoy.queryParametersToRemove.length > 0 ? [...envoy.queryParametersToRemove].sort() : undefined
+  const querySet = envoy !== undefined && envoy.queryParametersToSet.length > 0 ? sortedList(envoy.queryParametersToSet) : undefined
   let mask = ''
   if (d.allow && d.mask !== undefined) {
     mask = canonicalJson(d.mask)
     const problem = maskProblem(mask, d.mask)
     if (problem !== null) return { kind: 'error', code: DECISION_ERROR, message: `invalid mask: ${problem}` }
   }
-  const hasHeaders = d.headers.length > 0 || d.responseHeaders.length > 0 || d.removeHeaders.length > 0 || queryRemoved !== undefined
+  const hasHeaders = d.headers.length > 0 || d.responseHeaders.length > 0 || d.removeHeaders.length > 0 || queryRemoved !== undefined || querySet !== undefined
   return {
     kind: 'decision',
     allow: d.allow,
     status: d.status,
     body: d.allow || d.body === undefined ? '' : d.body,
     headers: hasHeaders
-      ? canonicalJson({ headers: sortedList(d.headers), response_headers: sortedList(d.responseHeaders), remove_headers: [...d.removeHeaders].sort(), ...(queryRemoved !== undefined ? { query_parameters_to_remove: queryRemoved } : {}) })
+      ? canonicalJson({ headers: sortedList(d.headers), response_headers: sortedList(d.responseHeaders), remove_headers: [...d.removeHeaders].sort(), ...(queryRemoved !== undefined ? { query_parameters_to_remove: queryRemoved } : {}), ...(querySet !== undefined ? { query_parameters_to_set: querySet } : {}) })
       : '',
     mask,
     cacheTtl: d.cacheTtl === undefined ? '' : String(d.cacheTtl),

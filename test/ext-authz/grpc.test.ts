@@ -116,6 +116,34 @@ t.test('object result: ok_response and denied_response as the plugin builds them
   t.notOk(denied.ok_response, 'no ok_response on a denial')
 })
 
+t.test('query_parameters_to_set: sent as OkHttpResponse.query_parameters_to_set, as the plugin sends it; a malformed one is a denial (review helper, 2026-12-07)', async (t) => {
+  // A policy pinning a parameter to the caller's identity: the client's own value must not reach
+  // the upstream (it was dropped, and Envoy forwarded tenant=victim).
+  const rego = `package envoy.authz
+
+result := {"allowed": true, "query_parameters_to_set": {"tenant": "acme", "scope": ["a", "b"]}, "query_parameters_to_remove": ["debug"]} if input.parsed_path[0] == "pin"
+result := {"allowed": true, "query_parameters_to_set": {"tenant": 7}} if input.parsed_path[0] == "number"
+result := {"allowed": true, "query_parameters_to_set": ["tenant"]} if input.parsed_path[0] == "list"
+result := {"allowed": true, "query_parameters_to_set": {"": "x"}} if input.parsed_path[0] == "empty"
+result := {"allowed": false, "query_parameters_to_set": {"tenant": 7}} if input.parsed_path[0] == "denied"
+`
+  const b = await startExtAuthz({ rego, entrypoint: 'envoy/authz/result' })
+  t.teardown(() => b.close())
+  const c = authzClient(b.grpcPort)
+  t.teardown(() => c.close())
+  const pin = await c.check(checkRequest({ method: 'GET', path: '/pin/invoices?tenant=victim' }))
+  t.equal(pin.status?.code ?? 0, 0)
+  t.same(pin.ok_response?.query_parameters_to_set?.map((q) => [q.key, q.value]), [['scope', 'a'], ['scope', 'b'], ['tenant', 'acme']], 'each value a QueryParameter, in the object\'s order')
+  t.same(pin.ok_response?.query_parameters_to_remove, ['debug'])
+  for (const path of ['/number', '/list', '/empty']) {
+    const r = await c.check(checkRequest({ method: 'GET', path }))
+    t.equal(r.status?.code, 7, `${path}: an invalid query_parameters_to_set is a denial`)
+    t.notOk(r.ok_response, `${path}: no ok_response`)
+  }
+  const denied = await c.check(checkRequest({ method: 'GET', path: '/denied' }))
+  t.equal(denied.status?.code, 7, 'a denial does not read it (the other branch\'s fields are not read)')
+})
+
 t.test('the input is the plugin\'s: attributes under JSON names, parsed_path/query/body, version', async (t) => {
   const echo = 'package envoy.authz\n\nresult := {"allowed": true, "dynamic_metadata": {"input": input}}\n'
   const b = await startExtAuthz({ rego: echo, entrypoint: 'envoy/authz/result' })

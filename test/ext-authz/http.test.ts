@@ -109,6 +109,7 @@ result := {"allowed": false, "http_status": 503, "body": "maintenance"} if input
 result := {"allowed": false, "http_status": 429} if input.parsed_path[0] == "slow"
 result := {"allowed": false, "headers": {"x-echo": input.parsed_path[1]}} if input.parsed_path[0] == "echo"
 result := {"allowed": true, "query_parameters_to_remove": ["debug"]} if input.parsed_path[0] == "strip"
+result := {"allowed": true, "query_parameters_to_set": {"tenant": "acme"}} if input.parsed_path[0] == "pin"
 result := {"allowed": true} if input.parsed_path[0] == "fine"
 `
   const b = await startExtAuthz({ rego: POL, entrypoint: 'envoy/authz/result', config: { policy: { error_status: 500 } } })
@@ -125,6 +126,9 @@ result := {"allowed": true} if input.parsed_path[0] == "fine"
   const strip = await status('/strip?debug=1')
   t.equal(strip[0], 403, 'an allow HTTP cannot carry (query_parameters_to_remove) is refused')
   t.match(strip[1], /decision_not_enforceable/)
+  const pin = await status('/pin?tenant=victim')
+  t.equal(pin[0], 403, 'nor query_parameters_to_set: allowing without it would pass the client\'s tenant')
+  t.match(pin[1], /decision_not_enforceable/)
   // A header value Node cannot write (a client-chosen U+20AC): a 403, not a 500.
   t.equal((await status('/echo/%E2%82%AC'))[0], 403)
   const err = await status('/nothing') // undefined result: a policy error with policy.error_status 500

@@ -286,6 +286,11 @@ function derivedForms (v: string, parts: readonly string[]): string[] {
     }
   }
   for (const p of from) {
+    // As a JSON string quotes it (print(headers), sprintf("%v")): `sid="x"` is `sid=\"x\"`.
+    const escaped = JSON.stringify(p).slice(1, -1)
+    if (escaped !== p) out.push(escaped)
+    // A quoted part (a cookie's "value", OAuth's oauth_token="..."): its content too.
+    if (p.length >= MIN_PART + 2 && p.startsWith('"') && p.endsWith('"')) out.push(p.slice(1, -1))
     const jwt = JWT.exec(p)
     if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
     // Not when it holds `p` itself ("Bearer <jwt>" → "Bearer+<jwt>"): cutting `p` cuts it.
@@ -329,9 +334,16 @@ function secretValues (input: unknown, headers: (name: string) => boolean, param
       }
     }
   }
+  // ext_authz's raw body: the decision log drops rawBody (base64) whole, and withholds a body
+  // text nothing parsed. Each is cut as one value (its parts would be every word of a body).
+  const rawBody = field(http, 'rawBody')
+  if (typeof rawBody === 'string' && rawBody.length >= MIN_VALUE) lists.push([rawBody])
+  const bodyText = field(http, 'body')
+  const parsedBody = field(input, 'parsed_body')
+  if (typeof bodyText === 'string' && bodyText.length >= MIN_VALUE && (parsedBody === null || parsedBody === undefined)) lists.push([bodyText, JSON.stringify(bodyText).slice(1, -1)])
   // What the decision log erases from the body and the token's claims, at any depth.
   const budget = { n: MAX_VALUES }
-  collectNamed(field(input, 'parsed_body'), params, add, 0, budget)
+  collectNamed(parsedBody, params, add, 0, budget)
   const identity = field(input, 'identity')
   if (identity !== null && typeof identity === 'object' && Object.isFrozen(identity)) {
     let cv = claimValues.get(identity)

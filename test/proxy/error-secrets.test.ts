@@ -235,3 +235,22 @@ t.test('derived forms of a 12 KB header (third review, session 53): the header\'
   t.ok(jwt.length > 8192 && jwt.length < 16384)
   t.equal(scrub.result(`payload ${payload}`, input({ authorization: `Bearer ${jwt}` })), 'payload [erased]')
 })
+
+t.test('the scrubber (review helper, 2026-12-07): JSON-escaped and quoted credentials, and the ext_authz raw body', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const headers = { cookie: 'sid="QuotedSessionSecret123"', authorization: 'OAuth oauth_consumer_key="ck-123456", oauth_token="370773112-TokenSecretValue"' } // security-gate: allow-secret
+  const input = { attributes: { request: { http: { headers } } } }
+  const printed = JSON.stringify(headers)
+  const out = scrub(`headers ${printed}`, input)
+  for (const secret of ['QuotedSessionSecret123', '370773112-TokenSecretValue']) t.notOk(out.includes(secret), `${secret.slice(0, 10)}… cut from a JSON-escaped line`)
+  t.ok(out.includes('[erased]'))
+  t.equal(scrub('plain QuotedSessionSecret123 text', input), 'plain [erased] text', 'the quoted value\'s content, unquoted')
+  // ext_authz: rawBody (base64) is dropped by the decision log; a body text nothing parsed is withheld.
+  const body = 'password: TextBodySecret42'
+  const raw = Buffer.from('{"password":"RawBodySecret77"}').toString('base64')
+  const ext = (parsed: unknown) => ({ attributes: { request: { http: { headers: {}, body, rawBody: raw } } }, parsed_body: parsed })
+  const line = scrub(`input ${JSON.stringify(ext(null))}`, ext(null))
+  t.notOk(line.includes('TextBodySecret42'), 'an unparsed body text is cut')
+  t.notOk(line.includes(raw), 'rawBody is cut')
+  t.match(scrub(`body ${body}`, ext({ note: 'x' })), /TextBodySecret42/, 'a body that was parsed is judged by its fields, not cut whole')
+})

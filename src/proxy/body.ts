@@ -100,17 +100,39 @@ export function replay (chunks: Buffer[], req: IncomingMessage): Readable {
  * by the policy.
  */
 export function isJsonContentType (ct: string | undefined): boolean {
-  if (ct === undefined) return false
-  const semi = ct.indexOf(';')
-  // What frameworks trim around a media type: Python's str.strip() also takes NEL (U+0085).
-  const mt = trimBy(semi < 0 ? ct : ct.slice(0, semi), isSpaceOrNel).toLowerCase()
+  const mt = mediaTypeOf(ct)
+  if (mt === undefined) return false
   const slash = mt.indexOf('/')
   if (slash <= 0) return false
   const sub = mt.slice(slash + 1)
-  // x-json and jsonrequest: Rails registers both as JSON and binds them into params. A wildcard
-  // (`*/*`, `application/*`) is JSON to Django REST framework, whose media-type match lets a
-  // `*` in the request's type match its JSON parser.
-  return sub === 'json' || sub.endsWith('+json') || sub === 'x-json' || sub === 'jsonrequest' || sub === '*' || mt.slice(0, slash) === '*'
+  // x-json and jsonrequest: Rails registers both as JSON and binds them into params.
+  return sub === 'json' || sub.endsWith('+json') || sub === 'x-json' || sub === 'jsonrequest'
+}
+
+/**
+ * A wildcard media type (any type over any subtype, `application/*`): JSON to Django REST
+ * framework, whose match lets a `*` in the request's type meet its JSON parser, and anything
+ * to others. Such a body is
+ * judged as one without a content type: parsed when it is JSON, not refused when it is not.
+ */
+export function isWildcardContentType (ct: string | undefined): boolean {
+  const mt = mediaTypeOf(ct)
+  if (mt === undefined) return false
+  const slash = mt.indexOf('/')
+  return slash > 0 && (mt.slice(slash + 1) === '*' || mt.slice(0, slash) === '*')
+}
+
+/** The media type, lower case: cut at ";" and at "," (Rails and Rack take what comes before a
+ *  comma: `application/json, text/plain` is JSON to them), trimmed as frameworks trim it
+ *  (Python's str.strip() also takes NEL, U+0085). */
+function mediaTypeOf (ct: string | undefined): string | undefined {
+  if (ct === undefined) return undefined
+  let end = ct.length
+  const semi = ct.indexOf(';')
+  if (semi >= 0) end = semi
+  const comma = ct.indexOf(',')
+  if (comma >= 0 && comma < end) end = comma
+  return trimBy(ct.slice(0, end), isSpaceOrNel).toLowerCase()
 }
 
 /**
@@ -140,11 +162,12 @@ export function foreignCharsetOf (ct: string | undefined): string | undefined {
 }
 
 /**
- * Whether a body that is not UTF-8 JSON is JSON text in UTF-16 or UTF-32 to an upstream that
- * detects those: Python's json.loads(bytes) (Starlette's Request.json(), FastAPI) tells them by a
- * byte order mark or by where NULs fall among the first four bytes (json.detect_encoding), which
- * UTF-8 JSON never has. Then the first character after whitespace must start a JSON value, so a
- * binary upload without a content type is not taken for one.
+ * Whether a body that is not UTF-8 JSON is JSON in UTF-16 or UTF-32 to an upstream that detects
+ * those: Python's json.loads(bytes) (Starlette's Request.json(), FastAPI; Flask's get_json) tells
+ * them by a byte order mark or by where NULs fall among the first four bytes
+ * (json.detect_encoding), which UTF-8 JSON never has. The body is decoded so and taken for JSON
+ * when, after any whitespace, it opens an object, an array or a string, or parses whole: text or
+ * binary data that happens to have those NULs is not.
  */
 export function mayBeWideJson (b: Uint8Array): boolean {
   let width = 0
@@ -161,15 +184,17 @@ export function mayBeWideJson (b: Uint8Array): boolean {
     else if (b[1] === 0) { width = 2; little = true }
   }
   if (width === 0) return false
-  for (let i = at; i + width <= b.length && i < at + 64 * width; i += width) {
+  let text = ''
+  for (let i = at; i + width <= b.length; i += width) {
     let c = 0
     for (let k = 0; k < width; k++) c = c * 256 + b[little ? i + width - 1 - k : i + k]!
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue
-    return JSON_START.has(c)
+    if (c > 0x10ffff) return false
+    text += String.fromCodePoint(c)
   }
-  return false
+  const first = text.trimStart().charAt(0)
+  if (first === '{' || first === '[' || first === '"') return true
+  try { JSON.parse(text); return true } catch { return false }
 }
-const JSON_START: ReadonlySet<number> = new Set([...'{["-0123456789tfn'].map((ch) => ch.charCodeAt(0)))
 
 /**
  * The content coding of a request body, or undefined when it has none: no header, or only

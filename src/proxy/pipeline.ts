@@ -28,7 +28,7 @@ import { BouncerError, type ErrorCode } from '../errors.js'
 import { parseStrictJson } from '../masking/json.js'
 import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
-import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, mayBeWideJson, readPrefix, replay } from './body.js'
+import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, isWildcardContentType, mayBeWideJson, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
@@ -262,9 +262,11 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const viewCt = headers['content-type']
     const ct = typeof viewCt === 'string' && viewCt.trim() !== '' ? viewCt : undefined
     const declaredJson = isJsonContentType(ct)
+    // Judged as a body without a content type: parsed when it is JSON, not refused otherwise.
+    const untyped = ct === undefined || isWildcardContentType(ct)
     // Never a gRPC call's body (application/grpc+json too): length-prefixed messages streamed
     // by grpc.ts, which reading them here left with nothing to send (review, session 52).
-    if (hasBody && pb.enabled && !grpcCall && (declaredJson || ct === undefined)) {
+    if (hasBody && pb.enabled && !grpcCall && (declaredJson || untyped)) {
       // A compressed body: the policy could not read it, an upstream that inflates would (Express
       // does by default). Refused whatever invalid_json says, as its content cannot be judged.
       const coding = contentCodingOf(headers['content-encoding'])

@@ -66,13 +66,23 @@ t.test('parsed_body: the body is judged as the upstream will read it', async (t)
     t.equal(await raw('', u32be), 415, `${invalid}: UTF-32BE without a BOM, no content type: refused`)
     t.equal(await raw('Content-Type: application/json\r\n', Buffer.from(ADMIN, 'utf16le')), 415, `${invalid}: declared JSON in UTF-16: refused whatever invalid_json says`)
     t.equal(await raw('', Buffer.from([0, 1, 2, 3, 4, 5])), 200, `${invalid}: binary data without a content type is not taken for JSON`)
+    // Review of the first version: whitespace of any length; text and binary that merely look wide.
+    const padded = Buffer.from(' '.repeat(70) + ADMIN, 'utf16le')
+    t.equal(await raw('', padded), 415, `${invalid}: UTF-16 JSON after 70 spaces: refused`)
+    t.equal(await raw('Content-Type: application/json\r\n', padded), 415, `${invalid}: declared, too`)
+    t.equal(await raw('', Buffer.from('\ufeffname\tage\nann\t7\n', 'utf16le')), 200, `${invalid}: UTF-16 text that is not JSON passes`)
+    t.equal(await raw('', Buffer.from([49, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0])), 200, `${invalid}: int32 samples starting with "1" pass`)
+    // Rails and Rack cut the media type at a comma: this is JSON to them.
+    t.equal(await raw('Content-Type: application/json, text/plain\r\n', ADMIN), 403, `${invalid}: application/json, text/plain is JSON`)
+    // A wildcard is judged as no content type: JSON is read, anything else passes unrefused.
+    t.equal(await raw('Content-Type: */*\r\n', Buffer.from([0x89, 0x50, 0x4e, 0x47])), 200, `${invalid}: */* binary is not refused`)
     t.equal(await raw('Content-Type: application/json; charset=utf-8\r\n', ADMIN), 403, `${invalid}: utf-8 is read`)
     t.equal(await raw('Content-Type: application/json; charset="UTF-8"\r\n', ADMIN), 403, `${invalid}: quoted, any case`)
     t.equal(await raw('Content-Type: text/plain; charset=utf-7\r\n', UTF7), 200, `${invalid}: a body parsed_body does not read keeps its charset`)
     // JSON under the names Rails also binds as JSON.
     t.equal(await raw('Content-Type: text/x-json\r\n', ADMIN), 403, `${invalid}: text/x-json is JSON`)
     t.equal(await raw('Content-Type: application/jsonrequest\r\n', ADMIN), 403, `${invalid}: application/jsonrequest is JSON`)
-    t.same(up.requests.map((r) => r.headers['content-type']), [undefined, 'text/plain; charset=utf-7'], `${invalid}: only the binary and the text body reached the upstream`)
+    t.same(up.requests.map((r) => r.headers['content-type']), [undefined, undefined, undefined, '*/*', 'text/plain; charset=utf-7'], `${invalid}: only the binary and text bodies reached the upstream`)
     up.requests.length = 0
   }
   // The proxy goes on serving.

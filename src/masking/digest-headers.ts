@@ -7,11 +7,12 @@
 // keep their own hashes) and IPFS's content ids (hashes of the content). Dropping an unrelated
 // header of a masked response (x-git-sha) costs little; keeping a digest costs the masked value.
 
-const DIGEST_PART = /md5|digest|hash|checksum|chksum|cksum|signature|sha(?:\d|sum)|crc(?:\d|sum)/
-const DIGEST_WORD = /^(?:sha|crc|blake\d*[a-z]*)$/
+const DIGEST_PART = /md5|digest|hash|checksum|chksum|cksum|signature|sha(?:\d|sum)|crc(?:\d|sum)|xxh\d|etag$/
+const DIGEST_WORD = /^(?:sha|crc|xxh|blake\d*[a-z]*)$/
 // User metadata of S3 (and MinIO, R2, Wasabi...), GCS, Azure, Alibaba, Tencent, Huawei,
-// Backblaze, OpenStack Swift; IPFS gateways.
-const METADATA_PREFIXES = ['x-amz-meta-', 'x-goog-meta-', 'x-ms-meta-', 'x-oss-meta-', 'x-cos-meta-', 'x-obs-meta-', 'x-bz-info-', 'x-object-meta-', 'x-ipfs-']
+// Backblaze, OpenStack Swift, Oracle OCI, Baidu, Volcengine, Qiniu; IPFS gateways.
+const METADATA_PREFIXES = ['x-amz-meta-', 'x-goog-meta-', 'x-ms-meta-', 'x-oss-meta-', 'x-cos-meta-', 'x-obs-meta-', 'x-bz-info-', 'x-object-meta-',
+  'opc-meta-', 'x-bce-meta-', 'x-tos-meta-', 'x-qn-meta-', 'x-ipfs-']
 // Headers that carry a body's hash inside a structured value.
 const NAMED = new Set(['dropbox-api-result'])
 

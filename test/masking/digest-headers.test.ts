@@ -7,7 +7,8 @@ t.test('checksum headers of the body are recognised by the words in their names'
     // Found by the review of the first version: words inside a part, metadata, signatures.
     'x-amz-meta-md5chksum', 'x-amz-meta-s3cmd-attrs', 'x-object-meta-md5sum', 'x-amz-meta-sha256sum', 'x-content-sha256sum', 'x-goog-meta-anything',
     'x-ms-meta-x', 'x-oss-meta-x', 'x-cos-meta-x', 'x-obs-meta-x', 'x-bz-info-src_last_modified_millis', 'x-ipfs-path', 'x-ipfs-roots', 'dropbox-api-result',
-    'signature', 'signature-input', 'x-jws-signature', 'x-git-sha', 'contentmd5', 'x-blake3']) {
+    'signature', 'signature-input', 'x-jws-signature', 'x-git-sha', 'contentmd5', 'x-blake3',
+    'x-linked-etag', 'x-xxh64', 'x-xxh3', 'opc-meta-x', 'x-bce-meta-x', 'x-tos-meta-x', 'x-qn-meta-x']) {
     t.ok(isBodyDigestHeader(h), h)
   }
   for (const h of ['content-type', 'cache-control', 'x-request-id', 'x-shard', 'x-crcs', 'x-shadow', 'set-cookie', 'x-cache-hits', 'x-ratelimit-remaining', 'x-share-id', 'x-amz-request-id', 'x-amz-version-id', 'x-goog-generation', 'x-ms-request-id']) {

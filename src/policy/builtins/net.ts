@@ -159,6 +159,8 @@ function cidrExpand (cidr: unknown): string[] {
   return setOf(out)
 }
 
+const MAPPED = 0xffffn << 32n
+
 function cidrMerge (addrs: unknown): string[] {
   const name = 'net.cidr_merge'
   const items = strings(name, 1, addrs)
@@ -183,26 +185,38 @@ function cidrMerge (addrs: unknown): string[] {
     }
     nets.push(n)
   }
+  // As OPA merges (topdown/cidr.go over internal/cidr/merge): every range in one 128-bit space,
+  // IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so an IPv6 range that reaches over the mapped
+  // block absorbs IPv4 ranges: ["10.0.0.0/8", "::/64"] is ["::/64"] to OPA, a network that no
+  // longer contains 10.1.2.3. Ranges merge when the one before ends at or past the address
+  // before this one's first; the address before :: and before ::ffff:0.0.0.0 is itself.
+  const iv = nets.map(n => {
+    const off = n.v4 ? MAPPED : 0n
+    return { a: off | n.base, b: off | lastIP(n), alone: n.alone, count: 1 }
+  }).sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0))
+  const merged: typeof iv = []
+  for (const r of iv) {
+    const last = merged[merged.length - 1]
+    const before = r.a === 0n || r.a === MAPPED ? r.a : r.a - 1n
+    if (last && before <= last.b) { if (r.b > last.b) last.b = r.b; last.count++ } else merged.push({ ...r })
+  }
   const out: string[] = []
-  for (const v4 of [true, false]) {
-    const iv = nets.filter(n => n.v4 === v4).map(n => ({ a: n.base, b: lastIP(n), alone: n.alone, count: 1 })).sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : 0))
-    const merged: typeof iv = []
-    for (const r of iv) {
-      const last = merged[merged.length - 1]
-      if (last && r.a <= last.b + 1n) { if (r.b > last.b) last.b = r.b; last.count++ } else merged.push({ ...r })
-    }
-    const w = width(v4)
-    for (const m of merged) {
-      if (m.count === 1 && m.alone !== undefined) { out.push(m.alone); continue }
-      let a = m.a
-      const b = m.b
-      // decompose [a, b] into aligned blocks
-      while (a <= b) {
-        let size = 0
-        while (size < w && (a & ((1n << BigInt(size + 1)) - 1n)) === 0n && a + (1n << BigInt(size + 1)) - 1n <= b) size++
-        out.push(formatNet({ v4, base: a, prefix: w - size }))
-        a += 1n << BigInt(size)
-      }
+  for (const m of merged) {
+    if (m.count === 1 && m.alone !== undefined) { out.push(m.alone); continue }
+    // Within the mapped block, IPv4 networks; else IPv6 ones, a block inside the mapped one
+    // written as Go writes it (its IPv4 form, the prefix less 96).
+    const v4 = m.a >> 32n === 0xffffn && m.b >> 32n === 0xffffn
+    const w = v4 ? 32 : 128
+    let a = v4 ? m.a & 0xffffffffn : m.a
+    const b = v4 ? m.b & 0xffffffffn : m.b
+    // decompose [a, b] into aligned blocks
+    while (a <= b) {
+      let size = 0
+      while (size < w && (a & ((1n << BigInt(size + 1)) - 1n)) === 0n && a + (1n << BigInt(size + 1)) - 1n <= b) size++
+      const prefix = w - size
+      if (!v4 && a >> 32n === 0xffffn && prefix >= 96) out.push(formatNet({ v4: true, base: a & 0xffffffffn, prefix: prefix - 96 }))
+      else out.push(formatNet({ v4, base: a, prefix }))
+      a += 1n << BigInt(size)
     }
   }
   return setOf(out)

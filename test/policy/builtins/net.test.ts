@@ -45,6 +45,13 @@ t.test('cidr_merge / cidr_expand / cidr_contains_matches (set results come back 
     ['net.cidr_merge(["10.0.0.0/8", "10.1.0.0/16", "10.0.0.1/24"])', V(['10.0.0.0/8'])],
     ['net.cidr_merge(["192.0.128.0/24", "192.0.130.0/24"])', V(['192.0.128.0/24', '192.0.130.0/24'])],
     ['net.cidr_merge(["2001:db8::/33", "2001:db8:8000::/33", "1.1.1.1"])', V(['1.1.1.1/8', '2001:db8::/32'])],
+    // One 128-bit space as OPA merges (IPv4 mapped into ::ffff:0:0/96): an IPv6 range over the
+    // mapped block absorbs IPv4 ones (review helper, 2026-12-07; they were kept apart).
+    ['net.cidr_merge(["0.0.0.0/0", "::/0"])', V(['::/0'])],
+    ['net.cidr_merge(["10.0.0.0/8", "::/0"])', V(['::/0'])],
+    ['net.cidr_merge(["10.0.0.0/8", "::/64"])', V(['::/64'])],
+    ['net.cidr_merge(["10.0.0.0/8", "fe80::/120"])', V(['10.0.0.0/8', 'fe80::/120'])],
+    ['net.cidr_merge(["10.0.0.0/8", "::/100"])', V(['10.0.0.0/8', '::/100'])],
     ['net.cidr_merge([])', V([])],
     ['net.cidr_merge(["bad"])', E(/^eval_builtin_error: net\.cidr_merge: /)],
     ['net.cidr_merge(["2601:600:8a80:207e:a57d:7567:e2c9:e7b3"])', E(/^eval_builtin_error: net\.cidr_merge: IPv6 invalid: needs prefix length$/)],

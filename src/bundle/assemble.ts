@@ -3,8 +3,7 @@
 // carries; every wasm entrypoint names a module that exists).
 import { BundleError, describeError } from './bundle-error.js'
 import { normalizeManifest } from './manifest.js'
-import { isAncestorOfRoot, rootsContain, rootsContainParts, segments } from './paths.js'
-import { parsePackagePath } from '../compiler/parser/index.js'
+import { isAncestorOfRoot, rootsContain, segments } from './paths.js'
 import type { BundleManifest, LoadedBundle, RegoFile, WasmModuleFile } from './types.js'
 import { isRawJson, parseJsonExact } from '../exact-json.js'
 import { parseOpaDocument } from '../opa-yaml.js'
@@ -114,22 +113,6 @@ function sourceOf (sources: Map<string, string>, path: string[]): string {
   return 'data.json'
 }
 
-/**
- * The package path of a Rego module (`package a.b["c"]` → ["a","b","c"]), read by the compiler's
- * own parser; null when the module has no readable package clause. A hand-written pattern here
- * missed spellings the compiler accepts (`package system[ "log" ]`, a newline after `package`),
- * and a module it could not read skipped the roots check (review helper, 2026-12-07).
- */
-export function regoPackagePath (source: string, file = 'module.rego'): string[] | null {
-  const r = parsePackagePath(source, file)
-  return 'path' in r ? r.path : null
-}
-
-/** A package path as Rego spells it: `a.b["c/d"]`. */
-function regoPath (parts: readonly string[]): string {
-  return parts.map((p, i) => i === 0 ? p : /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? '.' + p : `[${JSON.stringify(p)}]`).join('')
-}
-
 /** Builds the LoadedBundle from already extracted (and, if required, verified) files. */
 export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
   let manifest: BundleManifest = { revision: '', roots: [''] }
@@ -165,17 +148,8 @@ export function assembleBundle (files: Map<string, Uint8Array>): LoadedBundle {
       if (!dataSources.has(dir)) dataSources.set(dir, path)
     } else if (path.endsWith('.rego')) {
       const source = text(path, bytes, 'BOUNCER_ERR_BUNDLE_DATA')
-      // Every module's package is checked against the roots, those beside a policy.wasm too; a
-      // module whose package cannot be read is refused (OPA parses every .rego of a bundle).
-      const pkg = parsePackagePath(source, path)
-      if (!('path' in pkg)) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_REGO', path, `line ${pkg.error.loc.line}, column ${pkg.error.loc.col}: ${pkg.error.message}`)
-      }
-      // Part by part: `package authz["public/x"]` is not under the root authz/public (OPA
-      // escapes the "/" in a part before comparing).
-      if (!rootsContainParts(roots, pkg.path)) {
-        throw new BundleError('BOUNCER_ERR_BUNDLE_OUTSIDE_ROOTS', path, `package ${regoPath(pkg.path)} is not under any of the roots ${JSON.stringify(roots)}`)
-      }
+      // Its package is checked against the roots where bundles are loaded (src/policy/bundle-roots.ts):
+      // read by the compiler's parser, which this format does not depend on.
       rego.push({ path, source })
     } else if (base === 'policy.wasm') {
       wasmModules.push({ path: '/' + path, bytes, entrypoints: [] })

@@ -6,7 +6,7 @@ export { readBundle, readBundleStream, type ReadBundleOptions } from './read.js'
 export { writeBundle, packFiles, type BundleContents } from './write.js'
 export { extractFiles, type BundleSource, type EntryGate, type ExtractOptions } from './extract.js'
 export { extractVerified, MAX_SIGNATURES_BYTES, MAX_UNVERIFIED_BYTES, type VerifiedFiles } from './verify-stream.js'
-export { assembleBundle, regoPackagePath, MANIFEST_FILE, SIGNATURES_FILE } from './assemble.js'
+export { assembleBundle, MANIFEST_FILE, SIGNATURES_FILE } from './assemble.js'
 export { normalizeManifest, regoVersionForFile, serializeManifest } from './manifest.js'
 export {
   signBundleFiles, verifyBundleSignature, verifySignaturesFile, SignedFileList, prepareVerification, sha256Hex,

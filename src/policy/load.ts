@@ -11,6 +11,7 @@ import { BouncerError } from '../errors.js'
 import { LOG_DROP_ENTRYPOINT, LOG_MASK_ENTRYPOINT, normalizeManifest, regoVersionForFile } from '../bundle/manifest.js'
 import type { BundleLimits, BundleManifest, LoadedBundle, VerificationConfig } from '../bundle/index.js'
 import { readEntrypointFacts } from '../bundle/facts.js'
+import { checkRegoRoots } from './bundle-roots.js'
 import { loadWasmPolicy, type WasmPolicy } from './eval/index.js'
 import type { PolicyOptions } from './eval/rego.js'
 import { anyNondeterministic } from '../compiler/builtins.js'
@@ -122,6 +123,7 @@ export async function loadPolicyFromRego (modules: { file: string; source: strin
 /** Loads a bundle already read (and verified) by src/bundle (readBundle). */
 export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: string, opts: LoadPolicyOptions & { source?: string } = {}): Promise<LoadedPolicy> {
   const source = opts.source ?? 'bundle'
+  await checkRegoRoots(bundle)
   if (bundle.wasm) {
     const declared = bundle.manifest.wasm?.map((w) => w.entrypoint) ?? []
     if (declared.length && !declared.includes(entrypoint)) {

@@ -54,8 +54,18 @@ function invalid (why: string): BouncerError {
   return new BouncerError('BOUNCER_ERR_POLICY_DECISION', [why])
 }
 
+// null for a field the plugin reads is an error there (a type assertion on nil), so a denial
+// here; absent is nothing. The Bouncer contract's own names (response_headers, remove_headers)
+// keep the proxy's reading, where null is nothing.
+const PLUGIN_FIELDS: ReadonlySet<string> = new Set(['headers', 'response_headers_to_add', 'request_headers_to_remove', 'query_parameters_to_remove', 'query_parameters_to_set'])
+function absent (v: unknown, field: string): boolean {
+  if (v === undefined) return true
+  if (v === null) { if (PLUGIN_FIELDS.has(field)) throw invalid(`${field} must not be null`); return true }
+  return false
+}
+
 function headerOptions (v: unknown, field: string): [string, string][] {
-  if (v === undefined || v === null) return []
+  if (absent(v, field)) return []
   const maps = Array.isArray(v) ? v : [v]
   const out: [string, string][] = []
   for (const m of maps) {
@@ -74,7 +84,7 @@ function headerOptions (v: unknown, field: string): [string, string][] {
 }
 
 function names (v: unknown, field: string): string[] {
-  if (v === undefined || v === null) return []
+  if (absent(v, field)) return []
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalid(`${field} must be a list of strings`)
   return v as string[]
 }
@@ -89,7 +99,7 @@ function headerNames (v: unknown, field: string): string[] {
 
 /** query_parameters_to_set as the plugin reads it: an object of name → string or list of strings. */
 function queryParams (v: unknown, field: string): [string, string][] {
-  if (v === undefined || v === null) return []
+  if (absent(v, field)) return []
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`${field} must be an object of parameters`)
   const out: [string, string][] = []
   for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
@@ -134,7 +144,8 @@ export function parseExtAuthzDecision (result: unknown): ExtAuthzDecision {
   }
   const headers = headerOptions(d.headers, 'headers')
   let dynamicMetadata: Record<string, unknown> | undefined
-  if (d.dynamic_metadata !== undefined && d.dynamic_metadata !== null) {
+  if (d.dynamic_metadata === null) throw invalid('dynamic_metadata must not be null')
+  if (d.dynamic_metadata !== undefined) {
     if (typeof d.dynamic_metadata !== 'object' || Array.isArray(d.dynamic_metadata)) throw invalid('dynamic_metadata must be an object')
     dynamicMetadata = d.dynamic_metadata as Record<string, unknown>
     const problem = metadataProblem(dynamicMetadata)

@@ -4,7 +4,7 @@
 // and the decision-log event as it was. Before a fail-closed message is logged or recorded, the
 // values the decision log erases from the input are cut out of it: credential headers, query
 // parameters (also inside other values), body fields and token claims.
-import { compileClaimMatcher, compileNameMatcher, forEachParam, mayHoldParams, type NameMatcher } from '../decision-log/erase.js'
+import { compileClaimMatcher, compileNameMatcher, forEachParam, mayHaveUrlParams, mayHoldParams, type NameMatcher } from '../decision-log/erase.js'
 import type { BouncerConfig } from '../config/index.js'
 import { isRawJson, rawJsonText } from '../exact-json.js'
 import { queryEscape } from '../policy/builtins/encoding.js'
@@ -26,6 +26,8 @@ const headOf = (v: string): string | undefined => v.length > HEAD && !/\s/.test(
 // Shorter whole values ({"sig": "e"}, {"session": 1}) hide nothing worth hiding, and cutting
 // every "e" out of a message made it unreadable ("policy.r[erased]go:12").
 const MIN_VALUE = 4
+// An unparsed body text is cut whole only from this length (see secretValues).
+const MIN_BODY = 16
 
 export interface SecretScrubber {
   /** The message without the input's credential values. */
@@ -340,7 +342,16 @@ function secretValues (input: unknown, headers: (name: string) => boolean, param
   if (typeof rawBody === 'string' && rawBody.length >= MIN_VALUE) lists.push([rawBody])
   const bodyText = field(http, 'body')
   const parsedBody = field(input, 'parsed_body')
-  if (typeof bodyText === 'string' && bodyText.length >= MIN_VALUE && (parsedBody === null || parsedBody === undefined)) lists.push([bodyText, JSON.stringify(bodyText).slice(1, -1)])
+  // Not a short one: the client would choose what is cut from its own log lines ("user").
+  if (typeof bodyText === 'string' && bodyText.length >= MIN_BODY && (parsedBody === null || parsedBody === undefined)) lists.push([bodyText, JSON.stringify(bodyText).slice(1, -1)])
+  // Credential parameters as the client encoded them, in the target (`?token=abc%2fdef`: only
+  // the decoded value and Go's encoding of it were known) and in a form body text.
+  const raw = (text: string, queryOnly: boolean): void => {
+    forEachParam(text, queryOnly, (start, eq, end) => { if (eq + 1 < end && params(text.slice(start, eq))) add(text.slice(eq + 1, end)) })
+  }
+  const target = field(http, 'path')
+  if (typeof target === 'string' && mayHaveUrlParams(target)) raw(target, false)
+  if (typeof bodyText === 'string' && bodyText.includes('=')) raw(bodyText, true)
   // What the decision log erases from the body and the token's claims, at any depth.
   const budget = { n: MAX_VALUES }
   collectNamed(parsedBody, params, add, 0, budget)

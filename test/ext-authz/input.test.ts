@@ -112,6 +112,11 @@ t.test('the result read as the plugin reads it', async (t) => {
   t.equal(parseExtAuthzDecision({ allowed: true, mask: [] }).allow, true, 'an empty list masks nothing')
   t.equal(parseExtAuthzDecision({ allowed: true, mask: null }).allow, true)
   t.throws(() => parseExtAuthzDecision({ allowed: true, allow: false }), /disagree/)
+  // null where the plugin reads a field is its type-assertion error: a denial here, not "none".
+  for (const field of ['headers', 'response_headers_to_add', 'request_headers_to_remove', 'query_parameters_to_remove', 'query_parameters_to_set', 'dynamic_metadata']) {
+    t.throws(() => parseExtAuthzDecision({ allowed: true, [field]: null }), /must not be null/, `${field}: null is invalid`)
+  }
+  t.same(parseExtAuthzDecision({ allowed: true, remove_headers: null, response_headers: null }).envoy.headersToRemove, [], 'the Bouncer contract\'s names keep the proxy\'s reading (null is none)')
 })
 
 t.test('a body that does not parse is named, never quoted (it may hold credentials)', async (t) => {

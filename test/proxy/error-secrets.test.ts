@@ -254,3 +254,17 @@ t.test('the scrubber (review helper, 2026-12-07): JSON-escaped and quoted creden
   t.notOk(line.includes(raw), 'rawBody is cut')
   t.match(scrub(`body ${body}`, ext({ note: 'x' })), /TextBodySecret42/, 'a body that was parsed is judged by its fields, not cut whole')
 })
+
+t.test('the scrubber (review of the fixes, 2026-12-07): a credential parameter as the client encoded it; a short body text is not cut', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const input = { attributes: { request: { http: { headers: {}, path: '/login?token=abc%2fdef%2fghi1&x=1' } } }, parsed_query: { token: ['abc/def/ghi1'], x: ['1'] } }
+  const out = scrub(`input ${JSON.stringify(input)}`, input)
+  t.notOk(out.includes('abc%2fdef%2fghi1'), 'the lower-case encoding in the target is cut')
+  t.notOk(out.includes('abc/def/ghi1'), 'and the decoded value')
+  const form = { attributes: { request: { http: { headers: {}, path: '/login', body: 'user=bob&password=Pa55%20w0rd%21xy' } } }, parsed_body: { user: ['bob'], password: ['Pa55 w0rd!xy'] } }
+  const line = scrub(`body ${form.attributes.request.http.body}`, form)
+  t.notOk(line.includes('w0rd'), 'a form body\'s raw value is cut')
+  t.match(line, /user=bob/, 'other parameters stay')
+  const short = { attributes: { request: { http: { headers: {}, body: 'user' } } }, parsed_body: null }
+  t.equal(scrub('group users', short), 'group users', 'a body text of a few characters does not cut words out of log lines')
+})

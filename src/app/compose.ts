@@ -197,7 +197,17 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   if (bundles) health.register('bundles', () => normalizeStatus(bundles.status()), { critical: false })
   if (auth) health.register('auth', () => auth.status(), { critical: false })
   if (cache) health.register('cache', () => normalizeStatus(cache.status()), { critical: false })
-  if (decisionLog) health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
+  if (decisionLog) {
+    health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
+    // Delivery trouble alone does not make an instance unready (drop_oldest keeps serving); a
+    // spool that refuses every request (overflow backpressure, full) does, or the pod stays in
+    // rotation answering 503 while /readyz says ready.
+    if (config.decision_logs.overflow === 'backpressure') {
+      health.register('decision_log_admission', () => (decisionLog.status() as { refusing_requests?: boolean }).refusing_requests === true
+        ? { status: 'ERROR', message: 'the decision-log spool is full (overflow: backpressure): requests are refused until uploads free space' }
+        : { status: 'OK' }, { critical: true })
+    }
+  }
 
   const shadow = config.policy.shadow || config.bundles.shadow_resource
     ? await (await import('./shadow.js')).fromConfig(config, {

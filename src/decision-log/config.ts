@@ -222,7 +222,7 @@ export function resolveDecisionLogConfig (raw: DecisionLogConfigInput, globals: 
   const overflow = oneOf(o.overflow, 'overflow', ['drop_oldest', 'backpressure'] as const, 'drop_oldest', errors)
   const uploadLimit = int(o.upload_size_limit_bytes, 'upload_size_limit_bytes', 32768, MIN_UPLOAD_BYTES, MAX_UPLOAD_BYTES, errors)
 
-  if (errors.length > 0) throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [errors.join('; ')])
+  if (errors.length > 0) throw new BouncerError('BOUNCER_ERR_DECISION_LOG_CONFIG', [errors.map((e) => `decision_logs.${e}`).join('; ')])
   return deepFreeze({
     sinks: [...sinks],
     service,

@@ -64,6 +64,8 @@ export type DecisionLogState = 'NOT_READY' | 'OK' | 'WARN' | 'ERROR'
 
 export interface DecisionLogStatus {
   state: DecisionLogState
+  /** overflow backpressure with the spool too full for another event: requests get 503. */
+  refusing_requests: boolean
   sink: string
   overflow: DecisionLogConfig['overflow']
   /** Decision events accepted into the chain by this process. */
@@ -146,6 +148,8 @@ export class DecisionLogger {
   /** Queued mode: the drop whose marker went into a batch not yet written, and the marker's seq. */
   private unconfirmed: { drop: DropDeclaration; seq: number } | null = null
   private lastSuccessAt: string | undefined
+  /** The size of the last event line stored (for status(): whether the next one would fit). */
+  private lastEventBytes = 1024
 
   constructor (config: DecisionLogConfigInput, deps: DecisionLoggerOptions = {}) {
     this.config = resolveDecisionLogConfig(config, deps)
@@ -359,6 +363,7 @@ export class DecisionLogger {
     // without it would leave a chain that reads complete (verify-log, evidence) with a decision
     // missing, so the request is refused.
     if (!this.write(data, bytes, entry, true)) return this.refuse()
+    this.lastEventBytes = bytes
     this.c.recorded++
     this.deps.metrics?.recorded?.()
     return undefined
@@ -406,6 +411,10 @@ export class DecisionLogger {
     else if (failures > 0 || fill >= 0.8) state = 'WARN'
     const s: DecisionLogStatus = {
       state,
+      // With overflow backpressure and no room for another event, every request is refused
+      // (503) until uploads free space: the app makes readiness say so. From the spool's fill,
+      // not from the last record(): an instance taken out of rotation records nothing.
+      refusing_requests: this.phase === 'running' && this.config.overflow === 'backpressure' && this.spool.bytes + this.lastEventBytes > this.maxBytes,
       sink: this.sink?.kind ?? this.config.sinks.join('+'),
       overflow: this.config.overflow,
       recorded: this.c.recorded,

@@ -198,7 +198,9 @@ export function createHttpServer (checker: Checker, o: HttpServerOptions, log: L
     checker.account('http', r.kind === 'fail' ? 'fail_closed' : r.kind, t0, { decision_id: r.decisionId })
   }
 
-  const server = createServer({ maxHeaderSize: 65536 }, (req, res) => {
+  // Envoy sends a check at once: a connection that trickles its head or body is not Envoy's, and
+  // Node's own defaults (60 s and 300 s, checked every 30 s) let it hold a buffer for minutes.
+  const server = createServer({ maxHeaderSize: 65536, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       log.error({ err: e }, 'ext_authz: unexpected error answering an HTTP authorization request')
       send(res, failReply(500, 'internal_error', undefined))

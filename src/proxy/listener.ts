@@ -91,6 +91,13 @@ function http2Options (s: BouncerConfig['server']): import('node:http2').ServerO
   }
 }
 
+/**
+ * How often Node checks its HTTP/1.1 headers and request timeouts. Its default, 30 s, let a
+ * timeout of T fire anywhere up to T + 30 s (a slowloris connection held a slot twice as long
+ * as configured, review helper): given when the server is created (it cannot be set after).
+ */
+export const TIMEOUT_CHECK_MS = 1000
+
 /** HTTP/1.1 limits, on any server that parses HTTP/1.1 (http.Server, or Http2SecureServer with allowHTTP1). */
 function applyHttp1Limits (server: object, s: BouncerConfig['server']): void {
   const requestTimeout = s.request_timeout_seconds * 1000
@@ -138,12 +145,12 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
   if (tlsOn) {
     const tlsOptions = serverTlsOptions(s.tls, opts.tls!)
     if (h2On) {
-      const secure = createSecureServer({ ...tlsOptions, ...http2Options(s), allowHTTP1: true }, opts.onRequest)
+      const secure = createSecureServer({ ...tlsOptions, ...http2Options(s), allowHTTP1: true, connectionsCheckingInterval: TIMEOUT_CHECK_MS } as Parameters<typeof createSecureServer>[0], opts.onRequest)
       applyHttp1Limits(secure, s)
       h2server = secure
       server = secure
     } else {
-      server = createHttpsServer({ ...tlsOptions, maxHeaderSize: s.max_header_bytes, requireHostHeader: true, insecureHTTPParser: false, noDelay: true }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
+      server = createHttpsServer({ ...tlsOptions, maxHeaderSize: s.max_header_bytes, requireHostHeader: true, insecureHTTPParser: false, noDelay: true, connectionsCheckingInterval: TIMEOUT_CHECK_MS }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
       applyHttp1Limits(server, s)
     }
     server.on('secureConnection', (socket: TLSSocket) => {
@@ -175,7 +182,7 @@ export function createProxyServer (opts: ProxyServerOptions): ProxyServer {
       socket.destroy()
     })
   } else {
-    const http1 = createHttpServer({ noDelay: true }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
+    const http1 = createHttpServer({ noDelay: true, connectionsCheckingInterval: TIMEOUT_CHECK_MS }, opts.onRequest as (req: IncomingMessage, res: ServerResponse) => void)
     applyHttp1Limits(http1, s)
     server = http1
     if (h2On) {

@@ -42,7 +42,7 @@ export async function fromConfig (c: BouncerConfig, deps: { engine: Omit<EngineD
     ? await createGrpcServer(checkerFor('grpc'), { host: x.grpc.host, port: x.grpc.port, maxRequestBytes: x.max_request_bytes }, log)
     : undefined
   const http: ExtAuthzHttpServer | undefined = x.http.enabled
-    ? createHttpServer(checkerFor('http'), { host: x.http.host, port: x.http.port, maxRequestBytes: x.max_request_bytes, pathPrefix: x.http.path_prefix, headerCharset: c.server.header_charset }, log)
+    ? createHttpServer(checkerFor('http'), { host: x.http.host, port: x.http.port, maxRequestBytes: x.max_request_bytes, pathPrefix: x.http.path_prefix, headerCharset: c.server.header_charset, maxBufferedBytes: c.policy.parsed_body.max_buffered_bytes }, log)
     : undefined
   return {
     async listen () {

@@ -28,6 +28,7 @@ import { ERROR_CODES } from '../proxy/respond.js'
 import type { CheckResult, Checker } from './check.js'
 import { readHeaderValues, type HeaderCharset } from '../proxy/header-charset.js'
 import { inputFromCheckRequest, InputError, peerAddress } from './input.js'
+import { BodyBudget, type BodyLease } from '../proxy/body-budget.js'
 
 export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove'
 
@@ -39,6 +40,9 @@ export interface HttpServerOptions {
   readonly pathPrefix: string
   /** server.header_charset: how header values with bytes >= 0x80 are read (default latin1). */
   readonly headerCharset?: HeaderCharset
+  /** Bytes of request bodies held at once, all requests together (0: no limit): each body is
+   *  bounded by maxRequestBytes, but many connections each holding one grew memory without bound. */
+  readonly maxBufferedBytes?: number
 }
 
 export interface ExtAuthzHttpServer {
@@ -102,7 +106,7 @@ function send (res: ServerResponse, r: Reply): void {
   res.end(r.body)
 }
 
-function readBody (req: IncomingMessage, max: number): Promise<Buffer | 'too_large'> {
+function readBody (req: IncomingMessage, max: number, lease: BodyLease): Promise<Buffer | 'too_large' | 'busy'> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > max) { req.resume(); return resolve('too_large') }
@@ -111,6 +115,7 @@ function readBody (req: IncomingMessage, max: number): Promise<Buffer | 'too_lar
     req.on('data', (c: Buffer) => {
       size += c.length
       if (size > max) { req.removeAllListeners('data'); req.resume(); resolve('too_large'); return }
+      if (!lease.take(c.length)) { req.removeAllListeners('data'); req.resume(); resolve('busy'); return }
       chunks.push(c)
     })
     req.on('end', () => resolve(Buffer.concat(chunks, size)))
@@ -173,10 +178,19 @@ export function checkRequestOf (req: IncomingMessage, body: Buffer, pathPrefix: 
 }
 
 export function createHttpServer (checker: Checker, o: HttpServerOptions, log: Logger): ExtAuthzHttpServer {
+  const budget = new BodyBudget(o.maxBufferedBytes ?? 0)
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = process.hrtime.bigint()
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`
-    const body = await readBody(req, o.maxRequestBytes)
+    const lease = budget.lease()
+    res.once('close', () => lease.release())
+    const body = await readBody(req, o.maxRequestBytes, lease)
+    if (body === 'busy') {
+      // A denial, never a 5xx: Envoy allows on a 5xx when failure_mode_allow is set.
+      checker.account('http', 'invalid', t0, { peer, error: 'request bodies held would exceed policy.parsed_body.max_buffered_bytes' })
+      send(res, failReply(403, 'busy', undefined))
+      return
+    }
     if (body === 'too_large') {
       checker.account('http', 'invalid', t0, { peer, error: 'body too large' })
       send(res, { status: 413, headers: [['content-type', 'text/plain; charset=utf-8']], body: `request body exceeds ext_authz.max_request_bytes (${o.maxRequestBytes})` })

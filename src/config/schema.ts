@@ -184,7 +184,7 @@ export const configSchema = {
         max_bytes: int('largest body parsed', 65536, 0),
         over_limit: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'a JSON body over max_bytes: 413, or forward without parsed_body' },
         invalid_json: { type: 'string', enum: ['reject', 'skip'], default: 'reject', description: 'an unparseable JSON body: 400, or evaluate without parsed_body' },
-        max_buffered_bytes: int('most bytes of request bodies held in memory for parsing at once, all requests together (a body is held from its first byte until its response ends); a body that would go past it is refused with 503 before the policy or the upstream sees it (0 = no limit); the ext_authz HTTP listener\'s request bodies share it too, refused there with 403 (a 5xx lets Envoy allow with failure_mode_allow)', 67108864, 0),
+        max_buffered_bytes: int('most bytes of request bodies held in memory for parsing at once, all requests together (a body is held from its first byte until its response ends); a body that would go past it is refused with 503 before the policy or the upstream sees it (0 = no limit); the ext_authz HTTP listener\'s request bodies have a budget of this size of their own, a body past it refused there with 403 (a 5xx lets Envoy allow with failure_mode_allow)', 67108864, 0),
       }),
     }),
 

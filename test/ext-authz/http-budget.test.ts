@@ -1,4 +1,4 @@
-// The ext_authz HTTP listener's request bodies share policy.parsed_body.max_buffered_bytes
+// The ext_authz HTTP listener's request bodies have a budget of policy.parsed_body.max_buffered_bytes
 // (review helper, 2026-12-07): 150 connections each holding a 4 MiB body minus one byte grew the
 // process by 516 MB. A body that would go past the budget is denied with 403 — never a 5xx, which
 // Envoy turns into an allow under failure_mode_allow — and the budget is given back when its

@@ -158,7 +158,7 @@ export function decisionKeys (c: BouncerConfig['cache'], deps: { holder: PolicyH
  * keys (`openssl rand 32`) could become one HMAC key, and a short one pass the length check.
  * Only ASCII whitespace around it is trimmed (a trailing newline from `echo`).
  */
-function integrityKeyOf (file: string | undefined): Buffer | undefined {
+export function integrityKeyOf (file: string | undefined): Buffer | undefined {
   if (file === undefined) return undefined
   const raw = readSettingBytes(file, 'cache.redis.integrity_key_file')
   let start = 0

@@ -5,7 +5,7 @@ import type { BouncerConfig } from '../config/index.js'
 import { ConfigError } from '../config/index.js'
 import { chainMaskers, DecisionLogger, logPolicyMasker, type DecisionLogConfigInput, type EventMasker } from '../decision-log/index.js'
 import type { PolicyHolder } from '../policy/holder.js'
-import { applyMask, compileMaskRules } from '../masking/index.js'
+import { applyMask, compileMaskRules, type CompiledMask } from '../masking/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { readOptionalFile, readTlsFiles } from './tls.js'
 
@@ -22,21 +22,15 @@ export interface DecisionLogDeps {
   readonly holder: PolicyHolder
 }
 
-/** The logger described by the slice, or undefined when decision logs are disabled. */
-export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLogger | undefined {
-  if (!dl.enabled) return undefined
-  const { metrics, log } = deps
-  // The bundle's own mask and drop policies first (as OPA applies them), then mask_rules.
-  const holder = deps.holder
-  let mask: EventMasker = logPolicyMasker(() => holder.current?.logPolicy)
+/**
+ * The logger's own config from the slice: its files read now (a missing one is a config error at
+ * start) and the mask rules compiled. `bouncer config check` runs this too (src/app/preflight.ts).
+ */
+export function loggerConfigOf (dl: BouncerConfig['decision_logs'], hashKey: Uint8Array | undefined): { slice: DecisionLogConfigInput; rules: CompiledMask | undefined } {
+  let rules: CompiledMask | undefined
   if (dl.mask_rules.length) {
-    const compiled = compileMaskRules(dl.mask_rules)
-    const hashKey = deps.hashKey
-    if (compiled.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
-    mask = chainMaskers(mask, (event) => {
-      const r = applyMask(event, compiled, { hashKey })
-      return { event: r.value as typeof event, erased: r.erased, masked: r.masked }
-    })
+    rules = compileMaskRules(dl.mask_rules)
+    if (rules.usesHash && !hashKey) throw new ConfigError(['decision_logs.mask_rules: "hash" rules need masking.hash_key or masking.hash_key_file'])
   }
   // Files are read here, through the one helper (the logger is handed their contents).
   // shutdown_flush_seconds is the lifecycle's (how long stop() is given), not the logger's.
@@ -52,6 +46,25 @@ export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLo
       ...(tokenFile === undefined ? {} : { bearer_token_file: tokenFile }),
       tls: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, reject_unauthorized: tls.rejectUnauthorized },
     }
+  }
+  return { slice, rules }
+}
+
+/** The logger described by the slice, or undefined when decision logs are disabled. */
+export function fromConfig (dl: BouncerConfig['decision_logs'], deps: DecisionLogDeps): DecisionLogger | undefined {
+  if (!dl.enabled) return undefined
+  const { metrics, log } = deps
+  const hashKey = deps.hashKey
+  const { slice, rules } = loggerConfigOf(dl, hashKey)
+  // The bundle's own mask and drop policies first (as OPA applies them), then mask_rules.
+  const holder = deps.holder
+  let mask: EventMasker = logPolicyMasker(() => holder.current?.logPolicy)
+  if (rules !== undefined) {
+    const compiled = rules
+    mask = chainMaskers(mask, (event) => {
+      const r = applyMask(event, compiled, { hashKey })
+      return { event: r.value as typeof event, erased: r.erased, masked: r.masked }
+    })
   }
   // Bound once: recorded() runs for every decision.
   const recorded = metrics.decisionLogEvents.labels('recorded')

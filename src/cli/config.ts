@@ -4,6 +4,7 @@ import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags, pr
 import { isBouncerError } from '../errors.js'
 import { suggest } from './args.js'
 import { redactUrl } from '../redact-url.js'
+import { preflight } from '../app/preflight.js'
 
 const USAGE = `usage: bouncer config schema
        bouncer config check [options]
@@ -51,6 +52,8 @@ export async function main (argv: string[]): Promise<number> {
       const config = loadConfig({ file: flags.file, env: process.env, flags: flags.flags })
       // What run refuses beyond the schema (no upstream, no policy source) is refused here too.
       const problems = requiredToRun(config)
+      // And what the components refuse at start: files settings name, keys (src/app/preflight.ts).
+      if (problems.length === 0) problems.push(...await preflight(config))
       if (problems.length > 0) { process.stderr.write(problemsText('config check', problems)); return 2 }
       process.stdout.write(JSON.stringify(redact(config), null, 2) + '\n')
       return 0

@@ -4,6 +4,7 @@
 // configuration: one line per bad field, exit 2. SIGTERM/SIGINT: graceful, bounded shutdown,
 // exit 0.
 import { buildApp } from '../index.js'
+import { preflight } from '../app/preflight.js'
 import { configSchema, ConfigError, FLAGS_HELP, loadConfig, parseConfigFlags, problemsText, requiredToRun } from '../config/index.js'
 import { isBouncerError } from '../errors.js'
 import { suggest } from './args.js'
@@ -77,7 +78,9 @@ export async function main (argv: string[], io: RunIo = processIo): Promise<numb
     } else throw e
     return 2
   }
+  // What the components refuse at start (files, keys), all of it, as `config check` reports it.
   const problems = requiredToRun(config)
+  if (problems.length === 0) problems.push(...await preflight(config))
   if (problems.length) {
     io.stderr(problemsText('run', problems))
     return 2

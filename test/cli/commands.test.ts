@@ -281,7 +281,7 @@ t.test('config check: passwords in URLs, query tokens and JWK secrets are redact
   const file = path.join(d, 'bouncer.yaml')
   await writeFile(file, [
     'upstream: {url: "http://upuser:UPSTREAMPASS@127.0.0.1:3000"}',
-    'auth: {jwt: {enabled: true, jwks_url: "https://idp.example/jwks?api_key=JWKSQUERYKEY", keys: [{alg: HS256, kid: k, jwk: {kty: oct, k: "SUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRT"}}]}}',
+    'auth: {jwt: {enabled: true, jwks_url: "https://idp.example/jwks?api_key=JWKSQUERYKEY", keys: [{alg: HS256, kid: k, jwk: {kty: oct, k: "SUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRTRUNSRVRT"}}]}}',
     'cache: {redis: {url: "rediss://default:REDISPASS@redis:6380"}}',
     'policy: {path: policies}',
   ].join('\n'))
@@ -311,4 +311,13 @@ t.test('config check refuses what run refuses: no upstream, no policy source', a
   const bad = await run(['config', 'check', '--upstream', 'http://127.0.0.1:3000', '--policy', 'policies', '--set', 'server.port=x'], { env })
   t.equal(bad.code, 2)
   t.match(bad.stderr, /^bouncer config check: invalid configuration \(1 problem\):/, 'schema problems under the same heading as run\'s')
+  // Files run reads at start (src/app/preflight.ts): config check passed these, run then refused them.
+  const files = ['config', 'check', '--upstream', 'http://127.0.0.1:3000', '--policy', '/nonexistent/policy', '--set', 'server.tls.enabled=true', '--set', 'server.tls.cert_file=/nonexistent/c.pem', '--set', 'server.tls.key_file=/nonexistent/k.pem']
+  const missing = await run(files, { env })
+  t.equal(missing.code, 2, 'a file run cannot read is invalid configuration')
+  t.match(missing.stderr, /server\.tls\.cert_file: cannot read \/nonexistent\/c\.pem/)
+  t.match(missing.stderr, /policy\.path: \/nonexistent\/policy: no such file or directory/)
+  const runs = await run(['run', ...files.slice(2)], { env })
+  t.equal(runs.code, 2, 'run says the same, with the same exit code')
+  t.match(runs.stderr, /server\.tls\.cert_file: cannot read \/nonexistent\/c\.pem/)
 })

@@ -60,10 +60,12 @@ t.test('invalid configuration: one line per bad field, exit 2', async (t) => {
   t.match(missing.err(), /policy\.path: is required/)
   const unreadable = run(['run', '--upstream', 'http://127.0.0.1:1', '--policy', 'policies', '--set', 'masking.hash_key_file=/tmp'])
   t.equal(await unreadable.exited, 2, 'a file a setting names that cannot be read: invalid configuration, exit 2')
-  t.match(unreadable.err(), /invalid configuration: masking\.hash_key_file: cannot read \/tmp/)
+  t.match(unreadable.err(), /invalid configuration \(1 problem\):\n {2}- masking\.hash_key_file: cannot read \/tmp/)
+  // A policy path that does not exist: invalid configuration too, found before anything starts
+  // (src/app/preflight.ts, as config check finds it).
   const badPolicy = run(['run', '--upstream', 'http://127.0.0.1:1', '--policy', '/nonexistent', '--port', String(await freePort()), '--admin-port', String(await freePort())])
-  t.equal(await badPolicy.exited, 1)
-  t.match(badPolicy.err(), /no such file or directory/)
+  t.equal(await badPolicy.exited, 2)
+  t.match(badPolicy.err(), /policy\.path: \/nonexistent: no such file or directory/)
 })
 
 t.test('serves the shipped policy; SIGTERM finishes in-flight requests and exits 0', async (t) => {

@@ -178,8 +178,9 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): EvalCalls {
     typeof loaded.dataAddr !== 'number' || typeof loaded.dataHeapPtr !== 'number') {
     return {
       run: (input, id) => {
-        if (input instanceof InputJson) {
-          const u8 = utf8.encode(input.text)
+        // As bytes whatever the value: the SDK takes a falsy input (null, false, 0, "") for none.
+        if (input !== undefined && !(input instanceof ArrayBuffer)) {
+          const u8 = utf8.encode(input instanceof InputJson ? input.text : JSON.stringify(input))
           input = u8.buffer.byteLength === u8.byteLength ? u8.buffer : u8.slice().buffer
         }
         return loaded.evaluate(input, id)
@@ -205,7 +206,8 @@ function evaluateWith (loaded: LoadedInternals, exp: Exports): EvalCalls {
     const at = loaded.dataHeapPtr as number
     let inputAddr = 0
     let len = 0
-    if (input) {
+    // Only undefined is no input: null, false, 0 and "" are inputs (as `opa eval -i` gives them).
+    if (input !== undefined) {
       inputAddr = at
       if (input instanceof ArrayBuffer) {
         len = input.byteLength

@@ -29,6 +29,25 @@ role := r if { some r in data.roles; r == input.role }
   t.throws(() => p.evaluator('app/nope'), /entrypoint app\/nope not found/)
 })
 
+t.test('a falsy input is an input (as `opa eval -i` passes it); only undefined is none (review helper, 2026-12-07)', async (t) => {
+  const c = compile(`package test
+
+is_null if input == null
+is_false if input == false
+is_zero if input == 0
+is_empty if input == ""
+defined if input == input
+`, ['test'])
+  const p = await loadWasmPolicy(c.wasm, {})
+  const ev = p.evaluator('test')
+  t.same(ev(null), { defined: true, is_null: true })
+  t.same(ev(false), { defined: true, is_false: true })
+  t.same(ev(0), { defined: true, is_zero: true })
+  t.same(ev(''), { defined: true, is_empty: true })
+  t.same(ev(new InputJson('false')), { defined: true, is_false: true }, 'as text too')
+  t.same(ev(undefined), {}, 'no input: input is undefined')
+})
+
 t.test('shareResults: equal result text gives the same deep-frozen object; other results, undefined and errors as without it', async (t) => {
   const c = compile(`package app
 
@@ -171,9 +190,10 @@ n := count(input.s)
   t.same(echo(new TextEncoder().encode(text).buffer), JSON.parse(text))
   t.same(echo(JSON.parse(text)), JSON.parse(text))
   t.equal(n({ s: '𝄞a' }), 2, 'code points, not UTF-16 units')
-  // as opa-wasm's evaluate(): a falsy input is no input
+  // only undefined is no input; a falsy value is an input, as OPA reads it (opa-wasm's evaluate()
+  // took it for none, and `bouncer eval -i` of `false` answered differently from `opa eval`)
   t.equal(echo(undefined), undefined)
-  t.equal(echo(0), undefined)
+  t.equal(echo(0), 0)
   t.same(p.evaluate({ a: 1 }, 'x/echo'), [{ result: { a: 1 } }])
   // not JSON: the evaluation fails, and the next one is fine
   t.throws(() => echo(new TextEncoder().encode('{"a":').buffer), /not valid JSON/)

@@ -300,10 +300,29 @@ function derivedForms (v: string, parts: readonly string[]): string[] {
     const jwt = JWT.exec(p)
     if (jwt !== null) for (const seg of [jwt[1]!, jwt[2]!]) if (seg.length >= MIN_PART) out.push(seg)
     // Not when it holds `p` itself ("Bearer <jwt>" → "Bearer+<jwt>"): cutting `p` cuts it.
-    const encoded = queryEscape(p)
-    if (encoded !== p && !encoded.includes(p)) out.push(encoded)
+    // Go's QueryEscape, and as clients encode form values: browsers and URLSearchParams (which
+    // escape "~" and keep "*"), encodeURIComponent ("%20", "!" kept), and lower-case hex; a
+    // client's spelling of a parameter past the raw scan's bound is still cut (review helper).
+    for (const encoded of new Set([queryEscape(p), formEscape(p), uriEscape(p)])) {
+      if (encoded === p || encoded.includes(p)) continue
+      out.push(encoded)
+      const lower = encoded.replace(HEX_ESCAPE, (m) => m.toLowerCase())
+      if (lower !== encoded) out.push(lower)
+    }
   }
   return out
+}
+
+const HEX_ESCAPE = /%[0-9A-F]{2}/g
+
+/** encodeURIComponent, which throws on a lone surrogate (such a value has no such form). */
+function uriEscape (v: string): string {
+  try { return encodeURIComponent(v) } catch { return v }
+}
+
+/** A value as application/x-www-form-urlencoded writes it (WHATWG URL: browsers, URLSearchParams). */
+function formEscape (v: string): string {
+  return new URLSearchParams([['', v]]).toString().slice(1)
 }
 
 const NONE: readonly string[] = Object.freeze([])

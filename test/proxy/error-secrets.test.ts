@@ -268,3 +268,14 @@ t.test('the scrubber (review of the fixes, 2026-12-07): a credential parameter a
   const short = { attributes: { request: { http: { headers: {}, body: 'user' } } }, parsed_body: null }
   t.equal(scrub('group users', short), 'group users', 'a body text of a few characters does not cut words out of log lines')
 })
+
+t.test('the scrubber (review of the fixes, 2026-12-07): a form value as browsers encode it is cut past the raw scan\'s bound', async (t) => {
+  const scrub = compileSecretScrubber(createConfig({ upstream: { url: 'http://127.0.0.1:1' } }))
+  const password = 'hunter2~Secret!42 x' // security-gate: allow-secret
+  const body = 'content=' + 'a'.repeat(70_000) + '&' + new URLSearchParams({ password }).toString()
+  const form = { attributes: { request: { http: { headers: {}, path: '/login', body } } }, parsed_body: { content: ['x'], password: [password] } }
+  const line = scrub(`form body: ${body.slice(69_990)}`, form)
+  t.notOk(line.includes('hunter2'), `the WHATWG form encoding is cut (${line.slice(-40)})`)
+  const lower = scrub('body password=hunter2%7esecret', { ...form, parsed_body: { password: ['hunter2~secret'] } })
+  t.notOk(lower.includes('hunter2'), 'lower-case hex too')
+})

@@ -282,7 +282,8 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
           const error = Object.assign(new Error(`upstream stream closed (code ${code})`), { code: code === h2.NGHTTP2_REFUSED_STREAM ? 'ECONNREFUSED' : 'ECONNRESET' })
           if (headSent) {
             // Mirror the reset: the client sees the call fail, never a truncated success.
-            if (!res.stream.destroyed && !res.stream.closed) res.stream.close(code === h2.NGHTTP2_NO_ERROR ? h2.NGHTTP2_INTERNAL_ERROR : code)
+            // (A dropped upstream connection leaves CANCEL: the client did not cancel, so INTERNAL.)
+            if (!res.stream.destroyed && !res.stream.closed) res.stream.close(code === h2.NGHTTP2_NO_ERROR || code === h2.NGHTTP2_CANCEL ? h2.NGHTTP2_INTERNAL_ERROR : code)
             done({ kind: 'upstream_error', failure: 'reset', error, headSent: true })
           } else {
             done({ kind: 'upstream_error', failure: lastError ? classifyUpstreamError(lastError).kind : 'reset', error: lastError ?? error, headSent: false })
@@ -343,7 +344,11 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
           trailers = forwardable(t, HOP_BY_HOP)
         })
         up.on('end', () => {
-          if (!headSent || ended) return
+          // A gRPC response ends with its trailers (grpc-status). An end without them is a cut
+          // (the upstream's connection dropped: Node ends the stream before closing it) or a
+          // broken upstream: left to 'close', which resets the client's stream, never passed
+          // on as a clean, truncated success (review helper).
+          if (!headSent || ended || trailers === undefined) return
           ended = true
           if (trailers) res.addTrailers(trailers)
           res.end()

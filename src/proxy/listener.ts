@@ -410,8 +410,15 @@ function routeByPreface (http1: HttpServer, h2c: Http2Server, timeoutMs: number)
       socket.unshift(seen)
       // The HTTP/2 session reads what is buffered on its first tick (Node does this for
       // sockets handed over with data already read); HTTP/1.1 gets it as 'data' events.
-      if (prefix) h2c.emit('connection', socket)
-      else { toHttp1(socket); socket.resume() }
+      if (prefix) {
+        // http.Server accepts its sockets half-open (allowHalfOpen); an HTTP/2 session on one
+        // never saw the client's FIN, so a call whose client went away was never cancelled and
+        // held its upstream stream and a connection slot for good (review helper). As a
+        // net/http2 server's own socket does: the end of the client's side ends the connection.
+        socket.allowHalfOpen = false
+        socket.once('end', () => socket.destroy())
+        h2c.emit('connection', socket)
+      } else { toHttp1(socket); socket.resume() }
     }
     socket.on('data', onData)
     socket.on('end', onEnd)

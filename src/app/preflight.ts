@@ -9,7 +9,9 @@ import { ConfigError } from '../config/index.js'
 import { resolveDecisionLogConfig } from '../decision-log/config.js'
 import { loadServerTls } from '../proxy/tls.js'
 import { grpcUpstreamUrl } from '../proxy/grpc.js'
+import { prepareVerification } from '../bundle/signatures.js'
 import { signingFromConfig } from './bundle-signing.js'
+import { checkShadowConfig } from './shadow.js'
 import { integrityKeyOf } from './cache.js'
 import { loggerConfigOf } from './decision-log.js'
 import { readHashKey } from './masking.js'
@@ -28,18 +30,26 @@ export async function preflight (config: BouncerConfig): Promise<string[]> {
   let hashKey: Buffer | undefined
   await check('masking', () => { hashKey = readHashKey(config.masking) })
   const u = config.upstream
-  if (u.url !== undefined && (u.url.startsWith('https:') || grpcUpstreamUrl(u)?.startsWith('https:') === true)) await check('upstream.tls', () => readTlsFiles(u.tls, 'upstream.tls'))
+  // The HTTP/2 (gRPC) upstream too, in ext_authz mode without upstream.url (compose reads it so).
+  if (u.url?.startsWith('https:') === true || grpcUpstreamUrl(u)?.startsWith('https:') === true) await check('upstream.tls', () => readTlsFiles(u.tls, 'upstream.tls'))
   const r = config.cache.redis
   if (config.cache.enabled && r.enabled) {
     await check('cache.redis.tls', () => readTlsFiles(r.tls, 'cache.redis.tls'))
+    await check('cache.redis.password_file', () => readOptionalFile(r.password_file, 'cache.redis.password_file', { trim: true }))
+    await check('cache.redis.sentinel.password_file', () => readOptionalFile(r.sentinel.password_file, 'cache.redis.sentinel.password_file', { trim: true }))
     await check('cache.redis.integrity_key_file', () => integrityKeyOf(r.integrity_key_file))
   }
+  await check('bundles.shadow_resource', () => checkShadowConfig(config))
   const b = config.bundles
   if (b.service_url !== undefined) {
     await check('bundles.bearer_token_file', () => readOptionalFile(b.bearer_token_file, 'bundles.bearer_token_file', { trim: true }))
     await check('bundles.tls', () => readTlsFiles(b.tls, 'bundles.tls'))
   }
-  await check('bundles.signing', () => signingFromConfig(b, b.signing.scope))
+  // Read and imported as the bundle manager imports them (a key that is no PEM, a short HMAC).
+  await check('bundles.signing', () => {
+    const v = signingFromConfig(b, b.signing.scope)
+    if (v !== undefined) prepareVerification(v)
+  })
   const dl = config.decision_logs
   if (dl.enabled) {
     await check('decision_logs', () => {

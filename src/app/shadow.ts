@@ -65,13 +65,19 @@ export interface ShadowComponentDeps {
   readonly random?: () => number
 }
 
+/** The shadow settings run refuses (src/app/preflight.ts runs this too). */
+export function checkShadowConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>): void {
+  const resource = c.bundles.shadow_resource
+  if (c.policy.shadow && resource) throw new ConfigError(['bundles.shadow_resource: not together with policy.shadow (one shadow policy)'])
+  if (resource && !c.bundles.service_url) throw new ConfigError(['bundles.shadow_resource: needs bundles.service_url'])
+}
+
 export async function fromConfig (c: Pick<BouncerConfig, 'policy' | 'bundles'>, deps: ShadowComponentDeps): Promise<ShadowComponent | undefined> {
   const p = c.policy
   const path = p.shadow
   const resource = c.bundles.shadow_resource
   if (!path && !resource) return undefined
-  if (path && resource) throw new ConfigError(['bundles.shadow_resource: not together with policy.shadow (one shadow policy)'])
-  if (resource && !c.bundles.service_url) throw new ConfigError(['bundles.shadow_resource: needs bundles.service_url'])
+  checkShadowConfig(c)
   const { metrics, log, health } = deps
   const entrypoint = p.shadow_entrypoint ?? p.entrypoint
   const policyOptions: LoadPolicyOptions = p.shadow_eval_step_budget === undefined ? deps.policyOptions : { ...deps.policyOptions, evalStepBudget: p.shadow_eval_step_budget }

@@ -25,6 +25,10 @@ t.test('each file a setting names, read as the component reads it at start', asy
     ['JWT PEM file', { auth: { jwt: { enabled: true, keys: [{ alg: 'RS256', pem_file: '/nonexistent/k.pem' }] } } }, /^auth\.jwt: .*pem_file/],
     ['JWT short secret', { auth: { jwt: { enabled: true, keys: [{ alg: 'HS256', secret: 'twelve-bytes' }] } } }, /^auth\.jwt: .*at least 32 bytes/], // security-gate: allow-secret
     ['decision-log token file', { decision_logs: { enabled: true, service_url: 'http://127.0.0.1:1', bearer_token_file: '/nonexistent/token' } }, /decision_logs\.bearer_token_file/],
+    // Found by the review of the first version.
+    ['Redis password file', { cache: { enabled: true, redis: { enabled: true, url: 'redis://127.0.0.1:1', password_file: '/nonexistent/pw' } } }, /cache\.redis\.password_file/],
+    ['bundle signing key that is no key', { bundles: { signing: { keys: { k1: { algorithm: 'RS256', key_file: good } } } } }, /^bundles\.signing: .*k1/],
+    ['two shadow policies', { policy: { path: 'policies', shadow: 'policies' }, bundles: { service_url: 'http://127.0.0.1:1', shadow_resource: 'b.tar.gz' } }, /bundles\.shadow_resource: not together with policy\.shadow/],
   ]
   for (const [name, over, re] of cases) {
     const problems = await preflight(cfg(over))
@@ -32,4 +36,6 @@ t.test('each file a setting names, read as the component reads it at start', asy
     t.match(problems[0], re, name)
   }
   t.same(await preflight(cfg({ masking: { hash_key_file: good } })), [], 'a readable key of the right size passes')
+  const ext = createConfig({ mode: 'ext_authz', policy: { path: 'policies' }, ext_authz: { http: { enabled: true } }, upstream: { http2: { url: 'https://127.0.0.1:1' }, tls: { ca_file: '/nonexistent/ca.pem' } } } as Parameters<typeof createConfig>[0])
+  t.match((await preflight(ext)).join('\n'), /upstream\.tls\.ca_file/, 'the gRPC upstream\'s TLS without upstream.url (ext_authz mode)')
 })

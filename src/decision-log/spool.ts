@@ -181,6 +181,12 @@ export class Spool {
   /** Files of segments dropOldest() took out, with the seq of the drop marker declaring them once
    * the logger chained one (confirmDrops): deleted once that seq is on disk (unlinkDropped). */
   private dropped: Array<{ path: string; markerSeq: number | null; deliveredAtDrop: number }> = []
+  /** The last seq known on stable storage as the fsync policy has it (with "always", after its
+   *  fdatasync): a dropped file goes only once the marker declaring it is that far. writtenHead
+   *  is raised as a queued line is written, before its fdatasync, and the state loop deleted
+   *  files on it: a crash then could lose the marker with the file already gone (a flaky
+   *  test showed the deletion ahead of the marker's fsync). */
+  private durableSeq = 0
   /** The acknowledged seq state.json holds (as last written, or read at open). */
   private persistedAcked = 0
   /** Dropped segments whose events were all acknowledged: deleted once state.json records that
@@ -279,6 +285,7 @@ export class Spool {
       const last = this.segments[this.segments.length - 1]
       this.writtenHead = last !== undefined ? { seq: last.lastSeq, hash: last.lastHash } : this.ackedHead
       if (this.ackedHead.seq > this.writtenHead.seq) this.writtenHead = this.ackedHead
+      this.durableSeq = this.writtenHead.seq
       this.acceptedHead = this.writtenHead
       const first = this.segments[0]
       if (first !== undefined && first.firstSeq > this.ackedHead.seq + 1) {
@@ -339,6 +346,8 @@ export class Spool {
     seg.writtenSeq = last.seq
     seg.writtenHash = last.hash
     this.writtenHead = last
+    // (With fsync "always" the append above synced it.)
+    this.durableSeq = last.seq
     if (this.opts.fsync !== 'always') seg.dirty = true
     this.unlinkDropped()
   }
@@ -743,7 +752,7 @@ export class Spool {
   /** Deletes the files of dropped segments whose marker is on disk: called once a write (and its fsync, by policy) has succeeded. */
   private unlinkDropped (): void {
     if (this.dropped.length === 0) return
-    const due = this.dropped.filter((d) => d.markerSeq !== null && d.markerSeq <= this.writtenHead.seq && d.deliveredAtDrop <= this.persistedAcked)
+    const due = this.dropped.filter((d) => d.markerSeq !== null && d.markerSeq <= this.durableSeq && d.deliveredAtDrop <= this.persistedAcked)
     if (due.length === 0) return
     this.dropped = this.dropped.filter((d) => !due.includes(d))
     for (const { path } of due) {
@@ -858,6 +867,7 @@ export class Spool {
           for (const c of batch) if (c.seg.dirty && !await this.datasync(c.seg)) durable = false
         }
         if (durable && batch.length > 0) {
+          this.durableSeq = Math.max(this.durableSeq, this.writtenHead.seq)
           this.hooks.written?.()
           this.unlinkDropped()
         }

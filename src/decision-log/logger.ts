@@ -15,7 +15,7 @@
 // 'backpressure' and the proxy answers 503. Every loss is counted in status() and metrics.
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statfsSync } from 'node:fs'
 import { BouncerError } from '../errors.js'
 import { type ChainHead, type EventRuns, eventRuns, GENESIS, sealEvent, sealRuns, type SealedEntry } from './chain.js'
 import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type DecisionLogGlobals } from './config.js'
@@ -54,6 +54,8 @@ export interface DecisionLoggerOptions extends DecisionLogGlobals {
   stdout?: NodeJS.WritableStream
   /** Replace the configured sinks (custom sinks, tests). */
   sink?: Sink
+  /** Free bytes of the spool's file system (default: statfs); tests stand in a full disk. */
+  diskFree?: (dir: string) => number
 }
 
 /** Why events were lost. spool_full and rejected_too_large are declared in the chain by a drop
@@ -397,6 +399,14 @@ export class DecisionLogger {
     return { delivered: this.c.delivered - before, pending: this.spool.pendingEvents }
   }
 
+  /** Whether the spool's file system has room for a few events (statfs; unknown: yes). */
+  private diskHasRoom (): boolean {
+    try {
+      const free = this.deps.diskFree?.(this.config.spool.dir) ?? ((fs) => fs.bavail * fs.bsize)(statfsSync(this.config.spool.dir))
+      return free >= Math.max(65536, 16 * this.lastEventBytes)
+    } catch { return true }
+  }
+
   status (): DecisionLogStatus {
     // What is reported is the chain as record() left it: events still waiting for the end of
     // the turn are sealed now (their lines are still written by this turn's write).
@@ -414,7 +424,12 @@ export class DecisionLogger {
       // With overflow backpressure and no room for another event, every request is refused
       // (503) until uploads free space: the app makes readiness say so. From the spool's fill,
       // not from the last record(): an instance taken out of rotation records nothing.
-      refusing_requests: this.phase === 'running' && this.config.overflow === 'backpressure' && this.spool.bytes + this.lastEventBytes > this.maxBytes,
+      refusing_requests: this.phase === 'running' && (
+        (this.config.overflow === 'backpressure' && this.spool.bytes + this.lastEventBytes > this.maxBytes) ||
+        // group and sync refuse a request whose event cannot be written (a full disk). Judged by
+        // the disk's free space, not by the last write: an instance out of rotation writes
+        // nothing, and would never learn that space came back.
+        (this.writeFailing && this.config.spool.write_mode !== 'batched' && !this.diskHasRoom())),
       sink: this.sink?.kind ?? this.config.sinks.join('+'),
       overflow: this.config.overflow,
       recorded: this.c.recorded,

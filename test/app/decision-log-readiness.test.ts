@@ -2,6 +2,7 @@
 // refuses every request with 503, yet /readyz said 200 and the pod stayed in rotation. The
 // instance is now not ready while the spool has no room for another event, and ready again once
 // uploads free it (from the spool's fill: an instance out of rotation records nothing).
+import { existsSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
@@ -61,5 +62,28 @@ t.test('drop_oldest: delivery trouble alone keeps the instance ready', async (t)
   const r = await request(`${b.adminUrl}/readyz`)
   const body = await r.body.json() as Record<string, any>
   t.equal(r.statusCode, 200, 'ready: requests are served, the oldest events dropped and declared')
-  t.notOk(body.components?.decision_log_admission, 'no admission check without backpressure')
+  t.equal(body.components?.decision_log_admission?.status, 'OK', 'the admission check (a full disk would refuse every request in group mode) is OK')
+})
+
+t.test('group and sync write modes: a spool write failing for want of disk space makes the instance not ready while the disk is full', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  for (const writeMode of ['group', 'sync'] as const) {
+    const dir = join(tempDir(t), 'spool')
+    let free = 0 // a full disk: statfs stood in for (a real one needs a mount of its own)
+    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: writeMode, fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
+      sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+      diskFree: () => free,
+    })
+    await lg.start()
+    t.teardown(() => lg.stop(0))
+    t.equal(lg.status().refusing_requests, false, `${writeMode}: ready before any failure`)
+    // The next segment file is the full device: its write fails with a real ENOSPC.
+    symlinkSync('/dev/full', join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`))
+    const r = lg.record({ path: '/x', input: { a: 1 }, result: true })
+    const ok = writeMode === 'group' ? await lg.written() : r !== 'backpressure'
+    t.equal(ok, false, `${writeMode}: the event could not be written (its request is refused)`)
+    t.equal(lg.status().refusing_requests, true, `${writeMode}: not ready while the disk has no room`)
+    free = 1 << 30
+    t.equal(lg.status().refusing_requests, false, `${writeMode}: ready again once it has, with no write needed to find out`)
+  }
 })

@@ -272,6 +272,8 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
         let ended = false
         let grpcStatus: string | undefined
         let trailers: OutgoingHttpHeaders | undefined
+        // The head said a gRPC response follows (200, application/grpc...): it must end with trailers.
+        let grpcHead = false
 
         up.once('close', () => {
           p.active--
@@ -336,6 +338,7 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
             return
           }
           headSent = true
+          grpcHead = status === 200 && isGrpcContentType(head['content-type'])
           res.writeHead(status, out)
           up.pipe(res, { end: false })
         })
@@ -347,8 +350,10 @@ export function createGrpcForwarder (cfg: BouncerConfig['upstream'], deps: { tls
           // A gRPC response ends with its trailers (grpc-status). An end without them is a cut
           // (the upstream's connection dropped: Node ends the stream before closing it) or a
           // broken upstream: left to 'close', which resets the client's stream, never passed
-          // on as a clean, truncated success (review helper).
-          if (!headSent || ended || trailers === undefined) return
+          // on as a clean, truncated success (review helper). Not an HTTP error (a 503 from a
+          // load balancer, a 404): passed on as it came, so the client makes its status of it
+          // (UNAVAILABLE, UNIMPLEMENTED) as gRPC's HTTP/2 protocol says.
+          if (!headSent || ended || (grpcHead && trailers === undefined)) return
           ended = true
           if (trailers) res.addTrailers(trailers)
           res.end()

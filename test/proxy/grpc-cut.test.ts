@@ -26,6 +26,8 @@ async function rawUpstream (t: Test): Promise<{ url: string; seen: Seen[] }> {
     st.on('error', () => {})
     st.on('close', () => { s.closed = true; s.rst = st.rstCode })
     if (s.path.endsWith('/Hold')) return // reads the request and answers nothing
+    // A load balancer's answer: an HTTP error, no gRPC trailers (HEADERS, empty DATA with END_STREAM).
+    if (s.path.endsWith('/Http503')) { st.respond({ ':status': 503 }); st.end(); return }
     st.respond({ ':status': 200, 'content-type': 'application/grpc' })
     if (s.path.endsWith('/NoTrailers')) { st.end(MSG); return }
     st.write(MSG)
@@ -80,6 +82,22 @@ t.test('gRPC: an upstream cut mid-response, or ending without trailers, resets t
     t.equal(got.rst, h2.NGHTTP2_INTERNAL_ERROR, `${method}: the client's stream is reset with INTERNAL_ERROR, never ended cleanly`)
     t.equal(got.bytes, MSG.length, `${method}: what had arrived was relayed`)
   }
+  // An HTTP error without trailers is passed on as it came: the client makes UNAVAILABLE of it
+  // (review of the fix: it became INTERNAL, which clients do not retry).
+  const s = h2connect(b.url)
+  s.on('error', () => {})
+  const lb = await new Promise<{ status: number; rst: number }>((resolve) => {
+    const st = s.request({ ':method': 'POST', ':path': '/pkg.Svc/Http503', 'content-type': 'application/grpc', te: 'trailers' })
+    let status = 0
+    st.on('response', (h) => { status = Number(h[':status']) })
+    st.on('data', () => {})
+    st.on('error', () => {})
+    st.on('close', () => resolve({ status, rst: st.rstCode ?? 0 }))
+    st.end(MSG)
+  })
+  s.close()
+  t.equal(lb.status, 503, 'the upstream\'s 503 reaches the client')
+  t.equal(lb.rst, h2.NGHTTP2_NO_ERROR, 'and its stream ends cleanly, not reset')
   const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text()
-  t.match(metrics, /bouncer_upstream_errors_total\{reason="reset"\} 2/, 'both counted as upstream failures')
+  t.match(metrics, /bouncer_upstream_errors_total\{reason="reset"\} 2/, 'both cuts counted as upstream failures, the 503 not as a reset')
 })

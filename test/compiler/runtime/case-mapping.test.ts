@@ -20,6 +20,14 @@ const cases: Array<[string, unknown]> = [
   ['lower("ÀÉÎ")', 'àéî'],
   ['upper("abc-XYZ")', 'ABC-XYZ'],
   ['lower("abc-XYZ")', 'abc-xyz'],
+  // Unicode 14's pairs, in Go's tables (Unicode 15.0) but not in the AssemblyScript runtime's.
+  ['lower("\u2c2f\ua7c0\ua7d0\ua7d6\ua7d8")', '\u2c5f\ua7c1\ua7d1\ua7d7\ua7d9'],
+  ['upper("\u2c5f\ua7c1\ua7d1\ua7d7\ua7d9")', '\u2c2f\ua7c0\ua7d0\ua7d6\ua7d8'],
+  ['lower("\u{10570}\u{1057a}\u{1057c}\u{1058c}\u{10595}")', '\u{10597}\u{105a1}\u{105a3}\u{105b3}\u{105bc}'],
+  ['upper("\u{10597}\u{105bc}")', '\u{10570}\u{10595}'],
+  // Unassigned between them, and pairs added after Unicode 15.0 (Garay, U+A7CB, U+1C89): Go maps none.
+  ['lower("\u{1057b}\u{10d50}\ua7cb\u1c89")', '\u{1057b}\u{10d50}\ua7cb\u1c89'],
+  ['upper("\u{105a2}\u{10d70}\u0264\u1c8a")', '\u{105a2}\u{10d70}\u0264\u1c8a'],
 ]
 
 t.test('upper and lower map code points one to one, as Go', async t => {

@@ -140,6 +140,8 @@ function goCase (s: string, up: bool): string {
     let cp = cpAt(s, i);
     let w = cpWidth(cp);
     i += w;
+    let u14 = unicode14Case(cp, up);
+    if (u14 >= 0) { out.push(String.fromCodePoint(u14)); continue; }
     let one = String.fromCodePoint(cp);
     let mapped = up ? one.toUpperCase() : one.toLowerCase();
     if (codePointCount(mapped) == 1) { out.push(mapped); continue; }
@@ -147,6 +149,24 @@ function goCase (s: string, up: bool): string {
     out.push(simple < 0 ? one : String.fromCodePoint(simple));
   }
   return out.join("");
+}
+
+/** The case pairs Unicode 14 added, which Go's tables have (Go is on Unicode 15.0, which added
+ *  none) and the AssemblyScript runtime's do not: Glagolitic caudate chrivi, four Latin pairs
+ *  and the Vithkuqi alphabet. -1: not one of them. Pairs added after 15.0 (Garay, U+A7CB...)
+ *  are left unmapped, as Go leaves them. */
+function unicode14Case (cp: i32, up: bool): i32 {
+  if (cp < 0x2c2f) return -1;
+  if (up) {
+    if (cp == 0x2c5f) return 0x2c2f;
+    if (cp == 0xa7c1 || cp == 0xa7d1 || cp == 0xa7d7 || cp == 0xa7d9) return cp - 1;
+    if (cp >= 0x10597 && cp <= 0x105bc && cp != 0x105a2 && cp != 0x105b2 && cp != 0x105ba) return cp - 0x27;
+  } else {
+    if (cp == 0x2c2f) return 0x2c5f;
+    if (cp == 0xa7c0 || cp == 0xa7d0 || cp == 0xa7d6 || cp == 0xa7d8) return cp + 1;
+    if (cp >= 0x10570 && cp <= 0x10595 && cp != 0x1057b && cp != 0x1058b && cp != 0x10593) return cp + 0x27;
+  }
+  return -1;
 }
 
 /** Simple uppercase of a code point whose full uppercase is several (UnicodeData field 12);

@@ -15,7 +15,8 @@
 // 'backpressure' and the proxy answers 503. Every loss is counted in status() and metrics.
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync, statfsSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, statfsSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { BouncerError } from '../errors.js'
 import { type ChainHead, type EventRuns, eventRuns, GENESIS, sealEvent, sealRuns, type SealedEntry } from './chain.js'
 import { resolveDecisionLogConfig, type DecisionLogConfig, type DecisionLogConfigInput, type DecisionLogGlobals } from './config.js'
@@ -56,6 +57,9 @@ export interface DecisionLoggerOptions extends DecisionLogGlobals {
   sink?: Sink
   /** Free bytes of the spool's file system (default: statfs); tests stand in a full disk. */
   diskFree?: (dir: string) => number
+  /** Writes and removes a small file in the spool's directory, throwing what the file system
+   *  answers (default: a real probe); tests stand in a read-only or failing disk. */
+  probeWrite?: (dir: string) => void
 }
 
 /** Why events were lost. spool_full and rejected_too_large are declared in the chain by a drop
@@ -135,6 +139,10 @@ export class DecisionLogger {
   private phase: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   /** The last spool write failed (full or failing disk); cleared by the next one that succeeds. status() says ERROR meanwhile. */
   private writeFailing = false
+  /** The error code of the last failed spool write (ENOSPC, EROFS, EIO...). */
+  private writeError: string | undefined
+  /** The last probe of a spool failing for another reason than space: when, and whether it wrote. */
+  private probed: { at: number; ok: boolean } | undefined
   private head: ChainHead = GENESIS
   private readonly c = {
     recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0, policyDrops: 0,
@@ -164,7 +172,7 @@ export class DecisionLogger {
       lost: (head, events, error) => {
         // Those seqs never reached the disk: the chain continues from what did.
         this.head = head
-        this.writeFailing = true
+        this.writeFailed(error)
         // A drop marker lost with the batch is chained again before the next event; one the
         // batch wrote before it failed (at or before `head`) is on disk.
         this.markerWritten()
@@ -399,6 +407,30 @@ export class DecisionLogger {
     return { delivered: this.c.delivered - before, pending: this.spool.pendingEvents }
   }
 
+  private writeFailed (e: unknown): void {
+    this.writeFailing = true
+    this.writeError = errnoOf(e)
+    this.probed = undefined
+  }
+
+  /**
+   * Whether a spool whose last write failed could write now. For want of space, the file
+   * system's free space says (statfs). For anything else (a read-only remount after I/O errors,
+   * EIO, a permission change) a probe writes a small file in the spool's directory, at most once
+   * a second: statfs would say there is room, and the instance stayed ready while every request
+   * got 503. An instance out of rotation writes nothing else, so it could not learn otherwise.
+   */
+  private spoolWritable (): boolean {
+    if (this.writeError === 'ENOSPC' || this.writeError === 'EDQUOT') return this.diskHasRoom()
+    const now = Date.now()
+    if (this.probed === undefined || now - this.probed.at >= 1000) {
+      let ok = true
+      try { (this.deps.probeWrite ?? probeWrite)(this.config.spool.dir) } catch { ok = false }
+      this.probed = { at: now, ok }
+    }
+    return this.probed.ok
+  }
+
   /** Whether the spool's file system has room for a few events (statfs; unknown: yes). */
   private diskHasRoom (): boolean {
     try {
@@ -426,10 +458,10 @@ export class DecisionLogger {
       // not from the last record(): an instance taken out of rotation records nothing.
       refusing_requests: this.phase === 'running' && (
         (this.config.overflow === 'backpressure' && this.spool.bytes + this.lastEventBytes > this.maxBytes) ||
-        // group and sync refuse a request whose event cannot be written (a full disk). Judged by
-        // the disk's free space, not by the last write: an instance out of rotation writes
-        // nothing, and would never learn that space came back.
-        (this.writeFailing && this.config.spool.write_mode !== 'batched' && !this.diskHasRoom())),
+        // group and sync refuse a request whose event cannot be written (a full or read-only
+        // disk). Judged by the disk's free space or a probe, not by the last write: an instance
+        // out of rotation writes nothing, and would never learn that the disk came back.
+        (this.writeFailing && this.config.spool.write_mode !== 'batched' && !this.spoolWritable())),
       sink: this.sink?.kind ?? this.config.sinks.join('+'),
       overflow: this.config.overflow,
       recorded: this.c.recorded,
@@ -478,6 +510,7 @@ export class DecisionLogger {
       try {
         void this.spool.enqueue(data, bytes, isEvent ? 1 : 0, entry, { seq: entry.seq, hash: entry.hash })
       } catch (e) { // a new segment could not be created
+        this.writeFailed(e)
         if (isEvent) this.lose('write_error', 1)
         this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
         return false
@@ -489,7 +522,7 @@ export class DecisionLogger {
       this.spool.append(data, bytes, entry, { seq: entry.seq, hash: entry.hash })
       this.writeFailing = false
     } catch (e) {
-      this.writeFailing = true
+      this.writeFailed(e)
       if (isEvent) this.lose('write_error', 1)
       this.deps.log?.error({ error: (e as Error).message }, 'cannot write decision log spool; event lost')
       return false
@@ -637,4 +670,21 @@ function boundedRanges (ranges: readonly DeclaredRange[], max: number): Declared
     out.splice(best, 2, { from_seq: x.from_seq, from_prev_hash: x.from_prev_hash, to_seq: Math.max(x.to_seq, y.to_seq), to_hash: y.to_seq >= x.to_seq ? y.to_hash : x.to_hash })
   }
   return out
+}
+
+/** Creates, writes, syncs and removes a file in `dir`; throws what the file system answers. */
+function probeWrite (dir: string): void {
+  const path = join(dir, `.probe-${process.pid}`)
+  const fd = openSync(path, 'w')
+  try { writeSync(fd, 'probe\n') } finally { closeSync(fd) }
+  unlinkSync(path)
+}
+
+/** The system error code (ENOSPC, EROFS...) of an error or of what it wraps (the spool's errors wrap it). */
+function errnoOf (e: unknown): string | undefined {
+  for (let c = e, i = 0; c !== null && typeof c === 'object' && i < 4; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code
+  }
+  return undefined
 }

@@ -39,16 +39,20 @@ export const MASK_RESPONSE_DROP: readonly string[] = ['etag', 'last-modified', '
 /**
  * Other headers a masked response must not carry, besides MASK_RESPONSE_DROP: CDN cache controls,
  * which CDNs obey before Cache-Control (RFC 9213: CDN-Cache-Control, Surrogate-Control, the
- * vendors' own *-CDN-Cache-Control), so a per-caller masked view could be stored and served to
- * others; and digests of the unmasked body (Digest, Content-Digest, Content-MD5, x-goog-hash,
+ * vendors' own *-Cache-Control; nginx's X-Accel-Expires, Akamai's Edge-Control), so a
+ * per-caller masked view could be stored and served to others; and digests of the unmasked body (Digest, Content-Digest, Content-MD5, x-goog-hash,
  * x-amz-checksum-*, x-bz-content-sha1...: isBodyDigestHeader), with which a masked low-entropy
  * value (an SSN) could be brute-forced.
  */
 export function isMaskedResponseDrop (name: string): boolean {
-  return MASK_DROP_NAMES.has(name) || name.endsWith('-cdn-cache-control') || isBodyDigestHeader(name)
+  return MASK_DROP_NAMES.has(name) || name.endsWith('-cache-control') || name.startsWith('x-accel-') || isBodyDigestHeader(name)
 }
+// Caches that obey a header of their own before Cache-Control: nginx's X-Accel-Expires (its
+// proxy_cache stores a response for that long even when Cache-Control says private), Akamai's
+// Edge-Control (`!no-store`), and any targeted `<cdn>-cache-control` (RFC 9213). nginx's other
+// X-Accel-* instructions (a redirect to an internal location, buffering) go with them.
 const MASK_DROP_NAMES: ReadonlySet<string> = new Set([
-  ...MASK_RESPONSE_DROP, 'cdn-cache-control', 'surrogate-control', 'surrogate-key',
+  ...MASK_RESPONSE_DROP, 'surrogate-control', 'surrogate-key', 'edge-control',
 ])
 
 const MASK_CODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity'])

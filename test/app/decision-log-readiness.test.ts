@@ -2,7 +2,7 @@
 // refuses every request with 503, yet /readyz said 200 and the pod stayed in rotation. The
 // instance is now not ready while the spool has no room for another event, and ready again once
 // uploads free it (from the spool's fill: an instance out of rotation records nothing).
-import { existsSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
@@ -86,4 +86,52 @@ t.test('group and sync write modes: a spool write failing for want of disk space
     free = 1 << 30
     t.equal(lg.status().refusing_requests, false, `${writeMode}: ready again once it has, with no write needed to find out`)
   }
+})
+
+t.test('group and sync write modes: a spool write failing for another reason than space (a read-only disk) makes the instance not ready until a probe writes again', async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  for (const writeMode of ['group', 'sync'] as const) {
+    const dir = join(tempDir(t), 'spool')
+    // statfs says there is room (the disk is not full): only a probe can tell.
+    let readOnly = true
+    let probes = 0
+    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: writeMode, fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
+      sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+      diskFree: () => 1 << 30,
+      // A read-only remount needs privileges a test does not have: the probe's answer stood in for.
+      probeWrite: () => { probes++; if (readOnly) throw Object.assign(new Error('read-only file system'), { code: 'EROFS' }) },
+    })
+    await lg.start()
+    t.teardown(() => lg.stop(0))
+    // The next segment's name is a directory: its write fails for real (EISDIR), not for space.
+    mkdirSync(join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`))
+    const r = lg.record({ path: '/x', input: { a: 1 }, result: true })
+    const ok = writeMode === 'group' ? await lg.written() : r !== 'backpressure'
+    t.equal(ok, false, `${writeMode}: the event could not be written (its request is refused)`)
+    t.equal(lg.status().refusing_requests, true, `${writeMode}: not ready while the spool cannot be written, though the disk has room`)
+    t.equal(lg.status().refusing_requests, true, `${writeMode}: still not ready`)
+    t.equal(probes, 1, `${writeMode}: probed at most once a second, however often readiness is asked`)
+    readOnly = false
+    await new Promise((resolve) => setTimeout(resolve, 1050))
+    t.equal(lg.status().refusing_requests, false, `${writeMode}: ready again once a probe writes, with no request needed`)
+  }
+})
+
+t.test('the default probe writes a file in the spool directory for real and leaves nothing behind', async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
+    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  mkdirSync(join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`))
+  t.equal(lg.record({ path: '/x', input: { a: 1 }, result: true }), 'backpressure', 'the write failed (EISDIR): the request is refused')
+  t.equal(lg.status().state, 'ERROR', 'the write failed')
+  t.equal(lg.status().refusing_requests, false, 'the directory itself takes a file: the probe wrote')
+  t.same(readdirSync(dir).filter((n) => n.startsWith('.probe')), [], 'the probe file is gone')
+  // The directory gone (deleted under the process): the real probe fails.
+  rmSync(dir, { recursive: true })
+  await new Promise((resolve) => setTimeout(resolve, 1050))
+  t.equal(lg.status().refusing_requests, true, 'a spool directory that is gone cannot be written: not ready')
 })

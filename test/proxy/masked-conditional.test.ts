@@ -122,6 +122,8 @@ t.test('masked responses: no CDN cache controls, no digests of the unmasked body
     res.writeHead(200, {
       'content-type': 'application/json', 'cache-control': 'public, max-age=600',
       'cdn-cache-control': 'public, max-age=600', 'surrogate-control': 'max-age=600', 'cloudflare-cdn-cache-control': 'max-age=600',
+      // nginx's proxy_cache and Akamai obey these over Cache-Control: private (review helper).
+      'x-accel-expires': '600', 'edge-control': '!no-store, max-age=600', 'akamai-cache-control': 'max-age=600',
       'surrogate-key': 'customers', digest: 'sha-256=abc', 'content-digest': 'sha-256=:abc:', 'content-md5': 'abc', 'x-goog-hash': 'md5=abc', 'x-amz-checksum-sha256': 'abc',
       // Object stores' own checksum headers (Backblaze B2, Alibaba OSS, Tencent COS, Azure).
       'x-bz-content-sha1': 'abc', 'x-oss-hash-crc64ecma': '123', 'x-cos-hash-crc64ecma': '123', 'x-ms-content-crc64': 'abc', 'x-ms-blob-content-md5': 'abc',
@@ -138,7 +140,7 @@ t.test('masked responses: no CDN cache controls, no digests of the unmasked body
   const r = await get('/masked/c')
   t.equal(r.status, 200)
   t.notMatch(r.text, /123-45-6789/)
-  for (const h of ['cdn-cache-control', 'surrogate-control', 'cloudflare-cdn-cache-control', 'surrogate-key', 'digest', 'content-digest', 'content-md5', 'x-goog-hash', 'x-amz-checksum-sha256',
+  for (const h of ['cdn-cache-control', 'surrogate-control', 'cloudflare-cdn-cache-control', 'x-accel-expires', 'edge-control', 'akamai-cache-control', 'surrogate-key', 'digest', 'content-digest', 'content-md5', 'x-goog-hash', 'x-amz-checksum-sha256',
     'x-bz-content-sha1', 'x-oss-hash-crc64ecma', 'x-cos-hash-crc64ecma', 'x-ms-content-crc64', 'x-ms-blob-content-md5',
     'x-amz-meta-md5chksum', 'x-amz-meta-s3cmd-attrs', 'x-jws-signature']) {
     t.notMatch(r.text, new RegExp(`^${h}:`, 'im'), `${h} is not on the masked response`)

@@ -47,6 +47,10 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     // The client hung up in the middle of a request already being handled: that request counts
     // it (client_aborted); it is no malformed request, and there is no one to answer.
     if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage != null) { socket.destroy(); return }
+    const pending = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null
+    // Bytes after a request that asked to close the connection (Connection: close, HTTP/1.0):
+    // ignored (RFC 9112 §9.6); that request's answer is still written, then the connection closes.
+    if (err.code === 'HPE_CLOSED_CONNECTION' && pending) { socket.pause(); afterPendingAnswers(socket, () => socket.destroy()); return }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     const [reason, error, text] = CLIENT_ERRORS[status]!
     metrics.rejected.inc({ reason })
@@ -55,8 +59,17 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     const requestId = randomUUID()
     log.info({ code: err.code, status, request_id: requestId }, 'malformed request rejected')
     const body = `{"error":"${error}","request_id":"${requestId}"}`
+    const answer = `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
+    // Earlier pipelined requests are still being answered: the client reads answers in order,
+    // so the 400 written now would be taken as the first one's answer. It goes after them; no
+    // more is read meanwhile. (A timeout is the request's own: its answer would be late anyway.)
+    if (pending && status === 400) {
+      socket.pause()
+      afterPendingAnswers(socket, () => { if (socket.writable) endAndReap(socket, answer); else socket.destroy() })
+      return
+    }
     if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
+      socket.write(answer)
     }
     socket.destroy()
   }

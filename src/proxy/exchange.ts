@@ -23,6 +23,7 @@ export interface ClientRequest extends Readable {
   readonly rawHeaders: readonly string[]
   readonly httpVersion: string
   readonly httpVersionMajor: number
+  readonly httpVersionMinor: number
   readonly socket: { readonly remoteAddress?: string; readonly remotePort?: number; readonly localAddress?: string; readonly localPort?: number }
 }
 

@@ -30,6 +30,7 @@ import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
 import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, isWildcardContentType, mayBeWideJson, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
+import { admit, behindClose } from './connection-order.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
@@ -169,6 +170,12 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const grpcCall = h2 && req.method !== 'CONNECT' && isGrpcContentType(req.headers['content-type'])
     // The socket is read when the line is written, after the response may have released it.
     const socket = req.socket
+    if (http1) {
+      admit(socket, res)
+      // Received after a request answered with Connection: close: never processed (Node closes
+      // the connection once that answer is written).
+      if (behindClose(res)) { log.debug({ id: x.id, request_id: x.requestId }, 'pipelined request after a closing answer ignored'); return }
+    }
     const wire = acct.wireOf(req)
     acct.inflight.inc()
     // The exchange's one 'close' listener: account, and stop the upstream request if the
@@ -207,6 +214,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (nginx: 400);
+    // what follows the chunked body must not be read as another request.
+    if (http1 && te !== undefined && req.httpVersionMinor === 0) return reject(400, 'Transfer-Encoding in an HTTP/1.0 request', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // Node's parser takes a coding before the final chunked (gzip, chunked) and removes only the
     // chunking; forwarded as is, the upstream would read coded bytes as the body with nothing to
     // say so. RFC 9112 §6.1: a transfer coding the server does not understand gets 501.
@@ -331,6 +341,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const v = await decideOn(x, req, t, policyView, parsedBody, conn)
     // Gone while the decision was made: nothing is sent upstream.
     if (x.clientGone) { x.outcome = 'client_aborted'; return }
+    // An earlier request on this connection was answered with Connection: close meanwhile:
+    // this one is not processed (see connection-order.ts); Node closes the connection.
+    if (behindClose(res)) { x.outcome = 'client_aborted'; return }
     if (grpcCall) return grpcExchange(x, req as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse, t, headers, v)
 
     // 4. apply the decision

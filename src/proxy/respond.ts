@@ -4,6 +4,7 @@
 // in an x-request-id header) — never internal detail.
 import { STATUS_CODES, ServerResponse } from '../node-http.js'
 import type { Duplex } from 'node:stream'
+import { closesConnection } from './connection-order.js'
 import type { Decision, HeaderList } from './decision.js'
 import type { ClientResponse } from './exchange.js'
 
@@ -53,7 +54,7 @@ export function sendReply (res: ClientResponse, r: Reply, closeConnection = fals
   // res: they are not the error reply's.
   for (const n of res.getHeaderNames()) res.removeHeader(n)
   const headers: Record<string, string | string[] | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) }
-  if (closeConnection && res instanceof ServerResponse) headers.connection = 'close'
+  if (closeConnection && res instanceof ServerResponse) { headers.connection = 'close'; closesConnection(res) }
   try {
     res.writeHead(r.status, headers)
     res.end(r.body)

@@ -1,0 +1,122 @@
+// Pipelined HTTP/1.1 requests around an answer that closes the connection (review helper,
+// 2026-12-07). RFC 9112 §9.6: after an answer with Connection: close no further request on
+// that connection is processed; §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing; and
+// answers go in the order of the requests, so an error about a later request must not be
+// written ahead of an earlier one's answer.
+import t from 'tap'
+import { connect } from 'node:net'
+import { request } from 'undici'
+import { startBouncer, startUpstream } from '../helpers/index.js'
+
+const POLICY = `package bouncer
+
+default decision := {"allow": false}
+
+decision := {"allow": true} if {
+  input.attributes.request.http.method == "GET"
+  input.parsed_path[0] == "public"
+}
+
+decision := {"allow": true} if {
+  input.attributes.request.http.method == "POST"
+  input.parsed_path[0] == "public"
+  input.attributes.request.http.headers["x-user"] == "alice"
+}
+`
+
+/** Writes `bytes` in one go and collects everything until the server closes (or 3 s pass). */
+async function send (port: number, bytes: string): Promise<string> {
+  return await new Promise((resolve) => {
+    let got = ''
+    const s = connect(port, '127.0.0.1', () => { s.write(bytes) })
+    const timer = setTimeout(() => s.destroy(), 3000)
+    s.on('data', (d: Buffer) => { got += d.toString('latin1') })
+    s.on('close', () => { clearTimeout(timer); resolve(got) })
+    s.on('error', () => {})
+  })
+}
+
+const statuses = (text: string): number[] => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]))
+
+t.test('pipelined requests around answers that close the connection', async (t) => {
+  const up = await startUpstream()
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const inflight = async (): Promise<string | undefined> => {
+    const r = await request(`${b.adminUrl}/metrics`)
+    return /^bouncer_inflight_requests (\S+)$/m.exec(await r.body.text())?.[1]
+  }
+  // An idle pooled upstream connection: the later request would be forwarded at once.
+  const warm = await request(`${b.url}/public/warm`)
+  await warm.body.dump()
+  const paths = (): string[] => up.requests.map((r) => r.url)
+
+  t.test('a request behind a denial that closes the connection is not forwarded', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'POST /admin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+      'POST /public/order-A HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello')
+    t.same(statuses(got), [403], 'one answer: the denial, with connection: close')
+    t.match(got, /connection: close/i)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(paths(), [], 'the pipelined POST never reached the upstream')
+  })
+
+  t.test('behind a 400 for a bad target with a body', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'POST /a%2Fb HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+      'POST /public/order-A2 HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello')
+    t.equal(statuses(got)[0], 400)
+    t.equal(statuses(got).length, 1)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(paths(), [], 'not forwarded')
+  })
+
+  t.test('HTTP/1.0 with Transfer-Encoding is refused, and what follows is not a request', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'POST /public/a HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nX-User: alice\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' +
+      'POST /public/order-B HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello')
+    t.same(statuses(got), [400])
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(paths(), [], 'neither request reached the upstream')
+  })
+
+  t.test('a malformed request behind a valid one: the valid one is answered first, then 400', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'POST /public/order-C HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello' +
+      'GET /public/b HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n')
+    t.same(statuses(got), [200, 400], 'the POST\'s own answer, then the 400 for the obs-folded request')
+    t.same(paths(), ['/public/order-C'])
+  })
+
+  t.test('bytes after a request that closes the connection are ignored, and it is answered', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port, 'GET /public/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /public/d HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.same(statuses(got), [200], 'its answer, not a 400')
+    const old = await send(b.port, 'GET /public/e HTTP/1.0\r\nHost: x\r\n\r\nGARBAGE')
+    t.same(statuses(old), [200], 'HTTP/1.0 without keep-alive: answered, the rest ignored')
+    t.same(paths(), ['/public/c', '/public/e'])
+  })
+
+  t.test('a request allowed before the closing answer is still answered', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'GET /public/first HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'POST /admin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+      'GET /public/third HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.same(statuses(got), [200, 403], 'the first request\'s answer, then the denial; the third is not processed')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(paths(), ['/public/first'])
+  })
+
+  t.test('nothing is left counted in flight, and the bouncer keeps serving', async (t) => {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(await inflight(), '0')
+    const r = await request(`${b.url}/public/after`)
+    await r.body.dump()
+    t.equal(r.statusCode, 200)
+  })
+})

@@ -56,6 +56,9 @@ export interface CompileOptions {
   coverage?: boolean
   /** run the type checker (./checker; default true) */
   typeCheck?: boolean
+  /** the data the policy runs with: a rule at a path it defines is refused (OPA's path conflict
+   *  check); absent, not checked */
+  data?: unknown
 }
 
 export interface CompiledPolicy {
@@ -188,6 +191,7 @@ function build (opts: CompileOptions): CompiledPolicy | Diagnostic[] {
     strict: opts.strictBuiltinErrors,
     printStatements: opts.printStatements,
     ...(opts.coverage === true ? { coverage: true } : {}),
+    ...(opts.data !== undefined ? { data: opts.data } : {}),
   }, diags))
   const all = combineDiagnostics(typeErrors, diags.list)
   if (all.length > 0) return all

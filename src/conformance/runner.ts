@@ -117,6 +117,9 @@ export async function runCase (tc: TestCase, regoVersion: RegoVersion = 1): Prom
       entrypoints: [],
       query: tc.query,
       printStatements: true, // compiled in (as OPA's test runner does), output dropped
+      // OPA's topdown test harness compiles without the data path conflict check (a case reads
+      // base and virtual documents at one path: "base/virtual: conflicts"); opa eval has it.
+      data: undefined,
     }, tc.data ?? {}, { strictBuiltinErrors: tc.strict_error === true, regoVersion, evalStepBudget: 0, maxMemoryPages: WASM_MAX_MEMORY_PAGES })
     const rs = policy.evaluate(input, '$query')
     rows = rs.length === 0 ? [] : rs[0].result

@@ -26,7 +26,7 @@ export interface CompiledBundle extends CompiledPolicy {
 export async function compileBundle (opts: CompileBundleOptions): Promise<CompiledBundle> {
   const { modules, data } = await loadSources(opts.paths)
   // The decision-log policies too, when the sources define them: a built bundle keeps masking.
-  const compiled = compileModules({ modules, entrypoints: opts.entrypoints, optionalEntrypoints: [LOG_MASK_ENTRYPOINT, LOG_DROP_ENTRYPOINT], regoVersion: opts.regoVersion })
+  const compiled = compileModules({ modules, entrypoints: opts.entrypoints, optionalEntrypoints: [LOG_MASK_ENTRYPOINT, LOG_DROP_ENTRYPOINT], regoVersion: opts.regoVersion, data })
   const facts = factsOf(compiled)
   const meta = bouncerMetadata(facts.entrypoints.map(ep => [ep, facts.entrypointFacts[ep]] as const))
   const manifest: BundleManifest = {

@@ -15,7 +15,7 @@ import { COVERAGE_BUILTIN, type CoveragePoint } from '../coverage.js'
 import { FLOAT_BUILTIN } from '../float-builtin.js'
 import { type NegationContext, rewriteNegated } from './negation.js'
 import { type AnnotationIndex, buildAnnotationIndex, metadataChain, metadataRule } from './metadata.js'
-import { keepsText } from '../../exact-json.js'
+import { isRawJson, keepsText } from '../../exact-json.js'
 import { isPrintStatement, rewritePrint } from './print.js'
 
 /** A number constant kept as its source text (big integers, exact decimals). */
@@ -33,6 +33,8 @@ export interface PlanInput {
   printStatements?: boolean
   /** emit coverage calls (see ../coverage.ts) */
   coverage?: boolean
+  /** the base documents the policy will run with: a rule where they define something is an error */
+  data?: unknown
 }
 
 export interface PlanOutput {
@@ -129,6 +131,7 @@ class Planner {
     }
     for (const n of groups) this.checkRulesBelow(n)
     this.checkPackagesAtRules()
+    this.checkDataConflicts()
     for (const n of groups) this.planGroup(n)
     const entrypoints: Array<[string, number]> = []
     const optional = new Set((this.input.optionalEntrypoints ?? []).filter(ep => !this.input.entrypoints.includes(ep)))
@@ -351,6 +354,26 @@ class Planner {
       const pkg = ctx.module.package
       this.diags.add('rego_type_error', `package ${ctx.pkg.join('.')} conflicts with rule ${headRefText(first.rule)} defined at ${first.rule.loc.file}:${first.rule.loc.line}`, pkg.loc)
     }
+  }
+
+  /**
+   * OPA's path conflict check against the data: rules at a path the data defines, or below a
+   * data value that is not an object, are refused ("conflicting rule for data path"), as
+   * `opa eval`, `opa build` and bundle activation refuse them. Without it both documents were
+   * read, one here and one there: a direct reference got the rule's value, iterating the
+   * enclosing document got the data's (an allow the rule denied).
+   */
+  checkDataConflicts (): void {
+    const data = this.input.data
+    if (data === undefined) return
+    const visit = (n: TreeNode): void => {
+      if (n.hasRules && dataDefines(data, n.path)) {
+        this.diags.add('rego_compile_error', `conflicting rule for data path ${n.path.join('/')} found`, firstRule(n)!.rule.loc)
+        return
+      }
+      for (const c of n.children.values()) visit(c)
+    }
+    visit(this.root)
   }
 
   planGroup (n: TreeNode): void {
@@ -1670,6 +1693,18 @@ function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: ()
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
 /** A node's rule that comes first in its source (defaults included), for messages. */
+/** Whether `data` holds a value at `path`, or a value that is not an object at a prefix of it
+ *  (OPA's storage.NonEmpty). */
+function dataDefines (data: unknown, path: string[]): boolean {
+  let cur = data
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || isRawJson(cur)) return true
+    if (!Object.prototype.hasOwnProperty.call(cur, key)) return false
+    cur = (cur as Record<string, unknown>)[key]
+  }
+  return true
+}
+
 function firstRule (n: TreeNode): RuleEntry | undefined {
   return [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
 }

@@ -31,6 +31,9 @@ export interface LoadedRego {
 export async function loadRego (sources: RegoSources, data: unknown, opts: PolicyOptions = {}): Promise<LoadedRego> {
   const r = compile({
     printStatements: opts.onPrint !== undefined,
+    // Rules where the data defines something are refused, as OPA refuses them (sources.data
+    // replaces it; given as undefined, nothing is checked).
+    data,
     ...sources,
     ...(opts.regoVersion !== undefined ? { regoVersion: opts.regoVersion } : {}),
     ...(opts.strictBuiltinErrors === true ? { strictBuiltinErrors: true } : {}),

@@ -40,10 +40,10 @@ const syntax = (offset: number, reason: string): GlobSyntaxError => new GlobSynt
  * class `[]`, a reversed range `[c-a]`: errors in OPA, so undefined; here they matched, `a\\`
  * matched "a", or never matched). */
 export function globToRegexSource (pattern: string, delimiters: string[]): string {
+  // NUL is an ordinary character, in the pattern as in the text: gobwas/glob's lexer marks the
+  // end of input with -1 ("It must not collide with any rune that can appear in a valid pattern
+  // -- note that U+0000 can", syntax/lexer.go); the pattern used to be cut at a NUL here
   const cps = Array.from(pattern)
-  // gobwas reads a NUL rune as the end of the pattern
-  const nul = cps.indexOf('\0')
-  if (nul >= 0) cps.length = nul
   // Byte offsets of the runes (an invalid byte held as U+DC80..U+DCFF is one byte, and an error)
   const off: number[] = [0]
   for (let i = 0; i < cps.length; i++) {

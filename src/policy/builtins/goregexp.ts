@@ -9,8 +9,17 @@
 // follows Java or JavaScript there: FindAll (an empty match right after a match is skipped),
 // ReplaceAllString with Go's $-template (Regexp.Expand), Split (trailing empty strings kept).
 // Positions are UTF-16 indexes; a search never starts inside a surrogate pair.
+//
+// Invalid UTF-8: Go's regexp reads each byte of an invalid sequence as U+FFFD (RuneError, one
+// byte wide) and returns slices of the input, so the matched text is the bytes themselves. Such
+// a byte is held as a lone surrogate (./bytes.ts), one UTF-16 unit, so the search runs on
+// goView(s), where each becomes U+FFFD (same length, same positions), and what is returned is
+// cut from s. A pattern that is not UTF-8 is an error, as Go's parser refuses it.
 import { LRUCache } from 'lru-cache'
 import { RE2JS, RE2JSException } from 're2js'
+import { goText, hasLoneSurrogate, LONE_SURROGATES } from './bytes.js'
+
+const LONE_SURROGATE = new RegExp(LONE_SURROGATES.source)
 
 /** A pattern Go's regexp.Compile rejects; the message is Go's. */
 export class GoRegexpError extends Error {
@@ -31,16 +40,27 @@ const cache = new LRUCache<string, RE2JS | GoRegexpError>({
 export function compileGoRegexp (pattern: string): RE2JS {
   let re = cache.get(pattern)
   if (re === undefined) {
-    try {
-      re = RE2JS.compile(pattern)
-    } catch (e) {
-      if (!(e instanceof RE2JSException)) throw e
-      re = new GoRegexpError(e.message)
+    if (hasLoneSurrogate(pattern)) {
+      // Go's syntax.Parse: ErrInvalidUTF8, quoting the pattern from the invalid byte on
+      const at = pattern.search(LONE_SURROGATE)
+      re = new GoRegexpError(`error parsing regexp: invalid UTF-8: \`${pattern.slice(at)}\``)
+    } else {
+      try {
+        re = RE2JS.compile(pattern)
+      } catch (e) {
+        if (!(e instanceof RE2JSException)) throw e
+        re = new GoRegexpError(e.message)
+      }
     }
     cache.set(pattern, re)
   }
   if (re instanceof GoRegexpError) throw re
   return re
+}
+
+/** The text Go's regexp sees in s: every invalid byte (a lone surrogate) U+FFFD, positions kept. */
+export function goView (s: string): string {
+  return hasLoneSurrogate(s) ? goText(s) : s
 }
 
 /** Width in UTF-16 units of the code point at i (0 at the end). */
@@ -67,7 +87,7 @@ function indexes (m: ReturnType<RE2JS['matcher']>, groups: number): MatchIndex {
 export function findAllIndex (re: RE2JS, s: string, n: number, submatches: boolean): MatchIndex[] {
   const out: MatchIndex[] = []
   if (n < 0) n = s.length + 1
-  const m = re.matcher(s)
+  const m = re.matcher(goView(s))
   const groups = submatches ? re.groupCount() : 0
   let pos = 0
   let prevMatchEnd = -1
@@ -165,7 +185,7 @@ export function expand (re: RE2JS, template: string, src: string, match: MatchIn
 /** Go's Regexp.ReplaceAllString(src, repl). */
 export function replaceAllString (re: RE2JS, src: string, repl: string): string {
   const groups = repl.includes('$') ? re.groupCount() : 0
-  const m = re.matcher(src)
+  const m = re.matcher(goView(src))
   let out = ''
   let lastMatchEnd = 0
   let searchPos = 0

@@ -132,29 +132,6 @@ function amountAndUnit (name: string, s: string): [Amount | null, string] {
   return [{ negative: m[1] === '-', int: m[2]!, frac: m[3] ?? '', exp }, rest]
 }
 
-/** s without its trailing zeros; linear, where /0+$/ backtracks quadratically over long zero runs
- * ("1e-999999" has a million of them). */
-function trimZeros (s: string): string {
-  let end = s.length
-  while (end > 0 && s.charCodeAt(end - 1) === 48) end--
-  return s.slice(0, end)
-}
-
-/** amount × mul / 10^divPow10, exactly; returns the decimal string. */
-function scaleDecimal (a: Amount, mul: bigint, divPow10: number): string {
-  const digits = BigInt((a.int || '0') + a.frac) * mul
-  let scale = a.frac.length + divPow10 - a.exp
-  let s = digits.toString()
-  if (scale <= 0) { s = digits === 0n ? '0' : s + '0'.repeat(-scale); scale = 0 }
-  if (scale > 0) {
-    s = s.padStart(scale + 1, '0')
-    const int = s.slice(0, s.length - scale)
-    const fr = trimZeros(s.slice(s.length - scale))
-    s = fr ? `${int}.${fr}` : int
-  }
-  return a.negative && /[1-9]/.test(s) ? '-' + s : s
-}
-
 /** A decimal string as a JSON number, exactly: an integer past 2^53 keeps its digits. */
 function exactNumber (dec: string): number {
   const n = Number(dec)
@@ -164,11 +141,16 @@ function exactNumber (dec: string): number {
 
 const K = 1000n
 const Ki = 1024n
-const DEC: Record<string, [bigint, number]> = {
-  '': [1n, 0], m: [1n, 3], k: [K, 0], K: [K, 0], M: [K ** 2n, 0], g: [K ** 3n, 0], G: [K ** 3n, 0], t: [K ** 4n, 0], T: [K ** 4n, 0],
-  p: [K ** 5n, 0], P: [K ** 5n, 0], e: [K ** 6n, 0], E: [K ** 6n, 0],
-  ki: [Ki, 0], Ki: [Ki, 0], mi: [Ki ** 2n, 0], Mi: [Ki ** 2n, 0], gi: [Ki ** 3n, 0], Gi: [Ki ** 3n, 0], ti: [Ki ** 4n, 0], Ti: [Ki ** 4n, 0],
-  pi: [Ki ** 5n, 0], Pi: [Ki ** 5n, 0], ei: [Ki ** 6n, 0], Ei: [Ki ** 6n, 0],
+// units.parse's multipliers: an integer, or for "m" (-1) big.Rat's SetFloat64(0.001), the double
+// nearest 0.001, which is exactly 1152921504606847 / 2^60 (so "1000m" is no integer in OPA).
+const MILLI = -1n
+const MILLI_NUM = 1152921504606847n
+const MILLI_POW2 = 60
+const DEC: Record<string, bigint> = {
+  '': 1n, m: MILLI, k: K, K, M: K ** 2n, g: K ** 3n, G: K ** 3n, t: K ** 4n, T: K ** 4n,
+  p: K ** 5n, P: K ** 5n, e: K ** 6n, E: K ** 6n,
+  ki: Ki, Ki, mi: Ki ** 2n, Mi: Ki ** 2n, gi: Ki ** 3n, Gi: Ki ** 3n, ti: Ki ** 4n, Ti: Ki ** 4n,
+  pi: Ki ** 5n, Pi: Ki ** 5n, ei: Ki ** 6n, Ei: Ki ** 6n,
 }
 // No "b": OPA's parse_bytes has no unit "b" ("1B" is "byte unit b not recognized").
 const BYTES: Record<string, bigint> = {
@@ -190,25 +172,43 @@ function unitsParse (x: unknown): number {
   if (/[1-9]/.test(amount.int + amount.frac) && Math.abs(amount.exp - amount.frac.length) > MAX_RAT_EXPONENT) {
     throw builtinError(name, 'could not parse amount to a number')
   }
-  return exactNumber(roundTo10(scaleDecimal(amount, u[0], u[1])))
+  const text = unitsText(amount, u)
+  return /^-?\d+$/.test(text) ? exactNumber(text) : rawJson(text) as unknown as number
 }
 
 /**
- * A non-integer result as OPA returns it: big.Rat's FloatString(10), rounded to 10 decimals,
- * halves away from zero (units.parse("1.23456789012m") is 0.0012345679, "1e-20" is 0).
+ * The number OPA returns for amount × unit, as its text: big.Rat's exact product, as an
+ * integer's digits when it is one (Num().String()), else FloatString(10): ten decimals, the last
+ * rounded half away from zero, trailing zeros kept, a "-" kept on a negative that rounds to zero
+ * ("0.0010000000" for "1m", "-0.0000000000" for "-1e-20"). The text is the result: json.marshal
+ * and the policy's output print it as OPA does.
  */
-function roundTo10 (dec: string): string {
-  const dot = dec.indexOf('.')
-  if (dot < 0 || dec.length - dot - 1 <= 10) return dec
-  const neg = dec.startsWith('-')
-  const int = dec.slice(neg ? 1 : 0, dot)
-  const frac = dec.slice(dot + 1)
-  let v = BigInt(int + frac.slice(0, 10))
-  if (frac.charCodeAt(10) >= 53) v += 1n // '5'..'9'
-  const t = v.toString().padStart(11, '0')
-  const fr = trimZeros(t.slice(t.length - 10))
-  const out = fr === '' ? t.slice(0, t.length - 10) : `${t.slice(0, t.length - 10)}.${fr}`
-  return neg && v !== 0n ? '-' + out : out
+function unitsText (a: Amount, unit: bigint): string {
+  // value = ±n × 10^p / 2^k
+  let n = BigInt((a.int || '0') + a.frac)
+  if (n === 0n) return '0'
+  let k = 0
+  if (unit === MILLI) { n *= MILLI_NUM; k = MILLI_POW2 } else n *= unit
+  const p = a.exp - a.frac.length
+  const sign = a.negative ? '-' : ''
+  const digits = n.toString()
+  // an integer: 10^p has the 2^k (digits and zeros, where 10^p would have a million digits)
+  if (p >= k) return sign + (n * 5n ** BigInt(k)).toString() + '0'.repeat(p - k)
+  // below 10^-11 the ten decimals are all zeros (and no rounding up): no huge 10^-p
+  if (digits.length + p <= -11) return sign + '0.' + '0'.repeat(10)
+  const num = p >= 0 ? n * 10n ** BigInt(p) : n
+  const den = (1n << BigInt(k)) * (p < 0 ? 10n ** BigInt(-p) : 1n)
+  if (num % den === 0n) return sign + (num / den).toString()
+  const P = 10n ** 10n
+  let q = num / den
+  let r = (num % den) * P
+  const r2 = r % den
+  r /= den
+  if (2n * r2 >= den) {
+    r += 1n
+    if (r >= P) { q += 1n; r -= P }
+  }
+  return `${sign}${q}.${r.toString().padStart(10, '0')}`
 }
 
 function unitsParseBytes (x: unknown): number {

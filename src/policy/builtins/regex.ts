@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer'
 import { builtinError, type HostBuiltin } from './context.js'
 import { withdrawSdkBuiltin } from './sdk.js'
 import { int, str } from './args.js'
-import { compileGoRegexp, findAll, GoRegexpError, quoteMeta, replaceAllString, split } from './goregexp.js'
+import { compileGoRegexp, findAll, GoRegexpError, goView, quoteMeta, replaceAllString, split } from './goregexp.js'
 import type { RE2JS } from 're2js'
 
 function compile (name: string, pattern: string): RE2JS {
@@ -21,7 +21,7 @@ function compile (name: string, pattern: string): RE2JS {
 function match (name: string) {
   return (pattern: unknown, value: unknown): boolean => {
     const re = compile(name, str(name, 1, pattern))
-    return re.test(str(name, 2, value))
+    return re.test(goView(str(name, 2, value)))
   }
 }
 
@@ -99,7 +99,7 @@ function templateMatch (template: unknown, value: unknown, start: unknown, end: 
     compile(name, `^${part}$`)
   }
   pattern += quoteMeta(t.slice(literalStart)) + '$'
-  return compile(name, pattern).test(v)
+  return compile(name, pattern).test(goView(v))
 }
 
 // ---- regex.globs_match: OPA answers with gintersect.NonEmpty from
@@ -359,8 +359,9 @@ class GlobWalk {
 
 function globsMatch (g1: unknown, g2: unknown): boolean {
   const name = 'regex.globs_match'
-  const a = mergeRepeats(new GlobReader(name, str(name, 1, g1)).read())
-  const b = mergeRepeats(new GlobReader(name, str(name, 2, g2)).read())
+  // the library reads runes ([]rune): an invalid byte is U+FFFD
+  const a = mergeRepeats(new GlobReader(name, goView(str(name, 1, g1))).read())
+  const b = mergeRepeats(new GlobReader(name, goView(str(name, 2, g2))).read())
   const trimmed = trimAgreeingEnds(a, b)
   if (trimmed === null) return false
   return new GlobWalk(...trimmed).answer({ walk: ALIGNED, side: 0, at1: 0, at2: 0 })

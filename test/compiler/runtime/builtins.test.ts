@@ -160,6 +160,14 @@ t.test('strings', async (t) => {
     ['split', '["", ","]', '[""]'],
     ['replace', '["aaa", "a", "b"]', '"bbb"'],
     ['replace', '["ab", "", "-"]', '"-a-b-"'],
+    // Go's strings.Replacer works on bytes: an empty old string goes after every byte, splitting
+    // a multibyte character into its bytes (held escaped; "-é-" before), and an old string that
+    // is one invalid byte matches inside a character
+    ['replace', '["é", "", "-"]', '"-\\udcc3-\\udca9-"'],
+    ['replace', '["aé", "", ""]', '"aé"'],
+    ['replace', '["é", "\\udca9", "x"]', '"\\udcc3x"'],
+    ['replace', '["\\udcc3\\udca9", "\\udca9", "\\udca9"]', '"é"'],
+    ['replace', '["é\\udcff", "\\udcff", "!"]', '"é!"'],
     ['strings.replace_n', '[{"a": "1", "ab": "2"}, "abab"]', '"1b1b"'],
     // strings.split_n: the first n parts, or the last -n
     ['strings.split_n', '["a.b.c.d", ".", 2]', '["a","b"]'],
@@ -180,7 +188,9 @@ t.test('strings', async (t) => {
     ['strings.replace_n', '[{"": "X"}, "ab"]', '"XaXbX"'],
     ['strings.replace_n', '[{"": "X", "a": "Y"}, "ab"]', '"XYXbX"'],
     ['strings.replace_n', '[{"": "-", "é": "e"}, "aéb"]', '"-a-e-b-"'],
-    ['strings.replace_n', '[{"": "-"}, "a😀"]', '"-a-😀-"'],
+    ['strings.replace_n', '[{"": "-"}, "a😀"]', '"-a-\\udcf0-\\udc9f-\\udc98-\\udc80-"'], // after every byte
+    ['strings.replace_n', '[{"": "-"}, "é"]', '"-\\udcc3-\\udca9-"'],
+    ['strings.replace_n', '[{"\\udca9": "!", "a": "b"}, "aé"]', '"b\\udcc3!"'],
     ['trim', '["xxhixx", "x"]', '"hi"'],
     ['trim', '["  hi  ", " "]', '"hi"'],
     ['trim_left', '["aabca", "a"]', '"bca"'],
@@ -287,6 +297,20 @@ t.test('encoding', async (t) => {
     ['base64url.encode_no_pad', '["\\u00ff\\u00fe?"]', '"w7_Dvj8"'],
     ['base64url.decode', '["w7_Dvj8"]', '"ÿþ?"'],
     ['base64url.decode', '["w7_Dvj8="]', '"ÿþ?"'],
+    // OPA pads by len(s) % 4 (CR and LF counted, though the decoder skips them) unless s ends
+    // with "=": 1 is an error, 2 gets "==", 3 gets "=" (these were "hi", "hi" and undefined)
+    ['base64url.decode', '["aGk\\n\\n"]', undefined],
+    ['base64url.decode', '["aGk\\n\\n\\n"]', undefined],
+    ['base64url.decode', '["aG\\nk="]', '"hi"'],
+    ['base64url.decode', '["aGk\\n"]', undefined], // length 4: padded decoding, and no "="
+    ['base64url.decode', '["aG\\n"]', undefined], // "aG\n=": one "=" short
+    ['base64url.decode', '["aGk="]', '"hi"'],
+    ['base64url.decode', '["aGk=="]', undefined],
+    ['base64url.decode', '["aGk"]', '"hi"'],
+    ['base64url.decode', '["aG"]', '"h"'],
+    ['base64url.decode', '["aGkh"]', '"hi!"'],
+    ['base64url.decode', '["aGkha"]', undefined],
+    ['base64url.decode', '[""]', '""'],
     ['hex.encode', '["hi!"]', '"686921"'],
     ['hex.decode', '["686921"]', '"hi!"'],
     ['hex.decode', '["6g"]', undefined],

@@ -54,6 +54,16 @@ t.test('glob.match', async t => {
     ['glob.match(hex.decode("61ff62"), null, "ab")', E(/^eval_builtin_error: glob\.match: glob: syntax error at 1: invalid UTF-8 sequence$/)],
     [m('{ab*}x', 'null', 'abzx'), V(true)],
     [m('*{*0,}', 'null', '1'), V(true)],
+    // NUL is an ordinary character (gobwas/glob's lexer: eof is -1 since U+0000 can appear in
+    // a pattern); the pattern was cut at it, so "a\u0000b" matched "a"
+    [m('a\u0000b', 'null', 'a'), V(false)],
+    [m('a\u0000*', 'null', 'a'), V(false)],
+    [m('a\u0000b', 'null', 'a\u0000b'), V(true)],
+    [m('a\u0000*', 'null', 'a\u0000xyz'), V(true)],
+    [m('a?b', 'null', 'a\u0000b'), V(true)],
+    [m('a*', '["\\u0000"]', 'ab\u0000c'), V(false)],
+    [m('[\u0000-a]', 'null', '\u0000'), V(true)],
+    [m('{\u0000,x}', 'null', '\u0000'), V(true)],
     [m('a', '"x"', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be one of \{array, null\} but got string$/)],
     [m('a', '[1]', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be array of strings but got array containing number$/)],
     [m('a', '["ab"]', 'a'), E(/^eval_type_error: glob\.match: operand 2 must be array of runes but got array containing string$/)],

@@ -168,7 +168,7 @@ t.test('units', async t => {
     ['units.parse("10k")', V(10000)],
     ['units.parse("1.5Gi")', V(1610612736)],
     ['units.parse("1.5gi")', V(1610612736)],
-    ['units.parse("100m")', V(0.1)],
+    ['units.parse("100m")', V(rawJson('0.1000000000'))],
     ['units.parse("5M")', V(5000000)],
     ['units.parse("1.1K")', V(1100)],
     ['units.parse("10")', V(10)],
@@ -189,9 +189,9 @@ t.test('units', async t => {
     // scientific notation, negative amounts, exact results past 2^53 (OPA's newer units cases)
     ['units.parse("1e10")', V(10000000000)],
     ['units.parse("2.5e3K")', V(2500000)],
-    ['units.parse("7.8E-1")', V(0.78)],
-    ['units.parse("-3.5E2m")', V(-0.35)],
-    ['units.parse("-350m")', V(-0.35)],
+    ['units.parse("7.8E-1")', V(rawJson('0.7800000000'))],
+    ['units.parse("-3.5E2m")', V(rawJson('-0.3500000000'))],
+    ['units.parse("-350m")', V(rawJson('-0.3500000000'))],
     ['units.parse("10e")', V(10000000000000000000)],
     ['units.parse("10ei") == 11529215046068469760', V(true)],
     ['units.parse_bytes("10eib") == 11529215046068469760', V(true)],
@@ -204,7 +204,7 @@ t.test('units', async t => {
     ['units.parse("1e10000000ei")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
     // OPA refuses only exponents of more than 6 digits (leading zeros count); 6 are read in full
     ['units.parse("1e10001") > 0', V(true)],
-    ['units.parse("1e-10001")', V(0)],
+    ['units.parse("1e-10001")', V(rawJson('0.0000000000'))],
     ['units.parse_bytes("1e-10001")', V(0)],
     ['units.parse("1e0000001")', E(/^eval_builtin_error: units\.parse: exponent too large$/)],
     ['units.parse_bytes("1e+0000001")', E(/^eval_builtin_error: units\.parse_bytes: exponent too large$/)],
@@ -216,13 +216,36 @@ t.test('units', async t => {
     ['units.parse_bytes("-1kb")', V(-1000)],
     ['units.parse_bytes("+1KB")', V(1000)],
     ['units.parse_bytes("-0.001mb")', V(-999)],
-    ['units.parse("+1m")', V(0.001)],
+    ['units.parse("+1m")', V(rawJson('0.0010000000'))],
     // non-integers: big.Rat's FloatString(10)
     ['units.parse("1.23456789012m")', V(0.0012345679)],
-    ['units.parse("1e-20")', V(0)],
-    ['units.parse("0.00000000005")', V(1e-10)],
+    ['units.parse("1e-20")', V(rawJson('0.0000000000'))],
+    ['units.parse("0.00000000005")', V(rawJson('0.0000000001'))],
     ['units.parse("3.14159265358979")', V(3.1415926536)],
-    ['units.parse("-0.00000000005")', V(-1e-10)],
+    ['units.parse("-0.00000000005")', V(rawJson('-0.0000000001'))],
+    // the text is OPA's: json.Number(FloatString(10)) for a non-integer, ten decimals kept
+    // ("0.001" before), the integer's digits otherwise; "m" is the float64 nearest 0.001
+    // (big.Rat SetFloat64(0.001)), so 1000m is no integer and 1e30m is off in the 17th digit
+    ['json.marshal(units.parse("1m"))', V('0.0010000000')],
+    ['json.marshal(units.parse("100m"))', V('0.1000000000')],
+    ['json.marshal(units.parse("1000m"))', V('1.0000000000')],
+    ['json.marshal(units.parse("-350m"))', V('-0.3500000000')],
+    ['json.marshal(units.parse("1234567890123m"))', V('1234567890.1230000257')],
+    ['json.marshal(units.parse("1e30m"))', V('1000000000000000020816681711.7216851329')],
+    ['json.marshal(units.parse("1152921504606846976m"))', V('1152921504606847')],
+    ['json.marshal(units.parse("1.23456789012m"))', V('0.0012345679')],
+    ['json.marshal(units.parse("0.1Ki"))', V('102.4000000000')],
+    ['json.marshal(units.parse("0.5"))', V('0.5000000000')],
+    ['json.marshal(units.parse("1e-20"))', V('0.0000000000')],
+    ['json.marshal(units.parse("-0.00000000001"))', V('-0.0000000000')],
+    ['json.marshal(units.parse("-0.00000000005"))', V('-0.0000000001')],
+    ['json.marshal(units.parse("1K"))', V('1000')],
+    ['json.marshal(units.parse("1.5K"))', V('1500')],
+    ['json.marshal(units.parse("1.0"))', V('1')],
+    ['json.marshal(units.parse("10ei"))', V('11529215046068469760')],
+    ['json.marshal(units.parse("-0"))', V('0')],
+    ['units.parse("1000m") == 1', V(true)],
+    ['units.parse("1m") == 0.001', V(true)],
     // OPA has no unit "b", and reads a fraction as a 64-bit big.Float before multiplying and
     // truncating (expected values from an independent Python model of that arithmetic)
     ['units.parse_bytes("1B")', E(/^eval_builtin_error: units\.parse_bytes: byte unit b not recognized$/)],
@@ -244,7 +267,9 @@ t.test('units: exponents up to 6 digits, on the host (results too long for a pol
   const digits = (v: unknown): string => JSON.stringify(v)
   t.equal(digits(parse('1e123456')), '1' + '0'.repeat(123456))
   t.equal(digits(parse('1e999999')).length, 1000000)
-  t.equal(digits(parse('1e-999999')), '0')
+  t.equal(digits(parse('1e-999999')), '0.0000000000')
+  t.equal(digits(parse('-1e-999999')), '-0.0000000000')
+  t.match(digits(parse('1e999999m')), /^10000000000000000208166817117216851329430937767028808593750{999939}$/)
   // OPA's own test case: 1e10 * 10^10000 EiB, through the 64-bit big.Float
   t.match(digits(bytes('10000000000e10000EiB')), /^1152921504606846976\d{10010}$/)
 })

@@ -314,6 +314,33 @@ t.test('regex.template_match: OPA\'s template rules', async t => {
   ])
 })
 
+t.test('invalid UTF-8: Go reads each invalid byte as U+FFFD and returns the bytes themselves', async t => {
+  // Such a byte is held as U+DC00+byte (src/policy/builtins/bytes.ts): it used to be matched as
+  // that surrogate, so \p{Cs} matched it and \p{S} (U+FFFD is a symbol) did not
+  await table(t, [
+    ['regex.match(`\\p{S}`, urlquery.decode("%ff"))', V(true)],
+    ['regex.match(`^[\\x{FF00}-\\x{FFFF}]$`, urlquery.decode("%ff"))', V(true)],
+    ['regex.match(`\\p{Cs}`, urlquery.decode("%ff"))', V(false)],
+    ['regex.match(`[\\x{DC00}-\\x{DCFF}]`, hex.decode("ff"))', V(false)],
+    ['regex.match("^\\ufffd$", hex.decode("ff"))', V(true)],
+    ['regex.match(`^\\x{FFFD}{2}$`, hex.decode("e282"))', V(true)], // a cut-short sequence: two
+    ['re_match(`^a\\pSb$`, hex.decode("61fe62"))', V(true)],
+    // matched text and split pieces are the input's bytes, not U+FFFD's
+    ['[hex.encode(x) | some x in regex.find_n(`[\\x{FFF0}-\\x{FFFF}]+`, hex.decode("41fffe42"), -1)]', V(['fffe'])],
+    ['[[hex.encode(y) | some y in m] | some m in regex.find_all_string_submatch_n(`a(\\pS)`, hex.decode("61ff61e282ac"), -1)]', V([['61ff', 'ff'], ['61e282ac', 'e282ac']])],
+    ['[hex.encode(x) | some x in regex.split(`\\pS`, hex.decode("61ff62"))]', V(['61', '62'])],
+    ['[hex.encode(x) | some x in regex.split(`b`, hex.decode("ff62fe"))]', V(['ff', 'fe'])],
+    ['hex.encode(regex.replace(hex.decode("61ff62"), `\\pS`, "<$0>"))', V('613cff3e62')],
+    ['hex.encode(regex.replace(hex.decode("61ff62"), `(\\pS)`, "${1}${1}"))', V('61ffff62')],
+    ['regex.template_match(`a<\\pS>b`, hex.decode("61ff62"), "<", ">")', V(true)],
+    ['regex.globs_match(hex.decode("ff"), "\\ufffd")', V(true)],
+    // Go's regexp refuses a pattern that is not UTF-8
+    ['regex.match(hex.decode("61ff"), "a")', E(/^eval_builtin_error: regex\.match: error parsing regexp: invalid UTF-8: `/)],
+    ['regex.is_valid(hex.decode("ff"))', V(false)],
+    ['regex.find_n(hex.decode("ff"), "a", -1)', E(/invalid UTF-8/)],
+  ])
+})
+
 t.test('linear time: patterns that make a backtracking engine explode finish', async t => {
   const x = 'a'.repeat(5000) + '!'
   await table(t, [

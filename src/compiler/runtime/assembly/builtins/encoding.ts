@@ -175,8 +175,17 @@ export function base64UrlDecode (args: Array<Value>): Value | null {
   let a = args[0];
   if (a.kind != T_STRING) return typeError("base64url.decode", 1, "string", a);
   let s = S(a);
-  // OPA: padded decoding when the length is a multiple of 4, raw decoding otherwise.
-  let r = b64decode(s, true, s.length % 4 == 0);
+  // OPA (builtinBase64UrlDecode): a string ending in "=" is decoded as it is; otherwise it is
+  // padded by its length in bytes modulo 4 (2: "==", 3: "=", 1: an error) and decoded padded.
+  // CR and LF count in that length though the decoder skips them, so "aGk\n\n" is an error and
+  // "aG\nk=" is "hi". A string that is not ASCII fails to decode whatever its length.
+  if (!s.endsWith("=")) {
+    let rem = encodeBytes(s).length % 4;
+    if (rem == 1) return builtinError("base64url.decode", "illegal base64url string: " + s);
+    if (rem == 2) s += "==";
+    else if (rem == 3) s += "=";
+  }
+  let r = b64decode(s, true, true);
   if (b64ErrorAt >= 0) return builtinError("base64url.decode", "illegal base64 data at input byte " + b64ErrorAt.toString());
   return mkStr(r);
 }

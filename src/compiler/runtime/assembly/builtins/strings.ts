@@ -9,7 +9,7 @@ import {
 } from "../value";
 import { typeError, elementError, typeErrorMsg, builtinError } from "./errors";
 import { intArg, intOk } from "./numbers";
-import { goRunes, isByteEscape } from "../bytes";
+import { goRunes, isByteEscape, hasByteEscape, encodeBytes, decodeBytes } from "../bytes";
 
 // ---- code point helpers -------------------------------------------------------------
 
@@ -220,19 +220,10 @@ export function split (args: Array<Value>): Value | null {
 export function replace (args: Array<Value>): Value | null {
   if (!strings("replace", args, 3)) return null;
   let s = S(args[0]), old = S(args[1]), nw = S(args[2]);
-  if (old.length == 0) {
-    // Go: the replacement goes before every code point and at the end.
-    let parts = new Array<string>();
-    parts.push(nw);
-    for (let i = 0, n = s.length; i < n;) {
-      let w = cpWidth(cpAt(s, i));
-      parts.push(s.substring(i, i + w));
-      parts.push(nw);
-      i += w;
-    }
-    return mkStr(parts.join(""));
-  }
-  return mkStr(s.replaceAll(old, nw));
+  // Both valid UTF-8: a match of old's bytes starts and ends on character boundaries, so the
+  // UTF-16 search finds the same matches as Go's byte search.
+  if (old.length > 0 && !hasByteEscape(s) && !hasByteEscape(old)) return mkStr(s.replaceAll(old, nw));
+  return mkStr(replaceBytes(s, [old], [nw]));
 }
 
 export function replaceN (args: Array<Value>): Value | null {
@@ -249,37 +240,58 @@ export function replaceN (args: Array<Value>): Value | null {
     unchecked(olds[i] = S(k));
     unchecked(news[i] = S(v));
   }
-  // Like Go's strings.Replacer: scan left to right; at each position the first pattern
-  // (in key order) that matches wins; matches do not overlap. An empty pattern matches at
-  // every position (before each character and at the end), but not twice in a row at the
-  // same position, so a longer pattern there still gets its turn: {"": "X", "a": "Y"} turns
-  // "ab" into "XYXbX".
-  let s = S(sv);
-  let out = new Array<string>();
-  let i = 0, last = 0, len = s.length;
+  return mkStr(replaceBytes(S(sv), olds, news));
+}
+
+/**
+ * Go's strings.Replacer (OPA's replace and strings.replace_n), on the bytes of `s` as Go does:
+ * scan left to right; at each byte position the first old string (in argument order) that
+ * matches there wins; matches do not overlap. An empty old string matches at every byte
+ * position and at the end, but not twice in a row at the same position, so a longer one there
+ * still gets its turn: {"": "X", "a": "Y"} turns "ab" into "XYXbX". Being byte positions, an
+ * empty old string splits a multibyte character ("é" becomes "-\xc3-\xa9-") and an old string
+ * of one invalid byte matches inside a character; the result's bytes are read back with
+ * invalid ones escaped (../bytes).
+ */
+function replaceBytes (s: string, olds: Array<string>, news: Array<string>): string {
+  let n = olds.length;
+  let ob = new Array<Uint8Array>(n), nb = new Array<Uint8Array>(n);
+  for (let j = 0; j < n; j++) {
+    unchecked(ob[j] = encodeBytes(unchecked(olds[j])));
+    unchecked(nb[j] = encodeBytes(unchecked(news[j])));
+  }
+  let src = encodeBytes(s);
+  let len = src.length;
+  let out = new Array<u8>();
+  let i = 0;
   let prevEmpty = false;
   while (i <= len) {
     let matched = -1;
     for (let j = 0; j < n; j++) {
-      let old = unchecked(olds[j]);
-      if (old.length == 0) {
+      let old = unchecked(ob[j]);
+      let m = old.length;
+      if (m == 0) {
         if (prevEmpty) continue;
         matched = j; break;
       }
-      if (i + old.length <= len && s.substr(i, old.length) == old) { matched = j; break; }
+      if (i + m > len) continue;
+      let k = 0;
+      while (k < m && unchecked(src[i + k]) == unchecked(old[k])) k++;
+      if (k == m) { matched = j; break; }
     }
-    prevEmpty = matched >= 0 && unchecked(olds[matched]).length == 0;
     if (matched >= 0) {
-      out.push(s.substring(last, i));
-      out.push(unchecked(news[matched]));
-      i += unchecked(olds[matched]).length;
-      last = i;
-    } else {
-      i += i < len ? cpWidth(cpAt(s, i)) : 1;
+      let nw = unchecked(nb[matched]);
+      for (let k = 0, m = nw.length; k < m; k++) out.push(unchecked(nw[k]));
+      let m = unchecked(ob[matched]).length;
+      prevEmpty = m == 0;
+      i += m;
+      continue;
     }
+    prevEmpty = false;
+    if (i < len) out.push(unchecked(src[i]));
+    i++;
   }
-  if (last < len) out.push(s.substring(last));
-  return mkStr(out.join(""));
+  return decodeBytes(out.dataStart, <usize>out.length);
 }
 
 // Go's Trim decodes runes of both: an invalid byte (../bytes) is U+FFFD to the test, and stays

@@ -383,3 +383,28 @@ t.test('a composite or reference key a typed value cannot have is an undefined r
   t.same(errs('a := {[1], [2]}\n  a[["foo"]]'), ['undefined ref: a[...]'])
   t.same(errs('arr := ["foo"]\n  data.test.q[arr[0]]\n  data.test[arr[0]]\n  data[2]\n  data.test.q["bar"]'), [], 'string keys, and data[2] (OPA reads data["2"])')
 })
+
+// Review helper, 2026-12-07: two programs OPA compiles that we refused.
+t.test('a package below a rule with a variable in its reference is no conflict (OPA exempts such rules)', async t => {
+  const diag = (...sources: string[]): string[] =>
+    checkSources({ modules: sources.map((source, i) => ({ file: `m${i}.rego`, source })) }).map(formatDiagnostic)
+  t.same(diag('package a.b\n\nc := 1\n', 'package a\n\nb[k] := 2 if k := input.k\n'), [])
+  t.same(diag('package a.b\n\nc := 1\n', 'package a\n\nb := 2\n'), [
+    'm0.rego:1:1: rego_type_error: package a.b conflicts with rule b defined at m1.rego:3',
+    'm1.rego:3:1: rego_type_error: rule data.a.b conflicts with [data.a.b.c]',
+  ], 'a ground rule still conflicts')
+  const { loadRego } = await import('../../src/policy/eval/rego.js')
+  const { policy } = await loadRego({ modules: [{ file: 'a.rego', source: 'package a.b\n\nc := 1\n' }, { file: 'b.rego', source: 'package a\n\nb[k] := 2 if k := input.k\n' }], entrypoints: ['a'] }, {})
+  t.same(policy.evaluate({ k: 'z' }, 'a')[0]?.result, { b: { c: 1, z: 2 } }, 'both documents, as OPA evaluates data.a')
+  t.throws(() => policy.evaluate({ k: 'c' }, 'a'), /eval_conflict_error/, 'a clash on a key is an error when evaluated')
+})
+
+t.test('every waits for the outer variables its body reads, as OPA orders closures', async t => {
+  const { runRego } = await import('./run-rego.js')
+  const src = 'package test\n\np if {\n  every r in input.roles { r in allowed }\n  allowed = {"a", "b"}\n}\n'
+  t.same(await runRego(src, { roles: ['a'] }), { value: true })
+  t.same(await runRego(src, { roles: ['a', 'c'] }), {}, 'a role outside the set: undefined')
+  t.same(await runRego(src, { roles: [] }), { value: true })
+  const assigned = await runRego(src.replace('allowed = ', 'allowed := '), { roles: ['a'] })
+  t.match(assigned.error, /var allowed is unsafe/, 'declared with := after its use: unsafe, as in OPA')
+})

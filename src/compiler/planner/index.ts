@@ -341,7 +341,7 @@ class Planner {
     this.diags.add('rego_type_error', `rule ${refName(n.path)} conflicts with [${names.join(' ')}]`, first.rule.loc)
   }
 
-  /** A package may not be declared at a rule's path (OPA's CheckRuleConflicts), even empty. */
+  /** A package may not be declared at a ground rule's path (OPA's CheckRuleConflicts), even empty. */
   checkPackagesAtRules (): void {
     const seen = new Set<string>()
     for (const ctx of this.ctxs) {
@@ -349,7 +349,9 @@ class Planner {
       if (seen.has(key)) continue
       seen.add(key)
       const node = findNode(this.root, ctx.pkg)
-      const first = node === undefined ? undefined : firstRule(node)
+      // Rules with a variable in their reference (`b[k] := 2`) are exempt, as in OPA: a clash
+      // below them can only be found when they are evaluated (an eval_conflict_error).
+      const first = node === undefined ? undefined : firstRule(node, true)
       if (first === undefined) continue
       const pkg = ctx.module.package
       this.diags.add('rego_type_error', `package ${ctx.pkg.join('.')} conflicts with rule ${headRefText(first.rule)} defined at ${first.rule.loc.file}:${first.rule.loc.line}`, pkg.loc)
@@ -1705,8 +1707,8 @@ function dataDefines (data: unknown, path: string[]): boolean {
   return true
 }
 
-function firstRule (n: TreeNode): RuleEntry | undefined {
-  return [...n.rules, ...n.defaults].sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
+function firstRule (n: TreeNode, groundOnly = false): RuleEntry | undefined {
+  return [...n.rules, ...n.defaults].filter(r => !groundOnly || r.keyPath.length === 0).sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
 }
 
 /** A rule's head reference as written (`r`, `p.q.r`, `p["a b"]`, `p[x]`). */

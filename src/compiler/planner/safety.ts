@@ -83,8 +83,21 @@ function readyPositive (k: Expr['kind'], isBound: IsBound): boolean {
     // left-hand side (OPA PR #8874, issue #3546: `x := y; x = 7` is rego_unsafe_var_error)
     case 'assign': return evaluable(k.right, isBound) && receivable(k.left, isBound)
     case 'somein': return evaluable(k.collection, isBound)
-    case 'every': return evaluable(k.collection, isBound)
+    // and, as OPA reorders closures (reorderBodyForClosures walks every's body too), once the
+    // outer variables its body reads are bound: `every r in xs { r in allowed }; allowed = {...}`
+    case 'every': return evaluable(k.collection, isBound) && everyFree(k).every(isBound)
   }
+}
+
+/** Outer variables an `every` body reads (its key, value and the body's own declarations are local). */
+function everyFree (k: Extract<Expr['kind'], { type: 'every' }>): string[] {
+  const names: string[] = []
+  if (k.key !== undefined) termVars(k.key, names, false)
+  termVars(k.value, names, false)
+  const inner = withDeclared(new Set(names), k.body)
+  const out: string[] = []
+  for (const b of k.body) freeInExpr(b, inner, out)
+  return outerFilter(out)
 }
 
 function unifiable (l: Term, r: Term, isBound: IsBound): boolean {

@@ -200,12 +200,12 @@ export async function compose (config: BouncerConfig, deps: AppDeps = {}): Promi
   if (decisionLog) {
     health.register('decision_logs', () => normalizeStatus(decisionLog.status()), { critical: false })
     // Delivery trouble alone does not make an instance unready (drop_oldest keeps serving); a
-    // spool that refuses every request does (overflow backpressure and full, or a full disk in
-    // the group and sync write modes), or the pod stays in rotation answering 503 while
+    // spool that refuses every request does (overflow backpressure and full, or a full or
+    // failing disk in the group and sync write modes), or the pod stays in rotation answering 503 while
     // /readyz says ready.
     if (config.decision_logs.overflow === 'backpressure' || config.decision_logs.write_mode !== 'batched') {
       health.register('decision_log_admission', () => (decisionLog.status() as { refusing_requests?: boolean }).refusing_requests === true
-        ? { status: 'ERROR', message: 'decision events cannot be stored (the spool is full under overflow: backpressure, or its disk is): requests are refused until there is room' }
+        ? { status: 'ERROR', message: 'decision events cannot be stored (the spool is full under overflow: backpressure, or its disk is full or cannot be written): requests are refused until there is room' }
         : { status: 'OK' }, { critical: true })
     }
   }

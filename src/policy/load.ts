@@ -4,7 +4,7 @@
 //     its Wasm loaded as is, or its Rego compiled when it carries no Wasm.
 // The Wasm instance is created here, once; requests only call `evaluate`.
 import { createHash } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BouncerError } from '../errors.js'
 // the manifest module only: the archive reader (tar, gzip, signatures) is imported when a bundle file is read
@@ -147,6 +147,26 @@ export async function loadPolicyFromBundle (bundle: LoadedBundle, entrypoint: st
     { source, revision: bundle.manifest.revision }, opts)
 }
 
+async function exists (file: string): Promise<boolean> {
+  try { await stat(file); return true } catch { return false }
+}
+
+/** Every file under `dir` by its path relative to it ('/'-separated), as a bundle holds them.
+ *  Anything but files and directories (a symlink) is refused: it is not what was signed. */
+async function directoryFiles (dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>()
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const name = rel === '' ? e.name : `${rel}/${e.name}`
+      if (e.isDirectory()) await walk(name)
+      else if (e.isFile()) files.set(name, await readFile(path.join(dir, name)))
+      else throw new Error(`${name}: not a regular file (a signed bundle directory holds files only)`)
+    }
+  }
+  await walk('')
+  return files
+}
+
 /** The `.manifest` of a bundle directory, or undefined when there is none. */
 async function readDirManifest (dir: string): Promise<BundleManifest | undefined> {
   let text: string
@@ -163,6 +183,20 @@ export async function loadPolicyFromPath (p: string, entrypoint: string, opts: L
   let st
   try { st = await stat(p) } catch (e) {
     throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`], { cause: e })
+  }
+  // A bundle directory is held to the signing keys as an archive is (opa run -b dir verifies it
+  // so): with keys, its files must be the signed ones, and an unsigned directory is refused; a
+  // signed one (.signatures.json) cannot load without keys. It was compiled unverified, so
+  // whoever could write the directory changed the enforced policy or its data.
+  if (st.isDirectory() && (opts.verification !== undefined || await exists(path.join(p, '.signatures.json')))) {
+    const { packFiles, readBundle } = await import('../bundle/index.js')
+    let bundle: LoadedBundle
+    try {
+      bundle = await readBundle(await packFiles(await directoryFiles(p)), opts.limits, { label: p, verification: opts.verification })
+    } catch (e) {
+      throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${(e as Error).message}`], { cause: e })
+    }
+    return await loadPolicyFromBundle(bundle, entrypoint, { ...opts, source: path.resolve(p) })
   }
   if (st.isDirectory() || p.endsWith('.rego')) {
     const c = await compiler()

@@ -13,6 +13,7 @@ import { createAdminServer } from '../health/admin.js'
 import type { Health } from '../health/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { createProxyServer, type ProxyServer, type RequestListener, type UpgradeListener } from '../proxy/listener.js'
+import { admit } from '../proxy/connection-order.js'
 import { afterPendingAnswers, endAndReap, errorReply, sendReply } from '../proxy/respond.js'
 import { loadServerTls } from '../proxy/tls.js'
 
@@ -47,7 +48,12 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     // The client hung up in the middle of a request already being handled: that request counts
     // it (client_aborted); it is no malformed request, and there is no one to answer.
     if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage != null) { socket.destroy(); return }
-    const pending = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null
+    // Earlier pipelined requests, each received whole, are still being answered: the error is
+    // about what came after them (the last request Node parsed is complete). Not when it is
+    // the last request itself that broke (a bad chunk in its body): it never completes, and
+    // waiting for its answer would hold the connection open.
+    const pending = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null &&
+      (socket as Socket & { parser?: { incoming?: { complete?: boolean } | null } | null }).parser?.incoming?.complete === true
     // Bytes after a request that asked to close the connection (Connection: close, HTTP/1.0):
     // ignored (RFC 9112 §9.6); that request's answer is still written, then the connection closes.
     if (err.code === 'HPE_CLOSED_CONNECTION' && pending) { socket.pause(); afterPendingAnswers(socket, () => socket.destroy()); return }
@@ -60,10 +66,10 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     log.info({ code: err.code, status, request_id: requestId }, 'malformed request rejected')
     const body = `{"error":"${error}","request_id":"${requestId}"}`
     const answer = `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
-    // Earlier pipelined requests are still being answered: the client reads answers in order,
-    // so the 400 written now would be taken as the first one's answer. It goes after them; no
-    // more is read meanwhile. (A timeout is the request's own: its answer would be late anyway.)
-    if (pending && status === 400) {
+    // The client reads answers in order, so an error written now would be taken as the first
+    // pending request's answer: it goes after theirs (a 400, a 431, or a 408 for a later
+    // request's head); no more is read meanwhile.
+    if (pending) {
       socket.pause()
       afterPendingAnswers(socket, () => { if (socket.writable) endAndReap(socket, answer); else socket.destroy() })
       return
@@ -101,7 +107,9 @@ export function proxyServerFromConfig (s: BouncerConfig['server'], handlers: Pro
     },
     onClientError: clientErrorHandler(metrics, log),
     onExpectationFailed: (req, res) => {
-      // Node would answer a bare 417; ours carries a request id like every other answer.
+      // Node would answer a bare 417; ours carries a request id like every other answer. It
+      // closes the connection: requests pipelined after it are not processed.
+      admit(req.socket, res)
       const requestId = randomUUID()
       metrics.rejected.inc({ reason: 'malformed' })
       log.info({ status: 417, request_id: requestId, expect: String(req.headers.expect ?? '').slice(0, 64) }, 'malformed request rejected')

@@ -421,7 +421,10 @@ export class DecisionLogger {
    * got 503. An instance out of rotation writes nothing else, so it could not learn otherwise.
    */
   private spoolWritable (): boolean {
-    if (this.writeError === 'ENOSPC' || this.writeError === 'EDQUOT') return this.diskHasRoom()
+    // Room first, whatever the error said: a write to a nearly full disk often comes back short
+    // (no error code at all), and a probe of a few bytes would still fit.
+    if (!this.diskHasRoom()) return false
+    if (this.writeError === 'ENOSPC' || this.writeError === 'EDQUOT') return true
     const now = Date.now()
     if (this.probed === undefined || now - this.probed.at >= 1000) {
       let ok = true
@@ -676,8 +679,13 @@ function boundedRanges (ranges: readonly DeclaredRange[], max: number): Declared
 function probeWrite (dir: string): void {
   const path = join(dir, `.probe-${process.pid}`)
   const fd = openSync(path, 'w')
-  try { writeSync(fd, 'probe\n') } finally { closeSync(fd) }
-  unlinkSync(path)
+  try {
+    writeSync(fd, 'probe\n')
+  } finally {
+    closeSync(fd)
+    // Gone even when the write failed (a full disk): each restart would leave one more.
+    try { unlinkSync(path) } catch {}
+  }
 }
 
 /** The system error code (ENOSPC, EROFS...) of an error or of what it wraps (the spool's errors wrap it). */

@@ -135,3 +135,37 @@ t.test('the default probe writes a file in the spool directory for real and leav
   await new Promise((resolve) => setTimeout(resolve, 1050))
   t.equal(lg.status().refusing_requests, true, 'a spool directory that is gone cannot be written: not ready')
 })
+
+t.test('a failing write on a nearly full disk is judged by the free space too, not by a probe that still fits', async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  let free = 12288 // a write there comes back short, with no error code (review helper, a 1 MB tmpfs)
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
+    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+    diskFree: () => free,
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  mkdirSync(join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`)) // a failure that names no want of space
+  t.equal(lg.record({ path: '/x', input: { a: 1 }, result: true }), 'backpressure')
+  t.equal(lg.status().refusing_requests, true, 'not ready: the disk has no room for events, though a probe file fits')
+  free = 1 << 30
+  t.equal(lg.status().refusing_requests, false, 'the real probe writes, and there is room: ready')
+})
+
+t.test('a probe whose write fails leaves no file behind', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  const { DecisionLogger } = await import('../../src/decision-log/index.js')
+  const dir = join(tempDir(t), 'spool')
+  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
+    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+    diskFree: () => 1 << 30,
+  })
+  await lg.start()
+  t.teardown(() => lg.stop(0))
+  mkdirSync(join(dir, `seg-${'1'.padStart(20, '0')}.jsonl`))
+  // The probe's file opens and its write fails for real (ENOSPC), as on a full disk.
+  symlinkSync('/dev/full', join(dir, `.probe-${process.pid}`))
+  t.equal(lg.record({ path: '/x', input: { a: 1 }, result: true }), 'backpressure')
+  t.equal(lg.status().refusing_requests, true, 'the probe could not write: not ready')
+  t.same(readdirSync(dir).filter((n) => n.startsWith('.probe')), [], 'its file is removed all the same')
+})

@@ -32,6 +32,10 @@ t.test('a rule at a path the data defines is a compile error, as in OPA', async 
   t.same(diagnostics({ x: { r: {} } }, 'package x\n\nr[k] := 1 if k := input.k\n'),
     ['m0.rego:3:1: rego_compile_error: conflicting rule for data path x/r found'], 'a rule with a variable key, at its ground prefix')
   t.same(diagnostics({ x: { cfg: {} } }, 'package x.other\n\np := 1\n'), [], 'a rule beside a data object: no conflict')
+  // OPA's rule tree puts these below a key that is not a string, which cannot conflict with data.
+  t.same(diagnostics({ x: { p: { 2: 'b' } } }, 'package x\n\np[1] := "a"\n'), [], 'a number key')
+  t.same(diagnostics({ x: { p: 5 } }, 'package x\n\np[true] := "a"\n'), [], 'a boolean key')
+  t.same(diagnostics({ x: { p: 5 } }, 'package x\n\np[[1, 2]] := "a"\n'), [], 'a ground array key')
   t.same(diagnostics({ x: { cfg: 1 } }, 'package x\n\nother := 1\n'), [], 'a rule beside a data value')
   t.same(diagnostics({ x: {} }, 'package x.y\n'), [], 'an empty package is no rule')
   t.same(diagnostics(undefined, RULE), [], 'without data nothing is checked')

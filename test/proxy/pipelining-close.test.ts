@@ -101,6 +101,33 @@ t.test('pipelined requests around answers that close the connection', async (t) 
     t.same(paths(), ['/public/c', '/public/e'])
   })
 
+  t.test('behind a 417 (an expectation Node refuses before the request is seen)', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'GET /public/a HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n' +
+      'POST /public/order-E HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello')
+    t.same(statuses(got), [417])
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(paths(), [], 'the pipelined POST never reached the upstream')
+  })
+
+  t.test('a 431 for a later request goes after the earlier one\'s answer', async (t) => {
+    up.requests.length = 0
+    const got = await send(b.port,
+      'POST /public/first HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 5\r\n\r\nhello' +
+      `GET /public/b HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`)
+    t.same(statuses(got), [200, 431])
+    t.same(paths(), ['/public/first'])
+  })
+
+  t.test('a request whose own body breaks is answered 400 at once (nothing earlier to wait for)', async (t) => {
+    up.requests.length = 0
+    const t0 = Date.now()
+    const got = await send(b.port, 'POST /public/x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n0\r\n\r\n')
+    t.same(statuses(got), [400])
+    t.ok(Date.now() - t0 < 2500, 'and the connection closed, not held until the client gave up')
+  })
+
   t.test('a request allowed before the closing answer is still answered', async (t) => {
     up.requests.length = 0
     const got = await send(b.port,

@@ -369,8 +369,12 @@ class Planner {
     const data = this.input.data
     if (data === undefined) return
     const visit = (n: TreeNode): void => {
-      if (n.hasRules && dataDefines(data, n.path)) {
-        this.diags.add('rego_compile_error', `conflicting rule for data path ${n.path.join('/')} found`, firstRule(n)!.rule.loc)
+      // A rule whose reference goes on with a ground key that is not a string (`p[1] := "a"`)
+      // sits, in OPA's rule tree, below a non-string key, which "cannot conflict with data".
+      const rules = [...n.rules, ...n.defaults].filter(r => r.keyPath.length === 0 || !groundTerm(r.keyPath[0]!))
+      if (rules.length > 0 && dataDefines(data, n.path)) {
+        const first = rules.sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]!
+        this.diags.add('rego_compile_error', `conflicting rule for data path ${n.path.join('/')} found`, first.rule.loc)
         return
       }
       for (const c of n.children.values()) visit(c)
@@ -1695,6 +1699,16 @@ function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: ()
 
 /** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
 /** A node's rule that comes first in its source (defaults included), for messages. */
+/** A term without variables (nor references, calls or comprehensions). */
+function groundTerm (t: Term): boolean {
+  switch (t.type) {
+    case 'null': case 'boolean': case 'number': case 'string': return true
+    case 'array': case 'set': return t.items.every(groundTerm)
+    case 'object': return t.entries.every(([k, v]) => groundTerm(k) && groundTerm(v))
+    default: return false
+  }
+}
+
 /** Whether `data` holds a value at `path`, or a value that is not an object at a prefix of it
  *  (OPA's storage.NonEmpty). */
 function dataDefines (data: unknown, path: string[]): boolean {

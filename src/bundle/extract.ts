@@ -91,10 +91,13 @@ export async function extractFiles (source: BundleSource, limits: BundleLimits |
         if (h.size !== 0) throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `directory entry declares ${h.size} bytes; a directory has none`)
         continue
       }
-      if (h.type !== 'file' && h.type !== 'contiguous-file') {
+      // Only what OPA's loader reads as a file (Go's TypeReg): it skips a contiguous file (type
+      // 7), and names a file "data.json/" as written, so neither may become data.json here.
+      if (h.type !== 'file') {
         const target = h.linkname !== '' ? ` -> ${h.linkname}` : ''
         throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), `${h.type}${target}; only regular files and directories are allowed`)
       }
+      if (h.name.endsWith('/')) throw new BundleError('BOUNCER_ERR_BUNDLE_ENTRY_TYPE', JSON.stringify(h.name), 'a file entry whose name ends in "/"')
       const path = normalizeEntryPath(h.name, { allowRoot: true })
       if (seen.has(path)) {
         throw new BundleError('BOUNCER_ERR_BUNDLE_DUPLICATE_ENTRY', path, 'a bundle path must be unique (a signature could cover one copy while the other is loaded)')

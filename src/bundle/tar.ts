@@ -213,6 +213,9 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
         if (prefix !== '') name = `${prefix}/${name}`
       }
       let linkname = cstr(h, 157, 100)
+      // Go's archive/tar (OPA's reader) lets a GNU long name win over a pax path, other readers
+      // the reverse: an entry carrying both is named differently by each, so it is refused.
+      if (longName !== null && pax?.path !== undefined) throw new TarFormatError('an entry with both a GNU long name and a pax path')
       if (longName !== null) name = longName
       if (longLink !== null) linkname = longLink
       if (pax !== null) {
@@ -228,7 +231,8 @@ export async function * readTar (src: AsyncIterable<Uint8Array>): AsyncGenerator
       pax = null
       metaBytes = 0
 
-      const type: TarEntryType = TYPES[flag] ?? `unknown(${JSON.stringify(flag)})`
+      // An old-style entry (no type) named with a trailing slash is a directory, as Go reads it.
+      const type: TarEntryType = flag === '\0' && name.endsWith('/') ? 'directory' : TYPES[flag] ?? `unknown(${JSON.stringify(flag)})`
       const header: TarHeader = { name, type, size, linkname }
       let consumed = false
       const read = async (): Promise<Buffer> => {

@@ -162,6 +162,34 @@ t.test('symlinks, hardlinks, devices and fifos are rejected', async (t) => {
 })
 type RawType = 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo'
 
+// Entries Go's archive/tar (OPA's reader) names or types otherwise than we did (review helper,
+// 2026-12-07): OPA skipped them or saw another name, we loaded them as data.json / p.rego.
+t.test('entries OPA would not read as the file they seem to be are refused', async (t) => {
+  const entry = (header: Buffer, body: string): Buffer => {
+    const data = Buffer.from(body)
+    return Buffer.concat([header, data, Buffer.alloc((512 - data.length % 512) % 512)])
+  }
+  const end = Buffer.alloc(1024)
+  // A contiguous file (type 7): OPA's loader keeps only regular files.
+  const contiguous = gzipSync(Buffer.concat([entry(ustarHeader('data.json', 2, '7'), '{}'), end]))
+  await rejects(t, contiguous, 'BOUNCER_ERR_BUNDLE_ENTRY_TYPE', '"data.json"', /contiguous-file/)
+  // A regular file named with a trailing slash is "data.json/" to OPA, not data.json.
+  const slash = gzipSync(Buffer.concat([entry(ustarHeader('data.json/', 2, '0'), '{}'), end]))
+  await rejects(t, slash, 'BOUNCER_ERR_BUNDLE_ENTRY_TYPE', '"data.json/"', /name ends in "\/"/)
+  // An old-style entry (no type) with a trailing slash is a directory, as Go reads it: its bytes are refused.
+  const old = gzipSync(Buffer.concat([entry(ustarHeader('data.json/', 2, '\0'), '{}'), end]))
+  await rejects(t, old, 'BOUNCER_ERR_BUNDLE_ENTRY_TYPE', '"data.json/"', /directory entry declares 2 bytes/)
+  // A GNU long name and a pax path on one entry: Go takes the long name, others the pax path.
+  const long = Buffer.from('zzz.txt')
+  const pax = Buffer.from('18 path=data.json\n')
+  const both = gzipSync(Buffer.concat([
+    entry(ustarHeader('././@LongLink', long.length, 'L'), long.toString()),
+    entry(ustarHeader('PaxHeader', pax.length, 'x'), pax.toString()),
+    entry(ustarHeader('x', 2, '0'), '{}'), end,
+  ]))
+  await rejects(t, both, 'BOUNCER_ERR_BUNDLE_TAR', 'archive', /both a GNU long name and a pax path/)
+})
+
 t.test('duplicate entries are rejected (a signature could cover the other copy)', async (t) => {
   const bytes = await rawTarGz([{ name: '/data.json', body: '{}' }, { name: 'data.json', body: '{"evil": 1}' }])
   await rejects(t, bytes, 'BOUNCER_ERR_BUNDLE_DUPLICATE_ENTRY', 'data.json', /unique/)

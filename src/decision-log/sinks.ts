@@ -94,6 +94,7 @@ export class ServiceSink implements Sink {
     this.tokenFile = s.token_file
     if (s.token !== undefined && s.token_file === undefined) this.headers.authorization = `Bearer ${s.token}`
     this.agent = new Agent({
+      allowH2: false, // as with undici 7: batches go over HTTP/1.1
       headersTimeout: s.request_timeout_ms,
       bodyTimeout: s.request_timeout_ms,
       connectTimeout: Math.min(s.request_timeout_ms, 10_000),

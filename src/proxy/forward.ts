@@ -121,41 +121,50 @@ export interface UpstreamTls {
   readonly rejectUnauthorized: boolean
 }
 
+/** The response head as undici read it (name, value, ...): the controller carries it. */
+function rawHeadersOf (controller: Controller): Buffer[] {
+  const raw = controller.rawHeaders
+  return Array.isArray(raw) ? raw as Buffer[] : []
+}
+
+type Controller = Dispatcher.DispatchController
+
 /** relay(): the response goes into the client's response as it arrives. */
 class RelayHandler {
   #target: RelayTarget | undefined
-  #resume: (() => void) | undefined
+  #controller: Controller | undefined
   readonly #relay: Relay
   readonly #done: (err?: Error) => void
-  readonly #onDrain = (): void => { this.#resume?.() }
+  readonly #onDrain = (): void => { this.#controller?.resume() }
 
   constructor (relay: Relay, done: (err?: Error) => void) {
     this.#relay = relay
     this.#done = done
   }
 
-  onConnect (abort: Abort): void { this.#relay.abortable(abort) }
-
-  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true // 1xx informational: not relayed
-    this.#resume = resume
-    this.#target = this.#relay.head(statusCode, rawHeaders)
-    return true
+  onRequestStart (controller: Controller): void {
+    this.#controller = controller
+    this.#relay.abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
 
-  onData (chunk: Buffer): boolean {
+  onResponseStart (controller: Controller, statusCode: number): void {
+    if (statusCode < 200) return // 1xx informational: not relayed
+    this.#target = this.#relay.head(statusCode, rawHeadersOf(controller))
+  }
+
+  onResponseData (controller: Controller, chunk: Buffer): void {
     const target = this.#target!
-    if (target.write(chunk)) return true
+    if (target.write(chunk)) return
     target.once('drain', this.#onDrain)
-    return false
+    controller.pause()
   }
 
-  onComplete (): void {
+  onResponseEnd (): void {
     this.#target!.end()
     this.#done()
   }
 
-  onError (err: Error): void { this.#done(err) }
+  onResponseError (_controller: Controller, err: Error): void { this.#done(err) }
 }
 
 /**
@@ -168,12 +177,11 @@ class RelayHandler {
  */
 class BodyHandler {
   #body: Readable | undefined
-  #resume: (() => void) | undefined
-  #abort: Abort | undefined
+  #controller: Controller | undefined
   #complete = false
-  readonly #read = (): void => { this.#resume?.() }
+  readonly #read = (): void => { this.#controller?.resume() }
   readonly #destroy = (err: Error | null, cb: (err?: Error | null) => void): void => {
-    if (!this.#complete) { this.#complete = true; this.#abort?.(err ?? new Error('upstream response body not read to its end')) }
+    if (!this.#complete) { this.#complete = true; this.#controller?.abort(err ?? new Error('upstream response body not read to its end')) }
     cb(err)
   }
 
@@ -188,21 +196,22 @@ class BodyHandler {
     this.#reject = reject
   }
 
-  onConnect (abort: Abort): void { this.#abort = abort; this.#abortable(abort) }
-
-  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true
-    this.#resume = resume
-    const body = this.#body = new Readable({ read: this.#read, destroy: this.#destroy })
-    this.#settled = true
-    this.#resolve({ statusCode, headers: headersObject(rawHeaders), body })
-    return true
+  onRequestStart (controller: Controller): void {
+    this.#controller = controller
+    this.#abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
 
-  onData (chunk: Buffer): boolean { return this.#body!.push(chunk) }
-  onComplete (): void { this.#complete = true; this.#body?.push(null) }
+  onResponseStart (controller: Controller, statusCode: number): void {
+    if (statusCode < 200) return
+    const body = this.#body = new Readable({ read: this.#read, destroy: this.#destroy })
+    this.#settled = true
+    this.#resolve({ statusCode, headers: headersObject(rawHeadersOf(controller)), body })
+  }
 
-  onError (err: Error): void {
+  onResponseData (controller: Controller, chunk: Buffer): void { if (!this.#body!.push(chunk)) controller.pause() }
+  onResponseEnd (): void { this.#complete = true; this.#body?.push(null) }
+
+  onResponseError (_controller: Controller, err: Error): void {
     this.#complete = true // undici is done with this request: nothing to abort
     if (this.#body) this.#body.destroy(err)
     else if (!this.#settled) { this.#settled = true; this.#reject(err) }
@@ -215,7 +224,10 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
   const base = url.pathname.replace(/\/+$/, '')
   const tls = deps.tls
   const https = url.protocol === 'https:'
+  // HTTP/1.1 only (undici 8 offers h2 by ALPN unless told not to): the request the policy
+  // judged is written as HTTP/1.1; gRPC has its own HTTP/2 upstream (grpc.ts).
   const connectOptions = {
+    allowH2: false,
     timeout: cfg.connect_timeout_seconds * 1000,
     ...(https && tls !== undefined
       ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized }
@@ -231,6 +243,7 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
   const connector = buildConnector(connectOptions)
   const pool = new Pool(url.origin, {
     connections: cfg.connections,
+    allowH2: false,
     keepAliveTimeout: cfg.keep_alive_timeout_seconds * 1000,
     headersTimeout: cfg.timeout_seconds * 1000,
     bodyTimeout: cfg.body_timeout_seconds * 1000,
@@ -253,12 +266,12 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     authority: url.host,
     relay (r, relay) {
       return new Promise<void>((resolve, reject) => {
-        pool.dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }) as unknown as Dispatcher.DispatchHandler)
+        pool.dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }))
       })
     },
     request (r, abortable) {
       return new Promise((resolve, reject) => {
-        pool.dispatch(options(r), new BodyHandler(abortable, resolve, reject) as unknown as Dispatcher.DispatchHandler)
+        pool.dispatch(options(r), new BodyHandler(abortable, resolve, reject))
       })
     },
     upgrade (r, protocol, abortable) {
@@ -268,30 +281,29 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         let body: PassThrough | undefined
         let settled = false
         let ended = false
-        let abortUpstream: Abort | undefined
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
-        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, {
-          onConnect (abort: Abort) { abortUpstream = abort; abortable(abort) },
-          onUpgrade (statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex) {
-            settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeaders), socket })
+        const handler: Dispatcher.DispatchHandler = {
+          onRequestStart (controller) { abortable((err) => { controller.abort(err ?? new Error('aborted')) }) },
+          onRequestUpgrade (controller, statusCode, _headers, socket) {
+            settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeadersOf(controller)), socket: socket as Duplex })
           },
-          onHeaders (statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string) {
-            if (statusCode < 200) return true
+          onResponseStart (controller, statusCode, _headers, statusText) {
+            if (statusCode < 200) return
             body = new PassThrough()
-            body.on('drain', resume)
+            body.on('drain', () => { controller.resume() })
             // As BodyHandler: a body destroyed before its end must not leave undici paused on it.
-            body.on('close', () => { if (!ended) { ended = true; abortUpstream?.(new Error('upstream response body not read to its end')) } })
-            settle({ kind: 'response', statusCode, statusText: statusText ?? '', rawHeaders: strings(rawHeaders), body })
-            return true
+            body.on('close', () => { if (!ended) { ended = true; controller.abort(new Error('upstream response body not read to its end')) } })
+            settle({ kind: 'response', statusCode, statusText: statusText ?? '', rawHeaders: strings(rawHeadersOf(controller)), body })
           },
-          onData (chunk: Buffer) { return body!.write(chunk) },
-          onComplete () { ended = true; body?.end() },
-          onError (err: Error) {
+          onResponseData (controller, chunk) { if (!body!.write(chunk)) controller.pause() },
+          onResponseEnd () { ended = true; body?.end() },
+          onResponseError (_controller, err) {
             ended = true
             if (body) body.destroy(err)
             else if (!settled) { settled = true; reject(err) }
           },
-        } as unknown as Dispatcher.DispatchHandler)
+        }
+        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, handler)
       })
     },
     async close () {

@@ -63,6 +63,7 @@ export { joinUrl }
 /** An undici dispatcher carrying the service's TLS client options (one per service). */
 export function createServiceDispatcher (tls?: TlsClientOptions): Dispatcher {
   return new Agent({
+    allowH2: false, // as with undici 7: bundles are fetched over HTTP/1.1
     connect: tls === undefined ? {} : { ...tls },
     keepAliveTimeout: 30_000
   })

@@ -13,7 +13,7 @@ import { startBouncer, startUpstream } from '../helpers/index.js'
 const POLICY = 'package bouncer\n\ndecision := {"allow": true}\n'
 const MSG = Buffer.from([0, 0, 0, 0, 2, 0x10, 1])
 
-interface Seen { path: string; closed: boolean; rst?: number }
+interface Seen { path: string; authority: string; closed: boolean; rst?: number }
 
 async function rawUpstream (t: Test): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = []
@@ -21,7 +21,7 @@ async function rawUpstream (t: Test): Promise<{ url: string; seen: Seen[] }> {
   const sessions = new Set<import('node:http2').Http2Session>()
   server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)) })
   server.on('stream', (st: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    const s: Seen = { path: String(headers[':path']), closed: false }
+    const s: Seen = { path: String(headers[':path']), authority: String(headers[':authority']), closed: false }
     seen.push(s)
     st.on('error', () => {})
     st.on('close', () => { s.closed = true; s.rst = st.rstCode })
@@ -100,4 +100,23 @@ t.test('gRPC: an upstream cut mid-response, or ending without trailers, resets t
   t.equal(lb.rst, h2.NGHTTP2_NO_ERROR, 'and its stream ends cleanly, not reset')
   const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text()
   t.match(metrics, /bouncer_upstream_errors_total\{reason="reset"\} 2/, 'both cuts counted as upstream failures, the 503 not as a reset')
+})
+
+t.test('gRPC without preserve_host: :authority is the gRPC upstream\'s, not the HTTP upstream\'s (review helper)', async (t) => {
+  const up = await rawUpstream(t)
+  const web = await startUpstream()
+  const b = await startBouncer({ upstream: web.url, rego: { 'p.rego': POLICY }, config: { server: { http2: { cleartext: true } }, upstream: { preserve_host: false, http2: { url: up.url } } } as never })
+  t.teardown(async () => { await b.close(); await web.close() })
+  const s = h2connect(b.url)
+  s.on('error', () => {})
+  await new Promise<void>((resolve) => {
+    const st = s.request({ ':method': 'POST', ':path': '/pkg.Svc/Call', ':authority': 'client.example', 'content-type': 'application/grpc', te: 'trailers' })
+    st.on('error', () => {})
+    st.on('close', () => resolve())
+    st.resume()
+    st.end(MSG)
+    setTimeout(() => st.close(), 300)
+  })
+  s.close()
+  t.equal(up.seen[0]?.authority, new URL(up.url).host, 'the gRPC upstream\'s own authority')
 })

@@ -168,6 +168,15 @@ t.test('h2c: HTTP/2 streams go through the same pipeline as HTTP/1.1', async (t)
   const ok = await h2req(s, { ':method': 'DELETE', ':path': '/public/a' })
   t.equal(ok.status, 200, 'DELETE itself goes on to the policy')
   t.equal(up.requests.at(-1)!.method, 'DELETE')
+
+  // nghttp2 holds :path to an absolute path only for http and https: with another :scheme an
+  // absolute-form :path named another authority than :authority (review helper).
+  const schemes = up.requests.length
+  const foo = await h2req(s, { ':method': 'GET', ':scheme': 'foo', ':path': 'http://admin.example/public/x', ':authority': 'good.example' })
+  t.equal(foo.status, 400, 'a :scheme other than http or https is refused')
+  const fooPath = await h2req(s, { ':method': 'GET', ':scheme': 'foo', ':path': '/public/x', ':authority': 'good.example' })
+  t.equal(fooPath.status, 400, 'whatever the :path')
+  t.equal(up.requests.length, schemes, 'neither reached the upstream')
 })
 
 t.test('h2c: a request body not received within server.request_timeout_seconds resets the stream; gRPC calls are left to grpc-timeout', async (t) => {

@@ -147,3 +147,49 @@ t.test('pipelined requests around answers that close the connection', async (t) 
     t.equal(r.statusCode, 200)
   })
 })
+
+t.test('one connection has one request in hand at a time; a client pipelining too many is cut off', async (t) => {
+  const up = await startUpstream()
+  up.handle = (_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok') }, 400) }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY } })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const metric = async (name: string): Promise<number> => {
+    const r = await request(`${b.adminUrl}/metrics`)
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await r.body.text())
+    return m === null ? NaN : Number(m[1])
+  }
+  // Five pipelined requests: answered in order, one upstream call at a time.
+  const five = Array.from({ length: 5 }, (_, i) => `GET /public/p${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+  const sock = connect(b.port, '127.0.0.1')
+  let got = ''
+  sock.on('data', (d: Buffer) => { got += d.toString('latin1') })
+  sock.on('error', () => {})
+  await new Promise<void>((resolve) => sock.on('connect', () => resolve()))
+  sock.write(five)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(await metric('bouncer_inflight_requests'), 1, 'one request of the connection in hand, four waiting')
+  t.equal(up.requests.length, 1, 'the first is at the upstream (still answering), none of the others')
+  const until = Date.now() + 5000
+  while (statuses(got).length < 5 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(statuses(got), [200, 200, 200, 200, 200], 'all five answered, in order')
+  t.same(up.requests.map((r) => r.url), ['/public/p0', '/public/p1', '/public/p2', '/public/p3', '/public/p4'])
+  sock.destroy()
+
+  // A hundred at once: the connection is cut once 32 wait; at most one reached the upstream.
+  up.requests.length = 0
+  const many = Array.from({ length: 100 }, (_, i) => `GET /public/m${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+  const closed = await new Promise<boolean>((resolve) => {
+    const s = connect(b.port, '127.0.0.1', () => { s.write(many) })
+    s.resume()
+    s.on('error', () => {})
+    s.on('close', () => resolve(true))
+    setTimeout(() => { resolve(false); s.destroy() }, 3000)
+  })
+  t.ok(closed, 'the connection was closed by the bouncer')
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  t.ok(up.requests.length <= 1, `at most the first request reached the upstream (${up.requests.length})`)
+  t.equal(await metric('bouncer_inflight_requests'), 0, 'nothing left in flight')
+  const ok = await request(`${b.url}/public/after`)
+  await ok.body.dump()
+  t.equal(ok.statusCode, 200, 'the bouncer serves others')
+})

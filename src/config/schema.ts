@@ -71,6 +71,7 @@ export const configSchema = {
       max_connections: int('most client connections open at once on the proxy port (HTTP/1.1 and HTTP/2 alike); a connection past it is closed as soon as it is accepted and counted in bouncer_rejected_requests_total{reason="max_connections"} (0 = no cap)', 10000, 0),
       headers_timeout_seconds: seconds('time allowed to receive the request head', 30, 1),
       request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit); HTTP/1.1: 408, HTTP/2: the stream is reset (gRPC calls excepted: they have grpc-timeout)', 300),
+      send_timeout_seconds: seconds('how long a client may leave a relayed response unread before it is cut and the upstream request aborted (0 = no limit; as nginx\'s send_timeout, between two successive writes): a client that stops reading holds an upstream connection, and a few hundred of them took every connection of upstream.connections', 60),
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for client connections', 72),
       shutdown_timeout_seconds: seconds('on SIGTERM, how long in-flight requests may take before connections are closed', 10),
       trust_forwarded_headers: bool('keep client-supplied forwarding headers (X-Forwarded-*, Forwarded, X-Real-IP, True-Client-IP, X-Client-IP) and append the peer to X-Forwarded-For, instead of dropping them and setting our own (only behind a trusted proxy)', false),
@@ -361,7 +362,7 @@ export interface BouncerConfig {
   readonly allow_insecure: boolean
   readonly server: {
     readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number; readonly max_connections: number
-    readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number
+    readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number; readonly send_timeout_seconds: number
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean
     readonly underscore_headers: 'drop' | 'keep'

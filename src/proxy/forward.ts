@@ -52,6 +52,10 @@ export interface Relay {
   abortable (abort: Abort): void
   /** The response head (raw: name, value, name, value ... as undici read them); returns where the body goes. */
   head (statusCode: number, rawHeaders: Buffer[]): RelayTarget
+  /** How long the client may leave a written chunk unread (0: no limit). */
+  readonly sendTimeoutMs: number
+  /** The client took nothing for sendTimeoutMs: the caller cuts it (and so aborts the upstream request). */
+  stalled (): void
 }
 
 export type FailureKind = 'timeout' | 'connect' | 'reset' | 'aborted' | 'body_too_large' | 'other'
@@ -135,7 +139,13 @@ class RelayHandler {
   #controller: Controller | undefined
   readonly #relay: Relay
   readonly #done: (err?: Error) => void
-  readonly #onDrain = (): void => { this.#controller?.resume() }
+  #stall: NodeJS.Timeout | undefined
+  readonly #onDrain = (): void => {
+    if (this.#stall !== undefined) { clearTimeout(this.#stall); this.#stall = undefined }
+    this.#controller?.resume()
+  }
+
+  readonly #onStall = (): void => { this.#stall = undefined; this.#relay.stalled() }
 
   constructor (relay: Relay, done: (err?: Error) => void) {
     this.#relay = relay
@@ -157,14 +167,20 @@ class RelayHandler {
     if (target.write(chunk)) return
     target.once('drain', this.#onDrain)
     controller.pause()
+    // A timer only while the client holds the response back (a slow or stopped reader).
+    const ms = this.#relay.sendTimeoutMs
+    if (ms > 0 && this.#stall === undefined) this.#stall = setTimeout(this.#onStall, ms)
   }
 
   onResponseEnd (): void {
+    this.#clearStall()
     this.#target!.end()
     this.#done()
   }
 
-  onResponseError (_controller: Controller, err: Error): void { this.#done(err) }
+  onResponseError (_controller: Controller, err: Error): void { this.#clearStall(); this.#done(err) }
+
+  #clearStall (): void { if (this.#stall !== undefined) { clearTimeout(this.#stall); this.#stall = undefined } }
 }
 
 /**

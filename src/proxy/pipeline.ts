@@ -101,6 +101,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const maskBudget = new BodyBudget(config.masking.max_buffered_bytes, (used) => deps.metrics.maskBuffered.set(used))
   const rejectStatus = config.path.reject_status
   const headerCharset = config.server.header_charset
+  const sendTimeoutMs = config.server.send_timeout_seconds * 1000
   const headerOpts = requestHeaderOptions(config, forwarder.authority)
   // A gRPC call goes to upstream.http2.url: without preserve_host its Host (:authority) is that
   // upstream's, not the HTTP upstream's (review helper: an authority-routing proxy in front of
@@ -381,6 +382,16 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       if (v.mask !== undefined) return await forwardMasked(x, res, upstreamReq, d.responseHeaders, v.mask, t0, isHttp2(req as ProxyRequest))
       await forwarder.relay(upstreamReq, {
         abortable: x.abortable,
+        sendTimeoutMs,
+        stalled: () => {
+          // Not reading: the client is cut, and with it the upstream request (its connection
+          // goes back to the pool); counted as the client's doing, not the upstream's.
+          acct.rejected('send_timeout')
+          log.info({ id: x.id, request_id: x.requestId, send_timeout_seconds: config.server.send_timeout_seconds }, 'client stopped reading the response: cut')
+          x.outcome = 'client_aborted'
+          x.gone()
+          res.destroy()
+        },
         head: (statusCode, rawHeaders): RelayTarget => {
           const ms = Number(process.hrtime.bigint() - t0) / 1e6
           x.upstreamMs = ms
@@ -508,6 +519,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
 
   function upstreamFailed (x: Exchange, res: ClientResponse, e: unknown, t0: bigint): void {
     if (x.clientGone && !res.headersSent) { x.outcome = 'client_aborted'; return }
+    // Cut for not reading (send_timeout_seconds): the abort was ours, not an upstream failure.
+    if (x.clientGone && x.outcome === 'client_aborted') { res.destroy(); return }
     const { kind, status } = classifyUpstreamError(e)
     if (kind === 'body_too_large') {
       x.fail('rejected', `request body exceeds ${maxBody} bytes`, 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE')

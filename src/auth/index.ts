@@ -154,9 +154,11 @@ async function importStaticKeys (cfg: JwtConfig): Promise<StaticKey[]> {
   return out
 }
 
-function tlsDispatcher (tls: JwksTlsMaterial | undefined, timeoutMs: number): Agent | undefined {
-  if (tls === undefined || (!tls.ca && !tls.cert && tls.rejectUnauthorized && !tls.servername)) return undefined
+function tlsDispatcher (tls: JwksTlsMaterial | undefined, timeoutMs: number): Agent {
+  // HTTP/1.1, as every undici client here (undici 8 would offer h2 by ALPN).
+  if (tls === undefined || (!tls.ca && !tls.cert && tls.rejectUnauthorized && !tls.servername)) return new Agent({ allowH2: false, connect: { timeout: timeoutMs } })
   return new Agent({
+    allowH2: false,
     connect: { timeout: timeoutMs, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized },
   })
 }

@@ -153,11 +153,15 @@ async function exists (file: string): Promise<boolean> {
 
 /** Every file under `dir` by its path relative to it ('/'-separated), as a bundle holds them.
  *  Anything but files and directories (a symlink) is refused: it is not what was signed. */
-async function directoryFiles (dir: string): Promise<Map<string, Uint8Array>> {
+// What the bundle loader reads from a bundle (the rest is only checked against the signature).
+const LOADED_FILE = /(^|\/)(data\.json|data\.yaml|data\.yml|\.manifest|\.signatures\.json|[^/]*\.rego|[^/]*\.wasm)$/
+
+async function directoryFiles (dir: string, skip: (name: string) => boolean = () => false): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>()
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
       const name = rel === '' ? e.name : `${rel}/${e.name}`
+      if (skip(e.isDirectory() ? `${name}/` : name)) continue
       if (e.isDirectory()) await walk(name)
       else if (e.isFile()) files.set(name, await readFile(path.join(dir, name)))
       else throw new Error(`${name}: not a regular file (a signed bundle directory holds files only)`)
@@ -192,7 +196,12 @@ export async function loadPolicyFromPath (p: string, entrypoint: string, opts: L
     const { packFiles, readBundle } = await import('../bundle/index.js')
     let bundle: LoadedBundle
     try {
-      bundle = await readBundle(await packFiles(await directoryFiles(p)), opts.limits, { label: p, verification: opts.verification })
+      // Files exclude_files leaves out of verification that the loader never reads (a .git
+      // directory) are not read at all: they would only have been packed and skipped.
+      const { prepareVerification } = await import('../bundle/signatures.js')
+      const exclude = opts.verification === undefined ? [] : prepareVerification(opts.verification).exclude
+      const skip = (name: string): boolean => !LOADED_FILE.test(name) && exclude.some((r) => r.test(name))
+      bundle = await readBundle(await packFiles(await directoryFiles(p, skip)), opts.limits, { label: p, verification: opts.verification })
     } catch (e) {
       throw new BouncerError('BOUNCER_ERR_POLICY_LOAD', [`${p}: ${(e as Error).message}`], { cause: e })
     }

@@ -36,6 +36,7 @@ export interface ClientResponse {
   statusCode: number
   readonly headersSent: boolean
   readonly writableFinished: boolean
+  readonly writableLength: number
   getHeaderNames (): string[]
   removeHeader (name: string): void
   writeHead (statusCode: number, headers?: OutgoingHttpHeaders | string[]): unknown

@@ -41,6 +41,8 @@ export type Abort = (err?: Error) => void
 
 /** The client side of a relayed response: node's ServerResponse and HTTP/2 compat responses. */
 export interface RelayTarget {
+  /** Bytes written and not yet taken by the kernel (it falls as a slow client reads). */
+  readonly writableLength: number
   write (chunk: Buffer): boolean
   end (): unknown
   once (event: 'drain', fn: () => void): unknown
@@ -94,7 +96,8 @@ export interface Forwarder {
    * An upgrade request (no body): `protocol` is the Upgrade value sent with Connection: upgrade
    * (headers' own connection/upgrade entries are ignored). Rejects on connect/timeout errors.
    */
-  upgrade (req: Omit<UpstreamRequest, 'body'>, protocol: string, abortable: (abort: Abort) => void): Promise<UpgradeOutcome>
+  /** `sendTimeoutMs`: a non-101 answer left unread that long by the client fails its body with SendTimeoutError (0: no limit). */
+  upgrade (req: Omit<UpstreamRequest, 'body'>, protocol: string, abortable: (abort: Abort) => void, sendTimeoutMs?: number): Promise<UpgradeOutcome>
   close (): Promise<void>
 }
 
@@ -133,6 +136,11 @@ function rawHeadersOf (controller: Controller): Buffer[] {
 
 type Controller = Dispatcher.DispatchController
 
+/** A client left a response unread for server.send_timeout_seconds. */
+export class SendTimeoutError extends Error {
+  constructor () { super('the client took nothing of the response for server.send_timeout_seconds'); this.name = 'SendTimeoutError' }
+}
+
 /** relay(): the response goes into the client's response as it arrives. */
 class RelayHandler {
   #target: RelayTarget | undefined
@@ -140,12 +148,23 @@ class RelayHandler {
   readonly #relay: Relay
   readonly #done: (err?: Error) => void
   #stall: NodeJS.Timeout | undefined
+  /** What was still unsent when the stall timer was (re)armed. */
+  #unsent = 0
   readonly #onDrain = (): void => {
     if (this.#stall !== undefined) { clearTimeout(this.#stall); this.#stall = undefined }
     this.#controller?.resume()
   }
 
-  readonly #onStall = (): void => { this.#stall = undefined; this.#relay.stalled() }
+  // A client that took some bytes since the timer was armed is reading, however slowly: the
+  // timer runs again (only 'drain' clears it, and a slow reader may not empty the buffer for
+  // minutes). As nginx's send_timeout, progress is what the kernel reports: a client reading
+  // very slowly from a large socket buffer may show none for a while.
+  readonly #onStall = (): void => {
+    const unsent = this.#target?.writableLength ?? 0
+    if (unsent < this.#unsent) { this.#unsent = unsent; this.#stall = setTimeout(this.#onStall, this.#relay.sendTimeoutMs); return }
+    this.#stall = undefined
+    this.#relay.stalled()
+  }
 
   constructor (relay: Relay, done: (err?: Error) => void) {
     this.#relay = relay
@@ -169,7 +188,7 @@ class RelayHandler {
     controller.pause()
     // A timer only while the client holds the response back (a slow or stopped reader).
     const ms = this.#relay.sendTimeoutMs
-    if (ms > 0 && this.#stall === undefined) this.#stall = setTimeout(this.#onStall, ms)
+    if (ms > 0 && this.#stall === undefined) { this.#unsent = target.writableLength; this.#stall = setTimeout(this.#onStall, ms) }
   }
 
   onResponseEnd (): void {
@@ -290,7 +309,7 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         pool.dispatch(options(r), new BodyHandler(abortable, resolve, reject))
       })
     },
-    upgrade (r, protocol, abortable) {
+    upgrade (r, protocol, abortable, sendTimeoutMs = 0) {
       const headers: Record<string, string | string[]> = {}
       for (const name in r.headers) if (name !== 'connection' && name !== 'upgrade') headers[name] = r.headers[name]!
       return new Promise<UpgradeOutcome>((resolve, reject) => {
@@ -298,6 +317,8 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         let settled = false
         let ended = false
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
+        let stall: NodeJS.Timeout | undefined
+        const clearStall = (): void => { if (stall !== undefined) { clearTimeout(stall); stall = undefined } }
         const handler: Dispatcher.DispatchHandler = {
           onRequestStart (controller) { abortable((err) => { controller.abort(err ?? new Error('aborted')) }) },
           onRequestUpgrade (controller, statusCode, _headers, socket) {
@@ -306,15 +327,31 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
           onResponseStart (controller, statusCode, _headers, statusText) {
             if (statusCode < 200) return
             body = new PassThrough()
-            body.on('drain', () => { controller.resume() })
+            body.on('drain', () => { clearStall(); controller.resume() })
             // As BodyHandler: a body destroyed before its end must not leave undici paused on it.
             body.on('close', () => { if (!ended) { ended = true; controller.abort(new Error('upstream response body not read to its end')) } })
             settle({ kind: 'response', statusCode, statusText: statusText ?? '', rawHeaders: strings(rawHeadersOf(controller)), body })
           },
-          onResponseData (controller, chunk) { if (!body!.write(chunk)) controller.pause() },
-          onResponseEnd () { ended = true; body?.end() },
+          onResponseData (controller, chunk) {
+            if (body!.write(chunk)) return
+            controller.pause()
+            // As relay(): a client that takes nothing for sendTimeoutMs is cut (the body's
+            // error destroys its socket; its close aborts this request).
+            if (sendTimeoutMs > 0 && stall === undefined) {
+              const b = body!
+              let unsent = b.writableLength
+              const check = (): void => {
+                if (b.writableLength < unsent) { unsent = b.writableLength; stall = setTimeout(check, sendTimeoutMs); return }
+                stall = undefined
+                b.destroy(new SendTimeoutError())
+              }
+              stall = setTimeout(check, sendTimeoutMs)
+            }
+          },
+          onResponseEnd () { ended = true; clearStall(); body?.end() },
           onResponseError (_controller, err) {
             ended = true
+            clearStall()
             if (body) body.destroy(err)
             else if (!settled) { settled = true; reject(err) }
           },

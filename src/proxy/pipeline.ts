@@ -34,7 +34,7 @@ import { admit, behindClose, inTurn, MAX_WAITING } from './connection-order.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
-import { classifyUpstreamError, type Forwarder, type RelayTarget } from './forward.js'
+import { classifyUpstreamError, SendTimeoutError, type Forwarder, type RelayTarget } from './forward.js'
 import { GrpcStatus, grpcDenialReply, grpcErrorReply, isGrpcContentType, sendGrpcReply, type GrpcForwarder } from './grpc.js'
 import { connectionFacts, isHttp2, schemeOf, type ConnectionFacts, type ProxyRequest } from './listener.js'
 import {
@@ -171,6 +171,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // hands over pipelined requests as fast as it parses them: one connection opened 100,000
     // exchanges at once from 4.4 MB of input (RSS past 1 GiB, review helper).
     const socket = req.socket as unknown as { destroyed: boolean; destroy (): void }
+    // Cut (too many waiting): what Node still parses from the same read is dropped quietly.
+    if (socket.destroyed) return
     admit(socket, res)
     if (!inTurn(socket, res, () => handleRequest(req, res))) {
       acct.rejected('pipeline_depth')
@@ -645,7 +647,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // 5. forward
     let up
     try {
-      up = await forwarder.upgrade({ method: req.method ?? 'GET', path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers }, upgrade, x.abortable)
+      up = await forwarder.upgrade({ method: req.method ?? 'GET', path: t.query === '' ? t.path : `${t.path}?${t.query}`, headers }, upgrade, x.abortable, sendTimeoutMs)
     } catch (e) {
       if (socket.destroyed) return done(0)
       const { kind, status } = classifyUpstreamError(e)
@@ -659,7 +661,10 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (up.kind === 'response') {
       if (socket.destroyed) { up.body.destroy(); return done(0) }
       socket.write(rawHead(up.statusCode, up.statusText, up.rawHeaders, extra, dropOnResponse) + 'connection: close\r\n\r\n')
-      up.body.on('error', () => socket.destroy())
+      up.body.on('error', (e) => {
+        if (e instanceof SendTimeoutError) { acct.rejected('send_timeout'); log.info({ id: x.id, request_id: x.requestId }, 'client stopped reading the response: cut') }
+        socket.destroy()
+      })
       // Ended by pipe(): reaped once the answer is flushed (an upgrade socket has no timeouts).
       socket.once('finish', () => endAndReap(socket))
       up.body.pipe(socket)

@@ -3,6 +3,7 @@
 // added .rego in the directory was enforced. OPA verifies a directory given with -b the same
 // way it verifies an archive.
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -61,4 +62,16 @@ t.test('without keys, a signed directory is refused as a signed archive is; a pl
   writeFileSync(path.join(plain, 'data.json'), JSON.stringify({ authz: { cfg: { open: true } } }))
   const p = await loadPolicyFromPath(plain, EP)
   t.same(p.evaluate({}), true)
+})
+
+t.test('files exclude_files leaves out, that the loader never reads, are not read at all (a .git directory)', async (t) => {
+  const dir = await signedDir()
+  mkdirSync(path.join(dir, '.git', 'objects'), { recursive: true })
+  writeFileSync(path.join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n')
+  // A FIFO: reading it would block for good (and it is no regular file), so it must be skipped unread.
+  execFileSync('mkfifo', [path.join(dir, '.git', 'objects', 'pack')])
+  const keys = { ...KEYS, excludeFiles: ['.git/HEAD', '.git/objects/*'] }
+  const p = await loadPolicyFromPath(dir, EP, { verification: keys })
+  t.same(p.evaluate({}), false, 'loaded, the excluded files unread')
+  await t.rejects(loadPolicyFromPath(dir, EP, { verification: KEYS }), /not a regular file|not covered/, 'without exclude_files they are refused, as OPA refuses them')
 })

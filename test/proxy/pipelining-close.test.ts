@@ -186,6 +186,7 @@ t.test('one connection has one request in hand at a time; a client pipelining to
     setTimeout(() => { resolve(false); s.destroy() }, 3000)
   })
   t.ok(closed, 'the connection was closed by the bouncer')
+  t.equal(await metric('bouncer_rejected_requests_total{reason="pipeline_depth"}'), 1, 'counted once, however many more Node parsed from the same read')
   await new Promise((resolve) => setTimeout(resolve, 600))
   t.ok(up.requests.length <= 1, `at most the first request reached the upstream (${up.requests.length})`)
   t.equal(await metric('bouncer_inflight_requests'), 0, 'nothing left in flight')

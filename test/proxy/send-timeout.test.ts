@@ -5,7 +5,7 @@
 // is now cut, and the upstream request aborted.
 import t from 'tap'
 import { connect as h2connect } from 'node:http2'
-import { connect } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 
@@ -89,4 +89,34 @@ t.test('a slow reader that keeps reading is not cut', async (t) => {
     s.on('close', () => resolve(n))
   })
   t.ok(got > 4 * 1024 * 1024, `the whole response arrived (${got} bytes with the head)`)
+})
+
+t.test('an Upgrade answered with a plain response: a client that does not read it is cut too', async (t) => {
+  // The upstream answers the WebSocket handshake with 200 and a large body.
+  let upstreamClosed = 0
+  const raw = createServer((sock) => {
+    sock.on('error', () => {})
+    sock.on('close', () => { upstreamClosed++ })
+    sock.once('data', () => {
+      sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BIG.length}\r\n\r\n`)
+      sock.write(BIG)
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  const b = await startBouncer({
+    upstream: `http://127.0.0.1:${(raw.address() as AddressInfo).port}`, rego: { 'p.rego': POLICY },
+    config: { server: { send_timeout_seconds: 1, upgrade: { allowed: ['websocket'] } }, upstream: { connections: 1 } } as never,
+  })
+  t.teardown(async () => { await b.close(); raw.close() })
+  const s = connect(b.port, '127.0.0.1', () => {
+    s.write('GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+    s.pause() // never read
+  })
+  s.on('error', () => {})
+  const until = Date.now() + 6000
+  while (upstreamClosed === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(upstreamClosed, 1, 'the upstream connection was closed (the request aborted), not held')
+  s.destroy()
+  const m = await request(`${b.adminUrl}/metrics`)
+  t.match(await m.body.text(), /bouncer_rejected_requests_total\{reason="send_timeout"\} 1/, 'counted as a send timeout')
 })

@@ -11,6 +11,10 @@ import { startControlPlane, tempDir } from '../decision-log/fixtures/control-pla
 
 const ALLOW = 'package bouncer\n\ndecision := {"allow": true, "reason": "' + 'r'.repeat(400) + '"}\n'
 
+// A logger with a spool and no working sink (its uploads fail), as the spool tests below need.
+const DOWN = { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} }
+const spoolOnly = (dir: string, writeMode: 'group' | 'sync') => ({ spool_dir: dir, sinks: ['console' as const], write_mode: writeMode, fsync: 'never' as const, min_delay_seconds: 60, max_delay_seconds: 60 })
+
 t.test('a full spool under overflow backpressure makes the instance not ready until uploads free it', async (t) => {
   const dir = tempDir(t)
   const cp = await startControlPlane()
@@ -70,8 +74,8 @@ t.test('group and sync write modes: a spool write failing for want of disk space
   for (const writeMode of ['group', 'sync'] as const) {
     const dir = join(tempDir(t), 'spool')
     let free = 0 // a full disk: statfs stood in for (a real one needs a mount of its own)
-    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: writeMode, fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
-      sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+    const lg = new DecisionLogger(spoolOnly(dir, writeMode), {
+      sink: DOWN,
       diskFree: () => free,
     })
     await lg.start()
@@ -95,8 +99,8 @@ t.test('group and sync write modes: a spool write failing for another reason tha
     // statfs says there is room (the disk is not full): only a probe can tell.
     let readOnly = true
     let probes = 0
-    const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: writeMode, fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
-      sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+    const lg = new DecisionLogger(spoolOnly(dir, writeMode), {
+      sink: DOWN,
       diskFree: () => 1 << 30,
       // A read-only remount needs privileges a test does not have: the probe's answer stood in for.
       probeWrite: () => { probes++; if (readOnly) throw Object.assign(new Error('read-only file system'), { code: 'EROFS' }) },
@@ -120,8 +124,8 @@ t.test('group and sync write modes: a spool write failing for another reason tha
 t.test('the default probe writes a file in the spool directory for real and leaves nothing behind', async (t) => {
   const { DecisionLogger } = await import('../../src/decision-log/index.js')
   const dir = join(tempDir(t), 'spool')
-  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
-    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+  const lg = new DecisionLogger(spoolOnly(dir, 'sync'), {
+    sink: DOWN,
   })
   await lg.start()
   t.teardown(() => lg.stop(0))
@@ -140,8 +144,8 @@ t.test('a failing write on a nearly full disk is judged by the free space too, n
   const { DecisionLogger } = await import('../../src/decision-log/index.js')
   const dir = join(tempDir(t), 'spool')
   let free = 12288 // a write there comes back short, with no error code (review helper, a 1 MB tmpfs)
-  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
-    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+  const lg = new DecisionLogger(spoolOnly(dir, 'sync'), {
+    sink: DOWN,
     diskFree: () => free,
   })
   await lg.start()
@@ -156,8 +160,8 @@ t.test('a failing write on a nearly full disk is judged by the free space too, n
 t.test('a probe whose write fails leaves no file behind', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
   const { DecisionLogger } = await import('../../src/decision-log/index.js')
   const dir = join(tempDir(t), 'spool')
-  const lg = new DecisionLogger({ spool_dir: dir, sinks: ['console'], write_mode: 'sync', fsync: 'never', min_delay_seconds: 60, max_delay_seconds: 60 }, {
-    sink: { kind: 'none', batchBytes: () => 1 << 20, send: async () => ({ ok: false as const, error: 'down' }), probe: async () => ({ ok: false as const, error: 'down' }), close: async () => {} },
+  const lg = new DecisionLogger(spoolOnly(dir, 'sync'), {
+    sink: DOWN,
     diskFree: () => 1 << 30,
   })
   await lg.start()

@@ -40,24 +40,28 @@ export function behindClose (res: object): boolean {
 }
 
 /**
- * Runs `start` for the request answered on `res` once no earlier request of its connection is
- * being answered (its answer closed). False when MAX_WAITING already wait: the caller cuts the
- * connection. Requests still waiting when the connection goes are dropped.
+ * Runs `start` for a request of this connection once no earlier one is in hand (the pipeline
+ * calls turnDone from its answer's 'close'). False when MAX_WAITING already wait: the caller
+ * cuts the connection. Requests still waiting when the connection goes are dropped.
  */
-export function inTurn (socket: { readonly destroyed: boolean }, res: { once (event: 'close', fn: () => void): unknown }, start: () => void): boolean {
+export function inTurn (socket: { readonly destroyed: boolean }, start: () => void): boolean {
   const c = connections.get(socket)
   if (c === undefined) { start(); return true }
   const run = (): void => {
     if (socket.destroyed) { c.waiting.length = 0; return }
     c.busy = true
-    res.once('close', () => {
-      c.busy = false
-      c.waiting.shift()?.()
-    })
     start()
   }
   if (!c.busy) { run(); return true }
   if (c.waiting.length >= MAX_WAITING) return false
   c.waiting.push(run)
   return true
+}
+
+/** The answer of the connection's request in hand is done (closed): the next waiting one starts. */
+export function turnDone (socket: object): void {
+  const c = connections.get(socket)
+  if (c === undefined) return
+  c.busy = false
+  c.waiting.shift()?.()
 }

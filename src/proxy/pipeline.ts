@@ -30,7 +30,7 @@ import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
 import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, isWildcardContentType, mayBeWideJson, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
-import { admit, behindClose, inTurn, MAX_WAITING } from './connection-order.js'
+import { admit, behindClose, inTurn, MAX_WAITING, turnDone } from './connection-order.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
 import { applyDecision, codeOf, Exchange, outcomeOf, type ClientRequest, type ClientResponse } from './exchange.js'
@@ -174,7 +174,7 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // Cut (too many waiting): what Node still parses from the same read is dropped quietly.
     if (socket.destroyed) return
     admit(socket, res)
-    if (!inTurn(socket, res, () => handleRequest(req, res))) {
+    if (!inTurn(socket, () => handleRequest(req, res))) {
       acct.rejected('pipeline_depth')
       log.info({ remote: req.socket.remoteAddress, waiting: MAX_WAITING }, 'connection closed: too many pipelined requests waiting')
       socket.destroy()
@@ -205,6 +205,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       const complete = res.writableFinished && !(h2 && (req as unknown as Http2ServerRequest).aborted)
       if (!complete) x.gone()
       acct.request(x, req, socket, res.headersSent ? res.statusCode : 0, complete, wire)
+      // The connection's next pipelined request, if one waits (one listener, not a second).
+      if (http1) turnDone(socket)
     })
     // A reset stream stops the upstream request at once (while the decision is pending, before
     // it is sent), as a closed HTTP/1.1 connection does.

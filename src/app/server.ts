@@ -48,15 +48,15 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     // The client hung up in the middle of a request already being handled: that request counts
     // it (client_aborted); it is no malformed request, and there is no one to answer.
     if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage != null) { socket.destroy(); return }
-    // Earlier pipelined requests, each received whole, are still being answered: the error is
-    // about what came after them (the last request Node parsed is complete). Not when it is
-    // the last request itself that broke (a bad chunk in its body): it never completes, and
-    // waiting for its answer would hold the connection open.
-    const pending = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null &&
-      (socket as Socket & { parser?: { incoming?: { complete?: boolean } | null } | null }).parser?.incoming?.complete === true
+    // Answers still owed on this connection (pipelined requests before the error).
+    const owed = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null
+    // The last request Node parsed: complete, the error is about bytes after it; incomplete (a
+    // bad chunk in its body, its body's timeout), about that request itself, whose own answer
+    // will never come and must not be waited for (that held the connection open).
+    const last = (socket as Socket & { parser?: { incoming?: { complete?: boolean } | null } | null }).parser?.incoming ?? null
     // Bytes after a request that asked to close the connection (Connection: close, HTTP/1.0):
     // ignored (RFC 9112 §9.6); that request's answer is still written, then the connection closes.
-    if (err.code === 'HPE_CLOSED_CONNECTION' && pending) { socket.pause(); afterPendingAnswers(socket, () => socket.destroy()); return }
+    if (err.code === 'HPE_CLOSED_CONNECTION' && owed && last?.complete === true) { socket.pause(); afterPendingAnswers(socket, () => socket.destroy()); return }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     const [reason, error, text] = CLIENT_ERRORS[status]!
     metrics.rejected.inc({ reason })
@@ -67,11 +67,15 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     const body = `{"error":"${error}","request_id":"${requestId}"}`
     const answer = `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
     // The client reads answers in order, so an error written now would be taken as the first
-    // pending request's answer: it goes after theirs (a 400, a 431, or a 408 for a later
-    // request's head); no more is read meanwhile.
-    if (pending) {
+    // owed answer: it goes after the answers to the requests before the one it is about (a 400,
+    // a 431, a 408); no more is read meanwhile.
+    if (owed) {
       socket.pause()
-      afterPendingAnswers(socket, () => { if (socket.writable) endAndReap(socket, answer); else socket.destroy() })
+      afterPendingAnswers(socket, () => {
+        const own = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+        if (socket.writable && own?.headersSent !== true) endAndReap(socket, answer)
+        else socket.destroy()
+      }, last?.complete === true ? null : last)
       return
     }
     if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {

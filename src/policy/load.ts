@@ -153,16 +153,19 @@ async function exists (file: string): Promise<boolean> {
 
 /** Every file under `dir` by its path relative to it ('/'-separated), as a bundle holds them.
  *  Anything but files and directories (a symlink) is refused: it is not what was signed. */
-// What the bundle loader reads from a bundle (the rest is only checked against the signature).
-const LOADED_FILE = /(^|\/)(data\.json|data\.yaml|data\.yml|\.manifest|\.signatures\.json|[^/]*\.rego|[^/]*\.wasm)$/
+// Files the bundle reader may read (data, policies, Wasm, the manifest, patch.json it refuses),
+// kept broad: any JSON or YAML. Only other files that exclude_files leaves out are skipped.
+const LOADED_FILE = /\.(rego|wasm|json|ya?ml)$|(^|\/)\.manifest$/
 
 async function directoryFiles (dir: string, skip: (name: string) => boolean = () => false): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>()
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
       const name = rel === '' ? e.name : `${rel}/${e.name}`
-      if (skip(e.isDirectory() ? `${name}/` : name)) continue
+      // Files only: a glob's `*` also matches a directory's name, and every file below it
+      // (a .rego among them) would have gone unread.
       if (e.isDirectory()) await walk(name)
+      else if (skip(name)) continue
       else if (e.isFile()) files.set(name, await readFile(path.join(dir, name)))
       else throw new Error(`${name}: not a regular file (a signed bundle directory holds files only)`)
     }

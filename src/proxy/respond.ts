@@ -99,14 +99,15 @@ export function endAndReap (socket: Duplex, data?: string): void {
 function noop (): void {}
 
 /**
- * Runs `go` once no earlier response owns an upgrade's socket: each pending one in turn (Node
+ * Runs `go` once no earlier response owns an upgrade's socket (or a broken request's): each pending one in turn (Node
  * parses pipelined requests ahead, and attaches the next queued answer as one finishes). A
  * client that leaves meanwhile stops the answer being written, as Node's server would (it no
  * longer watches an upgrade's socket).
  */
-export function afterPendingAnswers (socket: Duplex, go: () => void): void {
+export function afterPendingAnswers (socket: Duplex, go: () => void, stopAt?: object | null): void {
   const pending = (socket as { _httpMessage?: import('node:http').ServerResponse | null })._httpMessage
-  if (pending == null) { go(); return }
+  // `stopAt`: a request whose own answer is not waited for (it will never come: it broke).
+  if (pending == null || (stopAt != null && pending.req === stopAt)) { go(); return }
   // Node's server aborts pending answers when the client ends its side (httpAllowHalfOpen off).
   const gone = (): void => { pending.destroy(); socket.destroy() }
   socket.once('close', gone)
@@ -116,6 +117,6 @@ export function afterPendingAnswers (socket: Duplex, go: () => void): void {
     socket.off('end', gone)
     // Node's own finish handling (detach, keep-alive or close, the next answer) has run.
     if (!pending.writableFinished || socket.destroyed || !socket.writable) { socket.destroy(); return }
-    afterPendingAnswers(socket, go)
+    afterPendingAnswers(socket, go, stopAt)
   })
 }

@@ -75,3 +75,16 @@ t.test('files exclude_files leaves out, that the loader never reads, are not rea
   t.same(p.evaluate({}), false, 'loaded, the excluded files unread')
   await t.rejects(loadPolicyFromPath(dir, EP, { verification: KEYS }), /not a regular file|not covered/, 'without exclude_files they are refused, as OPA refuses them')
 })
+
+t.test('exclude_files leaves files out of verification, never out of the policy (review helper)', async (t) => {
+  // A glob's * also matched the directory's own name, and the whole directory went unread.
+  const dir = await signedDir()
+  mkdirSync(path.join(dir, 'authz', 'rules'))
+  writeFileSync(path.join(dir, 'authz', 'rules', 'deny.rego'), 'package authz.rules\n\ndeny contains "blocked" if input.user == "mallory"\n')
+  const p = await loadPolicyFromPath(dir, 'authz', { verification: { ...KEYS, excludeFiles: ['authz/rules/*'] } })
+  t.match(p.evaluate({ user: 'mallory' }), { allow: false, rules: { deny: ['blocked'] } }, 'the excluded .rego is loaded, as OPA loads it')
+  // patch.json is read (to refuse a delta bundle) even when excluded.
+  const delta = await signedDir()
+  writeFileSync(path.join(delta, 'patch.json'), '{"data": []}')
+  await t.rejects(loadPolicyFromPath(delta, EP, { verification: { ...KEYS, excludeFiles: ['patch.json'] } }), /delta bundles are not supported/)
+})

@@ -25,11 +25,11 @@ decision := {"allow": true} if {
 `
 
 /** Writes `bytes` in one go and collects everything until the server closes (or 3 s pass). */
-async function send (port: number, bytes: string): Promise<string> {
+async function send (port: number, bytes: string, ms = 3000): Promise<string> {
   return await new Promise((resolve) => {
     let got = ''
     const s = connect(port, '127.0.0.1', () => { s.write(bytes) })
-    const timer = setTimeout(() => s.destroy(), 3000)
+    const timer = setTimeout(() => s.destroy(), ms)
     s.on('data', (d: Buffer) => { got += d.toString('latin1') })
     s.on('close', () => { clearTimeout(timer); resolve(got) })
     s.on('error', () => {})
@@ -128,6 +128,20 @@ t.test('pipelined requests around answers that close the connection', async (t) 
     t.ok(Date.now() - t0 < 2500, 'and the connection closed, not held until the client gave up')
   })
 
+  t.test('a request whose body breaks behind an earlier one still being answered: the earlier answer first', async (t) => {
+    up.requests.length = 0
+    up.handle = (_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok') }, 300) }
+    t.teardown(() => { up.handle = undefined })
+    const got = await send(b.port,
+      'GET /public/slow HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'POST /public/x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
+    t.same(statuses(got), [200, 400], 'the first request\'s answer, then the 400')
+    // The connection is reaped within the linger (2 s) at the latest.
+    const until = Date.now() + 4000
+    while (await inflight() !== '0' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(await inflight(), '0', 'nothing left in flight')
+  })
+
   t.test('a request allowed before the closing answer is still answered', async (t) => {
     up.requests.length = 0
     const got = await send(b.port,
@@ -193,4 +207,15 @@ t.test('one connection has one request in hand at a time; a client pipelining to
   const ok = await request(`${b.url}/public/after`)
   await ok.body.dump()
   t.equal(ok.statusCode, 200, 'the bouncer serves others')
+})
+
+t.test('a 408 for a later request whose body stalls goes after the earlier request\'s answer', async (t) => {
+  const up = await startUpstream()
+  up.handle = (_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok') }, 2500) }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { server: { request_timeout_seconds: 1, headers_timeout_seconds: 1 } } as never })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const got = await send(b.port,
+    'GET /public/slowA HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'POST /public/B HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 10\r\n\r\nhello', 6000)
+  t.same(statuses(got), [200, 408], 'the earlier request\'s answer, then the timeout')
 })

@@ -16,26 +16,34 @@
 export const MAX_WAITING = 32
 
 interface Connection { received: number; closedAt: number; busy: boolean; waiting: Array<() => void> }
+interface Place { readonly connection: Connection; readonly place: number }
 
-const connections = new WeakMap<object, Connection>()
-const places = new WeakMap<object, { connection: Connection; place: number }>()
+// Kept on the socket and the response under symbols of this module: a WeakMap entry per
+// request cost ~2 us (profile of bouncer-eval at 3,000 req/s), a property next to nothing.
+const CONNECTION = Symbol('bouncer.connection')
+const PLACE = Symbol('bouncer.place')
+type WithConnection = { [CONNECTION]?: Connection }
+type WithPlace = { [PLACE]?: Place }
+
+const connectionOf = (socket: object): Connection | undefined => (socket as WithConnection)[CONNECTION]
+const placeOf = (res: object): Place | undefined => (res as WithPlace)[PLACE]
 
 /** Gives an HTTP/1.1 request its place on its connection (call once, as it arrives). */
 export function admit (socket: object, res: object): void {
-  let c = connections.get(socket)
-  if (c === undefined) connections.set(socket, c = { received: 0, closedAt: Infinity, busy: false, waiting: [] })
-  places.set(res, { connection: c, place: ++c.received })
+  let c = connectionOf(socket)
+  if (c === undefined) (socket as WithConnection)[CONNECTION] = c = { received: 0, closedAt: Infinity, busy: false, waiting: [] }
+  ;(res as WithPlace)[PLACE] = { connection: c, place: ++c.received }
 }
 
 /** The answer on `res` closes the connection: no request received after it is processed. */
 export function closesConnection (res: object): void {
-  const p = places.get(res)
+  const p = placeOf(res)
   if (p !== undefined && p.place < p.connection.closedAt) p.connection.closedAt = p.place
 }
 
 /** Whether the request answered on `res` came after one whose answer closes the connection. */
 export function behindClose (res: object): boolean {
-  const p = places.get(res)
+  const p = placeOf(res)
   return p !== undefined && p.place > p.connection.closedAt
 }
 
@@ -45,7 +53,7 @@ export function behindClose (res: object): boolean {
  * cuts the connection. Requests still waiting when the connection goes are dropped.
  */
 export function inTurn (socket: { readonly destroyed: boolean }, start: () => void): boolean {
-  const c = connections.get(socket)
+  const c = connectionOf(socket)
   if (c === undefined) { start(); return true }
   const run = (): void => {
     if (socket.destroyed) { c.waiting.length = 0; return }
@@ -60,7 +68,7 @@ export function inTurn (socket: { readonly destroyed: boolean }, start: () => vo
 
 /** The answer of the connection's request in hand is done (closed): the next waiting one starts. */
 export function turnDone (socket: object): void {
-  const c = connections.get(socket)
+  const c = connectionOf(socket)
   if (c === undefined) return
   c.busy = false
   c.waiting.shift()?.()

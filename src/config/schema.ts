@@ -140,7 +140,7 @@ export const configSchema = {
     upstream: section('the protected service', {
       url: str('base URL of the upstream, e.g. http://127.0.0.1:3000 (path prefix allowed)', { pattern: '^https?://' }),
       connect_timeout_seconds: seconds('TCP/TLS connect timeout', 5, 0.001),
-      timeout_seconds: seconds('time to wait for the upstream response head; exceeded → 504', 30, 0.001),
+      timeout_seconds: seconds('time to wait for the upstream response head once the request is sent, and, while every connection of upstream.connections is busy, for a free one; exceeded → 504 (upstream errors reason timeout or queue_timeout)', 30, 0.001),
       body_timeout_seconds: seconds('idle time allowed between upstream body chunks (0 = none)', 300),
       connections: int('maximum connections to the upstream', 256, 1),
       keep_alive_timeout_seconds: seconds('idle keep-alive timeout for upstream connections', 4, 0.001),

@@ -9,6 +9,8 @@
 // that goes away aborts the upstream request from the exchange's one 'close' listener.
 // Requests use the same Pool whatever their kind — same connect timeout, TLS options (CA,
 // client certificate, SNI, verification) and response-head timeout.
+// A request that finds every connection busy waits in the pool at most upstream.timeout_seconds
+// (connection-wait.ts), then gets 504 and is never sent.
 // Failures are classified here: timeouts → 504, anything else before the response head → 502.
 // Nothing about the failure reaches the client except the status.
 import { isIP } from 'node:net'
@@ -17,6 +19,7 @@ import { createRequire } from 'node:module'
 import type { Dispatcher, Pool as PoolType, buildConnector as buildConnectorType } from 'undici'
 import type { BouncerConfig } from '../config/index.js'
 import type { OutgoingHeaders } from './headers.js'
+import { ConnectionWait, type Waiting } from './connection-wait.js'
 
 // The Pool alone: undici's index loads fetch, WebSocket, caches and the rest with it (~4 MB
 // of idle RSS a proxy that only forwards does not need).
@@ -60,13 +63,14 @@ export interface Relay {
   stalled (): void
 }
 
-export type FailureKind = 'timeout' | 'connect' | 'reset' | 'aborted' | 'body_too_large' | 'other'
+export type FailureKind = 'timeout' | 'queue_timeout' | 'connect' | 'reset' | 'aborted' | 'body_too_large' | 'other'
 
 /** Why an upstream call failed, and what the client gets (if nothing has been sent yet). */
 export function classifyUpstreamError (e: unknown): { kind: FailureKind; status: number } {
   const err = e as { code?: string; name?: string; cause?: { code?: string } } | undefined
   const code = err?.code ?? ''
   if (code === 'BOUNCER_ERR_PROXY_BODY_TOO_LARGE') return { kind: 'body_too_large', status: 413 }
+  if (e instanceof QueueTimeoutError) return { kind: 'queue_timeout', status: 504 }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ||
       code === 'ETIMEDOUT' || err?.name === 'TimeoutError') return { kind: 'timeout', status: 504 }
   if (code === 'UND_ERR_ABORTED' || code === 'UND_ERR_ABORT' || err?.name === 'AbortError') return { kind: 'aborted', status: 502 }
@@ -141,8 +145,21 @@ export class SendTimeoutError extends Error {
   constructor () { super('the client took nothing of the response for server.send_timeout_seconds'); this.name = 'SendTimeoutError' }
 }
 
+/** A request waited upstream.timeout_seconds for a free upstream connection (all were busy). */
+export class QueueTimeoutError extends Error {
+  constructor () { super('no upstream connection came free within upstream.timeout_seconds'); this.name = 'QueueTimeoutError' }
+}
+
+/**
+ * Thrown from onRequestStart of a request whose wait is over: undici then fails that request
+ * alone, before writing a byte of it, and keeps the connection (its abort() would destroy it).
+ */
+const EXPIRED = new QueueTimeoutError()
+
 /** relay(): the response goes into the client's response as it arrives. */
-class RelayHandler {
+class RelayHandler implements Waiting {
+  started = false
+  #expired = false
   #target: RelayTarget | undefined
   #controller: Controller | undefined
   readonly #relay: Relay
@@ -172,9 +189,14 @@ class RelayHandler {
   }
 
   onRequestStart (controller: Controller): void {
+    this.started = true
+    if (this.#expired) throw EXPIRED
     this.#controller = controller
     this.#relay.abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
+
+  /** Its wait for a connection is over: answered now (504), never sent. */
+  expire (): void { this.#expired = true; this.#done(new QueueTimeoutError()) }
 
   onResponseStart (controller: Controller, statusCode: number): void {
     if (statusCode < 200) return // 1xx informational: not relayed
@@ -197,7 +219,11 @@ class RelayHandler {
     this.#done()
   }
 
-  onResponseError (_controller: Controller, err: Error): void { this.#clearStall(); this.#done(err) }
+  onResponseError (_controller: Controller, err: Error): void {
+    this.started = true
+    this.#clearStall()
+    if (!this.#expired) this.#done(err)
+  }
 
   #clearStall (): void { if (this.#stall !== undefined) { clearTimeout(this.#stall); this.#stall = undefined } }
 }
@@ -210,7 +236,9 @@ class RelayHandler {
  * reads — its body timeout does not run while paused — and the pool's connection is lost for
  * good (enough such responses and every request waits for a connection).
  */
-class BodyHandler {
+class BodyHandler implements Waiting {
+  started = false
+  #expired = false
   #body: Readable | undefined
   #controller: Controller | undefined
   #complete = false
@@ -232,9 +260,13 @@ class BodyHandler {
   }
 
   onRequestStart (controller: Controller): void {
+    this.started = true
+    if (this.#expired) throw EXPIRED
     this.#controller = controller
     this.#abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
+
+  expire (): void { this.#expired = true; this.#settled = true; this.#reject(new QueueTimeoutError()) }
 
   onResponseStart (controller: Controller, statusCode: number): void {
     if (statusCode < 200) return
@@ -248,6 +280,8 @@ class BodyHandler {
 
   onResponseError (_controller: Controller, err: Error): void {
     this.#complete = true // undici is done with this request: nothing to abort
+    this.started = true
+    if (this.#expired) return
     if (this.#body) this.#body.destroy(err)
     else if (!this.#settled) { this.#settled = true; this.#reject(err) }
   }
@@ -284,6 +318,12 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     bodyTimeout: cfg.body_timeout_seconds * 1000,
     connect: https ? (opts, cb) => { connector({ ...opts, servername: upstreamName }, cb) } : connectOptions,
   })
+  const waits = new ConnectionWait(cfg.timeout_seconds * 1000)
+  /** Dispatches; a request that found no free connection waits at most upstream.timeout_seconds. */
+  const dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler & Waiting): void => {
+    pool.dispatch(opts, handler)
+    if (!handler.started) waits.enter(handler)
+  }
   // One constant per request, so undici sees no change of name between requests (it would
   // close the connection); the connector above ignores it.
   const requestServername = https ? { servername: upstreamName ?? hostname } : {}
@@ -301,12 +341,12 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     authority: url.host,
     relay (r, relay) {
       return new Promise<void>((resolve, reject) => {
-        pool.dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }))
+        dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }))
       })
     },
     request (r, abortable) {
       return new Promise((resolve, reject) => {
-        pool.dispatch(options(r), new BodyHandler(abortable, resolve, reject))
+        dispatch(options(r), new BodyHandler(abortable, resolve, reject))
       })
     },
     upgrade (r, protocol, abortable, sendTimeoutMs = 0) {
@@ -319,8 +359,15 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
         let stall: NodeJS.Timeout | undefined
         const clearStall = (): void => { if (stall !== undefined) { clearTimeout(stall); stall = undefined } }
-        const handler: Dispatcher.DispatchHandler = {
-          onRequestStart (controller) { abortable((err) => { controller.abort(err ?? new Error('aborted')) }) },
+        let expired = false
+        const handler: Dispatcher.DispatchHandler & Waiting = {
+          started: false,
+          expire () { expired = true; settled = true; reject(new QueueTimeoutError()) },
+          onRequestStart (controller) {
+            handler.started = true
+            if (expired) throw EXPIRED
+            abortable((err) => { controller.abort(err ?? new Error('aborted')) })
+          },
           onRequestUpgrade (controller, statusCode, _headers, socket) {
             settle({ kind: 'upgraded', statusCode, statusText: '', rawHeaders: strings(rawHeadersOf(controller)), socket: socket as Duplex })
           },
@@ -351,15 +398,18 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
           onResponseEnd () { ended = true; clearStall(); body?.end() },
           onResponseError (_controller, err) {
             ended = true
+            handler.started = true
             clearStall()
+            if (expired) return
             if (body) body.destroy(err)
             else if (!settled) { settled = true; reject(err) }
           },
         }
-        pool.dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, handler)
+        dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, handler)
       })
     },
     async close () {
+      waits.close()
       await pool.close()
     },
   }

@@ -61,6 +61,8 @@ export const ERROR_DEFS = {
   // parsed_body.max_buffered_bytes: the bodies held for parsing, all requests together, are at the cap.
   BOUNCER_ERR_PROXY_BODY_BUDGET: { message: 'request bodies held for parsing would exceed %s bytes', status: 503 },
   BOUNCER_ERR_PROXY_NO_POLICY: { message: 'no policy is active', status: 503 },
+  // server.max_inflight_requests: the process holds that many exchanges already.
+  BOUNCER_ERR_PROXY_OVERLOADED: { message: 'more than %s requests in flight', status: 503 },
   BOUNCER_ERR_PROXY_UPSTREAM_TIMEOUT: { message: 'upstream did not answer in time', status: 504 },
   BOUNCER_ERR_PROXY_UPSTREAM_FAILED: { message: 'upstream connection failed: %s', status: 502 },
   BOUNCER_ERR_PROXY_MASK_UNAVAILABLE: { message: 'decision requires masking but no masker is configured', status: 502 },

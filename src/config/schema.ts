@@ -69,6 +69,7 @@ export const configSchema = {
       max_header_bytes: int('largest request head (request line + headers) accepted; larger gets 431', 16384, 1024, 1048576),
       max_body_bytes: int('largest request body forwarded; larger gets 413', 10485760, 0),
       max_connections: int('most client connections open at once on the proxy port (HTTP/1.1 and HTTP/2 alike); a connection past it is closed as soon as it is accepted and counted in bouncer_rejected_requests_total{reason="max_connections"} (0 = no cap)', 10000, 0),
+      max_inflight_requests: int('most requests in flight at once across the process (HTTP/1.1 requests, HTTP/2 streams, gRPC calls: from arrival to the end of the response); one past it is answered 503 at once, before the policy or the upstream sees it, and counted in bouncer_rejected_requests_total{reason="max_inflight"} (0 = no cap). Each connection may carry server.http2.max_concurrent_streams HTTP/2 streams (~24 KB each), so max_connections alone does not bound memory', 10000, 0),
       headers_timeout_seconds: seconds('time allowed to receive the request head', 30, 1),
       request_timeout_seconds: seconds('time allowed to receive the whole request (0 = no limit); HTTP/1.1: 408, HTTP/2: the stream is reset (gRPC calls excepted: they have grpc-timeout)', 300),
       send_timeout_seconds: seconds('how long a client may leave a relayed response unread before it is cut and the upstream request aborted (0 = no limit; as nginx\'s send_timeout, between two successive writes): a client that stops reading holds an upstream connection, and a few hundred of them took every connection of upstream.connections', 60),
@@ -361,7 +362,7 @@ export interface BouncerConfig {
   readonly production: boolean
   readonly allow_insecure: boolean
   readonly server: {
-    readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number; readonly max_connections: number
+    readonly host: string; readonly port: number; readonly max_header_bytes: number; readonly max_body_bytes: number; readonly max_connections: number; readonly max_inflight_requests: number
     readonly headers_timeout_seconds: number; readonly request_timeout_seconds: number; readonly send_timeout_seconds: number
     readonly keep_alive_timeout_seconds: number; readonly shutdown_timeout_seconds: number
     readonly trust_forwarded_headers: boolean

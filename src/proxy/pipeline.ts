@@ -102,6 +102,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const rejectStatus = config.path.reject_status
   const headerCharset = config.server.header_charset
   const sendTimeoutMs = config.server.send_timeout_seconds * 1000
+  // server.max_inflight_requests: exchanges held at once, all connections together.
+  const maxInflight = config.server.max_inflight_requests
+  let inflight = 0
   const headerOpts = requestHeaderOptions(config, forwarder.authority)
   // A gRPC call goes to upstream.http2.url: without preserve_host its Host (:authority) is that
   // upstream's, not the HTTP upstream's (review helper: an authority-routing proxy in front of
@@ -196,10 +199,12 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     if (http1 && behindClose(res)) { log.debug({ id: x.id, request_id: x.requestId }, 'pipelined request after a closing answer ignored'); return }
     const wire = acct.wireOf(req)
     acct.inflight.inc()
+    inflight++
     // The exchange's one 'close' listener: account, and stop the upstream request if the
     // response did not complete.
     res.once('close', () => {
       acct.inflight.dec()
+      inflight--
       // HTTP/2: a client's RST_STREAM ends the stream's writable side too, so writableFinished
       // says nothing about it; the request's `aborted` does.
       const complete = res.writableFinished && !(h2 && (req as unknown as Http2ServerRequest).aborted)
@@ -232,6 +237,8 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
       sendReply(res, errorReply(status, x.requestId), hasBody && http1)
     }
 
+    // Over the process's cap: refused before anything is read, decided or sent.
+    if (maxInflight > 0 && inflight > maxInflight) return reject(503, `more than ${maxInflight} requests in flight (server.max_inflight_requests)`, 'max_inflight', 'BOUNCER_ERR_PROXY_OVERLOADED')
     if (!http1 && !h2) return reject(400, `unsupported HTTP version ${req.httpVersion}`, 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     if (http1 && manyHosts(req.rawHeaders)) return reject(400, 'more than one Host header', 'malformed', 'BOUNCER_ERR_PROXY_BAD_REQUEST')
     // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (nginx: 400);

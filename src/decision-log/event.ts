@@ -6,6 +6,7 @@
 
 import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
+import { credentialShape } from './credential-shapes.js'
 import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, scrubParamValuesDeep, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
 import { sortedCopy } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
@@ -248,10 +249,13 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
 
     const erased: string[] = []
     const rewritten: string[] = []
+    // The request's headers are also erased by their value's shape (a JWT under x-user-jwt):
+    // whatever erase_headers names.
+    eraseHeadersAt(event as unknown as Record<string, unknown>, HEADER_MAPS[0]!, erase, erased, true)
     if (erase.size > 0) {
-      for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased)
-      eraseHeaderList(event as unknown as Record<string, unknown>, erase, erased)
+      for (let i = 1; i < HEADER_MAPS.length; i++) eraseHeadersAt(event as unknown as Record<string, unknown>, HEADER_MAPS[i]!, erase, erased, false)
     }
+    eraseHeaderList(event as unknown as Record<string, unknown>, erase, erased)
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
       eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, { path: scrubPath, query: scrubQueryValue, fragment: scrubFragment }, erased, rewritten)
       // ext_authz inputs carry the body as text too: what was erased from parsed_body is in it;
@@ -351,14 +355,14 @@ function buildMetrics (d: DecisionEventInput): Record<string, number> | undefine
 const HEADER_LIST = ['input', 'attributes', 'request', 'http', 'headerMap', 'headers'] as const
 const RAW_BODIES = ['body', 'rawBody']
 
-/** The header_map entries whose key is an erased header name, removed (as eraseHeadersAt). */
+/** The header_map entries whose key is an erased header name or whose value holds a credential by its shape, removed (as eraseHeadersAt). */
 function eraseHeaderList (root: Record<string, unknown>, names: ReadonlySet<string>, erased: string[]): void {
   const list = walk(root, HEADER_LIST)
   if (!Array.isArray(list)) return
   const keep: unknown[] = []
   list.forEach((el: unknown, idx) => {
     const key = el !== null && typeof el === 'object' ? (el as { key?: unknown }).key : undefined
-    if (typeof key === 'string' && names.has(key.toLowerCase())) erased.push('/input/attributes/request/http/headerMap/headers/' + idx)
+    if (typeof key === 'string' && (names.has(key.toLowerCase()) || shaped(key, (el as { value?: unknown }).value))) erased.push('/input/attributes/request/http/headerMap/headers/' + idx)
     else keep.push(el)
   })
   if (keep.length !== list.length) setAt(root, HEADER_LIST, keep)
@@ -442,7 +446,7 @@ function walk (v: unknown, path: readonly string[]): unknown {
  * Runs per request: the copy is built without the erased keys (a `delete` would turn it into a
  * slow dictionary-mode object for the serialiser) and the pointer prefix is precomputed.
  */
-function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: ReadonlySet<string>, erased: string[]): void {
+function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: ReadonlySet<string>, erased: string[], byShape: boolean): void {
   const path = map.path
   const headers = walk(root, path)
   if (headers === null || typeof headers !== 'object') return
@@ -452,14 +456,14 @@ function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: R
     let changed = false
     const out = headers.map((el: unknown, idx) => {
       if (el === null || typeof el !== 'object' || Array.isArray(el)) return el
-      const c = eraseNames(el as Record<string, unknown>, names, `${map.pointer}${idx}/`, erased)
+      const c = eraseNames(el as Record<string, unknown>, names, `${map.pointer}${idx}/`, erased, byShape)
       if (c !== el) changed = true
       return c
     })
     if (!changed) return
     replacement = out
   } else {
-    const c = eraseNames(headers as Record<string, unknown>, names, map.pointer, erased)
+    const c = eraseNames(headers as Record<string, unknown>, names, map.pointer, erased, byShape)
     if (c === headers) return
     replacement = c
   }
@@ -473,24 +477,37 @@ function eraseHeadersAt (root: Record<string, unknown>, map: HeaderMap, names: R
   parent[path[path.length - 1]!] = replacement
 }
 
-/** `h` without its erased names (the same object when none is erased); pointers recorded under `pointer`. */
-function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, pointer: string, erased: string[]): Record<string, unknown> {
+/**
+ * `h` without its erased names (the same object when none is erased); pointers recorded under
+ * `pointer`. `byShape`: a value holding a credential by its shape (credential-shapes.ts) goes too.
+ */
+function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, pointer: string, erased: string[], byShape: boolean): Record<string, unknown> {
   const keys = Object.keys(h)
+  const gone = (k: string): boolean => isErased(k, names) || (byShape && shaped(k, h[k]))
   let i = 0
-  while (i < keys.length && !isErased(keys[i]!, names)) i++
+  while (i < keys.length && !gone(keys[i]!)) i++
   if (i === keys.length) return h
-  for (; i < keys.length; i++) if (isErased(keys[i]!, names)) erased.push(pointer + escapePointer(keys[i]!))
+  const drop = new Set<string>()
+  for (; i < keys.length; i++) if (gone(keys[i]!)) { drop.add(keys[i]!); erased.push(pointer + escapePointer(keys[i]!)) }
   // The copy is built in canonical key order (what the serialiser would otherwise redo).
   keys.sort()
   const copy: Record<string, unknown> = {}
   let proto = false
   for (const k of keys) {
-    if (isErased(k, names)) continue
+    if (drop.has(k)) continue
     if (k === '__proto__') proto = true
     else copy[k] = h[k]
   }
   if (proto) Object.defineProperty(copy, '__proto__', { value: Object.getOwnPropertyDescriptor(h, '__proto__')!.value as unknown, enumerable: true, writable: true, configurable: true })
   return copy
+}
+
+// A challenge (`WWW-Authenticate: Bearer realm="api"`) names a scheme without a credential.
+const CHALLENGE_HEADERS: ReadonlySet<string> = new Set(['www-authenticate', 'proxy-authenticate'])
+
+/** Whether a header's value holds a credential by its shape, whatever the header's name. */
+function shaped (name: string, v: unknown): boolean {
+  return typeof v === 'string' && credentialShape(v, CHALLENGE_HEADERS.has(name.toLowerCase()) ? 'none' : 'any') !== null
 }
 
 function isErased (k: string, names: ReadonlySet<string>): boolean {

@@ -12,6 +12,7 @@
 
 import { Buffer } from 'node:buffer'
 import { CREDENTIAL_BODY_FIELD_NAMES, CREDENTIAL_HEADER_NAMES, CREDENTIAL_PARAM_NAMES } from '../decision-log/credential-names.js'
+import { credentialShape as valueKind, type SchemeReading } from '../decision-log/credential-shapes.js'
 import { compileClaimMatcher, compileNameMatcher, decodeName, encodedCredential, firstFragmentSegment, forEachParam, mayHaveUrlParams, pathEnd, mayHoldParams, readBodyText, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from '../decision-log/erase.js'
 
 export interface CredentialHit {
@@ -32,69 +33,8 @@ const CREDENTIAL_BODY_FIELDS = compileNameMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 /** A verified token's claims: the body's names, also after an IdP's prefix (`idp_access_token`). */
 const CREDENTIAL_CLAIMS = compileClaimMatcher(CREDENTIAL_BODY_FIELD_NAMES)
 
-// What is left of a value a logger cut, maybe followed by punctuation ("Bearer [erased], expected …").
-const CUT_MARK = /^\[(erased|redacted|masked)\]/i
 // '[erased]': what the bouncer's scrubber leaves of a credential in a logged result (src/proxy/secret-values.ts).
 const REDACTED = new Set(['', '[REDACTED]', 'REDACTED', '***', '[MASKED]', '[ERASED]', '[erased]'])
-
-// Values that are credentials whatever their name.
-type SchemeReading = 'any' | 'token' | 'none'
-// 16 or more token characters (percent-escapes too) with a digit or a symbol, or 20 or more
-// letters of both cases that are not words run together (ExpiredSignatureError).
-const TOKEN_LIKE = /^(?:(?=\S*[0-9+/=_.~%-])[A-Za-z0-9+/=_.~%-]{16,}|(?!(?:[A-Z][a-z]+)+$)(?=\S*[a-z])(?=\S*[A-Z])[A-Za-z]{20,})$/
-const AUTH_SCHEME = /^(?:bearer|basic|digest|negotiate|ntlm|token|apikey|aws4-hmac-sha256)\s+(\S{8,})/i
-const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/
-const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
-
-// One pass to rule most values out: every pattern above needs one of these.
-const MAYBE = /\s\S{8}|eyJ|AKIA|ASIA|-----BEGIN/
-
-/** Whether s holds a JWT: `eyJ` at a word start, 8+ base64url characters, ".", the same again,
- * ".". In one pass: a regex for it backtracks from every `eyJ` of a long run that never reaches
- * a "." (`-eyJ-eyJ…`, 64 KB took 1.6 s), where this finds each run's end once. */
-function hasJwt (s: string): boolean {
-  let runEnd = -1
-  let second = -1 // the first run whose second part was read (the same for every eyJ of it)
-  for (let p = s.indexOf('eyJ'); p >= 0; p = s.indexOf('eyJ', p + 1)) {
-    if (p > 0 && isWordChar(s.charCodeAt(p - 1))) continue
-    if (p >= runEnd) runEnd = tokenRunEnd(s, p) // the same end for every eyJ of one run
-    if (runEnd - (p + 3) < 8 || s.charCodeAt(runEnd) !== 0x2e) continue // .
-    if (second === runEnd) continue
-    second = runEnd
-    const q = runEnd + 1
-    if (!s.startsWith('eyJ', q)) continue
-    const end = tokenRunEnd(s, q)
-    if (end - (q + 3) >= 8 && s.charCodeAt(end) === 0x2e) return true
-  }
-  return false
-}
-
-/** The end of the run of base64url characters ([A-Za-z0-9_-]) starting at i. */
-function tokenRunEnd (s: string, i: number): number {
-  while (i < s.length && (isWordChar(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2d)) i++
-  return i
-}
-
-function isWordChar (c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f
-}
-
-/**
- * What credential `s` holds, or null. `schemes`: whether an auth scheme and a word after it count
- * ('any': a request header's value), only when the word looks like a token ('token': 16 or more
- * token characters with a digit or a symbol, not "Bearer credentials required" in a result's
- * prose), or never ('none': a challenge header, `Bearer realm="api"`).
- */
-function valueKind (s: string, schemes: SchemeReading = 'any'): string | null {
-  if (s.length < 12 || !MAYBE.test(s)) return null
-  const scheme = schemes === 'none' ? null : AUTH_SCHEME.exec(s)
-  // "token [erased]": what the scrubber left of one is no finding.
-  if (scheme !== null && !CUT_MARK.test(scheme[1]!) && (schemes === 'any' || TOKEN_LIKE.test(scheme[1]!.replace(/[,;:…)"']+$/, '')))) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
-  if (hasJwt(s)) return 'JWT'
-  if (AWS_KEY.test(s)) return 'AWS access key id'
-  if (PRIVATE_KEY.test(s)) return 'private key'
-  return null
-}
 
 function escapePointer (s: string): string {
   return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s

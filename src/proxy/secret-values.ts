@@ -4,6 +4,7 @@
 // and the decision-log event as it was. Before a fail-closed message is logged or recorded, the
 // values the decision log erases from the input are cut out of it: credential headers, query
 // parameters (also inside other values), body fields and token claims.
+import { credentialShape } from '../decision-log/credential-shapes.js'
 import { compileClaimMatcher, compileNameMatcher, forEachParam, mayHaveUrlParams, mayHoldParams, type NameMatcher } from '../decision-log/erase.js'
 import type { BouncerConfig } from '../config/index.js'
 import { isRawJson, rawJsonText } from '../exact-json.js'
@@ -341,7 +342,8 @@ function secretValues (input: unknown, headers: (name: string) => boolean, param
   const http = field(field(field(input, 'attributes'), 'request'), 'http')
   const hs = field(http, 'headers') as Record<string, unknown> | null | undefined
   if (hs !== null && typeof hs === 'object') {
-    for (const name in hs) if (headers(name)) add(hs[name])
+    // By name, and by shape whatever the name (a JWT under x-user-jwt), as the decision log erases them.
+    for (const name in hs) if (headers(name) || (typeof hs[name] === 'string' && credentialShape(hs[name], 'any') !== null)) add(hs[name])
   }
   const query = field(input, 'parsed_query') as Record<string, unknown> | null | undefined
   if (query !== null && typeof query === 'object') {

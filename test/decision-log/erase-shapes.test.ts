@@ -1,0 +1,79 @@
+// Credentials under names no erase list holds (a JWT in x-user-jwt, a bearer token copied into
+// x-upstream-cred): the decision log erases a request header by its value's shape too (a JWT,
+// an auth scheme with a token, an AWS key id, a private key), the same reading `bouncer
+// evidence` scans logs with, so a log written with the defaults passes the scan. Before, such a
+// header was logged as it came, and a fail-closed message quoting it reached the process log.
+// Event builder as the logger builds it; then a real bouncer with a real spool.
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request } from 'undici'
+import { compileEventBuilder, resolveDecisionLogConfig } from '../../src/decision-log/index.js'
+import { scanEvent } from '../../src/evidence/scan.js'
+import { memoryLogger, startBouncer, startUpstream } from '../helpers/index.js'
+import { tempDir } from './fixtures/control-plane.js'
+
+const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW1hZGUtdXAtZm9yLXRlc3Q' // security-gate: allow-secret
+const BEARER = 'Bearer 4f9c2a1b8e7d6c5b4a39ffee' // security-gate: allow-secret
+const AWS = 'AKIAIOSFODNN7EXAMPLE' // security-gate: allow-secret
+
+const headers = (): Record<string, string> => ({
+  'x-user-jwt': JWT,
+  'x-upstream-cred': BEARER,
+  'x-aws-key': `id=${AWS}`,
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)',
+  accept: 'application/json',
+  'x-trace-note': 'eyJ is how base64 of {" begins',
+})
+
+t.test('request headers holding a credential by shape are erased, whatever their name', async (t) => {
+  for (const eraseHeaders of [resolveDecisionLogConfig({ spool_dir: '/tmp/x', sinks: ['console'] }).erase_headers, []]) {
+    const build = compileEventBuilder({ labels: {}, eraseHeaders })
+    const { event } = build({ path: 'p', input: { attributes: { request: { http: { method: 'GET', path: '/x', headers: headers() } } } }, result: { allow: true } })
+    const text = JSON.stringify(event)
+    t.notMatch(text, /c2lnbmF0dXJl|4f9c2a1b8e7d|AKIAIOSFODNN/, `no credential in the event (erase list of ${eraseHeaders.length} names)`)
+    t.same(Object.keys((event.input as any).attributes.request.http.headers).sort(), ['accept', 'user-agent', 'x-trace-note'], 'other headers kept')
+    t.same([...(event.erased ?? [])].sort(), [
+      '/input/attributes/request/http/headers/x-aws-key',
+      '/input/attributes/request/http/headers/x-upstream-cred',
+      '/input/attributes/request/http/headers/x-user-jwt',
+    ], 'each listed as erased')
+    t.same(scanEvent(event as unknown as Record<string, unknown>), [], '`bouncer evidence` finds nothing left')
+  }
+
+  // ext_authz's header_map form (a list of key/value entries).
+  const build = compileEventBuilder({ labels: {}, eraseHeaders: [] })
+  const { event } = build({
+    path: 'p',
+    input: { attributes: { request: { http: { path: '/x', headerMap: { headers: [{ key: 'x-user-jwt', value: JWT }, { key: 'accept', value: '*/*' }] } } } } },
+  })
+  t.notMatch(JSON.stringify(event), /c2lnbmF0dXJl/, 'header_map entries too')
+  t.same((event.input as any).attributes.request.http.headerMap.headers, [{ key: 'accept', value: '*/*' }])
+})
+
+t.test('a fail-closed message quoting such a header reaches neither log', async (t) => {
+  const dir = tempDir(t)
+  const spool = join(dir, 'spool')
+  const up = await startUpstream()
+  const logs = memoryLogger('warn')
+  const b = await startBouncer({
+    upstream: up.url,
+    rego: { 'p.rego': 'package bouncer\n\ndecision := {"allow": to_number(input.attributes.request.http.headers["x-user-jwt"]) > 0}\n' },
+    deps: { logger: logs.logger },
+    config: {
+      policy: { strict_builtin_errors: true, error_status: 500 },
+      decision_logs: { enabled: true, sinks: ['file'], file_path: join(dir, 'export.jsonl'), spool_dir: spool, fsync: 'never' },
+    },
+  })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const r = await request(`${b.url}/x`, { headers: { 'x-user-jwt': JWT } })
+  await r.body.dump()
+  t.equal(r.statusCode, 500, 'the builtin error fails closed')
+  t.equal(up.requests.length, 0)
+  const spoolText = readdirSync(spool).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(spool, f), 'utf8')).join('')
+  t.match(spoolText, /"erased":\[[^\]]*x-user-jwt/, 'the decision log lists the header as erased')
+  for (const [where, text] of [['process log', logs.text()], ['decision log', spoolText]] as const) {
+    t.notMatch(text, /c2lnbmF0dXJl/, `${where}: the token is not quoted`)
+    t.match(text, /to_number: .*\[erased\]/, `${where}: the message says what was cut`)
+  }
+})

@@ -25,6 +25,11 @@ import { ConnectionWait, type Waiting } from './connection-wait.js'
 // of idle RSS a proxy that only forwards does not need).
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType
 const buildConnector = createRequire(import.meta.url)('undici/lib/core/connect.js') as typeof buildConnectorType
+// undici's hook for a request waiting for a connection (its own abort signals use it): the pool
+// or client calls it with a function that takes the request out of its queue.
+// Internal to undici (8.14): a version without it fails here, not quietly.
+const { kQueuedAbort } = createRequire(import.meta.url)('undici/lib/core/symbols.js') as { kQueuedAbort: symbol }
+if (typeof kQueuedAbort !== 'symbol') throw new Error('this undici has no kQueuedAbort hook (src/proxy/forward.ts needs it)')
 
 export interface UpstreamRequest {
   readonly method: string
@@ -160,6 +165,9 @@ const EXPIRED = new QueueTimeoutError()
 class RelayHandler implements Waiting {
   started = false
   #expired = false
+  #cancelQueued: Abort | undefined
+  /** undici's kQueuedAbort hook: while it waits, the request can be taken out of the queue. */
+  readonly queued = (cancel: Abort): void => { this.#cancelQueued = cancel; this.#relay.abortable(cancel) }
   #target: RelayTarget | undefined
   #controller: Controller | undefined
   readonly #relay: Relay
@@ -190,13 +198,24 @@ class RelayHandler implements Waiting {
 
   onRequestStart (controller: Controller): void {
     this.started = true
+    this.#cancelQueued = undefined
     if (this.#expired) throw EXPIRED
     this.#controller = controller
     this.#relay.abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
 
-  /** Its wait for a connection is over: answered now (504), never sent. */
-  expire (): void { this.#expired = true; this.#done(new QueueTimeoutError()) }
+  /**
+   * Its wait for a connection is over: answered now (504), never sent, and taken out of undici's
+   * queue (left there, it kept its exchange's memory until a connection came free, and a backlog
+   * of them delayed the live requests behind).
+   */
+  expire (): void {
+    this.#expired = true
+    this.#done(new QueueTimeoutError())
+    const cancel = this.#cancelQueued
+    this.#cancelQueued = undefined
+    cancel?.(EXPIRED)
+  }
 
   onResponseStart (controller: Controller, statusCode: number): void {
     if (statusCode < 200) return // 1xx informational: not relayed
@@ -239,6 +258,8 @@ class RelayHandler implements Waiting {
 class BodyHandler implements Waiting {
   started = false
   #expired = false
+  #cancelQueued: Abort | undefined
+  readonly queued = (cancel: Abort): void => { this.#cancelQueued = cancel; this.#abortable(cancel) }
   #body: Readable | undefined
   #controller: Controller | undefined
   #complete = false
@@ -261,12 +282,20 @@ class BodyHandler implements Waiting {
 
   onRequestStart (controller: Controller): void {
     this.started = true
+    this.#cancelQueued = undefined
     if (this.#expired) throw EXPIRED
     this.#controller = controller
     this.#abortable((err) => { controller.abort(err ?? new Error('aborted')) })
   }
 
-  expire (): void { this.#expired = true; this.#settled = true; this.#reject(new QueueTimeoutError()) }
+  expire (): void {
+    this.#expired = true
+    this.#settled = true
+    this.#reject(new QueueTimeoutError())
+    const cancel = this.#cancelQueued
+    this.#cancelQueued = undefined
+    cancel?.(EXPIRED)
+  }
 
   onResponseStart (controller: Controller, statusCode: number): void {
     if (statusCode < 200) return
@@ -320,7 +349,8 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
   })
   const waits = new ConnectionWait(cfg.timeout_seconds * 1000)
   /** Dispatches; a request that found no free connection waits at most upstream.timeout_seconds. */
-  const dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler & Waiting): void => {
+  const dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler & Waiting & { queued: (cancel: Abort) => void }): void => {
+    (opts as unknown as Record<symbol, unknown>)[kQueuedAbort] = handler.queued
     pool.dispatch(opts, handler)
     if (!handler.started) waits.enter(handler)
   }
@@ -360,11 +390,21 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         let stall: NodeJS.Timeout | undefined
         const clearStall = (): void => { if (stall !== undefined) { clearTimeout(stall); stall = undefined } }
         let expired = false
-        const handler: Dispatcher.DispatchHandler & Waiting = {
+        let cancelQueued: Abort | undefined
+        const handler: Dispatcher.DispatchHandler & Waiting & { queued: (cancel: Abort) => void } = {
           started: false,
-          expire () { expired = true; settled = true; reject(new QueueTimeoutError()) },
+          queued (cancel) { cancelQueued = cancel; abortable(cancel) },
+          expire () {
+            expired = true
+            settled = true
+            reject(new QueueTimeoutError())
+            const cancel = cancelQueued
+            cancelQueued = undefined
+            cancel?.(EXPIRED)
+          },
           onRequestStart (controller) {
             handler.started = true
+            cancelQueued = undefined
             if (expired) throw EXPIRED
             abortable((err) => { controller.abort(err ?? new Error('aborted')) })
           },

@@ -43,7 +43,7 @@ import {
 } from './headers.js'
 import { readHeaderValues } from './header-charset.js'
 import { buildInput, formatAddress, type PolicyInput } from './input.js'
-import { afterPendingAnswers, denialReply, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
+import { afterPendingAnswers, denialReply, discardInput, endAndReap, errorReply, sendReply, writeRawReply, type Reply } from './respond.js'
 import type { Masker } from './seams.js'
 import { withHost, type Target, type TargetNormalizer } from './target.js'
 import { compileUpgradePolicy, headerValue, rawHead, upgradeAnswered } from './upgrade.js'
@@ -553,6 +553,11 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     const res = new ServerResponse(req)
     res.shouldKeepAlive = false
     res.assignSocket(socket as Socket)
+    // Node's server no longer watches this socket: a client that ends its side has left (as the
+    // server treats it, httpAllowHalfOpen off), and its exchange ends now, not when the upstream
+    // answers. Anything it sends after the request is dropped (the connection closes after it).
+    discardInput(socket)
+    socket.once('end', () => socket.destroy())
     let closed = false
     res.on('close', () => { closed = true })
     res.once('finish', () => {

@@ -99,6 +99,16 @@ export function endAndReap (socket: Duplex, data?: string): void {
 function noop (): void {}
 
 /**
+ * What the client sends from now on is read and dropped, not left unread: a paused socket never
+ * reports the client's FIN, so a client that left kept its exchange (and a
+ * server.max_inflight_requests slot) until the upstream answered.
+ */
+export function discardInput (socket: Duplex): void {
+  socket.on('data', noop)
+  socket.resume()
+}
+
+/**
  * Runs `go` once no earlier response owns an upgrade's socket (or a broken request's): each pending one in turn (Node
  * parses pipelined requests ahead, and attaches the next queued answer as one finishes). A
  * client that leaves meanwhile stops the answer being written, as Node's server would (it no

@@ -6,6 +6,7 @@
 import t from 'tap'
 import { connect as h2connect } from 'node:http2'
 import { request } from 'undici'
+import { connect } from 'node:net'
 import { startBouncer, startUpstream } from '../helpers/index.js'
 
 const POLICY = 'package bouncer\n\ndecision := {"allow": true}\n'
@@ -63,3 +64,40 @@ t.test('requests past server.max_inflight_requests get 503 and never reach the u
   t.match(text, /bouncer_rejected_requests_total\{reason="max_inflight"\} 2/, 'both refusals counted')
   t.match(text, /bouncer_inflight_requests 0/, 'nothing left in flight')
 })
+
+// A client that ends its side (FIN) has left: its exchange ends at once and frees its slot, also
+// where Node's server no longer watches the socket (review of the cap): an Upgrade answered as
+// plain HTTP, and a pipelined request whose body timed out (408) behind a held one. Both kept
+// their slot until the upstream answered (up to upstream.timeout_seconds).
+for (const [name, payload, leaveAfterMs] of [
+  ['a plain request', 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n', 300],
+  ['an Upgrade answered as plain HTTP', 'GET /hold HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n', 300],
+  ['a held request with a pipelined one whose body timed out', 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab', 2500],
+] as const) {
+  t.test(`the slot frees when the client leaves: ${name}`, async (t) => {
+    const up = await startUpstream()
+    let aborted = 0
+    up.handle = (req, res) => {
+      if (req.url === '/hold') { res.on('close', () => { if (!res.writableFinished) aborted++ }); return } // never answered
+      res.writeHead(200); res.end('ok')
+    }
+    const b = await startBouncer({
+      upstream: up.url, rego: { 'p.rego': POLICY },
+      config: { server: { max_inflight_requests: 1, request_timeout_seconds: 1 }, upstream: { timeout_seconds: 60 } } as never,
+    })
+    t.teardown(async () => { await b.close(); await up.close() })
+    const s = connect(b.port, '127.0.0.1', () => s.write(payload))
+    s.on('error', () => {})
+    await new Promise((r) => setTimeout(r, leaveAfterMs))
+    t.equal(up.requests.length, 1, 'forwarded and held')
+    s.end() // the client leaves (FIN)
+    const inflight = async (): Promise<number> => Number(/^bouncer_inflight_requests (\d+)/m.exec(await (await request(`${b.adminUrl}/metrics`)).body.text())![1])
+    for (let i = 0; i < 100 && await inflight() !== 0; i++) await new Promise((r) => setTimeout(r, 50))
+    t.equal(await inflight(), 0, 'nothing in flight once the client left')
+    const r = await request(`${b.url}/next`, { headersTimeout: 5000 })
+    t.equal(r.statusCode, 200, 'a new request is not refused for the cap')
+    await r.body.dump()
+    t.equal(aborted, 1, 'the upstream request was aborted')
+    s.destroy()
+  })
+}

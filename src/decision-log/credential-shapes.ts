@@ -57,6 +57,16 @@ function isWordChar (c: number): boolean {
  * token characters with a digit or a symbol, not "Bearer credentials required" in a result's
  * prose), or never ('none': a challenge header, `Bearer realm="api"`).
  */
+// What may follow a token quoted in prose ("Bearer abc…, expected …").
+const TRAILING = new Set([...',;:…)"\''].map((c) => c.charCodeAt(0)))
+
+/** `s` without the punctuation it ends with: a loop from the end (a regex anchored at $ backtracked over long runs, quadratic). */
+function withoutTrailingPunctuation (s: string): string {
+  let end = s.length
+  while (end > 0 && TRAILING.has(s.charCodeAt(end - 1))) end--
+  return end === s.length ? s : s.slice(0, end)
+}
+
 export function credentialShape (s: string, schemes: SchemeReading = 'any'): string | null {
   // The decision log reads every request header with this: the auth scheme is tried only on a
   // value starting with one of its letters, the rest only where one's fixed part occurs (one
@@ -64,7 +74,7 @@ export function credentialShape (s: string, schemes: SchemeReading = 'any'): str
   if (s.length < 12) return null
   const scheme = schemes === 'none' || !SCHEME_INITIAL.has(s.charCodeAt(0) | 0x20) ? null : AUTH_SCHEME.exec(s)
   // "token [erased]": what the scrubber left of one is no finding.
-  if (scheme !== null && !CUT_MARK.test(scheme[1]!) && (schemes === 'any' || TOKEN_LIKE.test(scheme[1]!.replace(/[,;:…)"']+$/, '')))) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
+  if (scheme !== null && !CUT_MARK.test(scheme[1]!) && (schemes === 'any' || TOKEN_LIKE.test(withoutTrailingPunctuation(scheme[1]!)))) return 'credential with an auth scheme (' + s.slice(0, s.search(/\s/)).toLowerCase() + ')'
   if (!FIXED_PARTS.test(s)) return null
   if (hasJwt(s)) return 'JWT'
   if (AWS_KEY.test(s)) return 'AWS access key id'

@@ -249,12 +249,9 @@ export function compileEventBuilder (opts: EventBuilderOptions): (input: Decisio
 
     const erased: string[] = []
     const rewritten: string[] = []
-    // The request's headers are also erased by their value's shape (a JWT under x-user-jwt):
-    // whatever erase_headers names.
-    eraseHeadersAt(event as unknown as Record<string, unknown>, HEADER_MAPS[0]!, erase, erased, true)
-    if (erase.size > 0) {
-      for (let i = 1; i < HEADER_MAPS.length; i++) eraseHeadersAt(event as unknown as Record<string, unknown>, HEADER_MAPS[i]!, erase, erased, false)
-    }
+    // Headers are also erased by their value's shape (a JWT under x-user-jwt), whatever
+    // erase_headers names: the request's, and those a decision adds.
+    for (const map of HEADER_MAPS) eraseHeadersAt(event as unknown as Record<string, unknown>, map, erase, erased, true)
     eraseHeaderList(event as unknown as Record<string, unknown>, erase, erased)
     if (queryNames.length > 0 && event.input !== null && typeof event.input === 'object') {
       eraseQueryCredentials(event as unknown as Record<string, unknown>, isCredential, { path: scrubPath, query: scrubQueryValue, fragment: scrubFragment }, erased, rewritten)
@@ -362,7 +359,7 @@ function eraseHeaderList (root: Record<string, unknown>, names: ReadonlySet<stri
   const keep: unknown[] = []
   list.forEach((el: unknown, idx) => {
     const key = el !== null && typeof el === 'object' ? (el as { key?: unknown }).key : undefined
-    if (typeof key === 'string' && (names.has(key.toLowerCase()) || shaped(key, (el as { value?: unknown }).value))) erased.push('/input/attributes/request/http/headerMap/headers/' + idx)
+    if (typeof key === 'string' && (names.has(key.toLowerCase()) || shaped(key, entryValue(el as { value?: unknown; rawValue?: unknown })))) erased.push('/input/attributes/request/http/headerMap/headers/' + idx)
     else keep.push(el)
   })
   if (keep.length !== list.length) setAt(root, HEADER_LIST, keep)
@@ -504,6 +501,11 @@ function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, poi
 
 // A challenge (`WWW-Authenticate: Bearer realm="api"`) names a scheme without a credential.
 const CHALLENGE_HEADERS: ReadonlySet<string> = new Set(['www-authenticate', 'proxy-authenticate'])
+
+/** A header_map entry's value: `value`, or Envoy's `rawValue` (base64 of the bytes, with encode_raw_headers). */
+function entryValue (el: { value?: unknown; rawValue?: unknown }): unknown {
+  return typeof el.value === 'string' ? el.value : typeof el.rawValue === 'string' ? Buffer.from(el.rawValue, 'base64').toString('utf8') : undefined
+}
 
 /** Whether a header's value holds a credential by its shape, whatever the header's name. */
 function shaped (name: string, v: unknown): boolean {

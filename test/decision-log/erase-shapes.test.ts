@@ -49,6 +49,20 @@ t.test('request headers holding a credential by shape are erased, whatever their
   })
   t.notMatch(JSON.stringify(event), /c2lnbmF0dXJl/, 'header_map entries too')
   t.same((event.input as any).attributes.request.http.headerMap.headers, [{ key: 'accept', value: '*/*' }])
+
+  // Envoy with encode_raw_headers sends the value as base64 bytes (rawValue): read as the scan reads it.
+  const raw = build({
+    path: 'p',
+    input: { attributes: { request: { http: { path: '/x', headerMap: { headers: [{ key: 'x-user-jwt', rawValue: Buffer.from(JWT).toString('base64') }, { key: 'accept', rawValue: Buffer.from('*/*').toString('base64') }] } } } } },
+  }).event
+  t.same((raw.input as any).attributes.request.http.headerMap.headers, [{ key: 'accept', rawValue: Buffer.from('*/*').toString('base64') }], 'a rawValue entry too')
+  t.same(scanEvent(raw as unknown as Record<string, unknown>), [])
+
+  // Headers a decision adds: a token the policy got from elsewhere (data, a service secret).
+  const res = build({ path: 'p', input: { attributes: { request: { http: { path: '/x', headers: {} } } } }, result: { allow: true, headers: { 'x-svc-token': JWT, 'x-tier': 'gold' }, response_headers: { 'www-authenticate': 'Bearer realm="api", error="invalid_token"' } } }).event
+  t.same((res.result as any).headers, { 'x-tier': 'gold' }, 'a decision\'s headers too')
+  t.same((res.result as any).response_headers, { 'www-authenticate': 'Bearer realm="api", error="invalid_token"' }, 'a challenge names a scheme, not a credential: kept')
+  t.same(scanEvent(res as unknown as Record<string, unknown>), [])
 })
 
 t.test('a fail-closed message quoting such a header reaches neither log', async (t) => {

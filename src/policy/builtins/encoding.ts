@@ -72,7 +72,7 @@ export function goBase64Decode (s: string, url: boolean, padded = true): Buffer 
 /** OPA's base64url.decode: adds missing padding (RFC 7515 appendix C), then Go's URLEncoding. */
 export function opaBase64UrlDecode (s: string): Buffer {
   if (!s.endsWith('=')) {
-    switch (s.length % 4) {
+    switch (stringBytes(s).length % 4) { // Go's len: bytes (review helper, 2026-12-07: UTF-16 units)
       case 0: break
       case 2: s += '=='; break
       case 3: s += '='; break

@@ -14,6 +14,7 @@ import { operandElementError, operandTypeError, str } from './args.js'
 import { compileGoRegexp, GoRegexpError } from './goregexp.js'
 
 const SPECIALS = new Set([...'*?\\[]{}'])
+const isLoneSurrogate = (c: string): boolean => c.length === 1 && c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff
 
 function quoteMeta (pattern: unknown): string {
   const s = str('glob.quote_meta', 1, pattern)
@@ -30,6 +31,13 @@ const reChar = (c: string): string => {
   return cp < 0x80 && /[^0-9A-Za-z\s]/.test(c) ? '\\' + c : c
 }
 const ANY = '(?s:.)'
+// An invalid byte of the text (held as a lone surrogate U+DC80..U+DCFF, ./bytes.ts) is one
+// character, U+FFFD, where gobwas/glob decodes runes (utf8.DecodeRuneInString for ?, [...],
+// [a-z]; strings.IndexAny for the delimiters of * and ?), so it is in a class or among the
+// delimiters exactly when U+FFFD is; literal text is compared as bytes and never matches it
+// (review helper, 2026-12-07: [\uFFFD] did not match an invalid byte, [\u0100-\uE000] did).
+const INVALID = '\\x{DC80}-\\x{DCFF}'
+const FFFD = 0xfffd
 const NOTHING = '[^\\x00-\\x{10FFFF}]'
 
 class GlobSyntaxError extends Error {}
@@ -52,7 +60,8 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
     off.push(off[i]! + (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4))
   }
   const end = off[cps.length]!
-  const notDelim = delimiters.length ? `[^${delimiters.map(reChar).join('')}]` : ANY
+  const delims = delimiters.map(d => isLoneSurrogate(d) ? '\uFFFD' : d) // Go's []rune of an invalid byte
+  const notDelim = delims.length ? `[^${delims.map(reChar).join('')}${delims.includes('\uFFFD') ? INVALID : ''}]` : ANY
   let pos = 0
   let depth = 0
 
@@ -96,6 +105,7 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
       // a list: text up to the closing bracket (escapes allowed)
       let body = ''
       let escaped = false
+      let fffd = false
       while (pos < cps.length) {
         const d = cps[pos]!
         if (!escaped) {
@@ -107,9 +117,10 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
         }
         escaped = false
         body += reChar(d)
+        if (d === '\uFFFD') fffd = true
         pos++
       }
-      listBody = body
+      listBody = body === '' || !fffd ? body : body + INVALID
     }
     // `pos` is past the `]`: OPA's lexer reads the class whole and reports there
     if (listBody !== null) {
@@ -119,7 +130,13 @@ export function globToRegexSource (pattern: string, delimiters: string[]): strin
     const a = lo!.codePointAt(0)!
     const b = hi!.codePointAt(0)!
     if (a > b) throw syntax(off[pos]!, 'range hi character is less than lo')
-    return `[${negate ? '^' : ''}${reChar(lo!)}-${reChar(hi!)}]`
+    // the invalid bytes are in the class when U+FFFD is: added above U+DCFF, cut out of a range
+    // that holds them by number only (below U+D800 to above U+DFFF, not reaching U+FFFD)
+    let cls = `${reChar(lo!)}-${reChar(hi!)}`
+    const fffd = a <= FFFD && FFFD <= b
+    if (fffd && a > 0xdcff) cls += INVALID
+    else if (!fffd && a < 0xdc80 && b > 0xdcff) cls = `${reChar(lo!)}-\\x{DC7F}\\x{DD00}-${reChar(hi!)}`
+    return `[${negate ? '^' : ''}${cls}]`
   }
 
   const seq = (): string => {

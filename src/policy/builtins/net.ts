@@ -1,6 +1,6 @@
 // net.cidr_* builtins with Go's net.ParseIP / net.ParseCIDR rules (no leading zeros in IPv4
 // octets, no zones, IPv4-mapped IPv6 addresses behave as IPv4). Addresses are BigInts.
-import { builtinError, type HostBuiltin } from './context.js'
+import { BuiltinHalt, builtinError, type HostBuiltin } from './context.js'
 import { isObject, operandTypeError, setOf, str, strings } from './args.js'
 
 interface IP { v4: boolean; bits: bigint }
@@ -159,65 +159,142 @@ function cidrExpand (cidr: unknown): string[] {
   return setOf(out)
 }
 
+// net.cidr_merge as OPA computes it (topdown/cidr.go over internal/cidr/merge). Each network
+// becomes a range of two byte strings compared as Go's bytes.Compare does (a shorter string that
+// is a prefix of a longer one sorts first):
+// - an IPv4 network: the 16 bytes of its IPv4-mapped IPv6 form (::ffff:a.b.c.d);
+// - an IPv6 network: its 16 bytes;
+// - an IPv6 network whose masked address is IPv4-mapped (::ffff:a.b.c.d/96 and longer): Go's
+//   net.IP.To4 accepts it, so OPA puts the 12-byte mapped prefix before all 16 bytes (28 bytes)
+//   and ors the host mask into bytes 12..15. Such a range sorts just above ::ffff:0.0.0.0 and
+//   reaches about ::ffff:0.0.0.0 + its size, not where the address is: "::ffff:1.2.3.0/120"
+//   merges with "0.0.0.0/24", not with "1.2.4.0/24".
+// Ranges are sorted by last then first byte string and merged from the end while the address
+// before a range's first (no lower than :: or ::ffff:0.0.0.0) is not after the previous range's
+// last. An unmerged network prints as Go prints the input's IPNet; a merged range is cut into
+// aligned blocks (Go's IPNet.String: blocks within the mapped block as IPv4) when OPA's
+// range-to-CIDR step works; where it panics (review helper, 2026-12-07: a merged range with a
+// 28-byte end, an IPv6 spanning network below 100:: other than ::/N, a range running out of the
+// IPv4-mapped block) or, in its IPv6 arithmetic, crosses into that block and answers wrongly,
+// there is no answer: the evaluation halts, as OPA's does (its HTTP server drops the request).
 const MAPPED = 0xffffn << 32n
+const V4_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
+
+const bytesOf = (v: bigint, len: number): number[] => {
+  const out: number[] = []
+  for (let i = len - 1; i >= 0; i--) out.push(Number((v >> BigInt(i * 8)) & 0xffn))
+  return out
+}
+const valueOf = (b: number[]): bigint => b.reduce((v, x) => (v << 8n) | BigInt(x), 0n)
+function compareBytes (a: number[], b: number[]): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
+  return a.length - b.length
+}
+const isMapped = (v: bigint): boolean => v >> 32n === 0xffffn
+/** The address before `b` (same length); :: and ::ffff:0.0.0.0 are their own predecessors. */
+function before (b: number[]): number[] {
+  const v = valueOf(b)
+  if (b.length === 16 && (v === 0n || v === MAPPED)) return b
+  return bytesOf(v - 1n, b.length)
+}
+
+interface MergeRange { first: number[]; last: number[]; text?: string }
+
+function mergeHalt (): never {
+  throw new BuiltinHalt('net.cidr_merge: OPA\'s merge fails on these networks (no answer)')
+}
+
+/** Aligned blocks covering [a, b] within a space of `w` bits, as Go prints them. */
+function blocks (a: bigint, b: bigint, w: number, out: string[]): void {
+  while (a <= b) {
+    let size = 0
+    while (size < w && (a & ((1n << BigInt(size + 1)) - 1n)) === 0n && a + (1n << BigInt(size + 1)) - 1n <= b) size++
+    const prefix = w - size
+    if (w === 32) out.push(formatNet({ v4: true, base: a & 0xffffffffn, prefix }))
+    else if (isMapped(a) && prefix >= 96) out.push(formatNet({ v4: true, base: a & 0xffffffffn, prefix: prefix - 96 }))
+    else out.push(formatNet({ v4: false, base: a, prefix }))
+    a += 1n << BigInt(size)
+  }
+}
+
+/** OPA's CIDRs for a merged range, or a halt where its range-to-CIDR step has no answer. */
+function mergedBlocks (r: MergeRange, out: string[]): void {
+  if (r.first.length !== 16 || r.last.length !== 16) {
+    // A 28-byte end: the spanning network OPA builds has an address of the wrong length (a
+    // panic), except that a 28-byte first with a 16-byte last at or above 100:: gives the last
+    // address alone.
+    if (r.first.length === 28 && r.last.length === 16 && r.last[0] !== 0) { out.push(formatNet({ v4: false, base: valueOf(r.last), prefix: 128 })); return }
+    mergeHalt()
+  }
+  const a = valueOf(r.first)
+  const b = valueOf(r.last)
+  if (isMapped(a)) {
+    // IPv4 arithmetic: a last address outside the mapped block makes a spanning network of
+    // more than 16 bytes (a panic).
+    if (!isMapped(b)) mergeHalt()
+    blocks(a & 0xffffffffn, b & 0xffffffffn, 32, out)
+    return
+  }
+  // IPv6: the spanning network is `b` with its low bits cleared until it is not above `a`;
+  // Go's big.Int drops leading zero bytes, so an address under 100:: other than :: is short.
+  let k = 0
+  let span = b
+  while (k < 128 && a < span) { k++; span = (b >> BigInt(k)) << BigInt(k) }
+  if (span !== 0n && span < (1n << 120n)) mergeHalt()
+  const spanLast = span | ((1n << BigInt(k)) - 1n)
+  // Cutting at the address before `a` or after `b` uses a 32-bit mask when that address is
+  // IPv4-mapped: the cut is empty or wrong.
+  if (span < a && isMapped(a - 1n)) mergeHalt()
+  if (spanLast > b && isMapped(b + 1n)) mergeHalt()
+  blocks(a, b, 128, out)
+}
 
 function cidrMerge (addrs: unknown): string[] {
   const name = 'net.cidr_merge'
   const items = strings(name, 1, addrs)
-  // `alone`: how OPA prints the network when nothing merges with it (a bare address keeps its
-  // own digits in Go's IPNet.String(), below).
-  const nets: Array<Net & { alone?: string }> = []
+  const ranges: MergeRange[] = []
   for (const s of items) {
-    let n: (Net & { alone?: string }) | null
     if (s.includes('/')) {
-      n = parseCIDR(s)
+      const n = parseCIDR(s)
       if (n === null) throw builtinError(name, `invalid CIDR address: ${s}`)
+      const text = formatNet(n)
+      if (!n.v4) {
+        ranges.push({ first: bytesOf(n.base, 16), last: bytesOf(lastIP(n), 16), text })
+      } else if (!s.slice(0, s.indexOf('/')).includes(':')) {
+        ranges.push({ first: bytesOf(MAPPED | n.base, 16), last: bytesOf(MAPPED | lastIP(n), 16), text })
+      } else {
+        // written as IPv6, IPv4-mapped, /96 or longer (parseCIDR made it IPv4, prefix less 96)
+        const ip16 = bytesOf(MAPPED | n.base, 16)
+        const host = (1n << BigInt(32 - n.prefix)) - 1n
+        ranges.push({ first: [...V4_PREFIX, ...ip16], last: [...V4_PREFIX, ...bytesOf(host, 4), ...ip16.slice(4)], text })
+      }
     } else {
       const ip = parseIP(s)
       if (ip === null) throw builtinError(name, `IP address must be a valid IP address or CIDR: ${s}`)
       // OPA refuses a bare IPv6 address and gives a bare IPv4 one its classful default mask
       // (Go's IP.DefaultMask: /8 below 128.0.0.0, /16 below 192.0.0.0, else /24): a lone
-      // "1.1.1.1" is "1.1.1.1/8", and "192.0.2.112" merges as 192.0.2.0/24.
+      // "1.1.1.1" is "1.1.1.1/8" (the address keeps its own digits), and "192.0.2.112" merges
+      // as 192.0.2.0/24.
       if (!ip.v4) throw builtinError(name, 'IPv6 invalid: needs prefix length')
       const first = Number(ip.bits >> 24n)
       const prefix = first < 128 ? 8 : first < 192 ? 16 : 24
-      n = { v4: true, base: ip.bits & mask(true, prefix), prefix, alone: `${formatNet({ v4: true, base: ip.bits, prefix: 32 }).split('/')[0]}/${prefix}` }
+      const n = { v4: true, base: ip.bits & mask(true, prefix), prefix }
+      ranges.push({ first: bytesOf(MAPPED | n.base, 16), last: bytesOf(MAPPED | lastIP(n), 16), text: `${formatIP(ip)}/${prefix}` })
     }
-    nets.push(n)
   }
-  // As OPA merges (topdown/cidr.go over internal/cidr/merge): every range in one 128-bit space,
-  // IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so an IPv6 range that reaches over the mapped
-  // block absorbs IPv4 ranges: ["10.0.0.0/8", "::/64"] is ["::/64"] to OPA, a network that no
-  // longer contains 10.1.2.3. Ranges merge when the one before ends at or past the address
-  // before this one's first; the address before :: and before ::ffff:0.0.0.0 is itself.
-  const iv = nets.map(n => {
-    const off = n.v4 ? MAPPED : 0n
-    return { a: off | n.base, b: off | lastIP(n), alone: n.alone, count: 1 }
-  }).sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0))
-  const merged: typeof iv = []
-  for (const r of iv) {
-    const last = merged[merged.length - 1]
-    const before = r.a === 0n || r.a === MAPPED ? r.a : r.a - 1n
-    if (last && before <= last.b) { if (r.b > last.b) last.b = r.b; last.count++ } else merged.push({ ...r })
+  ranges.sort((x, y) => compareBytes(x.last, y.last) || compareBytes(x.first, y.first))
+  for (let i = ranges.length - 1; i > 0; i--) {
+    const lower = ranges[i - 1]!
+    const upper = ranges[i]!
+    if (compareBytes(before(upper.first), lower.last) > 0) continue
+    ranges[i - 1] = { first: compareBytes(lower.first, upper.first) < 0 ? lower.first : upper.first, last: upper.last }
+    ranges.splice(i, 1)
   }
   const out: string[] = []
-  for (const m of merged) {
-    if (m.count === 1 && m.alone !== undefined) { out.push(m.alone); continue }
-    // Within the mapped block, IPv4 networks; else IPv6 ones, a block inside the mapped one
-    // written as Go writes it (its IPv4 form, the prefix less 96).
-    const v4 = m.a >> 32n === 0xffffn && m.b >> 32n === 0xffffn
-    const w = v4 ? 32 : 128
-    let a = v4 ? m.a & 0xffffffffn : m.a
-    const b = v4 ? m.b & 0xffffffffn : m.b
-    // decompose [a, b] into aligned blocks
-    while (a <= b) {
-      let size = 0
-      while (size < w && (a & ((1n << BigInt(size + 1)) - 1n)) === 0n && a + (1n << BigInt(size + 1)) - 1n <= b) size++
-      const prefix = w - size
-      if (!v4 && a >> 32n === 0xffffn && prefix >= 96) out.push(formatNet({ v4: true, base: a & 0xffffffffn, prefix: prefix - 96 }))
-      else out.push(formatNet({ v4, base: a, prefix }))
-      a += 1n << BigInt(size)
-    }
+  for (const r of ranges) {
+    if (r.text !== undefined) out.push(r.text)
+    else mergedBlocks(r, out)
   }
   return setOf(out)
 }

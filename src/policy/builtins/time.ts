@@ -89,9 +89,29 @@ const UNITS: Record<string, bigint> = {
   d: 24n * HOUR, w: 7n * 24n * HOUR, y: 365n * 24n * HOUR,
 }
 
+// Go's time package quotes the text in its errors itself: bytes of non-ASCII characters and of
+// controls as \xNN, `"` and `\` escaped.
+function timeQuote (s: string): string {
+  let out = '"'
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!
+    if (cp < 0x20 || cp >= 0x80) for (const b of Buffer.from(ch, 'utf8')) out += '\\x' + b.toString(16).padStart(2, '0')
+    else out += (ch === '"' || ch === '\\' ? '\\' : '') + ch
+  }
+  return out + '"'
+}
+
+const TWO63N = 1n << 63n
+
+/**
+ * Go's time.ParseDuration. The integer part is exact (more than 2^63 is an error); of the
+ * fraction, Go keeps the digits while they fit (up to 2^63, at most 19), ignores the rest, and adds
+ * the float64 product fraction × (unit / 10^digits) truncated: "1.9999999999999999999s" is 2s
+ * (review helper, 2026-12-07: the fraction was added exactly, 1999999999).
+ */
 export function parseDuration (s: string): bigint {
   const orig = s
-  const bad = (): Error => new Error(`time: invalid duration ${JSON.stringify(orig)}`)
+  const bad = (): Error => new Error(`time: invalid duration ${timeQuote(orig)}`)
   let neg = false
   if (s !== '' && (s[0] === '-' || s[0] === '+')) { neg = s[0] === '-'; s = s.slice(1) }
   if (s === '0') return 0n
@@ -99,21 +119,36 @@ export function parseDuration (s: string): bigint {
   let total = 0n
   while (s !== '') {
     const m = /^(\d*)(?:\.(\d*))?/.exec(s)!
-    if (m[0] === '' || m[0] === '.' || (m[1] === '' && (m[2] ?? '') === '')) throw bad()
+    if (m[1] === '' && (m[2] ?? '') === '') throw bad() // no digits before or after the point
     s = s.slice(m[0].length)
+    let whole = 0n
+    for (const d of m[1]!) {
+      whole = whole * 10n + BigInt(d.charCodeAt(0) - 48)
+      if (whole > TWO63N) throw bad()
+    }
+    let frac = 0n
+    let scale = 1
+    let full = false
+    for (const d of m[2] ?? '') {
+      if (full) continue
+      const next = frac * 10n + BigInt(d.charCodeAt(0) - 48)
+      if (frac > (TWO63N - 1n) / 10n || next > TWO63N) { full = true; continue }
+      frac = next
+      scale *= 10
+    }
     const u = /^[^\d.]+/.exec(s)
-    if (!u) throw new Error(`time: missing unit in duration ${JSON.stringify(orig)}`)
+    if (!u) throw new Error(`time: missing unit in duration ${timeQuote(orig)}`)
     const unit = UNITS[u[0]]
-    if (unit === undefined) throw new Error(`time: unknown unit ${JSON.stringify(u[0])} in duration ${JSON.stringify(orig)}`)
+    if (unit === undefined) throw new Error(`time: unknown unit ${timeQuote(u[0])} in duration ${timeQuote(orig)}`)
     s = s.slice(u[0].length)
-    let v = BigInt(m[1] || '0') * unit
-    const frac = m[2] ?? ''
-    if (frac !== '') {
-      // Go truncates the fractional part's contribution toward zero
-      v += (BigInt(frac) * unit) / 10n ** BigInt(frac.length)
+    if (whole > TWO63N / unit) throw bad()
+    let v = whole * unit
+    if (frac > 0n) {
+      v += BigInt(Math.trunc(Number(frac) * (Number(unit) / scale)))
+      if (v > TWO63N) throw bad()
     }
     total += v
-    if (total > 2n ** 63n) throw bad()
+    if (total > TWO63N) throw bad()
   }
   if (!neg && total > MAX_NS) throw bad()
   return neg ? -total : total

@@ -241,9 +241,19 @@ function readCString (mem: WebAssembly.Memory, addr: number): string {
 
 function errorText (e: unknown): string {
   if (e instanceof Error) return e.message
-  if (typeof e === 'string') return e
+  if (typeof e === 'string') return abortText(e)
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message)
   return String(e)
+}
+
+/**
+ * The runtime's abort message (a string the SDK throws from opa_abort) as the UTF-8 it was: the
+ * SDK reads the bytes as signed chars, so a byte from 0x80 up arrives as U+FF80..U+FFFF and
+ * "é" read "\uffc3\uffa9" in a strict error (review helper, 2026-12-07).
+ */
+function abortText (s: string): string {
+  if (!/[\uff80-\uffff]/.test(s) || /[^\u0001-\u007f\uff80-\uffff]/.test(s)) return s
+  return Buffer.from(Array.from(s, c => c.charCodeAt(0) & 0xff)).toString('utf8')
 }
 
 /** The engine's own words for an evaluation failure thrown by a WasmPolicy (without the

@@ -25,6 +25,15 @@ t.test('crypto', async t => {
   ], { n: 1 })
 })
 
+t.test('strict errors with text that is not ASCII read back as UTF-8', async t => {
+  // The SDK reads the runtime's abort message as signed chars: "é" came out "\uffc3\uffa9"
+  // (review helper, 2026-12-07). OPA pads base64url by the length in bytes: "_gé_" is 5.
+  await table(t, [
+    ['base64url.decode("_gé_")', E(/^eval_builtin_error: base64url\.decode: illegal base64url string: _gé_$/)],
+    ['to_number("é")', E(/^eval_builtin_error: to_number: strconv\.ParseFloat: parsing "é": invalid syntax$/)],
+  ])
+})
+
 t.test('base64.is_valid (Go StdEncoding)', async t => {
   await table(t, [
     ['base64.is_valid("YWJj")', V(true)],

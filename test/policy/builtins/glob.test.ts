@@ -85,6 +85,41 @@ t.test('glob.match: regex syntax in the glob is literal text; any delimiter', as
   ])
 })
 
+t.test('glob.match: an invalid byte of the text is U+FFFD for ?, classes and delimiters, never equal to literal text', async t => {
+  // gobwas/glob decodes runes (an invalid byte is one rune, utf8.RuneError) for ?, [...] and
+  // the delimiters (strings.IndexAny), and compares literal text as bytes (review helper,
+  // 2026-12-07: classes compared the byte's stand-in U+DCxx, so [\uFFFD] missed it and
+  // [\u0100-\uE000] took it).
+  const ff = 'hex.decode("ff")'
+  const g = (pattern: string, delims: string, text: string): string => `glob.match(${JSON.stringify(pattern)}, ${delims}, ${text})`
+  await table(t, [
+    [g('?', 'null', ff), V(true)],
+    [g('??', 'null', 'hex.decode("fffe")'), V(true)],
+    [g('?', 'null', 'hex.decode("fffe")'), V(false)],
+    [g('a?b', '[]', 'hex.decode("61ff62")'), V(true)],
+    [g('[\uFFFD]', 'null', ff), V(true)],
+    [g('[!\uFFFD]', 'null', ff), V(false)],
+    [g('[a\uFFFD]', 'null', ff), V(true)],
+    [g('[\uE000-\uFFFF]', 'null', ff), V(true)],
+    [g('[!\uE000-\uFFFF]', 'null', ff), V(false)],
+    [g('[\u0100-\uE000]', 'null', ff), V(false)],
+    [g('[!\u0100-\uE000]', 'null', ff), V(true)],
+    [g('[\u0100-\u{10FFFF}]', 'null', ff), V(true)],
+    [g('[!a]', 'null', ff), V(true)],
+    [g('?', '["\uFFFD"]', ff), V(false)],
+    [g('*', '["\uFFFD"]', 'hex.decode("61ff62")'), V(false)],
+    [g('a*', '["\uFFFD"]', 'hex.decode("61ff62")'), V(false)],
+    [g('**', '["\uFFFD"]', 'hex.decode("61ff62")'), V(true)],
+    [g('*', '["\uFFFD"]', '"a\uFFFDb"'), V(false)],
+    // a delimiter that is an invalid byte is U+FFFD (Go's []rune of it)
+    ['glob.match("*", [hex.decode("ff")], "a\uFFFDb")', V(false)],
+    ['glob.match("*", [hex.decode("fe")], hex.decode("61ff62"))', V(false)],
+    // literal text: bytes, so U+FFFD is not an invalid byte
+    [g('\uFFFD', 'null', ff), V(false)],
+    [g('a\uFFFD*', 'null', 'hex.decode("61ff62")'), V(false)],
+  ])
+})
+
 t.test('glob.match runs in linear time: globs that make a backtracking regex explode finish', async t => {
   // As a JavaScript RegExp, `*a*a*a*a*a*a*a*b` over 100 'a's did not finish in two minutes
   // (every * is a loop the engine retries at each position); the Go-syntax regex runs on re2js.

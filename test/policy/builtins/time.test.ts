@@ -61,6 +61,8 @@ t.test('parsing', async t => {
     ['time.parse_duration_ns("300ms")', V(300000000)],
     ['time.parse_duration_ns("1µs")', V(1000)],
     ['time.parse_duration_ns("0")', V(0)],
+    ['time.parse_duration_ns("1.9999999999999999999s")', V(2000000000)], // Go's float fraction
+    ['time.parse_duration_ns("0.05885278060000m")', V(3531166835)],
     // days, weeks and years (OPA 1.16, issue 2719): 24h, 7 days, 365 days
     ['time.parse_duration_ns("1d")', V(86400000000000)],
     ['time.parse_duration_ns("1w")', V(604800000000000)],
@@ -159,5 +161,24 @@ t.test('layout engine: round trips and details', async t => {
   t.equal(parseDuration('1h1m1s1ms1us1ns'), 3661001001001n)
   t.equal(parseDuration('2562047h47m16.854775807s'), 2n ** 63n - 1n)
   t.throws(() => parseDuration('2562048h'), /invalid duration/)
+  // Go's fractions (review helper, 2026-12-07: they were added exactly, truncated): the digits
+  // kept while they fit in 2^63, times the float64 unit / 10^digits, truncated
+  t.equal(parseDuration('1.9999999999999999999s'), 2_000_000_000n, '19 nines: 18 kept, the float product rounds up to 1s')
+  t.equal(parseDuration('1.99999999999999999999999999s'), 2_000_000_000n, 'digits past 2^63 are ignored')
+  t.equal(parseDuration('0.05885278060000m'), 3_531_166_835n, 'float product just under the exact integer')
+  t.equal(parseDuration('0.4312270523630555h'), 1_552_417_388_507n, 'float product just over')
+  t.equal(parseDuration('1.0000000005s'), 1_000_000_000n)
+  t.equal(parseDuration('1.9999999999s'), 1_999_999_999n)
+  t.equal(parseDuration('0.5ns'), 0n)
+  t.equal(parseDuration('1.5ns'), 1n)
+  t.equal(parseDuration('9223372036854775807ns'), 2n ** 63n - 1n)
+  t.equal(parseDuration('-9223372036854775808ns'), -(2n ** 63n))
+  t.equal(parseDuration('-2562047h47m16.854775808s'), -(2n ** 63n))
+  t.throws(() => parseDuration('9223372036854775808ns'), /^time: invalid duration "9223372036854775808ns"$/)
+  t.throws(() => parseDuration('-9223372036854775809ns'), /invalid duration/)
+  t.throws(() => parseDuration('2562047h47m16.854775808s'), /invalid duration/)
+  t.throws(() => parseDuration('99999999999999999999ns'), /invalid duration/)
+  // Go's time package quotes its errors itself: non-ASCII bytes as \xNN
+  t.throws(() => parseDuration('1µx'), { message: 'time: unknown unit "\\xc2\\xb5x" in duration "1\\xc2\\xb5x"' })
   t.equal(parseLayout('2006-01-02T15:04:05Z07:00', '1677-09-21T00:12:43.145224192-00:00'), -(2n ** 63n), 'beyond float64 precision, exact')
 })

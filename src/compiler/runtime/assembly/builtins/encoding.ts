@@ -93,54 +93,49 @@ function b64val (c: i32, url: bool): i32 {
 let b64ErrorAt: i32 = -1;
 
 /**
- * Go's base64 decoding: with `padded`, input must be a multiple of 4 with '=' padding;
- * without, no '=' may appear. CR and LF are ignored.
+ * Go's base64 DecodeString (Std or URL alphabet, padded), on the bytes of `s`: quanta of four
+ * symbols, CR and LF skipped anywhere. The error offsets are Go's (CorruptInputError), in bytes:
+ * input ending inside a quantum is reported at the quantum's start less the newlines skipped in
+ * it ("wg" at 0, "\n\rgwg" at 2); a misplaced '=' at itself; a second '=' that is missing at the
+ * byte before where it should be ("YQ=x" at 2) or at the end; anything after the padding at its
+ * first byte (review helper, 2026-12-07: these were the byte where decoding stopped, "wg" at 2).
  */
-function b64decode (s: string, url: bool, padded: bool): string {
+function b64decode (s: string, url: bool): string {
   b64ErrorAt = -1;
-  let n = s.length;
+  let src = encodeBytes(s);
+  let n = src.length;
   let bytes = new Array<u8>();
-  let quad = 0;
-  let acc: u32 = 0;
-  let i = 0;
-  let seenPad = false;
-  while (i < n) {
-    let c = s.charCodeAt(i);
-    if (c == 13 || c == 10) { i++; continue; }
-    if (c == 61) { // '='
-      if (!padded || quad < 2) { b64ErrorAt = i; return ""; }
-      // expect exactly the right number of '=' and then the end
-      let needPads = 4 - quad;
-      let j = i;
-      let got = 0;
-      while (j < n && got < needPads) {
-        let d = s.charCodeAt(j);
-        if (d == 13 || d == 10) { j++; continue; }
-        if (d != 61) { b64ErrorAt = j; return ""; }
-        got++; j++;
+  let si = 0;
+  while (si < n) {
+    let acc: u32 = 0;
+    let dlen = 4;
+    let trailing = -1;
+    for (let j = 0; j < 4; j++) {
+      if (si == n) {
+        if (j == 0) return decodeBytes(bytes.dataStart, <usize>bytes.length);
+        b64ErrorAt = si - j; return ""; // padded: a partial quantum is an error
       }
-      if (got < needPads) { b64ErrorAt = n; return ""; }
-      while (j < n && (s.charCodeAt(j) == 13 || s.charCodeAt(j) == 10)) j++;
-      if (j < n) { b64ErrorAt = j; return ""; }
-      seenPad = true;
+      let c = <i32>unchecked(src[si++]);
+      let v = b64val(c, url);
+      if (v >= 0) { acc |= <u32>v << (18 - 6 * j); continue; }
+      if (c == 10 || c == 13) { j--; continue; }
+      if (c != 61 || j < 2) { b64ErrorAt = si - 1; return ""; }
+      if (j == 2) { // a second '=' must follow (newlines between allowed)
+        while (si < n && (unchecked(src[si]) == 10 || unchecked(src[si]) == 13)) si++;
+        if (si == n) { b64ErrorAt = n; return ""; }
+        if (unchecked(src[si]) != 61) { b64ErrorAt = si - 1; return ""; }
+        si++;
+      }
+      while (si < n && (unchecked(src[si]) == 10 || unchecked(src[si]) == 13)) si++;
+      if (si < n) trailing = si;
+      dlen = j;
       break;
     }
-    let v = b64val(c, url);
-    if (v < 0) { b64ErrorAt = i; return ""; }
-    acc = (acc << 6) | <u32>v;
-    quad++;
-    if (quad == 4) {
-      bytes.push(<u8>(acc >> 16)); bytes.push(<u8>(acc >> 8)); bytes.push(<u8>acc);
-      quad = 0; acc = 0;
-    }
-    i++;
-  }
-  if (quad == 1) { b64ErrorAt = n - 1; return ""; }
-  if (quad > 1 && padded && !seenPad) { b64ErrorAt = n; return ""; }
-  if (quad == 2) {
-    bytes.push(<u8>(acc >> 4));
-  } else if (quad == 3) {
-    bytes.push(<u8>(acc >> 10)); bytes.push(<u8>(acc >> 2));
+    bytes.push(<u8>(acc >> 16));
+    if (dlen > 2) bytes.push(<u8>(acc >> 8));
+    if (dlen > 3) bytes.push(<u8>acc);
+    if (trailing >= 0) { b64ErrorAt = trailing; return ""; }
+    if (dlen < 4) break;
   }
   return decodeBytes(bytes.dataStart, <usize>bytes.length);
 }
@@ -154,7 +149,7 @@ export function base64Encode (args: Array<Value>): Value | null {
 export function base64Decode (args: Array<Value>): Value | null {
   let a = args[0];
   if (a.kind != T_STRING) return typeError("base64.decode", 1, "string", a);
-  let r = b64decode(S(a), false, true);
+  let r = b64decode(S(a), false);
   if (b64ErrorAt >= 0) return builtinError("base64.decode", "illegal base64 data at input byte " + b64ErrorAt.toString());
   return mkStr(r);
 }
@@ -185,7 +180,7 @@ export function base64UrlDecode (args: Array<Value>): Value | null {
     if (rem == 2) s += "==";
     else if (rem == 3) s += "=";
   }
-  let r = b64decode(s, true, true);
+  let r = b64decode(s, true);
   if (b64ErrorAt >= 0) return builtinError("base64url.decode", "illegal base64 data at input byte " + b64ErrorAt.toString());
   return mkStr(r);
 }

@@ -93,6 +93,10 @@ function cacheEntrySize (token: string): number {
 // JWKS keys tried for one token when several match its header.
 // The config allows as many static keys of one alg without kid (MAX_STATIC_KEYS_WITHOUT_KID).
 const MAX_CANDIDATE_KEYS = 8
+// The protected header's segment, at most: real ones are under 300 bytes, a certificate chain in
+// x5c a few KB. A crafted header near the token's 16 KiB (deeply nested arrays) cost ~15 ms of
+// CPU per request, parsed again for every candidate key (review helper, 2026-12-07).
+const MAX_HEADER_SEGMENT = 8192
 
 /** RFC 6750's `"Bearer" 1*SP b64token`, RFC 9110's OWS around a value: spaces and tabs only. A
  *  token read after String#trim (which drops NBSP, BOM, U+3000) differed from the bytes the
@@ -111,7 +115,8 @@ function errorCode (e: unknown): string {
   if (e instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
   if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid) return 'malformed_token'
   if (e instanceof BouncerError && e.code === 'BOUNCER_ERR_AUTH_JWKS_FETCH') return 'jwks_unavailable'
-  if (e instanceof joseErrors.JOSENotSupported) return 'algorithm_not_allowed'
+  // An unrecognised `crit` extension is a token we cannot read, not an algorithm question.
+  if (e instanceof joseErrors.JOSENotSupported) return /Extension Header Parameter/.test(e.message) ? 'malformed_token' : 'algorithm_not_allowed'
   return 'invalid_token'
 }
 
@@ -131,6 +136,11 @@ async function importStaticKeys (cfg: JwtConfig): Promise<StaticKey[]> {
         if (Buffer.byteLength(secret) < 32) throw new Error(`HMAC secret for ${k.alg} must be at least 32 bytes`)
         key = new TextEncoder().encode(secret)
       } else if (k.jwk !== undefined) {
+        // jose's importJWK lets its alg argument override the JWK's own: a JWK that says another
+        // alg, or that it is for encryption, is refused here as the JWKS path refuses it.
+        const own = k.jwk as { alg?: unknown; use?: unknown }
+        if (own.alg !== undefined && own.alg !== k.alg) throw new Error(`the JWK is for ${String(own.alg)}, not ${k.alg}`)
+        if (own.use !== undefined && own.use !== 'sig') throw new Error(`the JWK's use is ${JSON.stringify(own.use)}, not "sig"`)
         key = await importJWK(k.jwk as JWK, k.alg)
         // An oct JWK is an HMAC secret (jose returns its bytes): the same minimum as `secret`.
         if (key instanceof Uint8Array && key.byteLength < 32) throw new Error(`HMAC secret (jwk "k") for ${k.alg} must be at least 32 bytes`)
@@ -217,10 +227,16 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
   }
 
   async function verify (token: string): Promise<Verified> {
+    if (token.indexOf('.') > MAX_HEADER_SEGMENT) throw new joseErrors.JWTInvalid('protected header too large')
     let header: ReturnType<typeof decodeProtectedHeader>
     try { header = decodeProtectedHeader(token) } catch (e) { throw new joseErrors.JWTInvalid((e as Error).message) }
+    // An alg we do not accept is refused as such whichever keys are configured (with static keys
+    // only, `none` or an HS256 token signed with the RSA key's PEM read "unknown_key").
+    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed')
     let staticError: unknown
-    if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || k.kid === header.kid)))) {
+    // The static keys that may have signed it, by the same rule with or without a JWKS (a
+    // kid-less token was refused by a static key with a kid only when jwks_url was set too).
+    if (staticKeys.length && (!jwks || staticKeys.some((k) => k.alg === header.alg && (k.kid === undefined || header.kid === undefined || k.kid === header.kid)))) {
       const picks = staticCandidates(header)
       try {
         if (picks.length === 0) throw new joseErrors.JWKSNoMatchingKey()
@@ -282,8 +298,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
         return await viaJwks()
       }
     } catch (e) {
-      // No JWKS key for it either: the static key's answer stands.
-      throw staticError !== undefined && e instanceof joseErrors.JWKSNoMatchingKey ? staticError : e
+      // No JWKS key for it either (none of its kid, or none for its alg: a JWKS serves no HMAC
+      // secrets): the static key's answer stands.
+      throw staticError !== undefined && (e instanceof joseErrors.JWKSNoMatchingKey || e instanceof joseErrors.JOSENotSupported) ? staticError : e
     }
   }
 
@@ -313,6 +330,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     }
     if (!isCanonicalJws(token)) return fail('malformed_token')
     return verify(token).then(({ payload, gen }) => {
+      // jose takes any number, Infinity included (`"exp": 1e400`): a token that never expires,
+      // and a cache entry for ever. Time claims must be finite.
+      if (!finiteTime(payload.exp) || !finiteTime(payload.nbf) || !finiteTime(payload.iat)) return fail('invalid_claims')
       // RFC 7519 §4.1.3: a token naming an audience is refused by a recipient that does not
       // identify itself with one of them; with no audience configured we are none (OPA's
       // io.jwt.decode_verify does the same). Else any token the IdP issued, another API's or a
@@ -349,6 +369,10 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     },
     async close (): Promise<void> { await dispatcher?.close() },
   }
+}
+
+function finiteTime (v: unknown): boolean {
+  return v === undefined || (typeof v === 'number' && Number.isFinite(v))
 }
 
 /**

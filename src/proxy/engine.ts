@@ -266,12 +266,6 @@ export function createEngine (deps: EngineDeps): Decide {
         return fail(ctx, input, policy, 'invalid_decision', errorStatus, (e as BouncerError).message, result, evalNs, cached)
       }
     }
-    if (!cached && key !== undefined) {
-      const ttl = deps.ttlFor ? deps.ttlFor(result, policy) : (decision.cacheTtl ?? 0)
-      if (ttl > 0) {
-        try { void Promise.resolve(cache!.set(key, result, ttl)).catch(() => {}) } catch { /* cache trouble never fails a request */ }
-      }
-    }
 
     let mask: unknown
     if (decision.allow && decision.mask) {
@@ -284,6 +278,15 @@ export function createEngine (deps: EngineDeps): Decide {
           return fail(ctx, input, policy, 'invalid_mask', errorStatus, (e as Error).message, result, evalNs, cached)
         }
         if (memo) memo.mask = mask
+      }
+    }
+
+    // Stored once it is known to be usable: a decision whose mask rules do not compile (or that
+    // needs a masker there is none of) is a failure, and failures are never cached.
+    if (!cached && key !== undefined) {
+      const ttl = deps.ttlFor ? deps.ttlFor(result, policy) : (decision.cacheTtl ?? 0)
+      if (ttl > 0) {
+        try { void Promise.resolve(cache!.set(key, result, ttl)).catch(() => {}) } catch { /* cache trouble never fails a request */ }
       }
     }
 

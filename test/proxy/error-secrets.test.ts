@@ -19,7 +19,10 @@ decision := {"allow": to_number(input.attributes.request.http.headers["x-trace"]
 decision := {"allow": to_number(input.parsed_body.user.password) > 0} if input.parsed_path[0] == "body"
 decision := {"allow": to_number(input.parsed_query["x?access_token"][0]) > 0} if input.parsed_path[0] == "qkey"
 decision := {"allow": to_number(input.parsed_query.next[0]) > 0} if input.parsed_path[0] == "qvalue"
+decision := {"allow": to_number(input.attributes.request.http.headers["x-user-jwt"]) > 0} if input.parsed_path[0] == "shape"
 `
+// A credential under a name no erase list holds, recognised by its shape (a JWT).
+const SHAPED = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.U0hBUEVELVRPS0VOLVZBTFVF' // security-gate: allow-secret
 const TOKEN = 'eyJhbGciOiJub25lIn0.SECRET-TOKEN-VALUE'
 const QUERY_SECRET = 'QUERY-SECRET-VALUE'
 
@@ -54,6 +57,7 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
   t.equal(post.statusCode, 500)
   t.equal(await get('/qkey?x?access_token=QKEY-SECRET-VALUE'), 500)
   t.equal(await get('/qvalue?next=/cb?token=QVALUE-SECRET-VALUE'), 500)
+  t.equal(await get('/shape', { 'x-user-jwt': SHAPED }), 500)
   t.equal(up.requests.length, 0)
   // write_mode group (the default): each request was answered once its event was on disk.
 
@@ -64,6 +68,7 @@ t.test('fail-closed messages quote no credential from the input', async (t) => {
     t.notMatch(text, /BODY-PASSWORD-SECRET/, `${where}: the credential body field is not quoted`)
     t.notMatch(text, /QKEY-SECRET-VALUE/, `${where}: the parameter after a "?" in a name is not quoted`)
     t.notMatch(text, /QVALUE-SECRET-VALUE/, `${where}: the parameter inside a value is not quoted`)
+    t.notMatch(text, /U0hBUEVELVRPS0VOLVZBTFVF/, `${where}: a JWT under another header name is not quoted`)
     t.match(text, /to_number: .*\[erased\]/, `${where}: the message says what was cut`)
     t.match(text, /not-a-number-but-no-secret/, `${where}: a value that is no credential is kept (the message stays useful)`)
   }

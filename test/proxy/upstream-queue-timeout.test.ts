@@ -32,25 +32,31 @@ function rawStatus (port: number, text: string): Promise<string> {
   })
 }
 
-t.test('queued requests get 504 after upstream.timeout_seconds and never reach the upstream', async (t) => {
+/**
+ * An upstream whose /hold answers its head at once (no headers timeout) and its body when the
+ * test releases it: the only connection is busy meanwhile. Counts connections and requests.
+ */
+async function holdingUpstream () {
   const up = await startUpstream()
-  let connections = 0
-  up.server.on('connection', () => { connections++ })
-  const seen: string[] = []
-  let release: (() => void) | undefined
+  const state = { up, connections: 0, seen: [] as string[], release: (): void => { throw new Error('/hold was not requested') } }
+  up.server.on('connection', () => { state.connections++ })
   up.handle = (req, res) => {
-    seen.push(req.url!)
+    state.seen.push(req.url!)
     if (req.url === '/hold') {
-      // The head comes at once (no headers timeout), the body when the test says so: the
-      // only connection is busy meanwhile.
       res.writeHead(200, { 'content-type': 'text/plain' })
       res.write('first part ')
-      release = () => res.end('rest')
+      state.release = () => res.end('rest')
       return
     }
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end('{"ssn":"123-45-6789","ok":true}')
   }
+  return state
+}
+
+t.test('queued requests get 504 after upstream.timeout_seconds and never reach the upstream', async (t) => {
+  const u = await holdingUpstream()
+  const up = u.up
   const b = await startBouncer({
     upstream: up.url,
     rego: { 'p.rego': POLICY },
@@ -77,13 +83,13 @@ t.test('queued requests get 504 after upstream.timeout_seconds and never reach t
   await masked.body.dump()
 
   // The connection comes free: the expired requests must not go out on it.
-  release!()
+  u.release()
   t.equal(await hold.body.text(), 'first part rest', 'the long response completes')
   const after = await request(`${b.url}/p/after`, { headersTimeout: 10_000 })
   t.equal(after.statusCode, 200, 'the next request goes through')
   await after.body.dump()
-  t.same(seen, ['/hold', '/p/after'], 'the upstream never saw a request that was answered 504')
-  t.equal(connections, 1, 'expiring queued requests cost no upstream connection')
+  t.same(u.seen, ['/hold', '/p/after'], 'the upstream never saw a request that was answered 504')
+  t.equal(u.connections, 1, 'expiring queued requests cost no upstream connection')
 
   const m = await request(`${b.adminUrl}/metrics`)
   t.match(await m.body.text(), /bouncer_upstream_errors_total\{reason="queue_timeout"\} 3/, 'counted as queue timeouts')
@@ -144,16 +150,8 @@ t.test('expired requests are dropped from the queue while the upstream stays bus
 // A client gone while its request waits: the request leaves the queue then too. It used to be
 // aborted only once it reached a connection, and undici's abort destroys that connection.
 t.test('requests whose clients left while queued cost no upstream connection', async (t) => {
-  const up = await startUpstream()
-  let connections = 0
-  up.server.on('connection', () => { connections++ })
-  const seen: string[] = []
-  let release: (() => void) | undefined
-  up.handle = (req, res) => {
-    seen.push(req.url!)
-    if (req.url === '/hold') { res.writeHead(200); res.write('a'); release = () => res.end('b'); return }
-    res.writeHead(200); res.end('ok')
-  }
+  const u = await holdingUpstream()
+  const up = u.up
   const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { upstream: { connections: 1, timeout_seconds: 30 } } as never })
   t.teardown(async () => { await b.close(); await up.close() })
   const hold = await request(`${b.url}/hold`)
@@ -163,13 +161,13 @@ t.test('requests whose clients left while queued cost no upstream connection', a
     s.on('close', () => resolve())
     setTimeout(() => s.resetAndDestroy(), 200)
   })))
-  release!()
-  t.equal(await hold.body.text(), 'ab')
+  u.release()
+  t.equal(await hold.body.text(), 'first part rest')
   for (let i = 0; i < 3; i++) {
     const r = await request(`${b.url}/p/after${i}`)
     await r.body.dump()
     t.equal(r.statusCode, 200)
   }
-  t.same(seen, ['/hold', '/p/after0', '/p/after1', '/p/after2'], 'no request of a gone client reached the upstream')
-  t.equal(connections, 1, 'and none cost the pooled connection')
+  t.same(u.seen, ['/hold', '/p/after0', '/p/after1', '/p/after2'], 'no request of a gone client reached the upstream')
+  t.equal(u.connections, 1, 'and none cost the pooled connection')
 })

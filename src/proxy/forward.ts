@@ -161,13 +161,56 @@ export class QueueTimeoutError extends Error {
  */
 const EXPIRED = new QueueTimeoutError()
 
-/** relay(): the response goes into the client's response as it arrives. */
-class RelayHandler implements Waiting {
+/**
+ * A dispatched request's time in undici's queue, for each kind of handler: undici's kQueuedAbort
+ * hook (while it waits, the request can be taken out of the queue), the wait's expiry
+ * (connection-wait.ts) and the start.
+ */
+class QueueSlot implements Waiting {
   started = false
   #expired = false
-  #cancelQueued: Abort | undefined
-  /** undici's kQueuedAbort hook: while it waits, the request can be taken out of the queue. */
-  readonly queued = (cancel: Abort): void => { this.#cancelQueued = cancel; this.#relay.abortable(cancel) }
+  #cancel: Abort | undefined
+  readonly #abortable: (abort: Abort) => void
+  readonly #fail: (err: Error) => void
+
+  /** `abortable`: the exchange's (a gone client takes the request out of the queue); `fail`: answers the request. */
+  constructor (abortable: (abort: Abort) => void, fail: (err: Error) => void) {
+    this.#abortable = abortable
+    this.#fail = fail
+  }
+
+  /** undici's kQueuedAbort hook: called by the pool, and again by a client, while the request waits. */
+  readonly queued = (cancel: Abort): void => { this.#cancel = cancel; this.#abortable(cancel) }
+
+  /**
+   * Its wait for a connection is over: answered now (504), never sent, and taken out of undici's
+   * queue (left there, it kept its exchange's memory until a connection came free, and a backlog
+   * of them delayed the live requests behind).
+   */
+  expire (): void {
+    this.#expired = true
+    this.#fail(new QueueTimeoutError())
+    const cancel = this.#cancel
+    this.#cancel = undefined
+    cancel?.(EXPIRED)
+  }
+
+  /** From onRequestStart: an expired request is failed by the throw, before a byte of it is written. */
+  start (): void {
+    this.started = true
+    this.#cancel = undefined
+    if (this.#expired) throw EXPIRED
+  }
+
+  /** From onResponseError: whether the error is one to ignore (the request was answered already). */
+  ended (): boolean {
+    this.started = true
+    return this.#expired
+  }
+}
+
+/** relay(): the response goes into the client's response as it arrives. */
+class RelayHandler {
   #target: RelayTarget | undefined
   #controller: Controller | undefined
   readonly #relay: Relay
@@ -191,30 +234,18 @@ class RelayHandler implements Waiting {
     this.#relay.stalled()
   }
 
+  readonly slot: QueueSlot
+
   constructor (relay: Relay, done: (err?: Error) => void) {
     this.#relay = relay
     this.#done = done
+    this.slot = new QueueSlot(relay.abortable, done)
   }
 
   onRequestStart (controller: Controller): void {
-    this.started = true
-    this.#cancelQueued = undefined
-    if (this.#expired) throw EXPIRED
+    this.slot.start()
     this.#controller = controller
     this.#relay.abortable((err) => { controller.abort(err ?? new Error('aborted')) })
-  }
-
-  /**
-   * Its wait for a connection is over: answered now (504), never sent, and taken out of undici's
-   * queue (left there, it kept its exchange's memory until a connection came free, and a backlog
-   * of them delayed the live requests behind).
-   */
-  expire (): void {
-    this.#expired = true
-    this.#done(new QueueTimeoutError())
-    const cancel = this.#cancelQueued
-    this.#cancelQueued = undefined
-    cancel?.(EXPIRED)
   }
 
   onResponseStart (controller: Controller, statusCode: number): void {
@@ -239,9 +270,8 @@ class RelayHandler implements Waiting {
   }
 
   onResponseError (_controller: Controller, err: Error): void {
-    this.started = true
     this.#clearStall()
-    if (!this.#expired) this.#done(err)
+    if (!this.slot.ended()) this.#done(err)
   }
 
   #clearStall (): void { if (this.#stall !== undefined) { clearTimeout(this.#stall); this.#stall = undefined } }
@@ -255,11 +285,7 @@ class RelayHandler implements Waiting {
  * reads — its body timeout does not run while paused — and the pool's connection is lost for
  * good (enough such responses and every request waits for a connection).
  */
-class BodyHandler implements Waiting {
-  started = false
-  #expired = false
-  #cancelQueued: Abort | undefined
-  readonly queued = (cancel: Abort): void => { this.#cancelQueued = cancel; this.#abortable(cancel) }
+class BodyHandler {
   #body: Readable | undefined
   #controller: Controller | undefined
   #complete = false
@@ -274,27 +300,19 @@ class BodyHandler implements Waiting {
   readonly #resolve: (head: UpstreamHead & { body: Readable }) => void
   readonly #reject: (err: Error) => void
 
+  readonly slot: QueueSlot
+
   constructor (abortable: (abort: Abort) => void, resolve: (head: UpstreamHead & { body: Readable }) => void, reject: (err: Error) => void) {
     this.#abortable = abortable
     this.#resolve = resolve
     this.#reject = reject
+    this.slot = new QueueSlot(abortable, (err) => { this.#settled = true; reject(err) })
   }
 
   onRequestStart (controller: Controller): void {
-    this.started = true
-    this.#cancelQueued = undefined
-    if (this.#expired) throw EXPIRED
+    this.slot.start()
     this.#controller = controller
     this.#abortable((err) => { controller.abort(err ?? new Error('aborted')) })
-  }
-
-  expire (): void {
-    this.#expired = true
-    this.#settled = true
-    this.#reject(new QueueTimeoutError())
-    const cancel = this.#cancelQueued
-    this.#cancelQueued = undefined
-    cancel?.(EXPIRED)
   }
 
   onResponseStart (controller: Controller, statusCode: number): void {
@@ -309,8 +327,7 @@ class BodyHandler implements Waiting {
 
   onResponseError (_controller: Controller, err: Error): void {
     this.#complete = true // undici is done with this request: nothing to abort
-    this.started = true
-    if (this.#expired) return
+    if (this.slot.ended()) return
     if (this.#body) this.#body.destroy(err)
     else if (!this.#settled) { this.#settled = true; this.#reject(err) }
   }
@@ -349,10 +366,10 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
   })
   const waits = new ConnectionWait(cfg.timeout_seconds * 1000)
   /** Dispatches; a request that found no free connection waits at most upstream.timeout_seconds. */
-  const dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler & Waiting & { queued: (cancel: Abort) => void }): void => {
-    (opts as unknown as Record<symbol, unknown>)[kQueuedAbort] = handler.queued
+  const dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, slot: QueueSlot): void => {
+    (opts as unknown as Record<symbol, unknown>)[kQueuedAbort] = slot.queued
     pool.dispatch(opts, handler)
-    if (!handler.started) waits.enter(handler)
+    if (!slot.started) waits.enter(slot)
   }
   // One constant per request, so undici sees no change of name between requests (it would
   // close the connection); the connector above ignores it.
@@ -371,12 +388,14 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     authority: url.host,
     relay (r, relay) {
       return new Promise<void>((resolve, reject) => {
-        dispatch(options(r), new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() }))
+        const h = new RelayHandler(relay, (err) => { if (err) reject(err); else resolve() })
+        dispatch(options(r), h, h.slot)
       })
     },
     request (r, abortable) {
       return new Promise((resolve, reject) => {
-        dispatch(options(r), new BodyHandler(abortable, resolve, reject))
+        const h = new BodyHandler(abortable, resolve, reject)
+        dispatch(options(r), h, h.slot)
       })
     },
     upgrade (r, protocol, abortable, sendTimeoutMs = 0) {
@@ -389,23 +408,10 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
         const settle = (o: UpgradeOutcome) => { settled = true; resolve(o) }
         let stall: NodeJS.Timeout | undefined
         const clearStall = (): void => { if (stall !== undefined) { clearTimeout(stall); stall = undefined } }
-        let expired = false
-        let cancelQueued: Abort | undefined
-        const handler: Dispatcher.DispatchHandler & Waiting & { queued: (cancel: Abort) => void } = {
-          started: false,
-          queued (cancel) { cancelQueued = cancel; abortable(cancel) },
-          expire () {
-            expired = true
-            settled = true
-            reject(new QueueTimeoutError())
-            const cancel = cancelQueued
-            cancelQueued = undefined
-            cancel?.(EXPIRED)
-          },
+        const slot = new QueueSlot(abortable, (err) => { settled = true; reject(err) })
+        const handler: Dispatcher.DispatchHandler = {
           onRequestStart (controller) {
-            handler.started = true
-            cancelQueued = undefined
-            if (expired) throw EXPIRED
+            slot.start()
             abortable((err) => { controller.abort(err ?? new Error('aborted')) })
           },
           onRequestUpgrade (controller, statusCode, _headers, socket) {
@@ -438,14 +444,13 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
           onResponseEnd () { ended = true; clearStall(); body?.end() },
           onResponseError (_controller, err) {
             ended = true
-            handler.started = true
             clearStall()
-            if (expired) return
+            if (slot.ended()) return
             if (body) body.destroy(err)
             else if (!settled) { settled = true; reject(err) }
           },
         }
-        dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, handler)
+        dispatch({ method: r.method as Dispatcher.HttpMethod, path: base + r.path, headers, upgrade: protocol, ...requestServername }, handler, slot)
       })
     },
     async close () {

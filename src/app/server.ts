@@ -14,7 +14,7 @@ import type { Health } from '../health/index.js'
 import type { Metrics } from '../metrics/index.js'
 import { createProxyServer, type ProxyServer, type RequestListener, type UpgradeListener } from '../proxy/listener.js'
 import { admit } from '../proxy/connection-order.js'
-import { afterPendingAnswers, discardInput, endAndReap, errorReply, sendReply } from '../proxy/respond.js'
+import { afterPendingAnswers, endAndReap, errorReply, sendReply } from '../proxy/respond.js'
 import { loadServerTls } from '../proxy/tls.js'
 
 export interface ProxyHandlers {
@@ -56,7 +56,7 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     const last = (socket as Socket & { parser?: { incoming?: { complete?: boolean } | null } | null }).parser?.incoming ?? null
     // Bytes after a request that asked to close the connection (Connection: close, HTTP/1.0):
     // ignored (RFC 9112 §9.6); that request's answer is still written, then the connection closes.
-    if (err.code === 'HPE_CLOSED_CONNECTION' && owed && last?.complete === true) { discardInput(socket); afterPendingAnswers(socket, () => socket.destroy()); return }
+    if (err.code === 'HPE_CLOSED_CONNECTION' && owed && last?.complete === true) { socket.pause(); afterPendingAnswers(socket, () => socket.destroy()); return }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
     const [reason, error, text] = CLIENT_ERRORS[status]!
     metrics.rejected.inc({ reason })
@@ -68,9 +68,12 @@ function clientErrorHandler (metrics: Metrics, log: Logger): (err: NodeJS.ErrnoE
     const answer = `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
     // The client reads answers in order, so an error written now would be taken as the first
     // owed answer: it goes after the answers to the requests before the one it is about (a 400,
-    // a 431, a 408); what the client sends meanwhile is dropped (but its FIN is seen: it left).
+    // a 431, a 408); no more is read meanwhile. Not read and dropped: Node's parser is still
+    // attached, so the rest of a request answered 408 would complete it, and it was forwarded
+    // (review of the fixes, 2026-12-07), and every later chunk raised this error again. A client
+    // that leaves meanwhile is seen once the owed answers are written.
     if (owed) {
-      discardInput(socket)
+      socket.pause()
       afterPendingAnswers(socket, () => {
         const own = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
         if (socket.writable && own?.headersSent !== true) endAndReap(socket, answer)

@@ -67,12 +67,12 @@ t.test('requests past server.max_inflight_requests get 503 and never reach the u
 
 // A client that ends its side (FIN) has left: its exchange ends at once and frees its slot, also
 // where Node's server no longer watches the socket (review of the cap): an Upgrade answered as
-// plain HTTP, and a pipelined request whose body timed out (408) behind a held one. Both kept
-// their slot until the upstream answered (up to upstream.timeout_seconds).
+// plain HTTP kept its slot until the upstream answered (up to upstream.timeout_seconds). (Behind
+// a pipelined request answered 408 the socket stays paused, so a FIN there is seen only once the
+// owed answers are written: reading on would let Node's parser complete the refused request.)
 for (const [name, payload, leaveAfterMs] of [
   ['a plain request', 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n', 300],
   ['an Upgrade answered as plain HTTP', 'GET /hold HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n', 300],
-  ['a held request with a pipelined one whose body timed out', 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab', 2500],
 ] as const) {
   t.test(`the slot frees when the client leaves: ${name}`, async (t) => {
     const up = await startUpstream()

@@ -219,3 +219,29 @@ t.test('a 408 for a later request whose body stalls goes after the earlier reque
     'POST /public/B HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 10\r\n\r\nhello', 6000)
   t.same(statuses(got), [200, 408], 'the earlier request\'s answer, then the timeout')
 })
+
+// The rest of a request answered 408 may still arrive while the answer before it is owed: it
+// must not complete that request (review of the fixes, 2026-12-07: reading on after the error let
+// Node's parser finish the POST, which was forwarded while its client was told 408).
+t.test('a request answered 408 is never forwarded, however the rest of it arrives', async (t) => {
+  const up = await startUpstream()
+  up.handle = (req, res) => {
+    setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok') }, req.url === '/public/slowA' ? 3500 : 0)
+  }
+  const b = await startBouncer({ upstream: up.url, rego: { 'p.rego': POLICY }, config: { server: { request_timeout_seconds: 1, headers_timeout_seconds: 1 } } as never })
+  t.teardown(async () => { await b.close(); await up.close() })
+  const got = await new Promise<string>((resolve) => {
+    let text = ''
+    const s = connect(b.port, '127.0.0.1', () => {
+      s.write('GET /public/slowA HTTP/1.1\r\nHost: x\r\n\r\nPOST /public/B HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nContent-Length: 10\r\n\r\nab')
+      // Past the body's timeout (408 owed behind slowA): the rest of the body, then a request.
+      setTimeout(() => s.write('cdefghijGET /public/C HTTP/1.1\r\nHost: x\r\n\r\n'), 2200)
+    })
+    s.on('data', (d: Buffer) => { text += d.toString('latin1') })
+    s.on('error', () => {})
+    s.on('close', () => resolve(text))
+    setTimeout(() => { s.destroy(); resolve(text) }, 8000)
+  })
+  t.same(statuses(got), [200, 408], 'the earlier request\'s answer, then the timeout')
+  t.same(up.requests.map((r) => r.url), ['/public/slowA'], 'neither the refused POST nor what followed it reached the upstream')
+})

@@ -232,7 +232,9 @@ export async function createAuthenticator (cfg: JwtConfig, deps: AuthDeps = {}):
     try { header = decodeProtectedHeader(token) } catch (e) { throw new joseErrors.JWTInvalid((e as Error).message) }
     // An alg we do not accept is refused as such whichever keys are configured (with static keys
     // only, `none` or an HS256 token signed with the RSA key's PEM read "unknown_key").
-    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed')
+    // No alg (RFC 7515 requires one) is a malformed token, as jose reads it.
+    if (typeof header.alg !== 'string') throw new joseErrors.JWTInvalid('missing or invalid "alg" (Algorithm) Header Parameter')
+    if (!algorithms.includes(header.alg)) throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed')
     let staticError: unknown
     // The static keys that may have signed it, by the same rule with or without a JWKS (a
     // kid-less token was refused by a static key with a kid only when jwks_url was set too).

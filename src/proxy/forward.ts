@@ -362,7 +362,9 @@ export function createForwarder (cfg: BouncerConfig['upstream'], deps: { tls?: U
     keepAliveTimeout: cfg.keep_alive_timeout_seconds * 1000,
     headersTimeout: cfg.timeout_seconds * 1000,
     bodyTimeout: cfg.body_timeout_seconds * 1000,
-    connect: https ? (opts, cb) => { connector({ ...opts, servername: upstreamName }, cb) } : connectOptions,
+    // The connector's socket is returned: undici cancels a connection attempt through it once the
+    // last request waiting for it is withdrawn (a gone client's TLS handshake held the slot).
+    connect: https ? (opts, cb) => connector({ ...opts, servername: upstreamName }, cb) : connectOptions,
   })
   const waits = new ConnectionWait(cfg.timeout_seconds * 1000)
   /** Dispatches; a request that found no free connection waits at most upstream.timeout_seconds. */

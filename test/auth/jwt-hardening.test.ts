@@ -58,6 +58,8 @@ t.test('an alg we do not accept is algorithm_not_allowed with static keys only, 
   const pem = await exportSPKI(rsa.publicKey)
   const auth = await open(t, { keys: [{ alg: 'RS256', pem }] })
   t.same(await bearer(auth, `${b64('{"alg":"none"}')}.${b64(`{"sub":"a","exp":${now() + 60}}`)}.`), { error: 'algorithm_not_allowed' }, 'none')
+  t.same(await bearer(auth, `${b64('{"typ":"JWT"}')}.${b64(`{"sub":"a","exp":${now() + 60}}`)}.c2ln`), { error: 'malformed_token' }, 'no alg at all: malformed, as jose reads it')
+  t.same(await bearer(auth, `${b64('{"alg":5}')}.${b64(`{"sub":"a","exp":${now() + 60}}`)}.c2ln`), { error: 'malformed_token' }, 'an alg that is no string: malformed')
   t.same(await bearer(auth, hs256('{"alg":"HS256"}', `{"sub":"a","exp":${now() + 60}}`, pem)), { error: 'algorithm_not_allowed' }, 'HS256 signed with the public key\'s PEM')
   const ps = await generateKeyPair('PS256')
   t.same(await bearer(auth, await new SignJWT({ sub: 'a' }).setProtectedHeader({ alg: 'PS256' }).setExpirationTime('5m').sign(ps.privateKey)), { error: 'algorithm_not_allowed' }, 'an alg no key is for')

@@ -371,7 +371,7 @@ class Planner {
     const visit = (n: TreeNode): void => {
       // A rule whose reference goes on with a ground key that is not a string (`p[1] := "a"`)
       // sits, in OPA's rule tree, below a non-string key, which "cannot conflict with data".
-      const rules = [...n.rules, ...n.defaults].filter(r => r.keyPath.length === 0 || !groundTerm(r.keyPath[0]!))
+      const rules = [...n.rules, ...n.defaults].filter(r => r.keyPath.length === 0 || !isLiteral(r.keyPath[0]!))
       if (rules.length > 0 && dataDefines(data, n.path)) {
         const first = rules.sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]!
         this.diags.add('rego_compile_error', `conflicting rule for data path ${n.path.join('/')} found`, first.rule.loc)
@@ -1697,18 +1697,6 @@ function perPackage (cache: Map<string, Set<string>>, pkg: string[], compute: ()
   return s
 }
 
-/** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
-/** A node's rule that comes first in its source (defaults included), for messages. */
-/** A term without variables (nor references, calls or comprehensions). */
-function groundTerm (t: Term): boolean {
-  switch (t.type) {
-    case 'null': case 'boolean': case 'number': case 'string': return true
-    case 'array': case 'set': return t.items.every(groundTerm)
-    case 'object': return t.entries.every(([k, v]) => groundTerm(k) && groundTerm(v))
-    default: return false
-  }
-}
-
 /** Whether `data` holds a value at `path`, or a value that is not an object at a prefix of it
  *  (OPA's storage.NonEmpty). */
 function dataDefines (data: unknown, path: string[]): boolean {
@@ -1721,6 +1709,7 @@ function dataDefines (data: unknown, path: string[]): boolean {
   return true
 }
 
+/** A node's rule that comes first in its source (defaults included), for messages. */
 function firstRule (n: TreeNode, groundOnly = false): RuleEntry | undefined {
   return [...n.rules, ...n.defaults].filter(r => !groundOnly || r.keyPath.length === 0).sort((a, b) => a.rule.loc.line - b.rule.loc.line)[0]
 }
@@ -1734,6 +1723,7 @@ function headRefText (r: Rule): string {
   }).join('')
 }
 
+/** A data path as OPA prints a reference: data.a.b, data.a["b c"]. */
 function refName (path: string[]): string {
   return 'data' + keysText(path)
 }
@@ -1760,6 +1750,7 @@ function earlyExitOf (rules: Rule[], planned: PlanRule[]): boolean {
   return rules.length > 0 && rules.every((r, i) => visit(r, planned[i]!))
 }
 
+/** A term without variables (nor references, calls or comprehensions): a literal. */
 function isLiteral (t: Term): boolean {
   switch (t.type) {
     case 'null': case 'boolean': case 'number': case 'string': return true

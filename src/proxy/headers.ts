@@ -20,7 +20,16 @@ export const PROTECTED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'content-l
  * Client-supplied forwarding headers: dropped unless server.trust_forwarded_headers (plus every
  * other x-forwarded-* name). A policy written for Envoy trusts these; a client must not set them.
  */
-const CLIENT_FORWARDING: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip'])
+const CLIENT_FORWARDING: ReadonlySet<string> = new Set([
+  'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip',
+  // Headers some upstreams route by instead of the request line (path review, 2026-12-07): Zend
+  // Framework 1 and Symfony before CVE-2018-14773 take the path from X-Original-URL or
+  // X-Rewrite-URL, and Laravel, Symfony and Express's method-override the method from
+  // X-HTTP-Method-Override: the policy judged `POST /public` while the upstream ran `DELETE
+  // /admin`. Set by a trusted proxy in front (IIS ARR sets X-Original-URL), they are kept with
+  // the other forwarding headers.
+  'x-original-url', 'x-rewrite-url', 'x-host', 'x-http-method-override', 'x-http-method', 'x-method-override',
+])
 const X_FORWARDED = 'x-forwarded-'
 
 /** Always reserved: the namespace the bouncer's own policies use for identity headers. */

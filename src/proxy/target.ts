@@ -55,6 +55,7 @@ const DOUBLE = /%25[0-9A-Fa-f]{2}/
 // "." or ".." followed by ";": a dot-segment once path parameters are stripped. Checked on the
 // output, where escapes of unreserved characters ("%2e") are already decoded.
 const DOT_PARAMS = /\/\.\.?;/
+const ENCODED_SEPARATOR = /%2F|%5C/
 const FAST_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*$/
 const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
 // A host name of letters, digits, '-', '.', '_' and '~' (an IPv4 address is one), or an IPv6
@@ -91,6 +92,10 @@ export function normalizeHost (raw: string, scheme: 'http' | 'https' = 'http'): 
     if (n > 65535) return null
     port = n === (scheme === 'https' ? 443 : 80) ? '' : String(n)
   }
+  // An empty label (`admin.example..`, `.admin.example`) is no host name: nginx refuses it, and
+  // with one trailing dot dropped it would reach nginx as `admin.example.`, served as the admin
+  // host while the policy judged another name (path review, 2026-12-07).
+  if (!v6 && (name.startsWith('.') || name.includes('..'))) return null
   if (!v6 && name.endsWith('.') && name.length > 1) name = name.slice(0, -1)
   return port === '' ? name : `${name}:${port}`
 }
@@ -178,6 +183,11 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
     // Checked on the output: "%25%32%65" decodes its unreserved escapes to "%252e" too.
     if (!keepDouble && DOUBLE.test(out)) return { reason: 'double percent-encoding' }
     if (DOT_PARAMS.test(out)) return { reason: 'dot-segment with path parameters (";")' }
+    // Kept encoded (path.encoded_slash / encoded_backslash: keep), %2F is still a separator to
+    // nginx and Jetty, which decode it and then resolve dot-segments: `/x%2F..%2Fadmin` is
+    // `/admin` to them (path review, 2026-12-07). A dot-segment between encoded separators is
+    // refused as the raw kind is resolved.
+    if ((keepSlash || keepBackslash) && ENCODED_SEPARATOR.test(out) && hiddenDotSegment(out)) return { reason: 'dot-segment between encoded slashes (%2F, %5C)' }
     return removeDotSegments(out, merge)
   }
 
@@ -209,6 +219,22 @@ export function compileTargetNormalizer (rules: PathRules): TargetNormalizer {
     if (rejectQuerySemicolon && query.includes(';')) return fail('";" in query (path.query_semicolons: reject)')
     return { ok: true, path: path === '' ? '/' : path, query, authority }
   }
+}
+
+/**
+ * Whether a segment holding an encoded separator (%2F, %5C) has a piece that is "." or ".." once
+ * its ";parameters" go (raw dot-segments are resolved here, before forwarding).
+ */
+function hiddenDotSegment (path: string): boolean {
+  for (const seg of path.split('/')) {
+    if (!ENCODED_SEPARATOR.test(seg)) continue
+    for (const piece of seg.split(/%2F|%5C/)) {
+      const semi = piece.indexOf(';')
+      const bare = semi < 0 ? piece : piece.slice(0, semi)
+      if (bare === '.' || bare === '..') return true
+    }
+  }
+  return false
 }
 
 function removeDotSegments (path: string, merge: boolean): string {
@@ -247,10 +273,20 @@ function checkQuery (query: string): string | undefined {
   return undefined
 }
 
-/** parsed_path as opa-envoy-plugin builds it: the decoded segments after the leading "/". */
+/**
+ * parsed_path: the decoded segments after the leading "/", as upstreams route them (path review,
+ * 2026-12-07):
+ *  - a segment's path parameters (a raw ";" and what follows, up to the next "/") are not part
+ *    of it: Tomcat, Jetty and Spring route `/admin;x=1` as `/admin`, so a policy matching
+ *    `parsed_path[0] == "admin"` was passed by it (http.path keeps them; `%3B` is data);
+ *  - an encoded slash (kept with path.encoded_slash: keep) separates segments, as opa-envoy-plugin
+ *    (Go's decoded URL path), nginx and Jetty read it: `/admin%2Fx` is ["admin", "x"].
+ */
 export function parsePath (path: string): string[] {
-  const segs = path.slice(1).split('/')
+  let segs = path.slice(1).split('/')
+  if (path.includes(';')) segs = segs.map((seg) => { const semi = seg.indexOf(';'); return semi < 0 ? seg : seg.slice(0, semi) })
   if (!path.includes('%')) return segs
+  if (path.includes('%2F')) segs = segs.flatMap((seg) => seg.split('%2F'))
   for (let i = 0; i < segs.length; i++) if (segs[i].includes('%')) segs[i] = decodeURIComponent(segs[i])
   return segs
 }

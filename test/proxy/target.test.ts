@@ -117,7 +117,10 @@ t.test('absolute-form targets are reduced to their path', async (t) => {
 t.test('configurable rules', async (t) => {
   const keep = compileTargetNormalizer({ ...DEFAULTS, encoded_slash: 'keep', encoded_backslash: 'keep', double_encoding: 'keep' })
   const a = keep('/a%2fb/../c')
-  t.ok(a.ok && a.path === '/c', 'an encoded slash is part of a segment, not a separator')
+  t.ok(a.ok && a.path === '/c', 'a raw dot-segment is resolved over a segment holding %2F (the upstream gets /c)')
+  t.notOk(keep('/a%2f..%2fc').ok, 'a dot-segment between encoded slashes is refused (nginx and Jetty resolve it)')
+  t.notOk(keep('/a%5C.%5Cc').ok, 'also between encoded backslashes')
+  t.ok(keep('/a%2F...%2Fc').ok, 'three dots are a name')
   const b = keep('/a%2fb/c')
   t.ok(b.ok && b.path === '/a%2Fb/c')
   const c = keep('/%5c%252e')
@@ -165,7 +168,12 @@ t.test('parsed_path and parsed_query', async (t) => {
   t.same(parsePath('/v1/accounts/42'), ['v1', 'accounts', '42'])
   t.same(parsePath('/'), [''])
   t.same(parsePath('/a/'), ['a', ''])
-  t.same(parsePath('/caf%C3%A9/a%2Fb'), ['café', 'a/b'])
+  // An encoded slash (kept with encoded_slash: keep) separates segments, as nginx, Jetty and
+  // opa-envoy-plugin read it; path parameters are not part of a segment, as servlet containers route.
+  t.same(parsePath('/caf%C3%A9/a%2Fb'), ['café', 'a', 'b'])
+  t.same(parsePath('/admin;x=1/y;jsessionid=2'), ['admin', 'y'])
+  t.same(parsePath('/admin;/'), ['admin', ''])
+  t.same(parsePath('/a%3Bb/c'), ['a;b', 'c'], 'an encoded ";" is data')
   t.same({ ...parseQuery('x=1&x=2&y=&z&a+b=c+d&e=%C3%A9') }, { x: ['1', '2'], y: [''], z: [''], 'a b': ['c d'], e: ['é'] })
   t.same({ ...parseQuery('') }, {})
   t.same({ ...parseQuery('&&a=1&') }, { a: ['1'] })

@@ -64,7 +64,9 @@ t.test('end to end: none of the forms reaches the spool, the file export or the 
   const b = await startBouncer({
     upstream: up.url,
     rego: { 'p.rego': 'package bouncer\n\ndecision := {"allow": true}\n' },
-    config: { decision_logs: { enabled: true, sinks: ['file', 'control_plane'], service_url: cp.url, file_path: file, spool_dir: spool, fsync: 'never', min_delay_seconds: 0.02, max_delay_seconds: 0.2 } },
+    // Trusted forwarding headers: X-Original-URL and X-Rewrite-URL are otherwise dropped before
+    // the policy sees them (upstreams route by them), and so never logged at all.
+    config: { server: { trust_forwarded_headers: true }, decision_logs: { enabled: true, sinks: ['file', 'control_plane'], service_url: cp.url, file_path: file, spool_dir: spool, fsync: 'never', min_delay_seconds: 0.02, max_delay_seconds: 0.2 } },
   })
   await sendAll(b.url)
   await waitFor(() => cp.decisions().length === 7, 10_000)
@@ -110,7 +112,7 @@ t.test('bouncer evidence finds every form in a log written without erasure', asy
     upstream: up.url,
     rego: { 'p.rego': 'package bouncer\n\ndecision := {"allow": true}\n' },
     // erasure switched off: what an old log, or one written with a short list, holds
-    config: { decision_logs: { enabled: true, sinks: ['file'], file_path: file, spool_dir: join(dir, 'spool'), fsync: 'never', erase_query_params: [], min_delay_seconds: 0.02, max_delay_seconds: 0.2 } },
+    config: { server: { trust_forwarded_headers: true }, decision_logs: { enabled: true, sinks: ['file'], file_path: file, spool_dir: join(dir, 'spool'), fsync: 'never', erase_query_params: [], min_delay_seconds: 0.02, max_delay_seconds: 0.2 } },
   })
   await sendAll(b.url)
   await b.close()

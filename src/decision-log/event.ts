@@ -134,7 +134,7 @@ export interface DeclaredRange {
  * carry `drop`; they exist so a verifier can tell a declared gap from a silent one. */
 export interface DropMarker { labels: Record<string, string>; decision_id: string; timestamp: string; drop: DropDeclaration }
 
-export type DropReason = 'spool_full' | 'rejected_too_large' | 'rejected_invalid'
+export type DropReason = 'spool_full' | 'rejected_too_large' | 'rejected_invalid' | 'missing_on_disk'
 
 /**
  * Optional masking step, e.g. mask rules or a mask policy (OPA's system.log.mask). Receives the

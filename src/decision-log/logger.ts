@@ -62,7 +62,8 @@ export interface DecisionLoggerOptions extends DecisionLogGlobals {
   probeWrite?: (dir: string) => void
 }
 
-/** Why events were lost. spool_full and rejected_too_large are declared in the chain by a drop
+/** Why events were lost. spool_full, rejected_too_large, rejected_invalid and missing_on_disk
+ * (segment files gone from the spool, found at start) are declared in the chain by a drop
  * marker; write_error (disk failure) and unserializable events never got a seq. */
 export type LossReason = DropReason | 'write_error' | 'unserializable'
 
@@ -146,7 +147,7 @@ export class DecisionLogger {
   private head: ChainHead = GENESIS
   private readonly c = {
     recorded: 0, delivered: 0, backpressure: 0, maskErrors: 0, policyDrops: 0,
-    dropped: { spool_full: 0, rejected_too_large: 0, rejected_invalid: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
+    dropped: { spool_full: 0, rejected_too_large: 0, rejected_invalid: 0, missing_on_disk: 0, write_error: 0, unserializable: 0 } as Record<LossReason, number>,
   }
 
   private lastError: string | undefined
@@ -279,6 +280,7 @@ export class DecisionLogger {
     // quiet service would otherwise keep the control plane from learning of it indefinitely.
     // One that cannot be written stays undeclared and goes before the next event (declare()).
     if (this.undeclared !== null) this.declare(this.undeclared)
+    this.declareMissing()
     this.uploader.start()
   }
 
@@ -603,6 +605,26 @@ export class DecisionLogger {
       this.spool.setPendingDrop({ drop, marker_seq: seq })
     } else if (this.spool.pendingDrop !== null) this.spool.setPendingDrop(null)
     return true
+  }
+
+  /**
+   * Seqs above the acknowledged point that open() found missing from the segment files (a
+   * segment deleted by hand or lost with the disk; spool.ts findMissing) are declared by one
+   * drop marker, reason `missing_on_disk`: the last hole its own range, earlier ones its `also`.
+   * Its count is the records missing (some may have been drop markers: what they held is gone).
+   * Not declared while an earlier drop waits for its marker (the disk refuses writes): a
+   * restart finds the holes again. Before 2026-12-07 they were only logged, so the receiver's
+   * copy carried a gap no marker declared.
+   */
+  private declareMissing (): void {
+    const holes = this.spool.missingOnDisk
+    if (holes.length === 0 || this.undeclared !== null) return
+    const last = holes[holes.length - 1]!
+    const count = holes.reduce((n, h) => n + h.to_seq - h.from_seq + 1, 0)
+    const also = boundedRanges(holes.slice(0, -1), MAX_ALSO_RANGES)
+    this.lose('missing_on_disk', count)
+    this.deps.log?.error({ acked_seq: this.spool.acked.seq, ranges: holes.map((h) => [h.from_seq, h.to_seq]), events: count }, 'decision log spool: events are missing from disk (a segment file is gone); declared lost')
+    this.declare({ reason: 'missing_on_disk', ...last, count, ...(also.length > 0 ? { also } : {}) })
   }
 
   /** The queued marker of `unconfirmed` is on disk (the last line written is at or past it). */

@@ -226,6 +226,10 @@ export class Spool {
   instanceId = ''
   /** Bytes cut off torn or unreadable lines at open(). */
   recoveredBytes = 0
+  /** Ranges of seqs above the acknowledged point that open() found missing from the segment
+   * files (a segment deleted by hand, or lost with the disk) and that no drop marker on disk or
+   * pending drop declares: the logger declares them (`missing_on_disk`). Ascending. */
+  missingOnDisk: DeclaredRange[] = []
   /** Lines skipped by read() because they do not start with a chain prefix (tampering/corruption). */
   corruptLines = 0
   /** segment:offset of the damaged lines CORRUPT_FILE holds (read from it when first needed). */
@@ -287,12 +291,8 @@ export class Spool {
       if (this.ackedHead.seq > this.writtenHead.seq) this.writtenHead = this.ackedHead
       this.durableSeq = this.writtenHead.seq
       this.acceptedHead = this.writtenHead
-      const first = this.segments[0]
-      if (first !== undefined && first.firstSeq > this.ackedHead.seq + 1) {
-        this.hooks.warn?.('decision log spool starts after the acknowledged point; events are missing from disk',
-          { acked_seq: this.ackedHead.seq, first_seq: first.firstSeq })
-      }
       this.deleteAcked(this.ackedHead)
+      this.missingOnDisk = this.findMissing()
       if (last !== undefined && this.segments.includes(last) && last.bytes < this.opts.segment_max_bytes) {
         last.fd = openSync(last.path, 'a', 0o600)
         this.active = last
@@ -1121,6 +1121,40 @@ export class Spool {
       written: end, writtenSeq: last.seq, writtenHash: last.hash,
       fd: null, dirty: false, gone: false,
     }
+  }
+
+  /**
+   * The holes above the acknowledged point: before the first segment, and between segments.
+   * A hole a drop marker in the segment files declares (one that overflow chained before its
+   * segments' files went, with state.json not yet saying so; or this declaration, chained by an
+   * earlier start) or the pending drop declares is not missing. Before 2026-12-07 such a hole
+   * was only logged (the first one) and the receiver's copy carried it undeclared.
+   */
+  private findMissing (): DeclaredRange[] {
+    const holes: DeclaredRange[] = []
+    let at = this.ackedHead
+    for (const seg of this.segments) {
+      if (seg.lastSeq <= at.seq) continue
+      if (seg.firstSeq > at.seq + 1) holes.push({ from_seq: at.seq + 1, to_seq: seg.firstSeq - 1, from_prev_hash: at.hash, to_hash: seg.firstPrevHash })
+      at = { seq: seg.lastSeq, hash: seg.lastHash }
+    }
+    if (holes.length === 0) return []
+    const declared: DeclaredRange[] = []
+    const pd = this.pendingDropState
+    if (pd !== null) declared.push(...declarationsOf(pd.drop, Number.MAX_SAFE_INTEGER))
+    for (const seg of this.segments) {
+      if (seg.lastSeq <= holes[0]!.to_seq) continue
+      let text: string
+      try { text = readFileSync(seg.path).toString('utf8', 0, seg.written) } catch { continue }
+      for (const line of text.split('\n')) {
+        if (!MARKER_LINE.test(line)) continue
+        const prefix = parseChainPrefix(line)
+        if (prefix === null) continue
+        try { declared.push(...declarationsOf((JSON.parse(line) as { drop: unknown }).drop, prefix.seq)) } catch { /* unreadable marker */ }
+      }
+    }
+    // (The logger declares and logs what is left.)
+    return holes.filter((h) => !declared.some((d) => d.from_seq <= h.from_seq && h.to_seq <= d.to_seq))
   }
 
   private readState (): { acked: ChainHead; delivered: ChainHead; instanceId?: string; pendingDrop?: PendingDrop } | null {

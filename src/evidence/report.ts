@@ -511,10 +511,20 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   }
   for (const f of checker.findings) {
     f.in_period = overlaps(f)
-    // A chain that begins after seq 1 covers the period only if it provably began before it.
-    if (f.kind === 'chain_start' && from !== null && f.in_period && !(f.timestamp !== undefined && Date.parse(f.timestamp) <= from)) {
-      f.severity = 'uncovered'
-      f.message += `; it begins after the period's start, so records before it in the period may be missing (include the log from before ${iso(from)})`
+    // A chain that begins after seq 1 covers the period only if it provably began at or before
+    // its start: its seq 1..first-1 come before its first record, so they may fall inside the
+    // period. Without --from the period starts at the input's first dated decision: a chain
+    // whose first record is that decision (or earlier) is exempt, as one at --from is, but one
+    // that begins later leaves its head missing inside the period (an instance's opening
+    // records cut from an export read with the complete log of another instance).
+    if (f.kind === 'chain_start' && f.in_period) {
+      const begins = f.timestamp !== undefined ? parseTime(f.timestamp) : NaN
+      if (!(begins <= pFrom)) {
+        f.severity = 'uncovered'
+        f.message += from !== null
+          ? `; it begins after the period's start, so records before it in the period may be missing (include the log from before ${iso(from)})`
+          : `; it begins after the period's start (${iso(pFrom)}, the input's first decision), so its records before it in the period may be missing (include its log from that time on, or give --from)`
+      }
     }
     if (f.kind === 'drop' && f.in_period === false) f.severity = 'note'
   }
@@ -543,7 +553,7 @@ export async function buildEvidence (opts: EvidenceOptions): Promise<EvidenceRep
   const span = `${iso(pFrom)} to ${iso(pTo)}`
   const tail = 'A hash chain cannot show records cut from its end: compare each chain\'s last hash with the control plane\'s copy or a later export.'
   const statement = complete
-    ? `The record is complete for the period ${span}: ${decisionsInPeriod} decision(s) in ${chainWord}, every record's hash matches its content and links to the record before it, with no gaps and no drops.${chains.some((c) => !c.starts_at_genesis && c.anchored_at === undefined) && from === null ? ' Chains that begin after seq 1 are complete from their first record on.' : ''} ${tail}`
+    ? `The record is complete for the period ${span}: ${decisionsInPeriod} decision(s) in ${chainWord}, every record's hash matches its content and links to the record before it, with no gaps and no drops.${chains.some((c) => !c.starts_at_genesis && c.anchored_at === undefined) && from === null ? ' Chains that begin after seq 1 begin at the period\'s start (the input\'s first decision) and are complete from their first record on.' : ''} ${tail}`
     : `The record is NOT complete for the period ${span}: ${reasons.join('; ')}. Every finding is listed below with its file and line.`
 
   // --- access ---

@@ -135,6 +135,40 @@ t.test('a chain that begins inside a requested period after seq 1 leaves the sta
   t.equal(r2.integrity.findings[0]!.severity, 'note')
 })
 
+t.test('without --from, an instance\'s opening records cut while another instance\'s log covers that time leave the period incomplete', async (t) => {
+  // Two pods logging at the same times; the export of b lacks its first 10 records. The period
+  // starts at a's first decision, so b's seq 1..10 fall inside it (before 2026-12-07 this read
+  // as complete: the start was checked only against --from).
+  const dir = tempDir(t)
+  const a = join(dir, 'a.jsonl')
+  const b = join(dir, 'b.jsonl')
+  await fileSinkLog(t, join(dir, 'sa'), a, {}, 0, 20)
+  await fileSinkLog(t, join(dir, 'sb'), b, {}, 0, 20)
+  const la = readFileSync(a, 'utf8').trim().split('\n')
+  const lb = readFileSync(b, 'utf8').trim().split('\n')
+  const bcut = join(dir, 'bcut.jsonl')
+  writeFileSync(bcut, lb.slice(10).join('\n') + '\n')
+  const r = await buildEvidence({ logs: [a, bcut] })
+  t.same(r.integrity.findings.filter((f) => f.kind === 'chain_start').map((f) => [f.seq, f.severity]), [[11, 'uncovered']])
+  t.equal(r.integrity.complete, false)
+  t.match(r.integrity.statement, /NOT complete.*1 chain\(s\) begin inside the period after seq 1/)
+  // the same with --from at a's first decision
+  const r1 = await buildEvidence({ logs: [a, bcut], from: Date.parse(JSON.parse(la[0]!).timestamp) })
+  t.equal(r1.integrity.complete, false)
+  // both cut at the same point: each begins at the period's start, so what came before is before
+  // the period (as with --from at that time), and the record is complete from there on
+  const acut = join(dir, 'acut.jsonl')
+  writeFileSync(acut, la.slice(10).join('\n') + '\n')
+  const r2 = await buildEvidence({ logs: [acut, bcut] })
+  t.same(r2.integrity.findings.filter((f) => f.kind === 'chain_start').map((f) => f.severity), ['note', 'note'])
+  t.equal(r2.integrity.complete, true)
+  t.match(r2.integrity.statement, /begin at the period's start/)
+  // a's tail alone and b whole: a begins after the period's start (b's first decision)
+  const r3 = await buildEvidence({ logs: [acut, b] })
+  t.same(r3.integrity.findings.filter((f) => f.kind === 'chain_start').map((f) => f.severity), ['uncovered'])
+  t.equal(r3.integrity.complete, false)
+})
+
 t.test('bad input: precise errors', async (t) => {
   const dir = tempDir(t)
   const code = async (opts: Parameters<typeof buildEvidence>[0]): Promise<[string, string]> => {

@@ -16,8 +16,24 @@ const METADATA_PREFIXES = ['x-amz-meta-', 'x-goog-meta-', 'x-ms-meta-', 'x-oss-m
 // Headers that carry a body's hash inside a structured value.
 const NAMED = new Set(['dropbox-api-result'])
 
+// Asked for every header of every masked response, where the regexps cost ~1 µs a name: the
+// answer is kept per name, for a bounded number of short names (ever new or long names only
+// cost the regexps, not memory).
+const answers = new Map<string, boolean>()
+const MAX_ANSWERS = 1024
+const MAX_KEPT_NAME = 64
+
 /** `name` (lower case) is Digest, Content-MD5 or any header that may hold a checksum of the body. */
 export function isBodyDigestHeader (name: string): boolean {
+  let answer = answers.get(name)
+  if (answer === undefined) {
+    answer = isDigestName(name)
+    if (answers.size < MAX_ANSWERS && name.length <= MAX_KEPT_NAME) answers.set(name, answer)
+  }
+  return answer
+}
+
+function isDigestName (name: string): boolean {
   if (NAMED.has(name)) return true
   for (const p of METADATA_PREFIXES) if (name.startsWith(p)) return true
   for (const part of name.split(/[-_.]/)) if (DIGEST_PART.test(part) || DIGEST_WORD.test(part)) return true

@@ -31,6 +31,8 @@ export interface MaskResponseOptions {
   scanner?: 'wasm' | 'js'
   /** The memory budget shared by responses held for masking (see BodyLimits.budget). */
   budget?: BodyLimits['budget']
+  /** Where a body of several chunks is assembled (see BodyLimits.assembly). */
+  assembly?: BodyLimits['assembly']
 }
 
 export interface UpstreamResponse {
@@ -76,7 +78,9 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
 
   const headers: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(res.headers)) {
-    if (v !== undefined && !DROPPED_HEADERS.has(k.toLowerCase()) && !isBodyDigestHeader(k.toLowerCase())) headers[k] = v
+    if (v === undefined) continue
+    const lk = k.toLowerCase()
+    if (!DROPPED_HEADERS.has(lk) && !isBodyDigestHeader(lk)) headers[k] = v
   }
 
   // No rules: nothing to hide; hand the bytes back untouched (still bounded, since we buffer).
@@ -111,7 +115,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   if (typeof cl === 'string' && /^\d+$/.test(cl.trim()) && Number(cl) > maxWireBytes) return fail('BOUNCER_ERR_MASK_TOO_LARGE', maxWireBytes, `content-length ${cl.trim()}`)
 
   const parts: Buffer[] = []
-  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus, budget: opts.budget }, parts)
+  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus, budget: opts.budget, assembly: opts.assembly }, parts)
 
   if (raw.length === 0) {
     // An empty body holds nothing to mask (and is not JSON to parse).

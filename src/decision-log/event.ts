@@ -8,7 +8,7 @@ import { deepFreeze } from '../deep-freeze.js'
 import { randomUUID } from 'node:crypto'
 import { credentialShape } from './credential-shapes.js'
 import { compileClaimMatcher, compileNameMatcher, compileUrlScrubber, eraseKeysDeep, escapePointer, firstFragmentSegment, mayHaveUrlParams, mayHoldParams, readBodyText, scrubParamValuesDeep, URL_HEADERS, WITHHELD_BODY, type NameMatcher } from './erase.js'
-import { sortedCopy } from '../sorted-copy.js'
+import { sortedCopy, sortKeys } from '../sorted-copy.js'
 import { nowRfc3339Nano, rfc3339Nano } from './timestamp.js'
 
 /** What the proxy passes to DecisionLogger.record() for each decision. */
@@ -487,7 +487,7 @@ function eraseNames (h: Record<string, unknown>, names: ReadonlySet<string>, poi
   const drop = new Set<string>()
   for (; i < keys.length; i++) if (gone(keys[i]!)) { drop.add(keys[i]!); erased.push(pointer + escapePointer(keys[i]!)) }
   // The copy is built in canonical key order (what the serialiser would otherwise redo).
-  keys.sort()
+  sortKeys(keys)
   const copy: Record<string, unknown> = {}
   let proto = false
   for (const k of keys) {

@@ -84,6 +84,9 @@ t.test('shapes the fast path hands to the reference serialiser', async (t) => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ['array-index keys (V8 puts them first, numerically)', { input: { b: 1, 10: 'ten', 9: 'nine', a: [{ 2: 'x', '-1': 'y' }] } }],
     ['a "__proto__" own key (JSON.parse makes one)', { input: JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"a":0}') as unknown }],
+    // Sorted, so the object is copied only once a later member needs it: the "__proto__" member
+    // before that point was assigned into the copy, set its prototype and was lost from the line.
+    ['a "__proto__" own key before a member that needs a copy', { input: JSON.parse('{"__proto__":{"a":1},"b":{"z":1,"y":2}}') as unknown }],
     ['"__proto__" at the top level', JSON.parse('{"path":"p","__proto__":{"b":1,"a":2}}') as Record<string, unknown>],
     ['boxed primitives', { input: { s: new String('ab'), n: new Number(3), b: new Boolean(false) } }],
     ['class instance', { input: { p: new Point(2, 1) } }],

@@ -20,6 +20,7 @@ import {
 } from "./value";
 import { decimalToF64, integralDigits } from "./decimal";
 import { isByteEscape, loneSurrogateAt, writeUtf8 } from "./bytes";
+import { HASH_SEED, hashStep, internedAscii } from "./intern";
 
 const MAX_DEPTH: i32 = 1000;
 
@@ -309,15 +310,19 @@ function parseString (): Value {
 function readString (): string {
   pos++; // "
   let start = pos;
-  // Fast path: ASCII without escapes.
+  // Fast path: ASCII without escapes; a string the plan names is the plan's (./intern).
   let p = pos;
+  let h = HASH_SEED;
   while (p < end) {
     let c = load<u8>(p);
     if (c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80) break;
+    h = hashStep(h, <u32>c);
     p++;
   }
   if (p < end && load<u8>(p) == 0x22) {
     let n = p - start;
+    let known = internedAscii(start, n, h);
+    if (known !== null) { pos = p + 1; return known; }
     let out = __new(n << 1, idof<String>());
     for (let i: usize = 0; i < n; i++) store<u16>(out + (i << 1), <u16>load<u8>(start + i));
     pos = p + 1;

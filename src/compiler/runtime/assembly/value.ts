@@ -60,6 +60,10 @@ export class ArrV extends Value {
   push (v: Value): void { this.items.push(v); }
 }
 
+/** Objects up to this many keys are searched by a scan for an equal key (ObjV.getStr). */
+// @ts-ignore: decorator
+@inline const SMALL_OBJECT: i32 = 8;
+
 export class ObjV extends Value {
   keys: Array<Value>;
   vals: Array<Value>;
@@ -80,7 +84,21 @@ export class ObjV extends Value {
   /** Lookup by string key without allocating a StrV. */
   getStr (k: string): Value | null {
     let keys = this.keys;
-    let lo = 0, hi = keys.length - 1;
+    let n = keys.length;
+    if (n <= SMALL_OBJECT) {
+      // Small objects: keys are unique, so the first equal one is the key. Most keys differ in
+      // length, and a key parsed from JSON that the plan names is the plan's string (./intern).
+      let kp = changetype<usize>(k);
+      let kn = k.length;
+      for (let i = 0; i < n; i++) {
+        let key = unchecked(keys[i]);
+        if (key.kind != T_STRING) continue;
+        let s = changetype<StrV>(key).s;
+        if (changetype<usize>(s) == kp || (s.length == kn && s == k)) return unchecked(this.vals[i]);
+      }
+      return null;
+    }
+    let lo = 0, hi = n - 1;
     while (lo <= hi) {
       let mid = (lo + hi) >>> 1;
       let key = unchecked(keys[mid]);

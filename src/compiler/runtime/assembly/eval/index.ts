@@ -18,6 +18,7 @@ import { abortWith, callHost, setFloatBuiltinId } from '../abi-host'
 import { nativeBuiltinId, callNative } from '../builtins/index'
 import { setStrictBuiltinErrors } from '../builtins/errors'
 import { chargeSteps as tick, startEvaluation } from '../budget'
+import { internInit } from '../intern'
 
 // ---- opcodes: generated from src/compiler/planner/opcodes.ts (scripts/build-runtime.mjs) ----
 import {
@@ -244,6 +245,9 @@ export function planInit (plan: Value | null): void {
   if (plan === null) return
   setStrictBuiltinErrors(changetype<BoolV>(field(plan, 'strict')).b)
   consts = arr(field(plan, 'consts'))
+  const strings = new Array<string>()
+  for (let i = 0; i < consts.length; i++) collectStrings(consts[i], strings)
+  internInit(strings)
   const fs = arr(field(plan, 'funcs'))
   for (let i = 0; i < fs.length; i++) {
     const fv = fs[i]
@@ -306,6 +310,28 @@ export function planInit (plan: Value | null): void {
     const id = nativeBuiltinId(str(bs[i]))
     if (id < 0) abortWith('rego_type_error: builtin ' + str(bs[i]) + ' is not implemented by this runtime')
     bNative[i] = id
+  }
+}
+
+/** The strings in `v` (keys and elements included), for the intern table (../intern). */
+function collectStrings (v: Value, out: Array<string>): void {
+  switch (v.kind) {
+    case T_STRING: out.push(changetype<StrV>(v).s); break
+    case T_ARRAY: {
+      const items = changetype<ArrV>(v).items
+      for (let i = 0; i < items.length; i++) collectStrings(items[i], out)
+      break
+    }
+    case T_SET: {
+      const items = changetype<SetV>(v).items
+      for (let i = 0; i < items.length; i++) collectStrings(items[i], out)
+      break
+    }
+    case T_OBJECT: {
+      const o = changetype<ObjV>(v)
+      for (let i = 0; i < o.keys.length; i++) { collectStrings(o.keys[i], out); collectStrings(o.vals[i], out) }
+      break
+    }
   }
 }
 
@@ -629,8 +655,9 @@ function evalRule (f: i32): Value | null {
     v = computeFunc(fn, null)
     if (s.dataOv.length > 0) v = applyDataOverrides(fn.path, v)
   }
-  s.memoDone[f] = true
-  s.memo[f] = v
+  // f is in range: funcs[f] above is checked, and both memos have one slot per func
+  unchecked(s.memoDone[f] = true)
+  unchecked(s.memo[f] = v)
   return v
 }
 

@@ -44,7 +44,7 @@ export function fromConfig (cfg: BouncerConfig['masking'], deps: MaskingDeps): M
       return compiled
     },
     async apply (res, compiled, ctx) {
-      return await maskUpstreamResponse(res, compiled, { ...opts, method: ctx.method, ...(ctx.budget !== undefined ? { budget: ctx.budget } : {}), ...(ctx.assembly !== undefined ? { assembly: ctx.assembly } : {}) })
+      return await maskUpstreamResponse(res, compiled, { ...opts, method: ctx.method, ...(ctx.budget !== undefined ? { budget: ctx.budget } : {}) })
     },
   }
 }

@@ -13,9 +13,6 @@ export interface BodyLimits {
   /** Shared by every response held for masking at once (masking.max_buffered_bytes): each
    *  chunk kept is charged; one the budget cannot hold fails the read with 503. */
   budget?: { readonly lease: { take (n: number): boolean }; readonly limit: number }
-  /** A buffer of `size` bytes to assemble a body of several chunks in (see body-pool.ts), or
-   *  undefined: a fresh one. Only asked when `parts` is given (the caller owns the result). */
-  assembly?: (size: number) => Buffer | undefined
 }
 
 export type BodySource = AsyncIterable<Uint8Array> | Readable
@@ -83,7 +80,7 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
       if (e instanceof MaskFailClosedError) throw e
       throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
     }
-    return assemble(chunks, size, parts, limits.assembly)
+    return assemble(chunks, size, parts)
   }
 
   async function collect (src: AsyncIterable<Uint8Array>): Promise<void> {
@@ -108,18 +105,13 @@ export async function readBody (source: BodySource, codings: readonly ContentCod
     }
     throw new MaskFailClosedError('BOUNCER_ERR_MASK_BODY_READ', [(e as Error).message ?? String(e)], limits.failStatus, { cause: e })
   }
-  return assemble(chunks, size, parts, limits.assembly)
+  return assemble(chunks, size, parts)
 }
 
-function assemble (chunks: Buffer[], size: number, parts: Buffer[] | undefined, assembly: BodyLimits['assembly']): Buffer {
+function assemble (chunks: Buffer[], size: number, parts: Buffer[] | undefined): Buffer {
   if (chunks.length === 1) return chunks[0]!
-  if (parts === undefined) return Buffer.concat(chunks, size)
-  for (const c of chunks) parts.push(c)
-  const out = assembly?.(size)
-  if (out === undefined) return Buffer.concat(chunks, size)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.length }
-  return out
+  if (parts !== undefined) for (const c of chunks) parts.push(c)
+  return Buffer.concat(chunks, size)
 }
 
 /** The decoder itself failed (corrupt or truncated data), as opposed to the upstream read. */

@@ -31,8 +31,6 @@ export interface MaskResponseOptions {
   scanner?: 'wasm' | 'js'
   /** The memory budget shared by responses held for masking (see BodyLimits.budget). */
   budget?: BodyLimits['budget']
-  /** Where a body of several chunks is assembled (see BodyLimits.assembly). */
-  assembly?: BodyLimits['assembly']
 }
 
 export interface UpstreamResponse {
@@ -115,7 +113,7 @@ export async function maskUpstreamResponse (res: UpstreamResponse, mask: Compile
   if (typeof cl === 'string' && /^\d+$/.test(cl.trim()) && Number(cl) > maxWireBytes) return fail('BOUNCER_ERR_MASK_TOO_LARGE', maxWireBytes, `content-length ${cl.trim()}`)
 
   const parts: Buffer[] = []
-  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus, budget: opts.budget, assembly: opts.assembly }, parts)
+  const raw = await readBody(res.body, codings, { maxWireBytes, maxBodyBytes, failStatus, budget: opts.budget }, parts)
 
   if (raw.length === 0) {
     // An empty body holds nothing to mask (and is not JSON to parse).

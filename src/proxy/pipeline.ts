@@ -30,7 +30,6 @@ import type { Metrics } from '../metrics/index.js'
 import { createAccounting, peerIp } from './accounting.js'
 import { BodyLimit, contentCodingOf, foreignCharsetOf, isJsonContentType, isWildcardContentType, mayBeWideJson, readPrefix, replay } from './body.js'
 import { BodyBudget, type BodyLease } from './body-budget.js'
-import { BodyPool } from '../masking/body-pool.js'
 import { admit, behindClose, inTurn, MAX_WAITING, turnDone } from './connection-order.js'
 import type { HeaderList } from './decision.js'
 import type { Decide, Verdict } from './engine.js'
@@ -100,8 +99,6 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
   const parseLimit = Math.min(pb.max_bytes, maxBody)
   const bodyBudget = new BodyBudget(pb.max_buffered_bytes, (used) => deps.metrics.parsedBodyBuffered.set(used))
   const maskBudget = new BodyBudget(config.masking.max_buffered_bytes, (used) => deps.metrics.maskBuffered.set(used))
-  // Masked bodies are assembled in reused buffers (see body-pool.ts): at most 4 MiB of them idle.
-  const bodyPool = new BodyPool(4 * 1024 * 1024)
   const rejectStatus = config.path.reject_status
   const headerCharset = config.server.header_charset
   const sendTimeoutMs = config.server.send_timeout_seconds * 1000
@@ -445,13 +442,9 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     // Held until the response has been sent (the masked body stays in memory until then).
     const lease = maskBudget.lease()
     releaseOnClose(res, lease)
-    // HTTP/1.1 only: its 'finish' means the socket has written every byte (the buffers may be
-    // reused); an HTTP/2 response's data may still be queued in the session then.
-    const pooled: Buffer[] = []
-    const assembly = h2 ? undefined : (size: number): Buffer | undefined => { const b = bodyPool.take(size); if (b !== undefined) pooled.push(b); return b }
     let masked
     try {
-      masked = await masker!.apply(up, mask, { method: upstreamReq.method, budget: { lease, limit: maskBudget.limit }, ...(assembly !== undefined ? { assembly } : {}) })
+      masked = await masker!.apply(up, mask, { method: upstreamReq.method, budget: { lease, limit: maskBudget.limit } })
     } catch (e) {
       up.body.destroy()
       lease.release()
@@ -487,8 +480,6 @@ export function createPipeline (deps: PipelineDeps): Pipeline {
     }
     x.headSentNs = process.hrtime.bigint()
     res.writeHead(masked.statusCode, out)
-    // Not on 'close' alone: a connection cut mid-write gives nothing back (the buffer is dropped).
-    if (pooled.length > 0) res.once('finish', () => bodyPool.give(pooled))
     res.end(masked.body)
   }
 

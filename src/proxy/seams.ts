@@ -75,7 +75,7 @@ export interface MaskedResult {
 export interface Masker<Compiled = unknown> {
   compile (rules: readonly unknown[]): Compiled
   /** `budget`: the share of masking.max_buffered_bytes this response may hold (charged as it is read). */
-  apply (res: UpstreamResponseForMask, compiled: Compiled, ctx: { method: string; budget?: { readonly lease: { take (n: number): boolean }; readonly limit: number }; assembly?: (size: number) => Buffer | undefined }): Promise<MaskedResult>
+  apply (res: UpstreamResponseForMask, compiled: Compiled, ctx: { method: string; budget?: { readonly lease: { take (n: number): boolean }; readonly limit: number } }): Promise<MaskedResult>
 }
 
 // --- what buildApp() accepts in place of the full seams ---

@@ -1,10 +1,9 @@
-// Masked bodies are assembled in buffers reused from one response to the next
-// (src/masking/body-pool.ts): a buffer goes back only once its response has been written to the
-// socket. Were it given back earlier, the next masked response would be assembled over bytes
-// still waiting to be sent, and one caller would receive part of another caller's view. Here
-// many masked responses, each with its own marker in every value, go out at once over pipelined
+// Many masked responses, each with its own marker in every value, go out at once over pipelined
 // keep-alive connections whose clients read slowly (the socket's send buffer fills, so writes
-// stay queued in the process), and every byte each client receives is checked.
+// stay queued in the process while other responses are masked), and every byte each client
+// receives is checked: one caller must never receive part of another caller's view. (Written
+// for a pool of reused assembly buffers, tried and not kept: it failed when a buffer was given
+// back before its response had been written out.)
 import net from 'node:net'
 import t from 'tap'
 import { startBouncer, startUpstream } from '../helpers/index.js'

@@ -4,7 +4,8 @@
 // help the next), records `events` realistic decisions (~1 KB input: Envoy-shaped request with
 // 14 headers, path, query, decision object) `runs` times, and reports the median over runs of
 // the mean wall µs per record(), the event-loop (main thread) busy µs per event — what a
-// proxy doing this loses in throughput — and the p50 / p99 of single calls. Uploads are held
+// proxy doing this loses in throughput — the p50 / p99 of single calls, and the longest turn (the
+// most the writer held the event loop at once, the worst over the runs). Uploads are held
 // off (long batching window) so only the request-path cost is measured. Records come 64 per
 // event-loop turn, as they would from concurrent requests; the mean includes deferred writes
 // (group/batched) and the turns themselves. Table rows are relative to the slowest.
@@ -132,7 +133,7 @@ function decision (i: number): DecisionEventInput {
   }
 }
 
-interface Row { meanUs: number; busyUs: number; p50Us: number; p99Us: number }
+interface Row { meanUs: number; busyUs: number; p50Us: number; p99Us: number; stallMs: number }
 
 async function runContender (c: Contender): Promise<Row> {
   const n = c.events ?? EVENTS
@@ -141,6 +142,7 @@ async function runContender (c: Contender): Promise<Row> {
   const busys: number[] = []
   const p50s: number[] = []
   const p99s: number[] = []
+  const stalls: number[] = []
   for (let run = 0; run < RUNS + 1; run++) { // run 0 warms up
     const dir = mkdtempSync(join(os.tmpdir(), 'bouncer-bench-spool-'))
     try {
@@ -148,9 +150,16 @@ async function runContender (c: Contender): Promise<Row> {
       const single = new Float64Array(n)
       const elu0 = performance.eventLoopUtilization()
       const t0 = performance.now()
+      // The longest wait for the next turn: what the writer held the event loop for at once
+      // (a write(2) into the page cache can wait for the device: writeback, dirty throttling).
+      let stall = 0
       for (let i = 0; i < n; i++) {
         // 64 requests per event-loop turn, as under load: batched mode writes between turns.
-        if (i % 64 === 0 && i > 0) await new Promise(setImmediate)
+        if (i % 64 === 0 && i > 0) {
+          const w = performance.now()
+          await new Promise(setImmediate)
+          stall = Math.max(stall, performance.now() - w)
+        }
         const s = performance.now()
         record(inputs[i]!)
         single[i] = performance.now() - s
@@ -164,9 +173,10 @@ async function runContender (c: Contender): Promise<Row> {
       single.sort()
       p50s.push(single[Math.floor(n * 0.5)]! * 1000)
       p99s.push(single[Math.floor(n * 0.99)]! * 1000)
+      stalls.push(stall)
     } finally { rmSync(dir, { recursive: true, force: true }) }
   }
-  return { meanUs: median(means), busyUs: median(busys), p50Us: median(p50s), p99Us: median(p99s) }
+  return { meanUs: median(means), busyUs: median(busys), p50Us: median(p50s), p99Us: median(p99s), stallMs: Math.max(...stalls) }
 }
 
 function median (xs: number[]): number {
@@ -188,9 +198,9 @@ if (values.contender !== undefined) {
   const slowest = Math.max(...rows.map((r) => r.meanUs))
   const pad = (s: string, n: number): string => s.padEnd(n)
   console.log(`decision log record(): ${RUNS} runs (median), ~1 KB decision, events per run as shown\n`)
-  console.log(`${pad('contender', 24)}${pad('events', 9)}${pad('mean µs/op', 13)}${pad('loop busy µs', 14)}${pad('p50 µs', 10)}${pad('p99 µs', 10)}vs slowest`)
+  console.log(`${pad('contender', 24)}${pad('events', 9)}${pad('mean µs/op', 13)}${pad('loop busy µs', 14)}${pad('p50 µs', 10)}${pad('p99 µs', 10)}${pad('longest turn ms', 17)}vs slowest`)
   for (const r of rows) {
-    console.log(`${pad(r.name, 24)}${pad(String(r.events), 9)}${pad(r.meanUs.toFixed(2), 13)}${pad(r.busyUs.toFixed(2), 14)}${pad(r.p50Us.toFixed(2), 10)}${pad(r.p99Us.toFixed(2), 10)}${(slowest / r.meanUs).toFixed(1)}x`)
+    console.log(`${pad(r.name, 24)}${pad(String(r.events), 9)}${pad(r.meanUs.toFixed(2), 13)}${pad(r.busyUs.toFixed(2), 14)}${pad(r.p50Us.toFixed(2), 10)}${pad(r.p99Us.toFixed(2), 10)}${pad(r.stallMs.toFixed(2), 17)}${(slowest / r.meanUs).toFixed(1)}x`)
   }
   const cpu = os.cpus()[0]
   console.log(`\n${os.type()} ${os.release()} ${os.arch()}, ${os.cpus().length}x ${cpu?.model ?? '?'}, node ${process.version}, tmpdir ${os.tmpdir()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)

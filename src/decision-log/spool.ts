@@ -843,8 +843,8 @@ export class Spool {
     // At the end of the turn, so every line accepted during the turn goes in one write. While
     // the writer waits (a periodic fdatasync, a segment's close), the turn's deferred events are
     // still sealed and queued at its end, for the writer to take when it returns: left for it,
-    // every event of those turns was sealed in one go (a 300-800 ms stall of the event loop
-    // after a slow fdatasync, /tmp measurement of session 58).
+    // every event of those turns was sealed in one go (stalls of the event loop of hundreds of
+    // ms after a slow fdatasync: bench/spool.ts's longest turn).
     setImmediate(() => {
       this.kickScheduled = false
       if (this.writing) this.hooks.collect?.()

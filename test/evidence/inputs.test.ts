@@ -64,6 +64,15 @@ t.test('a spool the control plane never took: drop marker and torn tail reported
   t.match(gap[0]!.at, new RegExp(`^${segs[2]}:1$`), 'named at the first line after the hole')
 })
 
+/** Two pods' logs in `dir` (a.jsonl from event 0, b.jsonl from event `bFrom`, `n` each), with their lines. */
+async function twoPods (t: Test, dir: string, bFrom: number, n: number): Promise<{ a: string; b: string; la: string[]; lb: string[] }> {
+  const a = join(dir, 'a.jsonl')
+  const b = join(dir, 'b.jsonl')
+  await fileSinkLog(t, join(dir, 'sa'), a, {}, 0, n)
+  await fileSinkLog(t, join(dir, 'sb'), b, {}, bFrom, n)
+  return { a, b, la: readFileSync(a, 'utf8').trim().split('\n'), lb: readFileSync(b, 'utf8').trim().split('\n') }
+}
+
 async function fileSinkLog (_t: Test, spool: string, file: string, labels: Record<string, string>, from: number, n: number): Promise<void> {
   const lg = new DecisionLogger({ spool_dir: spool, sinks: ['file'], file_path: file, labels, min_delay_seconds: 0.01, max_delay_seconds: 0.05 })
   await lg.start()
@@ -99,12 +108,7 @@ t.test('a restart under the same labels.id (spool state lost) is a break; a new 
 
 t.test('two pods interleaved in one export are checked chain by chain', async (t) => {
   const dir = tempDir(t)
-  const a = join(dir, 'a.jsonl')
-  const b = join(dir, 'b.jsonl')
-  await fileSinkLog(t, join(dir, 'sa'), a, {}, 0, 12)
-  await fileSinkLog(t, join(dir, 'sb'), b, {}, 100, 12)
-  const la = readFileSync(a, 'utf8').trim().split('\n')
-  const lb = readFileSync(b, 'utf8').trim().split('\n')
+  const { la, lb } = await twoPods(t, dir, 100, 12)
   const mixed: string[] = []
   for (let i = 0; i < 12; i++) mixed.push(la[i]!, lb[i]!)
   const out = join(dir, 'mixed.jsonl')
@@ -140,12 +144,7 @@ t.test('without --from, an instance\'s opening records cut while another instanc
   // starts at a's first decision, so b's seq 1..10 fall inside it (before 2026-12-07 this read
   // as complete: the start was checked only against --from).
   const dir = tempDir(t)
-  const a = join(dir, 'a.jsonl')
-  const b = join(dir, 'b.jsonl')
-  await fileSinkLog(t, join(dir, 'sa'), a, {}, 0, 20)
-  await fileSinkLog(t, join(dir, 'sb'), b, {}, 0, 20)
-  const la = readFileSync(a, 'utf8').trim().split('\n')
-  const lb = readFileSync(b, 'utf8').trim().split('\n')
+  const { a, b, la, lb } = await twoPods(t, dir, 0, 20)
   const bcut = join(dir, 'bcut.jsonl')
   writeFileSync(bcut, lb.slice(10).join('\n') + '\n')
   const r = await buildEvidence({ logs: [a, bcut] })
